@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages a task needs, only those missing; apt-get
+# update runs only when something is missing.  Usage: install-deps.sh build|test|bench
+set -eu
+
+build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev"
+test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2"
+bench="$build wrk nginx-light procps"
+
+case "${1:-build}" in
+  build) want=$build ;;
+  test)  want=$test ;;
+  bench) want=$bench ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "steward: these Debian packages are missing:$missing" >&2
+  echo "steward: run as root (or: sudo apt-get install$missing)" >&2
+  exit 1
+fi
+echo "steward: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,129 @@
+/* module.h — the module registry's contract.
+ *
+ * Every managed area of the server is a module, declared by one static
+ * `module_t` table.  The HTTP API, the CLI and (later) the console, the audit
+ * log and the metrics are generated from these tables: nothing outside a
+ * module's folder knows what a module contains.
+ *
+ * Invariants:
+ *  - Tables are static and read-only; a module keeps any run-time state in its
+ *    own file, guarded by its own lock (handlers run on several threads).
+ *  - Setting keys are colon-separated paths ("limits:max_body_bytes"); each
+ *    path component matches the key grammar of kv.h.  The generic layer
+ *    validates every value against the schema (type, bounds, enum, length)
+ *    before a module's apply() sees it, so apply() only checks what depends on
+ *    the combination of values.
+ *  - Functions return >= 0 on success and -errno on failure.  On failure they
+ *    fill `struct module_error` with an API error code, a human message and,
+ *    where it applies, the offending field; they never log (the caller does).
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+        SETTING_STRING,
+        SETTING_INTEGER,
+        SETTING_BOOLEAN,
+        SETTING_ENUM, /* a string restricted to `choices` */
+        SETTING_STRING_ARRAY,
+} setting_type_t;
+
+/* An error for the API: HTTP status, machine code, message, optional field. */
+struct module_error {
+        int status;       /* 400, 404, 409, 422, 500, 503 … */
+        char code[48];    /* "invalid_setting", "read_only", … */
+        char message[512];
+        char field[128];
+};
+
+void module_error_set(struct module_error *e, int status, const char *code, const char *field,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+typedef struct {
+        const char *key; /* "limits:max_connections" */
+        setting_type_t type;
+        int64_t min, max;           /* INTEGER: bounds; STRING/ARRAY: max length (min too) */
+        const char *const *choices; /* ENUM: NULL-terminated */
+        const char *description;
+        bool restart;   /* takes effect only after a restart */
+        bool read_only; /* reported, never written through the API */
+        /* Optional extra grammar check for strings (and each array item). */
+        bool (*valid_string)(const char *s);
+} setting_def_t;
+
+typedef struct {
+        const char *name;
+        setting_type_t type; /* STRING, INTEGER, BOOLEAN or ENUM */
+        int64_t min, max;
+        const char *const *choices;
+        bool required;
+        const char *description;
+        bool (*valid_string)(const char *s);
+} command_arg_t;
+
+/* Who is acting and from where, passed to everything that changes state so
+ * that it can be audited. */
+struct module_ctx {
+        const char *user;   /* "root", "bootstrap-token", … */
+        const char *role;   /* "admin", "operator", "monitor" */
+        const char *source; /* "unix:uid=0,pid=123" or "192.0.2.7:51234" */
+};
+
+typedef struct {
+        const char *name;
+        const char *summary;
+        bool changes_state; /* false: read-only, allowed to lower roles later */
+        const command_arg_t *args;
+        size_t n_args;
+        /* args: an object already validated against `args`. */
+        int (*run)(const struct module_ctx *ctx, json_t *args, json_t **ret,
+                   struct module_error *err);
+} command_def_t;
+
+typedef struct module {
+        const char *name;
+        const char *summary;
+
+        /* Called once at daemon start-up (may be NULL); the module may start its
+         * own sampling here.  done() undoes it. */
+        int (*init)(void);
+        void (*done)(void);
+
+        /* status(): at least {"state": "running|stopped|degraded|unavailable|n/a"}.
+         * fullstatus(): everything worth seeing. */
+        int (*status)(json_t **ret, struct module_error *err);
+        int (*fullstatus)(json_t **ret, struct module_error *err);
+
+        const setting_def_t *settings;
+        size_t n_settings;
+        /* The current settings as a tree: {"limits": {"max_connections": 256}}. */
+        int (*settings_read)(json_t **ret, struct module_error *err);
+        /* changes: {"flat:key": value} of settings that differ from the current
+         * values, already validated.  Fills *plan with
+         * {"files": [{"path", "diff"}], "restart": bool, "changes": {...}}.
+         * With dry_run nothing is touched. */
+        int (*settings_apply)(const struct module_ctx *ctx, json_t *changes, bool dry_run,
+                              json_t **plan, struct module_error *err);
+
+        const command_def_t *commands;
+        size_t n_commands;
+
+        /* Optional service control. */
+        int (*start)(const struct module_ctx *ctx, struct module_error *err);
+        int (*stop)(const struct module_ctx *ctx, struct module_error *err);
+        int (*restart)(const struct module_ctx *ctx, struct module_error *err);
+} module_t;
+
+/* The module list: src/modules/modules.c, one line per module. */
+extern const module_t *const steward_modules[];
+extern const size_t steward_modules_count;
+
+const module_t *module_find(const char *name);
+const setting_def_t *module_find_setting(const module_t *m, const char *key);
+const command_def_t *module_find_command(const module_t *m, const char *name);
+
+const char *setting_type_name(setting_type_t t);

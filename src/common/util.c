@@ -1,0 +1,366 @@
+/* util.c — see util.h.  Nothing here logs or aborts on bad input. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int safe_atoi64_n(const char *s, size_t n, int64_t *ret) {
+        bool neg = false;
+        uint64_t v = 0, limit;
+        size_t i = 0;
+
+        if (n == 0)
+                return -EINVAL;
+        if (s[0] == '-') {
+                neg = true;
+                i = 1;
+                if (n == 1)
+                        return -EINVAL;
+        }
+        limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+        for (; i < n; i++) {
+                unsigned d;
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                d = (unsigned)(s[i] - '0');
+                if (v > (limit - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+        return 0;
+}
+
+int safe_atoi64(const char *s, int64_t *ret) {
+        return safe_atoi64_n(s, strlen(s), ret);
+}
+
+int safe_atou64(const char *s, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                unsigned d;
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                d = (unsigned)(*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int safe_atou(const char *s, unsigned *ret) {
+        uint64_t v;
+        int r = safe_atou64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT_MAX)
+                return -ERANGE;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+void buf_init(struct buf *b, size_t max) {
+        *b = (struct buf){.max = max};
+}
+
+void buf_free(struct buf *b) {
+        free(b->data);
+        *b = (struct buf){.max = b->max};
+}
+
+int buf_append(struct buf *b, const void *p, size_t n) {
+        size_t need;
+
+        if (__builtin_add_overflow(b->len, n, &need) || need > b->max)
+                return -E2BIG;
+        if (need + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                char *d;
+                while (cap < need + 1)
+                        if (__builtin_mul_overflow(cap, 2, &cap))
+                                return -E2BIG;
+                d = realloc(b->data, cap);
+                if (!d)
+                        return -ENOMEM;
+                b->data = d;
+                b->cap = cap;
+        }
+        if (n)
+                memcpy(b->data + b->len, p, n);
+        b->len = need;
+        b->data[b->len] = '\0';
+        return 0;
+}
+
+int buf_puts(struct buf *b, const char *s) {
+        return buf_append(b, s, strlen(s));
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...) {
+        char small[256];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(small, sizeof small, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -EINVAL;
+        if ((size_t)n < sizeof small)
+                return buf_append(b, small, (size_t)n);
+
+        _cleanup_free_ char *big = malloc((size_t)n + 1);
+        if (!big)
+                return -ENOMEM;
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        return buf_append(b, big, (size_t)n);
+}
+
+char *buf_steal(struct buf *b) {
+        char *p = b->data;
+        if (!p)
+                p = strdup("");
+        *b = (struct buf){.max = b->max};
+        return p;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        struct buf b;
+        char chunk[16384];
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        buf_init(&b, max);
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof chunk);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        buf_free(&b);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                r = buf_append(&b, chunk, (size_t)n);
+                if (r < 0) {
+                        buf_free(&b);
+                        return r == -E2BIG ? -EFBIG : r;
+                }
+        }
+        if (ret_len)
+                *ret_len = b.len;
+        *ret = buf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int pread_all(int fd, char *dst, size_t cap, size_t *ret_len) {
+        size_t len = 0;
+
+        if (cap == 0)
+                return -EINVAL;
+        while (len < cap - 1) {
+                ssize_t n = pread(fd, dst + len, cap - 1 - len, (off_t)len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (len == cap - 1)
+                return -EFBIG;
+        dst[len] = '\0';
+        *ret_len = len;
+        return 0;
+}
+
+static int fsync_parent(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int dfd = -1;
+
+        if (!copy)
+                return -ENOMEM;
+        dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        char rnd[17];
+        uint8_t raw[8];
+        size_t done = 0;
+        int r;
+
+        r = random_bytes(raw, sizeof raw);
+        if (r < 0)
+                return r;
+        hex_encode(raw, sizeof raw, rnd);
+        if (asprintf(&tmp, "%s.%s.tmp", path, rnd) < 0)
+                return -ENOMEM;
+
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, mode) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        while (done < len) {
+                ssize_t n = write(fd, (const char *)data + done, len - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                done += (size_t)n;
+        }
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = close(TAKE_FD(fd));
+        if (r < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        return fsync_parent(path);
+fail:
+        (void)unlink(tmp);
+        return r;
+}
+
+bool memeq_consttime(const void *a, const void *b, size_t n) {
+        const volatile uint8_t *x = a, *y = b;
+        uint8_t d = 0;
+        for (size_t i = 0; i < n; i++)
+                d |= x[i] ^ y[i];
+        return d == 0;
+}
+
+int random_bytes(void *p, size_t n) {
+        size_t got = 0;
+        while (got < n) {
+                ssize_t k = getrandom((uint8_t *)p + got, n - got, 0);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                got += (size_t)k;
+        }
+        return 0;
+}
+
+void hex_encode(const uint8_t *p, size_t n, char *dst) {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+                dst[2 * i] = hex[p[i] >> 4];
+                dst[2 * i + 1] = hex[p[i] & 15];
+        }
+        dst[2 * n] = '\0';
+}
+
+int random_hex(size_t n, char **ret) {
+        _cleanup_free_ uint8_t *raw = malloc(n ? n : 1);
+        char *s = malloc(2 * n + 1);
+        int r;
+
+        if (!raw || !s) {
+                free(s);
+                return -ENOMEM;
+        }
+        r = random_bytes(raw, n);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        hex_encode(raw, n, s);
+        *ret = s;
+        return 0;
+}
+
+static uint64_t clock_usec(clockid_t id) {
+        struct timespec ts;
+        clock_gettime(id, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t now_usec(void) {
+        return clock_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t realtime_usec(void) {
+        return clock_usec(CLOCK_REALTIME);
+}
+
+bool utf8_valid(const char *s, size_t n) {
+        const unsigned char *p = (const unsigned char *)s;
+        size_t i = 0;
+
+        while (i < n) {
+                unsigned c = p[i];
+                size_t len;
+                uint32_t cp;
+
+                if (c == 0)
+                        return false;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf) {
+                        len = 2;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        len = 3;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        len = 4;
+                        cp = c & 0x07;
+                } else
+                        return false;
+                if (n - i < len)
+                        return false;
+                for (size_t k = 1; k < len; k++) {
+                        if ((p[i + k] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (p[i + k] & 0x3f);
+                }
+                if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                i += len;
+        }
+        return true;
+}

@@ -1,0 +1,91 @@
+/* util.h — small shared helpers: cleanup attributes, checked number parsing,
+ * bounded growable buffers, file reading with a cap, atomic file writes.
+ *
+ * Conventions (see STYLE.md): functions return >= 0 on success and -errno on
+ * failure, write out-parameters only on success, and never log.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) {
+        free(*(void **)p);
+}
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+}
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Moves ownership out of a cleanup variable. */
+#define TAKE_PTR(p)                                                                               \
+        ({                                                                                        \
+                __typeof__(p) _tp = (p);                                                          \
+                (p) = NULL;                                                                       \
+                _tp;                                                                              \
+        })
+#define TAKE_FD(fd)                                                                               \
+        ({                                                                                        \
+                int _tf = (fd);                                                                   \
+                (fd) = -1;                                                                        \
+                _tf;                                                                              \
+        })
+
+#define STREQ(a, b) (strcmp((a), (b)) == 0)
+
+/* Strict decimal parsing: the whole string, no sign for unsigned, no leading
+ * '+', no surrounding space, range-checked.  -EINVAL or -ERANGE. */
+int safe_atou64(const char *s, uint64_t *ret);
+int safe_atoi64(const char *s, int64_t *ret);
+int safe_atou(const char *s, unsigned *ret);
+/* Same on a length-delimited view. */
+int safe_atoi64_n(const char *s, size_t n, int64_t *ret);
+
+/* A growable byte buffer with a hard maximum.  Always NUL-terminated. */
+struct buf {
+        char *data;
+        size_t len, cap, max;
+};
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+int buf_append(struct buf *b, const void *p, size_t n); /* -E2BIG past max */
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Gives the data away (malloc'ed, NUL-terminated) and resets the buffer. */
+char *buf_steal(struct buf *b);
+
+/* Reads a whole file of at most max bytes (-EFBIG past it). */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* pread()s a whole small file from an already open descriptor, from offset 0. */
+int pread_all(int fd, char *dst, size_t cap, size_t *ret_len);
+
+/* Writes path atomically: a temp file in the same directory, fsync, rename,
+ * fsync of the directory.  mode is applied to the new file. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Constant-time comparison of two equal-length byte strings. */
+bool memeq_consttime(const void *a, const void *b, size_t n);
+
+/* Fills p with n bytes from getrandom(). */
+int random_bytes(void *p, size_t n);
+/* n random bytes as 2n lowercase hex chars into a malloc'ed string. */
+int random_hex(size_t n, char **ret);
+
+/* Lowercase hex of n bytes into dst (2n+1 bytes). */
+void hex_encode(const uint8_t *p, size_t n, char *dst);
+
+/* Monotonic and real clocks in microseconds. */
+uint64_t now_usec(void);
+uint64_t realtime_usec(void);
+
+/* Valid UTF-8 with no NUL byte. */
+bool utf8_valid(const char *s, size_t n);

@@ -1,0 +1,429 @@
+/* http.c — libmicrohttpd glue: limits, authentication, body collection, and
+ * turning api_response into HTTP.
+ *
+ * Request life cycle (libmicrohttpd calls on_request several times):
+ *  1. first call, headers complete: take a snapshot of the limits, check the
+ *     connection count, header size and Content-Length, authenticate.  A
+ *     refusal is queued at once (the connection then closes, which is what we
+ *     want for a client we refuse).  Otherwise only allocate the request and
+ *     return — queuing a success response on the first call would make
+ *     libmicrohttpd 0.9.75 close every keep-alive connection.
+ *  2. body chunks: appended to a buffer capped at max_body_bytes.
+ *  3. last call: api_handle() and the answer.
+ * The connection context (peer address or credentials) is made once per
+ * connection in on_connection().
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "api.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "modules/stewardd/stewardd.h"
+#include "util.h"
+
+#define MAX_HEADER_COUNT 100
+/* libmicrohttpd keeps a request's headers in a per-connection pool; it must
+ * hold the largest max_header_bytes allowed (64 KiB) with room for the
+ * request line and its own bookkeeping.  The pool is mmap()ed, so untouched
+ * pages cost nothing. */
+#define MHD_POOL_BYTES (160u << 10)
+
+static struct http_options options;
+
+struct conn {
+        const struct listener *l;
+        char source[96];
+        char user[64];
+        bool peer_root;
+};
+
+struct request {
+        struct steward_config cfg;
+        struct buf body;
+        struct api_response early; /* a refusal decided before the body was read */
+        char user[64];
+        char role[16];
+        const char *auth;
+        size_t discarded; /* body bytes dropped after a refusal */
+        bool answered;    /* the refusal went out on the first call */
+};
+
+static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        if (tls)
+                MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+        return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn *cn,
+                                     struct api_response *resp, bool close) {
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+        size_t len = 0;
+        char *data = resp->body ? json_dump_compact(resp->body, &len) : NULL;
+
+        if (!data) {
+                static const char oom[] =
+                        "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
+                r = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+                                                    MHD_RESPMEM_PERSISTENT);
+                resp->status = 500;
+        } else
+                r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+                free(data);
+                return MHD_NO;
+        }
+        add_common_headers(r, cn && !cn->l->unix_socket);
+        if (resp->status == 401)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        "Bearer realm=\"steward\"");
+        if (resp->status == 405 && resp->allow)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+        if (close)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        ret = MHD_queue_response(c, (unsigned)resp->status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+struct header_sum {
+        size_t bytes, count;
+};
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
+        struct header_sum *s = cls;
+        s->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+        s->count++;
+        return MHD_YES;
+}
+
+static const char *query_lookup(void *opaque, const char *key) {
+        return MHD_lookup_connection_value(opaque, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool token_ok(const char *header) {
+        char digest[65];
+        const char *tok;
+
+        if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+                return false;
+        tok = header + 7;
+        while (*tok == ' ')
+                tok++;
+        if (!*tok || strlen(tok) > 512 || sha256_hex(tok, strlen(tok), digest) < 0)
+                return false;
+        /* Digests have a fixed length, so the comparison leaks nothing about
+         * the token's length or content. */
+        return memeq_consttime(digest, options.bootstrap_token_sha256, 64);
+}
+
+/* Decides who the caller is; fills req->early with a refusal otherwise. */
+static void authenticate(struct MHD_Connection *c, const struct conn *cn, struct request *req) {
+        if (cn->l->unix_socket) {
+                if (!cn->peer_root) {
+                        api_error(&req->early, 403, "forbidden", NULL,
+                                  "only root may use the local socket (you are %s)", cn->user);
+                        return;
+                }
+                snprintf(req->user, sizeof req->user, "%s", cn->user);
+                snprintf(req->role, sizeof req->role, "admin");
+                req->auth = "peer";
+                return;
+        }
+        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!h) {
+                api_error(&req->early, 401, "unauthenticated", NULL,
+                          "authentication required: send Authorization: Bearer TOKEN");
+                return;
+        }
+        if (!token_ok(h)) {
+                log_warning("authentication failed from %s: invalid token", cn->source);
+                api_error(&req->early, 401, "unauthenticated", NULL, "invalid token");
+                return;
+        }
+        snprintf(req->user, sizeof req->user, "bootstrap-token");
+        snprintf(req->role, sizeof req->role, "admin");
+        req->auth = "token";
+}
+
+static void early_checks(struct MHD_Connection *c, const struct conn *cn, struct request *req,
+                         const char *url) {
+        struct header_sum hs = {strlen(url), 0};
+        const char *cl;
+
+        if (atomic_load(&stewardd_connections_open) > req->cfg.max_connections) {
+                api_error(&req->early, 503, "too_many_connections", NULL,
+                          "the server has too many connections (limit %u); retry later",
+                          req->cfg.max_connections);
+                return;
+        }
+        MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hs);
+        if (hs.bytes > req->cfg.max_header_bytes || hs.count > MAX_HEADER_COUNT) {
+                api_error(&req->early, 431, "headers_too_large", NULL,
+                          "request headers too large (%zu bytes in %zu fields; limits %u bytes, "
+                          "%d fields)",
+                          hs.bytes, hs.count, req->cfg.max_header_bytes, MAX_HEADER_COUNT);
+                return;
+        }
+        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+                uint64_t n;
+                if (safe_atou64(cl, &n) < 0) {
+                        api_error(&req->early, 400, "bad_request", NULL, "invalid Content-Length");
+                        return;
+                }
+                if (n > req->cfg.max_body_bytes) {
+                        api_error(&req->early, 413, "body_too_large", NULL,
+                                  "request body of %llu bytes is over the limit of %u",
+                                  (unsigned long long)n, req->cfg.max_body_bytes);
+                        return;
+                }
+        }
+        authenticate(c, cn, req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **req_cls) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const struct conn *cn = ci ? ci->socket_context : NULL;
+        struct request *req = *req_cls;
+        struct api_request ar;
+        struct api_response resp;
+        enum MHD_Result ret;
+
+        if (!cn)
+                return MHD_NO;
+        if (!req) {
+                req = calloc(1, sizeof *req);
+                if (!req)
+                        return MHD_NO;
+                *req_cls = req;
+                atomic_fetch_add(&stewardd_requests_total, 1);
+                stewardd_config_get(&req->cfg);
+                buf_init(&req->body, req->cfg.max_body_bytes);
+                early_checks(c, cn, req, url);
+                if (req->early.status) {
+                        log_debug("%s %s %.200s -> %d", cn->source, method, url,
+                                  req->early.status);
+                        req->answered = true;
+                        return send_response(c, cn, &req->early, true);
+                }
+                return MHD_YES;
+        }
+        if (*upload_size) {
+                /* libmicrohttpd 0.9.75 cannot queue an answer while a body is
+                 * still arriving, so a chunked body over the limit is read and
+                 * dropped (up to as much again as the limit) to answer 413 at
+                 * its end; a client that keeps sending past that is cut off. */
+                if (!req->early.status && buf_append(&req->body, upload_data, *upload_size) < 0) {
+                        api_error(&req->early, 413, "body_too_large", NULL,
+                                  "request body over the limit of %u bytes",
+                                  req->cfg.max_body_bytes);
+                        buf_free(&req->body);
+                }
+                if (req->early.status) {
+                        req->discarded += *upload_size;
+                        if (req->discarded > req->cfg.max_body_bytes)
+                                return MHD_NO;
+                }
+                *upload_size = 0;
+                return MHD_YES;
+        }
+        if (req->early.status)
+                return req->answered ? MHD_YES : send_response(c, cn, &req->early, true);
+
+        ar = (struct api_request){
+                .method = method,
+                .path = url,
+                .query = query_lookup,
+                .opaque = c,
+                .body = req->body.data ? req->body.data : "",
+                .body_len = req->body.len,
+                .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_CONTENT_TYPE),
+                .auth = req->auth,
+                .max_json_depth = req->cfg.max_json_depth,
+                .ctx = {.user = req->user, .role = req->role, .source = cn->source},
+        };
+        api_handle(&ar, &resp);
+        log_debug("%s %s %s %.200s -> %d", cn->source, req->user, method, url, resp.status);
+        ret = send_response(c, cn, &resp, false);
+        api_response_clear(&resp);
+        return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+        struct request *req = *req_cls;
+        if (!req)
+                return;
+        buf_free(&req->body);
+        api_response_clear(&req->early);
+        free(req);
+        *req_cls = NULL;
+}
+
+static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
+        if (cn->l->unix_socket) {
+                const union MHD_ConnectionInfo *fi =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+                struct ucred cred;
+                socklen_t len = sizeof cred;
+                if (!fi || getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                        snprintf(cn->source, sizeof cn->source, "unix:unknown");
+                        snprintf(cn->user, sizeof cn->user, "unknown");
+                        return;
+                }
+                struct passwd pw, *res = NULL;
+                char pwbuf[1024];
+                if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
+                        snprintf(cn->user, sizeof cn->user, "%s", res->pw_name);
+                else
+                        snprintf(cn->user, sizeof cn->user, "uid %u", (unsigned)cred.uid);
+                snprintf(cn->source, sizeof cn->source, "unix:uid=%u,pid=%d", (unsigned)cred.uid,
+                         (int)cred.pid);
+                cn->peer_root = cred.uid == 0;
+                return;
+        }
+        const union MHD_ConnectionInfo *ai =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char host[INET6_ADDRSTRLEN] = "?";
+        unsigned port = 0;
+        if (ai && ai->client_addr) {
+                const struct sockaddr *sa = ai->client_addr;
+                if (sa->sa_family == AF_INET) {
+                        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+                        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+                        port = ntohs(s4->sin_port);
+                } else if (sa->sa_family == AF_INET6) {
+                        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+                        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+                        port = ntohs(s6->sin6_port);
+                }
+        }
+        snprintf(cn->source, sizeof cn->source, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+                 port);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+        const struct listener *l = cls;
+
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                struct steward_config cfg;
+                struct conn *cn = calloc(1, sizeof *cn);
+                atomic_fetch_add(&stewardd_connections_open, 1);
+                if (!cn)
+                        return; /* on_request refuses a connection without context */
+                cn->l = l;
+                describe_peer(c, cn);
+                stewardd_config_get(&cfg);
+                MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
+                *socket_context = cn;
+        } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                atomic_fetch_sub(&stewardd_connections_open, 1);
+                free(*socket_context);
+                *socket_context = NULL;
+        }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+        char msg[512];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        log_debug("http: %s", msg);
+}
+
+static unsigned hard_connection_limit(void) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 256)
+                return 128;
+        return rl.rlim_cur > 200000 ? 100000 : (unsigned)(rl.rlim_cur / 2);
+}
+
+int http_start(struct listener *ls, size_t n, const struct http_options *opt, char *err,
+               size_t err_len) {
+        struct steward_config cfg;
+
+        options = *opt;
+        stewardd_config_get(&cfg);
+        for (size_t i = 0; i < n; i++) {
+                struct listener *l = &ls[i];
+                unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                 MHD_USE_ERROR_LOG;
+                struct MHD_OptionItem ops[16];
+                size_t k = 0;
+
+                /* The logger must come first to catch messages about the others. */
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log,
+                                                   NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->fd, NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                                   hard_connection_limit(), NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                                   cfg.idle_timeout, NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                                   MHD_POOL_BYTES, NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                                   (intptr_t)on_connection, l};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
+                                                   (intptr_t)on_completed, NULL};
+                if (!l->unix_socket) {
+                        flags |= MHD_USE_TLS;
+                        ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                                           opt->tls->key_pem};
+                        ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                                           opt->tls->cert_pem};
+                        ops[k++] = (struct MHD_OptionItem){
+                                MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+                        ops[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                                           cfg.max_connections_per_ip, NULL};
+                        if (opt->threads > 1)
+                                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                                                   opt->threads, NULL};
+                }
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+                l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+                                          MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+                if (!l->mhd) {
+                        snprintf(err, err_len, "cannot start the HTTP server on %s", l->name);
+                        http_stop(ls, i);
+                        return -EIO;
+                }
+        }
+        return 0;
+}
+
+void http_stop(struct listener *ls, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (ls[i].mhd) {
+                        MHD_stop_daemon(ls[i].mhd); /* closes the listening socket too */
+                        ls[i].mhd = NULL;
+                        ls[i].fd = -1;
+                }
+}

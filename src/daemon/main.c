@@ -1,0 +1,521 @@
+/* main.c — stewardd: command line, start-up, signals.
+ *
+ * Start-up order matters: signals are blocked before any thread exists (so
+ * every thread inherits the mask and only the main thread receives them via
+ * sigwaitinfo); the config, state dir, bootstrap token and TLS identity are
+ * ready before any socket is served; sockets are bound before modules start
+ * sampling, so a port conflict fails fast.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "module.h"
+#include "modules/stewardd/stewardd.h"
+#include "tls.h"
+#include "util.h"
+
+#define MAX_LISTENERS 16
+#define DEFAULT_PORT 660
+
+struct args {
+        const char *config;
+        const char *listen[MAX_LISTENERS];
+        size_t n_listen;
+        const char *udp;
+        const char *socket_path;
+        const char *state_dir;
+        const char *tls_dir;
+        const char *user;
+        bool foreground;
+        int log_level;
+};
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: stewardd [OPTION]…\n"
+                "Steward server administration daemon (TLS on TCP 660, a local unix socket).\n\n"
+                "  --config FILE       config file (default /etc/steward/stewardd.conf)\n"
+                "  --listen ADDR:PORT  TCP address to serve over TLS; may repeat\n"
+                "                      (default 0.0.0.0:660 and [::]:660)\n"
+                "  --udp ADDR:PORT|off discovery address (default :660)\n"
+                "  --socket PATH       local unix socket (default /run/steward/stewardd.sock)\n"
+                "  --state-dir DIR     state directory (default /var/lib/steward)\n"
+                "  --tls-dir DIR       TLS key and certificate (default /etc/steward/tls)\n"
+                "  --user NAME         unprivileged user for the network front (default _steward)\n"
+                "  --foreground        stay in the foreground and log to stderr\n"
+                "  --log-level LEVEL   error, warning, notice, info or debug\n"
+                "  --help, --version\n\n"
+                "Signals: SIGTERM/SIGINT stop, SIGHUP re-reads the config file.\n"
+                "See stewardd(8).\n");
+}
+
+/* Parses "A.B.C.D:PORT", "[V6]:PORT" or ":PORT" (all IPv4 addresses). */
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len) {
+        char host[INET6_ADDRSTRLEN + 2];
+        const char *colon;
+        unsigned port;
+        size_t hl;
+
+        memset(ss, 0, sizeof *ss);
+        if (s[0] == '[') {
+                const char *end = strchr(s, ']');
+                if (!end || end[1] != ':')
+                        return -EINVAL;
+                hl = (size_t)(end - s - 1);
+                colon = end + 1;
+                if (hl == 0 || hl >= sizeof host)
+                        return -EINVAL;
+                memcpy(host, s + 1, hl);
+                host[hl] = '\0';
+        } else {
+                colon = strrchr(s, ':');
+                if (!colon)
+                        return -EINVAL;
+                hl = (size_t)(colon - s);
+                if (hl >= sizeof host)
+                        return -EINVAL;
+                memcpy(host, s, hl);
+                host[hl] = '\0';
+        }
+        if (safe_atou(colon + 1, &port) < 0 || port > 65535)
+                return -EINVAL;
+        if (s[0] == '[') {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons((uint16_t)port);
+                if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+                        return -EINVAL;
+                *len = sizeof *a;
+        } else {
+                struct sockaddr_in *a = (struct sockaddr_in *)ss;
+                a->sin_family = AF_INET;
+                a->sin_port = htons((uint16_t)port);
+                if (hl == 0)
+                        a->sin_addr.s_addr = htonl(INADDR_ANY);
+                else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+                        return -EINVAL;
+                *len = sizeof *a;
+        }
+        return 0;
+}
+
+static int bind_tcp(const char *spec, struct listener *l, char *err, size_t err_len) {
+        struct sockaddr_storage ss, bound;
+        socklen_t len, blen = sizeof bound;
+        char host[INET6_ADDRSTRLEN];
+        int one = 1, r;
+        _cleanup_close_ int fd = -1;
+
+        if (parse_addr(spec, &ss, &len) < 0) {
+                snprintf(err, err_len, "invalid address \"%s\" (expected ADDR:PORT or [ADDR]:PORT)",
+                         spec);
+                return -EINVAL;
+        }
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot create a socket for %s: %s", spec, strerror(errno));
+                return r;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ss.ss_family == AF_INET6)
+                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot listen on %s: %s%s", spec, strerror(errno),
+                         errno == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                                         : "");
+                return r;
+        }
+        if (listen(fd, 1024) < 0 || getsockname(fd, (struct sockaddr *)&bound, &blen) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot listen on %s: %s", spec, strerror(errno));
+                return r;
+        }
+        if (bound.ss_family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&bound;
+                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+                snprintf(l->name, sizeof l->name, "[%s]:%u", host, ntohs(a->sin6_port));
+        } else {
+                struct sockaddr_in *a = (struct sockaddr_in *)&bound;
+                inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+                snprintf(l->name, sizeof l->name, "%s:%u", host, ntohs(a->sin_port));
+        }
+        l->fd = TAKE_FD(fd);
+        l->unix_socket = false;
+        return 0;
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = '\0';
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int bind_unix(const char *path, struct listener *l, char *err, size_t err_len) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        char *slash;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if (strlen(path) >= sizeof sa.sun_path || path[0] != '/') {
+                snprintf(err, err_len, "invalid socket path \"%s\" (absolute, under %zu bytes)",
+                         path, sizeof sa.sun_path);
+                return -EINVAL;
+        }
+        slash = strrchr(dir, '/');
+        if (slash != dir) {
+                *slash = '\0';
+                r = mkdir_parents(dir, 0755);
+                if (r < 0) {
+                        snprintf(err, err_len, "cannot create %s: %s", dir, strerror(-r));
+                        return r;
+                }
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode)) {
+                        snprintf(err, err_len, "%s exists and is not a socket; not touching it",
+                                 path);
+                        return -EEXIST;
+                }
+                /* A socket someone still answers on belongs to a running daemon. */
+                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
+                        snprintf(err, err_len, "%s is in use: is another stewardd running?", path);
+                        return -EADDRINUSE;
+                }
+                (void)unlink(path);
+        }
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 256) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot listen on %s: %s", path, strerror(errno));
+                return r;
+        }
+        /* Anyone may connect; the peer's credentials decide what it may do. */
+        (void)chmod(path, 0666);
+        snprintf(l->name, sizeof l->name, "%s", path);
+        l->fd = TAKE_FD(fd);
+        l->unix_socket = true;
+        return 0;
+}
+
+/* Reads the bootstrap token's digest, creating the token on first start. */
+static int bootstrap_token(const char *state_dir, char digest[65], bool *created, char **path,
+                           char *err, size_t err_len) {
+        _cleanup_free_ char *p = NULL, *tok = NULL;
+        size_t len;
+        int r;
+
+        if (asprintf(&p, "%s/bootstrap-token", state_dir) < 0)
+                return -ENOMEM;
+        r = read_file(p, 4096, &tok, &len);
+        *created = false;
+        if (r == -ENOENT) {
+                r = random_hex(32, &tok);
+                if (r >= 0) {
+                        len = strlen(tok);
+                        r = write_file_atomic(p, tok, len, 0600);
+                }
+                if (r < 0) {
+                        snprintf(err, err_len, "cannot write %s: %s", p, strerror(-r));
+                        return r;
+                }
+                *created = true;
+        } else if (r < 0) {
+                snprintf(err, err_len, "cannot read %s: %s", p, strerror(-r));
+                return r;
+        }
+        while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == ' '))
+                tok[--len] = '\0';
+        if (len < 32) {
+                snprintf(err, err_len, "%s holds no valid token; remove it to make a new one", p);
+                return -EINVAL;
+        }
+        r = sha256_hex(tok, len, digest);
+        explicit_bzero(tok, len);
+        if (r < 0)
+                return r;
+        *path = TAKE_PTR(p);
+        return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a) {
+        enum { O_CONFIG = 256, O_LISTEN, O_UDP, O_SOCKET, O_STATE, O_TLS, O_USER, O_FG, O_LEVEL,
+               O_HELP, O_VERSION };
+        static const struct option opts[] = {
+                {"config", required_argument, NULL, O_CONFIG},
+                {"listen", required_argument, NULL, O_LISTEN},
+                {"udp", required_argument, NULL, O_UDP},
+                {"socket", required_argument, NULL, O_SOCKET},
+                {"state-dir", required_argument, NULL, O_STATE},
+                {"tls-dir", required_argument, NULL, O_TLS},
+                {"user", required_argument, NULL, O_USER},
+                {"foreground", no_argument, NULL, O_FG},
+                {"log-level", required_argument, NULL, O_LEVEL},
+                {"help", no_argument, NULL, O_HELP},
+                {"version", no_argument, NULL, O_VERSION},
+                {0},
+        };
+        int c;
+
+        *a = (struct args){
+                .config = "/etc/steward/stewardd.conf",
+                .udp = ":660",
+                .socket_path = "/run/steward/stewardd.sock",
+                .state_dir = "/var/lib/steward",
+                .tls_dir = "/etc/steward/tls",
+                .user = "_steward",
+                .log_level = -1,
+        };
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+                switch (c) {
+                case O_CONFIG:
+                        a->config = optarg;
+                        break;
+                case O_LISTEN:
+                        if (a->n_listen == MAX_LISTENERS) {
+                                fprintf(stderr, "stewardd: at most %d --listen addresses\n",
+                                        MAX_LISTENERS);
+                                return -EINVAL;
+                        }
+                        {
+                                struct sockaddr_storage ss;
+                                socklen_t len;
+                                if (parse_addr(optarg, &ss, &len) < 0) {
+                                        fprintf(stderr,
+                                                "stewardd: invalid --listen \"%s\" (ADDR:PORT or "
+                                                "[ADDR]:PORT)\n",
+                                                optarg);
+                                        return -EINVAL;
+                                }
+                        }
+                        a->listen[a->n_listen++] = optarg;
+                        break;
+                case O_UDP: {
+                        struct sockaddr_storage ss;
+                        socklen_t len;
+                        if (!STREQ(optarg, "off") && parse_addr(optarg, &ss, &len) < 0) {
+                                fprintf(stderr, "stewardd: invalid --udp \"%s\" (ADDR:PORT or off)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        a->udp = optarg;
+                        break;
+                }
+                case O_SOCKET:
+                        a->socket_path = optarg;
+                        break;
+                case O_STATE:
+                        a->state_dir = optarg;
+                        break;
+                case O_TLS:
+                        a->tls_dir = optarg;
+                        break;
+                case O_USER:
+                        a->user = optarg;
+                        break;
+                case O_FG:
+                        a->foreground = true;
+                        break;
+                case O_LEVEL:
+                        a->log_level = log_level_from_string(optarg);
+                        if (a->log_level < 0) {
+                                fprintf(stderr,
+                                        "stewardd: unknown log level \"%s\" (error, warning, "
+                                        "notice, info, debug)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case O_HELP:
+                        usage(stdout);
+                        exit(0);
+                case O_VERSION:
+                        printf("stewardd %s\n", STEWARD_VERSION);
+                        exit(0);
+                default:
+                        usage(stderr);
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "stewardd: unexpected argument \"%s\"\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (a->n_listen == 0) {
+                a->listen[a->n_listen++] = "0.0.0.0:660";
+                a->listen[a->n_listen++] = "[::]:660";
+        }
+        return 0;
+}
+
+static json_t *facts_json(struct listener *ls, size_t n, const struct args *a,
+                          const struct tls_identity *tls, const char *token_path) {
+        json_t *listeners = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(listeners,
+                                      json_pack("{s:s, s:s}", "address", ls[i].name, "transport",
+                                                ls[i].unix_socket ? "unix" : "tls"));
+        return json_pack("{s:o, s:{s:s, s:s}, s:s, s:s, s:s}", "listeners", listeners, "tls",
+                         "fingerprint", tls->fingerprint, "directory", a->tls_dir, "state_dir",
+                         a->state_dir, "bootstrap_token_file", token_path, "discovery", a->udp);
+}
+
+int main(int argc, char **argv) {
+        struct listener ls[MAX_LISTENERS + 1] = {0};
+        struct tls_identity tls = {0};
+        struct http_options hopt = {0};
+        _cleanup_free_ char *token_path = NULL;
+        struct args a;
+        sigset_t mask;
+        char err[768];
+        size_t n = 0;
+        bool token_created;
+        int r, sig;
+
+        if (parse_args(argc, argv, &a) < 0)
+                return 2;
+        log_open(a.foreground);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        umask(022);
+
+        r = stewardd_config_init(a.config, a.log_level, err, sizeof err);
+        if (r < 0) {
+                log_error("invalid configuration: %s", err);
+                return 1;
+        }
+        r = mkdir_parents(a.state_dir, 0700);
+        if (r < 0) {
+                log_error_errno(r, "cannot create the state directory %s", a.state_dir);
+                return 1;
+        }
+        r = bootstrap_token(a.state_dir, hopt.bootstrap_token_sha256, &token_created,
+                            &token_path, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                return 1;
+        }
+        r = mkdir_parents(a.tls_dir, 0700);
+        if (r >= 0)
+                r = tls_identity_load_or_create(a.tls_dir, &tls, err, sizeof err);
+        else
+                snprintf(err, sizeof err, "cannot create %s: %s", a.tls_dir, strerror(-r));
+        if (r < 0) {
+                log_error("%s", err);
+                return 1;
+        }
+        if (tls.created)
+                log_notice("generated a new TLS key and certificate in %s", a.tls_dir);
+
+        for (size_t i = 0; i < a.n_listen; i++) {
+                r = bind_tcp(a.listen[i], &ls[n], err, sizeof err);
+                if (r < 0) {
+                        log_error("%s", err);
+                        goto fail;
+                }
+                n++;
+        }
+        r = bind_unix(a.socket_path, &ls[n], err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                goto fail;
+        }
+        n++;
+
+        stewardd_set_facts(facts_json(ls, n, &a, &tls, token_path));
+        for (size_t i = 0; i < steward_modules_count; i++)
+                if (steward_modules[i]->init && (r = steward_modules[i]->init()) < 0)
+                        log_warning_errno(r, "module %s could not start", steward_modules[i]->name);
+
+        hopt.tls = &tls;
+        {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                hopt.threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+        }
+        r = http_start(ls, n, &hopt, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                goto fail_modules;
+        }
+
+        for (size_t i = 0; i + 1 < n; i++)
+                log_notice("listening on https://%s/", ls[i].name);
+        log_notice("listening on %s (local, by peer credentials)", ls[n - 1].name);
+        log_notice("TLS certificate fingerprint %s", tls.fingerprint);
+        log_notice("bootstrap token %s in %s (root only)", token_created ? "created" : "is",
+                   token_path);
+
+        for (;;) {
+                siginfo_t si;
+                sig = sigwaitinfo(&mask, &si);
+                if (sig < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error_errno(-errno, "sigwaitinfo failed");
+                        break;
+                }
+                if (sig == SIGHUP) {
+                        r = stewardd_config_reload(err, sizeof err);
+                        if (r < 0)
+                                log_error("reload refused, keeping the running configuration: %s",
+                                          err);
+                        else
+                                log_notice("configuration reloaded from %s", a.config);
+                        continue;
+                }
+                log_notice("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                break;
+        }
+        http_stop(ls, n);
+        r = 0;
+fail_modules:
+        for (size_t i = steward_modules_count; i-- > 0;)
+                if (steward_modules[i]->done)
+                        steward_modules[i]->done();
+fail:
+        for (size_t i = 0; i < n; i++) {
+                if (ls[i].fd >= 0)
+                        close(ls[i].fd);
+                if (ls[i].unix_socket)
+                        (void)unlink(ls[i].name);
+        }
+        stewardd_set_facts(NULL);
+        tls_identity_free(&tls);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,12 @@
+/* modules.c — the module list.  Adding a module is one folder under
+ * src/modules/ and one line here (plus its subdir() line in meson.build). */
+#include "module.h"
+
+extern const module_t module_stewardd;
+extern const module_t module_system;
+
+const module_t *const steward_modules[] = {
+        &module_system,
+        &module_stewardd,
+};
+const size_t steward_modules_count = sizeof(steward_modules) / sizeof(steward_modules[0]);

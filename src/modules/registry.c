@@ -1,0 +1,366 @@
+/* registry.c — the generic half of the module registry: lookup, schema export,
+ * validation of values against the schema, flattening of settings patches,
+ * and command argument checking.  The API layer calls only these and the
+ * module tables' function pointers, so it holds no module-specific code. */
+#include "module.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "util.h"
+
+void module_error_set(struct module_error *e, int status, const char *code, const char *field,
+                      const char *fmt, ...) {
+        va_list ap;
+
+        if (!e)
+                return;
+        e->status = status;
+        snprintf(e->code, sizeof e->code, "%s", code);
+        snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+        va_start(ap, fmt);
+        vsnprintf(e->message, sizeof e->message, fmt, ap);
+        va_end(ap);
+}
+
+const module_t *module_find(const char *name) {
+        for (size_t i = 0; i < steward_modules_count; i++)
+                if (STREQ(steward_modules[i]->name, name))
+                        return steward_modules[i];
+        return NULL;
+}
+
+const setting_def_t *module_find_setting(const module_t *m, const char *key) {
+        for (size_t i = 0; i < m->n_settings; i++)
+                if (STREQ(m->settings[i].key, key))
+                        return &m->settings[i];
+        return NULL;
+}
+
+const command_def_t *module_find_command(const module_t *m, const char *name) {
+        for (size_t i = 0; i < m->n_commands; i++)
+                if (STREQ(m->commands[i].name, name))
+                        return &m->commands[i];
+        return NULL;
+}
+
+const char *setting_type_name(setting_type_t t) {
+        switch (t) {
+        case SETTING_STRING:
+                return "string";
+        case SETTING_INTEGER:
+                return "integer";
+        case SETTING_BOOLEAN:
+                return "boolean";
+        case SETTING_ENUM:
+                return "enum";
+        case SETTING_STRING_ARRAY:
+                return "string_array";
+        }
+        return "unknown";
+}
+
+static int check_string(const char *what, const char *field, const char *s, size_t len, int64_t min,
+                        int64_t max, bool (*valid)(const char *), int status,
+                        struct module_error *e) {
+        if (!utf8_valid(s, len)) {
+                module_error_set(e, status, "invalid_setting", field,
+                                 "%s: not valid UTF-8 text", what);
+                return -EINVAL;
+        }
+        if ((int64_t)len < min || (max > 0 && (int64_t)len > max)) {
+                module_error_set(e, status, "invalid_setting", field,
+                                 "%s: length %zu is outside %lld..%lld", what, len, (long long)min,
+                                 (long long)max);
+                return -EINVAL;
+        }
+        if (valid && !valid(s)) {
+                module_error_set(e, status, "invalid_setting", field, "%s: \"%.64s\" is not valid",
+                                 what, s);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int value_check(const struct value_rule *rule, const char *field, json_t *v, const char *code,
+                struct module_error *e) {
+        const int st = 422;
+
+        switch (rule->type) {
+        case SETTING_INTEGER: {
+                json_int_t x;
+                if (!json_is_integer(v)) {
+                        module_error_set(e, st, code, field, "%s: expected an integer", field);
+                        return -EINVAL;
+                }
+                x = json_integer_value(v);
+                if (x < rule->min || x > rule->max) {
+                        module_error_set(e, st, code, field, "%s: %lld is outside %lld..%lld",
+                                         field, (long long)x, (long long)rule->min,
+                                         (long long)rule->max);
+                        return -ERANGE;
+                }
+                return 0;
+        }
+        case SETTING_BOOLEAN:
+                if (!json_is_boolean(v)) {
+                        module_error_set(e, st, code, field, "%s: expected yes or no", field);
+                        return -EINVAL;
+                }
+                return 0;
+        case SETTING_ENUM:
+                if (json_is_string(v))
+                        for (const char *const *c = rule->choices; c && *c; c++)
+                                if (STREQ(*c, json_string_value(v)))
+                                        return 0;
+                {
+                        struct buf b;
+                        buf_init(&b, 400);
+                        for (const char *const *c = rule->choices; c && *c; c++)
+                                (void)buf_printf(&b, "%s\"%s\"", c == rule->choices ? "" : ", ",
+                                                 *c);
+                        module_error_set(e, st, code, field, "%s: expected one of %s", field,
+                                         b.data ? b.data : "");
+                        buf_free(&b);
+                }
+                return -EINVAL;
+        case SETTING_STRING:
+                if (!json_is_string(v)) {
+                        module_error_set(e, st, code, field, "%s: expected a string", field);
+                        return -EINVAL;
+                }
+                return check_string(field, field, json_string_value(v), json_string_length(v),
+                                    rule->min, rule->max, rule->valid_string, st, e);
+        case SETTING_STRING_ARRAY: {
+                size_t i;
+                json_t *item;
+                if (!json_is_array(v)) {
+                        module_error_set(e, st, code, field, "%s: expected a list of strings",
+                                         field);
+                        return -EINVAL;
+                }
+                if ((int64_t)json_array_size(v) > (rule->max > 0 ? rule->max : 1024)) {
+                        module_error_set(e, st, code, field, "%s: too many items (%zu)", field,
+                                         json_array_size(v));
+                        return -E2BIG;
+                }
+                json_array_foreach(v, i, item) {
+                        if (!json_is_string(item)) {
+                                module_error_set(e, st, code, field,
+                                                 "%s: item %zu is not a string", field, i);
+                                return -EINVAL;
+                        }
+                        int r = check_string(field, field, json_string_value(item),
+                                             json_string_length(item), 0, 4096,
+                                             rule->valid_string, st, e);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        }
+        module_error_set(e, 500, "internal", field, "%s: unknown type", field);
+        return -EINVAL;
+}
+
+static struct value_rule setting_rule(const setting_def_t *d) {
+        return (struct value_rule){d->type, d->min, d->max, d->choices, d->valid_string};
+}
+
+static int flatten(const module_t *m, const char *prefix, json_t *obj, json_t *flat,
+                   struct module_error *e) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(obj, k, v) {
+                _cleanup_free_ char *path = NULL;
+                const setting_def_t *d;
+                size_t plen;
+
+                if (asprintf(&path, "%s%s%s", prefix, *prefix ? ":" : "", k) < 0)
+                        return -ENOMEM;
+                d = module_find_setting(m, path);
+                if (d) {
+                        if (json_object_get(flat, path)) {
+                                module_error_set(e, 422, "invalid_setting", path,
+                                                 "%s:%s is given twice", m->name, path);
+                                return -EINVAL;
+                        }
+                        if (json_object_set(flat, path, v) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                plen = strlen(path);
+                bool parent = false;
+                for (size_t i = 0; i < m->n_settings && !parent; i++)
+                        parent = strncmp(m->settings[i].key, path, plen) == 0 &&
+                                 m->settings[i].key[plen] == ':';
+                if (!parent) {
+                        module_error_set(e, 422, "unknown_setting", path,
+                                         "%s has no setting \"%.128s\"", m->name, path);
+                        return -ENOENT;
+                }
+                if (!json_is_object(v)) {
+                        module_error_set(e, 422, "invalid_setting", path,
+                                         "%s:%s is a group of settings; give its keys", m->name,
+                                         path);
+                        return -EINVAL;
+                }
+                int r = flatten(m, path, v, flat, e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int settings_flatten(const module_t *m, json_t *patch, json_t **ret, struct module_error *e) {
+        json_t *flat = json_object();
+        int r;
+
+        if (!flat)
+                return -ENOMEM;
+        if (!json_is_object(patch)) {
+                json_decref(flat);
+                module_error_set(e, 400, "invalid_json", NULL, "settings must be a JSON object");
+                return -EINVAL;
+        }
+        r = flatten(m, "", patch, flat, e);
+        if (r < 0) {
+                json_decref(flat);
+                return r;
+        }
+        *ret = flat;
+        return 0;
+}
+
+int settings_changes(const module_t *m, json_t *flat, json_t *current, json_t **ret,
+                     struct module_error *e) {
+        json_t *changes = json_object();
+        const char *k;
+        json_t *v;
+
+        if (!changes)
+                return -ENOMEM;
+        json_object_foreach(flat, k, v) {
+                const setting_def_t *d = module_find_setting(m, k);
+                json_t *cur = json_tree_get(current, k);
+                struct value_rule rule;
+                int r;
+
+                if (!d) {
+                        module_error_set(e, 422, "unknown_setting", k,
+                                         "%s has no setting \"%.128s\"", m->name, k);
+                        json_decref(changes);
+                        return -ENOENT;
+                }
+                if (cur && json_equal(cur, v))
+                        continue;
+                if (d->read_only) {
+                        module_error_set(e, 422, "read_only", k, "%s:%s is read-only", m->name,
+                                         k);
+                        json_decref(changes);
+                        return -EPERM;
+                }
+                rule = setting_rule(d);
+                r = value_check(&rule, k, v, "invalid_setting", e);
+                if (r < 0) {
+                        json_decref(changes);
+                        return r;
+                }
+                if (json_object_set(changes, k, v) < 0) {
+                        json_decref(changes);
+                        return -ENOMEM;
+                }
+        }
+        *ret = changes;
+        return 0;
+}
+
+int command_check_args(const command_def_t *c, json_t *args, struct module_error *e) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(args, k, v) {
+                const command_arg_t *a = NULL;
+                for (size_t i = 0; i < c->n_args; i++)
+                        if (STREQ(c->args[i].name, k))
+                                a = &c->args[i];
+                if (!a) {
+                        module_error_set(e, 422, "invalid_argument", k,
+                                         "command %s has no argument \"%.64s\"", c->name, k);
+                        return -EINVAL;
+                }
+                struct value_rule rule = {a->type, a->min, a->max, a->choices, a->valid_string};
+                int r = value_check(&rule, k, v, "invalid_argument", e);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < c->n_args; i++)
+                if (c->args[i].required && !json_object_get(args, c->args[i].name)) {
+                        module_error_set(e, 422, "invalid_argument", c->args[i].name,
+                                         "command %s needs the argument %s", c->name,
+                                         c->args[i].name);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
+static json_t *rule_json(const char *name_key, const char *name, setting_type_t type,
+                         int64_t min, int64_t max, const char *const *choices,
+                         const char *description) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", name_key, name, "type", setting_type_name(type),
+                              "description", description ? description : "");
+        if (!o)
+                return NULL;
+        if (type == SETTING_INTEGER || max > 0) {
+                json_object_set_new(o, "min", json_integer(min));
+                json_object_set_new(o, "max", json_integer(max));
+        }
+        if (choices) {
+                json_t *a = json_array();
+                for (const char *const *c = choices; *c; c++)
+                        json_array_append_new(a, json_string(*c));
+                json_object_set_new(o, "choices", a);
+        }
+        return o;
+}
+
+json_t *module_schema_json(const module_t *m) {
+        json_t *settings = json_array(), *commands = json_array(), *actions = json_array();
+
+        for (size_t i = 0; i < m->n_settings; i++) {
+                const setting_def_t *d = &m->settings[i];
+                json_t *o = rule_json("key", d->key, d->type, d->min, d->max, d->choices,
+                                      d->description);
+                json_object_set_new(o, "restart", json_boolean(d->restart));
+                json_object_set_new(o, "read_only", json_boolean(d->read_only));
+                json_array_append_new(settings, o);
+        }
+        for (size_t i = 0; i < m->n_commands; i++) {
+                const command_def_t *c = &m->commands[i];
+                json_t *args = json_array();
+                for (size_t j = 0; j < c->n_args; j++) {
+                        const command_arg_t *a = &c->args[j];
+                        json_t *o = rule_json("name", a->name, a->type, a->min, a->max,
+                                              a->choices, a->description);
+                        json_object_set_new(o, "required", json_boolean(a->required));
+                        json_array_append_new(args, o);
+                }
+                json_array_append_new(commands,
+                                      json_pack("{s:s, s:s, s:b, s:o}", "name", c->name, "summary",
+                                                c->summary, "changes_state", c->changes_state,
+                                                "args", args));
+        }
+        if (m->start)
+                json_array_append_new(actions, json_string("start"));
+        if (m->stop)
+                json_array_append_new(actions, json_string("stop"));
+        if (m->restart)
+                json_array_append_new(actions, json_string("restart"));
+        return json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", m->name, "summary", m->summary,
+                         "settings", settings, "commands", commands, "actions", actions);
+}

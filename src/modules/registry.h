@@ -1,0 +1,35 @@
+/* registry.h — generic operations over module tables (registry.c), used by the
+ * API layer and by modules that store their settings in files. */
+#pragma once
+
+#include "module.h"
+
+/* The checks shared by settings and command arguments. */
+struct value_rule {
+        setting_type_t type;
+        int64_t min, max;
+        const char *const *choices;
+        bool (*valid_string)(const char *s);
+};
+
+/* Checks v against rule; on failure fills e (422, `code`, field). */
+int value_check(const struct value_rule *rule, const char *field, json_t *v, const char *code,
+                struct module_error *e);
+
+/* Turns a settings patch — flat ("a:b": v), nested ({"a": {"b": v}}) or
+ * mixed — into a flat object keyed by schema key.  Unknown keys → 422
+ * unknown_setting. */
+int settings_flatten(const module_t *m, json_t *patch, json_t **ret, struct module_error *e);
+
+/* From a flat patch and the current settings tree, the changes that really
+ * change something, each validated against the schema.  Writing a read-only
+ * key with its current value is accepted (a no-op); with another value it is
+ * 422 read_only. */
+int settings_changes(const module_t *m, json_t *flat, json_t *current, json_t **ret,
+                     struct module_error *e);
+
+/* Checks a command's arguments (an object) against its schema. */
+int command_check_args(const command_def_t *c, json_t *args, struct module_error *e);
+
+/* The module's schema as JSON (GET …/schema). */
+json_t *module_schema_json(const module_t *m);

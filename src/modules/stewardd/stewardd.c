@@ -1,0 +1,493 @@
+/* stewardd.c — the daemon's own settings, status and commands.
+ *
+ * Settings live in the config file (default /etc/steward/stewardd.conf) in
+ * the settings grammar of kv.h without the module prefix:
+ *
+ *     log_level = "info"
+ *     limits:max_connections = 256
+ *
+ * A change rewrites only the lines of the keys it changes (comments and the
+ * order of the file are kept; new keys are appended), checks that the new
+ * text parses as a whole, writes it atomically and then makes it live.  The
+ * plan — a unified diff of the file — is computed the same way for dry runs.
+ * One mutex serialises every read-modify-write of the file and the live
+ * struct.
+ */
+#include "stewardd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diff.h"
+#include "jsonutil.h"
+#include "kv.h"
+#include "module.h"
+#include "registry.h"
+#include "util.h"
+
+#define CONFIG_MAX_BYTES (1u << 20)
+
+_Atomic uint64_t stewardd_connections_open;
+_Atomic uint64_t stewardd_requests_total;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct steward_config live;
+static bool live_set;
+static char *config_path;
+/* --log-level wins over the file until a change through the API sets
+ * log_level explicitly. */
+static int log_level_override = -1;
+static json_t *facts;
+static uint64_t started_usec, started_realtime;
+
+static const char *const log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
+
+/* Integer settings map onto struct fields; log_level is the one enum. */
+#define UINT_SETTING(k, lo, hi, desc, rst)                                                  \
+        {.key = k, .type = SETTING_INTEGER, .min = lo, .max = hi, .description = desc,             \
+         .restart = rst}
+static const setting_def_t settings[] = {
+        {.key = "log_level",
+         .type = SETTING_ENUM,
+         .choices = log_levels,
+         .description = "Lowest severity that is logged"},
+        UINT_SETTING("limits:max_connections", 1, 100000,
+                     "Concurrent client connections; past it requests are answered 503", false),
+        UINT_SETTING("limits:max_connections_per_ip", 1, 100000,
+                     "Concurrent connections from one address; past it new ones are refused",
+                     true),
+        UINT_SETTING("limits:max_header_bytes", 1024, 65536,
+                     "Total size of a request's header fields; past it the answer is 431", false),
+        UINT_SETTING("limits:max_body_bytes", 1024, 268435456,
+                     "Size of a request body; past it the answer is 413", false),
+        UINT_SETTING("limits:max_json_depth", 2, 1000,
+                     "Nesting depth of a JSON body; past it the answer is 400", false),
+        UINT_SETTING("limits:idle_timeout", 1, 3600,
+                     "Seconds a connection may stay silent before it is closed", false),
+};
+
+static const size_t uint_offsets[] = {
+        offsetof(struct steward_config, max_connections),
+        offsetof(struct steward_config, max_connections_per_ip),
+        offsetof(struct steward_config, max_header_bytes),
+        offsetof(struct steward_config, max_body_bytes),
+        offsetof(struct steward_config, max_json_depth),
+        offsetof(struct steward_config, idle_timeout),
+};
+
+_Static_assert(ELEMENTSOF(uint_offsets) == ELEMENTSOF(settings) - 1,
+               "every integer setting needs its field offset, in table order");
+
+static unsigned *uint_field(struct steward_config *c, size_t setting_index) {
+        return (unsigned *)((char *)c + uint_offsets[setting_index - 1]);
+}
+
+extern const module_t module_stewardd;
+
+void stewardd_config_defaults(struct steward_config *c) {
+        *c = (struct steward_config){
+                .log_level = LOG_LEVEL_INFO,
+                .max_connections = 256,
+                .max_connections_per_ip = 32,
+                .max_header_bytes = 16384,
+                .max_body_bytes = 1048576,
+                .max_json_depth = 32,
+                .idle_timeout = 15,
+        };
+}
+
+void stewardd_config_get(struct steward_config *ret) {
+        pthread_mutex_lock(&lock);
+        if (live_set)
+                *ret = live;
+        else
+                stewardd_config_defaults(ret);
+        pthread_mutex_unlock(&lock);
+}
+
+/* Applies one validated flat key to a config struct. */
+static void config_set(struct steward_config *c, const char *key, json_t *v) {
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                if (!STREQ(settings[i].key, key))
+                        continue;
+                if (i == 0)
+                        c->log_level = (enum log_level)log_level_from_string(json_string_value(v));
+                else
+                        *uint_field(c, i) = (unsigned)json_integer_value(v);
+                return;
+        }
+}
+
+int stewardd_config_parse(const char *text, size_t len, const char *path,
+                          struct steward_config *ret, char *err, size_t err_len) {
+        struct steward_config c;
+        struct kv_error kerr = {0};
+        struct module_error merr = {0};
+        json_t *tree = NULL, *flat = NULL, *v;
+        const char *k;
+        int r;
+
+        stewardd_config_defaults(&c);
+        r = kv_parse(text, len, &tree, &kerr);
+        if (r < 0) {
+                if (kerr.line)
+                        snprintf(err, err_len, "%s:%u: %s", path, kerr.line, kerr.message);
+                else
+                        snprintf(err, err_len, "%s: %s", path, kerr.message);
+                return -EINVAL;
+        }
+        r = settings_flatten(&module_stewardd, tree, &flat, &merr);
+        json_decref(tree);
+        if (r < 0) {
+                snprintf(err, err_len, "%s: %s", path, merr.message);
+                return -EINVAL;
+        }
+        json_object_foreach(flat, k, v) {
+                const setting_def_t *d = module_find_setting(&module_stewardd, k);
+                struct value_rule rule = {d->type, d->min, d->max, d->choices, d->valid_string};
+                r = value_check(&rule, k, v, "invalid_setting", &merr);
+                if (r < 0) {
+                        snprintf(err, err_len, "%s: %s", path, merr.message);
+                        json_decref(flat);
+                        return -EINVAL;
+                }
+                config_set(&c, k, v);
+        }
+        json_decref(flat);
+        *ret = c;
+        return 0;
+}
+
+/* Reads the config file; a missing file is an empty one. */
+static int config_read_text(char **ret, size_t *ret_len) {
+        int r = read_file(config_path, CONFIG_MAX_BYTES, ret, ret_len);
+        if (r == -ENOENT) {
+                *ret = strdup("");
+                *ret_len = 0;
+                return *ret ? 0 : -ENOMEM;
+        }
+        return r;
+}
+
+static void make_live(const struct steward_config *c) {
+        live = *c;
+        live_set = true;
+        log_set_level(c->log_level);
+}
+
+static int load_locked(char *err, size_t err_len) {
+        _cleanup_free_ char *text = NULL;
+        struct steward_config c;
+        size_t len;
+        int r;
+
+        r = config_read_text(&text, &len);
+        if (r < 0) {
+                snprintf(err, err_len, "%s: %s", config_path, strerror(-r));
+                return r;
+        }
+        r = stewardd_config_parse(text, len, config_path, &c, err, err_len);
+        if (r < 0)
+                return r;
+        if (log_level_override >= 0)
+                c.log_level = (enum log_level)log_level_override;
+        make_live(&c);
+        return 0;
+}
+
+int stewardd_config_init(const char *path, int level_override, char *err, size_t err_len) {
+        int r;
+
+        pthread_mutex_lock(&lock);
+        free(config_path);
+        config_path = strdup(path);
+        log_level_override = level_override;
+        r = config_path ? load_locked(err, err_len) : -ENOMEM;
+        pthread_mutex_unlock(&lock);
+        return r;
+}
+
+int stewardd_config_reload(char *err, size_t err_len) {
+        int r;
+
+        pthread_mutex_lock(&lock);
+        r = config_path ? load_locked(err, err_len) : -ENOENT;
+        pthread_mutex_unlock(&lock);
+        return r;
+}
+
+void stewardd_set_facts(json_t *f) {
+        pthread_mutex_lock(&lock);
+        json_decref(facts);
+        facts = f;
+        started_usec = now_usec();
+        started_realtime = realtime_usec();
+        pthread_mutex_unlock(&lock);
+}
+
+static json_t *config_tree(const struct steward_config *c) {
+        json_t *t = json_object();
+        json_tree_set(t, "log_level", json_string(log_level_to_string(c->log_level)));
+        for (size_t i = 1; i < ELEMENTSOF(settings); i++)
+                json_tree_set(t, settings[i].key,
+                              json_integer(*uint_field((struct steward_config *)c, i)));
+        return t;
+}
+
+static int settings_read(json_t **ret, struct module_error *err) {
+        struct steward_config c;
+        stewardd_config_get(&c);
+        *ret = config_tree(&c);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Rewrites the lines of changed keys in place, drops their old array
+ * element lines, and appends keys the file did not have. */
+static int config_rewrite(const char *old, size_t old_len, json_t *changes, char **ret) {
+        json_t *done = json_object();
+        struct buf out;
+        size_t i = 0;
+        const char *k;
+        json_t *v;
+        int r = 0;
+
+        buf_init(&out, CONFIG_MAX_BYTES * 2);
+        while (i < old_len && r >= 0) {
+                const char *nl = memchr(old + i, '\n', old_len - i);
+                size_t e = nl ? (size_t)(nl - old) : old_len, ks = i, ke;
+                const char *matched = NULL;
+
+                while (ks < e && (old[ks] == ' ' || old[ks] == '\t'))
+                        ks++;
+                ke = ks;
+                while (ke < e && old[ke] != '=' && old[ke] != ' ' && old[ke] != '\t')
+                        ke++;
+                if (ks < e && old[ks] != '#')
+                        json_object_foreach(changes, k, v) {
+                                size_t kl = strlen(k);
+                                if (ke - ks >= kl && memcmp(old + ks, k, kl) == 0 &&
+                                    (ke - ks == kl || old[ks + kl] == ':')) {
+                                        matched = k;
+                                        break;
+                                }
+                        }
+                if (!matched) {
+                        r = buf_append(&out, old + i, e - i);
+                        if (r >= 0)
+                                r = buf_puts(&out, "\n");
+                } else if (!json_object_get(done, matched)) {
+                        _cleanup_free_ char *line = NULL;
+                        json_t *t = json_object();
+                        json_tree_set(t, matched, json_incref(json_object_get(changes, matched)));
+                        r = kv_format(NULL, t, &line);
+                        json_decref(t);
+                        if (r >= 0)
+                                r = buf_puts(&out, line);
+                        json_object_set_new(done, matched, json_true());
+                }
+                i = e + 1;
+        }
+        json_object_foreach(changes, k, v) {
+                _cleanup_free_ char *line = NULL;
+                json_t *t;
+                if (r < 0 || json_object_get(done, k))
+                        continue;
+                t = json_object();
+                json_tree_set(t, k, json_incref(v));
+                r = kv_format(NULL, t, &line);
+                json_decref(t);
+                if (r >= 0)
+                        r = buf_puts(&out, line);
+        }
+        json_decref(done);
+        if (r < 0) {
+                buf_free(&out);
+                return r;
+        }
+        *ret = buf_steal(&out);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int ensure_parent_dir(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0;
+        *slash = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
+                          json_t **plan, struct module_error *err) {
+        _cleanup_free_ char *old = NULL, *new_text = NULL, *diff = NULL;
+        struct steward_config c;
+        char perr[512];
+        size_t old_len;
+        bool restart = false;
+        const char *k;
+        json_t *v, *changed;
+        int r;
+
+        pthread_mutex_lock(&lock);
+        r = config_read_text(&old, &old_len);
+        if (r < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot read %s: %s", config_path,
+                                 strerror(-r));
+                goto out;
+        }
+        r = config_rewrite(old, old_len, changes, &new_text);
+        if (r < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot rewrite %s: %s",
+                                 config_path, strerror(-r));
+                goto out;
+        }
+        /* The whole new file must parse before it can go live. */
+        r = stewardd_config_parse(new_text, strlen(new_text), config_path, &c, perr, sizeof perr);
+        if (r < 0) {
+                module_error_set(err, 409, "conflict", NULL,
+                                 "the config file would not be valid after this change: %s",
+                                 perr);
+                goto out;
+        }
+        r = diff_unified(config_path, old, old_len, new_text, strlen(new_text), &diff);
+        if (r < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot compute the diff: %s",
+                                 strerror(-r));
+                goto out;
+        }
+        if (!dry_run && *diff) {
+                r = ensure_parent_dir(config_path);
+                if (r >= 0)
+                        r = write_file_atomic(config_path, new_text, strlen(new_text), 0644);
+                if (r < 0) {
+                        module_error_set(err, 500, "internal", NULL, "cannot write %s: %s%s",
+                                         config_path, strerror(-r),
+                                         r == -ENOSPC ? " (the file is unchanged)" : "");
+                        goto out;
+                }
+                if (json_object_get(changes, "log_level"))
+                        log_level_override = -1;
+                else if (log_level_override >= 0)
+                        c.log_level = (enum log_level)log_level_override;
+                make_live(&c);
+        }
+        changed = json_array();
+        json_object_foreach(changes, k, v) {
+                const setting_def_t *d = module_find_setting(&module_stewardd, k);
+                json_array_append_new(changed, json_string(k));
+                restart = restart || (d && d->restart);
+        }
+        *plan = json_pack("{s:b, s:o, s:b, s:[{s:s, s:s}]}", "dry_run", dry_run, "changed",
+                          changed, "restart_required", restart, "files", "path", config_path,
+                          "diff", diff);
+        r = *plan ? 0 : -ENOMEM;
+out:
+        pthread_mutex_unlock(&lock);
+        return r;
+}
+
+static json_t *status_object(bool full) {
+        struct steward_config c;
+        json_t *o;
+        uint64_t up;
+
+        stewardd_config_get(&c);
+        pthread_mutex_lock(&lock);
+        up = started_usec ? (now_usec() - started_usec) / 1000000u : 0;
+        o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I}", "state", "running", "version",
+                      STEWARD_VERSION, "pid", (int)getpid(), "uptime_seconds", (json_int_t)up,
+                      "connections", (json_int_t)atomic_load(&stewardd_connections_open),
+                      "requests", (json_int_t)atomic_load(&stewardd_requests_total));
+        if (full && o) {
+                char when[32] = "";
+                time_t t = (time_t)(started_realtime / 1000000u);
+                struct tm tm;
+                if (gmtime_r(&t, &tm))
+                        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+                json_object_set_new(o, "started", json_string(when));
+                json_object_set_new(o, "config_file", json_string(config_path ? config_path : ""));
+                if (facts)
+                        json_object_update(o, facts);
+                json_object_set_new(o, "settings", config_tree(&c));
+        }
+        pthread_mutex_unlock(&lock);
+        return o;
+}
+
+static int status(json_t **ret, struct module_error *err) {
+        *ret = status_object(false);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int fullstatus(json_t **ret, struct module_error *err) {
+        *ret = status_object(true);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int cmd_reload(const struct module_ctx *ctx, json_t *args, json_t **ret,
+                      struct module_error *err) {
+        char msg[512];
+        int r = stewardd_config_reload(msg, sizeof msg);
+        if (r < 0) {
+                module_error_set(err, 409, "conflict", NULL, "reload refused: %s", msg);
+                return r;
+        }
+        *ret = json_pack("{s:s, s:s}", "result", "ok", "config_file", config_path);
+        return 0;
+}
+
+static int cmd_check_config(const struct module_ctx *ctx, json_t *args, json_t **ret,
+                            struct module_error *err) {
+        _cleanup_free_ char *text = NULL;
+        struct steward_config c;
+        char msg[512] = "";
+        size_t len;
+        int r;
+
+        pthread_mutex_lock(&lock);
+        r = config_read_text(&text, &len);
+        if (r < 0)
+                snprintf(msg, sizeof msg, "%s: %s", config_path, strerror(-r));
+        else
+                r = stewardd_config_parse(text, len, config_path, &c, msg, sizeof msg);
+        *ret = json_pack("{s:s, s:b, s:s}", "config_file", config_path, "valid", r >= 0,
+                         "message", r >= 0 ? "the config file is valid" : msg);
+        pthread_mutex_unlock(&lock);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static const command_def_t commands[] = {
+        {.name = "reload",
+         .summary = "Re-read the config file (as SIGHUP does); an invalid file is refused",
+         .changes_state = true,
+         .run = cmd_reload},
+        {.name = "check_config",
+         .summary = "Check that the config file parses and every value is valid",
+         .changes_state = false,
+         .run = cmd_check_config},
+};
+
+const module_t module_stewardd = {
+        .name = "stewardd",
+        .summary = "The Steward daemon itself: limits, logging, listeners, TLS identity",
+        .status = status,
+        .fullstatus = fullstatus,
+        .settings = settings,
+        .n_settings = ELEMENTSOF(settings),
+        .settings_read = settings_read,
+        .settings_apply = settings_apply,
+        .commands = commands,
+        .n_commands = ELEMENTSOF(commands),
+};

@@ -1,0 +1,53 @@
+/* stewardd.h — the `stewardd` module owns the daemon's own configuration.
+ *
+ * The live configuration is one struct guarded by a lock; readers take a
+ * copy (stewardd_config_get), so request threads never see a half-applied
+ * change.  The config file is the source of truth: every change through the
+ * API is written to it atomically first and only then made live, and SIGHUP
+ * re-reads it.  A file that fails to parse is never made live.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct steward_config {
+        enum log_level log_level;
+        unsigned max_connections;
+        unsigned max_connections_per_ip;
+        unsigned max_header_bytes;
+        unsigned max_body_bytes;
+        unsigned max_json_depth;
+        unsigned idle_timeout; /* seconds */
+};
+
+/* Built-in defaults. */
+void stewardd_config_defaults(struct steward_config *c);
+
+/* A consistent copy of the live configuration. */
+void stewardd_config_get(struct steward_config *ret);
+
+/* Sets the config file path and loads it (a missing file means defaults).
+ * level_override >= 0 (the --log-level option) wins over the file's log_level,
+ * at this load and later ones, until a change through the API sets log_level.  On a parse error returns -EINVAL and a message
+ * "FILE:LINE: …" in err. */
+int stewardd_config_init(const char *path, int level_override, char *err, size_t err_len);
+
+/* Re-reads the config file (SIGHUP, the reload command).  On error the live
+ * configuration is unchanged. */
+int stewardd_config_reload(char *err, size_t err_len);
+
+/* Parses config text into *ret without touching the live configuration. */
+int stewardd_config_parse(const char *text, size_t len, const char *path,
+                          struct steward_config *ret, char *err, size_t err_len);
+
+/* Facts about this daemon for status/fullstatus: set once at start-up
+ * (listeners, TLS fingerprint, paths); the module takes the reference. */
+void stewardd_set_facts(json_t *facts);
+
+/* Counters kept by the HTTP layer. */
+extern _Atomic uint64_t stewardd_connections_open;
+extern _Atomic uint64_t stewardd_requests_total;

@@ -1,0 +1,212 @@
+"""Fixtures: a real stewardd on a random loopback port with a temporary state
+directory, TLS directory, config file and unix socket.
+
+The daemon under test is the sanitizer build (STEWARD_BUILD, set by `make
+test`); at teardown every daemon must exit 0 on SIGTERM and its log must hold
+no sanitizer report, so a leak or a memory error fails the test that caused it.
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("STEWARD_BUILD", ROOT / "build-asan"))
+STEWARDD = BUILD / "stewardd"
+STEWARD = BUILD / "steward"
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+class Daemon:
+    def __init__(self, tmp: Path, extra_args=(), config_text=None):
+        self.tmp = tmp
+        self.port = free_port()
+        self.state = tmp / "state"
+        self.tls_dir = tmp / "tls"
+        self.config = tmp / "stewardd.conf"
+        self.sock = str(tmp / "run" / "stewardd.sock")
+        self.log_path = tmp / "stewardd.log"
+        if config_text is not None:
+            self.config.write_text(config_text)
+        self.args = [
+            str(STEWARDD), "--foreground",
+            "--listen", f"127.0.0.1:{self.port}",
+            "--udp", "off",
+            "--socket", self.sock,
+            "--state-dir", str(self.state),
+            "--tls-dir", str(self.tls_dir),
+            "--config", str(self.config),
+            *extra_args,
+        ]
+        self.proc = None
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=66"
+        env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"stewardd exited {self.proc.returncode}:\n{self.log_text()}")
+            if "bootstrap token" in self.log_text():
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"stewardd did not start:\n{self.log_text()}")
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    @property
+    def token(self):
+        return (self.state / "bootstrap-token").read_text().strip()
+
+    @property
+    def cert_path(self):
+        return str(self.tls_dir / "cert.pem")
+
+    @property
+    def fingerprint(self):
+        for line in self.log_text().splitlines():
+            if "fingerprint SHA256:" in line:
+                return line.split("fingerprint ", 1)[1].strip()
+        raise AssertionError("no fingerprint in the log")
+
+    def ssl_context(self):
+        ctx = ssl.create_default_context(cafile=self.cert_path)
+        return ctx
+
+    def https(self, method, path, body=None, token=True, headers=None, raw=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl_context(), timeout=10)
+        return self._do(conn, method, path, body, token, headers, raw)
+
+    def unix(self, method, path, body=None, headers=None, raw=None):
+        return self._do(UnixHTTPConnection(self.sock), method, path, body, False, headers, raw)
+
+    def _do(self, conn, method, path, body, token, headers, raw):
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        if token is True:
+            h["Authorization"] = f"Bearer {self.token}"
+        elif isinstance(token, str):
+            h["Authorization"] = f"Bearer {token}"
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, dict(r.getheaders()), r.read().decode())
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("stewardd did not stop on SIGTERM")
+        self.log.close()
+        return self.proc.returncode
+
+    def check_clean_exit(self):
+        code = self.stop()
+        text = self.log_text()
+        for mark in SANITIZER_MARKS:
+            assert mark not in text, f"sanitizer report in the daemon log:\n{text}"
+        assert code == 0, f"stewardd exited {code}:\n{text[-4000:]}"
+
+    def cli(self, *args, stdin=None, env=None, remote=False, check=None):
+        e = dict(os.environ)
+        e.pop("STEWARD_TOKEN", None)
+        e["STEWARD_SOCKET"] = self.sock
+        e["ASAN_OPTIONS"] = "detect_leaks=1"
+        if env:
+            e.update(env)
+        cmd = [str(STEWARD)]
+        if remote:
+            cmd += ["-H", f"127.0.0.1:{self.port}", "--fingerprint", self.fingerprint]
+            e["STEWARD_TOKEN"] = self.token
+        cmd += list(args)
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=e, timeout=60)
+        for mark in SANITIZER_MARKS:
+            assert mark not in p.stderr, p.stderr
+        if check is not None:
+            assert p.returncode == check, (p.returncode, p.stdout, p.stderr)
+        return p
+
+
+@pytest.fixture
+def make_daemon(tmp_path):
+    started = []
+
+    def make(extra_args=(), config_text=None, start=True, name="d"):
+        d = Daemon(tmp_path / f"{name}{len(started)}", extra_args, config_text)
+        d.tmp.mkdir(parents=True)
+        started.append(d)
+        return d.start() if start else d
+
+    yield make
+    for d in started:
+        if d.proc is not None:
+            d.check_clean_exit()
+
+
+@pytest.fixture
+def daemon(make_daemon):
+    return make_daemon()
