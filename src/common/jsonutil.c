@@ -132,7 +132,7 @@ json_t *json_tree_get(json_t *tree, const char *path) {
 }
 
 char *json_dump_compact(json_t *v, size_t *ret_len) {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
         size_t len;
         char *t;
 

@@ -1,0 +1,1150 @@
+/* procfs.c — pure parsers for /proc text files and /etc/os-release.
+ *
+ * Everything here works on (text, len) views and reads nothing past len: the
+ * line and token iterators below are the only code that walks the text, and
+ * they stop at `end`.  No I/O, no global state, so the functions are safe on
+ * any thread and are tested against fixtures (tests/unit/test-procfs.c).
+ *
+ * Strictness: a field the caller relies on is checked exactly (digits only,
+ * range-checked, right count of columns); lines and keys that the kernel may
+ * add in future versions are skipped.  A NUL byte anywhere is malformed: these
+ * are text files, and a NUL would silently truncate the C strings we hand out.
+ *
+ * Ownership: results with strings own them and are released with *_done();
+ * on failure nothing is written to *ret and everything allocated so far is
+ * freed here.
+ */
+#include "modules/system/procfs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- views ---------------------------------------------------------------- */
+
+static bool next_line(const char **p, const char *end, const char **ret_line, size_t *ret_len) {
+        if (*p >= end)
+                return false;
+
+        const char *nl = memchr(*p, '\n', (size_t) (end - *p));
+        const char *e = nl ? nl : end;
+
+        *ret_line = *p;
+        *ret_len = (size_t) (e - *p);
+        *p = nl ? nl + 1 : end;
+        return true;
+}
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+/* Next run of non-blank bytes in [*p, end). */
+static bool next_token(const char **p, const char *end, const char **ret_tok, size_t *ret_len) {
+        const char *s = *p;
+
+        while (s < end && is_blank(*s))
+                s++;
+        if (s >= end) {
+                *p = s;
+                return false;
+        }
+
+        const char *t = s;
+        while (t < end && !is_blank(*t))
+                t++;
+
+        *ret_tok = s;
+        *ret_len = (size_t) (t - s);
+        *p = t;
+        return true;
+}
+
+static bool view_eq(const char *s, size_t n, const char *lit) {
+        size_t l = strlen(lit);
+        return n == l && memcmp(s, lit, l) == 0;
+}
+
+static bool view_starts(const char *s, size_t n, const char *lit) {
+        size_t l = strlen(lit);
+        return n >= l && memcmp(s, lit, l) == 0;
+}
+
+static void trim_view(const char **s, size_t *n) {
+        while (*n > 0 && (is_blank(**s) || **s == '\r')) {
+                (*s)++;
+                (*n)--;
+        }
+        while (*n > 0 && (is_blank((*s)[*n - 1]) || (*s)[*n - 1] == '\r'))
+                (*n)--;
+}
+
+/* Text files hold no NUL; a NUL would also truncate the C strings handed
+ * out.  A NULL text is only valid when empty. */
+static bool has_nul(const char *text, size_t len) {
+        if (!text)
+                return len > 0;
+        return len > 0 && memchr(text, '\0', len);
+}
+
+/* Lets callers pass (NULL, 0) without forming NULL + 0. */
+#define TEXT_OR_EMPTY(t) ((t) ? (t) : "")
+
+/* Decimal digits only, at least one; -ERANGE past UINT64_MAX. */
+static int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0)
+                return -EINVAL;
+
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                if (__builtin_mul_overflow(v, 10, &v) ||
+                    __builtin_add_overflow(v, (uint64_t) (s[i] - '0'), &v))
+                        return -ERANGE;
+        }
+
+        *ret = v;
+        return 0;
+}
+
+static int parse_unsigned_n(const char *s, size_t n, unsigned *ret) {
+        uint64_t v;
+        int r;
+
+        r = parse_u64_n(s, n, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT_MAX)
+                return -ERANGE;
+
+        *ret = (unsigned) v;
+        return 0;
+}
+
+/* "123" or "123.45" (at most 9 fractional digits), as the kernel prints
+ * load averages and uptimes. */
+static int parse_decimal_n(const char *s, size_t n, double *ret) {
+        const char *dot = memchr(s, '.', n);
+        size_t int_len = dot ? (size_t) (dot - s) : n;
+        uint64_t ip, fp = 0;
+        double scale = 1.0;
+        int r;
+
+        r = parse_u64_n(s, int_len, &ip);
+        if (r < 0)
+                return r;
+
+        if (dot) {
+                size_t frac_len = n - int_len - 1;
+
+                if (frac_len == 0 || frac_len > 9)
+                        return -EINVAL;
+                r = parse_u64_n(dot + 1, frac_len, &fp);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < frac_len; i++)
+                        scale *= 10.0;
+        }
+
+        *ret = (double) ip + (double) fp / scale;
+        return 0;
+}
+
+/* Grows *array (of *cap elements of size sz) to hold at least n+1 elements,
+ * never past max elements. */
+static int grow(void **array, size_t *cap, size_t n, size_t sz, size_t max) {
+        size_t new_cap;
+        void *p;
+
+        if (n < *cap)
+                return 0;
+        if (n >= max)
+                return -E2BIG;
+
+        new_cap = *cap > 0 ? *cap * 2 : 16;
+        if (new_cap > max)
+                new_cap = max;
+
+        p = reallocarray(*array, new_cap, sz);
+        if (!p)
+                return -ENOMEM;
+
+        *array = p;
+        *cap = new_cap;
+        return 0;
+}
+
+/* ---- /proc/stat ----------------------------------------------------------- */
+
+static const char *const cpu_mode_names[_CPU_MODE_MAX] = {
+        [CPU_USER] = "user",     [CPU_NICE] = "nice",       [CPU_SYSTEM] = "system",
+        [CPU_IDLE] = "idle",     [CPU_IOWAIT] = "iowait",   [CPU_IRQ] = "irq",
+        [CPU_SOFTIRQ] = "softirq", [CPU_STEAL] = "steal",   [CPU_GUEST] = "guest",
+        [CPU_GUEST_NICE] = "guest_nice",
+};
+
+const char *cpu_mode_to_string(cpu_mode_t m) {
+        if ((unsigned) m >= _CPU_MODE_MAX)
+                return NULL;
+        return cpu_mode_names[m];
+}
+
+/* The columns after "cpu"/"cpuN": at least 4, extras past guest_nice are
+ * checked to be numbers and dropped. */
+static int parse_cpu_columns(const char *p, const char *end, struct cpu_times *ret) {
+        struct cpu_times t = { .id = ret->id };
+        const char *tok;
+        size_t tok_len, n = 0;
+        int r;
+
+        while (next_token(&p, end, &tok, &tok_len)) {
+                uint64_t v;
+
+                r = parse_u64_n(tok, tok_len, &v);
+                if (r < 0)
+                        return r;
+                if (n < _CPU_MODE_MAX)
+                        t.jiffies[n] = v;
+                n++;
+        }
+        if (n < 4)
+                return -EINVAL;
+
+        *ret = t;
+        return 0;
+}
+
+static int parse_single_u64(const char *p, const char *end, uint64_t *ret) {
+        const char *tok, *extra;
+        size_t tok_len, extra_len;
+        uint64_t v;
+        int r;
+
+        if (!next_token(&p, end, &tok, &tok_len))
+                return -EINVAL;
+        if (next_token(&p, end, &extra, &extra_len))
+                return -EINVAL;
+
+        r = parse_u64_n(tok, tok_len, &v);
+        if (r < 0)
+                return r;
+
+        *ret = v;
+        return 0;
+}
+
+void proc_stat_done(struct proc_stat *s) {
+        if (!s)
+                return;
+        free(s->cpus);
+        s->cpus = NULL;
+        s->n_cpus = 0;
+}
+
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
+        struct proc_stat s = {};
+        const char *p, *end, *line;
+        size_t line_len, cap = 0;
+        bool seen_total = false;
+        unsigned seen = 0; /* bit per single-value key */
+        int r;
+
+        static const struct {
+                const char *key;
+                size_t offset;
+        } keys[] = {
+                { "ctxt", offsetof(struct proc_stat, ctxt) },
+                { "btime", offsetof(struct proc_stat, btime) },
+                { "processes", offsetof(struct proc_stat, processes) },
+                { "procs_running", offsetof(struct proc_stat, procs_running) },
+                { "procs_blocked", offsetof(struct proc_stat, procs_blocked) },
+        };
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (next_line(&p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *key;
+                size_t key_len;
+
+                if (!next_token(&lp, lend, &key, &key_len))
+                        continue; /* blank line */
+
+                if (view_eq(key, key_len, "cpu")) {
+                        if (seen_total) {
+                                r = -EINVAL;
+                                goto fail;
+                        }
+                        r = parse_cpu_columns(lp, lend, &s.total);
+                        if (r < 0)
+                                goto fail;
+                        seen_total = true;
+
+                } else if (key_len > 3 && view_starts(key, key_len, "cpu")) {
+                        struct cpu_times t = {};
+
+                        if (!seen_total) {
+                                r = -EINVAL;
+                                goto fail;
+                        }
+                        r = parse_unsigned_n(key + 3, key_len - 3, &t.id);
+                        if (r < 0) {
+                                r = -EINVAL;
+                                goto fail;
+                        }
+                        if (s.n_cpus > 0 && t.id <= s.cpus[s.n_cpus - 1].id) {
+                                r = -EINVAL; /* duplicate or out of order */
+                                goto fail;
+                        }
+                        r = parse_cpu_columns(lp, lend, &t);
+                        if (r < 0)
+                                goto fail;
+                        r = grow((void **) &s.cpus, &cap, s.n_cpus, sizeof(*s.cpus),
+                                 PROCFS_MAX_CPUS);
+                        if (r < 0)
+                                goto fail;
+                        s.cpus[s.n_cpus++] = t;
+
+                } else {
+                        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                                if (!view_eq(key, key_len, keys[i].key))
+                                        continue;
+                                if (seen & (1u << i)) {
+                                        r = -EINVAL;
+                                        goto fail;
+                                }
+                                r = parse_single_u64(lp, lend,
+                                                     (uint64_t *) ((char *) &s + keys[i].offset));
+                                if (r < 0)
+                                        goto fail;
+                                seen |= 1u << i;
+                                break;
+                        }
+                        /* intr, softirq and anything newer: not needed. */
+                }
+        }
+
+        if (!seen_total) {
+                r = -EINVAL;
+                goto fail;
+        }
+
+        *ret = s;
+        return 0;
+
+fail:
+        proc_stat_done(&s);
+        return r;
+}
+
+const struct cpu_times *proc_stat_find_cpu(const struct proc_stat *s, unsigned id) {
+        size_t lo = 0, hi;
+
+        if (!s || !s->cpus)
+                return NULL;
+
+        hi = s->n_cpus;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (s->cpus[mid].id == id)
+                        return &s->cpus[mid];
+                if (s->cpus[mid].id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+static double clamp_percent(double v) {
+        if (!(v >= 0.0)) /* also NaN */
+                return 0.0;
+        if (v > 100.0)
+                return 100.0;
+        return v;
+}
+
+int cpu_percent_compute(const struct cpu_times *prev, const struct cpu_times *cur,
+                        struct cpu_percent *ret) {
+        struct cpu_percent pc = {};
+        double delta[_CPU_MODE_MAX], total = 0.0;
+
+        if (!prev || !cur)
+                return -EINVAL;
+
+        for (size_t i = 0; i < _CPU_MODE_MAX; i++) {
+                uint64_t a = prev->jiffies[i], b = cur->jiffies[i];
+
+                /* Backwards counts as no progress; doubles keep the sum from
+                 * overflowing whatever the counters hold. */
+                delta[i] = b > a ? (double) (b - a) : 0.0;
+                if (i <= CPU_STEAL)
+                        total += delta[i];
+        }
+
+        if (total <= 0.0)
+                return -ENODATA;
+
+        for (size_t i = 0; i < _CPU_MODE_MAX; i++)
+                pc.mode[i] = clamp_percent(delta[i] * 100.0 / total);
+        pc.busy = clamp_percent(100.0 - pc.mode[CPU_IDLE] - pc.mode[CPU_IOWAIT]);
+
+        *ret = pc;
+        return 0;
+}
+
+/* ---- /proc/meminfo -------------------------------------------------------- */
+
+int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
+        static const struct {
+                const char *key;
+                size_t offset;
+        } keys[] = {
+                { "MemTotal", offsetof(struct meminfo, total) },
+                { "MemFree", offsetof(struct meminfo, free) },
+                { "MemAvailable", offsetof(struct meminfo, available) },
+                { "Buffers", offsetof(struct meminfo, buffers) },
+                { "Cached", offsetof(struct meminfo, cached) },
+                { "SwapCached", offsetof(struct meminfo, swap_cached) },
+                { "Active", offsetof(struct meminfo, active) },
+                { "Inactive", offsetof(struct meminfo, inactive) },
+                { "SwapTotal", offsetof(struct meminfo, swap_total) },
+                { "SwapFree", offsetof(struct meminfo, swap_free) },
+                { "Dirty", offsetof(struct meminfo, dirty) },
+                { "Writeback", offsetof(struct meminfo, writeback) },
+                { "Shmem", offsetof(struct meminfo, shmem) },
+                { "Slab", offsetof(struct meminfo, slab) },
+                { "SReclaimable", offsetof(struct meminfo, sreclaimable) },
+                { "SUnreclaim", offsetof(struct meminfo, sunreclaim) },
+        };
+        enum { I_TOTAL = 0, I_FREE = 1, I_AVAILABLE = 2 };
+        struct meminfo m = {};
+        const char *p, *end, *line;
+        size_t line_len;
+        uint32_t seen = 0;
+        int r;
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (next_line(&p, end, &line, &line_len)) {
+                const char *lend, *colon, *lp, *num, *unit, *extra;
+                size_t key_len, num_len, unit_len, extra_len;
+                uint64_t v;
+                bool kb = false;
+
+                trim_view(&line, &line_len);
+                if (line_len == 0)
+                        continue;
+                lend = line + line_len;
+
+                /* "Key:   123 kB" or "HugePages_Total:   0" */
+                colon = memchr(line, ':', line_len);
+                if (!colon || colon == line)
+                        return -EINVAL;
+                key_len = (size_t) (colon - line);
+                for (size_t i = 0; i < key_len; i++)
+                        if (is_blank(line[i]))
+                                return -EINVAL;
+
+                lp = colon + 1;
+                if (!next_token(&lp, lend, &num, &num_len))
+                        return -EINVAL;
+                r = parse_u64_n(num, num_len, &v);
+                if (r < 0)
+                        return r;
+                if (next_token(&lp, lend, &unit, &unit_len)) {
+                        if (!view_eq(unit, unit_len, "kB"))
+                                return -EINVAL;
+                        kb = true;
+                        if (next_token(&lp, lend, &extra, &extra_len))
+                                return -EINVAL;
+                }
+
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                        if (!view_eq(line, key_len, keys[i].key))
+                                continue;
+                        if (!kb || (seen & (UINT32_C(1) << i)))
+                                return -EINVAL;
+                        if (__builtin_mul_overflow(v, UINT64_C(1024), &v))
+                                return -ERANGE;
+                        *(uint64_t *) ((char *) &m + keys[i].offset) = v;
+                        seen |= UINT32_C(1) << i;
+                        break;
+                }
+        }
+
+        if (!(seen & (UINT32_C(1) << I_TOTAL)) || !(seen & (UINT32_C(1) << I_FREE)))
+                return -EINVAL;
+
+        m.has_available = seen & (UINT32_C(1) << I_AVAILABLE);
+        if (!m.has_available) {
+                uint64_t a = m.free;
+
+                /* The same rough estimate tools used before MemAvailable. */
+                if (__builtin_add_overflow(a, m.buffers, &a) ||
+                    __builtin_add_overflow(a, m.cached, &a) ||
+                    __builtin_add_overflow(a, m.sreclaimable, &a))
+                        a = UINT64_MAX;
+                m.available = a < m.total ? a : m.total;
+        }
+
+        *ret = m;
+        return 0;
+}
+
+/* ---- /proc/loadavg, /proc/uptime ------------------------------------------ */
+
+/* Splits the whole text into at most max whitespace-separated tokens; the
+ * text must hold exactly `want` of them. */
+static int split_exact(const char *text, size_t len, const char **toks, size_t *lens,
+                       size_t want) {
+        const char *p, *end, *line;
+        size_t line_len, n = 0;
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (next_line(&p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *tok;
+                size_t tok_len;
+
+                while (next_token(&lp, lend, &tok, &tok_len)) {
+                        if (n >= want)
+                                return -EINVAL;
+                        toks[n] = tok;
+                        lens[n] = tok_len;
+                        n++;
+                }
+        }
+
+        return n == want ? 0 : -EINVAL;
+}
+
+int loadavg_parse(const char *text, size_t len, struct loadavg *ret) {
+        const char *t[5], *slash;
+        size_t l[5];
+        struct loadavg la = {};
+        int r;
+
+        /* "0.29 0.18 0.07 1/80 3043" */
+        r = split_exact(text, len, t, l, ELEMENTSOF(t));
+        if (r < 0)
+                return r;
+
+        r = parse_decimal_n(t[0], l[0], &la.load1);
+        if (r < 0)
+                return r;
+        r = parse_decimal_n(t[1], l[1], &la.load5);
+        if (r < 0)
+                return r;
+        r = parse_decimal_n(t[2], l[2], &la.load15);
+        if (r < 0)
+                return r;
+
+        slash = memchr(t[3], '/', l[3]);
+        if (!slash)
+                return -EINVAL;
+        r = parse_u64_n(t[3], (size_t) (slash - t[3]), &la.running);
+        if (r < 0)
+                return r;
+        r = parse_u64_n(slash + 1, l[3] - (size_t) (slash - t[3]) - 1, &la.total);
+        if (r < 0)
+                return r;
+
+        r = parse_u64_n(t[4], l[4], &la.last_pid);
+        if (r < 0)
+                return r;
+
+        *ret = la;
+        return 0;
+}
+
+int uptime_parse(const char *text, size_t len, struct uptime *ret) {
+        const char *t[2];
+        size_t l[2];
+        struct uptime u = {};
+        int r;
+
+        /* "160.77 271.65" */
+        r = split_exact(text, len, t, l, ELEMENTSOF(t));
+        if (r < 0)
+                return r;
+
+        r = parse_decimal_n(t[0], l[0], &u.uptime);
+        if (r < 0)
+                return r;
+        r = parse_decimal_n(t[1], l[1], &u.idle);
+        if (r < 0)
+                return r;
+
+        *ret = u;
+        return 0;
+}
+
+/* ---- /proc/net/dev -------------------------------------------------------- */
+
+/* The kernel's dev_valid_name(), so that a name is a safe path component. */
+static bool ifname_valid(const char *s, size_t n) {
+        if (n == 0 || n >= PROCFS_IFNAMSIZ)
+                return false;
+        if (view_eq(s, n, ".") || view_eq(s, n, ".."))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
+                        return false;
+        }
+        return true;
+}
+
+int net_dev_parse(const char *text, size_t len, struct net_dev **ret, size_t *ret_n) {
+        _cleanup_free_ struct net_dev *devs = NULL;
+        const char *p, *end, *line;
+        size_t line_len, n = 0, cap = 0;
+        int r;
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        /* "Inter-|   Receive  …|  Transmit" and " face |bytes    packets …" */
+        if (!next_line(&p, end, &line, &line_len) || !view_starts(line, line_len, "Inter-|"))
+                return -EINVAL;
+        if (!next_line(&p, end, &line, &line_len) || !view_starts(line, line_len, " face |"))
+                return -EINVAL;
+
+        while (next_line(&p, end, &line, &line_len)) {
+                const char *colon, *name, *lp, *lend, *tok;
+                size_t name_len, tok_len, k = 0;
+                uint64_t v[16];
+                struct net_dev *d;
+
+                trim_view(&line, &line_len);
+                if (line_len == 0)
+                        continue;
+
+                /* "  eth0: 25482524     896 …"; old kernels glued the first
+                 * counter to the colon. */
+                colon = memchr(line, ':', line_len);
+                if (!colon)
+                        return -EINVAL;
+                name = line;
+                name_len = (size_t) (colon - line);
+                if (!ifname_valid(name, name_len))
+                        return -EINVAL;
+
+                lp = colon + 1;
+                lend = line + line_len;
+                while (next_token(&lp, lend, &tok, &tok_len)) {
+                        if (k >= ELEMENTSOF(v))
+                                return -EINVAL;
+                        r = parse_u64_n(tok, tok_len, &v[k]);
+                        if (r < 0)
+                                return r;
+                        k++;
+                }
+                if (k != ELEMENTSOF(v))
+                        return -EINVAL;
+
+                r = grow((void **) &devs, &cap, n, sizeof(*devs), PROCFS_MAX_IFACES);
+                if (r < 0)
+                        return r;
+
+                d = &devs[n++];
+                *d = (struct net_dev) {
+                        .rx_bytes = v[0],  .rx_packets = v[1], .rx_errs = v[2],
+                        .rx_drop = v[3],   .rx_fifo = v[4],    .rx_frame = v[5],
+                        .rx_compressed = v[6], .rx_multicast = v[7],
+                        .tx_bytes = v[8],  .tx_packets = v[9], .tx_errs = v[10],
+                        .tx_drop = v[11],  .tx_fifo = v[12],   .tx_colls = v[13],
+                        .tx_carrier = v[14], .tx_compressed = v[15],
+                };
+                memcpy(d->name, name, name_len);
+                d->name[name_len] = '\0';
+        }
+
+        *ret = TAKE_PTR(devs);
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- /proc/self/mountinfo ------------------------------------------------- */
+
+/* Decodes the kernel's \ooo escapes of s[0..n) into dst (which has room for
+ * n+1 bytes); returns the decoded length.  A backslash that does not start a
+ * three-digit octal escape, or an escaped NUL, is malformed. */
+static int unoctal(const char *s, size_t n, char *dst, size_t *ret_len) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] != '\\') {
+                        dst[o++] = s[i];
+                        continue;
+                }
+                if (n - i < 4 || s[i + 1] < '0' || s[i + 1] > '3' || s[i + 2] < '0' ||
+                    s[i + 2] > '7' || s[i + 3] < '0' || s[i + 3] > '7')
+                        return -EINVAL;
+
+                unsigned v = (unsigned) (s[i + 1] - '0') * 64 + (unsigned) (s[i + 2] - '0') * 8 +
+                             (unsigned) (s[i + 3] - '0');
+                if (v == 0)
+                        return -EINVAL;
+                dst[o++] = (char) v;
+                i += 3;
+        }
+
+        dst[o] = '\0';
+        *ret_len = o;
+        return 0;
+}
+
+void mountinfo_done(struct mountinfo *m) {
+        if (!m)
+                return;
+        /* All strings of an entry live in one block that starts at root. */
+        for (size_t i = 0; i < m->n_entries; i++)
+                free(m->entries[i].root);
+        free(m->entries);
+        m->entries = NULL;
+        m->n_entries = 0;
+}
+
+static int parse_mount_line(const char *line, size_t line_len, struct mount_entry *ret) {
+        /* Fields are separated by exactly one space; the kernel escapes spaces
+         * inside fields.  Only the source may be empty. */
+        enum { F_ID, F_PARENT, F_DEV, F_ROOT, F_MOUNT_POINT, F_OPTIONS, _F_PRE };
+        enum { G_FSTYPE, G_SOURCE, G_SUPER, _G_POST };
+        const char *pre[_F_PRE], *post[_G_POST];
+        size_t pre_len[_F_PRE], post_len[_G_POST];
+        const char *p = line, *end = line + line_len;
+        size_t field = 0, n_post = 0;
+        bool after_sep = false;
+        struct mount_entry e = {};
+        int r;
+
+        for (;;) {
+                const char *sp = memchr(p, ' ', (size_t) (end - p));
+                const char *fe = sp ? sp : end;
+                size_t fl = (size_t) (fe - p);
+
+                if (!after_sep) {
+                        if (field < _F_PRE) {
+                                pre[field] = p;
+                                pre_len[field] = fl;
+                        } else if (view_eq(p, fl, "-")) {
+                                after_sep = true;
+                        } else if (fl == 0) {
+                                return -EINVAL; /* empty optional field */
+                        }
+                        field++;
+                } else {
+                        if (n_post >= _G_POST)
+                                return -EINVAL;
+                        post[n_post] = p;
+                        post_len[n_post] = fl;
+                        n_post++;
+                }
+
+                if (!sp)
+                        break;
+                p = sp + 1;
+        }
+
+        if (!after_sep || n_post != _G_POST)
+                return -EINVAL;
+        for (size_t i = 0; i < _F_PRE; i++)
+                if (pre_len[i] == 0)
+                        return -EINVAL;
+        if (post_len[G_FSTYPE] == 0 || post_len[G_SUPER] == 0)
+                return -EINVAL;
+
+        r = parse_unsigned_n(pre[F_ID], pre_len[F_ID], &e.mount_id);
+        if (r < 0)
+                return -EINVAL;
+        r = parse_unsigned_n(pre[F_PARENT], pre_len[F_PARENT], &e.parent_id);
+        if (r < 0)
+                return -EINVAL;
+
+        const char *colon = memchr(pre[F_DEV], ':', pre_len[F_DEV]);
+        if (!colon)
+                return -EINVAL;
+        size_t maj_len = (size_t) (colon - pre[F_DEV]);
+        r = parse_unsigned_n(pre[F_DEV], maj_len, &e.major);
+        if (r < 0)
+                return -EINVAL;
+        r = parse_unsigned_n(colon + 1, pre_len[F_DEV] - maj_len - 1, &e.minor);
+        if (r < 0)
+                return -EINVAL;
+
+        /* One block for the six strings: decoding never makes them longer. */
+        const char *src[6] = { pre[F_ROOT],   pre[F_MOUNT_POINT], pre[F_OPTIONS],
+                               post[G_FSTYPE], post[G_SOURCE],    post[G_SUPER] };
+        size_t src_len[6] = { pre_len[F_ROOT],   pre_len[F_MOUNT_POINT], pre_len[F_OPTIONS],
+                              post_len[G_FSTYPE], post_len[G_SOURCE],    post_len[G_SUPER] };
+        char **dst[6] = { &e.root, &e.mount_point, &e.options, &e.fstype, &e.source,
+                          &e.super_options };
+        size_t total = 0;
+
+        for (size_t i = 0; i < 6; i++)
+                total += src_len[i] + 1; /* bounded by line_len + 6 */
+
+        _cleanup_free_ char *block = malloc(total);
+        if (!block)
+                return -ENOMEM;
+
+        char *w = block;
+        for (size_t i = 0; i < 6; i++) {
+                size_t l;
+
+                r = unoctal(src[i], src_len[i], w, &l);
+                if (r < 0)
+                        return r;
+                *dst[i] = w;
+                w += l + 1;
+        }
+
+        (void) TAKE_PTR(block); /* now owned through e.root */
+        *ret = e;
+        return 0;
+}
+
+int mountinfo_parse(const char *text, size_t len, struct mountinfo *ret) {
+        struct mountinfo m = {};
+        const char *p, *end, *line;
+        size_t line_len, cap = 0;
+        int r;
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (next_line(&p, end, &line, &line_len)) {
+                struct mount_entry e;
+
+                if (line_len == 0)
+                        continue;
+
+                r = grow((void **) &m.entries, &cap, m.n_entries, sizeof(*m.entries),
+                         PROCFS_MAX_MOUNTS);
+                if (r < 0)
+                        goto fail;
+
+                r = parse_mount_line(line, line_len, &e);
+                if (r < 0)
+                        goto fail;
+
+                m.entries[m.n_entries++] = e;
+        }
+
+        *ret = m;
+        return 0;
+
+fail:
+        mountinfo_done(&m);
+        return r;
+}
+
+/* ---- /etc/os-release ------------------------------------------------------ */
+
+void os_release_done(struct os_release *o) {
+        if (!o)
+                return;
+        free(o->pretty_name);
+        free(o->name);
+        free(o->id);
+        free(o->id_like);
+        free(o->version);
+        free(o->version_id);
+        free(o->version_codename);
+        free(o->variant_id);
+        free(o->build_id);
+        *o = (struct os_release) {};
+}
+
+static bool is_key_start(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool is_key_char(char c) {
+        return is_key_start(c) || (c >= '0' && c <= '9');
+}
+
+struct value_buf {
+        char data[PROCFS_MAX_VALUE + 1];
+        size_t len;
+};
+
+static int value_put(struct value_buf *v, char c) {
+        if (v->len >= PROCFS_MAX_VALUE)
+                return -E2BIG;
+        v->data[v->len++] = c;
+        return 0;
+}
+
+/* Parses one shell word starting at *p: unquoted runs, '…' and "…"
+ * concatenated, up to unquoted whitespace or the end of the text. */
+static int parse_shell_word(const char **p, const char *end, struct value_buf *v) {
+        const char *s = *p;
+        int r;
+
+        v->len = 0;
+        while (s < end && !is_blank(*s) && *s != '\n' && *s != '\r') {
+                char c = *s++;
+
+                if (c == '\'') {
+                        for (;;) {
+                                if (s >= end)
+                                        return -EINVAL; /* unterminated */
+                                c = *s++;
+                                if (c == '\'')
+                                        break;
+                                r = value_put(v, c);
+                                if (r < 0)
+                                        return r;
+                        }
+                } else if (c == '"') {
+                        for (;;) {
+                                if (s >= end)
+                                        return -EINVAL;
+                                c = *s++;
+                                if (c == '"')
+                                        break;
+                                if (c == '\\') {
+                                        if (s >= end)
+                                                return -EINVAL;
+                                        if (*s == '\n') { /* line continuation */
+                                                s++;
+                                                continue;
+                                        }
+                                        if (strchr("\"\\$`", *s))
+                                                c = *s++;
+                                        /* else: the backslash stays literal */
+                                }
+                                r = value_put(v, c);
+                                if (r < 0)
+                                        return r;
+                        }
+                } else if (c == '\\') {
+                        if (s >= end)
+                                return -EINVAL;
+                        c = *s++;
+                        if (c == '\n')
+                                continue;
+                        r = value_put(v, c);
+                        if (r < 0)
+                                return r;
+                } else {
+                        r = value_put(v, c);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        v->data[v->len] = '\0';
+        *p = s;
+        return 0;
+}
+
+int os_release_parse(const char *text, size_t len, struct os_release *ret) {
+        struct os_release o = {};
+        const struct {
+                const char *key;
+                char **field;
+        } keys[] = {
+                { "PRETTY_NAME", &o.pretty_name },
+                { "NAME", &o.name },
+                { "ID", &o.id },
+                { "ID_LIKE", &o.id_like },
+                { "VERSION", &o.version },
+                { "VERSION_ID", &o.version_id },
+                { "VERSION_CODENAME", &o.version_codename },
+                { "VARIANT_ID", &o.variant_id },
+                { "BUILD_ID", &o.build_id },
+        };
+        const char *p, *end;
+        _cleanup_free_ struct value_buf *v = NULL;
+        int r;
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        v = malloc(sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+
+        for (;;) {
+                const char *key;
+                size_t key_len;
+
+                /* Between assignments: whitespace, blank lines, comments. */
+                while (p < end && (is_blank(*p) || *p == '\n' || *p == '\r'))
+                        p++;
+                if (p >= end)
+                        break;
+                if (*p == '#') {
+                        const char *nl = memchr(p, '\n', (size_t) (end - p));
+                        p = nl ? nl + 1 : end;
+                        continue;
+                }
+
+                if (!is_key_start(*p)) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+                key = p;
+                while (p < end && is_key_char(*p))
+                        p++;
+                key_len = (size_t) (p - key);
+                if (p >= end || *p != '=') {
+                        r = -EINVAL;
+                        goto fail;
+                }
+                p++;
+
+                r = parse_shell_word(&p, end, v);
+                if (r < 0)
+                        goto fail;
+
+                /* After the value: blanks, then an optional comment, then the
+                 * end of the line. */
+                while (p < end && (is_blank(*p) || *p == '\r'))
+                        p++;
+                if (p < end && *p == '#') {
+                        const char *nl = memchr(p, '\n', (size_t) (end - p));
+                        p = nl ? nl : end;
+                }
+                if (p < end && *p != '\n') {
+                        r = -EINVAL;
+                        goto fail;
+                }
+
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                        if (!view_eq(key, key_len, keys[i].key))
+                                continue;
+
+                        char *copy = strndup(v->data, v->len);
+                        if (!copy) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        free(*keys[i].field);
+                        *keys[i].field = copy;
+                        break;
+                }
+        }
+
+        *ret = o;
+        return 0;
+
+fail:
+        os_release_done(&o);
+        return r;
+}
+
+/* ---- /proc/cpuinfo -------------------------------------------------------- */
+
+void cpuinfo_done(struct cpuinfo *c) {
+        if (!c)
+                return;
+        free(c->model);
+        c->model = NULL;
+}
+
+int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
+        /* Model keys, best first. */
+        static const char *const model_keys[] = {
+                "model name", "Processor", "cpu model", "cpu", "uarch", "vendor_id",
+        };
+        const char *p, *end, *line;
+        const char *model = NULL;
+        size_t line_len, model_len = 0, model_rank = ELEMENTSOF(model_keys);
+        uint64_t hash_count = 0;
+        unsigned count = 0;
+        char *copy;
+        int r;
+
+        if (has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (next_line(&p, end, &line, &line_len)) {
+                const char *colon, *key, *val;
+                size_t key_len, val_len;
+
+                trim_view(&line, &line_len);
+                if (line_len == 0)
+                        continue;
+
+                colon = memchr(line, ':', line_len);
+                if (!colon)
+                        return -EINVAL;
+                key = line;
+                key_len = (size_t) (colon - line);
+                trim_view(&key, &key_len);
+                if (key_len == 0)
+                        return -EINVAL;
+                val = colon + 1;
+                val_len = (size_t) (line + line_len - val);
+                trim_view(&val, &val_len);
+
+                if (view_eq(key, key_len, "processor")) {
+                        if (count >= PROCFS_MAX_CPUS)
+                                return -E2BIG;
+                        count++;
+                        continue;
+                }
+                if (view_eq(key, key_len, "# processors")) {
+                        r = parse_u64_n(val, val_len, &hash_count);
+                        if (r < 0)
+                                return r;
+                        if (hash_count > PROCFS_MAX_CPUS)
+                                return -E2BIG;
+                        continue;
+                }
+
+                for (size_t i = 0; i < model_rank; i++) {
+                        if (!view_eq(key, key_len, model_keys[i]))
+                                continue;
+                        if (val_len == 0)
+                                break;
+                        if (val_len > PROCFS_MAX_VALUE)
+                                return -E2BIG;
+                        model = val;
+                        model_len = val_len;
+                        model_rank = i;
+                        break;
+                }
+        }
+
+        if (model) {
+                copy = strndup(model, model_len);
+                if (!copy)
+                        return -ENOMEM;
+        } else
+                copy = NULL;
+
+        *ret = (struct cpuinfo) {
+                .model = copy,
+                .count = count > 0 ? count : (unsigned) hash_count,
+        };
+        return 0;
+}

@@ -1,0 +1,915 @@
+/* test-procfs.c — the /proc and os-release parsers against fixtures.
+ *
+ * Fixtures live in $FIXTURES: the unnamed ones ("stat", "meminfo", …) are
+ * captures of a real machine, the others are hand-written edge cases and
+ * malformed inputs.  Each fixture is loaded into a buffer of exactly its size,
+ * with no NUL after it, so that AddressSanitizer catches any read past len.
+ * Besides the expected values, every good fixture is fed to every parser cut
+ * at every length and with bytes flipped: the parsers must never crash or
+ * leak, whatever they return.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "modules/system/procfs.h"
+#include "util.h"
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+static void load(const char *name, char **ret, size_t *ret_len) {
+        const char *dir = getenv("FIXTURES");
+        char path[4096];
+        FILE *f;
+        long size;
+        char *data;
+
+        assert_non_null(dir);
+        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path));
+
+        f = fopen(path, "re");
+        if (!f)
+                fail_msg("cannot open fixture %s", path);
+        assert_int_equal(fseek(f, 0, SEEK_END), 0);
+        size = ftell(f);
+        assert_true(size >= 0);
+        assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+
+        /* Exactly size bytes (at least one so malloc never returns NULL). */
+        data = malloc(size > 0 ? (size_t) size : 1);
+        assert_non_null(data);
+        if (size > 0)
+                assert_int_equal(fread(data, 1, (size_t) size, f), (size_t) size);
+        fclose(f);
+
+        *ret = data;
+        *ret_len = (size_t) size;
+}
+
+/* Copies a literal into an exact-size heap buffer (no trailing NUL). */
+static char *exact(const char *s, size_t *ret_len) {
+        size_t n = strlen(s);
+        char *p = malloc(n > 0 ? n : 1);
+
+        assert_non_null(p);
+        memcpy(p, s, n);
+        *ret_len = n;
+        return p;
+}
+
+/* Runs every parser on text; frees whatever succeeds.  Returns nothing: the
+ * point is that it neither crashes nor leaks. */
+static void parse_all(const char *text, size_t len) {
+        struct proc_stat st;
+        struct meminfo mi;
+        struct loadavg la;
+        struct uptime up;
+        struct net_dev *nd;
+        size_t n;
+        struct mountinfo mo;
+        struct os_release os;
+        struct cpuinfo ci;
+
+        if (proc_stat_parse(text, len, &st) == 0)
+                proc_stat_done(&st);
+        (void) meminfo_parse(text, len, &mi);
+        (void) loadavg_parse(text, len, &la);
+        (void) uptime_parse(text, len, &up);
+        if (net_dev_parse(text, len, &nd, &n) == 0)
+                free(nd);
+        if (mountinfo_parse(text, len, &mo) == 0)
+                mountinfo_done(&mo);
+        if (os_release_parse(text, len, &os) == 0)
+                os_release_done(&os);
+        if (cpuinfo_parse(text, len, &ci) == 0)
+                cpuinfo_done(&ci);
+}
+
+/* cmocka's assert_float_equal() compares floats; these are doubles. */
+#define assert_near(a, b, eps)                                                                    \
+        do {                                                                                      \
+                double _a = (a), _b = (b);                                                        \
+                if (!(_a - _b <= (eps) && _b - _a <= (eps)))                                      \
+                        fail_msg("%s = %.12g, expected %.12g", #a, _a, _b);                       \
+        } while (0)
+
+struct bad_case {
+        const char *fixture;
+        int error; /* negative errno */
+};
+
+/* ---- /proc/stat ----------------------------------------------------------- */
+
+static void test_stat_real(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct proc_stat s;
+        size_t len;
+
+        load("stat", &t, &len);
+        assert_int_equal(proc_stat_parse(t, len, &s), 0);
+
+        const uint64_t total[] = { 2745, 0, 1779, 56310, 435, 0, 80, 61, 0, 0 };
+        for (size_t i = 0; i < _CPU_MODE_MAX; i++)
+                assert_int_equal(s.total.jiffies[i], total[i]);
+
+        assert_int_equal(s.n_cpus, 2);
+        assert_int_equal(s.cpus[0].id, 0);
+        assert_int_equal(s.cpus[1].id, 1);
+        assert_int_equal(s.cpus[1].jiffies[CPU_USER], 1854);
+        assert_int_equal(s.cpus[1].jiffies[CPU_IOWAIT], 418);
+        assert_int_equal(s.cpus[1].jiffies[CPU_STEAL], 38);
+        assert_int_equal(s.ctxt, 237171);
+        assert_int_equal(s.btime, 1795663528);
+        assert_int_equal(s.processes, 3846);
+        assert_int_equal(s.procs_running, 2);
+        assert_int_equal(s.procs_blocked, 0);
+
+        assert_ptr_equal(proc_stat_find_cpu(&s, 1), &s.cpus[1]);
+        assert_ptr_equal(proc_stat_find_cpu(&s, 0), &s.cpus[0]);
+        assert_null(proc_stat_find_cpu(&s, 2));
+
+        proc_stat_done(&s);
+        proc_stat_done(&s); /* idempotent */
+}
+
+static void test_stat_old_and_new_kernels(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL;
+        struct proc_stat s;
+        size_t len;
+
+        /* Linux 2.4: four columns, no procs_running. */
+        load("stat-linux24", &t, &len);
+        assert_int_equal(proc_stat_parse(t, len, &s), 0);
+        assert_int_equal(s.total.jiffies[CPU_USER], 100);
+        assert_int_equal(s.total.jiffies[CPU_IDLE], 400);
+        assert_int_equal(s.total.jiffies[CPU_IOWAIT], 0);
+        assert_int_equal(s.n_cpus, 2);
+        assert_int_equal(s.btime, 769041601);
+        assert_int_equal(s.procs_running, 0);
+        proc_stat_done(&s);
+
+        /* More columns than we know, no trailing newline, UINT64_MAX. */
+        load("stat-future-no-newline", &u, &len);
+        assert_int_equal(proc_stat_parse(u, len, &s), 0);
+        assert_int_equal(s.total.jiffies[CPU_GUEST_NICE], 10);
+        assert_int_equal(s.cpus[0].jiffies[CPU_STEAL], 8);
+        assert_true(s.ctxt == UINT64_MAX);
+        assert_int_equal(s.procs_blocked, 0);
+        assert_int_equal(s.procs_running, 1);
+        proc_stat_done(&s);
+}
+
+static void test_stat_malformed(void **state) {
+        static const struct bad_case cases[] = {
+                { "stat-no-total", -EINVAL },     { "stat-truncated", -EINVAL },
+                { "stat-huge", -ERANGE },         { "stat-garbage", -EINVAL },
+                { "stat-unordered", -EINVAL },    { "stat-duplicate", -EINVAL },
+                { "stat-missing-value", -EINVAL }, { "stat-negative", -EINVAL },
+                { "empty", -EINVAL },             { "meminfo", -EINVAL },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *t = NULL;
+                struct proc_stat s = { .n_cpus = 12345 };
+                size_t len;
+
+                load(cases[i].fixture, &t, &len);
+                if (proc_stat_parse(t, len, &s) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+                assert_int_equal(s.n_cpus, 12345); /* untouched on failure */
+        }
+
+        struct proc_stat s;
+        assert_int_equal(proc_stat_parse(NULL, 0, &s), -EINVAL);
+        assert_int_equal(proc_stat_parse("cpu 1 2 3 4\0", 12, &s), -EINVAL);
+}
+
+static char *make_stat(size_t n_cpus, size_t *ret_len) {
+        size_t cap = 64 + n_cpus * 64, len = 0;
+        char *p = malloc(cap);
+
+        assert_non_null(p);
+        len += (size_t) snprintf(p + len, cap - len, "cpu  1 2 3 4 5 6 7 8 0 0\n");
+        for (size_t i = 0; i < n_cpus; i++)
+                len += (size_t) snprintf(p + len, cap - len, "cpu%zu 1 2 3 4 5 6 7 8 0 0\n", i);
+        assert_true(len < cap);
+        *ret_len = len;
+        return p;
+}
+
+static void test_stat_limits(void **state) {
+        _cleanup_free_ char *ok = NULL, *big = NULL;
+        struct proc_stat s;
+        size_t len;
+
+        ok = make_stat(PROCFS_MAX_CPUS, &len);
+        assert_int_equal(proc_stat_parse(ok, len, &s), 0);
+        assert_int_equal(s.n_cpus, PROCFS_MAX_CPUS);
+        assert_non_null(proc_stat_find_cpu(&s, PROCFS_MAX_CPUS - 1));
+        proc_stat_done(&s);
+
+        big = make_stat(PROCFS_MAX_CPUS + 1, &len);
+        assert_int_equal(proc_stat_parse(big, len, &s), -E2BIG);
+}
+
+/* ---- CPU percentages ------------------------------------------------------ */
+
+static void set_times(struct cpu_times *t, uint64_t user, uint64_t nice, uint64_t system,
+                      uint64_t idle, uint64_t iowait, uint64_t irq, uint64_t softirq,
+                      uint64_t steal, uint64_t guest, uint64_t guest_nice) {
+        const uint64_t v[_CPU_MODE_MAX] = { user, nice,  system, idle,  iowait,
+                                            irq,  softirq, steal, guest, guest_nice };
+        memcpy(t->jiffies, v, sizeof(v));
+}
+
+static void test_cpu_percent(void **state) {
+        struct cpu_times a = {}, b = {};
+        struct cpu_percent pc = { .busy = -1 };
+
+        /* 1000 jiffies elapsed: 250 user, 50 system, 600 idle, 100 iowait. */
+        set_times(&a, 1000, 0, 500, 10000, 100, 0, 0, 0, 0, 0);
+        set_times(&b, 1250, 0, 550, 10600, 200, 0, 0, 0, 0, 0);
+        assert_int_equal(cpu_percent_compute(&a, &b, &pc), 0);
+        assert_near(pc.mode[CPU_USER], 25.0, 1e-9);
+        assert_near(pc.mode[CPU_SYSTEM], 5.0, 1e-9);
+        assert_near(pc.mode[CPU_IDLE], 60.0, 1e-9);
+        assert_near(pc.mode[CPU_IOWAIT], 10.0, 1e-9);
+        assert_near(pc.busy, 30.0, 1e-9);
+
+        /* Guest time is inside user: not added to the base twice. */
+        set_times(&a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        set_times(&b, 80, 20, 0, 100, 0, 0, 0, 0, 60, 10);
+        assert_int_equal(cpu_percent_compute(&a, &b, &pc), 0);
+        assert_near(pc.mode[CPU_USER], 40.0, 1e-9);
+        assert_near(pc.mode[CPU_NICE], 10.0, 1e-9);
+        assert_near(pc.mode[CPU_GUEST], 30.0, 1e-9);
+        assert_near(pc.mode[CPU_GUEST_NICE], 5.0, 1e-9);
+        assert_near(pc.busy, 50.0, 1e-9);
+
+        /* Steal counts in the base and as busy. */
+        set_times(&a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        set_times(&b, 0, 0, 0, 50, 0, 0, 0, 50, 0, 0);
+        assert_int_equal(cpu_percent_compute(&a, &b, &pc), 0);
+        assert_near(pc.mode[CPU_STEAL], 50.0, 1e-9);
+        assert_near(pc.busy, 50.0, 1e-9);
+
+        /* iowait going backwards counts as zero, not as a huge delta. */
+        set_times(&a, 100, 0, 0, 100, 500, 0, 0, 0, 0, 0);
+        set_times(&b, 200, 0, 0, 200, 400, 0, 0, 0, 0, 0);
+        assert_int_equal(cpu_percent_compute(&a, &b, &pc), 0);
+        assert_near(pc.mode[CPU_IOWAIT], 0.0, 1e-9);
+        assert_near(pc.mode[CPU_USER], 50.0, 1e-9);
+        assert_near(pc.busy, 50.0, 1e-9);
+
+        /* Everything backwards (a CPU that restarted): no data. */
+        set_times(&a, 100, 1, 2, 100, 5, 0, 0, 0, 0, 0);
+        set_times(&b, 10, 0, 1, 10, 5, 0, 0, 0, 0, 0);
+        pc.busy = -1;
+        assert_int_equal(cpu_percent_compute(&a, &b, &pc), -ENODATA);
+        assert_near(pc.busy, -1, 0); /* untouched */
+
+        /* Identical samples: no data. */
+        assert_int_equal(cpu_percent_compute(&a, &a, &pc), -ENODATA);
+
+        /* Counters near UINT64_MAX do not overflow the sum. */
+        set_times(&a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        set_times(&b, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, 0, 0, 0, 0, 0, 0);
+        assert_int_equal(cpu_percent_compute(&a, &b, &pc), 0);
+        assert_near(pc.mode[CPU_USER], 25.0, 1e-6);
+        assert_near(pc.busy, 75.0, 1e-6);
+        for (size_t i = 0; i < _CPU_MODE_MAX; i++)
+                assert_true(pc.mode[i] >= 0.0 && pc.mode[i] <= 100.0);
+
+        assert_int_equal(cpu_percent_compute(NULL, &b, &pc), -EINVAL);
+
+        assert_string_equal(cpu_mode_to_string(CPU_USER), "user");
+        assert_string_equal(cpu_mode_to_string(CPU_GUEST_NICE), "guest_nice");
+        assert_null(cpu_mode_to_string(_CPU_MODE_MAX));
+}
+
+static void test_cpu_percent_from_fixtures(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct proc_stat s1, s2;
+        struct cpu_percent pc;
+        size_t len;
+
+        /* The same capture, then one where cpu0 advanced 100 jiffies. */
+        load("stat", &t, &len);
+        assert_int_equal(proc_stat_parse(t, len, &s1), 0);
+        assert_int_equal(proc_stat_parse(t, len, &s2), 0);
+        assert_int_equal(cpu_percent_compute(&s1.total, &s2.total, &pc), -ENODATA);
+
+        s2.cpus[0].jiffies[CPU_USER] += 30;
+        s2.cpus[0].jiffies[CPU_IDLE] += 70;
+        assert_int_equal(cpu_percent_compute(proc_stat_find_cpu(&s1, 0),
+                                             proc_stat_find_cpu(&s2, 0), &pc),
+                         0);
+        assert_near(pc.mode[CPU_USER], 30.0, 1e-9);
+        assert_near(pc.busy, 30.0, 1e-9);
+
+        proc_stat_done(&s1);
+        proc_stat_done(&s2);
+}
+
+/* ---- /proc/meminfo -------------------------------------------------------- */
+
+static void test_meminfo_real(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct meminfo m;
+        size_t len;
+
+        load("meminfo", &t, &len);
+        assert_int_equal(meminfo_parse(t, len, &m), 0);
+        assert_int_equal(m.total, UINT64_C(24683656) * 1024);
+        assert_int_equal(m.free, UINT64_C(24483904) * 1024);
+        assert_int_equal(m.available, UINT64_C(24428004) * 1024);
+        assert_true(m.has_available);
+        assert_int_equal(m.buffers, UINT64_C(2704) * 1024);
+        assert_int_equal(m.cached, UINT64_C(82056) * 1024);
+        assert_int_equal(m.active, UINT64_C(20088) * 1024);
+        assert_int_equal(m.inactive, UINT64_C(60948) * 1024);
+        assert_int_equal(m.swap_total, 0);
+        assert_int_equal(m.swap_free, 0);
+        assert_int_equal(m.dirty, UINT64_C(260) * 1024);
+        assert_int_equal(m.shmem, UINT64_C(8952) * 1024);
+        assert_int_equal(m.slab, UINT64_C(74716) * 1024);
+        assert_int_equal(m.sreclaimable, UINT64_C(54336) * 1024);
+        assert_int_equal(m.sunreclaim, UINT64_C(20380) * 1024);
+}
+
+static void test_meminfo_old_kernel(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct meminfo m;
+        size_t len;
+
+        /* No MemAvailable, no trailing newline, unit-less HugePages line. */
+        load("meminfo-old-no-newline", &t, &len);
+        assert_int_equal(meminfo_parse(t, len, &m), 0);
+        assert_false(m.has_available);
+        assert_int_equal(m.available, UINT64_C(430000) * 1024);
+        assert_int_equal(m.swap_total, UINT64_C(2097148) * 1024);
+        assert_int_equal(m.swap_free, UINT64_C(2000000) * 1024);
+}
+
+static void test_meminfo_malformed(void **state) {
+        static const struct bad_case cases[] = {
+                { "meminfo-overflow", -ERANGE },     { "meminfo-huge", -ERANGE },
+                { "meminfo-missing-total", -EINVAL }, { "meminfo-no-colon", -EINVAL },
+                { "meminfo-bad-unit", -EINVAL },     { "meminfo-missing-unit", -EINVAL },
+                { "meminfo-truncated", -EINVAL },    { "meminfo-duplicate", -EINVAL },
+                { "meminfo-negative", -EINVAL },     { "empty", -EINVAL },
+                { "stat", -EINVAL },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *t = NULL;
+                struct meminfo m = { .total = 42 };
+                size_t len;
+
+                load(cases[i].fixture, &t, &len);
+                if (meminfo_parse(t, len, &m) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+                assert_int_equal(m.total, 42);
+        }
+}
+
+/* ---- /proc/loadavg, /proc/uptime ------------------------------------------ */
+
+static void test_loadavg(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL;
+        struct loadavg la;
+        size_t len;
+
+        load("loadavg", &t, &len);
+        assert_int_equal(loadavg_parse(t, len, &la), 0);
+        assert_near(la.load1, 0.13, 1e-9);
+        assert_near(la.load5, 0.15, 1e-9);
+        assert_near(la.load15, 0.07, 1e-9);
+        assert_int_equal(la.running, 1);
+        assert_int_equal(la.total, 81);
+        assert_int_equal(la.last_pid, 3847);
+
+        load("loadavg-no-newline", &u, &len);
+        assert_int_equal(loadavg_parse(u, len, &la), 0);
+        assert_near(la.load1, 12.5, 1e-9);
+        assert_near(la.load15, 100.0, 1e-9);
+        assert_int_equal(la.running, 7);
+        assert_int_equal(la.total, 1234);
+        assert_int_equal(la.last_pid, 99999);
+
+        static const struct bad_case cases[] = {
+                { "loadavg-garbage", -EINVAL },  { "loadavg-truncated", -EINVAL },
+                { "loadavg-no-slash", -EINVAL }, { "loadavg-extra", -EINVAL },
+                { "loadavg-empty-total", -EINVAL }, { "empty", -EINVAL },
+                { "uptime", -EINVAL },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *b = NULL;
+
+                load(cases[i].fixture, &b, &len);
+                if (loadavg_parse(b, len, &la) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+        }
+}
+
+static void test_uptime(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL;
+        struct uptime up;
+        size_t len;
+
+        load("uptime", &t, &len);
+        assert_int_equal(uptime_parse(t, len, &up), 0);
+        assert_near(up.uptime, 308.29, 1e-9);
+        assert_near(up.idle, 563.10, 1e-9);
+
+        load("uptime-no-newline", &u, &len);
+        assert_int_equal(uptime_parse(u, len, &up), 0);
+        assert_near(up.uptime, 1234567.89, 1e-6);
+        assert_near(up.idle, 42.5, 1e-9);
+
+        static const struct bad_case cases[] = {
+                { "uptime-truncated", -EINVAL }, { "uptime-garbage", -EINVAL },
+                { "uptime-negative", -EINVAL },  { "empty", -EINVAL },
+                { "loadavg", -EINVAL },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *b = NULL;
+
+                load(cases[i].fixture, &b, &len);
+                if (uptime_parse(b, len, &up) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+        }
+
+        size_t n;
+        _cleanup_free_ char *x = exact("1.1234567890 2", &n);
+        assert_int_equal(uptime_parse(x, n, &up), -EINVAL); /* > 9 decimals */
+}
+
+/* ---- /proc/net/dev -------------------------------------------------------- */
+
+static void test_net_dev_real(void **state) {
+        _cleanup_free_ char *t = NULL;
+        _cleanup_free_ struct net_dev *d = NULL;
+        size_t len, n;
+
+        load("net-dev", &t, &len);
+        assert_int_equal(net_dev_parse(t, len, &d, &n), 0);
+        assert_int_equal(n, 4);
+        assert_string_equal(d[0].name, "lo");
+        assert_int_equal(d[0].rx_bytes, 3267);
+        assert_int_equal(d[0].tx_packets, 29);
+        assert_string_equal(d[1].name, "ifb0");
+        assert_string_equal(d[2].name, "ifb1");
+        assert_string_equal(d[3].name, "eth0");
+        assert_int_equal(d[3].rx_bytes, 25482524);
+        assert_int_equal(d[3].rx_packets, 896);
+        assert_int_equal(d[3].tx_bytes, 52356);
+        assert_int_equal(d[3].tx_packets, 694);
+}
+
+static void test_net_dev_edge(void **state) {
+        _cleanup_free_ char *t = NULL, *e = NULL;
+        _cleanup_free_ struct net_dev *d = NULL, *d2 = NULL;
+        size_t len, n;
+
+        /* A counter glued to the colon, 2^64-1, a name with a dot, no final
+         * newline. */
+        load("net-dev-glued-no-newline", &t, &len);
+        assert_int_equal(net_dev_parse(t, len, &d, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(d[0].name, "eth0");
+        assert_int_equal(d[0].rx_bytes, UINT64_C(4294967296000));
+        assert_int_equal(d[0].rx_packets, 12345);
+        assert_int_equal(d[0].rx_errs, 1);
+        assert_int_equal(d[0].rx_drop, 2);
+        assert_int_equal(d[0].rx_multicast, 6);
+        assert_true(d[0].tx_bytes == UINT64_MAX);
+        assert_int_equal(d[0].tx_errs, 7);
+        assert_int_equal(d[0].tx_drop, 8);
+        assert_int_equal(d[0].tx_compressed, 12);
+        assert_string_equal(d[1].name, "br-lan.10");
+        assert_int_equal(d[1].rx_bytes, 1);
+        assert_int_equal(d[1].tx_compressed, 16);
+
+        load("net-dev-empty", &e, &len);
+        assert_int_equal(net_dev_parse(e, len, &d2, &n), 0);
+        assert_int_equal(n, 0);
+
+        static const struct bad_case cases[] = {
+                { "net-dev-no-header", -EINVAL },  { "net-dev-truncated", -EINVAL },
+                { "net-dev-extra-column", -EINVAL }, { "net-dev-bad-name", -EINVAL },
+                { "net-dev-slash-name", -EINVAL }, { "net-dev-long-name", -EINVAL },
+                { "net-dev-no-colon", -EINVAL },   { "net-dev-huge", -ERANGE },
+                { "empty", -EINVAL },              { "stat", -EINVAL },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *b = NULL;
+                struct net_dev *x = (struct net_dev *) 0x1;
+                size_t xn = 77;
+
+                load(cases[i].fixture, &b, &len);
+                if (net_dev_parse(b, len, &x, &xn) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+                assert_ptr_equal(x, (struct net_dev *) 0x1);
+                assert_int_equal(xn, 77);
+        }
+}
+
+static void test_net_dev_limits(void **state) {
+        static const char hdr[] = "Inter-|\n face |\n";
+        size_t cap = sizeof(hdr) + (PROCFS_MAX_IFACES + 1) * 64, len;
+        _cleanup_free_ char *p = malloc(cap);
+        struct net_dev *d;
+        size_t n;
+
+        assert_non_null(p);
+        len = (size_t) snprintf(p, cap, "%s", hdr);
+        for (size_t i = 0; i < PROCFS_MAX_IFACES; i++)
+                len += (size_t) snprintf(p + len, cap - len,
+                                         "v%zu: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", i);
+        assert_int_equal(net_dev_parse(p, len, &d, &n), 0);
+        assert_int_equal(n, PROCFS_MAX_IFACES);
+        free(d);
+
+        len += (size_t) snprintf(p + len, cap - len,
+                                 "last: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n");
+        assert_true(len < cap);
+        assert_int_equal(net_dev_parse(p, len, &d, &n), -E2BIG);
+}
+
+/* ---- /proc/self/mountinfo ------------------------------------------------- */
+
+static void test_mountinfo_real(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct mountinfo m;
+        size_t len;
+
+        load("mountinfo", &t, &len);
+        assert_int_equal(mountinfo_parse(t, len, &m), 0);
+        assert_int_equal(m.n_entries, 19);
+
+        assert_int_equal(m.entries[0].mount_id, 22);
+        assert_int_equal(m.entries[0].parent_id, 27);
+        assert_string_equal(m.entries[0].mount_point, "/proc");
+        assert_string_equal(m.entries[0].fstype, "proc");
+
+        const struct mount_entry *root = &m.entries[5];
+        assert_int_equal(root->mount_id, 27);
+        assert_int_equal(root->major, 254);
+        assert_int_equal(root->minor, 0);
+        assert_string_equal(root->root, "/");
+        assert_string_equal(root->mount_point, "/");
+        assert_string_equal(root->options, "rw,relatime");
+        assert_string_equal(root->fstype, "ext4");
+        assert_string_equal(root->source, "/dev/vda");
+        assert_string_equal(root->super_options,
+                            "rw,discard,resv_strict,resuid=65534,resgid=65534");
+
+        assert_string_equal(m.entries[18].mount_point, "/sys/fs/cgroup/unified");
+        assert_string_equal(m.entries[18].fstype, "cgroup2");
+
+        mountinfo_done(&m);
+        mountinfo_done(&m);
+}
+
+static void test_mountinfo_escaped(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL;
+        struct mountinfo m;
+        size_t len;
+
+        load("mountinfo-escaped", &t, &len);
+        assert_int_equal(mountinfo_parse(t, len, &m), 0);
+        assert_int_equal(m.n_entries, 5);
+
+        /* Optional fields are skipped; \040 is a space. */
+        assert_string_equal(m.entries[1].root, "/data/with space");
+        assert_string_equal(m.entries[1].mount_point, "/mnt/my disk");
+        assert_string_equal(m.entries[1].fstype, "xfs");
+        assert_string_equal(m.entries[1].source, "/dev/sdb1");
+        assert_int_equal(m.entries[1].major, 8);
+        assert_int_equal(m.entries[1].minor, 17);
+
+        /* Tab and backslash; an empty source. */
+        assert_string_equal(m.entries[2].mount_point, "/mnt/tab\tand\\backslash");
+        assert_string_equal(m.entries[2].source, "");
+        assert_string_equal(m.entries[2].options, "ro,relatime");
+
+        assert_string_equal(m.entries[3].mount_point, "/srv/new\nline");
+        assert_string_equal(m.entries[3].fstype, "fuse.sshfs");
+        assert_string_equal(m.entries[3].source, "user@host:/remote dir");
+
+        assert_int_equal(m.entries[4].major, 4294967295u);
+        assert_int_equal(m.entries[4].minor, 4294967295u);
+        mountinfo_done(&m);
+
+        load("mountinfo-no-newline", &u, &len);
+        assert_int_equal(mountinfo_parse(u, len, &m), 0);
+        assert_int_equal(m.n_entries, 1);
+        assert_string_equal(m.entries[0].super_options, "rw");
+        mountinfo_done(&m);
+
+        /* No mounts at all is not an error for the parser. */
+        assert_int_equal(mountinfo_parse(NULL, 0, &m), 0);
+        assert_int_equal(m.n_entries, 0);
+        mountinfo_done(&m);
+}
+
+static void test_mountinfo_malformed(void **state) {
+        static const struct bad_case cases[] = {
+                { "mountinfo-bad-escape", -EINVAL },   { "mountinfo-short-escape", -EINVAL },
+                { "mountinfo-escaped-nul", -EINVAL },  { "mountinfo-escape-range", -EINVAL },
+                { "mountinfo-no-separator", -EINVAL }, { "mountinfo-truncated", -EINVAL },
+                { "mountinfo-extra", -EINVAL },        { "mountinfo-bad-dev", -EINVAL },
+                { "mountinfo-empty-mountpoint", -EINVAL }, { "mountinfo-bad-id", -EINVAL },
+                { "mountinfo-double-space", -EINVAL }, { "mountinfo-huge", -EINVAL },
+                { "stat", -EINVAL },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *t = NULL;
+                struct mountinfo m = { .n_entries = 99 };
+                size_t len;
+
+                load(cases[i].fixture, &t, &len);
+                if (mountinfo_parse(t, len, &m) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+                assert_int_equal(m.n_entries, 99);
+        }
+}
+
+static void test_mountinfo_limits(void **state) {
+        static const char line[] = "1 1 0:1 / /m rw - tmpfs t rw\n";
+        size_t l = sizeof(line) - 1, len = 0;
+        _cleanup_free_ char *p = malloc(l * (PROCFS_MAX_MOUNTS + 1));
+        struct mountinfo m;
+
+        assert_non_null(p);
+        for (size_t i = 0; i < PROCFS_MAX_MOUNTS; i++, len += l)
+                memcpy(p + len, line, l);
+        assert_int_equal(mountinfo_parse(p, len, &m), 0);
+        assert_int_equal(m.n_entries, PROCFS_MAX_MOUNTS);
+        mountinfo_done(&m);
+
+        memcpy(p + len, line, l);
+        len += l;
+        assert_int_equal(mountinfo_parse(p, len, &m), -E2BIG);
+}
+
+/* ---- /etc/os-release ------------------------------------------------------ */
+
+static void test_os_release_real(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct os_release o;
+        size_t len;
+
+        load("os-release", &t, &len);
+        assert_int_equal(os_release_parse(t, len, &o), 0);
+        assert_string_equal(o.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+        assert_string_equal(o.name, "Debian GNU/Linux");
+        assert_string_equal(o.id, "debian");
+        assert_string_equal(o.version_id, "12");
+        assert_string_equal(o.version, "12 (bookworm)");
+        assert_string_equal(o.version_codename, "bookworm");
+        assert_null(o.id_like);
+        assert_null(o.variant_id);
+        os_release_done(&o);
+        os_release_done(&o);
+}
+
+static void test_os_release_quoting(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL, *c = NULL;
+        struct os_release o;
+        size_t len;
+
+        load("os-release-quoting", &t, &len);
+        assert_int_equal(os_release_parse(t, len, &o), 0);
+        assert_string_equal(o.name, "Single $quoted \"name\"");
+        assert_string_equal(o.pretty_name, "Double \"quoted\" $HOME \\ back\\slash `tick`");
+        assert_string_equal(o.id, "unquoted with escapes");
+        assert_string_equal(o.id_like, "rhel fedora");
+        assert_string_equal(o.version, "second wins");
+        assert_string_equal(o.version_id, "123");
+        assert_string_equal(o.version_codename, "");
+        assert_string_equal(o.variant_id, "multiline");
+        assert_string_equal(o.build_id, "a#b");
+        os_release_done(&o);
+
+        load("os-release-no-newline", &u, &len);
+        assert_int_equal(os_release_parse(u, len, &o), 0);
+        assert_string_equal(o.name, "Fedora Linux");
+        assert_string_equal(o.version_id, "40");
+        assert_null(o.pretty_name);
+        os_release_done(&o);
+
+        load("os-release-crlf", &c, &len);
+        assert_int_equal(os_release_parse(c, len, &o), 0);
+        assert_string_equal(o.name, "a");
+        assert_string_equal(o.id, "b");
+        os_release_done(&o);
+
+        /* An empty file is valid: every key absent. */
+        assert_int_equal(os_release_parse(NULL, 0, &o), 0);
+        assert_null(o.name);
+        os_release_done(&o);
+}
+
+static void test_os_release_malformed(void **state) {
+        static const struct bad_case cases[] = {
+                { "os-release-unterminated", -EINVAL },
+                { "os-release-unterminated-single", -EINVAL },
+                { "os-release-bad-key", -EINVAL },
+                { "os-release-no-equals", -EINVAL },
+                { "os-release-unquoted-space", -EINVAL },
+                { "os-release-junk", -EINVAL },
+                { "os-release-trailing-backslash", -EINVAL },
+                { "os-release-export", -EINVAL },
+                { "meminfo", -EINVAL },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *t = NULL;
+                struct os_release o = { .name = (char *) "untouched" };
+                size_t len;
+
+                load(cases[i].fixture, &t, &len);
+                if (os_release_parse(t, len, &o) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+                assert_string_equal(o.name, "untouched");
+        }
+
+        /* A value over the cap. */
+        size_t cap = PROCFS_MAX_VALUE + 16, len;
+        _cleanup_free_ char *big = malloc(cap);
+        struct os_release o;
+
+        assert_non_null(big);
+        memcpy(big, "NAME=", 5);
+        memset(big + 5, 'x', cap - 5);
+        len = 5 + PROCFS_MAX_VALUE;
+        assert_int_equal(os_release_parse(big, len, &o), 0);
+        assert_int_equal(strlen(o.name), PROCFS_MAX_VALUE);
+        os_release_done(&o);
+        assert_int_equal(os_release_parse(big, len + 1, &o), -E2BIG);
+}
+
+/* ---- /proc/cpuinfo -------------------------------------------------------- */
+
+static void test_cpuinfo(void **state) {
+        static const struct {
+                const char *fixture;
+                const char *model; /* NULL: none */
+                unsigned count;
+        } cases[] = {
+                { "cpuinfo", "AMD EPYC", 2 },
+                { "cpuinfo-arm64", NULL, 2 },
+                { "cpuinfo-armv7-old", "ARMv7 Processor rev 4 (v7l)", 2 },
+                { "cpuinfo-ppc64", "POWER9 (architected), altivec supported", 2 },
+                { "cpuinfo-s390x", "IBM/S390", 4 },
+                { "cpuinfo-no-newline", "Some CPU", 1 },
+                { "empty", NULL, 0 },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *t = NULL;
+                struct cpuinfo c;
+                size_t len;
+
+                load(cases[i].fixture, &t, &len);
+                if (cpuinfo_parse(t, len, &c) != 0)
+                        fail_msg("%s: parse failed", cases[i].fixture);
+                if (cases[i].model)
+                        assert_string_equal(c.model, cases[i].model);
+                else
+                        assert_null(c.model);
+                if (c.count != cases[i].count)
+                        fail_msg("%s: count %u", cases[i].fixture, c.count);
+                cpuinfo_done(&c);
+                cpuinfo_done(&c);
+        }
+}
+
+static void test_cpuinfo_malformed(void **state) {
+        static const struct bad_case cases[] = {
+                { "cpuinfo-no-colon", -EINVAL },
+                { "cpuinfo-empty-key", -EINVAL },
+                { "cpuinfo-bad-count", -EINVAL },
+                { "stat", -EINVAL },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *t = NULL;
+                struct cpuinfo c = { .count = 5 };
+                size_t len;
+
+                load(cases[i].fixture, &t, &len);
+                if (cpuinfo_parse(t, len, &c) != cases[i].error)
+                        fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
+                assert_int_equal(c.count, 5);
+        }
+
+        /* Too many processors. */
+        static const char stanza[] = "processor\t: 0\n";
+        size_t l = sizeof(stanza) - 1, len = 0;
+        _cleanup_free_ char *p = malloc(l * (PROCFS_MAX_CPUS + 1));
+        struct cpuinfo c;
+
+        assert_non_null(p);
+        for (size_t i = 0; i < PROCFS_MAX_CPUS; i++, len += l)
+                memcpy(p + len, stanza, l);
+        assert_int_equal(cpuinfo_parse(p, len, &c), 0);
+        assert_int_equal(c.count, PROCFS_MAX_CPUS);
+        cpuinfo_done(&c);
+        memcpy(p + len, stanza, l);
+        assert_int_equal(cpuinfo_parse(p, len + l, &c), -E2BIG);
+}
+
+/* ---- robustness ----------------------------------------------------------- */
+
+static const char *const good_fixtures[] = {
+        "stat",          "stat-linux24",       "meminfo",
+        "meminfo-old-no-newline", "loadavg",   "uptime",
+        "net-dev",       "net-dev-glued-no-newline", "mountinfo",
+        "mountinfo-escaped", "os-release",     "os-release-quoting",
+        "cpuinfo",       "cpuinfo-s390x",      "cpuinfo-armv7-old",
+};
+
+static void test_every_prefix(void **state) {
+        for (size_t f = 0; f < sizeof(good_fixtures) / sizeof(good_fixtures[0]); f++) {
+                _cleanup_free_ char *t = NULL;
+                size_t len;
+
+                load(good_fixtures[f], &t, &len);
+                for (size_t cut = 0; cut <= len; cut++) {
+                        /* A fresh exact-size copy so ASan sees the new end. */
+                        char *copy = malloc(cut > 0 ? cut : 1);
+
+                        assert_non_null(copy);
+                        memcpy(copy, t, cut);
+                        parse_all(copy, cut);
+                        free(copy);
+                }
+        }
+}
+
+static void test_mutations(void **state) {
+        static const char bytes[] = { '\0', '\n', ' ', '\t', ':', '\\', '"', '\'', '-', '/',
+                                      '9', 'x', '#', '=', '.', (char) 0xff };
+        uint32_t seed = 12345;
+
+        for (size_t f = 0; f < sizeof(good_fixtures) / sizeof(good_fixtures[0]); f++) {
+                _cleanup_free_ char *t = NULL;
+                size_t len;
+
+                load(good_fixtures[f], &t, &len);
+                if (len == 0)
+                        continue;
+                for (int round = 0; round < 300; round++) {
+                        seed = seed * 1103515245u + 12345u;
+                        size_t pos = (seed >> 8) % len;
+                        char old = t[pos];
+
+                        t[pos] = bytes[(seed >> 4) % sizeof(bytes)];
+                        parse_all(t, len);
+                        t[pos] = old;
+                }
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_stat_real),
+                cmocka_unit_test(test_stat_old_and_new_kernels),
+                cmocka_unit_test(test_stat_malformed),
+                cmocka_unit_test(test_stat_limits),
+                cmocka_unit_test(test_cpu_percent),
+                cmocka_unit_test(test_cpu_percent_from_fixtures),
+                cmocka_unit_test(test_meminfo_real),
+                cmocka_unit_test(test_meminfo_old_kernel),
+                cmocka_unit_test(test_meminfo_malformed),
+                cmocka_unit_test(test_loadavg),
+                cmocka_unit_test(test_uptime),
+                cmocka_unit_test(test_net_dev_real),
+                cmocka_unit_test(test_net_dev_edge),
+                cmocka_unit_test(test_net_dev_limits),
+                cmocka_unit_test(test_mountinfo_real),
+                cmocka_unit_test(test_mountinfo_escaped),
+                cmocka_unit_test(test_mountinfo_malformed),
+                cmocka_unit_test(test_mountinfo_limits),
+                cmocka_unit_test(test_os_release_real),
+                cmocka_unit_test(test_os_release_quoting),
+                cmocka_unit_test(test_os_release_malformed),
+                cmocka_unit_test(test_cpuinfo),
+                cmocka_unit_test(test_cpuinfo_malformed),
+                cmocka_unit_test(test_every_prefix),
+                cmocka_unit_test(test_mutations),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
