@@ -59,6 +59,7 @@ class Response:
 class Daemon:
     def __init__(self, tmp: Path, extra_args=(), config_text=None):
         self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.state = tmp / "state"
         self.tls_dir = tmp / "tls"
@@ -197,7 +198,6 @@ def make_daemon(tmp_path):
 
     def make(extra_args=(), config_text=None, start=True, name="d"):
         d = Daemon(tmp_path / f"{name}{len(started)}", extra_args, config_text)
-        d.tmp.mkdir(parents=True)
         started.append(d)
         return d.start() if start else d
 
