@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "daemon/api.h"
 #include "log.h"
 #include "modules/stewardd/stewardd.h"
 #include "util.h"

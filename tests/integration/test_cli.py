@@ -1,0 +1,148 @@
+"""The steward CLI end to end, over the unix socket and over TLS."""
+import json
+import re
+
+from conftest import STEWARD
+
+
+def test_list(daemon):
+    p = daemon.cli("list", check=0)
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATE", "SUMMARY"]
+    assert any(l.split()[:2] == ["system", "running"] for l in lines)
+    assert any(l.split()[:2] == ["stewardd", "running"] for l in lines)
+
+
+def test_status_prints_settings_style(daemon):
+    p = daemon.cli("status", "system", check=0)
+    assert 'system:state = "running"' in p.stdout.splitlines()
+    assert re.search(r'^system:hostname = ".+"$', p.stdout, re.M)
+    assert re.search(r"^system:load:_array_index:2 = [0-9.]+$", p.stdout, re.M)
+
+
+def test_fullstatus(daemon):
+    p = daemon.cli("fullstatus", "stewardd", check=0)
+    assert f'stewardd:tls:fingerprint = "{daemon.fingerprint}"' in p.stdout
+
+
+def test_settings_read(daemon):
+    p = daemon.cli("settings", "stewardd", check=0)
+    assert 'stewardd:log_level = "info"' in p.stdout.splitlines()
+    assert "stewardd:limits:max_connections = 256" in p.stdout.splitlines()
+    p = daemon.cli("settings", "stewardd:limits:max_body_bytes", check=0)
+    assert p.stdout == "stewardd:limits:max_body_bytes = 1048576\n"
+
+
+def test_settings_set_on_the_command_line(daemon):
+    p = daemon.cli("settings", "stewardd:log_level", "=", "debug", check=0)
+    assert 'stewardd:log_level = "debug"' in p.stdout
+    daemon.cli("settings", "stewardd:limits:max_connections=300", check=0)
+    s = daemon.https("GET", "/api/v1/modules/stewardd/settings").json
+    assert s["log_level"] == "debug" and s["limits"]["max_connections"] == 300
+    assert 'log_level = "debug"' in daemon.config.read_text()
+
+
+def test_settings_refused_exit_1(daemon):
+    p = daemon.cli("settings", "stewardd:limits:max_connections", "=", "0", check=1)
+    assert "max_connections" in p.stderr
+    p = daemon.cli("settings", "stewardd:nope", "=", "1", check=1)
+    p = daemon.cli("settings", "nomodule", check=1)
+    assert not daemon.config.exists()
+
+
+def test_stdin_round_trip_is_a_noop(daemon):
+    daemon.cli("settings", "stewardd:limits:idle_timeout", "=", "20", check=0)
+    before = daemon.config.read_bytes()
+    dump = daemon.cli("settings", "stewardd", check=0).stdout
+    p = daemon.cli("settings", stdin=dump, check=0)
+    assert daemon.config.read_bytes() == before
+    # Including read-only settings of another module.
+    dump = daemon.cli("settings", "system", check=0).stdout
+    daemon.cli("settings", stdin=dump, check=0)
+
+
+def test_stdin_changes(daemon):
+    daemon.cli("settings", stdin='stewardd:limits:max_json_depth = 16\nstewardd:log_level = "warning"\n', check=0)
+    s = daemon.https("GET", "/api/v1/modules/stewardd/settings").json
+    assert s["limits"]["max_json_depth"] == 16 and s["log_level"] == "warning"
+    p = daemon.cli("settings", stdin="stewardd:log_level = warning\n", check=2)  # strings are quoted on stdin
+    assert "quoted" in p.stderr
+
+
+def test_dry_run_prints_diff_and_changes_nothing(daemon):
+    daemon.config.write_text('log_level = "info"\n')
+    before = daemon.config.read_bytes()
+    p = daemon.cli("settings", "--dry-run", "stewardd:log_level", "=", "debug", check=0)
+    assert '-log_level = "info"' in p.stdout and '+log_level = "debug"' in p.stdout
+    assert daemon.config.read_bytes() == before
+
+
+def test_command(daemon):
+    p = daemon.cli("command", "system:sysctl", "name=kernel.ostype", check=0)
+    assert 'system:sysctl:value = "Linux"' in p.stdout
+    p = daemon.cli("command", "stewardd:check_config", check=0)
+    assert "valid = yes" in p.stdout
+    daemon.cli("command", "system:sysctl", "name=../../etc/shadow", check=1)
+    daemon.cli("command", "system:nope", check=1)
+
+
+def test_json_everywhere(daemon):
+    for args in (("list",), ("status", "system"), ("fullstatus", "system"), ("settings", "stewardd"),
+                 ("command", "system:sysctl", "name=kernel.ostype")):
+        p = daemon.cli("--json", *args, check=0)
+        json.loads(p.stdout)
+
+
+def test_usage_errors_exit_2(daemon):
+    daemon.cli("frobnicate", check=2)
+    daemon.cli("fullstatus", check=2)
+    daemon.cli("settings", "stewardd:log_level", "=", check=2)
+    daemon.cli("command", "nocolon", check=2)
+
+
+def test_remote_with_pinned_fingerprint(daemon):
+    p = daemon.cli("list", remote=True, check=0)
+    assert "stewardd" in p.stdout
+    p = daemon.cli("settings", "stewardd:log_level", "=", "notice", remote=True, check=0)
+    assert daemon.https("GET", "/api/v1/modules/stewardd/settings").json["log_level"] == "notice"
+
+
+def test_remote_fingerprint_forms(daemon):
+    hexfp = daemon.fingerprint[7:]
+    colon = ":".join(hexfp[i:i + 2] for i in range(0, 64, 2)).upper()
+    for fp in (hexfp, colon, "sha256:" + hexfp.upper()):
+        daemon.cli("-H", f"127.0.0.1:{daemon.port}", "--fingerprint", fp, "list",
+                   env={"STEWARD_TOKEN": daemon.token}, check=0)
+
+
+def test_remote_wrong_fingerprint_exit_3_and_no_token_sent(daemon):
+    p = daemon.cli("-H", f"127.0.0.1:{daemon.port}", "--fingerprint", "SHA256:" + "00" * 32, "list",
+                   env={"STEWARD_TOKEN": daemon.token}, check=3)
+    assert daemon.token not in p.stderr + p.stdout
+    # The handshake was refused: no request reached the daemon.
+    assert "requests" in daemon.https("GET", "/api/v1/modules/stewardd").json
+    status = daemon.unix("GET", "/api/v1/modules/stewardd").json
+    assert status["requests"] == 2
+
+
+def test_remote_without_pin_is_refused_with_advice(daemon):
+    p = daemon.cli("-H", f"127.0.0.1:{daemon.port}", "list", env={"STEWARD_TOKEN": daemon.token}, check=3)
+    assert daemon.fingerprint in p.stderr
+    assert "--fingerprint" in p.stderr
+
+
+def test_remote_bad_token_exit_1(daemon):
+    daemon.cli("-H", f"127.0.0.1:{daemon.port}", "--fingerprint", daemon.fingerprint, "list",
+               env={"STEWARD_TOKEN": "f" * 64}, check=1)
+
+
+def test_unreachable_exit_3(daemon):
+    daemon.cli("--socket", str(daemon.tmp / "missing.sock"), "list", check=3)
+
+
+def test_help_and_version():
+    import subprocess
+    p = subprocess.run([str(STEWARD), "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "settings" in p.stdout and "--fingerprint" in p.stdout
+    p = subprocess.run([str(STEWARD), "--version"], capture_output=True, text=True)
+    assert p.stdout.startswith("steward ")
