@@ -89,3 +89,7 @@ uint64_t realtime_usec(void);
 
 /* Valid UTF-8 with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
+/* Replaces, in place, every byte that is not part of valid UTF-8 with '?' and
+ * control characters with ' ', so that text quoting a peer's bytes (possibly
+ * cut in the middle of a character) can go into JSON and logs. */
+void utf8_sanitize(char *s);

@@ -35,17 +35,22 @@ void api_response_clear(struct api_response *resp) {
 
 void api_error(struct api_response *resp, int status, const char *code, const char *field,
                const char *fmt, ...) {
-        char msg[600];
+        char msg[600], fld[160];
         va_list ap;
         json_t *err;
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        /* Messages quote what the client sent, possibly cut mid-character. */
+        utf8_sanitize(msg);
         json_decref(resp->body);
         err = json_pack("{s:s, s:s}", "code", code, "message", msg);
-        if (err && field && *field)
-                json_object_set_new(err, "field", json_string(field));
+        if (err && field && *field) {
+                snprintf(fld, sizeof fld, "%s", field);
+                utf8_sanitize(fld);
+                json_object_set_new(err, "field", json_string(fld));
+        }
         resp->status = status;
         resp->body = json_pack("{s:o*}", "error", err);
 }

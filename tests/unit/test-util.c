@@ -75,6 +75,12 @@ static void test_utf8(void **state) {
         assert_false(utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
         assert_false(utf8_valid("a\0b", 3));         /* NUL */
         assert_false(utf8_valid("\xf5\x80\x80\x80", 4));
+
+        char cut[] = "caf\xc3", ctl[] = "a\nb\xff\xc3\xa9";
+        utf8_sanitize(cut);
+        assert_string_equal(cut, "caf?");
+        utf8_sanitize(ctl);
+        assert_string_equal(ctl, "a b?\xc3\xa9");
 }
 
 static void test_consttime(void **state) {
