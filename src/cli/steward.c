@@ -1,0 +1,697 @@
+/* steward.c — the `steward` command line client: options, the connection,
+ * and the verbs that are one request each (list, status, fullstatus, start,
+ * stop, restart).  `settings` and `command` live in settings.c.
+ *
+ * Everything that can be checked locally (options, names, argument shapes)
+ * is checked before the first byte goes to the server, so a usage error
+ * never depends on the network.  Output follows serveradmin: text as
+ * MODULE:KEY = VALUE lines (kv.h), which `settings` reads back; --json prints
+ * the server's answers instead.  Text that comes from the server is
+ * sanitised before it reaches a terminal; the token is never printed.
+ *
+ * Exit status: 0 success, 1 the server refused (or answered nonsense),
+ * 2 usage error, 3 the server could not be reached or its certificate did not
+ * verify / match the pin (see cli.h for how errors map to these).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli.h"
+#include "kv.h"
+#include "util.h"
+
+static const char usage_text[] =
+        "Usage: steward [OPTIONS] COMMAND [ARGUMENTS...]\n"
+        "\n"
+        "Administer a server through stewardd, on this machine (the local socket) or\n"
+        "over the network (-H, TLS on port 660).\n"
+        "\n"
+        "Commands:\n"
+        "  list                               modules and their state\n"
+        "  status [MODULE]                    a module's status (no MODULE: like list)\n"
+        "  fullstatus MODULE                  everything the module reports\n"
+        "  settings MODULE[:KEY] ...          print settings as MODULE:KEY = VALUE lines\n"
+        "  settings MODULE:KEY = VALUE ...    change settings (MODULE:KEY=VALUE works too)\n"
+        "  settings [-]                       read MODULE:KEY = VALUE lines from stdin\n"
+        "  settings --dry-run ...             show the changes as a diff, change nothing\n"
+        "  command MODULE:NAME [ARG=VALUE ...]\n"
+        "                                     run one of a module's commands\n"
+        "  start|stop|restart MODULE          start, stop or restart a module's service\n"
+        "\n"
+        "Options (before the command):\n"
+        "  -H, --host HOST[:PORT]             connect to HOST over TLS (default port 660);\n"
+        "                                     IPv6 addresses as [ADDRESS]:PORT\n"
+        "      --socket PATH                  the local socket (default " DEFAULT_SOCKET ")\n"
+        "      --token TOKEN                  access token for -H (other users can see it in\n"
+        "                                     ps: prefer --token-file or STEWARD_TOKEN)\n"
+        "      --token-file FILE              read the access token from FILE\n"
+        "      --fingerprint SHA256:HEX       trust only the server certificate with this\n"
+        "                                     SHA-256 fingerprint\n"
+        "      --json                         print the server's JSON answers\n"
+        "  -h, --help                         show this help\n"
+        "      --version                      show the version\n"
+        "\n"
+        "Environment: STEWARD_SOCKET, STEWARD_TOKEN, STEWARD_FINGERPRINT.\n"
+        "Exit status: 0 success, 1 the server refused, 2 usage error,\n"
+        "3 no connection or the server's certificate did not verify.\n"
+        "See steward(1).\n";
+
+int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("steward: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'steward --help' for more information.\n", stderr);
+        return -EINVAL;
+}
+
+bool valid_name(const char *s) {
+        return kv_valid_component(s, strlen(s));
+}
+
+/* Length of the printable UTF-8 character at s, or 0 if s does not start
+ * with one (invalid UTF-8, C0 or C1 control, DEL). */
+static size_t printable_char(const unsigned char *s) {
+        size_t len;
+
+        if (s[0] >= 0x20 && s[0] < 0x7f)
+                return 1;
+        if (s[0] < 0xc2 || s[0] > 0xf4)
+                return 0;
+        len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+        for (size_t i = 1; i < len; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        if (s[0] == 0xc2 && s[1] < 0xa0) /* C1 controls */
+                return 0;
+        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+            (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+                return 0;
+        return len;
+}
+
+void fputs_sanitized(const char *s, FILE *f) {
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p) {
+                size_t len = printable_char(p);
+
+                if (len > 0) {
+                        fwrite(p, 1, len, f);
+                        p += len;
+                } else {
+                        fputc(*p == '\n' || *p == '\t' ? ' ' : '?', f);
+                        p++;
+                }
+        }
+}
+
+int print_json(json_t *v) {
+        _cleanup_free_ char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+        if (!s)
+                return -ENOMEM;
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        return 0;
+}
+
+int print_json_answers(json_t *answers) {
+        if (json_array_size(answers) == 1)
+                return print_json(json_array_get(answers, 0));
+        return print_json(answers);
+}
+
+int print_kv(const char *prefix, json_t *v) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = kv_format(prefix, v, &text);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                fprintf(stderr, "steward: this answer cannot be written as %s:KEY = VALUE lines, "
+                                "printing it as JSON\n", prefix);
+                return print_json(v);
+        }
+        fputs(text, stdout);
+        return 0;
+}
+
+static void report_transport(struct cli *c) {
+        const char *error = http_client_error(c->http);
+        char fp[FINGERPRINT_STRLEN];
+        bool seen = http_client_peer_fingerprint(c->http, fp);
+
+        switch (http_client_failure(c->http)) {
+        case HTTP_FAILURE_PIN:
+                fprintf(stderr, "steward: %s: ", c->where);
+                fputs_sanitized(error, stderr);
+                fputc('\n', stderr);
+                if (seen)
+                        fprintf(stderr, "steward: the server presented %s\n", fp);
+                fputs("steward: nothing was sent.  If the server's certificate was replaced on purpose,\n"
+                      "         read its new fingerprint on the server and pin that one.\n",
+                      stderr);
+                break;
+
+        case HTTP_FAILURE_CERTIFICATE:
+                fprintf(stderr, "steward: %s: cannot verify the server's certificate: ", c->where);
+                fputs_sanitized(error, stderr);
+                fputc('\n', stderr);
+                if (seen)
+                        fprintf(stderr,
+                                "steward: its SHA-256 fingerprint is %s\n"
+                                "steward: if that is the fingerprint stewardd logged when it created its certificate\n"
+                                "         (check on the server, not from this output alone), pin it:\n"
+                                "    steward -H %s --fingerprint %s COMMAND ...\n",
+                                fp, c->where, fp);
+                else
+                        fputs("steward: to trust the server's own certificate, read its fingerprint on the server\n"
+                              "         (stewardd logs it when it creates the certificate) and pass it with\n"
+                              "         --fingerprint SHA256:HEX\n",
+                              stderr);
+                break;
+
+        case HTTP_FAILURE_TOO_BIG:
+                fprintf(stderr, "steward: %s: %s\n", c->where, error);
+                break;
+
+        case HTTP_FAILURE_TLS:
+                fprintf(stderr, "steward: %s: TLS failed: ", c->where);
+                fputs_sanitized(error, stderr);
+                fputc('\n', stderr);
+                break;
+
+        default:
+                fprintf(stderr, "steward: cannot connect to %s: ", c->where);
+                fputs_sanitized(error, stderr);
+                fputc('\n', stderr);
+                if (!c->tcp)
+                        fputs("steward: is stewardd running?  (Use -H HOST to reach another machine.)\n",
+                              stderr);
+                break;
+        }
+}
+
+static void report_refusal(struct cli *c, long status, json_t *answer) {
+        json_t *err = json_object_get(answer, "error");
+        const char *message = json_string_value(json_object_get(err, "message"));
+        const char *field = json_string_value(json_object_get(err, "field"));
+        const char *code = json_string_value(json_object_get(err, "code"));
+
+        fputs("steward: ", stderr);
+        if (message && message[0])
+                fputs_sanitized(message, stderr);
+        else {
+                fprintf(stderr, "the server refused the request (HTTP %ld", status);
+                if (code) {
+                        fputc(' ', stderr);
+                        fputs_sanitized(code, stderr);
+                }
+                fputc(')', stderr);
+        }
+        if (field && field[0]) {
+                fputs(" (field: ", stderr);
+                fputs_sanitized(field, stderr);
+                fputc(')', stderr);
+        }
+        fputc('\n', stderr);
+
+        if (status == 401 && c->tcp)
+                fputs("steward: give an access token with --token-file FILE or STEWARD_TOKEN\n", stderr);
+        else if (status == 403 && !c->tcp)
+                fputs("steward: on the local socket only root is admitted\n", stderr);
+}
+
+int cli_call(struct cli *c, const char *method, const char *target, json_t *body, json_t **ret) {
+        _cleanup_free_ char *req = NULL, *resp = NULL;
+        size_t resp_len = 0;
+        json_error_t jerr;
+        json_t *answer;
+        long status = 0;
+        int r;
+
+        if (body) {
+                req = json_dumps(body, JSON_COMPACT);
+                if (!req)
+                        return -ENOMEM;
+        }
+
+        r = http_request(c->http, method, target, req, req ? strlen(req) : 0, &status, &resp, &resp_len);
+        if (r == -ECOMM || r == -EBADMSG) {
+                report_transport(c);
+                return r;
+        }
+        if (r < 0)
+                return r;
+
+        answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (status < 200 || status > 299) {
+                if (answer && c->json)
+                        (void)print_json(answer);
+                report_refusal(c, status, answer);
+                json_decref(answer);
+                return -EREMOTEIO;
+        }
+        if (!json_is_object(answer)) {
+                fprintf(stderr, "steward: %s: the answer to %s %s is not a JSON object (HTTP %ld)\n",
+                        c->where, method, target, status);
+                json_decref(answer);
+                return -EBADMSG;
+        }
+        *ret = answer;
+        return 0;
+}
+
+static int verb_list(struct cli *c, int argc, char **argv) {
+        json_t *answer = NULL, *modules, *m;
+        size_t i, name_w = 4, state_w = 5;
+        int r;
+
+        r = cli_call(c, "GET", "/api/v1/modules", NULL, &answer);
+        if (r < 0)
+                return r;
+        if (c->json) {
+                r = print_json(answer);
+                json_decref(answer);
+                return r;
+        }
+
+        modules = json_object_get(answer, "modules");
+        if (!json_is_array(modules)) {
+                fprintf(stderr, "steward: %s: malformed answer: no \"modules\" list\n", c->where);
+                json_decref(answer);
+                return -EBADMSG;
+        }
+
+        json_array_foreach(modules, i, m) {
+                const char *name = json_string_value(json_object_get(m, "name"));
+                const char *state = json_string_value(json_object_get(m, "state"));
+
+                if (name && strlen(name) > name_w)
+                        name_w = strlen(name) < 32 ? strlen(name) : 32;
+                if (state && strlen(state) > state_w)
+                        state_w = strlen(state) < 16 ? strlen(state) : 16;
+        }
+
+        printf("%-*s  %-*s  %s\n", (int)name_w, "NAME", (int)state_w, "STATE", "SUMMARY");
+        json_array_foreach(modules, i, m) {
+                const char *name = json_string_value(json_object_get(m, "name"));
+                const char *state = json_string_value(json_object_get(m, "state"));
+                const char *summary = json_string_value(json_object_get(m, "summary"));
+                size_t n;
+
+                name = name ? name : "-";
+                state = state ? state : "-";
+                fputs_sanitized(name, stdout);
+                for (n = strlen(name); n < name_w + 2; n++)
+                        fputc(' ', stdout);
+                fputs_sanitized(state, stdout);
+                for (n = strlen(state); n < state_w + 2; n++)
+                        fputc(' ', stdout);
+                fputs_sanitized(summary ? summary : "", stdout);
+                fputc('\n', stdout);
+        }
+        json_decref(answer);
+        return 0;
+}
+
+static int check_module(const char *m) {
+        if (!valid_name(m))
+                return usage_error("invalid module name \"%s\"", m);
+        return 0;
+}
+
+static int show_module(struct cli *c, const char *module, bool full) {
+        _cleanup_free_ char *target = NULL;
+        json_t *answer = NULL;
+        int r;
+
+        r = check_module(module);
+        if (r < 0)
+                return r;
+        if (asprintf(&target, "/api/v1/modules/%s%s", module, full ? "?full=1" : "") < 0) {
+                target = NULL;
+                return -ENOMEM;
+        }
+        r = cli_call(c, "GET", target, NULL, &answer);
+        if (r < 0)
+                return r;
+        r = c->json ? print_json(answer) : print_kv(module, answer);
+        json_decref(answer);
+        return r;
+}
+
+static int verb_status(struct cli *c, int argc, char **argv) {
+        if (argc == 0)
+                return verb_list(c, argc, argv);
+        return show_module(c, argv[0], false);
+}
+
+static int verb_fullstatus(struct cli *c, int argc, char **argv) {
+        return show_module(c, argv[0], true);
+}
+
+static int verb_action(struct cli *c, const char *action, const char *module) {
+        _cleanup_free_ char *target = NULL;
+        json_t *answer = NULL;
+        int r;
+
+        r = check_module(module);
+        if (r < 0)
+                return r;
+        if (asprintf(&target, "/api/v1/modules/%s/%s", module, action) < 0) {
+                target = NULL;
+                return -ENOMEM;
+        }
+        r = cli_call(c, "POST", target, NULL, &answer);
+        if (r < 0)
+                return r;
+        r = c->json ? print_json(answer) : print_kv(module, answer);
+        json_decref(answer);
+        return r;
+}
+
+static int verb_start(struct cli *c, int argc, char **argv) {
+        return verb_action(c, "start", argv[0]);
+}
+
+static int verb_stop(struct cli *c, int argc, char **argv) {
+        return verb_action(c, "stop", argv[0]);
+}
+
+static int verb_restart(struct cli *c, int argc, char **argv) {
+        return verb_action(c, "restart", argv[0]);
+}
+
+static const struct verb {
+        const char *name;
+        int min_args, max_args; /* max -1: any number */
+        int (*run)(struct cli *c, int argc, char **argv);
+        const char *synopsis;
+} verbs[] = {
+        {"list", 0, 0, verb_list, "list"},
+        {"status", 0, 1, verb_status, "status [MODULE]"},
+        {"fullstatus", 1, 1, verb_fullstatus, "fullstatus MODULE"},
+        {"settings", 0, -1, verb_settings, "settings MODULE[:KEY]... | MODULE:KEY = VALUE... | -"},
+        {"command", 1, -1, verb_command, "command MODULE:NAME [ARG=VALUE...]"},
+        {"start", 1, 1, verb_start, "start MODULE"},
+        {"stop", 1, 1, verb_stop, "stop MODULE"},
+        {"restart", 1, 1, verb_restart, "restart MODULE"},
+};
+
+struct options {
+        const char *host_arg;
+        const char *socket_path;
+        const char *token_arg;
+        const char *token_file;
+        const char *fingerprint;
+        bool json;
+};
+
+enum {
+        OPT_SOCKET = 0x100,
+        OPT_TOKEN,
+        OPT_TOKEN_FILE,
+        OPT_FINGERPRINT,
+        OPT_JSON,
+        OPT_VERSION,
+};
+
+/* Returns 1 to go on, 0 when done (--help, --version), -EINVAL on error. */
+static int parse_argv(int argc, char **argv, struct options *o) {
+        static const struct option longopts[] = {
+                {"host", required_argument, NULL, 'H'},
+                {"socket", required_argument, NULL, OPT_SOCKET},
+                {"token", required_argument, NULL, OPT_TOKEN},
+                {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+                {"fingerprint", required_argument, NULL, OPT_FINGERPRINT},
+                {"json", no_argument, NULL, OPT_JSON},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, OPT_VERSION},
+                {},
+        };
+        int opt;
+
+        opterr = 0;
+        /* '+': options end at the command, so VALUEs such as -1 stay arguments. */
+        while ((opt = getopt_long(argc, argv, "+:H:h", longopts, NULL)) >= 0) {
+                switch (opt) {
+                case 'H':
+                        o->host_arg = optarg;
+                        break;
+                case OPT_SOCKET:
+                        o->socket_path = optarg;
+                        break;
+                case OPT_TOKEN:
+                        o->token_arg = optarg;
+                        break;
+                case OPT_TOKEN_FILE:
+                        o->token_file = optarg;
+                        break;
+                case OPT_FINGERPRINT:
+                        o->fingerprint = optarg;
+                        break;
+                case OPT_JSON:
+                        o->json = true;
+                        break;
+                case 'h':
+                        fputs(usage_text, stdout);
+                        return 0;
+                case OPT_VERSION:
+                        puts("steward " STEWARD_VERSION);
+                        return 0;
+                case ':':
+                        return usage_error("option %s needs an argument", argv[optind - 1]);
+                default:
+                        if (optopt)
+                                return usage_error("unknown option -%c", optopt);
+                        return usage_error("unknown option %s", argv[optind - 1]);
+                }
+        }
+        return 1;
+}
+
+/* Splits HOST[:PORT] / [IPV6]:PORT / bare IPv6.  *ret_host is malloc'ed,
+ * without brackets. */
+static int parse_host(const char *arg, char **ret_host, unsigned *ret_port) {
+        _cleanup_free_ char *host = NULL;
+        const char *port_s = NULL, *colon;
+        unsigned port = DEFAULT_PORT;
+        bool v6 = false;
+
+        if (strchr(arg, ','))
+                return usage_error("-H takes one host (several hosts are not supported yet)");
+
+        if (arg[0] == '[') {
+                const char *end = strchr(arg, ']');
+
+                if (!end || (end[1] != '\0' && end[1] != ':'))
+                        return usage_error("invalid host \"%s\" (IPv6 as [ADDRESS]:PORT)", arg);
+                host = strndup(arg + 1, (size_t)(end - arg - 1));
+                if (end[1] == ':')
+                        port_s = end + 2;
+                v6 = true;
+        } else if ((colon = strchr(arg, ':')) && !strchr(colon + 1, ':')) {
+                host = strndup(arg, (size_t)(colon - arg));
+                port_s = colon + 1;
+        } else {
+                host = strdup(arg);
+                v6 = colon != NULL;
+        }
+        if (!host)
+                return -ENOMEM;
+
+        if (host[0] == '\0' || strlen(host) > 253)
+                return usage_error("invalid host \"%s\"", arg);
+        for (const char *p = host; *p; p++) {
+                bool ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+                          *p == ':' || *p == '.';
+
+                if (!v6)
+                        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                             (*p >= '0' && *p <= '9') || *p == '.' || *p == '-';
+                if (!ok)
+                        return usage_error("invalid host \"%s\"", arg);
+        }
+        if (v6 && !strchr(host, ':'))
+                return usage_error("invalid IPv6 address \"%s\"", arg);
+
+        if (port_s && (safe_atou(port_s, &port) < 0 || port == 0 || port > 65535))
+                return usage_error("invalid port in \"%s\"", arg);
+
+        *ret_host = TAKE_PTR(host);
+        *ret_port = port;
+        return 0;
+}
+
+static int check_token(const char *t, const char *origin) {
+        size_t n = strlen(t);
+
+        if (n == 0 || n > TOKEN_MAX)
+                return usage_error("the token from %s is empty or too long", origin);
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+                        return usage_error("the token from %s contains invalid characters", origin);
+        return 0;
+}
+
+/* Finds the token: --token, --token-file, then $STEWARD_TOKEN.  *ret is
+ * malloc'ed (the caller wipes it) or NULL when there is none. */
+static int load_token(const struct options *o, char **ret) {
+        _cleanup_free_ char *t = NULL;
+        const char *env = getenv("STEWARD_TOKEN");
+        const char *origin;
+        size_t len = 0;
+        int r;
+
+        if (o->token_arg && o->token_file)
+                return usage_error("--token and --token-file exclude each other");
+
+        if (o->token_file) {
+                r = read_file(o->token_file, TOKEN_MAX + 2, &t, &len);
+                if (r < 0) {
+                        fprintf(stderr, "steward: cannot read the token file %s: %s\n", o->token_file,
+                                strerror(r == -EFBIG ? E2BIG : -r));
+                        return -EINVAL;
+                }
+                while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' '))
+                        t[--len] = '\0';
+                if (memchr(t, '\0', len)) {
+                        explicit_bzero(t, len);
+                        return usage_error("the token file %s is not text", o->token_file);
+                }
+                origin = o->token_file;
+        } else if (o->token_arg || (env && env[0])) {
+                t = strdup(o->token_arg ? o->token_arg : env);
+                if (!t)
+                        return -ENOMEM;
+                origin = o->token_arg ? "--token" : "STEWARD_TOKEN";
+        } else {
+                *ret = NULL;
+                return 0;
+        }
+
+        r = check_token(t, origin);
+        if (r < 0) {
+                explicit_bzero(t, strlen(t));
+                return r;
+        }
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int exit_status(int r) {
+        if (r >= 0)
+                return EXIT_SUCCESS;
+        if (r == -EINVAL)
+                return EXIT_USAGE;
+        if (r == -ECOMM)
+                return EXIT_UNREACHABLE;
+        return EXIT_REFUSED;
+}
+
+static int run(int argc, char **argv) {
+        struct options o = {};
+        struct http_config cfg = {};
+        struct cli c = {};
+        const struct verb *verb = NULL;
+        _cleanup_free_ char *host = NULL, *where = NULL;
+        char *token = NULL;
+        const char *fp;
+        int nargs, r;
+
+        r = parse_argv(argc, argv, &o);
+        if (r <= 0)
+                return r;
+
+        if (optind >= argc)
+                return usage_error("missing command");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (STREQ(verbs[i].name, argv[optind]))
+                        verb = &verbs[i];
+        if (!verb)
+                return usage_error("unknown command \"%s\"", argv[optind]);
+        nargs = argc - optind - 1;
+        if (nargs < verb->min_args || (verb->max_args >= 0 && nargs > verb->max_args))
+                return usage_error("usage: steward %s", verb->synopsis);
+
+        if (o.host_arg) {
+                if (o.socket_path)
+                        return usage_error("-H and --socket exclude each other");
+                r = parse_host(o.host_arg, &host, &cfg.port);
+                if (r < 0)
+                        return r;
+                cfg.host = host;
+                if (asprintf(&where, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, cfg.port) < 0) {
+                        where = NULL;
+                        return -ENOMEM;
+                }
+
+                fp = o.fingerprint ? o.fingerprint : getenv("STEWARD_FINGERPRINT");
+                if (fp && fp[0]) {
+                        if (fingerprint_parse(fp, cfg.pin) < 0)
+                                return usage_error("invalid fingerprint \"%s\" (expected SHA256: and 64 hex digits)",
+                                                   fp);
+                        cfg.have_pin = true;
+                }
+                r = load_token(&o, &token);
+                if (r < 0)
+                        return r;
+                cfg.token = token;
+        } else {
+                cfg.socket_path = o.socket_path ? o.socket_path : getenv("STEWARD_SOCKET");
+                if (!cfg.socket_path || !cfg.socket_path[0])
+                        cfg.socket_path = DEFAULT_SOCKET;
+                where = strdup(cfg.socket_path);
+                if (!where)
+                        return -ENOMEM;
+        }
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fputs("steward: cannot initialise libcurl\n", stderr);
+                r = -ENOMEM;
+                goto out;
+        }
+
+        r = http_client_new(&cfg, &c.http);
+        if (r < 0)
+                goto out_curl;
+        c.json = o.json;
+        c.tcp = o.host_arg != NULL;
+        c.where = where;
+
+        r = verb->run(&c, nargs, argv + optind + 1);
+        http_client_free(c.http);
+
+out_curl:
+        curl_global_cleanup();
+out:
+        if (token) {
+                explicit_bzero(token, strlen(token));
+                free(token);
+        }
+        if (r == -ENOMEM)
+                fputs("steward: out of memory\n", stderr);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        int r = run(argc, argv);
+
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "steward: cannot write the output: %s\n", strerror(errno));
+                if (r >= 0)
+                        r = -EIO;
+        }
+        return exit_status(r);
+}
