@@ -48,7 +48,8 @@ const char *log_level_to_string(enum log_level l) {
         return (unsigned)l < sizeof level_names / sizeof level_names[0] ? level_names[l] : "info";
 }
 
-static void log_v(enum log_level l, int err, const char *fmt, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void log_v(enum log_level l, int err, const char *fmt,
+                                                    va_list ap) {
         char msg[2048];
         int n;
 

@@ -62,7 +62,7 @@ static const setting_def_t settings[] = {
         UINT_SETTING("limits:max_connections_per_ip", 1, 100000,
                      "Concurrent connections from one address; past it new ones are refused",
                      true),
-        UINT_SETTING("limits:max_header_bytes", 1024, 65536,
+        UINT_SETTING("limits:max_header_bytes", 1024, 16384,
                      "Total size of a request's header fields; past it the answer is 431", false),
         UINT_SETTING("limits:max_body_bytes", 1024, 268435456,
                      "Size of a request body; past it the answer is 413", false),
