@@ -63,6 +63,7 @@ struct request {
         const char *auth;
         size_t discarded; /* body bytes dropped after a refusal */
         bool answered;    /* the refusal went out on the first call */
+        bool answer_at_end; /* refuse after reading (and dropping) the body */
 };
 
 static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls) {
@@ -201,6 +202,11 @@ static void early_checks(struct MHD_Connection *c, const struct conn *cn, struct
                         api_error(&req->early, 413, "body_too_large", NULL,
                                   "request body of %llu bytes is over the limit of %u",
                                   (unsigned long long)n, req->cfg.max_body_bytes);
+                        /* A client that is sending the body would see the
+                         * connection reset before it reads an answer queued
+                         * now; up to twice the limit, read the body and drop
+                         * it, then answer. */
+                        req->answer_at_end = n <= 2ull * req->cfg.max_body_bytes;
                         return;
                 }
         }
@@ -229,7 +235,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 stewardd_config_get(&req->cfg);
                 buf_init(&req->body, req->cfg.max_body_bytes);
                 early_checks(c, cn, req, url);
-                if (req->early.status) {
+                if (req->early.status && !req->answer_at_end) {
                         log_debug("%s %s %.200s -> %d", cn->source, method, url,
                                   req->early.status);
                         req->answered = true;
@@ -239,9 +245,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (*upload_size) {
                 /* libmicrohttpd 0.9.75 cannot queue an answer while a body is
-                 * still arriving, so a chunked body over the limit is read and
-                 * dropped (up to as much again as the limit) to answer 413 at
-                 * its end; a client that keeps sending past that is cut off. */
+                 * still arriving, so a body over the limit is read and dropped
+                 * (up to twice the limit in all) to answer 413 at its end; a
+                 * client that keeps sending past that is cut off. */
                 if (!req->early.status && buf_append(&req->body, upload_data, *upload_size) < 0) {
                         api_error(&req->early, 413, "body_too_large", NULL,
                                   "request body over the limit of %u bytes",
@@ -250,7 +256,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 }
                 if (req->early.status) {
                         req->discarded += *upload_size;
-                        if (req->discarded > req->cfg.max_body_bytes)
+                        if (req->discarded > 2ull * req->cfg.max_body_bytes)
                                 return MHD_NO;
                 }
                 *upload_size = 0;

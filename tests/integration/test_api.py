@@ -330,10 +330,19 @@ def test_invalid_config_refuses_to_start(make_daemon):
 
 
 def test_body_limit(daemon):
-    big = b'{"log_level":"' + b"a" * (1 << 21) + b'"}'
+    big = b'{"log_level":"' + b"a" * (3 << 19) + b'"}'
     r = daemon.https("PATCH", "/api/v1/modules/stewardd/settings", raw=big,
                      headers={"Content-Type": "application/json"})
     assert r.status == 413 and r.json["error"]["code"] == "body_too_large"
+    # A huge declared body is refused before a byte of it is read.
+    s = daemon.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", daemon.port)),
+                                         server_hostname="127.0.0.1")
+    s.sendall(f"PATCH /api/v1/modules/stewardd/settings HTTP/1.1\r\nHost: x\r\n"
+              f"Authorization: Bearer {daemon.token}\r\nContent-Type: application/json\r\n"
+              f"Content-Length: 100000000\r\n\r\n".encode())
+    s.settimeout(10)
+    assert s.recv(100).startswith(b"HTTP/1.1 413")
+    s.close()
     daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"limits:max_body_bytes": 2048})
     r = daemon.https("POST", "/api/v1/modules/stewardd/commands/check_config",
                      raw=b'{"x":"' + b"a" * 3000 + b'"}', headers={"Content-Type": "application/json"})
