@@ -85,6 +85,7 @@ class Daemon:
         env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=66"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         self.log = open(self.log_path, "ab")
+        self.log_start = self.log.tell()
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if wait:
             self.wait_ready()
@@ -95,7 +96,7 @@ class Daemon:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"stewardd exited {self.proc.returncode}:\n{self.log_text()}")
-            if "bootstrap token" in self.log_text():
+            if "bootstrap token" in self.log_text()[self.log_start:]:
                 try:
                     with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                         return
