@@ -474,8 +474,17 @@ int main(int argc, char **argv) {
                 goto fail_modules;
         }
 
-        for (size_t i = 0; i + 1 < n; i++)
-                log_notice("listening on https://%s/", ls[i].name);
+        for (size_t i = 0; i + 1 < n; i++) {
+                char host[256] = "";
+                const char *port = strrchr(ls[i].name, ':');
+                bool wildcard = strncmp(ls[i].name, "0.0.0.0:", 8) == 0 ||
+                                strncmp(ls[i].name, "[::]:", 5) == 0;
+                if (wildcard && gethostname(host, sizeof host - 1) == 0 && host[0])
+                        log_notice("listening on https://%s/ (https://%s%s/)", ls[i].name, host,
+                                   port);
+                else
+                        log_notice("listening on https://%s/", ls[i].name);
+        }
         log_notice("listening on %s (local, by peer credentials)", ls[n - 1].name);
         log_notice("TLS certificate fingerprint %s", tls.fingerprint);
         log_notice("bootstrap token %s in %s (root only)", token_created ? "created" : "is",
