@@ -21,18 +21,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
+#define EXIT_REFUSED     1
+#define EXIT_USAGE       2
 #define EXIT_UNREACHABLE 3
 
-#define RESPONSE_MAX ((size_t)64 * 1024 * 1024)
-#define STDIN_MAX ((size_t)16 * 1024 * 1024)
-#define TOKEN_MAX 4096
+#define RESPONSE_MAX      ((size_t)64 * 1024 * 1024)
+#define STDIN_MAX         ((size_t)16 * 1024 * 1024)
+#define TOKEN_MAX         4096
 #define CONNECT_TIMEOUT_S 10L
-#define TOTAL_TIMEOUT_S 60L
+#define TOTAL_TIMEOUT_S   60L
 
 #define DEFAULT_SOCKET "/run/steward/stewardd.sock"
-#define DEFAULT_PORT 660
+#define DEFAULT_PORT   660
 
 /* "SHA256:" + 64 hex digits + NUL */
 #define FINGERPRINT_STRLEN (7 + 64 + 1)
@@ -43,7 +43,7 @@ struct http_config {
         const char *socket_path; /* plain HTTP over this unix socket, or … */
         const char *host;        /* … HTTPS to host:port (an IPv6 literal without brackets) */
         unsigned port;
-        const char *token;       /* bearer token, sent only over HTTPS; may be NULL */
+        const char *token; /* bearer token, sent only over HTTPS; may be NULL */
         bool have_pin;
         uint8_t pin[32]; /* SHA-256 of the server certificate's DER */
 };

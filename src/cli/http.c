@@ -120,8 +120,8 @@ int url_escape(const char *s, char **ret) {
         if (!out)
                 return -ENOMEM;
         for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-                if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-                    *q == '-' || *q == '_' || *q == '.' || *q == '~')
+                if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                    (*q >= '0' && *q <= '9') || *q == '-' || *q == '_' || *q == '.' || *q == '~')
                         *p++ = (char)*q;
                 else {
                         *p++ = '%';
@@ -205,13 +205,15 @@ int http_client_new(const struct http_config *cfg, struct http_client **ret) {
                 bool v6 = strchr(cfg->host, ':') != NULL;
 
                 c->tls = true;
-                r = asprintf(&c->base, v6 ? "https://[%s]:%u" : "https://%s:%u", cfg->host, cfg->port);
+                r = asprintf(&c->base, v6 ? "https://[%s]:%u" : "https://%s:%u", cfg->host,
+                             cfg->port);
                 if (r < 0) {
                         c->base = NULL;
                         http_client_free(c);
                         return -ENOMEM;
                 }
-                if (cfg->token && asprintf(&c->auth_header, "Authorization: Bearer %s", cfg->token) < 0) {
+                if (cfg->token &&
+                    asprintf(&c->auth_header, "Authorization: Bearer %s", cfg->token) < 0) {
                         c->auth_header = NULL;
                         http_client_free(c);
                         return -ENOMEM;
@@ -263,14 +265,14 @@ bool http_client_peer_fingerprint(const struct http_client *c, char dst[FINGERPR
 
 /* Sets an option that must take effect: a TLS option that is silently
  * unavailable would weaken the connection. */
-#define SETOPT(c, opt, val)                                                                       \
-        do {                                                                                      \
-                if (curl_easy_setopt((c)->curl, (opt), (val)) != CURLE_OK) {                      \
-                        (void)snprintf((c)->error, sizeof (c)->error,                             \
-                                       "libcurl does not support %s", #opt);                      \
-                        (c)->failure = HTTP_FAILURE_TLS;                                          \
-                        return -ECOMM;                                                            \
-                }                                                                                 \
+#define SETOPT(c, opt, val)                                                                        \
+        do {                                                                                       \
+                if (curl_easy_setopt((c)->curl, (opt), (val)) != CURLE_OK) {                       \
+                        (void)snprintf((c)->error, sizeof(c)->error,                               \
+                                       "libcurl does not support %s", #opt);                       \
+                        (c)->failure = HTTP_FAILURE_TLS;                                           \
+                        return -ECOMM;                                                             \
+                }                                                                                  \
         } while (0)
 
 static int setup(struct http_client *c, const char *method, const char *url, const char *body,
@@ -367,8 +369,7 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         _cleanup_free_ char *url = NULL;
         struct curl_slist *headers = NULL, *h;
         static const char *const fixed[] = {
-                "Accept: application/json",
-                "Expect:", /* no 100-continue round trip */
+                "Accept: application/json", "Expect:", /* no 100-continue round trip */
         };
         CURLcode code;
         long status = 0;

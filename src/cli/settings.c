@@ -64,8 +64,8 @@ static bool path_chars_ok(const char *p) {
         if (!p[0])
                 return false;
         for (; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '_' || *p == '-' || *p == '.' || *p == ':'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.' || *p == ':'))
                         return false;
         return true;
 }
@@ -305,7 +305,9 @@ static int print_changes(struct cli *c, const char *module, json_t *answer) {
         int r;
 
         if (json_is_true(json_object_get(answer, "restart_required")))
-                fprintf(stderr, "steward: %s: the change takes effect after a restart (steward restart %s)\n",
+                fprintf(stderr,
+                        "steward: %s: the change takes effect after a restart (steward restart "
+                        "%s)\n",
                         module, module);
 
         if (json_array_size(changed) == 0)
@@ -345,7 +347,8 @@ static int print_changes(struct cli *c, const char *module, json_t *answer) {
 }
 
 static void print_plan(const char *module, json_t *answer) {
-        json_t *files = json_object_get(answer, "files"), *changed = json_object_get(answer, "changed");
+        json_t *files = json_object_get(answer, "files"),
+               *changed = json_object_get(answer, "changed");
         json_t *f, *k;
         size_t i, printed = 0;
 
@@ -394,7 +397,8 @@ static int patch_modules(struct cli *c, json_t *tree, bool dry_run) {
                         r = usage_error("invalid module name \"%s\"", module);
                         break;
                 }
-                if (asprintf(&target, "/api/v1/modules/%s/settings%s", module, dry_run ? "?dry_run=1" : "") < 0) {
+                if (asprintf(&target, "/api/v1/modules/%s/settings%s", module,
+                             dry_run ? "?dry_run=1" : "") < 0) {
                         target = NULL;
                         r = -ENOMEM;
                         break;
@@ -448,7 +452,8 @@ static int read_stdin(char **ret, size_t *ret_len) {
                 if (r < 0) {
                         buf_free(&b);
                         if (r == -E2BIG) {
-                                fprintf(stderr, "steward: stdin is larger than %zu MiB\n", STDIN_MAX / 1024 / 1024);
+                                fprintf(stderr, "steward: stdin is larger than %zu MiB\n",
+                                        STDIN_MAX / 1024 / 1024);
                                 return -EINVAL;
                         }
                         return r;
@@ -468,7 +473,8 @@ static int settings_from_stdin(struct cli *c, bool dry_run) {
         int r;
 
         if (isatty(STDIN_FILENO))
-                fputs("steward: reading MODULE:KEY = VALUE lines from stdin (end with Ctrl-D)\n", stderr);
+                fputs("steward: reading MODULE:KEY = VALUE lines from stdin (end with Ctrl-D)\n",
+                      stderr);
 
         r = read_stdin(&text, &len);
         if (r < 0)
@@ -484,13 +490,12 @@ static int settings_from_stdin(struct cli *c, bool dry_run) {
                 return -EINVAL;
         }
 
-        json_object_foreach(tree, module, v)
-                if (!json_is_object(v)) {
-                        fprintf(stderr, "steward: stdin: \"%s\" has no key: write %s:KEY = VALUE\n", module,
-                                module);
-                        json_decref(tree);
-                        return -EINVAL;
-                }
+        json_object_foreach(tree, module, v) if (!json_is_object(v)) {
+                fprintf(stderr, "steward: stdin: \"%s\" has no key: write %s:KEY = VALUE\n", module,
+                        module);
+                json_decref(tree);
+                return -EINVAL;
+        }
 
         r = patch_modules(c, tree, dry_run);
         json_decref(tree);
@@ -587,7 +592,8 @@ static int settings_show(struct cli *c, int argc, char **argv) {
 
         for (int i = 0; i < argc; i++) {
                 const char *colon = strchr(argv[i], ':');
-                _cleanup_free_ char *module = strndup(argv[i], colon ? (size_t)(colon - argv[i]) : strlen(argv[i]));
+                _cleanup_free_ char *module =
+                        strndup(argv[i], colon ? (size_t)(colon - argv[i]) : strlen(argv[i]));
 
                 if (!module) {
                         r = -ENOMEM;
@@ -613,8 +619,8 @@ static int settings_show(struct cli *c, int argc, char **argv) {
                         r = -ENOMEM;
                         goto out;
                 }
-                if (asprintf(&target, "/api/v1/modules/%s/settings%s%s", module, escaped ? "?key=" : "",
-                             escaped ? escaped : "") < 0) {
+                if (asprintf(&target, "/api/v1/modules/%s/settings%s%s", module,
+                             escaped ? "?key=" : "", escaped ? escaped : "") < 0) {
                         target = NULL;
                         r = -ENOMEM;
                         goto out;
@@ -724,8 +730,8 @@ int verb_command(struct cli *c, int argc, char **argv) {
                                 goto out;
                         }
                         spec = find_by(json_object_get(cmd, "args"), "name", arg);
-                        r = coerce(json_string_value(json_object_get(spec, "type")), element, a[i].word,
-                                   &values[i]);
+                        r = coerce(json_string_value(json_object_get(spec, "type")), element,
+                                   a[i].word, &values[i]);
                         if (r < 0)
                                 goto out;
                 }

@@ -138,8 +138,10 @@ int print_kv(const char *prefix, json_t *v) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                fprintf(stderr, "steward: this answer cannot be written as %s:KEY = VALUE lines, "
-                                "printing it as JSON\n", prefix);
+                fprintf(stderr,
+                        "steward: this answer cannot be written as %s:KEY = VALUE lines, "
+                        "printing it as JSON\n",
+                        prefix);
                 return print_json(v);
         }
         fputs(text, stdout);
@@ -158,7 +160,8 @@ static void report_transport(struct cli *c) {
                 fputc('\n', stderr);
                 if (seen)
                         fprintf(stderr, "steward: the server presented %s\n", fp);
-                fputs("steward: nothing was sent.  If the server's certificate was replaced on purpose,\n"
+                fputs("steward: nothing was sent.  If the server's certificate was replaced on "
+                      "purpose,\n"
                       "         read its new fingerprint on the server and pin that one.\n",
                       stderr);
                 break;
@@ -170,13 +173,17 @@ static void report_transport(struct cli *c) {
                 if (seen)
                         fprintf(stderr,
                                 "steward: its SHA-256 fingerprint is %s\n"
-                                "steward: if that is the fingerprint stewardd logged when it created its certificate\n"
-                                "         (check on the server, not from this output alone), pin it:\n"
+                                "steward: if that is the fingerprint stewardd logged when it "
+                                "created its certificate\n"
+                                "         (check on the server, not from this output alone), pin "
+                                "it:\n"
                                 "    steward -H %s --fingerprint %s COMMAND ...\n",
                                 fp, c->where, fp);
                 else
-                        fputs("steward: to trust the server's own certificate, read its fingerprint on the server\n"
-                              "         (stewardd logs it when it creates the certificate) and pass it with\n"
+                        fputs("steward: to trust the server's own certificate, read its "
+                              "fingerprint on the server\n"
+                              "         (stewardd logs it when it creates the certificate) and "
+                              "pass it with\n"
                               "         --fingerprint SHA256:HEX\n",
                               stderr);
                 break;
@@ -196,7 +203,8 @@ static void report_transport(struct cli *c) {
                 fputs_sanitized(error, stderr);
                 fputc('\n', stderr);
                 if (!c->tcp)
-                        fputs("steward: is stewardd running?  (Use -H HOST to reach another machine.)\n",
+                        fputs("steward: is stewardd running?  (Use -H HOST to reach another "
+                              "machine.)\n",
                               stderr);
                 break;
         }
@@ -227,7 +235,8 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
         fputc('\n', stderr);
 
         if (status == 401 && c->tcp)
-                fputs("steward: give an access token with --token-file FILE or STEWARD_TOKEN\n", stderr);
+                fputs("steward: give an access token with --token-file FILE or STEWARD_TOKEN\n",
+                      stderr);
         else if (status == 403 && !c->tcp)
                 fputs("steward: on the local socket only root is admitted\n", stderr);
 }
@@ -246,7 +255,8 @@ int cli_call(struct cli *c, const char *method, const char *target, json_t *body
                         return -ENOMEM;
         }
 
-        r = http_request(c->http, method, target, req, req ? strlen(req) : 0, &status, &resp, &resp_len);
+        r = http_request(c->http, method, target, req, req ? strlen(req) : 0, &status, &resp,
+                         &resp_len);
         if (r == -ECOMM || r == -EBADMSG) {
                 report_transport(c);
                 return r;
@@ -263,7 +273,8 @@ int cli_call(struct cli *c, const char *method, const char *target, json_t *body
                 return -EREMOTEIO;
         }
         if (!json_is_object(answer)) {
-                fprintf(stderr, "steward: %s: the answer to %s %s is not a JSON object (HTTP %ld)\n",
+                fprintf(stderr,
+                        "steward: %s: the answer to %s %s is not a JSON object (HTTP %ld)\n",
                         c->where, method, target, status);
                 json_decref(answer);
                 return -EBADMSG;
@@ -514,8 +525,8 @@ static int parse_host(const char *arg, char **ret_host, unsigned *ret_port) {
         if (host[0] == '\0' || strlen(host) > 253)
                 return usage_error("invalid host \"%s\"", arg);
         for (const char *p = host; *p; p++) {
-                bool ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
-                          *p == ':' || *p == '.';
+                bool ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+                          (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.';
 
                 if (!v6)
                         ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -560,8 +571,8 @@ static int load_token(const struct options *o, char **ret) {
         if (o->token_file) {
                 r = read_file(o->token_file, TOKEN_MAX + 2, &t, &len);
                 if (r < 0) {
-                        fprintf(stderr, "steward: cannot read the token file %s: %s\n", o->token_file,
-                                strerror(r == -EFBIG ? E2BIG : -r));
+                        fprintf(stderr, "steward: cannot read the token file %s: %s\n",
+                                o->token_file, strerror(r == -EFBIG ? E2BIG : -r));
                         return -EINVAL;
                 }
                 while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' '))
@@ -640,7 +651,8 @@ static int run(int argc, char **argv) {
                 fp = o.fingerprint ? o.fingerprint : getenv("STEWARD_FINGERPRINT");
                 if (fp && fp[0]) {
                         if (fingerprint_parse(fp, cfg.pin) < 0)
-                                return usage_error("invalid fingerprint \"%s\" (expected SHA256: and 64 hex digits)",
+                                return usage_error("invalid fingerprint \"%s\" (expected SHA256: "
+                                                   "and 64 hex digits)",
                                                    fp);
                         cfg.have_pin = true;
                 }

@@ -105,7 +105,7 @@ int diff_unified(const char *path, const char *old_text, size_t old_len, const c
 #define T(i, j) t[(i) * (nb + 1) + (j)]
         for (size_t i = na; i-- > 0;)
                 for (size_t j = nb; j-- > 0;)
-                        T(i, j) = line_eq(&a[i], &b[j]) ? T(i + 1, j + 1) + 1
+                        T(i, j) = line_eq(&a[i], &b[j])        ? T(i + 1, j + 1) + 1
                                   : T(i + 1, j) >= T(i, j + 1) ? T(i + 1, j)
                                                                : T(i, j + 1);
         for (size_t i = 0, j = 0; i < na || j < nb;) {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #define DIFF_MAX_LINES 4000
-#define DIFF_CONTEXT 3
+#define DIFF_CONTEXT   3
 
 /* Writes "--- a/PATH\n+++ b/PATH\n@@ … @@\n…" into a malloc'ed string; an
  * empty string when the texts are equal. */

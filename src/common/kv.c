@@ -40,7 +40,7 @@
 
 #include "util.h"
 
-#define ARRAY_INDEX "_array_index"
+#define ARRAY_INDEX     "_array_index"
 #define ARRAY_INDEX_LEN (sizeof(ARRAY_INDEX) - 1)
 
 /* Upper bound of a formatted path: KV_MAX_DEPTH components and separators. */
@@ -198,10 +198,12 @@ static int parse_path(const char *s, size_t n, unsigned line, size_t col, struct
 
                         if (c >= 0x20 && c < 0x7f)
                                 return kv_fail(e, -EINVAL, line, col + i,
-                                               "invalid character '%c' in key (allowed: A-Z a-z 0-9 _ . -)",
+                                               "invalid character '%c' in key (allowed: A-Z a-z "
+                                               "0-9 _ . -)",
                                                c);
                         return kv_fail(e, -EINVAL, line, col + i,
-                                       "invalid byte 0x%02x in key (allowed: A-Z a-z 0-9 _ . -)", c);
+                                       "invalid byte 0x%02x in key (allowed: A-Z a-z 0-9 _ . -)",
+                                       c);
                 }
                 if (len == 0) {
                         if (n_components == 0 && (i >= n || s[i] != ':'))
@@ -266,7 +268,8 @@ static int parse_path(const char *s, size_t n, unsigned line, size_t col, struct
         }
 
         if (want_index)
-                return kv_fail(e, -EINVAL, line, col + i, ARRAY_INDEX " must be followed by an index");
+                return kv_fail(e, -EINVAL, line, col + i,
+                               ARRAY_INDEX " must be followed by an index");
 
         *ret_end = i;
         return 0;
@@ -329,19 +332,22 @@ static int parse_string(const char *s, size_t n, unsigned line, size_t col, json
                                                 d = h - 'A' + 10;
                                         else
                                                 return kv_fail(e, -EINVAL, line, col + i,
-                                                               "invalid \\u escape (4 hex digits expected)");
+                                                               "invalid \\u escape (4 hex digits "
+                                                               "expected)");
                                         cp = cp << 4 | (uint32_t)d;
                                 }
 
                                 if (cp >= 0xdc00 && cp <= 0xdfff)
-                                        return kv_fail(e, -EINVAL, line, col + i,
-                                                       "invalid \\u escape (unpaired low surrogate)");
+                                        return kv_fail(
+                                                e, -EINVAL, line, col + i,
+                                                "invalid \\u escape (unpaired low surrogate)");
                                 if (cp >= 0xd800 && cp <= 0xdbff) {
                                         uint32_t lo = 0;
 
                                         if (i + 12 > n || s[i + 6] != '\\' || s[i + 7] != 'u')
                                                 return kv_fail(e, -EINVAL, line, col + i,
-                                                               "invalid \\u escape (unpaired high surrogate)");
+                                                               "invalid \\u escape (unpaired high "
+                                                               "surrogate)");
                                         for (size_t k = 0; k < 4; k++) {
                                                 char h = s[i + 8 + k];
                                                 int d;
@@ -353,13 +359,16 @@ static int parse_string(const char *s, size_t n, unsigned line, size_t col, json
                                                 else if (h >= 'A' && h <= 'F')
                                                         d = h - 'A' + 10;
                                                 else
-                                                        return kv_fail(e, -EINVAL, line, col + i + 6,
-                                                                       "invalid \\u escape (4 hex digits expected)");
+                                                        return kv_fail(e, -EINVAL, line,
+                                                                       col + i + 6,
+                                                                       "invalid \\u escape (4 hex "
+                                                                       "digits expected)");
                                                 lo = lo << 4 | (uint32_t)d;
                                         }
                                         if (lo < 0xdc00 || lo > 0xdfff)
                                                 return kv_fail(e, -EINVAL, line, col + i,
-                                                               "invalid \\u escape (unpaired high surrogate)");
+                                                               "invalid \\u escape (unpaired high "
+                                                               "surrogate)");
                                         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                                         used = 12;
                                 }
@@ -390,7 +399,8 @@ static int parse_string(const char *s, size_t n, unsigned line, size_t col, json
 
                                 if (x >= 0x20 && x < 0x7f)
                                         return kv_fail(e, -EINVAL, line, col + i,
-                                                       "invalid escape '\\%c' (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
+                                                       "invalid escape '\\%c' (allowed: \\\" \\\\ "
+                                                       "\\/ \\b \\f \\n \\r \\t \\uXXXX)",
                                                        x);
                                 return kv_fail(e, -EINVAL, line, col + i,
                                                "invalid escape: byte 0x%02x after '\\'", x);
@@ -401,14 +411,17 @@ static int parse_string(const char *s, size_t n, unsigned line, size_t col, json
                 }
 
                 if (is_control(c))
-                        return kv_fail(e, -EINVAL, line, col + i,
-                                       "raw control character 0x%02x in a string (write it as an escape)", c);
+                        return kv_fail(
+                                e, -EINVAL, line, col + i,
+                                "raw control character 0x%02x in a string (write it as an escape)",
+                                c);
 
                 if (c >= 0x80) {
                         size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
 
                         if (len == 0)
-                                return kv_fail(e, -EINVAL, line, col + i, "invalid UTF-8 in a string");
+                                return kv_fail(e, -EINVAL, line, col + i,
+                                               "invalid UTF-8 in a string");
                         memcpy(out + j, s + i, len);
                         j += len;
                         i += len;
@@ -599,8 +612,8 @@ static int tree_insert(json_t *root, const struct path *p, unsigned line, json_t
                                         return kv_fail(e, -EINVAL, line, st->col,
                                                        "a key cannot start with " ARRAY_INDEX);
                                 return kv_fail(e, -EINVAL, line, st->col,
-                                               "\"%.*s\" is a dictionary, not an array", (int)prev_end,
-                                               p->text);
+                                               "\"%.*s\" is a dictionary, not an array",
+                                               (int)prev_end, p->text);
                         }
                         child = json_object_getn(node, st->key, st->key_len);
                 } else {
@@ -614,9 +627,10 @@ static int tree_insert(json_t *root, const struct path *p, unsigned line, json_t
                         }
                         if (st->index > size) {
                                 json_decref(value);
-                                return kv_fail(e, -EINVAL, line, st->idx_col,
-                                               "array index %zu skips index %zu (indices count up from 0)",
-                                               st->index, size);
+                                return kv_fail(
+                                        e, -EINVAL, line, st->idx_col,
+                                        "array index %zu skips index %zu (indices count up from 0)",
+                                        st->index, size);
                         }
                         child = st->index < size ? json_array_get(node, st->index) : NULL;
                 }
@@ -626,10 +640,11 @@ static int tree_insert(json_t *root, const struct path *p, unsigned line, json_t
                                 json_decref(value);
                                 if (is_parent(child))
                                         return kv_fail(e, -EINVAL, line, p->col,
-                                                       "\"%.*s\" already has sub-keys, it cannot also have a value",
+                                                       "\"%.*s\" already has sub-keys, it cannot "
+                                                       "also have a value",
                                                        (int)st->end, p->text);
-                                return kv_fail(e, -EINVAL, line, p->col, "\"%.*s\" is assigned twice",
-                                               (int)st->end, p->text);
+                                return kv_fail(e, -EINVAL, line, p->col,
+                                               "\"%.*s\" is assigned twice", (int)st->end, p->text);
                         }
                         return attach(node, st, value);
                 }
@@ -638,7 +653,8 @@ static int tree_insert(json_t *root, const struct path *p, unsigned line, json_t
                         if (!is_parent(child)) {
                                 json_decref(value);
                                 return kv_fail(e, -EINVAL, line, p->steps[k + 1].col,
-                                               "\"%.*s\" already has a value, it cannot also have sub-keys",
+                                               "\"%.*s\" already has a value, it cannot also have "
+                                               "sub-keys",
                                                (int)st->end, p->text);
                         }
                         node = child;
@@ -734,8 +750,8 @@ int kv_parse(const char *text, size_t n, json_t **ret, struct kv_error *e) {
                         len--;
                 if (len > KV_MAX_LINE) {
                         json_decref(root);
-                        return kv_fail(e, -E2BIG, line, KV_MAX_LINE + 1, "line longer than %d bytes",
-                                       KV_MAX_LINE);
+                        return kv_fail(e, -E2BIG, line, KV_MAX_LINE + 1,
+                                       "line longer than %d bytes", KV_MAX_LINE);
                 }
 
                 r = parse_line(root, l, len, line, e);
@@ -994,7 +1010,8 @@ int kv_format(const char *prefix, json_t *tree, char **ret) {
                 size_t n = strlen(prefix), end = 0;
 
                 /* The prefix obeys the path grammar; it counts toward the depth. */
-                if (n > PATH_MAX_LEN || parse_path(prefix, n, 0, 1, &p, &end, NULL) < 0 || end != n) {
+                if (n > PATH_MAX_LEN || parse_path(prefix, n, 0, 1, &p, &end, NULL) < 0 ||
+                    end != n) {
                         buf_free(&f->out);
                         return -EINVAL;
                 }

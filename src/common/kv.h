@@ -31,10 +31,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KV_MAX_LINE 16384
-#define KV_MAX_LINES 10000
-#define KV_MAX_DEPTH 16
-#define KV_MAX_INDEX 9999
+#define KV_MAX_LINE      16384
+#define KV_MAX_LINES     10000
+#define KV_MAX_DEPTH     16
+#define KV_MAX_INDEX     9999
 #define KV_MAX_COMPONENT 64
 
 struct kv_error {

@@ -19,8 +19,9 @@ static const char *const level_names[] = {
 };
 
 static const int syslog_prio[] = {
-        [LOG_LEVEL_ERROR] = LOG_ERR,   [LOG_LEVEL_WARNING] = LOG_WARNING, [LOG_LEVEL_NOTICE] = LOG_NOTICE,
-        [LOG_LEVEL_INFO] = LOG_INFO,   [LOG_LEVEL_DEBUG] = LOG_DEBUG,
+        [LOG_LEVEL_ERROR] = LOG_ERR,     [LOG_LEVEL_WARNING] = LOG_WARNING,
+        [LOG_LEVEL_NOTICE] = LOG_NOTICE, [LOG_LEVEL_INFO] = LOG_INFO,
+        [LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
 void log_open(bool to_stderr) {
@@ -49,7 +50,7 @@ const char *log_level_to_string(enum log_level l) {
 }
 
 __attribute__((format(printf, 3, 0))) static void log_v(enum log_level l, int err, const char *fmt,
-                                                    va_list ap) {
+                                                        va_list ap) {
         char msg[2048];
         int n;
 

@@ -6,7 +6,13 @@
 
 #include <stdbool.h>
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_NOTICE, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+enum log_level {
+        LOG_LEVEL_ERROR,
+        LOG_LEVEL_WARNING,
+        LOG_LEVEL_NOTICE,
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_DEBUG
+};
 
 void log_open(bool to_stderr);
 void log_set_level(enum log_level l);
@@ -16,12 +22,13 @@ const char *log_level_to_string(enum log_level l);
 
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like log_msg, appending ": strerror(-err)"; returns err for `return log_…`. */
-int log_errno(enum log_level l, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int log_errno(enum log_level l, int err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
-#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
-#define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
-#define log_error_errno(e, ...) log_errno(LOG_LEVEL_ERROR, (e), __VA_ARGS__)
+#define log_error(...)            log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warning(...)          log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_notice(...)           log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_info(...)             log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)            log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_error_errno(e, ...)   log_errno(LOG_LEVEL_ERROR, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) log_errno(LOG_LEVEL_WARNING, (e), __VA_ARGS__)

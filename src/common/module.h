@@ -34,8 +34,8 @@ typedef enum {
 
 /* An error for the API: HTTP status, machine code, message, optional field. */
 struct module_error {
-        int status;       /* 400, 404, 409, 422, 500, 503 … */
-        char code[48];    /* "invalid_setting", "read_only", … */
+        int status;    /* 400, 404, 409, 422, 500, 503 … */
+        char code[48]; /* "invalid_setting", "read_only", … */
         char message[512];
         char field[128];
 };

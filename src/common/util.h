@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_(f)  __attribute__((cleanup(f)))
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 static inline void freep(void *p) {
@@ -23,21 +23,21 @@ static inline void closep(int *fd) {
         if (*fd >= 0)
                 close(*fd);
 }
-#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_free_  _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Moves ownership out of a cleanup variable. */
-#define TAKE_PTR(p)                                                                               \
-        ({                                                                                        \
-                __typeof__(p) _tp = (p);                                                          \
-                (p) = NULL;                                                                       \
-                _tp;                                                                              \
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                __typeof__(p) _tp = (p);                                                           \
+                (p) = NULL;                                                                        \
+                _tp;                                                                               \
         })
-#define TAKE_FD(fd)                                                                               \
-        ({                                                                                        \
-                int _tf = (fd);                                                                   \
-                (fd) = -1;                                                                        \
-                _tf;                                                                              \
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _tf = (fd);                                                                    \
+                (fd) = -1;                                                                         \
+                _tf;                                                                               \
         })
 
 #define STREQ(a, b) (strcmp((a), (b)) == 0)

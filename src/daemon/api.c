@@ -17,7 +17,7 @@
 #include "registry.h"
 #include "util.h"
 
-#define MAX_SEGMENTS 8
+#define MAX_SEGMENTS    8
 #define MAX_SEGMENT_LEN 128
 
 typedef void (*handler_t)(const struct api_request *req, char **params, struct api_response *resp);
@@ -59,7 +59,8 @@ static void from_module_error(struct api_response *resp, const struct module_err
         if (e->status)
                 api_error(resp, e->status, e->code, e->field, "%s", e->message);
         else
-                api_error(resp, 500, "internal", NULL, "internal error: %s", strerror(r < 0 ? -r : r));
+                api_error(resp, 500, "internal", NULL, "internal error: %s",
+                          strerror(r < 0 ? -r : r));
 }
 
 static void ok(struct api_response *resp, json_t *body) {
@@ -90,8 +91,7 @@ static json_t *body_object(const struct api_request *req, struct api_response *r
 
         if (req->body_len == 0)
                 return json_object();
-        if (!req->content_type ||
-            strncasecmp(req->content_type, "application/json", 16) != 0 ||
+        if (!req->content_type || strncasecmp(req->content_type, "application/json", 16) != 0 ||
             (req->content_type[16] != '\0' && req->content_type[16] != ';')) {
                 api_error(resp, 415, "unsupported_media_type", NULL,
                           "the body must be application/json");

@@ -61,8 +61,8 @@ struct request {
         char user[64];
         char role[16];
         const char *auth;
-        size_t discarded; /* body bytes dropped after a refusal */
-        bool answered;    /* the refusal went out on the first call */
+        size_t discarded;   /* body bytes dropped after a refusal */
+        bool answered;      /* the refusal went out on the first call */
         bool answer_at_end; /* refuse after reading (and dropping) the body */
 };
 
@@ -71,7 +71,8 @@ static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(r, "X-Frame-Options", "DENY");
-        MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
         MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
         if (tls)
                 MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
@@ -155,8 +156,8 @@ static void authenticate(struct MHD_Connection *c, const struct conn *cn, struct
                 req->auth = "peer";
                 return;
         }
-        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *h =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!h) {
                 api_error(&req->early, 401, "unauthenticated", NULL,
                           "authentication required: send Authorization: Bearer TOKEN");
@@ -214,8 +215,8 @@ static void early_checks(struct MHD_Connection *c, const struct conn *cn, struct
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **req_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls) {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         const struct conn *cn = ci ? ci->socket_context : NULL;
@@ -236,8 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 buf_init(&req->body, req->cfg.max_body_bytes);
                 early_checks(c, cn, req, url);
                 if (req->early.status && !req->answer_at_end) {
-                        log_debug("%s %s %.200s -> %d", cn->source, method, url,
-                                  req->early.status);
+                        log_debug("%s %s %.200s -> %d", cn->source, method, url, req->early.status);
                         req->answered = true;
                         return send_response(c, cn, &req->early, true);
                 }
@@ -381,8 +381,8 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
         stewardd_config_get(&cfg);
         for (size_t i = 0; i < n; i++) {
                 struct listener *l = &ls[i];
-                unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                 MHD_USE_ERROR_LOG;
+                unsigned flags =
+                        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
                 struct MHD_OptionItem ops[16];
                 size_t k = 0;
 
@@ -392,8 +392,8 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->fd, NULL};
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                                    hard_connection_limit(), NULL};
-                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                                   cfg.idle_timeout, NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, cfg.idle_timeout,
+                                                   NULL};
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                                    MHD_POOL_BYTES, NULL};
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
@@ -417,8 +417,8 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
                 }
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-                l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
-                                          MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+                l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY,
+                                          ops, MHD_OPTION_END);
                 if (!l->mhd) {
                         snprintf(err, err_len, "cannot start the HTTP server on %s", l->name);
                         http_stop(ls, i);

@@ -10,9 +10,9 @@
 
 struct listener {
         int fd;
-        bool unix_socket;  /* plain HTTP, peer credentials */
-        char name[128];    /* "0.0.0.0:660", "[::1]:660", "/run/steward/stewardd.sock" */
-        void *mhd;         /* struct MHD_Daemon *, owned by http.c */
+        bool unix_socket; /* plain HTTP, peer credentials */
+        char name[128];   /* "0.0.0.0:660", "[::1]:660", "/run/steward/stewardd.sock" */
+        void *mhd;        /* struct MHD_Daemon *, owned by http.c */
 };
 
 struct http_options {

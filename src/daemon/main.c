@@ -27,7 +27,7 @@
 #include "util.h"
 
 #define MAX_LISTENERS 16
-#define DEFAULT_PORT 660
+#define DEFAULT_PORT  660
 
 struct args {
         const char *config;
@@ -270,8 +270,19 @@ static int bootstrap_token(const char *state_dir, char digest[65], bool *created
 }
 
 static int parse_args(int argc, char **argv, struct args *a) {
-        enum { O_CONFIG = 256, O_LISTEN, O_UDP, O_SOCKET, O_STATE, O_TLS, O_USER, O_FG, O_LEVEL,
-               O_HELP, O_VERSION };
+        enum {
+                O_CONFIG = 256,
+                O_LISTEN,
+                O_UDP,
+                O_SOCKET,
+                O_STATE,
+                O_TLS,
+                O_USER,
+                O_FG,
+                O_LEVEL,
+                O_HELP,
+                O_VERSION
+        };
         static const struct option opts[] = {
                 {"config", required_argument, NULL, O_CONFIG},
                 {"listen", required_argument, NULL, O_LISTEN},
@@ -325,7 +336,8 @@ static int parse_args(int argc, char **argv, struct args *a) {
                         struct sockaddr_storage ss;
                         socklen_t len;
                         if (!STREQ(optarg, "off") && parse_addr(optarg, &ss, &len) < 0) {
-                                fprintf(stderr, "stewardd: invalid --udp \"%s\" (ADDR:PORT or off)\n",
+                                fprintf(stderr,
+                                        "stewardd: invalid --udp \"%s\" (ADDR:PORT or off)\n",
                                         optarg);
                                 return -EINVAL;
                         }
@@ -425,8 +437,8 @@ int main(int argc, char **argv) {
                 log_error_errno(r, "cannot create the state directory %s", a.state_dir);
                 return 1;
         }
-        r = bootstrap_token(a.state_dir, hopt.bootstrap_token_sha256, &token_created,
-                            &token_path, err, sizeof err);
+        r = bootstrap_token(a.state_dir, hopt.bootstrap_token_sha256, &token_created, &token_path,
+                            err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
                 return 1;

@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define CERT_LIFETIME_DAYS 3650
-#define PEM_MAX (64u << 10)
+#define PEM_MAX            (64u << 10)
 
 int sha256_hex(const void *s, size_t n, char dst[65]) {
         uint8_t d[32];
@@ -66,28 +66,27 @@ static int generate(char **ret_key, char **ret_cert, char *err, size_t err_len) 
         serial[0] &= 0x7f; /* a positive serial number */
 
         if ((g = gnutls_x509_privkey_init(&key)) < 0 ||
-            (g = gnutls_x509_privkey_generate(
-                     key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) <
-                    0 ||
+            (g = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                              GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+                                              0)) < 0 ||
             (g = gnutls_x509_crt_init(&crt)) < 0 || (g = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
             (g = gnutls_x509_crt_set_serial(crt, serial, sizeof serial)) < 0 ||
             (g = gnutls_x509_crt_set_activation_time(crt, now - 3600)) < 0 ||
-            (g = gnutls_x509_crt_set_expiration_time(crt, now + CERT_LIFETIME_DAYS * 86400L)) <
-                    0 ||
+            (g = gnutls_x509_crt_set_expiration_time(crt, now + CERT_LIFETIME_DAYS * 86400L)) < 0 ||
             (g = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, host,
                                                (unsigned)strlen(host))) < 0 ||
-            (g = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
-                                               "Steward", 7)) < 0 ||
+            (g = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "Steward",
+                                               7)) < 0 ||
             (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host,
-                                                      (unsigned)strlen(host),
-                                                      GNUTLS_FSAN_APPEND)) < 0 ||
+                                                      (unsigned)strlen(host), GNUTLS_FSAN_APPEND)) <
+                    0 ||
             (strcmp(host, "localhost") != 0 &&
              (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
                                                        GNUTLS_FSAN_APPEND)) < 0) ||
-            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4,
-                                                      sizeof ip4, GNUTLS_FSAN_APPEND)) < 0 ||
-            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6,
-                                                      sizeof ip6, GNUTLS_FSAN_APPEND)) < 0 ||
+            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4, sizeof ip4,
+                                                      GNUTLS_FSAN_APPEND)) < 0 ||
+            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6, sizeof ip6,
+                                                      GNUTLS_FSAN_APPEND)) < 0 ||
             (g = gnutls_x509_crt_set_key(crt, key)) < 0 ||
             (g = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
             (g = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
@@ -154,7 +153,8 @@ int tls_identity_load_or_create(const char *dir, struct tls_identity *ret, char 
                 t.created = true;
         } else {
                 if (stat(key_path, &st) == 0 && (st.st_mode & 077)) {
-                        snprintf(err, err_len, "%s is readable by other users (mode %04o); "
+                        snprintf(err, err_len,
+                                 "%s is readable by other users (mode %04o); "
                                  "make it 0600 (and consider it compromised)",
                                  key_path, (unsigned)(st.st_mode & 07777));
                         return -EPERM;

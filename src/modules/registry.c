@@ -68,8 +68,8 @@ static int check_string(const char *what, const char *field, const char *s, size
                         int64_t max, bool (*valid)(const char *), int status,
                         struct module_error *e) {
         if (!utf8_valid(s, len)) {
-                module_error_set(e, status, "invalid_setting", field,
-                                 "%s: not valid UTF-8 text", what);
+                module_error_set(e, status, "invalid_setting", field, "%s: not valid UTF-8 text",
+                                 what);
                 return -EINVAL;
         }
         if ((int64_t)len < min || (max > 0 && (int64_t)len > max)) {
@@ -150,13 +150,13 @@ int value_check(const struct value_rule *rule, const char *field, json_t *v, con
                 }
                 json_array_foreach(v, i, item) {
                         if (!json_is_string(item)) {
-                                module_error_set(e, st, code, field,
-                                                 "%s: item %zu is not a string", field, i);
+                                module_error_set(e, st, code, field, "%s: item %zu is not a string",
+                                                 field, i);
                                 return -EINVAL;
                         }
                         int r = check_string(field, field, json_string_value(item),
-                                             json_string_length(item), 0, 4096,
-                                             rule->valid_string, st, e);
+                                             json_string_length(item), 0, 4096, rule->valid_string,
+                                             st, e);
                         if (r < 0)
                                 return r;
                 }
@@ -260,8 +260,7 @@ int settings_changes(const module_t *m, json_t *flat, json_t *current, json_t **
                 if (cur && json_equal(cur, v))
                         continue;
                 if (d->read_only) {
-                        module_error_set(e, 422, "read_only", k, "%s:%s is read-only", m->name,
-                                         k);
+                        module_error_set(e, 422, "read_only", k, "%s:%s is read-only", m->name, k);
                         json_decref(changes);
                         return -EPERM;
                 }
@@ -309,9 +308,8 @@ int command_check_args(const command_def_t *c, json_t *args, struct module_error
         return 0;
 }
 
-static json_t *rule_json(const char *name_key, const char *name, setting_type_t type,
-                         int64_t min, int64_t max, const char *const *choices,
-                         const char *description) {
+static json_t *rule_json(const char *name_key, const char *name, setting_type_t type, int64_t min,
+                         int64_t max, const char *const *choices, const char *description) {
         json_t *o = json_pack("{s:s, s:s, s:s}", name_key, name, "type", setting_type_name(type),
                               "description", description ? description : "");
         if (!o)
@@ -345,15 +343,14 @@ json_t *module_schema_json(const module_t *m) {
                 json_t *args = json_array();
                 for (size_t j = 0; j < c->n_args; j++) {
                         const command_arg_t *a = &c->args[j];
-                        json_t *o = rule_json("name", a->name, a->type, a->min, a->max,
-                                              a->choices, a->description);
+                        json_t *o = rule_json("name", a->name, a->type, a->min, a->max, a->choices,
+                                              a->description);
                         json_object_set_new(o, "required", json_boolean(a->required));
                         json_array_append_new(args, o);
                 }
-                json_array_append_new(commands,
-                                      json_pack("{s:s, s:s, s:b, s:o}", "name", c->name, "summary",
-                                                c->summary, "changes_state", c->changes_state,
-                                                "args", args));
+                json_array_append_new(commands, json_pack("{s:s, s:s, s:b, s:o}", "name", c->name,
+                                                          "summary", c->summary, "changes_state",
+                                                          c->changes_state, "args", args));
         }
         if (m->start)
                 json_array_append_new(actions, json_string("start"));

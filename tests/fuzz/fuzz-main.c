@@ -55,7 +55,8 @@ static int run_dir(const char *dir, unsigned *count) {
                 _cleanup_free_ char *path = NULL;
                 struct stat st;
 
-                if (names[i]->d_name[0] != '.' && asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0) {
+                if (names[i]->d_name[0] != '.' &&
+                    asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0) {
                         path = NULL;
                         r = -ENOMEM;
                 }

@@ -112,8 +112,9 @@ static void test_parse_arrays(void **state) {
                              "m:_array_index:0:_array_index:0 = 1\n"
                              "m:_array_index:1 = _empty_array\n");
 
-        assert_tree(t, "{\"u\": [{\"name\": \"ann\", \"groups\": [\"adm\", \"wheel\"], \"uid\": 1000},"
-                       " {\"name\": \"bob\"}], \"m\": [[1], []]}");
+        assert_tree(t,
+                    "{\"u\": [{\"name\": \"ann\", \"groups\": [\"adm\", \"wheel\"], \"uid\": 1000},"
+                    " {\"name\": \"bob\"}], \"m\": [[1], []]}");
         json_decref(t);
 }
 
@@ -194,20 +195,21 @@ static void test_parse_value(void **state) {
 }
 
 static void test_format_basic(void **state) {
-        assert_format("stewardd",
-                      "{\"log_level\": \"info\", \"limits\": {\"max_connections\": 256, \"ratio\": 0.75},"
-                      " \"feature\": true, \"off\": false, \"none\": null, \"list\": [], \"dict\": {},"
-                      " \"dns\": [\"10.0.0.1\", \"10.0.0.2\"]}",
-                      "stewardd:log_level = \"info\"\n"
-                      "stewardd:limits:max_connections = 256\n"
-                      "stewardd:limits:ratio = 0.75\n"
-                      "stewardd:feature = yes\n"
-                      "stewardd:off = no\n"
-                      "stewardd:none = _null\n"
-                      "stewardd:list = _empty_array\n"
-                      "stewardd:dict = _empty_dictionary\n"
-                      "stewardd:dns:_array_index:0 = \"10.0.0.1\"\n"
-                      "stewardd:dns:_array_index:1 = \"10.0.0.2\"\n");
+        assert_format(
+                "stewardd",
+                "{\"log_level\": \"info\", \"limits\": {\"max_connections\": 256, \"ratio\": 0.75},"
+                " \"feature\": true, \"off\": false, \"none\": null, \"list\": [], \"dict\": {},"
+                " \"dns\": [\"10.0.0.1\", \"10.0.0.2\"]}",
+                "stewardd:log_level = \"info\"\n"
+                "stewardd:limits:max_connections = 256\n"
+                "stewardd:limits:ratio = 0.75\n"
+                "stewardd:feature = yes\n"
+                "stewardd:off = no\n"
+                "stewardd:none = _null\n"
+                "stewardd:list = _empty_array\n"
+                "stewardd:dict = _empty_dictionary\n"
+                "stewardd:dns:_array_index:0 = \"10.0.0.1\"\n"
+                "stewardd:dns:_array_index:1 = \"10.0.0.2\"\n");
 
         /* Keys print in the tree's order, not sorted. */
         assert_format(NULL, "{\"z\": 1, \"a\": 2, \"m\": {\"y\": 3, \"b\": 4}}",
@@ -231,8 +233,10 @@ static void test_format_values(void **state) {
         assert_format(NULL, "{\"max\": 9223372036854775807, \"min\": -9223372036854775808}",
                       "max = 9223372036854775807\nmin = -9223372036854775808\n");
         /* Reals: shortest exact form, always recognisable as a real. */
-        assert_format(NULL, "{\"a\": 1.0, \"b\": 0.1, \"c\": 1e300, \"d\": -0.0, \"e\": 100000.0, \"f\": 1e-7}",
-                      "a = 1.0\nb = 0.1\nc = 1e+300\nd = -0.0\ne = 100000.0\nf = 1e-07\n");
+        assert_format(
+                NULL,
+                "{\"a\": 1.0, \"b\": 0.1, \"c\": 1e300, \"d\": -0.0, \"e\": 100000.0, \"f\": 1e-7}",
+                "a = 1.0\nb = 0.1\nc = 1e+300\nd = -0.0\ne = 100000.0\nf = 1e-07\n");
 
         char *s = NULL;
         json_t *v = json("\"x\\ny\"");
@@ -289,11 +293,13 @@ static void test_format_refuses(void **state) {
         json_decref(v);
 
         /* Deeper than KV_MAX_DEPTH components. */
-        v = json("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+        v = json("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{"
+                 "\"a\":"
                  "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\": 1}}}}}}}}}}}}}}}}}");
         assert_int_equal(kv_format(NULL, v, &s), -E2BIG);
         json_decref(v);
-        v = json("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+        v = json("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{"
+                 "\"a\":"
                  "{\"a\":{\"a\":{\"a\":{\"a\": 1}}}}}}}}}}}}}}}}");
         assert_int_equal(kv_format(NULL, v, &s), 0);
         free(s);
@@ -343,16 +349,21 @@ static void test_round_trip(void **state) {
         static const char *const trees[] = {
                 "{}",
                 "{\"stewardd\": {\"log_level\": \"info\", \"limits\": {\"max_connections\": 256,"
-                " \"ratio\": 0.75}, \"feature\": true, \"off\": false, \"nothing\": null, \"list\": [],"
+                " \"ratio\": 0.75}, \"feature\": true, \"off\": false, \"nothing\": null, "
+                "\"list\": [],"
                 " \"dict\": {}}}",
                 "{\"users\": [{\"name\": \"ann\", \"groups\": [\"x\", \"y\"], \"meta\": {}},"
                 " {\"name\": \"bob\", \"uid\": 1001, \"keys\": []}, {}, []]}",
-                "{\"matrix\": [[1, 2], [], [[3, [4, [5]]]], [{\"a\": [{\"b\": {\"c\": [null]}}]}]]}",
-                "{\"u\": \"h\\u00e9llo w\\u00f6rld \\u2713 \\ud83d\\ude00 \\u2028\\u2029 \\ufeff\"}",
+                "{\"matrix\": [[1, 2], [], [[3, [4, [5]]]], [{\"a\": [{\"b\": {\"c\": "
+                "[null]}}]}]]}",
+                "{\"u\": \"h\\u00e9llo w\\u00f6rld \\u2713 \\ud83d\\ude00 \\u2028\\u2029 "
+                "\\ufeff\"}",
                 "{\"e\": \"q\\\" b\\\\ s/ \\b\\f\\n\\r\\t \\u0001 \\u001f \\u007f \\\\u0041\"}",
-                "{\"big\": 9223372036854775807, \"small\": -9223372036854775808, \"zero\": 0, \"m1\": -1}",
+                "{\"big\": 9223372036854775807, \"small\": -9223372036854775808, \"zero\": 0, "
+                "\"m1\": -1}",
                 "{\"r\": [0.1, 1e300, -0.0, 5.0, 1e-7, 123456789.123456789, 2.5e-308, 4.9e-324,"
-                " 1.7976931348623157e308, -2.2250738585072014e-308, 0.30000000000000004, 1e16, 1e22]}",
+                " 1.7976931348623157e308, -2.2250738585072014e-308, 0.30000000000000004, 1e16, "
+                "1e22]}",
                 "{\"A-z_9.x\": {\"0\": {\"_x\": {\"-\": \"\"}}}}",
         };
 
@@ -412,7 +423,8 @@ static const struct bad_case bad_cases[] = {
         /* Array indices. */
         {"a:_array_index:1 = 1\n", -EINVAL, 1, 16, "array index 1 skips index 0"},
         {"a:_array_index:0 = 1\na:_array_index:2 = 2\n", -EINVAL, 2, 16, "skips index 1"},
-        {"a:_array_index:0 = 1\na:_array_index:0 = 2\n", -EINVAL, 2, 1, "\"a:_array_index:0\" is assigned twice"},
+        {"a:_array_index:0 = 1\na:_array_index:0 = 2\n", -EINVAL, 2, 1,
+         "\"a:_array_index:0\" is assigned twice"},
         {"a:_array_index:0:x = 1\na:_array_index:0:x = 2\n", -EINVAL, 2, 1, "assigned twice"},
         {"a:_array_index:01 = 1\n", -EINVAL, 1, 16, "leading zero"},
         {"a:_array_index:00 = 1\n", -EINVAL, 1, 16, "leading zero"},
@@ -427,10 +439,12 @@ static const struct bad_case bad_cases[] = {
         {"a:b = 1\na:b = 2\n", -EINVAL, 2, 1, "\"a:b\" is assigned twice"},
         {"a:b = 1\n  a:b = \"x\"\n", -EINVAL, 2, 3, "assigned twice"},
         {"a = _empty_array\na = _empty_array\n", -EINVAL, 2, 1, "assigned twice"},
-        {"a = 1\na:b = 2\n", -EINVAL, 2, 3, "\"a\" already has a value, it cannot also have sub-keys"},
+        {"a = 1\na:b = 2\n", -EINVAL, 2, 3,
+         "\"a\" already has a value, it cannot also have sub-keys"},
         {"a = _empty_dictionary\na:b = 1\n", -EINVAL, 2, 3, "already has a value"},
         {"a = _empty_array\na:_array_index:0 = 1\n", -EINVAL, 2, 3, "already has a value"},
-        {"a:b = 1\na = 2\n", -EINVAL, 2, 1, "\"a\" already has sub-keys, it cannot also have a value"},
+        {"a:b = 1\na = 2\n", -EINVAL, 2, 1,
+         "\"a\" already has sub-keys, it cannot also have a value"},
         {"a:b:c = 1\na:b = _empty_dictionary\n", -EINVAL, 2, 1, "\"a:b\" already has sub-keys"},
         {"a:b = 1\na:_array_index:0 = 1\n", -EINVAL, 2, 3, "\"a\" is a dictionary, not an array"},
         {"a:_array_index:0 = 1\na:b = 2\n", -EINVAL, 2, 3, "\"a\" is an array"},
@@ -461,7 +475,8 @@ static const struct bad_case bad_cases[] = {
         {"a = \"x\" y\n", -EINVAL, 1, 9, "unexpected text after the string"},
         {"a = \"x\"\"y\"\n", -EINVAL, 1, 8, "unexpected text after the string"},
         /* Unquoted words. */
-        {"x = 1\ny = 2\nsys:log_levels = debug\n", -EINVAL, 3, 18, "string values must be quoted (\"debug\")"},
+        {"x = 1\ny = 2\nsys:log_levels = debug\n", -EINVAL, 3, 18,
+         "string values must be quoted (\"debug\")"},
         {"a = hello world\n", -EINVAL, 1, 5, "string values must be quoted (\"hello world\")"},
         {"a = true\n", -EINVAL, 1, 5, "booleans are written yes or no"},
         {"a = Yes\n", -EINVAL, 1, 5, "must be quoted"},
@@ -492,7 +507,8 @@ static void test_rejects(void **state) {
 
                 if (r != c->error || e.line != c->line || e.column != c->column ||
                     !strstr(e.message, c->message))
-                        fail_msg("case %zu: %s\n  got r=%d line %u, column %u: %s\n want r=%d line %u, column %u: %s",
+                        fail_msg("case %zu: %s\n  got r=%d line %u, column %u: %s\n want r=%d line "
+                                 "%u, column %u: %s",
                                  i, c->text, r, e.line, e.column, e.message, c->error, c->line,
                                  c->column, c->message);
                 assert_null(t);
@@ -559,12 +575,12 @@ static void test_limits(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_basic),   cmocka_unit_test(test_parse_layout),
-                cmocka_unit_test(test_parse_arrays),  cmocka_unit_test(test_parse_strings),
-                cmocka_unit_test(test_parse_numbers), cmocka_unit_test(test_parse_value),
-                cmocka_unit_test(test_format_basic),  cmocka_unit_test(test_format_values),
+                cmocka_unit_test(test_parse_basic),    cmocka_unit_test(test_parse_layout),
+                cmocka_unit_test(test_parse_arrays),   cmocka_unit_test(test_parse_strings),
+                cmocka_unit_test(test_parse_numbers),  cmocka_unit_test(test_parse_value),
+                cmocka_unit_test(test_format_basic),   cmocka_unit_test(test_format_values),
                 cmocka_unit_test(test_format_refuses), cmocka_unit_test(test_round_trip),
-                cmocka_unit_test(test_rejects),       cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_rejects),        cmocka_unit_test(test_limits),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,7 +32,7 @@ static void load(const char *name, char **ret, size_t *ret_len) {
         char *data;
 
         assert_non_null(dir);
-        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path));
+        assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
 
         f = fopen(path, "re");
         if (!f)
@@ -43,14 +43,14 @@ static void load(const char *name, char **ret, size_t *ret_len) {
         assert_int_equal(fseek(f, 0, SEEK_SET), 0);
 
         /* Exactly size bytes (at least one so malloc never returns NULL). */
-        data = malloc(size > 0 ? (size_t) size : 1);
+        data = malloc(size > 0 ? (size_t)size : 1);
         assert_non_null(data);
         if (size > 0)
-                assert_int_equal(fread(data, 1, (size_t) size, f), (size_t) size);
+                assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
         fclose(f);
 
         *ret = data;
-        *ret_len = (size_t) size;
+        *ret_len = (size_t)size;
 }
 
 /* Copies a literal into an exact-size heap buffer (no trailing NUL). */
@@ -79,9 +79,9 @@ static void parse_all(const char *text, size_t len) {
 
         if (proc_stat_parse(text, len, &st) == 0)
                 proc_stat_done(&st);
-        (void) meminfo_parse(text, len, &mi);
-        (void) loadavg_parse(text, len, &la);
-        (void) uptime_parse(text, len, &up);
+        (void)meminfo_parse(text, len, &mi);
+        (void)loadavg_parse(text, len, &la);
+        (void)uptime_parse(text, len, &up);
         if (net_dev_parse(text, len, &nd, &n) == 0)
                 free(nd);
         if (mountinfo_parse(text, len, &mo) == 0)
@@ -93,11 +93,11 @@ static void parse_all(const char *text, size_t len) {
 }
 
 /* cmocka's assert_float_equal() compares floats; these are doubles. */
-#define assert_near(a, b, eps)                                                                    \
-        do {                                                                                      \
-                double _a = (a), _b = (b);                                                        \
-                if (!(_a - _b <= (eps) && _b - _a <= (eps)))                                      \
-                        fail_msg("%s = %.12g, expected %.12g", #a, _a, _b);                       \
+#define assert_near(a, b, eps)                                                                     \
+        do {                                                                                       \
+                double _a = (a), _b = (b);                                                         \
+                if (!(_a - _b <= (eps) && _b - _a <= (eps)))                                       \
+                        fail_msg("%s = %.12g, expected %.12g", #a, _a, _b);                        \
         } while (0)
 
 struct bad_case {
@@ -115,7 +115,7 @@ static void test_stat_real(void **state) {
         load("stat", &t, &len);
         assert_int_equal(proc_stat_parse(t, len, &s), 0);
 
-        const uint64_t total[] = { 2745, 0, 1779, 56310, 435, 0, 80, 61, 0, 0 };
+        const uint64_t total[] = {2745, 0, 1779, 56310, 435, 0, 80, 61, 0, 0};
         for (size_t i = 0; i < _CPU_MODE_MAX; i++)
                 assert_int_equal(s.total.jiffies[i], total[i]);
 
@@ -168,16 +168,21 @@ static void test_stat_old_and_new_kernels(void **state) {
 
 static void test_stat_malformed(void **state) {
         static const struct bad_case cases[] = {
-                { "stat-no-total", -EINVAL },     { "stat-truncated", -EINVAL },
-                { "stat-huge", -ERANGE },         { "stat-garbage", -EINVAL },
-                { "stat-unordered", -EINVAL },    { "stat-duplicate", -EINVAL },
-                { "stat-missing-value", -EINVAL }, { "stat-negative", -EINVAL },
-                { "empty", -EINVAL },             { "meminfo", -EINVAL },
+                {"stat-no-total", -EINVAL},
+                {"stat-truncated", -EINVAL},
+                {"stat-huge", -ERANGE},
+                {"stat-garbage", -EINVAL},
+                {"stat-unordered", -EINVAL},
+                {"stat-duplicate", -EINVAL},
+                {"stat-missing-value", -EINVAL},
+                {"stat-negative", -EINVAL},
+                {"empty", -EINVAL},
+                {"meminfo", -EINVAL},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *t = NULL;
-                struct proc_stat s = { .n_cpus = 12345 };
+                struct proc_stat s = {.n_cpus = 12345};
                 size_t len;
 
                 load(cases[i].fixture, &t, &len);
@@ -196,9 +201,9 @@ static char *make_stat(size_t n_cpus, size_t *ret_len) {
         char *p = malloc(cap);
 
         assert_non_null(p);
-        len += (size_t) snprintf(p + len, cap - len, "cpu  1 2 3 4 5 6 7 8 0 0\n");
+        len += (size_t)snprintf(p + len, cap - len, "cpu  1 2 3 4 5 6 7 8 0 0\n");
         for (size_t i = 0; i < n_cpus; i++)
-                len += (size_t) snprintf(p + len, cap - len, "cpu%zu 1 2 3 4 5 6 7 8 0 0\n", i);
+                len += (size_t)snprintf(p + len, cap - len, "cpu%zu 1 2 3 4 5 6 7 8 0 0\n", i);
         assert_true(len < cap);
         *ret_len = len;
         return p;
@@ -224,14 +229,14 @@ static void test_stat_limits(void **state) {
 static void set_times(struct cpu_times *t, uint64_t user, uint64_t nice, uint64_t system,
                       uint64_t idle, uint64_t iowait, uint64_t irq, uint64_t softirq,
                       uint64_t steal, uint64_t guest, uint64_t guest_nice) {
-        const uint64_t v[_CPU_MODE_MAX] = { user, nice,  system, idle,  iowait,
-                                            irq,  softirq, steal, guest, guest_nice };
+        const uint64_t v[_CPU_MODE_MAX] = {user, nice,    system, idle,  iowait,
+                                           irq,  softirq, steal,  guest, guest_nice};
         memcpy(t->jiffies, v, sizeof(v));
 }
 
 static void test_cpu_percent(void **state) {
         struct cpu_times a = {}, b = {};
-        struct cpu_percent pc = { .busy = -1 };
+        struct cpu_percent pc = {.busy = -1};
 
         /* 1000 jiffies elapsed: 250 user, 50 system, 600 idle, 100 iowait. */
         set_times(&a, 1000, 0, 500, 10000, 100, 0, 0, 0, 0, 0);
@@ -308,9 +313,9 @@ static void test_cpu_percent_from_fixtures(void **state) {
 
         s2.cpus[0].jiffies[CPU_USER] += 30;
         s2.cpus[0].jiffies[CPU_IDLE] += 70;
-        assert_int_equal(cpu_percent_compute(proc_stat_find_cpu(&s1, 0),
-                                             proc_stat_find_cpu(&s2, 0), &pc),
-                         0);
+        assert_int_equal(
+                cpu_percent_compute(proc_stat_find_cpu(&s1, 0), proc_stat_find_cpu(&s2, 0), &pc),
+                0);
         assert_near(pc.mode[CPU_USER], 30.0, 1e-9);
         assert_near(pc.busy, 30.0, 1e-9);
 
@@ -360,17 +365,22 @@ static void test_meminfo_old_kernel(void **state) {
 
 static void test_meminfo_malformed(void **state) {
         static const struct bad_case cases[] = {
-                { "meminfo-overflow", -ERANGE },     { "meminfo-huge", -ERANGE },
-                { "meminfo-missing-total", -EINVAL }, { "meminfo-no-colon", -EINVAL },
-                { "meminfo-bad-unit", -EINVAL },     { "meminfo-missing-unit", -EINVAL },
-                { "meminfo-truncated", -EINVAL },    { "meminfo-duplicate", -EINVAL },
-                { "meminfo-negative", -EINVAL },     { "empty", -EINVAL },
-                { "stat", -EINVAL },
+                {"meminfo-overflow", -ERANGE},
+                {"meminfo-huge", -ERANGE},
+                {"meminfo-missing-total", -EINVAL},
+                {"meminfo-no-colon", -EINVAL},
+                {"meminfo-bad-unit", -EINVAL},
+                {"meminfo-missing-unit", -EINVAL},
+                {"meminfo-truncated", -EINVAL},
+                {"meminfo-duplicate", -EINVAL},
+                {"meminfo-negative", -EINVAL},
+                {"empty", -EINVAL},
+                {"stat", -EINVAL},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *t = NULL;
-                struct meminfo m = { .total = 42 };
+                struct meminfo m = {.total = 42};
                 size_t len;
 
                 load(cases[i].fixture, &t, &len);
@@ -405,10 +415,13 @@ static void test_loadavg(void **state) {
         assert_int_equal(la.last_pid, 99999);
 
         static const struct bad_case cases[] = {
-                { "loadavg-garbage", -EINVAL },  { "loadavg-truncated", -EINVAL },
-                { "loadavg-no-slash", -EINVAL }, { "loadavg-extra", -EINVAL },
-                { "loadavg-empty-total", -EINVAL }, { "empty", -EINVAL },
-                { "uptime", -EINVAL },
+                {"loadavg-garbage", -EINVAL},
+                {"loadavg-truncated", -EINVAL},
+                {"loadavg-no-slash", -EINVAL},
+                {"loadavg-extra", -EINVAL},
+                {"loadavg-empty-total", -EINVAL},
+                {"empty", -EINVAL},
+                {"uptime", -EINVAL},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *b = NULL;
@@ -435,9 +448,9 @@ static void test_uptime(void **state) {
         assert_near(up.idle, 42.5, 1e-9);
 
         static const struct bad_case cases[] = {
-                { "uptime-truncated", -EINVAL }, { "uptime-garbage", -EINVAL },
-                { "uptime-negative", -EINVAL },  { "empty", -EINVAL },
-                { "loadavg", -EINVAL },
+                {"uptime-truncated", -EINVAL}, {"uptime-garbage", -EINVAL},
+                {"uptime-negative", -EINVAL},  {"empty", -EINVAL},
+                {"loadavg", -EINVAL},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *b = NULL;
@@ -503,21 +516,26 @@ static void test_net_dev_edge(void **state) {
         assert_int_equal(n, 0);
 
         static const struct bad_case cases[] = {
-                { "net-dev-no-header", -EINVAL },  { "net-dev-truncated", -EINVAL },
-                { "net-dev-extra-column", -EINVAL }, { "net-dev-bad-name", -EINVAL },
-                { "net-dev-slash-name", -EINVAL }, { "net-dev-long-name", -EINVAL },
-                { "net-dev-no-colon", -EINVAL },   { "net-dev-huge", -ERANGE },
-                { "empty", -EINVAL },              { "stat", -EINVAL },
+                {"net-dev-no-header", -EINVAL},
+                {"net-dev-truncated", -EINVAL},
+                {"net-dev-extra-column", -EINVAL},
+                {"net-dev-bad-name", -EINVAL},
+                {"net-dev-slash-name", -EINVAL},
+                {"net-dev-long-name", -EINVAL},
+                {"net-dev-no-colon", -EINVAL},
+                {"net-dev-huge", -ERANGE},
+                {"empty", -EINVAL},
+                {"stat", -EINVAL},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *b = NULL;
-                struct net_dev *x = (struct net_dev *) 0x1;
+                struct net_dev *x = (struct net_dev *)0x1;
                 size_t xn = 77;
 
                 load(cases[i].fixture, &b, &len);
                 if (net_dev_parse(b, len, &x, &xn) != cases[i].error)
                         fail_msg("%s: expected %d", cases[i].fixture, cases[i].error);
-                assert_ptr_equal(x, (struct net_dev *) 0x1);
+                assert_ptr_equal(x, (struct net_dev *)0x1);
                 assert_int_equal(xn, 77);
         }
 }
@@ -530,16 +548,16 @@ static void test_net_dev_limits(void **state) {
         size_t n;
 
         assert_non_null(p);
-        len = (size_t) snprintf(p, cap, "%s", hdr);
+        len = (size_t)snprintf(p, cap, "%s", hdr);
         for (size_t i = 0; i < PROCFS_MAX_IFACES; i++)
-                len += (size_t) snprintf(p + len, cap - len,
-                                         "v%zu: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", i);
+                len += (size_t)snprintf(p + len, cap - len,
+                                        "v%zu: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", i);
         assert_int_equal(net_dev_parse(p, len, &d, &n), 0);
         assert_int_equal(n, PROCFS_MAX_IFACES);
         free(d);
 
-        len += (size_t) snprintf(p + len, cap - len,
-                                 "last: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n");
+        len += (size_t)snprintf(p + len, cap - len,
+                                "last: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n");
         assert_true(len < cap);
         assert_int_equal(net_dev_parse(p, len, &d, &n), -E2BIG);
 }
@@ -623,18 +641,24 @@ static void test_mountinfo_escaped(void **state) {
 
 static void test_mountinfo_malformed(void **state) {
         static const struct bad_case cases[] = {
-                { "mountinfo-bad-escape", -EINVAL },   { "mountinfo-short-escape", -EINVAL },
-                { "mountinfo-escaped-nul", -EINVAL },  { "mountinfo-escape-range", -EINVAL },
-                { "mountinfo-no-separator", -EINVAL }, { "mountinfo-truncated", -EINVAL },
-                { "mountinfo-extra", -EINVAL },        { "mountinfo-bad-dev", -EINVAL },
-                { "mountinfo-empty-mountpoint", -EINVAL }, { "mountinfo-bad-id", -EINVAL },
-                { "mountinfo-double-space", -EINVAL }, { "mountinfo-huge", -EINVAL },
-                { "stat", -EINVAL },
+                {"mountinfo-bad-escape", -EINVAL},
+                {"mountinfo-short-escape", -EINVAL},
+                {"mountinfo-escaped-nul", -EINVAL},
+                {"mountinfo-escape-range", -EINVAL},
+                {"mountinfo-no-separator", -EINVAL},
+                {"mountinfo-truncated", -EINVAL},
+                {"mountinfo-extra", -EINVAL},
+                {"mountinfo-bad-dev", -EINVAL},
+                {"mountinfo-empty-mountpoint", -EINVAL},
+                {"mountinfo-bad-id", -EINVAL},
+                {"mountinfo-double-space", -EINVAL},
+                {"mountinfo-huge", -EINVAL},
+                {"stat", -EINVAL},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *t = NULL;
-                struct mountinfo m = { .n_entries = 99 };
+                struct mountinfo m = {.n_entries = 99};
                 size_t len;
 
                 load(cases[i].fixture, &t, &len);
@@ -722,20 +746,20 @@ static void test_os_release_quoting(void **state) {
 
 static void test_os_release_malformed(void **state) {
         static const struct bad_case cases[] = {
-                { "os-release-unterminated", -EINVAL },
-                { "os-release-unterminated-single", -EINVAL },
-                { "os-release-bad-key", -EINVAL },
-                { "os-release-no-equals", -EINVAL },
-                { "os-release-unquoted-space", -EINVAL },
-                { "os-release-junk", -EINVAL },
-                { "os-release-trailing-backslash", -EINVAL },
-                { "os-release-export", -EINVAL },
-                { "meminfo", -EINVAL },
+                {"os-release-unterminated", -EINVAL},
+                {"os-release-unterminated-single", -EINVAL},
+                {"os-release-bad-key", -EINVAL},
+                {"os-release-no-equals", -EINVAL},
+                {"os-release-unquoted-space", -EINVAL},
+                {"os-release-junk", -EINVAL},
+                {"os-release-trailing-backslash", -EINVAL},
+                {"os-release-export", -EINVAL},
+                {"meminfo", -EINVAL},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *t = NULL;
-                struct os_release o = { .name = (char *) "untouched" };
+                struct os_release o = {.name = (char *)"untouched"};
                 size_t len;
 
                 load(cases[i].fixture, &t, &len);
@@ -767,13 +791,13 @@ static void test_cpuinfo(void **state) {
                 const char *model; /* NULL: none */
                 unsigned count;
         } cases[] = {
-                { "cpuinfo", "AMD EPYC", 2 },
-                { "cpuinfo-arm64", NULL, 2 },
-                { "cpuinfo-armv7-old", "ARMv7 Processor rev 4 (v7l)", 2 },
-                { "cpuinfo-ppc64", "POWER9 (architected), altivec supported", 2 },
-                { "cpuinfo-s390x", "IBM/S390", 4 },
-                { "cpuinfo-no-newline", "Some CPU", 1 },
-                { "empty", NULL, 0 },
+                {"cpuinfo", "AMD EPYC", 2},
+                {"cpuinfo-arm64", NULL, 2},
+                {"cpuinfo-armv7-old", "ARMv7 Processor rev 4 (v7l)", 2},
+                {"cpuinfo-ppc64", "POWER9 (architected), altivec supported", 2},
+                {"cpuinfo-s390x", "IBM/S390", 4},
+                {"cpuinfo-no-newline", "Some CPU", 1},
+                {"empty", NULL, 0},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -797,15 +821,15 @@ static void test_cpuinfo(void **state) {
 
 static void test_cpuinfo_malformed(void **state) {
         static const struct bad_case cases[] = {
-                { "cpuinfo-no-colon", -EINVAL },
-                { "cpuinfo-empty-key", -EINVAL },
-                { "cpuinfo-bad-count", -EINVAL },
-                { "stat", -EINVAL },
+                {"cpuinfo-no-colon", -EINVAL},
+                {"cpuinfo-empty-key", -EINVAL},
+                {"cpuinfo-bad-count", -EINVAL},
+                {"stat", -EINVAL},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 _cleanup_free_ char *t = NULL;
-                struct cpuinfo c = { .count = 5 };
+                struct cpuinfo c = {.count = 5};
                 size_t len;
 
                 load(cases[i].fixture, &t, &len);
@@ -833,11 +857,21 @@ static void test_cpuinfo_malformed(void **state) {
 /* ---- robustness ----------------------------------------------------------- */
 
 static const char *const good_fixtures[] = {
-        "stat",          "stat-linux24",       "meminfo",
-        "meminfo-old-no-newline", "loadavg",   "uptime",
-        "net-dev",       "net-dev-glued-no-newline", "mountinfo",
-        "mountinfo-escaped", "os-release",     "os-release-quoting",
-        "cpuinfo",       "cpuinfo-s390x",      "cpuinfo-armv7-old",
+        "stat",
+        "stat-linux24",
+        "meminfo",
+        "meminfo-old-no-newline",
+        "loadavg",
+        "uptime",
+        "net-dev",
+        "net-dev-glued-no-newline",
+        "mountinfo",
+        "mountinfo-escaped",
+        "os-release",
+        "os-release-quoting",
+        "cpuinfo",
+        "cpuinfo-s390x",
+        "cpuinfo-armv7-old",
 };
 
 static void test_every_prefix(void **state) {
@@ -859,8 +893,8 @@ static void test_every_prefix(void **state) {
 }
 
 static void test_mutations(void **state) {
-        static const char bytes[] = { '\0', '\n', ' ', '\t', ':', '\\', '"', '\'', '-', '/',
-                                      '9', 'x', '#', '=', '.', (char) 0xff };
+        static const char bytes[] = {'\0', '\n', ' ', '\t', ':', '\\', '"', '\'',
+                                     '-',  '/',  '9', 'x',  '#', '=',  '.', (char)0xff};
         uint32_t seed = 12345;
 
         for (size_t f = 0; f < sizeof(good_fixtures) / sizeof(good_fixtures[0]); f++) {

@@ -155,21 +155,19 @@ static void test_json_depth(void **state) {
         assert_int_equal(json_scan_depth("{\"a\\\"[[\":1}", 11, 10), 1);  /* escaped quote */
         assert_int_equal(json_scan_depth("]", 1, 10), -EINVAL);
 
-        assert_int_equal(json_parse_body("[[[[1]]]]", 9, 3, &v, code, sizeof code, msg,
-                                         sizeof msg),
+        assert_int_equal(json_parse_body("[[[[1]]]]", 9, 3, &v, code, sizeof code, msg, sizeof msg),
                          -E2BIG);
         assert_string_equal(code, "json_too_deep");
         assert_int_equal(json_parse_body("[1]", 3, 3, &v, code, sizeof code, msg, sizeof msg),
                          -EINVAL);
         assert_string_equal(code, "invalid_json");
-        assert_int_equal(json_parse_body("{\"a\":1,\"a\":2}", 13, 3, &v, code, sizeof code,
-                                         msg, sizeof msg),
-                         -EINVAL);
-        assert_int_equal(json_parse_body("{\"a\":\"\xff\"}", 9, 3, &v, code, sizeof code, msg,
-                                         sizeof msg),
-                         -EINVAL);
-        assert_int_equal(json_parse_body("{\"a\":1}", 7, 3, &v, code, sizeof code, msg,
-                                         sizeof msg),
+        assert_int_equal(
+                json_parse_body("{\"a\":1,\"a\":2}", 13, 3, &v, code, sizeof code, msg, sizeof msg),
+                -EINVAL);
+        assert_int_equal(
+                json_parse_body("{\"a\":\"\xff\"}", 9, 3, &v, code, sizeof code, msg, sizeof msg),
+                -EINVAL);
+        assert_int_equal(json_parse_body("{\"a\":1}", 7, 3, &v, code, sizeof code, msg, sizeof msg),
                          0);
         json_decref(v);
 }
@@ -191,8 +189,8 @@ static void test_settings_flatten(void **state) {
         struct module_error e = {0};
         json_t *patch, *flat = NULL;
 
-        patch = json_pack("{s:s, s:{s:i}, s:i}", "log_level", "debug", "limits",
-                          "max_connections", 10, "limits:max_body_bytes", 4096);
+        patch = json_pack("{s:s, s:{s:i}, s:i}", "log_level", "debug", "limits", "max_connections",
+                          10, "limits:max_body_bytes", 4096);
         assert_int_equal(settings_flatten(&module_stewardd, patch, &flat, &e), 0);
         assert_int_equal(json_object_size(flat), 3);
         assert_int_equal(json_integer_value(json_object_get(flat, "limits:max_connections")), 10);
@@ -218,8 +216,8 @@ static void test_settings_flatten(void **state) {
 
 static void test_settings_changes(void **state) {
         struct module_error e = {0};
-        json_t *current = json_pack("{s:s, s:{s:i}}", "log_level", "info", "limits",
-                                    "max_connections", 256);
+        json_t *current =
+                json_pack("{s:s, s:{s:i}}", "log_level", "info", "limits", "max_connections", 256);
         json_t *flat, *changes = NULL;
 
         /* Unchanged values drop out; changed ones are checked. */
@@ -274,12 +272,18 @@ static void test_config_parse(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_safe_atoi64),   cmocka_unit_test(test_buf_limit),
-                cmocka_unit_test(test_utf8),          cmocka_unit_test(test_consttime),
-                cmocka_unit_test(test_atomic_write),  cmocka_unit_test(test_diff),
-                cmocka_unit_test(test_diff_two_hunks), cmocka_unit_test(test_json_depth),
-                cmocka_unit_test(test_json_tree),     cmocka_unit_test(test_settings_flatten),
-                cmocka_unit_test(test_settings_changes), cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_safe_atoi64),
+                cmocka_unit_test(test_buf_limit),
+                cmocka_unit_test(test_utf8),
+                cmocka_unit_test(test_consttime),
+                cmocka_unit_test(test_atomic_write),
+                cmocka_unit_test(test_diff),
+                cmocka_unit_test(test_diff_two_hunks),
+                cmocka_unit_test(test_json_depth),
+                cmocka_unit_test(test_json_tree),
+                cmocka_unit_test(test_settings_flatten),
+                cmocka_unit_test(test_settings_changes),
+                cmocka_unit_test(test_config_parse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,9 +49,11 @@ static uint64_t started_usec, started_realtime;
 static const char *const log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 
 /* Integer settings map onto struct fields; log_level is the one enum. */
-#define UINT_SETTING(k, lo, hi, desc, rst)                                                  \
-        {.key = k, .type = SETTING_INTEGER, .min = lo, .max = hi, .description = desc,             \
-         .restart = rst}
+#define UINT_SETTING(k, lo, hi, desc, rst)                                                         \
+        {                                                                                          \
+                .key = k, .type = SETTING_INTEGER, .min = lo, .max = hi, .description = desc,      \
+                .restart = rst                                                                     \
+        }
 static const setting_def_t settings[] = {
         {.key = "log_level",
          .type = SETTING_ENUM,
@@ -60,8 +62,7 @@ static const setting_def_t settings[] = {
         UINT_SETTING("limits:max_connections", 1, 100000,
                      "Concurrent client connections; past it requests are answered 503", false),
         UINT_SETTING("limits:max_connections_per_ip", 1, 100000,
-                     "Concurrent connections from one address; past it new ones are refused",
-                     true),
+                     "Concurrent connections from one address; past it new ones are refused", true),
         UINT_SETTING("limits:max_header_bytes", 1024, 16384,
                      "Total size of a request's header fields; past it the answer is 431", false),
         UINT_SETTING("limits:max_body_bytes", 1024, 268435456,
@@ -349,16 +350,15 @@ static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dr
         }
         r = config_rewrite(old, old_len, changes, &new_text);
         if (r < 0) {
-                module_error_set(err, 500, "internal", NULL, "cannot rewrite %s: %s",
-                                 config_path, strerror(-r));
+                module_error_set(err, 500, "internal", NULL, "cannot rewrite %s: %s", config_path,
+                                 strerror(-r));
                 goto out;
         }
         /* The whole new file must parse before it can go live. */
         r = stewardd_config_parse(new_text, strlen(new_text), config_path, &c, perr, sizeof perr);
         if (r < 0) {
                 module_error_set(err, 409, "conflict", NULL,
-                                 "the config file would not be valid after this change: %s",
-                                 perr);
+                                 "the config file would not be valid after this change: %s", perr);
                 goto out;
         }
         r = diff_unified(config_path, old, old_len, new_text, strlen(new_text), &diff);
@@ -389,9 +389,8 @@ static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dr
                 json_array_append_new(changed, json_string(k));
                 restart = restart || (d && d->restart);
         }
-        *plan = json_pack("{s:b, s:o, s:b, s:[{s:s, s:s}]}", "dry_run", dry_run, "changed",
-                          changed, "restart_required", restart, "files", "path", config_path,
-                          "diff", diff);
+        *plan = json_pack("{s:b, s:o, s:b, s:[{s:s, s:s}]}", "dry_run", dry_run, "changed", changed,
+                          "restart_required", restart, "files", "path", config_path, "diff", diff);
         r = *plan ? 0 : -ENOMEM;
 out:
         pthread_mutex_unlock(&lock);
@@ -462,8 +461,8 @@ static int cmd_check_config(const struct module_ctx *ctx, json_t *args, json_t *
                 snprintf(msg, sizeof msg, "%s: %s", config_path, strerror(-r));
         else
                 r = stewardd_config_parse(text, len, config_path, &c, msg, sizeof msg);
-        *ret = json_pack("{s:s, s:b, s:s}", "config_file", config_path, "valid", r >= 0,
-                         "message", r >= 0 ? "the config file is valid" : msg);
+        *ret = json_pack("{s:s, s:b, s:s}", "config_file", config_path, "valid", r >= 0, "message",
+                         r >= 0 ? "the config file is valid" : msg);
         pthread_mutex_unlock(&lock);
         return *ret ? 0 : -ENOMEM;
 }

@@ -32,8 +32,8 @@ void stewardd_config_get(struct steward_config *ret);
 
 /* Sets the config file path and loads it (a missing file means defaults).
  * level_override >= 0 (the --log-level option) wins over the file's log_level,
- * at this load and later ones, until a change through the API sets log_level.  On a parse error returns -EINVAL and a message
- * "FILE:LINE: …" in err. */
+ * at this load and later ones, until a change through the API sets log_level.  On a parse error
+ * returns -EINVAL and a message "FILE:LINE: …" in err. */
 int stewardd_config_init(const char *path, int level_override, char *err, size_t err_len);
 
 /* Re-reads the config file (SIGHUP, the reload command).  On error the live

@@ -29,11 +29,11 @@ static bool next_line(const char **p, const char *end, const char **ret_line, si
         if (*p >= end)
                 return false;
 
-        const char *nl = memchr(*p, '\n', (size_t) (end - *p));
+        const char *nl = memchr(*p, '\n', (size_t)(end - *p));
         const char *e = nl ? nl : end;
 
         *ret_line = *p;
-        *ret_len = (size_t) (e - *p);
+        *ret_len = (size_t)(e - *p);
         *p = nl ? nl + 1 : end;
         return true;
 }
@@ -58,7 +58,7 @@ static bool next_token(const char **p, const char *end, const char **ret_tok, si
                 t++;
 
         *ret_tok = s;
-        *ret_len = (size_t) (t - s);
+        *ret_len = (size_t)(t - s);
         *p = t;
         return true;
 }
@@ -104,7 +104,7 @@ static int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
                 if (__builtin_mul_overflow(v, 10, &v) ||
-                    __builtin_add_overflow(v, (uint64_t) (s[i] - '0'), &v))
+                    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
                         return -ERANGE;
         }
 
@@ -122,7 +122,7 @@ static int parse_unsigned_n(const char *s, size_t n, unsigned *ret) {
         if (v > UINT_MAX)
                 return -ERANGE;
 
-        *ret = (unsigned) v;
+        *ret = (unsigned)v;
         return 0;
 }
 
@@ -130,7 +130,7 @@ static int parse_unsigned_n(const char *s, size_t n, unsigned *ret) {
  * load averages and uptimes. */
 static int parse_decimal_n(const char *s, size_t n, double *ret) {
         const char *dot = memchr(s, '.', n);
-        size_t int_len = dot ? (size_t) (dot - s) : n;
+        size_t int_len = dot ? (size_t)(dot - s) : n;
         uint64_t ip, fp = 0;
         double scale = 1.0;
         int r;
@@ -151,7 +151,7 @@ static int parse_decimal_n(const char *s, size_t n, double *ret) {
                         scale *= 10.0;
         }
 
-        *ret = (double) ip + (double) fp / scale;
+        *ret = (double)ip + (double)fp / scale;
         return 0;
 }
 
@@ -182,14 +182,15 @@ static int grow(void **array, size_t *cap, size_t n, size_t sz, size_t max) {
 /* ---- /proc/stat ----------------------------------------------------------- */
 
 static const char *const cpu_mode_names[_CPU_MODE_MAX] = {
-        [CPU_USER] = "user",     [CPU_NICE] = "nice",       [CPU_SYSTEM] = "system",
-        [CPU_IDLE] = "idle",     [CPU_IOWAIT] = "iowait",   [CPU_IRQ] = "irq",
-        [CPU_SOFTIRQ] = "softirq", [CPU_STEAL] = "steal",   [CPU_GUEST] = "guest",
-        [CPU_GUEST_NICE] = "guest_nice",
+        [CPU_USER] = "user",       [CPU_NICE] = "nice",
+        [CPU_SYSTEM] = "system",   [CPU_IDLE] = "idle",
+        [CPU_IOWAIT] = "iowait",   [CPU_IRQ] = "irq",
+        [CPU_SOFTIRQ] = "softirq", [CPU_STEAL] = "steal",
+        [CPU_GUEST] = "guest",     [CPU_GUEST_NICE] = "guest_nice",
 };
 
 const char *cpu_mode_to_string(cpu_mode_t m) {
-        if ((unsigned) m >= _CPU_MODE_MAX)
+        if ((unsigned)m >= _CPU_MODE_MAX)
                 return NULL;
         return cpu_mode_names[m];
 }
@@ -197,7 +198,7 @@ const char *cpu_mode_to_string(cpu_mode_t m) {
 /* The columns after "cpu"/"cpuN": at least 4, extras past guest_nice are
  * checked to be numbers and dropped. */
 static int parse_cpu_columns(const char *p, const char *end, struct cpu_times *ret) {
-        struct cpu_times t = { .id = ret->id };
+        struct cpu_times t = {.id = ret->id};
         const char *tok;
         size_t tok_len, n = 0;
         int r;
@@ -258,11 +259,11 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                 const char *key;
                 size_t offset;
         } keys[] = {
-                { "ctxt", offsetof(struct proc_stat, ctxt) },
-                { "btime", offsetof(struct proc_stat, btime) },
-                { "processes", offsetof(struct proc_stat, processes) },
-                { "procs_running", offsetof(struct proc_stat, procs_running) },
-                { "procs_blocked", offsetof(struct proc_stat, procs_blocked) },
+                {"ctxt", offsetof(struct proc_stat, ctxt)},
+                {"btime", offsetof(struct proc_stat, btime)},
+                {"processes", offsetof(struct proc_stat, processes)},
+                {"procs_running", offsetof(struct proc_stat, procs_running)},
+                {"procs_blocked", offsetof(struct proc_stat, procs_blocked)},
         };
 
         if (has_nul(text, len))
@@ -306,7 +307,7 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                         r = parse_cpu_columns(lp, lend, &t);
                         if (r < 0)
                                 goto fail;
-                        r = grow((void **) &s.cpus, &cap, s.n_cpus, sizeof(*s.cpus),
+                        r = grow((void **)&s.cpus, &cap, s.n_cpus, sizeof(*s.cpus),
                                  PROCFS_MAX_CPUS);
                         if (r < 0)
                                 goto fail;
@@ -321,7 +322,7 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                                         goto fail;
                                 }
                                 r = parse_single_u64(lp, lend,
-                                                     (uint64_t *) ((char *) &s + keys[i].offset));
+                                                     (uint64_t *)((char *)&s + keys[i].offset));
                                 if (r < 0)
                                         goto fail;
                                 seen |= 1u << i;
@@ -385,7 +386,7 @@ int cpu_percent_compute(const struct cpu_times *prev, const struct cpu_times *cu
 
                 /* Backwards counts as no progress; doubles keep the sum from
                  * overflowing whatever the counters hold. */
-                delta[i] = b > a ? (double) (b - a) : 0.0;
+                delta[i] = b > a ? (double)(b - a) : 0.0;
                 if (i <= CPU_STEAL)
                         total += delta[i];
         }
@@ -408,22 +409,22 @@ int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
                 const char *key;
                 size_t offset;
         } keys[] = {
-                { "MemTotal", offsetof(struct meminfo, total) },
-                { "MemFree", offsetof(struct meminfo, free) },
-                { "MemAvailable", offsetof(struct meminfo, available) },
-                { "Buffers", offsetof(struct meminfo, buffers) },
-                { "Cached", offsetof(struct meminfo, cached) },
-                { "SwapCached", offsetof(struct meminfo, swap_cached) },
-                { "Active", offsetof(struct meminfo, active) },
-                { "Inactive", offsetof(struct meminfo, inactive) },
-                { "SwapTotal", offsetof(struct meminfo, swap_total) },
-                { "SwapFree", offsetof(struct meminfo, swap_free) },
-                { "Dirty", offsetof(struct meminfo, dirty) },
-                { "Writeback", offsetof(struct meminfo, writeback) },
-                { "Shmem", offsetof(struct meminfo, shmem) },
-                { "Slab", offsetof(struct meminfo, slab) },
-                { "SReclaimable", offsetof(struct meminfo, sreclaimable) },
-                { "SUnreclaim", offsetof(struct meminfo, sunreclaim) },
+                {"MemTotal", offsetof(struct meminfo, total)},
+                {"MemFree", offsetof(struct meminfo, free)},
+                {"MemAvailable", offsetof(struct meminfo, available)},
+                {"Buffers", offsetof(struct meminfo, buffers)},
+                {"Cached", offsetof(struct meminfo, cached)},
+                {"SwapCached", offsetof(struct meminfo, swap_cached)},
+                {"Active", offsetof(struct meminfo, active)},
+                {"Inactive", offsetof(struct meminfo, inactive)},
+                {"SwapTotal", offsetof(struct meminfo, swap_total)},
+                {"SwapFree", offsetof(struct meminfo, swap_free)},
+                {"Dirty", offsetof(struct meminfo, dirty)},
+                {"Writeback", offsetof(struct meminfo, writeback)},
+                {"Shmem", offsetof(struct meminfo, shmem)},
+                {"Slab", offsetof(struct meminfo, slab)},
+                {"SReclaimable", offsetof(struct meminfo, sreclaimable)},
+                {"SUnreclaim", offsetof(struct meminfo, sunreclaim)},
         };
         enum { I_TOTAL = 0, I_FREE = 1, I_AVAILABLE = 2 };
         struct meminfo m = {};
@@ -452,7 +453,7 @@ int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
                 colon = memchr(line, ':', line_len);
                 if (!colon || colon == line)
                         return -EINVAL;
-                key_len = (size_t) (colon - line);
+                key_len = (size_t)(colon - line);
                 for (size_t i = 0; i < key_len; i++)
                         if (is_blank(line[i]))
                                 return -EINVAL;
@@ -478,7 +479,7 @@ int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
                                 return -EINVAL;
                         if (__builtin_mul_overflow(v, UINT64_C(1024), &v))
                                 return -ERANGE;
-                        *(uint64_t *) ((char *) &m + keys[i].offset) = v;
+                        *(uint64_t *)((char *)&m + keys[i].offset) = v;
                         seen |= UINT32_C(1) << i;
                         break;
                 }
@@ -507,8 +508,7 @@ int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
 
 /* Splits the whole text into at most max whitespace-separated tokens; the
  * text must hold exactly `want` of them. */
-static int split_exact(const char *text, size_t len, const char **toks, size_t *lens,
-                       size_t want) {
+static int split_exact(const char *text, size_t len, const char **toks, size_t *lens, size_t want) {
         const char *p, *end, *line;
         size_t line_len, n = 0;
 
@@ -557,10 +557,10 @@ int loadavg_parse(const char *text, size_t len, struct loadavg *ret) {
         slash = memchr(t[3], '/', l[3]);
         if (!slash)
                 return -EINVAL;
-        r = parse_u64_n(t[3], (size_t) (slash - t[3]), &la.running);
+        r = parse_u64_n(t[3], (size_t)(slash - t[3]), &la.running);
         if (r < 0)
                 return r;
-        r = parse_u64_n(slash + 1, l[3] - (size_t) (slash - t[3]) - 1, &la.total);
+        r = parse_u64_n(slash + 1, l[3] - (size_t)(slash - t[3]) - 1, &la.total);
         if (r < 0)
                 return r;
 
@@ -603,7 +603,7 @@ static bool ifname_valid(const char *s, size_t n) {
         if (view_eq(s, n, ".") || view_eq(s, n, ".."))
                 return false;
         for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
+                unsigned char c = (unsigned char)s[i];
 
                 if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
                         return false;
@@ -644,7 +644,7 @@ int net_dev_parse(const char *text, size_t len, struct net_dev **ret, size_t *re
                 if (!colon)
                         return -EINVAL;
                 name = line;
-                name_len = (size_t) (colon - line);
+                name_len = (size_t)(colon - line);
                 if (!ifname_valid(name, name_len))
                         return -EINVAL;
 
@@ -661,18 +661,28 @@ int net_dev_parse(const char *text, size_t len, struct net_dev **ret, size_t *re
                 if (k != ELEMENTSOF(v))
                         return -EINVAL;
 
-                r = grow((void **) &devs, &cap, n, sizeof(*devs), PROCFS_MAX_IFACES);
+                r = grow((void **)&devs, &cap, n, sizeof(*devs), PROCFS_MAX_IFACES);
                 if (r < 0)
                         return r;
 
                 d = &devs[n++];
-                *d = (struct net_dev) {
-                        .rx_bytes = v[0],  .rx_packets = v[1], .rx_errs = v[2],
-                        .rx_drop = v[3],   .rx_fifo = v[4],    .rx_frame = v[5],
-                        .rx_compressed = v[6], .rx_multicast = v[7],
-                        .tx_bytes = v[8],  .tx_packets = v[9], .tx_errs = v[10],
-                        .tx_drop = v[11],  .tx_fifo = v[12],   .tx_colls = v[13],
-                        .tx_carrier = v[14], .tx_compressed = v[15],
+                *d = (struct net_dev){
+                        .rx_bytes = v[0],
+                        .rx_packets = v[1],
+                        .rx_errs = v[2],
+                        .rx_drop = v[3],
+                        .rx_fifo = v[4],
+                        .rx_frame = v[5],
+                        .rx_compressed = v[6],
+                        .rx_multicast = v[7],
+                        .tx_bytes = v[8],
+                        .tx_packets = v[9],
+                        .tx_errs = v[10],
+                        .tx_drop = v[11],
+                        .tx_fifo = v[12],
+                        .tx_colls = v[13],
+                        .tx_carrier = v[14],
+                        .tx_compressed = v[15],
                 };
                 memcpy(d->name, name, name_len);
                 d->name[name_len] = '\0';
@@ -700,11 +710,11 @@ static int unoctal(const char *s, size_t n, char *dst, size_t *ret_len) {
                     s[i + 2] > '7' || s[i + 3] < '0' || s[i + 3] > '7')
                         return -EINVAL;
 
-                unsigned v = (unsigned) (s[i + 1] - '0') * 64 + (unsigned) (s[i + 2] - '0') * 8 +
-                             (unsigned) (s[i + 3] - '0');
+                unsigned v = (unsigned)(s[i + 1] - '0') * 64 + (unsigned)(s[i + 2] - '0') * 8 +
+                             (unsigned)(s[i + 3] - '0');
                 if (v == 0)
                         return -EINVAL;
-                dst[o++] = (char) v;
+                dst[o++] = (char)v;
                 i += 3;
         }
 
@@ -738,9 +748,9 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
         int r;
 
         for (;;) {
-                const char *sp = memchr(p, ' ', (size_t) (end - p));
+                const char *sp = memchr(p, ' ', (size_t)(end - p));
                 const char *fe = sp ? sp : end;
-                size_t fl = (size_t) (fe - p);
+                size_t fl = (size_t)(fe - p);
 
                 if (!after_sep) {
                         if (field < _F_PRE) {
@@ -783,7 +793,7 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
         const char *colon = memchr(pre[F_DEV], ':', pre_len[F_DEV]);
         if (!colon)
                 return -EINVAL;
-        size_t maj_len = (size_t) (colon - pre[F_DEV]);
+        size_t maj_len = (size_t)(colon - pre[F_DEV]);
         r = parse_unsigned_n(pre[F_DEV], maj_len, &e.major);
         if (r < 0)
                 return -EINVAL;
@@ -792,12 +802,12 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
                 return -EINVAL;
 
         /* One block for the six strings: decoding never makes them longer. */
-        const char *src[6] = { pre[F_ROOT],   pre[F_MOUNT_POINT], pre[F_OPTIONS],
-                               post[G_FSTYPE], post[G_SOURCE],    post[G_SUPER] };
-        size_t src_len[6] = { pre_len[F_ROOT],   pre_len[F_MOUNT_POINT], pre_len[F_OPTIONS],
-                              post_len[G_FSTYPE], post_len[G_SOURCE],    post_len[G_SUPER] };
-        char **dst[6] = { &e.root, &e.mount_point, &e.options, &e.fstype, &e.source,
-                          &e.super_options };
+        const char *src[6] = {pre[F_ROOT],    pre[F_MOUNT_POINT], pre[F_OPTIONS],
+                              post[G_FSTYPE], post[G_SOURCE],     post[G_SUPER]};
+        size_t src_len[6] = {pre_len[F_ROOT],    pre_len[F_MOUNT_POINT], pre_len[F_OPTIONS],
+                             post_len[G_FSTYPE], post_len[G_SOURCE],     post_len[G_SUPER]};
+        char **dst[6] = {&e.root,   &e.mount_point, &e.options,
+                         &e.fstype, &e.source,      &e.super_options};
         size_t total = 0;
 
         for (size_t i = 0; i < 6; i++)
@@ -818,7 +828,7 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
                 w += l + 1;
         }
 
-        (void) TAKE_PTR(block); /* now owned through e.root */
+        (void)TAKE_PTR(block); /* now owned through e.root */
         *ret = e;
         return 0;
 }
@@ -840,7 +850,7 @@ int mountinfo_parse(const char *text, size_t len, struct mountinfo *ret) {
                 if (line_len == 0)
                         continue;
 
-                r = grow((void **) &m.entries, &cap, m.n_entries, sizeof(*m.entries),
+                r = grow((void **)&m.entries, &cap, m.n_entries, sizeof(*m.entries),
                          PROCFS_MAX_MOUNTS);
                 if (r < 0)
                         goto fail;
@@ -874,7 +884,7 @@ void os_release_done(struct os_release *o) {
         free(o->version_codename);
         free(o->variant_id);
         free(o->build_id);
-        *o = (struct os_release) {};
+        *o = (struct os_release){};
 }
 
 static bool is_key_start(char c) {
@@ -967,15 +977,15 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
                 const char *key;
                 char **field;
         } keys[] = {
-                { "PRETTY_NAME", &o.pretty_name },
-                { "NAME", &o.name },
-                { "ID", &o.id },
-                { "ID_LIKE", &o.id_like },
-                { "VERSION", &o.version },
-                { "VERSION_ID", &o.version_id },
-                { "VERSION_CODENAME", &o.version_codename },
-                { "VARIANT_ID", &o.variant_id },
-                { "BUILD_ID", &o.build_id },
+                {"PRETTY_NAME", &o.pretty_name},
+                {"NAME", &o.name},
+                {"ID", &o.id},
+                {"ID_LIKE", &o.id_like},
+                {"VERSION", &o.version},
+                {"VERSION_ID", &o.version_id},
+                {"VERSION_CODENAME", &o.version_codename},
+                {"VARIANT_ID", &o.variant_id},
+                {"BUILD_ID", &o.build_id},
         };
         const char *p, *end;
         _cleanup_free_ struct value_buf *v = NULL;
@@ -1000,7 +1010,7 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
                 if (p >= end)
                         break;
                 if (*p == '#') {
-                        const char *nl = memchr(p, '\n', (size_t) (end - p));
+                        const char *nl = memchr(p, '\n', (size_t)(end - p));
                         p = nl ? nl + 1 : end;
                         continue;
                 }
@@ -1012,7 +1022,7 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
                 key = p;
                 while (p < end && is_key_char(*p))
                         p++;
-                key_len = (size_t) (p - key);
+                key_len = (size_t)(p - key);
                 if (p >= end || *p != '=') {
                         r = -EINVAL;
                         goto fail;
@@ -1028,7 +1038,7 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
                 while (p < end && (is_blank(*p) || *p == '\r'))
                         p++;
                 if (p < end && *p == '#') {
-                        const char *nl = memchr(p, '\n', (size_t) (end - p));
+                        const char *nl = memchr(p, '\n', (size_t)(end - p));
                         p = nl ? nl : end;
                 }
                 if (p < end && *p != '\n') {
@@ -1098,12 +1108,12 @@ int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
                 if (!colon)
                         return -EINVAL;
                 key = line;
-                key_len = (size_t) (colon - line);
+                key_len = (size_t)(colon - line);
                 trim_view(&key, &key_len);
                 if (key_len == 0)
                         return -EINVAL;
                 val = colon + 1;
-                val_len = (size_t) (line + line_len - val);
+                val_len = (size_t)(line + line_len - val);
                 trim_view(&val, &val_len);
 
                 if (view_eq(key, key_len, "processor")) {
@@ -1142,9 +1152,9 @@ int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
         } else
                 copy = NULL;
 
-        *ret = (struct cpuinfo) {
+        *ret = (struct cpuinfo){
                 .model = copy,
-                .count = count > 0 ? count : (unsigned) hash_count,
+                .count = count > 0 ? count : (unsigned)hash_count,
         };
         return 0;
 }

@@ -24,10 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROCFS_MAX_CPUS 4096
+#define PROCFS_MAX_CPUS   4096
 #define PROCFS_MAX_IFACES 4096
 #define PROCFS_MAX_MOUNTS 65536
-#define PROCFS_MAX_VALUE 4096 /* one os-release value or cpuinfo model, bytes */
+#define PROCFS_MAX_VALUE  4096 /* one os-release value or cpuinfo model, bytes */
 
 /* ---- /proc/stat ---------------------------------------------------------- */
 
@@ -91,9 +91,8 @@ int cpu_percent_compute(const struct cpu_times *prev, const struct cpu_times *cu
  * (kernels before 3.14) is estimated as MemFree + Buffers + Cached +
  * SReclaimable and has_available is false.  Other absent keys read as 0. */
 struct meminfo {
-        uint64_t total, free, available, buffers, cached, swap_cached, active, inactive,
-                swap_total, swap_free, dirty, writeback, shmem, slab, sreclaimable,
-                sunreclaim;
+        uint64_t total, free, available, buffers, cached, swap_cached, active, inactive, swap_total,
+                swap_free, dirty, writeback, shmem, slab, sreclaimable, sunreclaim;
         bool has_available;
 };
 int meminfo_parse(const char *text, size_t len, struct meminfo *ret);

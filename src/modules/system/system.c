@@ -48,16 +48,16 @@
 
 #define SAMPLE_INTERVAL_SEC 1
 /* Large enough for PROCFS_MAX_CPUS lines plus a long "intr" line. */
-#define PROC_STAT_MAX (4UL * 1024 * 1024)
-#define MEMINFO_MAX (256UL * 1024)
-#define SMALL_FILE_MAX 4096UL
-#define CPUINFO_MAX (32UL * 1024 * 1024)
-#define NET_DEV_MAX (4UL * 1024 * 1024)
-#define MOUNTINFO_MAX (64UL * 1024 * 1024)
-#define OS_RELEASE_MAX (64UL * 1024)
+#define PROC_STAT_MAX    (4UL * 1024 * 1024)
+#define MEMINFO_MAX      (256UL * 1024)
+#define SMALL_FILE_MAX   4096UL
+#define CPUINFO_MAX      (32UL * 1024 * 1024)
+#define NET_DEV_MAX      (4UL * 1024 * 1024)
+#define MOUNTINFO_MAX    (64UL * 1024 * 1024)
+#define OS_RELEASE_MAX   (64UL * 1024)
 #define SYSCTL_VALUE_MAX (64UL * 1024)
-#define SYSCTL_NAME_MAX 255
-#define MAX_USERS 4096
+#define SYSCTL_NAME_MAX  255
+#define MAX_USERS        4096
 
 /* json_decrefp() comes with jansson (>= 2.9). */
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -109,7 +109,7 @@ static json_t *json_str_n(const char *s, size_t n) {
         if (!copy)
                 return NULL;
         for (size_t i = 0; i < n;) {
-                size_t l = utf8_seq_len((const unsigned char *) s + i, n - i);
+                size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
 
                 if (l == 0) {
                         copy[i++] = '?';
@@ -129,7 +129,7 @@ static json_t *json_str(const char *s) {
 
 /* JSON integers are int64: larger counters are capped. */
 static json_t *json_u64(uint64_t v) {
-        return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t) v);
+        return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
 /* Whole seconds of a non-negative duration, capped. */
@@ -138,14 +138,14 @@ static json_t *json_seconds(double v) {
                 return json_integer(0);
         if (v >= 9e18)
                 return json_integer(INT64_MAX);
-        return json_integer((json_int_t) v);
+        return json_integer((json_int_t)v);
 }
 
 /* Two decimals are enough for percentages and load averages. */
 static json_t *json_round2(double v) {
         if (!(v >= 0.0) || v > 1e15)
                 return json_real(v >= 0.0 ? v : 0.0);
-        return json_real((double) (int64_t) (v * 100.0 + 0.5) / 100.0);
+        return json_real((double)(int64_t)(v * 100.0 + 0.5) / 100.0);
 }
 
 /* Sets o[key] = v, stealing v.  Any failure (v or o NULL, out of memory) is
@@ -253,7 +253,7 @@ static void *sampler_main(void *arg) {
 
                 pthread_mutex_unlock(&sampler.lock);
                 /* A failed sample keeps the previous ones; the next may work. */
-                (void) sample_once();
+                (void)sample_once();
                 pthread_mutex_lock(&sampler.lock);
         }
         pthread_mutex_unlock(&sampler.lock);
@@ -406,7 +406,7 @@ static int cpu_json(json_t **ret, uint64_t *ret_btime) {
                         json_t *row = json_object();
                         char name[32];
 
-                        (void) snprintf(name, sizeof(name), "cpu%u", c->id);
+                        (void)snprintf(name, sizeof(name), "cpu%u", c->id);
                         put(row, "cpu", json_string(name), &r);
                         put_cpu_percent(row, prev ? proc_stat_find_cpu(prev, c->id) : NULL, c, &r);
                         append(per, row, &r);
@@ -433,7 +433,7 @@ static int cpu_json(json_t **ret, uint64_t *ret_btime) {
         if (sampler.have_cpuinfo && sampler.cpuinfo.count > 0)
                 put(o, "count", json_integer(sampler.cpuinfo.count), &r);
         else
-                put(o, "count", n_online > 0 ? json_integer((json_int_t) n_online) : json_null(),
+                put(o, "count", n_online > 0 ? json_integer((json_int_t)n_online) : json_null(),
                     &r);
         put(o, "total", total, &r);
         put(o, "per_cpu", per, &r);
@@ -516,11 +516,11 @@ static void get_timezone(char *buf, size_t size) {
         memcpy(buf, z, strlen(z) + 1);
         return;
 utc:
-        (void) snprintf(buf, size, "UTC");
+        (void)snprintf(buf, size, "UTC");
 }
 
 static json_t *os_json(void) {
-        static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
+        static const char *const paths[] = {"/etc/os-release", "/usr/lib/os-release"};
         struct os_release o = {};
         json_t *j;
         int r = -ENOENT;
@@ -589,9 +589,9 @@ static const char *userland_architecture(void) {
 
 static bool fstype_is_pseudo(const char *t) {
         static const char *const pseudo[] = {
-                "proc",      "sysfs",   "devtmpfs",   "devpts",     "cgroup",   "cgroup2",
-                "securityfs", "debugfs", "tracefs",   "pstore",     "bpf",      "mqueue",
-                "hugetlbfs", "configfs", "fusectl",   "autofs",     "binfmt_misc", "nsfs",
+                "proc",       "sysfs",    "devtmpfs",  "devpts", "cgroup",      "cgroup2",
+                "securityfs", "debugfs",  "tracefs",   "pstore", "bpf",         "mqueue",
+                "hugetlbfs",  "configfs", "fusectl",   "autofs", "binfmt_misc", "nsfs",
                 "rpc_pipefs", "efivarfs", "selinuxfs", "ramfs",
         };
 
@@ -680,7 +680,7 @@ static int filesystems_json(json_t **ret) {
 
         for (size_t i = 0; i < m.n_entries; i++)
                 if (!fstype_is_pseudo(m.entries[i].fstype))
-                        refs[n++] = (struct mount_ref) { m.entries[i].mount_point, i };
+                        refs[n++] = (struct mount_ref){m.entries[i].mount_point, i};
         qsort(refs, n, sizeof(*refs), mount_ref_cmp);
         for (size_t i = 0; i < n; i++)
                 if (i + 1 == n || !STREQ(refs[i].mount_point, refs[i + 1].mount_point))
@@ -716,8 +716,7 @@ static int read_sysfs_net(const char *ifname, const char *attr, char **ret, size
         size_t len;
         int r;
 
-        if (snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr) >=
-            (int) sizeof(path))
+        if (snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr) >= (int)sizeof(path))
                 return -ENAMETOOLONG;
 
         r = read_file(path, SMALL_FILE_MAX, &text, &len);
@@ -756,7 +755,7 @@ static unsigned prefix_len(const unsigned char *mask, size_t n) {
         unsigned bits = 0;
 
         for (size_t i = 0; i < n; i++)
-                bits += (unsigned) __builtin_popcount(mask[i]);
+                bits += (unsigned)__builtin_popcount(mask[i]);
         return bits;
 }
 
@@ -783,16 +782,16 @@ static json_t *addresses_json(const struct ifaddrs *list, const char *ifname) {
 
                 af = i->ifa_addr->sa_family;
                 if (af == AF_INET) {
-                        const struct sockaddr_in *sa = (const void *) i->ifa_addr;
-                        const struct sockaddr_in *nm = (const void *) i->ifa_netmask;
+                        const struct sockaddr_in *sa = (const void *)i->ifa_addr;
+                        const struct sockaddr_in *nm = (const void *)i->ifa_netmask;
 
                         family = "ipv4";
                         addr = &sa->sin_addr;
                         mask = nm ? &nm->sin_addr : NULL;
                         mask_len = sizeof(struct in_addr);
                 } else if (af == AF_INET6) {
-                        const struct sockaddr_in6 *sa = (const void *) i->ifa_addr;
-                        const struct sockaddr_in6 *nm = (const void *) i->ifa_netmask;
+                        const struct sockaddr_in6 *sa = (const void *)i->ifa_addr;
+                        const struct sockaddr_in6 *nm = (const void *)i->ifa_netmask;
 
                         family = "ipv6";
                         addr = &sa->sin6_addr;
@@ -900,12 +899,11 @@ static int users_json(json_t **ret) {
                 size_t host_len = strnlen(u->ut_host, sizeof(u->ut_host));
                 json_t *o = json_object();
 
-                put(o, "user", json_str_n(u->ut_user, strnlen(u->ut_user, sizeof(u->ut_user))),
-                    &r);
+                put(o, "user", json_str_n(u->ut_user, strnlen(u->ut_user, sizeof(u->ut_user))), &r);
                 put(o, "tty", json_str_n(u->ut_line, strnlen(u->ut_line, sizeof(u->ut_line))), &r);
                 put(o, "host", host_len > 0 ? json_str_n(u->ut_host, host_len) : json_null(), &r);
                 put(o, "login_time", json_integer(u->ut_tv.tv_sec), &r);
-                put(o, "login_time_iso", json_iso8601((time_t) u->ut_tv.tv_sec), &r);
+                put(o, "login_time_iso", json_iso8601((time_t)u->ut_tv.tv_sec), &r);
                 append(a, o, &r);
                 n++;
         }
@@ -963,7 +961,7 @@ static int system_status(json_t **ret, struct module_error *err) {
 
         if (read_meminfo(&mem) >= 0 && mem.total > 0) {
                 uint64_t used = mem.total > mem.available ? mem.total - mem.available : 0;
-                double pct = (double) used * 100.0 / (double) mem.total;
+                double pct = (double)used * 100.0 / (double)mem.total;
 
                 put(o, "memory_used_percent", json_round2(pct), &r);
         } else {
@@ -1068,8 +1066,8 @@ static int system_fullstatus(json_t **ret, struct module_error *err) {
         if (cpu_json(&cpu, &btime) < 0)
                 r = -ENOMEM;
         if (btime > 0 && btime <= INT64_MAX) {
-                put(o, "boot_time", json_integer((json_int_t) btime), &r);
-                put(o, "boot_time_iso", json_iso8601((time_t) btime), &r);
+                put(o, "boot_time", json_integer((json_int_t)btime), &r);
+                put(o, "boot_time_iso", json_iso8601((time_t)btime), &r);
         } else {
                 put(o, "boot_time", json_null(), &r);
                 put(o, "boot_time_iso", json_null(), &r);
@@ -1087,8 +1085,8 @@ static int system_fullstatus(json_t **ret, struct module_error *err) {
                 put(o, "load",
                     json_pack("{s:o,s:o,s:o,s:I,s:I}", "1", json_round2(la.load1), "5",
                               json_round2(la.load5), "15", json_round2(la.load15), "running",
-                              (json_int_t) (la.running > INT64_MAX ? INT64_MAX : la.running),
-                              "total", (json_int_t) (la.total > INT64_MAX ? INT64_MAX : la.total)),
+                              (json_int_t)(la.running > INT64_MAX ? INT64_MAX : la.running),
+                              "total", (json_int_t)(la.total > INT64_MAX ? INT64_MAX : la.total)),
                     &r);
         else {
                 put(o, "load", json_null(), &r);
@@ -1326,7 +1324,7 @@ static int sysctl_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                 }
                 if (n == 0)
                         break;
-                len += (size_t) n;
+                len += (size_t)n;
         }
         truncated = len > SYSCTL_VALUE_MAX;
         if (truncated)
