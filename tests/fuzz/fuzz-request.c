@@ -55,18 +55,27 @@ static char *next_line(const uint8_t **p, size_t *left) {
         return s;
 }
 
+static char scratch_dir[] = "/tmp/steward-fuzz-XXXXXX";
+static char scratch_conf[64];
+
+static void cleanup(void) {
+        (void)unlink(scratch_conf);
+        (void)rmdir(scratch_dir);
+}
+
 static void setup(void) {
         static bool done;
-        char path[] = "/tmp/steward-fuzz-XXXXXX", err[256], conf[64];
+        char err[256];
 
         if (done)
                 return;
         done = true;
         log_open(true);
-        if (!mkdtemp(path))
+        if (!mkdtemp(scratch_dir))
                 abort();
-        snprintf(conf, sizeof conf, "%s/stewardd.conf", path);
-        if (stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0)
+        snprintf(scratch_conf, sizeof scratch_conf, "%s/stewardd.conf", scratch_dir);
+        atexit(cleanup);
+        if (stewardd_config_init(scratch_conf, LOG_LEVEL_ERROR, err, sizeof err) < 0)
                 abort();
 }
 
