@@ -103,11 +103,28 @@ typedef struct module {
         /* The current settings as a tree: {"limits": {"max_connections": 256}}. */
         int (*settings_read)(json_t **ret, struct module_error *err);
         /* changes: {"flat:key": value} of settings that differ from the current
-         * values, already validated.  Fills *plan with
-         * {"files": [{"path", "diff"}], "restart": bool, "changes": {...}}.
-         * With dry_run nothing is touched. */
+         * values, already validated.  Runs in the privileged helper.  Fills
+         * *plan with
+         *   {"dry_run": bool, "changed": ["key", …], "restart_required": bool,
+         *    "files": [{"path", "diff", "type": "file|symlink|absent",
+         *               "before", "after", "redacted": bool}]}
+         * where type/before/after describe each file's state after the change
+         * and before it (content, or the link target for a symlink; "before"
+         * is null for a file that did not exist).  The helper keeps before and
+         * after for the audit log and rollback, and sends only path and diff
+         * to clients.  With dry_run nothing is touched. */
         int (*settings_apply)(const struct module_ctx *ctx, json_t *changes, bool dry_run,
                               json_t **plan, struct module_error *err);
+
+        /* Optional, in the helper: after a rollback restored some of this
+         * module's files, bring the running system in line with them (e.g.
+         * sethostname from /etc/hostname). */
+        int (*files_restored)(const char *const *paths, size_t n, struct module_error *err);
+
+        /* Optional, in the front: called after the helper changed this
+         * module's settings or rolled them back, to drop cached state (e.g.
+         * re-read a config file). */
+        void (*changed)(void);
 
         const command_def_t *commands;
         size_t n_commands;

@@ -1,0 +1,39 @@
+/* auth.h — password checks through PAM (service "steward", shipped as
+ * data/pam.d/steward) and the mapping of a Unix account to a role.
+ *
+ * The role comes from the account's groups (primary and supplementary, via
+ * getgrouplist): uid 0 and members of any admin group → admin; else any
+ * operator group → operator; else any monitor group → monitor; else none. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "roles.h"
+
+/* Checks user/password with PAM (pam_authenticate, then pam_acct_mgmt).
+ * PAM's own failure delay is switched off: throttling is ours.  Returns 0;
+ * -EACCES wrong user or password; -EPERM the account is expired, locked or
+ * not allowed; -EIO PAM failed.  msg gets a message fit to show the client
+ * (never saying which of user or password was wrong). */
+int auth_pam(const char *service, const char *user, const char *password, char *msg,
+             size_t msg_len);
+
+struct role_map {
+        const char *const *admin_groups; /* NULL-terminated lists of group names */
+        const char *const *operator_groups;
+        const char *const *monitor_groups;
+};
+
+/* Pure: the role of an account from its uid and group names. */
+enum role role_from_groups(uid_t uid, const char *const *groups, size_t n,
+                           const struct role_map *map);
+
+/* Looks the account up (getpwnam_r, getgrouplist, getgrgid_r) and maps it.
+ * -ENOENT if there is no such user. */
+int auth_role_for_user(const char *user, const struct role_map *map, enum role *ret,
+                       uid_t *ret_uid);
+/* Same for a uid (the peer of the unix socket); fills the user name. */
+int auth_role_for_uid(uid_t uid, const struct role_map *map, enum role *ret, char *user,
+                      size_t user_len);

@@ -1,0 +1,76 @@
+/* sessions.h — login sessions, API tokens and the bootstrap token, in the
+ * store.  A secret is 32 random bytes shown once as "stw_" + 64 hex digits;
+ * only its SHA-256 is stored.  Lookups go by that digest.
+ *
+ * Kinds:
+ *   "session"   made by a password login; expires after the idle timeout
+ *               or the absolute lifetime, whichever comes first; carries a
+ *               CSRF token (also stored hashed) for browser use
+ *   "token"     an API token: a name, a role no higher than its creator's,
+ *               an optional expiry; no idle timeout
+ *   "bootstrap" the one-time admin token of a new installation: consumed by
+ *               its first successful use
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "roles.h"
+#include "store.h"
+
+#define SESSION_SECRET_PREFIX "stw_"
+#define SESSION_SECRET_LEN (4 + 64)
+
+struct session {
+        int64_t id;
+        char kind[16];
+        char user[64];
+        enum role role;
+        char name[128];     /* tokens: the name given at creation */
+        char source[96];    /* where it was created from */
+        int64_t created;    /* unix seconds */
+        int64_t expires_at; /* absolute expiry, 0 = none */
+        int64_t last_used;
+        int64_t created_by; /* session id of the creator, 0 = none */
+};
+
+struct session_limits {
+        int64_t idle_timeout; /* seconds; applies to kind "session" only */
+        int64_t lifetime;     /* seconds; absolute, kind "session" only */
+};
+
+/* Creates a session or token.  expires_at 0 = none (for "session" the
+ * lifetime limit is applied by sessions_check).  Returns the secret (and for
+ * "session" a CSRF secret) malloc'ed; the caller shows them once. */
+int sessions_create(struct store *s, const char *kind, const char *user, enum role role,
+                    const char *name, int64_t expires_at, const char *source,
+                    int64_t created_by, int64_t now, char **ret_secret, char **ret_csrf,
+                    struct session *ret);
+
+/* Looks a secret up.  -ENOENT: unknown (or malformed); -ETIMEDOUT: expired
+ * (the row is deleted).  Updates last_used (at most once a second).  Does not
+ * consume a bootstrap token: see sessions_consume. */
+int sessions_check(struct store *s, const char *secret, const struct session_limits *lim,
+                   int64_t now, struct session *ret);
+
+/* Checks a CSRF secret against the session's, in constant time. */
+bool sessions_csrf_ok(struct store *s, int64_t session_id, const char *csrf);
+
+/* Deletes one session/token by id (-ENOENT if none). */
+int sessions_delete(struct store *s, int64_t id);
+/* Deletes a bootstrap token after its one use. */
+int sessions_consume(struct store *s, int64_t id);
+
+/* Lists API tokens (never secrets): {"tokens": [{"id", "name", "role",
+ * "user", "created", "expires_at", "last_used"}]}; with user non-NULL only
+ * that user's. */
+int sessions_list_tokens(struct store *s, const char *user, json_t **ret);
+
+/* Deletes expired rows; returns how many. */
+int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now);
+
+/* Imports the bootstrap token file's secret as a "bootstrap" row if no
+ * admin session, token or bootstrap row exists yet. */
+int sessions_import_bootstrap(struct store *s, const char *secret, int64_t now);
