@@ -13,6 +13,7 @@ run:
 	  echo "Run 'sudo make run', or start ./$(BUILD)/stewardd --listen 127.0.0.1:6600 ... yourself." >&2; \
 	  exit 1; fi
 	@scripts/install-deps.sh build
+	@scripts/install-system.sh
 	@$(MAKE) --no-print-directory build
 	./$(BUILD)/stewardd --foreground
 
@@ -30,6 +31,7 @@ build-asan:
 
 test:
 	@scripts/install-deps.sh test
+	@scripts/install-system.sh
 	@$(MAKE) --no-print-directory build-asan
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration

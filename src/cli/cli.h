@@ -1,8 +1,11 @@
 /* cli.h — the parts of the `steward` client shared by its files.
  *
- * steward.c parses the command line and runs the simple verbs; settings.c
- * runs `settings` and `command`; http.c is the transport (libcurl, with the
- * certificate pinning done inside the TLS handshake).
+ * steward.c parses the command line, opens the connection and runs the
+ * simple verbs; settings.c runs `settings` and `command`; login.c runs
+ * `login` and `logout` (trust on first use, password prompts); tokens.c and
+ * audit.c run `token` and `audit`; store.c keeps the files under
+ * ~/.config/steward (known_hosts, sessions); http.c is the transport
+ * (libcurl, with the certificate pinning done inside the TLS handshake).
  *
  * Errors: functions return 0 or a negative errno and print their own message
  * (once, where the cause is known).  Only a few errno values leave a verb,
@@ -62,6 +65,16 @@ struct http_client;
 int http_client_new(const struct http_config *cfg, struct http_client **ret);
 void http_client_free(struct http_client *c);
 
+/* Pins the server to this certificate from now on (HTTPS only). */
+void http_client_set_pin(struct http_client *c, const uint8_t pin[32]);
+
+/* Learns the server's certificate without trusting it: a TLS handshake whose
+ * certificate check records the fingerprint and then fails on purpose, so
+ * the handshake never completes and nothing is sent.  Returns 0 when a
+ * certificate was seen (read it with http_client_peer_fingerprint()), or
+ * -ECOMM with http_client_failure()/http_client_error() set. */
+int http_probe(struct http_client *c);
+
 /* Sends one request.  target is the path and query ("/api/v1/modules").
  * body may be NULL (no body).  On any HTTP answer returns 0 with the status
  * and the body (malloc'ed, NUL-terminated).  On a transport failure returns
@@ -87,18 +100,112 @@ int url_escape(const char *s, char **ret);
 
 /* --- steward.c --- */
 
+/* The global options (before the command). */
+struct cli_options {
+        const char *host_arg;
+        const char *socket_path;
+        const char *token_arg;
+        const char *token_file;
+        const char *fingerprint;
+        bool json;
+};
+
+enum pin_source {
+        PIN_NONE,        /* CA and host name verification */
+        PIN_OPTION,      /* --fingerprint or STEWARD_FINGERPRINT */
+        PIN_KNOWN_HOSTS, /* the host's line in known_hosts */
+};
+
+enum token_source {
+        TOKEN_NONE,
+        TOKEN_OPTION,  /* --token, --token-file or STEWARD_TOKEN */
+        TOKEN_SESSION, /* the session stored by `steward login` */
+};
+
 struct cli {
         struct http_client *http;
-        bool json;         /* --json */
-        bool tcp;          /* -H was given */
-        const char *where; /* for messages: "host:port" or the socket path */
+        const struct cli_options *opts;
+        bool json;       /* --json */
+        bool tcp;        /* over TLS (-H, or the host of login/logout) */
+        bool logging_in; /* a 401 is a failed login, not a missing token */
+        char *where;     /* for messages: the socket path, or the host's key
+                          * "host:port" / "[v6]:port" (lowercase), which is
+                          * also how known_hosts and sessions name it */
+
+        /* TCP only: what the files under ~/.config/steward say of the host. */
+        bool known; /* known_hosts has a line for it */
+        unsigned known_line;
+        uint8_t known_pin[32];
+        enum pin_source pin_source;
+        uint8_t pin[32]; /* the pin in use, unless PIN_NONE */
+        enum token_source token_source;
+        int64_t session_expired_at; /* a stored session too old to send, else 0 */
+        bool session_withheld;      /* a stored session not sent under --fingerprint */
 };
+
+enum {
+        /* login: no token at all (the password is the credential). */
+        CONNECT_NO_TOKEN = 1 << 0,
+        /* logout: only the stored session, never --token / STEWARD_TOKEN. */
+        CONNECT_SESSION_ONLY = 1 << 1,
+};
+
+/* Opens c->http to host_arg ("HOST[:PORT]") over TLS, or to the local socket
+ * when host_arg is NULL, with the credentials and pin the options and the
+ * stored files give (see steward.c).  Usage errors return -EINVAL. */
+int cli_connect(struct cli *c, const char *host_arg, unsigned flags);
+void cli_disconnect(struct cli *c);
 
 /* One API call: sends body (if not NULL) as JSON, and on a 2xx answer
  * returns 0 and the parsed answer.  Otherwise prints why (the server's error
  * message, or the transport failure) and returns -EREMOTEIO, -EBADMSG or
  * -ECOMM.  With --json an error answer is also printed on stdout. */
 int cli_call(struct cli *c, const char *method, const char *target, json_t *body, json_t **ret);
+
+/* The same with a body already serialised (body_len bytes, or NULL).  When
+ * ret_error is not NULL, a refusal is not reported: the caller gets
+ * -EREMOTEIO, the HTTP status and the answer (NULL if it was not JSON), and
+ * reports it with cli_report_refusal().  The answer's raw bytes are wiped
+ * after parsing, as they may hold a secret. */
+int cli_request(struct cli *c, const char *method, const char *target, const char *body,
+                size_t body_len, json_t **ret, long *ret_status, json_t **ret_error);
+/* Prints the server's refusal: the message (and with --json the answer). */
+void cli_report_refusal(struct cli *c, long status, json_t *answer);
+/* Prints why the last request (or probe) got no answer. */
+void cli_report_transport(struct cli *c);
+
+/* The SSH-style warning for a server whose certificate is not the one
+ * known_hosts recorded for it. */
+void report_changed_certificate(const struct cli *c, const char *presented);
+
+/* A verb's own options, after the verb's name: --NAME VALUE, --NAME=VALUE,
+ * -X [VALUE]; anywhere among the operands, up to "--". */
+struct verb_option {
+        const char *name;
+        char short_name;        /* 0: none */
+        const char **ret_value; /* an option with a value, or … */
+        bool *ret_flag;         /* … a flag */
+};
+/* Sorts argv into options and at most max_pos operands (pos[]); synopsis is
+ * what a usage error shows ("token create NAME [--role ROLE]"). */
+int parse_verb_args(const char *synopsis, int argc, char **argv, const struct verb_option *opts,
+                    size_t n_opts, char **pos, size_t max_pos, size_t *ret_npos);
+
+/* A table of text cells, printed with columns aligned. */
+struct table {
+        size_t ncols, nrows, cap;
+        char **cells; /* nrows × ncols, malloc'ed */
+};
+int table_init(struct table *t, const char *const *header, size_t ncols);
+int table_add(struct table *t, const char *const *row);
+int table_print(const struct table *t);
+void table_free(struct table *t);
+
+/* A time from the server (unix seconds, or text) as local "YYYY-MM-DD
+ * HH:MM:SS"; none_text when it is null or absent. */
+void format_time(json_t *v, const char *none_text, char dst[64]);
+/* A JSON scalar as table text ("" for null or absent). */
+void format_cell(json_t *v, char dst[128]);
 
 /* Prints v as MODULE:KEY = VALUE lines under prefix, or as JSON when the tree
  * cannot be written in that form. */
@@ -118,7 +225,47 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if s is a valid module, command or argument name. */
 bool valid_name(const char *s);
 
+/* Prints each unified diff of a "files" array ([{"path", "diff"}]) as is;
+ * returns how many it printed. */
+size_t print_file_diffs(json_t *files);
+
 /* --- settings.c --- */
 
 int verb_settings(struct cli *c, int argc, char **argv);
 int verb_command(struct cli *c, int argc, char **argv);
+
+/* --- store.c --- */
+
+/* Each of these prints its own message on failure (naming the file). */
+
+/* How to show a file of the store in messages: "~/.config/steward/NAME"
+ * when it is under $HOME. */
+int store_display_path(const char *name, char **ret);
+
+/* Looks key up in known_hosts: 0 and *ret_found false when absent (or when
+ * there is no store: $HOME unset). */
+int known_hosts_find(const char *key, bool *ret_found, uint8_t ret_pin[32], unsigned *ret_line);
+/* Appends "key SHA256:HEX" and returns the line's number.  If a line for
+ * key appeared meanwhile, nothing is written: its number is returned when it
+ * holds the same pin, else -EEXIST (quietly). */
+int known_hosts_add(const char *key, const uint8_t pin[32], unsigned *ret_line);
+
+/* The stored session for key: 0 with *ret_token NULL when there is none. */
+int session_find(const char *key, char **ret_token, int64_t *ret_expires_at);
+/* Stores the session for key, replacing the one there was. */
+int session_save(const char *key, const char *token, int64_t expires_at);
+/* Removes the session for key; *ret_removed says whether there was one. */
+int session_remove(const char *key, bool *ret_removed);
+
+/* True if t can be a bearer token: 1..TOKEN_MAX printable ASCII, no space. */
+bool token_chars_ok(const char *t);
+
+/* --- login.c --- */
+
+int verb_login(struct cli *c, int argc, char **argv);
+int verb_logout(struct cli *c, int argc, char **argv);
+
+/* --- tokens.c, audit.c --- */
+
+int verb_token(struct cli *c, int argc, char **argv);
+int verb_audit(struct cli *c, int argc, char **argv);

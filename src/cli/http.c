@@ -16,6 +16,13 @@
  * verification), so that a failure can tell the user what to pin.  TLS
  * session resumption is off: a resumed session would skip the check.
  *
+ * Trust on first use (`steward login`) needs the certificate before anything
+ * is trusted: http_probe() makes a connection whose callback records the
+ * fingerprint and then rejects the certificate, so the handshake fails by
+ * design (and the transfer is CONNECT_ONLY besides: even a handshake that
+ * completed would carry no request).  The caller decides, pins, and only then
+ * sends a request, which the pin check guards like any other.
+ *
  * Bounds: connect timeout, total timeout, answers over RESPONSE_MAX abort the
  * transfer, redirects are never followed, only http and https are allowed.
  * The token lives in one header string, wiped when the client is freed; it is
@@ -43,6 +50,7 @@ struct http_client {
         bool tls;
         bool have_pin;
         uint8_t pin[32];
+        bool probing; /* http_probe(): record the certificate, then reject it */
 
         /* What the handshake of the current connection saw. */
         bool cert_seen;
@@ -149,6 +157,10 @@ static int verify_cert(X509_STORE_CTX *store, void *arg) {
         memcpy(c->cert_sha256, md, 32);
         c->cert_seen = true;
 
+        if (c->probing) {
+                X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+                return 0;
+        }
         if (c->have_pin) {
                 if (CRYPTO_memcmp(md, c->pin, 32) != 0) {
                         c->pin_mismatch = true;
@@ -169,7 +181,7 @@ static CURLcode ssl_ctx_setup(CURL *curl, void *ssl_ctx, void *arg) {
         /* With a pin libcurl was told not to verify (it would reject a
          * self-signed certificate), which also set SSL_VERIFY_NONE: turn
          * verification back on so that the callback's verdict counts. */
-        if (c->have_pin)
+        if (c->have_pin || c->probing)
                 SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_cert_verify_callback(ctx, verify_cert, c);
         return CURLE_OK;
@@ -248,6 +260,11 @@ void http_client_free(struct http_client *c) {
         free(c);
 }
 
+void http_client_set_pin(struct http_client *c, const uint8_t pin[32]) {
+        memcpy(c->pin, pin, sizeof c->pin);
+        c->have_pin = true;
+}
+
 enum http_failure http_client_failure(const struct http_client *c) {
         return c->failure;
 }
@@ -299,7 +316,7 @@ static int setup(struct http_client *c, const char *method, const char *url, con
         if (c->tls) {
                 SETOPT(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
                 SETOPT(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-                if (c->have_pin) {
+                if (c->have_pin || c->probing) {
                         SETOPT(c, CURLOPT_SSL_VERIFYPEER, 0L);
                         SETOPT(c, CURLOPT_SSL_VERIFYHOST, 0L);
                 } else {
@@ -440,4 +457,49 @@ int http_request(struct http_client *c, const char *method, const char *target, 
 oom:
         curl_slist_free_all(headers);
         return -ENOMEM;
+}
+
+int http_probe(struct http_client *c) {
+        _cleanup_free_ char *url = NULL;
+        CURLcode code;
+        int r;
+
+        if (!c->tls)
+                return -EINVAL;
+
+        c->failure = HTTP_FAILURE_NONE;
+        c->error[0] = '\0';
+        c->curl_error[0] = '\0';
+        c->too_big = false;
+        c->pin_mismatch = false;
+        c->cert_seen = false;
+
+        if (asprintf(&url, "%s/", c->base) < 0) {
+                url = NULL;
+                return -ENOMEM;
+        }
+
+        c->probing = true;
+        r = setup(c, "GET", url, NULL, 0, NULL);
+        if (r < 0) {
+                c->probing = false;
+                return r;
+        }
+        if (curl_easy_setopt(c->curl, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK ||
+            curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK) {
+                c->probing = false;
+                (void)snprintf(c->error, sizeof c->error,
+                               "libcurl does not support CURLOPT_CONNECT_ONLY or FORBID_REUSE");
+                c->failure = HTTP_FAILURE_TLS;
+                return -ECOMM;
+        }
+        code = curl_easy_perform(c->curl);
+        c->probing = false;
+        /* Drop the connection, should the handshake have completed after all. */
+        curl_easy_reset(c->curl);
+
+        if (c->cert_seen)
+                return 0;
+        describe_failure(c, code == CURLE_OK ? CURLE_SSL_CONNECT_ERROR : code);
+        return -ECOMM;
 }

@@ -347,23 +347,10 @@ static int print_changes(struct cli *c, const char *module, json_t *answer) {
 }
 
 static void print_plan(const char *module, json_t *answer) {
-        json_t *files = json_object_get(answer, "files"),
-               *changed = json_object_get(answer, "changed");
-        json_t *f, *k;
-        size_t i, printed = 0;
+        json_t *changed = json_object_get(answer, "changed"), *k;
+        size_t i;
 
-        json_array_foreach(files, i, f) {
-                const char *diff = json_string_value(json_object_get(f, "diff"));
-
-                if (!diff || !diff[0])
-                        continue;
-                /* A diff is file content: printed as is, like diff(1) does. */
-                fputs(diff, stdout);
-                if (diff[strlen(diff) - 1] != '\n')
-                        fputc('\n', stdout);
-                printed++;
-        }
-        if (printed > 0)
+        if (print_file_diffs(json_object_get(answer, "files")) > 0)
                 return;
 
         if (json_array_size(changed) == 0) {

@@ -1,6 +1,15 @@
 /* steward.c — the `steward` command line client: options, the connection,
  * and the verbs that are one request each (list, status, fullstatus, start,
- * stop, restart).  `settings` and `command` live in settings.c.
+ * stop, restart).  `settings` and `command` live in settings.c, `login` and
+ * `logout` in login.c, `token` in tokens.c, `audit` in audit.c.
+ *
+ * Credentials over TCP.  The token is, in this order: --token, --token-file,
+ * $STEWARD_TOKEN, else the session `steward login` stored for the host.  The
+ * pin is --fingerprint or $STEWARD_FINGERPRINT, else the host's line in
+ * known_hosts; without either, the system's CAs and the host name decide.  A
+ * stored session is sent only to a server pinned to the certificate it was
+ * obtained from (or verified by a CA), never under a different
+ * --fingerprint, and never once it has expired.
  *
  * Everything that can be checked locally (options, names, argument shapes)
  * is checked before the first byte goes to the server, so a usage error
@@ -19,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -43,6 +53,20 @@ static const char usage_text[] =
         "  command MODULE:NAME [ARG=VALUE ...]\n"
         "                                     run one of a module's commands\n"
         "  start|stop|restart MODULE          start, stop or restart a module's service\n"
+        "  login [HOST[:PORT]] [--user NAME] [--yes]\n"
+        "                                     log in to HOST (or -H) with a password and keep\n"
+        "                                     the session; trusts the server's certificate on\n"
+        "                                     first use, as ssh does (--yes: without asking)\n"
+        "  logout [HOST[:PORT]]               end the stored session for HOST (or -H)\n"
+        "  token create NAME [--role monitor|operator|admin] [--expires SECONDS]\n"
+        "                                     create an API token (its secret is shown once)\n"
+        "  token list                         the API tokens\n"
+        "  token revoke ID                    revoke an API token\n"
+        "  audit list [--module M] [--user U] [--limit N] [--all]\n"
+        "                                     the audit log, newest first (--all: every page)\n"
+        "  audit show ID                      one audit record, with the diffs of its files\n"
+        "  audit verify                       check the audit log's hash chain\n"
+        "  audit rollback ID [--dry-run]      restore the files a change modified\n"
         "\n"
         "Options (before the command):\n"
         "  -H, --host HOST[:PORT]             connect to HOST over TLS (default port 660);\n"
@@ -53,13 +77,17 @@ static const char usage_text[] =
         "      --token-file FILE              read the access token from FILE\n"
         "      --fingerprint SHA256:HEX       trust only the server certificate with this\n"
         "                                     SHA-256 fingerprint\n"
+        "                                     (after login, -H HOST alone uses the stored\n"
+        "                                     session and the certificate pinned for HOST)\n"
         "      --json                         print the server's JSON answers\n"
         "  -h, --help                         show this help\n"
         "      --version                      show the version\n"
         "\n"
-        "Environment: STEWARD_SOCKET, STEWARD_TOKEN, STEWARD_FINGERPRINT.\n"
+        "Environment: STEWARD_SOCKET, STEWARD_TOKEN, STEWARD_FINGERPRINT,\n"
+        "STEWARD_ACCEPT_NEW=1 (login: trust a new server's certificate without asking).\n"
+        "Files: ~/.config/steward/known_hosts and sessions ($XDG_CONFIG_HOME/steward).\n"
         "Exit status: 0 success, 1 the server refused, 2 usage error,\n"
-        "3 no connection or the server's certificate did not verify.\n"
+        "3 no connection, or the server's certificate did not verify or has changed.\n"
         "See steward(1).\n";
 
 int usage_error(const char *fmt, ...) {
@@ -148,13 +176,17 @@ int print_kv(const char *prefix, json_t *v) {
         return 0;
 }
 
-static void report_transport(struct cli *c) {
+void cli_report_transport(struct cli *c) {
         const char *error = http_client_error(c->http);
         char fp[FINGERPRINT_STRLEN];
         bool seen = http_client_peer_fingerprint(c->http, fp);
 
         switch (http_client_failure(c->http)) {
         case HTTP_FAILURE_PIN:
+                if (c->pin_source == PIN_KNOWN_HOSTS) {
+                        report_changed_certificate(c, seen ? fp : NULL);
+                        break;
+                }
                 fprintf(stderr, "steward: %s: ", c->where);
                 fputs_sanitized(error, stderr);
                 fputc('\n', stderr);
@@ -177,8 +209,10 @@ static void report_transport(struct cli *c) {
                                 "created its certificate\n"
                                 "         (check on the server, not from this output alone), pin "
                                 "it:\n"
-                                "    steward -H %s --fingerprint %s COMMAND ...\n",
-                                fp, c->where, fp);
+                                "    steward -H %s --fingerprint %s COMMAND ...\n"
+                                "steward: or log in, which asks to trust it and remembers it:\n"
+                                "    steward login %s\n",
+                                fp, c->where, fp, c->where);
                 else
                         fputs("steward: to trust the server's own certificate, read its "
                               "fingerprint on the server\n"
@@ -210,6 +244,64 @@ static void report_transport(struct cli *c) {
         }
 }
 
+void report_changed_certificate(const struct cli *c, const char *presented) {
+        static const char bar[] =
+                "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n";
+        _cleanup_free_ char *file = NULL;
+        char recorded[FINGERPRINT_STRLEN];
+
+        (void)store_display_path("known_hosts", &file);
+        fingerprint_format(c->known_pin, recorded);
+        fputs(bar, stderr);
+        fprintf(stderr, "@    WARNING: THE CERTIFICATE OF %s HAS CHANGED!\n", c->where);
+        fputs(bar, stderr);
+        fprintf(stderr,
+                "Someone could be eavesdropping on you right now (man-in-the-middle attack)!\n"
+                "It is also possible that the server's certificate was just replaced.\n"
+                "The certificate recorded for %s is %s,\n"
+                "the server presented %s.\n"
+                "Nothing was sent to the server.\n"
+                "Remove the line %u of %s if you trust the new certificate (%s);\n"
+                "check its fingerprint on the server first (stewardd logs it when it creates "
+                "its certificate).\n",
+                c->where, recorded, presented ? presented : "another one", c->known_line,
+                file ? file : "~/.config/steward/known_hosts", presented ? presented : "see above");
+}
+
+static void hint_unauthenticated(struct cli *c) {
+        char when[64];
+
+        switch (c->token_source) {
+        case TOKEN_SESSION:
+                fprintf(stderr,
+                        "steward: the session stored for %s has ended: log in again with "
+                        "'steward login %s'\n",
+                        c->where, c->where);
+                break;
+        case TOKEN_OPTION:
+                fprintf(stderr,
+                        "steward: check the access token, or log in with 'steward login %s'\n",
+                        c->where);
+                break;
+        default:
+                if (c->session_expired_at > 0) {
+                        json_t *t = json_integer(c->session_expired_at);
+
+                        format_time(t, "?", when);
+                        json_decref(t);
+                        fprintf(stderr,
+                                "steward: the session stored for %s expired at %s: log in again "
+                                "with 'steward login %s'\n",
+                                c->where, when, c->where);
+                } else
+                        fprintf(stderr,
+                                "steward: log in with 'steward login %s', or give an access token "
+                                "with --token-file FILE or STEWARD_TOKEN\n",
+                                c->where);
+                break;
+        }
+}
+
 static void report_refusal(struct cli *c, long status, json_t *answer) {
         json_t *err = json_object_get(answer, "error");
         const char *message = json_string_value(json_object_get(err, "message"));
@@ -234,41 +326,47 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
         }
         fputc('\n', stderr);
 
-        if (status == 401 && c->tcp)
-                fputs("steward: give an access token with --token-file FILE or STEWARD_TOKEN\n",
-                      stderr);
+        if (status == 401 && c->tcp && !c->logging_in)
+                hint_unauthenticated(c);
         else if (status == 403 && !c->tcp)
                 fputs("steward: on the local socket only root is admitted\n", stderr);
 }
 
-int cli_call(struct cli *c, const char *method, const char *target, json_t *body, json_t **ret) {
-        _cleanup_free_ char *req = NULL, *resp = NULL;
+void cli_report_refusal(struct cli *c, long status, json_t *answer) {
+        if (answer && c->json)
+                (void)print_json(answer);
+        report_refusal(c, status, answer);
+}
+
+int cli_request(struct cli *c, const char *method, const char *target, const char *body,
+                size_t body_len, json_t **ret, long *ret_status, json_t **ret_error) {
+        char *resp = NULL;
         size_t resp_len = 0;
         json_error_t jerr;
         json_t *answer;
         long status = 0;
         int r;
 
-        if (body) {
-                req = json_dumps(body, JSON_COMPACT);
-                if (!req)
-                        return -ENOMEM;
-        }
-
-        r = http_request(c->http, method, target, req, req ? strlen(req) : 0, &status, &resp,
-                         &resp_len);
+        r = http_request(c->http, method, target, body, body_len, &status, &resp, &resp_len);
         if (r == -ECOMM || r == -EBADMSG) {
-                report_transport(c);
+                cli_report_transport(c);
                 return r;
         }
         if (r < 0)
                 return r;
 
         answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, &jerr);
+        explicit_bzero(resp, resp_len);
+        free(resp);
+
         if (status < 200 || status > 299) {
-                if (answer && c->json)
-                        (void)print_json(answer);
-                report_refusal(c, status, answer);
+                if (ret_error) {
+                        *ret_error = answer;
+                        if (ret_status)
+                                *ret_status = status;
+                        return -EREMOTEIO;
+                }
+                cli_report_refusal(c, status, answer);
                 json_decref(answer);
                 return -EREMOTEIO;
         }
@@ -280,7 +378,218 @@ int cli_call(struct cli *c, const char *method, const char *target, json_t *body
                 return -EBADMSG;
         }
         *ret = answer;
+        if (ret_status)
+                *ret_status = status;
         return 0;
+}
+
+int cli_call(struct cli *c, const char *method, const char *target, json_t *body, json_t **ret) {
+        _cleanup_free_ char *req = NULL;
+
+        if (body) {
+                req = json_dumps(body, JSON_COMPACT);
+                if (!req)
+                        return -ENOMEM;
+        }
+        return cli_request(c, method, target, req, req ? strlen(req) : 0, ret, NULL, NULL);
+}
+
+size_t print_file_diffs(json_t *files) {
+        size_t i, printed = 0;
+        json_t *f;
+
+        json_array_foreach(files, i, f) {
+                const char *diff = json_string_value(json_object_get(f, "diff"));
+
+                if (!diff || !diff[0])
+                        continue;
+                /* A diff is file content: printed as is, like diff(1) does. */
+                fputs(diff, stdout);
+                if (diff[strlen(diff) - 1] != '\n')
+                        fputc('\n', stdout);
+                printed++;
+        }
+        return printed;
+}
+
+int parse_verb_args(const char *synopsis, int argc, char **argv, const struct verb_option *opts,
+                    size_t n_opts, char **pos, size_t max_pos, size_t *ret_npos) {
+        bool operands_only = false;
+        size_t npos = 0;
+
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i], *value = NULL;
+                const struct verb_option *o = NULL;
+
+                if (operands_only || a[0] != '-' || STREQ(a, "-")) {
+                        if (npos >= max_pos)
+                                return usage_error("usage: steward %s", synopsis);
+                        pos[npos++] = argv[i];
+                        continue;
+                }
+                if (STREQ(a, "--")) {
+                        operands_only = true;
+                        continue;
+                }
+                if (a[1] == '-') {
+                        const char *eq = strchr(a + 2, '=');
+                        size_t n = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+
+                        for (size_t k = 0; k < n_opts && !o; k++)
+                                if (strlen(opts[k].name) == n &&
+                                    strncmp(opts[k].name, a + 2, n) == 0)
+                                        o = &opts[k];
+                        if (eq)
+                                value = eq + 1;
+                } else if (a[2] == '\0') {
+                        for (size_t k = 0; k < n_opts && !o; k++)
+                                if (opts[k].short_name && opts[k].short_name == a[1])
+                                        o = &opts[k];
+                }
+                if (!o)
+                        return usage_error("unknown option %s (usage: steward %s)", a, synopsis);
+
+                if (o->ret_flag) {
+                        if (value)
+                                return usage_error("option --%s takes no value", o->name);
+                        *o->ret_flag = true;
+                        continue;
+                }
+                if (!value) {
+                        if (i + 1 >= argc)
+                                return usage_error("option %s needs a value", a);
+                        value = argv[++i];
+                }
+                *o->ret_value = value;
+        }
+        *ret_npos = npos;
+        return 0;
+}
+
+int table_init(struct table *t, const char *const *header, size_t ncols) {
+        *t = (struct table){.ncols = ncols};
+        return table_add(t, header);
+}
+
+int table_add(struct table *t, const char *const *row) {
+        size_t need;
+
+        if (t->nrows == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 16;
+                char **cells;
+
+                if (__builtin_mul_overflow(cap, t->ncols, &need) || need > SIZE_MAX / sizeof *cells)
+                        return -ENOMEM;
+                cells = realloc(t->cells, need * sizeof *cells);
+                if (!cells)
+                        return -ENOMEM;
+                t->cells = cells;
+                t->cap = cap;
+        }
+        for (size_t k = 0; k < t->ncols; k++) {
+                char *cell = strdup(row[k] ? row[k] : "");
+
+                if (!cell) {
+                        for (size_t j = 0; j < k; j++)
+                                free(t->cells[t->nrows * t->ncols + j]);
+                        return -ENOMEM;
+                }
+                t->cells[t->nrows * t->ncols + k] = cell;
+        }
+        t->nrows++;
+        return 0;
+}
+
+/* Characters (UTF-8 sequences) in s, for alignment. */
+static size_t display_width(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char)*s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+#define TABLE_COLUMN_MAX 40
+
+int table_print(const struct table *t) {
+        _cleanup_free_ size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof *width);
+
+        if (!width)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->nrows; i++)
+                for (size_t k = 0; k < t->ncols; k++) {
+                        size_t w = display_width(t->cells[i * t->ncols + k]);
+
+                        if (w > width[k])
+                                width[k] = w < TABLE_COLUMN_MAX ? w : TABLE_COLUMN_MAX;
+                }
+        for (size_t i = 0; i < t->nrows; i++) {
+                for (size_t k = 0; k < t->ncols; k++) {
+                        const char *cell = t->cells[i * t->ncols + k];
+
+                        fputs_sanitized(cell, stdout);
+                        if (k + 1 == t->ncols)
+                                break;
+                        for (size_t w = display_width(cell); w < width[k] + 2; w++)
+                                fputc(' ', stdout);
+                        if (display_width(cell) >= width[k] + 2)
+                                fputc(' ', stdout);
+                }
+                fputc('\n', stdout);
+        }
+        return 0;
+}
+
+void table_free(struct table *t) {
+        for (size_t i = 0; i < t->nrows * t->ncols; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        *t = (struct table){};
+}
+
+/* Copies s into dst (cap bytes), cut on a character boundary. */
+static void copy_text(const char *s, char *dst, size_t cap) {
+        size_t n = strlen(s);
+
+        if (n >= cap) {
+                n = cap - 1;
+                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        memcpy(dst, s, n);
+        dst[n] = '\0';
+}
+
+void format_time(json_t *v, const char *none_text, char dst[64]) {
+        struct tm tm;
+        time_t t;
+
+        if (json_is_string(v)) {
+                copy_text(json_string_value(v), dst, 64);
+                return;
+        }
+        if (json_is_integer(v))
+                t = (time_t)json_integer_value(v);
+        else if (json_is_real(v))
+                t = (time_t)json_real_value(v);
+        else
+                t = 0;
+        if (t <= 0 || !localtime_r(&t, &tm) || strftime(dst, 64, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                copy_text(none_text, dst, 64);
+}
+
+void format_cell(json_t *v, char dst[128]) {
+        if (json_is_string(v))
+                copy_text(json_string_value(v), dst, 128);
+        else if (json_is_integer(v))
+                (void)snprintf(dst, 128, "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+                (void)snprintf(dst, 128, "%g", json_real_value(v));
+        else if (json_is_boolean(v))
+                copy_text(json_is_true(v) ? "yes" : "no", dst, 128);
+        else
+                dst[0] = '\0';
 }
 
 static int verb_list(struct cli *c, int argc, char **argv) {
@@ -409,6 +718,7 @@ static const struct verb {
         int min_args, max_args; /* max -1: any number */
         int (*run)(struct cli *c, int argc, char **argv);
         const char *synopsis;
+        bool own_connection; /* the verb calls cli_connect() itself */
 } verbs[] = {
         {"list", 0, 0, verb_list, "list"},
         {"status", 0, 1, verb_status, "status [MODULE]"},
@@ -418,15 +728,10 @@ static const struct verb {
         {"start", 1, 1, verb_start, "start MODULE"},
         {"stop", 1, 1, verb_stop, "stop MODULE"},
         {"restart", 1, 1, verb_restart, "restart MODULE"},
-};
-
-struct options {
-        const char *host_arg;
-        const char *socket_path;
-        const char *token_arg;
-        const char *token_file;
-        const char *fingerprint;
-        bool json;
+        {"login", 0, -1, verb_login, "login [HOST[:PORT]] [--user NAME] [--yes]", true},
+        {"logout", 0, 1, verb_logout, "logout [HOST[:PORT]]", true},
+        {"token", 1, -1, verb_token, "token create|list|revoke ..."},
+        {"audit", 1, -1, verb_audit, "audit list|show|verify|rollback ..."},
 };
 
 enum {
@@ -439,7 +744,7 @@ enum {
 };
 
 /* Returns 1 to go on, 0 when done (--help, --version), -EINVAL on error. */
-static int parse_argv(int argc, char **argv, struct options *o) {
+static int parse_argv(int argc, char **argv, struct cli_options *o) {
         static const struct option longopts[] = {
                 {"host", required_argument, NULL, 'H'},
                 {"socket", required_argument, NULL, OPT_SOCKET},
@@ -540,6 +845,11 @@ static int parse_host(const char *arg, char **ret_host, unsigned *ret_port) {
         if (port_s && (safe_atou(port_s, &port) < 0 || port == 0 || port > 65535))
                 return usage_error("invalid port in \"%s\"", arg);
 
+        /* One spelling per host, for known_hosts and sessions. */
+        for (char *p = host; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char)(*p - 'A' + 'a');
+
         *ret_host = TAKE_PTR(host);
         *ret_port = port;
         return 0;
@@ -550,15 +860,14 @@ static int check_token(const char *t, const char *origin) {
 
         if (n == 0 || n > TOKEN_MAX)
                 return usage_error("the token from %s is empty or too long", origin);
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
-                        return usage_error("the token from %s contains invalid characters", origin);
+        if (!token_chars_ok(t))
+                return usage_error("the token from %s contains invalid characters", origin);
         return 0;
 }
 
 /* Finds the token: --token, --token-file, then $STEWARD_TOKEN.  *ret is
  * malloc'ed (the caller wipes it) or NULL when there is none. */
-static int load_token(const struct options *o, char **ret) {
+static int load_token(const struct cli_options *o, char **ret) {
         _cleanup_free_ char *t = NULL;
         const char *env = getenv("STEWARD_TOKEN");
         const char *origin;
@@ -611,14 +920,130 @@ static int exit_status(int r) {
         return EXIT_REFUSED;
 }
 
-static int run(int argc, char **argv) {
-        struct options o = {};
+static void free_token(char *t) {
+        if (!t)
+                return;
+        explicit_bzero(t, strlen(t));
+        free(t);
+}
+
+/* The stored session for c->where, if it may be sent to this server. */
+static int stored_session(struct cli *c, const struct http_config *cfg, char **ret) {
+        char *token = NULL;
+        int64_t expires_at = 0;
+        int r;
+
+        r = session_find(c->where, &token, &expires_at);
+        if (r < 0 || !token)
+                return r;
+
+        if (expires_at > 0 && expires_at <= (int64_t)time(NULL)) {
+                c->session_expired_at = expires_at;
+                free_token(token);
+                return 0;
+        }
+        if (c->pin_source == PIN_OPTION &&
+            !(c->known && memeq_consttime(cfg->pin, c->known_pin, sizeof c->known_pin))) {
+                fprintf(stderr,
+                        "steward: not sending the session stored for %s: --fingerprint is not "
+                        "the certificate it was made with\n",
+                        c->where);
+                c->session_withheld = true;
+                free_token(token);
+                return 0;
+        }
+        *ret = token;
+        return 0;
+}
+
+int cli_connect(struct cli *c, const char *host_arg, unsigned flags) {
+        const struct cli_options *o = c->opts;
         struct http_config cfg = {};
-        struct cli c = {};
-        const struct verb *verb = NULL;
-        _cleanup_free_ char *host = NULL, *where = NULL;
+        _cleanup_free_ char *host = NULL;
         char *token = NULL;
         const char *fp;
+        int r;
+
+        if (!host_arg) {
+                cfg.socket_path = o->socket_path ? o->socket_path : getenv("STEWARD_SOCKET");
+                if (!cfg.socket_path || !cfg.socket_path[0])
+                        cfg.socket_path = DEFAULT_SOCKET;
+                c->where = strdup(cfg.socket_path);
+                if (!c->where)
+                        return -ENOMEM;
+                c->tcp = false;
+                return http_client_new(&cfg, &c->http);
+        }
+
+        if (o->socket_path)
+                return usage_error("a host and --socket exclude each other");
+        r = parse_host(host_arg, &host, &cfg.port);
+        if (r < 0)
+                return r;
+        cfg.host = host;
+        if (asprintf(&c->where, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, cfg.port) < 0) {
+                c->where = NULL;
+                return -ENOMEM;
+        }
+        c->tcp = true;
+
+        fp = o->fingerprint ? o->fingerprint : getenv("STEWARD_FINGERPRINT");
+        if (fp && fp[0]) {
+                if (fingerprint_parse(fp, cfg.pin) < 0)
+                        return usage_error("invalid fingerprint \"%s\" (expected SHA256: "
+                                           "and 64 hex digits)",
+                                           fp);
+                cfg.have_pin = true;
+                c->pin_source = PIN_OPTION;
+        }
+
+        if (!(flags & (CONNECT_NO_TOKEN | CONNECT_SESSION_ONLY))) {
+                r = load_token(o, &token);
+                if (r < 0)
+                        return r;
+                if (token)
+                        c->token_source = TOKEN_OPTION;
+        }
+
+        /* With both a pin and a token given, the stored files have no say. */
+        if (!(cfg.have_pin && token)) {
+                r = known_hosts_find(c->where, &c->known, c->known_pin, &c->known_line);
+                if (r < 0)
+                        goto out;
+        }
+        if (!cfg.have_pin && c->known) {
+                memcpy(cfg.pin, c->known_pin, sizeof cfg.pin);
+                cfg.have_pin = true;
+                c->pin_source = PIN_KNOWN_HOSTS;
+        }
+
+        if (!token && !(flags & CONNECT_NO_TOKEN)) {
+                r = stored_session(c, &cfg, &token);
+                if (r < 0)
+                        goto out;
+                if (token)
+                        c->token_source = TOKEN_SESSION;
+        }
+
+        memcpy(c->pin, cfg.pin, sizeof c->pin);
+        cfg.token = token;
+        r = http_client_new(&cfg, &c->http);
+out:
+        free_token(token);
+        return r;
+}
+
+void cli_disconnect(struct cli *c) {
+        http_client_free(c->http);
+        c->http = NULL;
+        free(c->where);
+        c->where = NULL;
+}
+
+static int run(int argc, char **argv) {
+        struct cli_options o = {};
+        struct cli c = {};
+        const struct verb *verb = NULL;
         int nargs, r;
 
         r = parse_argv(argc, argv, &o);
@@ -635,39 +1060,8 @@ static int run(int argc, char **argv) {
         nargs = argc - optind - 1;
         if (nargs < verb->min_args || (verb->max_args >= 0 && nargs > verb->max_args))
                 return usage_error("usage: steward %s", verb->synopsis);
-
-        if (o.host_arg) {
-                if (o.socket_path)
-                        return usage_error("-H and --socket exclude each other");
-                r = parse_host(o.host_arg, &host, &cfg.port);
-                if (r < 0)
-                        return r;
-                cfg.host = host;
-                if (asprintf(&where, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, cfg.port) < 0) {
-                        where = NULL;
-                        return -ENOMEM;
-                }
-
-                fp = o.fingerprint ? o.fingerprint : getenv("STEWARD_FINGERPRINT");
-                if (fp && fp[0]) {
-                        if (fingerprint_parse(fp, cfg.pin) < 0)
-                                return usage_error("invalid fingerprint \"%s\" (expected SHA256: "
-                                                   "and 64 hex digits)",
-                                                   fp);
-                        cfg.have_pin = true;
-                }
-                r = load_token(&o, &token);
-                if (r < 0)
-                        return r;
-                cfg.token = token;
-        } else {
-                cfg.socket_path = o.socket_path ? o.socket_path : getenv("STEWARD_SOCKET");
-                if (!cfg.socket_path || !cfg.socket_path[0])
-                        cfg.socket_path = DEFAULT_SOCKET;
-                where = strdup(cfg.socket_path);
-                if (!where)
-                        return -ENOMEM;
-        }
+        if (o.host_arg && o.socket_path)
+                return usage_error("-H and --socket exclude each other");
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 fputs("steward: cannot initialise libcurl\n", stderr);
@@ -675,23 +1069,16 @@ static int run(int argc, char **argv) {
                 goto out;
         }
 
-        r = http_client_new(&cfg, &c.http);
-        if (r < 0)
-                goto out_curl;
+        c.opts = &o;
         c.json = o.json;
-        c.tcp = o.host_arg != NULL;
-        c.where = where;
+        if (!verb->own_connection)
+                r = cli_connect(&c, o.host_arg, 0);
+        if (r >= 0)
+                r = verb->run(&c, nargs, argv + optind + 1);
+        cli_disconnect(&c);
 
-        r = verb->run(&c, nargs, argv + optind + 1);
-        http_client_free(c.http);
-
-out_curl:
         curl_global_cleanup();
 out:
-        if (token) {
-                explicit_bzero(token, strlen(token));
-                free(token);
-        }
         if (r == -ENOMEM)
                 fputs("steward: out of memory\n", stderr);
         return r;

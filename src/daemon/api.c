@@ -14,6 +14,7 @@
 
 #include "jsonutil.h"
 #include "kv.h"
+#include "helper/roles.h"
 #include "registry.h"
 #include "util.h"
 
@@ -23,13 +24,15 @@
 typedef void (*handler_t)(const struct api_request *req, char **params, struct api_response *resp);
 
 struct route {
+        const char *method;
         const char *pattern; /* "api/v1/modules/ * /schema" with '*' segments */
-        handler_t get, patch, post;
-        const char *allow;
+        int min_role;        /* enum role */
+        handler_t handler;
 };
 
 void api_response_clear(struct api_response *resp) {
         json_decref(resp->body);
+        free(resp->set_cookie);
         *resp = (struct api_response){0};
 }
 
@@ -107,7 +110,7 @@ static json_t *body_object(const struct api_request *req, struct api_response *r
 
 static void h_whoami(const struct api_request *req, char **p, struct api_response *resp) {
         ok(resp, json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role,
-                           "auth", req->auth, "source", req->ctx.source));
+                           "auth", req->auth ? req->auth : "none", "source", req->ctx.source));
 }
 
 static json_t *module_status(const module_t *m, bool full) {
@@ -214,44 +217,52 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
         ok(resp, out);
 }
 
+/* Calls the helper for the caller's session; on refusal fills resp with the
+ * helper's error (and its details, e.g. the files of a conflict). */
+static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
+                           struct api_response *resp) {
+        struct module_error e = {0};
+        json_t *ret = NULL, *details = NULL;
+        int r;
+
+        if (!req->helper) {
+                api_error(resp, 503, "unavailable", NULL, "changes are not possible here");
+                return NULL;
+        }
+        r = req->helper(op, req->session, req->ctx.source, args, -1, &ret, &details, &e);
+        if (r >= 0)
+                return ret;
+        if (STREQ(e.code, "throttled")) {
+                /* The helper puts the seconds to wait in the field. */
+                int64_t secs;
+                if (safe_atoi64(e.field, &secs) >= 0 && secs > 0)
+                        snprintf(resp->retry_after, sizeof resp->retry_after, "%lld",
+                                 (long long)secs);
+                e.field[0] = '\0';
+        }
+        from_module_error(resp, &e, r);
+        if (json_is_object(details))
+                json_object_update_missing(json_object_get(resp->body, "error"), details);
+        json_decref(details);
+        return NULL;
+}
+
 static void h_settings_patch(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
-        struct module_error e = {0};
-        json_t *body = NULL, *flat = NULL, *current = NULL, *changes = NULL, *plan = NULL;
         bool dry_run = query_flag(req, "dry_run");
-        int r;
+        json_t *body, *ret;
 
         if (!m || !(body = body_object(req, resp)))
                 return;
-        r = settings_flatten(m, body, &flat, &e);
-        if (r >= 0 && m->settings_read)
-                r = m->settings_read(&current, &e);
-        if (r >= 0)
-                r = settings_changes(m, flat, current, &changes, &e);
-        if (r < 0) {
-                from_module_error(resp, &e, r);
-                goto out;
-        }
-        if (json_object_size(changes) == 0) {
-                ok(resp, json_pack("{s:b, s:[], s:b, s:[]}", "dry_run", dry_run, "changed",
-                                   "restart_required", false, "files"));
-                goto out;
-        }
-        if (!m->settings_apply) {
-                api_error(resp, 422, "read_only", NULL, "the settings of %s are read-only",
-                          m->name);
-                goto out;
-        }
-        r = m->settings_apply(&req->ctx, changes, dry_run, &plan, &e);
-        if (r < 0)
-                from_module_error(resp, &e, r);
-        else
-                ok(resp, plan);
-out:
-        json_decref(body);
-        json_decref(flat);
-        json_decref(current);
-        json_decref(changes);
+        ret = call_helper(req, "settings_apply",
+                          json_pack("{s:s, s:o, s:b}", "module", m->name, "patch", body,
+                                    "dry_run", dry_run),
+                          resp);
+        if (!ret)
+                return;
+        if (!dry_run && json_array_size(json_object_get(ret, "changed")) > 0)
+                resp->changed_module = m->name;
+        ok(resp, ret);
 }
 
 static void h_command(const struct api_request *req, char **p, struct api_response *resp) {
@@ -269,8 +280,27 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
                           m->name, p[1]);
                 return;
         }
+        if (c->changes_state && req->role < ROLE_ADMIN) {
+                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role admin", m->name,
+                          c->name);
+                return;
+        }
         if (!(args = body_object(req, resp)))
                 return;
+        if (c->changes_state) {
+                /* Changes go through the helper, which checks and audits them. */
+                ret = call_helper(req, "command",
+                                  json_pack("{s:s, s:s, s:o}", "module", m->name, "name", c->name,
+                                            "args", args),
+                                  resp);
+                if (!ret)
+                        return;
+                if (!json_is_object(ret))
+                        ret = json_pack("{s:o}", "result", ret);
+                resp->changed_module = m->name;
+                ok(resp, ret);
+                return;
+        }
         r = command_check_args(c, args, &e);
         if (r >= 0)
                 r = c->run(&req->ctx, args, &ret, &e);
@@ -287,44 +317,185 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
 
 static void h_action(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
-        int (*fn)(const struct module_ctx *, struct module_error *) = NULL;
-        struct module_error e = {0};
-        int r;
+        json_t *ret;
 
         if (!m)
                 return;
-        if (STREQ(p[1], "start"))
-                fn = m->start;
-        else if (STREQ(p[1], "stop"))
-                fn = m->stop;
-        else if (STREQ(p[1], "restart"))
-                fn = m->restart;
-        else {
+        if (!STREQ(p[1], "start") && !STREQ(p[1], "stop") && !STREQ(p[1], "restart")) {
                 api_error(resp, 404, "not_found", NULL, "no such action \"%.64s\"", p[1]);
                 return;
         }
-        if (!fn) {
-                api_error(resp, 405, "not_supported", NULL, "%s cannot be %sed", m->name,
-                          STREQ(p[1], "stop") ? "stopp" : p[1]);
-                resp->allow = "";
+        if ((STREQ(p[1], "start") && !m->start) || (STREQ(p[1], "stop") && !m->stop) ||
+            (STREQ(p[1], "restart") && !m->restart)) {
+                api_error(resp, 405, "not_supported", NULL, "%s has no %s action", m->name, p[1]);
                 return;
         }
-        r = fn(&req->ctx, &e);
-        if (r < 0)
-                from_module_error(resp, &e, r);
-        else
-                ok(resp, json_pack("{s:s}", "result", "ok"));
+        ret = call_helper(req, "action", json_pack("{s:s, s:s}", "module", m->name, "action", p[1]),
+                          resp);
+        if (ret)
+                ok(resp, ret);
 }
 
+static void set_session_cookie(const struct api_request *req, struct api_response *resp,
+                               const char *token, unsigned max_age) {
+        free(resp->set_cookie);
+        resp->set_cookie = NULL;
+        if (asprintf(&resp->set_cookie, "steward_session=%s; Path=/; Max-Age=%u; HttpOnly;%s SameSite=Strict",
+                     token, max_age, req->secure ? " Secure;" : "") < 0)
+                resp->set_cookie = NULL;
+}
+
+static void h_login(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *body = body_object(req, resp), *ret;
+        const char *token;
+        bool bootstrap;
+
+        if (!body)
+                return;
+        bootstrap = json_object_get(body, "bootstrap_token") != NULL;
+        if (bootstrap ? !json_is_string(json_object_get(body, "bootstrap_token")) ||
+                                json_object_size(body) != 1
+                      : !json_is_string(json_object_get(body, "user")) ||
+                                !json_is_string(json_object_get(body, "password")) ||
+                                json_object_size(body) != 2) {
+                json_decref(body);
+                api_error(resp, 400, "bad_request", NULL,
+                          "give {\"user\": …, \"password\": …} or {\"bootstrap_token\": …}");
+                return;
+        }
+        ret = call_helper(req, bootstrap ? "login_bootstrap" : "login",
+                          bootstrap ? json_pack("{s:O}", "token",
+                                                json_object_get(body, "bootstrap_token"))
+                                    : json_incref(body),
+                          resp);
+        json_decref(body);
+        if (!ret)
+                return;
+        token = json_string_value(json_object_get(ret, "token"));
+        if (token)
+                set_session_cookie(req, resp, token, req->session_lifetime);
+        json_object_del(ret, "session_id");
+        ok(resp, ret);
+}
+
+static void h_logout(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *ret = call_helper(req, "logout", NULL, resp);
+        if (!ret)
+                return;
+        resp->forget_session = req->session_id;
+        set_session_cookie(req, resp, "", 0);
+        ok(resp, ret);
+}
+
+static void h_tokens_create(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *body = body_object(req, resp), *ret;
+        if (!body)
+                return;
+        ret = call_helper(req, "token_create", body, resp);
+        if (ret && req->bootstrap)
+                resp->forget_session = req->session_id;
+        if (ret)
+                ok(resp, ret);
+}
+
+static void h_tokens_list(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *ret = call_helper(req, "token_list", NULL, resp);
+        if (ret)
+                ok(resp, ret);
+}
+
+static void h_token_revoke(const struct api_request *req, char **p, struct api_response *resp) {
+        int64_t id;
+        json_t *ret;
+
+        if (safe_atoi64(p[0], &id) < 0 || id <= 0) {
+                api_error(resp, 404, "not_found", NULL, "no token \"%.32s\"", p[0]);
+                return;
+        }
+        ret = call_helper(req, "token_revoke", json_pack("{s:I}", "id", (json_int_t)id), resp);
+        if (!ret)
+                return;
+        resp->forget_session = id;
+        ok(resp, ret);
+}
+
+static void h_audit_list(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *args = json_object(), *ret;
+        static const char *const keys[] = {"before", "module", "user"};
+        const char *v;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (req->query && (v = req->query(req->opaque, keys[i])))
+                        json_object_set_new(args, keys[i], json_string(v));
+        if (req->query && (v = req->query(req->opaque, "limit"))) {
+                int64_t n;
+                if (safe_atoi64(v, &n) < 0 || n < 1 || n > 500) {
+                        json_decref(args);
+                        api_error(resp, 400, "invalid_argument", "limit", "limit is 1 to 500");
+                        return;
+                }
+                json_object_set_new(args, "limit", json_integer(n));
+        }
+        for (const char *k = "module"; k; k = STREQ(k, "module") ? "user" : NULL) {
+                json_t *s = json_object_get(args, k);
+                if (s && !utf8_valid(json_string_value(s), json_string_length(s))) {
+                        json_decref(args);
+                        api_error(resp, 400, "invalid_argument", k, "%s is not valid text", k);
+                        return;
+                }
+        }
+        ret = call_helper(req, "audit_list", args, resp);
+        if (ret)
+                ok(resp, ret);
+}
+
+static void h_audit_verify(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *ret = call_helper(req, "audit_verify", NULL, resp);
+        if (ret)
+                ok(resp, ret);
+}
+
+static void h_audit_get(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *ret = call_helper(req, "audit_get", json_pack("{s:s}", "id", p[0]), resp);
+        if (ret)
+                ok(resp, ret);
+}
+
+static void h_audit_rollback(const struct api_request *req, char **p, struct api_response *resp) {
+        json_t *ret = call_helper(req, "audit_rollback",
+                                  json_pack("{s:s, s:b}", "id", p[0], "dry_run",
+                                            query_flag(req, "dry_run")),
+                                  resp);
+        const module_t *m;
+
+        if (!ret)
+                return;
+        m = module_find(json_string_value(json_object_get(ret, "module")) ?: "");
+        if (m && !query_flag(req, "dry_run"))
+                resp->changed_module = m->name;
+        ok(resp, ret);
+}
+
+/* Every route with its lowest role; the route walk test reads this through
+ * the API's answers, so a route missing here is a 404, never an open door. */
 static const struct route routes[] = {
-        {"api/v1/whoami", .get = h_whoami, .allow = "GET, HEAD"},
-        {"api/v1/modules", .get = h_modules, .allow = "GET, HEAD"},
-        {"api/v1/modules/*", .get = h_module, .allow = "GET, HEAD"},
-        {"api/v1/modules/*/schema", .get = h_schema, .allow = "GET, HEAD"},
-        {"api/v1/modules/*/settings", .get = h_settings_get, .patch = h_settings_patch,
-         .allow = "GET, HEAD, PATCH"},
-        {"api/v1/modules/*/commands/*", .post = h_command, .allow = "POST"},
-        {"api/v1/modules/*/*", .post = h_action, .allow = "POST"},
+        {"POST", "api/v1/login", ROLE_NONE, h_login},
+        {"POST", "api/v1/logout", ROLE_MONITOR, h_logout},
+        {"GET", "api/v1/whoami", ROLE_MONITOR, h_whoami},
+        {"GET", "api/v1/modules", ROLE_MONITOR, h_modules},
+        {"GET", "api/v1/modules/*", ROLE_MONITOR, h_module},
+        {"GET", "api/v1/modules/*/schema", ROLE_MONITOR, h_schema},
+        {"GET", "api/v1/modules/*/settings", ROLE_MONITOR, h_settings_get},
+        {"PATCH", "api/v1/modules/*/settings", ROLE_ADMIN, h_settings_patch},
+        {"POST", "api/v1/modules/*/commands/*", ROLE_MONITOR, h_command},
+        {"POST", "api/v1/modules/*/*", ROLE_OPERATOR, h_action},
+        {"GET", "api/v1/tokens", ROLE_MONITOR, h_tokens_list},
+        {"POST", "api/v1/tokens", ROLE_MONITOR, h_tokens_create},
+        {"DELETE", "api/v1/tokens/*", ROLE_MONITOR, h_token_revoke},
+        {"GET", "api/v1/audit", ROLE_MONITOR, h_audit_list},
+        {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify},
+        {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get},
+        {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback},
 };
 
 /* Splits "/a/b/c" into segments; rejects empty, overlong or too many. */
@@ -372,38 +543,81 @@ static bool match(const char *pattern, char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 
         return i == n;
 }
 
-void api_handle(const struct api_request *req, struct api_response *resp) {
-        char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1];
-        char *params[MAX_SEGMENTS] = {0};
+static bool method_is(const char *route_method, const char *method) {
+        return STREQ(route_method, method) || (STREQ(route_method, "GET") && STREQ(method, "HEAD"));
+}
+
+/* Finds the route.  The first pattern that matches the path names the
+ * resource (so "modules/x/settings" is never taken for an action named
+ * "settings"); allow gets that resource's methods for a 405. */
+static const struct route *find_route(const char *method, const char *path, char **params,
+                                      char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], char *allow,
+                                      size_t allow_len) {
+        const struct route *found = NULL;
+        const char *pattern = NULL;
         size_t n;
 
-        *resp = (struct api_response){0};
-        if (split_path(req->path, seg, &n) < 0) {
-                api_error(resp, 404, "not_found", NULL, "no such resource");
-                return;
-        }
+        allow[0] = '\0';
+        if (split_path(path, seg, &n) < 0)
+                return NULL;
         for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
-                const struct route *rt = &routes[i];
-                handler_t h = NULL;
-
-                if (!match(rt->pattern, seg, n, params))
+                char *p[MAX_SEGMENTS];
+                if (pattern ? !STREQ(routes[i].pattern, pattern)
+                            : !match(routes[i].pattern, seg, n, p))
                         continue;
-                if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD"))
-                        h = rt->get;
-                else if (STREQ(req->method, "PATCH"))
-                        h = rt->patch;
-                else if (STREQ(req->method, "POST"))
-                        h = rt->post;
-                if (!h) {
-                        api_error(resp, 405, "method_not_allowed", NULL,
-                                  "%.16s is not allowed here; use %s", req->method, rt->allow);
-                        resp->allow = rt->allow;
-                        return;
+                if (!pattern) {
+                        pattern = routes[i].pattern;
+                        memcpy(params, p, sizeof p);
                 }
-                h(req, params, resp);
-                if (!resp->body)
-                        api_error(resp, 500, "internal", NULL, "out of memory");
+                if (!found && method_is(routes[i].method, method))
+                        found = &routes[i];
+                size_t l = strlen(allow);
+                snprintf(allow + l, allow_len - l, "%s%s%s", l ? ", " : "", routes[i].method,
+                         STREQ(routes[i].method, "GET") ? ", HEAD" : "");
+        }
+        return found;
+}
+
+int api_route_role(const char *method, const char *path) {
+        char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
+        char *params[MAX_SEGMENTS] = {0};
+        const struct route *rt = find_route(method, path, params, seg, allow, sizeof allow);
+        return rt ? rt->min_role : -1;
+}
+
+void api_handle(const struct api_request *req, struct api_response *resp) {
+        char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
+        char *params[MAX_SEGMENTS] = {0};
+        const struct route *rt;
+
+        *resp = (struct api_response){0};
+        rt = find_route(req->method, req->path, params, seg, allow, sizeof allow);
+        if (!rt) {
+                if (allow[0]) {
+                        api_error(resp, 405, "method_not_allowed", NULL,
+                                  "%.16s is not allowed here; use %s", req->method, allow);
+                        snprintf(resp->allow, sizeof resp->allow, "%s", allow);
+                } else
+                        api_error(resp, 404, "not_found", NULL, "no such resource");
                 return;
         }
-        api_error(resp, 404, "not_found", NULL, "no such resource");
+        if (rt->min_role > req->role) {
+                if (req->role == ROLE_NONE)
+                        api_error(resp, 401, "unauthenticated", NULL, "authentication required");
+                else
+                        api_error(resp, 403, "forbidden", NULL,
+                                  "%s needs the role %s; you are %s", req->path,
+                                  role_to_string(rt->min_role), role_to_string(req->role));
+                return;
+        }
+        if (req->bootstrap && !(STREQ(rt->pattern, "api/v1/tokens") && STREQ(rt->method, "POST"))) {
+                api_error(resp, 401, "unauthenticated", NULL,
+                          "the bootstrap token can only log in (POST /api/v1/login with "
+                          "{\"bootstrap_token\"}) or create the first API token (POST "
+                          "/api/v1/tokens)");
+                return;
+        }
+        rt->handler(req, params, resp);
+        if (!resp->body)
+                api_error(resp, 500, "internal", NULL, "out of memory");
 }

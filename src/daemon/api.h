@@ -10,8 +10,16 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "module.h"
+
+/* How the API reaches the privileged helper (helperclient.c in the daemon;
+ * an in-process dispatcher in the fuzz target).  Same contract as
+ * helper_call(). */
+typedef int (*api_helper_fn)(const char *op, const char *session, const char *source,
+                             json_t *args, int fd, json_t **ret, json_t **ret_details,
+                             struct module_error *e);
 
 struct api_request {
         const char *method;
@@ -22,16 +30,31 @@ struct api_request {
         const char *body;
         size_t body_len;
         const char *content_type; /* may be NULL */
-        const char *auth;         /* "peer" or "token" */
+        const char *auth;         /* "peer", "token", "cookie" or NULL (not authenticated) */
+        int role;                 /* enum role of the caller; ROLE_NONE when not authenticated */
+        bool bootstrap;           /* the caller holds the one-time bootstrap token */
+        const char *session;      /* the caller's secret, passed on to the helper */
+        int64_t session_id;
         unsigned max_json_depth;
+        unsigned session_lifetime; /* for the login cookie's Max-Age */
+        bool secure;               /* TLS: cookies get the Secure attribute */
+        api_helper_fn helper;
         struct module_ctx ctx;
 };
 
 struct api_response {
         int status;
         json_t *body;      /* owned */
-        const char *allow; /* for 405: the Allow header */
+        char allow[64];    /* for 405: the Allow header */
+        char *set_cookie;  /* owned; a Set-Cookie header to send */
+        int64_t forget_session; /* a session id the front must drop from its cache */
+        const char *changed_module; /* the front must call this module's changed() */
+        char retry_after[24];       /* for 429 */
 };
+
+/* The lowest role a request needs: -1 when no route matches (404/405 are
+ * decided by api_handle), ROLE_NONE for the login route. */
+int api_route_role(const char *method, const char *path);
 
 void api_handle(const struct api_request *req, struct api_response *resp);
 

@@ -30,6 +30,9 @@
 #include <sys/un.h>
 
 #include "api.h"
+#include "frontauth.h"
+#include "helper/roles.h"
+#include "helperclient.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "modules/stewardd/stewardd.h"
@@ -50,17 +53,19 @@ static struct http_options options;
 struct conn {
         const struct listener *l;
         char source[96];
-        char user[64];
-        bool peer_root;
+        bool authenticated;     /* counted in unauthenticated_open until then */
+        char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
 };
+
+/* Open TCP connections that have not authenticated yet. */
+static _Atomic uint64_t unauthenticated_open;
 
 struct request {
         struct steward_config cfg;
         struct buf body;
         struct api_response early; /* a refusal decided before the body was read */
-        char user[64];
-        char role[16];
-        const char *auth;
+        struct caller caller;
+        const char *auth; /* "peer", "token", "cookie", or NULL for the login route */
         size_t discarded;   /* body bytes dropped after a refusal */
         bool answered;      /* the refusal went out on the first call */
         bool answer_at_end; /* refuse after reading (and dropping) the body */
@@ -102,8 +107,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
         if (resp->status == 401)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                         "Bearer realm=\"steward\"");
-        if (resp->status == 405 && resp->allow)
+        if (resp->status == 405)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+        if (resp->status == 429 && resp->retry_after[0])
+                MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
+        if (resp->set_cookie)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
         if (close)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
         ret = MHD_queue_response(c, (unsigned)resp->status, r);
@@ -127,54 +136,118 @@ static const char *query_lookup(void *opaque, const char *key) {
         return MHD_lookup_connection_value(opaque, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static bool token_ok(const char *header) {
-        char digest[65];
-        const char *tok;
+static bool state_changing(const char *method) {
+        return !STREQ(method, "GET") && !STREQ(method, "HEAD");
+}
 
-        if (!header || strncasecmp(header, "Bearer ", 7) != 0)
-                return false;
-        tok = header + 7;
-        while (*tok == ' ')
-                tok++;
-        if (!*tok || strlen(tok) > 512 || sha256_hex(tok, strlen(tok), digest) < 0)
-                return false;
-        /* Digests have a fixed length, so the comparison leaks nothing about
-         * the token's length or content. */
-        return memeq_consttime(digest, options.bootstrap_token_sha256, 64);
+static void mark_authenticated(struct conn *cn) {
+        if (!cn->authenticated) {
+                cn->authenticated = true;
+                if (!cn->l->unix_socket)
+                        atomic_fetch_sub(&unauthenticated_open, 1);
+        }
+}
+
+static void refuse(struct request *req, const struct module_error *e) {
+        api_error(&req->early, e->status ? e->status : 500, e->code[0] ? e->code : "internal",
+                  e->field, "%s", e->message);
+}
+
+/* The unix socket: the helper reads the peer's credentials from the
+ * connection itself (passed as a descriptor), so the front cannot lie about
+ * who is on the other end. */
+static int peer_session(struct MHD_Connection *c, struct conn *cn, struct module_error *e) {
+        const union MHD_ConnectionInfo *fi =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        json_t *res = NULL;
+        int r;
+
+        if (cn->peer_secret[0])
+                return 0;
+        if (!fi) {
+                module_error_set(e, 500, "internal", NULL, "no connection descriptor");
+                return -EIO;
+        }
+        r = helper_call("peer_session", NULL, cn->source, NULL, fi->connect_fd, &res, NULL, e);
+        if (r < 0)
+                return r;
+        snprintf(cn->peer_secret, sizeof cn->peer_secret, "%s",
+                 json_string_value(json_object_get(res, "secret")) ?: "");
+        json_decref(res);
+        return 0;
 }
 
 /* Decides who the caller is; fills req->early with a refusal otherwise. */
-static void authenticate(struct MHD_Connection *c, const struct conn *cn, struct request *req) {
+static void authenticate(struct MHD_Connection *c, struct conn *cn, struct request *req,
+                         const char *method, const char *url) {
+        struct module_error e = {0};
+        const char *h, *secret = NULL;
+        bool cookie = false;
+
+        if (STREQ(method, "POST") && STREQ(url, "/api/v1/login"))
+                return; /* the one route open to anyone */
         if (cn->l->unix_socket) {
-                if (!cn->peer_root) {
-                        api_error(&req->early, 403, "forbidden", NULL,
-                                  "only root may use the local socket (you are %s)", cn->user);
+                if (peer_session(c, cn, &e) < 0 ||
+                    frontauth_check(cn->peer_secret, cn->source, &req->caller, &e) < 0) {
+                        cn->peer_secret[0] = '\0';
+                        refuse(req, &e);
                         return;
                 }
-                snprintf(req->user, sizeof req->user, "%s", cn->user);
-                snprintf(req->role, sizeof req->role, "admin");
                 req->auth = "peer";
+                mark_authenticated(cn);
                 return;
         }
-        const char *h =
-                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!h) {
+        h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (h) {
+                if (strncasecmp(h, "Bearer ", 7) != 0) {
+                        log_warning("authentication failed from %s: not a bearer token",
+                                    cn->source);
+                        api_error(&req->early, 401, "unauthenticated", NULL,
+                                  "use Authorization: Bearer TOKEN");
+                        return;
+                }
+                secret = h + 7;
+                while (*secret == ' ')
+                        secret++;
+        } else if ((secret = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "steward_session")))
+                cookie = true;
+        if (!secret || !*secret) {
                 api_error(&req->early, 401, "unauthenticated", NULL,
-                          "authentication required: send Authorization: Bearer TOKEN");
+                          "authentication required: log in (POST /api/v1/login) and send "
+                          "Authorization: Bearer TOKEN");
                 return;
         }
-        if (!token_ok(h)) {
-                log_warning("authentication failed from %s: invalid token", cn->source);
-                api_error(&req->early, 401, "unauthenticated", NULL, "invalid token");
+        if (frontauth_check(secret, cn->source, &req->caller, &e) < 0) {
+                if (e.status == 401)
+                        log_warning("authentication failed from %s: %s", cn->source, e.message);
+                refuse(req, &e);
                 return;
         }
-        snprintf(req->user, sizeof req->user, "bootstrap-token");
-        snprintf(req->role, sizeof req->role, "admin");
-        req->auth = "token";
+        if (cookie && state_changing(method)) {
+                /* Browsers: the CSRF token, and an Origin (when sent) naming us. */
+                const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+                const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+                char want[300];
+                snprintf(want, sizeof want, "https://%s", host ? host : "");
+                if (origin && !STREQ(origin, want)) {
+                        api_error(&req->early, 403, "bad_origin", NULL,
+                                  "the request's Origin does not match this server");
+                        return;
+                }
+                if (frontauth_check_csrf(&req->caller,
+                                         MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                     "X-CSRF-Token"),
+                                         cn->source, &e) < 0) {
+                        refuse(req, &e);
+                        return;
+                }
+        }
+        req->auth = cookie ? "cookie" : "token";
+        mark_authenticated(cn);
 }
 
-static void early_checks(struct MHD_Connection *c, const struct conn *cn, struct request *req,
-                         const char *url) {
+static void early_checks(struct MHD_Connection *c, struct conn *cn, struct request *req,
+                         const char *method, const char *url) {
         struct header_sum hs = {strlen(url), 0};
         const char *cl;
 
@@ -182,6 +255,13 @@ static void early_checks(struct MHD_Connection *c, const struct conn *cn, struct
                 api_error(&req->early, 503, "too_many_connections", NULL,
                           "the server has too many connections (limit %u); retry later",
                           req->cfg.max_connections);
+                return;
+        }
+        if (!cn->authenticated && !cn->l->unix_socket &&
+            atomic_load(&unauthenticated_open) > req->cfg.max_unauthenticated_connections) {
+                api_error(&req->early, 503, "too_many_connections", NULL,
+                          "too many connections that have not logged in (limit %u); retry later",
+                          req->cfg.max_unauthenticated_connections);
                 return;
         }
         MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hs);
@@ -211,7 +291,7 @@ static void early_checks(struct MHD_Connection *c, const struct conn *cn, struct
                         return;
                 }
         }
-        authenticate(c, cn, req);
+        authenticate(c, cn, req, method, url);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -219,7 +299,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_size, void **req_cls) {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        const struct conn *cn = ci ? ci->socket_context : NULL;
+        struct conn *cn = ci ? ci->socket_context : NULL;
         struct request *req = *req_cls;
         struct api_request ar;
         struct api_response resp;
@@ -235,7 +315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 atomic_fetch_add(&stewardd_requests_total, 1);
                 stewardd_config_get(&req->cfg);
                 buf_init(&req->body, req->cfg.max_body_bytes);
-                early_checks(c, cn, req, url);
+                early_checks(c, cn, req, method, url);
                 if (req->early.status && !req->answer_at_end) {
                         log_debug("%s %s %.200s -> %d", cn->source, method, url, req->early.status);
                         req->answered = true;
@@ -275,11 +355,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                             MHD_HTTP_HEADER_CONTENT_TYPE),
                 .auth = req->auth,
+                .role = req->auth ? req->caller.role : ROLE_NONE,
+                .bootstrap = req->auth && STREQ(req->caller.kind, "bootstrap"),
+                .session = req->auth ? req->caller.secret : NULL,
+                .session_id = req->caller.session_id,
                 .max_json_depth = req->cfg.max_json_depth,
-                .ctx = {.user = req->user, .role = req->role, .source = cn->source},
+                .session_lifetime = req->cfg.session_lifetime,
+                .secure = !cn->l->unix_socket,
+                .helper = helper_call,
+                .ctx = {.user = req->auth ? req->caller.user : "",
+                        .role = role_to_string(req->auth ? req->caller.role : ROLE_NONE),
+                        .source = cn->source},
         };
         api_handle(&ar, &resp);
-        log_debug("%s %s %s %.200s -> %d", cn->source, req->user, method, url, resp.status);
+        log_debug("%s %s %s %.200s -> %d", cn->source, ar.ctx.user, method, url, resp.status);
+        if (resp.forget_session)
+                frontauth_forget(resp.forget_session);
+        if (resp.changed_module) {
+                const module_t *m = module_find(resp.changed_module);
+                if (m && m->changed)
+                        m->changed();
+        }
         ret = send_response(c, cn, &resp, false);
         api_response_clear(&resp);
         return ret;
@@ -298,24 +394,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         if (cn->l->unix_socket) {
+                /* For the log only: the helper decides with the descriptor. */
                 const union MHD_ConnectionInfo *fi =
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
                 struct ucred cred;
                 socklen_t len = sizeof cred;
-                if (!fi || getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                if (!fi || getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                         snprintf(cn->source, sizeof cn->source, "unix:unknown");
-                        snprintf(cn->user, sizeof cn->user, "unknown");
-                        return;
-                }
-                struct passwd pw, *res = NULL;
-                char pwbuf[1024];
-                if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
-                        snprintf(cn->user, sizeof cn->user, "%s", res->pw_name);
                 else
-                        snprintf(cn->user, sizeof cn->user, "uid %u", (unsigned)cred.uid);
-                snprintf(cn->source, sizeof cn->source, "unix:uid=%u,pid=%d", (unsigned)cred.uid,
-                         (int)cred.pid);
-                cn->peer_root = cred.uid == 0;
+                        snprintf(cn->source, sizeof cn->source, "unix:uid=%u,pid=%d",
+                                 (unsigned)cred.uid, (int)cred.pid);
                 return;
         }
         const union MHD_ConnectionInfo *ai =
@@ -349,12 +437,17 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 if (!cn)
                         return; /* on_request refuses a connection without context */
                 cn->l = l;
+                if (!l->unix_socket)
+                        atomic_fetch_add(&unauthenticated_open, 1);
                 describe_peer(c, cn);
                 stewardd_config_get(&cfg);
                 MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
                 *socket_context = cn;
         } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                struct conn *cn = *socket_context;
                 atomic_fetch_sub(&stewardd_connections_open, 1);
+                if (cn && !cn->authenticated && !cn->l->unix_socket)
+                        atomic_fetch_sub(&unauthenticated_open, 1);
                 free(*socket_context);
                 *socket_context = NULL;
         }

@@ -17,8 +17,7 @@ struct listener {
 
 struct http_options {
         const struct tls_identity *tls;
-        char bootstrap_token_sha256[65]; /* hex digest of the bootstrap token */
-        unsigned threads;                /* per TCP listener */
+        unsigned threads; /* per TCP listener */
 };
 
 /* Starts serving every listener; on failure stops what was started. */

@@ -10,7 +10,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +24,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "helper/helper.h"
+#include "helper/sessions.h"
+#include "helperclient.h"
 #include "http.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -229,42 +238,38 @@ static int bind_unix(const char *path, struct listener *l, char *err, size_t err
         return 0;
 }
 
-/* Reads the bootstrap token's digest, creating the token on first start. */
-static int bootstrap_token(const char *state_dir, char digest[65], bool *created, char **path,
-                           char *err, size_t err_len) {
-        _cleanup_free_ char *p = NULL, *tok = NULL;
-        size_t len;
+/* "stw_" + 64 hex digits, the format of every Steward secret. */
+static int random_bytes_token(char **ret) {
+        _cleanup_free_ char *hex = NULL;
+        int r = random_hex(32, &hex);
+        if (r < 0)
+                return r;
+        return asprintf(ret, "%s%s", SESSION_SECRET_PREFIX, hex) < 0 ? -ENOMEM : 0;
+}
+
+/* On a fresh installation (no store yet), writes the one-time bootstrap
+ * token; the helper imports it into the store and deletes the file once it
+ * has been used.  A later start never makes a new one. */
+static int bootstrap_token(const char *state_dir, bool *created, char **path, char *err,
+                           size_t err_len) {
+        _cleanup_free_ char *p = NULL, *db = NULL, *tok = NULL;
         int r;
 
-        if (asprintf(&p, "%s/bootstrap-token", state_dir) < 0)
+        if (asprintf(&p, "%s/bootstrap-token", state_dir) < 0 ||
+            asprintf(&db, "%s/steward.db", state_dir) < 0)
                 return -ENOMEM;
-        r = read_file(p, 4096, &tok, &len);
         *created = false;
-        if (r == -ENOENT) {
-                r = random_hex(32, &tok);
-                if (r >= 0) {
-                        len = strlen(tok);
-                        r = write_file_atomic(p, tok, len, 0600);
-                }
+        if (access(db, F_OK) < 0 && errno == ENOENT && access(p, F_OK) < 0) {
+                r = random_bytes_token(&tok);
+                if (r >= 0)
+                        r = write_file_atomic(p, tok, strlen(tok), 0600);
                 if (r < 0) {
                         snprintf(err, err_len, "cannot write %s: %s", p, strerror(-r));
                         return r;
                 }
+                explicit_bzero(tok, strlen(tok));
                 *created = true;
-        } else if (r < 0) {
-                snprintf(err, err_len, "cannot read %s: %s", p, strerror(-r));
-                return r;
         }
-        while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == ' '))
-                tok[--len] = '\0';
-        if (len < 32) {
-                snprintf(err, err_len, "%s holds no valid token; remove it to make a new one", p);
-                return -EINVAL;
-        }
-        r = sha256_hex(tok, len, digest);
-        explicit_bzero(tok, len);
-        if (r < 0)
-                return r;
         *path = TAKE_PTR(p);
         return 0;
 }
@@ -403,26 +408,154 @@ static json_t *facts_json(struct listener *ls, size_t n, const struct args *a,
                          a->state_dir, "bootstrap_token_file", token_path, "discovery", a->udp);
 }
 
+/* Becomes `pw` for good: groups, gid, uid; then checks that root cannot be
+ * regained and forbids gaining privileges through exec. */
+static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
+        uid_t ru, eu, su;
+        gid_t rg, eg, sg;
+
+        if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+            setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+                snprintf(err, err_len, "cannot become %s: %s", pw->pw_name, strerror(errno));
+                return -errno;
+        }
+        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != pw->pw_uid ||
+            eu != pw->pw_uid || su != pw->pw_uid || rg != pw->pw_gid || eg != pw->pw_gid ||
+            sg != pw->pw_gid || getgroups(0, NULL) != 0) {
+                snprintf(err, err_len, "the switch to %s did not take", pw->pw_name);
+                return -EPERM;
+        }
+        if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+                snprintf(err, err_len, "root could be regained after the switch to %s",
+                         pw->pw_name);
+                return -EPERM;
+        }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                snprintf(err, err_len, "cannot set no_new_privs: %s", strerror(errno));
+                return -errno;
+        }
+#if defined(__SANITIZE_ADDRESS__)
+        /* LeakSanitizer must ptrace this process at exit; the uid switch made
+         * it non-dumpable.  Only sanitizer (test) builds undo that. */
+        (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+        return 0;
+}
+
+struct front_args {
+        const struct args *a;
+        struct listener *ls;
+        size_t n;
+        const struct tls_identity *tls;
+        const struct passwd *pw;
+        pid_t parent;
+        bool first;
+};
+
+/* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
+__attribute__((noreturn)) static void front_main(const struct front_args *f, int helper_sock,
+                                                 const sigset_t *mask) {
+        struct http_options hopt = {.tls = f->tls};
+        char err[512];
+        long cpus;
+        int r = 0, sig;
+
+        (void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+        if (getppid() != f->parent)
+                _exit(1);
+        if (getuid() == 0 || f->pw->pw_uid != getuid()) {
+                r = drop_privileges(f->pw, err, sizeof err);
+                if (r < 0) {
+                        log_error("%s", err);
+                        _exit(1);
+                }
+        }
+        helper_client_init(helper_sock);
+        for (size_t i = 0; i < steward_modules_count; i++)
+                if (steward_modules[i]->init && (r = steward_modules[i]->init()) < 0)
+                        log_warning_errno(r, "module %s could not start", steward_modules[i]->name);
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        hopt.threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+        r = http_start(f->ls, f->n, &hopt, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                _exit(1);
+        }
+        for (size_t i = 0; i + 1 < f->n && f->first; i++) {
+                char host[256] = "";
+                const char *port = strrchr(f->ls[i].name, ':');
+                bool wildcard = strncmp(f->ls[i].name, "0.0.0.0:", 8) == 0 ||
+                                strncmp(f->ls[i].name, "[::]:", 5) == 0;
+                if (wildcard && gethostname(host, sizeof host - 1) == 0 && host[0])
+                        log_notice("listening on https://%s/ (https://%s%s/)", f->ls[i].name, host,
+                                   port);
+                else
+                        log_notice("listening on https://%s/", f->ls[i].name);
+        }
+        log_notice("%s on %s (local, by peer credentials); serving as %s",
+                   f->first ? "listening" : "restarted, listening", f->ls[f->n - 1].name,
+                   f->pw->pw_name);
+
+        for (;;) {
+                siginfo_t si;
+                sig = sigwaitinfo(mask, &si);
+                if (sig < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (sig == SIGHUP) {
+                        r = stewardd_config_reload(err, sizeof err);
+                        if (r < 0)
+                                log_error("reload refused, keeping the running configuration: %s",
+                                          err);
+                        continue;
+                }
+                if (sig == SIGTERM || sig == SIGINT)
+                        break;
+        }
+        http_stop(f->ls, f->n);
+        for (size_t i = steward_modules_count; i-- > 0;)
+                if (steward_modules[i]->done)
+                        steward_modules[i]->done();
+        close(helper_sock);
+        exit(0);
+}
+
+/* Reads pending signals from sigfd; returns the one that matters most. */
+static int next_signal(int sigfd) {
+        struct signalfd_siginfo si;
+        ssize_t n = read(sigfd, &si, sizeof si);
+        return n == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
+}
+
 int main(int argc, char **argv) {
         struct listener ls[MAX_LISTENERS + 1] = {0};
         struct tls_identity tls = {0};
-        struct http_options hopt = {0};
         _cleanup_free_ char *token_path = NULL;
+        struct helper *h = NULL;
+        struct passwd *pw;
         struct args a;
-        sigset_t mask;
+        sigset_t mask, front_mask;
         char err[768];
         size_t n = 0;
-        bool token_created;
-        int r, sig;
+        bool token_created, stopping = false;
+        unsigned restarts = 0;
+        uint64_t window_start = 0;
+        int r, sigfd = -1, exit_code = 0;
 
         if (parse_args(argc, argv, &a) < 0)
                 return 2;
         log_open(a.foreground);
 
+        /* Blocked before any child or thread exists; the parent reads them
+         * from a signalfd, the front with sigwaitinfo. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        front_mask = mask;
+        sigaddset(&mask, SIGCHLD);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         umask(022);
@@ -432,13 +565,24 @@ int main(int argc, char **argv) {
                 log_error("invalid configuration: %s", err);
                 return 1;
         }
+        pw = getpwnam(a.user);
+        if (!pw) {
+                log_error("there is no user \"%s\" to run the network front as; create it "
+                          "(useradd --system --no-create-home --shell /usr/sbin/nologin %s) or "
+                          "pass --user",
+                          a.user, a.user);
+                return 1;
+        }
+        if (pw->pw_uid == 0 && getuid() == 0) {
+                log_error("--user %s is root; the network front must not run as root", a.user);
+                return 1;
+        }
         r = mkdir_parents(a.state_dir, 0700);
         if (r < 0) {
                 log_error_errno(r, "cannot create the state directory %s", a.state_dir);
                 return 1;
         }
-        r = bootstrap_token(a.state_dir, hopt.bootstrap_token_sha256, &token_created, &token_path,
-                            err, sizeof err);
+        r = bootstrap_token(a.state_dir, &token_created, &token_path, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
                 return 1;
@@ -469,67 +613,107 @@ int main(int argc, char **argv) {
                 goto fail;
         }
         n++;
-
-        stewardd_set_facts(facts_json(ls, n, &a, &tls, token_path));
-        for (size_t i = 0; i < steward_modules_count; i++)
-                if (steward_modules[i]->init && (r = steward_modules[i]->init()) < 0)
-                        log_warning_errno(r, "module %s could not start", steward_modules[i]->name);
-
-        hopt.tls = &tls;
-        {
-                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-                hopt.threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
-        }
-        r = http_start(ls, n, &hopt, err, sizeof err);
+        r = helper_new(a.state_dir, token_path, &h, err, sizeof err);
         if (r < 0) {
-                log_error("%s", err);
-                goto fail_modules;
+                log_error("cannot open the state in %s: %s", a.state_dir, err);
+                goto fail;
         }
-
-        for (size_t i = 0; i + 1 < n; i++) {
-                char host[256] = "";
-                const char *port = strrchr(ls[i].name, ':');
-                bool wildcard = strncmp(ls[i].name, "0.0.0.0:", 8) == 0 ||
-                                strncmp(ls[i].name, "[::]:", 5) == 0;
-                if (wildcard && gethostname(host, sizeof host - 1) == 0 && host[0])
-                        log_notice("listening on https://%s/ (https://%s%s/)", ls[i].name, host,
-                                   port);
-                else
-                        log_notice("listening on https://%s/", ls[i].name);
+        sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sigfd < 0) {
+                r = log_error_errno(-errno, "signalfd failed");
+                goto fail;
         }
-        log_notice("listening on %s (local, by peer credentials)", ls[n - 1].name);
+        stewardd_set_facts(facts_json(ls, n, &a, &tls, token_path));
         log_notice("TLS certificate fingerprint %s", tls.fingerprint);
-        log_notice("bootstrap token %s in %s (root only)", token_created ? "created" : "is",
-                   token_path);
+        if (token_created)
+                log_notice("bootstrap token created in %s (root only; one use: log in or create "
+                           "the first API token)",
+                           token_path);
+        else if (access(token_path, F_OK) == 0)
+                log_notice("bootstrap token is in %s (root only)", token_path);
 
-        for (;;) {
-                siginfo_t si;
-                sig = sigwaitinfo(&mask, &si);
-                if (sig < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        log_error_errno(-errno, "sigwaitinfo failed");
+        /* Supervise: this process is the helper; the front is a child that is
+         * started again if it dies (the listening sockets stay here). */
+        while (!stopping) {
+                int sp[2];
+                pid_t pid;
+                struct front_args fa = {&a, ls, n, &tls, pw, getpid(), restarts == 0};
+
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+                        r = log_error_errno(-errno, "socketpair failed");
+                        goto fail;
+                }
+                pid = fork();
+                if (pid < 0) {
+                        r = log_error_errno(-errno, "fork failed");
+                        goto fail;
+                }
+                if (pid == 0) {
+                        close(sp[0]);
+                        close(sigfd);
+                        front_main(&fa, sp[1], &front_mask);
+                }
+                close(sp[1]);
+                for (;;) {
+                        int st, sig;
+                        r = helper_serve(h, sp[0], sigfd);
+                        if (r != -EINTR) {
+                                if (r < 0) /* framing broken: this front is not trusted again */
+                                        kill(pid, SIGKILL);
+                                break;
+                        }
+                        sig = next_signal(sigfd);
+                        if (sig == SIGHUP) {
+                                r = stewardd_config_reload(err, sizeof err);
+                                if (r < 0)
+                                        log_error("reload refused, keeping the running "
+                                                  "configuration: %s",
+                                                  err);
+                                else
+                                        log_notice("configuration reloaded from %s", a.config);
+                                kill(pid, SIGHUP);
+                        } else if (sig == SIGTERM || sig == SIGINT) {
+                                log_notice("received %s, shutting down",
+                                           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                                stopping = true;
+                                kill(pid, SIGTERM);
+                                break;
+                        } else if (sig == SIGCHLD && waitpid(pid, &st, WNOHANG) == pid) {
+                                pid = 0;
+                                log_error("the network front exited (%s %d); restarting it",
+                                          WIFSIGNALED(st) ? "signal" : "status",
+                                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                                break;
+                        }
+                }
+                close(sp[0]);
+                if (pid > 0) {
+                        int st;
+                        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                                ;
+                        if (stopping && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+                                log_error("the network front exited uncleanly (%s %d)",
+                                          WIFSIGNALED(st) ? "signal" : "status",
+                                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                                exit_code = 1;
+                        }
+                }
+                if (stopping)
+                        break;
+                if (now_usec() - window_start > 60u * 1000000u) {
+                        window_start = now_usec();
+                        restarts = 1;
+                } else if (++restarts > 5) {
+                        log_error("the network front failed 5 times within a minute; giving up");
+                        exit_code = 1;
                         break;
                 }
-                if (sig == SIGHUP) {
-                        r = stewardd_config_reload(err, sizeof err);
-                        if (r < 0)
-                                log_error("reload refused, keeping the running configuration: %s",
-                                          err);
-                        else
-                                log_notice("configuration reloaded from %s", a.config);
-                        continue;
-                }
-                log_notice("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-                break;
         }
-        http_stop(ls, n);
         r = 0;
-fail_modules:
-        for (size_t i = steward_modules_count; i-- > 0;)
-                if (steward_modules[i]->done)
-                        steward_modules[i]->done();
 fail:
+        if (sigfd >= 0)
+                close(sigfd);
+        helper_free(h);
         for (size_t i = 0; i < n; i++) {
                 if (ls[i].fd >= 0)
                         close(ls[i].fd);
@@ -538,5 +722,5 @@ fail:
         }
         stewardd_set_facts(NULL);
         tls_identity_free(&tls);
-        return r < 0 ? 1 : 0;
+        return r < 0 ? 1 : exit_code;
 }

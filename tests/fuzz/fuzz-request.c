@@ -4,7 +4,12 @@
  *
  * Input: "METHOD\nPATH[?QUERY]\nCONTENT-TYPE\nBODY…".  Every answer must be a
  * status from the error contract with a JSON body, and every error body must
- * carry error.code and error.message. */
+ * carry error.code and error.message.
+ *
+ * Changes go to a real helper dispatcher in this process, with its store in
+ * a scratch directory and an admin session, so the helper's operations are
+ * fuzzed too.  The system module's settings would change this machine's host
+ * name: those requests are forced to dry runs. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,11 +18,36 @@
 #include <unistd.h>
 
 #include "daemon/api.h"
+#include "daemon/helperclient.h"
+#include "helper/helper.h"
+#include "helper/roles.h"
 #include "log.h"
 #include "modules/stewardd/stewardd.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct helper *helper;
+static char admin_secret[128];
+
+static int in_process_helper(const char *op, const char *session, const char *source,
+                             json_t *args, int fd, json_t **ret, json_t **ret_details,
+                             struct module_error *e) {
+        json_t *req = json_pack("{s:s, s:i, s:s?, s:s?, s:O?}", "op", op, "id", 1, "session",
+                                session, "source", source, "args", args);
+        json_t *answer = req ? helper_dispatch(helper, req, -1) : NULL;
+        int r;
+
+        json_decref(req);
+        json_decref(args);
+        if (!answer) {
+                module_error_set(e, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        r = helper_answer_parse(answer, ret, ret_details, e);
+        json_decref(answer);
+        return r;
+}
 
 struct query {
         char keys[8][64];
@@ -56,16 +86,25 @@ static char *next_line(const uint8_t **p, size_t *left) {
 }
 
 static char scratch_dir[] = "/tmp/steward-fuzz-XXXXXX";
-static char scratch_conf[64];
 
 static void cleanup(void) {
-        (void)unlink(scratch_conf);
+        static const char *const names[] = {"stewardd.conf", "bootstrap-token", "steward.db",
+                                            "steward.db-wal", "steward.db-shm"};
+        char p[128];
+        helper_free(helper);
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                snprintf(p, sizeof p, "%s/%s", scratch_dir, names[i]);
+                (void)unlink(p);
+        }
         (void)rmdir(scratch_dir);
 }
 
 static void setup(void) {
         static bool done;
-        char err[256];
+        char err[256], conf[64], token_path[64];
+        json_t *res = NULL;
+        struct module_error e = {0};
+        const char *token = "stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
         if (done)
                 return;
@@ -73,10 +112,18 @@ static void setup(void) {
         log_open(true);
         if (!mkdtemp(scratch_dir))
                 abort();
-        snprintf(scratch_conf, sizeof scratch_conf, "%s/stewardd.conf", scratch_dir);
         atexit(cleanup);
-        if (stewardd_config_init(scratch_conf, LOG_LEVEL_ERROR, err, sizeof err) < 0)
+        snprintf(conf, sizeof conf, "%s/stewardd.conf", scratch_dir);
+        snprintf(token_path, sizeof token_path, "%s/bootstrap-token", scratch_dir);
+        if (stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0 ||
+            write_file_atomic(token_path, token, strlen(token), 0600) < 0 ||
+            helper_new(scratch_dir, token_path, &helper, err, sizeof err) < 0 ||
+            in_process_helper("login_bootstrap", NULL, "fuzz",
+                              json_pack("{s:s}", "token", token), -1, &res, NULL, &e) < 0)
                 abort();
+        snprintf(admin_secret, sizeof admin_secret, "%s",
+                 json_string_value(json_object_get(res, "token")));
+        json_decref(res);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -89,6 +136,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size > 65536)
                 return 0;
+        /* Logging out would end the one admin session for every later input. */
+        if (size >= 6 && memmem(data, size, "logout", 6))
+                return 0;
         setup();
         method = next_line(&p, &left);
         path = next_line(&p, &left);
@@ -98,6 +148,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 *qs++ = '\0';
                 parse_query(qs, &q);
         }
+        if (strstr(path, "system") && strcmp(method, "PATCH") == 0 && q.n < 8) {
+                snprintf(q.keys[q.n], sizeof q.keys[0], "dry_run");
+                snprintf(q.values[q.n], sizeof q.values[0], "1");
+                for (size_t i = 0; i < q.n; i++)
+                        if (strcmp(q.keys[i], "dry_run") == 0)
+                                snprintf(q.values[i], sizeof q.values[0], "1");
+                q.n++;
+        }
         req = (struct api_request){
                 .method = method,
                 .path = path,
@@ -106,8 +164,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .body = (const char *)p,
                 .body_len = left,
                 .content_type = ctype,
-                .auth = "peer",
+                .auth = "token",
+                .role = ROLE_ADMIN,
+                .session = admin_secret,
                 .max_json_depth = 32,
+                .session_lifetime = 3600,
+                .helper = in_process_helper,
                 .ctx = {.user = "fuzz", .role = "admin", .source = "fuzz"},
         };
         api_handle(&req, &resp);

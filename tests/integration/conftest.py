@@ -57,7 +57,7 @@ class Response:
 
 
 class Daemon:
-    def __init__(self, tmp: Path, extra_args=(), config_text=None):
+    def __init__(self, tmp: Path, extra_args=(), config_text=None, wrap=None):
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -78,6 +78,8 @@ class Daemon:
             "--config", str(self.config),
             *extra_args,
         ]
+        self.wrap = wrap
+        self._token = None
         self.proc = None
 
     def start(self, wait=True):
@@ -86,7 +88,8 @@ class Daemon:
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         self.log = open(self.log_path, "ab")
         self.log_start = self.log.tell()
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        argv = self.wrap(self.args) if self.wrap else self.args
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if wait:
             self.wait_ready()
         return self
@@ -96,7 +99,7 @@ class Daemon:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"stewardd exited {self.proc.returncode}:\n{self.log_text()}")
-            if "bootstrap token" in self.log_text()[self.log_start:]:
+            if "listening on" in self.log_text()[self.log_start:]:
                 try:
                     with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                         return
@@ -112,8 +115,23 @@ class Daemon:
             return ""
 
     @property
-    def token(self):
+    def bootstrap_token(self):
         return (self.state / "bootstrap-token").read_text().strip()
+
+    @property
+    def token(self):
+        """An admin session, made once with the one-time bootstrap token."""
+        if self._token is None:
+            r = self.https("POST", "/api/v1/login", {"bootstrap_token": self.bootstrap_token}, token=False)
+            assert r.status == 200, r
+            self._token = r.json["token"]
+        return self._token
+
+    def front_pid(self):
+        """The network front: the daemon's child process."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        assert len(children) == 1, children
+        return int(children[0])
 
     @property
     def cert_path(self):
@@ -194,11 +212,24 @@ class Daemon:
 
 
 @pytest.fixture
-def make_daemon(tmp_path):
-    started = []
+def daemon_base():
+    """A scratch directory the unprivileged front can traverse (pytest's own
+    tmp directories are 0700 root): the front re-reads the config file in it."""
+    import shutil
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="steward-test-"))
+    os.chmod(base, 0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
 
-    def make(extra_args=(), config_text=None, start=True, name="d"):
-        d = Daemon(tmp_path / f"{name}{len(started)}", extra_args, config_text)
+
+@pytest.fixture
+def make_daemon(daemon_base):
+    started = []
+    tmp_path = daemon_base
+
+    def make(extra_args=(), config_text=None, start=True, name="d", wrap=None):
+        d = Daemon(tmp_path / f"{name}{len(started)}", extra_args, config_text, wrap)
         started.append(d)
         return d.start() if start else d
 
@@ -211,3 +242,8 @@ def make_daemon(tmp_path):
 @pytest.fixture
 def daemon(make_daemon):
     return make_daemon()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "namespaces: runs daemons in private mount and UTS namespaces")
+    config.addinivalue_line("markers", "auth: PAM logins and the CLI's login, TOFU and tokens")

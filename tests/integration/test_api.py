@@ -233,13 +233,19 @@ def test_patch_mixed_valid_and_invalid_applies_nothing(daemon):
     assert daemon.https("GET", "/api/v1/modules/stewardd/settings").json["log_level"] == "info"
 
 
-def test_read_only_settings(daemon):
+def test_system_settings_round_trip_and_dry_run(daemon):
+    # Writes to the system module are tested in namespaces
+    # (test_system_settings.py); here only what leaves the host untouched.
     current = daemon.https("GET", "/api/v1/modules/system/settings").json
-    assert "hostname" in current
-    # Sending back the current value is fine; changing it is not.
-    assert daemon.https("PATCH", "/api/v1/modules/system/settings", current).status == 200
-    r = daemon.https("PATCH", "/api/v1/modules/system/settings", {"hostname": "elsewhere"})
-    assert r.status == 422 and r.json["error"]["code"] == "read_only"
+    assert "hostname" in current and "timezone" in current
+    r = daemon.https("PATCH", "/api/v1/modules/system/settings", current)
+    assert r.status == 200 and r.json["changed"] == []
+    r = daemon.https("PATCH", "/api/v1/modules/system/settings?dry_run=1", {"hostname": "elsewhere"})
+    assert r.status == 200 and r.json["dry_run"] is True
+    assert "+elsewhere" in r.json["files"][0]["diff"]
+    assert socket.gethostname() == current["hostname"]
+    r = daemon.https("PATCH", "/api/v1/modules/system/settings?dry_run=1", {"hostname": "bad_name!"})
+    assert r.status == 422
 
 
 def test_bad_bodies(daemon):

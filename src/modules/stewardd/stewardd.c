@@ -48,11 +48,26 @@ static uint64_t started_usec, started_realtime;
 
 static const char *const log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 
-/* Integer settings map onto struct fields; log_level is the one enum. */
+static bool valid_group_name(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > STEWARD_GROUP_NAME_MAX || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+                      s[i] == '-'))
+                        return false;
+        return true;
+}
+
 #define UINT_SETTING(k, lo, hi, desc, rst)                                                         \
         {                                                                                          \
                 .key = k, .type = SETTING_INTEGER, .min = lo, .max = hi, .description = desc,      \
                 .restart = rst                                                                     \
+        }
+#define GROUPS_SETTING(k, desc)                                                                    \
+        {                                                                                          \
+                .key = k, .type = SETTING_STRING_ARRAY, .min = 0, .max = STEWARD_MAX_GROUPS,       \
+                .description = desc, .valid_string = valid_group_name                              \
         }
 static const setting_def_t settings[] = {
         {.key = "log_level",
@@ -63,6 +78,8 @@ static const setting_def_t settings[] = {
                      "Concurrent client connections; past it requests are answered 503", false),
         UINT_SETTING("limits:max_connections_per_ip", 1, 100000,
                      "Concurrent connections from one address; past it new ones are refused", true),
+        UINT_SETTING("limits:max_unauthenticated_connections", 1, 100000,
+                     "Concurrent connections that have not authenticated yet; past it 503", false),
         UINT_SETTING("limits:max_header_bytes", 1024, 16384,
                      "Total size of a request's header fields; past it the answer is 431", false),
         UINT_SETTING("limits:max_body_bytes", 1024, 268435456,
@@ -71,22 +88,66 @@ static const setting_def_t settings[] = {
                      "Nesting depth of a JSON body; past it the answer is 400", false),
         UINT_SETTING("limits:idle_timeout", 1, 3600,
                      "Seconds a connection may stay silent before it is closed", false),
+        UINT_SETTING("auth:session_idle_timeout", 60, 604800,
+                     "Seconds a login session lives without being used", false),
+        UINT_SETTING("auth:session_lifetime", 300, 2592000,
+                     "Seconds a login session lives at most, used or not", false),
+        {.key = "auth:allow_root_login",
+         .type = SETTING_BOOLEAN,
+         .description = "Whether root may log in with a password over the network"},
+        GROUPS_SETTING("auth:admin_groups", "Unix groups whose members are admins"),
+        GROUPS_SETTING("auth:operator_groups", "Unix groups whose members are operators"),
+        GROUPS_SETTING("auth:monitor_groups", "Unix groups whose members are monitors"),
+        UINT_SETTING("auth:throttle:free_attempts", 1, 100,
+                     "Failed logins (per address and per user) before back-off starts", false),
+        UINT_SETTING("auth:throttle:base_delay", 1, 3600,
+                     "Seconds of the first back-off; each further failure doubles it", false),
+        UINT_SETTING("auth:throttle:max_delay", 1, 86400, "Longest back-off, in seconds", false),
+        UINT_SETTING("auth:throttle:block_after", 2, 1000,
+                     "Failed logins after which the address or user is blocked", false),
+        UINT_SETTING("auth:throttle:block_seconds", 1, 604800, "How long a block lasts", false),
 };
 
-static const size_t uint_offsets[] = {
-        offsetof(struct steward_config, max_connections),
-        offsetof(struct steward_config, max_connections_per_ip),
-        offsetof(struct steward_config, max_header_bytes),
-        offsetof(struct steward_config, max_body_bytes),
-        offsetof(struct steward_config, max_json_depth),
-        offsetof(struct steward_config, idle_timeout),
+/* Where each setting lives in struct steward_config, in table order. */
+enum field_kind { F_LEVEL, F_UINT, F_BOOL, F_GROUPS };
+struct field {
+        enum field_kind kind;
+        size_t offset;
+};
+#define FIELD(k, m) {k, offsetof(struct steward_config, m)}
+static const struct field fields[] = {
+        FIELD(F_LEVEL, log_level),
+        FIELD(F_UINT, max_connections),
+        FIELD(F_UINT, max_connections_per_ip),
+        FIELD(F_UINT, max_unauthenticated_connections),
+        FIELD(F_UINT, max_header_bytes),
+        FIELD(F_UINT, max_body_bytes),
+        FIELD(F_UINT, max_json_depth),
+        FIELD(F_UINT, idle_timeout),
+        FIELD(F_UINT, session_idle_timeout),
+        FIELD(F_UINT, session_lifetime),
+        FIELD(F_BOOL, allow_root_login),
+        FIELD(F_GROUPS, admin_groups),
+        FIELD(F_GROUPS, operator_groups),
+        FIELD(F_GROUPS, monitor_groups),
+        FIELD(F_UINT, throttle_free_attempts),
+        FIELD(F_UINT, throttle_base_delay),
+        FIELD(F_UINT, throttle_max_delay),
+        FIELD(F_UINT, throttle_block_after),
+        FIELD(F_UINT, throttle_block_seconds),
 };
 
-_Static_assert(ELEMENTSOF(uint_offsets) == ELEMENTSOF(settings) - 1,
-               "every integer setting needs its field offset, in table order");
+_Static_assert(ELEMENTSOF(fields) == ELEMENTSOF(settings),
+               "every setting needs its field, in table order");
 
-static unsigned *uint_field(struct steward_config *c, size_t setting_index) {
-        return (unsigned *)((char *)c + uint_offsets[setting_index - 1]);
+static void *field_ptr(const struct steward_config *c, size_t i) {
+        return (char *)c + fields[i].offset;
+}
+
+static void groups_set(struct steward_groups *g, const char *const *names) {
+        *g = (struct steward_groups){0};
+        for (; *names && g->n < STEWARD_MAX_GROUPS; names++)
+                snprintf(g->name[g->n++], sizeof g->name[0], "%s", *names);
 }
 
 extern const module_t module_stewardd;
@@ -96,11 +157,23 @@ void stewardd_config_defaults(struct steward_config *c) {
                 .log_level = LOG_LEVEL_INFO,
                 .max_connections = 256,
                 .max_connections_per_ip = 32,
+                .max_unauthenticated_connections = 64,
                 .max_header_bytes = 16384,
                 .max_body_bytes = 1048576,
                 .max_json_depth = 32,
                 .idle_timeout = 15,
+                .session_idle_timeout = 900,
+                .session_lifetime = 43200,
+                .allow_root_login = false,
+                .throttle_free_attempts = 3,
+                .throttle_base_delay = 1,
+                .throttle_max_delay = 60,
+                .throttle_block_after = 10,
+                .throttle_block_seconds = 900,
         };
+        groups_set(&c->admin_groups, (const char *const[]){"sudo", "steward-admin", NULL});
+        groups_set(&c->operator_groups, (const char *const[]){"steward-operator", NULL});
+        groups_set(&c->monitor_groups, (const char *const[]){"steward-monitor", NULL});
 }
 
 void stewardd_config_get(struct steward_config *ret) {
@@ -117,10 +190,30 @@ static void config_set(struct steward_config *c, const char *key, json_t *v) {
         for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
                 if (!STREQ(settings[i].key, key))
                         continue;
-                if (i == 0)
+                switch (fields[i].kind) {
+                case F_LEVEL:
                         c->log_level = (enum log_level)log_level_from_string(json_string_value(v));
-                else
-                        *uint_field(c, i) = (unsigned)json_integer_value(v);
+                        break;
+                case F_UINT:
+                        *(unsigned *)field_ptr(c, i) = (unsigned)json_integer_value(v);
+                        break;
+                case F_BOOL:
+                        *(bool *)field_ptr(c, i) = json_is_true(v);
+                        break;
+                case F_GROUPS: {
+                        struct steward_groups *g = field_ptr(c, i);
+                        size_t k;
+                        json_t *item;
+                        *g = (struct steward_groups){0};
+                        json_array_foreach(v, k, item) {
+                                if (g->n == STEWARD_MAX_GROUPS)
+                                        break;
+                                snprintf(g->name[g->n++], sizeof g->name[0], "%s",
+                                         json_string_value(item));
+                        }
+                        break;
+                }
+                }
                 return;
         }
 }
@@ -234,10 +327,28 @@ void stewardd_set_facts(json_t *f) {
 
 static json_t *config_tree(const struct steward_config *c) {
         json_t *t = json_object();
-        json_tree_set(t, "log_level", json_string(log_level_to_string(c->log_level)));
-        for (size_t i = 1; i < ELEMENTSOF(settings); i++)
-                json_tree_set(t, settings[i].key,
-                              json_integer(*uint_field((struct steward_config *)c, i)));
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                json_t *v = NULL;
+                switch (fields[i].kind) {
+                case F_LEVEL:
+                        v = json_string(log_level_to_string(c->log_level));
+                        break;
+                case F_UINT:
+                        v = json_integer(*(unsigned *)field_ptr(c, i));
+                        break;
+                case F_BOOL:
+                        v = json_boolean(*(bool *)field_ptr(c, i));
+                        break;
+                case F_GROUPS: {
+                        const struct steward_groups *g = field_ptr(c, i);
+                        v = json_array();
+                        for (size_t k = 0; k < g->n; k++)
+                                json_array_append_new(v, json_string(g->name[k]));
+                        break;
+                }
+                }
+                json_tree_set(t, settings[i].key, v);
+        }
         return t;
 }
 
@@ -336,12 +447,13 @@ static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dr
         struct steward_config c;
         char perr[512];
         size_t old_len;
-        bool restart = false;
+        bool restart = false, config_existed;
         const char *k;
         json_t *v, *changed;
         int r;
 
         pthread_mutex_lock(&lock);
+        config_existed = access(config_path, F_OK) == 0;
         r = config_read_text(&old, &old_len);
         if (r < 0) {
                 module_error_set(err, 500, "internal", NULL, "cannot read %s: %s", config_path,
@@ -389,8 +501,11 @@ static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dr
                 json_array_append_new(changed, json_string(k));
                 restart = restart || (d && d->restart);
         }
-        *plan = json_pack("{s:b, s:o, s:b, s:[{s:s, s:s}]}", "dry_run", dry_run, "changed", changed,
-                          "restart_required", restart, "files", "path", config_path, "diff", diff);
+        *plan = json_pack("{s:b, s:o, s:b, s:[{s:s, s:s, s:s, s:s, s:s?, s:s, s:b}]}", "dry_run",
+                          dry_run, "changed", changed, "restart_required", restart, "files",
+                          "path", config_path, "diff", diff, "type", "file", "before_type",
+                          config_existed ? "file" : "absent", "before",
+                          config_existed ? old : NULL, "after", new_text, "redacted", false);
         r = *plan ? 0 : -ENOMEM;
 out:
         pthread_mutex_unlock(&lock);
@@ -478,6 +593,15 @@ static const command_def_t commands[] = {
          .run = cmd_check_config},
 };
 
+/* In the front: the helper wrote the config file; make it live here too. */
+static void changed(void) {
+        char msg[512];
+        if (stewardd_config_reload(msg, sizeof msg) < 0)
+                log_error("cannot re-read the configuration after a change (the file must be "
+                          "readable by the front's user): %s",
+                          msg);
+}
+
 const module_t module_stewardd = {
         .name = "stewardd",
         .summary = "The Steward daemon itself: limits, logging, listeners, TLS identity",
@@ -487,6 +611,7 @@ const module_t module_stewardd = {
         .n_settings = ELEMENTSOF(settings),
         .settings_read = settings_read,
         .settings_apply = settings_apply,
+        .changed = changed,
         .commands = commands,
         .n_commands = ELEMENTSOF(commands),
 };

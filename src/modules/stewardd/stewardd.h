@@ -10,18 +10,40 @@
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "log.h"
+
+#define STEWARD_MAX_GROUPS 16
+#define STEWARD_GROUP_NAME_MAX 32
+
+struct steward_groups {
+        char name[STEWARD_MAX_GROUPS][STEWARD_GROUP_NAME_MAX + 1];
+        size_t n;
+};
 
 struct steward_config {
         enum log_level log_level;
         unsigned max_connections;
         unsigned max_connections_per_ip;
+        unsigned max_unauthenticated_connections;
         unsigned max_header_bytes;
         unsigned max_body_bytes;
         unsigned max_json_depth;
         unsigned idle_timeout; /* seconds */
+        unsigned session_idle_timeout;
+        unsigned session_lifetime;
+        bool allow_root_login;
+        struct steward_groups admin_groups;
+        struct steward_groups operator_groups;
+        struct steward_groups monitor_groups;
+        unsigned throttle_free_attempts;
+        unsigned throttle_base_delay;
+        unsigned throttle_max_delay;
+        unsigned throttle_block_after;
+        unsigned throttle_block_seconds;
 };
 
 /* Built-in defaults. */

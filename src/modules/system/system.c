@@ -1,5 +1,8 @@
 /* system.c — the `system` module: what the machine is and how it is doing.
  *
+ * Two settings, the host name and the time zone, are read here and written
+ * by settings.c (in the privileged helper).
+ *
  * Status answers from /proc, /sys, uname(), statvfs(), getifaddrs() and utmpx
  * at request time; all text parsing is in procfs.c.  The one thing that cannot
  * be read at request time is CPU utilisation, which needs two samples some
@@ -44,6 +47,7 @@
 
 #include "module.h"
 #include "modules/system/procfs.h"
+#include "modules/system/settings.h"
 #include "util.h"
 
 #define SAMPLE_INTERVAL_SEC 1
@@ -488,7 +492,9 @@ static int get_hostname(char buf[static HOST_NAME_MAX + 1]) {
 }
 
 /* The zone name from the /etc/localtime link ("Europe/Berlin"), or "UTC",
- * which is also what the C library assumes without the file. */
+ * which is also what the C library assumes without the file.  A "posix/" or
+ * "right/" prefix is kept: it names another zone file, and the value must
+ * read back as it was written. */
 static void get_timezone(char *buf, size_t size) {
         char target[PATH_MAX];
         ssize_t n;
@@ -503,8 +509,6 @@ static void get_timezone(char *buf, size_t size) {
         if (!z)
                 goto utc;
         z += strlen("/zoneinfo/");
-        if (strncmp(z, "posix/", 6) == 0 || strncmp(z, "right/", 6) == 0)
-                z += 6;
 
         if (!*z || *z == '/' || strstr(z, "..") || strlen(z) >= size)
                 goto utc;
@@ -1115,25 +1119,30 @@ static int system_fullstatus(json_t **ret, struct module_error *err) {
         return 0;
 }
 
-/* ---- settings (read-only) ---------------------------------------------------- */
+/* ---- settings ---------------------------------------------------------------- */
 
+/* Read here, in the front; written by settings.c, in the helper. */
 static const setting_def_t system_settings[] = {
         {
                 .key = "hostname",
                 .type = SETTING_STRING,
-                .min = 0,
+                .min = 1,
                 .max = HOST_NAME_MAX,
-                .description = "The host name, as gethostname() reports it",
-                .read_only = true,
+                .description = "The host name, as gethostname() reports it; a change is written "
+                               "to /etc/hostname and made live.  RFC 1123: dot-separated labels "
+                               "of letters, digits and '-'",
+                .valid_string = hostname_valid,
         },
         {
                 .key = "timezone",
                 .type = SETTING_STRING,
-                .min = 0,
-                .max = 255,
+                .min = 1,
+                .max = TIMEZONE_MAX,
                 .description = "The system time zone: the target of /etc/localtime under "
-                               "zoneinfo, or UTC",
-                .read_only = true,
+                               "zoneinfo, or UTC.  A change links /etc/localtime to the zone "
+                               "and writes /etc/timezone; the zone must exist under "
+                               "/usr/share/zoneinfo",
+                .valid_string = timezone_name_valid,
         },
 };
 
@@ -1383,7 +1392,8 @@ const module_t module_system = {
         .settings = system_settings,
         .n_settings = ELEMENTSOF(system_settings),
         .settings_read = system_settings_read,
-        .settings_apply = NULL, /* both settings are read-only */
+        .settings_apply = system_settings_apply,
+        .files_restored = system_files_restored,
         .commands = system_commands,
         .n_commands = ELEMENTSOF(system_commands),
 };

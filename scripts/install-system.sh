@@ -1,0 +1,25 @@
+#!/bin/sh
+# Prepares this machine for stewardd, idempotently: the unprivileged user the
+# network front runs as, the role groups, and the PAM service file.
+# Usage: install-system.sh [--if-root]   (--if-root: do nothing when not root)
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  [ "${1:-}" = "--if-root" ] && exit 0
+  echo "steward: run as root to create the _steward user and install /etc/pam.d/steward" >&2
+  exit 1
+fi
+
+if ! getent passwd _steward >/dev/null; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --user-group _steward
+  echo "steward: created the system user _steward (the network front runs as it)"
+fi
+for g in steward-admin steward-operator steward-monitor; do
+  getent group "$g" >/dev/null || groupadd --system "$g"
+done
+if ! cmp -s data/pam.d/steward /etc/pam.d/steward 2>/dev/null; then
+  install -D -m 0644 data/pam.d/steward /etc/pam.d/steward
+  echo "steward: installed /etc/pam.d/steward"
+fi

@@ -1,0 +1,151 @@
+/* frontauth.c — see frontauth.h.  The cache is a fixed array searched
+ * linearly under a mutex: a few hundred entries cost less than a hash table's
+ * bookkeeping, and the size bounds memory whatever a client sends. */
+#include "frontauth.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helper/roles.h"
+#include "helperclient.h"
+#include "tls.h"
+#include "util.h"
+
+#define CACHE_SIZE 512
+
+struct entry {
+        char digest[65]; /* SHA-256 of the secret; "" = free */
+        struct caller c;
+        int64_t expires_at;
+        uint64_t checked_usec;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry cache[CACHE_SIZE];
+
+static struct entry *lookup(const char *digest) {
+        for (size_t i = 0; i < CACHE_SIZE; i++)
+                if (cache[i].digest[0] && memeq_consttime(cache[i].digest, digest, 64))
+                        return &cache[i];
+        return NULL;
+}
+
+static struct entry *slot(void) {
+        struct entry *oldest = &cache[0];
+        for (size_t i = 0; i < CACHE_SIZE; i++) {
+                if (!cache[i].digest[0])
+                        return &cache[i];
+                if (cache[i].checked_usec < oldest->checked_usec)
+                        oldest = &cache[i];
+        }
+        return oldest;
+}
+
+static bool well_formed(const char *secret) {
+        size_t n = strlen(secret);
+        if (n < 8 || n > FRONTAUTH_SECRET_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((secret[i] >= '0' && secret[i] <= '9') || (secret[i] >= 'a' && secret[i] <= 'z') ||
+                      secret[i] == '_'))
+                        return false;
+        return true;
+}
+
+int frontauth_check(const char *secret, const char *source, struct caller *ret,
+                    struct module_error *e) {
+        char digest[65];
+        struct entry *en;
+        json_t *res = NULL;
+        uint64_t now = now_usec();
+        int r;
+
+        if (!well_formed(secret) || sha256_hex(secret, strlen(secret), digest) < 0) {
+                module_error_set(e, 401, "unauthenticated", NULL, "invalid token");
+                return -EACCES;
+        }
+        pthread_mutex_lock(&lock);
+        en = lookup(digest);
+        if (en && now - en->checked_usec < FRONTAUTH_RECHECK_SECONDS * 1000000ull &&
+            (en->expires_at == 0 || en->expires_at > (int64_t)(realtime_usec() / 1000000u))) {
+                *ret = en->c;
+                pthread_mutex_unlock(&lock);
+                return 0;
+        }
+        pthread_mutex_unlock(&lock);
+
+        r = helper_call("session_check", NULL, source, json_pack("{s:s}", "secret", secret), -1,
+                        &res, NULL, e);
+        if (r < 0) {
+                pthread_mutex_lock(&lock);
+                en = lookup(digest);
+                if (en)
+                        en->digest[0] = '\0';
+                pthread_mutex_unlock(&lock);
+                return r;
+        }
+        struct caller c = {0};
+        snprintf(c.user, sizeof c.user, "%s", json_string_value(json_object_get(res, "user")) ?: "");
+        snprintf(c.kind, sizeof c.kind, "%s", json_string_value(json_object_get(res, "kind")) ?: "");
+        c.role = role_from_string(json_string_value(json_object_get(res, "role")) ?: "");
+        if (c.role < 0)
+                c.role = ROLE_NONE;
+        c.session_id = json_integer_value(json_object_get(res, "id"));
+        snprintf(c.secret, sizeof c.secret, "%s", secret);
+        pthread_mutex_lock(&lock);
+        en = lookup(digest);
+        if (en)
+                c.csrf_ok = en->c.csrf_ok;
+        else
+                en = slot();
+        memcpy(en->digest, digest, sizeof en->digest);
+        en->c = c;
+        en->expires_at = json_integer_value(json_object_get(res, "expires_at"));
+        en->checked_usec = now;
+        pthread_mutex_unlock(&lock);
+        json_decref(res);
+        *ret = c;
+        return 0;
+}
+
+int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
+                         struct module_error *e) {
+        char digest[65];
+        json_t *res = NULL;
+        struct entry *en;
+        int r;
+
+        if (c->csrf_ok)
+                return 0;
+        if (!csrf || !*csrf || strlen(csrf) > FRONTAUTH_SECRET_MAX) {
+                module_error_set(e, 403, "csrf", NULL,
+                                 "a cookie-authenticated change needs the X-CSRF-Token header");
+                return -EACCES;
+        }
+        r = helper_call("csrf_check", c->secret, source, json_pack("{s:s}", "csrf", csrf), -1,
+                        &res, NULL, e);
+        json_decref(res);
+        if (r < 0)
+                return r;
+        c->csrf_ok = true;
+        if (sha256_hex(c->secret, strlen(c->secret), digest) >= 0) {
+                pthread_mutex_lock(&lock);
+                en = lookup(digest);
+                if (en)
+                        en->c.csrf_ok = true;
+                pthread_mutex_unlock(&lock);
+        }
+        return 0;
+}
+
+void frontauth_forget(int64_t session_id) {
+        if (session_id <= 0)
+                return;
+        pthread_mutex_lock(&lock);
+        for (size_t i = 0; i < CACHE_SIZE; i++)
+                if (cache[i].digest[0] && cache[i].c.session_id == session_id)
+                        cache[i].digest[0] = '\0';
+        pthread_mutex_unlock(&lock);
+}

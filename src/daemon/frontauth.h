@@ -1,0 +1,39 @@
+/* frontauth.h — who is calling, as far as the front can tell.
+ *
+ * The helper owns sessions; the front keeps a small cache of the answers to
+ * "whose secret is this?" so that read requests do not cross into the helper
+ * every time.  An entry is re-checked with the helper after
+ * FRONTAUTH_RECHECK_SECONDS (which also keeps the helper's idle timer
+ * running), and dropped at once when this front logs the session out or
+ * revokes the token.  The cache only ever speeds up reads: every change is
+ * checked again by the helper against its own store. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "module.h"
+
+#define FRONTAUTH_RECHECK_SECONDS 10
+#define FRONTAUTH_SECRET_MAX 80
+
+struct caller {
+        char user[64];
+        int role; /* enum role */
+        char kind[16];
+        int64_t session_id;
+        char secret[FRONTAUTH_SECRET_MAX + 1];
+        bool csrf_ok; /* the CSRF token of this session was checked */
+};
+
+/* Checks a secret; on success fills *ret.  -EACCES with e filled (401) for an
+ * unknown or expired secret; -EPIPE when the helper is unreachable (503). */
+int frontauth_check(const char *secret, const char *source, struct caller *ret,
+                    struct module_error *e);
+
+/* Checks the CSRF token of the caller's session (cached once it passed). */
+int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
+                         struct module_error *e);
+
+/* Drops a session from the cache (logout, revocation). */
+void frontauth_forget(int64_t session_id);

@@ -1,0 +1,25 @@
+/* helperclient.h — the front's side of the helper protocol (proto.h).
+ *
+ * One socket to the helper, shared by every request thread: a call holds a
+ * mutex from sending its request to reading its answer, so answers cannot
+ * cross.  The helper serves one request at a time anyway. */
+#pragma once
+
+#include <jansson.h>
+
+#include "module.h"
+
+void helper_client_init(int sock);
+
+/* Calls op for the session `session` (may be NULL) from `source`.  args is
+ * taken over (NULL = {}); fd >= 0 is passed along (and stays the caller's).
+ * On success *ret gets the result object.  On refusal returns -EACCES and
+ * fills e; *ret_details (if non-NULL) gets the error object's extra fields
+ * (e.g. "files" of a conflict).  If the helper cannot be reached: -EPIPE and
+ * a 503 in e. */
+int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
+                json_t **ret, json_t **ret_details, struct module_error *e);
+
+/* Turns an answer frame into the results of helper_call(). */
+int helper_answer_parse(json_t *answer, json_t **ret, json_t **ret_details,
+                        struct module_error *e);

@@ -1,0 +1,1019 @@
+/* helper.c — the privileged helper's dispatch table and operations.
+ *
+ * Every operation is one row of `ops`: its name, the lowest role that may
+ * call it (ROLE_NONE: no session, e.g. login), whether the one-time
+ * bootstrap token may act there, and its handler.  Adding an operation
+ * touches the table, the handler, the front's caller and a test.
+ *
+ * The helper re-validates everything the front already validated (settings
+ * against the schema, command arguments, names): the front may be
+ * compromised, and what a compromised front can get done here is exactly
+ * what a valid session of that role could do through the API.
+ */
+#include "helper.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "diff.h"
+#include "files.h"
+#include "log.h"
+#include "module.h"
+#include "modules/stewardd/stewardd.h"
+#include "proto.h"
+#include "registry.h"
+#include "roles.h"
+#include "sessions.h"
+#include "store.h"
+#include "throttle.h"
+#include "util.h"
+
+#define PAM_SERVICE "steward"
+#define PEER_SESSION_SECONDS 3600
+#define THROTTLE_ENTRIES 4096
+#define MAX_TOKEN_LIFETIME (10LL * 365 * 86400)
+
+struct helper {
+        struct store *store;
+        struct throttle *throttle;
+        char *bootstrap_path;
+};
+
+struct caller {
+        bool has_session;
+        struct session s;
+        const char *source; /* where the request came from, as the front saw it */
+};
+
+typedef int (*op_fn)(struct helper *h, const struct caller *c, json_t *args, int fd,
+                     json_t **ret, struct module_error *e);
+
+static int64_t now_s(void) {
+        return (int64_t)(realtime_usec() / 1000000u);
+}
+
+static void session_limits(struct session_limits *l) {
+        struct steward_config c;
+        stewardd_config_get(&c);
+        l->idle_timeout = c.session_idle_timeout;
+        l->lifetime = c.session_lifetime;
+}
+
+/* The role map from the live configuration; names point into *c. */
+struct role_lists {
+        const char *admin[STEWARD_MAX_GROUPS + 1], *operator[STEWARD_MAX_GROUPS + 1],
+                *monitor[STEWARD_MAX_GROUPS + 1];
+};
+
+static void fill_list(const struct steward_groups *g, const char **dst) {
+        for (size_t i = 0; i < g->n; i++)
+                dst[i] = g->name[i];
+        dst[g->n] = NULL;
+}
+
+static struct role_map role_map(const struct steward_config *c, struct role_lists *l) {
+        fill_list(&c->admin_groups, l->admin);
+        fill_list(&c->operator_groups, l->operator);
+        fill_list(&c->monitor_groups, l->monitor);
+        return (struct role_map){l->admin, l->operator, l->monitor};
+}
+
+static const char *str_arg(json_t *args, const char *key) {
+        return json_string_value(json_object_get(args, key));
+}
+
+static void audit(struct helper *h, const struct caller *c, const char *module,
+                  const char *operation, json_t *args, int r, const struct module_error *e,
+                  json_t *files, int64_t rollback_of, int64_t *ret_id) {
+        json_t *a = args ? json_deep_copy(args) : NULL;
+        struct audit_entry entry = {
+                .user = c->has_session ? c->s.user : "",
+                .role = c->has_session ? role_to_string(c->s.role) : "none",
+                .source = c->source ? c->source : "",
+                .session_id = c->has_session ? c->s.id : 0,
+                .module = module,
+                .operation = operation,
+                .args = a,
+                .result = r < 0 ? "error" : "ok",
+                .message = r < 0 && e ? e->message : NULL,
+                .files = files,
+                .rollback_of = rollback_of,
+        };
+        int64_t id = 0;
+        int q = audit_append(h->store, &entry, now_s(), &id);
+        json_decref(a);
+        if (q < 0)
+                log_error_errno(q, "cannot write the audit record for %s %s", module, operation);
+        if (ret_id)
+                *ret_id = q < 0 ? 0 : id;
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static json_t *session_json(const struct session *s) {
+        return json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)s->id, "kind", s->kind,
+                         "user", s->user, "role", role_to_string(s->role), "expires_at",
+                         (json_int_t)s->expires_at);
+}
+
+static int op_session_check(struct helper *h, const struct caller *c, json_t *args, int fd,
+                            json_t **ret, struct module_error *e) {
+        struct session_limits lim;
+        struct session s;
+        const char *secret = str_arg(args, "secret");
+        int r;
+
+        if (!secret) {
+                module_error_set(e, 400, "bad_request", "secret", "no secret given");
+                return -EINVAL;
+        }
+        session_limits(&lim);
+        r = sessions_check(h->store, secret, &lim, now_s(), &s);
+        if (r < 0) {
+                module_error_set(e, 401, "unauthenticated", NULL,
+                                 r == -ETIMEDOUT ? "session expired" : "invalid token");
+                return r;
+        }
+        *ret = session_json(&s);
+        return 0;
+}
+
+static int op_csrf_check(struct helper *h, const struct caller *c, json_t *args, int fd,
+                         json_t **ret, struct module_error *e) {
+        const char *csrf = str_arg(args, "csrf");
+        if (!csrf || !sessions_csrf_ok(h->store, c->s.id, csrf)) {
+                module_error_set(e, 403, "csrf", NULL, "missing or wrong X-CSRF-Token");
+                return -EPERM;
+        }
+        *ret = json_object();
+        return 0;
+}
+
+static int op_peer_session(struct helper *h, const struct caller *c, json_t *args, int fd,
+                           json_t **ret, struct module_error *e) {
+        struct steward_config cfg;
+        struct role_lists lists;
+        struct role_map map;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        char user[64];
+        enum role role;
+        _cleanup_free_ char *secret = NULL;
+        struct session s;
+        int r;
+
+        if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                module_error_set(e, 400, "bad_request", NULL, "no peer connection passed");
+                return -EINVAL;
+        }
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = auth_role_for_uid(cred.uid, &map, &role, user, sizeof user);
+        if (r < 0 || role == ROLE_NONE) {
+                module_error_set(e, 403, "forbidden", NULL,
+                                 "uid %u has no Steward role (add the account to one of the "
+                                 "admin, operator or monitor groups)",
+                                 (unsigned)cred.uid);
+                return -EPERM;
+        }
+        r = sessions_create(h->store, "peer", user, role, "", now_s() + PEER_SESSION_SECONDS,
+                            c->source ? c->source : "unix", 0, now_s(), &secret, NULL, &s);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot create a session: %s",
+                                 strerror(-r));
+                return r;
+        }
+        *ret = json_pack("{s:s, s:s, s:s, s:I}", "secret", secret, "user", user, "role",
+                         role_to_string(role), "id", (json_int_t)s.id);
+        return 0;
+}
+
+static bool throttled(struct helper *h, const char *key, struct module_error *e) {
+        struct steward_config cfg;
+        int64_t retry = 0;
+        int r;
+
+        stewardd_config_get(&cfg);
+        struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
+                                     cfg.throttle_max_delay, cfg.throttle_block_after,
+                                     cfg.throttle_block_seconds};
+        r = throttle_check(h->throttle, key, &tc, (int64_t)(now_usec() / 1000u), &retry);
+        if (r >= 0)
+                return false;
+        module_error_set(e, 429, "throttled", NULL,
+                         r == -EACCES ? "too many failed logins: blocked for %lld s"
+                                      : "too many failed logins: retry in %lld s",
+                         (long long)retry);
+        snprintf(e->field, sizeof e->field, "%lld", (long long)retry); /* Retry-After */
+        return true;
+}
+
+static void throttle_fail(struct helper *h, const char *key) {
+        struct steward_config cfg;
+        stewardd_config_get(&cfg);
+        struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
+                                     cfg.throttle_max_delay, cfg.throttle_block_after,
+                                     cfg.throttle_block_seconds};
+        throttle_failure(h->throttle, key, &tc, (int64_t)(now_usec() / 1000u));
+}
+
+/* "ip:HOST" from "HOST:PORT" / "[V6]:PORT" as the front reports sources. */
+static void source_key(const char *source, char *dst, size_t n) {
+        const char *s = source ? source : "";
+        size_t len;
+
+        if (*s == '[') {
+                const char *end = strchr(s, ']');
+                len = end ? (size_t)(end - s - 1) : strlen(s);
+                s++;
+        } else {
+                const char *colon = strrchr(s, ':');
+                len = colon ? (size_t)(colon - s) : strlen(s);
+        }
+        snprintf(dst, n, "ip:%.*s", (int)len, s);
+}
+
+static int login_result(struct helper *h, const struct caller *c, const char *user,
+                        enum role role, json_t **ret, struct module_error *e) {
+        struct steward_config cfg;
+        _cleanup_free_ char *secret = NULL, *csrf = NULL;
+        struct session s;
+        int64_t now = now_s();
+        int r;
+
+        stewardd_config_get(&cfg);
+        r = sessions_create(h->store, "session", user, role, "", now + cfg.session_lifetime,
+                            c->source ? c->source : "", 0, now, &secret, &csrf, &s);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot create a session: %s",
+                                 strerror(-r));
+                return r;
+        }
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "token", secret, "csrf_token", csrf,
+                         "user", user, "role", role_to_string(role), "expires_at",
+                         (json_int_t)s.expires_at, "session_id", (json_int_t)s.id);
+        return 0;
+}
+
+static int op_login(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                    struct module_error *e) {
+        const char *user = str_arg(args, "user"), *password = str_arg(args, "password");
+        char ipkey[128], userkey[128], msg[256];
+        struct steward_config cfg;
+        struct role_lists lists;
+        struct role_map map;
+        enum role role = ROLE_NONE;
+        uid_t uid = 0;
+        int r;
+
+        if (!user || !password || json_object_size(args) != 2) {
+                module_error_set(e, 400, "bad_request", NULL, "give user and password");
+                return -EINVAL;
+        }
+        source_key(c->source, ipkey, sizeof ipkey);
+        snprintf(userkey, sizeof userkey, "user:%.64s", user);
+        if (throttled(h, ipkey, e) || throttled(h, userkey, e)) {
+                log_warning("login failed for user \"%.64s\" from %s: %s", user, c->source,
+                            e->message);
+                return -EAGAIN;
+        }
+        r = auth_pam(PAM_SERVICE, user, password, msg, sizeof msg);
+        if (r < 0) {
+                throttle_fail(h, ipkey);
+                throttle_fail(h, userkey);
+                log_warning("login failed for user \"%.64s\" from %s: %s", user, c->source, msg);
+                module_error_set(e, r == -EIO ? 500 : 401, r == -EIO ? "internal" : "login_failed",
+                                 NULL, "%s", msg);
+                return r;
+        }
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = auth_role_for_user(user, &map, &role, &uid);
+        if (r < 0 || role == ROLE_NONE) {
+                log_warning("login refused for user \"%.64s\" from %s: no Steward role", user,
+                            c->source);
+                module_error_set(e, 403, "no_role", NULL,
+                                 "%s may not use Steward: the account is in none of the admin, "
+                                 "operator or monitor groups",
+                                 user);
+                return -EPERM;
+        }
+        if (uid == 0 && !cfg.allow_root_login) {
+                log_warning("login refused for user \"%.64s\" from %s: root login is disabled",
+                            user, c->source);
+                module_error_set(e, 403, "root_login_disabled", NULL,
+                                 "root may not log in over the network "
+                                 "(stewardd:auth:allow_root_login)");
+                return -EPERM;
+        }
+        throttle_success(h->throttle, userkey);
+        throttle_success(h->throttle, ipkey);
+        r = login_result(h, c, user, role, ret, e);
+        if (r >= 0)
+                log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), c->source);
+        return r;
+}
+
+static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *args, int fd,
+                              json_t **ret, struct module_error *e) {
+        const char *token = str_arg(args, "token");
+        struct session_limits lim;
+        struct session s;
+        char ipkey[128];
+        int r;
+
+        source_key(c->source, ipkey, sizeof ipkey);
+        if (throttled(h, ipkey, e))
+                return -EAGAIN;
+        session_limits(&lim);
+        r = token ? sessions_check(h->store, token, &lim, now_s(), &s) : -ENOENT;
+        if (r < 0 || !STREQ(s.kind, "bootstrap")) {
+                throttle_fail(h, ipkey);
+                log_warning("login failed for user \"bootstrap\" from %s: invalid bootstrap token",
+                            c->source);
+                module_error_set(e, 401, "login_failed", NULL, "invalid bootstrap token");
+                return -EACCES;
+        }
+        r = sessions_consume(h->store, s.id);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot consume the bootstrap token");
+                return r;
+        }
+        (void)unlink(h->bootstrap_path);
+        log_notice("the bootstrap token was used to log in from %s; it is gone now", c->source);
+        return login_result(h, c, "bootstrap", ROLE_ADMIN, ret, e);
+}
+
+static int op_logout(struct helper *h, const struct caller *c, json_t *args, int fd,
+                     json_t **ret, struct module_error *e) {
+        (void)sessions_delete(h->store, c->s.id);
+        *ret = json_pack("{s:s}", "result", "ok");
+        return 0;
+}
+
+static bool valid_token_name(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || strchr("_-.@ ", s[i])))
+                        return false;
+        return true;
+}
+
+static int op_token_create(struct helper *h, const struct caller *c, json_t *args, int fd,
+                           json_t **ret, struct module_error *e) {
+        const char *name = str_arg(args, "name"), *role_s = str_arg(args, "role");
+        json_t *exp = json_object_get(args, "expires_in");
+        bool bootstrap = STREQ(c->s.kind, "bootstrap");
+        _cleanup_free_ char *secret = NULL;
+        int64_t expires_at = 0, now = now_s();
+        struct session s;
+        int role, r;
+
+        if (!name || !valid_token_name(name)) {
+                module_error_set(e, 422, "invalid_argument", "name",
+                                 "a token needs a name of 1-64 letters, digits, spaces or _-.@");
+                return -EINVAL;
+        }
+        role = role_s ? role_from_string(role_s) : (int)ROLE_MONITOR;
+        if (role < 0) {
+                module_error_set(e, 422, "invalid_argument", "role",
+                                 "role must be monitor, operator or admin");
+                return -EINVAL;
+        }
+        if (role > (int)c->s.role) {
+                module_error_set(e, 403, "forbidden", "role",
+                                 "a %s may not create a token with the role %s",
+                                 role_to_string(c->s.role), role_s);
+                return -EPERM;
+        }
+        if (exp && !json_is_null(exp)) {
+                if (!json_is_integer(exp) || json_integer_value(exp) < 60 ||
+                    json_integer_value(exp) > MAX_TOKEN_LIFETIME) {
+                        module_error_set(e, 422, "invalid_argument", "expires_in",
+                                         "expires_in is a number of seconds from 60 to %lld",
+                                         (long long)MAX_TOKEN_LIFETIME);
+                        return -EINVAL;
+                }
+                expires_at = now + json_integer_value(exp);
+        }
+        r = sessions_create(h->store, "token", bootstrap ? "bootstrap" : c->s.user,
+                            (enum role)role, name, expires_at, c->source ? c->source : "",
+                            bootstrap ? 0 : c->s.id, now, &secret, NULL, &s);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot create the token: %s",
+                                 strerror(-r));
+                return r;
+        }
+        if (bootstrap) {
+                (void)sessions_consume(h->store, c->s.id);
+                (void)unlink(h->bootstrap_path);
+                log_notice("the bootstrap token created the token \"%s\"; it is gone now", name);
+        }
+        audit(h, c, "tokens", "create", args, 0, NULL, NULL, 0, NULL);
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", "", "token", secret, "name", name,
+                         "role", role_to_string((enum role)role), "expires_at",
+                         (json_int_t)expires_at);
+        json_object_set_new(*ret, "id", json_sprintf("%lld", (long long)s.id));
+        return 0;
+}
+
+static int op_token_list(struct helper *h, const struct caller *c, json_t *args, int fd,
+                         json_t **ret, struct module_error *e) {
+        int r = sessions_list_tokens(h->store, c->s.role == ROLE_ADMIN ? NULL : c->s.user, ret);
+        if (r < 0)
+                module_error_set(e, 500, "internal", NULL, "cannot list tokens: %s", strerror(-r));
+        return r;
+}
+
+static int parse_id(json_t *v, int64_t *ret) {
+        if (json_is_integer(v) && json_integer_value(v) > 0) {
+                *ret = json_integer_value(v);
+                return 0;
+        }
+        if (json_is_string(v))
+                return safe_atoi64(json_string_value(v), ret) < 0 || *ret <= 0 ? -EINVAL : 0;
+        return -EINVAL;
+}
+
+static int op_token_revoke(struct helper *h, const struct caller *c, json_t *args, int fd,
+                           json_t **ret, struct module_error *e) {
+        json_t *list = NULL, *t;
+        int64_t id;
+        size_t i;
+        bool found = false;
+        int r;
+
+        if (parse_id(json_object_get(args, "id"), &id) < 0) {
+                module_error_set(e, 400, "invalid_argument", "id", "a token id is a number");
+                return -EINVAL;
+        }
+        /* Only tokens, and only one's own unless admin. */
+        r = sessions_list_tokens(h->store, c->s.role == ROLE_ADMIN ? NULL : c->s.user, &list);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot list tokens");
+                return r;
+        }
+        json_array_foreach(json_object_get(list, "tokens"), i, t) {
+                int64_t tid;
+                if (parse_id(json_object_get(t, "id"), &tid) >= 0 && tid == id)
+                        found = true;
+        }
+        json_decref(list);
+        if (!found) {
+                module_error_set(e, 404, "not_found", NULL, "no token %lld", (long long)id);
+                return -ENOENT;
+        }
+        r = sessions_delete(h->store, id);
+        audit(h, c, "tokens", "revoke", args, r, e, NULL, 0, NULL);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot revoke: %s", strerror(-r));
+                return r;
+        }
+        *ret = json_pack("{s:s, s:I}", "result", "ok", "revoked", (json_int_t)id);
+        return 0;
+}
+
+/* ---- changes ----------------------------------------------------------- */
+
+static const module_t *module_arg(json_t *args, struct module_error *e) {
+        const char *name = str_arg(args, "module");
+        const module_t *m = name ? module_find(name) : NULL;
+        if (!m)
+                module_error_set(e, 404, "unknown_module", NULL, "no module named \"%.64s\"",
+                                 name ? name : "");
+        return m;
+}
+
+/* The files of a plan as clients see them: path and diff only. */
+static json_t *files_for_client(json_t *files) {
+        json_t *out = json_array(), *f;
+        size_t i;
+        json_array_foreach(files, i, f) json_array_append_new(
+                out, json_pack("{s:O, s:O}", "path", json_object_get(f, "path"), "diff",
+                               json_object_get(f, "diff")));
+        return out;
+}
+
+static int op_settings_apply(struct helper *h, const struct caller *c, json_t *args, int fd,
+                             json_t **ret, struct module_error *e) {
+        const module_t *m = module_arg(args, e);
+        json_t *patch = json_object_get(args, "patch");
+        bool dry_run = json_is_true(json_object_get(args, "dry_run"));
+        json_t *flat = NULL, *current = NULL, *changes = NULL, *plan = NULL;
+        int64_t audit_id = 0;
+        int r;
+
+        if (!m)
+                return -ENOENT;
+        r = settings_flatten(m, patch, &flat, e);
+        if (r >= 0 && m->settings_read)
+                r = m->settings_read(&current, e);
+        if (r >= 0)
+                r = settings_changes(m, flat, current, &changes, e);
+        if (r < 0)
+                goto out;
+        if (json_object_size(changes) == 0) {
+                *ret = json_pack("{s:b, s:[], s:b, s:[]}", "dry_run", dry_run, "changed",
+                                 "restart_required", false, "files");
+                goto out;
+        }
+        if (!m->settings_apply) {
+                module_error_set(e, 422, "read_only", NULL, "the settings of %s are read-only",
+                                 m->name);
+                r = -EPERM;
+                goto out;
+        }
+        r = m->settings_apply(&(struct module_ctx){c->s.user, role_to_string(c->s.role),
+                                                   c->source},
+                              changes, dry_run, &plan, e);
+        if (!dry_run)
+                audit(h, c, m->name, "settings", changes, r, e,
+                      r >= 0 ? json_object_get(plan, "files") : NULL, 0, &audit_id);
+        if (r < 0)
+                goto out;
+        json_object_set_new(plan, "files", files_for_client(json_object_get(plan, "files")));
+        if (audit_id)
+                json_object_set_new(plan, "audit_id", json_integer(audit_id));
+        *ret = TAKE_PTR(plan);
+out:
+        json_decref(flat);
+        json_decref(current);
+        json_decref(changes);
+        json_decref(plan);
+        return r;
+}
+
+/* The lowest role that may run a command. */
+static enum role command_role(const command_def_t *cmd) {
+        return cmd->changes_state ? ROLE_ADMIN : ROLE_MONITOR;
+}
+
+static int op_command(struct helper *h, const struct caller *c, json_t *args, int fd,
+                      json_t **ret, struct module_error *e) {
+        const module_t *m = module_arg(args, e);
+        const char *name = str_arg(args, "name");
+        json_t *cargs = json_object_get(args, "args");
+        const command_def_t *cmd;
+        int r;
+
+        if (!m)
+                return -ENOENT;
+        cmd = name ? module_find_command(m, name) : NULL;
+        if (!cmd) {
+                module_error_set(e, 404, "unknown_command", NULL, "%s has no command \"%.64s\"",
+                                 m->name, name ? name : "");
+                return -ENOENT;
+        }
+        if (c->s.role < command_role(cmd)) {
+                module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
+                                 name, role_to_string(command_role(cmd)));
+                return -EPERM;
+        }
+        if (!json_is_object(cargs)) {
+                module_error_set(e, 400, "bad_request", "args", "args must be an object");
+                return -EINVAL;
+        }
+        r = command_check_args(cmd, cargs, e);
+        if (r >= 0)
+                r = cmd->run(&(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source},
+                             cargs, ret, e);
+        if (cmd->changes_state) {
+                _cleanup_free_ char *op = NULL;
+                if (asprintf(&op, "command:%s", cmd->name) >= 0)
+                        audit(h, c, m->name, op, cargs, r, e, NULL, 0, NULL);
+        }
+        return r;
+}
+
+static int op_action(struct helper *h, const struct caller *c, json_t *args, int fd,
+                     json_t **ret, struct module_error *e) {
+        const module_t *m = module_arg(args, e);
+        const char *action = str_arg(args, "action");
+        int (*fn)(const struct module_ctx *, struct module_error *) = NULL;
+        int r;
+
+        if (!m)
+                return -ENOENT;
+        if (action && STREQ(action, "start"))
+                fn = m->start;
+        else if (action && STREQ(action, "stop"))
+                fn = m->stop;
+        else if (action && STREQ(action, "restart"))
+                fn = m->restart;
+        if (!fn) {
+                module_error_set(e, 405, "not_supported", NULL, "%s has no action \"%.16s\"",
+                                 m->name, action ? action : "");
+                return -EOPNOTSUPP;
+        }
+        r = fn(&(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source}, e);
+        audit(h, c, m->name, action, NULL, r, e, NULL, 0, NULL);
+        if (r >= 0)
+                *ret = json_pack("{s:s}", "result", "ok");
+        return r;
+}
+
+/* ---- audit ------------------------------------------------------------- */
+
+static int op_audit_list(struct helper *h, const struct caller *c, json_t *args, int fd,
+                         json_t **ret, struct module_error *e) {
+        json_t *lim = json_object_get(args, "limit");
+        int64_t before = 0;
+        int r;
+
+        if (json_object_get(args, "before") &&
+            parse_id(json_object_get(args, "before"), &before) < 0) {
+                module_error_set(e, 400, "invalid_argument", "before", "before is a record id");
+                return -EINVAL;
+        }
+        if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+                    json_integer_value(lim) > 500)) {
+                module_error_set(e, 400, "invalid_argument", "limit", "limit is 1 to 500");
+                return -EINVAL;
+        }
+        r = audit_list(h->store, before, lim ? (unsigned)json_integer_value(lim) : 50,
+                       str_arg(args, "module"), str_arg(args, "user"), ret);
+        if (r < 0)
+                module_error_set(e, 500, "internal", NULL, "cannot read the audit log: %s",
+                                 strerror(-r));
+        return r;
+}
+
+static int op_audit_get(struct helper *h, const struct caller *c, json_t *args, int fd,
+                        json_t **ret, struct module_error *e) {
+        int64_t id;
+        int r;
+
+        if (parse_id(json_object_get(args, "id"), &id) < 0) {
+                module_error_set(e, 404, "not_found", NULL, "no such audit record");
+                return -EINVAL;
+        }
+        r = audit_get(h->store, id, ret);
+        if (r == -ENOENT)
+                module_error_set(e, 404, "not_found", NULL, "no audit record %lld",
+                                 (long long)id);
+        else if (r < 0)
+                module_error_set(e, 500, "internal", NULL, "cannot read the audit log: %s",
+                                 strerror(-r));
+        return r;
+}
+
+static int op_audit_verify(struct helper *h, const struct caller *c, json_t *args, int fd,
+                           json_t **ret, struct module_error *e) {
+        int r = audit_verify(h->store, ret);
+        if (r < 0)
+                module_error_set(e, 500, "internal", NULL, "cannot read the audit log: %s",
+                                 strerror(-r));
+        return r;
+}
+
+/* Content of a file state as text for diffs: symlinks show their target. */
+static char *state_text(const char *type, const char *content) {
+        char *s = NULL;
+        if (STREQ(type, "absent"))
+                return strdup("");
+        if (STREQ(type, "symlink"))
+                return asprintf(&s, "-> %s\n", content) < 0 ? NULL : s;
+        return strdup(content);
+}
+
+static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *args, int fd,
+                             json_t **ret, struct module_error *e) {
+        bool dry_run = json_is_true(json_object_get(args, "dry_run"));
+        json_t *rec = NULL, *f, *conflicts = json_array(), *out = json_array(),
+               *audit_files = json_array();
+        const char *module;
+        const module_t *m;
+        int64_t id, new_id = 0;
+        size_t i;
+        int r;
+
+        r = op_audit_get(h, c, args, fd, &rec, e);
+        if (r < 0)
+                goto out;
+        parse_id(json_object_get(args, "id"), &id);
+        module = json_string_value(json_object_get(rec, "module"));
+        m = module ? module_find(module) : NULL;
+        if (json_array_size(json_object_get(rec, "files")) == 0) {
+                module_error_set(e, 422, "invalid_argument", NULL,
+                                 "audit record %lld changed no file; there is nothing to roll back",
+                                 (long long)id);
+                r = -EINVAL;
+                goto out;
+        }
+        /* Every file must still hold exactly what the change left. */
+        json_array_foreach(json_object_get(rec, "files"), i, f) {
+                const char *path = json_string_value(json_object_get(f, "path"));
+                const char *type = json_string_value(json_object_get(f, "type"));
+                const char *after = json_string_value(json_object_get(f, "after"));
+                json_t *cur = NULL;
+                if (!path || !type || json_is_true(json_object_get(f, "redacted"))) {
+                        module_error_set(e, 422, "invalid_argument", NULL,
+                                         "audit record %lld holds redacted content and cannot "
+                                         "be rolled back",
+                                         (long long)id);
+                        r = -EINVAL;
+                        goto out;
+                }
+                r = file_state_read(path, &cur);
+                if (r < 0) {
+                        module_error_set(e, 500, "internal", NULL, "cannot read %s: %s", path,
+                                         strerror(-r));
+                        goto out;
+                }
+                const char *ctype = json_string_value(json_object_get(cur, "type"));
+                const char *ccontent = json_string_value(json_object_get(cur, "content"));
+                if (!STREQ(ctype, type) ||
+                    (!STREQ(type, "absent") && (!after || !ccontent || !STREQ(after, ccontent)))) {
+                        _cleanup_free_ char *a = state_text(type, after ? after : ""),
+                                            *b = state_text(ctype, ccontent ? ccontent : "");
+                        _cleanup_free_ char *d = NULL;
+                        if (a && b)
+                                diff_unified(path, a, strlen(a), b, strlen(b), &d);
+                        json_array_append_new(conflicts, json_pack("{s:s, s:s}", "path", path,
+                                                                   "diff", d ? d : ""));
+                }
+                json_decref(cur);
+        }
+        if (json_array_size(conflicts) > 0) {
+                module_error_set(e, 409, "conflict", NULL,
+                                 "the files of audit record %lld changed since; not rolling back",
+                                 (long long)id);
+                r = -ESTALE;
+                goto out;
+        }
+        /* Plan (and apply): back to each file's state before the change. */
+        json_array_foreach(json_object_get(rec, "files"), i, f) {
+                const char *path = json_string_value(json_object_get(f, "path"));
+                const char *type = json_string_value(json_object_get(f, "type"));
+                const char *after = json_string_value(json_object_get(f, "after"));
+                const char *btype = json_string_value(json_object_get(f, "before_type"));
+                const char *before = json_string_value(json_object_get(f, "before"));
+                _cleanup_free_ char *a = NULL, *b = NULL, *d = NULL;
+
+                if (!btype)
+                        btype = before ? type : "absent";
+                a = state_text(type, after ? after : "");
+                b = state_text(btype, before ? before : "");
+                if (!a || !b || diff_unified(path, a, strlen(a), b, strlen(b), &d) < 0) {
+                        r = -ENOMEM;
+                        module_error_set(e, 500, "internal", NULL, "out of memory");
+                        goto out;
+                }
+                json_array_append_new(out, json_pack("{s:s, s:s}", "path", path, "diff", d));
+                json_array_append_new(audit_files,
+                                      json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:b}", "path",
+                                                path, "type", btype, "before_type", type,
+                                                "before", after, "after", before, "diff", d,
+                                                "redacted", false));
+                if (dry_run)
+                        continue;
+                r = file_state_write(path, btype, before ? before : "", before ? strlen(before) : 0,
+                                     0644);
+                if (r < 0) {
+                        module_error_set(e, 500, "internal", NULL, "cannot restore %s: %s", path,
+                                         strerror(-r));
+                        audit(h, c, module ? module : "", "rollback", args, r, e, NULL, id, NULL);
+                        goto out;
+                }
+        }
+        if (!dry_run) {
+                if (m && m->files_restored) {
+                        const char *paths[64];
+                        size_t n = 0;
+                        json_array_foreach(json_object_get(rec, "files"), i, f) if (n < 64)
+                                paths[n++] = json_string_value(json_object_get(f, "path"));
+                        r = m->files_restored(paths, n, e);
+                        if (r < 0)
+                                log_warning("rollback of %lld: %s", (long long)id, e->message);
+                }
+                audit(h, c, module ? module : "", "rollback", args, 0, NULL, audit_files, id,
+                      &new_id);
+        }
+        *ret = json_pack("{s:I, s:b, s:O}", "rolled_back", (json_int_t)id, "dry_run", dry_run,
+                         "files", out);
+        if (new_id)
+                json_object_set_new(*ret, "record", json_integer(new_id));
+        if (module)
+                json_object_set_new(*ret, "module", json_string(module));
+        r = 0;
+out:
+        if (r == -ESTALE)
+                *ret = json_pack("{s:O}", "files", conflicts); /* details of the error */
+        json_decref(conflicts);
+        json_decref(out);
+        json_decref(audit_files);
+        json_decref(rec);
+        return r;
+}
+
+static const struct op {
+        const char *name;
+        enum role min_role; /* ROLE_NONE: no session needed */
+        bool bootstrap_ok;  /* the bootstrap token may act here */
+        op_fn fn;
+} ops[] = {
+        {"session_check", ROLE_NONE, false, op_session_check},
+        {"csrf_check", ROLE_MONITOR, false, op_csrf_check},
+        {"peer_session", ROLE_NONE, false, op_peer_session},
+        {"login", ROLE_NONE, false, op_login},
+        {"login_bootstrap", ROLE_NONE, false, op_login_bootstrap},
+        {"logout", ROLE_MONITOR, false, op_logout},
+        {"token_create", ROLE_MONITOR, true, op_token_create},
+        {"token_list", ROLE_MONITOR, false, op_token_list},
+        {"token_revoke", ROLE_MONITOR, false, op_token_revoke},
+        {"settings_apply", ROLE_ADMIN, false, op_settings_apply},
+        {"command", ROLE_MONITOR, false, op_command}, /* the command's own role is checked */
+        {"action", ROLE_OPERATOR, false, op_action},
+        {"audit_list", ROLE_MONITOR, false, op_audit_list},
+        {"audit_get", ROLE_MONITOR, false, op_audit_get},
+        {"audit_verify", ROLE_MONITOR, false, op_audit_verify},
+        {"audit_rollback", ROLE_ADMIN, false, op_audit_rollback},
+};
+
+static json_t *answer_error(json_t *id, const struct module_error *e) {
+        json_t *err = json_pack("{s:i, s:s, s:s}", "status", e->status ? e->status : 500, "code",
+                                e->code[0] ? e->code : "internal", "message",
+                                e->message[0] ? e->message : "internal error");
+        if (e->field[0])
+                json_object_set_new(err, "field", json_string(e->field));
+        return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", false, "error", err);
+}
+
+json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
+        const char *name = json_string_value(json_object_get(req, "op"));
+        const char *secret = json_string_value(json_object_get(req, "session"));
+        json_t *id = json_object_get(req, "id"), *args = json_object_get(req, "args");
+        struct module_error e = {0};
+        struct caller c = {.source = json_string_value(json_object_get(req, "source"))};
+        const struct op *op = NULL;
+        json_t *result = NULL, *answer;
+        int r;
+
+        for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
+                if (STREQ(ops[i].name, name))
+                        op = &ops[i];
+        if (!op) {
+                log_warning("helper: refused unknown operation \"%.32s\"", name ? name : "");
+                module_error_set(&e, 400, "bad_request", NULL, "unknown operation");
+                r = -EINVAL;
+                goto done;
+        }
+        if (args && !json_is_object(args)) {
+                log_warning("helper: refused %s: malformed arguments", op->name);
+                module_error_set(&e, 400, "bad_request", NULL, "malformed arguments");
+                r = -EINVAL;
+                goto done;
+        }
+        if (op->min_role != ROLE_NONE) {
+                struct session_limits lim;
+                session_limits(&lim);
+                r = secret ? sessions_check(h->store, secret, &lim, now_s(), &c.s) : -ENOENT;
+                if (r < 0) {
+                        log_warning("helper: refused %s: %s", op->name,
+                                    secret ? "invalid or expired session" : "no session");
+                        module_error_set(&e, 401, "unauthenticated", NULL,
+                                         r == -ETIMEDOUT ? "session expired" : "invalid session");
+                        goto done;
+                }
+                c.has_session = true;
+                if (STREQ(c.s.kind, "bootstrap") && !op->bootstrap_ok) {
+                        module_error_set(&e, 401, "unauthenticated", NULL,
+                                         "the bootstrap token can only log in (POST /api/v1/login) "
+                                         "or create the first API token");
+                        r = -EPERM;
+                        goto done;
+                }
+                if (c.s.role < op->min_role) {
+                        log_warning("helper: refused %s for \"%s\" (%s): needs %s", op->name,
+                                    c.s.user, role_to_string(c.s.role),
+                                    role_to_string(op->min_role));
+                        module_error_set(&e, 403, "forbidden", NULL, "this needs the role %s",
+                                         role_to_string(op->min_role));
+                        r = -EPERM;
+                        goto done;
+                }
+        }
+        {
+                json_t *a = args ? json_incref(args) : json_object();
+                r = op->fn(h, &c, a, fd, &result, &e);
+                json_decref(a);
+                if (fd >= 0)
+                        close(fd);
+                fd = -1;
+        }
+done:
+        if (fd >= 0)
+                close(fd);
+        if (r < 0) {
+                /* A failing handler may leave details (e.g. conflicting diffs). */
+                answer = answer_error(id, &e);
+                if (json_is_object(result))
+                        json_object_update_missing(json_object_get(answer, "error"), result);
+                json_decref(result);
+                return answer;
+        }
+        return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", true, "result",
+                         result ? result : json_object());
+}
+
+int helper_new(const char *state_dir, const char *bootstrap_path, struct helper **ret, char *err,
+               size_t err_len) {
+        struct helper *h = calloc(1, sizeof *h);
+        _cleanup_free_ char *secret = NULL;
+        size_t len;
+        int r;
+
+        if (!h)
+                return -ENOMEM;
+        h->bootstrap_path = strdup(bootstrap_path);
+        r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
+        if (r >= 0)
+                r = throttle_new(THROTTLE_ENTRIES, &h->throttle);
+        if (r < 0)
+                goto fail;
+        r = read_file(bootstrap_path, 4096, &secret, &len);
+        if (r >= 0) {
+                while (len > 0 && (secret[len - 1] == '\n' || secret[len - 1] == ' '))
+                        secret[--len] = '\0';
+                r = sessions_import_bootstrap(h->store, secret, now_s());
+                explicit_bzero(secret, len);
+                if (r < 0) {
+                        snprintf(err, err_len, "cannot import the bootstrap token: %s",
+                                 strerror(-r));
+                        goto fail;
+                }
+        }
+        *ret = h;
+        return 0;
+fail:
+        helper_free(h);
+        return r < 0 ? r : -EIO;
+}
+
+void helper_free(struct helper *h) {
+        if (!h)
+                return;
+        if (h->store)
+                store_close(h->store);
+        throttle_free(h->throttle);
+        free(h->bootstrap_path);
+        free(h);
+}
+
+void helper_tick(struct helper *h) {
+        struct session_limits lim;
+        session_limits(&lim);
+        (void)sessions_purge(h->store, &lim, now_s());
+}
+
+int helper_serve(struct helper *h, int sock, int sigfd) {
+        uint64_t last_tick = now_usec();
+
+        for (;;) {
+                struct pollfd p[2] = {{sock, POLLIN, 0}, {sigfd, POLLIN, 0}};
+                json_t *req = NULL, *answer;
+                int fd = -1, r;
+
+                if (now_usec() - last_tick > 60u * 1000000u) {
+                        helper_tick(h);
+                        last_tick = now_usec();
+                }
+                r = poll(p, sigfd >= 0 ? 2 : 1, 60000);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (sigfd >= 0 && (p[1].revents & POLLIN))
+                        return -EINTR;
+                if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                        continue;
+                r = proto_recv(sock, &req, &fd);
+                if (r == -ECONNRESET)
+                        return 0;
+                if (r < 0) {
+                        log_error("helper: framing error from the front (%s); dropping it",
+                                  strerror(-r));
+                        return r == -E2BIG ? r : -EBADMSG;
+                }
+                answer = helper_dispatch(h, req, fd);
+                json_decref(req);
+                r = answer ? proto_send(sock, answer, -1) : -ENOMEM;
+                json_decref(answer);
+                if (r == -EPIPE || r == -ECONNRESET)
+                        return 0;
+                if (r < 0)
+                        return r;
+        }
+}

@@ -1,0 +1,35 @@
+/* helper.h — the privileged helper: the only code that changes the system,
+ * reads secrets or writes the audit log.
+ *
+ * It runs as root in the daemon's parent process, single-threaded, and
+ * serves the front over a socketpair with the frames of proto.h.  Requests
+ * form a closed set (the table in helper.c); each names the session it acts
+ * for, and the helper itself looks the session up, checks its expiry and
+ * that its role is high enough for the operation — it trusts nothing the
+ * front says about who is asking.  Anything unknown or malformed is refused
+ * and logged. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct helper;
+
+/* Opens the store under state_dir and imports the bootstrap token from
+ * bootstrap_path (if that file exists). */
+int helper_new(const char *state_dir, const char *bootstrap_path, struct helper **ret, char *err,
+               size_t err_len);
+void helper_free(struct helper *h);
+
+/* Handles one request; fd is a passed descriptor or -1 (always consumed).
+ * Returns the answer frame. */
+json_t *helper_dispatch(struct helper *h, json_t *req, int fd);
+
+/* Serves requests on sock until the front hangs up (returns 0) or breaks
+ * the framing (returns -EBADMSG / -E2BIG: the caller must drop this front).
+ * Returns -EINTR when a signal is pending on sigfd (which the caller
+ * handles before calling again). */
+int helper_serve(struct helper *h, int sock, int sigfd);
+
+/* Housekeeping: purges expired sessions. */
+void helper_tick(struct helper *h);

@@ -1,0 +1,55 @@
+"""Run a command with a scratch copy of /etc, in private mount and UTS
+namespaces, so that tests which change the system never touch the host.
+
+    etc = scratch_etc(tmp_path)              # tmp_path/etc, a `cp -a` of /etc
+    argv = ns_argv(etc, [stewardd, ...])     # run it with etc bound over /etc
+
+The returned argv starts `unshare --mount --uts --propagation private`, which
+runs this file as a script inside the new namespaces: it bind-mounts the
+scratch directory over /etc and then execs the command, so the command keeps
+the process id that Popen reports (for `nsenter -t PID`).  A copy of the whole
+directory is bound, not single files, because tools replace files in /etc by
+rename(), which fails on a file bind mount.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def scratch_etc(tmp_path):
+    """Copies /etc (modes, owners, links kept) to tmp_path/etc; returns it."""
+    dst = Path(tmp_path) / "etc"
+    subprocess.run(["cp", "-a", "--", "/etc", str(dst)], check=True)
+    return dst
+
+
+def ns_argv(scratch_etc_dir, argv):
+    """The argv that runs `argv` with scratch_etc_dir mounted on /etc, in new
+    private mount and UTS namespaces."""
+    return [
+        "unshare", "--mount", "--uts", "--propagation", "private", "--",
+        "/usr/bin/python3", str(HERE / "nsroot.py"),
+        "--bind", str(scratch_etc_dir), "/etc",
+        "--", *[str(a) for a in argv],
+    ]
+
+
+def main(args):
+    if len(args) < 5 or args[0] != "--bind" or args[3] != "--":
+        sys.exit("usage: nsroot.py --bind SCRATCH TARGET -- ARGV...")
+    src, target, argv = args[1], args[2], args[4:]
+    # Never mount over the host's /etc: only run in a mount namespace other
+    # than the caller's (unshare execs us, so our parent is the caller).
+    if os.readlink("/proc/self/ns/mnt") == os.readlink(f"/proc/{os.getppid()}/ns/mnt"):
+        sys.exit("nsroot.py: not in a private mount namespace; run it through ns_argv()")
+    if not os.path.isdir(src):
+        sys.exit(f"nsroot.py: {src!r} is not a directory")
+    subprocess.run(["mount", "--bind", "--", src, target], check=True)
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

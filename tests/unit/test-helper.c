@@ -1,0 +1,234 @@
+/* test-helper.c — the privilege boundary, tested by speaking the helper
+ * protocol directly, as a compromised front could: a real helper serves a
+ * socketpair from a child process, with its store in a scratch directory. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "helper/helper.h"
+#include "log.h"
+#include "modules/stewardd/stewardd.h"
+#include "proto.h"
+#include "util.h"
+
+#define BOOTSTRAP "stw_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+struct fixture {
+        char dir[64];
+        pid_t pid;
+        int sock;
+};
+
+static int setup(void **state) {
+        struct fixture *f = calloc(1, sizeof *f);
+        char conf[128], token[128], err[256];
+        struct helper *h = NULL;
+        int sp[2];
+
+        snprintf(f->dir, sizeof f->dir, "/tmp/steward-helper-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(conf, sizeof conf, "%s/stewardd.conf", f->dir);
+        snprintf(token, sizeof token, "%s/bootstrap-token", f->dir);
+        log_open(true);
+        log_set_level(LOG_LEVEL_ERROR);
+        assert_int_equal(stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err), 0);
+        assert_int_equal(write_file_atomic(token, BOOTSTRAP, strlen(BOOTSTRAP), 0600), 0);
+        assert_int_equal(helper_new(f->dir, token, &h, err, sizeof err), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+        f->pid = fork();
+        assert_true(f->pid >= 0);
+        if (f->pid == 0) {
+                close(sp[0]);
+                int r = helper_serve(h, sp[1], -1);
+                helper_free(h);
+                _exit(r < 0 ? 3 : 0);
+        }
+        close(sp[1]);
+        helper_free(h);
+        f->sock = sp[0];
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct fixture *f = *state;
+        char cmd[256];
+        int st;
+
+        close(f->sock);
+        if (f->pid > 0)
+                waitpid(f->pid, &st, 0);
+        /* Scratch files only; names are fixed. */
+        static const char *const names[] = {"stewardd.conf", "bootstrap-token", "steward.db",
+                                            "steward.db-wal", "steward.db-shm"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                snprintf(cmd, sizeof cmd, "%s/%s", f->dir, names[i]);
+                unlink(cmd);
+        }
+        rmdir(f->dir);
+        free(f);
+        return 0;
+}
+
+/* One request/answer; returns the answer (owned). */
+static json_t *call(struct fixture *f, const char *op, const char *session, json_t *args) {
+        json_t *req = json_pack("{s:s, s:i, s:s?, s:s, s:o*}", "op", op, "id", 7, "session",
+                                session, "source", "127.0.0.1:1", "args", args);
+        json_t *ans = NULL;
+
+        assert_int_equal(proto_send(f->sock, req, -1), 0);
+        json_decref(req);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), 0);
+        assert_int_equal(json_integer_value(json_object_get(ans, "id")), 7);
+        return ans;
+}
+
+static int status_of(json_t *ans) {
+        if (json_is_true(json_object_get(ans, "ok")))
+                return 200;
+        return (int)json_integer_value(json_object_get(json_object_get(ans, "error"), "status"));
+}
+
+static char *admin_session(struct fixture *f) {
+        json_t *ans = call(f, "login_bootstrap", NULL, json_pack("{s:s}", "token", BOOTSTRAP));
+        char *s;
+        assert_int_equal(status_of(ans), 200);
+        s = strdup(json_string_value(json_object_get(json_object_get(ans, "result"), "token")));
+        json_decref(ans);
+        return s;
+}
+
+static char *make_token(struct fixture *f, const char *admin, const char *role) {
+        json_t *ans = call(f, "token_create", admin,
+                           json_pack("{s:s, s:s}", "name", "t", "role", role));
+        char *s;
+        assert_int_equal(status_of(ans), 200);
+        s = strdup(json_string_value(json_object_get(json_object_get(ans, "result"), "token")));
+        json_decref(ans);
+        return s;
+}
+
+/* Every operation that needs a session, tried with none and with garbage. */
+static void test_no_session_gets_nothing(void **state) {
+        struct fixture *f = *state;
+        static const char *const ops[] = {"settings_apply", "command",     "action",
+                                          "token_create",   "token_list",  "token_revoke",
+                                          "audit_list",     "audit_get",   "audit_verify",
+                                          "audit_rollback", "logout",      "csrf_check"};
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+                json_t *a = call(f, ops[i], NULL, json_object());
+                json_t *b = call(f, ops[i], "stw_" "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                                 json_object());
+                assert_int_equal(status_of(a), 401);
+                assert_int_equal(status_of(b), 401);
+                json_decref(a);
+                json_decref(b);
+        }
+}
+
+static void test_unknown_and_malformed_refused(void **state) {
+        struct fixture *f = *state;
+        json_t *a = call(f, "become_root", NULL, json_object());
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "settings_apply", NULL, json_string("not an object"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "login", NULL, json_pack("{s:i}", "user", 1));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+}
+
+static void test_bootstrap_is_single_use(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *a = call(f, "login_bootstrap", NULL, json_pack("{s:s}", "token", BOOTSTRAP));
+        assert_int_equal(status_of(a), 401);
+        json_decref(a);
+        /* The admin session it made works. */
+        a = call(f, "audit_verify", admin, NULL);
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+}
+
+static void test_monitor_cannot_change(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *mon = make_token(f, admin, "monitor");
+        json_t *a;
+
+        a = call(f, "settings_apply", mon,
+                 json_pack("{s:s, s:{s:s}}", "module", "stewardd", "patch", "log_level", "debug"));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        a = call(f, "command", mon,
+                 json_pack("{s:s, s:s, s:{}}", "module", "stewardd", "name", "reload", "args"));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        a = call(f, "audit_rollback", mon, json_pack("{s:s}", "id", "1"));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        a = call(f, "token_create", mon, json_pack("{s:s, s:s}", "name", "x", "role", "admin"));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        /* Reading is fine. */
+        a = call(f, "audit_list", mon, NULL);
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        /* And the admin can change things, which are audited. */
+        a = call(f, "settings_apply", admin,
+                 json_pack("{s:s, s:{s:s}}", "module", "stewardd", "patch", "log_level", "debug"));
+        assert_int_equal(status_of(a), 200);
+        assert_true(json_integer_value(json_object_get(json_object_get(a, "result"), "audit_id")) > 0);
+        json_decref(a);
+}
+
+static void test_helper_revalidates_settings(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *a = call(f, "settings_apply", admin,
+                         json_pack("{s:s, s:{s:i}}", "module", "stewardd", "patch",
+                                   "limits:max_connections", 0));
+        assert_int_equal(status_of(a), 422);
+        json_decref(a);
+        a = call(f, "settings_apply", admin,
+                 json_pack("{s:s, s:{s:i}}", "module", "nope", "patch", "x", 1));
+        assert_int_equal(status_of(a), 404);
+        json_decref(a);
+}
+
+static void test_broken_framing_drops_the_front(void **state) {
+        struct fixture *f = *state;
+        const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
+        json_t *ans = NULL;
+        int st;
+
+        assert_int_equal(write(f->sock, huge, 4), 4);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), -ECONNRESET);
+        assert_int_equal(waitpid(f->pid, &st, 0), f->pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+        f->pid = -1;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_no_session_gets_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_and_malformed_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup, teardown),
+        };
+        signal(SIGPIPE, SIG_IGN);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

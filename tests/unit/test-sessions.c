@@ -1,0 +1,679 @@
+/* test-sessions.c — the store (store.h) and sessions, tokens and the
+ * bootstrap token (sessions.h): what a secret looks like and that only its
+ * digest is kept, expiry by idle time, lifetime and expires_at, CSRF checks,
+ * listings that never show a secret, refusal of malformed secrets, purging,
+ * and the store's file mode and schema-version check.
+ *
+ * Each test gets a fresh state directory under /tmp, removed afterwards. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "helper/sessions.h"
+#include "helper/store.h"
+#include "util.h"
+
+#define T0 INT64_C(1764151200)
+
+struct fixture {
+        char dir[64];
+        struct store *s;
+};
+
+static void remove_dir(const char *path) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+        (void)rmdir(path);
+}
+
+static int setup(void **state) {
+        struct fixture *f = calloc(1, sizeof *f);
+        char err[256];
+
+        assert_non_null(f);
+        snprintf(f->dir, sizeof f->dir, "/tmp/steward-test-sessions-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        assert_int_equal(store_open(f->dir, &f->s, err, sizeof err), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct fixture *f = *state;
+
+        store_close(f->s);
+        remove_dir(f->dir);
+        free(f);
+        return 0;
+}
+
+static void sha256_hex_of(const char *s, char out[65]) {
+        uint8_t d[32];
+
+        assert_int_equal(gnutls_hash_fast(GNUTLS_DIG_SHA256, s, strlen(s), d), 0);
+        hex_encode(d, sizeof d, out);
+}
+
+static bool lower_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("0123456789abcdef", s[i]) || !s[i])
+                        return false;
+        return true;
+}
+
+static int64_t count_where(struct store *s, const char *sql, const char *arg) {
+        sqlite3_stmt *st;
+        int64_t n;
+
+        assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+        if (arg)
+                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return n;
+}
+
+static const struct session_limits limits = {.idle_timeout = 100, .lifetime = 1000};
+
+static void test_create_check(void **state) {
+        struct fixture *f = *state;
+        char *secret = NULL, *csrf = NULL, hash[65];
+        struct session s, c;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_OPERATOR, NULL, 0,
+                                         "192.0.2.7:5000", 0, T0, &secret, &csrf, &s),
+                         0);
+        assert_int_equal(strlen(secret), SESSION_SECRET_LEN);
+        assert_memory_equal(secret, "stw_", 4);
+        assert_true(lower_hex(secret + 4, 64));
+        assert_int_equal(strlen(csrf), 64);
+        assert_true(lower_hex(csrf, 64));
+        assert_true(s.id > 0);
+        assert_string_equal(s.kind, "session");
+        assert_string_equal(s.user, "alice");
+        assert_int_equal(s.role, ROLE_OPERATOR);
+        assert_string_equal(s.source, "192.0.2.7:5000");
+        assert_true(s.created == T0 && s.last_used == T0 && s.expires_at == 0);
+
+        /* Only the digest of the whole secret string is stored. */
+        sha256_hex_of(secret, hash);
+        assert_int_equal(
+                count_where(f->s, "SELECT count(*) FROM sessions WHERE secret_hash = ?1", hash), 1);
+        assert_int_equal(count_where(f->s,
+                                     "SELECT count(*) FROM sessions WHERE secret_hash = ?1"
+                                     " OR csrf_hash = ?1 OR instr(name || source, ?1)",
+                                     secret),
+                         0);
+        assert_int_equal(
+                count_where(f->s, "SELECT count(*) FROM sessions WHERE csrf_hash = ?1", csrf), 0);
+
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 5, &c), 0);
+        assert_int_equal(c.id, s.id);
+        assert_string_equal(c.user, "alice");
+        assert_int_equal(c.role, ROLE_OPERATOR);
+        assert_true(c.last_used == T0 + 5);
+        /* Same second: no update needed, still fine. */
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 5, &c), 0);
+
+        /* Two secrets are never the same. */
+        char *secret2 = NULL;
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_MONITOR, "t", 0, "", 0, T0,
+                                         &secret2, NULL, NULL),
+                         0);
+        assert_string_not_equal(secret, secret2);
+        free(secret2);
+        free(secret);
+        free(csrf);
+}
+
+static void test_expiry_idle(void **state) {
+        struct fixture *f = *state;
+        char *secret = NULL, *csrf = NULL;
+        struct session s;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &secret, &csrf, &s),
+                         0);
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 50, &s), 0);
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 149, &s), 0);
+        assert_true(s.last_used == T0 + 149);
+        /* 100 s without use. */
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 249, &s), -ETIMEDOUT);
+        /* The row is gone. */
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 250, &s), -ENOENT);
+        free(secret);
+        free(csrf);
+}
+
+static void test_expiry_absolute(void **state) {
+        struct fixture *f = *state;
+        const struct session_limits lim = {.idle_timeout = 0, .lifetime = 100};
+        char *a = NULL, *b = NULL, *csrf = NULL;
+        struct session s;
+
+        /* The lifetime limit, however busy the session. */
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0, &a,
+                                         &csrf, &s),
+                         0);
+        free(csrf);
+        for (int64_t t = T0; t < T0 + 100; t += 10)
+                assert_int_equal(sessions_check(f->s, a, &lim, t, &s), 0);
+        assert_int_equal(sessions_check(f->s, a, &lim, T0 + 99, &s), 0);
+        assert_int_equal(sessions_check(f->s, a, &lim, T0 + 100, &s), -ETIMEDOUT);
+
+        /* An explicit expires_at, earlier than the lifetime. */
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", T0 + 10, "", 0,
+                                         T0, &b, &csrf, &s),
+                         0);
+        free(csrf);
+        assert_true(s.expires_at == T0 + 10);
+        assert_int_equal(sessions_check(f->s, b, &lim, T0 + 9, &s), 0);
+        assert_int_equal(sessions_check(f->s, b, &lim, T0 + 10, &s), -ETIMEDOUT);
+        free(a);
+        free(b);
+}
+
+static void test_tokens_never_idle(void **state) {
+        struct fixture *f = *state;
+        const struct session_limits lim = {.idle_timeout = 10, .lifetime = 20};
+        char *forever = NULL, *limited = NULL, *csrf = (char *)"untouched";
+        struct session s;
+
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_MONITOR, "grafana", 0,
+                                         "192.0.2.1:1", 0, T0, &forever, &csrf, &s),
+                         0);
+        assert_null(csrf); /* tokens have no CSRF secret */
+        assert_string_equal(s.name, "grafana");
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_MONITOR, "ci", T0 + 500, "",
+                                         0, T0, &limited, NULL, &s),
+                         0);
+        assert_int_equal(sessions_check(f->s, forever, &lim, T0 + 100000, &s), 0);
+        assert_string_equal(s.kind, "token");
+        assert_int_equal(sessions_check(f->s, limited, &lim, T0 + 499, &s), 0);
+        assert_int_equal(sessions_check(f->s, limited, &lim, T0 + 500, &s), -ETIMEDOUT);
+        assert_int_equal(sessions_check(f->s, forever, &lim, T0 + 200000, &s), 0);
+        free(forever);
+        free(limited);
+}
+
+static void test_bootstrap(void **state) {
+        struct fixture *f = *state;
+        const char *boot = "stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        const char *other = "stw_ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+        char *secret = NULL;
+        struct session s;
+
+        assert_int_equal(sessions_import_bootstrap(f->s, "stw_short", T0), -EINVAL);
+        assert_int_equal(sessions_import_bootstrap(f->s, boot, T0), 1);
+        /* Only one bootstrap token at a time. */
+        assert_int_equal(sessions_import_bootstrap(f->s, other, T0), 0);
+        assert_int_equal(sessions_check(f->s, other, &limits, T0, &s), -ENOENT);
+
+        /* Usable, repeatedly, until consumed; never idle-expires. */
+        assert_int_equal(sessions_check(f->s, boot, &limits, T0 + 100000, &s), 0);
+        assert_string_equal(s.kind, "bootstrap");
+        assert_string_equal(s.user, "bootstrap");
+        assert_int_equal(s.role, ROLE_ADMIN);
+        assert_int_equal(sessions_check(f->s, boot, &limits, T0 + 100001, &s), 0);
+
+        /* Consuming is for bootstrap rows only. */
+        assert_int_equal(sessions_create(f->s, "token", "bob", ROLE_MONITOR, "x", 0, "", 0, T0,
+                                         &secret, NULL, NULL),
+                         0);
+        {
+                struct session t;
+                assert_int_equal(sessions_check(f->s, secret, &limits, T0, &t), 0);
+                assert_int_equal(sessions_consume(f->s, t.id), -ENOENT);
+                assert_int_equal(sessions_check(f->s, secret, &limits, T0, &t), 0);
+        }
+        free(secret);
+        assert_int_equal(sessions_consume(f->s, s.id), 0);
+        assert_int_equal(sessions_check(f->s, boot, &limits, T0 + 100002, &s), -ENOENT);
+        assert_int_equal(sessions_consume(f->s, s.id), -ENOENT);
+
+        /* Once an administrator exists, the bootstrap token is not imported. */
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "admin", 0, "", 0, T0,
+                                         &secret, NULL, NULL),
+                         0);
+        free(secret);
+        assert_int_equal(sessions_import_bootstrap(f->s, boot, T0), 0);
+        assert_int_equal(sessions_check(f->s, boot, &limits, T0, &s), -ENOENT);
+}
+
+static void test_bootstrap_after_admin_session(void **state) {
+        struct fixture *f = *state;
+        const char *boot = "stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        char *secret = NULL, *csrf = NULL;
+        struct session s;
+
+        /* A monitor does not count as an administrator... */
+        assert_int_equal(sessions_create(f->s, "session", "mon", ROLE_MONITOR, "", 0, "", 0, T0,
+                                         &secret, &csrf, NULL),
+                         0);
+        free(secret);
+        free(csrf);
+        /* ...an admin login session does. */
+        assert_int_equal(sessions_create(f->s, "session", "root", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &secret, &csrf, NULL),
+                         0);
+        free(secret);
+        free(csrf);
+        assert_int_equal(sessions_import_bootstrap(f->s, boot, T0), 0);
+        assert_int_equal(sessions_check(f->s, boot, &limits, T0, &s), -ENOENT);
+}
+
+static void test_csrf(void **state) {
+        struct fixture *f = *state;
+        char *a = NULL, *csrf_a = NULL, *b = NULL, *csrf_b = NULL, *tok = NULL;
+        struct session sa, sb, st;
+        char upper[65];
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0, &a,
+                                         &csrf_a, &sa),
+                         0);
+        assert_int_equal(sessions_create(f->s, "session", "bob", ROLE_ADMIN, "", 0, "", 0, T0, &b,
+                                         &csrf_b, &sb),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "t", 0, "", 0, T0,
+                                         &tok, NULL, &st),
+                         0);
+        assert_true(sessions_csrf_ok(f->s, sa.id, csrf_a));
+        assert_true(sessions_csrf_ok(f->s, sb.id, csrf_b));
+        assert_false(sessions_csrf_ok(f->s, sa.id, csrf_b));
+        assert_false(sessions_csrf_ok(f->s, sb.id, csrf_a));
+        assert_false(sessions_csrf_ok(f->s, sa.id, a)); /* the bearer secret is not it */
+        assert_false(sessions_csrf_ok(f->s, sa.id, NULL));
+        assert_false(sessions_csrf_ok(f->s, sa.id, ""));
+        assert_false(sessions_csrf_ok(f->s, st.id, csrf_a)); /* tokens have none */
+        assert_false(sessions_csrf_ok(f->s, 999999, csrf_a));
+        for (size_t i = 0; i < 64; i++)
+                upper[i] =
+                        (char)((csrf_a[i] >= 'a' && csrf_a[i] <= 'f') ? csrf_a[i] - 32 : csrf_a[i]);
+        upper[64] = '\0';
+        if (!STREQ(upper, csrf_a))
+                assert_false(sessions_csrf_ok(f->s, sa.id, upper));
+        csrf_a[63] = csrf_a[63] == '0' ? '1' : '0';
+        assert_false(sessions_csrf_ok(f->s, sa.id, csrf_a));
+        free(a);
+        free(b);
+        free(csrf_a);
+        free(csrf_b);
+        free(tok);
+}
+
+static void test_list_tokens(void **state) {
+        struct fixture *f = *state;
+        char *secrets[4] = {}, *csrf = NULL, *text;
+        struct session sess;
+        json_t *list = NULL, *t;
+        size_t i;
+        const char *key;
+        json_t *v;
+
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_MONITOR, "grafana", 0, "", 0,
+                                         T0, &secrets[0], NULL, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_OPERATOR, "ci", T0 + 86400,
+                                         "", 0, T0, &secrets[1], NULL, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "bob", ROLE_ADMIN, "backup", 0, "", 0, T0,
+                                         &secrets[2], NULL, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &secrets[3], &csrf, &sess),
+                         0);
+
+        assert_int_equal(sessions_list_tokens(f->s, NULL, &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "tokens")), 3);
+        text = json_dumps(list, 0);
+        for (i = 0; i < 4; i++) {
+                char hash[65];
+                sha256_hex_of(secrets[i], hash);
+                assert_null(strstr(text, secrets[i]));
+                assert_null(strstr(text, secrets[i] + 4));
+                assert_null(strstr(text, hash));
+        }
+        assert_null(strstr(text, csrf));
+        assert_null(strstr(text, "stw_"));
+        free(text);
+        json_array_foreach(json_object_get(list, "tokens"), i, t) {
+                assert_int_equal(json_object_size(t), 7);
+                json_object_foreach(t, key, v)
+                        assert_true(STREQ(key, "id") || STREQ(key, "name") || STREQ(key, "role") ||
+                                    STREQ(key, "user") || STREQ(key, "created") ||
+                                    STREQ(key, "expires_at") || STREQ(key, "last_used"));
+                assert_true(json_is_string(json_object_get(t, "id")));
+        }
+        t = json_array_get(json_object_get(list, "tokens"), 1);
+        assert_string_equal(json_string_value(json_object_get(t, "name")), "ci");
+        assert_string_equal(json_string_value(json_object_get(t, "role")), "operator");
+        assert_string_equal(json_string_value(json_object_get(t, "user")), "alice");
+        assert_true(json_integer_value(json_object_get(t, "expires_at")) == T0 + 86400);
+        assert_true(json_integer_value(json_object_get(t, "created")) == T0);
+        assert_true(json_is_null(
+                json_object_get(json_array_get(json_object_get(list, "tokens"), 0), "expires_at")));
+        json_decref(list);
+
+        assert_int_equal(sessions_list_tokens(f->s, "alice", &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "tokens")), 2);
+        json_decref(list);
+        assert_int_equal(sessions_list_tokens(f->s, "nobody", &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "tokens")), 0);
+        json_decref(list);
+
+        for (i = 0; i < 4; i++)
+                free(secrets[i]);
+        free(csrf);
+}
+
+static void test_malformed(void **state) {
+        struct fixture *f = *state;
+        static const char *const bad[] = {
+                "",
+                "stw_",
+                "stw",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                "STW_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                "stx_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                "stw_00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff",
+                "stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
+                "stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",
+                "stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+                " stw_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                "stw_0011223344556677889gaabbccddeeff00112233445566778899aabbccddeeff",
+                "stw_00112233445566778899aabbccddeeff00112233' OR 1=1 --bbccddeeffff",
+        };
+        char *secret = NULL, *csrf = NULL, *upper;
+        struct session s;
+
+        /* A real session exists, so a lookup that ignored the format could hit it. */
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &secret, &csrf, &s),
+                         0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(sessions_check(f->s, bad[i], &limits, T0, &s), -ENOENT);
+        assert_int_equal(sessions_check(f->s, NULL, &limits, T0, &s), -ENOENT);
+        upper = strdup(secret);
+        for (char *p = upper + 4; *p; p++)
+                if (*p >= 'a' && *p <= 'f')
+                        *p = (char)(*p - 32);
+        if (!STREQ(upper, secret))
+                assert_int_equal(sessions_check(f->s, upper, &limits, T0, &s), -ENOENT);
+        free(upper);
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0, &s), 0);
+        assert_int_equal(sessions_check(f->s, secret, NULL, T0, &s), -EINVAL);
+
+        /* What sessions_create refuses. */
+        char *x = NULL;
+        char longname[65];
+        memset(longname, 'a', 64);
+        longname[64] = '\0';
+        assert_int_equal(
+                sessions_create(f->s, "admin", "a", ROLE_ADMIN, "", 0, "", 0, T0, &x, NULL, NULL),
+                -EINVAL);
+        assert_int_equal(
+                sessions_create(f->s, "token", "a", ROLE_NONE, "", 0, "", 0, T0, &x, NULL, NULL),
+                -EINVAL);
+        assert_int_equal(
+                sessions_create(f->s, "token", "", ROLE_ADMIN, "", 0, "", 0, T0, &x, NULL, NULL),
+                -EINVAL);
+        assert_int_equal(sessions_create(f->s, "token", longname, ROLE_ADMIN, "", 0, "", 0, T0, &x,
+                                         NULL, NULL),
+                         -EINVAL);
+        assert_int_equal(sessions_create(f->s, "token", "a\nb", ROLE_ADMIN, "", 0, "", 0, T0, &x,
+                                         NULL, NULL),
+                         -EINVAL);
+        assert_int_equal(
+                sessions_create(f->s, "token", "a", ROLE_ADMIN, "", T0, "", 0, T0, &x, NULL, NULL),
+                -EINVAL);
+        assert_int_equal(sessions_create(f->s, "bootstrap", "a", ROLE_MONITOR, "", 0, "", 0, T0, &x,
+                                         NULL, NULL),
+                         -EINVAL);
+        assert_null(x);
+        free(secret);
+        free(csrf);
+}
+
+static void test_token_role_and_limits(void **state) {
+        struct fixture *f = *state;
+        char *mon = NULL, *csrf = NULL, *x = NULL;
+        struct session ms, s;
+
+        assert_int_equal(sessions_create(f->s, "session", "carol", ROLE_MONITOR, "", 0, "", 0, T0,
+                                         &mon, &csrf, &ms),
+                         0);
+        free(mon);
+        free(csrf);
+        /* No higher than the creator. */
+        assert_int_equal(sessions_create(f->s, "token", "carol", ROLE_ADMIN, "t", 0, "", ms.id, T0,
+                                         &x, NULL, NULL),
+                         -EPERM);
+        assert_null(x);
+        assert_int_equal(sessions_create(f->s, "token", "carol", ROLE_MONITOR, "t", 0, "", ms.id,
+                                         T0, &x, NULL, &s),
+                         0);
+        assert_true(s.created_by == ms.id);
+        free(x);
+        x = NULL;
+        assert_int_equal(sessions_create(f->s, "token", "carol", ROLE_MONITOR, "t", 0, "", 424242,
+                                         T0, &x, NULL, NULL),
+                         -EPERM);
+
+        /* Login sessions per user are bounded: the least recently used goes. */
+        char *first = NULL;
+        struct session fs;
+        assert_int_equal(sessions_create(f->s, "session", "dave", ROLE_MONITOR, "", 0, "", 0, T0,
+                                         &first, &csrf, &fs),
+                         0);
+        free(csrf);
+        for (int i = 0; i < 64; i++) {
+                assert_int_equal(sessions_create(f->s, "session", "dave", ROLE_MONITOR, "", 0, "",
+                                                 0, T0 + 1 + i, &x, &csrf, NULL),
+                                 0);
+                free(x);
+                free(csrf);
+        }
+        assert_int_equal(sessions_check(f->s, first, &limits, T0 + 70, &s), -ENOENT);
+        assert_int_equal(count_where(f->s, "SELECT count(*) FROM sessions WHERE user = ?1", "dave"),
+                         64);
+        free(first);
+
+        /* Tokens per user are bounded: the next one is refused. */
+        for (int i = 0; i < 100; i++) {
+                assert_int_equal(sessions_create(f->s, "token", "erin", ROLE_MONITOR, "t", 0, "", 0,
+                                                 T0, &x, NULL, NULL),
+                                 0);
+                free(x);
+        }
+        x = NULL;
+        assert_int_equal(sessions_create(f->s, "token", "erin", ROLE_MONITOR, "t", 0, "", 0, T0, &x,
+                                         NULL, NULL),
+                         -EDQUOT);
+        assert_null(x);
+}
+
+static void test_delete_purge(void **state) {
+        struct fixture *f = *state;
+        char *sess = NULL, *csrf = NULL, *tok_exp = NULL, *tok = NULL, *peer = NULL;
+        struct session s, t;
+        json_t *list;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &sess, &csrf, &s),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "a", T0 + 150, "", 0,
+                                         T0, &tok_exp, NULL, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "b", 0, "", 0, T0,
+                                         &tok, NULL, &t),
+                         0);
+        assert_int_equal(sessions_create(f->s, "peer", "root", ROLE_ADMIN, "", T0 + 3600, "unix", 0,
+                                         T0, &peer, NULL, NULL),
+                         0);
+        assert_int_equal(sessions_purge(f->s, &limits, T0 + 99), 0);
+        /* The session idled out, the first token expired; the peer session
+         * is not subject to the idle timeout. */
+        assert_int_equal(sessions_purge(f->s, &limits, T0 + 200), 2);
+        assert_int_equal(sessions_check(f->s, sess, &limits, T0 + 200, &s), -ENOENT);
+        assert_int_equal(sessions_check(f->s, tok_exp, &limits, T0 + 200, &s), -ENOENT);
+        assert_int_equal(sessions_check(f->s, peer, &limits, T0 + 200, &s), 0);
+        assert_int_equal(sessions_list_tokens(f->s, NULL, &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "tokens")), 1);
+        json_decref(list);
+        assert_int_equal(sessions_purge(f->s, &limits, T0 + 3600), 1);
+
+        assert_int_equal(sessions_delete(f->s, t.id), 0);
+        assert_int_equal(sessions_delete(f->s, t.id), -ENOENT);
+        assert_int_equal(sessions_check(f->s, tok, &limits, T0 + 200, &s), -ENOENT);
+        assert_int_equal(count_where(f->s, "SELECT count(*) FROM sessions", NULL), 0);
+        free(sess);
+        free(csrf);
+        free(tok_exp);
+        free(tok);
+        free(peer);
+}
+
+/* A full disk reads as -ENOSPC; existing sessions keep working. */
+static void test_disk_full(void **state) {
+        struct fixture *f = *state;
+        char *secret = NULL, *csrf = NULL, *x = NULL, sql[64];
+        sqlite3_stmt *st;
+        struct session s;
+        int r = 0;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &secret, &csrf, NULL),
+                         0);
+        assert_int_equal(sqlite3_prepare_v2(store_db(f->s), "PRAGMA page_count", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %d", sqlite3_column_int(st, 0));
+        sqlite3_finalize(st);
+        assert_int_equal(sqlite3_exec(store_db(f->s), sql, NULL, NULL, NULL), SQLITE_OK);
+
+        for (int i = 0; i < 10000 && r == 0; i++) {
+                char user[16];
+                snprintf(user, sizeof user, "user%d", i);
+                r = sessions_create(f->s, "token", user, ROLE_MONITOR, "t", 0, "", 0, T0, &x, NULL,
+                                    NULL);
+                if (r == 0) {
+                        free(x);
+                        x = NULL;
+                }
+        }
+        assert_int_equal(r, -ENOSPC);
+        assert_null(x);
+        assert_int_equal(sessions_check(f->s, secret, &limits, T0 + 1, &s), 0);
+        free(secret);
+        free(csrf);
+}
+
+static void test_store_file(void **state) {
+        struct fixture *f = *state;
+        char path[128], err[256] = "";
+        struct store *s2 = NULL;
+        struct stat st;
+
+        snprintf(path, sizeof path, "%s/steward.db", f->dir);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        snprintf(path, sizeof path, "%s/steward.db-wal", f->dir);
+        if (stat(path, &st) == 0)
+                assert_int_equal(st.st_mode & 077, 0);
+
+        /* A second connection to the same file works (WAL). */
+        assert_int_equal(store_open(f->dir, &s2, err, sizeof err), 0);
+        store_close(s2);
+
+        /* A database from a newer version is refused, with a clear message. */
+        assert_int_equal(sqlite3_exec(store_db(f->s), "PRAGMA user_version = 99", NULL, NULL, NULL),
+                         SQLITE_OK);
+        s2 = NULL;
+        assert_int_equal(store_open(f->dir, &s2, err, sizeof err), -EPROTONOSUPPORT);
+        assert_null(s2);
+        assert_non_null(strstr(err, "newer"));
+        assert_non_null(strstr(err, "99"));
+        assert_int_equal(sqlite3_exec(store_db(f->s), "PRAGMA user_version = 1", NULL, NULL, NULL),
+                         SQLITE_OK);
+
+        /* A state directory others can write to is refused. */
+        assert_int_equal(chmod(f->dir, 0777), 0);
+        assert_int_equal(store_open(f->dir, &s2, err, sizeof err), -EPERM);
+        assert_int_equal(chmod(f->dir, 0700), 0);
+
+        /* A database file with a wide mode is made private again. */
+        snprintf(path, sizeof path, "%s/steward.db", f->dir);
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(store_open(f->dir, &s2, err, sizeof err), 0);
+        store_close(s2);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+
+        /* No such directory. */
+        assert_int_equal(store_open("/nonexistent/steward", &s2, err, sizeof err), -ENOENT);
+}
+
+static void test_store_foreign_file(void **state) {
+        char dir[] = "/tmp/steward-test-foreign-XXXXXX", path[128], err[256];
+        struct store *s = NULL;
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/steward.db", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "not a database, just some text that is long enough\n", 51), 51);
+        close(fd);
+        assert_true(store_open(dir, &s, err, sizeof err) < 0);
+        assert_null(s);
+        assert_non_null(strstr(err, "database"));
+
+        /* A symlink in place of the database is refused. */
+        unlink(path);
+        assert_int_equal(symlink("/etc/passwd", path), 0);
+        assert_true(store_open(dir, &s, err, sizeof err) < 0);
+        assert_non_null(strstr(err, "symbolic link"));
+        remove_dir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_create_check, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_expiry_idle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_expiry_absolute, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tokens_never_idle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bootstrap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bootstrap_after_admin_session, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_csrf, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_list_tokens, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_token_role_and_limits, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_purge, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_store_file, setup, teardown),
+                cmocka_unit_test(test_store_foreign_file),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
