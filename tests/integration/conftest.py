@@ -247,3 +247,38 @@ def daemon(make_daemon):
 def pytest_configure(config):
     config.addinivalue_line("markers", "namespaces: runs daemons in private mount and UTS namespaces")
     config.addinivalue_line("markers", "auth: PAM logins and the CLI's login, TOFU and tokens")
+
+
+def ns_run(d, argv, input=None):
+    """Runs argv inside a namespaced daemon's mount and UTS namespaces (its
+    scratch /etc), e.g. useradd for accounts that PAM then sees."""
+    return subprocess.run(["nsenter", "-t", str(d.proc.pid), "-m", "-u", "--", *argv],
+                          input=input, capture_output=True, text=True, check=True)
+
+
+def make_user(d, name, password, groups=()):
+    args = ["/usr/sbin/useradd", "--no-create-home", "--shell", "/bin/sh"]
+    if groups:
+        args += ["-G", ",".join(groups)]
+    ns_run(d, args + ["--", name])
+    if password is not None:
+        ns_run(d, ["/usr/sbin/chpasswd"], input=f"{name}:{password}\n")
+    return name, password
+
+
+@pytest.fixture
+def ns_daemon(daemon_base, make_daemon):
+    """A daemon in private mount and UTS namespaces over a scratch /etc, so
+    tests can create accounts and change the system without touching the
+    host."""
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv))
+    d.etc = etc
+    return d
+
+
+@pytest.fixture
+def admin_user(ns_daemon):
+    return make_user(ns_daemon, "alice", "alice-Secret-1", ["sudo"])
