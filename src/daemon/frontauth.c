@@ -54,21 +54,23 @@ static bool well_formed(const char *secret) {
         return true;
 }
 
-int frontauth_check(const char *secret, const char *source, struct caller *ret,
-                    struct module_error *e) {
+int frontauth_check(const char *secret, const char *source, unsigned idle_timeout,
+                    struct caller *ret, struct module_error *e) {
         char digest[65];
         struct entry *en;
         json_t *res = NULL;
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(), recheck = FRONTAUTH_RECHECK_SECONDS * 1000000ull;
         int r;
 
+        if (idle_timeout && idle_timeout * 500000ull < recheck)
+                recheck = idle_timeout * 500000ull;
         if (!well_formed(secret) || sha256_hex(secret, strlen(secret), digest) < 0) {
                 module_error_set(e, 401, "unauthenticated", NULL, "invalid token");
                 return -EACCES;
         }
         pthread_mutex_lock(&lock);
         en = lookup(digest);
-        if (en && now - en->checked_usec < FRONTAUTH_RECHECK_SECONDS * 1000000ull &&
+        if (en && now - en->checked_usec < recheck &&
             (en->expires_at == 0 || en->expires_at > (int64_t)(realtime_usec() / 1000000u))) {
                 *ret = en->c;
                 pthread_mutex_unlock(&lock);

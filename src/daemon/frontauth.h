@@ -3,8 +3,8 @@
  * The helper owns sessions; the front keeps a small cache of the answers to
  * "whose secret is this?" so that read requests do not cross into the helper
  * every time.  An entry is re-checked with the helper after
- * FRONTAUTH_RECHECK_SECONDS (which also keeps the helper's idle timer
- * running), and dropped at once when this front logs the session out or
+ * FRONTAUTH_RECHECK_SECONDS or half the idle timeout, whichever is shorter,
+ * and dropped at once when this front logs the session out or
  * revokes the token.  The cache only ever speeds up reads: every change is
  * checked again by the helper against its own store. */
 #pragma once
@@ -27,9 +27,12 @@ struct caller {
 };
 
 /* Checks a secret; on success fills *ret.  -EACCES with e filled (401) for an
- * unknown or expired secret; -EPIPE when the helper is unreachable (503). */
-int frontauth_check(const char *secret, const char *source, struct caller *ret,
-                    struct module_error *e);
+ * unknown or expired secret; -EPIPE when the helper is unreachable (503).
+ * idle_timeout (seconds) is the sessions' idle limit: the cache re-checks at
+ * least every half of it, which keeps an active session's idle timer fresh
+ * in the helper and notices an idle one soon after it expired. */
+int frontauth_check(const char *secret, const char *source, unsigned idle_timeout,
+                    struct caller *ret, struct module_error *e);
 
 /* Checks the CSRF token of the caller's session (cached once it passed). */
 int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,

@@ -188,7 +188,8 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 return; /* the one route open to anyone */
         if (cn->l->unix_socket) {
                 if (peer_session(c, cn, &e) < 0 ||
-                    frontauth_check(cn->peer_secret, cn->source, &req->caller, &e) < 0) {
+                    frontauth_check(cn->peer_secret, cn->source, req->cfg.session_idle_timeout,
+                                    &req->caller, &e) < 0) {
                         cn->peer_secret[0] = '\0';
                         refuse(req, &e);
                         return;
@@ -217,7 +218,8 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                           "Authorization: Bearer TOKEN");
                 return;
         }
-        if (frontauth_check(secret, cn->source, &req->caller, &e) < 0) {
+        if (frontauth_check(secret, cn->source, req->cfg.session_idle_timeout, &req->caller,
+                            &e) < 0) {
                 if (e.status == 401)
                         log_warning("authentication failed from %s: %s", cn->source, e.message);
                 refuse(req, &e);

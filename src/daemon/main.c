@@ -655,7 +655,7 @@ int main(int argc, char **argv) {
                 }
                 close(sp[1]);
                 for (;;) {
-                        int st, sig;
+                        int sig;
                         r = helper_serve(h, sp[0], sigfd);
                         if (r != -EINTR) {
                                 if (r < 0) /* framing broken: this front is not trusted again */
@@ -678,17 +678,17 @@ int main(int argc, char **argv) {
                                 stopping = true;
                                 kill(pid, SIGTERM);
                                 break;
-                        } else if (sig == SIGCHLD && waitpid(pid, &st, WNOHANG) == pid) {
-                                pid = 0;
-                                log_error("the network front exited (%s %d); restarting it",
-                                          WIFSIGNALED(st) ? "signal" : "status",
-                                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                                break;
+                        } else if (sig == SIGCHLD) {
+                                siginfo_t info = {0};
+                                if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) ==
+                                            0 &&
+                                    info.si_pid == pid)
+                                        break; /* the front is gone; reaped below */
                         }
                 }
                 close(sp[0]);
-                if (pid > 0) {
-                        int st;
+                {
+                        int st = 0;
                         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                                 ;
                         if (stopping && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
@@ -696,7 +696,10 @@ int main(int argc, char **argv) {
                                           WIFSIGNALED(st) ? "signal" : "status",
                                           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                                 exit_code = 1;
-                        }
+                        } else if (!stopping)
+                                log_error("the network front exited (%s %d); restarting it",
+                                          WIFSIGNALED(st) ? "signal" : "status",
+                                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                 }
                 if (stopping)
                         break;

@@ -1,0 +1,380 @@
+"""The security core against a real daemon: privilege separation, PAM logins
+with real accounts (in a scratch /etc), roles on every route, throttling,
+sessions, CSRF and Origin, tokens, the bootstrap token, and the audit log
+with its hash chain and rollback."""
+import os
+import pwd
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_user, ns_run
+
+pytestmark = pytest.mark.auth
+
+PASSWORDS = {"alice": "Alice-pw-1", "oscar": "Oscar-pw-1", "mona": "Mona-pw-1", "nora": "Nora-pw-1"}
+
+
+@pytest.fixture
+def users(ns_daemon):
+    d = ns_daemon
+    make_user(d, "alice", PASSWORDS["alice"], ["sudo"])
+    make_user(d, "oscar", PASSWORDS["oscar"], ["steward-operator"])
+    make_user(d, "mona", PASSWORDS["mona"], ["steward-monitor"])
+    make_user(d, "nora", PASSWORDS["nora"])  # in no role group
+    return d
+
+
+def login(d, user, password=None):
+    return d.https("POST", "/api/v1/login",
+                   {"user": user, "password": password if password is not None else PASSWORDS[user]},
+                   token=False)
+
+
+def session(d, user):
+    r = login(d, user)
+    assert r.status == 200, r
+    return r.json["token"]
+
+
+# ---- privilege separation --------------------------------------------------
+
+def proc_status(pid):
+    return dict(l.split(":", 1) for l in Path(f"/proc/{pid}/status").read_text().splitlines())
+
+
+def test_front_runs_unprivileged_and_helper_as_root(daemon):
+    steward = pwd.getpwnam("_steward")
+    parent = proc_status(daemon.proc.pid)
+    front = proc_status(daemon.front_pid())
+    assert parent["Uid"].split() == ["0"] * 4
+    assert front["Uid"].split() == [str(steward.pw_uid)] * 4
+    assert front["Gid"].split() == [str(steward.pw_gid)] * 4
+    assert front["Groups"].strip() == ""
+    assert front["NoNewPrivs"].strip() == "1"
+    assert front["CapEff"].strip() == "0000000000000000"
+    # The state (sessions, audit log) is out of the front's reach.
+    assert os.stat(daemon.state).st_mode & 0o777 == 0o700
+    assert os.stat(daemon.state / "steward.db").st_mode & 0o777 == 0o600
+
+
+def test_a_dead_front_is_restarted(daemon):
+    first = daemon.front_pid()
+    os.kill(first, 9)
+    for _ in range(200):
+        try:
+            if daemon.front_pid() != first and daemon.unix("GET", "/api/v1/whoami").status == 200:
+                break
+        except (AssertionError, OSError):
+            pass
+        time.sleep(0.05)
+    else:
+        pytest.fail("the front was not restarted")
+    assert "restarting it" in daemon.log_text()
+    assert daemon.https("GET", "/api/v1/whoami").status == 200
+
+
+# ---- logins and roles --------------------------------------------------------
+
+def test_login_gives_each_role(users):
+    d = users
+    for user, role in (("alice", "admin"), ("oscar", "operator"), ("mona", "monitor")):
+        r = login(d, user)
+        assert r.status == 200, r
+        assert r.json["role"] == role and r.json["user"] == user
+        assert r.json["token"].startswith("stw_") and r.json["csrf_token"]
+        assert r.json["expires_at"] > time.time()
+        cookie = r.headers["Set-Cookie"]
+        for attr in ("HttpOnly", "Secure", "SameSite=Strict"):
+            assert attr in cookie
+        who = d.https("GET", "/api/v1/whoami", token=r.json["token"]).json
+        assert who["user"] == user and who["role"] == role
+
+
+def test_failed_logins_say_nothing_about_the_account(users):
+    d = users
+    wrong = login(d, "alice", "not-it")
+    unknown = login(d, "zed", "whatever")
+    assert wrong.status == unknown.status == 401
+    assert wrong.json["error"]["code"] == unknown.json["error"]["code"] == "login_failed"
+    assert wrong.json["error"]["message"] == unknown.json["error"]["message"]
+    assert 'login failed for user "alice" from 127.0.0.1:' in d.log_text()
+
+
+def test_a_user_without_a_role_is_refused(users):
+    r = login(users, "nora")
+    assert r.status == 403 and r.json["error"]["code"] == "no_role"
+    assert "groups" in r.json["error"]["message"]
+
+
+def test_root_login_is_off_by_default_and_a_setting(users):
+    d = users
+    ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")
+    r = login(d, "root", "Root-pw-1")
+    assert r.status == 403 and r.json["error"]["code"] == "root_login_disabled"
+    admin = session(d, "alice")
+    assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"auth:allow_root_login": True},
+                   token=admin).status == 200
+    assert login(d, "root", "Root-pw-1").json["role"] == "admin"
+
+
+def test_malformed_logins(daemon):
+    for body in ({}, {"user": "a"}, {"user": 1, "password": "x"}, {"user": "a", "password": "b", "x": 1},
+                 {"bootstrap_token": 5}):
+        r = daemon.https("POST", "/api/v1/login", body, token=False)
+        assert r.status == 400, body
+    r = daemon.https("POST", "/api/v1/login", {"user": "a" * 5000, "password": "x"}, token=False)
+    assert r.status in (400, 401)
+
+
+# Every route of the API with a sample path, and the lowest role it needs.
+ROUTES = [
+    ("POST", "/api/v1/logout", "monitor"),
+    ("GET", "/api/v1/whoami", "monitor"),
+    ("GET", "/api/v1/modules", "monitor"),
+    ("GET", "/api/v1/modules/system", "monitor"),
+    ("GET", "/api/v1/modules/system/schema", "monitor"),
+    ("GET", "/api/v1/modules/stewardd/settings", "monitor"),
+    ("PATCH", "/api/v1/modules/stewardd/settings", "admin"),
+    ("POST", "/api/v1/modules/stewardd/commands/check_config", "monitor"),
+    ("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
+    ("POST", "/api/v1/modules/stewardd/restart", "operator"),
+    ("GET", "/api/v1/tokens", "monitor"),
+    ("POST", "/api/v1/tokens", "monitor"),
+    ("DELETE", "/api/v1/tokens/1", "monitor"),
+    ("GET", "/api/v1/audit", "monitor"),
+    ("GET", "/api/v1/audit/verify", "monitor"),
+    ("GET", "/api/v1/audit/1", "monitor"),
+    ("POST", "/api/v1/audit/1/rollback", "admin"),
+]
+ORDER = ["monitor", "operator", "admin"]
+
+
+def test_route_walk(users):
+    d = users
+    tokens = {"monitor": session(d, "mona"), "operator": session(d, "oscar")}
+    for method, path, need in ROUTES:
+        body = {} if method in ("POST", "PATCH") else None
+        r = d.https(method, path, body, token=False)
+        assert r.status == 401, (method, path, r)
+        for role, tok in tokens.items():
+            if ORDER.index(role) >= ORDER.index(need):
+                continue
+            r = d.https(method, path, body, token=tok)
+            assert r.status == 403, (role, method, path, r)
+    # An operator may reach the operator routes (stewardd has no restart: 405, not 403).
+    r = d.https("POST", "/api/v1/modules/stewardd/restart", {}, token=tokens["operator"])
+    assert r.status == 405
+
+
+def test_monitor_reads_everything_and_changes_nothing(users):
+    d = users
+    mon = session(d, "mona")
+    for path in ("/api/v1/modules", "/api/v1/modules/system?full=1", "/api/v1/modules/stewardd/settings",
+                 "/api/v1/audit", "/api/v1/audit/verify"):
+        assert d.https("GET", path, token=mon).status == 200, path
+    before = d.config.read_text() if d.config.exists() else None
+    assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"}, token=mon).status == 403
+    assert d.https("PATCH", "/api/v1/modules/system/settings", {"hostname": "x"}, token=mon).status == 403
+    assert d.https("POST", "/api/v1/modules/stewardd/commands/reload", {}, token=mon).status == 403
+    assert (d.config.read_text() if d.config.exists() else None) == before
+
+
+# ---- throttling ---------------------------------------------------------------
+
+THROTTLE = """auth:throttle:free_attempts = 2
+auth:throttle:base_delay = 1
+auth:throttle:max_delay = 2
+auth:throttle:block_after = 4
+auth:throttle:block_seconds = 3
+"""
+
+
+def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    d = make_daemon(config_text=THROTTLE, wrap=lambda argv: ns_argv(etc, argv))
+    make_user(d, "alice", PASSWORDS["alice"], ["sudo"])
+    assert login(d, "alice", "x").status == 401
+    assert login(d, "alice", "x").status == 401
+    r = login(d, "alice", "x")  # too soon after two failures
+    assert r.status == 429 and r.json["error"]["code"] == "throttled"
+    assert int(r.headers["Retry-After"]) >= 1
+    time.sleep(1.2)
+    assert login(d, "alice", "x").status == 401
+    assert login(d, "alice").status == 429  # even the right password, too soon
+    time.sleep(2.2)
+    assert login(d, "alice", "x").status == 401  # fourth failure: blocked now
+    r = login(d, "alice")
+    assert r.status == 429 and "blocked" in r.json["error"]["message"]
+    time.sleep(3.3)
+    assert login(d, "alice").status == 200
+    assert "throttled" in d.log_text() or "blocked" in d.log_text()
+
+
+# ---- sessions, cookies, CSRF ----------------------------------------------------
+
+def test_sessions_expire_when_idle(daemon_base, make_daemon):
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    d = make_daemon(config_text="auth:session_idle_timeout = 5\n", wrap=lambda argv: ns_argv(etc, argv))
+    make_user(d, "alice", PASSWORDS["alice"], ["sudo"])
+    tok = session(d, "alice")
+    # In use, it lives past the idle limit...
+    for _ in range(4):
+        assert d.https("GET", "/api/v1/whoami", token=tok).status == 200
+        time.sleep(2)
+    # ...and left alone, it expires.
+    time.sleep(6)
+    r = d.https("GET", "/api/v1/whoami", token=tok)
+    assert r.status == 401
+
+
+def test_logout_ends_the_session(users):
+    d = users
+    tok = session(d, "alice")
+    r = d.https("POST", "/api/v1/logout", {}, token=tok)
+    assert r.status == 200 and "Max-Age=0" in r.headers["Set-Cookie"]
+    assert d.https("GET", "/api/v1/whoami", token=tok).status == 401
+
+
+def test_cookie_changes_need_csrf_and_a_matching_origin(users):
+    d = users
+    r = login(d, "alice")
+    cookie = {"Cookie": f"steward_session={r.json['token']}"}
+    csrf = r.json["csrf_token"]
+    host = f"127.0.0.1:{d.port}"
+    assert d.https("GET", "/api/v1/whoami", token=False, headers=cookie).json["auth"] == "cookie"
+    patch = ("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "notice"})
+    r = d.https(*patch, token=False, headers=cookie)
+    assert r.status == 403 and r.json["error"]["code"] == "csrf"
+    r = d.https(*patch, token=False, headers={**cookie, "X-CSRF-Token": "stw_" + "0" * 64})
+    assert r.status == 403
+    r = d.https(*patch, token=False, headers={**cookie, "X-CSRF-Token": csrf, "Origin": "https://evil.example"})
+    assert r.status == 403 and r.json["error"]["code"] == "bad_origin"
+    r = d.https(*patch, token=False, headers={**cookie, "X-CSRF-Token": csrf, "Origin": f"https://{host}"})
+    assert r.status == 200, r
+
+
+# ---- tokens and the bootstrap token ---------------------------------------------
+
+def test_tokens_scopes_and_revocation(users):
+    d = users
+    admin = session(d, "alice")
+    r = d.https("POST", "/api/v1/tokens", {"name": "grafana", "role": "monitor", "expires_in": 3600}, token=admin)
+    assert r.status == 200, r
+    tok, tid = r.json["token"], r.json["id"]
+    assert r.json["role"] == "monitor" and r.json["expires_at"] > time.time()
+    assert d.https("GET", "/api/v1/modules", token=tok).status == 200
+    assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"}, token=tok).status == 403
+    # No higher than the creator.
+    r = d.https("POST", "/api/v1/tokens", {"name": "escalate", "role": "admin"}, token=tok)
+    assert r.status == 403
+    listed = d.https("GET", "/api/v1/tokens", token=admin).json["tokens"]
+    assert any(t["id"] == tid and t["name"] == "grafana" for t in listed)
+    assert all("token" not in t and "secret" not in t for t in listed)
+    assert d.https("DELETE", f"/api/v1/tokens/{tid}", token=admin).status == 200
+    assert d.https("GET", "/api/v1/modules", token=tok).status == 401
+    assert d.https("DELETE", f"/api/v1/tokens/{tid}", token=admin).status == 404
+
+
+def test_bootstrap_token_is_single_use(make_daemon):
+    d = make_daemon()
+    boot = d.bootstrap_token
+    # Not a general-purpose credential...
+    assert d.https("GET", "/api/v1/modules", token=boot).status == 401
+    # ...it can create the first token, once.
+    r = d.https("POST", "/api/v1/tokens", {"name": "first", "role": "admin"}, token=boot)
+    assert r.status == 200, r
+    assert d.https("GET", "/api/v1/modules", token=r.json["token"]).status == 200
+    assert not (d.state / "bootstrap-token").exists()
+    assert d.https("POST", "/api/v1/tokens", {"name": "second"}, token=boot).status == 401
+    r = d.https("POST", "/api/v1/login", {"bootstrap_token": boot}, token=False)
+    assert r.status == 401
+    # A restart does not bring it back.
+    d.check_clean_exit()
+    d.proc = None
+    d.start()
+    assert not (d.state / "bootstrap-token").exists()
+
+
+# ---- the audit log ----------------------------------------------------------------
+
+def last_record(d, tok):
+    return d.https("GET", "/api/v1/audit?limit=1", token=tok).json["records"][0]
+
+
+def test_changes_are_audited_with_diffs(daemon):
+    tok = daemon.token
+    daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"})
+    rec = last_record(daemon, tok)
+    assert rec["module"] == "stewardd" and rec["operation"] == "settings" and rec["result"] == "ok"
+    assert rec["user"] == "bootstrap" and rec["role"] == "admin"
+    assert rec["source"].startswith("127.0.0.1:")
+    assert rec["files"][0]["path"] == str(daemon.config)
+    assert '+log_level = "debug"' in rec["files"][0]["diff"]
+    full = daemon.https("GET", f"/api/v1/audit/{rec['id']}").json
+    assert full["files"][0]["after"] == 'log_level = "debug"\n'
+    v = daemon.https("GET", "/api/v1/audit/verify").json
+    assert v["ok"] is True and v["records"] >= 1
+
+
+def test_tampering_is_detected(daemon):
+    for level in ("debug", "notice", "warning"):
+        daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": level})
+    records = daemon.https("GET", "/api/v1/audit").json["records"]
+    victim = records[1]["id"]
+    db = sqlite3.connect(daemon.state / "steward.db")
+    db.execute("UPDATE audit SET user = 'mallory' WHERE id = ?", (victim,))
+    db.commit()
+    db.close()
+    v = daemon.https("GET", "/api/v1/audit/verify").json
+    assert v["ok"] is False and v["first_broken"] == victim
+    p = daemon.cli("audit", "verify", check=1)
+    assert str(victim) in p.stdout + p.stderr
+
+
+def test_rollback_restores_and_refuses_when_the_file_moved_on(daemon):
+    daemon.config.write_text('log_level = "info"\n')
+    daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"})
+    rec = last_record(daemon, daemon.token)
+    r = daemon.https("POST", f"/api/v1/audit/{rec['id']}/rollback?dry_run=1")
+    assert r.status == 200 and r.json["dry_run"] is True
+    assert daemon.config.read_text() == 'log_level = "debug"\n'
+    r = daemon.https("POST", f"/api/v1/audit/{rec['id']}/rollback")
+    assert r.status == 200, r
+    assert daemon.config.read_text() == 'log_level = "info"\n'
+    assert daemon.https("GET", "/api/v1/modules/stewardd/settings").json["log_level"] == "info"
+    back = last_record(daemon, daemon.token)
+    assert back["operation"] == "rollback" and back["rollback_of"] == rec["id"]
+    # Rolling back the same change again: the file no longer holds what it left.
+    r = daemon.https("POST", f"/api/v1/audit/{rec['id']}/rollback")
+    assert r.status == 409
+    assert '-log_level = "debug"' in r.json["error"]["files"][0]["diff"]
+    assert daemon.config.read_text() == 'log_level = "info"\n'
+
+
+def test_unauthenticated_connections_are_capped(make_daemon):
+    import socket
+    d = make_daemon(config_text="limits:max_unauthenticated_connections = 2\n")
+    tok = d.token
+    held = []
+    try:
+        for _ in range(3):
+            held.append(d.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", d.port)),
+                                                    server_hostname="127.0.0.1"))
+        r = d.https("GET", "/api/v1/whoami", token=tok)
+        assert r.status == 503
+    finally:
+        for s in held:
+            s.close()
+    for _ in range(100):
+        if d.https("GET", "/api/v1/whoami", token=tok).status == 200:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("did not recover")
