@@ -32,6 +32,7 @@ build-asan:
 test:
 	@scripts/install-deps.sh test
 	@scripts/install-system.sh
+	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory build-asan
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration

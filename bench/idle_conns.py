@@ -8,9 +8,12 @@ host, port, n, cafile, pid, token = sys.argv[1], int(sys.argv[2]), int(sys.argv[
 
 
 def rss():
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1])
+    total = 0
+    for p in pid.split():
+        for line in open(f"/proc/{p}/status"):
+            if line.startswith("VmRSS"):
+                total += int(line.split()[1])
+    return total
 
 
 ctx = ssl.create_default_context(cafile=cafile)
@@ -20,6 +23,6 @@ for _ in range(n):
     s.sendall(f"GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     s.recv(4096)
     held.append(s)
-print(f"stewardd with {n} idle TLS connections: {rss()} kB")
+print(f"stewardd with {n} idle TLS connections (helper + front): {rss()} kB")
 for s in held:
     s.close()

@@ -1,6 +1,6 @@
-/* frontauth.c — see frontauth.h.  The cache is a fixed array searched
- * linearly under a mutex: a few hundred entries cost less than a hash table's
- * bookkeeping, and the size bounds memory whatever a client sends. */
+/* frontauth.c — see frontauth.h.  The cache is a fixed array with open
+ * addressing by digest, under a mutex; its size bounds memory whatever
+ * clients send, and a full neighbourhood evicts its oldest entry. */
 #include "frontauth.h"
 
 #include <errno.h>
@@ -25,20 +25,38 @@ struct entry {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry cache[CACHE_SIZE];
 
+/* Entries live near the slot their digest names (open addressing, PROBE
+ * slots at most), so a lookup touches a handful of entries. */
+#define PROBE 8
+
+static size_t home_slot(const char *digest) {
+        size_t h = 0;
+        for (size_t i = 0; i < 8; i++)
+                h = h * 16 + (size_t)(digest[i] <= '9' ? digest[i] - '0' : digest[i] - 'a' + 10);
+        return h % CACHE_SIZE;
+}
+
 static struct entry *lookup(const char *digest) {
-        for (size_t i = 0; i < CACHE_SIZE; i++)
-                if (cache[i].digest[0] && memeq_consttime(cache[i].digest, digest, 64))
-                        return &cache[i];
+        size_t h = home_slot(digest);
+        /* A digest of a secret, not the secret: comparing it in variable
+         * time tells a client nothing it could use. */
+        for (size_t i = 0; i < PROBE; i++) {
+                struct entry *e = &cache[(h + i) % CACHE_SIZE];
+                if (e->digest[0] && memcmp(e->digest, digest, 64) == 0)
+                        return e;
+        }
         return NULL;
 }
 
-static struct entry *slot(void) {
-        struct entry *oldest = &cache[0];
-        for (size_t i = 0; i < CACHE_SIZE; i++) {
-                if (!cache[i].digest[0])
-                        return &cache[i];
-                if (cache[i].checked_usec < oldest->checked_usec)
-                        oldest = &cache[i];
+static struct entry *slot(const char *digest) {
+        size_t h = home_slot(digest);
+        struct entry *oldest = &cache[h];
+        for (size_t i = 0; i < PROBE; i++) {
+                struct entry *e = &cache[(h + i) % CACHE_SIZE];
+                if (!e->digest[0])
+                        return e;
+                if (e->checked_usec < oldest->checked_usec)
+                        oldest = e;
         }
         return oldest;
 }
@@ -101,7 +119,7 @@ int frontauth_check(const char *secret, const char *source, unsigned idle_timeou
         if (en)
                 c.csrf_ok = en->c.csrf_ok;
         else
-                en = slot();
+                en = slot(digest);
         memcpy(en->digest, digest, sizeof en->digest);
         en->c = c;
         en->expires_at = json_integer_value(json_object_get(res, "expires_at"));

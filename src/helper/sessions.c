@@ -328,7 +328,7 @@ int sessions_create(struct store *s, const char *kind, const char *user, enum ro
         if (r < 0)
                 goto fail;
         if (created_by != 0 && STREQ(kind, "token")) {
-                enum role cr;
+                enum role cr = ROLE_NONE;
                 r = creator_role(s, created_by, &cr);
                 if (r >= 0 && role > cr)
                         r = -EPERM;
