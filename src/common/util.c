@@ -139,15 +139,11 @@ char *buf_steal(struct buf *b) {
         return p;
 }
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         struct buf b;
         char chunk[16384];
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         buf_init(&b, max);
         for (;;) {
                 ssize_t n = read(fd, chunk, sizeof chunk);
@@ -170,6 +166,14 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
                 *ret_len = b.len;
         *ret = buf_steal(&b);
         return *ret ? 0 : -ENOMEM;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return -errno;
+        return read_fd(fd, max, ret, ret_len);
 }
 
 int pread_all(int fd, char *dst, size_t cap, size_t *ret_len) {

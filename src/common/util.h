@@ -64,6 +64,7 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 char *buf_steal(struct buf *b);
 
 /* Reads a whole file of at most max bytes (-EFBIG past it). */
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* pread()s a whole small file from an already open descriptor, from offset 0. */
 int pread_all(int fd, char *dst, size_t cap, size_t *ret_len);

@@ -81,9 +81,6 @@ static int open_parent(const char *dir) {
 static int read_regular(int dfd, const char *base, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -1;
         struct stat st;
-        struct buf b;
-        char chunk[16384];
-        int r;
 
         fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -94,27 +91,7 @@ static int read_regular(int dfd, const char *base, char **ret, size_t *ret_len) 
                 return -EINVAL;
         if (st.st_size > (off_t)FILE_STATE_MAX)
                 return -EFBIG;
-        buf_init(&b, FILE_STATE_MAX);
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof chunk);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        buf_free(&b);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                r = buf_append(&b, chunk, (size_t)n);
-                if (r < 0) {
-                        buf_free(&b);
-                        return r == -E2BIG ? -EFBIG : r;
-                }
-        }
-        *ret_len = b.len;
-        *ret = buf_steal(&b);
-        return *ret ? 0 : -ENOMEM;
+        return read_fd(fd, FILE_STATE_MAX, ret, ret_len);
 }
 
 int file_state_read(const char *path, json_t **ret) {
