@@ -129,33 +129,49 @@ def test_malformed_logins(daemon):
     assert r.status in (400, 401)
 
 
-# Every route of the API with a sample path, and the lowest role it needs.
+# Every route of the API: method, pattern, a sample path, the lowest role.
 ROUTES = [
-    ("POST", "/api/v1/logout", "monitor"),
-    ("GET", "/api/v1/whoami", "monitor"),
-    ("GET", "/api/v1/modules", "monitor"),
-    ("GET", "/api/v1/modules/system", "monitor"),
-    ("GET", "/api/v1/modules/system/schema", "monitor"),
-    ("GET", "/api/v1/modules/stewardd/settings", "monitor"),
-    ("PATCH", "/api/v1/modules/stewardd/settings", "admin"),
-    ("POST", "/api/v1/modules/stewardd/commands/check_config", "monitor"),
-    ("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
-    ("POST", "/api/v1/modules/stewardd/restart", "operator"),
-    ("GET", "/api/v1/tokens", "monitor"),
-    ("POST", "/api/v1/tokens", "monitor"),
-    ("DELETE", "/api/v1/tokens/1", "monitor"),
-    ("GET", "/api/v1/audit", "monitor"),
-    ("GET", "/api/v1/audit/verify", "monitor"),
-    ("GET", "/api/v1/audit/1", "monitor"),
-    ("POST", "/api/v1/audit/1/rollback", "admin"),
+    ("POST", "api/v1/logout", "/api/v1/logout", "monitor"),
+    ("GET", "api/v1/whoami", "/api/v1/whoami", "monitor"),
+    ("GET", "api/v1/modules", "/api/v1/modules", "monitor"),
+    ("GET", "api/v1/modules/*", "/api/v1/modules/system", "monitor"),
+    ("GET", "api/v1/modules/*/schema", "/api/v1/modules/system/schema", "monitor"),
+    ("GET", "api/v1/modules/*/settings", "/api/v1/modules/stewardd/settings", "monitor"),
+    ("PATCH", "api/v1/modules/*/settings", "/api/v1/modules/stewardd/settings", "admin"),
+    ("POST", "api/v1/modules/*/commands/*", "/api/v1/modules/stewardd/commands/check_config", "monitor"),
+    ("POST", "api/v1/modules/*/*", "/api/v1/modules/stewardd/restart", "operator"),
+    ("GET", "api/v1/tokens", "/api/v1/tokens", "monitor"),
+    ("POST", "api/v1/tokens", "/api/v1/tokens", "monitor"),
+    ("DELETE", "api/v1/tokens/*", "/api/v1/tokens/1", "monitor"),
+    ("GET", "api/v1/audit", "/api/v1/audit", "monitor"),
+    ("GET", "api/v1/audit/verify", "/api/v1/audit/verify", "monitor"),
+    ("GET", "api/v1/audit/*", "/api/v1/audit/1", "monitor"),
+    ("POST", "api/v1/audit/*/rollback", "/api/v1/audit/1/rollback", "admin"),
 ]
+# Commands that change state need admin whatever their route says.
+EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin")]
 ORDER = ["monitor", "operator", "admin"]
+
+
+def registered_routes():
+    """The route table as the daemon's source declares it."""
+    import re
+    text = (Path(__file__).resolve().parents[2] / "src/daemon/api.c").read_text()
+    table = text[text.index("static const struct route routes[]"):]
+    table = table[:table.index("};")]
+    return {(m, p, r.lower()) for m, p, r in
+            re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+), h_\w+\}', table)}
+
+
+def test_the_walk_covers_every_registered_route():
+    walked = {(m, p, r) for m, p, _, r in ROUTES} | {("POST", "api/v1/login", "none")}
+    assert registered_routes() == walked
 
 
 def test_route_walk(users):
     d = users
     tokens = {"monitor": session(d, "mona"), "operator": session(d, "oscar")}
-    for method, path, need in ROUTES:
+    for method, path, need in [(m, sample, r) for m, _, sample, r in ROUTES] + EXTRA:
         body = {} if method in ("POST", "PATCH") else None
         r = d.https(method, path, body, token=False)
         assert r.status == 401, (method, path, r)
