@@ -106,6 +106,11 @@ static const setting_def_t settings[] = {
         UINT_SETTING("auth:throttle:block_after", 2, 1000,
                      "Failed logins after which the address or user is blocked", false),
         UINT_SETTING("auth:throttle:block_seconds", 1, 604800, "How long a block lasts", false),
+        {.key = "discovery:enabled",
+         .type = SETTING_BOOLEAN,
+         .description = "Whether this server answers discovery requests on UDP (steward discover)"},
+        UINT_SETTING("discovery:rate_per_source", 1, 1000,
+                     "Discovery answers per second to one source address", false),
 };
 
 /* Where each setting lives in struct steward_config, in table order. */
@@ -135,6 +140,8 @@ static const struct field fields[] = {
         FIELD(F_UINT, throttle_max_delay),
         FIELD(F_UINT, throttle_block_after),
         FIELD(F_UINT, throttle_block_seconds),
+        FIELD(F_BOOL, discovery_enabled),
+        FIELD(F_UINT, discovery_rate_per_source),
 };
 
 _Static_assert(ELEMENTSOF(fields) == ELEMENTSOF(settings),
@@ -170,6 +177,8 @@ void stewardd_config_defaults(struct steward_config *c) {
                 .throttle_max_delay = 60,
                 .throttle_block_after = 10,
                 .throttle_block_seconds = 900,
+                .discovery_enabled = true,
+                .discovery_rate_per_source = 2,
         };
         groups_set(&c->admin_groups, (const char *const[]){"sudo", "steward-admin", NULL});
         groups_set(&c->operator_groups, (const char *const[]){"steward-operator", NULL});

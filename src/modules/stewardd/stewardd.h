@@ -44,6 +44,8 @@ struct steward_config {
         unsigned throttle_max_delay;
         unsigned throttle_block_after;
         unsigned throttle_block_seconds;
+        bool discovery_enabled;
+        unsigned discovery_rate_per_source;
 };
 
 /* Built-in defaults. */
