@@ -71,7 +71,25 @@ struct module_ctx {
         const char *user;   /* "root", "bootstrap-token", … */
         const char *role;   /* "admin", "operator", "monitor" */
         const char *source; /* "unix:uid=0,pid=123" or "192.0.2.7:51234" */
+        /* In the front: query arguments of the request (NULL if absent), and
+         * a way to run a module's privileged_read in the helper for the
+         * caller's session.  NULL where there is no request or no helper. */
+        const char *(*query)(const struct module_ctx *ctx, const char *key);
+        int (*privileged_read)(const struct module_ctx *ctx, const char *module, json_t *args,
+                               json_t **ret, struct module_error *err);
+        const void *opaque;
 };
+
+/* An API route a module adds (read-only views such as GET /api/v1/ports).
+ * pattern is the full path with '*' segments ("api/v1/ports/registry/ *");
+ * params are the '*' segments in order. */
+typedef struct {
+        const char *method;
+        const char *pattern;
+        int min_role; /* enum role (helper/roles.h) */
+        int (*handler)(const struct module_ctx *ctx, char **params, json_t **ret,
+                       struct module_error *err);
+} module_route_t;
 
 typedef struct {
         const char *name;
@@ -95,8 +113,8 @@ typedef struct module {
 
         /* status(): at least {"state": "running|stopped|degraded|unavailable|n/a"}.
          * fullstatus(): everything worth seeing. */
-        int (*status)(json_t **ret, struct module_error *err);
-        int (*fullstatus)(json_t **ret, struct module_error *err);
+        int (*status)(const struct module_ctx *ctx, json_t **ret, struct module_error *err);
+        int (*fullstatus)(const struct module_ctx *ctx, json_t **ret, struct module_error *err);
 
         const setting_def_t *settings;
         size_t n_settings;
@@ -128,6 +146,14 @@ typedef struct module {
 
         const command_def_t *commands;
         size_t n_commands;
+
+        /* Optional, in the helper, for any session: reads that need root
+         * (e.g. which process owns a socket).  Must not change anything. */
+        int (*privileged_read)(json_t *args, json_t **ret, struct module_error *err);
+
+        /* Optional extra API routes. */
+        const module_route_t *routes;
+        size_t n_routes;
 
         /* Optional service control. */
         int (*start)(const struct module_ctx *ctx, struct module_error *err);

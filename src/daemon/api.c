@@ -108,17 +108,47 @@ static json_t *body_object(const struct api_request *req, struct api_response *r
         return v;
 }
 
+static const char *ctx_query(const struct module_ctx *ctx, const char *key) {
+        const struct api_request *req = ctx->opaque;
+        return req->query ? req->query(req->opaque, key) : NULL;
+}
+
+static int ctx_privileged_read(const struct module_ctx *ctx, const char *module, json_t *args,
+                               json_t **ret, struct module_error *e) {
+        const struct api_request *req = ctx->opaque;
+        json_t *a = json_pack("{s:s, s:o}", "module", module, "args", args ? args : json_object());
+
+        if (!req->helper) {
+                json_decref(a);
+                module_error_set(e, 503, "unavailable", NULL, "the privileged helper is not here");
+                return -EPIPE;
+        }
+        return req->helper("module_read", req->session, req->ctx.source, a, -1, ret, NULL, e);
+}
+
+/* The context modules see for this request. */
+static struct module_ctx request_ctx(const struct api_request *req) {
+        struct module_ctx c = req->ctx;
+        c.query = ctx_query;
+        c.privileged_read = ctx_privileged_read;
+        c.opaque = req;
+        return c;
+}
+
 static void h_whoami(const struct api_request *req, char **p, struct api_response *resp) {
         ok(resp, json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role,
                            "auth", req->auth ? req->auth : "none", "source", req->ctx.source));
 }
 
-static json_t *module_status(const module_t *m, bool full) {
+static json_t *module_status(const struct api_request *req, const module_t *m, bool full) {
+        struct module_ctx ctx = request_ctx(req);
         struct module_error e = {0};
         json_t *st = NULL, *o;
         int r;
 
-        r = full && m->fullstatus ? m->fullstatus(&st, &e) : m->status ? m->status(&st, &e) : 0;
+        r = full && m->fullstatus ? m->fullstatus(&ctx, &st, &e)
+            : m->status           ? m->status(&ctx, &st, &e)
+                                  : 0;
         o = json_pack("{s:s, s:s}", "name", m->name, "summary", m->summary);
         if (!o) {
                 json_decref(st);
@@ -140,14 +170,14 @@ static json_t *module_status(const module_t *m, bool full) {
 static void h_modules(const struct api_request *req, char **p, struct api_response *resp) {
         json_t *list = json_array();
         for (size_t i = 0; i < steward_modules_count; i++)
-                json_array_append_new(list, module_status(steward_modules[i], false));
+                json_array_append_new(list, module_status(req, steward_modules[i], false));
         ok(resp, json_pack("{s:o}", "modules", list));
 }
 
 static void h_module(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
         if (m)
-                ok(resp, module_status(m, query_flag(req, "full")));
+                ok(resp, module_status(req, m, query_flag(req, "full")));
 }
 
 static void h_schema(const struct api_request *req, char **p, struct api_response *resp) {
@@ -302,8 +332,10 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
                 return;
         }
         r = command_check_args(c, args, &e);
-        if (r >= 0)
-                r = c->run(&req->ctx, args, &ret, &e);
+        if (r >= 0) {
+                struct module_ctx ctx = request_ctx(req);
+                r = c->run(&ctx, args, &ret, &e);
+        }
         json_decref(args);
         if (r < 0) {
                 json_decref(ret);
@@ -547,33 +579,56 @@ static bool method_is(const char *route_method, const char *method) {
         return STREQ(route_method, method) || (STREQ(route_method, "GET") && STREQ(method, "HEAD"));
 }
 
+/* A resolved route: one of ours, or one a module added. */
+struct resolved {
+        const char *method, *pattern;
+        int min_role;
+        handler_t handler;
+        const module_t *module;
+        const module_route_t *mroute;
+};
+
 /* Finds the route.  The first pattern that matches the path names the
  * resource (so "modules/x/settings" is never taken for an action named
- * "settings"); allow gets that resource's methods for a 405. */
-static const struct route *find_route(const char *method, const char *path, char **params,
-                                      char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], char *allow,
-                                      size_t allow_len) {
-        const struct route *found = NULL;
+ * "settings"); allow gets that resource's methods for a 405.  The API's own
+ * routes come first, then the modules' in module order. */
+static bool find_route(const char *method, const char *path, char **params,
+                       char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], char *allow, size_t allow_len,
+                       struct resolved *ret) {
         const char *pattern = NULL;
+        bool found = false;
         size_t n;
 
         allow[0] = '\0';
         if (split_path(path, seg, &n) < 0)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
-                char *p[MAX_SEGMENTS];
-                if (pattern ? !STREQ(routes[i].pattern, pattern)
-                            : !match(routes[i].pattern, seg, n, p))
-                        continue;
-                if (!pattern) {
-                        pattern = routes[i].pattern;
-                        memcpy(params, p, sizeof p);
+                return false;
+        for (size_t mi = 0; mi <= steward_modules_count; mi++) {
+                const module_t *m = mi == 0 ? NULL : steward_modules[mi - 1];
+                size_t count = m ? m->n_routes : ELEMENTSOF(routes);
+                for (size_t i = 0; i < count; i++) {
+                        struct resolved c = m ? (struct resolved){m->routes[i].method,
+                                                                  m->routes[i].pattern,
+                                                                  m->routes[i].min_role, NULL, m,
+                                                                  &m->routes[i]}
+                                              : (struct resolved){routes[i].method,
+                                                                  routes[i].pattern,
+                                                                  routes[i].min_role,
+                                                                  routes[i].handler, NULL, NULL};
+                        char *p[MAX_SEGMENTS];
+                        if (pattern ? !STREQ(c.pattern, pattern) : !match(c.pattern, seg, n, p))
+                                continue;
+                        if (!pattern) {
+                                pattern = c.pattern;
+                                memcpy(params, p, sizeof p);
+                        }
+                        if (!found && method_is(c.method, method)) {
+                                *ret = c;
+                                found = true;
+                        }
+                        size_t l = strlen(allow);
+                        snprintf(allow + l, allow_len - l, "%s%s%s", l ? ", " : "", c.method,
+                                 STREQ(c.method, "GET") ? ", HEAD" : "");
                 }
-                if (!found && method_is(routes[i].method, method))
-                        found = &routes[i];
-                size_t l = strlen(allow);
-                snprintf(allow + l, allow_len - l, "%s%s%s", l ? ", " : "", routes[i].method,
-                         STREQ(routes[i].method, "GET") ? ", HEAD" : "");
         }
         return found;
 }
@@ -581,18 +636,33 @@ static const struct route *find_route(const char *method, const char *path, char
 int api_route_role(const char *method, const char *path) {
         char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
         char *params[MAX_SEGMENTS] = {0};
-        const struct route *rt = find_route(method, path, params, seg, allow, sizeof allow);
-        return rt ? rt->min_role : -1;
+        struct resolved rt;
+        return find_route(method, path, params, seg, allow, sizeof allow, &rt) ? rt.min_role : -1;
+}
+
+/* Runs a module's own route. */
+static void module_route(const struct api_request *req, const struct resolved *rt, char **params,
+                         struct api_response *resp) {
+        struct module_ctx ctx = request_ctx(req);
+        struct module_error e = {0};
+        json_t *ret = NULL;
+        int r = rt->mroute->handler(&ctx, params, &ret, &e);
+
+        if (r < 0) {
+                json_decref(ret);
+                from_module_error(resp, &e, r);
+                return;
+        }
+        ok(resp, ret ? ret : json_object());
 }
 
 void api_handle(const struct api_request *req, struct api_response *resp) {
         char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
         char *params[MAX_SEGMENTS] = {0};
-        const struct route *rt;
+        struct resolved rt;
 
         *resp = (struct api_response){0};
-        rt = find_route(req->method, req->path, params, seg, allow, sizeof allow);
-        if (!rt) {
+        if (!find_route(req->method, req->path, params, seg, allow, sizeof allow, &rt)) {
                 if (allow[0]) {
                         api_error(resp, 405, "method_not_allowed", NULL,
                                   "%.16s is not allowed here; use %s", req->method, allow);
@@ -601,23 +671,26 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
                         api_error(resp, 404, "not_found", NULL, "no such resource");
                 return;
         }
-        if (rt->min_role > req->role) {
+        if (rt.min_role > req->role) {
                 if (req->role == ROLE_NONE)
                         api_error(resp, 401, "unauthenticated", NULL, "authentication required");
                 else
                         api_error(resp, 403, "forbidden", NULL,
                                   "%s needs the role %s; you are %s", req->path,
-                                  role_to_string(rt->min_role), role_to_string(req->role));
+                                  role_to_string(rt.min_role), role_to_string(req->role));
                 return;
         }
-        if (req->bootstrap && !(STREQ(rt->pattern, "api/v1/tokens") && STREQ(rt->method, "POST"))) {
+        if (req->bootstrap && !(STREQ(rt.pattern, "api/v1/tokens") && STREQ(rt.method, "POST"))) {
                 api_error(resp, 401, "unauthenticated", NULL,
                           "the bootstrap token can only log in (POST /api/v1/login with "
                           "{\"bootstrap_token\"}) or create the first API token (POST "
                           "/api/v1/tokens)");
                 return;
         }
-        rt->handler(req, params, resp);
+        if (rt.mroute)
+                module_route(req, &rt, params, resp);
+        else
+                rt.handler(req, params, resp);
         if (!resp->body)
                 api_error(resp, 500, "internal", NULL, "out of memory");
 }

@@ -623,6 +623,29 @@ static int op_action(struct helper *h, const struct caller *c, json_t *args, int
         return r;
 }
 
+static int op_module_read(struct helper *h, const struct caller *c, json_t *args, int fd,
+                          json_t **ret, struct module_error *e) {
+        const module_t *m = module_arg(args, e);
+        json_t *a = json_object_get(args, "args");
+
+        if (!m)
+                return -ENOENT;
+        if (!m->privileged_read) {
+                module_error_set(e, 404, "not_found", NULL, "%s has no privileged view", m->name);
+                return -ENOENT;
+        }
+        if (a && !json_is_object(a)) {
+                module_error_set(e, 400, "bad_request", "args", "args must be an object");
+                return -EINVAL;
+        }
+        {
+                json_t *in = a ? json_incref(a) : json_object();
+                int r = m->privileged_read(in, ret, e);
+                json_decref(in);
+                return r;
+        }
+}
+
 /* ---- audit ------------------------------------------------------------- */
 
 static int op_audit_list(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -835,6 +858,7 @@ static const struct op {
         {"settings_apply", ROLE_ADMIN, false, op_settings_apply},
         {"command", ROLE_MONITOR, false, op_command}, /* the command's own role is checked */
         {"action", ROLE_OPERATOR, false, op_action},
+        {"module_read", ROLE_MONITOR, false, op_module_read},
         {"audit_list", ROLE_MONITOR, false, op_audit_list},
         {"audit_get", ROLE_MONITOR, false, op_audit_get},
         {"audit_verify", ROLE_MONITOR, false, op_audit_verify},

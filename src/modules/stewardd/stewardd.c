@@ -549,12 +549,12 @@ static json_t *status_object(bool full) {
         return o;
 }
 
-static int status(json_t **ret, struct module_error *err) {
+static int status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         *ret = status_object(false);
         return *ret ? 0 : -ENOMEM;
 }
 
-static int fullstatus(json_t **ret, struct module_error *err) {
+static int fullstatus(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         *ret = status_object(true);
         return *ret ? 0 : -ENOMEM;
 }

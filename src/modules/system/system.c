@@ -928,7 +928,7 @@ static json_t *hostname_json(void) {
         return get_hostname(h) < 0 ? json_null() : json_str(h);
 }
 
-static int system_status(json_t **ret, struct module_error *err) {
+static int system_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *o = json_object();
         struct uptime up;
         struct loadavg la;
@@ -1038,7 +1038,7 @@ static void put_section(json_t *o, const char *key, int (*build)(json_t **), boo
         put(o, key, v, r);
 }
 
-static int system_fullstatus(json_t **ret, struct module_error *err) {
+static int system_fullstatus(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *o = json_object();
         json_t *cpu = NULL;
         struct utsname u;
