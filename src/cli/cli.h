@@ -3,7 +3,8 @@
  * steward.c parses the command line, opens the connection and runs the
  * simple verbs; settings.c runs `settings` and `command`; login.c runs
  * `login` and `logout` (trust on first use, password prompts); tokens.c and
- * audit.c run `token` and `audit`; store.c keeps the files under
+ * audit.c run `token` and `audit`; discover.c runs `discover` (UDP, no
+ * connection to a server); store.c keeps the files under
  * ~/.config/steward (known_hosts, sessions); http.c is the transport
  * (libcurl, with the certificate pinning done inside the TLS handshake).
  *
@@ -269,3 +270,8 @@ int verb_logout(struct cli *c, int argc, char **argv);
 
 int verb_token(struct cli *c, int argc, char **argv);
 int verb_audit(struct cli *c, int argc, char **argv);
+
+/* --- discover.c --- */
+
+int verb_discover(struct cli *c, int argc, char **argv);
+int verb_ports(struct cli *c, int argc, char **argv);

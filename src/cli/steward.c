@@ -1,7 +1,8 @@
 /* steward.c — the `steward` command line client: options, the connection,
  * and the verbs that are one request each (list, status, fullstatus, start,
  * stop, restart).  `settings` and `command` live in settings.c, `login` and
- * `logout` in login.c, `token` in tokens.c, `audit` in audit.c.
+ * `logout` in login.c, `token` in tokens.c, `audit` in audit.c, `discover`
+ * in discover.c.
  *
  * Credentials over TCP.  The token is, in this order: --token, --token-file,
  * $STEWARD_TOKEN, else the session `steward login` stored for the host.  The
@@ -67,6 +68,9 @@ static const char usage_text[] =
         "  audit show ID                      one audit record, with the diffs of its files\n"
         "  audit verify                       check the audit log's hash chain\n"
         "  audit rollback ID [--dry-run]      restore the files a change modified\n"
+        "  discover [--timeout SECONDS] [--port N]\n"
+        "                                     find stewardd servers on the local networks\n"
+        "                                     (UDP broadcast; default 2 seconds, port 660)\n"
         "\n"
         "Options (before the command):\n"
         "  -H, --host HOST[:PORT]             connect to HOST over TLS (default port 660);\n"
@@ -732,6 +736,8 @@ static const struct verb {
         {"logout", 0, 1, verb_logout, "logout [HOST[:PORT]]", true},
         {"token", 1, -1, verb_token, "token create|list|revoke ..."},
         {"audit", 1, -1, verb_audit, "audit list|show|verify|rollback ..."},
+        {"discover", 0, -1, verb_discover, "discover [--timeout SECONDS] [--port N]", true},
+        {"ports", 0, -1, verb_ports, "ports [PORT] [--all]"},
 };
 
 enum {

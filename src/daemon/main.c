@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "helper/helper.h"
 #include "helper/sessions.h"
 #include "helperclient.h"
@@ -37,6 +38,13 @@
 
 #define MAX_LISTENERS 16
 #define DEFAULT_PORT  660
+
+/* The discovery sockets the parent bound for the front. */
+struct udp_sockets {
+        int fds[DISCOVERY_MAX_SOCKETS];
+        char names[DISCOVERY_MAX_SOCKETS][64];
+        size_t n;
+};
 
 struct args {
         const char *config;
@@ -54,11 +62,13 @@ struct args {
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: stewardd [OPTION]…\n"
-                "Steward server administration daemon (TLS on TCP 660, a local unix socket).\n\n"
+                "Steward server administration daemon (TLS on TCP 660, a local unix socket,\n"
+                "discovery on UDP 660).\n\n"
                 "  --config FILE       config file (default /etc/steward/stewardd.conf)\n"
                 "  --listen ADDR:PORT  TCP address to serve over TLS; may repeat\n"
                 "                      (default 0.0.0.0:660 and [::]:660)\n"
-                "  --udp ADDR:PORT|off discovery address (default :660)\n"
+                "  --udp ADDR:PORT|off UDP address answering discovery requests; :PORT means\n"
+                "                      every IPv4 and IPv6 address (default :660)\n"
                 "  --socket PATH       local unix socket (default /run/steward/stewardd.sock)\n"
                 "  --state-dir DIR     state directory (default /var/lib/steward)\n"
                 "  --tls-dir DIR       TLS key and certificate (default /etc/steward/tls)\n"
@@ -164,6 +174,66 @@ static int bind_tcp(const char *spec, struct listener *l, char *err, size_t err_
         }
         l->fd = TAKE_FD(fd);
         l->unix_socket = false;
+        return 0;
+}
+
+/* Binds the discovery sockets for --udp: "off" binds none; ":PORT" binds
+ * 0.0.0.0:PORT and [::]:PORT (IPv6 only), the IPv6 one skipped where the
+ * kernel has no IPv6; anything else binds the one address it names. */
+static int bind_udp(const char *spec, struct udp_sockets *u, char *err, size_t err_len) {
+        struct sockaddr_storage ss[2];
+        socklen_t len[2];
+        size_t n = 1;
+        int r;
+
+        u->n = 0;
+        if (STREQ(spec, "off"))
+                return 0;
+        if (parse_addr(spec, &ss[0], &len[0]) < 0) {
+                snprintf(err, err_len,
+                         "invalid --udp \"%s\" (ADDR:PORT, [ADDR]:PORT, :PORT or off)", spec);
+                return -EINVAL;
+        }
+        if (spec[0] == ':') {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss[1];
+                memset(&ss[1], 0, sizeof ss[1]);
+                a->sin6_family = AF_INET6;
+                a->sin6_addr = in6addr_any;
+                a->sin6_port = ((struct sockaddr_in *)&ss[0])->sin_port;
+                len[1] = sizeof *a;
+                n = 2;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = discovery_socket_open((struct sockaddr *)&ss[i], len[i], &u->fds[u->n],
+                                          u->names[u->n], sizeof u->names[u->n], err, err_len);
+                if (r == -EAFNOSUPPORT && i == 1) {
+                        log_notice("no IPv6 here: discovery on IPv4 only");
+                        continue;
+                }
+                if (r < 0) {
+                        for (size_t k = 0; k < u->n; k++)
+                                close(u->fds[k]);
+                        u->n = 0;
+                        return r;
+                }
+                u->n++;
+        }
+        return 0;
+}
+
+/* The port of the first TCP listener: what discovery answers advertise. */
+static uint16_t tcp_port(const struct listener *ls, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct sockaddr_storage ss;
+                socklen_t len = sizeof ss;
+
+                if (ls[i].unix_socket || getsockname(ls[i].fd, (struct sockaddr *)&ss, &len) < 0)
+                        continue;
+                if (ss.ss_family == AF_INET6)
+                        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+                if (ss.ss_family == AF_INET)
+                        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
         return 0;
 }
 
@@ -342,7 +412,8 @@ static int parse_args(int argc, char **argv, struct args *a) {
                         socklen_t len;
                         if (!STREQ(optarg, "off") && parse_addr(optarg, &ss, &len) < 0) {
                                 fprintf(stderr,
-                                        "stewardd: invalid --udp \"%s\" (ADDR:PORT or off)\n",
+                                        "stewardd: invalid --udp \"%s\" (ADDR:PORT, [ADDR]:PORT, "
+                                        ":PORT or off)\n",
                                         optarg);
                                 return -EINVAL;
                         }
@@ -448,6 +519,7 @@ struct front_args {
         size_t n;
         const struct tls_identity *tls;
         const struct passwd *pw;
+        const struct udp_sockets *udp;
         pid_t parent;
         bool first;
 };
@@ -481,6 +553,14 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                 log_error("%s", err);
                 _exit(1);
         }
+        /* Without discovery the server still works: it is only not found. */
+        r = discovery_start(f->udp->fds, f->udp->n, tcp_port(f->ls, f->n), f->tls->fingerprint, err,
+                            sizeof err);
+        if (r < 0)
+                log_error("%s; not answering discovery requests", err);
+        else
+                for (size_t i = 0; i < f->udp->n && f->first; i++)
+                        log_notice("answering discovery requests on udp %s", f->udp->names[i]);
         for (size_t i = 0; i + 1 < f->n && f->first; i++) {
                 char host[256] = "";
                 const char *port = strrchr(f->ls[i].name, ':');
@@ -514,6 +594,7 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                 if (sig == SIGTERM || sig == SIGINT)
                         break;
         }
+        discovery_stop();
         http_stop(f->ls, f->n);
         for (size_t i = steward_modules_count; i-- > 0;)
                 if (steward_modules[i]->done)
@@ -531,6 +612,7 @@ static int next_signal(int sigfd) {
 
 int main(int argc, char **argv) {
         struct listener ls[MAX_LISTENERS + 1] = {0};
+        struct udp_sockets udp = {0};
         struct tls_identity tls = {0};
         _cleanup_free_ char *token_path = NULL;
         struct helper *h = NULL;
@@ -613,6 +695,11 @@ int main(int argc, char **argv) {
                 goto fail;
         }
         n++;
+        r = bind_udp(a.udp, &udp, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                goto fail;
+        }
         r = helper_new(a.state_dir, token_path, &h, err, sizeof err);
         if (r < 0) {
                 log_error("cannot open the state in %s: %s", a.state_dir, err);
@@ -637,7 +724,7 @@ int main(int argc, char **argv) {
         while (!stopping) {
                 int sp[2];
                 pid_t pid;
-                struct front_args fa = {&a, ls, n, &tls, pw, getpid(), restarts == 0};
+                struct front_args fa = {&a, ls, n, &tls, pw, &udp, getpid(), restarts == 0};
 
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
                         r = log_error_errno(-errno, "socketpair failed");
@@ -717,6 +804,8 @@ fail:
         if (sigfd >= 0)
                 close(sigfd);
         helper_free(h);
+        for (size_t i = 0; i < udp.n; i++)
+                close(udp.fds[i]);
         for (size_t i = 0; i < n; i++) {
                 if (ls[i].fd >= 0)
                         close(ls[i].fd);

@@ -4,9 +4,11 @@
 
 extern const module_t module_stewardd;
 extern const module_t module_system;
+extern const module_t module_ports;
 
 const module_t *const steward_modules[] = {
         &module_system,
         &module_stewardd,
+        &module_ports,
 };
 const size_t steward_modules_count = sizeof(steward_modules) / sizeof(steward_modules[0]);

@@ -147,20 +147,32 @@ ROUTES = [
     ("GET", "api/v1/audit/verify", "/api/v1/audit/verify", "monitor"),
     ("GET", "api/v1/audit/*", "/api/v1/audit/1", "monitor"),
     ("POST", "api/v1/audit/*/rollback", "/api/v1/audit/1/rollback", "admin"),
+    ("GET", "api/v1/ports", "/api/v1/ports", "monitor"),
+    ("GET", "api/v1/ports/registry/*", "/api/v1/ports/registry/660", "monitor"),
+    ("GET", "api/v1/ports/*", "/api/v1/ports/660", "monitor"),
 ]
 # Commands that change state need admin whatever their route says.
-EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin")]
+EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
+         ("POST", "/api/v1/modules/ports/commands/baseline_save", "admin")]
 ORDER = ["monitor", "operator", "admin"]
 
 
 def registered_routes():
-    """The route table as the daemon's source declares it."""
+    """The route tables as the daemon's source declares them: the API's own
+    and every module's."""
     import re
-    text = (Path(__file__).resolve().parents[2] / "src/daemon/api.c").read_text()
-    table = text[text.index("static const struct route routes[]"):]
-    table = table[:table.index("};")]
-    return {(m, p, r.lower()) for m, p, r in
-            re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+), h_\w+\}', table)}
+    root = Path(__file__).resolve().parents[2]
+    found = set()
+    for f in [root / "src/daemon/api.c", *sorted((root / "src/modules").glob("*/*.c"))]:
+        text = f.read_text()
+        for decl in ("static const struct route routes[]", "static const module_route_t routes[]"):
+            if decl not in text:
+                continue
+            table = text[text.index(decl):]
+            table = table[:table.index("};")]
+            found |= {(m, p, r.lower()) for m, p, r in
+                      re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+), \w+\}', table)}
+    return found
 
 
 def test_the_walk_covers_every_registered_route():

@@ -334,6 +334,11 @@ void stewardd_set_facts(json_t *f) {
         pthread_mutex_unlock(&lock);
 }
 
+const char *stewardd_state_dir(void) {
+        /* Set once before any thread or child exists, never changed after. */
+        return facts ? json_string_value(json_object_get(facts, "state_dir")) : NULL;
+}
+
 static json_t *config_tree(const struct steward_config *c) {
         json_t *t = json_object();
         for (size_t i = 0; i < ELEMENTSOF(settings); i++) {

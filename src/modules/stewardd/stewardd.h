@@ -72,6 +72,9 @@ int stewardd_config_parse(const char *text, size_t len, const char *path,
  * (listeners, TLS fingerprint, paths); the module takes the reference. */
 void stewardd_set_facts(json_t *facts);
 
+/* The state directory (from the facts), or NULL before they are set. */
+const char *stewardd_state_dir(void);
+
 /* Counters kept by the HTTP layer. */
 extern _Atomic uint64_t stewardd_connections_open;
 extern _Atomic uint64_t stewardd_requests_total;

@@ -1,0 +1,171 @@
+"""The ports module against a real daemon: the listener set equals ss's, the
+owners, the compiled-in registry, findings and the baseline."""
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ports_ss import ss_listeners
+
+
+def listeners(d, all=False):
+    r = d.https("GET", "/api/v1/ports" + ("?all=1" if all else ""))
+    assert r.status == 200, r
+    return r.json
+
+
+def key(l):
+    return (l["protocol"], l["address"], l["port"])
+
+
+def codes(l):
+    return {f["code"] for f in l["findings"]}
+
+
+def test_listener_set_equals_ss(daemon):
+    for _ in range(3):  # sockets come and go between the two reads: retry a little
+        ours = {key(l) for l in listeners(daemon)["listeners"]}
+        theirs = ss_listeners()
+        if ours == theirs:
+            break
+        time.sleep(0.2)
+    assert ours == theirs
+
+
+def test_owners_and_self(daemon):
+    data = listeners(daemon)
+    assert data["owners_known"] is True
+    mine = [l for l in data["listeners"] if l["protocol"] == "tcp" and l["port"] == daemon.port]
+    assert len(mine) == 1
+    l = mine[0]
+    assert l["scope"] == "loopback" and l["state"] == "listen"
+    assert any(p["command"] == "stewardd" and p["user"] in ("root", "_steward") for p in l["processes"])
+    assert "steward" in codes(l) and "exposed" not in codes(l)
+
+
+@pytest.fixture
+def listener():
+    """A plain Python process listening where the test says."""
+    procs = []
+
+    def start(addr, port, proto="tcp"):
+        code = ("import socket,sys,time\n"
+                f"s=socket.socket(socket.AF_INET6 if ':' in {addr!r} else socket.AF_INET, "
+                f"socket.SOCK_STREAM if {proto!r}=='tcp' else socket.SOCK_DGRAM)\n"
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                f"s.bind(({addr!r}, {port}))\n"
+                f"{'s.listen(5)' if proto == 'tcp' else 'pass'}\n"
+                "print(s.getsockname()[1], flush=True)\n"
+                "time.sleep(60)\n")
+        p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        line = p.stdout.readline().strip()
+        if not line:
+            p.kill()
+            pytest.skip(f"cannot listen on {addr}:{port}")
+        procs.append(p)
+        return p, int(line)
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def find(d, port, proto="tcp"):
+    ls = [l for l in listeners(d)["listeners"] if l["port"] == port and l["protocol"] == proto]
+    assert ls, f"{proto}/{port} not listed"
+    return ls[0]
+
+
+def test_exposed_or_not(daemon, listener):
+    _, p1 = listener("0.0.0.0", 0)
+    _, p2 = listener("127.0.0.1", 0)
+    assert "exposed" in codes(find(daemon, p1))
+    assert "exposed" not in codes(find(daemon, p2))
+    owner = find(daemon, p1)["processes"][0]
+    assert owner["command"].startswith("python")
+
+
+def test_something_else_on_660_is_flagged(daemon, listener):
+    proc, port = listener("127.0.0.1", 660)
+    l = find(daemon, 660)
+    assert "unexpected-service" in codes(l)
+    assert "legacy-port" in codes(l)
+    msg = next(f["message"] for f in l["findings"] if f["code"] == "unexpected-service")
+    assert "not stewardd" in msg
+    r = daemon.https("GET", "/api/v1/ports/660").json
+    assert r["records"][0]["service"] == "mac-srvr-admin"
+    assert any(x["pid"] == proc.pid for x in r["listeners"][0]["processes"])
+    p = daemon.cli("ports", "660", check=0)
+    assert "mac-srvr-admin" in p.stdout and "unexpected-service" in p.stdout
+    assert "Legacy assignment" in p.stdout
+
+
+def test_baseline_new_and_gone(daemon, listener):
+    proc, old = listener("127.0.0.1", 0)
+    r = daemon.https("POST", "/api/v1/modules/ports/commands/baseline_save")
+    assert r.status == 200, r
+    assert "new" not in codes(find(daemon, old))
+    _, fresh = listener("127.0.0.1", 0)
+    assert "new" in codes(find(daemon, fresh))
+    proc.kill()
+    proc.wait()
+    st = daemon.https("GET", "/api/v1/modules/ports").json
+    assert f"tcp ipv4 127.0.0.1 {old}" in st["gone"]
+    assert st["new"] >= 1
+    rec = daemon.https("GET", "/api/v1/audit?module=ports&limit=1").json["records"][0]
+    assert rec["operation"] == "command:baseline_save"
+
+
+@pytest.mark.parametrize("port,service,proto", [
+    (660, "mac-srvr-admin", "tcp"), (660, "mac-srvr-admin", "udp"),
+    (548, "afpovertcp", "tcp"), (427, "svrloc", "tcp"), (625, "dec-dlm", "tcp"),
+])
+def test_registry_facts(daemon, port, service, proto):
+    r = daemon.https("GET", f"/api/v1/ports/registry/{port}")
+    assert r.status == 200
+    assert any(x["service"] == service and x["protocol"] == proto for x in r.json["records"])
+
+
+def test_registry_ranges_and_legacy(daemon):
+    expect = {0: "well-known", 1023: "well-known", 1024: "registered", 49151: "registered",
+              49152: "dynamic", 65535: "dynamic"}
+    for port, name in expect.items():
+        r = daemon.https("GET", f"/api/v1/ports/registry/{port}").json
+        assert r["range"] == name and r["range_explanation"]
+    r = daemon.https("GET", "/api/v1/ports/registry/660").json
+    assert r["legacy"] and r["legacy"][0]["service"] == "mac-srvr-admin"
+
+
+def test_unassigned_well_known(daemon):
+    # Find an unassigned well-known port from the registry itself.
+    for port in range(1, 1024):
+        r = daemon.https("GET", f"/api/v1/ports/registry/{port}").json
+        if not r["assigned_tcp"] and not r["assigned_udp"]:
+            break
+    else:
+        pytest.fail("no unassigned well-known port")
+    assert all(x["service"] in ("", None) or x.get("description", "").lower() in ("unassigned", "reserved")
+               for x in r["records"])
+
+
+@pytest.mark.parametrize("bad", ["-1", "65536", "abc", "00660", "6.6"])
+def test_bad_ports(daemon, bad):
+    r = daemon.https("GET", f"/api/v1/ports/registry/{bad}")
+    assert r.status == 400 and "port" in r.json["error"]["message"]
+    r = daemon.https("GET", f"/api/v1/ports/{bad}")
+    assert r.status == 400
+
+
+def test_all_adds_connections(daemon):
+    ls = listeners(daemon, all=True)["listeners"]
+    assert any(l["state"] == "established" for l in ls)
+
+
+def test_cli_table(daemon):
+    p = daemon.cli("ports", check=0)
+    assert p.stdout.split("\n")[0].split()[:3] == ["PROTO", "STATE", "LOCAL"]
+    assert f"127.0.0.1:{daemon.port}" in p.stdout
+    daemon.cli("ports", "70000", check=2)
