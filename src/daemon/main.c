@@ -524,6 +524,11 @@ struct front_args {
         bool first;
 };
 
+/* What stewardd's fullstatus adds while running: the discovery counters. */
+static json_t *live_facts(void) {
+        return json_pack("{s:o}", "discovery_counters", discovery_counters_json());
+}
+
 /* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
 __attribute__((noreturn)) static void front_main(const struct front_args *f, int helper_sock,
                                                  const sigset_t *mask) {
@@ -553,6 +558,7 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                 log_error("%s", err);
                 _exit(1);
         }
+        stewardd_set_live_facts(live_facts);
         /* Without discovery the server still works: it is only not found. */
         r = discovery_start(f->udp->fds, f->udp->n, tcp_port(f->ls, f->n), f->tls->fingerprint, err,
                             sizeof err);

@@ -120,6 +120,8 @@ def test_valid_request_gets_one_answer(udp_daemon):
     assert a["fingerprint"] == d.fingerprint
     assert a["host"] == socket.gethostname()[:64]
     assert a["version"] == "0.1.0"
+    live = d.https("GET", "/api/v1/modules/stewardd?full=1").json["discovery_counters"]
+    assert live["answered"] == 1 and live["dropped_malformed"] == 0
     assert stop_and_counters(d)["answered"] == 1
 
 

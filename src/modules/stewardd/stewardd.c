@@ -325,6 +325,12 @@ int stewardd_config_reload(char *err, size_t err_len) {
         return r;
 }
 
+static json_t *(*live_facts)(void);
+
+void stewardd_set_live_facts(json_t *(*fn)(void)) {
+        live_facts = fn;
+}
+
 void stewardd_set_facts(json_t *f) {
         pthread_mutex_lock(&lock);
         json_decref(facts);
@@ -548,6 +554,12 @@ static json_t *status_object(bool full) {
                 json_object_set_new(o, "config_file", json_string(config_path ? config_path : ""));
                 if (facts)
                         json_object_update(o, facts);
+                if (live_facts) {
+                        json_t *l = live_facts();
+                        if (json_is_object(l))
+                                json_object_update(o, l);
+                        json_decref(l);
+                }
                 json_object_set_new(o, "settings", config_tree(&c));
         }
         pthread_mutex_unlock(&lock);

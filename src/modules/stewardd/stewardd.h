@@ -72,6 +72,10 @@ int stewardd_config_parse(const char *text, size_t len, const char *path,
  * (listeners, TLS fingerprint, paths); the module takes the reference. */
 void stewardd_set_facts(json_t *facts);
 
+/* A function returning facts that change while the daemon runs (e.g. the
+ * discovery counters), merged into fullstatus; it returns a new object. */
+void stewardd_set_live_facts(json_t *(*fn)(void));
+
 /* The state directory (from the facts), or NULL before they are set. */
 const char *stewardd_state_dir(void);
 
