@@ -89,6 +89,11 @@ typedef struct {
         int min_role; /* enum role (helper/roles.h) */
         int (*handler)(const struct module_ctx *ctx, char **params, json_t **ret,
                        struct module_error *err);
+        /* Instead of handler, for a non-JSON answer (e.g. Prometheus text):
+         * a malloc'ed body and its static content type. */
+        int (*text_handler)(const struct module_ctx *ctx, char **params, char **ret_body,
+                            size_t *ret_len, const char **ret_content_type,
+                            struct module_error *err);
 } module_route_t;
 
 typedef struct {

@@ -33,6 +33,7 @@ struct route {
 void api_response_clear(struct api_response *resp) {
         json_decref(resp->body);
         free(resp->set_cookie);
+        free(resp->text);
         *resp = (struct api_response){0};
 }
 
@@ -646,7 +647,25 @@ static void module_route(const struct api_request *req, const struct resolved *r
         struct module_ctx ctx = request_ctx(req);
         struct module_error e = {0};
         json_t *ret = NULL;
-        int r = rt->mroute->handler(&ctx, params, &ret, &e);
+        int r;
+
+        if (rt->mroute->text_handler) {
+                char *body = NULL;
+                size_t len = 0;
+                const char *type = "text/plain; charset=utf-8";
+                r = rt->mroute->text_handler(&ctx, params, &body, &len, &type, &e);
+                if (r < 0) {
+                        free(body);
+                        from_module_error(resp, &e, r);
+                        return;
+                }
+                resp->status = 200;
+                resp->text = body;
+                resp->text_len = len;
+                resp->content_type = type;
+                return;
+        }
+        r = rt->mroute->handler(&ctx, params, &ret, &e);
 
         if (r < 0) {
                 json_decref(ret);
@@ -691,6 +710,6 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
                 module_route(req, &rt, params, resp);
         else
                 rt.handler(req, params, resp);
-        if (!resp->body)
+        if (!resp->body && !resp->text)
                 api_error(resp, 500, "internal", NULL, "out of memory");
 }

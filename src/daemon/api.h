@@ -50,6 +50,9 @@ struct api_response {
         int64_t forget_session; /* a session id the front must drop from its cache */
         const char *changed_module; /* the front must call this module's changed() */
         char retry_after[24];       /* for 429 */
+        char *text;                 /* owned; a non-JSON body (then body is NULL) */
+        size_t text_len;
+        const char *content_type;   /* of text */
 };
 
 /* The lowest role a request needs: -1 when no route matches (404/405 are

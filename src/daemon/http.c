@@ -71,8 +71,10 @@ struct request {
         bool answer_at_end; /* refuse after reading (and dropping) the body */
 };
 
-static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls,
+                                          const char *content_type) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                content_type ? content_type : "application/json");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -89,8 +91,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
         struct MHD_Response *r;
         enum MHD_Result ret;
         size_t len = 0;
-        char *data = resp->body ? json_dump_compact(resp->body, &len) : NULL;
+        char *data = resp->text  ? TAKE_PTR(resp->text)
+                     : resp->body ? json_dump_compact(resp->body, &len)
+                                  : NULL;
 
+        if (data && !resp->body)
+                len = resp->text_len;
         if (!data) {
                 static const char oom[] =
                         "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
@@ -103,7 +109,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
                 free(data);
                 return MHD_NO;
         }
-        add_common_headers(r, cn && !cn->l->unix_socket);
+        add_common_headers(r, cn && !cn->l->unix_socket, resp->body ? NULL : resp->content_type);
         if (resp->status == 401)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                         "Bearer realm=\"steward\"");
