@@ -16,8 +16,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 W=$(mktemp -d /tmp/steward-ports-bench.XXXXXX)
 HOLDER=
+DAEMON=
 cleanup() {
   [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
+  [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null
   exec 3>&- 2>/dev/null || true
   rm -rf "$W"
 }
@@ -33,6 +35,19 @@ cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
   -Wno-missing-field-initializers -I "$ROOT/src/common" -I "$ROOT/src/modules" -I "$ROOT/src" \
   "$ROOT/bench/ports-enum.c" "$ROOT/src/modules/ports/sockets.c" \
   "$ROOT/src/modules/ports/procmap.c" "$ROOT/src/common/util.c" -o "$W/ports-enum"
+
+# The whole path as a user meets it: stewardd (release build) over its local
+# socket, `steward --json ports` (listing, owners through the helper,
+# registry, findings, JSON), when the build exists.
+STEWARD_API=false
+if [ -x "$ROOT/build/stewardd" ] && [ -x "$ROOT/build/steward" ]; then
+  chmod 755 "$W"
+  "$ROOT/build/stewardd" --foreground --listen 127.0.0.1:0 --udp off --socket "$W/s.sock" \
+    --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>"$W/stewardd.log" &
+  DAEMON=$!
+  for _ in $(seq 200); do [ -S "$W/s.sock" ] && break; sleep 0.05; done
+  STEWARD_API=true
+fi
 
 have_hyperfine=false
 command -v hyperfine >/dev/null && have_hyperfine=true
@@ -54,7 +69,8 @@ mean_ms() {
 }
 
 echo "== socket enumeration with owners, mean of $RUNS runs ($($have_hyperfine && echo hyperfine || echo 'date loop')) =="
-printf "%7s %12s %12s %12s %10s %10s\n" N ss-ltnp/ms lsof/ms ports-enum/ms ss/enum lsof/enum
+printf "%7s %12s %12s %12s %10s %10s %14s %10s %10s\n" N ss-ltnp/ms lsof/ms ports-enum/ms ss/enum \
+  lsof/enum "steward/ms" ss/steward lsof/steward
 for n in "${SIZES[@]}"; do
   mkfifo "$W/in.$n"
   $PY "$ROOT/bench/hold_sockets.py" "$n" <"$W/in.$n" >"$W/out.$n" &
@@ -73,9 +89,13 @@ for n in "${SIZES[@]}"; do
   t_ss=$(mean_ms "ss -ltnp")
   t_lsof=$(mean_ms "lsof -nP -iTCP -sTCP:LISTEN")
   t_enum=$(mean_ms "$W/ports-enum")
-  printf "%7s %12s %12s %12s %10s %10s\n" "$n" "$t_ss" "$t_lsof" "$t_enum" \
+  t_api=-
+  $STEWARD_API && t_api=$(mean_ms "$ROOT/build/steward --socket $W/s.sock --json ports")
+  printf "%7s %12s %12s %12s %10s %10s %14s %10s %10s\n" "$n" "$t_ss" "$t_lsof" "$t_enum" \
     "$(awk -v a="$t_ss" -v b="$t_enum" 'BEGIN {printf "%.2fx", a / b}')" \
-    "$(awk -v a="$t_lsof" -v b="$t_enum" 'BEGIN {printf "%.2fx", a / b}')"
+    "$(awk -v a="$t_lsof" -v b="$t_enum" 'BEGIN {printf "%.2fx", a / b}')" "$t_api" \
+    "$(awk -v a="$t_ss" -v b="$t_api" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}')" \
+    "$(awk -v a="$t_lsof" -v b="$t_api" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}')"
   echo "        (ports-enum: $got)"
 
   exec 3>&-

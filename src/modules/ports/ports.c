@@ -63,10 +63,12 @@ static json_t *owner_json(const struct proc_owner *o) {
         return j;
 }
 
-/* args: {"inodes": [N, …]} → {"owners": {"N": [owner, …]}, "baseline": [key…] | null,
- * "self": [pid, …]} */
+/* args: {"inodes": [N, …]} → {"processes": {"PID": owner}, "owners": {"N": [PID, …]},
+ * "baseline": [key…] | null, "self": [pid, …]}.  Owners are sent once per
+ * process, not once per socket: a server holding thousands of sockets is
+ * described once. */
 static int ports_privileged_read(json_t *args, json_t **ret, struct module_error *e) {
-        json_t *inodes = json_object_get(args, "inodes"), *v, *owners, *out;
+        json_t *inodes = json_object_get(args, "inodes"), *v, *owners, *procs, *out;
         _cleanup_free_ uint64_t *want = NULL;
         _cleanup_free_ char *bpath = NULL, *btext = NULL;
         struct procmap *map = NULL;
@@ -95,6 +97,7 @@ static int ports_privileged_read(json_t *args, json_t **ret, struct module_error
                 return r;
         }
         owners = json_object();
+        procs = json_object();
         for (i = 0; i < n; i++) {
                 const struct proc_owner *o;
                 size_t k;
@@ -102,13 +105,19 @@ static int ports_privileged_read(json_t *args, json_t **ret, struct module_error
                 if (procmap_lookup(map, want[i], &o, &k) < 0 || k == 0)
                         continue;
                 json_t *list = json_array();
-                for (size_t j = 0; j < k; j++)
-                        json_array_append_new(list, owner_json(&o[j]));
+                for (size_t j = 0; j < k; j++) {
+                        char pid[16];
+                        snprintf(pid, sizeof pid, "%d", (int)o[j].pid);
+                        if (!json_object_get(procs, pid))
+                                json_object_set_new(procs, pid, owner_json(&o[j]));
+                        json_array_append_new(list, json_integer(o[j].pid));
+                }
                 snprintf(key, sizeof key, "%llu", (unsigned long long)want[i]);
                 json_object_set_new(owners, key, list);
         }
         procmap_free(map);
-        out = json_pack("{s:o, s:[i, i]}", "owners", owners, "self", (int)getpid(), (int)getppid());
+        out = json_pack("{s:o, s:o, s:[i, i]}", "owners", owners, "processes", procs, "self",
+                        (int)getpid(), (int)getppid());
         bpath = baseline_path();
         if (bpath && read_file(bpath, BASELINE_MAX, &btext, NULL) >= 0) {
                 json_t *b = json_loads(btext, 0, NULL);
