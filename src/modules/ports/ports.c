@@ -363,7 +363,8 @@ static json_t *findings_for(const struct sock_entry *s, json_t *owners, bool own
 static int listing(const struct module_ctx *ctx, bool all, int only_port, json_t **ret,
                    struct module_error *e) {
         struct sock_entry *v = NULL;
-        json_t *list = json_array(), *priv = NULL, *owners = NULL, *self = NULL, *baseline = NULL,
+        json_t *list = json_array(), *priv = NULL, *owners = NULL, *procs = NULL, *self = NULL,
+               *baseline = NULL,
                *inodes = json_array(), *gone = json_array();
         bool owners_known = false;
         size_t n = 0;
@@ -385,6 +386,7 @@ static int listing(const struct module_ctx *ctx, bool all, int only_port, json_t
                 if (ctx->privileged_read(ctx, "ports", json_pack("{s:O}", "inodes", inodes), &priv,
                                          &pe) >= 0) {
                         owners = json_object_get(priv, "owners");
+                        procs = json_object_get(priv, "processes");
                         self = json_object_get(priv, "self");
                         baseline = json_object_get(priv, "baseline");
                         owners_known = json_is_object(owners);
@@ -399,8 +401,19 @@ static int listing(const struct module_ctx *ctx, bool all, int only_port, json_t
                 if (only_port >= 0 && s->local_port != only_port)
                         continue;
                 snprintf(ino, sizeof ino, "%llu", (unsigned long long)s->inode);
-                own = owners_known ? json_object_get(owners, ino) : NULL;
-                own = own ? json_incref(own) : json_array();
+                own = json_array();
+                if (owners_known) {
+                        size_t j;
+                        json_t *pid;
+                        json_array_foreach(json_object_get(owners, ino), j, pid) {
+                                char pkey[24];
+                                snprintf(pkey, sizeof pkey, "%lld",
+                                         (long long)json_integer_value(pid));
+                                json_t *o = json_object_get(procs, pkey);
+                                if (o)
+                                        json_array_append(own, o); /* shared, not copied */
+                        }
+                }
                 l = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:o}", "protocol",
                               sock_protocol_to_string(s->protocol), "family",
                               sock_family_to_string(s->family), "address", s->local, "port",
