@@ -421,10 +421,9 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 log_notice("the bootstrap token created the token \"%s\"; it is gone now", name);
         }
         audit(h, c, "tokens", "create", args, 0, NULL, NULL, 0, NULL);
-        *ret = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", "", "token", secret, "name", name,
-                         "role", role_to_string((enum role)role), "expires_at",
-                         (json_int_t)expires_at);
-        json_object_set_new(*ret, "id", json_sprintf("%lld", (long long)s.id));
+        *ret = json_pack("{s:o, s:s, s:s, s:s, s:I}", "id", json_sprintf("%lld", (long long)s.id),
+                         "token", secret, "name", name, "role", role_to_string((enum role)role),
+                         "expires_at", (json_int_t)expires_at);
         return 0;
 }
 
