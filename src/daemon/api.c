@@ -690,6 +690,7 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
                         api_error(resp, 404, "not_found", NULL, "no such resource");
                 return;
         }
+        resp->route = rt.pattern;
         if (rt.min_role > req->role) {
                 if (req->role == ROLE_NONE)
                         api_error(resp, 401, "unauthenticated", NULL, "authentication required");

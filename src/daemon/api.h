@@ -53,6 +53,9 @@ struct api_response {
         char *text;                 /* owned; a non-JSON body (then body is NULL) */
         size_t text_len;
         const char *content_type;   /* of text */
+        /* The matched route's pattern (static), or NULL: a bounded label for
+         * the request counters. */
+        const char *route;
 };
 
 /* The lowest role a request needs: -1 when no route matches (404/405 are

@@ -35,6 +35,7 @@
 #include "helperclient.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "modules/metrics/httpstats.h"
 #include "modules/stewardd/stewardd.h"
 #include "util.h"
 
@@ -69,6 +70,8 @@ struct request {
         size_t discarded;   /* body bytes dropped after a refusal */
         bool answered;      /* the refusal went out on the first call */
         bool answer_at_end; /* refuse after reading (and dropping) the body */
+        /* The first call, for the duration histogram. */
+        uint64_t start_usec;
 };
 
 static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls,
@@ -320,6 +323,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!req)
                         return MHD_NO;
                 *req_cls = req;
+                req->start_usec = now_usec();
                 atomic_fetch_add(&stewardd_requests_total, 1);
                 stewardd_config_get(&req->cfg);
                 buf_init(&req->body, req->cfg.max_body_bytes);
@@ -376,6 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         .source = cn->source},
         };
         api_handle(&ar, &resp);
+        httpstats_record(resp.route, resp.status, now_usec() - req->start_usec);
         log_debug("%s %s %s %.200s -> %d", cn->source, ar.ctx.user, method, url, resp.status);
         if (resp.forget_session)
                 frontauth_forget(resp.forget_session);

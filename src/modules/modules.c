@@ -5,10 +5,12 @@
 extern const module_t module_stewardd;
 extern const module_t module_system;
 extern const module_t module_ports;
+extern const module_t module_metrics;
 
 const module_t *const steward_modules[] = {
         &module_system,
         &module_stewardd,
         &module_ports,
+        &module_metrics,
 };
 const size_t steward_modules_count = sizeof(steward_modules) / sizeof(steward_modules[0]);

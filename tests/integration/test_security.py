@@ -150,6 +150,7 @@ ROUTES = [
     ("GET", "api/v1/ports", "/api/v1/ports", "monitor"),
     ("GET", "api/v1/ports/registry/*", "/api/v1/ports/registry/660", "monitor"),
     ("GET", "api/v1/ports/*", "/api/v1/ports/660", "monitor"),
+    ("GET", "metrics", "/metrics", "monitor"),
 ]
 # Commands that change state need admin whatever their route says.
 EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
@@ -171,7 +172,8 @@ def registered_routes():
             table = text[text.index(decl):]
             table = table[:table.index("};")]
             found |= {(m, p, r.lower()) for m, p, r in
-                      re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+), \w+\}', table)}
+                      re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+),'
+                                 r' (?:\.text_handler = )?\w+\}', table)}
     return found
 
 

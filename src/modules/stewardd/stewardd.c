@@ -331,6 +331,15 @@ void stewardd_set_live_facts(json_t *(*fn)(void)) {
         live_facts = fn;
 }
 
+json_t *stewardd_live_facts(void) {
+        json_t *(*fn)(void);
+
+        pthread_mutex_lock(&lock);
+        fn = live_facts;
+        pthread_mutex_unlock(&lock);
+        return fn ? fn() : NULL;
+}
+
 void stewardd_set_facts(json_t *f) {
         pthread_mutex_lock(&lock);
         json_decref(facts);

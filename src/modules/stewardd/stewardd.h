@@ -75,6 +75,8 @@ void stewardd_set_facts(json_t *facts);
 /* A function returning facts that change while the daemon runs (e.g. the
  * discovery counters), merged into fullstatus; it returns a new object. */
 void stewardd_set_live_facts(json_t *(*fn)(void));
+/* Calls that function: a new object, or NULL when none was set. */
+json_t *stewardd_live_facts(void);
 
 /* The state directory (from the facts), or NULL before they are set. */
 const char *stewardd_state_dir(void);

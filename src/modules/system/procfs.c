@@ -870,6 +870,20 @@ fail:
         return r;
 }
 
+bool procfs_fstype_is_pseudo(const char *t) {
+        static const char *const pseudo[] = {
+                "proc",       "sysfs",    "devtmpfs",  "devpts", "cgroup",      "cgroup2",
+                "securityfs", "debugfs",  "tracefs",   "pstore", "bpf",         "mqueue",
+                "hugetlbfs",  "configfs", "fusectl",   "autofs", "binfmt_misc", "nsfs",
+                "rpc_pipefs", "efivarfs", "selinuxfs", "ramfs",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(pseudo); i++)
+                if (STREQ(t, pseudo[i]))
+                        return true;
+        return false;
+}
+
 /* ---- /etc/os-release ------------------------------------------------------ */
 
 void os_release_done(struct os_release *o) {

@@ -146,6 +146,10 @@ struct mountinfo {
 int mountinfo_parse(const char *text, size_t len, struct mountinfo *ret);
 void mountinfo_done(struct mountinfo *m);
 
+/* Kernel and virtual file systems that hold no data of their own (proc,
+ * sysfs, cgroup, …): left out wherever file systems are listed. */
+bool procfs_fstype_is_pseudo(const char *fstype);
+
 /* ---- /etc/os-release ----------------------------------------------------- */
 
 /* NULL for a key that is absent.  Values use shell quoting: 'single',

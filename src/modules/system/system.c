@@ -591,20 +591,6 @@ static const char *userland_architecture(void) {
 
 /* ---- filesystems ------------------------------------------------------------ */
 
-static bool fstype_is_pseudo(const char *t) {
-        static const char *const pseudo[] = {
-                "proc",       "sysfs",    "devtmpfs",  "devpts", "cgroup",      "cgroup2",
-                "securityfs", "debugfs",  "tracefs",   "pstore", "bpf",         "mqueue",
-                "hugetlbfs",  "configfs", "fusectl",   "autofs", "binfmt_misc", "nsfs",
-                "rpc_pipefs", "efivarfs", "selinuxfs", "ramfs",
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(pseudo); i++)
-                if (STREQ(t, pseudo[i]))
-                        return true;
-        return false;
-}
-
 static uint64_t mul_sat(uint64_t a, uint64_t b) {
         uint64_t v;
         return __builtin_mul_overflow(a, b, &v) ? UINT64_MAX : v;
@@ -683,7 +669,7 @@ static int filesystems_json(json_t **ret) {
         }
 
         for (size_t i = 0; i < m.n_entries; i++)
-                if (!fstype_is_pseudo(m.entries[i].fstype))
+                if (!procfs_fstype_is_pseudo(m.entries[i].fstype))
                         refs[n++] = (struct mount_ref){m.entries[i].mount_point, i};
         qsort(refs, n, sizeof(*refs), mount_ref_cmp);
         for (size_t i = 0; i < n; i++)
