@@ -328,14 +328,11 @@ uint64_t realtime_usec(void) {
         return clock_usec(CLOCK_REALTIME);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
+size_t utf8_char_len(const unsigned char *p, size_t n) {
         unsigned c = p[0];
         size_t len;
         uint32_t cp;
 
-        if (c == 0)
-                return 0;
         if (c < 0x80)
                 return 1;
         if (c >= 0xc2 && c <= 0xdf) {
@@ -366,7 +363,7 @@ bool utf8_valid(const char *s, size_t n) {
         const unsigned char *p = (const unsigned char *)s;
 
         for (size_t i = 0; i < n;) {
-                size_t k = utf8_seq(p + i, n - i);
+                size_t k = p[i] ? utf8_char_len(p + i, n - i) : 0;
                 if (k == 0)
                         return false;
                 i += k;
@@ -379,7 +376,7 @@ void utf8_sanitize(char *s) {
         size_t n = strlen(s);
 
         for (size_t i = 0; i < n;) {
-                size_t k = utf8_seq(p + i, n - i);
+                size_t k = utf8_char_len(p + i, n - i);
                 if (k == 0) {
                         p[i++] = '?';
                         continue;

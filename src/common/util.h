@@ -88,6 +88,10 @@ void hex_encode(const uint8_t *p, size_t n, char *dst);
 uint64_t now_usec(void);
 uint64_t realtime_usec(void);
 
+/* Length of the one valid UTF-8 character at p (n >= 1 bytes available): no
+ * overlong forms, no surrogates, nothing past U+10FFFF; 0 if invalid. */
+size_t utf8_char_len(const unsigned char *p, size_t n);
+
 /* Valid UTF-8 with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
 /* Replaces, in place, every byte that is not part of valid UTF-8 with '?' and

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 void expo_init(struct expo *e, struct buf *out) {
         *e = (struct expo){.out = out};
 }
@@ -153,37 +154,6 @@ void expo_sample(struct expo *e, const char *name) {
         e->labels = false;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                len = 2;
-                cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                cp = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                cp = s[0] & 0x07;
-        } else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
 
 /* s[0..n) escaped as a label value, into the line. */
 static void put_escaped(struct expo *e, const char *s, size_t n) {
@@ -201,7 +171,7 @@ static void put_escaped(struct expo *e, const char *s, size_t n) {
                         rep = "\\\"";
                 else if (u[i] == '\n')
                         rep = "\\n";
-                else if (u[i] >= 0x80 && (l = utf8_seq(u + i, n - i)) == 0) {
+                else if (u[i] >= 0x80 && (l = utf8_char_len(u + i, n - i)) == 0) {
                         rep = "\xef\xbf\xbd"; /* U+FFFD */
                         l = 1;
                 }

@@ -68,38 +68,6 @@
 
 /* ---- JSON helpers ----------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s[0..n) (as jansson accepts it: no
- * overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                len = 2;
-                cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                cp = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                cp = s[0] & 0x07;
-        } else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
 /* A JSON string from n bytes; each byte that is not part of valid UTF-8
  * becomes '?'.  NULL only when out of memory. */
 static json_t *json_str_n(const char *s, size_t n) {
@@ -113,7 +81,7 @@ static json_t *json_str_n(const char *s, size_t n) {
         if (!copy)
                 return NULL;
         for (size_t i = 0; i < n;) {
-                size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
+                size_t l = utf8_char_len((const unsigned char *)s + i, n - i);
 
                 if (l == 0) {
                         copy[i++] = '?';
