@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void expo_init(struct expo *e, struct buf *out) {
         *e = (struct expo){.out = out};
 }
