@@ -247,7 +247,11 @@ static void finding(json_t *findings, const char *code, const char *severity, co
                                                   severity, "message", msg));
 }
 
-static json_t *registry_json(uint16_t port, const char *protocol) {
+/* The registry's records for a port; `full` adds every field (the registry
+ * and one-port answers), without it only service, protocol and description
+ * (the listing, which carries them for each of possibly thousands of
+ * sockets: the rest is one request away). */
+static json_t *registry_json(uint16_t port, const char *protocol, bool full) {
         struct iana_record recs[MAX_RECORDS];
         size_t n = iana_lookup(port, protocol, recs, MAX_RECORDS);
         json_t *a = json_array();
@@ -258,6 +262,10 @@ static json_t *registry_json(uint16_t port, const char *protocol) {
                                       r->protocol, "description", r->description);
                 if (!o)
                         continue;
+                if (!full) {
+                        json_array_append_new(a, o);
+                        continue;
+                }
 #define OPT(k, v)                                                                                  \
         if ((v) && *(v))                                                                           \
                 json_object_set_new(o, k, json_string(v));
@@ -364,8 +372,7 @@ static int listing(const struct module_ctx *ctx, bool all, int only_port, json_t
                    struct module_error *e) {
         struct sock_entry *v = NULL;
         json_t *list = json_array(), *priv = NULL, *owners = NULL, *procs = NULL, *self = NULL,
-               *baseline = NULL,
-               *inodes = json_array(), *gone = json_array();
+               *baseline = NULL, *inodes = json_array(), *gone = json_array();
         bool owners_known = false;
         size_t n = 0;
         int r;
@@ -430,7 +437,7 @@ static int listing(const struct module_ctx *ctx, bool all, int only_port, json_t
                         json_object_set_new(l, "interface", json_string(s->ifname));
                 json_object_set_new(
                         l, "registry",
-                        registry_json(s->local_port, sock_protocol_to_string(s->protocol)));
+                        registry_json(s->local_port, sock_protocol_to_string(s->protocol), false));
                 json_object_set_new(l, "findings",
                                     findings_for(s, own, owners_known, self,
                                                  s->state == 10 || !s->connected ? baseline : NULL,
@@ -479,11 +486,11 @@ static int parse_port(const char *s, uint16_t *ret, struct module_error *e) {
 }
 
 static json_t *registry_answer(uint16_t port) {
-        json_t *o = json_pack("{s:i, s:s, s:s, s:o, s:b, s:b}", "port", port, "range",
-                              port_range_name(port), "range_explanation",
-                              port_range_explanation(port), "records", registry_json(port, NULL),
-                              "assigned_tcp", iana_port_assigned(port, "tcp"), "assigned_udp",
-                              iana_port_assigned(port, "udp"));
+        json_t *o = json_pack(
+                "{s:i, s:s, s:s, s:o, s:b, s:b}", "port", port, "range", port_range_name(port),
+                "range_explanation", port_range_explanation(port), "records",
+                registry_json(port, NULL, true), "assigned_tcp", iana_port_assigned(port, "tcp"),
+                "assigned_udp", iana_port_assigned(port, "udp"));
         json_t *legacy = json_array(), *trojans = json_array();
         static const char *const protos[] = {"tcp", "udp"};
 
