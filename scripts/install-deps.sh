@@ -3,7 +3,7 @@
 # update runs only when something is missing.  Usage: install-deps.sh build|test|bench
 set -eu
 
-build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libpam0g-dev libsqlite3-dev"
+build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev"
 test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter"
 

@@ -29,6 +29,7 @@
 #include "helper/sessions.h"
 #include "helperclient.h"
 #include "http.h"
+#include "sandbox.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "module.h"
@@ -546,6 +547,11 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                         log_error("%s", err);
                         _exit(1);
                 }
+        }
+        r = sandbox_front(err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                _exit(1);
         }
         helper_client_init(helper_sock);
         for (size_t i = 0; i < steward_modules_count; i++)

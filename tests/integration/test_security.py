@@ -55,6 +55,8 @@ def test_front_runs_unprivileged_and_helper_as_root(daemon):
     assert front["Groups"].strip() == ""
     assert front["NoNewPrivs"].strip() == "1"
     assert front["CapEff"].strip() == "0000000000000000"
+    assert front["Seccomp"].strip() == "2"  # filtered
+    assert parent["Seccomp"].strip() == "0"
     # The state (sessions, audit log) is out of the front's reach.
     assert os.stat(daemon.state).st_mode & 0o777 == 0o700
     assert os.stat(daemon.state / "steward.db").st_mode & 0o777 == 0o600
