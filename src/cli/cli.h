@@ -275,3 +275,9 @@ int verb_audit(struct cli *c, int argc, char **argv);
 
 int verb_discover(struct cli *c, int argc, char **argv);
 int verb_ports(struct cli *c, int argc, char **argv);
+
+/* --- history.c --- */
+
+int verb_history(struct cli *c, int argc, char **argv);
+/* The chart (or with --json the answer) of one series; range NULL: 1h. */
+int history_show(struct cli *c, const char *series, const char *range, const char *step);

@@ -46,6 +46,8 @@ static const char usage_text[] =
         "Commands:\n"
         "  list                               modules and their state\n"
         "  status [MODULE]                    a module's status (no MODULE: like list)\n"
+        "  status system --history cpu|mem|net|load [RANGE]\n"
+        "                                     the chart of history for that series\n"
         "  fullstatus MODULE                  everything the module reports\n"
         "  settings MODULE[:KEY] ...          print settings as MODULE:KEY = VALUE lines\n"
         "  settings MODULE:KEY = VALUE ...    change settings (MODULE:KEY=VALUE works too)\n"
@@ -71,6 +73,10 @@ static const char usage_text[] =
         "  discover [--timeout SECONDS] [--port N]\n"
         "                                     find stewardd servers on the local networks\n"
         "                                     (UDP broadcast; default 2 seconds, port 660)\n"
+        "  history SERIES [RANGE] [--step SECONDS]\n"
+        "                                     a chart of a metric over the last RANGE (90s,\n"
+        "                                     15m, 1h: the default, up to 24h); series: cpu.busy,\n"
+        "                                     mem.used, net.rx, … (GET /api/v1/metrics/series)\n"
         "\n"
         "Options (before the command):\n"
         "  -H, --host HOST[:PORT]             connect to HOST over TLS (default port 660);\n"
@@ -675,9 +681,32 @@ static int show_module(struct cli *c, const char *module, bool full) {
         return r;
 }
 
+/* `status system --history cpu|mem|net|load [RANGE]`: the chart of
+ * `history` for the series most asked about. */
+static int status_history(struct cli *c, int argc, char **argv) {
+        static const struct {
+                const char *alias, *series;
+        } aliases[] = {
+                {"cpu", "cpu.busy"},
+                {"mem", "mem.used"},
+                {"net", "net.rx"},
+                {"load", "load.1"},
+        };
+
+        if (argc < 3 || argc > 4 || !STREQ(argv[0], "system") || !STREQ(argv[1], "--history"))
+                return usage_error("status [MODULE] | status system --history cpu|mem|net|load "
+                                   "[RANGE]");
+        for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
+                if (STREQ(argv[2], aliases[i].alias))
+                        return history_show(c, aliases[i].series, argc > 3 ? argv[3] : NULL, NULL);
+        return usage_error("--history takes cpu, mem, net or load, not \"%s\"", argv[2]);
+}
+
 static int verb_status(struct cli *c, int argc, char **argv) {
         if (argc == 0)
                 return verb_list(c, argc, argv);
+        if (argc > 1)
+                return status_history(c, argc, argv);
         return show_module(c, argv[0], false);
 }
 
@@ -725,7 +754,8 @@ static const struct verb {
         bool own_connection; /* the verb calls cli_connect() itself */
 } verbs[] = {
         {"list", 0, 0, verb_list, "list"},
-        {"status", 0, 1, verb_status, "status [MODULE]"},
+        {"status", 0, 4, verb_status,
+         "status [MODULE] | status system --history cpu|mem|net|load [RANGE]"},
         {"fullstatus", 1, 1, verb_fullstatus, "fullstatus MODULE"},
         {"settings", 0, -1, verb_settings, "settings MODULE[:KEY]... | MODULE:KEY = VALUE... | -"},
         {"command", 1, -1, verb_command, "command MODULE:NAME [ARG=VALUE...]"},
@@ -738,6 +768,7 @@ static const struct verb {
         {"audit", 1, -1, verb_audit, "audit list|show|verify|rollback ..."},
         {"discover", 0, -1, verb_discover, "discover [--timeout SECONDS] [--port N]", true},
         {"ports", 0, -1, verb_ports, "ports [PORT] [--all]"},
+        {"history", 1, -1, verb_history, "history SERIES [RANGE] [--step SECONDS]"},
 };
 
 enum {

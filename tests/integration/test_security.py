@@ -153,6 +153,8 @@ ROUTES = [
     ("GET", "api/v1/ports/registry/*", "/api/v1/ports/registry/660", "monitor"),
     ("GET", "api/v1/ports/*", "/api/v1/ports/660", "monitor"),
     ("GET", "metrics", "/metrics", "monitor"),
+    ("GET", "api/v1/metrics/history", "/api/v1/metrics/history?series=cpu.busy", "monitor"),
+    ("GET", "api/v1/metrics/series", "/api/v1/metrics/series", "monitor"),
 ]
 # Commands that change state need admin whatever their route says.
 EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
@@ -173,9 +175,11 @@ def registered_routes():
                 continue
             table = text[text.index(decl):]
             table = table[:table.index("};")]
-            found |= {(m, p, r.lower()) for m, p, r in
-                      re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+),'
-                                 r' (?:\.text_handler = )?\w+\}', table)}
+            rows = re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+),'
+                              r' (?:\.\w+ = )?\w+\}', table)
+            # Every entry of the table must have been understood.
+            assert len(rows) == table.count('{"'), f"unparsed route entries in {f}"
+            found |= {(m, p, r.lower()) for m, p, r in rows}
     return found
 
 

@@ -23,6 +23,7 @@
 #include "helper/roles.h"
 #include "module.h"
 #include "modules/metrics/expo.h"
+#include "modules/metrics/history.h"
 #include "modules/metrics/httpstats.h"
 #include "modules/metrics/sampler.h"
 #include "modules/stewardd/stewardd.h"
@@ -127,16 +128,79 @@ static int metrics_status(const struct module_ctx *ctx, json_t **ret, struct mod
         return *ret ? 0 : -ENOMEM;
 }
 
+static const char *arg(const struct module_ctx *ctx, const char *key) {
+        return ctx->query ? ctx->query(ctx, key) : NULL;
+}
+
+/* GET /api/v1/metrics/history?series=NAME&range=1h&step=60 */
+static int route_history(const struct module_ctx *ctx, char **params, json_t **ret,
+                         struct module_error *err) {
+        struct history_query q;
+        int r;
+
+        r = history_parse_query(arg(ctx, "series"), arg(ctx, "range"), arg(ctx, "step"), &q, err);
+        if (r < 0)
+                return r;
+        r = history_query(&q, (int64_t)(realtime_usec() / 1000000), ret);
+        if (r == -ENODATA) {
+                module_error_set(err, 503, "unavailable", NULL, "the history is not sampled");
+                return r;
+        }
+        if (r < 0)
+                module_error_set(err, 500, "internal", NULL, "out of memory");
+        return r;
+}
+
+/* GET /api/v1/metrics/series */
+static int route_series(const struct module_ctx *ctx, char **params, json_t **ret,
+                        struct module_error *err) {
+        json_t *list = json_array(), *tiers = json_array();
+
+        for (size_t s = 0; list && s < _HS_MAX; s++)
+                if (json_array_append_new(list,
+                                          json_pack("{s:s, s:s}", "name", history_series_name(s),
+                                                    "unit", history_series_unit(s))) < 0)
+                        goto fail;
+        for (size_t t = 0; tiers && t < HISTORY_TIERS; t++)
+                if (json_array_append_new(
+                            tiers, json_pack("{s:I, s:I}", "resolution",
+                                             (json_int_t)history_tiers[t].resolution, "capacity",
+                                             (json_int_t)history_tiers[t].capacity)) < 0)
+                        goto fail;
+        if (!list || !tiers)
+                goto fail;
+        *ret = json_pack("{s:o, s:o}", "series", list, "tiers", tiers);
+        if (*ret)
+                return 0;
+        list = tiers = NULL;
+fail:
+        json_decref(list);
+        json_decref(tiers);
+        module_error_set(err, 500, "internal", NULL, "out of memory");
+        return -ENOMEM;
+}
+
 static int metrics_init(void) {
-        return sampler_init();
+        int r = sampler_init();
+
+        if (r < 0)
+                return r;
+        r = history_start();
+        if (r < 0)
+                sampler_done();
+        return r;
 }
 
 static void metrics_done(void) {
+        history_stop();
+        history_teardown();
         sampler_done();
 }
 
 static const module_route_t routes[] = {
         {"GET", "metrics", ROLE_MONITOR, .text_handler = route_metrics},
+        {"GET", "api/v1/metrics/history", ROLE_MONITOR, .handler = route_history},
+        {"GET", "api/v1/metrics/series", ROLE_MONITOR, .handler = route_series},
 };
 
 const module_t module_metrics = {
