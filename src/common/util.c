@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -262,6 +263,58 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 fail:
         (void)unlink(tmp);
         return r;
+}
+
+static int parse_ip(const char *s, size_t n, uint8_t out[16], int *family) {
+        char buf[INET6_ADDRSTRLEN + 2];
+
+        if (n > 0 && s[0] == '[' && s[n - 1] == ']') {
+                s++;
+                n -= 2;
+        }
+        if (n == 0 || n >= sizeof buf)
+                return -EINVAL;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        if (inet_pton(AF_INET, buf, out) == 1) {
+                *family = AF_INET;
+                return 0;
+        }
+        if (inet_pton(AF_INET6, buf, out) == 1) {
+                *family = AF_INET6;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int network_contains(const char *network, const char *addr) {
+        const char *slash = strchr(network, '/');
+        uint8_t net[16], a[16];
+        int nf, af, bits;
+        unsigned prefix;
+
+        if (parse_ip(network, slash ? (size_t)(slash - network) : strlen(network), net, &nf) < 0)
+                return -EINVAL;
+        bits = nf == AF_INET ? 32 : 128;
+        if (!slash)
+                prefix = (unsigned)bits;
+        else if (safe_atou(slash + 1, &prefix) < 0 || prefix > (unsigned)bits ||
+                 (slash[1] == '0' && slash[2]))
+                return -EINVAL;
+        if (!addr)
+                return 0;
+        if (parse_ip(addr, strlen(addr), a, &af) < 0)
+                return 0;
+        if (af == AF_INET6 && nf == AF_INET && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+                memmove(a, a + 12, 4); /* an IPv4-mapped address */
+                af = AF_INET;
+        }
+        if (af != nf)
+                return 0;
+        for (unsigned i = 0; i < prefix; i++)
+                if (((net[i / 8] ^ a[i / 8]) >> (7 - i % 8)) & 1)
+                        return 0;
+        return 1;
 }
 
 bool memeq_consttime(const void *a, const void *b, size_t n) {

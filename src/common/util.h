@@ -73,6 +73,11 @@ int pread_all(int fd, char *dst, size_t cap, size_t *ret_len);
  * fsync of the directory.  mode is applied to the new file. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Whether the address text addr (IPv4 or IPv6, optionally "[v6]") lies in the
+ * network "ADDR/PREFIX" (or a single "ADDR").  Returns 1 or 0; -EINVAL when
+ * the network is malformed (addr may be NULL to only check that). */
+int network_contains(const char *network, const char *addr);
+
 /* Constant-time comparison of two equal-length byte strings. */
 bool memeq_consttime(const void *a, const void *b, size_t n);
 

@@ -54,6 +54,7 @@ static struct http_options options;
 struct conn {
         const struct listener *l;
         char source[96];
+        char host[INET6_ADDRSTRLEN]; /* TCP: the peer's address without the port */
         bool authenticated;     /* counted in unauthenticated_open until then */
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
 };
@@ -145,6 +146,13 @@ static const char *query_lookup(void *opaque, const char *key) {
         return MHD_lookup_connection_value(opaque, MHD_GET_ARGUMENT_KIND, key);
 }
 
+static bool network_allowed(const struct steward_groups *nets, const char *host) {
+        for (size_t i = 0; i < nets->n; i++)
+                if (network_contains(nets->name[i], host) == 1)
+                        return true;
+        return false;
+}
+
 static bool state_changing(const char *method) {
         return !STREQ(method, "GET") && !STREQ(method, "HEAD");
 }
@@ -221,6 +229,16 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                         secret++;
         } else if ((secret = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "steward_session")))
                 cookie = true;
+        if ((!secret || !*secret) && STREQ(method, "GET") && STREQ(url, "/metrics") &&
+            network_allowed(&req->cfg.metrics_allow_from, cn->host)) {
+                /* Prometheus servers on networks the admin listed scrape
+                 * without a token; they get nothing but this route. */
+                snprintf(req->caller.user, sizeof req->caller.user, "anonymous");
+                snprintf(req->caller.kind, sizeof req->caller.kind, "network");
+                req->caller.role = ROLE_MONITOR;
+                req->auth = "network";
+                return;
+        }
         if (!secret || !*secret) {
                 api_error(&req->early, 401, "unauthenticated", NULL,
                           "authentication required: log in (POST /api/v1/login) and send "
@@ -437,6 +455,7 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         }
         snprintf(cn->source, sizeof cn->source, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
                  port);
+        snprintf(cn->host, sizeof cn->host, "%s", host);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,

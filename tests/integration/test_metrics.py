@@ -570,3 +570,19 @@ scrape_configs:
             p.kill()
             p.wait()
         log.close()
+
+
+def test_scrape_without_token_only_from_listed_networks(make_daemon):
+    d = make_daemon(config_text='metrics:allow_from:_array_index:0 = "127.0.0.0/8"\n')
+    r = d.https("GET", "/metrics", token=False)
+    assert r.status == 200 and "node_load1" in r.body
+    # Only that route: everything else still needs a token.
+    assert d.https("GET", "/api/v1/modules", token=False).status == 401
+    assert d.https("GET", "/api/v1/metrics/series", token=False).status == 401
+    # And only from those networks.
+    d.https("PATCH", "/api/v1/modules/stewardd/settings", {"metrics:allow_from": ["192.0.2.0/24"]})
+    assert d.https("GET", "/metrics", token=False).status == 401
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"metrics:allow_from": ["10.0.0.0/33"]})
+    assert r.status == 422
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"metrics:allow_from": ["not-a-net"]})
+    assert r.status == 422

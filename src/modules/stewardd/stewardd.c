@@ -15,6 +15,7 @@
  */
 #include "stewardd.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -57,6 +58,10 @@ static bool valid_group_name(const char *s) {
                       s[i] == '-'))
                         return false;
         return true;
+}
+
+static bool valid_network(const char *s) {
+        return network_contains(s, NULL) >= 0;
 }
 
 #define UINT_SETTING(k, lo, hi, desc, rst)                                                         \
@@ -111,6 +116,13 @@ static const setting_def_t settings[] = {
          .description = "Whether this server answers discovery requests on UDP (steward discover)"},
         UINT_SETTING("discovery:rate_per_source", 1, 1000,
                      "Discovery answers per second to one source address", false),
+        {.key = "metrics:allow_from",
+         .type = SETTING_STRING_ARRAY,
+         .min = 0,
+         .max = STEWARD_MAX_GROUPS,
+         .description = "Networks (CIDR, e.g. \"10.0.0.5/32\") whose clients may read GET /metrics "
+                        "without a token; empty: none",
+         .valid_string = valid_network},
 };
 
 /* Where each setting lives in struct steward_config, in table order. */
@@ -142,10 +154,24 @@ static const struct field fields[] = {
         FIELD(F_UINT, throttle_block_seconds),
         FIELD(F_BOOL, discovery_enabled),
         FIELD(F_UINT, discovery_rate_per_source),
+        FIELD(F_GROUPS, metrics_allow_from),
 };
 
 _Static_assert(ELEMENTSOF(fields) == ELEMENTSOF(settings),
                "every setting needs its field, in table order");
+
+/* The two tables must line up; a mismatch is a programming error that
+ * would silently map a setting onto the wrong field, so it stops the
+ * daemon at start-up. */
+static void check_tables(void) {
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                setting_type_t want = fields[i].kind == F_LEVEL  ? SETTING_ENUM
+                                      : fields[i].kind == F_UINT ? SETTING_INTEGER
+                                      : fields[i].kind == F_BOOL ? SETTING_BOOLEAN
+                                                                 : SETTING_STRING_ARRAY;
+                assert(settings[i].type == want);
+        }
+}
 
 static void *field_ptr(const struct steward_config *c, size_t i) {
         return (char *)c + fields[i].offset;
@@ -307,6 +333,7 @@ static int load_locked(char *err, size_t err_len) {
 int stewardd_config_init(const char *path, int level_override, char *err, size_t err_len) {
         int r;
 
+        check_tables();
         pthread_mutex_lock(&lock);
         free(config_path);
         config_path = strdup(path);

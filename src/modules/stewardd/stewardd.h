@@ -18,9 +18,11 @@
 
 #define STEWARD_MAX_GROUPS 16
 #define STEWARD_GROUP_NAME_MAX 32
+#define STEWARD_LIST_ITEM_MAX 48 /* a group name, or a network like "2001:db8::/32" */
 
+/* A short list of short strings (group names, networks), copyable by value. */
 struct steward_groups {
-        char name[STEWARD_MAX_GROUPS][STEWARD_GROUP_NAME_MAX + 1];
+        char name[STEWARD_MAX_GROUPS][STEWARD_LIST_ITEM_MAX + 1];
         size_t n;
 };
 
@@ -46,6 +48,7 @@ struct steward_config {
         unsigned throttle_block_seconds;
         bool discovery_enabled;
         unsigned discovery_rate_per_source;
+        struct steward_groups metrics_allow_from;
 };
 
 /* Built-in defaults. */
