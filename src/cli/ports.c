@@ -50,8 +50,8 @@ static const char *first_service(json_t *l) {
 }
 
 static int print_table(json_t *listeners) {
-        static const char *const header[] = {"PROTO", "STATE", "LOCAL", "PEER", "PROCESS",
-                                             "SERVICE", "FINDINGS"};
+        static const char *const header[] = {"PROTO",   "STATE",   "LOCAL",   "PEER",
+                                             "PROCESS", "SERVICE", "FINDINGS"};
         struct table t;
         size_t i;
         json_t *l;
@@ -65,7 +65,11 @@ static int print_table(json_t *listeners) {
                 const char *svc = first_service(l);
                 const char *row[] = {json_string_value(json_object_get(l, "protocol")) ?: "",
                                      json_string_value(json_object_get(l, "state")) ?: "",
-                                     local, peer, procs, svc ? svc : "-", findings};
+                                     local,
+                                     peer,
+                                     procs,
+                                     svc ? svc : "-",
+                                     findings};
 
                 if (r < 0)
                         break;
@@ -120,7 +124,8 @@ static int print_port(json_t *a) {
                 say("assignee", json_string_value(json_object_get(r, "assignee")));
                 say("registered", json_string_value(json_object_get(r, "registration_date")));
                 say("modified", json_string_value(json_object_get(r, "modification_date")));
-                say("unauthorized", json_string_value(json_object_get(r, "unauthorized_use_reported")));
+                say("unauthorized",
+                    json_string_value(json_object_get(r, "unauthorized_use_reported")));
                 say("notes", json_string_value(json_object_get(r, "notes")));
         }
         json_array_foreach(json_object_get(a, "legacy"), i, l) {
@@ -141,7 +146,8 @@ static int print_port(json_t *a) {
         }
         if (json_object_get(a, "trojan_attribution")) {
                 printf("  ");
-                fputs_sanitized(json_string_value(json_object_get(a, "trojan_attribution")), stdout);
+                fputs_sanitized(json_string_value(json_object_get(a, "trojan_attribution")),
+                                stdout);
                 putchar('\n');
         }
         printf("\nListening now: %s\n", json_array_size(listeners) ? "" : "nothing.");
@@ -153,9 +159,9 @@ static int print_port(json_t *a) {
                        json_string_value(json_object_get(l, "address")) ?: "",
                        (long long)json_integer_value(json_object_get(l, "port")),
                        json_string_value(json_object_get(l, "scope")) ?: "",
-                       procs[0] ? procs
+                       procs[0]                                           ? procs
                        : json_is_true(json_object_get(a, "owners_known")) ? "no process"
-                                                                           : "(owner unknown)");
+                                                                          : "(owner unknown)");
                 json_array_foreach(json_object_get(l, "findings"), j, f) {
                         printf("    %-8s %-22s ",
                                json_string_value(json_object_get(f, "severity")) ?: "",

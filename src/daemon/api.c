@@ -285,10 +285,10 @@ static void h_settings_patch(const struct api_request *req, char **p, struct api
 
         if (!m || !(body = body_object(req, resp)))
                 return;
-        ret = call_helper(req, "settings_apply",
-                          json_pack("{s:s, s:o, s:b}", "module", m->name, "patch", body,
-                                    "dry_run", dry_run),
-                          resp);
+        ret = call_helper(
+                req, "settings_apply",
+                json_pack("{s:s, s:o, s:b}", "module", m->name, "patch", body, "dry_run", dry_run),
+                resp);
         if (!ret)
                 return;
         if (!dry_run && json_array_size(json_object_get(ret, "changed")) > 0)
@@ -373,8 +373,9 @@ static void set_session_cookie(const struct api_request *req, struct api_respons
                                const char *token, unsigned max_age) {
         free(resp->set_cookie);
         resp->set_cookie = NULL;
-        if (asprintf(&resp->set_cookie, "steward_session=%s; Path=/; Max-Age=%u; HttpOnly;%s SameSite=Strict",
-                     token, max_age, req->secure ? " Secure;" : "") < 0)
+        if (asprintf(&resp->set_cookie,
+                     "steward_session=%s; Path=/; Max-Age=%u; HttpOnly;%s SameSite=Strict", token,
+                     max_age, req->secure ? " Secure;" : "") < 0)
                 resp->set_cookie = NULL;
 }
 
@@ -396,11 +397,11 @@ static void h_login(const struct api_request *req, char **p, struct api_response
                           "give {\"user\": …, \"password\": …} or {\"bootstrap_token\": …}");
                 return;
         }
-        ret = call_helper(req, bootstrap ? "login_bootstrap" : "login",
-                          bootstrap ? json_pack("{s:O}", "token",
-                                                json_object_get(body, "bootstrap_token"))
-                                    : json_incref(body),
-                          resp);
+        ret = call_helper(
+                req, bootstrap ? "login_bootstrap" : "login",
+                bootstrap ? json_pack("{s:O}", "token", json_object_get(body, "bootstrap_token"))
+                          : json_incref(body),
+                resp);
         json_decref(body);
         if (!ret)
                 return;
@@ -495,10 +496,9 @@ static void h_audit_get(const struct api_request *req, char **p, struct api_resp
 }
 
 static void h_audit_rollback(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *ret = call_helper(req, "audit_rollback",
-                                  json_pack("{s:s, s:b}", "id", p[0], "dry_run",
-                                            query_flag(req, "dry_run")),
-                                  resp);
+        json_t *ret = call_helper(
+                req, "audit_rollback",
+                json_pack("{s:s, s:b}", "id", p[0], "dry_run", query_flag(req, "dry_run")), resp);
         const module_t *m;
 
         if (!ret)
@@ -609,12 +609,16 @@ static bool find_route(const char *method, const char *path, char **params,
                 for (size_t i = 0; i < count; i++) {
                         struct resolved c = m ? (struct resolved){m->routes[i].method,
                                                                   m->routes[i].pattern,
-                                                                  m->routes[i].min_role, NULL, m,
+                                                                  m->routes[i].min_role,
+                                                                  NULL,
+                                                                  m,
                                                                   &m->routes[i]}
                                               : (struct resolved){routes[i].method,
                                                                   routes[i].pattern,
                                                                   routes[i].min_role,
-                                                                  routes[i].handler, NULL, NULL};
+                                                                  routes[i].handler,
+                                                                  NULL,
+                                                                  NULL};
                         char *p[MAX_SEGMENTS];
                         if (pattern ? !STREQ(c.pattern, pattern) : !match(c.pattern, seg, n, p))
                                 continue;
@@ -695,9 +699,9 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
                 if (req->role == ROLE_NONE)
                         api_error(resp, 401, "unauthenticated", NULL, "authentication required");
                 else
-                        api_error(resp, 403, "forbidden", NULL,
-                                  "%s needs the role %s; you are %s", req->path,
-                                  role_to_string(rt.min_role), role_to_string(req->role));
+                        api_error(resp, 403, "forbidden", NULL, "%s needs the role %s; you are %s",
+                                  req->path, role_to_string(rt.min_role),
+                                  role_to_string(req->role));
                 return;
         }
         if (req->bootstrap && !(STREQ(rt.pattern, "api/v1/tokens") && STREQ(rt.method, "POST"))) {

@@ -17,9 +17,8 @@
 /* How the API reaches the privileged helper (helperclient.c in the daemon;
  * an in-process dispatcher in the fuzz target).  Same contract as
  * helper_call(). */
-typedef int (*api_helper_fn)(const char *op, const char *session, const char *source,
-                             json_t *args, int fd, json_t **ret, json_t **ret_details,
-                             struct module_error *e);
+typedef int (*api_helper_fn)(const char *op, const char *session, const char *source, json_t *args,
+                             int fd, json_t **ret, json_t **ret_details, struct module_error *e);
 
 struct api_request {
         const char *method;
@@ -44,15 +43,15 @@ struct api_request {
 
 struct api_response {
         int status;
-        json_t *body;      /* owned */
-        char allow[64];    /* for 405: the Allow header */
-        char *set_cookie;  /* owned; a Set-Cookie header to send */
-        int64_t forget_session; /* a session id the front must drop from its cache */
+        json_t *body;               /* owned */
+        char allow[64];             /* for 405: the Allow header */
+        char *set_cookie;           /* owned; a Set-Cookie header to send */
+        int64_t forget_session;     /* a session id the front must drop from its cache */
         const char *changed_module; /* the front must call this module's changed() */
         char retry_after[24];       /* for 429 */
         char *text;                 /* owned; a non-JSON body (then body is NULL) */
         size_t text_len;
-        const char *content_type;   /* of text */
+        const char *content_type; /* of text */
         /* The matched route's pattern (static), or NULL: a bounded label for
          * the request counters. */
         const char *route;

@@ -66,8 +66,8 @@ static bool well_formed(const char *secret) {
         if (n < 8 || n > FRONTAUTH_SECRET_MAX)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!((secret[i] >= '0' && secret[i] <= '9') || (secret[i] >= 'a' && secret[i] <= 'z') ||
-                      secret[i] == '_'))
+                if (!((secret[i] >= '0' && secret[i] <= '9') ||
+                      (secret[i] >= 'a' && secret[i] <= 'z') || secret[i] == '_'))
                         return false;
         return true;
 }
@@ -107,8 +107,10 @@ int frontauth_check(const char *secret, const char *source, unsigned idle_timeou
                 return r;
         }
         struct caller c = {0};
-        snprintf(c.user, sizeof c.user, "%s", json_string_value(json_object_get(res, "user")) ?: "");
-        snprintf(c.kind, sizeof c.kind, "%s", json_string_value(json_object_get(res, "kind")) ?: "");
+        snprintf(c.user, sizeof c.user, "%s",
+                 json_string_value(json_object_get(res, "user")) ?: "");
+        snprintf(c.kind, sizeof c.kind, "%s",
+                 json_string_value(json_object_get(res, "kind")) ?: "");
         c.role = role_from_string(json_string_value(json_object_get(res, "role")) ?: "");
         if (c.role < 0)
                 c.role = ROLE_NONE;
@@ -144,8 +146,8 @@ int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
                                  "a cookie-authenticated change needs the X-CSRF-Token header");
                 return -EACCES;
         }
-        r = helper_call("csrf_check", c->secret, source, json_pack("{s:s}", "csrf", csrf), -1,
-                        &res, NULL, e);
+        r = helper_call("csrf_check", c->secret, source, json_pack("{s:s}", "csrf", csrf), -1, &res,
+                        NULL, e);
         json_decref(res);
         if (r < 0)
                 return r;

@@ -15,7 +15,7 @@
 #include "module.h"
 
 #define FRONTAUTH_RECHECK_SECONDS 10
-#define FRONTAUTH_SECRET_MAX 80
+#define FRONTAUTH_SECRET_MAX      80
 
 struct caller {
         char user[64];

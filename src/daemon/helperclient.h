@@ -21,5 +21,4 @@ int helper_call(const char *op, const char *session, const char *source, json_t 
                 json_t **ret, json_t **ret_details, struct module_error *e);
 
 /* Turns an answer frame into the results of helper_call(). */
-int helper_answer_parse(json_t *answer, json_t **ret, json_t **ret_details,
-                        struct module_error *e);
+int helper_answer_parse(json_t *answer, json_t **ret, json_t **ret_details, struct module_error *e);

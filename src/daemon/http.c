@@ -49,13 +49,11 @@
  * instead of our JSON body. */
 #define MHD_POOL_BYTES (32u << 10)
 
-static struct http_options options;
-
 struct conn {
         const struct listener *l;
         char source[96];
-        char host[INET6_ADDRSTRLEN]; /* TCP: the peer's address without the port */
-        bool authenticated;     /* counted in unauthenticated_open until then */
+        char host[INET6_ADDRSTRLEN];                /* TCP: the peer's address without the port */
+        bool authenticated;                         /* counted in unauthenticated_open until then */
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
 };
 
@@ -67,7 +65,7 @@ struct request {
         struct buf body;
         struct api_response early; /* a refusal decided before the body was read */
         struct caller caller;
-        const char *auth; /* "peer", "token", "cookie", or NULL for the login route */
+        const char *auth;   /* "peer", "token", "cookie", or NULL for the login route */
         size_t discarded;   /* body bytes dropped after a refusal */
         bool answered;      /* the refusal went out on the first call */
         bool answer_at_end; /* refuse after reading (and dropping) the body */
@@ -95,7 +93,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
         struct MHD_Response *r;
         enum MHD_Result ret;
         size_t len = 0;
-        char *data = resp->text  ? TAKE_PTR(resp->text)
+        char *data = resp->text   ? TAKE_PTR(resp->text)
                      : resp->body ? json_dump_compact(resp->body, &len)
                                   : NULL;
 
@@ -245,8 +243,8 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                           "Authorization: Bearer TOKEN");
                 return;
         }
-        if (frontauth_check(secret, cn->source, req->cfg.session_idle_timeout, &req->caller,
-                            &e) < 0) {
+        if (frontauth_check(secret, cn->source, req->cfg.session_idle_timeout, &req->caller, &e) <
+            0) {
                 if (e.status == 401)
                         log_warning("authentication failed from %s: %s", cn->source, e.message);
                 refuse(req, &e);
@@ -263,10 +261,10 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                                   "the request's Origin does not match this server");
                         return;
                 }
-                if (frontauth_check_csrf(&req->caller,
-                                         MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                                     "X-CSRF-Token"),
-                                         cn->source, &e) < 0) {
+                if (frontauth_check_csrf(
+                            &req->caller,
+                            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"),
+                            cn->source, &e) < 0) {
                         refuse(req, &e);
                         return;
                 }
@@ -502,7 +500,6 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
                size_t err_len) {
         struct steward_config cfg;
 
-        options = *opt;
         stewardd_config_get(&cfg);
         for (size_t i = 0; i < n; i++) {
                 struct listener *l = &ls[i];

@@ -515,7 +515,6 @@ static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
 }
 
 struct front_args {
-        const struct args *a;
         struct listener *ls;
         size_t n;
         const struct tls_identity *tls;
@@ -736,7 +735,7 @@ int main(int argc, char **argv) {
         while (!stopping) {
                 int sp[2];
                 pid_t pid;
-                struct front_args fa = {&a, ls, n, &tls, pw, &udp, getpid(), restarts == 0};
+                struct front_args fa = {ls, n, &tls, pw, &udp, getpid(), restarts == 0};
 
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
                         r = log_error_errno(-errno, "socketpair failed");

@@ -22,25 +22,70 @@
 
 static const char *const denied[] = {
         /* other processes' memory and execution */
-        "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+        "process_vm_readv",
+        "process_vm_writev",
+        "kcmp",
+        "pidfd_getfd",
 #if !defined(__SANITIZE_ADDRESS__)
         /* LeakSanitizer stops the world with ptrace at exit: test builds only */
         "ptrace",
 #endif
         /* namespaces and mounts */
-        "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "move_mount",
-        "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+        "unshare",
+        "setns",
+        "mount",
+        "umount2",
+        "pivot_root",
+        "chroot",
+        "move_mount",
+        "open_tree",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "mount_setattr",
         /* the kernel itself */
-        "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
-        "reboot", "swapon", "swapoff", "acct", "syslog", "quotactl", "lookup_dcookie",
-        "bpf", "perf_event_open", "userfaultfd", "add_key", "request_key", "keyctl",
-        "iopl", "ioperm", "personality", "uselib", "nfsservctl",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "kexec_load",
+        "kexec_file_load",
+        "reboot",
+        "swapon",
+        "swapoff",
+        "acct",
+        "syslog",
+        "quotactl",
+        "lookup_dcookie",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "add_key",
+        "request_key",
+        "keyctl",
+        "iopl",
+        "ioperm",
+        "personality",
+        "uselib",
+        "nfsservctl",
         /* clocks and names */
-        "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname",
+        "settimeofday",
+        "clock_settime",
+        "clock_adjtime",
+        "adjtimex",
+        "sethostname",
         "setdomainname",
         /* identity: the front has dropped its privileges and stays there */
-        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
-        "setfsuid", "setfsgid", "capset",
+        "setuid",
+        "setgid",
+        "setreuid",
+        "setregid",
+        "setresuid",
+        "setresgid",
+        "setgroups",
+        "setfsuid",
+        "setfsgid",
+        "capset",
 };
 
 int sandbox_front(char *err, size_t err_len) {
@@ -62,8 +107,7 @@ int sandbox_front(char *err, size_t err_len) {
         if (r >= 0) {
                 r = seccomp_load(ctx);
                 if (r < 0)
-                        snprintf(err, err_len, "cannot load the seccomp filter: %s",
-                                 strerror(-r));
+                        snprintf(err, err_len, "cannot load the seccomp filter: %s", strerror(-r));
         }
         seccomp_release(ctx);
         return r < 0 ? r : 0;

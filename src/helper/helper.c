@@ -36,10 +36,10 @@
 #include "throttle.h"
 #include "util.h"
 
-#define PAM_SERVICE "steward"
+#define PAM_SERVICE          "steward"
 #define PEER_SESSION_SECONDS 3600
-#define THROTTLE_ENTRIES 4096
-#define MAX_TOKEN_LIFETIME (10LL * 365 * 86400)
+#define THROTTLE_ENTRIES     4096
+#define MAX_TOKEN_LIFETIME   (10LL * 365 * 86400)
 
 struct helper {
         struct store *store;
@@ -53,8 +53,8 @@ struct caller {
         const char *source; /* where the request came from, as the front saw it */
 };
 
-typedef int (*op_fn)(struct helper *h, const struct caller *c, json_t *args, int fd,
-                     json_t **ret, struct module_error *e);
+typedef int (*op_fn)(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                     struct module_error *e);
 
 static int64_t now_s(void) {
         return (int64_t)(realtime_usec() / 1000000u);
@@ -83,7 +83,7 @@ static struct role_map role_map(const struct steward_config *c, struct role_list
         fill_list(&c->admin_groups, l->admin);
         fill_list(&c->operator_groups, l->operator);
         fill_list(&c->monitor_groups, l->monitor);
-        return (struct role_map){l->admin, l->operator, l->monitor};
+        return (struct role_map){l->admin, l->operator, l->monitor };
 }
 
 static const char *str_arg(json_t *args, const char *key) {
@@ -241,8 +241,8 @@ static void source_key(const char *source, char *dst, size_t n) {
         snprintf(dst, n, "ip:%.*s", (int)len, s);
 }
 
-static int login_result(struct helper *h, const struct caller *c, const char *user,
-                        enum role role, json_t **ret, struct module_error *e) {
+static int login_result(struct helper *h, const struct caller *c, const char *user, enum role role,
+                        json_t **ret, struct module_error *e) {
         struct steward_config cfg;
         _cleanup_free_ char *secret = NULL, *csrf = NULL;
         struct session s;
@@ -352,8 +352,8 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
         return login_result(h, c, "bootstrap", ROLE_ADMIN, ret, e);
 }
 
-static int op_logout(struct helper *h, const struct caller *c, json_t *args, int fd,
-                     json_t **ret, struct module_error *e) {
+static int op_logout(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                     struct module_error *e) {
         (void)sessions_delete(h->store, c->s.id);
         *ret = json_pack("{s:s}", "result", "ok");
         return 0;
@@ -407,9 +407,9 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 }
                 expires_at = now + json_integer_value(exp);
         }
-        r = sessions_create(h->store, "token", bootstrap ? "bootstrap" : c->s.user,
-                            (enum role)role, name, expires_at, c->source ? c->source : "",
-                            bootstrap ? 0 : c->s.id, now, &secret, NULL, &s);
+        r = sessions_create(h->store, "token", bootstrap ? "bootstrap" : c->s.user, (enum role)role,
+                            name, expires_at, c->source ? c->source : "", bootstrap ? 0 : c->s.id,
+                            now, &secret, NULL, &s);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot create the token: %s",
                                  strerror(-r));
@@ -533,8 +533,7 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
                 r = -EPERM;
                 goto out;
         }
-        r = m->settings_apply(&(struct module_ctx){c->s.user, role_to_string(c->s.role),
-                                                   c->source},
+        r = m->settings_apply(&(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source},
                               changes, dry_run, &plan, e);
         if (!dry_run)
                 audit(h, c, m->name, "settings", changes, r, e,
@@ -558,8 +557,8 @@ static enum role command_role(const command_def_t *cmd) {
         return cmd->changes_state ? ROLE_ADMIN : ROLE_MONITOR;
 }
 
-static int op_command(struct helper *h, const struct caller *c, json_t *args, int fd,
-                      json_t **ret, struct module_error *e) {
+static int op_command(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                      struct module_error *e) {
         const module_t *m = module_arg(args, e);
         const char *name = str_arg(args, "name");
         json_t *cargs = json_object_get(args, "args");
@@ -595,8 +594,8 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         return r;
 }
 
-static int op_action(struct helper *h, const struct caller *c, json_t *args, int fd,
-                     json_t **ret, struct module_error *e) {
+static int op_action(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                     struct module_error *e) {
         const module_t *m = module_arg(args, e);
         const char *action = str_arg(args, "action");
         int (*fn)(const struct module_ctx *, struct module_error *) = NULL;
@@ -682,8 +681,7 @@ static int op_audit_get(struct helper *h, const struct caller *c, json_t *args, 
         }
         r = audit_get(h->store, id, ret);
         if (r == -ENOENT)
-                module_error_set(e, 404, "not_found", NULL, "no audit record %lld",
-                                 (long long)id);
+                module_error_set(e, 404, "not_found", NULL, "no audit record %lld", (long long)id);
         else if (r < 0)
                 module_error_set(e, 500, "internal", NULL, "cannot read the audit log: %s",
                                  strerror(-r));
@@ -795,9 +793,9 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
                 json_array_append_new(out, json_pack("{s:s, s:s}", "path", path, "diff", d));
                 json_array_append_new(audit_files,
                                       json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:b}", "path",
-                                                path, "type", btype, "before_type", type,
-                                                "before", after, "after", before, "diff", d,
-                                                "redacted", false));
+                                                path, "type", btype, "before_type", type, "before",
+                                                after, "after", before, "diff", d, "redacted",
+                                                false));
                 if (dry_run)
                         continue;
                 r = file_state_write(path, btype, before ? before : "", before ? strlen(before) : 0,

@@ -21,7 +21,7 @@
 #include "store.h"
 
 #define SESSION_SECRET_PREFIX "stw_"
-#define SESSION_SECRET_LEN (4 + 64)
+#define SESSION_SECRET_LEN    (4 + 64)
 
 struct session {
         int64_t id;
@@ -45,9 +45,8 @@ struct session_limits {
  * lifetime limit is applied by sessions_check).  Returns the secret (and for
  * "session" a CSRF secret) malloc'ed; the caller shows them once. */
 int sessions_create(struct store *s, const char *kind, const char *user, enum role role,
-                    const char *name, int64_t expires_at, const char *source,
-                    int64_t created_by, int64_t now, char **ret_secret, char **ret_csrf,
-                    struct session *ret);
+                    const char *name, int64_t expires_at, const char *source, int64_t created_by,
+                    int64_t now, char **ret_secret, char **ret_csrf, struct session *ret);
 
 /* Looks a secret up.  -ENOENT: unknown (or malformed); -ETIMEDOUT: expired
  * (the row is deleted).  Updates last_used (at most once a second).  Does not

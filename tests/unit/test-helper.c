@@ -109,8 +109,8 @@ static char *admin_session(struct fixture *f) {
 }
 
 static char *make_token(struct fixture *f, const char *admin, const char *role) {
-        json_t *ans = call(f, "token_create", admin,
-                           json_pack("{s:s, s:s}", "name", "t", "role", role));
+        json_t *ans =
+                call(f, "token_create", admin, json_pack("{s:s, s:s}", "name", "t", "role", role));
         char *s;
         assert_int_equal(status_of(ans), 200);
         s = strdup(json_string_value(json_object_get(json_object_get(ans, "result"), "token")));
@@ -121,13 +121,15 @@ static char *make_token(struct fixture *f, const char *admin, const char *role) 
 /* Every operation that needs a session, tried with none and with garbage. */
 static void test_no_session_gets_nothing(void **state) {
         struct fixture *f = *state;
-        static const char *const ops[] = {"settings_apply", "command",     "action",
-                                          "token_create",   "token_list",  "token_revoke",
-                                          "audit_list",     "audit_get",   "audit_verify",
-                                          "audit_rollback", "logout",      "csrf_check"};
+        static const char *const ops[] = {"settings_apply", "command",    "action",
+                                          "token_create",   "token_list", "token_revoke",
+                                          "audit_list",     "audit_get",  "audit_verify",
+                                          "audit_rollback", "logout",     "csrf_check"};
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
                 json_t *a = call(f, ops[i], NULL, json_object());
-                json_t *b = call(f, ops[i], "stw_" "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                json_t *b = call(f, ops[i],
+                                 "stw_"
+                                 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
                                  json_object());
                 assert_int_equal(status_of(a), 401);
                 assert_int_equal(status_of(b), 401);
@@ -189,7 +191,8 @@ static void test_monitor_cannot_change(void **state) {
         a = call(f, "settings_apply", admin,
                  json_pack("{s:s, s:{s:s}}", "module", "stewardd", "patch", "log_level", "debug"));
         assert_int_equal(status_of(a), 200);
-        assert_true(json_integer_value(json_object_get(json_object_get(a, "result"), "audit_id")) > 0);
+        assert_true(json_integer_value(json_object_get(json_object_get(a, "result"), "audit_id")) >
+                    0);
         json_decref(a);
 }
 
@@ -223,11 +226,13 @@ static void test_broken_framing_drops_the_front(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_session_gets_nothing, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_unknown_and_malformed_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_and_malformed_refused, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
+                                                teardown),
         };
         signal(SIGPIPE, SIG_IGN);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,7 +153,6 @@ void expo_sample(struct expo *e, const char *name) {
         e->labels = false;
 }
 
-
 /* s[0..n) escaped as a label value, into the line. */
 static void put_escaped(struct expo *e, const char *s, size_t n) {
         const unsigned char *u = (const unsigned char *)s;

@@ -131,7 +131,8 @@ struct field {
         enum field_kind kind;
         size_t offset;
 };
-#define FIELD(k, m) {k, offsetof(struct steward_config, m)}
+#define FIELD(k, m)                                                                                \
+        { k, offsetof(struct steward_config, m) }
 static const struct field fields[] = {
         FIELD(F_LEVEL, log_level),
         FIELD(F_UINT, max_connections),
@@ -558,10 +559,10 @@ static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dr
                 restart = restart || (d && d->restart);
         }
         *plan = json_pack("{s:b, s:o, s:b, s:[{s:s, s:s, s:s, s:s, s:s?, s:s, s:b}]}", "dry_run",
-                          dry_run, "changed", changed, "restart_required", restart, "files",
-                          "path", config_path, "diff", diff, "type", "file", "before_type",
-                          config_existed ? "file" : "absent", "before",
-                          config_existed ? old : NULL, "after", new_text, "redacted", false);
+                          dry_run, "changed", changed, "restart_required", restart, "files", "path",
+                          config_path, "diff", diff, "type", "file", "before_type",
+                          config_existed ? "file" : "absent", "before", config_existed ? old : NULL,
+                          "after", new_text, "redacted", false);
         r = *plan ? 0 : -ENOMEM;
 out:
         pthread_mutex_unlock(&lock);

@@ -16,9 +16,9 @@
 
 #include "log.h"
 
-#define STEWARD_MAX_GROUPS 16
+#define STEWARD_MAX_GROUPS     16
 #define STEWARD_GROUP_NAME_MAX 32
-#define STEWARD_LIST_ITEM_MAX 48 /* a group name, or a network like "2001:db8::/32" */
+#define STEWARD_LIST_ITEM_MAX  48 /* a group name, or a network like "2001:db8::/32" */
 
 /* A short list of short strings (group names, networks), copyable by value. */
 struct steward_groups {
