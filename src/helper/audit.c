@@ -344,17 +344,14 @@ static int chain_head(struct store *s, int64_t *ret_next, char **ret_prev) {
 
 static int record_exists(struct store *s, int64_t id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r, rc;
+        int r;
 
         r = sql_prepare(s, "SELECT 1 FROM audit WHERE id = ?1", &st);
         if (r >= 0)
                 r = sql_bind_int64(st, 1, id);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                return 0;
-        return rc == SQLITE_DONE ? -ENOENT : sql_fail(rc);
+        return sql_step_one(st);
 }
 
 static int insert_record(struct store *s, const struct record *rec, const char *time_iso,
@@ -624,7 +621,7 @@ int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *m
 
 int audit_get(struct store *s, int64_t id, json_t **ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r, rc;
+        int r;
 
         if (!s || !ret)
                 return -EINVAL;
@@ -635,11 +632,9 @@ int audit_get(struct store *s, int64_t id, json_t **ret) {
                 r = sql_bind_int64(st, 1, id);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return sql_fail(rc);
+        r = sql_step_one(st);
+        if (r < 0)
+                return r;
         return record_json(st, true, ret);
 }
 

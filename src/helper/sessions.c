@@ -225,18 +225,16 @@ static int evict_oldest(struct store *s, const char *user, const char *kind, int
  * rule.  A creator that no longer exists cannot vouch for anything. */
 static int creator_role(struct store *s, int64_t id, enum role *ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r, rc, role;
+        int r, role;
 
         r = sql_prepare(s, "SELECT role FROM sessions WHERE id = ?1", &st);
         if (r >= 0)
                 r = sql_bind_int64(st, 1, id);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -EPERM;
-        if (rc != SQLITE_ROW)
-                return sql_fail(rc);
+        r = sql_step_one(st);
+        if (r < 0)
+                return r == -ENOENT ? -EPERM : r;
         role = role_from_string(sql_column_text(st, 0));
         if (role < 0)
                 return -EBADMSG;
@@ -390,7 +388,7 @@ int sessions_check(struct store *s, const char *secret, const struct session_lim
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         char hash[SHA256_HEX_LEN + 1];
         struct session x;
-        int r, rc;
+        int r;
 
         if (!s || !limits_valid(lim) || now <= 0)
                 return -EINVAL;
@@ -405,11 +403,9 @@ int sessions_check(struct store *s, const char *secret, const struct session_lim
                 r = sql_bind_text(st, 1, hash);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return sql_fail(rc);
+        r = sql_step_one(st);
+        if (r < 0)
+                return r;
         r = row_to_session(st, &x);
         if (r < 0)
                 return r;

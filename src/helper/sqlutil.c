@@ -30,6 +30,13 @@ int sql_fail(int rc) {
         return r < 0 ? r : -EIO;
 }
 
+int sql_step_one(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                return 0;
+        return rc == SQLITE_DONE ? -ENOENT : sql_fail(rc);
+}
+
 int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);

@@ -27,6 +27,10 @@ static inline void sql_finalizep(sqlite3_stmt **st) {
 #define _cleanup_stmt_ _cleanup_(sql_finalizep)
 
 int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret);
+
+/* Steps a query expected to give one row: 0 with the row current, -ENOENT
+ * when there is none, -errno on a SQLite error. */
+int sql_step_one(sqlite3_stmt *st);
 /* Runs statements that return no rows we need. */
 int sql_exec(struct store *s, const char *sql);
 /* Binds text (copied), or NULL when v is NULL. */
