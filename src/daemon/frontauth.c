@@ -80,8 +80,8 @@ int frontauth_check(const char *secret, const char *source, unsigned idle_timeou
         uint64_t now = now_usec(), recheck = FRONTAUTH_RECHECK_SECONDS * 1000000ull;
         int r;
 
-        if (idle_timeout && idle_timeout * 500000ull < recheck)
-                recheck = idle_timeout * 500000ull;
+        if (idle_timeout && idle_timeout * 250000ull < recheck)
+                recheck = idle_timeout * 250000ull;
         if (!well_formed(secret) || sha256_hex(secret, strlen(secret), digest) < 0) {
                 module_error_set(e, 401, "unauthenticated", NULL, "invalid token");
                 return -EACCES;

@@ -3,7 +3,7 @@
  * The helper owns sessions; the front keeps a small cache of the answers to
  * "whose secret is this?" so that read requests do not cross into the helper
  * every time.  An entry is re-checked with the helper after
- * FRONTAUTH_RECHECK_SECONDS or half the idle timeout, whichever is shorter,
+ * FRONTAUTH_RECHECK_SECONDS or a quarter of the idle timeout, whichever is shorter,
  * and dropped at once when this front logs the session out or
  * revokes the token.  The cache only ever speeds up reads: every change is
  * checked again by the helper against its own store. */
@@ -29,8 +29,10 @@ struct caller {
 /* Checks a secret; on success fills *ret.  -EACCES with e filled (401) for an
  * unknown or expired secret; -EPIPE when the helper is unreachable (503).
  * idle_timeout (seconds) is the sessions' idle limit: the cache re-checks at
- * least every half of it, which keeps an active session's idle timer fresh
- * in the helper and notices an idle one soon after it expired. */
+ * least every quarter of it, which keeps an active session's idle timer
+ * fresh in the helper (the helper sees a gap of at most a quarter of the
+ * limit plus the client's own pause) and notices an idle one soon after it
+ * expired. */
 int frontauth_check(const char *secret, const char *source, unsigned idle_timeout,
                     struct caller *ret, struct module_error *e);
 
