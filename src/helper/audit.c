@@ -619,6 +619,51 @@ int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *m
         return 0;
 }
 
+int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_json_ json_t *records = NULL;
+        int r, rc;
+
+        if (!s || !ret || after_id < 0 || limit < 1 || limit > AUDIT_LIST_MAX)
+                return -EINVAL;
+        r = sql_prepare(s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        &st);
+        if (r >= 0)
+                r = sql_bind_int64(st, 1, after_id);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, limit);
+        if (r < 0)
+                return r;
+        records = json_array();
+        if (!records)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *rec;
+                r = record_json(st, false, &rec);
+                if (r < 0)
+                        return r;
+                if (json_array_append_new(records, rec) < 0)
+                        return -ENOMEM;
+        }
+        if (rc != SQLITE_DONE)
+                return sql_fail(rc);
+        *ret = TAKE_PTR(records);
+        return 0;
+}
+
+int audit_head(struct store *s, int64_t *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = sql_prepare(s, "SELECT coalesce(max(id), 0) FROM audit", &st);
+        if (r >= 0)
+                r = sql_step_one(st);
+        if (r < 0)
+                return r;
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
 int audit_get(struct store *s, int64_t id, json_t **ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;

@@ -38,6 +38,14 @@ int audit_append(struct store *s, const struct audit_entry *e, int64_t now, int6
 int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *module,
                const char *user, json_t **ret);
 
+/* Oldest first: the records after after_id (at most limit, 1..500), shaped
+ * as audit_list's items; a JSON array. */
+int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t **ret);
+
+/* The newest record's id (0: none).  Records are never deleted, so this is
+ * also how many were ever written. */
+int audit_head(struct store *s, int64_t *ret);
+
 /* One record with everything, including before/after contents.  -ENOENT. */
 int audit_get(struct store *s, int64_t id, json_t **ret);
 

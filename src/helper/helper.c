@@ -26,6 +26,7 @@
 #include "diff.h"
 #include "files.h"
 #include "log.h"
+#include "metricsdb.h"
 #include "module.h"
 #include "modules/stewardd/stewardd.h"
 #include "proto.h"
@@ -45,6 +46,7 @@ struct helper {
         struct store *store;
         struct throttle *throttle;
         char *bootstrap_path;
+        uint64_t logins_ok, logins_failed; /* since the helper started */
 };
 
 struct caller {
@@ -837,6 +839,76 @@ out:
         return r;
 }
 
+/* ---- the front's own calls: metrics history and counters --------------- */
+
+/* The front's completed minutes (metricsdb.h validates them). */
+static int op_metrics_store(struct helper *h, const struct caller *c, json_t *args, int fd,
+                            json_t **ret, struct module_error *e) {
+        int r = metricsdb_store(h->store, args, now_s(), e);
+        if (r >= 0)
+                *ret = json_object();
+        return r;
+}
+
+static int op_metrics_query(struct helper *h, const struct caller *c, json_t *args, int fd,
+                            json_t **ret, struct module_error *e) {
+        return metricsdb_query(h->store, args, e, ret);
+}
+
+static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *args, int fd,
+                             json_t **ret, struct module_error *e) {
+        return metricsdb_recent(h->store, args, now_s(), e, ret);
+}
+
+/* Counters for GET /metrics, asked for every few seconds: no names, no
+ * content, nothing a session could not see. */
+static int op_front_poll(struct helper *h, const struct caller *c, json_t *args, int fd,
+                         json_t **ret, struct module_error *e) {
+        struct session_limits lim;
+        int64_t sessions = 0, head = 0;
+        int r;
+
+        if (json_object_size(args) != 0) {
+                module_error_set(e, 400, "bad_request", NULL, "front_poll takes no arguments");
+                return -EINVAL;
+        }
+        session_limits(&lim);
+        r = sessions_count(h->store, &lim, now_s(), &sessions);
+        if (r >= 0)
+                r = audit_head(h->store, &head);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot read the store: %s",
+                                 strerror(-r));
+                return r;
+        }
+        *ret = json_pack("{s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions, "audit_head",
+                         (json_int_t)head, "logins_ok", (json_int_t)h->logins_ok, "logins_failed",
+                         (json_int_t)h->logins_failed);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* New audit records for the event stream, oldest first, for a session that
+ * may read the audit log anyway. */
+static int op_audit_since(struct helper *h, const struct caller *c, json_t *args, int fd,
+                          json_t **ret, struct module_error *e) {
+        json_t *after = json_object_get(args, "after"), *records = NULL;
+        int r;
+
+        if (!json_is_integer(after) || json_integer_value(after) < 0 ||
+            json_object_size(args) != 1) {
+                module_error_set(e, 400, "invalid_argument", "after", "after is a record id");
+                return -EINVAL;
+        }
+        r = audit_list_after(h->store, json_integer_value(after), 100, &records);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot read the audit log: %s",
+                                 strerror(-r));
+                return r;
+        }
+        *ret = json_pack("{s:o}", "records", records);
+        return *ret ? 0 : -ENOMEM;
+}
+
 static const struct op {
         const char *name;
         enum role min_role; /* ROLE_NONE: no session needed */
@@ -860,6 +932,11 @@ static const struct op {
         {"audit_get", ROLE_MONITOR, false, op_audit_get},
         {"audit_verify", ROLE_MONITOR, false, op_audit_verify},
         {"audit_rollback", ROLE_ADMIN, false, op_audit_rollback},
+        {"audit_since", ROLE_MONITOR, false, op_audit_since},
+        {"metrics_store", ROLE_NONE, false, op_metrics_store},
+        {"metrics_query", ROLE_NONE, false, op_metrics_query},
+        {"metrics_recent", ROLE_NONE, false, op_metrics_recent},
+        {"front_poll", ROLE_NONE, false, op_front_poll},
 };
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {
@@ -929,6 +1006,12 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 json_t *a = args ? json_incref(args) : json_object();
                 r = op->fn(h, &c, a, fd, &result, &e);
                 json_decref(a);
+                if (STREQ(op->name, "login") || STREQ(op->name, "login_bootstrap")) {
+                        if (r >= 0)
+                                h->logins_ok++;
+                        else
+                                h->logins_failed++;
+                }
                 if (fd >= 0)
                         close(fd);
                 fd = -1;

@@ -537,6 +537,32 @@ int sessions_purge(struct store *s, const struct session_limits *lim, int64_t no
         return sqlite3_changes(store_db(s));
 }
 
+int sessions_count(struct store *s, const struct session_limits *lim, int64_t now, int64_t *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !limits_valid(lim) || now <= 0)
+                return -EINVAL;
+        r = sql_prepare(s,
+                        "SELECT count(*) FROM sessions WHERE kind IN ('session', 'peer')"
+                        " AND NOT ((expires_at != 0 AND expires_at <= ?1)"
+                        " OR (kind = 'session' AND ((?2 > 0 AND last_used <= ?1 - ?2)"
+                        " OR (?3 > 0 AND created <= ?1 - ?3))))",
+                        &st);
+        if (r >= 0)
+                r = sql_bind_int64(st, 1, now);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, lim->idle_timeout);
+        if (r >= 0)
+                r = sql_bind_int64(st, 3, lim->lifetime);
+        if (r >= 0)
+                r = sql_step_one(st);
+        if (r < 0)
+                return r;
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
 int sessions_import_bootstrap(struct store *s, const char *secret, int64_t now) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         char hash[SHA256_HEX_LEN + 1];

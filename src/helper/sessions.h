@@ -70,6 +70,9 @@ int sessions_list_tokens(struct store *s, const char *user, json_t **ret);
 /* Deletes expired rows; returns how many. */
 int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now);
 
+/* Live login sessions (kinds "session" and "peer", not expired). */
+int sessions_count(struct store *s, const struct session_limits *lim, int64_t now, int64_t *ret);
+
 /* Imports the bootstrap token file's secret as a "bootstrap" row if no
  * admin session, token or bootstrap row exists yet. */
 int sessions_import_bootstrap(struct store *s, const char *secret, int64_t now);

@@ -80,6 +80,25 @@ static const char *const migrations[] = {
         ");"
         "CREATE INDEX audit_module ON audit (module, id);"
         "CREATE INDEX audit_user ON audit (user, id);",
+        /* 1 → 2: the stored tiers of the metrics history (metricsdb.h) */
+        "CREATE TABLE metrics_minute ("
+        " series TEXT    NOT NULL,"
+        " t      INTEGER NOT NULL CHECK (t % 60 = 0),"
+        " avg    REAL    NOT NULL,"
+        " min    REAL    NOT NULL,"
+        " max    REAL    NOT NULL,"
+        " n      INTEGER NOT NULL CHECK (n > 0),"
+        " PRIMARY KEY (series, t)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE metrics_hour ("
+        " series TEXT    NOT NULL,"
+        " t      INTEGER NOT NULL CHECK (t % 3600 = 0),"
+        " avg    REAL    NOT NULL,"
+        " min    REAL    NOT NULL,"
+        " max    REAL    NOT NULL,"
+        " n      INTEGER NOT NULL CHECK (n > 0),"
+        " PRIMARY KEY (series, t)"
+        ") WITHOUT ROWID;",
 };
 
 #define STORE_SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

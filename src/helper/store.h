@@ -1,6 +1,7 @@
 /* store.h — the helper's persistent state: one SQLite database,
  * STATE_DIR/steward.db (mode 0600, owned by root, WAL journal), holding
- * sessions and API tokens (hashed) and the audit log.  Only the privileged
+ * sessions and API tokens (hashed), the audit log and the stored tiers of
+ * the metrics history.  Only the privileged
  * helper opens it; the network front never sees the file.
  *
  * The schema is versioned with PRAGMA user_version and migrated forward on
