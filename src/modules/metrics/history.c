@@ -9,8 +9,16 @@
  * the monotonic time between them; a counter that went backwards (a wrap,
  * a reset, an interface that went away) gives no sample for that second.
  *
- * Ownership: `hist` (tiers, accumulators) is guarded by hist.lock and
- * written only by history_add().  `smp` (descriptors, read buffer, previous
+ * The sampler wakes at WAKE_OFFSET_NS into each wall-clock second that is
+ * a multiple of the interval, so samples of different daemons line up.
+ *
+ * The writer thread takes the queued minutes (history.h) and hands them to
+ * the helper; a failed store keeps them queued and is retried after
+ * WRITER_RETRY_SECONDS.  A store that worked drops exactly the minutes it
+ * sent (by sequence number), so minutes queued meanwhile stay.
+ *
+ * Ownership: `hist` (tiers, accumulators, the queue) is guarded by hist.lock
+ * and its samples are written only by history_add().  `smp` (descriptors, read buffer, previous
  * counters) belongs to the sampler thread while it runs, and to
  * history_start()/history_stop() otherwise.
  */
@@ -21,6 +29,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,14 +39,20 @@
 #include "modules/system/procfs.h"
 #include "util.h"
 
-#define READ_BUF_START (64UL * 1024)
-#define READ_BUF_MAX   (4UL * 1024 * 1024)
-#define WAKE_OFFSET_NS 500000000L /* into each wall-clock second */
+#define READ_BUF_START       (64UL * 1024)
+#define READ_BUF_MAX         (4UL * 1024 * 1024)
+#define WAKE_OFFSET_NS       500000000L /* into each wall-clock second */
+#define WRITER_RETRY_SECONDS 10
+#define MINUTE_TIER          1
 
 const struct history_tier_def history_tiers[HISTORY_TIERS] = {
-        {1, 3600},
-        {60, 1440},
+        {1, 3600, NULL},
+        {60, 1440, NULL},
+        {60, 43200, "minute"},
+        {3600, 17520, "hour"},
 };
+
+_Static_assert(HISTORY_MAX_RANGE == 3600U * 17520U, "the hour tier spans the longest range");
 
 static const struct {
         const char *name, *unit;
@@ -83,21 +98,52 @@ struct acc {
         unsigned n[_HS_MAX];
 };
 
+/* A completed minute waiting for the database. */
+struct pending {
+        uint64_t seq;
+        int64_t start;
+        float avg[_HS_MAX], min[_HS_MAX], max[_HS_MAX];
+        uint16_t n[_HS_MAX]; /* samples; 0: none */
+};
+
 static struct {
         pthread_mutex_t lock;
+        pthread_cond_t queued; /* a minute was queued, or the writer must stop */
         bool ready;
-        struct tier tier[HISTORY_TIERS];
-        struct acc acc[HISTORY_TIERS]; /* acc[0] unused: tier 0 is raw */
+        struct tier tier[HISTORY_MEM_TIERS];
+        struct acc acc[HISTORY_MEM_TIERS]; /* acc[0] unused: tier 0 is raw */
+        struct pending *pending;           /* ring of HISTORY_PENDING_MAX */
+        size_t pending_head, pending_n;
+        uint64_t next_seq;
+        bool writer_stop;
 } hist = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
+        .queued = PTHREAD_COND_INITIALIZER,
 };
+
+static _Atomic unsigned interval = 1;
+static _Atomic(history_observer_fn) observer;
+static _Atomic(history_call_fn) backend;
+
+void history_set_backend(history_call_fn call) {
+        atomic_store(&backend, call);
+}
+
+void history_set_observer(history_observer_fn fn) {
+        atomic_store(&observer, fn);
+}
+
+unsigned history_interval(void) {
+        return atomic_load(&interval);
+}
 
 static void acc_reset(struct acc *a) {
         *a = (struct acc){.start = INT64_MIN};
 }
 
 static void clear_locked(void) {
-        for (size_t t = 0; t < HISTORY_TIERS; t++) {
+        hist.pending_head = hist.pending_n = 0;
+        for (size_t t = 0; t < HISTORY_MEM_TIERS; t++) {
                 for (size_t i = 0; i < history_tiers[t].capacity; i++)
                         hist.tier[t].time[i] = INT64_MIN;
                 acc_reset(&hist.acc[t]);
@@ -120,7 +166,12 @@ int history_setup(void) {
         pthread_mutex_lock(&hist.lock);
         if (hist.ready)
                 goto out;
-        for (size_t t = 0; t < HISTORY_TIERS; t++) {
+        hist.pending = calloc(HISTORY_PENDING_MAX, sizeof *hist.pending);
+        if (!hist.pending) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t t = 0; t < HISTORY_MEM_TIERS; t++) {
                 size_t cap = history_tiers[t].capacity;
                 struct tier *ti = &hist.tier[t];
 
@@ -136,6 +187,8 @@ int history_setup(void) {
                 if (!ti->time || !ti->avg || !ti->min || !ti->max) {
                         for (size_t k = 0; k <= t; k++)
                                 tier_free(&hist.tier[k]);
+                        free(hist.pending);
+                        hist.pending = NULL;
                         r = -ENOMEM;
                         goto out;
                 }
@@ -149,8 +202,11 @@ out:
 
 void history_teardown(void) {
         pthread_mutex_lock(&hist.lock);
-        for (size_t t = 0; t < HISTORY_TIERS; t++)
+        for (size_t t = 0; t < HISTORY_MEM_TIERS; t++)
                 tier_free(&hist.tier[t]);
+        free(hist.pending);
+        hist.pending = NULL;
+        hist.pending_head = hist.pending_n = 0;
         hist.ready = false;
         pthread_mutex_unlock(&hist.lock);
 }
@@ -193,6 +249,33 @@ static void tier_put_locked(unsigned t, int64_t start, const double avg[_HS_MAX]
         }
 }
 
+/* Queues a completed minute for the database; a full queue drops its
+ * oldest. */
+static void pending_push_locked(const struct acc *a, const double avg[_HS_MAX]) {
+        struct pending *p;
+        bool any = false;
+
+        for (size_t s = 0; s < _HS_MAX; s++)
+                any = any || a->n[s];
+        if (!any || !hist.pending)
+                return;
+        if (hist.pending_n == HISTORY_PENDING_MAX) {
+                hist.pending_head = (hist.pending_head + 1) % HISTORY_PENDING_MAX;
+                hist.pending_n--;
+        }
+        p = &hist.pending[(hist.pending_head + hist.pending_n) % HISTORY_PENDING_MAX];
+        hist.pending_n++;
+        p->seq = ++hist.next_seq;
+        p->start = a->start;
+        for (size_t s = 0; s < _HS_MAX; s++) {
+                p->n[s] = (uint16_t)(a->n[s] > UINT16_MAX ? UINT16_MAX : a->n[s]);
+                p->avg[s] = (float)avg[s];
+                p->min[s] = (float)a->min[s];
+                p->max[s] = (float)a->max[s];
+        }
+        pthread_cond_signal(&hist.queued);
+}
+
 static void acc_flush_locked(unsigned t) {
         struct acc *a = &hist.acc[t];
         double avg[_HS_MAX];
@@ -205,7 +288,110 @@ static void acc_flush_locked(unsigned t) {
                 if (!a->n[s])
                         a->min[s] = a->max[s] = NAN;
         tier_put_locked(t, a->start, avg, a->min, a->max);
+        if (t == MINUTE_TIER)
+                pending_push_locked(a, avg);
         acc_reset(a);
+}
+
+void history_close_minute(void) {
+        pthread_mutex_lock(&hist.lock);
+        if (hist.ready)
+                acc_flush_locked(MINUTE_TIER);
+        pthread_mutex_unlock(&hist.lock);
+}
+
+json_t *history_pending_batch(uint64_t *ret_last) {
+        json_t *points = json_array(), *batch = NULL;
+        uint64_t last = 0;
+
+        if (!points)
+                return NULL;
+        pthread_mutex_lock(&hist.lock);
+        for (size_t i = 0; hist.ready && i < hist.pending_n; i++) {
+                const struct pending *p =
+                        &hist.pending[(hist.pending_head + i) % HISTORY_PENDING_MAX];
+                json_t *series = json_object(), *pt;
+                for (size_t s = 0; series && s < _HS_MAX; s++) {
+                        /* The float of a min/max can round past the avg's
+                         * float: clamp, as the helper checks the order. */
+                        double mn = p->min[s], mx = p->max[s], av = p->avg[s];
+                        if (!p->n[s] || !isfinite(av) || !isfinite(mn) || !isfinite(mx))
+                                continue;
+                        av = av < mn ? mn : av > mx ? mx : av;
+                        json_object_set_new(series, series_defs[s].name,
+                                            json_pack("[f, f, f, i]", av, mn, mx, (int)p->n[s]));
+                }
+                pt = json_pack("{s:I, s:o}", "t", (json_int_t)p->start, "series", series);
+                if (!pt || json_array_append_new(points, pt) < 0)
+                        break;
+                last = p->seq;
+        }
+        pthread_mutex_unlock(&hist.lock);
+        if (json_array_size(points) == 0) {
+                json_decref(points);
+                return NULL;
+        }
+        batch = json_pack("{s:o}", "points", points);
+        if (batch)
+                *ret_last = last;
+        return batch;
+}
+
+void history_pending_ack(uint64_t last) {
+        pthread_mutex_lock(&hist.lock);
+        while (hist.pending_n > 0 && hist.pending[hist.pending_head].seq <= last) {
+                hist.pending_head = (hist.pending_head + 1) % HISTORY_PENDING_MAX;
+                hist.pending_n--;
+        }
+        pthread_mutex_unlock(&hist.lock);
+}
+
+int history_refill(json_t *recent) {
+        json_t *series = json_object_get(recent, "series"), *rows, *row;
+        const char *name;
+        size_t cap = history_tiers[MINUTE_TIER].capacity, i;
+
+        if (!json_is_object(series))
+                return -EINVAL;
+        pthread_mutex_lock(&hist.lock);
+        if (!hist.ready) {
+                pthread_mutex_unlock(&hist.lock);
+                return -ENODATA;
+        }
+        json_object_foreach(series, name, rows) {
+                struct tier *ti = &hist.tier[MINUTE_TIER];
+                size_t s = _HS_MAX;
+                for (size_t k = 0; k < _HS_MAX; k++)
+                        if (STREQ(name, series_defs[k].name))
+                                s = k;
+                if (s == _HS_MAX || !json_is_array(rows))
+                        continue;
+                json_array_foreach(rows, i, row) {
+                        json_t *jt = json_array_get(row, 0);
+                        int64_t t;
+                        size_t slot;
+                        if (!json_is_integer(jt) || json_array_size(row) != 5)
+                                continue;
+                        t = json_integer_value(jt);
+                        if (t % 60 != 0 || (hist.acc[MINUTE_TIER].start != INT64_MIN &&
+                                            t >= hist.acc[MINUTE_TIER].start))
+                                continue;
+                        slot = slot_of(MINUTE_TIER, t);
+                        if (ti->time[slot] > t)
+                                continue; /* something newer is there */
+                        if (ti->time[slot] != t) {
+                                ti->time[slot] = t;
+                                for (size_t k = 0; k < _HS_MAX; k++)
+                                        ti->avg[k * cap + slot] = ti->min[k * cap + slot] =
+                                                ti->max[k * cap + slot] = NAN;
+                        }
+                        ti->avg[s * cap + slot] = (float)json_number_value(json_array_get(row, 1));
+                        ti->min[s * cap + slot] = (float)json_number_value(json_array_get(row, 2));
+                        ti->max[s * cap + slot] = (float)json_number_value(json_array_get(row, 3));
+                }
+        }
+        pthread_mutex_unlock(&hist.lock);
+        return 0;
 }
 
 void history_add(int64_t now, const double values[_HS_MAX]) {
@@ -213,7 +399,7 @@ void history_add(int64_t now, const double values[_HS_MAX]) {
         if (!hist.ready)
                 goto out;
         tier_put_locked(0, now, values, values, values);
-        for (unsigned t = 1; t < HISTORY_TIERS; t++) {
+        for (unsigned t = 1; t < HISTORY_MEM_TIERS; t++) {
                 struct acc *a = &hist.acc[t];
                 int64_t b = bucket_of(t, now);
 
@@ -243,7 +429,7 @@ out:
 static bool parse_number(const char *s, size_t n, unsigned max, unsigned *ret) {
         unsigned v = 0;
 
-        if (n == 0 || n > 6 || s[0] == '0')
+        if (n == 0 || n > 9 || s[0] == '0')
                 return false;
         for (size_t i = 0; i < n; i++) {
                 if (s[i] < '0' || s[i] > '9')
@@ -294,8 +480,9 @@ static bool tier_for(unsigned range, unsigned step, unsigned *ret) {
 int history_parse_query(const char *series, const char *range, const char *step,
                         struct history_query *ret, struct module_error *err) {
         static const char range_forms[] =
-                "range must be N followed by s, m or h (e.g. 90s, 15m, 1h), from 1s to 24h; "
-                "over 1h a whole number of minutes";
+                "range must be N followed by s, m, h, d or y (e.g. 90s, 15m, 1h, 7d, 30d, 1y), "
+                "from 1s to 2y; over 1h a whole number of minutes, over 30d a whole number of "
+                "hours";
         struct history_query q = {.range = 3600};
         size_t n;
         unsigned mult = 1, v;
@@ -324,6 +511,12 @@ int history_parse_query(const char *series, const char *range, const char *step,
                         break;
                 case 'h':
                         mult = 3600;
+                        break;
+                case 'd':
+                        mult = 86400;
+                        break;
+                case 'y':
+                        mult = 365 * 86400;
                         break;
                 default:
                         return bad(err, "range", range_forms);
@@ -356,6 +549,9 @@ int history_parse_query(const char *series, const char *range, const char *step,
                         return bad(err, "range", range_forms);
                 unsigned res = history_tiers[q.tier].resolution;
                 unsigned min = (q.range + HISTORY_DEF_POINTS - 1) / HISTORY_DEF_POINTS;
+                /* Raw samples come every interval: finer steps are gaps. */
+                if (q.tier == 0 && min < history_interval())
+                        min = history_interval();
                 for (q.step = res; q.step < q.range; q.step += res)
                         if (q.step >= min && q.range % q.step == 0)
                                 break;
@@ -368,6 +564,49 @@ int history_parse_query(const char *series, const char *range, const char *step,
 
 static json_t *number_or_null(double v) {
         return isnan(v) ? json_null() : json_real(v);
+}
+
+/* A stored tier's points from the helper, with nulls where it had none. */
+static int stored_points(const struct history_query *q, const struct history_tier_def *d,
+                         int64_t first, unsigned npoints, json_t **ret) {
+        history_call_fn call = atomic_load(&backend);
+        json_t *answer = NULL, *got, *points;
+        size_t k = 0;
+        int r;
+
+        if (!call)
+                return -ENODATA;
+        r = call("metrics_query",
+                 json_pack("{s:s, s:s, s:I, s:I, s:I}", "series", series_defs[q->series].name,
+                           "tier", d->stored, "from", (json_int_t)first, "step",
+                           (json_int_t)q->step, "points", (json_int_t)npoints),
+                 &answer);
+        if (r < 0)
+                return -ENODATA;
+        got = json_object_get(answer, "points");
+        points = json_array();
+        for (unsigned i = 0; points && i < npoints; i++) {
+                int64_t t = first + (int64_t)i * q->step;
+                json_t *p = json_array_get(got, k);
+                /* The helper's rows are in time order; anything else is a
+                 * gap, never a misplaced value. */
+                if (json_is_array(p) && json_integer_value(json_array_get(p, 0)) == t &&
+                    json_array_size(p) == 4) {
+                        k++;
+                        p = json_pack("[I, O, O, O]", (json_int_t)t, json_array_get(p, 1),
+                                      json_array_get(p, 2), json_array_get(p, 3));
+                } else
+                        p = json_pack("[I, n, n, n]", (json_int_t)t);
+                if (!p || json_array_append_new(points, p) < 0) {
+                        json_decref(points);
+                        points = NULL;
+                }
+        }
+        json_decref(answer);
+        if (!points)
+                return -ENOMEM;
+        *ret = points;
+        return 0;
 }
 
 int history_query(const struct history_query *q, int64_t now, json_t **ret) {
@@ -390,6 +629,12 @@ int history_query(const struct history_query *q, int64_t now, json_t **ret) {
                 last -= step;
         first = last - (int64_t)(npoints - 1) * step;
 
+        if (d->stored) {
+                r = stored_points(q, d, first, npoints, &points);
+                if (r < 0)
+                        return r;
+                goto answer;
+        }
         points = json_array();
         if (!points)
                 return -ENOMEM;
@@ -441,6 +686,7 @@ unlock:
                 json_decref(points);
                 return r;
         }
+answer:
         answer = json_pack("{s:s, s:s, s:I, s:I, s:o}", "series", series_defs[s].name, "unit",
                            series_defs[s].unit, "range", (json_int_t)q->range, "step",
                            (json_int_t)q->step, "points", points);
@@ -535,10 +781,10 @@ struct counters {
 };
 
 static struct {
-        pthread_mutex_t lock; /* for stop and the condition only */
+        pthread_mutex_t lock; /* for stop, replan and the condition only */
         pthread_cond_t wake;  /* CLOCK_MONOTONIC */
-        pthread_t thread;
-        bool running, stop;
+        pthread_t thread, writer;
+        bool running, writing, stop, replan;
         int fd[_H_MAX];
         char *buf;
         size_t cap;
@@ -650,23 +896,39 @@ static void sample(double values[_HS_MAX]) {
         smp.prev = cur;
 }
 
-/* The next wake-up: WAKE_OFFSET_NS into the next wall-clock second, as a
- * CLOCK_MONOTONIC deadline. */
-static void next_deadline(struct timespec *ret) {
+/* The next wake-up: WAKE_OFFSET_NS into the next wall-clock second that is
+ * a multiple of the interval, as a CLOCK_MONOTONIC deadline. */
+static void next_deadline(unsigned every, struct timespec *ret) {
         struct timespec rt, mono;
-        long wait_ns;
+        int64_t target, wait_ns;
 
         clock_gettime(CLOCK_REALTIME, &rt);
         clock_gettime(CLOCK_MONOTONIC, &mono);
-        wait_ns = WAKE_OFFSET_NS - rt.tv_nsec;
-        if (wait_ns < 100000000L) /* at least 0.1 s: never twice in one second */
-                wait_ns += 1000000000L;
-        mono.tv_nsec += wait_ns;
+        /* At least 0.1 s ahead: never twice in one second. */
+        target = rt.tv_nsec < WAKE_OFFSET_NS - 100000000L ? rt.tv_sec : rt.tv_sec + 1;
+        if (every > 1)
+                target += (every - target % every) % every;
+        wait_ns = (target - rt.tv_sec) * 1000000000LL + WAKE_OFFSET_NS - rt.tv_nsec;
+        mono.tv_sec += wait_ns / 1000000000LL;
+        mono.tv_nsec += wait_ns % 1000000000LL;
         while (mono.tv_nsec >= 1000000000L) {
                 mono.tv_sec++;
                 mono.tv_nsec -= 1000000000L;
         }
         *ret = mono;
+}
+
+void history_set_interval(unsigned seconds) {
+        if (seconds < HISTORY_MIN_INTERVAL || seconds > HISTORY_MAX_INTERVAL)
+                return;
+        if (atomic_exchange(&interval, seconds) == seconds)
+                return;
+        pthread_mutex_lock(&smp.lock);
+        if (smp.running) {
+                smp.replan = true;
+                pthread_cond_signal(&smp.wake);
+        }
+        pthread_mutex_unlock(&smp.lock);
 }
 
 static void *sampler_main(void *arg) {
@@ -675,19 +937,81 @@ static void *sampler_main(void *arg) {
         while (!smp.stop) {
                 struct timespec deadline;
                 double values[_HS_MAX];
+                history_observer_fn obs;
+                unsigned every = history_interval();
+                int64_t t;
 
-                next_deadline(&deadline);
-                while (!smp.stop &&
+                smp.replan = false;
+                next_deadline(every, &deadline);
+                while (!smp.stop && !smp.replan &&
                        pthread_cond_timedwait(&smp.wake, &smp.lock, &deadline) != ETIMEDOUT)
                         ;
                 if (smp.stop)
                         break;
+                if (smp.replan)
+                        continue;
                 pthread_mutex_unlock(&smp.lock);
                 sample(values);
-                history_add((int64_t)time(NULL), values);
+                t = (int64_t)time(NULL);
+                history_add(t, values);
+                obs = atomic_load(&observer);
+                if (obs)
+                        obs(t, every, values);
                 pthread_mutex_lock(&smp.lock);
         }
         pthread_mutex_unlock(&smp.lock);
+        return NULL;
+}
+
+/* Stores the queued minutes; false when the helper refused or is away. */
+static bool store_pending(history_call_fn call) {
+        uint64_t last = 0;
+        json_t *batch = history_pending_batch(&last), *ret = NULL;
+        int r;
+
+        if (!batch)
+                return true;
+        r = call("metrics_store", batch, &ret);
+        json_decref(ret);
+        if (r < 0)
+                return false;
+        history_pending_ack(last);
+        return true;
+}
+
+static void *writer_main(void *arg) {
+        history_call_fn call = atomic_load(&backend);
+        json_t *recent = NULL;
+        int64_t now = (int64_t)time(NULL);
+
+        (void)arg;
+        if (call("metrics_recent", json_pack("{s:I}", "from", (json_int_t)(now - 86400)),
+                 &recent) >= 0)
+                (void)history_refill(recent);
+        json_decref(recent);
+
+        pthread_mutex_lock(&hist.lock);
+        for (;;) {
+                bool stop;
+                while (!hist.writer_stop && hist.pending_n == 0)
+                        pthread_cond_wait(&hist.queued, &hist.lock);
+                stop = hist.writer_stop;
+                pthread_mutex_unlock(&hist.lock);
+                if (!store_pending(call) && !stop) {
+                        /* Retry later; the queue is bounded meanwhile. */
+                        struct timespec until;
+                        clock_gettime(CLOCK_REALTIME, &until);
+                        until.tv_sec += WRITER_RETRY_SECONDS;
+                        pthread_mutex_lock(&hist.lock);
+                        if (!hist.writer_stop)
+                                pthread_cond_timedwait(&hist.queued, &hist.lock, &until);
+                        pthread_mutex_unlock(&hist.lock);
+                }
+                pthread_mutex_lock(&hist.lock);
+                if (stop)
+                        break;
+        }
+        pthread_mutex_unlock(&hist.lock);
         return NULL;
 }
 
@@ -703,9 +1027,30 @@ static void sampler_free(void) {
         smp.prev = (struct counters){0};
 }
 
+/* Our threads only read /proc and build small JSON: a small stack is
+ * plenty, and keeps the untouched part of 8 MiB out of the address space. */
+#define THREAD_STACK (256UL * 1024)
+
+static int spawn(pthread_t *t, void *(*fn)(void *)) {
+        pthread_attr_t attr;
+        sigset_t all, old;
+        int r;
+
+        r = -pthread_attr_init(&attr);
+        if (r < 0)
+                return r;
+        (void)pthread_attr_setstacksize(&attr, THREAD_STACK);
+        /* Signals are for the main thread. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(t, &attr, fn, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        return r;
+}
+
 int history_start(void) {
         pthread_condattr_t attr;
-        sigset_t all, old;
         double values[_HS_MAX];
         int r;
 
@@ -737,16 +1082,20 @@ int history_start(void) {
                 goto fail;
 
         smp.stop = false;
-        /* Signals are for the main thread. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = -pthread_create(&smp.thread, NULL, sampler_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        r = spawn(&smp.thread, sampler_main);
         if (r < 0) {
                 pthread_cond_destroy(&smp.wake);
                 goto fail;
         }
+        pthread_mutex_lock(&smp.lock);
         smp.running = true;
+        pthread_mutex_unlock(&smp.lock);
+        if (atomic_load(&backend)) {
+                pthread_mutex_lock(&hist.lock);
+                hist.writer_stop = false;
+                pthread_mutex_unlock(&hist.lock);
+                smp.writing = spawn(&smp.writer, writer_main) >= 0;
+        }
         return 0;
 fail:
         sampler_free();
@@ -762,6 +1111,19 @@ void history_stop(void) {
         pthread_mutex_unlock(&smp.lock);
         pthread_join(smp.thread, NULL);
         pthread_cond_destroy(&smp.wake);
+        if (smp.writing) {
+                /* The minute in progress goes to the database too; the next
+                 * start merges the rest of it in. */
+                history_close_minute();
+                pthread_mutex_lock(&hist.lock);
+                hist.writer_stop = true;
+                pthread_cond_signal(&hist.queued);
+                pthread_mutex_unlock(&hist.lock);
+                pthread_join(smp.writer, NULL);
+                smp.writing = false;
+        }
+        pthread_mutex_lock(&smp.lock);
         smp.running = false;
+        pthread_mutex_unlock(&smp.lock);
         sampler_free();
 }
