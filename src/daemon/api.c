@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "events.h"
 #include "jsonutil.h"
 #include "kv.h"
 #include "helper/roles.h"
@@ -509,6 +510,70 @@ static void h_audit_rollback(const struct api_request *req, char **p, struct api
         ok(resp, ret);
 }
 
+/* "sample,audit" → a mask of EVENT_*; absent or empty: every type. */
+static int parse_event_types(const char *s, unsigned *ret, struct api_response *resp) {
+        static const struct {
+                const char *name;
+                unsigned bit;
+        } types[] = {{"sample", EVENT_SAMPLE}, {"audit", EVENT_AUDIT}, {"ports", EVENT_PORTS}};
+        unsigned mask = 0;
+
+        if (!s || !*s) {
+                *ret = EVENT_ALL;
+                return 0;
+        }
+        if (strlen(s) > 64)
+                goto bad;
+        while (*s) {
+                const char *c = strchr(s, ',');
+                size_t n = c ? (size_t)(c - s) : strlen(s);
+                unsigned bit = 0;
+                for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                        if (strlen(types[i].name) == n && memcmp(types[i].name, s, n) == 0)
+                                bit = types[i].bit;
+                if (!bit)
+                        goto bad;
+                mask |= bit;
+                s += n;
+                if (*s == ',' && *++s == '\0')
+                        goto bad;
+        }
+        *ret = mask;
+        return 0;
+bad:
+        api_error(resp, 400, "invalid_argument", "types",
+                  "types is a comma-separated list of: sample, audit, ports");
+        return -EINVAL;
+}
+
+/* GET /api/v1/events: checks the arguments; the HTTP layer opens the
+ * stream (events.c). */
+static void h_events(const struct api_request *req, char **p, struct api_response *resp) {
+        const char *types = req->query ? req->query(req->opaque, "types") : NULL;
+        const char *last = req->last_event_id;
+        unsigned mask;
+        uint64_t id = 0;
+
+        if (!last && req->query)
+                last = req->query(req->opaque, "last_event_id");
+        if (!req->session || !*req->session) {
+                api_error(resp, 401, "unauthenticated", NULL,
+                          "the event stream needs a session or token");
+                return;
+        }
+        if (parse_event_types(types, &mask, resp) < 0)
+                return;
+        if (last && (!*last || strlen(last) > 19 || safe_atou64(last, &id) < 0)) {
+                api_error(resp, 400, "invalid_argument", "last_event_id",
+                          "the last event id is a decimal number");
+                return;
+        }
+        resp->events_mask = mask;
+        resp->events_resume = last != NULL;
+        resp->events_last_id = id;
+        ok(resp, json_object());
+}
+
 /* Every route with its lowest role; the route walk test reads this through
  * the API's answers, so a route missing here is a 404, never an open door. */
 static const struct route routes[] = {
@@ -529,6 +594,7 @@ static const struct route routes[] = {
         {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify},
         {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get},
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback},
+        {"GET", "api/v1/events", ROLE_MONITOR, h_events},
 };
 
 /* Splits "/a/b/c" into segments; rejects empty, overlong or too many. */

@@ -37,6 +37,7 @@ struct api_request {
         unsigned max_json_depth;
         unsigned session_lifetime; /* for the login cookie's Max-Age */
         bool secure;               /* TLS: cookies get the Secure attribute */
+        const char *last_event_id; /* the Last-Event-ID header, or NULL */
         api_helper_fn helper;
         struct module_ctx ctx;
 };
@@ -55,6 +56,12 @@ struct api_response {
         /* The matched route's pattern (static), or NULL: a bounded label for
          * the request counters. */
         const char *route;
+        /* GET /api/v1/events: the HTTP layer opens a stream of these types
+         * (EVENT_* of events.h) instead of sending body; resuming after
+         * events_last_id when events_resume. */
+        unsigned events_mask;
+        bool events_resume;
+        uint64_t events_last_id;
 };
 
 /* The lowest role a request needs: -1 when no route matches (404/405 are

@@ -30,6 +30,7 @@
 #include <sys/un.h>
 
 #include "api.h"
+#include "events.h"
 #include "frontauth.h"
 #include "helper/roles.h"
 #include "helperclient.h"
@@ -278,7 +279,9 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
         struct header_sum hs = {strlen(url), 0};
         const char *cl;
 
-        if (atomic_load(&stewardd_connections_open) > req->cfg.max_connections) {
+        /* Event streams have a limit of their own (max_event_subscribers). */
+        if (atomic_load(&stewardd_connections_open) - atomic_load(&stewardd_event_subscribers) >
+            req->cfg.max_connections) {
                 api_error(&req->early, 503, "too_many_connections", NULL,
                           "the server has too many connections (limit %u); retry later",
                           req->cfg.max_connections);
@@ -319,6 +322,51 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
                 }
         }
         authenticate(c, cn, req, method, url);
+}
+
+/* GET /api/v1/events: a stream the hub feeds (events.c).  HEAD gets the
+ * headers only. */
+static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *cn,
+                                   struct request *req, struct api_response *resp,
+                                   const char *method) {
+        struct events_who who = {
+                .secret = req->caller.secret,
+                .session_id = req->caller.session_id,
+                .role = req->caller.role,
+                .user = req->caller.user,
+                .source = cn->source,
+        };
+        struct module_error e = {0};
+        struct events_sub *sub = NULL;
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        if (STREQ(method, "HEAD")) {
+                r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        } else {
+                if (events_subscribe(resp->events_mask, resp->events_resume, resp->events_last_id,
+                                     &who, req->cfg.max_event_subscribers, &sub, &e) < 0) {
+                        struct api_response err = {0};
+                        enum MHD_Result q;
+                        api_error(&err, e.status, e.code, NULL, "%s", e.message);
+                        q = send_response(c, cn, &err, false);
+                        api_response_clear(&err);
+                        return q;
+                }
+                r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, events_read, sub,
+                                                      events_release);
+                if (!r) {
+                        events_release(sub);
+                        return MHD_NO;
+                }
+                events_attach(sub, c);
+        }
+        if (!r)
+                return MHD_NO;
+        add_common_headers(r, !cn->l->unix_socket, "text/event-stream");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r); /* a failed queue releases the subscriber here */
+        return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -390,6 +438,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 .max_json_depth = req->cfg.max_json_depth,
                 .session_lifetime = req->cfg.session_lifetime,
                 .secure = !cn->l->unix_socket,
+                .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
                 .helper = helper_call,
                 .ctx = {.user = req->auth ? req->caller.user : "",
                         .role = role_to_string(req->auth ? req->caller.role : ROLE_NONE),
@@ -398,14 +447,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         api_handle(&ar, &resp);
         httpstats_record(resp.route, resp.status, now_usec() - req->start_usec);
         log_debug("%s %s %s %.200s -> %d", cn->source, ar.ctx.user, method, url, resp.status);
-        if (resp.forget_session)
+        if (resp.forget_session) {
                 frontauth_forget(resp.forget_session);
+                events_forget_session(resp.forget_session);
+        }
         if (resp.changed_module) {
                 const module_t *m = module_find(resp.changed_module);
                 if (m && m->changed)
                         m->changed();
         }
-        ret = send_response(c, cn, &resp, false);
+        /* A login or a change: counters and audit events follow now. */
+        if (state_changing(method))
+                events_poke();
+        if (resp.status == 200 && resp.events_mask)
+                ret = send_events(c, cn, req, &resp, method);
+        else
+                ret = send_response(c, cn, &resp, false);
         api_response_clear(&resp);
         return ret;
 }
@@ -503,8 +560,10 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
         stewardd_config_get(&cfg);
         for (size_t i = 0; i < n; i++) {
                 struct listener *l = &ls[i];
-                unsigned flags =
-                        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+                /* Suspend/resume: an event stream waiting for its next
+                 * event holds no thread and is not polled (events.c). */
+                unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
                 struct MHD_OptionItem ops[16];
                 size_t k = 0;
 

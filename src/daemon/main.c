@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "module.h"
+#include "events.h"
+#include "modules/metrics/history.h"
 #include "modules/stewardd/stewardd.h"
 #include "tls.h"
 #include "util.h"
@@ -529,6 +532,28 @@ static json_t *live_facts(void) {
         return json_pack("{s:o}", "discovery_counters", discovery_counters_json());
 }
 
+/* The metrics history's way to the helper's database (history.h). */
+static int history_helper(const char *op, json_t *args, json_t **ret) {
+        struct module_error e = {0};
+        int r = helper_call(op, NULL, "front", args, -1, ret, NULL, &e);
+
+        if (r == -EACCES)
+                log_warning("the helper refused %s: %s", op, e.message);
+        return r;
+}
+
+/* Every connection, event subscribers included, is a descriptor: take what
+ * the hard limit allows (systemd's default soft limit of 1024 would cap the
+ * connections near 500). */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
 __attribute__((noreturn)) static void front_main(const struct front_args *f, int helper_sock,
                                                  const sigset_t *mask) {
@@ -553,6 +578,10 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                 _exit(1);
         }
         helper_client_init(helper_sock);
+        history_set_backend(history_helper);
+        r = events_start();
+        if (r < 0)
+                log_warning_errno(r, "the event stream could not start");
         for (size_t i = 0; i < steward_modules_count; i++)
                 if (steward_modules[i]->init && (r = steward_modules[i]->init()) < 0)
                         log_warning_errno(r, "module %s could not start", steward_modules[i]->name);
@@ -600,13 +629,20 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                         if (r < 0)
                                 log_error("reload refused, keeping the running configuration: %s",
                                           err);
+                        /* Modules with files of their own re-read them too. */
+                        for (size_t i = 0; i < steward_modules_count; i++)
+                                if (steward_modules[i]->changed &&
+                                    steward_modules[i] != module_find("stewardd"))
+                                        steward_modules[i]->changed();
                         continue;
                 }
                 if (sig == SIGTERM || sig == SIGINT)
                         break;
         }
         discovery_stop();
+        events_shutdown(); /* ends the streams, or the HTTP server waits for them */
         http_stop(f->ls, f->n);
+        events_stop();
         for (size_t i = steward_modules_count; i-- > 0;)
                 if (steward_modules[i]->done)
                         steward_modules[i]->done();
@@ -653,6 +689,7 @@ int main(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         umask(022);
 
+        raise_nofile();
         r = stewardd_config_init(a.config, a.log_level, err, sizeof err);
         if (r < 0) {
                 log_error("invalid configuration: %s", err);
@@ -771,11 +808,13 @@ int main(int argc, char **argv) {
                                         log_notice("configuration reloaded from %s", a.config);
                                 kill(pid, SIGHUP);
                         } else if (sig == SIGTERM || sig == SIGINT) {
-                                log_notice("received %s, shutting down",
-                                           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                                if (!stopping)
+                                        log_notice("received %s, shutting down",
+                                                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
                                 stopping = true;
+                                /* Serve on until the front is gone: it hands
+                                 * the helper its last metrics on the way out. */
                                 kill(pid, SIGTERM);
-                                break;
                         } else if (sig == SIGCHLD) {
                                 siginfo_t info = {0};
                                 if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) ==

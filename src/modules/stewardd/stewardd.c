@@ -36,6 +36,12 @@
 
 _Atomic uint64_t stewardd_connections_open;
 _Atomic uint64_t stewardd_requests_total;
+_Atomic uint64_t stewardd_event_subscribers;
+_Atomic bool stewardd_counters_known;
+_Atomic uint64_t stewardd_sessions_open;
+_Atomic uint64_t stewardd_audit_records;
+_Atomic uint64_t stewardd_logins_ok;
+_Atomic uint64_t stewardd_logins_failed;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct steward_config live;
@@ -123,6 +129,10 @@ static const setting_def_t settings[] = {
          .description = "Networks (CIDR, e.g. \"10.0.0.5/32\") whose clients may read GET /metrics "
                         "without a token; empty: none",
          .valid_string = valid_network},
+        UINT_SETTING("limits:max_event_subscribers", 0, 100000,
+                     "Open event streams (GET /api/v1/events); they do not count against "
+                     "max_connections; past it 503",
+                     false),
 };
 
 /* Where each setting lives in struct steward_config, in table order. */
@@ -156,6 +166,7 @@ static const struct field fields[] = {
         FIELD(F_BOOL, discovery_enabled),
         FIELD(F_UINT, discovery_rate_per_source),
         FIELD(F_GROUPS, metrics_allow_from),
+        FIELD(F_UINT, max_event_subscribers),
 };
 
 _Static_assert(ELEMENTSOF(fields) == ELEMENTSOF(settings),
@@ -206,6 +217,7 @@ void stewardd_config_defaults(struct steward_config *c) {
                 .throttle_block_seconds = 900,
                 .discovery_enabled = true,
                 .discovery_rate_per_source = 2,
+                .max_event_subscribers = 1024,
         };
         groups_set(&c->admin_groups, (const char *const[]){"sudo", "steward-admin", NULL});
         groups_set(&c->operator_groups, (const char *const[]){"steward-operator", NULL});
@@ -375,6 +387,11 @@ void stewardd_set_facts(json_t *f) {
         started_usec = now_usec();
         started_realtime = realtime_usec();
         pthread_mutex_unlock(&lock);
+}
+
+const char *stewardd_config_path(void) {
+        /* Set by stewardd_config_init() before any thread or child exists. */
+        return config_path;
 }
 
 const char *stewardd_state_dir(void) {

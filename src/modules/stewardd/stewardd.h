@@ -49,6 +49,7 @@ struct steward_config {
         bool discovery_enabled;
         unsigned discovery_rate_per_source;
         struct steward_groups metrics_allow_from;
+        unsigned max_event_subscribers;
 };
 
 /* Built-in defaults. */
@@ -87,3 +88,16 @@ const char *stewardd_state_dir(void);
 /* Counters kept by the HTTP layer. */
 extern _Atomic uint64_t stewardd_connections_open;
 extern _Atomic uint64_t stewardd_requests_total;
+extern _Atomic uint64_t stewardd_event_subscribers;
+/* Figures of the helper's store, refreshed by the front's poll
+ * (src/daemon/events.c) every few seconds and after every change;
+ * stewardd_counters_known stays false until the first answer. */
+extern _Atomic bool stewardd_counters_known;
+extern _Atomic uint64_t stewardd_sessions_open;
+extern _Atomic uint64_t stewardd_audit_records;
+extern _Atomic uint64_t stewardd_logins_ok;
+extern _Atomic uint64_t stewardd_logins_failed;
+
+/* The config file's path (as given with --config), or NULL before init.
+ * Modules with files of their own keep them next to it. */
+const char *stewardd_config_path(void);

@@ -1,0 +1,764 @@
+/* events.c — the event hub and the SSE streams (see events.h).
+ *
+ * Locking: hub.lock guards the ring, the subscriber list and every
+ * subscriber's queue and flags.  It is held while a connection is suspended
+ * (in the reader, on libmicrohttpd's thread) or resumed (by whoever queued
+ * an event), so a stream can never miss its wake-up: either the reader sees
+ * the event, or it suspended before the event was queued and the queuing
+ * side resumes it.  Nothing blocking (helper calls, socket listings) runs
+ * under hub.lock; the poll thread copies what it needs first.
+ *
+ * A subscriber lives from events_subscribe() to events_release(), which
+ * libmicrohttpd calls when it destroys the stream's response; only then is
+ * it unlinked, so the connection pointer it holds is valid while it is in
+ * the list.
+ */
+#include "events.h"
+
+#include <errno.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "api.h"
+#include "frontauth.h"
+#include "helper/roles.h"
+#include "helperclient.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "modules/metrics/history.h"
+#include "modules/ports/sockets.h"
+#include "modules/stewardd/stewardd.h"
+#include "util.h"
+
+#define RETRY_TEXT      "retry: 3000\n\n"
+#define KEEPALIVE_TEXT  ": keepalive\n\n"
+#define POLL_IDLE_USEC  (5ull * 1000000) /* counters only */
+#define POLL_BUSY_USEC  (1ull * 1000000) /* with audit subscribers */
+#define MAX_EVENT_BYTES (1u << 20)       /* an audit record with big diffs is cut to a summary */
+
+struct event {
+        _Atomic unsigned refs;
+        uint64_t id;
+        unsigned type; /* EVENT_*; 0 for control text (retry, keepalive, reset) */
+        size_t len;
+        char text[];
+};
+
+struct events_sub {
+        struct events_sub *prev, *next;
+        struct MHD_Connection *conn;
+        unsigned mask;
+        bool suspended, closed;
+        struct event *q[EVENTS_QUEUE];
+        size_t qhead, qn, off; /* off: bytes of q[qhead] already sent */
+        uint64_t last_usec;    /* when something was last queued */
+        char secret[FRONTAUTH_SECRET_MAX + 1];
+        int64_t session_id;
+        int role;
+        char user[64];
+        char source[96];
+};
+
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t wake; /* the poll thread: stop, or poke */
+        pthread_t thread;
+        bool started, stop, poked;
+        struct event *ring[EVENTS_RING];
+        size_t ring_head, ring_n;
+        uint64_t next_id;
+        struct events_sub *subs;
+        unsigned n_subs, n_by_type[3];
+} hub = {
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER,
+};
+
+static struct event *keepalive_ev, *retry_ev;
+
+static struct event *event_new(unsigned type, uint64_t id, const char *text, size_t len) {
+        struct event *ev = malloc(sizeof *ev + len + 1);
+
+        if (!ev)
+                return NULL;
+        atomic_init(&ev->refs, 1);
+        ev->id = id;
+        ev->type = type;
+        ev->len = len;
+        memcpy(ev->text, text, len);
+        ev->text[len] = '\0';
+        return ev;
+}
+
+static struct event *event_ref(struct event *ev) {
+        atomic_fetch_add(&ev->refs, 1);
+        return ev;
+}
+
+static void event_unref(struct event *ev) {
+        if (ev && atomic_fetch_sub(&ev->refs, 1) == 1)
+                free(ev);
+}
+
+static const char *type_name(unsigned type) {
+        return type == EVENT_SAMPLE  ? "sample"
+               : type == EVENT_AUDIT ? "audit"
+               : type == EVENT_PORTS ? "ports"
+                                     : NULL;
+}
+
+static unsigned type_index(unsigned type) {
+        return type == EVENT_SAMPLE ? 0 : type == EVENT_AUDIT ? 1 : 2;
+}
+
+/* ---- queues ------------------------------------------------------------------ */
+
+static void sub_clear_locked(struct events_sub *s) {
+        for (size_t i = 0; i < s->qn; i++)
+                event_unref(s->q[(s->qhead + i) % EVENTS_QUEUE]);
+        s->qn = s->qhead = s->off = 0;
+}
+
+static void wake_locked(struct events_sub *s) {
+        if (s->suspended && s->conn) {
+                s->suspended = false;
+                MHD_resume_connection(s->conn);
+        }
+}
+
+/* Ends a stream: what is queued is dropped, the reader ends it. */
+static void close_locked(struct events_sub *s) {
+        if (s->closed)
+                return;
+        s->closed = true;
+        sub_clear_locked(s);
+        for (unsigned b = EVENT_SAMPLE; b <= EVENT_PORTS; b <<= 1)
+                if (s->mask & b)
+                        hub.n_by_type[type_index(b)]--;
+        wake_locked(s);
+}
+
+static void push_locked(struct events_sub *s, struct event *ev) {
+        if (s->closed)
+                return;
+        if (s->qn == EVENTS_QUEUE) {
+                /* Too slow a reader: drop it rather than grow. */
+                close_locked(s);
+                log_warning("event stream of \"%s\" from %s dropped: it read too slowly "
+                            "(%u events queued)",
+                            s->user, s->source, EVENTS_QUEUE);
+                return;
+        }
+        s->q[(s->qhead + s->qn) % EVENTS_QUEUE] = event_ref(ev);
+        s->qn++;
+        s->last_usec = now_usec();
+        wake_locked(s);
+}
+
+/* Formats, keeps and fans out one event.  data: one line of JSON. */
+static void publish(unsigned type, const char *data, size_t len) {
+        char head[96];
+        struct event *ev;
+        struct buf b;
+        int n;
+
+        pthread_mutex_lock(&hub.lock);
+        if (!hub.started) {
+                pthread_mutex_unlock(&hub.lock);
+                return;
+        }
+        n = snprintf(head, sizeof head,
+                     "id: %llu\nevent: %s\ndata: ", (unsigned long long)hub.next_id,
+                     type_name(type));
+        buf_init(&b, MAX_EVENT_BYTES + sizeof head + 2);
+        if (n < 0 || buf_append(&b, head, (size_t)n) < 0 || buf_append(&b, data, len) < 0 ||
+            buf_append(&b, "\n\n", 2) < 0 || !(ev = event_new(type, hub.next_id, b.data, b.len))) {
+                pthread_mutex_unlock(&hub.lock);
+                buf_free(&b);
+                return;
+        }
+        buf_free(&b);
+        hub.next_id++;
+        if (hub.ring_n == EVENTS_RING) {
+                event_unref(hub.ring[hub.ring_head]);
+                hub.ring_head = (hub.ring_head + 1) % EVENTS_RING;
+                hub.ring_n--;
+        }
+        hub.ring[(hub.ring_head + hub.ring_n) % EVENTS_RING] = event_ref(ev);
+        hub.ring_n++;
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                if (s->mask & type)
+                        push_locked(s, ev);
+        pthread_mutex_unlock(&hub.lock);
+        event_unref(ev);
+}
+
+static void publish_json(unsigned type, json_t *v) {
+        size_t len = 0;
+        char *text = v ? json_dump_compact(v, &len) : NULL;
+
+        /* json_dump_compact escapes control characters: one line (and a
+         * final newline, which the frame adds itself). */
+        while (text && len > 0 && text[len - 1] == '\n')
+                text[--len] = '\0';
+        if (text && len <= MAX_EVENT_BYTES)
+                publish(type, text, len);
+        free(text);
+}
+
+/* ---- sources ------------------------------------------------------------------ */
+
+static void on_sample(int64_t t, unsigned every, const double values[_HS_MAX]) {
+        json_t *vals, *o;
+
+        pthread_mutex_lock(&hub.lock);
+        bool wanted = hub.n_by_type[0] > 0;
+        pthread_mutex_unlock(&hub.lock);
+        if (!wanted)
+                return; /* the ring keeps only what someone may resume */
+        vals = json_object();
+        for (size_t s = 0; vals && s < _HS_MAX; s++)
+                json_object_set_new(vals, history_series_name((history_series_t)s),
+                                    isfinite(values[s]) ? json_real(values[s]) : json_null());
+        o = json_pack("{s:I, s:I, s:o}", "time", (json_int_t)t, "interval", (json_int_t)every,
+                      "values", vals);
+        publish_json(EVENT_SAMPLE, o);
+        json_decref(o);
+}
+
+/* A subscriber's session to act for (for reads it may do anyway). */
+static bool pick_session(unsigned type, struct events_who *who, char *secret, char *user,
+                         char *source) {
+        bool found = false;
+
+        pthread_mutex_lock(&hub.lock);
+        for (struct events_sub *s = hub.subs; s && !found; s = s->next) {
+                if (s->closed || !(s->mask & type))
+                        continue;
+                memcpy(secret, s->secret, sizeof s->secret);
+                memcpy(user, s->user, sizeof s->user);
+                memcpy(source, s->source, sizeof s->source);
+                who->session_id = s->session_id;
+                who->role = s->role;
+                found = true;
+        }
+        pthread_mutex_unlock(&hub.lock);
+        who->secret = secret;
+        who->user = user;
+        who->source = source;
+        return found;
+}
+
+static struct {
+        bool known;
+        int64_t audit_seen; /* the last audit record published */
+        uint64_t ports_hash;
+        bool ports_known, ports_dirty;
+        json_t *ports_last; /* {"new", "gone"} last published (or seen) */
+} poll_state;
+
+static void poll_counters(bool audit_wanted) {
+        struct module_error e = {0};
+        json_t *res = NULL;
+        int64_t head;
+
+        if (helper_call("front_poll", NULL, "front", NULL, -1, &res, NULL, &e) < 0)
+                return;
+        head = json_integer_value(json_object_get(res, "audit_head"));
+        atomic_store(&stewardd_sessions_open,
+                     (uint64_t)json_integer_value(json_object_get(res, "sessions")));
+        atomic_store(&stewardd_audit_records, (uint64_t)head);
+        atomic_store(&stewardd_logins_ok,
+                     (uint64_t)json_integer_value(json_object_get(res, "logins_ok")));
+        atomic_store(&stewardd_logins_failed,
+                     (uint64_t)json_integer_value(json_object_get(res, "logins_failed")));
+        atomic_store(&stewardd_counters_known, true);
+        json_decref(res);
+        if (!poll_state.known || !audit_wanted) {
+                poll_state.audit_seen = head;
+                poll_state.known = true;
+                return;
+        }
+        while (poll_state.audit_seen < head) {
+                char secret[FRONTAUTH_SECRET_MAX + 1], user[64], source[96];
+                struct events_who who;
+                json_t *recs, *rec;
+                size_t i;
+
+                if (!pick_session(EVENT_AUDIT, &who, secret, user, source))
+                        break;
+                res = NULL;
+                if (helper_call("audit_since", who.secret, who.source,
+                                json_pack("{s:I}", "after", (json_int_t)poll_state.audit_seen), -1,
+                                &res, NULL, &e) < 0)
+                        break;
+                recs = json_object_get(res, "records");
+                if (json_array_size(recs) == 0) {
+                        json_decref(res);
+                        break;
+                }
+                json_array_foreach(recs, i, rec) {
+                        int64_t id = json_integer_value(json_object_get(rec, "id"));
+                        if (id <= poll_state.audit_seen)
+                                continue;
+                        poll_state.audit_seen = id;
+                        publish_json(EVENT_AUDIT, rec);
+                        if (STREQ(json_string_value(json_object_get(rec, "module")) ?: "", "ports"))
+                                poll_state.ports_dirty = true; /* e.g. baseline_save */
+                }
+                json_decref(res);
+        }
+}
+
+static const char *ctx_query_none(void *opaque, const char *key) {
+        return NULL;
+}
+
+/* "tcp ipv4 127.0.0.1 8080" → a listener object with what the key says. */
+static json_t *gone_listener(const char *key) {
+        char proto[8], fam[8], addr[64];
+        unsigned port;
+
+        if (sscanf(key, "%7s %7s %63s %u", proto, fam, addr, &port) != 4 || port > 65535)
+                return json_pack("{s:s}", "key", key);
+        return json_pack("{s:s, s:s, s:s, s:i, s:s}", "protocol", proto, "family", fam, "address",
+                         addr, "port", (int)port, "state", "gone");
+}
+
+static uint64_t listeners_hash(void) {
+        struct sock_entry *v = NULL;
+        size_t n = 0;
+        uint64_t h = 0;
+
+        if (sockets_list(false, &v, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                /* Order-independent: a sum of per-listener FNV-1a hashes. */
+                uint64_t x = 1469598103934665603ULL;
+                const unsigned char *p = (const unsigned char *)v[i].local;
+                for (; *p; p++)
+                        x = (x ^ *p) * 1099511628211ULL;
+                x = (x ^ v[i].local_port) * 1099511628211ULL;
+                x = (x ^ v[i].protocol) * 1099511628211ULL;
+                x = (x ^ v[i].family) * 1099511628211ULL;
+                h += x;
+        }
+        sockets_free(v, n);
+        return h ? h : 1;
+}
+
+static void poll_ports(void) {
+        char secret[FRONTAUTH_SECRET_MAX + 1], user[64], source[96];
+        struct events_who who;
+        struct api_request rq;
+        struct api_response resp;
+        json_t *news, *gone, *now, *l, *k;
+        uint64_t h = listeners_hash();
+        size_t i;
+
+        if (h == poll_state.ports_hash && poll_state.ports_known && !poll_state.ports_dirty)
+                return;
+        if (!pick_session(EVENT_PORTS, &who, secret, user, source))
+                return;
+        rq = (struct api_request){
+                .method = "GET",
+                .path = "/api/v1/ports",
+                .query = ctx_query_none,
+                .auth = "token",
+                .role = who.role,
+                .session = who.secret,
+                .session_id = who.session_id,
+                .max_json_depth = 32,
+                .helper = helper_call,
+                .ctx = {.user = who.user, .role = role_to_string(who.role), .source = who.source},
+        };
+        api_handle(&rq, &resp);
+        if (resp.status != 200 || !json_is_true(json_object_get(resp.body, "baseline"))) {
+                api_response_clear(&resp);
+                poll_state.ports_hash = h;
+                poll_state.ports_known = true;
+                return;
+        }
+        news = json_array();
+        gone = json_array();
+        json_array_foreach(json_object_get(resp.body, "listeners"), i, l) {
+                size_t j;
+                json_t *f;
+                json_array_foreach(
+                        json_object_get(l, "findings"), j,
+                        f) if (STREQ(json_string_value(json_object_get(f, "code")) ?: "", "new")) {
+                        json_array_append(news, l);
+                        break;
+                }
+        }
+        json_array_foreach(json_object_get(resp.body, "gone"), i, k) if (json_is_string(k))
+                json_array_append_new(gone, gone_listener(json_string_value(k)));
+        api_response_clear(&resp);
+        now = json_pack("{s:o, s:o}", "new", news, "gone", gone);
+        if (now && poll_state.ports_known && !json_equal(now, poll_state.ports_last))
+                publish_json(EVENT_PORTS, now);
+        json_decref(poll_state.ports_last);
+        poll_state.ports_last = now;
+        poll_state.ports_hash = h;
+        poll_state.ports_known = true;
+        poll_state.ports_dirty = false;
+}
+
+/* Keepalives for silent streams; session checks for all. */
+static void tend_streams(bool check_sessions) {
+        uint64_t now = now_usec();
+        struct {
+                int64_t id;
+                char secret[FRONTAUTH_SECRET_MAX + 1];
+                char source[96];
+        } *ids = NULL;
+        size_t n = 0, cap = 0;
+
+        pthread_mutex_lock(&hub.lock);
+        for (struct events_sub *s = hub.subs; s; s = s->next) {
+                bool seen = false;
+                if (s->closed)
+                        continue;
+                if (now - s->last_usec >= EVENTS_KEEPALIVE_SECONDS * 1000000ull && s->qn == 0)
+                        push_locked(s, keepalive_ev);
+                if (!check_sessions)
+                        continue;
+                for (size_t i = 0; i < n && !seen; i++)
+                        seen = ids[i].id == s->session_id;
+                if (seen)
+                        continue;
+                if (n == cap) {
+                        size_t nc = cap ? cap * 2 : 16;
+                        void *p = realloc(ids, nc * sizeof *ids);
+                        if (!p)
+                                break;
+                        ids = p;
+                        cap = nc;
+                }
+                ids[n].id = s->session_id;
+                memcpy(ids[n].secret, s->secret, sizeof s->secret);
+                memcpy(ids[n].source, s->source, sizeof s->source);
+                n++;
+        }
+        pthread_mutex_unlock(&hub.lock);
+        for (size_t i = 0; i < n; i++) {
+                struct steward_config cfg;
+                struct module_error e = {0};
+                struct caller c;
+                stewardd_config_get(&cfg);
+                if (frontauth_check(ids[i].secret, ids[i].source, cfg.session_idle_timeout, &c,
+                                    &e) < 0 &&
+                    e.status == 401) {
+                        log_info("event streams of session %lld end: %s", (long long)ids[i].id,
+                                 e.message);
+                        events_forget_session(ids[i].id);
+                }
+        }
+        free(ids);
+}
+
+static void *poll_main(void *arg) {
+        uint64_t last_poll = 0, last_ports = 0, last_check = 0;
+
+        (void)arg;
+        for (;;) {
+                struct timespec until;
+                bool poked, audit_wanted, ports_wanted, any;
+                uint64_t now;
+
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1;
+                pthread_mutex_lock(&hub.lock);
+                if (!hub.stop && !hub.poked)
+                        pthread_cond_timedwait(&hub.wake, &hub.lock, &until);
+                if (hub.stop) {
+                        pthread_mutex_unlock(&hub.lock);
+                        break;
+                }
+                poked = hub.poked;
+                hub.poked = false;
+                audit_wanted = hub.n_by_type[1] > 0;
+                ports_wanted = hub.n_by_type[2] > 0;
+                any = hub.n_subs > 0;
+                pthread_mutex_unlock(&hub.lock);
+
+                now = now_usec();
+                if (poked || now - last_poll >= (audit_wanted ? POLL_BUSY_USEC : POLL_IDLE_USEC)) {
+                        poll_counters(audit_wanted);
+                        last_poll = now;
+                }
+                if (ports_wanted && (poll_state.ports_dirty ||
+                                     now - last_ports >= EVENTS_PORTS_SECONDS * 1000000ull)) {
+                        poll_ports();
+                        last_ports = now;
+                } else if (!ports_wanted) {
+                        poll_state.ports_known = false;
+                }
+                if (any) {
+                        bool check = now - last_check >= EVENTS_SESSION_CHECK_SECS * 1000000ull;
+                        tend_streams(check);
+                        if (check)
+                                last_check = now;
+                }
+        }
+        return NULL;
+}
+
+/* ---- streams ------------------------------------------------------------------ */
+
+int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct events_who *who,
+                     unsigned max_subscribers, struct events_sub **ret, struct module_error *e) {
+        struct events_sub *s;
+
+        if (!mask || !who || !who->secret || strlen(who->secret) > FRONTAUTH_SECRET_MAX) {
+                module_error_set(e, 500, "internal", NULL, "bad subscription");
+                return -EINVAL;
+        }
+        s = calloc(1, sizeof *s);
+        if (!s) {
+                module_error_set(e, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        s->mask = mask;
+        s->session_id = who->session_id;
+        s->role = who->role;
+        snprintf(s->secret, sizeof s->secret, "%s", who->secret);
+        snprintf(s->user, sizeof s->user, "%s", who->user ? who->user : "");
+        snprintf(s->source, sizeof s->source, "%s", who->source ? who->source : "");
+        s->last_usec = now_usec();
+
+        pthread_mutex_lock(&hub.lock);
+        if (!hub.started || hub.stop || hub.n_subs >= max_subscribers) {
+                bool full = hub.started && !hub.stop;
+                pthread_mutex_unlock(&hub.lock);
+                free(s);
+                if (full)
+                        module_error_set(e, 503, "too_many_subscribers", NULL,
+                                         "too many event streams are open (limit %u, "
+                                         "stewardd:limits:max_event_subscribers); retry later",
+                                         max_subscribers);
+                else
+                        module_error_set(e, 503, "unavailable", NULL,
+                                         "the event stream is not available");
+                return -EBUSY;
+        }
+        s->q[s->qn++] = event_ref(retry_ev);
+        if (resume) {
+                uint64_t oldest = hub.ring_n ? hub.ring[hub.ring_head]->id : hub.next_id;
+                /* An id we cannot continue from exactly: older than the
+                 * ring, or not one of ours (from before a restart, or
+                 * made up). */
+                if (last_id + 1 < oldest || last_id >= hub.next_id) {
+                        char text[96];
+                        int n = snprintf(text, sizeof text, "id: %llu\nevent: reset\ndata: {}\n\n",
+                                         (unsigned long long)(hub.next_id - 1));
+                        struct event *ev = event_new(0, hub.next_id - 1, text, (size_t)n);
+                        if (ev)
+                                s->q[s->qn++] = ev;
+                } else {
+                        for (size_t i = 0; i < hub.ring_n; i++) {
+                                struct event *ev = hub.ring[(hub.ring_head + i) % EVENTS_RING];
+                                if (ev->id > last_id && (ev->type & mask) && s->qn < EVENTS_QUEUE)
+                                        s->q[s->qn++] = event_ref(ev);
+                        }
+                }
+        }
+        s->next = hub.subs;
+        if (hub.subs)
+                hub.subs->prev = s;
+        hub.subs = s;
+        hub.n_subs++;
+        for (unsigned b = EVENT_SAMPLE; b <= EVENT_PORTS; b <<= 1)
+                if (mask & b)
+                        hub.n_by_type[type_index(b)]++;
+        atomic_store(&stewardd_event_subscribers, hub.n_subs);
+        pthread_mutex_unlock(&hub.lock);
+        *ret = s;
+        return 0;
+}
+
+void events_attach(struct events_sub *s, struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *fi =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        int sndbuf = EVENTS_SNDBUF;
+
+        /* A small kernel buffer: a stalled reader shows as a full queue
+         * soon, and costs the kernel little meanwhile. */
+        if (fi)
+                (void)setsockopt(fi->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        pthread_mutex_lock(&hub.lock);
+        s->conn = c;
+        pthread_mutex_unlock(&hub.lock);
+}
+
+ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct events_sub *s = cls;
+        size_t done = 0;
+
+        pthread_mutex_lock(&hub.lock);
+        while (s->qn > 0 && done < max) {
+                struct event *ev = s->q[s->qhead];
+                size_t n = ev->len - s->off;
+                if (n > max - done)
+                        n = max - done;
+                memcpy(buf + done, ev->text + s->off, n);
+                done += n;
+                s->off += n;
+                if (s->off == ev->len) {
+                        event_unref(ev);
+                        s->qhead = (s->qhead + 1) % EVENTS_QUEUE;
+                        s->qn--;
+                        s->off = 0;
+                }
+        }
+        if (done > 0) {
+                pthread_mutex_unlock(&hub.lock);
+                return (ssize_t)done;
+        }
+        if (s->closed || !s->conn) {
+                pthread_mutex_unlock(&hub.lock);
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        /* Nothing to send: off the event loop until push_locked() wakes us. */
+        s->suspended = true;
+        MHD_suspend_connection(s->conn);
+        pthread_mutex_unlock(&hub.lock);
+        return 0;
+}
+
+void events_release(void *cls) {
+        struct events_sub *s = cls;
+
+        pthread_mutex_lock(&hub.lock);
+        if (!s->closed)
+                close_locked(s);
+        s->suspended = false;
+        if (s->prev)
+                s->prev->next = s->next;
+        else
+                hub.subs = s->next;
+        if (s->next)
+                s->next->prev = s->prev;
+        hub.n_subs--;
+        atomic_store(&stewardd_event_subscribers, hub.n_subs);
+        pthread_mutex_unlock(&hub.lock);
+        explicit_bzero(s->secret, sizeof s->secret);
+        free(s);
+}
+
+void events_forget_session(int64_t session_id) {
+        if (session_id <= 0)
+                return;
+        pthread_mutex_lock(&hub.lock);
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                if (s->session_id == session_id)
+                        close_locked(s);
+        pthread_mutex_unlock(&hub.lock);
+}
+
+unsigned events_subscribers(void) {
+        return (unsigned)atomic_load(&stewardd_event_subscribers);
+}
+
+void events_poke(void) {
+        pthread_mutex_lock(&hub.lock);
+        hub.poked = true;
+        pthread_cond_signal(&hub.wake);
+        pthread_mutex_unlock(&hub.lock);
+}
+
+/* ---- start and stop ------------------------------------------------------------ */
+
+int events_start(void) {
+        pthread_attr_t attr;
+        sigset_t all, old;
+        int r;
+
+        if (hub.started)
+                return -EBUSY;
+        keepalive_ev = event_new(0, 0, KEEPALIVE_TEXT, sizeof KEEPALIVE_TEXT - 1);
+        retry_ev = event_new(0, 0, RETRY_TEXT, sizeof RETRY_TEXT - 1);
+        if (!keepalive_ev || !retry_ev) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        hub.next_id = realtime_usec() / 1000u;
+        hub.stop = false;
+        hub.started = true;
+        r = -pthread_attr_init(&attr);
+        if (r < 0)
+                goto fail;
+        (void)pthread_attr_setstacksize(&attr, 256UL * 1024);
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(&hub.thread, &attr, poll_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (r < 0)
+                goto fail;
+        history_set_observer(on_sample);
+        return 0;
+fail:
+        hub.started = false;
+        event_unref(keepalive_ev);
+        event_unref(retry_ev);
+        keepalive_ev = retry_ev = NULL;
+        return r;
+}
+
+void events_shutdown(void) {
+        pthread_mutex_lock(&hub.lock);
+        if (!hub.started) {
+                pthread_mutex_unlock(&hub.lock);
+                return;
+        }
+        hub.stop = true;
+        pthread_cond_signal(&hub.wake);
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                close_locked(s);
+        pthread_mutex_unlock(&hub.lock);
+        /* libmicrohttpd must not be stopped with suspended connections: give
+         * the resumed streams a moment to end. */
+        for (int i = 0; i < 300; i++) {
+                unsigned n;
+                pthread_mutex_lock(&hub.lock);
+                n = hub.n_subs;
+                for (struct events_sub *s = hub.subs; s; s = s->next)
+                        wake_locked(s);
+                pthread_mutex_unlock(&hub.lock);
+                if (n == 0)
+                        break;
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+}
+
+void events_stop(void) {
+        if (!hub.started)
+                return;
+        history_set_observer(NULL);
+        pthread_mutex_lock(&hub.lock);
+        hub.stop = true;
+        pthread_cond_signal(&hub.wake);
+        pthread_mutex_unlock(&hub.lock);
+        pthread_join(hub.thread, NULL);
+        pthread_mutex_lock(&hub.lock);
+        for (size_t i = 0; i < hub.ring_n; i++)
+                event_unref(hub.ring[(hub.ring_head + i) % EVENTS_RING]);
+        hub.ring_n = hub.ring_head = 0;
+        hub.started = false;
+        pthread_mutex_unlock(&hub.lock);
+        json_decref(poll_state.ports_last);
+        poll_state.ports_last = NULL;
+        event_unref(keepalive_ev);
+        event_unref(retry_ev);
+        keepalive_ev = retry_ev = NULL;
+}

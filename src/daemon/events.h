@@ -1,0 +1,92 @@
+/* events.h — GET /api/v1/events: Server-Sent Events for the console and any
+ * HTTP client (docs/api.md, "Events").
+ *
+ * One hub in the front: every event is formatted once
+ * ("id: N\nevent: TYPE\ndata: JSON\n\n"), reference-counted, kept in a ring of
+ * the last EVENTS_RING events (for Last-Event-ID) and queued by pointer to
+ * every subscriber that asked for its type.  Sources:
+ *  - sample: the metrics sampler's observer (history.h), one per tick;
+ *  - audit:  a poll thread asks the helper for records past the last one it
+ *            saw (front_poll says whether there are any; audit_since reads
+ *            them for a subscriber's session), so records made by any client
+ *            reach every stream;
+ *  - ports:  the same thread lists the listening sockets every
+ *            EVENTS_PORTS_SECONDS (one netlink dump) and, when that set or
+ *            the baseline changed, recomputes new/gone against the baseline
+ *            through GET /api/v1/ports for a subscriber's session.
+ * The poll thread also keeps the daemon's counters for GET /metrics
+ * (steward_sessions, steward_audit_records_total, steward_logins_total),
+ * writes ": keepalive" to streams silent for EVENTS_KEEPALIVE_SECONDS and
+ * ends streams whose session expired or was revoked.
+ *
+ * Subscribers cost no thread: a stream with nothing to send suspends its
+ * connection (libmicrohttpd suspend/resume) and the hub resumes it when it
+ * queues something.  Each queue holds at most EVENTS_QUEUE events; a
+ * subscriber that lets it overflow is dropped (one log line) and its events
+ * released at once, so memory is bounded by the ring plus the queues.
+ *
+ * Ids start at the daemon's start time in milliseconds, so they keep
+ * growing across restarts and an id from before a restart is older than the
+ * ring (the client gets "reset").
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "module.h"
+
+#define EVENTS_RING               1024
+#define EVENTS_QUEUE              256
+#define EVENTS_KEEPALIVE_SECONDS  15
+#define EVENTS_PORTS_SECONDS      5
+#define EVENTS_SESSION_CHECK_SECS 5
+#define EVENTS_SNDBUF             (32 * 1024) /* kernel buffer per stream */
+
+enum {
+        EVENT_SAMPLE = 1u << 0,
+        EVENT_AUDIT = 1u << 1,
+        EVENT_PORTS = 1u << 2,
+        EVENT_ALL = EVENT_SAMPLE | EVENT_AUDIT | EVENT_PORTS,
+};
+
+/* Starts the hub and its poll thread; registers the sampler's observer. */
+int events_start(void);
+/* Ends every stream (they finish with the events they have) and waits a
+ * moment for them to go; call before stopping the HTTP server. */
+void events_shutdown(void);
+/* Stops the poll thread and frees the ring. */
+void events_stop(void);
+
+struct events_who {
+        const char *secret; /* the session's secret, to re-check it */
+        int64_t session_id;
+        int role;
+        const char *user;
+        const char *source;
+};
+
+struct events_sub;
+struct MHD_Connection;
+
+/* A new subscriber for types `mask`, resuming after last_id when
+ * `resume`.  -EBUSY with a 503 when max_subscribers are open. */
+int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct events_who *who,
+                     unsigned max_subscribers, struct events_sub **ret, struct module_error *e);
+/* Binds the subscriber to its connection (before the response is queued). */
+void events_attach(struct events_sub *s, struct MHD_Connection *c);
+/* libmicrohttpd's content reader and its free callback for the stream. */
+ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max);
+void events_release(void *cls);
+
+/* Ends the streams of a session (logout, revocation). */
+void events_forget_session(int64_t session_id);
+
+/* Wakes the poll thread now (after a request that may have changed
+ * something: a login, a change), so counters and audit events follow at
+ * once rather than at the next poll. */
+void events_poke(void);
+
+/* Open streams now (for GET /metrics and the stewardd status). */
+unsigned events_subscribers(void);
