@@ -7,7 +7,8 @@
  * a crash or undefined behaviour.  An accepted query must satisfy what
  * history_query() relies on — a step that divides the range and is a
  * multiple of its tier's resolution, a range the tier spans, at most
- * HISTORY_MAX_POINTS points — and must then be answered.
+ * HISTORY_MAX_POINTS points — and must then be answered (from memory; a
+ * stored tier says it cannot be read without the helper).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -59,8 +60,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 if (history_setup() < 0)
                         abort();
-                if (history_query(&q, 1700000000, &answer) < 0 ||
-                    json_array_size(json_object_get(answer, "points")) != q.range / q.step)
+                /* Without a helper the stored tiers cannot answer. */
+                if (d->stored) {
+                        if (history_query(&q, 1700000000, &answer) != -ENODATA)
+                                abort();
+                } else if (history_query(&q, 1700000000, &answer) < 0 ||
+                           json_array_size(json_object_get(answer, "points")) != q.range / q.step)
                         abort();
                 json_decref(answer);
         }

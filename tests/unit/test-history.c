@@ -192,9 +192,28 @@ static void test_gaps_are_null(void **state) {
 
 static void test_parse(void **state) {
         static const char *const bad_ranges[] = {
-                "",      "1",      "h",  "1h5", "-1h", "0s",  "+1h",  "1 h",
-                "25h",   "86401s", "1d", "01h", "1H",  "1hh", "1.5h", "99999999999999999999h",
-                "1441m", "3601s",
+                "",
+                "1",
+                "h",
+                "1h5",
+                "-1h",
+                "0s",
+                "+1h",
+                "1 h",
+                "731d",
+                "86401s",
+                "3y",
+                "01h",
+                "1H",
+                "1hh",
+                "1.5h",
+                "99999999999999999999h",
+                "1d1h",
+                "3601s",
+                "1w",
+                "2592001s",
+                "1000000000s",
+                "17521h",
         };
         static const char *const bad_steps[] = {
                 "", "0", "-1", "7", "1.5", "01", "4s", "3601", "99999999999999999999",
@@ -214,6 +233,26 @@ static void test_parse(void **state) {
         assert_int_equal(q.tier, 1);
         assert_int_equal(history_parse_query("swap.used", "1440m", NULL, &q, &err), 0);
         assert_int_equal(q.range, 86400);
+        /* Past a day: the stored tiers, minutes up to 30 days, then hours. */
+        assert_int_equal(history_parse_query("swap.used", "25h", NULL, &q, &err), 0);
+        assert_int_equal(q.tier, 2);
+        assert_int_equal(history_parse_query("swap.used", "7d", NULL, &q, &err), 0);
+        assert_int_equal(q.tier, 2);
+        assert_int_equal(q.range, 7 * 86400);
+        assert_int_equal(q.step % 60, 0);
+        assert_true(q.range / q.step <= HISTORY_DEF_POINTS);
+        assert_int_equal(history_parse_query("swap.used", "30d", NULL, &q, &err), 0);
+        assert_int_equal(q.tier, 2);
+        assert_int_equal(history_parse_query("swap.used", "31d", NULL, &q, &err), 0);
+        assert_int_equal(q.tier, 3);
+        assert_int_equal(history_parse_query("swap.used", "1y", NULL, &q, &err), 0);
+        assert_int_equal(q.tier, 3);
+        assert_int_equal(history_parse_query("swap.used", "2y", NULL, &q, &err), 0);
+        assert_int_equal(q.range, 730 * 86400);
+        assert_int_equal(q.step % 3600, 0);
+        assert_true(q.range / q.step <= HISTORY_DEF_POINTS);
+        assert_int_equal(history_parse_query("swap.used", "2y", "21600", &q, &err), 0);
+        assert_int_equal(history_parse_query("swap.used", "31d", "60", &q, &err), -EINVAL);
 
         for (size_t i = 0; i < ELEMENTSOF(bad_ranges); i++) {
                 err = (struct module_error){0};
