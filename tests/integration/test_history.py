@@ -30,8 +30,10 @@ def test_series_list(daemon):
     assert units["net.rx"] == "bytes_per_second"
     assert units["procs.running"] == "count"
     assert len(units) == 13
-    assert r.json["tiers"] == [{"resolution": 1, "capacity": 3600},
-                               {"resolution": 60, "capacity": 1440}]
+    assert r.json["tiers"] == [{"resolution": 1, "capacity": 3600, "stored": False},
+                               {"resolution": 60, "capacity": 1440, "stored": False},
+                               {"resolution": 60, "capacity": 43200, "stored": True},
+                               {"resolution": 3600, "capacity": 17520, "stored": True}]
 
 
 def test_cpu_busy_has_recent_points(sampled):
@@ -82,7 +84,10 @@ def test_mem_used_matches_meminfo(sampled):
     ("series=cpu.busy&range=1h5", "range"),
     ("series=cpu.busy&range=-1h", "range"),
     ("series=cpu.busy&range=0s", "range"),
-    ("series=cpu.busy&range=25h", "range"),
+    ("series=cpu.busy&range=3y", "range"),
+    ("series=cpu.busy&range=731d", "range"),
+    ("series=cpu.busy&range=1w", "range"),
+    ("series=cpu.busy&range=31d&step=60", "step"),
     ("series=cpu.busy&range=99999999999999999999h", "range"),
     ("series=cpu.busy&step=7", "step"),
     ("series=cpu.busy&step=0", "step"),
@@ -99,6 +104,8 @@ def test_bad_arguments(daemon, query, field):
         assert "disk.write" in r.json["error"]["message"]
     else:
         assert "1h" in r.json["error"]["message"] or "seconds" in r.json["error"]["message"]
+    if field == "range":
+        assert "2y" in r.json["error"]["message"]
 
 
 def test_cli_chart_and_json(sampled):
@@ -119,3 +126,35 @@ def test_cli_chart_and_json(sampled):
     sampled.cli("history", "cpu.bogus", check=1)
     sampled.cli("history", check=2)
     sampled.cli("status", "system", "--history", "disk", check=2)
+
+
+@pytest.mark.parametrize("rng,step,tier_step", [
+    ("25h", None, 60), ("7d", None, 60), ("30d", None, 60), ("1y", None, 3600), ("2y", None, 3600),
+    ("7d", "3600", 3600),
+])
+def test_long_ranges_from_the_store(daemon, rng, step, tier_step):
+    r = history(daemon, f"series=cpu.busy&range={rng}" + (f"&step={step}" if step else ""))
+    assert r.status == 200, r
+    a = r.json
+    assert a["step"] % tier_step == 0
+    assert len(a["points"]) == a["range"] // a["step"] <= 1000
+    times = [p[0] for p in a["points"]]
+    assert times == sorted(times) and abs(times[-1] - time.time()) < a["step"] + 5
+
+
+def test_restart_keeps_history(make_daemon):
+    """The minute in progress goes to the helper's store at shutdown; the
+    next daemon refills its day from there and the stored tiers answer too."""
+    d = make_daemon()
+    time.sleep(3.2)
+    before = history(d, "series=procs.running&range=2h").json["points"]
+    assert recent(before, 2), before[-2:]
+    assert d.stop() == 0
+    d.start()
+    for query in ("series=procs.running&range=2h", "series=procs.running&range=7d",
+                  "series=procs.running&range=2y"):
+        pts = history(d, query).json["points"]
+        got = [p for p in pts if p[1] is not None]
+        assert got, (query, pts[-3:])
+        for t, avg, lo, hi in got:
+            assert 1 <= lo <= avg <= hi
