@@ -586,3 +586,26 @@ def test_scrape_without_token_only_from_listed_networks(make_daemon):
     assert r.status == 422
     r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"metrics:allow_from": ["not-a-net"]})
     assert r.status == 422
+
+
+def test_sessions_audit_and_logins(daemon):
+    d = daemon
+    tok = d.token  # the bootstrap login: one ok
+    bad = d.https("POST", "/api/v1/login", {"bootstrap_token": "stw_" + "1" * 64}, token=False)
+    assert bad.status == 401
+    assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"},
+                   token=tok).status == 200
+    # The front's poll follows every change at once; give it a moment.
+    for _ in range(50):
+        _, a = scrape(d)
+        if "steward_audit_records_total" in a and one(a, "steward_audit_records_total") >= 1 \
+                and one(a, "steward_logins_total", result="failed") >= 1:
+            break
+        time.sleep(0.1)
+    assert a["steward_sessions"]["type"] == "gauge"
+    assert one(a, "steward_sessions") >= 1
+    assert a["steward_audit_records_total"]["type"] == "counter"
+    assert one(a, "steward_audit_records_total") >= 1
+    assert one(a, "steward_logins_total", result="ok") >= 1
+    assert one(a, "steward_logins_total", result="failed") >= 1
+    assert one(a, "steward_event_subscribers") == 0

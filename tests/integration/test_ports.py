@@ -169,3 +169,24 @@ def test_cli_table(daemon):
     assert p.stdout.split("\n")[0].split()[:3] == ["PROTO", "STATE", "LOCAL"]
     assert f"127.0.0.1:{daemon.port}" in p.stdout
     daemon.cli("ports", "70000", check=2)
+
+
+def test_ports_event_against_the_baseline(daemon, listener):
+    """A listener that appears after the baseline was saved, then goes, is
+    an event on the stream (checked every few seconds)."""
+    from test_events import Stream
+    proc, old = listener("127.0.0.1", 0)
+    assert daemon.https("POST", "/api/v1/modules/ports/commands/baseline_save").status == 200
+    s = Stream(daemon, "/api/v1/events?types=ports", timeout=30)
+    _, fresh = listener("127.0.0.1", 0)
+    _, kind, data = s.next_event()
+    assert kind == "ports"
+    assert any(l["port"] == fresh and l["protocol"] == "tcp" for l in data["new"]), data
+    assert all({"protocol", "family", "address", "port", "processes", "findings"} <= set(l)
+               for l in data["new"])
+    proc.kill()
+    proc.wait()
+    _, kind, data = s.next_event()
+    assert {"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": old}.items() \
+        <= next(g for g in data["gone"] if g["port"] == old).items()
+    s.close()
