@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -593,6 +594,10 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                 _exit(1);
         }
         stewardd_set_live_facts(live_facts);
+        /* Start-up (TLS set-up, module init) leaves free heap behind; give
+         * it back (measured: ~130 kB of the two processes' 2.4 MB of
+         * anonymous memory, bench/events.sh). */
+        malloc_trim(0);
         /* Without discovery the server still works: it is only not found. */
         r = discovery_start(f->udp->fds, f->udp->n, tcp_port(f->ls, f->n), f->tls->fingerprint, err,
                             sizeof err);
@@ -767,6 +772,7 @@ int main(int argc, char **argv) {
         else if (access(token_path, F_OK) == 0)
                 log_notice("bootstrap token is in %s (root only)", token_path);
 
+        malloc_trim(0);
         /* Supervise: this process is the helper; the front is a child that is
          * started again if it dies (the listening sockets stay here). */
         while (!stopping) {
