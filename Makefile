@@ -4,6 +4,9 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PYTHON     ?= /usr/bin/python3
+# make bench: how long the idle sampler is measured, and how many event streams.
+SAMPLER_SECONDS ?= 600
+EVENT_STREAMS   ?= 1000
 
 .PHONY: run test build build-asan unit integration bench clean
 
@@ -49,6 +52,8 @@ bench:
 	bench/run.sh $(BUILD)
 	bench/ports.sh
 	bench/metrics.sh $(BUILD)
+	bench/sampler.sh $(BUILD) $(SAMPLER_SECONDS)
+	bench/events.sh $(BUILD) $(EVENT_STREAMS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -469,6 +469,7 @@ static void *poll_main(void *arg) {
         uint64_t last_poll = 0, last_ports = 0, last_check = 0;
 
         (void)arg;
+        (void)pthread_setname_np(pthread_self(), "events");
         for (;;) {
                 struct timespec until;
                 bool poked, audit_wanted, ports_wanted, any;

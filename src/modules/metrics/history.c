@@ -933,6 +933,7 @@ void history_set_interval(unsigned seconds) {
 
 static void *sampler_main(void *arg) {
         (void)arg;
+        (void)pthread_setname_np(pthread_self(), "sampler"); /* for top -H and bench/ */
         pthread_mutex_lock(&smp.lock);
         while (!smp.stop) {
                 struct timespec deadline;
@@ -985,6 +986,7 @@ static void *writer_main(void *arg) {
         int64_t now = (int64_t)time(NULL);
 
         (void)arg;
+        (void)pthread_setname_np(pthread_self(), "history-writer");
         if (call("metrics_recent", json_pack("{s:I}", "from", (json_int_t)(now - 86400)),
                  &recent) >= 0)
                 (void)history_refill(recent);
