@@ -554,10 +554,15 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct 
         s->q[s->qn++] = event_ref(retry_ev);
         if (resume) {
                 uint64_t oldest = hub.ring_n ? hub.ring[hub.ring_head]->id : hub.next_id;
+                size_t missed = 0;
+                for (size_t i = 0; i < hub.ring_n; i++) {
+                        const struct event *ev = hub.ring[(hub.ring_head + i) % EVENTS_RING];
+                        missed += ev->id > last_id && (ev->type & mask);
+                }
                 /* An id we cannot continue from exactly: older than the
-                 * ring, or not one of ours (from before a restart, or
-                 * made up). */
-                if (last_id + 1 < oldest || last_id >= hub.next_id) {
+                 * ring, not one of ours (from before a restart, or made
+                 * up), or more behind than a queue holds. */
+                if (last_id + 1 < oldest || last_id >= hub.next_id || missed > EVENTS_QUEUE - 2) {
                         char text[96];
                         int n = snprintf(text, sizeof text, "id: %llu\nevent: reset\ndata: {}\n\n",
                                          (unsigned long long)(hub.next_id - 1));
@@ -567,7 +572,7 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct 
                 } else {
                         for (size_t i = 0; i < hub.ring_n; i++) {
                                 struct event *ev = hub.ring[(hub.ring_head + i) % EVENTS_RING];
-                                if (ev->id > last_id && (ev->type & mask) && s->qn < EVENTS_QUEUE)
+                                if (ev->id > last_id && (ev->type & mask))
                                         s->q[s->qn++] = event_ref(ev);
                         }
                 }
