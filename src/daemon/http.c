@@ -279,9 +279,11 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
         struct header_sum hs = {strlen(url), 0};
         const char *cl;
 
-        /* Event streams have a limit of their own (max_event_subscribers). */
-        if (atomic_load(&stewardd_connections_open) - atomic_load(&stewardd_event_subscribers) >
-            req->cfg.max_connections) {
+        /* Event streams have a limit of their own (max_event_subscribers);
+         * the two counters change at different moments, hence the care. */
+        uint64_t open = atomic_load(&stewardd_connections_open),
+                 streams = atomic_load(&stewardd_event_subscribers);
+        if ((open > streams ? open - streams : 0) > req->cfg.max_connections) {
                 api_error(&req->early, 503, "too_many_connections", NULL,
                           "the server has too many connections (limit %u); retry later",
                           req->cfg.max_connections);
