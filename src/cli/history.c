@@ -53,11 +53,13 @@ static unsigned terminal_width(void) {
         return w > MAX_WIDTH ? MAX_WIDTH : w;
 }
 
-static void format_clock(json_int_t t, char dst[32]) {
+/* The time of day; with the date for spans over a day. */
+static void format_clock(json_int_t t, bool date, char dst[32]) {
         time_t tt = (time_t)t;
         struct tm tm;
 
-        if (!localtime_r(&tt, &tm) || strftime(dst, 32, "%H:%M:%S", &tm) == 0)
+        if (!localtime_r(&tt, &tm) ||
+            strftime(dst, 32, date ? "%Y-%m-%d %H:%M" : "%H:%M:%S", &tm) == 0)
                 snprintf(dst, 32, "%lld", (long long)t);
 }
 
@@ -104,10 +106,11 @@ static int print_chart(const char *where, json_t *a) {
                 col[c] = n ? s / n : NAN;
         }
 
-        format_clock(json_integer_value(json_array_get(json_array_get(points, 0), 0)), t1);
+        bool date = json_integer_value(json_object_get(a, "range")) > 86400;
+        format_clock(json_integer_value(json_array_get(json_array_get(points, 0), 0)), date, t1);
         format_clock(json_integer_value(json_array_get(json_array_get(points, npoints - 1), 0)) +
                              json_integer_value(json_object_get(a, "step")),
-                     t2);
+                     date, t2);
         if (nsum == 0) {
                 printf("%s: no samples between %s and %s yet\n", series, t1, t2);
                 return 0;
