@@ -225,3 +225,12 @@ def test_slow_reader_is_dropped(make_daemon):
     assert s.status == 200
     s.close()
     tls.close()
+
+
+def test_keepalive_comment_on_a_silent_stream(daemon):
+    # No baseline saved: a ports-only stream stays silent but for keepalives.
+    s = Stream(daemon, "/api/v1/events?types=ports", timeout=40)
+    kind, text, _ = next(s.events())
+    assert (kind, text) == ("comment", "keepalive")
+    assert s.first_line == "retry: 3000"
+    s.close()
