@@ -60,6 +60,17 @@ async function check(name) {
   assert.deepEqual(pageErrors, [], `${name}: script errors`);
 }
 
+/* Polls a predicate in the page (page.waitForFunction compiles strings,
+ * which the console's CSP rightly forbids). */
+async function waitFor(fn, arg) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${fn}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function apiGet(path) {
   const r = await page.request.get(URL_ + path);
   assert.equal(r.status(), 200, `${path}: ${r.status()} ${await r.text()}`);
@@ -98,16 +109,16 @@ const steps = {
     const shown = await page.$$eval('table.filesystems [data-size]', (els) => els.map((e) => e.dataset.size));
     assert.deepEqual(shown, s.filesystems.map((f) => String(f.size_bytes)));
     await page.waitForSelector('[data-finding=audit-verify]');
-    await page.waitForFunction(() => document.querySelector('[data-chart=cpu]') && document.querySelector('[data-chart=cpu] canvas'));
+    await waitFor(() => document.querySelector('[data-chart=cpu]') && document.querySelector('[data-chart=cpu] canvas'));
     await check('overview');
   },
 
   async live() {
     await go('#/overview');
     await page.waitForSelector('[data-chart=cpu] canvas');
-    await page.waitForFunction(() => /live/.test(document.querySelector('.live-state').textContent));
+    await waitFor(() => /live/.test(document.querySelector('.live-state').textContent));
     const before = Number(await page.getAttribute('[data-chart=cpu]', 'data-points'));
-    await page.waitForFunction((n) => Number(document.querySelector('[data-chart=cpu]').dataset.points) > n, before);
+    await waitFor((n) => Number(document.querySelector('[data-chart=cpu]').dataset.points) > n, before);
     await check('overview-live');
   },
 
@@ -225,7 +236,13 @@ const steps = {
       await go(hash);
       await page.waitForSelector(sel);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      assert.ok(overflow <= 1, `${name}: the page is ${overflow} px wider than the screen`);
+      const wide = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+          .slice(0, 8)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
+      );
+      assert.ok(overflow <= 1, `${name}: the page is ${overflow} px wider than the screen: ${wide.join(', ')}`);
       await check(name);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -243,13 +260,13 @@ const steps = {
     if (!(await page.$('form.login'))) await page.goto(URL_ + '/');
     await page.waitForSelector('form.login');
     await login(USER, PASSWORD + '-wrong');
-    await page.waitForFunction(() => /Wrong user name or password/.test(document.querySelector('.login-error').textContent));
+    await waitFor(() => /Wrong user name or password/.test(document.querySelector('.login-error').textContent));
     await check('login-wrong-password');
   },
 
   async norole() {
     await login(env.STEWARD_NOROLE_USER, env.STEWARD_NOROLE_PASSWORD);
-    await page.waitForFunction(() => /no Steward role/.test(document.querySelector('.login-error').textContent));
+    await waitFor(() => /no Steward role/.test(document.querySelector('.login-error').textContent));
   },
 
   async users() {
@@ -269,7 +286,7 @@ const steps = {
     await page.click('button[aria-label="Lock carol"]');
     await page.waitForSelector('dialog[open] .plan');
     await page.click('dialog[open] button[value=apply]');
-    await page.waitForFunction(() => /locked/.test((document.querySelector('[data-password-state=carol]') || {}).textContent || ''));
+    await waitFor(() => /locked/.test((document.querySelector('[data-password-state=carol]') || {}).textContent || ''));
     const u = await apiGet('/api/v1/users/carol');
     assert.equal(u.password_state, 'locked');
     await go('#/users/groups');

@@ -129,7 +129,8 @@ export async function render(view, ctx) {
       h('div.section-head', h('h2#charts-title', 'Activity'), liveState, h('div.ranges', { role: 'group', 'aria-label': 'History range' }, rangeButtons)),
       h('div.charts', charts.map((c) => c.el)),
     ),
-    h('div.grid', fs, findings),
+    findings,
+    fs,
   );
 
   async function loadStatus() {

@@ -87,7 +87,7 @@ export function checkValue(def, v) {
 function helpText(def) {
   const parts = [def.description || ''];
   if (def.type === 'integer' && (def.min !== undefined || def.max !== undefined)) parts.push(`(${def.min ?? '…'} to ${def.max ?? '…'})`);
-  if (def.type === 'string_array') parts.push(`One a line${def.max !== undefined ? `, at most ${def.max}` : ''}.`);
+  if (def.type === 'string_array') parts.push(`— one a line${def.max !== undefined ? `, at most ${def.max}` : ''}`);
   return parts.filter(Boolean).join(' ');
 }
 
