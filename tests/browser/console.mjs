@@ -294,6 +294,23 @@ const steps = {
     await check('groups');
   },
 
+  /* The daemon's session idle timeout is short for this case; waits are for
+   * the dialog and the login form, whenever they come. */
+  async idle() {
+    await go('#/tokens');
+    await page.waitForSelector('#idle-warning[open]', { timeout: 120000 });
+    await page.screenshot({ path: join(ART, 'idle-warning.png') });
+    await page.click('#idle-warning button[value=stay]');
+    await page.waitForSelector('#idle-warning', { state: 'detached' });
+    assert.equal((await page.request.get(URL_ + '/api/v1/whoami')).status(), 200);
+    /* This time nobody answers. */
+    await page.waitForSelector('#idle-warning[open]', { timeout: 120000 });
+    await page.waitForSelector('form.login', { timeout: 120000 });
+    assert.match(await page.textContent('.login-error'), /without activity/);
+    assert.equal((await page.request.get(URL_ + '/api/v1/whoami')).status(), 401);
+    await check('idle-logged-out');
+  },
+
   async 'users-unavailable'() {
     await go('#/users');
     await page.waitForSelector('[data-unavailable]');

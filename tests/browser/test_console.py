@@ -93,6 +93,15 @@ def test_console_live_chart(console):
     run(d, user, ["login", "live"], "live")
 
 
+def test_console_idle_logout(console):
+    """With a 25 s idle timeout: the warning comes, "stay" keeps the session,
+    and without an answer the console logs out and says why."""
+    d, user = console
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings", {"auth": {"session_idle_timeout": 25}})
+    assert r.status == 200, r
+    run(d, user, ["login", "idle"], "idle")
+
+
 def test_console_users(console):
     d, user = console
     if not has_users(d):

@@ -87,7 +87,11 @@ export async function login(user, password) {
 
 export async function logout() {
   try {
-    await send('POST', '/api/v1/logout', {});
+    const r = await send('POST', '/api/v1/logout', {});
+    if (r.status === 403 && r.data && r.data.error && r.data.error.code === 'csrf') {
+      await refreshSession();
+      await send('POST', '/api/v1/logout', {});
+    }
   } finally {
     csrf = null;
   }
