@@ -139,14 +139,15 @@ static struct module_ctx request_ctx(const struct api_request *req) {
         return c;
 }
 
-/* A browser session (cookie) also gets a fresh CSRF token: the console keeps
- * it in memory only, so after a reload this is where it gets one.  The old
- * one stops working, and the front forgets what it had checked. */
+/* With ?csrf=1 a browser session (cookie) also gets a fresh CSRF token: the
+ * console keeps it in memory only, so after a reload this is where it gets
+ * one.  The old one stops working, and the front forgets what it had
+ * checked.  Without the flag whoami changes nothing. */
 static void h_whoami(const struct api_request *req, char **p, struct api_response *resp) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role,
                               "auth", req->auth ? req->auth : "none", "source", req->ctx.source);
 
-        if (o && req->auth && STREQ(req->auth, "cookie")) {
+        if (o && req->auth && STREQ(req->auth, "cookie") && query_flag(req, "csrf")) {
                 json_t *ret = call_helper(req, "csrf_renew", NULL, resp);
                 if (!ret) {
                         json_decref(o);

@@ -108,7 +108,11 @@ def test_whoami_renews_a_browser_sessions_csrf_token(ns_daemon, admin_user):
     d = ns_daemon
     cookie, csrf = browser_login(d, *admin_user)
     assert change(d, cookie, csrf).status == 200
+    # Plain whoami changes nothing.
     r = d.https("GET", "/api/v1/whoami", token=False, headers={"Cookie": cookie})
+    assert r.status == 200 and r.json["auth"] == "cookie" and "csrf_token" not in r.json
+    assert change(d, cookie, csrf).status == 200
+    r = d.https("GET", "/api/v1/whoami?csrf=1", token=False, headers={"Cookie": cookie})
     assert r.status == 200
     fresh = r.json["csrf_token"]
     assert re.fullmatch(r"[0-9a-f]{64}", fresh) and fresh != csrf
@@ -116,7 +120,7 @@ def test_whoami_renews_a_browser_sessions_csrf_token(ns_daemon, admin_user):
     r = change(d, cookie, csrf)
     assert r.status == 403 and r.json["error"]["code"] == "csrf"
     # A bearer token has no CSRF token to give.
-    assert "csrf_token" not in d.https("GET", "/api/v1/whoami").json
+    assert "csrf_token" not in d.https("GET", "/api/v1/whoami?csrf=1").json
 
 
 @pytest.mark.namespaces

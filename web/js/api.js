@@ -3,7 +3,7 @@
  * The session is the HttpOnly cookie set by POST /api/v1/login; this module
  * never sees it.  The CSRF token lives in this module's memory only (never in
  * storage or URLs) and goes out as X-CSRF-Token on every state-changing
- * request.  After a reload it is fetched again from GET /api/v1/whoami,
+ * request.  After a reload it is fetched again from GET /api/v1/whoami?csrf=1,
  * which gives a cookie session a fresh one; a 403 "csrf" (another tab took a
  * new token) fetches it again and retries once.  A 401 tells the app to show
  * the login page. */
@@ -68,7 +68,7 @@ export const del = (path) => api('DELETE', path);
 
 /* Who is logged in (and a fresh CSRF token); null when nobody is. */
 export async function refreshSession() {
-  const r = await send('GET', '/api/v1/whoami');
+  const r = await send('GET', '/api/v1/whoami?csrf=1');
   if (r.status !== 200) return null;
   if (r.data.csrf_token) csrf = r.data.csrf_token;
   return r.data;
