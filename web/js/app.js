@@ -241,7 +241,7 @@ function startLive() {
     if (src.readyState === EventSource.CLOSED) {
       state.live = false;
       /* Closed before it opened: no events route here (404), or no session. */
-      bus.dispatchEvent(new CustomEvent('live', { detail: false, unavailable: !opened }));
+      bus.dispatchEvent(new CustomEvent('live', { detail: false }));
       if (opened && state.me) setTimeout(() => state.me && state.source === src && startLive(), 5000);
     }
   };
