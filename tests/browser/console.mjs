@@ -264,6 +264,31 @@ const steps = {
     await check('login-wrong-password');
   },
 
+  async throttled() {
+    /* The daemon of this case blocks after one failure. */
+    await login(USER, PASSWORD + '-wrong-again');
+    await page.waitForSelector('.login-error:has-text("Too many failed logins")');
+    await check('login-throttled');
+  },
+
+  /* Everything by keyboard: the navigation, a form, a dialog (Escape). */
+  async keyboard() {
+    await go('#/overview');
+    await page.waitForSelector('[data-field=hostname]');
+    await page.focus('#nav a[data-page=ports]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#port-lookup');
+    await page.focus('#port-lookup');
+    await page.keyboard.type('22');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.lookup-result[data-port="22"]');
+    await page.focus('#baseline-save');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog', { state: 'detached' });
+  },
+
   async norole() {
     await login(env.STEWARD_NOROLE_USER, env.STEWARD_NOROLE_PASSWORD);
     await waitFor(() => /no Steward role/.test(document.querySelector('.login-error').textContent));

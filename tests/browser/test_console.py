@@ -82,8 +82,17 @@ def test_console_end_to_end(console):
     created and revoked, a CSRF-less change refused, accessibility and CSP
     clean on every page, log out, then the login errors."""
     d, user = console
-    run(d, user, ["login", "overview", "settings", "audit", "ports", "tokens", "modules", "csrf", "phone",
-                  "logout", "badlogin", "norole"], "main")
+    run(d, user, ["login", "overview", "settings", "audit", "ports", "tokens", "modules", "keyboard", "csrf",
+                  "phone", "logout", "badlogin", "norole"], "main")
+
+
+def test_console_throttled_login(console):
+    """After too many failures the login page says so, with the wait."""
+    d, user = console
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings",
+               {"auth": {"throttle": {"free_attempts": 1, "base_delay": 600, "max_delay": 600}}})
+    assert r.status == 200, r
+    run(d, user, ["badlogin", "throttled"], "throttled")
 
 
 def test_console_live_chart(console):
