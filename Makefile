@@ -8,7 +8,7 @@ PYTHON     ?= /usr/bin/python3
 SAMPLER_SECONDS ?= 600
 EVENT_STREAMS   ?= 1000
 
-.PHONY: run test build build-asan unit integration bench clean
+.PHONY: run test build build-asan web-deps unit integration browser bench clean
 
 run:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -20,13 +20,19 @@ run:
 	@$(MAKE) --no-print-directory build
 	./$(BUILD)/stewardd --foreground
 
-build:
+# The console's npm packages (uPlot; playwright-core and axe-core for the
+# browser tests), pinned by web/package-lock.json; again when the lock changes.
+web-deps:
+	@[ web/node_modules/.package-lock.json -nt web/package-lock.json ] || \
+	  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+
+build: web-deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) -Dtests=false >/dev/null
 	ninja -C $(BUILD)
 
 # The test build: AddressSanitizer and UndefinedBehaviorSanitizer, with
 # errors fatal, so a memory error fails the run.
-build-asan:
+build-asan: web-deps
 	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) \
 	  -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
 	  -Dc_args=-fno-sanitize-recover=all >/dev/null
@@ -39,12 +45,19 @@ test:
 	@$(MAKE) --no-print-directory build-asan
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory browser
 
 unit:
 	meson test -C $(ASAN_BUILD) --print-errorlogs
 
 integration:
 	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q tests/integration
+
+# The console in a real browser (tests/browser/, driven by pytest, which
+# starts the daemons).
+browser:
+	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) STEWARD_ARTIFACTS=$(abspath $(ASAN_BUILD))/browser-artifacts \
+	  $(PYTHON) -m pytest -q tests/browser
 
 bench:
 	@scripts/install-deps.sh bench

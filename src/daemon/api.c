@@ -128,6 +128,9 @@ static int ctx_privileged_read(const struct module_ctx *ctx, const char *module,
         return req->helper("module_read", req->session, req->ctx.source, a, -1, ret, NULL, e);
 }
 
+static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
+                           struct api_response *resp);
+
 /* The context modules see for this request. */
 static struct module_ctx request_ctx(const struct api_request *req) {
         struct module_ctx c = req->ctx;
@@ -137,9 +140,25 @@ static struct module_ctx request_ctx(const struct api_request *req) {
         return c;
 }
 
+/* With ?csrf=1 a browser session (cookie) also gets a fresh CSRF token: the
+ * console keeps it in memory only, so after a reload this is where it gets
+ * one.  The old one stops working, and the front forgets what it had
+ * checked.  Without the flag whoami changes nothing. */
 static void h_whoami(const struct api_request *req, char **p, struct api_response *resp) {
-        ok(resp, json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role,
-                           "auth", req->auth ? req->auth : "none", "source", req->ctx.source));
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role,
+                              "auth", req->auth ? req->auth : "none", "source", req->ctx.source);
+
+        if (o && req->auth && STREQ(req->auth, "cookie") && query_flag(req, "csrf")) {
+                json_t *ret = call_helper(req, "csrf_renew", NULL, resp);
+                if (!ret) {
+                        json_decref(o);
+                        return;
+                }
+                json_object_set(o, "csrf_token", json_object_get(ret, "csrf_token"));
+                json_decref(ret);
+                resp->forget_session = req->session_id;
+        }
+        ok(resp, o);
 }
 
 static json_t *module_status(const struct api_request *req, const module_t *m, bool full) {

@@ -23,7 +23,7 @@ struct caller {
         char kind[16];
         int64_t session_id;
         char secret[FRONTAUTH_SECRET_MAX + 1];
-        bool csrf_ok; /* the CSRF token of this session was checked */
+        char csrf_digest[65]; /* SHA-256 of the CSRF token the helper accepted, or "" */
 };
 
 /* Checks a secret; on success fills *ret.  -EACCES with e filled (401) for an
@@ -36,7 +36,10 @@ struct caller {
 int frontauth_check(const char *secret, const char *source, unsigned idle_timeout,
                     struct caller *ret, struct module_error *e);
 
-/* Checks the CSRF token of the caller's session (cached once it passed). */
+/* Checks the CSRF token of the caller's session.  The digest of the token
+ * the helper accepted is cached with the session, so later requests compare
+ * against it; a request without the token, or with another one, is never
+ * let through by the cache. */
 int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
                          struct module_error *e);
 

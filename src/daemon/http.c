@@ -10,6 +10,11 @@
  *     libmicrohttpd 0.9.75 close every keep-alive connection.
  *  2. body chunks: appended to a buffer capped at max_body_bytes.
  *  3. last call: api_handle() and the answer.
+ * GET and HEAD outside /api/ and /metrics are the web console: its files are
+ * in memory (console.c), public, and served without authentication, with
+ * their ETag (304 on If-None-Match), "Cache-Control: no-cache" (always
+ * revalidated, so an upgraded daemon is seen at once) and the console's
+ * Content-Security-Policy; any other path there is 404.
  * The connection context (peer address or credentials) is made once per
  * connection in on_connection().
  */
@@ -30,6 +35,7 @@
 #include <sys/un.h>
 
 #include "api.h"
+#include "console.h"
 #include "events.h"
 #include "frontauth.h"
 #include "helper/roles.h"
@@ -49,6 +55,13 @@
  * room to spare; headers past about 30 KiB get libmicrohttpd's own 431 page
  * instead of our JSON body. */
 #define MHD_POOL_BYTES (32u << 10)
+
+/* The console's policy: its own files only, no inline script or style, no
+ * framing, no plugins; data: images for uPlot's and the CSS's icons. */
+#define CONSOLE_CSP                                                                                \
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "        \
+        "object-src 'none'"
 
 struct conn {
         const struct listener *l;
@@ -70,23 +83,51 @@ struct request {
         size_t discarded;   /* body bytes dropped after a refusal */
         bool answered;      /* the refusal went out on the first call */
         bool answer_at_end; /* refuse after reading (and dropping) the body */
+        bool console;       /* a GET or HEAD for the web console */
         /* The first call, for the duration histogram. */
         uint64_t start_usec;
 };
+
+static void add_security_headers(struct MHD_Response *r, bool tls, const char *csp) {
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Content-Security-Policy", csp);
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        if (tls)
+                MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
 
 static enum MHD_Result add_common_headers(struct MHD_Response *r, bool tls,
                                           const char *content_type) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 content_type ? content_type : "application/json");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(r, "X-Frame-Options", "DENY");
-        MHD_add_response_header(r, "Content-Security-Policy",
-                                "default-src 'none'; frame-ancestors 'none'");
-        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-        if (tls)
-                MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+        add_security_headers(r, tls, "default-src 'none'; frame-ancestors 'none'");
         return MHD_YES;
+}
+
+/* A console file, or 304 when the client holds this version. */
+static enum MHD_Result send_console(struct MHD_Connection *c, const struct conn *cn,
+                                    const struct console_asset *a, int *ret_status) {
+        const char *inm =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        bool fresh = inm && (STREQ(inm, a->etag) || STREQ(inm, "*"));
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        r = MHD_create_response_from_buffer(fresh ? 0 : a->len, fresh ? NULL : (void *)a->data,
+                                            MHD_RESPMEM_PERSISTENT);
+        if (!r)
+                return MHD_NO;
+        if (!fresh)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, a->etag);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        add_security_headers(r, !cn->l->unix_socket, CONSOLE_CSP);
+        *ret_status = fresh ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+        ret = MHD_queue_response(c, (unsigned)*ret_status, r);
+        MHD_destroy_response(r);
+        return ret;
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn *cn,
@@ -323,7 +364,8 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
                         return;
                 }
         }
-        authenticate(c, cn, req, method, url);
+        if (!req->console)
+                authenticate(c, cn, req, method, url);
 }
 
 /* GET /api/v1/events: a stream the hub feeds (events.c).  HEAD gets the
@@ -379,7 +421,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct conn *cn = ci ? ci->socket_context : NULL;
         struct request *req = *req_cls;
         struct api_request ar;
-        struct api_response resp;
+        struct api_response resp = {0};
         enum MHD_Result ret;
 
         if (!cn)
@@ -393,6 +435,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 atomic_fetch_add(&stewardd_requests_total, 1);
                 stewardd_config_get(&req->cfg);
                 buf_init(&req->body, req->cfg.max_body_bytes);
+                req->console = (STREQ(method, "GET") || STREQ(method, "HEAD")) && console_path(url);
                 early_checks(c, cn, req, method, url);
                 if (req->early.status && !req->answer_at_end) {
                         log_debug("%s %s %.200s -> %d", cn->source, method, url, req->early.status);
@@ -422,6 +465,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (req->early.status)
                 return req->answered ? MHD_YES : send_response(c, cn, &req->early, true);
+        if (req->console) {
+                const struct console_asset *a = console_find(url);
+                if (a) {
+                        int status = 0;
+                        ret = send_console(c, cn, a, &status);
+                        /* Route "" is labelled "/": the console. */
+                        httpstats_record("", status, now_usec() - req->start_usec);
+                        return ret;
+                }
+                api_error(&resp, 404, "not_found", NULL, "no such resource");
+                httpstats_record(NULL, resp.status, now_usec() - req->start_usec);
+                ret = send_response(c, cn, &resp, false);
+                api_response_clear(&resp);
+                return ret;
+        }
 
         ar = (struct api_request){
                 .method = method,

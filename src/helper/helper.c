@@ -159,6 +159,22 @@ static int op_csrf_check(struct helper *h, const struct caller *c, json_t *args,
         return 0;
 }
 
+static int op_csrf_renew(struct helper *h, const struct caller *c, json_t *args, int fd,
+                         json_t **ret, struct module_error *e) {
+        _cleanup_free_ char *csrf = NULL;
+        int r = sessions_csrf_renew(h->store, c->s.id, &csrf);
+
+        if (r < 0) {
+                module_error_set(e, r == -ENOENT ? 400 : 500,
+                                 r == -ENOENT ? "bad_request" : "internal", NULL,
+                                 r == -ENOENT ? "only a login session has a CSRF token"
+                                              : "cannot renew the CSRF token");
+                return r;
+        }
+        *ret = json_pack("{s:s}", "csrf_token", csrf);
+        return 0;
+}
+
 static int op_peer_session(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
         struct steward_config cfg;
@@ -917,6 +933,7 @@ static const struct op {
 } ops[] = {
         {"session_check", ROLE_NONE, false, op_session_check},
         {"csrf_check", ROLE_MONITOR, false, op_csrf_check},
+        {"csrf_renew", ROLE_MONITOR, false, op_csrf_renew},
         {"peer_session", ROLE_NONE, false, op_peer_session},
         {"login", ROLE_NONE, false, op_login},
         {"login_bootstrap", ROLE_NONE, false, op_login_bootstrap},

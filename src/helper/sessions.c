@@ -454,6 +454,39 @@ bool sessions_csrf_ok(struct store *s, int64_t session_id, const char *csrf) {
         return memeq_consttime(stored, hash, SHA256_HEX_LEN);
 }
 
+int sessions_csrf_renew(struct store *s, int64_t session_id, char **ret_csrf) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        char hash[SHA256_HEX_LEN + 1];
+        char *csrf = NULL;
+        int r;
+
+        if (!s || session_id <= 0 || !ret_csrf)
+                return -EINVAL;
+        r = new_secret(false, &csrf, hash);
+        if (r < 0)
+                return r;
+        r = sql_prepare(s,
+                        "UPDATE sessions SET csrf_hash = ?1 WHERE id = ?2 AND kind = 'session'"
+                        " AND csrf_hash IS NOT NULL",
+                        &st);
+        if (r >= 0)
+                r = sql_bind_text(st, 1, hash);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, session_id);
+        if (r >= 0) {
+                int rc = sqlite3_step(st);
+                r = rc != SQLITE_DONE                   ? sql_fail(rc)
+                    : sqlite3_changes(store_db(s)) != 1 ? -ENOENT
+                                                        : 0;
+        }
+        if (r < 0) {
+                free_secret(csrf);
+                return r;
+        }
+        *ret_csrf = csrf;
+        return 0;
+}
+
 int sessions_delete(struct store *s, int64_t id) {
         return delete_row(s, id, NULL);
 }

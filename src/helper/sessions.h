@@ -57,6 +57,12 @@ int sessions_check(struct store *s, const char *secret, const struct session_lim
 /* Checks a CSRF secret against the session's, in constant time. */
 bool sessions_csrf_ok(struct store *s, int64_t session_id, const char *csrf);
 
+/* Gives a login session a new CSRF secret (the old one stops working) and
+ * returns it: a browser that reloaded the console has lost the one it got at
+ * login, and only the digest is stored.  -ENOENT for anything but a login
+ * session. */
+int sessions_csrf_renew(struct store *s, int64_t session_id, char **ret_csrf);
+
 /* Deletes one session/token by id (-ENOENT if none). */
 int sessions_delete(struct store *s, int64_t id);
 /* Deletes a bootstrap token after its one use. */

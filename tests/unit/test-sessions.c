@@ -321,6 +321,33 @@ static void test_csrf(void **state) {
         free(tok);
 }
 
+static void test_csrf_renew(void **state) {
+        struct fixture *f = *state;
+        char *a = NULL, *csrf = NULL, *renewed = NULL, *tok = NULL, *none = NULL;
+        struct session sa, st;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0, &a,
+                                         &csrf, &sa),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "t", 0, "", 0, T0,
+                                         &tok, NULL, &st),
+                         0);
+        assert_int_equal(sessions_csrf_renew(f->s, sa.id, &renewed), 0);
+        assert_int_equal(strlen(renewed), 64);
+        assert_string_not_equal(renewed, csrf);
+        assert_true(sessions_csrf_ok(f->s, sa.id, renewed));
+        assert_false(sessions_csrf_ok(f->s, sa.id, csrf)); /* the old one stops working */
+        /* Only login sessions have one. */
+        assert_int_equal(sessions_csrf_renew(f->s, st.id, &none), -ENOENT);
+        assert_int_equal(sessions_csrf_renew(f->s, 999999, &none), -ENOENT);
+        assert_null(none);
+        assert_false(sessions_csrf_ok(f->s, st.id, renewed));
+        free(a);
+        free(csrf);
+        free(renewed);
+        free(tok);
+}
+
 static void test_list_tokens(void **state) {
         struct fixture *f = *state;
         char *secrets[4] = {}, *csrf = NULL, *text;
@@ -667,6 +694,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bootstrap_after_admin_session, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_csrf, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_csrf_renew, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_tokens, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_token_role_and_limits, setup, teardown),

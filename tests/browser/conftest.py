@@ -1,0 +1,20 @@
+"""The browser tests reuse the integration suite's fixtures (real daemons on
+random loopback ports, PAM accounts in private mount namespaces): this file
+loads tests/integration/conftest.py under another name and re-exports them."""
+import importlib.util
+import sys
+from pathlib import Path
+
+INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
+sys.path.insert(0, str(INTEGRATION))  # for nsroot, which the fixtures import
+
+_spec = importlib.util.spec_from_file_location("steward_integration_conftest", INTEGRATION / "conftest.py")
+integration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(integration)
+
+daemon_base = integration.daemon_base
+make_daemon = integration.make_daemon
+ns_daemon = integration.ns_daemon
+admin_user = integration.admin_user
+make_user = integration.make_user
+pytest_configure = integration.pytest_configure

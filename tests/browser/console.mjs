@@ -1,0 +1,360 @@
+/* console.mjs — drives the Steward console in headless chromium
+ * (playwright-core) through the steps named in STEWARD_STEPS, against the
+ * daemon at STEWARD_URL, logging in as STEWARD_USER.  Run by
+ * tests/browser/test_console.py, which starts the daemon and the accounts.
+ *
+ * Prints "ok STEP" per step and exits 1 at the first failure.  Every page
+ * visited is screenshotted into STEWARD_ARTIFACTS and checked with axe-core
+ * (no serious or critical violation); at the end, no Content-Security-Policy
+ * violation may have been reported.  Waits are for states, never for time. */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const require = createRequire(join(process.cwd(), 'package.json'));
+const { chromium } = require('playwright-core');
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const env = process.env;
+const URL_ = env.STEWARD_URL;
+const USER = env.STEWARD_USER;
+const PASSWORD = env.STEWARD_PASSWORD;
+const ART = env.STEWARD_ARTIFACTS;
+const STEPS = env.STEWARD_STEPS.split(',');
+
+const browser = await chromium.launch({
+  executablePath: env.STEWARD_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox'],
+});
+const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+page.setDefaultTimeout(30000);
+
+const cspViolations = [];
+const pageErrors = [];
+await page.addInitScript(() => {
+  window.__csp = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+});
+page.on('console', (m) => {
+  if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+});
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+let shot = 0;
+async function check(name) {
+  shot++;
+  await page.screenshot({ path: join(ART, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.equal(
+    bad.length,
+    0,
+    `${name}: accessibility violations:\n` + bad.map((v) => `${v.impact} ${v.id}: ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`).join('\n'),
+  );
+  const csp = await page.evaluate(() => window.__csp || []);
+  assert.deepEqual([...csp, ...cspViolations], [], `${name}: CSP violations`);
+  assert.deepEqual(pageErrors, [], `${name}: script errors`);
+}
+
+/* Polls a predicate in the page (page.waitForFunction compiles strings,
+ * which the console's CSP rightly forbids). */
+async function waitFor(fn, arg) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${fn}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function apiGet(path) {
+  const r = await page.request.get(URL_ + path);
+  assert.equal(r.status(), 200, `${path}: ${r.status()} ${await r.text()}`);
+  return r.json();
+}
+
+async function go(hash) {
+  await page.evaluate((h) => (location.hash = h), hash);
+}
+
+async function login(user, password) {
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('form.login button[type=submit]');
+}
+
+const steps = {
+  async login() {
+    await page.goto(URL_ + '/');
+    await page.waitForSelector('form.login');
+    await check('login');
+    await login(USER, PASSWORD);
+    await page.waitForSelector('#nav:not([hidden])');
+    await page.waitForSelector('[data-field=hostname]');
+  },
+
+  async overview() {
+    await go('#/overview');
+    await page.waitForSelector('[data-field=hostname]');
+    const s = await apiGet('/api/v1/modules/system?full=1');
+    const text = async (k) => (await page.textContent(`[data-field=${k}]`)).trim();
+    assert.equal(await text('hostname'), s.hostname);
+    assert.equal(await text('os'), s.os.pretty_name || s.os.name);
+    assert.equal(await text('kernel'), s.kernel.release);
+    assert.equal(await text('cpus'), String(s.cpu.count));
+    const shown = await page.$$eval('table.filesystems [data-size]', (els) => els.map((e) => e.dataset.size));
+    assert.deepEqual(shown, s.filesystems.map((f) => String(f.size_bytes)));
+    await page.waitForSelector('[data-finding=audit-verify]');
+    await waitFor(() => document.querySelector('[data-chart=cpu]') && document.querySelector('[data-chart=cpu] canvas'));
+    await check('overview');
+  },
+
+  async live() {
+    await go('#/overview');
+    await page.waitForSelector('[data-chart=cpu] canvas');
+    await waitFor(() => /live/.test(document.querySelector('.live-state').textContent));
+    const before = Number(await page.getAttribute('[data-chart=cpu]', 'data-points'));
+    await waitFor((n) => Number(document.querySelector('[data-chart=cpu]').dataset.points) > n, before);
+    await check('overview-live');
+  },
+
+  async settings() {
+    await go('#/modules/stewardd');
+    const level = '#set-stewardd-log_level';
+    await page.waitForSelector(level);
+    await check('settings-stewardd');
+    /* Bounds are enforced in the form, next to the field. */
+    await page.fill('#set-stewardd-limits_max_connections', '0');
+    await page.click('text=Review changes…');
+    await page.waitForSelector('[data-field="limits:max_connections"] .field-error:not(:empty)');
+    const err = await page.textContent('[data-field="limits:max_connections"] .field-error');
+    assert.match(err, /At least 1/);
+    await page.click('text=Discard');
+    /* A real change: plan, confirm, applied. */
+    const before = (await apiGet('/api/v1/modules/stewardd/settings')).log_level;
+    const want = before === 'debug' ? 'info' : 'debug';
+    await page.selectOption(level, want);
+    await page.click('text=Review changes…');
+    await page.waitForSelector('dialog[open] pre.diff');
+    const diff = await page.textContent('dialog[open] pre.diff');
+    assert.match(diff, new RegExp(`\\+log_level = "${want}"`));
+    assert.equal((await apiGet('/api/v1/modules/stewardd/settings')).log_level, before, 'the dry run changed nothing');
+    await check('settings-plan');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.notice-ok');
+    assert.equal((await apiGet('/api/v1/modules/stewardd/settings')).log_level, want);
+    steps.changed = { before, want };
+  },
+
+  async audit() {
+    const { before, want } = steps.changed;
+    const recs = (await apiGet('/api/v1/audit?module=stewardd')).records;
+    const id = recs[0].id;
+    await go('#/audit');
+    const rec = `details.record[data-id="${id}"]`;
+    await page.waitForSelector(rec);
+    await page.click(`${rec} summary`);
+    const diff = await page.textContent(`${rec} pre.diff`);
+    assert.match(diff, new RegExp(`log_level = "${want}"`));
+    await page.waitForSelector('[data-verify] .notice-ok');
+    await check('audit');
+    await page.click(`${rec} button.rollback`);
+    await page.waitForSelector('dialog[open] pre.diff');
+    await check('audit-rollback-plan');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.notice-ok >> text=rolled back');
+    assert.equal((await apiGet('/api/v1/modules/stewardd/settings')).log_level, before);
+  },
+
+  async ports() {
+    await go('#/ports');
+    await page.waitForSelector('table.listeners');
+    await page.fill('#port-lookup', '660');
+    await page.click('button:has-text("Look up")');
+    await page.waitForSelector('.lookup-result[data-port="660"]');
+    const t = await page.textContent('.lookup-result');
+    assert.match(t, /mac-srvr-admin/);
+    await check('ports');
+  },
+
+  async tokens() {
+    await go('#/tokens');
+    await page.waitForSelector('table.tokens');
+    await page.fill('input[name=name]', 'browser-test');
+    await page.click('button:has-text("Create token")');
+    await page.waitForSelector('dialog[open] [data-secret]');
+    const secret = await page.textContent('dialog[open] [data-secret]');
+    assert.match(secret, /^stw_[0-9a-f]{64}$/);
+    await check('token-created');
+    await page.click('dialog[open] button[value=close]');
+    await page.waitForSelector('table.tokens >> text=browser-test');
+    await check('tokens');
+    await page.click('button[aria-label="Revoke token browser-test"]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.notice-ok >> text=revoked');
+    const list = (await apiGet('/api/v1/tokens')).tokens;
+    assert.ok(!list.some((x) => x.name === 'browser-test'));
+  },
+
+  async modules() {
+    await go('#/modules');
+    await page.waitForSelector('table.modules [data-state=system]');
+    await check('modules');
+    await go('#/modules/system');
+    await page.waitForSelector('#set-system-hostname');
+    await check('settings-system');
+  },
+
+  async csrf() {
+    /* The session cookie alone does not make a change. */
+    const r = await page.request.patch(URL_ + '/api/v1/modules/stewardd/settings', {
+      data: { log_level: 'debug' },
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(r.status(), 403);
+    assert.equal((await r.json()).error.code, 'csrf');
+    /* Nor does a wrong token, even after the right one was accepted. */
+    const r2 = await page.request.patch(URL_ + '/api/v1/modules/stewardd/settings', {
+      data: { log_level: 'debug' },
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': '0'.repeat(64) },
+    });
+    assert.equal(r2.status(), 403);
+    assert.notEqual((await apiGet('/api/v1/modules/stewardd/settings')).log_level, 'debug');
+  },
+
+  async phone() {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [hash, sel, name] of [
+      ['#/overview', '[data-field=hostname]', 'phone-overview'],
+      ['#/ports', 'table.listeners', 'phone-ports'],
+      ['#/modules/stewardd', '#set-stewardd-log_level', 'phone-settings'],
+    ]) {
+      await go(hash);
+      await page.waitForSelector(sel);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const wide = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+          .slice(0, 8)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
+      );
+      assert.ok(overflow <= 1, `${name}: the page is ${overflow} px wider than the screen: ${wide.join(', ')}`);
+      await check(name);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  },
+
+  async logout() {
+    await page.click('#logout');
+    await page.waitForSelector('form.login');
+    assert.match(await page.textContent('.login-error'), /logged out/);
+    const r = await page.request.get(URL_ + '/api/v1/whoami');
+    assert.equal(r.status(), 401);
+  },
+
+  async badlogin() {
+    if (!(await page.$('form.login'))) await page.goto(URL_ + '/');
+    await page.waitForSelector('form.login');
+    await login(USER, PASSWORD + '-wrong');
+    await waitFor(() => /Wrong user name or password/.test(document.querySelector('.login-error').textContent));
+    await check('login-wrong-password');
+  },
+
+  async throttled() {
+    /* The daemon of this case blocks after one failure. */
+    await login(USER, PASSWORD + '-wrong-again');
+    await page.waitForSelector('.login-error:has-text("Too many failed logins")');
+    await check('login-throttled');
+  },
+
+  /* Everything by keyboard: the navigation, a form, a dialog (Escape). */
+  async keyboard() {
+    await go('#/overview');
+    await page.waitForSelector('[data-field=hostname]');
+    await page.focus('#nav a[data-page=ports]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#port-lookup');
+    await page.focus('#port-lookup');
+    await page.keyboard.type('22');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.lookup-result[data-port="22"]');
+    await page.focus('#baseline-save');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog', { state: 'detached' });
+  },
+
+  async norole() {
+    await login(env.STEWARD_NOROLE_USER, env.STEWARD_NOROLE_PASSWORD);
+    await waitFor(() => /no Steward role/.test(document.querySelector('.login-error').textContent));
+  },
+
+  async users() {
+    await go('#/users');
+    await page.waitForSelector('table.users');
+    await check('users');
+    await page.click('#new-user');
+    await page.fill('form.user-form input >> nth=0', 'carol');
+    await page.click('form.user-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    await check('user-plan');
+    await page.click('dialog[open] button[value=apply]');
+    /* The generated password, shown once. */
+    await page.waitForSelector('dialog[open] [data-secret]');
+    await page.click('dialog[open] button[value=close]');
+    await page.waitForSelector('[data-password-state=carol]');
+    await page.click('button[aria-label="Lock carol"]');
+    await page.waitForSelector('dialog[open] .plan');
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /locked/.test((document.querySelector('[data-password-state=carol]') || {}).textContent || ''));
+    const u = await apiGet('/api/v1/users/carol');
+    assert.equal(u.password_state, 'locked');
+    await go('#/users/groups');
+    await page.waitForSelector('table.groups');
+    await check('groups');
+  },
+
+  /* The daemon's session idle timeout is short for this case; waits are for
+   * the dialog and the login form, whenever they come. */
+  async idle() {
+    await go('#/tokens');
+    await page.waitForSelector('#idle-warning[open]', { timeout: 120000 });
+    await page.screenshot({ path: join(ART, 'idle-warning.png') });
+    await page.click('#idle-warning button[value=stay]');
+    await page.waitForSelector('#idle-warning', { state: 'detached' });
+    assert.equal((await page.request.get(URL_ + '/api/v1/whoami')).status(), 200);
+    /* This time nobody answers. */
+    await page.waitForSelector('#idle-warning[open]', { timeout: 120000 });
+    await page.waitForSelector('form.login', { timeout: 120000 });
+    assert.match(await page.textContent('.login-error'), /without activity/);
+    assert.equal((await page.request.get(URL_ + '/api/v1/whoami')).status(), 401);
+    await check('idle-logged-out');
+  },
+
+  async 'users-unavailable'() {
+    await go('#/users');
+    await page.waitForSelector('[data-unavailable]');
+    assert.match(await page.textContent('[data-unavailable]'), /not available/);
+    await check('users-unavailable');
+  },
+};
+
+let failed = false;
+for (const name of STEPS) {
+  try {
+    await steps[name]();
+    console.log(`ok ${name}`);
+  } catch (e) {
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    await page.screenshot({ path: join(ART, `failed-${name}.png`), fullPage: true }).catch(() => {});
+    failed = true;
+    break;
+  }
+}
+await browser.close();
+process.exit(failed ? 1 : 0);

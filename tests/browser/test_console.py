@@ -1,0 +1,126 @@
+"""The web console in a real browser: Debian's chromium, driven by
+playwright-core (console.mjs), against a real stewardd (the sanitizer build)
+with a real PAM account in a private mount namespace.
+
+Each case starts a daemon, creates the accounts, and runs console.mjs with
+the steps it wants; the script prints one line a step and exits non-zero on
+the first failure.  Screenshots of every page go to STEWARD_ARTIFACTS
+(build-asan/browser-artifacts by default).  The steps for features that land
+separately (live events, users and groups) are skipped, by name, only when the
+server does not offer them.
+"""
+import http.client
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import make_user
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).resolve().parent / "console.mjs"
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("STEWARD_ARTIFACTS", ROOT / "build-asan" / "browser-artifacts"))
+
+pytestmark = pytest.mark.skipif(
+    not (ROOT / "web" / "node_modules" / "playwright-core").is_dir() or not Path(CHROMIUM).exists(),
+    reason="needs web/node_modules (make web-deps) and /usr/bin/chromium",
+)
+
+
+@pytest.fixture
+def console(ns_daemon, admin_user):
+    d = ns_daemon
+    make_user(d, "nora", "nora-Secret-1")  # a valid account with no Steward role
+    return d, admin_user
+
+
+def has_events(d):
+    """Whether GET /api/v1/events exists: read the status line only (the
+    answer is a stream that does not end)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10)
+    try:
+        conn.request("GET", "/api/v1/events?types=sample", headers={"Authorization": f"Bearer {d.token}"})
+        return conn.getresponse().status != 404
+    finally:
+        conn.close()
+
+
+def has_users(d):
+    r = d.https("GET", "/api/v1/modules")
+    return any(m["name"] == "users" for m in r.json["modules"])
+
+
+def run(d, user, steps, name):
+    out = ARTIFACTS / name
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "STEWARD_URL": f"https://127.0.0.1:{d.port}",
+        "STEWARD_USER": user[0],
+        "STEWARD_PASSWORD": user[1],
+        "STEWARD_NOROLE_USER": "nora",
+        "STEWARD_NOROLE_PASSWORD": "nora-Secret-1",
+        "STEWARD_STEPS": ",".join(steps),
+        "STEWARD_ARTIFACTS": str(out),
+        "STEWARD_CHROMIUM": CHROMIUM,
+    })
+    p = subprocess.run(["node", str(SCRIPT)], cwd=ROOT / "web", env=env, capture_output=True, text=True,
+                       timeout=600)
+    print(p.stdout)
+    assert p.returncode == 0, f"console.mjs failed:\n{p.stdout}\n{p.stderr}"
+    done = [line.split(" ", 2)[1] for line in p.stdout.splitlines() if line.startswith("ok ")]
+    assert done == steps, p.stdout
+
+
+def test_console_end_to_end(console):
+    """Log in, the overview matches the API, a setting changed through the
+    plan and rolled back from the audit page, port 660 looked up, a token
+    created and revoked, a CSRF-less change refused, accessibility and CSP
+    clean on every page, log out, then the login errors."""
+    d, user = console
+    run(d, user, ["login", "overview", "settings", "audit", "ports", "tokens", "modules", "keyboard", "csrf",
+                  "phone", "logout", "badlogin", "norole"], "main")
+
+
+def test_console_throttled_login(console):
+    """After too many failures the login page says so, with the wait."""
+    d, user = console
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings",
+               {"auth": {"throttle": {"free_attempts": 1, "base_delay": 600, "max_delay": 600}}})
+    assert r.status == 200, r
+    run(d, user, ["badlogin", "throttled"], "throttled")
+
+
+def test_console_live_chart(console):
+    d, user = console
+    if not has_events(d):
+        pytest.skip("this server has no /api/v1/events")
+    run(d, user, ["login", "live"], "live")
+
+
+def test_console_idle_logout(console):
+    """With a 25 s idle timeout: the warning comes, "stay" keeps the session,
+    and without an answer the console logs out and says why."""
+    d, user = console
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings", {"auth": {"session_idle_timeout": 25}})
+    assert r.status == 200, r
+    run(d, user, ["login", "idle"], "idle")
+
+
+def test_console_users(console):
+    d, user = console
+    if not has_users(d):
+        pytest.skip("this server has no users module")
+    run(d, user, ["login", "users"], "users")
+
+
+def test_console_users_unavailable_is_said(console):
+    """Until the users module lands, its page says so instead of failing."""
+    d, user = console
+    if has_users(d):
+        pytest.skip("this server has the users module")
+    run(d, user, ["login", "users-unavailable"], "users-unavailable")

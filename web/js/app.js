@@ -1,0 +1,306 @@
+/* app.js — the console's shell: login, the page router, live events and the
+ * idle logout.
+ *
+ * Routes live in the URL's fragment (#/ports, #/modules/stewardd), so the
+ * server serves one page and every other path is a plain 404.  A page is a
+ * module exporting render(main, ctx, ...params); it may return a cleanup
+ * function, called when the user leaves it.
+ *
+ * Live data: one EventSource on /api/v1/events while logged in, re-broadcast
+ * on `bus` (sample, audit, ports, reset).  If the server has no such route
+ * the source closes before it ever opens, and pages fall back to polling
+ * (ctx.live is then false).
+ *
+ * Idle logout: after the session's idle timeout (stewardd's
+ * auth:session_idle_timeout, as the server would) without a key press, click
+ * or touch, the console logs out; a dialog warns a minute before (or at a
+ * fifth of the timeout, if that is shorter) and can keep the session. */
+import * as API from './api.js';
+import { h, clear, field, notice, busy } from './ui.js';
+
+const pages = {
+  overview: { title: 'Overview', load: () => import('./overview.js') },
+  modules: { title: 'Modules', load: () => import('./modules.js') },
+  ports: { title: 'Ports', load: () => import('./ports.js') },
+  users: { title: 'Users & groups', load: () => import('./users.js') },
+  audit: { title: 'Audit', load: () => import('./audit.js') },
+  tokens: { title: 'Sessions & tokens', load: () => import('./tokens.js') },
+};
+
+/* A tiny event bus for live events. */
+export const bus = new EventTarget();
+
+const state = {
+  me: null,
+  live: false,
+  source: null,
+  cleanup: null,
+  idleTimeout: 900,
+  lastActivity: Date.now(),
+  idleTimer: null,
+  warning: null,
+};
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+
+/* ---- login --------------------------------------------------------- */
+
+function loginMessage(e) {
+  if (e.status === 401) return 'Wrong user name or password.';
+  if (e.status === 429) {
+    const s = e.retryAfter ? ` Try again in ${e.retryAfter} s.` : ' Try again later.';
+    return 'Too many failed logins from here or for this user.' + s;
+  }
+  if (e.status === 403 && e.code === 'no_role')
+    return 'This account has no Steward role. Ask an administrator to add it to an admin, operator or monitor group.';
+  if (e.status === 403 && e.code === 'root_login_disabled')
+    return 'root may not log in over the network on this server.';
+  return e.message || 'Login failed.';
+}
+
+function showLogin(message) {
+  stopLive();
+  state.me = null;
+  document.body.classList.add('logged-out');
+  clear(who);
+  nav.hidden = true;
+  const user = h('input', { name: 'user', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const err = h('p.login-error', { id: 'login-error', role: 'alert' }, message || '');
+  if (message) err.classList.add('info');
+  const button = h('button.primary', { type: 'submit' }, 'Log in');
+  const form = h(
+    'form.login',
+    {
+      'aria-labelledby': 'login-title',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        err.textContent = '';
+        err.classList.remove('info');
+        await busy(button, async () => {
+          try {
+            await API.login(user.value, password.value);
+            password.value = '';
+            await start();
+          } catch (e) {
+            err.textContent = loginMessage(e);
+            password.value = '';
+            password.focus();
+          }
+        });
+      },
+    },
+    h('h1#login-title', 'Steward'),
+    h('p.muted', 'Log in with your account on this server.'),
+    field('User', user),
+    field('Password', password),
+    err,
+    button,
+  );
+  clear(main, form);
+  document.title = 'Log in — Steward';
+  user.focus();
+}
+
+/* ---- session ------------------------------------------------------- */
+
+async function start() {
+  const me = await API.refreshSession();
+  if (!me) {
+    showLogin();
+    return;
+  }
+  state.me = me;
+  document.body.classList.remove('logged-out');
+  nav.hidden = false;
+  clear(
+    who,
+    h('span.user', { title: `logged in from ${me.source}` }, me.user),
+    ' ',
+    h('span.badge.badge-muted', me.role),
+    ' ',
+    h('button#logout', { type: 'button', onclick: () => doLogout() }, 'Log out'),
+  );
+  try {
+    const s = await API.get('/api/v1/modules/stewardd/settings?key=auth:session_idle_timeout');
+    state.idleTimeout = s.auth.session_idle_timeout || 900;
+  } catch {
+    state.idleTimeout = 900;
+  }
+  state.lastActivity = Date.now();
+  armIdle();
+  startLive();
+  route();
+}
+
+async function doLogout(message) {
+  disarmIdle();
+  stopLive();
+  await API.logout().catch(() => {});
+  if (location.hash !== '' && location.hash !== '#/') history.replaceState(null, '', '#/');
+  showLogin(message || 'You are logged out.');
+}
+
+API.setUnauthenticatedHandler(() => {
+  if (state.me) {
+    disarmIdle();
+    showLogin('Your session has ended. Log in again.');
+  }
+});
+
+/* ---- idle logout --------------------------------------------------- */
+
+function warnLead() {
+  return Math.min(60, Math.floor(state.idleTimeout / 5)) * 1000;
+}
+
+function armIdle() {
+  disarmIdle();
+  state.idleTimer = setInterval(checkIdle, 1000);
+}
+
+function disarmIdle() {
+  clearInterval(state.idleTimer);
+  state.idleTimer = null;
+  if (state.warning) {
+    state.warning.close();
+    state.warning = null;
+  }
+}
+
+function checkIdle() {
+  const idle = Date.now() - state.lastActivity;
+  const limit = state.idleTimeout * 1000;
+  if (idle >= limit) {
+    doLogout(`You were logged out after ${Math.round(state.idleTimeout / 60)} min without activity.`);
+    return;
+  }
+  if (idle >= limit - warnLead() && !state.warning) showIdleWarning();
+  if (state.warning) {
+    const left = Math.ceil((limit - idle) / 1000);
+    state.warning.querySelector('.countdown').textContent = String(left);
+  }
+}
+
+function showIdleWarning() {
+  const dlg = h(
+    'dialog.modal#idle-warning',
+    { 'aria-labelledby': 'idle-title', 'aria-describedby': 'idle-text' },
+    h(
+      'form',
+      { method: 'dialog' },
+      h('h2#idle-title', 'Still there?'),
+      h('p#idle-text', 'You will be logged out in ', h('span.countdown', '…'), ' s for inactivity.'),
+      h(
+        'div.buttons',
+        h('button', { type: 'submit', value: 'logout' }, 'Log out now'),
+        h('button.primary', { type: 'submit', value: 'stay', autofocus: true }, 'Stay logged in'),
+      ),
+    ),
+  );
+  dlg.addEventListener('close', async () => {
+    const v = dlg.returnValue;
+    dlg.remove();
+    state.warning = null;
+    if (v === 'logout') doLogout();
+    else {
+      state.lastActivity = Date.now();
+      await API.refreshSession(); /* tells the server too */
+    }
+  });
+  document.body.append(dlg);
+  state.warning = dlg;
+  dlg.showModal();
+}
+
+for (const ev of ['keydown', 'pointerdown', 'touchstart', 'wheel']) {
+  window.addEventListener(
+    ev,
+    () => {
+      if (!state.warning) state.lastActivity = Date.now();
+    },
+    { passive: true, capture: true },
+  );
+}
+
+/* ---- live events --------------------------------------------------- */
+
+function startLive() {
+  stopLive();
+  let opened = false;
+  const src = new EventSource('/api/v1/events?types=sample,audit,ports');
+  state.source = src;
+  src.onopen = () => {
+    opened = true;
+    state.live = true;
+    bus.dispatchEvent(new CustomEvent('live', { detail: true }));
+  };
+  src.onerror = () => {
+    if (src.readyState === EventSource.CLOSED) {
+      state.live = false;
+      /* Closed before it opened: no events route here (404), or no session. */
+      bus.dispatchEvent(new CustomEvent('live', { detail: false }));
+      if (opened && state.me) setTimeout(() => state.me && state.source === src && startLive(), 5000);
+    }
+  };
+  for (const type of ['sample', 'audit', 'ports', 'reset']) {
+    src.addEventListener(type, (ev) => {
+      let data = null;
+      try {
+        data = ev.data ? JSON.parse(ev.data) : null;
+      } catch {
+        return;
+      }
+      bus.dispatchEvent(new CustomEvent(type, { detail: data }));
+    });
+  }
+}
+
+function stopLive() {
+  if (state.source) state.source.close();
+  state.source = null;
+  state.live = false;
+}
+
+/* ---- router -------------------------------------------------------- */
+
+async function route() {
+  if (!state.me) return;
+  const parts = (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
+  const name = pages[parts[0]] ? parts[0] : null;
+  if (state.cleanup) {
+    try {
+      state.cleanup();
+    } catch {
+      /* a page's cleanup must not block navigation */
+    }
+    state.cleanup = null;
+  }
+  for (const a of nav.querySelectorAll('a')) {
+    if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (!name) {
+    clear(main, h('h1', 'Not found'), h('p', 'There is no such page. ', h('a', { href: '#/overview' }, 'Go to the overview.')));
+    return;
+  }
+  const page = pages[name];
+  document.title = `${page.title} — Steward`;
+  clear(main, h('p.muted', { role: 'status' }, 'Loading…'));
+  try {
+    const mod = await page.load();
+    const ctx = { me: state.me, bus, live: () => state.live, liveKnown: () => state.source !== null };
+    const view = h('div.page', { 'data-page': name });
+    clear(main, view);
+    state.cleanup = (await mod.render(view, ctx, ...parts.slice(1))) || null;
+    main.focus({ preventScroll: true });
+  } catch (e) {
+    clear(main, h('h1', page.title), notice('error', e.message || String(e)));
+  }
+}
+
+window.addEventListener('hashchange', route);
+
+start().catch((e) => showLogin(e.message));

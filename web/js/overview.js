@@ -1,0 +1,189 @@
+/* overview.js — the host at a glance: facts from the system module's full
+ * status, live charts, filesystems, and the findings that need a look
+ * (ports findings, the audit chain's state).  Numbers are shown as the API
+ * gives them; each carries data-field so tests can compare with the API. */
+import { get } from './api.js';
+import { h, clear, bytes, duration, severityBadge, table, notice, errorText } from './ui.js';
+import { Chart, RANGES } from './charts.js';
+
+const CHARTS = [
+  ['CPU', [{ name: 'cpu.busy', label: 'busy' }, { name: 'cpu.user', label: 'user' }, { name: 'cpu.system', label: 'system' }, { name: 'cpu.iowait', label: 'iowait' }], 'percent'],
+  ['Memory', [{ name: 'mem.used', label: 'used' }, { name: 'swap.used', label: 'swap used' }], 'bytes'],
+  ['Network', [{ name: 'net.rx', label: 'received' }, { name: 'net.tx', label: 'sent' }], 'bytes/s'],
+  ['Disk', [{ name: 'disk.read', label: 'read' }, { name: 'disk.write', label: 'written' }], 'bytes/s'],
+];
+
+const fact = (label, value, key) => h('div', h('dt', label), h('dd', { 'data-field': key }, value));
+
+function factsPanel(s) {
+  const load = s.load || {};
+  return h(
+    'section.panel',
+    { 'aria-labelledby': 'host-title' },
+    h('h2#host-title', 'Host'),
+    h(
+      'dl.facts',
+      fact('Host name', s.hostname, 'hostname'),
+      fact('OS', (s.os && (s.os.pretty_name || s.os.name)) || '–', 'os'),
+      fact('Kernel', (s.kernel && s.kernel.release) || '–', 'kernel'),
+      fact('Architecture', s.architecture || '–', 'architecture'),
+      fact('CPUs', s.cpu ? String(s.cpu.count) : '–', 'cpus'),
+      fact('Memory', s.memory ? bytes(s.memory.total_bytes) : '–', 'memory'),
+      fact('Uptime', duration(s.uptime_seconds), 'uptime'),
+      fact('Load (1, 5, 15 min)', [load['1'], load['5'], load['15']].map((v) => (v === undefined ? '–' : v.toFixed(2))).join('  '), 'load'),
+    ),
+  );
+}
+
+function filesystemsPanel(s) {
+  const fss = s.filesystems || [];
+  return h(
+    'section.panel',
+    { 'aria-labelledby': 'fs-title' },
+    h('h2#fs-title', 'Filesystems'),
+    table(
+      [
+        { label: 'Mounted on', cell: (f) => h('span.mono', f.mountpoint) },
+        { label: 'Device', cell: (f) => h('span.mono', f.device) },
+        { label: 'Type', cell: (f) => f.fstype + (f.read_only ? ' (ro)' : '') },
+        { label: 'Size', class: 'num', cell: (f) => h('span', { 'data-size': String(f.size_bytes) }, bytes(f.size_bytes)) },
+        {
+          label: 'Used',
+          cell: (f) => {
+            /* Like df: used over what non-root users can have. */
+            const denom = f.used_bytes + f.available_bytes;
+            const pct = denom > 0 ? (100 * f.used_bytes) / denom : 0;
+            return h(
+              'div.fs-usage',
+              h('meter', { min: 0, max: 100, low: 80, high: 90, optimum: 0, value: pct, 'aria-label': `${f.mountpoint} used` }),
+              h('span', `${Math.round(pct)} % · ${bytes(f.available_bytes)} free`),
+            );
+          },
+        },
+      ],
+      fss,
+      { class: 'filesystems', label: 'filesystems', empty: 'No filesystems reported.' },
+    ),
+  );
+}
+
+async function findingsPanel(el) {
+  const items = [];
+  const [ports, verify] = await Promise.all([
+    get('/api/v1/ports').catch((e) => ({ error: e })),
+    get('/api/v1/audit/verify').catch((e) => ({ error: e })),
+  ]);
+  if (verify.error) items.push(h('li', severityBadge('warning', 'audit'), ' ', errorText(verify.error)));
+  else if (verify.ok)
+    items.push(h('li', { 'data-finding': 'audit-verify' }, severityBadge('info', 'audit'), ` The audit log's hash chain is intact (${verify.records} records).`));
+  else
+    items.push(
+      h('li', { 'data-finding': 'audit-verify' }, severityBadge('critical', 'audit'), ` The audit log's chain is broken at record ${verify.first_broken}: ${verify.message || ''}`),
+    );
+  if (ports.error) items.push(h('li', severityBadge('warning', 'ports'), ' ', errorText(ports.error)));
+  else {
+    for (const l of ports.listeners || [])
+      for (const f of l.findings || [])
+        if (f.severity === 'warning' || f.severity === 'critical' || f.code === 'new')
+          items.push(
+            h(
+              'li',
+              { 'data-finding': f.code },
+              severityBadge(f.severity, f.code),
+              ' ',
+              h('a', { href: `#/ports/${l.port}` }, `${l.protocol} ${l.address}:${l.port}`),
+              ` — ${f.message}`,
+            ),
+          );
+    for (const g of ports.gone || []) items.push(h('li', { 'data-finding': 'gone' }, severityBadge('warning', 'gone'), ` ${g} was in the baseline and is no longer listening`));
+  }
+  clear(
+    el,
+    h('h2#findings-title', 'Findings'),
+    h('ul.findings', items),
+    h('p.muted', 'Failed logins are logged one per line, with their source, for fail2ban (data/fail2ban/); this server does not report them here.'),
+  );
+}
+
+export async function render(view, ctx) {
+  const charts = CHARTS.map(([t, s, u]) => new Chart(t, s, u));
+  let range = RANGES[0];
+  let poll = null;
+  let statusTimer = null;
+
+  const facts = h('div');
+  const fs = h('div');
+  const findings = h('section.panel', { 'aria-labelledby': 'findings-title' }, h('h2#findings-title', 'Findings'), h('p.muted', 'Loading…'));
+  const liveState = h('span.live-state.muted', { 'aria-live': 'polite' });
+  const rangeButtons = RANGES.map((r) =>
+    h('button', { type: 'button', 'aria-pressed': String(r === range), 'data-range': r.id, onclick: () => setRange(r) }, r.label),
+  );
+
+  clear(
+    view,
+    h('h1', 'Overview'),
+    facts,
+    h(
+      'section.panel',
+      { 'aria-labelledby': 'charts-title' },
+      h('div.section-head', h('h2#charts-title', 'Activity'), liveState, h('div.ranges', { role: 'group', 'aria-label': 'History range' }, rangeButtons)),
+      h('div.charts', charts.map((c) => c.el)),
+    ),
+    findings,
+    fs,
+  );
+
+  async function loadStatus() {
+    try {
+      const s = await get('/api/v1/modules/system?full=1');
+      clear(facts, factsPanel(s));
+      clear(fs, filesystemsPanel(s));
+    } catch (e) {
+      clear(facts, notice('error', errorText(e)));
+    }
+  }
+
+  async function setRange(r) {
+    range = r;
+    for (const b of rangeButtons) b.setAttribute('aria-pressed', String(b.dataset.range === r.id));
+    await Promise.all(charts.map((c) => c.load(r)));
+  }
+
+  function updateLive() {
+    clearInterval(poll);
+    poll = null;
+    if (ctx.live()) {
+      liveState.textContent = '● live';
+    } else {
+      liveState.textContent = 'live updates are not available here; refreshed every 10 s';
+      poll = setInterval(() => charts.forEach((c) => c.load(range)), 10000);
+    }
+  }
+
+  const onSample = (ev) => charts.forEach((c) => c.push(ev.detail));
+  const onReset = () => setRange(range);
+  const onLive = () => updateLive();
+  const onPorts = () => findingsPanel(findings);
+  ctx.bus.addEventListener('sample', onSample);
+  ctx.bus.addEventListener('reset', onReset);
+  ctx.bus.addEventListener('live', onLive);
+  ctx.bus.addEventListener('ports', onPorts);
+
+  await loadStatus();
+  await setRange(range);
+  findingsPanel(findings);
+  /* Live state: known once the event source has opened or failed. */
+  liveState.textContent = ctx.live() ? '● live' : 'connecting…';
+  setTimeout(updateLive, ctx.live() ? 0 : 3000);
+  statusTimer = setInterval(loadStatus, 30000);
+
+  return () => {
+    clearInterval(poll);
+    clearInterval(statusTimer);
+    ctx.bus.removeEventListener('sample', onSample);
+    ctx.bus.removeEventListener('reset', onReset);
+    ctx.bus.removeEventListener('live', onLive);
+    ctx.bus.removeEventListener('ports', onPorts);
+    charts.forEach((c) => c.destroy());
+  };
+}

@@ -1,0 +1,128 @@
+/* tokens.js — the current session and API tokens: create (the secret is
+ * shown once, in a dialog, and kept nowhere) and revoke.  An admin sees every
+ * user's tokens, others their own (the server decides). */
+import { get, post, del, seg } from './api.js';
+import { h, clear, table, notice, confirm, modal, busy, errorText, when, field } from './ui.js';
+
+const ROLES = ['monitor', 'operator', 'admin'];
+const LIFETIMES = [
+  ['1 day', 86400],
+  ['30 days', 30 * 86400],
+  ['1 year', 365 * 86400],
+  ['never', 0],
+];
+
+export async function render(view, ctx) {
+  const me = ctx.me;
+  const status = h('div', { 'aria-live': 'polite' });
+  const listEl = h('div', h('p.muted', 'Loading…'));
+  const name = h('input', { name: 'name', required: true, maxLength: 64, spellcheck: false, autocomplete: 'off' });
+  const role = h('select', { name: 'role' }, ROLES.slice(0, ROLES.indexOf(me.role) + 1).map((r) => h('option', { value: r }, r)));
+  const life = h('select', { name: 'expires' }, LIFETIMES.map(([l, s]) => h('option', { value: String(s) }, l)));
+  const nameField = field('Name', name, 'What uses it: letters, digits, space and _ - . @ (up to 64).', { name: 'name' });
+  const create = h('button.primary', { type: 'submit' }, 'Create token');
+
+  async function load() {
+    const r = await get('/api/v1/tokens');
+    clear(
+      listEl,
+      table(
+        [
+          { label: 'ID', class: 'num', cell: (t) => String(t.id) },
+          { label: 'Name', cell: (t) => t.name },
+          { label: 'User', cell: (t) => t.user },
+          { label: 'Role', cell: (t) => t.role },
+          { label: 'Created', cell: (t) => when(t.created) },
+          { label: 'Expires', cell: (t) => (t.expires_at ? when(t.expires_at) : 'never') },
+          { label: 'Last used', cell: (t) => (t.last_used ? when(t.last_used) : 'never') },
+          {
+            label: '',
+            cell: (t) =>
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'aria-label': `Revoke token ${t.name}`,
+                  onclick: async (ev) => {
+                    if (!(await confirm(`Revoke "${t.name}"?`, h('p', 'Anything using this token loses access at once.'), 'Revoke', true))) return;
+                    await busy(ev.target, async () => {
+                      try {
+                        await del(`/api/v1/tokens/${seg(t.id)}`);
+                        clear(status, notice('ok', `Token "${t.name}" revoked.`));
+                      } catch (e) {
+                        clear(status, notice('error', errorText(e)));
+                      }
+                      await load();
+                    });
+                  },
+                },
+                'Revoke',
+              ),
+          },
+        ],
+        r.tokens || [],
+        { class: 'tokens', label: 'API tokens', empty: 'No API tokens.' },
+      ),
+    );
+  }
+
+  clear(
+    view,
+    h('h1', 'Sessions & tokens'),
+    h(
+      'section.panel',
+      { 'aria-labelledby': 'session-title' },
+      h('h2#session-title', 'This session'),
+      h('dl.facts', h('div', h('dt', 'User'), h('dd', me.user)), h('div', h('dt', 'Role'), h('dd', me.role)), h('div', h('dt', 'From'), h('dd.mono', me.source)), h('div', h('dt', 'Signed in with'), h('dd', me.auth === 'cookie' ? 'password (browser session)' : me.auth))),
+      h('p.muted', 'Log out ends this session on the server at once.'),
+    ),
+    status,
+    h(
+      'section.panel',
+      { 'aria-labelledby': 'new-token-title' },
+      h('h2#new-token-title', 'New API token'),
+      h(
+        'form.inline-form',
+        {
+          novalidate: true,
+          onsubmit: async (ev) => {
+            ev.preventDefault();
+            nameField.setError(null);
+            if (!/^[A-Za-z0-9_.@ -]{1,64}$/.test(name.value)) {
+              nameField.setError('1 to 64 letters, digits, spaces or _ - . @');
+              name.focus();
+              return;
+            }
+            const body = { name: name.value, role: role.value };
+            if (Number(life.value)) body.expires_in = Number(life.value);
+            await busy(create, async () => {
+              try {
+                const t = await post('/api/v1/tokens', body);
+                name.value = '';
+                await modal('Token created', [
+                  h('p', `Copy the token for "${t.name}" now: it is shown only once.`),
+                  h('p.secret', { tabIndex: 0, 'data-secret': '' }, t.token),
+                  h('p.muted', `Role ${t.role}; ${t.expires_at ? `expires ${when(t.expires_at)}` : 'does not expire'}. Use it as Authorization: Bearer TOKEN.`),
+                ]);
+                await load();
+              } catch (e) {
+                if (e.field === 'name') nameField.setError(e.message);
+                else clear(status, notice('error', errorText(e)));
+              }
+            });
+          },
+        },
+        nameField,
+        field('Role', role),
+        field('Expires', life),
+        create,
+      ),
+    ),
+    h('section.panel', { 'aria-labelledby': 'tokens-title' }, h('h2#tokens-title', 'API tokens'), listEl),
+  );
+  try {
+    await load();
+  } catch (e) {
+    clear(listEl, notice('error', errorText(e)));
+  }
+}

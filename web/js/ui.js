@@ -1,0 +1,239 @@
+/* ui.js — DOM helpers shared by the pages.
+ *
+ * Everything is built with createElement and text nodes: no innerHTML, so
+ * text from the server (file contents, user names, diffs) can never become
+ * markup, and nothing needs an inline style (the CSP forbids them; widths
+ * that depend on data use <meter>/<progress>).  Dialogs are native <dialog>
+ * elements, which trap focus and close on Escape. */
+
+/* h('tag#id.class', {attr: v, onclick: fn}, child, …): an element. */
+export function h(spec, attrs, ...children) {
+  let tag = 'div';
+  let id = null;
+  const classes = [];
+  for (const [, mark, name] of spec.matchAll(/([.#]?)([^.#]+)/g)) {
+    if (mark === '.') classes.push(name);
+    else if (mark === '#') id = name;
+    else tag = name;
+  }
+  const el = document.createElement(tag);
+  if (id) el.id = id;
+  if (classes.length) el.className = classes.join(' ');
+  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+    children.unshift(attrs);
+    attrs = null;
+  }
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className += (el.className ? ' ' : '') + v;
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function clear(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let idSeq = 0;
+export const uid = (p = 'id') => `${p}-${++idSeq}`;
+
+/* ---- formatting ---------------------------------------------------- */
+
+export function bytes(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let v = Math.abs(n);
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${n < 0 ? '-' : ''}${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${u[i]}`;
+}
+
+export function duration(s) {
+  if (s === null || s === undefined) return '–';
+  s = Math.floor(s);
+  const d = Math.floor(s / 86400);
+  const hh = Math.floor((s % 86400) / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${hh}h ${mm}m`;
+  if (hh) return `${hh}h ${mm}m`;
+  return `${mm}m ${s % 60}s`;
+}
+
+export function when(t) {
+  if (!t) return '–';
+  const d = typeof t === 'number' ? new Date(t * 1000) : new Date(t);
+  if (Number.isNaN(d.getTime())) return String(t);
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/* ---- pieces -------------------------------------------------------- */
+
+export function badge(text, kind) {
+  return h('span.badge', { class: kind ? `badge-${kind}` : undefined }, text);
+}
+
+export function stateBadge(state) {
+  const kind =
+    { running: 'ok', stopped: 'muted', degraded: 'warn', unavailable: 'bad' }[state] || 'muted';
+  return badge(state || 'n/a', kind);
+}
+
+export function severityBadge(sev, text) {
+  return badge(text || sev, { info: 'info', warning: 'warn', critical: 'bad' }[sev] || 'muted');
+}
+
+/* A table: columns [{label, cell: row => node|string, class?}]. */
+export function table(columns, rows, opts = {}) {
+  /* Focusable: a table wider than the screen scrolls, by keyboard too. */
+  return h(
+    'div.table-wrap',
+    { tabIndex: 0, role: 'region', 'aria-label': opts.caption || opts.label || 'table' },
+    h(
+      'table',
+      { class: opts.class },
+      opts.caption ? h('caption', opts.caption) : null,
+      h('thead', h('tr', columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+      h(
+        'tbody',
+        rows.length
+          ? rows.map((r) => h('tr', columns.map((c) => h('td', { class: c.class }, c.cell(r)))))
+          : h('tr', h('td.empty', { colSpan: columns.length }, opts.empty || 'Nothing here.')),
+      ),
+    ),
+  );
+}
+
+/* A unified diff, line by line, with added/removed lines marked. */
+export function diffView(text) {
+  const lines = String(text || '').replace(/\n$/, '').split('\n');
+  return h(
+    'pre.diff',
+    { tabIndex: 0, 'aria-label': 'changes' },
+    lines.map((l) => {
+      let cls = 'ctx';
+      if (l.startsWith('+++') || l.startsWith('---')) cls = 'meta';
+      else if (l.startsWith('@@')) cls = 'hunk';
+      else if (l.startsWith('+')) cls = 'add';
+      else if (l.startsWith('-')) cls = 'del';
+      return h('span.line', { class: cls }, l + '\n');
+    }),
+  );
+}
+
+export function filesView(files) {
+  if (!files || !files.length) return h('p.muted', 'No file changes.');
+  return files.map((f) =>
+    h('div.file', h('h4.path', f.path), f.diff ? diffView(f.diff) : h('p.muted', 'unchanged')),
+  );
+}
+
+/* A status line for a page ("Saved", errors…), announced to screen readers. */
+export function notice(kind, text) {
+  return h('p.notice', { class: `notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+export function errorText(e) {
+  if (!e) return '';
+  if (e.status === 404 && (e.code === 'not_found' || e.code === 'http_404'))
+    return 'This feature is not available on this server.';
+  return e.message || String(e);
+}
+
+/* ---- dialogs ------------------------------------------------------- */
+
+/* Opens a modal dialog; resolves with the button's value ('' on Escape). */
+export function modal(title, body, buttons = [{ label: 'Close', value: 'close', primary: true }]) {
+  return new Promise((resolve) => {
+    const titleId = uid('dlg');
+    const dlg = h(
+      'dialog.modal',
+      { 'aria-labelledby': titleId },
+      h(
+        'form',
+        { method: 'dialog' },
+        h('h2', { id: titleId }, title),
+        h('div.modal-body', body),
+        h(
+          'div.buttons',
+          buttons.map((b) =>
+            h(
+              'button',
+              {
+                type: 'submit',
+                value: b.value,
+                class: b.primary ? 'primary' : b.danger ? 'danger' : undefined,
+                autofocus: b.primary ? true : undefined,
+              },
+              b.label,
+            ),
+          ),
+        ),
+      ),
+    );
+    dlg.addEventListener('close', () => {
+      resolve(dlg.returnValue || '');
+      dlg.remove();
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+export async function confirm(title, body, label = 'Confirm', danger = false) {
+  const v = await modal(title, body, [
+    { label: 'Cancel', value: 'cancel' },
+    { label, value: 'ok', primary: !danger, danger },
+  ]);
+  return v === 'ok';
+}
+
+/* A labelled form field with help text and a place for its error. */
+export function field(label, input, help, opts = {}) {
+  const id = input.id || (input.id = uid('f'));
+  const helpId = uid('help');
+  const errId = uid('err');
+  const described = [help ? helpId : null, errId].filter(Boolean).join(' ');
+  input.setAttribute('aria-describedby', described);
+  const err = h('p.field-error', { id: errId, 'aria-live': 'polite' });
+  const wrap = h(
+    'div.field',
+    { class: opts.inline ? 'field-inline' : undefined, 'data-field': opts.name },
+    h('label', { for: id }, label, opts.badge || null),
+    input,
+    help ? h('p.help', { id: helpId }, help) : null,
+    err,
+  );
+  wrap.setError = (msg) => {
+    err.textContent = msg || '';
+    if (msg) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  };
+  wrap.input = input;
+  return wrap;
+}
+
+/* Disables a button while an async action runs. */
+export async function busy(button, fn) {
+  if (button) button.disabled = true;
+  try {
+    return await fn();
+  } finally {
+    if (button) button.disabled = false;
+  }
+}

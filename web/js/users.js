@@ -1,0 +1,448 @@
+/* users.js — user accounts and groups (/api/v1/users, /api/v1/groups).
+ *
+ * Lists with search (a name prefix) and a regular/system filter; create,
+ * edit, lock/unlock and delete users; create, edit members of and delete
+ * groups.  Every write is first sent with ?dry_run=1 and its plan (the
+ * commands with their argv, the files' diffs, warnings) is shown; only a
+ * confirmation applies it.  A generated password is shown once, in a dialog.
+ * Errors naming a field are shown next to it.  On a server without these
+ * routes (404) the page says the feature is not available. */
+import { api, get, seg } from './api.js';
+import { h, clear, table, badge, notice, modal, busy, errorText, field, filesView } from './ui.js';
+
+const lines = (s) =>
+  s
+    .split('\n')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const words = (s) =>
+  s
+    .split(/[\s,]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+function planView(plan) {
+  plan = plan.plan || plan;
+  return [
+    (plan.warnings || []).map((w) => notice('warn', w)),
+    (plan.commands || []).length
+      ? [h('h3', 'Commands'), h('div.plan-commands', plan.commands.map((argv) => h('code', argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '))))]
+      : null,
+    (plan.files || []).length ? [h('h3', 'Files'), filesView(plan.files)] : null,
+    !(plan.commands || []).length && !(plan.files || []).length ? h('p.muted', 'Nothing would change.') : null,
+  ];
+}
+
+/* dry run → plan dialog → apply; resolves with the answer, or null. */
+async function planned(method, path, body, title, fields, status) {
+  const sep = path.includes('?') ? '&' : '?';
+  for (const f of Object.values(fields || {})) f.setError(null);
+  let plan;
+  try {
+    plan = await api(method, `${path}${sep}dry_run=1`, body);
+  } catch (e) {
+    showError(e, fields, status);
+    return null;
+  }
+  const v = await modal(title, h('div.plan', planView(plan)), [
+    { label: 'Cancel', value: 'cancel' },
+    { label: 'Apply', value: 'apply', primary: true },
+  ]);
+  if (v !== 'apply') return null;
+  try {
+    return (await api(method, path, body)) || {};
+  } catch (e) {
+    showError(e, fields, status);
+    return null;
+  }
+}
+
+function showError(e, fields, status) {
+  const f = e.field && fields && fields[e.field];
+  if (f) {
+    f.setError(e.message);
+    f.input.focus();
+  } else clear(status, notice('error', errorText(e)));
+}
+
+async function showPassword(user, password) {
+  if (!password) return;
+  await modal('Generated password', [
+    h('p', `The password for ${user} is shown only this once:`),
+    h('p.secret', { tabIndex: 0, 'data-secret': '' }, password),
+  ]);
+}
+
+/* ---- users --------------------------------------------------------- */
+
+function userForm(u, groups, onDone, status) {
+  const isNew = !u;
+  const inputs = {
+    name: h('input', { value: u ? u.name : '', required: true, maxLength: 32, spellcheck: false, autocomplete: 'off' }),
+    full_name: h('input', { value: (u && u.full_name) || '', maxLength: 200 }),
+    shell: h('input', { value: (u && u.shell) || '/bin/bash', spellcheck: false }),
+    groups: h('input', { value: u ? (u.groups || []).join(' ') : '', spellcheck: false, list: 'group-names' }),
+    ssh_keys: h('textarea', { rows: 3, spellcheck: false }),
+  };
+  const pwMode = h(
+    'select',
+    isNew ? h('option', { value: 'generate' }, 'generate one (shown once)') : h('option', { value: 'keep' }, 'keep as it is'),
+    h('option', { value: 'set' }, 'set this password'),
+    isNew ? h('option', { value: 'locked' }, 'none: account locked') : h('option', { value: 'generate' }, 'generate a new one (shown once)'),
+  );
+  const pw = h('input', { type: 'password', autocomplete: 'new-password', disabled: true });
+  pwMode.addEventListener('change', () => (pw.disabled = pwMode.value !== 'set'));
+  const createHome = h('input', { type: 'checkbox', checked: true });
+  const fields = {
+    name: field(isNew ? 'User name' : 'Name', inputs.name, 'Lower-case letters, digits, _ and -, starting with a letter.', { name: 'name' }),
+    full_name: field('Full name', inputs.full_name, null, { name: 'full_name' }),
+    shell: field('Shell', inputs.shell, null, { name: 'shell' }),
+    groups: field('Groups', inputs.groups, 'Supplementary groups, separated by spaces.', { name: 'groups' }),
+    password: field('Password', pwMode, null, { name: 'password_mode' }),
+    password_value: field('New password', pw, null, { name: 'password' }),
+    ssh_keys: field(isNew ? 'SSH keys' : 'Add SSH keys', inputs.ssh_keys, 'One public key a line.', { name: 'ssh_keys' }),
+  };
+  fields.new_name = fields.name;
+  fields.add_ssh_keys = fields.ssh_keys;
+  fields.generate_password = fields.password;
+  const submit = h('button.primary', { type: 'submit' }, isNew ? 'Review new user…' : 'Review changes…');
+  return h(
+    'form.panel.user-form',
+    {
+      'aria-label': isNew ? 'New user' : `Edit ${u.name}`,
+      novalidate: true,
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        for (const f of Object.values(fields)) f.setError(null);
+        if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(inputs.name.value)) {
+          fields.name.setError('1 to 32 lower-case letters, digits, _ or -, starting with a letter or _.');
+          inputs.name.focus();
+          return;
+        }
+        if (pwMode.value === 'set' && !pw.value) {
+          fields.password_value.setError('Enter the password, or choose another option.');
+          pw.focus();
+          return;
+        }
+        const body = {};
+        if (isNew) {
+          body.name = inputs.name.value;
+          if (inputs.full_name.value) body.full_name = inputs.full_name.value;
+          if (inputs.shell.value) body.shell = inputs.shell.value;
+          if (words(inputs.groups.value).length) body.groups = words(inputs.groups.value);
+          body.create_home = createHome.checked;
+          if (lines(inputs.ssh_keys.value).length) body.ssh_keys = lines(inputs.ssh_keys.value);
+          if (pwMode.value === 'generate') body.generate_password = true;
+          else if (pwMode.value === 'set') body.password = pw.value;
+          else body.locked = true;
+        } else {
+          if (inputs.name.value !== u.name) body.new_name = inputs.name.value;
+          if (inputs.full_name.value !== (u.full_name || '')) body.full_name = inputs.full_name.value;
+          if (inputs.shell.value !== (u.shell || '')) body.shell = inputs.shell.value;
+          const g = words(inputs.groups.value);
+          if (g.join(' ') !== (u.groups || []).join(' ')) body.groups = g;
+          if (lines(inputs.ssh_keys.value).length) body.add_ssh_keys = lines(inputs.ssh_keys.value);
+          if (pwMode.value === 'generate') body.generate_password = true;
+          else if (pwMode.value === 'set') body.password = pw.value;
+          if (!Object.keys(body).length) {
+            clear(status, notice('info', 'Nothing to change.'));
+            return;
+          }
+        }
+        await busy(submit, async () => {
+          const r = isNew
+            ? await planned('POST', '/api/v1/users', body, `Create user ${body.name}?`, fields, status)
+            : await planned('PATCH', `/api/v1/users/${seg(u.name)}`, body, `Change user ${u.name}?`, fields, status);
+          pw.value = '';
+          if (!r) return;
+          await showPassword(body.new_name || body.name || u.name, r.password);
+          clear(status, notice('ok', isNew ? `User ${body.name} created.` : `User ${u.name} changed.`));
+          onDone();
+        });
+      },
+    },
+    h('h3', isNew ? 'New user' : `Edit ${u.name}`),
+    fields.name,
+    fields.full_name,
+    fields.shell,
+    fields.groups,
+    h('datalist#group-names', groups.map((g) => h('option', { value: g.name }))),
+    isNew ? field('Create the home directory', createHome, null, { inline: true }) : null,
+    fields.password,
+    fields.password_value,
+    fields.ssh_keys,
+    h('div.toolbar', submit, h('button', { type: 'button', onclick: () => onDone(true) }, 'Cancel')),
+  );
+}
+
+async function usersTab(el, status) {
+  const search = h('input', { type: 'search', name: 'prefix', spellcheck: false, autocomplete: 'off' });
+  const type = h('select', { name: 'type' }, h('option', { value: 'regular' }, 'regular'), h('option', { value: 'system' }, 'system'), h('option', { value: 'all' }, 'all'));
+  const listEl = h('div');
+  const formEl = h('div');
+  const moreBtn = h('button', { type: 'button', hidden: true }, 'More');
+  let cursor = null;
+  let groups = [];
+
+  async function load(reset = true) {
+    const q = new URLSearchParams({ type: type.value, limit: '200' });
+    if (search.value.trim()) q.set('prefix', search.value.trim());
+    if (!reset && cursor) q.set('cursor', cursor);
+    const [r, g] = await Promise.all([get(`/api/v1/users?${q}`), get('/api/v1/groups').catch(() => ({ groups: [] }))]);
+    groups = g.groups || [];
+    cursor = r.next || null;
+    moreBtn.hidden = !cursor;
+    const rows = r.users || [];
+    const t = table(
+      [
+        { label: 'Name', cell: (u) => h('strong', u.name) },
+        { label: 'UID', class: 'num', cell: (u) => String(u.uid) },
+        { label: 'Full name', cell: (u) => u.full_name || '' },
+        { label: 'Groups', cell: (u) => [u.group, ...(u.groups || []).filter((x) => x !== u.group)].filter(Boolean).join(', ') },
+        { label: 'Shell', cell: (u) => h('span.mono', u.shell || '') },
+        {
+          label: 'Password',
+          cell: (u) => h('span', { 'data-password-state': u.name }, badge(u.password_state, { set: 'ok', locked: 'warn', expired: 'bad' }[u.password_state] || 'muted')),
+        },
+        { label: 'SSH keys', class: 'num', cell: (u) => String(u.ssh_keys ?? 0) },
+        {
+          label: 'Actions',
+          cell: (u) =>
+            h(
+              'div.toolbar',
+              h('button', { type: 'button', 'aria-label': `Edit ${u.name}`, onclick: () => clear(formEl, userForm(u, groups, done, status)) }, 'Edit'),
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'aria-label': `${u.password_state === 'locked' ? 'Unlock' : 'Lock'} ${u.name}`,
+                  'data-action': u.password_state === 'locked' ? 'unlock' : 'lock',
+                  onclick: async (ev) => {
+                    const lock = u.password_state !== 'locked';
+                    await busy(ev.target, async () => {
+                      const r2 = await planned('PATCH', `/api/v1/users/${seg(u.name)}`, { locked: lock }, `${lock ? 'Lock' : 'Unlock'} ${u.name}?`, null, status);
+                      if (r2) {
+                        clear(status, notice('ok', `${u.name} ${lock ? 'locked' : 'unlocked'}.`));
+                        await load();
+                      }
+                    });
+                  },
+                },
+                u.password_state === 'locked' ? 'Unlock' : 'Lock',
+              ),
+              h('button', { type: 'button', 'aria-label': `Delete ${u.name}`, onclick: (ev) => remove(u, ev.target) }, 'Delete'),
+            ),
+        },
+      ],
+      rows,
+      { class: 'users', label: 'users', empty: 'No users match.' },
+    );
+    if (reset) clear(listEl, t);
+    else listEl.append(t);
+  }
+
+  async function remove(u, button) {
+    const home = h('input', { type: 'checkbox' });
+    const v = await modal(`Delete user ${u.name}?`, [h('p', `The account ${u.name} (uid ${u.uid}) will be removed.`), field(`Also remove ${u.home || 'the home directory'}`, home, null, { inline: true })], [
+      { label: 'Cancel', value: 'cancel' },
+      { label: 'Review…', value: 'ok', primary: true },
+    ]);
+    if (v !== 'ok') return;
+    await busy(button, async () => {
+      const r = await planned('DELETE', `/api/v1/users/${seg(u.name)}${home.checked ? '?remove_home=1' : ''}`, undefined, `Delete ${u.name}?`, null, status);
+      if (r) {
+        clear(status, notice('ok', `${u.name} deleted.`));
+        await load();
+      }
+    });
+  }
+
+  function done(cancelled) {
+    clear(formEl);
+    if (!cancelled) load().catch((e) => clear(status, notice('error', errorText(e))));
+  }
+
+  moreBtn.addEventListener('click', () => load(false));
+  clear(
+    el,
+    h(
+      'form.inline-form',
+      { role: 'search', 'aria-label': 'Users', onsubmit: (ev) => { ev.preventDefault(); load(); } },
+      field('Name starts with', search),
+      field('Type', type),
+      h('button', { type: 'submit' }, 'Search'),
+      h('span.spacer'),
+      h('button.primary', { type: 'button', id: 'new-user', onclick: () => clear(formEl, userForm(null, groups, done, status)) }, 'New user'),
+    ),
+    formEl,
+    listEl,
+    moreBtn,
+  );
+  type.addEventListener('change', () => load());
+  await load();
+}
+
+/* ---- groups -------------------------------------------------------- */
+
+function groupForm(g, onDone, status) {
+  const isNew = !g;
+  const name = h('input', { value: g ? g.name : '', required: true, spellcheck: false, autocomplete: 'off' });
+  const gid = h('input', { type: 'number', min: 0, max: 4294967294, step: 1 });
+  const members = h('input', { value: g ? (g.members || []).join(' ') : '', spellcheck: false });
+  const fields = {
+    name: field('Group name', name, null, { name: 'name' }),
+    gid: field('GID (optional)', gid, null, { name: 'gid' }),
+    members: field('Members', members, 'User names, separated by spaces.', { name: 'members' }),
+  };
+  fields.new_name = fields.name;
+  const submit = h('button.primary', { type: 'submit' }, 'Review…');
+  return h(
+    'form.panel',
+    {
+      'aria-label': isNew ? 'New group' : `Edit group ${g.name}`,
+      novalidate: true,
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name.value)) {
+          fields.name.setError('1 to 32 lower-case letters, digits, _ or -, starting with a letter or _.');
+          name.focus();
+          return;
+        }
+        const body = {};
+        if (isNew) {
+          body.name = name.value;
+          if (gid.value !== '') body.gid = Number(gid.value);
+          body.members = words(members.value);
+        } else {
+          if (name.value !== g.name) body.new_name = name.value;
+          const m = words(members.value);
+          if (m.join(' ') !== (g.members || []).join(' ')) body.members = m;
+        }
+        await busy(submit, async () => {
+          const r = isNew
+            ? await planned('POST', '/api/v1/groups', body, `Create group ${body.name}?`, fields, status)
+            : await planned('PATCH', `/api/v1/groups/${seg(g.name)}`, body, `Change group ${g.name}?`, fields, status);
+          if (r) {
+            clear(status, notice('ok', isNew ? `Group ${body.name} created.` : `Group ${g.name} changed.`));
+            onDone();
+          }
+        });
+      },
+    },
+    h('h3', isNew ? 'New group' : `Edit group ${g.name}`),
+    fields.name,
+    isNew ? fields.gid : null,
+    fields.members,
+    h('div.toolbar', submit, h('button', { type: 'button', onclick: () => onDone(true) }, 'Cancel')),
+  );
+}
+
+async function groupsTab(el, status) {
+  const listEl = h('div');
+  const formEl = h('div');
+  const filter = h('input', { type: 'search', spellcheck: false, autocomplete: 'off' });
+  const showSystem = h('input', { type: 'checkbox' });
+  let all = [];
+
+  function draw() {
+    const p = filter.value.trim();
+    const rows = all.filter((g) => (!p || g.name.startsWith(p)) && (showSystem.checked || !g.system));
+    clear(
+      listEl,
+      table(
+        [
+          { label: 'Name', cell: (g) => h('strong', g.name) },
+          { label: 'GID', class: 'num', cell: (g) => String(g.gid) },
+          { label: 'Members', cell: (g) => (g.members || []).join(', ') },
+          {
+            label: 'Actions',
+            cell: (g) =>
+              h(
+                'div.toolbar',
+                h('button', { type: 'button', 'aria-label': `Edit group ${g.name}`, onclick: () => clear(formEl, groupForm(g, done, status)) }, 'Edit'),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': `Delete group ${g.name}`,
+                    onclick: async (ev) => {
+                      await busy(ev.target, async () => {
+                        const r = await planned('DELETE', `/api/v1/groups/${seg(g.name)}`, undefined, `Delete group ${g.name}?`, null, status);
+                        if (r) {
+                          clear(status, notice('ok', `Group ${g.name} deleted.`));
+                          await load();
+                        }
+                      });
+                    },
+                  },
+                  'Delete',
+                ),
+              ),
+          },
+        ],
+        rows,
+        { class: 'groups', label: 'groups', empty: 'No groups match.' },
+      ),
+    );
+  }
+  async function load() {
+    all = (await get('/api/v1/groups')).groups || [];
+    draw();
+  }
+  function done(cancelled) {
+    clear(formEl);
+    if (!cancelled) load().catch((e) => clear(status, notice('error', errorText(e))));
+  }
+  filter.addEventListener('input', draw);
+  showSystem.addEventListener('change', draw);
+  clear(
+    el,
+    h(
+      'div.inline-form',
+      field('Name starts with', filter),
+      field('System groups', showSystem, null, { inline: true }),
+      h('span.spacer'),
+      h('button.primary', { type: 'button', onclick: () => clear(formEl, groupForm(null, done, status)) }, 'New group'),
+    ),
+    formEl,
+    listEl,
+  );
+  await load();
+}
+
+export async function render(view, ctx, tab) {
+  const status = h('div', { 'aria-live': 'polite' });
+  const body = h('div', { role: 'tabpanel', id: 'users-panel' });
+  const tabs = ['users', 'groups'].map((t) =>
+    h('button', { type: 'button', role: 'tab', id: `tab-${t}`, 'aria-controls': 'users-panel', 'aria-selected': 'false', onclick: () => show(t) }, t === 'users' ? 'Users' : 'Groups'),
+  );
+  clear(view, h('h1', 'Users & groups'), status, h('div.tabs', { role: 'tablist', 'aria-label': 'Users or groups' }, tabs), body);
+
+  const { modules } = await get('/api/v1/modules');
+  if (!modules.some((m) => m.name === 'users')) {
+    try {
+      await get('/api/v1/users?limit=1');
+    } catch (e) {
+      if (e.status === 404) {
+        clear(body, notice('info', 'User and group management is not available on this server.'));
+        body.dataset.unavailable = '';
+        return;
+      }
+    }
+  }
+
+  async function show(t) {
+    for (const b of tabs) b.setAttribute('aria-selected', String(b.id === `tab-${t}`));
+    body.setAttribute('aria-labelledby', `tab-${t}`);
+    clear(status);
+    clear(body, h('p.muted', 'Loading…'));
+    history.replaceState(null, '', `#/users/${t}`);
+    try {
+      if (t === 'groups') await groupsTab(body, status);
+      else await usersTab(body, status);
+    } catch (e) {
+      clear(body, notice(e.status === 404 ? 'info' : 'error', errorText(e)));
+    }
+  }
+  await show(tab === 'groups' ? 'groups' : 'users');
+}
