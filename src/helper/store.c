@@ -80,6 +80,14 @@ static const char *const migrations[] = {
         ");"
         "CREATE INDEX audit_module ON audit (module, id);"
         "CREATE INDEX audit_user ON audit (user, id);",
+        /* 1 → 2: full contents of files shown redacted (images.h) */
+        "CREATE TABLE audit_images ("
+        " audit_id INTEGER NOT NULL,"
+        " path     TEXT    NOT NULL,"
+        " before   TEXT,"
+        " after    TEXT    NOT NULL,"
+        " PRIMARY KEY (audit_id, path)"
+        ");",
 };
 
 #define STORE_SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

@@ -1,0 +1,336 @@
+/* users.c — the `users` module: local accounts as a collection
+ * (module.h), read through NSS and /etc/shadow, changed with the shadow
+ * tools through engine.c.
+ *
+ * Everything here runs in the privileged helper.  Every field of a write is
+ * validated before anything runs (each error names its field); then the
+ * change is planned in an overlay, guarded (acct_guard: self and last
+ * admin), and applied.  Non-local (NSS-only) accounts are read-only; root
+ * and system accounts (uid below UID_MIN) need "force".  Passwords reach
+ * chpasswd on its stdin only.
+ *
+ * authorized_keys: written by the helper itself (never through a path a
+ * user controls: openat with O_NOFOLLOW from the home directory, owner and
+ * mode set on the descriptor), and put back the same way on rollback
+ * (users_file_restore). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <lastlog.h>
+
+#include "module.h"
+#include "modules/users/acctdb.h"
+#include "modules/users/users.h"
+#include "util.h"
+
+#define USERADD          "/usr/sbin/useradd"
+#define USERMOD          "/usr/sbin/usermod"
+#define USERDEL          "/usr/sbin/userdel"
+#define CHPASSWD         "/usr/sbin/chpasswd"
+#define CHAGE            "/usr/bin/chage"
+#define AUTH_KEYS_MAX    (1u << 20)
+#define GEN_PASSWORD_LEN 20
+
+const char *const users_home_roots[] = {"/home", NULL};
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static int64_t today(void) {
+        return (int64_t)(time(NULL) / 86400);
+}
+
+/* Opens dir/.ssh/authorized_keys of a home without following links. */
+static int open_auth_keys(const char *home, int flags, int *ret_sshdir) {
+        int h, s, f;
+
+        h = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (h < 0)
+                return -errno;
+        s = openat(h, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(h);
+        if (s < 0)
+                return -errno;
+        f = openat(s, "authorized_keys", flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (f < 0) {
+                int r = -errno;
+                close(s);
+                return r;
+        }
+        if (ret_sshdir)
+                *ret_sshdir = s;
+        else
+                close(s);
+        return f;
+}
+
+static int read_auth_keys(const char *home, char **ret) {
+        struct stat st;
+        size_t len;
+        int fd = open_auth_keys(home, O_RDONLY, NULL), r;
+
+        *ret = NULL;
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EINVAL;
+        }
+        r = read_fd(fd, AUTH_KEYS_MAX, ret, &len);
+        close(fd);
+        return r;
+}
+
+static unsigned count_keys(const char *text) {
+        unsigned n = 0;
+        size_t pos = 0, len = text ? strlen(text) : 0, ll;
+        const char *line;
+
+        while (text && text_next_line(text, len, &pos, &line, &ll)) {
+                while (ll && (*line == ' ' || *line == '\t'))
+                        line++, ll--;
+                if (ll && *line != '#')
+                        n++;
+        }
+        return n;
+}
+
+static json_t *user_json(const struct acctdb *db, const struct acct_user *u, bool full,
+                         bool home_size) {
+        const struct acct_group *pg = acctdb_group_by_gid(db, u->gid);
+        const char **groups = NULL;
+        size_t ng = 0;
+        _cleanup_free_ char *keys = NULL;
+        bool system = u->uid < db->defs.uid_min || u->uid > db->defs.uid_max;
+        json_t *o, *ga;
+
+        if (acctdb_member_of(db, u->name, &groups, &ng) < 0)
+                return NULL;
+        ga = json_array();
+        for (size_t i = 0; ga && i < ng; i++)
+                json_array_append_new(ga, json_string(groups[i]));
+        free(groups);
+        if (u->local && u->home[0] == '/')
+                (void)read_auth_keys(u->home, &keys);
+        o = json_pack("{s:s, s:I, s:I, s:s?, s:o, s:s, s:s, s:s, s:s, s:b, s:i, s:b}", "name",
+                      u->name, "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "group",
+                      pg ? pg->name : NULL, "groups", ga ? ga : json_array(), "full_name", u->gecos,
+                      "home", u->home, "shell", u->shell, "password_state",
+                      u->local ? acct_password_state(u, today()) : "none", "local", u->local,
+                      "ssh_keys", (int)count_keys(keys), "system", system);
+        if (!o || !full)
+                return o;
+        {
+                json_t *aging = json_object();
+                char day[16];
+                const struct {
+                        const char *k;
+                        int64_t v;
+                } f[] = {{"min_days", u->min},
+                         {"max_days", u->max},
+                         {"warn_days", u->warn},
+                         {"inactive_days", u->inactive}};
+                for (size_t i = 0; i < ELEMENTSOF(f); i++)
+                        json_object_set_new(aging, f[i].k,
+                                            f[i].v < 0 ? json_null() : json_integer(f[i].v));
+                for (int k = 0; k < 2; k++) {
+                        int64_t d = k == 0 ? u->lastchg : u->expire;
+                        time_t t = (time_t)(d * 86400);
+                        struct tm tm;
+                        if (d < 0 || !gmtime_r(&t, &tm)) {
+                                json_object_set_new(aging, k ? "expires" : "last_change",
+                                                    json_null());
+                                continue;
+                        }
+                        strftime(day, sizeof day, "%Y-%m-%d", &tm);
+                        json_object_set_new(aging, k ? "expires" : "last_change", json_string(day));
+                }
+                json_object_set_new(o, "aging", aging);
+        }
+        {
+                struct lastlog ll;
+                int fd = open("/var/log/lastlog", O_RDONLY | O_CLOEXEC);
+                json_t *last = json_null();
+                if (fd >= 0) {
+                        if (pread(fd, &ll, sizeof ll, (off_t)u->uid * (off_t)sizeof ll) ==
+                                    (ssize_t)sizeof ll &&
+                            ll.ll_time > 0) {
+                                char line[sizeof ll.ll_line + 1], host[sizeof ll.ll_host + 1];
+                                snprintf(line, sizeof line, "%.*s", (int)sizeof ll.ll_line,
+                                         ll.ll_line);
+                                snprintf(host, sizeof host, "%.*s", (int)sizeof ll.ll_host,
+                                         ll.ll_host);
+                                utf8_sanitize(line);
+                                utf8_sanitize(host);
+                                json_decref(last);
+                                last = json_pack("{s:I, s:s, s:s}", "time", (json_int_t)ll.ll_time,
+                                                 "line", line, "host", host);
+                        }
+                        close(fd);
+                }
+                json_object_set_new(o, "last_login", last ? last : json_null());
+        }
+        {
+                struct stat st;
+                bool exists = u->home[0] == '/' && lstat(u->home, &st) == 0 && S_ISDIR(st.st_mode);
+                json_object_set_new(o, "home_exists", json_boolean(exists));
+                if (home_size && exists) {
+                        uint64_t size = 0;
+                        json_object_set_new(o, "home_size",
+                                            users_dir_size(u->home, &size) >= 0
+                                                    ? json_integer((json_int_t)size)
+                                                    : json_null());
+                }
+        }
+        return o;
+}
+
+static __thread uint64_t size_total;
+
+static int size_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void)path;
+        (void)type;
+        (void)ftw;
+        size_total += (uint64_t)st->st_blocks * 512u;
+        return 0;
+}
+
+int users_dir_size(const char *dir, uint64_t *ret) {
+        size_total = 0;
+        if (nftw(dir, size_entry, 32, FTW_PHYS | FTW_MOUNT) < 0)
+                return -errno;
+        *ret = size_total;
+        return 0;
+}
+
+static int users_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
+                      struct module_error *err) {
+        const char *type = json_string_value(json_object_get(query, "type"));
+        const char *group = json_string_value(json_object_get(query, "group"));
+        const char *prefix = json_string_value(json_object_get(query, "prefix"));
+        const char *cursor = json_string_value(json_object_get(query, "cursor"));
+        const struct acct_group *g = NULL;
+        struct acctdb db;
+        json_t *list, *out;
+        size_t limit, i = 0, pl = prefix ? strlen(prefix) : 0;
+        int r;
+
+        if (type && !STREQ(type, "regular") && !STREQ(type, "system") && !STREQ(type, "all")) {
+                module_error_set(err, 400, "invalid_argument", "type",
+                                 "type is regular, system or all");
+                return -EINVAL;
+        }
+        if (cursor && !account_name_valid(cursor) && cursor[0]) {
+                module_error_set(err, 400, "invalid_argument", "cursor", "not a cursor");
+                return -EINVAL;
+        }
+        r = acct_query_limit(query, &limit, err);
+        if (r < 0)
+                return r;
+        r = acctdb_load(&db, true);
+        if (r < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot read the accounts: %s",
+                                 strerror(-r));
+                return r;
+        }
+        if (group && !(g = acctdb_group(&db, group))) {
+                acctdb_done(&db);
+                module_error_set(err, 404, "not_found", "group", "no group \"%.64s\"", group);
+                return -ENOENT;
+        }
+        list = json_array();
+        out = json_pack("{s:o}", "users", list);
+        if (cursor)
+                while (i < db.n_users && strcmp(db.users[i].name, cursor) <= 0)
+                        i++;
+        for (; out && i < db.n_users; i++) {
+                const struct acct_user *u = &db.users[i];
+                bool system = u->uid < db.defs.uid_min || u->uid > db.defs.uid_max;
+                if (type &&
+                    ((STREQ(type, "regular") && system) || (STREQ(type, "system") && !system)))
+                        continue;
+                if (pl && strncmp(u->name, prefix, pl) != 0)
+                        continue;
+                if (g && u->gid != g->gid) {
+                        bool member = false;
+                        for (size_t k = 0; k < g->n_members && !member; k++)
+                                member = STREQ(g->members[k], u->name);
+                        if (!member)
+                                continue;
+                }
+                if (json_array_size(list) == limit) {
+                        json_object_set_new(out, "next", json_string(db.users[i - 1].name));
+                        break;
+                }
+                if (json_array_append_new(list, user_json(&db, u, false, false)) < 0) {
+                        json_decref(out);
+                        out = NULL;
+                }
+        }
+        acctdb_done(&db);
+        if (!out) {
+                module_error_set(err, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        *ret = out;
+        return 0;
+}
+
+int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err) {
+        struct acctdb db;
+        const struct acct_user *u;
+        int r;
+
+        if (!account_name_valid(name)) {
+                module_error_set(err, 404, "not_found", NULL, "no user \"%.64s\"", name);
+                return -ENOENT;
+        }
+        r = acctdb_load(&db, true);
+        if (r < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot read the accounts: %s",
+                                 strerror(-r));
+                return r;
+        }
+        u = acctdb_user(&db, name);
+        *ret = u ? user_json(&db, u, true, home_size) : NULL;
+        acctdb_done(&db);
+        if (!u) {
+                module_error_set(err, 404, "not_found", NULL, "no user \"%.64s\"", name);
+                return -ENOENT;
+        }
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int users_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+                      struct module_error *err) {
+        return users_show_json(id, acct_query_flag(query, "home_size"), ret, err);
+}
+
+static const collection_def_t collections[] = {
+        {"users", "user", users_list, users_show, users_write},
+};
+
+static int status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        struct login_defs d;
+        (void)acct_login_defs(&d);
+        *ret = json_pack("{s:s, s:I, s:I, s:[s]}", "state", "running", "uid_min",
+                         (json_int_t)d.uid_min, "uid_max", (json_int_t)d.uid_max, "home_roots",
+                         users_home_roots[0]);
+        return *ret ? 0 : -ENOMEM;
+}
+
+const module_t module_users = {
+        .name = "users",
+        .summary = "Local user accounts: list, show, create, modify, lock, delete",
+        .status = status,
+        .collections = collections,
+        .n_collections = ELEMENTSOF(collections),
+        .file_restore = users_file_restore,
+};
