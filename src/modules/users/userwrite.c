@@ -865,6 +865,10 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
         c = engine_cmd(&e, USERDEL);
         if (remove_home)
                 engine_arg_where(&e, c, "--remove", ARG_REAL);
+        /* The processes are still there while planning; they are gone
+         * before the real run. */
+        if (n > 0)
+                engine_arg_where(&e, c, "--force", ARG_PLAN);
         engine_arg(&e, c, "--");
         engine_arg(&e, c, name);
         if (!dry_run && n > 0) {
@@ -878,7 +882,10 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
                 }
                 for (size_t i = 0; i < n; i++)
                         (void)kill(pids[i], SIGKILL);
-                usleep(100000);
+                /* Until they are gone (bounded: a process in D state may
+                 * linger, and userdel then says so). */
+                for (int tries = 0; tries < 50 && procs_of(u->uid, pids, 1) > 0; tries++)
+                        usleep(20000);
         }
         r = finish(&e, ctx, dry_run, name, &(struct keys_change){0}, NULL, NULL, ret, err);
         if (*ret)
