@@ -4,7 +4,7 @@
 set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev"
-test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus"
+test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus passwd login libnss-extrausers"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter"
 
 case "${1:-build}" in

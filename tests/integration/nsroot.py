@@ -26,13 +26,15 @@ def scratch_etc(tmp_path):
     return dst
 
 
-def ns_argv(scratch_etc_dir, argv, home=None):
+def ns_argv(scratch_etc_dir, argv, home=None, extra_binds=()):
     """The argv that runs `argv` with scratch_etc_dir mounted on /etc (and a
-    scratch directory on /home when home is given), in new private mount and
-    UTS namespaces."""
+    scratch directory on /home when home is given, and each (source, target)
+    of extra_binds), in new private mount and UTS namespaces."""
     binds = ["--bind", str(scratch_etc_dir), "/etc"]
     if home is not None:
         binds += ["--bind", str(home), "/home"]
+    for src, target in extra_binds:
+        binds += ["--bind", str(src), str(target)]
     return [
         "unshare", "--mount", "--uts", "--propagation", "private", "--",
         "/usr/bin/python3", str(HERE / "nsroot.py"),

@@ -330,14 +330,33 @@ def test_the_last_admin_stays(ud):
     assert getent(d, "passwd", "alice") and "alice" in getent(d, "group", "sudo")
 
 
-def test_non_local_accounts_are_read_only(ud):
-    d = ud
-    # An NSS source other than files: a second passwd database through
-    # nss "extrausers"-like trick is not available; simulate with a user only
-    # in NSS by making /etc/passwd lack it while nsswitch reads from "db"? The
-    # files backend is all there is here, so the check is made through the
-    # helper's view: a name absent from /etc/passwd but known to NSS.
-    pytest.skip("no non-files NSS source on this machine")
+def test_non_local_accounts_are_read_only(daemon_base, make_daemon):
+    """Entries from another NSS source (libnss-extrausers standing in for
+    LDAP or SSSD) are listed as not local and cannot be changed."""
+    from nsroot import ns_argv, scratch_etc
+    ns = daemon_base / "ns"
+    ns.mkdir()
+    etc = scratch_etc(ns)
+    extra = ns / "extrausers"
+    extra.mkdir()
+    (extra / "passwd").write_text("dirk:x:20001:20001:Directory User:/home/dirk:/bin/sh\n")
+    (extra / "group").write_text("dirgroup:x:20001:dirk\n")
+    (extra / "shadow").write_text("")
+    conf = (etc / "nsswitch.conf").read_text().splitlines()
+    conf = [l + " extrausers" if l.startswith(("passwd:", "group:")) else l for l in conf]
+    (etc / "nsswitch.conf").write_text("\n".join(conf) + "\n")
+    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv, home=ns, extra_binds=[(extra, "/var/lib/extrausers")]))
+    u = d.https("GET", "/api/v1/users/dirk")
+    assert u.status == 200 and u.json["local"] is False and u.json["uid"] == 20001, u
+    listed = {x["name"]: x for x in d.https("GET", "/api/v1/users?type=all&limit=20000").json["users"]}
+    assert listed["dirk"]["local"] is False and listed["root"]["local"] is True
+    assert d.https("GET", "/api/v1/groups/dirgroup").json["local"] is False
+    for method, path, body in [("PATCH", "/api/v1/users/dirk", {"full_name": "x"}),
+                               ("DELETE", "/api/v1/users/dirk", None),
+                               ("PATCH", "/api/v1/groups/dirgroup", {"members": []}),
+                               ("DELETE", "/api/v1/groups/dirgroup", None)]:
+        r = d.https(method, path, body)
+        assert r.status == 409 and r.json["error"]["code"] == "not_local", (method, path, r)
 
 
 # ---- groups ------------------------------------------------------------------------------
@@ -450,3 +469,22 @@ def test_rollback_of_a_created_user(ud):
     assert d.https("POST", f"/api/v1/audit/{r.json['audit_id']}/rollback").status == 200
     assert getent(d, "passwd", "ron") is None and shadow_field(d, "ron") is None
     assert getent(d, "group", "ron") is None
+
+
+def test_roles_on_collections(ud):
+    d = ud
+    make_user(d, "mona", "Mona-pw-1", ["steward-monitor"])
+    mon = login(d, "mona", "Mona-pw-1").json["token"]
+    assert d.https("GET", "/api/v1/users", token=mon).status == 200
+    assert d.https("GET", "/api/v1/groups/sudo", token=mon).status == 200
+    before = files(d)
+    assert create(d, {"name": "x1"}, token=mon).status == 403
+    assert d.https("DELETE", "/api/v1/users/mona", token=mon).status == 403
+    assert d.https("POST", "/api/v1/groups", {"name": "g9"}, token=mon).status == 403
+    assert files(d) == before
+    assert d.https("GET", "/api/v1/nosuchcollection").status == 404
+    r = d.https("PUT", "/api/v1/users", {})
+    assert r.status == 405 and "POST" in r.headers.get("Allow", "")
+    # the schema names the collections
+    assert d.https("GET", "/api/v1/modules/users/schema").json["collections"] == [
+        {"name": "users", "item": "user"}]
