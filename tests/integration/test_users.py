@@ -488,3 +488,46 @@ def test_roles_on_collections(ud):
     # the schema names the collections
     assert d.https("GET", "/api/v1/modules/users/schema").json["collections"] == [
         {"name": "users", "item": "user"}]
+
+
+# ---- the CLI ----------------------------------------------------------------------------------
+
+def test_cli_users_and_groups(ud):
+    d = ud
+    p = d.cli("users", "add", "cli1", "--comment", "Cli One", "--shell", "/bin/sh",
+              "--generate-password", check=0)
+    assert "users:cli1:full_name = \"Cli One\"" in p.stdout and "password: " in p.stdout
+    pw = p.stdout.split("password: ", 1)[1].split()[0]
+    ns_run(d, ["/usr/sbin/usermod", "-a", "-G", "sudo", "cli1"])
+    assert login(d, "cli1", pw).status == 200
+    # --password alone reads the password from stdin when it is not a terminal
+    d.cli("users", "passwd", "cli1", "--password", stdin="Typed-pw-9\n", check=0)
+    assert login(d, "cli1", "Typed-pw-9").status == 200
+    d.cli("users", "add", "cli2", "--password=Given-pw-1", "--no-create-home", check=0)
+    assert not (d.home / "cli2").exists()
+    p = d.cli("users", "list", "--prefix", "cli", check=0)
+    assert p.stdout.splitlines()[0].split()[:3] == ["NAME", "UID", "GID"]
+    assert [l.split()[0] for l in p.stdout.splitlines()[1:]] == ["cli1", "cli2"]
+    p = d.cli("--json", "users", "show", "cli2", check=0)
+    assert '"password_state": "set"' in p.stdout
+    d.cli("users", "lock", "cli2", check=0)
+    assert shadow_field(d, "cli2").startswith("!")
+    d.cli("users", "unlock", "cli2", check=0)
+    d.cli("groups", "add", "cligrp", "--members", "cli1,cli2", check=0)
+    assert getent(d, "group", "cligrp").split(":")[3] == "cli1,cli2"
+    d.cli("groups", "members", "cligrp", "--remove", "cli1", check=0)
+    assert "cli2" in d.cli("groups", "members", "cligrp", check=0).stdout
+    d.cli("groups", "modify", "cligrp", "--new-name", "cligrp2", check=0)
+    p = d.cli("users", "delete", "cli1", check=1)  # the last admin
+    assert "no administrator" in p.stderr
+    ns_run(d, ["/usr/bin/gpasswd", "-d", "cli1", "sudo"])
+    before = files(d)
+    p = d.cli("users", "delete", "cli1", "--remove", "--dry-run", check=0)
+    assert "would run: userdel --remove -- cli1" in p.stdout and "cannot be undone" in p.stdout
+    assert files(d) == before
+    d.cli("users", "delete", "cli1", "--remove", check=0)
+    assert getent(d, "passwd", "cli1") is None
+    d.cli("groups", "delete", "cligrp2", check=0)
+    p = d.cli("users", "add", "Bad Name", check=1)
+    assert "name" in p.stderr
+    assert d.cli("users", "frobnicate", "x", check=2)
