@@ -389,9 +389,13 @@ int shadow_redact(const char *text, size_t len, char **ret) {
         buf_init(&b, len + len / 2 + 64);
         while (r >= 0 && text_next_line(text, len, &pos, &line, &n)) {
                 const char *c1 = memchr(line, ':', n), *c2;
-                if (!c1 || !(c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line)))) {
+                if (!c1) {
                         r = buf_append(&b, line, n);
                 } else {
+                        /* A line cut short still hides its second field. */
+                        c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line));
+                        if (!c2)
+                                c2 = line + n;
                         const char *pw = c1 + 1;
                         size_t pl = (size_t)(c2 - pw), bang = 0;
                         while (bang < pl && pw[bang] == '!')
