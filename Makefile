@@ -49,6 +49,7 @@ bench:
 	bench/run.sh $(BUILD)
 	bench/ports.sh
 	bench/metrics.sh $(BUILD)
+	$(PYTHON) bench/users.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -144,6 +144,12 @@ typedef struct {
                     struct module_error *err);
         int (*write)(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
                      json_t *query, bool dry_run, json_t **ret, struct module_error *err);
+        /* Optional, instead of list for large collections: the list's
+         * answer as JSON text (malloc'ed).  The helper hands it to the front
+         * in a sealed memfd and the front sends it as it is, so a list of
+         * ten thousand items is never a tree on either side. */
+        int (*list_text)(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
+                         struct module_error *err);
 } collection_def_t;
 
 typedef struct module {

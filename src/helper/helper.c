@@ -13,6 +13,8 @@
 #include "helper.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <shadow.h>
 #include <poll.h>
 #include <pwd.h>
@@ -48,6 +50,7 @@
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 struct helper {
+        int answer_fd; /* a descriptor to pass with the answer, or -1 */
         struct store *store;
         struct throttle *throttle;
         char *bootstrap_path;
@@ -677,6 +680,47 @@ bad:
         return NULL;
 }
 
+/* A list as JSON text in a sealed memfd passed with the answer
+ * {"body_fd": true}: the front sends it without parsing it. */
+static int list_text_answer(struct helper *h, const collection_def_t *coll,
+                            const struct module_ctx *ctx, json_t *q, json_t **ret,
+                            struct module_error *e) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0, off = 0;
+        int fd, r;
+
+        r = coll->list_text(ctx, q, &text, &len, e);
+        if (r < 0)
+                return r;
+        fd = memfd_create("steward-list", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                goto fail;
+        while (off < len) {
+                ssize_t w = write(fd, text + off, len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        goto fail;
+                off += (size_t)w;
+        }
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0 ||
+            lseek(fd, 0, SEEK_SET) < 0)
+                goto fail;
+        *ret = json_pack("{s:b, s:I}", "body_fd", true, "length", (json_int_t)len);
+        if (!*ret) {
+                close(fd);
+                return -ENOMEM;
+        }
+        h->answer_fd = fd;
+        return 0;
+fail:
+        r = -errno;
+        if (fd >= 0)
+                close(fd);
+        module_error_set(e, 500, "internal", NULL, "cannot pass the list: %s", strerror(-r));
+        return r;
+}
+
 static int op_collection_read(struct helper *h, const struct caller *c, json_t *args, int fd,
                               json_t **ret, struct module_error *e) {
         const collection_def_t *coll = collection_arg(args, e);
@@ -692,7 +736,12 @@ static int op_collection_read(struct helper *h, const struct caller *c, json_t *
         }
         if (!(q = query_arg(args, e)))
                 return -EINVAL;
-        r = idv ? coll->show(&ctx, json_string_value(idv), q, ret, e) : coll->list(&ctx, q, ret, e);
+        if (idv)
+                r = coll->show(&ctx, json_string_value(idv), q, ret, e);
+        else if (coll->list_text)
+                r = list_text_answer(h, coll, &ctx, q, ret, e);
+        else
+                r = coll->list(&ctx, q, ret, e);
         json_decref(q);
         return r;
 }
@@ -1161,6 +1210,9 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         json_t *result = NULL, *answer;
         int r;
 
+        if (h->answer_fd >= 0) /* not taken by helper_serve: callers in-process */
+                close(h->answer_fd);
+        h->answer_fd = -1;
         for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
                 if (STREQ(ops[i].name, name))
                         op = &ops[i];
@@ -1237,6 +1289,7 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
 
         if (!h)
                 return -ENOMEM;
+        h->answer_fd = -1;
         h->bootstrap_path = strdup(bootstrap_path);
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
         if (r >= 0)
@@ -1308,9 +1361,17 @@ int helper_serve(struct helper *h, int sock, int sigfd) {
                                   strerror(-r));
                         return r == -E2BIG ? r : -EBADMSG;
                 }
+                h->answer_fd = -1;
                 answer = helper_dispatch(h, req, fd);
                 json_decref(req);
-                r = answer ? proto_send(sock, answer, -1) : -ENOMEM;
+                if (!json_is_true(json_object_get(answer, "ok")) && h->answer_fd >= 0) {
+                        close(h->answer_fd);
+                        h->answer_fd = -1;
+                }
+                r = answer ? proto_send(sock, answer, h->answer_fd) : -ENOMEM;
+                if (h->answer_fd >= 0)
+                        close(h->answer_fd);
+                h->answer_fd = -1;
                 json_decref(answer);
                 if (r == -EPIPE || r == -ECONNRESET)
                         return 0;

@@ -210,16 +210,105 @@ int users_dir_size(const char *dir, uint64_t *ret) {
         return 0;
 }
 
-static int users_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
-                      struct module_error *err) {
+/* ---- the list as JSON text ------------------------------------------------------ */
+
+/* Appends s as a JSON string; bytes that are not UTF-8 become '?'. */
+static void jt_str(struct buf *b, const char *s, int *r) {
+        const unsigned char *p = (const unsigned char *)s;
+        size_t n = strlen(s), run = 0;
+
+        if (*r < 0)
+                return;
+        *r = buf_append(b, "\"", 1);
+        for (size_t i = 0; i < n && *r >= 0;) {
+                unsigned char c = p[i];
+                size_t cl = c < 0x80 ? 1 : utf8_char_len(p + i, n - i);
+                if (c >= 0x20 && c != '"' && c != '\\' && cl > 0) {
+                        run += cl;
+                        i += cl;
+                        continue;
+                }
+                *r = buf_append(b, p + i - run, run);
+                run = 0;
+                if (*r < 0)
+                        break;
+                if (cl == 0)
+                        *r = buf_append(b, "?", 1);
+                else if (c == '"' || c == '\\') {
+                        char e[2] = {'\\', (char)c};
+                        *r = buf_append(b, e, 2);
+                } else
+                        *r = buf_printf(b, "\\u%04x", c);
+                i++;
+        }
+        if (*r >= 0)
+                *r = buf_append(b, p + n - run, run);
+        if (*r >= 0)
+                *r = buf_append(b, "\"", 1);
+}
+
+static void jt_raw(struct buf *b, const char *s, int *r) {
+        if (*r >= 0)
+                *r = buf_puts(b, s);
+}
+
+static void jt_user(struct buf *b, const struct acctdb *db, const struct acct_user *u, int64_t day,
+                    int *r) {
+        const struct acct_group *pg = acctdb_group_by_gid(db, u->gid);
+        const char **groups = NULL;
+        _cleanup_free_ char *keys = NULL;
+        size_t ng = 0;
+        bool system = u->uid < db->defs.uid_min || u->uid > db->defs.uid_max;
+
+        if (*r < 0)
+                return;
+        if (acctdb_member_of(db, u->name, &groups, &ng) < 0) {
+                *r = -ENOMEM;
+                return;
+        }
+        if (u->local && u->home[0] == '/')
+                (void)read_auth_keys(u->home, &keys);
+        jt_raw(b, "{\"name\":", r);
+        jt_str(b, u->name, r);
+        if (*r >= 0)
+                *r = buf_printf(b, ",\"uid\":%u,\"gid\":%u,\"group\":", u->uid, u->gid);
+        if (pg)
+                jt_str(b, pg->name, r);
+        else
+                jt_raw(b, "null", r);
+        jt_raw(b, ",\"groups\":[", r);
+        for (size_t i = 0; i < ng; i++) {
+                if (i)
+                        jt_raw(b, ",", r);
+                jt_str(b, groups[i], r);
+        }
+        free(groups);
+        jt_raw(b, "],\"full_name\":", r);
+        jt_str(b, u->gecos, r);
+        jt_raw(b, ",\"home\":", r);
+        jt_str(b, u->home, r);
+        jt_raw(b, ",\"shell\":", r);
+        jt_str(b, u->shell, r);
+        if (*r >= 0)
+                *r = buf_printf(b,
+                                ",\"password_state\":\"%s\",\"local\":%s,\"ssh_keys\":%u,"
+                                "\"system\":%s}",
+                                u->local ? acct_password_state(u, day) : "none",
+                                u->local ? "true" : "false", count_keys(keys),
+                                system ? "true" : "false");
+}
+
+static int users_list_text(const struct module_ctx *ctx, json_t *query, char **ret,
+                           size_t *ret_len, struct module_error *err) {
         const char *type = json_string_value(json_object_get(query, "type"));
         const char *group = json_string_value(json_object_get(query, "group"));
         const char *prefix = json_string_value(json_object_get(query, "prefix"));
         const char *cursor = json_string_value(json_object_get(query, "cursor"));
         const struct acct_group *g = NULL;
         struct acctdb db;
-        json_t *list, *out;
-        size_t limit, i = 0, pl = prefix ? strlen(prefix) : 0;
+        struct buf b;
+        size_t limit, i = 0, n = 0, pl = prefix ? strlen(prefix) : 0;
+        int64_t day = today();
         int r;
 
         if (type && !STREQ(type, "regular") && !STREQ(type, "system") && !STREQ(type, "all")) {
@@ -245,16 +334,16 @@ static int users_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
                 module_error_set(err, 404, "not_found", "group", "no group \"%.64s\"", group);
                 return -ENOENT;
         }
-        list = json_array();
-        out = json_pack("{s:o}", "users", list);
+        buf_init(&b, 1u << 30);
+        jt_raw(&b, "{\"users\":[", &r);
         if (cursor)
                 while (i < db.n_users && strcmp(db.users[i].name, cursor) <= 0)
                         i++;
-        for (; out && i < db.n_users; i++) {
+        for (; r >= 0 && i < db.n_users; i++) {
                 const struct acct_user *u = &db.users[i];
                 bool system = u->uid < db.defs.uid_min || u->uid > db.defs.uid_max;
-                if (type &&
-                    ((STREQ(type, "regular") && system) || (STREQ(type, "system") && !system)))
+                if (type && ((STREQ(type, "regular") && system) ||
+                             (STREQ(type, "system") && !system)))
                         continue;
                 if (pl && strncmp(u->name, prefix, pl) != 0)
                         continue;
@@ -265,22 +354,28 @@ static int users_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
                         if (!member)
                                 continue;
                 }
-                if (json_array_size(list) == limit) {
-                        json_object_set_new(out, "next", json_string(db.users[i - 1].name));
+                if (n == limit) {
+                        jt_raw(&b, "],\"next\":", &r);
+                        jt_str(&b, db.users[i - 1].name, &r);
+                        jt_raw(&b, "}", &r);
                         break;
                 }
-                if (json_array_append_new(list, user_json(&db, u, false, false)) < 0) {
-                        json_decref(out);
-                        out = NULL;
-                }
+                if (n++)
+                        jt_raw(&b, ",", &r);
+                jt_user(&b, &db, u, day, &r);
         }
+        if (i >= db.n_users)
+                jt_raw(&b, "]}", &r);
         acctdb_done(&db);
-        if (!out) {
-                module_error_set(err, 500, "internal", NULL, "out of memory");
-                return -ENOMEM;
+        if (r < 0) {
+                buf_free(&b);
+                module_error_set(err, 500, "internal", NULL, "cannot make the list: %s",
+                                 strerror(-r));
+                return r;
         }
-        *ret = out;
-        return 0;
+        *ret_len = b.len;
+        *ret = buf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err) {
@@ -314,7 +409,7 @@ static int users_show(const struct module_ctx *ctx, const char *id, json_t *quer
 }
 
 static const collection_def_t collections[] = {
-        {"users", "user", users_list, users_show, users_write},
+        {"users", "user", NULL, users_show, users_write, users_list_text},
 };
 
 static int status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
