@@ -124,7 +124,8 @@ static const struct opt list_opts[] = {
         {"limit", 'n', "limit", K_QUERY},
 };
 
-#define V(c, n, m, id, o, syn) {c, n, m, id, o, ELEMENTSOF(o), NULL, syn}
+#define V(c, n, m, id, o, syn)                                                                     \
+        { c, n, m, id, o, ELEMENTSOF(o), NULL, syn }
 
 static const struct verb verbs[] = {
         V("users", "add", "POST", false, user_add_opts,
@@ -224,9 +225,9 @@ static int run_write(struct cli *c, const struct verb *v, int argc, char **argv)
         _cleanup_free_ char *target = NULL, *esc = NULL;
         json_t *body = NULL, *answer = NULL;
         const char *secret;
-        bool takes_password = STREQ(v->collection, "users") &&
-                              (STREQ(v->name, "add") || STREQ(v->name, "modify") ||
-                               STREQ(v->name, "passwd"));
+        bool takes_password =
+                STREQ(v->collection, "users") &&
+                (STREQ(v->name, "add") || STREQ(v->name, "modify") || STREQ(v->name, "passwd"));
         int nargs = 0, r;
 
         /* --password=VALUE is taken here; --password alone is a flag. */
@@ -334,8 +335,8 @@ static int run_write(struct cli *c, const struct verb *v, int argc, char **argv)
         else if (dry_run)
                 print_plan(json_object_get(answer, "plan"));
         else {
-                json_t *item = json_object_get(answer, STREQ(v->collection, "users") ? "user"
-                                                                                     : "group");
+                json_t *item =
+                        json_object_get(answer, STREQ(v->collection, "users") ? "user" : "group");
                 if (item)
                         print_item(v->collection, item);
                 printf("audit record %lld\n",
@@ -357,7 +358,7 @@ oom:
 }
 
 static int run_list(struct cli *c, const char *collection, int argc, char **argv) {
-        static const char *const user_header[] = {"NAME", "UID", "GID", "GROUP", "FULL_NAME",
+        static const char *const user_header[] = {"NAME", "UID",   "GID",      "GROUP", "FULL_NAME",
                                                   "HOME", "SHELL", "PASSWORD", "LOCAL"};
         static const char *const group_header[] = {"NAME", "GID", "MEMBERS", "LOCAL"};
         const char *values[ELEMENTSOF(list_opts)] = {0};
@@ -421,9 +422,10 @@ static int run_list(struct cli *c, const char *collection, int argc, char **argv
                 if (r < 0)
                         break;
                 if (users) {
-                        static const char *const keys[] = {"name", "uid", "gid", "group",
-                                                           "full_name", "home", "shell",
-                                                           "password_state", "local"};
+                        static const char *const keys[] = {
+                                "name",      "uid",  "gid",   "group",
+                                "full_name", "home", "shell", "password_state",
+                                "local"};
                         for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
                                 format_cell(json_object_get(item, keys[k]), cells[k]);
                                 row[k] = cells[k];
@@ -471,9 +473,8 @@ static int run_show(struct cli *c, const char *collection, int argc, char **argv
                 return r;
         if (npos != 1)
                 return usage_error("usage: steward %s", synopsis);
-        if (url_escape(pos[0], &esc) < 0 ||
-            asprintf(&target, "/api/v1/%s/%s%s", collection, esc, home_size ? "?home_size=1" : "") <
-                    0)
+        if (url_escape(pos[0], &esc) < 0 || asprintf(&target, "/api/v1/%s/%s%s", collection, esc,
+                                                     home_size ? "?home_size=1" : "") < 0)
                 return -ENOMEM;
         r = cli_call(c, "GET", target, NULL, &answer);
         if (r < 0)

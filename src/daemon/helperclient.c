@@ -30,7 +30,8 @@ static int body_from_fd(int fd, json_t *answer, struct module_error *e) {
         size_t len = 0;
         int r = read_fd(fd, HELPER_BODY_MAX, &text, &len);
 
-        if (r < 0 || json_object_set_new(answer, "body_text", json_stringn_nocheck(text, len)) < 0) {
+        if (r < 0 ||
+            json_object_set_new(answer, "body_text", json_stringn_nocheck(text, len)) < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot read the helper's answer");
                 return r < 0 ? r : -ENOMEM;
         }

@@ -188,8 +188,10 @@ def test_delete_refuses_running_processes_unless_told(ud):
     assert create(d, {"name": "gina", "create_home": False}).status == 201
     uid = int(getent(d, "passwd", "gina").split(":")[2])
     # sh leaves sleep behind, reparented to a reaper: a real process of gina's.
-    subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                    "sh", "-c", "sleep 60 >/dev/null 2>&1 &"], check=True)
+    started = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                              "sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
+                             check=True, capture_output=True, text=True)
+    pid = int(started.stdout)
     r = d.https("DELETE", "/api/v1/users/gina")
     assert r.status == 409 and r.json["error"]["code"] == "busy"
     assert r.json["error"]["field"] == "kill_processes"
@@ -197,7 +199,12 @@ def test_delete_refuses_running_processes_unless_told(ud):
     r = d.https("DELETE", "/api/v1/users/gina?kill_processes=1")
     assert r.status == 200, r
     assert getent(d, "passwd", "gina") is None
-    assert subprocess.run(["pgrep", "-u", str(uid)], capture_output=True).returncode == 1
+    def alive():
+        try:
+            return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
+        except (FileNotFoundError, IndexError):
+            return False
+    assert not alive()
 
 
 # ---- dry run --------------------------------------------------------------------

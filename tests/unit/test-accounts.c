@@ -18,9 +18,22 @@
 static void test_names(void **state) {
         static const char *const good[] = {"a", "alice", "a-b_c9", "machine$",
                                            "abcdefghijklmnopqrstuvwxyz012345"};
-        static const char *const bad[] = {"",       "A",     "1abc",    "-a",   "_a",    "a b",
-                                          "a..b",   "a.b",   "a$b",     "a/b",  "a:b",   "é",
-                                          "../etc", "a\nb",  "root\t",  "$",
+        static const char *const bad[] = {"",
+                                          "A",
+                                          "1abc",
+                                          "-a",
+                                          "_a",
+                                          "a b",
+                                          "a..b",
+                                          "a.b",
+                                          "a$b",
+                                          "a/b",
+                                          "a:b",
+                                          "é",
+                                          "../etc",
+                                          "a\nb",
+                                          "root\t",
+                                          "$",
                                           "abcdefghijklmnopqrstuvwxyz0123456"};
         for (size_t i = 0; i < sizeof good / sizeof *good; i++)
                 assert_true(account_name_valid(good[i]));
@@ -38,8 +51,8 @@ static void test_gecos_and_passwords(void **state) {
         assert_false(gecos_valid("a\nb"));
         assert_false(gecos_valid("a\tb"));
         assert_false(gecos_valid("a\x7f"));
-        assert_false(gecos_valid("a\xc2\x85"));  /* NEL, a C1 control */
-        assert_false(gecos_valid("\xff\xfe"));   /* not UTF-8 */
+        assert_false(gecos_valid("a\xc2\x85")); /* NEL, a C1 control */
+        assert_false(gecos_valid("\xff\xfe"));  /* not UTF-8 */
         memset(longer, 'a', sizeof longer - 1);
         longer[sizeof longer - 1] = '\0';
         assert_false(gecos_valid(longer));
@@ -147,9 +160,9 @@ static void test_ssh_keys(void **state) {
         assert_int_equal(ssh_key_parse("", &out, &why), -EINVAL);
         assert_int_equal(ssh_key_parse("command=\"x\" ssh-ed25519 " ED25519, &out, &why), -EINVAL);
         assert_non_null(strstr(why, "options"));
-        assert_int_equal(ssh_key_parse("ssh-ed25519 " ED25519 " a\nssh-ed25519 " ED25519, &out,
-                                       &why),
-                         -EINVAL);
+        assert_int_equal(
+                ssh_key_parse("ssh-ed25519 " ED25519 " a\nssh-ed25519 " ED25519, &out, &why),
+                -EINVAL);
         /* AAAAC3NzaC1lZDI1NTE5 alone: the type and no key */
         assert_int_equal(ssh_key_parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", &out, &why), -EINVAL);
 }

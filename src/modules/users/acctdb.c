@@ -1,4 +1,9 @@
-/* acctdb.c — see acctdb.h. */
+/* acctdb.c — see acctdb.h.
+ *
+ * Lookups are hash indexes (FNV-1a, open addressing, at most half full):
+ * a list of ten thousand users makes some fifty thousand lookups, and
+ * sorted arrays with strcmp made that the most expensive part of a list.
+ * Only the lists sort, once, by name. */
 #include "modules/users/acctdb.h"
 
 #include <errno.h>
@@ -13,32 +18,110 @@
 
 #define SMALL_FILE_MAX (1u << 20)
 #define TEXT_MAX       (64u << 20)
+#define ENTRIES_MAX    (1u << 24)
 
-static int cmp_user(const void *a, const void *b) {
-        return strcmp(((const struct acct_user *)a)->name, ((const struct acct_user *)b)->name);
+static uint32_t hash_bytes(const char *s, size_t n) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)s[i]) * 16777619u;
+        return h;
 }
-static int cmp_group(const void *a, const void *b) {
-        return strcmp(((const struct acct_group *)a)->name, ((const struct acct_group *)b)->name);
+
+static uint32_t hash_u32(uint32_t v) {
+        v ^= v >> 16;
+        v *= 0x7feb352du;
+        v ^= v >> 15;
+        v *= 0x846ca68bu;
+        return v ^ (v >> 16);
 }
-static int cmp_user_order(const void *a, const void *b) {
-        const struct acct_user *x = a, *y = b;
-        int c = strcmp(x->name, y->name);
-        return c ? c : x->order < y->order ? -1 : x->order > y->order;
+
+static int index_init(struct acct_index *x, size_t n) {
+        size_t cap = 16;
+        while (cap < 2 * n + 2)
+                cap *= 2;
+        x->slot = calloc(cap, sizeof *x->slot);
+        x->mask = cap - 1;
+        return x->slot ? 0 : -ENOMEM;
 }
-static int cmp_group_order(const void *a, const void *b) {
-        const struct acct_group *x = a, *y = b;
-        int c = strcmp(x->name, y->name);
-        return c ? c : x->order < y->order ? -1 : x->order > y->order;
+
+static bool name_is(const char *name, const char *s, size_t n) {
+        return strncmp(name, s, n) == 0 && name[n] == '\0';
 }
-static int cmp_gid(const void *a, const void *b) {
-        const struct acct_group *x = *(struct acct_group *const *)a,
-                                *y = *(struct acct_group *const *)b;
-        return x->gid < y->gid ? -1 : x->gid > y->gid ? 1 : x->order < y->order ? -1 : 1;
+
+static const struct acct_user *user_n(const struct acctdb *db, const char *s, size_t n) {
+        if (!db->user_by_name.slot)
+                return NULL;
+        for (size_t i = hash_bytes(s, n) & db->user_by_name.mask;;
+             i = (i + 1) & db->user_by_name.mask) {
+                uint32_t v = db->user_by_name.slot[i];
+                if (v == 0)
+                        return NULL;
+                if (name_is(db->users[v - 1].name, s, n))
+                        return &db->users[v - 1];
+        }
 }
-static int cmp_member(const void *a, const void *b) {
-        const struct acct_member *x = a, *y = b;
-        int c = strcmp(x->member, y->member);
-        return c ? c : strcmp(x->group, y->group);
+
+static const struct acct_group *group_n(const struct acctdb *db, const char *s, size_t n) {
+        if (!db->group_by_name.slot)
+                return NULL;
+        for (size_t i = hash_bytes(s, n) & db->group_by_name.mask;;
+             i = (i + 1) & db->group_by_name.mask) {
+                uint32_t v = db->group_by_name.slot[i];
+                if (v == 0)
+                        return NULL;
+                if (name_is(db->groups[v - 1].name, s, n))
+                        return &db->groups[v - 1];
+        }
+}
+
+const struct acct_user *acctdb_user(const struct acctdb *db, const char *name) {
+        return name ? user_n(db, name, strlen(name)) : NULL;
+}
+
+const struct acct_group *acctdb_group(const struct acctdb *db, const char *name) {
+        return name ? group_n(db, name, strlen(name)) : NULL;
+}
+
+const struct acct_group *acctdb_group_by_gid(const struct acctdb *db, uint32_t gid) {
+        if (!db->group_by_gid.slot)
+                return NULL;
+        for (size_t i = hash_u32(gid) & db->group_by_gid.mask;;
+             i = (i + 1) & db->group_by_gid.mask) {
+                uint32_t v = db->group_by_gid.slot[i];
+                if (v == 0)
+                        return NULL;
+                if (db->groups[v - 1].gid == gid)
+                        return &db->groups[v - 1];
+        }
+}
+
+int acctdb_member_of(const struct acctdb *db, const char *user, const char ***ret, size_t *ret_n) {
+        size_t n = 0, len = strlen(user);
+        uint32_t head = 0;
+        const char **v;
+
+        if (db->member_by_name.slot)
+                for (size_t i = hash_bytes(user, len) & db->member_by_name.mask;;
+                     i = (i + 1) & db->member_by_name.mask) {
+                        uint32_t s = db->member_by_name.slot[i];
+                        if (s == 0)
+                                break;
+                        if (STREQ(db->members[s - 1].member, user)) {
+                                head = s;
+                                break;
+                        }
+                }
+        for (uint32_t e = head; e; e = db->members[e - 1].next)
+                n++;
+        v = calloc(n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        n = 0;
+        for (uint32_t e = head; e; e = db->members[e - 1].next)
+                v[n++] = db->groups[db->members[e - 1].group].name;
+        *ret = v;
+        *ret_n = n;
+        return 0;
 }
 
 static void free_user(struct acct_user *u) {
@@ -58,130 +141,136 @@ static void free_group(struct acct_group *g) {
         free(g->name);
 }
 
-/* Sorts by name; of entries with the same name keeps the first NSS gave. */
+/* Builds the indexes; drops entries whose name came before (NSS gives the
+ * first), keeping the others in order. */
 static int index_db(struct acctdb *db) {
         size_t k = 0, m = 0;
+        int r;
 
-        if (db->n_users) {
-                qsort(db->users, db->n_users, sizeof *db->users, cmp_user_order);
-                for (size_t i = 0; i < db->n_users; i++) {
-                        if (k && STREQ(db->users[k - 1].name, db->users[i].name))
-                                free_user(&db->users[i]);
-                        else
-                                db->users[k++] = db->users[i];
-                }
-                db->n_users = k;
-        }
-        k = 0;
-        if (db->n_groups) {
-                qsort(db->groups, db->n_groups, sizeof *db->groups, cmp_group_order);
-                for (size_t i = 0; i < db->n_groups; i++) {
-                        if (k && STREQ(db->groups[k - 1].name, db->groups[i].name))
-                                free_group(&db->groups[i]);
-                        else
-                                db->groups[k++] = db->groups[i];
-                }
-                db->n_groups = k;
-        }
-        db->by_gid = calloc(db->n_groups + 1, sizeof *db->by_gid);
-        if (!db->by_gid)
-                return -ENOMEM;
-        for (size_t i = 0; i < db->n_groups; i++) {
-                db->by_gid[i] = &db->groups[i];
-                m += db->groups[i].n_members;
-        }
-        if (db->n_groups)
-                qsort(db->by_gid, db->n_groups, sizeof *db->by_gid, cmp_gid);
-        db->by_member = calloc(m + 1, sizeof *db->by_member);
-        if (!db->by_member)
-                return -ENOMEM;
-        for (size_t i = 0; i < db->n_groups; i++)
-                for (size_t j = 0; j < db->groups[i].n_members; j++)
-                        db->by_member[db->n_by_member++] =
-                                (struct acct_member){db->groups[i].members[j], db->groups[i].name};
-        if (db->n_by_member)
-                qsort(db->by_member, db->n_by_member, sizeof *db->by_member, cmp_member);
-        return 0;
-}
-
-int acctdb_member_of(const struct acctdb *db, const char *user, const char ***ret, size_t *ret_n) {
-        size_t lo = 0, hi = db->n_by_member, n = 0;
-        const char **v;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (strcmp(db->by_member[mid].member, user) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (size_t i = lo; i < db->n_by_member && STREQ(db->by_member[i].member, user); i++)
-                n++;
-        v = calloc(n + 1, sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                v[i] = db->by_member[lo + i].group;
-        /* a member listed twice in one group shows once */
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The sorted names of a colon file's entries (first field). */
-static int names_of(const char *path, char ***ret, size_t *ret_n) {
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0, pos = 0, n = 0, cap = 0, ll;
-        const char *line;
-        char **v = NULL;
-        int r = read_file(path, TEXT_MAX, &text, &len);
-
-        if (r == -ENOENT)
-                r = 0, len = 0;
-        if (r < 0)
+        if ((r = index_init(&db->user_by_name, db->n_users)) < 0)
                 return r;
-        while (text && text_next_line(text, len, &pos, &line, &ll)) {
-                const char *c = memchr(line, ':', ll);
-                if (!c || c == line)
+        for (size_t i = 0; i < db->n_users; i++) {
+                struct acct_user *u = &db->users[i];
+                size_t len = strlen(u->name), s;
+                bool dup = false;
+                for (s = hash_bytes(u->name, len) & db->user_by_name.mask; db->user_by_name.slot[s];
+                     s = (s + 1) & db->user_by_name.mask)
+                        if (STREQ(db->users[db->user_by_name.slot[s] - 1].name, u->name)) {
+                                dup = true;
+                                break;
+                        }
+                if (dup) {
+                        free_user(u);
                         continue;
-                if (n == cap) {
-                        char **nv = reallocarray(v, cap = cap ? cap * 2 : 64, sizeof *v);
-                        if (!nv)
-                                goto oom;
-                        v = nv;
                 }
-                if (!(v[n] = strndup(line, (size_t)(c - line))))
-                        goto oom;
-                n++;
+                db->users[k] = *u;
+                db->user_by_name.slot[s] = (uint32_t)++k;
         }
-        if (n)
-                qsort(v, n, sizeof *v, cmp_str);
-        *ret = v;
-        *ret_n = n;
+        db->n_users = k;
+
+        k = 0;
+        if ((r = index_init(&db->group_by_name, db->n_groups)) < 0 ||
+            (r = index_init(&db->group_by_gid, db->n_groups)) < 0)
+                return r;
+        for (size_t i = 0; i < db->n_groups; i++) {
+                struct acct_group *g = &db->groups[i];
+                size_t len = strlen(g->name), s;
+                bool dup = false;
+                for (s = hash_bytes(g->name, len) & db->group_by_name.mask;
+                     db->group_by_name.slot[s]; s = (s + 1) & db->group_by_name.mask)
+                        if (STREQ(db->groups[db->group_by_name.slot[s] - 1].name, g->name)) {
+                                dup = true;
+                                break;
+                        }
+                if (dup) {
+                        free_group(g);
+                        continue;
+                }
+                db->groups[k] = *g;
+                db->group_by_name.slot[s] = (uint32_t)++k;
+                m += db->groups[k - 1].n_members;
+        }
+        db->n_groups = k;
+        for (size_t i = 0; i < db->n_groups; i++) {
+                size_t s = hash_u32(db->groups[i].gid) & db->group_by_gid.mask;
+                bool seen = false;
+                for (; db->group_by_gid.slot[s]; s = (s + 1) & db->group_by_gid.mask)
+                        if (db->groups[db->group_by_gid.slot[s] - 1].gid == db->groups[i].gid) {
+                                seen = true; /* the first group with a gid names it */
+                                break;
+                        }
+                if (!seen)
+                        db->group_by_gid.slot[s] = (uint32_t)(i + 1);
+        }
+
+        if (m > ENTRIES_MAX)
+                return -E2BIG;
+        db->members = calloc(m + 1, sizeof *db->members);
+        if (!db->members || (r = index_init(&db->member_by_name, m)) < 0)
+                return -ENOMEM;
+        /* Chains keep the groups' order: append at each chain's tail, found
+         * through a per-chain tail kept in a second pass-free way (walk). */
+        for (size_t i = 0; i < db->n_groups; i++)
+                for (size_t j = 0; j < db->groups[i].n_members; j++) {
+                        const char *name = db->groups[i].members[j];
+                        size_t s = hash_bytes(name, strlen(name)) & db->member_by_name.mask;
+                        uint32_t e = (uint32_t)++db->n_members;
+                        db->members[e - 1] = (struct acct_member){name, (uint32_t)i, 0};
+                        for (; db->member_by_name.slot[s]; s = (s + 1) & db->member_by_name.mask)
+                                if (STREQ(db->members[db->member_by_name.slot[s] - 1].member, name))
+                                        break;
+                        if (!db->member_by_name.slot[s])
+                                db->member_by_name.slot[s] = e;
+                        else {
+                                uint32_t t = db->member_by_name.slot[s];
+                                bool again = false;
+                                for (;; t = db->members[t - 1].next) {
+                                        again |= db->members[t - 1].group == (uint32_t)i;
+                                        if (!db->members[t - 1].next)
+                                                break;
+                                }
+                                if (again) /* listed twice in one group */
+                                        db->n_members--;
+                                else
+                                        db->members[t - 1].next = e;
+                        }
+                }
         return 0;
-oom:
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-        return -ENOMEM;
-}
-
-static bool in_names(char **v, size_t n, const char *name) {
-        return n && bsearch(&name, v, n, sizeof *v, cmp_str);
-}
-
-static void free_names(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
 }
 
 static int64_t field_i64(const struct colon_line *l, size_t i) {
         uint32_t v;
         return colon_u32(l, i, &v) < 0 ? -1 : (int64_t)v;
+}
+
+/* Marks the entries a local file names (its lines' first field). */
+static int mark_local(struct acctdb *db, const char *path, bool users) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0, pos = 0, ll;
+        const char *line;
+        int r = read_file(path, TEXT_MAX, &text, &len);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        while (text_next_line(text, len, &pos, &line, &ll)) {
+                const char *c = memchr(line, ':', ll);
+                if (!c || c == line)
+                        continue;
+                if (users) {
+                        struct acct_user *u =
+                                (struct acct_user *)user_n(db, line, (size_t)(c - line));
+                        if (u)
+                                u->local = true;
+                } else {
+                        struct acct_group *g =
+                                (struct acct_group *)group_n(db, line, (size_t)(c - line));
+                        if (g)
+                                g->local = true;
+                }
+        }
+        return 0;
 }
 
 static int load_shadow(struct acctdb *db) {
@@ -196,20 +285,18 @@ static int load_shadow(struct acctdb *db) {
                 return r;
         while (text_next_line(text, len, &pos, &line, &ll)) {
                 struct colon_line l;
-                _cleanup_free_ char *name = NULL;
                 struct acct_user *u;
 
                 if (colon_split(line, ll, 2, 9, &l) < 0)
                         continue;
-                name = strndup(l.f[0], l.len[0]);
-                if (!name)
-                        return -ENOMEM;
-                u = (struct acct_user *)acctdb_user(db, name);
+                u = (struct acct_user *)user_n(db, l.f[0], l.len[0]);
                 if (!u || !u->local || u->has_shadow)
                         continue;
                 u->pw = strndup(l.f[1], l.len[1]);
-                if (!u->pw)
-                        return -ENOMEM;
+                if (!u->pw) {
+                        r = -ENOMEM;
+                        break;
+                }
                 u->has_shadow = true;
                 u->lastchg = field_i64(&l, 2);
                 u->min = field_i64(&l, 3);
@@ -219,45 +306,37 @@ static int load_shadow(struct acctdb *db) {
                 u->expire = field_i64(&l, 7);
         }
         explicit_bzero(text, len);
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 int acctdb_load(struct acctdb *db, bool with_shadow) {
-        char **lp = NULL, **lg = NULL;
-        size_t nlp = 0, nlg = 0, cap = 0;
+        size_t cap = 0;
         struct passwd *pw;
         struct group *gr;
-        int r;
+        int r = 0;
 
         *db = (struct acctdb){0};
         (void)acct_login_defs(&db->defs);
-        r = names_of("/etc/passwd", &lp, &nlp);
-        if (r >= 0)
-                r = names_of("/etc/group", &lg, &nlg);
-        if (r < 0)
-                goto out;
         setpwent();
         while ((pw = getpwent())) {
                 struct acct_user *u;
                 if (db->n_users == cap) {
-                        struct acct_user *nu =
-                                reallocarray(db->users, cap = cap ? cap * 2 : 256, sizeof *nu);
-                        if (!nu) {
+                        struct acct_user *nu;
+                        if (cap >= ENTRIES_MAX ||
+                            !(nu = reallocarray(db->users, cap = cap ? cap * 2 : 256,
+                                                sizeof *nu))) {
                                 r = -ENOMEM;
                                 break;
                         }
                         db->users = nu;
                 }
-                u = &db->users[db->n_users];
+                u = &db->users[db->n_users++];
                 *u = (struct acct_user){.uid = pw->pw_uid, .gid = pw->pw_gid};
                 u->name = strdup(pw->pw_name);
                 u->gecos = strdup(pw->pw_gecos ? pw->pw_gecos : "");
                 u->home = strdup(pw->pw_dir ? pw->pw_dir : "");
                 u->shell = strdup(pw->pw_shell ? pw->pw_shell : "");
-                u->local = in_names(lp, nlp, pw->pw_name);
                 u->lastchg = u->min = u->max = u->warn = u->inactive = u->expire = -1;
-                u->order = db->n_users;
-                db->n_users++;
                 if (!u->name || !u->gecos || !u->home || !u->shell) {
                         r = -ENOMEM;
                         break;
@@ -272,19 +351,18 @@ int acctdb_load(struct acctdb *db, bool with_shadow) {
                 struct acct_group *g;
                 size_t m = 0;
                 if (db->n_groups == cap) {
-                        struct acct_group *ng =
-                                reallocarray(db->groups, cap = cap ? cap * 2 : 256, sizeof *ng);
-                        if (!ng) {
+                        struct acct_group *ng;
+                        if (cap >= ENTRIES_MAX ||
+                            !(ng = reallocarray(db->groups, cap = cap ? cap * 2 : 256,
+                                                sizeof *ng))) {
                                 r = -ENOMEM;
                                 break;
                         }
                         db->groups = ng;
                 }
-                g = &db->groups[db->n_groups];
-                *g = (struct acct_group){.gid = gr->gr_gid, .order = db->n_groups};
-                db->n_groups++;
+                g = &db->groups[db->n_groups++];
+                *g = (struct acct_group){.gid = gr->gr_gid};
                 g->name = strdup(gr->gr_name);
-                g->local = in_names(lg, nlg, gr->gr_name);
                 while (gr->gr_mem && gr->gr_mem[m])
                         m++;
                 g->members = calloc(m + 1, sizeof *g->members);
@@ -301,11 +379,13 @@ int acctdb_load(struct acctdb *db, bool with_shadow) {
         endgrent();
         if (r >= 0)
                 r = index_db(db);
+        if (r >= 0)
+                r = mark_local(db, "/etc/passwd", true);
+        if (r >= 0)
+                r = mark_local(db, "/etc/group", false);
         if (r >= 0 && with_shadow)
                 r = load_shadow(db);
 out:
-        free_names(lp, nlp);
-        free_names(lg, nlg);
         if (r < 0)
                 acctdb_done(db);
         return r;
@@ -316,36 +396,48 @@ void acctdb_done(struct acctdb *db) {
                 free_user(&db->users[i]);
         for (size_t i = 0; i < db->n_groups; i++)
                 free_group(&db->groups[i]);
-        free(db->by_gid);
-        free(db->by_member);
+        free(db->user_by_name.slot);
+        free(db->group_by_name.slot);
+        free(db->group_by_gid.slot);
+        free(db->member_by_name.slot);
+        free(db->members);
         free(db->users);
         free(db->groups);
         *db = (struct acctdb){0};
 }
 
-const struct acct_user *acctdb_user(const struct acctdb *db, const char *name) {
-        struct acct_user key = {.name = (char *)name};
-        return db->n_users ? bsearch(&key, db->users, db->n_users, sizeof key, cmp_user) : NULL;
+static int cmp_user_ptr(const void *a, const void *b) {
+        return strcmp((*(struct acct_user *const *)a)->name, (*(struct acct_user *const *)b)->name);
 }
 
-const struct acct_group *acctdb_group(const struct acctdb *db, const char *name) {
-        struct acct_group key = {.name = (char *)name};
-        return db->n_groups ? bsearch(&key, db->groups, db->n_groups, sizeof key, cmp_group) : NULL;
+static int cmp_group_ptr(const void *a, const void *b) {
+        return strcmp((*(struct acct_group *const *)a)->name,
+                      (*(struct acct_group *const *)b)->name);
 }
 
-const struct acct_group *acctdb_group_by_gid(const struct acctdb *db, uint32_t gid) {
-        size_t lo = 0, hi = db->n_groups;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (db->by_gid[mid]->gid < gid)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo < db->n_groups && db->by_gid[lo]->gid == gid ? db->by_gid[lo] : NULL;
+int acctdb_sorted_users(const struct acctdb *db, const struct acct_user ***ret) {
+        const struct acct_user **v = calloc(db->n_users + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < db->n_users; i++)
+                v[i] = &db->users[i];
+        if (db->n_users)
+                qsort(v, db->n_users, sizeof *v, cmp_user_ptr);
+        *ret = v;
+        return 0;
 }
 
+int acctdb_sorted_groups(const struct acctdb *db, const struct acct_group ***ret) {
+        const struct acct_group **v = calloc(db->n_groups + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < db->n_groups; i++)
+                v[i] = &db->groups[i];
+        if (db->n_groups)
+                qsort(v, db->n_groups, sizeof *v, cmp_group_ptr);
+        *ret = v;
+        return 0;
+}
 const char *acct_password_state(const struct acct_user *u, int64_t today) {
         const char *pw = u->pw;
 

@@ -19,7 +19,6 @@ struct acct_user {
         char *name, *gecos, *home, *shell;
         uint32_t uid, gid;
         bool local;
-        size_t order; /* position in NSS order */
         /* shadow (local users): */
         bool has_shadow;
         char *pw; /* the password field: only its form is used, never shown */
@@ -30,24 +29,36 @@ struct acct_group {
         char *name;
         uint32_t gid;
         bool local;
-        size_t order;
         char **members; /* NULL-terminated */
         size_t n_members;
 };
 
+/* An open-addressing hash index: slots hold an entry's position + 1. */
+struct acct_index {
+        uint32_t *slot;
+        size_t mask;
+};
+
 struct acctdb {
-        struct acct_user *users;
+        struct acct_user *users; /* in NSS order, first of each name only */
         size_t n_users;
         struct acct_group *groups;
         size_t n_groups;
         struct login_defs defs;
-        /* indexes: groups by gid; (member, group) pairs by member */
-        struct acct_group **by_gid;
+        /* indexes: users and groups by name, groups by gid, and the
+         * memberships by member name (chains through members[].next) */
+        struct acct_index user_by_name, group_by_name, group_by_gid, member_by_name;
         struct acct_member {
-                const char *member, *group;
-        } * by_member;
-        size_t n_by_member;
+                const char *member;
+                uint32_t group, next; /* next: position + 1 in the chain, 0 at its end */
+        } * members;
+        size_t n_members;
 };
+
+/* The users (or groups) sorted by name, for lists that page by name: an
+ * array of pointers into db, malloc'ed. */
+int acctdb_sorted_users(const struct acctdb *db, const struct acct_user ***ret);
+int acctdb_sorted_groups(const struct acctdb *db, const struct acct_group ***ret);
 
 /* The names of the groups user is a member of (not the primary one), as
  * views into db, in *ret (count in *ret_n); *ret malloc'ed. */

@@ -41,6 +41,8 @@ static int groups_list(const struct module_ctx *ctx, json_t *query, json_t **ret
         const char *prefix = json_string_value(json_object_get(query, "prefix"));
         const char *cursor = json_string_value(json_object_get(query, "cursor"));
         size_t limit, i = 0, pl = prefix ? strlen(prefix) : 0;
+        const struct acct_group **sorted = NULL;
+        const char *last = "";
         struct acctdb db;
         json_t *list, *out;
         int r;
@@ -52,13 +54,17 @@ static int groups_list(const struct module_ctx *ctx, json_t *query, json_t **ret
         }
         if ((r = acct_query_limit(query, &limit, err)) < 0 || (r = load(&db, err)) < 0)
                 return r;
+        if (acctdb_sorted_groups(&db, &sorted) < 0) {
+                acctdb_done(&db);
+                return -ENOMEM;
+        }
         list = json_array();
         out = json_pack("{s:o}", "groups", list);
         if (cursor)
-                while (i < db.n_groups && strcmp(db.groups[i].name, cursor) <= 0)
+                while (i < db.n_groups && strcmp(sorted[i]->name, cursor) <= 0)
                         i++;
         for (; out && i < db.n_groups; i++) {
-                const struct acct_group *g = &db.groups[i];
+                const struct acct_group *g = sorted[i];
                 bool system = g->gid < db.defs.gid_min || g->gid > db.defs.gid_max;
                 if (type &&
                     ((STREQ(type, "regular") && system) || (STREQ(type, "system") && !system)))
@@ -66,11 +72,13 @@ static int groups_list(const struct module_ctx *ctx, json_t *query, json_t **ret
                 if (pl && strncmp(g->name, prefix, pl) != 0)
                         continue;
                 if (json_array_size(list) == limit) {
-                        json_object_set_new(out, "next", json_string(db.groups[i - 1].name));
+                        json_object_set_new(out, "next", json_string(last));
                         break;
                 }
                 json_array_append_new(list, group_json(&db, g));
+                last = g->name;
         }
+        free(sorted);
         acctdb_done(&db);
         *ret = out;
         return out ? 0 : -ENOMEM;

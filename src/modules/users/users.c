@@ -252,8 +252,81 @@ static void jt_raw(struct buf *b, const char *s, int *r) {
                 *r = buf_puts(b, s);
 }
 
+static void jt_u32(struct buf *b, uint32_t v, int *r) {
+        char d[10];
+        size_t n = 0;
+
+        do
+                d[sizeof d - ++n] = (char)('0' + v % 10);
+        while ((v /= 10) && n < sizeof d);
+        if (*r >= 0)
+                *r = buf_append(b, d + sizeof d - n, n);
+}
+
+/* The names in each home root (/home): a home under a root that is not
+ * there has no authorized_keys to count, without a failed open per user. */
+struct home_set {
+        char **names;
+        size_t n;
+};
+
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void home_set_load(struct home_set *hs) {
+        DIR *d;
+        struct dirent *de;
+        size_t cap = 0;
+
+        *hs = (struct home_set){0};
+        d = opendir(users_home_roots[0]);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (hs->n == cap) {
+                        char **nv = reallocarray(hs->names, cap = cap ? cap * 2 : 64, sizeof *nv);
+                        if (!nv)
+                                break;
+                        hs->names = nv;
+                }
+                if (!(hs->names[hs->n] = strdup(de->d_name)))
+                        break;
+                hs->n++;
+        }
+        closedir(d);
+        if (hs->n)
+                qsort(hs->names, hs->n, sizeof *hs->names, cmp_name);
+}
+
+static void home_set_done(struct home_set *hs) {
+        for (size_t i = 0; i < hs->n; i++)
+                free(hs->names[i]);
+        free(hs->names);
+}
+
+/* False only when home is directly under the root and absent from it. */
+static bool home_may_exist(const struct home_set *hs, const char *home) {
+        size_t rl = strlen(users_home_roots[0]);
+        const char *name = home + rl + 1;
+        char first[256];
+        const char *slash;
+        const char *key = first;
+
+        if (strncmp(home, users_home_roots[0], rl) != 0 || home[rl] != '/')
+                return true;
+        if (hs->n == 0)
+                return false;
+        slash = strchr(name, '/');
+        snprintf(first, sizeof first, "%.*s", slash ? (int)(slash - name) : (int)strlen(name),
+                 name);
+        return bsearch(&key, hs->names, hs->n, sizeof *hs->names, cmp_name) != NULL;
+}
+
 static void jt_user(struct buf *b, const struct acctdb *db, const struct acct_user *u, int64_t day,
-                    int *r) {
+                    const struct home_set *hs, int *r) {
         const struct acct_group *pg = acctdb_group_by_gid(db, u->gid);
         const char **groups = NULL;
         _cleanup_free_ char *keys = NULL;
@@ -266,12 +339,15 @@ static void jt_user(struct buf *b, const struct acctdb *db, const struct acct_us
                 *r = -ENOMEM;
                 return;
         }
-        if (u->local && u->home[0] == '/')
+        if (u->local && u->home[0] == '/' && home_may_exist(hs, u->home))
                 (void)read_auth_keys(u->home, &keys);
         jt_raw(b, "{\"name\":", r);
         jt_str(b, u->name, r);
-        if (*r >= 0)
-                *r = buf_printf(b, ",\"uid\":%u,\"gid\":%u,\"group\":", u->uid, u->gid);
+        jt_raw(b, ",\"uid\":", r);
+        jt_u32(b, u->uid, r);
+        jt_raw(b, ",\"gid\":", r);
+        jt_u32(b, u->gid, r);
+        jt_raw(b, ",\"group\":", r);
         if (pg)
                 jt_str(b, pg->name, r);
         else
@@ -289,22 +365,24 @@ static void jt_user(struct buf *b, const struct acctdb *db, const struct acct_us
         jt_str(b, u->home, r);
         jt_raw(b, ",\"shell\":", r);
         jt_str(b, u->shell, r);
-        if (*r >= 0)
-                *r = buf_printf(b,
-                                ",\"password_state\":\"%s\",\"local\":%s,\"ssh_keys\":%u,"
-                                "\"system\":%s}",
-                                u->local ? acct_password_state(u, day) : "none",
-                                u->local ? "true" : "false", count_keys(keys),
-                                system ? "true" : "false");
+        jt_raw(b, ",\"password_state\":\"", r);
+        jt_raw(b, u->local ? acct_password_state(u, day) : "none", r);
+        jt_raw(b, u->local ? "\",\"local\":true,\"ssh_keys\":" : "\",\"local\":false,\"ssh_keys\":",
+               r);
+        jt_u32(b, count_keys(keys), r);
+        jt_raw(b, system ? ",\"system\":true}" : ",\"system\":false}", r);
 }
 
-static int users_list_text(const struct module_ctx *ctx, json_t *query, char **ret,
-                           size_t *ret_len, struct module_error *err) {
+static int users_list_text(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
+                           struct module_error *err) {
         const char *type = json_string_value(json_object_get(query, "type"));
         const char *group = json_string_value(json_object_get(query, "group"));
         const char *prefix = json_string_value(json_object_get(query, "prefix"));
         const char *cursor = json_string_value(json_object_get(query, "cursor"));
         const struct acct_group *g = NULL;
+        const struct acct_user **sorted = NULL;
+        struct home_set homes;
+        const char *last = "";
         struct acctdb db;
         struct buf b;
         size_t limit, i = 0, n = 0, pl = prefix ? strlen(prefix) : 0;
@@ -334,16 +412,23 @@ static int users_list_text(const struct module_ctx *ctx, json_t *query, char **r
                 module_error_set(err, 404, "not_found", "group", "no group \"%.64s\"", group);
                 return -ENOENT;
         }
+        r = acctdb_sorted_users(&db, &sorted);
+        if (r < 0) {
+                acctdb_done(&db);
+                module_error_set(err, 500, "internal", NULL, "out of memory");
+                return r;
+        }
+        home_set_load(&homes);
         buf_init(&b, 1u << 30);
         jt_raw(&b, "{\"users\":[", &r);
         if (cursor)
-                while (i < db.n_users && strcmp(db.users[i].name, cursor) <= 0)
+                while (i < db.n_users && strcmp(sorted[i]->name, cursor) <= 0)
                         i++;
         for (; r >= 0 && i < db.n_users; i++) {
-                const struct acct_user *u = &db.users[i];
+                const struct acct_user *u = sorted[i];
                 bool system = u->uid < db.defs.uid_min || u->uid > db.defs.uid_max;
-                if (type && ((STREQ(type, "regular") && system) ||
-                             (STREQ(type, "system") && !system)))
+                if (type &&
+                    ((STREQ(type, "regular") && system) || (STREQ(type, "system") && !system)))
                         continue;
                 if (pl && strncmp(u->name, prefix, pl) != 0)
                         continue;
@@ -356,16 +441,19 @@ static int users_list_text(const struct module_ctx *ctx, json_t *query, char **r
                 }
                 if (n == limit) {
                         jt_raw(&b, "],\"next\":", &r);
-                        jt_str(&b, db.users[i - 1].name, &r);
+                        jt_str(&b, last, &r);
                         jt_raw(&b, "}", &r);
                         break;
                 }
                 if (n++)
                         jt_raw(&b, ",", &r);
-                jt_user(&b, &db, u, day, &r);
+                jt_user(&b, &db, u, day, &homes, &r);
+                last = u->name;
         }
         if (i >= db.n_users)
                 jt_raw(&b, "]}", &r);
+        free(sorted);
+        home_set_done(&homes);
         acctdb_done(&db);
         if (r < 0) {
                 buf_free(&b);
