@@ -185,8 +185,10 @@ def test_delete_keeps_or_removes_home(ud):
 
 def test_delete_refuses_running_processes_unless_told(ud):
     d = ud
-    assert create(d, {"name": "gina", "create_home": False}).status == 201
+    # An uid no other test on this machine uses: processes are machine-wide.
+    assert create(d, {"name": "gina", "uid": 45678, "create_home": False}).status == 201
     uid = int(getent(d, "passwd", "gina").split(":")[2])
+    assert uid == 45678
     # sh leaves sleep behind, reparented to a reaper: a real process of gina's.
     started = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                               "sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
