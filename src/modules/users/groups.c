@@ -282,6 +282,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         c = engine_cmd(&e, GPASSWD);
                         engine_arg(&e, c, "--members");
                         members_arg(&e, c, json_object_get(body, "members"));
+                        engine_arg(&e, c, "--");
                         engine_arg(&e, c, name);
                 }
                 r = run(ctx, &e, dry_run, name, ret, err);
@@ -317,6 +318,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         c = engine_cmd(&e, GPASSWD);
                         engine_arg(&e, c, "--members");
                         members_arg(&e, c, json_object_get(body, "members"));
+                        engine_arg(&e, c, "--");
                         engine_arg(&e, c, final);
                 }
                 size_t i;
@@ -324,6 +326,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         c = engine_cmd(&e, GPASSWD);
                         engine_arg(&e, c, "--add");
                         engine_arg(&e, c, json_string_value(v));
+                        engine_arg(&e, c, "--");
                         engine_arg(&e, c, final);
                 }
                 json_array_foreach(json_object_get(body, "remove_members"), i, v) {
@@ -338,6 +341,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         c = engine_cmd(&e, GPASSWD);
                         engine_arg(&e, c, "--delete");
                         engine_arg(&e, c, json_string_value(v));
+                        engine_arg(&e, c, "--");
                         engine_arg(&e, c, final);
                 }
                 if (e.n == 0) {
