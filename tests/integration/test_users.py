@@ -540,3 +540,27 @@ def test_cli_users_and_groups(ud):
     p = d.cli("users", "add", "Bad Name", check=1)
     assert "name" in p.stderr
     assert d.cli("users", "frobnicate", "x", check=2)
+
+
+def test_ssh_keys_are_audited_and_rolled_back_without_following_links(ud):
+    d = ud
+    assert create(d, {"name": "kay"}).status == 201
+    r = d.https("PATCH", "/api/v1/users/kay", {"ssh_keys": [KEY_ED]})
+    assert r.status == 200 and r.json["user"]["ssh_keys"] == 1
+    rec = d.https("GET", f"/api/v1/audit/{r.json['audit_id']}").json
+    keys = [f for f in rec["files"] if f["path"] == "/home/kay/.ssh/authorized_keys"]
+    assert keys and keys[0]["after"] == KEY_ED + "\n"
+    assert d.https("POST", f"/api/v1/audit/{r.json['audit_id']}/rollback").status == 200
+    assert not (d.home / "kay" / ".ssh" / "authorized_keys").exists()
+    # A link planted in the home is never followed.
+    target = d.home / "elsewhere"
+    target.mkdir()
+    (d.home / "kay" / ".ssh").rmdir()
+    os.symlink(target, d.home / "kay" / ".ssh")
+    r = d.https("PATCH", "/api/v1/users/kay", {"ssh_keys": [KEY_ED]})
+    assert r.status in (409, 500), r
+    assert list(target.iterdir()) == []
+    # Keys need a home.
+    r = create(d, {"name": "kim", "create_home": False, "ssh_keys": [KEY_ED]})
+    assert r.status == 422 and r.json["error"]["field"] == "ssh_keys"
+    assert getent(d, "passwd", "kim") is None

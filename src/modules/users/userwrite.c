@@ -591,6 +591,14 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
         snprintf(home, sizeof home, "/home/%s", name);
         if ((s = sget(body, "home")))
                 snprintf(home, sizeof home, "%s", s);
+        if (kc.touched && json_array_size(kc.keys) > 0 &&
+            json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0) {
+                json_decref(kc.keys);
+                return bad(err, 422, "ssh_keys",
+                           "SSH keys need a home directory: %s does not exist and create_home "
+                           "is false",
+                           home);
+        }
 
         engine_init(&e);
         c = engine_cmd(&e, USERADD);
