@@ -564,3 +564,24 @@ def test_ssh_keys_are_audited_and_rolled_back_without_following_links(ud):
     r = create(d, {"name": "kim", "create_home": False, "ssh_keys": [KEY_ED]})
     assert r.status == 422 and r.json["error"]["field"] == "ssh_keys"
     assert getent(d, "passwd", "kim") is None
+
+
+def test_home_roots_is_a_setting(ud):
+    d = ud
+    (d.home / "staff").mkdir()
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"users:home_roots": ["/home/staff"]})
+    assert r.status == 200, r
+    r = create(d, {"name": "hr1", "home": "/home/hr1"})
+    assert r.status == 422 and r.json["error"]["field"] == "home"
+    assert "/home/staff" in r.json["error"]["message"]
+    r = create(d, {"name": "hr2", "home": "/home/staff/hr2"})
+    assert r.status == 201 and (d.home / "staff" / "hr2").is_dir()
+    assert d.https("GET", "/api/v1/modules/users").json["home_roots"] == ["/home/staff"]
+    r = create(d, {"name": "hr3"})  # the first root is the default
+    assert r.status == 201 and r.json["user"]["home"] == "/home/staff/hr3"
+    for bad in (["/"], ["relative"], ["/home/../etc"], ["/home/"]):
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"users:home_roots": bad})
+        assert r.status == 422, (bad, r)
+    assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"users:home_roots": []}).status == 200
+    r = create(d, {"name": "hr4"})
+    assert r.status == 422 and r.json["error"]["field"] == "home"

@@ -49,6 +49,7 @@ struct steward_config {
         bool discovery_enabled;
         unsigned discovery_rate_per_source;
         struct steward_groups metrics_allow_from;
+        struct steward_groups home_roots; /* where the users module may put homes */
 };
 
 /* Built-in defaults. */

@@ -27,6 +27,7 @@
 #include <lastlog.h>
 
 #include "module.h"
+#include "modules/stewardd/stewardd.h"
 #include "modules/users/acctdb.h"
 #include "modules/users/users.h"
 #include "util.h"
@@ -39,7 +40,14 @@
 #define AUTH_KEYS_MAX    (1u << 20)
 #define GEN_PASSWORD_LEN 20
 
-const char *const users_home_roots[] = {"/home", NULL};
+void users_home_roots(struct steward_config *cfg, const char *roots[HOME_ROOTS_MAX + 1]) {
+        size_t n = 0;
+
+        stewardd_config_get(cfg);
+        for (size_t i = 0; i < cfg->home_roots.n && n < HOME_ROOTS_MAX; i++)
+                roots[n++] = cfg->home_roots.name[i];
+        roots[n] = NULL;
+}
 
 /* ---- reading ------------------------------------------------------------------- */
 
@@ -266,6 +274,7 @@ static void jt_u32(struct buf *b, uint32_t v, int *r) {
 /* The names in each home root (/home): a home under a root that is not
  * there has no authorized_keys to count, without a failed open per user. */
 struct home_set {
+        char root[STEWARD_LIST_ITEM_MAX + 1]; /* the first home root */
         char **names;
         size_t n;
 };
@@ -279,8 +288,15 @@ static void home_set_load(struct home_set *hs) {
         struct dirent *de;
         size_t cap = 0;
 
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
+
         *hs = (struct home_set){0};
-        d = opendir(users_home_roots[0]);
+        users_home_roots(&cfg, roots);
+        if (!roots[0])
+                return;
+        snprintf(hs->root, sizeof hs->root, "%s", roots[0]);
+        d = opendir(hs->root);
         if (!d)
                 return;
         while ((de = readdir(d))) {
@@ -309,13 +325,13 @@ static void home_set_done(struct home_set *hs) {
 
 /* False only when home is directly under the root and absent from it. */
 static bool home_may_exist(const struct home_set *hs, const char *home) {
-        size_t rl = strlen(users_home_roots[0]);
+        size_t rl = strlen(hs->root);
         const char *name = home + rl + 1;
         char first[256];
         const char *slash;
         const char *key = first;
 
-        if (strncmp(home, users_home_roots[0], rl) != 0 || home[rl] != '/')
+        if (rl == 0 || strncmp(home, hs->root, rl) != 0 || home[rl] != '/')
                 return true;
         if (hs->n == 0)
                 return false;
@@ -501,11 +517,19 @@ static const collection_def_t collections[] = {
 };
 
 static int status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
         struct login_defs d;
+        json_t *r = json_array();
+
         (void)acct_login_defs(&d);
-        *ret = json_pack("{s:s, s:I, s:I, s:[s]}", "state", "running", "uid_min",
-                         (json_int_t)d.uid_min, "uid_max", (json_int_t)d.uid_max, "home_roots",
-                         users_home_roots[0]);
+        users_home_roots(&cfg, roots);
+        for (size_t i = 0; r && roots[i]; i++)
+                json_array_append_new(r, json_string(roots[i]));
+        *ret = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "state", "running", "uid_min",
+                         (json_int_t)d.uid_min, "uid_max", (json_int_t)d.uid_max, "gid_min",
+                         (json_int_t)d.gid_min, "gid_max", (json_int_t)d.gid_max, "home_roots",
+                         r ? r : json_array());
         return *ret ? 0 : -ENOMEM;
 }
 

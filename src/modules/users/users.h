@@ -7,7 +7,11 @@
 
 #include "module.h"
 
-extern const char *const users_home_roots[];
+/* The home roots in force (stewardd:users:home_roots), NULL-terminated;
+ * the strings live in *cfg. */
+struct steward_config;
+#define HOME_ROOTS_MAX 16
+void users_home_roots(struct steward_config *cfg, const char *roots[HOME_ROOTS_MAX + 1]);
 
 int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err);
 int users_dir_size(const char *dir, uint64_t *ret);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <pwd.h>
 
+#include "modules/stewardd/stewardd.h"
 #include "modules/users/acctdb.h"
 #include "modules/users/users.h"
 #include "util.h"
@@ -174,23 +175,26 @@ static int gen_password(char out[GEN_PASSWORD_LEN + 1]) {
 
 static int check_home(const char *home, struct module_error *err) {
         char parent[HOME_MAX + 1], real[4096];
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
         char *slash;
 
-        if (!home_path_valid(home, users_home_roots))
+        users_home_roots(&cfg, roots);
+        if (!home_path_valid(home, roots))
                 return bad(err, 422, "home",
-                           "\"%.128s\" is not an absolute path under /home of letters, digits, "
-                           "'.', '_' and '-'",
-                           home);
+                           "\"%.128s\" is not an absolute path of letters, digits, '.', '_' and "
+                           "'-' under a home root (stewardd:users:home_roots: %s…)",
+                           home, roots[0] ? roots[0] : "none");
         /* The part that exists must not lead out of the root through a link. */
         snprintf(parent, sizeof parent, "%s", home);
         while ((slash = strrchr(parent, '/')) && slash != parent) {
                 *slash = '\0';
                 if (realpath(parent, real)) {
                         bool ok = false;
-                        for (size_t i = 0; users_home_roots[i]; i++) {
+                        for (size_t i = 0; roots[i]; i++) {
                                 char root[4096];
                                 size_t rl;
-                                if (!realpath(users_home_roots[i], root))
+                                if (!realpath(roots[i], root))
                                         continue;
                                 rl = strlen(root);
                                 ok |= strncmp(real, root, rl) == 0 &&
@@ -294,9 +298,12 @@ int users_file_restore(const char *path, const char *type, const char *content,
         static const char tail[] = "/.ssh/authorized_keys";
         size_t n = strlen(path), tl = sizeof tail - 1;
         struct passwd *pw = NULL;
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
         struct stat st;
         int r;
 
+        users_home_roots(&cfg, roots);
         if (n <= tl || n - tl > HOME_MAX || !STREQ(path + n - tl, tail)) {
                 module_error_set(err, 422, "invalid_argument", NULL, "%s is not a users file",
                                  path);
@@ -304,8 +311,7 @@ int users_file_restore(const char *path, const char *type, const char *content,
         }
         memcpy(home, path, n - tl);
         home[n - tl] = '\0';
-        if (!home_path_valid(home, users_home_roots) || lstat(home, &st) < 0 ||
-            !S_ISDIR(st.st_mode)) {
+        if (!home_path_valid(home, roots) || lstat(home, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 module_error_set(err, 409, "conflict", NULL, "%s is gone; cannot restore %s", home,
                                  path);
                 return -ENOENT;
@@ -588,9 +594,22 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                         return r;
                 kc.touched = true;
         }
-        snprintf(home, sizeof home, "/home/%s", name);
         if ((s = sget(body, "home")))
                 snprintf(home, sizeof home, "%s", s);
+        else {
+                struct steward_config cfg;
+                const char *roots[HOME_ROOTS_MAX + 1];
+                users_home_roots(&cfg, roots);
+                if (!roots[0] || strlen(roots[0]) + 1 + strlen(name) > HOME_MAX) {
+                        json_decref(kc.keys);
+                        return bad(err, 422, "home",
+                                   "no home root to put the home in (stewardd:users:home_roots); "
+                                   "give \"home\"%s",
+                                   "");
+                }
+                if (snprintf(home, sizeof home, "%.64s/%.32s", roots[0], name) < 0)
+                        home[0] = '\0';
+        }
         if (kc.touched && json_array_size(kc.keys) > 0 &&
             json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0) {
                 json_decref(kc.keys);
