@@ -294,9 +294,14 @@ static int plan_in_overlay(struct engine *e, const struct account_state *before,
                         dprintf(p[1], "cannot set up the planning overlay: %s", strerror(errno));
                         _exit(2);
                 }
-                /* useradd and userdel write lastlog and faillog records. */
+                /* useradd and userdel write lastlog and faillog records, and
+                 * may make or remove a mail spool: all out of sight here. */
                 (void)mount("tmpfs", "/var/log", "tmpfs", MS_NOSUID | MS_NODEV,
                             "size=4m,mode=0755");
+                (void)mount("tmpfs", "/var/mail", "tmpfs", MS_NOSUID | MS_NODEV,
+                            "size=1m,mode=2775");
+                (void)mount("tmpfs", "/var/spool/mail", "tmpfs", MS_NOSUID | MS_NODEV,
+                            "size=1m,mode=2775");
                 for (size_t i = 0; i < e->n; i++) {
                         int s = cmd_run(&e->cmds[i], true, msg, sizeof msg);
                         if (s != 0) {
