@@ -8,7 +8,8 @@ Both sides run the same way: a fresh process per listing, started through
 timed end to end with time.perf_counter, N times each, interleaved.  The API
 side is `curl` over TLS with a bearer token, GET /api/v1/users?type=all&limit=20000
 (every user with groups, password state and SSH key count, JSON encoded, through
-the helper and the front), and over the unix socket.  Reported: median and p90
+the helper and the front), and over the unix socket; and, for scale, one small
+request (GET /api/v1/whoami over TLS) started the same way.  Reported: median and p90
 per listing and the ratio API / getent.  Numbers are only comparable within one
 run.
 
@@ -100,21 +101,27 @@ def main():
         api_tls = ns + ["curl", "-sf", "--cacert", cert, "-H", f"Authorization: Bearer {token}", url]
         api_unix = ns + ["curl", "-sf", "--unix-socket", sock,
                          "http://localhost/api/v1/users?type=all&limit=20000"]
+        # The fixed cost of one request the same way (process start, TLS,
+        # session check), to tell it from the cost of the list.
+        whoami = ns + ["curl", "-sf", "--cacert", cert, "-H", f"Authorization: Bearer {token}",
+                       f"https://127.0.0.1:{port}/api/v1/whoami"]
         # Sanity: the same number of users on both sides.
         _, count = timed(getent)
         _, body = timed(api_tls)
         n_getent, n_api = int(count.decode().strip()), len(json.loads(body)["users"])
         assert n_getent == n_api, (n_getent, n_api)
-        times = {"getent": [], "api_tls": [], "api_unix": []}
+        times = {"getent": [], "api_tls": [], "api_unix": [], "whoami": []}
         for _ in range(N):
-            for k, a in (("getent", getent), ("api_tls", api_tls), ("api_unix", api_unix)):
+            for k, a in (("getent", getent), ("api_tls", api_tls), ("api_unix", api_unix),
+                         ("whoami", whoami)):
                 times[k].append(timed(a)[0])
         med = {k: statistics.median(v) for k, v in times.items()}
         p90 = {k: sorted(v)[int(len(v) * 0.9) - 1] for k, v in times.items()}
         print(f"users listed: {n_api} (getent passwd: {n_getent}); {N} runs each, one process per listing")
         print(f"{'':28s}{'median ms':>10s}{'p90 ms':>10s}")
         for k, label in (("getent", "getent passwd | wc -l"), ("api_tls", "API over TLS (curl)"),
-                         ("api_unix", "API over the unix socket")):
+                         ("api_unix", "API over the unix socket"),
+                         ("whoami", "one small request over TLS")):
             print(f"{label:28s}{med[k] * 1000:10.1f}{p90[k] * 1000:10.1f}")
         print(f"ratio API/getent: TLS {med['api_tls'] / med['getent']:.2f}x, "
               f"unix socket {med['api_unix'] / med['getent']:.2f}x (goal: within 2x)")
