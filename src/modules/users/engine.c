@@ -178,8 +178,9 @@ int engine_exec(const char *const *argv, const char *input, char *msg, size_t ms
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (dup2(input ? in[0] : null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
                         _exit(126);
-                for (int fd = 3; fd < 1024; fd++)
-                        (void)close(fd);
+                if (close_range(3, ~0U, 0) < 0)
+                        for (int fd = 3; fd < 65536; fd++)
+                                (void)close(fd);
                 execve(argv[0], (char *const *)argv, envp);
                 _exit(127);
         }
