@@ -585,3 +585,22 @@ def test_home_roots_is_a_setting(ud):
     assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"users:home_roots": []}).status == 200
     r = create(d, {"name": "hr4"})
     assert r.status == 422 and r.json["error"]["field"] == "home"
+
+
+def test_rollback_refuses_a_tampered_image(ud):
+    import sqlite3
+    d = ud
+    r = create(d, {"name": "tam", "password": "Tam-pw-1"})
+    audit_id = r.json["audit_id"]
+    rec = d.https("GET", f"/api/v1/audit/{audit_id}").json
+    shadow = [f for f in rec["files"] if f["path"] == "/etc/shadow"][0]
+    assert len(shadow["sha256_after"]) == 64 and "$" not in str(rec)
+    db = sqlite3.connect(d.state / "steward.db")
+    with db:
+        db.execute("UPDATE audit_images SET before = replace(before, 'root:', 'root2:') "
+                   "WHERE audit_id = ? AND path = '/etc/shadow'", (audit_id,))
+    db.close()
+    before = files(d)
+    r = d.https("POST", f"/api/v1/audit/{audit_id}/rollback")
+    assert r.status == 409 and "do not match" in r.json["error"]["message"], r
+    assert files(d) == before
