@@ -436,6 +436,12 @@ static int users_list_text(const struct module_ctx *ctx, json_t *query, char **r
         }
         home_set_load(&homes);
         buf_init(&b, 1u << 30);
+        /* Room for the usual size of an entry, so the text is not copied as
+         * it grows. */
+        if (db.n_users < (1u << 20) && (b.data = malloc(256 * db.n_users + 64))) {
+                b.cap = 256 * db.n_users + 64;
+                b.data[0] = '\0';
+        }
         jt_raw(&b, "{\"users\":[", &r);
         if (cursor)
                 while (i < db.n_users && strcmp(sorted[i]->name, cursor) <= 0)
