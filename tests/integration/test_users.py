@@ -604,3 +604,46 @@ def test_rollback_refuses_a_tampered_image(ud):
     r = d.https("POST", f"/api/v1/audit/{audit_id}/rollback")
     assert r.status == 409 and "do not match" in r.json["error"]["message"], r
     assert files(d) == before
+
+
+def test_cli_password_prompt_on_a_terminal_does_not_echo(ud):
+    import pty
+    import select
+    from conftest import STEWARD
+    d = ud
+    assert create(d, {"name": "tty1", "create_home": False}).status == 201
+    ns_run(d, ["/usr/sbin/usermod", "-a", "-G", "sudo", "tty1"])
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["STEWARD_SOCKET"] = d.sock
+        os.execv(str(STEWARD), [str(STEWARD), "users", "passwd", "tty1", "--password"])
+    out = b""
+    while b"New password for tty1" not in out:
+        r, _, _ = select.select([fd], [], [], 20)
+        assert r, out
+        out += os.read(fd, 1024)
+    os.write(fd, b"Tty-secret-42\n")
+    while True:
+        r, _, _ = select.select([fd], [], [], 20)
+        if not r:
+            break
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert b"Tty-secret-42" not in out  # no echo
+    assert login(d, "tty1", "Tty-secret-42").status == 200
+
+
+def test_numeric_gid_names_the_group(ud):
+    d = ud
+    gid = int(getent(d, "group", "users").split(":")[2])
+    r = create(d, {"name": "numg", "group": str(gid), "create_home": False})
+    assert r.status == 201 and r.json["user"]["group"] == "users" and r.json["user"]["gid"] == gid
+    p = d.cli("users", "modify", "numg", "--gid", "999999", check=1)
+    assert "group" in p.stderr

@@ -939,6 +939,15 @@ int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id
                                  strerror(-r));
                 return r;
         }
+        /* "group" may be a number, as useradd's --gid takes one. */
+        {
+                const char *gs = sget(body, "group");
+                uint64_t v;
+                const struct acct_group *pg;
+                if (gs && gs[0] >= '0' && gs[0] <= '9' && safe_atou64(gs, &v) >= 0 &&
+                    v <= UINT32_MAX && (pg = acctdb_group_by_gid(&db, (uint32_t)v)))
+                        json_object_set_new(body, "group", json_string(pg->name));
+        }
         if (op != COLLECTION_CREATE) {
                 bool force = json_is_true(json_object_get(body, "force")) ||
                              acct_query_flag(query, "force");
