@@ -67,6 +67,7 @@ bench:
 	bench/metrics.sh $(BUILD)
 	bench/sampler.sh $(BUILD) $(SAMPLER_SECONDS)
 	bench/events.sh $(BUILD) $(EVENT_STREAMS)
+	$(PYTHON) bench/users.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -7,7 +7,7 @@ build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-
 # The web console's build runs `npm ci`: Debian's node and npm, unless an npm
 # is already there (a newer node installed another way is fine).
 command -v npm >/dev/null 2>&1 || build="$build nodejs npm"
-test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium"
+test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium passwd login libnss-extrausers"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter"
 
 case "${1:-build}" in

@@ -264,6 +264,14 @@ bool token_chars_ok(const char *t);
 /* --- login.c --- */
 
 int verb_login(struct cli *c, int argc, char **argv);
+/* A secret: asked on the terminal without echo when stdin is one, else
+ * read as one line from stdin.  Usage errors for none, empty or too long. */
+int read_secret(const char *prompt, char *dst, size_t cap);
+
+/* --- accounts.c --- */
+
+int verb_users(struct cli *c, int argc, char **argv);
+int verb_groups(struct cli *c, int argc, char **argv);
 int verb_logout(struct cli *c, int argc, char **argv);
 
 /* --- tokens.c, audit.c --- */

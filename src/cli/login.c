@@ -234,6 +234,34 @@ static int get_password(struct cli *c, const char *user, int tty, bool interacti
         return 0;
 }
 
+int read_secret(const char *prompt, char *dst, size_t cap) {
+        _cleanup_close_ int tty = -1;
+        size_t len = 0;
+        int r;
+
+        if (isatty(STDIN_FILENO))
+                tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (tty >= 0)
+                r = ask_tty(tty, prompt, false, dst, cap, &len);
+        else
+                r = read_line(STDIN_FILENO, dst, cap, &len);
+        if (r == -ENODATA || r == -EINTR)
+                return usage_error("no password given");
+        if (r == -E2BIG)
+                return usage_error("the password is longer than %zu bytes", cap - 2);
+        if (r < 0) {
+                fprintf(stderr, "steward: cannot read the password: %s\n", strerror(-r));
+                return -EIO;
+        }
+        if (len == 0)
+                return usage_error("empty password");
+        if (!utf8_valid(dst, len)) {
+                explicit_bzero(dst, cap);
+                return usage_error("the password is not valid UTF-8 text");
+        }
+        return 0;
+}
+
 /* Escapes s as the inside of a JSON string into dst (when not NULL);
  * returns the length. */
 static size_t json_escape(const char *s, char *dst) {

@@ -70,6 +70,19 @@ static const char usage_text[] =
         "  audit show ID                      one audit record, with the diffs of its files\n"
         "  audit verify                       check the audit log's hash chain\n"
         "  audit rollback ID [--dry-run]      restore the files a change modified\n"
+        "  users list [--type regular|system|all] [--group G] [--prefix P] [--limit N] [--all]\n"
+        "  users show NAME [--home-size]      one account: ids, groups, password state, aging\n"
+        "  users add NAME [--uid N] [--gid G] [--groups G,…] [--comment TEXT] [--home-dir DIR]\n"
+        "            [--shell SH] [--no-create-home] [--password[=PW]|--generate-password|--lock]\n"
+        "            [--ssh-key KEY] [--dry-run]\n"
+        "  users modify NAME [--login NEW] [--comment …] [--shell …] [--home-dir DIR [--move-home]]\n"
+        "            [--gid G] [--groups G,…|--append-groups G,…|--remove-groups G,…] [--lock|--unlock]\n"
+        "            [--password[=PW]|--generate-password] [--expire] [--ssh-key KEY]\n"
+        "            [--remove-ssh-key KEY] [--force] [--dry-run]\n"
+        "  users delete NAME [--remove] [--kill] [--force] [--dry-run]\n"
+        "  users lock|unlock NAME             users passwd NAME [--password[=PW]|--generate] [--expire]\n"
+        "  groups list|show|add|modify|delete ...  groups members NAME [--add U,…] [--remove U,…] [--set U,…]\n"
+        "                                     local accounts and groups (--password alone asks for it)\n"
         "  discover [--timeout SECONDS] [--port N]\n"
         "                                     find stewardd servers on the local networks\n"
         "                                     (UDP broadcast; default 2 seconds, port 660)\n"
@@ -769,6 +782,8 @@ static const struct verb {
         {"discover", 0, -1, verb_discover, "discover [--timeout SECONDS] [--port N]", true},
         {"ports", 0, -1, verb_ports, "ports [PORT] [--all]"},
         {"history", 1, -1, verb_history, "history SERIES [RANGE] [--step SECONDS]"},
+        {"users", 1, -1, verb_users, "users list|show|add|modify|delete|lock|unlock|passwd ..."},
+        {"groups", 1, -1, verb_groups, "groups list|show|add|modify|delete|members ..."},
 };
 
 enum {

@@ -107,6 +107,51 @@ typedef struct {
                    struct module_error *err);
 } command_def_t;
 
+/* A collection: items under GET|POST /api/v1/{name} and
+ * GET|PATCH|DELETE /api/v1/{name}/{id} (users, groups, shares…).  The API,
+ * the role checks (reads: monitor; writes: admin), dry runs, the audit and
+ * the CLI are generic over this table.  Every function runs in the
+ * privileged helper, which checks the session and role before calling it
+ * and re-validates nothing for the module: each function validates all of
+ * its input itself.
+ *
+ * query is an object of the request's query arguments (strings); body the
+ * request's JSON object (an empty object for DELETE).
+ *
+ * write() fills *ret with
+ *   {"result": {…what the client gets, e.g. {"user": {…}, "password": "…"}},
+ *    "plan": {"commands": [[argv…], …], "warnings": ["…"],
+ *             "files": [{"path", "diff", "type", "before_type", "before",
+ *                        "after", "redacted", "image"?, "image_before"?,
+ *                        "image_after"?}]}}
+ * where before/after/diff are what may be shown (secrets redacted).  A file
+ * with "image": true also carries its full contents in image_before and
+ * image_after: the helper keeps those root-only for rollback, out of the
+ * audit record and out of every answer.  With dry_run nothing changes and
+ * "result" may be absent. */
+typedef enum {
+        COLLECTION_CREATE,
+        COLLECTION_MODIFY,
+        COLLECTION_DELETE,
+} collection_op_t;
+
+typedef struct {
+        const char *name; /* "users": the route segment */
+        const char *item; /* "user": what one item is called in answers */
+        int (*list)(const struct module_ctx *ctx, json_t *query, json_t **ret,
+                    struct module_error *err);
+        int (*show)(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+                    struct module_error *err);
+        int (*write)(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
+                     json_t *query, bool dry_run, json_t **ret, struct module_error *err);
+        /* Optional, instead of list for large collections: the list's
+         * answer as JSON text (malloc'ed).  The helper hands it to the front
+         * in a sealed memfd and the front sends it as it is, so a list of
+         * ten thousand items is never a tree on either side. */
+        int (*list_text)(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
+                         struct module_error *err);
+} collection_def_t;
+
 typedef struct module {
         const char *name;
         const char *summary;
@@ -160,6 +205,16 @@ typedef struct module {
         const module_route_t *routes;
         size_t n_routes;
 
+        /* Optional collections. */
+        const collection_def_t *collections;
+        size_t n_collections;
+
+        /* Optional, in the helper: puts a file of this module back for a
+         * rollback when a plain path write is not safe (e.g. a file under a
+         * directory its user controls).  type is "file" or "absent". */
+        int (*file_restore)(const char *path, const char *type, const char *content,
+                            struct module_error *err);
+
         /* Optional service control. */
         int (*start)(const struct module_ctx *ctx, struct module_error *err);
         int (*stop)(const struct module_ctx *ctx, struct module_error *err);
@@ -173,5 +228,7 @@ extern const size_t steward_modules_count;
 const module_t *module_find(const char *name);
 const setting_def_t *module_find_setting(const module_t *m, const char *key);
 const command_def_t *module_find_command(const module_t *m, const char *name);
+/* The collection named name in any module, and its module. */
+const collection_def_t *collection_find(const char *name, const module_t **ret_module);
 
 const char *setting_type_name(setting_type_t t);

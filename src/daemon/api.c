@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -593,6 +594,119 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
         ok(resp, json_object());
 }
 
+/* ---- collections ------------------------------------------------------------ */
+
+/* The request's query arguments named in keys, as an object of strings. */
+static json_t *query_object(const struct api_request *req, const char *const *keys, size_t n) {
+        json_t *q = json_object();
+        const char *v;
+
+        for (size_t i = 0; q && i < n; i++)
+                if (req->query && (v = req->query(req->opaque, keys[i]))) {
+                        if (!utf8_valid(v, strlen(v)) ||
+                            json_object_set_new(q, keys[i], json_string(v)) < 0) {
+                                json_decref(q);
+                                return NULL;
+                        }
+                }
+        return q;
+}
+
+/* Every query argument a collection route passes on; the module validates
+ * them (the helper passes them through as strings). */
+static const char *const collection_query_keys[] = {
+        "type",      "group",       "prefix",         "limit", "cursor",
+        "home_size", "remove_home", "kill_processes", "force",
+};
+
+static void collection_read(const struct api_request *req, const char *collection, const char *id,
+                            struct api_response *resp) {
+        json_t *q = query_object(req, collection_query_keys, ELEMENTSOF(collection_query_keys));
+        json_t *args, *ret;
+
+        if (!q) {
+                api_error(resp, 400, "invalid_argument", NULL, "the query is not valid text");
+                return;
+        }
+        args = json_pack("{s:s, s:o}", "collection", collection, "query", q);
+        if (args && id)
+                json_object_set_new(args, "id", json_string(id));
+        ret = call_helper(req, "collection_read", args, resp);
+        if (!ret)
+                return;
+        if (json_is_string(json_object_get(ret, "body_text"))) {
+                /* A large list, already JSON text: sent as it is. */
+                json_t *t = json_object_get(ret, "body_text");
+                resp->text = malloc(json_string_length(t) + 1);
+                if (resp->text) {
+                        memcpy(resp->text, json_string_value(t), json_string_length(t) + 1);
+                        resp->text_len = json_string_length(t);
+                        resp->content_type = "application/json";
+                        resp->status = 200;
+                }
+                json_decref(ret);
+                return;
+        }
+        ok(resp, ret);
+}
+
+static void collection_write(const struct api_request *req, const char *collection, const char *op,
+                             const char *id, struct api_response *resp) {
+        json_t *q, *body, *args, *ret;
+        bool dry_run = query_flag(req, "dry_run");
+
+        if (STREQ(op, "delete")) {
+                if (req->body_len > 0) {
+                        api_error(resp, 400, "bad_request", NULL,
+                                  "DELETE takes no body; options go in the query");
+                        return;
+                }
+                body = json_object();
+        } else if (!(body = body_object(req, resp)))
+                return;
+        if (!json_is_object(body)) {
+                json_decref(body);
+                api_error(resp, 400, "bad_request", NULL, "the body must be a JSON object");
+                return;
+        }
+        q = query_object(req, collection_query_keys, ELEMENTSOF(collection_query_keys));
+        if (!q) {
+                json_decref(body);
+                api_error(resp, 400, "invalid_argument", NULL, "the query is not valid text");
+                return;
+        }
+        args = json_pack("{s:s, s:s, s:o, s:o, s:b}", "collection", collection, "op", op, "body",
+                         body, "query", q, "dry_run", dry_run);
+        if (args && id)
+                json_object_set_new(args, "id", json_string(id));
+        ret = call_helper(req, "collection_write", args, resp);
+        if (!ret)
+                return;
+        ok(resp, ret);
+        if (STREQ(op, "create") && !dry_run)
+                resp->status = 201;
+}
+
+static void h_coll_list(const struct api_request *req, char **p, struct api_response *resp) {
+        collection_read(req, p[0], NULL, resp);
+}
+
+static void h_coll_show(const struct api_request *req, char **p, struct api_response *resp) {
+        collection_read(req, p[0], p[1], resp);
+}
+
+static void h_coll_create(const struct api_request *req, char **p, struct api_response *resp) {
+        collection_write(req, p[0], "create", NULL, resp);
+}
+
+static void h_coll_modify(const struct api_request *req, char **p, struct api_response *resp) {
+        collection_write(req, p[0], "modify", p[1], resp);
+}
+
+static void h_coll_delete(const struct api_request *req, char **p, struct api_response *resp) {
+        collection_write(req, p[0], "delete", p[1], resp);
+}
+
 /* Every route with its lowest role; the route walk test reads this through
  * the API's answers, so a route missing here is a 404, never an open door. */
 static const struct route routes[] = {
@@ -614,6 +728,17 @@ static const struct route routes[] = {
         {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get},
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback},
         {"GET", "api/v1/events", ROLE_MONITOR, h_events},
+};
+
+/* The collections of every module (module.h), matched after all other
+ * routes so that a module's own routes win: "{collection}" matches only the
+ * name of a registered collection. */
+static const struct route collection_routes[] = {
+        {"GET", "api/v1/{collection}", ROLE_MONITOR, h_coll_list},
+        {"POST", "api/v1/{collection}", ROLE_ADMIN, h_coll_create},
+        {"GET", "api/v1/{collection}/*", ROLE_MONITOR, h_coll_show},
+        {"PATCH", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_modify},
+        {"DELETE", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_delete},
 };
 
 /* Splits "/a/b/c" into segments; rejects empty, overlong or too many. */
@@ -651,7 +776,11 @@ static bool match(const char *pattern, char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 
                         return false;
                 if (len == 1 && *s == '*')
                         params[np++] = seg[i];
-                else if (strlen(seg[i]) != len || memcmp(seg[i], s, len) != 0)
+                else if (len == 12 && memcmp(s, "{collection}", 12) == 0) {
+                        if (!collection_find(seg[i], NULL))
+                                return false;
+                        params[np++] = seg[i];
+                } else if (strlen(seg[i]) != len || memcmp(seg[i], s, len) != 0)
                         return false;
                 i++;
                 s += len;
@@ -688,9 +817,14 @@ static bool find_route(const char *method, const char *path, char **params,
         allow[0] = '\0';
         if (split_path(path, seg, &n) < 0)
                 return false;
-        for (size_t mi = 0; mi <= steward_modules_count; mi++) {
-                const module_t *m = mi == 0 ? NULL : steward_modules[mi - 1];
-                size_t count = m ? m->n_routes : ELEMENTSOF(routes);
+        /* 0: the API's own; 1..n: each module's; n+1: the collections. */
+        for (size_t mi = 0; mi <= steward_modules_count + 1; mi++) {
+                const module_t *m =
+                        mi == 0 || mi > steward_modules_count ? NULL : steward_modules[mi - 1];
+                const struct route *table = mi == 0 ? routes : collection_routes;
+                size_t count = m         ? m->n_routes
+                               : mi == 0 ? ELEMENTSOF(routes)
+                                         : ELEMENTSOF(collection_routes);
                 for (size_t i = 0; i < count; i++) {
                         struct resolved c = m ? (struct resolved){m->routes[i].method,
                                                                   m->routes[i].pattern,
@@ -698,10 +832,10 @@ static bool find_route(const char *method, const char *path, char **params,
                                                                   NULL,
                                                                   m,
                                                                   &m->routes[i]}
-                                              : (struct resolved){routes[i].method,
-                                                                  routes[i].pattern,
-                                                                  routes[i].min_role,
-                                                                  routes[i].handler,
+                                              : (struct resolved){table[i].method,
+                                                                  table[i].pattern,
+                                                                  table[i].min_role,
+                                                                  table[i].handler,
                                                                   NULL,
                                                                   NULL};
                         char *p[MAX_SEGMENTS];

@@ -2,6 +2,7 @@
 #include "helperclient.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+
+#define HELPER_BODY_MAX (64u << 20)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int helper_sock = -1;
@@ -20,11 +23,26 @@ void helper_client_init(int sock) {
         pthread_mutex_unlock(&lock);
 }
 
+/* A body the helper passed in a memfd (a large list as JSON text), put
+ * into the answer as "body_text" for the API to send as it is. */
+static int body_from_fd(int fd, json_t *answer, struct module_error *e) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = read_fd(fd, HELPER_BODY_MAX, &text, &len);
+
+        if (r < 0 ||
+            json_object_set_new(answer, "body_text", json_stringn_nocheck(text, len)) < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot read the helper's answer");
+                return r < 0 ? r : -ENOMEM;
+        }
+        return 0;
+}
+
 int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e) {
         json_t *req, *answer = NULL;
         int64_t id;
-        int r;
+        int r, rfd = -1;
 
         req = json_pack("{s:s, s:s?, s:s?, s:o}", "op", op, "session", session, "source", source,
                         "args", args ? args : json_object());
@@ -37,7 +55,7 @@ int helper_call(const char *op, const char *session, const char *source, json_t 
         json_object_set_new(req, "id", json_integer(id));
         r = helper_sock < 0 ? -ENOTCONN : proto_send(helper_sock, req, fd);
         if (r >= 0)
-                r = proto_recv(helper_sock, &answer, NULL);
+                r = proto_recv(helper_sock, &answer, &rfd);
         pthread_mutex_unlock(&lock);
         json_decref(req);
         if (r < 0) {
@@ -54,6 +72,11 @@ int helper_call(const char *op, const char *session, const char *source, json_t 
         }
         r = helper_answer_parse(answer, ret, ret_details, e);
         json_decref(answer);
+        if (rfd >= 0) {
+                if (r >= 0 && json_is_true(json_object_get(*ret, "body_fd")))
+                        r = body_from_fd(rfd, *ret, e);
+                close(rfd);
+        }
         return r;
 }
 

@@ -13,6 +13,9 @@
 #include "helper.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <shadow.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "auth.h"
 #include "diff.h"
 #include "files.h"
+#include "images.h"
 #include "log.h"
 #include "metricsdb.h"
 #include "module.h"
@@ -33,16 +37,21 @@
 #include "registry.h"
 #include "roles.h"
 #include "sessions.h"
+#include "sqlutil.h"
 #include "store.h"
 #include "throttle.h"
 #include "util.h"
 
-#define PAM_SERVICE          "steward"
-#define PEER_SESSION_SECONDS 3600
-#define THROTTLE_ENTRIES     4096
-#define MAX_TOKEN_LIFETIME   (10LL * 365 * 86400)
+#define PAM_SERVICE              "steward"
+#define PEER_SESSION_SECONDS     3600
+#define THROTTLE_ENTRIES         4096
+#define MAX_TOKEN_LIFETIME       (10LL * 365 * 86400)
+#define AUDIT_ROLLBACK_FILES_MAX 64
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
 
 struct helper {
+        int answer_fd; /* a descriptor to pass with the answer, or -1 */
         struct store *store;
         struct throttle *throttle;
         char *bootstrap_path;
@@ -662,6 +671,232 @@ static int op_module_read(struct helper *h, const struct caller *c, json_t *args
         }
 }
 
+/* ---- collections --------------------------------------------------------- */
+
+static const collection_def_t *collection_arg(json_t *args, struct module_error *e) {
+        const char *name = str_arg(args, "collection");
+        const collection_def_t *coll = collection_find(name, NULL);
+        if (!coll)
+                module_error_set(e, 404, "not_found", NULL, "no collection named \"%.64s\"",
+                                 name ? name : "");
+        return coll;
+}
+
+/* The query object of a collection request: absent or an object of strings. */
+static json_t *query_arg(json_t *args, struct module_error *e) {
+        json_t *q = json_object_get(args, "query"), *v;
+        const char *k;
+
+        if (!q)
+                return json_object();
+        if (!json_is_object(q))
+                goto bad;
+        json_object_foreach(q, k, v) if (!json_is_string(v)) goto bad;
+        return json_incref(q);
+bad:
+        module_error_set(e, 400, "bad_request", "query", "the query must be an object of strings");
+        return NULL;
+}
+
+/* A list as JSON text in a sealed memfd passed with the answer
+ * {"body_fd": true}: the front sends it without parsing it. */
+static int list_text_answer(struct helper *h, const collection_def_t *coll,
+                            const struct module_ctx *ctx, json_t *q, json_t **ret,
+                            struct module_error *e) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0, off = 0;
+        int fd, r;
+
+        r = coll->list_text(ctx, q, &text, &len, e);
+        if (r < 0)
+                return r;
+        fd = memfd_create("steward-list", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                goto fail;
+        while (off < len) {
+                ssize_t w = write(fd, text + off, len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        goto fail;
+                off += (size_t)w;
+        }
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0 ||
+            lseek(fd, 0, SEEK_SET) < 0)
+                goto fail;
+        *ret = json_pack("{s:b, s:I}", "body_fd", true, "length", (json_int_t)len);
+        if (!*ret) {
+                close(fd);
+                return -ENOMEM;
+        }
+        h->answer_fd = fd;
+        return 0;
+fail:
+        r = -errno;
+        if (fd >= 0)
+                close(fd);
+        module_error_set(e, 500, "internal", NULL, "cannot pass the list: %s", strerror(-r));
+        return r;
+}
+
+static int op_collection_read(struct helper *h, const struct caller *c, json_t *args, int fd,
+                              json_t **ret, struct module_error *e) {
+        const collection_def_t *coll = collection_arg(args, e);
+        json_t *idv = json_object_get(args, "id"), *q;
+        struct module_ctx ctx = {c->s.user, role_to_string(c->s.role), c->source};
+        int r;
+
+        if (!coll)
+                return -ENOENT;
+        if (idv && !json_is_string(idv)) {
+                module_error_set(e, 400, "bad_request", "id", "id must be a string");
+                return -EINVAL;
+        }
+        if (!(q = query_arg(args, e)))
+                return -EINVAL;
+        if (idv)
+                r = coll->show(&ctx, json_string_value(idv), q, ret, e);
+        else if (coll->list_text)
+                r = list_text_answer(h, coll, &ctx, q, ret, e);
+        else
+                r = coll->list(&ctx, q, ret, e);
+        json_decref(q);
+        return r;
+}
+
+/* The audit record's copy of a plan's files: without the images, with
+ * their SHA-256 instead. */
+static json_t *files_for_audit(json_t *files) {
+        json_t *out = json_array(), *f;
+        size_t i;
+
+        json_array_foreach(files, i, f) {
+                json_t *c = json_deep_copy(f);
+                const char *b = json_string_value(json_object_get(f, "image_before"));
+                const char *a = json_string_value(json_object_get(f, "image_after"));
+                char hex[SHA256_HEX_LEN + 1];
+
+                if (!c)
+                        continue;
+                json_object_del(c, "image_before");
+                json_object_del(c, "image_after");
+                if (json_is_true(json_object_get(f, "image"))) {
+                        if (b && store_sha256_hex(b, strlen(b), hex) >= 0)
+                                json_object_set_new(c, "sha256_before", json_string(hex));
+                        if (a && store_sha256_hex(a, strlen(a), hex) >= 0)
+                                json_object_set_new(c, "sha256_after", json_string(hex));
+                }
+                json_array_append_new(out, c);
+        }
+        return out;
+}
+
+/* Writes the audit record of a change and the images of its files, in one
+ * transaction. */
+static void audit_with_images(struct helper *h, const struct caller *c, const char *module,
+                              const char *operation, json_t *args, int r,
+                              const struct module_error *e, json_t *files, int64_t rollback_of,
+                              int64_t *ret_id) {
+        _cleanup_json_ json_t *shown = files ? files_for_audit(files) : NULL;
+        json_t *f;
+        size_t i;
+        int64_t id = 0;
+        bool own = false;
+        int q = tx_begin(h->store, &own);
+
+        if (q < 0) {
+                log_error_errno(q, "cannot write the audit record for %s %s", module, operation);
+                return;
+        }
+        audit(h, c, module, operation, args, r, e, shown, rollback_of, &id);
+        q = id > 0 ? 0 : -EIO;
+        json_array_foreach(files, i, f) {
+                const char *path = json_string_value(json_object_get(f, "path"));
+                if (q < 0 || !json_is_true(json_object_get(f, "image")))
+                        continue;
+                q = images_put(h->store, id, path,
+                               json_string_value(json_object_get(f, "image_before")),
+                               json_string_value(json_object_get(f, "image_after")));
+        }
+        q = tx_end(h->store, own, q);
+        if (q < 0)
+                log_error_errno(q, "cannot write the audit record for %s %s", module, operation);
+        if (ret_id)
+                *ret_id = q < 0 ? 0 : id;
+}
+
+static int op_collection_write(struct helper *h, const struct caller *c, json_t *args, int fd,
+                               json_t **ret, struct module_error *e) {
+        const module_t *m = NULL;
+        const collection_def_t *coll = collection_find(str_arg(args, "collection"), &m);
+        const char *opname = str_arg(args, "op");
+        json_t *idv = json_object_get(args, "id"), *body = json_object_get(args, "body");
+        bool dry_run = json_is_true(json_object_get(args, "dry_run"));
+        struct module_ctx ctx = {c->s.user, role_to_string(c->s.role), c->source};
+        _cleanup_json_ json_t *q = NULL, *out = NULL, *record_args = NULL;
+        _cleanup_free_ char *operation = NULL;
+        collection_op_t op;
+        json_t *plan, *result;
+        int64_t audit_id = 0;
+        int r;
+
+        if (!coll)
+                return collection_arg(args, e) ? -EINVAL : -ENOENT;
+        if (!opname)
+                goto bad_op;
+        if (STREQ(opname, "create"))
+                op = COLLECTION_CREATE;
+        else if (STREQ(opname, "modify"))
+                op = COLLECTION_MODIFY;
+        else if (STREQ(opname, "delete"))
+                op = COLLECTION_DELETE;
+        else
+                goto bad_op;
+        if ((op == COLLECTION_CREATE) != !idv || (idv && !json_is_string(idv))) {
+                module_error_set(e, 400, "bad_request", "id",
+                                 "create takes no id; modify and delete need one");
+                return -EINVAL;
+        }
+        if (!json_is_object(body)) {
+                module_error_set(e, 400, "bad_request", NULL, "the body must be an object");
+                return -EINVAL;
+        }
+        if (!(q = query_arg(args, e)))
+                return -EINVAL;
+
+        r = coll->write(&ctx, op, idv ? json_string_value(idv) : NULL, body, q, dry_run, &out, e);
+        plan = json_object_get(out, "plan");
+        if (dry_run) {
+                if (r < 0)
+                        return r;
+                *ret = json_pack("{s:{s:O, s:o, s:O}}", "plan", "commands",
+                                 json_object_get(plan, "commands") ?: json_array(), "files",
+                                 files_for_client(json_object_get(plan, "files")), "warnings",
+                                 json_object_get(plan, "warnings") ?: json_array());
+                return *ret ? 0 : -ENOMEM;
+        }
+        /* Errors before anything ran (validation, guards) leave no record. */
+        if (r < 0 && !json_object_get(plan, "applied"))
+                return r;
+        if (asprintf(&operation, "%s:%s", coll->name, opname) < 0)
+                operation = NULL;
+        record_args = json_pack("{s:s, s:O?, s:O, s:O}", "collection", coll->name, "id", idv,
+                                "body", body, "query", q);
+        audit_with_images(h, c, m->name, operation ? operation : opname, record_args, r, e,
+                          json_object_get(plan, "files"), 0, &audit_id);
+        if (r < 0)
+                return r;
+        result = json_object_get(out, "result");
+        *ret = json_is_object(result) ? json_incref(result) : json_object();
+        if (audit_id)
+                json_object_set_new(*ret, "audit_id", json_integer(audit_id));
+        return 0;
+
+bad_op:
+        module_error_set(e, 400, "bad_request", "op", "op is create, modify or delete");
+        return -EINVAL;
+}
+
 /* ---- audit ------------------------------------------------------------- */
 
 static int op_audit_list(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -725,15 +960,77 @@ static char *state_text(const char *type, const char *content) {
         return strdup(content);
 }
 
+/* One file of a record being rolled back: the state the change left
+ * (after) and the one to bring back (before).  For a file with images the
+ * contents come from the images, checked against the record's hashes. */
+struct rollback_file {
+        const char *path, *type, *btype;
+        const char *after, *before; /* as shown in the record (maybe redacted) */
+        char *full_after, *full_before;
+        bool image, module_restore;
+};
+
+static int rollback_load(struct helper *h, int64_t id, json_t *f, struct rollback_file *rf,
+                         struct module_error *e) {
+        char hex[SHA256_HEX_LEN + 1];
+        int r;
+
+        *rf = (struct rollback_file){
+                .path = json_string_value(json_object_get(f, "path")),
+                .type = json_string_value(json_object_get(f, "type")),
+                .after = json_string_value(json_object_get(f, "after")),
+                .btype = json_string_value(json_object_get(f, "before_type")),
+                .before = json_string_value(json_object_get(f, "before")),
+                .image = json_is_true(json_object_get(f, "image")),
+                .module_restore = json_is_true(json_object_get(f, "module_restore")),
+        };
+        if (!rf->path || !rf->type || json_is_true(json_object_get(f, "redacted"))) {
+                module_error_set(e, 422, "invalid_argument", NULL,
+                                 "audit record %lld holds redacted content and cannot be rolled "
+                                 "back",
+                                 (long long)id);
+                return -EINVAL;
+        }
+        if (!rf->btype)
+                rf->btype = rf->before ? rf->type : "absent";
+        if (!rf->image)
+                return 0;
+        r = images_get(h->store, id, rf->path, &rf->full_before, &rf->full_after);
+        if (r < 0) {
+                module_error_set(e, r == -ENOENT ? 409 : 500,
+                                 r == -ENOENT ? "conflict" : "internal", NULL,
+                                 "the stored contents of %s for record %lld are %s", rf->path,
+                                 (long long)id, r == -ENOENT ? "missing" : "unreadable");
+                return r == -ENOENT ? -ESTALE : r;
+        }
+        /* The hash-chained record vouches for the images. */
+        if (store_sha256_hex(rf->full_after, strlen(rf->full_after), hex) < 0 ||
+            !STREQ(hex, json_string_value(json_object_get(f, "sha256_after")) ?: "") ||
+            (rf->full_before &&
+             (store_sha256_hex(rf->full_before, strlen(rf->full_before), hex) < 0 ||
+              !STREQ(hex, json_string_value(json_object_get(f, "sha256_before")) ?: "")))) {
+                module_error_set(e, 409, "conflict", NULL,
+                                 "the stored contents of %s do not match audit record %lld; not "
+                                 "rolling back",
+                                 rf->path, (long long)id);
+                return -ESTALE;
+        }
+        rf->after = rf->full_after;
+        rf->before = rf->full_before;
+        return 0;
+}
+
 static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *args, int fd,
                              json_t **ret, struct module_error *e) {
         bool dry_run = json_is_true(json_object_get(args, "dry_run"));
         json_t *rec = NULL, *f, *conflicts = json_array(), *out = json_array(),
                *audit_files = json_array();
+        struct rollback_file rfs[AUDIT_ROLLBACK_FILES_MAX] = {};
+        size_t i, n = 0;
         const char *module;
         const module_t *m;
         int64_t id, new_id = 0;
-        size_t i;
+        bool locked = false;
         int r;
 
         r = op_audit_get(h, c, args, fd, &rec, e);
@@ -749,36 +1046,50 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
                 r = -EINVAL;
                 goto out;
         }
-        /* Every file must still hold exactly what the change left. */
+        if (json_array_size(json_object_get(rec, "files")) > AUDIT_ROLLBACK_FILES_MAX) {
+                module_error_set(e, 422, "invalid_argument", NULL,
+                                 "audit record %lld changed too many files to roll back",
+                                 (long long)id);
+                r = -EINVAL;
+                goto out;
+        }
         json_array_foreach(json_object_get(rec, "files"), i, f) {
-                const char *path = json_string_value(json_object_get(f, "path"));
-                const char *type = json_string_value(json_object_get(f, "type"));
-                const char *after = json_string_value(json_object_get(f, "after"));
-                json_t *cur = NULL;
-                if (!path || !type || json_is_true(json_object_get(f, "redacted"))) {
-                        module_error_set(e, 422, "invalid_argument", NULL,
-                                         "audit record %lld holds redacted content and cannot "
-                                         "be rolled back",
-                                         (long long)id);
-                        r = -EINVAL;
+                r = rollback_load(h, id, f, &rfs[n++], e);
+                if (r < 0)
                         goto out;
-                }
-                r = file_state_read(path, &cur);
+        }
+        /* The account tools take this lock too: nothing changes the account
+         * files between the check and the restore. */
+        if (!dry_run)
+                for (i = 0; i < n && !locked; i++)
+                        if (rfs[i].image)
+                                locked = lckpwdf() == 0;
+        /* Every file must still hold exactly what the change left. */
+        for (i = 0; i < n; i++) {
+                struct rollback_file *rf = &rfs[i];
+                json_t *cur = NULL;
+                r = file_state_read(rf->path, &cur);
                 if (r < 0) {
-                        module_error_set(e, 500, "internal", NULL, "cannot read %s: %s", path,
+                        module_error_set(e, 500, "internal", NULL, "cannot read %s: %s", rf->path,
                                          strerror(-r));
                         goto out;
                 }
                 const char *ctype = json_string_value(json_object_get(cur, "type"));
                 const char *ccontent = json_string_value(json_object_get(cur, "content"));
-                if (!STREQ(ctype, type) ||
-                    (!STREQ(type, "absent") && (!after || !ccontent || !STREQ(after, ccontent)))) {
-                        _cleanup_free_ char *a = state_text(type, after ? after : ""),
-                                            *b = state_text(ctype, ccontent ? ccontent : "");
+                if (!STREQ(ctype, rf->type) ||
+                    (!STREQ(rf->type, "absent") &&
+                     (!rf->after || !ccontent || !STREQ(rf->after, ccontent)))) {
+                        /* Never show the full image of a redacted file. */
+                        const char *shown = rf->image  ? "(changed since; contents not shown)\n"
+                                            : ccontent ? ccontent
+                                                       : "";
+                        const char *was = rf->image ? "" : rf->after ? rf->after : "";
+                        _cleanup_free_ char *a = state_text(rf->type, was),
+                                            *b = state_text(ctype, shown);
                         _cleanup_free_ char *d = NULL;
                         if (a && b)
-                                diff_unified(path, a, strlen(a), b, strlen(b), &d);
-                        json_array_append_new(conflicts, json_pack("{s:s, s:s}", "path", path,
+                                diff_unified(rf->path, a, strlen(a), b, strlen(b), &d);
+                        json_array_append_new(conflicts, json_pack("{s:s, s:s}", "path", rf->path,
                                                                    "diff", d ? d : ""));
                 }
                 json_decref(cur);
@@ -791,52 +1102,62 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
                 goto out;
         }
         /* Plan (and apply): back to each file's state before the change. */
-        json_array_foreach(json_object_get(rec, "files"), i, f) {
-                const char *path = json_string_value(json_object_get(f, "path"));
-                const char *type = json_string_value(json_object_get(f, "type"));
-                const char *after = json_string_value(json_object_get(f, "after"));
-                const char *btype = json_string_value(json_object_get(f, "before_type"));
-                const char *before = json_string_value(json_object_get(f, "before"));
+        for (i = 0; i < n; i++) {
+                struct rollback_file *rf = &rfs[i];
+                json_t *fr = json_array_get(json_object_get(rec, "files"), i);
+                const char *shown_after = json_string_value(json_object_get(fr, "after"));
+                const char *shown_before = json_string_value(json_object_get(fr, "before"));
                 _cleanup_free_ char *a = NULL, *b = NULL, *d = NULL;
+                json_t *af;
 
-                if (!btype)
-                        btype = before ? type : "absent";
-                a = state_text(type, after ? after : "");
-                b = state_text(btype, before ? before : "");
-                if (!a || !b || diff_unified(path, a, strlen(a), b, strlen(b), &d) < 0) {
+                /* Diffs show what the record showed (redacted for images). */
+                a = state_text(rf->type, shown_after ? shown_after : "");
+                b = state_text(rf->btype, shown_before ? shown_before : "");
+                if (!a || !b || diff_unified(rf->path, a, strlen(a), b, strlen(b), &d) < 0) {
                         r = -ENOMEM;
                         module_error_set(e, 500, "internal", NULL, "out of memory");
                         goto out;
                 }
-                json_array_append_new(out, json_pack("{s:s, s:s}", "path", path, "diff", d));
-                json_array_append_new(audit_files,
-                                      json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:b}", "path",
-                                                path, "type", btype, "before_type", type, "before",
-                                                after, "after", before, "diff", d, "redacted",
-                                                false));
+                json_array_append_new(out, json_pack("{s:s, s:s}", "path", rf->path, "diff", d));
+                af = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:b}", "path", rf->path, "type",
+                               rf->btype, "before_type", rf->type, "before", shown_after, "after",
+                               shown_before, "diff", d, "redacted", false);
+                if (af && rf->image) {
+                        json_object_set_new(af, "image", json_true());
+                        json_object_set_new(af, "image_before", json_string(rf->after));
+                        if (rf->before)
+                                json_object_set_new(af, "image_after", json_string(rf->before));
+                }
+                if (af && rf->module_restore)
+                        json_object_set_new(af, "module_restore", json_true());
+                json_array_append_new(audit_files, af);
                 if (dry_run)
                         continue;
-                r = file_state_write(path, btype, before ? before : "", before ? strlen(before) : 0,
-                                     0644);
+                if (rf->module_restore && m && m->file_restore)
+                        r = m->file_restore(rf->path, rf->btype, rf->before ? rf->before : "", e);
+                else {
+                        r = file_state_write(rf->path, rf->btype, rf->before ? rf->before : "",
+                                             rf->before ? strlen(rf->before) : 0, 0644);
+                        if (r < 0)
+                                module_error_set(e, 500, "internal", NULL, "cannot restore %s: %s",
+                                                 rf->path, strerror(-r));
+                }
                 if (r < 0) {
-                        module_error_set(e, 500, "internal", NULL, "cannot restore %s: %s", path,
-                                         strerror(-r));
                         audit(h, c, module ? module : "", "rollback", args, r, e, NULL, id, NULL);
                         goto out;
                 }
         }
         if (!dry_run) {
                 if (m && m->files_restored) {
-                        const char *paths[64];
-                        size_t n = 0;
-                        json_array_foreach(json_object_get(rec, "files"), i, f) if (n < 64)
-                                paths[n++] = json_string_value(json_object_get(f, "path"));
+                        const char *paths[AUDIT_ROLLBACK_FILES_MAX];
+                        for (i = 0; i < n; i++)
+                                paths[i] = rfs[i].path;
                         r = m->files_restored(paths, n, e);
                         if (r < 0)
                                 log_warning("rollback of %lld: %s", (long long)id, e->message);
                 }
-                audit(h, c, module ? module : "", "rollback", args, 0, NULL, audit_files, id,
-                      &new_id);
+                audit_with_images(h, c, module ? module : "", "rollback", args, 0, NULL,
+                                  audit_files, id, &new_id);
         }
         *ret = json_pack("{s:I, s:b, s:O}", "rolled_back", (json_int_t)id, "dry_run", dry_run,
                          "files", out);
@@ -846,8 +1167,14 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
                 json_object_set_new(*ret, "module", json_string(module));
         r = 0;
 out:
-        if (r == -ESTALE)
+        if (locked)
+                ulckpwdf();
+        if (r == -ESTALE && json_array_size(conflicts) > 0)
                 *ret = json_pack("{s:O}", "files", conflicts); /* details of the error */
+        for (i = 0; i < n; i++) {
+                free(rfs[i].full_before);
+                free(rfs[i].full_after);
+        }
         json_decref(conflicts);
         json_decref(out);
         json_decref(audit_files);
@@ -954,6 +1281,8 @@ static const struct op {
         {"metrics_query", ROLE_NONE, false, op_metrics_query},
         {"metrics_recent", ROLE_NONE, false, op_metrics_recent},
         {"front_poll", ROLE_NONE, false, op_front_poll},
+        {"collection_read", ROLE_MONITOR, false, op_collection_read},
+        {"collection_write", ROLE_ADMIN, false, op_collection_write},
 };
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {
@@ -975,6 +1304,9 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         json_t *result = NULL, *answer;
         int r;
 
+        if (h->answer_fd >= 0) /* not taken by helper_serve: callers in-process */
+                close(h->answer_fd);
+        h->answer_fd = -1;
         for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
                 if (STREQ(ops[i].name, name))
                         op = &ops[i];
@@ -1057,6 +1389,7 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
 
         if (!h)
                 return -ENOMEM;
+        h->answer_fd = -1;
         h->bootstrap_path = strdup(bootstrap_path);
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
         if (r >= 0)
@@ -1128,9 +1461,17 @@ int helper_serve(struct helper *h, int sock, int sigfd) {
                                   strerror(-r));
                         return r == -E2BIG ? r : -EBADMSG;
                 }
+                h->answer_fd = -1;
                 answer = helper_dispatch(h, req, fd);
                 json_decref(req);
-                r = answer ? proto_send(sock, answer, -1) : -ENOMEM;
+                if (!json_is_true(json_object_get(answer, "ok")) && h->answer_fd >= 0) {
+                        close(h->answer_fd);
+                        h->answer_fd = -1;
+                }
+                r = answer ? proto_send(sock, answer, h->answer_fd) : -ENOMEM;
+                if (h->answer_fd >= 0)
+                        close(h->answer_fd);
+                h->answer_fd = -1;
                 json_decref(answer);
                 if (r == -EPIPE || r == -ECONNRESET)
                         return 0;

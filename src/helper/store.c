@@ -99,6 +99,14 @@ static const char *const migrations[] = {
         " n      INTEGER NOT NULL CHECK (n > 0),"
         " PRIMARY KEY (series, t)"
         ") WITHOUT ROWID;",
+        /* 2 → 3: full contents of files shown redacted (images.h) */
+        "CREATE TABLE audit_images ("
+        " audit_id INTEGER NOT NULL,"
+        " path     TEXT    NOT NULL,"
+        " before   TEXT,"
+        " after    TEXT    NOT NULL,"
+        " PRIMARY KEY (audit_id, path)"
+        ");",
 };
 
 #define STORE_SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

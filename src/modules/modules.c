@@ -6,11 +6,15 @@ extern const module_t module_stewardd;
 extern const module_t module_system;
 extern const module_t module_ports;
 extern const module_t module_metrics;
+extern const module_t module_users;
+extern const module_t module_groups;
 
 const module_t *const steward_modules[] = {
         &module_system,
         &module_stewardd,
         &module_ports,
         &module_metrics,
+        &module_users,
+        &module_groups,
 };
 const size_t steward_modules_count = sizeof(steward_modules) / sizeof(steward_modules[0]);

@@ -48,6 +48,17 @@ const command_def_t *module_find_command(const module_t *m, const char *name) {
         return NULL;
 }
 
+const collection_def_t *collection_find(const char *name, const module_t **ret_module) {
+        for (size_t i = 0; name && i < steward_modules_count; i++)
+                for (size_t j = 0; j < steward_modules[i]->n_collections; j++)
+                        if (STREQ(steward_modules[i]->collections[j].name, name)) {
+                                if (ret_module)
+                                        *ret_module = steward_modules[i];
+                                return &steward_modules[i]->collections[j];
+                        }
+        return NULL;
+}
+
 const char *setting_type_name(setting_type_t t) {
         switch (t) {
         case SETTING_STRING:
@@ -358,6 +369,12 @@ json_t *module_schema_json(const module_t *m) {
                 json_array_append_new(actions, json_string("stop"));
         if (m->restart)
                 json_array_append_new(actions, json_string("restart"));
-        return json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", m->name, "summary", m->summary,
-                         "settings", settings, "commands", commands, "actions", actions);
+        json_t *collections = json_array();
+        for (size_t i = 0; i < m->n_collections; i++)
+                json_array_append_new(collections,
+                                      json_pack("{s:s, s:s}", "name", m->collections[i].name,
+                                                "item", m->collections[i].item));
+        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", m->name, "summary", m->summary,
+                         "settings", settings, "commands", commands, "actions", actions,
+                         "collections", collections);
 }

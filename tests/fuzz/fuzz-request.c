@@ -9,8 +9,10 @@
  * Changes go to a real helper dispatcher in this process, with its store in
  * a scratch directory and an admin session, so the helper's operations are
  * fuzzed too.  The system module's settings would change this machine's host
- * name: those requests are forced to dry runs. */
+ * name, and writes to the users and groups collections its accounts: those
+ * requests are forced to dry runs. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,13 +149,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 *qs++ = '\0';
                 parse_query(qs, &q);
         }
-        if (strstr(path, "system") && strcmp(method, "PATCH") == 0 && q.n < 8) {
-                snprintf(q.keys[q.n], sizeof q.keys[0], "dry_run");
-                snprintf(q.values[q.n], sizeof q.values[0], "1");
+        /* Account changes would run useradd on this machine: dry runs too
+         * (planned in a throw-away overlay). */
+        if ((strstr(path, "system") && strcmp(method, "PATCH") == 0) ||
+            ((strstr(path, "users") || strstr(path, "groups")) && strcmp(method, "GET") != 0 &&
+             strcmp(method, "HEAD") != 0)) {
+                bool set = false;
                 for (size_t i = 0; i < q.n; i++)
-                        if (strcmp(q.keys[i], "dry_run") == 0)
+                        if (strcmp(q.keys[i], "dry_run") == 0) {
                                 snprintf(q.values[i], sizeof q.values[0], "1");
-                q.n++;
+                                set = true;
+                        }
+                if (!set && q.n == 8) {
+                        free(method);
+                        free(path);
+                        free(ctype);
+                        return 0;
+                }
+                if (!set) {
+                        snprintf(q.keys[q.n], sizeof q.keys[0], "dry_run");
+                        snprintf(q.values[q.n], sizeof q.values[0], "1");
+                        q.n++;
+                }
         }
         req = (struct api_request){
                 .method = method,

@@ -26,28 +26,39 @@ def scratch_etc(tmp_path):
     return dst
 
 
-def ns_argv(scratch_etc_dir, argv):
-    """The argv that runs `argv` with scratch_etc_dir mounted on /etc, in new
-    private mount and UTS namespaces."""
+def ns_argv(scratch_etc_dir, argv, home=None, extra_binds=()):
+    """The argv that runs `argv` with scratch_etc_dir mounted on /etc (and a
+    scratch directory on /home when home is given, and each (source, target)
+    of extra_binds), in new private mount and UTS namespaces."""
+    binds = ["--bind", str(scratch_etc_dir), "/etc"]
+    if home is not None:
+        binds += ["--bind", str(home), "/home"]
+    for src, target in extra_binds:
+        binds += ["--bind", str(src), str(target)]
     return [
         "unshare", "--mount", "--uts", "--propagation", "private", "--",
         "/usr/bin/python3", str(HERE / "nsroot.py"),
-        "--bind", str(scratch_etc_dir), "/etc",
+        *binds,
         "--", *[str(a) for a in argv],
     ]
 
 
 def main(args):
-    if len(args) < 5 or args[0] != "--bind" or args[3] != "--":
-        sys.exit("usage: nsroot.py --bind SCRATCH TARGET -- ARGV...")
-    src, target, argv = args[1], args[2], args[4:]
+    binds = []
+    while len(args) >= 3 and args[0] == "--bind":
+        binds.append((args[1], args[2]))
+        args = args[3:]
+    if not binds or len(args) < 2 or args[0] != "--":
+        sys.exit("usage: nsroot.py --bind SCRATCH TARGET [--bind …] -- ARGV...")
+    argv = args[1:]
     # Never mount over the host's /etc: only run in a mount namespace other
     # than the caller's (unshare execs us, so our parent is the caller).
     if os.readlink("/proc/self/ns/mnt") == os.readlink(f"/proc/{os.getppid()}/ns/mnt"):
         sys.exit("nsroot.py: not in a private mount namespace; run it through ns_argv()")
-    if not os.path.isdir(src):
-        sys.exit(f"nsroot.py: {src!r} is not a directory")
-    subprocess.run(["mount", "--bind", "--", src, target], check=True)
+    for src, target in binds:
+        if not os.path.isdir(src):
+            sys.exit(f"nsroot.py: {src!r} is not a directory")
+        subprocess.run(["mount", "--bind", "--", src, target], check=True)
     os.execv(argv[0], argv)
 
 

@@ -156,10 +156,19 @@ ROUTES = [
     ("GET", "metrics", "/metrics", "monitor"),
     ("GET", "api/v1/metrics/history", "/api/v1/metrics/history?series=cpu.busy", "monitor"),
     ("GET", "api/v1/metrics/series", "/api/v1/metrics/series", "monitor"),
+    ("GET", "api/v1/{collection}", "/api/v1/users", "monitor"),
+    ("POST", "api/v1/{collection}", "/api/v1/users", "admin"),
+    ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),
+    ("PATCH", "api/v1/{collection}/*", "/api/v1/users/root", "admin"),
+    ("DELETE", "api/v1/{collection}/*", "/api/v1/users/root", "admin"),
 ]
 # Commands that change state need admin whatever their route says.
 EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
-         ("POST", "/api/v1/modules/ports/commands/baseline_save", "admin")]
+         ("POST", "/api/v1/modules/ports/commands/baseline_save", "admin"),
+         # every collection, on the generic collection routes
+         ("GET", "/api/v1/groups", "monitor"), ("POST", "/api/v1/groups", "admin"),
+         ("GET", "/api/v1/groups/root", "monitor"), ("PATCH", "/api/v1/groups/root", "admin"),
+         ("DELETE", "/api/v1/groups/root", "admin"), ("DELETE", "/api/v1/users/nobody", "admin")]
 ORDER = ["monitor", "operator", "admin"]
 
 
@@ -171,7 +180,8 @@ def registered_routes():
     found = set()
     for f in [root / "src/daemon/api.c", *sorted((root / "src/modules").glob("*/*.c"))]:
         text = f.read_text()
-        for decl in ("static const struct route routes[]", "static const module_route_t routes[]"):
+        for decl in ("static const struct route routes[]", "static const struct route collection_routes[]",
+                     "static const module_route_t routes[]"):
             if decl not in text:
                 continue
             table = text[text.index(decl):]

@@ -70,6 +70,29 @@ static bool valid_network(const char *s) {
         return network_contains(s, NULL) >= 0;
 }
 
+/* An absolute directory path of [A-Za-z0-9._-] components, none "." or
+ * "..", without a trailing '/', not "/" itself. */
+static bool valid_home_root(const char *s) {
+        size_t n = strlen(s), comp = 0;
+
+        if (n < 2 || s[0] != '/' || s[n - 1] == '/')
+                return false;
+        for (size_t i = 1; i <= n; i++) {
+                char c = i < n ? s[i] : '/';
+                if (c == '/') {
+                        if (comp == 0 || (comp == 1 && s[i - 1] == '.') ||
+                            (comp == 2 && s[i - 1] == '.' && s[i - 2] == '.'))
+                                return false;
+                        comp = 0;
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+                        comp++;
+                else
+                        return false;
+        }
+        return true;
+}
+
 #define UINT_SETTING(k, lo, hi, desc, rst)                                                         \
         {                                                                                          \
                 .key = k, .type = SETTING_INTEGER, .min = lo, .max = hi, .description = desc,      \
@@ -133,6 +156,13 @@ static const setting_def_t settings[] = {
                      "Open event streams (GET /api/v1/events); they do not count against "
                      "max_connections; past it 503",
                      false),
+        {.key = "users:home_roots",
+         .type = SETTING_STRING_ARRAY,
+         .min = 0,
+         .max = STEWARD_MAX_GROUPS,
+         .description = "Directories under which the users module may place home directories "
+                        "(the first is where new homes go by default); empty: none",
+         .valid_string = valid_home_root},
 };
 
 /* Where each setting lives in struct steward_config, in table order. */
@@ -167,6 +197,7 @@ static const struct field fields[] = {
         FIELD(F_UINT, discovery_rate_per_source),
         FIELD(F_GROUPS, metrics_allow_from),
         FIELD(F_UINT, max_event_subscribers),
+        FIELD(F_GROUPS, home_roots),
 };
 
 _Static_assert(ELEMENTSOF(fields) == ELEMENTSOF(settings),
@@ -222,6 +253,7 @@ void stewardd_config_defaults(struct steward_config *c) {
         groups_set(&c->admin_groups, (const char *const[]){"sudo", "steward-admin", NULL});
         groups_set(&c->operator_groups, (const char *const[]){"steward-operator", NULL});
         groups_set(&c->monitor_groups, (const char *const[]){"steward-monitor", NULL});
+        groups_set(&c->home_roots, (const char *const[]){"/home", NULL});
 }
 
 void stewardd_config_get(struct steward_config *ret) {

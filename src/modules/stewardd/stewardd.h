@@ -50,6 +50,7 @@ struct steward_config {
         unsigned discovery_rate_per_source;
         struct steward_groups metrics_allow_from;
         unsigned max_event_subscribers;
+        struct steward_groups home_roots; /* where the users module may put homes */
 };
 
 /* Built-in defaults. */

@@ -1,0 +1,422 @@
+/* accounts.c — see accounts.h.  Pure functions: no I/O, no globals. */
+#include "modules/users/accounts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+bool account_name_valid(const char *s) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strnlen(s, ACCOUNT_NAME_MAX + 1);
+        if (n == 0 || n > ACCOUNT_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+                return false;
+        for (size_t i = 1; i < n; i++) {
+                char c = s[i];
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+                        continue;
+                if (c == '$' && i == n - 1)
+                        continue;
+                return false;
+        }
+        return true;
+}
+
+/* UTF-8 of at most max bytes without C0/C1 control characters or DEL. */
+static bool text_printable(const char *s, size_t max) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strnlen(s, max + 1);
+        if (n > max || !utf8_valid(s, n))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20 || c == 0x7f)
+                        return false;
+                /* C1 controls: U+0080..U+009F are 0xC2 0x80..0x9F */
+                if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0)
+                        return false;
+        }
+        return true;
+}
+
+bool gecos_valid(const char *s) {
+        return text_printable(s, GECOS_MAX) && !strchr(s, ':');
+}
+
+bool password_valid(const char *s) {
+        return text_printable(s, PASSWORD_MAX) && s[0] != '\0';
+}
+
+bool text_next_line(const char *text, size_t len, size_t *pos, const char **ret_line,
+                    size_t *ret_len) {
+        const char *nl;
+
+        if (*pos >= len)
+                return false;
+        *ret_line = text + *pos;
+        nl = memchr(text + *pos, '\n', len - *pos);
+        *ret_len = nl ? (size_t)(nl - (text + *pos)) : len - *pos;
+        *pos += *ret_len + 1;
+        return true;
+}
+
+bool shells_contains(const char *text, size_t len, const char *shell) {
+        size_t pos = 0, n, sl;
+        const char *line;
+
+        if (!text || !shell || shell[0] != '/')
+                return false;
+        sl = strlen(shell);
+        while (text_next_line(text, len, &pos, &line, &n)) {
+                while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+                        n--;
+                while (n > 0 && (*line == ' ' || *line == '\t')) {
+                        line++;
+                        n--;
+                }
+                if (n == sl && memcmp(line, shell, n) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Path grammar of accounts.h; n is strlen(path). */
+static bool path_grammar(const char *path, size_t n) {
+        size_t comp = 0;
+
+        if (n < 2 || n > HOME_MAX || path[0] != '/' || path[n - 1] == '/')
+                return false;
+        for (size_t i = 1; i <= n; i++) {
+                char c = i < n ? path[i] : '/';
+                if (c == '/') {
+                        const char *s = path + i - comp;
+                        if (comp == 0 || (comp == 1 && s[0] == '.') ||
+                            (comp == 2 && s[0] == '.' && s[1] == '.'))
+                                return false;
+                        comp = 0;
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+                        comp++;
+                else
+                        return false;
+        }
+        return true;
+}
+
+bool home_path_valid(const char *path, const char *const *roots) {
+        size_t n;
+
+        if (!path || !roots)
+                return false;
+        n = strnlen(path, HOME_MAX + 1);
+        if (!path_grammar(path, n))
+                return false;
+        for (size_t i = 0; roots[i]; i++) {
+                size_t rn = strlen(roots[i]);
+                if (!path_grammar(roots[i], rn))
+                        continue;
+                if (n > rn + 1 && memcmp(path, roots[i], rn) == 0 && path[rn] == '/')
+                        return true;
+        }
+        return false;
+}
+
+void login_defs_default(struct login_defs *d) {
+        *d = (struct login_defs){
+                .uid_min = 1000,
+                .uid_max = 60000,
+                .gid_min = 1000,
+                .gid_max = 60000,
+                .sys_uid_min = 100,
+                .sys_uid_max = 999,
+                .sys_gid_min = 100,
+                .sys_gid_max = 999,
+        };
+}
+
+int login_defs_parse(const char *text, size_t len, struct login_defs *ret) {
+        static const struct {
+                const char *key;
+                size_t off;
+        } keys[] = {
+                {"UID_MIN", offsetof(struct login_defs, uid_min)},
+                {"UID_MAX", offsetof(struct login_defs, uid_max)},
+                {"GID_MIN", offsetof(struct login_defs, gid_min)},
+                {"GID_MAX", offsetof(struct login_defs, gid_max)},
+                {"SYS_UID_MIN", offsetof(struct login_defs, sys_uid_min)},
+                {"SYS_UID_MAX", offsetof(struct login_defs, sys_uid_max)},
+                {"SYS_GID_MIN", offsetof(struct login_defs, sys_gid_min)},
+                {"SYS_GID_MAX", offsetof(struct login_defs, sys_gid_max)},
+        };
+        struct login_defs d;
+        size_t pos = 0, n;
+        const char *line;
+
+        login_defs_default(&d);
+        while (text && text_next_line(text, len, &pos, &line, &n)) {
+                size_t k = 0, v, ve;
+                int64_t value;
+
+                while (k < n && (line[k] == ' ' || line[k] == '\t'))
+                        k++;
+                if (k == n || line[k] == '#')
+                        continue;
+                v = k;
+                while (v < n && line[v] != ' ' && line[v] != '\t')
+                        v++;
+                ve = v;
+                while (ve < n && (line[ve] == ' ' || line[ve] == '\t'))
+                        ve++;
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                        size_t kl = strlen(keys[i].key), e = n;
+                        if (v - k != kl || memcmp(line + k, keys[i].key, kl) != 0)
+                                continue;
+                        while (e > ve &&
+                               (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r'))
+                                e--;
+                        if (e == ve || safe_atoi64_n(line + ve, e - ve, &value) < 0 || value < 0 ||
+                            value > UINT32_MAX - 1 || line[ve] == '+' || line[ve] == '-')
+                                break;
+                        *(uint32_t *)((char *)&d + keys[i].off) = (uint32_t)value;
+                }
+        }
+        if (d.uid_min == 0 || d.uid_min > d.uid_max || d.gid_min == 0 || d.gid_min > d.gid_max ||
+            d.sys_uid_min > d.sys_uid_max || d.sys_gid_min > d.sys_gid_max)
+                return -EINVAL;
+        *ret = d;
+        return 0;
+}
+
+int colon_split(const char *line, size_t len, size_t min, size_t max, struct colon_line *ret) {
+        struct colon_line l = {0};
+        size_t start = 0;
+
+        if (max > COLON_FIELDS_MAX || min > max)
+                return -EINVAL;
+        for (size_t i = 0; i <= len; i++) {
+                if (i < len && line[i] != ':')
+                        continue;
+                if (l.n == max)
+                        return -EINVAL;
+                l.f[l.n] = line + start;
+                l.len[l.n] = i - start;
+                l.n++;
+                start = i + 1;
+        }
+        if (l.n < min)
+                return -EINVAL;
+        *ret = l;
+        return 0;
+}
+
+int colon_u32(const struct colon_line *l, size_t i, uint32_t *ret) {
+        int64_t v;
+
+        if (i >= l->n || l->len[i] == 0)
+                return -ENODATA;
+        if (l->f[i][0] < '0' || l->f[i][0] > '9' || l->len[i] > 10 ||
+            safe_atoi64_n(l->f[i], l->len[i], &v) < 0 || v < 0 || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+/* ---- SSH keys ---------------------------------------------------------------- */
+
+static const char *const key_types[] = {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+};
+
+static int b64_value(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        if (c == '+')
+                return 62;
+        if (c == '/')
+                return 63;
+        return -1;
+}
+
+/* Strict base64 with padding into dst (cap bytes); -EINVAL if malformed. */
+static int b64_decode(const char *s, size_t n, unsigned char *dst, size_t cap, size_t *ret_len) {
+        size_t out = 0;
+
+        if (n == 0 || n % 4 != 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i += 4) {
+                int v[4];
+                size_t pad = 0;
+                for (size_t j = 0; j < 4; j++) {
+                        if (s[i + j] == '=' && i + 4 == n && j >= 2) {
+                                v[j] = 0;
+                                pad++;
+                                continue;
+                        }
+                        if (pad > 0 || (v[j] = b64_value(s[i + j])) < 0)
+                                return -EINVAL;
+                }
+                uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+                             (uint32_t)v[3];
+                if (out + 3 - pad > cap)
+                        return -EINVAL;
+                dst[out++] = (unsigned char)(w >> 16);
+                if (pad < 2)
+                        dst[out++] = (unsigned char)(w >> 8);
+                if (pad < 1)
+                        dst[out++] = (unsigned char)w;
+                /* Non-canonical padding bits. */
+                if ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf)))
+                        return -EINVAL;
+        }
+        *ret_len = out;
+        return 0;
+}
+
+int ssh_key_parse(const char *line, char **ret, const char **why) {
+        const char *p, *type, *b64, *comment = "";
+        size_t n, tl, bl, cl = 0, blen;
+        const char *type_name = NULL;
+        unsigned char *blob = NULL;
+        uint32_t slen;
+        int r;
+
+        *why = "not a key";
+        if (!line)
+                return -EINVAL;
+        n = strnlen(line, SSH_KEY_LINE_MAX + 1);
+        if (n > SSH_KEY_LINE_MAX) {
+                *why = "the line is too long";
+                return -EINVAL;
+        }
+        if (!utf8_valid(line, n)) {
+                *why = "not UTF-8 text";
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
+                        *why = "control characters (one key per string, no newlines)";
+                        return -EINVAL;
+                }
+        p = line;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        type = p;
+        while (*p && *p != ' ' && *p != '\t')
+                p++;
+        tl = (size_t)(p - type);
+        for (size_t i = 0; i < ELEMENTSOF(key_types); i++)
+                if (strlen(key_types[i]) == tl && memcmp(type, key_types[i], tl) == 0)
+                        type_name = key_types[i];
+        if (!type_name) {
+                *why = tl > 0 && memchr(type, '=', tl)
+                               ? "options before the key type are not accepted"
+                               : "unknown key type (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/"
+                                 "521, sk-ssh-ed25519@openssh.com, "
+                                 "sk-ecdsa-sha2-nistp256@openssh.com)";
+                return -EINVAL;
+        }
+        while (*p == ' ' || *p == '\t')
+                p++;
+        b64 = p;
+        while (*p && *p != ' ' && *p != '\t')
+                p++;
+        bl = (size_t)(p - b64);
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (*p) {
+                comment = p;
+                cl = strlen(p);
+                while (cl > 0 && (comment[cl - 1] == ' ' || comment[cl - 1] == '\t'))
+                        cl--;
+        }
+        blob = malloc(SSH_KEY_BLOB_MAX);
+        if (!blob)
+                return -ENOMEM;
+        r = b64_decode(b64, bl, blob, SSH_KEY_BLOB_MAX, &blen);
+        if (r < 0) {
+                *why = "the key data is not valid base64";
+                goto out;
+        }
+        r = -EINVAL;
+        if (blen < 4) {
+                *why = "the key data is too short";
+                goto out;
+        }
+        slen = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 | blob[3];
+        if (slen != tl || blen - 4 < slen || memcmp(blob + 4, type_name, tl) != 0) {
+                *why = "the key data does not hold a key of the type named before it";
+                goto out;
+        }
+        if (blen - 4 - slen < 4 + 1) {
+                *why = "the key data holds no key";
+                goto out;
+        }
+        if (asprintf(ret, "%s %.*s%s%.*s", type_name, (int)bl, b64, cl ? " " : "", (int)cl,
+                     comment) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = 0;
+out:
+        free(blob);
+        return r;
+}
+
+int shadow_redact(const char *text, size_t len, char **ret) {
+        struct buf b;
+        size_t pos = 0, n;
+        const char *line;
+        int r = 0;
+
+        buf_init(&b, len + len / 2 + 64);
+        while (r >= 0 && text_next_line(text, len, &pos, &line, &n)) {
+                const char *c1 = memchr(line, ':', n), *c2;
+                if (!c1) {
+                        r = buf_append(&b, line, n);
+                } else {
+                        /* A line cut short still hides its second field. */
+                        c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line));
+                        if (!c2)
+                                c2 = line + n;
+                        const char *pw = c1 + 1;
+                        size_t pl = (size_t)(c2 - pw), bang = 0;
+                        while (bang < pl && pw[bang] == '!')
+                                bang++;
+                        /* "", "!", "*", "!*": no hash to hide. */
+                        bool hash = pl - bang > 1 || (pl - bang == 1 && pw[bang] != '*');
+                        r = buf_append(&b, line, (size_t)(pw - line));
+                        if (r >= 0)
+                                r = buf_append(&b, pw, hash ? bang : pl);
+                        if (r >= 0 && hash)
+                                r = buf_puts(&b, "[redacted]");
+                        if (r >= 0)
+                                r = buf_append(&b, c2, n - (size_t)(c2 - line));
+                }
+                if (r >= 0 && pos <= len)
+                        r = buf_append(&b, "\n", 1);
+        }
+        if (r < 0) {
+                buf_free(&b);
+                return r;
+        }
+        *ret = buf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}

@@ -1,0 +1,21 @@
+/* users.h — what users.c, userwrite.c and groups.c share. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "module.h"
+
+/* The home roots in force (stewardd:users:home_roots), NULL-terminated;
+ * the strings live in *cfg. */
+struct steward_config;
+#define HOME_ROOTS_MAX 16
+void users_home_roots(struct steward_config *cfg, const char *roots[HOME_ROOTS_MAX + 1]);
+
+int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err);
+int users_dir_size(const char *dir, uint64_t *ret);
+int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
+                json_t *query, bool dry_run, json_t **ret, struct module_error *err);
+int users_file_restore(const char *path, const char *type, const char *content,
+                       struct module_error *err);

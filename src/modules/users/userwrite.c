@@ -1,0 +1,987 @@
+/* userwrite.c — creating, changing and deleting users (see users.c).
+ *
+ * A request is checked field by field against the body's schema below
+ * (unknown fields are refused: a typo must not be silently ignored), then
+ * turned into tool commands for engine_run().  authorized_keys is written
+ * after the tools ran, by the helper itself, as the file's owner would
+ * (mode 0600 in a 0700 .ssh, owned by the user), without following links. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <pwd.h>
+
+#include "modules/stewardd/stewardd.h"
+#include "modules/users/acctdb.h"
+#include "modules/users/users.h"
+#include "util.h"
+
+#define USERADD          "/usr/sbin/useradd"
+#define USERMOD          "/usr/sbin/usermod"
+#define USERDEL          "/usr/sbin/userdel"
+#define CHPASSWD         "/usr/sbin/chpasswd"
+#define CHAGE            "/usr/bin/chage"
+#define GEN_PASSWORD_LEN 20
+#define AUTH_KEYS_MAX    (1u << 20)
+
+enum ftype { F_STR, F_INT, F_BOOL, F_STRS, F_OBJ };
+
+struct field {
+        const char *name;
+        enum ftype type;
+        unsigned ops; /* 1: create, 2: modify */
+};
+
+static const struct field fields[] = {
+        {"name", F_STR, 1},
+        {"uid", F_INT, 1},
+        {"group", F_STR, 3},
+        {"groups", F_STRS, 3},
+        {"full_name", F_STR, 3},
+        {"home", F_STR, 3},
+        {"shell", F_STR, 3},
+        {"create_home", F_BOOL, 1},
+        {"password", F_STR, 3},
+        {"generate_password", F_BOOL, 3},
+        {"locked", F_BOOL, 3},
+        {"ssh_keys", F_STRS, 3},
+        {"new_name", F_STR, 2},
+        {"move_home", F_BOOL, 2},
+        {"add_groups", F_STRS, 2},
+        {"remove_groups", F_STRS, 2},
+        {"expire_password", F_BOOL, 2},
+        {"add_ssh_keys", F_STRS, 2},
+        {"remove_ssh_keys", F_STRS, 2},
+        {"aging", F_OBJ, 2},
+        {"force", F_BOOL, 2},
+};
+
+static int bad(struct module_error *err, int status, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int bad(struct module_error *err, int status, const char *field, const char *fmt, ...) {
+        char msg[sizeof err->message];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        module_error_set(err, status, "invalid_argument", field, "%s", msg);
+        return -EINVAL;
+}
+
+static int check_body(json_t *body, unsigned op, struct module_error *err) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(body, k, v) {
+                const struct field *f = NULL;
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        if (STREQ(fields[i].name, k) && (fields[i].ops & op))
+                                f = &fields[i];
+                if (!f)
+                        return bad(err, 400, k, "unknown field \"%.64s\"", k);
+                switch (f->type) {
+                case F_STR:
+                        if (!json_is_string(v))
+                                return bad(err, 400, k, "%s must be a string", k);
+                        break;
+                case F_INT:
+                        if (!json_is_integer(v))
+                                return bad(err, 400, k, "%s must be an integer", k);
+                        break;
+                case F_BOOL:
+                        if (!json_is_boolean(v))
+                                return bad(err, 400, k, "%s must be true or false", k);
+                        break;
+                case F_OBJ:
+                        if (!json_is_object(v))
+                                return bad(err, 400, k, "%s must be an object", k);
+                        break;
+                case F_STRS: {
+                        size_t i;
+                        json_t *s;
+                        if (!json_is_array(v) || json_array_size(v) > SSH_KEYS_MAX)
+                                return bad(err, 400, k, "%s must be a list of strings", k);
+                        json_array_foreach(v, i, s) if (!json_is_string(s)) return bad(
+                                err, 400, k, "%s must be a list of strings", k);
+                        break;
+                }
+                }
+        }
+        return 0;
+}
+
+static const char *sget(json_t *body, const char *k) {
+        return json_string_value(json_object_get(body, k));
+}
+
+static int check_group_names(const struct acctdb *db, json_t *list, const char *field,
+                             struct module_error *err) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v) {
+                const char *g = json_string_value(v);
+                if (!account_name_valid(g))
+                        return bad(err, 422, field, "\"%.64s\" is not a valid group name", g);
+                if (!acctdb_group(db, g))
+                        return bad(err, 422, field, "no group \"%.64s\"", g);
+        }
+        return 0;
+}
+
+/* The keys of list, each parsed and normalised, in *ret (an array). */
+static int parse_keys(json_t *list, const char *field, json_t **ret, struct module_error *err) {
+        json_t *out = json_array(), *v;
+        size_t i;
+
+        json_array_foreach(list, i, v) {
+                char *norm = NULL;
+                const char *why;
+                if (ssh_key_parse(json_string_value(v), &norm, &why) < 0) {
+                        json_decref(out);
+                        module_error_set(err, 422, "invalid_argument", field,
+                                         "%s[%zu] is not a valid public key: %s", field, i, why);
+                        return -EINVAL;
+                }
+                json_array_append_new(out, json_string(norm));
+                free(norm);
+        }
+        *ret = out;
+        return 0;
+}
+
+static int gen_password(char out[GEN_PASSWORD_LEN + 1]) {
+        static const char set[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+        size_t n = 0;
+
+        while (n < GEN_PASSWORD_LEN) {
+                unsigned char b[32];
+                int r = random_bytes(b, sizeof b);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < sizeof b && n < GEN_PASSWORD_LEN; i++)
+                        if (b[i] < 256 - 256 % (sizeof set - 1))
+                                out[n++] = set[b[i] % (sizeof set - 1)];
+        }
+        out[n] = '\0';
+        return 0;
+}
+
+static int check_home(const char *home, struct module_error *err) {
+        char parent[HOME_MAX + 1], real[4096];
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
+        char *slash;
+
+        users_home_roots(&cfg, roots);
+        if (!home_path_valid(home, roots))
+                return bad(err, 422, "home",
+                           "\"%.128s\" is not an absolute path of letters, digits, '.', '_' and "
+                           "'-' under a home root (stewardd:users:home_roots: %s…)",
+                           home, roots[0] ? roots[0] : "none");
+        /* The part that exists must not lead out of the root through a link. */
+        snprintf(parent, sizeof parent, "%s", home);
+        while ((slash = strrchr(parent, '/')) && slash != parent) {
+                *slash = '\0';
+                if (realpath(parent, real)) {
+                        bool ok = false;
+                        for (size_t i = 0; roots[i]; i++) {
+                                char root[4096];
+                                size_t rl;
+                                if (!realpath(roots[i], root))
+                                        continue;
+                                rl = strlen(root);
+                                ok |= strncmp(real, root, rl) == 0 &&
+                                      (real[rl] == '\0' || real[rl] == '/');
+                        }
+                        if (!ok)
+                                return bad(err, 422, "home", "\"%.128s\" leads out of /home", home);
+                        break;
+                }
+        }
+        return 0;
+}
+
+/* ---- authorized_keys ------------------------------------------------------------ */
+
+static int read_keys_file(const char *home, char **ret) {
+        int h, s, f, r;
+        struct stat st;
+        size_t len;
+
+        *ret = NULL;
+        h = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (h < 0)
+                return errno == ENOENT ? 0 : -errno;
+        s = openat(h, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(h);
+        if (s < 0)
+                return errno == ENOENT ? 0 : -errno;
+        f = openat(s, "authorized_keys", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        close(s);
+        if (f < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(f);
+                return -EINVAL;
+        }
+        r = read_fd(f, AUTH_KEYS_MAX, ret, &len);
+        close(f);
+        return r;
+}
+
+/* Writes content to home/.ssh/authorized_keys as uid:gid (absent: removes
+ * it), atomically, following no link. */
+static int write_keys_file(const char *home, uid_t uid, gid_t gid, const char *content) {
+        _cleanup_close_ int h = -1, s = -1, f = -1;
+        _cleanup_free_ char *hex = NULL, *tmp = NULL;
+        size_t len, off = 0;
+        int r;
+
+        h = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (h < 0)
+                return -errno;
+        s = openat(h, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s < 0 && errno == ENOENT && content) {
+                if (mkdirat(h, ".ssh", 0700) < 0)
+                        return -errno;
+                s = openat(h, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (s >= 0 && fchown(s, uid, gid) < 0)
+                        return -errno;
+        }
+        if (s < 0)
+                return errno == ENOENT && !content ? 0 : -errno;
+        if (!content) {
+                if (unlinkat(s, "authorized_keys", 0) < 0 && errno != ENOENT)
+                        return -errno;
+                return 0;
+        }
+        r = random_hex(8, &hex);
+        if (r < 0)
+                return r;
+        if (asprintf(&tmp, ".authorized_keys.%s", hex) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+        f = openat(s, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f < 0)
+                return -errno;
+        len = strlen(content);
+        while (off < len) {
+                ssize_t w = write(f, content + off, len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        goto fail;
+                off += (size_t)w;
+        }
+        if (fchown(f, uid, gid) < 0 || fchmod(f, 0600) < 0 || fsync(f) < 0 ||
+            renameat(s, tmp, s, "authorized_keys") < 0)
+                goto fail;
+        (void)fsync(s);
+        return 0;
+fail:
+        r = -errno;
+        (void)unlinkat(s, tmp, 0);
+        return r ? r : -EIO;
+}
+
+int users_file_restore(const char *path, const char *type, const char *content,
+                       struct module_error *err) {
+        char home[HOME_MAX + 1];
+        static const char tail[] = "/.ssh/authorized_keys";
+        size_t n = strlen(path), tl = sizeof tail - 1;
+        struct passwd *pw = NULL;
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
+        struct stat st;
+        int r;
+
+        users_home_roots(&cfg, roots);
+        if (n <= tl || n - tl > HOME_MAX || !STREQ(path + n - tl, tail)) {
+                module_error_set(err, 422, "invalid_argument", NULL, "%s is not a users file",
+                                 path);
+                return -EINVAL;
+        }
+        memcpy(home, path, n - tl);
+        home[n - tl] = '\0';
+        if (!home_path_valid(home, roots) || lstat(home, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                module_error_set(err, 409, "conflict", NULL, "%s is gone; cannot restore %s", home,
+                                 path);
+                return -ENOENT;
+        }
+        pw = getpwuid(st.st_uid);
+        r = write_keys_file(home, st.st_uid, pw ? pw->pw_gid : st.st_gid,
+                            STREQ(type, "absent") ? NULL : content);
+        if (r < 0)
+                module_error_set(err, 500, "internal", NULL, "cannot restore %s: %s", path,
+                                 strerror(-r));
+        return r;
+}
+
+/* ---- processes ------------------------------------------------------------------ */
+
+/* The pids running as uid (real, effective or saved). */
+static size_t procs_of(uid_t uid, pid_t *pids, size_t max) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                char path[300], buf[4096], *line;
+                unsigned long u[4];
+                uint64_t pid;
+                int fd;
+                ssize_t len;
+
+                if (safe_atou64(de->d_name, &pid) < 0)
+                        continue;
+                snprintf(path, sizeof path, "/proc/%s/status", de->d_name);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                len = read(fd, buf, sizeof buf - 1);
+                close(fd);
+                if (len <= 0)
+                        continue;
+                buf[len] = '\0';
+                line = strstr(buf, "\nUid:");
+                if (line && sscanf(line + 5, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4 &&
+                    (u[0] == uid || u[1] == uid || u[2] == uid) && n < max)
+                        pids[n++] = (pid_t)pid;
+        }
+        closedir(d);
+        return n;
+}
+
+/* ---- the writes ------------------------------------------------------------------ */
+
+struct keys_change {
+        bool touched;
+        json_t *keys; /* the new list, or NULL: remove the file */
+};
+
+static json_t *keys_of_text(const char *text) {
+        json_t *a = json_array();
+        size_t pos = 0, len = text ? strlen(text) : 0, ll;
+        const char *line;
+
+        while (a && text && text_next_line(text, len, &pos, &line, &ll)) {
+                _cleanup_free_ char *l = strndup(line, ll), *norm = NULL;
+                const char *why;
+                if (l && ssh_key_parse(l, &norm, &why) >= 0)
+                        json_array_append_new(a, json_string(norm));
+                else if (l && ll > 0)
+                        json_array_append_new(a, json_string(l)); /* kept as it is */
+        }
+        return a;
+}
+
+static char *keys_text(json_t *keys) {
+        struct buf b;
+        size_t i;
+        json_t *k;
+
+        buf_init(&b, AUTH_KEYS_MAX);
+        json_array_foreach(keys, i, k) {
+                if (buf_puts(&b, json_string_value(k)) < 0 || buf_puts(&b, "\n") < 0) {
+                        buf_free(&b);
+                        return NULL;
+                }
+        }
+        return buf_steal(&b);
+}
+
+static bool in_list(json_t *list, const char *s) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v) if (STREQ(json_string_value(v), s)) return true;
+        return false;
+}
+
+static int apply_keys(json_t *plan, const char *name, const struct keys_change *kc, bool dry_run,
+                      const char *home_hint, struct module_error *err) {
+        struct passwd *pw;
+        _cleanup_free_ char *before = NULL, *after = NULL, *path = NULL;
+        const char *home;
+        int r;
+
+        if (!kc->touched)
+                return 0;
+        pw = dry_run ? NULL : getpwnam(name);
+        home = pw ? pw->pw_dir : home_hint;
+        if (!home)
+                return 0;
+        if (asprintf(&path, "%s/.ssh/authorized_keys", home) < 0)
+                return -ENOMEM;
+        r = read_keys_file(home, &before);
+        if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
+                module_error_set(err, 409, "conflict", "ssh_keys",
+                                 "%s is not a regular file in a plain directory; not touching it",
+                                 path);
+                return r;
+        }
+        after = kc->keys && json_array_size(kc->keys) ? keys_text(kc->keys) : NULL;
+        if (kc->keys && json_array_size(kc->keys) && !after)
+                return -ENOMEM;
+        if ((!before && !after) || (before && after && STREQ(before, after)))
+                return 0;
+        if (!dry_run) {
+                r = write_keys_file(home, pw->pw_uid, pw->pw_gid, after);
+                if (r < 0) {
+                        module_error_set(err, 500, "internal", "ssh_keys", "cannot write %s: %s",
+                                         path, strerror(-r));
+                        return r;
+                }
+        }
+        return engine_plan_file(plan, path, before, after, true);
+}
+
+static const char *caller(const struct module_ctx *ctx) {
+        return ctx && ctx->user ? ctx->user : NULL;
+}
+
+static int finish(struct engine *e, const struct module_ctx *ctx, bool dry_run, const char *name,
+                  const struct keys_change *kc, const char *home_hint, const char *password,
+                  json_t **ret, struct module_error *err) {
+        json_t *plan = NULL, *result = NULL, *user = NULL;
+        int r;
+
+        r = engine_run(e, dry_run, acct_guard, (void *)caller(ctx), &plan, err);
+        if (r >= 0)
+                r = apply_keys(plan, name, kc, dry_run, home_hint, err);
+        if (r >= 0 && !dry_run && users_show_json(name, false, &user, err) >= 0) {
+                result = json_pack("{s:o}", "user", user);
+                if (result && password)
+                        json_object_set_new(result, "password", json_string(password));
+        }
+        if (!plan) {
+                return r;
+        }
+        *ret = json_pack("{s:o, s:o?}", "plan", plan, "result", result);
+        return *ret ? r : -ENOMEM;
+}
+
+static int password_cmds(struct engine *e, const char *name, json_t *body, char gen[],
+                         const char **ret_password, struct module_error *err) {
+        const char *pw = sget(body, "password");
+        bool generate = json_is_true(json_object_get(body, "generate_password"));
+        int n = (pw != NULL) + generate + json_is_true(json_object_get(body, "locked"));
+
+        *ret_password = NULL;
+        if (n > 1)
+                return bad(err, 422, pw ? "password" : "generate_password",
+                           "give one of password, generate_password and locked%s", "");
+        if (pw && !password_valid(pw))
+                return bad(err, 422, "password",
+                           "a password is 1 to 256 characters of text without control "
+                           "characters%s",
+                           "");
+        if (generate) {
+                if (gen_password(gen) < 0)
+                        return bad(err, 500, NULL, "cannot generate a password%s", "");
+                pw = gen;
+                *ret_password = gen;
+        }
+        if (pw) {
+                _cleanup_free_ char *line = NULL;
+                struct engine_cmd *c = engine_cmd(e, CHPASSWD);
+                if (asprintf(&line, "%s:%s\n", name, pw) < 0)
+                        return -ENOMEM;
+                engine_input(e, c, line, true);
+                explicit_bzero(line, strlen(line));
+        }
+        return 0;
+}
+
+static int common_checks(json_t *body, const struct acctdb *db, struct module_error *err) {
+        const char *s;
+
+        if ((s = sget(body, "full_name")) && !gecos_valid(s))
+                return bad(err, 422, "full_name",
+                           "a full name is at most 255 characters without ':' or control "
+                           "characters: \"%.64s\"",
+                           s);
+        if ((s = sget(body, "shell")) && !acct_shell_allowed(s))
+                return bad(err, 422, "shell", "\"%.128s\" is not listed in /etc/shells", s);
+        if ((s = sget(body, "home")) && check_home(s, err) < 0)
+                return -EINVAL;
+        if ((s = sget(body, "group")) && (!account_name_valid(s) || !acctdb_group(db, s)))
+                return bad(err, 422, "group", "no group \"%.64s\"", s);
+        if (check_group_names(db, json_object_get(body, "groups"), "groups", err) < 0 ||
+            check_group_names(db, json_object_get(body, "add_groups"), "add_groups", err) < 0 ||
+            check_group_names(db, json_object_get(body, "remove_groups"), "remove_groups", err) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static void join_groups(struct engine *e, struct engine_cmd *c, json_t *list) {
+        struct buf b;
+        size_t i;
+        json_t *v;
+
+        buf_init(&b, 65536);
+        json_array_foreach(list, i, v) {
+                if (i)
+                        (void)buf_puts(&b, ",");
+                (void)buf_puts(&b, json_string_value(v));
+        }
+        char *s = buf_steal(&b);
+        engine_argf(e, c, "%s", s ? s : "");
+        free(s);
+}
+
+static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
+                       const struct acctdb *db, json_t **ret, struct module_error *err) {
+        const char *name = sget(body, "name"), *s, *password = NULL;
+        json_t *uid = json_object_get(body, "uid");
+        struct keys_change kc = {0};
+        struct engine e;
+        struct engine_cmd *c;
+        char gen[GEN_PASSWORD_LEN + 1], home[HOME_MAX + 1];
+        int r;
+
+        if (!name)
+                return bad(err, 422, "name", "a user needs a name%s", "");
+        if (!account_name_valid(name))
+                return bad(err, 422, "name",
+                           "\"%.64s\" is not a valid user name: 1 to 32 characters, a lowercase "
+                           "letter first, then lowercase letters, digits, '-' or '_' (and an "
+                           "optional final '$')",
+                           name);
+        if (acctdb_user(db, name)) {
+                module_error_set(err, 409, "exists", "name", "a user \"%s\" exists", name);
+                return -EEXIST;
+        }
+        if (uid) {
+                json_int_t v = json_integer_value(uid);
+                if (v < db->defs.uid_min || v > db->defs.uid_max) {
+                        module_error_set(err, 422, "invalid_argument", "uid",
+                                         "uid %lld is outside UID_MIN..UID_MAX (%u..%u) of "
+                                         "/etc/login.defs",
+                                         (long long)v, db->defs.uid_min, db->defs.uid_max);
+                        return -EINVAL;
+                }
+                for (size_t i = 0; i < db->n_users; i++)
+                        if (db->users[i].uid == (uint32_t)v) {
+                                module_error_set(err, 409, "exists", "uid",
+                                                 "uid %lld belongs to %s", (long long)v,
+                                                 db->users[i].name);
+                                return -EEXIST;
+                        }
+        }
+        r = common_checks(body, db, err);
+        if (r < 0)
+                return r;
+        if (!sget(body, "group") && acctdb_group(db, name)) {
+                module_error_set(err, 409, "exists", "name",
+                                 "a group \"%s\" exists: give \"group\" to use it as the primary "
+                                 "group",
+                                 name);
+                return -EEXIST;
+        }
+        if (json_object_get(body, "ssh_keys")) {
+                r = parse_keys(json_object_get(body, "ssh_keys"), "ssh_keys", &kc.keys, err);
+                if (r < 0)
+                        return r;
+                kc.touched = true;
+        }
+        if ((s = sget(body, "home")))
+                snprintf(home, sizeof home, "%s", s);
+        else {
+                struct steward_config cfg;
+                const char *roots[HOME_ROOTS_MAX + 1];
+                users_home_roots(&cfg, roots);
+                if (!roots[0] || strlen(roots[0]) + 1 + strlen(name) > HOME_MAX) {
+                        json_decref(kc.keys);
+                        return bad(err, 422, "home",
+                                   "no home root to put the home in (stewardd:users:home_roots); "
+                                   "give \"home\"%s",
+                                   "");
+                }
+                if (snprintf(home, sizeof home, "%.64s/%.32s", roots[0], name) < 0)
+                        home[0] = '\0';
+        }
+        if (kc.touched && json_array_size(kc.keys) > 0 &&
+            json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0) {
+                json_decref(kc.keys);
+                return bad(err, 422, "ssh_keys",
+                           "SSH keys need a home directory: %s does not exist and create_home "
+                           "is false",
+                           home);
+        }
+
+        engine_init(&e);
+        c = engine_cmd(&e, USERADD);
+        if (uid)
+                engine_argf(&e, c, "--uid=%lld", (long long)json_integer_value(uid));
+        if ((s = sget(body, "group")))
+                engine_argf(&e, c, "--gid=%s", s);
+        if (json_array_size(json_object_get(body, "groups"))) {
+                engine_arg(&e, c, "--groups");
+                join_groups(&e, c, json_object_get(body, "groups"));
+        }
+        if ((s = sget(body, "full_name"))) {
+                engine_arg(&e, c, "--comment");
+                engine_arg(&e, c, s);
+        }
+        engine_arg(&e, c, "--home-dir");
+        engine_arg(&e, c, home);
+        engine_arg(&e, c, "--shell");
+        engine_arg(&e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
+        if (json_is_false(json_object_get(body, "create_home")))
+                engine_arg(&e, c, "--no-create-home");
+        else {
+                engine_arg_where(&e, c, "--create-home", ARG_REAL);
+                engine_arg_where(&e, c, "--no-create-home", ARG_PLAN);
+        }
+        engine_arg(&e, c, "--");
+        engine_arg(&e, c, name);
+        r = password_cmds(&e, name, body, gen, &password, err);
+        if (r >= 0)
+                r = finish(&e, ctx, dry_run, name, &kc, home, password, ret, err);
+        engine_done(&e);
+        json_decref(kc.keys);
+        explicit_bzero(gen, sizeof gen);
+        return r;
+}
+
+static int user_modify(const struct module_ctx *ctx, const char *name, json_t *body, bool dry_run,
+                       const struct acctdb *db, const struct acct_user *u, json_t **ret,
+                       struct module_error *err) {
+        const char *s, *password = NULL, *final = name;
+        struct keys_change kc = {0};
+        struct engine e;
+        struct engine_cmd *c;
+        char gen[GEN_PASSWORD_LEN + 1];
+        json_t *aging = json_object_get(body, "aging");
+        bool usermod = false;
+        int r;
+
+        r = common_checks(body, db, err);
+        if (r < 0)
+                return r;
+        if ((s = sget(body, "new_name"))) {
+                if (!account_name_valid(s))
+                        return bad(err, 422, "new_name", "\"%.64s\" is not a valid user name", s);
+                if (acctdb_user(db, s)) {
+                        module_error_set(err, 409, "exists", "new_name", "a user \"%s\" exists", s);
+                        return -EEXIST;
+                }
+                final = s;
+        }
+        if (json_object_get(body, "groups") &&
+            (json_object_get(body, "add_groups") || json_object_get(body, "remove_groups")))
+                return bad(err, 422, "groups",
+                           "give groups (the whole list) or add_groups/remove_groups%s", "");
+        if (json_object_get(body, "ssh_keys") &&
+            (json_object_get(body, "add_ssh_keys") || json_object_get(body, "remove_ssh_keys")))
+                return bad(err, 422, "ssh_keys",
+                           "give ssh_keys (the whole list) or add_ssh_keys/remove_ssh_keys%s", "");
+        if (json_object_get(body, "locked") && json_object_get(body, "password"))
+                return bad(err, 422, "locked", "give password or locked, not both%s", "");
+
+        /* SSH keys: the new list. */
+        {
+                json_t *set = NULL, *add = NULL, *rem = NULL;
+                if ((json_object_get(body, "ssh_keys") &&
+                     parse_keys(json_object_get(body, "ssh_keys"), "ssh_keys", &set, err) < 0) ||
+                    (json_object_get(body, "add_ssh_keys") &&
+                     parse_keys(json_object_get(body, "add_ssh_keys"), "add_ssh_keys", &add, err) <
+                             0) ||
+                    (json_object_get(body, "remove_ssh_keys") &&
+                     parse_keys(json_object_get(body, "remove_ssh_keys"), "remove_ssh_keys", &rem,
+                                err) < 0)) {
+                        json_decref(set);
+                        json_decref(add);
+                        json_decref(rem);
+                        return -EINVAL;
+                }
+                if (set || add || rem) {
+                        _cleanup_free_ char *text = NULL;
+                        json_t *cur, *v;
+                        size_t i;
+                        kc.touched = true;
+                        if (set)
+                                kc.keys = json_incref(set);
+                        else {
+                                (void)read_keys_file(u->home, &text);
+                                cur = keys_of_text(text);
+                                kc.keys = json_array();
+                                json_array_foreach(
+                                        cur, i, v) if (!rem || !in_list(rem, json_string_value(v)))
+                                        json_array_append(kc.keys, v);
+                                json_array_foreach(add, i,
+                                                   v) if (!in_list(kc.keys, json_string_value(v)))
+                                        json_array_append(kc.keys, v);
+                                json_decref(cur);
+                        }
+                }
+                json_decref(set);
+                json_decref(add);
+                json_decref(rem);
+        }
+
+        engine_init(&e);
+        c = engine_cmd(&e, USERMOD);
+        if ((s = sget(body, "new_name"))) {
+                engine_argf(&e, c, "--login=%s", s);
+                usermod = true;
+        }
+        if ((s = sget(body, "full_name"))) {
+                engine_arg(&e, c, "--comment");
+                engine_arg(&e, c, s);
+                usermod = true;
+        }
+        if ((s = sget(body, "shell"))) {
+                engine_arg(&e, c, "--shell");
+                engine_arg(&e, c, s);
+                usermod = true;
+        }
+        if ((s = sget(body, "home"))) {
+                engine_arg(&e, c, "--home");
+                engine_arg(&e, c, s);
+                if (json_is_true(json_object_get(body, "move_home")))
+                        engine_arg_where(&e, c, "--move-home", ARG_REAL);
+                usermod = true;
+        }
+        if ((s = sget(body, "group"))) {
+                engine_argf(&e, c, "--gid=%s", s);
+                usermod = true;
+        }
+        if (json_object_get(body, "groups") || json_object_get(body, "remove_groups") ||
+            json_object_get(body, "add_groups")) {
+                json_t *list = json_array();
+                if (json_object_get(body, "groups"))
+                        json_array_extend(list, json_object_get(body, "groups"));
+                else {
+                        const char **cur = NULL;
+                        size_t n = 0;
+                        json_t *rem = json_object_get(body, "remove_groups");
+                        if (acctdb_member_of(db, name, &cur, &n) < 0) {
+                                json_decref(list);
+                                engine_done(&e);
+                                return -ENOMEM;
+                        }
+                        for (size_t i = 0; i < n; i++)
+                                if (!in_list(rem, cur[i]) && !in_list(list, cur[i]))
+                                        json_array_append_new(list, json_string(cur[i]));
+                        free(cur);
+                        size_t i;
+                        json_t *v;
+                        json_array_foreach(json_object_get(body, "add_groups"), i,
+                                           v) if (!in_list(list, json_string_value(v)))
+                                json_array_append(list, v);
+                }
+                engine_arg(&e, c, "--groups");
+                join_groups(&e, c, list);
+                json_decref(list);
+                usermod = true;
+        }
+        if (json_object_get(body, "locked")) {
+                engine_arg(&e, c,
+                           json_is_true(json_object_get(body, "locked")) ? "--lock" : "--unlock");
+                usermod = true;
+        }
+        engine_arg(&e, c, "--");
+        engine_arg(&e, c, name);
+        if (!usermod)
+                e.n--; /* nothing for usermod */
+        {
+                json_t *b2 = json_deep_copy(body);
+                json_object_del(b2, "locked");
+                r = password_cmds(&e, final, b2, gen, &password, err);
+                json_decref(b2);
+        }
+        if (r >= 0 && json_is_true(json_object_get(body, "expire_password"))) {
+                c = engine_cmd(&e, CHAGE);
+                engine_arg(&e, c, "--lastday");
+                engine_arg(&e, c, "0");
+                engine_arg(&e, c, "--");
+                engine_arg(&e, c, final);
+        }
+        if (r >= 0 && aging) {
+                static const struct {
+                        const char *key, *opt;
+                } am[] = {{"min_days", "--mindays"},
+                          {"max_days", "--maxdays"},
+                          {"warn_days", "--warndays"},
+                          {"inactive_days", "--inactive"}};
+                const char *k;
+                json_t *v;
+                c = engine_cmd(&e, CHAGE);
+                json_object_foreach(aging, k, v) {
+                        const char *opt = NULL;
+                        for (size_t i = 0; i < ELEMENTSOF(am); i++)
+                                if (STREQ(am[i].key, k))
+                                        opt = am[i].opt;
+                        if (opt && json_is_integer(v) && json_integer_value(v) >= -1 &&
+                            json_integer_value(v) <= 99999) {
+                                engine_arg(&e, c, opt);
+                                engine_argf(&e, c, "%lld", (long long)json_integer_value(v));
+                        } else if ((STREQ(k, "expires") || STREQ(k, "last_change")) &&
+                                   (json_is_null(v) ||
+                                    (json_is_string(v) && strlen(json_string_value(v)) == 10 &&
+                                     strspn(json_string_value(v), "0123456789-") == 10 &&
+                                     json_string_value(v)[4] == '-' &&
+                                     json_string_value(v)[7] == '-'))) {
+                                engine_arg(&e, c,
+                                           STREQ(k, "expires") ? "--expiredate" : "--lastday");
+                                engine_arg(&e, c, json_is_null(v) ? "-1" : json_string_value(v));
+                        } else {
+                                engine_done(&e);
+                                json_decref(kc.keys);
+                                module_error_set(err, 422, "invalid_argument", "aging",
+                                                 "aging.%.32s: min_days, max_days, warn_days and "
+                                                 "inactive_days are -1 to 99999; expires and "
+                                                 "last_change are YYYY-MM-DD or null",
+                                                 k);
+                                return -EINVAL;
+                        }
+                }
+                engine_arg(&e, c, "--");
+                engine_arg(&e, c, final);
+        }
+        if (r >= 0 && e.n == 0 && !kc.touched) {
+                engine_done(&e);
+                json_decref(kc.keys);
+                return bad(err, 422, NULL, "nothing to change%s", "");
+        }
+        if (r >= 0)
+                r = finish(&e, ctx, dry_run, final, &kc, u->home, password, ret, err);
+        engine_done(&e);
+        json_decref(kc.keys);
+        explicit_bzero(gen, sizeof gen);
+        return r;
+}
+
+static int user_delete(const struct module_ctx *ctx, const char *name, json_t *query, bool dry_run,
+                       const struct acct_user *u, json_t **ret, struct module_error *err) {
+        bool remove_home = acct_query_flag(query, "remove_home");
+        bool kill_procs = acct_query_flag(query, "kill_processes");
+        pid_t pids[256];
+        size_t n = procs_of(u->uid, pids, ELEMENTSOF(pids));
+        struct engine e;
+        struct engine_cmd *c;
+        int r;
+
+        if (n > 0 && !kill_procs) {
+                module_error_set(err, 409, "busy", "kill_processes",
+                                 "%s has %zu running process%s (pid %d…); pass kill_processes=1 "
+                                 "to end them",
+                                 name, n, n == 1 ? "" : "es", (int)pids[0]);
+                return -EBUSY;
+        }
+        engine_init(&e);
+        if (n > 0)
+                engine_warn(&e, "%zu running process%s of %s will be killed", n, n == 1 ? "" : "es",
+                            name);
+        if (remove_home)
+                engine_warn(&e,
+                            "the home directory %s and its contents will be deleted: this cannot "
+                            "be undone (a rollback restores the account, not the files)",
+                            u->home);
+        c = engine_cmd(&e, USERDEL);
+        if (remove_home)
+                engine_arg_where(&e, c, "--remove", ARG_REAL);
+        /* The processes are still there while planning; they are gone
+         * before the real run. */
+        if (n > 0)
+                engine_arg_where(&e, c, "--force", ARG_PLAN);
+        engine_arg(&e, c, "--");
+        engine_arg(&e, c, name);
+        if (!dry_run && n > 0) {
+                /* The guards first: a refused delete must kill nothing. */
+                json_t *probe = NULL;
+                r = engine_run(&e, true, acct_guard, (void *)caller(ctx), &probe, err);
+                json_decref(probe);
+                if (r < 0) {
+                        engine_done(&e);
+                        return r;
+                }
+                for (size_t i = 0; i < n; i++)
+                        (void)kill(pids[i], SIGKILL);
+                /* Until they are gone (bounded: a process in D state may
+                 * linger, and userdel then says so). */
+                for (int tries = 0; tries < 50 && procs_of(u->uid, pids, 1) > 0; tries++)
+                        usleep(20000);
+        }
+        r = finish(&e, ctx, dry_run, name, &(struct keys_change){0}, NULL, NULL, ret, err);
+        if (*ret)
+                json_object_del(*ret, "result");
+        engine_done(&e);
+        return r;
+}
+
+int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
+                json_t *query, bool dry_run, json_t **ret, struct module_error *err) {
+        struct acctdb db;
+        const struct acct_user *u = NULL;
+        int r;
+
+        *ret = NULL;
+        r = check_body(body, op == COLLECTION_CREATE ? 1 : op == COLLECTION_MODIFY ? 2 : 0, err);
+        if (r < 0)
+                return r;
+        if (op == COLLECTION_DELETE && json_object_size(body) > 0)
+                return bad(err, 400, NULL, "delete takes no body%s", "");
+        r = acctdb_load(&db, false);
+        if (r < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot read the accounts: %s",
+                                 strerror(-r));
+                return r;
+        }
+        /* "group" may be a number, as useradd's --gid takes one. */
+        {
+                const char *gs = sget(body, "group");
+                uint64_t v;
+                const struct acct_group *pg;
+                if (gs && gs[0] >= '0' && gs[0] <= '9' && safe_atou64(gs, &v) >= 0 &&
+                    v <= UINT32_MAX && (pg = acctdb_group_by_gid(&db, (uint32_t)v)))
+                        json_object_set_new(body, "group", json_string(pg->name));
+        }
+        if (op != COLLECTION_CREATE) {
+                bool force = json_is_true(json_object_get(body, "force")) ||
+                             acct_query_flag(query, "force");
+                u = account_name_valid(id) ? acctdb_user(&db, id) : NULL;
+                if (!u) {
+                        module_error_set(err, 404, "not_found", NULL, "no user \"%.64s\"", id);
+                        r = -ENOENT;
+                        goto out;
+                }
+                if (!u->local) {
+                        module_error_set(err, 409, "not_local", NULL,
+                                         "%s comes from a directory service (NSS), not the local "
+                                         "files: change it there",
+                                         id);
+                        r = -EPERM;
+                        goto out;
+                }
+                if ((u->uid == 0 || u->uid < db.defs.uid_min) && !force) {
+                        module_error_set(err, 409, "system_account", "force",
+                                         "%s is %s (uid %u, below UID_MIN %u): pass force to "
+                                         "change it",
+                                         id, u->uid == 0 ? "root" : "a system account", u->uid,
+                                         db.defs.uid_min);
+                        r = -EPERM;
+                        goto out;
+                }
+        }
+        if (op == COLLECTION_CREATE)
+                r = user_create(ctx, body, dry_run, &db, ret, err);
+        else if (op == COLLECTION_MODIFY)
+                r = user_modify(ctx, id, body, dry_run, &db, u, ret, err);
+        else
+                r = user_delete(ctx, id, query, dry_run, u, ret, err);
+out:
+        acctdb_done(&db);
+        return r;
+}

@@ -1,0 +1,200 @@
+/* test-accounts.c — the account grammars of src/modules/users/accounts.c:
+ * names, GECOS, passwords, shells, homes, login.defs, colon lines, SSH
+ * keys and shadow redaction. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "modules/users/accounts.h"
+
+#define ED25519 "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+static void test_names(void **state) {
+        static const char *const good[] = {"a", "alice", "a-b_c9", "machine$",
+                                           "abcdefghijklmnopqrstuvwxyz012345"};
+        static const char *const bad[] = {"",
+                                          "A",
+                                          "1abc",
+                                          "-a",
+                                          "_a",
+                                          "a b",
+                                          "a..b",
+                                          "a.b",
+                                          "a$b",
+                                          "a/b",
+                                          "a:b",
+                                          "é",
+                                          "../etc",
+                                          "a\nb",
+                                          "root\t",
+                                          "$",
+                                          "abcdefghijklmnopqrstuvwxyz0123456"};
+        for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+                assert_true(account_name_valid(good[i]));
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_false(account_name_valid(bad[i]));
+        assert_false(account_name_valid(NULL));
+}
+
+static void test_gecos_and_passwords(void **state) {
+        char longer[300];
+
+        assert_true(gecos_valid(""));
+        assert_true(gecos_valid("Zoë O'Brien, Room 4"));
+        assert_false(gecos_valid("a:b"));
+        assert_false(gecos_valid("a\nb"));
+        assert_false(gecos_valid("a\tb"));
+        assert_false(gecos_valid("a\x7f"));
+        assert_false(gecos_valid("a\xc2\x85")); /* NEL, a C1 control */
+        assert_false(gecos_valid("\xff\xfe"));  /* not UTF-8 */
+        memset(longer, 'a', sizeof longer - 1);
+        longer[sizeof longer - 1] = '\0';
+        assert_false(gecos_valid(longer));
+        longer[255] = '\0';
+        assert_true(gecos_valid(longer));
+
+        assert_true(password_valid("correct horse: battery"));
+        assert_false(password_valid(""));
+        assert_false(password_valid("a\nb"));
+        assert_false(password_valid("a\rb"));
+}
+
+static void test_shells(void **state) {
+        static const char shells[] = "# /etc/shells\n/bin/sh\n  /bin/bash  \n\n/usr/bin/zsh";
+        size_t n = sizeof shells - 1;
+
+        assert_true(shells_contains(shells, n, "/bin/sh"));
+        assert_true(shells_contains(shells, n, "/bin/bash"));
+        assert_true(shells_contains(shells, n, "/usr/bin/zsh"));
+        assert_false(shells_contains(shells, n, "/bin/zsh"));
+        assert_false(shells_contains(shells, n, "# /etc/shells"));
+        assert_false(shells_contains(shells, n, "bash"));
+        assert_false(shells_contains(shells, n, "/bin/s"));
+        assert_false(shells_contains(shells, n, ""));
+}
+
+static void test_homes(void **state) {
+        static const char *const roots[] = {"/home", "/srv/users", NULL};
+
+        assert_true(home_path_valid("/home/alice", roots));
+        assert_true(home_path_valid("/home/a/b.c-d_e", roots));
+        assert_true(home_path_valid("/srv/users/x", roots));
+        assert_false(home_path_valid("/home", roots));
+        assert_false(home_path_valid("/home/", roots));
+        assert_false(home_path_valid("/homeless/x", roots));
+        assert_false(home_path_valid("/home/../etc", roots));
+        assert_false(home_path_valid("/home/./a", roots));
+        assert_false(home_path_valid("/home//a", roots));
+        assert_false(home_path_valid("/home/a b", roots));
+        assert_false(home_path_valid("home/a", roots));
+        assert_false(home_path_valid("/etc/a", roots));
+        assert_false(home_path_valid("/home/a:b", roots));
+}
+
+static void test_login_defs(void **state) {
+        static const char text[] = "# comment\nUID_MIN\t\t 2000\nUID_MAX 3000\n"
+                                   "GID_MIN 2000\nGID_MAX\t4000\r\nSYS_UID_MAX 1999\n"
+                                   "UMASK 022\nUID_MIN_BOGUS 5\n  # UID_MIN 7\n";
+        struct login_defs d;
+
+        assert_int_equal(login_defs_parse(text, sizeof text - 1, &d), 0);
+        assert_int_equal(d.uid_min, 2000);
+        assert_int_equal(d.uid_max, 3000);
+        assert_int_equal(d.gid_min, 2000);
+        assert_int_equal(d.gid_max, 4000);
+        assert_int_equal(d.sys_uid_max, 1999);
+        /* malformed values are ignored, like the tools do */
+        assert_int_equal(login_defs_parse("UID_MIN -5\nUID_MAX 1x\n", 22, &d), 0);
+        assert_int_equal(d.uid_min, 1000);
+        assert_int_equal(d.uid_max, 60000);
+        /* nonsense ranges are refused */
+        assert_int_equal(login_defs_parse("UID_MIN 5000\nUID_MAX 4000\n", 26, &d), -EINVAL);
+        assert_int_equal(login_defs_parse("UID_MIN 0\n", 10, &d), -EINVAL);
+        assert_int_equal(login_defs_parse(NULL, 0, &d), 0);
+        assert_int_equal(d.uid_min, 1000);
+}
+
+static void test_colon(void **state) {
+        struct colon_line l;
+        uint32_t v;
+
+        assert_int_equal(colon_split("root:x:0:0:root:/root:/bin/bash", 31, 7, 7, &l), 0);
+        assert_int_equal(l.n, 7);
+        assert_int_equal(l.len[4], 4);
+        assert_int_equal(colon_u32(&l, 2, &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(colon_split("a:b", 3, 7, 7, &l), -EINVAL);
+        assert_int_equal(colon_split("a:b:c:d", 7, 1, 3, &l), -EINVAL);
+        assert_int_equal(colon_split("a::", 3, 3, 3, &l), 0);
+        assert_int_equal(colon_u32(&l, 1, &v), -ENODATA);
+        assert_int_equal(colon_split("a:-1:99999999999:+5", 19, 4, 4, &l), 0);
+        assert_int_equal(colon_u32(&l, 1, &v), -EINVAL);
+        assert_int_equal(colon_u32(&l, 2, &v), -EINVAL);
+        assert_int_equal(colon_u32(&l, 3, &v), -EINVAL);
+}
+
+static void test_ssh_keys(void **state) {
+        const char *why;
+        char *out = NULL;
+
+        assert_int_equal(ssh_key_parse("ssh-ed25519 " ED25519 " alice@host", &out, &why), 0);
+        assert_string_equal(out, "ssh-ed25519 " ED25519 " alice@host");
+        free(out);
+        assert_int_equal(ssh_key_parse("  ssh-ed25519\t" ED25519 "   ", &out, &why), 0);
+        assert_string_equal(out, "ssh-ed25519 " ED25519);
+        free(out);
+        /* the type named must be the type in the blob */
+        assert_int_equal(ssh_key_parse("ssh-rsa " ED25519, &out, &why), -EINVAL);
+        assert_non_null(strstr(why, "type"));
+        assert_int_equal(ssh_key_parse("ssh-dss " ED25519, &out, &why), -EINVAL);
+        assert_int_equal(ssh_key_parse("ssh-ed25519 " ED25519 "=", &out, &why), -EINVAL);
+        assert_int_equal(ssh_key_parse("ssh-ed25519 AAAA", &out, &why), -EINVAL);
+        assert_int_equal(ssh_key_parse("ssh-ed25519 !!!!", &out, &why), -EINVAL);
+        assert_int_equal(ssh_key_parse("ssh-ed25519", &out, &why), -EINVAL);
+        assert_int_equal(ssh_key_parse("", &out, &why), -EINVAL);
+        assert_int_equal(ssh_key_parse("command=\"x\" ssh-ed25519 " ED25519, &out, &why), -EINVAL);
+        assert_non_null(strstr(why, "options"));
+        assert_int_equal(
+                ssh_key_parse("ssh-ed25519 " ED25519 " a\nssh-ed25519 " ED25519, &out, &why),
+                -EINVAL);
+        /* AAAAC3NzaC1lZDI1NTE5 alone: the type and no key */
+        assert_int_equal(ssh_key_parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", &out, &why), -EINVAL);
+}
+
+static void test_shadow_redact(void **state) {
+        static const char text[] = "root:*:19000:0:99999:7:::\n"
+                                   "alice:$y$j9T$abc$def:19000:0:99999:7:::\n"
+                                   "bob:!$6$salt$hash:1:0:99999:7:::\n"
+                                   "carol:!:1::::::\n"
+                                   "dave::1::::::\n"
+                                   "junk\n";
+        char *out = NULL;
+
+        assert_int_equal(shadow_redact(text, sizeof text - 1, &out), 0);
+        assert_string_equal(out, "root:*:19000:0:99999:7:::\n"
+                                 "alice:[redacted]:19000:0:99999:7:::\n"
+                                 "bob:![redacted]:1:0:99999:7:::\n"
+                                 "carol:!:1::::::\n"
+                                 "dave::1::::::\n"
+                                 "junk\n");
+        free(out);
+        assert_int_equal(shadow_redact("x:hash", 6, &out), 0);
+        assert_string_equal(out, "x:[redacted]");
+        free(out);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_names),      cmocka_unit_test(test_gecos_and_passwords),
+                cmocka_unit_test(test_shells),     cmocka_unit_test(test_homes),
+                cmocka_unit_test(test_login_defs), cmocka_unit_test(test_colon),
+                cmocka_unit_test(test_ssh_keys),   cmocka_unit_test(test_shadow_redact),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
