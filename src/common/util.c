@@ -439,3 +439,25 @@ void utf8_sanitize(char *s) {
                 i += k;
         }
 }
+
+bool path_plain_absolute(const char *s, size_t n) {
+        size_t comp = 0;
+
+        if (n < 2 || s[0] != '/' || s[n - 1] == '/')
+                return false;
+        for (size_t i = 1; i <= n; i++) {
+                char c = i < n ? s[i] : '/';
+                if (c == '/') {
+                        const char *start = s + i - comp;
+                        if (comp == 0 || (comp == 1 && start[0] == '.') ||
+                            (comp == 2 && start[0] == '.' && start[1] == '.'))
+                                return false;
+                        comp = 0;
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+                        comp++;
+                else
+                        return false;
+        }
+        return true;
+}

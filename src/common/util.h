@@ -99,6 +99,11 @@ size_t utf8_char_len(const unsigned char *p, size_t n);
 
 /* Valid UTF-8 with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
+
+/* An absolute path of [A-Za-z0-9._-] components, none empty, "." or "..",
+ * without a trailing '/', not "/" itself; n is strlen(s).  Such a path needs
+ * no canonicalisation and cannot climb out of where it names. */
+bool path_plain_absolute(const char *s, size_t n);
 /* Replaces, in place, every byte that is not part of valid UTF-8 with '?' and
  * control characters with ' ', so that text quoting a peer's bytes (possibly
  * cut in the middle of a character) can go into JSON and logs. */

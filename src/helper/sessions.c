@@ -545,23 +545,31 @@ int sessions_list_tokens(struct store *s, const char *user, json_t **ret) {
         return 0;
 }
 
+/* A session or token past its expiry, idle timeout or lifetime, with ?1 = now,
+ * ?2 = idle timeout and ?3 = lifetime (0: none), bound by bind_expiry(). */
+#define SESSION_EXPIRED_SQL                                                                        \
+        "((expires_at != 0 AND expires_at <= ?1)"                                                  \
+        " OR (kind = 'session' AND ((?2 > 0 AND last_used <= ?1 - ?2)"                             \
+        " OR (?3 > 0 AND created <= ?1 - ?3))))"
+
+static int bind_expiry(sqlite3_stmt *st, const struct session_limits *lim, int64_t now) {
+        int r = sql_bind_int64(st, 1, now);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, lim->idle_timeout);
+        if (r >= 0)
+                r = sql_bind_int64(st, 3, lim->lifetime);
+        return r;
+}
+
 int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
         if (!s || !limits_valid(lim) || now <= 0)
                 return -EINVAL;
-        r = sql_prepare(s,
-                        "DELETE FROM sessions WHERE (expires_at != 0 AND expires_at <= ?1)"
-                        " OR (kind = 'session' AND ((?2 > 0 AND last_used <= ?1 - ?2)"
-                        " OR (?3 > 0 AND created <= ?1 - ?3)))",
-                        &st);
+        r = sql_prepare(s, "DELETE FROM sessions WHERE " SESSION_EXPIRED_SQL, &st);
         if (r >= 0)
-                r = sql_bind_int64(st, 1, now);
-        if (r >= 0)
-                r = sql_bind_int64(st, 2, lim->idle_timeout);
-        if (r >= 0)
-                r = sql_bind_int64(st, 3, lim->lifetime);
+                r = bind_expiry(st, lim, now);
         if (r < 0)
                 return r;
         rc = sqlite3_step(st);
@@ -578,16 +586,10 @@ int sessions_count(struct store *s, const struct session_limits *lim, int64_t no
                 return -EINVAL;
         r = sql_prepare(s,
                         "SELECT count(*) FROM sessions WHERE kind IN ('session', 'peer')"
-                        " AND NOT ((expires_at != 0 AND expires_at <= ?1)"
-                        " OR (kind = 'session' AND ((?2 > 0 AND last_used <= ?1 - ?2)"
-                        " OR (?3 > 0 AND created <= ?1 - ?3))))",
+                        " AND NOT " SESSION_EXPIRED_SQL,
                         &st);
         if (r >= 0)
-                r = sql_bind_int64(st, 1, now);
-        if (r >= 0)
-                r = sql_bind_int64(st, 2, lim->idle_timeout);
-        if (r >= 0)
-                r = sql_bind_int64(st, 3, lim->lifetime);
+                r = bind_expiry(st, lim, now);
         if (r >= 0)
                 r = sql_step_one(st);
         if (r < 0)

@@ -73,24 +73,7 @@ static bool valid_network(const char *s) {
 /* An absolute directory path of [A-Za-z0-9._-] components, none "." or
  * "..", without a trailing '/', not "/" itself. */
 static bool valid_home_root(const char *s) {
-        size_t n = strlen(s), comp = 0;
-
-        if (n < 2 || s[0] != '/' || s[n - 1] == '/')
-                return false;
-        for (size_t i = 1; i <= n; i++) {
-                char c = i < n ? s[i] : '/';
-                if (c == '/') {
-                        if (comp == 0 || (comp == 1 && s[i - 1] == '.') ||
-                            (comp == 2 && s[i - 1] == '.' && s[i - 2] == '.'))
-                                return false;
-                        comp = 0;
-                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
-                        comp++;
-                else
-                        return false;
-        }
-        return true;
+        return path_plain_absolute(s, strlen(s));
 }
 
 #define UINT_SETTING(k, lo, hi, desc, rst)                                                         \

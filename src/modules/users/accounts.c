@@ -90,25 +90,7 @@ bool shells_contains(const char *text, size_t len, const char *shell) {
 
 /* Path grammar of accounts.h; n is strlen(path). */
 static bool path_grammar(const char *path, size_t n) {
-        size_t comp = 0;
-
-        if (n < 2 || n > HOME_MAX || path[0] != '/' || path[n - 1] == '/')
-                return false;
-        for (size_t i = 1; i <= n; i++) {
-                char c = i < n ? path[i] : '/';
-                if (c == '/') {
-                        const char *s = path + i - comp;
-                        if (comp == 0 || (comp == 1 && s[0] == '.') ||
-                            (comp == 2 && s[0] == '.' && s[1] == '.'))
-                                return false;
-                        comp = 0;
-                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
-                        comp++;
-                else
-                        return false;
-        }
-        return true;
+        return n <= HOME_MAX && path_plain_absolute(path, n);
 }
 
 bool home_path_valid(const char *path, const char *const *roots) {

@@ -3,7 +3,6 @@
  * engine.c (plan, guards, apply), in the helper.  Non-local groups are
  * read-only; system groups (gid below GID_MIN) need "force". */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,19 +116,6 @@ static int groups_show(const struct module_ctx *ctx, const char *id, json_t *que
         return group_show(id, ret, err);
 }
 
-static int bad(struct module_error *err, int status, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int bad(struct module_error *err, int status, const char *field, const char *fmt, ...) {
-        char msg[sizeof err->message];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        module_error_set(err, status, "invalid_argument", field, "%s", msg);
-        return -EINVAL;
-}
-
 static int check_members(const struct acctdb *db, json_t *body, const char *field,
                          struct module_error *err) {
         json_t *list = json_object_get(body, field), *v;
@@ -138,14 +124,14 @@ static int check_members(const struct acctdb *db, json_t *body, const char *fiel
         if (!list)
                 return 0;
         if (!json_is_array(list) || json_array_size(list) > 65536)
-                return bad(err, 400, field, "%s must be a list of user names", field);
+                return account_invalid(err, 400, field, "%s must be a list of user names", field);
         json_array_foreach(list, i, v) {
                 const char *s = json_string_value(v);
                 if (!account_name_valid(s))
-                        return bad(err, 422, field, "\"%.64s\" is not a valid user name",
-                                   s ? s : "?");
+                        return account_invalid(err, 422, field,
+                                               "\"%.64s\" is not a valid user name", s ? s : "?");
                 if (!acctdb_user(db, s))
-                        return bad(err, 422, field, "no user \"%.64s\"", s);
+                        return account_invalid(err, 422, field, "no user \"%.64s\"", s);
         }
         return 0;
 }
@@ -203,7 +189,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                 for (size_t i = 0; i < n; i++)
                         known |= STREQ(keys[i], k);
                 if (!known)
-                        return bad(err, 400, k, "unknown field \"%.64s\"", k);
+                        return account_invalid(err, 400, k, "unknown field \"%.64s\"", k);
         }
         if ((r = load(&db, err)) < 0)
                 return r;
@@ -237,7 +223,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                 }
                 if (json_object_get(body, "force") &&
                     !json_is_boolean(json_object_get(body, "force"))) {
-                        r = bad(err, 400, "force", "force must be true or false%s", "");
+                        r = account_invalid(err, 400, "force", "force must be true or false%s", "");
                         goto out;
                 }
         }
@@ -246,7 +232,8 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                 const char *name = json_string_value(json_object_get(body, "name"));
                 json_t *gid = json_object_get(body, "gid");
                 if (!name || !account_name_valid(name)) {
-                        r = bad(err, 422, "name",
+                        r = account_invalid(
+                                err, 422, "name",
                                 "\"%.64s\" is not a valid group name: 1 to 32 characters, a "
                                 "lowercase letter first, then lowercase letters, digits, '-' or "
                                 "'_'",
@@ -290,7 +277,8 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                 const char *final = id;
                 if (json_object_get(body, "members") && (json_object_get(body, "add_members") ||
                                                          json_object_get(body, "remove_members"))) {
-                        r = bad(err, 422, "members",
+                        r = account_invalid(
+                                err, 422, "members",
                                 "give members (the whole list) or add_members/remove_members%s",
                                 "");
                         goto out;
@@ -298,8 +286,9 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                 if ((v = json_object_get(body, "new_name"))) {
                         s = json_string_value(v);
                         if (!s || !account_name_valid(s)) {
-                                r = bad(err, 422, "new_name", "\"%.64s\" is not a valid group name",
-                                        s ? s : "");
+                                r = account_invalid(err, 422, "new_name",
+                                                    "\"%.64s\" is not a valid group name",
+                                                    s ? s : "");
                                 goto out;
                         }
                         if (acctdb_group(&db, s)) {
@@ -334,8 +323,8 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         for (size_t k2 = 0; k2 < g->n_members; k2++)
                                 member |= STREQ(g->members[k2], json_string_value(v));
                         if (!member) {
-                                r = bad(err, 422, "remove_members", "%s is not a member",
-                                        json_string_value(v));
+                                r = account_invalid(err, 422, "remove_members",
+                                                    "%s is not a member", json_string_value(v));
                                 goto out;
                         }
                         c = engine_cmd(&e, GPASSWD);
@@ -345,7 +334,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         engine_arg(&e, c, final);
                 }
                 if (e.n == 0) {
-                        r = bad(err, 422, NULL, "nothing to change%s", "");
+                        r = account_invalid(err, 422, NULL, "nothing to change%s", "");
                         goto out;
                 }
                 r = run(ctx, &e, dry_run, final, ret, err);

@@ -14,6 +14,7 @@
  * mode set on the descriptor), and put back the same way on rollback
  * (users_file_restore). */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -31,6 +32,17 @@
 #include "modules/users/acctdb.h"
 #include "modules/users/users.h"
 #include "util.h"
+
+int account_invalid(struct module_error *err, int status, const char *field, const char *fmt, ...) {
+        char msg[sizeof err->message];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        module_error_set(err, status, "invalid_argument", field, "%s", msg);
+        return -EINVAL;
+}
 
 #define USERADD          "/usr/sbin/useradd"
 #define USERMOD          "/usr/sbin/usermod"

@@ -13,6 +13,10 @@ struct steward_config;
 #define HOME_ROOTS_MAX 16
 void users_home_roots(struct steward_config *cfg, const char *roots[HOME_ROOTS_MAX + 1]);
 
+/* Fills err with a 400/422 "invalid_argument" naming field; returns -EINVAL. */
+int account_invalid(struct module_error *err, int status, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err);
 int users_dir_size(const char *dir, uint64_t *ret);
 int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,

@@ -6,7 +6,6 @@
  * after the tools ran, by the helper itself, as the file's owner would
  * (mode 0600 in a 0700 .ssh, owned by the user), without following links. */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,19 +61,6 @@ static const struct field fields[] = {
         {"force", F_BOOL, 2},
 };
 
-static int bad(struct module_error *err, int status, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int bad(struct module_error *err, int status, const char *field, const char *fmt, ...) {
-        char msg[sizeof err->message];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        module_error_set(err, status, "invalid_argument", field, "%s", msg);
-        return -EINVAL;
-}
-
 static int check_body(json_t *body, unsigned op, struct module_error *err) {
         const char *k;
         json_t *v;
@@ -85,30 +71,31 @@ static int check_body(json_t *body, unsigned op, struct module_error *err) {
                         if (STREQ(fields[i].name, k) && (fields[i].ops & op))
                                 f = &fields[i];
                 if (!f)
-                        return bad(err, 400, k, "unknown field \"%.64s\"", k);
+                        return account_invalid(err, 400, k, "unknown field \"%.64s\"", k);
                 switch (f->type) {
                 case F_STR:
                         if (!json_is_string(v))
-                                return bad(err, 400, k, "%s must be a string", k);
+                                return account_invalid(err, 400, k, "%s must be a string", k);
                         break;
                 case F_INT:
                         if (!json_is_integer(v))
-                                return bad(err, 400, k, "%s must be an integer", k);
+                                return account_invalid(err, 400, k, "%s must be an integer", k);
                         break;
                 case F_BOOL:
                         if (!json_is_boolean(v))
-                                return bad(err, 400, k, "%s must be true or false", k);
+                                return account_invalid(err, 400, k, "%s must be true or false", k);
                         break;
                 case F_OBJ:
                         if (!json_is_object(v))
-                                return bad(err, 400, k, "%s must be an object", k);
+                                return account_invalid(err, 400, k, "%s must be an object", k);
                         break;
                 case F_STRS: {
                         size_t i;
                         json_t *s;
                         if (!json_is_array(v) || json_array_size(v) > SSH_KEYS_MAX)
-                                return bad(err, 400, k, "%s must be a list of strings", k);
-                        json_array_foreach(v, i, s) if (!json_is_string(s)) return bad(
+                                return account_invalid(err, 400, k, "%s must be a list of strings",
+                                                       k);
+                        json_array_foreach(v, i, s) if (!json_is_string(s)) return account_invalid(
                                 err, 400, k, "%s must be a list of strings", k);
                         break;
                 }
@@ -128,9 +115,10 @@ static int check_group_names(const struct acctdb *db, json_t *list, const char *
         json_array_foreach(list, i, v) {
                 const char *g = json_string_value(v);
                 if (!account_name_valid(g))
-                        return bad(err, 422, field, "\"%.64s\" is not a valid group name", g);
+                        return account_invalid(err, 422, field,
+                                               "\"%.64s\" is not a valid group name", g);
                 if (!acctdb_group(db, g))
-                        return bad(err, 422, field, "no group \"%.64s\"", g);
+                        return account_invalid(err, 422, field, "no group \"%.64s\"", g);
         }
         return 0;
 }
@@ -181,10 +169,11 @@ static int check_home(const char *home, struct module_error *err) {
 
         users_home_roots(&cfg, roots);
         if (!home_path_valid(home, roots))
-                return bad(err, 422, "home",
-                           "\"%.128s\" is not an absolute path of letters, digits, '.', '_' and "
-                           "'-' under a home root (stewardd:users:home_roots: %s…)",
-                           home, roots[0] ? roots[0] : "none");
+                return account_invalid(
+                        err, 422, "home",
+                        "\"%.128s\" is not an absolute path of letters, digits, '.', '_' and "
+                        "'-' under a home root (stewardd:users:home_roots: %s…)",
+                        home, roots[0] ? roots[0] : "none");
         /* The part that exists must not lead out of the root through a link. */
         snprintf(parent, sizeof parent, "%s", home);
         while ((slash = strrchr(parent, '/')) && slash != parent) {
@@ -201,7 +190,8 @@ static int check_home(const char *home, struct module_error *err) {
                                       (real[rl] == '\0' || real[rl] == '/');
                         }
                         if (!ok)
-                                return bad(err, 422, "home", "\"%.128s\" leads out of /home", home);
+                                return account_invalid(err, 422, "home",
+                                                       "\"%.128s\" leads out of /home", home);
                         break;
                 }
         }
@@ -478,16 +468,16 @@ static int password_cmds(struct engine *e, const char *name, json_t *body, char 
 
         *ret_password = NULL;
         if (n > 1)
-                return bad(err, 422, pw ? "password" : "generate_password",
-                           "give one of password, generate_password and locked%s", "");
+                return account_invalid(err, 422, pw ? "password" : "generate_password",
+                                       "give one of password, generate_password and locked%s", "");
         if (pw && !password_valid(pw))
-                return bad(err, 422, "password",
-                           "a password is 1 to 256 characters of text without control "
-                           "characters%s",
-                           "");
+                return account_invalid(err, 422, "password",
+                                       "a password is 1 to 256 characters of text without control "
+                                       "characters%s",
+                                       "");
         if (generate) {
                 if (gen_password(gen) < 0)
-                        return bad(err, 500, NULL, "cannot generate a password%s", "");
+                        return account_invalid(err, 500, NULL, "cannot generate a password%s", "");
                 pw = gen;
                 *ret_password = gen;
         }
@@ -506,16 +496,18 @@ static int common_checks(json_t *body, const struct acctdb *db, struct module_er
         const char *s;
 
         if ((s = sget(body, "full_name")) && !gecos_valid(s))
-                return bad(err, 422, "full_name",
-                           "a full name is at most 255 characters without ':' or control "
-                           "characters: \"%.64s\"",
-                           s);
+                return account_invalid(
+                        err, 422, "full_name",
+                        "a full name is at most 255 characters without ':' or control "
+                        "characters: \"%.64s\"",
+                        s);
         if ((s = sget(body, "shell")) && !acct_shell_allowed(s))
-                return bad(err, 422, "shell", "\"%.128s\" is not listed in /etc/shells", s);
+                return account_invalid(err, 422, "shell", "\"%.128s\" is not listed in /etc/shells",
+                                       s);
         if ((s = sget(body, "home")) && check_home(s, err) < 0)
                 return -EINVAL;
         if ((s = sget(body, "group")) && (!account_name_valid(s) || !acctdb_group(db, s)))
-                return bad(err, 422, "group", "no group \"%.64s\"", s);
+                return account_invalid(err, 422, "group", "no group \"%.64s\"", s);
         if (check_group_names(db, json_object_get(body, "groups"), "groups", err) < 0 ||
             check_group_names(db, json_object_get(body, "add_groups"), "add_groups", err) < 0 ||
             check_group_names(db, json_object_get(body, "remove_groups"), "remove_groups", err) < 0)
@@ -550,13 +542,14 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
         int r;
 
         if (!name)
-                return bad(err, 422, "name", "a user needs a name%s", "");
+                return account_invalid(err, 422, "name", "a user needs a name%s", "");
         if (!account_name_valid(name))
-                return bad(err, 422, "name",
-                           "\"%.64s\" is not a valid user name: 1 to 32 characters, a lowercase "
-                           "letter first, then lowercase letters, digits, '-' or '_' (and an "
-                           "optional final '$')",
-                           name);
+                return account_invalid(
+                        err, 422, "name",
+                        "\"%.64s\" is not a valid user name: 1 to 32 characters, a lowercase "
+                        "letter first, then lowercase letters, digits, '-' or '_' (and an "
+                        "optional final '$')",
+                        name);
         if (acctdb_user(db, name)) {
                 module_error_set(err, 409, "exists", "name", "a user \"%s\" exists", name);
                 return -EEXIST;
@@ -602,10 +595,11 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                 users_home_roots(&cfg, roots);
                 if (!roots[0] || strlen(roots[0]) + 1 + strlen(name) > HOME_MAX) {
                         json_decref(kc.keys);
-                        return bad(err, 422, "home",
-                                   "no home root to put the home in (stewardd:users:home_roots); "
-                                   "give \"home\"%s",
-                                   "");
+                        return account_invalid(
+                                err, 422, "home",
+                                "no home root to put the home in (stewardd:users:home_roots); "
+                                "give \"home\"%s",
+                                "");
                 }
                 if (snprintf(home, sizeof home, "%.64s/%.32s", roots[0], name) < 0)
                         home[0] = '\0';
@@ -613,10 +607,11 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
         if (kc.touched && json_array_size(kc.keys) > 0 &&
             json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0) {
                 json_decref(kc.keys);
-                return bad(err, 422, "ssh_keys",
-                           "SSH keys need a home directory: %s does not exist and create_home "
-                           "is false",
-                           home);
+                return account_invalid(
+                        err, 422, "ssh_keys",
+                        "SSH keys need a home directory: %s does not exist and create_home "
+                        "is false",
+                        home);
         }
 
         engine_init(&e);
@@ -671,7 +666,8 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                 return r;
         if ((s = sget(body, "new_name"))) {
                 if (!account_name_valid(s))
-                        return bad(err, 422, "new_name", "\"%.64s\" is not a valid user name", s);
+                        return account_invalid(err, 422, "new_name",
+                                               "\"%.64s\" is not a valid user name", s);
                 if (acctdb_user(db, s)) {
                         module_error_set(err, 409, "exists", "new_name", "a user \"%s\" exists", s);
                         return -EEXIST;
@@ -680,14 +676,17 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
         }
         if (json_object_get(body, "groups") &&
             (json_object_get(body, "add_groups") || json_object_get(body, "remove_groups")))
-                return bad(err, 422, "groups",
-                           "give groups (the whole list) or add_groups/remove_groups%s", "");
+                return account_invalid(err, 422, "groups",
+                                       "give groups (the whole list) or add_groups/remove_groups%s",
+                                       "");
         if (json_object_get(body, "ssh_keys") &&
             (json_object_get(body, "add_ssh_keys") || json_object_get(body, "remove_ssh_keys")))
-                return bad(err, 422, "ssh_keys",
-                           "give ssh_keys (the whole list) or add_ssh_keys/remove_ssh_keys%s", "");
+                return account_invalid(
+                        err, 422, "ssh_keys",
+                        "give ssh_keys (the whole list) or add_ssh_keys/remove_ssh_keys%s", "");
         if (json_object_get(body, "locked") && json_object_get(body, "password"))
-                return bad(err, 422, "locked", "give password or locked, not both%s", "");
+                return account_invalid(err, 422, "locked", "give password or locked, not both%s",
+                                       "");
 
         /* SSH keys: the new list. */
         {
@@ -853,7 +852,7 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
         if (r >= 0 && e.n == 0 && !kc.touched) {
                 engine_done(&e);
                 json_decref(kc.keys);
-                return bad(err, 422, NULL, "nothing to change%s", "");
+                return account_invalid(err, 422, NULL, "nothing to change%s", "");
         }
         if (r >= 0)
                 r = finish(&e, ctx, dry_run, final, &kc, u->home, password, ret, err);
@@ -932,7 +931,7 @@ int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id
         if (r < 0)
                 return r;
         if (op == COLLECTION_DELETE && json_object_size(body) > 0)
-                return bad(err, 400, NULL, "delete takes no body%s", "");
+                return account_invalid(err, 400, NULL, "delete takes no body%s", "");
         r = acctdb_load(&db, false);
         if (r < 0) {
                 module_error_set(err, 500, "internal", NULL, "cannot read the accounts: %s",
