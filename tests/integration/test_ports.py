@@ -173,20 +173,29 @@ def test_cli_table(daemon):
 
 def test_ports_event_against_the_baseline(daemon, listener):
     """A listener that appears after the baseline was saved, then goes, is
-    an event on the stream (checked every few seconds)."""
+    an event on the stream (checked every few seconds).  Each event carries
+    the whole new/gone sets, and other processes on the host may open and
+    close sockets meanwhile, so the stream is read until the set shows it."""
     from test_events import Stream
+
+    def until(s, pred):
+        while True:
+            _, kind, data = s.next_event()
+            assert kind == "ports"
+            if pred(data):
+                return data
+
     proc, old = listener("127.0.0.1", 0)
     assert daemon.https("POST", "/api/v1/modules/ports/commands/baseline_save").status == 200
     s = Stream(daemon, "/api/v1/events?types=ports", timeout=30)
     _, fresh = listener("127.0.0.1", 0)
-    _, kind, data = s.next_event()
-    assert kind == "ports"
-    assert any(l["port"] == fresh and l["protocol"] == "tcp" for l in data["new"]), data
+    data = until(s, lambda d: any(l["port"] == fresh and l["protocol"] == "tcp"
+                                  for l in d["new"]))
     assert all({"protocol", "family", "address", "port", "processes", "findings"} <= set(l)
                for l in data["new"])
     proc.kill()
     proc.wait()
-    _, kind, data = s.next_event()
+    data = until(s, lambda d: any(g["port"] == old for g in d["gone"]))
     assert {"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": old}.items() \
         <= next(g for g in data["gone"] if g["port"] == old).items()
     s.close()
