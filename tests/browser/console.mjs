@@ -335,13 +335,6 @@ const steps = {
     assert.equal((await page.request.get(URL_ + '/api/v1/whoami')).status(), 401);
     await check('idle-logged-out');
   },
-
-  async 'users-unavailable'() {
-    await go('#/users');
-    await page.waitForSelector('[data-unavailable]');
-    assert.match(await page.textContent('[data-unavailable]'), /not available/);
-    await check('users-unavailable');
-  },
 };
 
 let failed = false;
