@@ -18,9 +18,11 @@
 #include <shadow.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +57,7 @@ struct helper {
         struct store *store;
         struct throttle *throttle;
         char *bootstrap_path;
+        char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
 };
 
@@ -184,6 +187,38 @@ static int op_csrf_renew(struct helper *h, const struct caller *c, json_t *args,
         return 0;
 }
 
+/* Whether fd is the daemon's end of a connection accepted on the local
+ * socket.  SO_PEERCRED of anything else says nothing about a client: the
+ * listening socket itself, or a socket connected TO it, carries the
+ * credentials of whoever called listen() (root); a socketpair, those of
+ * its maker.  The accepted end alone is named after the listener. */
+static bool accepted_on_peer_socket(struct helper *h, int fd) {
+        struct sockaddr_un sa = {0};
+        socklen_t sl = sizeof sa;
+        int v = 0;
+        socklen_t vl = sizeof v;
+        size_t n;
+
+        if (!h->peer_socket)
+                return false;
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &vl) < 0 || v != AF_UNIX)
+                return false;
+        vl = sizeof v;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vl) < 0 || v != SOCK_STREAM)
+                return false;
+        vl = sizeof v;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) < 0 || v != 0)
+                return false;
+        if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
+            sl <= offsetof(struct sockaddr_un, sun_path) || sl > sizeof sa)
+                return false;
+        n = sl - offsetof(struct sockaddr_un, sun_path);
+        if (sa.sun_path[0] == '\0') /* abstract, not the listener's path */
+                return false;
+        n = strnlen(sa.sun_path, n);
+        return n == strlen(h->peer_socket) && memcmp(sa.sun_path, h->peer_socket, n) == 0;
+}
+
 static int op_peer_session(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
         struct steward_config cfg;
@@ -200,6 +235,13 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
         if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
                 module_error_set(e, 400, "bad_request", NULL, "no peer connection passed");
                 return -EINVAL;
+        }
+        if (!accepted_on_peer_socket(h, fd)) {
+                log_warning("helper: refused peer_session: not a connection accepted on the local "
+                            "socket");
+                module_error_set(e, 403, "forbidden", NULL,
+                                 "not a connection accepted on the local socket");
+                return -EPERM;
         }
         stewardd_config_get(&cfg);
         map = role_map(&cfg, &lists);
@@ -1415,9 +1457,20 @@ fail:
         return r < 0 ? r : -EIO;
 }
 
+int helper_set_peer_socket(struct helper *h, const char *path) {
+        char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        free(h->peer_socket);
+        h->peer_socket = p;
+        return 0;
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;
+        free(h->peer_socket);
         if (h->store)
                 store_close(h->store);
         throttle_free(h->throttle);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ static int setup(void **state) {
         assert_int_equal(stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err), 0);
         assert_int_equal(write_file_atomic(token, BOOTSTRAP, strlen(BOOTSTRAP), 0600), 0);
         assert_int_equal(helper_new(f->dir, token, &h, err, sizeof err), 0);
+        snprintf(conf, sizeof conf, "%s/stewardd.sock", f->dir);
+        assert_int_equal(helper_set_peer_socket(h, conf), 0);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
         f->pid = fork();
         assert_true(f->pid >= 0);
@@ -69,8 +72,8 @@ static int teardown(void **state) {
         if (f->pid > 0)
                 waitpid(f->pid, &st, 0);
         /* Scratch files only; names are fixed. */
-        static const char *const names[] = {"stewardd.conf", "bootstrap-token", "steward.db",
-                                            "steward.db-wal", "steward.db-shm"};
+        static const char *const names[] = {"stewardd.conf",  "bootstrap-token", "steward.db",
+                                            "steward.db-wal", "steward.db-shm",  "stewardd.sock"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
                 snprintf(cmd, sizeof cmd, "%s/%s", f->dir, names[i]);
                 unlink(cmd);
@@ -210,6 +213,55 @@ static void test_helper_revalidates_settings(void **state) {
         json_decref(a);
 }
 
+/* peer_session with a descriptor passed by the front. */
+static int peer_status(struct fixture *f, int fd) {
+        json_t *req = json_pack("{s:s, s:i, s:s, s:{}}", "op", "peer_session", "id", 7, "source",
+                                "unix", "args");
+        json_t *ans = NULL;
+        int st;
+
+        assert_int_equal(proto_send(f->sock, req, fd), 0);
+        json_decref(req);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), 0);
+        st = status_of(ans);
+        json_decref(ans);
+        return st;
+}
+
+/* A compromised front holds the listening unix socket, which root bound:
+ * the listener itself, a socket connected to it, or a socketpair all carry
+ * SO_PEERCRED of root (this test runs as root, or of whoever made them) and
+ * must not become a session.  Only the accepted end of a real client's
+ * connection does. */
+static void test_peer_session_needs_an_accepted_connection(void **state) {
+        struct fixture *f = *state;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int lis, cli, acc, sp[2];
+
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/stewardd.sock", f->dir);
+        lis = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(lis >= 0);
+        assert_int_equal(bind(lis, (struct sockaddr *)&sa, sizeof sa), 0);
+        assert_int_equal(listen(lis, 4), 0);
+        cli = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(cli >= 0);
+        assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof sa), 0);
+        acc = accept4(lis, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(acc >= 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+
+        assert_int_equal(peer_status(f, lis), 403);
+        assert_int_equal(peer_status(f, cli), 403);
+        assert_int_equal(peer_status(f, sp[0]), 403);
+        assert_int_equal(peer_status(f, acc), getuid() == 0 ? 200 : 403);
+
+        close(lis);
+        close(cli);
+        close(acc);
+        close(sp[0]);
+        close(sp[1]);
+}
+
 static void test_broken_framing_drops_the_front(void **state) {
         struct fixture *f = *state;
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
@@ -231,6 +283,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_peer_session_needs_an_accepted_connection,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
         };
