@@ -1516,16 +1516,31 @@ int helper_serve(struct helper *h, int sock, int sigfd) {
                 }
                 h->answer_fd = -1;
                 answer = helper_dispatch(h, req, fd);
-                json_decref(req);
                 if (!json_is_true(json_object_get(answer, "ok")) && h->answer_fd >= 0) {
                         close(h->answer_fd);
                         h->answer_fd = -1;
                 }
                 r = answer ? proto_send(sock, answer, h->answer_fd) : -ENOMEM;
+                if (r == -E2BIG) {
+                        /* Our own answer past the frame cap (nothing was sent):
+                         * an error for this request, not a broken front. */
+                        struct module_error e = {0};
+                        log_warning("helper: the answer to %.32s is larger than a frame",
+                                    json_string_value(json_object_get(req, "op")) ?: "");
+                        module_error_set(&e, 500, "answer_too_large", NULL,
+                                         "the answer is too large; ask for less at a time");
+                        json_decref(answer);
+                        answer = answer_error(json_object_get(req, "id"), &e);
+                        if (h->answer_fd >= 0)
+                                close(h->answer_fd);
+                        h->answer_fd = -1;
+                        r = answer ? proto_send(sock, answer, -1) : -ENOMEM;
+                }
                 if (h->answer_fd >= 0)
                         close(h->answer_fd);
                 h->answer_fd = -1;
                 json_decref(answer);
+                json_decref(req);
                 if (r == -EPIPE || r == -ECONNRESET)
                         return 0;
                 if (r < 0)

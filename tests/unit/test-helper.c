@@ -262,6 +262,33 @@ static void test_peer_session_needs_an_accepted_connection(void **state) {
         close(sp[1]);
 }
 
+/* An answer past the frame cap (here a page of audit records whose args
+ * are large) is an error for that request, not a reason for the helper to
+ * drop the front. */
+static void test_oversized_answer_is_an_error(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *pad = malloc(1u << 20);
+        json_t *ans;
+
+        assert_non_null(pad);
+        memset(pad, 'x', (1u << 20) - 1);
+        pad[(1u << 20) - 1] = '\0';
+        for (int i = 0; i < 20; i++) {
+                ans = call(f, "command", admin,
+                           json_pack("{s:s, s:s, s:{s:s}}", "module", "stewardd", "name", "reload",
+                                     "args", "pad", pad));
+                assert_int_not_equal(status_of(ans), 200);
+                json_decref(ans);
+        }
+        ans = call(f, "audit_list", admin, json_pack("{s:i}", "limit", 500));
+        assert_int_equal(status_of(ans), 500);
+        json_decref(ans);
+        ans = call(f, "audit_verify", admin, json_object());
+        assert_int_equal(status_of(ans), 200);
+        json_decref(ans);
+}
+
 static void test_broken_framing_drops_the_front(void **state) {
         struct fixture *f = *state;
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
@@ -285,6 +312,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_peer_session_needs_an_accepted_connection,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
         };
