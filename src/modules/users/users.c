@@ -99,7 +99,7 @@ static int read_auth_keys(const char *home, char **ret) {
         *ret = NULL;
         if (fd < 0)
                 return fd;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
                 close(fd);
                 return -EINVAL;
         }

@@ -217,7 +217,9 @@ static int read_keys_file(const char *home, char **ret) {
         close(s);
         if (f < 0)
                 return errno == ENOENT ? 0 : -errno;
-        if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* A second name may be the user's link to a file they cannot
+         * read: what is read here goes into the new file and the audit log. */
+        if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
                 close(f);
                 return -EINVAL;
         }
@@ -415,7 +417,8 @@ static int apply_keys(json_t *plan, const char *name, const struct keys_change *
         r = read_keys_file(home, &before);
         if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
                 module_error_set(err, 409, "conflict", "ssh_keys",
-                                 "%s is not a regular file in a plain directory; not touching it",
+                                 "%s is not a regular file with one name in a plain directory; "
+                                 "not touching it",
                                  path);
                 return r;
         }
