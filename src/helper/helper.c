@@ -1048,6 +1048,7 @@ static int rollback_load(struct helper *h, int64_t id, json_t *f, struct rollbac
         /* The hash-chained record vouches for the images. */
         if (store_sha256_hex(rf->full_after, strlen(rf->full_after), hex) < 0 ||
             !STREQ(hex, json_string_value(json_object_get(f, "sha256_after")) ?: "") ||
+            (!rf->full_before != !json_object_get(f, "sha256_before")) ||
             (rf->full_before &&
              (store_sha256_hex(rf->full_before, strlen(rf->full_before), hex) < 0 ||
               !STREQ(hex, json_string_value(json_object_get(f, "sha256_before")) ?: "")))) {

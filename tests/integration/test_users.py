@@ -623,6 +623,16 @@ def test_rollback_refuses_a_tampered_image(ud):
     r = d.https("POST", f"/api/v1/audit/{audit_id}/rollback")
     assert r.status == 409 and "do not match" in r.json["error"]["message"], r
     assert files(d) == before
+    # An image with no "before" would make the file absent (or empty): the
+    # record says the file was there.
+    db = sqlite3.connect(d.state / "steward.db")
+    with db:
+        db.execute("UPDATE audit_images SET before = NULL "
+                   "WHERE audit_id = ? AND path = '/etc/shadow'", (audit_id,))
+    db.close()
+    r = d.https("POST", f"/api/v1/audit/{audit_id}/rollback")
+    assert r.status == 409 and "do not match" in r.json["error"]["message"], r
+    assert files(d) == before
 
 
 def test_cli_password_prompt_on_a_terminal_does_not_echo(ud):
