@@ -442,13 +442,22 @@ static bool valid_token_name(const char *s) {
 static int op_token_create(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
         const char *name = str_arg(args, "name"), *role_s = str_arg(args, "role");
-        json_t *exp = json_object_get(args, "expires_in");
+        json_t *exp = json_object_get(args, "expires_in"), *v;
+        const char *k;
         bool bootstrap = STREQ(c->s.kind, "bootstrap");
         _cleanup_free_ char *secret = NULL;
         int64_t expires_at = 0, now = now_s();
         struct session s;
         int role, r;
 
+        json_object_foreach(args, k, v) if (!STREQ(k, "name") && !STREQ(k, "role") &&
+                                            !STREQ(k, "expires_in")) {
+                /* args are audited as they are: nothing else gets there. */
+                module_error_set(e, 400, "invalid_argument", NULL,
+                                 "unknown field \"%.64s\"; a token has name, role and expires_in",
+                                 k);
+                return -EINVAL;
+        }
         if (!name || !valid_token_name(name)) {
                 module_error_set(e, 422, "invalid_argument", "name",
                                  "a token needs a name of 1-64 letters, digits, spaces or _-.@");
@@ -522,7 +531,7 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
         bool found = false;
         int r;
 
-        if (parse_id(json_object_get(args, "id"), &id) < 0) {
+        if (parse_id(json_object_get(args, "id"), &id) < 0 || json_object_size(args) != 1) {
                 module_error_set(e, 400, "invalid_argument", "id", "a token id is a number");
                 return -EINVAL;
         }

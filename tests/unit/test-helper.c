@@ -213,6 +213,29 @@ static void test_helper_revalidates_settings(void **state) {
         json_decref(a);
 }
 
+/* What a monitor may create is audited: only the fields that mean
+ * something get there, so nobody fills the audit log (and every event
+ * stream) with megabytes of their choosing. */
+static void test_token_fields_are_closed(void **state) {
+        struct fixture *f = *state;
+        char *admin = admin_session(f);
+        char *mon = make_token(f, admin, "monitor");
+        json_t *a;
+
+        a = call(f, "token_create", mon, json_pack("{s:s, s:s}", "name", "t", "pad", "xxxx"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "token_revoke", mon, json_pack("{s:s, s:s}", "id", "1", "pad", "xxxx"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "token_create", mon,
+                 json_pack("{s:s, s:s, s:n}", "name", "t", "role", "monitor", "expires_in"));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        free(admin);
+        free(mon);
+}
+
 /* peer_session with a descriptor passed by the front. */
 static int peer_status(struct fixture *f, int fd) {
         json_t *req = json_pack("{s:s, s:i, s:s, s:{}}", "op", "peer_session", "id", 7, "source",
@@ -310,6 +333,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_token_fields_are_closed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_peer_session_needs_an_accepted_connection,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
