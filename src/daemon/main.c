@@ -758,6 +758,11 @@ int main(int argc, char **argv) {
                 log_error("cannot open the state in %s: %s", a.state_dir, err);
                 goto fail;
         }
+        r = helper_set_peer_socket(h, a.socket_path);
+        if (r < 0) {
+                log_error_errno(r, "cannot remember the socket path");
+                goto fail;
+        }
         sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0) {
                 r = log_error_errno(-errno, "signalfd failed");

@@ -49,6 +49,7 @@
 #define AUDIT_FILES_MAX   256
 #define AUDIT_RECORD_MAX  (64u << 20)
 #define AUDIT_LIST_MAX    500
+#define AUDIT_AFTER_BYTES (4u << 20) /* audit_list_after: stored JSON in one answer */
 #define REDACT_DEPTH_MAX  64
 #define AUDIT_TIME_MAX    INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 #define REDACTED          "[redacted]"
@@ -622,6 +623,7 @@ int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *m
 int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t **ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_json_ json_t *records = NULL;
+        size_t bytes = 0;
         int r, rc;
 
         if (!s || !ret || after_id < 0 || limit < 1 || limit > AUDIT_LIST_MAX)
@@ -639,13 +641,19 @@ int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t *
                 return -ENOMEM;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 json_t *rec;
+                /* The whole answer must fit in one helper frame. */
+                bytes += (size_t)sqlite3_column_bytes(st, COL_ARGS) +
+                         (size_t)sqlite3_column_bytes(st, COL_MESSAGE) +
+                         (size_t)sqlite3_column_bytes(st, COL_FILES);
+                if (json_array_size(records) > 0 && bytes > AUDIT_AFTER_BYTES)
+                        break;
                 r = record_json(st, false, &rec);
                 if (r < 0)
                         return r;
                 if (json_array_append_new(records, rec) < 0)
                         return -ENOMEM;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
                 return sql_fail(rc);
         *ret = TAKE_PTR(records);
         return 0;

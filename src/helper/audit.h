@@ -38,8 +38,9 @@ int audit_append(struct store *s, const struct audit_entry *e, int64_t now, int6
 int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *module,
                const char *user, json_t **ret);
 
-/* Oldest first: the records after after_id (at most limit, 1..500), shaped
- * as audit_list's items; a JSON array. */
+/* Oldest first: the records after after_id (at most limit, 1..500, and
+ * about 4 MiB of stored arguments and files, but always one), shaped as
+ * audit_list's items; a JSON array. */
 int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t **ret);
 
 /* The newest record's id (0: none).  Records are never deleted, so this is

@@ -18,9 +18,11 @@
 #include <shadow.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +57,7 @@ struct helper {
         struct store *store;
         struct throttle *throttle;
         char *bootstrap_path;
+        char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
 };
 
@@ -184,6 +187,38 @@ static int op_csrf_renew(struct helper *h, const struct caller *c, json_t *args,
         return 0;
 }
 
+/* Whether fd is the daemon's end of a connection accepted on the local
+ * socket.  SO_PEERCRED of anything else says nothing about a client: the
+ * listening socket itself, or a socket connected TO it, carries the
+ * credentials of whoever called listen() (root); a socketpair, those of
+ * its maker.  The accepted end alone is named after the listener. */
+static bool accepted_on_peer_socket(struct helper *h, int fd) {
+        struct sockaddr_un sa = {0};
+        socklen_t sl = sizeof sa;
+        int v = 0;
+        socklen_t vl = sizeof v;
+        size_t n;
+
+        if (!h->peer_socket)
+                return false;
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &vl) < 0 || v != AF_UNIX)
+                return false;
+        vl = sizeof v;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vl) < 0 || v != SOCK_STREAM)
+                return false;
+        vl = sizeof v;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) < 0 || v != 0)
+                return false;
+        if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
+            sl <= offsetof(struct sockaddr_un, sun_path) || sl > sizeof sa)
+                return false;
+        n = sl - offsetof(struct sockaddr_un, sun_path);
+        if (sa.sun_path[0] == '\0') /* abstract, not the listener's path */
+                return false;
+        n = strnlen(sa.sun_path, n);
+        return n == strlen(h->peer_socket) && memcmp(sa.sun_path, h->peer_socket, n) == 0;
+}
+
 static int op_peer_session(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
         struct steward_config cfg;
@@ -200,6 +235,13 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
         if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
                 module_error_set(e, 400, "bad_request", NULL, "no peer connection passed");
                 return -EINVAL;
+        }
+        if (!accepted_on_peer_socket(h, fd)) {
+                log_warning("helper: refused peer_session: not a connection accepted on the local "
+                            "socket");
+                module_error_set(e, 403, "forbidden", NULL,
+                                 "not a connection accepted on the local socket");
+                return -EPERM;
         }
         stewardd_config_get(&cfg);
         map = role_map(&cfg, &lists);
@@ -400,13 +442,22 @@ static bool valid_token_name(const char *s) {
 static int op_token_create(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
         const char *name = str_arg(args, "name"), *role_s = str_arg(args, "role");
-        json_t *exp = json_object_get(args, "expires_in");
+        json_t *exp = json_object_get(args, "expires_in"), *v;
+        const char *k;
         bool bootstrap = STREQ(c->s.kind, "bootstrap");
         _cleanup_free_ char *secret = NULL;
         int64_t expires_at = 0, now = now_s();
         struct session s;
         int role, r;
 
+        json_object_foreach(args, k, v) if (!STREQ(k, "name") && !STREQ(k, "role") &&
+                                            !STREQ(k, "expires_in")) {
+                /* args are audited as they are: nothing else gets there. */
+                module_error_set(e, 400, "invalid_argument", NULL,
+                                 "unknown field \"%.64s\"; a token has name, role and expires_in",
+                                 k);
+                return -EINVAL;
+        }
         if (!name || !valid_token_name(name)) {
                 module_error_set(e, 422, "invalid_argument", "name",
                                  "a token needs a name of 1-64 letters, digits, spaces or _-.@");
@@ -480,7 +531,7 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
         bool found = false;
         int r;
 
-        if (parse_id(json_object_get(args, "id"), &id) < 0) {
+        if (parse_id(json_object_get(args, "id"), &id) < 0 || json_object_size(args) != 1) {
                 module_error_set(e, 400, "invalid_argument", "id", "a token id is a number");
                 return -EINVAL;
         }
@@ -1006,6 +1057,7 @@ static int rollback_load(struct helper *h, int64_t id, json_t *f, struct rollbac
         /* The hash-chained record vouches for the images. */
         if (store_sha256_hex(rf->full_after, strlen(rf->full_after), hex) < 0 ||
             !STREQ(hex, json_string_value(json_object_get(f, "sha256_after")) ?: "") ||
+            (!rf->full_before != !json_object_get(f, "sha256_before")) ||
             (rf->full_before &&
              (store_sha256_hex(rf->full_before, strlen(rf->full_before), hex) < 0 ||
               !STREQ(hex, json_string_value(json_object_get(f, "sha256_before")) ?: "")))) {
@@ -1415,9 +1467,20 @@ fail:
         return r < 0 ? r : -EIO;
 }
 
+int helper_set_peer_socket(struct helper *h, const char *path) {
+        char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        free(h->peer_socket);
+        h->peer_socket = p;
+        return 0;
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;
+        free(h->peer_socket);
         if (h->store)
                 store_close(h->store);
         throttle_free(h->throttle);
@@ -1463,16 +1526,31 @@ int helper_serve(struct helper *h, int sock, int sigfd) {
                 }
                 h->answer_fd = -1;
                 answer = helper_dispatch(h, req, fd);
-                json_decref(req);
                 if (!json_is_true(json_object_get(answer, "ok")) && h->answer_fd >= 0) {
                         close(h->answer_fd);
                         h->answer_fd = -1;
                 }
                 r = answer ? proto_send(sock, answer, h->answer_fd) : -ENOMEM;
+                if (r == -E2BIG) {
+                        /* Our own answer past the frame cap (nothing was sent):
+                         * an error for this request, not a broken front. */
+                        struct module_error e = {0};
+                        log_warning("helper: the answer to %.32s is larger than a frame",
+                                    json_string_value(json_object_get(req, "op")) ?: "");
+                        module_error_set(&e, 500, "answer_too_large", NULL,
+                                         "the answer is too large; ask for less at a time");
+                        json_decref(answer);
+                        answer = answer_error(json_object_get(req, "id"), &e);
+                        if (h->answer_fd >= 0)
+                                close(h->answer_fd);
+                        h->answer_fd = -1;
+                        r = answer ? proto_send(sock, answer, -1) : -ENOMEM;
+                }
                 if (h->answer_fd >= 0)
                         close(h->answer_fd);
                 h->answer_fd = -1;
                 json_decref(answer);
+                json_decref(req);
                 if (r == -EPIPE || r == -ECONNRESET)
                         return 0;
                 if (r < 0)

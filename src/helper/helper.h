@@ -21,6 +21,10 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
                size_t err_len);
 void helper_free(struct helper *h);
 
+/* The path of the local unix socket whose accepted connections may become
+ * peer sessions.  Without it, peer_session refuses everything. */
+int helper_set_peer_socket(struct helper *h, const char *path);
+
 /* Handles one request; fd is a passed descriptor or -1 (always consumed).
  * Returns the answer frame. */
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd);

@@ -566,6 +566,25 @@ def test_ssh_keys_are_audited_and_rolled_back_without_following_links(ud):
     assert getent(d, "passwd", "kim") is None
 
 
+def test_ssh_keys_are_not_read_through_a_hard_link(ud):
+    d = ud
+    assert create(d, {"name": "kay"}).status == 201
+    # The user links some other file (here root's, which the sysctl
+    # fs.protected_hardlinks would stop) in as their authorized_keys.
+    secret = d.home / "root-only"
+    secret.write_text("root:$6$not-for-kay$hash:19000:0:99999:7:::\n")
+    secret.chmod(0o600)
+    ssh = d.home / "kay" / ".ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    os.link(secret, ssh / "authorized_keys")
+    r = d.https("PATCH", "/api/v1/users/kay", {"add_ssh_keys": [KEY_ED]})
+    assert r.status == 409 and r.json["error"]["field"] == "ssh_keys", r
+    assert secret.stat().st_nlink == 2
+    log = d.https("GET", "/api/v1/audit?limit=500").json
+    assert "not-for-kay" not in str(log)
+    assert "not-for-kay" not in str(d.https("GET", "/api/v1/users/kay").json)
+
+
 def test_home_roots_is_a_setting(ud):
     d = ud
     (d.home / "staff").mkdir()
@@ -601,6 +620,16 @@ def test_rollback_refuses_a_tampered_image(ud):
                    "WHERE audit_id = ? AND path = '/etc/shadow'", (audit_id,))
     db.close()
     before = files(d)
+    r = d.https("POST", f"/api/v1/audit/{audit_id}/rollback")
+    assert r.status == 409 and "do not match" in r.json["error"]["message"], r
+    assert files(d) == before
+    # An image with no "before" would make the file absent (or empty): the
+    # record says the file was there.
+    db = sqlite3.connect(d.state / "steward.db")
+    with db:
+        db.execute("UPDATE audit_images SET before = NULL "
+                   "WHERE audit_id = ? AND path = '/etc/shadow'", (audit_id,))
+    db.close()
     r = d.https("POST", f"/api/v1/audit/{audit_id}/rollback")
     assert r.status == 409 and "do not match" in r.json["error"]["message"], r
     assert files(d) == before

@@ -8,10 +8,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "modules/users/accounts.h"
+#include "modules/users/users.h"
 
 #define ED25519 "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
@@ -189,12 +194,43 @@ static void test_shadow_redact(void **state) {
         free(out);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void)st;
+        (void)ftw;
+        return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* The size of a home is a walk with a time budget: a huge tree gives up
+ * rather than hold the helper. */
+static void test_home_size_budget(void **state) {
+        char dir[] = "/tmp/steward-homesize-XXXXXX", path[64];
+        uint64_t size = 0;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        for (int i = 0; i < 3000; i++) {
+                snprintf(path, sizeof path, "%s/f%d", dir, i);
+                int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                assert_true(fd >= 0);
+                close(fd);
+        }
+        assert_int_equal(users_dir_size(dir, 0, &size), -ETIME);
+        assert_int_equal(users_dir_size(dir, 60u * 1000u * 1000u, &size), 0);
+        assert_true(size > 0);
+        assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names),      cmocka_unit_test(test_gecos_and_passwords),
-                cmocka_unit_test(test_shells),     cmocka_unit_test(test_homes),
-                cmocka_unit_test(test_login_defs), cmocka_unit_test(test_colon),
-                cmocka_unit_test(test_ssh_keys),   cmocka_unit_test(test_shadow_redact),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_gecos_and_passwords),
+                cmocka_unit_test(test_shells),
+                cmocka_unit_test(test_homes),
+                cmocka_unit_test(test_login_defs),
+                cmocka_unit_test(test_colon),
+                cmocka_unit_test(test_home_size_budget),
+                cmocka_unit_test(test_ssh_keys),
+                cmocka_unit_test(test_shadow_redact),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -381,6 +381,31 @@ static void test_delete_newest_then_append(void **state) {
         assert_broken_at(f->s, 8);
 }
 
+/* The records after an id come in pieces that fit a helper frame. */
+static void test_list_after_is_bounded(void **state) {
+        struct fixture *f = *state;
+        size_t pad = 1u << 20, total = 0;
+        char *args = malloc(pad + 16);
+        json_t *recs = NULL;
+
+        assert_non_null(args);
+        memcpy(args, "{\"pad\": \"", 9);
+        memset(args + 9, 'x', pad);
+        memcpy(args + 9 + pad, "\"}", 3);
+        for (int i = 0; i < 20; i++)
+                append(f->s, "alice", "system", "settings", args, NULL, T0 + i);
+        free(args);
+        assert_int_equal(audit_list_after(f->s, 0, 100, &recs), 0);
+        assert_true(json_array_size(recs) >= 1);
+        assert_true(json_array_size(recs) < 20);
+        total = json_array_size(recs);
+        json_decref(recs);
+        /* The rest follows from the last one seen. */
+        assert_int_equal(audit_list_after(f->s, (int64_t)total, 100, &recs), 0);
+        assert_true(json_array_size(recs) >= 1);
+        json_decref(recs);
+}
+
 static void test_redact(void **state) {
         json_t *v = json("{\"user\": \"alice\", \"password\": \"hunter2\","
                          " \"nested\": {\"New_Password\": \"x\", \"api_token\": {\"a\": 1},"
@@ -578,6 +603,7 @@ static void test_disk_full(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_list_after_is_bounded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_get, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_chain_format, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_verify_empty, setup, teardown),

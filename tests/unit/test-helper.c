@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ static int setup(void **state) {
         assert_int_equal(stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err), 0);
         assert_int_equal(write_file_atomic(token, BOOTSTRAP, strlen(BOOTSTRAP), 0600), 0);
         assert_int_equal(helper_new(f->dir, token, &h, err, sizeof err), 0);
+        snprintf(conf, sizeof conf, "%s/stewardd.sock", f->dir);
+        assert_int_equal(helper_set_peer_socket(h, conf), 0);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
         f->pid = fork();
         assert_true(f->pid >= 0);
@@ -69,8 +72,8 @@ static int teardown(void **state) {
         if (f->pid > 0)
                 waitpid(f->pid, &st, 0);
         /* Scratch files only; names are fixed. */
-        static const char *const names[] = {"stewardd.conf", "bootstrap-token", "steward.db",
-                                            "steward.db-wal", "steward.db-shm"};
+        static const char *const names[] = {"stewardd.conf",  "bootstrap-token", "steward.db",
+                                            "steward.db-wal", "steward.db-shm",  "stewardd.sock"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
                 snprintf(cmd, sizeof cmd, "%s/%s", f->dir, names[i]);
                 unlink(cmd);
@@ -210,6 +213,105 @@ static void test_helper_revalidates_settings(void **state) {
         json_decref(a);
 }
 
+/* What a monitor may create is audited: only the fields that mean
+ * something get there, so nobody fills the audit log (and every event
+ * stream) with megabytes of their choosing. */
+static void test_token_fields_are_closed(void **state) {
+        struct fixture *f = *state;
+        char *admin = admin_session(f);
+        char *mon = make_token(f, admin, "monitor");
+        json_t *a;
+
+        a = call(f, "token_create", mon, json_pack("{s:s, s:s}", "name", "t", "pad", "xxxx"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "token_revoke", mon, json_pack("{s:s, s:s}", "id", "1", "pad", "xxxx"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "token_create", mon,
+                 json_pack("{s:s, s:s, s:n}", "name", "t", "role", "monitor", "expires_in"));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        free(admin);
+        free(mon);
+}
+
+/* peer_session with a descriptor passed by the front. */
+static int peer_status(struct fixture *f, int fd) {
+        json_t *req = json_pack("{s:s, s:i, s:s, s:{}}", "op", "peer_session", "id", 7, "source",
+                                "unix", "args");
+        json_t *ans = NULL;
+        int st;
+
+        assert_int_equal(proto_send(f->sock, req, fd), 0);
+        json_decref(req);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), 0);
+        st = status_of(ans);
+        json_decref(ans);
+        return st;
+}
+
+/* A compromised front holds the listening unix socket, which root bound:
+ * the listener itself, a socket connected to it, or a socketpair all carry
+ * SO_PEERCRED of root (this test runs as root, or of whoever made them) and
+ * must not become a session.  Only the accepted end of a real client's
+ * connection does. */
+static void test_peer_session_needs_an_accepted_connection(void **state) {
+        struct fixture *f = *state;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int lis, cli, acc, sp[2];
+
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/stewardd.sock", f->dir);
+        lis = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(lis >= 0);
+        assert_int_equal(bind(lis, (struct sockaddr *)&sa, sizeof sa), 0);
+        assert_int_equal(listen(lis, 4), 0);
+        cli = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(cli >= 0);
+        assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof sa), 0);
+        acc = accept4(lis, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(acc >= 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+
+        assert_int_equal(peer_status(f, lis), 403);
+        assert_int_equal(peer_status(f, cli), 403);
+        assert_int_equal(peer_status(f, sp[0]), 403);
+        assert_int_equal(peer_status(f, acc), getuid() == 0 ? 200 : 403);
+
+        close(lis);
+        close(cli);
+        close(acc);
+        close(sp[0]);
+        close(sp[1]);
+}
+
+/* An answer past the frame cap (here a page of audit records whose args
+ * are large) is an error for that request, not a reason for the helper to
+ * drop the front. */
+static void test_oversized_answer_is_an_error(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *pad = malloc(1u << 20);
+        json_t *ans;
+
+        assert_non_null(pad);
+        memset(pad, 'x', (1u << 20) - 1);
+        pad[(1u << 20) - 1] = '\0';
+        for (int i = 0; i < 20; i++) {
+                ans = call(f, "command", admin,
+                           json_pack("{s:s, s:s, s:{s:s}}", "module", "stewardd", "name", "reload",
+                                     "args", "pad", pad));
+                assert_int_not_equal(status_of(ans), 200);
+                json_decref(ans);
+        }
+        ans = call(f, "audit_list", admin, json_pack("{s:i}", "limit", 500));
+        assert_int_equal(status_of(ans), 500);
+        json_decref(ans);
+        ans = call(f, "audit_verify", admin, json_object());
+        assert_int_equal(status_of(ans), 200);
+        json_decref(ans);
+}
+
 static void test_broken_framing_drops_the_front(void **state) {
         struct fixture *f = *state;
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
@@ -231,6 +333,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_token_fields_are_closed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_peer_session_needs_an_accepted_connection,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
         };

@@ -294,8 +294,11 @@ async function route() {
     const ctx = { me: state.me, bus, live: () => state.live, liveKnown: () => state.source !== null };
     const view = h('div.page', { 'data-page': name });
     clear(main, view);
-    state.cleanup = (await mod.render(view, ctx, ...parts.slice(1))) || null;
+    /* Focus moves to the page as it appears, not when its data has come:
+     * by then the user may be typing in one of its fields. */
+    const rendered = mod.render(view, ctx, ...parts.slice(1));
     main.focus({ preventScroll: true });
+    state.cleanup = (await rendered) || null;
   } catch (e) {
     clear(main, h('h1', page.title), notice('error', e.message || String(e)));
   }

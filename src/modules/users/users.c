@@ -99,7 +99,7 @@ static int read_auth_keys(const char *home, char **ret) {
         *ret = NULL;
         if (fd < 0)
                 return fd;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
                 close(fd);
                 return -EINVAL;
         }
@@ -204,7 +204,8 @@ static json_t *user_json(const struct acctdb *db, const struct acct_user *u, boo
                 if (home_size && exists) {
                         uint64_t size = 0;
                         json_object_set_new(o, "home_size",
-                                            users_dir_size(u->home, &size) >= 0
+                                            users_dir_size(u->home, HOME_SIZE_BUDGET_USEC, &size) >=
+                                                            0
                                                     ? json_integer((json_int_t)size)
                                                     : json_null());
                 }
@@ -212,20 +213,30 @@ static json_t *user_json(const struct acctdb *db, const struct acct_user *u, boo
         return o;
 }
 
-static __thread uint64_t size_total;
+static __thread uint64_t size_total, size_entries, size_deadline;
 
 static int size_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         (void)path;
         (void)type;
         (void)ftw;
         size_total += (uint64_t)st->st_blocks * 512u;
+        /* The helper serves one request at a time: a huge tree must not
+         * hold it (and every login) for long. */
+        if (++size_entries % 1024 == 0 && now_usec() > size_deadline)
+                return 1;
         return 0;
 }
 
-int users_dir_size(const char *dir, uint64_t *ret) {
-        size_total = 0;
-        if (nftw(dir, size_entry, 32, FTW_PHYS | FTW_MOUNT) < 0)
+int users_dir_size(const char *dir, uint64_t budget_usec, uint64_t *ret) {
+        int r;
+
+        size_total = size_entries = 0;
+        size_deadline = now_usec() + budget_usec;
+        r = nftw(dir, size_entry, 32, FTW_PHYS | FTW_MOUNT);
+        if (r < 0)
                 return -errno;
+        if (r > 0)
+                return -ETIME;
         *ret = size_total;
         return 0;
 }

@@ -18,7 +18,10 @@ int account_invalid(struct module_error *err, int status, const char *field, con
         __attribute__((format(printf, 4, 5)));
 
 int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err);
-int users_dir_size(const char *dir, uint64_t *ret);
+/* Disk usage of dir (one file system, no links followed); -ETIME when the
+ * walk takes longer than budget_usec. */
+#define HOME_SIZE_BUDGET_USEC (1000u * 1000u)
+int users_dir_size(const char *dir, uint64_t budget_usec, uint64_t *ret);
 int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
                 json_t *query, bool dry_run, json_t **ret, struct module_error *err);
 int users_file_restore(const char *path, const char *type, const char *content,

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <pwd.h>
+#include <sys/pidfd.h>
 
 #include "modules/stewardd/stewardd.h"
 #include "modules/users/acctdb.h"
@@ -217,7 +218,9 @@ static int read_keys_file(const char *home, char **ret) {
         close(s);
         if (f < 0)
                 return errno == ENOENT ? 0 : -errno;
-        if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* A second name may be the user's link to a file they cannot
+         * read: what is read here goes into the new file and the audit log. */
+        if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
                 close(f);
                 return -EINVAL;
         }
@@ -317,7 +320,29 @@ int users_file_restore(const char *path, const char *type, const char *content,
 
 /* ---- processes ------------------------------------------------------------------ */
 
-/* The pids running as uid (real, effective or saved). */
+/* Whether /proc/<pid>/status says the process runs as uid (real,
+ * effective or saved). */
+static bool runs_as(const char *pid, uid_t uid) {
+        char path[300], buf[4096], *line;
+        unsigned long u[4];
+        ssize_t len;
+        int fd;
+
+        snprintf(path, sizeof path, "/proc/%s/status", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+                return false;
+        buf[len] = '\0';
+        line = strstr(buf, "\nUid:");
+        return line && sscanf(line + 5, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4 &&
+               (u[0] == uid || u[1] == uid || u[2] == uid);
+}
+
+/* The pids running as uid. */
 static size_t procs_of(uid_t uid, pid_t *pids, size_t max) {
         DIR *d = opendir("/proc");
         struct dirent *de;
@@ -325,31 +350,35 @@ static size_t procs_of(uid_t uid, pid_t *pids, size_t max) {
 
         if (!d)
                 return 0;
-        while ((de = readdir(d))) {
-                char path[300], buf[4096], *line;
-                unsigned long u[4];
+        while ((de = readdir(d)) && n < max) {
                 uint64_t pid;
-                int fd;
-                ssize_t len;
-
-                if (safe_atou64(de->d_name, &pid) < 0)
+                if (safe_atou64(de->d_name, &pid) < 0 || pid > INT32_MAX)
                         continue;
-                snprintf(path, sizeof path, "/proc/%s/status", de->d_name);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                len = read(fd, buf, sizeof buf - 1);
-                close(fd);
-                if (len <= 0)
-                        continue;
-                buf[len] = '\0';
-                line = strstr(buf, "\nUid:");
-                if (line && sscanf(line + 5, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4 &&
-                    (u[0] == uid || u[1] == uid || u[2] == uid) && n < max)
+                if (runs_as(de->d_name, uid))
                         pids[n++] = (pid_t)pid;
         }
         closedir(d);
         return n;
+}
+
+/* Kills the processes running as uid.  Each is held by a pidfd while its
+ * owner is checked, so a pid that was reused meanwhile (by a process of
+ * someone else) is never signalled. */
+static void kill_procs_of(uid_t uid) {
+        pid_t pids[256];
+        size_t n = procs_of(uid, pids, ELEMENTSOF(pids));
+
+        for (size_t i = 0; i < n; i++) {
+                char name[16];
+                int fd = pidfd_open(pids[i], 0);
+                if (fd < 0)
+                        continue;
+                snprintf(name, sizeof name, "%d", (int)pids[i]);
+                /* Alive before and after the check: the check was of it. */
+                if (runs_as(name, uid) && pidfd_send_signal(fd, 0, NULL, 0) == 0)
+                        (void)pidfd_send_signal(fd, SIGKILL, NULL, 0);
+                close(fd);
+        }
 }
 
 /* ---- the writes ------------------------------------------------------------------ */
@@ -415,7 +444,8 @@ static int apply_keys(json_t *plan, const char *name, const struct keys_change *
         r = read_keys_file(home, &before);
         if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
                 module_error_set(err, 409, "conflict", "ssh_keys",
-                                 "%s is not a regular file in a plain directory; not touching it",
+                                 "%s is not a regular file with one name in a plain directory; "
+                                 "not touching it",
                                  path);
                 return r;
         }
@@ -906,12 +936,13 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
                         engine_done(&e);
                         return r;
                 }
-                for (size_t i = 0; i < n; i++)
-                        (void)kill(pids[i], SIGKILL);
                 /* Until they are gone (bounded: a process in D state may
                  * linger, and userdel then says so). */
-                for (int tries = 0; tries < 50 && procs_of(u->uid, pids, 1) > 0; tries++)
+                for (int tries = 0; tries < 50 && procs_of(u->uid, pids, 1) > 0; tries++) {
+                        if (tries % 10 == 0)
+                                kill_procs_of(u->uid);
                         usleep(20000);
+                }
         }
         r = finish(&e, ctx, dry_run, name, &(struct keys_change){0}, NULL, NULL, ret, err);
         if (*ret)
