@@ -292,17 +292,27 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 refuse(req, &e);
                 return;
         }
-        if (cookie && state_changing(method)) {
-                /* Browsers: the CSRF token, and an Origin (when sent) naming us. */
+        if (cookie) {
+                /* Browsers: an Origin (when sent) naming us, and no request
+                 * made by another site's page — SameSite=Strict keeps the
+                 * cookie from other sites, but a page on another port of
+                 * this host is the same "site"; Sec-Fetch-Site tells. */
                 const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
                 const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+                const char *fetch_site =
+                        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
                 char want[300];
                 snprintf(want, sizeof want, "https://%s", host ? host : "");
-                if (origin && !STREQ(origin, want)) {
+                if ((origin && !STREQ(origin, want)) ||
+                    (fetch_site && !STREQ(fetch_site, "same-origin") &&
+                     !STREQ(fetch_site, "none"))) {
                         api_error(&req->early, 403, "bad_origin", NULL,
-                                  "the request's Origin does not match this server");
+                                  "the request does not come from this server's pages");
                         return;
                 }
+        }
+        if (cookie && state_changing(method)) {
+                /* Browsers: the CSRF token on every change. */
                 if (frontauth_check_csrf(
                             &req->caller,
                             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"),

@@ -124,6 +124,26 @@ def test_whoami_renews_a_browser_sessions_csrf_token(ns_daemon, admin_user):
 
 
 @pytest.mark.namespaces
+def test_a_cookie_request_from_another_origin_is_refused_even_a_read(ns_daemon, admin_user):
+    """SameSite=Strict does not tell a page on another port of this host
+    from ours; the Origin and Sec-Fetch-Site headers browsers send do."""
+    d = ns_daemon
+    cookie, csrf = browser_login(d, *admin_user)
+    for extra in ({"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "cross-site"},
+                  {"Origin": f"https://127.0.0.1:{d.port + 1}"}):
+        r = d.https("GET", "/api/v1/whoami?csrf=1", token=False, headers={"Cookie": cookie, **extra})
+        assert r.status == 403 and r.json["error"]["code"] == "bad_origin", (extra, r)
+    # The old token still works: nothing was renewed.
+    assert change(d, cookie, csrf).status == 200
+    for extra in ({}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
+                  {"Origin": f"https://127.0.0.1:{d.port}", "Host": f"127.0.0.1:{d.port}"}):
+        r = d.https("GET", "/api/v1/whoami", token=False, headers={"Cookie": cookie, **extra})
+        assert r.status == 200, (extra, r)
+    # A bearer token is not a browser's: these headers do not matter to it.
+    assert d.https("GET", "/api/v1/whoami", headers={"Sec-Fetch-Site": "cross-site"}).status == 200
+
+
+@pytest.mark.namespaces
 def test_a_change_without_the_csrf_token_is_refused_even_after_one_with_it(ns_daemon, admin_user):
     d = ns_daemon
     cookie, csrf = browser_login(d, *admin_user)
