@@ -395,6 +395,10 @@ def test_groups_crud(ud):
     # a user's primary group cannot go
     r = d.https("DELETE", "/api/v1/groups/gu1")
     assert r.status == 409, r
+    # a member list too long for one gpasswd argument is refused whole, not cut
+    r = d.https("POST", "/api/v1/groups", {"name": "crowd", "members": ["gu1"] * 3001})
+    assert r.status == 422 and r.json["error"]["field"] == "members", r
+    assert getent(d, "group", "crowd") is None
 
 
 # ---- concurrency -------------------------------------------------------------------------

@@ -12,6 +12,10 @@
 #include "modules/users/users.h"
 #include "util.h"
 
+/* Members named in one request: their comma-separated list is one argument
+ * of gpasswd -M, which must stay under the kernel's 128 KiB per argument. */
+#define GROUP_MEMBERS_MAX 3000
+
 #define GROUPADD "/usr/sbin/groupadd"
 #define GROUPMOD "/usr/sbin/groupmod"
 #define GROUPDEL "/usr/sbin/groupdel"
@@ -123,8 +127,11 @@ static int check_members(const struct acctdb *db, json_t *body, const char *fiel
 
         if (!list)
                 return 0;
-        if (!json_is_array(list) || json_array_size(list) > 65536)
+        if (!json_is_array(list))
                 return account_invalid(err, 400, field, "%s must be a list of user names", field);
+        if (json_array_size(list) > GROUP_MEMBERS_MAX)
+                return account_invalid(err, 422, field, "%s: at most %d names at a time", field,
+                                       GROUP_MEMBERS_MAX);
         json_array_foreach(list, i, v) {
                 const char *s = json_string_value(v);
                 if (!account_name_valid(s))
@@ -141,7 +148,9 @@ static void members_arg(struct engine *e, struct engine_cmd *c, json_t *list) {
         size_t i;
         json_t *v;
 
-        buf_init(&b, 1u << 20);
+        /* GROUP_MEMBERS_MAX names of at most 32 bytes and their commas fit
+         * in one argument (the kernel's limit is 128 KiB), so nothing is cut. */
+        buf_init(&b, GROUP_MEMBERS_MAX * (ACCOUNT_NAME_MAX + 1));
         json_array_foreach(list, i, v) {
                 if (i)
                         (void)buf_puts(&b, ",");
