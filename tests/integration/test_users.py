@@ -610,6 +610,23 @@ def test_home_roots_is_a_setting(ud):
     assert r.status == 422 and r.json["error"]["field"] == "home"
 
 
+def test_a_home_inside_a_directory_another_account_controls_is_refused(ud):
+    """A user could swap a component of such a path for a link between the
+    check and useradd -m; only directories root alone can change will do."""
+    d = ud
+    assert create(d, {"name": "howner"}).status == 201
+    r = create(d, {"name": "hinside", "home": "/home/howner/inside"})
+    assert r.status == 422 and r.json["error"]["field"] == "home", r
+    assert "other than root" in r.json["error"]["message"]
+    assert getent(d, "passwd", "hinside") is None
+    (d.home / "shared").mkdir()
+    (d.home / "shared").chmod(0o777)
+    r = create(d, {"name": "hshared", "home": "/home/shared/hshared"})
+    assert r.status == 422 and r.json["error"]["field"] == "home", r
+    (d.home / "shared").chmod(0o755)
+    assert create(d, {"name": "hshared", "home": "/home/shared/hshared"}).status == 201
+
+
 def test_rollback_refuses_a_tampered_image(ud):
     import sqlite3
     d = ud

@@ -162,6 +162,28 @@ static int gen_password(char out[GEN_PASSWORD_LEN + 1]) {
         return 0;
 }
 
+/* Whether real (a canonical path) and every directory above it are owned by
+ * root and writable by nobody else: a home made below it cannot then be
+ * swapped for a link between the check and useradd by another account. */
+static bool trusted_dirs(const char *real) {
+        char p[4096];
+        struct stat st;
+        char *slash;
+
+        snprintf(p, sizeof p, "%s", real);
+        for (;;) {
+                if (lstat(p[0] ? p : "/", &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+                    (st.st_mode & (S_IWGRP | S_IWOTH)))
+                        return false;
+                if (!p[0])
+                        return true;
+                slash = strrchr(p, '/');
+                if (!slash)
+                        return false;
+                *slash = '\0';
+        }
+}
+
 static int check_home(const char *home, struct module_error *err) {
         char parent[HOME_MAX + 1], real[4096];
         struct steward_config cfg;
@@ -193,6 +215,12 @@ static int check_home(const char *home, struct module_error *err) {
                         if (!ok)
                                 return account_invalid(err, 422, "home",
                                                        "\"%.128s\" leads out of /home", home);
+                        if (!trusted_dirs(real))
+                                return account_invalid(
+                                        err, 422, "home",
+                                        "\"%.128s\" is inside a directory that someone other "
+                                        "than root can change (\"%.128s\" or above)",
+                                        home, real);
                         break;
                 }
         }
