@@ -141,7 +141,15 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
 
         if (data && !resp->body)
                 len = resp->text_len;
-        if (!data) {
+        if (resp->has_text_fd) {
+                /* A file (the helper's sealed memfd): libmicrohttpd sends it
+                 * from the descriptor and closes it; when it cannot,
+                 * api_response_clear() does. */
+                r = MHD_create_response_from_fd64(resp->text_len, resp->text_fd);
+                if (!r)
+                        return MHD_NO;
+                resp->has_text_fd = false;
+        } else if (!data) {
                 static const char oom[] =
                         "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
                 r = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
