@@ -197,24 +197,26 @@ static void test_shadow_redact(void **state) {
 /* Lines of every shape the grammar has a rule for: comments, blanks,
  * leading white space, short lines, numbers with signs, spaces, overflow,
  * compat names, NUL bytes, a last line without '\n'. */
-static const char pw_text[] = "root:x:0:0:root:/root:/bin/bash\n"
-                              "  lead:x:1:1:g:/h:/s\n"
-                              "\n   \n#comment:x:1:1::/:/\n"
-                              "short:x:5\nshort2:x:5:\nshort3:x:5:6\n"
-                              "badu:x:abc:1::/:/\nneg:x:-1:-5::/:/\n"
-                              "big:x:99999999999:4294967296::/:/\n"
-                              "max:x:4294967295:4294967294::/:/\n"
-                              "sp:x: 12:+13::/:/\nminus0:x:-0:1::/:/\n"
-                              "wrap:x:-18446744073709551615:1::/:/\n"
-                              "hex:x:0x10:1::/:/\noct:x:010:1::/:/\n"
-                              "more:x:1:2:g:d:s:extra:more\n"
-                              "+\n-bad\n+nis::::::\n+x:x:::g:/:/\n-y:x:a:b:g:/:/\n"
-                              "+c:x:4294967296:1::/:/\n+m:x:\n+k:x\n-q:x::\n+r:x:::\n+s:x: :\n"
-                              "emptyuid:x::1::/:/\ntrail:x:1:2x::/:/\n"
-                              "tab\t:x:3:3:g\th:/d:/s \r\n"
-                              "nul:x:7:7:ab\0cd:/:/\n"
-                              ":x:8:8::/:/\n"
-                              "last:x:9:9::/:/nonl";
+static const char pw_text[] =
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "  lead:x:1:1:g:/h:/s\n"
+        "\n   \n#comment:x:1:1::/:/\n"
+        "short:x:5\nshort2:x:5:\nshort3:x:5:6\n"
+        "badu:x:abc:1::/:/\nneg:x:-1:-5::/:/\n"
+        "big:x:99999999999:4294967296::/:/\n"
+        "max:x:4294967295:4294967294::/:/\n"
+        "sp:x: 12:+13::/:/\nminus0:x:-0:1::/:/\n"
+        "wrap:x:-18446744073709551615:1::/:/\n"
+        "huge:x:18446744073709551616:1::/:/\nu64:x:18446744073709551615:1::/:/\n"
+        "hex:x:0x10:1::/:/\noct:x:010:1::/:/\n"
+        "more:x:1:2:g:d:s:extra:more\n"
+        "+\n-bad\n+nis::::::\n+x:x:::g:/:/\n-y:x:a:b:g:/:/\n"
+        "+c:x:4294967296:1::/:/\n+m:x:\n+k:x\n-q:x::\n+r:x:::\n+s:x: :\n"
+        "emptyuid:x::1::/:/\ntrail:x:1:2x::/:/\n"
+        "tab\t:x:3:3:g\th:/d:/s \r\n"
+        "nul:x:7:7:ab\0cd:/:/\n"
+        ":x:8:8::/:/\n"
+        "last:x:9:9::/:/nonl";
 
 static const char gr_text[] =
         "root:x:0:\ng1:x:10:a,b,c\ng2:x:11: a , b,,c ,\n"

@@ -460,7 +460,8 @@ static int files_u32(char **line, uint32_t *ret) {
                 neg = *p++ == '-';
         for (digits = p; *p >= '0' && *p <= '9'; p++) {
                 unsigned d = (unsigned)(*p - '0');
-                if (v > (UINT64_MAX - d) / 10)
+                /* v * 10 + d > UINT64_MAX, without a division per digit */
+                if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
                         big = true;
                 else
                         v = v * 10 + d;
