@@ -11,14 +11,23 @@ side is `curl` over TLS with a bearer token, GET /api/v1/users?type=all&limit=20
 the helper and the front), and over the unix socket; and, for scale, one small
 request (GET /api/v1/whoami over TLS) started the same way.  Reported: median and p90
 per listing and the ratio API / getent.  Numbers are only comparable within one
-run.
+run.  The goal (within 2x of getent) is judged on these: a fresh process per
+listing on both sides, start-up and TLS handshake included.
+
+Also reported, to tell the server's share from the client's start-up: the same
+listing from a client already running and connected (keep-alive, over TLS and
+over the unix socket; the request and reading the whole answer are timed), and,
+as the matching anchor, enumerating the accounts through NSS in a process
+already running (Python's pwd.getpwall(), in the daemon's mount namespace).
 
 Usage: bench/users.py [BUILD_DIR] [USERS] [N]
 """
+import http.client
 import json
 import os
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -70,6 +79,40 @@ def timed(argv):
     return dt, p.stdout
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost")
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def timed_keepalive(conn, path, headers, n):
+    """n requests on one open connection: the time of each request and of
+    reading its whole answer."""
+    out = []
+    for i in range(n + 1):
+        t = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        dt = time.perf_counter() - t
+        if r.status != 200:
+            raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
+        if i:  # the first one also opens the connection
+            out.append(dt)
+    return out, body
+
+
+# Enumerates passwd through NSS n times in one process; prints each time.
+GETPWALL = ("import pwd, sys, time\n"
+            "for _ in range(int(sys.argv[1]) + 1):\n"
+            "    t = time.perf_counter(); n = len(pwd.getpwall())\n"
+            "    print(time.perf_counter() - t, n)\n")
+
+
 def main():
     w = Path(tempfile.mkdtemp(prefix="steward-users-bench-"))
     os.chmod(w, 0o755)
@@ -115,6 +158,23 @@ def main():
             for k, a in (("getent", getent), ("api_tls", api_tls), ("api_unix", api_unix),
                          ("whoami", whoami)):
                 times[k].append(timed(a)[0])
+        # Clients already running and connected, and NSS in a running process.
+        path = "/api/v1/users?type=all&limit=20000"
+        ctx = ssl.create_default_context(cafile=cert)
+        ctx.check_hostname = False
+        tls = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+        times["ka_tls"], body = timed_keepalive(tls, path, {"Authorization": f"Bearer {token}"}, N)
+        assert len(json.loads(body)["users"]) == n_api
+        tls.close()
+        unix = UnixHTTPConnection(sock)
+        times["ka_unix"], body = timed_keepalive(unix, path, {}, N)
+        assert len(json.loads(body)["users"]) == n_api
+        unix.close()
+        out = subprocess.run(ns + ["/usr/bin/python3", "-c", GETPWALL, str(N)],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        rows = [l.split() for l in out if l.strip()][1:]  # the first one loads the modules
+        assert all(int(c) == n_getent for _, c in rows)
+        times["getpwall"] = [float(t) for t, _ in rows]
         med = {k: statistics.median(v) for k, v in times.items()}
         p90 = {k: sorted(v)[int(len(v) * 0.9) - 1] for k, v in times.items()}
         print(f"users listed: {n_api} (getent passwd: {n_getent}); {N} runs each, one process per listing")
@@ -125,6 +185,13 @@ def main():
             print(f"{label:28s}{med[k] * 1000:10.1f}{p90[k] * 1000:10.1f}")
         print(f"ratio API/getent: TLS {med['api_tls'] / med['getent']:.2f}x, "
               f"unix socket {med['api_unix'] / med['getent']:.2f}x (goal: within 2x)")
+        print("clients already running and connected (keep-alive), and NSS in a running process:")
+        for k, label in (("getpwall", "pwd.getpwall() in-process"),
+                         ("ka_tls", "API over TLS (keep-alive)"),
+                         ("ka_unix", "API over the unix socket"),):
+            print(f"{label:28s}{med[k] * 1000:10.1f}{p90[k] * 1000:10.1f}")
+        print(f"ratio API/getpwall (in-process): TLS {med['ka_tls'] / med['getpwall']:.2f}x, "
+              f"unix socket {med['ka_unix'] / med['getpwall']:.2f}x")
     finally:
         if proc and proc.poll() is None:
             proc.terminate()

@@ -82,7 +82,7 @@ void buf_free(struct buf *b) {
         *b = (struct buf){.max = b->max};
 }
 
-int buf_append(struct buf *b, const void *p, size_t n) {
+int buf_reserve(struct buf *b, size_t n) {
         size_t need;
 
         if (__builtin_add_overflow(b->len, n, &need) || need > b->max)
@@ -99,9 +99,17 @@ int buf_append(struct buf *b, const void *p, size_t n) {
                 b->data = d;
                 b->cap = cap;
         }
+        return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n) {
+        int r = buf_reserve(b, n);
+
+        if (r < 0)
+                return r;
         if (n)
                 memcpy(b->data + b->len, p, n);
-        b->len = need;
+        b->len += n;
         b->data[b->len] = '\0';
         return 0;
 }
@@ -141,11 +149,16 @@ char *buf_steal(struct buf *b) {
 }
 
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
+        struct stat st;
         struct buf b;
         char chunk[16384];
         int r;
 
         buf_init(&b, max);
+        /* A regular file's size is known: one allocation, not a doubling. */
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            (uint64_t)st.st_size <= max)
+                (void)buf_reserve(&b, (size_t)st.st_size);
         for (;;) {
                 ssize_t n = read(fd, chunk, sizeof chunk);
                 if (n < 0) {

@@ -58,6 +58,9 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 int buf_append(struct buf *b, const void *p, size_t n); /* -E2BIG past max */
+/* Room for n more bytes and the NUL, for a writer that fills data + len
+ * itself (then sets len and the NUL): -E2BIG past max. */
+int buf_reserve(struct buf *b, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Gives the data away (malloc'ed, NUL-terminated) and resets the buffer. */

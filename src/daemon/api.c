@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "jsonutil.h"
@@ -22,6 +24,7 @@
 
 #define MAX_SEGMENTS    8
 #define MAX_SEGMENT_LEN 128
+#define LIST_BODY_MAX   (64u << 20) /* a collection list sent from the helper's memfd */
 
 typedef void (*handler_t)(const struct api_request *req, char **params, struct api_response *resp);
 
@@ -36,6 +39,8 @@ void api_response_clear(struct api_response *resp) {
         json_decref(resp->body);
         free(resp->set_cookie);
         free(resp->text);
+        if (resp->has_text_fd)
+                close(resp->text_fd);
         *resp = (struct api_response){0};
 }
 
@@ -634,17 +639,23 @@ static void collection_read(const struct api_request *req, const char *collectio
         ret = call_helper(req, "collection_read", args, resp);
         if (!ret)
                 return;
-        if (json_is_string(json_object_get(ret, "body_text"))) {
-                /* A large list, already JSON text: sent as it is. */
-                json_t *t = json_object_get(ret, "body_text");
-                resp->text = malloc(json_string_length(t) + 1);
-                if (resp->text) {
-                        memcpy(resp->text, json_string_value(t), json_string_length(t) + 1);
-                        resp->text_len = json_string_length(t);
-                        resp->content_type = "application/json";
-                        resp->status = 200;
-                }
+        if (json_is_integer(json_object_get(ret, "body_fd"))) {
+                /* A large list, already JSON text in a sealed memfd: sent as
+                 * it is, from the file. */
+                int fd = (int)json_integer_value(json_object_get(ret, "body_fd"));
+                struct stat st;
                 json_decref(ret);
+                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+                    (uint64_t)st.st_size > LIST_BODY_MAX) {
+                        close(fd);
+                        api_error(resp, 500, "internal", NULL, "cannot read the helper's answer");
+                        return;
+                }
+                resp->text_fd = fd;
+                resp->has_text_fd = true;
+                resp->text_len = (size_t)st.st_size;
+                resp->content_type = "application/json";
+                resp->status = 200;
                 return;
         }
         ok(resp, ret);
@@ -934,6 +945,6 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
                 module_route(req, &rt, params, resp);
         else
                 rt.handler(req, params, resp);
-        if (!resp->body && !resp->text)
+        if (!resp->body && !resp->text && !resp->has_text_fd)
                 api_error(resp, 500, "internal", NULL, "out of memory");
 }

@@ -51,7 +51,9 @@ struct api_response {
         const char *changed_module; /* the front must call this module's changed() */
         char retry_after[24];       /* for 429 */
         char *text;                 /* owned; a non-JSON body (then body is NULL) */
-        size_t text_len;
+        size_t text_len;            /* of text, or of the file text_fd */
+        bool has_text_fd;           /* the body is the file text_fd (owned), from offset 0 */
+        int text_fd;
         const char *content_type; /* of text */
         /* The matched route's pattern (static), or NULL: a bounded label for
          * the request counters. */

@@ -2,6 +2,7 @@
 #include "helperclient.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -10,8 +11,6 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
-
-#define HELPER_BODY_MAX (64u << 20)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int helper_sock = -1;
@@ -23,18 +22,20 @@ void helper_client_init(int sock) {
         pthread_mutex_unlock(&lock);
 }
 
-/* A body the helper passed in a memfd (a large list as JSON text), put
- * into the answer as "body_text" for the API to send as it is. */
-static int body_from_fd(int fd, json_t *answer, struct module_error *e) {
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        int r = read_fd(fd, HELPER_BODY_MAX, &text, &len);
+/* A body the helper passed in a sealed memfd: the descriptor itself goes
+ * to the caller (the HTTP layer sends the file as it is, without copying
+ * it into this process).  The seals are checked: nobody can change or
+ * shrink the file while it is sent. */
+static int body_fd(int *fd, json_t *answer, struct module_error *e) {
+        int seals = fcntl(*fd, F_GET_SEALS);
 
-        if (r < 0 ||
-            json_object_set_new(answer, "body_text", json_stringn_nocheck(text, len)) < 0) {
+        if (seals < 0 ||
+            (seals & (F_SEAL_WRITE | F_SEAL_SHRINK)) != (F_SEAL_WRITE | F_SEAL_SHRINK) ||
+            json_object_set_new(answer, "body_fd", json_integer(*fd)) < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot read the helper's answer");
-                return r < 0 ? r : -ENOMEM;
+                return -EINVAL;
         }
+        *fd = -1;
         return 0;
 }
 
@@ -73,9 +74,13 @@ int helper_call(const char *op, const char *session, const char *source, json_t 
         r = helper_answer_parse(answer, ret, ret_details, e);
         json_decref(answer);
         if (rfd >= 0) {
-                if (r >= 0 && json_is_true(json_object_get(*ret, "body_fd")))
-                        r = body_from_fd(rfd, *ret, e);
-                close(rfd);
+                if (r >= 0 && json_is_true(json_object_get(*ret, "body_fd")) &&
+                    (r = body_fd(&rfd, *ret, e)) < 0) {
+                        json_decref(*ret);
+                        *ret = NULL;
+                }
+                if (rfd >= 0)
+                        close(rfd);
         }
         return r;
 }

@@ -16,7 +16,9 @@ void helper_client_init(int sock);
  * On success *ret gets the result object.  On refusal returns -EACCES and
  * fills e; *ret_details (if non-NULL) gets the error object's extra fields
  * (e.g. "files" of a conflict).  If the helper cannot be reached: -EPIPE and
- * a 503 in e. */
+ * a 503 in e.  A body the helper passed in a sealed memfd (a large list as
+ * JSON text, answer {"body_fd": true}) comes back as "body_fd": the
+ * descriptor's number, which is then the caller's to close. */
 int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e);
 

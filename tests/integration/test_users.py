@@ -128,6 +128,62 @@ def test_list_filters_and_pages(ud):
     assert d.https("GET", "/api/v1/users?limit=0").status == 400
 
 
+NSS_VIEW = """import grp, json, pwd
+users, groups = {}, {}
+for p in pwd.getpwall():
+    users.setdefault(p.pw_name, [p.pw_uid, p.pw_gid, p.pw_gecos, p.pw_dir, p.pw_shell])
+for g in grp.getgrall():
+    groups.setdefault(g.gr_name, g.gr_mem)
+for n, u in users.items():
+    u.append(sorted(g for g, m in groups.items() if n in m))
+print(json.dumps(users))
+"""
+
+
+def test_list_is_what_nss_gives(ud):
+    """The list reads /etc/passwd and /etc/group itself when nsswitch.conf's
+    lines are plain service names, and through NSS when they are not: the
+    same entries as getpwent() and getgrent() either way, odd lines
+    included."""
+    import json
+    import re
+    d = ud
+    with open(d.etc / "passwd", "a", encoding="utf-8") as f:
+        f.write("#comment:x:1:1::/:/bin/sh\n  spaced:x:3001:3001:Spaced:/home/spaced:/bin/sh\n"
+                "baduid:x:abc:1::/:/bin/sh\nbig:x:4294967296:1::/:/bin/sh\n"
+                "colons:x:3002:3002:C:/home/c:/bin/sh:extra\n\n"
+                "root:x:5:5:second root:/:/bin/sh\n"
+                "longname_b:x:3005:3005::/:/bin/sh\nlongname_a:x:3006:3006::/:/bin/sh\n"
+                "longname:x:3007:3007::/:/bin/sh\nlongnamf:x:3008:3008::/:/bin/sh\n"
+                "longnam:x:3009:3009::/:/bin/sh\n"
+                "esc:x:3010:3010:say \"hi\" \\ back\ttab \u00e9t\u00e9 and a long tail:/:/bin/sh\n")
+    with open(d.etc / "group", "a") as f:
+        f.write("oddg:x:3003: spaced , colons,,\n  lead:x:3004:colons\n")
+
+    def expected():
+        out = subprocess.run(["nsenter", "-t", str(d.proc.pid), "-m", "--", "/usr/bin/python3",
+                              "-c", NSS_VIEW], capture_output=True, encoding="utf-8", check=True)
+        return {n: tuple(u) for n, u in json.loads(out.stdout).items()}
+
+    def listed():
+        r = d.https("GET", "/api/v1/users?type=all&limit=20000")
+        names = [u["name"] for u in r.json["users"]]
+        assert names == sorted(names, key=lambda n: n.encode())  # by bytes, as strcmp
+        return {u["name"]: (u["uid"], u["gid"], u["full_name"], u["home"], u["shell"],
+                            sorted(u["groups"])) for u in r.json["users"]}
+
+    conf = (d.etc / "nsswitch.conf").read_text()
+    plain = expected()
+    assert "spaced" in plain and "baduid" not in plain and plain["colons"][4] == "/bin/sh:extra"
+    assert plain["colons"][5] == ["lead", "oddg"] and plain["root"][0] == 0
+    assert plain["esc"][2] == 'say "hi" \\ back\ttab \u00e9t\u00e9 and a long tail'
+    assert listed() == plain
+    (d.etc / "nsswitch.conf").write_text(
+        re.sub(r"^(passwd|group):(.*)$", r"\1:\2 [UNAVAIL=return]", conf, flags=re.M))
+    assert expected() == plain and listed() == plain
+    (d.etc / "nsswitch.conf").write_text(conf)
+
+
 # ---- modify ----------------------------------------------------------------------
 
 def test_modify_every_field(ud):

@@ -1,16 +1,20 @@
 /* test-accounts.c — the account grammars of src/modules/users/accounts.c:
  * names, GECOS, passwords, shells, homes, login.defs, colon lines, SSH
- * keys and shadow redaction. */
+ * keys and shadow redaction; the files service's grammar, checked against
+ * glibc's own parser (fgetpwent_r and fgetgrent_r share it with nss_files),
+ * and nsswitch.conf's service lines. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -220,6 +224,135 @@ static void test_home_size_budget(void **state) {
         assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* Lines of every shape the grammar has a rule for: comments, blanks,
+ * leading white space, short lines, numbers with signs, spaces, overflow,
+ * compat names, NUL bytes, a last line without '\n'. */
+static const char pw_text[] =
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "  lead:x:1:1:g:/h:/s\n"
+        "\n   \n#comment:x:1:1::/:/\n"
+        "short:x:5\nshort2:x:5:\nshort3:x:5:6\n"
+        "badu:x:abc:1::/:/\nneg:x:-1:-5::/:/\n"
+        "big:x:99999999999:4294967296::/:/\n"
+        "max:x:4294967295:4294967294::/:/\n"
+        "sp:x: 12:+13::/:/\nminus0:x:-0:1::/:/\n"
+        "wrap:x:-18446744073709551615:1::/:/\n"
+        "huge:x:18446744073709551616:1::/:/\nu64:x:18446744073709551615:1::/:/\n"
+        "hex:x:0x10:1::/:/\noct:x:010:1::/:/\n"
+        "more:x:1:2:g:d:s:extra:more\n"
+        "+\n-bad\n+nis::::::\n+x:x:::g:/:/\n-y:x:a:b:g:/:/\n"
+        "+c:x:4294967296:1::/:/\n+m:x:\n+k:x\n-q:x::\n+r:x:::\n+s:x: :\n"
+        "emptyuid:x::1::/:/\ntrail:x:1:2x::/:/\n"
+        "tab\t:x:3:3:g\th:/d:/s \r\n"
+        "nul:x:7:7:ab\0cd:/:/\n"
+        ":x:8:8::/:/\n"
+        "last:x:9:9::/:/nonl";
+
+static const char gr_text[] =
+        "root:x:0:\ng1:x:10:a,b,c\ng2:x:11: a , b,,c ,\n"
+        "g3:x:12\ng4:x:bad:a\ng5:x:13:a:b\n+\n+g6:::x\n-g7:x:\n"
+        "g8::14:,\t,x\ng9:x:15:a\0b,c\n  g11:x:17:y, z\n#g:x:1:a\nbig:x:4294967296:\n"
+        "neg:x:-1:\n+c:x:99999999999:\n+d:x:\n+e:x\n+f\n"
+        "g10:x:16:z";
+
+static const char *or_null(const char *s) {
+        return s ? s : "(null)";
+}
+
+static void test_files_passwd_as_glibc(void **state) {
+        size_t len = sizeof pw_text - 1, pos = 0;
+        char *ours = malloc(len + 1), buf[4096], a[512], b[512];
+        FILE *f = fmemopen((void *)pw_text, len, "r");
+        struct passwd pw, *pp;
+        struct files_pwent e;
+        size_t n = 0;
+
+        assert_non_null(ours);
+        assert_non_null(f);
+        memcpy(ours, pw_text, len + 1);
+        while (fgetpwent_r(f, &pw, buf, sizeof buf, &pp) == 0) {
+                assert_true(files_next_pwent(ours, len, &pos, &e));
+                snprintf(a, sizeof a, "%s|%s|%u|%u|%s|%s|%s", pw.pw_name, or_null(pw.pw_passwd),
+                         pw.pw_uid, pw.pw_gid, or_null(pw.pw_gecos), or_null(pw.pw_dir),
+                         or_null(pw.pw_shell));
+                snprintf(b, sizeof b, "%s|%s|%u|%u|%s|%s|%s", e.name, or_null(e.passwd), e.uid,
+                         e.gid, or_null(e.gecos), or_null(e.dir), or_null(e.shell));
+                assert_string_equal(b, a);
+                n++;
+        }
+        assert_false(files_next_pwent(ours, len, &pos, &e));
+        assert_true(n >= 15);
+        fclose(f);
+        free(ours);
+}
+
+static void test_files_group_as_glibc(void **state) {
+        size_t len = sizeof gr_text - 1, pos = 0;
+        char *ours = malloc(len + 1), buf[4096], a[512], b[512];
+        FILE *f = fmemopen((void *)gr_text, len, "r");
+        struct group gr, *gp;
+        struct files_grent e;
+        size_t n = 0;
+
+        assert_non_null(ours);
+        assert_non_null(f);
+        memcpy(ours, gr_text, len + 1);
+        while (fgetgrent_r(f, &gr, buf, sizeof buf, &gp) == 0) {
+                char *list, *m;
+                size_t k;
+                assert_true(files_next_grent(ours, len, &pos, &e));
+                k = (size_t)snprintf(a, sizeof a, "%s|%s|%u|", gr.gr_name, or_null(gr.gr_passwd),
+                                     gr.gr_gid);
+                for (char **p = gr.gr_mem; p && *p; p++)
+                        k += (size_t)snprintf(a + k, sizeof a - k, "<%s>", *p);
+                k = (size_t)snprintf(b, sizeof b, "%s|%s|%u|", e.name, or_null(e.passwd), e.gid);
+                for (list = e.members; (m = files_next_member(&list));)
+                        k += (size_t)snprintf(b + k, sizeof b - k, "<%s>", m);
+                assert_string_equal(b, a);
+                n++;
+        }
+        assert_false(files_next_grent(ours, len, &pos, &e));
+        assert_true(n >= 9);
+        fclose(f);
+        free(ours);
+}
+
+static void test_nsswitch(void **state) {
+        char names[NSS_SERVICES_MAX][NSS_SERVICE_NAME_MAX + 1];
+        size_t n = 0;
+        static const char conf[] = "# comment\n"
+                                   "passwd:         files systemd # trailing\n"
+                                   "group:\tfiles\n"
+                                   "shadow:         files\n"
+                                   "passwdx: ldap\n"
+                                   "hosts: files dns\n";
+
+        assert_int_equal(nsswitch_services(conf, sizeof conf - 1, "passwd", names, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(names[0], "files");
+        assert_string_equal(names[1], "systemd");
+        assert_int_equal(nsswitch_services(conf, sizeof conf - 1, "group", names, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(names[0], "files");
+        assert_int_equal(nsswitch_services(conf, sizeof conf - 1, "gshadow", names, &n), -ENOENT);
+        /* Anything but plain names is left to NSS. */
+        static const char *const not_plain[] = {
+                "passwd: files [NOTFOUND=return] ldap\n",
+                "passwd: files\npasswd: ldap\n",
+                "PASSWD: files\n",
+                "passwd:\n",
+                "passwd: files\n  ldap\n",
+                "passwd: a b c d e f g h i\n",
+                "passwd: files/x\n",
+        };
+        for (size_t i = 0; i < sizeof not_plain / sizeof *not_plain; i++)
+                assert_int_equal(
+                        nsswitch_services(not_plain[i], strlen(not_plain[i]), "passwd", names, &n),
+                        -EINVAL);
+        assert_int_equal(nsswitch_services("passwd: compat\n", 15, "passwd", names, &n), 0);
+        assert_string_equal(names[0], "compat");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
@@ -231,6 +364,9 @@ int main(void) {
                 cmocka_unit_test(test_home_size_budget),
                 cmocka_unit_test(test_ssh_keys),
                 cmocka_unit_test(test_shadow_redact),
+                cmocka_unit_test(test_files_passwd_as_glibc),
+                cmocka_unit_test(test_files_group_as_glibc),
+                cmocka_unit_test(test_nsswitch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

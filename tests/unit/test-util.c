@@ -63,6 +63,18 @@ static void test_buf_limit(void **state) {
         buf_init(&b, SIZE_MAX);
         assert_int_equal(buf_puts(&b, "a"), 0);
         assert_int_equal(buf_append(&b, "b", SIZE_MAX), -E2BIG);
+        assert_int_equal(buf_reserve(&b, SIZE_MAX), -E2BIG);
+        buf_free(&b);
+
+        /* Reserved room is there to write into, past the maximum never. */
+        buf_init(&b, 8);
+        assert_int_equal(buf_reserve(&b, 8), 0);
+        assert_true(b.cap >= 9);
+        memcpy(b.data, "abcdefgh", 8);
+        b.len = 8;
+        b.data[8] = '\0';
+        assert_int_equal(buf_reserve(&b, 1), -E2BIG);
+        assert_int_equal(buf_reserve(&b, 0), 0);
         buf_free(&b);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -183,15 +184,17 @@ int colon_split(const char *line, size_t len, size_t min, size_t max, struct col
 
         if (max > COLON_FIELDS_MAX || min > max)
                 return -EINVAL;
-        for (size_t i = 0; i <= len; i++) {
-                if (i < len && line[i] != ':')
-                        continue;
+        for (;;) {
+                const char *c = start < len ? memchr(line + start, ':', len - start) : NULL;
+                size_t end = c ? (size_t)(c - line) : len;
                 if (l.n == max)
                         return -EINVAL;
                 l.f[l.n] = line + start;
-                l.len[l.n] = i - start;
+                l.len[l.n] = end - start;
                 l.n++;
-                start = i + 1;
+                if (!c)
+                        break;
+                start = end + 1;
         }
         if (l.n < min)
                 return -EINVAL;
@@ -204,8 +207,15 @@ int colon_u32(const struct colon_line *l, size_t i, uint32_t *ret) {
 
         if (i >= l->n || l->len[i] == 0)
                 return -ENODATA;
-        if (l->f[i][0] < '0' || l->f[i][0] > '9' || l->len[i] > 10 ||
-            safe_atoi64_n(l->f[i], l->len[i], &v) < 0 || v < 0 || v > UINT32_MAX)
+        if (l->len[i] > 10)
+                return -EINVAL;
+        v = 0;
+        for (size_t k = 0; k < l->len[i]; k++) {
+                if (l->f[i][k] < '0' || l->f[i][k] > '9')
+                        return -EINVAL;
+                v = v * 10 + (l->f[i][k] - '0');
+        }
+        if (v > UINT32_MAX)
                 return -EINVAL;
         *ret = (uint32_t)v;
         return 0;
@@ -401,4 +411,213 @@ int shadow_redact(const char *text, size_t len, char **ret) {
         }
         *ret = buf_steal(&b);
         return *ret ? 0 : -ENOMEM;
+}
+
+/* ---- /etc/passwd and /etc/group as the files service reads them --------------- */
+
+/* The next line the files service would parse, NUL-terminated in place
+ * (at its '\n' or its first NUL byte), leading white space skipped. */
+static char *files_next_line(char *text, size_t len, size_t *pos) {
+        while (*pos < len) {
+                char *line = text + *pos, *nl = memchr(line, '\n', len - *pos);
+                size_t ll = nl ? (size_t)(nl - line) : len - *pos;
+
+                *pos += ll + (nl ? 1 : 0);
+                line[ll] = '\0';
+                while (*line == ' ' || (*line >= '\t' && *line <= '\r'))
+                        line++;
+                if (*line != '\0' && *line != '#')
+                        return line;
+        }
+        return NULL;
+}
+
+/* A field up to ':' (cut there) or to the end of the line. */
+static char *files_field(char **line) {
+        char *f = *line, *c = strchr(f, ':');
+
+        if (c) {
+                *c = '\0';
+                *line = c + 1;
+        } else
+                *line = f + strlen(f);
+        return f;
+}
+
+/* A number as glibc reads these (strtoul's grammar: white space, a sign,
+ * decimal digits; a minus negates modulo 2^64): -EINVAL, with nothing
+ * read, when there are no digits or the value does not fit 32 bits, which
+ * is where glibc refuses the line. */
+static int files_u32(char **line, uint32_t *ret) {
+        const char *p = *line;
+        uint64_t v = 0;
+        bool neg = false, big = false;
+        const char *digits;
+
+        while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+                p++;
+        if (*p == '+' || *p == '-')
+                neg = *p++ == '-';
+        for (digits = p; *p >= '0' && *p <= '9'; p++) {
+                unsigned d = (unsigned)(*p - '0');
+                /* v * 10 + d > UINT64_MAX, without a division per digit */
+                if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+                        big = true;
+                else
+                        v = v * 10 + d;
+        }
+        if (p == digits || big)
+                return -EINVAL;
+        if (neg)
+                v = -v;
+        if (v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t)v;
+        *line += p - *line;
+        return 0;
+}
+
+/* INT_FIELD of files-parse.c: a number then ':' or the end; with
+ * maybe_empty (compat names), no digits reads as 0 but the line may not
+ * end before it. */
+static bool files_int_field(char **line, bool maybe_empty, uint32_t *ret) {
+        if (maybe_empty && **line == '\0')
+                return false;
+        if (files_u32(line, ret) < 0) {
+                if (!maybe_empty)
+                        return false;
+                *ret = 0;
+        }
+        if (**line == ':')
+                (*line)++;
+        else if (**line != '\0')
+                return false;
+        return true;
+}
+
+bool files_next_pwent(char *text, size_t len, size_t *pos, struct files_pwent *ret) {
+        char *line;
+
+        while ((line = files_next_line(text, len, pos))) {
+                struct files_pwent e = {0};
+                bool compat;
+
+                e.name = files_field(&line);
+                compat = e.name[0] == '+' || e.name[0] == '-';
+                if (*line == '\0' && compat) {
+                        *ret = e;
+                        return true;
+                }
+                e.passwd = files_field(&line);
+                if (!files_int_field(&line, compat, &e.uid) ||
+                    !files_int_field(&line, compat, &e.gid))
+                        continue;
+                e.gecos = files_field(&line);
+                e.dir = files_field(&line);
+                e.shell = line;
+                *ret = e;
+                return true;
+        }
+        return false;
+}
+
+bool files_next_grent(char *text, size_t len, size_t *pos, struct files_grent *ret) {
+        char *line;
+
+        while ((line = files_next_line(text, len, pos))) {
+                struct files_grent e = {0};
+                bool compat;
+
+                e.name = files_field(&line);
+                compat = e.name[0] == '+' || e.name[0] == '-';
+                if (!(*line == '\0' && compat)) {
+                        e.passwd = files_field(&line);
+                        if (!files_int_field(&line, compat, &e.gid))
+                                continue;
+                }
+                e.members = line;
+                *ret = e;
+                return true;
+        }
+        return false;
+}
+
+char *files_next_member(char **list) {
+        char *p = *list;
+
+        while (*p) {
+                char *m;
+                while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+                        p++;
+                m = p;
+                while (*p && *p != ',')
+                        p++;
+                if (*p)
+                        *p++ = '\0';
+                if (*m) {
+                        *list = p;
+                        return m;
+                }
+        }
+        *list = p;
+        return NULL;
+}
+
+/* ---- nsswitch.conf ---------------------------------------------------------------- */
+
+int nsswitch_services(const char *text, size_t len, const char *db,
+                      char names[NSS_SERVICES_MAX][NSS_SERVICE_NAME_MAX + 1], size_t *ret_n) {
+        size_t pos = 0, ll, dl = strlen(db), n = 0;
+        const char *line;
+        bool found = false, last = false;
+
+        while (text && text_next_line(text, len, &pos, &line, &ll)) {
+                const char *hash = memchr(line, '#', ll), *end;
+                size_t i = 0;
+
+                if (hash)
+                        ll = (size_t)(hash - line);
+                while (i < ll && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+                        i++;
+                if (last && i > 0 && i < ll)
+                        return -EINVAL; /* what may be a continuation of our line */
+                last = false;
+                if (ll - i < dl || strncasecmp(line + i, db, dl) != 0)
+                        continue;
+                i += dl;
+                while (i < ll && (line[i] == ' ' || line[i] == '\t'))
+                        i++;
+                if (i >= ll || line[i] != ':')
+                        continue; /* another database whose name starts the same */
+                if (found || strncmp(line + i - dl, db, dl) != 0)
+                        return -EINVAL; /* twice, or not in lower case: leave it to NSS */
+                found = last = true;
+                for (i++, end = line + ll; line + i < end;) {
+                        size_t s;
+                        while (line + i < end &&
+                               (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+                                i++;
+                        if (line + i >= end)
+                                break;
+                        for (s = i;
+                             line + i < end && line[i] != ' ' && line[i] != '\t' && line[i] != '\r';
+                             i++) {
+                                char c = line[i];
+                                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+                                        return -EINVAL; /* "[NOTFOUND=return]" and the like */
+                        }
+                        if (n == NSS_SERVICES_MAX || i - s > NSS_SERVICE_NAME_MAX)
+                                return -EINVAL;
+                        memcpy(names[n], line + s, i - s);
+                        names[n][i - s] = '\0';
+                        n++;
+                }
+        }
+        if (!found)
+                return -ENOENT;
+        if (n == 0)
+                return -EINVAL;
+        *ret_n = n;
+        return 0;
 }

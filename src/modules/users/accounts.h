@@ -82,3 +82,43 @@ int ssh_key_parse(const char *line, char **ret, const char **why);
  * "[redacted]" (a leading '!' kept): for anything shown or logged.  Text in,
  * malloc'ed text out; lines that are not shadow lines are kept as they are. */
 int shadow_redact(const char *text, size_t len, char **ret);
+
+/* ---- /etc/passwd and /etc/group as glibc's files service reads them -------- */
+
+/* The grammar of nss_files (glibc's files-parse.c), so that reading the
+ * files directly yields exactly the entries getpwent() would: a line ends
+ * at '\n' or a NUL byte; leading white space is skipped; blank lines and
+ * lines starting with '#' are skipped; numeric fields are read as strtoul
+ * reads them (clamped to 32 bits), and a line whose uid or gid is not a
+ * number is skipped; the last field takes the rest of the line.  A name
+ * starting with '+' or '-' (compat syntax) may have empty numbers (0) or
+ * stop after the name (the other fields NULL).
+ *
+ * Both parse text in place (text[len] must be writable and is where a last
+ * line without '\n' ends): *pos advances past the entry; false at the end.
+ * Strings are views into text. */
+struct files_pwent {
+        char *name, *passwd, *gecos, *dir, *shell;
+        uint32_t uid, gid;
+};
+bool files_next_pwent(char *text, size_t len, size_t *pos, struct files_pwent *ret);
+
+struct files_grent {
+        char *name, *passwd;
+        uint32_t gid;
+        char *members; /* the raw list: split it with files_next_member() */
+};
+bool files_next_grent(char *text, size_t len, size_t *pos, struct files_grent *ret);
+/* The next member name of a raw list (leading white space skipped, empty
+ * names dropped), cut in place; NULL at the end. */
+char *files_next_member(char **list);
+
+/* The services of a database ("passwd", "group") in nsswitch.conf's text,
+ * when its line is plain: only service names, no "[STATUS=action]" items,
+ * found exactly once.  Fills names[0..*ret_n) and returns 0; -ENOENT when
+ * the line is missing, -EINVAL when it is not plain (the caller then
+ * leaves it to NSS). */
+#define NSS_SERVICES_MAX     8
+#define NSS_SERVICE_NAME_MAX 31
+int nsswitch_services(const char *text, size_t len, const char *db,
+                      char names[NSS_SERVICES_MAX][NSS_SERVICE_NAME_MAX + 1], size_t *ret_n);

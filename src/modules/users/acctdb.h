@@ -15,6 +15,8 @@
 #include "modules/users/accounts.h"
 #include "modules/users/engine.h"
 
+/* Every string of a snapshot lives in its arena (or, for the password
+ * field, in its copy of /etc/shadow): entries own nothing. */
 struct acct_user {
         char *name, *gecos, *home, *shell;
         uint32_t uid, gid;
@@ -29,8 +31,9 @@ struct acct_group {
         char *name;
         uint32_t gid;
         bool local;
-        char **members; /* NULL-terminated */
+        char **members; /* NULL-terminated, a slice of acctdb.member_names */
         size_t n_members;
+        size_t members_at; /* where that slice starts (it moves while loading) */
 };
 
 /* An open-addressing hash index: slots hold an entry's position + 1. */
@@ -53,6 +56,19 @@ struct acctdb {
                 uint32_t group, next; /* next: position + 1 in the chain, 0 at its end */
         } * members;
         size_t n_members;
+        /* storage: the strings (bump-allocated blocks), every group's
+         * member list in one array, and /etc/shadow's text (wiped at the
+         * end: the password fields point into it) */
+        char **arena;
+        size_t n_arena, arena_left;
+        char *arena_next;
+        char **member_names;
+        size_t n_member_names;
+        char *shadow_text;
+        size_t shadow_len;
+        /* while loading: /etc/passwd and /etc/group as read, uncut */
+        char *pristine[2];
+        size_t pristine_len[2];
 };
 
 /* The users (or groups) sorted by name, for lists that page by name: an
@@ -63,6 +79,10 @@ int acctdb_sorted_groups(const struct acctdb *db, const struct acct_group ***ret
 /* The names of the groups user is a member of (not the primary one), as
  * views into db, in *ret (count in *ret_n); *ret malloc'ed. */
 int acctdb_member_of(const struct acctdb *db, const char *user, const char ***ret, size_t *ret_n);
+
+/* The same without a copy: the first membership of user (0: none), then
+ * db->members[e - 1].next; each names db->groups[db->members[e - 1].group]. */
+uint32_t acctdb_member_chain(const struct acctdb *db, const char *user);
 
 int acctdb_load(struct acctdb *db, bool with_shadow);
 void acctdb_done(struct acctdb *db);

@@ -243,55 +243,102 @@ int users_dir_size(const char *dir, uint64_t budget_usec, uint64_t *ret) {
 
 /* ---- the list as JSON text ------------------------------------------------------ */
 
-/* Appends s as a JSON string; bytes that are not UTF-8 become '?'. */
-static void jt_str(struct buf *b, const char *s, int *r) {
-        const unsigned char *p = (const unsigned char *)s;
-        size_t n = strlen(s), run = 0;
+/* The list is written straight into the buffer: each user's room is
+ * reserved once, for the longest form its fields can take (a byte becomes
+ * at most six: \u00XX), then filled without further checks. */
+#define JT_STR_MAX(n) (6 * (n) + 2)
 
-        if (*r < 0)
-                return;
-        *r = buf_append(b, "\"", 1);
-        for (size_t i = 0; i < n && *r >= 0;) {
-                unsigned char c = p[i];
-                size_t cl = c < 0x80 ? 1 : utf8_char_len(p + i, n - i);
-                if (c >= 0x20 && c != '"' && c != '\\' && cl > 0) {
-                        run += cl;
-                        i += cl;
-                        continue;
+/* Writes s (n bytes) as a JSON string at p, which has JT_STR_MAX(n) bytes
+ * of room; returns the end.  Bytes that are not UTF-8 become '?'. */
+static char *jt_str_at(char *p, const char *s, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *u = (const unsigned char *)s, *end = u + n;
+
+        *p++ = '"';
+        while (u < end) {
+                unsigned char c;
+                size_t cl;
+                if (end - u >= 8) {
+                        /* Eight bytes at a time while none is a control
+                         * character, '"', '\\' or not ASCII: the high bit
+                         * of a byte of m is set for each such byte (and may
+                         * be for bytes after one), never for none. */
+                        const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+                        uint64_t x, q, b, m;
+                        memcpy(&x, u, 8);
+                        q = x ^ (ones * '"');
+                        b = x ^ (ones * '\\');
+                        m = (x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) &
+                            highs;
+                        if (m == 0) {
+                                memcpy(p, u, 8);
+                                p += 8;
+                                u += 8;
+                                continue;
+                        }
                 }
-                *r = buf_append(b, p + i - run, run);
-                run = 0;
-                if (*r < 0)
-                        break;
-                if (cl == 0)
-                        *r = buf_append(b, "?", 1);
-                else if (c == '"' || c == '\\') {
-                        char e[2] = {'\\', (char)c};
-                        *r = buf_append(b, e, 2);
-                } else
-                        *r = buf_printf(b, "\\u%04x", c);
-                i++;
+                c = *u;
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        *p++ = (char)c;
+                        u++;
+                } else if (c >= 0x80) {
+                        cl = utf8_char_len(u, (size_t)(end - u));
+                        if (cl == 0) {
+                                *p++ = '?';
+                                u++;
+                        } else {
+                                memcpy(p, u, cl);
+                                p += cl;
+                                u += cl;
+                        }
+                } else if (c == '"' || c == '\\') {
+                        *p++ = '\\';
+                        *p++ = (char)c;
+                        u++;
+                } else {
+                        memcpy(p, "\\u00", 4);
+                        p[4] = hex[c >> 4];
+                        p[5] = hex[c & 15];
+                        p += 6;
+                        u++;
+                }
         }
-        if (*r >= 0)
-                *r = buf_append(b, p + n - run, run);
-        if (*r >= 0)
-                *r = buf_append(b, "\"", 1);
+        *p++ = '"';
+        return p;
 }
 
-static void jt_raw(struct buf *b, const char *s, int *r) {
-        if (*r >= 0)
-                *r = buf_puts(b, s);
+static char *jt_lit_at(char *p, const char *s, size_t n) {
+        memcpy(p, s, n);
+        return p + n;
 }
 
-static void jt_u32(struct buf *b, uint32_t v, int *r) {
+#define JT_LIT(p, s) jt_lit_at(p, s, sizeof(s) - 1)
+
+static char *jt_u32_at(char *p, uint32_t v) {
         char d[10];
         size_t n = 0;
 
         do
                 d[sizeof d - ++n] = (char)('0' + v % 10);
         while ((v /= 10) && n < sizeof d);
+        return jt_lit_at(p, d + sizeof d - n, n);
+}
+
+/* Appends s as a JSON string. */
+static void jt_str(struct buf *b, const char *s, int *r) {
+        size_t n = strlen(s);
+
         if (*r >= 0)
-                *r = buf_append(b, d + sizeof d - n, n);
+                *r = buf_reserve(b, JT_STR_MAX(n));
+        if (*r < 0)
+                return;
+        b->len = (size_t)(jt_str_at(b->data + b->len, s, n) - b->data);
+        b->data[b->len] = '\0';
+}
+
+static void jt_raw(struct buf *b, const char *s, int *r) {
+        if (*r >= 0)
+                *r = buf_puts(b, s);
 }
 
 /* The names in each home root (/home): a home under a root that is not
@@ -348,10 +395,9 @@ static void home_set_done(struct home_set *hs) {
 
 /* False only when home is directly under the root and absent from it. */
 static bool home_may_exist(const struct home_set *hs, const char *home) {
-        size_t rl = strlen(hs->root);
-        const char *name = home + rl + 1;
+        size_t rl = strlen(hs->root), nl;
+        const char *name = home + rl + 1, *slash;
         char first[256];
-        const char *slash;
         const char *key = first;
 
         if (rl == 0 || strncmp(home, hs->root, rl) != 0 || home[rl] != '/')
@@ -359,57 +405,68 @@ static bool home_may_exist(const struct home_set *hs, const char *home) {
         if (hs->n == 0)
                 return false;
         slash = strchr(name, '/');
-        snprintf(first, sizeof first, "%.*s", slash ? (int)(slash - name) : (int)strlen(name),
-                 name);
+        nl = slash ? (size_t)(slash - name) : strlen(name);
+        if (nl >= sizeof first) /* longer than any name in a directory */
+                return false;
+        memcpy(first, name, nl);
+        first[nl] = '\0';
         return bsearch(&key, hs->names, hs->n, sizeof *hs->names, cmp_name) != NULL;
 }
 
 static void jt_user(struct buf *b, const struct acctdb *db, const struct acct_user *u, int64_t day,
                     const struct home_set *hs, int *r) {
         const struct acct_group *pg = acctdb_group_by_gid(db, u->gid);
-        const char **groups = NULL;
+        uint32_t chain = acctdb_member_chain(db, u->name);
         _cleanup_free_ char *keys = NULL;
-        size_t ng = 0;
+        size_t ln = strlen(u->name), lg = strlen(u->gecos), lh = strlen(u->home),
+               ls = strlen(u->shell), room = 256, first;
         bool system = u->uid < db->defs.uid_min || u->uid > db->defs.uid_max;
+        char *p;
 
         if (*r < 0)
                 return;
-        if (acctdb_member_of(db, u->name, &groups, &ng) < 0) {
-                *r = -ENOMEM;
-                return;
-        }
         if (u->local && u->home[0] == '/' && home_may_exist(hs, u->home))
                 (void)read_auth_keys(u->home, &keys);
-        jt_raw(b, "{\"name\":", r);
-        jt_str(b, u->name, r);
-        jt_raw(b, ",\"uid\":", r);
-        jt_u32(b, u->uid, r);
-        jt_raw(b, ",\"gid\":", r);
-        jt_u32(b, u->gid, r);
-        jt_raw(b, ",\"group\":", r);
-        if (pg)
-                jt_str(b, pg->name, r);
-        else
-                jt_raw(b, "null", r);
-        jt_raw(b, ",\"groups\":[", r);
-        for (size_t i = 0; i < ng; i++) {
-                if (i)
-                        jt_raw(b, ",", r);
-                jt_str(b, groups[i], r);
+        room += JT_STR_MAX(ln) + JT_STR_MAX(lg) + JT_STR_MAX(lh) + JT_STR_MAX(ls) +
+                (pg ? JT_STR_MAX(strlen(pg->name)) : 0);
+        for (uint32_t e = chain; e; e = db->members[e - 1].next)
+                room += JT_STR_MAX(strlen(db->groups[db->members[e - 1].group].name)) + 1;
+        if ((*r = buf_reserve(b, room)) < 0)
+                return;
+        p = b->data + b->len;
+        p = JT_LIT(p, "{\"name\":");
+        p = jt_str_at(p, u->name, ln);
+        p = JT_LIT(p, ",\"uid\":");
+        p = jt_u32_at(p, u->uid);
+        p = JT_LIT(p, ",\"gid\":");
+        p = jt_u32_at(p, u->gid);
+        p = JT_LIT(p, ",\"group\":");
+        p = pg ? jt_str_at(p, pg->name, strlen(pg->name)) : JT_LIT(p, "null");
+        p = JT_LIT(p, ",\"groups\":[");
+        first = (size_t)(p - b->data);
+        for (uint32_t e = chain; e; e = db->members[e - 1].next) {
+                const char *g = db->groups[db->members[e - 1].group].name;
+                if ((size_t)(p - b->data) != first)
+                        *p++ = ',';
+                p = jt_str_at(p, g, strlen(g));
         }
-        free(groups);
-        jt_raw(b, "],\"full_name\":", r);
-        jt_str(b, u->gecos, r);
-        jt_raw(b, ",\"home\":", r);
-        jt_str(b, u->home, r);
-        jt_raw(b, ",\"shell\":", r);
-        jt_str(b, u->shell, r);
-        jt_raw(b, ",\"password_state\":\"", r);
-        jt_raw(b, u->local ? acct_password_state(u, day) : "none", r);
-        jt_raw(b, u->local ? "\",\"local\":true,\"ssh_keys\":" : "\",\"local\":false,\"ssh_keys\":",
-               r);
-        jt_u32(b, count_keys(keys), r);
-        jt_raw(b, system ? ",\"system\":true}" : ",\"system\":false}", r);
+        p = JT_LIT(p, "],\"full_name\":");
+        p = jt_str_at(p, u->gecos, lg);
+        p = JT_LIT(p, ",\"home\":");
+        p = jt_str_at(p, u->home, lh);
+        p = JT_LIT(p, ",\"shell\":");
+        p = jt_str_at(p, u->shell, ls);
+        p = JT_LIT(p, ",\"password_state\":\"");
+        {
+                const char *st = u->local ? acct_password_state(u, day) : "none";
+                p = jt_lit_at(p, st, strlen(st));
+        }
+        p = u->local ? JT_LIT(p, "\",\"local\":true,\"ssh_keys\":")
+                     : JT_LIT(p, "\",\"local\":false,\"ssh_keys\":");
+        p = jt_u32_at(p, count_keys(keys));
+        p = system ? JT_LIT(p, ",\"system\":true}") : JT_LIT(p, ",\"system\":false}");
+        b->len = (size_t)(p - b->data);
+        b->data[b->len] = '\0';
 }
 
 static int users_list_text(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
