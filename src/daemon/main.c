@@ -566,10 +566,6 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
         (void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
         if (getppid() != f->parent)
                 _exit(1);
-        /* The helper keeps its heap (helper_serve); a front forked after that
-         * gives freed memory back as glibc does by default. */
-        (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-        (void)mallopt(M_TRIM_THRESHOLD, 128 * 1024);
         if (getuid() == 0 || f->pw->pw_uid != getuid()) {
                 r = drop_privileges(f->pw, err, sizeof err);
                 if (r < 0) {

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/mman.h>
 #include <shadow.h>
 #include <poll.h>
@@ -1495,21 +1494,8 @@ void helper_tick(struct helper *h) {
         (void)sessions_purge(h->store, &lim, now_s());
 }
 
-/* Heap kept between requests.  A list of ten thousand accounts allocates
- * some ten megabytes (file texts, the snapshot, the JSON text); glibc
- * would return each block to the kernel at its free() and fault fresh
- * zeroed pages in at the next list, about a fifth of its time (measured,
- * a list over the unix socket: 25-29 ms against 19-21 ms).  The heap is
- * kept instead, up to its peak; the front sets its own values back
- * (main.c). */
-#define HELPER_MMAP_THRESHOLD (32 << 20)
-#define HELPER_TRIM_THRESHOLD (64 << 20)
-
 int helper_serve(struct helper *h, int sock, int sigfd) {
         uint64_t last_tick = now_usec();
-
-        (void)mallopt(M_MMAP_THRESHOLD, HELPER_MMAP_THRESHOLD);
-        (void)mallopt(M_TRIM_THRESHOLD, HELPER_TRIM_THRESHOLD);
 
         for (;;) {
                 struct pollfd p[2] = {{sock, POLLIN, 0}, {sigfd, POLLIN, 0}};
