@@ -198,7 +198,7 @@ static int count_rows(struct store *s, const char *user, const char *kind, int64
  * used ones past max. */
 static int evict_oldest(struct store *s, const char *user, const char *kind, int64_t max) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int64_t n;
+        int64_t n = 0;
         int r, rc;
 
         r = count_rows(s, user, kind, &n);
@@ -336,7 +336,7 @@ int sessions_create(struct store *s, const char *kind, const char *user, enum ro
         if (r >= 0 && STREQ(kind, "peer"))
                 r = evict_oldest(s, user, "peer", PEERS_PER_USER);
         if (r >= 0 && STREQ(kind, "token")) {
-                int64_t n;
+                int64_t n = 0;
                 r = count_rows(s, user, "token", &n);
                 if (r >= 0 && n >= TOKENS_PER_USER)
                         r = -EDQUOT;

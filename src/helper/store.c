@@ -210,7 +210,7 @@ static int db_error(struct store *s, int r, const char *what, const char *path, 
 
 static int migrate(struct store *s, const char *path, char *err, size_t err_len) {
         char sql[96];
-        int version, app_id, ntables, r;
+        int version = 0, app_id = 0, ntables = 0, r;
 
         r = store_begin(s);
         if (r < 0)

@@ -1139,8 +1139,8 @@ static int read_source_locked(enum source s, const char **ret, size_t *ret_len) 
  * for thirty mounts here).  statvfs() runs on every scrape. */
 static int collect_mounts_locked(struct expo *e) {
         struct pollfd pfd = {.fd = sampler.fd[SRC_MOUNTINFO], .events = POLLPRI};
-        const char *text;
-        size_t len;
+        const char *text = NULL;
+        size_t len = 0;
         int r;
 
         if (!sampler.have_mounts || pfd.fd < 0 || poll(&pfd, 1, 0) != 0) {
