@@ -128,6 +128,30 @@ void engine_argf(struct engine *e, struct engine_cmd *c, const char *fmt, ...) {
         add_arg(e, c, s, s, ARG_BOTH);
 }
 
+void engine_arg_joined(struct engine *e, struct engine_cmd *c, json_t *names, size_t max) {
+        struct buf b;
+        size_t i;
+        json_t *v;
+        int r = 0;
+
+        buf_init(&b, max);
+        json_array_foreach(names, i, v) {
+                if (r >= 0 && i)
+                        r = buf_puts(&b, ",");
+                if (r >= 0)
+                        r = buf_puts(&b, json_string_value(v));
+        }
+        if (r < 0) {
+                buf_free(&b);
+                e->oom = e->oom ?: r;
+                return;
+        }
+        char *s = buf_steal(&b);
+        if (!s)
+                s = strdup("");
+        add_arg(e, c, s, s, ARG_BOTH); /* NULL: out of memory, recorded there */
+}
+
 void engine_input(struct engine *e, struct engine_cmd *c, const char *input, bool secret) {
         if (c == &dummy)
                 return;

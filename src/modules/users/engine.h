@@ -66,6 +66,10 @@ void engine_arg(struct engine *e, struct engine_cmd *c, const char *arg);
 void engine_arg_where(struct engine *e, struct engine_cmd *c, const char *arg, int where);
 void engine_argf(struct engine *e, struct engine_cmd *c, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* One argument: the strings of names joined by ','.  Callers bound the list
+ * so that it fits max bytes; past it the command fails rather than
+ * run with a list cut short (E2BIG). */
+void engine_arg_joined(struct engine *e, struct engine_cmd *c, json_t *names, size_t max);
 void engine_input(struct engine *e, struct engine_cmd *c, const char *input, bool secret);
 void engine_warn(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -144,21 +144,9 @@ static int check_members(const struct acctdb *db, json_t *body, const char *fiel
 }
 
 static void members_arg(struct engine *e, struct engine_cmd *c, json_t *list) {
-        struct buf b;
-        size_t i;
-        json_t *v;
-
         /* GROUP_MEMBERS_MAX names of at most 32 bytes and their commas fit
-         * in one argument (the kernel's limit is 128 KiB), so nothing is cut. */
-        buf_init(&b, GROUP_MEMBERS_MAX * (ACCOUNT_NAME_MAX + 1));
-        json_array_foreach(list, i, v) {
-                if (i)
-                        (void)buf_puts(&b, ",");
-                (void)buf_puts(&b, json_string_value(v));
-        }
-        char *s = buf_steal(&b);
-        engine_argf(e, c, "%s", s ? s : "");
-        free(s);
+         * in one argument (the kernel's limit is 128 KiB). */
+        engine_arg_joined(e, c, list, GROUP_MEMBERS_MAX * (ACCOUNT_NAME_MAX + 1));
 }
 
 static int run(const struct module_ctx *ctx, struct engine *e, bool dry_run, const char *name,
