@@ -1349,9 +1349,21 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                                  strerror(-r));
                 return r;
         }
-        *ret = json_pack("{s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions, "audit_head",
-                         (json_int_t)head, "logins_ok", (json_int_t)h->logins_ok, "logins_failed",
-                         (json_int_t)h->logins_failed);
+        {
+                struct steward_config cfg;
+                size_t delayed, blocked;
+                stewardd_config_get(&cfg);
+                struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
+                                             cfg.throttle_max_delay, cfg.throttle_block_after,
+                                             cfg.throttle_block_seconds};
+                throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
+                               &blocked);
+                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions,
+                                 "audit_head", (json_int_t)head, "logins_ok",
+                                 (json_int_t)h->logins_ok, "logins_failed",
+                                 (json_int_t)h->logins_failed, "sources_throttled",
+                                 (json_int_t)delayed, "sources_blocked", (json_int_t)blocked);
+        }
         return *ret ? 0 : -ENOMEM;
 }
 

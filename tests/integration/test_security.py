@@ -243,6 +243,33 @@ auth:throttle:block_seconds = 3
 """
 
 
+def logins_when(d, pred):
+    """The stewardd module's login counts once pred holds (the front learns
+    them from its poll of the helper, right after a login and every few
+    seconds)."""
+    deadline = time.time() + 15
+    while True:
+        r = d.unix("GET", "/api/v1/modules/stewardd?full=1")
+        assert r.status == 200, r
+        counts = r.json["logins"]
+        if counts is not None and pred(counts):
+            return counts
+        assert time.time() < deadline, counts
+        time.sleep(0.2)
+
+
+def test_fullstatus_counts_logins(users):
+    d = users
+    before = logins_when(d, lambda l: True)
+    assert set(before) == {"ok", "failed", "sources_throttled", "sources_blocked"}
+    session(d, "mona")
+    assert login(d, "mona", "wrong").status == 401
+    after = logins_when(d, lambda l: l["failed"] == before["failed"] + 1)
+    assert after["ok"] == before["ok"] + 1
+    # One failure is within the free attempts: nobody waits.
+    assert after["sources_throttled"] == after["sources_blocked"] == 0
+
+
 def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
     from nsroot import ns_argv, scratch_etc
     (daemon_base / "ns").mkdir()
@@ -261,6 +288,8 @@ def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
     assert login(d, "alice", "x").status == 401  # fourth failure: blocked now
     r = login(d, "alice")
     assert r.status == 429 and "blocked" in r.json["error"]["message"]
+    counts = logins_when(d, lambda l: l["sources_blocked"] == 1)
+    assert counts["ok"] == 0 and counts["failed"] >= 4 and counts["sources_throttled"] == 0
     time.sleep(3.3)
     assert login(d, "alice").status == 200
     assert "throttled" in d.log_text() or "blocked" in d.log_text()
