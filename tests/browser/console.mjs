@@ -200,6 +200,26 @@ const steps = {
     assert.ok(!list.some((x) => x.name === 'browser-test'));
   },
 
+  /* The findings count the failed logins (badlogin made one). */
+  async findings() {
+    /* The daemon learns the counts from its helper a moment after a login:
+     * wait for them there, then the page shows them. */
+    const deadline = Date.now() + 30000;
+    let s;
+    while (!((s = await apiGet('/api/v1/modules/stewardd?full=1')).logins && s.logins.failed >= 1)) {
+      assert.ok(Date.now() < deadline, 'the failed login is not counted');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await go('#/ports');
+    await page.waitForSelector('table.listeners');
+    await go('#/overview');
+    await page.waitForSelector('[data-finding=logins]');
+    const failed = Number(await page.getAttribute('[data-finding=logins]', 'data-failed'));
+    assert.equal(failed, s.logins.failed);
+    assert.match(await page.textContent('[data-finding=logins]'), /failed login/);
+    await check('findings-logins');
+  },
+
   /* Another session of the same user, made through the API from elsewhere,
    * is listed and ended from the console, and stops working. */
   async sessions() {

@@ -92,10 +92,10 @@ def test_console_throttled_login(console):
 
 
 def test_console_sessions(console):
-    """Another session of the user is ended from the console; ending the
-    current one logs out."""
+    """A failed login shows in the overview's findings; another session of
+    the user is ended from the console; ending the current one logs out."""
     d, user = console
-    run(d, user, ["badlogin", "login", "sessions", "endcurrent"], "sessions")
+    run(d, user, ["badlogin", "login", "findings", "sessions", "endcurrent"], "sessions")
 
 
 def test_console_live_chart(console):
