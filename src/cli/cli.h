@@ -274,9 +274,10 @@ int verb_users(struct cli *c, int argc, char **argv);
 int verb_groups(struct cli *c, int argc, char **argv);
 int verb_logout(struct cli *c, int argc, char **argv);
 
-/* --- tokens.c, audit.c --- */
+/* --- tokens.c, sessions.c, audit.c --- */
 
 int verb_token(struct cli *c, int argc, char **argv);
+int verb_sessions(struct cli *c, int argc, char **argv);
 int verb_audit(struct cli *c, int argc, char **argv);
 
 /* --- discover.c --- */

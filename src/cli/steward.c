@@ -1,8 +1,8 @@
 /* steward.c — the `steward` command line client: options, the connection,
  * and the verbs that are one request each (list, status, fullstatus, start,
  * stop, restart).  `settings` and `command` live in settings.c, `login` and
- * `logout` in login.c, `token` in tokens.c, `audit` in audit.c, `discover`
- * in discover.c.
+ * `logout` in login.c, `token` in tokens.c, `sessions` in sessions.c,
+ * `audit` in audit.c, `discover` in discover.c.
  *
  * Credentials over TCP.  The token is, in this order: --token, --token-file,
  * $STEWARD_TOKEN, else the session `steward login` stored for the host.  The
@@ -65,6 +65,8 @@ static const char usage_text[] =
         "                                     create an API token (its secret is shown once)\n"
         "  token list                         the API tokens\n"
         "  token revoke ID                    revoke an API token\n"
+        "  sessions [list] [--user NAME]      the live login sessions (an admin's: everyone's)\n"
+        "  sessions end ID                    end a login session (one's own: a logout)\n"
         "  audit list [--module M] [--user U] [--limit N] [--all]\n"
         "                                     the audit log, newest first (--all: every page)\n"
         "  audit show ID                      one audit record, with the diffs of its files\n"
@@ -75,14 +77,19 @@ static const char usage_text[] =
         "  users add NAME [--uid N] [--gid G] [--groups G,…] [--comment TEXT] [--home-dir DIR]\n"
         "            [--shell SH] [--no-create-home] [--password[=PW]|--generate-password|--lock]\n"
         "            [--ssh-key KEY] [--dry-run]\n"
-        "  users modify NAME [--login NEW] [--comment …] [--shell …] [--home-dir DIR [--move-home]]\n"
-        "            [--gid G] [--groups G,…|--append-groups G,…|--remove-groups G,…] [--lock|--unlock]\n"
+        "  users modify NAME [--login NEW] [--comment …] [--shell …] [--home-dir DIR "
+        "[--move-home]]\n"
+        "            [--gid G] [--groups G,…|--append-groups G,…|--remove-groups G,…] "
+        "[--lock|--unlock]\n"
         "            [--password[=PW]|--generate-password] [--expire] [--ssh-key KEY]\n"
         "            [--remove-ssh-key KEY] [--force] [--dry-run]\n"
         "  users delete NAME [--remove] [--kill] [--force] [--dry-run]\n"
-        "  users lock|unlock NAME             users passwd NAME [--password[=PW]|--generate] [--expire]\n"
-        "  groups list|show|add|modify|delete ...  groups members NAME [--add U,…] [--remove U,…] [--set U,…]\n"
-        "                                     local accounts and groups (--password alone asks for it)\n"
+        "  users lock|unlock NAME             users passwd NAME [--password[=PW]|--generate] "
+        "[--expire]\n"
+        "  groups list|show|add|modify|delete ...  groups members NAME [--add U,…] [--remove U,…] "
+        "[--set U,…]\n"
+        "                                     local accounts and groups (--password alone asks for "
+        "it)\n"
         "  discover [--timeout SECONDS] [--port N]\n"
         "                                     find stewardd servers on the local networks\n"
         "                                     (UDP broadcast; default 2 seconds, port 660)\n"
@@ -778,6 +785,7 @@ static const struct verb {
         {"login", 0, -1, verb_login, "login [HOST[:PORT]] [--user NAME] [--yes]", true},
         {"logout", 0, 1, verb_logout, "logout [HOST[:PORT]]", true},
         {"token", 1, -1, verb_token, "token create|list|revoke ..."},
+        {"sessions", 0, -1, verb_sessions, "sessions [list] [--user NAME] | sessions end ID"},
         {"audit", 1, -1, verb_audit, "audit list|show|verify|rollback ..."},
         {"discover", 0, -1, verb_discover, "discover [--timeout SECONDS] [--port N]", true},
         {"ports", 0, -1, verb_ports, "ports [PORT] [--all]"},

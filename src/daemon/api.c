@@ -479,6 +479,42 @@ static void h_token_revoke(const struct api_request *req, char **p, struct api_r
         ok(resp, ret);
 }
 
+static void h_sessions_list(const struct api_request *req, char **p, struct api_response *resp) {
+        const char *user = req->query ? req->query(req->opaque, "user") : NULL;
+        json_t *args = NULL, *ret;
+
+        if (user) {
+                if (!*user || strlen(user) > 63 || !utf8_valid(user, strlen(user))) {
+                        api_error(resp, 400, "invalid_argument", "user", "user is an account name");
+                        return;
+                }
+                args = json_pack("{s:s}", "user", user);
+        }
+        ret = call_helper(req, "session_list", args, resp);
+        if (ret)
+                ok(resp, ret);
+}
+
+/* Ending the caller's own current session is a logout: the cookie goes too.
+ * The helper says whether it was the current one. */
+static void h_session_end(const struct api_request *req, char **p, struct api_response *resp) {
+        int64_t id;
+        json_t *ret;
+
+        if (safe_atoi64(p[0], &id) < 0 || id <= 0) {
+                api_error(resp, 404, "not_found", NULL, "no session \"%.32s\"", p[0]);
+                return;
+        }
+        ret = call_helper(req, "session_end", json_pack("{s:I}", "id", (json_int_t)id), resp);
+        if (!ret)
+                return;
+        resp->forget_session = id;
+        if (json_is_true(json_object_get(ret, "current")) && req->auth &&
+            STREQ(req->auth, "cookie"))
+                set_session_cookie(req, resp, "", 0);
+        ok(resp, ret);
+}
+
 static void h_audit_list(const struct api_request *req, char **p, struct api_response *resp) {
         json_t *args = json_object(), *ret;
         static const char *const keys[] = {"before", "module", "user"};
@@ -734,6 +770,8 @@ static const struct route routes[] = {
         {"GET", "api/v1/tokens", ROLE_MONITOR, h_tokens_list},
         {"POST", "api/v1/tokens", ROLE_MONITOR, h_tokens_create},
         {"DELETE", "api/v1/tokens/*", ROLE_MONITOR, h_token_revoke},
+        {"GET", "api/v1/sessions", ROLE_MONITOR, h_sessions_list},
+        {"DELETE", "api/v1/sessions/*", ROLE_MONITOR, h_session_end},
         {"GET", "api/v1/audit", ROLE_MONITOR, h_audit_list},
         {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify},
         {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get},

@@ -280,6 +280,10 @@ static void poll_counters(bool audit_wanted) {
                      (uint64_t)json_integer_value(json_object_get(res, "logins_ok")));
         atomic_store(&stewardd_logins_failed,
                      (uint64_t)json_integer_value(json_object_get(res, "logins_failed")));
+        atomic_store(&stewardd_sources_throttled,
+                     (uint64_t)json_integer_value(json_object_get(res, "sources_throttled")));
+        atomic_store(&stewardd_sources_blocked,
+                     (uint64_t)json_integer_value(json_object_get(res, "sources_blocked")));
         atomic_store(&stewardd_counters_known, true);
         json_decref(res);
         if (!poll_state.known || !audit_wanted) {

@@ -561,6 +561,79 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
         return 0;
 }
 
+/* Login sessions: the caller's own, or everyone's for an admin.  Which
+ * sessions are the caller's, and which one is the caller's current one, is
+ * decided here from the session the request was checked against, never from
+ * anything the front says. */
+static int op_session_list(struct helper *h, const struct caller *c, json_t *args, int fd,
+                           json_t **ret, struct module_error *e) {
+        json_t *u = json_object_get(args, "user");
+        const char *user = c->s.user;
+        struct session_limits lim;
+        int r;
+
+        if (json_object_size(args) > (u ? 1u : 0u) ||
+            (u && (!json_is_string(u) || json_string_length(u) == 0 ||
+                   json_string_length(u) >= sizeof c->s.user))) {
+                module_error_set(e, 400, "invalid_argument", "user", "user is an account name");
+                return -EINVAL;
+        }
+        if (c->s.role == ROLE_ADMIN)
+                user = u ? json_string_value(u) : NULL;
+        else if (u && !STREQ(json_string_value(u), c->s.user))
+                user = ""; /* someone else's: none that this caller may see */
+        session_limits(&lim);
+        r = sessions_list_logins(h->store, user, &lim, now_s(), c->s.id, ret);
+        if (r < 0)
+                module_error_set(e, 500, "internal", NULL, "cannot list sessions: %s",
+                                 strerror(-r));
+        return r;
+}
+
+static int op_session_end(struct helper *h, const struct caller *c, json_t *args, int fd,
+                          json_t **ret, struct module_error *e) {
+        struct session_limits lim;
+        json_t *list = NULL, *t;
+        int64_t id;
+        size_t i;
+        bool found = false;
+        int r;
+
+        if (parse_id(json_object_get(args, "id"), &id) < 0 || json_object_size(args) != 1) {
+                module_error_set(e, 400, "invalid_argument", "id", "a session id is a number");
+                return -EINVAL;
+        }
+        /* Only live login sessions, and only one's own unless admin: anything
+         * else is "no such session", whether it exists or not. */
+        session_limits(&lim);
+        r = sessions_list_logins(h->store, c->s.role == ROLE_ADMIN ? NULL : c->s.user, &lim,
+                                 now_s(), c->s.id, &list);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot list sessions");
+                return r;
+        }
+        json_array_foreach(json_object_get(list, "sessions"), i, t) {
+                int64_t sid;
+                if (parse_id(json_object_get(t, "id"), &sid) >= 0 && sid == id)
+                        found = true;
+        }
+        json_decref(list);
+        if (!found) {
+                module_error_set(e, 404, "not_found", NULL, "no session %lld", (long long)id);
+                return -ENOENT;
+        }
+        r = sessions_delete(h->store, id);
+        audit(h, c, "sessions", "end", args, r, e, NULL, 0, NULL);
+        if (r < 0) {
+                module_error_set(e, 500, "internal", NULL, "cannot end the session: %s",
+                                 strerror(-r));
+                return r;
+        }
+        *ret = json_pack("{s:s, s:I, s:b}", "result", "ok", "ended", (json_int_t)id, "current",
+                         id == c->s.id);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* ---- changes ----------------------------------------------------------- */
 
 static const module_t *module_arg(json_t *args, struct module_error *e) {
@@ -1276,9 +1349,21 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                                  strerror(-r));
                 return r;
         }
-        *ret = json_pack("{s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions, "audit_head",
-                         (json_int_t)head, "logins_ok", (json_int_t)h->logins_ok, "logins_failed",
-                         (json_int_t)h->logins_failed);
+        {
+                struct steward_config cfg;
+                size_t delayed, blocked;
+                stewardd_config_get(&cfg);
+                struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
+                                             cfg.throttle_max_delay, cfg.throttle_block_after,
+                                             cfg.throttle_block_seconds};
+                throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
+                               &blocked);
+                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions,
+                                 "audit_head", (json_int_t)head, "logins_ok",
+                                 (json_int_t)h->logins_ok, "logins_failed",
+                                 (json_int_t)h->logins_failed, "sources_throttled",
+                                 (json_int_t)delayed, "sources_blocked", (json_int_t)blocked);
+        }
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -1320,6 +1405,8 @@ static const struct op {
         {"token_create", ROLE_MONITOR, true, op_token_create},
         {"token_list", ROLE_MONITOR, false, op_token_list},
         {"token_revoke", ROLE_MONITOR, false, op_token_revoke},
+        {"session_list", ROLE_MONITOR, false, op_session_list},
+        {"session_end", ROLE_MONITOR, false, op_session_end},
         {"settings_apply", ROLE_ADMIN, false, op_settings_apply},
         {"command", ROLE_MONITOR, false, op_command}, /* the command's own role is checked */
         {"action", ROLE_OPERATOR, false, op_action},

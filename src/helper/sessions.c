@@ -561,6 +561,79 @@ static int bind_expiry(sqlite3_stmt *st, const struct session_limits *lim, int64
         return r;
 }
 
+/* When a row stops being valid: the earliest of its limits, 0 = never. */
+static int64_t effective_expiry(const char *kind, int64_t expires_at, int64_t created,
+                                int64_t last_used, const struct session_limits *lim) {
+        int64_t e = expires_at;
+
+        if (!STREQ(kind, "session"))
+                return e;
+        if (lim->idle_timeout > 0 && (e == 0 || last_used + lim->idle_timeout < e))
+                e = last_used + lim->idle_timeout;
+        if (lim->lifetime > 0 && (e == 0 || created + lim->lifetime < e))
+                e = created + lim->lifetime;
+        return e;
+}
+
+int sessions_list_logins(struct store *s, const char *user, const struct session_limits *lim,
+                         int64_t now, int64_t current_id, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_t *root = NULL, *arr;
+        int r, rc;
+
+        if (!s || !ret || !limits_valid(lim) || now <= 0)
+                return -EINVAL;
+        r = sql_prepare(s,
+                        "SELECT id, kind, user, role, source, created, expires_at, last_used"
+                        " FROM sessions WHERE kind IN ('session', 'peer')"
+                        " AND (?4 IS NULL OR user = ?4) AND NOT " SESSION_EXPIRED_SQL
+                        " ORDER BY id",
+                        &st);
+        if (r >= 0)
+                r = bind_expiry(st, lim, now);
+        if (r >= 0)
+                r = sql_bind_text(st, 4, user);
+        if (r < 0)
+                return r;
+
+        root = json_object();
+        arr = json_array();
+        if (!root || !arr || json_object_set_new(root, "sessions", arr) < 0) {
+                json_decref(arr);
+                json_decref(root);
+                return -ENOMEM;
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char id[24];
+                int64_t rid = sqlite3_column_int64(st, 0);
+                const char *kind = sql_column_text(st, 1);
+                int64_t exp = effective_expiry(kind, sqlite3_column_int64(st, 6),
+                                               sqlite3_column_int64(st, 5),
+                                               sqlite3_column_int64(st, 7), lim);
+                json_t *t;
+
+                /* Ids are strings on the wire (docs/api.md). */
+                snprintf(id, sizeof id, "%lld", (long long)rid);
+                t = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:b}", "id", id, "kind",
+                              kind, "user", sql_column_text(st, 2), "role", sql_column_text(st, 3),
+                              "source", sql_column_text(st, 4), "created",
+                              (json_int_t)sqlite3_column_int64(st, 5), "last_used",
+                              (json_int_t)sqlite3_column_int64(st, 7), "expires_at",
+                              exp ? json_integer(exp) : json_null(), "current",
+                              current_id > 0 && rid == current_id);
+                if (!t || json_array_append_new(arr, t) < 0) {
+                        json_decref(root);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                json_decref(root);
+                return sql_fail(rc);
+        }
+        *ret = root;
+        return 0;
+}
+
 int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;

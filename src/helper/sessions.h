@@ -73,6 +73,14 @@ int sessions_consume(struct store *s, int64_t id);
  * that user's. */
 int sessions_list_tokens(struct store *s, const char *user, json_t **ret);
 
+/* Lists live login sessions (kinds "session" and "peer", never secrets):
+ * {"sessions": [{"id", "kind", "user", "role", "source", "created",
+ * "last_used", "expires_at", "current"}]}; expires_at is when the row stops
+ * being valid by whichever limit comes first (null: never); current marks
+ * current_id.  With user non-NULL only that user's. */
+int sessions_list_logins(struct store *s, const char *user, const struct session_limits *lim,
+                         int64_t now, int64_t current_id, json_t **ret);
+
 /* Deletes expired rows; returns how many. */
 int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now);
 

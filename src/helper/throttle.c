@@ -345,3 +345,25 @@ void throttle_success(struct throttle *t, const char *key) {
         if (e)
                 drop(t, e);
 }
+
+void throttle_count(struct throttle *t, const char *prefix, const struct throttle_config *c,
+                    int64_t now_ms, size_t *ret_delayed, size_t *ret_blocked) {
+        size_t plen, delayed = 0, blocked = 0;
+
+        if (t && prefix && c) {
+                plen = strlen(prefix);
+                purge(t, c, now_ms);
+                for (struct entry *e = t->oldest; e; e = e->newer) {
+                        if (e->key_len < plen || memcmp(e->key, prefix, plen) != 0)
+                                continue;
+                        if (is_blocked(c, e->fails))
+                                blocked++;
+                        else if (elapsed_ms(now_ms, e->last_ms) < delay_ms(c, e->fails))
+                                delayed++;
+                }
+        }
+        if (ret_delayed)
+                *ret_delayed = delayed;
+        if (ret_blocked)
+                *ret_blocked = blocked;
+}

@@ -11,6 +11,7 @@
  * memory, only shorten other keys' memory. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct throttle_config {
@@ -33,3 +34,9 @@ int throttle_check(struct throttle *t, const char *key, const struct throttle_co
 void throttle_failure(struct throttle *t, const char *key, const struct throttle_config *c,
                       int64_t now_ms);
 void throttle_success(struct throttle *t, const char *key);
+
+/* How many keys starting with prefix ("ip:") must wait before their next
+ * attempt, and how many are blocked, now.  Walks the keys in use: at most
+ * max_entries. */
+void throttle_count(struct throttle *t, const char *prefix, const struct throttle_config *c,
+                    int64_t now_ms, size_t *ret_delayed, size_t *ret_blocked);

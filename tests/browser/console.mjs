@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
 const require = createRequire(join(process.cwd(), 'package.json'));
-const { chromium } = require('playwright-core');
+const { chromium, request } = require('playwright-core');
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const env = process.env;
@@ -198,6 +198,63 @@ const steps = {
     await page.waitForSelector('.notice-ok >> text=revoked');
     const list = (await apiGet('/api/v1/tokens')).tokens;
     assert.ok(!list.some((x) => x.name === 'browser-test'));
+  },
+
+  /* The findings count the failed logins (badlogin made one). */
+  async findings() {
+    /* The daemon learns the counts from its helper a moment after a login:
+     * wait for them there, then the page shows them. */
+    const deadline = Date.now() + 30000;
+    let s;
+    while (!((s = await apiGet('/api/v1/modules/stewardd?full=1')).logins && s.logins.failed >= 1)) {
+      assert.ok(Date.now() < deadline, 'the failed login is not counted');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await go('#/ports');
+    await page.waitForSelector('table.listeners');
+    await go('#/overview');
+    await page.waitForSelector('[data-finding=logins]');
+    const failed = Number(await page.getAttribute('[data-finding=logins]', 'data-failed'));
+    assert.equal(failed, s.logins.failed);
+    assert.match(await page.textContent('[data-finding=logins]'), /failed login/);
+    await check('findings-logins');
+  },
+
+  /* Another session of the same user, made through the API from elsewhere,
+   * is listed and ended from the console, and stops working. */
+  async sessions() {
+    const other = await request.newContext({ ignoreHTTPSErrors: true });
+    const r = await other.post(URL_ + '/api/v1/login', { data: { user: USER, password: PASSWORD } });
+    assert.equal(r.status(), 200);
+    const auth = { Authorization: `Bearer ${(await r.json()).token}` };
+    const mine = (await (await other.get(URL_ + '/api/v1/sessions', { headers: auth })).json()).sessions;
+    const id = mine.find((x) => x.current).id;
+    await go('#/overview');
+    await page.waitForSelector('[data-field=hostname]');
+    await go('#/tokens');
+    await page.waitForSelector(`table.sessions [data-session="${id}"]`);
+    await page.waitForSelector('table.sessions >> text=this session');
+    await check('sessions');
+    /* By keyboard: focus the button, Enter, then confirm. */
+    await page.focus(`button[aria-label="End session ${id}"]`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.notice-ok >> text=ended');
+    await page.waitForSelector(`table.sessions [data-session="${id}"]`, { state: 'detached' });
+    assert.equal((await other.get(URL_ + '/api/v1/whoami', { headers: auth })).status(), 401);
+    await other.dispose();
+  },
+
+  /* Ending the session the console runs on is a logout. */
+  async endcurrent() {
+    await go('#/tokens');
+    await page.waitForSelector('table.sessions');
+    await page.click('button[aria-label$="(this session)"]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('form.login');
+    assert.match(await page.textContent('.login-error'), /ended this session/);
+    assert.equal((await page.request.get(URL_ + '/api/v1/whoami')).status(), 401);
   },
 
   async modules() {

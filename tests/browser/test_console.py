@@ -91,6 +91,13 @@ def test_console_throttled_login(console):
     run(d, user, ["badlogin", "throttled"], "throttled")
 
 
+def test_console_sessions(console):
+    """A failed login shows in the overview's findings; another session of
+    the user is ended from the console; ending the current one logs out."""
+    d, user = console
+    run(d, user, ["badlogin", "login", "findings", "sessions", "endcurrent"], "sessions")
+
+
 def test_console_live_chart(console):
     d, user = console
     assert has_events(d), "GET /api/v1/events is missing"

@@ -232,6 +232,42 @@ def test_token_create_list_revoke(daemon, admin_user, home):
     daemon.cli(*remote, "token", "revoke", token_id, env=env, check=1)
 
 
+def test_sessions_list_and_end(daemon, admin_user, home):
+    name, password = admin_user
+    login(daemon, admin_user, home)
+    remote = ["-H", host(daemon)]
+    env = isolated(home)
+    other = daemon.https("POST", "/api/v1/login", {"user": name, "password": password}, token=False)
+    assert other.status == 200, other
+    secret = other.json["token"]
+
+    p = daemon.cli(*remote, "sessions", env=env, check=0)
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["ID", "USER", "KIND", "SOURCE", "CREATED", "LAST_USED", "EXPIRES",
+                                "CURRENT"]
+    mine = [l.split() for l in lines[1:] if l.split()[1] == name]
+    assert len(mine) >= 2 and [r[-1] for r in mine].count("yes") == 1
+    assert "stw_" not in p.stdout and secret[4:] not in p.stdout
+
+    listed = json.loads(daemon.cli("--json", *remote, "sessions", "list", "--user", name, env=env,
+                                   check=0).stdout)["sessions"]
+    assert {s["user"] for s in listed} == {name}
+    current = next(s["id"] for s in listed if s["current"])
+    others = [s["id"] for s in listed if not s["current"]]
+    assert others
+
+    # The other session ends, at once; the CLI's own goes on.
+    for sid in others:
+        daemon.cli(*remote, "sessions", "end", sid, env=env, check=0)
+    assert daemon.https("GET", "/api/v1/whoami", token=secret).status == 401
+    daemon.cli(*remote, "sessions", "end", others[0], env=env, check=1)
+    daemon.cli(*remote, "sessions", "end", "x/y", env=env, check=2)
+    daemon.cli(*remote, "sessions", "frobnicate", env=env, check=2)
+    p = daemon.cli(*remote, "sessions", "end", current, env=env, check=0)
+    assert f"Session {current} ended." in p.stdout
+    daemon.cli(*remote, "sessions", env=env, check=1)
+
+
 def test_audit_list_show_verify(daemon, admin_user, home):
     name, _ = admin_user
     login(daemon, admin_user, home)

@@ -2,6 +2,8 @@
 with real accounts (in a scratch /etc), roles on every route, throttling,
 sessions, CSRF and Origin, tokens, the bootstrap token, and the audit log
 with its hash chain and rollback."""
+import hashlib
+import json
 import os
 import pwd
 import sqlite3
@@ -145,6 +147,8 @@ ROUTES = [
     ("GET", "api/v1/tokens", "/api/v1/tokens", "monitor"),
     ("POST", "api/v1/tokens", "/api/v1/tokens", "monitor"),
     ("DELETE", "api/v1/tokens/*", "/api/v1/tokens/1", "monitor"),
+    ("GET", "api/v1/sessions", "/api/v1/sessions", "monitor"),
+    ("DELETE", "api/v1/sessions/*", "/api/v1/sessions/999999", "monitor"),
     ("GET", "api/v1/audit", "/api/v1/audit", "monitor"),
     ("GET", "api/v1/audit/verify", "/api/v1/audit/verify", "monitor"),
     ("GET", "api/v1/audit/*", "/api/v1/audit/1", "monitor"),
@@ -239,6 +243,33 @@ auth:throttle:block_seconds = 3
 """
 
 
+def logins_when(d, pred):
+    """The stewardd module's login counts once pred holds (the front learns
+    them from its poll of the helper, right after a login and every few
+    seconds)."""
+    deadline = time.time() + 15
+    while True:
+        r = d.unix("GET", "/api/v1/modules/stewardd?full=1")
+        assert r.status == 200, r
+        counts = r.json["logins"]
+        if counts is not None and pred(counts):
+            return counts
+        assert time.time() < deadline, counts
+        time.sleep(0.2)
+
+
+def test_fullstatus_counts_logins(users):
+    d = users
+    before = logins_when(d, lambda l: True)
+    assert set(before) == {"ok", "failed", "sources_throttled", "sources_blocked"}
+    session(d, "mona")
+    assert login(d, "mona", "wrong").status == 401
+    after = logins_when(d, lambda l: l["failed"] == before["failed"] + 1)
+    assert after["ok"] == before["ok"] + 1
+    # One failure is within the free attempts: nobody waits.
+    assert after["sources_throttled"] == after["sources_blocked"] == 0
+
+
 def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
     from nsroot import ns_argv, scratch_etc
     (daemon_base / "ns").mkdir()
@@ -257,6 +288,8 @@ def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
     assert login(d, "alice", "x").status == 401  # fourth failure: blocked now
     r = login(d, "alice")
     assert r.status == 429 and "blocked" in r.json["error"]["message"]
+    counts = logins_when(d, lambda l: l["sources_blocked"] == 1)
+    assert counts["ok"] == 0 and counts["failed"] >= 4 and counts["sources_throttled"] == 0
     time.sleep(3.3)
     assert login(d, "alice").status == 200
     assert "throttled" in d.log_text() or "blocked" in d.log_text()
@@ -327,6 +360,90 @@ def test_tokens_scopes_and_revocation(users):
     assert d.https("DELETE", f"/api/v1/tokens/{tid}", token=admin).status == 200
     assert d.https("GET", "/api/v1/modules", token=tok).status == 401
     assert d.https("DELETE", f"/api/v1/tokens/{tid}", token=admin).status == 404
+
+
+# ---- login sessions ------------------------------------------------------------
+
+SESSION_FIELDS = {"id", "user", "role", "kind", "source", "created", "last_used", "expires_at", "current"}
+
+
+def test_a_monitor_lists_its_own_sessions_and_an_admin_everyones(users):
+    d = users
+    mona, mona2, alice = session(d, "mona"), session(d, "mona"), session(d, "alice")
+    r = d.https("GET", "/api/v1/sessions", token=mona)
+    assert r.status == 200, r
+    listed = r.json["sessions"]
+    assert len(listed) == 2 and {s["user"] for s in listed} == {"mona"}
+    assert [s["current"] for s in listed] == [True, False]
+    for s in listed:
+        assert set(s) == SESSION_FIELDS and s["kind"] == "session" and s["role"] == "monitor"
+        assert isinstance(s["id"], str) and s["expires_at"] > time.time()
+    # No secret, no digest of one.
+    for secret in (mona, mona2, alice):
+        assert secret[4:] not in r.body
+        assert hashlib.sha256(secret.encode()).hexdigest() not in r.body
+    assert "stw_" not in r.body and "csrf" not in r.body
+    # Asking for someone else's shows nothing.
+    r = d.https("GET", "/api/v1/sessions?user=alice", token=mona)
+    assert r.status == 200 and r.json["sessions"] == []
+    # An admin sees everyone's, or one user's.
+    everyone = d.https("GET", "/api/v1/sessions", token=alice).json["sessions"]
+    assert {"mona", "alice"} <= {s["user"] for s in everyone}
+    assert [s["user"] for s in everyone if s["current"]] == ["alice"]
+    only = d.https("GET", "/api/v1/sessions?user=mona", token=alice).json["sessions"]
+    assert len(only) == 2 and {s["user"] for s in only} == {"mona"}
+    assert d.https("GET", "/api/v1/sessions?user=", token=alice).status == 400
+
+
+def test_ending_a_session(users):
+    d = users
+    mona, mona2, alice = session(d, "mona"), session(d, "mona"), session(d, "alice")
+    # Both are in the front's cache before one is ended.
+    assert d.https("GET", "/api/v1/whoami", token=mona2).status == 200
+    mine = d.https("GET", "/api/v1/sessions", token=mona).json["sessions"]
+    current = next(s["id"] for s in mine if s["current"])
+    other = next(s["id"] for s in mine if not s["current"])
+    everyone = d.https("GET", "/api/v1/sessions", token=alice).json["sessions"]
+    alices = next(s["id"] for s in everyone if s["current"])
+    # Someone else's session is not there for a monitor, exactly like one
+    # that does not exist.
+    r = d.https("DELETE", f"/api/v1/sessions/{alices}", token=mona)
+    missing = d.https("DELETE", "/api/v1/sessions/99999999", token=mona)
+    assert r.status == missing.status == 404
+    assert r.json["error"]["code"] == missing.json["error"]["code"] == "not_found"
+    assert "alice" not in r.body
+    assert d.https("GET", "/api/v1/whoami", token=alice).status == 200
+    # Another of one's own sessions stops working at once.
+    r = d.https("DELETE", f"/api/v1/sessions/{other}", token=mona)
+    assert r.status == 200 and r.json["current"] is False, r
+    assert d.https("GET", "/api/v1/whoami", token=mona2).status == 401
+    assert d.https("GET", "/api/v1/whoami", token=mona).status == 200
+    rec = last_record(d, alice)
+    assert (rec["module"], rec["operation"], rec["user"], rec["result"]) == ("sessions", "end", "mona", "ok")
+    assert mona2 not in json.dumps(rec) and mona2[4:] not in json.dumps(rec)
+    assert d.https("DELETE", f"/api/v1/sessions/{other}", token=mona).status == 404
+    # Ending the current one is a logout.
+    r = d.https("DELETE", f"/api/v1/sessions/{current}", token=mona)
+    assert r.status == 200 and r.json["current"] is True
+    assert d.https("GET", "/api/v1/whoami", token=mona).status == 401
+    # An admin may end anyone's.
+    mona3 = session(d, "mona")
+    assert d.https("GET", "/api/v1/whoami", token=mona3).status == 200
+    mid = d.https("GET", "/api/v1/sessions?user=mona", token=alice).json["sessions"][0]["id"]
+    assert d.https("DELETE", f"/api/v1/sessions/{mid}", token=alice).status == 200
+    assert d.https("GET", "/api/v1/whoami", token=mona3).status == 401
+
+
+def test_ending_the_cookie_session_clears_the_cookie(users):
+    d = users
+    r = login(d, "alice")
+    cookie = {"Cookie": f"steward_session={r.json['token']}", "X-CSRF-Token": r.json["csrf_token"],
+              "Origin": f"https://127.0.0.1:{d.port}"}
+    mine = d.https("GET", "/api/v1/sessions", token=False, headers=cookie).json["sessions"]
+    current = next(s["id"] for s in mine if s["current"])
+    r = d.https("DELETE", f"/api/v1/sessions/{current}", token=False, headers=cookie)
+    assert r.status == 200 and "Max-Age=0" in r.headers["Set-Cookie"], r
+    assert d.https("GET", "/api/v1/whoami", token=False, headers=cookie).status == 401
 
 
 def test_bootstrap_token_is_single_use(make_daemon):

@@ -124,10 +124,10 @@ static char *make_token(struct fixture *f, const char *admin, const char *role) 
 /* Every operation that needs a session, tried with none and with garbage. */
 static void test_no_session_gets_nothing(void **state) {
         struct fixture *f = *state;
-        static const char *const ops[] = {"settings_apply", "command",    "action",
-                                          "token_create",   "token_list", "token_revoke",
-                                          "audit_list",     "audit_get",  "audit_verify",
-                                          "audit_rollback", "logout",     "csrf_check"};
+        static const char *const ops[] = {
+                "settings_apply", "command",    "action",       "token_create", "token_list",
+                "token_revoke",   "audit_list", "audit_get",    "audit_verify", "audit_rollback",
+                "logout",         "csrf_check", "session_list", "session_end"};
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
                 json_t *a = call(f, ops[i], NULL, json_object());
                 json_t *b = call(f, ops[i],
@@ -236,6 +236,76 @@ static void test_token_fields_are_closed(void **state) {
         free(mon);
 }
 
+/* Only live login sessions can be ended, with closed arguments; which one is
+ * the caller's own the helper says from the session it checked. */
+static void test_session_list_and_end(void **state) {
+        struct fixture *f = *state;
+        char *admin = admin_session(f);
+        char *mon = make_token(f, admin, "monitor");
+        json_t *a, *list, *s;
+        char *text;
+        int64_t own = 0, token_id;
+        size_t i;
+
+        a = call(f, "session_list", admin, NULL);
+        assert_int_equal(status_of(a), 200);
+        list = json_object_get(json_object_get(a, "result"), "sessions");
+        assert_int_equal(json_array_size(list), 1);
+        json_array_foreach(list, i, s) {
+                assert_true(json_is_true(json_object_get(s, "current")));
+                assert_int_equal(safe_atoi64(json_string_value(json_object_get(s, "id")), &own), 0);
+        }
+        text = json_dumps(a, 0);
+        assert_null(strstr(text, admin + 4));
+        free(text);
+        json_decref(a);
+
+        /* A token of the same account sees that account's login sessions,
+         * none of them its current one; a token is not ended here. */
+        a = call(f, "session_list", mon, NULL);
+        assert_int_equal(status_of(a), 200);
+        list = json_object_get(json_object_get(a, "result"), "sessions");
+        assert_int_equal(json_array_size(list), 1);
+        assert_true(json_is_false(json_object_get(json_array_get(list, 0), "current")));
+        json_decref(a);
+        a = call(f, "token_list", admin, NULL);
+        s = json_array_get(json_object_get(json_object_get(a, "result"), "tokens"), 0);
+        assert_int_equal(safe_atoi64(json_string_value(json_object_get(s, "id")), &token_id), 0);
+        json_decref(a);
+        a = call(f, "session_end", admin, json_pack("{s:I}", "id", (json_int_t)token_id));
+        assert_int_equal(status_of(a), 404);
+        json_decref(a);
+        a = call(f, "session_end", admin, json_pack("{s:I}", "id", (json_int_t)own + 1000));
+        assert_int_equal(status_of(a), 404);
+        json_decref(a);
+
+        /* Closed arguments. */
+        a = call(f, "session_end", admin,
+                 json_pack("{s:I, s:s}", "id", (json_int_t)own, "pad", "x"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "session_end", admin, json_pack("{s:s}", "id", "-1"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "session_list", admin, json_pack("{s:i}", "user", 1));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "session_list", admin, json_pack("{s:s}", "pad", "x"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+
+        /* Ending one's own current session: it is gone. */
+        a = call(f, "session_end", admin, json_pack("{s:I}", "id", (json_int_t)own));
+        assert_int_equal(status_of(a), 200);
+        assert_true(json_is_true(json_object_get(json_object_get(a, "result"), "current")));
+        json_decref(a);
+        a = call(f, "session_list", admin, NULL);
+        assert_int_equal(status_of(a), 401);
+        json_decref(a);
+        free(admin);
+        free(mon);
+}
+
 /* peer_session with a descriptor passed by the front. */
 static int peer_status(struct fixture *f, int fd) {
         json_t *req = json_pack("{s:s, s:i, s:s, s:{}}", "op", "peer_session", "id", 7, "source",
@@ -334,6 +404,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_token_fields_are_closed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_session_list_and_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_peer_session_needs_an_accepted_connection,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),

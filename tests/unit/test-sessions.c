@@ -413,6 +413,86 @@ static void test_list_tokens(void **state) {
         free(csrf);
 }
 
+static void test_list_logins(void **state) {
+        struct fixture *f = *state;
+        const struct session_limits lim = {.idle_timeout = 600, .lifetime = 3600};
+        char *secrets[5] = {}, *csrfs[2] = {}, *text;
+        struct session a1, a2, b;
+        json_t *list = NULL, *t, *v;
+        const char *key;
+        size_t i;
+
+        assert_int_equal(sessions_import_bootstrap(f->s,
+                                                   "stw_00112233445566778899aabbccddeeff"
+                                                   "00112233445566778899aabbccddeeff",
+                                                   T0),
+                         1);
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "10.0.0.1", 0,
+                                         T0, &secrets[0], &csrfs[0], &a1),
+                         0);
+        assert_int_equal(sessions_create(f->s, "peer", "alice", ROLE_ADMIN, "", T0 + 100, "local",
+                                         0, T0 + 10, &secrets[1], NULL, &a2),
+                         0);
+        assert_int_equal(sessions_create(f->s, "session", "bob", ROLE_MONITOR, "", 0, "10.0.0.2", 0,
+                                         T0 + 20, &secrets[2], &csrfs[1], &b),
+                         0);
+        /* Tokens and the bootstrap token are not login sessions. */
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_MONITOR, "grafana", 0, "", 0,
+                                         T0, &secrets[3], NULL, NULL),
+                         0);
+
+        assert_int_equal(sessions_list_logins(f->s, NULL, &lim, T0 + 30, a1.id, &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "sessions")), 3);
+        text = json_dumps(list, 0);
+        for (i = 0; i < 4; i++) {
+                char hash[65];
+                sha256_hex_of(secrets[i], hash);
+                assert_null(strstr(text, secrets[i] + 4));
+                assert_null(strstr(text, hash));
+        }
+        for (i = 0; i < 2; i++)
+                assert_null(strstr(text, csrfs[i]));
+        assert_null(strstr(text, "grafana"));
+        assert_null(strstr(text, "bootstrap"));
+        free(text);
+        json_array_foreach(json_object_get(list, "sessions"), i, t) {
+                assert_int_equal(json_object_size(t), 9);
+                json_object_foreach(t, key, v)
+                        assert_true(STREQ(key, "id") || STREQ(key, "kind") || STREQ(key, "user") ||
+                                    STREQ(key, "role") || STREQ(key, "source") ||
+                                    STREQ(key, "created") || STREQ(key, "last_used") ||
+                                    STREQ(key, "expires_at") || STREQ(key, "current"));
+                assert_true(json_is_string(json_object_get(t, "id")));
+                assert_true(json_is_true(json_object_get(t, "current")) == (i == 0));
+        }
+        t = json_array_get(json_object_get(list, "sessions"), 0);
+        assert_string_equal(json_string_value(json_object_get(t, "kind")), "session");
+        assert_string_equal(json_string_value(json_object_get(t, "source")), "10.0.0.1");
+        /* The idle timeout comes first. */
+        assert_true(json_integer_value(json_object_get(t, "expires_at")) == T0 + 600);
+        t = json_array_get(json_object_get(list, "sessions"), 1);
+        assert_string_equal(json_string_value(json_object_get(t, "kind")), "peer");
+        assert_true(json_integer_value(json_object_get(t, "expires_at")) == T0 + 100);
+        json_decref(list);
+
+        /* One user's; expired ones are gone. */
+        assert_int_equal(sessions_list_logins(f->s, "alice", &lim, T0 + 30, 0, &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "sessions")), 2);
+        json_decref(list);
+        assert_int_equal(sessions_list_logins(f->s, "alice", &lim, T0 + 200, 0, &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "sessions")), 1);
+        json_decref(list);
+        assert_int_equal(sessions_list_logins(f->s, "", &lim, T0 + 30, 0, &list), 0);
+        assert_int_equal(json_array_size(json_object_get(list, "sessions")), 0);
+        json_decref(list);
+        assert_int_equal(sessions_list_logins(f->s, NULL, &lim, 0, 0, &list), -EINVAL);
+
+        for (i = 0; i < 5; i++)
+                free(secrets[i]);
+        for (i = 0; i < 2; i++)
+                free(csrfs[i]);
+}
+
 static void test_malformed(void **state) {
         struct fixture *f = *state;
         static const char *const bad[] = {
@@ -696,6 +776,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_csrf, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_csrf_renew, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_tokens, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_list_logins, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_token_role_and_limits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_purge, setup, teardown),

@@ -239,6 +239,37 @@ static void test_spray(void **state) {
         throttle_free(t);
 }
 
+static void test_count(void **state) {
+        struct throttle *t = NULL;
+        size_t delayed = 99, blocked = 99;
+
+        assert_int_equal(throttle_new(16, &t), 0);
+        throttle_count(t, "ip:", &defaults, S(100), &delayed, &blocked);
+        assert_int_equal(delayed, 0);
+        assert_int_equal(blocked, 0);
+        fail_n(t, "ip:192.0.2.1", &defaults, 2, S(100));  /* still free */
+        fail_n(t, "ip:192.0.2.2", &defaults, 3, S(100));  /* must wait 1 s */
+        fail_n(t, "ip:192.0.2.3", &defaults, 10, S(100)); /* blocked */
+        fail_n(t, "user:alice", &defaults, 10, S(100));   /* not a source */
+        throttle_count(t, "ip:", &defaults, S(100), &delayed, &blocked);
+        assert_int_equal(delayed, 1);
+        assert_int_equal(blocked, 1);
+        throttle_count(t, "user:", &defaults, S(100), &delayed, &blocked);
+        assert_int_equal(delayed, 0);
+        assert_int_equal(blocked, 1);
+        /* The wait is over; the block is not. */
+        throttle_count(t, "ip:", &defaults, S(102), &delayed, &blocked);
+        assert_int_equal(delayed, 0);
+        assert_int_equal(blocked, 1);
+        /* Everything is forgotten after block_seconds. */
+        throttle_count(t, "ip:", &defaults, S(100 + 900), &delayed, &blocked);
+        assert_int_equal(delayed, 0);
+        assert_int_equal(blocked, 0);
+        throttle_count(NULL, "ip:", &defaults, S(100), &delayed, &blocked);
+        assert_int_equal(delayed + blocked, 0);
+        throttle_free(t);
+}
+
 static void test_huge_times(void **state) {
         struct throttle_config big = {
                 .free_attempts = 0,
@@ -313,6 +344,7 @@ int main(void) {
                 cmocka_unit_test(test_table_full_evicts_oldest),
                 cmocka_unit_test(test_spray),
                 cmocka_unit_test(test_huge_times),
+                cmocka_unit_test(test_count),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

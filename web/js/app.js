@@ -4,7 +4,8 @@
  * Routes live in the URL's fragment (#/ports, #/modules/stewardd), so the
  * server serves one page and every other path is a plain 404.  A page is a
  * module exporting render(main, ctx, ...params); it may return a cleanup
- * function, called when the user leaves it.
+ * function, called when the user leaves it.  ctx.logout(message) ends the
+ * console's session as the Log out button does.
  *
  * Live data: one EventSource on /api/v1/events while logged in, re-broadcast
  * on `bus` (sample, audit, ports, reset).  If the server has no such route
@@ -291,7 +292,7 @@ async function route() {
   clear(main, h('p.muted', { role: 'status' }, 'Loading…'));
   try {
     const mod = await page.load();
-    const ctx = { me: state.me, bus, live: () => state.live, liveKnown: () => state.source !== null };
+    const ctx = { me: state.me, bus, live: () => state.live, liveKnown: () => state.source !== null, logout: doLogout };
     const view = h('div.page', { 'data-page': name });
     clear(main, view);
     /* Focus moves to the page as it appears, not when its data has come:

@@ -69,9 +69,10 @@ function filesystemsPanel(s) {
 
 async function findingsPanel(el) {
   const items = [];
-  const [ports, verify] = await Promise.all([
+  const [ports, verify, daemon] = await Promise.all([
     get('/api/v1/ports').catch((e) => ({ error: e })),
     get('/api/v1/audit/verify').catch((e) => ({ error: e })),
+    get('/api/v1/modules/stewardd?full=1').catch((e) => ({ error: e })),
   ]);
   if (verify.error) items.push(h('li', severityBadge('warning', 'audit'), ' ', errorText(verify.error)));
   else if (verify.ok)
@@ -97,11 +98,33 @@ async function findingsPanel(el) {
           );
     for (const g of ports.gone || []) items.push(h('li', { 'data-finding': 'gone' }, severityBadge('warning', 'gone'), ` ${g} was in the baseline and is no longer listening`));
   }
+  const logins = daemon.error ? null : daemon.logins;
+  if (logins) {
+    const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+    const sev = logins.sources_blocked || logins.sources_throttled ? 'warning' : 'info';
+    const waiting = [
+      logins.sources_blocked ? `${plural(logins.sources_blocked, 'address is', 'addresses are')} blocked` : null,
+      logins.sources_throttled ? `${plural(logins.sources_throttled, 'address', 'addresses')} must wait before trying again` : null,
+    ].filter(Boolean);
+    items.push(
+      h(
+        'li',
+        { 'data-finding': 'logins', 'data-failed': String(logins.failed) },
+        severityBadge(sev, 'logins'),
+        ` ${plural(logins.failed, 'failed login', 'failed logins')} and ${logins.ok} successful since the daemon started${waiting.length ? `; ${waiting.join(', ')}` : ''}.`,
+      ),
+    );
+  }
   clear(
     el,
     h('h2#findings-title', 'Findings'),
     h('ul.findings', items),
-    h('p.muted', 'Failed logins are logged one per line, with their source, for fail2ban (data/fail2ban/); this server does not report them here.'),
+    h(
+      'p.muted',
+      logins
+        ? 'Failed logins are also logged one per line, with their source, for fail2ban (data/fail2ban/).'
+        : 'Failed logins are logged one per line, with their source, for fail2ban (data/fail2ban/); the login counts are not known yet.',
+    ),
   );
 }
 

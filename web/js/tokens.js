@@ -1,6 +1,8 @@
-/* tokens.js — the current session and API tokens: create (the secret is
- * shown once, in a dialog, and kept nowhere) and revoke.  An admin sees every
- * user's tokens, others their own (the server decides). */
+/* tokens.js — login sessions and API tokens.  Sessions: listed with the
+ * current one marked, and ended (ending the current one is a logout).
+ * Tokens: created (the secret is shown once, in a dialog, and kept nowhere)
+ * and revoked.  An admin sees every user's sessions and tokens, others their
+ * own (the server decides). */
 import { get, post, del, seg } from './api.js';
 import { h, clear, table, notice, confirm, modal, busy, errorText, when, field } from './ui.js';
 
@@ -12,10 +14,70 @@ const LIFETIMES = [
   ['never', 0],
 ];
 
+const KINDS = { session: 'password', peer: 'local socket' };
+
 export async function render(view, ctx) {
   const me = ctx.me;
   const status = h('div', { 'aria-live': 'polite' });
   const listEl = h('div', h('p.muted', 'Loading…'));
+  const sessionsEl = h('div', h('p.muted', 'Loading…'));
+
+  async function endSession(ev, s) {
+    const body = s.current
+      ? h('p', 'This is the session you are using: ending it logs you out.')
+      : h('p', `Whoever uses it (${s.user}, from ${s.source || 'an unknown place'}) must log in again.`);
+    if (!(await confirm(`End session ${s.id}?`, body, 'End session', true))) return;
+    await busy(ev.target, async () => {
+      try {
+        await del(`/api/v1/sessions/${seg(s.id)}`);
+      } catch (e) {
+        clear(status, notice('error', errorText(e)));
+        await loadSessions().catch(() => {});
+        return;
+      }
+      if (s.current) {
+        await ctx.logout('You ended this session. Log in again to continue.');
+        return;
+      }
+      clear(status, notice('ok', `Session ${s.id} ended.`));
+      await loadSessions();
+    });
+  }
+
+  async function loadSessions() {
+    const r = await get('/api/v1/sessions');
+    const rows = r.sessions || [];
+    clear(
+      sessionsEl,
+      table(
+        [
+          { label: 'ID', class: 'num', cell: (s) => h('span', { 'data-session': s.id }, String(s.id)) },
+          { label: 'User', cell: (s) => s.user },
+          { label: 'Kind', cell: (s) => KINDS[s.kind] || s.kind },
+          { label: 'From', cell: (s) => h('span.mono', s.source || '–') },
+          { label: 'Signed in', cell: (s) => when(s.created) },
+          { label: 'Last used', cell: (s) => when(s.last_used) },
+          { label: 'Expires', cell: (s) => (s.expires_at ? when(s.expires_at) : 'never') },
+          { label: '', cell: (s) => (s.current ? h('span.badge.badge-info', 'this session') : '') },
+          {
+            label: '',
+            cell: (s) =>
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'aria-label': s.current ? `End session ${s.id} (this session)` : `End session ${s.id}`,
+                  onclick: (ev) => endSession(ev, s),
+                },
+                'End',
+              ),
+          },
+        ],
+        rows,
+        { class: 'sessions', label: 'Login sessions', empty: 'No login sessions.' },
+      ),
+    );
+  }
   const name = h('input', { name: 'name', required: true, maxLength: 64, spellcheck: false, autocomplete: 'off' });
   const role = h('select', { name: 'role' }, ROLES.slice(0, ROLES.indexOf(me.role) + 1).map((r) => h('option', { value: r }, r)));
   const life = h('select', { name: 'expires' }, LIFETIMES.map(([l, s]) => h('option', { value: String(s) }, l)));
@@ -76,6 +138,13 @@ export async function render(view, ctx) {
       h('dl.facts', h('div', h('dt', 'User'), h('dd', me.user)), h('div', h('dt', 'Role'), h('dd', me.role)), h('div', h('dt', 'From'), h('dd.mono', me.source)), h('div', h('dt', 'Signed in with'), h('dd', me.auth === 'cookie' ? 'password (browser session)' : me.auth))),
       h('p.muted', 'Log out ends this session on the server at once.'),
     ),
+    h(
+      'section.panel',
+      { 'aria-labelledby': 'sessions-title' },
+      h('h2#sessions-title', me.role === 'admin' ? 'Login sessions (all users)' : 'Your login sessions'),
+      h('p.muted', 'Ending a session signs it out at once, wherever it is used.'),
+      sessionsEl,
+    ),
     status,
     h(
       'section.panel',
@@ -120,9 +189,8 @@ export async function render(view, ctx) {
     ),
     h('section.panel', { 'aria-labelledby': 'tokens-title' }, h('h2#tokens-title', 'API tokens'), listEl),
   );
-  try {
-    await load();
-  } catch (e) {
-    clear(listEl, notice('error', errorText(e)));
-  }
+  await Promise.all([
+    load().catch((e) => clear(listEl, notice('error', errorText(e)))),
+    loadSessions().catch((e) => clear(sessionsEl, notice('error', errorText(e)))),
+  ]);
 }

@@ -42,6 +42,8 @@ _Atomic uint64_t stewardd_sessions_open;
 _Atomic uint64_t stewardd_audit_records;
 _Atomic uint64_t stewardd_logins_ok;
 _Atomic uint64_t stewardd_logins_failed;
+_Atomic uint64_t stewardd_sources_throttled;
+_Atomic uint64_t stewardd_sources_blocked;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct steward_config live;
@@ -630,6 +632,20 @@ static json_t *status_object(bool full) {
                         json_decref(l);
                 }
                 json_object_set_new(o, "settings", config_tree(&c));
+                /* As the front's poll last saw them (events.c); null until
+                 * it has. */
+                if (atomic_load(&stewardd_counters_known))
+                        json_object_set_new(
+                                o, "logins",
+                                json_pack("{s:I, s:I, s:I, s:I}", "ok",
+                                          (json_int_t)atomic_load(&stewardd_logins_ok), "failed",
+                                          (json_int_t)atomic_load(&stewardd_logins_failed),
+                                          "sources_throttled",
+                                          (json_int_t)atomic_load(&stewardd_sources_throttled),
+                                          "sources_blocked",
+                                          (json_int_t)atomic_load(&stewardd_sources_blocked)));
+                else
+                        json_object_set_new(o, "logins", json_null());
         }
         pthread_mutex_unlock(&lock);
         return o;

@@ -98,6 +98,8 @@ extern _Atomic uint64_t stewardd_sessions_open;
 extern _Atomic uint64_t stewardd_audit_records;
 extern _Atomic uint64_t stewardd_logins_ok;
 extern _Atomic uint64_t stewardd_logins_failed;
+extern _Atomic uint64_t stewardd_sources_throttled;
+extern _Atomic uint64_t stewardd_sources_blocked;
 
 /* The config file's path (as given with --config), or NULL before init.
  * Modules with files of their own keep them next to it. */
