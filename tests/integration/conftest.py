@@ -80,6 +80,7 @@ class Daemon:
         ]
         self.wrap = wrap
         self._token = None
+        self._started = False
         self.proc = None
 
     def start(self, wait=True):
@@ -91,7 +92,19 @@ class Daemon:
         argv = self.wrap(self.args) if self.wrap else self.args
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if wait:
-            self.wait_ready()
+            try:
+                self.wait_ready()
+            except RuntimeError:
+                # The port was free when picked, but another process may take
+                # it before the daemon binds; on a first start pick another.
+                if self._started or "Address already in use" not in self.log_text()[self.log_start:]:
+                    raise
+                self.log.close()
+                old = f"127.0.0.1:{self.port}"
+                self.port = free_port()
+                self.args[self.args.index(old)] = f"127.0.0.1:{self.port}"
+                return self.start(wait)
+            self._started = True
         return self
 
     def wait_ready(self, timeout=20):
