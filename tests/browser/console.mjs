@@ -371,6 +371,32 @@ const steps = {
     await waitFor(() => /locked/.test((document.querySelector('[data-password-state=carol]') || {}).textContent || ''));
     const u = await apiGet('/api/v1/users/carol');
     assert.equal(u.password_state, 'locked');
+    /* A key added in the edit form, then removed with its own button, by
+     * keyboard, through the same plan and confirmation. */
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl carol@laptop';
+    await page.click('button[aria-label="Edit carol"]');
+    await page.waitForSelector('form.user-form textarea');
+    await page.fill('form.user-form textarea', key);
+    await page.click('form.user-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('form.user-form', { state: 'detached' });
+    const withKey = await apiGet('/api/v1/users/carol');
+    assert.equal(withKey.ssh_keys, 1);
+    const fp = withKey.ssh_key_list[0].fingerprint;
+    assert.match(fp, /^SHA256:[A-Za-z0-9+/]{43}$/);
+    await page.click('button[aria-label="Edit carol"]');
+    await page.waitForSelector(`form.user-form li[data-fingerprint="${fp}"] button`);
+    assert.match(await page.textContent(`li[data-fingerprint="${fp}"]`), /ssh-ed25519.*carol@laptop/);
+    await check('user-keys');
+    await page.focus('button[aria-label="Remove key carol@laptop"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open] .plan');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('form.user-form', { state: 'detached' });
+    const noKey = await apiGet('/api/v1/users/carol');
+    assert.equal(noKey.ssh_keys, 0);
+    assert.deepEqual(noKey.ssh_key_list, []);
     await go('#/users/groups');
     await page.waitForSelector('table.groups');
     await check('groups');

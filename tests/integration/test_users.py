@@ -602,6 +602,59 @@ def test_cli_users_and_groups(ud):
     assert d.cli("users", "frobnicate", "x", check=2)
 
 
+def keygen(tmp, name, kind):
+    """A fresh public key line and the fingerprint ssh-keygen -lf gives it."""
+    key = tmp / name
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"{name}@laptop",
+                    "-f", str(key)], check=True)
+    line = (tmp / f"{name}.pub").read_text().strip()
+    fp = subprocess.run(["ssh-keygen", "-lf", str(tmp / f"{name}.pub")], check=True,
+                        capture_output=True, text=True).stdout.split()[1]
+    return line, fp
+
+
+def test_show_lists_the_keys_with_ssh_keygen_fingerprints(ud, tmp_path):
+    d = ud
+    ed, ed_fp = keygen(tmp_path, "bob", "ed25519")
+    rsa, rsa_fp = keygen(tmp_path, "rob", "rsa")
+    assert create(d, {"name": "kel", "ssh_keys": [ed, rsa]}).status == 201
+    u = d.https("GET", "/api/v1/users/kel").json
+    assert u["ssh_keys"] == 2
+    assert u["ssh_key_list"] == [
+        {"type": "ssh-ed25519", "comment": "bob@laptop", "fingerprint": ed_fp, "key": ed},
+        {"type": "ssh-rsa", "comment": "rob@laptop", "fingerprint": rsa_fp, "key": rsa}]
+    assert "ssh_key_list" not in d.https("GET", "/api/v1/users").json["users"][0]
+    assert create(d, {"name": "nok"}).status == 201
+    assert d.https("GET", "/api/v1/users/nok").json["ssh_key_list"] == []
+
+
+def test_keys_are_removed_by_fingerprint(ud, tmp_path):
+    d = ud
+    ed, ed_fp = keygen(tmp_path, "bob", "ed25519")
+    assert create(d, {"name": "kit", "ssh_keys": [ed, KEY_ED]}).status == 201
+    keys = d.home / "kit" / ".ssh" / "authorized_keys"
+    # An unknown fingerprint names the field and changes nothing.
+    before, acct = keys.read_bytes(), files(d)
+    unknown = "SHA256:" + "A" * 43
+    r = d.https("PATCH", "/api/v1/users/kit", {"remove_ssh_keys": [ed_fp, unknown]})
+    assert r.status == 422 and r.json["error"]["field"] == "remove_ssh_keys", r
+    assert unknown in r.json["error"]["message"]
+    r = d.https("PATCH", "/api/v1/users/kit", {"remove_ssh_keys": ["SHA256:short"]})
+    assert r.status == 422 and r.json["error"]["field"] == "remove_ssh_keys", r
+    assert keys.read_bytes() == before and files(d) == acct
+    # A dry run plans the change; the write is audited and rolls back.
+    r = d.https("PATCH", "/api/v1/users/kit?dry_run=1", {"remove_ssh_keys": [ed_fp]})
+    assert r.status == 200, r
+    assert keys.read_bytes() == before
+    r = d.https("PATCH", "/api/v1/users/kit", {"remove_ssh_keys": [ed_fp]})
+    assert r.status == 200 and r.json["user"]["ssh_keys"] == 1, r
+    assert keys.read_text() == KEY_ED + "\n"
+    u = d.https("GET", "/api/v1/users/kit").json
+    assert [k["key"] for k in u["ssh_key_list"]] == [KEY_ED]
+    assert d.https("POST", f"/api/v1/audit/{r.json['audit_id']}/rollback").status == 200
+    assert keys.read_bytes() == before
+
+
 def test_ssh_keys_are_audited_and_rolled_back_without_following_links(ud):
     d = ud
     assert create(d, {"name": "kay"}).status == 201
@@ -642,7 +695,9 @@ def test_ssh_keys_are_not_read_through_a_hard_link(ud):
     assert secret.stat().st_nlink == 2
     log = d.https("GET", "/api/v1/audit?limit=500").json
     assert "not-for-kay" not in str(log)
-    assert "not-for-kay" not in str(d.https("GET", "/api/v1/users/kay").json)
+    u = d.https("GET", "/api/v1/users/kay").json
+    assert "not-for-kay" not in str(u)
+    assert u["ssh_key_list"] is None
 
 
 def test_home_roots_is_a_setting(ud):

@@ -176,6 +176,20 @@ static void test_ssh_keys(void **state) {
         assert_int_equal(ssh_key_parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", &out, &why), -EINVAL);
 }
 
+/* The fingerprint is the one ssh-keygen -lf prints for the same key. */
+static void test_ssh_key_fingerprint(void **state) {
+        char fp[SSH_KEY_FP_LEN + 1];
+
+        assert_int_equal(ssh_key_fingerprint("ssh-ed25519 " ED25519 " x", fp), 0);
+        assert_string_equal(fp, "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU");
+        assert_int_equal(strlen(fp), SSH_KEY_FP_LEN);
+        assert_int_equal(ssh_key_fingerprint("  ssh-ed25519\t" ED25519, fp), 0);
+        assert_string_equal(fp, "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU");
+        assert_int_equal(ssh_key_fingerprint("ssh-ed25519 !!!!", fp), -EINVAL);
+        assert_int_equal(ssh_key_fingerprint("ssh-ed25519", fp), -EINVAL);
+        assert_int_equal(ssh_key_fingerprint(NULL, fp), -EINVAL);
+}
+
 static void test_shadow_redact(void **state) {
         static const char text[] = "root:*:19000:0:99999:7:::\n"
                                    "alice:$y$j9T$abc$def:19000:0:99999:7:::\n"
@@ -363,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(test_colon),
                 cmocka_unit_test(test_home_size_budget),
                 cmocka_unit_test(test_ssh_keys),
+                cmocka_unit_test(test_ssh_key_fingerprint),
                 cmocka_unit_test(test_shadow_redact),
                 cmocka_unit_test(test_files_passwd_as_glibc),
                 cmocka_unit_test(test_files_group_as_glibc),

@@ -5,6 +5,8 @@
  * groups.  Every write is first sent with ?dry_run=1 and its plan (the
  * commands with their argv, the files' diffs, warnings) is shown; only a
  * confirmation applies it.  A generated password is shown once, in a dialog.
+ * The edit form lists the user's SSH keys (from the user's own record), each
+ * with a Remove button that removes it by its fingerprint.
  * Errors naming a field are shown next to it.  On a server without these
  * routes (404) the page says the feature is not available. */
 import { api, get, seg } from './api.js';
@@ -104,6 +106,47 @@ function userForm(u, groups, onDone, status) {
   };
   fields.new_name = fields.name;
   fields.add_ssh_keys = fields.ssh_keys;
+  fields.remove_ssh_keys = fields.ssh_keys;
+  /* The keys there are (from the user's own record), each removed on its own. */
+  const keyList =
+    !isNew && Array.isArray(u.ssh_key_list) && u.ssh_key_list.length
+      ? h(
+          'div.ssh-keys',
+          h('h4#ssh-keys-label', 'SSH keys'),
+          h(
+            'ul',
+            { 'aria-labelledby': 'ssh-keys-label' },
+            u.ssh_key_list.map((k) =>
+              h(
+                'li',
+                { 'data-fingerprint': k.fingerprint },
+                h('span', k.type),
+                ' ',
+                h('span', k.comment || '(no comment)'),
+                ' ',
+                h('code', k.fingerprint),
+                ' ',
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': `Remove key ${k.comment || k.fingerprint}`,
+                    onclick: async (ev) => {
+                      await busy(ev.target, async () => {
+                        const r = await planned('PATCH', `/api/v1/users/${seg(u.name)}`, { remove_ssh_keys: [k.fingerprint] }, `Remove an SSH key of ${u.name}?`, fields, status);
+                        if (!r) return;
+                        clear(status, notice('ok', `Key ${k.fingerprint} of ${u.name} removed.`));
+                        onDone();
+                      });
+                    },
+                  },
+                  'Remove',
+                ),
+              ),
+            ),
+          ),
+        )
+      : null;
   fields.generate_password = fields.password;
   const submit = h('button.primary', { type: 'submit' }, isNew ? 'Review new user…' : 'Review changes…');
   return h(
@@ -170,6 +213,7 @@ function userForm(u, groups, onDone, status) {
     isNew ? field('Create the home directory', createHome, null, { inline: true }) : null,
     fields.password,
     fields.password_value,
+    keyList,
     fields.ssh_keys,
     h('div.toolbar', submit, h('button', { type: 'button', onclick: () => onDone(true) }, 'Cancel')),
   );
@@ -210,7 +254,7 @@ async function usersTab(el, status) {
           cell: (u) =>
             h(
               'div.toolbar',
-              h('button', { type: 'button', 'aria-label': `Edit ${u.name}`, onclick: () => clear(formEl, userForm(u, groups, done, status)) }, 'Edit'),
+              h('button', { type: 'button', 'aria-label': `Edit ${u.name}`, onclick: async () => clear(formEl, userForm(await get(`/api/v1/users/${seg(u.name)}`).catch(() => u), groups, done, status)) }, 'Edit'),
               h(
                 'button',
                 {

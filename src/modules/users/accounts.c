@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <gnutls/crypto.h>
 
 #include "util.h"
 
@@ -370,6 +371,57 @@ int ssh_key_parse(const char *line, char **ret, const char **why) {
 out:
         free(blob);
         return r;
+}
+
+/* OpenSSH's fingerprint of a key line (ssh-keygen -l): "SHA256:" and the
+ * unpadded base64 of the SHA-256 of the decoded key blob, the second field. */
+int ssh_key_fingerprint(const char *line, char ret[SSH_KEY_FP_LEN + 1]) {
+        static const char set[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *p, *b64;
+        unsigned char *blob, d[32];
+        size_t bl, blen, o;
+        int r;
+
+        if (!line)
+                return -EINVAL;
+        p = line;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        while (*p && *p != ' ' && *p != '\t')
+                p++;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        b64 = p;
+        while (*p && *p != ' ' && *p != '\t')
+                p++;
+        bl = (size_t)(p - b64);
+        blob = malloc(SSH_KEY_BLOB_MAX);
+        if (!blob)
+                return -ENOMEM;
+        r = b64_decode(b64, bl, blob, SSH_KEY_BLOB_MAX, &blen);
+        if (r >= 0 && gnutls_hash_fast(GNUTLS_DIG_SHA256, blob, blen, d) < 0)
+                r = -EIO;
+        free(blob);
+        if (r < 0)
+                return r;
+        memcpy(ret, "SHA256:", 7);
+        o = 7;
+        for (size_t i = 0; i < sizeof d; i += 3) {
+                uint32_t w = (uint32_t)d[i] << 16;
+                if (i + 1 < sizeof d)
+                        w |= (uint32_t)d[i + 1] << 8;
+                if (i + 2 < sizeof d)
+                        w |= d[i + 2];
+                ret[o++] = set[w >> 18 & 63];
+                ret[o++] = set[w >> 12 & 63];
+                if (i + 1 < sizeof d)
+                        ret[o++] = set[w >> 6 & 63];
+                if (i + 2 < sizeof d)
+                        ret[o++] = set[w & 63];
+        }
+        ret[o] = '\0';
+        return 0;
 }
 
 int shadow_redact(const char *text, size_t len, char **ret) {

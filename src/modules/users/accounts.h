@@ -19,6 +19,7 @@
 #define SSH_KEY_LINE_MAX 16384
 #define SSH_KEY_BLOB_MAX 12288
 #define SSH_KEYS_MAX     256
+#define SSH_KEY_FP_LEN   50 /* "SHA256:" + 43 unpadded base64 digits */
 #define COLON_FIELDS_MAX 9
 
 /* Debian's NAME_REGEX ^[a-z][-a-z0-9_]*\$?$ and at most 32 bytes. */
@@ -77,6 +78,9 @@ bool text_next_line(const char *text, size_t len, size_t *pos, const char **ret_
  * ("TYPE BASE64 COMMENT" with single spaces), malloc'ed; on failure why
  * says what is wrong. */
 int ssh_key_parse(const char *line, char **ret, const char **why);
+/* The key's fingerprint as ssh-keygen -l prints it (SHA256: and unpadded
+ * base64) into ret; line is a key that ssh_key_parse accepts. */
+int ssh_key_fingerprint(const char *line, char ret[SSH_KEY_FP_LEN + 1]);
 
 /* The password field of a shadow or gshadow line with any hash replaced by
  * "[redacted]" (a leading '!' kept): for anything shown or logged.  Text in,

@@ -12,7 +12,8 @@
  * authorized_keys: written by the helper itself (never through a path a
  * user controls: openat with O_NOFOLLOW from the home directory, owner and
  * mode set on the descriptor), and put back the same way on rollback
- * (users_file_restore). */
+ * (users_file_restore).  It is read the same way for the count and for
+ * the list of keys with their fingerprints that a user's record shows. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -122,12 +123,41 @@ static unsigned count_keys(const char *text) {
         return n;
 }
 
+/* The public keys of an authorized_keys text, each as {type, comment,
+ * fingerprint, key}; lines that are not plain keys (comments, options) are
+ * left out. */
+static json_t *key_list(const char *text) {
+        json_t *a = json_array();
+        size_t pos = 0, len = text ? strlen(text) : 0, ll;
+        const char *line;
+
+        while (a && text && text_next_line(text, len, &pos, &line, &ll)) {
+                _cleanup_free_ char *l = strndup(line, ll), *norm = NULL;
+                char fp[SSH_KEY_FP_LEN + 1];
+                const char *why, *sp1, *sp2;
+                json_t *k;
+                if (!l || ssh_key_parse(l, &norm, &why) < 0 || ssh_key_fingerprint(norm, fp) < 0)
+                        continue;
+                sp1 = strchr(norm, ' ');
+                sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+                k = json_pack("{s:s%, s:s, s:s, s:s}", "type", norm,
+                              sp1 ? (size_t)(sp1 - norm) : strlen(norm), "comment",
+                              sp2 ? sp2 + 1 : "", "fingerprint", fp, "key", norm);
+                if (!k || json_array_append_new(a, k) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
 static json_t *user_json(const struct acctdb *db, const struct acct_user *u, bool full,
                          bool home_size) {
         const struct acct_group *pg = acctdb_group_by_gid(db, u->gid);
         const char **groups = NULL;
         size_t ng = 0;
         _cleanup_free_ char *keys = NULL;
+        int keys_r = -ENODATA;
         bool system = u->uid < db->defs.uid_min || u->uid > db->defs.uid_max;
         json_t *o, *ga;
 
@@ -138,7 +168,7 @@ static json_t *user_json(const struct acctdb *db, const struct acct_user *u, boo
                 json_array_append_new(ga, json_string(groups[i]));
         free(groups);
         if (u->local && u->home[0] == '/')
-                (void)read_auth_keys(u->home, &keys);
+                keys_r = read_auth_keys(u->home, &keys);
         o = json_pack("{s:s, s:I, s:I, s:s?, s:o, s:s, s:s, s:s, s:s, s:b, s:i, s:b}", "name",
                       u->name, "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid, "group",
                       pg ? pg->name : NULL, "groups", ga ? ga : json_array(), "full_name", u->gecos,
@@ -147,6 +177,12 @@ static json_t *user_json(const struct acctdb *db, const struct acct_user *u, boo
                       "ssh_keys", (int)count_keys(keys), "system", system);
         if (!o || !full)
                 return o;
+        /* No file is no keys; a file not safe to read (a link, several
+         * names, not a regular file) or an account not read is null. */
+        {
+                json_t *kl = keys_r >= 0 ? key_list(keys) : keys_r == -ENOENT ? json_array() : NULL;
+                json_object_set_new(o, "ssh_key_list", kl ? kl : json_null());
+        }
         {
                 json_t *aging = json_object();
                 char day[16];

@@ -145,6 +145,44 @@ static int parse_keys(json_t *list, const char *field, json_t **ret, struct modu
         return 0;
 }
 
+static bool fingerprint_like(const char *s) {
+        if (!s || strlen(s) != SSH_KEY_FP_LEN || strncmp(s, "SHA256:", 7) != 0)
+                return false;
+        for (const char *p = s + 7; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= '0' && *p <= '9') || *p == '+' || *p == '/'))
+                        return false;
+        return true;
+}
+
+/* remove_ssh_keys: each a key (parsed and normalised) or a fingerprint
+ * ("SHA256:...", kept as it is), in *ret (an array). */
+static int parse_removals(json_t *list, json_t **ret, struct module_error *err) {
+        json_t *out = json_array(), *v;
+        size_t i;
+
+        json_array_foreach(list, i, v) {
+                const char *s = json_string_value(v), *why;
+                char *norm = NULL;
+                if (fingerprint_like(s)) {
+                        json_array_append_new(out, json_string(s));
+                        continue;
+                }
+                if (ssh_key_parse(s, &norm, &why) < 0) {
+                        json_decref(out);
+                        module_error_set(err, 422, "invalid_argument", "remove_ssh_keys",
+                                         "remove_ssh_keys[%zu] is neither a public key nor a "
+                                         "SHA256: fingerprint: %s",
+                                         i, why);
+                        return -EINVAL;
+                }
+                json_array_append_new(out, json_string(norm));
+                free(norm);
+        }
+        *ret = out;
+        return 0;
+}
+
 static int gen_password(char out[GEN_PASSWORD_LEN + 1]) {
         static const char set[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
         size_t n = 0;
@@ -744,8 +782,7 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                      parse_keys(json_object_get(body, "add_ssh_keys"), "add_ssh_keys", &add, err) <
                              0) ||
                     (json_object_get(body, "remove_ssh_keys") &&
-                     parse_keys(json_object_get(body, "remove_ssh_keys"), "remove_ssh_keys", &rem,
-                                err) < 0)) {
+                     parse_removals(json_object_get(body, "remove_ssh_keys"), &rem, err) < 0)) {
                         json_decref(set);
                         json_decref(add);
                         json_decref(rem);
@@ -759,12 +796,34 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                         if (set)
                                 kc.keys = json_incref(set);
                         else {
+                                _cleanup_(json_decrefp) json_t *hit = json_array();
                                 (void)read_keys_file(u->home, &text);
                                 cur = keys_of_text(text);
                                 kc.keys = json_array();
-                                json_array_foreach(
-                                        cur, i, v) if (!rem || !in_list(rem, json_string_value(v)))
-                                        json_array_append(kc.keys, v);
+                                json_array_foreach(cur, i, v) {
+                                        char fp[SSH_KEY_FP_LEN + 1];
+                                        bool has_fp =
+                                                ssh_key_fingerprint(json_string_value(v), fp) >= 0;
+                                        if (rem && has_fp && in_list(rem, fp)) {
+                                                json_array_append_new(hit, json_string(fp));
+                                                continue;
+                                        }
+                                        if (!rem || !in_list(rem, json_string_value(v)))
+                                                json_array_append(kc.keys, v);
+                                }
+                                json_array_foreach(rem, i, v) {
+                                        const char *f = json_string_value(v);
+                                        if (!fingerprint_like(f) || in_list(hit, f))
+                                                continue;
+                                        account_invalid(err, 422, "remove_ssh_keys",
+                                                        "no key with the fingerprint %s", f);
+                                        json_decref(cur);
+                                        json_decref(kc.keys);
+                                        kc.keys = NULL;
+                                        json_decref(add);
+                                        json_decref(rem);
+                                        return -EINVAL;
+                                }
                                 json_array_foreach(add, i,
                                                    v) if (!in_list(kc.keys, json_string_value(v)))
                                         json_array_append(kc.keys, v);
