@@ -407,7 +407,12 @@ static void poll_ports(void) {
                 json_array_append_new(gone, gone_listener(json_string_value(k)));
         api_response_clear(&resp);
         now = json_pack("{s:o, s:o}", "new", news, "gone", gone);
-        if (now && poll_state.ports_known && !json_equal(now, poll_state.ports_last))
+        /* The first listing after streams asked for ports is published too
+         * when it is not empty: a listener that came between a stream's
+         * start and this first look would otherwise never be told. */
+        if (now &&
+            (poll_state.ports_known ? !json_equal(now, poll_state.ports_last)
+                                    : json_array_size(news) > 0 || json_array_size(gone) > 0))
                 publish_json(EVENT_PORTS, now);
         json_decref(poll_state.ports_last);
         poll_state.ports_last = now;

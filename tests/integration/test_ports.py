@@ -179,11 +179,13 @@ def test_ports_event_against_the_baseline(daemon, listener):
     from test_events import Stream
 
     def until(s, pred):
-        while True:
+        deadline = time.time() + 60  # keepalives would keep a plain read going forever
+        while time.time() < deadline:
             _, kind, data = s.next_event()
             assert kind == "ports"
             if pred(data):
                 return data
+        raise AssertionError("no ports event showed the change within 60 s")
 
     proc, old = listener("127.0.0.1", 0)
     assert daemon.https("POST", "/api/v1/modules/ports/commands/baseline_save").status == 200
