@@ -226,6 +226,12 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if s is a valid module, command or argument name. */
 bool valid_name(const char *s);
 
+/* `… ID`: DELETE collection/ID (collection like "/api/v1/tokens"); prints the
+ * answer with --json, else "Token ID revoked." (what = "token", done =
+ * "revoked").  usage is the verb's usage line. */
+int cli_delete_id(struct cli *c, int argc, char **argv, const char *usage, const char *what,
+                  const char *collection, const char *done);
+
 /* Prints each unified diff of a "files" array ([{"path", "diff"}]) as is;
  * returns how many it printed. */
 size_t print_file_diffs(json_t *files);

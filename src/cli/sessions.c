@@ -78,27 +78,8 @@ static int sessions_list(struct cli *c, int argc, char **argv) {
 }
 
 static int sessions_end(struct cli *c, int argc, char **argv) {
-        _cleanup_free_ char *target = NULL;
-        json_t *answer = NULL;
-        int r;
-
-        if (argc != 1)
-                return usage_error("usage: steward sessions end ID");
-        if (!valid_name(argv[0]))
-                return usage_error("invalid session id \"%s\"", argv[0]);
-        if (asprintf(&target, "/api/v1/sessions/%s", argv[0]) < 0) {
-                target = NULL;
-                return -ENOMEM;
-        }
-        r = cli_call(c, "DELETE", target, NULL, &answer);
-        if (r < 0)
-                return r;
-        if (c->json)
-                r = print_json(answer);
-        else
-                printf("Session %s ended.\n", argv[0]);
-        json_decref(answer);
-        return r;
+        return cli_delete_id(c, argc, argv, "steward sessions end ID", "session",
+                             "/api/v1/sessions", "ended");
 }
 
 int verb_sessions(struct cli *c, int argc, char **argv) {

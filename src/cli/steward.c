@@ -23,6 +23,7 @@
  * 2 usage error, 3 the server could not be reached or its certificate did not
  * verify / match the pin (see cli.h for how errors map to these).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -170,6 +171,31 @@ void fputs_sanitized(const char *s, FILE *f) {
                         p++;
                 }
         }
+}
+
+int cli_delete_id(struct cli *c, int argc, char **argv, const char *usage, const char *what,
+                  const char *collection, const char *done) {
+        _cleanup_free_ char *target = NULL;
+        json_t *answer = NULL;
+        int r;
+
+        if (argc != 1)
+                return usage_error("usage: %s", usage);
+        if (!valid_name(argv[0]))
+                return usage_error("invalid %s id \"%s\"", what, argv[0]);
+        if (asprintf(&target, "%s/%s", collection, argv[0]) < 0) {
+                target = NULL;
+                return -ENOMEM;
+        }
+        r = cli_call(c, "DELETE", target, NULL, &answer);
+        if (r < 0)
+                return r;
+        if (c->json)
+                r = print_json(answer);
+        else
+                printf("%c%s %s %s.\n", toupper((unsigned char)what[0]), what + 1, argv[0], done);
+        json_decref(answer);
+        return r;
 }
 
 int print_json(json_t *v) {

@@ -156,27 +156,8 @@ static int token_list(struct cli *c, int argc, char **argv) {
 }
 
 static int token_revoke(struct cli *c, int argc, char **argv) {
-        _cleanup_free_ char *target = NULL;
-        json_t *answer = NULL;
-        int r;
-
-        if (argc != 1)
-                return usage_error("usage: steward token revoke ID");
-        if (!valid_name(argv[0]))
-                return usage_error("invalid token id \"%s\"", argv[0]);
-        if (asprintf(&target, "/api/v1/tokens/%s", argv[0]) < 0) {
-                target = NULL;
-                return -ENOMEM;
-        }
-        r = cli_call(c, "DELETE", target, NULL, &answer);
-        if (r < 0)
-                return r;
-        if (c->json)
-                r = print_json(answer);
-        else
-                printf("Token %s revoked.\n", argv[0]);
-        json_decref(answer);
-        return r;
+        return cli_delete_id(c, argc, argv, "steward token revoke ID", "token", "/api/v1/tokens",
+                             "revoked");
 }
 
 int verb_token(struct cli *c, int argc, char **argv) {

@@ -523,11 +523,23 @@ static int parse_id(json_t *v, int64_t *ret) {
         return -EINVAL;
 }
 
+/* Whether list[key] (an array of objects) holds one whose "id" is id. */
+static bool listed_id(json_t *list, const char *key, int64_t id) {
+        size_t i;
+        json_t *t;
+
+        json_array_foreach(json_object_get(list, key), i, t) {
+                int64_t x;
+                if (parse_id(json_object_get(t, "id"), &x) >= 0 && x == id)
+                        return true;
+        }
+        return false;
+}
+
 static int op_token_revoke(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
-        json_t *list = NULL, *t;
+        json_t *list = NULL;
         int64_t id;
-        size_t i;
         bool found = false;
         int r;
 
@@ -541,11 +553,7 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 500, "internal", NULL, "cannot list tokens");
                 return r;
         }
-        json_array_foreach(json_object_get(list, "tokens"), i, t) {
-                int64_t tid;
-                if (parse_id(json_object_get(t, "id"), &tid) >= 0 && tid == id)
-                        found = true;
-        }
+        found = listed_id(list, "tokens", id);
         json_decref(list);
         if (!found) {
                 module_error_set(e, 404, "not_found", NULL, "no token %lld", (long long)id);
@@ -593,9 +601,8 @@ static int op_session_list(struct helper *h, const struct caller *c, json_t *arg
 static int op_session_end(struct helper *h, const struct caller *c, json_t *args, int fd,
                           json_t **ret, struct module_error *e) {
         struct session_limits lim;
-        json_t *list = NULL, *t;
+        json_t *list = NULL;
         int64_t id;
-        size_t i;
         bool found = false;
         int r;
 
@@ -612,11 +619,7 @@ static int op_session_end(struct helper *h, const struct caller *c, json_t *args
                 module_error_set(e, 500, "internal", NULL, "cannot list sessions");
                 return r;
         }
-        json_array_foreach(json_object_get(list, "sessions"), i, t) {
-                int64_t sid;
-                if (parse_id(json_object_get(t, "id"), &sid) >= 0 && sid == id)
-                        found = true;
-        }
+        found = listed_id(list, "sessions", id);
         json_decref(list);
         if (!found) {
                 module_error_set(e, 404, "not_found", NULL, "no session %lld", (long long)id);
