@@ -387,6 +387,7 @@ static int audit_rollback(struct cli *c, int argc, char **argv) {
                         }
                         fputc('\n', stderr);
                 }
+                print_warnings(answer);
         }
         json_decref(answer);
         return r;

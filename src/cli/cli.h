@@ -236,6 +236,10 @@ int cli_delete_id(struct cli *c, int argc, char **argv, const char *usage, const
  * returns how many it printed. */
 size_t print_file_diffs(json_t *files);
 
+/* Prints each string of an answer's "warnings" to stderr as
+ * "steward: warning: …". */
+void print_warnings(json_t *answer);
+
 /* --- settings.c --- */
 
 int verb_settings(struct cli *c, int argc, char **argv);

@@ -310,8 +310,14 @@ static int print_changes(struct cli *c, const char *module, json_t *answer) {
                         "%s)\n",
                         module, module);
 
-        if (json_array_size(changed) == 0)
+        print_warnings(answer);
+        if (json_array_size(changed) == 0) {
+                /* Exit 0: what was asked for is what is set. */
+                fprintf(stderr, "steward: %s: nothing changed (the settings already have these "
+                                "values)\n",
+                        module);
                 return 0;
+        }
 
         if (asprintf(&target, "/api/v1/modules/%s/settings", module) < 0) {
                 target = NULL;

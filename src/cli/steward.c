@@ -468,6 +468,17 @@ size_t print_file_diffs(json_t *files) {
         return printed;
 }
 
+void print_warnings(json_t *answer) {
+        json_t *w;
+        size_t i;
+
+        json_array_foreach(json_object_get(answer, "warnings"), i, w) {
+                fputs("steward: warning: ", stderr);
+                fputs_sanitized(json_string_value(w) ?: "?", stderr);
+                fputc('\n', stderr);
+        }
+}
+
 int parse_verb_args(const char *synopsis, int argc, char **argv, const struct verb_option *opts,
                     size_t n_opts, char **pos, size_t max_pos, size_t *ret_npos) {
         bool operands_only = false;

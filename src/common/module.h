@@ -75,6 +75,10 @@ struct module_ctx {
          * a way to run a module's privileged_read in the helper for the
          * caller's session.  NULL where there is no request or no helper. */
         const char *(*query)(const struct module_ctx *ctx, const char *key);
+        /* A flag of the query in the API's one grammar (absent: false);
+         * -EINVAL with err filled (400) for anything else or a repeat. */
+        int (*query_flag)(const struct module_ctx *ctx, const char *key, bool *ret,
+                          struct module_error *err);
         int (*privileged_read)(const struct module_ctx *ctx, const char *module, json_t *args,
                                json_t **ret, struct module_error *err);
         const void *opaque;
@@ -184,15 +188,20 @@ typedef struct module {
         int (*settings_apply)(const struct module_ctx *ctx, json_t *changes, bool dry_run,
                               json_t **plan, struct module_error *err);
 
-        /* Optional, in the helper: after a rollback restored some of this
-         * module's files, bring the running system in line with them (e.g.
-         * sethostname from /etc/hostname). */
-        int (*files_restored)(const char *const *paths, size_t n, struct module_error *err);
-
-        /* Optional, in the front: called after the helper changed this
-         * module's settings or rolled them back, to drop cached state (e.g.
-         * re-read a config file). */
-        void (*changed)(void);
+        /* Optional: the files this module owns and follows (absolute paths,
+         * NULL-terminated; valid until done()).  What they say is what runs:
+         * whenever the helper writes or restores one of them (a settings
+         * change, a rollback) it calls make_live() for itself and tells the
+         * front, which calls it too.  At start the helper removes its own
+         * stale temporary files beside them (a write killed mid-way). */
+        const char *const *(*files)(void);
+        /* Optional: make what the module's files say live in this process.
+         * helper is true in the privileged helper (which may, e.g., set the
+         * host name), false in the front (which re-reads what it caches).
+         * Runs after every write or restore of one of files() and on
+         * SIGHUP.  A file that does not parse keeps the running values and
+         * returns an error that says so; the caller reports it. */
+        int (*make_live)(bool helper, struct module_error *err);
 
         const command_def_t *commands;
         size_t n_commands;
@@ -226,6 +235,11 @@ extern const module_t *const steward_modules[];
 extern const size_t steward_modules_count;
 
 const module_t *module_find(const char *name);
+/* Whether path is one of m->files(). */
+bool module_owns_file(const module_t *m, const char *path);
+/* Calls every module's make_live(helper) in this process (SIGHUP); failed,
+ * if not NULL, hears of each failure.  Returns the first error. */
+int modules_make_live(bool helper, void (*failed)(const module_t *m, const struct module_error *e));
 const setting_def_t *module_find_setting(const module_t *m, const char *key);
 const command_def_t *module_find_command(const module_t *m, const char *name);
 /* The collection named name in any module, and its module. */

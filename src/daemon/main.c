@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "discovery.h"
+#include "helper/files.h"
 #include "helper/helper.h"
 #include "helper/sessions.h"
 #include "helperclient.h"
@@ -555,6 +556,32 @@ static void raise_nofile(void) {
         (void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* SIGHUP: a module whose file does not parse keeps what runs. */
+static void reload_failed(const module_t *m, const struct module_error *e) {
+        log_error("reload refused, keeping the running configuration: %s", e->message);
+}
+
+/* At start, in the helper: a write killed mid-way (kill -9) left a temp
+ * file beside a file we own; ours only, by their names. */
+static void stale_temp_removed(const char *dir, const char *name) {
+        log_notice("removed the stale temporary file %s/%s left by an interrupted write", dir,
+                   name);
+}
+
+static void remove_stale_temps(void) {
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const char *const *f =
+                        steward_modules[i]->files ? steward_modules[i]->files() : NULL;
+                for (; f && *f; f++) {
+                        int r = file_remove_stale_temps(*f, stale_temp_removed);
+                        if (r < 0)
+                                log_warning_errno(r, "cannot look for stale temporary files "
+                                                     "beside %s",
+                                                  *f);
+                }
+        }
+}
+
 /* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
 __attribute__((noreturn)) static void front_main(const struct front_args *f, int helper_sock,
                                                  const sigset_t *mask) {
@@ -630,15 +657,8 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                         break;
                 }
                 if (sig == SIGHUP) {
-                        r = stewardd_config_reload(err, sizeof err);
-                        if (r < 0)
-                                log_error("reload refused, keeping the running configuration: %s",
-                                          err);
-                        /* Modules with files of their own re-read them too. */
-                        for (size_t i = 0; i < steward_modules_count; i++)
-                                if (steward_modules[i]->changed &&
-                                    steward_modules[i] != module_find("stewardd"))
-                                        steward_modules[i]->changed();
+                        /* Every module makes its files live again. */
+                        (void)modules_make_live(/* helper= */ false, reload_failed);
                         continue;
                 }
                 if (sig == SIGTERM || sig == SIGINT)
@@ -758,6 +778,7 @@ int main(int argc, char **argv) {
                 log_error("cannot open the state in %s: %s", a.state_dir, err);
                 goto fail;
         }
+        remove_stale_temps();
         r = helper_set_peer_socket(h, a.socket_path);
         if (r < 0) {
                 log_error_errno(r, "cannot remember the socket path");
@@ -810,12 +831,7 @@ int main(int argc, char **argv) {
                         }
                         sig = next_signal(sigfd);
                         if (sig == SIGHUP) {
-                                r = stewardd_config_reload(err, sizeof err);
-                                if (r < 0)
-                                        log_error("reload refused, keeping the running "
-                                                  "configuration: %s",
-                                                  err);
-                                else
+                                if (modules_make_live(/* helper= */ true, reload_failed) >= 0)
                                         log_notice("configuration reloaded from %s", a.config);
                                 kill(pid, SIGHUP);
                         } else if (sig == SIGTERM || sig == SIGINT) {

@@ -21,9 +21,12 @@
  * hidden and with a suffix that *.conf include globs do not match), get
  * their owner and mode before they are renamed over the old name, and the
  * directory is fsync'ed after the rename.  A failure removes the temp name
- * and leaves the old file as it was. */
+ * and leaves the old file as it was.  A write killed mid-way (kill -9, a
+ * power cut) leaves its temp name behind; file_remove_stale_temps() takes
+ * those away at the next start, recognising only our own two patterns. */
 #include "files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -302,4 +305,61 @@ int file_state_write(const char *path, const char *type, const char *content, si
                 return r;
         }
         return fsync(dfd) < 0 ? -errno : 0;
+}
+
+/* name is base + ".<16 lowercase hex>.tmp", optionally with a leading '.'. */
+static bool is_our_temp(const char *name, const char *base) {
+        size_t nb = strlen(base), n;
+
+        if (name[0] == '.' && strncmp(name + 1, base, nb) == 0 && name[1 + nb] == '.')
+                name++;
+        else if (strncmp(name, base, nb) != 0 || name[nb] != '.')
+                return false;
+        name += nb + 1;
+        n = strlen(name);
+        if (n != 16 + 4 || !STREQ(name + 16, ".tmp"))
+                return false;
+        for (size_t i = 0; i < 16; i++)
+                if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+int file_remove_stale_temps(const char *path, void (*removed)(const char *dir, const char *name)) {
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+        DIR *d;
+        struct dirent *de;
+        int dfd, r = 0, n = 0;
+
+        r = path_split(path, &dir, &base);
+        if (r < 0)
+                return r;
+        if (strlen(base) > TMP_BASE_MAX)
+                return 0;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(dfd);
+        if (!d) {
+                r = -errno;
+                close(dfd);
+                return r;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (!is_our_temp(de->d_name, base))
+                        continue;
+                /* A file or a link of ours; never a directory or a device. */
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+                        continue;
+                if (unlinkat(dfd, de->d_name, 0) < 0)
+                        continue;
+                n++;
+                if (removed)
+                        removed(dir, de->d_name);
+        }
+        closedir(d);
+        return n;
 }

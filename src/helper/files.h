@@ -17,3 +17,10 @@ int file_state_read(const char *path, json_t **ret);
  * else get `mode`. */
 int file_state_write(const char *path, const char *type, const char *content, size_t len,
                      unsigned mode);
+
+/* Removes the temporary files a write of path killed mid-way left beside it
+ * (ours only: "NAME.<16 hex>.tmp" from write_file_atomic() and
+ * ".NAME.<16 hex>.tmp" from file_state_write()); never follows a link and
+ * never touches anything else.  Calls removed(name) for each one gone.
+ * Returns how many were removed, or -errno. */
+int file_remove_stale_temps(const char *path, void (*removed)(const char *dir, const char *name));

@@ -49,6 +49,7 @@
 #define THROTTLE_ENTRIES         4096
 #define MAX_TOKEN_LIFETIME       (10LL * 365 * 86400)
 #define AUDIT_ROLLBACK_FILES_MAX 64
+#define SETTINGS_FILES_MAX       16 /* files one settings change may write */
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
@@ -658,6 +659,49 @@ static json_t *files_for_client(json_t *files) {
         return out;
 }
 
+/* After the helper wrote or restored files: each module that owns one of
+ * them makes its files live in this process, and is named in the answer's
+ * "changed_modules" so that the front does the same.  A module whose file
+ * does not parse keeps what ran before: that goes to "warnings" and the log,
+ * never silently. */
+static void files_made_live(const char *const *paths, size_t n, json_t *answer) {
+        json_t *names = json_array(), *warnings = json_array();
+
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                struct module_error e = {0};
+                bool owned = false;
+
+                for (size_t j = 0; j < n && !owned; j++)
+                        owned = paths[j] && module_owns_file(m, paths[j]);
+                if (!owned)
+                        continue;
+                json_array_append_new(names, json_string(m->name));
+                if (m->make_live && m->make_live(/* helper= */ true, &e) < 0) {
+                        log_warning("%s: %s", m->name, e.message);
+                        json_array_append_new(warnings, json_string(e.message));
+                }
+        }
+        json_object_set_new(answer, "changed_modules", names);
+        if (json_array_size(warnings) > 0)
+                json_object_set_new(answer, "warnings", warnings);
+        else
+                json_decref(warnings);
+}
+
+/* The paths of a plan's files, for files_made_live(). */
+static size_t plan_paths(json_t *files, const char **paths, size_t max) {
+        json_t *f;
+        size_t i, n = 0;
+
+        json_array_foreach(files, i, f) {
+                const char *p = json_string_value(json_object_get(f, "path"));
+                if (p && n < max)
+                        paths[n++] = p;
+        }
+        return n;
+}
+
 static int op_settings_apply(struct helper *h, const struct caller *c, json_t *args, int fd,
                              json_t **ret, struct module_error *e) {
         const module_t *m = module_arg(args, e);
@@ -677,8 +721,9 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
         if (r < 0)
                 goto out;
         if (json_object_size(changes) == 0) {
-                *ret = json_pack("{s:b, s:[], s:b, s:[]}", "dry_run", dry_run, "changed",
-                                 "restart_required", false, "files");
+                *ret = json_pack("{s:b, s:[], s:b, s:[], s:s}", "dry_run", dry_run, "changed",
+                                 "restart_required", false, "files", "message",
+                                 "nothing changed: the settings already have these values");
                 goto out;
         }
         if (!m->settings_apply) {
@@ -694,6 +739,12 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
                       r >= 0 ? json_object_get(plan, "files") : NULL, 0, &audit_id);
         if (r < 0)
                 goto out;
+        if (!dry_run) {
+                const char *paths[SETTINGS_FILES_MAX];
+                files_made_live(paths,
+                                plan_paths(json_object_get(plan, "files"), paths, ELEMENTSOF(paths)),
+                                plan);
+        }
         json_object_set_new(plan, "files", files_for_client(json_object_get(plan, "files")));
         if (audit_id)
                 json_object_set_new(plan, "audit_id", json_integer(audit_id));
@@ -1275,20 +1326,18 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
                         goto out;
                 }
         }
+        *ret = json_object();
         if (!dry_run) {
-                if (m && m->files_restored) {
-                        const char *paths[AUDIT_ROLLBACK_FILES_MAX];
-                        for (i = 0; i < n; i++)
-                                paths[i] = rfs[i].path;
-                        r = m->files_restored(paths, n, e);
-                        if (r < 0)
-                                log_warning("rollback of %lld: %s", (long long)id, e->message);
-                }
+                const char *paths[AUDIT_ROLLBACK_FILES_MAX];
+                for (i = 0; i < n; i++)
+                        paths[i] = rfs[i].path;
+                files_made_live(paths, n, *ret);
                 audit_with_images(h, c, module ? module : "", "rollback", args, 0, NULL,
                                   audit_files, id, &new_id);
         }
-        *ret = json_pack("{s:I, s:b, s:O}", "rolled_back", (json_int_t)id, "dry_run", dry_run,
-                         "files", out);
+        json_object_set_new(*ret, "rolled_back", json_integer(id));
+        json_object_set_new(*ret, "dry_run", json_boolean(dry_run));
+        json_object_set(*ret, "files", out);
         if (new_id)
                 json_object_set_new(*ret, "record", json_integer(new_id));
         if (module)

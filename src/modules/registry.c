@@ -34,6 +34,36 @@ const module_t *module_find(const char *name) {
         return NULL;
 }
 
+bool module_owns_file(const module_t *m, const char *path) {
+        const char *const *f = m->files ? m->files() : NULL;
+
+        for (; f && *f; f++)
+                if (STREQ(*f, path))
+                        return true;
+        return false;
+}
+
+int modules_make_live(bool helper, void (*failed)(const module_t *m, const struct module_error *e)) {
+        int ret = 0;
+
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                struct module_error e = {0};
+                int r;
+
+                if (!m->make_live)
+                        continue;
+                r = m->make_live(helper, &e);
+                if (r < 0) {
+                        if (failed)
+                                failed(m, &e);
+                        if (ret == 0)
+                                ret = r;
+                }
+        }
+        return ret;
+}
+
 const setting_def_t *module_find_setting(const module_t *m, const char *key) {
         for (size_t i = 0; i < m->n_settings; i++)
                 if (STREQ(m->settings[i].key, key))

@@ -395,31 +395,52 @@ out:
         return r;
 }
 
-/* In the front: the file changed (the API, a rollback, SIGHUP); the sampler
- * takes the new interval at its next tick. */
-static void settings_changed(void) {
-        struct module_error e = {0};
+/* metrics.conf, computed once: the daemon's config path does not change
+ * while it runs. */
+static const char *const *files(void) {
+        static char *path;
+        static const char *owned[2];
+
+        pthread_mutex_lock(&conf_lock);
+        if (!path)
+                path = conf_path();
+        owned[0] = path;
+        pthread_mutex_unlock(&conf_lock);
+        return owned;
+}
+
+/* The file changed (the API, a rollback, SIGHUP).  In the front the sampler
+ * takes the new interval at its next tick; the helper samples nothing, but
+ * checks the file so that a restore of one that does not parse is reported. */
+static int make_live(bool helper, struct module_error *e) {
         unsigned every;
         bool existed;
         int r;
 
         pthread_mutex_lock(&conf_lock);
-        r = conf_load(NULL, NULL, &existed, &every, &e);
+        r = conf_load(NULL, NULL, &existed, &every, e);
         pthread_mutex_unlock(&conf_lock);
         if (r < 0) {
-                log_error("metrics: keeping the sampling interval of %u s: %s", history_interval(),
-                          e.message);
-                return;
+                char why[sizeof e->message];
+                snprintf(why, sizeof why, "%s", e->message);
+                module_error_set(e, 409, "invalid_config", NULL,
+                                 "metrics: %s; the running sampling interval is kept", why);
+                return r;
         }
-        history_set_interval(every);
+        if (!helper)
+                history_set_interval(every);
+        return 0;
 }
 
 static int metrics_init(void) {
+        struct module_error e = {0};
         int r = sampler_init();
 
         if (r < 0)
                 return r;
-        settings_changed();
+        r = make_live(/* helper= */ false, &e);
+        if (r < 0)
+                log_error("%s", e.message);
         r = history_start();
         if (r < 0)
                 sampler_done();
@@ -449,7 +470,8 @@ const module_t module_metrics = {
         .n_settings = ELEMENTSOF(settings),
         .settings_read = settings_read,
         .settings_apply = settings_apply,
-        .changed = settings_changed,
+        .files = files,
+        .make_live = make_live,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
 };

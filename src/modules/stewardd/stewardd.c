@@ -704,13 +704,26 @@ static const command_def_t commands[] = {
          .run = cmd_check_config},
 };
 
-/* In the front: the helper wrote the config file; make it live here too. */
-static void changed(void) {
+/* The one file this module owns: the config file. */
+static const char *owned[2];
+
+static const char *const *files(void) {
+        pthread_mutex_lock(&lock);
+        owned[0] = config_path;
+        pthread_mutex_unlock(&lock);
+        return owned;
+}
+
+/* In both processes: what the file says becomes live (a change or a restore
+ * by the helper, SIGHUP).  A file that does not parse is never made live. */
+static int stewardd_make_live(bool helper, struct module_error *err) {
         char msg[512];
-        if (stewardd_config_reload(msg, sizeof msg) < 0)
-                log_error("cannot re-read the configuration after a change (the file must be "
-                          "readable by the front's user): %s",
-                          msg);
+        int r = stewardd_config_reload(msg, sizeof msg);
+        if (r < 0)
+                module_error_set(err, 409, "invalid_config", NULL,
+                                 "%s is not valid; the running configuration is kept: %s",
+                                 config_path ? config_path : "the config file", msg);
+        return r;
 }
 
 const module_t module_stewardd = {
@@ -722,7 +735,8 @@ const module_t module_stewardd = {
         .n_settings = ELEMENTSOF(settings),
         .settings_read = settings_read,
         .settings_apply = settings_apply,
-        .changed = changed,
+        .files = files,
+        .make_live = stewardd_make_live,
         .commands = commands,
         .n_commands = ELEMENTSOF(commands),
 };

@@ -14,7 +14,8 @@
  * the same directory plus rename() for a link), then sets the running host
  * name.  If any step fails, every file written so far is put back as it was:
  * a change is applied whole or not at all.  After a rollback restored
- * /etc/hostname, system_files_restored() sets the running host name from it.
+ * /etc/hostname (or on SIGHUP), system_make_live() sets the running host name
+ * from it.
  *
  * A zone must be a TZif file under /usr/share/zoneinfo reached without
  * leaving that tree.  It is opened with openat2(RESOLVE_BENEATH) relative to
@@ -619,7 +620,7 @@ static int hostname_parse(const char *text, size_t len, char name[static HOST_NA
 
 static int hostname_from_file(struct module_error *err) {
         _cleanup_free_ char *text = NULL;
-        char name[HOST_NAME_MAX + 1];
+        char name[HOST_NAME_MAX + 1], current[HOST_NAME_MAX + 1] = "";
         size_t len;
         int r;
 
@@ -636,11 +637,13 @@ static int hostname_from_file(struct module_error *err) {
         if (r == -ENODATA)
                 return 0;
         if (r < 0) {
-                module_error_set(err, 409, "conflict", "hostname",
+                module_error_set(err, 409, "invalid_config", "hostname",
                                  ETC_HOSTNAME " holds no valid host name; the running host name "
                                               "is unchanged");
                 return r;
         }
+        if (gethostname(current, sizeof current) == 0 && STREQ(current, name))
+                return 0;
         if (sethostname(name, strlen(name)) < 0) {
                 r = -errno;
                 module_error_set(err, 500, "internal", "hostname",
@@ -650,16 +653,21 @@ static int hostname_from_file(struct module_error *err) {
         return 0;
 }
 
-int system_files_restored(const char *const *paths, size_t n, struct module_error *err) {
-        int r = 0;
+const char *const *system_files(void) {
+        static const char *const owned[] = {ETC_HOSTNAME, ETC_TIMEZONE, ETC_LOCALTIME, NULL};
+        return owned;
+}
 
-        for (size_t i = 0; i < n; i++) {
-                if (!paths[i] || !STREQ(paths[i], ETC_HOSTNAME))
-                        continue;
-                pthread_mutex_lock(&lock);
-                r = hostname_from_file(err);
-                pthread_mutex_unlock(&lock);
-                break;
-        }
+/* The time zone is read from /etc/localtime by everyone, so the file is what
+ * runs; the host name is the kernel's, set here (in the helper) when the
+ * file says otherwise.  The front can and need not set it. */
+int system_make_live(bool helper, struct module_error *err) {
+        int r;
+
+        if (!helper)
+                return 0;
+        pthread_mutex_lock(&lock);
+        r = hostname_from_file(err);
+        pthread_mutex_unlock(&lock);
         return r;
 }

@@ -31,7 +31,8 @@ bool hostname_valid(const char *s);
  * checked by settings_apply. */
 bool timezone_name_valid(const char *s);
 
-/* module_t.settings_apply and module_t.files_restored for `system`. */
+/* module_t.settings_apply, .files and .make_live for `system`. */
 int system_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
                           json_t **plan, struct module_error *err);
-int system_files_restored(const char *const *paths, size_t n, struct module_error *err);
+const char *const *system_files(void);
+int system_make_live(bool helper, struct module_error *err);

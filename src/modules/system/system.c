@@ -1347,7 +1347,8 @@ const module_t module_system = {
         .n_settings = ELEMENTSOF(system_settings),
         .settings_read = system_settings_read,
         .settings_apply = system_settings_apply,
-        .files_restored = system_files_restored,
+        .files = system_files,
+        .make_live = system_make_live,
         .commands = system_commands,
         .n_commands = ELEMENTSOF(system_commands),
 };
