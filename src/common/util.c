@@ -44,6 +44,18 @@ int safe_atoi64(const char *s, int64_t *ret) {
         return safe_atoi64_n(s, strlen(s), ret);
 }
 
+int flag_parse(const char *v, bool *ret) {
+        if (!v || STREQ(v, "1") || STREQ(v, "true")) {
+                *ret = true;
+                return 0;
+        }
+        if (STREQ(v, "0") || STREQ(v, "false")) {
+                *ret = false;
+                return 0;
+        }
+        return -EINVAL;
+}
+
 int safe_atou64(const char *s, uint64_t *ret) {
         uint64_t v = 0;
 

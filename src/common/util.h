@@ -45,6 +45,10 @@ static inline void closep(int *fd) {
 /* Strict decimal parsing: the whole string, no sign for unsigned, no leading
  * '+', no surrounding space, range-checked.  -EINVAL or -ERANGE. */
 int safe_atou64(const char *s, uint64_t *ret);
+/* The one grammar of a flag in a query (docs/api.md): a bare key (value
+ * NULL), "1" or "true" is true; "0" or "false" is false; anything else is
+ * -EINVAL.  Absent and repeated are the caller's to tell apart. */
+int flag_parse(const char *v, bool *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 int safe_atou(const char *s, unsigned *ret);
 /* Same on a length-delimited view. */

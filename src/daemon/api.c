@@ -83,9 +83,49 @@ static void ok(struct api_response *resp, json_t *body) {
         resp->body = body;
 }
 
-static bool query_flag(const struct api_request *req, const char *key) {
-        const char *v = req->query ? req->query(req->opaque, key) : NULL;
-        return v && (STREQ(v, "1") || STREQ(v, "true") || STREQ(v, "yes") || STREQ(v, ""));
+/* The first value of a query argument; NULL if absent or bare. */
+static const char *query_value(const struct api_request *req, const char *key) {
+        const char *v = NULL;
+        return req->query && req->query(req->opaque, key, &v) > 0 ? v : NULL;
+}
+
+/* Every flag of every route is read here, in one grammar (flag_parse():
+ * bare, 1, true, 0, false); absent is false; anything else, or the flag
+ * given twice, is 400 — never a guess, so that "?dry_run=on" or
+ * "?dry_run=0&dry_run=1" cannot apply what was meant as a dry run. */
+static int query_flag_get(const struct api_request *req, const char *key, bool *ret,
+                          struct module_error *e) {
+        const char *v = NULL;
+        size_t n = req->query ? req->query(req->opaque, key, &v) : 0;
+
+        if (n == 0) {
+                *ret = false;
+                return 0;
+        }
+        if (n > 1) {
+                module_error_set(e, 400, "invalid_argument", key,
+                                 "%s is given more than once; give a flag once", key);
+                return -EINVAL;
+        }
+        if (flag_parse(v, ret) < 0) {
+                module_error_set(e, 400, "invalid_argument", key,
+                                 "%s is a flag: give %s, %s=1, %s=true, %s=0 or %s=false", key, key,
+                                 key, key, key, key);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void from_module_error(struct api_response *resp, const struct module_error *e, int r);
+
+/* query_flag_get() for a handler: false with resp filled on a bad flag. */
+static bool query_flag(const struct api_request *req, const char *key, bool *ret,
+                       struct api_response *resp) {
+        struct module_error e = {0};
+        int r = query_flag_get(req, key, ret, &e);
+        if (r < 0)
+                from_module_error(resp, &e, r);
+        return r >= 0;
 }
 
 static const module_t *find_module(char *name, struct api_response *resp) {
@@ -118,7 +158,12 @@ static json_t *body_object(const struct api_request *req, struct api_response *r
 
 static const char *ctx_query(const struct module_ctx *ctx, const char *key) {
         const struct api_request *req = ctx->opaque;
-        return req->query ? req->query(req->opaque, key) : NULL;
+        return query_value(req, key);
+}
+
+static int ctx_query_flag(const struct module_ctx *ctx, const char *key, bool *ret,
+                          struct module_error *e) {
+        return query_flag_get(ctx->opaque, key, ret, e);
 }
 
 static int ctx_privileged_read(const struct module_ctx *ctx, const char *module, json_t *args,
@@ -141,6 +186,7 @@ static json_t *call_helper(const struct api_request *req, const char *op, json_t
 static struct module_ctx request_ctx(const struct api_request *req) {
         struct module_ctx c = req->ctx;
         c.query = ctx_query;
+        c.query_flag = ctx_query_flag;
         c.privileged_read = ctx_privileged_read;
         c.opaque = req;
         return c;
@@ -151,10 +197,14 @@ static struct module_ctx request_ctx(const struct api_request *req) {
  * one.  The old one stops working, and the front forgets what it had
  * checked.  Without the flag whoami changes nothing. */
 static void h_whoami(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role,
-                              "auth", req->auth ? req->auth : "none", "source", req->ctx.source);
+        json_t *o;
+        bool csrf;
 
-        if (o && req->auth && STREQ(req->auth, "cookie") && query_flag(req, "csrf")) {
+        if (!query_flag(req, "csrf", &csrf, resp))
+                return;
+        o = json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role, "auth",
+                      req->auth ? req->auth : "none", "source", req->ctx.source);
+        if (o && req->auth && STREQ(req->auth, "cookie") && csrf) {
                 json_t *ret = call_helper(req, "csrf_renew", NULL, resp);
                 if (!ret) {
                         json_decref(o);
@@ -203,8 +253,9 @@ static void h_modules(const struct api_request *req, char **p, struct api_respon
 
 static void h_module(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
-        if (m)
-                ok(resp, module_status(req, m, query_flag(req, "full")));
+        bool full;
+        if (m && query_flag(req, "full", &full, resp))
+                ok(resp, module_status(req, m, full));
 }
 
 static void h_schema(const struct api_request *req, char **p, struct api_response *resp) {
@@ -248,7 +299,7 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
                 from_module_error(resp, &e, r);
                 return;
         }
-        key = req->query ? req->query(req->opaque, "key") : NULL;
+        key = query_value(req, "key");
         if (!key) {
                 ok(resp, tree);
                 return;
@@ -304,12 +355,26 @@ static json_t *call_helper(const struct api_request *req, const char *op, json_t
         return NULL;
 }
 
+/* Takes the helper's "changed_modules" out of its answer (it is for this
+ * process, not for clients) into resp->changed_modules. */
+static void take_changed_modules(json_t *ret, struct api_response *resp) {
+        json_t *names = json_object_get(ret, "changed_modules"), *v;
+        size_t i;
+
+        json_array_foreach(names, i, v) {
+                const module_t *m = module_find(json_string_value(v) ?: "");
+                if (m && resp->n_changed_modules < API_CHANGED_MODULES_MAX)
+                        resp->changed_modules[resp->n_changed_modules++] = m;
+        }
+        json_object_del(ret, "changed_modules");
+}
+
 static void h_settings_patch(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
-        bool dry_run = query_flag(req, "dry_run");
+        bool dry_run;
         json_t *body, *ret;
 
-        if (!m || !(body = body_object(req, resp)))
+        if (!m || !query_flag(req, "dry_run", &dry_run, resp) || !(body = body_object(req, resp)))
                 return;
         ret = call_helper(
                 req, "settings_apply",
@@ -317,8 +382,7 @@ static void h_settings_patch(const struct api_request *req, char **p, struct api
                 resp);
         if (!ret)
                 return;
-        if (!dry_run && json_array_size(json_object_get(ret, "changed")) > 0)
-                resp->changed_module = m->name;
+        take_changed_modules(ret, resp);
         ok(resp, ret);
 }
 
@@ -354,7 +418,7 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
                         return;
                 if (!json_is_object(ret))
                         ret = json_pack("{s:o}", "result", ret);
-                resp->changed_module = m->name;
+                resp->changed_modules[resp->n_changed_modules++] = m;
                 ok(resp, ret);
                 return;
         }
@@ -480,7 +544,7 @@ static void h_token_revoke(const struct api_request *req, char **p, struct api_r
 }
 
 static void h_sessions_list(const struct api_request *req, char **p, struct api_response *resp) {
-        const char *user = req->query ? req->query(req->opaque, "user") : NULL;
+        const char *user = query_value(req, "user");
         json_t *args = NULL, *ret;
 
         if (user) {
@@ -521,9 +585,9 @@ static void h_audit_list(const struct api_request *req, char **p, struct api_res
         const char *v;
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (req->query && (v = req->query(req->opaque, keys[i])))
+                if ((v = query_value(req, keys[i])))
                         json_object_set_new(args, keys[i], json_string(v));
-        if (req->query && (v = req->query(req->opaque, "limit"))) {
+        if ((v = query_value(req, "limit"))) {
                 int64_t n;
                 if (safe_atoi64(v, &n) < 0 || n < 1 || n > 500) {
                         json_decref(args);
@@ -558,16 +622,17 @@ static void h_audit_get(const struct api_request *req, char **p, struct api_resp
 }
 
 static void h_audit_rollback(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *ret = call_helper(
-                req, "audit_rollback",
-                json_pack("{s:s, s:b}", "id", p[0], "dry_run", query_flag(req, "dry_run")), resp);
-        const module_t *m;
+        bool dry_run;
+        json_t *ret;
+
+        if (!query_flag(req, "dry_run", &dry_run, resp))
+                return;
+        ret = call_helper(req, "audit_rollback",
+                          json_pack("{s:s, s:b}", "id", p[0], "dry_run", dry_run), resp);
 
         if (!ret)
                 return;
-        m = module_find(json_string_value(json_object_get(ret, "module")) ?: "");
-        if (m && !query_flag(req, "dry_run"))
-                resp->changed_module = m->name;
+        take_changed_modules(ret, resp);
         ok(resp, ret);
 }
 
@@ -610,13 +675,13 @@ bad:
 /* GET /api/v1/events: checks the arguments; the HTTP layer opens the
  * stream (events.c). */
 static void h_events(const struct api_request *req, char **p, struct api_response *resp) {
-        const char *types = req->query ? req->query(req->opaque, "types") : NULL;
+        const char *types = query_value(req, "types");
         const char *last = req->last_event_id;
         unsigned mask;
         uint64_t id = 0;
 
-        if (!last && req->query)
-                last = req->query(req->opaque, "last_event_id");
+        if (!last)
+                last = query_value(req, "last_event_id");
         if (!req->session || !*req->session) {
                 api_error(resp, 401, "unauthenticated", NULL,
                           "the event stream needs a session or token");
@@ -637,38 +702,50 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
 
 /* ---- collections ------------------------------------------------------------ */
 
-/* The request's query arguments named in keys, as an object of strings. */
-static json_t *query_object(const struct api_request *req, const char *const *keys, size_t n) {
+/* The query arguments a collection route passes on, as an object of
+ * strings; the module validates the values.  Flags are parsed here, in the
+ * one grammar, and passed on as "1" or "0" (absent ones are left out).  NULL
+ * with resp filled on a bad query. */
+static const char *const collection_query_keys[] = {"type", "group", "prefix", "limit", "cursor"};
+static const char *const collection_query_flags[] = {"home_size", "remove_home", "kill_processes",
+                                                     "force"};
+
+static json_t *collection_query(const struct api_request *req, struct api_response *resp) {
         json_t *q = json_object();
         const char *v;
+        bool f;
 
-        for (size_t i = 0; q && i < n; i++)
-                if (req->query && (v = req->query(req->opaque, keys[i]))) {
-                        if (!utf8_valid(v, strlen(v)) ||
-                            json_object_set_new(q, keys[i], json_string(v)) < 0) {
-                                json_decref(q);
-                                return NULL;
-                        }
+        for (size_t i = 0; q && i < ELEMENTSOF(collection_query_keys); i++)
+                if ((v = query_value(req, collection_query_keys[i])) &&
+                    (!utf8_valid(v, strlen(v)) ||
+                     json_object_set_new(q, collection_query_keys[i], json_string(v)) < 0)) {
+                        json_decref(q);
+                        api_error(resp, 400, "invalid_argument", NULL,
+                                  "the query is not valid text");
+                        return NULL;
                 }
+        for (size_t i = 0; q && i < ELEMENTSOF(collection_query_flags); i++) {
+                const char *k = collection_query_flags[i];
+                if (!req->query || req->query(req->opaque, k, NULL) == 0)
+                        continue;
+                if (!query_flag(req, k, &f, resp)) {
+                        json_decref(q);
+                        return NULL;
+                }
+                json_object_set_new(q, k, json_string(f ? "1" : "0"));
+        }
+        if (!q)
+                api_error(resp, 500, "internal", NULL, "out of memory");
         return q;
 }
 
-/* Every query argument a collection route passes on; the module validates
- * them (the helper passes them through as strings). */
-static const char *const collection_query_keys[] = {
-        "type",      "group",       "prefix",         "limit", "cursor",
-        "home_size", "remove_home", "kill_processes", "force",
-};
-
 static void collection_read(const struct api_request *req, const char *collection, const char *id,
                             struct api_response *resp) {
-        json_t *q = query_object(req, collection_query_keys, ELEMENTSOF(collection_query_keys));
+        json_t *q = collection_query(req, resp);
         json_t *args, *ret;
 
-        if (!q) {
-                api_error(resp, 400, "invalid_argument", NULL, "the query is not valid text");
+        if (!q)
                 return;
-        }
         args = json_pack("{s:s, s:o}", "collection", collection, "query", q);
         if (args && id)
                 json_object_set_new(args, "id", json_string(id));
@@ -700,8 +777,10 @@ static void collection_read(const struct api_request *req, const char *collectio
 static void collection_write(const struct api_request *req, const char *collection, const char *op,
                              const char *id, struct api_response *resp) {
         json_t *q, *body, *args, *ret;
-        bool dry_run = query_flag(req, "dry_run");
+        bool dry_run;
 
+        if (!query_flag(req, "dry_run", &dry_run, resp))
+                return;
         if (STREQ(op, "delete")) {
                 if (req->body_len > 0) {
                         api_error(resp, 400, "bad_request", NULL,
@@ -716,10 +795,9 @@ static void collection_write(const struct api_request *req, const char *collecti
                 api_error(resp, 400, "bad_request", NULL, "the body must be a JSON object");
                 return;
         }
-        q = query_object(req, collection_query_keys, ELEMENTSOF(collection_query_keys));
+        q = collection_query(req, resp);
         if (!q) {
                 json_decref(body);
-                api_error(resp, 400, "invalid_argument", NULL, "the query is not valid text");
                 return;
         }
         args = json_pack("{s:s, s:s, s:o, s:o, s:b}", "collection", collection, "op", op, "body",

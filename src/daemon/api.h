@@ -23,8 +23,10 @@ typedef int (*api_helper_fn)(const char *op, const char *session, const char *so
 struct api_request {
         const char *method;
         const char *path; /* decoded path, no query */
-        /* Query argument lookup; NULL if absent. */
-        const char *(*query)(void *opaque, const char *key);
+        /* Query arguments: how many times key occurs (0: absent) and, through
+         * ret_value if not NULL, the first one's value: NULL for a bare key
+         * ("?dry_run"), "" for "?dry_run=". */
+        size_t (*query)(void *opaque, const char *key, const char **ret_value);
         void *opaque;
         const char *body;
         size_t body_len;
@@ -42,13 +44,18 @@ struct api_request {
         struct module_ctx ctx;
 };
 
+#define API_CHANGED_MODULES_MAX 8
+
 struct api_response {
         int status;
         json_t *body;               /* owned */
         char allow[64];             /* for 405: the Allow header */
         char *set_cookie;           /* owned; a Set-Cookie header to send */
         int64_t forget_session;     /* a session id the front must drop from its cache */
-        const char *changed_module; /* the front must call this module's changed() */
+        /* Modules whose files the helper wrote or restored: the front calls
+         * their make_live() too. */
+        const module_t *changed_modules[API_CHANGED_MODULES_MAX];
+        size_t n_changed_modules;
         char retry_after[24];       /* for 429 */
         char *text;                 /* owned; a non-JSON body (then body is NULL) */
         size_t text_len;            /* of text, or of the file text_fd */

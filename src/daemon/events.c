@@ -322,8 +322,8 @@ static void poll_counters(bool audit_wanted) {
         }
 }
 
-static const char *ctx_query_none(void *opaque, const char *key) {
-        return NULL;
+static size_t ctx_query_none(void *opaque, const char *key, const char **ret_value) {
+        return 0;
 }
 
 /* "tcp ipv4 127.0.0.1 8080" → a listener object with what the key says. */

@@ -220,8 +220,30 @@ static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char
         return MHD_YES;
 }
 
-static const char *query_lookup(void *opaque, const char *key) {
-        return MHD_lookup_connection_value(opaque, MHD_GET_ARGUMENT_KIND, key);
+/* Every occurrence of a query argument, not only the first (which is all
+ * MHD_lookup_connection_value() sees), so that a repeated flag can be
+ * refused; a bare key ("?dry_run") comes with the value NULL. */
+struct query_count {
+        const char *key;
+        const char *first;
+        size_t n;
+};
+
+static enum MHD_Result count_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value) {
+        struct query_count *q = cls;
+        if (key && STREQ(key, q->key) && q->n++ == 0)
+                q->first = value;
+        return MHD_YES;
+}
+
+static size_t query_lookup(void *opaque, const char *key, const char **ret_value) {
+        struct query_count q = {.key = key};
+
+        (void)MHD_get_connection_values(opaque, MHD_GET_ARGUMENT_KIND, count_query_arg, &q);
+        if (ret_value)
+                *ret_value = q.first;
+        return q.n;
 }
 
 static bool network_allowed(const struct steward_groups *nets, const char *host) {
@@ -559,10 +581,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 frontauth_forget(resp.forget_session);
                 events_forget_session(resp.forget_session);
         }
-        if (resp.changed_module) {
-                const module_t *m = module_find(resp.changed_module);
-                if (m && m->changed)
-                        m->changed();
+        for (size_t i = 0; i < resp.n_changed_modules; i++) {
+                const module_t *m = resp.changed_modules[i];
+                struct module_error e = {0};
+                if (m->make_live && m->make_live(/* helper= */ false, &e) < 0)
+                        log_error("%s: %s", m->name, e.message);
         }
         /* A login or a change: counters and audit events follow now. */
         if (state_changing(method))

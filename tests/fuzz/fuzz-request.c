@@ -56,12 +56,13 @@ struct query {
         size_t n;
 };
 
-static const char *lookup(void *opaque, const char *key) {
+static size_t lookup(void *opaque, const char *key, const char **ret_value) {
         struct query *q = opaque;
+        size_t n = 0;
         for (size_t i = 0; i < q->n; i++)
-                if (strcmp(q->keys[i], key) == 0)
-                        return q->values[i];
-        return NULL;
+                if (strcmp(q->keys[i], key) == 0 && n++ == 0 && ret_value)
+                        *ret_value = q->values[i];
+        return n;
 }
 
 static void parse_query(char *s, struct query *q) {

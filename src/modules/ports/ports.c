@@ -468,9 +468,12 @@ static int listing(const struct module_ctx *ctx, bool all, int only_port, json_t
 
 static int route_list(const struct module_ctx *ctx, char **params, json_t **ret,
                       struct module_error *e) {
-        const char *all = ctx->query ? ctx->query(ctx, "all") : NULL;
-        return listing(ctx, all && (STREQ(all, "1") || STREQ(all, "yes") || STREQ(all, "true")), -1,
-                       ret, e);
+        bool all = false;
+        int r = ctx->query_flag ? ctx->query_flag(ctx, "all", &all, e) : 0;
+
+        if (r < 0)
+                return r;
+        return listing(ctx, all, -1, ret, e);
 }
 
 static int parse_port(const char *s, uint16_t *ret, struct module_error *e) {

@@ -842,8 +842,12 @@ bool acct_shell_allowed(const char *shell) {
 }
 
 bool acct_query_flag(json_t *query, const char *key) {
-        const char *v = json_string_value(json_object_get(query, key));
-        return v && (STREQ(v, "1") || STREQ(v, "true") || STREQ(v, "yes") || STREQ(v, ""));
+        json_t *j = json_object_get(query, key);
+        bool f = false;
+
+        /* The front passes flags as "1" or "0" (flag_parse()); anything else
+         * is not a yes. */
+        return json_is_string(j) && flag_parse(json_string_value(j), &f) >= 0 && f;
 }
 
 int acct_query_limit(json_t *query, size_t *ret, struct module_error *err) {
