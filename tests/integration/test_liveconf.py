@@ -1,0 +1,373 @@
+"""What was rolled back is what runs: for every writable setting of every
+module, set it, roll the change back from the audit log, and set the same
+value again, checking at each step what the daemon does (a login, a limit,
+the host name, the sampling step…), not only what it displays.
+
+ROWS holds one behaviour probe per setting; test_every_writable_setting_has_a_row
+reads the schemas from the API, so a new writable setting fails the suite
+until it gets a row here.  A probe returns an observation that must differ
+between the value the daemon starts with and the value the row sets.
+
+Each row runs its own daemon in private mount and UTS namespaces over a
+scratch /etc (accounts, the host name and the time zone change there only),
+with UDP discovery on a loopback port.  Logins that fail come from a fresh
+loopback source address and user name each time, so the throttle's memory of
+one probe never reaches the next.
+"""
+import http.client
+import itertools
+import json
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import ns_run
+from nsroot import ns_argv, scratch_etc
+from test_discovery import Client, request
+from test_events import Stream
+
+pytestmark = pytest.mark.namespaces
+
+PASSWORD = "Probe-pw-1"
+_sources = itertools.count(2)
+
+
+@pytest.fixture
+def live(daemon_base, make_daemon):
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        udp = s.getsockname()[1]
+    d = make_daemon(extra_args=("--udp", f"127.0.0.1:{udp}"), wrap=lambda argv: ns_argv(etc, argv))
+    d.etc = etc
+    d.udp = udp
+    ns_run(d, ["/usr/sbin/groupadd", "--", "probegrp"])
+    ns_run(d, ["/usr/sbin/useradd", "--no-create-home", "--shell", "/bin/sh", "-G", "probegrp", "--", "prober"])
+    ns_run(d, ["/usr/sbin/chpasswd"], input=f"prober:{PASSWORD}\nroot:{PASSWORD}\n")
+    return d
+
+
+# ---- ways to observe ---------------------------------------------------------
+
+
+def fresh_source():
+    n = next(_sources)
+    return f"127.0.{n // 250}.{n % 250 + 2}"
+
+
+def https_from(d, source, method, path, body=None, token=None, headers=None):
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10,
+                                       source_address=(source, 0))
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read().decode()
+    finally:
+        conn.close()
+
+
+def login(d, user, password=PASSWORD, source="127.0.0.1"):
+    status, headers, body = https_from(d, source, "POST", "/api/v1/login", {"user": user, "password": password})
+    return status, headers, (json.loads(body) if body else None)
+
+
+def failed_logins(d, n):
+    """n failed logins from a fresh source for a fresh user; the answer to
+    the last one: (status, Retry-After or None)."""
+    src, user = fresh_source(), "nobody" + uuid.uuid4().hex[:8]
+    status = headers = None
+    for _ in range(n):
+        status, headers, _ = login(d, user, "wrong-" + PASSWORD, src)
+    return status, headers.get("Retry-After")
+
+
+def login_role(d, user):
+    status, _, body = login(d, user)
+    return body["role"] if status == 200 else (status, body["error"]["code"])
+
+
+def held_sockets(d, n):
+    held = []
+    for _ in range(n):
+        held.append(d.ssl_context().wrap_socket(socket.create_connection(("127.0.0.1", d.port)),
+                                                server_hostname="127.0.0.1"))
+    return held
+
+
+def status_while_holding(d, n):
+    held = held_sockets(d, n)
+    try:
+        return d.https("GET", "/api/v1/whoami").status
+    finally:
+        for s in held:
+            s.close()
+        wait_for(lambda: d.https("GET", "/api/v1/whoami").status == 200)
+
+
+def wait_for(cond, tries=200):
+    for _ in range(tries):
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def dry_patch_status(d, raw):
+    return d.https("PATCH", "/api/v1/modules/stewardd/settings?dry_run=1", raw=raw,
+                   headers={"Content-Type": "application/json"}).status
+
+
+def debug_logged(d):
+    mark = "/api/v1/probe-" + uuid.uuid4().hex
+    d.https("GET", mark)
+    return mark in d.log_text()
+
+
+def closes_idle_connection(d):
+    """Whether a connection silent for 4 s is closed by then."""
+    s = held_sockets(d, 1)[0]
+    s.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    s.settimeout(4)
+    try:
+        return s.recv(100) == b""
+    except (socket.timeout, TimeoutError):
+        return False
+    except (ssl.SSLError, ConnectionResetError):
+        return True
+    finally:
+        s.close()
+
+
+def session_survives_idle(d):
+    """Whether a login session used again after 6 s of silence still works."""
+    status, _, body = login(d, "root")
+    assert status == 200, body
+    time.sleep(6)
+    return d.https("GET", "/api/v1/whoami", token=body["token"]).status
+
+
+def session_lifetime(d):
+    status, _, body = login(d, "root")
+    assert status == 200, body
+    return body["expires_at"] - time.time() < 3600
+
+
+def discovery_answers(d, n):
+    c = Client(d.udp)
+    try:
+        for _ in range(n):
+            c.send(request())
+        return len(c.answers(wait=0.5))
+    finally:
+        c.close()
+
+
+def events_status(d):
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10)
+    try:
+        conn.request("GET", "/api/v1/events?types=audit", headers={"Authorization": f"Bearer {d.token}"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def sample_step(d):
+    s = Stream(d, "/api/v1/events?types=sample")
+    try:
+        a, b = s.next_event(), s.next_event()
+        return b[2]["time"] - a[2]["time"]
+    finally:
+        s.close()
+
+
+def config_line(d, key):
+    """For restart-only settings: what the file says (what the next start
+    makes live), the line of key or None."""
+    text = d.config.read_text() if d.config.exists() else ""
+    for line in text.splitlines():
+        if line.split("=", 1)[0].strip() == key:
+            return line.split("=", 1)[1].strip()
+    return None
+
+
+def home_allowed(d):
+    return d.https("POST", "/api/v1/users?dry_run=1",
+                   {"name": "homeprobe", "home": "/srv/homeprobe", "create_home": False}).status
+
+
+def ns_out(d, argv):
+    return ns_run(d, argv).stdout.strip()
+
+
+# ---- one row a writable setting: (value set, probe, settings made first) ----
+
+ROWS = {
+    "stewardd:log_level": ("debug", debug_logged, {}),
+    "stewardd:limits:max_connections": (1, lambda d: status_while_holding(d, 1), {}),
+    # Restart-only: the file is what the next start makes live.
+    "stewardd:limits:max_connections_per_ip": (
+        7, lambda d: config_line(d, "limits:max_connections_per_ip"), {}),
+    "stewardd:limits:max_unauthenticated_connections": (1, lambda d: status_while_holding(d, 2), {}),
+    "stewardd:limits:max_header_bytes": (
+        1024, lambda d: d.https("GET", "/api/v1/whoami", headers={"X-Pad": "p" * 1500}).status, {}),
+    "stewardd:limits:max_body_bytes": (
+        1024, lambda d: dry_patch_status(d, json.dumps({"log_level": "info", "x": "p" * 2000}).encode()), {}),
+    "stewardd:limits:max_json_depth": (
+        2, lambda d: dry_patch_status(d, b'{"auth": {"throttle": {"free_attempts": 3}}}'), {}),
+    "stewardd:limits:idle_timeout": (1, closes_idle_connection, {}),
+    "stewardd:auth:session_idle_timeout": (5, session_survives_idle, {"auth:allow_root_login": True}),
+    "stewardd:auth:session_lifetime": (60, session_lifetime, {"auth:allow_root_login": True}),
+    "stewardd:auth:allow_root_login": (True, lambda d: login_role(d, "root"), {}),
+    "stewardd:auth:admin_groups": (["probegrp"], lambda d: login_role(d, "prober"), {}),
+    "stewardd:auth:operator_groups": (["probegrp"], lambda d: login_role(d, "prober"), {}),
+    "stewardd:auth:monitor_groups": (["probegrp"], lambda d: login_role(d, "prober"), {}),
+    # After 2 failures: free with 3 free attempts, a wait with 1.
+    "stewardd:auth:throttle:free_attempts": (1, lambda d: failed_logins(d, 2), {}),
+    "stewardd:auth:throttle:base_delay": (30, lambda d: failed_logins(d, 4), {}),
+    "stewardd:auth:throttle:max_delay": (5, lambda d: failed_logins(d, 4), {"auth:throttle:base_delay": 50}),
+    "stewardd:auth:throttle:block_after": (2, lambda d: failed_logins(d, 3), {}),
+    "stewardd:auth:throttle:block_seconds": (40, lambda d: failed_logins(d, 3), {"auth:throttle:block_after": 2}),
+    "stewardd:discovery:enabled": (False, lambda d: discovery_answers(d, 1), {}),
+    "stewardd:discovery:rate_per_source": (50, lambda d: discovery_answers(d, 8) >= 6, {}),
+    "stewardd:metrics:allow_from": (
+        ["127.0.0.1/32"], lambda d: d.https("GET", "/metrics", token=False).status, {}),
+    "stewardd:limits:max_event_subscribers": (0, events_status, {}),
+    "stewardd:users:home_roots": (["/srv"], home_allowed, {}),
+    "metrics:interval": (2, sample_step, {}),
+    "system:hostname": ("steward-live", lambda d: ns_out(d, ["uname", "-n"]), {}),
+    "system:timezone": ("Asia/Tokyo", lambda d: ns_out(d, ["date", "+%Z"]), {}),
+}
+
+
+def writable_settings(d):
+    keys = set()
+    for m in d.https("GET", "/api/v1/modules").json["modules"]:
+        schema = d.https("GET", f"/api/v1/modules/{m['name']}/schema").json
+        keys |= {f"{m['name']}:{s['key']}" for s in schema["settings"] if not s.get("read_only")}
+    return keys
+
+
+def test_every_writable_setting_has_a_row(daemon):
+    keys = writable_settings(daemon)
+    assert keys, "no writable setting found"
+    missing = keys - set(ROWS)
+    assert not missing, f"writable settings without a behaviour check in ROWS: {sorted(missing)}"
+    assert not set(ROWS) - keys, f"rows for settings that are not writable: {sorted(set(ROWS) - keys)}"
+
+
+def admin(d, method, path, body=None):
+    """A change over the unix socket (root by its peer credentials: no
+    session to time out); a 503 of a connection limit the row just set is
+    waited out."""
+    for _ in range(100):
+        r = d.unix(method, path, body)
+        if r.status != 503:
+            return r
+        time.sleep(0.05)
+    return r
+
+
+def patch(d, module, body):
+    r = admin(d, "PATCH", f"/api/v1/modules/{module}/settings", body)
+    assert r.status == 200, r
+    return r.json
+
+
+@pytest.mark.parametrize("setting", sorted(ROWS))
+def test_set_rollback_set_again(live, setting):
+    d = live
+    module, key = setting.split(":", 1)
+    value, probe, setup = ROWS[setting]
+    if setup:
+        patch(d, "stewardd", setup)
+    before = probe(d)
+
+    r = patch(d, module, {key: value})
+    assert r["changed"] == [key], r
+    after = probe(d)
+    assert after != before, f"{setting}: setting {value!r} changed nothing that can be seen ({before!r})"
+
+    back = admin(d, "POST", f"/api/v1/audit/{r['audit_id']}/rollback")
+    assert back.status == 200, back
+    assert "warnings" not in back.json, back.json
+    assert probe(d) == before, f"{setting}: after the rollback the daemon still does what {value!r} made it do"
+
+    again = patch(d, module, {key: value})
+    assert again["changed"] == [key], f"{setting}: setting it again after the rollback was a no-op: {again}"
+    assert probe(d) == after
+
+
+def test_a_restored_file_that_does_not_parse_is_reported(make_daemon):
+    """The file goes back as it was, but what does not parse is not made
+    live: the answer and the CLI say so, and the running value stays."""
+    d = make_daemon()
+    d.config.write_text("limits:max_body_bytes = 5\n")  # below the minimum, written by hand
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"limits:max_body_bytes": 2048})
+    assert r.status == 200, r
+    p = d.cli("audit", "rollback", str(r.json["audit_id"]), check=0)
+    assert d.config.read_text() == "limits:max_body_bytes = 5\n"
+    assert "warning:" in p.stderr and "not valid" in p.stderr, p.stderr
+    assert d.https("GET", "/api/v1/modules/stewardd/settings").json["limits"]["max_body_bytes"] == 2048
+    assert "not valid" in d.log_text()
+
+
+def test_a_restored_file_that_does_not_parse_is_in_the_answer(make_daemon):
+    d = make_daemon()
+    (d.tmp / "metrics.conf").write_text("interval = 0\n")
+    d.config.write_text("limits:max_body_bytes = 5\n")
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"limits:max_body_bytes": 2048})
+    assert r.status == 200, r
+    back = d.https("POST", f"/api/v1/audit/{r.json['audit_id']}/rollback")
+    assert back.status == 200, back
+    assert len(back.json["warnings"]) == 1 and "max_body_bytes" in back.json["warnings"][0], back.json
+    assert "changed_modules" not in back.json
+
+
+def test_setting_a_value_already_set_says_nothing_changed(daemon):
+    r = daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"limits:max_connections": 256})
+    assert r.status == 200 and r.json["changed"] == [] and "nothing changed" in r.json["message"], r
+    p = daemon.cli("settings", "stewardd:limits:max_connections", "=", "256", check=0)
+    assert "stewardd: nothing changed" in p.stderr, p.stderr
+    p = daemon.cli("settings", "stewardd:limits:max_connections", "=", "255", check=0)
+    assert "nothing changed" not in p.stderr and "stewardd:limits:max_connections = 255" in p.stdout
+
+
+def test_sighup_makes_every_module_s_files_live(live):
+    """Hand edits of a module's files reach both processes on SIGHUP: the
+    host name (set by the helper) and the sampling step (the front)."""
+    d = live
+    (d.etc / "hostname").write_text("steward-hup\n")
+    (d.tmp / "metrics.conf").write_text("interval = 2\n")
+    d.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: ns_out(d, ["uname", "-n"]) == "steward-hup")
+    assert sample_step(d) == 2
+
+
+def test_stale_temporary_files_are_removed_at_start(make_daemon):
+    d = make_daemon(start=False)
+    ours = ["stewardd.conf.0123456789abcdef.tmp", ".stewardd.conf.0123456789abcdef.tmp",
+            "metrics.conf.fedcba9876543210.tmp"]
+    others = ["stewardd.conf.tmp", "other.conf.0123456789abcdef.tmp", "stewardd.conf.0123456789ABCDEF.tmp",
+              "stewardd.conf.0123456789abcdef.tmp.keep", "stewardd.conf.0123456789abcde.tmp"]
+    for name in ours + others:
+        (d.tmp / name).write_text("half a file\n")
+    d.start()
+    left = {p.name for p in d.tmp.iterdir()}
+    assert not left & set(ours), left
+    assert set(others) <= left
+    for name in ours:
+        assert f"removed the stale temporary file {d.tmp}/{name}" in d.log_text()
