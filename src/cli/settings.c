@@ -313,8 +313,9 @@ static int print_changes(struct cli *c, const char *module, json_t *answer) {
         print_warnings(answer);
         if (json_array_size(changed) == 0) {
                 /* Exit 0: what was asked for is what is set. */
-                fprintf(stderr, "steward: %s: nothing changed (the settings already have these "
-                                "values)\n",
+                fprintf(stderr,
+                        "steward: %s: nothing changed (the settings already have these "
+                        "values)\n",
                         module);
                 return 0;
         }

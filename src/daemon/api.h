@@ -48,18 +48,18 @@ struct api_request {
 
 struct api_response {
         int status;
-        json_t *body;               /* owned */
-        char allow[64];             /* for 405: the Allow header */
-        char *set_cookie;           /* owned; a Set-Cookie header to send */
-        int64_t forget_session;     /* a session id the front must drop from its cache */
+        json_t *body;           /* owned */
+        char allow[64];         /* for 405: the Allow header */
+        char *set_cookie;       /* owned; a Set-Cookie header to send */
+        int64_t forget_session; /* a session id the front must drop from its cache */
         /* Modules whose files the helper wrote or restored: the front calls
          * their make_live() too. */
         const module_t *changed_modules[API_CHANGED_MODULES_MAX];
         size_t n_changed_modules;
-        char retry_after[24];       /* for 429 */
-        char *text;                 /* owned; a non-JSON body (then body is NULL) */
-        size_t text_len;            /* of text, or of the file text_fd */
-        bool has_text_fd;           /* the body is the file text_fd (owned), from offset 0 */
+        char retry_after[24]; /* for 429 */
+        char *text;           /* owned; a non-JSON body (then body is NULL) */
+        size_t text_len;      /* of text, or of the file text_fd */
+        bool has_text_fd;     /* the body is the file text_fd (owned), from offset 0 */
         int text_fd;
         const char *content_type; /* of text */
         /* The matched route's pattern (static), or NULL: a bounded label for

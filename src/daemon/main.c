@@ -575,8 +575,9 @@ static void remove_stale_temps(void) {
                 for (; f && *f; f++) {
                         int r = file_remove_stale_temps(*f, stale_temp_removed);
                         if (r < 0)
-                                log_warning_errno(r, "cannot look for stale temporary files "
-                                                     "beside %s",
+                                log_warning_errno(r,
+                                                  "cannot look for stale temporary files "
+                                                  "beside %s",
                                                   *f);
                 }
         }

@@ -741,9 +741,9 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
                 goto out;
         if (!dry_run) {
                 const char *paths[SETTINGS_FILES_MAX];
-                files_made_live(paths,
-                                plan_paths(json_object_get(plan, "files"), paths, ELEMENTSOF(paths)),
-                                plan);
+                files_made_live(
+                        paths, plan_paths(json_object_get(plan, "files"), paths, ELEMENTSOF(paths)),
+                        plan);
         }
         json_object_set_new(plan, "files", files_for_client(json_object_get(plan, "files")));
         if (audit_id)

@@ -43,7 +43,8 @@ bool module_owns_file(const module_t *m, const char *path) {
         return false;
 }
 
-int modules_make_live(bool helper, void (*failed)(const module_t *m, const struct module_error *e)) {
+int modules_make_live(bool helper,
+                      void (*failed)(const module_t *m, const struct module_error *e)) {
         int ret = 0;
 
         for (size_t i = 0; i < steward_modules_count; i++) {
