@@ -49,7 +49,6 @@
 #define THROTTLE_ENTRIES         4096
 #define MAX_TOKEN_LIFETIME       (10LL * 365 * 86400)
 #define AUDIT_ROLLBACK_FILES_MAX 64
-#define SETTINGS_FILES_MAX       16 /* files one settings change may write */
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
@@ -661,19 +660,25 @@ static json_t *files_for_client(json_t *files) {
 
 /* After the helper wrote or restored files: each module that owns one of
  * them makes its files live in this process, and is named in the answer's
- * "changed_modules" so that the front does the same.  A module whose file
+ * "changed_modules" so that the front does the same.  files: [{"path"}, …].  A module whose file
  * does not parse keeps what ran before: that goes to "warnings" and the log,
  * never silently. */
-static void files_made_live(const char *const *paths, size_t n, json_t *answer) {
-        json_t *names = json_array(), *warnings = json_array();
+static void files_made_live(json_t *files, json_t *answer) {
+        json_t *names = json_array(), *warnings = json_array(), *f;
 
         for (size_t i = 0; i < steward_modules_count; i++) {
                 const module_t *m = steward_modules[i];
                 struct module_error e = {0};
                 bool owned = false;
+                size_t j;
 
-                for (size_t j = 0; j < n && !owned; j++)
-                        owned = paths[j] && module_owns_file(m, paths[j]);
+                json_array_foreach(files, j, f) {
+                        const char *p = json_string_value(json_object_get(f, "path"));
+                        if (p && module_owns_file(m, p)) {
+                                owned = true;
+                                break;
+                        }
+                }
                 if (!owned)
                         continue;
                 json_array_append_new(names, json_string(m->name));
@@ -687,19 +692,6 @@ static void files_made_live(const char *const *paths, size_t n, json_t *answer) 
                 json_object_set_new(answer, "warnings", warnings);
         else
                 json_decref(warnings);
-}
-
-/* The paths of a plan's files, for files_made_live(). */
-static size_t plan_paths(json_t *files, const char **paths, size_t max) {
-        json_t *f;
-        size_t i, n = 0;
-
-        json_array_foreach(files, i, f) {
-                const char *p = json_string_value(json_object_get(f, "path"));
-                if (p && n < max)
-                        paths[n++] = p;
-        }
-        return n;
 }
 
 static int op_settings_apply(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -739,12 +731,8 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
                       r >= 0 ? json_object_get(plan, "files") : NULL, 0, &audit_id);
         if (r < 0)
                 goto out;
-        if (!dry_run) {
-                const char *paths[SETTINGS_FILES_MAX];
-                files_made_live(
-                        paths, plan_paths(json_object_get(plan, "files"), paths, ELEMENTSOF(paths)),
-                        plan);
-        }
+        if (!dry_run)
+                files_made_live(json_object_get(plan, "files"), plan);
         json_object_set_new(plan, "files", files_for_client(json_object_get(plan, "files")));
         if (audit_id)
                 json_object_set_new(plan, "audit_id", json_integer(audit_id));
@@ -1328,10 +1316,7 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
         }
         *ret = json_object();
         if (!dry_run) {
-                const char *paths[AUDIT_ROLLBACK_FILES_MAX];
-                for (i = 0; i < n; i++)
-                        paths[i] = rfs[i].path;
-                files_made_live(paths, n, *ret);
+                files_made_live(audit_files, *ret);
                 audit_with_images(h, c, module ? module : "", "rollback", args, 0, NULL,
                                   audit_files, id, &new_id);
         }
