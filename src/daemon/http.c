@@ -16,7 +16,13 @@
  * revalidated, so an upgraded daemon is seen at once) and the console's
  * Content-Security-Policy; any other path there is 404.
  * The connection context (peer address or credentials) is made once per
- * connection in on_connection().
+ * connection in on_connection(), which also applies the budgets of
+ * connections that have not authenticated (connbudget.h) and, on the unix
+ * socket, settles the peer's role and session: a peer with no role is
+ * answered and shut there, and a peer's session ends with its connection.
+ * The header deadline is armed by on_request_line() (and at the accept),
+ * met at the first call of on_request(), and re-armed by on_completed() for
+ * a connection that has not authenticated.
  */
 #include "http.h"
 
@@ -36,6 +42,7 @@
 #include <sys/un.h>
 
 #include "api.h"
+#include "connbudget.h"
 #include "console.h"
 #include "events.h"
 #include "frontauth.h"
@@ -67,13 +74,13 @@
 struct conn {
         const struct listener *l;
         char source[96];
-        char host[INET6_ADDRSTRLEN];                /* TCP: the peer's address without the port */
-        bool authenticated;                         /* counted in unauthenticated_open until then */
+        char host[INET6_ADDRSTRLEN]; /* TCP: the peer's address without the port */
+        unsigned uid;                /* unix socket: the peer's uid, for the log and the budget */
+        bool refused;                /* unix socket: no role; answered and shut at accept */
+        struct connbudget_entry budget;
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
+        int64_t peer_id;                            /* and its id */
 };
-
-/* Open TCP connections that have not authenticated yet. */
-static _Atomic uint64_t unauthenticated_open;
 
 struct request {
         struct steward_config cfg;
@@ -236,11 +243,7 @@ static bool state_changing(const char *method) {
 }
 
 static void mark_authenticated(struct conn *cn) {
-        if (!cn->authenticated) {
-                cn->authenticated = true;
-                if (!cn->l->unix_socket)
-                        atomic_fetch_sub(&unauthenticated_open, 1);
-        }
+        connbudget_authenticated(&cn->budget);
 }
 
 static void refuse(struct request *req, const struct module_error *e) {
@@ -268,8 +271,54 @@ static int peer_session(struct MHD_Connection *c, struct conn *cn, struct module
                 return r;
         snprintf(cn->peer_secret, sizeof cn->peer_secret, "%s",
                  json_string_value(json_object_get(res, "secret")) ?: "");
+        cn->peer_id = json_integer_value(json_object_get(res, "id"));
         json_decref(res);
         return 0;
+}
+
+/* The peer's session lives as long as its connection: the helper ends it
+ * when the connection closes (and ends them all when a front starts, for a
+ * front that died with connections open). */
+static void end_peer_session(struct conn *cn) {
+        struct module_error e = {0};
+        json_t *res = NULL;
+
+        if (!cn->peer_secret[0])
+                return;
+        if (helper_call("peer_end", cn->peer_secret, cn->source, NULL, -1, &res, NULL, &e) < 0)
+                log_debug("%s: the local session was not ended: %s", cn->source, e.message);
+        json_decref(res);
+        if (cn->peer_id > 0)
+                frontauth_forget(cn->peer_id);
+        explicit_bzero(cn->peer_secret, sizeof cn->peer_secret);
+}
+
+/* A local peer without a role learns why in one answer, written straight to
+ * the socket (it is small, and the socket is fresh), and the connection is
+ * shut at once: it holds no slot while it idles. */
+static void refuse_local_peer(int fd, const struct conn *cn, const struct module_error *e) {
+        _cleanup_free_ char *body = NULL;
+        char head[256];
+        size_t len = 0;
+        json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", e->code[0] ? e->code : "forbidden",
+                              "message", e->message);
+        int n;
+
+        body = j ? json_dump_compact(j, &len) : NULL;
+        json_decref(j);
+        if (body) {
+                n = snprintf(head, sizeof head,
+                             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %zu\r\nConnection: close\r\n"
+                             "X-Content-Type-Options: nosniff\r\n\r\n",
+                             e->status == 403 ? 403 : 503,
+                             e->status == 403 ? "Forbidden" : "Service Unavailable", len);
+                if (n > 0 && (size_t)n < sizeof head &&
+                    send(fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
+                        (void)send(fd, body, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        log_debug("%s: refused at accept: %s", cn->source, e->message);
+        (void)shutdown(fd, SHUT_RDWR);
 }
 
 /* Decides who the caller is; fills req->early with a refusal otherwise. */
@@ -378,13 +427,6 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
                           req->cfg.max_connections);
                 return;
         }
-        if (!cn->authenticated && !cn->l->unix_socket &&
-            atomic_load(&unauthenticated_open) > req->cfg.max_unauthenticated_connections) {
-                api_error(&req->early, 503, "too_many_connections", NULL,
-                          "too many connections that have not logged in (limit %u); retry later",
-                          req->cfg.max_unauthenticated_connections);
-                return;
-        }
         MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hs);
         if (hs.bytes > req->cfg.max_header_bytes || hs.count > MAX_HEADER_COUNT) {
                 api_error(&req->early, 431, "headers_too_large", NULL,
@@ -472,9 +514,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct api_response resp = {0};
         enum MHD_Result ret;
 
-        if (!cn)
+        if (!cn || cn->refused)
                 return MHD_NO;
         if (!req) {
+                connbudget_headers_done(&cn->budget);
                 req = calloc(1, sizeof *req);
                 if (!req)
                         return MHD_NO;
@@ -575,9 +618,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
 }
 
+/* libmicrohttpd has the request line: the clock for the headers runs (for a
+ * connection that has not authenticated, it already runs since the accept
+ * or the previous request's end). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct conn *cn = ci ? ci->socket_context : NULL;
+        struct steward_config cfg;
+
+        if (cn) {
+                stewardd_config_get(&cfg);
+                connbudget_request_started(&cn->budget, cfg.header_timeout, now_usec());
+        }
+        return NULL; /* *req_cls stays NULL until on_request */
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct conn *cn = ci ? ci->socket_context : NULL;
         struct request *req = *req_cls;
+
+        if (cn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+                struct steward_config cfg;
+                stewardd_config_get(&cfg);
+                connbudget_request_done(&cn->budget, cfg.header_timeout, now_usec());
+        }
         if (!req)
                 return;
         buf_free(&req->body);
@@ -593,11 +661,14 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
                 struct ucred cred;
                 socklen_t len = sizeof cred;
+                cn->uid = (unsigned)-1;
                 if (!fi || getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                         snprintf(cn->source, sizeof cn->source, "unix:unknown");
-                else
+                else {
+                        cn->uid = (unsigned)cred.uid;
                         snprintf(cn->source, sizeof cn->source, "unix:uid=%u,pid=%d",
                                  (unsigned)cred.uid, (int)cred.pid);
+                }
                 return;
         }
         const union MHD_ConnectionInfo *ai =
@@ -621,28 +692,64 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         snprintf(cn->host, sizeof cn->host, "%s", host);
 }
 
+/* The unix socket: who the peer is, decided once, at the accept — a peer
+ * with a role gets its session (the connection is then authenticated); one
+ * without is answered 403 and shut before it can hold anything. */
+static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
+                        const struct connbudget_limits *lim) {
+        struct module_error e = {0};
+        char key[CONNBUDGET_SOURCE_MAX];
+
+        if (peer_session(c, cn, &e) < 0 && e.status == 403) {
+                cn->refused = true;
+                refuse_local_peer(fd, cn, &e);
+                return;
+        }
+        /* Another failure (the helper busy restarting) is retried at the
+         * first request, which answers it. */
+        snprintf(key, sizeof key, "uid=%u", cn->uid);
+        (void)connbudget_admit(&cn->budget, fd, key, true, lim, now_usec());
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
         const struct listener *l = cls;
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                const union MHD_ConnectionInfo *fi =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
                 struct steward_config cfg;
+                struct connbudget_limits lim;
                 struct conn *cn = calloc(1, sizeof *cn);
                 atomic_fetch_add(&stewardd_connections_open, 1);
-                if (!cn)
+                if (!cn || !fi) {
+                        free(cn);
                         return; /* on_request refuses a connection without context */
+                }
                 cn->l = l;
-                if (!l->unix_socket)
-                        atomic_fetch_add(&unauthenticated_open, 1);
                 describe_peer(c, cn);
                 stewardd_config_get(&cfg);
                 MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
+                lim = (struct connbudget_limits){
+                        .unauthenticated = cfg.max_unauthenticated_connections,
+                        .per_source = cfg.max_unauthenticated_per_source,
+                        .header_timeout = cfg.header_timeout,
+                };
+                if (l->unix_socket)
+                        admit_local(c, cn, fi->connect_fd, &lim);
+                else if (connbudget_admit(&cn->budget, fi->connect_fd, cn->host, false, &lim,
+                                          now_usec()) < 0)
+                        log_debug("%s: refused: too many connections from there (limit %u) or "
+                                  "in all (limit %u) that have not authenticated",
+                                  cn->source, lim.per_source, lim.unauthenticated);
                 *socket_context = cn;
         } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
                 struct conn *cn = *socket_context;
                 atomic_fetch_sub(&stewardd_connections_open, 1);
-                if (cn && !cn->authenticated && !cn->l->unix_socket)
-                        atomic_fetch_sub(&unauthenticated_open, 1);
+                if (cn) {
+                        connbudget_remove(&cn->budget);
+                        end_peer_session(cn);
+                }
                 free(*socket_context);
                 *socket_context = NULL;
         }
@@ -666,6 +773,10 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
         struct steward_config cfg;
 
         stewardd_config_get(&cfg);
+        if (connbudget_start_reaper() < 0) {
+                snprintf(err, err_len, "cannot start the connection reaper");
+                return -EIO;
+        }
         for (size_t i = 0; i < n; i++) {
                 struct listener *l = &ls[i];
                 /* Suspend/resume: an event stream waiting for its next
@@ -689,6 +800,8 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
                                                    (intptr_t)on_connection, l};
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                                    (intptr_t)on_completed, NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
+                                                   (intptr_t)on_request_line, NULL};
                 if (!l->unix_socket) {
                         flags |= MHD_USE_TLS;
                         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
@@ -724,4 +837,5 @@ void http_stop(struct listener *ls, size_t n) {
                         ls[i].mhd = NULL;
                         ls[i].fd = -1;
                 }
+        connbudget_stop_reaper();
 }

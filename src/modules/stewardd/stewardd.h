@@ -31,10 +31,12 @@ struct steward_config {
         unsigned max_connections;
         unsigned max_connections_per_ip;
         unsigned max_unauthenticated_connections;
+        unsigned max_unauthenticated_per_source;
         unsigned max_header_bytes;
         unsigned max_body_bytes;
         unsigned max_json_depth;
-        unsigned idle_timeout; /* seconds */
+        unsigned idle_timeout;   /* seconds */
+        unsigned header_timeout; /* seconds, to the end of a request's headers */
         unsigned session_idle_timeout;
         unsigned session_lifetime;
         bool allow_root_login;
