@@ -59,8 +59,9 @@ int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, boo
                 .fd = fd,
                 .listed = true,
                 .authenticated = authenticated,
-                .deadline_usec = authenticated ? 0 : now + lim->header_timeout * 1000000ull,
+                .timeout_usec = lim->header_timeout * 1000000ull,
         };
+        e->deadline_usec = authenticated ? 0 : now + e->timeout_usec;
         snprintf(e->source, sizeof e->source, "%s", source);
         pthread_mutex_lock(&lock);
         if (!authenticated) {
@@ -98,10 +99,10 @@ void connbudget_authenticated(struct connbudget_entry *e) {
         pthread_mutex_unlock(&lock);
 }
 
-void connbudget_request_started(struct connbudget_entry *e, unsigned header_timeout, uint64_t now) {
+void connbudget_request_started(struct connbudget_entry *e, uint64_t now) {
         pthread_mutex_lock(&lock);
         if (e->listed && !e->cut && !e->deadline_usec)
-                e->deadline_usec = now + header_timeout * 1000000ull;
+                e->deadline_usec = now + e->timeout_usec;
         pthread_mutex_unlock(&lock);
 }
 
@@ -111,10 +112,10 @@ void connbudget_headers_done(struct connbudget_entry *e) {
         pthread_mutex_unlock(&lock);
 }
 
-void connbudget_request_done(struct connbudget_entry *e, unsigned header_timeout, uint64_t now) {
+void connbudget_request_done(struct connbudget_entry *e, uint64_t now) {
         pthread_mutex_lock(&lock);
         if (e->listed && !e->cut)
-                e->deadline_usec = e->authenticated ? 0 : now + header_timeout * 1000000ull;
+                e->deadline_usec = e->authenticated ? 0 : now + e->timeout_usec;
         pthread_mutex_unlock(&lock);
 }
 

@@ -41,6 +41,7 @@ struct connbudget_entry {
         bool authenticated;
         bool cut;               /* shut down by us: counted nowhere any more */
         uint64_t deadline_usec; /* the headers are due by then; 0: none armed */
+        uint64_t timeout_usec;  /* header_timeout when the connection came */
 };
 
 struct connbudget_limits {
@@ -60,13 +61,15 @@ int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, boo
 /* The connection authenticated: it leaves the unauthenticated budgets. */
 void connbudget_authenticated(struct connbudget_entry *e);
 
-/* A request line arrived: arms the deadline unless it already runs. */
-void connbudget_request_started(struct connbudget_entry *e, unsigned header_timeout, uint64_t now);
+/* A request line arrived: arms the deadline unless it already runs.  The
+ * header_timeout is the one in force when the connection was accepted, like
+ * libmicrohttpd's idle timeout. */
+void connbudget_request_started(struct connbudget_entry *e, uint64_t now);
 /* The headers are in: the deadline is met. */
 void connbudget_headers_done(struct connbudget_entry *e);
 /* A request ended: a connection that has not authenticated must send the
  * next one's headers within the deadline too (it may not idle on a slot). */
-void connbudget_request_done(struct connbudget_entry *e, unsigned header_timeout, uint64_t now);
+void connbudget_request_done(struct connbudget_entry *e, uint64_t now);
 
 /* The connection is closing; safe on an entry never listed. */
 void connbudget_remove(struct connbudget_entry *e);

@@ -625,12 +625,9 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         struct conn *cn = ci ? ci->socket_context : NULL;
-        struct steward_config cfg;
 
-        if (cn) {
-                stewardd_config_get(&cfg);
-                connbudget_request_started(&cn->budget, cfg.header_timeout, now_usec());
-        }
+        if (cn)
+                connbudget_request_started(&cn->budget, now_usec());
         return NULL; /* *req_cls stays NULL until on_request */
 }
 
@@ -641,11 +638,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         struct conn *cn = ci ? ci->socket_context : NULL;
         struct request *req = *req_cls;
 
-        if (cn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
-                struct steward_config cfg;
-                stewardd_config_get(&cfg);
-                connbudget_request_done(&cn->budget, cfg.header_timeout, now_usec());
-        }
+        if (cn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                connbudget_request_done(&cn->budget, now_usec());
         if (!req)
                 return;
         buf_free(&req->body);
