@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "modules/stewardd/stewardd.h"
 #include "util.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -27,7 +28,8 @@ static bool counted(const struct connbudget_entry *e) {
 }
 
 /* Under the lock. */
-static void cut(struct connbudget_entry *e) {
+static void cut(struct connbudget_entry *e, _Atomic uint64_t *reason) {
+        atomic_fetch_add(reason, 1);
         if (counted(e))
                 unauthenticated--;
         e->cut = true;
@@ -53,6 +55,7 @@ static struct connbudget_entry *oldest_waiting(void) {
 
 int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, bool authenticated,
                      const struct connbudget_limits *lim, uint64_t now) {
+        _Atomic uint64_t *reason = NULL;
         int r = 0;
 
         *e = (struct connbudget_entry){
@@ -66,16 +69,16 @@ int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, boo
         pthread_mutex_lock(&lock);
         if (!authenticated) {
                 if (count_source(source) >= lim->per_source) {
-                        r = -EMFILE;
+                        reason = &stewardd_closed_source_cap;
                 } else if (unauthenticated >= lim->unauthenticated) {
                         struct connbudget_entry *victim = oldest_waiting();
                         if (victim) {
                                 log_debug("http: unauthenticated connections at the limit of %u: "
                                           "cutting the oldest waiting one, from %s",
                                           lim->unauthenticated, victim->source);
-                                cut(victim);
+                                cut(victim, &stewardd_closed_displaced);
                         } else
-                                r = -EMFILE;
+                                reason = &stewardd_closed_budget_full;
                 }
                 unauthenticated++;
         }
@@ -85,8 +88,11 @@ int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, boo
         else
                 head = e;
         tail = e;
-        if (r < 0)
-                cut(e);
+        if (reason) {
+                cut(e, reason);
+                r = -EMFILE;
+        }
+        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
         return r;
 }
@@ -96,6 +102,7 @@ void connbudget_authenticated(struct connbudget_entry *e) {
         if (e->listed && counted(e))
                 unauthenticated--;
         e->authenticated = true;
+        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
 }
 
@@ -135,6 +142,7 @@ void connbudget_remove(struct connbudget_entry *e) {
                 e->prev = e->next = NULL;
                 e->listed = false;
         }
+        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
 }
 
@@ -146,9 +154,10 @@ unsigned connbudget_expire(uint64_t now) {
                 if (!x->cut && x->deadline_usec && x->deadline_usec <= now) {
                         log_debug("http: %s did not send its request headers in time; closing",
                                   x->source);
-                        cut(x);
+                        cut(x, &stewardd_closed_header_timeout);
                         n++;
                 }
+        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
         return n;
 }

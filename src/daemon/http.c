@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -686,6 +687,48 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         snprintf(cn->host, sizeof cn->host, "%s", host);
 }
 
+/* A uid the helper found without a role is refused again for a second
+ * without asking it, so an account cannot keep the helper busy by
+ * connecting in a loop; a role granted meanwhile counts a second later. */
+#define REFUSED_UIDS         32
+#define REFUSED_UID_HOLD_USEC 1000000u
+
+static struct refused_uid {
+        unsigned uid;
+        uint64_t until_usec;
+        struct module_error e;
+} refused_uids[REFUSED_UIDS];
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool refused_lately(unsigned uid, uint64_t now, struct module_error *ret) {
+        bool found = false;
+
+        pthread_mutex_lock(&refused_lock);
+        for (size_t i = 0; i < REFUSED_UIDS && !found; i++)
+                if (refused_uids[i].uid == uid && refused_uids[i].until_usec > now) {
+                        *ret = refused_uids[i].e;
+                        found = true;
+                }
+        pthread_mutex_unlock(&refused_lock);
+        return found;
+}
+
+static void remember_refused(unsigned uid, uint64_t now, const struct module_error *e) {
+        struct refused_uid *slot = &refused_uids[0];
+
+        pthread_mutex_lock(&refused_lock);
+        for (size_t i = 0; i < REFUSED_UIDS; i++) {
+                if (refused_uids[i].uid == uid) {
+                        slot = &refused_uids[i];
+                        break;
+                }
+                if (refused_uids[i].until_usec < slot->until_usec)
+                        slot = &refused_uids[i];
+        }
+        *slot = (struct refused_uid){.uid = uid, .until_usec = now + REFUSED_UID_HOLD_USEC, .e = *e};
+        pthread_mutex_unlock(&refused_lock);
+}
+
 /* The unix socket: who the peer is, decided once, at the accept — a peer
  * with a role gets its session (the connection is then authenticated); one
  * without is answered 403 and shut before it can hold anything. */
@@ -693,8 +736,13 @@ static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
                         const struct connbudget_limits *lim) {
         struct module_error e = {0};
         char key[CONNBUDGET_SOURCE_MAX];
+        uint64_t now = now_usec();
+        bool known = cn->uid != (unsigned)-1, cached = known && refused_lately(cn->uid, now, &e);
 
-        if (peer_session(c, cn, &e) < 0 && e.status == 403) {
+        if (cached || (peer_session(c, cn, &e) < 0 && e.status == 403)) {
+                if (known && !cached) /* the helper's word, held for a second from now */
+                        remember_refused(cn->uid, now, &e);
+                atomic_fetch_add(&stewardd_closed_local_no_role, 1);
                 cn->refused = true;
                 refuse_local_peer(fd, cn, &e);
                 return;

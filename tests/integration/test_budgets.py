@@ -45,6 +45,13 @@ def closed_by_server(s):
         return True
 
 
+def closed(d):
+    """Connections closed to keep the budgets, by reason, as fullstatus says."""
+    r = d.https("GET", "/api/v1/modules/stewardd?full=1")
+    assert r.status == 200, r
+    return r.json["connection_budgets"]["closed"]
+
+
 def test_200_authenticated_connections_from_one_address_all_get_answers(daemon):
     d = daemon
     tok = d.token
@@ -126,6 +133,7 @@ def test_a_full_budget_of_idle_strangers_does_not_stop_an_authenticated_client(m
         assert r.status == 200, r
         # The oldest idle ones made room.
         assert closed_by_server(held[0]) and closed_by_server(held[1])
+        assert closed(d)["displaced"] >= 2
     finally:
         for s in held:
             s.close()
@@ -142,6 +150,7 @@ def test_a_source_over_its_cap_is_refused_and_others_are_not(daemon):
         assert d.https("GET", "/api/v1/whoami").status == 200
         r = d.https("GET", "/api/v1/modules/stewardd/settings?key=limits")
         assert r.json["limits"]["max_unauthenticated_per_source"] == 16
+        assert closed(d)["source_cap"] >= 1
     finally:
         for s in held:
             s.close()
@@ -177,6 +186,7 @@ def test_a_stranger_sending_headers_slowly_is_cut_at_the_deadline(make_daemon):
     finally:
         s.close()
     assert d.https("GET", "/api/v1/whoami").status == 200
+    assert closed(d)["header_timeout"] == 1
 
 
 def test_an_authenticated_connection_idles_but_its_headers_have_the_deadline(make_daemon):
@@ -251,6 +261,10 @@ def test_local_peers_without_a_role_are_refused_at_once_and_block_nobody(daemon)
     for a in answers:
         assert a.startswith("HTTP/1.1 403 "), a
         assert "uid 65534 has no Steward role" in a
+    assert closed(d)["local_no_role"] == 300
+    r = d.https("GET", "/metrics")
+    assert 'steward_connections_closed_total{reason="local_no_role"} 300' in r.body
+    assert "steward_connections_unauthenticated " in r.body
 
 
 def peer_sessions(d):

@@ -37,6 +37,12 @@
 _Atomic uint64_t stewardd_connections_open;
 _Atomic uint64_t stewardd_requests_total;
 _Atomic uint64_t stewardd_event_subscribers;
+_Atomic uint64_t stewardd_connections_unauthenticated;
+_Atomic uint64_t stewardd_closed_source_cap;
+_Atomic uint64_t stewardd_closed_budget_full;
+_Atomic uint64_t stewardd_closed_displaced;
+_Atomic uint64_t stewardd_closed_header_timeout;
+_Atomic uint64_t stewardd_closed_local_no_role;
 _Atomic bool stewardd_counters_known;
 _Atomic uint64_t stewardd_sessions_open;
 _Atomic uint64_t stewardd_audit_records;
@@ -649,6 +655,19 @@ static json_t *status_object(bool full) {
                         json_decref(l);
                 }
                 json_object_set_new(o, "settings", config_tree(&c));
+                json_object_set_new(
+                        o, "connection_budgets",
+                        json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "unauthenticated",
+                                  (json_int_t)atomic_load(&stewardd_connections_unauthenticated),
+                                  "closed", "source_cap",
+                                  (json_int_t)atomic_load(&stewardd_closed_source_cap),
+                                  "budget_full",
+                                  (json_int_t)atomic_load(&stewardd_closed_budget_full),
+                                  "displaced", (json_int_t)atomic_load(&stewardd_closed_displaced),
+                                  "header_timeout",
+                                  (json_int_t)atomic_load(&stewardd_closed_header_timeout),
+                                  "local_no_role",
+                                  (json_int_t)atomic_load(&stewardd_closed_local_no_role)));
                 /* As the front's poll last saw them (events.c); null until
                  * it has. */
                 if (atomic_load(&stewardd_counters_known))

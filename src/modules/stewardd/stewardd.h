@@ -92,6 +92,17 @@ const char *stewardd_state_dir(void);
 extern _Atomic uint64_t stewardd_connections_open;
 extern _Atomic uint64_t stewardd_requests_total;
 extern _Atomic uint64_t stewardd_event_subscribers;
+/* The connection budgets (src/daemon/connbudget.c): connections that have
+ * not authenticated now, and since start the connections closed because
+ * their address was at its cap, because every stranger was being answered,
+ * to make room for a new one, at the header deadline, and local peers
+ * without a role. */
+extern _Atomic uint64_t stewardd_connections_unauthenticated;
+extern _Atomic uint64_t stewardd_closed_source_cap;
+extern _Atomic uint64_t stewardd_closed_budget_full;
+extern _Atomic uint64_t stewardd_closed_displaced;
+extern _Atomic uint64_t stewardd_closed_header_timeout;
+extern _Atomic uint64_t stewardd_closed_local_no_role;
 /* Figures of the helper's store, refreshed by the front's poll
  * (src/daemon/events.c) every few seconds and after every change;
  * stewardd_counters_known stays false until the first answer. */
