@@ -8,7 +8,9 @@
  */
 #include "connbudget.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,27 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct connbudget_entry *head, *tail; /* accept order: oldest first */
 static unsigned unauthenticated;             /* listed, not authenticated, not cut */
+
+void connbudget_source_key(const struct sockaddr *sa, char *key, size_t size) {
+        char text[INET6_ADDRSTRLEN];
+
+        key[0] = '\0';
+        if (sa->sa_family == AF_INET) {
+                const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+                if (inet_ntop(AF_INET, &s4->sin_addr, text, sizeof text))
+                        snprintf(key, size, "%s", text);
+        } else if (sa->sa_family == AF_INET6) {
+                struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+                if (IN6_IS_ADDR_V4MAPPED(&a)) {
+                        if (inet_ntop(AF_INET, a.s6_addr + 12, text, sizeof text))
+                                snprintf(key, size, "%s", text);
+                        return;
+                }
+                memset(a.s6_addr + 8, 0, 8);
+                if (inet_ntop(AF_INET6, &a, text, sizeof text))
+                        snprintf(key, size, "%s/64", text);
+        }
+}
 
 static bool counted(const struct connbudget_entry *e) {
         return !e->authenticated && !e->cut;

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONNBUDGET_SOURCE_MAX 48
@@ -49,6 +50,14 @@ struct connbudget_limits {
         unsigned per_source;
         unsigned header_timeout; /* seconds */
 };
+
+struct sockaddr;
+
+/* Whose per-source budget a peer address counts against: an IPv4 address
+ * (IPv4-mapped ones included), or an IPv6 peer's /64 — one host is routinely
+ * given a whole /64, so a cap per IPv6 address would be none.  Leaves key
+ * empty for another family. */
+void connbudget_source_key(const struct sockaddr *sa, char *key, size_t size);
 
 /* Lists a new connection.  An authenticated one (a local peer with a role)
  * is only listed; otherwise the budgets apply: -EMFILE when this source is

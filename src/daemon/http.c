@@ -76,6 +76,7 @@ struct conn {
         const struct listener *l;
         char source[96];
         char host[INET6_ADDRSTRLEN]; /* TCP: the peer's address without the port */
+        char budget_key[CONNBUDGET_SOURCE_MAX]; /* TCP: whose budget (connbudget.h) */
         unsigned uid;                /* unix socket: the peer's uid, for the log and the budget */
         bool refused;                /* unix socket: no role; answered and shut at accept */
         struct connbudget_entry budget;
@@ -365,6 +366,8 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 snprintf(req->caller.kind, sizeof req->caller.kind, "network");
                 req->caller.role = ROLE_MONITOR;
                 req->auth = "network";
+                /* A network the admin listed: not a stranger's connection. */
+                mark_authenticated(cn);
                 return;
         }
         if (!secret || !*secret) {
@@ -672,6 +675,7 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         unsigned port = 0;
         if (ai && ai->client_addr) {
                 const struct sockaddr *sa = ai->client_addr;
+                connbudget_source_key(sa, cn->budget_key, sizeof cn->budget_key);
                 if (sa->sa_family == AF_INET) {
                         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
                         inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
@@ -685,6 +689,8 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         snprintf(cn->source, sizeof cn->source, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
                  port);
         snprintf(cn->host, sizeof cn->host, "%s", host);
+        if (!cn->budget_key[0])
+                snprintf(cn->budget_key, sizeof cn->budget_key, "%s", host);
 }
 
 /* A uid the helper found without a role is refused again for a second
@@ -779,7 +785,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 };
                 if (l->unix_socket)
                         admit_local(c, cn, fi->connect_fd, &lim);
-                else if (connbudget_admit(&cn->budget, fi->connect_fd, cn->host, false, &lim,
+                else if (connbudget_admit(&cn->budget, fi->connect_fd, cn->budget_key, false, &lim,
                                           now_usec()) < 0)
                         log_debug("%s: refused: too many connections from there (limit %u) or "
                                   "in all (limit %u) that have not authenticated",

@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -139,8 +141,40 @@ static void test_header_deadline(void **state) {
         assert_null(head);
 }
 
+static void key_of(const char *addr, const char *want) {
+        struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
+        struct sockaddr_in s4 = {.sin_family = AF_INET};
+        char key[CONNBUDGET_SOURCE_MAX];
+
+        if (strchr(addr, ':')) {
+                assert_int_equal(inet_pton(AF_INET6, addr, &s6.sin6_addr), 1);
+                connbudget_source_key((struct sockaddr *)&s6, key, sizeof key);
+        } else {
+                assert_int_equal(inet_pton(AF_INET, addr, &s4.sin_addr), 1);
+                connbudget_source_key((struct sockaddr *)&s4, key, sizeof key);
+        }
+        assert_string_equal(key, want);
+}
+
+/* One budget per IPv4 address (mapped or not) and per IPv6 /64. */
+static void test_source_keys(void **state) {
+        struct sockaddr_un su = {.sun_family = AF_UNIX};
+        char key[CONNBUDGET_SOURCE_MAX] = "x";
+
+        key_of("192.0.2.7", "192.0.2.7");
+        key_of("::ffff:192.0.2.7", "192.0.2.7");
+        key_of("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64");
+        key_of("2001:db8:1:2::1", "2001:db8:1:2::/64");
+        key_of("2001:db8:1:3::1", "2001:db8:1:3::/64");
+        key_of("::1", "::/64");
+        key_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff::/64");
+        connbudget_source_key((struct sockaddr *)&su, key, sizeof key);
+        assert_string_equal(key, "");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_source_keys),
                 cmocka_unit_test(test_per_source_cap_refuses_the_newcomer),
                 cmocka_unit_test(test_a_full_budget_cuts_the_oldest_waiting),
                 cmocka_unit_test(test_header_deadline),
