@@ -297,3 +297,31 @@ def test_local_cli_calls_leave_no_pile_of_sessions(daemon):
             break
         time.sleep(0.05)
     assert len(peer_sessions(d)) == 1
+
+
+def test_a_front_that_died_leaves_no_local_sessions(daemon):
+    import os
+    d = daemon
+    held = http.client.HTTPConnection("localhost")
+    held.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    held.sock.connect(d.sock)
+    try:
+        held.request("GET", "/api/v1/whoami")
+        r = held.getresponse()
+        r.read()
+        assert r.status == 200
+        first = d.front_pid()
+        os.kill(first, 9)  # no chance to end the held connection's session
+        for _ in range(200):
+            try:
+                if d.front_pid() != first and d.unix("GET", "/api/v1/whoami").status == 200:
+                    break
+            except (AssertionError, OSError):
+                pass
+            time.sleep(0.05)
+        else:
+            pytest.fail("the front was not restarted")
+    finally:
+        held.close()
+    listed = peer_sessions(d)
+    assert len(listed) == 1 and listed[0]["current"], listed
