@@ -75,10 +75,10 @@
 struct conn {
         const struct listener *l;
         char source[96];
-        char host[INET6_ADDRSTRLEN]; /* TCP: the peer's address without the port */
+        char host[INET6_ADDRSTRLEN];            /* TCP: the peer's address without the port */
         char budget_key[CONNBUDGET_SOURCE_MAX]; /* TCP: whose budget (connbudget.h) */
-        unsigned uid;                /* unix socket: the peer's uid, for the log and the budget */
-        bool refused;                /* unix socket: no role; answered and shut at accept */
+        unsigned uid; /* unix socket: the peer's uid, for the log and the budget */
+        bool refused; /* unix socket: no role; answered and shut at accept */
         struct connbudget_entry budget;
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
         int64_t peer_id;                            /* and its id */
@@ -696,7 +696,7 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
 /* A uid the helper found without a role is refused again for a second
  * without asking it, so an account cannot keep the helper busy by
  * connecting in a loop; a role granted meanwhile counts a second later. */
-#define REFUSED_UIDS         32
+#define REFUSED_UIDS          32
 #define REFUSED_UID_HOLD_USEC 1000000u
 
 static struct refused_uid {
@@ -731,7 +731,8 @@ static void remember_refused(unsigned uid, uint64_t now, const struct module_err
                 if (refused_uids[i].until_usec < slot->until_usec)
                         slot = &refused_uids[i];
         }
-        *slot = (struct refused_uid){.uid = uid, .until_usec = now + REFUSED_UID_HOLD_USEC, .e = *e};
+        *slot = (struct refused_uid){
+                .uid = uid, .until_usec = now + REFUSED_UID_HOLD_USEC, .e = *e};
         pthread_mutex_unlock(&refused_lock);
 }
 

@@ -53,8 +53,8 @@ static int admit(struct pair *p, const char *source, const struct connbudget_lim
 }
 
 static void test_per_source_cap_refuses_the_newcomer(void **state) {
-        const struct connbudget_limits lim = {.unauthenticated = 10, .per_source = 2,
-                                              .header_timeout = 10};
+        const struct connbudget_limits lim = {
+                .unauthenticated = 10, .per_source = 2, .header_timeout = 10};
         struct pair a, b, c, d, e;
 
         assert_int_equal(admit(&a, "192.0.2.1", &lim, 1 * SEC), 0);
@@ -80,8 +80,8 @@ static void test_per_source_cap_refuses_the_newcomer(void **state) {
 }
 
 static void test_a_full_budget_cuts_the_oldest_waiting(void **state) {
-        const struct connbudget_limits lim = {.unauthenticated = 2, .per_source = 10,
-                                              .header_timeout = 10};
+        const struct connbudget_limits lim = {
+                .unauthenticated = 2, .per_source = 10, .header_timeout = 10};
         struct pair auth, x, y, z, w;
 
         open_pair(&auth);
@@ -109,8 +109,8 @@ static void test_a_full_budget_cuts_the_oldest_waiting(void **state) {
 }
 
 static void test_header_deadline(void **state) {
-        const struct connbudget_limits lim = {.unauthenticated = 10, .per_source = 10,
-                                              .header_timeout = 5};
+        const struct connbudget_limits lim = {
+                .unauthenticated = 10, .per_source = 10, .header_timeout = 5};
         struct pair slow, quick, auth;
 
         assert_int_equal(admit(&slow, "192.0.2.1", &lim, 0), 0);
