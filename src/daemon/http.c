@@ -78,10 +78,13 @@ struct conn {
         char host[INET6_ADDRSTRLEN];            /* TCP: the peer's address without the port */
         char budget_key[CONNBUDGET_SOURCE_MAX]; /* TCP: whose budget (connbudget.h) */
         unsigned uid; /* unix socket: the peer's uid, for the log and the budget */
-        bool refused; /* unix socket: no role; answered and shut at accept */
+        bool refused;   /* unix socket: no role, said by the first answer */
+        bool lingering; /* refused, and waiting (a second at most) for its request */
+        bool uncounted; /* not in stewardd_connections_open */
         struct connbudget_entry budget;
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
         int64_t peer_id;                            /* and its id */
+        struct module_error *refusal;               /* unix socket: why it was refused */
 };
 
 struct request {
@@ -295,32 +298,31 @@ static void end_peer_session(struct conn *cn) {
         explicit_bzero(cn->peer_secret, sizeof cn->peer_secret);
 }
 
-/* A local peer without a role learns why in one answer, written straight to
- * the socket (it is small, and the socket is fresh), and the connection is
- * shut at once: it holds no slot while it idles. */
-static void refuse_local_peer(int fd, const struct conn *cn, const struct module_error *e) {
-        _cleanup_free_ char *body = NULL;
-        char head[256];
-        size_t len = 0;
-        json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", e->code[0] ? e->code : "forbidden",
-                              "message", e->message);
-        int n;
+/* A local peer without a role is refused at the accept.  It holds no slot:
+ * it does not count in max_connections, and waits a second at most for its
+ * request, to be told why in a 403 (a client such as curl cannot read an
+ * answer written before it has sent); past REFUSED_LINGER_MAX such peers
+ * waiting at once, the connection is shut straight away, so a loop of
+ * connections cannot pile up descriptors. */
+#define REFUSED_LINGER_MAX 16
+static _Atomic unsigned refused_lingering;
 
-        body = j ? json_dump_compact(j, &len) : NULL;
-        json_decref(j);
-        if (body) {
-                n = snprintf(head, sizeof head,
-                             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                             "Content-Length: %zu\r\nConnection: close\r\n"
-                             "X-Content-Type-Options: nosniff\r\n\r\n",
-                             e->status == 403 ? 403 : 503,
-                             e->status == 403 ? "Forbidden" : "Service Unavailable", len);
-                if (n > 0 && (size_t)n < sizeof head &&
-                    send(fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
-                        (void)send(fd, body, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+static void refuse_local_peer(struct MHD_Connection *c, struct conn *cn, int fd,
+                              const struct module_error *e) {
+        cn->refused = true;
+        cn->refusal = malloc(sizeof *cn->refusal);
+        if (cn->refusal)
+                *cn->refusal = *e;
+        cn->uncounted = true;
+        atomic_fetch_sub(&stewardd_connections_open, 1);
+        if (atomic_fetch_add(&refused_lingering, 1) < REFUSED_LINGER_MAX) {
+                cn->lingering = true;
+                MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+        } else {
+                atomic_fetch_sub(&refused_lingering, 1);
+                (void)shutdown(fd, SHUT_RDWR);
         }
         log_debug("%s: refused at accept: %s", cn->source, e->message);
-        (void)shutdown(fd, SHUT_RDWR);
 }
 
 /* Decides who the caller is; fills req->early with a refusal otherwise. */
@@ -421,6 +423,13 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
         struct header_sum hs = {strlen(url), 0};
         const char *cl;
 
+        if (cn->refused) {
+                refuse(req, cn->refusal ? cn->refusal
+                                        : &(struct module_error){.status = 403,
+                                                                 .code = "forbidden",
+                                                                 .message = "no Steward role"});
+                return;
+        }
         /* Event streams have a limit of their own (max_event_subscribers);
          * the two counters change at different moments, hence the care. */
         uint64_t open = atomic_load(&stewardd_connections_open),
@@ -518,7 +527,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct api_response resp = {0};
         enum MHD_Result ret;
 
-        if (!cn || cn->refused)
+        if (!cn)
                 return MHD_NO;
         if (!req) {
                 connbudget_headers_done(&cn->budget);
@@ -750,8 +759,7 @@ static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
                 if (known && !cached) /* the helper's word, held for a second from now */
                         remember_refused(cn->uid, now, &e);
                 atomic_fetch_add(&stewardd_closed_local_no_role, 1);
-                cn->refused = true;
-                refuse_local_peer(fd, cn, &e);
+                refuse_local_peer(c, cn, fd, &e);
                 return;
         }
         /* Another failure (the helper busy restarting) is retried at the
@@ -794,10 +802,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 *socket_context = cn;
         } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
                 struct conn *cn = *socket_context;
-                atomic_fetch_sub(&stewardd_connections_open, 1);
+                if (!cn || !cn->uncounted)
+                        atomic_fetch_sub(&stewardd_connections_open, 1);
                 if (cn) {
+                        if (cn->lingering)
+                                atomic_fetch_sub(&refused_lingering, 1);
                         connbudget_remove(&cn->budget);
                         end_peer_session(cn);
+                        free(cn->refusal);
                 }
                 free(*socket_context);
                 *socket_context = NULL;
