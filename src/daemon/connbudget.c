@@ -185,6 +185,17 @@ unsigned connbudget_expire(uint64_t now) {
         return n;
 }
 
+unsigned connbudget_count(const char *key) {
+        unsigned n = 0;
+
+        pthread_mutex_lock(&lock);
+        for (const struct connbudget_entry *x = head; x; x = x->next)
+                if (!x->cut && strcmp(x->source, key) == 0)
+                        n++;
+        pthread_mutex_unlock(&lock);
+        return n;
+}
+
 unsigned connbudget_unauthenticated(void) {
         unsigned n;
         pthread_mutex_lock(&lock);

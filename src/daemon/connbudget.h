@@ -86,6 +86,9 @@ void connbudget_remove(struct connbudget_entry *e);
 /* Cuts every connection past its deadline; returns how many. */
 unsigned connbudget_expire(uint64_t now);
 
+/* Connections listed under key now, authenticated or not (not those cut). */
+unsigned connbudget_count(const char *key);
+
 /* Connections counted in the unauthenticated budget now. */
 unsigned connbudget_unauthenticated(void);
 

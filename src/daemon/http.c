@@ -77,7 +77,7 @@ struct conn {
         char source[96];
         char host[INET6_ADDRSTRLEN];            /* TCP: the peer's address without the port */
         char budget_key[CONNBUDGET_SOURCE_MAX]; /* TCP: whose budget (connbudget.h) */
-        unsigned uid; /* unix socket: the peer's uid, for the log and the budget */
+        unsigned uid;   /* unix socket: the peer's uid, for the log and the budget */
         bool refused;   /* unix socket: no role, said by the first answer */
         bool lingering; /* refused, and waiting (a second at most) for its request */
         bool uncounted; /* not in stewardd_connections_open */
@@ -298,7 +298,7 @@ static void end_peer_session(struct conn *cn) {
         explicit_bzero(cn->peer_secret, sizeof cn->peer_secret);
 }
 
-/* A local peer without a role is refused at the accept.  It holds no slot:
+/* A local peer without a role (or over its uid's cap) is refused at the accept.  It holds no slot:
  * it does not count in max_connections, and waits a second at most for its
  * request, to be told why in a 403 (a client such as curl cannot read an
  * answer written before it has sent); past REFUSED_LINGER_MAX such peers
@@ -749,12 +749,23 @@ static void remember_refused(unsigned uid, uint64_t now, const struct module_err
  * with a role gets its session (the connection is then authenticated); one
  * without is answered 403 and shut before it can hold anything. */
 static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
-                        const struct connbudget_limits *lim) {
+                        const struct connbudget_limits *lim, unsigned per_uid) {
         struct module_error e = {0};
         char key[CONNBUDGET_SOURCE_MAX];
         uint64_t now = now_usec();
         bool known = cn->uid != (unsigned)-1, cached = known && refused_lately(cn->uid, now, &e);
 
+        snprintf(key, sizeof key, "uid=%u", cn->uid);
+        /* An account with a role may not fill the server with idle local
+         * connections either (root may: it owns the machine). */
+        if (!cached && cn->uid != 0 && connbudget_count(key) >= per_uid) {
+                module_error_set(&e, 503, "too_many_connections", NULL,
+                                 "uid %u has %u connections open on the local socket (limit %u)",
+                                 cn->uid, per_uid, per_uid);
+                atomic_fetch_add(&stewardd_closed_local_cap, 1);
+                refuse_local_peer(c, cn, fd, &e);
+                return;
+        }
         if (cached || (peer_session(c, cn, &e) < 0 && e.status == 403)) {
                 if (known && !cached) /* the helper's word, held for a second from now */
                         remember_refused(cn->uid, now, &e);
@@ -764,7 +775,6 @@ static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
         }
         /* Another failure (the helper busy restarting) is retried at the
          * first request, which answers it. */
-        snprintf(key, sizeof key, "uid=%u", cn->uid);
         (void)connbudget_admit(&cn->budget, fd, key, true, lim, now_usec());
 }
 
@@ -793,7 +803,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                         .header_timeout = cfg.header_timeout,
                 };
                 if (l->unix_socket)
-                        admit_local(c, cn, fi->connect_fd, &lim);
+                        admit_local(c, cn, fi->connect_fd, &lim, cfg.max_local_connections_per_uid);
                 else if (connbudget_admit(&cn->budget, fi->connect_fd, cn->budget_key, false, &lim,
                                           now_usec()) < 0)
                         log_debug("%s: refused: too many connections from there (limit %u) or "

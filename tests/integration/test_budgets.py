@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import STEWARD, make_user
+from conftest import STEWARD, make_user, ns_run
 
 ALICE = ("alice", "alice-Secret-1")
 
@@ -270,6 +270,51 @@ def test_local_peers_without_a_role_are_refused_at_once_and_block_nobody(daemon)
     r = d.https("GET", "/metrics")
     assert 'steward_connections_closed_total{reason="local_no_role"} 320' in r.body
     assert "steward_connections_unauthenticated " in r.body
+
+
+ASKER = r"""
+import json, socket, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+held, statuses = [], []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(path)
+    s.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n")
+    line = b""
+    while not line.endswith(b"\r\n"):
+        b = s.recv(1)
+        if not b:
+            break
+        line += b
+    statuses.append(line.decode().split(" ")[1] if line else "")
+    held.append(s)
+print(json.dumps(statuses), flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_an_account_with_a_role_cannot_fill_the_server_from_the_local_socket(ns_daemon):
+    d = ns_daemon
+    tok = d.token
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"limits:max_connections": 40})
+    assert r.status == 200, r
+    make_user(d, "mona", "Mona-pw-1", ["steward-monitor"])
+    uid = ns_run(d, ["id", "-u", "mona"]).stdout.strip()
+    p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                          sys.executable, "-c", ASKER, "40", d.sock],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        statuses = json.loads(p.stdout.readline())
+        # 32 (limits:max_local_connections_per_uid) are served and held open.
+        assert statuses == ["200"] * 32 + ["503"] * 8, statuses
+        r = d.https("GET", "/api/v1/whoami", token=tok)
+        assert r.status == 200, r
+        assert d.unix("GET", "/api/v1/whoami").status == 200  # root has no cap
+    finally:
+        p.kill()
+        p.wait()
+    assert closed(d)["local_cap"] == 8
 
 
 def peer_sessions(d):

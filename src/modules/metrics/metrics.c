@@ -116,6 +116,7 @@ static void steward_families(struct expo *e) {
         closed_sample(e, "displaced", &stewardd_closed_displaced);
         closed_sample(e, "header_timeout", &stewardd_closed_header_timeout);
         closed_sample(e, "local_no_role", &stewardd_closed_local_no_role);
+        closed_sample(e, "local_cap", &stewardd_closed_local_cap);
 
         expo_family(e, "steward_event_subscribers", "gauge",
                     "Open event streams (GET /api/v1/events).");

@@ -43,6 +43,7 @@ _Atomic uint64_t stewardd_closed_budget_full;
 _Atomic uint64_t stewardd_closed_displaced;
 _Atomic uint64_t stewardd_closed_header_timeout;
 _Atomic uint64_t stewardd_closed_local_no_role;
+_Atomic uint64_t stewardd_closed_local_cap;
 _Atomic bool stewardd_counters_known;
 _Atomic uint64_t stewardd_sessions_open;
 _Atomic uint64_t stewardd_audit_records;
@@ -112,6 +113,10 @@ static const setting_def_t settings[] = {
         UINT_SETTING("limits:max_unauthenticated_per_source", 1, 100000,
                      "Concurrent connections that have not authenticated yet from one address; "
                      "past it new ones from there are refused",
+                     false),
+        UINT_SETTING("limits:max_local_connections_per_uid", 1, 100000,
+                     "Concurrent connections on the unix socket from one account other than "
+                     "root; past it new ones are answered 503",
                      false),
         UINT_SETTING("limits:max_header_bytes", 1024, 16384,
                      "Total size of a request's header fields; past it the answer is 431", false),
@@ -183,6 +188,7 @@ static const struct field fields[] = {
         FIELD(F_UINT, max_connections_per_ip),
         FIELD(F_UINT, max_unauthenticated_connections),
         FIELD(F_UINT, max_unauthenticated_per_source),
+        FIELD(F_UINT, max_local_connections_per_uid),
         FIELD(F_UINT, max_header_bytes),
         FIELD(F_UINT, max_body_bytes),
         FIELD(F_UINT, max_json_depth),
@@ -241,6 +247,7 @@ void stewardd_config_defaults(struct steward_config *c) {
                 .max_connections_per_ip = 256,
                 .max_unauthenticated_connections = 64,
                 .max_unauthenticated_per_source = 16,
+                .max_local_connections_per_uid = 32,
                 .max_header_bytes = 16384,
                 .max_body_bytes = 1048576,
                 .max_json_depth = 32,
@@ -626,6 +633,29 @@ out:
         return r;
 }
 
+/* The HTTP layer's connection budgets: what counts now, what was closed. */
+static json_t *budgets_json(void) {
+        static const struct {
+                const char *reason;
+                _Atomic uint64_t *n;
+        } closed[] = {
+                {"source_cap", &stewardd_closed_source_cap},
+                {"budget_full", &stewardd_closed_budget_full},
+                {"displaced", &stewardd_closed_displaced},
+                {"header_timeout", &stewardd_closed_header_timeout},
+                {"local_no_role", &stewardd_closed_local_no_role},
+                {"local_cap", &stewardd_closed_local_cap},
+        };
+        json_t *c = json_object();
+
+        for (size_t i = 0; c && i < ELEMENTSOF(closed); i++)
+                json_object_set_new(c, closed[i].reason,
+                                    json_integer((json_int_t)atomic_load(closed[i].n)));
+        return json_pack("{s:I, s:o*}", "unauthenticated",
+                         (json_int_t)atomic_load(&stewardd_connections_unauthenticated), "closed",
+                         c);
+}
+
 static json_t *status_object(bool full) {
         struct steward_config c;
         json_t *o;
@@ -655,19 +685,7 @@ static json_t *status_object(bool full) {
                         json_decref(l);
                 }
                 json_object_set_new(o, "settings", config_tree(&c));
-                json_object_set_new(
-                        o, "connection_budgets",
-                        json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "unauthenticated",
-                                  (json_int_t)atomic_load(&stewardd_connections_unauthenticated),
-                                  "closed", "source_cap",
-                                  (json_int_t)atomic_load(&stewardd_closed_source_cap),
-                                  "budget_full",
-                                  (json_int_t)atomic_load(&stewardd_closed_budget_full),
-                                  "displaced", (json_int_t)atomic_load(&stewardd_closed_displaced),
-                                  "header_timeout",
-                                  (json_int_t)atomic_load(&stewardd_closed_header_timeout),
-                                  "local_no_role",
-                                  (json_int_t)atomic_load(&stewardd_closed_local_no_role)));
+                json_object_set_new(o, "connection_budgets", budgets_json());
                 /* As the front's poll last saw them (events.c); null until
                  * it has. */
                 if (atomic_load(&stewardd_counters_known))
