@@ -1,10 +1,10 @@
 /* connbudget.c — see connbudget.h.
  *
- * One list, one lock.  The per-source count is a walk of the list: the
- * connections that count are at most max_unauthenticated_connections (an
- * admission past it cuts one first), and the walk happens once per accepted
- * connection, never per request.  The per-request calls only flip fields of
- * their own entry under the lock.
+ * One list, one lock.  The per-source count and the search for the oldest
+ * waiting connection are walks of the list — every open connection, so at
+ * most the server's connection limit — made once per accepted connection,
+ * never per request; the deadline check walks it once a second.  The
+ * per-request calls only flip fields of their own entry under the lock.
  */
 #include "connbudget.h"
 
