@@ -105,14 +105,18 @@ def test_slow_unauthenticated_clients_lock_out_neither_an_admin_nor_a_login(ns_d
         r = d.https("PATCH", "/api/v1/modules/stewardd/settings", change)
         assert r.status == 200, r
     make_user(d, *ALICE, ["sudo"])
+    started = time.monotonic()
     held, refused = hold_slow(d, 25)
+    # Unless the machine was so slow that the first ones reached the header
+    # deadline (10 s by default) while the last were opening.
+    counted = time.monotonic() - started < 8
     try:
         r = d.https("GET", "/api/v1/whoami", token=tok)
         assert r.status == 200, r
         r = d.https("POST", "/api/v1/login", {"user": ALICE[0], "password": ALICE[1]}, token=False)
         assert r.status == 200, r
         assert d.https("GET", "/api/v1/whoami", token=r.json["token"]).status == 200
-        assert refused >= refused_at_least
+        assert refused >= refused_at_least or not counted
         # Those displaced were the oldest slow ones; the youngest still wait.
         if not refused_at_least:
             assert closed_by_server(held[0])
