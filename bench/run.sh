@@ -22,6 +22,10 @@ SP=$(port); NP=$(port)
 cat > $W/stewardd.conf <<CONF
 limits:max_connections = 5000
 limits:max_connections_per_ip = 5000
+# wrk opens all its connections at once from one address: room for them
+# while they shake hands (the budgets for strangers would refuse them).
+limits:max_unauthenticated_connections = 5000
+limits:max_unauthenticated_per_source = 5000
 limits:idle_timeout = 300
 log_level = "warning"
 CONF

@@ -16,7 +16,13 @@
  * revalidated, so an upgraded daemon is seen at once) and the console's
  * Content-Security-Policy; any other path there is 404.
  * The connection context (peer address or credentials) is made once per
- * connection in on_connection().
+ * connection in on_connection(), which also applies the budgets of
+ * connections that have not authenticated (connbudget.h) and, on the unix
+ * socket, settles the peer's role and session: a peer with no role is
+ * answered and shut there, and a peer's session ends with its connection.
+ * The header deadline is armed by on_request_line() (and at the accept),
+ * met at the first call of on_request(), and re-armed by on_completed() for
+ * a connection that has not authenticated.
  */
 #include "http.h"
 
@@ -24,6 +30,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -36,6 +43,7 @@
 #include <sys/un.h>
 
 #include "api.h"
+#include "connbudget.h"
 #include "console.h"
 #include "events.h"
 #include "frontauth.h"
@@ -67,13 +75,17 @@
 struct conn {
         const struct listener *l;
         char source[96];
-        char host[INET6_ADDRSTRLEN];                /* TCP: the peer's address without the port */
-        bool authenticated;                         /* counted in unauthenticated_open until then */
+        char host[INET6_ADDRSTRLEN];            /* TCP: the peer's address without the port */
+        char budget_key[CONNBUDGET_SOURCE_MAX]; /* TCP: whose budget (connbudget.h) */
+        unsigned uid;   /* unix socket: the peer's uid, for the log and the budget */
+        bool refused;   /* unix socket: no role, said by the first answer */
+        bool lingering; /* refused, and waiting (a second at most) for its request */
+        bool uncounted; /* not in stewardd_connections_open */
+        struct connbudget_entry budget;
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
+        int64_t peer_id;                            /* and its id */
+        struct module_error *refusal;               /* unix socket: why it was refused */
 };
-
-/* Open TCP connections that have not authenticated yet. */
-static _Atomic uint64_t unauthenticated_open;
 
 struct request {
         struct steward_config cfg;
@@ -258,11 +270,7 @@ static bool state_changing(const char *method) {
 }
 
 static void mark_authenticated(struct conn *cn) {
-        if (!cn->authenticated) {
-                cn->authenticated = true;
-                if (!cn->l->unix_socket)
-                        atomic_fetch_sub(&unauthenticated_open, 1);
-        }
+        connbudget_authenticated(&cn->budget);
 }
 
 static void refuse(struct request *req, const struct module_error *e) {
@@ -290,8 +298,53 @@ static int peer_session(struct MHD_Connection *c, struct conn *cn, struct module
                 return r;
         snprintf(cn->peer_secret, sizeof cn->peer_secret, "%s",
                  json_string_value(json_object_get(res, "secret")) ?: "");
+        cn->peer_id = json_integer_value(json_object_get(res, "id"));
         json_decref(res);
         return 0;
+}
+
+/* The peer's session lives as long as its connection: the helper ends it
+ * when the connection closes (and ends them all when a front starts, for a
+ * front that died with connections open). */
+static void end_peer_session(struct conn *cn) {
+        struct module_error e = {0};
+        json_t *res = NULL;
+
+        if (!cn->peer_secret[0])
+                return;
+        if (helper_call("peer_end", cn->peer_secret, cn->source, NULL, -1, &res, NULL, &e) < 0)
+                log_debug("%s: the local session was not ended: %s", cn->source, e.message);
+        json_decref(res);
+        if (cn->peer_id > 0)
+                frontauth_forget(cn->peer_id);
+        explicit_bzero(cn->peer_secret, sizeof cn->peer_secret);
+}
+
+/* A local peer without a role (or over its uid's cap) is refused at the accept.  It holds no slot:
+ * it does not count in max_connections, and waits a second at most for its
+ * request, to be told why in a 403 (a client such as curl cannot read an
+ * answer written before it has sent); past REFUSED_LINGER_MAX such peers
+ * waiting at once, the connection is shut straight away, so a loop of
+ * connections cannot pile up descriptors. */
+#define REFUSED_LINGER_MAX 16
+static _Atomic unsigned refused_lingering;
+
+static void refuse_local_peer(struct MHD_Connection *c, struct conn *cn, int fd,
+                              const struct module_error *e) {
+        cn->refused = true;
+        cn->refusal = malloc(sizeof *cn->refusal);
+        if (cn->refusal)
+                *cn->refusal = *e;
+        cn->uncounted = true;
+        atomic_fetch_sub(&stewardd_connections_open, 1);
+        if (atomic_fetch_add(&refused_lingering, 1) < REFUSED_LINGER_MAX) {
+                cn->lingering = true;
+                MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+        } else {
+                atomic_fetch_sub(&refused_lingering, 1);
+                (void)shutdown(fd, SHUT_RDWR);
+        }
+        log_debug("%s: refused at accept: %s", cn->source, e->message);
 }
 
 /* Decides who the caller is; fills req->early with a refusal otherwise. */
@@ -337,6 +390,8 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 snprintf(req->caller.kind, sizeof req->caller.kind, "network");
                 req->caller.role = ROLE_MONITOR;
                 req->auth = "network";
+                /* A network the admin listed: not a stranger's connection. */
+                mark_authenticated(cn);
                 return;
         }
         if (!secret || !*secret) {
@@ -390,6 +445,13 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
         struct header_sum hs = {strlen(url), 0};
         const char *cl;
 
+        if (cn->refused) {
+                refuse(req, cn->refusal ? cn->refusal
+                                        : &(struct module_error){.status = 403,
+                                                                 .code = "forbidden",
+                                                                 .message = "no Steward role"});
+                return;
+        }
         /* Event streams have a limit of their own (max_event_subscribers);
          * the two counters change at different moments, hence the care. */
         uint64_t open = atomic_load(&stewardd_connections_open),
@@ -398,13 +460,6 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
                 api_error(&req->early, 503, "too_many_connections", NULL,
                           "the server has too many connections (limit %u); retry later",
                           req->cfg.max_connections);
-                return;
-        }
-        if (!cn->authenticated && !cn->l->unix_socket &&
-            atomic_load(&unauthenticated_open) > req->cfg.max_unauthenticated_connections) {
-                api_error(&req->early, 503, "too_many_connections", NULL,
-                          "too many connections that have not logged in (limit %u); retry later",
-                          req->cfg.max_unauthenticated_connections);
                 return;
         }
         MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hs);
@@ -497,6 +552,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!cn)
                 return MHD_NO;
         if (!req) {
+                connbudget_headers_done(&cn->budget);
                 req = calloc(1, sizeof *req);
                 if (!req)
                         return MHD_NO;
@@ -598,9 +654,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
 }
 
+/* libmicrohttpd has the request line: the clock for the headers runs (for a
+ * connection that has not authenticated, it already runs since the accept
+ * or the previous request's end). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct conn *cn = ci ? ci->socket_context : NULL;
+
+        if (cn)
+                connbudget_request_started(&cn->budget, now_usec());
+        return NULL; /* *req_cls stays NULL until on_request */
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct conn *cn = ci ? ci->socket_context : NULL;
         struct request *req = *req_cls;
+
+        if (cn && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                connbudget_request_done(&cn->budget, now_usec());
         if (!req)
                 return;
         buf_free(&req->body);
@@ -616,11 +691,14 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
                 struct ucred cred;
                 socklen_t len = sizeof cred;
+                cn->uid = (unsigned)-1;
                 if (!fi || getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                         snprintf(cn->source, sizeof cn->source, "unix:unknown");
-                else
+                else {
+                        cn->uid = (unsigned)cred.uid;
                         snprintf(cn->source, sizeof cn->source, "unix:uid=%u,pid=%d",
                                  (unsigned)cred.uid, (int)cred.pid);
+                }
                 return;
         }
         const union MHD_ConnectionInfo *ai =
@@ -629,6 +707,7 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         unsigned port = 0;
         if (ai && ai->client_addr) {
                 const struct sockaddr *sa = ai->client_addr;
+                connbudget_source_key(sa, cn->budget_key, sizeof cn->budget_key);
                 if (sa->sa_family == AF_INET) {
                         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
                         inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
@@ -642,6 +721,84 @@ static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
         snprintf(cn->source, sizeof cn->source, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
                  port);
         snprintf(cn->host, sizeof cn->host, "%s", host);
+        if (!cn->budget_key[0])
+                snprintf(cn->budget_key, sizeof cn->budget_key, "%s", host);
+}
+
+/* A uid the helper found without a role is refused again for a second
+ * without asking it, so an account cannot keep the helper busy by
+ * connecting in a loop; a role granted meanwhile counts a second later. */
+#define REFUSED_UIDS          32
+#define REFUSED_UID_HOLD_USEC 1000000u
+
+static struct refused_uid {
+        unsigned uid;
+        uint64_t until_usec;
+        struct module_error e;
+} refused_uids[REFUSED_UIDS];
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool refused_lately(unsigned uid, uint64_t now, struct module_error *ret) {
+        bool found = false;
+
+        pthread_mutex_lock(&refused_lock);
+        for (size_t i = 0; i < REFUSED_UIDS && !found; i++)
+                if (refused_uids[i].uid == uid && refused_uids[i].until_usec > now) {
+                        *ret = refused_uids[i].e;
+                        found = true;
+                }
+        pthread_mutex_unlock(&refused_lock);
+        return found;
+}
+
+static void remember_refused(unsigned uid, uint64_t now, const struct module_error *e) {
+        struct refused_uid *slot = &refused_uids[0];
+
+        pthread_mutex_lock(&refused_lock);
+        for (size_t i = 0; i < REFUSED_UIDS; i++) {
+                if (refused_uids[i].uid == uid) {
+                        slot = &refused_uids[i];
+                        break;
+                }
+                if (refused_uids[i].until_usec < slot->until_usec)
+                        slot = &refused_uids[i];
+        }
+        *slot = (struct refused_uid){
+                .uid = uid, .until_usec = now + REFUSED_UID_HOLD_USEC, .e = *e};
+        pthread_mutex_unlock(&refused_lock);
+}
+
+/* The unix socket: who the peer is, decided once, at the accept — a peer
+ * with a role gets its session (the connection is then authenticated); one
+ * without is answered 403 and shut before it can hold anything. */
+static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
+                        const struct connbudget_limits *lim, unsigned per_uid) {
+        struct module_error e = {0};
+        char key[CONNBUDGET_SOURCE_MAX];
+        uint64_t now = now_usec();
+        bool known = cn->uid != (unsigned)-1, cached = known && refused_lately(cn->uid, now, &e);
+
+        snprintf(key, sizeof key, "uid=%u", cn->uid);
+        /* An account with a role may not fill the server with idle local
+         * connections either (root may: it owns the machine). */
+        if (!cached && cn->uid != 0 && connbudget_count(key) >= per_uid) {
+                module_error_set(&e, 503, "too_many_connections", NULL,
+                                 "uid %u has %u connections open on the local socket (limit %u)",
+                                 cn->uid, per_uid, per_uid);
+                atomic_fetch_add(&stewardd_closed_local_cap, 1);
+                refuse_local_peer(c, cn, fd, &e);
+                return;
+        }
+        if (cached || (peer_session(c, cn, &e) < 0 && e.status == 403)) {
+                if (known && !cached) /* the helper's word, held for a second from now */
+                        remember_refused(cn->uid, now, &e);
+                atomic_fetch_add(&stewardd_closed_local_no_role, 1);
+                refuse_local_peer(c, cn, fd, &e);
+                return;
+        }
+        /* Another failure (the helper busy restarting) is retried at the
+         * first request, which answers it. */
+        (void)connbudget_admit(&cn->budget, fd, key, true, lim, now_usec());
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -649,23 +806,44 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         const struct listener *l = cls;
 
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                const union MHD_ConnectionInfo *fi =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
                 struct steward_config cfg;
+                struct connbudget_limits lim;
                 struct conn *cn = calloc(1, sizeof *cn);
                 atomic_fetch_add(&stewardd_connections_open, 1);
-                if (!cn)
+                if (!cn || !fi) {
+                        free(cn);
                         return; /* on_request refuses a connection without context */
+                }
                 cn->l = l;
-                if (!l->unix_socket)
-                        atomic_fetch_add(&unauthenticated_open, 1);
                 describe_peer(c, cn);
                 stewardd_config_get(&cfg);
                 MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
+                lim = (struct connbudget_limits){
+                        .unauthenticated = cfg.max_unauthenticated_connections,
+                        .per_source = cfg.max_unauthenticated_per_source,
+                        .header_timeout = cfg.header_timeout,
+                };
+                if (l->unix_socket)
+                        admit_local(c, cn, fi->connect_fd, &lim, cfg.max_local_connections_per_uid);
+                else if (connbudget_admit(&cn->budget, fi->connect_fd, cn->budget_key, false, &lim,
+                                          now_usec()) < 0)
+                        log_debug("%s: refused: too many connections from there (limit %u) or "
+                                  "in all (limit %u) that have not authenticated",
+                                  cn->source, lim.per_source, lim.unauthenticated);
                 *socket_context = cn;
         } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
                 struct conn *cn = *socket_context;
-                atomic_fetch_sub(&stewardd_connections_open, 1);
-                if (cn && !cn->authenticated && !cn->l->unix_socket)
-                        atomic_fetch_sub(&unauthenticated_open, 1);
+                if (!cn || !cn->uncounted)
+                        atomic_fetch_sub(&stewardd_connections_open, 1);
+                if (cn) {
+                        if (cn->lingering)
+                                atomic_fetch_sub(&refused_lingering, 1);
+                        connbudget_remove(&cn->budget);
+                        end_peer_session(cn);
+                        free(cn->refusal);
+                }
                 free(*socket_context);
                 *socket_context = NULL;
         }
@@ -689,6 +867,10 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
         struct steward_config cfg;
 
         stewardd_config_get(&cfg);
+        if (connbudget_start_reaper() < 0) {
+                snprintf(err, err_len, "cannot start the connection reaper");
+                return -EIO;
+        }
         for (size_t i = 0; i < n; i++) {
                 struct listener *l = &ls[i];
                 /* Suspend/resume: an event stream waiting for its next
@@ -712,6 +894,8 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
                                                    (intptr_t)on_connection, l};
                 ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                                    (intptr_t)on_completed, NULL};
+                ops[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
+                                                   (intptr_t)on_request_line, NULL};
                 if (!l->unix_socket) {
                         flags |= MHD_USE_TLS;
                         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
@@ -747,4 +931,5 @@ void http_stop(struct listener *ls, size_t n) {
                         ls[i].mhd = NULL;
                         ls[i].fd = -1;
                 }
+        connbudget_stop_reaper();
 }

@@ -807,6 +807,10 @@ int main(int argc, char **argv) {
                 pid_t pid;
                 struct front_args fa = {ls, n, &tls, pw, &udp, getpid(), restarts == 0};
 
+                r = helper_front_started(h);
+                if (r < 0)
+                        log_warning("cannot end the local sessions of an earlier front: %s",
+                                    strerror(-r));
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
                         r = log_error_errno(-errno, "socketpair failed");
                         goto fail;

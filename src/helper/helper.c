@@ -265,6 +265,19 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
         return 0;
 }
 
+/* The front ends a local connection's session when the connection closes:
+ * only the peer session the request is made with, never another. */
+static int op_peer_end(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                       struct module_error *e) {
+        if (!STREQ(c->s.kind, "peer")) {
+                module_error_set(e, 400, "bad_request", NULL, "not a local connection's session");
+                return -EINVAL;
+        }
+        (void)sessions_delete(h->store, c->s.id);
+        *ret = json_pack("{s:s}", "result", "ok");
+        return *ret ? 0 : -ENOMEM;
+}
+
 static bool throttled(struct helper *h, const char *key, struct module_error *e) {
         struct steward_config cfg;
         int64_t retry = 0;
@@ -1436,6 +1449,7 @@ static const struct op {
         {"csrf_check", ROLE_MONITOR, false, op_csrf_check},
         {"csrf_renew", ROLE_MONITOR, false, op_csrf_renew},
         {"peer_session", ROLE_NONE, false, op_peer_session},
+        {"peer_end", ROLE_MONITOR, false, op_peer_end},
         {"login", ROLE_NONE, false, op_login},
         {"login_bootstrap", ROLE_NONE, false, op_login_bootstrap},
         {"logout", ROLE_MONITOR, false, op_logout},
@@ -1610,6 +1624,10 @@ void helper_free(struct helper *h) {
         throttle_free(h->throttle);
         free(h->bootstrap_path);
         free(h);
+}
+
+int helper_front_started(struct helper *h) {
+        return sessions_delete_peers(h->store);
 }
 
 void helper_tick(struct helper *h) {

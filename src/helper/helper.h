@@ -37,3 +37,7 @@ int helper_serve(struct helper *h, int sock, int sigfd);
 
 /* Housekeeping: purges expired sessions. */
 void helper_tick(struct helper *h);
+
+/* A front is starting: the local connections of any earlier one are gone,
+ * and so are their sessions. */
+int helper_front_started(struct helper *h);

@@ -7,9 +7,11 @@
  * malformed one costs nothing and reaches no SQL.  The secret has 256 bits of
  * entropy; looking it up by its digest leaks nothing useful about it.
  *
- * Besides the kinds of sessions.h there is "peer": a short-lived session
- * for a caller on the unix socket, identified by its peer credentials; it
- * expires only by its expires_at, like a token, and carries no CSRF secret.
+ * Besides the kinds of sessions.h there is "peer": the session of one
+ * connection on the unix socket, identified by its peer credentials; the
+ * front ends it when the connection closes, the helper ends them all when a
+ * front starts, and it expires by its expires_at, like a token, at the
+ * latest; it carries no CSRF secret.
  *
  * Expiry (a row is valid while now < limit):
  *   every kind     expires_at, when not 0
@@ -632,6 +634,21 @@ int sessions_list_logins(struct store *s, const char *user, const struct session
         }
         *ret = root;
         return 0;
+}
+
+int sessions_delete_peers(struct store *s) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        if (!s)
+                return -EINVAL;
+        r = sql_prepare(s, "DELETE FROM sessions WHERE kind = 'peer'", &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+                return sql_fail(rc);
+        return sqlite3_changes(store_db(s));
 }
 
 int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now) {

@@ -81,6 +81,10 @@ int sessions_list_tokens(struct store *s, const char *user, json_t **ret);
 int sessions_list_logins(struct store *s, const char *user, const struct session_limits *lim,
                          int64_t now, int64_t current_id, json_t **ret);
 
+/* Deletes every "peer" session (a local connection's, which lives as long as
+ * the connection); returns how many. */
+int sessions_delete_peers(struct store *s);
+
 /* Deletes expired rows; returns how many. */
 int sessions_purge(struct store *s, const struct session_limits *lim, int64_t now);
 

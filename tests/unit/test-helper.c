@@ -355,6 +355,55 @@ static void test_peer_session_needs_an_accepted_connection(void **state) {
         close(sp[1]);
 }
 
+/* A local connection's session ends with the connection: the front sends
+ * peer_end with that session, and only a peer session can be ended so. */
+static void test_peer_end_ends_only_a_peer_session(void **state) {
+        struct fixture *f = *state;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_free_ char *admin = admin_session(f), *peer = NULL;
+        json_t *req, *ans = NULL;
+        int lis, cli, acc;
+
+        if (getuid() != 0)
+                skip(); /* a peer session needs a uid with a role: root */
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/stewardd.sock", f->dir);
+        lis = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(lis >= 0);
+        assert_int_equal(bind(lis, (struct sockaddr *)&sa, sizeof sa), 0);
+        assert_int_equal(listen(lis, 4), 0);
+        cli = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(cli >= 0);
+        assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof sa), 0);
+        acc = accept4(lis, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(acc >= 0);
+        req = json_pack("{s:s, s:i, s:s, s:{}}", "op", "peer_session", "id", 7, "source", "unix",
+                        "args");
+        assert_int_equal(proto_send(f->sock, req, acc), 0);
+        json_decref(req);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), 0);
+        assert_int_equal(status_of(ans), 200);
+        peer = strdup(json_string_value(json_object_get(json_object_get(ans, "result"), "secret")));
+        json_decref(ans);
+
+        /* A login session is not a connection's. */
+        ans = call(f, "peer_end", admin, NULL);
+        assert_int_equal(status_of(ans), 400);
+        json_decref(ans);
+        ans = call(f, "peer_end", peer, NULL);
+        assert_int_equal(status_of(ans), 200);
+        json_decref(ans);
+        /* Gone: the same secret no longer works, the admin's still does. */
+        ans = call(f, "peer_end", peer, NULL);
+        assert_int_equal(status_of(ans), 401);
+        json_decref(ans);
+        ans = call(f, "session_list", admin, NULL);
+        assert_int_equal(status_of(ans), 200);
+        json_decref(ans);
+        close(lis);
+        close(cli);
+        close(acc);
+}
+
 /* An answer past the frame cap (here a page of audit records whose args
  * are large) is an error for that request, not a reason for the helper to
  * drop the front. */
@@ -407,6 +456,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_session_list_and_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_peer_session_needs_an_accepted_connection,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_peer_end_ends_only_a_peer_session, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),

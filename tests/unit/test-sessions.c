@@ -660,6 +660,38 @@ static void test_delete_purge(void **state) {
         free(peer);
 }
 
+/* The sessions of local connections end together when a front starts;
+ * nothing else does. */
+static void test_delete_peers(void **state) {
+        struct fixture *f = *state;
+        char *sess = NULL, *csrf = NULL, *tok = NULL, *p1 = NULL, *p2 = NULL;
+        struct session s;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0,
+                                         &sess, &csrf, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "t", 0, "", 0, T0,
+                                         &tok, NULL, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "peer", "root", ROLE_ADMIN, "", T0 + 3600, "unix", 0,
+                                         T0, &p1, NULL, NULL),
+                         0);
+        assert_int_equal(sessions_create(f->s, "peer", "alice", ROLE_ADMIN, "", T0 + 3600, "unix",
+                                         0, T0, &p2, NULL, NULL),
+                         0);
+        assert_int_equal(sessions_delete_peers(f->s), 2);
+        assert_int_equal(sessions_delete_peers(f->s), 0);
+        assert_int_equal(sessions_check(f->s, p1, &limits, T0 + 1, &s), -ENOENT);
+        assert_int_equal(sessions_check(f->s, p2, &limits, T0 + 1, &s), -ENOENT);
+        assert_int_equal(sessions_check(f->s, sess, &limits, T0 + 1, &s), 0);
+        assert_int_equal(sessions_check(f->s, tok, &limits, T0 + 1, &s), 0);
+        free(sess);
+        free(csrf);
+        free(tok);
+        free(p1);
+        free(p2);
+}
+
 /* A full disk reads as -ENOSPC; existing sessions keep working. */
 static void test_disk_full(void **state) {
         struct fixture *f = *state;
@@ -780,6 +812,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_token_role_and_limits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_purge, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_peers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store_file, setup, teardown),
                 cmocka_unit_test(test_store_foreign_file),

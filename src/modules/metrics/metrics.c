@@ -87,6 +87,12 @@ out:
         json_decref(facts);
 }
 
+static void closed_sample(struct expo *e, const char *reason, _Atomic uint64_t *n) {
+        expo_sample(e, "steward_connections_closed_total");
+        expo_label(e, "reason", reason);
+        expo_u64(e, atomic_load(n));
+}
+
 static void steward_families(struct expo *e) {
         expo_family(e, "steward_build_info", "gauge", "The running stewardd's version.");
         expo_sample(e, "steward_build_info");
@@ -97,6 +103,20 @@ static void steward_families(struct expo *e) {
                     "HTTP connections open now (TLS and the unix socket).");
         expo_sample(e, "steward_connections_open");
         expo_u64(e, atomic_load(&stewardd_connections_open));
+
+        expo_family(e, "steward_connections_unauthenticated", "gauge",
+                    "TLS connections that have not authenticated yet.");
+        expo_sample(e, "steward_connections_unauthenticated");
+        expo_u64(e, atomic_load(&stewardd_connections_unauthenticated));
+
+        expo_family(e, "steward_connections_closed_total", "counter",
+                    "Connections the daemon closed to keep its connection budgets, by reason.");
+        closed_sample(e, "source_cap", &stewardd_closed_source_cap);
+        closed_sample(e, "budget_full", &stewardd_closed_budget_full);
+        closed_sample(e, "displaced", &stewardd_closed_displaced);
+        closed_sample(e, "header_timeout", &stewardd_closed_header_timeout);
+        closed_sample(e, "local_no_role", &stewardd_closed_local_no_role);
+        closed_sample(e, "local_cap", &stewardd_closed_local_cap);
 
         expo_family(e, "steward_event_subscribers", "gauge",
                     "Open event streams (GET /api/v1/events).");

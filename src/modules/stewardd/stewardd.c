@@ -37,6 +37,13 @@
 _Atomic uint64_t stewardd_connections_open;
 _Atomic uint64_t stewardd_requests_total;
 _Atomic uint64_t stewardd_event_subscribers;
+_Atomic uint64_t stewardd_connections_unauthenticated;
+_Atomic uint64_t stewardd_closed_source_cap;
+_Atomic uint64_t stewardd_closed_budget_full;
+_Atomic uint64_t stewardd_closed_displaced;
+_Atomic uint64_t stewardd_closed_header_timeout;
+_Atomic uint64_t stewardd_closed_local_no_role;
+_Atomic uint64_t stewardd_closed_local_cap;
 _Atomic bool stewardd_counters_known;
 _Atomic uint64_t stewardd_sessions_open;
 _Atomic uint64_t stewardd_audit_records;
@@ -96,9 +103,21 @@ static const setting_def_t settings[] = {
         UINT_SETTING("limits:max_connections", 1, 100000,
                      "Concurrent client connections; past it requests are answered 503", false),
         UINT_SETTING("limits:max_connections_per_ip", 1, 100000,
-                     "Concurrent connections from one address; past it new ones are refused", true),
+                     "Concurrent connections from one address, authenticated or not; past it new "
+                     "ones are refused",
+                     true),
         UINT_SETTING("limits:max_unauthenticated_connections", 1, 100000,
-                     "Concurrent connections that have not authenticated yet; past it 503", false),
+                     "Concurrent connections that have not authenticated yet, from all addresses; "
+                     "past it a new one displaces the oldest still sending its request",
+                     false),
+        UINT_SETTING("limits:max_unauthenticated_per_source", 1, 100000,
+                     "Concurrent connections that have not authenticated yet from one address; "
+                     "past it new ones from there are refused",
+                     false),
+        UINT_SETTING("limits:max_local_connections_per_uid", 1, 100000,
+                     "Concurrent connections on the unix socket from one account other than "
+                     "root; past it new ones are answered 503",
+                     false),
         UINT_SETTING("limits:max_header_bytes", 1024, 16384,
                      "Total size of a request's header fields; past it the answer is 431", false),
         UINT_SETTING("limits:max_body_bytes", 1024, 268435456,
@@ -107,6 +126,11 @@ static const setting_def_t settings[] = {
                      "Nesting depth of a JSON body; past it the answer is 400", false),
         UINT_SETTING("limits:idle_timeout", 1, 3600,
                      "Seconds a connection may stay silent before it is closed", false),
+        UINT_SETTING("limits:header_timeout", 1, 3600,
+                     "Seconds a client has to send a request's headers, counted from the "
+                     "connection's start (or, before it authenticates, the previous request's "
+                     "end); past it the connection is closed",
+                     false),
         UINT_SETTING("auth:session_idle_timeout", 5, 604800,
                      "Seconds a login session lives without being used", false),
         UINT_SETTING("auth:session_lifetime", 10, 2592000,
@@ -163,10 +187,13 @@ static const struct field fields[] = {
         FIELD(F_UINT, max_connections),
         FIELD(F_UINT, max_connections_per_ip),
         FIELD(F_UINT, max_unauthenticated_connections),
+        FIELD(F_UINT, max_unauthenticated_per_source),
+        FIELD(F_UINT, max_local_connections_per_uid),
         FIELD(F_UINT, max_header_bytes),
         FIELD(F_UINT, max_body_bytes),
         FIELD(F_UINT, max_json_depth),
         FIELD(F_UINT, idle_timeout),
+        FIELD(F_UINT, header_timeout),
         FIELD(F_UINT, session_idle_timeout),
         FIELD(F_UINT, session_lifetime),
         FIELD(F_BOOL, allow_root_login),
@@ -217,12 +244,15 @@ void stewardd_config_defaults(struct steward_config *c) {
         *c = (struct steward_config){
                 .log_level = LOG_LEVEL_INFO,
                 .max_connections = 256,
-                .max_connections_per_ip = 32,
+                .max_connections_per_ip = 256,
                 .max_unauthenticated_connections = 64,
+                .max_unauthenticated_per_source = 16,
+                .max_local_connections_per_uid = 32,
                 .max_header_bytes = 16384,
                 .max_body_bytes = 1048576,
                 .max_json_depth = 32,
                 .idle_timeout = 15,
+                .header_timeout = 10,
                 .session_idle_timeout = 900,
                 .session_lifetime = 43200,
                 .allow_root_login = false,
@@ -603,6 +633,29 @@ out:
         return r;
 }
 
+/* The HTTP layer's connection budgets: what counts now, what was closed. */
+static json_t *budgets_json(void) {
+        static const struct {
+                const char *reason;
+                _Atomic uint64_t *n;
+        } closed[] = {
+                {"source_cap", &stewardd_closed_source_cap},
+                {"budget_full", &stewardd_closed_budget_full},
+                {"displaced", &stewardd_closed_displaced},
+                {"header_timeout", &stewardd_closed_header_timeout},
+                {"local_no_role", &stewardd_closed_local_no_role},
+                {"local_cap", &stewardd_closed_local_cap},
+        };
+        json_t *c = json_object();
+
+        for (size_t i = 0; c && i < ELEMENTSOF(closed); i++)
+                json_object_set_new(c, closed[i].reason,
+                                    json_integer((json_int_t)atomic_load(closed[i].n)));
+        return json_pack("{s:I, s:o*}", "unauthenticated",
+                         (json_int_t)atomic_load(&stewardd_connections_unauthenticated), "closed",
+                         c);
+}
+
 static json_t *status_object(bool full) {
         struct steward_config c;
         json_t *o;
@@ -632,6 +685,7 @@ static json_t *status_object(bool full) {
                         json_decref(l);
                 }
                 json_object_set_new(o, "settings", config_tree(&c));
+                json_object_set_new(o, "connection_budgets", budgets_json());
                 /* As the front's poll last saw them (events.c); null until
                  * it has. */
                 if (atomic_load(&stewardd_counters_known))

@@ -31,10 +31,13 @@ struct steward_config {
         unsigned max_connections;
         unsigned max_connections_per_ip;
         unsigned max_unauthenticated_connections;
+        unsigned max_unauthenticated_per_source;
+        unsigned max_local_connections_per_uid;
         unsigned max_header_bytes;
         unsigned max_body_bytes;
         unsigned max_json_depth;
-        unsigned idle_timeout; /* seconds */
+        unsigned idle_timeout;   /* seconds */
+        unsigned header_timeout; /* seconds, to the end of a request's headers */
         unsigned session_idle_timeout;
         unsigned session_lifetime;
         bool allow_root_login;
@@ -90,6 +93,18 @@ const char *stewardd_state_dir(void);
 extern _Atomic uint64_t stewardd_connections_open;
 extern _Atomic uint64_t stewardd_requests_total;
 extern _Atomic uint64_t stewardd_event_subscribers;
+/* The connection budgets (src/daemon/connbudget.c): connections that have
+ * not authenticated now, and since start the connections closed because
+ * their address was at its cap, because every stranger was being answered,
+ * to make room for a new one, at the header deadline, local peers without
+ * a role, and local peers whose uid was at its cap. */
+extern _Atomic uint64_t stewardd_connections_unauthenticated;
+extern _Atomic uint64_t stewardd_closed_source_cap;
+extern _Atomic uint64_t stewardd_closed_budget_full;
+extern _Atomic uint64_t stewardd_closed_displaced;
+extern _Atomic uint64_t stewardd_closed_header_timeout;
+extern _Atomic uint64_t stewardd_closed_local_no_role;
+extern _Atomic uint64_t stewardd_closed_local_cap;
 /* Figures of the helper's store, refreshed by the front's poll
  * (src/daemon/events.c) every few seconds and after every change;
  * stewardd_counters_known stays false until the first answer. */
