@@ -213,6 +213,93 @@ def ns_out(d, argv):
     return ns_run(d, argv).stdout.strip()
 
 
+def first_displaced(d):
+    """Whether an idle stranger's connection is closed when a second one
+    arrives (the unauthenticated budget full: the oldest loses)."""
+    first, second = held_sockets(d, 2)
+    try:
+        first.settimeout(2)
+        try:
+            return first.recv(100) == b""
+        except (socket.timeout, TimeoutError):
+            return False
+        except (ssl.SSLError, ConnectionResetError):
+            return True
+    finally:
+        first.close()
+        second.close()
+        wait_for(lambda: d.https("GET", "/api/v1/whoami").status == 200)
+
+
+def second_from_one_source(d):
+    """Whether a second connection from a source already holding an idle
+    one is served (the per-source cap of strangers)."""
+    src = fresh_source()
+    raw = socket.create_connection(("127.0.0.1", d.port), timeout=10, source_address=(src, 0))
+    held = d.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    try:
+        try:
+            return https_from(d, src, "GET", "/api/v1/whoami", token=d.token)[0]
+        except (ConnectionError, ssl.SSLError, OSError):
+            return "refused"
+    finally:
+        held.close()
+
+
+def cut_while_dribbling(d):
+    """Whether a stranger sending a header line every half second is cut
+    within 3 s (the header deadline; the idle timeout is never reached)."""
+    s = held_sockets(d, 1)[0]
+    try:
+        s.sendall(b"GET /api/v1/whoami HTTP/1.1\r\n")
+        s.settimeout(0.5)
+        for i in range(6):
+            try:
+                if s.recv(100) == b"":
+                    return True
+            except (socket.timeout, TimeoutError):
+                pass
+            except (ssl.SSLError, ConnectionResetError):
+                return True
+            try:
+                s.sendall(f"X-Slow-{i}: {i}\r\n".encode())
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                return True
+        return False
+    finally:
+        s.close()
+
+
+LOCAL_ASKER = r"""
+import socket, sys
+held, statuses = [], []
+for _ in range(2):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(sys.argv[1])
+    s.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n")
+    line = b""
+    while not line.endswith(b"\r\n"):
+        b = s.recv(1)
+        if not b:
+            break
+        line += b
+    statuses.append(line.decode().split(" ")[1] if line else "")
+    held.append(s)
+print(",".join(statuses))
+"""
+
+
+def local_pair_as_prober(d):
+    """The answers to two local connections held at once by prober (a
+    monitor here): the per-uid cap of local connections (root has none)."""
+    uid = ns_out(d, ["id", "-u", "prober"])
+    r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                        "/usr/bin/python3", "-c", LOCAL_ASKER, str(d.sock)],
+                       capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout.strip()
+
+
 # ---- one row a writable setting: (value set, probe, settings made first) ----
 
 ROWS = {
@@ -221,7 +308,11 @@ ROWS = {
     # Restart-only: the file is what the next start makes live.
     "stewardd:limits:max_connections_per_ip": (
         7, lambda d: config_line(d, "limits:max_connections_per_ip"), {}),
-    "stewardd:limits:max_unauthenticated_connections": (1, lambda d: status_while_holding(d, 2), {}),
+    "stewardd:limits:max_unauthenticated_connections": (1, first_displaced, {}),
+    "stewardd:limits:max_unauthenticated_per_source": (1, second_from_one_source, {}),
+    "stewardd:limits:header_timeout": (1, cut_while_dribbling, {"limits:idle_timeout": 120}),
+    "stewardd:limits:max_local_connections_per_uid": (
+        1, local_pair_as_prober, {"auth:monitor_groups": ["probegrp"]}),
     "stewardd:limits:max_header_bytes": (
         1024, lambda d: d.https("GET", "/api/v1/whoami", headers={"X-Pad": "p" * 1500}).status, {}),
     "stewardd:limits:max_body_bytes": (
