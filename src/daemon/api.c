@@ -136,6 +136,7 @@ static int ctx_privileged_read(const struct module_ctx *ctx, const char *module,
 
 static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
                            struct api_response *resp);
+static void audit_refused(const struct api_request *req, const struct api_response *refusal);
 
 /* The context modules see for this request. */
 static struct module_ctx request_ctx(const struct api_request *req) {
@@ -340,6 +341,7 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
         if (c->changes_state && req->role < ROLE_ADMIN) {
                 api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role admin", m->name,
                           c->name);
+                audit_refused(req, resp);
                 return;
         }
         if (!(args = body_object(req, resp)))
@@ -947,6 +949,23 @@ static void module_route(const struct api_request *req, const struct resolved *r
         ok(resp, ret ? ret : json_object());
 }
 
+/* A change refused here for the caller's role never reaches the helper,
+ * which keeps the audit log: ask it to record the refusal.  The answer
+ * stays the refusal whatever the helper says. */
+static void audit_refused(const struct api_request *req, const struct api_response *refusal) {
+        struct api_response scratch = {0};
+        json_t *err = json_object_get(refusal->body, "error");
+
+        if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD") || !req->session)
+                return;
+        json_decref(call_helper(
+                req, "audit_refused",
+                json_pack("{s:s, s:s, s:s}", "method", req->method, "path", req->path, "message",
+                          json_string_value(json_object_get(err, "message")) ?: "forbidden"),
+                &scratch));
+        api_response_clear(&scratch);
+}
+
 void api_handle(const struct api_request *req, struct api_response *resp) {
         char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
         char *params[MAX_SEGMENTS] = {0};
@@ -966,10 +985,12 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
         if (rt.min_role > req->role) {
                 if (req->role == ROLE_NONE)
                         api_error(resp, 401, "unauthenticated", NULL, "authentication required");
-                else
+                else {
                         api_error(resp, 403, "forbidden", NULL, "%s needs the role %s; you are %s",
                                   req->path, role_to_string(rt.min_role),
                                   role_to_string(req->role));
+                        audit_refused(req, resp);
+                }
                 return;
         }
         if (req->bootstrap && !(STREQ(rt.pattern, "api/v1/tokens") && STREQ(rt.method, "POST"))) {

@@ -104,6 +104,17 @@ static const char *str_arg(json_t *args, const char *key) {
         return json_string_value(json_object_get(args, key));
 }
 
+/* A record's result: "refused" when an authorization or a guard said no
+ * (-EPERM, 401, 403) and so nothing was tried, "error" for any other
+ * failure. */
+static const char *audit_result(int r, const struct module_error *e) {
+        if (r >= 0)
+                return "ok";
+        if (r == -EPERM || (e && (e->status == 401 || e->status == 403)))
+                return "refused";
+        return "error";
+}
+
 static void audit(struct helper *h, const struct caller *c, const char *module,
                   const char *operation, json_t *args, int r, const struct module_error *e,
                   json_t *files, int64_t rollback_of, int64_t *ret_id) {
@@ -116,7 +127,7 @@ static void audit(struct helper *h, const struct caller *c, const char *module,
                 .module = module,
                 .operation = operation,
                 .args = a,
-                .result = r < 0 ? "error" : "ok",
+                .result = audit_result(r, e),
                 .message = r < 0 && e ? e->message : NULL,
                 .files = files,
                 .rollback_of = rollback_of,
@@ -473,6 +484,7 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 403, "forbidden", "role",
                                  "a %s may not create a token with the role %s",
                                  role_to_string(c->s.role), role_s);
+                audit(h, c, "tokens", "create", args, -EPERM, e, NULL, 0, NULL);
                 return -EPERM;
         }
         if (exp && !json_is_null(exp)) {
@@ -728,8 +740,12 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 return -ENOENT;
         }
         if (c->s.role < command_role(cmd)) {
+                _cleanup_free_ char *op = NULL;
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
                                  name, role_to_string(command_role(cmd)));
+                if (asprintf(&op, "command:%s", cmd->name) >= 0)
+                        audit(h, c, m->name, op, json_is_object(cargs) ? cargs : NULL, -EPERM, e,
+                              NULL, 0, NULL);
                 return -EPERM;
         }
         if (!json_is_object(cargs)) {
@@ -1002,8 +1018,9 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                                  json_object_get(plan, "warnings") ?: json_array());
                 return *ret ? 0 : -ENOMEM;
         }
-        /* Errors before anything ran (validation, guards) leave no record. */
-        if (r < 0 && !json_object_get(plan, "applied"))
+        /* Before anything ran: a guard's refusal (-EPERM) or a tool failing
+         * (-EIO, in the staged run) is recorded; invalid requests are not. */
+        if (r < 0 && !json_object_get(plan, "applied") && r != -EPERM && r != -EIO)
                 return r;
         if (asprintf(&operation, "%s:%s", coll->name, opname) < 0)
                 operation = NULL;
@@ -1392,6 +1409,38 @@ static int op_audit_since(struct helper *h, const struct caller *c, json_t *args
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The front refused a change for the caller's role before it reached the
+ * helper (api.c): record it.  Only a session can, and only for itself; the
+ * record names the request, never its body. */
+static int op_audit_refused(struct helper *h, const struct caller *c, json_t *args, int fd,
+                            json_t **ret, struct module_error *e) {
+        const char *method = str_arg(args, "method"), *path = str_arg(args, "path");
+        const char *msg = str_arg(args, "message");
+        const module_t *m = NULL;
+        struct module_error why = {0};
+        _cleanup_free_ char *operation = NULL;
+        char name[65];
+
+        if (!method || !path || !msg || json_object_size(args) != 3 || strlen(method) > 16 ||
+            strlen(path) > 4096 || strncmp(path, "/api/", 5) != 0) {
+                module_error_set(e, 400, "bad_request", NULL, "give method, path and message");
+                return -EINVAL;
+        }
+        /* /api/v1/modules/NAME/… or /api/v1/COLLECTION[/…]: the module. */
+        if (sscanf(path, "/api/v1/modules/%64[^/]", name) == 1)
+                m = module_find(name);
+        else if (sscanf(path, "/api/v1/%64[^/]", name) == 1)
+                (void)collection_find(name, &m);
+        if (asprintf(&operation, "%s %.200s", method, path) < 0) {
+                module_error_set(e, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        module_error_set(&why, 403, "forbidden", NULL, "%.200s", msg);
+        audit(h, c, m ? m->name : "", operation, NULL, -EPERM, &why, NULL, 0, NULL);
+        *ret = json_object();
+        return *ret ? 0 : -ENOMEM;
+}
+
 static const struct op {
         const char *name;
         enum role min_role; /* ROLE_NONE: no session needed */
@@ -1419,6 +1468,7 @@ static const struct op {
         {"audit_verify", ROLE_MONITOR, false, op_audit_verify},
         {"audit_rollback", ROLE_ADMIN, false, op_audit_rollback},
         {"audit_since", ROLE_MONITOR, false, op_audit_since},
+        {"audit_refused", ROLE_MONITOR, false, op_audit_refused},
         {"metrics_store", ROLE_NONE, false, op_metrics_store},
         {"metrics_query", ROLE_NONE, false, op_metrics_query},
         {"metrics_recent", ROLE_NONE, false, op_metrics_recent},
@@ -1426,6 +1476,32 @@ static const struct op {
         {"collection_read", ROLE_MONITOR, false, op_collection_read},
         {"collection_write", ROLE_ADMIN, false, op_collection_write},
 };
+
+/* The record of a request refused for its role: the operation's name, the
+ * module it names, and its plain top-level arguments (strings cut short,
+ * nested values left out), so a session cannot make a huge record. */
+static void audit_role_refusal(struct helper *h, const struct caller *c, const char *opname,
+                               json_t *args, const struct module_error *e) {
+        _cleanup_json_ json_t *shown = json_object();
+        const module_t *m = NULL;
+        const char *k;
+        json_t *v;
+        size_t n = 0;
+
+        json_object_foreach(args, k, v) {
+                if (n++ == 16 || strlen(k) > 64)
+                        break;
+                if (json_is_string(v))
+                        json_object_set_new(shown, k, json_sprintf("%.256s", json_string_value(v)));
+                else if (json_is_number(v) || json_is_boolean(v))
+                        json_object_set(shown, k, v);
+        }
+        if (str_arg(args, "module"))
+                m = module_find(str_arg(args, "module"));
+        else if (str_arg(args, "collection"))
+                (void)collection_find(str_arg(args, "collection"), &m);
+        audit(h, c, m ? m->name : "", opname, shown, -EPERM, e, NULL, 0, NULL);
+}
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {
         json_t *err = json_pack("{s:i, s:s, s:s}", "status", e->status ? e->status : 500, "code",
@@ -1490,6 +1566,7 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                         module_error_set(&e, 403, "forbidden", NULL, "this needs the role %s",
                                          role_to_string(op->min_role));
                         r = -EPERM;
+                        audit_role_refusal(h, &c, op->name, args, &e);
                         goto done;
                 }
         }

@@ -487,6 +487,38 @@ def test_changes_are_audited_with_diffs(daemon):
     assert v["ok"] is True and v["records"] >= 1
 
 
+def records(d, tok, pred):
+    rs = d.https("GET", "/api/v1/audit?limit=200", token=tok).json["records"]
+    return [r for r in rs if pred(r)]
+
+
+def test_refused_writes_are_audited(users):
+    d = users
+    boot = d.token
+    mona, oscar, alice = session(d, "mona"), session(d, "oscar"), session(d, "alice")
+    # Role too low, at the helper's door.
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"}, token=mona)
+    assert r.status == 403, r
+    r = d.https("POST", "/api/v1/users", {"name": "zoe"}, token=oscar)
+    assert r.status == 403, r
+    # A guard: an administrator may not delete their own account.
+    r = d.https("DELETE", "/api/v1/users/alice", token=alice)
+    assert r.status == 409 and r.json["error"]["code"] == "self", r
+    refused = records(d, boot, lambda r: r["result"] == "refused")
+    got = {(r["user"], r["role"], r["module"], r["operation"]) for r in refused}
+    assert ("mona", "monitor", "stewardd", "PATCH /api/v1/modules/stewardd/settings") in got, got
+    assert ("oscar", "operator", "users", "POST /api/v1/users") in got, got
+    assert ("alice", "admin", "users", "users:delete") in got, got
+    mine = next(r for r in refused if r["user"] == "mona")
+    assert mine["args"] == {} and "needs the role admin" in mine["message"]
+    # Nothing changed, and the chain still holds with the new records.
+    assert d.https("GET", "/api/v1/users/alice", token=alice).status == 200
+    v = d.https("GET", "/api/v1/audit/verify", token=boot).json
+    assert v["ok"] is True, v
+    p = d.cli("audit", "list", check=0)
+    assert "refused" in p.stdout
+
+
 def test_tampering_is_detected(daemon):
     for level in ("debug", "notice", "warning"):
         daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": level})
