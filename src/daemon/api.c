@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cookie.h"
 #include "events.h"
 #include "jsonutil.h"
 #include "kv.h"
@@ -401,9 +402,10 @@ static void set_session_cookie(const struct api_request *req, struct api_respons
                                const char *token, unsigned max_age) {
         free(resp->set_cookie);
         resp->set_cookie = NULL;
+        /* The __Host- prefix needs Secure, Path=/ and no Domain (cookie.h). */
         if (asprintf(&resp->set_cookie,
-                     "steward_session=%s; Path=/; Max-Age=%u; HttpOnly;%s SameSite=Strict", token,
-                     max_age, req->secure ? " Secure;" : "") < 0)
+                     SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; Secure; SameSite=Strict",
+                     token, max_age) < 0)
                 resp->set_cookie = NULL;
 }
 

@@ -3,6 +3,7 @@ with real accounts (in a scratch /etc), roles on every route, throttling,
 sessions, CSRF and Origin, tokens, the bootstrap token, and the audit log
 with its hash chain and rollback."""
 import hashlib
+import http.client
 import json
 import os
 import pwd
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_user, ns_run
+from conftest import Response, make_user, ns_run
 
 pytestmark = pytest.mark.auth
 
@@ -325,7 +326,7 @@ def test_logout_ends_the_session(users):
 def test_cookie_changes_need_csrf_and_a_matching_origin(users):
     d = users
     r = login(d, "alice")
-    cookie = {"Cookie": f"steward_session={r.json['token']}"}
+    cookie = {"Cookie": f"__Host-steward_session={r.json['token']}"}
     csrf = r.json["csrf_token"]
     host = f"127.0.0.1:{d.port}"
     assert d.https("GET", "/api/v1/whoami", token=False, headers=cookie).json["auth"] == "cookie"
@@ -338,6 +339,44 @@ def test_cookie_changes_need_csrf_and_a_matching_origin(users):
     assert r.status == 403 and r.json["error"]["code"] == "bad_origin"
     r = d.https(*patch, token=False, headers={**cookie, "X-CSRF-Token": csrf, "Origin": f"https://{host}"})
     assert r.status == 200, r
+
+
+def cookie_request(d, cookies, path="/api/v1/whoami"):
+    """GET with each of cookies as a Cookie header of its own."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10)
+    try:
+        conn.putrequest("GET", path)
+        for c in cookies:
+            conn.putheader("Cookie", c)
+        conn.endheaders()
+        r = conn.getresponse()
+        return Response(r.status, dict(r.getheaders()), r.read().decode())
+    finally:
+        conn.close()
+
+
+def test_the_session_cookie_is_host_only_and_matched_exactly(users):
+    d = users
+    r = login(d, "alice")
+    tok = r.json["token"]
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith(f"__Host-steward_session={tok};"), cookie
+    assert "Path=/;" in cookie and "Secure" in cookie and "Domain" not in cookie
+    good = f"__Host-steward_session={tok}"
+    assert cookie_request(d, [good]).json["auth"] == "cookie"
+    assert cookie_request(d, [f"theme=dark; {good}; lang=en"]).json["auth"] == "cookie"
+    # Only the exact name counts: look-alikes are someone else's cookies.
+    for other in (f"steward_session={tok}", f"__host-steward_session={tok}",
+                  f"__Host-Steward_session={tok}", f"x__Host-steward_session={tok}"):
+        r = cookie_request(d, [other])
+        assert r.status == 401 and r.json["error"]["code"] == "unauthenticated", other
+    # The session cookie twice is refused, whichever copy is valid.
+    for cookies in ([f"{good}; __Host-steward_session=stw_planted"],
+                    [f"__Host-steward_session=stw_planted; {good}"],
+                    [good, "__Host-steward_session=stw_planted"],
+                    [good, good]):
+        r = cookie_request(d, cookies)
+        assert r.status == 400 and r.json["error"]["code"] == "bad_request", cookies
 
 
 # ---- tokens and the bootstrap token ---------------------------------------------
@@ -437,7 +476,7 @@ def test_ending_a_session(users):
 def test_ending_the_cookie_session_clears_the_cookie(users):
     d = users
     r = login(d, "alice")
-    cookie = {"Cookie": f"steward_session={r.json['token']}", "X-CSRF-Token": r.json["csrf_token"],
+    cookie = {"Cookie": f"__Host-steward_session={r.json['token']}", "X-CSRF-Token": r.json["csrf_token"],
               "Origin": f"https://127.0.0.1:{d.port}"}
     mine = d.https("GET", "/api/v1/sessions", token=False, headers=cookie).json["sessions"]
     current = next(s["id"] for s in mine if s["current"])
