@@ -278,17 +278,19 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
 
 /* Calls the helper for the caller's session; on refusal fills resp with the
  * helper's error (and its details, e.g. the files of a conflict). */
-static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
-                           struct api_response *resp) {
+/* Calls the helper, passing fd (or -1) with the request. */
+static json_t *call_helper_fd(const struct api_request *req, const char *op, json_t *args, int fd,
+                              struct api_response *resp) {
         struct module_error e = {0};
         json_t *ret = NULL, *details = NULL;
         int r;
 
         if (!req->helper) {
+                json_decref(args);
                 api_error(resp, 503, "unavailable", NULL, "changes are not possible here");
                 return NULL;
         }
-        r = req->helper(op, req->session, req->ctx.source, args, -1, &ret, &details, &e);
+        r = req->helper(op, req->session, req->ctx.source, args, fd, &ret, &details, &e);
         if (r >= 0)
                 return ret;
         if (STREQ(e.code, "throttled")) {
@@ -304,6 +306,11 @@ static json_t *call_helper(const struct api_request *req, const char *op, json_t
                 json_object_update_missing(json_object_get(resp->body, "error"), details);
         json_decref(details);
         return NULL;
+}
+
+static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
+                           struct api_response *resp) {
+        return call_helper_fd(req, op, args, -1, resp);
 }
 
 static void h_settings_patch(const struct api_request *req, char **p, struct api_response *resp) {
@@ -427,11 +434,12 @@ static void h_login(const struct api_request *req, char **p, struct api_response
                           "give {\"user\": …, \"password\": …} or {\"bootstrap_token\": …}");
                 return;
         }
-        ret = call_helper(
+        /* The helper reads where the login comes from off the connection. */
+        ret = call_helper_fd(
                 req, bootstrap ? "login_bootstrap" : "login",
                 bootstrap ? json_pack("{s:O}", "token", json_object_get(body, "bootstrap_token"))
                           : json_incref(body),
-                resp);
+                req->conn_fd, resp);
         json_decref(body);
         if (!ret)
                 return;

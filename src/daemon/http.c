@@ -501,6 +501,12 @@ static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *
         return ret;
 }
 
+static int connection_fd(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *fi =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        return fi ? fi->connect_fd : -1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **req_cls) {
@@ -587,6 +593,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 .session_lifetime = req->cfg.session_lifetime,
                 .secure = !cn->l->unix_socket,
                 .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
+                .conn_fd = connection_fd(c),
                 .helper = helper_call,
                 .ctx = {.user = req->auth ? req->caller.user : "",
                         .role = role_to_string(req->auth ? req->caller.role : ROLE_NONE),

@@ -32,6 +32,7 @@
 #include "files.h"
 #include "images.h"
 #include "log.h"
+#include "loginsrc.h"
 #include "metricsdb.h"
 #include "module.h"
 #include "modules/stewardd/stewardd.h"
@@ -49,6 +50,8 @@
 #define THROTTLE_ENTRIES         4096
 #define MAX_TOKEN_LIFETIME       (10LL * 365 * 86400)
 #define AUDIT_ROLLBACK_FILES_MAX 64
+#define GOOD_SOURCES             4096
+#define GOOD_SOURCE_SECONDS      (30u * 86400) /* a source that logged in is known this long */
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
@@ -56,6 +59,8 @@ struct helper {
         int answer_fd; /* a descriptor to pass with the answer, or -1 */
         struct store *store;
         struct throttle *throttle;
+        struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
+        struct loginsrc_listeners listeners; /* the TCP listeners logins may come from */
         char *bootstrap_path;
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
@@ -276,15 +281,28 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
         return 0;
 }
 
-static bool throttled(struct helper *h, const char *key, struct module_error *e) {
+/* The throttle's settings: for sources (delays, then a block), or for a
+ * user name (the same delays, capped, and never a block: anyone can fail as
+ * anyone, so a block per user would let any stranger lock an administrator
+ * out; blocks belong to sources). */
+static struct throttle_config throttle_settings(bool per_user) {
         struct steward_config cfg;
+
+        stewardd_config_get(&cfg);
+        return (struct throttle_config){
+                .free_attempts = cfg.throttle_free_attempts,
+                .base_delay = cfg.throttle_base_delay,
+                .max_delay = cfg.throttle_max_delay,
+                .block_after = per_user ? 0 : cfg.throttle_block_after,
+                .block_seconds = cfg.throttle_block_seconds,
+        };
+}
+
+static bool throttled(struct helper *h, const char *key, bool per_user, struct module_error *e) {
+        struct throttle_config tc = throttle_settings(per_user);
         int64_t retry = 0;
         int r;
 
-        stewardd_config_get(&cfg);
-        struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
-                                     cfg.throttle_max_delay, cfg.throttle_block_after,
-                                     cfg.throttle_block_seconds};
         r = throttle_check(h->throttle, key, &tc, (int64_t)(now_usec() / 1000u), &retry);
         if (r >= 0)
                 return false;
@@ -296,32 +314,89 @@ static bool throttled(struct helper *h, const char *key, struct module_error *e)
         return true;
 }
 
-static void throttle_fail(struct helper *h, const char *key) {
-        struct steward_config cfg;
-        stewardd_config_get(&cfg);
-        struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
-                                     cfg.throttle_max_delay, cfg.throttle_block_after,
-                                     cfg.throttle_block_seconds};
+static void throttle_fail(struct helper *h, const char *key, bool per_user) {
+        struct throttle_config tc = throttle_settings(per_user);
         throttle_failure(h->throttle, key, &tc, (int64_t)(now_usec() / 1000u));
 }
 
-/* "ip:HOST" from "HOST:PORT" / "[V6]:PORT" as the front reports sources. */
-static void source_key(const char *source, char *dst, size_t n) {
-        const char *s = source ? source : "";
-        size_t len;
+/* The pairs of user and source that logged in: such a source is spared
+ * the delay that other sources' failures put on the user.  In memory, so a
+ * restart forgets them (and the failures with them). */
+static const struct throttle_config good_sources_config = {.block_seconds = GOOD_SOURCE_SECONDS};
 
-        if (*s == '[') {
-                const char *end = strchr(s, ']');
-                len = end ? (size_t)(end - s - 1) : strlen(s);
-                s++;
-        } else {
-                const char *colon = strrchr(s, ':');
-                len = colon ? (size_t)(colon - s) : strlen(s);
-        }
-        snprintf(dst, n, "ip:%.*s", (int)len, s);
+static void good_source_key(const char *user, const char *ipkey, char *dst, size_t n) {
+        snprintf(dst, n, "%.64s %s", user, ipkey);
 }
 
-static int login_result(struct helper *h, const struct caller *c, const char *user, enum role role,
+static bool good_source(struct helper *h, const char *user, const char *ipkey) {
+        char key[160];
+        good_source_key(user, ipkey, key, sizeof key);
+        return throttle_has(h->good_sources, key, &good_sources_config,
+                            (int64_t)(now_usec() / 1000u));
+}
+
+static void good_source_add(struct helper *h, const char *user, const char *ipkey) {
+        char key[160];
+        good_source_key(user, ipkey, key, sizeof key);
+        throttle_failure(h->good_sources, key, &good_sources_config, (int64_t)(now_usec() / 1000u));
+}
+
+/* Where a login comes from: the address of the client's connection, which
+ * the front passes (loginsrc.h), or the unix socket's peer.  Without a
+ * descriptor (callers in-process) every such login shares one source. */
+struct login_from {
+        char source[LOGINSRC_SOURCE_MAX];
+        char key[LOGINSRC_KEY_MAX];
+};
+
+static int login_from(struct helper *h, int fd, struct login_from *ret, struct module_error *e) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        int r;
+
+        if (fd < 0) {
+                *ret = (struct login_from){.source = "unknown", .key = "ip:unknown"};
+                return 0;
+        }
+        if (accepted_on_peer_socket(h, fd) &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) >= 0) {
+                snprintf(ret->source, sizeof ret->source, "unix:uid=%u,pid=%d", (unsigned)cred.uid,
+                         (int)cred.pid);
+                snprintf(ret->key, sizeof ret->key, "uid:%u", (unsigned)cred.uid);
+                return 0;
+        }
+        r = loginsrc_from_fd(&h->listeners, fd, ret->source, ret->key);
+        if (r < 0) {
+                log_warning("helper: refused a login: the descriptor passed is not a client's "
+                            "connection to this daemon (%s)",
+                            strerror(-r));
+                module_error_set(e, 400, "bad_request", NULL, "no client connection passed");
+        }
+        return r;
+}
+
+/* The record of a login that was refused although the credentials were
+ * right: the client was told only "wrong user or password". */
+static void audit_login(struct helper *h, const char *user, const char *source, const char *how,
+                        const char *result, const char *message) {
+        struct audit_entry entry = {
+                .user = user,
+                .role = "none",
+                .source = source,
+                .module = "auth",
+                .operation = "login",
+                .args = json_pack("{s:s}", "method", how),
+                .result = result,
+                .message = message,
+        };
+        int r = audit_append(h->store, &entry, now_s(), NULL);
+
+        json_decref(entry.args);
+        if (r < 0)
+                log_error_errno(r, "cannot write the audit record of a login of \"%s\"", user);
+}
+
+static int login_result(struct helper *h, const char *source, const char *user, enum role role,
                         json_t **ret, struct module_error *e) {
         struct steward_config cfg;
         _cleanup_free_ char *secret = NULL, *csrf = NULL;
@@ -330,8 +405,8 @@ static int login_result(struct helper *h, const struct caller *c, const char *us
         int r;
 
         stewardd_config_get(&cfg);
-        r = sessions_create(h->store, "session", user, role, "", now + cfg.session_lifetime,
-                            c->source ? c->source : "", 0, now, &secret, &csrf, &s);
+        r = sessions_create(h->store, "session", user, role, "", now + cfg.session_lifetime, source,
+                            0, now, &secret, &csrf, &s);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot create a session: %s",
                                  strerror(-r));
@@ -343,62 +418,89 @@ static int login_result(struct helper *h, const struct caller *c, const char *us
         return 0;
 }
 
-static int op_login(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
-                    struct module_error *e) {
-        const char *user = str_arg(args, "user"), *password = str_arg(args, "password");
-        char ipkey[128], userkey[128], msg[256];
+/* Why an account whose password was right may still not log in, or NULL. */
+static const char *login_refusal(const char *user, enum role *ret_role) {
         struct steward_config cfg;
         struct role_lists lists;
         struct role_map map;
-        enum role role = ROLE_NONE;
         uid_t uid = 0;
+        int r;
+
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = auth_role_for_user(user, &map, ret_role, &uid);
+        if (r < 0 || *ret_role == ROLE_NONE)
+                return "no Steward role";
+        if (uid == 0 && !cfg.allow_root_login)
+                return "root login is disabled (stewardd:auth:allow_root_login)";
+        return NULL;
+}
+
+/* A login.  Every refusal a stranger could provoke answers exactly like a
+ * wrong password (401 login_failed, the same message), and PAM runs every
+ * time, so neither the answer nor its timing tells that the password was
+ * right for an account that has no role, is root, or is expired or locked;
+ * the reason goes to the log (one line, fit for fail2ban: such attempts
+ * count as failures there too, or a ban would tell) and, when the password
+ * was right, to the audit log.  Wrong passwords are not audited: strangers
+ * could fill the audit log, which is never pruned; the log line and the
+ * counters have them. */
+static int op_login(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                    struct module_error *e) {
+        const char *user = str_arg(args, "user"), *password = str_arg(args, "password");
+        const char *refusal = NULL;
+        char userkey[128], msg[256];
+        struct login_from from;
+        enum role role = ROLE_NONE;
+        bool known;
         int r;
 
         if (!user || !password || json_object_size(args) != 2) {
                 module_error_set(e, 400, "bad_request", NULL, "give user and password");
                 return -EINVAL;
         }
-        source_key(c->source, ipkey, sizeof ipkey);
+        r = login_from(h, fd, &from, e);
+        if (r < 0)
+                return r;
         snprintf(userkey, sizeof userkey, "user:%.64s", user);
-        if (throttled(h, ipkey, e) || throttled(h, userkey, e)) {
-                log_warning("login failed for user \"%.64s\" from %s: %s", user, c->source,
+        /* A source that logged in as this user before is spared the delay
+         * others' failures put on the user; its own failures still count. */
+        known = good_source(h, user, from.key);
+        if (throttled(h, from.key, false, e) || (!known && throttled(h, userkey, true, e))) {
+                log_warning("login failed for user \"%.64s\" from %s: %s", user, from.source,
                             e->message);
                 return -EAGAIN;
         }
         r = auth_pam(PAM_SERVICE, user, password, msg, sizeof msg);
-        if (r < 0) {
-                throttle_fail(h, ipkey);
-                throttle_fail(h, userkey);
-                log_warning("login failed for user \"%.64s\" from %s: %s", user, c->source, msg);
-                module_error_set(e, r == -EIO ? 500 : 401, r == -EIO ? "internal" : "login_failed",
-                                 NULL, "%s", msg);
+        if (r == -EIO) {
+                log_warning("login failed for user \"%.64s\" from %s: %s", user, from.source, msg);
+                module_error_set(e, 500, "internal", NULL, "%s", msg);
                 return r;
         }
-        stewardd_config_get(&cfg);
-        map = role_map(&cfg, &lists);
-        r = auth_role_for_user(user, &map, &role, &uid);
-        if (r < 0 || role == ROLE_NONE) {
-                log_warning("login refused for user \"%.64s\" from %s: no Steward role", user,
-                            c->source);
-                module_error_set(e, 403, "no_role", NULL,
-                                 "%s may not use Steward: the account is in none of the admin, "
-                                 "operator or monitor groups",
-                                 user);
-                return -EPERM;
-        }
-        if (uid == 0 && !cfg.allow_root_login) {
-                log_warning("login refused for user \"%.64s\" from %s: root login is disabled",
-                            user, c->source);
-                module_error_set(e, 403, "root_login_disabled", NULL,
-                                 "root may not log in over the network "
-                                 "(stewardd:auth:allow_root_login)");
-                return -EPERM;
+        if (r == -EPERM) /* the password was right; the account may not log in */
+                refusal = msg;
+        else if (r >= 0)
+                refusal = login_refusal(user, &role);
+        if (r < 0 || refusal) {
+                throttle_fail(h, from.key, false);
+                throttle_fail(h, userkey, true);
+                if (refusal) {
+                        log_warning("login failed for user \"%.64s\" from %s: right password, "
+                                    "but %s",
+                                    user, from.source, refusal);
+                        audit_login(h, user, from.source, "password", "refused", refusal);
+                } else
+                        log_warning("login failed for user \"%.64s\" from %s: %s", user,
+                                    from.source, msg);
+                module_error_set(e, 401, "login_failed", NULL, "%s", AUTH_MSG_WRONG);
+                return -EACCES;
         }
         throttle_success(h->throttle, userkey);
-        throttle_success(h->throttle, ipkey);
-        r = login_result(h, c, user, role, ret, e);
+        throttle_success(h->throttle, from.key);
+        good_source_add(h, user, from.key);
+        r = login_result(h, from.source, user, role, ret, e);
         if (r >= 0)
-                log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), c->source);
+                log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
         return r;
 }
 
@@ -406,19 +508,21 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
                               json_t **ret, struct module_error *e) {
         const char *token = str_arg(args, "token");
         struct session_limits lim;
+        struct login_from from;
         struct session s;
-        char ipkey[128];
         int r;
 
-        source_key(c->source, ipkey, sizeof ipkey);
-        if (throttled(h, ipkey, e))
+        r = login_from(h, fd, &from, e);
+        if (r < 0)
+                return r;
+        if (throttled(h, from.key, false, e))
                 return -EAGAIN;
         session_limits(&lim);
         r = token ? sessions_check(h->store, token, &lim, now_s(), &s) : -ENOENT;
         if (r < 0 || !STREQ(s.kind, "bootstrap")) {
-                throttle_fail(h, ipkey);
+                throttle_fail(h, from.key, false);
                 log_warning("login failed for user \"bootstrap\" from %s: invalid bootstrap token",
-                            c->source);
+                            from.source);
                 module_error_set(e, 401, "login_failed", NULL, "invalid bootstrap token");
                 return -EACCES;
         }
@@ -428,8 +532,11 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
                 return r;
         }
         (void)unlink(h->bootstrap_path);
-        log_notice("the bootstrap token was used to log in from %s; it is gone now", c->source);
-        return login_result(h, c, "bootstrap", ROLE_ADMIN, ret, e);
+        log_notice("the bootstrap token was used to log in from %s; it is gone now", from.source);
+        r = login_result(h, from.source, "bootstrap", ROLE_ADMIN, ret, e);
+        audit_login(h, "bootstrap", from.source, "bootstrap_token", r < 0 ? "error" : "ok",
+                    r < 0 ? e->message : NULL);
+        return r;
 }
 
 static int op_logout(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
@@ -1370,12 +1477,8 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                 return r;
         }
         {
-                struct steward_config cfg;
+                struct throttle_config tc = throttle_settings(false);
                 size_t delayed, blocked;
-                stewardd_config_get(&cfg);
-                struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
-                                             cfg.throttle_max_delay, cfg.throttle_block_after,
-                                             cfg.throttle_block_seconds};
                 throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
                                &blocked);
                 *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions,
@@ -1613,6 +1716,8 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
         if (r >= 0)
                 r = throttle_new(THROTTLE_ENTRIES, &h->throttle);
+        if (r >= 0)
+                r = throttle_new(GOOD_SOURCES, &h->good_sources);
         if (r < 0)
                 goto fail;
         r = read_file(bootstrap_path, 4096, &secret, &len);
@@ -1644,6 +1749,10 @@ int helper_set_peer_socket(struct helper *h, const char *path) {
         return 0;
 }
 
+int helper_add_listener(struct helper *h, int fd) {
+        return loginsrc_add_listener(&h->listeners, fd);
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;
@@ -1651,6 +1760,7 @@ void helper_free(struct helper *h) {
         if (h->store)
                 store_close(h->store);
         throttle_free(h->throttle);
+        throttle_free(h->good_sources);
         free(h->bootstrap_path);
         free(h);
 }

@@ -25,6 +25,10 @@ void helper_free(struct helper *h);
  * peer sessions.  Without it, peer_session refuses everything. */
 int helper_set_peer_socket(struct helper *h, const char *path);
 
+/* A TCP listening socket of the daemon's: logins are accepted only over
+ * connections accepted on one of these (loginsrc.h). */
+int helper_add_listener(struct helper *h, int fd);
+
 /* Handles one request; fd is a passed descriptor or -1 (always consumed).
  * Returns the answer frame. */
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd);

@@ -108,17 +108,69 @@ def test_failed_logins_say_nothing_about_the_account(users):
     assert 'login failed for user "alice" from 127.0.0.1:' in d.log_text()
 
 
-def test_a_user_without_a_role_is_refused(users):
-    r = login(users, "nora")
-    assert r.status == 403 and r.json["error"]["code"] == "no_role"
-    assert "groups" in r.json["error"]["message"]
+def https_from(d, source, method, path, body=None, headers=None):
+    """A request from another loopback address (127.0.0.0/8 all reaches the
+    daemon on 127.0.0.1), so a test can rotate the source of its logins."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10,
+                                       source_address=(source, 0))
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        return Response(r.status, dict(r.getheaders()), r.read().decode())
+    finally:
+        conn.close()
+
+
+def login_from(d, source, user, password=None):
+    return https_from(d, source, "POST", "/api/v1/login",
+                      {"user": user, "password": password if password is not None else PASSWORDS[user]})
+
+
+def answer(r):
+    """What a client sees of an answer, but for its date."""
+    return r.status, r.body, {k: v for k, v in r.headers.items() if k.lower() != "date"}
+
+
+def test_refused_logins_answer_like_a_wrong_password(users):
+    d = users
+    make_user(d, "erin", "Erin-pw-1", ["sudo"])
+    ns_run(d, ["/usr/bin/chage", "-E", "1", "--", "erin"])  # expired in 1970
+    ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")
+    # Each from a source of its own: the throttle must not tell them apart either.
+    wrong = login_from(d, "127.0.0.11", "alice", "not-it")
+    assert wrong.status == 401 and wrong.json["error"]["code"] == "login_failed", wrong
+    refused = {
+        "no role": login_from(d, "127.0.0.12", "nora"),
+        "root": login_from(d, "127.0.0.13", "root", "Root-pw-1"),
+        "expired": login_from(d, "127.0.0.14", "erin", "Erin-pw-1"),
+    }
+    for why, r in refused.items():
+        assert answer(r) == answer(wrong), why
+    # The reason is in the log (one line per failure, for fail2ban) and the audit.
+    log = d.log_text()
+    assert 'login failed for user "nora" from 127.0.0.12:' in log and "no Steward role" in log
+    assert 'login failed for user "root" from 127.0.0.13:' in log and "root login is disabled" in log
+    assert 'login failed for user "erin" from 127.0.0.14:' in log
+    admin = session(d, "alice")
+    records = d.https("GET", "/api/v1/audit?module=auth", token=admin).json["records"]
+    seen = {r["user"]: r for r in records if r["operation"] == "login"}
+    for user, source in (("nora", "127.0.0.12"), ("root", "127.0.0.13"), ("erin", "127.0.0.14")):
+        assert seen[user]["result"] == "refused" and seen[user]["source"].startswith(source + ":")
+        assert seen[user]["args"] == {"method": "password"}  # never the password itself
+    assert "alice" not in seen  # a wrong password is logged, not audited
+    assert "no Steward role" in seen["nora"]["message"]
 
 
 def test_root_login_is_off_by_default_and_a_setting(users):
     d = users
     ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")
     r = login(d, "root", "Root-pw-1")
-    assert r.status == 403 and r.json["error"]["code"] == "root_login_disabled"
+    assert r.status == 401 and r.json["error"]["code"] == "login_failed"
     admin = session(d, "alice")
     assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"auth:allow_root_login": True},
                    token=admin).status == 200
@@ -294,6 +346,68 @@ def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
     time.sleep(3.3)
     assert login(d, "alice").status == 200
     assert "throttled" in d.log_text() or "blocked" in d.log_text()
+
+
+ROTATION = """auth:throttle:free_attempts = 2
+auth:throttle:base_delay = 1
+auth:throttle:max_delay = 2
+auth:throttle:block_after = 4
+auth:throttle:block_seconds = 600
+"""
+
+
+def login_waiting(d, source, user):
+    """Logs in, waiting as long as each 429 says; fails on a block."""
+    for _ in range(5):
+        r = login_from(d, source, user)
+        if r.status != 429:
+            return r
+        assert "blocked" not in r.json["error"]["message"], r
+        time.sleep(int(r.headers["Retry-After"]))
+    return r
+
+
+def test_failures_from_rotating_sources_never_lock_a_user_out(daemon_base, make_daemon):
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    d = make_daemon(config_text=ROTATION, wrap=lambda argv: ns_argv(etc, argv))
+    make_user(d, "alice", PASSWORDS["alice"], ["sudo"])
+    assert login_from(d, "127.0.0.2", "alice").status == 200  # alice's usual place
+
+    def attack(first):
+        # Five wrong passwords, each from a source of its own (so every source
+        # stays within its free attempts), waiting whenever told to: the user
+        # collects them all.
+        failed, i = 0, first
+        while failed < 5:
+            r = login_from(d, f"127.0.1.{i}", "alice", "guess")
+            i += 1
+            if r.status == 401:
+                failed += 1
+                continue
+            assert r.status == 429, r
+            if "blocked" in r.json["error"]["message"]:
+                return  # (what a per-user block did: locked alice out)
+            time.sleep(int(r.headers["Retry-After"]))
+
+    attack(1)
+    # From a fresh source the user is slowed, never blocked...
+    r = login_waiting(d, "127.0.0.3", "alice")
+    assert r.status == 200, r
+    attack(100)
+    # ...and from where alice logged in before, not even slowed.
+    r = login_from(d, "127.0.0.2", "alice")
+    assert r.status == 200, r
+    # A source's own failures still block that source, whatever the user.
+    for _ in range(10):
+        r = login_from(d, "127.0.0.9", "alice", "guess")
+        if r.status == 429 and "blocked" in r.json["error"]["message"]:
+            break
+        time.sleep(int(r.headers.get("Retry-After", "1")))
+    assert r.status == 429 and "blocked" in r.json["error"]["message"], r
+    assert login_from(d, "127.0.0.9", "alice").status == 429
+    assert login_from(d, "127.0.0.2", "alice").status == 200
 
 
 # ---- sessions, cookies, CSRF ----------------------------------------------------
@@ -591,6 +705,13 @@ def test_rollback_restores_and_refuses_when_the_file_moved_on(daemon):
     assert r.status == 409
     assert '-log_level = "debug"' in r.json["error"]["files"][0]["diff"]
     assert daemon.config.read_text() == 'log_level = "info"\n'
+
+
+def test_the_bootstrap_login_is_audited(daemon):
+    boot = daemon.token  # a login with the bootstrap token
+    rec, = records(daemon, boot, lambda r: r["module"] == "auth" and r["user"] == "bootstrap")
+    assert rec["operation"] == "login" and rec["result"] == "ok"
+    assert rec["args"] == {"method": "bootstrap_token"} and rec["source"].startswith("127.0.0.1:")
 
 
 def test_unauthenticated_connections_are_capped(make_daemon):
