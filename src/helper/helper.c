@@ -55,12 +55,18 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
+struct deferred_login {
+        bool set;
+        char user[65], source[LOGINSRC_SOURCE_MAX], reason[256];
+};
+
 struct helper {
         int answer_fd; /* a descriptor to pass with the answer, or -1 */
         struct store *store;
         struct throttle *throttle;
         struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
         struct loginsrc_listeners listeners; /* the TCP listeners logins may come from */
+        struct deferred_login deferred; /* a refused login's record, written after the answer */
         char *bootstrap_path;
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
@@ -396,6 +402,31 @@ static void audit_login(struct helper *h, const char *user, const char *source, 
                 log_error_errno(r, "cannot write the audit record of a login of \"%s\"", user);
 }
 
+/* The audit record of a refused login is written after the answer has
+ * gone (helper_serve): a write to the store takes milliseconds, which a
+ * wrong password's answer would not, and the time of the answer must not
+ * tell them apart. */
+static void defer_login_audit(struct helper *h, const char *user, const char *source,
+                              const char *reason) {
+        struct deferred_login *d = &h->deferred;
+
+        if (d->set) /* one at most: the previous request's went out already */
+                audit_login(h, d->user, d->source, "password", "refused", d->reason);
+        *d = (struct deferred_login){.set = true};
+        snprintf(d->user, sizeof d->user, "%s", user);
+        snprintf(d->source, sizeof d->source, "%s", source);
+        snprintf(d->reason, sizeof d->reason, "%s", reason);
+}
+
+static void flush_deferred(struct helper *h) {
+        struct deferred_login *d = &h->deferred;
+
+        if (!d->set)
+                return;
+        d->set = false;
+        audit_login(h, d->user, d->source, "password", "refused", d->reason);
+}
+
 static int login_result(struct helper *h, const char *source, const char *user, enum role role,
                         json_t **ret, struct module_error *e) {
         struct steward_config cfg;
@@ -477,10 +508,13 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
                 module_error_set(e, 500, "internal", NULL, "%s", msg);
                 return r;
         }
+        /* The role is looked up whatever PAM said, so that a wrong password
+         * costs what a refused right one does. */
+        refusal = login_refusal(user, &role);
         if (r == -EPERM) /* the password was right; the account may not log in */
                 refusal = msg;
-        else if (r >= 0)
-                refusal = login_refusal(user, &role);
+        else if (r < 0)
+                refusal = NULL;
         if (r < 0 || refusal) {
                 throttle_fail(h, from.key, false);
                 throttle_fail(h, userkey, true);
@@ -488,7 +522,7 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
                         log_warning("login failed for user \"%.64s\" from %s: right password, "
                                     "but %s",
                                     user, from.source, refusal);
-                        audit_login(h, user, from.source, "password", "refused", refusal);
+                        defer_login_audit(h, user, from.source, refusal);
                 } else
                         log_warning("login failed for user \"%.64s\" from %s: %s", user,
                                     from.source, msg);
@@ -1628,6 +1662,7 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         if (h->answer_fd >= 0) /* not taken by helper_serve: callers in-process */
                 close(h->answer_fd);
         h->answer_fd = -1;
+        flush_deferred(h); /* callers in-process: the previous answer went out */
         for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
                 if (STREQ(ops[i].name, name))
                         op = &ops[i];
@@ -1757,8 +1792,10 @@ void helper_free(struct helper *h) {
         if (!h)
                 return;
         free(h->peer_socket);
-        if (h->store)
+        if (h->store) {
+                flush_deferred(h);
                 store_close(h->store);
+        }
         throttle_free(h->throttle);
         throttle_free(h->good_sources);
         free(h->bootstrap_path);
@@ -1826,6 +1863,7 @@ int helper_serve(struct helper *h, int sock, int sigfd) {
                 if (h->answer_fd >= 0)
                         close(h->answer_fd);
                 h->answer_fd = -1;
+                flush_deferred(h);
                 json_decref(answer);
                 json_decref(req);
                 if (r == -EPIPE || r == -ECONNRESET)
