@@ -383,11 +383,11 @@ static int login_from(struct helper *h, int fd, struct login_from *ret, struct m
 
 /* The record of a login that was refused although the credentials were
  * right: the client was told only "wrong user or password". */
-static void audit_login(struct helper *h, const char *user, const char *source, const char *how,
-                        const char *result, const char *message) {
+static void audit_login(struct helper *h, const char *user, enum role role, const char *source,
+                        const char *how, const char *result, const char *message) {
         struct audit_entry entry = {
                 .user = user,
-                .role = "none",
+                .role = role_to_string(role),
                 .source = source,
                 .module = "auth",
                 .operation = "login",
@@ -411,7 +411,7 @@ static void defer_login_audit(struct helper *h, const char *user, const char *so
         struct deferred_login *d = &h->deferred;
 
         if (d->set) /* one at most: the previous request's went out already */
-                audit_login(h, d->user, d->source, "password", "refused", d->reason);
+                audit_login(h, d->user, ROLE_NONE, d->source, "password", "refused", d->reason);
         *d = (struct deferred_login){.set = true};
         snprintf(d->user, sizeof d->user, "%s", user);
         snprintf(d->source, sizeof d->source, "%s", source);
@@ -424,7 +424,7 @@ static void flush_deferred(struct helper *h) {
         if (!d->set)
                 return;
         d->set = false;
-        audit_login(h, d->user, d->source, "password", "refused", d->reason);
+        audit_login(h, d->user, ROLE_NONE, d->source, "password", "refused", d->reason);
 }
 
 static int login_result(struct helper *h, const char *source, const char *user, enum role role,
@@ -568,8 +568,8 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
         (void)unlink(h->bootstrap_path);
         log_notice("the bootstrap token was used to log in from %s; it is gone now", from.source);
         r = login_result(h, from.source, "bootstrap", ROLE_ADMIN, ret, e);
-        audit_login(h, "bootstrap", from.source, "bootstrap_token", r < 0 ? "error" : "ok",
-                    r < 0 ? e->message : NULL);
+        audit_login(h, "bootstrap", ROLE_ADMIN, from.source, "bootstrap_token",
+                    r < 0 ? "error" : "ok", r < 0 ? e->message : NULL);
         return r;
 }
 

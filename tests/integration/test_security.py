@@ -672,6 +672,22 @@ def test_refused_writes_are_audited(users):
     assert "refused" in p.stdout
 
 
+def test_a_tool_failing_before_anything_changed_is_audited(users):
+    d = users
+    # useradd finds no free uid: its range is one uid, taken.
+    ns_run(d, ["/usr/sbin/useradd", "--no-create-home", "-u", "4242", "--", "taken"])
+    defs = Path(d.etc) / "login.defs"
+    text = "".join(l + "\n" for l in defs.read_text().splitlines()
+                   if not l.startswith(("UID_MIN", "UID_MAX")))
+    defs.write_text(text + "UID_MIN 4242\nUID_MAX 4242\n")
+    r = d.https("POST", "/api/v1/users", {"name": "zed"})
+    assert r.status == 409 and "useradd failed" in r.json["error"]["message"], r
+    rec = d.https("GET", "/api/v1/audit?module=users&limit=1").json["records"][0]
+    assert rec["operation"] == "users:create" and rec["result"] == "error"
+    assert "useradd failed" in rec["message"] and rec["files"] == []
+    assert d.https("GET", "/api/v1/users/zed").status == 404
+
+
 def test_tampering_is_detected(daemon):
     for level in ("debug", "notice", "warning"):
         daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": level})
@@ -710,7 +726,7 @@ def test_rollback_restores_and_refuses_when_the_file_moved_on(daemon):
 def test_the_bootstrap_login_is_audited(daemon):
     boot = daemon.token  # a login with the bootstrap token
     rec, = records(daemon, boot, lambda r: r["module"] == "auth" and r["user"] == "bootstrap")
-    assert rec["operation"] == "login" and rec["result"] == "ok"
+    assert rec["operation"] == "login" and rec["result"] == "ok" and rec["role"] == "admin"
     assert rec["args"] == {"method": "bootstrap_token"} and rec["source"].startswith("127.0.0.1:")
 
 
