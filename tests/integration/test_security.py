@@ -166,6 +166,15 @@ def test_refused_logins_answer_like_a_wrong_password(users):
     assert "no Steward role" in seen["nora"]["message"]
 
 
+def test_a_login_on_the_local_socket_comes_from_its_peer(users):
+    d = users
+    r = d.unix("POST", "/api/v1/login", {"user": "alice", "password": PASSWORDS["alice"]})
+    assert r.status == 200, r
+    mine = d.https("GET", "/api/v1/sessions", token=r.json["token"]).json["sessions"]
+    current, = [s for s in mine if s["current"]]
+    assert current["source"] == f"unix:uid={os.getuid()},pid={os.getpid()}", current
+
+
 def test_root_login_is_off_by_default_and_a_setting(users):
     d = users
     ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")
