@@ -1788,6 +1788,10 @@ int helper_add_listener(struct helper *h, int fd) {
         return loginsrc_add_listener(&h->listeners, fd);
 }
 
+void helper_set_front_uid(struct helper *h, uid_t uid) {
+        loginsrc_set_front_uid(&h->listeners, uid);
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;

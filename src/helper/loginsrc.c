@@ -7,15 +7,22 @@
  * and connected to a listener has an ephemeral local port, and binding one
  * to a listener's port and address fails (the port is taken; below 1024 it
  * also needs a capability the front lacks), so only an end accepted on a
- * listener passes. */
+ * listener passes.  When the client's end is a socket of this host too, its
+ * owner is looked up, and the front's own are refused (loginsrc.h). */
 #include "loginsrc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "util.h"
 
 static int sockopt_int(int fd, int level, int name, int *ret) {
         socklen_t len = sizeof *ret;
@@ -49,6 +56,83 @@ static bool on_listener(const struct sockaddr_storage *la, const struct sockaddr
         const struct sockaddr_in6 *a = (const void *)la, *b = (const void *)local;
         return a->sin6_port == b->sin6_port && (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ||
                                                 IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr));
+}
+
+void loginsrc_set_front_uid(struct loginsrc_listeners *l, uid_t uid) {
+        l->has_front_uid = true;
+        l->front_uid = uid;
+}
+
+/* The owner of the client's end of the connection local <- peer, when that
+ * end is a socket of this host: one exact sock_diag lookup (the id is the
+ * client's view: source peer, destination local).  -ENOENT when there is no
+ * such socket here (the peer is remote). */
+static int client_socket_uid(const struct sockaddr_storage *local,
+                             const struct sockaddr_storage *peer, uid_t *ret) {
+        struct {
+                struct nlmsghdr h;
+                struct inet_diag_req_v2 req;
+        } msg = {
+                .h =
+                        {
+                                .nlmsg_len = sizeof msg,
+                                .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                                .nlmsg_flags = NLM_F_REQUEST,
+                                .nlmsg_seq = 1,
+                        },
+                .req =
+                        {
+                                .sdiag_family = (uint8_t)local->ss_family,
+                                .sdiag_protocol = IPPROTO_TCP,
+                                .idiag_states = ~0u,
+                                .id.idiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE},
+                        },
+        };
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        union {
+                struct nlmsghdr h;
+                uint8_t bytes[1024];
+        } answer;
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (local->ss_family == AF_INET) {
+                const struct sockaddr_in *l = (const void *)local, *p = (const void *)peer;
+                msg.req.id.idiag_sport = p->sin_port;
+                msg.req.id.idiag_dport = l->sin_port;
+                memcpy(msg.req.id.idiag_src, &p->sin_addr, 4);
+                memcpy(msg.req.id.idiag_dst, &l->sin_addr, 4);
+        } else {
+                const struct sockaddr_in6 *l = (const void *)local, *p = (const void *)peer;
+                msg.req.id.idiag_sport = p->sin6_port;
+                msg.req.id.idiag_dport = l->sin6_port;
+                memcpy(msg.req.id.idiag_src, &p->sin6_addr, 16);
+                memcpy(msg.req.id.idiag_dst, &l->sin6_addr, 16);
+        }
+        fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (fd < 0)
+                return -errno;
+        if (sendto(fd, &msg, sizeof msg, 0, (struct sockaddr *)&kernel, sizeof kernel) !=
+            (ssize_t)sizeof msg)
+                return -EIO;
+        do
+                n = recv(fd, &answer, sizeof answer, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n < sizeof answer.h || answer.h.nlmsg_len > (size_t)n)
+                return -EBADMSG;
+        if (answer.h.nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *err = NLMSG_DATA(&answer.h);
+                if (answer.h.nlmsg_len < NLMSG_LENGTH(sizeof *err))
+                        return -EBADMSG;
+                return err->error < 0 ? err->error : -EBADMSG;
+        }
+        if (answer.h.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+            answer.h.nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+                return -EBADMSG;
+        *ret = ((const struct inet_diag_msg *)NLMSG_DATA(&answer.h))->idiag_uid;
+        return 0;
 }
 
 int loginsrc_format(const struct sockaddr *sa, socklen_t len, char source[LOGINSRC_SOURCE_MAX],
@@ -101,5 +185,13 @@ int loginsrc_from_fd(const struct loginsrc_listeners *l, int fd, char source[LOG
                 return -EPERM;
         if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
                 return -errno; /* ENOTCONN: the client is gone already */
+        if (l->has_front_uid) {
+                uid_t owner;
+                int r = client_socket_uid(&local, &peer, &owner);
+                if (r >= 0 && owner == l->front_uid)
+                        return -EPERM; /* the front connected to itself */
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
         return loginsrc_format((const struct sockaddr *)&peer, plen, source, key);
 }

@@ -8,21 +8,27 @@
  * daemon's own listening sockets (registered here by the parent, which
  * bound them) and reads the peer's address with getpeername().
  *
- * What a compromised front can still do: it runs libmicrohttpd, so it holds
- * the listening sockets and may connect to them itself, from any address of
- * this host (all of 127.0.0.0/8, ::1, the host's own addresses; its seccomp
- * filter does not stop socket/bind/connect, which it needs for webhooks),
- * accept that connection and pass it.  So it can make a login appear to
- * come from a local address, never from a remote one; the per-user delay
- * still slows such guessing.
+ * A compromised front holds the listening sockets (it runs libmicrohttpd)
+ * and may connect to them itself, from any address of this host (all of
+ * 127.0.0.0/8, ::1, the host's own addresses: its seccomp filter does not
+ * stop socket/bind/connect, which webhooks need), accept that connection
+ * and pass it, to make a login come from a fresh local source each time.
+ * So when the peer is on this host, the helper looks its socket up
+ * (sock_diag, by the exact address pair) and refuses a connection whose
+ * client socket belongs to the front's uid.  What remains: a front could
+ * still pass connections other local processes made, which it does not
+ * choose; and everything here holds in the daemon's network namespace
+ * only (a peer in another one is not found, so it counts as remote).
  *
  * The throttle key of an IPv4 source is its address; of an IPv6 source, its
  * /64 (one host usually holds a whole /64, so per-address keys would cost an
  * attacker nothing to rotate). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define LOGINSRC_LISTENERS_MAX 16
 #define LOGINSRC_SOURCE_MAX    64 /* "[IPv6]:PORT" and a NUL */
@@ -31,16 +37,23 @@
 struct loginsrc_listeners {
         struct sockaddr_storage addr[LOGINSRC_LISTENERS_MAX];
         size_t n;
+        bool has_front_uid; /* refuse connections whose client socket is its */
+        uid_t front_uid;
 };
 
 /* Remembers the local address of a listening TCP socket.  -EINVAL if fd is
  * not one; -ENOSPC past LOGINSRC_LISTENERS_MAX. */
 int loginsrc_add_listener(struct loginsrc_listeners *l, int fd);
 
+/* The uid the network front runs as: connections it made itself are not
+ * clients'. */
+void loginsrc_set_front_uid(struct loginsrc_listeners *l, uid_t uid);
+
 /* The source ("192.0.2.7:51234", "[2001:db8::1]:51234") and throttle key
  * ("ip:192.0.2.7", "ip:2001:db8::/64") of a connection passed with a login.
  * -EPERM when fd is not the accepted end of a TCP connection to one of the
- * listeners; other -errno when it cannot be read. */
+ * listeners, or its client socket is the front's; other -errno when it
+ * cannot be read. */
 int loginsrc_from_fd(const struct loginsrc_listeners *l, int fd, char source[LOGINSRC_SOURCE_MAX],
                      char key[LOGINSRC_KEY_MAX]);
 

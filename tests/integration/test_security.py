@@ -175,6 +175,30 @@ def test_a_login_on_the_local_socket_comes_from_its_peer(users):
     assert current["source"] == f"unix:uid={os.getuid()},pid={os.getpid()}", current
 
 
+def test_a_connection_the_front_could_make_to_itself_is_no_login_source(users):
+    """A compromised front could connect to its own listener from a fresh
+    local address for every guess; the helper refuses a connection whose
+    client socket belongs to the front's user."""
+    import subprocess
+    d = users
+    steward = pwd.getpwnam("_steward")
+    code = (
+        "import http.client, json, ssl, sys\n"
+        "ctx = ssl._create_unverified_context()  # the key dir is root's\n"
+        "c = http.client.HTTPSConnection('127.0.0.1', int(sys.argv[1]), context=ctx, timeout=10,"
+        " source_address=('127.0.0.77', 0))\n"
+        "c.request('POST', '/api/v1/login', body=json.dumps({'user': 'alice', 'password': sys.argv[3]}),"
+        " headers={'Content-Type': 'application/json'})\n"
+        "r = c.getresponse(); print(r.status, r.read().decode())\n")
+    p = subprocess.run(["/usr/bin/python3", "-c", code, str(d.port), "-", PASSWORDS["alice"]],
+                       capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: (os.setgid(steward.pw_gid), os.setuid(steward.pw_uid)))
+    assert p.stdout.startswith("400 "), (p.stdout, p.stderr)
+    assert "not a client's connection" in d.log_text()
+    # Anyone else, from the same address, logs in.
+    assert login_from(d, "127.0.0.77", "alice").status == 200
+
+
 def test_root_login_is_off_by_default_and_a_setting(users):
     d = users
     ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")

@@ -1,7 +1,8 @@
 /* test-loginsrc.c — the source of a login is read off the client's
  * connection, and only off the accepted end of a connection to one of the
  * daemon's listeners: never off the listener, a socket the front connected
- * itself, another listener's connection or a socketpair.  IPv6 sources are
+ * itself, another listener's connection or a socketpair, nor off a
+ * connection whose client socket is the front's own.  IPv6 sources are
  * keyed by their /64. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -86,6 +87,25 @@ static void test_accepted_connection(void **state) {
         close(lfd);
 }
 
+/* A connection the front made to itself (its client socket is the
+ * front's uid's) is no client's; one made by anyone else is. */
+static void test_front_connecting_to_itself(void **state) {
+        struct loginsrc_listeners ls = {0};
+        char source[LOGINSRC_SOURCE_MAX], key[LOGINSRC_KEY_MAX];
+        int lfd = listener("127.0.0.1"), afd, cfd;
+
+        assert_int_equal(loginsrc_add_listener(&ls, lfd), 0);
+        cfd = connect_from(lfd, "127.0.0.9", &afd);
+        loginsrc_set_front_uid(&ls, getuid()); /* the test made it: as if the front */
+        assert_int_equal(loginsrc_from_fd(&ls, afd, source, key), -EPERM);
+        loginsrc_set_front_uid(&ls, getuid() + 4242); /* someone else */
+        assert_int_equal(loginsrc_from_fd(&ls, afd, source, key), 0);
+        assert_string_equal(key, "ip:127.0.0.9");
+        close(cfd);
+        close(afd);
+        close(lfd);
+}
+
 static void test_format(void **state) {
         struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(4431)};
         struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(1)};
@@ -112,6 +132,7 @@ static void test_format(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_accepted_connection),
+                cmocka_unit_test(test_front_connecting_to_itself),
                 cmocka_unit_test(test_format),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
