@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cookie.h"
 #include "events.h"
 #include "jsonutil.h"
 #include "kv.h"
@@ -181,6 +182,7 @@ static int ctx_privileged_read(const struct module_ctx *ctx, const char *module,
 
 static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
                            struct api_response *resp);
+static void audit_refused(const struct api_request *req, const struct api_response *refusal);
 
 /* The context modules see for this request. */
 static struct module_ctx request_ctx(const struct api_request *req) {
@@ -327,17 +329,19 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
 
 /* Calls the helper for the caller's session; on refusal fills resp with the
  * helper's error (and its details, e.g. the files of a conflict). */
-static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
-                           struct api_response *resp) {
+/* Calls the helper, passing fd (or -1) with the request. */
+static json_t *call_helper_fd(const struct api_request *req, const char *op, json_t *args, int fd,
+                              struct api_response *resp) {
         struct module_error e = {0};
         json_t *ret = NULL, *details = NULL;
         int r;
 
         if (!req->helper) {
+                json_decref(args);
                 api_error(resp, 503, "unavailable", NULL, "changes are not possible here");
                 return NULL;
         }
-        r = req->helper(op, req->session, req->ctx.source, args, -1, &ret, &details, &e);
+        r = req->helper(op, req->session, req->ctx.source, args, fd, &ret, &details, &e);
         if (r >= 0)
                 return ret;
         if (STREQ(e.code, "throttled")) {
@@ -367,6 +371,11 @@ static void take_changed_modules(json_t *ret, struct api_response *resp) {
                         resp->changed_modules[resp->n_changed_modules++] = m;
         }
         json_object_del(ret, "changed_modules");
+}
+
+static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
+                           struct api_response *resp) {
+        return call_helper_fd(req, op, args, -1, resp);
 }
 
 static void h_settings_patch(const struct api_request *req, char **p, struct api_response *resp) {
@@ -404,6 +413,7 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
         if (c->changes_state && req->role < ROLE_ADMIN) {
                 api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role admin", m->name,
                           c->name);
+                audit_refused(req, resp);
                 return;
         }
         if (!(args = body_object(req, resp)))
@@ -463,9 +473,10 @@ static void set_session_cookie(const struct api_request *req, struct api_respons
                                const char *token, unsigned max_age) {
         free(resp->set_cookie);
         resp->set_cookie = NULL;
+        /* The __Host- prefix needs Secure, Path=/ and no Domain (cookie.h). */
         if (asprintf(&resp->set_cookie,
-                     "steward_session=%s; Path=/; Max-Age=%u; HttpOnly;%s SameSite=Strict", token,
-                     max_age, req->secure ? " Secure;" : "") < 0)
+                     SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; Secure; SameSite=Strict",
+                     token, max_age) < 0)
                 resp->set_cookie = NULL;
 }
 
@@ -487,11 +498,12 @@ static void h_login(const struct api_request *req, char **p, struct api_response
                           "give {\"user\": …, \"password\": …} or {\"bootstrap_token\": …}");
                 return;
         }
-        ret = call_helper(
+        /* The helper reads where the login comes from off the connection. */
+        ret = call_helper_fd(
                 req, bootstrap ? "login_bootstrap" : "login",
                 bootstrap ? json_pack("{s:O}", "token", json_object_get(body, "bootstrap_token"))
                           : json_incref(body),
-                resp);
+                req->conn_fd, resp);
         json_decref(body);
         if (!ret)
                 return;
@@ -1025,6 +1037,23 @@ static void module_route(const struct api_request *req, const struct resolved *r
         ok(resp, ret ? ret : json_object());
 }
 
+/* A change refused here for the caller's role never reaches the helper,
+ * which keeps the audit log: ask it to record the refusal.  The answer
+ * stays the refusal whatever the helper says. */
+static void audit_refused(const struct api_request *req, const struct api_response *refusal) {
+        struct api_response scratch = {0};
+        json_t *err = json_object_get(refusal->body, "error");
+
+        if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD") || !req->session)
+                return;
+        json_decref(call_helper(
+                req, "audit_refused",
+                json_pack("{s:s, s:s, s:s}", "method", req->method, "path", req->path, "message",
+                          json_string_value(json_object_get(err, "message")) ?: "forbidden"),
+                &scratch));
+        api_response_clear(&scratch);
+}
+
 void api_handle(const struct api_request *req, struct api_response *resp) {
         char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
         char *params[MAX_SEGMENTS] = {0};
@@ -1044,10 +1073,12 @@ void api_handle(const struct api_request *req, struct api_response *resp) {
         if (rt.min_role > req->role) {
                 if (req->role == ROLE_NONE)
                         api_error(resp, 401, "unauthenticated", NULL, "authentication required");
-                else
+                else {
                         api_error(resp, 403, "forbidden", NULL, "%s needs the role %s; you are %s",
                                   req->path, role_to_string(rt.min_role),
                                   role_to_string(req->role));
+                        audit_refused(req, resp);
+                }
                 return;
         }
         if (req->bootstrap && !(STREQ(rt.pattern, "api/v1/tokens") && STREQ(rt.method, "POST"))) {

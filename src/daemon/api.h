@@ -38,8 +38,11 @@ struct api_request {
         int64_t session_id;
         unsigned max_json_depth;
         unsigned session_lifetime; /* for the login cookie's Max-Age */
-        bool secure;               /* TLS: cookies get the Secure attribute */
+        bool secure;               /* TLS (the cookie is Secure either way: __Host-) */
         const char *last_event_id; /* the Last-Event-ID header, or NULL */
+        /* The client's connection, passed to the helper with a login so that
+         * it reads the source itself (-1: none; every initialiser sets it). */
+        int conn_fd;
         api_helper_fn helper;
         struct module_ctx ctx;
 };

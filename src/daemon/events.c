@@ -381,6 +381,7 @@ static void poll_ports(void) {
                 .session = who.secret,
                 .session_id = who.session_id,
                 .max_json_depth = 32,
+                .conn_fd = -1,
                 .helper = helper_call,
                 .ctx = {.user = who.user, .role = role_to_string(who.role), .source = who.source},
         };

@@ -45,6 +45,7 @@
 #include "api.h"
 #include "connbudget.h"
 #include "console.h"
+#include "cookie.h"
 #include "events.h"
 #include "frontauth.h"
 #include "helper/roles.h"
@@ -347,11 +348,36 @@ static void refuse_local_peer(struct MHD_Connection *c, struct conn *cn, int fd,
         log_debug("%s: refused at accept: %s", cn->source, e->message);
 }
 
+/* The session cookie over every Cookie header (cookie.h). */
+struct session_cookie {
+        size_t count;
+        const char *value;
+        size_t len;
+};
+
+static enum MHD_Result find_session_cookie(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           const char *value) {
+        struct session_cookie *sc = cls;
+        const char *v = NULL;
+        size_t len = 0, n;
+
+        if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) != 0)
+                return MHD_YES;
+        n = cookie_find(value, SESSION_COOKIE, &v, &len);
+        if (n > 0 && sc->count == 0) {
+                sc->value = v;
+                sc->len = len;
+        }
+        sc->count += n;
+        return MHD_YES;
+}
+
 /* Decides who the caller is; fills req->early with a refusal otherwise. */
 static void authenticate(struct MHD_Connection *c, struct conn *cn, struct request *req,
                          const char *method, const char *url) {
         struct module_error e = {0};
         const char *h, *secret = NULL;
+        char cookie_secret[FRONTAUTH_SECRET_MAX + 1];
         bool cookie = false;
 
         if (STREQ(method, "POST") && STREQ(url, "/api/v1/login"))
@@ -380,8 +406,22 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 secret = h + 7;
                 while (*secret == ' ')
                         secret++;
-        } else if ((secret = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "steward_session")))
-                cookie = true;
+        } else {
+                struct session_cookie sc = {0};
+                MHD_get_connection_values(c, MHD_HEADER_KIND, find_session_cookie, &sc);
+                if (sc.count > 1) {
+                        api_error(&req->early, 400, "bad_request", NULL,
+                                  "the session cookie is sent more than once");
+                        return;
+                }
+                if (sc.count == 1) {
+                        /* Longer than any secret: it is not one. */
+                        snprintf(cookie_secret, sizeof cookie_secret, "%.*s",
+                                 (int)(sc.len < sizeof cookie_secret ? sc.len : 0), sc.value);
+                        secret = cookie_secret;
+                        cookie = true;
+                }
+        }
         if ((!secret || !*secret) && STREQ(method, "GET") && STREQ(url, "/metrics") &&
             network_allowed(&req->cfg.metrics_allow_from, cn->host)) {
                 /* Prometheus servers on networks the admin listed scrape
@@ -538,6 +578,12 @@ static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *
         return ret;
 }
 
+static int connection_fd(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *fi =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        return fi ? fi->connect_fd : -1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **req_cls) {
@@ -625,6 +671,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 .session_lifetime = req->cfg.session_lifetime,
                 .secure = !cn->l->unix_socket,
                 .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
+                .conn_fd = connection_fd(c),
                 .helper = helper_call,
                 .ctx = {.user = req->auth ? req->caller.user : "",
                         .role = role_to_string(req->auth ? req->caller.role : ROLE_NONE),

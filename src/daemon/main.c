@@ -785,6 +785,12 @@ int main(int argc, char **argv) {
                 log_error_errno(r, "cannot remember the socket path");
                 goto fail;
         }
+        helper_set_front_uid(h, pw->pw_uid);
+        for (size_t i = 0; i < n; i++)
+                if (!ls[i].unix_socket && (r = helper_add_listener(h, ls[i].fd)) < 0) {
+                        log_error_errno(r, "cannot remember the listener %s", ls[i].name);
+                        goto fail;
+                }
         sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0) {
                 r = log_error_errno(-errno, "signalfd failed");

@@ -416,7 +416,8 @@ int audit_append(struct store *s, const struct audit_entry *e, int64_t now, int6
 
         if (!s || !e || e->session_id < 0 || e->rollback_of < 0)
                 return -EINVAL;
-        if (!e->result || !(STREQ(e->result, "ok") || STREQ(e->result, "error")))
+        if (!e->result ||
+            !(STREQ(e->result, "ok") || STREQ(e->result, "error") || STREQ(e->result, "refused")))
                 return -EINVAL;
         if (e->args && !json_is_object(e->args))
                 return -EINVAL;

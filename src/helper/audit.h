@@ -23,7 +23,7 @@ struct audit_entry {
         const char *module;    /* "system", "stewardd", "auth", "tokens", "audit" */
         const char *operation; /* "settings", "command:NAME", "login", "rollback", … */
         json_t *args;          /* redacted by audit_append (keys like password, token, secret) */
-        const char *result;    /* "ok" or "error" */
+        const char *result;    /* "ok", "refused" (authorization, a guard) or "error" */
         const char *message;   /* error message, or NULL */
         json_t *files;         /* array of {path, type, before, after, diff, redacted}, or NULL */
         int64_t rollback_of;   /* id of the record this one rolls back, or 0 */

@@ -41,7 +41,7 @@
 #define GROUPS_INITIAL  64
 #define GROUPS_MAX      65536 /* NGROUPS_MAX on Linux */
 
-#define MSG_WRONG    "wrong user or password"
+#define MSG_WRONG    AUTH_MSG_WRONG
 #define MSG_EXPIRED  "account expired"
 #define MSG_PW_OLD   "password expired; change it before logging in"
 #define MSG_REFUSED  "account locked or not allowed to log in"

@@ -12,6 +12,9 @@
 
 #include "roles.h"
 
+/* What a client is told of every refused login. */
+#define AUTH_MSG_WRONG "wrong user or password"
+
 /* Checks user/password with PAM (pam_authenticate, then pam_acct_mgmt).
  * PAM's own failure delay is switched off: throttling is ours.  Returns 0;
  * -EACCES wrong user or password; -EPERM the account is expired, locked or

@@ -32,6 +32,7 @@
 #include "files.h"
 #include "images.h"
 #include "log.h"
+#include "loginsrc.h"
 #include "metricsdb.h"
 #include "module.h"
 #include "modules/stewardd/stewardd.h"
@@ -49,13 +50,23 @@
 #define THROTTLE_ENTRIES         4096
 #define MAX_TOKEN_LIFETIME       (10LL * 365 * 86400)
 #define AUDIT_ROLLBACK_FILES_MAX 64
+#define GOOD_SOURCES             4096
+#define GOOD_SOURCE_SECONDS      (30u * 86400) /* a source that logged in is known this long */
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
+
+struct deferred_login {
+        bool set;
+        char user[65], source[LOGINSRC_SOURCE_MAX], reason[256];
+};
 
 struct helper {
         int answer_fd; /* a descriptor to pass with the answer, or -1 */
         struct store *store;
         struct throttle *throttle;
+        struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
+        struct loginsrc_listeners listeners; /* the TCP listeners logins may come from */
+        struct deferred_login deferred; /* a refused login's record, written after the answer */
         char *bootstrap_path;
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
@@ -104,6 +115,17 @@ static const char *str_arg(json_t *args, const char *key) {
         return json_string_value(json_object_get(args, key));
 }
 
+/* A record's result: "refused" when an authorization or a guard said no
+ * (-EPERM, 401, 403) and so nothing was tried, "error" for any other
+ * failure. */
+static const char *audit_result(int r, const struct module_error *e) {
+        if (r >= 0)
+                return "ok";
+        if (r == -EPERM || (e && (e->status == 401 || e->status == 403)))
+                return "refused";
+        return "error";
+}
+
 static void audit(struct helper *h, const struct caller *c, const char *module,
                   const char *operation, json_t *args, int r, const struct module_error *e,
                   json_t *files, int64_t rollback_of, int64_t *ret_id) {
@@ -116,7 +138,7 @@ static void audit(struct helper *h, const struct caller *c, const char *module,
                 .module = module,
                 .operation = operation,
                 .args = a,
-                .result = r < 0 ? "error" : "ok",
+                .result = audit_result(r, e),
                 .message = r < 0 && e ? e->message : NULL,
                 .files = files,
                 .rollback_of = rollback_of,
@@ -278,15 +300,28 @@ static int op_peer_end(struct helper *h, const struct caller *c, json_t *args, i
         return *ret ? 0 : -ENOMEM;
 }
 
-static bool throttled(struct helper *h, const char *key, struct module_error *e) {
+/* The throttle's settings: for sources (delays, then a block), or for a
+ * user name (the same delays, capped, and never a block: anyone can fail as
+ * anyone, so a block per user would let any stranger lock an administrator
+ * out; blocks belong to sources). */
+static struct throttle_config throttle_settings(bool per_user) {
         struct steward_config cfg;
+
+        stewardd_config_get(&cfg);
+        return (struct throttle_config){
+                .free_attempts = cfg.throttle_free_attempts,
+                .base_delay = cfg.throttle_base_delay,
+                .max_delay = cfg.throttle_max_delay,
+                .block_after = per_user ? 0 : cfg.throttle_block_after,
+                .block_seconds = cfg.throttle_block_seconds,
+        };
+}
+
+static bool throttled(struct helper *h, const char *key, bool per_user, struct module_error *e) {
+        struct throttle_config tc = throttle_settings(per_user);
         int64_t retry = 0;
         int r;
 
-        stewardd_config_get(&cfg);
-        struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
-                                     cfg.throttle_max_delay, cfg.throttle_block_after,
-                                     cfg.throttle_block_seconds};
         r = throttle_check(h->throttle, key, &tc, (int64_t)(now_usec() / 1000u), &retry);
         if (r >= 0)
                 return false;
@@ -298,32 +333,114 @@ static bool throttled(struct helper *h, const char *key, struct module_error *e)
         return true;
 }
 
-static void throttle_fail(struct helper *h, const char *key) {
-        struct steward_config cfg;
-        stewardd_config_get(&cfg);
-        struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
-                                     cfg.throttle_max_delay, cfg.throttle_block_after,
-                                     cfg.throttle_block_seconds};
+static void throttle_fail(struct helper *h, const char *key, bool per_user) {
+        struct throttle_config tc = throttle_settings(per_user);
         throttle_failure(h->throttle, key, &tc, (int64_t)(now_usec() / 1000u));
 }
 
-/* "ip:HOST" from "HOST:PORT" / "[V6]:PORT" as the front reports sources. */
-static void source_key(const char *source, char *dst, size_t n) {
-        const char *s = source ? source : "";
-        size_t len;
+/* The pairs of user and source that logged in: such a source is spared
+ * the delay that other sources' failures put on the user.  In memory, so a
+ * restart forgets them (and the failures with them). */
+static const struct throttle_config good_sources_config = {.block_seconds = GOOD_SOURCE_SECONDS};
 
-        if (*s == '[') {
-                const char *end = strchr(s, ']');
-                len = end ? (size_t)(end - s - 1) : strlen(s);
-                s++;
-        } else {
-                const char *colon = strrchr(s, ':');
-                len = colon ? (size_t)(colon - s) : strlen(s);
-        }
-        snprintf(dst, n, "ip:%.*s", (int)len, s);
+static void good_source_key(const char *user, const char *ipkey, char *dst, size_t n) {
+        snprintf(dst, n, "%.64s %s", user, ipkey);
 }
 
-static int login_result(struct helper *h, const struct caller *c, const char *user, enum role role,
+static bool good_source(struct helper *h, const char *user, const char *ipkey) {
+        char key[160];
+        good_source_key(user, ipkey, key, sizeof key);
+        return throttle_has(h->good_sources, key, &good_sources_config,
+                            (int64_t)(now_usec() / 1000u));
+}
+
+static void good_source_add(struct helper *h, const char *user, const char *ipkey) {
+        char key[160];
+        good_source_key(user, ipkey, key, sizeof key);
+        throttle_failure(h->good_sources, key, &good_sources_config, (int64_t)(now_usec() / 1000u));
+}
+
+/* Where a login comes from: the address of the client's connection, which
+ * the front passes (loginsrc.h), or the unix socket's peer.  Without a
+ * descriptor (callers in-process) every such login shares one source. */
+struct login_from {
+        char source[LOGINSRC_SOURCE_MAX];
+        char key[LOGINSRC_KEY_MAX];
+};
+
+static int login_from(struct helper *h, int fd, struct login_from *ret, struct module_error *e) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        int r;
+
+        if (fd < 0) {
+                *ret = (struct login_from){.source = "unknown", .key = "ip:unknown"};
+                return 0;
+        }
+        if (accepted_on_peer_socket(h, fd) &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) >= 0) {
+                snprintf(ret->source, sizeof ret->source, "unix:uid=%u,pid=%d", (unsigned)cred.uid,
+                         (int)cred.pid);
+                snprintf(ret->key, sizeof ret->key, "uid:%u", (unsigned)cred.uid);
+                return 0;
+        }
+        r = loginsrc_from_fd(&h->listeners, fd, ret->source, ret->key);
+        if (r < 0) {
+                log_warning("helper: refused a login: the descriptor passed is not a client's "
+                            "connection to this daemon (%s)",
+                            strerror(-r));
+                module_error_set(e, 400, "bad_request", NULL, "no client connection passed");
+        }
+        return r;
+}
+
+/* The record of a login that was refused although the credentials were
+ * right: the client was told only "wrong user or password". */
+static void audit_login(struct helper *h, const char *user, enum role role, const char *source,
+                        const char *how, const char *result, const char *message) {
+        struct audit_entry entry = {
+                .user = user,
+                .role = role_to_string(role),
+                .source = source,
+                .module = "auth",
+                .operation = "login",
+                .args = json_pack("{s:s}", "method", how),
+                .result = result,
+                .message = message,
+        };
+        int r = audit_append(h->store, &entry, now_s(), NULL);
+
+        json_decref(entry.args);
+        if (r < 0)
+                log_error_errno(r, "cannot write the audit record of a login of \"%s\"", user);
+}
+
+/* The audit record of a refused login is written after the answer has
+ * gone (helper_serve): a write to the store takes milliseconds, which a
+ * wrong password's answer would not, and the time of the answer must not
+ * tell them apart. */
+static void defer_login_audit(struct helper *h, const char *user, const char *source,
+                              const char *reason) {
+        struct deferred_login *d = &h->deferred;
+
+        if (d->set) /* one at most: the previous request's went out already */
+                audit_login(h, d->user, ROLE_NONE, d->source, "password", "refused", d->reason);
+        *d = (struct deferred_login){.set = true};
+        snprintf(d->user, sizeof d->user, "%s", user);
+        snprintf(d->source, sizeof d->source, "%s", source);
+        snprintf(d->reason, sizeof d->reason, "%s", reason);
+}
+
+static void flush_deferred(struct helper *h) {
+        struct deferred_login *d = &h->deferred;
+
+        if (!d->set)
+                return;
+        d->set = false;
+        audit_login(h, d->user, ROLE_NONE, d->source, "password", "refused", d->reason);
+}
+
+static int login_result(struct helper *h, const char *source, const char *user, enum role role,
                         json_t **ret, struct module_error *e) {
         struct steward_config cfg;
         _cleanup_free_ char *secret = NULL, *csrf = NULL;
@@ -332,8 +449,8 @@ static int login_result(struct helper *h, const struct caller *c, const char *us
         int r;
 
         stewardd_config_get(&cfg);
-        r = sessions_create(h->store, "session", user, role, "", now + cfg.session_lifetime,
-                            c->source ? c->source : "", 0, now, &secret, &csrf, &s);
+        r = sessions_create(h->store, "session", user, role, "", now + cfg.session_lifetime, source,
+                            0, now, &secret, &csrf, &s);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot create a session: %s",
                                  strerror(-r));
@@ -345,62 +462,92 @@ static int login_result(struct helper *h, const struct caller *c, const char *us
         return 0;
 }
 
-static int op_login(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
-                    struct module_error *e) {
-        const char *user = str_arg(args, "user"), *password = str_arg(args, "password");
-        char ipkey[128], userkey[128], msg[256];
+/* Why an account whose password was right may still not log in, or NULL. */
+static const char *login_refusal(const char *user, enum role *ret_role) {
         struct steward_config cfg;
         struct role_lists lists;
         struct role_map map;
-        enum role role = ROLE_NONE;
         uid_t uid = 0;
+        int r;
+
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = auth_role_for_user(user, &map, ret_role, &uid);
+        if (r < 0 || *ret_role == ROLE_NONE)
+                return "no Steward role";
+        if (uid == 0 && !cfg.allow_root_login)
+                return "root login is disabled (stewardd:auth:allow_root_login)";
+        return NULL;
+}
+
+/* A login.  Every refusal a stranger could provoke answers exactly like a
+ * wrong password (401 login_failed, the same message), and PAM runs every
+ * time, so neither the answer nor its timing tells that the password was
+ * right for an account that has no role, is root, or is expired or locked;
+ * the reason goes to the log (one line, fit for fail2ban: such attempts
+ * count as failures there too, or a ban would tell) and, when the password
+ * was right, to the audit log.  Wrong passwords are not audited: strangers
+ * could fill the audit log, which is never pruned; the log line and the
+ * counters have them. */
+static int op_login(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
+                    struct module_error *e) {
+        const char *user = str_arg(args, "user"), *password = str_arg(args, "password");
+        const char *refusal = NULL;
+        char userkey[128], msg[256];
+        struct login_from from;
+        enum role role = ROLE_NONE;
+        bool known;
         int r;
 
         if (!user || !password || json_object_size(args) != 2) {
                 module_error_set(e, 400, "bad_request", NULL, "give user and password");
                 return -EINVAL;
         }
-        source_key(c->source, ipkey, sizeof ipkey);
+        r = login_from(h, fd, &from, e);
+        if (r < 0)
+                return r;
         snprintf(userkey, sizeof userkey, "user:%.64s", user);
-        if (throttled(h, ipkey, e) || throttled(h, userkey, e)) {
-                log_warning("login failed for user \"%.64s\" from %s: %s", user, c->source,
+        /* A source that logged in as this user before is spared the delay
+         * others' failures put on the user; its own failures still count. */
+        known = good_source(h, user, from.key);
+        if (throttled(h, from.key, false, e) || (!known && throttled(h, userkey, true, e))) {
+                log_warning("login failed for user \"%.64s\" from %s: %s", user, from.source,
                             e->message);
                 return -EAGAIN;
         }
         r = auth_pam(PAM_SERVICE, user, password, msg, sizeof msg);
-        if (r < 0) {
-                throttle_fail(h, ipkey);
-                throttle_fail(h, userkey);
-                log_warning("login failed for user \"%.64s\" from %s: %s", user, c->source, msg);
-                module_error_set(e, r == -EIO ? 500 : 401, r == -EIO ? "internal" : "login_failed",
-                                 NULL, "%s", msg);
+        if (r == -EIO) {
+                log_warning("login failed for user \"%.64s\" from %s: %s", user, from.source, msg);
+                module_error_set(e, 500, "internal", NULL, "%s", msg);
                 return r;
         }
-        stewardd_config_get(&cfg);
-        map = role_map(&cfg, &lists);
-        r = auth_role_for_user(user, &map, &role, &uid);
-        if (r < 0 || role == ROLE_NONE) {
-                log_warning("login refused for user \"%.64s\" from %s: no Steward role", user,
-                            c->source);
-                module_error_set(e, 403, "no_role", NULL,
-                                 "%s may not use Steward: the account is in none of the admin, "
-                                 "operator or monitor groups",
-                                 user);
-                return -EPERM;
-        }
-        if (uid == 0 && !cfg.allow_root_login) {
-                log_warning("login refused for user \"%.64s\" from %s: root login is disabled",
-                            user, c->source);
-                module_error_set(e, 403, "root_login_disabled", NULL,
-                                 "root may not log in over the network "
-                                 "(stewardd:auth:allow_root_login)");
-                return -EPERM;
+        /* The role is looked up whatever PAM said, so that a wrong password
+         * costs what a refused right one does. */
+        refusal = login_refusal(user, &role);
+        if (r == -EPERM) /* the password was right; the account may not log in */
+                refusal = msg;
+        else if (r < 0)
+                refusal = NULL;
+        if (r < 0 || refusal) {
+                throttle_fail(h, from.key, false);
+                throttle_fail(h, userkey, true);
+                if (refusal) {
+                        log_warning("login failed for user \"%.64s\" from %s: right password, "
+                                    "but %s",
+                                    user, from.source, refusal);
+                        defer_login_audit(h, user, from.source, refusal);
+                } else
+                        log_warning("login failed for user \"%.64s\" from %s: %s", user,
+                                    from.source, msg);
+                module_error_set(e, 401, "login_failed", NULL, "%s", AUTH_MSG_WRONG);
+                return -EACCES;
         }
         throttle_success(h->throttle, userkey);
-        throttle_success(h->throttle, ipkey);
-        r = login_result(h, c, user, role, ret, e);
+        throttle_success(h->throttle, from.key);
+        good_source_add(h, user, from.key);
+        r = login_result(h, from.source, user, role, ret, e);
         if (r >= 0)
-                log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), c->source);
+                log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
         return r;
 }
 
@@ -408,19 +555,21 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
                               json_t **ret, struct module_error *e) {
         const char *token = str_arg(args, "token");
         struct session_limits lim;
+        struct login_from from;
         struct session s;
-        char ipkey[128];
         int r;
 
-        source_key(c->source, ipkey, sizeof ipkey);
-        if (throttled(h, ipkey, e))
+        r = login_from(h, fd, &from, e);
+        if (r < 0)
+                return r;
+        if (throttled(h, from.key, false, e))
                 return -EAGAIN;
         session_limits(&lim);
         r = token ? sessions_check(h->store, token, &lim, now_s(), &s) : -ENOENT;
         if (r < 0 || !STREQ(s.kind, "bootstrap")) {
-                throttle_fail(h, ipkey);
+                throttle_fail(h, from.key, false);
                 log_warning("login failed for user \"bootstrap\" from %s: invalid bootstrap token",
-                            c->source);
+                            from.source);
                 module_error_set(e, 401, "login_failed", NULL, "invalid bootstrap token");
                 return -EACCES;
         }
@@ -430,8 +579,11 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
                 return r;
         }
         (void)unlink(h->bootstrap_path);
-        log_notice("the bootstrap token was used to log in from %s; it is gone now", c->source);
-        return login_result(h, c, "bootstrap", ROLE_ADMIN, ret, e);
+        log_notice("the bootstrap token was used to log in from %s; it is gone now", from.source);
+        r = login_result(h, from.source, "bootstrap", ROLE_ADMIN, ret, e);
+        audit_login(h, "bootstrap", ROLE_ADMIN, from.source, "bootstrap_token",
+                    r < 0 ? "error" : "ok", r < 0 ? e->message : NULL);
+        return r;
 }
 
 static int op_logout(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
@@ -486,6 +638,7 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 403, "forbidden", "role",
                                  "a %s may not create a token with the role %s",
                                  role_to_string(c->s.role), role_s);
+                audit(h, c, "tokens", "create", args, -EPERM, e, NULL, 0, NULL);
                 return -EPERM;
         }
         if (exp && !json_is_null(exp)) {
@@ -780,8 +933,12 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 return -ENOENT;
         }
         if (c->s.role < command_role(cmd)) {
+                _cleanup_free_ char *op = NULL;
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
                                  name, role_to_string(command_role(cmd)));
+                if (asprintf(&op, "command:%s", cmd->name) >= 0)
+                        audit(h, c, m->name, op, json_is_object(cargs) ? cargs : NULL, -EPERM, e,
+                              NULL, 0, NULL);
                 return -EPERM;
         }
         if (!json_is_object(cargs)) {
@@ -1054,8 +1211,9 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                                  json_object_get(plan, "warnings") ?: json_array());
                 return *ret ? 0 : -ENOMEM;
         }
-        /* Errors before anything ran (validation, guards) leave no record. */
-        if (r < 0 && !json_object_get(plan, "applied"))
+        /* Before anything ran: a guard's refusal (-EPERM) or a tool failing
+         * (-EIO, in the staged run) is recorded; invalid requests are not. */
+        if (r < 0 && !json_object_get(plan, "applied") && r != -EPERM && r != -EIO)
                 return r;
         if (asprintf(&operation, "%s:%s", coll->name, opname) < 0)
                 operation = NULL;
@@ -1400,12 +1558,8 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                 return r;
         }
         {
-                struct steward_config cfg;
+                struct throttle_config tc = throttle_settings(false);
                 size_t delayed, blocked;
-                stewardd_config_get(&cfg);
-                struct throttle_config tc = {cfg.throttle_free_attempts, cfg.throttle_base_delay,
-                                             cfg.throttle_max_delay, cfg.throttle_block_after,
-                                             cfg.throttle_block_seconds};
                 throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
                                &blocked);
                 *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions,
@@ -1439,6 +1593,38 @@ static int op_audit_since(struct helper *h, const struct caller *c, json_t *args
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The front refused a change for the caller's role before it reached the
+ * helper (api.c): record it.  Only a session can, and only for itself; the
+ * record names the request, never its body. */
+static int op_audit_refused(struct helper *h, const struct caller *c, json_t *args, int fd,
+                            json_t **ret, struct module_error *e) {
+        const char *method = str_arg(args, "method"), *path = str_arg(args, "path");
+        const char *msg = str_arg(args, "message");
+        const module_t *m = NULL;
+        struct module_error why = {0};
+        _cleanup_free_ char *operation = NULL;
+        char name[65];
+
+        if (!method || !path || !msg || json_object_size(args) != 3 || strlen(method) > 16 ||
+            strlen(path) > 4096 || strncmp(path, "/api/", 5) != 0) {
+                module_error_set(e, 400, "bad_request", NULL, "give method, path and message");
+                return -EINVAL;
+        }
+        /* /api/v1/modules/NAME/… or /api/v1/COLLECTION[/…]: the module. */
+        if (sscanf(path, "/api/v1/modules/%64[^/]", name) == 1)
+                m = module_find(name);
+        else if (sscanf(path, "/api/v1/%64[^/]", name) == 1)
+                (void)collection_find(name, &m);
+        if (asprintf(&operation, "%s %.200s", method, path) < 0) {
+                module_error_set(e, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        module_error_set(&why, 403, "forbidden", NULL, "%.200s", msg);
+        audit(h, c, m ? m->name : "", operation, NULL, -EPERM, &why, NULL, 0, NULL);
+        *ret = json_object();
+        return *ret ? 0 : -ENOMEM;
+}
+
 static const struct op {
         const char *name;
         enum role min_role; /* ROLE_NONE: no session needed */
@@ -1467,6 +1653,7 @@ static const struct op {
         {"audit_verify", ROLE_MONITOR, false, op_audit_verify},
         {"audit_rollback", ROLE_ADMIN, false, op_audit_rollback},
         {"audit_since", ROLE_MONITOR, false, op_audit_since},
+        {"audit_refused", ROLE_MONITOR, false, op_audit_refused},
         {"metrics_store", ROLE_NONE, false, op_metrics_store},
         {"metrics_query", ROLE_NONE, false, op_metrics_query},
         {"metrics_recent", ROLE_NONE, false, op_metrics_recent},
@@ -1474,6 +1661,32 @@ static const struct op {
         {"collection_read", ROLE_MONITOR, false, op_collection_read},
         {"collection_write", ROLE_ADMIN, false, op_collection_write},
 };
+
+/* The record of a request refused for its role: the operation's name, the
+ * module it names, and its plain top-level arguments (strings cut short,
+ * nested values left out), so a session cannot make a huge record. */
+static void audit_role_refusal(struct helper *h, const struct caller *c, const char *opname,
+                               json_t *args, const struct module_error *e) {
+        _cleanup_json_ json_t *shown = json_object();
+        const module_t *m = NULL;
+        const char *k;
+        json_t *v;
+        size_t n = 0;
+
+        json_object_foreach(args, k, v) {
+                if (n++ == 16 || strlen(k) > 64)
+                        break;
+                if (json_is_string(v))
+                        json_object_set_new(shown, k, json_sprintf("%.256s", json_string_value(v)));
+                else if (json_is_number(v) || json_is_boolean(v))
+                        json_object_set(shown, k, v);
+        }
+        if (str_arg(args, "module"))
+                m = module_find(str_arg(args, "module"));
+        else if (str_arg(args, "collection"))
+                (void)collection_find(str_arg(args, "collection"), &m);
+        audit(h, c, m ? m->name : "", opname, shown, -EPERM, e, NULL, 0, NULL);
+}
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {
         json_t *err = json_pack("{s:i, s:s, s:s}", "status", e->status ? e->status : 500, "code",
@@ -1497,6 +1710,7 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         if (h->answer_fd >= 0) /* not taken by helper_serve: callers in-process */
                 close(h->answer_fd);
         h->answer_fd = -1;
+        flush_deferred(h); /* callers in-process: the previous answer went out */
         for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
                 if (STREQ(ops[i].name, name))
                         op = &ops[i];
@@ -1538,6 +1752,7 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                         module_error_set(&e, 403, "forbidden", NULL, "this needs the role %s",
                                          role_to_string(op->min_role));
                         r = -EPERM;
+                        audit_role_refusal(h, &c, op->name, args, &e);
                         goto done;
                 }
         }
@@ -1584,6 +1799,8 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
         if (r >= 0)
                 r = throttle_new(THROTTLE_ENTRIES, &h->throttle);
+        if (r >= 0)
+                r = throttle_new(GOOD_SOURCES, &h->good_sources);
         if (r < 0)
                 goto fail;
         r = read_file(bootstrap_path, 4096, &secret, &len);
@@ -1615,13 +1832,24 @@ int helper_set_peer_socket(struct helper *h, const char *path) {
         return 0;
 }
 
+int helper_add_listener(struct helper *h, int fd) {
+        return loginsrc_add_listener(&h->listeners, fd);
+}
+
+void helper_set_front_uid(struct helper *h, uid_t uid) {
+        loginsrc_set_front_uid(&h->listeners, uid);
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;
         free(h->peer_socket);
-        if (h->store)
+        if (h->store) {
+                flush_deferred(h);
                 store_close(h->store);
+        }
         throttle_free(h->throttle);
+        throttle_free(h->good_sources);
         free(h->bootstrap_path);
         free(h);
 }
@@ -1691,6 +1919,7 @@ int helper_serve(struct helper *h, int sock, int sigfd) {
                 if (h->answer_fd >= 0)
                         close(h->answer_fd);
                 h->answer_fd = -1;
+                flush_deferred(h);
                 json_decref(answer);
                 json_decref(req);
                 if (r == -EPIPE || r == -ECONNRESET)

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct helper;
 
@@ -24,6 +25,14 @@ void helper_free(struct helper *h);
 /* The path of the local unix socket whose accepted connections may become
  * peer sessions.  Without it, peer_session refuses everything. */
 int helper_set_peer_socket(struct helper *h, const char *path);
+
+/* A TCP listening socket of the daemon's: logins are accepted only over
+ * connections accepted on one of these (loginsrc.h). */
+int helper_add_listener(struct helper *h, int fd);
+
+/* The uid the network front runs as: a login over a connection the front
+ * made to itself is refused (loginsrc.h). */
+void helper_set_front_uid(struct helper *h, uid_t uid);
 
 /* Handles one request; fd is a passed descriptor or -1 (always consumed).
  * Returns the answer frame. */

@@ -346,6 +346,14 @@ void throttle_success(struct throttle *t, const char *key) {
                 drop(t, e);
 }
 
+bool throttle_has(struct throttle *t, const char *key, const struct throttle_config *c,
+                  int64_t now_ms) {
+        if (!t || !key || !c)
+                return false;
+        purge(t, c, now_ms);
+        return lookup(t, key, key_len(key)) != NULL;
+}
+
 void throttle_count(struct throttle *t, const char *prefix, const struct throttle_config *c,
                     int64_t now_ms, size_t *ret_delayed, size_t *ret_blocked) {
         size_t plen, delayed = 0, blocked = 0;

@@ -11,6 +11,7 @@
  * memory, only shorten other keys' memory. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,12 @@ int throttle_check(struct throttle *t, const char *key, const struct throttle_co
 void throttle_failure(struct throttle *t, const char *key, const struct throttle_config *c,
                       int64_t now_ms);
 void throttle_success(struct throttle *t, const char *key);
+
+/* Whether key was recorded (throttle_failure) within the last block_seconds.
+ * With a table of its own, this makes a bounded set that forgets: the
+ * helper keeps the pairs of user and source that logged in there. */
+bool throttle_has(struct throttle *t, const char *key, const struct throttle_config *c,
+                  int64_t now_ms);
 
 /* How many keys starting with prefix ("ip:") must wait before their next
  * attempt, and how many are blocked, now.  Walks the keys in use: at most

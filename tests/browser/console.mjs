@@ -348,7 +348,8 @@ const steps = {
 
   async norole() {
     await login(env.STEWARD_NOROLE_USER, env.STEWARD_NOROLE_PASSWORD);
-    await waitFor(() => /no Steward role/.test(document.querySelector('.login-error').textContent));
+    // Told no more than a wrong password would be.
+    await waitFor(() => /Wrong user name or password/.test(document.querySelector('.login-error').textContent));
   },
 
   async users() {

@@ -186,6 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .session = admin_secret,
                 .max_json_depth = 32,
                 .session_lifetime = 3600,
+                .conn_fd = -1,
                 .helper = in_process_helper,
                 .ctx = {.user = "fuzz", .role = "admin", .source = "fuzz"},
         };

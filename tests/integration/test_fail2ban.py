@@ -39,6 +39,10 @@ FAILURES = [
      "2001:db8::8"),
     ('login failed for user "bootstrap" from 192.0.2.9:60000: invalid bootstrap token',
      "192.0.2.9"),
+    ('login failed for user "nora" from 192.0.2.11:443: right password, but no Steward role',
+     "192.0.2.11"),
+    ('login failed for user "root" from [2001:db8::11]:443: right password, but root login is '
+     'disabled (stewardd:auth:allow_root_login)', "2001:db8::11"),
     # A user name imitating the tail of the line: the real source still wins.
     ('login failed for user "x" from 203.0.113.66:1: wrong user or password" from '
      '192.0.2.10:2: wrong user or password', "192.0.2.10"),

@@ -3,6 +3,7 @@ with real accounts (in a scratch /etc), roles on every route, throttling,
 sessions, CSRF and Origin, tokens, the bootstrap token, and the audit log
 with its hash chain and rollback."""
 import hashlib
+import http.client
 import json
 import os
 import pwd
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_user, ns_run
+from conftest import Response, make_user, ns_run
 
 pytestmark = pytest.mark.auth
 
@@ -107,17 +108,102 @@ def test_failed_logins_say_nothing_about_the_account(users):
     assert 'login failed for user "alice" from 127.0.0.1:' in d.log_text()
 
 
-def test_a_user_without_a_role_is_refused(users):
-    r = login(users, "nora")
-    assert r.status == 403 and r.json["error"]["code"] == "no_role"
-    assert "groups" in r.json["error"]["message"]
+def https_from(d, source, method, path, body=None, headers=None):
+    """A request from another loopback address (127.0.0.0/8 all reaches the
+    daemon on 127.0.0.1), so a test can rotate the source of its logins."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10,
+                                       source_address=(source, 0))
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        return Response(r.status, dict(r.getheaders()), r.read().decode())
+    finally:
+        conn.close()
+
+
+def login_from(d, source, user, password=None):
+    return https_from(d, source, "POST", "/api/v1/login",
+                      {"user": user, "password": password if password is not None else PASSWORDS[user]})
+
+
+def answer(r):
+    """What a client sees of an answer, but for its date."""
+    return r.status, r.body, {k: v for k, v in r.headers.items() if k.lower() != "date"}
+
+
+def test_refused_logins_answer_like_a_wrong_password(users):
+    d = users
+    make_user(d, "erin", "Erin-pw-1", ["sudo"])
+    ns_run(d, ["/usr/bin/chage", "-E", "1", "--", "erin"])  # expired in 1970
+    ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")
+    # Each from a source of its own: the throttle must not tell them apart either.
+    wrong = login_from(d, "127.0.0.11", "alice", "not-it")
+    assert wrong.status == 401 and wrong.json["error"]["code"] == "login_failed", wrong
+    refused = {
+        "no role": login_from(d, "127.0.0.12", "nora"),
+        "root": login_from(d, "127.0.0.13", "root", "Root-pw-1"),
+        "expired": login_from(d, "127.0.0.14", "erin", "Erin-pw-1"),
+    }
+    for why, r in refused.items():
+        assert answer(r) == answer(wrong), why
+    # The reason is in the log (one line per failure, for fail2ban) and the audit.
+    log = d.log_text()
+    assert 'login failed for user "nora" from 127.0.0.12:' in log and "no Steward role" in log
+    assert 'login failed for user "root" from 127.0.0.13:' in log and "root login is disabled" in log
+    assert 'login failed for user "erin" from 127.0.0.14:' in log
+    admin = session(d, "alice")
+    records = d.https("GET", "/api/v1/audit?module=auth", token=admin).json["records"]
+    seen = {r["user"]: r for r in records if r["operation"] == "login"}
+    for user, source in (("nora", "127.0.0.12"), ("root", "127.0.0.13"), ("erin", "127.0.0.14")):
+        assert seen[user]["result"] == "refused" and seen[user]["source"].startswith(source + ":")
+        assert seen[user]["args"] == {"method": "password"}  # never the password itself
+    assert "alice" not in seen  # a wrong password is logged, not audited
+    assert "no Steward role" in seen["nora"]["message"]
+
+
+def test_a_login_on_the_local_socket_comes_from_its_peer(users):
+    d = users
+    r = d.unix("POST", "/api/v1/login", {"user": "alice", "password": PASSWORDS["alice"]})
+    assert r.status == 200, r
+    mine = d.https("GET", "/api/v1/sessions", token=r.json["token"]).json["sessions"]
+    current, = [s for s in mine if s["current"]]
+    assert current["source"] == f"unix:uid={os.getuid()},pid={os.getpid()}", current
+
+
+def test_a_connection_the_front_could_make_to_itself_is_no_login_source(users):
+    """A compromised front could connect to its own listener from a fresh
+    local address for every guess; the helper refuses a connection whose
+    client socket belongs to the front's user."""
+    import subprocess
+    d = users
+    steward = pwd.getpwnam("_steward")
+    code = (
+        "import http.client, json, ssl, sys\n"
+        "ctx = ssl._create_unverified_context()  # the key dir is root's\n"
+        "c = http.client.HTTPSConnection('127.0.0.1', int(sys.argv[1]), context=ctx, timeout=10,"
+        " source_address=('127.0.0.77', 0))\n"
+        "c.request('POST', '/api/v1/login', body=json.dumps({'user': 'alice', 'password': sys.argv[3]}),"
+        " headers={'Content-Type': 'application/json'})\n"
+        "r = c.getresponse(); print(r.status, r.read().decode())\n")
+    p = subprocess.run(["/usr/bin/python3", "-c", code, str(d.port), "-", PASSWORDS["alice"]],
+                       capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: (os.setgid(steward.pw_gid), os.setuid(steward.pw_uid)))
+    assert p.stdout.startswith("400 "), (p.stdout, p.stderr)
+    assert "not a client's connection" in d.log_text()
+    # Anyone else, from the same address, logs in.
+    assert login_from(d, "127.0.0.77", "alice").status == 200
 
 
 def test_root_login_is_off_by_default_and_a_setting(users):
     d = users
     ns_run(d, ["/usr/sbin/chpasswd"], input="root:Root-pw-1\n")
     r = login(d, "root", "Root-pw-1")
-    assert r.status == 403 and r.json["error"]["code"] == "root_login_disabled"
+    assert r.status == 401 and r.json["error"]["code"] == "login_failed"
     admin = session(d, "alice")
     assert d.https("PATCH", "/api/v1/modules/stewardd/settings", {"auth:allow_root_login": True},
                    token=admin).status == 200
@@ -295,6 +381,68 @@ def test_throttling_backs_off_blocks_and_lifts(daemon_base, make_daemon):
     assert "throttled" in d.log_text() or "blocked" in d.log_text()
 
 
+ROTATION = """auth:throttle:free_attempts = 2
+auth:throttle:base_delay = 1
+auth:throttle:max_delay = 2
+auth:throttle:block_after = 4
+auth:throttle:block_seconds = 600
+"""
+
+
+def login_waiting(d, source, user):
+    """Logs in, waiting as long as each 429 says; fails on a block."""
+    for _ in range(5):
+        r = login_from(d, source, user)
+        if r.status != 429:
+            return r
+        assert "blocked" not in r.json["error"]["message"], r
+        time.sleep(int(r.headers["Retry-After"]))
+    return r
+
+
+def test_failures_from_rotating_sources_never_lock_a_user_out(daemon_base, make_daemon):
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    d = make_daemon(config_text=ROTATION, wrap=lambda argv: ns_argv(etc, argv))
+    make_user(d, "alice", PASSWORDS["alice"], ["sudo"])
+    assert login_from(d, "127.0.0.2", "alice").status == 200  # alice's usual place
+
+    def attack(first):
+        # Five wrong passwords, each from a source of its own (so every source
+        # stays within its free attempts), waiting whenever told to: the user
+        # collects them all.
+        failed, i = 0, first
+        while failed < 5:
+            r = login_from(d, f"127.0.1.{i}", "alice", "guess")
+            i += 1
+            if r.status == 401:
+                failed += 1
+                continue
+            assert r.status == 429, r
+            if "blocked" in r.json["error"]["message"]:
+                return  # (what a per-user block did: locked alice out)
+            time.sleep(int(r.headers["Retry-After"]))
+
+    attack(1)
+    # From a fresh source the user is slowed, never blocked...
+    r = login_waiting(d, "127.0.0.3", "alice")
+    assert r.status == 200, r
+    attack(100)
+    # ...and from where alice logged in before, not even slowed.
+    r = login_from(d, "127.0.0.2", "alice")
+    assert r.status == 200, r
+    # A source's own failures still block that source, whatever the user.
+    for _ in range(10):
+        r = login_from(d, "127.0.0.9", "alice", "guess")
+        if r.status == 429 and "blocked" in r.json["error"]["message"]:
+            break
+        time.sleep(int(r.headers.get("Retry-After", "1")))
+    assert r.status == 429 and "blocked" in r.json["error"]["message"], r
+    assert login_from(d, "127.0.0.9", "alice").status == 429
+    assert login_from(d, "127.0.0.2", "alice").status == 200
+
+
 # ---- sessions, cookies, CSRF ----------------------------------------------------
 
 def test_sessions_expire_when_idle(daemon_base, make_daemon):
@@ -325,7 +473,7 @@ def test_logout_ends_the_session(users):
 def test_cookie_changes_need_csrf_and_a_matching_origin(users):
     d = users
     r = login(d, "alice")
-    cookie = {"Cookie": f"steward_session={r.json['token']}"}
+    cookie = {"Cookie": f"__Host-steward_session={r.json['token']}"}
     csrf = r.json["csrf_token"]
     host = f"127.0.0.1:{d.port}"
     assert d.https("GET", "/api/v1/whoami", token=False, headers=cookie).json["auth"] == "cookie"
@@ -338,6 +486,44 @@ def test_cookie_changes_need_csrf_and_a_matching_origin(users):
     assert r.status == 403 and r.json["error"]["code"] == "bad_origin"
     r = d.https(*patch, token=False, headers={**cookie, "X-CSRF-Token": csrf, "Origin": f"https://{host}"})
     assert r.status == 200, r
+
+
+def cookie_request(d, cookies, path="/api/v1/whoami"):
+    """GET with each of cookies as a Cookie header of its own."""
+    conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10)
+    try:
+        conn.putrequest("GET", path)
+        for c in cookies:
+            conn.putheader("Cookie", c)
+        conn.endheaders()
+        r = conn.getresponse()
+        return Response(r.status, dict(r.getheaders()), r.read().decode())
+    finally:
+        conn.close()
+
+
+def test_the_session_cookie_is_host_only_and_matched_exactly(users):
+    d = users
+    r = login(d, "alice")
+    tok = r.json["token"]
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith(f"__Host-steward_session={tok};"), cookie
+    assert "Path=/;" in cookie and "Secure" in cookie and "Domain" not in cookie
+    good = f"__Host-steward_session={tok}"
+    assert cookie_request(d, [good]).json["auth"] == "cookie"
+    assert cookie_request(d, [f"theme=dark; {good}; lang=en"]).json["auth"] == "cookie"
+    # Only the exact name counts: look-alikes are someone else's cookies.
+    for other in (f"steward_session={tok}", f"__host-steward_session={tok}",
+                  f"__Host-Steward_session={tok}", f"x__Host-steward_session={tok}"):
+        r = cookie_request(d, [other])
+        assert r.status == 401 and r.json["error"]["code"] == "unauthenticated", other
+    # The session cookie twice is refused, whichever copy is valid.
+    for cookies in ([f"{good}; __Host-steward_session=stw_planted"],
+                    [f"__Host-steward_session=stw_planted; {good}"],
+                    [good, "__Host-steward_session=stw_planted"],
+                    [good, good]):
+        r = cookie_request(d, cookies)
+        assert r.status == 400 and r.json["error"]["code"] == "bad_request", cookies
 
 
 # ---- tokens and the bootstrap token ---------------------------------------------
@@ -437,7 +623,7 @@ def test_ending_a_session(users):
 def test_ending_the_cookie_session_clears_the_cookie(users):
     d = users
     r = login(d, "alice")
-    cookie = {"Cookie": f"steward_session={r.json['token']}", "X-CSRF-Token": r.json["csrf_token"],
+    cookie = {"Cookie": f"__Host-steward_session={r.json['token']}", "X-CSRF-Token": r.json["csrf_token"],
               "Origin": f"https://127.0.0.1:{d.port}"}
     mine = d.https("GET", "/api/v1/sessions", token=False, headers=cookie).json["sessions"]
     current = next(s["id"] for s in mine if s["current"])
@@ -487,6 +673,54 @@ def test_changes_are_audited_with_diffs(daemon):
     assert v["ok"] is True and v["records"] >= 1
 
 
+def records(d, tok, pred):
+    rs = d.https("GET", "/api/v1/audit?limit=200", token=tok).json["records"]
+    return [r for r in rs if pred(r)]
+
+
+def test_refused_writes_are_audited(users):
+    d = users
+    boot = d.token
+    mona, oscar, alice = session(d, "mona"), session(d, "oscar"), session(d, "alice")
+    # Role too low, at the helper's door.
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"}, token=mona)
+    assert r.status == 403, r
+    r = d.https("POST", "/api/v1/users", {"name": "zoe"}, token=oscar)
+    assert r.status == 403, r
+    # A guard: an administrator may not delete their own account.
+    r = d.https("DELETE", "/api/v1/users/alice", token=alice)
+    assert r.status == 409 and r.json["error"]["code"] == "self", r
+    refused = records(d, boot, lambda r: r["result"] == "refused")
+    got = {(r["user"], r["role"], r["module"], r["operation"]) for r in refused}
+    assert ("mona", "monitor", "stewardd", "PATCH /api/v1/modules/stewardd/settings") in got, got
+    assert ("oscar", "operator", "users", "POST /api/v1/users") in got, got
+    assert ("alice", "admin", "users", "users:delete") in got, got
+    mine = next(r for r in refused if r["user"] == "mona")
+    assert mine["args"] == {} and "needs the role admin" in mine["message"]
+    # Nothing changed, and the chain still holds with the new records.
+    assert d.https("GET", "/api/v1/users/alice", token=alice).status == 200
+    v = d.https("GET", "/api/v1/audit/verify", token=boot).json
+    assert v["ok"] is True, v
+    p = d.cli("audit", "list", check=0)
+    assert "refused" in p.stdout
+
+
+def test_a_tool_failing_before_anything_changed_is_audited(users):
+    d = users
+    # useradd finds no free uid: its range is one uid, taken.
+    ns_run(d, ["/usr/sbin/useradd", "--no-create-home", "-u", "4242", "--", "taken"])
+    defs = Path(d.etc) / "login.defs"
+    text = "".join(l + "\n" for l in defs.read_text().splitlines()
+                   if not l.startswith(("UID_MIN", "UID_MAX")))
+    defs.write_text(text + "UID_MIN 4242\nUID_MAX 4242\n")
+    r = d.https("POST", "/api/v1/users", {"name": "zed"})
+    assert r.status == 409 and "useradd failed" in r.json["error"]["message"], r
+    rec = d.https("GET", "/api/v1/audit?module=users&limit=1").json["records"][0]
+    assert rec["operation"] == "users:create" and rec["result"] == "error"
+    assert "useradd failed" in rec["message"] and rec["files"] == []
+    assert d.https("GET", "/api/v1/users/zed").status == 404
+
+
 def test_tampering_is_detected(daemon):
     for level in ("debug", "notice", "warning"):
         daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": level})
@@ -520,3 +754,11 @@ def test_rollback_restores_and_refuses_when_the_file_moved_on(daemon):
     assert r.status == 409
     assert '-log_level = "debug"' in r.json["error"]["files"][0]["diff"]
     assert daemon.config.read_text() == 'log_level = "info"\n'
+
+
+def test_the_bootstrap_login_is_audited(daemon):
+    boot = daemon.token  # a login with the bootstrap token
+    rec, = records(daemon, boot, lambda r: r["module"] == "auth" and r["user"] == "bootstrap")
+    assert rec["operation"] == "login" and rec["result"] == "ok" and rec["role"] == "admin"
+    assert rec["args"] == {"method": "bootstrap_token"} and rec["source"].startswith("127.0.0.1:")
+

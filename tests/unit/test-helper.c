@@ -96,6 +96,19 @@ static json_t *call(struct fixture *f, const char *op, const char *session, json
         return ans;
 }
 
+/* The same with the source the front claims and a descriptor to pass. */
+static json_t *call_from(struct fixture *f, const char *op, const char *source, json_t *args,
+                         int fd) {
+        json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "op", op, "id", 7, "source", source, "args",
+                                args);
+        json_t *ans = NULL;
+
+        assert_int_equal(proto_send(f->sock, req, fd), 0);
+        json_decref(req);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), 0);
+        return ans;
+}
+
 static int status_of(json_t *ans) {
         if (json_is_true(json_object_get(ans, "ok")))
                 return 200;
@@ -152,6 +165,38 @@ static void test_unknown_and_malformed_refused(void **state) {
         a = call(f, "login", NULL, json_pack("{s:i}", "user", 1));
         assert_int_equal(status_of(a), 400);
         json_decref(a);
+}
+
+/* The source a login is throttled by is not the front's word: claiming a
+ * new one for every attempt gains nothing (without a connection they all
+ * count as one), and a descriptor that is no client's connection is
+ * refused. */
+static void test_login_sources_are_not_the_fronts_word(void **state) {
+        struct fixture *f = *state;
+        char source[32], user[32];
+        bool throttled = false;
+        int sp[2];
+        json_t *a;
+
+        for (int i = 0; i < 5 && !throttled; i++) {
+                snprintf(source, sizeof source, "192.0.2.%d:1", i + 1);
+                snprintf(user, sizeof user, "ghost%d", i);
+                a = call_from(f, "login", source,
+                              json_pack("{s:s, s:s}", "user", user, "password", "guess"), -1);
+                throttled = status_of(a) == 429;
+                if (!throttled)
+                        assert_int_equal(status_of(a), 401);
+                json_decref(a);
+        }
+        assert_true(throttled);
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+        a = call_from(f, "login", "203.0.113.9:1",
+                      json_pack("{s:s, s:s}", "user", "ghost", "password", "guess"), sp[0]);
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        close(sp[0]);
+        close(sp[1]);
 }
 
 static void test_bootstrap_is_single_use(void **state) {
@@ -459,6 +504,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_peer_end_ends_only_a_peer_session, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_login_sources_are_not_the_fronts_word, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
         };

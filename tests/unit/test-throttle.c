@@ -331,6 +331,38 @@ static void test_huge_times(void **state) {
         throttle_free(t);
 }
 
+/* throttle_has: a set of keys that forgets each one block_seconds after it
+ * was last recorded. */
+static void test_has(void **state) {
+        const struct throttle_config c = {.block_seconds = 60};
+        struct throttle *t = NULL;
+
+        assert_int_equal(throttle_new(4, &t), 0);
+        assert_false(throttle_has(t, "alice ip:192.0.2.7", &c, 0));
+        throttle_failure(t, "alice ip:192.0.2.7", &c, 0);
+        assert_true(throttle_has(t, "alice ip:192.0.2.7", &c, S(59)));
+        assert_false(throttle_has(t, "bob ip:192.0.2.7", &c, S(59)));
+        throttle_failure(t, "alice ip:192.0.2.7", &c, S(59)); /* seen again: kept longer */
+        assert_true(throttle_has(t, "alice ip:192.0.2.7", &c, S(118)));
+        assert_false(throttle_has(t, "alice ip:192.0.2.7", &c, S(119)));
+        assert_false(throttle_has(NULL, "x", &c, 0));
+        throttle_free(t);
+}
+
+/* A key with block_after 0 (the helper's per-user keys) is only ever
+ * delayed, up to max_delay, however many failures it collects. */
+static void test_no_block_without_block_after(void **state) {
+        struct throttle_config c = defaults;
+        struct throttle *t = NULL;
+
+        c.block_after = 0;
+        assert_int_equal(throttle_new(16, &t), 0);
+        fail_n(t, "user:monty", &c, 1000, S(10));
+        expect(t, "user:monty", &c, S(10), -EAGAIN, 60);
+        expect(t, "user:monty", &c, S(70), 0, 0);
+        throttle_free(t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_new_args),
@@ -345,6 +377,8 @@ int main(void) {
                 cmocka_unit_test(test_spray),
                 cmocka_unit_test(test_huge_times),
                 cmocka_unit_test(test_count),
+                cmocka_unit_test(test_has),
+                cmocka_unit_test(test_no_block_without_block_after),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,16 +48,15 @@ const who = document.getElementById('who');
 
 /* ---- login --------------------------------------------------------- */
 
+/* The server answers every refused login alike (an account with no role,
+ * root, an expired account: all "wrong user or password"); only its log and
+ * audit say which. */
 function loginMessage(e) {
   if (e.status === 401) return 'Wrong user name or password.';
   if (e.status === 429) {
     const s = e.retryAfter ? ` Try again in ${e.retryAfter} s.` : ' Try again later.';
     return 'Too many failed logins from here or for this user.' + s;
   }
-  if (e.status === 403 && e.code === 'no_role')
-    return 'This account has no Steward role. Ask an administrator to add it to an admin, operator or monitor group.';
-  if (e.status === 403 && e.code === 'root_login_disabled')
-    return 'root may not log in over the network on this server.';
   return e.message || 'Login failed.';
 }
 

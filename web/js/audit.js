@@ -36,7 +36,7 @@ export async function render(view, ctx, openId) {
         h('span.mono', when(r.time)),
         h('span', r.user, h('span.muted', ` (${r.role})`)),
         h('span', `${r.module || '–'} · ${r.operation}`),
-        badge(r.result, r.result === 'ok' ? 'ok' : 'bad'),
+        badge(r.result, { ok: 'ok', refused: 'warn' }[r.result] || 'bad'),
         r.rollback_of ? badge(`rollback of #${r.rollback_of}`, 'info') : null,
         (r.files || []).length ? h('span.muted', (r.files || []).map((f) => f.path).join(', ')) : null,
       ),
