@@ -368,6 +368,30 @@ def test_cannot_lock_own_account(ud):
     assert not shadow_field(d, "alice").startswith("!")
 
 
+def test_cannot_expire_own_account_or_password(ud):
+    """Expiring the account or the password is a lock-out by another name:
+    refused for oneself whatever field or action leads there."""
+    d = ud
+    tok = admin_session(d, "alice", "Alice-pw-1")
+    admin_session(d, "amy", "Amy-pw-1")
+    before = files(d)
+    for body in [{"expire_password": True},
+                 {"aging": {"expires": "2000-01-01"}},
+                 {"aging": {"last_change": "1970-01-01"}},
+                 {"aging": {"last_change": "2000-01-01", "max_days": 10}}]:
+        r = d.https("PATCH", "/api/v1/users/alice", body, token=tok)
+        assert r.status == 409 and r.json["error"]["code"] == "self", (body, r)
+    assert files(d) == before
+    assert login(d, "alice", "Alice-pw-1").status == 200
+    # A date still to come is not a lock-out today.
+    r = d.https("PATCH", "/api/v1/users/alice", {"aging": {"expires": "2099-01-01"}}, token=tok)
+    assert r.status == 200, r
+    # Another admin may expire alice, while amy stays.
+    amy = login(d, "amy", "Amy-pw-1").json["token"]
+    r = d.https("PATCH", "/api/v1/users/alice", {"expire_password": True}, token=amy)
+    assert r.status == 200 and r.json["user"]["password_state"] == "expired", r
+
+
 def test_cannot_remove_own_admin_membership(ud):
     d = ud
     tok = admin_session(d, "alice", "Alice-pw-1")
@@ -388,6 +412,10 @@ def test_the_last_admin_stays(ud):
     # the bootstrap admin is not an account: alice is the last admin
     for method, path, body in [("DELETE", "/api/v1/users/alice", None),
                                ("PATCH", "/api/v1/users/alice", {"locked": True}),
+                               ("PATCH", "/api/v1/users/alice", {"expire_password": True}),
+                               ("PATCH", "/api/v1/users/alice", {"aging": {"expires": "2000-01-01"}}),
+                               ("PATCH", "/api/v1/users/alice",
+                                {"aging": {"last_change": "2000-01-01", "max_days": 30}}),
                                ("PATCH", "/api/v1/users/alice", {"groups": []}),
                                ("PATCH", "/api/v1/groups/sudo", {"members": [], "force": True})]:
         r = d.https(method, path, body)
