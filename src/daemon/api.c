@@ -653,16 +653,9 @@ static json_t *query_object(const struct api_request *req, const char *const *ke
         return q;
 }
 
-/* Every query argument a collection route passes on; the module validates
- * them (the helper passes them through as strings). */
-static const char *const collection_query_keys[] = {
-        "type",      "group",       "prefix",         "limit", "cursor",
-        "home_size", "remove_home", "kill_processes", "force",
-};
-
 static void collection_read(const struct api_request *req, const char *collection, const char *id,
                             struct api_response *resp) {
-        json_t *q = query_object(req, collection_query_keys, ELEMENTSOF(collection_query_keys));
+        json_t *q = query_object(req, collection_query_keys, collection_query_keys_count);
         json_t *args, *ret;
 
         if (!q) {
@@ -716,7 +709,7 @@ static void collection_write(const struct api_request *req, const char *collecti
                 api_error(resp, 400, "bad_request", NULL, "the body must be a JSON object");
                 return;
         }
-        q = query_object(req, collection_query_keys, ELEMENTSOF(collection_query_keys));
+        q = query_object(req, collection_query_keys, collection_query_keys_count);
         if (!q) {
                 json_decref(body);
                 api_error(resp, 400, "invalid_argument", NULL, "the query is not valid text");

@@ -727,6 +727,15 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                                  m->name, name ? name : "");
                 return -ENOENT;
         }
+        /* A read-only command runs in the front, with the front's
+         * privileges, which are part of what it may see (a sysctl key only
+         * root may read stays unread); here it would run as root. */
+        if (!cmd->changes_state) {
+                module_error_set(e, 403, "forbidden", NULL,
+                                 "%s:%s is read-only: it runs in the front, not in the helper",
+                                 m->name, name);
+                return -EPERM;
+        }
         if (c->s.role < command_role(cmd)) {
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
                                  name, role_to_string(command_role(cmd)));
@@ -775,6 +784,16 @@ static int op_action(struct helper *h, const struct caller *c, json_t *args, int
         return r;
 }
 
+/* The lowest role of a module's routes, which are what reach its
+ * privileged view through the API; admin when it has none. */
+static enum role module_read_role(const module_t *m) {
+        int role = ROLE_ADMIN;
+        for (size_t i = 0; i < m->n_routes; i++)
+                if (m->routes[i].min_role < role)
+                        role = m->routes[i].min_role;
+        return role < ROLE_MONITOR ? ROLE_MONITOR : (enum role)role;
+}
+
 static int op_module_read(struct helper *h, const struct caller *c, json_t *args, int fd,
                           json_t **ret, struct module_error *e) {
         const module_t *m = module_arg(args, e);
@@ -785,6 +804,11 @@ static int op_module_read(struct helper *h, const struct caller *c, json_t *args
         if (!m->privileged_read) {
                 module_error_set(e, 404, "not_found", NULL, "%s has no privileged view", m->name);
                 return -ENOENT;
+        }
+        if (c->s.role < module_read_role(m)) {
+                module_error_set(e, 403, "forbidden", NULL, "the view of %s needs the role %s",
+                                 m->name, role_to_string(module_read_role(m)));
+                return -EPERM;
         }
         if (a && !json_is_object(a)) {
                 module_error_set(e, 400, "bad_request", "args", "args must be an object");
@@ -809,7 +833,8 @@ static const collection_def_t *collection_arg(json_t *args, struct module_error 
         return coll;
 }
 
-/* The query object of a collection request: absent or an object of strings. */
+/* The query object of a collection request: absent or an object of strings,
+ * with only the keys the API passes on (collection_query_keys). */
 static json_t *query_arg(json_t *args, struct module_error *e) {
         json_t *q = json_object_get(args, "query"), *v;
         const char *k;
@@ -818,7 +843,15 @@ static json_t *query_arg(json_t *args, struct module_error *e) {
                 return json_object();
         if (!json_is_object(q))
                 goto bad;
-        json_object_foreach(q, k, v) if (!json_is_string(v)) goto bad;
+        json_object_foreach(q, k, v) {
+                if (!json_is_string(v))
+                        goto bad;
+                if (!collection_query_key_known(k)) {
+                        module_error_set(e, 400, "bad_request", "query",
+                                         "no query argument \"%.32s\" here", k);
+                        return NULL;
+                }
+        }
         return json_incref(q);
 bad:
         module_error_set(e, 400, "bad_request", "query", "the query must be an object of strings");
@@ -1426,6 +1459,14 @@ static const struct op {
         {"collection_read", ROLE_MONITOR, false, op_collection_read},
         {"collection_write", ROLE_ADMIN, false, op_collection_write},
 };
+
+size_t helper_op_count(void) {
+        return ELEMENTSOF(ops);
+}
+
+const char *helper_op_name(size_t i) {
+        return i < ELEMENTSOF(ops) ? ops[i].name : NULL;
+}
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {
         json_t *err = json_pack("{s:i, s:s, s:s}", "status", e->status ? e->status : 500, "code",

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct helper;
 
@@ -37,3 +38,9 @@ int helper_serve(struct helper *h, int sock, int sigfd);
 
 /* Housekeeping: purges expired sessions. */
 void helper_tick(struct helper *h);
+
+/* The rows of the operation table, by position (i < helper_op_count()):
+ * for tests that must cover every operation, so that a new one without a
+ * test fails them. */
+size_t helper_op_count(void);
+const char *helper_op_name(size_t i);

@@ -1266,6 +1266,13 @@ static int sysctl_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                                  name);
                 return -EPERM;
         }
+        /* Keys only root may read are secrets (net.ipv4.tcp_fastopen_key,
+         * …): refused by their mode, whichever process runs this. */
+        if (!(st.st_mode & S_IROTH)) {
+                module_error_set(err, 403, "forbidden", "name",
+                                 "Sysctl key \"%s\" is readable by root only; not shown", name);
+                return -EPERM;
+        }
 
         /* One byte more than we return, to know whether there was more. */
         buf = malloc(SYSCTL_VALUE_MAX + 1);
