@@ -1042,6 +1042,10 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                 operation = NULL;
         record_args = json_pack("{s:s, s:O?, s:O, s:O}", "collection", coll->name, "id", idv,
                                 "body", body, "query", q);
+        /* What went otherwise than asked, though the change was made. */
+        if (json_array_size(json_object_get(json_object_get(out, "result"), "warnings")) > 0)
+                json_object_set(record_args, "warnings",
+                                json_object_get(json_object_get(out, "result"), "warnings"));
         audit_with_images(h, c, m->name, operation ? operation : opname, record_args, r, e,
                           json_object_get(plan, "files"), 0, &audit_id);
         if (r < 0)

@@ -239,6 +239,59 @@ def test_delete_keeps_or_removes_home(ud):
     assert d.https("DELETE", "/api/v1/users/fred").status == 404
 
 
+def test_a_home_is_its_own(ud):
+    """A home that is a symbolic link, or another account's home (or inside
+    or around one), is refused on create and on modify."""
+    d = ud
+    assert create(d, {"name": "hana"}).status == 201
+    assert create(d, {"name": "hugo", "create_home": False}).status == 201
+    assert create(d, {"name": "kai", "home": "/home/team/kai", "create_home": False}).status == 201
+    (d.home / "elsewhere").mkdir()
+    os.symlink("elsewhere", d.home / "hlink")
+    os.symlink("elsewhere", d.home / "ivan")
+    before = files(d)
+    for body, status in [({"name": "ida", "home": "/home/hlink"}, 422),
+                         ({"name": "ivan"}, 422),  # the default home, /home/ivan, is a link
+                         ({"name": "ida", "home": "/home/hana"}, 409),
+                         ({"name": "ida", "home": "/home/hugo/sub"}, 409),
+                         ({"name": "ida", "home": "/home/team"}, 409)]:
+        r = create(d, body)
+        assert r.status == status and r.json["error"]["field"] == "home", (body, r)
+    for body, status in [({"home": "/home/hlink", "move_home": True}, 422),
+                         ({"home": "/home/hana"}, 409),
+                         ({"home": "/home/team", "move_home": True}, 409)]:
+        r = d.https("PATCH", "/api/v1/users/hugo", body)
+        assert r.status == status and r.json["error"]["field"] == "home", (body, r)
+    assert files(d) == before
+    assert getent(d, "passwd", "hugo").split(":")[5] == "/home/hugo"
+    # Its own home is no conflict.
+    assert d.https("PATCH", "/api/v1/users/hana", {"home": "/home/hana", "full_name": "H"}).status == 200
+
+
+def test_failed_home_removal_reports_the_deleted_account(ud):
+    """userdel deletes the account and then fails to remove the home (a
+    mount inside it): the answer and the audit record say the account is
+    gone and the home kept."""
+    d = ud
+    assert create(d, {"name": "jill"}).status == 201
+    (d.home / "jill" / "mnt").mkdir()
+    ns_run(d, ["mount", "-t", "tmpfs", "tmpfs", "/home/jill/mnt"])
+    try:
+        r = d.https("DELETE", "/api/v1/users/jill?remove_home=1")
+    finally:
+        subprocess.run(["nsenter", "-t", str(d.proc.pid), "-m", "--", "umount", "/home/jill/mnt"])
+    assert getent(d, "passwd", "jill") is None
+    assert (d.home / "jill").is_dir()
+    assert r.status == 200, r
+    assert r.json["deleted"] is True and r.json["home_removed"] is False, r
+    assert any("/home/jill" in w for w in r.json["warnings"]), r
+    rec = d.https("GET", f"/api/v1/audit/{r.json['audit_id']}").json
+    assert rec["result"] == "ok", rec
+    assert any("/home/jill" in w for w in rec["args"]["warnings"]), rec
+    assert any(f["path"] == "/etc/passwd" for f in rec["files"])
+    assert d.https("DELETE", "/api/v1/users/jill").status == 404
+
+
 def test_delete_refuses_running_processes_unless_told(ud):
     d = ud
     # An uid no other test on this machine uses: processes are machine-wide.
