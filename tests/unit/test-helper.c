@@ -435,7 +435,7 @@ static const struct probe {
         {"front_poll", NULL, "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
-         "{\"collection\": \"users\", \"id\": \"root\", \"query\": {\"home_size\": \"1\"}}", "AAA"},
+         "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}", "AAA"},
         {"collection_write",
          "{\"collection\": \"users\", \"op\": \"modify\", \"id\": \"nosuchuser-probe\", "
          "\"body\": {\"full_name\": \"x\"}}",
