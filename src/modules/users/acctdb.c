@@ -962,17 +962,17 @@ static bool is_admin(const struct account_state *s, const char *user,
         (void)colon_u32(&l, 0, &gid);
         if (entry_field(s->text[0], s->len[0], user, 2, &v, &vl) && vl == 1 && v[0] == '0')
                 return false; /* root is always admin; it does not count */
-        if (login_block(s, user, today) != LOGIN_OK)
-                return false;
+        /* The groups first: few accounts are in them, and count_admins
+         * asks this of every account. */
         for (size_t i = 0; i < cfg->admin_groups.n; i++) {
                 const char *g = cfg->admin_groups.name[i];
                 if (entry_field(s->text[2], s->len[2], g, 3, &v, &vl) && list_has(v, vl, user))
-                        return true;
+                        return login_block(s, user, today) == LOGIN_OK;
                 if (entry_field(s->text[2], s->len[2], g, 2, &v, &vl)) {
                         struct colon_line k = {.n = 1, .f = {v}, .len = {vl}};
                         uint32_t ggid;
                         if (colon_u32(&k, 0, &ggid) >= 0 && ggid == gid)
-                                return true;
+                                return login_block(s, user, today) == LOGIN_OK;
                 }
         }
         return false;
