@@ -111,8 +111,8 @@ static const char *const denied[] = {
  * only for unshare and clone3: in clone's flags its bit is the exit
  * signal's.) */
 static const unsigned long clone_namespace_flags[] = {
-        CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-        CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+        CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+        CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
 };
 
 /* clone with any namespace flag: EPERM (one rule per flag; rules OR). */

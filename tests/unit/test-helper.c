@@ -435,7 +435,8 @@ static const struct probe {
         {"front_poll", NULL, "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
-         "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}", "AAA"},
+         "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",
+         "AAA"},
         {"collection_write",
          "{\"collection\": \"users\", \"op\": \"modify\", \"id\": \"nosuchuser-probe\", "
          "\"body\": {\"full_name\": \"x\"}}",
@@ -501,8 +502,7 @@ static void test_every_op_checks_the_role(void **state) {
                                 bool refused = st == 401 || st == 403;
                                 if (refused != (probes[p].expect[k] == 'R'))
                                         fail_msg("%s %s as %s: status %d, expected %s", name,
-                                                 probes[p].args ? probes[p].args : "", roles[k],
-                                                 st,
+                                                 probes[p].args ? probes[p].args : "", roles[k], st,
                                                  probes[p].expect[k] == 'R' ? "a refusal"
                                                                             : "no refusal");
                                 json_decref(a);

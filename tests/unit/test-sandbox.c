@@ -26,8 +26,8 @@
 
 /* clone3's argument (linux/sched.h), spelled out for older headers. */
 struct clone3_args {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
-                set_tid, set_tid_size, cgroup;
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+                set_tid_size, cgroup;
 };
 
 /* Raw clone(flags | SIGCHLD) without a new stack: fork-like.  Returns the
@@ -64,8 +64,8 @@ static void *thread_main(void *arg) {
 /* Runs in the child, under the filter; its exit status is the number of
  * the first check that failed (0: all held). */
 static int checks(void) {
-        static const unsigned long ns[] = {CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWNS,
-                                           CLONE_NEWPID,  CLONE_NEWUTS, CLONE_NEWIPC,
+        static const unsigned long ns[] = {CLONE_NEWUSER,  CLONE_NEWNET, CLONE_NEWNS,
+                                           CLONE_NEWPID,   CLONE_NEWUTS, CLONE_NEWIPC,
                                            CLONE_NEWCGROUP};
         char err[256];
         pthread_t t;

@@ -900,8 +900,7 @@ static bool list_has(const char *list, size_t len, const char *name) {
 
 /* A number of user's shadow entry (field idx, days since the epoch or a
  * count of days): false when the field is empty or absent. */
-static bool shadow_days(const struct account_state *s, const char *user, size_t idx,
-                        int64_t *ret) {
+static bool shadow_days(const struct account_state *s, const char *user, size_t idx, int64_t *ret) {
         const char *v;
         size_t vl;
         uint32_t n;

@@ -1034,8 +1034,8 @@ static bool local_account_exists(const char *name) {
  * the home and mail spool after: when it fails at that point (exit 12,
  * "error removing directory"), the account is gone all the same, and the
  * change is reported as done, with what was kept. */
-static int delete_outcome(const char *name, const char *home, bool remove_home, int r,
-                          json_t *out, struct module_error *err) {
+static int delete_outcome(const char *name, const char *home, bool remove_home, int r, json_t *out,
+                          struct module_error *err) {
         struct stat st;
         bool home_kept = remove_home && home && lstat(home, &st) == 0;
         json_t *res, *warnings;
@@ -1047,11 +1047,10 @@ static int delete_outcome(const char *name, const char *home, bool remove_home, 
         warnings = json_array();
         if (r < 0)
                 json_array_append_new(
-                        warnings,
-                        json_sprintf("the account %s is deleted, but then %s%s%s", name,
-                                     err->message,
-                                     home_kept ? "; the home directory was kept: " : "",
-                                     home_kept ? home : ""));
+                        warnings, json_sprintf("the account %s is deleted, but then %s%s%s", name,
+                                               err->message,
+                                               home_kept ? "; the home directory was kept: " : "",
+                                               home_kept ? home : ""));
         res = json_pack("{s:b, s:b, s:o}", "deleted", true, "home_removed",
                         remove_home && !home_kept, "warnings", warnings);
         if (!res || json_object_set_new(out, "result", res) < 0)
