@@ -341,6 +341,12 @@ static int run_write(struct cli *c, const struct verb *v, int argc, char **argv)
                         print_item(v->collection, item);
                 printf("audit record %lld\n",
                        (long long)json_integer_value(json_object_get(answer, "audit_id")));
+                {
+                        size_t i;
+                        json_t *w;
+                        json_array_foreach(json_object_get(answer, "warnings"), i, w)
+                                fprintf(stderr, "steward: warning: %s\n", json_string_value(w));
+                }
                 if (secret) {
                         fputs("password: ", stdout);
                         fputs(secret, stdout);

@@ -244,5 +244,10 @@ const setting_def_t *module_find_setting(const module_t *m, const char *key);
 const command_def_t *module_find_command(const module_t *m, const char *name);
 /* The collection named name in any module, and its module. */
 const collection_def_t *collection_find(const char *name, const module_t **ret_module);
+/* Every query argument a collection route passes on (the front sends no
+ * other, the helper accepts no other); the module validates the values. */
+extern const char *const collection_query_keys[];
+extern const size_t collection_query_keys_count;
+bool collection_query_key_known(const char *key);
 
 const char *setting_type_name(setting_type_t t);

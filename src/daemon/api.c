@@ -718,17 +718,26 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
  * strings; the module validates the values.  Flags are parsed here, in the
  * one grammar, and passed on as "1" or "0" (absent ones are left out).  NULL
  * with resp filled on a bad query. */
-static const char *const collection_query_keys[] = {"type", "group", "prefix", "limit", "cursor"};
 static const char *const collection_query_flags[] = {"home_size", "remove_home", "kill_processes",
                                                      "force"};
+
+static bool collection_query_is_flag(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(collection_query_flags); i++)
+                if (STREQ(collection_query_flags[i], key))
+                        return true;
+        return false;
+}
 
 static json_t *collection_query(const struct api_request *req, struct api_response *resp) {
         json_t *q = json_object();
         const char *v;
         bool f;
 
-        for (size_t i = 0; q && i < ELEMENTSOF(collection_query_keys); i++)
-                if ((v = query_value(req, collection_query_keys[i])) &&
+        /* The keys are the registry's closed list (the helper refuses any
+         * other); those that are flags take the flag grammar below. */
+        for (size_t i = 0; q && i < collection_query_keys_count; i++)
+                if (!collection_query_is_flag(collection_query_keys[i]) &&
+                    (v = query_value(req, collection_query_keys[i])) &&
                     (!utf8_valid(v, strlen(v)) ||
                      json_object_set_new(q, collection_query_keys[i], json_string(v)) < 0)) {
                         json_decref(q);

@@ -10,10 +10,29 @@
  * library update; the calls below are ones the front has no business making
  * whatever its libraries do.  A denied call fails with EPERM (not a kill), so
  * a library probing for a feature degrades instead of taking the front down.
+ *
+ * Namespaces: unshare and setns are denied whole; clone is denied when its
+ * flags ask for any new namespace, so threads and fork still work.  clone3
+ * takes its flags in a structure in memory, which seccomp cannot read: it
+ * fails with ENOSYS, as on a kernel without it, and glibc then falls back to
+ * clone, whose flags are checked.
+ *
+ * Still a deny list, after weighing an allow list again once the code had
+ * settled: the front's calls are those of glibc, libmicrohttpd, GnuTLS (its
+ * random source, its PKCS#11 probing), jansson, the sanitizers in
+ * test builds and libraries loaded by NSS; each update of any of them may
+ * add a call, and an allow list that misses one breaks a running front (or
+ * makes a library take a worse path silently).  Traced under the API and
+ * events tests, the front made 48 distinct calls; the metrics sampler's
+ * statfs was not among them, which is the point: a list drawn from what
+ * the tests exercise misses what they do not.  What the deny list leaves
+ * open is the ordinary file, socket and memory calls an unprivileged
+ * process has anyway.
  */
 #include "sandbox.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +107,30 @@ static const char *const denied[] = {
         "capset",
 };
 
+/* The flags of clone(2) that make a new namespace.  (CLONE_NEWTIME exists
+ * only for unshare and clone3: in clone's flags its bit is the exit
+ * signal's.) */
+static const unsigned long clone_namespace_flags[] = {
+        CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+        CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
+};
+
+/* clone with any namespace flag: EPERM (one rule per flag; rules OR). */
+static int deny_clone_namespaces(scmp_filter_ctx ctx, char *err, size_t err_len) {
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(clone_namespace_flags) && r >= 0; i++) {
+                unsigned long f = clone_namespace_flags[i];
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+        }
+        if (r >= 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        if (r < 0)
+                snprintf(err, err_len, "cannot restrict clone: %s", strerror(-r));
+        return r;
+}
+
 int sandbox_front(char *err, size_t err_len) {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r = 0;
@@ -104,6 +147,8 @@ int sandbox_front(char *err, size_t err_len) {
                 if (r < 0)
                         snprintf(err, err_len, "cannot deny %s: %s", denied[i], strerror(-r));
         }
+        if (r >= 0)
+                r = deny_clone_namespaces(ctx, err, err_len);
         if (r >= 0) {
                 r = seccomp_load(ctx);
                 if (r < 0)

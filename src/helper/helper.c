@@ -932,6 +932,15 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                                  m->name, name ? name : "");
                 return -ENOENT;
         }
+        /* A read-only command runs in the front, with the front's
+         * privileges, which are part of what it may see (a sysctl key only
+         * root may read stays unread); here it would run as root. */
+        if (!cmd->changes_state) {
+                module_error_set(e, 403, "forbidden", NULL,
+                                 "%s:%s is read-only: it runs in the front, not in the helper",
+                                 m->name, name);
+                return -EPERM;
+        }
         if (c->s.role < command_role(cmd)) {
                 _cleanup_free_ char *op = NULL;
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
@@ -984,6 +993,16 @@ static int op_action(struct helper *h, const struct caller *c, json_t *args, int
         return r;
 }
 
+/* The lowest role of a module's routes, which are what reach its
+ * privileged view through the API; admin when it has none. */
+static enum role module_read_role(const module_t *m) {
+        int role = ROLE_ADMIN;
+        for (size_t i = 0; i < m->n_routes; i++)
+                if (m->routes[i].min_role < role)
+                        role = m->routes[i].min_role;
+        return role < ROLE_MONITOR ? ROLE_MONITOR : (enum role)role;
+}
+
 static int op_module_read(struct helper *h, const struct caller *c, json_t *args, int fd,
                           json_t **ret, struct module_error *e) {
         const module_t *m = module_arg(args, e);
@@ -994,6 +1013,11 @@ static int op_module_read(struct helper *h, const struct caller *c, json_t *args
         if (!m->privileged_read) {
                 module_error_set(e, 404, "not_found", NULL, "%s has no privileged view", m->name);
                 return -ENOENT;
+        }
+        if (c->s.role < module_read_role(m)) {
+                module_error_set(e, 403, "forbidden", NULL, "the view of %s needs the role %s",
+                                 m->name, role_to_string(module_read_role(m)));
+                return -EPERM;
         }
         if (a && !json_is_object(a)) {
                 module_error_set(e, 400, "bad_request", "args", "args must be an object");
@@ -1018,7 +1042,8 @@ static const collection_def_t *collection_arg(json_t *args, struct module_error 
         return coll;
 }
 
-/* The query object of a collection request: absent or an object of strings. */
+/* The query object of a collection request: absent or an object of strings,
+ * with only the keys the API passes on (collection_query_keys). */
 static json_t *query_arg(json_t *args, struct module_error *e) {
         json_t *q = json_object_get(args, "query"), *v;
         const char *k;
@@ -1027,7 +1052,15 @@ static json_t *query_arg(json_t *args, struct module_error *e) {
                 return json_object();
         if (!json_is_object(q))
                 goto bad;
-        json_object_foreach(q, k, v) if (!json_is_string(v)) goto bad;
+        json_object_foreach(q, k, v) {
+                if (!json_is_string(v))
+                        goto bad;
+                if (!collection_query_key_known(k)) {
+                        module_error_set(e, 400, "bad_request", "query",
+                                         "no query argument \"%.32s\" here", k);
+                        return NULL;
+                }
+        }
         return json_incref(q);
 bad:
         module_error_set(e, 400, "bad_request", "query", "the query must be an object of strings");
@@ -1219,6 +1252,10 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                 operation = NULL;
         record_args = json_pack("{s:s, s:O?, s:O, s:O}", "collection", coll->name, "id", idv,
                                 "body", body, "query", q);
+        /* What went otherwise than asked, though the change was made. */
+        if (json_array_size(json_object_get(json_object_get(out, "result"), "warnings")) > 0)
+                json_object_set(record_args, "warnings",
+                                json_object_get(json_object_get(out, "result"), "warnings"));
         audit_with_images(h, c, m->name, operation ? operation : opname, record_args, r, e,
                           json_object_get(plan, "files"), 0, &audit_id);
         if (r < 0)
@@ -1686,6 +1723,14 @@ static void audit_role_refusal(struct helper *h, const struct caller *c, const c
         else if (str_arg(args, "collection"))
                 (void)collection_find(str_arg(args, "collection"), &m);
         audit(h, c, m ? m->name : "", opname, shown, -EPERM, e, NULL, 0, NULL);
+}
+
+size_t helper_op_count(void) {
+        return ELEMENTSOF(ops);
+}
+
+const char *helper_op_name(size_t i) {
+        return i < ELEMENTSOF(ops) ? ops[i].name : NULL;
 }
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <stddef.h>
 
 struct helper;
 
@@ -50,3 +51,8 @@ void helper_tick(struct helper *h);
 /* A front is starting: the local connections of any earlier one are gone,
  * and so are their sessions. */
 int helper_front_started(struct helper *h);
+/* The rows of the operation table, by position (i < helper_op_count()):
+ * for tests that must cover every operation, so that a new one without a
+ * test fails them. */
+size_t helper_op_count(void);
+const char *helper_op_name(size_t i);

@@ -90,6 +90,19 @@ const collection_def_t *collection_find(const char *name, const module_t **ret_m
         return NULL;
 }
 
+const char *const collection_query_keys[] = {
+        "type",      "group",       "prefix",         "limit", "cursor",
+        "home_size", "remove_home", "kill_processes", "force",
+};
+const size_t collection_query_keys_count = ELEMENTSOF(collection_query_keys);
+
+bool collection_query_key_known(const char *key) {
+        for (size_t i = 0; key && i < collection_query_keys_count; i++)
+                if (STREQ(collection_query_keys[i], key))
+                        return true;
+        return false;
+}
+
 const char *setting_type_name(setting_type_t t) {
         switch (t) {
         case SETTING_STRING:

@@ -306,6 +306,11 @@ def test_system_sysctl_command(daemon):
     assert r.status == 404
     r = daemon.https("POST", "/api/v1/modules/system/commands/sysctl", {})
     assert r.status == 422
+    # A key only root may read is a secret: refused by its mode, not only
+    # because the front cannot open it.
+    r = daemon.https("POST", "/api/v1/modules/system/commands/sysctl",
+                     {"name": "net.ipv4.tcp_fastopen_key"})
+    assert r.status == 403 and "not readable by everyone" in r.json["error"]["message"], r
 
 
 def test_sighup_reloads_and_keeps_bad_config_out(daemon):

@@ -239,6 +239,59 @@ def test_delete_keeps_or_removes_home(ud):
     assert d.https("DELETE", "/api/v1/users/fred").status == 404
 
 
+def test_a_home_is_its_own(ud):
+    """A home that is a symbolic link, or another account's home (or inside
+    or around one), is refused on create and on modify."""
+    d = ud
+    assert create(d, {"name": "hana"}).status == 201
+    assert create(d, {"name": "hugo", "create_home": False}).status == 201
+    assert create(d, {"name": "kai", "home": "/home/team/kai", "create_home": False}).status == 201
+    (d.home / "elsewhere").mkdir()
+    os.symlink("elsewhere", d.home / "hlink")
+    os.symlink("elsewhere", d.home / "ivan")
+    before = files(d)
+    for body, status in [({"name": "ida", "home": "/home/hlink"}, 422),
+                         ({"name": "ivan"}, 422),  # the default home, /home/ivan, is a link
+                         ({"name": "ida", "home": "/home/hana"}, 409),
+                         ({"name": "ida", "home": "/home/hugo/sub"}, 409),
+                         ({"name": "ida", "home": "/home/team"}, 409)]:
+        r = create(d, body)
+        assert r.status == status and r.json["error"]["field"] == "home", (body, r)
+    for body, status in [({"home": "/home/hlink", "move_home": True}, 422),
+                         ({"home": "/home/hana"}, 409),
+                         ({"home": "/home/team", "move_home": True}, 409)]:
+        r = d.https("PATCH", "/api/v1/users/hugo", body)
+        assert r.status == status and r.json["error"]["field"] == "home", (body, r)
+    assert files(d) == before
+    assert getent(d, "passwd", "hugo").split(":")[5] == "/home/hugo"
+    # Its own home is no conflict.
+    assert d.https("PATCH", "/api/v1/users/hana", {"home": "/home/hana", "full_name": "H"}).status == 200
+
+
+def test_failed_home_removal_reports_the_deleted_account(ud):
+    """userdel deletes the account and then fails to remove the home (a
+    mount inside it): the answer and the audit record say the account is
+    gone and the home kept."""
+    d = ud
+    assert create(d, {"name": "jill"}).status == 201
+    (d.home / "jill" / "mnt").mkdir()
+    ns_run(d, ["mount", "-t", "tmpfs", "tmpfs", "/home/jill/mnt"])
+    try:
+        r = d.https("DELETE", "/api/v1/users/jill?remove_home=1")
+    finally:
+        subprocess.run(["nsenter", "-t", str(d.proc.pid), "-m", "--", "umount", "/home/jill/mnt"])
+    assert getent(d, "passwd", "jill") is None
+    assert (d.home / "jill").is_dir()
+    assert r.status == 200, r
+    assert r.json["deleted"] is True and r.json["home_removed"] is False, r
+    assert any("/home/jill" in w for w in r.json["warnings"]), r
+    rec = d.https("GET", f"/api/v1/audit/{r.json['audit_id']}").json
+    assert rec["result"] == "ok", rec
+    assert any("/home/jill" in w for w in rec["args"]["warnings"]), rec
+    assert any(f["path"] == "/etc/passwd" for f in rec["files"])
+    assert d.https("DELETE", "/api/v1/users/jill").status == 404
+
+
 def test_delete_refuses_running_processes_unless_told(ud):
     d = ud
     # An uid no other test on this machine uses: processes are machine-wide.
@@ -368,6 +421,30 @@ def test_cannot_lock_own_account(ud):
     assert not shadow_field(d, "alice").startswith("!")
 
 
+def test_cannot_expire_own_account_or_password(ud):
+    """Expiring the account or the password is a lock-out by another name:
+    refused for oneself whatever field or action leads there."""
+    d = ud
+    tok = admin_session(d, "alice", "Alice-pw-1")
+    admin_session(d, "amy", "Amy-pw-1")
+    before = files(d)
+    for body in [{"expire_password": True},
+                 {"aging": {"expires": "2000-01-01"}},
+                 {"aging": {"last_change": "1970-01-01"}},
+                 {"aging": {"last_change": "2000-01-01", "max_days": 10}}]:
+        r = d.https("PATCH", "/api/v1/users/alice", body, token=tok)
+        assert r.status == 409 and r.json["error"]["code"] == "self", (body, r)
+    assert files(d) == before
+    assert login(d, "alice", "Alice-pw-1").status == 200
+    # A date still to come is not a lock-out today.
+    r = d.https("PATCH", "/api/v1/users/alice", {"aging": {"expires": "2099-01-01"}}, token=tok)
+    assert r.status == 200, r
+    # Another admin may expire alice, while amy stays.
+    amy = login(d, "amy", "Amy-pw-1").json["token"]
+    r = d.https("PATCH", "/api/v1/users/alice", {"expire_password": True}, token=amy)
+    assert r.status == 200 and r.json["user"]["password_state"] == "expired", r
+
+
 def test_cannot_remove_own_admin_membership(ud):
     d = ud
     tok = admin_session(d, "alice", "Alice-pw-1")
@@ -388,6 +465,10 @@ def test_the_last_admin_stays(ud):
     # the bootstrap admin is not an account: alice is the last admin
     for method, path, body in [("DELETE", "/api/v1/users/alice", None),
                                ("PATCH", "/api/v1/users/alice", {"locked": True}),
+                               ("PATCH", "/api/v1/users/alice", {"expire_password": True}),
+                               ("PATCH", "/api/v1/users/alice", {"aging": {"expires": "2000-01-01"}}),
+                               ("PATCH", "/api/v1/users/alice",
+                                {"aging": {"last_change": "2000-01-01", "max_days": 30}}),
                                ("PATCH", "/api/v1/users/alice", {"groups": []}),
                                ("PATCH", "/api/v1/groups/sudo", {"members": [], "force": True})]:
         r = d.https(method, path, body)

@@ -476,6 +476,163 @@ static void test_oversized_answer_is_an_error(void **state) {
         json_decref(ans);
 }
 
+/* Every operation of the helper's table, spoken to directly with a
+ * monitor, an operator and an admin session: what each role may do here
+ * must be what the API lets it do, since a compromised front can send
+ * anything.  One row or more per operation; an operation without a row
+ * fails the test.  expect[i] for monitor, operator, admin: 'R' refused
+ * (401/403), 'A' not refused (the operation ran or refused its arguments).
+ * "$SELF" in args is replaced by the session's own secret. */
+static const struct probe {
+        const char *op;
+        const char *args; /* JSON text, or NULL */
+        const char *expect;
+} probes[] = {
+        {"session_check", "{\"secret\": \"$SELF\"}", "AAA"},
+        {"csrf_check", "{\"csrf\": \"x\"}", "RRR"}, /* tokens have no CSRF token */
+        {"csrf_renew", NULL, "AAA"},
+        {"peer_session", NULL, "AAA"}, /* no descriptor: 400 */
+        {"peer_end", NULL, "AAA"},     /* not a peer session: 400 */
+        {"login", "{\"user\": 1}", "AAA"},
+        {"login_bootstrap", "{\"token\": \"stw_nope\"}", "RRR"}, /* a wrong token */
+        {"logout", NULL, "AAA"},
+        {"token_create", "{\"name\": \"p\", \"role\": \"monitor\"}", "AAA"},
+        {"token_create", "{\"name\": \"p\", \"role\": \"operator\"}", "RAA"},
+        {"token_create", "{\"name\": \"p\", \"role\": \"admin\"}", "RRA"},
+        {"token_list", NULL, "AAA"},
+        {"token_revoke", "{\"id\": \"999999\"}", "AAA"},
+        {"session_list", NULL, "AAA"},
+        {"session_end", "{\"id\": 999999}", "AAA"},
+        {"settings_apply",
+         "{\"module\": \"stewardd\", \"patch\": {\"log_level\": \"debug\"}, \"dry_run\": true}",
+         "RRA"},
+        {"command", "{\"module\": \"stewardd\", \"name\": \"reload\", \"args\": {}}", "RRA"},
+        /* Read-only commands run in the front, as the front: a key only
+         * root may read is refused there, and must not be read here. */
+        {"command",
+         "{\"module\": \"system\", \"name\": \"sysctl\", \"args\": {\"name\": "
+         "\"net.ipv4.tcp_fastopen_key\"}}",
+         "RRR"},
+        {"command",
+         "{\"module\": \"system\", \"name\": \"sysctl\", \"args\": {\"name\": \"kernel.ostype\"}}",
+         "RRR"},
+        {"action", "{\"module\": \"system\", \"action\": \"start\"}", "RAA"},
+        {"module_read", "{\"module\": \"ports\", \"args\": {\"inodes\": []}}", "AAA"},
+        {"audit_list", NULL, "AAA"},
+        {"audit_get", "{\"id\": \"1\"}", "AAA"},
+        {"audit_verify", NULL, "AAA"},
+        {"audit_rollback", "{\"id\": \"999999\"}", "RRA"},
+        {"audit_since", "{\"after\": 0}", "AAA"},
+        /* A session records its own refusal, nobody else's. */
+        {"audit_refused",
+         "{\"method\": \"PATCH\", \"path\": \"/api/v1/modules/stewardd/settings\", "
+         "\"message\": \"this needs the role admin\"}",
+         "AAA"},
+        /* The front's own data (its metric history, its counters). */
+        {"metrics_store", "{}", "AAA"},
+        {"metrics_query", "{}", "AAA"},
+        {"metrics_recent", "{}", "AAA"},
+        {"front_poll", NULL, "AAA"},
+        {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
+        {"collection_read",
+         "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",
+         "AAA"},
+        {"collection_write",
+         "{\"collection\": \"users\", \"op\": \"modify\", \"id\": \"nosuchuser-probe\", "
+         "\"body\": {\"full_name\": \"x\"}}",
+         "RRA"},
+        {"collection_write",
+         "{\"collection\": \"groups\", \"op\": \"delete\", \"id\": \"nosuchgroup-probe\", "
+         "\"body\": {}}",
+         "RRA"},
+};
+
+static json_t *probe_args(const char *text, const char *self) {
+        _cleanup_free_ char *t = NULL;
+        const char *at;
+        json_t *v;
+
+        if (!text)
+                return NULL;
+        at = strstr(text, "$SELF");
+        if (at)
+                assert_true(asprintf(&t, "%.*s%s%s", (int)(at - text), text, self, at + 5) > 0);
+        v = json_loads(t ? t : text, 0, NULL);
+        assert_non_null(v);
+        return v;
+}
+
+/* A live session of role roles[k] in tok[k]: the one from before if a
+ * probe (logout…) did not end it. */
+static const char *live_token(struct fixture *f, const char *admin, char *tok[], size_t k) {
+        static const char *const roles[] = {"monitor", "operator", "admin"};
+        json_t *a;
+
+        if (tok[k]) {
+                a = call(f, "session_check", NULL, json_pack("{s:s}", "secret", tok[k]));
+                if (status_of(a) != 200) {
+                        free(tok[k]);
+                        tok[k] = NULL;
+                }
+                json_decref(a);
+        }
+        if (!tok[k])
+                tok[k] = make_token(f, admin, roles[k]);
+        return tok[k];
+}
+
+static void test_every_op_checks_the_role(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        static const char *const roles[] = {"monitor", "operator", "admin"};
+        char *tok[3] = {NULL, NULL, NULL};
+
+        for (size_t i = 0; i < helper_op_count(); i++) {
+                const char *name = helper_op_name(i);
+                size_t rows = 0;
+
+                for (size_t p = 0; p < sizeof probes / sizeof probes[0]; p++) {
+                        if (!STREQ(probes[p].op, name))
+                                continue;
+                        rows++;
+                        for (size_t k = 0; k < 3; k++) {
+                                const char *s = live_token(f, admin, tok, k);
+                                json_t *a = call(f, name, s, probe_args(probes[p].args, s));
+                                int st = status_of(a);
+                                bool refused = st == 401 || st == 403;
+                                if (refused != (probes[p].expect[k] == 'R'))
+                                        fail_msg("%s %s as %s: status %d, expected %s", name,
+                                                 probes[p].args ? probes[p].args : "", roles[k], st,
+                                                 probes[p].expect[k] == 'R' ? "a refusal"
+                                                                            : "no refusal");
+                                json_decref(a);
+                        }
+                }
+                if (rows == 0)
+                        fail_msg("the operation %s has no row in probes[]", name);
+        }
+        for (size_t k = 0; k < 3; k++)
+                free(tok[k]);
+}
+
+/* The helper takes the query arguments the API passes on, and no other. */
+static void test_collection_query_keys_are_closed(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *a;
+
+        a = call(f, "collection_read", admin,
+                 json_pack("{s:s, s:s, s:{s:s}}", "collection", "users", "id", "root", "query",
+                           "home_size", "0"));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        a = call(f, "collection_read", admin,
+                 json_pack("{s:s, s:s, s:{s:s}}", "collection", "users", "id", "root", "query",
+                           "shadow", "1"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+}
+
 static void test_broken_framing_drops_the_front(void **state) {
         struct fixture *f = *state;
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
@@ -505,6 +662,9 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_login_sources_are_not_the_fronts_word, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_every_op_checks_the_role, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_collection_query_keys_are_closed, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),

@@ -1157,8 +1157,17 @@ static bool sysctl_name_valid(const char *s) {
         return comp > 0;
 }
 
+/* sysctl_open's answer for a key others may not read. */
+#define SYSCTL_SECRET (-EKEYREJECTED)
+
 static int sysctl_open_error(int r, const char *name, struct module_error *err) {
         switch (r) {
+        case SYSCTL_SECRET:
+                module_error_set(err, 403, "forbidden", "name",
+                                 "Sysctl key \"%s\" is not readable by everyone (root only "
+                                 "or write-only); not shown",
+                                 name);
+                break;
         case -ENOENT:
         case -ENOTDIR:
                 module_error_set(err, 404, "not_found", "name", "No sysctl key \"%s\"", name);
@@ -1213,6 +1222,12 @@ static int sysctl_open(char *rel, int *ret_fd) {
                 comp = slash + 1;
         }
 
+        /* Keys only root may read are secrets (net.ipv4.tcp_fastopen_key,
+         * …): refused by their mode, whichever process asks — the front,
+         * which could not open them anyway, or root. */
+        if (fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            !(st.st_mode & S_IROTH))
+                return SYSCTL_SECRET;
         fd = openat(dir, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;

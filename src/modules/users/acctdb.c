@@ -902,12 +902,59 @@ static bool list_has(const char *list, size_t len, const char *name) {
         return false;
 }
 
-/* Is user an admin in this state: not root, has the account, not locked,
- * and in an admin group (as a member or by primary group). */
-static bool is_admin(const struct account_state *s, const char *user,
-                     const struct steward_config *cfg) {
+/* A number of user's shadow entry (field idx, days since the epoch or a
+ * count of days): false when the field is empty or absent. */
+static bool shadow_days(const struct account_state *s, const char *user, size_t idx, int64_t *ret) {
+        const char *v;
+        size_t vl;
+        uint32_t n;
+
+        if (!entry_field(s->text[1], s->len[1], user, idx, &v, &vl))
+                return false;
+        struct colon_line l = {.n = 1, .f = {v}, .len = {vl}};
+        if (colon_u32(&l, 0, &n) < 0)
+                return false;
+        *ret = n;
+        return true;
+}
+
+/* Why user cannot log in through Steward (PAM with pam_unix) in state s,
+ * on day today (days since the epoch), or LOGIN_OK.  The one predicate of
+ * the guards: a lock, a password that is not one, an expired account and a
+ * password that must be changed first (pam_unix answers
+ * PAM_NEW_AUTHTOK_REQD or PAM_ACCT_EXPIRED, which a Steward login refuses)
+ * all keep the account out, whichever field or tool put them there. */
+static enum login_block login_block(const struct account_state *s, const char *user,
+                                    int64_t today) {
         const char *v, *pw;
         size_t vl, pl;
+        int64_t lastchg, max, expire;
+
+        if (!entry_field(s->text[0], s->len[0], user, 0, &v, &vl))
+                return LOGIN_NO_ACCOUNT;
+        if (!entry_field(s->text[1], s->len[1], user, 1, &pw, &pl))
+                return LOGIN_OK; /* no shadow entry: nothing here says no */
+        if (pl > 0 && pw[0] == '!')
+                return LOGIN_LOCKED;
+        if (pl > 0 && pw[0] == '*')
+                return LOGIN_NO_PASSWORD;
+        if (shadow_days(s, user, 7, &expire) && expire <= today)
+                return LOGIN_EXPIRED;
+        if (shadow_days(s, user, 2, &lastchg)) {
+                if (lastchg == 0)
+                        return LOGIN_PASSWORD_EXPIRED;
+                if (shadow_days(s, user, 4, &max) && lastchg + max < today)
+                        return LOGIN_PASSWORD_EXPIRED;
+        }
+        return LOGIN_OK;
+}
+
+/* Is user an admin in this state: not root, can log in, and in an admin
+ * group (as a member or by primary group). */
+static bool is_admin(const struct account_state *s, const char *user,
+                     const struct steward_config *cfg, int64_t today) {
+        const char *v;
+        size_t vl;
         uint32_t gid = UINT32_MAX;
         struct colon_line l = {.n = 1};
 
@@ -918,24 +965,24 @@ static bool is_admin(const struct account_state *s, const char *user,
         (void)colon_u32(&l, 0, &gid);
         if (entry_field(s->text[0], s->len[0], user, 2, &v, &vl) && vl == 1 && v[0] == '0')
                 return false; /* root is always admin; it does not count */
-        if (entry_field(s->text[1], s->len[1], user, 1, &pw, &pl) && pl > 0 &&
-            (pw[0] == '!' || pw[0] == '*'))
-                return false;
+        /* The groups first: few accounts are in them, and count_admins
+         * asks this of every account. */
         for (size_t i = 0; i < cfg->admin_groups.n; i++) {
                 const char *g = cfg->admin_groups.name[i];
                 if (entry_field(s->text[2], s->len[2], g, 3, &v, &vl) && list_has(v, vl, user))
-                        return true;
+                        return login_block(s, user, today) == LOGIN_OK;
                 if (entry_field(s->text[2], s->len[2], g, 2, &v, &vl)) {
                         struct colon_line k = {.n = 1, .f = {v}, .len = {vl}};
                         uint32_t ggid;
                         if (colon_u32(&k, 0, &ggid) >= 0 && ggid == gid)
-                                return true;
+                                return login_block(s, user, today) == LOGIN_OK;
                 }
         }
         return false;
 }
 
-static size_t count_admins(const struct account_state *s, const struct steward_config *cfg) {
+static size_t count_admins(const struct account_state *s, const struct steward_config *cfg,
+                           int64_t today) {
         size_t pos = 0, ll, n = 0;
         const char *line;
 
@@ -946,41 +993,51 @@ static size_t count_admins(const struct account_state *s, const struct steward_c
                         continue;
                 memcpy(name, line, (size_t)(c - line));
                 name[c - line] = '\0';
-                if (is_admin(s, name, cfg))
+                if (is_admin(s, name, cfg, today))
                         n++;
         }
         return n;
 }
 
-static bool is_locked(const struct account_state *s, const char *user) {
-        const char *pw;
-        size_t pl;
-        return entry_field(s->text[1], s->len[1], user, 1, &pw, &pl) && pl > 0 && pw[0] == '!';
-}
+static const char *const login_block_why[] = {
+        [LOGIN_LOCKED] = "lock",
+        [LOGIN_NO_PASSWORD] = "remove the password of",
+        [LOGIN_EXPIRED] = "expire",
+        [LOGIN_PASSWORD_EXPIRED] = "expire the password of",
+};
+
+static const char *const login_block_field[] = {
+        [LOGIN_LOCKED] = "locked",
+        [LOGIN_NO_PASSWORD] = "password",
+        [LOGIN_EXPIRED] = "aging",
+        [LOGIN_PASSWORD_EXPIRED] = "aging",
+};
 
 int acct_guard(const struct account_state *before, const struct account_state *after, void *data,
                struct module_error *err) {
         const char *self = data;
         struct steward_config cfg;
-        const char *v;
-        size_t vl;
+        int64_t today = (int64_t)(time(NULL) / 86400);
+        enum login_block b;
 
         stewardd_config_get(&cfg);
-        if (self && entry_field(before->text[0], before->len[0], self, 0, &v, &vl)) {
-                if (!entry_field(after->text[0], after->len[0], self, 0, &v, &vl)) {
+        if (self && login_block(before, self, today) != LOGIN_NO_ACCOUNT) {
+                b = login_block(after, self, today);
+                if (b == LOGIN_NO_ACCOUNT) {
                         module_error_set(err, 409, "self", NULL,
                                          "you cannot delete or rename your own account (%s) "
                                          "through Steward",
                                          self);
                         return -EPERM;
                 }
-                if (!is_locked(before, self) && is_locked(after, self)) {
-                        module_error_set(err, 409, "self", "locked",
-                                         "you cannot lock your own account (%s) through Steward",
-                                         self);
+                if (login_block(before, self, today) == LOGIN_OK && b != LOGIN_OK) {
+                        module_error_set(err, 409, "self", login_block_field[b],
+                                         "you cannot %s your own account (%s) through Steward: "
+                                         "you could not log in afterwards",
+                                         login_block_why[b], self);
                         return -EPERM;
                 }
-                if (is_admin(before, self, &cfg) && !is_admin(after, self, &cfg)) {
+                if (is_admin(before, self, &cfg, today) && !is_admin(after, self, &cfg, today)) {
                         module_error_set(err, 409, "self", NULL,
                                          "this would take your own admin role (%s) away; another "
                                          "administrator can do it",
@@ -988,10 +1045,11 @@ int acct_guard(const struct account_state *before, const struct account_state *a
                         return -EPERM;
                 }
         }
-        if (count_admins(before, &cfg) > 0 && count_admins(after, &cfg) == 0) {
+        if (count_admins(before, &cfg, today) > 0 && count_admins(after, &cfg, today) == 0) {
                 module_error_set(err, 409, "last_admin", NULL,
-                                 "this would leave no administrator: the last member of an "
-                                 "admin group (stewardd:auth:admin_groups) must stay");
+                                 "this would leave no administrator who can log in: the last "
+                                 "member of an admin group (stewardd:auth:admin_groups) must stay "
+                                 "in it, unlocked, unexpired and with a password that works");
                 return -EPERM;
         }
         return 0;

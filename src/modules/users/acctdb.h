@@ -96,9 +96,21 @@ const char *acct_password_state(const struct acct_user *u, int64_t today);
 int acct_login_defs(struct login_defs *ret);
 bool acct_shell_allowed(const char *shell);
 
-/* The shared guard of every account change (engine_guard_fn): the caller
- * (data: const char *user) may not delete or lock their own account nor
- * lose their own admin role, and the last admin may not lose theirs. */
+/* Why an account cannot log in (the guards' predicate, on a state). */
+enum login_block {
+        LOGIN_OK,
+        LOGIN_NO_ACCOUNT,
+        LOGIN_LOCKED,
+        LOGIN_NO_PASSWORD,
+        LOGIN_EXPIRED,          /* the account: sp_expire <= today */
+        LOGIN_PASSWORD_EXPIRED, /* lastchg 0, or lastchg + max < today */
+};
+
+/* The shared guard of every account change (engine_guard_fn), evaluated on
+ * the state the change leaves: the caller (data: const char *user) may not
+ * delete or rename their own account, make it unable to log in (lock,
+ * expiry of the account or the password, "*") nor lose their own admin
+ * role; and the change may not leave no admin who can log in. */
 int acct_guard(const struct account_state *before, const struct account_state *after, void *data,
                struct module_error *err);
 

@@ -481,9 +481,17 @@ int engine_run(struct engine *e, bool dry_run, engine_guard_fn guard, void *data
         for (size_t i = 0; i < e->n; i++) {
                 int s = cmd_run(&e->cmds[i], false, msg, sizeof msg);
                 if (s != 0) {
+                        /* Say that what ran before it was done: those
+                         * changes stay (the audit record shows them). */
+                        char done[64] = "";
+                        if (i > 0)
+                                snprintf(done, sizeof done, "%zu command%s ran (%s%s); then ", i,
+                                         i == 1 ? "" : "s", tool_name(e->cmds[0].argv[0]),
+                                         i > 1 ? "…" : "");
                         module_error_set(err, s < 0 ? 500 : 409, s < 0 ? "internal" : "conflict",
-                                         NULL, "%s failed (%d): %s", tool_name(e->cmds[i].argv[0]),
-                                         s, s < 0 ? strerror(-s) : msg);
+                                         NULL, "%s%s failed (%d): %s", done,
+                                         tool_name(e->cmds[i].argv[0]), s,
+                                         s < 0 ? strerror(-s) : msg);
                         r = -EIO;
                         break;
                 }

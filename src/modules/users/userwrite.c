@@ -265,6 +265,47 @@ static int check_home(const char *home, struct module_error *err) {
         return 0;
 }
 
+/* Whether path is dir or lies inside it (dir "/" excepted: system
+ * accounts have it, and it is no one's home). */
+static bool path_within(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        while (n > 1 && dir[n - 1] == '/')
+                n--;
+        if (n <= 1 || strncmp(path, dir, n) != 0)
+                return false;
+        return path[n] == '\0' || path[n] == '/';
+}
+
+/* A home must be a home of its own: not a symbolic link (useradd and
+ * usermod take an existing path as it is, and the account would live
+ * wherever the link points), and not another account's home, inside one,
+ * or around one.  self: the account being changed (its own home is no
+ * conflict), or NULL. */
+static int check_home_free(const struct acctdb *db, const char *home, const char *self,
+                           struct module_error *err) {
+        struct stat st;
+
+        if (lstat(home, &st) == 0 && S_ISLNK(st.st_mode))
+                return account_invalid(err, 422, "home",
+                                       "\"%.128s\" is a symbolic link; a home must be a "
+                                       "directory of its own",
+                                       home);
+        for (size_t i = 0; i < db->n_users; i++) {
+                const struct acct_user *o = &db->users[i];
+                if ((self && STREQ(o->name, self)) || !o->home || o->home[0] != '/')
+                        continue;
+                if (path_within(home, o->home) || path_within(o->home, home)) {
+                        module_error_set(err, 409, "exists", "home",
+                                         "\"%.128s\" is, or lies inside or around, the home of "
+                                         "%s (%.128s)",
+                                         home, o->name, o->home);
+                        return -EEXIST;
+                }
+        }
+        return 0;
+}
+
 /* ---- authorized_keys ------------------------------------------------------------ */
 
 static int read_keys_file(const char *home, char **ret) {
@@ -588,7 +629,8 @@ static int password_cmds(struct engine *e, const char *name, json_t *body, char 
         return 0;
 }
 
-static int common_checks(json_t *body, const struct acctdb *db, struct module_error *err) {
+static int common_checks(json_t *body, const struct acctdb *db, const char *self,
+                         struct module_error *err) {
         const char *s;
 
         if ((s = sget(body, "full_name")) && !gecos_valid(s))
@@ -600,7 +642,8 @@ static int common_checks(json_t *body, const struct acctdb *db, struct module_er
         if ((s = sget(body, "shell")) && !acct_shell_allowed(s))
                 return account_invalid(err, 422, "shell", "\"%.128s\" is not listed in /etc/shells",
                                        s);
-        if ((s = sget(body, "home")) && check_home(s, err) < 0)
+        if ((s = sget(body, "home")) &&
+            (check_home(s, err) < 0 || check_home_free(db, s, self, err) < 0))
                 return -EINVAL;
         if ((s = sget(body, "group")) && (!account_name_valid(s) || !acctdb_group(db, s)))
                 return account_invalid(err, 422, "group", "no group \"%.64s\"", s);
@@ -656,7 +699,7 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                                 return -EEXIST;
                         }
         }
-        r = common_checks(body, db, err);
+        r = common_checks(body, db, NULL, err);
         if (r < 0)
                 return r;
         if (!sget(body, "group") && acctdb_group(db, name)) {
@@ -688,6 +731,10 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                 }
                 if (snprintf(home, sizeof home, "%.64s/%.32s", roots[0], name) < 0)
                         home[0] = '\0';
+                if (check_home_free(db, home, NULL, err) < 0) {
+                        json_decref(kc.keys);
+                        return -EEXIST;
+                }
         }
         if (kc.touched && json_array_size(kc.keys) > 0 &&
             json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0) {
@@ -746,7 +793,7 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
         bool usermod = false;
         int r;
 
-        r = common_checks(body, db, err);
+        r = common_checks(body, db, name, err);
         if (r < 0)
                 return r;
         if ((s = sget(body, "new_name"))) {
@@ -968,6 +1015,50 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
         return r;
 }
 
+/* Whether /etc/passwd (not NSS: a directory may know the name too) still
+ * holds name. */
+static bool local_account_exists(const char *name) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0, pos = 0, ll, nl = strlen(name);
+        const char *line;
+
+        if (read_file("/etc/passwd", 64u << 20, &text, &len) < 0)
+                return true; /* unknown: do not claim it is gone */
+        while (text_next_line(text, len, &pos, &line, &ll))
+                if (ll > nl && line[nl] == ':' && memcmp(line, name, nl) == 0)
+                        return true;
+        return false;
+}
+
+/* What a delete did, said as it is.  userdel removes the account first and
+ * the home and mail spool after: when it fails at that point (exit 12,
+ * "error removing directory"), the account is gone all the same, and the
+ * change is reported as done, with what was kept. */
+static int delete_outcome(const char *name, const char *home, bool remove_home, int r, json_t *out,
+                          struct module_error *err) {
+        struct stat st;
+        bool home_kept = remove_home && home && lstat(home, &st) == 0;
+        json_t *res, *warnings;
+
+        if (!json_object_get(json_object_get(out, "plan"), "applied"))
+                return r;
+        if (r < 0 && local_account_exists(name))
+                return r; /* nothing was deleted: the error says why */
+        warnings = json_array();
+        if (r < 0)
+                json_array_append_new(
+                        warnings, json_sprintf("the account %s is deleted, but then %s%s%s", name,
+                                               err->message,
+                                               home_kept ? "; the home directory was kept: " : "",
+                                               home_kept ? home : ""));
+        res = json_pack("{s:b, s:b, s:o}", "deleted", true, "home_removed",
+                        remove_home && !home_kept, "warnings", warnings);
+        if (!res || json_object_set_new(out, "result", res) < 0)
+                return -ENOMEM;
+        *err = (struct module_error){0};
+        return 0;
+}
+
 static int user_delete(const struct module_ctx *ctx, const char *name, json_t *query, bool dry_run,
                        const struct acct_user *u, json_t **ret, struct module_error *err) {
         bool remove_home = acct_query_flag(query, "remove_home");
@@ -1023,6 +1114,8 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
         r = finish(&e, ctx, dry_run, name, &(struct keys_change){0}, NULL, NULL, ret, err);
         if (*ret)
                 json_object_del(*ret, "result");
+        if (*ret && !dry_run)
+                r = delete_outcome(name, u->home, remove_home, r, *ret, err);
         engine_done(&e);
         return r;
 }
