@@ -37,6 +37,7 @@ struct steward_config {
         unsigned idle_timeout; /* seconds */
         unsigned session_idle_timeout;
         unsigned session_lifetime;
+        unsigned max_token_lifetime; /* seconds; every token expires within it */
         bool allow_root_login;
         struct steward_groups admin_groups;
         struct steward_groups operator_groups;
