@@ -114,3 +114,41 @@ int authority_check(struct authority *a, struct store *st, const struct role_map
                 s->role = role;
         return 0;
 }
+
+int authority_sweep(struct authority *a, struct store *st, const struct role_map *map,
+                    int64_t now, authority_revoked_fn revoked, void *data) {
+        json_t *accounts = NULL, *it;
+        size_t i;
+        int total = 0, r;
+
+        if (!a || !st)
+                return -EINVAL;
+        r = sessions_accounts(st, &accounts);
+        if (r < 0)
+                return r;
+        json_array_foreach(accounts, i, it) {
+                const char *user = json_string_value(json_array_get(it, 0));
+                json_t *uidv = json_array_get(it, 1);
+                int64_t uid = json_is_integer(uidv) ? json_integer_value(uidv) : SESSION_UID_UNBOUND;
+                struct account_now acc;
+                int n;
+
+                if (!user)
+                        continue;
+                r = lookup(a, user, map, now, &acc);
+                if (r < 0 && r != -ENOENT)
+                        continue;
+                if (r >= 0 && (uid == SESSION_UID_UNBOUND || uid == (int64_t)acc.uid))
+                        continue;
+                n = sessions_revoke_account(st, user, r == -ENOENT ? -1 : (int64_t)acc.uid);
+                if (n < 0) {
+                        json_decref(accounts);
+                        return n;
+                }
+                if (n > 0 && revoked)
+                        revoked(user, uid, n, data);
+                total += n;
+        }
+        json_decref(accounts);
+        return total;
+}

@@ -42,3 +42,14 @@ void authority_flush(struct authority *a);
  * not be looked up (the credential is left alone). */
 int authority_check(struct authority *a, struct store *st, const struct role_map *map,
                     int64_t now, struct session *s, int *ret_revoked);
+
+/* Called for each account whose credentials a sweep deleted: its name, the
+ * uid they were bound to (SESSION_UID_UNBOUND: none yet) and how many. */
+typedef void (*authority_revoked_fn)(const char *user, int64_t uid, int n, void *data);
+
+/* Deletes the credentials of every account that is gone or whose name has
+ * another uid now, whether they are presented or not (so listings show no
+ * dead tokens and a deleted account keeps none).  Accounts that cannot be
+ * looked up now are left alone.  Returns how many rows went. */
+int authority_sweep(struct authority *a, struct store *st, const struct role_map *map,
+                    int64_t now, authority_revoked_fn revoked, void *data);

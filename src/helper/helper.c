@@ -139,6 +139,39 @@ static json_t *session_json(const struct session *s) {
                          (json_int_t)s->expires_at);
 }
 
+/* Records that an account's credentials went with the account. */
+static void audit_revoked(struct helper *h, const struct caller *c, const char *user, int64_t uid,
+                          int n) {
+        json_t *args = json_pack("{s:s, s:o, s:s, s:i}", "user", user, "uid",
+                                 uid >= 0 ? json_integer(uid) : json_null(), "reason",
+                                 "the account is gone or its name has another uid", "revoked", n);
+
+        log_notice("credentials of \"%s\" revoked: the account is gone or its name has another "
+                   "uid (%d deleted)",
+                   user, n);
+        audit(h, c, "sessions", "revoke", args, 0, NULL, NULL, 0, NULL);
+        json_decref(args);
+}
+
+static void swept(const char *user, int64_t uid, int n, void *data) {
+        const struct caller c = {.source = "stewardd"};
+        audit_revoked(data, &c, user, uid, n);
+}
+
+/* Revokes the credentials of every account that is gone now. */
+static void sweep_accounts(struct helper *h) {
+        struct steward_config cfg;
+        struct role_lists lists;
+        struct role_map map;
+        int r;
+
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = authority_sweep(h->authority, h->store, &map, now_s(), swept, h);
+        if (r < 0)
+                log_error_errno(r, "cannot revoke the credentials of deleted accounts");
+}
+
 /* Acts for s with the role its account has now (authority.h); a credential
  * whose account is gone is revoked here, and that is audited. */
 static int session_authority(struct helper *h, const char *source, struct session *s,
@@ -153,15 +186,7 @@ static int session_authority(struct helper *h, const char *source, struct sessio
         r = authority_check(h->authority, h->store, &map, now_s(), s, &revoked);
         if (r == -ENOENT) {
                 const struct caller c = {.has_session = true, .s = *s, .source = source};
-                json_t *args = json_pack("{s:s, s:I, s:s, s:i}", "user", s->user, "uid",
-                                         (json_int_t)s->uid, "reason",
-                                         "the account is gone or its name has another uid",
-                                         "revoked", revoked);
-                log_notice("credentials of \"%s\" revoked: the account is gone or its name has "
-                           "another uid (%d deleted)",
-                           s->user, revoked);
-                audit(h, &c, "sessions", "revoke", args, 0, NULL, NULL, 0, NULL);
-                json_decref(args);
+                audit_revoked(h, &c, s->user, s->uid, revoked);
         }
         if (r == -ENOENT || r == -EACCES) {
                 module_error_set(e, 401, "unauthenticated", NULL, "invalid session");
@@ -663,8 +688,10 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 404, "not_found", NULL, "no token %lld", (long long)id);
                 return -ENOENT;
         }
-        if (!found)
+        if (!found) {
+                audit(h, c, "tokens", "revoke", args, -EPERM, e, NULL, 0, NULL);
                 return -EPERM;
+        }
         r = sessions_delete(h->store, id);
         audit(h, c, "tokens", "revoke", args, r, e, NULL, 0, NULL);
         if (r < 0) {
@@ -732,8 +759,10 @@ static int op_session_end(struct helper *h, const struct caller *c, json_t *args
                 module_error_set(e, 404, "not_found", NULL, "no session %lld", (long long)id);
                 return -ENOENT;
         }
-        if (!found)
+        if (!found) {
+                audit(h, c, "sessions", "end", args, -EPERM, e, NULL, 0, NULL);
                 return -EPERM;
+        }
         r = sessions_delete(h->store, id);
         audit(h, c, "sessions", "end", args, r, e, NULL, 0, NULL);
         if (r < 0) {
@@ -1559,6 +1588,12 @@ static bool op_reads_only(const char *name) {
         return false;
 }
 
+/* Operations that may delete or rename an account. */
+static bool op_changes_accounts(const char *name) {
+        return STREQ(name, "collection_write") || STREQ(name, "audit_rollback") ||
+               STREQ(name, "command") || STREQ(name, "action");
+}
+
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         const char *name = json_string_value(json_object_get(req, "op"));
         const char *secret = json_string_value(json_object_get(req, "session"));
@@ -1628,6 +1663,8 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 json_decref(a);
                 if (!op_reads_only(op->name))
                         authority_flush(h->authority); /* our own changes count at once */
+                if (r >= 0 && op_changes_accounts(op->name))
+                        sweep_accounts(h);
                 if (STREQ(op->name, "login") || STREQ(op->name, "login_bootstrap")) {
                         if (r >= 0)
                                 h->logins_ok++;
@@ -1716,6 +1753,8 @@ void helper_tick(struct helper *h) {
         struct session_limits lim;
         session_limits(&lim);
         (void)sessions_purge(h->store, &lim, now_s());
+        authority_flush(h->authority);
+        sweep_accounts(h);
 }
 
 int helper_serve(struct helper *h, int sock, int sigfd) {

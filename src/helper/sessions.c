@@ -536,6 +536,40 @@ int sessions_revoke_account(struct store *s, const char *user, int64_t uid_now) 
         return sqlite3_changes(store_db(s));
 }
 
+int sessions_accounts(struct store *s, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_t *arr;
+        int r, rc;
+
+        if (!s || !ret)
+                return -EINVAL;
+        r = sql_prepare(s,
+                        "SELECT DISTINCT user, uid FROM sessions WHERE uid IS NULL OR uid >= 0"
+                        " ORDER BY user, uid",
+                        &st);
+        if (r < 0)
+                return r;
+        arr = json_array();
+        if (!arr)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *uid = sqlite3_column_type(st, 1) == SQLITE_NULL
+                                      ? json_null()
+                                      : json_integer(sqlite3_column_int64(st, 1));
+                if (json_array_append_new(arr, json_pack("[s, o]", sql_column_text(st, 0), uid)) <
+                    0) {
+                        json_decref(arr);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                json_decref(arr);
+                return sql_fail(rc);
+        }
+        *ret = arr;
+        return 0;
+}
+
 int sessions_delete(struct store *s, int64_t id) {
         return delete_row(s, id, NULL);
 }

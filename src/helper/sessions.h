@@ -86,6 +86,10 @@ int sessions_bind_uid(struct store *s, int64_t id, int64_t uid);
  * how many were deleted. */
 int sessions_revoke_account(struct store *s, const char *user, int64_t uid_now);
 
+/* The accounts that rows belong to: [[user, uid or null], …], each once;
+ * rows of no account are left out. */
+int sessions_accounts(struct store *s, json_t **ret);
+
 /* Deletes one session/token by id (-ENOENT if none). */
 int sessions_delete(struct store *s, int64_t id);
 /* Deletes a bootstrap token after its one use. */

@@ -147,7 +147,7 @@ def test_userdel_revokes_the_accounts_credentials(ns_daemon):
     assert whoami(d, sess).status == 401 and whoami(d, tok).status == 401
     tokens = d.https("GET", "/api/v1/tokens").json["tokens"]
     assert [t for t in tokens if t["user"] == "alice"] == []
-    assert any(r["operation"] == "revoke" and r["user"] == "alice"
+    assert any(r["operation"] == "revoke" and r["args"]["user"] == "alice"
                for r in d.https("GET", "/api/v1/audit?module=sessions").json["records"])
 
 
@@ -201,6 +201,9 @@ def test_delete_through_steward_revokes_at_once(ns_daemon):
     sess, tok = alice_with_credentials(d)
     assert role_of(d, tok) == "admin"
     assert d.https("DELETE", "/api/v1/users/alice").status == 200
+    # Gone with the account before anyone presents them.
+    tokens = d.https("GET", "/api/v1/tokens").json["tokens"]
+    assert [t for t in tokens if t["user"] == "alice"] == []
     assert whoami(d, sess).status == 401 and whoami(d, tok).status == 401
 
 

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "helper/authority.h"
 #include "helper/sessions.h"
 #include "helper/store.h"
 #include "util.h"
@@ -895,6 +896,70 @@ static void test_migration_from_v3(void **state) {
         remove_dir(dir);
 }
 
+static void count_revoked(const char *user, int64_t uid, int n, void *data) {
+        *(int *)data += n;
+}
+
+/* authority.h against this machine's accounts: root exists with uid 0 and
+ * the admin role (its password may well be locked, so its rows here are
+ * "peer" ones, judged by groups alone); "steward-no-such-user" does not.  Rows of a gone account
+ * are deleted when presented or swept; a row bound to another uid than the
+ * name's now goes; the bootstrap's rows stay; an unbound row is bound. */
+static void test_authority(void **state) {
+        struct fixture *f = *state;
+        static const char *const none[] = {NULL};
+        const struct role_map map = {none, none, none};
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *g = NULL;
+        struct session sa, sb, sc, sd, sg, x;
+        struct authority *au = NULL;
+        int revoked = 0, swept = 0;
+        int64_t now = (int64_t)time(NULL);
+
+        assert_int_equal(authority_new(&au), 0);
+        assert_int_equal(sessions_create(f->s, "peer", "root", ROLE_MONITOR, "", now + 100, "", 0,
+                                         now, &a, NULL, &sa),
+                         0);
+        assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), 0);
+        assert_int_equal(x.role, ROLE_MONITOR); /* never raised */
+        assert_int_equal(x.uid, 0);             /* bound at its first use */
+        assert_int_equal(count_where(f->s, "SELECT count(*) FROM sessions WHERE uid = 0", NULL), 1);
+
+        assert_int_equal(sessions_create(f->s, "peer", "root", ROLE_ADMIN, "", now + 100, "", 0,
+                                         now, &b, NULL, &sb),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sb.id, 4242), 0); /* root was another uid */
+        assert_int_equal(sessions_check(f->s, b, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), -ENOENT);
+        assert_int_equal(revoked, 1);
+        assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0); /* uid 0's stays */
+
+        assert_int_equal(sessions_create(f->s, "session", "steward-no-such-user", ROLE_ADMIN, "",
+                                         0, "", 0, now, &c, NULL, &sc),
+                         0);
+        assert_int_equal(sessions_check(f->s, c, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), -ENOENT);
+        assert_int_equal(sessions_check(f->s, c, &limits, now, &x), -ENOENT);
+
+        /* The sweep finds the dead ones nobody presents. */
+        assert_int_equal(sessions_create(f->s, "token", "steward-no-such-user", ROLE_ADMIN, "t",
+                                         now + 100, "", 0, now, &d, NULL, &sd),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sd.id, 4243), 0);
+        assert_int_equal(sessions_create(f->s, "token", "bootstrap", ROLE_ADMIN, "t", now + 100,
+                                         "", 0, now, &g, NULL, &sg),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sg.id, SESSION_UID_NONE), 0);
+        assert_int_equal(authority_sweep(au, f->s, &map, now, count_revoked, &swept), 1);
+        assert_int_equal(swept, 1);
+        assert_int_equal(sessions_check(f->s, d, &limits, now, &x), -ENOENT);
+        assert_int_equal(sessions_check(f->s, g, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), 0);
+        assert_int_equal(x.role, ROLE_ADMIN);
+        assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0);
+        authority_free(au);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_create_check, setup, teardown),
@@ -917,6 +982,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_uid_binding_and_revocation, setup, teardown),
                 cmocka_unit_test(test_migration_from_v3),
+                cmocka_unit_test_setup_teardown(test_authority, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
