@@ -279,3 +279,53 @@ def test_event_stream_of_a_deleted_account_ends(ns_daemon):
         for _ in range(OUTSIDE_BOUND):
             s.next_event()
     s.close()
+
+
+def test_event_stream_ends_when_steward_deletes_the_account(ns_daemon):
+    from test_events import Stream
+    d = ns_daemon
+    make_user(d, "bob", PW, ["sudo"])  # not the last admin
+    _, tok = alice_with_credentials(d)
+    s = Stream(d, "/api/v1/events?types=audit", token=tok, timeout=60)
+    assert d.https("DELETE", "/api/v1/users/alice").status == 200
+    with pytest.raises(AssertionError, match="ended"):
+        for _ in range(100):
+            s.next_event()
+    s.close()
+
+
+PEER_CLIENT = """
+import http.client, json, socket, sys
+c = http.client.HTTPConnection("x")
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); c.sock = s
+for _ in sys.stdin:
+    c.request("GET", "/api/v1/whoami"); r = c.getresponse(); body = r.read().decode()
+    print(r.status, json.loads(body).get("role"), flush=True)
+"""
+
+
+def test_a_peer_on_the_socket_acts_with_its_uids_role_now(ns_daemon):
+    """One keep-alive connection on the unix socket, from alice's uid: its
+    peer session follows her groups."""
+    import os
+    import subprocess
+    d = ns_daemon
+    make_user(d, "alice", None, ["sudo"])
+    uid = int(ns_run(d, ["id", "-u", "alice"]).stdout)
+    os.chmod(os.path.dirname(d.sock), 0o755)
+    p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                          "/usr/bin/python3", "-c", PEER_CLIENT, d.sock],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask():
+        p.stdin.write("\n")
+        p.stdin.flush()
+        return p.stdout.readline().split()
+
+    try:
+        assert ask() == ["200", "admin"]
+        ns_run(d, ["/usr/bin/gpasswd", "-d", "alice", "sudo"])
+        assert until(lambda: ask()[0] != "200")
+    finally:
+        p.kill()
+        p.wait()
