@@ -516,8 +516,8 @@ static void *poll_main(void *arg) {
                         /* After a change (a logout, a revocation, an account
                          * changed through us) at once; for changes made
                          * outside, every EVENTS_SESSION_CHECK_SECS. */
-                        bool check = poked ||
-                                     now - last_check >= EVENTS_SESSION_CHECK_SECS * 1000000ull;
+                        bool check =
+                                poked || now - last_check >= EVENTS_SESSION_CHECK_SECS * 1000000ull;
                         tend_streams(check);
                         if (check)
                                 last_check = now;

@@ -50,8 +50,8 @@ struct account_now {
  * `today` (days since the epoch), by pam_unix's rules: a password locked
  * ('!' or '*' first) or empty, an account past sp_expire, a password that
  * must be changed (lastchg 0, or older than max days; past max plus the
- * inactive days it has expired, which is no better).  A password that merely must be changed cannot log in
- * over Steward either, which offers no way to change it. */
+ * inactive days it has expired, which is no better).  A password that merely must be changed cannot
+ * log in over Steward either, which offers no way to change it. */
 bool shadow_can_log_in(const char *pwdp, long lstchg, long max, long expire, long today);
 
 /* Looks the account up now (getpwnam_r, its groups, getspnam_r).  An

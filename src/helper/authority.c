@@ -76,8 +76,8 @@ static int lookup(struct authority *a, const char *user, const struct role_map *
         return r;
 }
 
-int authority_check(struct authority *a, struct store *st, const struct role_map *map,
-                    int64_t now, struct session *s, int *ret_revoked) {
+int authority_check(struct authority *a, struct store *st, const struct role_map *map, int64_t now,
+                    struct session *s, int *ret_revoked) {
         struct account_now acc;
         enum role role;
         int r;
@@ -115,8 +115,8 @@ int authority_check(struct authority *a, struct store *st, const struct role_map
         return 0;
 }
 
-int authority_sweep(struct authority *a, struct store *st, const struct role_map *map,
-                    int64_t now, authority_revoked_fn revoked, void *data) {
+int authority_sweep(struct authority *a, struct store *st, const struct role_map *map, int64_t now,
+                    authority_revoked_fn revoked, void *data) {
         json_t *accounts = NULL, *it;
         size_t i;
         int total = 0, r;
@@ -129,7 +129,8 @@ int authority_sweep(struct authority *a, struct store *st, const struct role_map
         json_array_foreach(accounts, i, it) {
                 const char *user = json_string_value(json_array_get(it, 0));
                 json_t *uidv = json_array_get(it, 1);
-                int64_t uid = json_is_integer(uidv) ? json_integer_value(uidv) : SESSION_UID_UNBOUND;
+                int64_t uid =
+                        json_is_integer(uidv) ? json_integer_value(uidv) : SESSION_UID_UNBOUND;
                 struct account_now acc;
                 int n;
 

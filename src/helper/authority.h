@@ -40,8 +40,8 @@ void authority_flush(struct authority *a);
  * gone or its name belongs to another uid: its credentials were deleted
  * and *ret_revoked says how many; another -errno when the account could
  * not be looked up (the credential is left alone). */
-int authority_check(struct authority *a, struct store *st, const struct role_map *map,
-                    int64_t now, struct session *s, int *ret_revoked);
+int authority_check(struct authority *a, struct store *st, const struct role_map *map, int64_t now,
+                    struct session *s, int *ret_revoked);
 
 /* Called for each account whose credentials a sweep deleted: its name, the
  * uid they were bound to (SESSION_UID_UNBOUND: none yet) and how many. */
@@ -51,5 +51,5 @@ typedef void (*authority_revoked_fn)(const char *user, int64_t uid, int n, void 
  * another uid now, whether they are presented or not (so listings show no
  * dead tokens and a deleted account keeps none).  Accounts that cannot be
  * looked up now are left alone.  Returns how many rows went. */
-int authority_sweep(struct authority *a, struct store *st, const struct role_map *map,
-                    int64_t now, authority_revoked_fn revoked, void *data);
+int authority_sweep(struct authority *a, struct store *st, const struct role_map *map, int64_t now,
+                    authority_revoked_fn revoked, void *data);

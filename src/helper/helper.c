@@ -1577,9 +1577,9 @@ static json_t *answer_error(json_t *id, const struct module_error *e) {
 /* Operations that change nothing an account's authority depends on. */
 static bool op_reads_only(const char *name) {
         static const char *const reads[] = {
-                "session_check", "csrf_check",      "module_read",    "collection_read",
-                "audit_list",    "audit_get",       "audit_verify",   "audit_since",
-                "token_list",    "session_list",    "metrics_store",  "metrics_query",
+                "session_check",  "csrf_check",   "module_read",   "collection_read",
+                "audit_list",     "audit_get",    "audit_verify",  "audit_since",
+                "token_list",     "session_list", "metrics_store", "metrics_query",
                 "metrics_recent", "front_poll",
         };
         for (size_t i = 0; i < ELEMENTSOF(reads); i++)

@@ -121,7 +121,7 @@ static int row_to_session(sqlite3_stmt *st, struct session *ret) {
         x.last_used = sqlite3_column_int64(st, 8);
         x.created_by = sqlite3_column_int64(st, 9);
         x.uid = sqlite3_column_type(st, 10) == SQLITE_NULL ? SESSION_UID_UNBOUND
-                                                            : sqlite3_column_int64(st, 10);
+                                                           : sqlite3_column_int64(st, 10);
         *ret = x;
         return 0;
 }

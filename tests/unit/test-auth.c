@@ -224,14 +224,14 @@ static void test_shadow_can_log_in(void **state) {
                 long lstchg, max, expire, today;
                 bool ok;
         } cases[] = {
-                {"$y$j9T$abc", 20000, -1, -1, 20100, true},  /* no aging */
-                {"$y$j9T$abc", -1, -1, -1, 20100, true},     /* no last change at all */
+                {"$y$j9T$abc", 20000, -1, -1, 20100, true},   /* no aging */
+                {"$y$j9T$abc", -1, -1, -1, 20100, true},      /* no last change at all */
                 {"!$y$j9T$abc", 20000, -1, -1, 20100, false}, /* usermod -L */
                 {"*", 20000, -1, -1, 20100, false},
                 {"!", 20000, -1, -1, 20100, false},
-                {"", 20000, -1, -1, 20100, false},           /* no password */
-                {"$y$j9T$abc", 0, -1, -1, 20100, false},     /* chage -d 0: change it now */
-                {"$y$j9T$abc", 20000, 100, -1, 20100, true}, /* the last day it is good */
+                {"", 20000, -1, -1, 20100, false},            /* no password */
+                {"$y$j9T$abc", 0, -1, -1, 20100, false},      /* chage -d 0: change it now */
+                {"$y$j9T$abc", 20000, 100, -1, 20100, true},  /* the last day it is good */
                 {"$y$j9T$abc", 20000, 100, -1, 20101, false}, /* aged out */
                 {"$y$j9T$abc", 20200, 100, -1, 20100, true},  /* changed "in the future" */
                 {"$y$j9T$abc", 20000, -1, 20101, 20100, true},

@@ -866,7 +866,8 @@ static void test_migration_from_v3(void **state) {
                         "INSERT INTO sessions VALUES (5, 'session', printf('%064d', 5), NULL,"
                         " 'bootstrap', 'admin', '', '', 1, 0, 1, 0);"
                         "INSERT INTO audit (session_id, module, operation, args) VALUES"
-                        " (40, 'system', 'settings', '{}'), (5, 'tokens', 'revoke', '{\"id\": \"57\"}'),"
+                        " (40, 'system', 'settings', '{}'), (5, 'tokens', 'revoke', '{\"id\": "
+                        "\"57\"}'),"
                         " (5, 'tokens', 'revoke', 'not json');"
                         "PRAGMA application_id = 1398036292; PRAGMA user_version = 3;",
                         NULL, NULL, NULL),
@@ -885,11 +886,10 @@ static void test_migration_from_v3(void **state) {
                 assert_int_equal(sqlite3_column_int(st, 1), 1);
                 sqlite3_finalize(st);
         }
-        assert_int_equal(count_where(s, "SELECT count(*) FROM sessions WHERE id = 5 AND uid = -1",
-                                     NULL),
-                         1);
-        assert_int_equal(sessions_create(s, "token", "alice", ROLE_ADMIN, "t", now + 100, "", 0, now,
-                                         &secret, NULL, &x),
+        assert_int_equal(
+                count_where(s, "SELECT count(*) FROM sessions WHERE id = 5 AND uid = -1", NULL), 1);
+        assert_int_equal(sessions_create(s, "token", "alice", ROLE_ADMIN, "t", now + 100, "", 0,
+                                         now, &secret, NULL, &x),
                          0);
         assert_true(x.id > 57);
         store_close(s);
@@ -934,8 +934,8 @@ static void test_authority(void **state) {
         assert_int_equal(revoked, 1);
         assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0); /* uid 0's stays */
 
-        assert_int_equal(sessions_create(f->s, "session", "steward-no-such-user", ROLE_ADMIN, "",
-                                         0, "", 0, now, &c, NULL, &sc),
+        assert_int_equal(sessions_create(f->s, "session", "steward-no-such-user", ROLE_ADMIN, "", 0,
+                                         "", 0, now, &c, NULL, &sc),
                          0);
         assert_int_equal(sessions_check(f->s, c, &limits, now, &x), 0);
         assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), -ENOENT);
@@ -946,8 +946,8 @@ static void test_authority(void **state) {
                                          now + 100, "", 0, now, &d, NULL, &sd),
                          0);
         assert_int_equal(sessions_bind_uid(f->s, sd.id, 4243), 0);
-        assert_int_equal(sessions_create(f->s, "token", "bootstrap", ROLE_ADMIN, "t", now + 100,
-                                         "", 0, now, &g, NULL, &sg),
+        assert_int_equal(sessions_create(f->s, "token", "bootstrap", ROLE_ADMIN, "t", now + 100, "",
+                                         0, now, &g, NULL, &sg),
                          0);
         assert_int_equal(sessions_bind_uid(f->s, sg.id, SESSION_UID_NONE), 0);
         assert_int_equal(authority_sweep(au, f->s, &map, now, count_revoked, &swept), 1);
