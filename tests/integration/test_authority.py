@@ -286,10 +286,11 @@ def test_event_stream_ends_when_steward_deletes_the_account(ns_daemon):
     d = ns_daemon
     make_user(d, "bob", PW, ["sudo"])  # not the last admin
     _, tok = alice_with_credentials(d)
-    s = Stream(d, "/api/v1/events?types=audit", token=tok, timeout=60)
+    s = Stream(d, "/api/v1/events?types=sample", token=tok, timeout=60)
+    s.next_event()
     assert d.https("DELETE", "/api/v1/users/alice").status == 200
     with pytest.raises(AssertionError, match="ended"):
-        for _ in range(100):
+        for _ in range(OUTSIDE_BOUND):
             s.next_event()
     s.close()
 
