@@ -449,19 +449,18 @@ static int role_for_passwd(const struct passwd *pw, const struct role_map *map, 
         return 0;
 }
 
-int auth_role_for_user(const char *user, const struct role_map *map, enum role *ret,
-                       uid_t *ret_uid) {
+/* Any name up to USER_MAX_BYTES: a session row may name an account that
+ * NSS gave a name outside the login grammar (a peer on the socket). */
+static int role_for_name(const char *user, const struct role_map *map, enum role *ret,
+                         uid_t *ret_uid) {
         _cleanup_free_ char *buf = NULL;
         size_t bufsize = 0;
         struct passwd pwd, *res = NULL;
         enum role role;
         int e, r;
 
-        if (!user || !ret)
-                return -EINVAL;
-        if (!user_name_valid(user))
-                return -EINVAL;
-
+        if (strnlen(user, USER_MAX_BYTES + 1) > USER_MAX_BYTES)
+                return -ENOENT;
         do {
                 r = nss_buf_grow(&buf, &bufsize);
                 if (r < 0)
@@ -479,6 +478,15 @@ int auth_role_for_user(const char *user, const struct role_map *map, enum role *
         if (ret_uid)
                 *ret_uid = res->pw_uid;
         return 0;
+}
+
+int auth_role_for_user(const char *user, const struct role_map *map, enum role *ret,
+                       uid_t *ret_uid) {
+        if (!user || !ret)
+                return -EINVAL;
+        if (!user_name_valid(user))
+                return -EINVAL;
+        return role_for_name(user, map, ret, ret_uid);
 }
 
 int auth_role_for_uid(uid_t uid, const struct role_map *map, enum role *ret, char *user,
@@ -560,11 +568,11 @@ int auth_account_now(const char *user, const struct role_map *map, int64_t now,
         struct account_now a = {.can_log_in = true};
         int r;
 
-        if (!ret || now <= 0)
+        if (!user || !ret || now <= 0)
                 return -EINVAL;
-        r = auth_role_for_user(user, map, &a.role, &a.uid);
+        r = role_for_name(user, map, &a.role, &a.uid);
         if (r < 0)
-                return r == -EINVAL ? -ENOENT : r; /* a name no account can have */
+                return r;
         r = shadow_state(user, now, &a.can_log_in);
         if (r < 0)
                 return r;

@@ -257,7 +257,7 @@ static void test_account_now(void **state) {
         assert_int_equal(a.uid, 0);
         assert_int_equal(a.role, ROLE_ADMIN);
         assert_int_equal(auth_account_now("no-such-user-here", &map, 1764151200, &a), -ENOENT);
-        assert_int_equal(auth_account_now("Bad Name", &map, 1764151200, &a), -ENOENT);
+        assert_int_equal(auth_account_now("Not An Account", &map, 1764151200, &a), -ENOENT);
         assert_int_equal(auth_account_now("root", &map, 0, &a), -EINVAL);
 }
 
