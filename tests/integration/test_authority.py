@@ -311,8 +311,10 @@ def test_a_peer_on_the_socket_acts_with_its_uids_role_now(ns_daemon):
     import os
     import subprocess
     d = ns_daemon
-    make_user(d, "alice", None, ["sudo"])
-    uid = int(ns_run(d, ["id", "-u", "alice"]).stdout)
+    # A uid of its own: a process of the test's running as it must not look
+    # like a login of another test's alice to userdel.
+    uid = 61234
+    ns_run(d, ["/usr/sbin/useradd", "--no-create-home", "-u", str(uid), "-G", "sudo", "alice"])
     os.chmod(os.path.dirname(d.sock), 0o755)
     p = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                           "/usr/bin/python3", "-c", PEER_CLIENT, d.sock],
