@@ -464,8 +464,8 @@ static void tend_streams(bool check_sessions) {
                 struct module_error e = {0};
                 struct caller c;
                 stewardd_config_get(&cfg);
-                if (frontauth_check(ids[i].secret, ids[i].source, cfg.session_idle_timeout, &c,
-                                    &e) < 0 &&
+                if (frontauth_check_fresh(ids[i].secret, ids[i].source, cfg.session_idle_timeout,
+                                          &c, &e) < 0 &&
                     e.status == 401) {
                         log_info("event streams of session %lld end: %s", (long long)ids[i].id,
                                  e.message);
@@ -514,7 +514,11 @@ static void *poll_main(void *arg) {
                         poll_state.ports_known = false;
                 }
                 if (any) {
-                        bool check = now - last_check >= EVENTS_SESSION_CHECK_SECS * 1000000ull;
+                        /* After a change (a logout, a revocation, an account
+                         * changed through us) at once; for changes made
+                         * outside, every EVENTS_SESSION_CHECK_SECS. */
+                        bool check =
+                                poked || now - last_check >= EVENTS_SESSION_CHECK_SECS * 1000000ull;
                         tend_streams(check);
                         if (check)
                                 last_check = now;

@@ -72,8 +72,8 @@ static bool well_formed(const char *secret) {
         return true;
 }
 
-int frontauth_check(const char *secret, const char *source, unsigned idle_timeout,
-                    struct caller *ret, struct module_error *e) {
+static int check(const char *secret, const char *source, unsigned idle_timeout, bool fresh,
+                 struct caller *ret, struct module_error *e) {
         char digest[65];
         struct entry *en;
         json_t *res = NULL;
@@ -88,7 +88,7 @@ int frontauth_check(const char *secret, const char *source, unsigned idle_timeou
         }
         pthread_mutex_lock(&lock);
         en = lookup(digest);
-        if (en && now - en->checked_usec < recheck &&
+        if (en && !fresh && now - en->checked_usec < recheck &&
             (en->expires_at == 0 || en->expires_at > (int64_t)(realtime_usec() / 1000000u))) {
                 *ret = en->c;
                 pthread_mutex_unlock(&lock);
@@ -130,6 +130,16 @@ int frontauth_check(const char *secret, const char *source, unsigned idle_timeou
         json_decref(res);
         *ret = c;
         return 0;
+}
+
+int frontauth_check(const char *secret, const char *source, unsigned idle_timeout,
+                    struct caller *ret, struct module_error *e) {
+        return check(secret, source, idle_timeout, false, ret, e);
+}
+
+int frontauth_check_fresh(const char *secret, const char *source, unsigned idle_timeout,
+                          struct caller *ret, struct module_error *e) {
+        return check(secret, source, idle_timeout, true, ret, e);
 }
 
 int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
@@ -174,5 +184,12 @@ void frontauth_forget(int64_t session_id) {
         for (size_t i = 0; i < CACHE_SIZE; i++)
                 if (cache[i].digest[0] && cache[i].c.session_id == session_id)
                         cache[i].digest[0] = '\0';
+        pthread_mutex_unlock(&lock);
+}
+
+void frontauth_forget_all(void) {
+        pthread_mutex_lock(&lock);
+        for (size_t i = 0; i < CACHE_SIZE; i++)
+                cache[i].digest[0] = '\0';
         pthread_mutex_unlock(&lock);
 }

@@ -690,9 +690,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (m->make_live && m->make_live(/* helper= */ false, &e) < 0)
                         log_error("%s: %s", m->name, e.message);
         }
-        /* A login or a change: counters and audit events follow now. */
-        if (state_changing(method))
+        /* A login or a change: counters and audit events follow now, and
+         * every cached role is asked for again (the change may have been
+         * to an account); the event streams' sessions are checked at once. */
+        if (state_changing(method)) {
+                if (resp.status < 400)
+                        frontauth_forget_all();
                 events_poke();
+        }
         if (resp.status == 200 && resp.events_mask)
                 ret = send_events(c, cn, req, &resp, method);
         else

@@ -27,6 +27,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
+#include <shadow.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -448,19 +449,18 @@ static int role_for_passwd(const struct passwd *pw, const struct role_map *map, 
         return 0;
 }
 
-int auth_role_for_user(const char *user, const struct role_map *map, enum role *ret,
-                       uid_t *ret_uid) {
+/* Any name up to USER_MAX_BYTES: a session row may name an account that
+ * NSS gave a name outside the login grammar (a peer on the socket). */
+static int role_for_name(const char *user, const struct role_map *map, enum role *ret,
+                         uid_t *ret_uid) {
         _cleanup_free_ char *buf = NULL;
         size_t bufsize = 0;
         struct passwd pwd, *res = NULL;
         enum role role;
         int e, r;
 
-        if (!user || !ret)
-                return -EINVAL;
-        if (!user_name_valid(user))
-                return -EINVAL;
-
+        if (strnlen(user, USER_MAX_BYTES + 1) > USER_MAX_BYTES)
+                return -ENOENT;
         do {
                 r = nss_buf_grow(&buf, &bufsize);
                 if (r < 0)
@@ -478,6 +478,15 @@ int auth_role_for_user(const char *user, const struct role_map *map, enum role *
         if (ret_uid)
                 *ret_uid = res->pw_uid;
         return 0;
+}
+
+int auth_role_for_user(const char *user, const struct role_map *map, enum role *ret,
+                       uid_t *ret_uid) {
+        if (!user || !ret)
+                return -EINVAL;
+        if (!user_name_valid(user))
+                return -EINVAL;
+        return role_for_name(user, map, ret, ret_uid);
 }
 
 int auth_role_for_uid(uid_t uid, const struct role_map *map, enum role *ret, char *user,
@@ -510,5 +519,63 @@ int auth_role_for_uid(uid_t uid, const struct role_map *map, enum role *ret, cha
                 return r;
         memcpy(user, res->pw_name, n + 1);
         *ret = role;
+        return 0;
+}
+
+/* ---- The account as it is now. ---- */
+
+bool shadow_can_log_in(const char *pwdp, long lstchg, long max, long expire, long today) {
+        if (!pwdp || pwdp[0] == '\0' || pwdp[0] == '!' || pwdp[0] == '*')
+                return false;
+        if (expire != -1 && today >= expire)
+                return false;
+        if (lstchg == 0)
+                return false; /* must change it now */
+        if (lstchg < 0 || today < lstchg)
+                return true; /* no aging, or changed "in the future": pam_unix lets it be */
+        /* Past max days it must be changed (and past max + inactive days it
+         * has expired): either way no login here. */
+        if (max != -1 && today - lstchg > max)
+                return false;
+        return true;
+}
+
+/* The account's shadow entry: 1 and *ret_ok when there is one, 0 when
+ * there is none. */
+static int shadow_state(const char *user, int64_t now, bool *ret_ok) {
+        _cleanup_free_ char *buf = NULL;
+        size_t bufsize = 0;
+        struct spwd sp, *res = NULL;
+        int e, r;
+
+        do {
+                r = nss_buf_grow(&buf, &bufsize);
+                if (r < 0)
+                        return r;
+        } while ((e = getspnam_r(user, &sp, buf, bufsize, &res)) == ERANGE);
+        if (e == ENOENT || e == ESRCH || (e == 0 && !res))
+                return 0;
+        if (e != 0)
+                return -e;
+        *ret_ok = shadow_can_log_in(res->sp_pwdp, res->sp_lstchg, res->sp_max, res->sp_expire,
+                                    (long)(now / 86400));
+        explicit_bzero(buf, bufsize);
+        return 1;
+}
+
+int auth_account_now(const char *user, const struct role_map *map, int64_t now,
+                     struct account_now *ret) {
+        struct account_now a = {.can_log_in = true};
+        int r;
+
+        if (!user || !ret || now <= 0)
+                return -EINVAL;
+        r = role_for_name(user, map, &a.role, &a.uid);
+        if (r < 0)
+                return r;
+        r = shadow_state(user, now, &a.can_log_in);
+        if (r < 0)
+                return r;
+        *ret = a;
         return 0;
 }

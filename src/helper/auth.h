@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "roles.h"
@@ -40,3 +41,24 @@ int auth_role_for_user(const char *user, const struct role_map *map, enum role *
 /* Same for a uid (the peer of the unix socket); fills the user name. */
 int auth_role_for_uid(uid_t uid, const struct role_map *map, enum role *ret, char *user,
                       size_t user_len);
+
+/* What an account may do now, for a credential issued to it earlier. */
+struct account_now {
+        uid_t uid;
+        enum role role;  /* from its groups, as auth_role_for_user */
+        bool can_log_in; /* false: password locked, to be changed, aged out, or account expired */
+};
+
+/* Pure: whether a shadow entry still lets its account log in on day
+ * `today` (days since the epoch), by pam_unix's rules: a password locked
+ * ('!' or '*' first) or empty, an account past sp_expire, a password that
+ * must be changed (lastchg 0, or older than max days; past max plus the
+ * inactive days it has expired, which is no better).  A password that merely must be changed cannot
+ * log in over Steward either, which offers no way to change it. */
+bool shadow_can_log_in(const char *pwdp, long lstchg, long max, long expire, long today);
+
+/* Looks the account up now (getpwnam_r, its groups, getspnam_r).  An
+ * account without a shadow entry (some directory services) is judged by
+ * its groups alone.  -ENOENT if there is no such user. */
+int auth_account_now(const char *user, const struct role_map *map, int64_t now,
+                     struct account_now *ret);

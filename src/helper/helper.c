@@ -28,6 +28,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "authority.h"
 #include "diff.h"
 #include "files.h"
 #include "images.h"
@@ -48,7 +49,6 @@
 #define PAM_SERVICE              "steward"
 #define PEER_SESSION_SECONDS     3600
 #define THROTTLE_ENTRIES         4096
-#define MAX_TOKEN_LIFETIME       (10LL * 365 * 86400)
 #define AUDIT_ROLLBACK_FILES_MAX 64
 #define GOOD_SOURCES             4096
 #define GOOD_SOURCE_SECONDS      (30u * 86400) /* a source that logged in is known this long */
@@ -67,6 +67,7 @@ struct helper {
         struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
         struct loginsrc_listeners listeners; /* the TCP listeners logins may come from */
         struct deferred_login deferred; /* a refused login's record, written after the answer */
+        struct authority *authority; /* the accounts' state now, cached briefly */
         char *bootstrap_path;
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
@@ -160,6 +161,93 @@ static json_t *session_json(const struct session *s) {
                          (json_int_t)s->expires_at);
 }
 
+/* Records that an account's credentials went with the account. */
+static void audit_revoked(struct helper *h, const struct caller *c, const char *user, int64_t uid,
+                          int n) {
+        json_t *args = json_pack("{s:s, s:o, s:s, s:i}", "user", user, "uid",
+                                 uid >= 0 ? json_integer(uid) : json_null(), "reason",
+                                 "the account is gone or its name has another uid", "revoked", n);
+
+        log_notice("credentials of \"%s\" revoked: the account is gone or its name has another "
+                   "uid (%d deleted)",
+                   user, n);
+        audit(h, c, "sessions", "revoke", args, 0, NULL, NULL, 0, NULL);
+        json_decref(args);
+}
+
+static void swept(const char *user, int64_t uid, int n, void *data) {
+        const struct caller c = {.source = "stewardd"};
+        audit_revoked(data, &c, user, uid, n);
+}
+
+/* Revokes the credentials of every account that is gone now. */
+static void sweep_accounts(struct helper *h) {
+        struct steward_config cfg;
+        struct role_lists lists;
+        struct role_map map;
+        int r;
+
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = authority_sweep(h->authority, h->store, &map, now_s(), swept, h);
+        if (r < 0)
+                log_error_errno(r, "cannot revoke the credentials of deleted accounts");
+}
+
+/* Acts for s with the role its account has now (authority.h); a credential
+ * whose account is gone is revoked here, and that is audited. */
+static int session_authority(struct helper *h, const char *source, struct session *s,
+                             struct module_error *e) {
+        struct steward_config cfg;
+        struct role_lists lists;
+        struct role_map map;
+        int revoked = 0, r;
+
+        stewardd_config_get(&cfg);
+        map = role_map(&cfg, &lists);
+        r = authority_check(h->authority, h->store, &map, now_s(), s, &revoked);
+        if (r == -ENOENT) {
+                const struct caller c = {.has_session = true, .s = *s, .source = source};
+                audit_revoked(h, &c, s->user, s->uid, revoked);
+        }
+        if (r == -ENOENT || r == -EACCES) {
+                module_error_set(e, 401, "unauthenticated", NULL, "invalid session");
+                return r;
+        }
+        if (r < 0) {
+                module_error_set(e, 503, "unavailable", NULL, "cannot look the account up: %s",
+                                 strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* Creates a session or token bound to its account's uid (or to none). */
+static int session_new(struct helper *h, const char *kind, const char *user, int64_t uid,
+                       enum role role, const char *name, int64_t expires_at, const char *source,
+                       int64_t created_by, char **ret_secret, char **ret_csrf,
+                       struct session *ret) {
+        _cleanup_free_ char *secret = NULL, *csrf = NULL;
+        struct session s;
+        int r;
+
+        r = sessions_create(h->store, kind, user, role, name, expires_at, source, created_by,
+                            now_s(), &secret, ret_csrf ? &csrf : NULL, &s);
+        if (r < 0)
+                return r;
+        r = sessions_bind_uid(h->store, s.id, uid);
+        if (r < 0) {
+                (void)sessions_delete(h->store, s.id);
+                return r;
+        }
+        s.uid = uid;
+        *ret_secret = TAKE_PTR(secret);
+        if (ret_csrf)
+                *ret_csrf = TAKE_PTR(csrf);
+        *ret = s;
+        return 0;
+}
+
 static int op_session_check(struct helper *h, const struct caller *c, json_t *args, int fd,
                             json_t **ret, struct module_error *e) {
         struct session_limits lim;
@@ -178,6 +266,9 @@ static int op_session_check(struct helper *h, const struct caller *c, json_t *ar
                                  r == -ETIMEDOUT ? "session expired" : "invalid token");
                 return r;
         }
+        r = session_authority(h, c->source, &s, e);
+        if (r < 0)
+                return r;
         *ret = session_json(&s);
         return 0;
 }
@@ -275,8 +366,8 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
                                  (unsigned)cred.uid);
                 return -EPERM;
         }
-        r = sessions_create(h->store, "peer", user, role, "", now_s() + PEER_SESSION_SECONDS,
-                            c->source ? c->source : "unix", 0, now_s(), &secret, NULL, &s);
+        r = session_new(h, "peer", user, cred.uid, role, "", now_s() + PEER_SESSION_SECONDS,
+                        c->source ? c->source : "unix", 0, &secret, NULL, &s);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot create a session: %s",
                                  strerror(-r));
@@ -440,8 +531,8 @@ static void flush_deferred(struct helper *h) {
         audit_login(h, d->user, ROLE_NONE, d->source, "password", "refused", d->reason);
 }
 
-static int login_result(struct helper *h, const char *source, const char *user, enum role role,
-                        json_t **ret, struct module_error *e) {
+static int login_result(struct helper *h, const char *source, const char *user, int64_t uid,
+                        enum role role, json_t **ret, struct module_error *e) {
         struct steward_config cfg;
         _cleanup_free_ char *secret = NULL, *csrf = NULL;
         struct session s;
@@ -449,8 +540,8 @@ static int login_result(struct helper *h, const char *source, const char *user, 
         int r;
 
         stewardd_config_get(&cfg);
-        r = sessions_create(h->store, "session", user, role, "", now + cfg.session_lifetime, source,
-                            0, now, &secret, &csrf, &s);
+        r = session_new(h, "session", user, uid, role, "", now + cfg.session_lifetime, source, 0,
+                        &secret, &csrf, &s);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot create a session: %s",
                                  strerror(-r));
@@ -463,7 +554,7 @@ static int login_result(struct helper *h, const char *source, const char *user, 
 }
 
 /* Why an account whose password was right may still not log in, or NULL. */
-static const char *login_refusal(const char *user, enum role *ret_role) {
+static const char *login_refusal(const char *user, enum role *ret_role, int64_t *ret_uid) {
         struct steward_config cfg;
         struct role_lists lists;
         struct role_map map;
@@ -475,6 +566,7 @@ static const char *login_refusal(const char *user, enum role *ret_role) {
         r = auth_role_for_user(user, &map, ret_role, &uid);
         if (r < 0 || *ret_role == ROLE_NONE)
                 return "no Steward role";
+        *ret_uid = (int64_t)uid;
         if (uid == 0 && !cfg.allow_root_login)
                 return "root login is disabled (stewardd:auth:allow_root_login)";
         return NULL;
@@ -496,6 +588,7 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
         char userkey[128], msg[256];
         struct login_from from;
         enum role role = ROLE_NONE;
+        int64_t uid = SESSION_UID_NONE;
         bool known;
         int r;
 
@@ -523,7 +616,7 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
         }
         /* The role is looked up whatever PAM said, so that a wrong password
          * costs what a refused right one does. */
-        refusal = login_refusal(user, &role);
+        refusal = login_refusal(user, &role, &uid);
         if (r == -EPERM) /* the password was right; the account may not log in */
                 refusal = msg;
         else if (r < 0)
@@ -545,7 +638,7 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
         throttle_success(h->throttle, userkey);
         throttle_success(h->throttle, from.key);
         good_source_add(h, user, from.key);
-        r = login_result(h, from.source, user, role, ret, e);
+        r = login_result(h, from.source, user, uid, role, ret, e);
         if (r >= 0)
                 log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
         return r;
@@ -580,7 +673,7 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
         }
         (void)unlink(h->bootstrap_path);
         log_notice("the bootstrap token was used to log in from %s; it is gone now", from.source);
-        r = login_result(h, from.source, "bootstrap", ROLE_ADMIN, ret, e);
+        r = login_result(h, from.source, "bootstrap", SESSION_UID_NONE, ROLE_ADMIN, ret, e);
         audit_login(h, "bootstrap", ROLE_ADMIN, from.source, "bootstrap_token",
                     r < 0 ? "error" : "ok", r < 0 ? e->message : NULL);
         return r;
@@ -602,6 +695,34 @@ static bool valid_token_name(const char *s) {
                       (s[i] >= '0' && s[i] <= '9') || strchr("_-.@ ", s[i])))
                         return false;
         return true;
+}
+
+/* Every token expires: at most auth:max_token_lifetime from now (the
+ * default when expires_in is not given), and a token made by a token no
+ * later than its maker. */
+static int token_expiry(const struct caller *c, json_t *exp, int64_t now, int64_t *ret,
+                        struct module_error *e) {
+        struct steward_config cfg;
+        int64_t max, at;
+
+        stewardd_config_get(&cfg);
+        max = cfg.max_token_lifetime;
+        if (exp && !json_is_null(exp)) {
+                if (!json_is_integer(exp) || json_integer_value(exp) < 60 ||
+                    json_integer_value(exp) > max) {
+                        module_error_set(e, 422, "invalid_argument", "expires_in",
+                                         "expires_in is a number of seconds from 60 to %lld "
+                                         "(stewardd:auth:max_token_lifetime)",
+                                         (long long)max);
+                        return -EINVAL;
+                }
+                max = json_integer_value(exp);
+        }
+        at = now + max;
+        if (STREQ(c->s.kind, "token") && c->s.expires_at > 0 && c->s.expires_at < at)
+                at = c->s.expires_at;
+        *ret = at;
+        return 0;
 }
 
 static int op_token_create(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -641,19 +762,12 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 audit(h, c, "tokens", "create", args, -EPERM, e, NULL, 0, NULL);
                 return -EPERM;
         }
-        if (exp && !json_is_null(exp)) {
-                if (!json_is_integer(exp) || json_integer_value(exp) < 60 ||
-                    json_integer_value(exp) > MAX_TOKEN_LIFETIME) {
-                        module_error_set(e, 422, "invalid_argument", "expires_in",
-                                         "expires_in is a number of seconds from 60 to %lld",
-                                         (long long)MAX_TOKEN_LIFETIME);
-                        return -EINVAL;
-                }
-                expires_at = now + json_integer_value(exp);
-        }
-        r = sessions_create(h->store, "token", bootstrap ? "bootstrap" : c->s.user, (enum role)role,
-                            name, expires_at, c->source ? c->source : "", bootstrap ? 0 : c->s.id,
-                            now, &secret, NULL, &s);
+        r = token_expiry(c, exp, now, &expires_at, e);
+        if (r < 0)
+                return r;
+        r = session_new(h, "token", bootstrap ? "bootstrap" : c->s.user,
+                        bootstrap ? SESSION_UID_NONE : c->s.uid, (enum role)role, name, expires_at,
+                        c->source ? c->source : "", bootstrap ? 0 : c->s.id, &secret, NULL, &s);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot create the token: %s",
                                  strerror(-r));
@@ -689,22 +803,38 @@ static int parse_id(json_t *v, int64_t *ret) {
         return -EINVAL;
 }
 
-/* Whether list[key] (an array of objects) holds one whose "id" is id. */
-static bool listed_id(json_t *list, const char *key, int64_t id) {
+/* The object of list[key] (an array of objects) whose "id" is id, or NULL. */
+static json_t *listed_id(json_t *list, const char *key, int64_t id) {
         size_t i;
         json_t *t;
 
         json_array_foreach(json_object_get(list, key), i, t) {
                 int64_t x;
                 if (parse_id(json_object_get(t, "id"), &x) >= 0 && x == id)
-                        return true;
+                        return t;
         }
+        return NULL;
+}
+
+/* A credential acts only on credentials whose role is not above the role
+ * it acts with now: a monitor token cannot revoke its owner's admin token
+ * or end an admin session.  The listed role is the one issued; the role
+ * its account has now is never higher. */
+static bool may_act_on(const struct caller *c, json_t *target, const char *what, int64_t id,
+                       struct module_error *e) {
+        int role = role_from_string(json_string_value(json_object_get(target, "role")) ?: "");
+
+        if (role >= 0 && role <= (int)c->s.role)
+                return true;
+        module_error_set(e, 403, "forbidden", NULL, "a %s may not end the %s %lld with the role %s",
+                         role_to_string(c->s.role), what, (long long)id,
+                         role >= 0 ? role_to_string((enum role)role) : "unknown");
         return false;
 }
 
 static int op_token_revoke(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
-        json_t *list = NULL;
+        json_t *list = NULL, *target;
         int64_t id;
         bool found = false;
         int r;
@@ -719,11 +849,16 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 500, "internal", NULL, "cannot list tokens");
                 return r;
         }
-        found = listed_id(list, "tokens", id);
+        target = listed_id(list, "tokens", id);
+        found = target && may_act_on(c, target, "token", id, e);
         json_decref(list);
-        if (!found) {
+        if (!target) {
                 module_error_set(e, 404, "not_found", NULL, "no token %lld", (long long)id);
                 return -ENOENT;
+        }
+        if (!found) {
+                audit(h, c, "tokens", "revoke", args, -EPERM, e, NULL, 0, NULL);
+                return -EPERM;
         }
         r = sessions_delete(h->store, id);
         audit(h, c, "tokens", "revoke", args, r, e, NULL, 0, NULL);
@@ -767,7 +902,7 @@ static int op_session_list(struct helper *h, const struct caller *c, json_t *arg
 static int op_session_end(struct helper *h, const struct caller *c, json_t *args, int fd,
                           json_t **ret, struct module_error *e) {
         struct session_limits lim;
-        json_t *list = NULL;
+        json_t *list = NULL, *target;
         int64_t id;
         bool found = false;
         int r;
@@ -785,11 +920,16 @@ static int op_session_end(struct helper *h, const struct caller *c, json_t *args
                 module_error_set(e, 500, "internal", NULL, "cannot list sessions");
                 return r;
         }
-        found = listed_id(list, "sessions", id);
+        target = listed_id(list, "sessions", id);
+        found = target && may_act_on(c, target, "session", id, e);
         json_decref(list);
-        if (!found) {
+        if (!target) {
                 module_error_set(e, 404, "not_found", NULL, "no session %lld", (long long)id);
                 return -ENOENT;
+        }
+        if (!found) {
+                audit(h, c, "sessions", "end", args, -EPERM, e, NULL, 0, NULL);
+                return -EPERM;
         }
         r = sessions_delete(h->store, id);
         audit(h, c, "sessions", "end", args, r, e, NULL, 0, NULL);
@@ -1742,6 +1882,26 @@ static json_t *answer_error(json_t *id, const struct module_error *e) {
         return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", false, "error", err);
 }
 
+/* Operations that change nothing an account's authority depends on. */
+static bool op_reads_only(const char *name) {
+        static const char *const reads[] = {
+                "session_check",  "csrf_check",   "module_read",   "collection_read",
+                "audit_list",     "audit_get",    "audit_verify",  "audit_since",
+                "token_list",     "session_list", "metrics_store", "metrics_query",
+                "metrics_recent", "front_poll",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(reads); i++)
+                if (STREQ(reads[i], name))
+                        return true;
+        return false;
+}
+
+/* Operations that may delete or rename an account. */
+static bool op_changes_accounts(const char *name) {
+        return STREQ(name, "collection_write") || STREQ(name, "audit_rollback") ||
+               STREQ(name, "command") || STREQ(name, "action");
+}
+
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         const char *name = json_string_value(json_object_get(req, "op"));
         const char *secret = json_string_value(json_object_get(req, "session"));
@@ -1782,6 +1942,12 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                                          r == -ETIMEDOUT ? "session expired" : "invalid session");
                         goto done;
                 }
+                r = session_authority(h, c.source, &c.s, &e);
+                if (r < 0) {
+                        log_warning("helper: refused %s for \"%s\": %s", op->name, c.s.user,
+                                    e.message);
+                        goto done;
+                }
                 c.has_session = true;
                 if (STREQ(c.s.kind, "bootstrap") && !op->bootstrap_ok) {
                         module_error_set(&e, 401, "unauthenticated", NULL,
@@ -1805,6 +1971,10 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 json_t *a = args ? json_incref(args) : json_object();
                 r = op->fn(h, &c, a, fd, &result, &e);
                 json_decref(a);
+                if (!op_reads_only(op->name))
+                        authority_flush(h->authority); /* our own changes count at once */
+                if (r >= 0 && op_changes_accounts(op->name))
+                        sweep_accounts(h);
                 if (STREQ(op->name, "login") || STREQ(op->name, "login_bootstrap")) {
                         if (r >= 0)
                                 h->logins_ok++;
@@ -1846,6 +2016,8 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
                 r = throttle_new(THROTTLE_ENTRIES, &h->throttle);
         if (r >= 0)
                 r = throttle_new(GOOD_SOURCES, &h->good_sources);
+        if (r >= 0)
+                r = authority_new(&h->authority);
         if (r < 0)
                 goto fail;
         r = read_file(bootstrap_path, 4096, &secret, &len);
@@ -1895,6 +2067,7 @@ void helper_free(struct helper *h) {
         }
         throttle_free(h->throttle);
         throttle_free(h->good_sources);
+        authority_free(h->authority);
         free(h->bootstrap_path);
         free(h);
 }
@@ -1907,6 +2080,8 @@ void helper_tick(struct helper *h) {
         struct session_limits lim;
         session_limits(&lim);
         (void)sessions_purge(h->store, &lim, now_s());
+        authority_flush(h->authority);
+        sweep_accounts(h);
 }
 
 int helper_serve(struct helper *h, int sock, int sigfd) {

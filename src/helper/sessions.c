@@ -47,7 +47,7 @@
 #define BOOTSTRAP_SOURCE "bootstrap-token"
 
 #define SESSION_COLUMNS                                                                            \
-        "id, kind, user, role, name, source, created, expires_at, last_used, created_by"
+        "id, kind, user, role, name, source, created, expires_at, last_used, created_by, uid"
 
 static bool is_lower_hex(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -122,6 +122,8 @@ static int row_to_session(sqlite3_stmt *st, struct session *ret) {
         x.expires_at = sqlite3_column_int64(st, 7);
         x.last_used = sqlite3_column_int64(st, 8);
         x.created_by = sqlite3_column_int64(st, 9);
+        x.uid = sqlite3_column_type(st, 10) == SQLITE_NULL ? SESSION_UID_UNBOUND
+                                                           : sqlite3_column_int64(st, 10);
         *ret = x;
         return 0;
 }
@@ -251,8 +253,9 @@ static int insert_row(struct store *s, const struct session *x, const char *secr
 
         r = sql_prepare(s,
                         "INSERT INTO sessions (kind, secret_hash, csrf_hash, user, role, name,"
-                        " source, created, expires_at, last_used, created_by)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        " source, created, expires_at, last_used, created_by, uid)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                        " nullif(?12, -2))",
                         &st);
         if (r >= 0)
                 r = sql_bind_text(st, 1, x->kind);
@@ -276,6 +279,8 @@ static int insert_row(struct store *s, const struct session *x, const char *secr
                 r = sql_bind_int64(st, 10, x->last_used);
         if (r >= 0)
                 r = sql_bind_int64(st, 11, x->created_by);
+        if (r >= 0)
+                r = sql_bind_int64(st, 12, x->uid);
         if (r < 0)
                 return r;
         rc = sqlite3_step(st);
@@ -317,6 +322,7 @@ int sessions_create(struct store *s, const char *kind, const char *user, enum ro
         x.created = x.last_used = now;
         x.expires_at = expires_at;
         x.created_by = created_by;
+        x.uid = SESSION_UID_UNBOUND;
 
         r = new_secret(true, &secret, secret_hash);
         if (r >= 0 && is_session)
@@ -486,6 +492,83 @@ int sessions_csrf_renew(struct store *s, int64_t session_id, char **ret_csrf) {
                 return r;
         }
         *ret_csrf = csrf;
+        return 0;
+}
+
+int sessions_bind_uid(struct store *s, int64_t id, int64_t uid) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        if (!s || id <= 0 || uid < SESSION_UID_NONE)
+                return -EINVAL;
+        r = sql_prepare(s, "UPDATE sessions SET uid = ?2 WHERE id = ?1", &st);
+        if (r >= 0)
+                r = sql_bind_int64(st, 1, id);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, uid);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+                return sql_fail(rc);
+        return sqlite3_changes(store_db(s)) > 0 ? 0 : -ENOENT;
+}
+
+int sessions_revoke_account(struct store *s, const char *user, int64_t uid_now) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        if (!s || !user)
+                return -EINVAL;
+        if (uid_now < 0)
+                uid_now = -1;
+        r = sql_prepare(s,
+                        "DELETE FROM sessions WHERE user = ?1 AND (uid IS NULL OR uid >= 0)"
+                        " AND (?2 < 0 OR uid != ?2)",
+                        &st);
+        if (r >= 0)
+                r = sql_bind_text(st, 1, user);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, uid_now);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+                return sql_fail(rc);
+        return sqlite3_changes(store_db(s));
+}
+
+int sessions_accounts(struct store *s, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_t *arr;
+        int r, rc;
+
+        if (!s || !ret)
+                return -EINVAL;
+        r = sql_prepare(s,
+                        "SELECT DISTINCT user, uid FROM sessions WHERE uid IS NULL OR uid >= 0"
+                        " ORDER BY user, uid",
+                        &st);
+        if (r < 0)
+                return r;
+        arr = json_array();
+        if (!arr)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *uid = sqlite3_column_type(st, 1) == SQLITE_NULL
+                                      ? json_null()
+                                      : json_integer(sqlite3_column_int64(st, 1));
+                if (json_array_append_new(arr, json_pack("[s, o]", sql_column_text(st, 0), uid)) <
+                    0) {
+                        json_decref(arr);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                json_decref(arr);
+                return sql_fail(rc);
+        }
+        *ret = arr;
         return 0;
 }
 
@@ -691,7 +774,8 @@ int sessions_count(struct store *s, const struct session_limits *lim, int64_t no
 int sessions_import_bootstrap(struct store *s, const char *secret, int64_t now) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         char hash[SHA256_HEX_LEN + 1];
-        struct session x = {.role = ROLE_ADMIN, .created = now, .last_used = now};
+        struct session x = {
+                .role = ROLE_ADMIN, .created = now, .last_used = now, .uid = SESSION_UID_NONE};
         bool own, exists = false;
         int r, rc;
 

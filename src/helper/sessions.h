@@ -7,9 +7,19 @@
  *               or the absolute lifetime, whichever comes first; carries a
  *               CSRF token (also stored hashed) for browser use
  *   "token"     an API token: a name, a role no higher than its creator's,
- *               an optional expiry; no idle timeout
+ *               an expiry (the helper gives every token one); no idle timeout
  *   "bootstrap" the one-time admin token of a new installation: consumed by
  *               its first successful use
+ *
+ * Every row belongs to an account, named by user and uid: the helper acts
+ * for it with the lower of the row's role and the account's role now, and
+ * deletes the account's rows when the account is gone or its name now
+ * belongs to another uid (sessions_revoke_account).  uid is
+ * SESSION_UID_UNBOUND for rows from before uids were kept (bound at their
+ * next use) and SESSION_UID_NONE for the bootstrap token and what it made.
+ *
+ * Ids are never reused (the table is AUTOINCREMENT), so an id in an audit
+ * record or a "revoke 30" names one credential forever.
  */
 #pragma once
 
@@ -22,6 +32,8 @@
 
 #define SESSION_SECRET_PREFIX "stw_"
 #define SESSION_SECRET_LEN    (4 + 64)
+#define SESSION_UID_NONE      (-1) /* the bootstrap token's, and what it made */
+#define SESSION_UID_UNBOUND   (-2) /* not bound yet */
 
 struct session {
         int64_t id;
@@ -34,6 +46,7 @@ struct session {
         int64_t expires_at; /* absolute expiry, 0 = none */
         int64_t last_used;
         int64_t created_by; /* session id of the creator, 0 = none */
+        int64_t uid;        /* the account's uid, or SESSION_UID_NONE / _UNBOUND */
 };
 
 struct session_limits {
@@ -62,6 +75,20 @@ bool sessions_csrf_ok(struct store *s, int64_t session_id, const char *csrf);
  * login, and only the digest is stored.  -ENOENT for anything but a login
  * session. */
 int sessions_csrf_renew(struct store *s, int64_t session_id, char **ret_csrf);
+
+/* Binds a row to its account's uid (>= 0) or to none (SESSION_UID_NONE).
+ * -ENOENT if there is no such row. */
+int sessions_bind_uid(struct store *s, int64_t id, int64_t uid);
+
+/* Deletes the rows of an account that is gone (uid_now < 0) or whose name
+ * now belongs to uid_now: every row of that user bound to another uid, or
+ * unbound when the account is gone.  Rows of no account are kept.  Returns
+ * how many were deleted. */
+int sessions_revoke_account(struct store *s, const char *user, int64_t uid_now);
+
+/* The accounts that rows belong to: [[user, uid or null], …], each once;
+ * rows of no account are left out. */
+int sessions_accounts(struct store *s, json_t **ret);
 
 /* Deletes one session/token by id (-ENOENT if none). */
 int sessions_delete(struct store *s, int64_t id);

@@ -107,6 +107,46 @@ static const char *const migrations[] = {
         " after    TEXT    NOT NULL,"
         " PRIMARY KEY (audit_id, path)"
         ");",
+        /* 3 → 4: authority follows the account (sessions.h).  Ids are never
+         * reused: AUTOINCREMENT, its counter started past every id this
+         * table or the audit log ever named (a plain rowid table hands the
+         * largest freed id out again).  Each row carries its account's uid:
+         * NULL for rows from before, bound at their next use; -1 for the
+         * bootstrap token and what it made, which belong to no account.
+         * Every token expires: one without an expiry gets the default
+         * maximum lifetime from now. */
+        "CREATE TABLE sessions_v4 ("
+        " id          INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " kind        TEXT    NOT NULL CHECK (kind IN ('session', 'token', 'bootstrap', 'peer')),"
+        " secret_hash TEXT    NOT NULL UNIQUE CHECK (length(secret_hash) = 64),"
+        " csrf_hash   TEXT    CHECK (csrf_hash IS NULL OR length(csrf_hash) = 64),"
+        " user        TEXT    NOT NULL,"
+        " role        TEXT    NOT NULL CHECK (role IN ('monitor', 'operator', 'admin')),"
+        " name        TEXT    NOT NULL DEFAULT '',"
+        " source      TEXT    NOT NULL DEFAULT '',"
+        " created     INTEGER NOT NULL,"
+        " expires_at  INTEGER NOT NULL DEFAULT 0,"
+        " last_used   INTEGER NOT NULL,"
+        " created_by  INTEGER NOT NULL DEFAULT 0,"
+        " uid         INTEGER CHECK (uid IS NULL OR uid >= -1)"
+        ");"
+        "INSERT INTO sessions_v4 (id, kind, secret_hash, csrf_hash, user, role, name, source,"
+        " created, expires_at, last_used, created_by, uid)"
+        " SELECT id, kind, secret_hash, csrf_hash, user, role, name, source, created,"
+        " CASE WHEN kind = 'token' AND expires_at = 0"
+        "  THEN CAST(strftime('%s', 'now') AS INTEGER) + 7776000 ELSE expires_at END,"
+        " last_used, created_by,"
+        " CASE WHEN user = 'bootstrap' THEN -1 ELSE NULL END"
+        " FROM sessions;"
+        "DROP TABLE sessions;"
+        "ALTER TABLE sessions_v4 RENAME TO sessions;"
+        "CREATE INDEX sessions_user ON sessions (user, kind);"
+        "DELETE FROM sqlite_sequence WHERE name = 'sessions';"
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'sessions', max("
+        " (SELECT coalesce(max(id), 0) FROM sessions),"
+        " (SELECT coalesce(max(session_id), 0) FROM audit),"
+        " (SELECT coalesce(max(CAST(json_extract(args, '$.id') AS INTEGER)), 0) FROM audit"
+        "  WHERE module IN ('tokens', 'sessions') AND json_valid(args)));",
 };
 
 #define STORE_SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

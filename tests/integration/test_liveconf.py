@@ -300,6 +300,14 @@ def local_pair_as_prober(d):
     return r.stdout.strip()
 
 
+def token_lifetime_capped(d):
+    """Whether a token asked for without an expiry lives at most an hour
+    (auth:max_token_lifetime is every token's default and maximum)."""
+    r = admin(d, "POST", "/api/v1/tokens", {"name": "probe-" + uuid.uuid4().hex[:8], "role": "monitor"})
+    assert r.status == 200, r
+    return r.json["expires_at"] - time.time() <= 3600 + 5
+
+
 # ---- one row a writable setting: (value set, probe, settings made first) ----
 
 ROWS = {
@@ -323,6 +331,7 @@ ROWS = {
     "stewardd:auth:session_idle_timeout": (5, session_survives_idle, {"auth:allow_root_login": True}),
     "stewardd:auth:session_lifetime": (60, session_lifetime, {"auth:allow_root_login": True}),
     "stewardd:auth:allow_root_login": (True, lambda d: login_role(d, "root"), {}),
+    "stewardd:auth:max_token_lifetime": (3600, token_lifetime_capped, {}),
     "stewardd:auth:admin_groups": (["probegrp"], lambda d: login_role(d, "prober"), {}),
     "stewardd:auth:operator_groups": (["probegrp"], lambda d: login_role(d, "prober"), {}),
     "stewardd:auth:monitor_groups": (["probegrp"], lambda d: login_role(d, "prober"), {}),

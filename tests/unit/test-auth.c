@@ -217,12 +217,57 @@ static void test_role_lookup(void **state) {
         }
 }
 
+/* pam_unix's rules for whether a shadow entry may still log in, day by day. */
+static void test_shadow_can_log_in(void **state) {
+        static const struct {
+                const char *pw;
+                long lstchg, max, expire, today;
+                bool ok;
+        } cases[] = {
+                {"$y$j9T$abc", 20000, -1, -1, 20100, true},   /* no aging */
+                {"$y$j9T$abc", -1, -1, -1, 20100, true},      /* no last change at all */
+                {"!$y$j9T$abc", 20000, -1, -1, 20100, false}, /* usermod -L */
+                {"*", 20000, -1, -1, 20100, false},
+                {"!", 20000, -1, -1, 20100, false},
+                {"", 20000, -1, -1, 20100, false},            /* no password */
+                {"$y$j9T$abc", 0, -1, -1, 20100, false},      /* chage -d 0: change it now */
+                {"$y$j9T$abc", 20000, 100, -1, 20100, true},  /* the last day it is good */
+                {"$y$j9T$abc", 20000, 100, -1, 20101, false}, /* aged out */
+                {"$y$j9T$abc", 20200, 100, -1, 20100, true},  /* changed "in the future" */
+                {"$y$j9T$abc", 20000, -1, 20101, 20100, true},
+                {"$y$j9T$abc", 20000, -1, 20100, 20100, false}, /* account expired today */
+                {"$y$j9T$abc", 20000, -1, 0, 20100, false},     /* chage -E 0 */
+                {NULL, 20000, -1, -1, 20100, false},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_int_equal(shadow_can_log_in(cases[i].pw, cases[i].lstchg, cases[i].max,
+                                                   cases[i].expire, cases[i].today),
+                                 cases[i].ok);
+}
+
+/* The account as it is now: root always exists, with the admin role; no
+ * such user is -ENOENT, and so is a name no account can have. */
+static void test_account_now(void **state) {
+        struct account_now a;
+
+        (void)state;
+        assert_int_equal(auth_account_now("root", &map, 1764151200, &a), 0);
+        assert_int_equal(a.uid, 0);
+        assert_int_equal(a.role, ROLE_ADMIN);
+        assert_int_equal(auth_account_now("no-such-user-here", &map, 1764151200, &a), -ENOENT);
+        assert_int_equal(auth_account_now("Not An Account", &map, 1764151200, &a), -ENOENT);
+        assert_int_equal(auth_account_now("root", &map, 0, &a), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_role_root),         cmocka_unit_test(test_role_each_list),
                 cmocka_unit_test(test_role_precedence),   cmocka_unit_test(test_role_none),
                 cmocka_unit_test(test_user_name_grammar), cmocka_unit_test(test_pam_bounds),
                 cmocka_unit_test(test_conversation),      cmocka_unit_test(test_role_lookup),
+                cmocka_unit_test(test_shadow_can_log_in), cmocka_unit_test(test_account_now),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -646,6 +646,68 @@ static void test_broken_framing_drops_the_front(void **state) {
         f->pid = -1;
 }
 
+static json_t *result_of(json_t *ans) {
+        return json_object_get(ans, "result");
+}
+
+/* Every token expires (the maximum lifetime by default, no more when asked
+ * for more), one made by a token not after its maker, and a token ends only
+ * credentials whose role is not above its own. */
+static void test_token_expiry_and_revocation_bounds(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *a, *b, *c, *list;
+        int64_t now = (int64_t)(realtime_usec() / 1000000u), parent_exp;
+        const char *parent, *mon, *admin_id;
+
+        a = call(f, "token_create", admin, json_pack("{s:s, s:s}", "name", "d", "role", "admin"));
+        assert_int_equal(status_of(a), 200);
+        assert_true(json_integer_value(json_object_get(result_of(a), "expires_at")) >=
+                    now + 7776000 - 5);
+        json_decref(a);
+        a = call(f, "token_create", admin,
+                 json_pack("{s:s, s:I}", "name", "x", "expires_in", (json_int_t)7776001));
+        assert_int_equal(status_of(a), 422);
+        json_decref(a);
+
+        a = call(f, "token_create", admin,
+                 json_pack("{s:s, s:s, s:i}", "name", "p", "role", "admin", "expires_in", 600));
+        assert_int_equal(status_of(a), 200);
+        parent = json_string_value(json_object_get(result_of(a), "token"));
+        admin_id = json_string_value(json_object_get(result_of(a), "id"));
+        parent_exp = json_integer_value(json_object_get(result_of(a), "expires_at"));
+        b = call(f, "token_create", parent,
+                 json_pack("{s:s, s:s, s:i}", "name", "c", "role", "monitor", "expires_in", 3600));
+        assert_int_equal(status_of(b), 200);
+        assert_true(json_integer_value(json_object_get(result_of(b), "expires_at")) <= parent_exp);
+        mon = json_string_value(json_object_get(result_of(b), "token"));
+
+        /* The monitor token cannot revoke the admin token, nor end the
+         * admin login session; it may revoke itself. */
+        c = call(f, "token_revoke", mon, json_pack("{s:s}", "id", admin_id));
+        assert_int_equal(status_of(c), 403);
+        json_decref(c);
+        list = call(f, "session_list", mon, NULL);
+        assert_int_equal(status_of(list), 200);
+        c = call(f, "session_end", mon,
+                 json_pack("{s:O}", "id",
+                           json_object_get(
+                                   json_array_get(json_object_get(result_of(list), "sessions"), 0),
+                                   "id")));
+        assert_int_equal(status_of(c), 403);
+        json_decref(c);
+        json_decref(list);
+        c = call(f, "token_revoke", mon,
+                 json_pack("{s:O}", "id", json_object_get(result_of(b), "id")));
+        assert_int_equal(status_of(c), 200);
+        json_decref(c);
+        c = call(f, "token_revoke", admin, json_pack("{s:s}", "id", admin_id));
+        assert_int_equal(status_of(c), 200);
+        json_decref(c);
+        json_decref(b);
+        json_decref(a);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_session_gets_nothing, setup, teardown),
@@ -665,6 +727,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_every_op_checks_the_role, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_collection_query_keys_are_closed, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_token_expiry_and_revocation_bounds, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),

@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "helper/authority.h"
 #include "helper/sessions.h"
 #include "helper/store.h"
 #include "util.h"
@@ -796,6 +798,200 @@ static void test_store_foreign_file(void **state) {
         remove_dir(dir);
 }
 
+/* Ids are never handed out twice, not even the largest one after it was
+ * deleted (a plain rowid table would reuse it). */
+static void test_ids_never_reused(void **state) {
+        struct fixture *f = *state;
+        int64_t last = 0;
+
+        for (int i = 0; i < 4; i++) {
+                _cleanup_free_ char *secret = NULL;
+                struct session s;
+
+                assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "t", T0 + 100,
+                                                 "", 0, T0, &secret, NULL, &s),
+                                 0);
+                assert_true(s.id > last);
+                last = s.id;
+                assert_int_equal(sessions_delete(f->s, s.id), 0);
+        }
+}
+
+/* A row keeps its account's uid; a gone account takes its rows (bound or
+ * not), a name now of another uid takes those bound to the old one, and
+ * rows of no account stay. */
+static void test_uid_binding_and_revocation(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        struct session sa, sb, sc, sd, x;
+
+        assert_int_equal(sessions_create(f->s, "session", "alice", ROLE_ADMIN, "", 0, "", 0, T0, &a,
+                                         NULL, &sa),
+                         0);
+        assert_int_equal(sa.uid, SESSION_UID_UNBOUND);
+        assert_int_equal(sessions_check(f->s, a, &limits, T0 + 1, &x), 0);
+        assert_int_equal(x.uid, SESSION_UID_UNBOUND);
+        assert_int_equal(sessions_bind_uid(f->s, sa.id, 1000), 0);
+        assert_int_equal(sessions_check(f->s, a, &limits, T0 + 1, &x), 0);
+        assert_int_equal(x.uid, 1000);
+        assert_int_equal(sessions_bind_uid(f->s, 9999, 1000), -ENOENT);
+        assert_int_equal(sessions_bind_uid(f->s, sa.id, -3), -EINVAL);
+
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "t", T0 + 500, "", 0,
+                                         T0, &b, NULL, &sb),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sb.id, 1001), 0);
+        assert_int_equal(sessions_create(f->s, "token", "alice", ROLE_ADMIN, "u", T0 + 500, "", 0,
+                                         T0, &c, NULL, &sc),
+                         0); /* unbound */
+        assert_int_equal(sessions_create(f->s, "token", "bob", ROLE_ADMIN, "t", T0 + 500, "", 0, T0,
+                                         &d, NULL, &sd),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sd.id, SESSION_UID_NONE), 0);
+
+        /* "alice" is uid 1001 now: the row bound to 1000 goes, the others stay. */
+        assert_int_equal(sessions_revoke_account(f->s, "alice", 1001), 1);
+        assert_int_equal(sessions_check(f->s, a, &limits, T0 + 2, &x), -ENOENT);
+        assert_int_equal(sessions_check(f->s, b, &limits, T0 + 2, &x), 0);
+        assert_int_equal(sessions_check(f->s, c, &limits, T0 + 2, &x), 0);
+        /* "alice" is gone: every row of hers goes. */
+        assert_int_equal(sessions_revoke_account(f->s, "alice", -1), 2);
+        assert_int_equal(sessions_check(f->s, b, &limits, T0 + 2, &x), -ENOENT);
+        assert_int_equal(sessions_check(f->s, c, &limits, T0 + 2, &x), -ENOENT);
+        /* Rows of no account are not an account's. */
+        assert_int_equal(sessions_revoke_account(f->s, "bob", -1), 0);
+        assert_int_equal(sessions_check(f->s, d, &limits, T0 + 2, &x), 0);
+        assert_int_equal(x.uid, SESSION_UID_NONE);
+}
+
+/* A database of schema 3 (before uids and AUTOINCREMENT): its tokens get
+ * an expiry, its rows are unbound but for the bootstrap user's, and new ids
+ * start past every id its tables or its audit log named. */
+static void test_migration_from_v3(void **state) {
+        char dir[] = "/tmp/steward-test-migrate-XXXXXX", path[128], err[256];
+        _cleanup_free_ char *secret = NULL;
+        struct store *s = NULL;
+        struct session x;
+        sqlite3 *db;
+        int64_t now = (int64_t)time(NULL);
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/steward.db", dir);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(
+                        db,
+                        "CREATE TABLE sessions (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+                        " secret_hash TEXT NOT NULL UNIQUE, csrf_hash TEXT, user TEXT NOT NULL,"
+                        " role TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
+                        " source TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+                        " expires_at INTEGER NOT NULL DEFAULT 0, last_used INTEGER NOT NULL,"
+                        " created_by INTEGER NOT NULL DEFAULT 0);"
+                        "CREATE INDEX sessions_user ON sessions (user, kind);"
+                        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER,"
+                        " time_iso TEXT, user TEXT, role TEXT, source TEXT, session_id INTEGER,"
+                        " module TEXT, operation TEXT, args TEXT, result TEXT, message TEXT,"
+                        " files TEXT, rollback_of INTEGER, prev_hash TEXT, hash TEXT);"
+                        "INSERT INTO sessions VALUES (3, 'token', printf('%064d', 3), NULL,"
+                        " 'alice', 'admin', 'ci', '', 1, 0, 1, 0);"
+                        "INSERT INTO sessions VALUES (5, 'session', printf('%064d', 5), NULL,"
+                        " 'bootstrap', 'admin', '', '', 1, 0, 1, 0);"
+                        "INSERT INTO audit (session_id, module, operation, args) VALUES"
+                        " (40, 'system', 'settings', '{}'), (5, 'tokens', 'revoke', '{\"id\": "
+                        "\"57\"}'),"
+                        " (5, 'tokens', 'revoke', 'not json');"
+                        "PRAGMA application_id = 1398036292; PRAGMA user_version = 3;",
+                        NULL, NULL, NULL),
+                SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(dir, &s, err, sizeof err), 0);
+        {
+                sqlite3_stmt *st;
+                assert_int_equal(sqlite3_prepare_v2(store_db(s),
+                                                    "SELECT expires_at, uid IS NULL FROM sessions"
+                                                    " WHERE id = 3",
+                                                    -1, &st, NULL),
+                                 SQLITE_OK);
+                assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+                assert_true(sqlite3_column_int64(st, 0) >= now + 7776000 - 60);
+                assert_int_equal(sqlite3_column_int(st, 1), 1);
+                sqlite3_finalize(st);
+        }
+        assert_int_equal(
+                count_where(s, "SELECT count(*) FROM sessions WHERE id = 5 AND uid = -1", NULL), 1);
+        assert_int_equal(sessions_create(s, "token", "alice", ROLE_ADMIN, "t", now + 100, "", 0,
+                                         now, &secret, NULL, &x),
+                         0);
+        assert_true(x.id > 57);
+        store_close(s);
+        remove_dir(dir);
+}
+
+static void count_revoked(const char *user, int64_t uid, int n, void *data) {
+        *(int *)data += n;
+}
+
+/* authority.h against this machine's accounts: root exists with uid 0 and
+ * the admin role (its password may well be locked, so its rows here are
+ * "peer" ones, judged by groups alone); "steward-no-such-user" does not.  Rows of a gone account
+ * are deleted when presented or swept; a row bound to another uid than the
+ * name's now goes; the bootstrap's rows stay; an unbound row is bound. */
+static void test_authority(void **state) {
+        struct fixture *f = *state;
+        static const char *const none[] = {NULL};
+        const struct role_map map = {none, none, none};
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *g = NULL;
+        struct session sa, sb, sc, sd, sg, x;
+        struct authority *au = NULL;
+        int revoked = 0, swept = 0;
+        int64_t now = (int64_t)time(NULL);
+
+        assert_int_equal(authority_new(&au), 0);
+        assert_int_equal(sessions_create(f->s, "peer", "root", ROLE_MONITOR, "", now + 100, "", 0,
+                                         now, &a, NULL, &sa),
+                         0);
+        assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), 0);
+        assert_int_equal(x.role, ROLE_MONITOR); /* never raised */
+        assert_int_equal(x.uid, 0);             /* bound at its first use */
+        assert_int_equal(count_where(f->s, "SELECT count(*) FROM sessions WHERE uid = 0", NULL), 1);
+
+        assert_int_equal(sessions_create(f->s, "peer", "root", ROLE_ADMIN, "", now + 100, "", 0,
+                                         now, &b, NULL, &sb),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sb.id, 4242), 0); /* root was another uid */
+        assert_int_equal(sessions_check(f->s, b, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), -ENOENT);
+        assert_int_equal(revoked, 1);
+        assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0); /* uid 0's stays */
+
+        assert_int_equal(sessions_create(f->s, "session", "steward-no-such-user", ROLE_ADMIN, "", 0,
+                                         "", 0, now, &c, NULL, &sc),
+                         0);
+        assert_int_equal(sessions_check(f->s, c, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), -ENOENT);
+        assert_int_equal(sessions_check(f->s, c, &limits, now, &x), -ENOENT);
+
+        /* The sweep finds the dead ones nobody presents. */
+        assert_int_equal(sessions_create(f->s, "token", "steward-no-such-user", ROLE_ADMIN, "t",
+                                         now + 100, "", 0, now, &d, NULL, &sd),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sd.id, 4243), 0);
+        assert_int_equal(sessions_create(f->s, "token", "bootstrap", ROLE_ADMIN, "t", now + 100, "",
+                                         0, now, &g, NULL, &sg),
+                         0);
+        assert_int_equal(sessions_bind_uid(f->s, sg.id, SESSION_UID_NONE), 0);
+        assert_int_equal(authority_sweep(au, f->s, &map, now, count_revoked, &swept), 1);
+        assert_int_equal(swept, 1);
+        assert_int_equal(sessions_check(f->s, d, &limits, now, &x), -ENOENT);
+        assert_int_equal(sessions_check(f->s, g, &limits, now, &x), 0);
+        assert_int_equal(authority_check(au, f->s, &map, now, &x, &revoked), 0);
+        assert_int_equal(x.role, ROLE_ADMIN);
+        assert_int_equal(sessions_check(f->s, a, &limits, now, &x), 0);
+        authority_free(au);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_create_check, setup, teardown),
@@ -816,6 +1012,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_store_file, setup, teardown),
                 cmocka_unit_test(test_store_foreign_file),
+                cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_uid_binding_and_revocation, setup, teardown),
+                cmocka_unit_test(test_migration_from_v3),
+                cmocka_unit_test_setup_teardown(test_authority, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

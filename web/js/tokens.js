@@ -7,11 +7,12 @@ import { get, post, del, seg } from './api.js';
 import { h, clear, table, notice, confirm, modal, busy, errorText, when, field } from './ui.js';
 
 const ROLES = ['monitor', 'operator', 'admin'];
+// Every token expires; 0 asks for the server's longest allowed lifetime
+// (stewardd:auth:max_token_lifetime, 90 days unless changed).
 const LIFETIMES = [
   ['1 day', 86400],
   ['30 days', 30 * 86400],
-  ['1 year', 365 * 86400],
-  ['never', 0],
+  ['the longest allowed', 0],
 ];
 
 const KINDS = { session: 'password', peer: 'local socket' };

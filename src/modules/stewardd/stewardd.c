@@ -135,6 +135,10 @@ static const setting_def_t settings[] = {
                      "Seconds a login session lives without being used", false),
         UINT_SETTING("auth:session_lifetime", 10, 2592000,
                      "Seconds a login session lives at most, used or not", false),
+        UINT_SETTING("auth:max_token_lifetime", 60, 315360000,
+                     "Seconds an API token lives at most; a token created without expires_in "
+                     "gets this",
+                     false),
         {.key = "auth:allow_root_login",
          .type = SETTING_BOOLEAN,
          .description = "Whether root may log in with a password over the network"},
@@ -197,6 +201,7 @@ static const struct field fields[] = {
         FIELD(F_UINT, header_timeout),
         FIELD(F_UINT, session_idle_timeout),
         FIELD(F_UINT, session_lifetime),
+        FIELD(F_UINT, max_token_lifetime),
         FIELD(F_BOOL, allow_root_login),
         FIELD(F_GROUPS, admin_groups),
         FIELD(F_GROUPS, operator_groups),
@@ -256,6 +261,7 @@ void stewardd_config_defaults(struct steward_config *c) {
                 .header_timeout = 10,
                 .session_idle_timeout = 900,
                 .session_lifetime = 43200,
+                .max_token_lifetime = 7776000, /* 90 days */
                 .allow_root_login = false,
                 .throttle_free_attempts = 3,
                 .throttle_base_delay = 1,

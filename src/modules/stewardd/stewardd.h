@@ -40,6 +40,7 @@ struct steward_config {
         unsigned header_timeout; /* seconds, to the end of a request's headers */
         unsigned session_idle_timeout;
         unsigned session_lifetime;
+        unsigned max_token_lifetime; /* seconds; every token expires within it */
         bool allow_root_login;
         struct steward_groups admin_groups;
         struct steward_groups operator_groups;
