@@ -52,7 +52,7 @@ static int setup(void **state) {
         assert_true(f->pid >= 0);
         if (f->pid == 0) {
                 close(sp[0]);
-                int r = helper_serve(h, sp[1], -1);
+                int r = helper_serve(h, &sp[1], 1, -1);
                 helper_free(h);
                 _exit(r < 0 ? 3 : 0);
         }
