@@ -49,7 +49,7 @@ struct api_response {
         char *set_cookie;           /* owned; a Set-Cookie header to send */
         int64_t forget_session;     /* a session id the front must drop from its cache */
         const char *changed_module; /* the front must call this module's changed() */
-        char retry_after[24];       /* for 429 */
+        char retry_after[24];       /* for 429 and 503 */
         char *text;                 /* owned; a non-JSON body (then body is NULL) */
         size_t text_len;            /* of text, or of the file text_fd */
         bool has_text_fd;           /* the body is the file text_fd (owned), from offset 0 */
@@ -69,6 +69,11 @@ struct api_response {
 /* The lowest role a request needs: -1 when no route matches (404/405 are
  * decided by api_handle), ROLE_NONE for the login route. */
 int api_route_role(const char *method, const char *path);
+
+/* Whether the request's handler may wait long for the helper (a collection
+ * read: the helper runs it in a worker): the HTTP layer then runs it off
+ * its own threads (workpool.h). */
+bool api_route_slow(const char *method, const char *path);
 
 void api_handle(const struct api_request *req, struct api_response *resp);
 
