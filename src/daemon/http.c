@@ -568,7 +568,7 @@ static enum MHD_Result slow_start(struct MHD_Connection *c, const struct conn *c
         if (r < 0) {
                 log_warning("%s: refused %s %.200s: %s", cn->source, method, url,
                             r == -EBUSY ? "too many slow requests at once" : "shutting down");
-                api_error(&req->slow_resp, 503, "busy", NULL,
+                api_error(&req->slow_resp, 503, "too_many_slow_requests", NULL,
                           "too many slow requests at once; retry shortly");
                 snprintf(req->slow_resp.retry_after, sizeof req->slow_resp.retry_after, "1");
                 atomic_store(&req->slow, SLOW_DONE);

@@ -163,7 +163,7 @@ def test_slow_requests_past_the_bound_get_503_with_retry_after(bigroot):
                 if len(refused) == n - SLOW_POOL_MAX:
                     break
             assert all(r.headers.get("Retry-After") == "1" for r in refused), refused
-            assert refused[0].json["error"]["code"] == "busy"
+            assert refused[0].json["error"]["code"] == "too_many_slow_requests"
             assert d.https("GET", "/api/v1/whoami").status == 200
         finally:
             thaw(frozen)
