@@ -540,13 +540,20 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn,
 }
 
 /* In a pool thread: the request's handler, then the connection resumed
- * (libmicrohttpd then calls on_request again, which sends slow_resp). */
-static void slow_run(void *arg) {
+ * (libmicrohttpd then calls on_request again, which sends slow_resp).  A
+ * request still waiting when the daemon stops is answered 503 instead. */
+static void slow_run(void *arg, bool stopping) {
         struct request *req = arg;
         struct api_request ar;
 
-        api_request_make(req->conn, req->cn, req, req->method, req->url, &ar);
-        api_handle(&ar, &req->slow_resp);
+        if (stopping) {
+                api_error(&req->slow_resp, 503, "unavailable", NULL,
+                          "the server is stopping; retry shortly");
+                snprintf(req->slow_resp.retry_after, sizeof req->slow_resp.retry_after, "1");
+        } else {
+                api_request_make(req->conn, req->cn, req, req->method, req->url, &ar);
+                api_handle(&ar, &req->slow_resp);
+        }
         atomic_store(&req->slow, SLOW_DONE);
         MHD_resume_connection(req->conn);
 }

@@ -4,8 +4,9 @@
  * is admitted only if the count of jobs running or queued is under
  * max_jobs, so the ring never overflows and a submission never waits.  A
  * thread exits only when told to stop and the ring is empty, so every
- * admitted job runs (each resumes a suspended connection, which
- * libmicrohttpd needs before it can stop).
+ * admitted job is called (each resumes a suspended connection, which
+ * libmicrohttpd needs before it can stop); those still queued then are
+ * called with stopping set, so that stopping does not wait for their work.
  */
 #include "workpool.h"
 
@@ -17,7 +18,7 @@
 #include "log.h"
 
 struct job {
-        void (*fn)(void *arg);
+        workpool_fn fn;
         void *arg;
 };
 
@@ -37,6 +38,7 @@ static void *worker(void *unused) {
         pthread_mutex_lock(&pool.lock);
         for (;;) {
                 struct job j;
+                bool stopping;
 
                 while (pool.queued == 0 && pool.running)
                         pthread_cond_wait(&pool.work, &pool.lock);
@@ -45,8 +47,9 @@ static void *worker(void *unused) {
                 j = pool.ring[pool.head];
                 pool.head = (pool.head + 1) % pool.cap;
                 pool.queued--;
+                stopping = !pool.running;
                 pthread_mutex_unlock(&pool.lock);
-                j.fn(j.arg);
+                j.fn(j.arg, stopping);
                 pthread_mutex_lock(&pool.lock);
                 pool.jobs--;
         }
@@ -86,7 +89,7 @@ int workpool_start(unsigned threads, size_t max_jobs) {
         return r;
 }
 
-int workpool_submit(void (*fn)(void *arg), void *arg) {
+int workpool_submit(workpool_fn fn, void *arg) {
         int r = 0;
 
         pthread_mutex_lock(&pool.lock);

@@ -9,6 +9,7 @@
  * without bound. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define WORKPOOL_THREADS_MAX 16
@@ -17,12 +18,17 @@
  * max_jobs jobs at a time. */
 int workpool_start(unsigned threads, size_t max_jobs);
 
+/* A job: stopping is true for a job still queued when the pool was told to
+ * stop, which should then finish at once (answer 503) rather than work. */
+typedef void (*workpool_fn)(void *arg, bool stopping);
+
 /* Queues fn(arg) for a pool thread.  -EBUSY when max_jobs are in the pool,
  * -ESHUTDOWN once stopping (or never started): fn is then not called. */
-int workpool_submit(void (*fn)(void *arg), void *arg);
+int workpool_submit(workpool_fn fn, void *arg);
 
 /* Jobs in the pool now (running and queued), for tests of the bound. */
 size_t workpool_jobs(void);
 
-/* Refuses new jobs, runs those queued, and joins the threads. */
+/* Refuses new jobs, calls those queued with stopping set, waits for those
+ * running, and joins the threads. */
 void workpool_stop(void);
