@@ -511,9 +511,8 @@ static void api_request_make(struct MHD_Connection *c, const struct conn *cn, st
 }
 
 /* Sends the API's answer, and does what it asks of the front. */
-static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn,
-                              struct request *req, const char *method, const char *url,
-                              struct api_response *resp) {
+static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, struct request *req,
+                              const char *method, const char *url, struct api_response *resp) {
         enum MHD_Result ret;
 
         httpstats_record(resp->route, resp->status, now_usec() - req->start_usec);

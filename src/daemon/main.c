@@ -557,8 +557,7 @@ static void raise_nofile(void) {
 
 /* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
 __attribute__((noreturn)) static void front_main(const struct front_args *f,
-                                                 const int *helper_socks,
-                                                 const sigset_t *mask) {
+                                                 const int *helper_socks, const sigset_t *mask) {
         struct http_options hopt = {.tls = f->tls};
         char err[512];
         long cpus;

@@ -1829,8 +1829,7 @@ static int serve_loop(struct helper *h, int sigfd) {
                 for (size_t i = 0; i < n; i++) {
                         if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
                                 continue;
-                        r = h->ch[i].worker > 0 ? worker_reaped(h, &h->ch[i])
-                                                : serve_channel(h, i);
+                        r = h->ch[i].worker > 0 ? worker_reaped(h, &h->ch[i]) : serve_channel(h, i);
                         if (r != 0)
                                 return r > 0 ? 0 : r;
                 }

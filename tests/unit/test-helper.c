@@ -432,9 +432,9 @@ static void test_slow_read_on_its_own_channel(void **state) {
                 json_decref(ans);
                 ans = answer_on(f->sock2, 20 + round);
                 assert_int_equal(status_of(ans), 200);
-                assert_string_equal(json_string_value(json_object_get(
-                                            json_object_get(ans, "result"), "name")),
-                                    "root");
+                assert_string_equal(
+                        json_string_value(json_object_get(json_object_get(ans, "result"), "name")),
+                        "root");
                 json_decref(ans);
         }
         /* The session and role are checked before any worker runs. */
@@ -475,8 +475,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_oversized_answer_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_slow_read_on_its_own_channel, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_slow_read_on_its_own_channel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_on_any_channel_drops_the_front,
                                                 setup, teardown),
         };
