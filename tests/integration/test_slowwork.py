@@ -170,3 +170,24 @@ def test_slow_requests_past_the_bound_get_503_with_retry_after(bigroot):
         results = [f.result() for f in first + rest]
     assert sum(r.status == 200 for r in results) == SLOW_POOL_MAX, results
     assert sum(r.status == 503 for r in results) == n - SLOW_POOL_MAX
+
+
+def test_a_worker_that_dies_is_answered_500_and_the_daemon_goes_on(bigroot):
+    d = bigroot
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        f = pool.submit(slow_get, d)
+        frozen = freeze_walkers(d, want=1)
+        try:
+            assert len(frozen) == 1, frozen
+            (walker,) = frozen
+            assert walker != d.proc.pid, "the helper itself walks the home"
+            os.kill(walker, signal.SIGKILL)
+        finally:
+            thaw(frozen)
+        r = f.result()
+    assert r.status == 500 and r.json["error"]["code"] == "internal", r
+    # The same channels serve on: the read again, and a fast request.
+    r = slow_get(d)
+    assert r.status == 200 and r.json["name"] == "root", r
+    assert d.https("GET", "/api/v1/whoami").status == 200
+    assert "a worker failed" in d.log_text()
