@@ -134,30 +134,36 @@ def slow_client(d, stop, started, counts, lock):
     c.close()
 
 
-def time_whoami(d, seconds):
-    """whoami one after the other for `seconds`: the time of each from the
-    first try to its answer; a connection that fails (the daemon drops one
-    it could not serve within its idle timeout) is opened again and the
-    request retried, and counted in errors."""
-    c, out, errors = d.conn(), [], 0
-    c.request("GET", "/api/v1/whoami", headers=d.auth)
-    c.getresponse().read()  # opens the connection
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        t = time.perf_counter()
-        while True:
-            try:
-                c.request("GET", "/api/v1/whoami", headers=d.auth)
-                r = c.getresponse()
-                r.read()
-                break
-            except (OSError, http.client.HTTPException):
-                errors += 1
-                c.close()
-                c = d.conn()
-        out.append(time.perf_counter() - t)
+def whoami(d, c):
+    """One whoami on c; a connection that fails (the daemon drops one it
+    could not serve within its idle timeout) is opened again and the request
+    retried.  Returns the connection and how many tries failed."""
+    errors = 0
+    while True:
+        try:
+            c.request("GET", "/api/v1/whoami", headers=d.auth)
+            r = c.getresponse()
+            r.read()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            c.close()
+            c = d.conn()
+            continue
         if r.status != 200:
             raise SystemExit(f"whoami: {r.status}")
+        return c, errors
+
+
+def time_whoami(d, seconds):
+    """whoami one after the other for `seconds`: the time of each from the
+    first try to its answer, and the failed tries."""
+    c, errors = whoami(d, d.conn())  # opens the connection
+    out, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        t = time.perf_counter()
+        c, e = whoami(d, c)
+        out.append(time.perf_counter() - t)
+        errors += e
     c.close()
     return out, errors
 
