@@ -19,7 +19,10 @@ many of them were refused (503).  Goal: p99 < 100 ms with the 24 running.
 Measured (2 cores, Debian 12, 200,000 files, debugoptimized builds): with the
 24 running, whoami p50 0.1 ms, p99 7.9 ms, max 70 ms (56 slow requests
 answered in the 15 s); before slow reads ran in helper workers and a front
-pool, p50 3,046 ms, p99 4,377 ms (5 whoami in 15 s, 39 slow requests).
+pool, p50 3,046 ms, p99 4,377 ms (5 whoami in 15 s, 39 slow requests).  On
+the same machine shared with other work (load average 35): p99 95.9 ms with
+the 24 running against 88.2 ms with none (the machine's own noise); before,
+p50 7,183 ms, max 16,683 ms (3 whoami in 15 s).
 
 Usage: bench/slow.py BUILD_DIR [BASELINE_BUILD_DIR] [FILES] [SECONDS]
   e.g. bench/slow.py build ../old/build   (a build of the code before)
