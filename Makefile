@@ -7,6 +7,9 @@ PYTHON     ?= /usr/bin/python3
 # make bench: how long the idle sampler is measured, and how many event streams.
 SAMPLER_SECONDS ?= 600
 EVENT_STREAMS   ?= 1000
+# make bench: a build of the code before a change, to compare whoami under
+# slow requests with (bench/slow.py), e.g. SLOW_BASELINE=/path/to/old/build.
+SLOW_BASELINE   ?=
 
 .PHONY: run test build build-asan web-deps unit integration browser bench clean
 
@@ -68,6 +71,7 @@ bench:
 	bench/sampler.sh $(BUILD) $(SAMPLER_SECONDS)
 	bench/events.sh $(BUILD) $(EVENT_STREAMS)
 	$(PYTHON) bench/users.py $(BUILD)
+	$(PYTHON) bench/slow.py $(BUILD) $(SLOW_BASELINE)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

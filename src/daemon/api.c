@@ -1012,6 +1012,15 @@ int api_route_role(const char *method, const char *path) {
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) ? rt.min_role : -1;
 }
 
+bool api_route_slow(const char *method, const char *path) {
+        char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], allow[64];
+        char *params[MAX_SEGMENTS] = {0};
+        struct resolved rt;
+
+        return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
+               (rt.handler == h_coll_list || rt.handler == h_coll_show);
+}
+
 /* Runs a module's own route. */
 static void module_route(const struct api_request *req, const struct resolved *rt, char **params,
                          struct api_response *resp) {

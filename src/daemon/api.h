@@ -59,7 +59,7 @@ struct api_response {
          * their make_live() too. */
         const module_t *changed_modules[API_CHANGED_MODULES_MAX];
         size_t n_changed_modules;
-        char retry_after[24]; /* for 429 */
+        char retry_after[24]; /* for 429 and 503 */
         char *text;           /* owned; a non-JSON body (then body is NULL) */
         size_t text_len;      /* of text, or of the file text_fd */
         bool has_text_fd;     /* the body is the file text_fd (owned), from offset 0 */
@@ -79,6 +79,11 @@ struct api_response {
 /* The lowest role a request needs: -1 when no route matches (404/405 are
  * decided by api_handle), ROLE_NONE for the login route. */
 int api_route_role(const char *method, const char *path);
+
+/* Whether the request's handler may wait long for the helper (a collection
+ * read: the helper runs it in a worker): the HTTP layer then runs it off
+ * its own threads (workpool.h). */
+bool api_route_slow(const char *method, const char *path);
 
 void api_handle(const struct api_request *req, struct api_response *resp);
 

@@ -13,12 +13,50 @@
 #include "util.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int helper_sock = -1;
+static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
+static struct {
+        int fd;
+        bool busy;
+} chans[HELPER_CHANNELS];
+static size_t n_chans;
+static unsigned slow_busy; /* channels held by slow calls */
 static int64_t next_id = 1;
 
-void helper_client_init(int sock) {
+void helper_client_init(const int *socks, size_t n) {
         pthread_mutex_lock(&lock);
-        helper_sock = sock;
+        n_chans = n < HELPER_CHANNELS ? n : HELPER_CHANNELS;
+        for (size_t i = 0; i < n_chans; i++)
+                chans[i].fd = socks[i];
+        pthread_mutex_unlock(&lock);
+}
+
+bool helper_op_slow(const char *op) {
+        /* The helper's op table marks these slow (helper.c). */
+        return STREQ(op, "collection_read");
+}
+
+/* Takes a free channel (waiting for one); -1 if there is none at all.
+ * The caller holds lock. */
+static int channel_take(bool slow) {
+        for (;;) {
+                if (n_chans == 0)
+                        return -1;
+                if (!slow || slow_busy < HELPER_SLOW_CHANNELS)
+                        for (size_t i = 0; i < n_chans; i++)
+                                if (!chans[i].busy) {
+                                        chans[i].busy = true;
+                                        slow_busy += slow;
+                                        return (int)i;
+                                }
+                pthread_cond_wait(&freed, &lock);
+        }
+}
+
+static void channel_give(int i, bool slow) {
+        pthread_mutex_lock(&lock);
+        chans[i].busy = false;
+        slow_busy -= slow;
+        pthread_cond_broadcast(&freed);
         pthread_mutex_unlock(&lock);
 }
 
@@ -42,8 +80,9 @@ static int body_fd(int *fd, json_t *answer, struct module_error *e) {
 int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e) {
         json_t *req, *answer = NULL;
+        bool slow = helper_op_slow(op);
         int64_t id;
-        int r, rfd = -1;
+        int r, rfd = -1, ch;
 
         req = json_pack("{s:s, s:s?, s:s?, s:o}", "op", op, "session", session, "source", source,
                         "args", args ? args : json_object());
@@ -53,11 +92,14 @@ int helper_call(const char *op, const char *session, const char *source, json_t 
         }
         pthread_mutex_lock(&lock);
         id = next_id++;
-        json_object_set_new(req, "id", json_integer(id));
-        r = helper_sock < 0 ? -ENOTCONN : proto_send(helper_sock, req, fd);
-        if (r >= 0)
-                r = proto_recv(helper_sock, &answer, &rfd);
+        ch = channel_take(slow);
         pthread_mutex_unlock(&lock);
+        json_object_set_new(req, "id", json_integer(id));
+        r = ch < 0 ? -ENOTCONN : proto_send(chans[ch].fd, req, fd);
+        if (r >= 0)
+                r = proto_recv(chans[ch].fd, &answer, &rfd);
+        if (ch >= 0)
+                channel_give(ch, slow);
         json_decref(req);
         if (r < 0) {
                 log_error("the privileged helper cannot be reached: %s", strerror(-r));

@@ -1,15 +1,28 @@
 /* helperclient.h — the front's side of the helper protocol (proto.h).
  *
- * One socket to the helper, shared by every request thread: a call holds a
- * mutex from sending its request to reading its answer, so answers cannot
- * cross.  The helper serves one request at a time anyway. */
+ * HELPER_CHANNELS sockets to the helper, shared by every thread: a call
+ * takes a free channel for itself from sending its request to reading its
+ * answer, so answers cannot cross.  The helper answers each channel on its
+ * own and runs slow operations (collection reads) in workers, so a fast
+ * call is answered while slow ones run.  Slow calls may hold at most
+ * HELPER_SLOW_CHANNELS channels at once (more wait for one), so the others
+ * always stay free for the fast ones: session checks, whoami, logins. */
 #pragma once
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "module.h"
 
-void helper_client_init(int sock);
+#define HELPER_CHANNELS      8
+#define HELPER_SLOW_CHANNELS 4
+
+/* socks: the front's ends of the n channels (taken over). */
+void helper_client_init(const int *socks, size_t n);
+
+/* Whether the helper runs op in a worker (the front only uses this to
+ * schedule; the helper's op table decides). */
+bool helper_op_slow(const char *op);
 
 /* Calls op for the session `session` (may be NULL) from `source`.  args is
  * taken over (NULL = {}); fd >= 0 is passed along (and stays the caller's).

@@ -9,7 +9,13 @@
  *     return — queuing a success response on the first call would make
  *     libmicrohttpd 0.9.75 close every keep-alive connection.
  *  2. body chunks: appended to a buffer capped at max_body_bytes.
- *  3. last call: api_handle() and the answer.
+ *  3. last call: api_handle() and the answer.  A request whose handler may
+ *     wait long for the helper (api_route_slow: collection reads) goes to
+ *     the pool (workpool.h) instead, its connection suspended so that this
+ *     thread serves its other connections meanwhile; the pool thread
+ *     resumes it with the answer ready, and libmicrohttpd calls again to
+ *     send it.  Past SLOW_JOBS_MAX such requests at once: 503 and
+ *     Retry-After.
  * GET and HEAD outside /api/ and /metrics are the web console: its files are
  * in memory (console.c), public, and served without authentication, with
  * their ETag (304 on If-None-Match), "Cache-Control: no-cache" (always
@@ -55,8 +61,14 @@
 #include "modules/metrics/httpstats.h"
 #include "modules/stewardd/stewardd.h"
 #include "util.h"
+#include "workpool.h"
 
 #define MAX_HEADER_COUNT 100
+/* Threads for slow requests, and how many such requests (running or
+ * waiting) at most: as many threads as the helper takes slow calls at once
+ * (more would only wait for a channel there). */
+#define SLOW_THREADS  HELPER_SLOW_CHANNELS
+#define SLOW_JOBS_MAX 64
 /* libmicrohttpd keeps a connection's request line, headers and buffers in a
  * per-connection pool, and zeroes what it used after every request, so the
  * whole pool stays resident: measured with bench/run.sh, 1,000 idle TLS
@@ -100,7 +112,16 @@ struct request {
         bool console;       /* a GET or HEAD for the web console */
         /* The first call, for the duration histogram. */
         uint64_t start_usec;
+        /* A slow request: run in the pool while its connection is
+         * suspended; slow_resp holds the answer once slow is SLOW_DONE. */
+        _Atomic int slow;
+        struct MHD_Connection *conn;
+        const struct conn *cn;
+        const char *method, *url;
+        struct api_response slow_resp;
 };
+
+enum { SLOW_NO, SLOW_RUNNING, SLOW_DONE };
 
 static void add_security_headers(struct MHD_Response *r, bool tls, const char *csp) {
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -210,7 +231,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct conn
                                         "Bearer realm=\"steward\"");
         if (resp->status == 405)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
-        if (resp->status == 429 && resp->retry_after[0])
+        if ((resp->status == 429 || resp->status == 503) && resp->retry_after[0])
                 MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
         if (resp->set_cookie)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
@@ -584,6 +605,114 @@ static int connection_fd(struct MHD_Connection *c) {
         return fi ? fi->connect_fd : -1;
 }
 
+/* The API's view of a request whose body is complete. */
+static void api_request_make(struct MHD_Connection *c, const struct conn *cn, struct request *req,
+                             const char *method, const char *url, struct api_request *ar) {
+        *ar = (struct api_request){
+                .method = method,
+                .path = url,
+                .query = query_lookup,
+                .opaque = c,
+                .body = req->body.data ? req->body.data : "",
+                .body_len = req->body.len,
+                .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_CONTENT_TYPE),
+                .auth = req->auth,
+                .role = req->auth ? req->caller.role : ROLE_NONE,
+                .bootstrap = req->auth && STREQ(req->caller.kind, "bootstrap"),
+                .session = req->auth ? req->caller.secret : NULL,
+                .session_id = req->caller.session_id,
+                .max_json_depth = req->cfg.max_json_depth,
+                .session_lifetime = req->cfg.session_lifetime,
+                .secure = !cn->l->unix_socket,
+                .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
+                .conn_fd = connection_fd(c),
+                .helper = helper_call,
+                .ctx = {.user = req->auth ? req->caller.user : "",
+                        .role = role_to_string(req->auth ? req->caller.role : ROLE_NONE),
+                        .source = cn->source},
+        };
+}
+
+/* Sends the API's answer, and does what it asks of the front. */
+static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, struct request *req,
+                              const char *method, const char *url, struct api_response *resp) {
+        enum MHD_Result ret;
+
+        httpstats_record(resp->route, resp->status, now_usec() - req->start_usec);
+        log_debug("%s %s %s %.200s -> %d", cn->source, req->auth ? req->caller.user : "", method,
+                  url, resp->status);
+        if (resp->forget_session) {
+                frontauth_forget(resp->forget_session);
+                events_forget_session(resp->forget_session);
+        }
+        for (size_t i = 0; i < resp->n_changed_modules; i++) {
+                const module_t *m = resp->changed_modules[i];
+                struct module_error e = {0};
+                if (m->make_live && m->make_live(/* helper= */ false, &e) < 0)
+                        log_error("%s: %s", m->name, e.message);
+        }
+        /* A login or a change: counters and audit events follow now, and
+         * every cached role is asked for again (the change may have been
+         * to an account); the event streams' sessions are checked at once. */
+        if (state_changing(method)) {
+                if (resp->status < 400)
+                        frontauth_forget_all();
+                events_poke();
+        }
+        if (resp->status == 200 && resp->events_mask)
+                ret = send_events(c, cn, req, resp, method);
+        else
+                ret = send_response(c, cn, resp, false);
+        api_response_clear(resp);
+        return ret;
+}
+
+/* In a pool thread: the request's handler, then the connection resumed
+ * (libmicrohttpd then calls on_request again, which sends slow_resp).  A
+ * request still waiting when the daemon stops is answered 503 instead. */
+static void slow_run(void *arg, bool stopping) {
+        struct request *req = arg;
+        struct api_request ar;
+
+        if (stopping) {
+                api_error(&req->slow_resp, 503, "unavailable", NULL,
+                          "the server is stopping; retry shortly");
+                snprintf(req->slow_resp.retry_after, sizeof req->slow_resp.retry_after, "1");
+        } else {
+                api_request_make(req->conn, req->cn, req, req->method, req->url, &ar);
+                api_handle(&ar, &req->slow_resp);
+        }
+        atomic_store(&req->slow, SLOW_DONE);
+        MHD_resume_connection(req->conn);
+}
+
+/* Suspends the connection and queues the request for the pool, or answers
+ * 503 when the pool is full.  The connection is suspended first, so that
+ * the pool thread never resumes a connection that is not suspended yet. */
+static enum MHD_Result slow_start(struct MHD_Connection *c, const struct conn *cn,
+                                  struct request *req, const char *method, const char *url) {
+        int r;
+
+        req->conn = c;
+        req->cn = cn;
+        req->method = method;
+        req->url = url;
+        atomic_store(&req->slow, SLOW_RUNNING);
+        MHD_suspend_connection(c);
+        r = workpool_submit(slow_run, req);
+        if (r < 0) {
+                log_warning("%s: refused %s %.200s: %s", cn->source, method, url,
+                            r == -EBUSY ? "too many slow requests at once" : "shutting down");
+                api_error(&req->slow_resp, 503, "too_many_slow_requests", NULL,
+                          "too many slow requests at once; retry shortly");
+                snprintf(req->slow_resp.retry_after, sizeof req->slow_resp.retry_after, "1");
+                atomic_store(&req->slow, SLOW_DONE);
+                MHD_resume_connection(c);
+        }
+        return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **req_cls) {
@@ -653,57 +782,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return ret;
         }
 
-        ar = (struct api_request){
-                .method = method,
-                .path = url,
-                .query = query_lookup,
-                .opaque = c,
-                .body = req->body.data ? req->body.data : "",
-                .body_len = req->body.len,
-                .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                            MHD_HTTP_HEADER_CONTENT_TYPE),
-                .auth = req->auth,
-                .role = req->auth ? req->caller.role : ROLE_NONE,
-                .bootstrap = req->auth && STREQ(req->caller.kind, "bootstrap"),
-                .session = req->auth ? req->caller.secret : NULL,
-                .session_id = req->caller.session_id,
-                .max_json_depth = req->cfg.max_json_depth,
-                .session_lifetime = req->cfg.session_lifetime,
-                .secure = !cn->l->unix_socket,
-                .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
-                .conn_fd = connection_fd(c),
-                .helper = helper_call,
-                .ctx = {.user = req->auth ? req->caller.user : "",
-                        .role = role_to_string(req->auth ? req->caller.role : ROLE_NONE),
-                        .source = cn->source},
-        };
+        if (atomic_load(&req->slow) == SLOW_DONE) {
+                resp = req->slow_resp;
+                req->slow_resp = (struct api_response){0};
+                return answer(c, cn, req, method, url, &resp);
+        }
+        if (atomic_load(&req->slow) == SLOW_RUNNING)
+                return MHD_YES; /* not expected: suspended until it is done */
+        if (api_route_slow(method, url))
+                return slow_start(c, cn, req, method, url);
+        api_request_make(c, cn, req, method, url, &ar);
         api_handle(&ar, &resp);
-        httpstats_record(resp.route, resp.status, now_usec() - req->start_usec);
-        log_debug("%s %s %s %.200s -> %d", cn->source, ar.ctx.user, method, url, resp.status);
-        if (resp.forget_session) {
-                frontauth_forget(resp.forget_session);
-                events_forget_session(resp.forget_session);
-        }
-        for (size_t i = 0; i < resp.n_changed_modules; i++) {
-                const module_t *m = resp.changed_modules[i];
-                struct module_error e = {0};
-                if (m->make_live && m->make_live(/* helper= */ false, &e) < 0)
-                        log_error("%s: %s", m->name, e.message);
-        }
-        /* A login or a change: counters and audit events follow now, and
-         * every cached role is asked for again (the change may have been
-         * to an account); the event streams' sessions are checked at once. */
-        if (state_changing(method)) {
-                if (resp.status < 400)
-                        frontauth_forget_all();
-                events_poke();
-        }
-        if (resp.status == 200 && resp.events_mask)
-                ret = send_events(c, cn, req, &resp, method);
-        else
-                ret = send_response(c, cn, &resp, false);
-        api_response_clear(&resp);
-        return ret;
+        return answer(c, cn, req, method, url, &resp);
 }
 
 /* libmicrohttpd has the request line: the clock for the headers runs (for a
@@ -732,6 +822,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                 return;
         buf_free(&req->body);
         api_response_clear(&req->early);
+        api_response_clear(&req->slow_resp);
         free(req);
         *req_cls = NULL;
 }
@@ -917,11 +1008,18 @@ static unsigned hard_connection_limit(void) {
 int http_start(struct listener *ls, size_t n, const struct http_options *opt, char *err,
                size_t err_len) {
         struct steward_config cfg;
+        int r;
 
         stewardd_config_get(&cfg);
         if (connbudget_start_reaper() < 0) {
                 snprintf(err, err_len, "cannot start the connection reaper");
                 return -EIO;
+        }
+        r = workpool_start(SLOW_THREADS, SLOW_JOBS_MAX);
+        if (r < 0) {
+                snprintf(err, err_len, "cannot start the threads for slow requests: %s",
+                         strerror(-r));
+                return r;
         }
         for (size_t i = 0; i < n; i++) {
                 struct listener *l = &ls[i];
@@ -977,6 +1075,9 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
 }
 
 void http_stop(struct listener *ls, size_t n) {
+        /* First: every slow request resumes its connection, which
+         * libmicrohttpd needs before it stops; new ones get 503. */
+        workpool_stop();
         for (size_t i = 0; i < n; i++)
                 if (ls[i].mhd) {
                         MHD_stop_daemon(ls[i].mhd); /* closes the listening socket too */

@@ -584,8 +584,8 @@ static void remove_stale_temps(void) {
 }
 
 /* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
-__attribute__((noreturn)) static void front_main(const struct front_args *f, int helper_sock,
-                                                 const sigset_t *mask) {
+__attribute__((noreturn)) static void front_main(const struct front_args *f,
+                                                 const int *helper_socks, const sigset_t *mask) {
         struct http_options hopt = {.tls = f->tls};
         char err[512];
         long cpus;
@@ -606,7 +606,7 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
                 log_error("%s", err);
                 _exit(1);
         }
-        helper_client_init(helper_sock);
+        helper_client_init(helper_socks, HELPER_CHANNELS);
         history_set_backend(history_helper);
         r = events_start();
         if (r < 0)
@@ -672,8 +672,33 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f, int
         for (size_t i = steward_modules_count; i-- > 0;)
                 if (steward_modules[i]->done)
                         steward_modules[i]->done();
-        close(helper_sock);
+        for (size_t i = 0; i < HELPER_CHANNELS; i++)
+                close(helper_socks[i]);
         exit(0);
+}
+
+/* HELPER_CHANNELS socketpairs: sp[0][i] the helper's end of channel i,
+ * sp[1][i] the front's. */
+static int channels_open(int sp[2][HELPER_CHANNELS]) {
+        for (size_t i = 0; i < HELPER_CHANNELS; i++) {
+                int pair[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+                        int r = -errno;
+                        for (size_t k = 0; k < i; k++) {
+                                close(sp[0][k]);
+                                close(sp[1][k]);
+                        }
+                        return r;
+                }
+                sp[0][i] = pair[0];
+                sp[1][i] = pair[1];
+        }
+        return 0;
+}
+
+static void channels_close(const int *fds) {
+        for (size_t i = 0; i < HELPER_CHANNELS; i++)
+                close(fds[i]);
 }
 
 /* Reads pending signals from sigfd; returns the one that matters most. */
@@ -809,7 +834,8 @@ int main(int argc, char **argv) {
         /* Supervise: this process is the helper; the front is a child that is
          * started again if it dies (the listening sockets stay here). */
         while (!stopping) {
-                int sp[2];
+                /* The channels to the helper: [0] the helper's ends, [1] the front's. */
+                int sp[2][HELPER_CHANNELS];
                 pid_t pid;
                 struct front_args fa = {ls, n, &tls, pw, &udp, getpid(), restarts == 0};
 
@@ -817,24 +843,27 @@ int main(int argc, char **argv) {
                 if (r < 0)
                         log_warning("cannot end the local sessions of an earlier front: %s",
                                     strerror(-r));
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-                        r = log_error_errno(-errno, "socketpair failed");
+                r = channels_open(sp);
+                if (r < 0) {
+                        log_error_errno(r, "socketpair failed");
                         goto fail;
                 }
                 pid = fork();
                 if (pid < 0) {
                         r = log_error_errno(-errno, "fork failed");
+                        channels_close(sp[0]);
+                        channels_close(sp[1]);
                         goto fail;
                 }
                 if (pid == 0) {
-                        close(sp[0]);
+                        channels_close(sp[0]);
                         close(sigfd);
                         front_main(&fa, sp[1], &front_mask);
                 }
-                close(sp[1]);
+                channels_close(sp[1]);
                 for (;;) {
                         int sig;
-                        r = helper_serve(h, sp[0], sigfd);
+                        r = helper_serve(h, sp[0], HELPER_CHANNELS, sigfd);
                         if (r != -EINTR) {
                                 if (r < 0) /* framing broken: this front is not trusted again */
                                         kill(pid, SIGKILL);
@@ -861,7 +890,7 @@ int main(int argc, char **argv) {
                                         break; /* the front is gone; reaped below */
                         }
                 }
-                close(sp[0]);
+                channels_close(sp[0]);
                 {
                         int st = 0;
                         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)

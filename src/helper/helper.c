@@ -18,11 +18,15 @@
 #include <shadow.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,8 +64,22 @@ struct deferred_login {
         char user[65], source[LOGINSRC_SOURCE_MAX], reason[256];
 };
 
+/* A channel to the front (helper_serve), and the worker answering on it. */
+struct channel {
+        int fd;
+        pid_t worker;      /* 0: none, the channel is polled */
+        int pidfd;         /* the worker's, readable when it exits */
+        json_t *id;        /* of the request the worker answers */
+        uint64_t deadline; /* monotonic usec: killed past it */
+        bool killed;
+};
+
 struct helper {
         int answer_fd; /* a descriptor to pass with the answer, or -1 */
+        struct channel ch[HELPER_CHANNELS_MAX];
+        size_t n_ch;
+        int cur_ch;  /* the channel whose request is being handled, or -1 */
+        bool worker; /* this process is a worker: answer, then exit */
         struct store *store;
         struct throttle *throttle;
         struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
@@ -1802,11 +1820,17 @@ static int op_audit_refused(struct helper *h, const struct caller *c, json_t *ar
         return *ret ? 0 : -ENOMEM;
 }
 
+/* slow: the handler may take long (a walk of a home, a list of every
+ * account from NSS), so under helper_serve it runs in a forked worker after
+ * the session and role checks.  Only operations that read, and read
+ * neither the store nor the throttle table (a forked copy of SQLite's
+ * connection must not be used), may be slow. */
 static const struct op {
         const char *name;
         enum role min_role; /* ROLE_NONE: no session needed */
         bool bootstrap_ok;  /* the bootstrap token may act here */
         op_fn fn;
+        bool slow;
 } ops[] = {
         {"session_check", ROLE_NONE, false, op_session_check},
         {"csrf_check", ROLE_MONITOR, false, op_csrf_check},
@@ -1835,7 +1859,7 @@ static const struct op {
         {"metrics_query", ROLE_NONE, false, op_metrics_query},
         {"metrics_recent", ROLE_NONE, false, op_metrics_recent},
         {"front_poll", ROLE_NONE, false, op_front_poll},
-        {"collection_read", ROLE_MONITOR, false, op_collection_read},
+        {"collection_read", ROLE_MONITOR, false, op_collection_read, .slow = true},
         {"collection_write", ROLE_ADMIN, false, op_collection_write},
 };
 
@@ -1901,6 +1925,7 @@ static bool op_changes_accounts(const char *name) {
         return STREQ(name, "collection_write") || STREQ(name, "audit_rollback") ||
                STREQ(name, "command") || STREQ(name, "action");
 }
+static int worker_fork(struct helper *h);
 
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         const char *name = json_string_value(json_object_get(req, "op"));
@@ -1967,6 +1992,12 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                         goto done;
                 }
         }
+        if (op->slow && worker_fork(h) > 0) {
+                /* The worker answers on this channel (helper_serve). */
+                if (fd >= 0)
+                        close(fd);
+                return NULL;
+        }
         {
                 json_t *a = args ? json_incref(args) : json_object();
                 r = op->fn(h, &c, a, fd, &result, &e);
@@ -2010,6 +2041,7 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
         if (!h)
                 return -ENOMEM;
         h->answer_fd = -1;
+        h->cur_ch = -1;
         h->bootstrap_path = strdup(bootstrap_path);
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
         if (r >= 0)
@@ -2056,10 +2088,12 @@ int helper_add_listener(struct helper *h, int fd) {
 void helper_set_front_uid(struct helper *h, uid_t uid) {
         loginsrc_set_front_uid(&h->listeners, uid);
 }
+static void workers_stop(struct helper *h);
 
 void helper_free(struct helper *h) {
         if (!h)
                 return;
+        workers_stop(h);
         free(h->peer_socket);
         if (h->store) {
                 flush_deferred(h);
@@ -2084,67 +2118,236 @@ void helper_tick(struct helper *h) {
         sweep_accounts(h);
 }
 
-int helper_serve(struct helper *h, int sock, int sigfd) {
+/* ---- serving: channels and workers ---------------------------------------- */
+
+/* Called by helper_dispatch for a slow operation once its session and role
+ * are checked.  Under helper_serve, forks a worker for the request and
+ * returns its pid in the parent and 0 in the worker, which carries on with
+ * the request.  Elsewhere (callers in-process), or if the fork fails,
+ * returns 0 in this process: the request is served here, as before. */
+static int worker_fork(struct helper *h) {
+        struct channel *ch;
+        pid_t pid;
+        int pidfd;
+
+        if (h->cur_ch < 0 || h->worker)
+                return 0;
+        ch = &h->ch[h->cur_ch];
+        pid = fork();
+        if (pid < 0) {
+                log_warning_errno(-errno, "helper: cannot fork a worker; serving in line");
+                return 0;
+        }
+        if (pid == 0) {
+                h->worker = true;
+                (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                return 0;
+        }
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                /* Without a way to watch it, it is not started at all. */
+                log_warning_errno(-errno, "helper: cannot watch a worker; serving in line");
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return 0;
+        }
+        ch->worker = pid;
+        ch->pidfd = pidfd;
+        ch->deadline = now_usec() + HELPER_WORKER_TIMEOUT_USEC;
+        ch->killed = false;
+        return pid;
+}
+
+static void channel_idle(struct channel *ch) {
+        if (ch->pidfd >= 0)
+                close(ch->pidfd);
+        ch->pidfd = -1;
+        ch->worker = 0;
+        json_decref(ch->id);
+        ch->id = NULL;
+}
+
+/* Kills and reaps every worker (the front they answer is gone). */
+static void workers_stop(struct helper *h) {
+        for (size_t i = 0; i < h->n_ch; i++) {
+                struct channel *ch = &h->ch[i];
+                if (ch->worker > 0) {
+                        kill(ch->worker, SIGKILL);
+                        while (waitpid(ch->worker, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                }
+                channel_idle(ch);
+        }
+        h->n_ch = 0;
+}
+
+/* A worker has exited: the channel is polled again.  A worker that did not
+ * exit 0 may not have answered; its request is answered here (a channel
+ * whose worker died half-way through its answer is broken framing for the
+ * front, which then gets restarted). */
+static int worker_reaped(struct helper *h, struct channel *ch) {
+        struct module_error e = {0};
+        siginfo_t si = {0};
+        json_t *answer;
+        int r = 0;
+
+        if (waitid(P_PID, (id_t)ch->worker, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return 0; /* not yet */
+        if (si.si_code != CLD_EXITED || si.si_status != 0) {
+                if (ch->killed) {
+                        log_warning("helper: a worker ran past %u s; killed it",
+                                    HELPER_WORKER_TIMEOUT_USEC / 1000000u);
+                        module_error_set(&e, 503, "timeout", NULL,
+                                         "the operation took too long; ask for less at a time");
+                } else {
+                        log_error("helper: a worker failed (%s %d)",
+                                  si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+                        module_error_set(&e, 500, "internal", NULL, "the operation failed");
+                }
+                answer = answer_error(ch->id, &e);
+                r = answer ? proto_send(ch->fd, answer, -1) : -ENOMEM;
+                json_decref(answer);
+        }
+        channel_idle(ch);
+        return r == -EPIPE || r == -ECONNRESET ? 1 : r;
+}
+
+/* Receives one request on channel i and answers it, or leaves it to a
+ * worker.  Returns 0 to go on, 1 when the front hung up, or a framing error. */
+static int serve_channel(struct helper *h, size_t i) {
+        struct channel *ch = &h->ch[i];
+        json_t *req = NULL, *answer;
+        int fd = -1, r;
+
+        r = proto_recv(ch->fd, &req, &fd);
+        if (r == -ECONNRESET)
+                return 1;
+        if (r < 0) {
+                log_error("helper: framing error from the front (%s); dropping it", strerror(-r));
+                return r == -E2BIG ? r : -EBADMSG;
+        }
+        h->answer_fd = -1;
+        h->cur_ch = (int)i;
+        answer = helper_dispatch(h, req, fd);
+        h->cur_ch = -1;
+        if (!answer && ch->worker > 0) {
+                ch->id = json_incref(json_object_get(req, "id"));
+                json_decref(req);
+                return 0;
+        }
+        if (!json_is_true(json_object_get(answer, "ok")) && h->answer_fd >= 0) {
+                close(h->answer_fd);
+                h->answer_fd = -1;
+        }
+        r = answer ? proto_send(ch->fd, answer, h->answer_fd) : -ENOMEM;
+        if (r == -E2BIG) {
+                /* Our own answer past the frame cap (nothing was sent):
+                 * an error for this request, not a broken front. */
+                struct module_error e = {0};
+                log_warning("helper: the answer to %.32s is larger than a frame",
+                            json_string_value(json_object_get(req, "op")) ?: "");
+                module_error_set(&e, 500, "answer_too_large", NULL,
+                                 "the answer is too large; ask for less at a time");
+                json_decref(answer);
+                answer = answer_error(json_object_get(req, "id"), &e);
+                if (h->answer_fd >= 0)
+                        close(h->answer_fd);
+                h->answer_fd = -1;
+                r = answer ? proto_send(ch->fd, answer, -1) : -ENOMEM;
+        }
+        if (h->answer_fd >= 0)
+                close(h->answer_fd);
+        h->answer_fd = -1;
+        if (!h->worker) /* a refused login's record, now that its answer is out */
+                flush_deferred(h);
+        json_decref(answer);
+        json_decref(req);
+        if (h->worker) /* its one request is answered */
+                _exit(r < 0 ? 1 : 0);
+        return r == -EPIPE || r == -ECONNRESET ? 1 : r;
+}
+
+/* The poll timeout: a minute, or until the nearest worker's deadline. */
+static int poll_timeout(struct helper *h) {
+        uint64_t now = now_usec(), t = 60000;
+
+        for (size_t i = 0; i < h->n_ch; i++) {
+                const struct channel *ch = &h->ch[i];
+                uint64_t left;
+                if (ch->worker <= 0 || ch->killed)
+                        continue;
+                left = ch->deadline > now ? (ch->deadline - now) / 1000u + 1 : 0;
+                if (left < t)
+                        t = left;
+        }
+        return (int)t;
+}
+
+static void workers_kill_late(struct helper *h) {
+        uint64_t now = now_usec();
+
+        for (size_t i = 0; i < h->n_ch; i++) {
+                struct channel *ch = &h->ch[i];
+                if (ch->worker > 0 && !ch->killed && now >= ch->deadline) {
+                        (void)pidfd_send_signal(ch->pidfd, SIGKILL, NULL, 0);
+                        ch->killed = true;
+                }
+        }
+}
+
+static int serve_loop(struct helper *h, int sigfd) {
         uint64_t last_tick = now_usec();
 
         for (;;) {
-                struct pollfd p[2] = {{sock, POLLIN, 0}, {sigfd, POLLIN, 0}};
-                json_t *req = NULL, *answer;
-                int fd = -1, r;
+                /* Each channel: itself when idle, its worker's pidfd when
+                 * busy (a busy channel is not read: the worker owns it
+                 * until it exits); then the signals. */
+                struct pollfd p[HELPER_CHANNELS_MAX + 1];
+                size_t n = h->n_ch;
+                int r;
 
                 if (now_usec() - last_tick > 60u * 1000000u) {
                         helper_tick(h);
                         last_tick = now_usec();
                 }
-                r = poll(p, sigfd >= 0 ? 2 : 1, 60000);
+                for (size_t i = 0; i < n; i++)
+                        p[i] = (struct pollfd){
+                                .fd = h->ch[i].worker > 0 ? h->ch[i].pidfd : h->ch[i].fd,
+                                .events = POLLIN,
+                        };
+                p[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+                r = poll(p, sigfd >= 0 ? n + 1 : n, poll_timeout(h));
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
-                if (sigfd >= 0 && (p[1].revents & POLLIN))
+                workers_kill_late(h);
+                if (sigfd >= 0 && (p[n].revents & POLLIN))
                         return -EINTR;
-                if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-                        continue;
-                r = proto_recv(sock, &req, &fd);
-                if (r == -ECONNRESET)
-                        return 0;
-                if (r < 0) {
-                        log_error("helper: framing error from the front (%s); dropping it",
-                                  strerror(-r));
-                        return r == -E2BIG ? r : -EBADMSG;
+                for (size_t i = 0; i < n; i++) {
+                        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        r = h->ch[i].worker > 0 ? worker_reaped(h, &h->ch[i]) : serve_channel(h, i);
+                        if (r != 0)
+                                return r > 0 ? 0 : r;
                 }
-                h->answer_fd = -1;
-                answer = helper_dispatch(h, req, fd);
-                if (!json_is_true(json_object_get(answer, "ok")) && h->answer_fd >= 0) {
-                        close(h->answer_fd);
-                        h->answer_fd = -1;
-                }
-                r = answer ? proto_send(sock, answer, h->answer_fd) : -ENOMEM;
-                if (r == -E2BIG) {
-                        /* Our own answer past the frame cap (nothing was sent):
-                         * an error for this request, not a broken front. */
-                        struct module_error e = {0};
-                        log_warning("helper: the answer to %.32s is larger than a frame",
-                                    json_string_value(json_object_get(req, "op")) ?: "");
-                        module_error_set(&e, 500, "answer_too_large", NULL,
-                                         "the answer is too large; ask for less at a time");
-                        json_decref(answer);
-                        answer = answer_error(json_object_get(req, "id"), &e);
-                        if (h->answer_fd >= 0)
-                                close(h->answer_fd);
-                        h->answer_fd = -1;
-                        r = answer ? proto_send(sock, answer, -1) : -ENOMEM;
-                }
-                if (h->answer_fd >= 0)
-                        close(h->answer_fd);
-                h->answer_fd = -1;
-                flush_deferred(h);
-                json_decref(answer);
-                json_decref(req);
-                if (r == -EPIPE || r == -ECONNRESET)
-                        return 0;
-                if (r < 0)
-                        return r;
         }
+}
+
+int helper_serve(struct helper *h, const int *socks, size_t n, int sigfd) {
+        int r;
+
+        if (n == 0 || n > HELPER_CHANNELS_MAX)
+                return -EINVAL;
+        if (h->n_ch == 0) {
+                for (size_t i = 0; i < n; i++)
+                        h->ch[i] = (struct channel){.fd = socks[i], .pidfd = -1};
+                h->n_ch = n;
+        }
+        r = serve_loop(h, sigfd);
+        if (r != -EINTR)
+                workers_stop(h);
+        return r;
 }

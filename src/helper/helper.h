@@ -2,7 +2,13 @@
  * reads secrets or writes the audit log.
  *
  * It runs as root in the daemon's parent process, single-threaded, and
- * serves the front over a socketpair with the frames of proto.h.  Requests
+ * serves the front over a few socketpairs ("channels", all of the same
+ * trust) with the frames of proto.h, one request at a time per channel.
+ * An operation that may take long and only reads (marked slow in the
+ * table) runs in a forked worker that answers on the request's channel and
+ * exits, so the helper's own loop answers the other channels meanwhile;
+ * the worker never touches the store or the throttle table, so no state
+ * that changes is forked into a copy that diverges.  Requests
  * form a closed set (the table in helper.c); each names the session it acts
  * for, and the helper itself looks the session up, checks its expiry and
  * that its role is high enough for the operation — it trusts nothing the
@@ -36,14 +42,23 @@ int helper_add_listener(struct helper *h, int fd);
 void helper_set_front_uid(struct helper *h, uid_t uid);
 
 /* Handles one request; fd is a passed descriptor or -1 (always consumed).
- * Returns the answer frame. */
+ * Returns the answer frame, or NULL under helper_serve when a worker took
+ * the request over and answers it itself. */
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd);
 
-/* Serves requests on sock until the front hangs up (returns 0) or breaks
- * the framing (returns -EBADMSG / -E2BIG: the caller must drop this front).
- * Returns -EINTR when a signal is pending on sigfd (which the caller
- * handles before calling again). */
-int helper_serve(struct helper *h, int sock, int sigfd);
+/* At most this many channels; a worker per channel at most. */
+#define HELPER_CHANNELS_MAX 16
+/* A worker still running after this long is killed and its request
+ * answered 503. */
+#define HELPER_WORKER_TIMEOUT_USEC (60u * 1000u * 1000u)
+
+/* Serves requests on the n channels socks until the front hangs up on one
+ * (returns 0) or breaks the framing on any (returns -EBADMSG / -E2BIG: the
+ * caller must drop this front); either way the workers still running are
+ * killed first.  Returns -EINTR when a signal is pending on sigfd (which
+ * the caller handles before calling again with the same channels: the
+ * workers keep running meanwhile). */
+int helper_serve(struct helper *h, const int *socks, size_t n, int sigfd);
 
 /* Housekeeping: purges expired sessions. */
 void helper_tick(struct helper *h);

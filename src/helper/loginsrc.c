@@ -186,7 +186,7 @@ int loginsrc_from_fd(const struct loginsrc_listeners *l, int fd, char source[LOG
         if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
                 return -errno; /* ENOTCONN: the client is gone already */
         if (l->has_front_uid) {
-                uid_t owner;
+                uid_t owner = (uid_t)-1;
                 int r = client_socket_uid(&local, &peer, &owner);
                 if (r >= 0 && owner == l->front_uid)
                         return -EPERM; /* the front connected to itself */

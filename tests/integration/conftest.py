@@ -141,10 +141,20 @@ class Daemon:
         return self._token
 
     def front_pid(self):
-        """The network front: the daemon's child process."""
+        """The network front: the daemon's child process that is not root (the
+        others are the helper's workers for slow reads, root, short-lived)."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        assert len(children) == 1, children
-        return int(children[0])
+        fronts = []
+        for c in children:
+            try:
+                status = Path(f"/proc/{c}/status").read_text()
+            except OSError:
+                continue
+            uid = next(l.split()[1] for l in status.splitlines() if l.startswith("Uid:"))
+            if uid != "0":
+                fronts.append(int(c))
+        assert len(fronts) == 1, children
+        return fronts[0]
 
     @property
     def cert_path(self):

@@ -218,11 +218,11 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
         return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-/* The size of a home is a walk with a time budget: a huge tree gives up
- * rather than hold the helper. */
+/* The size of a home is a walk with a time budget: a huge tree stops
+ * rather than hold a worker, with what it counted as a lower bound. */
 static void test_home_size_budget(void **state) {
         char dir[] = "/tmp/steward-homesize-XXXXXX", path[64];
-        uint64_t size = 0;
+        uint64_t size = 0, partial = 0;
 
         (void)state;
         assert_non_null(mkdtemp(dir));
@@ -232,9 +232,10 @@ static void test_home_size_budget(void **state) {
                 assert_true(fd >= 0);
                 close(fd);
         }
-        assert_int_equal(users_dir_size(dir, 0, &size), -ETIME);
+        assert_int_equal(users_dir_size(dir, 0, &partial), 1);
+        assert_true(partial > 0);
         assert_int_equal(users_dir_size(dir, 60u * 1000u * 1000u, &size), 0);
-        assert_true(size > 0);
+        assert_true(size >= partial);
         assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 

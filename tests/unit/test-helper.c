@@ -28,13 +28,14 @@ struct fixture {
         char dir[64];
         pid_t pid;
         int sock;
+        int sock2; /* a second channel to the same helper */
 };
 
 static int setup(void **state) {
         struct fixture *f = calloc(1, sizeof *f);
         char conf[128], token[128], err[256];
         struct helper *h = NULL;
-        int sp[2];
+        int sp[2], sp2[2];
 
         snprintf(f->dir, sizeof f->dir, "/tmp/steward-helper-XXXXXX");
         assert_non_null(mkdtemp(f->dir));
@@ -48,17 +49,22 @@ static int setup(void **state) {
         snprintf(conf, sizeof conf, "%s/stewardd.sock", f->dir);
         assert_int_equal(helper_set_peer_socket(h, conf), 0);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp2), 0);
         f->pid = fork();
         assert_true(f->pid >= 0);
         if (f->pid == 0) {
+                const int socks[2] = {sp[1], sp2[1]};
                 close(sp[0]);
-                int r = helper_serve(h, sp[1], -1);
+                close(sp2[0]);
+                int r = helper_serve(h, socks, 2, -1);
                 helper_free(h);
                 _exit(r < 0 ? 3 : 0);
         }
         close(sp[1]);
+        close(sp2[1]);
         helper_free(h);
         f->sock = sp[0];
+        f->sock2 = sp2[0];
         *state = f;
         return 0;
 }
@@ -69,6 +75,7 @@ static int teardown(void **state) {
         int st;
 
         close(f->sock);
+        close(f->sock2);
         if (f->pid > 0)
                 waitpid(f->pid, &st, 0);
         /* Scratch files only; names are fixed. */
@@ -83,17 +90,29 @@ static int teardown(void **state) {
         return 0;
 }
 
+static void send_on(int sock, int id, const char *op, const char *session, json_t *args) {
+        json_t *req = json_pack("{s:s, s:i, s:s?, s:s, s:o*}", "op", op, "id", id, "session",
+                                session, "source", "127.0.0.1:1", "args", args);
+
+        assert_int_equal(proto_send(sock, req, -1), 0);
+        json_decref(req);
+}
+
+static json_t *answer_on(int sock, int id) {
+        json_t *ans = NULL;
+        int fd = -1;
+
+        assert_int_equal(proto_recv(sock, &ans, &fd), 0);
+        if (fd >= 0)
+                close(fd);
+        assert_int_equal(json_integer_value(json_object_get(ans, "id")), id);
+        return ans;
+}
+
 /* One request/answer; returns the answer (owned). */
 static json_t *call(struct fixture *f, const char *op, const char *session, json_t *args) {
-        json_t *req = json_pack("{s:s, s:i, s:s?, s:s, s:o*}", "op", op, "id", 7, "session",
-                                session, "source", "127.0.0.1:1", "args", args);
-        json_t *ans = NULL;
-
-        assert_int_equal(proto_send(f->sock, req, -1), 0);
-        json_decref(req);
-        assert_int_equal(proto_recv(f->sock, &ans, NULL), 0);
-        assert_int_equal(json_integer_value(json_object_get(ans, "id")), 7);
-        return ans;
+        send_on(f->sock, 7, op, session, args);
+        return answer_on(f->sock, 7);
 }
 
 /* The same with the source the front claims and a descriptor to pass. */
@@ -708,6 +727,52 @@ static void test_token_expiry_and_revocation_bounds(void **state) {
         json_decref(a);
 }
 
+/* A slow read (collection_read) is answered by a worker on its own
+ * channel; the other channel is served meanwhile and afterwards, and the
+ * slow one is served again once its worker is gone. */
+static void test_slow_read_on_its_own_channel(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *ans;
+
+        for (int round = 0; round < 3; round++) {
+                send_on(f->sock2, 20 + round, "collection_read", admin,
+                        json_pack("{s:s, s:s}", "collection", "groups", "id", "root"));
+                send_on(f->sock, 40 + round, "session_check", NULL,
+                        json_pack("{s:s}", "secret", admin));
+                ans = answer_on(f->sock, 40 + round);
+                assert_int_equal(status_of(ans), 200);
+                json_decref(ans);
+                ans = answer_on(f->sock2, 20 + round);
+                assert_int_equal(status_of(ans), 200);
+                assert_string_equal(
+                        json_string_value(json_object_get(json_object_get(ans, "result"), "name")),
+                        "root");
+                json_decref(ans);
+        }
+        /* The session and role are checked before any worker runs. */
+        send_on(f->sock2, 60, "collection_read", "stw_nope",
+                json_pack("{s:s, s:s}", "collection", "groups", "id", "root"));
+        ans = answer_on(f->sock2, 60);
+        assert_int_equal(status_of(ans), 401);
+        json_decref(ans);
+}
+
+/* Every channel is held to the framing: breaking it on the second drops
+ * the front just the same. */
+static void test_broken_framing_on_any_channel_drops_the_front(void **state) {
+        struct fixture *f = *state;
+        const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
+        json_t *ans = NULL;
+        int st;
+
+        assert_int_equal(write(f->sock2, huge, 4), 4);
+        assert_int_equal(proto_recv(f->sock, &ans, NULL), -ECONNRESET);
+        assert_int_equal(waitpid(f->pid, &st, 0), f->pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+        f->pid = -1;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_session_gets_nothing, setup, teardown),
@@ -732,6 +797,9 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_slow_read_on_its_own_channel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_broken_framing_on_any_channel_drops_the_front,
+                                                setup, teardown),
         };
         signal(SIGPIPE, SIG_IGN);
         return cmocka_run_group_tests(tests, NULL, NULL);

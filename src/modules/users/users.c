@@ -151,6 +151,8 @@ static json_t *key_list(const char *text) {
         return a;
 }
 
+static void home_size_json(json_t *o, const char *home);
+
 static json_t *user_json(const struct acctdb *db, const struct acct_user *u, bool full,
                          bool home_size) {
         const struct acct_group *pg = acctdb_group_by_gid(db, u->gid);
@@ -237,16 +239,21 @@ static json_t *user_json(const struct acctdb *db, const struct acct_user *u, boo
                 struct stat st;
                 bool exists = u->home[0] == '/' && lstat(u->home, &st) == 0 && S_ISDIR(st.st_mode);
                 json_object_set_new(o, "home_exists", json_boolean(exists));
-                if (home_size && exists) {
-                        uint64_t size = 0;
-                        json_object_set_new(o, "home_size",
-                                            users_dir_size(u->home, HOME_SIZE_BUDGET_USEC, &size) >=
-                                                            0
-                                                    ? json_integer((json_int_t)size)
-                                                    : json_null());
-                }
+                if (home_size && exists)
+                        home_size_json(o, u->home);
         }
         return o;
+}
+
+/* "home_size" in bytes, with "home_size_partial": true when the walk ran
+ * out of time (the size is then a lower bound); null if it failed. */
+static void home_size_json(json_t *o, const char *home) {
+        uint64_t size = 0;
+        int r = users_dir_size(home, HOME_SIZE_BUDGET_USEC, &size);
+
+        json_object_set_new(o, "home_size", r >= 0 ? json_integer((json_int_t)size) : json_null());
+        if (r > 0)
+                json_object_set_new(o, "home_size_partial", json_true());
 }
 
 static __thread uint64_t size_total, size_entries, size_deadline;
@@ -256,9 +263,9 @@ static int size_entry(const char *path, const struct stat *st, int type, struct 
         (void)type;
         (void)ftw;
         size_total += (uint64_t)st->st_blocks * 512u;
-        /* The helper serves one request at a time: a huge tree must not
-         * hold it (and every login) for long. */
-        if (++size_entries % 1024 == 0 && now_usec() > size_deadline)
+        /* A huge tree must not hold a worker (and a channel to the
+         * helper) for long: what was counted by then is a lower bound. */
+        if (++size_entries % 64 == 0 && now_usec() > size_deadline)
                 return 1;
         return 0;
 }
@@ -271,10 +278,8 @@ int users_dir_size(const char *dir, uint64_t budget_usec, uint64_t *ret) {
         r = nftw(dir, size_entry, 32, FTW_PHYS | FTW_MOUNT);
         if (r < 0)
                 return -errno;
-        if (r > 0)
-                return -ETIME;
         *ret = size_total;
-        return 0;
+        return r > 0 ? 1 : 0;
 }
 
 /* ---- the list as JSON text ------------------------------------------------------ */

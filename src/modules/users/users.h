@@ -18,8 +18,9 @@ int account_invalid(struct module_error *err, int status, const char *field, con
         __attribute__((format(printf, 4, 5)));
 
 int users_show_json(const char *name, bool home_size, json_t **ret, struct module_error *err);
-/* Disk usage of dir (one file system, no links followed); -ETIME when the
- * walk takes longer than budget_usec. */
+/* Disk usage of dir (one file system, no links followed).  Returns 0 when
+ * the walk is complete, 1 when it ran out of budget_usec (then *ret is what
+ * it had counted: a lower bound), or -errno. */
 #define HOME_SIZE_BUDGET_USEC (1000u * 1000u)
 int users_dir_size(const char *dir, uint64_t budget_usec, uint64_t *ret);
 int users_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
