@@ -48,7 +48,7 @@ for bin in "$build"/tests/fuzz/fuzz-*; do
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   printf 'fuzz-%-10s %s: %s executions in %s s, corpus %s inputs\n' "$name" "$result" \
-    "${execs:-?}" "$seconds" "$(ls "$work/$name" | wc -l)"
+    "${execs:-?}" "$seconds" "$(find "$work/$name" -type f | wc -l)"
   if [ "$result" = FAILED ]; then
     tail -n 60 "$log" >&2
   fi
