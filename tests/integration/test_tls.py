@@ -144,7 +144,9 @@ def test_testssl_finds_nothing_beyond_the_pinned_certificate(daemon, tmp_path):
          "--ip", "127.0.0.1", "--connect-timeout", "10", "--openssl-timeout", "10",
          "--protocols", "--std", "--server-preference", "--server-defaults", "--vulnerable",
          "--jsonfile", str(report), f"127.0.0.1:{daemon.port}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        # A guard against a hang, not a timing: about 1.5 min on an idle
+        # machine of two cores, ten times that when it is shared.
+        cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     assert report.exists(), p.stdout + p.stderr
     findings = json.loads(report.read_text())
     by_id = {f["id"]: f for f in findings}
@@ -152,6 +154,18 @@ def test_testssl_finds_nothing_beyond_the_pinned_certificate(daemon, tmp_path):
     for need in ("TLS1_2", "TLS1_3", "cipherlist_STRONG", "cipher_order", "secure_client_renego",
                  "cert_chain_of_trust", "LUCKY13"):
         assert need in by_id, (need, p.stdout)
+    renego = by_id["secure_client_renego"]
+    if renego["severity"] != "OK":
+        # testssl.sh 3.0.8 pipes "R" into s_client and reads its exit
+        # status.  A server that ends the connection on the renegotiation
+        # (close_notify: s_client prints "closed" and exits 0) is called
+        # vulnerable whenever s_client's first try saw the end of its input
+        # before the server's answer (it prints "DONE" then), since the
+        # retry with four R's heeds only the exit status.  Decide it with
+        # the direct check instead: after R, no request is answered.
+        out = s_client_request(daemon.port, renegotiate=True)
+        assert "RENEGOTIATING" in out and "HTTP/1." not in out, out
+        findings = [f for f in findings if f is not renego]
     bad = [f"{f['severity']} {f['id']}: {f['finding']}" for f in findings
            if f["severity"] in SEVERE and f["id"] not in ALLOWED]
     assert not bad, "testssl.sh findings:\n" + "\n".join(bad) + "\n\n" + p.stdout
