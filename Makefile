@@ -1,8 +1,10 @@
-# Steward — the two user-facing targets are `make run` and `make test`.
+# Steward — the two user-facing targets are `make run` and `make test`
+# (`make fuzz` and `make bench` are longer campaigns and measurements).
 # Everything else here is a step they use.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 PYTHON     ?= /usr/bin/python3
 # make bench: how long the idle sampler is measured, and how many event streams.
 SAMPLER_SECONDS ?= 600
@@ -10,8 +12,13 @@ EVENT_STREAMS   ?= 1000
 # make bench: a build of the code before a change, to compare whoami under
 # slow requests with (bench/slow.py), e.g. SLOW_BASELINE=/path/to/old/build.
 SLOW_BASELINE   ?=
+# Seconds each fuzz target runs: in make test (a check that the fuzz build
+# and its targets work) and in make fuzz (a campaign).
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SECONDS       ?= 600
 
-.PHONY: run test build build-asan web-deps unit integration browser bench clean
+.PHONY: run test build build-asan build-fuzz web-deps unit fuzz-smoke integration browser fuzz \
+	bench clean
 
 run:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -41,17 +48,32 @@ build-asan: web-deps
 	  -Dc_args=-fno-sanitize-recover=all >/dev/null
 	ninja -C $(ASAN_BUILD)
 
+# The libFuzzer targets (tests/fuzz), as docs/architecture.md documents the
+# build: clang, ASan+UBSan, the libraries instrumented for coverage.  All of
+# it is built, the unit tests too, so that the clang build cannot rot.
+build-fuzz: web-deps
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
+	ninja -C $(FUZZ_BUILD)
+
 test:
 	@scripts/install-deps.sh test
 	@scripts/install-system.sh
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory build-asan
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory build-fuzz
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory browser
 
 unit:
 	meson test -C $(ASAN_BUILD) --print-errorlogs
+
+# Each fuzz target for a few seconds over a copy of its corpus (the corpora
+# also replay as plain tests in unit).
+fuzz-smoke:
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
 
 integration:
 	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q tests/integration
@@ -61,6 +83,13 @@ integration:
 browser:
 	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) STEWARD_ARTIFACTS=$(abspath $(ASAN_BUILD))/browser-artifacts \
 	  $(PYTHON) -m pytest -q tests/browser
+
+# A fuzzing campaign: FUZZ_SECONDS per target, one after the other; the
+# grown corpora stay in $(FUZZ_BUILD)/fuzz-corpus for the next one.
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory build-fuzz
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzz-corpus
 
 bench:
 	@scripts/install-deps.sh bench
@@ -74,4 +103,4 @@ bench:
 	$(PYTHON) bench/slow.py $(BUILD) $(SLOW_BASELINE)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,20 +1,24 @@
 #!/bin/sh
 # Installs the Debian packages a task needs, only those missing; apt-get
-# update runs only when something is missing.  Usage: install-deps.sh build|test|bench
+# update runs only when something is missing.  Usage: install-deps.sh build|test|fuzz|bench
 set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev"
 # The web console's build runs `npm ci`: Debian's node and npm, unless an npm
 # is already there (a newer node installed another way is fine).
 command -v npm >/dev/null 2>&1 || build="$build nodejs npm"
-test="$build libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium passwd login libnss-extrausers"
+# The fuzz targets are built with clang and libFuzzer (libclang-rt-14-dev holds
+# libFuzzer and the sanitizer runtimes; named so that a clang change cannot drop it).
+fuzz="$build clang libclang-rt-14-dev"
+test="$fuzz libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter"
 
 case "${1:-build}" in
   build) want=$build ;;
   test)  want=$test ;;
+  fuzz)  want=$fuzz ;;
   bench) want=$bench ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
 missing=""

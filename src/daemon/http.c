@@ -1052,9 +1052,8 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
                                                            opt->tls->key_pem};
                         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
                                                            opt->tls->cert_pem};
-                        ops[k++] = (struct MHD_OptionItem){
-                                MHD_OPTION_HTTPS_PRIORITIES, 0,
-                                (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+                        ops[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                                           (void *)TLS_PRIORITIES};
                         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                                            cfg.max_connections_per_ip, NULL};
                         if (opt->threads > 1)

@@ -5,13 +5,34 @@
  * TLS_DIR/cert.pem whose subjectAltName covers the host name, localhost,
  * 127.0.0.1 and ::1.  Later starts reuse them.  Clients pin the certificate
  * by its SHA-256 fingerprint, printed as "SHA256:" + 64 lowercase hex digits
- * (the same digest `openssl x509 -noout -fingerprint -sha256` shows). */
+ * (the same digest `openssl x509 -noout -fingerprint -sha256` shows).
+ *
+ * TLS_PRIORITIES is what the listeners offer (GnuTLS priority syntax): TLS
+ * 1.3 and 1.2 only; in 1.2 only ECDHE key exchange with AEAD ciphers
+ * (AES-GCM, ChaCha20-Poly1305), so no CBC suite and no static RSA or finite-
+ * field DH; in both, the server's order wins (%SERVER_PRECEDENCE) and
+ * AES-256-GCM comes first.  The key is ECDSA, so ECDHE-RSA never matches
+ * today; it stays for an administrator's RSA certificate.  Renegotiation
+ * initiated by a client is never carried out: GnuTLS hands a ClientHello on
+ * an established TLS 1.2 session to the caller as GNUTLS_E_REHANDSHAKE, and
+ * libmicrohttpd closes the connection on it (TLS 1.3 has no renegotiation).
+ * Not %SAFE_RENEGOTIATION: GnuTLS 3.7 then also refuses TLS 1.3 clients that
+ * send no renegotiation_info, which TLS 1.3 does not ask of them.  The
+ * integration suite pins all of this down and runs testssl.sh against it
+ * (tests/integration/test_tls.py). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #define TLS_FINGERPRINT_MAX 80
+
+#define TLS_PRIORITIES                                                                             \
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"                                              \
+        "-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:"                 \
+        "-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                                                         \
+        "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448:" \
+        "%SERVER_PRECEDENCE"
 
 struct tls_identity {
         char *key_pem;

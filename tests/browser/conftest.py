@@ -1,6 +1,8 @@
 """The browser tests reuse the integration suite's fixtures (real daemons on
 random loopback ports, PAM accounts in private mount namespaces): this file
-loads tests/integration/conftest.py under another name and re-exports them."""
+loads tests/integration/conftest.py under another name and re-exports them,
+with the check that the run leaves the host's accounts and /home as they
+were (host_unchanged)."""
 import importlib.util
 import sys
 from pathlib import Path
@@ -18,3 +20,4 @@ ns_daemon = integration.ns_daemon
 admin_user = integration.admin_user
 make_user = integration.make_user
 pytest_configure = integration.pytest_configure
+host_unchanged = integration.host_unchanged

@@ -191,7 +191,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .ctx = {.user = "fuzz", .role = "admin", .source = "fuzz"},
         };
         api_handle(&req, &resp);
-        if (resp.status < 200 || resp.status > 599 || !json_is_object(resp.body))
+        if (resp.status < 200 || resp.status > 599)
+                abort();
+        /* A success may be text (GET /metrics, a collection's list_text);
+         * everything else is a JSON object. */
+        if ((resp.text || resp.has_text_fd)
+                    ? resp.body != NULL || resp.status >= 400 || !resp.content_type
+                    : !json_is_object(resp.body))
                 abort();
         if (resp.status >= 400) {
                 json_t *e = json_object_get(resp.body, "error");

@@ -24,6 +24,10 @@ STEWARD = BUILD / "steward"
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
+# What a test run must leave as it found it on the host (tests change
+# accounts only in private mount namespaces, nsroot.py).
+HOST_FILES = ("/etc/passwd", "/etc/group", "/etc/shadow")
+
 
 def free_port():
     with socket.socket() as s:
@@ -265,6 +269,35 @@ def make_daemon(daemon_base):
 @pytest.fixture
 def daemon(make_daemon):
     return make_daemon()
+
+
+def host_state():
+    """The host's account files (password hashes left out) and the names
+    in /home."""
+    state = {}
+    for path in HOST_FILES:
+        lines = Path(path).read_text(errors="replace").splitlines()
+        if path == "/etc/shadow":
+            lines = [":".join(f[:1] + ["*"] + f[2:]) for f in (l.split(":") for l in lines)]
+        state[path] = lines
+    state["/home"] = sorted(os.listdir("/home"))
+    return state
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_unchanged():
+    """Fails the run (an error at the last test's teardown) if it changed
+    the host's accounts or /home, with the difference."""
+    import difflib
+    before = host_state()
+    yield
+    after = host_state()
+    diffs = []
+    for key in before:
+        if before[key] != after[key]:
+            diffs += difflib.unified_diff(before[key], after[key], f"{key} before the run",
+                                          f"{key} after the run", lineterm="")
+    assert not diffs, "the test run changed the host:\n" + "\n".join(diffs)
 
 
 def pytest_configure(config):

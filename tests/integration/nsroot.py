@@ -3,6 +3,7 @@ namespaces, so that tests which change the system never touch the host.
 
     etc = scratch_etc(tmp_path)              # tmp_path/etc, a `cp -a` of /etc
     argv = ns_argv(etc, [stewardd, ...])     # run it with etc bound over /etc
+                                             # and a scratch /home
 
 The returned argv starts `unshare --mount --uts --propagation private`, which
 runs this file as a script inside the new namespaces: it bind-mounts the
@@ -27,12 +28,15 @@ def scratch_etc(tmp_path):
 
 
 def ns_argv(scratch_etc_dir, argv, home=None, extra_binds=()):
-    """The argv that runs `argv` with scratch_etc_dir mounted on /etc (and a
-    scratch directory on /home when home is given, and each (source, target)
-    of extra_binds), in new private mount and UTS namespaces."""
-    binds = ["--bind", str(scratch_etc_dir), "/etc"]
-    if home is not None:
-        binds += ["--bind", str(home), "/home"]
+    """The argv that runs `argv` with scratch_etc_dir mounted on /etc, a
+    scratch directory on /home (home, or else an empty "home" beside the
+    scratch /etc: an account made in there must not get its home on the
+    host), and each (source, target) of extra_binds, in new private mount
+    and UTS namespaces."""
+    if home is None:
+        home = Path(scratch_etc_dir).parent / "home"
+        home.mkdir(mode=0o755, exist_ok=True)
+    binds = ["--bind", str(scratch_etc_dir), "/etc", "--bind", str(home), "/home"]
     for src, target in extra_binds:
         binds += ["--bind", str(src), str(target)]
     return [
