@@ -68,7 +68,8 @@ static unsigned count_source(const char *source) {
         return n;
 }
 
-/* The oldest connection still waiting for its headers. */
+/* The oldest connection still waiting for its request (its headers, or
+ * for a stranger its body too). */
 static struct connbudget_entry *oldest_waiting(void) {
         for (struct connbudget_entry *x = head; x; x = x->next)
                 if (counted(x) && x->deadline_usec)
@@ -125,6 +126,7 @@ void connbudget_authenticated(struct connbudget_entry *e) {
         if (e->listed && counted(e))
                 unauthenticated--;
         e->authenticated = true;
+        e->deadline_usec = 0; /* its headers are in: it authenticated with them */
         atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
 }
@@ -137,6 +139,16 @@ void connbudget_request_started(struct connbudget_entry *e, uint64_t now) {
 }
 
 void connbudget_headers_done(struct connbudget_entry *e) {
+        pthread_mutex_lock(&lock);
+        /* A stranger's deadline runs on until its whole request is in: a
+         * body sent a byte at a time must not hold a slot (nor escape being
+         * displaced) once the headers are done. */
+        if (e->authenticated)
+                e->deadline_usec = 0;
+        pthread_mutex_unlock(&lock);
+}
+
+void connbudget_request_received(struct connbudget_entry *e) {
         pthread_mutex_lock(&lock);
         e->deadline_usec = 0;
         pthread_mutex_unlock(&lock);

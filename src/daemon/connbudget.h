@@ -11,14 +11,15 @@
  *   header_timeout                    seconds from the accept (a connection
  *       that has not authenticated: also from its previous request's end)
  *       or, for an authenticated one, from its request line, to the end of
- *       the headers.
+ *       the headers — for a connection that has not authenticated, to the
+ *       end of the whole request, body included.
  * Who loses when a budget is full:
  *   - a source at its own cap: the new connection (closed at once).  A slow
  *     source then only waits for its own connections to finish or miss
  *     their deadline; it never costs another source a connection.
  *   - all sources at the global cap: the oldest connection still waiting
- *     for its headers is cut to make room.  A connection being served (its
- *     headers in: a login answering, say) is never cut; if every one is, the
+ *     for its request is cut to make room.  A connection being served (its
+ *     request in: a login answering, say) is never cut; if every one is, the
  *     new connection is refused.  So slow clients cannot keep a new client
  *     out, whatever their number: each arrival displaces the slowest of them,
  *     and a client that sends its request promptly is served.
@@ -74,8 +75,13 @@ void connbudget_authenticated(struct connbudget_entry *e);
  * header_timeout is the one in force when the connection was accepted, like
  * libmicrohttpd's idle timeout. */
 void connbudget_request_started(struct connbudget_entry *e, uint64_t now);
-/* The headers are in: the deadline is met. */
+/* The headers are in: the deadline is met for an authenticated
+ * connection; a connection that has not authenticated must send its body
+ * within the same deadline (connbudget_request_received). */
 void connbudget_headers_done(struct connbudget_entry *e);
+/* The whole request (headers and body) is in and being answered: no
+ * deadline, and never displaced, until the next request. */
+void connbudget_request_received(struct connbudget_entry *e);
 /* A request ended: a connection that has not authenticated must send the
  * next one's headers within the deadline too (it may not idle on a slot). */
 void connbudget_request_done(struct connbudget_entry *e, uint64_t now);

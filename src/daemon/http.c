@@ -266,7 +266,9 @@ struct query_count {
 static enum MHD_Result count_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                        const char *value) {
         struct query_count *q = cls;
-        if (key && STREQ(key, q->key) && q->n++ == 0)
+        /* Case-insensitive, as libmicrohttpd's own lookup: "DRY_RUN" is
+         * the same flag, and counts as a repeat of "dry_run". */
+        if (key && strcasecmp(key, q->key) == 0 && q->n++ == 0)
                 q->first = value;
         return MHD_YES;
 }
@@ -764,6 +766,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *upload_size = 0;
                 return MHD_YES;
         }
+        /* The whole request is in: no deadline while it is answered. */
+        connbudget_request_received(&cn->budget);
         if (req->early.status)
                 return req->answered ? MHD_YES : send_response(c, cn, &req->early, true);
         if (req->console) {

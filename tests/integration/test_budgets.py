@@ -215,6 +215,42 @@ def test_an_authenticated_connection_idles_but_its_headers_have_the_deadline(mak
     assert keys["limits:header_timeout"]["min"] == 1
 
 
+def test_a_stranger_sending_its_body_slowly_is_cut_at_the_deadline(make_daemon):
+    """The deadline of a connection that has not authenticated runs to the
+    end of its whole request: a login body sent a byte at a time neither
+    holds its slot past header_timeout nor escapes it once the headers are
+    in."""
+    d = make_daemon(config_text="limits:header_timeout = 2\nlimits:idle_timeout = 120\n")
+    s = tls_socket(d)
+    try:
+        s.sendall(b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 1000\r\n\r\n")
+        s.settimeout(0.5)
+        cut = None
+        for i in range(40):  # 20 s of a byte every half second
+            try:
+                if s.recv(4096) == b"":
+                    cut = i
+                    break
+            except TimeoutError:
+                pass
+            except (ConnectionResetError, ssl.SSLError):
+                cut = i
+                break
+            try:
+                s.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                cut = i
+                break
+        assert cut is not None, "a stranger's slow body held its connection for 20 s"
+    finally:
+        s.close()
+    assert closed(d)["header_timeout"] == 1
+    # A body sent at once is answered as before.
+    r = d.https("POST", "/api/v1/login", {"user": "nobody-here", "password": "x"}, token=False)
+    assert r.status == 401
+
+
 HOLDER = r"""
 import json, socket, sys
 n, path = int(sys.argv[1]), sys.argv[2]

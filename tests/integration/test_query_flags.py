@@ -13,10 +13,11 @@ from conftest import make_user
 
 pytestmark = pytest.mark.namespaces
 
-DRY = ["dry_run", "dry_run=1", "dry_run=true"]
+# A key is matched as libmicrohttpd matches it, whatever its case.
+DRY = ["dry_run", "dry_run=1", "dry_run=true", "DRY_RUN=1", "Dry_Run"]
 NOT_DRY = ["dry_run=0", "dry_run=false"]
 REFUSED = ["dry_run=on", "dry_run=TRUE", "dry_run=y", "dry_run=yes", "dry_run=", "dry_run=2",
-           "dry_run=0&dry_run=1", "dry_run=1&dry_run=1", "dry_run&dry_run"]
+           "dry_run=0&dry_run=1", "dry_run=1&dry_run=1", "dry_run&dry_run", "dry_run=1&DRY_RUN=0"]
 
 
 @pytest.fixture
