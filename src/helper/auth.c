@@ -540,9 +540,20 @@ bool shadow_can_log_in(const char *pwdp, long lstchg, long max, long expire, lon
         return true;
 }
 
-/* The account's shadow entry: 1 and *ret_ok when there is one, 0 when
- * there is none. */
-static int shadow_state(const char *user, int64_t now, bool *ret_ok) {
+bool shadow_can_use_tokens(const char *pwdp, long lstchg, long max, long expire, long today) {
+        static const char *const no_password[] = {"", "*", "!", "!!", "!*"};
+
+        if (expire != -1 && today >= expire)
+                return false;
+        for (size_t i = 0; pwdp && i < ELEMENTSOF(no_password); i++)
+                if (STREQ(pwdp, no_password[i]))
+                        return true;
+        return shadow_can_log_in(pwdp, lstchg, max, expire, today);
+}
+
+/* The account's shadow entry: 1 and *ret_ok / *ret_tokens when there is
+ * one, 0 when there is none. */
+static int shadow_state(const char *user, int64_t now, bool *ret_ok, bool *ret_tokens) {
         _cleanup_free_ char *buf = NULL;
         size_t bufsize = 0;
         struct spwd sp, *res = NULL;
@@ -559,13 +570,15 @@ static int shadow_state(const char *user, int64_t now, bool *ret_ok) {
                 return -e;
         *ret_ok = shadow_can_log_in(res->sp_pwdp, res->sp_lstchg, res->sp_max, res->sp_expire,
                                     (long)(now / 86400));
+        *ret_tokens = shadow_can_use_tokens(res->sp_pwdp, res->sp_lstchg, res->sp_max,
+                                            res->sp_expire, (long)(now / 86400));
         explicit_bzero(buf, bufsize);
         return 1;
 }
 
 int auth_account_now(const char *user, const struct role_map *map, int64_t now,
                      struct account_now *ret) {
-        struct account_now a = {.can_log_in = true};
+        struct account_now a = {.can_log_in = true, .can_use_tokens = true};
         int r;
 
         if (!user || !ret || now <= 0)
@@ -573,7 +586,7 @@ int auth_account_now(const char *user, const struct role_map *map, int64_t now,
         r = role_for_name(user, map, &a.role, &a.uid);
         if (r < 0)
                 return r;
-        r = shadow_state(user, now, &a.can_log_in);
+        r = shadow_state(user, now, &a.can_log_in, &a.can_use_tokens);
         if (r < 0)
                 return r;
         *ret = a;

@@ -28,6 +28,9 @@ struct role_map {
         const char *const *admin_groups; /* NULL-terminated lists of group names */
         const char *const *operator_groups;
         const char *const *monitor_groups;
+        /* stewardd:auth:allow_root_login: when false, a password login
+         * session of root loses its role (tokens and local peers keep it). */
+        bool allow_root_login;
 };
 
 /* Pure: the role of an account from its uid and group names. */
@@ -47,6 +50,11 @@ struct account_now {
         uid_t uid;
         enum role role;  /* from its groups, as auth_role_for_user */
         bool can_log_in; /* false: password locked, to be changed, aged out, or account expired */
+        /* For API tokens: false when the account expired, or its password
+         * was locked, must be changed or aged out; an account that never had
+         * a password ("*", "!", "!!", "!*", "") keeps its tokens, which only
+         * a local peer session could have made. */
+        bool can_use_tokens;
 };
 
 /* Pure: whether a shadow entry still lets its account log in on day
@@ -56,6 +64,10 @@ struct account_now {
  * inactive days it has expired, which is no better).  A password that merely must be changed cannot
  * log in over Steward either, which offers no way to change it. */
 bool shadow_can_log_in(const char *pwdp, long lstchg, long max, long expire, long today);
+
+/* Pure: whether the shadow entry leaves the account's API tokens working
+ * (account_now.can_use_tokens). */
+bool shadow_can_use_tokens(const char *pwdp, long lstchg, long max, long expire, long today);
 
 /* Looks the account up now (getpwnam_r, its groups, getspnam_r).  An
  * account without a shadow entry (some directory services) is judged by

@@ -106,7 +106,14 @@ int authority_check(struct authority *a, struct store *st, const struct role_map
                 s->uid = acc.uid;
         }
         role = acc.role;
-        if (!STREQ(s->kind, "peer") && !acc.can_log_in)
+        /* A local peer is judged by its uid's groups alone; a token by
+         * whether its account may still use one; a login session by whether
+         * the account could log in now (root: only while root logins are
+         * allowed, stewardd:auth:allow_root_login). */
+        if (STREQ(s->kind, "token") && !acc.can_use_tokens)
+                role = ROLE_NONE;
+        else if (STREQ(s->kind, "session") &&
+                 (!acc.can_log_in || (acc.uid == 0 && !map->allow_root_login)))
                 role = ROLE_NONE;
         if (role == ROLE_NONE)
                 return -EACCES;

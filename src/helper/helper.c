@@ -89,6 +89,7 @@ struct helper {
         char *bootstrap_path;
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
+        uint64_t last_tick_usec;           /* monotonic: the last helper_tick */
 };
 
 struct caller {
@@ -127,7 +128,12 @@ static struct role_map role_map(const struct steward_config *c, struct role_list
         fill_list(&c->admin_groups, l->admin);
         fill_list(&c->operator_groups, l->operator);
         fill_list(&c->monitor_groups, l->monitor);
-        return (struct role_map){l->admin, l->operator, l->monitor };
+        return (struct role_map){
+                .admin_groups = l->admin,
+                .operator_groups = l->operator,
+                .monitor_groups = l->monitor,
+                .allow_root_login = c->allow_root_login,
+        };
 }
 
 static const char *str_arg(json_t *args, const char *key) {
@@ -579,6 +585,10 @@ static const char *login_refusal(const char *user, enum role *ret_role, int64_t 
         uid_t uid = 0;
         int r;
 
+        /* The bootstrap token's sessions and tokens are named "bootstrap"
+         * and belong to no account: an account of that name never logs in. */
+        if (STREQ(user, "bootstrap"))
+                return "the name bootstrap is reserved for the bootstrap token";
         stewardd_config_get(&cfg);
         map = role_map(&cfg, &lists);
         r = auth_role_for_user(user, &map, ret_role, &uid);
@@ -2297,8 +2307,11 @@ static void workers_kill_late(struct helper *h) {
 }
 
 static int serve_loop(struct helper *h, int sigfd) {
-        uint64_t last_tick = now_usec();
-
+        /* The tick's clock is the helper's, not this call's: every signal
+         * (a worker's SIGCHLD among them) returns here, and a fresh clock
+         * per call would never reach the minute. */
+        if (h->last_tick_usec == 0)
+                h->last_tick_usec = now_usec();
         for (;;) {
                 /* Each channel: itself when idle, its worker's pidfd when
                  * busy (a busy channel is not read: the worker owns it
@@ -2307,9 +2320,9 @@ static int serve_loop(struct helper *h, int sigfd) {
                 size_t n = h->n_ch;
                 int r;
 
-                if (now_usec() - last_tick > 60u * 1000000u) {
+                if (now_usec() - h->last_tick_usec > 60u * 1000000u) {
                         helper_tick(h);
-                        last_tick = now_usec();
+                        h->last_tick_usec = now_usec();
                 }
                 for (size_t i = 0; i < n; i++)
                         p[i] = (struct pollfd){

@@ -332,3 +332,31 @@ def test_a_peer_on_the_socket_acts_with_its_uids_role_now(ns_daemon):
     finally:
         p.kill()
         p.wait()
+
+
+def test_root_sessions_end_when_root_logins_are_turned_off(ns_daemon):
+    """Turning stewardd:auth:allow_root_login off ends what it allowed: root's
+    password login sessions lose their role at the next request; a token root
+    made on purpose (over the local socket) keeps working."""
+    d = ns_daemon
+    ns_run(d, ["/usr/sbin/chpasswd"], input=f"root:{PW}\n")
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings", {"auth:allow_root_login": True})
+    assert r.status == 200, r
+    sess = login(d, "root")["token"]
+    r = d.unix("POST", "/api/v1/tokens", {"name": "root-automation", "role": "admin"})
+    assert r.status == 200, r
+    tok = r.json["token"]
+    assert whoami(d, sess).status == 200 and whoami(d, tok).status == 200
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings", {"auth:allow_root_login": False})
+    assert r.status == 200, r
+    assert until(refused(d, sess))
+    assert whoami(d, tok).status == 200
+
+
+def test_an_account_named_bootstrap_never_logs_in(ns_daemon):
+    """The bootstrap token's credentials are named "bootstrap" and belong to
+    no account: an account of that name is refused like a wrong password."""
+    d = ns_daemon
+    make_user(d, "bootstrap", PW, ["sudo"])
+    r = d.https("POST", "/api/v1/login", {"user": "bootstrap", "password": PW}, token=False)
+    assert r.status == 401 and r.json["error"]["code"] == "login_failed", r

@@ -247,6 +247,35 @@ static void test_shadow_can_log_in(void **state) {
                                  cases[i].ok);
 }
 
+/* A token outlives no lock, no forced change and no account expiry, but an
+ * account that never had a password (root on a sudo-only host) keeps the
+ * tokens its local sessions made. */
+static void test_shadow_can_use_tokens(void **state) {
+        static const struct {
+                const char *pw;
+                long lstchg, max, expire, today;
+                bool ok;
+        } cases[] = {
+                {"$y$j9T$abc", 20000, -1, -1, 20100, true},
+                {"!$y$j9T$abc", 20000, -1, -1, 20100, false}, /* usermod -L */
+                {"$y$j9T$abc", 0, -1, -1, 20100, false},      /* chage -d 0 */
+                {"$y$j9T$abc", 20000, 100, -1, 20101, false}, /* aged out */
+                {"$y$j9T$abc", 20000, -1, 0, 20100, false},   /* chage -E 0 */
+                {"*", 20000, -1, -1, 20100, true},            /* never had a password */
+                {"!", 20000, -1, -1, 20100, true},
+                {"!*", 20000, -1, -1, 20100, true},
+                {"", 0, -1, -1, 20100, true},
+                {"*", 20000, -1, 0, 20100, false}, /* expired all the same */
+                {NULL, 20000, -1, -1, 20100, false},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_int_equal(shadow_can_use_tokens(cases[i].pw, cases[i].lstchg, cases[i].max,
+                                                       cases[i].expire, cases[i].today),
+                                 cases[i].ok);
+}
+
 /* The account as it is now: root always exists, with the admin role; no
  * such user is -ENOENT, and so is a name no account can have. */
 static void test_account_now(void **state) {
@@ -267,7 +296,8 @@ int main(void) {
                 cmocka_unit_test(test_role_precedence),   cmocka_unit_test(test_role_none),
                 cmocka_unit_test(test_user_name_grammar), cmocka_unit_test(test_pam_bounds),
                 cmocka_unit_test(test_conversation),      cmocka_unit_test(test_role_lookup),
-                cmocka_unit_test(test_shadow_can_log_in), cmocka_unit_test(test_account_now),
+                cmocka_unit_test(test_shadow_can_log_in), cmocka_unit_test(test_shadow_can_use_tokens),
+                cmocka_unit_test(test_account_now),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
