@@ -98,19 +98,27 @@ int helper_call(const char *op, const char *session, const char *source, json_t 
         r = ch < 0 ? -ENOTCONN : proto_send(chans[ch].fd, req, fd);
         if (r >= 0)
                 r = proto_recv(chans[ch].fd, &answer, &rfd);
-        if (ch >= 0)
+        if (r >= 0 && json_integer_value(json_object_get(answer, "id")) != id) {
+                log_error("the privileged helper answered out of turn");
+                r = -EPROTO;
+        }
+        if (ch >= 0 && r < 0) {
+                /* Out of step with the helper: the channel is never used
+                 * again but closed, which the helper takes as a broken front
+                 * and restarts it (main.c), rather than leave it half served. */
+                close(chans[ch].fd);
+                chans[ch].fd = -1;
+        } else if (ch >= 0)
                 channel_give(ch, slow);
         json_decref(req);
         if (r < 0) {
-                log_error("the privileged helper cannot be reached: %s", strerror(-r));
+                json_decref(answer);
+                if (rfd >= 0)
+                        close(rfd);
+                if (r != -EPROTO)
+                        log_error("the privileged helper cannot be reached: %s", strerror(-r));
                 module_error_set(e, 503, "unavailable", NULL,
                                  "the privileged helper is not available; retry shortly");
-                return -EPIPE;
-        }
-        if (json_integer_value(json_object_get(answer, "id")) != id) {
-                json_decref(answer);
-                log_error("the privileged helper answered out of turn");
-                module_error_set(e, 503, "unavailable", NULL, "the privileged helper misbehaved");
                 return -EPIPE;
         }
         r = helper_answer_parse(answer, ret, ret_details, e);

@@ -865,7 +865,11 @@ int main(int argc, char **argv) {
                         int sig;
                         r = helper_serve(h, sp[0], HELPER_CHANNELS, sigfd);
                         if (r != -EINTR) {
-                                if (r < 0) /* framing broken: this front is not trusted again */
+                                /* Framing broken, or a channel closed while
+                                 * the front should be serving: this front
+                                 * is not trusted again (a front left with
+                                 * some channels would hang on them). */
+                                if (r < 0 || !stopping)
                                         kill(pid, SIGKILL);
                                 break;
                         }

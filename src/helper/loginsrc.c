@@ -17,6 +17,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,7 +69,7 @@ void loginsrc_set_front_uid(struct loginsrc_listeners *l, uid_t uid) {
  * client's view: source peer, destination local).  -ENOENT when there is no
  * such socket here (the peer is remote). */
 static int client_socket_uid(const struct sockaddr_storage *local,
-                             const struct sockaddr_storage *peer, uid_t *ret) {
+                             const struct sockaddr_storage *peer, uid_t *ret, uint8_t *ret_state) {
         struct {
                 struct nlmsghdr h;
                 struct inet_diag_req_v2 req;
@@ -132,6 +133,7 @@ static int client_socket_uid(const struct sockaddr_storage *local,
             answer.h.nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
                 return -EBADMSG;
         *ret = ((const struct inet_diag_msg *)NLMSG_DATA(&answer.h))->idiag_uid;
+        *ret_state = ((const struct inet_diag_msg *)NLMSG_DATA(&answer.h))->idiag_state;
         return 0;
 }
 
@@ -185,10 +187,23 @@ int loginsrc_from_fd(const struct loginsrc_listeners *l, int fd, char source[LOG
                 return -EPERM;
         if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
                 return -errno; /* ENOTCONN: the client is gone already */
+        /* A client waiting for its login's answer has the connection open
+         * both ways.  One that closed its end (CLOSE_WAIT here) could be the
+         * front's own, closed so that the lookup below finds only a
+         * TIME_WAIT remnant, which has no owner. */
+        {
+                struct tcp_info ti = {0};
+                socklen_t tl = sizeof ti;
+                if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+                        return -errno;
+                if (ti.tcpi_state != TCP_ESTABLISHED)
+                        return -EPERM;
+        }
         if (l->has_front_uid) {
                 uid_t owner = (uid_t)-1;
-                int r = client_socket_uid(&local, &peer, &owner);
-                if (r >= 0 && owner == l->front_uid)
+                uint8_t state = 0;
+                int r = client_socket_uid(&local, &peer, &owner, &state);
+                if (r >= 0 && (owner == l->front_uid || state != TCP_ESTABLISHED))
                         return -EPERM; /* the front connected to itself */
                 if (r < 0 && r != -ENOENT)
                         return r;
