@@ -92,10 +92,11 @@ def hold_slow(d, per_source, sources=("127.0.0.2", "127.0.0.3", "127.0.0.4")):
 
 
 @pytest.mark.parametrize("change, refused_at_least", [
-    # The defaults: 16 a source, 64 in all; 25 a source from three.
-    ({}, 27),
+    # The defaults: 32 a source, 128 in all; 40 a source from three.
+    ({}, 24),
     # Every slow one admitted: the global budget is full and must give way.
-    ({"limits:header_timeout": 600, "limits:max_unauthenticated_per_source": 100}, 0),
+    ({"limits:header_timeout": 600, "limits:max_unauthenticated_per_source": 100,
+      "limits:max_unauthenticated_connections": 64}, 0),
 ])
 def test_slow_unauthenticated_clients_lock_out_neither_an_admin_nor_a_login(ns_daemon, change,
                                                                            refused_at_least):
@@ -106,7 +107,7 @@ def test_slow_unauthenticated_clients_lock_out_neither_an_admin_nor_a_login(ns_d
         assert r.status == 200, r
     make_user(d, *ALICE, ["sudo"])
     started = time.monotonic()
-    held, refused = hold_slow(d, 25)
+    held, refused = hold_slow(d, 40)
     # Unless the machine was so slow that the first ones reached the header
     # deadline (10 s by default) while the last were opening.
     counted = time.monotonic() - started < 8
@@ -145,7 +146,7 @@ def test_a_full_budget_of_idle_strangers_does_not_stop_an_authenticated_client(m
 
 def test_a_source_over_its_cap_is_refused_and_others_are_not(daemon):
     d = daemon
-    held = [tls_socket(d, "127.0.0.2") for _ in range(16)]
+    held = [tls_socket(d, "127.0.0.2") for _ in range(32)]
     try:
         with pytest.raises((OSError, ssl.SSLError)):
             s = tls_socket(d, "127.0.0.2")
@@ -153,7 +154,7 @@ def test_a_source_over_its_cap_is_refused_and_others_are_not(daemon):
             assert s.recv(1) != b""
         assert d.https("GET", "/api/v1/whoami").status == 200
         r = d.https("GET", "/api/v1/modules/stewardd/settings?key=limits")
-        assert r.json["limits"]["max_unauthenticated_per_source"] == 16
+        assert r.json["limits"]["max_unauthenticated_per_source"] == 32
         assert closed(d)["source_cap"] >= 1
     finally:
         for s in held:

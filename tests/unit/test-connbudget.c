@@ -88,13 +88,16 @@ static void test_a_full_budget_cuts_the_oldest_waiting(void **state) {
         assert_int_equal(connbudget_admit(&auth.e, auth.ours, "uid=0", true, &lim, 0), 0);
         assert_int_equal(admit(&x, "192.0.2.1", &lim, 1 * SEC), 0);
         assert_int_equal(admit(&y, "192.0.2.2", &lim, 2 * SEC), 0);
-        /* x's headers are in: it is being answered, so y is the one to go. */
+        /* x's whole request is in: it is being answered, so y is the one
+         * to go. */
         connbudget_headers_done(&x.e);
+        connbudget_request_received(&x.e);
         assert_int_equal(admit(&z, "192.0.2.3", &lim, 3 * SEC), 0);
         assert_true(was_cut(&y));
         assert_false(was_cut(&x) || was_cut(&z) || was_cut(&auth));
         /* Everyone counted is being answered: the newcomer is refused. */
         connbudget_headers_done(&z.e);
+        connbudget_request_received(&z.e);
         assert_int_equal(admit(&w, "192.0.2.4", &lim, 4 * SEC), -EMFILE);
         assert_true(was_cut(&w));
         assert_false(was_cut(&x) || was_cut(&z) || was_cut(&auth));
@@ -111,16 +114,21 @@ static void test_a_full_budget_cuts_the_oldest_waiting(void **state) {
 static void test_header_deadline(void **state) {
         const struct connbudget_limits lim = {
                 .unauthenticated = 10, .per_source = 10, .header_timeout = 5};
-        struct pair slow, quick, auth;
+        struct pair slow, quick, body, auth;
 
         assert_int_equal(admit(&slow, "192.0.2.1", &lim, 0), 0);
         assert_int_equal(admit(&quick, "192.0.2.2", &lim, 0), 0);
+        assert_int_equal(admit(&body, "192.0.2.3", &lim, 0), 0);
         open_pair(&auth);
         assert_int_equal(connbudget_admit(&auth.e, auth.ours, "uid=0", true, &lim, 0), 0);
         connbudget_headers_done(&quick.e);
+        connbudget_request_received(&quick.e);
+        /* A stranger whose headers are in but whose body is not yet: the
+         * deadline still runs. */
+        connbudget_headers_done(&body.e);
         assert_int_equal(connbudget_expire(5 * SEC - 1), 0);
-        assert_int_equal(connbudget_expire(5 * SEC), 1);
-        assert_true(was_cut(&slow));
+        assert_int_equal(connbudget_expire(5 * SEC), 2);
+        assert_true(was_cut(&slow) && was_cut(&body));
         assert_false(was_cut(&quick) || was_cut(&auth));
         /* A stranger's next request is due from the end of its last one;
          * an authenticated connection may idle, its clock starts with the
@@ -137,6 +145,7 @@ static void test_header_deadline(void **state) {
         assert_true(was_cut(&auth));
         close_pair(&slow);
         close_pair(&quick);
+        close_pair(&body);
         close_pair(&auth);
         assert_null(head);
 }
