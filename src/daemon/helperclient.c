@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "helper/helper.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -28,11 +29,6 @@ void helper_client_init(const int *socks, size_t n) {
         for (size_t i = 0; i < n_chans; i++)
                 chans[i].fd = socks[i];
         pthread_mutex_unlock(&lock);
-}
-
-bool helper_op_slow(const char *op) {
-        /* The helper's op table marks these slow (helper.c). */
-        return STREQ(op, "collection_read");
 }
 
 /* Takes a free channel (waiting for one); -1 if there is none at all.
@@ -80,7 +76,7 @@ static int body_fd(int *fd, json_t *answer, struct module_error *e) {
 int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e) {
         json_t *req, *answer = NULL;
-        bool slow = helper_op_slow(op);
+        bool slow = helper_op_is_slow(op);
         int64_t id;
         int r, rfd = -1, ch;
 

@@ -20,10 +20,6 @@
 /* socks: the front's ends of the n channels (taken over). */
 void helper_client_init(const int *socks, size_t n);
 
-/* Whether the helper runs op in a worker (the front only uses this to
- * schedule; the helper's op table decides). */
-bool helper_op_slow(const char *op);
-
 /* Calls op for the session `session` (may be NULL) from `source`.  args is
  * taken over (NULL = {}); fd >= 0 is passed along (and stays the caller's).
  * On success *ret gets the result object.  On refusal returns -EACCES and

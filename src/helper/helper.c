@@ -1907,6 +1907,13 @@ const char *helper_op_name(size_t i) {
         return i < ELEMENTSOF(ops) ? ops[i].name : NULL;
 }
 
+bool helper_op_is_slow(const char *name) {
+        for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
+                if (STREQ(ops[i].name, name))
+                        return ops[i].slow;
+        return false;
+}
+
 static json_t *answer_error(json_t *id, const struct module_error *e) {
         json_t *err = json_pack("{s:i, s:s, s:s}", "status", e->status ? e->status : 500, "code",
                                 e->code[0] ? e->code : "internal", "message",

@@ -71,3 +71,6 @@ int helper_front_started(struct helper *h);
  * test fails them. */
 size_t helper_op_count(void);
 const char *helper_op_name(size_t i);
+/* Whether the operation is marked slow in the table (run in a worker): the
+ * front holds at most HELPER_SLOW_CHANNELS channels with such calls. */
+bool helper_op_is_slow(const char *name);

@@ -338,3 +338,18 @@ def ns_daemon(daemon_base, make_daemon):
 @pytest.fixture
 def admin_user(ns_daemon):
     return make_user(ns_daemon, "alice", "alice-Secret-1", ["sudo"])
+
+
+def kill_front_and_wait(d):
+    """SIGKILLs the daemon's front and waits for the daemon to start another
+    that answers on the local socket."""
+    first = d.front_pid()
+    os.kill(first, 9)
+    for _ in range(200):
+        try:
+            if d.front_pid() != first and d.unix("GET", "/api/v1/whoami").status == 200:
+                return
+        except (AssertionError, OSError):
+            pass
+        time.sleep(0.05)
+    pytest.fail("the front was not restarted")

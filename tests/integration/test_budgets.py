@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import STEWARD, make_user, ns_run
+from conftest import STEWARD, kill_front_and_wait, make_user, ns_run
 
 ALICE = ("alice", "alice-Secret-1")
 
@@ -358,6 +358,19 @@ def test_an_account_with_a_role_cannot_fill_the_server_from_the_local_socket(ns_
     assert closed(d)["local_cap"] == 8
 
 
+def local_connection(d):
+    """A connection on the local socket that has made one request (a
+    whoami, answered 200) and is held open."""
+    held = http.client.HTTPConnection("localhost")
+    held.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    held.sock.connect(d.sock)
+    held.request("GET", "/api/v1/whoami")
+    r = held.getresponse()
+    r.read()
+    assert r.status == 200
+    return held
+
+
 def peer_sessions(d):
     r = d.unix("GET", "/api/v1/sessions")
     assert r.status == 200, r
@@ -372,14 +385,8 @@ def test_local_cli_calls_leave_no_pile_of_sessions(daemon):
     listed = peer_sessions(d)
     assert len(listed) == 1 and listed[0]["current"], listed
     # A connection held open keeps its session, and only it.
-    held = http.client.HTTPConnection("localhost")
-    held.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    held.sock.connect(d.sock)
+    held = local_connection(d)
     try:
-        held.request("GET", "/api/v1/whoami")
-        r = held.getresponse()
-        r.read()
-        assert r.status == 200
         assert len(peer_sessions(d)) == 2
     finally:
         held.close()
@@ -391,27 +398,10 @@ def test_local_cli_calls_leave_no_pile_of_sessions(daemon):
 
 
 def test_a_front_that_died_leaves_no_local_sessions(daemon):
-    import os
     d = daemon
-    held = http.client.HTTPConnection("localhost")
-    held.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    held.sock.connect(d.sock)
+    held = local_connection(d)
     try:
-        held.request("GET", "/api/v1/whoami")
-        r = held.getresponse()
-        r.read()
-        assert r.status == 200
-        first = d.front_pid()
-        os.kill(first, 9)  # no chance to end the held connection's session
-        for _ in range(200):
-            try:
-                if d.front_pid() != first and d.unix("GET", "/api/v1/whoami").status == 200:
-                    break
-            except (AssertionError, OSError):
-                pass
-            time.sleep(0.05)
-        else:
-            pytest.fail("the front was not restarted")
+        kill_front_and_wait(d)  # no chance to end the held connection's session
     finally:
         held.close()
     listed = peer_sessions(d)

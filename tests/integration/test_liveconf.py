@@ -29,6 +29,7 @@ import pytest
 
 from conftest import ns_run
 from nsroot import ns_argv, scratch_etc
+from test_budgets import ASKER
 from test_discovery import Client, request
 from test_events import Stream
 
@@ -270,34 +271,14 @@ def cut_while_dribbling(d):
         s.close()
 
 
-LOCAL_ASKER = r"""
-import socket, sys
-held, statuses = [], []
-for _ in range(2):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
-    s.connect(sys.argv[1])
-    s.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n")
-    line = b""
-    while not line.endswith(b"\r\n"):
-        b = s.recv(1)
-        if not b:
-            break
-        line += b
-    statuses.append(line.decode().split(" ")[1] if line else "")
-    held.append(s)
-print(",".join(statuses))
-"""
-
-
 def local_pair_as_prober(d):
     """The answers to two local connections held at once by prober (a
     monitor here): the per-uid cap of local connections (root has none)."""
     uid = ns_out(d, ["id", "-u", "prober"])
     r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                        "/usr/bin/python3", "-c", LOCAL_ASKER, str(d.sock)],
-                       capture_output=True, text=True, timeout=60, check=True)
-    return r.stdout.strip()
+                        "/usr/bin/python3", "-c", ASKER, "2", str(d.sock)],
+                       input="\n", capture_output=True, text=True, timeout=60, check=True)
+    return ",".join(json.loads(r.stdout))
 
 
 def token_lifetime_capped(d):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Response, make_user, ns_run
+from conftest import Response, kill_front_and_wait, make_user, ns_run
 
 pytestmark = pytest.mark.auth
 
@@ -66,17 +66,7 @@ def test_front_runs_unprivileged_and_helper_as_root(daemon):
 
 
 def test_a_dead_front_is_restarted(daemon):
-    first = daemon.front_pid()
-    os.kill(first, 9)
-    for _ in range(200):
-        try:
-            if daemon.front_pid() != first and daemon.unix("GET", "/api/v1/whoami").status == 200:
-                break
-        except (AssertionError, OSError):
-            pass
-        time.sleep(0.05)
-    else:
-        pytest.fail("the front was not restarted")
+    kill_front_and_wait(daemon)
     assert "restarting it" in daemon.log_text()
     assert daemon.https("GET", "/api/v1/whoami").status == 200
 
