@@ -90,7 +90,7 @@ struct module_ctx {
 typedef struct {
         const char *method;
         const char *pattern;
-        int min_role; /* enum role (helper/roles.h) */
+        int min_role; /* enum role (roles.h) */
         int (*handler)(const struct module_ctx *ctx, char **params, json_t **ret,
                        struct module_error *err);
         /* Instead of handler, for a non-JSON answer (e.g. Prometheus text):

@@ -19,7 +19,7 @@
 #include "events.h"
 #include "jsonutil.h"
 #include "kv.h"
-#include "helper/roles.h"
+#include "roles.h"
 #include "registry.h"
 #include "util.h"
 

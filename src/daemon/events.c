@@ -29,7 +29,7 @@
 
 #include "api.h"
 #include "frontauth.h"
-#include "helper/roles.h"
+#include "roles.h"
 #include "helperclient.h"
 #include "jsonutil.h"
 #include "log.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "helper/roles.h"
+#include "roles.h"
 #include "helperclient.h"
 #include "tls.h"
 #include "util.h"

@@ -54,7 +54,7 @@
 #include "cookie.h"
 #include "events.h"
 #include "frontauth.h"
-#include "helper/roles.h"
+#include "roles.h"
 #include "helperclient.h"
 #include "jsonutil.h"
 #include "log.h"

@@ -22,7 +22,7 @@
 #include "daemon/api.h"
 #include "daemon/helperclient.h"
 #include "helper/helper.h"
-#include "helper/roles.h"
+#include "roles.h"
 #include "log.h"
 #include "modules/stewardd/stewardd.h"
 #include "util.h"

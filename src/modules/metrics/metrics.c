@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "diff.h"
-#include "helper/roles.h"
+#include "roles.h"
 #include "kv.h"
 #include "log.h"
 #include "module.h"

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "helper/roles.h"
+#include "roles.h"
 #include "jsonutil.h"
 #include "module.h"
 #include "modules/stewardd/stewardd.h"

@@ -1,5 +1,6 @@
 /* roles.h — the three roles and their order: monitor < operator < admin.
- * Shared by the front (route minimums) and the helper (the real check). */
+ * Shared by the front (route minimums), the modules (their routes and
+ * commands) and the helper (the real check). */
 #pragma once
 
 enum role {
