@@ -229,6 +229,56 @@ def check_names(root, modules, out):
                             out.append((r, n, "name", what))
 
 
+MAX_FUNCTION_LINES = 120
+FUNC_START_RE = re.compile(r"^[A-Za-z_][^;]*\(")
+FUNC_NAME_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def check_lengths(root, out):
+    for top in ["src", "tools"]:
+        for path in walk(root, top):
+            if not path.endswith(".c"):
+                continue
+            r = rel(root, path)
+            lines = read_lines(path)
+            i = 0
+            while i < len(lines):
+                line = lines[i]
+                if not FUNC_START_RE.match(line) or line.startswith(("typedef", "struct ", "#")):
+                    i += 1
+                    continue
+                # The signature runs to the first line that opens the body.
+                j = i
+                while j < len(lines) and not lines[j].rstrip().endswith("{"):
+                    if lines[j].rstrip().endswith(";") or (j > i and not lines[j].startswith(" ")):
+                        break
+                    j += 1
+                if j >= len(lines) or not lines[j].rstrip().endswith("{") or "=" in lines[i].split("(")[0]:
+                    i += 1
+                    continue
+                k = j + 1
+                while k < len(lines) and lines[k] != "}":
+                    k += 1
+                n = k - i + 1
+                if n > MAX_FUNCTION_LINES and not reason_above(lines, i):
+                    name = FUNC_NAME_RE.search(line)
+                    what = "function %s is over %d lines" % (
+                        name.group(1) if name else "?", MAX_FUNCTION_LINES)
+                    out.append((r, i + 1, "length", what))
+                i = k + 1
+
+
+def reason_above(lines, i):
+    """Whether the comment just above line i says why the function is long."""
+    k = i - 1
+    text = []
+    while k >= 0 and lines[k].strip() and (lines[k].lstrip().startswith(("/*", "*", "//"))
+                                           or lines[k].rstrip().endswith("*/")):
+        text.append(lines[k])
+        k -= 1
+    return re.search(r"\blong\b", " ".join(text)) is not None
+
+
 def load_known(path):
     known = {}
     if not os.path.exists(path):
@@ -266,6 +316,8 @@ def self_test():
         "src/daemon/main.c": '/* stewardd: alpha_x in a comment */\nconst char *p = "alpha_x";\n',
         "docs/modules.md": "alpha\n",
         "web/js/alpha.js": "api('alpha');\n",
+        "src/common/ok.c": ("/* long because it is one state machine */\nint f(void) {\n"
+                            + "        x();\n" * 130 + "}\n"),
     }
     planted = {
         "src/daemon/http.c": ('#include "modules/alpha/alpha.h"\n', "include"),
@@ -276,6 +328,8 @@ def self_test():
         "src/modules/beta/b3.c": ("extern const module_t module_alpha;\n", "name"),
         "web/js/app.js": ("go('alpha');\n", "name"),
         "src/daemon/s.c": ("extern const module_t module_stewardd;\n", "name"),
+        "src/common/long.c": ("/* A comment. */\nstatic int g(int a,\n      int b) {\n"
+                              + "        x();\n" * 119 + "}\n", "length"),
     }
     ok = True
     with tempfile.TemporaryDirectory() as d:
@@ -283,6 +337,7 @@ def self_test():
         found = []
         check_includes(d, module_names(d), found)
         check_names(d, module_names(d), found)
+        check_lengths(d, found)
         if found:
             print("self-test: a clean tree reported %s" % found)
             ok = False
@@ -291,6 +346,7 @@ def self_test():
             found = []
             check_includes(d, module_names(d), found)
             check_names(d, module_names(d), found)
+            check_lengths(d, found)
             hits = [x for x in found if x[0] == path and x[2] == rule]
             if len(found) != 1 or not hits:
                 print("self-test: %s (%s) reported %s" % (path, rule, found))
@@ -315,6 +371,7 @@ def main():
     found = []
     check_includes(a.root, modules, found)
     check_names(a.root, modules, found)
+    check_lengths(a.root, found)
     known = load_known(a.known)
 
     keys = {}
