@@ -3,11 +3,12 @@
  * steward.c parses the command line and dispatches to the verbs, running
  * the simple ones itself; client.c opens the connection and makes the
  * requests; output.c prints (tables, kv lines, JSON) and parses verb
- * options — both are below every verb and call none; settings.c runs `settings` and `command`; login.c runs
- * `login` and `logout` (trust on first use, password prompts); tokens.c and
- * audit.c run `token` and `audit`; discover.c runs `discover` (UDP, no
- * connection to a server); store.c keeps the files under
- * ~/.config/steward (known_hosts, sessions); http.c is the transport
+ * options — both are below every verb and call none; settings.c runs
+ * `settings` and `command`; login.c runs `login` and `logout` (trust on
+ * first use, password prompts); tokens.c and audit.c run `token` and
+ * `audit`; discover.c runs `discover` (UDP, no connection to a server);
+ * store.c keeps the files under ~/.config/steward (known_hosts, sessions);
+ * http.c is the transport
  * (libcurl, with the certificate pinning done inside the TLS handshake).
  *
  * Errors: functions return 0 or a negative errno and print their own message
