@@ -1,11 +1,14 @@
 /* cli.h — the parts of the `steward` client shared by its files.
  *
- * steward.c parses the command line, opens the connection and runs the
- * simple verbs; settings.c runs `settings` and `command`; login.c runs
- * `login` and `logout` (trust on first use, password prompts); tokens.c and
- * audit.c run `token` and `audit`; discover.c runs `discover` (UDP, no
- * connection to a server); store.c keeps the files under
- * ~/.config/steward (known_hosts, sessions); http.c is the transport
+ * steward.c parses the command line and dispatches to the verbs, running
+ * the simple ones itself; client.c opens the connection and makes the
+ * requests; output.c prints (tables, kv lines, JSON) and parses verb
+ * options — both are below every verb and call none; settings.c runs
+ * `settings` and `command`; login.c runs `login` and `logout` (trust on
+ * first use, password prompts); tokens.c and audit.c run `token` and
+ * `audit`; discover.c runs `discover` (UDP, no connection to a server);
+ * store.c keeps the files under ~/.config/steward (known_hosts, sessions);
+ * http.c is the transport
  * (libcurl, with the certificate pinning done inside the TLS handshake).
  *
  * Errors: functions return 0 or a negative errno and print their own message
@@ -99,7 +102,7 @@ void fingerprint_format(const uint8_t fp[32], char dst[FINGERPRINT_STRLEN]);
 /* Percent-encodes s for a query value (unreserved characters kept). */
 int url_escape(const char *s, char **ret);
 
-/* --- steward.c --- */
+/* --- client.c --- */
 
 /* The global options (before the command). */
 struct cli_options {
@@ -153,7 +156,7 @@ enum {
 
 /* Opens c->http to host_arg ("HOST[:PORT]") over TLS, or to the local socket
  * when host_arg is NULL, with the credentials and pin the options and the
- * stored files give (see steward.c).  Usage errors return -EINVAL. */
+ * stored files give (see client.c).  Usage errors return -EINVAL. */
 int cli_connect(struct cli *c, const char *host_arg, unsigned flags);
 void cli_disconnect(struct cli *c);
 
@@ -178,6 +181,14 @@ void cli_report_transport(struct cli *c);
 /* The SSH-style warning for a server whose certificate is not the one
  * known_hosts recorded for it. */
 void report_changed_certificate(const struct cli *c, const char *presented);
+
+/* `… ID`: DELETE collection/ID (collection like "/api/v1/tokens"); prints the
+ * answer with --json, else "Token ID revoked." (what = "token", done =
+ * "revoked").  usage is the verb's usage line. */
+int cli_delete_id(struct cli *c, int argc, char **argv, const char *usage, const char *what,
+                  const char *collection, const char *done);
+
+/* --- output.c --- */
 
 /* A verb's own options, after the verb's name: --NAME VALUE, --NAME=VALUE,
  * -X [VALUE]; anywhere among the operands, up to "--". */
@@ -225,12 +236,6 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* True if s is a valid module, command or argument name. */
 bool valid_name(const char *s);
-
-/* `… ID`: DELETE collection/ID (collection like "/api/v1/tokens"); prints the
- * answer with --json, else "Token ID revoked." (what = "token", done =
- * "revoked").  usage is the verb's usage line. */
-int cli_delete_id(struct cli *c, int argc, char **argv, const char *usage, const char *what,
-                  const char *collection, const char *done);
 
 /* Prints each unified diff of a "files" array ([{"path", "diff"}]) as is;
  * returns how many it printed. */
@@ -298,5 +303,5 @@ int verb_ports(struct cli *c, int argc, char **argv);
 /* --- history.c --- */
 
 int verb_history(struct cli *c, int argc, char **argv);
-/* The chart (or with --json the answer) of one series; range NULL: 1h. */
-int history_show(struct cli *c, const char *series, const char *range, const char *step);
+/* `status system --history cpu|mem|net|load [RANGE]` (argv from "system"). */
+int history_status(struct cli *c, int argc, char **argv);

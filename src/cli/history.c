@@ -1,4 +1,5 @@
-/* history.c — `steward history SERIES [RANGE] [--step SECONDS]`.
+/* history.c — `steward history SERIES [RANGE] [--step SECONDS]` and
+ * `steward status system --history cpu|mem|net|load [RANGE]`.
  *
  * Asks GET /api/v1/metrics/history and draws the answer as eight rows of
  * block characters (▁▂▃▄▅▆▇█, eight levels a row) as wide as the terminal
@@ -154,7 +155,8 @@ static int print_chart(const char *where, json_t *a) {
         return 0;
 }
 
-int history_show(struct cli *c, const char *series, const char *range, const char *step) {
+/* The chart (or with --json the answer) of one series; range NULL: 1h. */
+static int history_show(struct cli *c, const char *series, const char *range, const char *step) {
         _cleanup_free_ char *s = NULL, *r = NULL, *st = NULL, *target = NULL;
         json_t *answer = NULL;
         int ret;
@@ -189,4 +191,25 @@ int verb_history(struct cli *c, int argc, char **argv) {
         if (npos < 1)
                 return usage_error("a series is needed: %s (e.g. cpu.busy, mem.used)", synopsis);
         return history_show(c, pos[0], npos > 1 ? pos[1] : NULL, step);
+}
+
+/* `status system --history cpu|mem|net|load [RANGE]`: the chart of
+ * `history` for the series most asked about. */
+int history_status(struct cli *c, int argc, char **argv) {
+        static const struct {
+                const char *alias, *series;
+        } aliases[] = {
+                {"cpu", "cpu.busy"},
+                {"mem", "mem.used"},
+                {"net", "net.rx"},
+                {"load", "load.1"},
+        };
+
+        if (argc < 3 || argc > 4 || !STREQ(argv[0], "system") || !STREQ(argv[1], "--history"))
+                return usage_error("status [MODULE] | status system --history cpu|mem|net|load "
+                                   "[RANGE]");
+        for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
+                if (STREQ(argv[2], aliases[i].alias))
+                        return history_show(c, aliases[i].series, argc > 3 ? argv[3] : NULL, NULL);
+        return usage_error("--history takes cpu, mem, net or load, not \"%s\"", argv[2]);
 }

@@ -275,176 +275,187 @@ static int parse_path(const char *s, size_t n, unsigned line, size_t col, struct
         return 0;
 }
 
+/* Where a string's decoding stands: the quoted text s[0..n) (s[0] is the
+ * opening quote), the position i in it, the decoded bytes out[0..j), and
+ * the line and column of s[0] for messages. */
+struct string_cursor {
+        const char *s;
+        size_t n, i;
+        char *out;
+        size_t j;
+        unsigned line;
+        size_t col;
+};
+
+/* Four hex digits at s[at..at+4) (any of them past n is not a digit). */
+static bool hex4(const char *s, size_t n, size_t at, uint32_t *ret) {
+        uint32_t v = 0;
+
+        for (size_t k = 0; k < 4; k++) {
+                char h = at + k < n ? s[at + k] : '\0';
+                int d;
+
+                if (is_digit(h))
+                        d = h - '0';
+                else if (h >= 'a' && h <= 'f')
+                        d = h - 'a' + 10;
+                else if (h >= 'A' && h <= 'F')
+                        d = h - 'A' + 10;
+                else
+                        return false;
+                v = v << 4 | (uint32_t)d;
+        }
+        *ret = v;
+        return true;
+}
+
+/* Appends code point cp (not 0, not a surrogate, at most 0x10ffff) as UTF-8. */
+static void put_utf8(struct string_cursor *c, uint32_t cp) {
+        char *o = c->out + c->j;
+
+        if (cp < 0x80) {
+                o[0] = (char)cp;
+                c->j += 1;
+        } else if (cp < 0x800) {
+                o[0] = (char)(0xc0 | cp >> 6);
+                o[1] = (char)(0x80 | (cp & 0x3f));
+                c->j += 2;
+        } else if (cp < 0x10000) {
+                o[0] = (char)(0xe0 | cp >> 12);
+                o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                o[2] = (char)(0x80 | (cp & 0x3f));
+                c->j += 3;
+        } else {
+                o[0] = (char)(0xf0 | cp >> 18);
+                o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+                o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                o[3] = (char)(0x80 | (cp & 0x3f));
+                c->j += 4;
+        }
+}
+
+/* The \uXXXX escape at c->i (a surrogate pair takes two of them); appends
+ * the character and moves past it.  The UTF-8 form is never longer than the
+ * escape, so out keeps its bound. */
+static int decode_u_escape(struct string_cursor *c, struct kv_error *e) {
+        const char *s = c->s;
+        size_t n = c->n, i = c->i, used = 6;
+        uint32_t cp, lo;
+
+        if (!hex4(s, n, i + 2, &cp))
+                return kv_fail(e, -EINVAL, c->line, c->col + i,
+                               "invalid \\u escape (4 hex digits expected)");
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+                return kv_fail(e, -EINVAL, c->line, c->col + i,
+                               "invalid \\u escape (unpaired low surrogate)");
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (i + 12 > n || s[i + 6] != '\\' || s[i + 7] != 'u')
+                        return kv_fail(e, -EINVAL, c->line, c->col + i,
+                                       "invalid \\u escape (unpaired high surrogate)");
+                if (!hex4(s, n, i + 8, &lo))
+                        return kv_fail(e, -EINVAL, c->line, c->col + i + 6,
+                                       "invalid \\u escape (4 hex digits expected)");
+                if (lo < 0xdc00 || lo > 0xdfff)
+                        return kv_fail(e, -EINVAL, c->line, c->col + i,
+                                       "invalid \\u escape (unpaired high surrogate)");
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                used = 12;
+        }
+        if (cp == 0)
+                return kv_fail(e, -EINVAL, c->line, c->col + i,
+                               "\\u0000 is not allowed in a string");
+        put_utf8(c, cp);
+        c->i += used;
+        return 0;
+}
+
+/* The escape at c->i (a backslash): appends what it stands for and moves
+ * past it. */
+static int decode_escape(struct string_cursor *c, struct kv_error *e) {
+        static const char simple[][2] = {
+                {'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
+                {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'},
+        };
+        unsigned char x;
+
+        if (c->i + 1 >= c->n)
+                return kv_fail(e, -EINVAL, c->line, c->col, "unterminated string");
+        x = (unsigned char)c->s[c->i + 1];
+        if (x == 'u')
+                return decode_u_escape(c, e);
+        for (size_t k = 0; k < ELEMENTSOF(simple); k++)
+                if (x == (unsigned char)simple[k][0]) {
+                        c->out[c->j++] = simple[k][1];
+                        c->i += 2;
+                        return 0;
+                }
+        if (x >= 0x20 && x < 0x7f)
+                return kv_fail(e, -EINVAL, c->line, c->col + c->i,
+                               "invalid escape '\\%c' (allowed: \\\" \\\\ "
+                               "\\/ \\b \\f \\n \\r \\t \\uXXXX)",
+                               x);
+        return kv_fail(e, -EINVAL, c->line, c->col + c->i, "invalid escape: byte 0x%02x after '\\'",
+                       x);
+}
+
+/* The character at c->i, not a quote: appends it (decoded) and moves past
+ * it. */
+static int decode_char(struct string_cursor *c, struct kv_error *e) {
+        unsigned char ch = (unsigned char)c->s[c->i];
+        size_t len;
+
+        if (ch == '\\')
+                return decode_escape(c, e);
+        if (is_control(ch))
+                return kv_fail(e, -EINVAL, c->line, c->col + c->i,
+                               "raw control character 0x%02x in a string (write it as an escape)",
+                               ch);
+        if (ch < 0x80) {
+                c->out[c->j++] = (char)ch;
+                c->i++;
+                return 0;
+        }
+        len = utf8_seq_len((const unsigned char *)c->s + c->i, c->n - c->i);
+        if (len == 0)
+                return kv_fail(e, -EINVAL, c->line, c->col + c->i, "invalid UTF-8 in a string");
+        memcpy(c->out + c->j, c->s + c->i, len);
+        c->j += len;
+        c->i += len;
+        return 0;
+}
+
+/* A quoted value, s[0] the opening quote: JSON's string grammar, with no
+ * raw control characters, valid UTF-8 and no \u0000; nothing but spaces
+ * may follow the closing quote. */
 static int parse_string(const char *s, size_t n, unsigned line, size_t col, json_t **ret,
                         struct kv_error *e) {
         _cleanup_free_ char *out = NULL;
-        size_t j = 0, i = 1;
+        struct string_cursor c = {.s = s, .n = n, .i = 1, .line = line, .col = col};
         json_t *v;
+        int r;
 
         /* The decoded string is never longer than its quoted form. */
         out = malloc(n);
         if (!out)
                 return -ENOMEM;
-
-        while (i < n) {
-                unsigned char c = (unsigned char)s[i];
-
-                if (c == '"')
-                        break;
-
-                if (c == '\\') {
-                        if (i + 1 >= n)
-                                return kv_fail(e, -EINVAL, line, col, "unterminated string");
-                        switch (s[i + 1]) {
-                        case '"':
-                        case '\\':
-                        case '/':
-                                out[j++] = s[i + 1];
-                                break;
-                        case 'b':
-                                out[j++] = '\b';
-                                break;
-                        case 'f':
-                                out[j++] = '\f';
-                                break;
-                        case 'n':
-                                out[j++] = '\n';
-                                break;
-                        case 'r':
-                                out[j++] = '\r';
-                                break;
-                        case 't':
-                                out[j++] = '\t';
-                                break;
-                        case 'u': {
-                                uint32_t cp = 0;
-                                size_t used = 6;
-
-                                for (size_t k = 0; k < 4; k++) {
-                                        char h = i + 2 + k < n ? s[i + 2 + k] : '\0';
-                                        int d;
-
-                                        if (is_digit(h))
-                                                d = h - '0';
-                                        else if (h >= 'a' && h <= 'f')
-                                                d = h - 'a' + 10;
-                                        else if (h >= 'A' && h <= 'F')
-                                                d = h - 'A' + 10;
-                                        else
-                                                return kv_fail(e, -EINVAL, line, col + i,
-                                                               "invalid \\u escape (4 hex digits "
-                                                               "expected)");
-                                        cp = cp << 4 | (uint32_t)d;
-                                }
-
-                                if (cp >= 0xdc00 && cp <= 0xdfff)
-                                        return kv_fail(
-                                                e, -EINVAL, line, col + i,
-                                                "invalid \\u escape (unpaired low surrogate)");
-                                if (cp >= 0xd800 && cp <= 0xdbff) {
-                                        uint32_t lo = 0;
-
-                                        if (i + 12 > n || s[i + 6] != '\\' || s[i + 7] != 'u')
-                                                return kv_fail(e, -EINVAL, line, col + i,
-                                                               "invalid \\u escape (unpaired high "
-                                                               "surrogate)");
-                                        for (size_t k = 0; k < 4; k++) {
-                                                char h = s[i + 8 + k];
-                                                int d;
-
-                                                if (is_digit(h))
-                                                        d = h - '0';
-                                                else if (h >= 'a' && h <= 'f')
-                                                        d = h - 'a' + 10;
-                                                else if (h >= 'A' && h <= 'F')
-                                                        d = h - 'A' + 10;
-                                                else
-                                                        return kv_fail(e, -EINVAL, line,
-                                                                       col + i + 6,
-                                                                       "invalid \\u escape (4 hex "
-                                                                       "digits expected)");
-                                                lo = lo << 4 | (uint32_t)d;
-                                        }
-                                        if (lo < 0xdc00 || lo > 0xdfff)
-                                                return kv_fail(e, -EINVAL, line, col + i,
-                                                               "invalid \\u escape (unpaired high "
-                                                               "surrogate)");
-                                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                                        used = 12;
-                                }
-                                if (cp == 0)
-                                        return kv_fail(e, -EINVAL, line, col + i,
-                                                       "\\u0000 is not allowed in a string");
-
-                                if (cp < 0x80)
-                                        out[j++] = (char)cp;
-                                else if (cp < 0x800) {
-                                        out[j++] = (char)(0xc0 | cp >> 6);
-                                        out[j++] = (char)(0x80 | (cp & 0x3f));
-                                } else if (cp < 0x10000) {
-                                        out[j++] = (char)(0xe0 | cp >> 12);
-                                        out[j++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                                        out[j++] = (char)(0x80 | (cp & 0x3f));
-                                } else {
-                                        out[j++] = (char)(0xf0 | cp >> 18);
-                                        out[j++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-                                        out[j++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                                        out[j++] = (char)(0x80 | (cp & 0x3f));
-                                }
-                                i += used;
-                                continue;
-                        }
-                        default: {
-                                unsigned char x = (unsigned char)s[i + 1];
-
-                                if (x >= 0x20 && x < 0x7f)
-                                        return kv_fail(e, -EINVAL, line, col + i,
-                                                       "invalid escape '\\%c' (allowed: \\\" \\\\ "
-                                                       "\\/ \\b \\f \\n \\r \\t \\uXXXX)",
-                                                       x);
-                                return kv_fail(e, -EINVAL, line, col + i,
-                                               "invalid escape: byte 0x%02x after '\\'", x);
-                        }
-                        }
-                        i += 2;
-                        continue;
-                }
-
-                if (is_control(c))
-                        return kv_fail(
-                                e, -EINVAL, line, col + i,
-                                "raw control character 0x%02x in a string (write it as an escape)",
-                                c);
-
-                if (c >= 0x80) {
-                        size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
-
-                        if (len == 0)
-                                return kv_fail(e, -EINVAL, line, col + i,
-                                               "invalid UTF-8 in a string");
-                        memcpy(out + j, s + i, len);
-                        j += len;
-                        i += len;
-                        continue;
-                }
-
-                out[j++] = (char)c;
-                i++;
+        c.out = out;
+        while (c.i < n && s[c.i] != '"') {
+                r = decode_char(&c, e);
+                if (r < 0)
+                        return r;
         }
-
-        if (i >= n)
+        if (c.i >= n)
                 return kv_fail(e, -EINVAL, line, col, "unterminated string");
-        if (i + 1 != n) {
-                size_t k = i + 1;
+        if (c.i + 1 != n) {
+                size_t k = c.i + 1;
 
                 while (k < n && is_space(s[k]))
                         k++;
                 if (k == n)
-                        k = i + 1;
+                        k = c.i + 1;
                 return kv_fail(e, -EINVAL, line, col + k, "unexpected text after the string");
         }
-
-        v = json_stringn(out, j);
+        v = json_stringn(out, c.j);
         if (!v)
                 return -ENOMEM;
         *ret = v;

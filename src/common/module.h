@@ -230,6 +230,16 @@ typedef struct module {
         int (*restart)(const struct module_ctx *ctx, struct module_error *err);
 } module_t;
 
+/* How a module's own background work reaches the helper from the front
+ * (the metrics history stores its minutes there): call(op, args, &ret) runs
+ * a helper operation that needs no session, as the front, args taken over;
+ * >= 0 or -errno.  The front sets it before it calls any module's init();
+ * elsewhere (the helper, the tests) it stays NULL, which a module reads as
+ * "no helper here".  Neither the front nor the module names the other. */
+typedef int (*module_helper_call_fn)(const char *op, json_t *args, json_t **ret);
+void modules_set_helper_call(module_helper_call_fn call);
+module_helper_call_fn modules_helper_call(void);
+
 /* The module list: src/modules/modules.c, one line per module. */
 extern const module_t *const steward_modules[];
 extern const size_t steward_modules_count;

@@ -1,4 +1,9 @@
-/* main.c — stewardd: command line, start-up, signals.
+/* main.c — stewardd's root process: the command line, start-up, and the
+ * supervisor.  It binds every socket, opens the state and the TLS identity,
+ * then becomes the privileged helper (src/helper/) and forks the network
+ * front (front.c), which it restarts when it dies (at most 5 times a
+ * minute) and kills when it breaks the framing.  Nothing here runs in the
+ * front, and the front's start-up is not here.
  *
  * Start-up order matters: signals are blocked before any thread exists (so
  * every thread inherits the mask and only the main thread receives them via
@@ -10,12 +15,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <malloc.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -27,30 +30,21 @@
 #include <unistd.h>
 
 #include "discovery.h"
+#include "front.h"
 #include "helper/files.h"
 #include "helper/helper.h"
 #include "helper/sessions.h"
 #include "helperclient.h"
 #include "http.h"
-#include "sandbox.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "module.h"
-#include "events.h"
-#include "modules/metrics/history.h"
 #include "modules/stewardd/stewardd.h"
 #include "tls.h"
 #include "util.h"
 
 #define MAX_LISTENERS 16
 #define DEFAULT_PORT  660
-
-/* The discovery sockets the parent bound for the front. */
-struct udp_sockets {
-        int fds[DISCOVERY_MAX_SOCKETS];
-        char names[DISCOVERY_MAX_SOCKETS][64];
-        size_t n;
-};
 
 struct args {
         const char *config;
@@ -227,22 +221,6 @@ static int bind_udp(const char *spec, struct udp_sockets *u, char *err, size_t e
         return 0;
 }
 
-/* The port of the first TCP listener: what discovery answers advertise. */
-static uint16_t tcp_port(const struct listener *ls, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                struct sockaddr_storage ss;
-                socklen_t len = sizeof ss;
-
-                if (ls[i].unix_socket || getsockname(ls[i].fd, (struct sockaddr *)&ss, &len) < 0)
-                        continue;
-                if (ss.ss_family == AF_INET6)
-                        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-                if (ss.ss_family == AF_INET)
-                        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-        return 0;
-}
-
 static int mkdir_parents(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
@@ -350,6 +328,39 @@ static int bootstrap_token(const char *state_dir, bool *created, char **path, ch
         return 0;
 }
 
+/* --listen ADDR:PORT, checked now so that a typo is a usage error. */
+static int add_listen(struct args *a, const char *spec) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+
+        if (a->n_listen == MAX_LISTENERS) {
+                fprintf(stderr, "stewardd: at most %d --listen addresses\n", MAX_LISTENERS);
+                return -EINVAL;
+        }
+        if (parse_addr(spec, &ss, &len) < 0) {
+                fprintf(stderr, "stewardd: invalid --listen \"%s\" (ADDR:PORT or [ADDR]:PORT)\n",
+                        spec);
+                return -EINVAL;
+        }
+        a->listen[a->n_listen++] = spec;
+        return 0;
+}
+
+/* --udp ADDR:PORT|:PORT|off. */
+static int set_udp(struct args *a, const char *spec) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+
+        if (!STREQ(spec, "off") && parse_addr(spec, &ss, &len) < 0) {
+                fprintf(stderr,
+                        "stewardd: invalid --udp \"%s\" (ADDR:PORT, [ADDR]:PORT, :PORT or off)\n",
+                        spec);
+                return -EINVAL;
+        }
+        a->udp = spec;
+        return 0;
+}
+
 static int parse_args(int argc, char **argv, struct args *a) {
         enum {
                 O_CONFIG = 256,
@@ -395,37 +406,13 @@ static int parse_args(int argc, char **argv, struct args *a) {
                         a->config = optarg;
                         break;
                 case O_LISTEN:
-                        if (a->n_listen == MAX_LISTENERS) {
-                                fprintf(stderr, "stewardd: at most %d --listen addresses\n",
-                                        MAX_LISTENERS);
+                        if (add_listen(a, optarg) < 0)
                                 return -EINVAL;
-                        }
-                        {
-                                struct sockaddr_storage ss;
-                                socklen_t len;
-                                if (parse_addr(optarg, &ss, &len) < 0) {
-                                        fprintf(stderr,
-                                                "stewardd: invalid --listen \"%s\" (ADDR:PORT or "
-                                                "[ADDR]:PORT)\n",
-                                                optarg);
-                                        return -EINVAL;
-                                }
-                        }
-                        a->listen[a->n_listen++] = optarg;
                         break;
-                case O_UDP: {
-                        struct sockaddr_storage ss;
-                        socklen_t len;
-                        if (!STREQ(optarg, "off") && parse_addr(optarg, &ss, &len) < 0) {
-                                fprintf(stderr,
-                                        "stewardd: invalid --udp \"%s\" (ADDR:PORT, [ADDR]:PORT, "
-                                        ":PORT or off)\n",
-                                        optarg);
+                case O_UDP:
+                        if (set_udp(a, optarg) < 0)
                                 return -EINVAL;
-                        }
-                        a->udp = optarg;
                         break;
-                }
                 case O_SOCKET:
                         a->socket_path = optarg;
                         break;
@@ -485,65 +472,6 @@ static json_t *facts_json(struct listener *ls, size_t n, const struct args *a,
                          a->state_dir, "bootstrap_token_file", token_path, "discovery", a->udp);
 }
 
-/* Becomes `pw` for good: groups, gid, uid; then checks that root cannot be
- * regained and forbids gaining privileges through exec. */
-static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
-        uid_t ru, eu, su;
-        gid_t rg, eg, sg;
-
-        if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-            setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-                snprintf(err, err_len, "cannot become %s: %s", pw->pw_name, strerror(errno));
-                return -errno;
-        }
-        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != pw->pw_uid ||
-            eu != pw->pw_uid || su != pw->pw_uid || rg != pw->pw_gid || eg != pw->pw_gid ||
-            sg != pw->pw_gid || getgroups(0, NULL) != 0) {
-                snprintf(err, err_len, "the switch to %s did not take", pw->pw_name);
-                return -EPERM;
-        }
-        if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-                snprintf(err, err_len, "root could be regained after the switch to %s",
-                         pw->pw_name);
-                return -EPERM;
-        }
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-                snprintf(err, err_len, "cannot set no_new_privs: %s", strerror(errno));
-                return -errno;
-        }
-#if defined(__SANITIZE_ADDRESS__)
-        /* LeakSanitizer must ptrace this process at exit; the uid switch made
-         * it non-dumpable.  Only sanitizer (test) builds undo that. */
-        (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-#endif
-        return 0;
-}
-
-struct front_args {
-        struct listener *ls;
-        size_t n;
-        const struct tls_identity *tls;
-        const struct passwd *pw;
-        const struct udp_sockets *udp;
-        pid_t parent;
-        bool first;
-};
-
-/* What stewardd's fullstatus adds while running: the discovery counters. */
-static json_t *live_facts(void) {
-        return json_pack("{s:o}", "discovery_counters", discovery_counters_json());
-}
-
-/* The metrics history's way to the helper's database (history.h). */
-static int history_helper(const char *op, json_t *args, json_t **ret) {
-        struct module_error e = {0};
-        int r = helper_call(op, NULL, "front", args, -1, ret, NULL, &e);
-
-        if (r == -EACCES)
-                log_warning("the helper refused %s: %s", op, e.message);
-        return r;
-}
-
 /* Every connection, event subscribers included, is a descriptor: take what
  * the hard limit allows (systemd's default soft limit of 1024 would cap the
  * connections near 500). */
@@ -554,11 +482,6 @@ static void raise_nofile(void) {
                 return;
         rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-/* SIGHUP: a module whose file does not parse keeps what runs. */
-static void reload_failed(const module_t *m, const struct module_error *e) {
-        log_error("reload refused, keeping the running configuration: %s", e->message);
 }
 
 /* At start, in the helper: a write killed mid-way (kill -9) left a temp
@@ -581,100 +504,6 @@ static void remove_stale_temps(void) {
                                                   *f);
                 }
         }
-}
-
-/* The network front: unprivileged, threads, TLS, HTTP.  Never returns. */
-__attribute__((noreturn)) static void front_main(const struct front_args *f,
-                                                 const int *helper_socks, const sigset_t *mask) {
-        struct http_options hopt = {.tls = f->tls};
-        char err[512];
-        long cpus;
-        int r = 0, sig;
-
-        (void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-        if (getppid() != f->parent)
-                _exit(1);
-        if (getuid() == 0 || f->pw->pw_uid != getuid()) {
-                r = drop_privileges(f->pw, err, sizeof err);
-                if (r < 0) {
-                        log_error("%s", err);
-                        _exit(1);
-                }
-        }
-        r = sandbox_front(err, sizeof err);
-        if (r < 0) {
-                log_error("%s", err);
-                _exit(1);
-        }
-        helper_client_init(helper_socks, HELPER_CHANNELS);
-        history_set_backend(history_helper);
-        r = events_start();
-        if (r < 0)
-                log_warning_errno(r, "the event stream could not start");
-        for (size_t i = 0; i < steward_modules_count; i++)
-                if (steward_modules[i]->init && (r = steward_modules[i]->init()) < 0)
-                        log_warning_errno(r, "module %s could not start", steward_modules[i]->name);
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        hopt.threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
-        r = http_start(f->ls, f->n, &hopt, err, sizeof err);
-        if (r < 0) {
-                log_error("%s", err);
-                _exit(1);
-        }
-        stewardd_set_live_facts(live_facts);
-        /* Start-up (TLS set-up, module init) leaves free heap behind; give
-         * it back (measured: ~130 kB of the two processes' 2.4 MB of
-         * anonymous memory, bench/events.sh). */
-        malloc_trim(0);
-        /* Without discovery the server still works: it is only not found. */
-        r = discovery_start(f->udp->fds, f->udp->n, tcp_port(f->ls, f->n), f->tls->fingerprint, err,
-                            sizeof err);
-        if (r < 0)
-                log_error("%s; not answering discovery requests", err);
-        else
-                for (size_t i = 0; i < f->udp->n && f->first; i++)
-                        log_notice("answering discovery requests on udp %s", f->udp->names[i]);
-        for (size_t i = 0; i + 1 < f->n && f->first; i++) {
-                char host[256] = "";
-                const char *port = strrchr(f->ls[i].name, ':');
-                bool wildcard = strncmp(f->ls[i].name, "0.0.0.0:", 8) == 0 ||
-                                strncmp(f->ls[i].name, "[::]:", 5) == 0;
-                if (wildcard && gethostname(host, sizeof host - 1) == 0 && host[0])
-                        log_notice("listening on https://%s/ (https://%s%s/)", f->ls[i].name, host,
-                                   port);
-                else
-                        log_notice("listening on https://%s/", f->ls[i].name);
-        }
-        log_notice("%s on %s (local, by peer credentials); serving as %s",
-                   f->first ? "listening" : "restarted, listening", f->ls[f->n - 1].name,
-                   f->pw->pw_name);
-
-        for (;;) {
-                siginfo_t si;
-                sig = sigwaitinfo(mask, &si);
-                if (sig < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;
-                }
-                if (sig == SIGHUP) {
-                        /* Every module makes its files live again. */
-                        (void)modules_make_live(/* helper= */ false, reload_failed);
-                        continue;
-                }
-                if (sig == SIGTERM || sig == SIGINT)
-                        break;
-        }
-        discovery_stop();
-        events_shutdown(); /* ends the streams, or the HTTP server waits for them */
-        http_stop(f->ls, f->n);
-        events_stop();
-        for (size_t i = steward_modules_count; i-- > 0;)
-                if (steward_modules[i]->done)
-                        steward_modules[i]->done();
-        for (size_t i = 0; i < HELPER_CHANNELS; i++)
-                close(helper_socks[i]);
-        exit(0);
 }
 
 /* HELPER_CHANNELS socketpairs: sp[0][i] the helper's end of channel i,
@@ -708,232 +537,307 @@ static int next_signal(int sigfd) {
         return n == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
 }
 
-int main(int argc, char **argv) {
-        struct listener ls[MAX_LISTENERS + 1] = {0};
-        struct udp_sockets udp = {0};
-        struct tls_identity tls = {0};
-        _cleanup_free_ char *token_path = NULL;
-        struct helper *h = NULL;
-        struct passwd *pw;
+/* SIGHUP: a module whose file does not parse keeps what runs. */
+static void reload_failed(const module_t *m, const struct module_error *e) {
+        log_error("reload refused, keeping the running configuration: %s", e->message);
+}
+
+/* The root supervisor's state: what it opened for the front and keeps
+ * across the front's restarts. */
+struct supervisor {
         struct args a;
-        sigset_t mask, front_mask;
+        struct listener ls[MAX_LISTENERS + 1]; /* the TCP listeners, then the unix socket */
+        size_t n;
+        struct udp_sockets udp;
+        struct tls_identity tls;
+        char *token_path;
+        bool token_created;
+        struct helper *h;
+        struct passwd *pw;
+        sigset_t mask;       /* the parent's signals, read from sigfd */
+        sigset_t front_mask; /* the front's, read with sigwaitinfo */
+        int sigfd;
+        bool stopping;
+        int exit_code;
+};
+
+/* The configuration, the front's user, the state directory, the bootstrap
+ * token and the TLS identity; logs why it fails. */
+static int prepare(struct supervisor *s) {
+        const struct args *a = &s->a;
         char err[768];
-        size_t n = 0;
-        bool token_created, stopping = false;
-        unsigned restarts = 0;
-        uint64_t window_start = 0;
-        int r, sigfd = -1, exit_code = 0;
+        int r;
 
-        if (parse_args(argc, argv, &a) < 0)
-                return 2;
-        log_open(a.foreground);
-
-        /* Blocked before any child or thread exists; the parent reads them
-         * from a signalfd, the front with sigwaitinfo. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        front_mask = mask;
-        sigaddset(&mask, SIGCHLD);
-        pthread_sigmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        umask(022);
-
-        raise_nofile();
-        r = stewardd_config_init(a.config, a.log_level, err, sizeof err);
+        r = stewardd_config_init(a->config, a->log_level, err, sizeof err);
         if (r < 0) {
                 log_error("invalid configuration: %s", err);
-                return 1;
+                return r;
         }
-        pw = getpwnam(a.user);
-        if (!pw) {
+        s->pw = getpwnam(a->user);
+        if (!s->pw) {
                 log_error("there is no user \"%s\" to run the network front as; create it "
                           "(useradd --system --no-create-home --shell /usr/sbin/nologin %s) or "
                           "pass --user",
-                          a.user, a.user);
-                return 1;
+                          a->user, a->user);
+                return -ESRCH;
         }
-        if (pw->pw_uid == 0 && getuid() == 0) {
-                log_error("--user %s is root; the network front must not run as root", a.user);
-                return 1;
+        if (s->pw->pw_uid == 0 && getuid() == 0) {
+                log_error("--user %s is root; the network front must not run as root", a->user);
+                return -EPERM;
         }
-        r = mkdir_parents(a.state_dir, 0700);
-        if (r < 0) {
-                log_error_errno(r, "cannot create the state directory %s", a.state_dir);
-                return 1;
-        }
-        r = bootstrap_token(a.state_dir, &token_created, &token_path, err, sizeof err);
+        r = mkdir_parents(a->state_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the state directory %s", a->state_dir);
+        r = bootstrap_token(a->state_dir, &s->token_created, &s->token_path, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
-                return 1;
+                return r;
         }
-        r = mkdir_parents(a.tls_dir, 0700);
+        r = mkdir_parents(a->tls_dir, 0700);
         if (r >= 0)
-                r = tls_identity_load_or_create(a.tls_dir, &tls, err, sizeof err);
+                r = tls_identity_load_or_create(a->tls_dir, &s->tls, err, sizeof err);
         else
-                snprintf(err, sizeof err, "cannot create %s: %s", a.tls_dir, strerror(-r));
+                snprintf(err, sizeof err, "cannot create %s: %s", a->tls_dir, strerror(-r));
         if (r < 0) {
                 log_error("%s", err);
-                return 1;
+                return r;
         }
-        if (tls.created)
-                log_notice("generated a new TLS key and certificate in %s", a.tls_dir);
+        if (s->tls.created)
+                log_notice("generated a new TLS key and certificate in %s", a->tls_dir);
+        return 0;
+}
 
-        for (size_t i = 0; i < a.n_listen; i++) {
-                r = bind_tcp(a.listen[i], &ls[n], err, sizeof err);
+/* Every --listen address, the unix socket (last) and the discovery
+ * sockets: a port conflict fails here, before anything is served. */
+static int bind_all(struct supervisor *s) {
+        char err[768];
+        int r;
+
+        for (size_t i = 0; i < s->a.n_listen; i++) {
+                r = bind_tcp(s->a.listen[i], &s->ls[s->n], err, sizeof err);
                 if (r < 0) {
                         log_error("%s", err);
-                        goto fail;
+                        return r;
                 }
-                n++;
+                s->n++;
         }
-        r = bind_unix(a.socket_path, &ls[n], err, sizeof err);
+        r = bind_unix(s->a.socket_path, &s->ls[s->n], err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
-                goto fail;
+                return r;
         }
-        n++;
-        r = bind_udp(a.udp, &udp, err, sizeof err);
-        if (r < 0) {
+        s->n++;
+        r = bind_udp(s->a.udp, &s->udp, err, sizeof err);
+        if (r < 0)
                 log_error("%s", err);
-                goto fail;
-        }
-        r = helper_new(a.state_dir, token_path, &h, err, sizeof err);
+        return r;
+}
+
+/* This process becomes the helper: the state, what it must know of the
+ * sockets and the front, and the signalfd it serves beside the channels. */
+static int helper_prepare(struct supervisor *s) {
+        char err[768];
+        int r;
+
+        r = helper_new(s->a.state_dir, s->token_path, &s->h, err, sizeof err);
         if (r < 0) {
-                log_error("cannot open the state in %s: %s", a.state_dir, err);
-                goto fail;
+                log_error("cannot open the state in %s: %s", s->a.state_dir, err);
+                return r;
         }
         remove_stale_temps();
-        r = helper_set_peer_socket(h, a.socket_path);
-        if (r < 0) {
-                log_error_errno(r, "cannot remember the socket path");
-                goto fail;
-        }
-        helper_set_front_uid(h, pw->pw_uid);
-        for (size_t i = 0; i < n; i++)
-                if (!ls[i].unix_socket && (r = helper_add_listener(h, ls[i].fd)) < 0) {
-                        log_error_errno(r, "cannot remember the listener %s", ls[i].name);
-                        goto fail;
-                }
-        sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sigfd < 0) {
-                r = log_error_errno(-errno, "signalfd failed");
-                goto fail;
-        }
-        stewardd_set_facts(facts_json(ls, n, &a, &tls, token_path));
-        log_notice("TLS certificate fingerprint %s", tls.fingerprint);
-        if (token_created)
+        r = helper_set_peer_socket(s->h, s->a.socket_path);
+        if (r < 0)
+                return log_error_errno(r, "cannot remember the socket path");
+        helper_set_front_uid(s->h, s->pw->pw_uid);
+        for (size_t i = 0; i < s->n; i++)
+                if (!s->ls[i].unix_socket && (r = helper_add_listener(s->h, s->ls[i].fd)) < 0)
+                        return log_error_errno(r, "cannot remember the listener %s", s->ls[i].name);
+        s->sigfd = signalfd(-1, &s->mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (s->sigfd < 0)
+                return log_error_errno(-errno, "signalfd failed");
+        stewardd_set_facts(facts_json(s->ls, s->n, &s->a, &s->tls, s->token_path));
+        log_notice("TLS certificate fingerprint %s", s->tls.fingerprint);
+        if (s->token_created)
                 log_notice("bootstrap token created in %s (root only; one use: log in or create "
                            "the first API token)",
-                           token_path);
-        else if (access(token_path, F_OK) == 0)
-                log_notice("bootstrap token is in %s (root only)", token_path);
+                           s->token_path);
+        else if (access(s->token_path, F_OK) == 0)
+                log_notice("bootstrap token is in %s (root only)", s->token_path);
+        return 0;
+}
 
-        malloc_trim(0);
-        /* Supervise: this process is the helper; the front is a child that is
-         * started again if it dies (the listening sockets stay here). */
-        while (!stopping) {
-                /* The channels to the helper: [0] the helper's ends, [1] the front's. */
-                int sp[2][HELPER_CHANNELS];
-                pid_t pid;
-                struct front_args fa = {ls, n, &tls, pw, &udp, getpid(), restarts == 0};
+/* Serves the helper channels of the front pid until it is gone (or must
+ * go), acting on the signals meanwhile. */
+static void serve_front(struct supervisor *s, pid_t pid, const int *channels) {
+        for (;;) {
+                int r = helper_serve(s->h, channels, HELPER_CHANNELS, s->sigfd), sig;
 
-                r = helper_front_started(h);
-                if (r < 0)
-                        log_warning("cannot end the local sessions of an earlier front: %s",
-                                    strerror(-r));
-                r = channels_open(sp);
-                if (r < 0) {
-                        log_error_errno(r, "socketpair failed");
-                        goto fail;
+                if (r != -EINTR) {
+                        /* Framing broken, or a channel closed while the front
+                         * should be serving: this front is not trusted again
+                         * (a front left with some channels would hang on
+                         * them). */
+                        if (r < 0 || !s->stopping)
+                                kill(pid, SIGKILL);
+                        return;
                 }
-                pid = fork();
-                if (pid < 0) {
-                        r = log_error_errno(-errno, "fork failed");
-                        channels_close(sp[0]);
-                        channels_close(sp[1]);
-                        goto fail;
+                sig = next_signal(s->sigfd);
+                if (sig == SIGHUP) {
+                        if (modules_make_live(/* helper= */ true, reload_failed) >= 0)
+                                log_notice("configuration reloaded from %s", s->a.config);
+                        kill(pid, SIGHUP);
+                } else if (sig == SIGTERM || sig == SIGINT) {
+                        if (!s->stopping)
+                                log_notice("received %s, shutting down",
+                                           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                        s->stopping = true;
+                        /* Serve on until the front is gone: it hands the
+                         * helper its last metrics on the way out. */
+                        kill(pid, SIGTERM);
+                } else if (sig == SIGCHLD) {
+                        siginfo_t info = {0};
+                        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                            info.si_pid == pid)
+                                return; /* the front is gone; reaped by the caller */
                 }
-                if (pid == 0) {
-                        channels_close(sp[0]);
-                        close(sigfd);
-                        front_main(&fa, sp[1], &front_mask);
-                }
-                channels_close(sp[1]);
-                for (;;) {
-                        int sig;
-                        r = helper_serve(h, sp[0], HELPER_CHANNELS, sigfd);
-                        if (r != -EINTR) {
-                                /* Framing broken, or a channel closed while
-                                 * the front should be serving: this front
-                                 * is not trusted again (a front left with
-                                 * some channels would hang on them). */
-                                if (r < 0 || !stopping)
-                                        kill(pid, SIGKILL);
-                                break;
-                        }
-                        sig = next_signal(sigfd);
-                        if (sig == SIGHUP) {
-                                if (modules_make_live(/* helper= */ true, reload_failed) >= 0)
-                                        log_notice("configuration reloaded from %s", a.config);
-                                kill(pid, SIGHUP);
-                        } else if (sig == SIGTERM || sig == SIGINT) {
-                                if (!stopping)
-                                        log_notice("received %s, shutting down",
-                                                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
-                                stopping = true;
-                                /* Serve on until the front is gone: it hands
-                                 * the helper its last metrics on the way out. */
-                                kill(pid, SIGTERM);
-                        } else if (sig == SIGCHLD) {
-                                siginfo_t info = {0};
-                                if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) ==
-                                            0 &&
-                                    info.si_pid == pid)
-                                        break; /* the front is gone; reaped below */
-                        }
-                }
+        }
+}
+
+/* Reaps the front and says how it ended. */
+static void reap_front(struct supervisor *s, pid_t pid) {
+        int st = 0;
+
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        if (s->stopping && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+                log_error("the network front exited uncleanly (%s %d)",
+                          WIFSIGNALED(st) ? "signal" : "status",
+                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                s->exit_code = 1;
+        } else if (!s->stopping)
+                log_error("the network front exited (%s %d); restarting it",
+                          WIFSIGNALED(st) ? "signal" : "status",
+                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+/* One life of the front: new channels, fork, serve, reap. */
+static int run_front(struct supervisor *s, bool first) {
+        /* The channels to the helper: [0] the helper's ends, [1] the front's. */
+        int sp[2][HELPER_CHANNELS];
+        struct front_args fa = {
+                .ls = s->ls,
+                .n = s->n,
+                .tls = &s->tls,
+                .pw = s->pw,
+                .udp = &s->udp,
+                .parent = getpid(),
+                .first = first,
+        };
+        pid_t pid;
+        int r;
+
+        r = helper_front_started(s->h);
+        if (r < 0)
+                log_warning("cannot end the local sessions of an earlier front: %s", strerror(-r));
+        r = channels_open(sp);
+        if (r < 0)
+                return log_error_errno(r, "socketpair failed");
+        pid = fork();
+        if (pid < 0) {
+                r = log_error_errno(-errno, "fork failed");
                 channels_close(sp[0]);
-                {
-                        int st = 0;
-                        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                                ;
-                        if (stopping && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
-                                log_error("the network front exited uncleanly (%s %d)",
-                                          WIFSIGNALED(st) ? "signal" : "status",
-                                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                                exit_code = 1;
-                        } else if (!stopping)
-                                log_error("the network front exited (%s %d); restarting it",
-                                          WIFSIGNALED(st) ? "signal" : "status",
-                                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-                }
-                if (stopping)
+                channels_close(sp[1]);
+                return r;
+        }
+        if (pid == 0) {
+                channels_close(sp[0]);
+                close(s->sigfd);
+                front_main(&fa, sp[1], &s->front_mask);
+        }
+        channels_close(sp[1]);
+        serve_front(s, pid, sp[0]);
+        channels_close(sp[0]);
+        reap_front(s, pid);
+        return 0;
+}
+
+/* Supervise: this process is the helper; the front is a child that is
+ * started again if it dies (the listening sockets stay here), at most 5
+ * times within a minute. */
+static int supervise(struct supervisor *s) {
+        unsigned restarts = 0;
+        uint64_t window_start = 0;
+        int r;
+
+        while (!s->stopping) {
+                r = run_front(s, restarts == 0);
+                if (r < 0)
+                        return r;
+                if (s->stopping)
                         break;
                 if (now_usec() - window_start > 60u * 1000000u) {
                         window_start = now_usec();
                         restarts = 1;
                 } else if (++restarts > 5) {
                         log_error("the network front failed 5 times within a minute; giving up");
-                        exit_code = 1;
+                        s->exit_code = 1;
                         break;
                 }
         }
-        r = 0;
-fail:
-        if (sigfd >= 0)
-                close(sigfd);
-        helper_free(h);
-        for (size_t i = 0; i < udp.n; i++)
-                close(udp.fds[i]);
-        for (size_t i = 0; i < n; i++) {
-                if (ls[i].fd >= 0)
-                        close(ls[i].fd);
-                if (ls[i].unix_socket)
-                        (void)unlink(ls[i].name);
+        return 0;
+}
+
+static void supervisor_done(struct supervisor *s) {
+        if (s->sigfd >= 0)
+                close(s->sigfd);
+        helper_free(s->h);
+        for (size_t i = 0; i < s->udp.n; i++)
+                close(s->udp.fds[i]);
+        for (size_t i = 0; i < s->n; i++) {
+                if (s->ls[i].fd >= 0)
+                        close(s->ls[i].fd);
+                if (s->ls[i].unix_socket)
+                        (void)unlink(s->ls[i].name);
         }
         stewardd_set_facts(NULL);
-        tls_identity_free(&tls);
-        return r < 0 ? 1 : exit_code;
+        tls_identity_free(&s->tls);
+        free(s->token_path);
+}
+
+int main(int argc, char **argv) {
+        struct supervisor s = {.sigfd = -1};
+        int r;
+
+        if (parse_args(argc, argv, &s.a) < 0)
+                return 2;
+        log_open(s.a.foreground);
+
+        /* Blocked before any child or thread exists; the parent reads them
+         * from a signalfd, the front with sigwaitinfo. */
+        sigemptyset(&s.mask);
+        sigaddset(&s.mask, SIGTERM);
+        sigaddset(&s.mask, SIGINT);
+        sigaddset(&s.mask, SIGHUP);
+        s.front_mask = s.mask;
+        sigaddset(&s.mask, SIGCHLD);
+        pthread_sigmask(SIG_BLOCK, &s.mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        umask(022);
+
+        raise_nofile();
+        r = prepare(&s);
+        if (r < 0) {
+                tls_identity_free(&s.tls);
+                free(s.token_path);
+                return 1;
+        }
+        r = bind_all(&s);
+        if (r >= 0)
+                r = helper_prepare(&s);
+        if (r >= 0) {
+                malloc_trim(0);
+                r = supervise(&s);
+        }
+        supervisor_done(&s);
+        return r < 0 ? 1 : s.exit_code;
 }

@@ -37,9 +37,9 @@ int sql_step_one(sqlite3_stmt *st) {
         return rc == SQLITE_DONE ? -ENOENT : sql_fail(rc);
 }
 
-int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret) {
+int sql_prepare_db(sqlite3 *db, const char *sql, sqlite3_stmt **ret) {
         sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 
         if (rc != SQLITE_OK) {
                 sqlite3_finalize(st);
@@ -49,8 +49,8 @@ int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret) {
         return 0;
 }
 
-int sql_exec(struct store *s, const char *sql) {
-        return sql_errno(sqlite3_exec(store_db(s), sql, NULL, NULL, NULL));
+int sql_exec_db(sqlite3 *db, const char *sql) {
+        return sql_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 int sql_bind_text(sqlite3_stmt *st, int idx, const char *v) {
@@ -67,37 +67,6 @@ int sql_bind_int64(sqlite3_stmt *st, int idx, int64_t v) {
 const char *sql_column_text(sqlite3_stmt *st, int col) {
         const unsigned char *t = sqlite3_column_text(st, col);
         return t ? (const char *)t : "";
-}
-
-int tx_begin(struct store *s, bool *own) {
-        int r;
-
-        if (!sqlite3_get_autocommit(store_db(s))) {
-                *own = false;
-                return 0;
-        }
-        r = store_begin(s);
-        if (r < 0)
-                return r;
-        *own = true;
-        return 0;
-}
-
-int tx_end(struct store *s, bool own, int r) {
-        int k;
-
-        if (!own)
-                return r;
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
-        k = store_commit(s);
-        if (k < 0) {
-                store_rollback(s);
-                return k;
-        }
-        return r;
 }
 
 int store_sha256_hex(const void *p, size_t n, char dst[static SHA256_HEX_LEN + 1]) {

@@ -19,7 +19,8 @@
  * tagged with an application_id so that another program's SQLite file is
  * refused, not "migrated".
  *
- * A struct store is one connection, used by one thread at a time. */
+ * A struct store is one connection, used by one thread at a time.  This file
+ * builds on sqlutil.c (plain SQLite helpers), which knows nothing of it. */
 #include "store.h"
 
 #include <errno.h>
@@ -420,6 +421,14 @@ sqlite3 *store_db(struct store *s) {
         return s->db;
 }
 
+int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret) {
+        return sql_prepare_db(s->db, sql, ret);
+}
+
+int sql_exec(struct store *s, const char *sql) {
+        return sql_exec_db(s->db, sql);
+}
+
 int store_begin(struct store *s) {
         return sql_exec(s, "BEGIN IMMEDIATE");
 }
@@ -431,4 +440,35 @@ int store_commit(struct store *s) {
 void store_rollback(struct store *s) {
         if (!sqlite3_get_autocommit(s->db))
                 (void)sql_exec(s, "ROLLBACK");
+}
+
+int tx_begin(struct store *s, bool *own) {
+        int r;
+
+        if (!sqlite3_get_autocommit(s->db)) {
+                *own = false;
+                return 0;
+        }
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        *own = true;
+        return 0;
+}
+
+int tx_end(struct store *s, bool own, int r) {
+        int k;
+
+        if (!own)
+                return r;
+        if (r < 0) {
+                store_rollback(s);
+                return r;
+        }
+        k = store_commit(s);
+        if (k < 0) {
+                store_rollback(s);
+                return k;
+        }
+        return r;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store;
@@ -23,3 +24,13 @@ sqlite3 *store_db(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+
+/* sql_prepare_db()/sql_exec_db() (sqlutil.h) on the store's connection. */
+int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret);
+int sql_exec(struct store *s, const char *sql);
+
+/* Starts a write transaction unless the caller already holds one; *own says
+ * whether tx_end must finish it.  tx_end commits (r >= 0) or rolls back and
+ * returns r, or the commit's error. */
+int tx_begin(struct store *s, bool *own);
+int tx_end(struct store *s, bool own, int r);

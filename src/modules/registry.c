@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,16 @@ void module_error_set(struct module_error *e, int status, const char *code, cons
         va_start(ap, fmt);
         vsnprintf(e->message, sizeof e->message, fmt, ap);
         va_end(ap);
+}
+
+static _Atomic(module_helper_call_fn) helper_call_fn;
+
+void modules_set_helper_call(module_helper_call_fn call) {
+        atomic_store(&helper_call_fn, call);
+}
+
+module_helper_call_fn modules_helper_call(void) {
+        return atomic_load(&helper_call_fn);
 }
 
 const module_t *module_find(const char *name) {

@@ -461,14 +461,20 @@ static int metrics_init(void) {
         r = make_live(/* helper= */ false, &e);
         if (r < 0)
                 log_error("%s", e.message);
+        /* The history stores its minutes through the front's helper channel,
+         * when there is one (not in the tests). */
+        history_set_backend(modules_helper_call());
         r = history_start();
-        if (r < 0)
+        if (r < 0) {
+                history_set_backend(NULL);
                 sampler_done();
+        }
         return r;
 }
 
 static void metrics_done(void) {
         history_stop();
+        history_set_backend(NULL);
         history_teardown();
         sampler_done();
 }
