@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "modules/system/procfs.h"
+#include "procfs.h"
 #include "util.h"
 
 #include "fixture.h"
