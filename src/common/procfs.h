@@ -84,7 +84,7 @@ bool tv_is_integer(const char *s, size_t n);
 
 struct procfs_source {
         const char *path;
-        size_t max;     /* bytes; past it a read fails with -EFBIG */
+        size_t max;     /* bytes; a file of max - 1 bytes or more fails with -EFBIG */
         int fd;         /* -1: closed */
         int open_error; /* -errno of the failed open, 0 */
 };
