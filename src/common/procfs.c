@@ -885,8 +885,7 @@ static int parse_disk_line(const char *line, size_t line_len, struct diskstat *r
         r = tv_to_unsigned(tok, tok_len, &d.major);
         if (r < 0)
                 return -EINVAL;
-        if (!tv_next_token(&lp, lend, &tok, &tok_len) ||
-            tv_to_unsigned(tok, tok_len, &d.minor) < 0)
+        if (!tv_next_token(&lp, lend, &tok, &tok_len) || tv_to_unsigned(tok, tok_len, &d.minor) < 0)
                 return -EINVAL;
         if (!tv_next_token(&lp, lend, &name, &name_len) || name_len >= sizeof(d.name))
                 return -EINVAL;
@@ -977,97 +976,67 @@ static int to_int(const char *s, size_t n, int *ret) {
         return 0;
 }
 
-/* The fields after "pid (comm) ", numbered as in proc(5) (state is 3). */
+/* The numeric fields of proc(5) from 4 (ppid) to 24 (rss), in order: the
+ * type each is parsed as and where it goes (SKIP: checked, not kept). */
+enum pid_field_type { PF_INT, PF_UNSIGNED, PF_U64, PF_I64, PF_SKIP };
+
+static const struct {
+        enum pid_field_type type;
+        size_t offset;
+} pid_fields[] = {
+#define PF(t, f)                                                                                   \
+        { PF_##t, offsetof(struct proc_pid_stat, f) }
+        PF(INT, ppid),        PF(INT, pgrp),       PF(INT, session),   PF(INT, tty_nr),
+        PF(INT, tpgid),       PF(UNSIGNED, flags), PF(U64, minflt),    PF(U64, cminflt),
+        PF(U64, majflt),      PF(U64, cmajflt),    PF(U64, utime),     PF(U64, stime),
+        PF(I64, cutime),      PF(I64, cstime),     PF(I64, priority),  PF(I64, nice),
+        PF(I64, num_threads), {PF_SKIP, 0}, /* 21, itrealvalue: always 0 since 2.6.17 */
+        PF(U64, starttime),   PF(U64, vsize),      PF(I64, rss_pages),
+#undef PF
+};
+
+static int parse_pid_field(const char *tok, size_t tok_len, size_t i, struct proc_pid_stat *st) {
+        void *dst = (char *)st + pid_fields[i].offset;
+
+        switch (pid_fields[i].type) {
+        case PF_INT:
+                return to_int(tok, tok_len, dst);
+        case PF_UNSIGNED:
+                return tv_to_unsigned(tok, tok_len, dst);
+        case PF_U64:
+                return tv_to_u64(tok, tok_len, dst);
+        case PF_I64:
+                return tv_to_i64(tok, tok_len, dst);
+        case PF_SKIP:
+                return tv_is_integer(tok, tok_len) ? 0 : -EINVAL;
+        }
+        return -EINVAL;
+}
+
+/* The fields after "pid (comm) ": the state, the table above, then any
+ * number of later fields, which must be numbers. */
 static int parse_pid_fields(const char *p, const char *end, struct proc_pid_stat *st) {
-        enum { F_FIRST = 3, F_LAST = 24 };
         const char *tok;
         size_t tok_len;
-        unsigned field = F_FIRST;
-        int r = 0;
+        int r;
 
-        while (field <= F_LAST && tv_next_token(&p, end, &tok, &tok_len)) {
-                switch (field) {
-                case 3:
-                        if (tok_len != 1)
-                                return -EINVAL;
-                        st->state = tok[0];
-                        break;
-                case 4:
-                        r = to_int(tok, tok_len, &st->ppid);
-                        break;
-                case 5:
-                        r = to_int(tok, tok_len, &st->pgrp);
-                        break;
-                case 6:
-                        r = to_int(tok, tok_len, &st->session);
-                        break;
-                case 7:
-                        r = to_int(tok, tok_len, &st->tty_nr);
-                        break;
-                case 8:
-                        r = to_int(tok, tok_len, &st->tpgid);
-                        break;
-                case 9:
-                        r = tv_to_unsigned(tok, tok_len, &st->flags);
-                        break;
-                case 10:
-                        r = tv_to_u64(tok, tok_len, &st->minflt);
-                        break;
-                case 11:
-                        r = tv_to_u64(tok, tok_len, &st->cminflt);
-                        break;
-                case 12:
-                        r = tv_to_u64(tok, tok_len, &st->majflt);
-                        break;
-                case 13:
-                        r = tv_to_u64(tok, tok_len, &st->cmajflt);
-                        break;
-                case 14:
-                        r = tv_to_u64(tok, tok_len, &st->utime);
-                        break;
-                case 15:
-                        r = tv_to_u64(tok, tok_len, &st->stime);
-                        break;
-                case 16:
-                        r = tv_to_i64(tok, tok_len, &st->cutime);
-                        break;
-                case 17:
-                        r = tv_to_i64(tok, tok_len, &st->cstime);
-                        break;
-                case 18:
-                        r = tv_to_i64(tok, tok_len, &st->priority);
-                        break;
-                case 19:
-                        r = tv_to_i64(tok, tok_len, &st->nice);
-                        break;
-                case 20:
-                        r = tv_to_i64(tok, tok_len, &st->num_threads);
-                        break;
-                case 21: /* itrealvalue: always 0 since 2.6.17 */
-                        r = tv_is_integer(tok, tok_len) ? 0 : -EINVAL;
-                        break;
-                case 22:
-                        r = tv_to_u64(tok, tok_len, &st->starttime);
-                        break;
-                case 23:
-                        r = tv_to_u64(tok, tok_len, &st->vsize);
-                        break;
-                case 24:
-                        r = tv_to_i64(tok, tok_len, &st->rss_pages);
-                        break;
-                }
+        if (!tv_next_token(&p, end, &tok, &tok_len) || tok_len != 1)
+                return -EINVAL;
+        st->state = tok[0];
+        for (size_t i = 0; i < ELEMENTSOF(pid_fields); i++) {
+                if (!tv_next_token(&p, end, &tok, &tok_len))
+                        return -EINVAL; /* truncated */
+                r = parse_pid_field(tok, tok_len, i, st);
                 if (r < 0)
                         return r;
-                field++;
         }
-        if (field <= F_LAST)
-                return -EINVAL; /* truncated */
-        /* Later fields: numbers, however many the kernel prints. */
         while (tv_next_token(&p, end, &tok, &tok_len))
                 if (!tv_is_integer(tok, tok_len))
                         return -EINVAL;
         return 0;
 }
+
+_Static_assert(sizeof(((struct proc_pid_stat *)0)->ppid) == sizeof(int), "PF_INT fields are int");
 
 int proc_pid_stat_parse(const char *text, size_t len, struct proc_pid_stat *ret) {
         struct proc_pid_stat st = {};

@@ -25,7 +25,7 @@
 
 #define WAKE_OFFSET_NS (500L * 1000 * 1000) /* into each wall-clock second */
 /* PROCFS_MAX_CPUS lines and a long "intr" line. */
-#define STAT_MAX     (4UL << 20)
+#define STAT_MAX (4UL << 20)
 /* The thread reads /proc and calls short hooks: a small stack is plenty, and
  * keeps the untouched part of 8 MiB out of the address space. */
 #define THREAD_STACK (256UL * 1024)

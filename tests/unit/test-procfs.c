@@ -119,10 +119,19 @@ static void test_tokenizer_numbers(void **state) {
                 const char *text;
                 int error;
         } bad_u64[] = {
-                {"", -EINVAL},     {" 1", -EINVAL},   {"1 ", -EINVAL},  {"+1", -EINVAL},
-                {"-1", -EINVAL},   {"0x10", -EINVAL}, {"1a", -EINVAL},  {"1.0", -EINVAL},
-                {"1\n", -EINVAL},  {"1\r", -EINVAL},  {"\xd9\xa1", -EINVAL}, /* an Arabic-Indic one */
-                {"18446744073709551616", -ERANGE},    {"99999999999999999999", -ERANGE},
+                {"", -EINVAL},
+                {" 1", -EINVAL},
+                {"1 ", -EINVAL},
+                {"+1", -EINVAL},
+                {"-1", -EINVAL},
+                {"0x10", -EINVAL},
+                {"1a", -EINVAL},
+                {"1.0", -EINVAL},
+                {"1\n", -EINVAL},
+                {"1\r", -EINVAL},
+                {"\xd9\xa1", -EINVAL}, /* an Arabic-Indic one */
+                {"18446744073709551616", -ERANGE},
+                {"99999999999999999999", -ERANGE},
                 {"000000000000000000000000000018446744073709551616", -ERANGE},
         };
         uint64_t u = 7;
@@ -1138,14 +1147,15 @@ static void test_diskstats(void **state) {
         assert_int_equal(d[0].v[DS_SECTORS_READ], 2000);
         assert_int_equal(d[0].v[DS_SECTORS_WRITTEN], 4000);
         assert_int_equal(d[0].v[DS_IO_WEIGHTED_MS], 70);
-        assert_int_equal(d[2].n, 15);   /* nvme0n1: discards, 4.18 */
-        assert_int_equal(d[5].n, 17);   /* dm-0: flushes, 5.5 */
+        assert_int_equal(d[2].n, 15); /* nvme0n1: discards, 4.18 */
+        assert_int_equal(d[5].n, 17); /* dm-0: flushes, 5.5 */
         assert_int_equal(d[5].v[DS_FLUSH_MS], 1234);
         assert_int_equal(d[2].major, 259);
         free(TAKE_PTR(d));
 
         static const struct bad_case bad[] = {
-                {"diskstats-short", -EINVAL},  {"diskstats-junk", -EINVAL},
+                {"diskstats-short", -EINVAL},
+                {"diskstats-junk", -EINVAL},
                 {"diskstats-overflow", -ERANGE},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -1202,7 +1212,9 @@ static void test_diskstats_limits(void **state) {
 
 static void test_file_nr(void **state) {
         static const struct bad_case bad[] = {
-                {"file-nr-short", -EINVAL}, {"file-nr-overflow", -ERANGE}, {"empty", -EINVAL},
+                {"file-nr-short", -EINVAL},
+                {"file-nr-overflow", -ERANGE},
+                {"empty", -EINVAL},
         };
         _cleanup_free_ char *t = NULL, *u = NULL;
         struct file_nr f;
@@ -1271,9 +1283,12 @@ static void test_pid_stat(void **state) {
         assert_int_equal(st.starttime, 512);
 
         static const struct bad_case bad[] = {
-                {"pid-stat-truncated", -EINVAL}, {"pid-stat-long-comm", -EINVAL},
-                {"pid-stat-overflow", -ERANGE},  {"pid-stat-junk", -EINVAL},
-                {"pid-stat-no-paren", -EINVAL},  {"empty", -EINVAL},
+                {"pid-stat-truncated", -EINVAL},
+                {"pid-stat-long-comm", -EINVAL},
+                {"pid-stat-overflow", -ERANGE},
+                {"pid-stat-junk", -EINVAL},
+                {"pid-stat-no-paren", -EINVAL},
+                {"empty", -EINVAL},
                 {"stat", -EINVAL},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -744,12 +744,13 @@ static struct {
         struct procfs_buf buf;
         struct counters prev;
 } smp = {
-        .src = {
-                [H_MEMINFO] = {.path = "/proc/meminfo", .max = 256UL << 10, .fd = -1},
-                [H_LOADAVG] = {.path = "/proc/loadavg", .max = 4UL << 10, .fd = -1},
-                [H_NETDEV] = {.path = "/proc/net/dev", .max = 4UL << 20, .fd = -1},
-                [H_DISKSTATS] = {.path = "/proc/diskstats", .max = 4UL << 20, .fd = -1},
-        },
+        .src =
+                {
+                        [H_MEMINFO] = {.path = "/proc/meminfo", .max = 256UL << 10, .fd = -1},
+                        [H_LOADAVG] = {.path = "/proc/loadavg", .max = 4UL << 10, .fd = -1},
+                        [H_NETDEV] = {.path = "/proc/net/dev", .max = 4UL << 20, .fd = -1},
+                        [H_DISKSTATS] = {.path = "/proc/diskstats", .max = 4UL << 20, .fd = -1},
+                },
 };
 
 static int read_src(enum hsrc s, const char **ret, size_t *ret_len) {
@@ -773,7 +774,8 @@ static void sample_cpu(const struct proc_stat *st, struct counters *cur, double 
         if (smp.prev.have_cpu && cpu_percent_compute(&smp.prev.cpu, &cur->cpu, &pc) >= 0) {
                 values[HS_CPU_BUSY] = pc.busy;
                 values[HS_CPU_USER] = pc.mode[CPU_USER] + pc.mode[CPU_NICE];
-                values[HS_CPU_SYSTEM] = pc.mode[CPU_SYSTEM] + pc.mode[CPU_IRQ] + pc.mode[CPU_SOFTIRQ];
+                values[HS_CPU_SYSTEM] =
+                        pc.mode[CPU_SYSTEM] + pc.mode[CPU_IRQ] + pc.mode[CPU_SOFTIRQ];
                 values[HS_CPU_IOWAIT] = pc.mode[CPU_IOWAIT];
         }
 }

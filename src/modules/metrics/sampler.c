@@ -70,7 +70,8 @@ enum source {
 };
 
 /* The sources, closed until open_all_locked(). */
-#define SOURCE(p, m) {.path = (p), .max = (m), .fd = -1}
+#define SOURCE(p, m)                                                                               \
+        { .path = (p), .max = (m), .fd = -1 }
 static const struct procfs_source sources[_SRC_MAX] = {
         /* PROCFS_MAX_CPUS lines and a long "intr" line. */
         [SRC_STAT] = SOURCE("/proc/stat", 4UL << 20),
@@ -571,8 +572,8 @@ int collect_netstat(struct expo *e, const char *text, size_t len) {
                         goto bad;
                 vp = values;
                 vend = values + values_len;
-                if (!tv_next_token(&vp, vend, &vt, &vt_len) || nt_len < 2 || nt[nt_len - 1] != ':' ||
-                    vt_len != nt_len || memcmp(nt, vt, nt_len) != 0 ||
+                if (!tv_next_token(&vp, vend, &vt, &vt_len) || nt_len < 2 ||
+                    nt[nt_len - 1] != ':' || vt_len != nt_len || memcmp(nt, vt, nt_len) != 0 ||
                     expo_name_component(nt, nt_len - 1, proto, sizeof proto) < 0)
                         goto bad;
                 cls = classify(nt, nt_len - 1);
@@ -938,7 +939,8 @@ static const struct collector collectors[] = {
           {SRC_NETSTAT, collect_netstat},
           {SRC_SNMP6, collect_snmp6, .optional = true}}},
         {"sockstat",
-         {{SRC_SOCKSTAT, collect_sockstat_ps}, {SRC_SOCKSTAT6, collect_sockstat_ps, .optional = true}}},
+         {{SRC_SOCKSTAT, collect_sockstat_ps},
+          {SRC_SOCKSTAT6, collect_sockstat_ps, .optional = true}}},
         {"time", .own = collect_time},
         {"uname", .own = collect_uname},
 };

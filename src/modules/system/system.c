@@ -290,8 +290,8 @@ static int cpu_json(json_t **ret, uint64_t *ret_btime) {
         if (cpustate.have_cpuinfo && cpustate.cpuinfo.count > 0)
                 put(o, "count", json_integer(cpustate.cpuinfo.count), &a.r);
         else
-                put(o, "count",
-                    a.n_online > 0 ? json_integer((json_int_t)a.n_online) : json_null(), &a.r);
+                put(o, "count", a.n_online > 0 ? json_integer((json_int_t)a.n_online) : json_null(),
+                    &a.r);
         put(o, "total", a.total, &a.r);
         put(o, "per_cpu", a.per, &a.r);
         if (a.r < 0)
