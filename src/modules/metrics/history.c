@@ -24,7 +24,6 @@
 #include "modules/metrics/history.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
