@@ -1089,6 +1089,157 @@ int proc_pid_stat_parse(const char *text, size_t len, struct proc_pid_stat *ret)
         return 0;
 }
 
+/* ---- /proc/PID/status, /proc/PID/cmdline ------------------------------------ */
+
+enum {
+        ST_NAME,
+        ST_STATE,
+        ST_TGID,
+        ST_PID,
+        ST_PPID,
+        ST_UID,
+        ST_GID,
+        ST_THREADS,
+        ST_VMRSS,
+        _ST_MAX,
+};
+
+static int status_ids(const char *p, const char *end, unsigned ret[4]) {
+        const char *tok;
+        size_t tok_len;
+        unsigned ids[4];
+        int r;
+
+        for (size_t i = 0; i < 4; i++) {
+                if (!tv_next_token(&p, end, &tok, &tok_len))
+                        return -EINVAL;
+                r = tv_to_unsigned(tok, tok_len, &ids[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (tv_next_token(&p, end, &tok, &tok_len))
+                return -EINVAL;
+        memcpy(ret, ids, sizeof(ids));
+        return 0;
+}
+
+static int status_int(const char *p, const char *end, int *ret) {
+        const char *tok, *extra;
+        size_t tok_len, extra_len;
+
+        if (!tv_next_token(&p, end, &tok, &tok_len) || tv_next_token(&p, end, &extra, &extra_len))
+                return -EINVAL;
+        return to_int(tok, tok_len, ret);
+}
+
+/* One known line's value (after "Key:"). */
+static int status_field(unsigned k, const char *v, const char *end, struct proc_pid_status *st) {
+        const char *tok;
+        size_t tok_len, v_len = (size_t)(end - v);
+        uint64_t kb;
+        int r;
+
+        switch (k) {
+        case ST_NAME:
+                /* A tab, then the name, which may hold blanks of its own. */
+                if (v_len == 0 || v[0] != '\t' || v_len - 1 >= sizeof(st->name))
+                        return -EINVAL;
+                memcpy(st->name, v + 1, v_len - 1);
+                st->name[v_len - 1] = '\0';
+                return 0;
+        case ST_STATE: /* "S (sleeping)" */
+                if (!tv_next_token(&v, end, &tok, &tok_len) || tok_len != 1)
+                        return -EINVAL;
+                st->state = tok[0];
+                return 0;
+        case ST_TGID:
+                return status_int(v, end, &st->tgid);
+        case ST_PID:
+                return status_int(v, end, &st->pid);
+        case ST_PPID:
+                return status_int(v, end, &st->ppid);
+        case ST_UID:
+                return status_ids(v, end, st->uid);
+        case ST_GID:
+                return status_ids(v, end, st->gid);
+        case ST_THREADS:
+                if (!tv_next_token(&v, end, &tok, &tok_len))
+                        return -EINVAL;
+                return tv_to_unsigned(tok, tok_len, &st->threads);
+        case ST_VMRSS: /* "   1234 kB" */
+                if (!tv_next_token(&v, end, &tok, &tok_len))
+                        return -EINVAL;
+                r = tv_to_u64(tok, tok_len, &kb);
+                if (r < 0)
+                        return r;
+                if (!tv_next_token(&v, end, &tok, &tok_len) || !tv_eq(tok, tok_len, "kB"))
+                        return -EINVAL;
+                if (__builtin_mul_overflow(kb, UINT64_C(1024), &st->vm_rss))
+                        return -ERANGE;
+                st->has_vm_rss = true;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int proc_pid_status_parse(const char *text, size_t len, struct proc_pid_status *ret) {
+        static const char *const keys[_ST_MAX] = {
+                [ST_NAME] = "Name", [ST_STATE] = "State",     [ST_TGID] = "Tgid",
+                [ST_PID] = "Pid",   [ST_PPID] = "PPid",       [ST_UID] = "Uid",
+                [ST_GID] = "Gid",   [ST_THREADS] = "Threads", [ST_VMRSS] = "VmRSS",
+        };
+        const unsigned required = (1u << ST_NAME) | (1u << ST_STATE) | (1u << ST_PID) |
+                                  (1u << ST_PPID) | (1u << ST_UID) | (1u << ST_GID) |
+                                  (1u << ST_THREADS);
+        struct proc_pid_status st = {};
+        const char *p, *end, *line;
+        size_t line_len;
+        unsigned seen = 0;
+        int r;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *colon = memchr(line, ':', line_len);
+
+                if (line_len == 0)
+                        continue;
+                if (!colon)
+                        return -EINVAL;
+                for (unsigned k = 0; k < _ST_MAX; k++) {
+                        if (!tv_eq(line, (size_t)(colon - line), keys[k]))
+                                continue;
+                        if (seen & (1u << k))
+                                return -EINVAL;
+                        r = status_field(k, colon + 1, line + line_len, &st);
+                        if (r < 0)
+                                return r;
+                        seen |= 1u << k;
+                        break;
+                }
+        }
+        if ((seen & required) != required || st.pid <= 0)
+                return -EINVAL;
+
+        *ret = st;
+        return 0;
+}
+
+bool proc_cmdline_next(const char **p, const char *end, const char **ret_arg, size_t *ret_len) {
+        const char *nul;
+
+        if (*p >= end)
+                return false;
+        nul = memchr(*p, '\0', (size_t)(end - *p));
+        *ret_arg = *p;
+        *ret_len = (size_t)((nul ? nul : end) - *p);
+        *p = nul ? nul + 1 : end;
+        return true;
+}
+
 /* ---- /proc/self/mountinfo ------------------------------------------------- */
 
 /* Decodes the kernel's \ooo escapes of s[0..n) into dst (which has room for

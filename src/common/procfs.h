@@ -291,6 +291,29 @@ struct proc_pid_stat {
 };
 int proc_pid_stat_parse(const char *text, size_t len, struct proc_pid_stat *ret);
 
+/* ---- /proc/PID/status, /proc/PID/cmdline --------------------------------- */
+
+/* The fields of status a process listing needs.  Name is as the kernel
+ * prints it (spaces and backslashes escaped); Name, State, Pid, PPid, Uid,
+ * Gid and Threads are required, each once; Uid and Gid hold real,
+ * effective, saved and file-system ids.  Kernel threads have no VmRSS
+ * (has_vm_rss false).  Other keys are ignored. */
+struct proc_pid_status {
+        char name[PROCFS_COMM_MAX];
+        char state;
+        int tgid, pid, ppid;
+        unsigned uid[4], gid[4];
+        unsigned threads;
+        uint64_t vm_rss; /* bytes */
+        bool has_vm_rss;
+};
+int proc_pid_status_parse(const char *text, size_t len, struct proc_pid_status *ret);
+
+/* The arguments of a cmdline text in turn: NUL-separated, the last NUL
+ * optional (a process may rewrite its arguments); false at the end.  An
+ * empty argument between two NULs is returned as such. */
+bool proc_cmdline_next(const char **p, const char *end, const char **ret_arg, size_t *ret_len);
+
 /* ---- /proc/self/mountinfo ------------------------------------------------ */
 
 struct mount_entry {

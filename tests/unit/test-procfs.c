@@ -62,6 +62,9 @@ static void parse_all(const char *text, size_t len) {
         (void)file_nr_parse(text, len, &fnr);
         (void)proc_pid_stat_parse(text, len, &ps);
 
+        struct proc_pid_status pst;
+        (void)proc_pid_status_parse(text, len, &pst);
+
         /* Every key of meminfo, as the scrape walks it. */
         if (!tv_has_nul(text, len)) {
                 const char *p = text ? text : "", *end = p + len, *k;
@@ -1318,6 +1321,81 @@ static void test_pid_stat(void **state) {
         }
 }
 
+/* ---- /proc/PID/status, cmdline --------------------------------------------- */
+
+static void test_pid_status(void **state) {
+        _cleanup_free_ char *t = NULL, *k = NULL;
+        struct proc_pid_status st;
+        size_t len;
+
+        load("pid-status", &t, &len);
+        assert_int_equal(proc_pid_status_parse(t, len, &st), 0);
+        assert_string_equal(st.name, "bash");
+        assert_int_equal(st.state, 'S');
+        assert_int_equal(st.pid, 4242);
+        assert_int_equal(st.tgid, 4242);
+        assert_int_equal(st.ppid, 1);
+        assert_int_equal(st.uid[0], 1000);
+        assert_int_equal(st.uid[3], 1000);
+        assert_int_equal(st.gid[1], 100);
+        assert_int_equal(st.threads, 1);
+        assert_true(st.has_vm_rss);
+        assert_int_equal(st.vm_rss, 1024 * 1024);
+
+        load("pid-status-kthread", &k, &len);
+        assert_int_equal(proc_pid_status_parse(k, len, &st), 0);
+        assert_string_equal(st.name, "kworker/0:1-events");
+        assert_int_equal(st.state, 'I');
+        assert_int_equal(st.ppid, 2);
+        assert_false(st.has_vm_rss);
+
+        static const struct bad_case bad[] = {
+                {"pid-status-no-uid", -EINVAL},
+                {"pid-status-duplicate", -EINVAL},
+                {"pid-status-short-uid", -EINVAL},
+                {"pid-status-overflow", -ERANGE},
+                {"pid-status-long-name", -EINVAL},
+                {"empty", -EINVAL},
+                {"meminfo", -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (proc_pid_status_parse(b, bl, &st) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+}
+
+static void test_cmdline(void **state) {
+        static const char *const want[] = {"/usr/sbin/sshd", "-D", "", "-o", "x y"};
+        _cleanup_free_ char *t = NULL;
+        const char *p, *end, *arg;
+        size_t len, arg_len, n = 0;
+
+        /* The last argument lacks its NUL (a rewritten command line). */
+        load("cmdline", &t, &len);
+        p = t;
+        end = t + len;
+        while (proc_cmdline_next(&p, end, &arg, &arg_len)) {
+                assert_true(n < ELEMENTSOF(want));
+                assert_true(tv_eq(arg, arg_len, want[n]));
+                n++;
+        }
+        assert_int_equal(n, ELEMENTSOF(want));
+
+        /* A final NUL ends the last argument and adds none. */
+        p = "a\0b\0";
+        end = p + 4;
+        n = 0;
+        while (proc_cmdline_next(&p, end, &arg, &arg_len))
+                n++;
+        assert_int_equal(n, 2);
+        p = end = t;
+        assert_false(proc_cmdline_next(&p, end, &arg, &arg_len));
+}
+
 /* ---- robustness ----------------------------------------------------------- */
 
 static const char *const good_fixtures[] = {
@@ -1341,6 +1419,8 @@ static const char *const good_fixtures[] = {
         "file-nr",
         "pid-stat",
         "pid-stat-paren",
+        "pid-status",
+        "pid-status-kthread",
 };
 
 static void test_every_prefix(void **state) {
@@ -1419,6 +1499,8 @@ int main(void) {
                 cmocka_unit_test(test_diskstats_limits),
                 cmocka_unit_test(test_file_nr),
                 cmocka_unit_test(test_pid_stat),
+                cmocka_unit_test(test_pid_status),
+                cmocka_unit_test(test_cmdline),
                 cmocka_unit_test(test_every_prefix),
                 cmocka_unit_test(test_mutations),
         };
