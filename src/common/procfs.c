@@ -336,14 +336,11 @@ void proc_stat_done(struct proc_stat *s) {
         s->n_cpus = 0;
 }
 
-int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
-        struct proc_stat s = {};
-        const char *p, *end, *line;
-        size_t line_len, cap = 0;
-        bool seen_total = false;
-        unsigned seen = 0; /* bit per single-value key */
-        int r;
-
+/* A line of /proc/stat other than the cpu lines: the single-value keys
+ * (each once) and the total of "intr"; anything else (softirq, newer keys)
+ * is skipped.  seen has a bit per single-value key. */
+static int parse_stat_key(const char *key, size_t key_len, const char *lp, const char *lend,
+                          struct proc_stat *s, unsigned *seen) {
         static const struct {
                 const char *key;
                 size_t offset;
@@ -354,6 +351,40 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                 {"procs_running", offsetof(struct proc_stat, procs_running)},
                 {"procs_blocked", offsetof(struct proc_stat, procs_blocked)},
         };
+        const char *tok;
+        size_t tok_len;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (!tv_eq(key, key_len, keys[i].key))
+                        continue;
+                if (*seen & (1u << i))
+                        return -EINVAL;
+                r = parse_single_u64(lp, lend, (uint64_t *)((char *)s + keys[i].offset));
+                if (r < 0)
+                        return r;
+                *seen |= 1u << i;
+                return 0;
+        }
+        if (!tv_eq(key, key_len, "intr"))
+                return 0;
+        /* "intr TOTAL per-irq…": the total only. */
+        if (s->has_intr || !tv_next_token(&lp, lend, &tok, &tok_len))
+                return -EINVAL;
+        r = tv_to_u64(tok, tok_len, &s->intr);
+        if (r < 0)
+                return r;
+        s->has_intr = true;
+        return 0;
+}
+
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
+        struct proc_stat s = {};
+        const char *p, *end, *line;
+        size_t line_len, cap = 0;
+        bool seen_total = false;
+        unsigned seen = 0; /* bit per single-value key */
+        int r;
 
         if (tv_has_nul(text, len))
                 return -EINVAL;
@@ -403,35 +434,9 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                         s.cpus[s.n_cpus++] = t;
 
                 } else {
-                        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                                if (!tv_eq(key, key_len, keys[i].key))
-                                        continue;
-                                if (seen & (1u << i)) {
-                                        r = -EINVAL;
-                                        goto fail;
-                                }
-                                r = parse_single_u64(lp, lend,
-                                                     (uint64_t *)((char *)&s + keys[i].offset));
-                                if (r < 0)
-                                        goto fail;
-                                seen |= 1u << i;
-                                break;
-                        }
-                        if (tv_eq(key, key_len, "intr")) {
-                                /* "intr TOTAL per-irq…": the total only. */
-                                const char *tok;
-                                size_t tok_len;
-
-                                if (s.has_intr || !tv_next_token(&lp, lend, &tok, &tok_len)) {
-                                        r = -EINVAL;
-                                        goto fail;
-                                }
-                                r = tv_to_u64(tok, tok_len, &s.intr);
-                                if (r < 0)
-                                        goto fail;
-                                s.has_intr = true;
-                        }
-                        /* softirq and anything newer: not needed. */
+                        r = parse_stat_key(key, key_len, lp, lend, &s, &seen);
+                        if (r < 0)
+                                goto fail;
                 }
         }
 
