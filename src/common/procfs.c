@@ -268,6 +268,19 @@ int procfs_source_read(const struct procfs_source *s, struct procfs_buf *b, cons
         return 0;
 }
 
+int procfs_read_at(int dirfd, const char *name, size_t max, struct procfs_buf *b, const char **ret,
+                   size_t *ret_len) {
+        struct procfs_source s = {.path = name, .max = max};
+        int r;
+
+        s.fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (s.fd < 0)
+                return -errno;
+        r = procfs_source_read(&s, b, ret, ret_len);
+        procfs_source_close(&s);
+        return r;
+}
+
 /* ---- /proc/stat ----------------------------------------------------------- */
 
 static const char *const cpu_mode_names[_CPU_MODE_MAX] = {

@@ -104,6 +104,12 @@ void procfs_source_close(struct procfs_source *s);
 int procfs_source_read(const struct procfs_source *s, struct procfs_buf *b, const char **ret,
                        size_t *ret_len);
 void procfs_buf_free(struct procfs_buf *b);
+/* One read of a file relative to a directory descriptor (a /proc/PID
+ * directory opened once, so that every file read is that process's even if
+ * the pid is reused meanwhile): opened without following a symlink, read
+ * whole into b as above (max as in procfs_source), closed. */
+int procfs_read_at(int dirfd, const char *name, size_t max, struct procfs_buf *b, const char **ret,
+                   size_t *ret_len);
 
 /* ---- /proc/stat ---------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
  * leak, whatever they return.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -289,6 +290,31 @@ static void test_reader(void **state) {
         procfs_buf_free(&b);
         procfs_buf_free(&b); /* twice: released */
         unlink(path);
+}
+
+/* Per-process files are read relative to their /proc/PID directory. */
+static void test_read_at(void **state) {
+        int dir = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct procfs_buf b = {};
+        struct proc_pid_stat st;
+        struct proc_pid_status status;
+        const char *text;
+        size_t len;
+
+        assert_true(dir >= 0);
+        assert_int_equal(procfs_read_at(dir, "stat", 4096, &b, &text, &len), 0);
+        assert_int_equal(proc_pid_stat_parse(text, len, &st), 0);
+        assert_int_equal(st.pid, getpid());
+        assert_int_equal(procfs_read_at(dir, "status", 64 * 1024, &b, &text, &len), 0);
+        assert_int_equal(proc_pid_status_parse(text, len, &status), 0);
+        assert_int_equal(status.pid, getpid());
+        assert_int_equal(status.uid[0], getuid());
+        assert_int_equal(procfs_read_at(dir, "stat", 8, &b, &text, &len), -EFBIG);
+        assert_int_equal(procfs_read_at(dir, "no-such-file", 4096, &b, &text, &len), -ENOENT);
+        /* /proc/self/exe is a symlink: not followed. */
+        assert_int_equal(procfs_read_at(dir, "exe", 4096, &b, &text, &len), -ELOOP);
+        procfs_buf_free(&b);
+        close(dir);
 }
 
 /* ---- /proc/stat ----------------------------------------------------------- */
@@ -1470,6 +1496,7 @@ int main(void) {
                 cmocka_unit_test(test_tokenizer_numbers),
                 cmocka_unit_test(test_tokenizer_views),
                 cmocka_unit_test(test_reader),
+                cmocka_unit_test(test_read_at),
                 cmocka_unit_test(test_stat_real),
                 cmocka_unit_test(test_stat_old_and_new_kernels),
                 cmocka_unit_test(test_stat_malformed),
