@@ -1,7 +1,8 @@
 /* procfs.h — the one reader and parser of the kernel's text interfaces:
  * /proc/stat, /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/net/dev,
  * /proc/diskstats, /proc/sys/fs/file-nr, /proc/self/mountinfo,
- * /proc/cpuinfo, /proc/PID/stat and /etc/os-release, with the text views
+ * /proc/cpuinfo, /proc/PID/{stat,status,cmdline} and /etc/os-release, with
+ * the text views
  * and the number tokenizer they are built from.  Modules and the daemon read
  * /proc through this file and nothing else: one tokenizer, one place where a
  * format is understood.

@@ -8,10 +8,10 @@
  * node_scrape_collector_success{collector}.
  *
  * The collect_*() functions are the pure part: text of one /proc file in,
- * families out, nothing read past len; they parse through common/procfs.h.  On malformed text they
- * return -EINVAL (or -ERANGE) and leave the output as it was, so a bad source loses its own
- * families and nothing else.  Only out of memory or the output cap, kept in e->error, fails a whole
- * scrape.
+ * families out, nothing read past len; they parse through common/procfs.h.
+ * On malformed text they return -EINVAL (or -ERANGE) and leave the output
+ * as it was, so a bad source loses its own families and nothing else.  Only
+ * out of memory or the output cap, kept in e->error, fails a whole scrape.
  */
 #pragma once
 
