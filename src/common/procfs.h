@@ -2,10 +2,9 @@
  * /proc/stat, /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/net/dev,
  * /proc/diskstats, /proc/sys/fs/file-nr, /proc/self/mountinfo,
  * /proc/cpuinfo, /proc/PID/{stat,status,cmdline} and /etc/os-release, with
- * the text views
- * and the number tokenizer they are built from.  Modules and the daemon read
- * /proc through this file and nothing else: one tokenizer, one place where a
- * format is understood.
+ * the text views and the number tokenizer they are built from.  Modules and
+ * the daemon read /proc through this file and nothing else: one tokenizer,
+ * one place where a format is understood.
  *
  * Every parser takes a view (text, len): the text need not be NUL-terminated
  * nor end with a newline, and nothing past len is ever read.  None of them does
