@@ -28,47 +28,8 @@
 
 /* ---- views ---------------------------------------------------------------- */
 
-bool tv_next_line(const char **p, const char *end, const char **ret_line, size_t *ret_len) {
-        if (*p >= end)
-                return false;
-
-        const char *nl = memchr(*p, '\n', (size_t)(end - *p));
-        const char *e = nl ? nl : end;
-
-        *ret_line = *p;
-        *ret_len = (size_t)(e - *p);
-        *p = nl ? nl + 1 : end;
-        return true;
-}
-
 static bool is_blank(char c) {
-        return c == ' ' || c == '\t';
-}
-
-/* Next run of non-blank bytes in [*p, end). */
-bool tv_next_token(const char **p, const char *end, const char **ret_tok, size_t *ret_len) {
-        const char *s = *p;
-
-        while (s < end && is_blank(*s))
-                s++;
-        if (s >= end) {
-                *p = s;
-                return false;
-        }
-
-        const char *t = s;
-        while (t < end && !is_blank(*t))
-                t++;
-
-        *ret_tok = s;
-        *ret_len = (size_t)(t - s);
-        *p = t;
-        return true;
-}
-
-bool tv_eq(const char *s, size_t n, const char *lit) {
-        size_t l = strlen(lit);
-        return n == l && memcmp(s, lit, l) == 0;
+        return tv_is_blank(c);
 }
 
 bool tv_starts(const char *s, size_t n, const char *lit) {

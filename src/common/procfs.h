@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PROCFS_MAX_CPUS   4096
 #define PROCFS_MAX_IFACES 4096
@@ -44,13 +45,53 @@
  * copies.  A cursor is a pointer advanced towards `end`.  Blanks are ' ' and
  * '\t'; a '\r' is text except where tv_trim() takes it off. */
 
+/* The iterators are inline: the collectors call them for every token of
+ * every scrape, and a call across files would cost more than their work. */
+
+static inline bool tv_is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
 /* The next line of [*p, end) without its '\n' (the last line may lack one);
  * false at the end. */
-bool tv_next_line(const char **p, const char *end, const char **ret_line, size_t *ret_len);
+static inline bool tv_next_line(const char **p, const char *end, const char **ret_line,
+                                size_t *ret_len) {
+        const char *nl;
+
+        if (*p >= end)
+                return false;
+        nl = memchr(*p, '\n', (size_t)(end - *p));
+        *ret_line = *p;
+        *ret_len = (size_t)((nl ? nl : end) - *p);
+        *p = nl ? nl + 1 : end;
+        return true;
+}
+
 /* The next run of non-blank bytes of [*p, end); false when only blanks are
  * left. */
-bool tv_next_token(const char **p, const char *end, const char **ret_tok, size_t *ret_len);
-bool tv_eq(const char *s, size_t n, const char *lit);
+static inline bool tv_next_token(const char **p, const char *end, const char **ret_tok,
+                                 size_t *ret_len) {
+        const char *s = *p, *t;
+
+        while (s < end && tv_is_blank(*s))
+                s++;
+        if (s >= end) {
+                *p = s;
+                return false;
+        }
+        for (t = s; t < end && !tv_is_blank(*t); t++)
+                ;
+        *ret_tok = s;
+        *ret_len = (size_t)(t - s);
+        *p = t;
+        return true;
+}
+
+static inline bool tv_eq(const char *s, size_t n, const char *lit) {
+        size_t l = strlen(lit);
+        return n == l && memcmp(s, lit, l) == 0;
+}
+
 bool tv_starts(const char *s, size_t n, const char *lit);
 /* Takes blanks and '\r' off both ends. */
 void tv_trim(const char **s, size_t *n);
