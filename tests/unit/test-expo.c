@@ -22,6 +22,7 @@
 #include "modules/metrics/expo.h"
 #include "modules/metrics/httpstats.h"
 #include "modules/metrics/sampler.h"
+#include "procfs.h"
 #include "util.h"
 
 #include "fixture.h"

@@ -1,4 +1,5 @@
-/* test-procfs.c — the /proc and os-release parsers against fixtures.
+/* test-procfs.c — the /proc reader, tokenizer and parsers (common/procfs.h)
+ * against fixtures and edge cases.
  *
  * Fixtures live in $FIXTURES: the unnamed ones ("stat", "meminfo", …) are
  * captures of a real machine, the others are hand-written edge cases and
@@ -9,6 +10,7 @@
  * leak, whatever they return.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,10 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "modules/system/procfs.h"
+#include "procfs.h"
 #include "util.h"
 
 #include "fixture.h"
@@ -50,6 +53,29 @@ static void parse_all(const char *text, size_t len) {
                 os_release_done(&os);
         if (cpuinfo_parse(text, len, &ci) == 0)
                 cpuinfo_done(&ci);
+
+        struct diskstat *ds;
+        struct file_nr fnr;
+        struct proc_pid_stat ps;
+
+        if (diskstats_parse(text, len, &ds, &n) == 0)
+                free(ds);
+        (void)file_nr_parse(text, len, &fnr);
+        (void)proc_pid_stat_parse(text, len, &ps);
+
+        struct proc_pid_status pst;
+        (void)proc_pid_status_parse(text, len, &pst);
+
+        /* Every key of meminfo, as the scrape walks it. */
+        if (!tv_has_nul(text, len)) {
+                const char *p = text ? text : "", *end = p + len, *k;
+                size_t kl;
+                uint64_t v;
+                bool kb;
+
+                while (meminfo_next(&p, end, &k, &kl, &v, &kb) > 0)
+                        assert_true(kl > 0 && k >= text && k + kl <= end);
+        }
 }
 
 /* cmocka's assert_float_equal() compares floats; these are doubles. */
@@ -64,6 +90,232 @@ struct bad_case {
         const char *fixture;
         int error; /* negative errno */
 };
+
+/* ---- the tokenizer --------------------------------------------------------- */
+
+/* Each case on an exact-size copy, so that a read past the view fails. */
+static int u64_of(const char *s, uint64_t *v) {
+        size_t n;
+        _cleanup_free_ char *c = exact(s, &n);
+        return tv_to_u64(c, n, v);
+}
+
+static int i64_of(const char *s, int64_t *v) {
+        size_t n;
+        _cleanup_free_ char *c = exact(s, &n);
+        return tv_to_i64(c, n, v);
+}
+
+static int unsigned_of(const char *s, unsigned *v) {
+        size_t n;
+        _cleanup_free_ char *c = exact(s, &n);
+        return tv_to_unsigned(c, n, v);
+}
+
+static int decimal_of(const char *s, double *v) {
+        size_t n;
+        _cleanup_free_ char *c = exact(s, &n);
+        return tv_to_decimal(c, n, v);
+}
+
+static void test_tokenizer_numbers(void **state) {
+        static const struct {
+                const char *text;
+                int error;
+        } bad_u64[] = {
+                {"", -EINVAL},
+                {" 1", -EINVAL},
+                {"1 ", -EINVAL},
+                {"+1", -EINVAL},
+                {"-1", -EINVAL},
+                {"0x10", -EINVAL},
+                {"1a", -EINVAL},
+                {"1.0", -EINVAL},
+                {"1\n", -EINVAL},
+                {"1\r", -EINVAL},
+                {"\xd9\xa1", -EINVAL}, /* an Arabic-Indic one */
+                {"18446744073709551616", -ERANGE},
+                {"99999999999999999999", -ERANGE},
+                {"000000000000000000000000000018446744073709551616", -ERANGE},
+        };
+        uint64_t u = 7;
+        int64_t i = 7;
+        unsigned w = 7;
+        double d = 7;
+
+        for (size_t k = 0; k < ELEMENTSOF(bad_u64); k++) {
+                if (u64_of(bad_u64[k].text, &u) != bad_u64[k].error)
+                        fail_msg("tv_to_u64(\"%s\") did not fail with %d", bad_u64[k].text,
+                                 bad_u64[k].error);
+                assert_int_equal(u, 7); /* nothing written on failure */
+        }
+        assert_int_equal(u64_of("0", &u), 0);
+        assert_int_equal(u, 0);
+        assert_int_equal(u64_of("00042", &u), 0);
+        assert_int_equal(u, 42);
+        assert_int_equal(u64_of("18446744073709551615", &u), 0);
+        assert_true(u == UINT64_MAX);
+
+        assert_int_equal(unsigned_of("4294967295", &w), 0);
+        assert_true(w == UINT32_MAX);
+        assert_int_equal(unsigned_of("4294967296", &w), -ERANGE);
+        assert_true(w == UINT32_MAX);
+
+        assert_int_equal(i64_of("-9223372036854775808", &i), 0);
+        assert_true(i == INT64_MIN);
+        assert_int_equal(i64_of("9223372036854775807", &i), 0);
+        assert_true(i == INT64_MAX);
+        assert_int_equal(i64_of("-1", &i), 0);
+        assert_int_equal(i, -1);
+        i = 7;
+        assert_int_equal(i64_of("-9223372036854775809", &i), -ERANGE);
+        assert_int_equal(i64_of("9223372036854775808", &i), -ERANGE);
+        assert_int_equal(i64_of("-", &i), -EINVAL);
+        assert_int_equal(i64_of("--1", &i), -EINVAL);
+        assert_int_equal(i64_of("", &i), -EINVAL);
+        assert_int_equal(i64_of("+1", &i), -EINVAL);
+        assert_int_equal(i64_of("-1-", &i), -EINVAL);
+        assert_int_equal(i, 7);
+
+        assert_int_equal(decimal_of("1.5", &d), 0);
+        assert_near(d, 1.5, 1e-12);
+        assert_int_equal(decimal_of("160", &d), 0);
+        assert_near(d, 160, 1e-12);
+        assert_int_equal(decimal_of("0.123456789", &d), 0);
+        assert_near(d, 0.123456789, 1e-12);
+        d = 7;
+        assert_int_equal(decimal_of("0.1234567891", &d), -EINVAL); /* 10 digits */
+        assert_int_equal(decimal_of("1.", &d), -EINVAL);
+        assert_int_equal(decimal_of(".5", &d), -EINVAL);
+        assert_int_equal(decimal_of("1.2.3", &d), -EINVAL);
+        assert_int_equal(decimal_of("-1.5", &d), -EINVAL);
+        assert_int_equal(decimal_of("", &d), -EINVAL);
+        assert_int_equal(decimal_of("1e3", &d), -EINVAL);
+        assert_int_equal(decimal_of("18446744073709551616.5", &d), -ERANGE);
+        assert_near(d, 7, 0);
+
+        assert_true(tv_is_integer("-1", 2));
+        assert_true(tv_is_integer("0", 1));
+        assert_true(tv_is_integer("123456789012345678901234567890", 30)); /* any length */
+        assert_false(tv_is_integer("", 0));
+        assert_false(tv_is_integer("-", 1));
+        assert_false(tv_is_integer("1-", 2));
+        assert_false(tv_is_integer("1 ", 2));
+}
+
+static void test_tokenizer_views(void **state) {
+        size_t n;
+        _cleanup_free_ char *t = exact("  a\tbb \r\n\n c \nlast", &n);
+        const char *p = t, *end = t + n, *line, *lp, *tok;
+        size_t line_len, tok_len;
+
+        /* Lines: the last one without its newline, empty ones kept. */
+        assert_true(tv_next_line(&p, end, &line, &line_len));
+        assert_int_equal(line_len, 8);
+        lp = line;
+        assert_true(tv_next_token(&lp, line + line_len, &tok, &tok_len));
+        assert_true(tv_eq(tok, tok_len, "a"));
+        assert_true(tv_next_token(&lp, line + line_len, &tok, &tok_len));
+        assert_true(tv_eq(tok, tok_len, "bb"));
+        /* '\r' is text for the tokenizer, only tv_trim() drops it. */
+        assert_true(tv_next_token(&lp, line + line_len, &tok, &tok_len));
+        assert_true(tv_eq(tok, tok_len, "\r"));
+        assert_false(tv_next_token(&lp, line + line_len, &tok, &tok_len));
+        tv_trim(&line, &line_len);
+        assert_true(tv_eq(line, line_len, "a\tbb"));
+
+        assert_true(tv_next_line(&p, end, &line, &line_len));
+        assert_int_equal(line_len, 0);
+        lp = line;
+        assert_false(tv_next_token(&lp, line + line_len, &tok, &tok_len));
+        assert_true(tv_next_line(&p, end, &line, &line_len));
+        tv_trim(&line, &line_len);
+        assert_true(tv_eq(line, line_len, "c"));
+        assert_true(tv_next_line(&p, end, &line, &line_len));
+        assert_true(tv_eq(line, line_len, "last"));
+        assert_true(tv_starts(line, line_len, "la"));
+        assert_false(tv_starts(line, line_len, "lastx"));
+        assert_false(tv_next_line(&p, end, &line, &line_len));
+
+        /* An empty text has no line; a NUL is found anywhere. */
+        p = end = t;
+        assert_false(tv_next_line(&p, end, &line, &line_len));
+        assert_false(tv_has_nul(NULL, 0));
+        assert_true(tv_has_nul(NULL, 1));
+        assert_true(tv_has_nul("ab\0c", 4));
+        assert_false(tv_has_nul("abc", 3));
+}
+
+/* The reader, on a file we write: the buffer grows to fit, never past the
+ * source's max. */
+static void test_reader(void **state) {
+        char path[] = "/tmp/test-procfs-XXXXXX";
+        int fd = mkstemp(path);
+        size_t big = PROCFS_BUF_START * 3, len;
+        _cleanup_free_ char *data = malloc(big);
+        struct procfs_source src = {.path = path, .max = big + 2, .fd = -1};
+        struct procfs_source missing = {.path = "/nonexistent/steward", .max = 4096, .fd = -1};
+        struct procfs_buf b = {};
+        const char *text;
+
+        assert_true(fd >= 0);
+        assert_non_null(data);
+        memset(data, 'x', big);
+        assert_int_equal(write(fd, data, big), (ssize_t)big);
+        close(fd);
+
+        /* Not open yet: -EBADF; a missing file keeps its open error. */
+        assert_int_equal(procfs_source_read(&src, &b, &text, &len), -EBADF);
+        assert_int_equal(procfs_source_open(&missing), -ENOENT);
+        assert_int_equal(procfs_source_read(&missing, &b, &text, &len), -ENOENT);
+
+        /* max is the file's size + 2 (the NUL, and the byte that tells the
+         * end of the file from a file that fills the buffer): it just fits. */
+        assert_int_equal(procfs_source_open(&src), 0);
+        assert_int_equal(procfs_source_read(&src, &b, &text, &len), 0);
+        assert_int_equal(len, big);
+        assert_int_equal(text[len], '\0');
+        assert_true(b.cap >= big + 1);
+        /* Read again from offset 0: the same text. */
+        assert_int_equal(procfs_source_read(&src, &b, &text, &len), 0);
+        assert_int_equal(len, big);
+        procfs_source_close(&src);
+
+        /* One byte less of room: too big. */
+        src.max = big + 1;
+        assert_int_equal(procfs_source_open(&src), 0);
+        assert_int_equal(procfs_source_read(&src, &b, &text, &len), -EFBIG);
+        procfs_source_close(&src);
+        procfs_source_close(&missing);
+        procfs_buf_free(&b);
+        procfs_buf_free(&b); /* twice: released */
+        unlink(path);
+}
+
+/* Per-process files are read relative to their /proc/PID directory. */
+static void test_read_at(void **state) {
+        int dir = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct procfs_buf b = {};
+        struct proc_pid_stat st;
+        struct proc_pid_status status;
+        const char *text;
+        size_t len;
+
+        assert_true(dir >= 0);
+        assert_int_equal(procfs_read_at(dir, "stat", 4096, &b, &text, &len), 0);
+        assert_int_equal(proc_pid_stat_parse(text, len, &st), 0);
+        assert_int_equal(st.pid, getpid());
+        assert_int_equal(procfs_read_at(dir, "status", 64 * 1024, &b, &text, &len), 0);
+        assert_int_equal(proc_pid_status_parse(text, len, &status), 0);
+        assert_int_equal(status.pid, getpid());
+        assert_int_equal(status.uid[0], getuid());
+        assert_int_equal(procfs_read_at(dir, "stat", 8, &b, &text, &len), -EFBIG);
+        assert_int_equal(procfs_read_at(dir, "no-such-file", 4096, &b, &text, &len), -ENOENT);
+        /* /proc/self/exe is a symlink: not followed. */
+        assert_int_equal(procfs_read_at(dir, "exe", 4096, &b, &text, &len), -ELOOP);
+        procfs_buf_free(&b);
+        close(dir);
+}
 
 /* ---- /proc/stat ----------------------------------------------------------- */
 
@@ -814,6 +1066,362 @@ static void test_cpuinfo_malformed(void **state) {
         assert_int_equal(cpuinfo_parse(p, len + l, &c), -E2BIG);
 }
 
+/* ---- /proc/stat: intr, copy ------------------------------------------------ */
+
+static void test_stat_intr(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct proc_stat st, copy;
+        size_t len;
+
+        load("stat", &t, &len);
+        assert_int_equal(proc_stat_parse(t, len, &st), 0);
+        assert_true(st.has_intr);
+        assert_int_equal(st.intr, 122493);
+
+        assert_int_equal(proc_stat_copy(&st, &copy), 0);
+        assert_ptr_not_equal(copy.cpus, st.cpus);
+        assert_int_equal(copy.n_cpus, st.n_cpus);
+        assert_memory_equal(copy.cpus, st.cpus, st.n_cpus * sizeof(*st.cpus));
+        assert_int_equal(copy.intr, st.intr);
+        proc_stat_done(&st);
+        proc_stat_done(&copy);
+
+        static const struct {
+                const char *text;
+                int error; /* 0: parses, without intr */
+        } cases[] = {
+                {"cpu 1 2 3 4\n", 0},
+                {"cpu 1 2 3 4\nintr\n", -EINVAL},
+                {"cpu 1 2 3 4\nintr x 1\n", -EINVAL},
+                {"cpu 1 2 3 4\nintr 1\nintr 2\n", -EINVAL},
+                {"cpu 1 2 3 4\nintr 18446744073709551616 0\n", -ERANGE},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                size_t n;
+                _cleanup_free_ char *c = exact(cases[i].text, &n);
+
+                assert_int_equal(proc_stat_parse(c, n, &st), cases[i].error);
+                if (cases[i].error == 0) {
+                        assert_false(st.has_intr);
+                        proc_stat_done(&st);
+                }
+        }
+}
+
+/* ---- meminfo, key by key ---------------------------------------------------- */
+
+static void test_meminfo_next(void **state) {
+        _cleanup_free_ char *t = NULL;
+        const char *p, *end, *k;
+        size_t len, kl, n = 0;
+        uint64_t v;
+        bool kb;
+
+        load("meminfo", &t, &len);
+        p = t;
+        end = t + len;
+        assert_int_equal(meminfo_next(&p, end, &k, &kl, &v, &kb), 1);
+        assert_true(tv_eq(k, kl, "MemTotal"));
+        assert_true(kb);
+        assert_int_equal(v % 1024, 0);
+        n = 1;
+        while (meminfo_next(&p, end, &k, &kl, &v, &kb) == 1) {
+                n++;
+                if (tv_starts(k, kl, "HugePages_Total"))
+                        assert_false(kb); /* a count, not kB */
+        }
+        assert_true(n > 30);
+        assert_int_equal(meminfo_next(&p, end, &k, &kl, &v, &kb), 0);
+
+        static const struct {
+                const char *text;
+                int r;
+        } cases[] = {
+                {"", 0},
+                {"\n\n", 0},
+                {"A: 1\r\n", 1},
+                {"A: 1 MB\n", -EINVAL},
+                {"A: 1 kB x\n", -EINVAL},
+                {"A B: 1\n", -EINVAL},
+                {": 1\n", -EINVAL},
+                {"A:\n", -EINVAL},
+                {"A: -1\n", -EINVAL},
+                {"A: 18014398509481984 kB\n", -ERANGE}, /* 2^54 KiB */
+                {"A: 18446744073709551616\n", -ERANGE},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                size_t cn;
+                _cleanup_free_ char *c = exact(cases[i].text, &cn);
+
+                p = c;
+                end = c + cn;
+                assert_int_equal(meminfo_next(&p, end, &k, &kl, &v, &kb), cases[i].r);
+        }
+}
+
+/* ---- /proc/diskstats -------------------------------------------------------- */
+
+static void test_diskstats(void **state) {
+        _cleanup_free_ char *t = NULL;
+        _cleanup_free_ struct diskstat *d = NULL;
+        size_t len, n;
+
+        load("diskstats-mixed", &t, &len);
+        assert_int_equal(diskstats_parse(t, len, &d, &n), 0);
+        assert_int_equal(n, 8);
+        assert_string_equal(d[0].name, "sda");
+        assert_int_equal(d[0].major, 8);
+        assert_int_equal(d[0].minor, 0);
+        assert_int_equal(d[0].n, 11);
+        assert_int_equal(d[0].v[DS_SECTORS_READ], 2000);
+        assert_int_equal(d[0].v[DS_SECTORS_WRITTEN], 4000);
+        assert_int_equal(d[0].v[DS_IO_WEIGHTED_MS], 70);
+        assert_int_equal(d[2].n, 15); /* nvme0n1: discards, 4.18 */
+        assert_int_equal(d[5].n, 17); /* dm-0: flushes, 5.5 */
+        assert_int_equal(d[5].v[DS_FLUSH_MS], 1234);
+        assert_int_equal(d[2].major, 259);
+        free(TAKE_PTR(d));
+
+        static const struct bad_case bad[] = {
+                {"diskstats-short", -EINVAL},
+                {"diskstats-junk", -EINVAL},
+                {"diskstats-overflow", -ERANGE},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (diskstats_parse(b, bl, &d, &n) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+
+        _cleanup_free_ char *nn = NULL;
+        load("diskstats-no-newline", &nn, &len);
+        assert_int_equal(diskstats_parse(nn, len, &d, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(d[1].name, "sdb");
+        assert_int_equal(d[1].v[DS_SECTORS_WRITTEN], 4);
+        free(TAKE_PTR(d));
+
+        assert_int_equal(diskstats_parse(NULL, 0, &d, &n), 0);
+        assert_int_equal(n, 0);
+        free(TAKE_PTR(d));
+
+        /* A name of 64 bytes does not fit; one of 63 does. */
+        char line[200];
+        int l = snprintf(line, sizeof line, "8 0 %.*s 1 2 3 4 5 6 7 8 9 10 11\n", 64,
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        assert_int_equal(diskstats_parse(line, (size_t)l, &d, &n), -EINVAL);
+        l = snprintf(line, sizeof line, "8 0 %.*s 1 2 3 4 5 6 7 8 9 10 11\n", 63,
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        assert_int_equal(diskstats_parse(line, (size_t)l, &d, &n), 0);
+        assert_int_equal(n, 1);
+        free(TAKE_PTR(d));
+}
+
+static void test_diskstats_limits(void **state) {
+        static const char row[] = "8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n";
+        size_t l = sizeof(row) - 1, len = 0;
+        _cleanup_free_ char *p = malloc(l * (PROCFS_MAX_DISKS + 1));
+        struct diskstat *d;
+        size_t n;
+
+        assert_non_null(p);
+        for (size_t i = 0; i < PROCFS_MAX_DISKS; i++, len += l)
+                memcpy(p + len, row, l);
+        assert_int_equal(diskstats_parse(p, len, &d, &n), 0);
+        assert_int_equal(n, PROCFS_MAX_DISKS);
+        free(d);
+        memcpy(p + len, row, l);
+        assert_int_equal(diskstats_parse(p, len + l, &d, &n), -E2BIG);
+}
+
+/* ---- /proc/sys/fs/file-nr --------------------------------------------------- */
+
+static void test_file_nr(void **state) {
+        static const struct bad_case bad[] = {
+                {"file-nr-short", -EINVAL},
+                {"file-nr-overflow", -ERANGE},
+                {"empty", -EINVAL},
+        };
+        _cleanup_free_ char *t = NULL, *u = NULL;
+        struct file_nr f;
+        size_t len;
+
+        load("file-nr", &t, &len);
+        assert_int_equal(file_nr_parse(t, len, &f), 0);
+        assert_int_equal(f.allocated, 134);
+        assert_int_equal(f.unused, 0);
+        assert_int_equal(f.maximum, 2466174);
+        load("file-nr-no-newline", &u, &len);
+        assert_int_equal(file_nr_parse(u, len, &f), 0);
+        assert_true(f.maximum == INT64_MAX);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (file_nr_parse(b, bl, &f) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+        assert_int_equal(file_nr_parse("1 2 3 4\n", 8, &f), -EINVAL);
+}
+
+/* ---- /proc/PID/stat ---------------------------------------------------------- */
+
+static void test_pid_stat(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL, *w = NULL;
+        struct proc_pid_stat st;
+        size_t len;
+
+        load("pid-stat", &t, &len);
+        assert_int_equal(proc_pid_stat_parse(t, len, &st), 0);
+        assert_int_equal(st.pid, 1);
+        assert_string_equal(st.comm, "systemd");
+        assert_int_equal(st.state, 'S');
+        assert_int_equal(st.ppid, 0);
+        assert_int_equal(st.tpgid, -1);
+        assert_int_equal(st.minflt, 97571);
+        assert_int_equal(st.utime, 2282);
+        assert_int_equal(st.stime, 5800);
+        assert_int_equal(st.priority, 20);
+        assert_int_equal(st.nice, 0);
+        assert_int_equal(st.num_threads, 1);
+        assert_int_equal(st.starttime, 27);
+        assert_int_equal(st.vsize, 170950656);
+        assert_int_equal(st.rss_pages, 3306);
+
+        /* A command that names itself "a) R (b": comm ends at the last ')'. */
+        load("pid-stat-paren", &u, &len);
+        assert_int_equal(proc_pid_stat_parse(u, len, &st), 0);
+        assert_int_equal(st.pid, 4242);
+        assert_string_equal(st.comm, "a) R (b");
+        assert_int_equal(st.state, 'S');
+        assert_int_equal(st.ppid, 1);
+        assert_int_equal(st.tty_nr, 34816);
+        assert_int_equal(st.utime, 12);
+        assert_int_equal(st.rss_pages, 812);
+
+        load("pid-stat-no-newline", &w, &len);
+        assert_int_equal(proc_pid_stat_parse(w, len, &st), 0);
+        assert_string_equal(st.comm, "kworker/0:1-events");
+        assert_int_equal(st.state, 'I');
+        assert_int_equal(st.ppid, 2);
+        assert_int_equal(st.stime, 3);
+        assert_int_equal(st.starttime, 512);
+
+        static const struct bad_case bad[] = {
+                {"pid-stat-truncated", -EINVAL},
+                {"pid-stat-long-comm", -EINVAL},
+                {"pid-stat-overflow", -ERANGE},
+                {"pid-stat-junk", -EINVAL},
+                {"pid-stat-no-paren", -EINVAL},
+                {"empty", -EINVAL},
+                {"stat", -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (proc_pid_stat_parse(b, bl, &st) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+        static const char *const worse[] = {
+                "0 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n",  /* pid 0 */
+                "-1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n", /* negative */
+                "1 (x) SS 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n", /* state */
+                "1 (x)S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n",   /* no blank */
+                "1(x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n",
+                "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n\n", /* two lines */
+                "1 (x) S 3000000000 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n",
+                "1 (x)",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(worse); i++) {
+                size_t n;
+                _cleanup_free_ char *c = exact(worse[i], &n);
+
+                if (proc_pid_stat_parse(c, n, &st) >= 0)
+                        fail_msg("accepted: %s", worse[i]);
+        }
+}
+
+/* ---- /proc/PID/status, cmdline --------------------------------------------- */
+
+static void test_pid_status(void **state) {
+        _cleanup_free_ char *t = NULL, *k = NULL;
+        struct proc_pid_status st;
+        size_t len;
+
+        load("pid-status", &t, &len);
+        assert_int_equal(proc_pid_status_parse(t, len, &st), 0);
+        assert_string_equal(st.name, "bash");
+        assert_int_equal(st.state, 'S');
+        assert_int_equal(st.pid, 4242);
+        assert_int_equal(st.tgid, 4242);
+        assert_int_equal(st.ppid, 1);
+        assert_int_equal(st.uid[0], 1000);
+        assert_int_equal(st.uid[3], 1000);
+        assert_int_equal(st.gid[1], 100);
+        assert_int_equal(st.threads, 1);
+        assert_true(st.has_vm_rss);
+        assert_int_equal(st.vm_rss, 1024 * 1024);
+
+        load("pid-status-kthread", &k, &len);
+        assert_int_equal(proc_pid_status_parse(k, len, &st), 0);
+        assert_string_equal(st.name, "kworker/0:1-events");
+        assert_int_equal(st.state, 'I');
+        assert_int_equal(st.ppid, 2);
+        assert_false(st.has_vm_rss);
+
+        static const struct bad_case bad[] = {
+                {"pid-status-no-uid", -EINVAL},
+                {"pid-status-duplicate", -EINVAL},
+                {"pid-status-short-uid", -EINVAL},
+                {"pid-status-overflow", -ERANGE},
+                {"pid-status-long-name", -EINVAL},
+                {"empty", -EINVAL},
+                {"meminfo", -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (proc_pid_status_parse(b, bl, &st) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+}
+
+static void test_cmdline(void **state) {
+        static const char *const want[] = {"/usr/sbin/sshd", "-D", "", "-o", "x y"};
+        _cleanup_free_ char *t = NULL;
+        const char *p, *end, *arg;
+        size_t len, arg_len, n = 0;
+
+        /* The last argument lacks its NUL (a rewritten command line). */
+        load("cmdline", &t, &len);
+        p = t;
+        end = t + len;
+        while (proc_cmdline_next(&p, end, &arg, &arg_len)) {
+                assert_true(n < ELEMENTSOF(want));
+                assert_true(tv_eq(arg, arg_len, want[n]));
+                n++;
+        }
+        assert_int_equal(n, ELEMENTSOF(want));
+
+        /* A final NUL ends the last argument and adds none. */
+        p = "a\0b\0";
+        end = p + 4;
+        n = 0;
+        while (proc_cmdline_next(&p, end, &arg, &arg_len))
+                n++;
+        assert_int_equal(n, 2);
+        p = end = t;
+        assert_false(proc_cmdline_next(&p, end, &arg, &arg_len));
+}
+
 /* ---- robustness ----------------------------------------------------------- */
 
 static const char *const good_fixtures[] = {
@@ -832,6 +1440,13 @@ static const char *const good_fixtures[] = {
         "cpuinfo",
         "cpuinfo-s390x",
         "cpuinfo-armv7-old",
+        "diskstats",
+        "diskstats-mixed",
+        "file-nr",
+        "pid-stat",
+        "pid-stat-paren",
+        "pid-status",
+        "pid-status-kthread",
 };
 
 static void test_every_prefix(void **state) {
@@ -878,6 +1493,10 @@ static void test_mutations(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_tokenizer_numbers),
+                cmocka_unit_test(test_tokenizer_views),
+                cmocka_unit_test(test_reader),
+                cmocka_unit_test(test_read_at),
                 cmocka_unit_test(test_stat_real),
                 cmocka_unit_test(test_stat_old_and_new_kernels),
                 cmocka_unit_test(test_stat_malformed),
@@ -901,6 +1520,14 @@ int main(void) {
                 cmocka_unit_test(test_os_release_malformed),
                 cmocka_unit_test(test_cpuinfo),
                 cmocka_unit_test(test_cpuinfo_malformed),
+                cmocka_unit_test(test_stat_intr),
+                cmocka_unit_test(test_meminfo_next),
+                cmocka_unit_test(test_diskstats),
+                cmocka_unit_test(test_diskstats_limits),
+                cmocka_unit_test(test_file_nr),
+                cmocka_unit_test(test_pid_stat),
+                cmocka_unit_test(test_pid_status),
+                cmocka_unit_test(test_cmdline),
                 cmocka_unit_test(test_every_prefix),
                 cmocka_unit_test(test_mutations),
         };

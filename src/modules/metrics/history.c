@@ -1,16 +1,15 @@
 /* history.c — the sampled history of the metrics module (see history.h).
  *
- * The sampler thread wakes in the middle of each wall-clock second (so that
- * jitter never puts two samples in one second or skips one), reads five
- * /proc files through descriptors kept open (pread from offset 0, as
- * sampler.c does and for the same reason), turns them into one value per
- * series through the pure parsers of procfs.h, and hands them to
- * history_add().  Rates (cpu, net, disk) are differences of two samples over
- * the monotonic time between them; a counter that went backwards (a wrap,
- * a reset, an interface that went away) gives no sample for that second.
- *
- * The sampler wakes at WAKE_OFFSET_NS into each wall-clock second that is
- * a multiple of the interval, so samples of different daemons line up.
+ * Sampling is a hook of the front's one sampler thread (procsampler.h),
+ * which ticks in the middle of each wall-clock second and brings /proc/stat
+ * parsed; on each tick whose second is a multiple of the interval (so that
+ * samples of different daemons line up) the hook reads four more /proc
+ * files through descriptors kept open (procfs_source_read()), turns them
+ * into one value per series through the parsers of procfs.h, and hands them
+ * to history_add() and then to the observer (the event publisher).  Rates
+ * (cpu, net, disk) are differences of two samples over the monotonic time
+ * between them; a counter that went backwards (a wrap, a reset, an
+ * interface that went away) gives no sample for that second.
  *
  * The writer thread takes the queued minutes (history.h) and hands them to
  * the helper; a failed store keeps them queued and is retried after
@@ -18,14 +17,13 @@
  * sent (by sequence number), so minutes queued meanwhile stay.
  *
  * Ownership: `hist` (tiers, accumulators, the queue) is guarded by hist.lock
- * and its samples are written only by history_add().  `smp` (descriptors, read buffer, previous
- * counters) belongs to the sampler thread while it runs, and to
- * history_start()/history_stop() otherwise.
+ * and its samples are written only by history_add().  `smp` (descriptors,
+ * read buffer, previous counters) belongs to the hook while it is
+ * subscribed, and to history_start()/history_stop() otherwise.
  */
 #include "modules/metrics/history.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,13 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "modules/metrics/sampler.h"
-#include "modules/system/procfs.h"
+#include "procfs.h"
+#include "procsampler.h"
 #include "util.h"
 
-#define READ_BUF_START       (64UL * 1024)
-#define READ_BUF_MAX         (4UL * 1024 * 1024)
-#define WAKE_OFFSET_NS       500000000L /* into each wall-clock second */
 #define WRITER_RETRY_SECONDS 10
 #define MINUTE_TIER          1
 
@@ -698,63 +693,23 @@ answer:
 
 /* ---- /proc/diskstats -------------------------------------------------------- */
 
-static bool blank(char c) {
-        return c == ' ' || c == '\t' || c == '\r';
-}
-
-static bool u64_view(const char *s, size_t n, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (n == 0)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                unsigned dg;
-                if (s[i] < '0' || s[i] > '9')
-                        return false;
-                dg = (unsigned)(s[i] - '0');
-                if (v > (UINT64_MAX - dg) / 10)
-                        return false;
-                v = v * 10 + dg;
-        }
-        *ret = v;
-        return true;
-}
-
 int history_diskstats_sum(const char *text, size_t len, uint64_t *ret_read, uint64_t *ret_written) {
-        const char *p = text, *end = text + len;
+        _cleanup_free_ struct diskstat *disks = NULL;
         uint64_t rd = 0, wr = 0;
+        size_t n = 0;
+        int r;
 
-        if (memchr(text, '\0', len))
-                return -EINVAL;
-        while (p < end) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                const char *lend = nl ? nl : end, *tok[10];
-                size_t tl[10], nt = 0;
-                uint64_t v[2];
+        r = diskstats_parse(text, len, &disks, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t a, b;
 
-                while (p < lend && nt < ELEMENTSOF(tok)) {
-                        while (p < lend && blank(*p))
-                                p++;
-                        if (p >= lend)
-                                break;
-                        tok[nt] = p;
-                        while (p < lend && !blank(*p))
-                                p++;
-                        tl[nt] = (size_t)(p - tok[nt]);
-                        nt++;
-                }
-                p = nl ? nl + 1 : end;
-                if (nt == 0)
+                if (diskstats_device_excluded(disks[i].name, strlen(disks[i].name)))
                         continue;
-                /* major minor name reads merged sectors_read ms writes
-                 * merged sectors_written … */
-                if (nt < 10 || !u64_view(tok[5], tl[5], &v[0]) || !u64_view(tok[9], tl[9], &v[1]))
-                        return -EINVAL;
-                if (diskstats_device_excluded(tok[2], tl[2]))
-                        continue;
-                if (__builtin_mul_overflow(v[0], 512, &v[0]) ||
-                    __builtin_mul_overflow(v[1], 512, &v[1]) ||
-                    __builtin_add_overflow(rd, v[0], &rd) || __builtin_add_overflow(wr, v[1], &wr))
+                if (__builtin_mul_overflow(disks[i].v[DS_SECTORS_READ], 512, &a) ||
+                    __builtin_mul_overflow(disks[i].v[DS_SECTORS_WRITTEN], 512, &b) ||
+                    __builtin_add_overflow(rd, a, &rd) || __builtin_add_overflow(wr, b, &wr))
                         return -ERANGE;
         }
         *ret_read = rd;
@@ -762,15 +717,14 @@ int history_diskstats_sum(const char *text, size_t len, uint64_t *ret_read, uint
         return 0;
 }
 
-/* ---- the sampler thread ----------------------------------------------------- */
+/* ---- sampling ----------------------------------------------------------------
+ *
+ * A hook of the front's sampler thread (procsampler.h): it runs on every
+ * tick, and samples on the ticks whose second is a multiple of the
+ * interval.  /proc/stat comes with the tick; the other sources are read
+ * here. */
 
-enum hsrc { H_STAT, H_MEMINFO, H_LOADAVG, H_NETDEV, H_DISKSTATS, _H_MAX };
-
-static const char *const hsrc_path[_H_MAX] = {
-        [H_STAT] = "/proc/stat",           [H_MEMINFO] = "/proc/meminfo",
-        [H_LOADAVG] = "/proc/loadavg",     [H_NETDEV] = "/proc/net/dev",
-        [H_DISKSTATS] = "/proc/diskstats",
-};
+enum hsrc { H_MEMINFO, H_LOADAVG, H_NETDEV, H_DISKSTATS, _H_MAX };
 
 /* Counters of the previous sample, for the rates. */
 struct counters {
@@ -780,41 +734,26 @@ struct counters {
         uint64_t usec; /* monotonic */
 };
 
+/* Used by the hook only, one tick at a time; by history_start()/stop()
+ * when no hook is subscribed. */
 static struct {
-        pthread_mutex_t lock; /* for stop, replan and the condition only */
-        pthread_cond_t wake;  /* CLOCK_MONOTONIC */
-        pthread_t thread, writer;
-        bool running, writing, stop, replan;
-        int fd[_H_MAX];
-        char *buf;
-        size_t cap;
+        bool running, writing;
+        pthread_t writer;
+        struct procfs_source src[_H_MAX];
+        struct procfs_buf buf;
         struct counters prev;
 } smp = {
-        .lock = PTHREAD_MUTEX_INITIALIZER,
-        .fd = {-1, -1, -1, -1, -1},
+        .src =
+                {
+                        [H_MEMINFO] = {.path = "/proc/meminfo", .max = 256UL << 10, .fd = -1},
+                        [H_LOADAVG] = {.path = "/proc/loadavg", .max = 4UL << 10, .fd = -1},
+                        [H_NETDEV] = {.path = "/proc/net/dev", .max = 4UL << 20, .fd = -1},
+                        [H_DISKSTATS] = {.path = "/proc/diskstats", .max = 4UL << 20, .fd = -1},
+                },
 };
 
 static int read_src(enum hsrc s, const char **ret, size_t *ret_len) {
-        size_t len;
-        int r;
-
-        if (smp.fd[s] < 0)
-                return -EBADF;
-        for (;;) {
-                r = pread_all(smp.fd[s], smp.buf, smp.cap, &len);
-                if (r != -EFBIG || smp.cap >= READ_BUF_MAX)
-                        break;
-                char *nb = realloc(smp.buf, smp.cap * 2);
-                if (!nb)
-                        return -ENOMEM;
-                smp.buf = nb;
-                smp.cap *= 2;
-        }
-        if (r < 0)
-                return r;
-        *ret = smp.buf;
-        *ret_len = len;
-        return 0;
+        return procfs_source_read(&smp.src[s], &smp.buf, ret, ret_len);
 }
 
 static double rate(uint64_t prev, uint64_t cur, double secs) {
@@ -823,34 +762,56 @@ static double rate(uint64_t prev, uint64_t cur, double secs) {
         return (double)(cur - prev) / secs;
 }
 
+static void sample_cpu(const struct proc_stat *st, struct counters *cur, double values[_HS_MAX]) {
+        struct cpu_percent pc;
+
+        if (!st)
+                return;
+        cur->cpu = st->total;
+        cur->have_cpu = true;
+        values[HS_PROCS_RUNNING] = (double)st->procs_running;
+        if (smp.prev.have_cpu && cpu_percent_compute(&smp.prev.cpu, &cur->cpu, &pc) >= 0) {
+                values[HS_CPU_BUSY] = pc.busy;
+                values[HS_CPU_USER] = pc.mode[CPU_USER] + pc.mode[CPU_NICE];
+                values[HS_CPU_SYSTEM] =
+                        pc.mode[CPU_SYSTEM] + pc.mode[CPU_IRQ] + pc.mode[CPU_SOFTIRQ];
+                values[HS_CPU_IOWAIT] = pc.mode[CPU_IOWAIT];
+        }
+}
+
+static void sample_net(struct counters *cur, double secs, double values[_HS_MAX]) {
+        _cleanup_free_ struct net_dev *devs = NULL;
+        const char *text;
+        size_t len, n = 0;
+
+        if (read_src(H_NETDEV, &text, &len) < 0 || net_dev_parse(text, len, &devs, &n) < 0)
+                return;
+        cur->have_net = true;
+        for (size_t i = 0; i < n; i++) {
+                if (STREQ(devs[i].name, "lo"))
+                        continue;
+                cur->rx += devs[i].rx_bytes;
+                cur->tx += devs[i].tx_bytes;
+        }
+        if (smp.prev.have_net) {
+                values[HS_NET_RX] = rate(smp.prev.rx, cur->rx, secs);
+                values[HS_NET_TX] = rate(smp.prev.tx, cur->tx, secs);
+        }
+}
+
 /* One sample: values[] filled (NaN where a source failed). */
-static void sample(double values[_HS_MAX]) {
-        struct counters cur = {.usec = now_usec()};
-        double secs = smp.prev.usec ? (double)(cur.usec - smp.prev.usec) / 1e6 : 0;
+static void sample(const struct procsampler_tick *tick, double values[_HS_MAX]) {
+        struct counters cur = {.usec = tick->usec};
+        double secs = smp.prev.usec && cur.usec > smp.prev.usec
+                              ? (double)(cur.usec - smp.prev.usec) / 1e6
+                              : 0;
         const char *text;
         size_t len;
 
         for (size_t i = 0; i < _HS_MAX; i++)
                 values[i] = NAN;
 
-        if (read_src(H_STAT, &text, &len) >= 0) {
-                struct proc_stat st;
-                if (proc_stat_parse(text, len, &st) >= 0) {
-                        struct cpu_percent pc;
-                        cur.cpu = st.total;
-                        cur.have_cpu = true;
-                        values[HS_PROCS_RUNNING] = (double)st.procs_running;
-                        if (smp.prev.have_cpu &&
-                            cpu_percent_compute(&smp.prev.cpu, &cur.cpu, &pc) >= 0) {
-                                values[HS_CPU_BUSY] = pc.busy;
-                                values[HS_CPU_USER] = pc.mode[CPU_USER] + pc.mode[CPU_NICE];
-                                values[HS_CPU_SYSTEM] = pc.mode[CPU_SYSTEM] + pc.mode[CPU_IRQ] +
-                                                        pc.mode[CPU_SOFTIRQ];
-                                values[HS_CPU_IOWAIT] = pc.mode[CPU_IOWAIT];
-                        }
-                        proc_stat_done(&st);
-                }
-        }
+        sample_cpu(tick->stat, &cur, values);
         if (read_src(H_MEMINFO, &text, &len) >= 0) {
                 struct meminfo mi;
                 if (meminfo_parse(text, len, &mi) >= 0) {
@@ -867,24 +828,7 @@ static void sample(double values[_HS_MAX]) {
                 if (loadavg_parse(text, len, &la) >= 0)
                         values[HS_LOAD1] = la.load1;
         }
-        if (read_src(H_NETDEV, &text, &len) >= 0) {
-                struct net_dev *devs = NULL;
-                size_t n = 0;
-                if (net_dev_parse(text, len, &devs, &n) >= 0) {
-                        cur.have_net = true;
-                        for (size_t i = 0; i < n; i++) {
-                                if (STREQ(devs[i].name, "lo"))
-                                        continue;
-                                cur.rx += devs[i].rx_bytes;
-                                cur.tx += devs[i].tx_bytes;
-                        }
-                        free(devs);
-                        if (smp.prev.have_net) {
-                                values[HS_NET_RX] = rate(smp.prev.rx, cur.rx, secs);
-                                values[HS_NET_TX] = rate(smp.prev.tx, cur.tx, secs);
-                        }
-                }
-        }
+        sample_net(&cur, secs, values);
         if (read_src(H_DISKSTATS, &text, &len) >= 0 &&
             history_diskstats_sum(text, len, &cur.rd, &cur.wr) >= 0) {
                 cur.have_disk = true;
@@ -896,72 +840,29 @@ static void sample(double values[_HS_MAX]) {
         smp.prev = cur;
 }
 
-/* The next wake-up: WAKE_OFFSET_NS into the next wall-clock second that is
- * a multiple of the interval, as a CLOCK_MONOTONIC deadline. */
-static void next_deadline(unsigned every, struct timespec *ret) {
-        struct timespec rt, mono;
-        int64_t target, wait_ns;
+static void on_tick(const struct procsampler_tick *tick) {
+        unsigned every = history_interval();
+        double values[_HS_MAX];
+        history_observer_fn obs;
 
-        clock_gettime(CLOCK_REALTIME, &rt);
-        clock_gettime(CLOCK_MONOTONIC, &mono);
-        /* At least 0.1 s ahead: never twice in one second. */
-        target = rt.tv_nsec < WAKE_OFFSET_NS - 100000000L ? rt.tv_sec : rt.tv_sec + 1;
-        if (every > 1)
-                target += (every - target % every) % every;
-        wait_ns = (target - rt.tv_sec) * 1000000000LL + WAKE_OFFSET_NS - rt.tv_nsec;
-        mono.tv_sec += wait_ns / 1000000000LL;
-        mono.tv_nsec += wait_ns % 1000000000LL;
-        while (mono.tv_nsec >= 1000000000L) {
-                mono.tv_sec++;
-                mono.tv_nsec -= 1000000000L;
-        }
-        *ret = mono;
+        /* The priming call only takes the counters for the first rates. */
+        if (!tick->prime && tick->t % (int64_t)every != 0)
+                return;
+        sample(tick, values);
+        if (tick->prime)
+                return;
+        history_add(tick->t, values);
+        obs = atomic_load(&observer);
+        if (obs)
+                obs(tick->t, every, values);
 }
 
 void history_set_interval(unsigned seconds) {
+        /* The sampler ticks every second: the next tick on a multiple of
+         * the new interval samples. */
         if (seconds < HISTORY_MIN_INTERVAL || seconds > HISTORY_MAX_INTERVAL)
                 return;
-        if (atomic_exchange(&interval, seconds) == seconds)
-                return;
-        pthread_mutex_lock(&smp.lock);
-        if (smp.running) {
-                smp.replan = true;
-                pthread_cond_signal(&smp.wake);
-        }
-        pthread_mutex_unlock(&smp.lock);
-}
-
-static void *sampler_main(void *arg) {
-        (void)arg;
-        (void)pthread_setname_np(pthread_self(), "sampler"); /* for top -H and bench/ */
-        pthread_mutex_lock(&smp.lock);
-        while (!smp.stop) {
-                struct timespec deadline;
-                double values[_HS_MAX];
-                history_observer_fn obs;
-                unsigned every = history_interval();
-                int64_t t;
-
-                smp.replan = false;
-                next_deadline(every, &deadline);
-                while (!smp.stop && !smp.replan &&
-                       pthread_cond_timedwait(&smp.wake, &smp.lock, &deadline) != ETIMEDOUT)
-                        ;
-                if (smp.stop)
-                        break;
-                if (smp.replan)
-                        continue;
-                pthread_mutex_unlock(&smp.lock);
-                sample(values);
-                t = (int64_t)time(NULL);
-                history_add(t, values);
-                obs = atomic_load(&observer);
-                if (obs)
-                        obs(t, every, values);
-                pthread_mutex_lock(&smp.lock);
-        }
-        pthread_mutex_unlock(&smp.lock);
-        return NULL;
+        atomic_store(&interval, seconds);
 }
 
 /* Stores the queued minutes; false when the helper refused or is away. */
@@ -1018,19 +919,14 @@ static void *writer_main(void *arg) {
 }
 
 static void sampler_free(void) {
-        for (size_t i = 0; i < _H_MAX; i++) {
-                if (smp.fd[i] >= 0)
-                        close(smp.fd[i]);
-                smp.fd[i] = -1;
-        }
-        free(smp.buf);
-        smp.buf = NULL;
-        smp.cap = 0;
+        for (size_t i = 0; i < _H_MAX; i++)
+                procfs_source_close(&smp.src[i]);
+        procfs_buf_free(&smp.buf);
         smp.prev = (struct counters){0};
 }
 
-/* Our threads only read /proc and build small JSON: a small stack is
- * plenty, and keeps the untouched part of 8 MiB out of the address space. */
+/* The writer only builds small JSON: a small stack is plenty, and keeps the
+ * untouched part of 8 MiB out of the address space. */
 #define THREAD_STACK (256UL * 1024)
 
 static int spawn(pthread_t *t, void *(*fn)(void *)) {
@@ -1052,8 +948,6 @@ static int spawn(pthread_t *t, void *(*fn)(void *)) {
 }
 
 int history_start(void) {
-        pthread_condattr_t attr;
-        double values[_HS_MAX];
         int r;
 
         if (smp.running)
@@ -1063,35 +957,14 @@ int history_start(void) {
                 return r;
         /* A source that cannot be opened gives no samples; the rest work. */
         for (size_t i = 0; i < _H_MAX; i++)
-                smp.fd[i] = open(hsrc_path[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        smp.buf = malloc(READ_BUF_START);
-        if (!smp.buf) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        smp.cap = READ_BUF_START;
-        /* The counters for the first rates. */
-        sample(values);
-
-        r = -pthread_condattr_init(&attr);
-        if (r < 0)
-                goto fail;
-        r = -pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        if (r >= 0)
-                r = -pthread_cond_init(&smp.wake, &attr);
-        pthread_condattr_destroy(&attr);
-        if (r < 0)
-                goto fail;
-
-        smp.stop = false;
-        r = spawn(&smp.thread, sampler_main);
+                (void)procfs_source_open(&smp.src[i]);
+        /* Takes the counters for the first rates, then samples every tick. */
+        r = procsampler_subscribe(on_tick);
         if (r < 0) {
-                pthread_cond_destroy(&smp.wake);
-                goto fail;
+                sampler_free();
+                return r;
         }
-        pthread_mutex_lock(&smp.lock);
         smp.running = true;
-        pthread_mutex_unlock(&smp.lock);
         if (atomic_load(&backend)) {
                 pthread_mutex_lock(&hist.lock);
                 hist.writer_stop = false;
@@ -1099,20 +972,12 @@ int history_start(void) {
                 smp.writing = spawn(&smp.writer, writer_main) >= 0;
         }
         return 0;
-fail:
-        sampler_free();
-        return r;
 }
 
 void history_stop(void) {
         if (!smp.running)
                 return;
-        pthread_mutex_lock(&smp.lock);
-        smp.stop = true;
-        pthread_cond_signal(&smp.wake);
-        pthread_mutex_unlock(&smp.lock);
-        pthread_join(smp.thread, NULL);
-        pthread_cond_destroy(&smp.wake);
+        procsampler_unsubscribe(on_tick);
         if (smp.writing) {
                 /* The minute in progress goes to the database too; the next
                  * start merges the rest of it in. */
@@ -1124,8 +989,6 @@ void history_stop(void) {
                 pthread_join(smp.writer, NULL);
                 smp.writing = false;
         }
-        pthread_mutex_lock(&smp.lock);
         smp.running = false;
-        pthread_mutex_unlock(&smp.lock);
         sampler_free();
 }

@@ -118,7 +118,7 @@ int history_query(const struct history_query *q, int64_t now, json_t **ret);
 typedef int (*history_call_fn)(const char *op, json_t *args, json_t **ret);
 void history_set_backend(history_call_fn call);
 
-/* Called by the sampler thread after every sample (t, the interval, the
+/* Called on the sampler thread after every sample (t, the interval, the
  * values; NaN: none).  Must not block.  NULL: none. */
 typedef void (*history_observer_fn)(int64_t t, unsigned interval, const double values[_HS_MAX]);
 void history_set_observer(history_observer_fn fn);
@@ -143,8 +143,9 @@ void history_close_minute(void);
  * are kept. */
 int history_refill(json_t *recent);
 
-/* The sampler thread (and the writer thread, with a backend): opens its
- * /proc files and starts sampling; stop joins them, storing the minute in
+/* Opens its /proc files and subscribes to the front's sampler thread
+ * (procsampler.h), and starts the writer thread when there is a backend;
+ * stop leaves the sampler and joins the writer, storing the minute in
  * progress first.  The tiers stay until history_teardown(). */
 int history_start(void);
 void history_stop(void);

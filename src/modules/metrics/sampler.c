@@ -28,6 +28,10 @@
  *    flagged a change on its descriptor (collect_mounts_locked()).
  *  - Collectors write whole families or nothing: on malformed text the
  *    output is cut back to where the collector started (rollback()).
+ *  - `collectors[]` is the one list of collectors: the order of the output
+ *    and the rows of node_scrape_collector_success both come from it.
+ *  - All reading and parsing goes through common/procfs.h (the reader,
+ *    the tokenizer, the parsers); the collectors only name families.
  */
 #include "modules/metrics/sampler.h"
 
@@ -44,12 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "modules/system/procfs.h"
+#include "procfs.h"
 #include "util.h"
 
-#define READ_BUF_START (16UL * 1024)
-#define MAX_DISKS      4096
-#define NAME_MAX_LEN   128 /* a metric name built from kernel keys */
+#define NAME_MAX_LEN 128 /* a metric name built from kernel keys */
 
 enum source {
         SRC_STAT,
@@ -67,24 +69,25 @@ enum source {
         _SRC_MAX,
 };
 
-static const struct {
-        const char *path;
-        size_t max; /* bytes; past it the source fails with -EFBIG */
-} sources[_SRC_MAX] = {
+/* The sources, closed until open_all_locked(). */
+#define SOURCE(p, m)                                                                               \
+        { .path = (p), .max = (m), .fd = -1 }
+static const struct procfs_source sources[_SRC_MAX] = {
         /* PROCFS_MAX_CPUS lines and a long "intr" line. */
-        [SRC_STAT] = {"/proc/stat", 4UL << 20},
-        [SRC_MEMINFO] = {"/proc/meminfo", 256UL << 10},
-        [SRC_LOADAVG] = {"/proc/loadavg", 4UL << 10},
-        [SRC_NETDEV] = {"/proc/net/dev", 4UL << 20},
-        [SRC_DISKSTATS] = {"/proc/diskstats", 4UL << 20},
-        [SRC_MOUNTINFO] = {"/proc/self/mountinfo", 64UL << 20},
-        [SRC_FILENR] = {"/proc/sys/fs/file-nr", 4UL << 10},
-        [SRC_SOCKSTAT] = {"/proc/net/sockstat", 64UL << 10},
-        [SRC_SOCKSTAT6] = {"/proc/net/sockstat6", 64UL << 10},
-        [SRC_SNMP] = {"/proc/net/snmp", 256UL << 10},
-        [SRC_NETSTAT] = {"/proc/net/netstat", 256UL << 10},
-        [SRC_SNMP6] = {"/proc/net/snmp6", 256UL << 10},
+        [SRC_STAT] = SOURCE("/proc/stat", 4UL << 20),
+        [SRC_MEMINFO] = SOURCE("/proc/meminfo", 256UL << 10),
+        [SRC_LOADAVG] = SOURCE("/proc/loadavg", 4UL << 10),
+        [SRC_NETDEV] = SOURCE("/proc/net/dev", 4UL << 20),
+        [SRC_DISKSTATS] = SOURCE("/proc/diskstats", 4UL << 20),
+        [SRC_MOUNTINFO] = SOURCE("/proc/self/mountinfo", 64UL << 20),
+        [SRC_FILENR] = SOURCE("/proc/sys/fs/file-nr", 4UL << 10),
+        [SRC_SOCKSTAT] = SOURCE("/proc/net/sockstat", 64UL << 10),
+        [SRC_SOCKSTAT6] = SOURCE("/proc/net/sockstat6", 64UL << 10),
+        [SRC_SNMP] = SOURCE("/proc/net/snmp", 256UL << 10),
+        [SRC_NETSTAT] = SOURCE("/proc/net/netstat", 256UL << 10),
+        [SRC_SNMP6] = SOURCE("/proc/net/snmp6", 256UL << 10),
 };
+#undef SOURCE
 
 /* The file systems worth listing, from one mountinfo text: real ones (not
  * pseudo, not under node_exporter's excluded mount points), one per mount
@@ -98,10 +101,8 @@ struct fs_list {
 static struct {
         pthread_mutex_t lock;
         bool opened;
-        int fd[_SRC_MAX];
-        int open_error[_SRC_MAX];
-        char *buf;
-        size_t cap;
+        struct procfs_source src[_SRC_MAX];
+        struct procfs_buf buf;
         unsigned long hz, pagesize;
         struct fs_list mounts; /* valid when have_mounts */
         bool have_mounts;
@@ -110,76 +111,6 @@ static struct {
 };
 
 /* ---- small text helpers ------------------------------------------------- */
-
-static bool next_line(const char **p, const char *end, const char **ret, size_t *ret_len) {
-        const char *nl;
-
-        if (*p >= end)
-                return false;
-        nl = memchr(*p, '\n', (size_t)(end - *p));
-        *ret = *p;
-        *ret_len = (size_t)((nl ? nl : end) - *p);
-        *p = nl ? nl + 1 : end;
-        return true;
-}
-
-static bool is_blank(char c) {
-        return c == ' ' || c == '\t' || c == '\r';
-}
-
-static bool next_token(const char **p, const char *end, const char **ret, size_t *ret_len) {
-        const char *s = *p, *t;
-
-        while (s < end && is_blank(*s))
-                s++;
-        if (s >= end) {
-                *p = s;
-                return false;
-        }
-        for (t = s; t < end && !is_blank(*t); t++)
-                ;
-        *ret = s;
-        *ret_len = (size_t)(t - s);
-        *p = t;
-        return true;
-}
-
-static bool view_eq(const char *s, size_t n, const char *lit) {
-        return strlen(lit) == n && memcmp(s, lit, n) == 0;
-}
-
-static bool all_digits(const char *s, size_t n) {
-        if (n == 0)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (s[i] < '0' || s[i] > '9')
-                        return false;
-        return true;
-}
-
-static int parse_u64(const char *s, size_t n, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (!all_digits(s, n))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (__builtin_mul_overflow(v, 10, &v) ||
-                    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
-                        return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
-/* An integer as the kernel prints it in /proc/net/snmp: "-1" or "42". */
-static bool int_token(const char *s, size_t n) {
-        if (n > 0 && s[0] == '-')
-                return all_digits(s + 1, n - 1);
-        return all_digits(s, n);
-}
-
-static bool has_nul(const char *text, size_t len) {
-        return len > 0 && memchr(text, '\0', len);
-}
 
 /* Cuts the output back to `mark` after a malformed source. */
 static void rollback(struct expo *e, size_t mark) {
@@ -230,23 +161,6 @@ static void single_u64(struct expo *e, const char *name, const char *type, const
 
 /* ---- /proc/stat ----------------------------------------------------------- */
 
-/* The first number of the "intr" line: interrupts serviced since boot. */
-static int stat_intr(const char *text, size_t len, uint64_t *ret) {
-        const char *p = text, *end = text + len, *line, *tok;
-        size_t line_len, tok_len;
-
-        while (next_line(&p, end, &line, &line_len)) {
-                const char *lp = line, *lend = line + line_len;
-
-                if (!next_token(&lp, lend, &tok, &tok_len) || !view_eq(tok, tok_len, "intr"))
-                        continue;
-                if (!next_token(&lp, lend, &tok, &tok_len))
-                        return -EINVAL;
-                return parse_u64(tok, tok_len, ret);
-        }
-        return -ENOENT;
-}
-
 int collect_stat(struct expo *e, const char *text, size_t len, unsigned long hz) {
         /* node_exporter: guest time is inside user and nice, and reported
          * again on its own. */
@@ -259,7 +173,6 @@ int collect_stat(struct expo *e, const char *text, size_t len, unsigned long hz)
                 {CPU_SYSTEM, "system"}, {CPU_USER, "user"},
         };
         struct proc_stat st;
-        uint64_t intr = 0;
         int r;
 
         if (hz == 0)
@@ -267,11 +180,6 @@ int collect_stat(struct expo *e, const char *text, size_t len, unsigned long hz)
         r = proc_stat_parse(text, len, &st);
         if (r < 0)
                 return r;
-        r = stat_intr(text, len, &intr);
-        if (r < 0 && r != -ENOENT) {
-                proc_stat_done(&st);
-                return r;
-        }
 
         expo_family(e, "node_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.");
         for (size_t i = 0; i < st.n_cpus; i++) {
@@ -303,9 +211,9 @@ int collect_stat(struct expo *e, const char *text, size_t len, unsigned long hz)
         single_u64(e, "node_context_switches_total", "counter", "Total number of context switches.",
                    st.ctxt);
         single_u64(e, "node_forks_total", "counter", "Total number of forks.", st.processes);
-        if (r >= 0)
+        if (st.has_intr)
                 single_u64(e, "node_intr_total", "counter", "Total number of interrupts serviced.",
-                           intr);
+                           st.intr);
         single_u64(e, "node_procs_blocked", "gauge",
                    "Number of processes blocked waiting for I/O to complete.", st.procs_blocked);
         single_u64(e, "node_procs_running", "gauge", "Number of processes in runnable state.",
@@ -317,46 +225,28 @@ int collect_stat(struct expo *e, const char *text, size_t len, unsigned long hz)
 /* ---- /proc/meminfo ---------------------------------------------------------- */
 
 int collect_meminfo(struct expo *e, const char *text, size_t len) {
-        const char *p = text, *end = text + len, *line;
-        size_t line_len, mark = e->out->len;
-        bool any = false;
+        const char *p, *end, *k;
+        size_t mark = e->out->len, k_len;
+        uint64_t v;
+        bool any = false, kb;
+        int r;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
-        while (next_line(&p, end, &line, &line_len)) {
-                const char *colon, *lp = line, *lend = line + line_len, *num, *unit, *extra;
-                size_t num_len, unit_len, extra_len;
+        p = len > 0 ? text : "";
+        end = p + len;
+        while ((r = meminfo_next(&p, end, &k, &k_len, &v, &kb)) > 0) {
                 char key[NAME_MAX_LEN], name[NAME_MAX_LEN], help[NAME_MAX_LEN + 40];
-                uint64_t v;
-                bool kb = false;
-                int r;
 
-                if (!next_token(&lp, lend, &num, &num_len))
-                        continue; /* blank line */
-                /* "Key:   123 kB" or "HugePages_Total:   0" */
-                colon = memchr(line, ':', line_len);
-                if (!colon || colon == line)
-                        goto bad;
-                r = expo_name_component(line, (size_t)(colon - line), key, sizeof key);
-                if (r < 0)
-                        goto bad;
-                lp = colon + 1;
-                if (!next_token(&lp, lend, &num, &num_len) || parse_u64(num, num_len, &v) < 0)
-                        goto bad;
-                if (next_token(&lp, lend, &unit, &unit_len)) {
-                        if (!view_eq(unit, unit_len, "kB") ||
-                            next_token(&lp, lend, &extra, &extra_len))
-                                goto bad;
-                        if (__builtin_mul_overflow(v, UINT64_C(1024), &v))
-                                goto bad;
-                        kb = true;
-                }
-                if (JOIN(name, "node_memory_", key, kb ? "_bytes" : "") < 0 ||
+                if (expo_name_component(k, k_len, key, sizeof key) < 0 ||
+                    JOIN(name, "node_memory_", key, kb ? "_bytes" : "") < 0 ||
                     JOIN(help, "Memory information field ", key, kb ? "_bytes" : "", ".") < 0)
                         goto bad;
                 single_u64(e, name, "gauge", help, v);
                 any = true;
         }
+        if (r < 0)
+                goto bad;
         return any ? 0 : -EINVAL;
 bad:
         rollback(e, mark);
@@ -427,70 +317,6 @@ int collect_netdev(struct expo *e, const char *text, size_t len) {
 
 /* ---- /proc/diskstats -------------------------------------------------------- */
 
-static bool digits_to(const char *s, const char *end) {
-        return s < end && all_digits(s, (size_t)(end - s));
-}
-
-bool diskstats_device_excluded(const char *s, size_t n) {
-        static const char *const prefixes[] = {"ram", "loop", "fd"};
-        const char *end = s + n, *p;
-
-        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
-                size_t l = strlen(prefixes[i]);
-                if (n > l && memcmp(s, prefixes[i], l) == 0 && digits_to(s + l, end))
-                        return true;
-        }
-        /* (h|s|v|xv)d[a-z]\d+ : partitions of the classic disks */
-        p = n >= 2 && s[0] == 'x' && s[1] == 'v'                    ? s + 2
-            : n >= 1 && (s[0] == 'h' || s[0] == 's' || s[0] == 'v') ? s + 1
-                                                                    : NULL;
-        if (p && end - p >= 3 && p[0] == 'd' && p[1] >= 'a' && p[1] <= 'z' && digits_to(p + 2, end))
-                return true;
-        /* nvme\d+n\d+p\d+ : NVMe partitions */
-        if (n > 4 && memcmp(s, "nvme", 4) == 0) {
-                const char *q = s + 4, *d;
-                for (d = q; d < end && *d >= '0' && *d <= '9'; d++)
-                        ;
-                if (d == q || d >= end || *d != 'n')
-                        return false;
-                q = d + 1;
-                for (d = q; d < end && *d >= '0' && *d <= '9'; d++)
-                        ;
-                if (d == q || d >= end || *d != 'p')
-                        return false;
-                return digits_to(d + 1, end);
-        }
-        return false;
-}
-
-/* Columns after major, minor and name (Documentation/admin-guide/iostats). */
-enum {
-        DS_READS,
-        DS_READS_MERGED,
-        DS_SECTORS_READ,
-        DS_READ_MS,
-        DS_WRITES,
-        DS_WRITES_MERGED,
-        DS_SECTORS_WRITTEN,
-        DS_WRITE_MS,
-        DS_IO_NOW,
-        DS_IO_MS,
-        DS_IO_WEIGHTED_MS,
-        DS_DISCARDS, /* 4.18 */
-        DS_DISCARDS_MERGED,
-        DS_SECTORS_DISCARDED,
-        DS_DISCARD_MS,
-        DS_FLUSHES, /* 5.5 */
-        DS_FLUSH_MS,
-        _DS_MAX,
-};
-
-struct disk {
-        char name[64];
-        uint64_t v[_DS_MAX];
-        unsigned n; /* columns present: 11, 15 or 17 */
-};
-
 int collect_diskstats(struct expo *e, const char *text, size_t len) {
         /* unit: 1 as is, 512 sectors to bytes, 1000 ms to seconds */
         static const struct {
@@ -533,49 +359,17 @@ int collect_diskstats(struct expo *e, const char *text, size_t len) {
                 {"node_disk_written_bytes_total", "counter",
                  "The total number of bytes written successfully.", DS_SECTORS_WRITTEN, 512},
         };
-        _cleanup_free_ struct disk *disks = NULL;
-        const char *p = text, *end = text + len, *line;
-        size_t line_len, n = 0, cap = 0;
+        _cleanup_free_ struct diskstat *disks = NULL;
+        size_t n = 0, kept = 0;
+        int r;
 
-        if (has_nul(text, len))
-                return -EINVAL;
-        while (next_line(&p, end, &line, &line_len)) {
-                const char *lp = line, *lend = line + line_len, *tok, *name;
-                size_t tok_len, name_len;
-                struct disk d = {0};
-
-                if (!next_token(&lp, lend, &tok, &tok_len))
-                        continue;
-                if (!all_digits(tok, tok_len)) /* major */
-                        return -EINVAL;
-                if (!next_token(&lp, lend, &tok, &tok_len) || !all_digits(tok, tok_len))
-                        return -EINVAL;
-                if (!next_token(&lp, lend, &name, &name_len) || name_len >= sizeof d.name)
-                        return -EINVAL;
-                while (next_token(&lp, lend, &tok, &tok_len)) {
-                        if (d.n < _DS_MAX && parse_u64(tok, tok_len, &d.v[d.n]) < 0)
-                                return -EINVAL;
-                        if (d.n < _DS_MAX)
-                                d.n++;
-                }
-                if (d.n < DS_IO_WEIGHTED_MS + 1)
-                        return -EINVAL;
-                if (diskstats_device_excluded(name, name_len))
-                        continue;
-                memcpy(d.name, name, name_len);
-                if (n == cap) {
-                        size_t nc = cap ? cap * 2 : 16;
-                        struct disk *nd;
-                        if (nc > MAX_DISKS)
-                                return -E2BIG;
-                        nd = reallocarray(disks, nc, sizeof *nd);
-                        if (!nd)
-                                return -ENOMEM;
-                        disks = nd;
-                        cap = nc;
-                }
-                disks[n++] = d;
-        }
+        r = diskstats_parse(text, len, &disks, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (!diskstats_device_excluded(disks[i].name, strlen(disks[i].name)))
+                        disks[kept++] = disks[i];
+        n = kept;
 
         for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
                 bool any = false;
@@ -606,30 +400,15 @@ int collect_diskstats(struct expo *e, const char *text, size_t len) {
 /* ---- /proc/sys/fs/file-nr --------------------------------------------------- */
 
 int collect_filefd(struct expo *e, const char *text, size_t len) {
-        const char *p = text, *end = text + len, *tok[3];
-        size_t tl[3];
-        uint64_t allocated, maximum;
+        struct file_nr f;
+        int r = file_nr_parse(text, len, &f);
 
-        if (has_nul(text, len))
-                return -EINVAL;
-        for (size_t i = 0; i < 3; i++) {
-                /* Tokens may be separated by tabs and end with a newline. */
-                while (p < end && (is_blank(*p) || *p == '\n'))
-                        p++;
-                tok[i] = p;
-                while (p < end && !is_blank(*p) && *p != '\n')
-                        p++;
-                tl[i] = (size_t)(p - tok[i]);
-        }
-        while (p < end && (is_blank(*p) || *p == '\n'))
-                p++;
-        if (p != end || parse_u64(tok[0], tl[0], &allocated) < 0 || !all_digits(tok[1], tl[1]) ||
-            parse_u64(tok[2], tl[2], &maximum) < 0)
-                return -EINVAL;
+        if (r < 0)
+                return r;
         single_u64(e, "node_filefd_allocated", "gauge", "File descriptor statistics: allocated.",
-                   allocated);
+                   f.allocated);
         single_u64(e, "node_filefd_maximum", "gauge", "File descriptor statistics: maximum.",
-                   maximum);
+                   f.maximum);
         return 0;
 }
 
@@ -639,24 +418,24 @@ int collect_sockstat(struct expo *e, const char *text, size_t len, unsigned long
         const char *p = text, *end = text + len, *line;
         size_t line_len, mark = e->out->len;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 const char *lp = line, *lend = line + line_len, *proto, *key, *val;
                 size_t proto_len, key_len, val_len;
                 char pname[32];
 
-                if (!next_token(&lp, lend, &proto, &proto_len))
+                if (!tv_next_token(&lp, lend, &proto, &proto_len))
                         continue;
                 if (proto_len < 2 || proto[proto_len - 1] != ':' ||
                     expo_name_component(proto, proto_len - 1, pname, sizeof pname) < 0)
                         goto bad;
-                while (next_token(&lp, lend, &key, &key_len)) {
+                while (tv_next_token(&lp, lend, &key, &key_len)) {
                         char k[32], name[NAME_MAX_LEN], help[NAME_MAX_LEN + 40];
                         uint64_t v;
 
-                        if (!next_token(&lp, lend, &val, &val_len) ||
-                            parse_u64(val, val_len, &v) < 0 ||
+                        if (!tv_next_token(&lp, lend, &val, &val_len) ||
+                            tv_to_u64(val, val_len, &v) < 0 ||
                             expo_name_component(key, key_len, k, sizeof k) < 0)
                                 goto bad;
                         if (STREQ(pname, "sockets")) {
@@ -703,31 +482,26 @@ enum nproto {
 };
 
 static enum nproto classify(const char *p, size_t n) {
-        if (view_eq(p, n, "Ip"))
+        if (tv_eq(p, n, "Ip"))
                 return NP_IP;
-        if (view_eq(p, n, "Ip6") || view_eq(p, n, "IpExt"))
+        if (tv_eq(p, n, "Ip6") || tv_eq(p, n, "IpExt"))
                 return NP_OCTETS;
-        if (view_eq(p, n, "Icmp") || view_eq(p, n, "Icmp6"))
+        if (tv_eq(p, n, "Icmp") || tv_eq(p, n, "Icmp6"))
                 return NP_ICMP;
-        if (view_eq(p, n, "TcpExt"))
+        if (tv_eq(p, n, "TcpExt"))
                 return NP_TCPEXT;
-        if (view_eq(p, n, "Tcp"))
+        if (tv_eq(p, n, "Tcp"))
                 return NP_TCP;
-        if (view_eq(p, n, "Udp") || view_eq(p, n, "Udp6"))
+        if (tv_eq(p, n, "Udp") || tv_eq(p, n, "Udp6"))
                 return NP_UDP;
         return NP_OTHER;
 }
 
 static bool view_in(const char *s, size_t n, const char *const *list) {
         for (; *list; list++)
-                if (view_eq(s, n, *list))
+                if (tv_eq(s, n, *list))
                         return true;
         return false;
-}
-
-static bool view_starts(const char *s, size_t n, const char *lit) {
-        size_t l = strlen(lit);
-        return n >= l && memcmp(s, lit, l) == 0;
 }
 
 static bool field_wanted(enum nproto p, const char *f, size_t n) {
@@ -739,17 +513,17 @@ static bool field_wanted(enum nproto p, const char *f, size_t n) {
         static const char *const msgs[] = {"InMsgs", "OutMsgs", NULL};
         static const char *const tcpext[] = {"TCPSynRetrans", "TCPTimeouts", NULL};
 
-        if (view_eq(f, n, "InErrors") || view_eq(f, n, "InErrs"))
+        if (tv_eq(f, n, "InErrors") || tv_eq(f, n, "InErrs"))
                 return true;
         switch (p) {
         case NP_IP:
-                return view_eq(f, n, "Forwarding");
+                return tv_eq(f, n, "Forwarding");
         case NP_OCTETS:
                 return view_in(f, n, octets);
         case NP_ICMP:
                 return view_in(f, n, msgs);
         case NP_TCPEXT:
-                return view_starts(f, n, "Listen") || view_starts(f, n, "Syncookies") ||
+                return tv_starts(f, n, "Listen") || tv_starts(f, n, "Syncookies") ||
                        view_in(f, n, tcpext);
         case NP_TCP:
                 return view_in(f, n, tcp);
@@ -783,35 +557,35 @@ int collect_netstat(struct expo *e, const char *text, size_t len) {
         const char *p = text, *end = text + len, *names, *values;
         size_t names_len, values_len, mark = e->out->len;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         /* "Tcp: RtoAlgorithm RtoMin …" then "Tcp: 1 200 …" */
-        while (next_line(&p, end, &names, &names_len)) {
+        while (tv_next_line(&p, end, &names, &names_len)) {
                 const char *np = names, *nend = names + names_len, *vp, *vend, *nt, *vt;
                 size_t nt_len, vt_len;
                 enum nproto cls;
                 char proto[32];
 
-                if (!next_token(&np, nend, &nt, &nt_len))
+                if (!tv_next_token(&np, nend, &nt, &nt_len))
                         continue;
-                if (!next_line(&p, end, &values, &values_len))
+                if (!tv_next_line(&p, end, &values, &values_len))
                         goto bad;
                 vp = values;
                 vend = values + values_len;
-                if (!next_token(&vp, vend, &vt, &vt_len) || nt_len < 2 || nt[nt_len - 1] != ':' ||
-                    vt_len != nt_len || memcmp(nt, vt, nt_len) != 0 ||
+                if (!tv_next_token(&vp, vend, &vt, &vt_len) || nt_len < 2 ||
+                    nt[nt_len - 1] != ':' || vt_len != nt_len || memcmp(nt, vt, nt_len) != 0 ||
                     expo_name_component(nt, nt_len - 1, proto, sizeof proto) < 0)
                         goto bad;
                 cls = classify(nt, nt_len - 1);
                 for (;;) {
-                        bool more_n = next_token(&np, nend, &nt, &nt_len);
-                        bool more_v = next_token(&vp, vend, &vt, &vt_len);
+                        bool more_n = tv_next_token(&np, nend, &nt, &nt_len);
+                        bool more_v = tv_next_token(&vp, vend, &vt, &vt_len);
 
                         if (more_n != more_v)
                                 goto bad;
                         if (!more_n)
                                 break;
-                        if (!int_token(vt, vt_len))
+                        if (!tv_is_integer(vt, vt_len))
                                 goto bad;
                         if (field_wanted(cls, nt, nt_len) &&
                             netstat_sample(e, proto, nt, nt_len, vt, vt_len) < 0)
@@ -828,18 +602,18 @@ int collect_snmp6(struct expo *e, const char *text, size_t len) {
         const char *p = text, *end = text + len, *line;
         size_t line_len, mark = e->out->len;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         /* "Ip6InReceives   2": the protocol is the name up to its first '6'. */
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 const char *lp = line, *lend = line + line_len, *key, *val, *six, *extra;
                 size_t key_len, val_len, extra_len, proto_len;
                 char proto[32];
 
-                if (!next_token(&lp, lend, &key, &key_len))
+                if (!tv_next_token(&lp, lend, &key, &key_len))
                         continue;
-                if (!next_token(&lp, lend, &val, &val_len) || !int_token(val, val_len) ||
-                    next_token(&lp, lend, &extra, &extra_len))
+                if (!tv_next_token(&lp, lend, &val, &val_len) || !tv_is_integer(val, val_len) ||
+                    tv_next_token(&lp, lend, &extra, &extra_len))
                         goto bad;
                 six = memchr(key, '6', key_len);
                 if (!six || six + 1 == key + key_len)
@@ -1070,8 +844,8 @@ static void open_all_locked(void) {
         sampler.hz = hz > 0 ? (unsigned long)hz : 100;
         sampler.pagesize = ps > 0 ? (unsigned long)ps : 4096;
         for (size_t i = 0; i < _SRC_MAX; i++) {
-                sampler.fd[i] = open(sources[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                sampler.open_error[i] = sampler.fd[i] < 0 ? -errno : 0;
+                sampler.src[i] = sources[i];
+                (void)procfs_source_open(&sampler.src[i]);
         }
         sampler.opened = true;
 }
@@ -1087,12 +861,9 @@ int sampler_init(void) {
 void sampler_done(void) {
         pthread_mutex_lock(&sampler.lock);
         for (size_t i = 0; sampler.opened && i < _SRC_MAX; i++)
-                if (sampler.fd[i] >= 0)
-                        close(sampler.fd[i]);
+                procfs_source_close(&sampler.src[i]);
         sampler.opened = false;
-        free(sampler.buf);
-        sampler.buf = NULL;
-        sampler.cap = 0;
+        procfs_buf_free(&sampler.buf);
         fs_list_done(&sampler.mounts);
         sampler.have_mounts = false;
         pthread_mutex_unlock(&sampler.lock);
@@ -1101,36 +872,7 @@ void sampler_done(void) {
 /* The whole file from offset 0 into sampler.buf; the view is valid until the
  * next read. */
 static int read_source_locked(enum source s, const char **ret, size_t *ret_len) {
-        size_t len;
-        int r;
-
-        if (sampler.fd[s] < 0)
-                return sampler.open_error[s] ? sampler.open_error[s] : -EBADF;
-        for (;;) {
-                if (!sampler.buf) {
-                        sampler.buf = malloc(READ_BUF_START);
-                        if (!sampler.buf)
-                                return -ENOMEM;
-                        sampler.cap = READ_BUF_START;
-                }
-                /* Asking for no more than a file needs matters for /proc/sys
-                 * (see the top of this file): read within the source's own
-                 * cap, not the buffer's. */
-                r = pread_all(sampler.fd[s], sampler.buf,
-                              sampler.cap < sources[s].max ? sampler.cap : sources[s].max, &len);
-                if (r != -EFBIG || sampler.cap >= sources[s].max)
-                        break;
-                char *nb = realloc(sampler.buf, sampler.cap * 2);
-                if (!nb)
-                        return -ENOMEM;
-                sampler.buf = nb;
-                sampler.cap *= 2;
-        }
-        if (r < 0)
-                return r;
-        *ret = sampler.buf;
-        *ret_len = len;
-        return 0;
+        return procfs_source_read(&sampler.src[s], &sampler.buf, ret, ret_len);
 }
 
 /* The mount table is parsed again only when it changed: a mount or unmount
@@ -1138,7 +880,7 @@ static int read_source_locked(enum source s, const char **ret, size_t *ret_len) 
  * (proc(5)), and printing that text is the dearest of the sources (~50 µs
  * for thirty mounts here).  statvfs() runs on every scrape. */
 static int collect_mounts_locked(struct expo *e) {
-        struct pollfd pfd = {.fd = sampler.fd[SRC_MOUNTINFO], .events = POLLPRI};
+        struct pollfd pfd = {.fd = sampler.src[SRC_MOUNTINFO].fd, .events = POLLPRI};
         const char *text = NULL;
         size_t len = 0;
         int r;
@@ -1158,12 +900,6 @@ static int collect_mounts_locked(struct expo *e) {
         return fs_write(e, &sampler.mounts);
 }
 
-struct collector {
-        const char *name; /* node_scrape_collector_success{collector} */
-        enum source src;
-        int (*fn)(struct expo *e, const char *text, size_t len);
-};
-
 static int collect_stat_hz(struct expo *e, const char *text, size_t len) {
         return collect_stat(e, text, len, sampler.hz);
 }
@@ -1172,69 +908,91 @@ static int collect_sockstat_ps(struct expo *e, const char *text, size_t len) {
         return collect_sockstat(e, text, len, sampler.pagesize);
 }
 
-int sampler_collect(struct expo *e) {
-        /* Several sources for one collector (netstat, sockstat) count as one
-         * success only if all that exist worked. */
-        static const struct collector collectors[] = {
-                {"cpu", SRC_STAT, collect_stat_hz},
-                {"diskstats", SRC_DISKSTATS, collect_diskstats},
-                {"filefd", SRC_FILENR, collect_filefd},
-                {"filesystem", SRC_MOUNTINFO, collect_filesystems},
-                {"loadavg", SRC_LOADAVG, collect_loadavg},
-                {"meminfo", SRC_MEMINFO, collect_meminfo},
-                {"netdev", SRC_NETDEV, collect_netdev},
-                {"netstat", SRC_SNMP, collect_netstat},
-                {"netstat", SRC_NETSTAT, collect_netstat},
-                {"netstat", SRC_SNMP6, collect_snmp6},
-                {"sockstat", SRC_SOCKSTAT, collect_sockstat_ps},
-                {"sockstat", SRC_SOCKSTAT6, collect_sockstat_ps},
-        };
-        static const char *const names[] = {"cpu",      "diskstats", "filefd", "filesystem",
-                                            "loadavg",  "meminfo",   "netdev", "netstat",
-                                            "sockstat", "time",      "uname"};
-        bool ok[ELEMENTSOF(names)];
+#define COLLECTOR_MAX_PARTS 3
 
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                ok[i] = true;
+/* One collector: the sources it reads, each given to its function, or a
+ * function that gathers by itself.  It succeeds only if every part that
+ * exists worked; an optional source that does not exist (no IPv6: no
+ * sockstat6, no snmp6) is no failure. */
+struct collector {
+        const char *name; /* node_scrape_collector_success{collector} */
+        struct {
+                enum source src;
+                int (*fn)(struct expo *e, const char *text, size_t len);
+                bool optional;
+        } parts[COLLECTOR_MAX_PARTS]; /* up to the first NULL fn */
+        int (*own)(struct expo *e);
+};
+
+/* In the order of the output: sources first, time and uname, then the
+ * success family. */
+static const struct collector collectors[] = {
+        {"cpu", {{SRC_STAT, collect_stat_hz}}},
+        {"diskstats", {{SRC_DISKSTATS, collect_diskstats}}},
+        {"filefd", {{SRC_FILENR, collect_filefd}}},
+        {"filesystem", .own = collect_mounts_locked},
+        {"loadavg", {{SRC_LOADAVG, collect_loadavg}}},
+        {"meminfo", {{SRC_MEMINFO, collect_meminfo}}},
+        {"netdev", {{SRC_NETDEV, collect_netdev}}},
+        {"netstat",
+         {{SRC_SNMP, collect_netstat},
+          {SRC_NETSTAT, collect_netstat},
+          {SRC_SNMP6, collect_snmp6, .optional = true}}},
+        {"sockstat",
+         {{SRC_SOCKSTAT, collect_sockstat_ps},
+          {SRC_SOCKSTAT6, collect_sockstat_ps, .optional = true}}},
+        {"time", .own = collect_time},
+        {"uname", .own = collect_uname},
+};
+
+/* One collector's families; false when a part failed (its families are
+ * then cut back, the others' kept). */
+static bool run_collector_locked(struct expo *e, const struct collector *k) {
+        bool ok = true;
+
+        if (k->own) {
+                size_t mark = e->out->len;
+
+                if (k->own(e) >= 0)
+                        return true;
+                rollback(e, mark);
+                return false;
+        }
+        for (size_t i = 0; i < COLLECTOR_MAX_PARTS && k->parts[i].fn && e->error >= 0; i++) {
+                enum source src = k->parts[i].src;
+                size_t mark = e->out->len, len = 0;
+                const char *text = NULL;
+                int r;
+
+                if (k->parts[i].optional && sampler.src[src].open_error == -ENOENT)
+                        continue;
+                r = read_source_locked(src, &text, &len);
+                if (r >= 0)
+                        r = k->parts[i].fn(e, text, len);
+                if (r < 0) {
+                        rollback(e, mark);
+                        ok = false;
+                }
+        }
+        return ok;
+}
+
+int sampler_collect(struct expo *e) {
+        bool ok[ELEMENTSOF(collectors)];
 
         pthread_mutex_lock(&sampler.lock);
         if (!sampler.opened)
                 open_all_locked();
-        for (size_t c = 0; c < ELEMENTSOF(collectors) && e->error >= 0; c++) {
-                const struct collector *k = &collectors[c];
-                size_t mark = e->out->len, j = 0, len = 0;
-                const char *text = NULL;
-                int r;
-
-                while (!STREQ(names[j], k->name))
-                        j++;
-                /* No IPv6: no sockstat6 and no snmp6, which is no failure. */
-                if ((k->src == SRC_SOCKSTAT6 || k->src == SRC_SNMP6) &&
-                    sampler.open_error[k->src] == -ENOENT)
-                        continue;
-                if (k->src == SRC_MOUNTINFO)
-                        r = collect_mounts_locked(e);
-                else {
-                        r = read_source_locked(k->src, &text, &len);
-                        if (r >= 0)
-                                r = k->fn(e, text, len);
-                }
-                if (r < 0) {
-                        rollback(e, mark);
-                        ok[j] = false;
-                }
-        }
+        for (size_t c = 0; c < ELEMENTSOF(collectors); c++)
+                ok[c] = run_collector_locked(e, &collectors[c]);
         pthread_mutex_unlock(&sampler.lock);
-
-        ok[ELEMENTSOF(names) - 2] = collect_time(e) >= 0;
-        ok[ELEMENTSOF(names) - 1] = collect_uname(e) >= 0;
 
         expo_family(e, "node_scrape_collector_success", "gauge",
                     "node_exporter: Whether a collector succeeded.");
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+        for (size_t c = 0; c < ELEMENTSOF(collectors); c++) {
                 expo_sample(e, "node_scrape_collector_success");
-                expo_label(e, "collector", names[i]);
-                expo_u64(e, ok[i]);
+                expo_label(e, "collector", collectors[c].name);
+                expo_u64(e, ok[c]);
         }
         return e->error;
 }

@@ -8,10 +8,10 @@
  * node_scrape_collector_success{collector}.
  *
  * The collect_*() functions are the pure part: text of one /proc file in,
- * families out, nothing read past len.  On malformed text they return
- * -EINVAL (or -ERANGE) and leave the output as it was, so a bad source loses
- * its own families and nothing else.  Only out of memory or the output cap,
- * kept in e->error, fails a whole scrape.
+ * families out, nothing read past len; they parse through common/procfs.h.
+ * On malformed text they return -EINVAL (or -ERANGE) and leave the output
+ * as it was, so a bad source loses its own families and nothing else.  Only
+ * out of memory or the output cap, kept in e->error, fails a whole scrape.
  */
 #pragma once
 
@@ -39,7 +39,7 @@ int collect_meminfo(struct expo *e, const char *text, size_t len);
 int collect_loadavg(struct expo *e, const char *text, size_t len);
 int collect_netdev(struct expo *e, const char *text, size_t len);
 /* /proc/diskstats, sectors of 512 bytes, without the devices node_exporter
- * leaves out by default (diskstats_device_excluded). */
+ * leaves out by default (diskstats_device_excluded(), procfs.h). */
 int collect_diskstats(struct expo *e, const char *text, size_t len);
 /* /proc/sys/fs/file-nr */
 int collect_filefd(struct expo *e, const char *text, size_t len);
@@ -56,7 +56,5 @@ int collect_snmp6(struct expo *e, const char *text, size_t len);
  * system, as df does; the scrape then waits with it. */
 int collect_filesystems(struct expo *e, const char *text, size_t len);
 
-/* ^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$ */
-bool diskstats_device_excluded(const char *name, size_t n);
 /* node_exporter's default --collector.netstat.fields. */
 bool netstat_field_wanted(const char *proto, const char *field);

@@ -4,16 +4,15 @@
  * by settings.c (in the privileged helper).
  *
  * Status answers from /proc, /sys, uname(), statvfs(), getifaddrs() and utmpx
- * at request time; all text parsing is in procfs.c.  The one thing that cannot
- * be read at request time is CPU utilisation, which needs two samples some
- * time apart: a sampler thread reads /proc/stat every second and keeps the
- * last two samples.
+ * at request time; all text parsing is in common/procfs.c.  The one thing
+ * that cannot be read at request time is CPU utilisation, which needs two
+ * samples some time apart: the front's sampler thread (common/procsampler.c)
+ * keeps the last two samples of /proc/stat, and this module holds a
+ * subscription to it from init() to done().
  *
  * Invariants and ownership:
- *  - `sampler` is shared between the sampler thread and request handlers;
- *    prev/cur/n_samples are only touched under sampler.lock.  The descriptor
- *    and the read buffer belong to the sampler thread once it runs (init()
- *    uses them before it starts, done() after it is joined).
+ *  - `cpustate` is written by init() and done() only, which run before and after
+ *    every request handler.
  *  - cpuinfo is read once in init() and never changes afterwards: reading
  *    /proc/cpuinfo is slow on x86 (it samples every CPU's clock), and model
  *    and count do not change while the system runs.
@@ -33,7 +32,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +44,11 @@
 #include <utmpx.h>
 
 #include "module.h"
-#include "modules/system/procfs.h"
+#include "procfs.h"
+#include "procsampler.h"
 #include "modules/system/settings.h"
 #include "util.h"
 
-#define SAMPLE_INTERVAL_SEC 1
 /* Large enough for PROCFS_MAX_CPUS lines plus a long "intr" line. */
 #define PROC_STAT_MAX    (4UL * 1024 * 1024)
 #define MEMINFO_MAX      (256UL * 1024)
@@ -164,182 +162,67 @@ static int oom(struct module_error *err) {
         return -ENOMEM;
 }
 
-/* ---- the CPU sampler ---------------------------------------------------------- */
+/* ---- CPU figures ---------------------------------------------------------------- */
 
+/* Utilisation comes from the front's sampler (procsampler.h), which keeps
+ * the last two samples of /proc/stat a second apart; this module only holds
+ * a subscription while it runs. */
 static struct {
-        pthread_mutex_t lock;
-        pthread_cond_t wake; /* CLOCK_MONOTONIC; signalled by done() */
-        pthread_t thread;
-        bool running, stop;
-
-        /* /proc/stat stays open: a sample is then one pread(), where reopening
-         * would cost an open() and close() every second for the daemon's
-         * whole life. */
-        int fd;
-        char *buf;
-
-        struct proc_stat prev, cur; /* under lock */
-        unsigned n_samples;         /* under lock; saturates at 2 */
-
+        bool subscribed;
         struct cpuinfo cpuinfo; /* read once in init() */
         bool have_cpuinfo;
-} sampler = {
-        .lock = PTHREAD_MUTEX_INITIALIZER,
-        .fd = -1,
-};
-
-static int sample_once(void) {
-        struct proc_stat s;
-        size_t len;
-        int r;
-
-        r = pread_all(sampler.fd, sampler.buf, PROC_STAT_MAX, &len);
-        if (r < 0)
-                return r;
-        r = proc_stat_parse(sampler.buf, len, &s);
-        if (r < 0)
-                return r;
-
-        pthread_mutex_lock(&sampler.lock);
-        proc_stat_done(&sampler.prev);
-        sampler.prev = sampler.cur;
-        sampler.cur = s;
-        if (sampler.n_samples < 2)
-                sampler.n_samples++;
-        pthread_mutex_unlock(&sampler.lock);
-        return 0;
-}
-
-static void *sampler_main(void *arg) {
-        pthread_mutex_lock(&sampler.lock);
-        while (!sampler.stop) {
-                struct timespec deadline;
-
-                clock_gettime(CLOCK_MONOTONIC, &deadline);
-                deadline.tv_sec += SAMPLE_INTERVAL_SEC;
-                while (!sampler.stop &&
-                       pthread_cond_timedwait(&sampler.wake, &sampler.lock, &deadline) != ETIMEDOUT)
-                        ;
-                if (sampler.stop)
-                        break;
-
-                pthread_mutex_unlock(&sampler.lock);
-                /* A failed sample keeps the previous ones; the next may work. */
-                (void)sample_once();
-                pthread_mutex_lock(&sampler.lock);
-        }
-        pthread_mutex_unlock(&sampler.lock);
-        return NULL;
-}
-
-static void sampler_free(void) {
-        pthread_mutex_lock(&sampler.lock);
-        proc_stat_done(&sampler.prev);
-        proc_stat_done(&sampler.cur);
-        sampler.n_samples = 0;
-        pthread_mutex_unlock(&sampler.lock);
-
-        cpuinfo_done(&sampler.cpuinfo);
-        sampler.have_cpuinfo = false;
-        free(sampler.buf);
-        sampler.buf = NULL;
-        if (sampler.fd >= 0)
-                close(sampler.fd);
-        sampler.fd = -1;
-}
+} cpustate = {};
 
 static int system_init(void) {
-        pthread_condattr_t attr;
-        sigset_t all, old;
         int r;
 
-        if (sampler.running)
+        if (cpustate.subscribed)
                 return -EBUSY;
-
-        sampler.fd = open("/proc/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (sampler.fd < 0)
-                return -errno;
-        sampler.buf = malloc(PROC_STAT_MAX);
-        if (!sampler.buf) {
-                r = -ENOMEM;
-                goto fail;
-        }
-
-        /* The first sample now, so the first status after one second has a
-         * utilisation to show. */
-        r = sample_once();
+        r = procsampler_subscribe(/* fn= */ NULL);
         if (r < 0)
-                goto fail;
+                return r;
+        cpustate.subscribed = true;
 
-        {
-                _cleanup_free_ char *text = NULL;
-                size_t len;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
 
-                if (read_file("/proc/cpuinfo", CPUINFO_MAX, &text, &len) >= 0 &&
-                    cpuinfo_parse(text, len, &sampler.cpuinfo) >= 0)
-                        sampler.have_cpuinfo = true;
-        }
-
-        r = -pthread_condattr_init(&attr);
-        if (r < 0)
-                goto fail;
-        r = -pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        if (r >= 0)
-                r = -pthread_cond_init(&sampler.wake, &attr);
-        pthread_condattr_destroy(&attr);
-        if (r < 0)
-                goto fail;
-
-        sampler.stop = false;
-
-        /* Signals are for the main thread: the sampler starts with all of
-         * them blocked. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = -pthread_create(&sampler.thread, NULL, sampler_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r < 0) {
-                pthread_cond_destroy(&sampler.wake);
-                goto fail;
-        }
-
-        sampler.running = true;
+        if (read_file("/proc/cpuinfo", CPUINFO_MAX, &text, &len) >= 0 &&
+            cpuinfo_parse(text, len, &cpustate.cpuinfo) >= 0)
+                cpustate.have_cpuinfo = true;
         return 0;
-
-fail:
-        sampler_free();
-        return r;
 }
 
 static void system_done(void) {
-        if (!sampler.running)
+        if (!cpustate.subscribed)
                 return;
-
-        pthread_mutex_lock(&sampler.lock);
-        sampler.stop = true;
-        pthread_cond_signal(&sampler.wake);
-        pthread_mutex_unlock(&sampler.lock);
-
-        pthread_join(sampler.thread, NULL);
-        pthread_cond_destroy(&sampler.wake);
-        sampler.running = false;
-        sampler_free();
+        procsampler_unsubscribe(/* fn= */ NULL);
+        cpustate.subscribed = false;
+        cpuinfo_done(&cpustate.cpuinfo);
+        cpustate.have_cpuinfo = false;
 }
 
-/* Busy percentage of all CPUs over the last interval; -ENODATA before the
+struct busy_arg {
+        double busy;
+        int r;
+};
+
+static void busy_of(const struct proc_stat *prev, const struct proc_stat *cur, void *userdata) {
+        struct busy_arg *a = userdata;
+        struct cpu_percent pc;
+
+        a->r = prev ? cpu_percent_compute(&prev->total, &cur->total, &pc) : -ENODATA;
+        if (a->r >= 0)
+                a->busy = pc.busy;
+}
+
+/* Busy percentage of all CPUs over the last second; -ENODATA before the
  * second sample. */
 static int cpu_busy_now(double *ret) {
-        struct cpu_percent pc;
-        int r = -ENODATA;
+        struct busy_arg a = {.r = -ENODATA};
 
-        pthread_mutex_lock(&sampler.lock);
-        if (sampler.n_samples >= 2)
-                r = cpu_percent_compute(&sampler.prev.total, &sampler.cur.total, &pc);
-        pthread_mutex_unlock(&sampler.lock);
-
-        if (r < 0)
-                return r;
-        *ret = pc.busy;
+        if (procsampler_cpu(busy_of, &a) < 0 || a.r < 0)
+                return -ENODATA;
+        *ret = a.busy;
         return 0;
 }
 
@@ -355,65 +238,66 @@ static void put_cpu_percent(json_t *o, const struct cpu_times *prev, const struc
         put(o, "busy", ok ? json_round2(pc.busy) : json_null(), r);
 }
 
+struct cpu_arg {
+        json_t *total, *per;
+        uint64_t btime;
+        size_t n_online;
+        int r;
+};
+
+/* Under the sampler's lock: JSON only, no I/O. */
+static void cpu_rows(const struct proc_stat *prev, const struct proc_stat *cur, void *userdata) {
+        struct cpu_arg *a = userdata;
+
+        a->btime = cur->btime;
+        a->n_online = cur->n_cpus;
+        put_cpu_percent(a->total, prev ? &prev->total : NULL, &cur->total, &a->r);
+        for (size_t i = 0; i < cur->n_cpus && a->r >= 0; i++) {
+                const struct cpu_times *c = &cur->cpus[i];
+                json_t *row = json_object();
+                char name[32];
+
+                (void)snprintf(name, sizeof(name), "cpu%u", c->id);
+                put(row, "cpu", json_string(name), &a->r);
+                put_cpu_percent(row, prev ? proc_stat_find_cpu(prev, c->id) : NULL, c, &a->r);
+                append(a->per, row, &a->r);
+        }
+}
+
 /* {"model", "count", "total": {...}, "per_cpu": [{"cpu": "cpu0", ...}]}, and
  * the boot time from the same /proc/stat sample.  -ENOMEM only. */
 static int cpu_json(json_t **ret, uint64_t *ret_btime) {
         _cleanup_json_ json_t *o = json_object();
-        json_t *total = json_object(), *per = json_array();
-        uint64_t btime = 0;
-        size_t n_online = 0;
-        unsigned n_samples;
-        int r = 0;
+        struct cpu_arg a = {.total = json_object(), .per = json_array()};
 
-        pthread_mutex_lock(&sampler.lock);
-        n_samples = sampler.n_samples;
-        if (n_samples >= 1) {
-                const struct proc_stat *prev = n_samples >= 2 ? &sampler.prev : NULL;
-
-                btime = sampler.cur.btime;
-                n_online = sampler.cur.n_cpus;
-                put_cpu_percent(total, prev ? &prev->total : NULL, &sampler.cur.total, &r);
-                for (size_t i = 0; i < sampler.cur.n_cpus && r >= 0; i++) {
-                        const struct cpu_times *c = &sampler.cur.cpus[i];
-                        json_t *row = json_object();
-                        char name[32];
-
-                        (void)snprintf(name, sizeof(name), "cpu%u", c->id);
-                        put(row, "cpu", json_string(name), &r);
-                        put_cpu_percent(row, prev ? proc_stat_find_cpu(prev, c->id) : NULL, c, &r);
-                        append(per, row, &r);
-                }
-        } else
-                put_cpu_percent(total, NULL, NULL, &r);
-        pthread_mutex_unlock(&sampler.lock);
-
-        if (n_samples == 0) {
+        if (procsampler_cpu(cpu_rows, &a) < 0) {
                 /* No sampler (init() not run or failed): one direct read. */
                 _cleanup_free_ char *text = NULL;
                 struct proc_stat s;
                 size_t len;
 
+                put_cpu_percent(a.total, NULL, NULL, &a.r);
                 if (read_file("/proc/stat", PROC_STAT_MAX, &text, &len) >= 0 &&
                     proc_stat_parse(text, len, &s) >= 0) {
-                        btime = s.btime;
-                        n_online = s.n_cpus;
+                        a.btime = s.btime;
+                        a.n_online = s.n_cpus;
                         proc_stat_done(&s);
                 }
         }
 
-        put(o, "model", json_str(sampler.have_cpuinfo ? sampler.cpuinfo.model : NULL), &r);
-        if (sampler.have_cpuinfo && sampler.cpuinfo.count > 0)
-                put(o, "count", json_integer(sampler.cpuinfo.count), &r);
+        put(o, "model", json_str(cpustate.have_cpuinfo ? cpustate.cpuinfo.model : NULL), &a.r);
+        if (cpustate.have_cpuinfo && cpustate.cpuinfo.count > 0)
+                put(o, "count", json_integer(cpustate.cpuinfo.count), &a.r);
         else
-                put(o, "count", n_online > 0 ? json_integer((json_int_t)n_online) : json_null(),
-                    &r);
-        put(o, "total", total, &r);
-        put(o, "per_cpu", per, &r);
-        if (r < 0)
+                put(o, "count", a.n_online > 0 ? json_integer((json_int_t)a.n_online) : json_null(),
+                    &a.r);
+        put(o, "total", a.total, &a.r);
+        put(o, "per_cpu", a.per, &a.r);
+        if (a.r < 0)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(o);
-        *ret_btime = btime;
+        *ret_btime = a.btime;
         return 0;
 }
 

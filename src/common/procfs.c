@@ -1,9 +1,10 @@
-/* procfs.c — pure parsers for /proc text files and /etc/os-release.
+/* procfs.c — the /proc reader and parsers (see procfs.h).
  *
- * Everything here works on (text, len) views and reads nothing past len: the
- * line and token iterators below are the only code that walks the text, and
- * they stop at `end`.  No I/O, no global state, so the functions are safe on
- * any thread and are tested against fixtures (tests/unit/test-procfs.c).
+ * Everything but the reader works on (text, len) views and reads nothing
+ * past len: tv_next_line() and tv_next_token() are the only code that walks
+ * the text, and they stop at `end`; tv_to_*() are the only number parsers.
+ * No global state, so the functions are safe on any thread and are tested
+ * against fixtures (tests/unit/test-procfs.c).
  *
  * Strictness: a field the caller relies on is checked exactly (digits only,
  * range-checked, right count of columns); lines and keys that the kernel may
@@ -14,66 +15,29 @@
  * on failure nothing is written to *ret and everything allocated so far is
  * freed here.
  */
-#include "modules/system/procfs.h"
+#include "procfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
 /* ---- views ---------------------------------------------------------------- */
 
-static bool next_line(const char **p, const char *end, const char **ret_line, size_t *ret_len) {
-        if (*p >= end)
-                return false;
-
-        const char *nl = memchr(*p, '\n', (size_t)(end - *p));
-        const char *e = nl ? nl : end;
-
-        *ret_line = *p;
-        *ret_len = (size_t)(e - *p);
-        *p = nl ? nl + 1 : end;
-        return true;
-}
-
 static bool is_blank(char c) {
-        return c == ' ' || c == '\t';
+        return tv_is_blank(c);
 }
 
-/* Next run of non-blank bytes in [*p, end). */
-static bool next_token(const char **p, const char *end, const char **ret_tok, size_t *ret_len) {
-        const char *s = *p;
-
-        while (s < end && is_blank(*s))
-                s++;
-        if (s >= end) {
-                *p = s;
-                return false;
-        }
-
-        const char *t = s;
-        while (t < end && !is_blank(*t))
-                t++;
-
-        *ret_tok = s;
-        *ret_len = (size_t)(t - s);
-        *p = t;
-        return true;
-}
-
-static bool view_eq(const char *s, size_t n, const char *lit) {
-        size_t l = strlen(lit);
-        return n == l && memcmp(s, lit, l) == 0;
-}
-
-static bool view_starts(const char *s, size_t n, const char *lit) {
+bool tv_starts(const char *s, size_t n, const char *lit) {
         size_t l = strlen(lit);
         return n >= l && memcmp(s, lit, l) == 0;
 }
 
-static void trim_view(const char **s, size_t *n) {
+void tv_trim(const char **s, size_t *n) {
         while (*n > 0 && (is_blank(**s) || **s == '\r')) {
                 (*s)++;
                 (*n)--;
@@ -84,7 +48,7 @@ static void trim_view(const char **s, size_t *n) {
 
 /* Text files hold no NUL; a NUL would also truncate the C strings handed
  * out.  A NULL text is only valid when empty. */
-static bool has_nul(const char *text, size_t len) {
+bool tv_has_nul(const char *text, size_t len) {
         if (!text)
                 return len > 0;
         return len > 0 && memchr(text, '\0', len);
@@ -94,7 +58,7 @@ static bool has_nul(const char *text, size_t len) {
 #define TEXT_OR_EMPTY(t) ((t) ? (t) : "")
 
 /* Decimal digits only, at least one; -ERANGE past UINT64_MAX. */
-static int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
+int tv_to_u64(const char *s, size_t n, uint64_t *ret) {
         uint64_t v = 0;
 
         if (n == 0)
@@ -112,11 +76,11 @@ static int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
         return 0;
 }
 
-static int parse_unsigned_n(const char *s, size_t n, unsigned *ret) {
+int tv_to_unsigned(const char *s, size_t n, unsigned *ret) {
         uint64_t v;
         int r;
 
-        r = parse_u64_n(s, n, &v);
+        r = tv_to_u64(s, n, &v);
         if (r < 0)
                 return r;
         if (v > UINT_MAX)
@@ -126,16 +90,44 @@ static int parse_unsigned_n(const char *s, size_t n, unsigned *ret) {
         return 0;
 }
 
+int tv_to_i64(const char *s, size_t n, int64_t *ret) {
+        bool neg = n > 0 && s[0] == '-';
+        uint64_t v;
+        int r;
+
+        r = tv_to_u64(s + neg, n - neg, &v);
+        if (r < 0)
+                return r;
+        if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+                return -ERANGE;
+
+        *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+        return 0;
+}
+
+bool tv_is_integer(const char *s, size_t n) {
+        if (n > 0 && s[0] == '-') {
+                s++;
+                n--;
+        }
+        if (n == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
 /* "123" or "123.45" (at most 9 fractional digits), as the kernel prints
  * load averages and uptimes. */
-static int parse_decimal_n(const char *s, size_t n, double *ret) {
+int tv_to_decimal(const char *s, size_t n, double *ret) {
         const char *dot = memchr(s, '.', n);
         size_t int_len = dot ? (size_t)(dot - s) : n;
         uint64_t ip, fp = 0;
         double scale = 1.0;
         int r;
 
-        r = parse_u64_n(s, int_len, &ip);
+        r = tv_to_u64(s, int_len, &ip);
         if (r < 0)
                 return r;
 
@@ -144,7 +136,7 @@ static int parse_decimal_n(const char *s, size_t n, double *ret) {
 
                 if (frac_len == 0 || frac_len > 9)
                         return -EINVAL;
-                r = parse_u64_n(dot + 1, frac_len, &fp);
+                r = tv_to_u64(dot + 1, frac_len, &fp);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < frac_len; i++)
@@ -179,11 +171,82 @@ static int grow(void **array, size_t *cap, size_t n, size_t sz, size_t max) {
         return 0;
 }
 
+/* ---- reading --------------------------------------------------------------- */
+
+int procfs_source_open(struct procfs_source *s) {
+        s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        s->open_error = s->fd < 0 ? -errno : 0;
+        return s->open_error;
+}
+
+void procfs_source_close(struct procfs_source *s) {
+        if (s->fd >= 0)
+                close(s->fd);
+        s->fd = -1;
+        s->open_error = 0;
+}
+
+void procfs_buf_free(struct procfs_buf *b) {
+        free(b->data);
+        *b = (struct procfs_buf){};
+}
+
+int procfs_source_read(const struct procfs_source *s, struct procfs_buf *b, const char **ret,
+                       size_t *ret_len) {
+        size_t len;
+        int r;
+
+        if (s->fd < 0)
+                return s->open_error ? s->open_error : -EBADF;
+        if (s->max < 2)
+                return -EINVAL;
+        for (;;) {
+                if (!b->data) {
+                        b->data = malloc(PROCFS_BUF_START);
+                        if (!b->data)
+                                return -ENOMEM;
+                        b->cap = PROCFS_BUF_START;
+                }
+                /* Within the source's own cap, not only the buffer's (see
+                 * procfs.h on /proc/sys). */
+                r = pread_all(s->fd, b->data, b->cap < s->max ? b->cap : s->max, &len);
+                if (r != -EFBIG || b->cap >= s->max)
+                        break;
+
+                size_t nc;
+                if (__builtin_mul_overflow(b->cap, 2, &nc))
+                        return -EFBIG;
+                char *nb = realloc(b->data, nc);
+                if (!nb)
+                        return -ENOMEM;
+                b->data = nb;
+                b->cap = nc;
+        }
+        if (r < 0)
+                return r;
+        *ret = b->data;
+        *ret_len = len;
+        return 0;
+}
+
+int procfs_read_at(int dirfd, const char *name, size_t max, struct procfs_buf *b, const char **ret,
+                   size_t *ret_len) {
+        struct procfs_source s = {.path = name, .max = max};
+        int r;
+
+        s.fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (s.fd < 0)
+                return -errno;
+        r = procfs_source_read(&s, b, ret, ret_len);
+        procfs_source_close(&s);
+        return r;
+}
+
 /* ---- /proc/stat ----------------------------------------------------------- */
 
 static const char *const cpu_mode_names[_CPU_MODE_MAX] = {
         [CPU_USER] = "user",       [CPU_NICE] = "nice",
-        [CPU_SYSTEM] = "system",   [CPU_IDLE] = "idle",
+        [CPU_SYSTEM] = "system",   [CPU_IDLE] = "idle", /* a CPU mode, not the module */
         [CPU_IOWAIT] = "iowait",   [CPU_IRQ] = "irq",
         [CPU_SOFTIRQ] = "softirq", [CPU_STEAL] = "steal",
         [CPU_GUEST] = "guest",     [CPU_GUEST_NICE] = "guest_nice",
@@ -203,10 +266,10 @@ static int parse_cpu_columns(const char *p, const char *end, struct cpu_times *r
         size_t tok_len, n = 0;
         int r;
 
-        while (next_token(&p, end, &tok, &tok_len)) {
+        while (tv_next_token(&p, end, &tok, &tok_len)) {
                 uint64_t v;
 
-                r = parse_u64_n(tok, tok_len, &v);
+                r = tv_to_u64(tok, tok_len, &v);
                 if (r < 0)
                         return r;
                 if (n < _CPU_MODE_MAX)
@@ -226,12 +289,12 @@ static int parse_single_u64(const char *p, const char *end, uint64_t *ret) {
         uint64_t v;
         int r;
 
-        if (!next_token(&p, end, &tok, &tok_len))
+        if (!tv_next_token(&p, end, &tok, &tok_len))
                 return -EINVAL;
-        if (next_token(&p, end, &extra, &extra_len))
+        if (tv_next_token(&p, end, &extra, &extra_len))
                 return -EINVAL;
 
-        r = parse_u64_n(tok, tok_len, &v);
+        r = tv_to_u64(tok, tok_len, &v);
         if (r < 0)
                 return r;
 
@@ -247,14 +310,11 @@ void proc_stat_done(struct proc_stat *s) {
         s->n_cpus = 0;
 }
 
-int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
-        struct proc_stat s = {};
-        const char *p, *end, *line;
-        size_t line_len, cap = 0;
-        bool seen_total = false;
-        unsigned seen = 0; /* bit per single-value key */
-        int r;
-
+/* A line of /proc/stat other than the cpu lines: the single-value keys
+ * (each once) and the total of "intr"; anything else (softirq, newer keys)
+ * is skipped.  seen has a bit per single-value key. */
+static int parse_stat_key(const char *key, size_t key_len, const char *lp, const char *lend,
+                          struct proc_stat *s, unsigned *seen) {
         static const struct {
                 const char *key;
                 size_t offset;
@@ -265,20 +325,54 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                 {"procs_running", offsetof(struct proc_stat, procs_running)},
                 {"procs_blocked", offsetof(struct proc_stat, procs_blocked)},
         };
+        const char *tok;
+        size_t tok_len;
+        int r;
 
-        if (has_nul(text, len))
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (!tv_eq(key, key_len, keys[i].key))
+                        continue;
+                if (*seen & (1u << i))
+                        return -EINVAL;
+                r = parse_single_u64(lp, lend, (uint64_t *)((char *)s + keys[i].offset));
+                if (r < 0)
+                        return r;
+                *seen |= 1u << i;
+                return 0;
+        }
+        if (!tv_eq(key, key_len, "intr"))
+                return 0;
+        /* "intr TOTAL per-irq…": the total only. */
+        if (s->has_intr || !tv_next_token(&lp, lend, &tok, &tok_len))
+                return -EINVAL;
+        r = tv_to_u64(tok, tok_len, &s->intr);
+        if (r < 0)
+                return r;
+        s->has_intr = true;
+        return 0;
+}
+
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
+        struct proc_stat s = {};
+        const char *p, *end, *line;
+        size_t line_len, cap = 0;
+        bool seen_total = false;
+        unsigned seen = 0; /* bit per single-value key */
+        int r;
+
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
 
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 const char *lp = line, *lend = line + line_len, *key;
                 size_t key_len;
 
-                if (!next_token(&lp, lend, &key, &key_len))
+                if (!tv_next_token(&lp, lend, &key, &key_len))
                         continue; /* blank line */
 
-                if (view_eq(key, key_len, "cpu")) {
+                if (tv_eq(key, key_len, "cpu")) {
                         if (seen_total) {
                                 r = -EINVAL;
                                 goto fail;
@@ -288,14 +382,14 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                                 goto fail;
                         seen_total = true;
 
-                } else if (key_len > 3 && view_starts(key, key_len, "cpu")) {
+                } else if (key_len > 3 && tv_starts(key, key_len, "cpu")) {
                         struct cpu_times t = {};
 
                         if (!seen_total) {
                                 r = -EINVAL;
                                 goto fail;
                         }
-                        r = parse_unsigned_n(key + 3, key_len - 3, &t.id);
+                        r = tv_to_unsigned(key + 3, key_len - 3, &t.id);
                         if (r < 0) {
                                 r = -EINVAL;
                                 goto fail;
@@ -314,21 +408,9 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
                         s.cpus[s.n_cpus++] = t;
 
                 } else {
-                        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                                if (!view_eq(key, key_len, keys[i].key))
-                                        continue;
-                                if (seen & (1u << i)) {
-                                        r = -EINVAL;
-                                        goto fail;
-                                }
-                                r = parse_single_u64(lp, lend,
-                                                     (uint64_t *)((char *)&s + keys[i].offset));
-                                if (r < 0)
-                                        goto fail;
-                                seen |= 1u << i;
-                                break;
-                        }
-                        /* intr, softirq and anything newer: not needed. */
+                        r = parse_stat_key(key, key_len, lp, lend, &s, &seen);
+                        if (r < 0)
+                                goto fail;
                 }
         }
 
@@ -343,6 +425,20 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *ret) {
 fail:
         proc_stat_done(&s);
         return r;
+}
+
+int proc_stat_copy(const struct proc_stat *s, struct proc_stat *ret) {
+        struct proc_stat c = *s;
+
+        c.cpus = NULL;
+        if (s->n_cpus > 0) {
+                c.cpus = reallocarray(NULL, s->n_cpus, sizeof(*c.cpus));
+                if (!c.cpus)
+                        return -ENOMEM;
+                memcpy(c.cpus, s->cpus, s->n_cpus * sizeof(*c.cpus));
+        }
+        *ret = c;
+        return 0;
 }
 
 const struct cpu_times *proc_stat_find_cpu(const struct proc_stat *s, unsigned id) {
@@ -404,6 +500,57 @@ int cpu_percent_compute(const struct cpu_times *prev, const struct cpu_times *cu
 
 /* ---- /proc/meminfo -------------------------------------------------------- */
 
+int meminfo_next(const char **p, const char *end, const char **ret_key, size_t *ret_key_len,
+                 uint64_t *ret_value, bool *ret_kb) {
+        const char *line;
+        size_t line_len;
+
+        while (tv_next_line(p, end, &line, &line_len)) {
+                const char *lend, *colon, *lp, *num, *unit, *extra;
+                size_t key_len, num_len, unit_len, extra_len;
+                uint64_t v;
+                bool kb = false;
+                int r;
+
+                tv_trim(&line, &line_len);
+                if (line_len == 0)
+                        continue;
+                lend = line + line_len;
+
+                /* "Key:   123 kB" or "HugePages_Total:   0" */
+                colon = memchr(line, ':', line_len);
+                if (!colon || colon == line)
+                        return -EINVAL;
+                key_len = (size_t)(colon - line);
+                for (size_t i = 0; i < key_len; i++)
+                        if (is_blank(line[i]))
+                                return -EINVAL;
+
+                lp = colon + 1;
+                if (!tv_next_token(&lp, lend, &num, &num_len))
+                        return -EINVAL;
+                r = tv_to_u64(num, num_len, &v);
+                if (r < 0)
+                        return r;
+                if (tv_next_token(&lp, lend, &unit, &unit_len)) {
+                        if (!tv_eq(unit, unit_len, "kB"))
+                                return -EINVAL;
+                        if (tv_next_token(&lp, lend, &extra, &extra_len))
+                                return -EINVAL;
+                        if (__builtin_mul_overflow(v, UINT64_C(1024), &v))
+                                return -ERANGE;
+                        kb = true;
+                }
+
+                *ret_key = line;
+                *ret_key_len = key_len;
+                *ret_value = v;
+                *ret_kb = kb;
+                return 1;
+        }
+        return 0;
+}
+
 int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
         static const struct {
                 const char *key;
@@ -428,57 +575,31 @@ int meminfo_parse(const char *text, size_t len, struct meminfo *ret) {
         };
         enum { I_TOTAL = 0, I_FREE = 1, I_AVAILABLE = 2 };
         struct meminfo m = {};
-        const char *p, *end, *line;
-        size_t line_len;
+        const char *p, *end;
         uint32_t seen = 0;
         int r;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
 
-        while (next_line(&p, end, &line, &line_len)) {
-                const char *lend, *colon, *lp, *num, *unit, *extra;
-                size_t key_len, num_len, unit_len, extra_len;
+        for (;;) {
+                const char *key;
+                size_t key_len;
                 uint64_t v;
-                bool kb = false;
+                bool kb;
 
-                trim_view(&line, &line_len);
-                if (line_len == 0)
-                        continue;
-                lend = line + line_len;
-
-                /* "Key:   123 kB" or "HugePages_Total:   0" */
-                colon = memchr(line, ':', line_len);
-                if (!colon || colon == line)
-                        return -EINVAL;
-                key_len = (size_t)(colon - line);
-                for (size_t i = 0; i < key_len; i++)
-                        if (is_blank(line[i]))
-                                return -EINVAL;
-
-                lp = colon + 1;
-                if (!next_token(&lp, lend, &num, &num_len))
-                        return -EINVAL;
-                r = parse_u64_n(num, num_len, &v);
+                r = meminfo_next(&p, end, &key, &key_len, &v, &kb);
                 if (r < 0)
                         return r;
-                if (next_token(&lp, lend, &unit, &unit_len)) {
-                        if (!view_eq(unit, unit_len, "kB"))
-                                return -EINVAL;
-                        kb = true;
-                        if (next_token(&lp, lend, &extra, &extra_len))
-                                return -EINVAL;
-                }
-
+                if (r == 0)
+                        break;
                 for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                        if (!view_eq(line, key_len, keys[i].key))
+                        if (!tv_eq(key, key_len, keys[i].key))
                                 continue;
                         if (!kb || (seen & (UINT32_C(1) << i)))
                                 return -EINVAL;
-                        if (__builtin_mul_overflow(v, UINT64_C(1024), &v))
-                                return -ERANGE;
                         *(uint64_t *)((char *)&m + keys[i].offset) = v;
                         seen |= UINT32_C(1) << i;
                         break;
@@ -512,16 +633,16 @@ static int split_exact(const char *text, size_t len, const char **toks, size_t *
         const char *p, *end, *line;
         size_t line_len, n = 0;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
 
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 const char *lp = line, *lend = line + line_len, *tok;
                 size_t tok_len;
 
-                while (next_token(&lp, lend, &tok, &tok_len)) {
+                while (tv_next_token(&lp, lend, &tok, &tok_len)) {
                         if (n >= want)
                                 return -EINVAL;
                         toks[n] = tok;
@@ -544,27 +665,27 @@ int loadavg_parse(const char *text, size_t len, struct loadavg *ret) {
         if (r < 0)
                 return r;
 
-        r = parse_decimal_n(t[0], l[0], &la.load1);
+        r = tv_to_decimal(t[0], l[0], &la.load1);
         if (r < 0)
                 return r;
-        r = parse_decimal_n(t[1], l[1], &la.load5);
+        r = tv_to_decimal(t[1], l[1], &la.load5);
         if (r < 0)
                 return r;
-        r = parse_decimal_n(t[2], l[2], &la.load15);
+        r = tv_to_decimal(t[2], l[2], &la.load15);
         if (r < 0)
                 return r;
 
         slash = memchr(t[3], '/', l[3]);
         if (!slash)
                 return -EINVAL;
-        r = parse_u64_n(t[3], (size_t)(slash - t[3]), &la.running);
+        r = tv_to_u64(t[3], (size_t)(slash - t[3]), &la.running);
         if (r < 0)
                 return r;
-        r = parse_u64_n(slash + 1, l[3] - (size_t)(slash - t[3]) - 1, &la.total);
+        r = tv_to_u64(slash + 1, l[3] - (size_t)(slash - t[3]) - 1, &la.total);
         if (r < 0)
                 return r;
 
-        r = parse_u64_n(t[4], l[4], &la.last_pid);
+        r = tv_to_u64(t[4], l[4], &la.last_pid);
         if (r < 0)
                 return r;
 
@@ -583,10 +704,10 @@ int uptime_parse(const char *text, size_t len, struct uptime *ret) {
         if (r < 0)
                 return r;
 
-        r = parse_decimal_n(t[0], l[0], &u.uptime);
+        r = tv_to_decimal(t[0], l[0], &u.uptime);
         if (r < 0)
                 return r;
-        r = parse_decimal_n(t[1], l[1], &u.idle);
+        r = tv_to_decimal(t[1], l[1], &u.idle);
         if (r < 0)
                 return r;
 
@@ -600,7 +721,7 @@ int uptime_parse(const char *text, size_t len, struct uptime *ret) {
 static bool ifname_valid(const char *s, size_t n) {
         if (n == 0 || n >= PROCFS_IFNAMSIZ)
                 return false;
-        if (view_eq(s, n, ".") || view_eq(s, n, ".."))
+        if (tv_eq(s, n, ".") || tv_eq(s, n, ".."))
                 return false;
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
@@ -617,24 +738,24 @@ int net_dev_parse(const char *text, size_t len, struct net_dev **ret, size_t *re
         size_t line_len, n = 0, cap = 0;
         int r;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
 
         /* "Inter-|   Receive  …|  Transmit" and " face |bytes    packets …" */
-        if (!next_line(&p, end, &line, &line_len) || !view_starts(line, line_len, "Inter-|"))
+        if (!tv_next_line(&p, end, &line, &line_len) || !tv_starts(line, line_len, "Inter-|"))
                 return -EINVAL;
-        if (!next_line(&p, end, &line, &line_len) || !view_starts(line, line_len, " face |"))
+        if (!tv_next_line(&p, end, &line, &line_len) || !tv_starts(line, line_len, " face |"))
                 return -EINVAL;
 
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 const char *colon, *name, *lp, *lend, *tok;
                 size_t name_len, tok_len, k = 0;
                 uint64_t v[16];
                 struct net_dev *d;
 
-                trim_view(&line, &line_len);
+                tv_trim(&line, &line_len);
                 if (line_len == 0)
                         continue;
 
@@ -650,10 +771,10 @@ int net_dev_parse(const char *text, size_t len, struct net_dev **ret, size_t *re
 
                 lp = colon + 1;
                 lend = line + line_len;
-                while (next_token(&lp, lend, &tok, &tok_len)) {
+                while (tv_next_token(&lp, lend, &tok, &tok_len)) {
                         if (k >= ELEMENTSOF(v))
                                 return -EINVAL;
-                        r = parse_u64_n(tok, tok_len, &v[k]);
+                        r = tv_to_u64(tok, tok_len, &v[k]);
                         if (r < 0)
                                 return r;
                         k++;
@@ -691,6 +812,411 @@ int net_dev_parse(const char *text, size_t len, struct net_dev **ret, size_t *re
         *ret = TAKE_PTR(devs);
         *ret_n = n;
         return 0;
+}
+
+/* ---- /proc/diskstats ------------------------------------------------------- */
+
+static bool digits_to(const char *s, const char *end) {
+        return s < end && tv_is_integer(s, (size_t)(end - s)) && s[0] != '-';
+}
+
+bool diskstats_device_excluded(const char *s, size_t n) {
+        static const char *const prefixes[] = {"ram", "loop", "fd"};
+        const char *end = s + n, *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
+                size_t l = strlen(prefixes[i]);
+                if (n > l && memcmp(s, prefixes[i], l) == 0 && digits_to(s + l, end))
+                        return true;
+        }
+        /* (h|s|v|xv)d[a-z]\d+ : partitions of the classic disks */
+        p = n >= 2 && s[0] == 'x' && s[1] == 'v'                    ? s + 2
+            : n >= 1 && (s[0] == 'h' || s[0] == 's' || s[0] == 'v') ? s + 1
+                                                                    : NULL;
+        if (p && end - p >= 3 && p[0] == 'd' && p[1] >= 'a' && p[1] <= 'z' && digits_to(p + 2, end))
+                return true;
+        /* nvme\d+n\d+p\d+ : NVMe partitions */
+        if (n > 4 && memcmp(s, "nvme", 4) == 0) {
+                const char *q = s + 4, *d;
+                for (d = q; d < end && *d >= '0' && *d <= '9'; d++)
+                        ;
+                if (d == q || d >= end || *d != 'n')
+                        return false;
+                q = d + 1;
+                for (d = q; d < end && *d >= '0' && *d <= '9'; d++)
+                        ;
+                if (d == q || d >= end || *d != 'p')
+                        return false;
+                return digits_to(d + 1, end);
+        }
+        return false;
+}
+
+static int parse_disk_line(const char *line, size_t line_len, struct diskstat *ret) {
+        const char *lp = line, *lend = line + line_len, *tok, *name;
+        size_t tok_len, name_len;
+        struct diskstat d = {};
+        int r;
+
+        /* "   8       0 sda 100 0 10 0 200 0 20 0 0 0 0" */
+        if (!tv_next_token(&lp, lend, &tok, &tok_len))
+                return 0; /* blank line */
+        r = tv_to_unsigned(tok, tok_len, &d.major);
+        if (r < 0)
+                return -EINVAL;
+        if (!tv_next_token(&lp, lend, &tok, &tok_len) || tv_to_unsigned(tok, tok_len, &d.minor) < 0)
+                return -EINVAL;
+        if (!tv_next_token(&lp, lend, &name, &name_len) || name_len >= sizeof(d.name))
+                return -EINVAL;
+        while (tv_next_token(&lp, lend, &tok, &tok_len)) {
+                uint64_t v;
+
+                r = tv_to_u64(tok, tok_len, &v);
+                if (r < 0)
+                        return r;
+                if (d.n < _DS_MAX)
+                        d.v[d.n++] = v;
+        }
+        if (d.n <= DS_IO_WEIGHTED_MS)
+                return -EINVAL;
+        memcpy(d.name, name, name_len);
+        *ret = d;
+        return 1;
+}
+
+int diskstats_parse(const char *text, size_t len, struct diskstat **ret, size_t *ret_n) {
+        _cleanup_free_ struct diskstat *disks = NULL;
+        const char *p, *end, *line;
+        size_t line_len, n = 0, cap = 0;
+        int r;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                struct diskstat d;
+
+                r = parse_disk_line(line, line_len, &d);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                r = grow((void **)&disks, &cap, n, sizeof(*disks), PROCFS_MAX_DISKS);
+                if (r < 0)
+                        return r;
+                disks[n++] = d;
+        }
+
+        *ret = TAKE_PTR(disks);
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- /proc/sys/fs/file-nr --------------------------------------------------- */
+
+int file_nr_parse(const char *text, size_t len, struct file_nr *ret) {
+        const char *t[3];
+        size_t l[3];
+        struct file_nr f;
+        int r;
+
+        /* "1344\t0\t9223372036854775807\n" */
+        r = split_exact(text, len, t, l, ELEMENTSOF(t));
+        if (r < 0)
+                return r;
+        r = tv_to_u64(t[0], l[0], &f.allocated);
+        if (r < 0)
+                return r;
+        r = tv_to_u64(t[1], l[1], &f.unused);
+        if (r < 0)
+                return r;
+        r = tv_to_u64(t[2], l[2], &f.maximum);
+        if (r < 0)
+                return r;
+
+        *ret = f;
+        return 0;
+}
+
+/* ---- /proc/PID/stat --------------------------------------------------------- */
+
+static int to_int(const char *s, size_t n, int *ret) {
+        int64_t v;
+        int r;
+
+        r = tv_to_i64(s, n, &v);
+        if (r < 0)
+                return r;
+        if (v < INT_MIN || v > INT_MAX)
+                return -ERANGE;
+        *ret = (int)v;
+        return 0;
+}
+
+/* The numeric fields of proc(5) from 4 (ppid) to 24 (rss), in order: the
+ * type each is parsed as and where it goes (SKIP: checked, not kept). */
+enum pid_field_type { PF_INT, PF_UNSIGNED, PF_U64, PF_I64, PF_SKIP };
+
+static const struct {
+        enum pid_field_type type;
+        size_t offset;
+} pid_fields[] = {
+#define PF(t, f)                                                                                   \
+        { PF_##t, offsetof(struct proc_pid_stat, f) }
+        PF(INT, ppid),        PF(INT, pgrp),       PF(INT, session),   PF(INT, tty_nr),
+        PF(INT, tpgid),       PF(UNSIGNED, flags), PF(U64, minflt),    PF(U64, cminflt),
+        PF(U64, majflt),      PF(U64, cmajflt),    PF(U64, utime),     PF(U64, stime),
+        PF(I64, cutime),      PF(I64, cstime),     PF(I64, priority),  PF(I64, nice),
+        PF(I64, num_threads), {PF_SKIP, 0}, /* 21, itrealvalue: always 0 since 2.6.17 */
+        PF(U64, starttime),   PF(U64, vsize),      PF(I64, rss_pages),
+#undef PF
+};
+
+static int parse_pid_field(const char *tok, size_t tok_len, size_t i, struct proc_pid_stat *st) {
+        void *dst = (char *)st + pid_fields[i].offset;
+
+        switch (pid_fields[i].type) {
+        case PF_INT:
+                return to_int(tok, tok_len, dst);
+        case PF_UNSIGNED:
+                return tv_to_unsigned(tok, tok_len, dst);
+        case PF_U64:
+                return tv_to_u64(tok, tok_len, dst);
+        case PF_I64:
+                return tv_to_i64(tok, tok_len, dst);
+        case PF_SKIP:
+                return tv_is_integer(tok, tok_len) ? 0 : -EINVAL;
+        }
+        return -EINVAL;
+}
+
+/* The fields after "pid (comm) ": the state, the table above, then any
+ * number of later fields, which must be numbers. */
+static int parse_pid_fields(const char *p, const char *end, struct proc_pid_stat *st) {
+        const char *tok;
+        size_t tok_len;
+        int r;
+
+        if (!tv_next_token(&p, end, &tok, &tok_len) || tok_len != 1)
+                return -EINVAL;
+        st->state = tok[0];
+        for (size_t i = 0; i < ELEMENTSOF(pid_fields); i++) {
+                if (!tv_next_token(&p, end, &tok, &tok_len))
+                        return -EINVAL; /* truncated */
+                r = parse_pid_field(tok, tok_len, i, st);
+                if (r < 0)
+                        return r;
+        }
+        while (tv_next_token(&p, end, &tok, &tok_len))
+                if (!tv_is_integer(tok, tok_len))
+                        return -EINVAL;
+        return 0;
+}
+
+_Static_assert(sizeof(((struct proc_pid_stat *)0)->ppid) == sizeof(int), "PF_INT fields are int");
+
+int proc_pid_stat_parse(const char *text, size_t len, struct proc_pid_stat *ret) {
+        struct proc_pid_stat st = {};
+        const char *p, *end, *open, *close, *nl;
+        size_t comm_len;
+        int r;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        /* One line; the newline at its end is optional. */
+        nl = memchr(p, '\n', len);
+        if (nl) {
+                if (nl + 1 != end)
+                        return -EINVAL;
+                end = nl;
+        }
+
+        open = memchr(p, '(', (size_t)(end - p));
+        if (!open || open == p || open[-1] != ' ')
+                return -EINVAL;
+        r = to_int(p, (size_t)(open - 1 - p), &st.pid);
+        if (r < 0)
+                return -EINVAL;
+        if (st.pid <= 0)
+                return -EINVAL;
+        /* The last ')' closes comm: the command chose everything before. */
+        close = NULL;
+        for (const char *c = end; c > open + 1;) {
+                c--;
+                if (*c == ')') {
+                        close = c;
+                        break;
+                }
+        }
+        if (!close || close + 1 >= end || close[1] != ' ')
+                return -EINVAL;
+        comm_len = (size_t)(close - open - 1);
+        if (comm_len >= sizeof(st.comm))
+                return -EINVAL;
+        memcpy(st.comm, open + 1, comm_len);
+        st.comm[comm_len] = '\0';
+
+        r = parse_pid_fields(close + 2, end, &st);
+        if (r < 0)
+                return r;
+
+        *ret = st;
+        return 0;
+}
+
+/* ---- /proc/PID/status, /proc/PID/cmdline ------------------------------------ */
+
+enum {
+        ST_NAME,
+        ST_STATE,
+        ST_TGID,
+        ST_PID,
+        ST_PPID,
+        ST_UID,
+        ST_GID,
+        ST_THREADS,
+        ST_VMRSS,
+        _ST_MAX,
+};
+
+static int status_ids(const char *p, const char *end, unsigned ret[4]) {
+        const char *tok;
+        size_t tok_len;
+        unsigned ids[4];
+        int r;
+
+        for (size_t i = 0; i < 4; i++) {
+                if (!tv_next_token(&p, end, &tok, &tok_len))
+                        return -EINVAL;
+                r = tv_to_unsigned(tok, tok_len, &ids[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (tv_next_token(&p, end, &tok, &tok_len))
+                return -EINVAL;
+        memcpy(ret, ids, sizeof(ids));
+        return 0;
+}
+
+static int status_int(const char *p, const char *end, int *ret) {
+        const char *tok, *extra;
+        size_t tok_len, extra_len;
+
+        if (!tv_next_token(&p, end, &tok, &tok_len) || tv_next_token(&p, end, &extra, &extra_len))
+                return -EINVAL;
+        return to_int(tok, tok_len, ret);
+}
+
+/* One known line's value (after "Key:"). */
+static int status_field(unsigned k, const char *v, const char *end, struct proc_pid_status *st) {
+        const char *tok;
+        size_t tok_len, v_len = (size_t)(end - v);
+        uint64_t kb;
+        int r;
+
+        switch (k) {
+        case ST_NAME:
+                /* A tab, then the name, which may hold blanks of its own. */
+                if (v_len == 0 || v[0] != '\t' || v_len - 1 >= sizeof(st->name))
+                        return -EINVAL;
+                memcpy(st->name, v + 1, v_len - 1);
+                st->name[v_len - 1] = '\0';
+                return 0;
+        case ST_STATE: /* "S (sleeping)" */
+                if (!tv_next_token(&v, end, &tok, &tok_len) || tok_len != 1)
+                        return -EINVAL;
+                st->state = tok[0];
+                return 0;
+        case ST_TGID:
+                return status_int(v, end, &st->tgid);
+        case ST_PID:
+                return status_int(v, end, &st->pid);
+        case ST_PPID:
+                return status_int(v, end, &st->ppid);
+        case ST_UID:
+                return status_ids(v, end, st->uid);
+        case ST_GID:
+                return status_ids(v, end, st->gid);
+        case ST_THREADS:
+                if (!tv_next_token(&v, end, &tok, &tok_len))
+                        return -EINVAL;
+                return tv_to_unsigned(tok, tok_len, &st->threads);
+        case ST_VMRSS: /* "   1234 kB" */
+                if (!tv_next_token(&v, end, &tok, &tok_len))
+                        return -EINVAL;
+                r = tv_to_u64(tok, tok_len, &kb);
+                if (r < 0)
+                        return r;
+                if (!tv_next_token(&v, end, &tok, &tok_len) || !tv_eq(tok, tok_len, "kB"))
+                        return -EINVAL;
+                if (__builtin_mul_overflow(kb, UINT64_C(1024), &st->vm_rss))
+                        return -ERANGE;
+                st->has_vm_rss = true;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int proc_pid_status_parse(const char *text, size_t len, struct proc_pid_status *ret) {
+        static const char *const keys[_ST_MAX] = {
+                [ST_NAME] = "Name", [ST_STATE] = "State",     [ST_TGID] = "Tgid",
+                [ST_PID] = "Pid",   [ST_PPID] = "PPid",       [ST_UID] = "Uid",
+                [ST_GID] = "Gid",   [ST_THREADS] = "Threads", [ST_VMRSS] = "VmRSS",
+        };
+        const unsigned required = (1u << ST_NAME) | (1u << ST_STATE) | (1u << ST_PID) |
+                                  (1u << ST_PPID) | (1u << ST_UID) | (1u << ST_GID) |
+                                  (1u << ST_THREADS);
+        struct proc_pid_status st = {};
+        const char *p, *end, *line;
+        size_t line_len;
+        unsigned seen = 0;
+        int r;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *colon = memchr(line, ':', line_len);
+
+                if (line_len == 0)
+                        continue;
+                if (!colon)
+                        return -EINVAL;
+                for (unsigned k = 0; k < _ST_MAX; k++) {
+                        if (!tv_eq(line, (size_t)(colon - line), keys[k]))
+                                continue;
+                        if (seen & (1u << k))
+                                return -EINVAL;
+                        r = status_field(k, colon + 1, line + line_len, &st);
+                        if (r < 0)
+                                return r;
+                        seen |= 1u << k;
+                        break;
+                }
+        }
+        if ((seen & required) != required || st.pid <= 0)
+                return -EINVAL;
+
+        *ret = st;
+        return 0;
+}
+
+bool proc_cmdline_next(const char **p, const char *end, const char **ret_arg, size_t *ret_len) {
+        const char *nul;
+
+        if (*p >= end)
+                return false;
+        nul = memchr(*p, '\0', (size_t)(end - *p));
+        *ret_arg = *p;
+        *ret_len = (size_t)((nul ? nul : end) - *p);
+        *p = nul ? nul + 1 : end;
+        return true;
 }
 
 /* ---- /proc/self/mountinfo ------------------------------------------------- */
@@ -756,7 +1282,7 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
                         if (field < _F_PRE) {
                                 pre[field] = p;
                                 pre_len[field] = fl;
-                        } else if (view_eq(p, fl, "-")) {
+                        } else if (tv_eq(p, fl, "-")) {
                                 after_sep = true;
                         } else if (fl == 0) {
                                 return -EINVAL; /* empty optional field */
@@ -783,10 +1309,10 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
         if (post_len[G_FSTYPE] == 0 || post_len[G_SUPER] == 0)
                 return -EINVAL;
 
-        r = parse_unsigned_n(pre[F_ID], pre_len[F_ID], &e.mount_id);
+        r = tv_to_unsigned(pre[F_ID], pre_len[F_ID], &e.mount_id);
         if (r < 0)
                 return -EINVAL;
-        r = parse_unsigned_n(pre[F_PARENT], pre_len[F_PARENT], &e.parent_id);
+        r = tv_to_unsigned(pre[F_PARENT], pre_len[F_PARENT], &e.parent_id);
         if (r < 0)
                 return -EINVAL;
 
@@ -794,10 +1320,10 @@ static int parse_mount_line(const char *line, size_t line_len, struct mount_entr
         if (!colon)
                 return -EINVAL;
         size_t maj_len = (size_t)(colon - pre[F_DEV]);
-        r = parse_unsigned_n(pre[F_DEV], maj_len, &e.major);
+        r = tv_to_unsigned(pre[F_DEV], maj_len, &e.major);
         if (r < 0)
                 return -EINVAL;
-        r = parse_unsigned_n(colon + 1, pre_len[F_DEV] - maj_len - 1, &e.minor);
+        r = tv_to_unsigned(colon + 1, pre_len[F_DEV] - maj_len - 1, &e.minor);
         if (r < 0)
                 return -EINVAL;
 
@@ -839,12 +1365,12 @@ int mountinfo_parse(const char *text, size_t len, struct mountinfo *ret) {
         size_t line_len, cap = 0;
         int r;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
 
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 struct mount_entry e;
 
                 if (line_len == 0)
@@ -1005,7 +1531,7 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
         _cleanup_free_ struct value_buf *v = NULL;
         int r;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
@@ -1061,7 +1587,7 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
                 }
 
                 for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                        if (!view_eq(key, key_len, keys[i].key))
+                        if (!tv_eq(key, key_len, keys[i].key))
                                 continue;
 
                         char *copy = strndup(v->data, v->len);
@@ -1105,16 +1631,16 @@ int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
         char *copy;
         int r;
 
-        if (has_nul(text, len))
+        if (tv_has_nul(text, len))
                 return -EINVAL;
         p = TEXT_OR_EMPTY(text);
         end = p + len;
 
-        while (next_line(&p, end, &line, &line_len)) {
+        while (tv_next_line(&p, end, &line, &line_len)) {
                 const char *colon, *key, *val;
                 size_t key_len, val_len;
 
-                trim_view(&line, &line_len);
+                tv_trim(&line, &line_len);
                 if (line_len == 0)
                         continue;
 
@@ -1123,21 +1649,21 @@ int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
                         return -EINVAL;
                 key = line;
                 key_len = (size_t)(colon - line);
-                trim_view(&key, &key_len);
+                tv_trim(&key, &key_len);
                 if (key_len == 0)
                         return -EINVAL;
                 val = colon + 1;
                 val_len = (size_t)(line + line_len - val);
-                trim_view(&val, &val_len);
+                tv_trim(&val, &val_len);
 
-                if (view_eq(key, key_len, "processor")) {
+                if (tv_eq(key, key_len, "processor")) {
                         if (count >= PROCFS_MAX_CPUS)
                                 return -E2BIG;
                         count++;
                         continue;
                 }
-                if (view_eq(key, key_len, "# processors")) {
-                        r = parse_u64_n(val, val_len, &hash_count);
+                if (tv_eq(key, key_len, "# processors")) {
+                        r = tv_to_u64(val, val_len, &hash_count);
                         if (r < 0)
                                 return r;
                         if (hash_count > PROCFS_MAX_CPUS)
@@ -1146,7 +1672,7 @@ int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
                 }
 
                 for (size_t i = 0; i < model_rank; i++) {
-                        if (!view_eq(key, key_len, model_keys[i]))
+                        if (!tv_eq(key, key_len, model_keys[i]))
                                 continue;
                         if (val_len == 0)
                                 break;

@@ -1,0 +1,134 @@
+/* fuzz-procfs.c — libFuzzer target for the /proc parsers of common/procfs.h.
+ *
+ * The first byte of the input picks the parser, the rest is the text of
+ * its file.  Any text may be rejected, but never with a crash, a leak, a
+ * read past the end or undefined behaviour.  Beyond that, what callers rely
+ * on aborts when broken: an accepted result keeps its own invariants (CPU
+ * ids strictly ascending, interface and disk names within their size and
+ * NUL-terminated, a process's comm and name terminated, its pid positive),
+ * and every view the key and argument iterators hand out lies inside the
+ * text.  The corpus holds the fixtures of tests/unit, each with its
+ * selector byte.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(bool ok) {
+        if (!ok)
+                abort();
+}
+
+static void in_text(const char *v, size_t n, const char *text, size_t len) {
+        check(v >= text && n <= len && v + n <= text + len);
+}
+
+static void stat_(const char *t, size_t n) {
+        struct proc_stat s, c;
+
+        if (proc_stat_parse(t, n, &s) < 0)
+                return;
+        for (size_t i = 1; i < s.n_cpus; i++)
+                check(s.cpus[i - 1].id < s.cpus[i].id);
+        if (proc_stat_copy(&s, &c) == 0) {
+                check(c.n_cpus == s.n_cpus);
+                proc_stat_done(&c);
+        }
+        proc_stat_done(&s);
+}
+
+static void meminfo_(const char *t, size_t n) {
+        struct meminfo m;
+        const char *p, *end, *k;
+        size_t kl;
+        uint64_t v;
+        bool kb;
+
+        if (meminfo_parse(t, n, &m) == 0)
+                check(m.available <= m.total || m.has_available);
+        if (tv_has_nul(t, n))
+                return;
+        p = t;
+        end = t + n;
+        while (meminfo_next(&p, end, &k, &kl, &v, &kb) > 0)
+                in_text(k, kl, t, n);
+}
+
+static void small(const char *t, size_t n) {
+        struct loadavg la;
+        struct uptime up;
+        struct file_nr f;
+
+        (void)loadavg_parse(t, n, &la);
+        (void)uptime_parse(t, n, &up);
+        (void)file_nr_parse(t, n, &f);
+}
+
+static void net_dev(const char *t, size_t n) {
+        struct net_dev *d = NULL;
+        size_t k = 0;
+
+        if (net_dev_parse(t, n, &d, &k) < 0)
+                return;
+        for (size_t i = 0; i < k; i++)
+                check(strnlen(d[i].name, sizeof d[i].name) < sizeof d[i].name);
+        free(d);
+}
+
+static void diskstats(const char *t, size_t n) {
+        struct diskstat *d = NULL;
+        size_t k = 0;
+
+        if (diskstats_parse(t, n, &d, &k) < 0)
+                return;
+        for (size_t i = 0; i < k; i++) {
+                size_t l = strnlen(d[i].name, sizeof d[i].name);
+                check(l > 0 && l < sizeof d[i].name);
+                check(d[i].n > DS_IO_WEIGHTED_MS && d[i].n <= _DS_MAX);
+                (void)diskstats_device_excluded(d[i].name, l);
+        }
+        free(d);
+}
+
+static void pid(const char *t, size_t n) {
+        struct proc_pid_stat s;
+        struct proc_pid_status st;
+        const char *p = t, *end = t + n, *a;
+        size_t al;
+
+        if (proc_pid_stat_parse(t, n, &s) == 0)
+                check(s.pid > 0 && strnlen(s.comm, sizeof s.comm) < sizeof s.comm);
+        if (proc_pid_status_parse(t, n, &st) == 0)
+                check(st.pid > 0 && strnlen(st.name, sizeof st.name) < sizeof st.name);
+        while (proc_cmdline_next(&p, end, &a, &al))
+                in_text(a, al, t, n);
+}
+
+static void text_files(const char *t, size_t n) {
+        struct mountinfo m;
+        struct os_release o;
+        struct cpuinfo c;
+
+        if (mountinfo_parse(t, n, &m) == 0)
+                mountinfo_done(&m);
+        if (os_release_parse(t, n, &o) == 0)
+                os_release_done(&o);
+        if (cpuinfo_parse(t, n, &c) == 0)
+                cpuinfo_done(&c);
+}
+
+static void (*const parsers[])(const char *, size_t) = {
+        stat_, meminfo_, small, net_dev, diskstats, pid, text_files,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        if (size < 1)
+                return 0;
+        parsers[data[0] % ELEMENTSOF(parsers)]((const char *)data + 1, size - 1);
+        return 0;
+}
