@@ -38,7 +38,7 @@
 #include "module.h"
 #include "events.h"
 #include "modules/metrics/history.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "tls.h"
 #include "util.h"
 
@@ -570,8 +570,7 @@ static void stale_temp_removed(const char *dir, const char *name) {
 
 static void remove_stale_temps(void) {
         for (size_t i = 0; i < steward_modules_count; i++) {
-                const char *const *f =
-                        steward_modules[i]->files ? steward_modules[i]->files() : NULL;
+                const char *const *f = module_files(steward_modules[i]);
                 for (; f && *f; f++) {
                         int r = file_remove_stale_temps(*f, stale_temp_removed);
                         if (r < 0)
@@ -621,7 +620,7 @@ __attribute__((noreturn)) static void front_main(const struct front_args *f,
                 log_error("%s", err);
                 _exit(1);
         }
-        stewardd_set_live_facts(live_facts);
+        steward_set_live_facts(live_facts);
         /* Start-up (TLS set-up, module init) leaves free heap behind; give
          * it back (measured: ~130 kB of the two processes' 2.4 MB of
          * anonymous memory, bench/events.sh). */
@@ -741,7 +740,12 @@ int main(int argc, char **argv) {
         umask(022);
 
         raise_nofile();
-        r = stewardd_config_init(a.config, a.log_level, err, sizeof err);
+        r = modules_check(err, sizeof err);
+        if (r < 0) {
+                log_error("the module tables disagree: %s", err);
+                return 1;
+        }
+        r = steward_config_init(a.config, a.log_level, err, sizeof err);
         if (r < 0) {
                 log_error("invalid configuration: %s", err);
                 return 1;
@@ -821,7 +825,7 @@ int main(int argc, char **argv) {
                 r = log_error_errno(-errno, "signalfd failed");
                 goto fail;
         }
-        stewardd_set_facts(facts_json(ls, n, &a, &tls, token_path));
+        steward_set_facts(facts_json(ls, n, &a, &tls, token_path));
         log_notice("TLS certificate fingerprint %s", tls.fingerprint);
         if (token_created)
                 log_notice("bootstrap token created in %s (root only; one use: log in or create "
@@ -933,7 +937,7 @@ fail:
                 if (ls[i].unix_socket)
                         (void)unlink(ls[i].name);
         }
-        stewardd_set_facts(NULL);
+        steward_set_facts(NULL);
         tls_identity_free(&tls);
         return r < 0 ? 1 : exit_code;
 }
