@@ -115,7 +115,9 @@ typedef struct settings_file {
          * (start, SIGHUP, after a write or a restore). */
         void (*adjust)(void *config, json_t *changes);
         /* Optional, after it went live in this process (helper: in the
-         * privileged helper), e.g. to set the log level. */
+         * privileged helper), e.g. to set the log level.  Both hooks run
+         * under the registry's file lock: they must not read or write
+         * settings through the registry. */
         void (*made_live)(const void *config, bool helper);
 } settings_file_t;
 

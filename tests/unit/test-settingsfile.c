@@ -307,12 +307,43 @@ static void test_change_plan_write_and_make_live(void **state) {
         rmdir(dir);
 }
 
+/* The registry's entry points reach a settings file (stewardd) or report
+ * that a module has none (ports). */
+static void test_registry_entry_points(void **state) {
+        const module_t *d = module_find("stewardd"), *p = module_find("ports");
+        struct module_error e = {0};
+        struct steward_config c;
+        unsigned small;
+        json_t *tree = NULL;
+        size_t n;
+
+        assert_non_null(d);
+        assert_non_null(p);
+        assert_ptr_equal(module_settings_rows(d, &n), steward_config_file.rows);
+        assert_int_equal(n, steward_config_file.n_rows);
+        assert_non_null(module_find_setting(d, "users:home_roots"));
+        assert_int_equal(module_settings_read(d, &tree, &e), 0);
+        assert_int_equal(json_integer_value(json_tree_get(tree, "limits:max_connections")), 256);
+        assert_string_equal(json_string_value(json_object_get(tree, "log_level")), "info");
+        json_decref(tree);
+        assert_int_equal(module_config_get(d, &c, sizeof c), 0);
+        assert_string_equal(c.home_roots.name[0], "/home");
+        assert_int_equal(module_settings_read(p, &tree, &e), -ENOENT);
+        assert_int_equal(module_config_get(p, &small, sizeof small), -ENOENT);
+        json_t *changes = json_object(), *plan = NULL;
+        assert_int_equal(module_settings_apply(p, NULL, changes, false, &plan, &e), -EPERM);
+        assert_null(plan);
+        json_decref(changes);
+        assert_string_equal(e.code, "read_only");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_table_agrees_with_its_struct),
                 cmocka_unit_test(test_check_refuses_what_disagrees),
                 cmocka_unit_test(test_defaults_and_parse),
                 cmocka_unit_test(test_rewrite_keeps_the_rest_of_the_file),
+                cmocka_unit_test(test_registry_entry_points),
                 cmocka_unit_test(test_change_plan_write_and_make_live),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
