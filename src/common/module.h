@@ -110,6 +110,11 @@ typedef struct settings_file {
         size_t size;        /* sizeof the config struct */
         void *live;         /* the module's instance of it (static storage) */
         struct settings_file_state *state;
+        /* Optional: what depends on the combination of values (each row is
+         * checked already).  Runs on every parse, so a file that fails it
+         * is never made live and a change that would make it fail is
+         * refused (409).  -EINVAL with the reason in err. */
+        int (*check)(const void *config, char *err, size_t err_len);
         /* Optional, before a parsed struct goes live: changes is the flat
          * object of a change through the API, NULL for a load of the file
          * (start, SIGHUP, after a write or a restore). */

@@ -327,6 +327,14 @@ int settings_file_parse(const settings_file_t *f, const char *text, size_t len, 
                 field_set(d, c, v);
         }
         json_decref(flat);
+        if (f->check) {
+                char why[256] = "";
+                r = f->check(c, why, sizeof why);
+                if (r < 0) {
+                        snprintf(err, err_len, "%s: %s", path, why);
+                        return -EINVAL;
+                }
+        }
         memcpy(ret, c, f->size);
         return 0;
 }

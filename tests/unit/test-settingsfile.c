@@ -65,6 +65,17 @@ static void t_made_live(const void *config, bool helper) {
         hook_count = c->count;
 }
 
+/* A check of the combination: a name only with a count above 1. */
+static int t_check(const void *config, char *err, size_t err_len) {
+        const struct t_config *c = config;
+
+        if (c->count == 1 && c->name[0]) {
+                snprintf(err, err_len, "a name needs a count above 1");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static struct t_config t_live;
 static struct settings_file_state t_state;
 
@@ -77,6 +88,7 @@ static const settings_file_t t_file = {
         .size = sizeof(struct t_config),
         .live = &t_live,
         .state = &t_state,
+        .check = t_check,
         .made_live = t_made_live,
 };
 
@@ -207,6 +219,13 @@ static void test_defaults_and_parse(void **state) {
         assert_int_equal(settings_file_parse(&t_file, text, strlen(text), "f", &c, err, sizeof err),
                          -EINVAL);
         assert_non_null(strstr(err, "f:2"));
+        text = "count = 1\n";
+        assert_int_equal(settings_file_parse(&t_file, text, strlen(text), "f", &c, err, sizeof err),
+                         -EINVAL);
+        assert_non_null(strstr(err, "needs a count"));
+        text = "count = 1\nname = \"\"\n";
+        assert_int_equal(settings_file_parse(&t_file, text, strlen(text), "f", &c, err, sizeof err),
+                         0);
         text = "nope = 1\n";
         assert_int_equal(settings_file_parse(&t_file, text, strlen(text), "f", &c, err, sizeof err),
                          -EINVAL);
