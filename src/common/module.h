@@ -43,6 +43,25 @@ struct module_error {
 void module_error_set(struct module_error *e, int status, const char *code, const char *field,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The field of a STRING_ARRAY setting kept in a config struct: a short list
+ * of short strings (group names, networks, directories), copyable by value. */
+#define SETTING_LIST_MAX      16
+#define SETTING_LIST_ITEM_MAX 48 /* a group name, or a network like "2001:db8::/32" */
+struct setting_list {
+        char name[SETTING_LIST_MAX][SETTING_LIST_ITEM_MAX + 1];
+        size_t n;
+};
+
+/* One setting: one row holds all there is to know about it (Redis's
+ * createIntConfig rows), the schema the API publishes, the checks, the
+ * default and, for a module with a settings file, the field it fills.
+ *
+ * The field (offset/size, from SETTING_FIELD) by type: INTEGER an
+ * `unsigned` (min >= 0, max <= UINT_MAX) or an `int64_t`; BOOLEAN a `bool`;
+ * ENUM an `int`-sized enum, the index of the value in choices; STRING a
+ * `char[size]` (max < size); STRING_ARRAY a `struct setting_list` (max <=
+ * SETTING_LIST_MAX items).  settings_file_check() refuses a table whose rows
+ * and struct disagree (size, bounds, overlapping fields, a bad default). */
 typedef struct {
         const char *key; /* "limits:max_connections" */
         setting_type_t type;
@@ -53,7 +72,59 @@ typedef struct {
         bool read_only; /* reported, never written through the API */
         /* Optional extra grammar check for strings (and each array item). */
         bool (*valid_string)(const char *s);
+        /* In a settings file's rows: where the value lives in the config
+         * struct (SETTING_FIELD), and its default: def_int for INTEGER and
+         * BOOLEAN, def_string for ENUM and STRING, def_list (NULL-terminated;
+         * NULL: empty) for STRING_ARRAY. */
+        size_t offset, size;
+        int64_t def_int;
+        const char *def_string;
+        const char *const *def_list;
 } setting_def_t;
+
+#define SETTING_FIELD(type, member)                                                                \
+        .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
+
+/* The registry's run-time state of one settings file (settingsfile.c); a
+ * module gives zeroed storage and never touches it. */
+struct settings_file_state {
+        bool loaded;          /* live holds what a file said (else: the defaults) */
+        char *path;           /* the file's path, once the --config path is known */
+        const char *owned[2]; /* what files() answers: path, NULL */
+};
+
+/* A module's settings in a kv file of its own, read, checked, planned,
+ * written and made live by the registry (src/modules/settingsfile.c): the
+ * module only declares.  The file is `file` next to the daemon's --config
+ * file (/etc/steward/metrics.conf), or the --config file itself when file is
+ * NULL (the daemon's own configuration, common/config.c).  Keys in the file
+ * have no module prefix.  A missing file means the defaults.  The live
+ * struct is the registry's, under its lock: read it with a copy
+ * (settings_file_get(), module_config_get()). */
+typedef struct settings_file {
+        const char *module; /* its module's name, for messages */
+        const setting_def_t *rows;
+        size_t n_rows;
+        const char *file;   /* "metrics.conf"; NULL: the --config file */
+        const char *header; /* comment lines a file created by a change starts with */
+        size_t size;        /* sizeof the config struct */
+        void *live;         /* the module's instance of it (static storage) */
+        struct settings_file_state *state;
+        /* Optional: what depends on the combination of values (each row is
+         * checked already).  Runs on every parse, so a file that fails it
+         * is never made live and a change that would make it fail is
+         * refused (409).  -EINVAL with the reason in err. */
+        int (*check)(const void *config, char *err, size_t err_len);
+        /* Optional, before a parsed struct goes live: changes is the flat
+         * object of a change through the API, NULL for a load of the file
+         * (start, SIGHUP, after a write or a restore). */
+        void (*adjust)(void *config, json_t *changes);
+        /* Optional, after it went live in this process (helper: in the
+         * privileged helper), e.g. to set the log level.  Both hooks run
+         * under the registry's file lock: they must not read or write
+         * settings through the registry. */
+        void (*made_live)(const void *config, bool helper);
+} settings_file_t;
 
 typedef struct {
         const char *name;
@@ -170,6 +241,12 @@ typedef struct module {
         int (*status)(const struct module_ctx *ctx, json_t **ret, struct module_error *err);
         int (*fullstatus)(const struct module_ctx *ctx, json_t **ret, struct module_error *err);
 
+        /* Settings: either a settings file (rows, file, config struct; the
+         * registry reads, applies, owns and makes live that file, so
+         * settings, settings_read, settings_apply, files and make_live stay
+         * NULL), or rows and functions of the module's own (a backend that
+         * writes other programs' files, e.g. system). */
+        const settings_file_t *settings_file;
         const setting_def_t *settings;
         size_t n_settings;
         /* The current settings as a tree: {"limits": {"max_connections": 256}}. */
@@ -250,7 +327,26 @@ bool module_owns_file(const module_t *m, const char *path);
 /* Calls every module's make_live(helper) in this process (SIGHUP); failed,
  * if not NULL, hears of each failure.  Returns the first error. */
 int modules_make_live(bool helper, void (*failed)(const module_t *m, const struct module_error *e));
+/* At start-up: every module's settings file agrees with its struct
+ * (settings_file_check), and no module has both a settings file and
+ * settings functions of its own.  -EINVAL with the reason in err. */
+int modules_check(char *err, size_t err_len);
 const setting_def_t *module_find_setting(const module_t *m, const char *key);
+/* The module's setting rows (its settings file's, or settings[]). */
+const setting_def_t *module_settings_rows(const module_t *m, size_t *ret_n);
+/* The settings entry points, over a settings file or the module's own
+ * functions: callers use these, never the function pointers.
+ * module_settings_read: -ENOENT for a module without settings (not an
+ * error: answer {}); module_settings_apply: -EPERM with err filled when the
+ * settings cannot be written. */
+int module_settings_read(const module_t *m, json_t **ret, struct module_error *err);
+int module_settings_apply(const module_t *m, const struct module_ctx *ctx, json_t *changes,
+                          bool dry_run, json_t **plan, struct module_error *err);
+const char *const *module_files(const module_t *m);
+int module_make_live(const module_t *m, bool helper, struct module_error *err);
+/* A copy of the module's live config struct (its settings file's); size is
+ * the caller's sizeof, checked.  -ENOENT if the module has no settings file. */
+int module_config_get(const module_t *m, void *ret, size_t size);
 const command_def_t *module_find_command(const module_t *m, const char *name);
 /* The collection named name in any module, and its module. */
 const collection_def_t *collection_find(const char *name, const module_t **ret_module);

@@ -292,11 +292,11 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
 
         if (!m)
                 return;
-        if (!m->settings_read) {
+        r = module_settings_read(m, &tree, &e);
+        if (r == -ENOENT) {
                 ok(resp, json_object());
                 return;
         }
-        r = m->settings_read(&tree, &e);
         if (r < 0) {
                 from_module_error(resp, &e, r);
                 return;

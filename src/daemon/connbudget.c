@@ -18,7 +18,8 @@
 #include <time.h>
 
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
+#include "stats.h"
 #include "util.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -93,16 +94,16 @@ int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, boo
         pthread_mutex_lock(&lock);
         if (!authenticated) {
                 if (count_source(source) >= lim->per_source) {
-                        reason = &stewardd_closed_source_cap;
+                        reason = &stats_closed_source_cap;
                 } else if (unauthenticated >= lim->unauthenticated) {
                         struct connbudget_entry *victim = oldest_waiting();
                         if (victim) {
                                 log_debug("http: unauthenticated connections at the limit of %u: "
                                           "cutting the oldest waiting one, from %s",
                                           lim->unauthenticated, victim->source);
-                                cut(victim, &stewardd_closed_displaced);
+                                cut(victim, &stats_closed_displaced);
                         } else
-                                reason = &stewardd_closed_budget_full;
+                                reason = &stats_closed_budget_full;
                 }
                 unauthenticated++;
         }
@@ -116,7 +117,7 @@ int connbudget_admit(struct connbudget_entry *e, int fd, const char *source, boo
                 cut(e, reason);
                 r = -EMFILE;
         }
-        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
+        atomic_store(&stats_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
         return r;
 }
@@ -127,7 +128,7 @@ void connbudget_authenticated(struct connbudget_entry *e) {
                 unauthenticated--;
         e->authenticated = true;
         e->deadline_usec = 0; /* its headers are in: it authenticated with them */
-        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
+        atomic_store(&stats_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
 }
 
@@ -177,7 +178,7 @@ void connbudget_remove(struct connbudget_entry *e) {
                 e->prev = e->next = NULL;
                 e->listed = false;
         }
-        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
+        atomic_store(&stats_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
 }
 
@@ -189,10 +190,10 @@ unsigned connbudget_expire(uint64_t now) {
                 if (!x->cut && x->deadline_usec && x->deadline_usec <= now) {
                         log_debug("http: %s did not send its request headers in time; closing",
                                   x->source);
-                        cut(x, &stewardd_closed_header_timeout);
+                        cut(x, &stats_closed_header_timeout);
                         n++;
                 }
-        atomic_store(&stewardd_connections_unauthenticated, unauthenticated);
+        atomic_store(&stats_connections_unauthenticated, unauthenticated);
         pthread_mutex_unlock(&lock);
         return n;
 }

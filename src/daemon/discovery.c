@@ -42,7 +42,7 @@
 
 #include "common/discovery.h"
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "util.h"
 
 #define RATE_SLOTS 4096 /* a power of two */
@@ -220,7 +220,7 @@ static void handle(int fd, const uint8_t *data, size_t n, const struct sockaddr_
                 atomic_fetch_add(&n_malformed, 1);
                 return;
         }
-        stewardd_config_get(&c);
+        steward_config_get(&c);
         if (!c.discovery_enabled) {
                 atomic_fetch_add(&n_disabled, 1);
                 return;

@@ -35,7 +35,8 @@
 #include "log.h"
 #include "modules/metrics/history.h"
 #include "modules/ports/sockets.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
+#include "stats.h"
 #include "util.h"
 
 #define RETRY_TEXT      "retry: 3000\n\n"
@@ -273,18 +274,18 @@ static void poll_counters(bool audit_wanted) {
         if (helper_call("front_poll", NULL, "front", NULL, -1, &res, NULL, &e) < 0)
                 return;
         head = json_integer_value(json_object_get(res, "audit_head"));
-        atomic_store(&stewardd_sessions_open,
+        atomic_store(&stats_sessions_open,
                      (uint64_t)json_integer_value(json_object_get(res, "sessions")));
-        atomic_store(&stewardd_audit_records, (uint64_t)head);
-        atomic_store(&stewardd_logins_ok,
+        atomic_store(&stats_audit_records, (uint64_t)head);
+        atomic_store(&stats_logins_ok,
                      (uint64_t)json_integer_value(json_object_get(res, "logins_ok")));
-        atomic_store(&stewardd_logins_failed,
+        atomic_store(&stats_logins_failed,
                      (uint64_t)json_integer_value(json_object_get(res, "logins_failed")));
-        atomic_store(&stewardd_sources_throttled,
+        atomic_store(&stats_sources_throttled,
                      (uint64_t)json_integer_value(json_object_get(res, "sources_throttled")));
-        atomic_store(&stewardd_sources_blocked,
+        atomic_store(&stats_sources_blocked,
                      (uint64_t)json_integer_value(json_object_get(res, "sources_blocked")));
-        atomic_store(&stewardd_counters_known, true);
+        atomic_store(&stats_counters_known, true);
         json_decref(res);
         if (!poll_state.known || !audit_wanted) {
                 poll_state.audit_seen = head;
@@ -463,7 +464,7 @@ static void tend_streams(bool check_sessions) {
                 struct steward_config cfg;
                 struct module_error e = {0};
                 struct caller c;
-                stewardd_config_get(&cfg);
+                steward_config_get(&cfg);
                 if (frontauth_check_fresh(ids[i].secret, ids[i].source, cfg.session_idle_timeout,
                                           &c, &e) < 0 &&
                     e.status == 401) {
@@ -599,7 +600,7 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct 
         for (unsigned b = EVENT_SAMPLE; b <= EVENT_PORTS; b <<= 1)
                 if (mask & b)
                         hub.n_by_type[type_index(b)]++;
-        atomic_store(&stewardd_event_subscribers, hub.n_subs);
+        atomic_store(&stats_event_subscribers, hub.n_subs);
         pthread_mutex_unlock(&hub.lock);
         *ret = s;
         return 0;
@@ -668,7 +669,7 @@ void events_release(void *cls) {
         if (s->next)
                 s->next->prev = s->prev;
         hub.n_subs--;
-        atomic_store(&stewardd_event_subscribers, hub.n_subs);
+        atomic_store(&stats_event_subscribers, hub.n_subs);
         pthread_mutex_unlock(&hub.lock);
         explicit_bzero(s->secret, sizeof s->secret);
         free(s);
@@ -685,7 +686,7 @@ void events_forget_session(int64_t session_id) {
 }
 
 unsigned events_subscribers(void) {
-        return (unsigned)atomic_load(&stewardd_event_subscribers);
+        return (unsigned)atomic_load(&stats_event_subscribers);
 }
 
 void events_poke(void) {

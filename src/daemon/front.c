@@ -27,7 +27,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "module.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -147,7 +147,7 @@ static void front_start(const struct front_args *f, const int *helper_socks) {
                 log_error("%s", err);
                 _exit(1);
         }
-        stewardd_set_live_facts(live_facts);
+        steward_set_live_facts(live_facts);
         /* Start-up (TLS set-up, module init) leaves free heap behind; give
          * it back (measured: ~130 kB of the two processes' 2.4 MB of
          * anonymous memory, bench/events.sh). */

@@ -59,7 +59,8 @@
 #include "common/httpstats.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
+#include "stats.h"
 #include "util.h"
 #include "workpool.h"
 
@@ -93,7 +94,7 @@ struct conn {
         unsigned uid;   /* unix socket: the peer's uid, for the log and the budget */
         bool refused;   /* unix socket: no role, said by the first answer */
         bool lingering; /* refused, and waiting (a second at most) for its request */
-        bool uncounted; /* not in stewardd_connections_open */
+        bool uncounted; /* not in stats_connections_open */
         struct connbudget_entry budget;
         char peer_secret[FRONTAUTH_SECRET_MAX + 1]; /* unix socket: the peer's session */
         int64_t peer_id;                            /* and its id */
@@ -282,7 +283,7 @@ static size_t query_lookup(void *opaque, const char *key, const char **ret_value
         return q.n;
 }
 
-static bool network_allowed(const struct steward_groups *nets, const char *host) {
+static bool network_allowed(const struct setting_list *nets, const char *host) {
         for (size_t i = 0; i < nets->n; i++)
                 if (network_contains(nets->name[i], host) == 1)
                         return true;
@@ -360,7 +361,7 @@ static void refuse_local_peer(struct MHD_Connection *c, struct conn *cn, int fd,
         if (cn->refusal)
                 *cn->refusal = *e;
         cn->uncounted = true;
-        atomic_fetch_sub(&stewardd_connections_open, 1);
+        atomic_fetch_sub(&stats_connections_open, 1);
         if (atomic_fetch_add(&refused_lingering, 1) < REFUSED_LINGER_MAX) {
                 cn->lingering = true;
                 MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
@@ -446,7 +447,7 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 }
         }
         if ((!secret || !*secret) && STREQ(method, "GET") && STREQ(url, "/metrics") &&
-            network_allowed(&req->cfg.metrics_allow_from, cn->host)) {
+            network_allowed(&req->cfg.scrape_allow_from, cn->host)) {
                 /* Prometheus servers on networks the admin listed scrape
                  * without a token; they get nothing but this route. */
                 snprintf(req->caller.user, sizeof req->caller.user, "anonymous");
@@ -517,8 +518,8 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
         }
         /* Event streams have a limit of their own (max_event_subscribers);
          * the two counters change at different moments, hence the care. */
-        uint64_t open = atomic_load(&stewardd_connections_open),
-                 streams = atomic_load(&stewardd_event_subscribers);
+        uint64_t open = atomic_load(&stats_connections_open),
+                 streams = atomic_load(&stats_event_subscribers);
         if ((open > streams ? open - streams : 0) > req->cfg.max_connections) {
                 api_error(&req->early, 503, "too_many_connections", NULL,
                           "the server has too many connections (limit %u); retry later",
@@ -651,7 +652,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, s
         for (size_t i = 0; i < resp->n_changed_modules; i++) {
                 const module_t *m = resp->changed_modules[i];
                 struct module_error e = {0};
-                if (m->make_live && m->make_live(/* helper= */ false, &e) < 0)
+                if (module_make_live(m, /* helper= */ false, &e) < 0)
                         log_error("%s: %s", m->name, e.message);
         }
         /* A login or a change: counters and audit events follow now, and
@@ -735,8 +736,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         return MHD_NO;
                 *req_cls = req;
                 req->start_usec = now_usec();
-                atomic_fetch_add(&stewardd_requests_total, 1);
-                stewardd_config_get(&req->cfg);
+                atomic_fetch_add(&stats_requests_total, 1);
+                steward_config_get(&req->cfg);
                 buf_init(&req->body, req->cfg.max_body_bytes);
                 req->console = (STREQ(method, "GET") || STREQ(method, "HEAD")) && console_path(url);
                 early_checks(c, cn, req, method, url);
@@ -932,14 +933,14 @@ static void admit_local(struct MHD_Connection *c, struct conn *cn, int fd,
                 module_error_set(&e, 503, "too_many_connections", NULL,
                                  "uid %u has %u connections open on the local socket (limit %u)",
                                  cn->uid, per_uid, per_uid);
-                atomic_fetch_add(&stewardd_closed_local_cap, 1);
+                atomic_fetch_add(&stats_closed_local_cap, 1);
                 refuse_local_peer(c, cn, fd, &e);
                 return;
         }
         if (cached || (peer_session(c, cn, &e) < 0 && e.status == 403)) {
                 if (known && !cached) /* the helper's word, held for a second from now */
                         remember_refused(cn->uid, now, &e);
-                atomic_fetch_add(&stewardd_closed_local_no_role, 1);
+                atomic_fetch_add(&stats_closed_local_no_role, 1);
                 refuse_local_peer(c, cn, fd, &e);
                 return;
         }
@@ -958,14 +959,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 struct steward_config cfg;
                 struct connbudget_limits lim;
                 struct conn *cn = calloc(1, sizeof *cn);
-                atomic_fetch_add(&stewardd_connections_open, 1);
+                atomic_fetch_add(&stats_connections_open, 1);
                 if (!cn || !fi) {
                         free(cn);
                         return; /* on_request refuses a connection without context */
                 }
                 cn->l = l;
                 describe_peer(c, cn);
-                stewardd_config_get(&cfg);
+                steward_config_get(&cfg);
                 MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
                 lim = (struct connbudget_limits){
                         .unauthenticated = cfg.max_unauthenticated_connections,
@@ -983,7 +984,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
                 struct conn *cn = *socket_context;
                 if (!cn || !cn->uncounted)
-                        atomic_fetch_sub(&stewardd_connections_open, 1);
+                        atomic_fetch_sub(&stats_connections_open, 1);
                 if (cn) {
                         if (cn->lingering)
                                 atomic_fetch_sub(&refused_lingering, 1);
@@ -1014,7 +1015,7 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
         struct steward_config cfg;
         int r;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         if (connbudget_start_reaper() < 0) {
                 snprintf(err, err_len, "cannot start the connection reaper");
                 return -EIO;

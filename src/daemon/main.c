@@ -39,7 +39,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "module.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "tls.h"
 #include "util.h"
 
@@ -493,8 +493,7 @@ static void stale_temp_removed(const char *dir, const char *name) {
 
 static void remove_stale_temps(void) {
         for (size_t i = 0; i < steward_modules_count; i++) {
-                const char *const *f =
-                        steward_modules[i]->files ? steward_modules[i]->files() : NULL;
+                const char *const *f = module_files(steward_modules[i]);
                 for (; f && *f; f++) {
                         int r = file_remove_stale_temps(*f, stale_temp_removed);
                         if (r < 0)
@@ -568,7 +567,12 @@ static int prepare(struct supervisor *s) {
         char err[768];
         int r;
 
-        r = stewardd_config_init(a->config, a->log_level, err, sizeof err);
+        r = modules_check(err, sizeof err);
+        if (r < 0) {
+                log_error("the module tables disagree: %s", err);
+                return r;
+        }
+        r = steward_config_init(a->config, a->log_level, err, sizeof err);
         if (r < 0) {
                 log_error("invalid configuration: %s", err);
                 return r;
@@ -655,7 +659,7 @@ static int helper_prepare(struct supervisor *s) {
         s->sigfd = signalfd(-1, &s->mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (s->sigfd < 0)
                 return log_error_errno(-errno, "signalfd failed");
-        stewardd_set_facts(facts_json(s->ls, s->n, &s->a, &s->tls, s->token_path));
+        steward_set_facts(facts_json(s->ls, s->n, &s->a, &s->tls, s->token_path));
         log_notice("TLS certificate fingerprint %s", s->tls.fingerprint);
         if (s->token_created)
                 log_notice("bootstrap token created in %s (root only; one use: log in or create "
@@ -799,7 +803,7 @@ static void supervisor_done(struct supervisor *s) {
                 if (s->ls[i].unix_socket)
                         (void)unlink(s->ls[i].name);
         }
-        stewardd_set_facts(NULL);
+        steward_set_facts(NULL);
         tls_identity_free(&s->tls);
         free(s->token_path);
 }

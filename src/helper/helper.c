@@ -40,7 +40,7 @@
 #include "loginsrc.h"
 #include "metricsdb.h"
 #include "module.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "proto.h"
 #include "registry.h"
 #include "roles.h"
@@ -107,7 +107,7 @@ static int64_t now_s(void) {
 
 static void session_limits(struct session_limits *l) {
         struct steward_config c;
-        stewardd_config_get(&c);
+        steward_config_get(&c);
         l->idle_timeout = c.session_idle_timeout;
         l->lifetime = c.session_lifetime;
 }
@@ -118,7 +118,7 @@ struct role_lists {
                 *monitor[STEWARD_MAX_GROUPS + 1];
 };
 
-static void fill_list(const struct steward_groups *g, const char **dst) {
+static void fill_list(const struct setting_list *g, const char **dst) {
         for (size_t i = 0; i < g->n; i++)
                 dst[i] = g->name[i];
         dst[g->n] = NULL;
@@ -211,7 +211,7 @@ static void sweep_accounts(struct helper *h) {
         struct role_map map;
         int r;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         map = role_map(&cfg, &lists);
         r = authority_sweep(h->authority, h->store, &map, now_s(), swept, h);
         if (r < 0)
@@ -227,7 +227,7 @@ static int session_authority(struct helper *h, const char *source, struct sessio
         struct role_map map;
         int revoked = 0, r;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         map = role_map(&cfg, &lists);
         r = authority_check(h->authority, h->store, &map, now_s(), s, &revoked);
         if (r == -ENOENT) {
@@ -380,7 +380,7 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
                                  "not a connection accepted on the local socket");
                 return -EPERM;
         }
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         map = role_map(&cfg, &lists);
         r = auth_role_for_uid(cred.uid, &map, &role, user, sizeof user);
         if (r < 0 || role == ROLE_NONE) {
@@ -422,7 +422,7 @@ static int op_peer_end(struct helper *h, const struct caller *c, json_t *args, i
 static struct throttle_config throttle_settings(bool per_user) {
         struct steward_config cfg;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         return (struct throttle_config){
                 .free_attempts = cfg.throttle_free_attempts,
                 .base_delay = cfg.throttle_base_delay,
@@ -563,7 +563,7 @@ static int login_result(struct helper *h, const char *source, const char *user, 
         int64_t now = now_s();
         int r;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         r = session_new(h, "session", user, uid, role, "", now + cfg.session_lifetime, source, 0,
                         &secret, &csrf, &s);
         if (r < 0) {
@@ -589,7 +589,7 @@ static const char *login_refusal(const char *user, enum role *ret_role, int64_t 
          * and belong to no account: an account of that name never logs in. */
         if (STREQ(user, "bootstrap"))
                 return "the name bootstrap is reserved for the bootstrap token";
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         map = role_map(&cfg, &lists);
         r = auth_role_for_user(user, &map, ret_role, &uid);
         if (r < 0 || *ret_role == ROLE_NONE)
@@ -733,7 +733,7 @@ static int token_expiry(const struct caller *c, json_t *exp, int64_t now, int64_
         struct steward_config cfg;
         int64_t max, at;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         max = cfg.max_token_lifetime;
         if (exp && !json_is_null(exp)) {
                 if (!json_is_integer(exp) || json_integer_value(exp) < 60 ||
@@ -1016,7 +1016,7 @@ static void files_made_live(json_t *files, json_t *answer) {
                 if (!owned)
                         continue;
                 json_array_append_new(names, json_string(m->name));
-                if (m->make_live && m->make_live(/* helper= */ true, &e) < 0) {
+                if (module_make_live(m, /* helper= */ true, &e) < 0) {
                         log_warning("%s: %s", m->name, e.message);
                         json_array_append_new(warnings, json_string(e.message));
                 }
@@ -1040,8 +1040,11 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
         if (!m)
                 return -ENOENT;
         r = settings_flatten(m, patch, &flat, e);
-        if (r >= 0 && m->settings_read)
-                r = m->settings_read(&current, e);
+        if (r >= 0) {
+                r = module_settings_read(m, &current, e);
+                if (r == -ENOENT)
+                        r = 0; /* no settings: settings_changes says which key is unknown */
+        }
         if (r >= 0)
                 r = settings_changes(m, flat, current, &changes, e);
         if (r < 0)
@@ -1052,14 +1055,9 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
                                  "nothing changed: the settings already have these values");
                 goto out;
         }
-        if (!m->settings_apply) {
-                module_error_set(e, 422, "read_only", NULL, "the settings of %s are read-only",
-                                 m->name);
-                r = -EPERM;
-                goto out;
-        }
-        r = m->settings_apply(&(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source},
-                              changes, dry_run, &plan, e);
+        r = module_settings_apply(
+                m, &(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source}, changes,
+                dry_run, &plan, e);
         if (!dry_run)
                 audit(h, c, m->name, "settings", changes, r, e,
                       r >= 0 ? json_object_get(plan, "files") : NULL, 0, &audit_id);

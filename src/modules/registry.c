@@ -1,7 +1,9 @@
 /* registry.c — the generic half of the module registry: lookup, schema export,
  * validation of values against the schema, flattening of settings patches,
- * and command argument checking.  The API layer calls only these and the
- * module tables' function pointers, so it holds no module-specific code. */
+ * command argument checking, and the settings entry points that dispatch to
+ * a module's settings file (settingsfile.c) or to its own functions.  The
+ * API layer and the helper call only these, so they hold no module-specific
+ * code. */
 #include "module.h"
 #include "registry.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "settingsfile.h"
 #include "util.h"
 
 void module_error_set(struct module_error *e, int status, const char *code, const char *field,
@@ -46,7 +49,7 @@ const module_t *module_find(const char *name) {
 }
 
 bool module_owns_file(const module_t *m, const char *path) {
-        const char *const *f = m->files ? m->files() : NULL;
+        const char *const *f = module_files(m);
 
         for (; f && *f; f++)
                 if (STREQ(*f, path))
@@ -63,9 +66,9 @@ int modules_make_live(bool helper,
                 struct module_error e = {0};
                 int r;
 
-                if (!m->make_live)
+                if (!m->make_live && !m->settings_file)
                         continue;
-                r = m->make_live(helper, &e);
+                r = module_make_live(m, helper, &e);
                 if (r < 0) {
                         if (failed)
                                 failed(m, &e);
@@ -76,11 +79,87 @@ int modules_make_live(bool helper,
         return ret;
 }
 
-const setting_def_t *module_find_setting(const module_t *m, const char *key) {
-        for (size_t i = 0; i < m->n_settings; i++)
-                if (STREQ(m->settings[i].key, key))
-                        return &m->settings[i];
+const setting_def_t *module_settings_rows(const module_t *m, size_t *ret_n) {
+        if (m->settings_file) {
+                *ret_n = m->settings_file->n_rows;
+                return m->settings_file->rows;
+        }
+        *ret_n = m->n_settings;
+        return m->settings;
+}
+
+const setting_def_t *settings_rows_find(const setting_def_t *rows, size_t n, const char *key) {
+        for (size_t i = 0; i < n; i++)
+                if (STREQ(rows[i].key, key))
+                        return &rows[i];
         return NULL;
+}
+
+const setting_def_t *module_find_setting(const module_t *m, const char *key) {
+        size_t n;
+        const setting_def_t *rows = module_settings_rows(m, &n);
+
+        return settings_rows_find(rows, n, key);
+}
+
+int module_settings_read(const module_t *m, json_t **ret, struct module_error *err) {
+        if (m->settings_file)
+                return settings_file_read(m->settings_file, ret, err);
+        if (!m->settings_read)
+                return -ENOENT;
+        return m->settings_read(ret, err);
+}
+
+int module_settings_apply(const module_t *m, const struct module_ctx *ctx, json_t *changes,
+                          bool dry_run, json_t **plan, struct module_error *err) {
+        if (m->settings_file)
+                return settings_file_apply(m->settings_file, changes, dry_run, plan, err);
+        if (!m->settings_apply) {
+                module_error_set(err, 422, "read_only", NULL, "the settings of %s are read-only",
+                                 m->name);
+                return -EPERM;
+        }
+        return m->settings_apply(ctx, changes, dry_run, plan, err);
+}
+
+const char *const *module_files(const module_t *m) {
+        if (m->settings_file)
+                return settings_file_files(m->settings_file);
+        return m->files ? m->files() : NULL;
+}
+
+int module_make_live(const module_t *m, bool helper, struct module_error *err) {
+        if (m->settings_file)
+                return settings_file_make_live(m->settings_file, helper, err);
+        return m->make_live ? m->make_live(helper, err) : 0;
+}
+
+int module_config_get(const module_t *m, void *ret, size_t size) {
+        if (!m->settings_file)
+                return -ENOENT;
+        settings_file_get(m->settings_file, ret, size);
+        return 0;
+}
+
+int modules_check(char *err, size_t err_len) {
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                int r;
+
+                if (m->settings_file && (m->settings || m->settings_read || m->settings_apply ||
+                                         m->files || m->make_live)) {
+                        snprintf(err, err_len,
+                                 "module %s has a settings file and settings functions of its own",
+                                 m->name);
+                        return -EINVAL;
+                }
+                if (!m->settings_file)
+                        continue;
+                r = settings_file_check(m->settings_file, err, err_len);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 const command_def_t *module_find_command(const module_t *m, const char *name) {
@@ -221,8 +300,9 @@ int value_check(const struct value_rule *rule, const char *field, json_t *v, con
                                 return -EINVAL;
                         }
                         int r = check_string(field, field, json_string_value(item),
-                                             json_string_length(item), 0, 4096, rule->valid_string,
-                                             st, e);
+                                             json_string_length(item), 0,
+                                             rule->item_max > 0 ? rule->item_max : 4096,
+                                             rule->valid_string, st, e);
                         if (r < 0)
                                 return r;
                 }
@@ -233,11 +313,26 @@ int value_check(const struct value_rule *rule, const char *field, json_t *v, con
         return -EINVAL;
 }
 
-static struct value_rule setting_rule(const setting_def_t *d) {
-        return (struct value_rule){d->type, d->min, d->max, d->choices, d->valid_string};
+struct value_rule setting_rule(const setting_def_t *d) {
+        return (struct value_rule){
+                .type = d->type,
+                .min = d->min,
+                .max = d->max,
+                .choices = d->choices,
+                .valid_string = d->valid_string,
+                /* A list kept in a struct setting_list: each item must fit. */
+                .item_max = d->type == SETTING_STRING_ARRAY && d->size ? SETTING_LIST_ITEM_MAX : 0,
+        };
 }
 
-static int flatten(const module_t *m, const char *prefix, json_t *obj, json_t *flat,
+/* The rows being flattened against, and their owner's name for messages. */
+struct rows {
+        const char *name;
+        const setting_def_t *rows;
+        size_t n;
+};
+
+static int flatten(const struct rows *m, const char *prefix, json_t *obj, json_t *flat,
                    struct module_error *e) {
         const char *k;
         json_t *v;
@@ -249,7 +344,7 @@ static int flatten(const module_t *m, const char *prefix, json_t *obj, json_t *f
 
                 if (asprintf(&path, "%s%s%s", prefix, *prefix ? ":" : "", k) < 0)
                         return -ENOMEM;
-                d = module_find_setting(m, path);
+                d = settings_rows_find(m->rows, m->n, path);
                 if (d) {
                         if (json_object_get(flat, path)) {
                                 module_error_set(e, 422, "invalid_setting", path,
@@ -262,9 +357,9 @@ static int flatten(const module_t *m, const char *prefix, json_t *obj, json_t *f
                 }
                 plen = strlen(path);
                 bool parent = false;
-                for (size_t i = 0; i < m->n_settings && !parent; i++)
-                        parent = strncmp(m->settings[i].key, path, plen) == 0 &&
-                                 m->settings[i].key[plen] == ':';
+                for (size_t i = 0; i < m->n && !parent; i++)
+                        parent = strncmp(m->rows[i].key, path, plen) == 0 &&
+                                 m->rows[i].key[plen] == ':';
                 if (!parent) {
                         module_error_set(e, 422, "unknown_setting", path,
                                          "%s has no setting \"%.128s\"", m->name, path);
@@ -284,6 +379,15 @@ static int flatten(const module_t *m, const char *prefix, json_t *obj, json_t *f
 }
 
 int settings_flatten(const module_t *m, json_t *patch, json_t **ret, struct module_error *e) {
+        size_t n;
+        const setting_def_t *rows = module_settings_rows(m, &n);
+
+        return settings_rows_flatten(m->name, rows, n, patch, ret, e);
+}
+
+int settings_rows_flatten(const char *name, const setting_def_t *rows, size_t n, json_t *patch,
+                          json_t **ret, struct module_error *e) {
+        const struct rows m = {.name = name, .rows = rows, .n = n};
         json_t *flat = json_object();
         int r;
 
@@ -294,7 +398,7 @@ int settings_flatten(const module_t *m, json_t *patch, json_t **ret, struct modu
                 module_error_set(e, 400, "invalid_json", NULL, "settings must be a JSON object");
                 return -EINVAL;
         }
-        r = flatten(m, "", patch, flat, e);
+        r = flatten(&m, "", patch, flat, e);
         if (r < 0) {
                 json_decref(flat);
                 return r;
@@ -359,7 +463,13 @@ int command_check_args(const command_def_t *c, json_t *args, struct module_error
                                          "command %s has no argument \"%.64s\"", c->name, k);
                         return -EINVAL;
                 }
-                struct value_rule rule = {a->type, a->min, a->max, a->choices, a->valid_string};
+                struct value_rule rule = {
+                        .type = a->type,
+                        .min = a->min,
+                        .max = a->max,
+                        .choices = a->choices,
+                        .valid_string = a->valid_string,
+                };
                 int r = value_check(&rule, k, v, "invalid_argument", e);
                 if (r < 0)
                         return r;
@@ -396,8 +506,11 @@ static json_t *rule_json(const char *name_key, const char *name, setting_type_t 
 json_t *module_schema_json(const module_t *m) {
         json_t *settings = json_array(), *commands = json_array(), *actions = json_array();
 
-        for (size_t i = 0; i < m->n_settings; i++) {
-                const setting_def_t *d = &m->settings[i];
+        size_t n_rows;
+        const setting_def_t *rows = module_settings_rows(m, &n_rows);
+
+        for (size_t i = 0; i < n_rows; i++) {
+                const setting_def_t *d = &rows[i];
                 json_t *o = rule_json("key", d->key, d->type, d->min, d->max, d->choices,
                                       d->description);
                 json_object_set_new(o, "restart", json_boolean(d->restart));

@@ -10,7 +10,11 @@ struct value_rule {
         int64_t min, max;
         const char *const *choices;
         bool (*valid_string)(const char *s);
+        int64_t item_max; /* STRING_ARRAY: longest item (0: 4096) */
 };
+
+/* The checks of a setting's row. */
+struct value_rule setting_rule(const setting_def_t *d);
 
 /* Checks v against rule; on failure fills e (422, `code`, field). */
 int value_check(const struct value_rule *rule, const char *field, json_t *v, const char *code,
@@ -20,6 +24,10 @@ int value_check(const struct value_rule *rule, const char *field, json_t *v, con
  * mixed — into a flat object keyed by schema key.  Unknown keys → 422
  * unknown_setting. */
 int settings_flatten(const module_t *m, json_t *patch, json_t **ret, struct module_error *e);
+/* The same over a table of rows; name is their owner's, for messages. */
+int settings_rows_flatten(const char *name, const setting_def_t *rows, size_t n, json_t *patch,
+                          json_t **ret, struct module_error *e);
+const setting_def_t *settings_rows_find(const setting_def_t *rows, size_t n, const char *key);
 
 /* From a flat patch and the current settings tree, the changes that really
  * change something, each validated against the schema.  Writing a read-only

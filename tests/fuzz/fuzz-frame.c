@@ -13,7 +13,7 @@
 
 #include "helper/helper.h"
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "proto.h"
 #include "util.h"
 
@@ -47,7 +47,7 @@ static void setup(void) {
         atexit(cleanup);
         snprintf(conf, sizeof conf, "%s/stewardd.conf", scratch_dir);
         snprintf(token, sizeof token, "%s/bootstrap-token", scratch_dir);
-        if (stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0 ||
+        if (steward_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0 ||
             helper_new(scratch_dir, token, &helper, err, sizeof err) < 0)
                 abort();
 }

@@ -24,7 +24,7 @@
 #include "helper/helper.h"
 #include "roles.h"
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -117,7 +117,7 @@ static void setup(void) {
         atexit(cleanup);
         snprintf(conf, sizeof conf, "%s/stewardd.conf", scratch_dir);
         snprintf(token_path, sizeof token_path, "%s/bootstrap-token", scratch_dir);
-        if (stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0 ||
+        if (steward_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0 ||
             write_file_atomic(token_path, token, strlen(token), 0600) < 0 ||
             helper_new(scratch_dir, token_path, &helper, err, sizeof err) < 0 ||
             in_process_helper("login_bootstrap", NULL, "fuzz", json_pack("{s:s}", "token", token),

@@ -65,7 +65,7 @@ static void test_per_source_cap_refuses_the_newcomer(void **state) {
         /* Another address is not affected. */
         assert_int_equal(admit(&d, "192.0.2.2", &lim, 4 * SEC), 0);
         assert_int_equal(connbudget_unauthenticated(), 3);
-        assert_int_equal(atomic_load(&stewardd_closed_source_cap), 1);
+        assert_int_equal(atomic_load(&stats_closed_source_cap), 1);
         /* Authenticating frees the source's slot. */
         connbudget_authenticated(&a.e);
         assert_int_equal(connbudget_unauthenticated(), 2);

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "modules/users/acctdb.h"
 
 #define PASSWD                                                                                     \
@@ -114,7 +114,7 @@ int main(void) {
         snprintf(conf, sizeof conf, "%s/stewardd.conf", dir);
         log_open(true);
         log_set_level(LOG_LEVEL_ERROR);
-        if (stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0) {
+        if (steward_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
         }

@@ -18,7 +18,7 @@
 
 #include "helper/helper.h"
 #include "log.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "proto.h"
 #include "util.h"
 
@@ -43,7 +43,7 @@ static int setup(void **state) {
         snprintf(token, sizeof token, "%s/bootstrap-token", f->dir);
         log_open(true);
         log_set_level(LOG_LEVEL_ERROR);
-        assert_int_equal(stewardd_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err), 0);
+        assert_int_equal(steward_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err), 0);
         assert_int_equal(write_file_atomic(token, BOOTSTRAP, strlen(BOOTSTRAP), 0600), 0);
         assert_int_equal(helper_new(f->dir, token, &h, err, sizeof err), 0);
         snprintf(conf, sizeof conf, "%s/stewardd.sock", f->dir);

@@ -13,7 +13,7 @@
 
 #include "diff.h"
 #include "jsonutil.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "registry.h"
 #include "util.h"
 
@@ -261,23 +261,21 @@ static void test_config_parse(void **state) {
         char err[512];
         const char *good = "# comment\nlog_level = \"debug\"\nlimits:max_body_bytes = 2048\n";
 
-        assert_int_equal(stewardd_config_parse(good, strlen(good), "f", &c, err, sizeof err), 0);
+        assert_int_equal(steward_config_parse(good, strlen(good), "f", &c, err, sizeof err), 0);
         assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
         assert_int_equal(c.max_body_bytes, 2048);
         assert_int_equal(c.max_connections, 256); /* default kept */
 
         const char *low = "limits:max_body_bytes = 10\n";
-        assert_int_equal(stewardd_config_parse(low, strlen(low), "f", &c, err, sizeof err),
-                         -EINVAL);
+        assert_int_equal(steward_config_parse(low, strlen(low), "f", &c, err, sizeof err), -EINVAL);
         assert_non_null(strstr(err, "limits:max_body_bytes"));
 
         const char *bad = "log_level = \"info\"\nlimits:max_body_bytes = \n";
-        assert_int_equal(stewardd_config_parse(bad, strlen(bad), "f", &c, err, sizeof err),
-                         -EINVAL);
+        assert_int_equal(steward_config_parse(bad, strlen(bad), "f", &c, err, sizeof err), -EINVAL);
         assert_non_null(strstr(err, "f:2"));
 
         const char *unknown = "nope = 1\n";
-        assert_int_equal(stewardd_config_parse(unknown, strlen(unknown), "f", &c, err, sizeof err),
+        assert_int_equal(steward_config_parse(unknown, strlen(unknown), "f", &c, err, sizeof err),
                          -EINVAL);
         assert_non_null(strstr(err, "nope"));
 }

@@ -18,13 +18,10 @@
  *
  * The module's one setting, `interval` (seconds between samples of the
  * history and the event stream), lives in its own file, metrics.conf next to
- * stewardd.conf (/etc/steward/metrics.conf): the stewardd module owns
- * stewardd.conf and refuses keys outside its schema, and one owner per file
- * keeps each read-modify-write under one lock.  Like stewardd.conf it is in
- * the settings grammar (kv.h), written atomically by the helper, readable by
- * the front (which re-reads it after a change, on SIGHUP and at start), and
- * its diff is the plan and the audit record, so rollback works as for any
- * file.
+ * stewardd.conf (/etc/steward/metrics.conf): a settings file of the registry
+ * (settingsfile.c), which reads, plans, writes and makes it live in both
+ * processes; the module declares the row, its struct and the hook that
+ * hands the interval to the sampler.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,17 +31,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "diff.h"
+#include "config.h"
 #include "roles.h"
-#include "kv.h"
 #include "log.h"
 #include "module.h"
 #include "modules/metrics/expo.h"
 #include "modules/metrics/history.h"
 #include "modules/metrics/httpstats.h"
 #include "modules/metrics/sampler.h"
-#include "modules/stewardd/stewardd.h"
-#include "registry.h"
+#include "settingsfile.h"
+#include "stats.h"
 #include "util.h"
 
 #define METRICS_MAX_BYTES (64UL << 20)
@@ -53,7 +49,7 @@
 static _Atomic uint64_t scrapes, scrape_failures, last_bytes, last_usec;
 
 static void discovery_families(struct expo *e) {
-        json_t *facts = stewardd_live_facts();
+        json_t *facts = steward_live_facts();
         json_t *c = json_object_get(facts, "discovery_counters"), *v;
         const char *key;
         bool any = false;
@@ -102,44 +98,44 @@ static void steward_families(struct expo *e) {
         expo_family(e, "steward_connections_open", "gauge",
                     "HTTP connections open now (TLS and the unix socket).");
         expo_sample(e, "steward_connections_open");
-        expo_u64(e, atomic_load(&stewardd_connections_open));
+        expo_u64(e, atomic_load(&stats_connections_open));
 
         expo_family(e, "steward_connections_unauthenticated", "gauge",
                     "TLS connections that have not authenticated yet.");
         expo_sample(e, "steward_connections_unauthenticated");
-        expo_u64(e, atomic_load(&stewardd_connections_unauthenticated));
+        expo_u64(e, atomic_load(&stats_connections_unauthenticated));
 
         expo_family(e, "steward_connections_closed_total", "counter",
                     "Connections the daemon closed to keep its connection budgets, by reason.");
-        closed_sample(e, "source_cap", &stewardd_closed_source_cap);
-        closed_sample(e, "budget_full", &stewardd_closed_budget_full);
-        closed_sample(e, "displaced", &stewardd_closed_displaced);
-        closed_sample(e, "header_timeout", &stewardd_closed_header_timeout);
-        closed_sample(e, "local_no_role", &stewardd_closed_local_no_role);
-        closed_sample(e, "local_cap", &stewardd_closed_local_cap);
+        closed_sample(e, "source_cap", &stats_closed_source_cap);
+        closed_sample(e, "budget_full", &stats_closed_budget_full);
+        closed_sample(e, "displaced", &stats_closed_displaced);
+        closed_sample(e, "header_timeout", &stats_closed_header_timeout);
+        closed_sample(e, "local_no_role", &stats_closed_local_no_role);
+        closed_sample(e, "local_cap", &stats_closed_local_cap);
 
         expo_family(e, "steward_event_subscribers", "gauge",
                     "Open event streams (GET /api/v1/events).");
         expo_sample(e, "steward_event_subscribers");
-        expo_u64(e, atomic_load(&stewardd_event_subscribers));
+        expo_u64(e, atomic_load(&stats_event_subscribers));
 
-        if (atomic_load(&stewardd_counters_known)) {
+        if (atomic_load(&stats_counters_known)) {
                 expo_family(e, "steward_sessions", "gauge",
                             "Login sessions open now (password logins and local peers).");
                 expo_sample(e, "steward_sessions");
-                expo_u64(e, atomic_load(&stewardd_sessions_open));
+                expo_u64(e, atomic_load(&stats_sessions_open));
                 expo_family(e, "steward_audit_records_total", "counter",
                             "Records written to the audit log.");
                 expo_sample(e, "steward_audit_records_total");
-                expo_u64(e, atomic_load(&stewardd_audit_records));
+                expo_u64(e, atomic_load(&stats_audit_records));
                 expo_family(e, "steward_logins_total", "counter",
                             "Logins since the daemon started, by result.");
                 expo_sample(e, "steward_logins_total");
                 expo_label(e, "result", "ok");
-                expo_u64(e, atomic_load(&stewardd_logins_ok));
+                expo_u64(e, atomic_load(&stats_logins_ok));
                 expo_sample(e, "steward_logins_total");
                 expo_label(e, "result", "failed");
-                expo_u64(e, atomic_load(&stewardd_logins_failed));
+                expo_u64(e, atomic_load(&stats_logins_failed));
         }
 
         discovery_families(e);
@@ -249,208 +245,44 @@ fail:
 
 /* ---- the interval setting (metrics.conf) ------------------------------------ */
 
-#define CONF_NAME      "metrics.conf"
-#define CONF_MAX_BYTES (64u << 10)
-#define CONF_HEADER                                                                                \
-        "# Settings of the metrics module (steward settings metrics:…), written by stewardd.\n"
-
-extern const module_t module_metrics;
-
-static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
+struct metrics_config {
+        unsigned interval; /* seconds between samples */
+};
 
 static const setting_def_t settings[] = {
         {.key = "interval",
          .type = SETTING_INTEGER,
          .min = HISTORY_MIN_INTERVAL,
          .max = HISTORY_MAX_INTERVAL,
-         .description = "Seconds between two samples of the history and the event stream"},
+         .def_int = 1,
+         .description = "Seconds between two samples of the history and the event stream",
+         SETTING_FIELD(struct metrics_config, interval)},
 };
 
-/* metrics.conf next to the daemon's config file. */
-static char *conf_path(void) {
-        const char *cfg = stewardd_config_path(), *slash;
-        char *p = NULL;
+/* The file changed (the API, a rollback, SIGHUP): in the front the sampler
+ * takes the new interval at its next tick; the helper samples nothing. */
+static void interval_live(const void *config, bool helper) {
+        const struct metrics_config *c = config;
 
-        if (!cfg)
-                return NULL;
-        slash = strrchr(cfg, '/');
-        if (!slash)
-                return strdup(CONF_NAME);
-        if (asprintf(&p, "%.*s/%s", (int)(slash - cfg), cfg, CONF_NAME) < 0)
-                return NULL;
-        return p;
-}
-
-/* Parses metrics.conf text into the interval. */
-static int conf_parse(const char *text, size_t len, unsigned *ret, struct module_error *e) {
-        struct kv_error kerr = {0};
-        json_t *tree = NULL, *flat = NULL, *v;
-        unsigned every = 1;
-        int r;
-
-        r = kv_parse(text, len, &tree, &kerr);
-        if (r < 0) {
-                module_error_set(e, 409, "conflict", NULL, "%s: line %u: %s", CONF_NAME, kerr.line,
-                                 kerr.message);
-                return -EINVAL;
-        }
-        r = settings_flatten(&module_metrics, tree, &flat, e);
-        json_decref(tree);
-        if (r < 0)
-                return r;
-        v = json_object_get(flat, "interval");
-        if (v) {
-                const setting_def_t *d = &settings[0];
-                struct value_rule rule = {d->type, d->min, d->max, NULL, NULL};
-                r = value_check(&rule, "interval", v, "invalid_setting", e);
-                if (r >= 0)
-                        every = (unsigned)json_integer_value(v);
-        }
-        json_decref(flat);
-        if (r < 0)
-                return r;
-        *ret = every;
-        return 0;
-}
-
-/* Reads the file (missing: empty) and its interval. */
-static int conf_load(char **ret_text, size_t *ret_len, bool *ret_existed, unsigned *ret_interval,
-                     struct module_error *e) {
-        _cleanup_free_ char *path = conf_path(), *text = NULL;
-        size_t len = 0;
-        int r;
-
-        if (!path) {
-                module_error_set(e, 500, "internal", NULL, "no configuration directory");
-                return -ENOMEM;
-        }
-        r = read_file(path, CONF_MAX_BYTES, &text, &len);
-        *ret_existed = r >= 0;
-        if (r == -ENOENT) {
-                text = strdup("");
-                len = 0;
-                r = text ? 0 : -ENOMEM;
-        }
-        if (r < 0) {
-                module_error_set(e, 500, "internal", NULL, "cannot read %s: %s", path,
-                                 strerror(-r));
-                return r;
-        }
-        r = conf_parse(text, len, ret_interval, e);
-        if (r < 0)
-                return r;
-        if (ret_text)
-                *ret_text = TAKE_PTR(text);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
-
-static int settings_read(json_t **ret, struct module_error *err) {
-        unsigned every;
-        bool existed;
-        int r;
-
-        pthread_mutex_lock(&conf_lock);
-        r = conf_load(NULL, NULL, &existed, &every, err);
-        pthread_mutex_unlock(&conf_lock);
-        if (r < 0)
-                return r;
-        *ret = json_pack("{s:I}", "interval", (json_int_t)every);
-        return *ret ? 0 : -ENOMEM;
-}
-
-/* In the helper: rewrites metrics.conf (it holds nothing else). */
-static int settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
-                          json_t **plan, struct module_error *err) {
-        _cleanup_free_ char *path = conf_path(), *old = NULL, *line = NULL, *new_text = NULL,
-                            *diff = NULL;
-        json_t *tree = NULL, *v = json_object_get(changes, "interval");
-        size_t old_len = 0;
-        unsigned every;
-        bool existed;
-        int r;
-
-        if (!path || !json_is_integer(v) || json_object_size(changes) != 1) {
-                module_error_set(err, 422, "invalid_setting", NULL, "only interval can be set");
-                return -EINVAL;
-        }
-        pthread_mutex_lock(&conf_lock);
-        r = conf_load(&old, &old_len, &existed, &every, err);
-        if (r < 0)
-                goto out;
-        tree = json_pack("{s:O}", "interval", v);
-        r = tree ? kv_format(NULL, tree, &line) : -ENOMEM;
-        json_decref(tree);
-        if (r >= 0 && asprintf(&new_text, "%s%s", CONF_HEADER, line) < 0) {
-                new_text = NULL;
-                r = -ENOMEM;
-        }
-        if (r >= 0)
-                r = conf_parse(new_text, strlen(new_text), &every, err);
-        if (r >= 0)
-                r = diff_unified(path, old, old_len, new_text, strlen(new_text), &diff);
-        if (r < 0) {
-                if (!err->status)
-                        module_error_set(err, 500, "internal", NULL, "cannot plan the change: %s",
-                                         strerror(-r));
-                goto out;
-        }
-        if (!dry_run && *diff) {
-                r = write_file_atomic(path, new_text, strlen(new_text), 0644);
-                if (r < 0) {
-                        module_error_set(err, 500, "internal", NULL, "cannot write %s: %s", path,
-                                         strerror(-r));
-                        goto out;
-                }
-        }
-        *plan = json_pack("{s:b, s:[s], s:b, s:[{s:s, s:s, s:s, s:s, s:s?, s:s, s:b}]}", "dry_run",
-                          dry_run, "changed", "interval", "restart_required", false, "files",
-                          "path", path, "diff", diff, "type", "file", "before_type",
-                          existed ? "file" : "absent", "before", existed ? old : NULL, "after",
-                          new_text, "redacted", false);
-        r = *plan ? 0 : -ENOMEM;
-out:
-        pthread_mutex_unlock(&conf_lock);
-        return r;
-}
-
-/* metrics.conf, computed once: the daemon's config path does not change
- * while it runs. */
-static const char *const *files(void) {
-        static char *path;
-        static const char *owned[2];
-
-        pthread_mutex_lock(&conf_lock);
-        if (!path)
-                path = conf_path();
-        owned[0] = path;
-        pthread_mutex_unlock(&conf_lock);
-        return owned;
-}
-
-/* The file changed (the API, a rollback, SIGHUP).  In the front the sampler
- * takes the new interval at its next tick; the helper samples nothing, but
- * checks the file so that a restore of one that does not parse is reported. */
-static int make_live(bool helper, struct module_error *e) {
-        unsigned every;
-        bool existed;
-        int r;
-
-        pthread_mutex_lock(&conf_lock);
-        r = conf_load(NULL, NULL, &existed, &every, e);
-        pthread_mutex_unlock(&conf_lock);
-        if (r < 0) {
-                char why[sizeof e->message];
-                snprintf(why, sizeof why, "%s", e->message);
-                module_error_set(e, 409, "invalid_config", NULL,
-                                 "metrics: %s; the running sampling interval is kept", why);
-                return r;
-        }
         if (!helper)
-                history_set_interval(every);
-        return 0;
+                history_set_interval(c->interval);
 }
+
+static struct metrics_config live;
+static struct settings_file_state state;
+
+static const settings_file_t settings_file = {
+        .module = "metrics",
+        .rows = settings,
+        .n_rows = ELEMENTSOF(settings),
+        .file = "metrics.conf",
+        .header = "# Settings of the metrics module (steward settings metrics:…), written by "
+                  "stewardd.\n",
+        .size = sizeof(struct metrics_config),
+        .live = &live,
+        .state = &state,
+        .made_live = interval_live,
+};
 
 static int metrics_init(void) {
         struct module_error e = {0};
@@ -458,7 +290,7 @@ static int metrics_init(void) {
 
         if (r < 0)
                 return r;
-        r = make_live(/* helper= */ false, &e);
+        r = settings_file_make_live(&settings_file, /* helper= */ false, &e);
         if (r < 0)
                 log_error("%s", e.message);
         /* The history stores its minutes through the front's helper channel,
@@ -492,12 +324,7 @@ const module_t module_metrics = {
         .done = metrics_done,
         .status = metrics_status,
         .fullstatus = metrics_status,
-        .settings = settings,
-        .n_settings = ELEMENTSOF(settings),
-        .settings_read = settings_read,
-        .settings_apply = settings_apply,
-        .files = files,
-        .make_live = make_live,
+        .settings_file = &settings_file,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
 };

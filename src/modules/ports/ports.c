@@ -22,7 +22,7 @@
 #include "roles.h"
 #include "jsonutil.h"
 #include "module.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "portdata.h"
 #include "procmap.h"
 #include "sockets.h"
@@ -44,7 +44,7 @@ static char *listener_key(const struct sock_entry *s) {
 }
 
 static char *baseline_path(void) {
-        const char *dir = stewardd_state_dir();
+        const char *dir = steward_state_dir();
         char *p = NULL;
         if (!dir || asprintf(&p, "%s/%s", dir, BASELINE_NAME) < 0)
                 return NULL;

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "util.h"
 
 #define SMALL_FILE_MAX (1u << 20)
@@ -1020,7 +1020,7 @@ int acct_guard(const struct account_state *before, const struct account_state *a
         int64_t today = (int64_t)(time(NULL) / 86400);
         enum login_block b;
 
-        stewardd_config_get(&cfg);
+        steward_config_get(&cfg);
         if (self && login_block(before, self, today) != LOGIN_NO_ACCOUNT) {
                 b = login_block(after, self, today);
                 if (b == LOGIN_NO_ACCOUNT) {

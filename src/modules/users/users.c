@@ -29,7 +29,7 @@
 #include <lastlog.h>
 
 #include "module.h"
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "modules/users/acctdb.h"
 #include "modules/users/users.h"
 #include "util.h"
@@ -56,7 +56,7 @@ int account_invalid(struct module_error *err, int status, const char *field, con
 void users_home_roots(struct steward_config *cfg, const char *roots[HOME_ROOTS_MAX + 1]) {
         size_t n = 0;
 
-        stewardd_config_get(cfg);
+        steward_config_get(cfg);
         for (size_t i = 0; i < cfg->home_roots.n && n < HOME_ROOTS_MAX; i++)
                 roots[n++] = cfg->home_roots.name[i];
         roots[n] = NULL;

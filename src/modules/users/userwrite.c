@@ -17,7 +17,7 @@
 #include <pwd.h>
 #include <sys/pidfd.h>
 
-#include "modules/stewardd/stewardd.h"
+#include "config.h"
 #include "modules/users/acctdb.h"
 #include "modules/users/users.h"
 #include "util.h"
