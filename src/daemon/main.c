@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "discovery.h"
-#include "helper/files.h"
+#include "files.h"
 #include "helper/helper.h"
 #include "helper/sessions.h"
 #include "helperclient.h"
