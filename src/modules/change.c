@@ -419,8 +419,11 @@ static int read_befores(struct change_plan *p, struct module_error *err) {
         for (size_t i = 0; i < p->n_files; i++) {
                 struct change_file *f = &p->files[i];
                 unsigned mode = 0;
-                int r = state_read(f, f->path, &f->before_type, &f->before, &f->before_len, &mode,
-                                   err);
+                int r;
+
+                wipe_free(f->before, f->before_len); /* a plan run again */
+                f->before = NULL;
+                r = state_read(f, f->path, &f->before_type, &f->before, &f->before_len, &mode, err);
                 if (r < 0)
                         return r;
                 f->before_mode = mode;

@@ -2,7 +2,7 @@
  *
  * A request is checked field by field against the body's schema below
  * (unknown fields are refused: a typo must not be silently ignored), then
- * turned into tool commands for engine_run().  authorized_keys is written
+ * turned into tool commands for account_change_run().  authorized_keys is written
  * after the tools ran, by the helper itself, as the file's owner would
  * (mode 0600 in a 0700 .ssh, owned by the user), without following links. */
 #include <errno.h>
@@ -569,20 +569,20 @@ static int apply_keys(json_t *plan, const char *name, const struct keys_change *
                         return r;
                 }
         }
-        return engine_plan_file(plan, path, before, after, true);
+        return change_plan_add_file(plan, path, before, after, true);
 }
 
 static const char *caller(const struct module_ctx *ctx) {
         return ctx && ctx->user ? ctx->user : NULL;
 }
 
-static int finish(struct engine *e, const struct module_ctx *ctx, bool dry_run, const char *name,
+static int finish(struct change_plan *e, const struct module_ctx *ctx, bool dry_run, const char *name,
                   const struct keys_change *kc, const char *home_hint, const char *password,
                   json_t **ret, struct module_error *err) {
         json_t *plan = NULL, *result = NULL, *user = NULL;
         int r;
 
-        r = engine_run(e, dry_run, acct_guard, (void *)caller(ctx), &plan, err);
+        r = account_change_run(e, dry_run, acct_guard, (void *)caller(ctx), &plan, err);
         if (r >= 0)
                 r = apply_keys(plan, name, kc, dry_run, home_hint, err);
         if (r >= 0 && !dry_run && users_show_json(name, false, &user, err) >= 0) {
@@ -597,7 +597,7 @@ static int finish(struct engine *e, const struct module_ctx *ctx, bool dry_run, 
         return *ret ? r : -ENOMEM;
 }
 
-static int password_cmds(struct engine *e, const char *name, json_t *body, char gen[],
+static int password_cmds(struct change_plan *e, const char *name, json_t *body, char gen[],
                          const char **ret_password, struct module_error *err) {
         const char *pw = sget(body, "password");
         bool generate = json_is_true(json_object_get(body, "generate_password"));
@@ -620,10 +620,10 @@ static int password_cmds(struct engine *e, const char *name, json_t *body, char 
         }
         if (pw) {
                 _cleanup_free_ char *line = NULL;
-                struct engine_cmd *c = engine_cmd(e, CHPASSWD);
+                struct change_cmd *c = change_cmd(e, CHPASSWD);
                 if (asprintf(&line, "%s:%s\n", name, pw) < 0)
                         return -ENOMEM;
-                engine_input(e, c, line, true);
+                change_input(e, c, line, true);
                 explicit_bzero(line, strlen(line));
         }
         return 0;
@@ -654,9 +654,9 @@ static int common_checks(json_t *body, const struct acctdb *db, const char *self
         return 0;
 }
 
-static void join_groups(struct engine *e, struct engine_cmd *c, json_t *list) {
+static void join_groups(struct change_plan *e, struct change_cmd *c, json_t *list) {
         /* At most SSH_KEYS_MAX-sized lists (the field check) of names. */
-        engine_arg_joined(e, c, list, 65536);
+        change_arg_joined(e, c, list, 65536);
 }
 
 static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
@@ -664,8 +664,8 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
         const char *name = sget(body, "name"), *s, *password = NULL;
         json_t *uid = json_object_get(body, "uid");
         struct keys_change kc = {0};
-        struct engine e;
-        struct engine_cmd *c;
+        struct change_plan e;
+        struct change_cmd *c;
         char gen[GEN_PASSWORD_LEN + 1], home[HOME_MAX + 1];
         int r;
 
@@ -746,36 +746,36 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                         home);
         }
 
-        engine_init(&e);
-        c = engine_cmd(&e, USERADD);
+        change_plan_init(&e);
+        c = change_cmd(&e, USERADD);
         if (uid)
-                engine_argf(&e, c, "--uid=%lld", (long long)json_integer_value(uid));
+                change_argf(&e, c, "--uid=%lld", (long long)json_integer_value(uid));
         if ((s = sget(body, "group")))
-                engine_argf(&e, c, "--gid=%s", s);
+                change_argf(&e, c, "--gid=%s", s);
         if (json_array_size(json_object_get(body, "groups"))) {
-                engine_arg(&e, c, "--groups");
+                change_arg(&e, c, "--groups");
                 join_groups(&e, c, json_object_get(body, "groups"));
         }
         if ((s = sget(body, "full_name"))) {
-                engine_arg(&e, c, "--comment");
-                engine_arg(&e, c, s);
+                change_arg(&e, c, "--comment");
+                change_arg(&e, c, s);
         }
-        engine_arg(&e, c, "--home-dir");
-        engine_arg(&e, c, home);
-        engine_arg(&e, c, "--shell");
-        engine_arg(&e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
+        change_arg(&e, c, "--home-dir");
+        change_arg(&e, c, home);
+        change_arg(&e, c, "--shell");
+        change_arg(&e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
         if (json_is_false(json_object_get(body, "create_home")))
-                engine_arg(&e, c, "--no-create-home");
+                change_arg(&e, c, "--no-create-home");
         else {
-                engine_arg_where(&e, c, "--create-home", ARG_REAL);
-                engine_arg_where(&e, c, "--no-create-home", ARG_PLAN);
+                change_arg_where(&e, c, "--create-home", CHANGE_ARG_REAL);
+                change_arg_where(&e, c, "--no-create-home", CHANGE_ARG_STAGE);
         }
-        engine_arg(&e, c, "--");
-        engine_arg(&e, c, name);
+        change_arg(&e, c, "--");
+        change_arg(&e, c, name);
         r = password_cmds(&e, name, body, gen, &password, err);
         if (r >= 0)
                 r = finish(&e, ctx, dry_run, name, &kc, home, password, ret, err);
-        engine_done(&e);
+        change_plan_done(&e);
         json_decref(kc.keys);
         explicit_bzero(gen, sizeof gen);
         return r;
@@ -786,8 +786,8 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                        struct module_error *err) {
         const char *s, *password = NULL, *final = name;
         struct keys_change kc = {0};
-        struct engine e;
-        struct engine_cmd *c;
+        struct change_plan e;
+        struct change_cmd *c;
         char gen[GEN_PASSWORD_LEN + 1];
         json_t *aging = json_object_get(body, "aging");
         bool usermod = false;
@@ -882,31 +882,31 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                 json_decref(rem);
         }
 
-        engine_init(&e);
-        c = engine_cmd(&e, USERMOD);
+        change_plan_init(&e);
+        c = change_cmd(&e, USERMOD);
         if ((s = sget(body, "new_name"))) {
-                engine_argf(&e, c, "--login=%s", s);
+                change_argf(&e, c, "--login=%s", s);
                 usermod = true;
         }
         if ((s = sget(body, "full_name"))) {
-                engine_arg(&e, c, "--comment");
-                engine_arg(&e, c, s);
+                change_arg(&e, c, "--comment");
+                change_arg(&e, c, s);
                 usermod = true;
         }
         if ((s = sget(body, "shell"))) {
-                engine_arg(&e, c, "--shell");
-                engine_arg(&e, c, s);
+                change_arg(&e, c, "--shell");
+                change_arg(&e, c, s);
                 usermod = true;
         }
         if ((s = sget(body, "home"))) {
-                engine_arg(&e, c, "--home");
-                engine_arg(&e, c, s);
+                change_arg(&e, c, "--home");
+                change_arg(&e, c, s);
                 if (json_is_true(json_object_get(body, "move_home")))
-                        engine_arg_where(&e, c, "--move-home", ARG_REAL);
+                        change_arg_where(&e, c, "--move-home", CHANGE_ARG_REAL);
                 usermod = true;
         }
         if ((s = sget(body, "group"))) {
-                engine_argf(&e, c, "--gid=%s", s);
+                change_argf(&e, c, "--gid=%s", s);
                 usermod = true;
         }
         if (json_object_get(body, "groups") || json_object_get(body, "remove_groups") ||
@@ -920,7 +920,7 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                         json_t *rem = json_object_get(body, "remove_groups");
                         if (acctdb_member_of(db, name, &cur, &n) < 0) {
                                 json_decref(list);
-                                engine_done(&e);
+                                change_plan_done(&e);
                                 return -ENOMEM;
                         }
                         for (size_t i = 0; i < n; i++)
@@ -933,20 +933,20 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                                            v) if (!in_list(list, json_string_value(v)))
                                 json_array_append(list, v);
                 }
-                engine_arg(&e, c, "--groups");
+                change_arg(&e, c, "--groups");
                 join_groups(&e, c, list);
                 json_decref(list);
                 usermod = true;
         }
         if (json_object_get(body, "locked")) {
-                engine_arg(&e, c,
+                change_arg(&e, c,
                            json_is_true(json_object_get(body, "locked")) ? "--lock" : "--unlock");
                 usermod = true;
         }
-        engine_arg(&e, c, "--");
-        engine_arg(&e, c, name);
+        change_arg(&e, c, "--");
+        change_arg(&e, c, name);
         if (!usermod)
-                e.n--; /* nothing for usermod */
+                change_cmd_drop(&e); /* nothing for usermod */
         {
                 json_t *b2 = json_deep_copy(body);
                 json_object_del(b2, "locked");
@@ -954,11 +954,11 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                 json_decref(b2);
         }
         if (r >= 0 && json_is_true(json_object_get(body, "expire_password"))) {
-                c = engine_cmd(&e, CHAGE);
-                engine_arg(&e, c, "--lastday");
-                engine_arg(&e, c, "0");
-                engine_arg(&e, c, "--");
-                engine_arg(&e, c, final);
+                c = change_cmd(&e, CHAGE);
+                change_arg(&e, c, "--lastday");
+                change_arg(&e, c, "0");
+                change_arg(&e, c, "--");
+                change_arg(&e, c, final);
         }
         if (r >= 0 && aging) {
                 static const struct {
@@ -969,7 +969,7 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                           {"inactive_days", "--inactive"}};
                 const char *k;
                 json_t *v;
-                c = engine_cmd(&e, CHAGE);
+                c = change_cmd(&e, CHAGE);
                 json_object_foreach(aging, k, v) {
                         const char *opt = NULL;
                         for (size_t i = 0; i < ELEMENTSOF(am); i++)
@@ -977,19 +977,19 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                                         opt = am[i].opt;
                         if (opt && json_is_integer(v) && json_integer_value(v) >= -1 &&
                             json_integer_value(v) <= 99999) {
-                                engine_arg(&e, c, opt);
-                                engine_argf(&e, c, "%lld", (long long)json_integer_value(v));
+                                change_arg(&e, c, opt);
+                                change_argf(&e, c, "%lld", (long long)json_integer_value(v));
                         } else if ((STREQ(k, "expires") || STREQ(k, "last_change")) &&
                                    (json_is_null(v) ||
                                     (json_is_string(v) && strlen(json_string_value(v)) == 10 &&
                                      strspn(json_string_value(v), "0123456789-") == 10 &&
                                      json_string_value(v)[4] == '-' &&
                                      json_string_value(v)[7] == '-'))) {
-                                engine_arg(&e, c,
+                                change_arg(&e, c,
                                            STREQ(k, "expires") ? "--expiredate" : "--lastday");
-                                engine_arg(&e, c, json_is_null(v) ? "-1" : json_string_value(v));
+                                change_arg(&e, c, json_is_null(v) ? "-1" : json_string_value(v));
                         } else {
-                                engine_done(&e);
+                                change_plan_done(&e);
                                 json_decref(kc.keys);
                                 module_error_set(err, 422, "invalid_argument", "aging",
                                                  "aging.%.32s: min_days, max_days, warn_days and "
@@ -999,17 +999,17 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                                 return -EINVAL;
                         }
                 }
-                engine_arg(&e, c, "--");
-                engine_arg(&e, c, final);
+                change_arg(&e, c, "--");
+                change_arg(&e, c, final);
         }
-        if (r >= 0 && e.n == 0 && !kc.touched) {
-                engine_done(&e);
+        if (r >= 0 && e.n_cmds == 0 && !kc.touched) {
+                change_plan_done(&e);
                 json_decref(kc.keys);
                 return account_invalid(err, 422, NULL, "nothing to change%s", "");
         }
         if (r >= 0)
                 r = finish(&e, ctx, dry_run, final, &kc, u->home, password, ret, err);
-        engine_done(&e);
+        change_plan_done(&e);
         json_decref(kc.keys);
         explicit_bzero(gen, sizeof gen);
         return r;
@@ -1065,8 +1065,8 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
         bool kill_procs = acct_query_flag(query, "kill_processes");
         pid_t pids[256];
         size_t n = procs_of(u->uid, pids, ELEMENTSOF(pids));
-        struct engine e;
-        struct engine_cmd *c;
+        struct change_plan e;
+        struct change_cmd *c;
         int r;
 
         if (n > 0 && !kill_procs) {
@@ -1076,31 +1076,31 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
                                  name, n, n == 1 ? "" : "es", (int)pids[0]);
                 return -EBUSY;
         }
-        engine_init(&e);
+        change_plan_init(&e);
         if (n > 0)
-                engine_warn(&e, "%zu running process%s of %s will be killed", n, n == 1 ? "" : "es",
+                change_warn(&e, "%zu running process%s of %s will be killed", n, n == 1 ? "" : "es",
                             name);
         if (remove_home)
-                engine_warn(&e,
+                change_warn(&e,
                             "the home directory %s and its contents will be deleted: this cannot "
                             "be undone (a rollback restores the account, not the files)",
                             u->home);
-        c = engine_cmd(&e, USERDEL);
+        c = change_cmd(&e, USERDEL);
         if (remove_home)
-                engine_arg_where(&e, c, "--remove", ARG_REAL);
+                change_arg_where(&e, c, "--remove", CHANGE_ARG_REAL);
         /* The processes are still there while planning; they are gone
          * before the real run. */
         if (n > 0)
-                engine_arg_where(&e, c, "--force", ARG_PLAN);
-        engine_arg(&e, c, "--");
-        engine_arg(&e, c, name);
+                change_arg_where(&e, c, "--force", CHANGE_ARG_STAGE);
+        change_arg(&e, c, "--");
+        change_arg(&e, c, name);
         if (!dry_run && n > 0) {
                 /* The guards first: a refused delete must kill nothing. */
                 json_t *probe = NULL;
-                r = engine_run(&e, true, acct_guard, (void *)caller(ctx), &probe, err);
+                r = account_change_run(&e, true, acct_guard, (void *)caller(ctx), &probe, err);
                 json_decref(probe);
                 if (r < 0) {
-                        engine_done(&e);
+                        change_plan_done(&e);
                         return r;
                 }
                 /* Until they are gone (bounded: a process in D state may
@@ -1116,7 +1116,7 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
                 json_object_del(*ret, "result");
         if (*ret && !dry_run)
                 r = delete_outcome(name, u->home, remove_home, r, *ret, err);
-        engine_done(&e);
+        change_plan_done(&e);
         return r;
 }
 
