@@ -714,9 +714,11 @@ static int file_json(const struct change_file *f, json_t *files) {
         ta = state_text(f->type, a);
         if (!tb || !ta || diff_unified(f->path, tb, strlen(tb), ta, strlen(ta), &d) < 0)
                 return -ENOMEM;
+        if (!a && image)
+                a = strdup(""); /* an image's absent file shows as empty */
         o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b}", "path", f->path, "diff", d, "type",
                       change_type_name(f->type), "before_type", change_type_name(f->before_type),
-                      "before", b, "after", a ? a : image ? "" : NULL, "redacted", false);
+                      "before", b, "after", a, "redacted", false);
         if (o && image &&
             (json_object_set_new(o, "image", json_true()) < 0 ||
              json_object_set_new(o, "image_before",
@@ -899,6 +901,7 @@ static int rollback_check(const struct change_restore *f, json_t *conflicts,
                           struct module_error *err) {
         struct change_file cf = {.path = f->path};
         struct module_error lerr = {0};
+        const char *was;
         change_type_t want, cur;
         _cleanup_free_ char *text = NULL, *d = NULL;
         size_t len;
@@ -919,10 +922,11 @@ static int rollback_check(const struct change_restore *f, json_t *conflicts,
         if (cur == want && (want == CHANGE_ABSENT || (f->content && STREQ(f->content, text))))
                 return 0;
         /* Never show the full image of a redacted file. */
-        r = diff_states(f->path, want, f->image ? "" : f->content ? f->content : "", cur,
+        was = f->image || !f->content ? "" : f->content;
+        r = diff_states(f->path, want, was, cur,
                         f->image ? "(changed since; contents not shown)\n" : text, &d);
         if (json_array_append_new(conflicts, json_pack("{s:s, s:s}", "path", f->path, "diff",
-                                                        r >= 0 && d ? d : "")) < 0)
+                                                       r >= 0 && d ? d : "")) < 0)
                 return -ENOMEM;
         return 0;
 }

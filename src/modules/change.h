@@ -80,7 +80,7 @@ enum {
 typedef int (*change_redact_fn)(const char *text, size_t len, char **ret);
 
 struct change_file {
-        const char *path; /* absolute; static or owned by the caller */
+        const char *path;  /* absolute; static or owned by the caller */
         const char *field; /* the setting it serves, for errors (or NULL) */
         unsigned flags;
         size_t max; /* largest content accepted (0: FILE_STATE_MAX) */
@@ -133,8 +133,7 @@ typedef struct change_hooks {
 } change_hooks_t;
 
 /* May refuse a change given the plan with every file's before and after. */
-typedef int (*change_guard_fn)(const struct change_plan *p, void *data,
-                               struct module_error *err);
+typedef int (*change_guard_fn)(const struct change_plan *p, void *data, struct module_error *err);
 
 struct change_opts {
         bool dry_run;
@@ -194,10 +193,10 @@ int change_plan_add_file(json_t *plan, const char *path, const char *before, con
 /* One file of a recorded plan to put back. */
 struct change_restore {
         const char *path;
-        const char *type, *content;      /* what the change left: must still be there */
-        const char *before_type, *before; /* what to bring back (before NULL: "") */
+        const char *type, *content;             /* what the change left: must still be there */
+        const char *before_type, *before;       /* what to bring back (before NULL: "") */
         const char *shown_after, *shown_before; /* as the record shows them */
-        bool image;                       /* secret: a conflict shows no contents */
+        bool image;                             /* secret: a conflict shows no contents */
         bool module_restore;
 };
 

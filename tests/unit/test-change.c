@@ -80,7 +80,7 @@ static json_t *file_entry(json_t *files, const char *path) {
         json_t *f;
 
         json_array_foreach(files, i, f) if (STREQ(json_string_value(json_object_get(f, "path")),
-                                                 path)) return f;
+                                                  path)) return f;
         return NULL;
 }
 
@@ -122,8 +122,8 @@ static void test_apply_file_symlink_absent(void **state) {
         assert_string_equal(json_string_value(json_object_get(f, "type")), "symlink");
         assert_string_equal(json_string_value(json_object_get(f, "before_type")), "absent");
         assert_true(json_is_null(json_object_get(f, "before")));
-        assert_non_null(
-                strstr(json_string_value(json_object_get(f, "diff")), "+-> /usr/share/zoneinfo/UTC"));
+        assert_non_null(strstr(json_string_value(json_object_get(f, "diff")),
+                               "+-> /usr/share/zoneinfo/UTC"));
         f = file_entry(json_object_get(plan, "files"), gone);
         assert_string_equal(json_string_value(json_object_get(f, "type")), "absent");
         assert_null(json_object_get(plan, "applied")); /* no command ran */
@@ -266,8 +266,13 @@ static void test_rollback_restores_and_refuses_conflicts(void **state) {
         struct change_rollback_result res;
         struct module_error err = {0};
         struct change_restore fs[] = {
-                {.path = a, .type = "file", .content = "after\n", .before_type = "file",
-                 .before = "before\n", .shown_after = "after\n", .shown_before = "before\n"},
+                {.path = a,
+                 .type = "file",
+                 .content = "after\n",
+                 .before_type = "file",
+                 .before = "before\n",
+                 .shown_after = "after\n",
+                 .shown_before = "before\n"},
                 {.path = l, .type = "symlink", .content = "t2", .before_type = "absent"},
         };
 
@@ -285,9 +290,9 @@ static void test_rollback_restores_and_refuses_conflicts(void **state) {
         assert_int_equal(change_rollback(NULL, fs, 2, false, &res, &err), -ESTALE);
         assert_int_equal(err.status, 409);
         assert_int_equal(json_array_size(res.conflicts), 1);
-        assert_non_null(strstr(json_string_value(json_object_get(json_array_get(res.conflicts, 0),
-                                                                 "diff")),
-                               "+edited by hand"));
+        assert_non_null(
+                strstr(json_string_value(json_object_get(json_array_get(res.conflicts, 0), "diff")),
+                       "+edited by hand"));
         assert_string_equal(get(l), "-> t2");
         change_rollback_result_done(&res);
 
@@ -326,11 +331,9 @@ static void test_staged_command_dry_run(void **state) {
         assert_string_equal(json_string_value(json_object_get(f, "path")), path);
         assert_string_equal(json_string_value(json_object_get(f, "type")), "file");
         assert_string_equal(json_string_value(json_object_get(f, "before_type")), "absent");
-        assert_string_equal(
-                json_string_value(json_array_get(json_array_get(json_object_get(plan, "commands"),
-                                                                0),
-                                                 0)),
-                "touch");
+        assert_string_equal(json_string_value(json_array_get(
+                                    json_array_get(json_object_get(plan, "commands"), 0), 0)),
+                            "touch");
         json_decref(plan);
         change_plan_done(&p);
 

@@ -234,9 +234,8 @@ static int invalid(struct module_error *err, const char *key, const char *s, con
 }
 
 /* A file to bring to type with content prefix + value + suffix. */
-static void add_file(struct change_plan *p, const char *field, const char *path,
-                     change_type_t type, const char *prefix, const char *value,
-                     const char *suffix) {
+static void add_file(struct change_plan *p, const char *field, const char *path, change_type_t type,
+                     const char *prefix, const char *value, const char *suffix) {
         _cleanup_free_ char *content = NULL;
         struct change_file *f;
 
@@ -285,8 +284,7 @@ static int apply_locked(json_t *changes, const char *hostname, const char *zone,
                 add_file(&p, "hostname", ETC_HOSTNAME, CHANGE_FILE, "", hostname, "\n");
         if (zone) {
                 add_file(&p, "timezone", ETC_TIMEZONE, CHANGE_FILE, "", zone, "\n");
-                add_file(&p, "timezone", ETC_LOCALTIME, CHANGE_SYMLINK, ZONEINFO_DIR "/", zone,
-                         "");
+                add_file(&p, "timezone", ETC_LOCALTIME, CHANGE_SYMLINK, ZONEINFO_DIR "/", zone, "");
         }
         r = change_run(&p,
                        &(struct change_opts){

@@ -152,7 +152,8 @@ static void members_arg(struct change_plan *e, struct change_cmd *c, json_t *lis
 static int run(const struct module_ctx *ctx, struct change_plan *e, bool dry_run, const char *name,
                json_t **ret, struct module_error *err) {
         json_t *plan = NULL, *g = NULL;
-        int r = account_change_run(e, dry_run, acct_guard, (void *)(ctx ? ctx->user : NULL), &plan, err);
+        int r = account_change_run(e, dry_run, acct_guard, (void *)(ctx ? ctx->user : NULL), &plan,
+                                   err);
 
         if (!plan)
                 return r;
@@ -358,4 +359,5 @@ const module_t module_groups = {
         .summary = "Local groups: list, show, create, rename, members, delete",
         .collections = collections,
         .n_collections = ELEMENTSOF(collections),
+        .change = &account_change_hooks,
 };
