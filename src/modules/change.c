@@ -131,7 +131,7 @@ struct change_cmd *change_cmd(struct change_plan *p, const char *tool) {
         struct change_cmd *c;
 
         if (p->n_cmds == CHANGE_CMDS_MAX || !tool || tool[0] != '/') {
-                p->oom = p->oom ?: -E2BIG;
+                p->oom = p->oom ?: (tool && tool[0] == '/' ? -E2BIG : -EINVAL);
                 return &dummy_cmd;
         }
         c = &p->cmds[p->n_cmds++];

@@ -3,6 +3,7 @@
  * that touch nothing, the plan's JSON, the lock hook, rollback with its
  * conflict check, and a staged command observed through a watched file. */
 #include <errno.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -346,6 +347,65 @@ static void test_staged_command_dry_run(void **state) {
         change_plan_done(&p);
 }
 
+/* The staged result is what validate() sees; a refusal stops the change
+ * before anything real is written. */
+static int refuse_bad(const char *etc, struct module_error *err) {
+        char path[PATH_MAX], *text = NULL;
+        size_t len;
+        bool bad;
+
+        snprintf(path, sizeof path, "%s/steward-test-change-%d", etc, (int)getppid());
+        if (read_file(path, 4096, &text, &len) < 0) {
+                module_error_set(err, 500, "internal", NULL, "the staged file is missing");
+                return -ENOENT;
+        }
+        bad = STREQ(text, "bad\n");
+        free(text);
+        if (bad) {
+                module_error_set(err, 422, "invalid_config", NULL, "the checker refuses it");
+                return -EINVAL;
+        }
+        return 0;
+}
+static const change_hooks_t checker = {.validate = refuse_bad};
+
+static void test_validate_sees_the_stage(void **state) {
+        char path[64];
+        struct change_plan p;
+        struct module_error err = {0};
+        json_t *plan = NULL;
+        int r;
+
+        if (geteuid() != 0)
+                skip();
+        snprintf(path, sizeof path, "/etc/steward-test-change-%d", (int)getpid());
+        change_plan_init(&p);
+        change_edit(&p, path, CHANGE_FILE, "good\n", 0644);
+        r = change_run(&p, &(struct change_opts){.dry_run = true, .hooks = &checker}, &plan, &err);
+        if (r < 0 && strstr(err.message, "overlay"))
+                skip();
+        assert_int_equal(r, 0);
+        assert_int_equal(json_array_size(json_object_get(plan, "files")), 1);
+        assert_int_equal(access(path, F_OK), -1);
+        json_decref(plan);
+        change_plan_done(&p);
+
+        /* Refused, with the checker's own error.  (A dry run still: a test
+         * never risks writing the host's /etc.) */
+        change_plan_init(&p);
+        change_edit(&p, path, CHANGE_FILE, "bad\n", 0644);
+        plan = NULL;
+        assert_int_equal(change_run(&p, &(struct change_opts){.dry_run = true, .hooks = &checker},
+                                    &plan, &err),
+                         -EIO);
+        assert_null(plan);
+        assert_int_equal(err.status, 422);
+        assert_string_equal(err.code, "invalid_config");
+        assert_string_equal(err.message, "the checker refuses it");
+        assert_int_equal(access(path, F_OK), -1);
+        change_plan_done(&p);
+}
+
 static void test_plan_limits(void **state) {
         struct change_plan p;
         struct module_error err = {0};
@@ -375,6 +435,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rollback_restores_and_refuses_conflicts, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_staged_command_dry_run, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_validate_sees_the_stage, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_plan_limits, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
