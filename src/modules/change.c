@@ -976,6 +976,41 @@ static int rollback_one(const module_t *m, const struct change_restore *f,
         return r;
 }
 
+/* After a failed restore: the files restored before it go back to what
+ * the change left, last first, so a rollback too is whole or not at all. */
+static void rollback_undo(const module_t *m, const struct change_restore *fs, size_t n,
+                          struct module_error *err) {
+        size_t len = strlen(err->message);
+        const char *failed = NULL;
+        int first = 0;
+
+        for (size_t i = n; i-- > 0;) {
+                const struct change_restore *f = &fs[i];
+                const char *c = f->content ? f->content : "";
+                struct module_error lerr = {0};
+                int r;
+
+                if (f->module_restore && m && m->file_restore)
+                        r = m->file_restore(f->path, f->type, c, &lerr);
+                else
+                        r = file_state_write(f->path, f->type, c, strlen(c), 0644);
+                if (r < 0 && !first) {
+                        first = r;
+                        failed = f->path;
+                }
+        }
+        if (n == 0)
+                return;
+        if (first == 0)
+                (void)snprintf(err->message + len, sizeof err->message - len,
+                               "; nothing was rolled back");
+        else
+                (void)snprintf(err->message + len, sizeof err->message - len,
+                               "; putting %s back as the change left it also failed (%s), fix "
+                               "it by hand",
+                               failed, strerror(-first));
+}
+
 int change_rollback(const module_t *m, const struct change_restore *fs, size_t n, bool dry_run,
                     struct change_rollback_result *res, struct module_error *err) {
         const change_hooks_t *h = m ? m->change : NULL;
@@ -1006,6 +1041,8 @@ int change_rollback(const module_t *m, const struct change_restore *fs, size_t n
                 if (r >= 0 && !dry_run) {
                         res->touched = true;
                         r = rollback_one(m, &fs[i], err);
+                        if (r < 0)
+                                rollback_undo(m, fs, i, err);
                 }
         }
         if (locked && h->unlock)

@@ -39,7 +39,9 @@
  * change_rollback() puts back a recorded plan's files: under the lock
  * hook, it checks that every file still holds what the change left
  * (else -ESTALE with a diff per changed file) and restores each one
- * (file_restore for CHANGE_MODULE_RESTORE files, else file_state_write()).
+ * (file_restore for CHANGE_MODULE_RESTORE files, else file_state_write());
+ * when one restore fails, those done before it are put back as the change
+ * left them.
  * Making the restored files live is the caller's (the helper also tells
  * the front).
  *

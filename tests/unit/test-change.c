@@ -305,6 +305,27 @@ static void test_rollback_restores_and_refuses_conflicts(void **state) {
         change_rollback_result_done(&res);
 }
 
+static void test_rollback_failure_midway_undoes(void **state) {
+        char *a = in_dir("rb-first"), *bad = in_dir("no-such-dir/rb-second");
+        struct change_rollback_result res;
+        struct module_error err = {0};
+        struct change_restore fs[] = {
+                {.path = a,
+                 .type = "file",
+                 .content = "after\n",
+                 .before_type = "file",
+                 .before = "before\n"},
+                {.path = bad, .type = "absent", .before_type = "file", .before = "x\n"},
+        };
+
+        put(a, "after\n");
+        assert_true(change_rollback(NULL, fs, 2, false, &res, &err) < 0);
+        assert_true(res.touched);
+        assert_non_null(strstr(err.message, "nothing was rolled back"));
+        assert_string_equal(get(a), "after\n");
+        change_rollback_result_done(&res);
+}
+
 /* A command in the stage: its effect on a watched file under /etc is in
  * the plan, and the real /etc is not touched (a dry run). */
 static void test_staged_command_dry_run(void **state) {
@@ -433,6 +454,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_images_and_redaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_restores_and_refuses_conflicts, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_rollback_failure_midway_undoes, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_staged_command_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate_sees_the_stage, setup, teardown),
