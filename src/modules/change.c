@@ -469,6 +469,26 @@ static int read_afters(struct change_plan *p, const char *upper, struct module_e
         return 0;
 }
 
+/* With no command to run, the watched files stay as they are. */
+static int unchanged_afters(struct change_plan *p, struct module_error *err) {
+        for (size_t i = 0; i < p->n_files; i++) {
+                struct change_file *f = &p->files[i];
+
+                if (f->edit)
+                        continue;
+                wipe_free(f->after, f->after_len);
+                f->after = NULL;
+                f->type = f->before_type;
+                f->after_len = f->before_len;
+                f->skip = true;
+                if (f->before && !(f->after = strdup(f->before))) {
+                        module_error_set(err, 500, "internal", NULL, "Out of memory");
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 static int state_write(const char *path, change_type_t type, const char *text, size_t len,
                        unsigned mode) {
         return file_state_write(path, change_type_name(type), text, len, mode);
@@ -849,10 +869,11 @@ int change_run(struct change_plan *p, const struct change_opts *o, json_t **ret_
                 r = stage(p, h, err);
                 if (r < 0)
                         return r;
-        } else
-                for (size_t i = 0; i < p->n_files; i++)
-                        if (!p->files[i].edit) /* nothing changes a watched file */
-                                p->files[i].skip = true;
+        } else {
+                r = unchanged_afters(p, err); /* nothing changes a watched file */
+                if (r < 0)
+                        return r;
+        }
         if (o->guard) {
                 r = o->guard(p, o->data, err);
                 if (r < 0)

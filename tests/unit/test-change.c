@@ -427,6 +427,36 @@ static void test_validate_sees_the_stage(void **state) {
         change_plan_done(&p);
 }
 
+/* A plan with no command leaves a watched file as it was: the guard sees
+ * the same state before and after. */
+static int same_before_after(const struct change_plan *p, void *data, struct module_error *err) {
+        const struct change_file *f = &p->files[0];
+
+        *(bool *)data =
+                f->type == f->before_type && f->after && f->before && STREQ(f->after, f->before);
+        return 0;
+}
+
+static void test_watched_without_commands(void **state) {
+        struct change_plan p;
+        struct module_error err = {0};
+        json_t *plan = NULL;
+        bool same = false;
+
+        change_plan_init(&p);
+        change_watch(&p, "/etc/passwd", CHANGE_IMAGE, NULL);
+        assert_int_equal(change_run(&p,
+                                    &(struct change_opts){.dry_run = true,
+                                                          .guard = same_before_after,
+                                                          .data = &same},
+                                    &plan, &err),
+                         0);
+        assert_true(same);
+        assert_int_equal(json_array_size(json_object_get(plan, "files")), 0);
+        json_decref(plan);
+        change_plan_done(&p);
+}
+
 static void test_plan_limits(void **state) {
         struct change_plan p;
         struct module_error err = {0};
@@ -459,6 +489,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_staged_command_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate_sees_the_stage, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_watched_without_commands, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_plan_limits, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
