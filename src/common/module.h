@@ -227,6 +227,8 @@ typedef struct {
                          struct module_error *err);
 } collection_def_t;
 
+struct change_hooks; /* modules/change.h */
+
 typedef struct module {
         const char *name;
         const char *summary;
@@ -300,6 +302,10 @@ typedef struct module {
          * directory its user controls).  type is "file" or "absent". */
         int (*file_restore)(const char *path, const char *type, const char *content,
                             struct module_error *err);
+
+        /* Optional: the module's hooks into the change engine (lock, the
+         * service's own checker; modules/change.h). */
+        const struct change_hooks *change;
 
         /* Optional service control. */
         int (*start)(const struct module_ctx *ctx, struct module_error *err);

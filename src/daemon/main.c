@@ -31,7 +31,7 @@
 
 #include "discovery.h"
 #include "front.h"
-#include "helper/files.h"
+#include "files.h"
 #include "helper/helper.h"
 #include "helper/sessions.h"
 #include "helperclient.h"

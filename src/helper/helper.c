@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <shadow.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -33,7 +32,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "authority.h"
-#include "diff.h"
+#include "change.h"
 #include "files.h"
 #include "images.h"
 #include "log.h"
@@ -1490,56 +1489,50 @@ static int op_audit_verify(struct helper *h, const struct caller *c, json_t *arg
         return r;
 }
 
-/* Content of a file state as text for diffs: symlinks show their target. */
-static char *state_text(const char *type, const char *content) {
-        char *s = NULL;
-        if (STREQ(type, "absent"))
-                return strdup("");
-        if (STREQ(type, "symlink"))
-                return asprintf(&s, "-> %s\n", content) < 0 ? NULL : s;
-        return strdup(content);
-}
-
-/* One file of a record being rolled back: the state the change left
- * (after) and the one to bring back (before).  For a file with images the
- * contents come from the images, checked against the record's hashes. */
+/* One file of a record being rolled back: the state the change left and
+ * the one to bring back, as the change engine takes them.  For a file with
+ * images the contents come from the images, checked against the record's
+ * hashes; the record's own (maybe redacted) text is what diffs show. */
 struct rollback_file {
-        const char *path, *type, *btype;
-        const char *after, *before; /* as shown in the record (maybe redacted) */
+        struct change_restore r;
         char *full_after, *full_before;
-        bool image, module_restore;
 };
 
 static int rollback_load(struct helper *h, int64_t id, json_t *f, struct rollback_file *rf,
                          struct module_error *e) {
         char hex[SHA256_HEX_LEN + 1];
+        const char *after = json_string_value(json_object_get(f, "after"));
+        const char *before = json_string_value(json_object_get(f, "before"));
+        const char *type = json_string_value(json_object_get(f, "type"));
+        const char *btype = json_string_value(json_object_get(f, "before_type"));
         int r;
 
-        *rf = (struct rollback_file){
+        *rf = (struct rollback_file){0};
+        rf->r = (struct change_restore){
                 .path = json_string_value(json_object_get(f, "path")),
-                .type = json_string_value(json_object_get(f, "type")),
-                .after = json_string_value(json_object_get(f, "after")),
-                .btype = json_string_value(json_object_get(f, "before_type")),
-                .before = json_string_value(json_object_get(f, "before")),
+                .type = type,
+                .content = after,
+                .before_type = btype ?: (before ? type : "absent"),
+                .before = before,
+                .shown_after = after,
+                .shown_before = before,
                 .image = json_is_true(json_object_get(f, "image")),
                 .module_restore = json_is_true(json_object_get(f, "module_restore")),
         };
-        if (!rf->path || !rf->type || json_is_true(json_object_get(f, "redacted"))) {
+        if (!rf->r.path || !type || json_is_true(json_object_get(f, "redacted"))) {
                 module_error_set(e, 422, "invalid_argument", NULL,
                                  "audit record %lld holds redacted content and cannot be rolled "
                                  "back",
                                  (long long)id);
                 return -EINVAL;
         }
-        if (!rf->btype)
-                rf->btype = rf->before ? rf->type : "absent";
-        if (!rf->image)
+        if (!rf->r.image)
                 return 0;
-        r = images_get(h->store, id, rf->path, &rf->full_before, &rf->full_after);
+        r = images_get(h->store, id, rf->r.path, &rf->full_before, &rf->full_after);
         if (r < 0) {
                 module_error_set(e, r == -ENOENT ? 409 : 500,
                                  r == -ENOENT ? "conflict" : "internal", NULL,
-                                 "the stored contents of %s for record %lld are %s", rf->path,
+                                 "the stored contents of %s for record %lld are %s", rf->r.path,
                                  (long long)id, r == -ENOENT ? "missing" : "unreadable");
                 return r == -ENOENT ? -ESTALE : r;
         }
@@ -1553,168 +1546,85 @@ static int rollback_load(struct helper *h, int64_t id, json_t *f, struct rollbac
                 module_error_set(e, 409, "conflict", NULL,
                                  "the stored contents of %s do not match audit record %lld; not "
                                  "rolling back",
-                                 rf->path, (long long)id);
+                                 rf->r.path, (long long)id);
                 return -ESTALE;
         }
-        rf->after = rf->full_after;
-        rf->before = rf->full_before;
+        rf->r.content = rf->full_after;
+        rf->r.before = rf->full_before;
         return 0;
 }
 
+/* Puts back the files of a record through the change engine (which checks
+ * that they still hold what the change left, takes the module's lock and
+ * restores each), makes them live and audits the rollback with its own
+ * plan. */
 static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *args, int fd,
                              json_t **ret, struct module_error *e) {
         bool dry_run = json_is_true(json_object_get(args, "dry_run"));
-        json_t *rec = NULL, *f, *conflicts = json_array(), *out = json_array(),
-               *audit_files = json_array();
         struct rollback_file rfs[AUDIT_ROLLBACK_FILES_MAX] = {};
-        size_t i, n = 0;
+        struct change_restore fs[AUDIT_ROLLBACK_FILES_MAX];
+        struct change_rollback_result res = {0};
+        _cleanup_json_ json_t *rec = NULL;
         const char *module;
-        const module_t *m;
-        int64_t id, new_id = 0;
-        bool locked = false;
+        int64_t id = 0, new_id = 0;
+        size_t i, n = 0;
+        json_t *f, *files;
         int r;
 
         r = op_audit_get(h, c, args, fd, &rec, e);
         if (r < 0)
-                goto out;
+                return r;
         parse_id(json_object_get(args, "id"), &id);
         module = json_string_value(json_object_get(rec, "module"));
-        m = module ? module_find(module) : NULL;
-        if (json_array_size(json_object_get(rec, "files")) == 0) {
+        files = json_object_get(rec, "files");
+        if (json_array_size(files) == 0 || json_array_size(files) > AUDIT_ROLLBACK_FILES_MAX) {
                 module_error_set(e, 422, "invalid_argument", NULL,
-                                 "audit record %lld changed no file; there is nothing to roll back",
+                                 json_array_size(files) == 0
+                                         ? "audit record %lld changed no file; there is nothing "
+                                           "to roll back"
+                                         : "audit record %lld changed too many files to roll back",
                                  (long long)id);
-                r = -EINVAL;
-                goto out;
+                return -EINVAL;
         }
-        if (json_array_size(json_object_get(rec, "files")) > AUDIT_ROLLBACK_FILES_MAX) {
-                module_error_set(e, 422, "invalid_argument", NULL,
-                                 "audit record %lld changed too many files to roll back",
-                                 (long long)id);
-                r = -EINVAL;
-                goto out;
-        }
-        json_array_foreach(json_object_get(rec, "files"), i, f) {
-                r = rollback_load(h, id, f, &rfs[n++], e);
+        json_array_foreach(files, i, f) {
+                r = rollback_load(h, id, f, &rfs[n], e);
+                fs[n] = rfs[n].r;
+                n++;
                 if (r < 0)
                         goto out;
         }
-        /* The account tools take this lock too: nothing changes the account
-         * files between the check and the restore. */
-        if (!dry_run)
-                for (i = 0; i < n && !locked; i++)
-                        if (rfs[i].image)
-                                locked = lckpwdf() == 0;
-        /* Every file must still hold exactly what the change left. */
-        for (i = 0; i < n; i++) {
-                struct rollback_file *rf = &rfs[i];
-                json_t *cur = NULL;
-                r = file_state_read(rf->path, &cur);
-                if (r < 0) {
-                        module_error_set(e, 500, "internal", NULL, "cannot read %s: %s", rf->path,
-                                         strerror(-r));
-                        goto out;
-                }
-                const char *ctype = json_string_value(json_object_get(cur, "type"));
-                const char *ccontent = json_string_value(json_object_get(cur, "content"));
-                if (!STREQ(ctype, rf->type) ||
-                    (!STREQ(rf->type, "absent") &&
-                     (!rf->after || !ccontent || !STREQ(rf->after, ccontent)))) {
-                        /* Never show the full image of a redacted file. */
-                        const char *shown = rf->image  ? "(changed since; contents not shown)\n"
-                                            : ccontent ? ccontent
-                                                       : "";
-                        const char *was = rf->image ? "" : rf->after ? rf->after : "";
-                        _cleanup_free_ char *a = state_text(rf->type, was),
-                                            *b = state_text(ctype, shown);
-                        _cleanup_free_ char *d = NULL;
-                        if (a && b)
-                                diff_unified(rf->path, a, strlen(a), b, strlen(b), &d);
-                        json_array_append_new(conflicts, json_pack("{s:s, s:s}", "path", rf->path,
-                                                                   "diff", d ? d : ""));
-                }
-                json_decref(cur);
-        }
-        if (json_array_size(conflicts) > 0) {
+        r = change_rollback(module ? module_find(module) : NULL, fs, n, dry_run, &res, e);
+        if (r == -ESTALE) {
                 module_error_set(e, 409, "conflict", NULL,
                                  "the files of audit record %lld changed since; not rolling back",
                                  (long long)id);
-                r = -ESTALE;
+                *ret = json_pack("{s:O}", "files", res.conflicts); /* details of the error */
                 goto out;
         }
-        /* Plan (and apply): back to each file's state before the change. */
-        for (i = 0; i < n; i++) {
-                struct rollback_file *rf = &rfs[i];
-                json_t *fr = json_array_get(json_object_get(rec, "files"), i);
-                const char *shown_after = json_string_value(json_object_get(fr, "after"));
-                const char *shown_before = json_string_value(json_object_get(fr, "before"));
-                _cleanup_free_ char *a = NULL, *b = NULL, *d = NULL;
-                json_t *af;
-
-                /* Diffs show what the record showed (redacted for images). */
-                a = state_text(rf->type, shown_after ? shown_after : "");
-                b = state_text(rf->btype, shown_before ? shown_before : "");
-                if (!a || !b || diff_unified(rf->path, a, strlen(a), b, strlen(b), &d) < 0) {
-                        r = -ENOMEM;
-                        module_error_set(e, 500, "internal", NULL, "out of memory");
-                        goto out;
-                }
-                json_array_append_new(out, json_pack("{s:s, s:s}", "path", rf->path, "diff", d));
-                af = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:b}", "path", rf->path, "type",
-                               rf->btype, "before_type", rf->type, "before", shown_after, "after",
-                               shown_before, "diff", d, "redacted", false);
-                if (af && rf->image) {
-                        json_object_set_new(af, "image", json_true());
-                        json_object_set_new(af, "image_before", json_string(rf->after));
-                        if (rf->before)
-                                json_object_set_new(af, "image_after", json_string(rf->before));
-                }
-                if (af && rf->module_restore)
-                        json_object_set_new(af, "module_restore", json_true());
-                json_array_append_new(audit_files, af);
-                if (dry_run)
-                        continue;
-                if (rf->module_restore && m && m->file_restore)
-                        r = m->file_restore(rf->path, rf->btype, rf->before ? rf->before : "", e);
-                else {
-                        r = file_state_write(rf->path, rf->btype, rf->before ? rf->before : "",
-                                             rf->before ? strlen(rf->before) : 0, 0644);
-                        if (r < 0)
-                                module_error_set(e, 500, "internal", NULL, "cannot restore %s: %s",
-                                                 rf->path, strerror(-r));
-                }
-                if (r < 0) {
+        if (r < 0) {
+                if (res.touched)
                         audit(h, c, module ? module : "", "rollback", args, r, e, NULL, id, NULL);
-                        goto out;
-                }
+                goto out;
         }
         *ret = json_object();
         if (!dry_run) {
-                files_made_live(audit_files, *ret);
-                audit_with_images(h, c, module ? module : "", "rollback", args, 0, NULL,
-                                  audit_files, id, &new_id);
+                files_made_live(res.files, *ret);
+                audit_with_images(h, c, module ? module : "", "rollback", args, 0, NULL, res.files,
+                                  id, &new_id);
         }
         json_object_set_new(*ret, "rolled_back", json_integer(id));
         json_object_set_new(*ret, "dry_run", json_boolean(dry_run));
-        json_object_set(*ret, "files", out);
+        json_object_set_new(*ret, "files", files_for_client(res.files));
         if (new_id)
                 json_object_set_new(*ret, "record", json_integer(new_id));
         if (module)
                 json_object_set_new(*ret, "module", json_string(module));
-        r = 0;
 out:
-        if (locked)
-                ulckpwdf();
-        if (r == -ESTALE && json_array_size(conflicts) > 0)
-                *ret = json_pack("{s:O}", "files", conflicts); /* details of the error */
         for (i = 0; i < n; i++) {
                 free(rfs[i].full_before);
                 free(rfs[i].full_after);
         }
-        json_decref(conflicts);
-        json_decref(out);
-        json_decref(audit_files);
-        json_decref(rec);
+        change_rollback_result_done(&res);
         return r;
 }
 

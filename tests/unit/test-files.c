@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "helper/files.h"
+#include "files.h"
 #include "util.h"
 
 struct fixture {

@@ -10,10 +10,11 @@
  * and a unified diff; a link's diff has one line "-> TARGET" on each side.
  * Files already in the wanted state are left out of the plan.
  *
- * Applying writes the files atomically (write_file_atomic(); a temp link in
- * the same directory plus rename() for a link), then sets the running host
- * name.  If any step fails, every file written so far is put back as it was:
- * a change is applied whole or not at all.  After a rollback restored
+ * The plan is the change engine's (change.h): it reads each file's state,
+ * leaves out what is already as wanted, writes the rest atomically, then
+ * sets the running host name (the engine's commit).  If any step fails,
+ * every file written so far is put back as it was: a change is applied
+ * whole or not at all.  After a rollback restored
  * /etc/hostname (or on SIGHUP), system_make_live() sets the running host name
  * from it.
  *
@@ -41,13 +42,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "diff.h"
+#include "change.h"
 #include "util.h"
 
 /* /etc/hostname and /etc/timezone hold one short line; anything much larger
  * is not what we think it is and is left alone. */
 #define ETC_FILE_MAX (64UL * 1024)
-#define MAX_FILES    3
 #define HOSTNAME_HINT                                                                              \
         "a host name is dot-separated labels of letters, digits and '-', each 1 to 63 "            \
         "characters and not starting or ending with '-', at most 64 characters in all"
@@ -221,232 +221,7 @@ static int zone_error(int r, const char *name, struct module_error *err) {
         }
 }
 
-/* ---- file states --------------------------------------------------------- */
-
-struct file_change {
-        const char *path;
-        const char *field; /* the setting it belongs to, for errors */
-        const char *type;  /* after the change: "file" or "symlink" */
-        char *after;       /* content, or link target */
-        mode_t mode;       /* of the new regular file */
-
-        const char *before_type; /* "file", "symlink" or "absent" */
-        char *before;            /* NULL when absent */
-        mode_t before_mode;
-
-        bool skip;    /* already in the wanted state */
-        bool written; /* by this change, not yet undone */
-};
-
-static void file_change_done(struct file_change *f) {
-        free(f->after);
-        free(f->before);
-        f->after = f->before = NULL;
-}
-
-static int conflict(struct module_error *err, const char *field, const char *path,
-                    const char *why) {
-        module_error_set(err, 409, "conflict", field, "%s %s; it is left alone", path, why);
-        return -EBUSY;
-}
-
-/* Fills the before* fields of f from what is at f->path now. */
-static int state_read(struct file_change *f, const char *field, struct module_error *err) {
-        struct stat st;
-        size_t len;
-        int r;
-
-        if (lstat(f->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        f->before_type = "absent";
-                        return 0;
-                }
-                r = -errno;
-                module_error_set(err, 500, "internal", field, "Failed to inspect %s: %m", f->path);
-                return r;
-        }
-
-        if (S_ISLNK(st.st_mode)) {
-                char target[PATH_MAX];
-                ssize_t n = readlink(f->path, target, sizeof target - 1);
-
-                if (n < 0) {
-                        r = -errno;
-                        module_error_set(err, 500, "internal", field, "Failed to read link %s: %m",
-                                         f->path);
-                        return r;
-                }
-                if (!utf8_valid(target, (size_t)n))
-                        return conflict(err, field, f->path, "is a link whose target is not UTF-8");
-                target[n] = '\0';
-                f->before = strdup(target);
-                if (!f->before)
-                        goto oom;
-                f->before_type = "symlink";
-                return 0;
-        }
-
-        if (!S_ISREG(st.st_mode))
-                return conflict(err, field, f->path,
-                                "is neither a regular file nor a symbolic link");
-
-        r = read_file(f->path, ETC_FILE_MAX, &f->before, &len);
-        if (r == -EFBIG)
-                return conflict(err, field, f->path, "is unexpectedly large");
-        if (r == -ENOMEM)
-                goto oom;
-        if (r < 0) {
-                errno = -r;
-                module_error_set(err, 500, "internal", field, "Failed to read %s: %m", f->path);
-                return r;
-        }
-        if (!utf8_valid(f->before, len)) {
-                free(f->before);
-                f->before = NULL;
-                return conflict(err, field, f->path, "is not UTF-8 text");
-        }
-        f->before_type = "file";
-        f->before_mode = st.st_mode & 07777;
-        return 0;
-
-oom:
-        module_error_set(err, 500, "internal", NULL, "Out of memory");
-        return -ENOMEM;
-}
-
-/* What a diff shows of a state: the content of a file, "-> TARGET" for a
- * link, nothing for an absent file. */
-static char *state_text(const char *type, const char *content) {
-        char *s;
-
-        if (STREQ(type, "symlink"))
-                return asprintf(&s, "-> %s\n", content) < 0 ? NULL : s;
-        return strdup(STREQ(type, "file") ? content : "");
-}
-
-static int fsync_dir_of(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        _cleanup_close_ int fd = -1;
-        char *slash;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash)
-                return -EINVAL;
-        slash[slash == dir] = '\0'; /* "/x" -> "/" */
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
-/* Replaces path with a link to target: a temp link in the same directory,
- * renamed over it. */
-static int symlink_atomic(const char *path, const char *target) {
-        _cleanup_free_ char *hex = NULL, *tmp = NULL;
-        int r;
-
-        r = random_hex(8, &hex);
-        if (r < 0)
-                return r;
-        if (asprintf(&tmp, "%s.%s.tmp", path, hex) < 0)
-                return -ENOMEM;
-        if (symlink(target, tmp) < 0)
-                return -errno;
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                (void)unlink(tmp);
-                return r;
-        }
-        return fsync_dir_of(path);
-}
-
-/* Makes path be a regular file with content, a link to content, or absent. */
-static int state_write(const char *path, const char *type, const char *content, mode_t mode) {
-        if (STREQ(type, "symlink"))
-                return symlink_atomic(path, content);
-        if (STREQ(type, "file"))
-                return write_file_atomic(path, content, strlen(content), mode);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        return fsync_dir_of(path);
-}
-
-/* Puts back, last first, every file this change wrote.  On failure, the
- * first error and the path it concerns. */
-static int undo(struct file_change *fs, size_t n, const char **ret_path) {
-        int first = 0;
-
-        for (size_t i = n; i-- > 0;) {
-                int r;
-
-                if (!fs[i].written)
-                        continue;
-                r = state_write(fs[i].path, fs[i].before_type, fs[i].before, fs[i].before_mode);
-                if (r >= 0)
-                        fs[i].written = false;
-                else if (first == 0) {
-                        first = r;
-                        *ret_path = fs[i].path;
-                }
-        }
-        return first;
-}
-
-/* Appends to *msg what undo() achieved, for an error message. */
-static void undo_report(struct file_change *fs, size_t n, char *msg, size_t size) {
-        const char *path = NULL;
-        int r = undo(fs, n, &path);
-
-        if (r >= 0)
-                (void)snprintf(msg, size, "nothing was changed");
-        else
-                (void)snprintf(msg, size, "putting back %s also failed (%s), fix it by hand", path,
-                               strerror(-r));
-}
-
 /* ---- apply ------------------------------------------------------------------ */
-
-static void put(json_t *o, const char *key, json_t *v, int *r) {
-        if (!v || json_object_set_new(o, key, v) < 0)
-                *r = -ENOMEM;
-}
-
-static json_t *state_json(const char *type, const char *content) {
-        return STREQ(type, "absent") ? json_null() : json_string(content);
-}
-
-/* The plan's entry for f: {"path", "diff", "type", "before", "after",
- * "redacted", "before_type"}.  NULL when out of memory. */
-static json_t *file_json(const struct file_change *f) {
-        _cleanup_free_ char *old = state_text(f->before_type, f->before);
-        _cleanup_free_ char *new = state_text(f->type, f->after);
-        _cleanup_free_ char *diff = NULL;
-        json_t *o;
-        int r = 0;
-
-        if (!old || !new)
-                return NULL;
-        if (diff_unified(f->path, old, strlen(old), new, strlen(new), &diff) < 0)
-                return NULL;
-
-        o = json_object();
-        if (!o)
-                return NULL;
-        put(o, "path", json_string(f->path), &r);
-        put(o, "diff", json_string(diff), &r);
-        put(o, "type", json_string(f->type), &r);
-        put(o, "before", state_json(f->before_type, f->before), &r);
-        put(o, "after", json_string(f->after), &r);
-        put(o, "redacted", json_false(), &r);
-        put(o, "before_type", json_string(f->before_type), &r);
-        if (r < 0) {
-                json_decref(o);
-                return NULL;
-        }
-        return o;
-}
 
 static int invalid(struct module_error *err, const char *key, const char *s, const char *hint) {
         if (s)
@@ -459,82 +234,72 @@ static int invalid(struct module_error *err, const char *key, const char *s, con
 }
 
 /* A file to bring to type with content prefix + value + suffix. */
-static int add_file(struct file_change *f, const char *field, const char *path, const char *type,
-                    const char *prefix, const char *value, const char *suffix) {
-        *f = (struct file_change){.path = path, .field = field, .type = type};
-        if (asprintf(&f->after, "%s%s%s", prefix, value, suffix) < 0) {
-                f->after = NULL;
-                return -ENOMEM;
+static void add_file(struct change_plan *p, const char *field, const char *path, change_type_t type,
+                     const char *prefix, const char *value, const char *suffix) {
+        _cleanup_free_ char *content = NULL;
+        struct change_file *f;
+
+        if (asprintf(&content, "%s%s%s", prefix, value, suffix) < 0) {
+                content = NULL;
+                p->oom = p->oom ?: -ENOMEM;
+                return;
         }
-        return 0;
+        f = change_edit(p, path, type, content, 0644);
+        f->field = field;
+        f->max = ETC_FILE_MAX;
+}
+
+/* The engine's commit: the running host name follows the file, or the
+ * files are put back. */
+static int set_hostname(void *data, struct module_error *err) {
+        const char *hostname = data;
+        int r;
+
+        if (!hostname || sethostname(hostname, strlen(hostname)) >= 0)
+                return 0;
+        r = -errno;
+        module_error_set(err, 500, "internal", "hostname",
+                         "Failed to set the host name to \"%s\": %s", hostname, strerror(-r));
+        return r;
 }
 
 static int apply_locked(json_t *changes, const char *hostname, const char *zone, bool dry_run,
-                        struct file_change *fs, size_t *n, json_t **ret, struct module_error *err) {
-        _cleanup_json_ json_t *plan = json_object();
-        json_t *files = json_array(), *changed = json_array();
-        char undone[512];
+                        json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *plan = json_object(), *done = NULL;
+        json_t *changed = json_array();
+        struct change_plan p;
         const char *k;
         json_t *v;
         int r = 0;
 
-        put(plan, "dry_run", json_boolean(dry_run), &r);
-        put(plan, "changed", changed, &r);
-        put(plan, "restart_required", json_false(), &r);
-        put(plan, "files", files, &r);
+        if (!plan || !changed || json_object_set_new(plan, "changed", changed) < 0)
+                goto oom;
         json_object_foreach(changes, k, v) {
-                if (r < 0 || json_array_append_new(changed, json_string(k)) < 0)
-                        r = -ENOMEM;
-        }
-        if (r < 0)
-                goto oom;
-
-        if (hostname &&
-            add_file(&fs[(*n)++], "hostname", ETC_HOSTNAME, "file", "", hostname, "\n") < 0)
-                goto oom;
-        if (zone && (add_file(&fs[(*n)++], "timezone", ETC_TIMEZONE, "file", "", zone, "\n") < 0 ||
-                     add_file(&fs[(*n)++], "timezone", ETC_LOCALTIME, "symlink", ZONEINFO_DIR "/",
-                              zone, "") < 0))
-                goto oom;
-
-        for (size_t i = 0; i < *n; i++) {
-                struct file_change *f = &fs[i];
-
-                r = state_read(f, f->field, err);
-                if (r < 0)
-                        return r;
-                f->skip = STREQ(f->before_type, f->type) && STREQ(f->before, f->after);
-                f->mode = STREQ(f->before_type, "file") ? f->before_mode : 0644;
-                if (!f->skip && json_array_append_new(files, file_json(f)) < 0)
+                if (json_array_append_new(changed, json_string(k)) < 0)
                         goto oom;
         }
 
-        if (!dry_run) {
-                for (size_t i = 0; i < *n; i++) {
-                        struct file_change *f = &fs[i];
-
-                        if (f->skip)
-                                continue;
-                        r = state_write(f->path, f->type, f->after, f->mode);
-                        if (r < 0) {
-                                undo_report(fs, *n, undone, sizeof undone);
-                                module_error_set(err, 500, "internal", f->field,
-                                                 "Failed to write %s: %s; %s", f->path,
-                                                 strerror(-r), undone);
-                                return r;
-                        }
-                        f->written = true;
-                }
-                if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
-                        r = -errno;
-                        undo_report(fs, *n, undone, sizeof undone);
-                        module_error_set(err, 500, "internal", "hostname",
-                                         "Failed to set the host name to \"%s\": %s; %s", hostname,
-                                         strerror(-r), undone);
-                        return r;
-                }
+        change_plan_init(&p);
+        if (hostname)
+                add_file(&p, "hostname", ETC_HOSTNAME, CHANGE_FILE, "", hostname, "\n");
+        if (zone) {
+                add_file(&p, "timezone", ETC_TIMEZONE, CHANGE_FILE, "", zone, "\n");
+                add_file(&p, "timezone", ETC_LOCALTIME, CHANGE_SYMLINK, ZONEINFO_DIR "/", zone, "");
         }
-
+        r = change_run(&p,
+                       &(struct change_opts){
+                               .dry_run = dry_run,
+                               .commit = set_hostname,
+                               .data = (void *)hostname,
+                       },
+                       &done, err);
+        change_plan_done(&p);
+        if (r < 0)
+                return r;
+        if (json_object_set_new(plan, "dry_run", json_boolean(dry_run)) < 0 ||
+            json_object_set_new(plan, "restart_required", json_false()) < 0 ||
+            json_object_set(plan, "files", json_object_get(done, "files")) < 0)
+                goto oom;
         *ret = TAKE_PTR(plan);
         return 0;
 
@@ -545,9 +310,7 @@ oom:
 
 int system_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
                           json_t **plan, struct module_error *err) {
-        struct file_change fs[MAX_FILES] = {};
         const char *hostname = NULL, *zone = NULL, *k;
-        size_t n = 0;
         json_t *v;
         int r;
 
@@ -582,11 +345,8 @@ int system_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dr
         }
 
         pthread_mutex_lock(&lock);
-        r = apply_locked(changes, hostname, zone, dry_run, fs, &n, plan, err);
+        r = apply_locked(changes, hostname, zone, dry_run, plan, err);
         pthread_mutex_unlock(&lock);
-
-        for (size_t i = 0; i < n; i++)
-                file_change_done(&fs[i]);
         return r;
 }
 

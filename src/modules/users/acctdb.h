@@ -106,7 +106,7 @@ enum login_block {
         LOGIN_PASSWORD_EXPIRED, /* lastchg 0, or lastchg + max < today */
 };
 
-/* The shared guard of every account change (engine_guard_fn), evaluated on
+/* The shared guard of every account change (account_guard_fn), evaluated on
  * the state the change leaves: the caller (data: const char *user) may not
  * delete or rename their own account, make it unable to log in (lock,
  * expiry of the account or the password, "*") nor lose their own admin

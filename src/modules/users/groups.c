@@ -143,16 +143,17 @@ static int check_members(const struct acctdb *db, json_t *body, const char *fiel
         return 0;
 }
 
-static void members_arg(struct engine *e, struct engine_cmd *c, json_t *list) {
+static void members_arg(struct change_plan *e, struct change_cmd *c, json_t *list) {
         /* GROUP_MEMBERS_MAX names of at most 32 bytes and their commas fit
          * in one argument (the kernel's limit is 128 KiB). */
-        engine_arg_joined(e, c, list, GROUP_MEMBERS_MAX * (ACCOUNT_NAME_MAX + 1));
+        change_arg_joined(e, c, list, GROUP_MEMBERS_MAX * (ACCOUNT_NAME_MAX + 1));
 }
 
-static int run(const struct module_ctx *ctx, struct engine *e, bool dry_run, const char *name,
+static int run(const struct module_ctx *ctx, struct change_plan *e, bool dry_run, const char *name,
                json_t **ret, struct module_error *err) {
         json_t *plan = NULL, *g = NULL;
-        int r = engine_run(e, dry_run, acct_guard, (void *)(ctx ? ctx->user : NULL), &plan, err);
+        int r = account_change_run(e, dry_run, acct_guard, (void *)(ctx ? ctx->user : NULL), &plan,
+                                   err);
 
         if (!plan)
                 return r;
@@ -170,8 +171,8 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                                                   "remove_members", "force"};
         const struct acct_group *g = NULL;
         struct acctdb db;
-        struct engine e;
-        struct engine_cmd *c;
+        struct change_plan e;
+        struct change_cmd *c;
         const char *k, *s;
         json_t *v;
         int r;
@@ -190,7 +191,7 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
         }
         if ((r = load(&db, err)) < 0)
                 return r;
-        engine_init(&e);
+        change_plan_init(&e);
         if ((r = check_members(&db, body, "members", err)) < 0 ||
             (r = check_members(&db, body, "add_members", err)) < 0 ||
             (r = check_members(&db, body, "remove_members", err)) < 0)
@@ -257,17 +258,17 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                         r = -EEXIST;
                         goto out;
                 }
-                c = engine_cmd(&e, GROUPADD);
+                c = change_cmd(&e, GROUPADD);
                 if (gid)
-                        engine_argf(&e, c, "--gid=%lld", (long long)json_integer_value(gid));
-                engine_arg(&e, c, "--");
-                engine_arg(&e, c, name);
+                        change_argf(&e, c, "--gid=%lld", (long long)json_integer_value(gid));
+                change_arg(&e, c, "--");
+                change_arg(&e, c, name);
                 if (json_array_size(json_object_get(body, "members"))) {
-                        c = engine_cmd(&e, GPASSWD);
-                        engine_arg(&e, c, "--members");
+                        c = change_cmd(&e, GPASSWD);
+                        change_arg(&e, c, "--members");
                         members_arg(&e, c, json_object_get(body, "members"));
-                        engine_arg(&e, c, "--");
-                        engine_arg(&e, c, name);
+                        change_arg(&e, c, "--");
+                        change_arg(&e, c, name);
                 }
                 r = run(ctx, &e, dry_run, name, ret, err);
         } else if (op == COLLECTION_MODIFY) {
@@ -294,26 +295,26 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                                 r = -EEXIST;
                                 goto out;
                         }
-                        c = engine_cmd(&e, GROUPMOD);
-                        engine_argf(&e, c, "--new-name=%s", s);
-                        engine_arg(&e, c, "--");
-                        engine_arg(&e, c, id);
+                        c = change_cmd(&e, GROUPMOD);
+                        change_argf(&e, c, "--new-name=%s", s);
+                        change_arg(&e, c, "--");
+                        change_arg(&e, c, id);
                         final = s;
                 }
                 if (json_object_get(body, "members")) {
-                        c = engine_cmd(&e, GPASSWD);
-                        engine_arg(&e, c, "--members");
+                        c = change_cmd(&e, GPASSWD);
+                        change_arg(&e, c, "--members");
                         members_arg(&e, c, json_object_get(body, "members"));
-                        engine_arg(&e, c, "--");
-                        engine_arg(&e, c, final);
+                        change_arg(&e, c, "--");
+                        change_arg(&e, c, final);
                 }
                 size_t i;
                 json_array_foreach(json_object_get(body, "add_members"), i, v) {
-                        c = engine_cmd(&e, GPASSWD);
-                        engine_arg(&e, c, "--add");
-                        engine_arg(&e, c, json_string_value(v));
-                        engine_arg(&e, c, "--");
-                        engine_arg(&e, c, final);
+                        c = change_cmd(&e, GPASSWD);
+                        change_arg(&e, c, "--add");
+                        change_arg(&e, c, json_string_value(v));
+                        change_arg(&e, c, "--");
+                        change_arg(&e, c, final);
                 }
                 json_array_foreach(json_object_get(body, "remove_members"), i, v) {
                         bool member = false;
@@ -324,27 +325,27 @@ static int groups_write(const struct module_ctx *ctx, collection_op_t op, const 
                                                     "%s is not a member", json_string_value(v));
                                 goto out;
                         }
-                        c = engine_cmd(&e, GPASSWD);
-                        engine_arg(&e, c, "--delete");
-                        engine_arg(&e, c, json_string_value(v));
-                        engine_arg(&e, c, "--");
-                        engine_arg(&e, c, final);
+                        c = change_cmd(&e, GPASSWD);
+                        change_arg(&e, c, "--delete");
+                        change_arg(&e, c, json_string_value(v));
+                        change_arg(&e, c, "--");
+                        change_arg(&e, c, final);
                 }
-                if (e.n == 0) {
+                if (e.n_cmds == 0) {
                         r = account_invalid(err, 422, NULL, "nothing to change%s", "");
                         goto out;
                 }
                 r = run(ctx, &e, dry_run, final, ret, err);
         } else {
-                c = engine_cmd(&e, GROUPDEL);
-                engine_arg(&e, c, "--");
-                engine_arg(&e, c, id);
+                c = change_cmd(&e, GROUPDEL);
+                change_arg(&e, c, "--");
+                change_arg(&e, c, id);
                 r = run(ctx, &e, dry_run, NULL, ret, err);
                 if (*ret)
                         json_object_del(*ret, "result");
         }
 out:
-        engine_done(&e);
+        change_plan_done(&e);
         acctdb_done(&db);
         return r;
 }
@@ -358,4 +359,5 @@ const module_t module_groups = {
         .summary = "Local groups: list, show, create, rename, members, delete",
         .collections = collections,
         .n_collections = ELEMENTSOF(collections),
+        .change = &account_change_hooks,
 };

@@ -667,4 +667,5 @@ const module_t module_users = {
         .collections = collections,
         .n_collections = ELEMENTSOF(collections),
         .file_restore = users_file_restore,
+        .change = &account_change_hooks,
 };

@@ -2,7 +2,7 @@
  *
  * A request is checked field by field against the body's schema below
  * (unknown fields are refused: a typo must not be silently ignored), then
- * turned into tool commands for engine_run().  authorized_keys is written
+ * turned into tool commands for account_change_run().  authorized_keys is written
  * after the tools ran, by the helper itself, as the file's owner would
  * (mode 0600 in a 0700 .ssh, owned by the user), without following links. */
 #include <errno.h>
@@ -569,20 +569,20 @@ static int apply_keys(json_t *plan, const char *name, const struct keys_change *
                         return r;
                 }
         }
-        return engine_plan_file(plan, path, before, after, true);
+        return change_plan_add_file(plan, path, before, after, true);
 }
 
 static const char *caller(const struct module_ctx *ctx) {
         return ctx && ctx->user ? ctx->user : NULL;
 }
 
-static int finish(struct engine *e, const struct module_ctx *ctx, bool dry_run, const char *name,
-                  const struct keys_change *kc, const char *home_hint, const char *password,
-                  json_t **ret, struct module_error *err) {
+static int finish(struct change_plan *e, const struct module_ctx *ctx, bool dry_run,
+                  const char *name, const struct keys_change *kc, const char *home_hint,
+                  const char *password, json_t **ret, struct module_error *err) {
         json_t *plan = NULL, *result = NULL, *user = NULL;
         int r;
 
-        r = engine_run(e, dry_run, acct_guard, (void *)caller(ctx), &plan, err);
+        r = account_change_run(e, dry_run, acct_guard, (void *)caller(ctx), &plan, err);
         if (r >= 0)
                 r = apply_keys(plan, name, kc, dry_run, home_hint, err);
         if (r >= 0 && !dry_run && users_show_json(name, false, &user, err) >= 0) {
@@ -597,7 +597,7 @@ static int finish(struct engine *e, const struct module_ctx *ctx, bool dry_run, 
         return *ret ? r : -ENOMEM;
 }
 
-static int password_cmds(struct engine *e, const char *name, json_t *body, char gen[],
+static int password_cmds(struct change_plan *e, const char *name, json_t *body, char gen[],
                          const char **ret_password, struct module_error *err) {
         const char *pw = sget(body, "password");
         bool generate = json_is_true(json_object_get(body, "generate_password"));
@@ -620,10 +620,10 @@ static int password_cmds(struct engine *e, const char *name, json_t *body, char 
         }
         if (pw) {
                 _cleanup_free_ char *line = NULL;
-                struct engine_cmd *c = engine_cmd(e, CHPASSWD);
+                struct change_cmd *c = change_cmd(e, CHPASSWD);
                 if (asprintf(&line, "%s:%s\n", name, pw) < 0)
                         return -ENOMEM;
-                engine_input(e, c, line, true);
+                change_input(e, c, line, true);
                 explicit_bzero(line, strlen(line));
         }
         return 0;
@@ -654,9 +654,9 @@ static int common_checks(json_t *body, const struct acctdb *db, const char *self
         return 0;
 }
 
-static void join_groups(struct engine *e, struct engine_cmd *c, json_t *list) {
+static void join_groups(struct change_plan *e, struct change_cmd *c, json_t *list) {
         /* At most SSH_KEYS_MAX-sized lists (the field check) of names. */
-        engine_arg_joined(e, c, list, 65536);
+        change_arg_joined(e, c, list, 65536);
 }
 
 static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
@@ -664,8 +664,8 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
         const char *name = sget(body, "name"), *s, *password = NULL;
         json_t *uid = json_object_get(body, "uid");
         struct keys_change kc = {0};
-        struct engine e;
-        struct engine_cmd *c;
+        struct change_plan e;
+        struct change_cmd *c;
         char gen[GEN_PASSWORD_LEN + 1], home[HOME_MAX + 1];
         int r;
 
@@ -746,56 +746,52 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                         home);
         }
 
-        engine_init(&e);
-        c = engine_cmd(&e, USERADD);
+        change_plan_init(&e);
+        c = change_cmd(&e, USERADD);
         if (uid)
-                engine_argf(&e, c, "--uid=%lld", (long long)json_integer_value(uid));
+                change_argf(&e, c, "--uid=%lld", (long long)json_integer_value(uid));
         if ((s = sget(body, "group")))
-                engine_argf(&e, c, "--gid=%s", s);
+                change_argf(&e, c, "--gid=%s", s);
         if (json_array_size(json_object_get(body, "groups"))) {
-                engine_arg(&e, c, "--groups");
+                change_arg(&e, c, "--groups");
                 join_groups(&e, c, json_object_get(body, "groups"));
         }
         if ((s = sget(body, "full_name"))) {
-                engine_arg(&e, c, "--comment");
-                engine_arg(&e, c, s);
+                change_arg(&e, c, "--comment");
+                change_arg(&e, c, s);
         }
-        engine_arg(&e, c, "--home-dir");
-        engine_arg(&e, c, home);
-        engine_arg(&e, c, "--shell");
-        engine_arg(&e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
+        change_arg(&e, c, "--home-dir");
+        change_arg(&e, c, home);
+        change_arg(&e, c, "--shell");
+        change_arg(&e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
         if (json_is_false(json_object_get(body, "create_home")))
-                engine_arg(&e, c, "--no-create-home");
+                change_arg(&e, c, "--no-create-home");
         else {
-                engine_arg_where(&e, c, "--create-home", ARG_REAL);
-                engine_arg_where(&e, c, "--no-create-home", ARG_PLAN);
+                change_arg_where(&e, c, "--create-home", CHANGE_ARG_REAL);
+                change_arg_where(&e, c, "--no-create-home", CHANGE_ARG_STAGE);
         }
-        engine_arg(&e, c, "--");
-        engine_arg(&e, c, name);
+        change_arg(&e, c, "--");
+        change_arg(&e, c, name);
         r = password_cmds(&e, name, body, gen, &password, err);
         if (r >= 0)
                 r = finish(&e, ctx, dry_run, name, &kc, home, password, ret, err);
-        engine_done(&e);
+        change_plan_done(&e);
         json_decref(kc.keys);
         explicit_bzero(gen, sizeof gen);
         return r;
 }
 
-static int user_modify(const struct module_ctx *ctx, const char *name, json_t *body, bool dry_run,
-                       const struct acctdb *db, const struct acct_user *u, json_t **ret,
-                       struct module_error *err) {
-        const char *s, *password = NULL, *final = name;
-        struct keys_change kc = {0};
-        struct engine e;
-        struct engine_cmd *c;
-        char gen[GEN_PASSWORD_LEN + 1];
-        json_t *aging = json_object_get(body, "aging");
-        bool usermod = false;
+/* What a modify may not combine, and the new name (*ret_final: the name the
+ * account has afterwards). */
+static int modify_checks(json_t *body, const struct acctdb *db, const char *name,
+                         const char **ret_final, struct module_error *err) {
+        const char *s;
         int r;
 
         r = common_checks(body, db, name, err);
         if (r < 0)
                 return r;
+        *ret_final = name;
         if ((s = sget(body, "new_name"))) {
                 if (!account_name_valid(s))
                         return account_invalid(err, 422, "new_name",
@@ -804,7 +800,7 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
                         module_error_set(err, 409, "exists", "new_name", "a user \"%s\" exists", s);
                         return -EEXIST;
                 }
-                final = s;
+                *ret_final = s;
         }
         if (json_object_get(body, "groups") &&
             (json_object_get(body, "add_groups") || json_object_get(body, "remove_groups")))
@@ -819,197 +815,248 @@ static int user_modify(const struct module_ctx *ctx, const char *name, json_t *b
         if (json_object_get(body, "locked") && json_object_get(body, "password"))
                 return account_invalid(err, 422, "locked", "give password or locked, not both%s",
                                        "");
+        return 0;
+}
 
-        /* SSH keys: the new list. */
-        {
-                json_t *set = NULL, *add = NULL, *rem = NULL;
-                if ((json_object_get(body, "ssh_keys") &&
-                     parse_keys(json_object_get(body, "ssh_keys"), "ssh_keys", &set, err) < 0) ||
-                    (json_object_get(body, "add_ssh_keys") &&
-                     parse_keys(json_object_get(body, "add_ssh_keys"), "add_ssh_keys", &add, err) <
-                             0) ||
-                    (json_object_get(body, "remove_ssh_keys") &&
-                     parse_removals(json_object_get(body, "remove_ssh_keys"), &rem, err) < 0)) {
-                        json_decref(set);
-                        json_decref(add);
-                        json_decref(rem);
-                        return -EINVAL;
+/* The current keys of home less rem (keys or fingerprints) plus add, into
+ * kc->keys.  A fingerprint to remove that matches no key is refused. */
+static int keys_edited(const char *home, json_t *add, json_t *rem, struct keys_change *kc,
+                       struct module_error *err) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(json_decrefp) json_t *hit = json_array(), *cur = NULL;
+        json_t *v;
+        size_t i;
+
+        (void)read_keys_file(home, &text);
+        cur = keys_of_text(text);
+        kc->keys = json_array();
+        json_array_foreach(cur, i, v) {
+                char fp[SSH_KEY_FP_LEN + 1];
+                bool has_fp = ssh_key_fingerprint(json_string_value(v), fp) >= 0;
+                if (rem && has_fp && in_list(rem, fp)) {
+                        json_array_append_new(hit, json_string(fp));
+                        continue;
                 }
-                if (set || add || rem) {
-                        _cleanup_free_ char *text = NULL;
-                        json_t *cur, *v;
-                        size_t i;
-                        kc.touched = true;
-                        if (set)
-                                kc.keys = json_incref(set);
-                        else {
-                                _cleanup_(json_decrefp) json_t *hit = json_array();
-                                (void)read_keys_file(u->home, &text);
-                                cur = keys_of_text(text);
-                                kc.keys = json_array();
-                                json_array_foreach(cur, i, v) {
-                                        char fp[SSH_KEY_FP_LEN + 1];
-                                        bool has_fp =
-                                                ssh_key_fingerprint(json_string_value(v), fp) >= 0;
-                                        if (rem && has_fp && in_list(rem, fp)) {
-                                                json_array_append_new(hit, json_string(fp));
-                                                continue;
-                                        }
-                                        if (!rem || !in_list(rem, json_string_value(v)))
-                                                json_array_append(kc.keys, v);
-                                }
-                                json_array_foreach(rem, i, v) {
-                                        const char *f = json_string_value(v);
-                                        if (!fingerprint_like(f) || in_list(hit, f))
-                                                continue;
-                                        account_invalid(err, 422, "remove_ssh_keys",
-                                                        "no key with the fingerprint %s", f);
-                                        json_decref(cur);
-                                        json_decref(kc.keys);
-                                        kc.keys = NULL;
-                                        json_decref(add);
-                                        json_decref(rem);
-                                        return -EINVAL;
-                                }
-                                json_array_foreach(add, i,
-                                                   v) if (!in_list(kc.keys, json_string_value(v)))
-                                        json_array_append(kc.keys, v);
-                                json_decref(cur);
-                        }
-                }
-                json_decref(set);
-                json_decref(add);
-                json_decref(rem);
+                if (!rem || !in_list(rem, json_string_value(v)))
+                        json_array_append(kc->keys, v);
         }
+        json_array_foreach(rem, i, v) {
+                const char *f = json_string_value(v);
+                if (!fingerprint_like(f) || in_list(hit, f))
+                        continue;
+                account_invalid(err, 422, "remove_ssh_keys", "no key with the fingerprint %s", f);
+                json_decref(kc->keys);
+                kc->keys = NULL;
+                return -EINVAL;
+        }
+        json_array_foreach(add, i, v) {
+                if (!in_list(kc->keys, json_string_value(v)))
+                        json_array_append(kc->keys, v);
+        }
+        return 0;
+}
 
-        engine_init(&e);
-        c = engine_cmd(&e, USERMOD);
+/* The new list of SSH keys, when the body changes it (kc->touched). */
+static int modify_keys(json_t *body, const struct acct_user *u, struct keys_change *kc,
+                       struct module_error *err) {
+        _cleanup_(json_decrefp) json_t *set = NULL, *add = NULL, *rem = NULL;
+
+        if ((json_object_get(body, "ssh_keys") &&
+             parse_keys(json_object_get(body, "ssh_keys"), "ssh_keys", &set, err) < 0) ||
+            (json_object_get(body, "add_ssh_keys") &&
+             parse_keys(json_object_get(body, "add_ssh_keys"), "add_ssh_keys", &add, err) < 0) ||
+            (json_object_get(body, "remove_ssh_keys") &&
+             parse_removals(json_object_get(body, "remove_ssh_keys"), &rem, err) < 0))
+                return -EINVAL;
+        if (!set && !add && !rem)
+                return 0;
+        kc->touched = true;
+        if (set) {
+                kc->keys = json_incref(set);
+                return 0;
+        }
+        return keys_edited(u->home, add, rem, kc, err);
+}
+
+/* The whole list of supplementary groups after groups, or the current
+ * ones with remove_groups taken out and add_groups added. */
+static json_t *groups_after(json_t *body, const struct acctdb *db, const char *name) {
+        json_t *list = json_array(), *rem = json_object_get(body, "remove_groups"), *v;
+        const char **cur = NULL;
+        size_t n = 0, i;
+
+        if (!list)
+                return NULL;
+        if (json_object_get(body, "groups")) {
+                json_array_extend(list, json_object_get(body, "groups"));
+                return list;
+        }
+        if (acctdb_member_of(db, name, &cur, &n) < 0) {
+                json_decref(list);
+                return NULL;
+        }
+        for (i = 0; i < n; i++)
+                if (!in_list(rem, cur[i]) && !in_list(list, cur[i]))
+                        json_array_append_new(list, json_string(cur[i]));
+        free(cur);
+        json_array_foreach(json_object_get(body, "add_groups"), i, v) {
+                if (!in_list(list, json_string_value(v)))
+                        json_array_append(list, v);
+        }
+        return list;
+}
+
+/* usermod with what the body changes of the passwd entry and the groups;
+ * no command when it changes none of them. */
+static int usermod_cmd(struct change_plan *e, json_t *body, const struct acctdb *db,
+                       const char *name) {
+        struct change_cmd *c = change_cmd(e, USERMOD);
+        bool usermod = false;
+        const char *s;
+
         if ((s = sget(body, "new_name"))) {
-                engine_argf(&e, c, "--login=%s", s);
+                change_argf(e, c, "--login=%s", s);
                 usermod = true;
         }
         if ((s = sget(body, "full_name"))) {
-                engine_arg(&e, c, "--comment");
-                engine_arg(&e, c, s);
+                change_arg(e, c, "--comment");
+                change_arg(e, c, s);
                 usermod = true;
         }
         if ((s = sget(body, "shell"))) {
-                engine_arg(&e, c, "--shell");
-                engine_arg(&e, c, s);
+                change_arg(e, c, "--shell");
+                change_arg(e, c, s);
                 usermod = true;
         }
         if ((s = sget(body, "home"))) {
-                engine_arg(&e, c, "--home");
-                engine_arg(&e, c, s);
+                change_arg(e, c, "--home");
+                change_arg(e, c, s);
                 if (json_is_true(json_object_get(body, "move_home")))
-                        engine_arg_where(&e, c, "--move-home", ARG_REAL);
+                        change_arg_where(e, c, "--move-home", CHANGE_ARG_REAL);
                 usermod = true;
         }
         if ((s = sget(body, "group"))) {
-                engine_argf(&e, c, "--gid=%s", s);
+                change_argf(e, c, "--gid=%s", s);
                 usermod = true;
         }
         if (json_object_get(body, "groups") || json_object_get(body, "remove_groups") ||
             json_object_get(body, "add_groups")) {
-                json_t *list = json_array();
-                if (json_object_get(body, "groups"))
-                        json_array_extend(list, json_object_get(body, "groups"));
-                else {
-                        const char **cur = NULL;
-                        size_t n = 0;
-                        json_t *rem = json_object_get(body, "remove_groups");
-                        if (acctdb_member_of(db, name, &cur, &n) < 0) {
-                                json_decref(list);
-                                engine_done(&e);
-                                return -ENOMEM;
-                        }
-                        for (size_t i = 0; i < n; i++)
-                                if (!in_list(rem, cur[i]) && !in_list(list, cur[i]))
-                                        json_array_append_new(list, json_string(cur[i]));
-                        free(cur);
-                        size_t i;
-                        json_t *v;
-                        json_array_foreach(json_object_get(body, "add_groups"), i,
-                                           v) if (!in_list(list, json_string_value(v)))
-                                json_array_append(list, v);
-                }
-                engine_arg(&e, c, "--groups");
-                join_groups(&e, c, list);
+                json_t *list = groups_after(body, db, name);
+                if (!list)
+                        return -ENOMEM;
+                change_arg(e, c, "--groups");
+                join_groups(e, c, list);
                 json_decref(list);
                 usermod = true;
         }
         if (json_object_get(body, "locked")) {
-                engine_arg(&e, c,
+                change_arg(e, c,
                            json_is_true(json_object_get(body, "locked")) ? "--lock" : "--unlock");
                 usermod = true;
         }
-        engine_arg(&e, c, "--");
-        engine_arg(&e, c, name);
+        change_arg(e, c, "--");
+        change_arg(e, c, name);
         if (!usermod)
-                e.n--; /* nothing for usermod */
-        {
-                json_t *b2 = json_deep_copy(body);
-                json_object_del(b2, "locked");
-                r = password_cmds(&e, final, b2, gen, &password, err);
-                json_decref(b2);
-        }
-        if (r >= 0 && json_is_true(json_object_get(body, "expire_password"))) {
-                c = engine_cmd(&e, CHAGE);
-                engine_arg(&e, c, "--lastday");
-                engine_arg(&e, c, "0");
-                engine_arg(&e, c, "--");
-                engine_arg(&e, c, final);
-        }
-        if (r >= 0 && aging) {
-                static const struct {
-                        const char *key, *opt;
-                } am[] = {{"min_days", "--mindays"},
-                          {"max_days", "--maxdays"},
-                          {"warn_days", "--warndays"},
-                          {"inactive_days", "--inactive"}};
-                const char *k;
-                json_t *v;
-                c = engine_cmd(&e, CHAGE);
-                json_object_foreach(aging, k, v) {
-                        const char *opt = NULL;
-                        for (size_t i = 0; i < ELEMENTSOF(am); i++)
-                                if (STREQ(am[i].key, k))
-                                        opt = am[i].opt;
-                        if (opt && json_is_integer(v) && json_integer_value(v) >= -1 &&
-                            json_integer_value(v) <= 99999) {
-                                engine_arg(&e, c, opt);
-                                engine_argf(&e, c, "%lld", (long long)json_integer_value(v));
-                        } else if ((STREQ(k, "expires") || STREQ(k, "last_change")) &&
-                                   (json_is_null(v) ||
-                                    (json_is_string(v) && strlen(json_string_value(v)) == 10 &&
-                                     strspn(json_string_value(v), "0123456789-") == 10 &&
-                                     json_string_value(v)[4] == '-' &&
-                                     json_string_value(v)[7] == '-'))) {
-                                engine_arg(&e, c,
-                                           STREQ(k, "expires") ? "--expiredate" : "--lastday");
-                                engine_arg(&e, c, json_is_null(v) ? "-1" : json_string_value(v));
-                        } else {
-                                engine_done(&e);
-                                json_decref(kc.keys);
-                                module_error_set(err, 422, "invalid_argument", "aging",
-                                                 "aging.%.32s: min_days, max_days, warn_days and "
-                                                 "inactive_days are -1 to 99999; expires and "
-                                                 "last_change are YYYY-MM-DD or null",
-                                                 k);
-                                return -EINVAL;
-                        }
+                change_cmd_drop(e); /* nothing for usermod */
+        return 0;
+}
+
+/* Whether s is a date as chage takes it: YYYY-MM-DD. */
+static bool chage_date_valid(const char *s) {
+        return strlen(s) == 10 && strspn(s, "0123456789-") == 10 && s[4] == '-' && s[7] == '-';
+}
+
+/* chage with the body's "aging" object. */
+static int aging_cmd(struct change_plan *e, json_t *aging, const char *final,
+                     struct module_error *err) {
+        static const struct {
+                const char *key, *opt;
+        } am[] = {{"min_days", "--mindays"},
+                  {"max_days", "--maxdays"},
+                  {"warn_days", "--warndays"},
+                  {"inactive_days", "--inactive"}};
+        struct change_cmd *c = change_cmd(e, CHAGE);
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(aging, k, v) {
+                const char *opt = NULL;
+                for (size_t i = 0; i < ELEMENTSOF(am); i++)
+                        if (STREQ(am[i].key, k))
+                                opt = am[i].opt;
+                if (opt && json_is_integer(v) && json_integer_value(v) >= -1 &&
+                    json_integer_value(v) <= 99999) {
+                        change_arg(e, c, opt);
+                        change_argf(e, c, "%lld", (long long)json_integer_value(v));
+                } else if ((STREQ(k, "expires") || STREQ(k, "last_change")) &&
+                           (json_is_null(v) ||
+                            (json_is_string(v) && chage_date_valid(json_string_value(v))))) {
+                        change_arg(e, c, STREQ(k, "expires") ? "--expiredate" : "--lastday");
+                        change_arg(e, c, json_is_null(v) ? "-1" : json_string_value(v));
+                } else {
+                        module_error_set(err, 422, "invalid_argument", "aging",
+                                         "aging.%.32s: min_days, max_days, warn_days and "
+                                         "inactive_days are -1 to 99999; expires and "
+                                         "last_change are YYYY-MM-DD or null",
+                                         k);
+                        return -EINVAL;
                 }
-                engine_arg(&e, c, "--");
-                engine_arg(&e, c, final);
         }
-        if (r >= 0 && e.n == 0 && !kc.touched) {
-                engine_done(&e);
-                json_decref(kc.keys);
-                return account_invalid(err, 422, NULL, "nothing to change%s", "");
+        change_arg(e, c, "--");
+        change_arg(e, c, final);
+        return 0;
+}
+
+/* The password, the expiry and the aging: commands after usermod, for
+ * the account's final name. */
+static int password_and_aging_cmds(struct change_plan *e, json_t *body, const char *final,
+                                   char gen[], const char **ret_password,
+                                   struct module_error *err) {
+        json_t *aging = json_object_get(body, "aging"), *b2 = json_deep_copy(body);
+        struct change_cmd *c;
+        int r;
+
+        if (!b2)
+                return -ENOMEM;
+        json_object_del(b2, "locked"); /* usermod's, not chpasswd's */
+        r = password_cmds(e, final, b2, gen, ret_password, err);
+        json_decref(b2);
+        if (r < 0)
+                return r;
+        if (json_is_true(json_object_get(body, "expire_password"))) {
+                c = change_cmd(e, CHAGE);
+                change_arg(e, c, "--lastday");
+                change_arg(e, c, "0");
+                change_arg(e, c, "--");
+                change_arg(e, c, final);
         }
+        return aging ? aging_cmd(e, aging, final, err) : 0;
+}
+
+static int user_modify(const struct module_ctx *ctx, const char *name, json_t *body, bool dry_run,
+                       const struct acctdb *db, const struct acct_user *u, json_t **ret,
+                       struct module_error *err) {
+        const char *password = NULL, *final = name;
+        struct keys_change kc = {0};
+        struct change_plan e;
+        char gen[GEN_PASSWORD_LEN + 1];
+        int r;
+
+        r = modify_checks(body, db, name, &final, err);
+        if (r < 0)
+                return r;
+        r = modify_keys(body, u, &kc, err);
+        if (r < 0)
+                return r;
+        change_plan_init(&e);
+        r = usermod_cmd(&e, body, db, name);
+        if (r >= 0)
+                r = password_and_aging_cmds(&e, body, final, gen, &password, err);
+        if (r >= 0 && e.n_cmds == 0 && !kc.touched)
+                r = account_invalid(err, 422, NULL, "nothing to change%s", "");
         if (r >= 0)
                 r = finish(&e, ctx, dry_run, final, &kc, u->home, password, ret, err);
-        engine_done(&e);
+        change_plan_done(&e);
         json_decref(kc.keys);
         explicit_bzero(gen, sizeof gen);
         return r;
@@ -1065,8 +1112,8 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
         bool kill_procs = acct_query_flag(query, "kill_processes");
         pid_t pids[256];
         size_t n = procs_of(u->uid, pids, ELEMENTSOF(pids));
-        struct engine e;
-        struct engine_cmd *c;
+        struct change_plan e;
+        struct change_cmd *c;
         int r;
 
         if (n > 0 && !kill_procs) {
@@ -1076,31 +1123,31 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
                                  name, n, n == 1 ? "" : "es", (int)pids[0]);
                 return -EBUSY;
         }
-        engine_init(&e);
+        change_plan_init(&e);
         if (n > 0)
-                engine_warn(&e, "%zu running process%s of %s will be killed", n, n == 1 ? "" : "es",
+                change_warn(&e, "%zu running process%s of %s will be killed", n, n == 1 ? "" : "es",
                             name);
         if (remove_home)
-                engine_warn(&e,
+                change_warn(&e,
                             "the home directory %s and its contents will be deleted: this cannot "
                             "be undone (a rollback restores the account, not the files)",
                             u->home);
-        c = engine_cmd(&e, USERDEL);
+        c = change_cmd(&e, USERDEL);
         if (remove_home)
-                engine_arg_where(&e, c, "--remove", ARG_REAL);
+                change_arg_where(&e, c, "--remove", CHANGE_ARG_REAL);
         /* The processes are still there while planning; they are gone
          * before the real run. */
         if (n > 0)
-                engine_arg_where(&e, c, "--force", ARG_PLAN);
-        engine_arg(&e, c, "--");
-        engine_arg(&e, c, name);
+                change_arg_where(&e, c, "--force", CHANGE_ARG_STAGE);
+        change_arg(&e, c, "--");
+        change_arg(&e, c, name);
         if (!dry_run && n > 0) {
                 /* The guards first: a refused delete must kill nothing. */
                 json_t *probe = NULL;
-                r = engine_run(&e, true, acct_guard, (void *)caller(ctx), &probe, err);
+                r = account_change_run(&e, true, acct_guard, (void *)caller(ctx), &probe, err);
                 json_decref(probe);
                 if (r < 0) {
-                        engine_done(&e);
+                        change_plan_done(&e);
                         return r;
                 }
                 /* Until they are gone (bounded: a process in D state may
@@ -1116,7 +1163,7 @@ static int user_delete(const struct module_ctx *ctx, const char *name, json_t *q
                 json_object_del(*ret, "result");
         if (*ret && !dry_run)
                 r = delete_outcome(name, u->home, remove_home, r, *ret, err);
-        engine_done(&e);
+        change_plan_done(&e);
         return r;
 }
 
