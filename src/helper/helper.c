@@ -1,9 +1,13 @@
-/* helper.c — the privileged helper's dispatch table and operations.
+/* helper.c — the privileged helper's dispatcher and operations.
  *
- * Every operation is one row of `ops`: its name, the lowest role that may
- * call it (ROLE_NONE: no session, e.g. login), whether the one-time
- * bootstrap token may act there, and its handler.  Adding an operation
- * touches the table, the handler, the front's caller and a test.
+ * Every operation is one row of helper_ops (common/helperops.h: name,
+ * lowest role, flags, argument schema) and one handler in `handlers`,
+ * indexed by enum helper_op.  helper_dispatch checks the session, the role
+ * and the arguments against the row before the handler runs, and writes
+ * the audit record of an audited operation from what its handler put in
+ * struct op_record: handlers never call audit() themselves.  Adding an
+ * operation touches the enum and its row, the handler, the front's stub
+ * (daemon/helperstubs.c) and the tests that walk the table.
  *
  * The helper re-validates everything the front already validated (settings
  * against the schema, command arguments, names): the front may be
