@@ -167,21 +167,34 @@ static int ctx_query_flag(const struct module_ctx *ctx, const char *key, bool *r
         return query_flag_get(ctx->opaque, key, ret, e);
 }
 
-static int ctx_privileged_read(const struct module_ctx *ctx, const char *module, json_t *args,
-                               json_t **ret, struct module_error *e) {
-        const struct api_request *req = ctx->opaque;
-        json_t *a = json_pack("{s:s, s:o}", "module", module, "args", args ? args : json_object());
-
-        if (!req->helper) {
-                json_decref(a);
-                module_error_set(e, 503, "unavailable", NULL, "the privileged helper is not here");
-                return -EPIPE;
-        }
-        return req->helper("module_read", req->session, req->ctx.source, a, -1, ret, NULL, e);
+/* The way to the helper for the caller of req. */
+static struct helper_link request_link(const struct api_request *req) {
+        return (struct helper_link){
+                .call = req->helper,
+                .session = req->session,
+                .source = req->ctx.source,
+        };
 }
 
-static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
-                           struct api_response *resp);
+static int ctx_privileged_read(const struct module_ctx *ctx, const char *module, json_t *args,
+                               json_t **ret, struct module_error *e) {
+        const struct helper_link l = request_link(ctx->opaque);
+        return helper_op_module_read(&l, module, args, ret, e);
+}
+
+/* One helper call of a request: its link, and what the helper answered. */
+struct hcall {
+        struct helper_link l;
+        json_t *ret, *details;
+        struct module_error e;
+};
+
+static void hcall_init(struct hcall *c, const struct api_request *req) {
+        *c = (struct hcall){.l = request_link(req)};
+        c->l.details = &c->details;
+}
+
+static json_t *hcall_done(struct hcall *c, int r, struct api_response *resp);
 static void audit_refused(const struct api_request *req, const struct api_response *refusal);
 
 /* The context modules see for this request. */
@@ -207,7 +220,11 @@ static void h_whoami(const struct api_request *req, char **p, struct api_respons
         o = json_pack("{s:s, s:s, s:s, s:s}", "user", req->ctx.user, "role", req->ctx.role, "auth",
                       req->auth ? req->auth : "none", "source", req->ctx.source);
         if (o && req->auth && STREQ(req->auth, "cookie") && csrf) {
-                json_t *ret = call_helper(req, "csrf_renew", NULL, resp);
+                struct hcall c;
+                json_t *ret;
+
+                hcall_init(&c, req);
+                ret = hcall_done(&c, helper_op_csrf_renew(&c.l, &c.ret, &c.e), resp);
                 if (!ret) {
                         json_decref(o);
                         return;
@@ -327,35 +344,25 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
         ok(resp, out);
 }
 
-/* Calls the helper for the caller's session; on refusal fills resp with the
- * helper's error (and its details, e.g. the files of a conflict). */
-/* Calls the helper, passing fd (or -1) with the request. */
-static json_t *call_helper_fd(const struct api_request *req, const char *op, json_t *args, int fd,
-                              struct api_response *resp) {
-        struct module_error e = {0};
-        json_t *ret = NULL, *details = NULL;
-        int r;
-
-        if (!req->helper) {
-                json_decref(args);
-                api_error(resp, 503, "unavailable", NULL, "changes are not possible here");
-                return NULL;
+/* The result of a helper call that returned r; or NULL, with resp filled
+ * with the helper's refusal and its details (e.g. the files of a conflict). */
+static json_t *hcall_done(struct hcall *c, int r, struct api_response *resp) {
+        if (r >= 0) {
+                json_decref(c->details);
+                return c->ret ? c->ret : json_object();
         }
-        r = req->helper(op, req->session, req->ctx.source, args, fd, &ret, &details, &e);
-        if (r >= 0)
-                return ret;
-        if (STREQ(e.code, "throttled")) {
+        if (STREQ(c->e.code, "throttled")) {
                 /* The helper puts the seconds to wait in the field. */
                 int64_t secs;
-                if (safe_atoi64(e.field, &secs) >= 0 && secs > 0)
+                if (safe_atoi64(c->e.field, &secs) >= 0 && secs > 0)
                         snprintf(resp->retry_after, sizeof resp->retry_after, "%lld",
                                  (long long)secs);
-                e.field[0] = '\0';
+                c->e.field[0] = '\0';
         }
-        from_module_error(resp, &e, r);
-        if (json_is_object(details))
-                json_object_update_missing(json_object_get(resp->body, "error"), details);
-        json_decref(details);
+        from_module_error(resp, &c->e, r);
+        if (json_is_object(c->details))
+                json_object_update_missing(json_object_get(resp->body, "error"), c->details);
+        json_decref(c->details);
         return NULL;
 }
 
@@ -373,22 +380,17 @@ static void take_changed_modules(json_t *ret, struct api_response *resp) {
         json_object_del(ret, "changed_modules");
 }
 
-static json_t *call_helper(const struct api_request *req, const char *op, json_t *args,
-                           struct api_response *resp) {
-        return call_helper_fd(req, op, args, -1, resp);
-}
-
 static void h_settings_patch(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
         bool dry_run;
+        struct hcall c;
         json_t *body, *ret;
 
         if (!m || !query_flag(req, "dry_run", &dry_run, resp) || !(body = body_object(req, resp)))
                 return;
-        ret = call_helper(
-                req, "settings_apply",
-                json_pack("{s:s, s:o, s:b}", "module", m->name, "patch", body, "dry_run", dry_run),
-                resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_settings_apply(&c.l, m->name, body, dry_run, &c.ret, &c.e),
+                         resp);
         if (!ret)
                 return;
         take_changed_modules(ret, resp);
@@ -420,10 +422,11 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
                 return;
         if (c->changes_state) {
                 /* Changes go through the helper, which checks and audits them. */
-                ret = call_helper(req, "command",
-                                  json_pack("{s:s, s:s, s:o}", "module", m->name, "name", c->name,
-                                            "args", args),
-                                  resp);
+                struct hcall hc;
+                hcall_init(&hc, req);
+                ret = hcall_done(&hc,
+                                 helper_op_command(&hc.l, m->name, c->name, args, &hc.ret, &hc.e),
+                                 resp);
                 if (!ret)
                         return;
                 if (!json_is_object(ret))
@@ -450,6 +453,7 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
 
 static void h_action(const struct api_request *req, char **p, struct api_response *resp) {
         const module_t *m = find_module(p[0], resp);
+        struct hcall c;
         json_t *ret;
 
         if (!m)
@@ -463,8 +467,8 @@ static void h_action(const struct api_request *req, char **p, struct api_respons
                 api_error(resp, 405, "not_supported", NULL, "%s has no %s action", m->name, p[1]);
                 return;
         }
-        ret = call_helper(req, "action", json_pack("{s:s, s:s}", "module", m->name, "action", p[1]),
-                          resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_action(&c.l, m->name, p[1], &c.ret, &c.e), resp);
         if (ret)
                 ok(resp, ret);
 }
@@ -483,7 +487,9 @@ static void set_session_cookie(const struct api_request *req, struct api_respons
 static void h_login(const struct api_request *req, char **p, struct api_response *resp) {
         json_t *body = body_object(req, resp), *ret;
         const char *token;
+        struct hcall c;
         bool bootstrap;
+        int r;
 
         if (!body)
                 return;
@@ -499,12 +505,15 @@ static void h_login(const struct api_request *req, char **p, struct api_response
                 return;
         }
         /* The helper reads where the login comes from off the connection. */
-        ret = call_helper_fd(
-                req, bootstrap ? "login_bootstrap" : "login",
-                bootstrap ? json_pack("{s:O}", "token", json_object_get(body, "bootstrap_token"))
-                          : json_incref(body),
-                req->conn_fd, resp);
+        hcall_init(&c, req);
+        r = bootstrap ? helper_op_login_bootstrap(
+                                &c.l, json_string_value(json_object_get(body, "bootstrap_token")),
+                                req->conn_fd, &c.ret, &c.e)
+                      : helper_op_login(&c.l, json_string_value(json_object_get(body, "user")),
+                                        json_string_value(json_object_get(body, "password")),
+                                        req->conn_fd, &c.ret, &c.e);
         json_decref(body);
+        ret = hcall_done(&c, r, resp);
         if (!ret)
                 return;
         token = json_string_value(json_object_get(ret, "token"));
@@ -515,7 +524,11 @@ static void h_login(const struct api_request *req, char **p, struct api_response
 }
 
 static void h_logout(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *ret = call_helper(req, "logout", NULL, resp);
+        struct hcall c;
+        json_t *ret;
+
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_logout(&c.l, &c.ret, &c.e), resp);
         if (!ret)
                 return;
         resp->forget_session = req->session_id;
@@ -525,9 +538,12 @@ static void h_logout(const struct api_request *req, char **p, struct api_respons
 
 static void h_tokens_create(const struct api_request *req, char **p, struct api_response *resp) {
         json_t *body = body_object(req, resp), *ret;
+        struct hcall c;
+
         if (!body)
                 return;
-        ret = call_helper(req, "token_create", body, resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_token_create(&c.l, body, &c.ret, &c.e), resp);
         if (ret && req->bootstrap)
                 resp->forget_session = req->session_id;
         if (ret)
@@ -535,12 +551,17 @@ static void h_tokens_create(const struct api_request *req, char **p, struct api_
 }
 
 static void h_tokens_list(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *ret = call_helper(req, "token_list", NULL, resp);
+        struct hcall c;
+        json_t *ret;
+
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_token_list(&c.l, &c.ret, &c.e), resp);
         if (ret)
                 ok(resp, ret);
 }
 
 static void h_token_revoke(const struct api_request *req, char **p, struct api_response *resp) {
+        struct hcall c;
         int64_t id;
         json_t *ret;
 
@@ -548,7 +569,8 @@ static void h_token_revoke(const struct api_request *req, char **p, struct api_r
                 api_error(resp, 404, "not_found", NULL, "no token \"%.32s\"", p[0]);
                 return;
         }
-        ret = call_helper(req, "token_revoke", json_pack("{s:I}", "id", (json_int_t)id), resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_token_revoke(&c.l, id, &c.ret, &c.e), resp);
         if (!ret)
                 return;
         resp->forget_session = id;
@@ -557,16 +579,15 @@ static void h_token_revoke(const struct api_request *req, char **p, struct api_r
 
 static void h_sessions_list(const struct api_request *req, char **p, struct api_response *resp) {
         const char *user = query_value(req, "user");
-        json_t *args = NULL, *ret;
+        struct hcall c;
+        json_t *ret;
 
-        if (user) {
-                if (!*user || strlen(user) > 63 || !utf8_valid(user, strlen(user))) {
-                        api_error(resp, 400, "invalid_argument", "user", "user is an account name");
-                        return;
-                }
-                args = json_pack("{s:s}", "user", user);
+        if (user && (!*user || strlen(user) > 63 || !utf8_valid(user, strlen(user)))) {
+                api_error(resp, 400, "invalid_argument", "user", "user is an account name");
+                return;
         }
-        ret = call_helper(req, "session_list", args, resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_session_list(&c.l, user, &c.ret, &c.e), resp);
         if (ret)
                 ok(resp, ret);
 }
@@ -574,6 +595,7 @@ static void h_sessions_list(const struct api_request *req, char **p, struct api_
 /* Ending the caller's own current session is a logout: the cookie goes too.
  * The helper says whether it was the current one. */
 static void h_session_end(const struct api_request *req, char **p, struct api_response *resp) {
+        struct hcall c;
         int64_t id;
         json_t *ret;
 
@@ -581,7 +603,8 @@ static void h_session_end(const struct api_request *req, char **p, struct api_re
                 api_error(resp, 404, "not_found", NULL, "no session \"%.32s\"", p[0]);
                 return;
         }
-        ret = call_helper(req, "session_end", json_pack("{s:I}", "id", (json_int_t)id), resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_session_end(&c.l, id, &c.ret, &c.e), resp);
         if (!ret)
                 return;
         resp->forget_session = id;
@@ -592,56 +615,61 @@ static void h_session_end(const struct api_request *req, char **p, struct api_re
 }
 
 static void h_audit_list(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *args = json_object(), *ret;
-        static const char *const keys[] = {"before", "module", "user"};
+        const char *module = query_value(req, "module"), *user = query_value(req, "user");
         const char *v;
+        int64_t limit = 0;
+        struct hcall c;
+        json_t *ret;
 
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if ((v = query_value(req, keys[i])))
-                        json_object_set_new(args, keys[i], json_string(v));
-        if ((v = query_value(req, "limit"))) {
-                int64_t n;
-                if (safe_atoi64(v, &n) < 0 || n < 1 || n > 500) {
-                        json_decref(args);
-                        api_error(resp, 400, "invalid_argument", "limit", "limit is 1 to 500");
-                        return;
-                }
-                json_object_set_new(args, "limit", json_integer(n));
+        if ((v = query_value(req, "limit")) &&
+            (safe_atoi64(v, &limit) < 0 || limit < 1 || limit > 500)) {
+                api_error(resp, 400, "invalid_argument", "limit", "limit is 1 to 500");
+                return;
         }
-        for (const char *k = "module"; k; k = STREQ(k, "module") ? "user" : NULL) {
-                json_t *s = json_object_get(args, k);
-                if (s && !utf8_valid(json_string_value(s), json_string_length(s))) {
-                        json_decref(args);
-                        api_error(resp, 400, "invalid_argument", k, "%s is not valid text", k);
-                        return;
-                }
+        if ((module && !utf8_valid(module, strlen(module))) ||
+            (user && !utf8_valid(user, strlen(user)))) {
+                const char *k = module && !utf8_valid(module, strlen(module)) ? "module" : "user";
+                api_error(resp, 400, "invalid_argument", k, "%s is not valid text", k);
+                return;
         }
-        ret = call_helper(req, "audit_list", args, resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c,
+                         helper_op_audit_list(&c.l, query_value(req, "before"), limit, module, user,
+                                              &c.ret, &c.e),
+                         resp);
         if (ret)
                 ok(resp, ret);
 }
 
 static void h_audit_verify(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *ret = call_helper(req, "audit_verify", NULL, resp);
+        struct hcall c;
+        json_t *ret;
+
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_audit_verify(&c.l, &c.ret, &c.e), resp);
         if (ret)
                 ok(resp, ret);
 }
 
 static void h_audit_get(const struct api_request *req, char **p, struct api_response *resp) {
-        json_t *ret = call_helper(req, "audit_get", json_pack("{s:s}", "id", p[0]), resp);
+        struct hcall c;
+        json_t *ret;
+
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_audit_get(&c.l, p[0], &c.ret, &c.e), resp);
         if (ret)
                 ok(resp, ret);
 }
 
 static void h_audit_rollback(const struct api_request *req, char **p, struct api_response *resp) {
         bool dry_run;
+        struct hcall c;
         json_t *ret;
 
         if (!query_flag(req, "dry_run", &dry_run, resp))
                 return;
-        ret = call_helper(req, "audit_rollback",
-                          json_pack("{s:s, s:b}", "id", p[0], "dry_run", dry_run), resp);
-
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_audit_rollback(&c.l, p[0], dry_run, &c.ret, &c.e), resp);
         if (!ret)
                 return;
         take_changed_modules(ret, resp);
@@ -763,14 +791,14 @@ static json_t *collection_query(const struct api_request *req, struct api_respon
 static void collection_read(const struct api_request *req, const char *collection, const char *id,
                             struct api_response *resp) {
         json_t *q = collection_query(req, resp);
-        json_t *args, *ret;
+        struct hcall c;
+        json_t *ret;
 
         if (!q)
                 return;
-        args = json_pack("{s:s, s:o}", "collection", collection, "query", q);
-        if (args && id)
-                json_object_set_new(args, "id", json_string(id));
-        ret = call_helper(req, "collection_read", args, resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_collection_read(&c.l, collection, id, q, &c.ret, &c.e),
+                         resp);
         if (!ret)
                 return;
         if (json_is_integer(json_object_get(ret, "body_fd"))) {
@@ -797,7 +825,8 @@ static void collection_read(const struct api_request *req, const char *collectio
 
 static void collection_write(const struct api_request *req, const char *collection, const char *op,
                              const char *id, struct api_response *resp) {
-        json_t *q, *body, *args, *ret;
+        json_t *q, *body, *ret;
+        struct hcall c;
         bool dry_run;
 
         if (!query_flag(req, "dry_run", &dry_run, resp))
@@ -821,11 +850,11 @@ static void collection_write(const struct api_request *req, const char *collecti
                 json_decref(body);
                 return;
         }
-        args = json_pack("{s:s, s:s, s:o, s:o, s:b}", "collection", collection, "op", op, "body",
-                         body, "query", q, "dry_run", dry_run);
-        if (args && id)
-                json_object_set_new(args, "id", json_string(id));
-        ret = call_helper(req, "collection_write", args, resp);
+        hcall_init(&c, req);
+        ret = hcall_done(&c,
+                         helper_op_collection_write(&c.l, collection, op, id, body, q, dry_run,
+                                                    &c.ret, &c.e),
+                         resp);
         if (!ret)
                 return;
         ok(resp, ret);
@@ -1059,17 +1088,15 @@ static void module_route(const struct api_request *req, const struct resolved *r
  * which keeps the audit log: ask it to record the refusal.  The answer
  * stays the refusal whatever the helper says. */
 static void audit_refused(const struct api_request *req, const struct api_response *refusal) {
-        struct api_response scratch = {0};
+        const struct helper_link l = request_link(req);
+        struct module_error e = {0};
         json_t *err = json_object_get(refusal->body, "error");
 
         if (STREQ(req->method, "GET") || STREQ(req->method, "HEAD") || !req->session)
                 return;
-        json_decref(call_helper(
-                req, "audit_refused",
-                json_pack("{s:s, s:s, s:s}", "method", req->method, "path", req->path, "message",
-                          json_string_value(json_object_get(err, "message")) ?: "forbidden"),
-                &scratch));
-        api_response_clear(&scratch);
+        (void)helper_op_audit_refused(
+                &l, req->method, req->path,
+                json_string_value(json_object_get(err, "message")) ?: "forbidden", &e);
 }
 
 void api_handle(const struct api_request *req, struct api_response *resp) {

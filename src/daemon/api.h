@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "helperstubs.h"
 #include "module.h"
 
-/* How the API reaches the privileged helper (helperclient.c in the daemon;
- * an in-process dispatcher in the fuzz target).  Same contract as
- * helper_call(). */
-typedef int (*api_helper_fn)(const char *op, const char *session, const char *source, json_t *args,
-                             int fd, json_t **ret, json_t **ret_details, struct module_error *e);
+/* How the API reaches the privileged helper (helper_call() in the daemon;
+ * an in-process dispatcher in the fuzz target), through the typed stubs of
+ * helperstubs.h. */
+typedef helper_call_fn api_helper_fn;
 
 struct api_request {
         const char *method;

@@ -31,6 +31,7 @@
 #include "frontauth.h"
 #include "roles.h"
 #include "helperclient.h"
+#include "helperstubs.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "modules/metrics/history.h"
@@ -266,12 +267,15 @@ static struct {
         json_t *ports_last; /* {"new", "gone"} last published (or seen) */
 } poll_state;
 
+/* The front's own calls: no session, the source "front". */
+static const struct helper_link front_link = {.call = helper_call, .source = "front"};
+
 static void poll_counters(bool audit_wanted) {
         struct module_error e = {0};
         json_t *res = NULL;
         int64_t head;
 
-        if (helper_call("front_poll", NULL, "front", NULL, -1, &res, NULL, &e) < 0)
+        if (helper_op_front_poll(&front_link, &res, &e) < 0)
                 return;
         head = json_integer_value(json_object_get(res, "audit_head"));
         atomic_store(&stats_sessions_open,
@@ -301,9 +305,10 @@ static void poll_counters(bool audit_wanted) {
                 if (!pick_session(EVENT_AUDIT, &who, secret, user, source))
                         break;
                 res = NULL;
-                if (helper_call("audit_since", who.secret, who.source,
-                                json_pack("{s:I}", "after", (json_int_t)poll_state.audit_seen), -1,
-                                &res, NULL, &e) < 0)
+                if (helper_op_audit_since(&(const struct helper_link){.call = helper_call,
+                                                                      .session = who.secret,
+                                                                      .source = who.source},
+                                          poll_state.audit_seen, &res, &e) < 0)
                         break;
                 recs = json_object_get(res, "records");
                 if (json_array_size(recs) == 0) {

@@ -24,6 +24,8 @@
 
 #include "events.h"
 #include "helperclient.h"
+#include "helperstubs.h"
+#include "helperops.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "module.h"
@@ -89,9 +91,19 @@ static json_t *live_facts(void) {
 /* How modules' background work reaches the helper (module.h,
  * modules_set_helper_call): the metrics history stores its minutes so. */
 static int front_helper_call(const char *op, json_t *args, json_t **ret) {
+        static const struct helper_link front = {.call = helper_call, .source = "front"};
         struct module_error e = {0};
-        int r = helper_call(op, NULL, "front", args, -1, ret, NULL, &e);
+        enum helper_op which;
+        int r;
 
+        /* Only the operations made for modules' own stores go this way. */
+        if (helper_op_from_name(op, &which) < 0 ||
+            (which != HELPER_OP_METRICS_STORE && which != HELPER_OP_METRICS_QUERY &&
+             which != HELPER_OP_METRICS_RECENT)) {
+                json_decref(args);
+                return -EINVAL;
+        }
+        r = helper_op_call(&front, which, args, -1, ret, &e);
         if (r == -EACCES)
                 log_warning("the helper refused %s: %s", op, e.message);
         return r;

@@ -10,6 +10,7 @@
 
 #include "roles.h"
 #include "helperclient.h"
+#include "helperstubs.h"
 #include "tls.h"
 #include "util.h"
 
@@ -96,8 +97,9 @@ static int check(const char *secret, const char *source, unsigned idle_timeout, 
         }
         pthread_mutex_unlock(&lock);
 
-        r = helper_call("session_check", NULL, source, json_pack("{s:s}", "secret", secret), -1,
-                        &res, NULL, e);
+        r = helper_op_session_check(
+                &(const struct helper_link){.call = helper_call, .source = source}, secret, &res,
+                e);
         if (r < 0) {
                 pthread_mutex_lock(&lock);
                 en = lookup(digest);
@@ -145,7 +147,6 @@ int frontauth_check_fresh(const char *secret, const char *source, unsigned idle_
 int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
                          struct module_error *e) {
         char digest[65], csrf_digest[65];
-        json_t *res = NULL;
         struct entry *en;
         int r;
 
@@ -161,9 +162,10 @@ int frontauth_check_csrf(struct caller *c, const char *csrf, const char *source,
         /* Digests of secrets: comparing them in variable time tells nothing. */
         if (c->csrf_digest[0] && STREQ(c->csrf_digest, csrf_digest))
                 return 0;
-        r = helper_call("csrf_check", c->secret, source, json_pack("{s:s}", "csrf", csrf), -1, &res,
-                        NULL, e);
-        json_decref(res);
+        r = helper_op_csrf_check(&(const struct helper_link){.call = helper_call,
+                                                             .session = c->secret,
+                                                             .source = source},
+                                 csrf, e);
         if (r < 0)
                 return r;
         memcpy(c->csrf_digest, csrf_digest, sizeof c->csrf_digest);

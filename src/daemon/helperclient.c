@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "helper/helper.h"
+#include "common/helperops.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -73,15 +73,20 @@ static int body_fd(int *fd, json_t *answer, struct module_error *e) {
         return 0;
 }
 
-int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
+int helper_call(enum helper_op op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e) {
         json_t *req, *answer = NULL;
-        bool slow = helper_op_is_slow(op);
+        bool slow = helper_op_has(op, HELPER_OPF_SLOW);
         int64_t id;
         int r, rfd = -1, ch;
 
-        req = json_pack("{s:s, s:s?, s:s?, s:o}", "op", op, "session", session, "source", source,
-                        "args", args ? args : json_object());
+        if ((unsigned)op >= HELPER_OP__COUNT) {
+                json_decref(args);
+                module_error_set(e, 500, "internal", NULL, "no such helper operation");
+                return -EINVAL;
+        }
+        req = json_pack("{s:s, s:s?, s:s?, s:o}", "op", helper_ops[op].name, "session", session,
+                        "source", source, "args", args ? args : json_object());
         if (!req) {
                 module_error_set(e, 500, "internal", NULL, "out of memory");
                 return -ENOMEM;

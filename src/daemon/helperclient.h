@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/helperops.h"
 #include "module.h"
 
 #define HELPER_CHANNELS      8
@@ -20,7 +21,8 @@
 /* socks: the front's ends of the n channels (taken over). */
 void helper_client_init(const int *socks, size_t n);
 
-/* Calls op for the session `session` (may be NULL) from `source`.  args is
+/* Calls op (helperops.h; callers use the typed stubs of helperstubs.h)
+ * for the session `session` (may be NULL) from `source`.  args is
  * taken over (NULL = {}); fd >= 0 is passed along (and stays the caller's).
  * On success *ret gets the result object.  On refusal returns -EACCES and
  * fills e; *ret_details (if non-NULL) gets the error object's extra fields
@@ -28,7 +30,7 @@ void helper_client_init(const int *socks, size_t n);
  * a 503 in e.  A body the helper passed in a sealed memfd (a large list as
  * JSON text, answer {"body_fd": true}) comes back as "body_fd": the
  * descriptor's number, which is then the caller's to close. */
-int helper_call(const char *op, const char *session, const char *source, json_t *args, int fd,
+int helper_call(enum helper_op op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e);
 
 /* Turns an answer frame into the results of helper_call(). */

@@ -57,6 +57,7 @@
 #include "roles.h"
 #include "helperclient.h"
 #include "common/httpstats.h"
+#include "helperstubs.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "config.h"
@@ -318,7 +319,9 @@ static int peer_session(struct MHD_Connection *c, struct conn *cn, struct module
                 module_error_set(e, 500, "internal", NULL, "no connection descriptor");
                 return -EIO;
         }
-        r = helper_call("peer_session", NULL, cn->source, NULL, fi->connect_fd, &res, NULL, e);
+        r = helper_op_peer_session(
+                &(const struct helper_link){.call = helper_call, .source = cn->source},
+                fi->connect_fd, &res, e);
         if (r < 0)
                 return r;
         snprintf(cn->peer_secret, sizeof cn->peer_secret, "%s",
@@ -332,14 +335,17 @@ static int peer_session(struct MHD_Connection *c, struct conn *cn, struct module
  * when the connection closes (and ends them all when a front starts, for a
  * front that died with connections open). */
 static void end_peer_session(struct conn *cn) {
+        const struct helper_link l = {
+                .call = helper_call,
+                .session = cn->peer_secret,
+                .source = cn->source,
+        };
         struct module_error e = {0};
-        json_t *res = NULL;
 
         if (!cn->peer_secret[0])
                 return;
-        if (helper_call("peer_end", cn->peer_secret, cn->source, NULL, -1, &res, NULL, &e) < 0)
+        if (helper_op_peer_end(&l, &e) < 0)
                 log_debug("%s: the local session was not ended: %s", cn->source, e.message);
-        json_decref(res);
         if (cn->peer_id > 0)
                 frontauth_forget(cn->peer_id);
         explicit_bzero(cn->peer_secret, sizeof cn->peer_secret);

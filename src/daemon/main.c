@@ -35,6 +35,7 @@
 #include "helper/helper.h"
 #include "helper/sessions.h"
 #include "helperclient.h"
+#include "helperstubs.h"
 #include "http.h"
 #include "jsonutil.h"
 #include "log.h"

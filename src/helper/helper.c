@@ -1,9 +1,13 @@
-/* helper.c — the privileged helper's dispatch table and operations.
+/* helper.c — the privileged helper's dispatcher and operations.
  *
- * Every operation is one row of `ops`: its name, the lowest role that may
- * call it (ROLE_NONE: no session, e.g. login), whether the one-time
- * bootstrap token may act there, and its handler.  Adding an operation
- * touches the table, the handler, the front's caller and a test.
+ * Every operation is one row of helper_ops (common/helperops.h: name,
+ * lowest role, flags, argument schema) and one handler in `handlers`,
+ * indexed by enum helper_op.  helper_dispatch checks the session, the role
+ * and the arguments against the row before the handler runs, and writes
+ * the audit record of an audited operation from what its handler put in
+ * struct op_record: handlers never call audit() themselves.  Adding an
+ * operation touches the enum and its row, the handler, the front's stub
+ * (daemon/helperstubs.c) and the tests that walk the table.
  *
  * The helper re-validates everything the front already validated (settings
  * against the schema, command arguments, names): the front may be
@@ -34,6 +38,7 @@
 #include "authority.h"
 #include "change.h"
 #include "files.h"
+#include "helperops.h"
 #include "images.h"
 #include "log.h"
 #include "loginsrc.h"
@@ -91,12 +96,30 @@ struct helper {
         uint64_t last_tick_usec;           /* monotonic: the last helper_tick */
 };
 
+/* What the record of an audited operation (HELPER_OPF_AUDITED) says.  The
+ * handler fills it through op_record(); helper_dispatch writes it once the
+ * handler has returned, with the handler's result (or, for refusal, a
+ * refusal whatever the handler returned), and puts the new record's id in
+ * the answer under id_key.  Handlers never write records themselves. */
+struct op_record {
+        bool due;
+        char module[128];
+        char operation[256];
+        json_t *args, *files; /* owned; files with their images, kept root-only */
+        int64_t rollback_of;
+        const char *id_key; /* static: "audit_id", "record" */
+        bool refusal;
+        struct module_error why; /* the refusal's reason */
+};
+
 struct caller {
         bool has_session;
         struct session s;
-        const char *source; /* where the request came from, as the front saw it */
+        const char *source;       /* where the request came from, as the front saw it */
+        struct op_record *record; /* the dispatcher's, for audited operations; else NULL */
 };
 
+/* A handler: args checked against its row of helper_ops (helperops.h). */
 typedef int (*op_fn)(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
                      struct module_error *e);
 
@@ -174,6 +197,27 @@ static void audit(struct helper *h, const struct caller *c, const char *module,
                 log_error_errno(q, "cannot write the audit record for %s %s", module, operation);
         if (ret_id)
                 *ret_id = q < 0 ? 0 : id;
+}
+
+/* Asks the dispatcher for the record of this request (struct op_record):
+ * module, operation and arguments as the record shows them, and the files
+ * of the change, if any.  A later call replaces an earlier one. */
+static void op_record(const struct caller *c, const char *module, const char *operation,
+                      json_t *args, json_t *files) {
+        struct op_record *rec = c->record;
+
+        if (!rec) {
+                log_error("helper: a record for %s %s asked outside an audited operation", module,
+                          operation);
+                return;
+        }
+        json_decref(rec->args);
+        json_decref(rec->files);
+        rec->due = true;
+        snprintf(rec->module, sizeof rec->module, "%s", module ? module : "");
+        snprintf(rec->operation, sizeof rec->operation, "%s", operation);
+        rec->args = args ? json_deep_copy(args) : NULL;
+        rec->files = files ? json_incref(files) : NULL;
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -755,22 +799,15 @@ static int token_expiry(const struct caller *c, json_t *exp, int64_t now, int64_
 static int op_token_create(struct helper *h, const struct caller *c, json_t *args, int fd,
                            json_t **ret, struct module_error *e) {
         const char *name = str_arg(args, "name"), *role_s = str_arg(args, "role");
-        json_t *exp = json_object_get(args, "expires_in"), *v;
-        const char *k;
+        json_t *exp = json_object_get(args, "expires_in");
         bool bootstrap = STREQ(c->s.kind, "bootstrap");
         _cleanup_free_ char *secret = NULL;
         int64_t expires_at = 0, now = now_s();
         struct session s;
         int role, r;
 
-        json_object_foreach(args, k, v) if (!STREQ(k, "name") && !STREQ(k, "role") &&
-                                            !STREQ(k, "expires_in")) {
-                /* args are audited as they are: nothing else gets there. */
-                module_error_set(e, 400, "invalid_argument", NULL,
-                                 "unknown field \"%.64s\"; a token has name, role and expires_in",
-                                 k);
-                return -EINVAL;
-        }
+        /* args are audited as they are: the schema (helperops.c) lets no
+         * other field than these three get there. */
         if (!name || !valid_token_name(name)) {
                 module_error_set(e, 422, "invalid_argument", "name",
                                  "a token needs a name of 1-64 letters, digits, spaces or _-.@");
@@ -786,7 +823,7 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 403, "forbidden", "role",
                                  "a %s may not create a token with the role %s",
                                  role_to_string(c->s.role), role_s);
-                audit(h, c, "tokens", "create", args, -EPERM, e, NULL, 0, NULL);
+                op_record(c, "tokens", "create", args, NULL);
                 return -EPERM;
         }
         r = token_expiry(c, exp, now, &expires_at, e);
@@ -805,7 +842,7 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 (void)unlink(h->bootstrap_path);
                 log_notice("the bootstrap token created the token \"%s\"; it is gone now", name);
         }
-        audit(h, c, "tokens", "create", args, 0, NULL, NULL, 0, NULL);
+        op_record(c, "tokens", "create", args, NULL);
         *ret = json_pack("{s:o, s:s, s:s, s:s, s:I}", "id", json_sprintf("%lld", (long long)s.id),
                          "token", secret, "name", name, "role", role_to_string((enum role)role),
                          "expires_at", (json_int_t)expires_at);
@@ -884,11 +921,11 @@ static int op_token_revoke(struct helper *h, const struct caller *c, json_t *arg
                 return -ENOENT;
         }
         if (!found) {
-                audit(h, c, "tokens", "revoke", args, -EPERM, e, NULL, 0, NULL);
+                op_record(c, "tokens", "revoke", args, NULL);
                 return -EPERM;
         }
         r = sessions_delete(h->store, id);
-        audit(h, c, "tokens", "revoke", args, r, e, NULL, 0, NULL);
+        op_record(c, "tokens", "revoke", args, NULL);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot revoke: %s", strerror(-r));
                 return r;
@@ -955,11 +992,11 @@ static int op_session_end(struct helper *h, const struct caller *c, json_t *args
                 return -ENOENT;
         }
         if (!found) {
-                audit(h, c, "sessions", "end", args, -EPERM, e, NULL, 0, NULL);
+                op_record(c, "sessions", "end", args, NULL);
                 return -EPERM;
         }
         r = sessions_delete(h->store, id);
-        audit(h, c, "sessions", "end", args, r, e, NULL, 0, NULL);
+        op_record(c, "sessions", "end", args, NULL);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot end the session: %s",
                                  strerror(-r));
@@ -971,6 +1008,15 @@ static int op_session_end(struct helper *h, const struct caller *c, json_t *args
 }
 
 /* ---- changes ----------------------------------------------------------- */
+
+/* Who acts, for the modules. */
+static struct module_ctx caller_ctx(const struct caller *c) {
+        return (struct module_ctx){
+                .user = c->s.user,
+                .role = role_to_string(c->s.role),
+                .source = c->source,
+        };
+}
 
 static const module_t *module_arg(json_t *args, struct module_error *e) {
         const char *name = str_arg(args, "module");
@@ -1032,8 +1078,8 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
         const module_t *m = module_arg(args, e);
         json_t *patch = json_object_get(args, "patch");
         bool dry_run = json_is_true(json_object_get(args, "dry_run"));
+        const struct module_ctx ctx = caller_ctx(c);
         json_t *flat = NULL, *current = NULL, *changes = NULL, *plan = NULL;
-        int64_t audit_id = 0;
         int r;
 
         if (!m)
@@ -1054,19 +1100,17 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
                                  "nothing changed: the settings already have these values");
                 goto out;
         }
-        r = module_settings_apply(
-                m, &(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source}, changes,
-                dry_run, &plan, e);
-        if (!dry_run)
-                audit(h, c, m->name, "settings", changes, r, e,
-                      r >= 0 ? json_object_get(plan, "files") : NULL, 0, &audit_id);
+        r = module_settings_apply(m, &ctx, changes, dry_run, &plan, e);
+        if (!dry_run) {
+                op_record(c, m->name, "settings", changes,
+                          r >= 0 ? json_object_get(plan, "files") : NULL);
+                c->record->id_key = "audit_id";
+        }
         if (r < 0)
                 goto out;
         if (!dry_run)
                 files_made_live(json_object_get(plan, "files"), plan);
         json_object_set_new(plan, "files", files_for_client(json_object_get(plan, "files")));
-        if (audit_id)
-                json_object_set_new(plan, "audit_id", json_integer(audit_id));
         *ret = TAKE_PTR(plan);
 out:
         json_decref(flat);
@@ -1087,6 +1131,7 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         const char *name = str_arg(args, "name");
         json_t *cargs = json_object_get(args, "args");
         const command_def_t *cmd;
+        char operation[128];
         int r;
 
         if (!m)
@@ -1097,6 +1142,7 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                                  m->name, name ? name : "");
                 return -ENOENT;
         }
+        snprintf(operation, sizeof operation, "command:%s", cmd->name);
         /* A read-only command runs in the front, with the front's
          * privileges, which are part of what it may see (a sysctl key only
          * root may read stays unread); here it would run as root. */
@@ -1107,12 +1153,9 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 return -EPERM;
         }
         if (c->s.role < command_role(cmd)) {
-                _cleanup_free_ char *op = NULL;
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
                                  name, role_to_string(command_role(cmd)));
-                if (asprintf(&op, "command:%s", cmd->name) >= 0)
-                        audit(h, c, m->name, op, json_is_object(cargs) ? cargs : NULL, -EPERM, e,
-                              NULL, 0, NULL);
+                op_record(c, m->name, operation, json_is_object(cargs) ? cargs : NULL, NULL);
                 return -EPERM;
         }
         if (!json_is_object(cargs)) {
@@ -1120,14 +1163,11 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 return -EINVAL;
         }
         r = command_check_args(cmd, cargs, e);
-        if (r >= 0)
-                r = cmd->run(&(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source},
-                             cargs, ret, e);
-        if (cmd->changes_state) {
-                _cleanup_free_ char *op = NULL;
-                if (asprintf(&op, "command:%s", cmd->name) >= 0)
-                        audit(h, c, m->name, op, cargs, r, e, NULL, 0, NULL);
+        if (r >= 0) {
+                const struct module_ctx ctx = caller_ctx(c);
+                r = cmd->run(&ctx, cargs, ret, e);
         }
+        op_record(c, m->name, operation, cargs, NULL);
         return r;
 }
 
@@ -1136,6 +1176,7 @@ static int op_action(struct helper *h, const struct caller *c, json_t *args, int
         const module_t *m = module_arg(args, e);
         const char *action = str_arg(args, "action");
         int (*fn)(const struct module_ctx *, struct module_error *) = NULL;
+        const struct module_ctx ctx = caller_ctx(c);
         int r;
 
         if (!m)
@@ -1151,8 +1192,8 @@ static int op_action(struct helper *h, const struct caller *c, json_t *args, int
                                  m->name, action ? action : "");
                 return -EOPNOTSUPP;
         }
-        r = fn(&(struct module_ctx){c->s.user, role_to_string(c->s.role), c->source}, e);
-        audit(h, c, m->name, action, NULL, r, e, NULL, 0, NULL);
+        r = fn(&ctx, e);
+        op_record(c, m->name, action, NULL, NULL);
         if (r >= 0)
                 *ret = json_pack("{s:s}", "result", "ok");
         return r;
@@ -1277,7 +1318,7 @@ static int op_collection_read(struct helper *h, const struct caller *c, json_t *
                               json_t **ret, struct module_error *e) {
         const collection_def_t *coll = collection_arg(args, e);
         json_t *idv = json_object_get(args, "id"), *q;
-        struct module_ctx ctx = {c->s.user, role_to_string(c->s.role), c->source};
+        struct module_ctx ctx = caller_ctx(c);
         int r;
 
         if (!coll)
@@ -1366,12 +1407,11 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
         const char *opname = str_arg(args, "op");
         json_t *idv = json_object_get(args, "id"), *body = json_object_get(args, "body");
         bool dry_run = json_is_true(json_object_get(args, "dry_run"));
-        struct module_ctx ctx = {c->s.user, role_to_string(c->s.role), c->source};
+        struct module_ctx ctx = caller_ctx(c);
         _cleanup_json_ json_t *q = NULL, *out = NULL, *record_args = NULL;
         _cleanup_free_ char *operation = NULL;
         collection_op_t op;
         json_t *plan, *result;
-        int64_t audit_id = 0;
         int r;
 
         if (!coll)
@@ -1421,14 +1461,13 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
         if (json_array_size(json_object_get(json_object_get(out, "result"), "warnings")) > 0)
                 json_object_set(record_args, "warnings",
                                 json_object_get(json_object_get(out, "result"), "warnings"));
-        audit_with_images(h, c, m->name, operation ? operation : opname, record_args, r, e,
-                          json_object_get(plan, "files"), 0, &audit_id);
+        op_record(c, m->name, operation ? operation : opname, record_args,
+                  json_object_get(plan, "files"));
+        c->record->id_key = "audit_id";
         if (r < 0)
                 return r;
         result = json_object_get(out, "result");
         *ret = json_is_object(result) ? json_incref(result) : json_object();
-        if (audit_id)
-                json_object_set_new(*ret, "audit_id", json_integer(audit_id));
         return 0;
 
 bad_op:
@@ -1566,7 +1605,7 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
         struct change_rollback_result res = {0};
         _cleanup_json_ json_t *rec = NULL;
         const char *module;
-        int64_t id = 0, new_id = 0;
+        int64_t id = 0;
         size_t i, n = 0;
         json_t *f, *files;
         int r;
@@ -1602,21 +1641,22 @@ static int op_audit_rollback(struct helper *h, const struct caller *c, json_t *a
                 goto out;
         }
         if (r < 0) {
-                if (res.touched)
-                        audit(h, c, module ? module : "", "rollback", args, r, e, NULL, id, NULL);
+                if (res.touched) {
+                        op_record(c, module, "rollback", args, NULL);
+                        c->record->rollback_of = id;
+                }
                 goto out;
         }
         *ret = json_object();
         if (!dry_run) {
                 files_made_live(res.files, *ret);
-                audit_with_images(h, c, module ? module : "", "rollback", args, 0, NULL, res.files,
-                                  id, &new_id);
+                op_record(c, module, "rollback", args, res.files);
+                c->record->rollback_of = id;
+                c->record->id_key = "record";
         }
         json_object_set_new(*ret, "rolled_back", json_integer(id));
         json_object_set_new(*ret, "dry_run", json_boolean(dry_run));
         json_object_set_new(*ret, "files", files_for_client(res.files));
-        if (new_id)
-                json_object_set_new(*ret, "record", json_integer(new_id));
         if (module)
                 json_object_set_new(*ret, "module", json_string(module));
 out:
@@ -1714,7 +1754,6 @@ static int op_audit_refused(struct helper *h, const struct caller *c, json_t *ar
         const char *method = str_arg(args, "method"), *path = str_arg(args, "path");
         const char *msg = str_arg(args, "message");
         const module_t *m = NULL;
-        struct module_error why = {0};
         _cleanup_free_ char *operation = NULL;
         char name[65];
 
@@ -1732,53 +1771,47 @@ static int op_audit_refused(struct helper *h, const struct caller *c, json_t *ar
                 module_error_set(e, 500, "internal", NULL, "out of memory");
                 return -ENOMEM;
         }
-        module_error_set(&why, 403, "forbidden", NULL, "%.200s", msg);
-        audit(h, c, m ? m->name : "", operation, NULL, -EPERM, &why, NULL, 0, NULL);
+        op_record(c, m ? m->name : "", operation, NULL, NULL);
+        c->record->refusal = true;
+        module_error_set(&c->record->why, 403, "forbidden", NULL, "%.200s", msg);
         *ret = json_object();
         return *ret ? 0 : -ENOMEM;
 }
 
-/* slow: the handler may take long (a walk of a home, a list of every
- * account from NSS), so under helper_serve it runs in a forked worker after
- * the session and role checks.  Only operations that read, and read
- * neither the store nor the throttle table (a forked copy of SQLite's
- * connection must not be used), may be slow. */
-static const struct op {
-        const char *name;
-        enum role min_role; /* ROLE_NONE: no session needed */
-        bool bootstrap_ok;  /* the bootstrap token may act here */
-        op_fn fn;
-        bool slow;
-} ops[] = {
-        {"session_check", ROLE_NONE, false, op_session_check},
-        {"csrf_check", ROLE_MONITOR, false, op_csrf_check},
-        {"csrf_renew", ROLE_MONITOR, false, op_csrf_renew},
-        {"peer_session", ROLE_NONE, false, op_peer_session},
-        {"peer_end", ROLE_MONITOR, false, op_peer_end},
-        {"login", ROLE_NONE, false, op_login},
-        {"login_bootstrap", ROLE_NONE, false, op_login_bootstrap},
-        {"logout", ROLE_MONITOR, false, op_logout},
-        {"token_create", ROLE_MONITOR, true, op_token_create},
-        {"token_list", ROLE_MONITOR, false, op_token_list},
-        {"token_revoke", ROLE_MONITOR, false, op_token_revoke},
-        {"session_list", ROLE_MONITOR, false, op_session_list},
-        {"session_end", ROLE_MONITOR, false, op_session_end},
-        {"settings_apply", ROLE_ADMIN, false, op_settings_apply},
-        {"command", ROLE_MONITOR, false, op_command}, /* the command's own role is checked */
-        {"action", ROLE_OPERATOR, false, op_action},
-        {"module_read", ROLE_MONITOR, false, op_module_read},
-        {"audit_list", ROLE_MONITOR, false, op_audit_list},
-        {"audit_get", ROLE_MONITOR, false, op_audit_get},
-        {"audit_verify", ROLE_MONITOR, false, op_audit_verify},
-        {"audit_rollback", ROLE_ADMIN, false, op_audit_rollback},
-        {"audit_since", ROLE_MONITOR, false, op_audit_since},
-        {"audit_refused", ROLE_MONITOR, false, op_audit_refused},
-        {"metrics_store", ROLE_NONE, false, op_metrics_store},
-        {"metrics_query", ROLE_NONE, false, op_metrics_query},
-        {"metrics_recent", ROLE_NONE, false, op_metrics_recent},
-        {"front_poll", ROLE_NONE, false, op_front_poll},
-        {"collection_read", ROLE_MONITOR, false, op_collection_read, .slow = true},
-        {"collection_write", ROLE_ADMIN, false, op_collection_write},
+/* The handler of each operation of helperops.h, by its enum value.  The
+ * table there says who may call it and with what; a slow one (a walk of a
+ * home, a list of every account from NSS) runs in a forked worker under
+ * helper_serve, after the session and role checks. */
+static const op_fn handlers[HELPER_OP__COUNT] = {
+        [HELPER_OP_SESSION_CHECK] = op_session_check,
+        [HELPER_OP_CSRF_CHECK] = op_csrf_check,
+        [HELPER_OP_CSRF_RENEW] = op_csrf_renew,
+        [HELPER_OP_PEER_SESSION] = op_peer_session,
+        [HELPER_OP_PEER_END] = op_peer_end,
+        [HELPER_OP_LOGIN] = op_login,
+        [HELPER_OP_LOGIN_BOOTSTRAP] = op_login_bootstrap,
+        [HELPER_OP_LOGOUT] = op_logout,
+        [HELPER_OP_TOKEN_CREATE] = op_token_create,
+        [HELPER_OP_TOKEN_LIST] = op_token_list,
+        [HELPER_OP_TOKEN_REVOKE] = op_token_revoke,
+        [HELPER_OP_SESSION_LIST] = op_session_list,
+        [HELPER_OP_SESSION_END] = op_session_end,
+        [HELPER_OP_SETTINGS_APPLY] = op_settings_apply,
+        [HELPER_OP_COMMAND] = op_command,
+        [HELPER_OP_ACTION] = op_action,
+        [HELPER_OP_MODULE_READ] = op_module_read,
+        [HELPER_OP_AUDIT_LIST] = op_audit_list,
+        [HELPER_OP_AUDIT_GET] = op_audit_get,
+        [HELPER_OP_AUDIT_VERIFY] = op_audit_verify,
+        [HELPER_OP_AUDIT_ROLLBACK] = op_audit_rollback,
+        [HELPER_OP_AUDIT_SINCE] = op_audit_since,
+        [HELPER_OP_AUDIT_REFUSED] = op_audit_refused,
+        [HELPER_OP_METRICS_STORE] = op_metrics_store,
+        [HELPER_OP_METRICS_QUERY] = op_metrics_query,
+        [HELPER_OP_METRICS_RECENT] = op_metrics_recent,
+        [HELPER_OP_FRONT_POLL] = op_front_poll,
+        [HELPER_OP_COLLECTION_READ] = op_collection_read,
+        [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
 };
 
 /* The record of a request refused for its role: the operation's name, the
@@ -1807,19 +1840,8 @@ static void audit_role_refusal(struct helper *h, const struct caller *c, const c
         audit(h, c, m ? m->name : "", opname, shown, -EPERM, e, NULL, 0, NULL);
 }
 
-size_t helper_op_count(void) {
-        return ELEMENTSOF(ops);
-}
-
-const char *helper_op_name(size_t i) {
-        return i < ELEMENTSOF(ops) ? ops[i].name : NULL;
-}
-
-bool helper_op_is_slow(const char *name) {
-        for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
-                if (STREQ(ops[i].name, name))
-                        return ops[i].slow;
-        return false;
+bool helper_op_handled(enum helper_op op) {
+        return (unsigned)op < HELPER_OP__COUNT && handlers[op] != NULL;
 }
 
 static json_t *answer_error(json_t *id, const struct module_error *e) {
@@ -1831,25 +1853,73 @@ static json_t *answer_error(json_t *id, const struct module_error *e) {
         return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", false, "error", err);
 }
 
-/* Operations that change nothing an account's authority depends on. */
-static bool op_reads_only(const char *name) {
-        static const char *const reads[] = {
-                "session_check",  "csrf_check",   "module_read",   "collection_read",
-                "audit_list",     "audit_get",    "audit_verify",  "audit_since",
-                "token_list",     "session_list", "metrics_store", "metrics_query",
-                "metrics_recent", "front_poll",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(reads); i++)
-                if (STREQ(reads[i], name))
-                        return true;
-        return false;
+/* Writes the record an audited handler asked for (struct op_record) with
+ * its result, and hands the new record's id to the answer. */
+static void record_write(struct helper *h, const struct caller *c, struct op_record *rec, int r,
+                         const struct module_error *e, json_t *result) {
+        int64_t id = 0;
+
+        if (rec->refusal) {
+                r = -EPERM;
+                e = &rec->why;
+        }
+        if (rec->files)
+                audit_with_images(h, c, rec->module, rec->operation, rec->args, r, e, rec->files,
+                                  rec->rollback_of, &id);
+        else
+                audit(h, c, rec->module, rec->operation, rec->args, r, e, NULL, rec->rollback_of,
+                      &id);
+        if (r >= 0 && rec->id_key && id > 0 && json_is_object(result))
+                json_object_set_new(result, rec->id_key, json_integer(id));
 }
 
-/* Operations that may delete or rename an account. */
-static bool op_changes_accounts(const char *name) {
-        return STREQ(name, "collection_write") || STREQ(name, "audit_rollback") ||
-               STREQ(name, "command") || STREQ(name, "action");
+/* The checks of a request's row before its handler runs: the session, the
+ * bootstrap token's bounds and the role (a refusal for the role is
+ * audited), then the arguments against the schema. */
+static int dispatch_checks(struct helper *h, const struct helper_op_def *op, const char *secret,
+                           json_t *args, struct caller *c, struct module_error *e) {
+        struct session_limits lim;
+        int r;
+
+        if (op->flags & HELPER_OPF_SESSION) {
+                session_limits(&lim);
+                r = secret ? sessions_check(h->store, secret, &lim, now_s(), &c->s) : -ENOENT;
+                if (r < 0) {
+                        log_warning("helper: refused %s: %s", op->name,
+                                    secret ? "invalid or expired session" : "no session");
+                        module_error_set(e, 401, "unauthenticated", NULL,
+                                         r == -ETIMEDOUT ? "session expired" : "invalid session");
+                        return r;
+                }
+                r = session_authority(h, c->source, &c->s, e);
+                if (r < 0) {
+                        log_warning("helper: refused %s for \"%s\": %s", op->name, c->s.user,
+                                    e->message);
+                        return r;
+                }
+                c->has_session = true;
+                if (STREQ(c->s.kind, "bootstrap") && !(op->flags & HELPER_OPF_BOOTSTRAP_OK)) {
+                        module_error_set(e, 401, "unauthenticated", NULL,
+                                         "the bootstrap token can only log in (POST /api/v1/login) "
+                                         "or create the first API token");
+                        return -EPERM;
+                }
+                if (c->s.role < op->min_role) {
+                        log_warning("helper: refused %s for \"%s\" (%s): needs %s", op->name,
+                                    c->s.user, role_to_string(c->s.role),
+                                    role_to_string(op->min_role));
+                        module_error_set(e, 403, "forbidden", NULL, "this needs the role %s",
+                                         role_to_string(op->min_role));
+                        audit_role_refusal(h, c, op->name, args, e);
+                        return -EPERM;
+                }
+        }
+        r = helper_op_check_args((enum helper_op)(op - helper_ops), args, e);
+        if (r < 0)
+                log_warning("helper: refused %s: %s", op->name, e->message);
+        return r;
 }
+
 static int worker_fork(struct helper *h);
 
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
@@ -1857,8 +1927,10 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         const char *secret = json_string_value(json_object_get(req, "session"));
         json_t *id = json_object_get(req, "id"), *args = json_object_get(req, "args");
         struct module_error e = {0};
+        struct op_record rec = {0};
         struct caller c = {.source = json_string_value(json_object_get(req, "source"))};
-        const struct op *op = NULL;
+        const struct helper_op_def *op = NULL;
+        enum helper_op which;
         json_t *result = NULL, *answer;
         int r;
 
@@ -1866,58 +1938,23 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 close(h->answer_fd);
         h->answer_fd = -1;
         flush_deferred(h); /* callers in-process: the previous answer went out */
-        for (size_t i = 0; name && i < ELEMENTSOF(ops); i++)
-                if (STREQ(ops[i].name, name))
-                        op = &ops[i];
-        if (!op) {
+        if (helper_op_from_name(name, &which) < 0 || !handlers[which]) {
                 log_warning("helper: refused unknown operation \"%.32s\"", name ? name : "");
                 module_error_set(&e, 400, "bad_request", NULL, "unknown operation");
                 r = -EINVAL;
                 goto done;
         }
+        op = &helper_ops[which];
         if (args && !json_is_object(args)) {
                 log_warning("helper: refused %s: malformed arguments", op->name);
                 module_error_set(&e, 400, "bad_request", NULL, "malformed arguments");
                 r = -EINVAL;
                 goto done;
         }
-        if (op->min_role != ROLE_NONE) {
-                struct session_limits lim;
-                session_limits(&lim);
-                r = secret ? sessions_check(h->store, secret, &lim, now_s(), &c.s) : -ENOENT;
-                if (r < 0) {
-                        log_warning("helper: refused %s: %s", op->name,
-                                    secret ? "invalid or expired session" : "no session");
-                        module_error_set(&e, 401, "unauthenticated", NULL,
-                                         r == -ETIMEDOUT ? "session expired" : "invalid session");
-                        goto done;
-                }
-                r = session_authority(h, c.source, &c.s, &e);
-                if (r < 0) {
-                        log_warning("helper: refused %s for \"%s\": %s", op->name, c.s.user,
-                                    e.message);
-                        goto done;
-                }
-                c.has_session = true;
-                if (STREQ(c.s.kind, "bootstrap") && !op->bootstrap_ok) {
-                        module_error_set(&e, 401, "unauthenticated", NULL,
-                                         "the bootstrap token can only log in (POST /api/v1/login) "
-                                         "or create the first API token");
-                        r = -EPERM;
-                        goto done;
-                }
-                if (c.s.role < op->min_role) {
-                        log_warning("helper: refused %s for \"%s\" (%s): needs %s", op->name,
-                                    c.s.user, role_to_string(c.s.role),
-                                    role_to_string(op->min_role));
-                        module_error_set(&e, 403, "forbidden", NULL, "this needs the role %s",
-                                         role_to_string(op->min_role));
-                        r = -EPERM;
-                        audit_role_refusal(h, &c, op->name, args, &e);
-                        goto done;
-                }
-        }
-        if (op->slow && worker_fork(h) > 0) {
+        r = dispatch_checks(h, op, secret, args, &c, &e);
+        if (r < 0)
+                goto done;
+        if ((op->flags & HELPER_OPF_SLOW) && worker_fork(h) > 0) {
                 /* The worker answers on this channel (helper_serve). */
                 if (fd >= 0)
                         close(fd);
@@ -1925,13 +1962,19 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         }
         {
                 json_t *a = args ? json_incref(args) : json_object();
-                r = op->fn(h, &c, a, fd, &result, &e);
+                if (op->flags & HELPER_OPF_AUDITED)
+                        c.record = &rec;
+                r = handlers[which](h, &c, a, fd, &result, &e);
                 json_decref(a);
-                if (!op_reads_only(op->name))
+                if (rec.due)
+                        record_write(h, &c, &rec, r, &e, result);
+                json_decref(rec.args);
+                json_decref(rec.files);
+                if (!(op->flags & HELPER_OPF_READS_ONLY))
                         authority_flush(h->authority); /* our own changes count at once */
-                if (r >= 0 && op_changes_accounts(op->name))
+                if (r >= 0 && (op->flags & HELPER_OPF_CHANGES_ACCOUNTS))
                         sweep_accounts(h);
-                if (STREQ(op->name, "login") || STREQ(op->name, "login_bootstrap")) {
+                if (which == HELPER_OP_LOGIN || which == HELPER_OP_LOGIN_BOOTSTRAP) {
                         if (r >= 0)
                                 h->logins_ok++;
                         else

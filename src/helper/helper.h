@@ -9,7 +9,7 @@
  * exits, so the helper's own loop answers the other channels meanwhile;
  * the worker never touches the store or the throttle table, so no state
  * that changes is forked into a copy that diverges.  Requests
- * form a closed set (the table in helper.c); each names the session it acts
+ * form a closed set (the table of helperops.h); each names the session it acts
  * for, and the helper itself looks the session up, checks its expiry and
  * that its role is high enough for the operation — it trusts nothing the
  * front says about who is asking.  Anything unknown or malformed is refused
@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <stddef.h>
+
+#include "helperops.h"
 
 struct helper;
 
@@ -66,11 +68,6 @@ void helper_tick(struct helper *h);
 /* A front is starting: the local connections of any earlier one are gone,
  * and so are their sessions. */
 int helper_front_started(struct helper *h);
-/* The rows of the operation table, by position (i < helper_op_count()):
- * for tests that must cover every operation, so that a new one without a
- * test fails them. */
-size_t helper_op_count(void);
-const char *helper_op_name(size_t i);
-/* Whether the operation is marked slow in the table (run in a worker): the
- * front holds at most HELPER_SLOW_CHANNELS channels with such calls. */
-bool helper_op_is_slow(const char *name);
+/* Whether the helper has a handler for op (every row of helper_ops,
+ * helperops.h, must have one; the unit tests check it). */
+bool helper_op_handled(enum helper_op op);

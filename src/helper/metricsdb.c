@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "modules/metrics/history.h"
+#include "series.h"
 #include "sqlutil.h"
 #include "util.h"
 
@@ -23,7 +23,7 @@ static int bad(struct module_error *e, const char *field, const char *what) {
 
 static int series_index(const char *name) {
         for (int s = 0; name && s < _HS_MAX; s++)
-                if (STREQ(name, history_series_name((history_series_t)s)))
+                if (STREQ(name, series_name((series_t)s)))
                         return s;
         return -1;
 }
@@ -178,7 +178,7 @@ int metricsdb_store(struct store *s, json_t *batch, int64_t now, struct module_e
                         hours[nhours++] = h;
         }
         for (int sidx = 0; sidx < _HS_MAX && r >= 0; sidx++) {
-                const char *name = history_series_name((history_series_t)sidx);
+                const char *name = series_name((series_t)sidx);
                 for (size_t k = 0; k < nhours && r >= 0; k++)
                         r = roll_hour(s, name, hours[k]);
                 if (r >= 0)
@@ -221,7 +221,7 @@ int metricsdb_query(struct store *s, json_t *args, struct module_error *e, json_
             !get_int(json_object_get(args, "points"), &npoints) || json_object_size(args) != 5)
                 return bad(e, NULL, "give series, tier, from, step and points");
         if (step < res || step % res != 0 || step > 63072000 || npoints < 1 ||
-            npoints > HISTORY_MAX_POINTS || from % res != 0 || from < 0 || from > INT64_MAX / 2)
+            npoints > SERIES_MAX_POINTS || from % res != 0 || from < 0 || from > INT64_MAX / 2)
                 return bad(e, "step", "step must be a multiple of the tier's resolution");
         r = sql_prepare(s, sql[which], &st);
         if (r >= 0)
@@ -275,7 +275,7 @@ int metricsdb_recent(struct store *s, json_t *args, int64_t now, struct module_e
                 return -ENOMEM;
         for (int sidx = 0; sidx < _HS_MAX; sidx++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                const char *name = history_series_name((history_series_t)sidx);
+                const char *name = series_name((series_t)sidx);
                 json_t *rows = json_array();
                 int r, rc;
 

@@ -32,10 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct helper *helper;
 static char admin_secret[128];
 
-static int in_process_helper(const char *op, const char *session, const char *source, json_t *args,
-                             int fd, json_t **ret, json_t **ret_details, struct module_error *e) {
-        json_t *req = json_pack("{s:s, s:i, s:s?, s:s?, s:O?}", "op", op, "id", 1, "session",
-                                session, "source", source, "args", args);
+static int in_process_helper(enum helper_op op, const char *session, const char *source,
+                             json_t *args, int fd, json_t **ret, json_t **ret_details,
+                             struct module_error *e) {
+        json_t *req = json_pack("{s:s, s:i, s:s?, s:s?, s:O?}", "op", helper_ops[op].name, "id", 1,
+                                "session", session, "source", source, "args", args);
         json_t *answer = req ? helper_dispatch(helper, req, -1) : NULL;
         int r;
 
@@ -120,8 +121,8 @@ static void setup(void) {
         if (steward_config_init(conf, LOG_LEVEL_ERROR, err, sizeof err) < 0 ||
             write_file_atomic(token_path, token, strlen(token), 0600) < 0 ||
             helper_new(scratch_dir, token_path, &helper, err, sizeof err) < 0 ||
-            in_process_helper("login_bootstrap", NULL, "fuzz", json_pack("{s:s}", "token", token),
-                              -1, &res, NULL, &e) < 0)
+            in_process_helper(HELPER_OP_LOGIN_BOOTSTRAP, NULL, "fuzz",
+                              json_pack("{s:s}", "token", token), -1, &res, NULL, &e) < 0)
                 abort();
         snprintf(admin_secret, sizeof admin_secret, "%s",
                  json_string_value(json_object_get(res, "token")));

@@ -153,24 +153,150 @@ static char *make_token(struct fixture *f, const char *admin, const char *role) 
         return s;
 }
 
-/* Every operation that needs a session, tried with none and with garbage. */
+/* Every operation that needs a session (its row in helper_ops says so),
+ * tried with none and with garbage. */
 static void test_no_session_gets_nothing(void **state) {
         struct fixture *f = *state;
-        static const char *const ops[] = {
-                "settings_apply", "command",    "action",       "token_create", "token_list",
-                "token_revoke",   "audit_list", "audit_get",    "audit_verify", "audit_rollback",
-                "logout",         "csrf_check", "session_list", "session_end"};
-        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-                json_t *a = call(f, ops[i], NULL, json_object());
-                json_t *b = call(f, ops[i],
+        size_t n = 0;
+
+        for (size_t i = 0; i < HELPER_OP__COUNT; i++) {
+                const char *op = helper_ops[i].name;
+                if (!(helper_ops[i].flags & HELPER_OPF_SESSION))
+                        continue;
+                n++;
+                json_t *a = call(f, op, NULL, json_object());
+                json_t *b = call(f, op,
                                  "stw_"
                                  "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
                                  json_object());
-                assert_int_equal(status_of(a), 401);
-                assert_int_equal(status_of(b), 401);
+                if (status_of(a) != 401 || status_of(b) != 401)
+                        fail_msg("%s without a live session: %d and %d, expected 401", op,
+                                 status_of(a), status_of(b));
                 json_decref(a);
                 json_decref(b);
         }
+        assert_true(n >= 20);
+}
+
+/* The table itself: one row per operation, a name each (unique), a
+ * handler each, a session exactly where a role is needed, slow only for
+ * reads. */
+static void test_op_table_is_whole(void **state) {
+        for (size_t i = 0; i < HELPER_OP__COUNT; i++) {
+                const struct helper_op_def *d = &helper_ops[i];
+                enum helper_op back;
+
+                if (!d->name)
+                        fail_msg("operation %zu has no row", i);
+                if (!helper_op_handled((enum helper_op)i))
+                        fail_msg("%s has no handler", d->name);
+                assert_int_equal(helper_op_from_name(d->name, &back), 0);
+                assert_int_equal(back, i);
+                if (!(d->flags & HELPER_OPF_SESSION) != (d->min_role == ROLE_NONE))
+                        fail_msg("%s: a session is needed exactly when a role is", d->name);
+                if ((d->flags & HELPER_OPF_SLOW) && !(d->flags & HELPER_OPF_READS_ONLY))
+                        fail_msg("%s: only reads may be slow", d->name);
+                if ((d->flags & HELPER_OPF_AUDITED) && (d->flags & HELPER_OPF_READS_ONLY))
+                        fail_msg("%s: audited yet reads only", d->name);
+                for (size_t k = 0; k < d->n_args; k++)
+                        for (size_t j = k + 1; j < d->n_args; j++)
+                                if (STREQ(d->args[k].name, d->args[j].name))
+                                        fail_msg("%s: argument %s twice", d->name, d->args[k].name);
+        }
+        enum helper_op none;
+        assert_int_equal(helper_op_from_name("become_root", &none), -EINVAL);
+        assert_int_equal(helper_op_from_name(NULL, &none), -EINVAL);
+}
+
+/* The dispatcher checks the arguments against the row before any handler
+ * runs: for every operation an argument it does not declare is refused,
+ * and so is one of the wrong type. */
+static void test_arguments_follow_the_schema(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *a;
+
+        for (size_t i = 0; i < HELPER_OP__COUNT; i++) {
+                const char *op = helper_ops[i].name;
+                a = call(f, op, admin, json_pack("{s:i}", "not_an_argument", 1));
+                if (status_of(a) != 400 ||
+                    !STREQ(json_string_value(json_object_get(json_object_get(a, "error"), "code")),
+                           "bad_request"))
+                        fail_msg("%s with an unknown argument: %d, expected 400 bad_request", op,
+                                 status_of(a));
+                json_decref(a);
+                for (size_t k = 0; k < helper_ops[i].n_args; k++) {
+                        const struct helper_arg *arg = &helper_ops[i].args[k];
+                        json_t *bad;
+                        if (arg->type == HELPER_ARG_ANY)
+                                continue;
+                        /* An array is of no type but ARRAY; for that, an object. */
+                        bad = arg->type == HELPER_ARG_ARRAY ? json_object() : json_array();
+                        a = call(f, op, admin, json_pack("{s:o}", arg->name, bad));
+                        if (status_of(a) != 400)
+                                fail_msg("%s with %s ill-typed: %d, expected 400", op, arg->name,
+                                         status_of(a));
+                        json_decref(a);
+                }
+        }
+        /* Bounds: a string past its length, an integer out of range. */
+        a = call(f, "action", admin,
+                 json_pack("{s:s, s:s}", "module", "system", "action", "restart-everything-now"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "audit_list", admin, json_pack("{s:i}", "limit", 501));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        /* A required one missing. */
+        a = call(f, "audit_get", admin, json_object());
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+}
+
+/* The record of an audited operation is written by the dispatcher from
+ * what the handler returns: the module and operation it names, the caller,
+ * the result — ok, refused — and the new record's id in the answer. */
+static void test_dispatcher_writes_the_record(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *mon = make_token(f, admin, "monitor");
+        json_t *a, *rec;
+
+        a = call(f, "token_create", mon, json_pack("{s:s, s:s}", "name", "up", "role", "admin"));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        a = call(f, "audit_list", admin, json_pack("{s:i}", "limit", 1));
+        rec = json_array_get(json_object_get(json_object_get(a, "result"), "records"), 0);
+        assert_string_equal(json_string_value(json_object_get(rec, "module")), "tokens");
+        assert_string_equal(json_string_value(json_object_get(rec, "operation")), "create");
+        assert_string_equal(json_string_value(json_object_get(rec, "result")), "refused");
+        assert_string_equal(json_string_value(json_object_get(rec, "role")), "monitor");
+        json_decref(a);
+
+        a = call(f, "settings_apply", admin,
+                 json_pack("{s:s, s:{s:s}}", "module", "stewardd", "patch", "log_level", "debug"));
+        assert_int_equal(status_of(a), 200);
+        int64_t id = json_integer_value(json_object_get(json_object_get(a, "result"), "audit_id"));
+        json_decref(a);
+        a = call(f, "audit_get", admin, json_pack("{s:I}", "id", (json_int_t)id));
+        rec = json_object_get(a, "result");
+        assert_string_equal(json_string_value(json_object_get(rec, "module")), "stewardd");
+        assert_string_equal(json_string_value(json_object_get(rec, "operation")), "settings");
+        assert_string_equal(json_string_value(json_object_get(rec, "result")), "ok");
+        assert_true(json_array_size(json_object_get(rec, "files")) > 0);
+        json_decref(a);
+
+        /* A dry run writes none. */
+        a = call(f, "settings_apply", admin,
+                 json_pack("{s:s, s:{s:s}, s:b}", "module", "stewardd", "patch", "log_level",
+                           "info", "dry_run", true));
+        assert_int_equal(status_of(a), 200);
+        assert_null(json_object_get(json_object_get(a, "result"), "audit_id"));
+        json_decref(a);
+        a = call(f, "audit_list", admin, json_pack("{s:i}", "limit", 1));
+        rec = json_array_get(json_object_get(json_object_get(a, "result"), "records"), 0);
+        assert_int_equal(json_integer_value(json_object_get(rec, "id")), id);
+        json_decref(a);
 }
 
 static void test_unknown_and_malformed_refused(void **state) {
@@ -606,8 +732,8 @@ static void test_every_op_checks_the_role(void **state) {
         static const char *const roles[] = {"monitor", "operator", "admin"};
         char *tok[3] = {NULL, NULL, NULL};
 
-        for (size_t i = 0; i < helper_op_count(); i++) {
-                const char *name = helper_op_name(i);
+        for (size_t i = 0; i < HELPER_OP__COUNT; i++) {
+                const char *name = helper_ops[i].name;
                 size_t rows = 0;
 
                 for (size_t p = 0; p < sizeof probes / sizeof probes[0]; p++) {
@@ -778,6 +904,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_no_session_gets_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_and_malformed_refused, setup,
                                                 teardown),
+                cmocka_unit_test(test_op_table_is_whole),
+                cmocka_unit_test_setup_teardown(test_arguments_follow_the_schema, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dispatcher_writes_the_record, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitor_cannot_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_helper_revalidates_settings, setup, teardown),

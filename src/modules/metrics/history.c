@@ -49,32 +49,6 @@ const struct history_tier_def history_tiers[HISTORY_TIERS] = {
 
 _Static_assert(HISTORY_MAX_RANGE == 3600U * 17520U, "the hour tier spans the longest range");
 
-static const struct {
-        const char *name, *unit;
-} series_defs[_HS_MAX] = {
-        [HS_CPU_BUSY] = {"cpu.busy", "percent"},
-        [HS_CPU_USER] = {"cpu.user", "percent"},
-        [HS_CPU_SYSTEM] = {"cpu.system", "percent"},
-        [HS_CPU_IOWAIT] = {"cpu.iowait", "percent"},
-        [HS_MEM_USED] = {"mem.used", "bytes"},
-        [HS_MEM_AVAILABLE] = {"mem.available", "bytes"},
-        [HS_SWAP_USED] = {"swap.used", "bytes"},
-        [HS_LOAD1] = {"load.1", "count"},
-        [HS_NET_RX] = {"net.rx", "bytes_per_second"},
-        [HS_NET_TX] = {"net.tx", "bytes_per_second"},
-        [HS_DISK_READ] = {"disk.read", "bytes_per_second"},
-        [HS_DISK_WRITE] = {"disk.write", "bytes_per_second"},
-        [HS_PROCS_RUNNING] = {"procs.running", "count"},
-};
-
-const char *history_series_name(history_series_t s) {
-        return (unsigned)s < _HS_MAX ? series_defs[s].name : NULL;
-}
-
-const char *history_series_unit(history_series_t s) {
-        return (unsigned)s < _HS_MAX ? series_defs[s].unit : NULL;
-}
-
 /* ---- the tiers -------------------------------------------------------------- */
 
 /* One tier: capacity slots, each the unix time it holds (INT64_MIN: never

@@ -41,28 +41,16 @@
 #include <stdint.h>
 
 #include "module.h"
+#include "series.h"
 
-typedef enum {
-        HS_CPU_BUSY,
-        HS_CPU_USER,
-        HS_CPU_SYSTEM,
-        HS_CPU_IOWAIT,
-        HS_MEM_USED,
-        HS_MEM_AVAILABLE,
-        HS_SWAP_USED,
-        HS_LOAD1,
-        HS_NET_RX,
-        HS_NET_TX,
-        HS_DISK_READ,
-        HS_DISK_WRITE,
-        HS_PROCS_RUNNING,
-        _HS_MAX,
-} history_series_t;
+/* The series themselves are neutral ground (series.h): the helper's store
+ * keeps them too. */
+typedef series_t history_series_t;
 
 #define HISTORY_TIERS        4
 #define HISTORY_MEM_TIERS    2               /* tiers 0 and 1 are in memory */
 #define HISTORY_MAX_RANGE    (730U * 86400U) /* seconds: 2 years */
-#define HISTORY_MAX_POINTS   3600U           /* in one answer */
+#define HISTORY_MAX_POINTS   SERIES_MAX_POINTS /* in one answer */
 #define HISTORY_DEF_POINTS   1000U           /* at most, when the step is not given */
 #define HISTORY_PENDING_MAX  180U            /* minutes waiting for the database */
 #define HISTORY_MIN_INTERVAL 1U
@@ -76,8 +64,12 @@ struct history_tier_def {
 extern const struct history_tier_def history_tiers[HISTORY_TIERS];
 
 /* "cpu.busy" …, and "percent", "bytes", "bytes_per_second" or "count". */
-const char *history_series_name(history_series_t s);
-const char *history_series_unit(history_series_t s);
+static inline const char *history_series_name(history_series_t s) {
+        return series_name(s);
+}
+static inline const char *history_series_unit(history_series_t s) {
+        return series_unit(s);
+}
 
 /* A checked query: what GET /api/v1/metrics/history answers. */
 struct history_query {

@@ -1,0 +1,104 @@
+/* helperstubs.h — the front's typed stubs of the helper protocol: one
+ * function per operation of common/helperops.h, in the spirit of OpenSSH's
+ * monitor_wrap.c.  A stub builds the operation's arguments from C values
+ * (the shape its row of helper_ops declares, which the helper checks) and
+ * calls the helper through a link; no caller names an operation by its
+ * string or builds its arguments by hand.
+ *
+ * Every stub returns what helper_call() returns: >= 0 with *ret the result
+ * object (owned), or -errno with e filled (-EACCES: the helper refused;
+ * -EPIPE: it cannot be reached, 503).  json_t arguments are taken over,
+ * whatever the outcome.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/helperops.h"
+#include "module.h"
+
+/* How a caller reaches the helper: helper_call() in the daemon, an
+ * in-process dispatcher in the fuzz target. */
+typedef int (*helper_call_fn)(enum helper_op op, const char *session, const char *source,
+                              json_t *args, int fd, json_t **ret, json_t **ret_details,
+                              struct module_error *e);
+
+struct helper_link {
+        helper_call_fn call; /* NULL: no helper here (503) */
+        const char *session; /* the caller's secret, or NULL */
+        const char *source;  /* where the request came from, for the record */
+        /* Optional: a refusal's extra fields (e.g. the "files" of a
+         * conflict) go to *details (owned), else are dropped. */
+        json_t **details;
+};
+
+/* The one way every stub goes: op with args (taken over; NULL = {}) and fd
+ * (-1: none; stays the caller's). */
+int helper_op_call(const struct helper_link *l, enum helper_op op, json_t *args, int fd,
+                   json_t **ret, struct module_error *e);
+
+/* Sessions and logins.  fd: the client's connection (the helper reads the
+ * login's source off it), or -1. */
+int helper_op_session_check(const struct helper_link *l, const char *secret, json_t **ret,
+                            struct module_error *e);
+int helper_op_csrf_check(const struct helper_link *l, const char *csrf, struct module_error *e);
+int helper_op_csrf_renew(const struct helper_link *l, json_t **ret, struct module_error *e);
+int helper_op_peer_session(const struct helper_link *l, int conn_fd, json_t **ret,
+                           struct module_error *e);
+int helper_op_peer_end(const struct helper_link *l, struct module_error *e);
+int helper_op_login(const struct helper_link *l, const char *user, const char *password, int fd,
+                    json_t **ret, struct module_error *e);
+int helper_op_login_bootstrap(const struct helper_link *l, const char *token, int fd, json_t **ret,
+                              struct module_error *e);
+int helper_op_logout(const struct helper_link *l, json_t **ret, struct module_error *e);
+
+/* Tokens: fields is the client's {name, role, expires_in} as sent (the
+ * helper checks each and refuses any other). */
+int helper_op_token_create(const struct helper_link *l, json_t *fields, json_t **ret,
+                           struct module_error *e);
+int helper_op_token_list(const struct helper_link *l, json_t **ret, struct module_error *e);
+int helper_op_token_revoke(const struct helper_link *l, int64_t id, json_t **ret,
+                           struct module_error *e);
+/* user: whose sessions (NULL: the helper decides from the caller's role). */
+int helper_op_session_list(const struct helper_link *l, const char *user, json_t **ret,
+                           struct module_error *e);
+int helper_op_session_end(const struct helper_link *l, int64_t id, json_t **ret,
+                          struct module_error *e);
+
+/* Modules. */
+int helper_op_settings_apply(const struct helper_link *l, const char *module, json_t *patch,
+                             bool dry_run, json_t **ret, struct module_error *e);
+int helper_op_command(const struct helper_link *l, const char *module, const char *name,
+                      json_t *args, json_t **ret, struct module_error *e);
+int helper_op_action(const struct helper_link *l, const char *module, const char *action,
+                     json_t **ret, struct module_error *e);
+int helper_op_module_read(const struct helper_link *l, const char *module, json_t *args,
+                          json_t **ret, struct module_error *e);
+
+/* The audit log.  before, module, user: NULL when not given; limit 0: the
+ * helper's default. */
+int helper_op_audit_list(const struct helper_link *l, const char *before, int64_t limit,
+                         const char *module, const char *user, json_t **ret,
+                         struct module_error *e);
+int helper_op_audit_get(const struct helper_link *l, const char *id, json_t **ret,
+                        struct module_error *e);
+int helper_op_audit_verify(const struct helper_link *l, json_t **ret, struct module_error *e);
+int helper_op_audit_rollback(const struct helper_link *l, const char *id, bool dry_run,
+                             json_t **ret, struct module_error *e);
+int helper_op_audit_since(const struct helper_link *l, int64_t after, json_t **ret,
+                          struct module_error *e);
+int helper_op_audit_refused(const struct helper_link *l, const char *method, const char *path,
+                            const char *message, struct module_error *e);
+
+/* The front's own: its counters. */
+int helper_op_front_poll(const struct helper_link *l, json_t **ret, struct module_error *e);
+
+/* Collections.  id: NULL for the list (read) or a create (write); query: an
+ * object of strings (taken over). */
+int helper_op_collection_read(const struct helper_link *l, const char *collection, const char *id,
+                              json_t *query, json_t **ret, struct module_error *e);
+int helper_op_collection_write(const struct helper_link *l, const char *collection, const char *op,
+                               const char *id, json_t *body, json_t *query, bool dry_run,
+                               json_t **ret, struct module_error *e);
