@@ -33,3 +33,6 @@ int command_check_args(const command_def_t *c, json_t *args, struct module_error
 
 /* The module's schema as JSON (GET …/schema). */
 json_t *module_schema_json(const module_t *m);
+/* A collection's schema as JSON (an item of the schema's
+ * "collection_schemas"). */
+json_t *collection_schema_json(const collection_def_t *c);
