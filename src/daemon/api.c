@@ -648,49 +648,15 @@ static void h_audit_rollback(const struct api_request *req, char **p, struct api
         ok(resp, ret);
 }
 
-/* "sample,audit" → a mask of EVENT_*; absent or empty: every type. */
-static int parse_event_types(const char *s, unsigned *ret, struct api_response *resp) {
-        static const struct {
-                const char *name;
-                unsigned bit;
-        } types[] = {{"sample", EVENT_SAMPLE}, {"audit", EVENT_AUDIT}, {"ports", EVENT_PORTS}};
-        unsigned mask = 0;
-
-        if (!s || !*s) {
-                *ret = EVENT_ALL;
-                return 0;
-        }
-        if (strlen(s) > 64)
-                goto bad;
-        while (*s) {
-                const char *c = strchr(s, ',');
-                size_t n = c ? (size_t)(c - s) : strlen(s);
-                unsigned bit = 0;
-                for (size_t i = 0; i < ELEMENTSOF(types); i++)
-                        if (strlen(types[i].name) == n && memcmp(types[i].name, s, n) == 0)
-                                bit = types[i].bit;
-                if (!bit)
-                        goto bad;
-                mask |= bit;
-                s += n;
-                if (*s == ',' && *++s == '\0')
-                        goto bad;
-        }
-        *ret = mask;
-        return 0;
-bad:
-        api_error(resp, 400, "invalid_argument", "types",
-                  "types is a comma-separated list of: sample, audit, ports");
-        return -EINVAL;
-}
-
 /* GET /api/v1/events: checks the arguments; the HTTP layer opens the
  * stream (events.c). */
 static void h_events(const struct api_request *req, char **p, struct api_response *resp) {
         const char *types = query_value(req, "types");
         const char *last = req->last_event_id;
+        struct module_error e = {0};
         unsigned mask;
         uint64_t id = 0;
+        int r;
 
         if (!last)
                 last = query_value(req, "last_event_id");
@@ -699,8 +665,11 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
                           "the event stream needs a session or token");
                 return;
         }
-        if (parse_event_types(types, &mask, resp) < 0)
+        r = event_types_parse(types, req->role, &mask, &e);
+        if (r < 0) {
+                from_module_error(resp, &e, r);
                 return;
+        }
         if (last && (!*last || strlen(last) > 19 || safe_atou64(last, &id) < 0)) {
                 api_error(resp, 400, "invalid_argument", "last_event_id",
                           "the last event id is a decimal number");

@@ -520,3 +520,86 @@ json_t *collection_schema_json(const collection_def_t *c) {
                          c->item, "summary", c->summary ? c->summary : "", "id", c->id_field ? c->id_field : "name",
                          "fields", fields, "query", query, "columns", columns, "verbs", verbs);
 }
+
+/* ---- event types ---------------------------------------------------------------- */
+
+/* The event types of every module in module order; a type's bit in a mask
+ * is 1 << its place here. */
+const event_def_t *event_type_at(size_t index, const module_t **ret_module) {
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                if (index < m->n_events) {
+                        if (ret_module)
+                                *ret_module = m;
+                        return &m->events[index];
+                }
+                index -= m->n_events;
+        }
+        return NULL;
+}
+
+size_t event_types_count(void) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < steward_modules_count; i++)
+                n += steward_modules[i]->n_events;
+        return n < EVENT_TYPES_MAX ? n : EVENT_TYPES_MAX;
+}
+
+int event_type_bit(const char *name, size_t len, unsigned *ret) {
+        for (size_t i = 0; i < event_types_count(); i++) {
+                const event_def_t *d = event_type_at(i, NULL);
+                if (strlen(d->name) == len && memcmp(d->name, name, len) == 0) {
+                        *ret = 1u << i;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+int event_types_parse(const char *s, int role, unsigned *ret, struct module_error *e) {
+        unsigned mask = 0, bit;
+        size_t n_types = event_types_count();
+
+        if (!s || !*s) {
+                /* Every type the role may have. */
+                for (size_t i = 0; i < n_types; i++)
+                        if (role >= event_type_at(i, NULL)->min_role)
+                                mask |= 1u << i;
+                *ret = mask;
+                return 0;
+        }
+        if (strlen(s) > 64)
+                goto bad;
+        while (*s) {
+                const char *c = strchr(s, ',');
+                size_t n = c ? (size_t)(c - s) : strlen(s);
+                if (event_type_bit(s, n, &bit) < 0)
+                        goto bad;
+                if (role < event_type_at((size_t)__builtin_ctz(bit), NULL)->min_role) {
+                        module_error_set(e, 403, "forbidden", "types",
+                                         "the events \"%.*s\" need a higher role", (int)n, s);
+                        return -EPERM;
+                }
+                mask |= bit;
+                s += n;
+                if (*s == ',' && *++s == '\0')
+                        goto bad;
+        }
+        *ret = mask;
+        return 0;
+bad: {
+        char names[256] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < n_types && off < sizeof names; i++) {
+                int w = snprintf(names + off, sizeof names - off, "%s%s", i ? ", " : "",
+                                 event_type_at(i, NULL)->name);
+                if (w < 0)
+                        break;
+                off += (size_t)w;
+        }
+        module_error_set(e, 400, "invalid_argument", "types",
+                         "types is a comma-separated list of: %s", names);
+        return -EINVAL;
+}
+}

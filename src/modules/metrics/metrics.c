@@ -42,6 +42,7 @@
 #include "modules/metrics/expo.h"
 #include "modules/metrics/history.h"
 #include "modules/metrics/httpstats.h"
+#include "modules/metrics/metevents.h"
 #include "modules/metrics/sampler.h"
 #include "modules/stewardd/stewardd.h"
 #include "registry.h"
@@ -494,4 +495,7 @@ const module_t module_metrics = {
         .make_live = make_live,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
+        .events = metrics_events,
+        .n_events = ELEMENTSOF(metrics_events),
+        .events_attach = metrics_events_attach,
 };

@@ -29,6 +29,7 @@
 #include "jsonutil.h"
 #include "kv.h"
 #include "module.h"
+#include "roles.h"
 #include "registry.h"
 #include "util.h"
 
@@ -787,6 +788,13 @@ static int stewardd_make_live(bool helper, struct module_error *err) {
         return r;
 }
 
+/* The audit records, as the front's event hub reads them from the helper
+ * (events.c): every change and refusal, by any client. */
+static const event_def_t events[] = {
+        {.name = "audit", .description = "an audit record, as GET /api/v1/audit/{id} shows it",
+         .min_role = ROLE_MONITOR},
+};
+
 const module_t module_stewardd = {
         .name = "stewardd",
         .summary = "The Steward daemon itself: limits, logging, listeners, TLS identity",
@@ -800,4 +808,6 @@ const module_t module_stewardd = {
         .make_live = stewardd_make_live,
         .commands = commands,
         .n_commands = ELEMENTSOF(commands),
+        .events = events,
+        .n_events = ELEMENTSOF(events),
 };
