@@ -51,9 +51,10 @@ static json_t *schema_in(json_t *module_schema, const char *collection) {
         json_t *s;
         size_t i;
 
-        json_array_foreach(json_object_get(module_schema, "collection_schemas"), i, s)
+        json_array_foreach(json_object_get(module_schema, "collection_schemas"), i, s) {
                 if (STREQ(sget(s, "name") ?: "", collection))
                         return json_incref(s);
+        }
         return NULL;
 }
 
@@ -149,9 +150,10 @@ static json_t *field_of(json_t *schema, const char *name) {
         json_t *f;
         size_t i;
 
-        json_array_foreach(json_object_get(schema, "fields"), i, f)
+        json_array_foreach(json_object_get(schema, "fields"), i, f) {
                 if (STREQ(sget(f, "name") ?: "", name))
                         return f;
+        }
         return NULL;
 }
 
@@ -229,9 +231,10 @@ static json_t *find_verb(json_t *schema, const char *name) {
         json_t *v;
         size_t i;
 
-        json_array_foreach(json_object_get(schema, "verbs"), i, v)
+        json_array_foreach(json_object_get(schema, "verbs"), i, v) {
                 if (STREQ(sget(v, "name") ?: "", name))
                         return json_incref(v);
+        }
         return generic_verb(schema, name);
 }
 
@@ -254,8 +257,8 @@ static void verb_names(json_t *schema, char *dst, size_t cap) {
         }
         dst[0] = '\0';
         for (i = 0; i < n; i++) {
-                int w = snprintf(dst + off, cap - off, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
-                                 names[i]);
+                const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+                int w = snprintf(dst + off, cap - off, "%s%s", sep, names[i]);
                 if (w < 0 || (size_t)w >= cap - off)
                         break;
                 off += (size_t)w;
@@ -630,6 +633,7 @@ static int run_write(struct cli *c, const char *collection, json_t *schema, json
                      const struct parsed *p) {
         const char *op = sget(verb, "op") ?: "";
         bool create = STREQ(op, "create"), del = STREQ(op, "delete");
+        const char *method = create ? "POST" : del ? "DELETE" : "PATCH";
         _cleanup_free_ char *target = NULL;
         char password[PASSWORD_CAP];
         json_t *body, *answer = NULL, *pw;
@@ -653,8 +657,7 @@ static int run_write(struct cli *c, const char *collection, json_t *schema, json
         if (r >= 0 && p->dry_run && append_query(&target, "dry_run", "1") < 0)
                 r = -ENOMEM;
         if (r >= 0)
-                r = cli_call(c, create ? "POST" : del ? "DELETE" : "PATCH", target,
-                             del ? NULL : body, &answer);
+                r = cli_call(c, method, target, del ? NULL : body, &answer);
         if ((pw = json_object_get(body, "password")) && json_is_string(pw))
                 explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
         json_decref(body);
@@ -689,16 +692,19 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
                 if (STREQ(kind, "query") || STREQ(kind, "query_flag")) {
                         json_t *q;
                         size_t k;
-                        json_array_foreach(json_object_get(schema, "query"), k, q)
+                        json_array_foreach(json_object_get(schema, "query"), k, q) {
                                 if (STREQ(sget(q, "name") ?: "", field))
                                         what = sget(q, "description");
+                        }
                 }
                 char opt[64], sn = (sget(o, "short") ?: "")[0];
                 snprintf(opt, sizeof opt, "%c%c%s--%s %s", sn ? '-' : ' ', sn ? sn : ' ',
                          sn ? ", " : "  ", sget(o, "name") ?: "", sget(o, "metavar") ?: "");
-                printf("  %-28s %s%s%s%s\n", opt, field,
-                       STREQ(kind, "true") ? " = true" : STREQ(kind, "false") ? " = false" : "",
-                       what && *what ? ": " : "", what ? what : "");
+                const char *set = STREQ(kind, "true")    ? " = true"
+                                  : STREQ(kind, "false") ? " = false"
+                                                         : "";
+                printf("  %-28s %s%s%s%s\n", opt, field, set, what && *what ? ": " : "",
+                       what ? what : "");
         }
         return 0;
 }
