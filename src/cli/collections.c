@@ -64,8 +64,7 @@ static int module_schema(struct cli *c, const char *module, json_t **ret) {
         long status = 0;
         int r;
 
-        if (url_escape(module, &esc) < 0 ||
-            asprintf(&target, "/api/v1/modules/%s/schema", esc) < 0)
+        if (url_escape(module, &esc) < 0 || asprintf(&target, "/api/v1/modules/%s/schema", esc) < 0)
                 return -ENOMEM;
         r = cli_request(c, "GET", target, NULL, 0, ret, &status, &err);
         if (r == -EREMOTEIO && status == 404) {
@@ -199,7 +198,7 @@ static json_t *generic_verb(json_t *schema, const char *name) {
                 json_array_foreach(json_object_get(schema, "fields"), i, x) {
                         const char *f = sget(x, "name") ?: "", *t = sget(x, "type") ?: "";
                         if (!json_is_true(json_object_get(x, STREQ(op, "create") ? "create"
-                                                                                  : "modify")) ||
+                                                                                 : "modify")) ||
                             (STREQ(op, "create") && STREQ(f, id)) || STREQ(t, "object") ||
                             STREQ(t, "object_array"))
                                 continue;
@@ -207,11 +206,9 @@ static json_t *generic_verb(json_t *schema, const char *name) {
                                 password |= STREQ(f, "password");
                                 continue;
                         }
-                        json_array_append_new(opts, generic_option(f,
-                                                                   STREQ(t, "boolean") ? "true"
-                                                                                       : "value",
-                                                                   STREQ(t, "boolean") ? ""
-                                                                                       : "VALUE"));
+                        json_array_append_new(
+                                opts, generic_option(f, STREQ(t, "boolean") ? "true" : "value",
+                                                     STREQ(t, "boolean") ? "" : "VALUE"));
                 }
         } else {
                 json_array_foreach(json_object_get(schema, "query"), i, x) {
@@ -387,8 +384,8 @@ static int parse(json_t *verb, const char *synopsis, int argc, char **argv, stru
         }
         json_array_foreach(json_object_get(verb, "options"), i, o) {
                 const char *kind = sget(o, "kind") ?: "", *sn = sget(o, "short") ?: "";
-                bool flag = STREQ(kind, "true") || STREQ(kind, "false") ||
-                            STREQ(kind, "query_flag");
+                bool flag =
+                        STREQ(kind, "true") || STREQ(kind, "false") || STREQ(kind, "query_flag");
                 if (n >= ARGS_MAX)
                         break;
                 opts[n] = (struct verb_option){sget(o, "name") ?: "?", sn[0],
@@ -417,8 +414,7 @@ static int item_target(const char *collection, const char *id, char **ret) {
 }
 
 /* The options given, into body and target. */
-static int fill(json_t *schema, json_t *verb, const struct parsed *p, json_t *body,
-                char **target) {
+static int fill(json_t *schema, json_t *verb, const struct parsed *p, json_t *body, char **target) {
         json_t *o;
         size_t i;
         int r;

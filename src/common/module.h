@@ -220,9 +220,9 @@ typedef struct {
         const char *summary;
         const collection_option_t *options;
         size_t n_options;
-        const char *body;   /* JSON object text always sent ("{\"locked\": true}"), or NULL */
-        bool password;      /* takes --password[=PW] for the field "password" */
-        bool bare_show;     /* with the id alone, a show (`groups members NAME`) */
+        const char *body; /* JSON object text always sent ("{\"locked\": true}"), or NULL */
+        bool password;    /* takes --password[=PW] for the field "password" */
+        bool bare_show;   /* with the id alone, a show (`groups members NAME`) */
 } collection_verb_t;
 
 typedef struct {

@@ -46,7 +46,8 @@
 struct event {
         _Atomic unsigned refs;
         uint64_t id;
-        unsigned type; /* the type's bit (registry.h); 0 for control text (retry, keepalive, reset) */
+        unsigned type; /* the type's bit (registry.h); 0 for control text (retry, keepalive, reset)
+                        */
         size_t len;
         char text[];
 };
@@ -469,7 +470,8 @@ static void *poll_main(void *arg) {
                 }
                 poked = hub.poked;
                 hub.poked = false;
-                audit_wanted = type_bit("audit") && hub.n_by_type[type_index(type_bit("audit"))] > 0;
+                audit_wanted =
+                        type_bit("audit") && hub.n_by_type[type_index(type_bit("audit"))] > 0;
                 any = hub.n_subs > 0;
                 pthread_mutex_unlock(&hub.lock);
 

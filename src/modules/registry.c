@@ -438,12 +438,12 @@ json_t *module_schema_json(const module_t *m) {
         for (size_t i = 0; i < m->n_events; i++)
                 json_array_append_new(events,
                                       json_pack("{s:s, s:s, s:s}", "name", m->events[i].name,
-                                                "description", m->events[i].description,
-                                                "min_role", role_to_string(m->events[i].min_role)));
+                                                "description", m->events[i].description, "min_role",
+                                                role_to_string(m->events[i].min_role)));
         return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", m->name, "summary",
-                         m->summary, "settings", settings, "commands", commands, "actions",
-                         actions, "collections", collections, "collection_schemas", schemas,
-                         "events", events);
+                         m->summary, "settings", settings, "commands", commands, "actions", actions,
+                         "collections", collections, "collection_schemas", schemas, "events",
+                         events);
 }
 
 /* ---- collection schemas -------------------------------------------------------- */
@@ -459,12 +459,12 @@ static const char *const opt_kind_names[] = {
 };
 
 static json_t *field_json(const collection_field_t *f) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "name", f->name, "type",
-                              field_type_name(f->type), "label", f->label ? f->label : f->name,
-                              "description", f->description ? f->description : "", "create",
-                              (f->flags & FIELD_CREATE) != 0, "modify",
-                              (f->flags & FIELD_MODIFY) != 0, "shown", (f->flags & FIELD_SHOWN) != 0,
-                              "secret", (f->flags & FIELD_SECRET) != 0);
+        json_t *o = json_pack(
+                "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "name", f->name, "type",
+                field_type_name(f->type), "label", f->label ? f->label : f->name, "description",
+                f->description ? f->description : "", "create", (f->flags & FIELD_CREATE) != 0,
+                "modify", (f->flags & FIELD_MODIFY) != 0, "shown", (f->flags & FIELD_SHOWN) != 0,
+                "secret", (f->flags & FIELD_SECRET) != 0);
         if (o && (f->type == FIELD_INTEGER || f->max > 0)) {
                 json_object_set_new(o, "min", json_integer(f->min));
                 json_object_set_new(o, "max", json_integer(f->max));
@@ -490,8 +490,9 @@ static json_t *verb_json(const collection_verb_t *v) {
                                                       op->metavar ? op->metavar : ""));
         }
         o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "name", v->name, "op", verb_op_names[v->op],
-                      "summary", v->summary ? v->summary : "", "options", opts ? opts : json_array(),
-                      "password", v->password, "bare_show", v->bare_show);
+                      "summary", v->summary ? v->summary : "", "options",
+                      opts ? opts : json_array(), "password", v->password, "bare_show",
+                      v->bare_show);
         if (o && v->body)
                 json_object_set_new(o, "body", json_loads(v->body, 0, NULL));
         return o;
@@ -504,11 +505,10 @@ json_t *collection_schema_json(const collection_def_t *c) {
         for (size_t i = 0; i < c->n_fields; i++)
                 json_array_append_new(fields, field_json(&c->fields[i]));
         for (size_t i = 0; i < c->n_query; i++)
-                json_array_append_new(query,
-                                      json_pack("{s:s, s:s, s:s}", "name", c->query[i].name, "type",
-                                                field_type_name(c->query[i].type), "description",
-                                                c->query[i].description ? c->query[i].description
-                                                                        : ""));
+                json_array_append_new(
+                        query, json_pack("{s:s, s:s, s:s}", "name", c->query[i].name, "type",
+                                         field_type_name(c->query[i].type), "description",
+                                         c->query[i].description ? c->query[i].description : ""));
         for (size_t i = 0; i < c->n_columns; i++)
                 json_array_append_new(columns,
                                       json_pack("{s:s, s:s, s:s?}", "field", c->columns[i].field,
@@ -517,8 +517,9 @@ json_t *collection_schema_json(const collection_def_t *c) {
         for (size_t i = 0; i < c->n_verbs; i++)
                 json_array_append_new(verbs, verb_json(&c->verbs[i]));
         return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", c->name, "item",
-                         c->item, "summary", c->summary ? c->summary : "", "id", c->id_field ? c->id_field : "name",
-                         "fields", fields, "query", query, "columns", columns, "verbs", verbs);
+                         c->item, "summary", c->summary ? c->summary : "", "id",
+                         c->id_field ? c->id_field : "name", "fields", fields, "query", query,
+                         "columns", columns, "verbs", verbs);
 }
 
 /* ---- event types ---------------------------------------------------------------- */
@@ -588,7 +589,7 @@ int event_types_parse(const char *s, int role, unsigned *ret, struct module_erro
         }
         *ret = mask;
         return 0;
-bad: {
+bad : {
         char names[256] = "";
         size_t off = 0;
         for (size_t i = 0; i < n_types && off < sizeof names; i++) {

@@ -39,8 +39,8 @@ static void check_verb(const collection_def_t *c, const collection_verb_t *v) {
                                 fail_msg("%s %s --%s: no query argument %s", c->name, v->name,
                                          o->name, o->field);
                         if ((q->type == FIELD_BOOLEAN) != (o->kind == COPT_QUERY_FLAG))
-                                fail_msg("%s %s --%s: a flag is a boolean query argument",
-                                         c->name, v->name, o->name);
+                                fail_msg("%s %s --%s: a flag is a boolean query argument", c->name,
+                                         v->name, o->name);
                         continue;
                 }
                 if (v->op != VERB_CREATE && v->op != VERB_MODIFY)

@@ -791,7 +791,8 @@ static int stewardd_make_live(bool helper, struct module_error *err) {
 /* The audit records, as the front's event hub reads them from the helper
  * (events.c): every change and refusal, by any client. */
 static const event_def_t events[] = {
-        {.name = "audit", .description = "an audit record, as GET /api/v1/audit/{id} shows it",
+        {.name = "audit",
+         .description = "an audit record, as GET /api/v1/audit/{id} shows it",
          .min_role = ROLE_MONITOR},
 };
 

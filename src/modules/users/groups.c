@@ -28,27 +28,59 @@
  * console are built from.  check_fields() below reads its writable fields;
  * the checks of values stay in the code. */
 static const collection_field_t fields[] = {
-        {.name = "name", .type = FIELD_STRING, .min = 1, .max = ACCOUNT_NAME_MAX,
-         .flags = FIELD_CREATE | FIELD_SHOWN, .label = "Name",
+        {.name = "name",
+         .type = FIELD_STRING,
+         .min = 1,
+         .max = ACCOUNT_NAME_MAX,
+         .flags = FIELD_CREATE | FIELD_SHOWN,
+         .label = "Name",
          .description = "the group name: a lowercase letter, then lowercase letters, digits, "
                         "'-' or '_'"},
-        {.name = "gid", .type = FIELD_INTEGER, .min = 0, .max = UINT32_MAX - 1,
-         .flags = FIELD_CREATE | FIELD_SHOWN, .label = "GID",
+        {.name = "gid",
+         .type = FIELD_INTEGER,
+         .min = 0,
+         .max = UINT32_MAX - 1,
+         .flags = FIELD_CREATE | FIELD_SHOWN,
+         .label = "GID",
          .description = "the group id, in GID_MIN..GID_MAX; by default the next free one"},
-        {.name = "members", .type = FIELD_STRING_ARRAY, .max = GROUP_MEMBERS_MAX,
-         .flags = FIELD_CREATE | FIELD_MODIFY | FIELD_SHOWN, .label = "Members",
+        {.name = "members",
+         .type = FIELD_STRING_ARRAY,
+         .max = GROUP_MEMBERS_MAX,
+         .flags = FIELD_CREATE | FIELD_MODIFY | FIELD_SHOWN,
+         .label = "Members",
          .description = "the supplementary members (the whole list)"},
-        {.name = "local", .type = FIELD_BOOLEAN, .flags = FIELD_SHOWN, .label = "Local",
+        {.name = "local",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_SHOWN,
+         .label = "Local",
          .description = "from the local files (else from a directory service, read-only)"},
-        {.name = "system", .type = FIELD_BOOLEAN, .flags = FIELD_SHOWN, .label = "System",
+        {.name = "system",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_SHOWN,
+         .label = "System",
          .description = "a system group (gid outside GID_MIN..GID_MAX)"},
-        {.name = "new_name", .type = FIELD_STRING, .max = ACCOUNT_NAME_MAX, .flags = FIELD_MODIFY,
-         .label = "New name", .description = "rename the group"},
-        {.name = "add_members", .type = FIELD_STRING_ARRAY, .max = GROUP_MEMBERS_MAX,
-         .flags = FIELD_MODIFY, .label = "Add members", .description = "users to add"},
-        {.name = "remove_members", .type = FIELD_STRING_ARRAY, .max = GROUP_MEMBERS_MAX,
-         .flags = FIELD_MODIFY, .label = "Remove members", .description = "users to remove"},
-        {.name = "force", .type = FIELD_BOOLEAN, .flags = FIELD_MODIFY, .label = "Force",
+        {.name = "new_name",
+         .type = FIELD_STRING,
+         .max = ACCOUNT_NAME_MAX,
+         .flags = FIELD_MODIFY,
+         .label = "New name",
+         .description = "rename the group"},
+        {.name = "add_members",
+         .type = FIELD_STRING_ARRAY,
+         .max = GROUP_MEMBERS_MAX,
+         .flags = FIELD_MODIFY,
+         .label = "Add members",
+         .description = "users to add"},
+        {.name = "remove_members",
+         .type = FIELD_STRING_ARRAY,
+         .max = GROUP_MEMBERS_MAX,
+         .flags = FIELD_MODIFY,
+         .label = "Remove members",
+         .description = "users to remove"},
+        {.name = "force",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_MODIFY,
+         .label = "Force",
          .description = "change a system group"},
 };
 
@@ -102,8 +134,11 @@ static const collection_verb_t verbs[] = {
         {.name = "add", .op = VERB_CREATE, .summary = "create a group", OPTS(add_opts)},
         {.name = "modify", .op = VERB_MODIFY, .summary = "rename a group", OPTS(modify_opts)},
         {.name = "delete", .op = VERB_DELETE, .summary = "delete a group", OPTS(delete_opts)},
-        {.name = "members", .op = VERB_MODIFY, .summary = "show or change the members",
-         OPTS(members_opts), .bare_show = true},
+        {.name = "members",
+         .op = VERB_MODIFY,
+         .summary = "show or change the members",
+         OPTS(members_opts),
+         .bare_show = true},
 };
 
 static json_t *group_json(const struct acctdb *db, const struct acct_group *g) {
@@ -269,7 +304,8 @@ static int check_fields(collection_op_t op, json_t *body, struct module_error *e
  * unless forced. */
 static int check_target(const struct acctdb *db, const char *id, json_t *body, json_t *query,
                         const struct acct_group **ret, struct module_error *err) {
-        bool force = json_is_true(json_object_get(body, "force")) || acct_query_flag(query, "force");
+        bool force =
+                json_is_true(json_object_get(body, "force")) || acct_query_flag(query, "force");
         const struct acct_group *g = account_name_valid(id) ? acctdb_group(db, id) : NULL;
 
         if (!g) {
