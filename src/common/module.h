@@ -172,11 +172,13 @@ typedef struct {
 
 /* A query argument the collection takes.  FIELD_BOOLEAN is a flag in the
  * API's one grammar (passed on as "1" or "0"); anything else a string the
- * module validates. */
+ * module validates.  FIELD_ENUM lists its choices, the first one what a
+ * page starts with (the console's list filter). */
 typedef struct {
         const char *name;
         field_type_t type;
         const char *description;
+        const char *const *choices; /* ENUM: NULL-terminated */
 } collection_query_t;
 
 /* A column of the list table: a field of the items, its header, its unit. */

@@ -732,7 +732,6 @@ void events_shutdown(void) {
 void events_stop(void) {
         if (!hub.started)
                 return;
-        attach_modules(NULL);
         pthread_mutex_lock(&hub.lock);
         hub.stop = true;
         pthread_cond_signal(&hub.wake);
@@ -744,6 +743,9 @@ void events_stop(void) {
         hub.ring_n = hub.ring_head = 0;
         hub.started = false;
         pthread_mutex_unlock(&hub.lock);
+        /* After the poll thread is gone (a module's poll state is its own
+         * until then); a sample still on its way finds the hub stopped. */
+        attach_modules(NULL);
         event_unref(keepalive_ev);
         event_unref(retry_ev);
         keepalive_ev = retry_ev = NULL;

@@ -504,11 +504,19 @@ json_t *collection_schema_json(const collection_def_t *c) {
 
         for (size_t i = 0; i < c->n_fields; i++)
                 json_array_append_new(fields, field_json(&c->fields[i]));
-        for (size_t i = 0; i < c->n_query; i++)
-                json_array_append_new(
-                        query, json_pack("{s:s, s:s, s:s}", "name", c->query[i].name, "type",
-                                         field_type_name(c->query[i].type), "description",
-                                         c->query[i].description ? c->query[i].description : ""));
+        for (size_t i = 0; i < c->n_query; i++) {
+                const collection_query_t *q = &c->query[i];
+                json_t *o = json_pack("{s:s, s:s, s:s}", "name", q->name, "type",
+                                      field_type_name(q->type), "description",
+                                      q->description ? q->description : "");
+                if (o && q->choices) {
+                        json_t *a = json_array();
+                        for (const char *const *ch = q->choices; *ch; ch++)
+                                json_array_append_new(a, json_string(*ch));
+                        json_object_set_new(o, "choices", a);
+                }
+                json_array_append_new(query, o);
+        }
         for (size_t i = 0; i < c->n_columns; i++)
                 json_array_append_new(columns,
                                       json_pack("{s:s, s:s, s:s?}", "field", c->columns[i].field,

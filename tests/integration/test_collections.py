@@ -28,6 +28,7 @@ def test_collections_publish_their_schemas(daemon):
     # each collection takes its own query arguments: groups have no home to measure
     assert "home_size" not in {q["name"] for q in groups["query"]}
     assert "home_size" in query
+    assert {q["name"]: q.get("choices") for q in groups["query"]}["type"] == ["regular", "system", "all"]
 
 
 def test_modules_declare_their_events(daemon):

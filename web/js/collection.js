@@ -1,7 +1,8 @@
 /* collection.js — the generic page of a collection (users, groups, …),
  * built from the schema its module publishes (GET
  * /api/v1/modules/{m}/schema, "collection_schemas"): the list table from
- * its columns, a name filter when it takes a prefix, a form from the fields
+ * its columns, a name filter when it takes a prefix, a select for each query
+ * argument with choices (the server filters), a form from the fields
  * it lets one write (create: the create fields; edit: the modify fields,
  * filled from the item, and only what changed is sent), and delete.  Every
  * write goes through the review-before-apply dialog (plan.js).  Nothing
@@ -129,6 +130,11 @@ export async function collectionView(el, status, name) {
   const listEl = h('div');
   const formEl = h('div');
   const prefix = schema.query.some((q) => q.name === 'prefix') ? h('input', { type: 'search', spellcheck: false, autocomplete: 'off' }) : null;
+  /* A query argument with choices is a filter the server applies; the page
+   * starts with its first choice. */
+  const filters = schema.query
+    .filter((q) => q.type === 'enum' && (q.choices || []).length)
+    .map((q) => ({ q, input: h('select', q.choices.map((c) => h('option', { value: c }, c))) }));
   const canCreate = schema.fields.some((f) => f.create);
   const canEdit = schema.fields.some((f) => f.modify);
   const id = (x) => String(x[schema.id]);
@@ -171,13 +177,14 @@ export async function collectionView(el, status, name) {
   }
   async function load() {
     const list = [];
-    let q = '';
+    const base = filters.map((f) => `${encodeURIComponent(f.q.name)}=${encodeURIComponent(f.input.value)}`);
+    let q = base.length ? `?${base.join('&')}` : '';
     /* Every page (a cursor names where the last one ended). */
     for (let i = 0; i < 1000; i++) {
       const r = await get(`/api/v1/${seg(schema.name)}${q}`);
       list.push(...(r[schema.name] || []));
       if (typeof r.next !== 'string') break;
-      q = `?cursor=${encodeURIComponent(r.next)}`;
+      q = `?${[...base, `cursor=${encodeURIComponent(r.next)}`].join('&')}`;
     }
     all = list;
     draw();
@@ -187,11 +194,13 @@ export async function collectionView(el, status, name) {
     if (!cancelled) load().catch((e) => clear(status, notice('error', errorText(e))));
   }
   if (prefix) prefix.addEventListener('input', draw);
+  for (const f of filters) f.input.addEventListener('change', () => load().catch((e) => clear(status, notice('error', errorText(e)))));
   clear(
     el,
     h(
       'div.inline-form',
       prefix ? field('Name starts with', prefix) : null,
+      filters.map((f) => field(f.q.name.charAt(0).toUpperCase() + f.q.name.slice(1).replace(/_/g, ' '), f.input, null, { name: `filter-${f.q.name}` })),
       h('span.spacer'),
       canCreate ? h('button.primary', { type: 'button', id: `new-${schema.item}`, onclick: () => clear(formEl, itemForm(schema, null, done, status)) }, `New ${schema.item}`) : null,
     ),

@@ -84,8 +84,10 @@ static const collection_field_t fields[] = {
          .description = "change a system group"},
 };
 
+static const char *const list_types[] = {"regular", "system", "all", NULL};
+
 static const collection_query_t query_args[] = {
-        {"type", FIELD_ENUM, "list: regular, system or all"},
+        {"type", FIELD_ENUM, "list: regular, system or all (default)", list_types},
         {"prefix", FIELD_STRING, "list: names starting with this"},
         {"limit", FIELD_INTEGER, "list: at most this many"},
         {"cursor", FIELD_STRING, "list: continue after this name (the answer's next)"},

@@ -160,8 +160,10 @@ static const collection_field_t fields[] = {
          .description = "change root or a system account"},
 };
 
+static const char *const list_types[] = {"regular", "system", "all", NULL};
+
 static const collection_query_t query_args[] = {
-        {"type", FIELD_ENUM, "list: regular (default), system or all"},
+        {"type", FIELD_ENUM, "list: regular (default), system or all", list_types},
         {"group", FIELD_STRING, "list: members of this group only"},
         {"prefix", FIELD_STRING, "list: names starting with this"},
         {"limit", FIELD_INTEGER, "list: at most this many (1 to 20000)"},
