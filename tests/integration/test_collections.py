@@ -1,5 +1,15 @@
 """Collections and events described as data: what GET /api/v1/modules/{m}/schema publishes,
 and the generic CLI built from it.  Reads only: nothing here changes the system."""
+import http.server
+import json
+import os
+import socketserver
+import subprocess
+import threading
+
+import pytest
+
+from conftest import STEWARD
 
 
 def schema_of(d, module, collection):
@@ -55,3 +65,103 @@ def test_cli_builds_verbs_from_the_schema(daemon):
     p = daemon.cli("groups", "list", "--prefix", "roo", check=0)
     lines = p.stdout.splitlines()
     assert lines[0].split() == ["NAME", "GID", "MEMBERS", "LOCAL"] and lines[1].split()[:2] == ["root", "0"]
+
+
+# ---- the generic verbs, against a server that describes a collection without any --------------
+
+THINGS = {
+    "name": "things", "summary": "", "settings": [], "commands": [], "actions": [], "events": [],
+    "collections": [{"name": "things", "item": "thing"}],
+    "collection_schemas": [{
+        "name": "things", "item": "thing", "summary": "things", "id": "name", "verbs": [],
+        "fields": [
+            {"name": "name", "type": "string", "label": "Name", "create": True, "modify": False, "shown": True, "secret": False},
+            {"name": "full_name", "type": "string", "label": "Full name", "create": True, "modify": True, "shown": True, "secret": False},
+            {"name": "count", "type": "integer", "label": "Count", "create": True, "modify": True, "shown": True, "secret": False},
+            {"name": "enabled", "type": "boolean", "label": "Enabled", "create": True, "modify": False, "shown": True, "secret": False},
+            {"name": "tags", "type": "string_array", "label": "Tags", "create": False, "modify": True, "shown": True, "secret": False},
+            {"name": "password", "type": "string", "label": "Password", "create": True, "modify": False, "shown": False, "secret": True},
+        ],
+        "query": [{"name": "kind", "type": "string", "description": "list: of this kind"},
+                  {"name": "purge", "type": "boolean", "description": "delete: everything"}],
+        "columns": [{"field": "name", "label": "Name"}, {"field": "full_name", "label": "Full name"},
+                    {"field": "tags", "label": "Tags"}],
+    }],
+}
+
+
+@pytest.fixture
+def fake(tmp_path):
+    """A stand-in server on a unix socket: it describes `things` and records every request."""
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def address_string(self):
+            return "unix"
+
+        def log_message(self, *a):
+            pass
+
+        def answer(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def handle_one(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(n)) if n else None
+            seen.append((self.command, self.path, body))
+            if self.path == "/api/v1/modules/things/schema":
+                return self.answer(200, THINGS)
+            if self.path.startswith("/api/v1/modules/"):
+                return self.answer(404, {"error": {"code": "not_found", "message": "no"}})
+            if self.path == "/api/v1/modules":
+                return self.answer(200, {"modules": [{"name": "things"}]})
+            if self.command == "GET" and self.path.startswith("/api/v1/things?"):
+                return self.answer(200, {"things": [{"name": "a", "full_name": "A", "tags": ["x", "y"]}]})
+            return self.answer(200, {"plan": {"commands": [["true", "--", "thing"]]}})
+
+        do_GET = do_POST = do_PATCH = do_DELETE = handle_one
+
+    class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
+
+    path = str(tmp_path / "fake.sock")
+    srv = Server(path, Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield path, seen
+    srv.shutdown()
+    srv.server_close()
+
+
+def run(path, *args, check):
+    env = dict(os.environ, STEWARD_SOCKET=path, ASAN_OPTIONS="detect_leaks=1")
+    env.pop("STEWARD_TOKEN", None)
+    p = subprocess.run([str(STEWARD), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == check, (args, p.stdout, p.stderr)
+    return p
+
+
+def test_generic_verbs_come_from_the_fields(fake):
+    path, seen = fake
+    run(path, "things", "add", "t1", "--full-name", "T One", "--count", "3", "--enabled",
+        "--password=Pw-1", "--dry-run", check=0)
+    method, target, body = seen[-1]
+    assert (method, target) == ("POST", "/api/v1/things?dry_run=1")
+    assert body == {"name": "t1", "full_name": "T One", "count": 3, "enabled": True, "password": "Pw-1"}
+    run(path, "things", "modify", "t1", "--tags", "a,b", "--dry-run", check=0)
+    assert seen[-1] == ("PATCH", "/api/v1/things/t1?dry_run=1", {"tags": ["a", "b"]})
+    run(path, "things", "delete", "t1", "--purge", "--dry-run", check=0)
+    assert seen[-1][:2] == ("DELETE", "/api/v1/things/t1?purge=1&dry_run=1")
+    p = run(path, "things", "list", "--kind", "big", check=0)
+    assert seen[-1][:2] == ("GET", "/api/v1/things?kind=big")
+    assert p.stdout.split() == ["NAME", "FULL_NAME", "TAGS", "a", "A", "x,y"]
+    # what a collection does not let one write is no option
+    run(path, "things", "modify", "t1", "--enabled", check=2)
+    run(path, "things", "add", "t2", "--tags", "a", check=2)
+    run(path, "things", "add", "t2", "--count", "many", check=2)
