@@ -420,6 +420,11 @@ const steps = {
     await page.waitForSelector('form.group-form', { state: 'detached' });
     const renamed = await apiGet('/api/v1/groups/crew2');
     assert.deepEqual(renamed.members, ['carol']);
+    /* Every collection is reachable on its own generic page, from its module. */
+    await go('#/modules');
+    await page.click('a[href="#/collections/groups"]');
+    await page.waitForSelector('table.groups');
+    await check('collection-groups');
   },
 
   /* The daemon's session idle timeout is short for this case; waits are for
