@@ -16,7 +16,9 @@
  *
  * Everything that can be checked locally (options, names, argument shapes)
  * is checked before the first byte goes to the server, so a usage error
- * never depends on the network.  Output follows serveradmin: text as
+ * never depends on the network — except a collection's verbs, which are
+ * known only from the schema the server publishes: they are checked after
+ * that one read, before anything that changes something is sent.  Output follows serveradmin: text as
  * MODULE:KEY = VALUE lines (kv.h), which `settings` reads back; --json prints
  * the server's answers instead.  Text that comes from the server is
  * sanitised before it reaches a terminal; the token is never printed.
