@@ -285,8 +285,9 @@ int read_secret(const char *prompt, char *dst, size_t cap);
 
 /* --- accounts.c --- */
 
-int verb_users(struct cli *c, int argc, char **argv);
-int verb_groups(struct cli *c, int argc, char **argv);
+/* `steward COLLECTION VERB …` for a collection the server describes
+ * (collections.c); "unknown command" when it has none of that name. */
+int cli_collection(struct cli *c, const char *collection, int argc, char **argv);
 int verb_logout(struct cli *c, int argc, char **argv);
 
 /* --- tokens.c, sessions.c, audit.c --- */

@@ -3,7 +3,9 @@
  * fullstatus, start, stop, restart).  `settings` and `command` live in
  * settings.c, `login` and `logout` in login.c, `token` in tokens.c,
  * `sessions` in sessions.c, `audit` in audit.c, `discover` in discover.c,
- * `history` (and `status system --history`) in history.c.
+ * `history` (and `status system --history`) in history.c; any other word
+ * names a collection (users, groups, …), whose verbs collections.c builds
+ * from the schema the server publishes.
  *
  * The layering is one way: this file dispatches to the verb files, and
  * every verb file (this one included) builds on the shared library below
@@ -13,7 +15,9 @@
  *
  * Everything that can be checked locally (options, names, argument shapes)
  * is checked before the first byte goes to the server, so a usage error
- * never depends on the network.  Output follows serveradmin: text as
+ * never depends on the network — except a collection's verbs, which are
+ * known only from the schema the server publishes: they are checked after
+ * that one read, before anything that changes something is sent.  Output follows serveradmin: text as
  * MODULE:KEY = VALUE lines (kv.h), which `settings` reads back; --json prints
  * the server's answers instead.  Text that comes from the server is
  * sanitised before it reaches a terminal; the token is never printed.
@@ -68,24 +72,11 @@ static const char usage_text[] =
         "  audit show ID                      one audit record, with the diffs of its files\n"
         "  audit verify                       check the audit log's hash chain\n"
         "  audit rollback ID [--dry-run]      restore the files a change modified\n"
-        "  users list [--type regular|system|all] [--group G] [--prefix P] [--limit N] [--all]\n"
-        "  users show NAME [--home-size]      one account: ids, groups, password state, aging\n"
-        "  users add NAME [--uid N] [--gid G] [--groups G,…] [--comment TEXT] [--home-dir DIR]\n"
-        "            [--shell SH] [--no-create-home] [--password[=PW]|--generate-password|--lock]\n"
-        "            [--ssh-key KEY] [--dry-run]\n"
-        "  users modify NAME [--login NEW] [--comment …] [--shell …] [--home-dir DIR "
-        "[--move-home]]\n"
-        "            [--gid G] [--groups G,…|--append-groups G,…|--remove-groups G,…] "
-        "[--lock|--unlock]\n"
-        "            [--password[=PW]|--generate-password] [--expire] [--ssh-key KEY]\n"
-        "            [--remove-ssh-key KEY] [--force] [--dry-run]\n"
-        "  users delete NAME [--remove] [--kill] [--force] [--dry-run]\n"
-        "  users lock|unlock NAME             users passwd NAME [--password[=PW]|--generate] "
-        "[--expire]\n"
-        "  groups list|show|add|modify|delete ...  groups members NAME [--add U,…] [--remove U,…] "
-        "[--set U,…]\n"
-        "                                     local accounts and groups (--password alone asks for "
-        "it)\n"
+        "  COLLECTION list [OPTIONS] [--all]  the items of a collection of the server\n"
+        "  COLLECTION show|add|modify|delete NAME [OPTIONS] [--dry-run]\n"
+        "                                     one item; the collections, their options and\n"
+        "                                     their own verbs come from the server's schema\n"
+        "                                     (steward COLLECTION VERB --help lists them)\n"
         "  discover [--timeout SECONDS] [--port N]\n"
         "                                     find stewardd servers on the local networks\n"
         "                                     (UDP broadcast; default 2 seconds, port 660)\n"
@@ -263,8 +254,6 @@ static const struct verb {
         {"discover", 0, -1, verb_discover, "discover [--timeout SECONDS] [--port N]", true},
         {"ports", 0, -1, verb_ports, "ports [PORT] [--all]"},
         {"history", 1, -1, verb_history, "history SERIES [RANGE] [--step SECONDS]"},
-        {"users", 1, -1, verb_users, "users list|show|add|modify|delete|lock|unlock|passwd ..."},
-        {"groups", 1, -1, verb_groups, "groups list|show|add|modify|delete|members ..."},
 };
 
 enum {
@@ -355,10 +344,10 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (STREQ(verbs[i].name, argv[optind]))
                         verb = &verbs[i];
-        if (!verb)
-                return usage_error("unknown command \"%s\"", argv[optind]);
+        /* Any other word names a collection the server may have
+         * (collections.c). */
         nargs = argc - optind - 1;
-        if (nargs < verb->min_args || (verb->max_args >= 0 && nargs > verb->max_args))
+        if (verb && (nargs < verb->min_args || (verb->max_args >= 0 && nargs > verb->max_args)))
                 return usage_error("usage: steward %s", verb->synopsis);
         if (o.host_arg && o.socket_path)
                 return usage_error("-H and --socket exclude each other");
@@ -371,10 +360,11 @@ static int run(int argc, char **argv) {
 
         c.opts = &o;
         c.json = o.json;
-        if (!verb->own_connection)
+        if (!verb || !verb->own_connection)
                 r = cli_connect(&c, o.host_arg, 0);
         if (r >= 0)
-                r = verb->run(&c, nargs, argv + optind + 1);
+                r = verb ? verb->run(&c, nargs, argv + optind + 1)
+                         : cli_collection(&c, argv[optind], nargs, argv + optind + 1);
         cli_disconnect(&c);
 
         curl_global_cleanup();

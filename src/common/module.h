@@ -210,9 +210,109 @@ typedef enum {
         COLLECTION_DELETE,
 } collection_op_t;
 
+/* ---- a collection's schema: data that the API exports (GET
+ * /api/v1/modules/{m}/schema, "collection_schemas") and from which the CLI
+ * and the console build their tables, forms and flags.  It describes; the
+ * module's own validation stays the authority on values. */
+typedef enum {
+        FIELD_STRING,
+        FIELD_INTEGER,
+        FIELD_BOOLEAN,
+        FIELD_ENUM, /* a string restricted to `choices` */
+        FIELD_STRING_ARRAY,
+        FIELD_OBJECT,
+        FIELD_OBJECT_ARRAY,
+} field_type_t;
+
+enum {
+        FIELD_CREATE = 1u << 0, /* may be given on create */
+        FIELD_MODIFY = 1u << 1, /* may be given on modify */
+        FIELD_SHOWN = 1u << 2,  /* part of an item as answered */
+        FIELD_SECRET = 1u << 3, /* a secret: never shown, never logged */
+};
+
+typedef struct {
+        const char *name; /* "full_name" */
+        field_type_t type;
+        int64_t min, max;           /* INTEGER: bounds; STRING and arrays: length (0: none) */
+        const char *const *choices; /* ENUM: NULL-terminated */
+        unsigned flags;             /* FIELD_* */
+        const char *label;          /* "Full name": a form's label, a table's header */
+        const char *description;
+} collection_field_t;
+
+/* A query argument the collection takes.  FIELD_BOOLEAN is a flag in the
+ * API's one grammar (passed on as "1" or "0"); anything else a string the
+ * module validates.  FIELD_ENUM lists its choices, the first one what a
+ * page starts with (the console's list filter). */
+typedef struct {
+        const char *name;
+        field_type_t type;
+        const char *description;
+        const char *const *choices; /* ENUM: NULL-terminated */
+} collection_query_t;
+
+/* A column of the list table: a field of the items, its header, its unit. */
+typedef struct {
+        const char *field;
+        const char *label;
+        const char *unit; /* "bytes", "seconds" …; NULL: none */
+} collection_column_t;
+
+/* How a command line option fills a request. */
+typedef enum {
+        COPT_VALUE,      /* --NAME VALUE: the field as its type reads it ("a,b" for a list) */
+        COPT_ITEM,       /* --NAME VALUE: a list of this one value (it may hold commas) */
+        COPT_TRUE,       /* --NAME: the field is true */
+        COPT_FALSE,      /* --NAME: the field is false */
+        COPT_QUERY,      /* --NAME VALUE: ?field=VALUE */
+        COPT_QUERY_FLAG, /* --NAME: ?field=1 */
+} collection_opt_kind_t;
+
+typedef struct {
+        const char *name; /* "comment" (useradd's names where they overlap) */
+        char short_name;  /* 'c'; 0: none */
+        const char *field;
+        collection_opt_kind_t kind;
+        const char *metavar; /* "TEXT" for an option with a value */
+} collection_option_t;
+
+typedef enum {
+        VERB_LIST,
+        VERB_SHOW,
+        VERB_CREATE,
+        VERB_MODIFY,
+        VERB_DELETE,
+} collection_verb_op_t;
+
+/* A command line verb: `steward users passwd NAME …` is a modify with the
+ * options below and, for some verbs, fixed fields. */
+typedef struct {
+        const char *name; /* "passwd" */
+        collection_verb_op_t op;
+        const char *summary;
+        const collection_option_t *options;
+        size_t n_options;
+        const char *body; /* JSON object text always sent ("{\"locked\": true}"), or NULL */
+        bool password;    /* takes --password[=PW] for the field "password" */
+        bool bare_show;   /* with the id alone, a show (`groups members NAME`) */
+} collection_verb_t;
+
 typedef struct {
         const char *name; /* "users": the route segment */
         const char *item; /* "user": what one item is called in answers */
+        const char *summary;
+        const char *id_field; /* the field that names an item in /api/v1/{name}/{id} */
+        const collection_field_t *fields;
+        size_t n_fields;
+        /* The query arguments the API passes on and the helper accepts:
+         * exactly these, no other. */
+        const collection_query_t *query;
+        size_t n_query;
+        const collection_column_t *columns;
+        size_t n_columns;
+        const collection_verb_t *verbs;
+        size_t n_verbs;
         int (*list)(const struct module_ctx *ctx, json_t *query, json_t **ret,
                     struct module_error *err);
         int (*show)(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
@@ -228,6 +328,31 @@ typedef struct {
 } collection_def_t;
 
 struct change_hooks; /* modules/change.h */
+
+/* ---- events: GET /api/v1/events (docs/api.md) ---------------------------------
+ * An event type a module publishes.  The hub in the front (events.c) knows
+ * no module: it learns the types from these rows and hears of events
+ * through the hooks below. */
+typedef struct {
+        const char *name; /* "sample": the SSE event name and the word of ?types= */
+        const char *description;
+        int min_role; /* enum role (roles.h): who may subscribe */
+} event_def_t;
+
+/* What the hub offers a module's event hooks, valid from events_attach(hub)
+ * to events_attach(NULL). */
+struct event_hub {
+        /* Publishes one event of a type the module declares; data is a JSON
+         * object, borrowed.  Cheap when nobody subscribes. */
+        void (*publish)(const char *type, json_t *data);
+        /* Whether a stream subscribes to type now (skip building what no one
+         * reads). */
+        bool (*wanted)(const char *type);
+        /* A GET of the API (path with its query) as a subscriber of type, with
+         * that stream's session and role: *ret is the answer's body on 200;
+         * -ENOENT when nobody subscribes, -EIO on another status. */
+        int (*get)(const char *type, const char *path, json_t **ret);
+};
 
 typedef struct module {
         const char *name;
@@ -297,6 +422,19 @@ typedef struct module {
         const collection_def_t *collections;
         size_t n_collections;
 
+        /* Optional: the event types this module publishes. */
+        const event_def_t *events;
+        size_t n_events;
+        /* Optional, in the front: the hub starts (hub) or stops (NULL); a
+         * module that pushes events (from its own thread) keeps hub until
+         * then. */
+        void (*events_attach)(const struct event_hub *hub);
+        /* Optional, in the front, on the hub's thread about once a second
+         * (at once after a change): a module that polls for its events
+         * looks here.  changed: an audit record of this module was seen
+         * since the last call. */
+        void (*events_poll)(const struct event_hub *hub, bool changed);
+
         /* Optional, in the helper: puts a file of this module back for a
          * rollback when a plain path write is not safe (e.g. a file under a
          * directory its user controls).  type is "file" or "absent". */
@@ -356,10 +494,10 @@ int module_config_get(const module_t *m, void *ret, size_t size);
 const command_def_t *module_find_command(const module_t *m, const char *name);
 /* The collection named name in any module, and its module. */
 const collection_def_t *collection_find(const char *name, const module_t **ret_module);
-/* Every query argument a collection route passes on (the front sends no
- * other, the helper accepts no other); the module validates the values. */
-extern const char *const collection_query_keys[];
-extern const size_t collection_query_keys_count;
-bool collection_query_key_known(const char *key);
+/* The query argument key that coll declares (the front passes on no other,
+ * the helper accepts no other); NULL if none.  The module validates the
+ * values. */
+const collection_query_t *collection_find_query(const collection_def_t *coll, const char *key);
+const char *field_type_name(field_type_t t);
 
 const char *setting_type_name(setting_type_t t);

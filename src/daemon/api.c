@@ -676,49 +676,15 @@ static void h_audit_rollback(const struct api_request *req, char **p, struct api
         ok(resp, ret);
 }
 
-/* "sample,audit" → a mask of EVENT_*; absent or empty: every type. */
-static int parse_event_types(const char *s, unsigned *ret, struct api_response *resp) {
-        static const struct {
-                const char *name;
-                unsigned bit;
-        } types[] = {{"sample", EVENT_SAMPLE}, {"audit", EVENT_AUDIT}, {"ports", EVENT_PORTS}};
-        unsigned mask = 0;
-
-        if (!s || !*s) {
-                *ret = EVENT_ALL;
-                return 0;
-        }
-        if (strlen(s) > 64)
-                goto bad;
-        while (*s) {
-                const char *c = strchr(s, ',');
-                size_t n = c ? (size_t)(c - s) : strlen(s);
-                unsigned bit = 0;
-                for (size_t i = 0; i < ELEMENTSOF(types); i++)
-                        if (strlen(types[i].name) == n && memcmp(types[i].name, s, n) == 0)
-                                bit = types[i].bit;
-                if (!bit)
-                        goto bad;
-                mask |= bit;
-                s += n;
-                if (*s == ',' && *++s == '\0')
-                        goto bad;
-        }
-        *ret = mask;
-        return 0;
-bad:
-        api_error(resp, 400, "invalid_argument", "types",
-                  "types is a comma-separated list of: sample, audit, ports");
-        return -EINVAL;
-}
-
 /* GET /api/v1/events: checks the arguments; the HTTP layer opens the
  * stream (events.c). */
 static void h_events(const struct api_request *req, char **p, struct api_response *resp) {
         const char *types = query_value(req, "types");
         const char *last = req->last_event_id;
+        struct module_error e = {0};
         unsigned mask;
         uint64_t id = 0;
+        int r;
 
         if (!last)
                 last = query_value(req, "last_event_id");
@@ -727,8 +693,11 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
                           "the event stream needs a session or token");
                 return;
         }
-        if (parse_event_types(types, &mask, resp) < 0)
+        r = event_types_parse(types, req->role, &mask, &e);
+        if (r < 0) {
+                from_module_error(resp, &e, r);
                 return;
+        }
         if (last && (!*last || strlen(last) > 19 || safe_atou64(last, &id) < 0)) {
                 api_error(resp, 400, "invalid_argument", "last_event_id",
                           "the last event id is a decimal number");
@@ -743,38 +712,31 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
 /* ---- collections ------------------------------------------------------------ */
 
 /* The query arguments a collection route passes on, as an object of
- * strings; the module validates the values.  Flags are parsed here, in the
- * one grammar, and passed on as "1" or "0" (absent ones are left out).  NULL
- * with resp filled on a bad query. */
-static const char *const collection_query_flags[] = {"home_size", "remove_home", "kill_processes",
-                                                     "force"};
-
-static bool collection_query_is_flag(const char *key) {
-        for (size_t i = 0; i < ELEMENTSOF(collection_query_flags); i++)
-                if (STREQ(collection_query_flags[i], key))
-                        return true;
-        return false;
-}
-
-static json_t *collection_query(const struct api_request *req, struct api_response *resp) {
+ * strings: exactly those the collection declares (module.h), others are
+ * ignored here and refused by the helper; the module validates the values.
+ * Flags (FIELD_BOOLEAN) are parsed here, in the one grammar, and passed on
+ * as "1" or "0" (absent ones are left out).  NULL with resp filled on a bad
+ * query. */
+static json_t *collection_query(const struct api_request *req, const char *collection,
+                                struct api_response *resp) {
+        const collection_def_t *coll = collection_find(collection, NULL);
         json_t *q = json_object();
         const char *v;
         bool f;
 
-        /* The keys are the registry's closed list (the helper refuses any
-         * other); those that are flags take the flag grammar below. */
-        for (size_t i = 0; q && i < collection_query_keys_count; i++)
-                if (!collection_query_is_flag(collection_query_keys[i]) &&
-                    (v = query_value(req, collection_query_keys[i])) &&
-                    (!utf8_valid(v, strlen(v)) ||
-                     json_object_set_new(q, collection_query_keys[i], json_string(v)) < 0)) {
-                        json_decref(q);
-                        api_error(resp, 400, "invalid_argument", NULL,
-                                  "the query is not valid text");
-                        return NULL;
+        for (size_t i = 0; q && coll && i < coll->n_query; i++) {
+                const char *k = coll->query[i].name;
+                if (coll->query[i].type != FIELD_BOOLEAN) {
+                        if ((v = query_value(req, k)) &&
+                            (!utf8_valid(v, strlen(v)) ||
+                             json_object_set_new(q, k, json_string(v)) < 0)) {
+                                json_decref(q);
+                                api_error(resp, 400, "invalid_argument", NULL,
+                                          "the query is not valid text");
+                                return NULL;
+                        }
+                        continue;
                 }
-        for (size_t i = 0; q && i < ELEMENTSOF(collection_query_flags); i++) {
-                const char *k = collection_query_flags[i];
                 if (!req->query || req->query(req->opaque, k, NULL) == 0)
                         continue;
                 if (!query_flag(req, k, &f, resp)) {
@@ -790,7 +752,7 @@ static json_t *collection_query(const struct api_request *req, struct api_respon
 
 static void collection_read(const struct api_request *req, const char *collection, const char *id,
                             struct api_response *resp) {
-        json_t *q = collection_query(req, resp);
+        json_t *q = collection_query(req, collection, resp);
         struct hcall c;
         json_t *ret;
 
@@ -845,7 +807,7 @@ static void collection_write(const struct api_request *req, const char *collecti
                 api_error(resp, 400, "bad_request", NULL, "the body must be a JSON object");
                 return;
         }
-        q = collection_query(req, resp);
+        q = collection_query(req, collection, resp);
         if (!q) {
                 json_decref(body);
                 return;

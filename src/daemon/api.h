@@ -69,7 +69,7 @@ struct api_response {
          * the request counters. */
         const char *route;
         /* GET /api/v1/events: the HTTP layer opens a stream of these types
-         * (EVENT_* of events.h) instead of sending body; resuming after
+         * (bits of event types, registry.h) instead of sending body; resuming after
          * events_last_id when events_resume. */
         unsigned events_mask;
         bool events_resume;

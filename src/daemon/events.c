@@ -34,9 +34,8 @@
 #include "helperstubs.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "modules/metrics/history.h"
-#include "modules/ports/sockets.h"
 #include "config.h"
+#include "registry.h"
 #include "stats.h"
 #include "util.h"
 
@@ -49,7 +48,8 @@
 struct event {
         _Atomic unsigned refs;
         uint64_t id;
-        unsigned type; /* EVENT_*; 0 for control text (retry, keepalive, reset) */
+        unsigned type; /* the type's bit (registry.h); 0 for control text (retry, keepalive, reset)
+                        */
         size_t len;
         char text[];
 };
@@ -78,7 +78,7 @@ static struct {
         size_t ring_head, ring_n;
         uint64_t next_id;
         struct events_sub *subs;
-        unsigned n_subs, n_by_type[3];
+        unsigned n_subs, n_by_type[EVENT_TYPES_MAX];
 } hub = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .wake = PTHREAD_COND_INITIALIZER,
@@ -111,14 +111,18 @@ static void event_unref(struct event *ev) {
 }
 
 static const char *type_name(unsigned type) {
-        return type == EVENT_SAMPLE  ? "sample"
-               : type == EVENT_AUDIT ? "audit"
-               : type == EVENT_PORTS ? "ports"
-                                     : NULL;
+        const event_def_t *d = type ? event_type_at((size_t)__builtin_ctz(type), NULL) : NULL;
+        return d ? d->name : "";
 }
 
 static unsigned type_index(unsigned type) {
-        return type == EVENT_SAMPLE ? 0 : type == EVENT_AUDIT ? 1 : 2;
+        return (unsigned)__builtin_ctz(type);
+}
+
+/* The bit of a type by name; 0 for none. */
+static unsigned type_bit(const char *name) {
+        unsigned bit = 0;
+        return name && event_type_bit(name, strlen(name), &bit) == 0 ? bit : 0;
 }
 
 /* ---- queues ------------------------------------------------------------------ */
@@ -142,9 +146,9 @@ static void close_locked(struct events_sub *s) {
                 return;
         s->closed = true;
         sub_clear_locked(s);
-        for (unsigned b = EVENT_SAMPLE; b <= EVENT_PORTS; b <<= 1)
-                if (s->mask & b)
-                        hub.n_by_type[type_index(b)]--;
+        for (unsigned i = 0; i < EVENT_TYPES_MAX; i++)
+                if (s->mask & (1u << i))
+                        hub.n_by_type[i]--;
         wake_locked(s);
 }
 
@@ -218,24 +222,6 @@ static void publish_json(unsigned type, json_t *v) {
 
 /* ---- sources ------------------------------------------------------------------ */
 
-static void on_sample(int64_t t, unsigned every, const double values[_HS_MAX]) {
-        json_t *vals, *o;
-
-        pthread_mutex_lock(&hub.lock);
-        bool wanted = hub.n_by_type[0] > 0;
-        pthread_mutex_unlock(&hub.lock);
-        if (!wanted)
-                return; /* the ring keeps only what someone may resume */
-        vals = json_object();
-        for (size_t s = 0; vals && s < _HS_MAX; s++)
-                json_object_set_new(vals, history_series_name((history_series_t)s),
-                                    isfinite(values[s]) ? json_real(values[s]) : json_null());
-        o = json_pack("{s:I, s:I, s:o}", "time", (json_int_t)t, "interval", (json_int_t)every,
-                      "values", vals);
-        publish_json(EVENT_SAMPLE, o);
-        json_decref(o);
-}
-
 /* A subscriber's session to act for (for reads it may do anyway). */
 static bool pick_session(unsigned type, struct events_who *who, char *secret, char *user,
                          char *source) {
@@ -262,13 +248,21 @@ static bool pick_session(unsigned type, struct events_who *who, char *secret, ch
 static struct {
         bool known;
         int64_t audit_seen; /* the last audit record published */
-        uint64_t ports_hash;
-        bool ports_known, ports_dirty;
-        json_t *ports_last; /* {"new", "gone"} last published (or seen) */
+        /* Per module (steward_modules order): an audit record of it was seen
+         * since its events_poll() last ran. */
+        bool changed[64];
 } poll_state;
 
 /* The front's own calls: no session, the source "front". */
 static const struct helper_link front_link = {.call = helper_call, .source = "front"};
+
+/* An audit record of module name: its event poll hears of it. */
+static void mark_changed(const char *name) {
+        for (size_t i = 0; name && i < steward_modules_count && i < ELEMENTSOF(poll_state.changed);
+             i++)
+                if (STREQ(steward_modules[i]->name, name))
+                        poll_state.changed[i] = true;
+}
 
 static void poll_counters(bool audit_wanted) {
         struct module_error e = {0};
@@ -302,7 +296,7 @@ static void poll_counters(bool audit_wanted) {
                 json_t *recs, *rec;
                 size_t i;
 
-                if (!pick_session(EVENT_AUDIT, &who, secret, user, source))
+                if (!pick_session(type_bit("audit"), &who, secret, user, source))
                         break;
                 res = NULL;
                 if (helper_op_audit_since(&(const struct helper_link){.call = helper_call,
@@ -320,67 +314,49 @@ static void poll_counters(bool audit_wanted) {
                         if (id <= poll_state.audit_seen)
                                 continue;
                         poll_state.audit_seen = id;
-                        publish_json(EVENT_AUDIT, rec);
-                        if (STREQ(json_string_value(json_object_get(rec, "module")) ?: "", "ports"))
-                                poll_state.ports_dirty = true; /* e.g. baseline_save */
+                        publish_json(type_bit("audit"), rec);
+                        mark_changed(json_string_value(json_object_get(rec, "module")));
                 }
                 json_decref(res);
         }
 }
 
+/* ---- the hub as modules see it (module.h, struct event_hub) ------------------------ */
+
 static size_t ctx_query_none(void *opaque, const char *key, const char **ret_value) {
         return 0;
 }
 
-/* "tcp ipv4 127.0.0.1 8080" → a listener object with what the key says. */
-static json_t *gone_listener(const char *key) {
-        char proto[8], fam[8], addr[64];
-        unsigned port;
-
-        if (sscanf(key, "%7s %7s %63s %u", proto, fam, addr, &port) != 4 || port > 65535)
-                return json_pack("{s:s}", "key", key);
-        return json_pack("{s:s, s:s, s:s, s:i, s:s}", "protocol", proto, "family", fam, "address",
-                         addr, "port", (int)port, "state", "gone");
+static void hub_publish(const char *type, json_t *data) {
+        unsigned bit = type_bit(type);
+        if (bit)
+                publish_json(bit, data);
 }
 
-static uint64_t listeners_hash(void) {
-        struct sock_entry *v = NULL;
-        size_t n = 0;
-        uint64_t h = 0;
+static bool hub_wanted(const char *type) {
+        unsigned bit = type_bit(type);
+        bool wanted;
 
-        if (sockets_list(false, &v, &n) < 0)
-                return 0;
-        for (size_t i = 0; i < n; i++) {
-                /* Order-independent: a sum of per-listener FNV-1a hashes. */
-                uint64_t x = 1469598103934665603ULL;
-                const unsigned char *p = (const unsigned char *)v[i].local;
-                for (; *p; p++)
-                        x = (x ^ *p) * 1099511628211ULL;
-                x = (x ^ v[i].local_port) * 1099511628211ULL;
-                x = (x ^ v[i].protocol) * 1099511628211ULL;
-                x = (x ^ v[i].family) * 1099511628211ULL;
-                h += x;
-        }
-        sockets_free(v, n);
-        return h ? h : 1;
+        if (!bit)
+                return false;
+        pthread_mutex_lock(&hub.lock);
+        wanted = hub.n_by_type[type_index(bit)] > 0;
+        pthread_mutex_unlock(&hub.lock);
+        return wanted;
 }
 
-static void poll_ports(void) {
+static int hub_get(const char *type, const char *path, json_t **ret) {
         char secret[FRONTAUTH_SECRET_MAX + 1], user[64], source[96];
         struct events_who who;
         struct api_request rq;
         struct api_response resp;
-        json_t *news, *gone, *now, *l, *k;
-        uint64_t h = listeners_hash();
-        size_t i;
+        unsigned bit = type_bit(type);
 
-        if (h == poll_state.ports_hash && poll_state.ports_known && !poll_state.ports_dirty)
-                return;
-        if (!pick_session(EVENT_PORTS, &who, secret, user, source))
-                return;
+        if (!bit || !pick_session(bit, &who, secret, user, source))
+                return -ENOENT;
         rq = (struct api_request){
                 .method = "GET",
-                .path = "/api/v1/ports",
+                .path = path,
                 .query = ctx_query_none,
                 .auth = "token",
                 .role = who.role,
@@ -392,40 +368,38 @@ static void poll_ports(void) {
                 .ctx = {.user = who.user, .role = role_to_string(who.role), .source = who.source},
         };
         api_handle(&rq, &resp);
-        if (resp.status != 200 || !json_is_true(json_object_get(resp.body, "baseline"))) {
+        if (resp.status != 200 || !resp.body) {
                 api_response_clear(&resp);
-                poll_state.ports_hash = h;
-                poll_state.ports_known = true;
-                return;
+                return -EIO;
         }
-        news = json_array();
-        gone = json_array();
-        json_array_foreach(json_object_get(resp.body, "listeners"), i, l) {
-                size_t j;
-                json_t *f;
-                json_array_foreach(
-                        json_object_get(l, "findings"), j,
-                        f) if (STREQ(json_string_value(json_object_get(f, "code")) ?: "", "new")) {
-                        json_array_append(news, l);
-                        break;
-                }
-        }
-        json_array_foreach(json_object_get(resp.body, "gone"), i, k) if (json_is_string(k))
-                json_array_append_new(gone, gone_listener(json_string_value(k)));
+        *ret = json_incref(resp.body);
         api_response_clear(&resp);
-        now = json_pack("{s:o, s:o}", "new", news, "gone", gone);
-        /* The first listing after streams asked for ports is published too
-         * when it is not empty: a listener that came between a stream's
-         * start and this first look would otherwise never be told. */
-        if (now &&
-            (poll_state.ports_known ? !json_equal(now, poll_state.ports_last)
-                                    : json_array_size(news) > 0 || json_array_size(gone) > 0))
-                publish_json(EVENT_PORTS, now);
-        json_decref(poll_state.ports_last);
-        poll_state.ports_last = now;
-        poll_state.ports_hash = h;
-        poll_state.ports_known = true;
-        poll_state.ports_dirty = false;
+        return 0;
+}
+
+static const struct event_hub module_hub = {
+        .publish = hub_publish,
+        .wanted = hub_wanted,
+        .get = hub_get,
+};
+
+/* Each module that polls for its events, with what changed for it. */
+static void poll_modules(void) {
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                bool changed = i < ELEMENTSOF(poll_state.changed) && poll_state.changed[i];
+                if (!m->events_poll)
+                        continue;
+                if (i < ELEMENTSOF(poll_state.changed))
+                        poll_state.changed[i] = false;
+                m->events_poll(&module_hub, changed);
+        }
+}
+
+static void attach_modules(const struct event_hub *h) {
+        for (size_t i = 0; i < steward_modules_count; i++)
+                if (steward_modules[i]->events_attach)
+                        steward_modules[i]->events_attach(h);
 }
 
 /* Keepalives for silent streams; session checks for all. */
@@ -482,13 +456,13 @@ static void tend_streams(bool check_sessions) {
 }
 
 static void *poll_main(void *arg) {
-        uint64_t last_poll = 0, last_ports = 0, last_check = 0;
+        uint64_t last_poll = 0, last_check = 0;
 
         (void)arg;
         (void)pthread_setname_np(pthread_self(), "events");
         for (;;) {
                 struct timespec until;
-                bool poked, audit_wanted, ports_wanted, any;
+                bool poked, audit_wanted, any;
                 uint64_t now;
 
                 clock_gettime(CLOCK_REALTIME, &until);
@@ -502,8 +476,8 @@ static void *poll_main(void *arg) {
                 }
                 poked = hub.poked;
                 hub.poked = false;
-                audit_wanted = hub.n_by_type[1] > 0;
-                ports_wanted = hub.n_by_type[2] > 0;
+                audit_wanted =
+                        type_bit("audit") && hub.n_by_type[type_index(type_bit("audit"))] > 0;
                 any = hub.n_subs > 0;
                 pthread_mutex_unlock(&hub.lock);
 
@@ -512,13 +486,7 @@ static void *poll_main(void *arg) {
                         poll_counters(audit_wanted);
                         last_poll = now;
                 }
-                if (ports_wanted && (poll_state.ports_dirty ||
-                                     now - last_ports >= EVENTS_PORTS_SECONDS * 1000000ull)) {
-                        poll_ports();
-                        last_ports = now;
-                } else if (!ports_wanted) {
-                        poll_state.ports_known = false;
-                }
+                poll_modules();
                 if (any) {
                         /* After a change (a logout, a revocation, an account
                          * changed through us) at once; for changes made
@@ -602,9 +570,9 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct 
                 hub.subs->prev = s;
         hub.subs = s;
         hub.n_subs++;
-        for (unsigned b = EVENT_SAMPLE; b <= EVENT_PORTS; b <<= 1)
-                if (mask & b)
-                        hub.n_by_type[type_index(b)]++;
+        for (unsigned i = 0; i < EVENT_TYPES_MAX; i++)
+                if (mask & (1u << i))
+                        hub.n_by_type[i]++;
         atomic_store(&stats_event_subscribers, hub.n_subs);
         pthread_mutex_unlock(&hub.lock);
         *ret = s;
@@ -730,7 +698,7 @@ int events_start(void) {
         pthread_attr_destroy(&attr);
         if (r < 0)
                 goto fail;
-        history_set_observer(on_sample);
+        attach_modules(&module_hub);
         return 0;
 fail:
         hub.started = false;
@@ -770,7 +738,6 @@ void events_shutdown(void) {
 void events_stop(void) {
         if (!hub.started)
                 return;
-        history_set_observer(NULL);
         pthread_mutex_lock(&hub.lock);
         hub.stop = true;
         pthread_cond_signal(&hub.wake);
@@ -782,8 +749,9 @@ void events_stop(void) {
         hub.ring_n = hub.ring_head = 0;
         hub.started = false;
         pthread_mutex_unlock(&hub.lock);
-        json_decref(poll_state.ports_last);
-        poll_state.ports_last = NULL;
+        /* After the poll thread is gone (a module's poll state is its own
+         * until then); a sample still on its way finds the hub stopped. */
+        attach_modules(NULL);
         event_unref(keepalive_ev);
         event_unref(retry_ev);
         keepalive_ev = retry_ev = NULL;

@@ -4,16 +4,16 @@
  * One hub in the front: every event is formatted once
  * ("id: N\nevent: TYPE\ndata: JSON\n\n"), reference-counted, kept in a ring of
  * the last EVENTS_RING events (for Last-Event-ID) and queued by pointer to
- * every subscriber that asked for its type.  Sources:
- *  - sample: the metrics sampler's observer (history.h), one per tick;
- *  - audit:  a poll thread asks the helper for records past the last one it
- *            saw (front_poll says whether there are any; audit_since reads
- *            them for a subscriber's session), so records made by any client
- *            reach every stream;
- *  - ports:  the same thread lists the listening sockets every
- *            EVENTS_PORTS_SECONDS (one netlink dump) and, when that set or
- *            the baseline changed, recomputes new/gone against the baseline
- *            through GET /api/v1/ports for a subscriber's session.
+ * every subscriber that asked for its type.  The hub knows no module: the
+ * types are what the modules declare (module.h, event_def_t; registry.h
+ * gives each its bit), and events come in through the hooks the modules
+ * give (struct event_hub): a module pushes from its own thread (the metrics
+ * module's "sample", one per sampler tick) or is polled by the hub's thread
+ * (the ports module's "ports").  The hub itself reads the audit records
+ * ("audit", declared by the stewardd module): front_poll says whether there
+ * are new ones, audit_since reads them for a subscriber's session, so
+ * records made by any client reach every stream; an audit record of a module
+ * tells that module's poll that something changed.
  * The poll thread also keeps the daemon's counters for GET /metrics
  * (steward_sessions, steward_audit_records_total, steward_logins_total),
  * writes ": keepalive" to streams silent for EVENTS_KEEPALIVE_SECONDS and
@@ -40,18 +40,10 @@
 #define EVENTS_RING               1024
 #define EVENTS_QUEUE              256
 #define EVENTS_KEEPALIVE_SECONDS  15
-#define EVENTS_PORTS_SECONDS      5
 #define EVENTS_SESSION_CHECK_SECS 5
 #define EVENTS_SNDBUF             (32 * 1024) /* kernel buffer per stream */
 
-enum {
-        EVENT_SAMPLE = 1u << 0,
-        EVENT_AUDIT = 1u << 1,
-        EVENT_PORTS = 1u << 2,
-        EVENT_ALL = EVENT_SAMPLE | EVENT_AUDIT | EVENT_PORTS,
-};
-
-/* Starts the hub and its poll thread; registers the sampler's observer. */
+/* Starts the hub and its poll thread; attaches the modules' event hooks. */
 int events_start(void);
 /* Ends every stream (they finish with the events they have) and waits a
  * moment for them to go; call before stopping the HTTP server. */

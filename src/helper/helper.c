@@ -1249,8 +1249,8 @@ static const collection_def_t *collection_arg(json_t *args, struct module_error 
 }
 
 /* The query object of a collection request: absent or an object of strings,
- * with only the keys the API passes on (collection_query_keys). */
-static json_t *query_arg(json_t *args, struct module_error *e) {
+ * with only the keys the collection declares (collection_find_query). */
+static json_t *query_arg(const collection_def_t *coll, json_t *args, struct module_error *e) {
         json_t *q = json_object_get(args, "query"), *v;
         const char *k;
 
@@ -1261,7 +1261,7 @@ static json_t *query_arg(json_t *args, struct module_error *e) {
         json_object_foreach(q, k, v) {
                 if (!json_is_string(v))
                         goto bad;
-                if (!collection_query_key_known(k)) {
+                if (!collection_find_query(coll, k)) {
                         module_error_set(e, 400, "bad_request", "query",
                                          "no query argument \"%.32s\" here", k);
                         return NULL;
@@ -1327,7 +1327,7 @@ static int op_collection_read(struct helper *h, const struct caller *c, json_t *
                 module_error_set(e, 400, "bad_request", "id", "id must be a string");
                 return -EINVAL;
         }
-        if (!(q = query_arg(args, e)))
+        if (!(q = query_arg(coll, args, e)))
                 return -EINVAL;
         if (idv)
                 r = coll->show(&ctx, json_string_value(idv), q, ret, e);
@@ -1435,7 +1435,7 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                 module_error_set(e, 400, "bad_request", NULL, "the body must be an object");
                 return -EINVAL;
         }
-        if (!(q = query_arg(args, e)))
+        if (!(q = query_arg(coll, args, e)))
                 return -EINVAL;
 
         r = coll->write(&ctx, op, idv ? json_string_value(idv) : NULL, body, q, dry_run, &out, e);

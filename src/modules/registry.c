@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "roles.h"
 #include "settingsfile.h"
 #include "util.h"
 
@@ -180,17 +181,31 @@ const collection_def_t *collection_find(const char *name, const module_t **ret_m
         return NULL;
 }
 
-const char *const collection_query_keys[] = {
-        "type",      "group",       "prefix",         "limit", "cursor",
-        "home_size", "remove_home", "kill_processes", "force",
-};
-const size_t collection_query_keys_count = ELEMENTSOF(collection_query_keys);
+const collection_query_t *collection_find_query(const collection_def_t *coll, const char *key) {
+        for (size_t i = 0; coll && key && i < coll->n_query; i++)
+                if (STREQ(coll->query[i].name, key))
+                        return &coll->query[i];
+        return NULL;
+}
 
-bool collection_query_key_known(const char *key) {
-        for (size_t i = 0; key && i < collection_query_keys_count; i++)
-                if (STREQ(collection_query_keys[i], key))
-                        return true;
-        return false;
+const char *field_type_name(field_type_t t) {
+        switch (t) {
+        case FIELD_STRING:
+                return "string";
+        case FIELD_INTEGER:
+                return "integer";
+        case FIELD_BOOLEAN:
+                return "boolean";
+        case FIELD_ENUM:
+                return "enum";
+        case FIELD_STRING_ARRAY:
+                return "string_array";
+        case FIELD_OBJECT:
+                return "object";
+        case FIELD_OBJECT_ARRAY:
+                return "object_array";
+        }
+        return "unknown";
 }
 
 const char *setting_type_name(setting_type_t t) {
@@ -537,12 +552,187 @@ json_t *module_schema_json(const module_t *m) {
                 json_array_append_new(actions, json_string("stop"));
         if (m->restart)
                 json_array_append_new(actions, json_string("restart"));
-        json_t *collections = json_array();
-        for (size_t i = 0; i < m->n_collections; i++)
+        json_t *collections = json_array(), *schemas = json_array(), *events = json_array();
+        for (size_t i = 0; i < m->n_collections; i++) {
                 json_array_append_new(collections,
                                       json_pack("{s:s, s:s}", "name", m->collections[i].name,
                                                 "item", m->collections[i].item));
-        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", m->name, "summary", m->summary,
-                         "settings", settings, "commands", commands, "actions", actions,
-                         "collections", collections);
+                json_array_append_new(schemas, collection_schema_json(&m->collections[i]));
+        }
+        for (size_t i = 0; i < m->n_events; i++)
+                json_array_append_new(events,
+                                      json_pack("{s:s, s:s, s:s}", "name", m->events[i].name,
+                                                "description", m->events[i].description, "min_role",
+                                                role_to_string(m->events[i].min_role)));
+        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", m->name, "summary",
+                         m->summary, "settings", settings, "commands", commands, "actions", actions,
+                         "collections", collections, "collection_schemas", schemas, "events",
+                         events);
+}
+
+/* ---- collection schemas -------------------------------------------------------- */
+
+static const char *const verb_op_names[] = {
+        [VERB_LIST] = "list",     [VERB_SHOW] = "show",     [VERB_CREATE] = "create",
+        [VERB_MODIFY] = "modify", [VERB_DELETE] = "delete",
+};
+
+static const char *const opt_kind_names[] = {
+        [COPT_VALUE] = "value", [COPT_ITEM] = "item",   [COPT_TRUE] = "true",
+        [COPT_FALSE] = "false", [COPT_QUERY] = "query", [COPT_QUERY_FLAG] = "query_flag",
+};
+
+static json_t *field_json(const collection_field_t *f) {
+        json_t *o = json_pack(
+                "{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "name", f->name, "type",
+                field_type_name(f->type), "label", f->label ? f->label : f->name, "description",
+                f->description ? f->description : "", "create", (f->flags & FIELD_CREATE) != 0,
+                "modify", (f->flags & FIELD_MODIFY) != 0, "shown", (f->flags & FIELD_SHOWN) != 0,
+                "secret", (f->flags & FIELD_SECRET) != 0);
+        if (o && (f->type == FIELD_INTEGER || f->max > 0)) {
+                json_object_set_new(o, "min", json_integer(f->min));
+                json_object_set_new(o, "max", json_integer(f->max));
+        }
+        if (o && f->choices) {
+                json_t *a = json_array();
+                for (const char *const *c = f->choices; *c; c++)
+                        json_array_append_new(a, json_string(*c));
+                json_object_set_new(o, "choices", a);
+        }
+        return o;
+}
+
+static json_t *verb_json(const collection_verb_t *v) {
+        json_t *opts = json_array(), *o;
+
+        for (size_t i = 0; opts && i < v->n_options; i++) {
+                const collection_option_t *op = &v->options[i];
+                char sn[2] = {op->short_name, '\0'};
+                json_array_append_new(opts, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", op->name,
+                                                      "short", sn, "field", op->field, "kind",
+                                                      opt_kind_names[op->kind], "metavar",
+                                                      op->metavar ? op->metavar : ""));
+        }
+        o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "name", v->name, "op", verb_op_names[v->op],
+                      "summary", v->summary ? v->summary : "", "options",
+                      opts ? opts : json_array(), "password", v->password, "bare_show",
+                      v->bare_show);
+        if (o && v->body)
+                json_object_set_new(o, "body", json_loads(v->body, 0, NULL));
+        return o;
+}
+
+json_t *collection_schema_json(const collection_def_t *c) {
+        json_t *fields = json_array(), *query = json_array(), *columns = json_array(),
+               *verbs = json_array();
+
+        for (size_t i = 0; i < c->n_fields; i++)
+                json_array_append_new(fields, field_json(&c->fields[i]));
+        for (size_t i = 0; i < c->n_query; i++) {
+                const collection_query_t *q = &c->query[i];
+                json_t *o = json_pack("{s:s, s:s, s:s}", "name", q->name, "type",
+                                      field_type_name(q->type), "description",
+                                      q->description ? q->description : "");
+                if (o && q->choices) {
+                        json_t *a = json_array();
+                        for (const char *const *ch = q->choices; *ch; ch++)
+                                json_array_append_new(a, json_string(*ch));
+                        json_object_set_new(o, "choices", a);
+                }
+                json_array_append_new(query, o);
+        }
+        for (size_t i = 0; i < c->n_columns; i++)
+                json_array_append_new(columns,
+                                      json_pack("{s:s, s:s, s:s?}", "field", c->columns[i].field,
+                                                "label", c->columns[i].label, "unit",
+                                                c->columns[i].unit));
+        for (size_t i = 0; i < c->n_verbs; i++)
+                json_array_append_new(verbs, verb_json(&c->verbs[i]));
+        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", c->name, "item",
+                         c->item, "summary", c->summary ? c->summary : "", "id",
+                         c->id_field ? c->id_field : "name", "fields", fields, "query", query,
+                         "columns", columns, "verbs", verbs);
+}
+
+/* ---- event types ---------------------------------------------------------------- */
+
+/* The event types of every module in module order; a type's bit in a mask
+ * is 1 << its place here. */
+const event_def_t *event_type_at(size_t index, const module_t **ret_module) {
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                if (index < m->n_events) {
+                        if (ret_module)
+                                *ret_module = m;
+                        return &m->events[index];
+                }
+                index -= m->n_events;
+        }
+        return NULL;
+}
+
+size_t event_types_count(void) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < steward_modules_count; i++)
+                n += steward_modules[i]->n_events;
+        return n < EVENT_TYPES_MAX ? n : EVENT_TYPES_MAX;
+}
+
+int event_type_bit(const char *name, size_t len, unsigned *ret) {
+        for (size_t i = 0; i < event_types_count(); i++) {
+                const event_def_t *d = event_type_at(i, NULL);
+                if (strlen(d->name) == len && memcmp(d->name, name, len) == 0) {
+                        *ret = 1u << i;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+int event_types_parse(const char *s, int role, unsigned *ret, struct module_error *e) {
+        unsigned mask = 0, bit;
+        size_t n_types = event_types_count();
+
+        if (!s || !*s) {
+                /* Every type the role may have. */
+                for (size_t i = 0; i < n_types; i++)
+                        if (role >= event_type_at(i, NULL)->min_role)
+                                mask |= 1u << i;
+                *ret = mask;
+                return 0;
+        }
+        if (strlen(s) > 64)
+                goto bad;
+        while (*s) {
+                const char *c = strchr(s, ',');
+                size_t n = c ? (size_t)(c - s) : strlen(s);
+                if (event_type_bit(s, n, &bit) < 0)
+                        goto bad;
+                if (role < event_type_at((size_t)__builtin_ctz(bit), NULL)->min_role) {
+                        module_error_set(e, 403, "forbidden", "types",
+                                         "the events \"%.*s\" need a higher role", (int)n, s);
+                        return -EPERM;
+                }
+                mask |= bit;
+                s += n;
+                if (*s == ',' && *++s == '\0')
+                        goto bad;
+        }
+        *ret = mask;
+        return 0;
+bad : {
+        char names[256] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < n_types && off < sizeof names; i++) {
+                int w = snprintf(names + off, sizeof names - off, "%s%s", i ? ", " : "",
+                                 event_type_at(i, NULL)->name);
+                if (w < 0)
+                        break;
+                off += (size_t)w;
+        }
+        module_error_set(e, 400, "invalid_argument", "types",
+                         "types is a comma-separated list of: %s", names);
+        return -EINVAL;
+}
 }

@@ -41,3 +41,18 @@ int command_check_args(const command_def_t *c, json_t *args, struct module_error
 
 /* The module's schema as JSON (GET …/schema). */
 json_t *module_schema_json(const module_t *m);
+/* A collection's schema as JSON (an item of the schema's
+ * "collection_schemas"). */
+json_t *collection_schema_json(const collection_def_t *c);
+
+/* Event types (module.h): every module's, in module order, at most
+ * EVENT_TYPES_MAX; a type's bit in a subscription mask is 1 << its place. */
+#define EVENT_TYPES_MAX 32
+size_t event_types_count(void);
+const event_def_t *event_type_at(size_t index, const module_t **ret_module);
+/* The bit of the type named by the len bytes at name; -ENOENT if none. */
+int event_type_bit(const char *name, size_t len, unsigned *ret);
+/* "sample,audit" → a mask; absent or empty: every type role may have.  400
+ * (field "types") for an unknown or malformed list, 403 for a type above
+ * role. */
+int event_types_parse(const char *s, int role, unsigned *ret, struct module_error *e);

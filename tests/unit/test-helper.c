@@ -760,7 +760,8 @@ static void test_every_op_checks_the_role(void **state) {
                 free(tok[k]);
 }
 
-/* The helper takes the query arguments the API passes on, and no other. */
+/* The helper takes the query arguments the collection declares, and no
+ * other. */
 static void test_collection_query_keys_are_closed(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *admin = admin_session(f);
@@ -774,6 +775,12 @@ static void test_collection_query_keys_are_closed(void **state) {
         a = call(f, "collection_read", admin,
                  json_pack("{s:s, s:s, s:{s:s}}", "collection", "users", "id", "root", "query",
                            "shadow", "1"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        /* Each collection takes its own: groups have no home to measure. */
+        a = call(f, "collection_read", admin,
+                 json_pack("{s:s, s:s, s:{s:s}}", "collection", "groups", "id", "root", "query",
+                           "home_size", "0"));
         assert_int_equal(status_of(a), 400);
         json_decref(a);
 }

@@ -24,6 +24,7 @@ const pages = {
   modules: { title: 'Modules', load: () => import('./modules.js') },
   ports: { title: 'Ports', load: () => import('./ports.js') },
   users: { title: 'Users & groups', load: () => import('./users.js') },
+  collections: { title: 'Collection', load: () => import('./collection.js') },
   audit: { title: 'Audit', load: () => import('./audit.js') },
   tokens: { title: 'Sessions & tokens', load: () => import('./tokens.js') },
 };

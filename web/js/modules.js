@@ -1,6 +1,7 @@
 /* modules.js — every module with its state and its start/stop/restart
  * actions (from its schema), and the way into each module's settings page
- * (settings.js, #/modules/NAME).  Nothing here names a module. */
+ * (settings.js, #/modules/NAME), and to each of its collections' generic
+ * page (collection.js, #/collections/NAME).  Nothing here names a module. */
 import { get, post, seg } from './api.js';
 import { h, clear, stateBadge, table, notice, confirm, busy, errorText } from './ui.js';
 
@@ -36,6 +37,8 @@ export async function render(view, ctx, name) {
               return h(
                 'div.toolbar',
                 h('a', { href: `#/modules/${seg(m.name)}`, 'aria-label': `${m.name} settings and commands` }, 'Settings'),
+                /* Each collection on its generic page (collection.js). */
+                ((m.schema && m.schema.collections) || []).map((c) => h('a', { href: `#/collections/${seg(c.name)}`, 'aria-label': `${m.name}: the ${c.name}` }, c.name)),
                 actions.map((a) =>
                   h(
                     'button',

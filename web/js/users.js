@@ -1,16 +1,21 @@
 /* users.js — user accounts and groups (/api/v1/users, /api/v1/groups).
  *
- * Lists with search (a name prefix) and a regular/system filter; create,
- * edit, lock/unlock and delete users; create, edit members of and delete
- * groups.  Every write is first sent with ?dry_run=1 and its plan (the
+ * Users: a page written by hand, as its design needs more than the schema
+ * says (a password mode: generate, set or locked; the SSH keys listed from
+ * the user's own record, each removed by its fingerprint; lock and unlock
+ * buttons).  Lists with search (a name prefix) and a regular/system filter;
+ * create, edit, lock/unlock and delete users.  Groups: the generic page of a
+ * collection (collection.js), built from the groups' schema.  Every write is first sent with ?dry_run=1 and its plan (the
  * commands with their argv, the files' diffs, warnings) is shown; only a
  * confirmation applies it.  A generated password is shown once, in a dialog.
  * The edit form lists the user's SSH keys (from the user's own record), each
  * with a Remove button that removes it by its fingerprint.
  * Errors naming a field are shown next to it.  On a server without these
  * routes (404) the page says the feature is not available. */
-import { api, get, seg } from './api.js';
-import { h, clear, table, badge, notice, modal, busy, errorText, field, filesView } from './ui.js';
+import { get, seg } from './api.js';
+import { collectionView } from './collection.js';
+import { planned, showPassword } from './plan.js';
+import { h, clear, table, badge, notice, modal, busy, errorText, field } from './ui.js';
 
 const lines = (s) =>
   s
@@ -22,58 +27,6 @@ const words = (s) =>
     .split(/[\s,]+/)
     .map((x) => x.trim())
     .filter(Boolean);
-
-function planView(plan) {
-  plan = plan.plan || plan;
-  return [
-    (plan.warnings || []).map((w) => notice('warn', w)),
-    (plan.commands || []).length
-      ? [h('h3', 'Commands'), h('div.plan-commands', plan.commands.map((argv) => h('code', argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '))))]
-      : null,
-    (plan.files || []).length ? [h('h3', 'Files'), filesView(plan.files)] : null,
-    !(plan.commands || []).length && !(plan.files || []).length ? h('p.muted', 'Nothing would change.') : null,
-  ];
-}
-
-/* dry run → plan dialog → apply; resolves with the answer, or null. */
-async function planned(method, path, body, title, fields, status) {
-  const sep = path.includes('?') ? '&' : '?';
-  for (const f of Object.values(fields || {})) f.setError(null);
-  let plan;
-  try {
-    plan = await api(method, `${path}${sep}dry_run=1`, body);
-  } catch (e) {
-    showError(e, fields, status);
-    return null;
-  }
-  const v = await modal(title, h('div.plan', planView(plan)), [
-    { label: 'Cancel', value: 'cancel' },
-    { label: 'Apply', value: 'apply', primary: true },
-  ]);
-  if (v !== 'apply') return null;
-  try {
-    return (await api(method, path, body)) || {};
-  } catch (e) {
-    showError(e, fields, status);
-    return null;
-  }
-}
-
-function showError(e, fields, status) {
-  const f = e.field && fields && fields[e.field];
-  if (f) {
-    f.setError(e.message);
-    f.input.focus();
-  } else clear(status, notice('error', errorText(e)));
-}
-
-async function showPassword(user, password) {
-  if (!password) return;
-  await modal('Generated password', [
-    h('p', `The password for ${user} is shown only this once:`),
-    h('p.secret', { tabIndex: 0, 'data-secret': '' }, password),
-  ]);
-}
 
 /* ---- users --------------------------------------------------------- */
 
@@ -326,134 +279,6 @@ async function usersTab(el, status) {
   await load();
 }
 
-/* ---- groups -------------------------------------------------------- */
-
-function groupForm(g, onDone, status) {
-  const isNew = !g;
-  const name = h('input', { value: g ? g.name : '', required: true, spellcheck: false, autocomplete: 'off' });
-  const gid = h('input', { type: 'number', min: 0, max: 4294967294, step: 1 });
-  const members = h('input', { value: g ? (g.members || []).join(' ') : '', spellcheck: false });
-  const fields = {
-    name: field('Group name', name, null, { name: 'name' }),
-    gid: field('GID (optional)', gid, null, { name: 'gid' }),
-    members: field('Members', members, 'User names, separated by spaces.', { name: 'members' }),
-  };
-  fields.new_name = fields.name;
-  const submit = h('button.primary', { type: 'submit' }, 'Review…');
-  return h(
-    'form.panel',
-    {
-      'aria-label': isNew ? 'New group' : `Edit group ${g.name}`,
-      novalidate: true,
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name.value)) {
-          fields.name.setError('1 to 32 lower-case letters, digits, _ or -, starting with a letter or _.');
-          name.focus();
-          return;
-        }
-        const body = {};
-        if (isNew) {
-          body.name = name.value;
-          if (gid.value !== '') body.gid = Number(gid.value);
-          body.members = words(members.value);
-        } else {
-          if (name.value !== g.name) body.new_name = name.value;
-          const m = words(members.value);
-          if (m.join(' ') !== (g.members || []).join(' ')) body.members = m;
-        }
-        await busy(submit, async () => {
-          const r = isNew
-            ? await planned('POST', '/api/v1/groups', body, `Create group ${body.name}?`, fields, status)
-            : await planned('PATCH', `/api/v1/groups/${seg(g.name)}`, body, `Change group ${g.name}?`, fields, status);
-          if (r) {
-            clear(status, notice('ok', isNew ? `Group ${body.name} created.` : `Group ${g.name} changed.`));
-            onDone();
-          }
-        });
-      },
-    },
-    h('h3', isNew ? 'New group' : `Edit group ${g.name}`),
-    fields.name,
-    isNew ? fields.gid : null,
-    fields.members,
-    h('div.toolbar', submit, h('button', { type: 'button', onclick: () => onDone(true) }, 'Cancel')),
-  );
-}
-
-async function groupsTab(el, status) {
-  const listEl = h('div');
-  const formEl = h('div');
-  const filter = h('input', { type: 'search', spellcheck: false, autocomplete: 'off' });
-  const showSystem = h('input', { type: 'checkbox' });
-  let all = [];
-
-  function draw() {
-    const p = filter.value.trim();
-    const rows = all.filter((g) => (!p || g.name.startsWith(p)) && (showSystem.checked || !g.system));
-    clear(
-      listEl,
-      table(
-        [
-          { label: 'Name', cell: (g) => h('strong', g.name) },
-          { label: 'GID', class: 'num', cell: (g) => String(g.gid) },
-          { label: 'Members', cell: (g) => (g.members || []).join(', ') },
-          {
-            label: 'Actions',
-            cell: (g) =>
-              h(
-                'div.toolbar',
-                h('button', { type: 'button', 'aria-label': `Edit group ${g.name}`, onclick: () => clear(formEl, groupForm(g, done, status)) }, 'Edit'),
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    'aria-label': `Delete group ${g.name}`,
-                    onclick: async (ev) => {
-                      await busy(ev.target, async () => {
-                        const r = await planned('DELETE', `/api/v1/groups/${seg(g.name)}`, undefined, `Delete group ${g.name}?`, null, status);
-                        if (r) {
-                          clear(status, notice('ok', `Group ${g.name} deleted.`));
-                          await load();
-                        }
-                      });
-                    },
-                  },
-                  'Delete',
-                ),
-              ),
-          },
-        ],
-        rows,
-        { class: 'groups', label: 'groups', empty: 'No groups match.' },
-      ),
-    );
-  }
-  async function load() {
-    all = (await get('/api/v1/groups')).groups || [];
-    draw();
-  }
-  function done(cancelled) {
-    clear(formEl);
-    if (!cancelled) load().catch((e) => clear(status, notice('error', errorText(e))));
-  }
-  filter.addEventListener('input', draw);
-  showSystem.addEventListener('change', draw);
-  clear(
-    el,
-    h(
-      'div.inline-form',
-      field('Name starts with', filter),
-      field('System groups', showSystem, null, { inline: true }),
-      h('span.spacer'),
-      h('button.primary', { type: 'button', onclick: () => clear(formEl, groupForm(null, done, status)) }, 'New group'),
-    ),
-    formEl,
-    listEl,
-  );
-  await load();
-}
-
 export async function render(view, ctx, tab) {
   const status = h('div', { 'aria-live': 'polite' });
   const body = h('div', { role: 'tabpanel', id: 'users-panel' });
@@ -482,7 +307,7 @@ export async function render(view, ctx, tab) {
     clear(body, h('p.muted', 'Loading…'));
     history.replaceState(null, '', `#/users/${t}`);
     try {
-      if (t === 'groups') await groupsTab(body, status);
+      if (t === 'groups') await collectionView(body, status, 'groups');
       else await usersTab(body, status);
     } catch (e) {
       clear(body, notice(e.status === 404 ? 'info' : 'error', errorText(e)));

@@ -38,6 +38,7 @@
 #include "modules/metrics/expo.h"
 #include "modules/metrics/history.h"
 #include "modules/metrics/httpstats.h"
+#include "modules/metrics/metevents.h"
 #include "modules/metrics/sampler.h"
 #include "settingsfile.h"
 #include "stats.h"
@@ -327,4 +328,7 @@ const module_t module_metrics = {
         .settings_file = &settings_file,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
+        .events = metrics_events,
+        .n_events = ELEMENTSOF(metrics_events),
+        .events_attach = metrics_events_attach,
 };

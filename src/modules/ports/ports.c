@@ -23,6 +23,7 @@
 #include "jsonutil.h"
 #include "module.h"
 #include "config.h"
+#include "modules/ports/portevents.h"
 #include "portdata.h"
 #include "procmap.h"
 #include "sockets.h"
@@ -615,4 +616,8 @@ const module_t module_ports = {
         .n_routes = ELEMENTSOF(routes),
         .commands = commands,
         .n_commands = ELEMENTSOF(commands),
+        .events = ports_events,
+        .n_events = ELEMENTSOF(ports_events),
+        .events_attach = ports_events_attach,
+        .events_poll = ports_events_poll,
 };

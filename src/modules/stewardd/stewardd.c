@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "module.h"
+#include "registry.h"
+#include "roles.h"
 #include "settingsfile.h"
 #include "stats.h"
 #include "util.h"
@@ -136,6 +138,15 @@ static const command_def_t commands[] = {
 
 /* The settings are the daemon's configuration file (common/config.c): the
  * registry reads, writes and makes it live. */
+
+/* The audit records, as the front's event hub reads them from the helper
+ * (events.c): every change and refusal, by any client. */
+static const event_def_t events[] = {
+        {.name = "audit",
+         .description = "an audit record, as GET /api/v1/audit/{id} shows it",
+         .min_role = ROLE_MONITOR},
+};
+
 const module_t module_stewardd = {
         .name = "stewardd",
         .summary = "The Steward daemon itself: limits, logging, listeners, TLS identity",
@@ -144,4 +155,6 @@ const module_t module_stewardd = {
         .settings_file = &steward_config_file,
         .commands = commands,
         .n_commands = ELEMENTSOF(commands),
+        .events = events,
+        .n_events = ELEMENTSOF(events),
 };

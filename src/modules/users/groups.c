@@ -1,7 +1,10 @@
 /* groups.c — the `groups` module: local groups as a collection, read
  * through NSS, changed with groupadd, groupmod, groupdel and gpasswd through
- * engine.c (plan, guards, apply), in the helper.  Non-local groups are
- * read-only; system groups (gid below GID_MIN) need "force". */
+ * the change engine (plan, guards, apply), in the helper.  Non-local groups are
+ * read-only; system groups (gid below GID_MIN) need "force".
+ *
+ * The collection is described by data (the schema tables below): the CLI's
+ * `steward groups …` and the console's page are built from it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,125 @@
 #define GROUPMOD "/usr/sbin/groupmod"
 #define GROUPDEL "/usr/sbin/groupdel"
 #define GPASSWD  "/usr/bin/gpasswd"
+
+/* ---- the schema (module.h): what the API exports and the CLI and the
+ * console are built from.  check_fields() below reads its writable fields;
+ * the checks of values stay in the code. */
+static const collection_field_t fields[] = {
+        {.name = "name",
+         .type = FIELD_STRING,
+         .min = 1,
+         .max = ACCOUNT_NAME_MAX,
+         .flags = FIELD_CREATE | FIELD_SHOWN,
+         .label = "Name",
+         .description = "the group name: a lowercase letter, then lowercase letters, digits, "
+                        "'-' or '_'"},
+        {.name = "gid",
+         .type = FIELD_INTEGER,
+         .min = 0,
+         .max = UINT32_MAX - 1,
+         .flags = FIELD_CREATE | FIELD_SHOWN,
+         .label = "GID",
+         .description = "the group id, in GID_MIN..GID_MAX; by default the next free one"},
+        {.name = "members",
+         .type = FIELD_STRING_ARRAY,
+         .max = GROUP_MEMBERS_MAX,
+         .flags = FIELD_CREATE | FIELD_MODIFY | FIELD_SHOWN,
+         .label = "Members",
+         .description = "the supplementary members (the whole list)"},
+        {.name = "local",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_SHOWN,
+         .label = "Local",
+         .description = "from the local files (else from a directory service, read-only)"},
+        {.name = "system",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_SHOWN,
+         .label = "System",
+         .description = "a system group (gid outside GID_MIN..GID_MAX)"},
+        {.name = "new_name",
+         .type = FIELD_STRING,
+         .max = ACCOUNT_NAME_MAX,
+         .flags = FIELD_MODIFY,
+         .label = "New name",
+         .description = "rename the group"},
+        {.name = "add_members",
+         .type = FIELD_STRING_ARRAY,
+         .max = GROUP_MEMBERS_MAX,
+         .flags = FIELD_MODIFY,
+         .label = "Add members",
+         .description = "users to add"},
+        {.name = "remove_members",
+         .type = FIELD_STRING_ARRAY,
+         .max = GROUP_MEMBERS_MAX,
+         .flags = FIELD_MODIFY,
+         .label = "Remove members",
+         .description = "users to remove"},
+        {.name = "force",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_MODIFY,
+         .label = "Force",
+         .description = "change a system group"},
+};
+
+static const char *const list_types[] = {"regular", "system", "all", NULL};
+
+static const collection_query_t query_args[] = {
+        {"type", FIELD_ENUM, "list: regular, system or all (default)", list_types},
+        {"prefix", FIELD_STRING, "list: names starting with this"},
+        {"limit", FIELD_INTEGER, "list: at most this many"},
+        {"cursor", FIELD_STRING, "list: continue after this name (the answer's next)"},
+        {"force", FIELD_BOOLEAN, "modify, delete: a system group"},
+};
+
+static const collection_column_t columns[] = {
+        {"name", "Name", NULL},
+        {"gid", "GID", NULL},
+        {"members", "Members", NULL},
+        {"local", "Local", NULL},
+};
+
+static const collection_option_t list_opts[] = {
+        {"type", 't', "type", COPT_QUERY, "regular|system|all"},
+        {"prefix", 'p', "prefix", COPT_QUERY, "P"},
+        {"limit", 'n', "limit", COPT_QUERY, "N"},
+};
+
+static const collection_option_t add_opts[] = {
+        {"gid", 'g', "gid", COPT_VALUE, "N"},
+        {"members", 'U', "members", COPT_VALUE, "U,…"},
+};
+
+static const collection_option_t modify_opts[] = {
+        {"new-name", 'n', "new_name", COPT_VALUE, "NEW"},
+        {"force", 'f', "force", COPT_TRUE, NULL},
+};
+
+static const collection_option_t delete_opts[] = {
+        {"force", 'f', "force", COPT_QUERY_FLAG, NULL},
+};
+
+static const collection_option_t members_opts[] = {
+        {"add", 'a', "add_members", COPT_VALUE, "U,…"},
+        {"remove", 'd', "remove_members", COPT_VALUE, "U,…"},
+        {"set", 'M', "members", COPT_VALUE, "U,…"},
+        {"force", 'f', "force", COPT_TRUE, NULL},
+};
+
+#define OPTS(o) .options = (o), .n_options = ELEMENTSOF(o)
+
+static const collection_verb_t verbs[] = {
+        {.name = "list", .op = VERB_LIST, .summary = "list the groups", OPTS(list_opts)},
+        {.name = "show", .op = VERB_SHOW, .summary = "one group with its members"},
+        {.name = "add", .op = VERB_CREATE, .summary = "create a group", OPTS(add_opts)},
+        {.name = "modify", .op = VERB_MODIFY, .summary = "rename a group", OPTS(modify_opts)},
+        {.name = "delete", .op = VERB_DELETE, .summary = "delete a group", OPTS(delete_opts)},
+        {.name = "members",
+         .op = VERB_MODIFY,
+         .summary = "show or change the members",
+         OPTS(members_opts),
+         .bare_show = true},
+};
 
 static json_t *group_json(const struct acctdb *db, const struct acct_group *g) {
         json_t *m = json_array();
@@ -163,196 +285,224 @@ static int run(const struct module_ctx *ctx, struct change_plan *e, bool dry_run
         return *ret ? r : -ENOMEM;
 }
 
-static int groups_write(const struct module_ctx *ctx, collection_op_t op, const char *id,
-                        json_t *body, json_t *query, bool dry_run, json_t **ret,
-                        struct module_error *err) {
-        static const char *const create_keys[] = {"name", "gid", "members"};
-        static const char *const modify_keys[] = {"new_name", "members", "add_members",
-                                                  "remove_members", "force"};
-        const struct acct_group *g = NULL;
-        struct acctdb db;
-        struct change_plan e;
-        struct change_cmd *c;
-        const char *k, *s;
+/* A body carries only the fields the schema lets this op write. */
+static int check_fields(collection_op_t op, json_t *body, struct module_error *err) {
+        unsigned want = op == COLLECTION_CREATE   ? FIELD_CREATE
+                        : op == COLLECTION_MODIFY ? FIELD_MODIFY
+                                                  : 0;
+        const char *k;
         json_t *v;
-        int r;
 
-        *ret = NULL;
         json_object_foreach(body, k, v) {
                 bool known = false;
-                const char *const *keys = op == COLLECTION_CREATE ? create_keys : modify_keys;
-                size_t n = op == COLLECTION_CREATE   ? ELEMENTSOF(create_keys)
-                           : op == COLLECTION_MODIFY ? ELEMENTSOF(modify_keys)
-                                                     : 0;
-                for (size_t i = 0; i < n; i++)
-                        known |= STREQ(keys[i], k);
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        known |= STREQ(fields[i].name, k) && (fields[i].flags & want);
                 if (!known)
                         return account_invalid(err, 400, k, "unknown field \"%.64s\"", k);
         }
-        if ((r = load(&db, err)) < 0)
+        return 0;
+}
+
+/* The group a modify or delete acts on: local, and not a system group
+ * unless forced. */
+static int check_target(const struct acctdb *db, const char *id, json_t *body, json_t *query,
+                        const struct acct_group **ret, struct module_error *err) {
+        bool force =
+                json_is_true(json_object_get(body, "force")) || acct_query_flag(query, "force");
+        const struct acct_group *g = account_name_valid(id) ? acctdb_group(db, id) : NULL;
+
+        if (!g) {
+                module_error_set(err, 404, "not_found", NULL, "no group \"%.64s\"", id);
+                return -EINVAL;
+        }
+        if (!g->local) {
+                module_error_set(err, 409, "not_local", NULL,
+                                 "%s comes from a directory service (NSS): change it there", id);
+                return -EINVAL;
+        }
+        if (g->gid < db->defs.gid_min && !force) {
+                module_error_set(err, 409, "system_account", "force",
+                                 "%s is a system group (gid %u, below GID_MIN %u): pass force to "
+                                 "change it",
+                                 id, g->gid, db->defs.gid_min);
+                return -EINVAL;
+        }
+        if (json_object_get(body, "force") && !json_is_boolean(json_object_get(body, "force")))
+                return account_invalid(err, 400, "force", "force must be true or false%s", "");
+        *ret = g;
+        return 0;
+}
+
+static int group_create(const struct module_ctx *ctx, const struct acctdb *db, struct change_plan *e,
+                        json_t *body, bool dry_run, json_t **ret, struct module_error *err) {
+        const char *name = json_string_value(json_object_get(body, "name"));
+        json_t *gid = json_object_get(body, "gid");
+        struct change_cmd *c;
+
+        if (!name || !account_name_valid(name))
+                return account_invalid(err, 422, "name",
+                                       "\"%.64s\" is not a valid group name: 1 to 32 characters, "
+                                       "a lowercase letter first, then lowercase letters, "
+                                       "digits, '-' or '_'",
+                                       name ? name : "");
+        if (acctdb_group(db, name)) {
+                module_error_set(err, 409, "exists", "name", "a group \"%s\" exists", name);
+                return -EEXIST;
+        }
+        if (gid && (!json_is_integer(gid) || json_integer_value(gid) < db->defs.gid_min ||
+                    json_integer_value(gid) > db->defs.gid_max)) {
+                module_error_set(err, 422, "invalid_argument", "gid",
+                                 "gid is a number in GID_MIN..GID_MAX (%u..%u) of "
+                                 "/etc/login.defs",
+                                 db->defs.gid_min, db->defs.gid_max);
+                return -EINVAL;
+        }
+        if (gid && acctdb_group_by_gid(db, (uint32_t)json_integer_value(gid))) {
+                module_error_set(err, 409, "exists", "gid", "gid %lld is taken",
+                                 (long long)json_integer_value(gid));
+                return -EEXIST;
+        }
+        c = change_cmd(e, GROUPADD);
+        if (gid)
+                change_argf(e, c, "--gid=%lld", (long long)json_integer_value(gid));
+        change_arg(e, c, "--");
+        change_arg(e, c, name);
+        if (json_array_size(json_object_get(body, "members"))) {
+                c = change_cmd(e, GPASSWD);
+                change_arg(e, c, "--members");
+                members_arg(e, c, json_object_get(body, "members"));
+                change_arg(e, c, "--");
+                change_arg(e, c, name);
+        }
+        return run(ctx, e, dry_run, name, ret, err);
+}
+
+/* One gpasswd OPT USER -- GROUP for each name of list. */
+static void gpasswd_each(struct change_plan *e, const char *opt, json_t *list, const char *group) {
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(list, i, v) {
+                struct change_cmd *c = change_cmd(e, GPASSWD);
+                change_arg(e, c, opt);
+                change_arg(e, c, json_string_value(v));
+                change_arg(e, c, "--");
+                change_arg(e, c, group);
+        }
+}
+
+static int group_modify(const struct module_ctx *ctx, const struct acctdb *db,
+                        const struct acct_group *g, struct change_plan *e, json_t *body, bool dry_run,
+                        json_t **ret, struct module_error *err) {
+        const char *final = g->name, *s;
+        struct change_cmd *c;
+        json_t *v;
+        size_t i;
+
+        if (json_object_get(body, "members") &&
+            (json_object_get(body, "add_members") || json_object_get(body, "remove_members")))
+                return account_invalid(err, 422, "members",
+                                       "give members (the whole list) or "
+                                       "add_members/remove_members%s",
+                                       "");
+        if ((v = json_object_get(body, "new_name"))) {
+                s = json_string_value(v);
+                if (!s || !account_name_valid(s))
+                        return account_invalid(err, 422, "new_name",
+                                               "\"%.64s\" is not a valid group name", s ? s : "");
+                if (acctdb_group(db, s)) {
+                        module_error_set(err, 409, "exists", "new_name", "a group \"%s\" exists",
+                                         s);
+                        return -EEXIST;
+                }
+                c = change_cmd(e, GROUPMOD);
+                change_argf(e, c, "--new-name=%s", s);
+                change_arg(e, c, "--");
+                change_arg(e, c, g->name);
+                final = s;
+        }
+        if (json_object_get(body, "members")) {
+                c = change_cmd(e, GPASSWD);
+                change_arg(e, c, "--members");
+                members_arg(e, c, json_object_get(body, "members"));
+                change_arg(e, c, "--");
+                change_arg(e, c, final);
+        }
+        gpasswd_each(e, "--add", json_object_get(body, "add_members"), final);
+        json_array_foreach(json_object_get(body, "remove_members"), i, v) {
+                bool member = false;
+                for (size_t k = 0; k < g->n_members; k++)
+                        member |= STREQ(g->members[k], json_string_value(v));
+                if (!member)
+                        return account_invalid(err, 422, "remove_members", "%s is not a member",
+                                               json_string_value(v));
+        }
+        gpasswd_each(e, "--delete", json_object_get(body, "remove_members"), final);
+        if (e->n_cmds == 0)
+                return account_invalid(err, 422, NULL, "nothing to change%s", "");
+        return run(ctx, e, dry_run, final, ret, err);
+}
+
+static int group_delete(const struct module_ctx *ctx, const char *id, struct change_plan *e,
+                        bool dry_run, json_t **ret, struct module_error *err) {
+        struct change_cmd *c = change_cmd(e, GROUPDEL);
+        int r;
+
+        change_arg(e, c, "--");
+        change_arg(e, c, id);
+        r = run(ctx, e, dry_run, NULL, ret, err);
+        if (*ret)
+                json_object_del(*ret, "result");
+        return r;
+}
+
+static int groups_write(const struct module_ctx *ctx, collection_op_t op, const char *id,
+                        json_t *body, json_t *query, bool dry_run, json_t **ret,
+                        struct module_error *err) {
+        const struct acct_group *g = NULL;
+        struct acctdb db;
+        struct change_plan e;
+        int r;
+
+        *ret = NULL;
+        if ((r = check_fields(op, body, err)) < 0 || (r = load(&db, err)) < 0)
                 return r;
         change_plan_init(&e);
         if ((r = check_members(&db, body, "members", err)) < 0 ||
             (r = check_members(&db, body, "add_members", err)) < 0 ||
             (r = check_members(&db, body, "remove_members", err)) < 0)
                 goto out;
-        if (op != COLLECTION_CREATE) {
-                bool force = json_is_true(json_object_get(body, "force")) ||
-                             acct_query_flag(query, "force");
-                g = account_name_valid(id) ? acctdb_group(&db, id) : NULL;
-                r = -EINVAL;
-                if (!g) {
-                        module_error_set(err, 404, "not_found", NULL, "no group \"%.64s\"", id);
-                        goto out;
-                }
-                if (!g->local) {
-                        module_error_set(err, 409, "not_local", NULL,
-                                         "%s comes from a directory service (NSS): change it "
-                                         "there",
-                                         id);
-                        goto out;
-                }
-                if (g->gid < db.defs.gid_min && !force) {
-                        module_error_set(err, 409, "system_account", "force",
-                                         "%s is a system group (gid %u, below GID_MIN %u): pass "
-                                         "force to change it",
-                                         id, g->gid, db.defs.gid_min);
-                        goto out;
-                }
-                if (json_object_get(body, "force") &&
-                    !json_is_boolean(json_object_get(body, "force"))) {
-                        r = account_invalid(err, 400, "force", "force must be true or false%s", "");
-                        goto out;
-                }
-        }
-        r = 0;
-        if (op == COLLECTION_CREATE) {
-                const char *name = json_string_value(json_object_get(body, "name"));
-                json_t *gid = json_object_get(body, "gid");
-                if (!name || !account_name_valid(name)) {
-                        r = account_invalid(
-                                err, 422, "name",
-                                "\"%.64s\" is not a valid group name: 1 to 32 characters, a "
-                                "lowercase letter first, then lowercase letters, digits, '-' or "
-                                "'_'",
-                                name ? name : "");
-                        goto out;
-                }
-                if (acctdb_group(&db, name)) {
-                        module_error_set(err, 409, "exists", "name", "a group \"%s\" exists", name);
-                        r = -EEXIST;
-                        goto out;
-                }
-                if (gid && (!json_is_integer(gid) || json_integer_value(gid) < db.defs.gid_min ||
-                            json_integer_value(gid) > db.defs.gid_max)) {
-                        module_error_set(err, 422, "invalid_argument", "gid",
-                                         "gid is a number in GID_MIN..GID_MAX (%u..%u) of "
-                                         "/etc/login.defs",
-                                         db.defs.gid_min, db.defs.gid_max);
-                        r = -EINVAL;
-                        goto out;
-                }
-                if (gid && acctdb_group_by_gid(&db, (uint32_t)json_integer_value(gid))) {
-                        module_error_set(err, 409, "exists", "gid", "gid %lld is taken",
-                                         (long long)json_integer_value(gid));
-                        r = -EEXIST;
-                        goto out;
-                }
-                c = change_cmd(&e, GROUPADD);
-                if (gid)
-                        change_argf(&e, c, "--gid=%lld", (long long)json_integer_value(gid));
-                change_arg(&e, c, "--");
-                change_arg(&e, c, name);
-                if (json_array_size(json_object_get(body, "members"))) {
-                        c = change_cmd(&e, GPASSWD);
-                        change_arg(&e, c, "--members");
-                        members_arg(&e, c, json_object_get(body, "members"));
-                        change_arg(&e, c, "--");
-                        change_arg(&e, c, name);
-                }
-                r = run(ctx, &e, dry_run, name, ret, err);
-        } else if (op == COLLECTION_MODIFY) {
-                const char *final = id;
-                if (json_object_get(body, "members") && (json_object_get(body, "add_members") ||
-                                                         json_object_get(body, "remove_members"))) {
-                        r = account_invalid(
-                                err, 422, "members",
-                                "give members (the whole list) or add_members/remove_members%s",
-                                "");
-                        goto out;
-                }
-                if ((v = json_object_get(body, "new_name"))) {
-                        s = json_string_value(v);
-                        if (!s || !account_name_valid(s)) {
-                                r = account_invalid(err, 422, "new_name",
-                                                    "\"%.64s\" is not a valid group name",
-                                                    s ? s : "");
-                                goto out;
-                        }
-                        if (acctdb_group(&db, s)) {
-                                module_error_set(err, 409, "exists", "new_name",
-                                                 "a group \"%s\" exists", s);
-                                r = -EEXIST;
-                                goto out;
-                        }
-                        c = change_cmd(&e, GROUPMOD);
-                        change_argf(&e, c, "--new-name=%s", s);
-                        change_arg(&e, c, "--");
-                        change_arg(&e, c, id);
-                        final = s;
-                }
-                if (json_object_get(body, "members")) {
-                        c = change_cmd(&e, GPASSWD);
-                        change_arg(&e, c, "--members");
-                        members_arg(&e, c, json_object_get(body, "members"));
-                        change_arg(&e, c, "--");
-                        change_arg(&e, c, final);
-                }
-                size_t i;
-                json_array_foreach(json_object_get(body, "add_members"), i, v) {
-                        c = change_cmd(&e, GPASSWD);
-                        change_arg(&e, c, "--add");
-                        change_arg(&e, c, json_string_value(v));
-                        change_arg(&e, c, "--");
-                        change_arg(&e, c, final);
-                }
-                json_array_foreach(json_object_get(body, "remove_members"), i, v) {
-                        bool member = false;
-                        for (size_t k2 = 0; k2 < g->n_members; k2++)
-                                member |= STREQ(g->members[k2], json_string_value(v));
-                        if (!member) {
-                                r = account_invalid(err, 422, "remove_members",
-                                                    "%s is not a member", json_string_value(v));
-                                goto out;
-                        }
-                        c = change_cmd(&e, GPASSWD);
-                        change_arg(&e, c, "--delete");
-                        change_arg(&e, c, json_string_value(v));
-                        change_arg(&e, c, "--");
-                        change_arg(&e, c, final);
-                }
-                if (e.n_cmds == 0) {
-                        r = account_invalid(err, 422, NULL, "nothing to change%s", "");
-                        goto out;
-                }
-                r = run(ctx, &e, dry_run, final, ret, err);
-        } else {
-                c = change_cmd(&e, GROUPDEL);
-                change_arg(&e, c, "--");
-                change_arg(&e, c, id);
-                r = run(ctx, &e, dry_run, NULL, ret, err);
-                if (*ret)
-                        json_object_del(*ret, "result");
-        }
+        if (op != COLLECTION_CREATE && (r = check_target(&db, id, body, query, &g, err)) < 0)
+                goto out;
+        if (op == COLLECTION_CREATE)
+                r = group_create(ctx, &db, &e, body, dry_run, ret, err);
+        else if (op == COLLECTION_MODIFY)
+                r = group_modify(ctx, &db, g, &e, body, dry_run, ret, err);
+        else
+                r = group_delete(ctx, id, &e, dry_run, ret, err);
 out:
         change_plan_done(&e);
         acctdb_done(&db);
         return r;
 }
 
-static const collection_def_t collections[] = {
-        {"groups", "group", groups_list, groups_show, groups_write},
-};
+static const collection_def_t collections[] = {{
+        .name = "groups",
+        .item = "group",
+        .summary = "local groups",
+        .id_field = "name",
+        .fields = fields,
+        .n_fields = ELEMENTSOF(fields),
+        .query = query_args,
+        .n_query = ELEMENTSOF(query_args),
+        .columns = columns,
+        .n_columns = ELEMENTSOF(columns),
+        .verbs = verbs,
+        .n_verbs = ELEMENTSOF(verbs),
+        .list = groups_list,
+        .show = groups_show,
+        .write = groups_write,
+}};
 
 const module_t module_groups = {
         .name = "groups",

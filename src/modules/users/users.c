@@ -510,8 +510,8 @@ static void jt_user(struct buf *b, const struct acctdb *db, const struct acct_us
         b->data[b->len] = '\0';
 }
 
-static int users_list_text(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
-                           struct module_error *err) {
+int users_list_text(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
+                    struct module_error *err) {
         const char *type = json_string_value(json_object_get(query, "type"));
         const char *group = json_string_value(json_object_get(query, "group"));
         const char *prefix = json_string_value(json_object_get(query, "prefix"));
@@ -634,14 +634,10 @@ int users_show_json(const char *name, bool home_size, json_t **ret, struct modul
         return *ret ? 0 : -ENOMEM;
 }
 
-static int users_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
-                      struct module_error *err) {
+int users_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+               struct module_error *err) {
         return users_show_json(id, acct_query_flag(query, "home_size"), ret, err);
 }
-
-static const collection_def_t collections[] = {
-        {"users", "user", NULL, users_show, users_write, users_list_text},
-};
 
 static int status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         struct steward_config cfg;
@@ -664,8 +660,8 @@ const module_t module_users = {
         .name = "users",
         .summary = "Local user accounts: list, show, create, modify, lock, delete",
         .status = status,
-        .collections = collections,
-        .n_collections = ELEMENTSOF(collections),
+        .collections = users_collections,
+        .n_collections = ELEMENTSOF(users_collections),
         .file_restore = users_file_restore,
         .change = &account_change_hooks,
 };

@@ -1,0 +1,767 @@
+/* collections.c — `steward COLLECTION VERB …` for every collection a
+ * server has (users, groups, …): GET|POST|PATCH|DELETE
+ * /api/v1/{collection}[/{id}].
+ *
+ * The CLI knows no collection.  It asks the server for the collection's
+ * schema (GET /api/v1/modules/{m}/schema, "collection_schemas": module.h),
+ * and builds the verb from it: which request it makes, which options it
+ * takes and which field or query argument each fills, the columns of the
+ * list table.  A collection that declares no verb of a name gets the
+ * generic one (list, show, add, modify, delete) with an option per field it
+ * may write (--full-name for full_name) or per query argument.  So usage
+ * errors of a collection verb come after that one read-only request, before
+ * anything that changes something is sent.
+ *
+ * Passwords: `--password=SECRET` sends it as given (visible to ps: for
+ * scripts that have no better way); `--password` alone asks for it on the
+ * terminal without echo, or reads one line from stdin when stdin is not a
+ * terminal.  A generated password is printed once; answers holding one are
+ * wiped before they are freed. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define PASSWORD_CAP   258
+#define ARGS_MAX       64
+#define NAME_MAX_LEN   32
+#define SYNOPSIS_MAX   1024
+#define COLUMNS_MAX    32
+#define LIST_PAGES_MAX 10000
+
+static const char *sget(json_t *o, const char *k) {
+        return json_string_value(json_object_get(o, k));
+}
+
+/* Collection names are route segments: lowercase letters, digits, '_'. */
+static bool name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > NAME_MAX_LEN || !islower((unsigned char)s[0]))
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* The schema of one collection in a module's schema, or NULL. */
+static json_t *schema_in(json_t *module_schema, const char *collection) {
+        json_t *s;
+        size_t i;
+
+        json_array_foreach(json_object_get(module_schema, "collection_schemas"), i, s) {
+                if (STREQ(sget(s, "name") ?: "", collection))
+                        return json_incref(s);
+        }
+        return NULL;
+}
+
+static int module_schema(struct cli *c, const char *module, json_t **ret) {
+        _cleanup_free_ char *target = NULL, *esc = NULL;
+        json_t *err = NULL;
+        long status = 0;
+        int r;
+
+        if (url_escape(module, &esc) < 0 || asprintf(&target, "/api/v1/modules/%s/schema", esc) < 0)
+                return -ENOMEM;
+        r = cli_request(c, "GET", target, NULL, 0, ret, &status, &err);
+        if (r == -EREMOTEIO && status == 404) {
+                json_decref(err);
+                *ret = NULL;
+                return 0;
+        }
+        if (r == -EREMOTEIO)
+                cli_report_refusal(c, status, err);
+        json_decref(err);
+        return r;
+}
+
+/* The schema's text reaches the terminal (usage, help, table headers):
+ * no control characters anywhere in it. */
+static bool text_clean(const char *s) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+static bool schema_clean(json_t *v, unsigned depth) {
+        const char *k;
+        json_t *x;
+        size_t i;
+
+        if (depth > 8)
+                return false;
+        if (json_is_string(v))
+                return text_clean(json_string_value(v));
+        json_object_foreach(v, k, x) {
+                if (!text_clean(k) || !schema_clean(x, depth + 1))
+                        return false;
+        }
+        json_array_foreach(v, i, x) {
+                if (!schema_clean(x, depth + 1))
+                        return false;
+        }
+        return true;
+}
+
+/* The collection's schema: first in the module of the same name (the usual
+ * case), else in any module.  *ret NULL when the server has no such
+ * collection. */
+static int fetch_schema(struct cli *c, const char *collection, json_t **ret) {
+        json_t *ms = NULL, *list = NULL, *m;
+        size_t i;
+        int r;
+
+        *ret = NULL;
+        r = module_schema(c, collection, &ms);
+        if (r < 0)
+                return r;
+        *ret = schema_in(ms, collection);
+        json_decref(ms);
+        if (*ret)
+                return 0;
+        r = cli_call(c, "GET", "/api/v1/modules", NULL, &list);
+        if (r < 0)
+                return r;
+        json_array_foreach(json_object_get(list, "modules"), i, m) {
+                const char *name = sget(m, "name");
+                if (!name || STREQ(name, collection))
+                        continue;
+                ms = NULL;
+                r = module_schema(c, name, &ms);
+                if (r < 0)
+                        break;
+                *ret = schema_in(ms, collection);
+                json_decref(ms);
+                if (*ret)
+                        break;
+        }
+        json_decref(list);
+        return r < 0 ? r : 0;
+}
+
+/* ---- verbs: declared, or the generic ones built from the fields ------------------------ */
+
+static json_t *field_of(json_t *schema, const char *name) {
+        json_t *f;
+        size_t i;
+
+        json_array_foreach(json_object_get(schema, "fields"), i, f) {
+                if (STREQ(sget(f, "name") ?: "", name))
+                        return f;
+        }
+        return NULL;
+}
+
+/* "full_name" → "full-name". */
+static json_t *option_name(const char *field) {
+        char n[64];
+
+        snprintf(n, sizeof n, "%s", field);
+        for (char *p = n; *p; p++)
+                if (*p == '_')
+                        *p = '-';
+        return json_string(n);
+}
+
+static json_t *generic_option(const char *field, const char *kind, const char *metavar) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "short", "", "field", field, "kind", kind,
+                              "metavar", metavar);
+        if (o)
+                json_object_set_new(o, "name", option_name(field));
+        return o;
+}
+
+/* A generic verb: list and show take the query arguments, add and modify
+ * the fields they may write (not the id, not secrets), delete the flags. */
+static json_t *generic_verb(json_t *schema, const char *name) {
+        static const char *const ops[][2] = {
+                {"list", "list"},     {"show", "show"},     {"add", "create"},
+                {"modify", "modify"}, {"delete", "delete"},
+        };
+        const char *op = NULL, *id = sget(schema, "id") ?: "name";
+        json_t *opts = json_array(), *x;
+        bool password = false;
+        size_t i;
+
+        for (i = 0; i < ELEMENTSOF(ops); i++)
+                if (STREQ(ops[i][0], name))
+                        op = ops[i][1];
+        if (!op || !opts) {
+                json_decref(opts);
+                return NULL;
+        }
+        if (STREQ(op, "create") || STREQ(op, "modify")) {
+                json_array_foreach(json_object_get(schema, "fields"), i, x) {
+                        const char *f = sget(x, "name") ?: "", *t = sget(x, "type") ?: "";
+                        if (!json_is_true(json_object_get(x, STREQ(op, "create") ? "create"
+                                                                                 : "modify")) ||
+                            (STREQ(op, "create") && STREQ(f, id)) || STREQ(t, "object") ||
+                            STREQ(t, "object_array"))
+                                continue;
+                        if (json_is_true(json_object_get(x, "secret"))) {
+                                password |= STREQ(f, "password");
+                                continue;
+                        }
+                        json_array_append_new(
+                                opts, generic_option(f, STREQ(t, "boolean") ? "true" : "value",
+                                                     STREQ(t, "boolean") ? "" : "VALUE"));
+                }
+        } else {
+                json_array_foreach(json_object_get(schema, "query"), i, x) {
+                        bool flag = STREQ(sget(x, "type") ?: "", "boolean");
+                        const char *f = sget(x, "name") ?: "";
+                        if (STREQ(f, "cursor") || (STREQ(op, "list") == flag))
+                                continue;
+                        json_array_append_new(opts, generic_option(f, flag ? "query_flag" : "query",
+                                                                   flag ? "" : "VALUE"));
+                }
+        }
+        return json_pack("{s:s, s:s, s:o, s:b, s:b}", "name", name, "op", op, "options", opts,
+                         "password", password, "bare_show", false);
+}
+
+static json_t *find_verb(json_t *schema, const char *name) {
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(schema, "verbs"), i, v) {
+                if (STREQ(sget(v, "name") ?: "", name))
+                        return json_incref(v);
+        }
+        return generic_verb(schema, name);
+}
+
+/* "list, show, add, modify, delete or members". */
+static void verb_names(json_t *schema, char *dst, size_t cap) {
+        static const char *const generic[] = {"list", "show", "add", "modify", "delete"};
+        const char *names[ARGS_MAX];
+        size_t n = 0, i, off = 0;
+        json_t *v;
+
+        for (i = 0; i < ELEMENTSOF(generic); i++)
+                names[n++] = generic[i];
+        json_array_foreach(json_object_get(schema, "verbs"), i, v) {
+                const char *s = sget(v, "name");
+                bool seen = false;
+                for (size_t k = 0; s && k < n; k++)
+                        seen |= STREQ(names[k], s);
+                if (s && !seen && n < ELEMENTSOF(names))
+                        names[n++] = s;
+        }
+        dst[0] = '\0';
+        for (i = 0; i < n; i++) {
+                const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+                int w = snprintf(dst + off, cap - off, "%s%s", sep, names[i]);
+                if (w < 0 || (size_t)w >= cap - off)
+                        break;
+                off += (size_t)w;
+        }
+}
+
+/* "users add NAME [--uid N] … [--dry-run]". */
+static void synopsis_of(const char *collection, json_t *verb, char *dst, size_t cap) {
+        const char *op = sget(verb, "op") ?: "";
+        struct buf b;
+        json_t *o;
+        size_t i;
+
+        buf_init(&b, cap - 1);
+        (void)buf_printf(&b, "%s %s%s", collection, sget(verb, "name") ?: "",
+                         STREQ(op, "list") ? "" : " NAME");
+        json_array_foreach(json_object_get(verb, "options"), i, o) {
+                const char *mv = sget(o, "metavar") ?: "";
+                (void)buf_printf(&b, " [--%s%s%s]", sget(o, "name") ?: "", *mv ? " " : "", mv);
+        }
+        if (json_is_true(json_object_get(verb, "password")))
+                (void)buf_puts(&b, " [--password[=PW]]");
+        if (STREQ(op, "list"))
+                (void)buf_puts(&b, " [--all]");
+        else if (!STREQ(op, "show"))
+                (void)buf_puts(&b, " [--dry-run]");
+        snprintf(dst, cap, "%s", b.data ? b.data : "");
+        buf_free(&b);
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+static int append_query(char **target, const char *key, const char *value) {
+        _cleanup_free_ char *esc = NULL;
+        char *n = NULL;
+
+        if (url_escape(value, &esc) < 0)
+                return -ENOMEM;
+        if (asprintf(&n, "%s%s%s=%s", *target, strchr(*target, '?') ? "&" : "?", key, esc) < 0)
+                return -ENOMEM;
+        free(*target);
+        *target = n;
+        return 0;
+}
+
+static int put_list(json_t *body, const char *field, const char *value, bool whole) {
+        json_t *list = json_object_get(body, field);
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        if (!list) {
+                list = json_array();
+                if (!list || json_object_set_new(body, field, list) < 0)
+                        return -ENOMEM;
+        }
+        if (whole)
+                return json_array_append_new(list, json_string(value)) < 0 ? -ENOMEM : 0;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (json_array_append_new(list, json_string(t)) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* One option's value into the body or the target; -EINVAL after a usage
+ * error. */
+static int apply_option(json_t *schema, json_t *o, const char *value, bool flag, json_t *body,
+                        char **target) {
+        const char *kind = sget(o, "kind") ?: "", *field = sget(o, "field") ?: "";
+        const char *type = sget(field_of(schema, field), "type") ?: "string";
+
+        if (STREQ(kind, "query") || STREQ(kind, "query_flag"))
+                return append_query(target, field, flag ? "1" : value);
+        if (STREQ(kind, "true") || STREQ(kind, "false"))
+                return json_object_set_new(body, field, json_boolean(STREQ(kind, "true"))) < 0
+                               ? -ENOMEM
+                               : 0;
+        if (STREQ(kind, "item") || STREQ(type, "string_array"))
+                return put_list(body, field, value, STREQ(kind, "item"));
+        if (STREQ(type, "integer")) {
+                int64_t x;
+                if (safe_atoi64(value, &x) < 0)
+                        return usage_error("--%s takes a number", sget(o, "name") ?: "");
+                return json_object_set_new(body, field, json_integer(x)) < 0 ? -ENOMEM : 0;
+        }
+        if (STREQ(type, "boolean")) {
+                bool yes = STREQ(value, "yes") || STREQ(value, "true");
+                if (!yes && !STREQ(value, "no") && !STREQ(value, "false"))
+                        return usage_error("--%s takes yes or no", sget(o, "name") ?: "");
+                return json_object_set_new(body, field, json_boolean(yes)) < 0 ? -ENOMEM : 0;
+        }
+        if (STREQ(type, "object") || STREQ(type, "object_array"))
+                return usage_error("--%s: give this field in a JSON body through the API",
+                                   sget(o, "name") ?: "");
+        return json_object_set_new(body, field, json_string(value)) < 0 ? -ENOMEM : 0;
+}
+
+struct parsed {
+        const char *values[ARGS_MAX];
+        bool flags[ARGS_MAX];
+        bool dry_run, all, password_flag;
+        const char *password_value;
+        char *pos[1];
+        size_t npos;
+};
+
+/* Sorts argv by the verb's options (and the generic ones). */
+static int parse(json_t *verb, const char *synopsis, int argc, char **argv, struct parsed *p) {
+        const char *op = sget(verb, "op") ?: "";
+        bool takes_password = json_is_true(json_object_get(verb, "password"));
+        struct verb_option opts[ARGS_MAX + 3];
+        char *args[256];
+        size_t n = 0, i;
+        int nargs = 0;
+        json_t *o;
+
+        /* --password=VALUE is taken here; --password alone is a flag. */
+        for (int k = 0; k < argc; k++) {
+                if (takes_password && strncmp(argv[k], "--password=", 11) == 0)
+                        p->password_value = argv[k] + 11;
+                else if (nargs < (int)ELEMENTSOF(args))
+                        args[nargs++] = argv[k];
+                else
+                        return usage_error("too many arguments");
+        }
+        json_array_foreach(json_object_get(verb, "options"), i, o) {
+                const char *kind = sget(o, "kind") ?: "", *sn = sget(o, "short") ?: "";
+                bool flag =
+                        STREQ(kind, "true") || STREQ(kind, "false") || STREQ(kind, "query_flag");
+                if (n >= ARGS_MAX)
+                        break;
+                opts[n] = (struct verb_option){sget(o, "name") ?: "?", sn[0],
+                                               flag ? NULL : &p->values[n],
+                                               flag ? &p->flags[n] : NULL};
+                n++;
+        }
+        if (STREQ(op, "list"))
+                opts[n++] = (struct verb_option){"all", 'A', NULL, &p->all};
+        else if (!STREQ(op, "show"))
+                opts[n++] = (struct verb_option){"dry-run", 'n', NULL, &p->dry_run};
+        if (takes_password)
+                opts[n++] = (struct verb_option){"password", 'p', NULL, &p->password_flag};
+        return parse_verb_args(synopsis, nargs, args, opts, n, p->pos, STREQ(op, "list") ? 0 : 1,
+                               &p->npos);
+}
+
+static int item_target(const char *collection, const char *id, char **ret) {
+        _cleanup_free_ char *esc = NULL;
+
+        if (!id)
+                return asprintf(ret, "/api/v1/%s", collection) < 0 ? -ENOMEM : 0;
+        if (url_escape(id, &esc) < 0 || asprintf(ret, "/api/v1/%s/%s", collection, esc) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The options given, into body and target. */
+static int fill(json_t *schema, json_t *verb, const struct parsed *p, json_t *body, char **target) {
+        json_t *o;
+        size_t i;
+        int r;
+
+        json_array_foreach(json_object_get(verb, "options"), i, o) {
+                if (i >= ARGS_MAX || (!p->values[i] && !p->flags[i]))
+                        continue;
+                r = apply_option(schema, o, p->values[i], p->flags[i], body, target);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static void print_plan(json_t *plan) {
+        json_t *v, *a;
+        size_t i, j;
+
+        json_array_foreach(json_object_get(plan, "commands"), i, v) {
+                fputs("would run:", stdout);
+                json_array_foreach(v, j, a) {
+                        fputc(' ', stdout);
+                        fputs_sanitized(json_string_value(a) ?: "", stdout);
+                }
+                fputc('\n', stdout);
+        }
+        json_array_foreach(json_object_get(plan, "warnings"), i, v) {
+                fputs("warning: ", stdout);
+                fputs_sanitized(json_string_value(v) ?: "", stdout);
+                fputc('\n', stdout);
+        }
+        print_file_diffs(json_object_get(plan, "files"));
+}
+
+static int print_item(const char *collection, json_t *schema, json_t *item) {
+        char prefix[NAME_MAX_LEN + 160];
+        json_t *id = json_object_get(item, sget(schema, "id") ?: "name");
+        char idtext[128];
+
+        format_cell(id, idtext);
+        snprintf(prefix, sizeof prefix, "%s:%s", collection, idtext[0] ? idtext : "?");
+        return print_kv(prefix, item);
+}
+
+/* A table cell: a list of strings is "a,b". */
+static void cell(json_t *v, char dst[128]) {
+        struct buf b;
+        json_t *x;
+        size_t i;
+
+        if (!json_is_array(v)) {
+                format_cell(v, dst);
+                return;
+        }
+        buf_init(&b, 127);
+        json_array_foreach(v, i, x) {
+                if (i)
+                        (void)buf_puts(&b, ",");
+                (void)buf_puts(&b, json_string_value(x) ?: "");
+        }
+        snprintf(dst, 128, "%s", b.data ? b.data : "");
+        buf_free(&b);
+}
+
+/* The list table, its headers the columns' labels ("Full name" → FULL_NAME). */
+static int print_table(json_t *schema, json_t *items) {
+        char headers[COLUMNS_MAX][64], cells[COLUMNS_MAX][128];
+        const char *hp[COLUMNS_MAX], *row[COLUMNS_MAX];
+        json_t *cols = json_object_get(schema, "columns"), *col, *item;
+        size_t n = 0, i;
+        struct table t;
+        int r;
+
+        json_array_foreach(cols, i, col) {
+                if (n == COLUMNS_MAX)
+                        break;
+                snprintf(headers[n], sizeof headers[n], "%s", sget(col, "label") ?: "?");
+                for (char *p = headers[n]; *p; p++)
+                        *p = *p == ' ' ? '_' : (char)toupper((unsigned char)*p);
+                hp[n] = headers[n];
+                n++;
+        }
+        r = table_init(&t, hp, n);
+        json_array_foreach(items, i, item) {
+                if (r < 0)
+                        break;
+                for (size_t k = 0; k < n; k++) {
+                        cell(json_object_get(item, sget(json_array_get(cols, k), "field") ?: ""),
+                             cells[k]);
+                        row[k] = cells[k];
+                }
+                r = table_add(&t, row);
+        }
+        if (r >= 0)
+                r = table_print(&t);
+        table_free(&t);
+        return r;
+}
+
+/* ---- the verbs --------------------------------------------------------------------------- */
+
+static int run_list(struct cli *c, const char *collection, json_t *schema, json_t *verb,
+                    const struct parsed *p) {
+        _cleanup_free_ char *base = NULL;
+        json_t *merged = json_array(), *body = json_object();
+        char cur[256];
+        int r;
+
+        if (!merged || !body || item_target(collection, NULL, &base) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = fill(schema, verb, p, body, &base);
+        if (r < 0)
+                goto out;
+        for (size_t page = 0; page < LIST_PAGES_MAX; page++) {
+                _cleanup_free_ char *target = strdup(base);
+                json_t *answer = NULL, *next;
+                if (!target || (page > 0 && append_query(&target, "cursor", cur) < 0)) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = cli_call(c, "GET", target, NULL, &answer);
+                if (r < 0)
+                        goto out;
+                json_array_extend(merged, json_object_get(answer, collection));
+                next = json_object_get(answer, "next");
+                if (!p->all || !json_is_string(next)) {
+                        json_decref(answer);
+                        break;
+                }
+                snprintf(cur, sizeof cur, "%s", json_string_value(next));
+                json_decref(answer);
+        }
+        if (c->json) {
+                json_t *out = json_pack("{s:O}", collection, merged);
+                r = out ? print_json(out) : -ENOMEM;
+                json_decref(out);
+        } else
+                r = print_table(schema, merged);
+out:
+        json_decref(merged);
+        json_decref(body);
+        return r;
+}
+
+static int run_show(struct cli *c, const char *collection, json_t *schema, json_t *verb,
+                    const struct parsed *p) {
+        _cleanup_free_ char *target = NULL;
+        json_t *answer = NULL, *body = json_object();
+        int r;
+
+        if (!body || item_target(collection, p->pos[0], &target) < 0) {
+                json_decref(body);
+                return -ENOMEM;
+        }
+        r = fill(schema, verb, p, body, &target);
+        json_decref(body);
+        if (r < 0)
+                return r;
+        r = cli_call(c, "GET", target, NULL, &answer);
+        if (r < 0)
+                return r;
+        r = c->json ? print_json(answer) : print_item(collection, schema, answer);
+        json_decref(answer);
+        return r;
+}
+
+/* The password of a write: given, typed, or none. */
+static int take_password(const struct parsed *p, json_t *body, char *buf, size_t cap) {
+        const char *value = p->password_value;
+        int r;
+
+        if (p->password_flag && p->password_value)
+                return usage_error("give --password or --password=VALUE, not both");
+        if (p->password_flag) {
+                char prompt[128];
+                snprintf(prompt, sizeof prompt, "New password for %s: ", p->pos[0]);
+                r = read_secret(prompt, buf, cap);
+                if (r < 0)
+                        return r;
+                value = buf;
+        }
+        if (value && json_object_set_new(body, "password", json_string(value)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static void print_written(const char *collection, json_t *schema, json_t *answer) {
+        json_t *item = json_object_get(answer, sget(schema, "item") ?: "");
+        const char *secret = sget(answer, "password");
+        json_t *w;
+        size_t i;
+
+        if (item)
+                print_item(collection, schema, item);
+        printf("audit record %lld\n",
+               (long long)json_integer_value(json_object_get(answer, "audit_id")));
+        json_array_foreach(json_object_get(answer, "warnings"), i, w)
+                fprintf(stderr, "steward: warning: %s\n", json_string_value(w));
+        if (secret) {
+                fputs("password: ", stdout);
+                fputs(secret, stdout);
+                fputc('\n', stdout);
+                fputs("steward: the password is shown only this once\n", stderr);
+        }
+}
+
+static int run_write(struct cli *c, const char *collection, json_t *schema, json_t *verb,
+                     const struct parsed *p) {
+        const char *op = sget(verb, "op") ?: "";
+        bool create = STREQ(op, "create"), del = STREQ(op, "delete");
+        const char *method = create ? "POST" : del ? "DELETE" : "PATCH";
+        _cleanup_free_ char *target = NULL;
+        char password[PASSWORD_CAP];
+        json_t *body, *answer = NULL, *pw;
+        const char *secret;
+        int r;
+
+        body = json_is_object(json_object_get(verb, "body"))
+                       ? json_deep_copy(json_object_get(verb, "body"))
+                       : json_object();
+        if (!body || item_target(collection, create ? NULL : p->pos[0], &target) < 0) {
+                json_decref(body);
+                return -ENOMEM;
+        }
+        r = fill(schema, verb, p, body, &target);
+        if (r >= 0 && create &&
+            json_object_set_new(body, sget(schema, "id") ?: "name", json_string(p->pos[0])) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = take_password(p, body, password, sizeof password);
+        explicit_bzero(password, sizeof password);
+        if (r >= 0 && p->dry_run && append_query(&target, "dry_run", "1") < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = cli_call(c, method, target, del ? NULL : body, &answer);
+        if ((pw = json_object_get(body, "password")) && json_is_string(pw))
+                explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
+        json_decref(body);
+        if (r < 0)
+                return r;
+        secret = sget(answer, "password");
+        if (c->json)
+                r = print_json(answer);
+        else if (p->dry_run)
+                print_plan(json_object_get(answer, "plan"));
+        else
+                print_written(collection, schema, answer);
+        if (secret)
+                explicit_bzero((char *)secret, strlen(secret));
+        json_decref(answer);
+        return r;
+}
+
+/* `steward COLLECTION VERB --help`: the synopsis and what each option
+ * fills, as the schema describes it. */
+static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
+        json_t *o;
+        size_t i;
+
+        printf("usage: steward %s\n", synopsis);
+        if (*(sget(verb, "summary") ?: ""))
+                printf("%s\n", sget(verb, "summary"));
+        json_array_foreach(json_object_get(verb, "options"), i, o) {
+                const char *field = sget(o, "field") ?: "", *kind = sget(o, "kind") ?: "";
+                json_t *f = field_of(schema, field);
+                const char *what = sget(f, "description");
+                if (STREQ(kind, "query") || STREQ(kind, "query_flag")) {
+                        json_t *q;
+                        size_t k;
+                        json_array_foreach(json_object_get(schema, "query"), k, q) {
+                                if (STREQ(sget(q, "name") ?: "", field))
+                                        what = sget(q, "description");
+                        }
+                }
+                char opt[64], sn = (sget(o, "short") ?: "")[0];
+                snprintf(opt, sizeof opt, "%c%c%s--%s %s", sn ? '-' : ' ', sn ? sn : ' ',
+                         sn ? ", " : "  ", sget(o, "name") ?: "", sget(o, "metavar") ?: "");
+                const char *set = STREQ(kind, "true")    ? " = true"
+                                  : STREQ(kind, "false") ? " = false"
+                                                         : "";
+                printf("  %-28s %s%s%s%s\n", opt, field, set, what && *what ? ": " : "",
+                       what ? what : "");
+        }
+        return 0;
+}
+
+static int run_verb(struct cli *c, const char *collection, json_t *schema, json_t *verb, int argc,
+                    char **argv) {
+        const char *op = sget(verb, "op") ?: "";
+        char synopsis[SYNOPSIS_MAX];
+        struct parsed p = {0};
+        int r;
+
+        synopsis_of(collection, verb, synopsis, sizeof synopsis);
+        for (int i = 0; i < argc && !STREQ(argv[i], "--"); i++)
+                if (STREQ(argv[i], "--help"))
+                        return print_help(schema, verb, synopsis);
+        r = parse(verb, synopsis, argc, argv, &p);
+        if (r < 0)
+                return r;
+        if (!STREQ(op, "list") && p.npos != 1)
+                return usage_error("usage: steward %s", synopsis);
+        if (STREQ(op, "list"))
+                return run_list(c, collection, schema, verb, &p);
+        if (STREQ(op, "show") || (json_is_true(json_object_get(verb, "bare_show")) && argc == 1))
+                return run_show(c, collection, schema, verb, &p);
+        if (STREQ(op, "create") || STREQ(op, "modify") || STREQ(op, "delete"))
+                return run_write(c, collection, schema, verb, &p);
+        return usage_error("%s %s: the server describes an unknown operation", collection,
+                           sget(verb, "name") ?: "");
+}
+
+int cli_collection(struct cli *c, const char *collection, int argc, char **argv) {
+        json_t *schema = NULL, *verb;
+        char names[256];
+        int r;
+
+        if (!name_valid(collection))
+                return usage_error("unknown command \"%s\"", collection);
+        r = fetch_schema(c, collection, &schema);
+        if (r < 0)
+                return r;
+        if (schema && !schema_clean(schema, 0)) {
+                json_decref(schema);
+                fprintf(stderr, "steward: the server's schema of %s holds control characters\n",
+                        collection);
+                return -EBADMSG;
+        }
+        if (!schema)
+                return usage_error("unknown command \"%s\"", collection);
+        verb_names(schema, names, sizeof names);
+        if (argc < 1) {
+                json_decref(schema);
+                return usage_error("usage: steward %s VERB ... (%s)", collection, names);
+        }
+        verb = find_verb(schema, argv[0]);
+        if (!verb) {
+                r = usage_error("unknown %s command \"%s\" (%s)", collection, argv[0], names);
+                json_decref(schema);
+                return r;
+        }
+        r = run_verb(c, collection, schema, verb, argc - 1, argv + 1);
+        json_decref(verb);
+        json_decref(schema);
+        return r;
+}

@@ -1,0 +1,127 @@
+/* test-collections.c — every collection's schema (module.h) holds together:
+ * its verbs' options name fields the verb may write or query arguments the
+ * collection declares, its columns name fields an item shows, names are
+ * unique, and the users module's field table (userwrite.c, the authority on
+ * what a request may carry) lets through exactly the fields the schema calls
+ * writable. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "module.h"
+#include "registry.h"
+#include "modules/users/users.h"
+#include "util.h"
+
+static const collection_field_t *field(const collection_def_t *c, const char *name) {
+        for (size_t i = 0; i < c->n_fields; i++)
+                if (STREQ(c->fields[i].name, name))
+                        return &c->fields[i];
+        return NULL;
+}
+
+static void check_verb(const collection_def_t *c, const collection_verb_t *v) {
+        unsigned want = v->op == VERB_CREATE ? FIELD_CREATE : FIELD_MODIFY;
+
+        for (size_t i = 0; i < v->n_options; i++) {
+                const collection_option_t *o = &v->options[i];
+                const collection_field_t *f = field(c, o->field);
+                for (size_t j = 0; j < i; j++)
+                        if (STREQ(v->options[j].name, o->name) ||
+                            (o->short_name && v->options[j].short_name == o->short_name))
+                                fail_msg("%s %s: option --%s twice", c->name, v->name, o->name);
+                if (o->kind == COPT_QUERY || o->kind == COPT_QUERY_FLAG) {
+                        const collection_query_t *q = collection_find_query(c, o->field);
+                        if (!q)
+                                fail_msg("%s %s --%s: no query argument %s", c->name, v->name,
+                                         o->name, o->field);
+                        if ((q->type == FIELD_BOOLEAN) != (o->kind == COPT_QUERY_FLAG))
+                                fail_msg("%s %s --%s: a flag is a boolean query argument", c->name,
+                                         v->name, o->name);
+                        continue;
+                }
+                if (v->op != VERB_CREATE && v->op != VERB_MODIFY)
+                        fail_msg("%s %s --%s: only writes fill a body", c->name, v->name, o->name);
+                if (!f || !(f->flags & want))
+                        fail_msg("%s %s --%s: %s is not writable there", c->name, v->name, o->name,
+                                 o->field);
+                if ((o->kind == COPT_TRUE || o->kind == COPT_FALSE) && f->type != FIELD_BOOLEAN)
+                        fail_msg("%s %s --%s: a flag fills a boolean", c->name, v->name, o->name);
+                if (o->kind == COPT_ITEM && f->type != FIELD_STRING_ARRAY)
+                        fail_msg("%s %s --%s: an item goes into a list", c->name, v->name, o->name);
+        }
+}
+
+static void test_schemas_hold_together(void **state) {
+        size_t n = 0;
+
+        for (size_t m = 0; m < steward_modules_count; m++)
+                for (size_t k = 0; k < steward_modules[m]->n_collections; k++) {
+                        const collection_def_t *c = &steward_modules[m]->collections[k];
+                        json_t *j = collection_schema_json(c);
+                        n++;
+                        assert_non_null(j);
+                        json_decref(j);
+                        assert_non_null(c->id_field);
+                        assert_non_null(field(c, c->id_field));
+                        assert_true(c->n_fields > 0 && c->n_columns > 0);
+                        for (size_t i = 0; i < c->n_fields; i++)
+                                for (size_t j2 = 0; j2 < i; j2++)
+                                        assert_string_not_equal(c->fields[i].name,
+                                                                c->fields[j2].name);
+                        for (size_t i = 0; i < c->n_columns; i++) {
+                                const collection_field_t *f = field(c, c->columns[i].field);
+                                if (!f || !(f->flags & FIELD_SHOWN))
+                                        fail_msg("%s: column %s is no shown field", c->name,
+                                                 c->columns[i].field);
+                        }
+                        for (size_t i = 0; i < c->n_verbs; i++) {
+                                for (size_t j2 = 0; j2 < i; j2++)
+                                        assert_string_not_equal(c->verbs[i].name,
+                                                                c->verbs[j2].name);
+                                check_verb(c, &c->verbs[i]);
+                        }
+                }
+        assert_true(n >= 2);
+}
+
+/* A value of no field's type: every field refuses it, a writable one as
+ * badly typed, any other as unknown. */
+static bool refused_as_unknown(collection_op_t op, const char *name) {
+        struct module_error e = {0};
+        json_t *body = json_pack("{s:[[]]}", name), *ret = NULL;
+        int r = users_write(NULL, op, op == COLLECTION_CREATE ? NULL : "nosuchuser", body, NULL,
+                            true, &ret, &e);
+
+        json_decref(body);
+        json_decref(ret);
+        assert_true(r < 0);
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.field, name);
+        return strncmp(e.message, "unknown field", 13) == 0;
+}
+
+static void test_users_schema_is_what_userwrite_takes(void **state) {
+        const collection_def_t *c = collection_find("users", NULL);
+
+        assert_non_null(c);
+        for (size_t i = 0; i < c->n_fields; i++) {
+                const collection_field_t *f = &c->fields[i];
+                if (refused_as_unknown(COLLECTION_CREATE, f->name) != !(f->flags & FIELD_CREATE))
+                        fail_msg("users: create and the schema disagree on %s", f->name);
+                if (refused_as_unknown(COLLECTION_MODIFY, f->name) != !(f->flags & FIELD_MODIFY))
+                        fail_msg("users: modify and the schema disagree on %s", f->name);
+        }
+        assert_true(refused_as_unknown(COLLECTION_CREATE, "shadow"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_schemas_hold_together),
+                cmocka_unit_test(test_users_schema_is_what_userwrite_takes),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
