@@ -1379,6 +1379,11 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
 
         if (!coll)
                 return collection_arg(args, e) ? -EINVAL : -ENOENT;
+        if (!coll->write) {
+                module_error_set(e, 405, "method_not_allowed", NULL, "%s is read-only",
+                                 coll->name);
+                return -EPERM;
+        }
         if (!opname)
                 goto bad_op;
         if (STREQ(opname, "create"))
