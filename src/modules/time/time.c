@@ -1,0 +1,534 @@
+/* time.c — the time module: the clock, the time zone, and the NTP client.
+ *
+ * This file is only the module's glue: its module_t table, its settings
+ * rows, and the thin functions the registry calls.  The substance lives
+ * beside it, each piece usable and testable on its own:
+ *
+ *     timesyncd.c   systemd-timesyncd's INI configuration: read what is in
+ *                   force, plan and write Steward's drop-in (the ntp:*
+ *                   settings), find and reload the service
+ *     clock.c       adjtimex(2): synchronised or not, error bounds, raw figures
+ *     zones.c       the zones under /usr/share/zoneinfo and their TZif files
+ *
+ * Where things run: status, settings reads, the sync_status command and the
+ * timezones collection's reads follow the registry's rules (status and
+ * read-only commands in the front as _steward, collection reads and
+ * settings_apply in the helper).  adjtimex() is refused by the front's
+ * seccomp filter, so the clock is read in the helper through
+ * time_privileged_read(), which the front reaches with ctx->privileged_read;
+ * the helper lets a session call it at the lowest role of this module's
+ * routes, so GET /api/v1/clock (monitor) is also what opens it to monitors.
+ *
+ * The time zone itself is a setting of the system module; this module only
+ * reports it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "module.h"
+#include "modules/time/clock.h"
+#include "modules/time/timesyncd.h"
+#include "modules/time/zones.h"
+#include "roles.h"
+#include "util.h"
+
+#define _cleanup_json_  _cleanup_(json_decrefp)
+#define ETC_LOCALTIME   "/etc/localtime"
+#define ETC_TIMEZONE    "/etc/timezone"
+#define ZONES_LIMIT_MAX ZONES_MAX
+
+static int oom(struct module_error *err) {
+        module_error_set(err, 500, "internal", NULL, "Out of memory");
+        return -ENOMEM;
+}
+
+/* ---- settings ---------------------------------------------------------------- */
+
+static const setting_def_t time_settings[] = {
+        {
+                .key = "ntp:servers",
+                .type = SETTING_STRING_ARRAY,
+                .max = NTP_SERVERS_MAX,
+                .description = "NTP servers (host names or addresses) systemd-timesyncd asks in "
+                               "turn: its NTP= list, written to " TSYNC_DROPIN,
+                .valid_string = ntp_server_valid,
+        },
+        {
+                .key = "ntp:fallback_servers",
+                .type = SETTING_STRING_ARRAY,
+                .max = NTP_SERVERS_MAX,
+                .description = "NTP servers used when no other is known (FallbackNTP=); "
+                               "until set, the compiled-in Debian pool",
+                .valid_string = ntp_server_valid,
+        },
+        {
+                .key = "ntp:root_distance_max_sec",
+                .type = SETTING_INTEGER,
+                .min = 1,
+                .max = 3600,
+                .description = "The largest root distance, in seconds, of a server still "
+                               "accepted (RootDistanceMaxSec=)",
+        },
+        {
+                .key = "ntp:poll_interval_min_sec",
+                .type = SETTING_INTEGER,
+                .min = 16,
+                .max = 131072,
+                .description = "The shortest poll interval in seconds (PollIntervalMinSec=); "
+                               "smaller than ntp:poll_interval_max_sec",
+        },
+        {
+                .key = "ntp:poll_interval_max_sec",
+                .type = SETTING_INTEGER,
+                .min = 16,
+                .max = 131072,
+                .description = "The longest poll interval in seconds (PollIntervalMaxSec=); "
+                               "larger than ntp:poll_interval_min_sec",
+        },
+};
+
+static json_t *string_list(char *const *items, size_t n) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, json_string(items[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+/* {"ntp": {"servers": […], …}} from what is in force. */
+static json_t *conf_tree(struct tsync_conf *c) {
+        return json_pack("{s:{s:o, s:o, s:I, s:I, s:I}}", "ntp", "servers",
+                         string_list(c->servers, c->n_servers), "fallback_servers",
+                         string_list(c->fallback, c->n_fallback), "root_distance_max_sec",
+                         (json_int_t)c->root_distance_max_sec, "poll_interval_min_sec",
+                         (json_int_t)c->poll_interval_min_sec, "poll_interval_max_sec",
+                         (json_int_t)c->poll_interval_max_sec);
+}
+
+static int time_settings_read(json_t **ret, struct module_error *err) {
+        struct tsync_conf c;
+        int r = tsync_read(&c, NULL, err);
+
+        if (r < 0)
+                return r;
+        *ret = conf_tree(&c);
+        tsync_conf_done(&c);
+        return *ret ? 0 : oom(err);
+}
+
+/* What the answer should say about when the change takes effect. */
+static const char *client_warning(void) {
+        int pid;
+
+        if (!tsync_installed())
+                return "systemd-timesyncd is not installed: the settings are written for it "
+                       "but nothing uses them";
+        if (tsync_pid(&pid) < 0)
+                return "systemd-timesyncd is not running: the settings take effect when it "
+                       "starts";
+        if (!tsync_can_reload())
+                return "systemd-timesyncd runs without systemd (or systemctl is missing), so it "
+                       "is not reloaded: the settings take effect when it restarts";
+        return NULL;
+}
+
+static int time_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
+                               json_t **plan, struct module_error *err) {
+        const char *warning;
+        int r = tsync_apply(changes, dry_run, plan, err);
+
+        if (r < 0)
+                return r;
+        warning = client_warning();
+        if (warning && json_object_set_new(*plan, "warnings", json_pack("[s]", warning)) < 0)
+                return oom(err);
+        return 0;
+}
+
+static const char *const *time_files(void) {
+        static const char *const owned[] = {TSYNC_DROPIN, NULL};
+        return owned;
+}
+
+/* In the helper, after the drop-in was written or restored: a running
+ * timesyncd rereads it.  Nothing runs when it is not running (it reads the
+ * file when it starts); the front caches nothing. */
+static int time_make_live(bool helper, struct module_error *err) {
+        char msg[256];
+        int pid, r;
+
+        if (!helper || tsync_pid(&pid) < 0)
+                return 0;
+        if (!tsync_can_reload()) {
+                module_error_set(err, 409, "not_reloaded", NULL, "%s", client_warning());
+                return -EHOSTDOWN;
+        }
+        r = tsync_reload(msg, sizeof msg);
+        if (r != 0) {
+                module_error_set(err, 500, "reload_failed", NULL,
+                                 "systemctl try-reload-or-restart " TSYNC_UNIT " failed (%s): %s",
+                                 r < 0 ? strerror(-r) : "exit status", msg);
+                return r < 0 ? r : -EIO;
+        }
+        return 0;
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+/* In the helper: {"clock": summary, "adjtimex": raw figures}. */
+static int time_privileged_read(json_t *args, json_t **ret, struct module_error *err) {
+        struct clock_state s;
+        int r;
+
+        if (args && (!json_is_object(args) || json_object_size(args) > 0)) {
+                module_error_set(err, 400, "invalid_argument", NULL,
+                                 "the clock takes no arguments");
+                return -EINVAL;
+        }
+        r = clock_read(&s);
+        if (r < 0) {
+                errno = -r;
+                module_error_set(err, 500, "internal", NULL, "adjtimex failed: %m");
+                return r;
+        }
+        *ret = json_pack("{s:o, s:o}", "clock", clock_summary_json(&s), "adjtimex",
+                         clock_raw_json(&s));
+        return *ret ? 0 : oom(err);
+}
+
+/* The clock, read in the helper; NULL with err filled when it cannot be. */
+static json_t *clock_via_helper(const struct module_ctx *ctx, struct module_error *err) {
+        json_t *out = NULL;
+
+        if (!ctx || !ctx->privileged_read) {
+                module_error_set(err, 503, "unavailable", NULL, "the clock is read by the helper");
+                return NULL;
+        }
+        if (ctx->privileged_read(ctx, "time", json_object(), &out, err) < 0) {
+                json_decref(out);
+                return NULL;
+        }
+        return out;
+}
+
+/* The zone's name as /etc/localtime's link or /etc/timezone says; "UTC"
+ * when neither does. */
+static void zone_name(char *buf, size_t size) {
+        _cleanup_free_ char *text = NULL;
+        char target[512];
+        ssize_t n = readlink(ETC_LOCALTIME, target, sizeof target - 1);
+        const char *z;
+        size_t len;
+
+        if (n > 0) {
+                target[n] = '\0';
+                z = strstr(target, "zoneinfo/");
+                if (z && zone_name_valid(z + 9)) {
+                        (void)snprintf(buf, size, "%s", z + 9);
+                        return;
+                }
+        }
+        if (read_file(ETC_TIMEZONE, 4096, &text, &len) >= 0) {
+                text[strcspn(text, "\n")] = '\0';
+                if (zone_name_valid(text)) {
+                        (void)snprintf(buf, size, "%s", text);
+                        return;
+                }
+        }
+        (void)snprintf(buf, size, "UTC");
+}
+
+static void iso_time(int64_t t, int32_t offset, char *buf, size_t size) {
+        time_t local = (time_t)(t + offset);
+        struct tm tm;
+        char date[32];
+        int32_t a = offset < 0 ? -offset : offset;
+
+        gmtime_r(&local, &tm);
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (offset == 0 && size)
+                (void)snprintf(buf, size, "%sZ", date);
+        else
+                (void)snprintf(buf, size, "%s%c%02d:%02d", date, offset < 0 ? '-' : '+', a / 3600,
+                               a / 60 % 60);
+}
+
+static void offset_text(int32_t offset, char *buf, size_t size) {
+        int32_t a = offset < 0 ? -offset : offset;
+        (void)snprintf(buf, size, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+/* {"utc", "local", "zone", "abbreviation", "utc_offset", "utc_offset_seconds"} */
+static json_t *time_now_json(void) {
+        _cleanup_free_ char *data = NULL;
+        struct zone_info z = {.abbreviation = "UTC"};
+        char zone[ZONE_NAME_MAX + 1], utc[40], local[40], off[16];
+        int64_t now = (int64_t)time(NULL);
+        size_t len;
+
+        zone_name(zone, sizeof zone);
+        if (read_file(ETC_LOCALTIME, TZIF_FILE_MAX, &data, &len) < 0 ||
+            tzif_lookup((const uint8_t *)data, len, now, &z) < 0)
+                (void)zone_lookup(zone, now, &z);
+        iso_time(now, 0, utc, sizeof utc);
+        iso_time(now, z.utc_offset, local, sizeof local);
+        offset_text(z.utc_offset, off, sizeof off);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "utc", utc, "local", local, "zone",
+                         zone, "abbreviation", z.abbreviation, "utc_offset", off,
+                         "utc_offset_seconds", (int)z.utc_offset, "dst", z.dst);
+}
+
+static json_t *client_json(bool *ret_running) {
+        int pid = 0;
+        bool running = tsync_pid(&pid) >= 0;
+
+        *ret_running = running;
+        return json_pack("{s:s, s:b, s:b, s:o, s:b, s:b}", "name", "systemd-timesyncd", "installed",
+                         tsync_installed(), "running", running, "pid",
+                         running ? json_integer(pid) : json_null(), "synchronized_flag",
+                         access(TSYNC_SYNCHRONIZED, F_OK) == 0, "can_reload", tsync_can_reload());
+}
+
+/* The status; full adds the raw adjtimex figures and the files read. */
+static int status_json(const struct module_ctx *ctx, bool full, json_t **ret,
+                       struct module_error *err) {
+        struct module_error cerr = {0};
+        _cleanup_json_ json_t *clock = clock_via_helper(ctx, &cerr), *files = NULL, *o = NULL;
+        struct tsync_conf c;
+        bool running = false;
+        int r;
+
+        r = tsync_read(&c, &files, err);
+        if (r < 0)
+                return r;
+        o = json_pack("{s:o, s:o, s:O, s:o, s:o}", "time", time_now_json(), "ntp_client",
+                      client_json(&running), "clock",
+                      clock ? json_object_get(clock, "clock") : json_null(), "servers",
+                      string_list(c.servers, c.n_servers), "fallback_servers",
+                      string_list(c.fallback, c.n_fallback));
+        tsync_conf_done(&c);
+        if (!o)
+                return oom(err);
+        r = json_object_set_new(o, "state",
+                                json_string(running             ? "running"
+                                            : tsync_installed() ? "stopped"
+                                                                : "unavailable"));
+        if (!clock)
+                r |= json_object_set_new(o, "clock_error", json_string(cerr.message));
+        if (full) {
+                r |= json_object_set(o, "config_files", files);
+                if (clock)
+                        r |= json_object_set(o, "adjtimex", json_object_get(clock, "adjtimex"));
+        }
+        if (r < 0)
+                return oom(err);
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int time_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        return status_json(ctx, false, ret, err);
+}
+
+static int time_fullstatus(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        return status_json(ctx, true, ret, err);
+}
+
+/* GET /api/v1/clock: what the kernel says of the clock, with units. */
+static int clock_route(const struct module_ctx *ctx, char **params, json_t **ret,
+                       struct module_error *err) {
+        json_t *clock = clock_via_helper(ctx, err);
+
+        if (!clock)
+                return -EIO;
+        *ret = clock;
+        return 0;
+}
+
+static const module_route_t time_routes[] = {
+        {.method = "GET",
+         .pattern = "api/v1/clock",
+         .min_role = ROLE_MONITOR,
+         .handler = clock_route},
+};
+
+/* ---- commands ---------------------------------------------------------------- */
+
+static int sync_status(const struct module_ctx *ctx, json_t *args, json_t **ret,
+                       struct module_error *err) {
+        _cleanup_json_ json_t *clock = clock_via_helper(ctx, err);
+
+        if (!clock)
+                return -EIO;
+        *ret = json_pack("{s:O}", "result", json_object_get(clock, "clock"));
+        return *ret ? 0 : oom(err);
+}
+
+static const command_def_t time_commands[] = {
+        {
+                .name = "sync_status",
+                .summary = "Whether the clock is synchronised, in words, with the kernel's "
+                           "estimated and maximum error",
+                .changes_state = false,
+                .run = sync_status,
+        },
+};
+
+/* ---- the timezones collection (read-only) ------------------------------------ */
+
+/* {"id", "name", "region", "utc_offset_now", "utc_offset_seconds",
+ *  "abbreviation", "dst"}; the id is the name with ':' for '/', since an
+ * id is one path segment. */
+static json_t *zone_item(const char *name, int64_t now) {
+        struct zone_info z;
+        const char *slash = strchr(name, '/');
+        char id[ZONE_NAME_MAX + 1], off[16];
+
+        if (zone_lookup(name, now, &z) < 0)
+                return json_pack("{s:s, s:s, s:s#, s:n, s:n, s:n, s:n}", "id", name, "name", name,
+                                 "region", name, slash ? (int)(slash - name) : 0, "utc_offset_now",
+                                 "utc_offset_seconds", "abbreviation", "dst");
+        (void)snprintf(id, sizeof id, "%s", name);
+        for (char *p = id; *p; p++)
+                if (*p == '/')
+                        *p = ':';
+        offset_text(z.utc_offset, off, sizeof off);
+        return json_pack("{s:s, s:s, s:s#, s:s, s:i, s:s, s:b}", "id", id, "name", name, "region",
+                         name, slash ? (int)(slash - name) : 0, "utc_offset_now", off,
+                         "utc_offset_seconds", (int)z.utc_offset, "abbreviation", z.abbreviation,
+                         "dst", z.dst);
+}
+
+static int zones_query(json_t *query, const char **ret_prefix, size_t *ret_limit,
+                       struct module_error *err) {
+        const char *prefix = json_string_value(json_object_get(query, "prefix"));
+        const char *limit = json_string_value(json_object_get(query, "limit"));
+        const char *k;
+        json_t *v;
+        unsigned n = ZONES_LIMIT_MAX;
+
+        json_object_foreach(query, k, v) {
+                if (!STREQ(k, "prefix") && !STREQ(k, "limit")) {
+                        module_error_set(err, 400, "invalid_argument", k,
+                                         "timezones takes the query arguments prefix and limit");
+                        return -EINVAL;
+                }
+        }
+        if (prefix && *prefix) {
+                char probe[ZONE_NAME_MAX + 2];
+                size_t l = strlen(prefix);
+
+                /* A prefix is the start of a name: "Europe/", "America/Arg". */
+                if (l > ZONE_NAME_MAX ||
+                    snprintf(probe, sizeof probe, "%s%s", prefix,
+                             prefix[l - 1] == '/' ? "x" : "") >= (int)sizeof probe ||
+                    !zone_name_valid(probe)) {
+                        module_error_set(err, 400, "invalid_argument", "prefix",
+                                         "prefix is the start of a zone name, such as "
+                                         "\"Europe/\"");
+                        return -EINVAL;
+                }
+        }
+        if (limit && (safe_atou(limit, &n) < 0 || n == 0 || n > ZONES_LIMIT_MAX)) {
+                module_error_set(err, 400, "invalid_argument", "limit", "limit is 1 to %d",
+                                 ZONES_LIMIT_MAX);
+                return -EINVAL;
+        }
+        *ret_prefix = prefix ? prefix : "";
+        *ret_limit = n;
+        return 0;
+}
+
+static int zones_list_json(const struct module_ctx *ctx, json_t *query, json_t **ret,
+                           struct module_error *err) {
+        _cleanup_json_ json_t *names = NULL, *items = json_array();
+        int64_t now = (int64_t)time(NULL);
+        const char *prefix;
+        size_t limit, i;
+        json_t *v;
+        int r;
+
+        r = zones_query(query, &prefix, &limit, err);
+        if (r < 0)
+                return r;
+        r = zones_list(&names);
+        if (r < 0) {
+                errno = -r;
+                module_error_set(err, 500, "internal", NULL, "Failed to list " ZONES_DIR ": %m");
+                return r;
+        }
+        json_array_foreach(names, i, v) {
+                const char *name = json_string_value(v);
+
+                if (json_array_size(items) == limit)
+                        break;
+                if (strncmp(name, prefix, strlen(prefix)) != 0)
+                        continue;
+                if (!items || json_array_append_new(items, zone_item(name, now)) < 0)
+                        return oom(err);
+        }
+        *ret = json_pack("{s:O}", "timezones", items);
+        return *ret ? 0 : oom(err);
+}
+
+static int zones_show_json(const struct module_ctx *ctx, const char *id, json_t *query,
+                           json_t **ret, struct module_error *err) {
+        char name[ZONE_NAME_MAX + 1];
+        struct zone_info z;
+        int r;
+
+        if (json_object_size(query) > 0) {
+                module_error_set(err, 400, "invalid_argument", NULL,
+                                 "a time zone takes no query arguments");
+                return -EINVAL;
+        }
+        if (!id || snprintf(name, sizeof name, "%s", id) >= (int)sizeof name)
+                goto unknown;
+        for (char *p = name; *p; p++)
+                if (*p == ':')
+                        *p = '/';
+        r = zone_lookup(name, (int64_t)time(NULL), &z);
+        if (r == -EINVAL || r == -ENOENT || r == -ENOTDIR || r == -EISDIR || r == -EBADMSG ||
+            r == -EXDEV || r == -ELOOP)
+                goto unknown;
+        *ret = json_pack("{s:o}", "timezone", zone_item(name, (int64_t)time(NULL)));
+        return *ret ? 0 : oom(err);
+unknown:
+        module_error_set(err, 404, "not_found", NULL,
+                         "no time zone \"%.64s\" (an id is a zone name with ':' for '/', such as "
+                         "\"Europe:Paris\")",
+                         id ? id : "");
+        return -ENOENT;
+}
+
+static const collection_def_t time_collections[] = {
+        {.name = "timezones", .item = "timezone", .list = zones_list_json, .show = zones_show_json},
+};
+
+const module_t module_time = {
+        .name = "time",
+        .summary = "The clock: time and zone, synchronisation, and the NTP servers of "
+                   "systemd-timesyncd",
+        .status = time_status,
+        .fullstatus = time_fullstatus,
+        .settings = time_settings,
+        .n_settings = ELEMENTSOF(time_settings),
+        .settings_read = time_settings_read,
+        .settings_apply = time_settings_apply,
+        .files = time_files,
+        .make_live = time_make_live,
+        .commands = time_commands,
+        .n_commands = ELEMENTSOF(time_commands),
+        .privileged_read = time_privileged_read,
+        .routes = time_routes,
+        .n_routes = ELEMENTSOF(time_routes),
+        .collections = time_collections,
+        .n_collections = ELEMENTSOF(time_collections),
+};
