@@ -1022,10 +1022,14 @@ static void files_made_live(json_t *files, json_t *answer) {
                 }
         }
         json_object_set_new(answer, "changed_modules", names);
-        if (json_array_size(warnings) > 0)
-                json_object_set_new(answer, "warnings", warnings);
-        else
+        if (json_array_size(warnings) == 0)
                 json_decref(warnings);
+        else if (json_is_array(json_object_get(answer, "warnings"))) {
+                /* the plan's own warnings first */
+                json_array_extend(json_object_get(answer, "warnings"), warnings);
+                json_decref(warnings);
+        } else
+                json_object_set_new(answer, "warnings", warnings);
 }
 
 static int op_settings_apply(struct helper *h, const struct caller *c, json_t *args, int fd,

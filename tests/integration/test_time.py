@@ -303,3 +303,16 @@ def test_a_monitor_reads_everything_and_changes_nothing(ns):
         r = patch(ns, {"ntp:servers": ["ntp.example.org"]}, token=token_for(ns, role))
         assert r.status == 403, (role, r)
     assert not (ns.etc / DROPIN).exists()
+
+
+def test_a_later_drop_in_that_overrides_a_change_is_reported(ns):
+    (ns.etc / "systemd/timesyncd.conf.d").mkdir(exist_ok=True)
+    (ns.etc / "systemd/timesyncd.conf.d/60-site.conf").write_text("[Time]\nNTP=site.example.org\n")
+    r = patch(ns, {"ntp:servers": ["ntp.example.org"], "ntp:root_distance_max_sec": 10})
+    assert r.status == 200, r
+    over = [w for w in r.json["warnings"] if "60-site.conf" in w]
+    assert len(over) == 1 and "NTP=" in over[0] and "ntp:servers" in over[0], r.json
+    # What timesyncd uses: ours resets the list, the later file adds its server.
+    assert ntp(ns)["servers"] == ["ntp.example.org", "site.example.org"]
+    assert not [w for w in r.json["warnings"] if "RootDistanceMaxSec" in w]
+    assert ntp(ns)["root_distance_max_sec"] == 10

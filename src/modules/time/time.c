@@ -147,7 +147,8 @@ static int time_settings_apply(const struct module_ctx *ctx, json_t *changes, bo
         if (r < 0)
                 return r;
         warning = client_warning();
-        if (warning && json_object_set_new(*plan, "warnings", json_pack("[s]", warning)) < 0)
+        if (warning &&
+            json_array_append_new(json_object_get(*plan, "warnings"), json_string(warning)) < 0)
                 return oom(err);
         return 0;
 }
@@ -389,21 +390,21 @@ static const command_def_t time_commands[] = {
 static json_t *zone_item(const char *name, int64_t now) {
         struct zone_info z;
         const char *slash = strchr(name, '/');
+        int region = slash ? (int)(slash - name) : 0;
         char id[ZONE_NAME_MAX + 1], off[16];
 
-        if (zone_lookup(name, now, &z) < 0)
-                return json_pack("{s:s, s:s, s:s#, s:n, s:n, s:n, s:n}", "id", name, "name", name,
-                                 "region", name, slash ? (int)(slash - name) : 0, "utc_offset_now",
-                                 "utc_offset_seconds", "abbreviation", "dst");
         (void)snprintf(id, sizeof id, "%s", name);
         for (char *p = id; *p; p++)
                 if (*p == '/')
                         *p = ':';
+        if (zone_lookup(name, now, &z) < 0)
+                return json_pack("{s:s, s:s, s:s#, s:n, s:n, s:n, s:n}", "id", id, "name", name,
+                                 "region", name, region, "utc_offset_now", "utc_offset_seconds",
+                                 "abbreviation", "dst");
         offset_text(z.utc_offset, off, sizeof off);
         return json_pack("{s:s, s:s, s:s#, s:s, s:i, s:s, s:b}", "id", id, "name", name, "region",
-                         name, slash ? (int)(slash - name) : 0, "utc_offset_now", off,
-                         "utc_offset_seconds", (int)z.utc_offset, "abbreviation", z.abbreviation,
-                         "dst", z.dst);
+                         name, region, "utc_offset_now", off, "utc_offset_seconds",
+                         (int)z.utc_offset, "abbreviation", z.abbreviation, "dst", z.dst);
 }
 
 static int zones_query(json_t *query, const char **ret_prefix, size_t *ret_limit,

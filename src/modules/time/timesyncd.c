@@ -298,6 +298,26 @@ int tsync_parse(const char *text, size_t len, struct tsync_conf *c) {
         return 0;
 }
 
+/* Marks in set[] (indexed like tsync_keys) each key the text assigns in
+ * [Time]. */
+static void keys_set(const char *text, size_t len, bool *set) {
+        const char *p = text, *end = text + len;
+        bool in_time = false;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *e = nl ? nl : end, *v;
+                const struct tsync_key *k;
+                bool t;
+
+                if (line_section(p, e, &t))
+                        in_time = t;
+                else if (in_time && (k = line_key(p, e, &v)))
+                        set[k - tsync_keys] = true;
+                p = e + 1;
+        }
+}
+
 static int cmp_names(const void *a, const void *b) {
         return strcmp(strrchr(*(char *const *)a, '/') + 1, strrchr(*(char *const *)b, '/') + 1);
 }
@@ -582,6 +602,42 @@ static int check_poll(json_t *changes, struct module_error *err) {
         return 0;
 }
 
+/* Warns of each changed key that a drop-in read after ours assigns again:
+ * timesyncd would use that file's value instead (a number) or as well (a
+ * list adds up, unless it resets). */
+static int later_overrides(json_t *changes, json_t *warnings) {
+        const char *ours = strrchr(TSYNC_DROPIN, '/') + 1;
+        char *paths[TSYNC_DROPINS_MAX] = {0};
+        size_t n = 0;
+        int r = dropins_list(paths, &n);
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_free_ char *text = NULL;
+                bool set[ELEMENTSOF(tsync_keys)] = {false};
+                size_t len;
+
+                if (strcmp(strrchr(paths[i], '/') + 1, ours) <= 0 ||
+                    read_file(paths[i], TSYNC_FILE_MAX, &text, &len) < 0)
+                        continue;
+                keys_set(text, len, set);
+                for (size_t k = 0; r >= 0 && k < tsync_keys_count; k++) {
+                        json_t *w;
+
+                        if (!set[k] || !json_object_get(changes, tsync_keys[k].setting))
+                                continue;
+                        w = json_sprintf("%s also sets %s= and is read after Steward's drop-in, so "
+                                         "what systemd-timesyncd uses for %s is not only "
+                                         "what is set here",
+                                         paths[i], tsync_keys[k].ini, tsync_keys[k].setting);
+                        if (json_array_append_new(warnings, w) < 0)
+                                r = -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                free(paths[i]);
+        return r;
+}
+
 static json_t *plan_json(json_t *changes, bool dry_run, const char *before, const char *after) {
         _cleanup_free_ char *diff = NULL;
         json_t *changed = json_array(), *v;
@@ -594,11 +650,11 @@ static json_t *plan_json(json_t *changes, bool dry_run, const char *before, cons
                 return NULL;
         }
         json_object_foreach(changes, k, v) json_array_append_new(changed, json_string(k));
-        return json_pack("{s:b, s:o, s:b, s:[{s:s, s:s, s:s, s:s, s:s?, s:s, s:b}]}", "dry_run",
-                         dry_run, "changed", changed, "restart_required", false, "files", "path",
-                         TSYNC_DROPIN, "diff", diff, "type", "file", "before_type",
-                         before ? "file" : "absent", "before", before, "after", after, "redacted",
-                         false);
+        return json_pack("{s:b, s:o, s:b, s:[], s:[{s:s, s:s, s:s, s:s, s:s?, s:s, s:b}]}",
+                         "dry_run", dry_run, "changed", changed, "restart_required", false,
+                         "warnings", "files", "path", TSYNC_DROPIN, "diff", diff, "type", "file",
+                         "before_type", before ? "file" : "absent", "before", before, "after",
+                         after, "redacted", false);
 }
 
 static int apply_locked(json_t *changes, bool dry_run, json_t **ret_plan,
@@ -635,14 +691,23 @@ static int apply_locked(json_t *changes, bool dry_run, json_t **ret_plan,
         r = tsync_rewrite(before, edits, n, &after);
         if (r >= 0 && !(plan = plan_json(changes, dry_run, before, after)))
                 r = -ENOMEM;
+        if (r >= 0)
+                r = later_overrides(changes, json_object_get(plan, "warnings"));
         if (r < 0) {
                 module_error_set(err, 500, "internal", NULL, "Failed to plan " TSYNC_DROPIN ": %s",
                                  strerror(-r));
                 return r;
         }
         if (!dry_run) {
-                if (mkdir(TSYNC_DROPIN_DIR, 0755) < 0 && errno != EEXIST)
+                if (mkdir(TSYNC_DROPIN_DIR, 0755) < 0 && errno != EEXIST) {
                         r = -errno;
+                        if (r == -ENOENT) {
+                                module_error_set(err, 409, "conflict", NULL,
+                                                 "/etc/systemd does not exist: systemd-timesyncd "
+                                                 "is not installed here; nothing was changed");
+                                return -EBUSY;
+                        }
+                }
                 if (r >= 0)
                         r = write_file_atomic(TSYNC_DROPIN, after, strlen(after), mode);
                 if (r < 0) {
