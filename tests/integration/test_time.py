@@ -316,3 +316,18 @@ def test_a_later_drop_in_that_overrides_a_change_is_reported(ns):
     assert ntp(ns)["servers"] == ["ntp.example.org", "site.example.org"]
     assert not [w for w in r.json["warnings"] if "RootDistanceMaxSec" in w]
     assert ntp(ns)["root_distance_max_sec"] == 10
+
+
+def test_the_cli_reads_sets_and_feeds_back_the_time_settings(ns):
+    dump = ns.cli("settings", "time", check=0).stdout
+    assert "time:ntp:root_distance_max_sec = 5\n" in dump
+    assert '"0.debian.pool.ntp.org"' in dump
+    ns.cli("settings", "time:ntp:poll_interval_max_sec", "=", "4096", check=0)
+    assert ntp(ns)["poll_interval_max_sec"] == 4096
+    assert "PollIntervalMaxSec=4096\n" in (ns.etc / DROPIN).read_text()
+    ns.cli("settings", stdin=dump, check=0)  # what it printed, fed back
+    assert ntp(ns)["poll_interval_max_sec"] == 2048
+    p = ns.cli("settings", "time:ntp:poll_interval_min_sec", "=", "8", check=1)
+    assert "poll_interval_min_sec" in p.stderr
+    assert "synchronised" in ns.cli("command", "time:sync_status", check=0).stdout
+    assert "systemd-timesyncd" in ns.cli("status", "time", check=0).stdout
