@@ -8,7 +8,8 @@
  *                   force, plan and write Steward's drop-in (the ntp:*
  *                   settings), find and reload the service
  *     clock.c       adjtimex(2): synchronised or not, error bounds, raw figures
- *     zones.c       the zones under /usr/share/zoneinfo and their TZif files
+ *     zones.c       the zones under /usr/share/zoneinfo and their TZif files;
+ *                   the time now in the local zone; a timezones item
  *
  * Where things run: status, settings reads, the sync_status command and the
  * timezones collection's reads follow the registry's rules (status and
@@ -37,8 +38,6 @@
 #include "util.h"
 
 #define _cleanup_json_  _cleanup_(json_decrefp)
-#define ETC_LOCALTIME   "/etc/localtime"
-#define ETC_TIMEZONE    "/etc/timezone"
 #define ZONES_LIMIT_MAX ZONES_MAX
 
 static int oom(struct module_error *err) {
@@ -219,73 +218,6 @@ static json_t *clock_via_helper(const struct module_ctx *ctx, struct module_erro
         return out;
 }
 
-/* The zone's name as /etc/localtime's link or /etc/timezone says; "UTC"
- * when neither does. */
-static void zone_name(char *buf, size_t size) {
-        _cleanup_free_ char *text = NULL;
-        char target[512];
-        ssize_t n = readlink(ETC_LOCALTIME, target, sizeof target - 1);
-        const char *z;
-        size_t len;
-
-        if (n > 0) {
-                target[n] = '\0';
-                z = strstr(target, "zoneinfo/");
-                if (z && zone_name_valid(z + 9)) {
-                        (void)snprintf(buf, size, "%s", z + 9);
-                        return;
-                }
-        }
-        if (read_file(ETC_TIMEZONE, 4096, &text, &len) >= 0) {
-                text[strcspn(text, "\n")] = '\0';
-                if (zone_name_valid(text)) {
-                        (void)snprintf(buf, size, "%s", text);
-                        return;
-                }
-        }
-        (void)snprintf(buf, size, "UTC");
-}
-
-static void iso_time(int64_t t, int32_t offset, char *buf, size_t size) {
-        time_t local = (time_t)(t + offset);
-        struct tm tm;
-        char date[32];
-        int32_t a = offset < 0 ? -offset : offset;
-
-        gmtime_r(&local, &tm);
-        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (offset == 0 && size)
-                (void)snprintf(buf, size, "%sZ", date);
-        else
-                (void)snprintf(buf, size, "%s%c%02d:%02d", date, offset < 0 ? '-' : '+', a / 3600,
-                               a / 60 % 60);
-}
-
-static void offset_text(int32_t offset, char *buf, size_t size) {
-        int32_t a = offset < 0 ? -offset : offset;
-        (void)snprintf(buf, size, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-}
-
-/* {"utc", "local", "zone", "abbreviation", "utc_offset", "utc_offset_seconds"} */
-static json_t *time_now_json(void) {
-        _cleanup_free_ char *data = NULL;
-        struct zone_info z = {.abbreviation = "UTC"};
-        char zone[ZONE_NAME_MAX + 1], utc[40], local[40], off[16];
-        int64_t now = (int64_t)time(NULL);
-        size_t len;
-
-        zone_name(zone, sizeof zone);
-        if (read_file(ETC_LOCALTIME, TZIF_FILE_MAX, &data, &len) < 0 ||
-            tzif_lookup((const uint8_t *)data, len, now, &z) < 0)
-                (void)zone_lookup(zone, now, &z);
-        iso_time(now, 0, utc, sizeof utc);
-        iso_time(now, z.utc_offset, local, sizeof local);
-        offset_text(z.utc_offset, off, sizeof off);
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "utc", utc, "local", local, "zone",
-                         zone, "abbreviation", z.abbreviation, "utc_offset", off,
-                         "utc_offset_seconds", (int)z.utc_offset, "dst", z.dst);
-}
-
 static json_t *client_json(bool *ret_running) {
         int pid = 0;
         bool running = tsync_pid(&pid) >= 0;
@@ -309,7 +241,7 @@ static int status_json(const struct module_ctx *ctx, bool full, json_t **ret,
         r = tsync_read(&c, &files, err);
         if (r < 0)
                 return r;
-        o = json_pack("{s:o, s:o, s:O, s:o, s:o}", "time", time_now_json(), "ntp_client",
+        o = json_pack("{s:o, s:o, s:O, s:o, s:o}", "time", zone_now_json(), "ntp_client",
                       client_json(&running), "clock",
                       clock ? json_object_get(clock, "clock") : json_null(), "servers",
                       string_list(c.servers, c.n_servers), "fallback_servers",
@@ -384,29 +316,6 @@ static const command_def_t time_commands[] = {
 
 /* ---- the timezones collection (read-only) ------------------------------------ */
 
-/* {"id", "name", "region", "utc_offset_now", "utc_offset_seconds",
- *  "abbreviation", "dst"}; the id is the name with ':' for '/', since an
- * id is one path segment. */
-static json_t *zone_item(const char *name, int64_t now) {
-        struct zone_info z;
-        const char *slash = strchr(name, '/');
-        int region = slash ? (int)(slash - name) : 0;
-        char id[ZONE_NAME_MAX + 1], off[16];
-
-        (void)snprintf(id, sizeof id, "%s", name);
-        for (char *p = id; *p; p++)
-                if (*p == '/')
-                        *p = ':';
-        if (zone_lookup(name, now, &z) < 0)
-                return json_pack("{s:s, s:s, s:s#, s:n, s:n, s:n, s:n}", "id", id, "name", name,
-                                 "region", name, region, "utc_offset_now", "utc_offset_seconds",
-                                 "abbreviation", "dst");
-        offset_text(z.utc_offset, off, sizeof off);
-        return json_pack("{s:s, s:s, s:s#, s:s, s:i, s:s, s:b}", "id", id, "name", name, "region",
-                         name, region, "utc_offset_now", off, "utc_offset_seconds",
-                         (int)z.utc_offset, "abbreviation", z.abbreviation, "dst", z.dst);
-}
-
 static int zones_query(json_t *query, const char **ret_prefix, size_t *ret_limit,
                        struct module_error *err) {
         const char *prefix = json_string_value(json_object_get(query, "prefix"));
@@ -472,7 +381,7 @@ static int zones_list_json(const struct module_ctx *ctx, json_t *query, json_t *
                         break;
                 if (strncmp(name, prefix, strlen(prefix)) != 0)
                         continue;
-                if (!items || json_array_append_new(items, zone_item(name, now)) < 0)
+                if (!items || json_array_append_new(items, zone_item_json(name, now)) < 0)
                         return oom(err);
         }
         *ret = json_pack("{s:O}", "timezones", items);
@@ -499,7 +408,7 @@ static int zones_show_json(const struct module_ctx *ctx, const char *id, json_t 
         if (r == -EINVAL || r == -ENOENT || r == -ENOTDIR || r == -EISDIR || r == -EBADMSG ||
             r == -EXDEV || r == -ELOOP)
                 goto unknown;
-        *ret = json_pack("{s:o}", "timezone", zone_item(name, (int64_t)time(NULL)));
+        *ret = json_pack("{s:o}", "timezone", zone_item_json(name, (int64_t)time(NULL)));
         return *ret ? 0 : oom(err);
 unknown:
         module_error_set(err, 404, "not_found", NULL,

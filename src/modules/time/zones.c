@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,9 @@
 #include <unistd.h>
 
 #include "util.h"
+
+#define ETC_LOCALTIME "/etc/localtime"
+#define ETC_TIMEZONE  "/etc/timezone"
 
 #define ZONES_DEPTH_MAX 4
 
@@ -303,4 +307,96 @@ int zones_list(json_t **ret) {
                 return -ENOMEM;
         *ret = sorted;
         return 0;
+}
+
+/* ---- reports ------------------------------------------------------------------ */
+
+/* The zone's name as /etc/localtime's link or /etc/timezone says; "UTC"
+ * when neither does. */
+static void zone_name(char *buf, size_t size) {
+        _cleanup_free_ char *text = NULL;
+        char target[512];
+        ssize_t n = readlink(ETC_LOCALTIME, target, sizeof target - 1);
+        const char *z;
+        size_t len;
+
+        if (n > 0) {
+                target[n] = '\0';
+                z = strstr(target, "zoneinfo/");
+                if (z && zone_name_valid(z + 9)) {
+                        (void)snprintf(buf, size, "%s", z + 9);
+                        return;
+                }
+        }
+        if (read_file(ETC_TIMEZONE, 4096, &text, &len) >= 0) {
+                text[strcspn(text, "\n")] = '\0';
+                if (zone_name_valid(text)) {
+                        (void)snprintf(buf, size, "%s", text);
+                        return;
+                }
+        }
+        (void)snprintf(buf, size, "UTC");
+}
+
+static void iso_time(int64_t t, int32_t offset, char *buf, size_t size) {
+        time_t local = (time_t)(t + offset);
+        struct tm tm;
+        char date[32];
+        int32_t a = offset < 0 ? -offset : offset;
+
+        gmtime_r(&local, &tm);
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (offset == 0 && size)
+                (void)snprintf(buf, size, "%sZ", date);
+        else
+                (void)snprintf(buf, size, "%s%c%02d:%02d", date, offset < 0 ? '-' : '+', a / 3600,
+                               a / 60 % 60);
+}
+
+void zone_offset_text(int32_t offset, char *buf, size_t size) {
+        int32_t a = offset < 0 ? -offset : offset;
+        (void)snprintf(buf, size, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+/* {"utc", "local", "zone", "abbreviation", "utc_offset", "utc_offset_seconds"} */
+json_t *zone_now_json(void) {
+        _cleanup_free_ char *data = NULL;
+        struct zone_info z = {.abbreviation = "UTC"};
+        char zone[ZONE_NAME_MAX + 1], utc[40], local[40], off[16];
+        int64_t now = (int64_t)time(NULL);
+        size_t len;
+
+        zone_name(zone, sizeof zone);
+        if (read_file(ETC_LOCALTIME, TZIF_FILE_MAX, &data, &len) < 0 ||
+            tzif_lookup((const uint8_t *)data, len, now, &z) < 0)
+                (void)zone_lookup(zone, now, &z);
+        iso_time(now, 0, utc, sizeof utc);
+        iso_time(now, z.utc_offset, local, sizeof local);
+        zone_offset_text(z.utc_offset, off, sizeof off);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "utc", utc, "local", local, "zone",
+                         zone, "abbreviation", z.abbreviation, "utc_offset", off,
+                         "utc_offset_seconds", (int)z.utc_offset, "dst", z.dst);
+}
+
+/* {"id", "name", "region", "utc_offset_now", "utc_offset_seconds",
+ *  "abbreviation", "dst"}; the id is the name with ':' for '/', since an
+ * id is one path segment. */
+json_t *zone_item_json(const char *name, int64_t now) {
+        struct zone_info z;
+        const char *slash = strchr(name, '/');
+        int region = slash ? (int)(slash - name) : 0;
+        char id[ZONE_NAME_MAX + 1], off[16];
+
+        (void)snprintf(id, sizeof id, "%s", name);
+        for (char *p = id; *p; p++)
+                if (*p == '/')
+                        *p = ':';
+        if (zone_lookup(name, now, &z) < 0)
+                return json_pack("{s:s, s:s, s:s#, s:n, s:n, s:n, s:n}", "id", id, "name", name,
+                                 "region", name, region, "utc_offset_now", "utc_offset_seconds",
+                                 "abbreviation", "dst");
+        zone_offset_text(z.utc_offset, off, sizeof off);
+        return json_pack("{s:s, s:s, s:s#, s:s, s:i, s:s, s:b}", "id", id, "name", name, "region",
+                         name, region, "utc_offset_now", off, "utc_offset_seconds",
+                         (int)z.utc_offset, "abbreviation", z.abbreviation, "dst", z.dst);
 }

@@ -1,7 +1,8 @@
 /* zones.h — the time zones installed under /usr/share/zoneinfo (zones.c):
  * their names, and each one's UTC offset and abbreviation at a given time,
  * read from the zone's TZif file (RFC 8536) rather than through the C
- * library's TZ, which is process-wide state.
+ * library's TZ, which is process-wide state; and the reports built on
+ * them (the time now, a timezones item).
  */
 #pragma once
 
@@ -40,3 +41,15 @@ int zone_lookup(const char *name, int64_t t, struct zone_info *ret);
 /* The names of every TZif file under ZONES_DIR (without the posix/ and
  * right/ copies), sorted; *ret is a JSON array of strings. */
 int zones_list(json_t **ret);
+
+/* "+01:00" for 3600. */
+void zone_offset_text(int32_t offset, char *buf, size_t size);
+/* The time now: {"utc", "local", "zone", "abbreviation", "utc_offset",
+ * "utc_offset_seconds", "dst"}, the zone named by /etc/localtime's link
+ * (or /etc/timezone, or "UTC") and its offset read from /etc/localtime
+ * itself, as the C library reads it.  NULL when out of memory. */
+json_t *zone_now_json(void);
+/* A timezones item: {"id" (the name with ':' for '/', one path segment),
+ * "name", "region", "utc_offset_now", "utc_offset_seconds", "abbreviation",
+ * "dst"}; the offset fields are null when the zone cannot be read now. */
+json_t *zone_item_json(const char *name, int64_t now);
