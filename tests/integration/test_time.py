@@ -45,7 +45,13 @@ def ns(tmp_path, make_daemon):
         pytest.skip("needs root for mount namespaces")
     before = host_state()
     etc = scratch_etc(tmp_path)
-    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv))
+    # An empty /run/systemd in the namespace: on a host booted with systemd
+    # the daemon must not reload or restart the host's own timesyncd.
+    binds = ()
+    if Path("/run/systemd").is_dir():
+        (tmp_path / "run-systemd").mkdir()
+        binds = ((tmp_path / "run-systemd", "/run/systemd"),)
+    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv, extra_binds=binds))
     d.etc = etc
     yield d
     assert host_state() == before, "the host's timesyncd configuration changed"
@@ -331,3 +337,17 @@ def test_the_cli_reads_sets_and_feeds_back_the_time_settings(ns):
     assert "poll_interval_min_sec" in p.stderr
     assert "synchronised" in ns.cli("command", "time:sync_status", check=0).stdout
     assert "systemd-timesyncd" in ns.cli("status", "time", check=0).stdout
+
+
+def test_restart_is_the_operators_and_needs_systemd(ns):
+    """Here (an empty /run/systemd in the namespace) there is no service
+    manager to restart timesyncd with: an operator is told so, and the
+    attempt is audited; a monitor may not try."""
+    r = ns.https("POST", MODULE + "/restart", token=token_for(ns, "monitor"))
+    assert r.status == 403, r
+    r = ns.https("POST", MODULE + "/restart", token=token_for(ns, "operator"))
+    assert r.status == 409, r
+    assert r.json["error"]["code"] in ("no_service_manager", "not_installed")
+    rec = last_time_record(ns)
+    assert rec["operation"] == "restart" and rec["result"] == "error"
+    assert ns.https("POST", MODULE + "/stop").status == 405

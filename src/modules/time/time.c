@@ -170,7 +170,7 @@ static int time_make_live(bool helper, struct module_error *err) {
                 module_error_set(err, 409, "not_reloaded", NULL, "%s", client_warning());
                 return -EHOSTDOWN;
         }
-        r = tsync_reload(msg, sizeof msg);
+        r = tsync_systemctl("try-reload-or-restart", msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 500, "reload_failed", NULL,
                                  "systemctl try-reload-or-restart " TSYNC_UNIT " failed (%s): %s",
@@ -418,6 +418,35 @@ unknown:
         return -ENOENT;
 }
 
+/* ---- service control ----------------------------------------------------------- */
+
+/* POST /api/v1/modules/time/restart (operator): restarts the NTP client,
+ * which then synchronises again from scratch. */
+static int time_restart(const struct module_ctx *ctx, struct module_error *err) {
+        char msg[256];
+        int r;
+
+        if (!tsync_installed()) {
+                module_error_set(err, 409, "not_installed", NULL,
+                                 "systemd-timesyncd is not installed here");
+                return -ENOENT;
+        }
+        if (!tsync_can_reload()) {
+                module_error_set(err, 409, "no_service_manager", NULL,
+                                 "systemd is not running here (or systemctl is missing), so "
+                                 "systemd-timesyncd cannot be restarted through it");
+                return -EHOSTDOWN;
+        }
+        r = tsync_systemctl("restart", msg, sizeof msg);
+        if (r != 0) {
+                module_error_set(err, 500, "restart_failed", NULL,
+                                 "systemctl restart " TSYNC_UNIT " failed (%s): %s",
+                                 r < 0 ? strerror(-r) : "exit status", msg);
+                return r < 0 ? r : -EIO;
+        }
+        return 0;
+}
+
 static const collection_def_t time_collections[] = {
         {.name = "timezones", .item = "timezone", .list = zones_list_json, .show = zones_show_json},
 };
@@ -441,4 +470,5 @@ const module_t module_time = {
         .n_routes = ELEMENTSOF(time_routes),
         .collections = time_collections,
         .n_collections = ELEMENTSOF(time_collections),
+        .restart = time_restart,
 };

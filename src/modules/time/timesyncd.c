@@ -794,9 +794,9 @@ bool tsync_can_reload(void) {
         return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) && systemctl_path();
 }
 
-int tsync_reload(char *msg, size_t size) {
+int tsync_systemctl(const char *verb, char *msg, size_t size) {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-        const char *argv[] = {systemctl_path(), "try-reload-or-restart", "--", TSYNC_UNIT, NULL};
+        const char *argv[] = {systemctl_path(), verb, "--", TSYNC_UNIT, NULL};
         int out[2], status;
         size_t got = 0;
         pid_t pid;

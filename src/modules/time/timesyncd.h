@@ -116,6 +116,7 @@ int tsync_pid(int *ret);
 /* Whether systemd is the running init (sd_booted()'s test) and systemctl
  * is installed: only then can timesyncd be asked to reload. */
 bool tsync_can_reload(void);
-/* systemctl try-reload-or-restart systemd-timesyncd.service, argv only;
- * msg gets what it printed.  Its exit status, or -errno. */
-int tsync_reload(char *msg, size_t size);
+/* systemctl VERB -- systemd-timesyncd.service (verb: a constant such as
+ * "try-reload-or-restart" or "restart"), argv only, fixed PATH; msg gets
+ * what it printed.  Its exit status, or -errno. */
+int tsync_systemctl(const char *verb, char *msg, size_t size);
