@@ -159,17 +159,15 @@ static const char *const *time_files(void) {
 
 /* In the helper, after the drop-in was written or restored: a running
  * timesyncd rereads it.  Nothing runs when it is not running (it reads the
- * file when it starts); the front caches nothing. */
+ * file when it starts) or when there is no systemd to ask (the settings
+ * answer's warnings say so); the front caches nothing.  Only a reload that
+ * fails is an error. */
 static int time_make_live(bool helper, struct module_error *err) {
         char msg[256];
         int pid, r;
 
-        if (!helper || tsync_pid(&pid) < 0)
-                return 0;
-        if (!tsync_can_reload()) {
-                module_error_set(err, 409, "not_reloaded", NULL, "%s", client_warning());
-                return -EHOSTDOWN;
-        }
+        if (!helper || tsync_pid(&pid) < 0 || !tsync_can_reload())
+                return 0; /* nothing to ask; settings answers say so (client_warning) */
         r = tsync_systemctl("try-reload-or-restart", msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 500, "reload_failed", NULL,
