@@ -283,11 +283,10 @@ static int clock_route(const struct module_ctx *ctx, char **params, json_t **ret
         return 0;
 }
 
-static const module_route_t time_routes[] = {
-        {.method = "GET",
-         .pattern = "api/v1/clock",
-         .min_role = ROLE_MONITOR,
-         .handler = clock_route},
+/* Named routes[] and written {method, pattern, role, handler}: the route
+ * walk of tests/integration/test_security.py reads module tables so. */
+static const module_route_t routes[] = {
+        {"GET", "api/v1/clock", ROLE_MONITOR, clock_route},
 };
 
 /* ---- commands ---------------------------------------------------------------- */
@@ -464,8 +463,8 @@ const module_t module_time = {
         .commands = time_commands,
         .n_commands = ELEMENTSOF(time_commands),
         .privileged_read = time_privileged_read,
-        .routes = time_routes,
-        .n_routes = ELEMENTSOF(time_routes),
+        .routes = routes,
+        .n_routes = ELEMENTSOF(routes),
         .collections = time_collections,
         .n_collections = ELEMENTSOF(time_collections),
         .restart = time_restart,
