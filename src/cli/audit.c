@@ -57,6 +57,7 @@ static int query_add(struct buf *b, const char *name, const char *value) {
 }
 
 static json_t *record_time(json_t *rec) {
+        /* "time": a field, not the module */
         json_t *t = json_object_get(rec, "time");
 
         return t ? t : json_object_get(rec, "timestamp");

@@ -984,6 +984,11 @@ static bool find_route(const char *method, const char *path, char **params,
                                 pattern = c.pattern;
                                 memcpy(params, p, sizeof p);
                         }
+                        /* A read-only collection (no write()) has no write
+                         * methods: they answer 405 with its Allow. */
+                        if (!m && mi > 0 && !STREQ(c.method, "GET") &&
+                            !collection_find(params[0], NULL)->write)
+                                continue;
                         if (!found && method_is(c.method, method)) {
                                 *ret = c;
                                 found = true;

@@ -275,6 +275,7 @@ static int record_hash(const struct record *rec, char out[static SHA256_HEX_LEN 
         size_t len;
 
         canon = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:O, s:s, s:s?, s:O, s:I, s:s}",
+                          /* "time": a field, not the module */
                           "id", (json_int_t)rec->id, "time", (json_int_t)rec->time, "user",
                           rec->user, "role", rec->role, "source", rec->source, "session_id",
                           (json_int_t)rec->session_id, "module", rec->module, "operation",
@@ -522,6 +523,7 @@ static int record_json(sqlite3_stmt *st, bool full, json_t **ret) {
         if (iso_time(sqlite3_column_int64(st, COL_TIME), iso) < 0)
                 iso[0] = '\0';
         o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id",
+                      /* "time": a field, not the module */
                       (json_int_t)sqlite3_column_int64(st, COL_ID), "time", iso, "user",
                       json_text(sql_column_text(st, COL_USER)), "role",
                       json_text(sql_column_text(st, COL_ROLE)), "source",

@@ -1067,10 +1067,14 @@ static void files_made_live(json_t *files, json_t *answer) {
                 }
         }
         json_object_set_new(answer, "changed_modules", names);
-        if (json_array_size(warnings) > 0)
-                json_object_set_new(answer, "warnings", warnings);
-        else
+        if (json_array_size(warnings) == 0)
                 json_decref(warnings);
+        else if (json_is_array(json_object_get(answer, "warnings"))) {
+                /* the plan's own warnings first */
+                json_array_extend(json_object_get(answer, "warnings"), warnings);
+                json_decref(warnings);
+        } else
+                json_object_set_new(answer, "warnings", warnings);
 }
 
 static int op_settings_apply(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -1416,6 +1420,11 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
 
         if (!coll)
                 return collection_arg(args, e) ? -EINVAL : -ENOENT;
+        if (!coll->write) {
+                module_error_set(e, 405, "method_not_allowed", NULL, "%s is read-only",
+                                 coll->name);
+                return -EPERM;
+        }
         if (!opname)
                 goto bad_op;
         if (STREQ(opname, "create"))

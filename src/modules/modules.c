@@ -8,6 +8,7 @@ extern const module_t module_ports;
 extern const module_t module_metrics;
 extern const module_t module_users;
 extern const module_t module_groups;
+extern const module_t module_time;
 
 const module_t *const steward_modules[] = {
         &module_system,
@@ -16,5 +17,6 @@ const module_t *const steward_modules[] = {
         &module_metrics,
         &module_users,
         &module_groups,
+        &module_time,
 };
 const size_t steward_modules_count = sizeof(steward_modules) / sizeof(steward_modules[0]);

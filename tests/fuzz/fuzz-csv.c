@@ -1,5 +1,5 @@
-/* fuzz-csv.c — libFuzzer target for the CSV reader (tools/csv.c) and the
- * port-data generator's row checks and output (tools/gen-portdata.c,
+/* fuzz-csv.c — libFuzzer target for the CSV reader (src/modules/ports/csv.c) and the
+ * port-data generator's row checks and output (src/modules/ports/gen-portdata.c,
  * included for its static functions).
  *
  * Any input may be rejected, but never with a crash, a leak or undefined
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define GEN_PORTDATA_NO_MAIN
-#include "../../tools/gen-portdata.c"
+#include "../../src/modules/ports/gen-portdata.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

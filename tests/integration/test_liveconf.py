@@ -17,6 +17,7 @@ one probe never reaches the next.
 import http.client
 import itertools
 import json
+import os
 import re
 import signal
 import socket
@@ -46,7 +47,14 @@ def live(daemon_base, make_daemon):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         udp = s.getsockname()[1]
-    d = make_daemon(extra_args=("--udp", f"127.0.0.1:{udp}"), wrap=lambda argv: ns_argv(etc, argv))
+    # An empty /run/systemd: a host booted with systemd never has its own
+    # services (timesyncd) reloaded by a module's make_live.
+    binds = ()
+    if os.path.isdir("/run/systemd"):
+        (daemon_base / "run-systemd").mkdir()
+        binds = ((daemon_base / "run-systemd", "/run/systemd"),)
+    d = make_daemon(extra_args=("--udp", f"127.0.0.1:{udp}"),
+                    wrap=lambda argv: ns_argv(etc, argv, extra_binds=binds))
     d.etc = etc
     d.udp = udp
     ns_run(d, ["/usr/sbin/groupadd", "--", "probegrp"])
@@ -205,6 +213,28 @@ def config_line(d, key):
     return None
 
 
+def timesyncd_value(d, key):
+    """What systemd-timesyncd would use for key, read as it reads its files
+    from the daemon's scratch /etc: the main file, then the drop-ins by name;
+    a list adds up and an empty assignment resets it."""
+    conf = d.etc / "systemd"
+    files = [conf / "timesyncd.conf"] + sorted((conf / "timesyncd.conf.d").glob("*.conf"))
+    value = None
+    for f in files:
+        section = None
+        for line in f.read_text().splitlines() if f.exists() else ():
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[Time]" and "=" in line and not line.startswith(("#", ";")):
+                k, v = (x.strip() for x in line.split("=", 1))
+                if k == key and key in ("NTP", "FallbackNTP"):
+                    value = (value or ()) + tuple(v.split()) if v else ()
+                elif k == key:
+                    value = v
+    return value
+
+
 def home_allowed(d):
     return d.https("POST", "/api/v1/users?dry_run=1",
                    {"name": "homeprobe", "home": "/srv/homeprobe", "create_home": False}).status
@@ -331,6 +361,12 @@ ROWS = {
     "metrics:interval": (2, sample_step, {}),
     "system:hostname": ("steward-live", lambda d: ns_out(d, ["uname", "-n"]), {}),
     "system:timezone": ("Asia/Tokyo", lambda d: ns_out(d, ["date", "+%Z"]), {}),
+    # What systemd-timesyncd reads when it (re)starts; the drop-in is its own.
+    "time:ntp:servers": (["ntp.example.org"], lambda d: timesyncd_value(d, "NTP"), {}),
+    "time:ntp:fallback_servers": (["192.0.2.1"], lambda d: timesyncd_value(d, "FallbackNTP"), {}),
+    "time:ntp:root_distance_max_sec": (10, lambda d: timesyncd_value(d, "RootDistanceMaxSec"), {}),
+    "time:ntp:poll_interval_min_sec": (64, lambda d: timesyncd_value(d, "PollIntervalMinSec"), {}),
+    "time:ntp:poll_interval_max_sec": (4096, lambda d: timesyncd_value(d, "PollIntervalMaxSec"), {}),
 }
 
 

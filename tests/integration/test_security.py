@@ -236,6 +236,7 @@ ROUTES = [
     ("GET", "metrics", "/metrics", "monitor"),
     ("GET", "api/v1/metrics/history", "/api/v1/metrics/history?series=cpu.busy", "monitor"),
     ("GET", "api/v1/metrics/series", "/api/v1/metrics/series", "monitor"),
+    ("GET", "api/v1/clock", "/api/v1/clock", "monitor"),
     ("GET", "api/v1/{collection}", "/api/v1/users", "monitor"),
     ("POST", "api/v1/{collection}", "/api/v1/users", "admin"),
     ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),

@@ -15,7 +15,9 @@ Nothing else may know it.  Three rules (docs/modules.md):
             src/modules/modules.c, src/modules/meson.build, docs/, tests/,
             bench/ (measurements, like tests), README.md and the module's
             own console page (web/js/NAME.js).  Comments do
-            not count, nor do string contents for the identifier form.
+            not count, nor do string contents for the declared names, nor
+            a line whose comment says "not the module" (a word that is
+            also a module's name: a CPU mode "system", a JSON key "time").
             Inside another module's folder only module_NAME and
             modules/NAME/ count: the cross rule judges its includes, and
             words such as "system" (a system account) or "users" (who is
@@ -61,6 +63,7 @@ TEXT_EXT = {".c", ".h", ".js", ".html", ".css", ".build", ".py", ".sh", ".txt",
 SPECIAL = {"stewardd"}
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
+DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def rel(root, path):
@@ -148,8 +151,81 @@ def name_patterns(name):
         ("modules/%s/" % name, re.compile(r"\bmodules/%s/" % e)),
         ('"%s"' % name, re.compile(r'"%s"' % e)),
         ("'%s'" % name, re.compile(r"'%s'" % e)),
-        ("%s_" % name, re.compile(r"(?<![A-Za-z0-9_.$/-])%s_[A-Za-z0-9_]+" % e)),
     ]
+
+
+C_WORDS = {"if", "while", "for", "switch", "return", "sizeof", "defined", "__attribute__",
+           "_Static_assert", "static_assert", "typeof", "__typeof__", "const", "struct",
+           "enum", "union", "void", "int", "char", "unsigned", "signed", "long", "short",
+           "bool", "double", "float", "static", "inline", "extern", "typedef"}
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ATTR_RE = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)")
+
+
+def header_symbols(root, name):
+    """The names a module's headers declare at file level: functions,
+    variables, types, tags and macros -- what other code would use to
+    reach into the module."""
+    syms = set()
+    d = os.path.join(root, "src/modules", name)
+    for path in sorted(walk(root, "src/modules/" + name)):
+        if not path.endswith(".h"):
+            continue
+        lines = strip_c_comments(read_lines(path))
+        text = []
+        for line in lines:
+            m = re.match(r"\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)", line)
+            if m:
+                syms.add(m.group(1))
+            if not line.lstrip().startswith("#"):
+                text.append(line)
+        code = ATTR_RE.sub(" ", STRING_RE.sub('""', "\n".join(text)))
+        depth, stmt, typed_body = 0, "", False
+        for ch in code:
+            if depth == 0:
+                stmt += ch
+            if ch == "{":
+                if depth == 0:
+                    head = stmt[:-1].strip()
+                    # struct/enum/union bodies end in a name (a typedef) or
+                    # a ';'; a function's body ends the declaration.
+                    typed_body = bool(re.search(r"\b(?:struct|enum|union)\b[^(]*$", head))
+                    declared(head, syms, body=True)
+                    stmt = ""
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    stmt = "}" if typed_body else ""
+            elif ch == ";" and depth == 0:
+                declared(stmt[:-1], syms, body=False)
+                stmt = ""
+    return {x for x in syms if x not in C_WORDS and not x.startswith("_")}
+
+
+def declared(stmt, syms, body):
+    stmt = stmt.strip()
+    if stmt.startswith("}"):  # the name after a struct/enum body: a typedef
+        words = IDENT_RE.findall(stmt)
+        if words:
+            syms.add(words[-1])
+        return
+    m = re.match(r"(?:typedef\s+)?(?:struct|enum|union)\s+([A-Za-z_]\w*)\s*$", stmt)
+    if m:
+        if body:  # a forward declaration of a tag names someone else's type
+            syms.add(m.group(1))
+        return
+    fp = re.search(r"\(\s*\*\s*([A-Za-z_]\w*)\s*\)", stmt)
+    if stmt.startswith("typedef") and fp:
+        syms.add(fp.group(1))
+        return
+    m = re.search(r"([A-Za-z_]\w*)\s*\(", stmt)
+    if m and not stmt.startswith("typedef"):
+        syms.add(m.group(1))
+        return
+    words = IDENT_RE.findall(re.sub(r"\[[^]]*\]|=.*", "", stmt))
+    if words and (stmt.startswith("typedef") or stmt.startswith("extern")):
+        syms.add(words[-1])
 
 
 def strip_c_comments(lines):
@@ -188,13 +264,20 @@ def strip_hash_comments(lines):
     return out
 
 
-# A line whose comment says this means a word that happens to be a module's
-# name (a CPU mode "system", a field "users"), not the module.
+# A line whose comment (on it, or alone on the line above) says this means a
+# word that happens to be a module's name (a CPU mode "system", a field
+# "time"), not the module.
 NOT_A_MODULE = "not the module"
 
 
 def check_names(root, modules, out):
     pats = {m: name_patterns(m) for m in modules}
+    for m in modules:
+        if m in SPECIAL:
+            continue
+        syms = sorted(header_symbols(root, m))
+        if syms:
+            pats[m].append(("symbol", re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, syms)))))
     seen = set()
     for top in SCAN_DIRS + SCAN_FILES:
         for path in walk(root, top):
@@ -216,10 +299,13 @@ def check_names(root, modules, out):
                 code = strip_hash_comments(lines)
             else:
                 code = lines
+            own_defines = {m.group(1) for m in map(DEFINE_RE.match, code) if m} if is_c else set()
             for n, line in enumerate(code, 1):
                 if is_c and INCLUDE_RE.match(line):
                     continue  # the include rules judge those
-                if NOT_A_MODULE in lines[n - 1]:
+                if NOT_A_MODULE in lines[n - 1] or (
+                        n > 1 and lines[n - 2].strip().startswith("/*")
+                        and NOT_A_MODULE in lines[n - 2]):
                     continue  # a word that is also a module's name, said so
                 no_strings = STRING_RE.sub('""', line)
                 for m, plist in pats.items():
@@ -228,10 +314,12 @@ def check_names(root, modules, out):
                     for label, rx in plist:
                         if in_module and not label.startswith("module"):
                             continue
-                        if label.endswith("_") and not is_c:
+                        if label == "symbol" and not is_c:
                             continue  # identifiers are C's
-                        text = no_strings if label.endswith("_") else line
+                        text = no_strings if label == "symbol" else line
                         for hit in rx.finditer(text):
+                            if label == "symbol" and hit.group(0) in own_defines:
+                                continue  # the file's own macro of that name
                             what = "names module %s (%s)" % (m, hit.group(0))
                             out.append((r, n, "name", what))
 

@@ -1,5 +1,5 @@
-/* test-csv.c — the strict CSV reader (tools/csv.c) on tricky inputs, and the
- * port-data generator's checks (tools/gen-portdata.c, included so that its
+/* test-csv.c — the strict CSV reader (src/modules/ports/csv.c) on tricky inputs, and the
+ * port-data generator's checks (src/modules/ports/gen-portdata.c, included so that its
  * static functions can be driven with inputs in memory).
  *
  * Rejections are asserted with their line and column, or the file:line
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #define GEN_PORTDATA_NO_MAIN
-#include "../../tools/gen-portdata.c"
+#include "../../src/modules/ports/gen-portdata.c"
 
 /* All rows of s, as "a|b|c" lines joined by "\n"; fails the test on error. */
 static char *rows_of(const char *s, size_t n) {

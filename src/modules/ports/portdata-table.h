@@ -1,4 +1,4 @@
-/* portdata-table.h — the layout of the tables that tools/gen-portdata writes
+/* portdata-table.h — the layout of the tables that src/modules/ports/gen-portdata writes
  * into portdata-table.c and portdata.c reads.  Internal to the ports data:
  * everyone else uses portdata.h.
  *

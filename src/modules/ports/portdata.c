@@ -1,6 +1,6 @@
 /* portdata.c — lookups over the compiled-in port tables (portdata.h).
  *
- * The tables come from portdata-table.c, which tools/gen-portdata writes at
+ * The tables come from portdata-table.c, which src/modules/ports/gen-portdata writes at
  * build time; portdata-table.h states the invariants this file relies on.
  *
  * A registry lookup is two binary searches and a short scan:

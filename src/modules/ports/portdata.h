@@ -1,6 +1,6 @@
 /* portdata.h — what Steward knows about port numbers, compiled in.
  *
- * Three tables, generated at build time from data/ by tools/gen-portdata and
+ * Three tables, generated at build time from data/ by src/modules/ports/gen-portdata and
  * linked in as constant data, so nothing is read or parsed at run time:
  *   - IANA's Service Name and Transport Protocol Port Number Registry
  *     (data/iana/service-names-port-numbers.csv), rows that carry a port;

@@ -3,13 +3,13 @@
 # newer copy of IANA's Service Name and Transport Protocol Port Number
 # Registry, from a local file or an https URL, and says what changed.
 #
-#   scripts/update-iana.sh FILE
-#   scripts/update-iana.sh https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv
+#   src/modules/ports/update-iana.sh FILE
+#   src/modules/ports/update-iana.sh https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv
 #
 # The new file is only read, never run.  Before anything is replaced it must
 # have IANA's header line, more than 10000 CRLF-terminated rows (IANA ends
 # rows with CRLF and breaks lines inside quoted fields with a bare LF), and
-# pass the build's own strict check: tools/gen-portdata, compiled from this
+# pass the build's own strict check: src/modules/ports/gen-portdata, compiled from this
 # tree into a temporary directory, parses it exactly as the build will.  The
 # replacement is a rename within data/iana/, so a reader sees the old file or
 # the new one, never half of one.  Afterwards, rebuild and run the unit tests:
@@ -28,7 +28,7 @@ die() {
 
 [ $# -eq 1 ] || usage
 src=$1
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../../.." && pwd)
 dest=$root/data/iana/service-names-port-numbers.csv
 header='Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes'
 max_bytes=33554432 # the generator's input limit (INPUT_MAX)
@@ -71,9 +71,9 @@ new_rows=$(($(grep -c "$cr\$" "$tmp/new.csv" || true) - 1))
   die "$src has $new_rows CRLF-terminated rows; IANA's registry has more than 10000"
 
 cc=${CC:-cc}
-"$cc" -std=c17 -O1 -D_GNU_SOURCE -I"$root/src/modules" -o "$tmp/gen-portdata" \
-  "$root/tools/gen-portdata.c" "$root/tools/csv.c" ||
-  die "cannot build tools/gen-portdata with $cc"
+"$cc" -std=c17 -O1 -D_GNU_SOURCE -I"$root/src/modules/ports" -o "$tmp/gen-portdata" \
+  "$root/src/modules/ports/gen-portdata.c" "$root/src/modules/ports/csv.c" ||
+  die "cannot build gen-portdata with $cc"
 "$tmp/gen-portdata" --summary "$tmp/new.csv" >"$tmp/new.summary" ||
   die "$src fails the build's check (see above); nothing was replaced"
 "$tmp/gen-portdata" --list "$tmp/new.csv" | LC_ALL=C sort >"$tmp/new.list"
