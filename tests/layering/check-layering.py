@@ -27,8 +27,8 @@ Nothing else may know it.  Three rules (docs/modules.md):
 
 Every violation is printed as FILE:LINE: RULE: what, and its key (the same
 without the line, so that edits above it do not change it).  The keys in
-tests/layering/known-violations.txt are expected (each line names the part
-of the work that removes it); any other violation fails, and so does a key
+tests/layering/known-violations.txt are expected (each line says whether it
+is kept, with its reason, or is to be fixed); any other violation fails, and so does a key
 in that list that no longer occurs (remove its line).
 
     check-layering.py [--root DIR] [--known FILE] [--all]
@@ -383,8 +383,8 @@ def load_known(path):
         if not s or s.startswith("#"):
             continue
         parts = s.split(None, 1)
-        if len(parts) != 2 or parts[0] not in {"A", "B", "C", "D", "E", "T"}:
-            print("%s:%d: expected OWNER KEY (owner A, B, C, D, E or T)" % (path, n),
+        if len(parts) != 2 or parts[0] not in {"kept", "fix"}:
+            print("%s:%d: expected kept|fix KEY" % (path, n),
                   file=sys.stderr)
             sys.exit(2)
         known[parts[1]] = (parts[0], n)

@@ -7,6 +7,7 @@ import { h, clear, bytes, duration, severityBadge, table, notice, errorText } fr
 import { Chart, RANGES } from './charts.js';
 
 const CHARTS = [
+  /* 'system': the CPU mode, not the module */
   ['CPU', [{ name: 'cpu.busy', label: 'busy' }, { name: 'cpu.user', label: 'user' }, { name: 'cpu.system', label: 'system' }, { name: 'cpu.iowait', label: 'iowait' }], 'percent'],
   ['Memory', [{ name: 'mem.used', label: 'used' }, { name: 'swap.used', label: 'swap used' }], 'bytes'],
   ['Network', [{ name: 'net.rx', label: 'received' }, { name: 'net.tx', label: 'sent' }], 'bytes/s'],

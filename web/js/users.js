@@ -174,6 +174,7 @@ function userForm(u, groups, onDone, status) {
 
 async function usersTab(el, status) {
   const search = h('input', { type: 'search', name: 'prefix', spellcheck: false, autocomplete: 'off' });
+  /* 'system': system accounts, not the module */
   const type = h('select', { name: 'type' }, h('option', { value: 'regular' }, 'regular'), h('option', { value: 'system' }, 'system'), h('option', { value: 'all' }, 'all'));
   const listEl = h('div');
   const formEl = h('div');
