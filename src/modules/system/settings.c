@@ -19,11 +19,7 @@
  * from it.
  *
  * A zone must be a TZif file under /usr/share/zoneinfo reached without
- * leaving that tree.  It is opened with openat2(RESOLVE_BENEATH) relative to
- * the zoneinfo directory, which follows the tree's own relative links ("UTC"
- * -> "Etc/UTC") but refuses absolute ones (Debian ships "localtime" ->
- * "/etc/localtime") and anything that climbs out.  Kernels without openat2
- * get a walk that follows no link at all.
+ * leaving that tree (zone_open() of common/zoneinfo.h).
  *
  * `lock` serialises apply and restore, which both read the current state,
  * decide, and write.
@@ -33,17 +29,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "change.h"
 #include "util.h"
+#include "zoneinfo.h"
 
 /* /etc/hostname and /etc/timezone hold one short line; anything much larger
  * is not what we think it is and is left alone. */
@@ -93,57 +88,10 @@ bool hostname_valid(const char *s) {
 }
 
 bool timezone_name_valid(const char *s) {
-        size_t n, comp = 0;
-
-        if (!s)
-                return false;
-        n = strnlen(s, TIMEZONE_MAX + 1);
-        if (n == 0 || n > TIMEZONE_MAX)
-                return false;
-
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (c == '/') {
-                        if (comp == 0)
-                                return false;
-                        comp = 0;
-                } else if (is_alnum(c) || c == '_' || c == '+' || c == '-')
-                        comp++;
-                else
-                        return false;
-        }
-        return comp > 0;
+        return strnlen(s ? s : "", TIMEZONE_MAX + 1) <= TIMEZONE_MAX && zone_name_valid(s);
 }
 
 /* ---- zoneinfo ---------------------------------------------------------------- */
-
-/* Opens ZONEINFO_DIR/name for reading one component at a time, following no
- * link: for kernels without openat2. */
-static int zone_open_nofollow(int dir, const char *name) {
-        _cleanup_free_ char *copy = strdup(name);
-        _cleanup_close_ int cur = -1;
-        char *comp, *slash;
-        int fd;
-
-        if (!copy)
-                return -ENOMEM;
-        cur = fcntl(dir, F_DUPFD_CLOEXEC, 3);
-        if (cur < 0)
-                return -errno;
-        for (comp = copy; (slash = strchr(comp, '/')); comp = slash + 1) {
-                int next;
-
-                *slash = '\0';
-                next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0)
-                        return -errno;
-                close(cur);
-                cur = next;
-        }
-        fd = openat(cur, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        return fd < 0 ? -errno : fd;
-}
 
 /* 0 if name (already grammar-checked) is a time zone file under
  * ZONEINFO_DIR; -ENOENT/-ENOTDIR (no such zone), -EISDIR (a region, not a
@@ -151,10 +99,6 @@ static int zone_open_nofollow(int dir, const char *name) {
  * -EBADMSG (not a TZif file) or another -errno. */
 static int zone_check(const char *name) {
         _cleanup_close_ int dir = -1, fd = -1;
-        struct open_how how = {
-                .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-        };
         struct stat st;
         char magic[4];
         ssize_t n;
@@ -162,11 +106,7 @@ static int zone_check(const char *name) {
         dir = open(ZONEINFO_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return -errno;
-        fd = (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
-        if (fd < 0 && errno == ENOSYS)
-                fd = zone_open_nofollow(dir, name);
-        else if (fd < 0)
-                fd = -errno;
+        fd = zone_open(dir, name);
         if (fd < 0)
                 return fd;
 

@@ -12,12 +12,12 @@
 #include <stddef.h>
 
 #include "module.h"
+#include "zoneinfo.h"
 
 #define ETC_HOSTNAME  "/etc/hostname"
 #define ETC_TIMEZONE  "/etc/timezone"
 #define ETC_LOCALTIME "/etc/localtime"
-#define ZONEINFO_DIR  "/usr/share/zoneinfo"
-#define TIMEZONE_MAX  128
+#define TIMEZONE_MAX  ZONE_NAME_MAX
 
 /* A host name per RFC 1123: labels of [A-Za-z0-9-], 1..63 bytes each, not
  * starting or ending with '-', separated by single dots, at most

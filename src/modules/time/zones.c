@@ -7,54 +7,27 @@
  * against the file's length before use, and never trust a count to size an
  * allocation: the data is read in place.
  *
- * Files are opened with openat2(RESOLVE_BENEATH) relative to ZONES_DIR, so
- * the tree's relative links ("UTC" -> "Etc/UTC") are followed and absolute
- * ones ("localtime" -> "/etc/localtime") or links that climb out are not;
- * without openat2, links are not followed at all.
+ * Files are opened with zone_open() (common/zoneinfo.h): never outside
+ * ZONES_DIR, whatever its links say.
  */
 #include "modules/time/zones.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
+#include "zoneinfo.h"
 
 #define ETC_LOCALTIME "/etc/localtime"
 #define ETC_TIMEZONE  "/etc/timezone"
 
 #define ZONES_DEPTH_MAX 4
-
-bool zone_name_valid(const char *s) {
-        size_t n, comp = 0;
-
-        if (!s)
-                return false;
-        n = strnlen(s, ZONE_NAME_MAX + 1);
-        if (n == 0 || n > ZONE_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (c == '/') {
-                        if (comp == 0)
-                                return false;
-                        comp = 0;
-                } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                           (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-')
-                        comp++;
-                else
-                        return false;
-        }
-        return comp > 0;
-}
 
 /* ---- TZif -------------------------------------------------------------------- */
 
@@ -172,19 +145,6 @@ int tzif_lookup(const uint8_t *data, size_t len, int64_t t, struct zone_info *re
 }
 
 /* ---- files ------------------------------------------------------------------- */
-
-/* Opens name under the zoneinfo directory dir, as the top comment says. */
-static int zone_open(int dir, const char *name) {
-        struct open_how how = {
-                .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-        };
-        int fd = (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
-
-        if (fd < 0 && errno == ENOSYS)
-                fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        return fd < 0 ? -errno : fd;
-}
 
 /* The TZif contents of name; -ENOENT, -EISDIR, -EBADMSG (not TZif)… */
 static int zone_read(int dir, const char *name, char **ret, size_t *ret_len) {

@@ -12,15 +12,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#define ZONES_DIR     "/usr/share/zoneinfo"
+#include "zoneinfo.h"
+
+#define ZONES_DIR     ZONEINFO_DIR
 #define ZONES_MAX     4096 /* zones listed at most */
-#define ZONE_NAME_MAX 64   /* "America/Argentina/ComodRivadavia" is 32 */
 #define TZIF_FILE_MAX (256UL * 1024)
 #define ZONE_ABBR_MAX 16
-
-/* Letters, digits, '_', '+', '-' in '/'-separated components, none empty,
- * none starting with '.', at most ZONE_NAME_MAX bytes. */
-bool zone_name_valid(const char *s);
 
 struct zone_info {
         int32_t utc_offset; /* seconds east of UTC */
