@@ -659,16 +659,8 @@ static void join_groups(struct change_plan *e, struct change_cmd *c, json_t *lis
         change_arg_joined(e, c, list, 65536);
 }
 
-static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
-                       const struct acctdb *db, json_t **ret, struct module_error *err) {
-        const char *name = sget(body, "name"), *s, *password = NULL;
-        json_t *uid = json_object_get(body, "uid");
-        struct keys_change kc = {0};
-        struct change_plan e;
-        struct change_cmd *c;
-        char gen[GEN_PASSWORD_LEN + 1], home[HOME_MAX + 1];
-        int r;
-
+/* The name of a new user: valid, and no user has it yet. */
+static int create_name_check(const struct acctdb *db, const char *name, struct module_error *err) {
         if (!name)
                 return account_invalid(err, 422, "name", "a user needs a name%s", "");
         if (!account_name_valid(name))
@@ -682,23 +674,46 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                 module_error_set(err, 409, "exists", "name", "a user \"%s\" exists", name);
                 return -EEXIST;
         }
-        if (uid) {
-                json_int_t v = json_integer_value(uid);
-                if (v < db->defs.uid_min || v > db->defs.uid_max) {
-                        module_error_set(err, 422, "invalid_argument", "uid",
-                                         "uid %lld is outside UID_MIN..UID_MAX (%u..%u) of "
-                                         "/etc/login.defs",
-                                         (long long)v, db->defs.uid_min, db->defs.uid_max);
-                        return -EINVAL;
-                }
-                for (size_t i = 0; i < db->n_users; i++)
-                        if (db->users[i].uid == (uint32_t)v) {
-                                module_error_set(err, 409, "exists", "uid",
-                                                 "uid %lld belongs to %s", (long long)v,
-                                                 db->users[i].name);
-                                return -EEXIST;
-                        }
+        return 0;
+}
+
+/* The uid a new user asks for, when it asks for one: within UID_MIN..UID_MAX
+ * and nobody's yet. */
+static int create_uid_check(const struct acctdb *db, json_t *uid, struct module_error *err) {
+        json_int_t v;
+
+        if (!uid)
+                return 0;
+        v = json_integer_value(uid);
+        if (v < db->defs.uid_min || v > db->defs.uid_max) {
+                module_error_set(err, 422, "invalid_argument", "uid",
+                                 "uid %lld is outside UID_MIN..UID_MAX (%u..%u) of "
+                                 "/etc/login.defs",
+                                 (long long)v, db->defs.uid_min, db->defs.uid_max);
+                return -EINVAL;
         }
+        for (size_t i = 0; i < db->n_users; i++)
+                if (db->users[i].uid == (uint32_t)v) {
+                        module_error_set(err, 409, "exists", "uid", "uid %lld belongs to %s",
+                                         (long long)v, db->users[i].name);
+                        return -EEXIST;
+                }
+        return 0;
+}
+
+/* What a create may not ask for: the name, the uid, the fields it shares
+ * with a modify, and a group of the user's name when no "group" is given
+ * (useradd would make one of that name). */
+static int create_checks(json_t *body, const struct acctdb *db, const char *name,
+                         struct module_error *err) {
+        int r;
+
+        r = create_name_check(db, name, err);
+        if (r < 0)
+                return r;
+        r = create_uid_check(db, json_object_get(body, "uid"), err);
+        if (r < 0)
+                return r;
         r = common_checks(body, db, NULL, err);
         if (r < 0)
                 return r;
@@ -709,69 +724,119 @@ static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
                                  name);
                 return -EEXIST;
         }
-        if (json_object_get(body, "ssh_keys")) {
-                r = parse_keys(json_object_get(body, "ssh_keys"), "ssh_keys", &kc.keys, err);
-                if (r < 0)
-                        return r;
-                kc.touched = true;
+        return 0;
+}
+
+/* The SSH keys of a new user, when the body gives them (kc->touched). */
+static int create_keys(json_t *body, struct keys_change *kc, struct module_error *err) {
+        int r;
+
+        if (!json_object_get(body, "ssh_keys"))
+                return 0;
+        r = parse_keys(json_object_get(body, "ssh_keys"), "ssh_keys", &kc->keys, err);
+        if (r < 0)
+                return r;
+        kc->touched = true;
+        return 0;
+}
+
+/* The home of a new user into home (HOME_MAX + 1 bytes): "home", or the
+ * name under the first home root, which no account may have yet. */
+static int create_home_dir(json_t *body, const struct acctdb *db, const char *name, char *home,
+                           struct module_error *err) {
+        struct steward_config cfg;
+        const char *roots[HOME_ROOTS_MAX + 1];
+        const char *s;
+
+        if ((s = sget(body, "home"))) {
+                snprintf(home, HOME_MAX + 1, "%s", s);
+                return 0;
         }
-        if ((s = sget(body, "home")))
-                snprintf(home, sizeof home, "%s", s);
-        else {
-                struct steward_config cfg;
-                const char *roots[HOME_ROOTS_MAX + 1];
-                users_home_roots(&cfg, roots);
-                if (!roots[0] || strlen(roots[0]) + 1 + strlen(name) > HOME_MAX) {
-                        json_decref(kc.keys);
-                        return account_invalid(
-                                err, 422, "home",
-                                "no home root to put the home in (stewardd:users:home_roots); "
-                                "give \"home\"%s",
-                                "");
-                }
-                if (snprintf(home, sizeof home, "%.64s/%.32s", roots[0], name) < 0)
-                        home[0] = '\0';
-                if (check_home_free(db, home, NULL, err) < 0) {
-                        json_decref(kc.keys);
-                        return -EEXIST;
-                }
-        }
-        if (kc.touched && json_array_size(kc.keys) > 0 &&
-            json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0) {
-                json_decref(kc.keys);
+        users_home_roots(&cfg, roots);
+        if (!roots[0] || strlen(roots[0]) + 1 + strlen(name) > HOME_MAX)
+                return account_invalid(
+                        err, 422, "home",
+                        "no home root to put the home in (stewardd:users:home_roots); "
+                        "give \"home\"%s",
+                        "");
+        if (snprintf(home, HOME_MAX + 1, "%.64s/%.32s", roots[0], name) < 0)
+                home[0] = '\0';
+        if (check_home_free(db, home, NULL, err) < 0)
+                return -EEXIST;
+        return 0;
+}
+
+/* SSH keys need a home to go in: refused when the home does not exist and
+ * create_home is false. */
+static int create_keys_home_check(json_t *body, const struct keys_change *kc, const char *home,
+                                  struct module_error *err) {
+        if (kc->touched && json_array_size(kc->keys) > 0 &&
+            json_is_false(json_object_get(body, "create_home")) && access(home, F_OK) < 0)
                 return account_invalid(
                         err, 422, "ssh_keys",
                         "SSH keys need a home directory: %s does not exist and create_home "
                         "is false",
                         home);
+        return 0;
+}
+
+/* useradd with what the body asks of the new account; the home is created
+ * for real but not in the staging run. */
+static void useradd_cmd(struct change_plan *e, json_t *body, const char *name, const char *home) {
+        struct change_cmd *c = change_cmd(e, USERADD);
+        json_t *uid = json_object_get(body, "uid");
+        const char *s;
+
+        if (uid)
+                change_argf(e, c, "--uid=%lld", (long long)json_integer_value(uid));
+        if ((s = sget(body, "group")))
+                change_argf(e, c, "--gid=%s", s);
+        if (json_array_size(json_object_get(body, "groups"))) {
+                change_arg(e, c, "--groups");
+                join_groups(e, c, json_object_get(body, "groups"));
+        }
+        if ((s = sget(body, "full_name"))) {
+                change_arg(e, c, "--comment");
+                change_arg(e, c, s);
+        }
+        change_arg(e, c, "--home-dir");
+        change_arg(e, c, home);
+        change_arg(e, c, "--shell");
+        change_arg(e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
+        if (json_is_false(json_object_get(body, "create_home")))
+                change_arg(e, c, "--no-create-home");
+        else {
+                change_arg_where(e, c, "--create-home", CHANGE_ARG_REAL);
+                change_arg_where(e, c, "--no-create-home", CHANGE_ARG_STAGE);
+        }
+        change_arg(e, c, "--");
+        change_arg(e, c, name);
+}
+
+static int user_create(const struct module_ctx *ctx, json_t *body, bool dry_run,
+                       const struct acctdb *db, json_t **ret, struct module_error *err) {
+        const char *name = sget(body, "name"), *password = NULL;
+        struct keys_change kc = {0};
+        struct change_plan e;
+        char gen[GEN_PASSWORD_LEN + 1], home[HOME_MAX + 1];
+        int r;
+
+        r = create_checks(body, db, name, err);
+        if (r < 0)
+                return r;
+        r = create_keys(body, &kc, err);
+        if (r < 0)
+                return r;
+        r = create_home_dir(body, db, name, home, err);
+        if (r >= 0)
+                r = create_keys_home_check(body, &kc, home, err);
+        if (r < 0) {
+                json_decref(kc.keys);
+                return r;
         }
 
         change_plan_init(&e);
-        c = change_cmd(&e, USERADD);
-        if (uid)
-                change_argf(&e, c, "--uid=%lld", (long long)json_integer_value(uid));
-        if ((s = sget(body, "group")))
-                change_argf(&e, c, "--gid=%s", s);
-        if (json_array_size(json_object_get(body, "groups"))) {
-                change_arg(&e, c, "--groups");
-                join_groups(&e, c, json_object_get(body, "groups"));
-        }
-        if ((s = sget(body, "full_name"))) {
-                change_arg(&e, c, "--comment");
-                change_arg(&e, c, s);
-        }
-        change_arg(&e, c, "--home-dir");
-        change_arg(&e, c, home);
-        change_arg(&e, c, "--shell");
-        change_arg(&e, c, (s = sget(body, "shell")) ? s : "/bin/bash");
-        if (json_is_false(json_object_get(body, "create_home")))
-                change_arg(&e, c, "--no-create-home");
-        else {
-                change_arg_where(&e, c, "--create-home", CHANGE_ARG_REAL);
-                change_arg_where(&e, c, "--no-create-home", CHANGE_ARG_STAGE);
-        }
-        change_arg(&e, c, "--");
-        change_arg(&e, c, name);
+        useradd_cmd(&e, body, name, home);
         r = password_cmds(&e, name, body, gen, &password, err);
         if (r >= 0)
                 r = finish(&e, ctx, dry_run, name, &kc, home, password, ret, err);
