@@ -220,6 +220,26 @@ static void op_record(const struct caller *c, const char *module, const char *op
         rec->files = files ? json_incref(files) : NULL;
 }
 
+/* What the record of a refused request shows of its arguments: the plain
+ * top-level ones (strings cut short, nested values left out), so a session
+ * cannot make a huge record by being refused. */
+static json_t *refused_args(json_t *args) {
+        json_t *shown = json_object();
+        const char *k;
+        json_t *v;
+        size_t n = 0;
+
+        json_object_foreach(args, k, v) {
+                if (!shown || n++ == 16 || strlen(k) > 64)
+                        break;
+                if (json_is_string(v))
+                        json_object_set_new(shown, k, json_sprintf("%.256s", json_string_value(v)));
+                else if (json_is_number(v) || json_is_boolean(v))
+                        json_object_set(shown, k, v);
+        }
+        return shown;
+}
+
 /* ---- sessions ---------------------------------------------------------- */
 
 static json_t *session_json(const struct session *s) {
@@ -823,7 +843,8 @@ static int op_token_create(struct helper *h, const struct caller *c, json_t *arg
                 module_error_set(e, 403, "forbidden", "role",
                                  "a %s may not create a token with the role %s",
                                  role_to_string(c->s.role), role_s);
-                op_record(c, "tokens", "create", args, NULL);
+                _cleanup_json_ json_t *shown = refused_args(args);
+                op_record(c, "tokens", "create", shown, NULL);
                 return -EPERM;
         }
         r = token_expiry(c, exp, now, &expires_at, e);
@@ -1159,7 +1180,8 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         if (c->s.role < command_role(cmd)) {
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
                                  name, role_to_string(command_role(cmd)));
-                op_record(c, m->name, operation, json_is_object(cargs) ? cargs : NULL, NULL);
+                _cleanup_json_ json_t *shown = json_is_object(cargs) ? refused_args(cargs) : NULL;
+                op_record(c, m->name, operation, shown, NULL);
                 return -EPERM;
         }
         if (!json_is_object(cargs)) {
@@ -1828,20 +1850,8 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
  * nested values left out), so a session cannot make a huge record. */
 static void audit_role_refusal(struct helper *h, const struct caller *c, const char *opname,
                                json_t *args, const struct module_error *e) {
-        _cleanup_json_ json_t *shown = json_object();
+        _cleanup_json_ json_t *shown = refused_args(args);
         const module_t *m = NULL;
-        const char *k;
-        json_t *v;
-        size_t n = 0;
-
-        json_object_foreach(args, k, v) {
-                if (n++ == 16 || strlen(k) > 64)
-                        break;
-                if (json_is_string(v))
-                        json_object_set_new(shown, k, json_sprintf("%.256s", json_string_value(v)));
-                else if (json_is_number(v) || json_is_boolean(v))
-                        json_object_set(shown, k, v);
-        }
         if (str_arg(args, "module"))
                 m = module_find(str_arg(args, "module"));
         else if (str_arg(args, "collection"))

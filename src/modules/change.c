@@ -338,6 +338,25 @@ static int conflict(struct module_error *err, const struct change_file *f, const
         return -EBUSY;
 }
 
+/* Reads the regular file at path that lstat() saw as *seen, without
+ * following a link in its last component or blocking on a FIFO swapped in
+ * meanwhile (a file under a directory its user controls): -ESTALE if what
+ * opened is not that file. */
+static int read_regular_nofollow(const char *path, const struct stat *seen, size_t max,
+                                 char **text, size_t *len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                                                   O_NOCTTY);
+        struct stat st;
+
+        if (fd < 0)
+                return errno == ELOOP || errno == ENXIO ? -ESTALE : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_dev != seen->st_dev || st.st_ino != seen->st_ino)
+                return -ESTALE;
+        return read_fd(fd, max, text, len);
+}
+
 /* Reads what is at path (which may be a staged copy of f->path) into
  * the type, the text, its length and the mode. */
 static int state_read(const struct change_file *f, const char *path, change_type_t *type,
@@ -383,7 +402,9 @@ static int state_read(const struct change_file *f, const char *path, change_type
         }
         if (!S_ISREG(st.st_mode))
                 return conflict(err, f, f->path, "is neither a regular file nor a symbolic link");
-        r = read_file(path, max, text, len);
+        r = read_regular_nofollow(path, &st, max, text, len);
+        if (r == -ESTALE)
+                return conflict(err, f, f->path, "was replaced while it was read");
         if (r == -EFBIG)
                 return conflict(err, f, f->path, "is unexpectedly large");
         if (r == -ENOMEM)

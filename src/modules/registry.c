@@ -154,6 +154,16 @@ int modules_check(char *err, size_t err_len) {
                                  m->name);
                         return -EINVAL;
                 }
+                for (size_t j = 0; j < m->n_collections; j++) {
+                        const collection_def_t *c = &m->collections[j];
+                        if (!c->show || (!c->list && !c->list_text) || !c->id_field) {
+                                snprintf(err, err_len,
+                                         "collection %s of module %s needs show, list and its "
+                                         "id field",
+                                         c->name, m->name);
+                                return -EINVAL;
+                        }
+                }
                 if (!m->settings_file)
                         continue;
                 r = settings_file_check(m->settings_file, err, err_len);

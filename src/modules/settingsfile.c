@@ -661,6 +661,14 @@ int settings_file_apply(const settings_file_t *f, json_t *changes, bool dry_run,
                                  strerror(-r));
                 goto out;
         }
+        if (memchr(old, '\0', old_len)) {
+                /* Hand-edited and never live; rewriting it would drop what
+                 * follows the NUL.  The file has to be fixed first. */
+                module_error_set(err, 409, "conflict", NULL,
+                                 "%s holds a NUL byte; fix the file by hand first", path);
+                r = -EBADMSG;
+                goto out;
+        }
         r = new_text(f, old, old_len, changes, &text);
         if (r < 0) {
                 module_error_set(err, 500, "internal", NULL, "cannot rewrite %s: %s", path,
@@ -681,9 +689,12 @@ int settings_file_apply(const settings_file_t *f, json_t *changes, bool dry_run,
                 goto out;
         }
         if (!dry_run && *diff) {
+                struct stat st;
+                /* A file its owner made private stays so. */
+                mode_t mode = existed && stat(path, &st) == 0 ? st.st_mode & 07777 : 0644;
                 r = ensure_parent_dir(path);
                 if (r >= 0)
-                        r = write_file_atomic(path, text, strlen(text), 0644);
+                        r = write_file_atomic(path, text, strlen(text), mode);
                 if (r < 0) {
                         module_error_set(err, 500, "internal", NULL, "cannot write %s: %s%s", path,
                                          strerror(-r),

@@ -796,7 +796,7 @@ bool tsync_can_reload(void) {
 
 int tsync_systemctl(const char *verb, char *msg, size_t size) {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-        const char *argv[] = {systemctl_path(), verb, "--", TSYNC_UNIT, NULL};
+        const char *argv[] = {systemctl_path(), "--no-block", verb, "--", TSYNC_UNIT, NULL};
         int out[2], status;
         size_t got = 0;
         pid_t pid;

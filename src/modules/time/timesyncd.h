@@ -116,7 +116,8 @@ int tsync_pid(int *ret);
 /* Whether systemd is the running init (sd_booted()'s test) and systemctl
  * is installed: only then can timesyncd be asked to reload. */
 bool tsync_can_reload(void);
-/* systemctl VERB -- systemd-timesyncd.service (verb: a constant such as
+/* systemctl --no-block VERB -- systemd-timesyncd.service (the job is
+ * queued, not waited for: the helper never hangs on it; verb: a constant such as
  * "try-reload-or-restart" or "restart"), argv only, fixed PATH; msg gets
  * what it printed.  Its exit status, or -errno. */
 int tsync_systemctl(const char *verb, char *msg, size_t size);

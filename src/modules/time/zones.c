@@ -302,20 +302,22 @@ static void iso_time(int64_t t, int32_t offset, char *buf, size_t size) {
         time_t local = (time_t)(t + offset);
         struct tm tm;
         char date[32];
-        int32_t a = offset < 0 ? -offset : offset;
+        /* An offset is under a day: hours fit two digits. */
+        unsigned a = offset < 0 ? 0u - (unsigned)offset : (unsigned)offset;
 
         gmtime_r(&local, &tm);
         strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
         if (offset == 0 && size)
-                (void)snprintf(buf, size, "%sZ", date);
+                (void)snprintf(buf, size, "%.24sZ", date);
         else
-                (void)snprintf(buf, size, "%s%c%02d:%02d", date, offset < 0 ? '-' : '+', a / 3600,
-                               a / 60 % 60);
+                (void)snprintf(buf, size, "%.24s%c%02u:%02u", date, offset < 0 ? '-' : '+',
+                               a / 3600 % 100, a / 60 % 60);
 }
 
 void zone_offset_text(int32_t offset, char *buf, size_t size) {
-        int32_t a = offset < 0 ? -offset : offset;
-        (void)snprintf(buf, size, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+        unsigned a = offset < 0 ? 0u - (unsigned)offset : (unsigned)offset;
+        (void)snprintf(buf, size, "%c%02u:%02u", offset < 0 ? '-' : '+', a / 3600 % 100,
+                       a / 60 % 60);
 }
 
 /* {"utc", "local", "zone", "abbreviation", "utc_offset", "utc_offset_seconds"} */
