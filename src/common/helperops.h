@@ -1,5 +1,5 @@
 /* helperops.h — the helper protocol's operations, one table shared by the
- * front (which sends them through the typed stubs of daemon/helperops.h) and
+ * front (which sends them through the typed stubs of daemon/helperstubs.h) and
  * the privileged helper (which dispatches them, helper.c).
  *
  * An operation is a value of enum helper_op and one row of helper_ops[]:
@@ -11,7 +11,7 @@
  * names an operation by its string: the name is what goes on the wire.
  *
  * Adding an operation: a value here, a row in helperops.c, a handler in
- * helper.c's handlers[], a stub in daemon/helperops.c, and a probe in
+ * helper.c's handlers[], a stub in daemon/helperstubs.c, and a probe in
  * tests/unit/test-helper.c (test_every_op_checks_the_role walks this table
  * and fails for an operation without one).
  *

@@ -1,7 +1,7 @@
 /* module.h — the module registry's contract.
  *
  * Every managed area of the server is a module, declared by one static
- * `module_t` table.  The HTTP API, the CLI and (later) the console, the audit
+ * `module_t` table.  The HTTP API, the CLI and the console, the audit
  * log and the metrics are generated from these tables: nothing outside a
  * module's folder knows what a module contains.
  *
@@ -174,7 +174,7 @@ typedef struct {
 typedef struct {
         const char *name;
         const char *summary;
-        bool changes_state; /* false: read-only, allowed to lower roles later */
+        bool changes_state; /* true: admins only; false: read-only, any role */
         const command_arg_t *args;
         size_t n_args;
         /* args: an object already validated against `args`. */
@@ -410,8 +410,10 @@ typedef struct module {
         const command_def_t *commands;
         size_t n_commands;
 
-        /* Optional, in the helper, for any session: reads that need root
-         * (e.g. which process owns a socket).  Must not change anything. */
+        /* Optional, in the helper: reads that need root (e.g. which process
+         * owns a socket), for a session at or above the lowest role of the
+         * module's routes (admins only when it has none).  Must not change
+         * anything. */
         int (*privileged_read)(json_t *args, json_t **ret, struct module_error *err);
 
         /* Optional extra API routes. */

@@ -2,28 +2,30 @@
 """check-layering.py — the module kit's layering rules, checked on the tree.
 
 A module is its folder, src/modules/NAME/, plus one line in
-src/modules/modules.c and one subdir() line in src/modules/meson.build.
-Nothing else may know it.  Three rules (docs/modules.md):
+src/modules/modules.list and one subdir() line in src/modules/meson.build.
+Nothing else may know it.  Four rules (docs/modules.md):
 
   include   No file under src/daemon/, src/helper/, src/cli/ or src/common/
             includes a header of a module folder (by any spelling that the
             compiler resolves there: "modules/NAME/x.h", "NAME/x.h", ...).
   cross     No file in a module's folder includes another module's header.
-  name      A module's name, as code names it -- module_NAME, a C identifier
-            NAME_..., the string literal "NAME" or 'NAME', a path
-            modules/NAME/ -- appears outside src/modules/NAME/ only in
+  name      A module's name, as code names it -- module_NAME, a path
+            modules/NAME/, the string literal "NAME" or 'NAME', and in C
+            outside strings any name the module's headers declare
+            (function, variable, type, tag, macro) -- appears outside
+            src/modules/NAME/ only in src/modules/modules.list,
             src/modules/modules.c, src/modules/meson.build, docs/, tests/,
             bench/ (measurements, like tests), README.md and the module's
-            own console page (web/js/NAME.js).  Comments do
-            not count, nor do string contents for the declared names, nor
-            a line whose comment says "not the module" (a word that is
-            also a module's name: a CPU mode "system", a JSON key "time").
-            Inside another module's folder only module_NAME and
-            modules/NAME/ count: the cross rule judges its includes, and
-            words such as "system" (a system account) or "users" (who is
-            logged in) are not references to a module there.  `stewardd` is
-            also the program's name, so for it only its includes and
-            module_stewardd count.
+            own console page (web/js/NAME.js).  Comments do not count, nor
+            does a line whose comment (on it or alone above it) says "not
+            the module" (a word that is also a module's name: a CPU mode
+            "system", a JSON key "time").  Inside another module's folder
+            only module_NAME and modules/NAME/ count: the cross rule judges
+            its includes.  `stewardd` is also the program's name, so for it
+            only its includes and module_stewardd count.  Names are those of
+            the module folders (users/ holds the groups module too).
+  length    No C function is over 120 lines unless the comment above it
+            says why it is long.
 
 Every violation is printed as FILE:LINE: RULE: what, and its key (the same
 without the line, so that edits above it do not change it).  The keys in
@@ -55,6 +57,7 @@ SCAN_DIRS = ["src", "web", "tools", "data", "scripts"]
 SCAN_FILES = ["meson.build", "meson_options.txt", "Makefile"]
 # Where a module's name may appear.
 ALLOWED_PREFIXES = ["docs/", "tests/", "bench/", "README.md", "src/modules/modules.c",
+                    "src/modules/modules.list",
                     "src/modules/meson.build"]
 # Not the project's own text.
 SKIP_DIRS = {"node_modules", ".git"}
