@@ -300,6 +300,11 @@ int settings_file_parse(const settings_file_t *f, const char *text, size_t len, 
 
         if (!c)
                 return -ENOMEM;
+        if (memchr(text, '\0', len)) {
+                /* Not text: a rewrite would cut it at the NUL. */
+                snprintf(err, err_len, "%s: holds a NUL byte", path);
+                return -EINVAL;
+        }
         settings_file_defaults(f, c);
         r = kv_parse(text, len, &tree, &kerr);
         if (r < 0) {

@@ -212,6 +212,11 @@ static void test_defaults_and_parse(void **state) {
         assert_int_equal(settings_file_parse(&t_file, text, strlen(text), "f", &c, err, sizeof err),
                          -EINVAL);
         assert_non_null(strstr(err, "count"));
+        /* A NUL, even in a comment, is not text: a rewrite would cut there. */
+        assert_int_equal(settings_file_parse(&t_file, "# a\0b\ncount = 9\n", 16, "f", &c, err,
+                                             sizeof err),
+                         -EINVAL);
+        assert_non_null(strstr(err, "NUL"));
         text = "name = \"a name that is far too long\"\n";
         assert_int_equal(settings_file_parse(&t_file, text, strlen(text), "f", &c, err, sizeof err),
                          -EINVAL);
