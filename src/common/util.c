@@ -437,6 +437,31 @@ size_t utf8_char_len(const unsigned char *p, size_t n) {
         return len;
 }
 
+bool dns_name_valid(const char *s, size_t max) {
+        size_t n, label = 0;
+
+        if (!s)
+                return false;
+        n = strnlen(s, max + 1);
+        if (n == 0 || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c == '.') {
+                        if (label == 0 || s[i - 1] == '-')
+                                return false;
+                        label = 0;
+                } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                           (c >= '0' && c <= '9') || c == '-') {
+                        if ((c == '-' && label == 0) || ++label > 63)
+                                return false;
+                } else
+                        return false;
+        }
+        return label > 0 && s[n - 1] != '-';
+}
+
 bool utf8_valid(const char *s, size_t n) {
         const unsigned char *p = (const unsigned char *)s;
 

@@ -107,6 +107,11 @@ size_t utf8_char_len(const unsigned char *p, size_t n);
 /* Valid UTF-8 with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
 
+/* A DNS name per RFC 1123: labels of [A-Za-z0-9-], 1..63 bytes each, not
+ * starting or ending with '-', separated by single dots, 1..max bytes in
+ * all (a host name, an NTP server's name). */
+bool dns_name_valid(const char *s, size_t max);
+
 /* An absolute path of [A-Za-z0-9._-] components, none empty, "." or "..",
  * without a trailing '/', not "/" itself; n is strlen(s).  Such a path needs
  * no canonicalisation and cannot climb out of where it names. */

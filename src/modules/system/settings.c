@@ -56,35 +56,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- grammars --------------------------------------------------------------- */
 
-static bool is_alnum(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 bool hostname_valid(const char *s) {
-        size_t n, label = 0;
-
-        if (!s)
-                return false;
-        n = strnlen(s, HOST_NAME_MAX + 1);
-        if (n == 0 || n > HOST_NAME_MAX)
-                return false;
-
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (c == '.') {
-                        if (label == 0 || s[i - 1] == '-')
-                                return false;
-                        label = 0;
-                } else if (is_alnum(c) || c == '-') {
-                        if (c == '-' && label == 0)
-                                return false;
-                        if (++label > 63)
-                                return false;
-                } else
-                        return false;
-        }
-        return label > 0 && s[n - 1] != '-';
+        return dns_name_valid(s, HOST_NAME_MAX);
 }
 
 bool timezone_name_valid(const char *s) {

@@ -70,14 +70,9 @@ static int64_t *span_of(struct tsync_conf *c, const struct tsync_key *k) {
 
 /* ---- grammars ---------------------------------------------------------------- */
 
-static bool is_alnum(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 bool ntp_server_valid(const char *s) {
         unsigned char addr[16];
-        size_t n, label = 0;
-        bool numeric = true;
+        size_t n;
 
         if (!s)
                 return false;
@@ -86,26 +81,10 @@ bool ntp_server_valid(const char *s) {
                 return false;
         if (strchr(s, ':'))
                 return n <= 45 && inet_pton(AF_INET6, s, addr) == 1;
-
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (c == '.') {
-                        if (label == 0 || s[i - 1] == '-')
-                                return false;
-                        label = 0;
-                } else if (is_alnum(c) || c == '-') {
-                        if ((c == '-' && label == 0) || ++label > 63)
-                                return false;
-                        if (c < '0' || c > '9')
-                                numeric = false;
-                } else
-                        return false;
-        }
-        if (label == 0 || s[n - 1] == '-')
+        if (!dns_name_valid(s, NTP_SERVER_LEN))
                 return false;
         /* "999.1.2.3" is neither a name nor an address. */
-        return !numeric || inet_pton(AF_INET, s, addr) == 1;
+        return strspn(s, "0123456789.") != n || inet_pton(AF_INET, s, addr) == 1;
 }
 
 static const struct {
