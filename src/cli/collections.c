@@ -451,8 +451,11 @@ static void print_plan(json_t *plan) {
         print_file_diffs(json_object_get(plan, "files"));
 }
 
-static int print_item(const char *collection, json_t *schema, json_t *item) {
+static int print_item(const char *collection, json_t *schema, json_t *answer) {
         char prefix[NAME_MAX_LEN + 160];
+        /* The answer is {"ITEM": {…}} (module.h): the lines are the item's. */
+        json_t *inner = sget(schema, "item") ? json_object_get(answer, sget(schema, "item")) : NULL;
+        json_t *item = json_is_object(inner) ? inner : answer;
         json_t *id = json_object_get(item, sget(schema, "id") ?: "name");
         char idtext[128];
 

@@ -351,3 +351,19 @@ def test_restart_is_the_operators_and_needs_systemd(ns):
     rec = last_time_record(ns)
     assert rec["operation"] == "restart" and rec["result"] == "error"
     assert ns.https("POST", MODULE + "/stop").status == 405
+
+
+def test_the_cli_lists_and_shows_time_zones_from_the_schema(ns):
+    """The generic collection verbs, built from the schema the server
+    publishes: a table of the declared columns, an item as KEY = VALUE
+    lines, and a write to the read-only collection refused."""
+    out = ns.cli("timezones", "list", "--prefix", "Europe/", check=0).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["ZONE", "UTC_OFFSET", "ABBREVIATION", "SUMMER_TIME"]
+    assert any(line.split()[0] == "Europe/Paris" for line in lines[1:])
+    assert not any(line.startswith("Asia/") for line in lines)
+    out = ns.cli("timezones", "show", "Europe:Paris", check=0).stdout
+    assert 'timezones:Europe:Paris:name = "Europe/Paris"\n' in out
+    assert "{" not in out
+    p = ns.cli("timezones", "add", "Mars/Olympus", check=1)
+    assert "not allowed" in p.stderr
