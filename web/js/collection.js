@@ -214,7 +214,9 @@ export async function collectionView(el, status, name) {
 export async function render(view, ctx, name) {
   const status = h('div', { 'aria-live': 'polite' });
   const body = h('div');
-  clear(view, h('h1', name || 'Collection'), status, body);
+  /* A title, not a route segment: "time_zones" reads "Time zones". */
+  const title = name ? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ') : 'Collection';
+  clear(view, h('h1', title), status, body);
   try {
     await collectionView(body, status, name);
   } catch (e) {
