@@ -5,6 +5,11 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+# make install: the release build, installed under DESTDIR/PREFIX (PAM,
+# fail2ban and /etc/steward go to DESTDIR/etc whatever the prefix).
+RELEASE_BUILD ?= build-release
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 PYTHON     ?= /usr/bin/python3
 # make bench: how long the idle sampler is measured, and how many event streams.
 SAMPLER_SECONDS ?= 600
@@ -18,7 +23,7 @@ FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SECONDS       ?= 600
 
 .PHONY: run test build build-asan build-fuzz web-deps unit fuzz-smoke integration browser fuzz \
-	bench clean
+	bench clean install
 
 run:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -55,6 +60,15 @@ build-fuzz: web-deps
 	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true \
 	  -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 	ninja -C $(FUZZ_BUILD)
+
+# Installs stewardd, steward, the man pages, the units, the sysusers.d file,
+# PAM, fail2ban and a default /etc/steward/stewardd.conf (docs/packaging.md).
+install: web-deps
+	@[ -f $(RELEASE_BUILD)/build.ninja ] || meson setup $(RELEASE_BUILD) -Dbuildtype=release \
+	  -Dtests=false --prefix=$(PREFIX) >/dev/null
+	meson configure $(RELEASE_BUILD) --prefix=$(PREFIX)
+	ninja -C $(RELEASE_BUILD)
+	DESTDIR=$(DESTDIR) meson install -C $(RELEASE_BUILD) --no-rebuild
 
 test:
 	@scripts/install-deps.sh test
@@ -103,4 +117,4 @@ bench:
 	$(PYTHON) bench/slow.py $(BUILD) $(SLOW_BASELINE)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)

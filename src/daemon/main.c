@@ -27,8 +27,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "discovery.h"
 #include "front.h"
 #include "files.h"
@@ -557,6 +559,7 @@ struct supervisor {
         sigset_t mask;       /* the parent's signals, read from sigfd */
         sigset_t front_mask; /* the front's, read with sigwaitinfo */
         int sigfd;
+        bool activated_unix; /* the unix socket is systemd's: never unlinked */
         bool stopping;
         int exit_code;
 };
@@ -612,13 +615,32 @@ static int prepare(struct supervisor *s) {
         return 0;
 }
 
+/* Takes what systemd passed (socket activation) into the supervisor. */
+static void take_activated(struct supervisor *s, struct activation *act) {
+        for (size_t i = 0; i < act->n_tcp; i++)
+                s->ls[s->n++] = act->tcp[i];
+        s->udp = act->udp;
+        log_notice("socket-activated: %zu TCP, %s unix, %zu UDP socket(s) from systemd",
+                   act->n_tcp, act->unix_socket.fd >= 0 ? "1" : "no", act->udp.n);
+}
+
 /* Every --listen address, the unix socket (last) and the discovery
- * sockets: a port conflict fails here, before anything is served. */
+ * sockets: a port conflict fails here, before anything is served.  Under
+ * socket activation the passed sockets stand in for their kind (TCP, unix,
+ * UDP) and only a kind systemd did not pass is bound here. */
 static int bind_all(struct supervisor *s) {
+        struct activation act;
         char err[768];
         int r;
 
-        for (size_t i = 0; i < s->a.n_listen; i++) {
+        r = activation_take(&act, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                return r;
+        }
+        if (act.n_total > 0)
+                take_activated(s, &act);
+        for (size_t i = 0; act.n_tcp == 0 && i < s->a.n_listen; i++) {
                 r = bind_tcp(s->a.listen[i], &s->ls[s->n], err, sizeof err);
                 if (r < 0) {
                         log_error("%s", err);
@@ -626,12 +648,17 @@ static int bind_all(struct supervisor *s) {
                 }
                 s->n++;
         }
-        r = bind_unix(s->a.socket_path, &s->ls[s->n], err, sizeof err);
-        if (r < 0) {
+        if (act.unix_socket.fd >= 0) {
+                s->ls[s->n] = act.unix_socket;
+                s->a.socket_path = s->ls[s->n].name;
+                s->activated_unix = true;
+        } else if ((r = bind_unix(s->a.socket_path, &s->ls[s->n], err, sizeof err)) < 0) {
                 log_error("%s", err);
                 return r;
         }
         s->n++;
+        if (act.udp.n > 0)
+                return 0;
         r = bind_udp(s->a.udp, &s->udp, err, sizeof err);
         if (r < 0)
                 log_error("%s", err);
@@ -692,9 +719,11 @@ static void serve_front(struct supervisor *s, pid_t pid, const int *channels) {
                                 log_notice("configuration reloaded from %s", s->a.config);
                         kill(pid, SIGHUP);
                 } else if (sig == SIGTERM || sig == SIGINT) {
-                        if (!s->stopping)
+                        if (!s->stopping) {
                                 log_notice("received %s, shutting down",
                                            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                                (void)sd_notify(/* unset_environment= */ 0, "STOPPING=1");
+                        }
                         s->stopping = true;
                         /* Serve on until the front is gone: it hands the
                          * helper its last metrics on the way out. */
@@ -801,7 +830,7 @@ static void supervisor_done(struct supervisor *s) {
         for (size_t i = 0; i < s->n; i++) {
                 if (s->ls[i].fd >= 0)
                         close(s->ls[i].fd);
-                if (s->ls[i].unix_socket)
+                if (s->ls[i].unix_socket && !s->activated_unix)
                         (void)unlink(s->ls[i].name);
         }
         steward_set_facts(NULL);
@@ -841,6 +870,9 @@ int main(int argc, char **argv) {
                 r = helper_prepare(&s);
         if (r >= 0) {
                 malloc_trim(0);
+                /* Listening: connections queue in the kernel from here on,
+                 * so the service manager may call it started. */
+                (void)sd_notify(/* unset_environment= */ 0, "READY=1");
                 r = supervise(&s);
         }
         supervisor_done(&s);
