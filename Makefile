@@ -10,6 +10,8 @@ FUZZ_BUILD ?= build-fuzz
 RELEASE_BUILD ?= build-release
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+# make deb: where the package and its build tree go (inside the clone, ignored by git).
+DEB_OUT    ?= build-deb
 PYTHON     ?= /usr/bin/python3
 # make bench: how long the idle sampler is measured, and how many event streams.
 SAMPLER_SECONDS ?= 600
@@ -23,7 +25,7 @@ FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SECONDS       ?= 600
 
 .PHONY: run test build build-asan build-fuzz web-deps unit fuzz-smoke integration browser fuzz \
-	bench clean install
+	bench clean install deb
 
 run:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -69,6 +71,12 @@ install: web-deps
 	meson configure $(RELEASE_BUILD) --prefix=$(PREFIX)
 	ninja -C $(RELEASE_BUILD)
 	DESTDIR=$(DESTDIR) meson install -C $(RELEASE_BUILD) --no-rebuild
+
+# The Debian package, built by dpkg-buildpackage from a copy of the tree in
+# $(DEB_OUT), so the clone stays clean; the .deb lands in $(DEB_OUT)/.
+deb: web-deps
+	@scripts/install-deps.sh deb
+	scripts/build-deb.sh $(DEB_OUT)
 
 test:
 	@scripts/install-deps.sh test
@@ -117,4 +125,4 @@ bench:
 	$(PYTHON) bench/slow.py $(BUILD) $(SLOW_BASELINE)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(DEB_OUT)

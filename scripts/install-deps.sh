@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a task needs, only those missing; apt-get
-# update runs only when something is missing.  Usage: install-deps.sh build|test|fuzz|bench
+# update runs only when something is missing.  Usage: install-deps.sh build|test|fuzz|bench|deb
 set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev libsystemd-dev"
@@ -10,7 +10,10 @@ command -v npm >/dev/null 2>&1 || build="$build nodejs npm"
 # The fuzz targets are built with clang and libFuzzer (libclang-rt-14-dev holds
 # libFuzzer and the sanitizer runtimes; named so that a clang change cannot drop it).
 fuzz="$build clang libclang-rt-14-dev"
-test="$fuzz libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban"
+# The Debian package and the booted container that tests it (tests/container).
+deb="$build debhelper dpkg-dev lintian"
+container="debootstrap systemd-container"
+test="$fuzz $deb $container libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter"
 
 case "${1:-build}" in
@@ -18,7 +21,8 @@ case "${1:-build}" in
   test)  want=$test ;;
   fuzz)  want=$fuzz ;;
   bench) want=$bench ;;
-  *) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
+  deb)   want=$deb ;;
+  *) echo "usage: $0 build|test|fuzz|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=""
