@@ -1090,7 +1090,16 @@ void http_stop(struct listener *ls, size_t n) {
         workpool_stop();
         for (size_t i = 0; i < n; i++)
                 if (ls[i].mhd) {
-                        MHD_stop_daemon(ls[i].mhd); /* closes the listening socket too */
+                        /* Take the listening socket back first and only close
+                         * it: MHD_stop_daemon would shutdown() it, which ends
+                         * listening for every holder of the socket, systemd's
+                         * socket unit included (and a restart would then be
+                         * handed a dead socket).  MHD_ALLOW_SUSPEND_RESUME
+                         * implies the ITC that quiescing needs. */
+                        MHD_socket fd = MHD_quiesce_daemon(ls[i].mhd);
+                        if (fd != MHD_INVALID_SOCKET)
+                                close(fd);
+                        MHD_stop_daemon(ls[i].mhd);
                         ls[i].mhd = NULL;
                         ls[i].fd = -1;
                 }

@@ -83,6 +83,7 @@ class Daemon:
             *extra_args,
         ]
         self.wrap = wrap
+        self.pass_fds = ()  # descriptors the daemon inherits (socket activation)
         self._token = None
         self._started = False
         self.proc = None
@@ -94,7 +95,8 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         self.log_start = self.log.tell()
         argv = self.wrap(self.args) if self.wrap else self.args
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     pass_fds=self.pass_fds)
         if wait:
             try:
                 self.wait_ready()

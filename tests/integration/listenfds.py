@@ -4,8 +4,10 @@ order, sets LISTEN_PID (this process, which then execs the program, so the
 pid is the program's), LISTEN_FDS and LISTEN_FDNAMES, and execs.
 
 Usage: listenfds.py SPEC… -- PROGRAM ARG…
-SPEC: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH (stream, mode 0666), or
-file:PATH (a descriptor that is not a socket, to see it refused)."""
+SPEC: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH (stream, mode 0666),
+fd:N (a descriptor this process inherited, e.g. a socket the test keeps a
+copy of, as systemd does) or file:PATH (a descriptor that is not a socket,
+to see it refused)."""
 import os
 import socket
 import sys
@@ -30,6 +32,8 @@ def open_spec(spec):
         os.chmod(rest, 0o666)
         s.listen(64)
         return s.detach()
+    if kind == "fd":
+        return os.dup(int(rest))
     if kind == "file":
         return os.open(rest, os.O_RDONLY)
     raise SystemExit(f"listenfds: unknown socket spec {spec!r}")

@@ -7,6 +7,7 @@ the default configuration file that `make install` puts in /etc/steward is
 accepted, and its commented values are the built-in defaults."""
 import json
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -46,6 +47,26 @@ def test_passed_sockets_are_served_and_nothing_is_bound(make_daemon):
     d.check_clean_exit()
     # The unix socket belongs to whoever passed it: still there.
     assert Path(d.sock).is_socket()
+
+
+def test_stopping_leaves_the_passed_sockets_listening(make_daemon):
+    """systemd keeps its copy of the sockets across restarts of the service:
+    a daemon that stops must not end listening on them (libmicrohttpd's stop
+    would shutdown() the listening socket unless it is taken back first)."""
+    d = make_daemon(start=False)
+    held = socket.socket()
+    held.bind(("127.0.0.1", d.port))
+    held.listen(16)
+    d.pass_fds = (held.fileno(),)
+    d.wrap = activated([f"fd:{held.fileno()}", f"unix:{d.sock}"])
+    d.start()
+    assert d.https("GET", "/api/v1/whoami").status == 200
+    d.check_clean_exit()
+    assert held.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+    with socket.create_connection(("127.0.0.1", d.port), timeout=5):
+        pass  # queued on the socket systemd would hand the next start
+    d.proc = None
+    held.close()
 
 
 def test_only_the_kinds_passed_are_taken(make_daemon):
