@@ -25,7 +25,7 @@ FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SECONDS       ?= 600
 
 .PHONY: run test build build-asan build-fuzz web-deps unit fuzz-smoke integration browser fuzz \
-	bench clean install deb
+	bench clean install deb container
 
 run:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -78,6 +78,11 @@ deb: web-deps
 	@scripts/install-deps.sh deb
 	scripts/build-deb.sh $(DEB_OUT)
 
+# The booted-container layer (tests/container/): the package installed,
+# started by its socket, driven, restarted and purged in a booted Debian 12.
+container: deb
+	STEWARD_DEB_DIR=$(abspath $(DEB_OUT)) $(PYTHON) -m pytest -q tests/container
+
 test:
 	@scripts/install-deps.sh test
 	@scripts/install-system.sh
@@ -88,6 +93,7 @@ test:
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory container
 
 unit:
 	meson test -C $(ASAN_BUILD) --print-errorlogs
