@@ -21,7 +21,7 @@ from container import Container, build_root
 # The package's run-time dependencies (its Depends), so that apt installs
 # the .deb without a network inside the container; curl for the checks.
 ROOT_PACKAGES = ["libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2", "libsqlite3-0",
-                 "libcurl4", "libssl3", "curl", "tzdata"]
+                 "libcurl4", "libssl3", "passwd", "procps", "curl", "tzdata"]
 SOCK = "/run/steward/stewardd.sock"
 # What a purge may leave (Debian practice keeps system users and groups: the
 # account databases change, and their backups appear).
@@ -115,6 +115,19 @@ def test_install_enables_the_socket_not_the_service(c):
     assert c.run("systemctl", "is-active", "stewardd.service", check=False).stdout.strip() == "inactive"
     for name in ("_steward", "steward-admin", "steward-operator", "steward-monitor"):
         c.run("getent", "passwd" if name == "_steward" else "group", name)
+    files = set(c.run("dpkg", "-L", "steward").stdout.split())
+    for f in ("/usr/sbin/stewardd", "/usr/bin/steward", "/usr/share/man/man1/steward.1.gz",
+              "/usr/share/man/man8/stewardd.8.gz", "/lib/systemd/system/stewardd.socket",
+              "/lib/systemd/system/stewardd.service", "/usr/lib/sysusers.d/steward.conf",
+              "/etc/steward/stewardd.conf", "/etc/pam.d/steward",
+              "/etc/fail2ban/filter.d/steward.conf", "/etc/fail2ban/jail.d/steward.conf"):
+        assert f in files, f
+    conffiles = c.run("dpkg-query", "-W", "-f=${Conffiles}", "steward").stdout
+    for f in ("/etc/steward/stewardd.conf", "/etc/pam.d/steward", "/etc/fail2ban/jail.d/steward.conf"):
+        assert f in conffiles, conffiles
+    # The units as systemd itself reads them: no warning at all.
+    p = c.run("systemd-analyze", "verify", "--man=no", "stewardd.socket", "stewardd.service")
+    assert p.stderr.strip() == "", p.stderr
     st = c.path(SOCK).stat()
     assert oct(st.st_mode & 0o777) == "0o666" and st.st_uid == 0
     no_failed_units(c)
@@ -198,6 +211,11 @@ def test_journal_has_the_daemon_lines(c):
 def test_stop_and_restart_are_clean(c):
     c.run("systemctl", "restart", "stewardd.service")
     assert unix_api(c, "GET", "/api/v1/whoami")[0] == 200
+    c.run("systemctl", "reload", "stewardd.service")  # ExecReload: SIGHUP
+    deadline = time.monotonic() + 30
+    while "configuration reloaded" not in c.run("journalctl", "-u", "stewardd", "-o", "cat").stdout:
+        assert time.monotonic() < deadline, "no reload in the journal"
+        time.sleep(0.2)
     c.run("systemctl", "stop", "stewardd.service")
     s = show(c, "stewardd.service", "ActiveState", "Result", "ExecMainStatus")
     assert s == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}, s
