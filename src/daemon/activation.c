@@ -132,10 +132,13 @@ int activation_classify(struct activation *a, int fd, char *err, size_t err_len)
 
 int activation_take(struct activation *ret, char *err, size_t err_len) {
         struct activation a = {.unix_socket = {.fd = -1}};
+        char **names = NULL;
         int n, r = 0;
 
-        /* unset_environment: the front and every tool inherit nothing. */
-        n = sd_listen_fds(/* unset_environment= */ 1);
+        /* unset_environment: the front and every tool inherit nothing.
+         * The names (FileDescriptorName=) only label the error messages:
+         * what a descriptor is decides what it serves. */
+        n = sd_listen_fds_with_names(/* unset_environment= */ 1, &names);
         if (n < 0) {
                 snprintf(err, err_len, "cannot read the sockets passed by systemd: %s",
                          strerror(-n));
@@ -143,8 +146,11 @@ int activation_take(struct activation *ret, char *err, size_t err_len) {
         }
         for (int i = 0; i < n; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
-                if (r >= 0)
-                        r = activation_classify(&a, fd, err, err_len);
+                if (r >= 0 && (r = activation_classify(&a, fd, err, err_len)) < 0 && names &&
+                    names[i]) {
+                        size_t len = strlen(err);
+                        snprintf(err + len, err_len - len, " (passed as \"%s\")", names[i]);
+                }
                 if (r >= 0 && (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
                                fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)) {
                         r = -errno;
@@ -152,6 +158,9 @@ int activation_take(struct activation *ret, char *err, size_t err_len) {
                                  strerror(errno));
                 }
         }
+        for (int i = 0; names && i < n; i++)
+                free(names[i]);
+        free(names);
         if (r < 0) {
                 for (int i = 0; i < n; i++)
                         close(SD_LISTEN_FDS_START + i);

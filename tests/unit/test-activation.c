@@ -186,9 +186,11 @@ static void wrong_descriptor_closes_all(void **state) {
         snprintf(pid, sizeof pid, "%d", (int)getpid());
         setenv("LISTEN_PID", pid, 1);
         setenv("LISTEN_FDS", "2", 1);
+        setenv("LISTEN_FDNAMES", "tls:oops", 1);
 
         assert_true(activation_take(&a, err, sizeof err) < 0);
         assert_non_null(strstr(err, "not a socket"));
+        assert_non_null(strstr(err, "(passed as \"oops\")"));
         assert_true(fcntl(3, F_GETFD) < 0 && errno == EBADF);
         assert_true(fcntl(4, F_GETFD) < 0 && errno == EBADF);
 }
