@@ -252,6 +252,18 @@ def test_a_front_that_keeps_dying_gets_the_daemon_restarted(c):
     assert "failed 5 times within a minute; giving up" in log
 
 
+def test_reinstall_keeps_the_state_and_serves(c):
+    """The upgrade path (postinst configure with the old version): the socket
+    is restarted, the daemon comes back on the next connection with the same
+    state (the bootstrap token already used stays used; sessions survive)."""
+    c.run("dpkg", "-i", f"/tmp/{c.deb.name}", env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=300)
+    assert c.run("systemctl", "is-active", "stewardd.socket").stdout.strip() == "active"
+    code, _ = tls_api(c, "GET", "/api/v1/whoami", token=c.token)
+    assert code == 200
+    assert not c.path("/var/lib/steward/bootstrap-token").exists()
+    no_failed_units(c)
+
+
 def test_purge_leaves_only_the_user_and_groups(c):
     c.run("apt-get", "purge", "-y", "-q", "steward", env={"DEBIAN_FRONTEND": "noninteractive"},
           timeout=300)
