@@ -20,7 +20,8 @@
  * daemon's default token file when HOST is this machine (a loopback address,
  * localhost or this host's name: the local token is never sent elsewhere)
  * and that file is readable, else as one line from stdin (with echo off on
- * a terminal; --bootstrap-file - reads stdin only).  Used once, the token is gone: the daemon deletes its file.
+ * a terminal; --bootstrap-file - reads stdin only).  Used once, the token is gone: the daemon
+ * deletes its file.
  *
  * Where the answers come from.  The certificate question is asked on the
  * controlling terminal (/dev/tty) whenever there is one, even when stdin is

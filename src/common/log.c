@@ -182,8 +182,8 @@ static void journal_entry(enum log_level l, const struct log_fields *f, const ch
         journal_sink(en.iov, en.n);
 }
 
-__attribute__((format(printf, 4, 0))) static void log_v(enum log_level l, const struct log_fields *f,
-                                                        int err, const char *fmt, va_list ap) {
+__attribute__((format(printf, 4, 0))) static void
+log_v(enum log_level l, const struct log_fields *f, int err, const char *fmt, va_list ap) {
         char msg[sizeof "MESSAGE=" - 1 + LOG_MESSAGE_MAX], *text = msg + sizeof "MESSAGE=" - 1;
         size_t cap = LOG_MESSAGE_MAX;
         int n;

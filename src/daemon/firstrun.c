@@ -23,10 +23,10 @@
 
 #define GUIDE_MAX               8192
 #define FIRSTRUN_DEFAULT_SOCKET "/run/steward/stewardd.sock"
-#define MEMBERS_SHOWN      6
-#define PROC_NET_LINE_MAX  512
-#define PROC_NET_LINES_MAX 1000000 /* a bound on the sockets read */
-#define HOLDERS_MAX        64      /* processes sharing one listening socket */
+#define MEMBERS_SHOWN           6
+#define PROC_NET_LINE_MAX       512
+#define PROC_NET_LINES_MAX      1000000 /* a bound on the sockets read */
+#define HOLDERS_MAX             64      /* processes sharing one listening socket */
 
 static void fclosep(FILE **f) {
         if (*f)
@@ -38,7 +38,7 @@ static void closedirp(DIR **d) {
                 closedir(*d);
 }
 
-#define _cleanup_fclose_    _cleanup_(fclosep)
+#define _cleanup_fclose_   _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* "0.0.0.0:660" → host "web1" (this host's name for a wildcard), port 660;
@@ -167,7 +167,8 @@ static char *on_path(void) {
         _cleanup_free_ char *copy = path ? strdup(path) : NULL;
         char *save = NULL;
 
-        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+             d = strtok_r(NULL, ":", &save)) {
                 char *p = NULL;
                 if (d[0] != '/' || asprintf(&p, "%s/steward", d) < 0)
                         continue;
@@ -209,8 +210,8 @@ int firstrun_find_cli(char **ret_path, bool *ret_on_path) {
                 }
         }
         if (beside) {
-                *ret_on_path = found && realpath(found, a) && realpath(beside, b) &&
-                               strcmp(a, b) == 0;
+                *ret_on_path =
+                        found && realpath(found, a) && realpath(beside, b) && strcmp(a, b) == 0;
                 *ret_path = *ret_on_path ? TAKE_PTR(found) : TAKE_PTR(beside);
         } else if (found) {
                 *ret_on_path = true;
@@ -227,7 +228,8 @@ static int listening_inode(const char *file, uint16_t port, unsigned long long *
 
         if (!f)
                 return -errno;
-        /* "  0: 00000000:0294 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 0 12345 …" */
+        /* "  0: 00000000:0294 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 0 12345
+         * …" */
         while (fgets(line, sizeof line, f) && lines++ < PROC_NET_LINES_MAX) {
                 char local[64], remote[64], st[8], *colon, *end;
                 unsigned long long inode;

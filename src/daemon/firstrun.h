@@ -17,11 +17,11 @@ struct firstrun_facts {
         const char *listen;      /* the first TCP listener, "0.0.0.0:660" or "[::1]:6600" */
         const char *fingerprint; /* "SHA256:…" */
         const char *socket_path;
-        const char *token_path; /* the bootstrap token file */
-        bool token_exists;      /* it is there (unused yet) */
-        const char *cli;        /* where the steward CLI is, or NULL when not found */
-        bool cli_on_path;       /* `steward` on $PATH is that binary */
-        const char *host;       /* this host's name */
+        const char *token_path;           /* the bootstrap token file */
+        bool token_exists;                /* it is there (unused yet) */
+        const char *cli;                  /* where the steward CLI is, or NULL when not found */
+        bool cli_on_path;                 /* `steward` on $PATH is that binary */
+        const char *host;                 /* this host's name */
         const struct steward_config *cfg; /* the role groups */
 };
 

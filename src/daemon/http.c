@@ -431,8 +431,7 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                                    &(struct log_fields){.source = cn->source,
                                                         .module = "auth",
                                                         .operation = "authenticate"},
-                                   "authentication failed from %s: not a bearer token",
-                                   cn->source);
+                                   "authentication failed from %s: not a bearer token", cn->source);
                         api_error(&req->early, 401, "unauthenticated", NULL,
                                   "use Authorization: Bearer TOKEN");
                         return;

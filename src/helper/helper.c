@@ -593,7 +593,7 @@ static int login_from(struct helper *h, int fd, struct login_from *ret, struct m
 }
 
 /* The journal fields of a login's log lines. */
-#define LOGIN_FIELDS(u, src)                                                                   \
+#define LOGIN_FIELDS(u, src)                                                                       \
         (&(struct log_fields){.user = (u), .source = (src), .module = "auth", .operation = "login"})
 
 /* The record of a login that was refused although the credentials were
@@ -752,8 +752,8 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
                         defer_login_audit(h, user, from.source, refusal);
                 } else
                         log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
-                                   "login failed for user \"%.64s\" from %s: %s", user,
-                                   from.source, msg);
+                                   "login failed for user \"%.64s\" from %s: %s", user, from.source,
+                                   msg);
                 module_error_set(e, 401, "login_failed", NULL, "%s", AUTH_MSG_WRONG);
                 return -EACCES;
         }
@@ -763,8 +763,7 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
         r = login_result(h, from.source, user, uid, role, ret, e);
         if (r >= 0)
                 log_fields(LOG_LEVEL_INFO, LOGIN_FIELDS(user, from.source),
-                           "login of \"%s\" (%s) from %s", user, role_to_string(role),
-                           from.source);
+                           "login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
         return r;
 }
 
@@ -1940,8 +1939,7 @@ static int dispatch_checks(struct helper *h, const struct helper_op_def *op, con
                 r = secret ? sessions_check(h->store, secret, &lim, now_s(), &c->s) : -ENOENT;
                 if (r < 0) {
                         log_fields(LOG_LEVEL_WARNING,
-                                   &(struct log_fields){.source = c->source,
-                                                        .operation = op->name},
+                                   &(struct log_fields){.source = c->source, .operation = op->name},
                                    "helper: refused %s: %s", op->name,
                                    secret ? "invalid or expired session" : "no session");
                         module_error_set(e, 401, "unauthenticated", NULL,

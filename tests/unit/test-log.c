@@ -159,8 +159,7 @@ static void test_target_detect(void **state) {
         assert_int_equal(log_target_detect(true, "x:1", NULL), LOG_TARGET_STDERR);
         assert_int_equal(log_target_detect(true, NULL, NULL), LOG_TARGET_STDERR);
         /* Not in the foreground: the journal's socket decides. */
-        assert_int_equal(log_target_detect(false, NULL, "/nonexistent/socket"),
-                         LOG_TARGET_SYSLOG);
+        assert_int_equal(log_target_detect(false, NULL, "/nonexistent/socket"), LOG_TARGET_SYSLOG);
         assert_int_equal(log_target_detect(false, NULL, "/dev/null"), LOG_TARGET_JOURNAL);
         assert_int_equal(log_target_detect(true, NULL, "/dev/null"), LOG_TARGET_STDERR);
 }

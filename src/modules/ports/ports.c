@@ -363,8 +363,7 @@ static json_t *findings_for(const struct sock_entry *s, json_t *owners, bool own
                         proto, leg->service, leg->status, leg->note,
                         self_owned ? " — Steward reuses it on purpose" : "");
         if (tro && !tro->disabled_in_source && !self_owned)
-                trojan_finding(f, port, proto, tro->names, service,
-                               owners_known ? owners : NULL);
+                trojan_finding(f, port, proto, tro->names, service, owners_known ? owners : NULL);
         if (port < 1024 && !iana_port_assigned(port, proto))
                 finding(f, "unassigned-well-known", "warning",
                         "port %u/%s is in the well-known range but assigned to no service", port,
