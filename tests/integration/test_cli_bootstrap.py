@@ -155,3 +155,43 @@ def test_default_file_falls_back_to_stdin(make_daemon, home, tmp_path):
     argv = [str(STEWARD), "login", "--bootstrap", "--yes", host(d)]
     p = run_in_scratch_var_lib(tmp_path, var_lib, argv, d.bootstrap_token + "\n", home)
     logged_in_as_bootstrap(d, home, p)
+
+
+def test_bootstrap_token_typed_on_a_terminal_is_not_echoed(make_daemon, home):
+    """On a terminal the token is asked for with echo off."""
+    import os
+    import pty
+    import select
+    import time
+
+    d = make_daemon()
+    boot = d.bootstrap_token
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = dict(os.environ, **isolated(home), STEWARD_SOCKET=d.sock,
+                   ASAN_OPTIONS="detect_leaks=1")
+        os.execve(str(STEWARD), [str(STEWARD), "login", "--bootstrap", "--bootstrap-file", "-",
+                                 "--yes", host(d)], env)
+    out = b""
+    sent = False
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not sent and b"Bootstrap token: " in out:
+            os.write(fd, (boot + "\n").encode())
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert sent, text
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert boot not in text
+    assert f"Logged in to {host(d)} as bootstrap (admin)" in text
+    for mark in SANITIZER_MARKS:
+        assert mark not in text, text
