@@ -35,6 +35,7 @@ run:
 	@scripts/install-deps.sh build
 	@scripts/install-system.sh
 	@$(MAKE) --no-print-directory build
+	@scripts/link-cli.sh $(BUILD)
 	./$(BUILD)/stewardd --foreground
 
 # The console's npm packages (uPlot; playwright-core and axe-core for the

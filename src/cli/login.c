@@ -13,6 +13,16 @@
  *      handshake, as for every request);
  *   4. the session token is stored in the sessions file for the host.
  *
+ * `login --bootstrap` logs in with the one-time bootstrap token of a new
+ * installation instead of a password (POST /api/v1/login
+ * {"bootstrap_token": …}), after the same certificate check, and stores the
+ * session alike.  The token is read from --bootstrap-file, else from the
+ * daemon's default token file when HOST is this machine (a loopback address,
+ * localhost or this host's name: the local token is never sent elsewhere)
+ * and that file is readable, else as one line from stdin (with echo off on
+ * a terminal; --bootstrap-file - reads stdin only).  Used once, the token is gone: the daemon
+ * deletes its file.
+ *
  * Where the answers come from.  The certificate question is asked on the
  * controlling terminal (/dev/tty) whenever there is one, even when stdin is
  * a pipe, as ssh does; with no terminal a new certificate is refused unless
@@ -42,7 +52,11 @@
 #define PASSWORD_MAX  1024
 #define ANSWER_MAX    64
 
-static const char login_synopsis[] = "login [HOST[:PORT]] [--user NAME] [--yes]";
+#define BOOTSTRAP_TOKEN_MAX 128
+#define BOOTSTRAP_FILE      "/var/lib/steward/bootstrap-token"
+
+static const char login_synopsis[] =
+        "login [HOST[:PORT]] [--user NAME] [--yes] [--bootstrap [--bootstrap-file FILE]]";
 
 static volatile sig_atomic_t caught_signal;
 
@@ -456,6 +470,132 @@ static int host_operand(const char *verb, int npos, char **pos, const struct cli
         return 0;
 }
 
+/* Is the host part of where ("HOST", "HOST:PORT", "[V6]:PORT") this
+ * machine? */
+static bool host_is_local(const char *where) {
+        char host[256], self[256];
+        const char *end;
+        size_t n;
+
+        if (where[0] == '[') {
+                end = strchr(where, ']');
+                where++;
+        } else {
+                end = strrchr(where, ':');
+                if (end && strchr(where, ':') != end)
+                        end = NULL; /* a bare IPv6 address */
+        }
+        n = end ? (size_t)(end - where) : strlen(where);
+        if (n == 0 || n >= sizeof host)
+                return false;
+        memcpy(host, where, n);
+        host[n] = '\0';
+        if (strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+            STREQ(host, "::1"))
+                return true;
+        self[sizeof self - 1] = '\0';
+        return gethostname(self, sizeof self - 1) == 0 && strcasecmp(host, self) == 0;
+}
+
+/* A token read from a file or a line: one line, "stw_…" characters. */
+static int bootstrap_token_check(char *tok, size_t len, const char *from) {
+        while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r'))
+                tok[--len] = '\0';
+        if (len == 0 || len > BOOTSTRAP_TOKEN_MAX || strlen(tok) != len || !token_chars_ok(tok)) {
+                explicit_bzero(tok, len);
+                fprintf(stderr, "steward: %s does not hold a bootstrap token (one line, stw_…)\n",
+                        from);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Why the token file could not be used. */
+static void report_token_file(const struct cli *c, const char *path, int r) {
+        if (r == -ENOENT)
+                fprintf(stderr,
+                        "steward: there is no bootstrap token in %s: it was used already (the "
+                        "daemon deletes it at its first login), or the daemon keeps its state "
+                        "elsewhere (--state-dir);\n"
+                        "         with an account instead: steward login %s\n",
+                        path, c->where);
+        else if (r == -EACCES || r == -EPERM)
+                fprintf(stderr,
+                        "steward: cannot read %s: only root can; run this as root, or give "
+                        "the token on stdin\n",
+                        path);
+        else
+                fprintf(stderr, "steward: cannot read %s: %s\n", path, strerror(-r));
+}
+
+/* The bootstrap token into dst (BOOTSTRAP_TOKEN_MAX + 2 bytes); see the
+ * comment at the top for where it comes from. */
+static int get_bootstrap_token(struct cli *c, const char *file, char *dst, size_t cap) {
+        const char *path = file ? file : host_is_local(c->where) ? BOOTSTRAP_FILE : NULL;
+        _cleanup_close_ int tty = -1;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r, file_err = 0;
+
+        if (file && STREQ(file, "-")) /* stdin, and no file */
+                path = file = NULL;
+
+        if (path) {
+                r = read_file(path, BOOTSTRAP_TOKEN_MAX + 2, &data, &len);
+                if (r >= 0) {
+                        r = bootstrap_token_check(data, len, path);
+                        if (r >= 0)
+                                snprintf(dst, cap, "%s", data);
+                        explicit_bzero(data, len);
+                        return r;
+                }
+                if (r == -EFBIG || r == -E2BIG)
+                        return bootstrap_token_check(dst, 0, path);
+                if (file) {
+                        report_token_file(c, path, r);
+                        return -EPERM;
+                }
+                file_err = r;
+        }
+        if (isatty(STDIN_FILENO))
+                tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (tty >= 0) {
+                if (file_err)
+                        report_token_file(c, path, file_err);
+                r = ask_tty(tty, "Bootstrap token: ", false, dst, cap, &len);
+        } else
+                r = read_line(STDIN_FILENO, dst, cap, &len);
+        if (r == -ENODATA || r == -EINTR) {
+                if (file_err && tty < 0)
+                        report_token_file(c, path, file_err);
+                return usage_error("no bootstrap token given: on stdin, or with "
+                                   "--bootstrap-file FILE");
+        }
+        if (r == -E2BIG)
+                return bootstrap_token_check(dst, 0, tty >= 0 ? "the terminal" : "stdin");
+        if (r < 0) {
+                fprintf(stderr, "steward: cannot read the bootstrap token: %s\n", strerror(-r));
+                return -EIO;
+        }
+        return bootstrap_token_check(dst, len, tty >= 0 ? "the terminal" : "stdin");
+}
+
+/* {"bootstrap_token":"…"}, in one allocation wiped by the caller. */
+static int bootstrap_body(const char *token, char **ret, size_t *ret_len) {
+        static const char a[] = "{\"bootstrap_token\":\"", e[] = "\"}";
+        size_t nt = json_escape(token, NULL), len = strlen(a) + nt + strlen(e);
+        char *body = malloc(len + 1);
+
+        if (!body)
+                return -ENOMEM;
+        memcpy(body, a, strlen(a));
+        (void)json_escape(token, body + strlen(a));
+        memcpy(body + strlen(a) + nt, e, strlen(e) + 1);
+        *ret = body;
+        *ret_len = len;
+        return 0;
+}
+
 static int print_login(struct cli *c, json_t *answer) {
         const char *user = json_string_value(json_object_get(answer, "user"));
         const char *role = json_string_value(json_object_get(answer, "role"));
@@ -482,19 +622,22 @@ static int print_login(struct cli *c, json_t *answer) {
 }
 
 int verb_login(struct cli *c, int argc, char **argv) {
-        const char *user_opt = NULL, *host_arg = NULL, *env, *token;
-        bool yes = false, interactive;
+        const char *user_opt = NULL, *host_arg = NULL, *env, *token, *bootstrap_file = NULL;
+        bool yes = false, interactive, bootstrap = false;
         const struct verb_option opts[] = {
                 {"user", 'u', &user_opt, NULL},
                 {"yes", 'y', NULL, &yes},
+                {"bootstrap", 0, NULL, &bootstrap},
+                {"bootstrap-file", 0, &bootstrap_file, NULL},
         };
         _cleanup_close_ int tty = -1;
         _cleanup_free_ char *user = NULL;
         char password[PASSWORD_MAX + 2];
         char *pos[1], *body = NULL;
         size_t npos = 0, body_len = 0;
-        json_t *answer = NULL, *expires;
+        json_t *answer = NULL, *expires, *error = NULL;
         int64_t expires_at = 0;
+        long status = 0;
         int r;
 
         r = parse_verb_args(login_synopsis, argc, argv, opts, ELEMENTSOF(opts), pos, 1, &npos);
@@ -505,6 +648,10 @@ int verb_login(struct cli *c, int argc, char **argv) {
                 return r;
         if (user_opt && !valid_user_name(user_opt))
                 return usage_error("invalid user name \"%s\"", user_opt);
+        if (bootstrap_file && !bootstrap)
+                return usage_error("--bootstrap-file goes with --bootstrap");
+        if (bootstrap && user_opt)
+                return usage_error("--bootstrap logs in with the bootstrap token, not as a user");
         env = getenv("STEWARD_ACCEPT_NEW");
         if (env && STREQ(env, "1"))
                 yes = true;
@@ -526,20 +673,34 @@ int verb_login(struct cli *c, int argc, char **argv) {
         if (r < 0)
                 return r;
 
-        r = get_user(c, user_opt, tty, interactive, &user);
-        if (r < 0)
-                return r;
-        r = get_password(c, user, tty, interactive, password, sizeof password);
-        if (r < 0)
-                return r;
-        r = login_body(user, password, &body, &body_len);
+        if (bootstrap) {
+                r = get_bootstrap_token(c, bootstrap_file, password, BOOTSTRAP_TOKEN_MAX + 2);
+                if (r >= 0)
+                        r = bootstrap_body(password, &body, &body_len);
+        } else {
+                r = get_user(c, user_opt, tty, interactive, &user);
+                if (r < 0)
+                        return r;
+                r = get_password(c, user, tty, interactive, password, sizeof password);
+                if (r >= 0)
+                        r = login_body(user, password, &body, &body_len);
+        }
         explicit_bzero(password, sizeof password);
         if (r < 0)
                 return r;
 
-        r = cli_request(c, "POST", "/api/v1/login", body, body_len, &answer, NULL, NULL);
+        r = cli_request(c, "POST", "/api/v1/login", body, body_len, &answer, &status, &error);
         explicit_bzero(body, body_len);
         free(body);
+        if (r == -EREMOTEIO) {
+                cli_report_refusal(c, status, error);
+                if (bootstrap && status == 401)
+                        fprintf(stderr,
+                                "steward: the bootstrap token is wrong, or it was used already "
+                                "(it logs in once); log in with an account: steward login %s\n",
+                                c->where);
+                json_decref(error);
+        }
         if (r < 0)
                 return r;
 

@@ -3,8 +3,9 @@
  * Without a port: a table in the manner of `ss -ltnp` with the registered
  * service and the findings added.  With a port: one screen that answers
  * "what is this port, is anything listening on it, who, and what should I
- * make of it" — the registry's records, the legacy and trojan notes, the
- * listeners with their owners and every finding spelled out. */
+ * make of it" — the registry's records, the legacy and trojan notes (once:
+ * the server leaves them out of each listener's findings), the listeners
+ * with their owners and every other finding spelled out. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,10 +140,13 @@ static int print_port(json_t *a) {
                 putchar('\n');
         }
         json_array_foreach(json_object_get(a, "trojan_history"), i, l) {
-                printf("\nHistorically reported as used by malware (%s): ",
+                const char *sev = json_string_value(json_object_get(l, "severity"));
+                bool warn = sev && STREQ(sev, "warning");
+
+                printf("\n%s (%s):\n  ", warn ? "Warning: malware history" : "Malware history",
                        json_string_value(json_object_get(l, "protocol")) ?: "");
-                fputs_sanitized(json_string_value(json_object_get(l, "names")) ?: "", stdout);
-                printf("\n  a hint to look closer, not proof.\n");
+                fputs_sanitized(json_string_value(json_object_get(l, "message")) ?: "", stdout);
+                printf(".\n");
         }
         if (json_object_get(a, "trojan_attribution")) {
                 printf("  ");

@@ -60,6 +60,11 @@ static const char usage_text[] =
         "                                     log in to HOST (or -H) with a password and keep\n"
         "                                     the session; trusts the server's certificate on\n"
         "                                     first use, as ssh does (--yes: without asking)\n"
+        "  login --bootstrap [HOST[:PORT]] [--bootstrap-file FILE] [--yes]\n"
+        "                                     the first login of a new server, with its one-time\n"
+        "                                     bootstrap token: read from FILE, else from\n"
+        "                                     /var/lib/steward/bootstrap-token when HOST is this\n"
+        "                                     machine, else from stdin\n"
         "  logout [HOST[:PORT]]               end the stored session for HOST (or -H)\n"
         "  token create NAME [--role monitor|operator|admin] [--expires SECONDS]\n"
         "                                     create an API token (its secret is shown once)\n"
@@ -246,7 +251,8 @@ static const struct verb {
         {"start", 1, 1, verb_start, "start MODULE"},
         {"stop", 1, 1, verb_stop, "stop MODULE"},
         {"restart", 1, 1, verb_restart, "restart MODULE"},
-        {"login", 0, -1, verb_login, "login [HOST[:PORT]] [--user NAME] [--yes]", true},
+        {"login", 0, -1, verb_login,
+         "login [HOST[:PORT]] [--user NAME] [--yes] [--bootstrap [--bootstrap-file FILE]]", true},
         {"logout", 0, 1, verb_logout, "logout [HOST[:PORT]]", true},
         {"token", 1, -1, verb_token, "token create|list|revoke ..."},
         {"sessions", 0, -1, verb_sessions, "sessions [list] [--user NAME] | sessions end ID"},

@@ -193,6 +193,8 @@ static void front_announce(const struct front_args *f) {
         log_notice("%s on %s (local, by peer credentials); serving as %s",
                    f->first ? "listening" : "restarted, listening", f->ls[f->n - 1].name,
                    f->pw->pw_name);
+        if (f->first && f->guide)
+                fputs(f->guide, stderr);
 }
 
 /* Until SIGTERM or SIGINT; SIGHUP makes every module's files live again. */

@@ -33,6 +33,7 @@ struct front_args {
         const struct udp_sockets *udp;
         pid_t parent; /* the supervisor: the front exits if it is not its parent */
         bool first;   /* not a restart: log what is served */
+        const char *guide; /* the next steps for stderr on the first start, or NULL */
 };
 
 /* Runs the front in the forked child: helper_socks are its HELPER_CHANNELS

@@ -427,8 +427,11 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
         h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (h) {
                 if (strncasecmp(h, "Bearer ", 7) != 0) {
-                        log_warning("authentication failed from %s: not a bearer token",
-                                    cn->source);
+                        log_fields(LOG_LEVEL_WARNING,
+                                   &(struct log_fields){.source = cn->source,
+                                                        .module = "auth",
+                                                        .operation = "authenticate"},
+                                   "authentication failed from %s: not a bearer token", cn->source);
                         api_error(&req->early, 401, "unauthenticated", NULL,
                                   "use Authorization: Bearer TOKEN");
                         return;
@@ -473,7 +476,11 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
         if (frontauth_check(secret, cn->source, req->cfg.session_idle_timeout, &req->caller, &e) <
             0) {
                 if (e.status == 401)
-                        log_warning("authentication failed from %s: %s", cn->source, e.message);
+                        log_fields(LOG_LEVEL_WARNING,
+                                   &(struct log_fields){.source = cn->source,
+                                                        .module = "auth",
+                                                        .operation = "authenticate"},
+                                   "authentication failed from %s: %s", cn->source, e.message);
                 refuse(req, &e);
                 return;
         }

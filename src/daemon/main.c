@@ -32,6 +32,7 @@
 
 #include "activation.h"
 #include "discovery.h"
+#include "firstrun.h"
 #include "front.h"
 #include "files.h"
 #include "helper/helper.h"
@@ -133,6 +134,26 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
         return 0;
 }
 
+/* A second stewardd (a second `make run`) says who holds the port, in one
+ * sentence, instead of a bare EADDRINUSE.  (sin_port and sin6_port share
+ * their offset, so the port reads the same for both families.) */
+static void port_in_use(const char *spec, uint16_t port, char *err, size_t err_len) {
+        char comm[64] = "";
+        pid_t pid = 0;
+
+        if (firstrun_port_owner(port, &pid, comm, sizeof comm) < 0)
+                snprintf(err, err_len, "cannot listen on %s: %s (another program holds the port)",
+                         spec, strerror(EADDRINUSE));
+        else if (STREQ(comm, "stewardd"))
+                snprintf(err, err_len,
+                         "cannot listen on %s: %s: another stewardd (pid %d) already holds the "
+                         "port; stop it first (kill %d, or systemctl stop stewardd)",
+                         spec, strerror(EADDRINUSE), (int)pid, (int)pid);
+        else
+                snprintf(err, err_len, "cannot listen on %s: %s: %s (pid %d) holds the port", spec,
+                         strerror(EADDRINUSE), comm, (int)pid);
+}
+
 static int bind_tcp(const char *spec, struct listener *l, char *err, size_t err_len) {
         struct sockaddr_storage ss, bound;
         socklen_t len, blen = sizeof bound;
@@ -156,8 +177,13 @@ static int bind_tcp(const char *spec, struct listener *l, char *err, size_t err_
                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
                 r = -errno;
-                snprintf(err, err_len, "cannot listen on %s: %s%s", spec, strerror(errno),
-                         errno == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                if (r == -EADDRINUSE)
+                        port_in_use(spec, ntohs(((struct sockaddr_in *)&ss)->sin_port), err,
+                                    err_len);
+                else
+                        snprintf(err, err_len, "cannot listen on %s: %s%s", spec, strerror(-r),
+                                 r == -EACCES
+                                         ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
                                          : "");
                 return r;
         }
@@ -277,7 +303,17 @@ static int bind_unix(const char *path, struct listener *l, char *err, size_t err
                 /* A socket someone still answers on belongs to a running daemon. */
                 _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
-                        snprintf(err, err_len, "%s is in use: is another stewardd running?", path);
+                        struct ucred cred = {0};
+                        socklen_t clen = sizeof cred;
+                        if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 &&
+                            cred.pid > 0)
+                                snprintf(err, err_len,
+                                         "%s is in use: another stewardd (pid %d) already "
+                                         "serves it; stop it first (kill %d)",
+                                         path, (int)cred.pid, (int)cred.pid);
+                        else
+                                snprintf(err, err_len, "%s is in use: is another stewardd running?",
+                                         path);
                         return -EADDRINUSE;
                 }
                 (void)unlink(path);
@@ -554,6 +590,7 @@ struct supervisor {
         struct tls_identity tls;
         char *token_path;
         bool token_created;
+        char *guide; /* the next steps, printed by the front once it listens */
         struct helper *h;
         struct passwd *pw;
         sigset_t mask;       /* the parent's signals, read from sigfd */
@@ -766,6 +803,7 @@ static int run_front(struct supervisor *s, bool first) {
                 .udp = &s->udp,
                 .parent = getpid(),
                 .first = first,
+                .guide = s->guide,
         };
         pid_t pid;
         int r;
@@ -836,6 +874,33 @@ static void supervisor_done(struct supervisor *s) {
         steward_set_facts(NULL);
         tls_identity_free(&s->tls);
         free(s->token_path);
+        free(s->guide);
+}
+
+/* The next steps, in the foreground or when the bootstrap token is new:
+ * who starts stewardd by hand (make run) or installs it reads them. */
+static void prepare_guide(struct supervisor *s) {
+        struct steward_config cfg;
+        _cleanup_free_ char *cli = NULL;
+        char host[256] = "";
+        bool on_path = false;
+
+        if (!s->a.foreground && !s->token_created)
+                return;
+        steward_config_get(&cfg);
+        (void)gethostname(host, sizeof host - 1);
+        (void)firstrun_find_cli(&cli, &on_path);
+        s->guide = firstrun_guide(&(struct firstrun_facts){
+                .listen = s->n > 1 ? s->ls[0].name : "localhost:660",
+                .fingerprint = s->tls.fingerprint,
+                .socket_path = s->a.socket_path,
+                .token_path = s->token_path,
+                .token_exists = access(s->token_path, F_OK) == 0,
+                .cli = cli,
+                .cli_on_path = on_path,
+                .host = host,
+                .cfg = &cfg,
+        });
 }
 
 int main(int argc, char **argv) {
@@ -869,6 +934,7 @@ int main(int argc, char **argv) {
         if (r >= 0)
                 r = helper_prepare(&s);
         if (r >= 0) {
+                prepare_guide(&s);
                 malloc_trim(0);
                 /* Listening: connections queue in the kernel from here on,
                  * so the service manager may call it started. */

@@ -173,6 +173,24 @@ static const char *audit_result(int r, const struct module_error *e) {
         return "error";
 }
 
+/* One log line a written audit record, with its id, so the journal can be
+ * searched by STEWARD_AUDIT_ID, STEWARD_USER, STEWARD_MODULE….  A record
+ * written inside a transaction that then fails is followed by the error. */
+static void log_audit(const struct audit_entry *a, int64_t id) {
+        const char *module = a->module && *a->module ? a->module : "-";
+
+        log_fields(STREQ(a->result, "ok") ? LOG_LEVEL_NOTICE : LOG_LEVEL_WARNING,
+                   &(struct log_fields){.user = a->user,
+                                        .source = a->source,
+                                        .module = a->module,
+                                        .operation = a->operation,
+                                        .audit_id = id},
+                   "audit record %lld: %s %s by \"%.64s\" from %s: %s%s%.200s", (long long)id,
+                   module, a->operation, a->user && *a->user ? a->user : "-",
+                   a->source && *a->source ? a->source : "-", a->result, a->message ? ": " : "",
+                   a->message ? a->message : "");
+}
+
 static void audit(struct helper *h, const struct caller *c, const char *module,
                   const char *operation, json_t *args, int r, const struct module_error *e,
                   json_t *files, int64_t rollback_of, int64_t *ret_id) {
@@ -195,6 +213,8 @@ static void audit(struct helper *h, const struct caller *c, const char *module,
         json_decref(a);
         if (q < 0)
                 log_error_errno(q, "cannot write the audit record for %s %s", module, operation);
+        else
+                log_audit(&entry, id);
         if (ret_id)
                 *ret_id = q < 0 ? 0 : id;
 }
@@ -572,6 +592,10 @@ static int login_from(struct helper *h, int fd, struct login_from *ret, struct m
         return r;
 }
 
+/* The journal fields of a login's log lines. */
+#define LOGIN_FIELDS(u, src)                                                                       \
+        (&(struct log_fields){.user = (u), .source = (src), .module = "auth", .operation = "login"})
+
 /* The record of a login that was refused although the credentials were
  * right: the client was told only "wrong user or password". */
 static void audit_login(struct helper *h, const char *user, enum role role, const char *source,
@@ -586,11 +610,14 @@ static void audit_login(struct helper *h, const char *user, enum role role, cons
                 .result = result,
                 .message = message,
         };
-        int r = audit_append(h->store, &entry, now_s(), NULL);
+        int64_t id = 0;
+        int r = audit_append(h->store, &entry, now_s(), &id);
 
         json_decref(entry.args);
         if (r < 0)
                 log_error_errno(r, "cannot write the audit record of a login of \"%s\"", user);
+        else
+                log_audit(&entry, id);
 }
 
 /* The audit record of a refused login is written after the answer has
@@ -695,13 +722,15 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
          * others' failures put on the user; its own failures still count. */
         known = good_source(h, user, from.key);
         if (throttled(h, from.key, false, e) || (!known && throttled(h, userkey, true, e))) {
-                log_warning("login failed for user \"%.64s\" from %s: %s", user, from.source,
-                            e->message);
+                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
+                           "login failed for user \"%.64s\" from %s: %s", user, from.source,
+                           e->message);
                 return -EAGAIN;
         }
         r = auth_pam(PAM_SERVICE, user, password, msg, sizeof msg);
         if (r == -EIO) {
-                log_warning("login failed for user \"%.64s\" from %s: %s", user, from.source, msg);
+                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
+                           "login failed for user \"%.64s\" from %s: %s", user, from.source, msg);
                 module_error_set(e, 500, "internal", NULL, "%s", msg);
                 return r;
         }
@@ -716,13 +745,15 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
                 throttle_fail(h, from.key, false);
                 throttle_fail(h, userkey, true);
                 if (refusal) {
-                        log_warning("login failed for user \"%.64s\" from %s: right password, "
-                                    "but %s",
-                                    user, from.source, refusal);
+                        log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
+                                   "login failed for user \"%.64s\" from %s: right password, "
+                                   "but %s",
+                                   user, from.source, refusal);
                         defer_login_audit(h, user, from.source, refusal);
                 } else
-                        log_warning("login failed for user \"%.64s\" from %s: %s", user,
-                                    from.source, msg);
+                        log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
+                                   "login failed for user \"%.64s\" from %s: %s", user, from.source,
+                                   msg);
                 module_error_set(e, 401, "login_failed", NULL, "%s", AUTH_MSG_WRONG);
                 return -EACCES;
         }
@@ -731,7 +762,8 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
         good_source_add(h, user, from.key);
         r = login_result(h, from.source, user, uid, role, ret, e);
         if (r >= 0)
-                log_info("login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
+                log_fields(LOG_LEVEL_INFO, LOGIN_FIELDS(user, from.source),
+                           "login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
         return r;
 }
 
@@ -752,8 +784,9 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
         r = token ? sessions_check(h->store, token, &lim, now_s(), &s) : -ENOENT;
         if (r < 0 || !STREQ(s.kind, "bootstrap")) {
                 throttle_fail(h, from.key, false);
-                log_warning("login failed for user \"bootstrap\" from %s: invalid bootstrap token",
-                            from.source);
+                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS("bootstrap", from.source),
+                           "login failed for user \"bootstrap\" from %s: invalid bootstrap token",
+                           from.source);
                 module_error_set(e, 401, "login_failed", NULL, "invalid bootstrap token");
                 return -EACCES;
         }
@@ -763,7 +796,8 @@ static int op_login_bootstrap(struct helper *h, const struct caller *c, json_t *
                 return r;
         }
         (void)unlink(h->bootstrap_path);
-        log_notice("the bootstrap token was used to log in from %s; it is gone now", from.source);
+        log_fields(LOG_LEVEL_NOTICE, LOGIN_FIELDS("bootstrap", from.source),
+                   "the bootstrap token was used to log in from %s; it is gone now", from.source);
         r = login_result(h, from.source, "bootstrap", SESSION_UID_NONE, ROLE_ADMIN, ret, e);
         audit_login(h, "bootstrap", ROLE_ADMIN, from.source, "bootstrap_token",
                     r < 0 ? "error" : "ok", r < 0 ? e->message : NULL);
@@ -1904,16 +1938,22 @@ static int dispatch_checks(struct helper *h, const struct helper_op_def *op, con
                 session_limits(&lim);
                 r = secret ? sessions_check(h->store, secret, &lim, now_s(), &c->s) : -ENOENT;
                 if (r < 0) {
-                        log_warning("helper: refused %s: %s", op->name,
-                                    secret ? "invalid or expired session" : "no session");
+                        log_fields(LOG_LEVEL_WARNING,
+                                   &(struct log_fields){.source = c->source, .operation = op->name},
+                                   "helper: refused %s: %s", op->name,
+                                   secret ? "invalid or expired session" : "no session");
                         module_error_set(e, 401, "unauthenticated", NULL,
                                          r == -ETIMEDOUT ? "session expired" : "invalid session");
                         return r;
                 }
                 r = session_authority(h, c->source, &c->s, e);
                 if (r < 0) {
-                        log_warning("helper: refused %s for \"%s\": %s", op->name, c->s.user,
-                                    e->message);
+                        log_fields(LOG_LEVEL_WARNING,
+                                   &(struct log_fields){.user = c->s.user,
+                                                        .source = c->source,
+                                                        .operation = op->name},
+                                   "helper: refused %s for \"%s\": %s", op->name, c->s.user,
+                                   e->message);
                         return r;
                 }
                 c->has_session = true;
@@ -1924,9 +1964,13 @@ static int dispatch_checks(struct helper *h, const struct helper_op_def *op, con
                         return -EPERM;
                 }
                 if (c->s.role < op->min_role) {
-                        log_warning("helper: refused %s for \"%s\" (%s): needs %s", op->name,
-                                    c->s.user, role_to_string(c->s.role),
-                                    role_to_string(op->min_role));
+                        log_fields(LOG_LEVEL_WARNING,
+                                   &(struct log_fields){.user = c->s.user,
+                                                        .source = c->source,
+                                                        .operation = op->name},
+                                   "helper: refused %s for \"%s\" (%s): needs %s", op->name,
+                                   c->s.user, role_to_string(c->s.role),
+                                   role_to_string(op->min_role));
                         module_error_set(e, 403, "forbidden", NULL, "this needs the role %s",
                                          role_to_string(op->min_role));
                         audit_role_refusal(h, c, op->name, args, e);

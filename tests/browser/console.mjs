@@ -178,6 +178,15 @@ const steps = {
     await page.waitForSelector('.lookup-result[data-port="660"]');
     const t = await page.textContent('.lookup-result');
     assert.match(t, /mac-srvr-admin/);
+    // A port with a malware history and nothing on it: information, said
+    // once, not an alarm.
+    await page.fill('#port-lookup', '31337');
+    await page.click('button:has-text("Look up")');
+    await page.waitForSelector('.lookup-result[data-port="31337"]');
+    assert.equal(await page.locator('.lookup-result .notice-warn').count(), 0);
+    const history = await page.locator('.lookup-result .notice-info', { hasText: 'Malware history (tcp)' }).allTextContents();
+    assert.equal(history.length, 1);
+    assert.match(history[0], /nothing listens on it now/);
     await check('ports');
   },
 

@@ -58,7 +58,7 @@ def test_identity_is_kept_across_restarts(make_daemon):
     d.proc = None
     d.start()
     assert d.token == token
-    assert d.log_text().count(fp) == 2
+    assert d.log_text().count(f"fingerprint {fp}") == 2  # logged at each start, the same
     assert d.https("GET", "/api/v1/whoami").status == 200
 
 

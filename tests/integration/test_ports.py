@@ -201,3 +201,92 @@ def test_ports_event_against_the_baseline(daemon, listener):
     assert {"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": old}.items() \
         <= next(g for g in data["gone"] if g["port"] == old).items()
     s.close()
+
+
+def test_port_lookup_says_the_legacy_paragraph_once(daemon, listener):
+    """Two sockets on one port: the port's legacy assignment is said once,
+    at the top of the lookup (API, CLI), not again in each listener."""
+    listener("127.0.0.1", 660)
+    listener("::1", 660)
+    r = daemon.https("GET", "/api/v1/ports/660").json
+    tcp = [l for l in r["listeners"] if l["protocol"] == "tcp"]
+    assert len(tcp) == 2
+    assert [x["protocol"] for x in r["legacy"]].count("tcp") == 1
+    for l in r["listeners"]:
+        assert "legacy-port" not in codes(l) and "trojan-history" not in codes(l)
+        assert "unexpected-service" in codes(l)  # the listener's own findings stay
+    # The listing still flags each socket.
+    assert "legacy-port" in codes(find(daemon, 660))
+    p = daemon.cli("ports", "660", check=0)
+    assert p.stdout.count("Legacy assignment") == len(r["legacy"])
+    assert p.stdout.count("still registered to") == 0
+    assert p.stdout.count("unexpected-service") == 2
+
+
+@pytest.fixture
+def named_listener(tmp_path):
+    """A Python process whose command name is `name` (run through a link of
+    that name), listening on 127.0.0.1:port."""
+    procs = []
+
+    def start(name, port):
+        exe = tmp_path / name
+        if not exe.exists():
+            exe.symlink_to(sys.executable)
+        code = ("import socket,time\n"
+                "s=socket.socket()\n"
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                f"s.bind(('127.0.0.1', {port}))\n"
+                "s.listen(5)\n"
+                "print('ok', flush=True)\n"
+                "time.sleep(60)\n")
+        p = subprocess.Popen([str(exe), "-c", code], stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+        if p.stdout.readline().strip() != "ok":
+            pytest.skip(f"cannot listen on 127.0.0.1:{port}")
+        return p
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.parametrize("port,program,service", [(22, "sshd", "ssh"), (3306, "mysqld", "mysql")])
+def test_trojan_history_is_information_when_the_service_owns_the_port(
+        daemon, named_listener, port, program, service):
+    """Port 22 with sshd on it: its malware history is information, not an
+    alarm; the same port held by another program is a warning."""
+    proc = named_listener(program, port)
+    l = find(daemon, port)
+    f = next(f for f in l["findings"] if f["code"] == "trojan-history")
+    assert f["severity"] == "info" and f"{program}, the program of the registered service " \
+        f"{service}, listens here" in f["message"]
+    r = daemon.https("GET", f"/api/v1/ports/{port}").json
+    t = next(t for t in r["trojan_history"] if t["protocol"] == "tcp")
+    assert t["severity"] == "info" and "information only" in t["message"]
+    p = daemon.cli("ports", str(port), check=0)
+    assert f"Malware history (tcp):\n  port {port}/tcp was historically also used by malware (" \
+        in p.stdout
+    assert "Warning" not in p.stdout
+    proc.kill()
+    proc.wait()
+
+    named_listener("python-other", port)
+    f = next(f for f in find(daemon, port)["findings"] if f["code"] == "trojan-history")
+    assert f["severity"] == "warning" and "not the registered service" in f["message"]
+    t = next(t for t in daemon.https("GET", f"/api/v1/ports/{port}").json["trojan_history"]
+             if t["protocol"] == "tcp")
+    assert t["severity"] == "warning" and "python-other listens here" in t["message"]
+    p = daemon.cli("ports", str(port), check=0)
+    assert "Warning: malware history (tcp)" in p.stdout
+    assert p.stdout.count("historically used by malware") == 1
+
+
+def test_trojan_history_with_nothing_listening(daemon):
+    r = daemon.https("GET", "/api/v1/ports/registry/31337").json
+    assert r["trojan_history"] and all(t["severity"] == "info" for t in r["trojan_history"])
+    r = daemon.https("GET", "/api/v1/ports/31337")
+    if r.status == 200 and not r.json["listeners"]:
+        assert all(t["message"].endswith("; nothing listens on it now")
+                   for t in r.json["trojan_history"])

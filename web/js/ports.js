@@ -56,9 +56,12 @@ function lookupView(r) {
         )
       : h('p', 'IANA has no record for this port.'),
     (r.legacy || []).map((x) => h('p.notice.notice-info', h('strong', `${x.service} (${x.protocol}, ${x.status}): `), x.note, x.source ? h('span.muted', ` — ${x.source}`) : null)),
-    (r.trojan_history || []).length
-      ? h('p.notice.notice-warn', 'Malware has been known to use this port: ', r.trojan_history.map((t) => t.names || t.name || JSON.stringify(t)).join('; '))
-      : null,
+    // Once per port (the server leaves it out of each listener's findings):
+    // information when the registered service's program listens here, a
+    // warning only when another program does.
+    (r.trojan_history || []).map((t) =>
+      h(t.severity === 'warning' ? 'p.notice.notice-warn' : 'p.notice.notice-info', h('strong', `Malware history (${t.protocol}): `), t.message || t.names || ''),
+    ),
     h('h4', 'Listening here now'),
     (r.listeners || []).length ? listenerTable(r.listeners) : h('p.muted', 'Nothing listens on this port.'),
     r.registry_date ? h('p.muted', `Registry of ${r.registry_date}.`) : null,

@@ -11,6 +11,13 @@
  * Findings are data: a code, a severity and one sentence, computed from the
  * listener, its owners, the registry, the legacy and trojan lists and the
  * baseline.  Stewardd's own listeners are recognised by process id.
+ *
+ * A port's history in the trojan list is information when the program of
+ * the service IANA registers for it owns the socket (sshd on 22): it is a
+ * warning only when another program listens there.  In the answer for one
+ * port (GET /api/v1/ports/N), what concerns the port rather than a socket
+ * (its legacy assignment, its trojan history) is said once, at the top,
+ * and left out of each listener's findings.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -305,6 +312,33 @@ static bool owned_by_self(json_t *owners, json_t *self) {
         return false;
 }
 
+/* A port in the trojan list: owners NULL when they are not known. */
+static void trojan_finding(json_t *f, uint16_t port, const char *proto, const char *names,
+                           const char *service, json_t *owners) {
+        const char *comm = json_string_value(json_object_get(json_array_get(owners, 0), "command"));
+
+        if (json_array_size(owners) == 0)
+                finding(f, "trojan-history", "info",
+                        "port %u/%s was historically used by malware (%.300s); a hint to look "
+                        "closer, not proof",
+                        port, proto, names);
+        else if (service && program_matches(service, owners))
+                finding(f, "trojan-history", "info",
+                        "port %u/%s was historically also used by malware (%.300s); %s, the "
+                        "program of the registered service %s, listens here: information only",
+                        port, proto, names, comm ? comm : "the program", service);
+        else if (service)
+                finding(f, "trojan-history", "warning",
+                        "port %u/%s was historically used by malware (%.300s), and %s listens "
+                        "here, not the registered service %s: look closer",
+                        port, proto, names, comm ? comm : "another program", service);
+        else
+                finding(f, "trojan-history", "warning",
+                        "port %u/%s was historically used by malware (%.300s), and %s listens "
+                        "here, where IANA registers no service: look closer",
+                        port, proto, names, comm ? comm : "a program");
+}
+
 static json_t *findings_for(const struct sock_entry *s, json_t *owners, bool owners_known,
                             json_t *self, json_t *baseline, const char *key) {
         const char *proto = sock_protocol_to_string(s->protocol);
@@ -329,10 +363,7 @@ static json_t *findings_for(const struct sock_entry *s, json_t *owners, bool own
                         proto, leg->service, leg->status, leg->note,
                         self_owned ? " — Steward reuses it on purpose" : "");
         if (tro && !tro->disabled_in_source && !self_owned)
-                finding(f, "trojan-history", "info",
-                        "port %u/%s was historically used by malware (%s); a hint to look closer, "
-                        "not proof",
-                        port, proto, tro->names);
+                trojan_finding(f, port, proto, tro->names, service, owners_known ? owners : NULL);
         if (port < 1024 && !iana_port_assigned(port, proto))
                 finding(f, "unassigned-well-known", "warning",
                         "port %u/%s is in the well-known range but assigned to no service", port,
@@ -507,10 +538,14 @@ static json_t *registry_answer(uint16_t port) {
                                                   l->protocol, "service", l->service, "status",
                                                   l->status, "note", l->note, "source", l->source));
                 if (t)
-                        json_array_append_new(trojans,
-                                              json_pack("{s:s, s:s, s:b}", "protocol", t->protocol,
-                                                        "names", t->names, "disabled_in_source",
-                                                        t->disabled_in_source));
+                        json_array_append_new(
+                                trojans,
+                                json_pack("{s:s, s:s, s:b, s:s, s:s}", "protocol", t->protocol,
+                                          "names", t->names, "disabled_in_source",
+                                          t->disabled_in_source, "severity", "info", "message",
+                                          "historically used by malware: a hint to look closer "
+                                          "if a program other than the registered service's "
+                                          "listens here, not proof"));
         }
         json_object_set_new(o, "legacy", legacy);
         json_object_set_new(o, "trojan_history", trojans);
@@ -531,6 +566,55 @@ static int route_registry(const struct module_ctx *ctx, char **params, json_t **
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Each trojan_history item of one port takes the gravest trojan-history
+ * finding of that protocol's listeners (severity and message), or says that
+ * nothing (or stewardd) listens there; then the port-wide findings
+ * (legacy-port, trojan-history) leave the listeners, said once above. */
+static void port_wide_once(const char *port, json_t *trojans, json_t *listeners) {
+        size_t i, j, k;
+        json_t *t, *l, *f;
+
+        json_array_foreach(trojans, i, t) {
+                const char *proto = json_string_value(json_object_get(t, "protocol")) ?: "";
+                const char *msg = "nothing listens on it now";
+                const char *names = json_string_value(json_object_get(t, "names")) ?: "";
+                json_t *pick = NULL;
+
+                json_array_foreach(listeners, j, l) {
+                        if (!STREQ(json_string_value(json_object_get(l, "protocol")) ?: "", proto))
+                                continue;
+                        json_array_foreach(json_object_get(l, "findings"), k, f) {
+                                const char *code = json_string_value(json_object_get(f, "code"));
+                                const char *sev = json_string_value(json_object_get(f, "severity"));
+                                if (code && STREQ(code, "steward"))
+                                        msg = "stewardd itself listens here";
+                                else if (code && STREQ(code, "trojan-history") &&
+                                         (!pick || (sev && STREQ(sev, "warning"))))
+                                        pick = f;
+                        }
+                }
+                if (json_is_true(json_object_get(t, "disabled_in_source")))
+                        msg = "the list it comes from has this entry commented out";
+                if (pick) {
+                        json_object_set(t, "severity", json_object_get(pick, "severity"));
+                        json_object_set(t, "message", json_object_get(pick, "message"));
+                } else
+                        json_object_set_new(t, "message",
+                                            json_sprintf("port %s/%s was historically used by "
+                                                         "malware (%.300s); %s",
+                                                         port, proto, names, msg));
+        }
+        json_array_foreach(listeners, j, l) {
+                json_t *kept = json_array();
+                json_array_foreach(json_object_get(l, "findings"), k, f) {
+                        const char *code = json_string_value(json_object_get(f, "code")) ?: "";
+                        if (!STREQ(code, "legacy-port") && !STREQ(code, "trojan-history"))
+                                json_array_append(kept, f);
+                }
+                json_object_set_new(l, "findings", kept);
+        }
+}
+
 /* One port: the registry, who listens there, and the findings. */
 static int route_port(const struct module_ctx *ctx, char **params, json_t **ret,
                       struct module_error *e) {
@@ -544,6 +628,12 @@ static int route_port(const struct module_ctx *ctx, char **params, json_t **ret,
         if (r < 0)
                 return r;
         o = registry_answer(port);
+        if (!o) {
+                json_decref(lst);
+                return -ENOMEM;
+        }
+        port_wide_once(params[0], json_object_get(o, "trojan_history"),
+                       json_object_get(lst, "listeners"));
         json_object_set(o, "listeners", json_object_get(lst, "listeners"));
         json_object_set(o, "owners_known", json_object_get(lst, "owners_known"));
         json_decref(lst);
