@@ -17,7 +17,37 @@ def test_status_prints_settings_style(daemon):
     p = daemon.cli("status", "system", check=0)
     assert 'system:state = "running"' in p.stdout.splitlines()
     assert re.search(r'^system:hostname = ".+"$', p.stdout, re.M)
-    assert re.search(r"^system:load:_array_index:2 = [0-9.]+$", p.stdout, re.M)
+    # The load averages are named by minutes, in status as in fullstatus.
+    assert re.search(r"^system:load:15 = [0-9.]+$", p.stdout, re.M)
+    assert "system:load:_array_index" not in p.stdout
+
+
+def test_one_naming_in_status_fullstatus_settings_and_show(daemon):
+    """Arrays print as KEY:_array_index:N, objects as KEY:NAME, the same in
+    every verb that prints KEY = VALUE lines; settings read them back."""
+    keys = {}
+    for args in (("status", "system"), ("fullstatus", "system")):
+        out = daemon.cli(*args, check=0).stdout
+        keys[args[0]] = {l.split(" = ")[0] for l in out.splitlines() if l.startswith("system:load:")}
+        assert {"system:load:1", "system:load:5", "system:load:15"} <= keys[args[0]], out
+    full = daemon.cli("fullstatus", "system", check=0).stdout
+    assert re.search(r"^system:cpu:per_cpu:_array_index:0:cpu = \"cpu0\"$", full, re.M)
+    assert not re.search(r"^system:cpu:per_cpu:[0-9]", full, re.M)
+    settings = daemon.cli("settings", "stewardd", check=0).stdout
+    assert 'stewardd:auth:admin_groups:_array_index:1 = "steward-admin"' in settings.splitlines()
+    show = daemon.cli("users", "show", "root", check=0).stdout
+    assert "users:root:groups = _empty_array" in show.splitlines()
+    # What settings prints feeds back into settings, arrays included; a
+    # changed array element is applied.
+    before = daemon.config.read_bytes() if daemon.config.exists() else b""
+    daemon.cli("settings", stdin=settings, check=0)
+    after = daemon.config.read_bytes() if daemon.config.exists() else b""
+    assert after == before
+    changed = settings.replace('admin_groups:_array_index:1 = "steward-admin"',
+                               'admin_groups:_array_index:1 = "wheel"')
+    daemon.cli("settings", stdin=changed, check=0)
+    s = daemon.https("GET", "/api/v1/modules/stewardd/settings").json
+    assert s["auth"]["admin_groups"] == ["sudo", "wheel"]
 
 
 def test_fullstatus(daemon):

@@ -789,9 +789,11 @@ static int system_status(const struct module_ctx *ctx, json_t **ret, struct modu
         }
 
         if (read_loadavg(&la) >= 0)
+                /* Named by minutes, as in fullstatus: one key a value, not an
+                 * array, so both print system:load:1 = … */
                 put(o, "load",
-                    json_pack("[ooo]", json_round2(la.load1), json_round2(la.load5),
-                              json_round2(la.load15)),
+                    json_pack("{s:o,s:o,s:o}", "1", json_round2(la.load1), "5",
+                              json_round2(la.load5), "15", json_round2(la.load15)),
                     &r);
         else {
                 put(o, "load", json_null(), &r);
