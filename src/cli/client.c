@@ -175,10 +175,10 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
         }
         fputc('\n', stderr);
 
+        /* A refusal on the local socket is the server's one sentence: it
+         * says who may, or what role the request needed. */
         if (status == 401 && c->tcp && !c->logging_in)
                 hint_unauthenticated(c);
-        else if (status == 403 && !c->tcp)
-                fputs("steward: on the local socket only root is admitted\n", stderr);
 }
 
 void cli_report_refusal(struct cli *c, long status, json_t *answer) {
