@@ -173,6 +173,9 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
                 fputs_sanitized(field, stderr);
                 fputc(')', stderr);
         }
+        /* Where to look instead, in the same sentence. */
+        if (code && STREQ(code, "unknown_module"))
+                fputs("; 'steward list' shows the modules", stderr);
         fputc('\n', stderr);
 
         /* A refusal on the local socket is the server's one sentence: it

@@ -132,7 +132,7 @@ static bool query_flag(const struct api_request *req, const char *key, bool *ret
 static const module_t *find_module(char *name, struct api_response *resp) {
         const module_t *m = module_find(name);
         if (!m)
-                api_error(resp, 404, "unknown_module", NULL, "no module named \"%.64s\"", name);
+                api_error(resp, 404, "unknown_module", NULL, "unknown module \"%.64s\"", name);
         return m;
 }
 

@@ -1080,7 +1080,7 @@ static const module_t *module_arg(json_t *args, struct module_error *e) {
         const char *name = str_arg(args, "module");
         const module_t *m = name ? module_find(name) : NULL;
         if (!m)
-                module_error_set(e, 404, "unknown_module", NULL, "no module named \"%.64s\"",
+                module_error_set(e, 404, "unknown_module", NULL, "unknown module \"%.64s\"",
                                  name ? name : "");
         return m;
 }

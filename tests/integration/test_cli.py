@@ -177,3 +177,15 @@ def test_help_and_version():
     assert p.returncode == 0 and "settings" in p.stdout and "--fingerprint" in p.stdout
     p = subprocess.run([str(STEWARD), "--version"], capture_output=True, text=True)
     assert p.stdout.startswith("steward ")
+
+
+def test_an_unknown_module_names_steward_list(daemon):
+    """Every verb that names a module says the module is unknown and where
+    the modules are listed, in one line, exit 1."""
+    for args in (("status", "nosuchmodule"), ("fullstatus", "nosuchmodule"),
+                 ("settings", "nosuchmodule"), ("settings", "nosuchmodule:a", "=", "1"),
+                 ("command", "nosuchmodule:x"), ("start", "nosuchmodule"),
+                 ("stop", "nosuchmodule"), ("restart", "nosuchmodule")):
+        p = daemon.cli(*args, check=1)
+        assert p.stderr.splitlines() == [
+            "steward: unknown module \"nosuchmodule\"; 'steward list' shows the modules"], (args, p.stderr)
