@@ -245,6 +245,15 @@ size_t print_file_diffs(json_t *files);
  * "steward: warning: …". */
 void print_warnings(json_t *answer);
 
+/* --- steward.c: the verbs that are one request each --- */
+
+int verb_list(struct cli *c, int argc, char **argv);
+int verb_status(struct cli *c, int argc, char **argv);
+int verb_fullstatus(struct cli *c, int argc, char **argv);
+int verb_start(struct cli *c, int argc, char **argv);
+int verb_stop(struct cli *c, int argc, char **argv);
+int verb_restart(struct cli *c, int argc, char **argv);
+
 /* --- settings.c --- */
 
 int verb_settings(struct cli *c, int argc, char **argv);

@@ -179,6 +179,80 @@ def test_help_and_version():
     assert p.stdout.startswith("steward ")
 
 
+def help_verbs():
+    """The verbs `steward --help` lists, in order (COLLECTION aside)."""
+    import subprocess
+    out = subprocess.run([str(STEWARD), "--help"], capture_output=True, text=True, check=True).stdout
+    commands = out.split("Commands", 1)[1].split("\nOptions", 1)[0]
+    names = []
+    for line in commands.splitlines():
+        m = re.match(r"^  ([a-zA-Z]+)\b", line)
+        if m and m.group(1) not in names:
+            names.append(m.group(1))
+    return names
+
+
+def man_verbs():
+    """The verbs of the generated steward(1)'s COMMANDS list."""
+    page = (STEWARD.parent / "steward.1").read_text()
+    section = page.split(".SH COMMANDS", 1)[1].split("Each command in detail", 1)[0]
+    return re.findall(r"^\.TP 14\n\\f[BI]([A-Za-z]+)\\fR$", section, re.M)
+
+
+def test_every_verb_is_in_help_and_the_man_page_and_dispatches():
+    import subprocess
+    verbs = help_verbs()
+    # Every verb the CLI runs, ports and history included.
+    for v in ("list", "status", "fullstatus", "settings", "command", "start", "stop", "restart",
+              "login", "logout", "token", "sessions", "audit", "discover", "ports", "history"):
+        assert v in verbs, (v, verbs)
+    assert man_verbs() == verbs
+    for v in verbs:
+        if v == "COLLECTION":
+            continue
+        # Each dispatches: its own usage, exit 0, before any connection.
+        p = subprocess.run([str(STEWARD), "--socket", "/nonexistent", v, "--help"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, (v, p.stderr)
+        assert p.stdout.startswith(f"Usage: steward [OPTIONS] {v}"), (v, p.stdout)
+    p = subprocess.run([str(STEWARD), "audit", "list", "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "audit rollback ID [--dry-run]" in p.stdout
+
+
+def test_an_unknown_verb_is_refused(daemon):
+    p = daemon.cli("frobnicate", check=2)
+    assert 'unknown command "frobnicate"' in p.stderr and "steward --help" in p.stderr
+    p = daemon.cli("frobnicate", "--help", check=2)
+
+
+def test_a_collection_lists_its_verbs_with_help(daemon):
+    p = daemon.cli("groups", "--help", check=0)
+    assert p.stdout.startswith("Usage: steward groups list")
+    assert "steward groups members NAME" in p.stdout and "--force" in p.stdout
+
+
+def test_the_man_page_needs_an_entry_for_every_verb(tmp_path):
+    """The build makes steward(1) with `steward --roff-page`, which refuses a
+    template where a verb has no entry of its own, or without its markers."""
+    import subprocess
+    from conftest import ROOT
+    template = (ROOT / "docs" / "steward.1.in").read_text()
+    ok = subprocess.run([str(STEWARD), "--roff-page", str(ROOT / "docs" / "steward.1.in")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0
+    assert not [l for l in ok.stdout.splitlines() if l.startswith('.\\" @VERB_')]
+    assert ok.stdout == (STEWARD.parent / "steward.1").read_text()
+    start = template.index(".BR ports \" [")
+    end = template.index(".TP", start)
+    broken = tmp_path / "no-ports.1.in"
+    broken.write_text(template[:start] + template[end + 4:])
+    p = subprocess.run([str(STEWARD), "--roff-page", str(broken)], capture_output=True, text=True)
+    assert p.returncode != 0 and "ports has no .TP entry" in p.stderr
+    broken.write_text(template.replace('.\\" @VERB_LIST@\n', ""))
+    p = subprocess.run([str(STEWARD), "--roff-page", str(broken)], capture_output=True, text=True)
+    assert p.returncode != 0
+
+
 def test_an_unknown_module_names_steward_list(daemon):
     """Every verb that names a module says the module is unknown and where
     the modules are listed, in one line, exit 1."""
