@@ -74,6 +74,7 @@ int verb_list(struct cli *c, int argc, char **argv) {
                 const char *name = json_string_value(json_object_get(m, "name"));
                 const char *state = json_string_value(json_object_get(m, "state"));
                 const char *summary = json_string_value(json_object_get(m, "summary"));
+                const char *reason = json_string_value(json_object_get(m, "reason"));
                 size_t n;
 
                 name = name ? name : "-";
@@ -86,6 +87,14 @@ int verb_list(struct cli *c, int argc, char **argv) {
                         fputc(' ', stdout);
                 fputs_sanitized(summary ? summary : "", stdout);
                 fputc('\n', stdout);
+                /* Why it is degraded, n/a, stopped…: a line of its own under
+                 * the state, so the table stays greppable by name. */
+                if (reason && reason[0]) {
+                        printf("%*s", (int)name_w + 2, "");
+                        fputs("why: ", stdout);
+                        fputs_sanitized(reason, stdout);
+                        fputc('\n', stdout);
+                }
         }
         json_decref(answer);
         return 0;

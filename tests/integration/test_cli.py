@@ -263,3 +263,25 @@ def test_an_unknown_module_names_steward_list(daemon):
         p = daemon.cli(*args, check=1)
         assert p.stderr.splitlines() == [
             "steward: unknown module \"nosuchmodule\"; 'steward list' shows the modules"], (args, p.stderr)
+
+
+def test_a_module_that_is_not_running_says_why(daemon):
+    """The API gives a reason for every state but running, and steward list
+    prints it under the module; groups, with no status of its own, is n/a."""
+    modules = daemon.https("GET", "/api/v1/modules").json["modules"]
+    by_name = {m["name"]: m for m in modules}
+    assert by_name["groups"]["state"] == "n/a"
+    for m in modules:
+        if m["state"] != "running":
+            assert isinstance(m.get("reason"), str) and m["reason"], m
+        else:
+            assert "reason" not in m, m
+    one = daemon.https("GET", "/api/v1/modules/groups").json
+    assert one["reason"] == by_name["groups"]["reason"]
+    lines = daemon.cli("list", check=0).stdout.splitlines()
+    for m in modules:
+        row = next(i for i, l in enumerate(lines) if l.split()[:1] == [m["name"]])
+        if m["state"] != "running":
+            assert lines[row + 1].split() == ["why:", *m["reason"].split()], lines
+        else:
+            assert row + 1 == len(lines) or not lines[row + 1].lstrip().startswith("why:")
