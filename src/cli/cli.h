@@ -145,6 +145,10 @@ struct cli {
         enum token_source token_source;
         int64_t session_expired_at; /* a stored session too old to send, else 0 */
         bool session_withheld;      /* a stored session not sent under --fingerprint */
+
+        /* A collection's verb being run: its options ({"name", "field"}), so
+         * a refusal naming a field names the option that sets it. */
+        json_t *field_options;
 };
 
 enum {

@@ -169,8 +169,17 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
                 fputc(')', stderr);
         }
         if (field && field[0]) {
-                fputs(" (field: ", stderr);
-                fputs_sanitized(field, stderr);
+                const char *option = NULL;
+                size_t i;
+                json_t *o;
+
+                json_array_foreach(c->field_options, i, o) {
+                        const char *f = json_string_value(json_object_get(o, "field"));
+                        if (f && STREQ(f, field) && !option)
+                                option = json_string_value(json_object_get(o, "name"));
+                }
+                fputs(option ? " (option --" : " (field: ", stderr);
+                fputs_sanitized(option ? option : field, stderr);
                 fputc(')', stderr);
         }
         /* Where to look instead, in the same sentence. */

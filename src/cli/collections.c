@@ -655,8 +655,10 @@ static int run_write(struct cli *c, const char *collection, json_t *schema, json
         explicit_bzero(password, sizeof password);
         if (r >= 0 && p->dry_run && append_query(&target, "dry_run", "1") < 0)
                 r = -ENOMEM;
+        c->field_options = json_object_get(verb, "options");
         if (r >= 0)
                 r = cli_call(c, method, target, del ? NULL : body, &answer);
+        c->field_options = NULL;
         if ((pw = json_object_get(body, "password")) && json_is_string(pw))
                 explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
         json_decref(body);
