@@ -193,3 +193,13 @@ def test_every_example_runs(docs_daemon, tmp_path):
                             f"{p.stdout[-800:]}{p.stderr[-800:]}")
     assert not failures, "\n\n".join(failures)
     assert ran >= 40
+
+
+def test_the_config_example_of_stewardd8_is_the_defaults(daemon):
+    """stewardd(8)'s stewardd.conf is every setting at its default, as
+    `steward settings stewardd` prints them (without the module name)."""
+    page = (ROOT / "docs" / "stewardd.8").read_text()
+    block = page.split("# stewardd.conf\n", 1)[1].split(".RE", 1)[0]
+    documented = block.replace("\\-", "-").splitlines()
+    printed = [l.split(":", 1)[1] for l in daemon.cli("settings", "stewardd", check=0).stdout.splitlines()]
+    assert documented == printed
