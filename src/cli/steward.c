@@ -1,6 +1,7 @@
-/* steward.c — the `steward` command line client: its options, the table
- * of verbs, and the verbs that are one request each (list, status,
- * fullstatus, start, stop, restart).  `settings` and `command` live in
+/* steward.c — the `steward` command line client: its options, the dispatch
+ * through the table of verbs (verbs.c, which also prints every usage text
+ * and the man page's verb list), and the verbs that are one request each
+ * (list, status, fullstatus, start, stop, restart).  `settings` and `command` live in
  * settings.c, `login` and `logout` in login.c, `token` in tokens.c,
  * `sessions` in sessions.c, `audit` in audit.c, `discover` in discover.c,
  * `history` (and `status system --history`) in history.c; any other word

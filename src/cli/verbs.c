@@ -55,7 +55,8 @@ const struct verb_def cli_verbs[] = {
                 .min_args = 0,
                 .max_args = -1,
                 .run = verb_settings,
-                .forms = {{"settings MODULE[:KEY] ...", "print settings as MODULE:KEY = VALUE lines"},
+                .forms = {{"settings MODULE[:KEY] ...",
+                           "print settings as MODULE:KEY = VALUE lines"},
                           {"settings MODULE:KEY = VALUE ...",
                            "change settings (MODULE:KEY=VALUE works too)"},
                           {"settings [-]", "read MODULE:KEY = VALUE lines from stdin"},
@@ -215,7 +216,7 @@ const struct verb_def *verb_find(const char *name) {
         return NULL;
 }
 
-#define HELP_WIDTH 79
+#define HELP_WIDTH    79
 #define HELP_TEXT_COL 37
 
 /* Writes text from column col (the cursor is there) to HELP_WIDTH, breaking

@@ -174,7 +174,10 @@ static void role_groups_text(const struct role_lists *l, char *dst, size_t cap) 
                 if (!lists[i][0])
                         continue;
                 seen++;
-                n = snprintf(dst + len, cap - len, "%s", seen == 1 ? "" : seen == total ? " or " : ", ");
+                n = snprintf(dst + len, cap - len, "%s",
+                             seen == 1       ? ""
+                             : seen == total ? " or "
+                                             : ", ");
                 for (size_t g = 0; n >= 0 && (size_t)n < cap - len && lists[i][g]; g++) {
                         len += (size_t)n;
                         n = snprintf(dst + len, cap - len, "%s%s", g ? ", " : "", lists[i][g]);
