@@ -123,13 +123,16 @@ static void hint_unauthenticated(struct cli *c) {
         switch (c->token_source) {
         case TOKEN_SESSION:
                 fprintf(stderr,
-                        "steward: the session stored for %s has ended: log in again with "
-                        "'steward login %s'\n",
+                        "steward: the session stored for %s has ended (it expired or was "
+                        "ended, or its account is locked or has no Steward role now): log in "
+                        "again with 'steward login %s'\n",
                         c->where, c->where);
                 break;
         case TOKEN_OPTION:
                 fprintf(stderr,
-                        "steward: check the access token, or log in with 'steward login %s'\n",
+                        "steward: the access token is wrong, expired or revoked, or its "
+                        "account is locked or has no Steward role now; check it, or log in with "
+                        "'steward login %s'\n",
                         c->where);
                 break;
         default:
