@@ -285,3 +285,26 @@ def test_a_module_that_is_not_running_says_why(daemon):
             assert lines[row + 1].split() == ["why:", *m["reason"].split()], lines
         else:
             assert row + 1 == len(lines) or not lines[row + 1].lstrip().startswith("why:")
+
+
+def test_every_verb_option_the_cli_parses_is_in_its_help():
+    """Each verb file's option table (struct verb_option rows) against the
+    verb's --help: an option added to a parser but not to src/cli/verbs.c
+    fails here, with its short form."""
+    import subprocess
+    from conftest import ROOT
+    files = {"audit.c": "audit", "tokens.c": "token", "sessions.c": "sessions",
+             "login.c": "login", "discover.c": "discover", "ports.c": "ports",
+             "history.c": "history"}
+    for name, verb in files.items():
+        src = (ROOT / "src" / "cli" / name).read_text()
+        rows = re.findall(r'\{"([a-z][a-z-]*)", \'(.)\', (?:&\w+, NULL|NULL, &\w+)\}', src)
+        assert rows, name
+        out = subprocess.run([str(STEWARD), verb, "--help"], capture_output=True, text=True,
+                             check=True).stdout
+        for long, short in rows:
+            assert f"--{long}" in out, (verb, long, out)
+            assert re.search(rf"(^|[ (;,])-{short}\b", out, re.M), (verb, short, out)
+    out = subprocess.run([str(STEWARD), "settings", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "--dry-run" in out and "-n" in out
