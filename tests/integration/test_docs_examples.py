@@ -203,3 +203,19 @@ def test_the_config_example_of_stewardd8_is_the_defaults(daemon):
     documented = block.replace("\\-", "-").splitlines()
     printed = [l.split(":", 1)[1] for l in daemon.cli("settings", "stewardd", check=0).stdout.splitlines()]
     assert documented == printed
+
+
+def test_the_settings_lines_shown_in_steward1_are_the_defaults(daemon):
+    """The `stewardd:KEY = VALUE` lines that steward(1) shows as output are
+    what `steward settings stewardd` prints on a fresh daemon."""
+    page = (ROOT / "docs" / "steward.1.in").read_text()
+    shown, in_ex = [], False
+    for raw in page.splitlines():
+        if raw in (".EX", ".EE"):
+            in_ex = raw == ".EX"
+        elif in_ex and re.match(r"^stewardd:[\w:.\\-]+ = ", raw):
+            shown.append(raw.replace("\\-", "-"))
+    assert len(shown) >= 4, shown
+    printed = daemon.cli("settings", "stewardd", check=0).stdout.splitlines()
+    for line in shown:
+        assert line in printed, line
