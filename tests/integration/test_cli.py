@@ -308,3 +308,22 @@ def test_every_verb_option_the_cli_parses_is_in_its_help():
     out = subprocess.run([str(STEWARD), "settings", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "--dry-run" in out and "-n" in out
+
+
+def test_the_verbs_usage_errors_quote_the_table():
+    """The synopsis a verb file shows in its usage errors is one of the
+    table's forms, word for word, so an error and --help never differ."""
+    import subprocess
+    from conftest import ROOT
+    out = subprocess.run([str(STEWARD), "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    forms = {l.strip().split("   ")[0].strip() for l in out.splitlines() if l.startswith("  ")}
+    quoted = []
+    for f in (ROOT / "src" / "cli").glob("*.c"):
+        src = f.read_text()
+        quoted += re.findall(r'static const char \w*synopsis\[\] =\s*"([^"]+)";', src)
+        quoted += re.findall(r'usage_error\("usage: steward ([a-z][^"%]*)"\)', src)
+        quoted += re.findall(r'"steward (\w+ \w+ ID)", "\w+"', src)  # cli_delete_id's usage
+    assert len(quoted) >= 13 and "token revoke ID" in quoted, quoted
+    for q in quoted:
+        assert q in forms, (q, sorted(forms))
