@@ -145,6 +145,10 @@ struct cli {
         enum token_source token_source;
         int64_t session_expired_at; /* a stored session too old to send, else 0 */
         bool session_withheld;      /* a stored session not sent under --fingerprint */
+
+        /* A collection's verb being run: its options ({"name", "field"}), so
+         * a refusal naming a field names the option that sets it. */
+        json_t *field_options;
 };
 
 enum {
@@ -244,6 +248,15 @@ size_t print_file_diffs(json_t *files);
 /* Prints each string of an answer's "warnings" to stderr as
  * "steward: warning: …". */
 void print_warnings(json_t *answer);
+
+/* --- steward.c: the verbs that are one request each --- */
+
+int verb_list(struct cli *c, int argc, char **argv);
+int verb_status(struct cli *c, int argc, char **argv);
+int verb_fullstatus(struct cli *c, int argc, char **argv);
+int verb_start(struct cli *c, int argc, char **argv);
+int verb_stop(struct cli *c, int argc, char **argv);
+int verb_restart(struct cli *c, int argc, char **argv);
 
 /* --- settings.c --- */
 

@@ -123,13 +123,16 @@ static void hint_unauthenticated(struct cli *c) {
         switch (c->token_source) {
         case TOKEN_SESSION:
                 fprintf(stderr,
-                        "steward: the session stored for %s has ended: log in again with "
-                        "'steward login %s'\n",
+                        "steward: the session stored for %s has ended (it expired or was "
+                        "ended, or its account is locked or has no Steward role now): log in "
+                        "again with 'steward login %s'\n",
                         c->where, c->where);
                 break;
         case TOKEN_OPTION:
                 fprintf(stderr,
-                        "steward: check the access token, or log in with 'steward login %s'\n",
+                        "steward: the access token is wrong, expired or revoked, or its "
+                        "account is locked or has no Steward role now; check it, or log in with "
+                        "'steward login %s'\n",
                         c->where);
                 break;
         default:
@@ -169,16 +172,28 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
                 fputc(')', stderr);
         }
         if (field && field[0]) {
-                fputs(" (field: ", stderr);
-                fputs_sanitized(field, stderr);
+                const char *option = NULL;
+                size_t i;
+                json_t *o;
+
+                json_array_foreach(c->field_options, i, o) {
+                        const char *f = json_string_value(json_object_get(o, "field"));
+                        if (f && STREQ(f, field) && !option)
+                                option = json_string_value(json_object_get(o, "name"));
+                }
+                fputs(option ? " (option --" : " (field: ", stderr);
+                fputs_sanitized(option ? option : field, stderr);
                 fputc(')', stderr);
         }
+        /* Where to look instead, in the same sentence. */
+        if (code && STREQ(code, "unknown_module"))
+                fputs("; 'steward list' shows the modules", stderr);
         fputc('\n', stderr);
 
+        /* A refusal on the local socket is the server's one sentence: it
+         * says who may, or what role the request needed. */
         if (status == 401 && c->tcp && !c->logging_in)
                 hint_unauthenticated(c);
-        else if (status == 403 && !c->tcp)
-                fputs("steward: on the local socket only root is admitted\n", stderr);
 }
 
 void cli_report_refusal(struct cli *c, long status, json_t *answer) {

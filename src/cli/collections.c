@@ -655,8 +655,10 @@ static int run_write(struct cli *c, const char *collection, json_t *schema, json
         explicit_bzero(password, sizeof password);
         if (r >= 0 && p->dry_run && append_query(&target, "dry_run", "1") < 0)
                 r = -ENOMEM;
+        c->field_options = json_object_get(verb, "options");
         if (r >= 0)
                 r = cli_call(c, method, target, del ? NULL : body, &answer);
+        c->field_options = NULL;
         if ((pw = json_object_get(body, "password")) && json_is_string(pw))
                 explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
         json_decref(body);
@@ -708,6 +710,43 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
         return 0;
 }
 
+/* `steward COLLECTION --help`: every verb of the collection, each with its
+ * synopsis and what it does. */
+static int print_collection_help(const char *collection, json_t *schema) {
+        static const char *const generic[] = {"list", "show", "add", "modify", "delete"};
+        const char *names[ARGS_MAX];
+        char synopsis[SYNOPSIS_MAX];
+        size_t n = 0, i;
+        json_t *v;
+
+        for (i = 0; i < ELEMENTSOF(generic); i++)
+                names[n++] = generic[i];
+        json_array_foreach(json_object_get(schema, "verbs"), i, v) {
+                const char *s = sget(v, "name");
+                bool seen = false;
+                for (size_t k = 0; s && k < n; k++)
+                        seen |= STREQ(names[k], s);
+                if (s && !seen && n < ELEMENTSOF(names))
+                        names[n++] = s;
+        }
+        for (i = 0; i < n; i++) {
+                json_t *verb = find_verb(schema, names[i]);
+                const char *summary;
+
+                if (!verb)
+                        continue;
+                synopsis_of(collection, verb, synopsis, sizeof synopsis);
+                summary = sget(verb, "summary");
+                printf("%s steward %s\n", i == 0 ? "Usage:" : "      ", synopsis);
+                if (summary && *summary)
+                        printf("         %s\n", summary);
+                json_decref(verb);
+        }
+        printf("\nsteward %s VERB --help: a verb's options and the fields they fill.\n",
+               collection);
+        return 0;
+}
+
 static int run_verb(struct cli *c, const char *collection, json_t *schema, json_t *verb, int argc,
                     char **argv) {
         const char *op = sget(verb, "op") ?: "";
@@ -756,6 +795,11 @@ int cli_collection(struct cli *c, const char *collection, int argc, char **argv)
         if (argc < 1) {
                 json_decref(schema);
                 return usage_error("usage: steward %s VERB ... (%s)", collection, names);
+        }
+        if (STREQ(argv[0], "--help") || STREQ(argv[0], "-h")) {
+                r = print_collection_help(collection, schema);
+                json_decref(schema);
+                return r;
         }
         verb = find_verb(schema, argv[0]);
         if (!verb) {

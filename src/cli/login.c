@@ -55,8 +55,8 @@
 #define BOOTSTRAP_TOKEN_MAX 128
 #define BOOTSTRAP_FILE      "/var/lib/steward/bootstrap-token"
 
-static const char login_synopsis[] =
-        "login [HOST[:PORT]] [--user NAME] [--yes] [--bootstrap [--bootstrap-file FILE]]";
+/* The password form; `steward login --help` shows the --bootstrap form too. */
+static const char login_synopsis[] = "login [HOST[:PORT]] [--user NAME] [--yes]";
 
 static volatile sig_atomic_t caught_signal;
 

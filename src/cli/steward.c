@@ -1,6 +1,7 @@
-/* steward.c — the `steward` command line client: its options, the table
- * of verbs, and the verbs that are one request each (list, status,
- * fullstatus, start, stop, restart).  `settings` and `command` live in
+/* steward.c — the `steward` command line client: its options, the dispatch
+ * through the table of verbs (verbs.c, which also prints every usage text
+ * and the man page's verb list), and the verbs that are one request each
+ * (list, status, fullstatus, start, stop, restart).  `settings` and `command` live in
  * settings.c, `login` and `logout` in login.c, `token` in tokens.c,
  * `sessions` in sessions.c, `audit` in audit.c, `discover` in discover.c,
  * `history` (and `status system --history`) in history.c; any other word
@@ -36,83 +37,9 @@
 
 #include "cli.h"
 #include "util.h"
+#include "verbs.h"
 
-static const char usage_text[] =
-        "Usage: steward [OPTIONS] COMMAND [ARGUMENTS...]\n"
-        "\n"
-        "Administer a server through stewardd, on this machine (the local socket) or\n"
-        "over the network (-H, TLS on port 660).\n"
-        "\n"
-        "Commands:\n"
-        "  list                               modules and their state\n"
-        "  status [MODULE]                    a module's status (no MODULE: like list)\n"
-        "  status system --history cpu|mem|net|load [RANGE]\n"
-        "                                     the chart of history for that series\n"
-        "  fullstatus MODULE                  everything the module reports\n"
-        "  settings MODULE[:KEY] ...          print settings as MODULE:KEY = VALUE lines\n"
-        "  settings MODULE:KEY = VALUE ...    change settings (MODULE:KEY=VALUE works too)\n"
-        "  settings [-]                       read MODULE:KEY = VALUE lines from stdin\n"
-        "  settings --dry-run ...             show the changes as a diff, change nothing\n"
-        "  command MODULE:NAME [ARG=VALUE ...]\n"
-        "                                     run one of a module's commands\n"
-        "  start|stop|restart MODULE          start, stop or restart a module's service\n"
-        "  login [HOST[:PORT]] [--user NAME] [--yes]\n"
-        "                                     log in to HOST (or -H) with a password and keep\n"
-        "                                     the session; trusts the server's certificate on\n"
-        "                                     first use, as ssh does (--yes: without asking)\n"
-        "  login --bootstrap [HOST[:PORT]] [--bootstrap-file FILE] [--yes]\n"
-        "                                     the first login of a new server, with its one-time\n"
-        "                                     bootstrap token: read from FILE, else from\n"
-        "                                     /var/lib/steward/bootstrap-token when HOST is this\n"
-        "                                     machine, else from stdin\n"
-        "  logout [HOST[:PORT]]               end the stored session for HOST (or -H)\n"
-        "  token create NAME [--role monitor|operator|admin] [--expires SECONDS]\n"
-        "                                     create an API token (its secret is shown once)\n"
-        "  token list                         the API tokens\n"
-        "  token revoke ID                    revoke an API token\n"
-        "  sessions [list] [--user NAME]      the live login sessions (an admin's: everyone's)\n"
-        "  sessions end ID                    end a login session (one's own: a logout)\n"
-        "  audit list [--module M] [--user U] [--limit N] [--all]\n"
-        "                                     the audit log, newest first (--all: every page)\n"
-        "  audit show ID                      one audit record, with the diffs of its files\n"
-        "  audit verify                       check the audit log's hash chain\n"
-        "  audit rollback ID [--dry-run]      restore the files a change modified\n"
-        "  COLLECTION list [OPTIONS] [--all]  the items of a collection of the server\n"
-        "  COLLECTION show|add|modify|delete NAME [OPTIONS] [--dry-run]\n"
-        "                                     one item; the collections, their options and\n"
-        "                                     their own verbs come from the server's schema\n"
-        "                                     (steward COLLECTION VERB --help lists them)\n"
-        "  discover [--timeout SECONDS] [--port N]\n"
-        "                                     find stewardd servers on the local networks\n"
-        "                                     (UDP broadcast; default 2 seconds, port 660)\n"
-        "  history SERIES [RANGE] [--step SECONDS]\n"
-        "                                     a chart of a metric over the last RANGE (90s,\n"
-        "                                     15m, 1h: the default, up to 24h); series: cpu.busy,\n"
-        "                                     mem.used, net.rx, … (GET /api/v1/metrics/series)\n"
-        "\n"
-        "Options (before the command):\n"
-        "  -H, --host HOST[:PORT]             connect to HOST over TLS (default port 660);\n"
-        "                                     IPv6 addresses as [ADDRESS]:PORT\n"
-        "      --socket PATH                  the local socket (default " DEFAULT_SOCKET ")\n"
-        "      --token TOKEN                  access token for -H (other users can see it in\n"
-        "                                     ps: prefer --token-file or STEWARD_TOKEN)\n"
-        "      --token-file FILE              read the access token from FILE\n"
-        "      --fingerprint SHA256:HEX       trust only the server certificate with this\n"
-        "                                     SHA-256 fingerprint\n"
-        "                                     (after login, -H HOST alone uses the stored\n"
-        "                                     session and the certificate pinned for HOST)\n"
-        "      --json                         print the server's JSON answers\n"
-        "  -h, --help                         show this help\n"
-        "      --version                      show the version\n"
-        "\n"
-        "Environment: STEWARD_SOCKET, STEWARD_TOKEN, STEWARD_FINGERPRINT,\n"
-        "STEWARD_ACCEPT_NEW=1 (login: trust a new server's certificate without asking).\n"
-        "Files: ~/.config/steward/known_hosts and sessions ($XDG_CONFIG_HOME/steward).\n"
-        "Exit status: 0 success, 1 the server refused, 2 usage error,\n"
-        "3 no connection, or the server's certificate did not verify or has changed.\n"
-        "See steward(1).\n";
-
-static int verb_list(struct cli *c, int argc, char **argv) {
+int verb_list(struct cli *c, int argc, char **argv) {
         json_t *answer = NULL, *modules, *m;
         size_t i, name_w = 4, state_w = 5;
         int r;
@@ -148,6 +75,7 @@ static int verb_list(struct cli *c, int argc, char **argv) {
                 const char *name = json_string_value(json_object_get(m, "name"));
                 const char *state = json_string_value(json_object_get(m, "state"));
                 const char *summary = json_string_value(json_object_get(m, "summary"));
+                const char *reason = json_string_value(json_object_get(m, "reason"));
                 size_t n;
 
                 name = name ? name : "-";
@@ -160,6 +88,14 @@ static int verb_list(struct cli *c, int argc, char **argv) {
                         fputc(' ', stdout);
                 fputs_sanitized(summary ? summary : "", stdout);
                 fputc('\n', stdout);
+                /* Why it is degraded, n/a, stopped…: a line of its own under
+                 * the state, so the table stays greppable by name. */
+                if (reason && reason[0]) {
+                        printf("%*s", (int)name_w + 2, "");
+                        fputs("why: ", stdout);
+                        fputs_sanitized(reason, stdout);
+                        fputc('\n', stdout);
+                }
         }
         json_decref(answer);
         return 0;
@@ -191,7 +127,7 @@ static int show_module(struct cli *c, const char *module, bool full) {
         return r;
 }
 
-static int verb_status(struct cli *c, int argc, char **argv) {
+int verb_status(struct cli *c, int argc, char **argv) {
         if (argc == 0)
                 return verb_list(c, argc, argv);
         if (argc > 1)
@@ -199,7 +135,7 @@ static int verb_status(struct cli *c, int argc, char **argv) {
         return show_module(c, argv[0], false);
 }
 
-static int verb_fullstatus(struct cli *c, int argc, char **argv) {
+int verb_fullstatus(struct cli *c, int argc, char **argv) {
         return show_module(c, argv[0], true);
 }
 
@@ -223,44 +159,17 @@ static int verb_action(struct cli *c, const char *action, const char *module) {
         return r;
 }
 
-static int verb_start(struct cli *c, int argc, char **argv) {
+int verb_start(struct cli *c, int argc, char **argv) {
         return verb_action(c, "start", argv[0]);
 }
 
-static int verb_stop(struct cli *c, int argc, char **argv) {
+int verb_stop(struct cli *c, int argc, char **argv) {
         return verb_action(c, "stop", argv[0]);
 }
 
-static int verb_restart(struct cli *c, int argc, char **argv) {
+int verb_restart(struct cli *c, int argc, char **argv) {
         return verb_action(c, "restart", argv[0]);
 }
-
-static const struct verb {
-        const char *name;
-        int min_args, max_args; /* max -1: any number */
-        int (*run)(struct cli *c, int argc, char **argv);
-        const char *synopsis;
-        bool own_connection; /* the verb calls cli_connect() itself */
-} verbs[] = {
-        {"list", 0, 0, verb_list, "list"},
-        {"status", 0, 4, verb_status,
-         "status [MODULE] | status system --history cpu|mem|net|load [RANGE]"},
-        {"fullstatus", 1, 1, verb_fullstatus, "fullstatus MODULE"},
-        {"settings", 0, -1, verb_settings, "settings MODULE[:KEY]... | MODULE:KEY = VALUE... | -"},
-        {"command", 1, -1, verb_command, "command MODULE:NAME [ARG=VALUE...]"},
-        {"start", 1, 1, verb_start, "start MODULE"},
-        {"stop", 1, 1, verb_stop, "stop MODULE"},
-        {"restart", 1, 1, verb_restart, "restart MODULE"},
-        {"login", 0, -1, verb_login,
-         "login [HOST[:PORT]] [--user NAME] [--yes] [--bootstrap [--bootstrap-file FILE]]", true},
-        {"logout", 0, 1, verb_logout, "logout [HOST[:PORT]]", true},
-        {"token", 1, -1, verb_token, "token create|list|revoke ..."},
-        {"sessions", 0, -1, verb_sessions, "sessions [list] [--user NAME] | sessions end ID"},
-        {"audit", 1, -1, verb_audit, "audit list|show|verify|rollback ..."},
-        {"discover", 0, -1, verb_discover, "discover [--timeout SECONDS] [--port N]", true},
-        {"ports", 0, -1, verb_ports, "ports [PORT] [--all]"},
-        {"history", 1, -1, verb_history, "history SERIES [RANGE] [--step SECONDS]"},
-};
 
 enum {
         OPT_SOCKET = 0x100,
@@ -269,6 +178,7 @@ enum {
         OPT_FINGERPRINT,
         OPT_JSON,
         OPT_VERSION,
+        OPT_ROFF_PAGE,
 };
 
 /* Returns 1 to go on, 0 when done (--help, --version), -EINVAL on error. */
@@ -282,6 +192,8 @@ static int parse_argv(int argc, char **argv, struct cli_options *o) {
                 {"json", no_argument, NULL, OPT_JSON},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
+                /* Not in --help: the build writes the man page with it. */
+                {"roff-page", required_argument, NULL, OPT_ROFF_PAGE},
                 {},
         };
         int opt;
@@ -309,8 +221,12 @@ static int parse_argv(int argc, char **argv, struct cli_options *o) {
                         o->json = true;
                         break;
                 case 'h':
-                        fputs(usage_text, stdout);
+                        verbs_print_help(stdout);
                         return 0;
+                case OPT_ROFF_PAGE: {
+                        int r = verbs_print_roff(optarg, stdout);
+                        return r < 0 ? r : 0;
+                }
                 case OPT_VERSION:
                         puts("steward " STEWARD_VERSION);
                         return 0;
@@ -323,6 +239,19 @@ static int parse_argv(int argc, char **argv, struct cli_options *o) {
                 }
         }
         return 1;
+}
+
+/* `steward VERB --help` or `steward VERB SUBCOMMAND --help` (-h too): the
+ * verb's usage, before anything is checked or sent.  Later arguments are
+ * the verb's (a setting's value may be "--help"). */
+static bool wants_help(int nargs, char **args) {
+        for (int i = 0; i < nargs && i < 2; i++) {
+                if (STREQ(args[i], "--"))
+                        return false;
+                if (STREQ(args[i], "--help") || STREQ(args[i], "-h"))
+                        return true;
+        }
+        return false;
 }
 
 static int exit_status(int r) {
@@ -338,7 +267,7 @@ static int exit_status(int r) {
 static int run(int argc, char **argv) {
         struct cli_options o = {};
         struct cli c = {};
-        const struct verb *verb = NULL;
+        const struct verb_def *verb = NULL;
         int nargs, r;
 
         r = parse_argv(argc, argv, &o);
@@ -347,14 +276,19 @@ static int run(int argc, char **argv) {
 
         if (optind >= argc)
                 return usage_error("missing command");
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (STREQ(verbs[i].name, argv[optind]))
-                        verb = &verbs[i];
+        verb = verb_find(argv[optind]);
         /* Any other word names a collection the server may have
          * (collections.c). */
         nargs = argc - optind - 1;
+        if (verb && wants_help(nargs, argv + optind + 1)) {
+                verb_print_usage(verb, stdout);
+                return 0;
+        }
         if (verb && (nargs < verb->min_args || (verb->max_args >= 0 && nargs > verb->max_args)))
-                return usage_error("usage: steward %s", verb->synopsis);
+                return usage_error("usage: steward %s%s%s%s", verb->forms[0].synopsis,
+                                   verb->forms[1].synopsis ? " (all its forms: steward " : "",
+                                   verb->forms[1].synopsis ? verb->name : "",
+                                   verb->forms[1].synopsis ? " --help)" : "");
         if (o.host_arg && o.socket_path)
                 return usage_error("-H and --socket exclude each other");
 

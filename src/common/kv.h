@@ -4,7 +4,7 @@
  *
  *     stewardd:limits:max_connections = 256
  *     stewardd:log_level = "info"
- *     system:dns:_array_index:0 = "10.0.0.1"
+ *     stewardd:auth:admin_groups:_array_index:1 = "steward-admin"
  *     stewardd:feature = yes
  *     stewardd:list = _empty_array
  *

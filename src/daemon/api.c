@@ -132,7 +132,7 @@ static bool query_flag(const struct api_request *req, const char *key, bool *ret
 static const module_t *find_module(char *name, struct api_response *resp) {
         const module_t *m = module_find(name);
         if (!m)
-                api_error(resp, 404, "unknown_module", NULL, "no module named \"%.64s\"", name);
+                api_error(resp, 404, "unknown_module", NULL, "unknown module \"%.64s\"", name);
         return m;
 }
 
@@ -250,14 +250,22 @@ static json_t *module_status(const struct api_request *req, const module_t *m, b
                 json_decref(st);
                 return NULL;
         }
+        /* "reason": why a module is not running, for the CLI's list and the
+         * console; a module's own status may set it. */
         if (r < 0 || (!st && m->status)) {
+                const char *why = e.message[0] ? e.message : strerror(-r);
+
                 json_object_set_new(o, "state", json_string("unavailable"));
-                json_object_set_new(o, "error",
-                                    json_string(e.message[0] ? e.message : strerror(-r)));
+                json_object_set_new(o, "error", json_string(why));
+                json_object_set_new(o, "reason", json_string(why));
         } else if (st) {
                 json_object_update(o, st);
         } else {
                 json_object_set_new(o, "state", json_string("n/a"));
+                json_object_set_new(o, "reason",
+                                    json_string("the module has no status of its own: it "
+                                                "manages data (steward settings, or its "
+                                                "collections), not a service"));
         }
         json_decref(st);
         return o;

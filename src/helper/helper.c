@@ -158,6 +158,42 @@ static struct role_map role_map(const struct steward_config *c, struct role_list
         };
 }
 
+/* "sudo, steward-admin (admin), steward-operator (operator) or …", cut to
+ * fit dst. */
+static void role_groups_text(const struct role_lists *l, char *dst, size_t cap) {
+        const char *const *lists[] = {l->admin, l->operator, l->monitor};
+        static const char *const roles[] = {"admin", "operator", "monitor"};
+        size_t len = 0, total = 0, seen = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                total += lists[i][0] ? 1 : 0;
+        dst[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                int n;
+
+                if (!lists[i][0])
+                        continue;
+                seen++;
+                n = snprintf(dst + len, cap - len, "%s",
+                             seen == 1       ? ""
+                             : seen == total ? " or "
+                                             : ", ");
+                for (size_t g = 0; n >= 0 && (size_t)n < cap - len && lists[i][g]; g++) {
+                        len += (size_t)n;
+                        n = snprintf(dst + len, cap - len, "%s%s", g ? ", " : "", lists[i][g]);
+                }
+                if (n < 0 || (size_t)n >= cap - len)
+                        return; /* cut: what fits is printed */
+                len += (size_t)n;
+                n = snprintf(dst + len, cap - len, " (%s)", roles[i]);
+                if (n < 0 || (size_t)n >= cap - len)
+                        return;
+                len += (size_t)n;
+        }
+        if (total == 0)
+                snprintf(dst, cap, "no group");
+}
+
 static const char *str_arg(json_t *args, const char *key) {
         return json_string_value(json_object_get(args, key));
 }
@@ -467,10 +503,14 @@ static int op_peer_session(struct helper *h, const struct caller *c, json_t *arg
         map = role_map(&cfg, &lists);
         r = auth_role_for_uid(cred.uid, &map, &role, user, sizeof user);
         if (r < 0 || role == ROLE_NONE) {
+                char groups[3 * STEWARD_MAX_GROUPS * 40];
+
+                /* One sentence the CLI prints as is: who has a role here. */
+                role_groups_text(&lists, groups, sizeof groups);
                 module_error_set(e, 403, "forbidden", NULL,
-                                 "uid %u has no Steward role (add the account to one of the "
-                                 "admin, operator or monitor groups)",
-                                 (unsigned)cred.uid);
+                                 "uid %u has no Steward role: on the local socket root and the "
+                                 "members of %s have one (the settings stewardd:auth:*_groups)",
+                                 (unsigned)cred.uid, groups);
                 return -EPERM;
         }
         r = session_new(h, "peer", user, cred.uid, role, "", now_s() + PEER_SESSION_SECONDS,
@@ -1077,7 +1117,7 @@ static const module_t *module_arg(json_t *args, struct module_error *e) {
         const char *name = str_arg(args, "module");
         const module_t *m = name ? module_find(name) : NULL;
         if (!m)
-                module_error_set(e, 404, "unknown_module", NULL, "no module named \"%.64s\"",
+                module_error_set(e, 404, "unknown_module", NULL, "unknown module \"%.64s\"",
                                  name ? name : "");
         return m;
 }

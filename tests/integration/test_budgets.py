@@ -307,6 +307,9 @@ def test_local_peers_without_a_role_are_refused_at_once_and_block_nobody(daemon)
                            capture_output=True, text=True, timeout=60)
         assert c.returncode == 1, c
         assert "uid 65534 has no Steward role" in c.stderr
+        # One sentence, which names the groups that give a role.
+        assert len(c.stderr.splitlines()) == 1, c.stderr
+        assert "steward-admin (admin)" in c.stderr and "root" in c.stderr
     assert closed(d)["local_no_role"] == 320
     r = d.https("GET", "/metrics")
     assert 'steward_connections_closed_total{reason="local_no_role"} 320' in r.body

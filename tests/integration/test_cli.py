@@ -17,7 +17,37 @@ def test_status_prints_settings_style(daemon):
     p = daemon.cli("status", "system", check=0)
     assert 'system:state = "running"' in p.stdout.splitlines()
     assert re.search(r'^system:hostname = ".+"$', p.stdout, re.M)
-    assert re.search(r"^system:load:_array_index:2 = [0-9.]+$", p.stdout, re.M)
+    # The load averages are named by minutes, in status as in fullstatus.
+    assert re.search(r"^system:load:15 = [0-9.]+$", p.stdout, re.M)
+    assert "system:load:_array_index" not in p.stdout
+
+
+def test_one_naming_in_status_fullstatus_settings_and_show(daemon):
+    """Arrays print as KEY:_array_index:N, objects as KEY:NAME, the same in
+    every verb that prints KEY = VALUE lines; settings read them back."""
+    keys = {}
+    for args in (("status", "system"), ("fullstatus", "system")):
+        out = daemon.cli(*args, check=0).stdout
+        keys[args[0]] = {l.split(" = ")[0] for l in out.splitlines() if l.startswith("system:load:")}
+        assert {"system:load:1", "system:load:5", "system:load:15"} <= keys[args[0]], out
+    full = daemon.cli("fullstatus", "system", check=0).stdout
+    assert re.search(r"^system:cpu:per_cpu:_array_index:0:cpu = \"cpu0\"$", full, re.M)
+    assert not re.search(r"^system:cpu:per_cpu:[0-9]", full, re.M)
+    settings = daemon.cli("settings", "stewardd", check=0).stdout
+    assert 'stewardd:auth:admin_groups:_array_index:1 = "steward-admin"' in settings.splitlines()
+    show = daemon.cli("users", "show", "root", check=0).stdout
+    assert "users:root:groups = _empty_array" in show.splitlines()
+    # What settings prints feeds back into settings, arrays included; a
+    # changed array element is applied.
+    before = daemon.config.read_bytes() if daemon.config.exists() else b""
+    daemon.cli("settings", stdin=settings, check=0)
+    after = daemon.config.read_bytes() if daemon.config.exists() else b""
+    assert after == before
+    changed = settings.replace('admin_groups:_array_index:1 = "steward-admin"',
+                               'admin_groups:_array_index:1 = "wheel"')
+    daemon.cli("settings", stdin=changed, check=0)
+    s = daemon.https("GET", "/api/v1/modules/stewardd/settings").json
+    assert s["auth"]["admin_groups"] == ["sudo", "wheel"]
 
 
 def test_fullstatus(daemon):
@@ -147,3 +177,153 @@ def test_help_and_version():
     assert p.returncode == 0 and "settings" in p.stdout and "--fingerprint" in p.stdout
     p = subprocess.run([str(STEWARD), "--version"], capture_output=True, text=True)
     assert p.stdout.startswith("steward ")
+
+
+def help_verbs():
+    """The verbs `steward --help` lists, in order (COLLECTION aside)."""
+    import subprocess
+    out = subprocess.run([str(STEWARD), "--help"], capture_output=True, text=True, check=True).stdout
+    commands = out.split("Commands", 1)[1].split("\nOptions", 1)[0]
+    names = []
+    for line in commands.splitlines():
+        m = re.match(r"^  ([a-zA-Z]+)\b", line)
+        if m and m.group(1) not in names:
+            names.append(m.group(1))
+    return names
+
+
+def man_verbs():
+    """The verbs of the generated steward(1)'s COMMANDS list."""
+    page = (STEWARD.parent / "steward.1").read_text()
+    section = page.split(".SH COMMANDS", 1)[1].split("Each command in detail", 1)[0]
+    return re.findall(r"^\.TP 14\n\\f[BI]([A-Za-z]+)\\fR$", section, re.M)
+
+
+def test_every_verb_is_in_help_and_the_man_page_and_dispatches():
+    import subprocess
+    verbs = help_verbs()
+    # Every verb the CLI runs, ports and history included.
+    for v in ("list", "status", "fullstatus", "settings", "command", "start", "stop", "restart",
+              "login", "logout", "token", "sessions", "audit", "discover", "ports", "history"):
+        assert v in verbs, (v, verbs)
+    assert man_verbs() == verbs
+    for v in verbs:
+        if v == "COLLECTION":
+            continue
+        # Each dispatches: its own usage, exit 0, before any connection.
+        p = subprocess.run([str(STEWARD), "--socket", "/nonexistent", v, "--help"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, (v, p.stderr)
+        assert p.stdout.startswith(f"Usage: steward [OPTIONS] {v}"), (v, p.stdout)
+    p = subprocess.run([str(STEWARD), "audit", "list", "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "audit rollback ID [--dry-run]" in p.stdout
+
+
+def test_an_unknown_verb_is_refused(daemon):
+    p = daemon.cli("frobnicate", check=2)
+    assert 'unknown command "frobnicate"' in p.stderr and "steward --help" in p.stderr
+    p = daemon.cli("frobnicate", "--help", check=2)
+
+
+def test_a_collection_lists_its_verbs_with_help(daemon):
+    p = daemon.cli("groups", "--help", check=0)
+    assert p.stdout.startswith("Usage: steward groups list")
+    assert "steward groups members NAME" in p.stdout and "--force" in p.stdout
+
+
+def test_the_man_page_needs_an_entry_for_every_verb(tmp_path):
+    """The build makes steward(1) with `steward --roff-page`, which refuses a
+    template where a verb has no entry of its own, or without its markers."""
+    import subprocess
+    from conftest import ROOT
+    template = (ROOT / "docs" / "steward.1.in").read_text()
+    ok = subprocess.run([str(STEWARD), "--roff-page", str(ROOT / "docs" / "steward.1.in")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0
+    assert not [l for l in ok.stdout.splitlines() if l.startswith('.\\" @VERB_')]
+    assert ok.stdout == (STEWARD.parent / "steward.1").read_text()
+    start = template.index(".BR ports \" [")
+    end = template.index(".TP", start)
+    broken = tmp_path / "no-ports.1.in"
+    broken.write_text(template[:start] + template[end + 4:])
+    p = subprocess.run([str(STEWARD), "--roff-page", str(broken)], capture_output=True, text=True)
+    assert p.returncode != 0 and "ports has no .TP entry" in p.stderr
+    broken.write_text(template.replace('.\\" @VERB_LIST@\n', ""))
+    p = subprocess.run([str(STEWARD), "--roff-page", str(broken)], capture_output=True, text=True)
+    assert p.returncode != 0
+
+
+def test_an_unknown_module_names_steward_list(daemon):
+    """Every verb that names a module says the module is unknown and where
+    the modules are listed, in one line, exit 1."""
+    for args in (("status", "nosuchmodule"), ("fullstatus", "nosuchmodule"),
+                 ("settings", "nosuchmodule"), ("settings", "nosuchmodule:a", "=", "1"),
+                 ("command", "nosuchmodule:x"), ("start", "nosuchmodule"),
+                 ("stop", "nosuchmodule"), ("restart", "nosuchmodule")):
+        p = daemon.cli(*args, check=1)
+        assert p.stderr.splitlines() == [
+            "steward: unknown module \"nosuchmodule\"; 'steward list' shows the modules"], (args, p.stderr)
+
+
+def test_a_module_that_is_not_running_says_why(daemon):
+    """The API gives a reason for every state but running, and steward list
+    prints it under the module; groups, with no status of its own, is n/a."""
+    modules = daemon.https("GET", "/api/v1/modules").json["modules"]
+    by_name = {m["name"]: m for m in modules}
+    assert by_name["groups"]["state"] == "n/a"
+    for m in modules:
+        if m["state"] != "running":
+            assert isinstance(m.get("reason"), str) and m["reason"], m
+        else:
+            assert "reason" not in m, m
+    one = daemon.https("GET", "/api/v1/modules/groups").json
+    assert one["reason"] == by_name["groups"]["reason"]
+    lines = daemon.cli("list", check=0).stdout.splitlines()
+    for m in modules:
+        row = next(i for i, l in enumerate(lines) if l.split()[:1] == [m["name"]])
+        if m["state"] != "running":
+            assert lines[row + 1].split() == ["why:", *m["reason"].split()], lines
+        else:
+            assert row + 1 == len(lines) or not lines[row + 1].lstrip().startswith("why:")
+
+
+def test_every_verb_option_the_cli_parses_is_in_its_help():
+    """Each verb file's option table (struct verb_option rows) against the
+    verb's --help: an option added to a parser but not to src/cli/verbs.c
+    fails here, with its short form."""
+    import subprocess
+    from conftest import ROOT
+    files = {"audit.c": "audit", "tokens.c": "token", "sessions.c": "sessions",
+             "login.c": "login", "discover.c": "discover", "ports.c": "ports",
+             "history.c": "history"}
+    for name, verb in files.items():
+        src = (ROOT / "src" / "cli" / name).read_text()
+        rows = re.findall(r'\{"([a-z][a-z-]*)", \'(.)\', (?:&\w+, NULL|NULL, &\w+)\}', src)
+        assert rows, name
+        out = subprocess.run([str(STEWARD), verb, "--help"], capture_output=True, text=True,
+                             check=True).stdout
+        for long, short in rows:
+            assert f"--{long}" in out, (verb, long, out)
+            assert re.search(rf"(^|[ (;,])-{short}\b", out, re.M), (verb, short, out)
+    out = subprocess.run([str(STEWARD), "settings", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "--dry-run" in out and "-n" in out
+
+
+def test_the_verbs_usage_errors_quote_the_table():
+    """The synopsis a verb file shows in its usage errors is one of the
+    table's forms, word for word, so an error and --help never differ."""
+    import subprocess
+    from conftest import ROOT
+    out = subprocess.run([str(STEWARD), "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    forms = {l.strip().split("   ")[0].strip() for l in out.splitlines() if l.startswith("  ")}
+    quoted = []
+    for f in (ROOT / "src" / "cli").glob("*.c"):
+        src = f.read_text()
+        quoted += re.findall(r'static const char \w*synopsis\[\] =\s*"([^"]+)";', src)
+        quoted += re.findall(r'usage_error\("usage: steward ([a-z][^"%]*)"\)', src)
+        quoted += re.findall(r'"steward (\w+ \w+ ID)", "\w+"', src)  # cli_delete_id's usage
+    assert len(quoted) >= 13 and "token revoke ID" in quoted, quoted
+    for q in quoted:
+        assert q in forms, (q, sorted(forms))

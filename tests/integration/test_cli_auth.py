@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -364,3 +365,31 @@ def test_usage_errors_exit_2(daemon, home):
     daemon.cli("audit", "list", "--limit", "0", env=env, check=2)
     daemon.cli("audit", "rollback", env=env, check=2)
     assert not config_dir(home).exists()
+
+
+def test_an_account_without_a_role_now_is_told_what_may_be_wrong(daemon, admin_user, home):
+    """A token or a stored session whose account left its role groups is
+    refused like a wrong token (a stranger learns nothing); the CLI's one
+    hint names that cause among the others, and nothing contradicts it."""
+    from conftest import ns_run
+    name, password = admin_user
+    login(daemon, admin_user, home)
+    r = daemon.https("POST", "/api/v1/login", {"user": name, "password": password}, token=False)
+    assert r.status == 200, r
+    token = r.json["token"]
+    ns_run(daemon, ["/usr/bin/gpasswd", "-d", name, "sudo"])
+    tokfile = home / "token"
+    tokfile.write_text(token + "\n")
+    env = isolated(home)
+    for extra in ((), ("--token-file", str(tokfile))):
+        args = ["-H", host(daemon), *extra, "list"]
+        p = None
+        for _ in range(40):  # a change outside Steward counts within 7 s
+            p = daemon.cli(*args, env=env)
+            if p.returncode == 1:
+                break
+            time.sleep(0.25)
+        assert p.returncode == 1, (p.stdout, p.stderr)
+        hints = [l for l in p.stderr.splitlines() if l.startswith("steward: ")]
+        assert len(hints) == 2, p.stderr  # the server's refusal, and one hint
+        assert "no Steward role now" in hints[1], p.stderr

@@ -394,6 +394,11 @@ def test_system_accounts_need_force(ud):
     assert r.status == 409 and r.json["error"]["code"] == "system_account"
     r = d.https("PATCH", "/api/v1/users/daemon", {"full_name": "the daemon", "force": True})
     assert r.status == 200 and getent(d, "passwd", "daemon").split(":")[4] == "the daemon"
+    # The CLI's refusal names the option that passes, not the API's field.
+    p = d.cli("groups", "members", "staff", "--add", "daemon", check=1)
+    assert "(option --force)" in p.stderr and "field: force" not in p.stderr, p.stderr
+    d.cli("groups", "members", "staff", "--add", "daemon", "--force", check=0)
+    assert "daemon" in getent(d, "group", "staff").split(":")[3].split(",")
 
 
 def admin_session(d, name, pw):

@@ -665,6 +665,14 @@ static int ports_status(const struct module_ctx *ctx, json_t **ret, struct modul
                          (json_int_t)news, "gone", json_object_get(lst, "gone"), "baseline",
                          json_object_get(lst, "baseline"));
         json_decref(lst);
+        if (*ret && warnings &&
+            json_object_set_new(*ret, "reason",
+                                json_sprintf("%zu finding%s of warning or critical severity "
+                                             "(steward ports)",
+                                             warnings, warnings == 1 ? "" : "s")) < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+        }
         return *ret ? 0 : -ENOMEM;
 }
 

@@ -125,6 +125,29 @@ static void put(json_t *o, const char *key, json_t *v, int *r) {
                 *r = -ENOMEM;
 }
 
+/* Why the state is "degraded": the fields whose source could not be read
+ * are null (cpu_percent is null before the first sample, which is no
+ * fault). */
+static json_t *degraded_reason(json_t *o) {
+        char text[512];
+        size_t len = 0;
+        const char *key;
+        json_t *v;
+
+        text[0] = '\0';
+        json_object_foreach(o, key, v) {
+                int n;
+
+                if (!json_is_null(v) || STREQ(key, "cpu_percent"))
+                        continue;
+                n = snprintf(text + len, sizeof text - len, "%s%s", len ? ", " : "", key);
+                if (n < 0 || (size_t)n >= sizeof text - len)
+                        break;
+                len += (size_t)n;
+        }
+        return json_sprintf("could not read the source of: %s", len ? text : "some fields");
+}
+
 static void append(json_t *a, json_t *v, int *r) {
         if (!v || json_array_append_new(a, v) < 0)
                 *r = -ENOMEM;
@@ -789,9 +812,11 @@ static int system_status(const struct module_ctx *ctx, json_t **ret, struct modu
         }
 
         if (read_loadavg(&la) >= 0)
+                /* Named by minutes, as in fullstatus: one key a value, not an
+                 * array, so both print system:load:1 = … */
                 put(o, "load",
-                    json_pack("[ooo]", json_round2(la.load1), json_round2(la.load5),
-                              json_round2(la.load15)),
+                    json_pack("{s:o,s:o,s:o}", "1", json_round2(la.load1), "5",
+                              json_round2(la.load5), "15", json_round2(la.load15)),
                     &r);
         else {
                 put(o, "load", json_null(), &r);
@@ -811,8 +836,10 @@ static int system_status(const struct module_ctx *ctx, json_t **ret, struct modu
                 degraded = true;
         }
 
-        if (degraded) /* replaces the value in place, keeping "state" first */
+        if (degraded) { /* replaces the value in place, keeping "state" first */
                 put(o, "state", json_string("degraded"), &r);
+                put(o, "reason", degraded_reason(o), &r);
+        }
         if (r < 0)
                 return oom(err);
 
@@ -948,8 +975,10 @@ static int system_fullstatus(const struct module_ctx *ctx, json_t **ret, struct 
         put_section(o, "interfaces", interfaces_json, &degraded, &r);
         put_section(o, "users", users_json, &degraded, &r);
 
-        if (degraded) /* replaces the value in place, keeping "state" first */
+        if (degraded) { /* replaces the value in place, keeping "state" first */
                 put(o, "state", json_string("degraded"), &r);
+                put(o, "reason", degraded_reason(o), &r);
+        }
         if (r < 0)
                 return oom(err);
 

@@ -251,6 +251,13 @@ static int status_json(const struct module_ctx *ctx, bool full, json_t **ret,
                                 json_string(running             ? "running"
                                             : tsync_installed() ? "stopped"
                                                                 : "unavailable"));
+        if (!running)
+                r |= json_object_set_new(
+                        o, "reason",
+                        json_string(tsync_installed() ? "systemd-timesyncd is not running: the "
+                                                        "clock is not synchronised by NTP"
+                                                      : "systemd-timesyncd is not installed "
+                                                        "(Debian package systemd-timesyncd)"));
         if (!clock)
                 r |= json_object_set_new(o, "clock_error", json_string(cerr.message));
         if (full) {
