@@ -169,6 +169,12 @@ typedef struct {
         int (*text_handler)(const struct module_ctx *ctx, char **params, char **ret_body,
                             size_t *ret_len, const char **ret_content_type,
                             struct module_error *err);
+        /* For the OpenAPI document (tools/gen-openapi.c): the '*' segments'
+         * names (space-separated), one line of summary, and the answer's
+         * schema as a JSON Schema object in JSON text (NULL: any object). */
+        const char *params;
+        const char *summary;
+        const char *response;
 } module_route_t;
 
 typedef struct {

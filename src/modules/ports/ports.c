@@ -594,9 +594,13 @@ static int ports_fullstatus(const struct module_ctx *ctx, json_t **ret, struct m
 }
 
 static const module_route_t routes[] = {
-        {"GET", "api/v1/ports", ROLE_MONITOR, route_list},
-        {"GET", "api/v1/ports/registry/*", ROLE_MONITOR, route_registry},
-        {"GET", "api/v1/ports/*", ROLE_MONITOR, route_port},
+        {"GET", "api/v1/ports", ROLE_MONITOR, route_list,
+         .summary =
+                 "Listening sockets with owner, registry and findings (?all=1: connections too)"},
+        {"GET", "api/v1/ports/registry/*", ROLE_MONITOR, route_registry, .params = "port",
+         .summary = "IANA registry records for a port"},
+        {"GET", "api/v1/ports/*", ROLE_MONITOR, route_port, .params = "port",
+         .summary = "What listens on one port"},
 };
 
 static const command_def_t commands[] = {
