@@ -358,6 +358,9 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
                          STREQ(r->pattern, "api/v1/{collection}") && STREQ(r->method, "GET")
                                  ? b->collection->name
                                  : b->collection->item);
+        else if (b->module && !r->module)
+                snprintf(summary, sizeof summary, "%s: %s", b->module->name,
+                         r->summary ? r->summary : "");
         else
                 snprintf(summary, sizeof summary, "%s", r->summary ? r->summary : "");
         if (b->command && b->command->changes_state)
