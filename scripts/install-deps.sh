@@ -10,7 +10,7 @@ command -v npm >/dev/null 2>&1 || build="$build nodejs npm"
 # The fuzz targets are built with clang and libFuzzer (libclang-rt-14-dev holds
 # libFuzzer and the sanitizer runtimes; named so that a clang change cannot drop it).
 fuzz="$build clang libclang-rt-14-dev"
-test="$fuzz libcmocka-dev python3 python3-pytest openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban"
+test="$fuzz libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter"
 
 case "${1:-build}" in

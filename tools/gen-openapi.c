@@ -198,9 +198,17 @@ static json_t *field_schema(const collection_field_t *f) {
 /* An object of the fields that carry flag. */
 static json_t *fields_schema(const collection_def_t *c, unsigned flag) {
         json_t *props = json_object();
-        for (size_t i = 0; i < c->n_fields; i++)
-                if (c->fields[i].flags & flag)
-                        json_object_set_new(props, c->fields[i].name, field_schema(&c->fields[i]));
+        for (size_t i = 0; i < c->n_fields; i++) {
+                collection_field_t f = c->fields[i];
+                if (!(f.flags & flag))
+                        continue;
+                if (flag == FIELD_SHOWN && (f.flags & FIELD_SHOWN_COUNT))
+                        f = (collection_field_t){.name = f.name,
+                                                 .type = FIELD_INTEGER,
+                                                 .label = f.label,
+                                                 .description = f.description};
+                json_object_set_new(props, f.name, field_schema(&f));
+        }
         return json_pack("{s:s, s:o}", "type", "object", "properties", props);
 }
 
@@ -233,10 +241,13 @@ static void collection_schemas(struct gen *g, const collection_def_t *c) {
                             json_pack("{s:s, s:{s:{s:s, s:o}}, s:[s]}", "type", "object",
                                       "properties", c->name, "type", "array", "items", ref(item),
                                       "required", c->name));
+        /* A module answers a show with the item, or with the item under its
+         * item name ({"timezone": {…}}). */
         snprintf(name, sizeof name, "Show_%s", c->name);
         json_object_set_new(g->schemas, name,
-                            json_pack("{s:s, s:{s:o}, s:[s]}", "type", "object", "properties",
-                                      c->item, ref(item), "required", c->item));
+                            json_pack("{s:[o, {s:s, s:{s:o}, s:[s]}]}", "anyOf", ref(item), "type",
+                                      "object", "properties", c->item, ref(item), "required",
+                                      c->item));
 }
 
 /* ---- paths ------------------------------------------------------------------- */
@@ -283,6 +294,25 @@ static json_t *schema_for(struct gen *g, const struct binding *b, const char *na
                 g->error = -EINVAL;
         }
         return ref(n);
+}
+
+/* The answer's schema: a module route's own (JSON text in its row), or a
+ * component. */
+static json_t *response_schema(struct gen *g, const struct binding *b) {
+        json_error_t err;
+        json_t *s;
+
+        if (!b->r->response_json)
+                return schema_for(g, b, b->r->response ? b->r->response : "Object", false);
+        s = json_loads(b->r->response_json, 0, &err);
+        if (!json_is_object(s)) {
+                fprintf(stderr, "gen-openapi: %s %s: its response schema: %s\n", b->r->method,
+                        b->r->pattern, s ? "not an object" : err.text);
+                g->error = -EINVAL;
+                json_decref(s);
+                return json_object();
+        }
+        return s;
 }
 
 static const char *tag_for(const struct binding *b) {
@@ -376,10 +406,8 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
                 ok = json_pack("{s:s, s:o}", "description", "the stream", "content",
                                content("text/event-stream", json_pack("{s:s}", "type", "string")));
         else
-                ok = json_pack(
-                        "{s:s, s:o}", "description", "OK", "content",
-                        content("application/json",
-                                schema_for(g, b, r->response ? r->response : "Object", false)));
+                ok = json_pack("{s:s, s:o}", "description", "OK", "content",
+                               content("application/json", response_schema(g, b)));
         responses = json_pack("{s:o, s:{s:s}, s:{s:s}}", "200", ok, "4XX", "$ref",
                               "#/components/responses/Error", "5XX", "$ref",
                               "#/components/responses/Error");

@@ -171,7 +171,8 @@ typedef struct {
                             struct module_error *err);
         /* For the OpenAPI document (tools/gen-openapi.c): the '*' segments'
          * names (space-separated), one line of summary, and the answer's
-         * schema as a JSON Schema object in JSON text (NULL: any object). */
+         * schema as a JSON Schema object in JSON text (NULL: any object);
+         * a text that does not parse fails the build. */
         const char *params;
         const char *summary;
         const char *response;
@@ -235,6 +236,9 @@ enum {
         FIELD_MODIFY = 1u << 1, /* may be given on modify */
         FIELD_SHOWN = 1u << 2,  /* part of an item as answered */
         FIELD_SECRET = 1u << 3, /* a secret: never shown, never logged */
+        /* An array given on create/modify that an item shows as the number
+         * of its items (ssh_keys). */
+        FIELD_SHOWN_COUNT = 1u << 4,
 };
 
 typedef struct {

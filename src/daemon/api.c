@@ -1100,7 +1100,7 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
                                                    .min_role = m->routes[i].min_role,
                                                    .params = m->routes[i].params,
                                                    .summary = m->routes[i].summary,
-                                                   .response = m->routes[i].response,
+                                                   .response_json = m->routes[i].response,
                                                    .text = m->routes[i].text_handler != NULL,
                                                    .module = m},
                            userdata);

@@ -95,11 +95,12 @@ struct api_route_doc {
         int min_role;        /* enum role */
         const char *params;  /* names of the '*' segments, space-separated; NULL: none */
         const char *summary;
-        const char *request;    /* a schema component's name, or NULL */
-        const char *response;   /* a schema component's name, or NULL */
-        bool text;              /* answers text/plain, not JSON */
-        const module_t *module; /* the module whose route it is, or NULL */
-        bool collection;        /* a route of every collection ("{collection}") */
+        const char *request;       /* a schema component's name, or NULL */
+        const char *response;      /* a schema component's name, or NULL */
+        const char *response_json; /* a module route's: JSON Schema text, or NULL */
+        bool text;                 /* answers text/plain, not JSON */
+        const module_t *module;    /* the module whose route it is, or NULL */
+        bool collection;           /* a route of every collection ("{collection}") */
 };
 
 /* Calls fn for every route in the order find_route() tries them: the API's

@@ -228,3 +228,28 @@ def test_the_document_describes_the_registry(daemon):
     assert doc["paths"]["/api/v1/login"]["post"]["security"] == []
     events = doc["paths"]["/api/v1/events"]["get"]["x-steward-events"]
     assert {"sample", "audit"} <= {e["name"] for e in events}
+
+
+def test_answers_match_the_document(daemon):
+    """Every GET of the document, with its sample parameters, answers a body
+    that its schema accepts (JSON Schema 2020-12, as OpenAPI 3.1 says)."""
+    import jsonschema
+    doc = document(daemon)
+    checked, wrong = 0, []
+    for path, item in doc["paths"].items():
+        op = item.get("get")
+        if not op or path == "/api/v1/events":
+            continue
+        content = op["responses"]["200"]["content"]
+        if "application/json" not in content:
+            continue
+        r = daemon.https("GET", concrete(path) + ("?series=cpu.busy" if path.endswith("/history") else ""))
+        if r.status != 200:
+            assert r.status == 404 and "{" in path, (path, r)  # a sample id that is not there
+            continue
+        schema = dict(content["application/json"]["schema"], components=doc["components"])
+        v = jsonschema.Draft202012Validator(schema)
+        wrong += [f"GET {path}: {e.json_path}: {e.message[:200]}" for e in v.iter_errors(r.json)]
+        checked += 1
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 30

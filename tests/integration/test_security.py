@@ -270,7 +270,7 @@ def registered_routes():
             table = table[:table.index("};")]
             # A row may go on with its documentation (.summary = "…", …).
             rows = re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+),'
-                              r' (?:\.\w+ = )?\w+(?:,\s*\.\w+\s*=\s*"(?:[^"\\]|\\.)*")*\}', table)
+                              r' (?:\.\w+ = )?\w+(?:,\s*\.\w+\s*=\s*(?:"(?:[^"\\]|\\.)*"|\w+))*\}', table)
             # Every entry of the table must have been understood.
             assert len(rows) == table.count('{"'), f"unparsed route entries in {f}"
             found |= {(m, p, r.lower()) for m, p, r in rows}
