@@ -336,18 +336,28 @@ static json_t *query_param(const char *name, const char *type, const char *descr
                          description, "schema", "type", type);
 }
 
-/* Query arguments the route reads (the handlers' own, in api.c and the
- * collections' tables). */
+/* Each name of a space-separated list as a query parameter. */
+static void add_names(json_t *params, const char *names, const char *type,
+                      const char *description) {
+        for (const char *s = names ? names : ""; *s;) {
+                size_t n = strcspn(s, " ");
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)n, s);
+                json_array_append_new(params, query_param(name, type, description));
+                s += n;
+                s += strspn(s, " ");
+        }
+}
+
+/* Query arguments the route reads: its row's, and a collection's own (the
+ * front passes those on for every method). */
 static void add_query(json_t *params, const struct binding *b) {
         const struct api_route_doc *r = b->r;
 
-        if (!STREQ(r->method, "GET") &&
-            (b->collection || strstr(r->pattern, "settings") || strstr(r->pattern, "rollback")))
-                json_array_append_new(params, query_param("dry_run", "boolean",
-                                                          "1: answer the plan and change nothing"));
-        if (STREQ(r->pattern, "api/v1/modules/*") && STREQ(r->method, "GET"))
-                json_array_append_new(params, query_param("full", "boolean", "1: the full status"));
-        if (b->collection && STREQ(r->method, "GET"))
+        add_names(params, r->flags, "boolean",
+                  "a flag: ?NAME, =1 or =true; =0 or =false (docs/api.md)");
+        add_names(params, r->query, "string", "see the summary and docs/api.md");
+        if (b->collection)
                 for (size_t i = 0; i < b->collection->n_query; i++) {
                         const collection_query_t *q = &b->collection->query[i];
                         json_array_append_new(
@@ -705,6 +715,7 @@ static void events_doc(struct gen *g) {
                 }
         }
         json_object_set_new(op, "x-steward-events", types);
+        /* Richer than the row's "types last_event_id": the event names. */
         json_object_set_new(
                 op, "parameters",
                 json_pack("[{s:s, s:s, s:s, s:{s:s, s:{s:s, s:o}}, s:s, s:b}, o]", "name", "types",

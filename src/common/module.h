@@ -172,10 +172,14 @@ typedef struct {
         /* For the OpenAPI document (tools/gen-openapi.c): the '*' segments'
          * names (space-separated), one line of summary, and the answer's
          * schema as a JSON Schema object in JSON text (NULL: any object);
-         * a text that does not parse fails the build. */
+         * a text that does not parse fails the build.  query and flags: the
+         * query arguments and the flags (query_flag) it reads,
+         * space-separated. */
         const char *params;
         const char *summary;
         const char *response;
+        const char *query;
+        const char *flags;
 } module_route_t;
 
 typedef struct {

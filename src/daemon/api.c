@@ -41,6 +41,8 @@ struct route {
         const char *summary;  /* one line, for the document */
         const char *request;  /* the body's schema (a component's name), or NULL */
         const char *response; /* the answer's schema (a component's name) */
+        const char *query;    /* the query arguments it reads, space-separated */
+        const char *flags;    /* the query flags it reads (query_flag()) */
 };
 
 void api_response_clear(struct api_response *resp) {
@@ -884,22 +886,22 @@ static const struct route routes[] = {
         {"POST", "api/v1/logout", ROLE_MONITOR, h_logout, .summary = "End the caller's session",
          .response = "Object"},
         {"GET", "api/v1/whoami", ROLE_MONITOR, h_whoami,
-         .summary = "Who the caller is: user, role, how authenticated", .response = "Whoami"},
+         .summary = "Who the caller is: user, role, how authenticated", .response = "Whoami", .flags = "csrf"},
         {"GET", "api/v1/openapi.json", ROLE_MONITOR, h_openapi, .summary = "This document",
          .response = "Object"},
         {"GET", "api/v1/modules", ROLE_MONITOR, h_modules,
          .summary = "Every module with its status", .response = "ModuleList"},
         {"GET", "api/v1/modules/*", ROLE_MONITOR, h_module, .params = "module",
-         .summary = "A module's status (?full=1: its full status)", .response = "ModuleStatus"},
+         .summary = "A module's status (?full=1: its full status)", .response = "ModuleStatus", .flags = "full"},
         {"GET", "api/v1/modules/*/schema", ROLE_MONITOR, h_schema, .params = "module",
          .summary = "A module's settings, commands, collections and events",
          .response = "ModuleSchema"},
         {"GET", "api/v1/modules/*/settings", ROLE_MONITOR, h_settings_get, .params = "module",
          .summary = "A module's settings as a tree (?key=a:b for a subtree)",
-         .response = "Settings"},
+         .response = "Settings", .query = "key"},
         {"PATCH", "api/v1/modules/*/settings", ROLE_ADMIN, h_settings_patch, .params = "module",
          .summary = "Change settings (?dry_run=1: the plan only)", .request = "SettingsChange",
-         .response = "Plan"},
+         .response = "Plan", .flags = "dry_run"},
         {"POST", "api/v1/modules/*/commands/*", ROLE_MONITOR, h_command, .params = "module command",
          .summary = "Run a module's command", .request = "CommandArgs",
          .response = "CommandResult"},
@@ -913,20 +915,20 @@ static const struct route routes[] = {
         {"DELETE", "api/v1/tokens/*", ROLE_MONITOR, h_token_revoke, .params = "id",
          .summary = "Revoke an API token", .response = "Object"},
         {"GET", "api/v1/sessions", ROLE_MONITOR, h_sessions_list,
-         .summary = "Open sessions (?user=)", .response = "SessionList"},
+         .summary = "Open sessions (?user=)", .response = "SessionList", .query = "user"},
         {"DELETE", "api/v1/sessions/*", ROLE_MONITOR, h_session_end, .params = "id",
          .summary = "End a session", .response = "Object"},
         {"GET", "api/v1/audit", ROLE_MONITOR, h_audit_list,
          .summary = "Audit records, newest first (?before=&limit=&module=&user=)",
-         .response = "AuditList"},
+         .response = "AuditList", .query = "before limit module user"},
         {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify,
          .summary = "Verify the audit log's hash chain", .response = "Object"},
         {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get, .params = "id",
          .summary = "One audit record", .response = "AuditRecord"},
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback, .params = "id",
-         .summary = "Roll a change back (?dry_run=1: the plan only)", .response = "Plan"},
+         .summary = "Roll a change back (?dry_run=1: the plan only)", .response = "Plan", .flags = "dry_run"},
         {"GET", "api/v1/events", ROLE_MONITOR, h_events,
-         .summary = "Server-Sent Events (?types=a,b&last_event_id=)", .response = "EventStream"},
+         .summary = "Server-Sent Events (?types=a,b&last_event_id=)", .response = "EventStream", .query = "types last_event_id"},
 };
 
 /* The collections of every module (module.h), matched after all other
@@ -936,13 +938,13 @@ static const struct route collection_routes[] = {
         {"GET", "api/v1/{collection}", ROLE_MONITOR, h_coll_list, .summary = "List",
          .response = "List"},
         {"POST", "api/v1/{collection}", ROLE_ADMIN, h_coll_create, .summary = "Create",
-         .request = "Item", .response = "Change"},
+         .request = "Item", .response = "Change", .flags = "dry_run"},
         {"GET", "api/v1/{collection}/*", ROLE_MONITOR, h_coll_show, .params = "id",
          .summary = "Show", .response = "Item"},
         {"PATCH", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_modify, .params = "id",
-         .summary = "Modify", .request = "Item", .response = "Change"},
+         .summary = "Modify", .request = "Item", .response = "Change", .flags = "dry_run"},
         {"DELETE", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_delete, .params = "id",
-         .summary = "Delete", .response = "Change"},
+         .summary = "Delete", .response = "Change", .flags = "dry_run"},
 };
 
 /* Splits "/a/b/c" into segments; rejects empty, overlong or too many. */
@@ -1090,7 +1092,9 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
                                            .params = routes[i].params,
                                            .summary = routes[i].summary,
                                            .request = routes[i].request,
-                                           .response = routes[i].response},
+                                           .response = routes[i].response,
+                                           .query = routes[i].query,
+                                           .flags = routes[i].flags},
                    userdata);
         for (size_t mi = 0; mi < steward_modules_count; mi++) {
                 const module_t *m = steward_modules[mi];
@@ -1101,6 +1105,8 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
                                                    .params = m->routes[i].params,
                                                    .summary = m->routes[i].summary,
                                                    .response_json = m->routes[i].response,
+                                                   .query = m->routes[i].query,
+                                                   .flags = m->routes[i].flags,
                                                    .text = m->routes[i].text_handler != NULL,
                                                    .module = m},
                            userdata);
@@ -1113,6 +1119,8 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
                                            .summary = collection_routes[i].summary,
                                            .request = collection_routes[i].request,
                                            .response = collection_routes[i].response,
+                                           .query = collection_routes[i].query,
+                                           .flags = collection_routes[i].flags,
                                            .collection = true},
                    userdata);
 }

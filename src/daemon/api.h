@@ -98,6 +98,8 @@ struct api_route_doc {
         const char *request;       /* a schema component's name, or NULL */
         const char *response;      /* a schema component's name, or NULL */
         const char *response_json; /* a module route's: JSON Schema text, or NULL */
+        const char *query; /* query arguments it reads, space-separated; NULL: none */
+        const char *flags; /* query flags it reads (the API's one grammar) */
         bool text;                 /* answers text/plain, not JSON */
         const module_t *module;    /* the module whose route it is, or NULL */
         bool collection;           /* a route of every collection ("{collection}") */

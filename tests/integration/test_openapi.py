@@ -253,3 +253,19 @@ def test_answers_match_the_document(daemon):
         checked += 1
     assert not wrong, "\n".join(wrong)
     assert checked >= 30
+
+
+def test_every_flag_of_a_read_is_read(daemon):
+    """A boolean query parameter of a GET is a flag the route parses in the
+    API's one grammar: a bad value is 400 naming it."""
+    doc = document(daemon)
+    seen = 0
+    for path, item in doc["paths"].items():
+        op = item.get("get")
+        for p in (op or {}).get("parameters", []):
+            if p["in"] != "query" or p["schema"].get("type") != "boolean":
+                continue
+            r = daemon.https("GET", f"{concrete(path)}?{p['name']}=maybe")
+            assert r.status == 400 and r.json["error"]["field"] == p["name"], (path, p["name"], r)
+            seen += 1
+    assert seen >= 10

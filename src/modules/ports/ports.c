@@ -618,7 +618,7 @@ static const char listeners_schema[] =
         "   \"message\": {\"type\": \"string\"}}}}}}}}}";
 
 static const module_route_t routes[] = {
-        {"GET", "api/v1/ports", ROLE_MONITOR, route_list, .response = listeners_schema,
+        {"GET", "api/v1/ports", ROLE_MONITOR, route_list, .response = listeners_schema, .flags = "all",
          .summary =
                  "Listening sockets with owner, registry and findings (?all=1: connections too)"},
         {"GET", "api/v1/ports/registry/*", ROLE_MONITOR, route_registry, .params = "port",
