@@ -31,7 +31,6 @@
 struct gen {
         json_t *paths;
         json_t *schemas;
-        json_t *tags;
         size_t n_routes, n_operations;
         int error;
 };
