@@ -169,6 +169,17 @@ typedef struct {
         int (*text_handler)(const struct module_ctx *ctx, char **params, char **ret_body,
                             size_t *ret_len, const char **ret_content_type,
                             struct module_error *err);
+        /* For the OpenAPI document (tools/gen-openapi.c): the '*' segments'
+         * names (space-separated), one line of summary, and the answer's
+         * schema as a JSON Schema object in JSON text (NULL: any object);
+         * a text that does not parse fails the build.  query and flags: the
+         * query arguments and the flags (query_flag) it reads,
+         * space-separated. */
+        const char *params;
+        const char *summary;
+        const char *response;
+        const char *query;
+        const char *flags;
 } module_route_t;
 
 typedef struct {
@@ -229,6 +240,9 @@ enum {
         FIELD_MODIFY = 1u << 1, /* may be given on modify */
         FIELD_SHOWN = 1u << 2,  /* part of an item as answered */
         FIELD_SECRET = 1u << 3, /* a secret: never shown, never logged */
+        /* An array given on create/modify that an item shows as the number
+         * of its items (ssh_keys). */
+        FIELD_SHOWN_COUNT = 1u << 4,
 };
 
 typedef struct {

@@ -29,11 +29,20 @@
 
 typedef void (*handler_t)(const struct api_request *req, char **params, struct api_response *resp);
 
+/* A route row is also the route's documentation: the OpenAPI generator
+ * (tools/gen-openapi.c) reads these rows through api_route_walk(), so the
+ * document and the dispatcher cannot disagree on what is served. */
 struct route {
         const char *method;
         const char *pattern; /* "api/v1/modules/ * /schema" with '*' segments */
         int min_role;        /* enum role */
         handler_t handler;
+        const char *params;   /* the '*' segments' names, space-separated */
+        const char *summary;  /* one line, for the document */
+        const char *request;  /* the body's schema (a component's name), or NULL */
+        const char *response; /* the answer's schema (a component's name) */
+        const char *query;    /* the query arguments it reads, space-separated */
+        const char *flags;    /* the query flags it reads (query_flag()) */
 };
 
 void api_response_clear(struct api_response *resp) {
@@ -852,40 +861,98 @@ static void h_coll_delete(const struct api_request *req, char **p, struct api_re
         collection_write(req, p[0], "delete", p[1], resp);
 }
 
+/* The OpenAPI document embedded at build time (api_set_openapi()); the
+ * routes' own rows are its source. */
+static const char *openapi_doc;
+static size_t openapi_len;
+
+void api_set_openapi(const char *doc, size_t len) {
+        openapi_doc = doc;
+        openapi_len = len;
+}
+
+static void h_openapi(const struct api_request *req, char **p, struct api_response *resp) {
+        if (!openapi_doc) {
+                api_error(resp, 404, "not_found", NULL, "this build carries no API document");
+                return;
+        }
+        resp->text = malloc(openapi_len ? openapi_len : 1);
+        if (!resp->text)
+                return; /* api_handle answers 500 */
+        memcpy(resp->text, openapi_doc, openapi_len);
+        resp->text_len = openapi_len;
+        resp->content_type = "application/json";
+        resp->status = 200;
+}
+
 /* Every route with its lowest role; the route walk test reads this through
  * the API's answers, so a route missing here is a 404, never an open door. */
 static const struct route routes[] = {
-        {"POST", "api/v1/login", ROLE_NONE, h_login},
-        {"POST", "api/v1/logout", ROLE_MONITOR, h_logout},
-        {"GET", "api/v1/whoami", ROLE_MONITOR, h_whoami},
-        {"GET", "api/v1/modules", ROLE_MONITOR, h_modules},
-        {"GET", "api/v1/modules/*", ROLE_MONITOR, h_module},
-        {"GET", "api/v1/modules/*/schema", ROLE_MONITOR, h_schema},
-        {"GET", "api/v1/modules/*/settings", ROLE_MONITOR, h_settings_get},
-        {"PATCH", "api/v1/modules/*/settings", ROLE_ADMIN, h_settings_patch},
-        {"POST", "api/v1/modules/*/commands/*", ROLE_MONITOR, h_command},
-        {"POST", "api/v1/modules/*/*", ROLE_OPERATOR, h_action},
-        {"GET", "api/v1/tokens", ROLE_MONITOR, h_tokens_list},
-        {"POST", "api/v1/tokens", ROLE_MONITOR, h_tokens_create},
-        {"DELETE", "api/v1/tokens/*", ROLE_MONITOR, h_token_revoke},
-        {"GET", "api/v1/sessions", ROLE_MONITOR, h_sessions_list},
-        {"DELETE", "api/v1/sessions/*", ROLE_MONITOR, h_session_end},
-        {"GET", "api/v1/audit", ROLE_MONITOR, h_audit_list},
-        {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify},
-        {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get},
-        {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback},
-        {"GET", "api/v1/events", ROLE_MONITOR, h_events},
+        {"POST", "api/v1/login", ROLE_NONE, h_login,
+         .summary = "Log in: a session (cookie and CSRF token) and its bearer token",
+         .request = "LoginRequest", .response = "Session"},
+        {"POST", "api/v1/logout", ROLE_MONITOR, h_logout, .summary = "End the caller's session",
+         .response = "Object"},
+        {"GET", "api/v1/whoami", ROLE_MONITOR, h_whoami,
+         .summary = "Who the caller is: user, role, how authenticated", .response = "Whoami", .flags = "csrf"},
+        {"GET", "api/v1/openapi.json", ROLE_MONITOR, h_openapi, .summary = "This document",
+         .response = "Object"},
+        {"GET", "api/v1/modules", ROLE_MONITOR, h_modules,
+         .summary = "Every module with its status", .response = "ModuleList"},
+        {"GET", "api/v1/modules/*", ROLE_MONITOR, h_module, .params = "module",
+         .summary = "A module's status (?full=1: its full status)", .response = "ModuleStatus", .flags = "full"},
+        {"GET", "api/v1/modules/*/schema", ROLE_MONITOR, h_schema, .params = "module",
+         .summary = "A module's settings, commands, collections and events",
+         .response = "ModuleSchema"},
+        {"GET", "api/v1/modules/*/settings", ROLE_MONITOR, h_settings_get, .params = "module",
+         .summary = "A module's settings as a tree (?key=a:b for a subtree)",
+         .response = "Settings", .query = "key"},
+        {"PATCH", "api/v1/modules/*/settings", ROLE_ADMIN, h_settings_patch, .params = "module",
+         .summary = "Change settings (?dry_run=1: the plan only)", .request = "SettingsChange",
+         .response = "Plan", .flags = "dry_run"},
+        {"POST", "api/v1/modules/*/commands/*", ROLE_MONITOR, h_command, .params = "module command",
+         .summary = "Run a module's command", .request = "CommandArgs",
+         .response = "CommandResult"},
+        {"POST", "api/v1/modules/*/*", ROLE_OPERATOR, h_action, .params = "module action",
+         .summary = "Start, stop or restart a module's service", .response = "Object"},
+        {"GET", "api/v1/tokens", ROLE_MONITOR, h_tokens_list,
+         .summary = "API tokens (never their secrets)", .response = "TokenList"},
+        {"POST", "api/v1/tokens", ROLE_MONITOR, h_tokens_create,
+         .summary = "Create an API token; its secret appears only in this answer",
+         .request = "TokenRequest", .response = "Token"},
+        {"DELETE", "api/v1/tokens/*", ROLE_MONITOR, h_token_revoke, .params = "id",
+         .summary = "Revoke an API token", .response = "Object"},
+        {"GET", "api/v1/sessions", ROLE_MONITOR, h_sessions_list,
+         .summary = "Open sessions (?user=)", .response = "SessionList", .query = "user"},
+        {"DELETE", "api/v1/sessions/*", ROLE_MONITOR, h_session_end, .params = "id",
+         .summary = "End a session", .response = "Object"},
+        {"GET", "api/v1/audit", ROLE_MONITOR, h_audit_list,
+         .summary = "Audit records, newest first (?before=&limit=&module=&user=)",
+         .response = "AuditList", .query = "before limit module user"},
+        {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify,
+         .summary = "Verify the audit log's hash chain", .response = "Object"},
+        {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get, .params = "id",
+         .summary = "One audit record", .response = "AuditRecord"},
+        {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback, .params = "id",
+         .summary = "Roll a change back (?dry_run=1: the plan only)", .response = "Plan", .flags = "dry_run"},
+        {"GET", "api/v1/events", ROLE_MONITOR, h_events,
+         .summary = "Server-Sent Events (?types=a,b&last_event_id=)", .response = "EventStream", .query = "types last_event_id"},
 };
 
 /* The collections of every module (module.h), matched after all other
  * routes so that a module's own routes win: "{collection}" matches only the
  * name of a registered collection. */
 static const struct route collection_routes[] = {
-        {"GET", "api/v1/{collection}", ROLE_MONITOR, h_coll_list},
-        {"POST", "api/v1/{collection}", ROLE_ADMIN, h_coll_create},
-        {"GET", "api/v1/{collection}/*", ROLE_MONITOR, h_coll_show},
-        {"PATCH", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_modify},
-        {"DELETE", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_delete},
+        {"GET", "api/v1/{collection}", ROLE_MONITOR, h_coll_list, .summary = "List",
+         .response = "List"},
+        {"POST", "api/v1/{collection}", ROLE_ADMIN, h_coll_create, .summary = "Create",
+         .request = "Item", .response = "Change", .flags = "dry_run"},
+        {"GET", "api/v1/{collection}/*", ROLE_MONITOR, h_coll_show, .params = "id",
+         .summary = "Show", .response = "Item"},
+        {"PATCH", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_modify, .params = "id",
+         .summary = "Modify", .request = "Item", .response = "Change", .flags = "dry_run"},
+        {"DELETE", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_delete, .params = "id",
+         .summary = "Delete", .response = "Change", .flags = "dry_run"},
 };
 
 /* Splits "/a/b/c" into segments; rejects empty, overlong or too many. */
@@ -1023,6 +1090,47 @@ bool api_route_slow(const char *method, const char *path) {
 
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
                (rt.handler == h_coll_list || rt.handler == h_coll_show);
+}
+
+void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata) {
+        for (size_t i = 0; i < ELEMENTSOF(routes); i++)
+                fn(&(struct api_route_doc){.method = routes[i].method,
+                                           .pattern = routes[i].pattern,
+                                           .min_role = routes[i].min_role,
+                                           .params = routes[i].params,
+                                           .summary = routes[i].summary,
+                                           .request = routes[i].request,
+                                           .response = routes[i].response,
+                                           .query = routes[i].query,
+                                           .flags = routes[i].flags},
+                   userdata);
+        for (size_t mi = 0; mi < steward_modules_count; mi++) {
+                const module_t *m = steward_modules[mi];
+                for (size_t i = 0; i < m->n_routes; i++)
+                        fn(&(struct api_route_doc){.method = m->routes[i].method,
+                                                   .pattern = m->routes[i].pattern,
+                                                   .min_role = m->routes[i].min_role,
+                                                   .params = m->routes[i].params,
+                                                   .summary = m->routes[i].summary,
+                                                   .response_json = m->routes[i].response,
+                                                   .query = m->routes[i].query,
+                                                   .flags = m->routes[i].flags,
+                                                   .text = m->routes[i].text_handler != NULL,
+                                                   .module = m},
+                           userdata);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(collection_routes); i++)
+                fn(&(struct api_route_doc){.method = collection_routes[i].method,
+                                           .pattern = collection_routes[i].pattern,
+                                           .min_role = collection_routes[i].min_role,
+                                           .params = collection_routes[i].params,
+                                           .summary = collection_routes[i].summary,
+                                           .request = collection_routes[i].request,
+                                           .response = collection_routes[i].response,
+                                           .query = collection_routes[i].query,
+                                           .flags = collection_routes[i].flags,
+                                           .collection = true},
+                   userdata);
 }
 
 /* Runs a module's own route. */

@@ -87,6 +87,32 @@ bool api_route_slow(const char *method, const char *path);
 
 void api_handle(const struct api_request *req, struct api_response *resp);
 
+/* One route as the dispatcher matches it, with its documentation: what
+ * tools/gen-openapi.c builds the OpenAPI document from. */
+struct api_route_doc {
+        const char *method;
+        const char *pattern; /* as matched: '*' segments, "{collection}" */
+        int min_role;        /* enum role */
+        const char *params;  /* names of the '*' segments, space-separated; NULL: none */
+        const char *summary;
+        const char *request;       /* a schema component's name, or NULL */
+        const char *response;      /* a schema component's name, or NULL */
+        const char *response_json; /* a module route's: JSON Schema text, or NULL */
+        const char *query; /* query arguments it reads, space-separated; NULL: none */
+        const char *flags; /* query flags it reads (the API's one grammar) */
+        bool text;                 /* answers text/plain, not JSON */
+        const module_t *module;    /* the module whose route it is, or NULL */
+        bool collection;           /* a route of every collection ("{collection}") */
+};
+
+/* Calls fn for every route in the order find_route() tries them: the API's
+ * own, each module's, then the collections'. */
+void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata);
+
+/* The OpenAPI document GET /api/v1/openapi.json answers (static, not
+ * copied); until it is set that route answers 404. */
+void api_set_openapi(const char *doc, size_t len);
+
 /* Fills resp with the error contract's body. */
 void api_error(struct api_response *resp, int status, const char *code, const char *field,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));

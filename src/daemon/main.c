@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "api.h"
 #include "discovery.h"
 #include "firstrun.h"
 #include "front.h"
@@ -46,6 +47,10 @@
 #include "config.h"
 #include "tls.h"
 #include "util.h"
+
+/* The OpenAPI document, generated at build time (tools/gen-openapi.c). */
+extern const char openapi_document[];
+extern const size_t openapi_document_len;
 
 #define MAX_LISTENERS 16
 #define DEFAULT_PORT  660
@@ -910,6 +915,7 @@ int main(int argc, char **argv) {
         if (parse_args(argc, argv, &s.a) < 0)
                 return 2;
         log_open(s.a.foreground);
+        api_set_openapi(openapi_document, openapi_document_len);
 
         /* Blocked before any child or thread exists; the parent reads them
          * from a signalfd, the front with sigwaitinfo. */

@@ -213,6 +213,7 @@ def test_malformed_logins(daemon):
 ROUTES = [
     ("POST", "api/v1/logout", "/api/v1/logout", "monitor"),
     ("GET", "api/v1/whoami", "/api/v1/whoami", "monitor"),
+    ("GET", "api/v1/openapi.json", "/api/v1/openapi.json", "monitor"),
     ("GET", "api/v1/modules", "/api/v1/modules", "monitor"),
     ("GET", "api/v1/modules/*", "/api/v1/modules/system", "monitor"),
     ("GET", "api/v1/modules/*/schema", "/api/v1/modules/system/schema", "monitor"),
@@ -267,8 +268,9 @@ def registered_routes():
                 continue
             table = text[text.index(decl):]
             table = table[:table.index("};")]
+            # A row may go on with its documentation (.summary = "…", …).
             rows = re.findall(r'\{"([A-Z]+)", "([^"]+)", ROLE_([A-Z]+),'
-                              r' (?:\.\w+ = )?\w+\}', table)
+                              r' (?:\.\w+ = )?\w+(?:,\s*\.\w+\s*=\s*(?:"(?:[^"\\]|\\.)*"|\w+))*\}', table)
             # Every entry of the table must have been understood.
             assert len(rows) == table.count('{"'), f"unparsed route entries in {f}"
             found |= {(m, p, r.lower()) for m, p, r in rows}

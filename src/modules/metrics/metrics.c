@@ -313,9 +313,12 @@ static void metrics_done(void) {
 }
 
 static const module_route_t routes[] = {
-        {"GET", "metrics", ROLE_MONITOR, .text_handler = route_metrics},
-        {"GET", "api/v1/metrics/history", ROLE_MONITOR, .handler = route_history},
-        {"GET", "api/v1/metrics/series", ROLE_MONITOR, .handler = route_series},
+        {"GET", "metrics", ROLE_MONITOR, .text_handler = route_metrics,
+         .summary = "Prometheus text exposition (node_exporter names)"},
+        {"GET", "api/v1/metrics/history", ROLE_MONITOR, .handler = route_history,
+         .summary = "Stored history of series", .query = "series range step"},
+        {"GET", "api/v1/metrics/series", ROLE_MONITOR, .handler = route_series,
+         .summary = "The series the history holds, with their units"},
 };
 
 const module_t module_metrics = {

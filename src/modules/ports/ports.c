@@ -691,10 +691,38 @@ static int ports_fullstatus(const struct module_ctx *ctx, json_t **ret, struct m
         return 0;
 }
 
+/* GET /api/v1/ports for the OpenAPI document: the listener of docs/api.md. */
+static const char listeners_schema[] =
+        "{\"type\": \"object\", \"required\": [\"listeners\"], \"properties\": {"
+        "\"owners_known\": {\"type\": \"boolean\"},"
+        "\"listeners\": {\"type\": \"array\", \"items\": {\"type\": \"object\","
+        " \"required\": [\"protocol\", \"family\", \"address\", \"port\", \"scope\", \"state\"],"
+        " \"properties\": {"
+        "  \"protocol\": {\"type\": \"string\", \"enum\": [\"tcp\", \"udp\"]},"
+        "  \"family\": {\"type\": \"string\", \"enum\": [\"ipv4\", \"ipv6\"]},"
+        "  \"address\": {\"type\": \"string\"}, \"port\": {\"type\": \"integer\"},"
+        "  \"scope\": {\"type\": \"string\", \"enum\": [\"loopback\", \"address\", \"all\"]},"
+        "  \"state\": {\"type\": \"string\"},"
+        "  \"processes\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+        "   \"pid\": {\"type\": \"integer\"}, \"command\": {\"type\": \"string\"},"
+        "   \"exe\": {\"type\": \"string\"}, \"user\": {\"type\": \"string\"},"
+        "   \"unit\": {\"type\": \"string\"}}}},"
+        "  \"registry\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+        "   \"service\": {\"type\": \"string\"}, \"protocol\": {\"type\": \"string\"},"
+        "   \"description\": {\"type\": \"string\"}}}},"
+        "  \"findings\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+        "   \"code\": {\"type\": \"string\"},"
+        "   \"severity\": {\"type\": \"string\", \"enum\": [\"info\", \"warning\", \"critical\"]},"
+        "   \"message\": {\"type\": \"string\"}}}}}}}}}";
+
 static const module_route_t routes[] = {
-        {"GET", "api/v1/ports", ROLE_MONITOR, route_list},
-        {"GET", "api/v1/ports/registry/*", ROLE_MONITOR, route_registry},
-        {"GET", "api/v1/ports/*", ROLE_MONITOR, route_port},
+        {"GET", "api/v1/ports", ROLE_MONITOR, route_list, .response = listeners_schema, .flags = "all",
+         .summary =
+                 "Listening sockets with owner, registry and findings (?all=1: connections too)"},
+        {"GET", "api/v1/ports/registry/*", ROLE_MONITOR, route_registry, .params = "port",
+         .summary = "IANA registry records for a port"},
+        {"GET", "api/v1/ports/*", ROLE_MONITOR, route_port, .params = "port",
+         .summary = "What listens on one port"},
 };
 
 static const command_def_t commands[] = {

@@ -293,7 +293,8 @@ static int clock_route(const struct module_ctx *ctx, char **params, json_t **ret
 /* Named routes[] and written {method, pattern, role, handler}: the route
  * walk of tests/integration/test_security.py reads module tables so. */
 static const module_route_t routes[] = {
-        {"GET", "api/v1/clock", ROLE_MONITOR, clock_route},
+        {"GET", "api/v1/clock", ROLE_MONITOR, clock_route,
+         .summary = "The clock: time, time zone and synchronisation"},
 };
 
 /* ---- commands ---------------------------------------------------------------- */
