@@ -72,6 +72,10 @@ typedef struct {
         bool read_only; /* reported, never written through the API */
         /* Optional extra grammar check for strings (and each array item). */
         bool (*valid_string)(const char *s);
+        /* STRING: the collection whose items' "name" fields are the usual
+         * values ("timezones"), for a form's picker; NULL: none.  A hint:
+         * valid_string still decides. */
+        const char *choices_from;
         /* In a settings file's rows: where the value lives in the config
          * struct (SETTING_FIELD), and its default: def_int for INTEGER and
          * BOOLEAN, def_string for ENUM and STRING, def_list (NULL-terminated;

@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,6 +524,31 @@ static void h_login(const struct api_request *req, char **p, struct api_response
         ok(resp, ret);
 }
 
+/* What the login page shows before anyone logs in: the host name (which
+ * server this tab is; discovery and the certificate tell as much) and
+ * whether the one-time bootstrap token is still unused.  Open to anyone;
+ * the connection stays unauthenticated, within its budget (connbudget.h). */
+static void h_login_info(const struct api_request *req, char **p, struct api_response *resp) {
+        const struct helper_link l = {.call = req->helper, .source = req->ctx.source};
+        struct module_error e = {0};
+        char host[HOST_NAME_MAX + 1] = "";
+        json_t *poll = NULL;
+        int r;
+
+        if (gethostname(host, sizeof host) < 0)
+                host[0] = '\0';
+        host[sizeof host - 1] = '\0';
+        utf8_sanitize(host);
+        r = helper_op_front_poll(&l, &poll, &e);
+        if (r < 0) {
+                from_module_error(resp, &e, r);
+                return;
+        }
+        ok(resp, json_pack("{s:s, s:b}", "hostname", host, "bootstrap",
+                           json_is_true(json_object_get(poll, "bootstrap"))));
+        json_decref(poll);
+}
+
 static void h_logout(const struct api_request *req, char **p, struct api_response *resp) {
         struct hcall c;
         json_t *ret;
@@ -848,6 +874,7 @@ static void h_coll_delete(const struct api_request *req, char **p, struct api_re
  * the API's answers, so a route missing here is a 404, never an open door. */
 static const struct route routes[] = {
         {"POST", "api/v1/login", ROLE_NONE, h_login},
+        {"GET", "api/v1/login-info", ROLE_NONE, h_login_info},
         {"POST", "api/v1/logout", ROLE_MONITOR, h_logout},
         {"GET", "api/v1/whoami", ROLE_MONITOR, h_whoami},
         {"GET", "api/v1/modules", ROLE_MONITOR, h_modules},

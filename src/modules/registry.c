@@ -540,6 +540,8 @@ json_t *module_schema_json(const module_t *m) {
                                       d->description);
                 json_object_set_new(o, "restart", json_boolean(d->restart));
                 json_object_set_new(o, "read_only", json_boolean(d->read_only));
+                if (d->choices_from)
+                        json_object_set_new(o, "choices_from", json_string(d->choices_from));
                 json_array_append_new(settings, o);
         }
         for (size_t i = 0; i < m->n_commands; i++) {
