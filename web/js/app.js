@@ -15,7 +15,12 @@
  * Idle logout: after the session's idle timeout (stewardd's
  * auth:session_idle_timeout, as the server would) without a key press, click
  * or touch, the console logs out; a dialog warns a minute before (or at a
- * fifth of the timeout, if that is shorter) and can keep the session. */
+ * fifth of the timeout, if that is shorter) and can keep the session.
+ *
+ * The login page names the host (GET /api/v1/login-info; also in the
+ * document title, and every page's title after it), and while the
+ * installation's one-time bootstrap token is unused it offers a "first
+ * login" form for it. */
 import * as API from './api.js';
 import { h, clear, field, notice, busy } from './ui.js';
 
@@ -34,6 +39,7 @@ export const bus = new EventTarget();
 
 const state = {
   me: null,
+  hostname: '',
   live: false,
   source: null,
   cleanup: null,
@@ -71,38 +77,86 @@ function showLogin(message) {
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const err = h('p.login-error', { id: 'login-error', role: 'alert' }, message || '');
   if (message) err.classList.add('info');
+  const host = h('p.login-host', { 'data-field': 'login-host' });
+  const first = h('div.first-login');
   const button = h('button.primary', { type: 'submit' }, 'Log in');
+  const attempt = async (btn, fn, focus) => {
+    err.textContent = '';
+    err.classList.remove('info');
+    await busy(btn, async () => {
+      try {
+        await fn();
+        await start();
+      } catch (e) {
+        err.textContent = loginMessage(e);
+        focus.value = '';
+        focus.focus();
+      }
+    });
+  };
   const form = h(
     'form.login',
     {
       'aria-labelledby': 'login-title',
       onsubmit: async (ev) => {
         ev.preventDefault();
-        err.textContent = '';
-        err.classList.remove('info');
-        await busy(button, async () => {
-          try {
-            await API.login(user.value, password.value);
-            password.value = '';
-            await start();
-          } catch (e) {
-            err.textContent = loginMessage(e);
-            password.value = '';
-            password.focus();
-          }
-        });
+        await attempt(button, async () => {
+          await API.login(user.value, password.value);
+          password.value = '';
+        }, password);
       },
     },
     h('h1#login-title', 'Steward'),
+    host,
     h('p.muted', 'Log in with your account on this server.'),
     field('User', user),
     field('Password', password),
     err,
     button,
   );
-  clear(main, form);
+  clear(main, h('div.login-page', form, first));
   document.title = 'Log in — Steward';
   user.focus();
+  API.loginInfo().then((info) => {
+    if (!info || state.me || !form.isConnected) return;
+    state.hostname = info.hostname || '';
+    if (state.hostname) {
+      host.textContent = state.hostname;
+      document.title = `Log in — ${state.hostname} — Steward`;
+    }
+    if (info.bootstrap) clear(first, bootstrapForm(attempt));
+  });
+}
+
+/* A new installation: the one-time token stewardd wrote at its first start
+ * logs in once as admin (user "bootstrap"), to make real accounts' access. */
+function bootstrapForm(attempt) {
+  const token = h('input', { name: 'bootstrap_token', type: 'password', autocomplete: 'off', spellcheck: false, required: true, maxLength: 128 });
+  const go = h('button', { type: 'submit' }, 'Log in with the token');
+  return h(
+    'form.bootstrap-login',
+    {
+      'aria-labelledby': 'first-login-title',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        await attempt(go, async () => {
+          await API.loginBootstrap(token.value.trim());
+          token.value = '';
+        }, token);
+      },
+    },
+    h('h2#first-login-title', 'First login'),
+    h(
+      'p.muted',
+      'Nobody has logged in to this server yet. Its one-time bootstrap token is in ',
+      h('code', '/var/lib/steward/bootstrap-token'),
+      ' (root only; ',
+      h('code', 'sudo cat'),
+      ' it). It works once.',
+    ),
+    field('Bootstrap token', token),
+    go,
+  );
 }
 
 /* ---- session ------------------------------------------------------- */
@@ -114,10 +168,13 @@ async function start() {
     return;
   }
   state.me = me;
+  if (!state.hostname) state.hostname = ((await API.loginInfo()) || {}).hostname || '';
   document.body.classList.remove('logged-out');
   nav.hidden = false;
   clear(
     who,
+    state.hostname ? h('span.host-name', { title: 'this server' }, state.hostname) : null,
+    ' ',
     h('span.user', { title: `logged in from ${me.source}` }, me.user),
     ' ',
     h('span.badge.badge-muted', me.role),
@@ -288,7 +345,7 @@ async function route() {
     return;
   }
   const page = pages[name];
-  document.title = `${page.title} — Steward`;
+  document.title = `${page.title} — ${state.hostname ? `${state.hostname} — ` : ''}Steward`;
   clear(main, h('p.muted', { role: 'status' }, 'Loading…'));
   try {
     const mod = await page.load();

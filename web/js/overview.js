@@ -30,8 +30,12 @@ function factsPanel(s) {
       fact('Architecture', s.architecture || '–', 'architecture'),
       fact('CPUs', s.cpu ? String(s.cpu.count) : '–', 'cpus'),
       fact('Memory', s.memory ? bytes(s.memory.total_bytes) : '–', 'memory'),
-      fact('Uptime', duration(s.uptime_seconds), 'uptime'),
-      fact('Load (1, 5, 15 min)', [load['1'], load['5'], load['15']].map((v) => (v === undefined ? '–' : v.toFixed(2))).join('  '), 'load'),
+      fact('Up for', duration(s.uptime_seconds), 'uptime'),
+      fact(
+        'Load average',
+        [['1', '1 min'], ['5', '5 min'], ['15', '15 min']].map(([k, l]) => (load[k] === undefined ? `– (${l})` : `${load[k].toFixed(2)} (${l})`)).join(' · '),
+        'load',
+      ),
     ),
   );
 }

@@ -57,7 +57,7 @@ function lookupView(r) {
       : h('p', 'IANA has no record for this port.'),
     (r.legacy || []).map((x) => h('p.notice.notice-info', h('strong', `${x.service} (${x.protocol}, ${x.status}): `), x.note, x.source ? h('span.muted', ` — ${x.source}`) : null)),
     (r.trojan_history || []).length
-      ? h('p.notice.notice-warn', 'Malware has been known to use this port: ', r.trojan_history.map((t) => t.names || t.name || JSON.stringify(t)).join('; '))
+      ? h('p.notice.notice-warn', 'Malware has been known to use this port: ', r.trojan_history.map((t) => t.names || t.name || t.description || 'unnamed').join('; '))
       : null,
     h('h4', 'Listening here now'),
     (r.listeners || []).length ? listenerTable(r.listeners) : h('p.muted', 'Nothing listens on this port.'),
