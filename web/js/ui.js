@@ -90,7 +90,8 @@ const UNITS = [
   ['_seconds', (v) => duration(v)],
   ['_bytes', (v) => bytes(v)],
   ['_percent', (v) => `${Math.round(v * 10) / 10} %`],
-  ['_ms', (v) => `${v} ms`],
+  ['_ms', (v) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10} s` : `${v} ms`)],
+  ['_us', (v) => (Math.abs(v) >= 1e6 ? `${Math.round(v / 1e5) / 10} s` : Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10} ms` : `${v} µs`)],
 ];
 
 /* "max_connections_per_ip" → "Max connections per IP"; a unit suffix goes
