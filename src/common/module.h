@@ -455,6 +455,15 @@ typedef struct module {
         int (*start)(const struct module_ctx *ctx, struct module_error *err);
         int (*stop)(const struct module_ctx *ctx, struct module_error *err);
         int (*restart)(const struct module_ctx *ctx, struct module_error *err);
+
+        /* Optional: the console page the module ships, web/js/NAME.js, and
+         * the title the console's navigation lists it under ("Ports");
+         * NULL: none (its generic settings page only).  console_overview:
+         * that page also exports the overview's findings of the module
+         * (docs/console.md).  The schema publishes both; the console names
+         * no module. */
+        const char *console_title;
+        bool console_overview;
 } module_t;
 
 /* How a module's own background work reaches the helper from the front

@@ -550,6 +550,30 @@ Object.assign(steps, {
     await check('applied');
   },
 
+  /* A module's status may say why it is degraded or not available
+   * ("reason"): the console shows it by the state.  The answer is the
+   * server's, with a reason added. */
+  async reason() {
+    const why = 'no baseline saved yet';
+    const handler = async (route) => {
+      const r = await route.fetch();
+      const body = await r.json();
+      body.modules = body.modules.map((m, i) => (i === 0 ? { ...m, state: 'degraded', reason: why } : m));
+      await route.fulfill({ response: r, json: body });
+    };
+    await page.route(/\/api\/v1\/modules$/, handler);
+    try {
+      await go('#/overview');
+      await page.waitForSelector('[data-field=hostname]');
+      await go('#/modules');
+      await page.waitForSelector('table.modules .reason');
+      assert.equal((await page.textContent('table.modules .reason')).trim(), why);
+      await check('modules-reason');
+    } finally {
+      await page.unroute(/\/api\/v1\/modules$/, handler);
+    }
+  },
+
   /* Many sessions: a page at a time, local connections apart. */
   async manysessions() {
     const N = 45;

@@ -85,7 +85,7 @@ def test_console_end_to_end(console):
     the login errors."""
     d, user = console
     run(d, user, ["login", "overview", "settings", "audit", "ports", "tokens", "modules", "keyboard", "csrf",
-                  "tour", "forms", "phone", "logout", "badlogin", "norole"], "main")
+                  "tour", "forms", "reason", "phone", "logout", "badlogin", "norole"], "main")
 
 
 def test_console_throttled_login(console):

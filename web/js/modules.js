@@ -23,7 +23,7 @@ export async function render(view, ctx, name) {
       table(
         [
           { label: 'Module', cell: (m) => h('a', { href: `#/modules/${seg(m.name)}` }, m.name) },
-          { label: 'State', cell: (m) => h('span', { 'data-state': m.name }, stateBadge(m.state, m.reason)) },
+          { label: 'State', cell: (m) => h('span', { 'data-state': m.name }, stateBadge(m.state, m.reason || m.error)) },
           { label: 'What it covers', cell: (m) => m.summary },
           {
             label: 'Settings',

@@ -313,11 +313,11 @@ export async function render(view, ctx, name) {
   }
 
   fill();
-  const facts = Object.fromEntries(Object.entries(st).filter(([k]) => !['name', 'summary', 'state', 'reason'].includes(k)));
+  const facts = Object.fromEntries(Object.entries(st).filter(([k]) => !['name', 'summary', 'state', 'reason', 'error'].includes(k)));
   clear(
     view,
     h('p', h('a', { href: '#/modules' }, '← Modules')),
-    h('h1', `${name} `, stateBadge(st.state, st.reason)),
+    h('h1', `${name} `, stateBadge(st.state, st.reason || st.error)),
     h('p.muted', schema.summary),
     Object.keys(facts).length ? h('section.panel.status', { 'aria-label': `${name} status` }, valueView(facts)) : null,
     (schema.collections || []).length
