@@ -72,6 +72,10 @@ typedef struct {
         bool read_only; /* reported, never written through the API */
         /* Optional extra grammar check for strings (and each array item). */
         bool (*valid_string)(const char *s);
+        /* STRING: the collection whose items' "name" fields are the usual
+         * values ("timezones"), for a form's picker; NULL: none.  A hint:
+         * valid_string still decides. */
+        const char *choices_from;
         /* In a settings file's rows: where the value lives in the config
          * struct (SETTING_FIELD), and its default: def_int for INTEGER and
          * BOOLEAN, def_string for ENUM and STRING, def_list (NULL-terminated;
@@ -465,6 +469,15 @@ typedef struct module {
         int (*start)(const struct module_ctx *ctx, struct module_error *err);
         int (*stop)(const struct module_ctx *ctx, struct module_error *err);
         int (*restart)(const struct module_ctx *ctx, struct module_error *err);
+
+        /* Optional: the console page the module ships, web/js/NAME.js, and
+         * the title the console's navigation lists it under ("Ports");
+         * NULL: none (its generic settings page only).  console_overview:
+         * that page also exports the overview's findings of the module
+         * (docs/console.md).  The schema publishes both; the console names
+         * no module. */
+        const char *console_title;
+        bool console_overview;
 } module_t;
 
 /* How a module's own background work reaches the helper from the front

@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,6 +541,31 @@ static void h_login(const struct api_request *req, char **p, struct api_response
         ok(resp, ret);
 }
 
+/* What the login page shows before anyone logs in: the host name (which
+ * server this tab is; discovery and the certificate tell as much) and
+ * whether the one-time bootstrap token is still unused.  Open to anyone;
+ * the connection stays unauthenticated, within its budget (connbudget.h). */
+static void h_login_info(const struct api_request *req, char **p, struct api_response *resp) {
+        const struct helper_link l = {.call = req->helper, .source = req->ctx.source};
+        struct module_error e = {0};
+        char host[HOST_NAME_MAX + 1] = "";
+        json_t *poll = NULL;
+        int r;
+
+        if (gethostname(host, sizeof host) < 0)
+                host[0] = '\0';
+        host[sizeof host - 1] = '\0';
+        utf8_sanitize(host);
+        r = helper_op_front_poll(&l, &poll, &e);
+        if (r < 0) {
+                from_module_error(resp, &e, r);
+                return;
+        }
+        ok(resp, json_pack("{s:s, s:b}", "hostname", host, "bootstrap",
+                           json_is_true(json_object_get(poll, "bootstrap"))));
+        json_decref(poll);
+}
+
 static void h_logout(const struct api_request *req, char **p, struct api_response *resp) {
         struct hcall c;
         json_t *ret;
@@ -891,6 +917,9 @@ static const struct route routes[] = {
         {"POST", "api/v1/login", ROLE_NONE, h_login,
          .summary = "Log in: a session (cookie and CSRF token) and its bearer token",
          .request = "LoginRequest", .response = "Session"},
+        {"GET", "api/v1/login-info", ROLE_NONE, h_login_info,
+         .summary = "For the login page: the host name, and whether the bootstrap token is unused",
+         .response = "Object"},
         {"POST", "api/v1/logout", ROLE_MONITOR, h_logout, .summary = "End the caller's session",
          .response = "Object"},
         {"GET", "api/v1/whoami", ROLE_MONITOR, h_whoami,

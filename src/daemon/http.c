@@ -410,8 +410,9 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
         char cookie_secret[FRONTAUTH_SECRET_MAX + 1];
         bool cookie = false;
 
-        if (STREQ(method, "POST") && STREQ(url, "/api/v1/login"))
-                return; /* the one route open to anyone */
+        if ((STREQ(method, "POST") && STREQ(url, "/api/v1/login")) ||
+            ((STREQ(method, "GET") || STREQ(method, "HEAD")) && STREQ(url, "/api/v1/login-info")))
+                return; /* the two routes open to anyone */
         if (cn->l->unix_socket) {
                 if (peer_session(c, cn, &e) < 0 ||
                     frontauth_check(cn->peer_secret, cn->source, req->cfg.session_idle_timeout,

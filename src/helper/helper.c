@@ -1794,12 +1794,14 @@ static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *a
         return metricsdb_recent(h->store, args, now_s(), e, ret);
 }
 
-/* Counters for GET /metrics, asked for every few seconds: no names, no
+/* Counters for GET /metrics, asked for every few seconds, and whether the
+ * bootstrap token is still unused (GET /api/v1/login-info): no names, no
  * content, nothing a session could not see. */
 static int op_front_poll(struct helper *h, const struct caller *c, json_t *args, int fd,
                          json_t **ret, struct module_error *e) {
         struct session_limits lim;
         int64_t sessions = 0, head = 0;
+        bool bootstrap = false;
         int r;
 
         if (json_object_size(args) != 0) {
@@ -1810,6 +1812,8 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
         r = sessions_count(h->store, &lim, now_s(), &sessions);
         if (r >= 0)
                 r = audit_head(h->store, &head);
+        if (r >= 0)
+                r = sessions_bootstrap_pending(h->store, &bootstrap);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot read the store: %s",
                                  strerror(-r));
@@ -1820,11 +1824,12 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                 size_t delayed, blocked;
                 throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
                                &blocked);
-                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sessions", (json_int_t)sessions,
+                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "sessions", (json_int_t)sessions,
                                  "audit_head", (json_int_t)head, "logins_ok",
                                  (json_int_t)h->logins_ok, "logins_failed",
                                  (json_int_t)h->logins_failed, "sources_throttled",
-                                 (json_int_t)delayed, "sources_blocked", (json_int_t)blocked);
+                                 (json_int_t)delayed, "sources_blocked", (json_int_t)blocked,
+                                 "bootstrap", bootstrap);
         }
         return *ret ? 0 : -ENOMEM;
 }

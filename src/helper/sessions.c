@@ -771,6 +771,21 @@ int sessions_count(struct store *s, const struct session_limits *lim, int64_t no
         return 0;
 }
 
+int sessions_bootstrap_pending(struct store *s, bool *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !ret)
+                return -EINVAL;
+        r = sql_prepare(s, "SELECT count(*) FROM sessions WHERE kind = 'bootstrap'", &st);
+        if (r >= 0)
+                r = sql_step_one(st);
+        if (r < 0)
+                return r;
+        *ret = sqlite3_column_int64(st, 0) > 0;
+        return 0;
+}
+
 int sessions_import_bootstrap(struct store *s, const char *secret, int64_t now) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         char hash[SHA256_HEX_LEN + 1];

@@ -118,6 +118,9 @@ int sessions_purge(struct store *s, const struct session_limits *lim, int64_t no
 /* Live login sessions (kinds "session" and "peer", not expired). */
 int sessions_count(struct store *s, const struct session_limits *lim, int64_t now, int64_t *ret);
 
+/* Whether the bootstrap token is still unused (its row exists). */
+int sessions_bootstrap_pending(struct store *s, bool *ret);
+
 /* Imports the bootstrap token file's secret as a "bootstrap" row if no
  * admin session, token or bootstrap row exists yet. */
 int sessions_import_bootstrap(struct store *s, const char *secret, int64_t now);

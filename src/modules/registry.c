@@ -540,6 +540,8 @@ json_t *module_schema_json(const module_t *m) {
                                       d->description);
                 json_object_set_new(o, "restart", json_boolean(d->restart));
                 json_object_set_new(o, "read_only", json_boolean(d->read_only));
+                if (d->choices_from)
+                        json_object_set_new(o, "choices_from", json_string(d->choices_from));
                 json_array_append_new(settings, o);
         }
         for (size_t i = 0; i < m->n_commands; i++) {
@@ -574,10 +576,15 @@ json_t *module_schema_json(const module_t *m) {
                                       json_pack("{s:s, s:s, s:s}", "name", m->events[i].name,
                                                 "description", m->events[i].description, "min_role",
                                                 role_to_string(m->events[i].min_role)));
-        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", m->name, "summary",
-                         m->summary, "settings", settings, "commands", commands, "actions", actions,
-                         "collections", collections, "collection_schemas", schemas, "events",
-                         events);
+        json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", m->name,
+                              "summary", m->summary, "settings", settings, "commands", commands,
+                              "actions", actions, "collections", collections,
+                              "collection_schemas", schemas, "events", events);
+        if (o && m->console_title)
+                json_object_set_new(o, "console",
+                                    json_pack("{s:s, s:b}", "title", m->console_title, "overview",
+                                              m->console_overview));
+        return o;
 }
 
 /* ---- collection schemas -------------------------------------------------------- */

@@ -5,8 +5,11 @@
  *
  * Prints "ok STEP" per step and exits 1 at the first failure.  Every page
  * visited is screenshotted into STEWARD_ARTIFACTS and checked with axe-core
- * (no serious or critical violation); at the end, no Content-Security-Policy
- * violation may have been reported.  Waits are for states, never for time. */
+ * (no serious or critical violation), must show no JSON as text (a product
+ * shows lists and tables; file diffs are file contents and exempt) and, at
+ * the desktop size (1280×800), must not scroll sideways; at the end, no
+ * Content-Security-Policy violation may have been reported.  Waits are for
+ * states, never for time. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -55,6 +58,24 @@ async function check(name) {
     0,
     `${name}: accessibility violations:\n` + bad.map((v) => `${v.impact} ${v.id}: ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`).join('\n'),
   );
+  /* No JSON object on screen: scan the visible text, diffs and form
+   * fields aside. */
+  const json = await page.evaluate(() => {
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.closest('pre.diff, textarea, script, style, [hidden]') || !el.getClientRects().length) continue;
+      if (/\{"|":\s*["{[\d]/.test(n.textContent)) out.push(n.textContent.slice(0, 120));
+    }
+    return out;
+  });
+  assert.deepEqual(json, [], `${name}: JSON shown as text`);
+  const vp = page.viewportSize();
+  if (vp.width === 1280) {
+    const wide = await page.evaluate(() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth);
+    assert.ok(wide <= 0, `${name}: the page scrolls sideways by ${wide} px at 1280×800`);
+  }
   const csp = await page.evaluate(() => window.__csp || []);
   assert.deepEqual([...csp, ...cspViolations], [], `${name}: CSP violations`);
   assert.deepEqual(pageErrors, [], `${name}: script errors`);
@@ -119,6 +140,10 @@ const steps = {
     await waitFor(() => /live/.test(document.querySelector('.live-state').textContent));
     const before = Number(await page.getAttribute('[data-chart=cpu]', 'data-points'));
     await waitFor((n) => Number(document.querySelector('[data-chart=cpu]').dataset.points) > n, before);
+    /* The latest values are in the legend without hovering. */
+    await page.mouse.move(0, 0);
+    await waitFor(() => [...document.querySelectorAll('[data-chart=cpu] .u-legend .u-series:not(:first-child) .u-value')].some((e) => /\d/.test(e.textContent)));
+    /* The y axis is as wide as its labels: none is cut at the left. */
     await check('overview-live');
   },
 
@@ -453,6 +478,162 @@ const steps = {
     await check('idle-logged-out');
   },
 };
+
+/* Waits until the page routed to shows something: one of the selectors. */
+async function settled(sel) {
+  await page.waitForSelector(sel);
+  await waitFor(() => !document.querySelector('main [role=status]') || !/Loading/.test(document.querySelector('main [role=status]').textContent));
+}
+
+Object.assign(steps, {
+  /* A screenshot, and the checks, of every page: each navigation entry,
+   * each module's page, each collection's page. */
+  async tour() {
+    const ready = {
+      overview: '[data-chart=cpu] canvas',
+      modules: 'table.modules',
+      ports: 'table.listeners',
+      users: 'table.users',
+      audit: '[data-verify] .notice',
+      tokens: 'table.sessions',
+    };
+    const entries = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.page));
+    assert.ok(entries.length >= 5, `navigation: ${entries}`);
+    for (const p of entries) {
+      await page.click(`#nav a[data-page=${p}]`);
+      await settled(`[data-page=${p}] ${ready[p] || 'h1'}`);
+      await check(`page-${p}`);
+    }
+    const { modules } = await apiGet('/api/v1/modules');
+    const collections = new Set();
+    for (const m of modules) {
+      await go(`#/modules/${m.name}`);
+      await settled('form.settings-form');
+      /* Status facts in words and units, not raw key names. */
+      const facts = (await page.$$eval('.panel.status', (x) => x.map((e) => e.textContent))).join(' ');
+      assert.doesNotMatch(facts, /\b[a-z]+_[a-z_]+\b/, `${m.name}: a raw key name is shown`);
+      await check(`module-${m.name}`);
+      const schema = await apiGet(`/api/v1/modules/${m.name}/schema`);
+      for (const c of schema.collections || []) collections.add(c.name);
+    }
+    for (const c of collections) {
+      await go(`#/collections/${c}`);
+      await settled('main .table-wrap, main .notice');
+      await check(`collection-${c}`);
+    }
+  },
+
+  /* The time zone is chosen from the system's zones; a command answers in
+   * a table or list; Apply answers next to its button, with the focus. */
+  async forms() {
+    await go('#/modules/system');
+    await settled('#set-system-timezone');
+    assert.equal(await page.$eval('#set-system-timezone', (e) => e.tagName), 'SELECT');
+    const zones = (await apiGet('/api/v1/timezones')).timezones.map((z) => z.name);
+    const offered = await page.$$eval('#set-system-timezone option', (os) => os.map((o) => o.value));
+    assert.ok(zones.length > 10 && zones.every((z) => offered.includes(z)), 'the picker offers every zone');
+    await page.fill('#cmd-system-sysctl-name', 'kernel.ostype');
+    await page.click('button:has-text("Run sysctl")');
+    await page.waitForSelector('form.command .result dl, form.command .result table');
+    assert.equal(await page.$$eval('form.command .result pre', (x) => x.length), 0);
+    assert.match(await page.textContent('form.command .result'), /Linux/);
+    await check('command-result');
+    await go('#/modules/stewardd');
+    await settled('#set-stewardd-log_level');
+    /* On the long form the action bar is on screen before any scrolling. */
+    const bar = await page.$eval('.action-bar', (e) => e.getBoundingClientRect().bottom);
+    assert.ok(bar <= 800, `the Review button is off screen (${bar})`);
+    const before = (await apiGet('/api/v1/modules/stewardd/settings')).discovery.rate_per_source;
+    await page.fill('#set-stewardd-discovery_rate_per_source', String(before === 3 ? 4 : 3));
+    await page.click('text=Review changes…');
+    await page.waitForSelector('dialog[open] pre.diff');
+    await check('review-dialog');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.action-bar .notice-ok');
+    const focus = await page.evaluate(() => {
+      const a = document.activeElement;
+      const r = a.getBoundingClientRect();
+      return { inBar: !!a.closest('.action-bar'), top: r.top, bottom: r.bottom };
+    });
+    assert.ok(focus.inBar && focus.top >= 0 && focus.bottom <= 800, `the answer is not where the user looks: ${JSON.stringify(focus)}`);
+    await check('applied');
+  },
+
+  /* A module's status may say why it is degraded or not available
+   * ("reason"): the console shows it by the state.  The answer is the
+   * server's, with a reason added. */
+  async reason() {
+    const why = 'no baseline saved yet';
+    const handler = async (route) => {
+      const r = await route.fetch();
+      const body = await r.json();
+      body.modules = body.modules.map((m, i) => (i === 0 ? { ...m, state: 'degraded', reason: why } : m));
+      await route.fulfill({ response: r, json: body });
+    };
+    await page.route(/\/api\/v1\/modules$/, handler);
+    try {
+      await go('#/overview');
+      await page.waitForSelector('[data-field=hostname]');
+      await go('#/modules');
+      await page.waitForSelector('table.modules .reason');
+      assert.equal((await page.textContent('table.modules .reason')).trim(), why);
+      await check('modules-reason');
+    } finally {
+      await page.unroute(/\/api\/v1\/modules$/, handler);
+    }
+  },
+
+  /* Many sessions: a page at a time, local connections apart. */
+  async manysessions() {
+    const N = 45;
+    for (let i = 0; i < N; i++) {
+      const other = await request.newContext({ ignoreHTTPSErrors: true });
+      const r = await other.post(URL_ + '/api/v1/login', { data: { user: USER, password: PASSWORD } });
+      assert.equal(r.status(), 200);
+      await other.dispose();
+    }
+    await go('#/tokens');
+    await settled('table.sessions');
+    const rows = await page.$$eval('table.sessions tbody tr', (x) => x.length);
+    assert.equal(rows, 20);
+    assert.equal(await page.getAttribute('.pager [data-range]', 'data-range'), '1-20');
+    /* The current session comes first. */
+    await page.waitForSelector('table.sessions tbody tr:first-child >> text=this session');
+    if (Number(env.STEWARD_PEERS || 0)) {
+      assert.match(await page.textContent('details.local-sessions summary'), new RegExp(`Local connections: ${env.STEWARD_PEERS}\\b`));
+      assert.equal(await page.$$eval('table.sessions [data-session]', (x) => x.length), 20);
+    }
+    await check('sessions-many');
+    await page.click('.pager button:has-text("Older")');
+    await page.waitForSelector('.pager [data-range="21-40"]');
+    await page.click('.pager button:has-text("Older")');
+    await page.waitForSelector(`.pager [data-range="41-${N + 1}"]`);
+    await check('sessions-many-last');
+  },
+
+  /* A new installation: the login page names the host and offers the
+   * bootstrap token, which logs in once and is then gone from the page. */
+  async firstlogin() {
+    await page.goto(URL_ + '/');
+    await page.waitForSelector('form.bootstrap-login');
+    const info = await (await page.request.get(URL_ + '/api/v1/login-info')).json();
+    assert.equal(info.bootstrap, true);
+    assert.equal((await page.textContent('.login-host')).trim(), info.hostname);
+    assert.match(await page.title(), new RegExp(info.hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await check('login-first');
+    await page.fill('input[name=bootstrap_token]', env.STEWARD_BOOTSTRAP_TOKEN);
+    await page.click('form.bootstrap-login button[type=submit]');
+    await page.waitForSelector('#nav:not([hidden])');
+    assert.match(await page.textContent('#who'), /bootstrap/);
+    assert.match(await page.title(), new RegExp(info.hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await page.click('#logout');
+    await page.waitForSelector('form.login');
+    await waitFor(() => document.querySelector('.login-host') && document.querySelector('.login-host').textContent !== '');
+    assert.equal(await page.$('form.bootstrap-login'), null);
+    assert.equal((await (await page.request.get(URL_ + '/api/v1/login-info')).json()).bootstrap, false);
+    await check('login-after-first');
+  },
+});
 
 let failed = false;
 for (const name of STEPS) {

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_user
+from conftest import integration, make_user
+
+UnixHTTPConnection = integration.UnixHTTPConnection
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "console.mjs"
@@ -49,7 +51,7 @@ def has_users(d):
     return any(m["name"] == "users" for m in r.json["modules"])
 
 
-def run(d, user, steps, name):
+def run(d, user, steps, name, extra_env=None):
     out = ARTIFACTS / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -64,6 +66,7 @@ def run(d, user, steps, name):
         "STEWARD_ARTIFACTS": str(out),
         "STEWARD_CHROMIUM": CHROMIUM,
     })
+    env.update(extra_env or {})
     p = subprocess.run(["node", str(SCRIPT)], cwd=ROOT / "web", env=env, capture_output=True, text=True,
                        timeout=600)
     print(p.stdout)
@@ -76,10 +79,13 @@ def test_console_end_to_end(console):
     """Log in, the overview matches the API, a setting changed through the
     plan and rolled back from the audit page, port 660 looked up, a token
     created and revoked, a CSRF-less change refused, accessibility and CSP
-    clean on every page, log out, then the login errors."""
+    clean on every page, no JSON as text and no sideways scrolling anywhere,
+    every page visited and screenshotted (tour), the time zone picker, a
+    command's answer as a table, Apply's answer by its button, log out, then
+    the login errors."""
     d, user = console
     run(d, user, ["login", "overview", "settings", "audit", "ports", "tokens", "modules", "keyboard", "csrf",
-                  "phone", "logout", "badlogin", "norole"], "main")
+                  "tour", "forms", "reason", "phone", "logout", "badlogin", "norole"], "main")
 
 
 def test_console_throttled_login(console):
@@ -96,6 +102,37 @@ def test_console_sessions(console):
     the user is ended from the console; ending the current one logs out."""
     d, user = console
     run(d, user, ["badlogin", "login", "findings", "sessions", "endcurrent"], "sessions")
+
+
+def test_console_many_sessions(console):
+    """Hundreds of sessions stay readable: 45 more logins are paged 20 at a
+    time, the current session first, and open local-socket connections are
+    counted apart."""
+    d, user = console
+    # Local connections stay open through the run (silent ones are closed
+    # after limits:idle_timeout).
+    r = d.unix("PATCH", "/api/v1/modules/stewardd/settings", {"limits": {"idle_timeout": 3600}})
+    assert r.status == 200, r
+    held = []
+    try:
+        for _ in range(3):
+            c = UnixHTTPConnection(str(d.sock))
+            c.request("GET", "/api/v1/whoami")
+            assert c.getresponse().read() and True
+            held.append(c)
+        run(d, user, ["login", "manysessions"], "many-sessions", {"STEWARD_PEERS": str(len(held))})
+    finally:
+        for c in held:
+            c.close()
+
+
+def test_console_first_login(console):
+    """On a new installation the login page names the host and offers the
+    bootstrap token; it logs in once, and the offer is then gone."""
+    d, user = console
+    r = d.https("GET", "/api/v1/login-info", token=False)
+    assert r.status == 200 and r.json["bootstrap"] is True, r
+    run(d, user, ["firstlogin"], "first-login", {"STEWARD_BOOTSTRAP_TOKEN": d.bootstrap_token})
 
 
 def test_console_live_chart(console):

@@ -156,6 +156,21 @@ def test_schema(daemon):
     assert {c["name"] for c in r.json["commands"]} >= {"reload", "check_config"}
 
 
+def test_schema_console_hints(daemon):
+    """What the console builds itself from: a module's own console page
+    (navigation title, overview findings), and a string setting's usual
+    values from a collection (the time zone picker)."""
+    schema = {m["name"]: daemon.https("GET", f"/api/v1/modules/{m['name']}/schema").json
+              for m in daemon.https("GET", "/api/v1/modules").json["modules"]}
+    assert schema["ports"]["console"] == {"title": "Ports", "overview": True}
+    assert schema["users"]["console"] == {"title": "Users & groups", "overview": False}
+    assert "console" not in schema["system"] and "console" not in schema["stewardd"]
+    tz = next(s for s in schema["system"]["settings"] if s["key"] == "timezone")
+    assert tz["choices_from"] == "timezones"
+    assert "timezones" in {c["name"] for m in schema.values() for c in m["collections"]}
+    assert all("choices_from" not in s for s in schema["stewardd"]["settings"])
+
+
 def test_settings_get_and_subtree(daemon):
     r = daemon.https("GET", "/api/v1/modules/stewardd/settings")
     assert r.json["log_level"] == "info"

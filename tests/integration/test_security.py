@@ -278,7 +278,8 @@ def registered_routes():
 
 
 def test_the_walk_covers_every_registered_route():
-    walked = {(m, p, r) for m, p, _, r in ROUTES} | {("POST", "api/v1/login", "none")}
+    walked = {(m, p, r) for m, p, _, r in ROUTES} | {("POST", "api/v1/login", "none"),
+                                                      ("GET", "api/v1/login-info", "none")}
     assert registered_routes() == walked
 
 
@@ -643,6 +644,24 @@ def test_bootstrap_token_is_single_use(make_daemon):
     d.proc = None
     d.start()
     assert not (d.state / "bootstrap-token").exists()
+
+
+def test_login_info_says_the_host_and_whether_the_bootstrap_token_is_unused(make_daemon):
+    """GET /api/v1/login-info is open to anyone (a stale cookie does not
+    matter), names the host, and says "bootstrap": true exactly until the
+    bootstrap token has been used; it says nothing else."""
+    import socket
+    d = make_daemon()
+    r = d.https("GET", "/api/v1/login-info", token=False)
+    assert r.status == 200, r
+    assert r.json == {"hostname": socket.gethostname(), "bootstrap": True}
+    r = d.https("GET", "/api/v1/login-info", token=False, headers={"Cookie": "__Host-steward_session=stw_" + "0" * 64})
+    assert r.status == 200 and r.json["bootstrap"] is True, r
+    assert d.https("POST", "/api/v1/login-info", {}, token=False).status in (401, 405)
+    r = d.https("POST", "/api/v1/login", {"bootstrap_token": d.bootstrap_token}, token=False)
+    assert r.status == 200, r
+    assert d.https("GET", "/api/v1/login-info", token=False).json == {"hostname": socket.gethostname(),
+                                                                       "bootstrap": False}
 
 
 # ---- the audit log ----------------------------------------------------------------

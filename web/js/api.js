@@ -85,6 +85,28 @@ export async function login(user, password) {
   return r.data;
 }
 
+/* What the login page shows: {hostname, bootstrap}; null if unknown. */
+export async function loginInfo() {
+  try {
+    const r = await send('GET', '/api/v1/login-info');
+    return r.status === 200 && r.data ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/* The first login, with the installation's one-time bootstrap token. */
+export async function loginBootstrap(token) {
+  const r = await send('POST', '/api/v1/login', { bootstrap_token: token });
+  if (r.status !== 200) {
+    const e = new ApiError(r.status, r.data);
+    e.retryAfter = r.headers.get('Retry-After');
+    throw e;
+  }
+  csrf = r.data.csrf_token;
+  return r.data;
+}
+
 export async function logout() {
   try {
     const r = await send('POST', '/api/v1/logout', {});

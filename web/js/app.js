@@ -1,29 +1,35 @@
 /* app.js — the console's shell: login, the page router, live events and the
  * idle logout.
  *
- * Routes live in the URL's fragment (#/ports, #/modules/stewardd), so the
+ * Routes live in the URL's fragment (#/overview, #/modules/stewardd), so the
  * server serves one page and every other path is a plain 404.  A page is a
  * module exporting render(main, ctx, ...params); it may return a cleanup
  * function, called when the user leaves it.  ctx.logout(message) ends the
  * console's session as the Log out button does.
  *
  * Live data: one EventSource on /api/v1/events while logged in, re-broadcast
- * on `bus` (sample, audit, ports, reset).  If the server has no such route
+ * on `bus` (each type the modules' schemas declare that the user's role may
+ * receive — sample, audit, … — and reset).  If the server has no such route
  * the source closes before it ever opens, and pages fall back to polling
  * (ctx.live is then false).
  *
  * Idle logout: after the session's idle timeout (stewardd's
  * auth:session_idle_timeout, as the server would) without a key press, click
  * or touch, the console logs out; a dialog warns a minute before (or at a
- * fifth of the timeout, if that is shorter) and can keep the session. */
+ * fifth of the timeout, if that is shorter) and can keep the session.
+ *
+ * The login page names the host (GET /api/v1/login-info; also in the
+ * document title, and every page's title after it), and while the
+ * installation's one-time bootstrap token is unused it offers a "first
+ * login" form for it. */
 import * as API from './api.js';
 import { h, clear, field, notice, busy } from './ui.js';
 
+/* The console's own pages; the modules' pages (web/js/NAME.js, listed in
+ * the navigation after Modules) come from their schemas' "console". */
 const pages = {
   overview: { title: 'Overview', load: () => import('./overview.js') },
   modules: { title: 'Modules', load: () => import('./modules.js') },
-  ports: { title: 'Ports', load: () => import('./ports.js') },
-  users: { title: 'Users & groups', load: () => import('./users.js') },
   collections: { title: 'Collection', load: () => import('./collection.js') },
   audit: { title: 'Audit', load: () => import('./audit.js') },
   tokens: { title: 'Sessions & tokens', load: () => import('./tokens.js') },
@@ -34,6 +40,11 @@ export const bus = new EventTarget();
 
 const state = {
   me: null,
+  hostname: '',
+  /* [{name, title, overview}]: the modules' console pages */
+  modulePages: [],
+  /* the event types the modules publish that this role may receive */
+  eventTypes: [],
   live: false,
   source: null,
   cleanup: null,
@@ -71,38 +82,86 @@ function showLogin(message) {
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const err = h('p.login-error', { id: 'login-error', role: 'alert' }, message || '');
   if (message) err.classList.add('info');
+  const host = h('p.login-host', { 'data-field': 'login-host' });
+  const first = h('div.first-login');
   const button = h('button.primary', { type: 'submit' }, 'Log in');
+  const attempt = async (btn, fn, focus) => {
+    err.textContent = '';
+    err.classList.remove('info');
+    await busy(btn, async () => {
+      try {
+        await fn();
+        await start();
+      } catch (e) {
+        err.textContent = loginMessage(e);
+        focus.value = '';
+        focus.focus();
+      }
+    });
+  };
   const form = h(
     'form.login',
     {
       'aria-labelledby': 'login-title',
       onsubmit: async (ev) => {
         ev.preventDefault();
-        err.textContent = '';
-        err.classList.remove('info');
-        await busy(button, async () => {
-          try {
-            await API.login(user.value, password.value);
-            password.value = '';
-            await start();
-          } catch (e) {
-            err.textContent = loginMessage(e);
-            password.value = '';
-            password.focus();
-          }
-        });
+        await attempt(button, async () => {
+          await API.login(user.value, password.value);
+          password.value = '';
+        }, password);
       },
     },
     h('h1#login-title', 'Steward'),
+    host,
     h('p.muted', 'Log in with your account on this server.'),
     field('User', user),
     field('Password', password),
     err,
     button,
   );
-  clear(main, form);
+  clear(main, h('div.login-page', form, first));
   document.title = 'Log in — Steward';
   user.focus();
+  API.loginInfo().then((info) => {
+    if (!info || state.me || !form.isConnected) return;
+    state.hostname = info.hostname || '';
+    if (state.hostname) {
+      host.textContent = state.hostname;
+      document.title = `Log in — ${state.hostname} — Steward`;
+    }
+    if (info.bootstrap) clear(first, bootstrapForm(attempt));
+  });
+}
+
+/* A new installation: the one-time token stewardd wrote at its first start
+ * logs in once as admin (user "bootstrap"), to make real accounts' access. */
+function bootstrapForm(attempt) {
+  const token = h('input', { name: 'bootstrap_token', type: 'password', autocomplete: 'off', spellcheck: false, required: true, maxLength: 128 });
+  const go = h('button', { type: 'submit' }, 'Log in with the token');
+  return h(
+    'form.bootstrap-login',
+    {
+      'aria-labelledby': 'first-login-title',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        await attempt(go, async () => {
+          await API.loginBootstrap(token.value.trim());
+          token.value = '';
+        }, token);
+      },
+    },
+    h('h2#first-login-title', 'First login'),
+    h(
+      'p.muted',
+      'Nobody has logged in to this server yet. Its one-time bootstrap token is in ',
+      h('code', '/var/lib/steward/bootstrap-token'),
+      ' (root only; ',
+      h('code', 'sudo cat'),
+      ' it). It works once.',
+    ),
+    field('Bootstrap token', token),
+    go,
+  );
 }
 
 /* ---- session ------------------------------------------------------- */
@@ -114,10 +173,16 @@ async function start() {
     return;
   }
   state.me = me;
+  /* The login form goes at once; the navigation appears complete. */
+  clear(main, h('p.muted', { role: 'status' }, 'Loading…'));
+  if (!state.hostname) state.hostname = ((await API.loginInfo()) || {}).hostname || '';
+  await loadModulePages(me);
   document.body.classList.remove('logged-out');
   nav.hidden = false;
   clear(
     who,
+    state.hostname ? h('span.host-name', { title: 'this server' }, state.hostname) : null,
+    ' ',
     h('span.user', { title: `logged in from ${me.source}` }, me.user),
     ' ',
     h('span.badge.badge-muted', me.role),
@@ -134,6 +199,32 @@ async function start() {
   armIdle();
   startLive();
   route();
+}
+
+const ROLES = ['monitor', 'operator', 'admin'];
+
+/* The modules' console pages and event types, from their schemas; the
+ * navigation gets a link for each page. */
+async function loadModulePages(me) {
+  let schemas = [];
+  try {
+    const { modules } = await API.get('/api/v1/modules');
+    schemas = (await Promise.all(modules.map((m) => API.get(`/api/v1/modules/${API.seg(m.name)}/schema`).catch(() => null)))).filter(Boolean);
+  } catch {
+    schemas = [];
+  }
+  state.modulePages = schemas
+    .filter((s) => s.console && /^[a-z0-9_]+$/.test(s.name))
+    .map((s) => ({ name: s.name, title: s.console.title, overview: !!s.console.overview }));
+  const rank = ROLES.indexOf(me.role);
+  state.eventTypes = [
+    ...new Set(schemas.flatMap((s) => (s.events || []).filter((e) => ROLES.indexOf(e.min_role) <= rank).map((e) => e.name))),
+  ].filter((t) => /^[a-z0-9_]+$/.test(t));
+  for (const a of nav.querySelectorAll('a[data-module-page]')) a.remove();
+  const after = nav.querySelector('a[data-page=modules]');
+  after.after(
+    ...state.modulePages.map((p) => h('a', { href: `#/${p.name}`, 'data-page': p.name, 'data-module-page': '' }, p.title)),
+  );
 }
 
 async function doLogout(message) {
@@ -231,7 +322,8 @@ for (const ev of ['keydown', 'pointerdown', 'touchstart', 'wheel']) {
 function startLive() {
   stopLive();
   let opened = false;
-  const src = new EventSource('/api/v1/events?types=sample,audit,ports');
+  if (!state.eventTypes.length) return;
+  const src = new EventSource(`/api/v1/events?types=${state.eventTypes.join(',')}`);
   state.source = src;
   src.onopen = () => {
     opened = true;
@@ -246,7 +338,7 @@ function startLive() {
       if (opened && state.me) setTimeout(() => state.me && state.source === src && startLive(), 5000);
     }
   };
-  for (const type of ['sample', 'audit', 'ports', 'reset']) {
+  for (const type of [...state.eventTypes, 'reset']) {
     src.addEventListener(type, (ev) => {
       let data = null;
       try {
@@ -270,7 +362,8 @@ function stopLive() {
 async function route() {
   if (!state.me) return;
   const parts = (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
-  const name = pages[parts[0]] ? parts[0] : null;
+  const modulePage = state.modulePages.find((p) => p.name === parts[0]);
+  const name = pages[parts[0]] || modulePage ? parts[0] : null;
   if (state.cleanup) {
     try {
       state.cleanup();
@@ -287,12 +380,12 @@ async function route() {
     clear(main, h('h1', 'Not found'), h('p', 'There is no such page. ', h('a', { href: '#/overview' }, 'Go to the overview.')));
     return;
   }
-  const page = pages[name];
-  document.title = `${page.title} — Steward`;
+  const page = pages[name] || { title: modulePage.title, load: () => import(`./${modulePage.name}.js`) };
+  document.title = `${page.title} — ${state.hostname ? `${state.hostname} — ` : ''}Steward`;
   clear(main, h('p.muted', { role: 'status' }, 'Loading…'));
   try {
     const mod = await page.load();
-    const ctx = { me: state.me, bus, live: () => state.live, liveKnown: () => state.source !== null, logout: doLogout };
+    const ctx = { me: state.me, bus, pages: state.modulePages, live: () => state.live, liveKnown: () => state.source !== null, logout: doLogout };
     const view = h('div.page', { 'data-page': name });
     clear(main, view);
     /* Focus moves to the page as it appears, not when its data has come:

@@ -5,13 +5,15 @@
  * #/audit/N opens record N.  New records arrive live when the server sends
  * them. */
 import { get, post, seg } from './api.js';
-import { h, clear, badge, filesView, notice, confirm, busy, errorText, when, field } from './ui.js';
+import { h, clear, badge, filesView, notice, confirm, busy, errorText, when, field, humanValue, valueView } from './ui.js';
 
 function argsView(args) {
   if (!args || typeof args !== 'object' || !Object.keys(args).length) return null;
   return h(
     'dl.kv',
-    Object.entries(args).map(([k, v]) => [h('dt', k), h('dd.mono', typeof v === 'string' ? v : JSON.stringify(v))]),
+    /* The arguments as sent, keys as the API names them; a nested value as
+     * a list or table, never as JSON text. */
+    Object.entries(args).map(([k, v]) => [h('dt', k), h('dd.mono', v !== null && typeof v === 'object' && !(Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')) ? valueView(v, 1) : humanValue(k, v))]),
   );
 }
 

@@ -6,7 +6,11 @@
  * appends one live sample.  The container carries data-points (the number of
  * points shown) so that tests and people can see it move.  uPlot sizes its
  * canvas through element.style from script (CSSOM), which the console's CSP
- * allows; it never writes style attributes in markup. */
+ * allows; it never writes style attributes in markup.
+ *
+ * The legend shows each series' latest value whenever the pointer is not
+ * over the chart (and the value under it when it is), so the numbers are
+ * there without hovering.  The y axis is as wide as its longest label. */
 import { get } from './api.js';
 import { h, bytes } from './ui.js';
 
@@ -56,13 +60,32 @@ export class Chart {
     if (this.plot) this.plot.destroy();
     const fmt = formatter(this.unit);
     const axisFmt = (u, vals) => vals.map((v) => fmt(v));
+    /* Wide enough for the longest label ("11.5 MiB/s"), measured in the
+     * axis's own font. */
+    const axisSize = (u, values, i, cycle) => {
+      const axis = u.axes[i];
+      if (cycle > 1 && axis._size) return axis._size;
+      let w = 0;
+      if (values && values.length) {
+        u.ctx.font = axis.font[0];
+        for (const v of values) w = Math.max(w, u.ctx.measureText(String(v)).width / (window.devicePixelRatio || 1));
+      }
+      return Math.ceil(w + axis.ticks.size + axis.gap + 6);
+    };
+    /* Outside the chart the legend shows the latest values. */
+    const showLatest = (u) => {
+      if (u.cursor.idx === null || u.cursor.idx === undefined) {
+        const n = u.data[0].length;
+        if (n) u.setLegend({ idx: n - 1 });
+      }
+    };
     this.plot = new window.uPlot(
       {
         width: this.width(),
         height: 200,
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: this.unit === 'percent' ? { range: [0, 100] } : { auto: true } },
-        axes: [{}, { values: axisFmt, size: 70 }],
+        axes: [{}, { values: axisFmt, size: axisSize }],
         series: [
           {},
           ...this.series.map((s, i) => ({
@@ -73,6 +96,7 @@ export class Chart {
           })),
         ],
         legend: { live: true },
+        hooks: { setCursor: [showLatest], ready: [showLatest], setData: [showLatest] },
       },
       this.data,
       this.plotEl,

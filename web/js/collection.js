@@ -12,7 +12,7 @@
  * (collectionView). */
 import { get, seg } from './api.js';
 import { planned, showPassword } from './plan.js';
-import { h, clear, table, notice, busy, errorText, field } from './ui.js';
+import { h, clear, table, notice, busy, errorText, field, humanValue } from './ui.js';
 
 const words = (s) =>
   s
@@ -168,10 +168,14 @@ export async function collectionView(el, status, name) {
   function draw() {
     const p = prefix ? prefix.value.trim() : '';
     const rows = all.filter((x) => !p || id(x).startsWith(p));
+    /* A column whose unit reads in words ("bytes", "seconds") is shown in
+     * it (1.2 GiB, 19 min); another unit goes in the header. */
+    const readable = (c) => c.unit && ['seconds', 'bytes', 'percent', 'ms', 'us'].includes(c.unit);
+    const text = (c, v) => (readable(c) && typeof v === 'number' ? humanValue(`_${c.unit}`, v) : cellText(v));
     const cols = schema.columns.map((c) => ({
-      label: c.unit ? `${c.label} (${c.unit})` : c.label,
+      label: c.unit && !readable(c) ? `${c.label} (${c.unit})` : c.label,
       class: schema.fields.find((f) => f.name === c.field)?.type === 'integer' ? 'num' : undefined,
-      cell: (x) => (c.field === schema.id ? h('strong', cellText(x[c.field])) : cellText(x[c.field])),
+      cell: (x) => (c.field === schema.id ? h('strong', text(c, x[c.field])) : text(c, x[c.field])),
     }));
     clear(listEl, table([...cols, actions], rows, { class: schema.name, label: schema.name, empty: `No ${schema.name} match.` }));
   }

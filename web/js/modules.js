@@ -3,7 +3,7 @@
  * (settings.js, #/modules/NAME), and to each of its collections' generic
  * page (collection.js, #/collections/NAME).  Nothing here names a module. */
 import { get, post, seg } from './api.js';
-import { h, clear, stateBadge, table, notice, confirm, busy, errorText } from './ui.js';
+import { h, clear, stateBadge, table, notice, confirm, busy, errorText, humanize } from './ui.js';
 
 export async function render(view, ctx, name) {
   if (name) {
@@ -23,7 +23,7 @@ export async function render(view, ctx, name) {
       table(
         [
           { label: 'Module', cell: (m) => h('a', { href: `#/modules/${seg(m.name)}` }, m.name) },
-          { label: 'State', cell: (m) => h('span', { 'data-state': m.name }, stateBadge(m.state)) },
+          { label: 'State', cell: (m) => h('span', { 'data-state': m.name }, stateBadge(m.state, m.reason || m.error)) },
           { label: 'What it covers', cell: (m) => m.summary },
           {
             label: 'Settings',
@@ -38,7 +38,7 @@ export async function render(view, ctx, name) {
                 'div.toolbar',
                 h('a', { href: `#/modules/${seg(m.name)}`, 'aria-label': `${m.name} settings and commands` }, 'Settings'),
                 /* Each collection on its generic page (collection.js). */
-                ((m.schema && m.schema.collections) || []).map((c) => h('a', { href: `#/collections/${seg(c.name)}`, 'aria-label': `${m.name}: the ${c.name}` }, c.name)),
+                ((m.schema && m.schema.collections) || []).map((c) => h('a', { href: `#/collections/${seg(c.name)}`, 'aria-label': `${m.name}: the ${c.name}` }, humanize(c.name))),
                 actions.map((a) =>
                   h(
                     'button',
@@ -59,7 +59,7 @@ export async function render(view, ctx, name) {
                         });
                       },
                     },
-                    a,
+                    humanize(a),
                   ),
                 ),
               );

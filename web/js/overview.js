@@ -1,7 +1,10 @@
 /* overview.js — the host at a glance: facts from the system module's full
- * status, live charts, filesystems, and the findings that need a look
- * (ports findings, the audit chain's state).  Numbers are shown as the API
- * gives them; each carries data-field so tests can compare with the API. */
+ * status, live charts, filesystems, and the findings that need a look (the
+ * audit chain's state, failed logins, and each module's own: a module whose
+ * schema says console overview: true ships overviewFindings() and
+ * overviewEvents in its console page, web/js/NAME.js, which this page
+ * imports without naming it).  Numbers are shown as the API gives them; each
+ * carries data-field so tests can compare with the API. */
 import { get } from './api.js';
 import { h, clear, bytes, duration, severityBadge, table, notice, errorText } from './ui.js';
 import { Chart, RANGES } from './charts.js';
@@ -30,8 +33,12 @@ function factsPanel(s) {
       fact('Architecture', s.architecture || '–', 'architecture'),
       fact('CPUs', s.cpu ? String(s.cpu.count) : '–', 'cpus'),
       fact('Memory', s.memory ? bytes(s.memory.total_bytes) : '–', 'memory'),
-      fact('Uptime', duration(s.uptime_seconds), 'uptime'),
-      fact('Load (1, 5, 15 min)', [load['1'], load['5'], load['15']].map((v) => (v === undefined ? '–' : v.toFixed(2))).join('  '), 'load'),
+      fact('Up for', duration(s.uptime_seconds), 'uptime'),
+      fact(
+        'Load average',
+        [['1', '1 min'], ['5', '5 min'], ['15', '15 min']].map(([k, l]) => (load[k] === undefined ? `– (${l})` : `${load[k].toFixed(2)} (${l})`)).join(' · '),
+        'load',
+      ),
     ),
   );
 }
@@ -68,12 +75,15 @@ function filesystemsPanel(s) {
   );
 }
 
-async function findingsPanel(el) {
+/* The console pages of the modules with overview findings. */
+const findingPages = (ctx) => Promise.all(ctx.pages.filter((p) => p.overview).map((p) => import(`./${p.name}.js`).catch(() => null)));
+
+async function findingsPanel(el, ctx) {
   const items = [];
-  const [ports, verify, daemon] = await Promise.all([
-    get('/api/v1/ports').catch((e) => ({ error: e })),
+  const [verify, daemon, pages] = await Promise.all([
     get('/api/v1/audit/verify').catch((e) => ({ error: e })),
     get('/api/v1/modules/stewardd?full=1').catch((e) => ({ error: e })),
+    findingPages(ctx),
   ]);
   if (verify.error) items.push(h('li', severityBadge('warning', 'audit'), ' ', errorText(verify.error)));
   else if (verify.ok)
@@ -82,23 +92,7 @@ async function findingsPanel(el) {
     items.push(
       h('li', { 'data-finding': 'audit-verify' }, severityBadge('critical', 'audit'), ` The audit log's chain is broken at record ${verify.first_broken}: ${verify.message || ''}`),
     );
-  if (ports.error) items.push(h('li', severityBadge('warning', 'ports'), ' ', errorText(ports.error)));
-  else {
-    for (const l of ports.listeners || [])
-      for (const f of l.findings || [])
-        if (f.severity === 'warning' || f.severity === 'critical' || f.code === 'new')
-          items.push(
-            h(
-              'li',
-              { 'data-finding': f.code },
-              severityBadge(f.severity, f.code),
-              ' ',
-              h('a', { href: `#/ports/${l.port}` }, `${l.protocol} ${l.address}:${l.port}`),
-              ` — ${f.message}`,
-            ),
-          );
-    for (const g of ports.gone || []) items.push(h('li', { 'data-finding': 'gone' }, severityBadge('warning', 'gone'), ` ${g} was in the baseline and is no longer listening`));
-  }
+  for (const found of await Promise.all(pages.filter((m) => m && m.overviewFindings).map((m) => m.overviewFindings()))) items.push(...found);
   const logins = daemon.error ? null : daemon.logins;
   if (logins) {
     const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
@@ -187,15 +181,17 @@ export async function render(view, ctx) {
   const onSample = (ev) => charts.forEach((c) => c.push(ev.detail));
   const onReset = () => setRange(range);
   const onLive = () => updateLive();
-  const onPorts = () => findingsPanel(findings);
+  /* The events after which a module's findings change. */
+  const onFindings = () => findingsPanel(findings, ctx);
+  const findingEvents = [...new Set((await findingPages(ctx)).flatMap((m) => (m && m.overviewEvents) || []))];
   ctx.bus.addEventListener('sample', onSample);
   ctx.bus.addEventListener('reset', onReset);
   ctx.bus.addEventListener('live', onLive);
-  ctx.bus.addEventListener('ports', onPorts);
+  for (const t of findingEvents) ctx.bus.addEventListener(t, onFindings);
 
   await loadStatus();
   await setRange(range);
-  findingsPanel(findings);
+  findingsPanel(findings, ctx);
   /* Live state: known once the event source has opened or failed. */
   liveState.textContent = ctx.live() ? '● live' : 'connecting…';
   setTimeout(updateLive, ctx.live() ? 0 : 3000);
@@ -207,7 +203,7 @@ export async function render(view, ctx) {
     ctx.bus.removeEventListener('sample', onSample);
     ctx.bus.removeEventListener('reset', onReset);
     ctx.bus.removeEventListener('live', onLive);
-    ctx.bus.removeEventListener('ports', onPorts);
+    for (const t of findingEvents) ctx.bus.removeEventListener(t, onFindings);
     charts.forEach((c) => c.destroy());
   };
 }

@@ -6,6 +6,36 @@
 import { get, post, seg } from './api.js';
 import { h, clear, table, severityBadge, badge, notice, confirm, busy, errorText, field } from './ui.js';
 
+/* The overview's findings of this module (its schema says console
+ * overview: true): warnings, critical and new listeners, listeners gone
+ * since the baseline; refreshed on overviewEvents. */
+export const overviewEvents = ['ports'];
+
+export async function overviewFindings() {
+  let ports;
+  try {
+    ports = await get('/api/v1/ports');
+  } catch (e) {
+    return [h('li', severityBadge('warning', 'ports'), ' ', errorText(e))];
+  }
+  const items = [];
+  for (const l of ports.listeners || [])
+    for (const f of l.findings || [])
+      if (f.severity === 'warning' || f.severity === 'critical' || f.code === 'new')
+        items.push(
+          h(
+            'li',
+            { 'data-finding': f.code },
+            severityBadge(f.severity, f.code),
+            ' ',
+            h('a', { href: `#/ports/${l.port}` }, `${l.protocol} ${l.address}:${l.port}`),
+            ` — ${f.message}`,
+          ),
+        );
+  for (const g of ports.gone || []) items.push(h('li', { 'data-finding': 'gone' }, severityBadge('warning', 'gone'), ` ${g} was in the baseline and is no longer listening`));
+  return items;
+}
+
 function listenerTable(listeners) {
   return table(
     [

@@ -8,9 +8,18 @@
  * help.  Save sends only what changed, first with ?dry_run=1: the plan (the
  * files' diffs) is shown, and the change is applied only on confirmation.  An
  * error naming a field is shown next to that field.  The module's commands
- * get generated forms the same way. */
+ * get generated forms the same way, and their answers are shown as lists and
+ * tables (valueView), never as JSON.
+ *
+ * Labels are the keys in words ("Max connections"; the key itself stays in
+ * the field's title and beside it, for the CLI); the module's status facts
+ * read with their units (ui.js humanValue).  A string setting whose schema
+ * names choices_from gets a picker of that collection's items (the time
+ * zone: the timezones collection), grouped by region.  The Review button and
+ * the answer of Apply live in a bar that stays at the bottom of the window
+ * on a long form, and focus moves to the answer. */
 import { get, patch, post, seg } from './api.js';
-import { h, clear, field, notice, badge, stateBadge, filesView, modal, busy, errorText } from './ui.js';
+import { h, clear, field, notice, badge, stateBadge, filesView, modal, busy, errorText, humanize, valueView } from './ui.js';
 
 function treeGet(tree, key) {
   let v = tree;
@@ -56,6 +65,23 @@ export function inputFor(def, idBase) {
       write = (v) => (el.value = Array.isArray(v) ? v.join('\n') : '');
       break;
     default:
+      if (def.options) {
+        /* A picker over the usual values (choices_from), grouped by region. */
+        const groups = new Map();
+        for (const o of def.options) {
+          const g = o.value.includes('/') ? o.value.split('/')[0] : '';
+          if (!groups.has(g)) groups.set(g, []);
+          groups.get(g).push(h('option', { value: o.value }, o.label));
+        }
+        el = h('select', { id, disabled: ro }, [...groups].map(([g, opts]) => (g ? h('optgroup', { label: g }, opts) : opts)));
+        read = () => el.value;
+        write = (v) => {
+          const s = v === undefined || v === null ? '' : String(v);
+          if (s && ![...el.options].some((o) => o.value === s)) el.prepend(h('option', { value: s }, s));
+          el.value = s;
+        };
+        break;
+      }
       el = h('input', { id, type: 'text', disabled: ro, spellcheck: false, minLength: def.min || undefined, maxLength: def.max || undefined });
       read = () => el.value;
       write = (v) => (el.value = v === undefined || v === null ? '' : String(v));
@@ -101,9 +127,9 @@ export function planView(plan) {
 
 function commandForm(m, cmd, status) {
   const inputs = (cmd.args || []).map((a) => ({ def: a, ...inputFor(a, `cmd-${m}-${cmd.name}`) }));
-  const fields = inputs.map((i) => field(i.def.name + (i.def.required ? '' : ' (optional)'), i.el, helpText(i.def), { name: i.def.name }));
-  const out = h('div');
-  const button = h('button', { type: 'submit' }, `Run ${cmd.name}`);
+  const fields = inputs.map((i) => field(humanize(i.def.name, true) + (i.def.required ? '' : ' (optional)'), i.el, helpText(i.def), { name: i.def.name }));
+  const out = h('div', { 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit' }, `Run ${humanize(cmd.name).toLowerCase()}`);
   return h(
     'form.panel.command',
     {
@@ -122,7 +148,7 @@ function commandForm(m, cmd, status) {
         });
         if (bad) return;
         if (cmd.changes_state) {
-          const ok = await modal(`Run ${m}:${cmd.name}?`, h('p', cmd.summary), [
+          const ok = await modal(`Run ${humanize(cmd.name).toLowerCase()} on ${m}?`, h('p', cmd.summary), [
             { label: 'Cancel', value: 'cancel' },
             { label: 'Run', value: 'ok', primary: true },
           ]);
@@ -131,7 +157,8 @@ function commandForm(m, cmd, status) {
         await busy(button, async () => {
           try {
             const r = await post(`/api/v1/modules/${seg(m)}/commands/${seg(cmd.name)}`, args);
-            clear(out, h('pre.result', { tabIndex: 0 }, JSON.stringify(r, null, 2)));
+            clear(out, h('div.result', { tabIndex: -1 }, h('h4', 'Result'), valueView(r)));
+            out.firstChild.focus();
           } catch (e) {
             const f = e.field && fields[inputs.findIndex((i) => i.def.name === e.field)];
             if (f) f.setError(e.message);
@@ -140,7 +167,7 @@ function commandForm(m, cmd, status) {
         });
       },
     },
-    h('h3', cmd.name, cmd.changes_state ? badge('changes state', 'warn') : null),
+    h('h3', humanize(cmd.name), ' ', cmd.changes_state ? badge('changes state', 'warn') : null, ' ', h('code.key', cmd.name)),
     h('p.muted', cmd.summary),
     fields,
     button,
@@ -148,15 +175,42 @@ function commandForm(m, cmd, status) {
   );
 }
 
+/* The usual values of settings that name a collection (choices_from), as
+ * {value, label}; a setting whose list cannot be read keeps a text field. */
+async function loadOptions(defs) {
+  await Promise.all(
+    defs
+      .filter((d) => d.type === 'string' && d.choices_from && !d.read_only)
+      .map(async (d) => {
+        try {
+          const r = await get(`/api/v1/${seg(d.choices_from)}`);
+          const items = r[d.choices_from] || [];
+          d.options = items
+            .filter((it) => it && typeof it.name === 'string')
+            .map((it) => ({ value: it.name, label: it.utc_offset_now ? `${it.name} (UTC${it.utc_offset_now})` : it.name }));
+          if (!d.options.length) delete d.options;
+        } catch {
+          delete d.options;
+        }
+      }),
+  );
+}
+
+const groupTitle = (g) => (g === 'general' ? 'General' : g.split(':').map(humanize).join(' › '));
+
 export async function render(view, ctx, name) {
   const [schema, st] = await Promise.all([get(`/api/v1/modules/${seg(name)}/schema`), get(`/api/v1/modules/${seg(name)}`)]);
   let current = await get(`/api/v1/modules/${seg(name)}/settings`);
   const defs = schema.settings || [];
-  const status = h('div', { 'aria-live': 'polite' });
+  await loadOptions(defs);
+  const status = h('div.action-status', { 'aria-live': 'polite', tabIndex: -1 });
   const items = defs.map((def) => {
     const inp = inputFor(def, `set-${name}`);
-    const badges = [def.restart ? badge('restart', 'warn') : null, def.read_only ? badge('read-only', 'muted') : null].filter(Boolean);
-    const f = field(def.key.split(':').pop(), inp.el, helpText(def), { name: def.key, badge: badges.length ? [' ', ...badges] : null });
+    const badges = [def.restart ? badge('needs restart', 'warn') : null, def.read_only ? badge('read-only', 'muted') : null].filter(Boolean);
+    const f = field(humanize(def.key.split(':').pop(), true), inp.el, [helpText(def), ' ', h('code.key', def.key)], {
+      name: def.key,
+      badge: badges.length ? [' ', ...badges] : null,
+    });
     f.title = def.key;
     return { def, ...inp, f };
   });
@@ -172,7 +226,7 @@ export async function render(view, ctx, name) {
     it.el.addEventListener('change', () => it.f.classList.toggle('changed', !same(it.read(), treeGet(current, it.def.key))));
   }
 
-  /* Group by the first key component. */
+  /* Group by the key's leading components. */
   const groups = new Map();
   for (const it of items) {
     const g = it.def.key.includes(':') ? it.def.key.split(':').slice(0, -1).join(':') : 'general';
@@ -185,9 +239,15 @@ export async function render(view, ctx, name) {
   const form = h(
     'form.settings-form',
     { novalidate: true, 'aria-label': `${name} settings`, onsubmit: (ev) => { ev.preventDefault(); review(); } },
-    [...groups].map(([g, its]) => h('fieldset', h('legend', g), its.map((it) => it.f))),
-    defs.length ? h('div.toolbar', save, reset) : h('p.muted', 'This module has no settings.'),
+    [...groups].map(([g, its]) => h('fieldset', h('legend', groupTitle(g)), its.map((it) => it.f))),
+    defs.length ? h('div.action-bar', h('div.toolbar', save, reset), status) : h('p.muted', 'This module has no settings.'),
   );
+
+  /* An answer next to the buttons, focused so that it is read and seen. */
+  function say(...nodes) {
+    clear(status, ...nodes);
+    status.focus({ preventScroll: true });
+  }
 
   async function review() {
     clear(status);
@@ -210,7 +270,7 @@ export async function render(view, ctx, name) {
       return;
     }
     if (!Object.keys(changes).length) {
-      clear(status, notice('info', 'Nothing to save: no value differs from the current one.'));
+      say(notice('info', 'Nothing to save: no value differs from the current one.'));
       return;
     }
     await busy(save, async () => {
@@ -226,17 +286,16 @@ export async function render(view, ctx, name) {
         { label: 'Apply', value: 'apply', primary: true },
       ]);
       if (v !== 'apply') {
-        clear(status, notice('info', 'Nothing was changed.'));
+        say(notice('info', 'Nothing was changed.'));
         return;
       }
       try {
         const r = await patch(`/api/v1/modules/${seg(name)}/settings`, changes);
         current = await get(`/api/v1/modules/${seg(name)}/settings`);
         fill();
-        clear(
-          status,
-          notice('ok', `Applied: ${(r.changed || []).join(', ')}.${r.restart_required ? ' A restart is needed for some of it.' : ''} `),
-          r.audit_id ? h('p', h('a', { href: `#/audit/${r.audit_id}` }, `Audit record #${r.audit_id}`)) : null,
+        say(
+          notice('ok', `Applied: ${(r.changed || []).map((k) => humanize(k.split(':').pop())).join(', ')}.${r.restart_required ? ' A restart is needed for some of it.' : ''}`),
+          r.audit_id ? h('a', { href: `#/audit/${r.audit_id}` }, `Audit record #${r.audit_id}`) : null,
         );
       } catch (e) {
         showError(e);
@@ -248,21 +307,23 @@ export async function render(view, ctx, name) {
     const it = e.field && items.find((i) => i.def.key === e.field);
     if (it) {
       it.f.setError(e.message);
-      it.el.focus();
       clear(status, notice('error', `Not saved: ${e.message}`));
-    } else clear(status, notice('error', `Not saved: ${errorText(e)}`));
+      it.el.focus();
+    } else say(notice('error', `Not saved: ${errorText(e)}`));
   }
 
   fill();
-  const summaryFacts = Object.entries(st).filter(([k, v]) => !['name', 'summary', 'state'].includes(k) && (typeof v !== 'object' || v === null));
+  const facts = Object.fromEntries(Object.entries(st).filter(([k]) => !['name', 'summary', 'state', 'reason', 'error'].includes(k)));
   clear(
     view,
     h('p', h('a', { href: '#/modules' }, '← Modules')),
-    h('h1', `${name} `, stateBadge(st.state)),
+    h('h1', `${name} `, stateBadge(st.state, st.reason || st.error)),
     h('p.muted', schema.summary),
-    summaryFacts.length ? h('dl.facts.panel', summaryFacts.map(([k, v]) => h('div', h('dt', k.replace(/_/g, ' ')), h('dd', String(v))))) : null,
+    Object.keys(facts).length ? h('section.panel.status', { 'aria-label': `${name} status` }, valueView(facts)) : null,
+    (schema.collections || []).length
+      ? h('p.collections', 'Lists: ', schema.collections.map((c) => h('a', { href: `#/collections/${seg(c.name)}` }, humanize(c.name))).reduce((a, b) => [a, ' · ', b]))
+      : null,
     h('h2', 'Settings'),
-    status,
     form,
     (schema.commands || []).length ? [h('h2', 'Commands'), schema.commands.map((c) => commandForm(name, c, status))] : null,
   );

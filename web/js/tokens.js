@@ -2,7 +2,13 @@
  * current one marked, and ended (ending the current one is a logout).
  * Tokens: created (the secret is shown once, in a dialog, and kept nowhere)
  * and revoked.  An admin sees every user's sessions and tokens, others their
- * own (the server decides). */
+ * own (the server decides).
+ *
+ * With hundreds of sessions the list stays usable: password sessions are
+ * shown a page at a time (the current one first, then the most recently
+ * used), filtered by account, and local-socket connections (one per open
+ * `steward` command) are counted apart, in a list of their own that opens on
+ * demand.  The API answers the whole list; paging is the page's. */
 import { get, post, del, seg } from './api.js';
 import { h, clear, table, notice, confirm, modal, busy, errorText, when, field } from './ui.js';
 
@@ -15,7 +21,6 @@ const LIFETIMES = [
   ['the longest allowed', 0],
 ];
 
-const KINDS = { session: 'password', peer: 'local socket' };
 
 export async function render(view, ctx) {
   const me = ctx.me;
@@ -45,39 +50,96 @@ export async function render(view, ctx) {
     });
   }
 
-  async function loadSessions() {
-    const r = await get('/api/v1/sessions');
-    const rows = r.sessions || [];
+  const PAGE = 20;
+  const view_ = { page: 0, user: '' };
+  let sessions = [];
+
+  const sessionColumns = (withUser) => [
+    { label: 'ID', class: 'num', cell: (s) => h('span', { 'data-session': s.id }, String(s.id)) },
+    withUser ? { label: 'User', cell: (s) => s.user } : null,
+    { label: 'From', cell: (s) => h('span.mono', s.source || '–') },
+    { label: 'Signed in', cell: (s) => when(s.created) },
+    { label: 'Last used', cell: (s) => when(s.last_used) },
+    { label: 'Expires', cell: (s) => (s.expires_at ? when(s.expires_at) : 'never') },
+    { label: '', cell: (s) => (s.current ? h('span.badge.badge-info', 'this session') : '') },
+    {
+      label: '',
+      cell: (s) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            'aria-label': s.current ? `End session ${s.id} (this session)` : `End session ${s.id}`,
+            onclick: (ev) => endSession(ev, s),
+          },
+          'End',
+        ),
+    },
+  ].filter(Boolean);
+
+  function drawSessions() {
+    const order = (a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0) || String(b.last_used).localeCompare(String(a.last_used)) || Number(b.id) - Number(a.id);
+    const password = sessions.filter((s) => s.kind !== 'peer').sort(order);
+    const local = sessions.filter((s) => s.kind === 'peer').sort(order);
+    const users = [...new Set(password.map((s) => s.user))].sort();
+    if (view_.user && !users.includes(view_.user)) view_.user = '';
+    const shown = password.filter((s) => !view_.user || s.user === view_.user);
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+    view_.page = Math.min(view_.page, pages - 1);
+    const from = view_.page * PAGE;
+    const rows = shown.slice(from, from + PAGE);
+    const go = (p) => {
+      view_.page = p;
+      drawSessions();
+      sessionsEl.querySelector('.pager')?.focus();
+    };
+    const userFilter =
+      users.length > 1
+        ? field(
+            'Account',
+            h(
+              'select',
+              {
+                id: 'sessions-user',
+                onchange: (ev) => {
+                  view_.user = ev.target.value;
+                  view_.page = 0;
+                  drawSessions();
+                },
+              },
+              h('option', { value: '' }, `All accounts (${password.length})`),
+              users.map((u) => h('option', { value: u, selected: u === view_.user }, `${u} (${password.filter((s) => s.user === u).length})`)),
+            ),
+          )
+        : null;
+    const pager =
+      shown.length > PAGE
+        ? h(
+            'div.pager',
+            { tabIndex: -1, role: 'group', 'aria-label': 'Pages of sessions' },
+            h('button', { type: 'button', disabled: view_.page === 0, onclick: () => go(view_.page - 1) }, '← Newer'),
+            h('span', { 'data-range': `${from + 1}-${from + rows.length}` }, `${from + 1}–${from + rows.length} of ${shown.length}`),
+            h('button', { type: 'button', disabled: view_.page >= pages - 1, onclick: () => go(view_.page + 1) }, 'Older →'),
+          )
+        : null;
     clear(
       sessionsEl,
-      table(
-        [
-          { label: 'ID', class: 'num', cell: (s) => h('span', { 'data-session': s.id }, String(s.id)) },
-          { label: 'User', cell: (s) => s.user },
-          { label: 'Kind', cell: (s) => KINDS[s.kind] || s.kind },
-          { label: 'From', cell: (s) => h('span.mono', s.source || '–') },
-          { label: 'Signed in', cell: (s) => when(s.created) },
-          { label: 'Last used', cell: (s) => when(s.last_used) },
-          { label: 'Expires', cell: (s) => (s.expires_at ? when(s.expires_at) : 'never') },
-          { label: '', cell: (s) => (s.current ? h('span.badge.badge-info', 'this session') : '') },
-          {
-            label: '',
-            cell: (s) =>
-              h(
-                'button',
-                {
-                  type: 'button',
-                  'aria-label': s.current ? `End session ${s.id} (this session)` : `End session ${s.id}`,
-                  onclick: (ev) => endSession(ev, s),
-                },
-                'End',
-              ),
-          },
-        ],
-        rows,
-        { class: 'sessions', label: 'Login sessions', empty: 'No login sessions.' },
-      ),
+      h('div.inline-form', userFilter, h('span.spacer'), pager),
+      table(sessionColumns(users.length > 1 || me.role === 'admin'), rows, { class: 'sessions', label: 'Login sessions', empty: 'No login sessions.' }),
+      local.length
+        ? h(
+            'details.local-sessions',
+            h('summary', `Local connections: ${local.length} (one per open steward command on the server)`),
+            table(sessionColumns(true), local, { class: 'sessions-local', label: 'Local connections' }),
+          )
+        : null,
     );
+  }
+
+  async function loadSessions() {
+    const r = await get('/api/v1/sessions');
+    sessions = r.sessions || [];
+    drawSessions();
   }
   const name = h('input', { name: 'name', required: true, maxLength: 64, spellcheck: false, autocomplete: 'off' });
   const role = h('select', { name: 'role' }, ROLES.slice(0, ROLES.indexOf(me.role) + 1).map((r) => h('option', { value: r }, r)));

@@ -64,15 +64,88 @@ export function bytes(n) {
   return `${n < 0 ? '-' : ''}${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${u[i]}`;
 }
 
+/* "19 min", "6 h 31 min", "3 d 4 h": two units at most, as people say it. */
 export function duration(s) {
-  if (s === null || s === undefined) return '–';
+  if (s === null || s === undefined || Number.isNaN(s)) return '–';
   s = Math.floor(s);
   const d = Math.floor(s / 86400);
   const hh = Math.floor((s % 86400) / 3600);
   const mm = Math.floor((s % 3600) / 60);
-  if (d) return `${d}d ${hh}h ${mm}m`;
-  if (hh) return `${hh}h ${mm}m`;
-  return `${mm}m ${s % 60}s`;
+  if (d) return hh ? `${d} d ${hh} h` : `${d} d`;
+  if (hh) return mm ? `${hh} h ${mm} min` : `${hh} h`;
+  if (mm) return `${mm} min`;
+  return `${s % 60} s`;
+}
+
+/* Words that are written in capitals, or spelled out, in labels. */
+const WORDS = {
+  id: 'ID', ip: 'IP', ips: 'IPs', tls: 'TLS', uid: 'UID', gid: 'GID', cpu: 'CPU', cpus: 'CPUs', os: 'OS',
+  ntp: 'NTP', json: 'JSON', pid: 'PID', http: 'HTTP', api: 'API', utc: 'UTC', dst: 'DST', ssh: 'SSH',
+  tcp: 'TCP', udp: 'UDP', dns: 'DNS', url: 'URL', ipv4: 'IPv4', ipv6: 'IPv6', auth: 'authentication',
+  hostname: 'host name', fstype: 'type', rx: 'received', tx: 'sent', mem: 'memory', pct: '%',
+};
+
+/* A unit a status field's name ends with: how its value reads. */
+const UNITS = [
+  ['_seconds', (v) => duration(v)],
+  ['_bytes', (v) => bytes(v)],
+  ['_percent', (v) => `${Math.round(v * 10) / 10} %`],
+  ['_ms', (v) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10} s` : `${v} ms`)],
+  ['_us', (v) => (Math.abs(v) >= 1e6 ? `${Math.round(v / 1e5) / 10} s` : Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10} ms` : `${v} µs`)],
+];
+
+/* "max_connections_per_ip" → "Max connections per IP"; a unit suffix goes
+ * (the value, formatted by humanValue, says it) unless keepUnit (a form's
+ * label: the input holds a bare number). */
+export function humanize(key, keepUnit = false) {
+  let k = String(key);
+  if (!keepUnit) for (const [suffix] of UNITS) if (k.endsWith(suffix) && k.length > suffix.length) k = k.slice(0, -suffix.length);
+  const words = k.split(/[_\s]+/).filter(Boolean).map((w) => WORDS[w.toLowerCase()] || w);
+  const s = words.join(' ');
+  return s ? s[0].toUpperCase() + s.slice(1) : String(key);
+}
+
+/* One value as people read it, by its key's unit suffix and its type. */
+export function humanValue(key, v) {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'number') {
+    for (const [suffix, fmt] of UNITS) if (String(key).endsWith(suffix)) return fmt(v);
+    return Number.isInteger(v) ? v.toLocaleString('en-US') : String(Math.round(v * 100) / 100);
+  }
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object')) return v.length ? v.join(', ') : 'none';
+  return String(v);
+}
+
+const isScalar = (v) => v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'));
+
+/* Any JSON answer as a definition list, tables and sections, never as JSON
+ * text: scalars become "Label value" pairs, an array of objects a table, a
+ * nested object its own titled block. */
+export function valueView(v, depth = 0) {
+  if (isScalar(v)) return h('span', humanValue('', v));
+  if (Array.isArray(v)) {
+    if (!v.length) return h('p.muted', 'None.');
+    const keys = [...new Set(v.flatMap((o) => (o && typeof o === 'object' ? Object.keys(o) : [])))];
+    return table(
+      keys.map((k) => ({
+        label: humanize(k),
+        class: v.some((o) => o && typeof o[k] === 'number') ? 'num' : undefined,
+        cell: (o) => (o && !isScalar(o[k]) ? valueView(o[k], depth + 1) : humanValue(k, o ? o[k] : null)),
+      })),
+      v,
+      { class: 'result-table' },
+    );
+  }
+  const entries = Object.entries(v);
+  const flat = entries.filter(([, x]) => isScalar(x));
+  const nested = entries.filter(([, x]) => !isScalar(x));
+  const heading = depth ? 'h4' : 'h3';
+  return h(
+    'div.value-view',
+    flat.length ? h('dl.facts', flat.map(([k, x]) => h('div', h('dt', humanize(k)), h('dd', { 'data-key': k }, humanValue(k, x))))) : null,
+    nested.map(([k, x]) => h('section.value-group', h(heading, humanize(k)), valueView(x, depth + 1))),
+  );
 }
 
 export function when(t) {
@@ -88,10 +161,12 @@ export function badge(text, kind) {
   return h('span.badge', { class: kind ? `badge-${kind}` : undefined }, text);
 }
 
-export function stateBadge(state) {
+export function stateBadge(state, reason) {
   const kind =
     { running: 'ok', stopped: 'muted', degraded: 'warn', unavailable: 'bad' }[state] || 'muted';
-  return badge(state || 'n/a', kind);
+  const b = badge(state || 'n/a', kind);
+  /* Why a module is degraded or not available, when it says. */
+  return reason ? h('span.state', b, ' ', h('span.reason', reason)) : b;
 }
 
 export function severityBadge(sev, text) {

@@ -1010,6 +1010,7 @@ static const setting_def_t system_settings[] = {
                                "and writes /etc/timezone; the zone must exist under "
                                "/usr/share/zoneinfo",
                 .valid_string = timezone_name_valid,
+                .choices_from = "timezones",
         },
 };
 

@@ -659,6 +659,7 @@ static int status(const struct module_ctx *ctx, json_t **ret, struct module_erro
 const module_t module_users = {
         .name = "users",
         .summary = "Local user accounts: list, show, create, modify, lock, delete",
+        .console_title = "Users & groups",
         .status = status,
         .collections = users_collections,
         .n_collections = ELEMENTSOF(users_collections),
