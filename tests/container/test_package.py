@@ -29,7 +29,9 @@ PURGE_MAY_CHANGE = {"/etc/passwd-", "/etc/group-", "/etc/shadow-", "/etc/gshadow
                     "/etc/subuid-", "/etc/subgid-"}
 # Not part of the comparison: volatile or package-manager state.
 SNAPSHOT_PRUNE = ["/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/var/log", "/var/cache",
-                  "/var/lib/apt", "/var/lib/dpkg", "/var/lib/systemd", "/var/lib/private"]
+                  "/var/lib/apt", "/var/lib/dpkg", "/var/lib/systemd", "/var/lib/private",
+                  # root's own CLI files (known hosts, sessions): a user's, not the package's
+                  "/root/.config"]
 
 
 def deb_path():
@@ -151,17 +153,25 @@ def bootstrap_token(c):
 
 
 def test_tls_login_with_the_bootstrap_token_and_the_console(c):
-    # TODO(steward login --bootstrap): once the CLI has it, log in here with
-    # `steward login --bootstrap localhost` instead of the API body.
-    code, text = tls_api(c, "POST", "/api/v1/login", body={"bootstrap_token": bootstrap_token(c)})
-    assert code == 200, text
-    c.token = json.loads(text)["token"]
+    # The first administrator's login: the CLI reads the root-only token file
+    # (the host is this machine), pins the certificate and keeps the session.
+    out = c.run("steward", "login", "--bootstrap", "localhost", "--yes").stdout
+    assert not c.path("/var/lib/steward/bootstrap-token").exists(), "the token is one-time"
     fp = re.search(r"fingerprint (SHA256:\S+)",
                    c.run("journalctl", "-u", "stewardd", "-o", "cat", "--no-pager").stdout).group(1)
     c.fingerprint = fp
+    # The stored session and the pinned certificate, with no option at all.
+    out = c.run("steward", "-H", "localhost", "list").stdout
+    assert "stewardd" in out, out
+    # A token for the checks below, made with that session.
+    c.token = json.loads(c.run("steward", "-H", "localhost", "--json", "token", "create", "checks",
+                               "--role", "admin").stdout)["token"]
     out = c.run("steward", "-H", "localhost", "--fingerprint", fp, "list",
                 env={"STEWARD_TOKEN": c.token}).stdout
     assert "stewardd" in out, out
+    # A used token is refused, in one sentence.
+    p = c.run("steward", "login", "--bootstrap", "localhost", "--yes", check=False)
+    assert p.returncode != 0 and p.stderr.strip(), p
     code, text = tls_api(c, "GET", "/")
     assert code == 200 and "<html" in text.lower(), text[:300]
 
@@ -192,8 +202,7 @@ def journal_entries(c, since_cursor=None):
 
 
 def check_journal_fields(entries):
-    """What every daemon line carries in the journal.  TODO(journal fields):
-    extend with the STEWARD_* fields when the daemon sends them."""
+    """What every daemon line carries in the journal."""
     ours = [e for e in entries if e.get("SYSLOG_IDENTIFIER") == "stewardd"]
     assert ours, entries[:5]
     for e in ours:
@@ -203,9 +212,31 @@ def check_journal_fields(entries):
 
 
 def test_journal_has_the_daemon_lines(c):
-    ours = check_journal_fields(journal_entries(c))
+    # A failed login over TLS, for its fields.
+    code, _ = tls_api(c, "POST", "/api/v1/login", body={"user": "alice", "password": "wrong-one-1"})
+    assert code == 401
+    deadline = time.monotonic() + 30
+    while True:
+        ours = check_journal_fields(journal_entries(c))
+        failed = [e for e in ours if e.get("STEWARD_OPERATION") == "login"
+                  and e.get("STEWARD_USER") == "alice" and e.get("PRIORITY") == "4"]
+        if failed or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     msgs = [e["MESSAGE"] for e in ours]
     assert any("TLS certificate fingerprint" in m for m in msgs), msgs
+    assert failed, [e for e in ours if "STEWARD_OPERATION" in e]
+    assert failed[-1]["STEWARD_MODULE"] == "auth"
+    src = failed[-1]["STEWARD_SOURCE"]
+    assert src.startswith("127.0.0.1:") or "::1" in src, failed[-1]
+    assert "login failed" in failed[-1]["MESSAGE"]
+    # Every audit record (the bootstrap login, the user added, the settings)
+    # carries its id, and the unix socket is named as such.
+    audited = [e for e in ours if "STEWARD_AUDIT_ID" in e]
+    assert any(e.get("STEWARD_USER") == "bootstrap" for e in audited), audited
+    assert any(e.get("STEWARD_MODULE") == "users" and e.get("STEWARD_SOURCE") == "socket"
+               for e in audited), audited
+    assert all(e["STEWARD_AUDIT_ID"].isdigit() for e in audited)
 
 
 def test_stop_and_restart_are_clean(c):
