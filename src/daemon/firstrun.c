@@ -254,7 +254,7 @@ static int listening_inode(const char *file, uint16_t port, unsigned long long *
 
 /* Does process pid hold the socket inode? */
 static bool holds_inode(const char *pid, const char *want) {
-        char dir[64], target[64];
+        char dir[sizeof "/proc//fd" + NAME_MAX], target[64];
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *e;
 
