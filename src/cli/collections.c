@@ -235,11 +235,11 @@ static json_t *find_verb(json_t *schema, const char *name) {
         return generic_verb(schema, name);
 }
 
-/* "list, show, add, modify, delete or members". */
-static void verb_names(json_t *schema, char *dst, size_t cap) {
+/* The collection's verbs: the generic ones, then its own in schema order
+ * (names point into the schema); returns how many. */
+static size_t collection_verbs(json_t *schema, const char *names[static ARGS_MAX]) {
         static const char *const generic[] = {"list", "show", "add", "modify", "delete"};
-        const char *names[ARGS_MAX];
-        size_t n = 0, i, off = 0;
+        size_t n = 0, i;
         json_t *v;
 
         for (i = 0; i < ELEMENTSOF(generic); i++)
@@ -249,9 +249,17 @@ static void verb_names(json_t *schema, char *dst, size_t cap) {
                 bool seen = false;
                 for (size_t k = 0; s && k < n; k++)
                         seen |= STREQ(names[k], s);
-                if (s && !seen && n < ELEMENTSOF(names))
+                if (s && !seen && n < ARGS_MAX)
                         names[n++] = s;
         }
+        return n;
+}
+
+/* "list, show, add, modify, delete or members". */
+static void verb_names(json_t *schema, char *dst, size_t cap) {
+        const char *names[ARGS_MAX];
+        size_t n = collection_verbs(schema, names), i, off = 0;
+
         dst[0] = '\0';
         for (i = 0; i < n; i++) {
                 const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
@@ -713,22 +721,10 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
 /* `steward COLLECTION --help`: every verb of the collection, each with its
  * synopsis and what it does. */
 static int print_collection_help(const char *collection, json_t *schema) {
-        static const char *const generic[] = {"list", "show", "add", "modify", "delete"};
         const char *names[ARGS_MAX];
         char synopsis[SYNOPSIS_MAX];
-        size_t n = 0, i;
-        json_t *v;
+        size_t n = collection_verbs(schema, names), i;
 
-        for (i = 0; i < ELEMENTSOF(generic); i++)
-                names[n++] = generic[i];
-        json_array_foreach(json_object_get(schema, "verbs"), i, v) {
-                const char *s = sget(v, "name");
-                bool seen = false;
-                for (size_t k = 0; s && k < n; k++)
-                        seen |= STREQ(names[k], s);
-                if (s && !seen && n < ELEMENTSOF(names))
-                        names[n++] = s;
-        }
         for (i = 0; i < n; i++) {
                 json_t *verb = find_verb(schema, names[i]);
                 const char *summary;

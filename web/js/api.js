@@ -74,8 +74,9 @@ export async function refreshSession() {
   return r.data;
 }
 
-export async function login(user, password) {
-  const r = await send('POST', '/api/v1/login', { user, password });
+/* POST /api/v1/login with a password or the bootstrap token. */
+async function postLogin(body) {
+  const r = await send('POST', '/api/v1/login', body);
   if (r.status !== 200) {
     const e = new ApiError(r.status, r.data);
     e.retryAfter = r.headers.get('Retry-After');
@@ -95,16 +96,13 @@ export async function loginInfo() {
   }
 }
 
+export function login(user, password) {
+  return postLogin({ user, password });
+}
+
 /* The first login, with the installation's one-time bootstrap token. */
-export async function loginBootstrap(token) {
-  const r = await send('POST', '/api/v1/login', { bootstrap_token: token });
-  if (r.status !== 200) {
-    const e = new ApiError(r.status, r.data);
-    e.retryAfter = r.headers.get('Retry-After');
-    throw e;
-  }
-  csrf = r.data.csrf_token;
-  return r.data;
+export function loginBootstrap(token) {
+  return postLogin({ bootstrap_token: token });
 }
 
 export async function logout() {
