@@ -17,9 +17,9 @@
  * installation instead of a password (POST /api/v1/login
  * {"bootstrap_token": …}), after the same certificate check, and stores the
  * session alike.  The token is read from --bootstrap-file, else from the
- * daemon's default token file when HOST is this machine (a loopback address,
- * localhost or this host's name: the local token is never sent elsewhere)
- * and that file is readable, else as one line from stdin (with echo off on
+ * daemon's default token file when HOST is this machine (localhost or a
+ * loopback address, on a port only root listens on: the local token is
+ * never sent elsewhere) and that file is readable, else as one line from stdin (with echo off on
  * a terminal; --bootstrap-file - reads stdin only).  Used once, the token is gone: the daemon
  * deletes its file.
  *
@@ -36,8 +36,10 @@
  * prints the answer without it).  Echo is turned off while the password is
  * typed, and restored even when a signal interrupts the prompt.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -470,31 +472,83 @@ static int host_operand(const char *verb, int npos, char **pos, const struct cli
         return 0;
 }
 
-/* Is the host part of where ("HOST", "HOST:PORT", "[V6]:PORT") this
- * machine? */
+/* Does every TCP socket listening on port (IPv4 and IPv6) belong to root,
+ * and is there one?  An unprivileged process listening on a loopback port
+ * must not receive the local bootstrap token. */
+static bool port_held_by_root(unsigned port) {
+        static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+        unsigned found = 0;
+
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++) {
+                FILE *f = fopen(tables[t], "re");
+                char line[512];
+                bool others = false;
+
+                if (!f)
+                        continue;
+                while (!others && fgets(line, sizeof line, f)) {
+                        char local[64], st[8], *colon, *end;
+                        unsigned uid;
+                        unsigned long p;
+
+                        if (sscanf(line, " %*u: %63s %*s %7s %*s %*s %*s %u", local, st, &uid) !=
+                                    3 ||
+                            strcmp(st, "0A") != 0 || !(colon = strrchr(local, ':')))
+                                continue;
+                        errno = 0;
+                        p = strtoul(colon + 1, &end, 16);
+                        if (errno || *end || p != port)
+                                continue;
+                        if (uid != 0)
+                                others = true;
+                        found++;
+                }
+                fclose(f);
+                if (others)
+                        return false;
+        }
+        return found > 0;
+}
+
+/* Is where ("HOST:PORT", "[V6]:PORT") this machine, served by root?  Only
+ * "localhost" and loopback literals count (a name like 127.x.example can
+ * resolve anywhere, and the host's own name depends on DNS), and only when
+ * root holds the port there (see port_held_by_root). */
 static bool host_is_local(const char *where) {
-        char host[256], self[256];
-        const char *end;
+        char host[64];
+        const char *end, *portstr;
+        struct in6_addr a6;
+        struct in_addr a4;
+        unsigned long port = 660;
         size_t n;
+        bool loopback;
 
         if (where[0] == '[') {
                 end = strchr(where, ']');
                 where++;
+                portstr = end && end[1] == ':' ? end + 2 : NULL;
         } else {
                 end = strrchr(where, ':');
                 if (end && strchr(where, ':') != end)
                         end = NULL; /* a bare IPv6 address */
+                portstr = end ? end + 1 : NULL;
         }
         n = end ? (size_t)(end - where) : strlen(where);
         if (n == 0 || n >= sizeof host)
                 return false;
         memcpy(host, where, n);
         host[n] = '\0';
-        if (strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-            STREQ(host, "::1"))
-                return true;
-        self[sizeof self - 1] = '\0';
-        return gethostname(self, sizeof self - 1) == 0 && strcasecmp(host, self) == 0;
+        if (portstr) {
+                char *e;
+                errno = 0;
+                port = strtoul(portstr, &e, 10);
+                if (errno || *e || port == 0 || port > 65535)
+                        return false;
+        }
+        loopback = strcasecmp(host, "localhost") == 0 ||
+                   (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+                   (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+        return loopback && port_held_by_root((unsigned)port);
 }
 
 /* A token read from a file or a line: one line, "stw_…" characters. */

@@ -195,3 +195,42 @@ def test_bootstrap_token_typed_on_a_terminal_is_not_echoed(make_daemon, home):
     assert f"Logged in to {host(d)} as bootstrap (admin)" in text
     for mark in SANITIZER_MARKS:
         assert mark not in text, text
+
+
+def test_local_token_is_not_sent_to_a_port_held_by_another_user(make_daemon, home, tmp_path):
+    """A loopback port an unprivileged process listens on is not the
+    daemon's, even when what answers there is the daemon (a relay presents
+    its certificate): the CLI must not read root's token file for it, so a
+    local user cannot catch the token on its way.  It asks for the token
+    instead."""
+    d = make_daemon()
+    (tmp_path / "nshome").mkdir()
+    var_lib = tmp_path / "varlib"
+    (var_lib / "steward").mkdir(parents=True)
+    shutil.copy(d.state / "bootstrap-token", var_lib / "steward" / "bootstrap-token")
+    relay = subprocess.Popen(
+        ["/usr/bin/python3", "-c",
+         "import socket,sys,threading\n"
+         "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\n"
+         "print(s.getsockname()[1], flush=True)\n"
+         "def pipe(a,b):\n"
+         "    while (x:=a.recv(65536)): b.sendall(x)\n"
+         "    b.close()\n"
+         "while True:\n"
+         "    c,_=s.accept(); u=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n"
+         "    threading.Thread(target=pipe,args=(c,u),daemon=True).start()\n"
+         "    threading.Thread(target=pipe,args=(u,c),daemon=True).start()\n",
+         str(d.port)],
+        stdout=subprocess.PIPE, text=True, user=65534, group=65534)
+    try:
+        port = int(relay.stdout.readline())
+        argv = [str(STEWARD), "login", "--bootstrap", "--yes", f"127.0.0.1:{port}"]
+        p = run_in_scratch_var_lib(tmp_path, var_lib, argv, "", home)
+        assert p.returncode == 2, (p.stdout, p.stderr)
+        assert "no bootstrap token given" in p.stderr
+        assert "/var/lib/steward/bootstrap-token" not in p.stderr
+        # Unused: the daemon still has it.
+        assert (d.state / "bootstrap-token").exists()
+    finally:
+        relay.kill()
+        relay.wait()
