@@ -1,5 +1,7 @@
 """The ports module against a real daemon: the listener set equals ss's, the
 owners, the compiled-in registry, findings and the baseline."""
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -225,14 +227,21 @@ def test_port_lookup_says_the_legacy_paragraph_once(daemon, listener):
 
 @pytest.fixture
 def named_listener(tmp_path):
-    """A Python process whose command name is `name` (run through a link of
-    that name), listening on 127.0.0.1:port."""
+    """A Python process whose command name is `name`, listening on
+    127.0.0.1:port: run through a symbolic link of that name (its
+    executable stays Python's), or with copy=True from a root-owned copy of
+    the interpreter by that name (as a package would install it)."""
     procs = []
 
-    def start(name, port):
-        exe = tmp_path / name
+    def start(name, port, copy=False):
+        exe = tmp_path / ("copy" if copy else "link") / name
+        exe.parent.mkdir(exist_ok=True)
         if not exe.exists():
-            exe.symlink_to(sys.executable)
+            if copy:
+                shutil.copy(os.path.realpath(sys.executable), exe)
+                exe.chmod(0o755)
+            else:
+                exe.symlink_to(sys.executable)
         code = ("import socket,time\n"
                 "s=socket.socket()\n"
                 "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
@@ -257,7 +266,7 @@ def test_trojan_history_is_information_when_the_service_owns_the_port(
         daemon, named_listener, port, program, service):
     """Port 22 with sshd on it: its malware history is information, not an
     alarm; the same port held by another program is a warning."""
-    proc = named_listener(program, port)
+    proc = named_listener(program, port, copy=True)
     l = find(daemon, port)
     f = next(f for f in l["findings"] if f["code"] == "trojan-history")
     assert f["severity"] == "info" and f"{program}, the program of the registered service " \
@@ -269,6 +278,15 @@ def test_trojan_history_is_information_when_the_service_owns_the_port(
     assert f"Malware history (tcp):\n  port {port}/tcp was historically also used by malware (" \
         in p.stdout
     assert "Warning" not in p.stdout
+    proc.kill()
+    proc.wait()
+
+    # A command name is whatever a process sets: one that only calls itself
+    # the service's program (a link by that name, its executable Python) is
+    # another program.
+    proc = named_listener(program, port)
+    f = next(f for f in find(daemon, port)["findings"] if f["code"] == "trojan-history")
+    assert f["severity"] == "warning" and "not the registered service" in f["message"]
     proc.kill()
     proc.wait()
 

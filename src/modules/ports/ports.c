@@ -62,8 +62,8 @@ static char *baseline_path(void) {
 /* ---- the helper's side ------------------------------------------------- */
 
 static json_t *owner_json(const struct proc_owner *o) {
-        json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "pid", (int)o->pid, "command", o->comm, "exe",
-                              o->exe, "user", o->user);
+        json_t *j = json_pack("{s:i, s:s, s:s, s:b, s:s}", "pid", (int)o->pid, "command", o->comm,
+                              "exe", o->exe, "exe_root_owned", o->exe_root, "user", o->user);
         if (j && o->unit[0])
                 json_object_set_new(j, "unit", json_string(o->unit));
         if (j && o->container[0])
@@ -185,8 +185,7 @@ static int cmd_baseline_save(const struct module_ctx *ctx, json_t *args, json_t 
 /* ---- the front's side -------------------------------------------------- */
 
 /* Program names that are known to serve a registered service, beyond the
- * service name itself; matching is on the command name or the executable's
- * base name. */
+ * service name itself; matching is on the executable's base name. */
 static const struct {
         const char *service;
         const char *const programs[6];
@@ -218,27 +217,41 @@ static const char *base_name(const char *p) {
         return s ? s + 1 : p;
 }
 
+static bool one_program_matches(const char *service, json_t *o) {
+        const char *exe = base_name(json_string_value(json_object_get(o, "exe")) ?: "");
+
+        /* A command name is whatever a process sets (prctl, argv[0], a
+         * link's name), an executable's name whatever its owner chose; a
+         * root-owned executable by that name is what a package installs. */
+        if (!json_is_true(json_object_get(o, "exe_root_owned")))
+                return false;
+        if (STREQ(exe, service))
+                return true;
+        for (size_t a = 0; a < ELEMENTSOF(aliases); a++) {
+                if (!STREQ(aliases[a].service, service))
+                        continue;
+                for (size_t k = 0; k < 6 && aliases[a].programs[k]; k++)
+                        if (STREQ(exe, aliases[a].programs[k]))
+                                return true;
+        }
+        return false;
+}
+
+/* Is the socket held by the registered service's program: every process
+ * holding it runs a root-owned executable named for the service?  The init
+ * process (pid 1) holding a socket it activates is neither for nor against. */
 static bool program_matches(const char *service, json_t *owners) {
-        size_t i;
+        size_t i, n = 0;
         json_t *o;
 
         json_array_foreach(owners, i, o) {
-                const char *comm = json_string_value(json_object_get(o, "command"));
-                const char *exe = base_name(json_string_value(json_object_get(o, "exe")) ?: "");
-                if ((comm && STREQ(comm, service)) || STREQ(exe, service))
-                        return true;
-                if (comm && strncmp(comm, service, strlen(service)) == 0)
-                        return true; /* "sshd" for "ssh" and the like */
-                for (size_t a = 0; a < ELEMENTSOF(aliases); a++) {
-                        if (!STREQ(aliases[a].service, service))
-                                continue;
-                        for (size_t k = 0; k < 6 && aliases[a].programs[k]; k++)
-                                if ((comm && STREQ(comm, aliases[a].programs[k])) ||
-                                    STREQ(exe, aliases[a].programs[k]))
-                                        return true;
-                }
+                if (json_integer_value(json_object_get(o, "pid")) == 1)
+                        continue;
+                if (!one_program_matches(service, o))
+                        return false;
+                n++;
         }
-        return false;
+        return n > 0;
 }
 
 static void finding(json_t *findings, const char *code, const char *severity, const char *fmt, ...)
@@ -716,7 +729,8 @@ static const char listeners_schema[] =
         "   \"message\": {\"type\": \"string\"}}}}}}}}}";
 
 static const module_route_t routes[] = {
-        {"GET", "api/v1/ports", ROLE_MONITOR, route_list, .response = listeners_schema, .flags = "all",
+        {"GET", "api/v1/ports", ROLE_MONITOR, route_list, .response = listeners_schema,
+         .flags = "all",
          .summary =
                  "Listening sockets with owner, registry and findings (?all=1: connections too)"},
         {"GET", "api/v1/ports/registry/*", ROLE_MONITOR, route_registry, .params = "port",

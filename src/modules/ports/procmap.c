@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -42,7 +43,8 @@
 struct proc_rec {
         pid_t pid;
         uid_t uid;
-        char *block; /* comm\0exe\0user\0unit\0container\0 */
+        bool exe_root; /* see struct proc_owner */
+        char *block;   /* comm\0exe\0user\0unit\0container\0 */
 };
 
 struct pair {
@@ -487,6 +489,11 @@ static int proc_info(int pdir, pid_t pid, struct user_cache *users, struct proc_
                 k = 0; /* kernel thread, gone, or not ours to read */
         exe[k] = '\0';
         utf8_sanitize(exe);
+        /* The running executable itself (the link followed; a name that
+         * was replaced since does not matter). */
+        struct stat est;
+        bool exe_root = k > 0 && fstatat(pdir, "exe", &est, 0) == 0 && S_ISREG(est.st_mode) &&
+                        est.st_uid == 0 && (est.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 
         if (read_at(pdir, "status", status, sizeof status, &len) >= 0 &&
             parse_status_uid(status, len, &uid) >= 0) {
@@ -523,7 +530,7 @@ static int proc_info(int pdir, pid_t pid, struct user_cache *users, struct proc_
                 w += lens[i] + 1;
         }
 
-        *ret = (struct proc_rec){.pid = pid, .uid = uid, .block = block};
+        *ret = (struct proc_rec){.pid = pid, .uid = uid, .exe_root = exe_root, .block = block};
         return 0;
 }
 
@@ -532,6 +539,7 @@ static void owner_from_rec(const struct proc_rec *p, struct proc_owner *o) {
 
         o->pid = p->pid;
         o->uid = p->uid;
+        o->exe_root = p->exe_root;
         o->comm = s;
         s += strlen(s) + 1;
         o->exe = s;

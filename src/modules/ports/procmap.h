@@ -20,6 +20,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,7 @@ struct proc_owner {
         uid_t uid;             /* real uid from /proc/PID/status; (uid_t)-1 unknown */
         const char *comm;      /* /proc/PID/comm; "" when unreadable */
         const char *exe;       /* readlink /proc/PID/exe; "" when unreadable */
+        bool exe_root;         /* the executable is root's, writable by no one else */
         const char *user;      /* user name of uid, or the uid in decimal; "" unknown */
         const char *unit;      /* systemd unit, "nginx.service"; "" when none */
         const char *container; /* "docker:<12 hex>", "podman:…", "lxc:<name>"; "" */
