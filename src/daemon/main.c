@@ -64,6 +64,7 @@ struct args {
         const char *state_dir;
         const char *tls_dir;
         const char *user;
+        bool listen_given, udp_given, socket_given; /* on the command line */
         bool foreground;
         int log_level;
 };
@@ -148,6 +149,12 @@ static void port_in_use(const char *spec, uint16_t port, char *err, size_t err_l
 
         if (firstrun_port_owner(port, &pid, comm, sizeof comm) < 0)
                 snprintf(err, err_len, "cannot listen on %s: %s (another program holds the port)",
+                         spec, strerror(EADDRINUSE));
+        else if (pid == 1)
+                snprintf(err, err_len,
+                         "cannot listen on %s: %s: systemd holds the port for a socket unit "
+                         "(stewardd.socket when Steward is installed: systemctl stop "
+                         "stewardd.socket stewardd.service)",
                          spec, strerror(EADDRINUSE));
         else if (STREQ(comm, "stewardd"))
                 snprintf(err, err_len,
@@ -311,7 +318,13 @@ static int bind_unix(const char *path, struct listener *l, char *err, size_t err
                         struct ucred cred = {0};
                         socklen_t clen = sizeof cred;
                         if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 &&
-                            cred.pid > 0)
+                            cred.pid == 1)
+                                snprintf(err, err_len,
+                                         "%s is in use: systemd holds it for stewardd.socket; "
+                                         "stop it first (systemctl stop stewardd.socket "
+                                         "stewardd.service)",
+                                         path);
+                        else if (cred.pid > 0)
                                 snprintf(err, err_len,
                                          "%s is in use: another stewardd (pid %d) already "
                                          "serves it; stop it first (kill %d)",
@@ -452,13 +465,16 @@ static int parse_args(int argc, char **argv, struct args *a) {
                 case O_LISTEN:
                         if (add_listen(a, optarg) < 0)
                                 return -EINVAL;
+                        a->listen_given = true;
                         break;
                 case O_UDP:
                         if (set_udp(a, optarg) < 0)
                                 return -EINVAL;
+                        a->udp_given = true;
                         break;
                 case O_SOCKET:
                         a->socket_path = optarg;
+                        a->socket_given = true;
                         break;
                 case O_STATE:
                         a->state_dir = optarg;
@@ -662,8 +678,8 @@ static void take_activated(struct supervisor *s, struct activation *act) {
         for (size_t i = 0; i < act->n_tcp; i++)
                 s->ls[s->n++] = act->tcp[i];
         s->udp = act->udp;
-        log_notice("socket-activated: %zu TCP, %s unix, %zu UDP socket(s) from systemd",
-                   act->n_tcp, act->unix_socket.fd >= 0 ? "1" : "no", act->udp.n);
+        log_notice("socket-activated: %zu TCP, %s unix, %zu UDP socket(s) from systemd", act->n_tcp,
+                   act->unix_socket.fd >= 0 ? "1" : "no", act->udp.n);
 }
 
 /* Every --listen address, the unix socket (last) and the discovery
@@ -679,6 +695,22 @@ static int bind_all(struct supervisor *s) {
         if (r < 0) {
                 log_error("%s", err);
                 return r;
+        }
+        /* An address given on the command line and a socket of the same
+         * kind from systemd: which one the administrator meant is unknown
+         * (a --listen 127.0.0.1:660 meant to keep the port private would be
+         * silently exposed on every address the socket unit names). */
+        if ((act.n_tcp > 0 && s->a.listen_given) || (act.udp.n > 0 && s->a.udp_given) ||
+            (act.unix_socket.fd >= 0 && s->a.socket_given)) {
+                const char *opt = act.n_tcp > 0 && s->a.listen_given ? "--listen"
+                                  : act.udp.n > 0 && s->a.udp_given  ? "--udp"
+                                                                     : "--socket";
+                log_error("%s was given, but systemd passed that kind of socket too "
+                          "(stewardd.socket): say where to listen in one place: drop %s from "
+                          "the command line, or change the socket unit's Listen… lines with "
+                          "`systemctl edit stewardd.socket`",
+                          opt, opt);
+                return -EINVAL;
         }
         if (act.n_total > 0)
                 take_activated(s, &act);
@@ -829,6 +861,9 @@ static int run_front(struct supervisor *s, bool first) {
         if (pid == 0) {
                 channels_close(sp[0]);
                 close(s->sigfd);
+                /* Only the supervisor speaks to systemd (NotifyAccess=main
+                 * says so too). */
+                (void)unsetenv("NOTIFY_SOCKET");
                 front_main(&fa, sp[1], &s->front_mask);
         }
         channels_close(sp[1]);

@@ -11,24 +11,34 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 from test_discovery import Client, parse_answer, request, free_udp_port
 
 LISTENFDS = Path(__file__).resolve().parent / "listenfds.py"
 
 
-def activated(specs):
-    """A `wrap` for make_daemon: the daemon's argv behind listenfds.py."""
+def activated(specs, keep_args=False):
+    """A `wrap` for make_daemon: the daemon's argv behind listenfds.py,
+    without the options naming a kind of socket that is passed (as the
+    shipped unit's ExecStart has none); keep_args leaves them."""
+    kinds = {"tcp": "--listen", "fd": "--listen", "unix": "--socket", "udp": "--udp"}
+    passed = {kinds[s.split(":")[0]] for s in specs if s.split(":")[0] in kinds}
+
     def wrap(argv):
-        return [sys.executable, str(LISTENFDS), *specs, "--", *argv]
+        out = list(argv)
+        for opt in passed if not keep_args else ():
+            while opt in out:
+                i = out.index(opt)
+                del out[i:i + 2]
+        return [sys.executable, str(LISTENFDS), *specs, "--", *out]
     return wrap
 
 
 def test_passed_sockets_are_served_and_nothing_is_bound(make_daemon):
     d = make_daemon(start=False)
     udp = free_udp_port()
-    # The daemon's own --listen names the same port: were it to bind, it
-    # would fail with "Address already in use".
     d.wrap = activated([f"tcp:127.0.0.1:{d.port}", f"unix:{d.sock}", f"udp:127.0.0.1:{udp}"])
     d.start()
     log = d.log_text()
@@ -80,6 +90,29 @@ def test_only_the_kinds_passed_are_taken(make_daemon):
     assert "socket-activated: 0 TCP, 1 unix, 0 UDP socket(s)" in d.log_text()
     assert d.https("GET", "/api/v1/whoami").status == 200
     assert d.unix("GET", "/api/v1/whoami").json["role"] == "admin"
+
+
+@pytest.mark.parametrize("kind,opt", [("tcp", "--listen"), ("unix", "--socket"),
+                                      ("udp", "--udp")])
+def test_an_address_given_twice_fails_the_start(make_daemon, kind, opt):
+    """A kind of socket both passed by systemd and named on the command
+    line: which the administrator meant is unknown (a --listen meant to keep
+    the port on loopback must not be exposed by the socket unit), so the
+    daemon refuses to start and says where to fix it."""
+    d = make_daemon(start=False)
+    spec = {"tcp": f"tcp:127.0.0.1:{d.port}", "unix": f"unix:{d.sock}",
+            "udp": f"udp:127.0.0.1:{free_udp_port()}"}[kind]
+    if opt == "--udp":
+        d.args[d.args.index("--udp") + 1] = f"127.0.0.1:{free_udp_port()}"
+    d.wrap = activated([spec], keep_args=True)
+    d.start(wait=False)
+    code = d.proc.wait(timeout=30)
+    d.log.close()
+    assert code == 1
+    log = d.log_text()
+    assert f"{opt} was given, but systemd passed that kind of socket too" in log, log
+    assert "systemctl edit stewardd.socket" in log
+    d.proc = None
 
 
 def test_a_passed_file_fails_the_start(make_daemon):
