@@ -16,6 +16,7 @@
  */
 #include "helper.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -89,7 +90,7 @@ struct helper {
         struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
         struct loginsrc_listeners listeners; /* the TCP listeners logins may come from */
         struct deferred_login deferred; /* a refused login's record, written after the answer */
-        struct authority *authority; /* the accounts' state now, cached briefly */
+        struct authority *authority;    /* the accounts' state now, cached briefly */
         char *bootstrap_path;
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
@@ -161,7 +162,7 @@ static struct role_map role_map(const struct steward_config *c, struct role_list
 /* "sudo, steward-admin (admin), steward-operator (operator) or …", cut to
  * fit dst. */
 static void role_groups_text(const struct role_lists *l, char *dst, size_t cap) {
-        const char *const *lists[] = {l->admin, l->operator, l->monitor};
+        const char *const *lists[] = {l->admin, l->operator, l->monitor };
         static const char *const roles[] = {"admin", "operator", "monitor"};
         size_t len = 0, total = 0, seen = 0;
 
@@ -633,6 +634,25 @@ static int login_from(struct helper *h, int fd, struct login_from *ret, struct m
 }
 
 /* The journal fields of a login's log lines. */
+/* The user name of a login as it may be logged: a name of the usual
+ * grammar ([A-Za-z0-9._-], a trailing $ for machine accounts, at most 64
+ * bytes, not starting with '-'), else a placeholder.  A password or a token
+ * typed into the user field must not end up in the journal; a token keeps
+ * its "stw_" prefix and is never a name. */
+static const char *loggable_user(const char *u) {
+        size_t n = strnlen(u, 65);
+
+        if (n == 0 || n > 64 || u[0] == '-' || strncmp(u, "stw_", 4) == 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(isalnum((unsigned char)u[i]) || strchr("._-", u[i]) ||
+                      (u[i] == '$' && i == n - 1)))
+                        return NULL;
+        return u;
+}
+
+#define LOGGED_USER(u) (loggable_user(u) ?: "(not a user name)")
+
 #define LOGIN_FIELDS(u, src)                                                                       \
         (&(struct log_fields){.user = (u), .source = (src), .module = "auth", .operation = "login"})
 
@@ -762,15 +782,16 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
          * others' failures put on the user; its own failures still count. */
         known = good_source(h, user, from.key);
         if (throttled(h, from.key, false, e) || (!known && throttled(h, userkey, true, e))) {
-                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
-                           "login failed for user \"%.64s\" from %s: %s", user, from.source,
-                           e->message);
+                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(loggable_user(user), from.source),
+                           "login failed for user \"%.64s\" from %s: %s", LOGGED_USER(user),
+                           from.source, e->message);
                 return -EAGAIN;
         }
         r = auth_pam(PAM_SERVICE, user, password, msg, sizeof msg);
         if (r == -EIO) {
-                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
-                           "login failed for user \"%.64s\" from %s: %s", user, from.source, msg);
+                log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(loggable_user(user), from.source),
+                           "login failed for user \"%.64s\" from %s: %s", LOGGED_USER(user),
+                           from.source, msg);
                 module_error_set(e, 500, "internal", NULL, "%s", msg);
                 return r;
         }
@@ -785,15 +806,17 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
                 throttle_fail(h, from.key, false);
                 throttle_fail(h, userkey, true);
                 if (refusal) {
-                        log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
+                        log_fields(LOG_LEVEL_WARNING,
+                                   LOGIN_FIELDS(loggable_user(user), from.source),
                                    "login failed for user \"%.64s\" from %s: right password, "
                                    "but %s",
-                                   user, from.source, refusal);
+                                   LOGGED_USER(user), from.source, refusal);
                         defer_login_audit(h, user, from.source, refusal);
                 } else
-                        log_fields(LOG_LEVEL_WARNING, LOGIN_FIELDS(user, from.source),
-                                   "login failed for user \"%.64s\" from %s: %s", user, from.source,
-                                   msg);
+                        log_fields(LOG_LEVEL_WARNING,
+                                   LOGIN_FIELDS(loggable_user(user), from.source),
+                                   "login failed for user \"%.64s\" from %s: %s", LOGGED_USER(user),
+                                   from.source, msg);
                 module_error_set(e, 401, "login_failed", NULL, "%s", AUTH_MSG_WRONG);
                 return -EACCES;
         }
@@ -802,7 +825,7 @@ static int op_login(struct helper *h, const struct caller *c, json_t *args, int 
         good_source_add(h, user, from.key);
         r = login_result(h, from.source, user, uid, role, ret, e);
         if (r >= 0)
-                log_fields(LOG_LEVEL_INFO, LOGIN_FIELDS(user, from.source),
+                log_fields(LOG_LEVEL_INFO, LOGIN_FIELDS(loggable_user(user), from.source),
                            "login of \"%s\" (%s) from %s", user, role_to_string(role), from.source);
         return r;
 }
@@ -1517,8 +1540,7 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
         if (!coll)
                 return collection_arg(args, e) ? -EINVAL : -ENOENT;
         if (!coll->write) {
-                module_error_set(e, 405, "method_not_allowed", NULL, "%s is read-only",
-                                 coll->name);
+                module_error_set(e, 405, "method_not_allowed", NULL, "%s is read-only", coll->name);
                 return -EPERM;
         }
         if (!opname)
@@ -1824,8 +1846,8 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                 size_t delayed, blocked;
                 throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
                                &blocked);
-                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "sessions", (json_int_t)sessions,
-                                 "audit_head", (json_int_t)head, "logins_ok",
+                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "sessions",
+                                 (json_int_t)sessions, "audit_head", (json_int_t)head, "logins_ok",
                                  (json_int_t)h->logins_ok, "logins_failed",
                                  (json_int_t)h->logins_failed, "sources_throttled",
                                  (json_int_t)delayed, "sources_blocked", (json_int_t)blocked,

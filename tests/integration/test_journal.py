@@ -133,3 +133,18 @@ def test_log_lines_are_journal_entries_with_fields(journald):
     assert e["MESSAGE"] == (f'audit record {e["STEWARD_AUDIT_ID"]}: auth login by "bootstrap" '
                             f'from {e["STEWARD_SOURCE"]}: ok')
     assert fp.startswith("SHA256:")
+
+    # A token or a password typed into the user field is not a user name
+    # and is not logged: the line says so and carries no STEWARD_USER.
+    secret = "stw_" + "7" * 64
+    typed = (secret, "correct horse battery staple!")
+    for t in typed:
+        assert post({"user": t, "password": "wrong-password"})[0] == 401
+
+    def placeholders():
+        return [e for e in j.entries
+                if e.get("MESSAGE", "").startswith('login failed for user "(not a user name)"')]
+    j.wait_for(lambda e: len(placeholders()) >= 2, "for the logins with a secret as name")
+    for e in placeholders():
+        assert "STEWARD_USER" not in e and e["STEWARD_SOURCE"].startswith("127.0.0.1:")
+    assert not any(t in json.dumps(e) for e in j.entries for t in typed)
