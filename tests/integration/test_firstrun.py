@@ -149,3 +149,13 @@ def test_make_run_links_the_cli_only_where_free_or_ours(tmp_path):
     assert run(foreign) == (f"steward: {foreign} is not ours (left alone); the CLI is "
                             f"{build / 'steward'}\n")
     assert foreign.read_text() == "someone else's\n"
+
+    # A CLI that another user could replace is not put on root's PATH.
+    build.chmod(0o777)
+    link = tmp_path / "bin2" / "steward"
+    assert run(link) == (f"steward: not linked: others can write to {build / 'steward'} or a "
+                         f"folder above it; the CLI is {build / 'steward'}\n")
+    assert not link.exists()
+    build.chmod(0o755)
+    (build / "steward").chmod(0o775)
+    assert run(link).startswith("steward: not linked: ")
