@@ -33,6 +33,9 @@ def test_meson_install_puts_everything_in_place(tmp_path):
               "etc/fail2ban/jail.d/steward.conf"):
         assert (dest / f).is_file(), f
     assert (dest / "etc/steward/stewardd.conf").read_text() == (ROOT / "data/stewardd.conf").read_text()
+    # The unit starts the daemon where it was installed.
+    assert unit_values(pre / "lib/systemd/system/stewardd.service", "ExecStart") == \
+        [f"{prefix}/sbin/stewardd"]
 
 
 def test_the_socket_unit_holds_the_daemons_default_sockets():
@@ -51,8 +54,8 @@ def test_the_socket_unit_holds_the_daemons_default_sockets():
 
 
 def test_the_service_and_sysusers_match_the_daemon():
-    service = ROOT / "dist/systemd/stewardd.service"
-    assert unit_values(service, "ExecStart") == ["/usr/sbin/stewardd"]
+    service = ROOT / "dist/systemd/stewardd.service.in"
+    assert unit_values(service, "ExecStart") == ["@sbindir@/stewardd"]
     assert unit_values(service, "Type") == ["notify"]
     assert unit_values(service, "Restart") == ["on-failure"]
     help_text = subprocess.run([str(STEWARDD), "--help"], capture_output=True, text=True).stdout

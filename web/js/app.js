@@ -136,7 +136,7 @@ function showLogin(message) {
 /* A new installation: the one-time token stewardd wrote at its first start
  * logs in once as admin (user "bootstrap"), to make real accounts' access. */
 function bootstrapForm(attempt) {
-  const token = h('input', { name: 'bootstrap_token', type: 'password', autocomplete: 'off', spellcheck: false, required: true, maxLength: 128 });
+  const token = h('input', { name: 'bootstrap_token', type: 'password', autocomplete: 'one-time-code', spellcheck: false, required: true, maxLength: 128 });
   const go = h('button', { type: 'submit' }, 'Log in with the token');
   return h(
     'form.bootstrap-login',
