@@ -1210,8 +1210,12 @@ bool api_route_slow(const char *method, const char *path) {
         char *params[MAX_SEGMENTS] = {0};
         struct resolved rt;
 
+        /* Reads of a collection (a walk of every account; a front_reads
+         * collection's own work), and actions, which may wait for what
+         * they start (a service's job). */
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
-               (rt.handler == h_coll_list || rt.handler == h_coll_show);
+               (rt.handler == h_coll_list || rt.handler == h_coll_show ||
+                rt.handler == h_coll_action);
 }
 
 void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata) {

@@ -4,7 +4,10 @@ collection has (expire-password), against a daemon in private mount
 namespaces over a scratch /etc: the schema, the role checks (the session's
 role as the account has it now), argument checks, dry runs, the audit record
 and its rollback, the CLI verbs built from the schema, the OpenAPI paths."""
+import http.client
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -200,3 +203,44 @@ def test_openapi_lists_the_action_routes(daemon):
     schema = op["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["force"]["type"] == "boolean"
     assert not any(p.startswith("/api/v1/groups/{name}/") for p in doc["paths"])
+
+
+# ---- front_reads: a collection whose list and show run in the front ---------------------
+
+def test_front_reads_answer_without_the_helper(daemon):
+    """The timezones collection reads public files: its list and show run in
+    the front, so they answer while the helper (the daemon's root process)
+    is stopped, as long as the front knows the session (it re-checks a
+    session with the helper after a few seconds: then try again)."""
+    d = daemon
+    s = d.https("GET", "/api/v1/modules/time/schema").json
+    [tz] = [c for c in s["collection_schemas"] if c["name"] == "timezones"]
+    assert tz["front_reads"] is True
+    answered = None
+    for _ in range(5):
+        assert d.https("GET", "/api/v1/whoami").status == 200  # the front knows the session
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(),
+                                               timeout=3)
+            conn.request("GET", "/api/v1/timezones?prefix=Europe/&limit=2",
+                         headers={"Authorization": f"Bearer {d.token}"})
+            r = conn.getresponse()
+            answered = (r.status, json.loads(r.read()))
+            conn.close()
+        except (TimeoutError, OSError):
+            answered = None
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        if answered:
+            break
+    assert answered, "a front_reads list waited for the helper"
+    status, body = answered
+    assert status == 200 and [z["name"] for z in body["timezones"]] == ["Europe/Amsterdam",
+                                                                        "Europe/Andorra"]
+    # the query is checked by the module, in the front, as the helper would
+    r = d.https("GET", "/api/v1/timezones?limit=0")
+    assert r.status == 400 and r.json["error"]["field"] == "limit"
+    r = d.https("GET", "/api/v1/timezones/Europe:Paris")
+    assert r.status == 200 and r.json["timezone"]["name"] == "Europe/Paris"
+    assert d.https("GET", "/api/v1/timezones/Nowhere:Else").status == 404
