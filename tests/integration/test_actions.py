@@ -244,3 +244,12 @@ def test_front_reads_answer_without_the_helper(daemon):
     r = d.https("GET", "/api/v1/timezones/Europe:Paris")
     assert r.status == 200 and r.json["timezone"]["name"] == "Europe/Paris"
     assert d.https("GET", "/api/v1/timezones/Nowhere:Else").status == 404
+
+
+def test_cli_command_help_names_the_role(daemon):
+    p = daemon.cli("command", "ports:baseline_save", "--help", check=0)
+    assert p.stdout.startswith("usage: steward command ports:baseline_save")
+    assert "Needs the role admin" in p.stdout and "changes state" in p.stdout
+    p = daemon.cli("command", "time:sync_status", "--help", check=0)
+    assert "Needs the role monitor" in p.stdout and "reads only" in p.stdout
+    daemon.cli("command", "time:nosuchcommand", "--help", check=2)
