@@ -25,7 +25,10 @@
 #include "util.h"
 
 #define MAX_SEGMENTS    8
-#define MAX_SEGMENT_LEN 128
+/* Long enough for any item id a module may want to judge itself (a systemd
+ * unit name is up to 255 bytes; one over 256 is the module's 422 naming the
+ * field, not the router's 404). */
+#define MAX_SEGMENT_LEN 512
 #define LIST_BODY_MAX   (64u << 20) /* a collection list sent from the helper's memfd */
 
 typedef void (*handler_t)(const struct api_request *req, char **params, struct api_response *resp);
