@@ -939,6 +939,11 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
                 audit_refused(req, resp);
                 return;
         }
+        if (!utf8_valid(p[1], strlen(p[1]))) {
+                api_error(resp, 400, "invalid_argument", coll->id_field,
+                          "the %s is not valid text", coll->id_field);
+                return;
+        }
         if (!query_flag(req, "dry_run", &dry_run, resp) || !(args = body_object(req, resp)))
                 return;
         r = collection_action_check_args(a, args, &e);

@@ -263,3 +263,8 @@ def test_a_long_id_reaches_the_collection(daemon):
     assert r.status == 404 and r.json["error"]["message"] != "no such resource", r
     r = daemon.https("POST", f"/api/v1/users/{'z' * 300}/{ACTION}?dry_run=1", {})
     assert r.status in (404, 422) and r.json["error"]["message"] != "no such resource", r
+
+
+def test_an_id_that_is_not_text_names_the_field(daemon):
+    r = daemon.https("POST", f"/api/v1/users/%ff%fe/{ACTION}?dry_run=1", {})
+    assert r.status == 400 and r.json["error"]["field"] == "name", r
