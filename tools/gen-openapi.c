@@ -396,8 +396,8 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
         if (b->command)
                 snprintf(summary, sizeof summary, "%s", b->command->summary);
         else if (b->action)
-                snprintf(summary, sizeof summary, "%s %s: %s", b->collection->item,
-                         b->action->name, b->action->summary ? b->action->summary : "");
+                snprintf(summary, sizeof summary, "%s %s: %s", b->collection->item, b->action->name,
+                         b->action->summary ? b->action->summary : "");
         else if (b->collection)
                 snprintf(summary, sizeof summary, "%s %s", r->summary,
                          STREQ(r->pattern, "api/v1/{collection}") && STREQ(r->method, "GET")
@@ -468,8 +468,8 @@ static void expand_star(struct gen *g, struct binding *b, const char *seg, size_
                         const module_t *m = steward_modules[mi];
                         for (size_t i = 0; i < m->n_collections; i++) {
                                 const collection_def_t *c = &m->collections[i];
-                                bool action_route = strstr(b->r->params ? b->r->params : "",
-                                                           "action") != NULL;
+                                bool action_route =
+                                        strstr(b->r->params ? b->r->params : "", "action") != NULL;
                                 if (action_route ? c->n_actions == 0
                                                  : !STREQ(b->r->method, "GET") && !c->write)
                                         continue;

@@ -247,11 +247,10 @@ static json_t *action_verb(json_t *action) {
                 }
                 json_array_append_new(opts, o);
         }
-        return json_pack("{s:s?, s:s, s:s, s:o, s:b, s:b, s:s, s:b}", "name",
-                         sget(action, "name"), "op", "action", "summary",
-                         sget(action, "summary") ?: "", "options", opts ? opts : json_array(),
-                         "password", false, "bare_show", false, "min_role",
-                         sget(action, "min_role") ?: "admin", "changes_state",
+        return json_pack("{s:s?, s:s, s:s, s:o, s:b, s:b, s:s, s:b}", "name", sget(action, "name"),
+                         "op", "action", "summary", sget(action, "summary") ?: "", "options",
+                         opts ? opts : json_array(), "password", false, "bare_show", false,
+                         "min_role", sget(action, "min_role") ?: "admin", "changes_state",
                          !json_is_false(json_object_get(action, "changes_state")));
 }
 

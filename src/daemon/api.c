@@ -436,8 +436,8 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
         /* A pre-check: the helper is the authority for a command that
          * changes state, and checks the role again. */
         if (req->role < command_min_role(c)) {
-                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
-                          c->name, role_to_string((enum role)command_min_role(c)));
+                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name, c->name,
+                          role_to_string((enum role)command_min_role(c)));
                 audit_refused(req, resp);
                 return;
         }
@@ -940,8 +940,8 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
                 return;
         }
         if (!utf8_valid(p[1], strlen(p[1]))) {
-                api_error(resp, 400, "invalid_argument", coll->id_field,
-                          "the %s is not valid text", coll->id_field);
+                api_error(resp, 400, "invalid_argument", coll->id_field, "the %s is not valid text",
+                          coll->id_field);
                 return;
         }
         if (!query_flag(req, "dry_run", &dry_run, resp) || !(args = body_object(req, resp)))
@@ -954,8 +954,8 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
         }
         hcall_init(&c, req);
         ret = hcall_done(&c,
-                         helper_op_collection_action(&c.l, coll->name, p[1], a->name, args,
-                                                     dry_run, &c.ret, &c.e),
+                         helper_op_collection_action(&c.l, coll->name, p[1], a->name, args, dry_run,
+                                                     &c.ret, &c.e),
                          resp);
         if (ret)
                 ok(resp, ret);
