@@ -11,8 +11,10 @@
  *
  * A route's '*' segments expand by their names: "module" into every module,
  * "command" into that module's commands, "action" into the service actions
- * the module has; "{collection}" into every collection (a read-only one gets
- * no write methods).  Other names stay path parameters.  So each path of the
+ * the module has, or after a collection into its item actions (with their
+ * arguments' schema and their own lowest role); "{collection}" into every
+ * collection (a read-only one gets no write methods, one without actions no
+ * action route).  Other names stay path parameters.  So each path of the
  * document is one the daemon answers, and none it answers is missing: the
  * integration test test_openapi.py probes both ways.  A route whose params
  * do not name its '*' segments, or a schema name not defined here, stops
