@@ -790,7 +790,9 @@ static int run_action(struct cli *c, const char *collection, json_t *schema, jso
                         r = -ENOMEM;
                         break;
                 }
+                c->field_options = json_object_get(verb, "options");
                 r = cli_call(c, "POST", target, body, &answer);
+                c->field_options = NULL;
                 if (r < 0)
                         break;
                 if (c->json && p->npos > 1)
