@@ -154,7 +154,8 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
          * by the handler, its args against the action's table. */
         [HELPER_OP_COLLECTION_ACTION] = {.name = "collection_action",
                                          .min_role = ROLE_MONITOR,
-                                         .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
+                                         .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS |
+                                                  HELPER_OPF_WORKER,
                                          ARGS(STR("collection", true, NAME_MAX_LEN),
                                               STR("id", true, TEXT_MAX_LEN),
                                               STR("action", true, NAME_MAX_LEN), OBJ("args", false),

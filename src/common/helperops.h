@@ -18,8 +18,10 @@
  * Invariants: rows are indexed by their enum value (designated
  * initialisers); HELPER_OPF_SESSION is set exactly when min_role is not
  * ROLE_NONE; only an operation that reads, and reads neither the store nor
- * the throttle table, is HELPER_OPF_SLOW (it runs in a forked worker).  The
- * unit tests check the first two for every row.
+ * the throttle table, is HELPER_OPF_SLOW (it runs in a forked worker that
+ * answers itself); an operation flagged HELPER_OPF_WORKER is audited and not
+ * slow (its worker leaves the record and the answer to the helper).  The
+ * unit tests check these for every row.
  */
 #pragma once
 
@@ -72,6 +74,10 @@ enum {
         HELPER_OPF_SLOW = 1u << 3,             /* runs in a forked worker (helper.h) */
         HELPER_OPF_READS_ONLY = 1u << 4,       /* changes nothing an account's authority hangs on */
         HELPER_OPF_CHANGES_ACCOUNTS = 1u << 5, /* may delete or rename an account */
+        /* Audited, and may wait long (an item action): runs in a forked
+         * worker that leaves its outcome; the helper writes the record and
+         * answers (helper.c). */
+        HELPER_OPF_WORKER = 1u << 6,
 };
 
 enum helper_arg_type {

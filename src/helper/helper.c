@@ -9,6 +9,13 @@
  * operation touches the enum and its row, the handler, the front's stub
  * (daemon/helperstubs.c) and the tests that walk the table.
  *
+ * Two kinds of operations run in a forked worker, after the checks, so
+ * that this process goes on answering: slow reads (HELPER_OPF_SLOW), whose
+ * worker answers itself, and audited operations that may wait
+ * (HELPER_OPF_WORKER: item actions), whose worker leaves its outcome in a
+ * memfd for this process to record and answer — only this process writes
+ * the store.
+ *
  * The helper re-validates everything the front already validated (settings
  * against the schema, command arguments, names): the front may be
  * compromised, and what a compromised front can get done here is exactly
@@ -77,14 +84,21 @@ struct channel {
         json_t *id;        /* of the request the worker answers */
         uint64_t deadline; /* monotonic usec: killed past it */
         bool killed;
+        /* An audited worker's (HELPER_OPF_WORKER): the memfd it leaves its
+         * outcome in (-1: none), its request and the session it was checked
+         * for; the record and the answer are this process's to write. */
+        int outcome_fd;
+        json_t *req;
+        struct session s;
 };
 
 struct helper {
         int answer_fd; /* a descriptor to pass with the answer, or -1 */
         struct channel ch[HELPER_CHANNELS_MAX];
         size_t n_ch;
-        int cur_ch;  /* the channel whose request is being handled, or -1 */
-        bool worker; /* this process is a worker: answer, then exit */
+        int cur_ch;     /* the channel whose request is being handled, or -1 */
+        bool worker;    /* this process is a worker: answer, then exit */
+        int outcome_fd; /* an audited worker: where its outcome goes, else -1 */
         struct store *store;
         struct throttle *throttle;
         struct throttle *good_sources;       /* "USER ip:ADDR" that logged in (op_login) */
@@ -2131,6 +2145,144 @@ static int dispatch_checks(struct helper *h, const struct helper_op_def *op, con
 
 static int worker_fork(struct helper *h);
 
+/* ---- audited workers ---------------------------------------------------------
+ * An operation flagged HELPER_OPF_WORKER (an item action, which may wait for
+ * what it started) runs in a forked worker after the checks, so that this
+ * process answers logins, session checks and other changes meanwhile.  The
+ * worker touches neither the store nor the channel: it leaves its outcome
+ * (result, error, the record it asks for) in a memfd and exits; this
+ * process writes the record, then answers (worker_reaped).  A worker that
+ * dies or is killed (past HELPER_WORKER_TIMEOUT_USEC, or when the front goes)
+ * still gets a record: the operation may have changed something. */
+
+static json_t *error_json(const struct module_error *e) {
+        return json_pack("{s:i, s:s, s:s, s:s}", "status", e->status, "code", e->code, "message",
+                         e->message, "field", e->field);
+}
+
+static void error_from_json(json_t *j, struct module_error *e) {
+        *e = (struct module_error){.status = (int)json_integer_value(json_object_get(j, "status"))};
+        snprintf(e->code, sizeof e->code, "%s",
+                 json_string_value(json_object_get(j, "code")) ?: "");
+        snprintf(e->message, sizeof e->message, "%s",
+                 json_string_value(json_object_get(j, "message")) ?: "");
+        snprintf(e->field, sizeof e->field, "%s",
+                 json_string_value(json_object_get(j, "field")) ?: "");
+}
+
+/* In the worker: the outcome into its memfd, then exit. */
+static _Noreturn void outcome_leave(struct helper *h, int r, const struct module_error *e,
+                                    json_t *result, const struct op_record *rec) {
+        json_t *o = json_pack(
+                "{s:i, s:o, s:O?, s:{s:b, s:s, s:s, s:O?, s:O?, s:I, s:s?, s:b, s:o}}", "r", r,
+                "error", error_json(e), "result", result, "record", "due", rec->due, "module",
+                rec->module, "operation", rec->operation, "args", rec->args, "files", rec->files,
+                "rollback_of", (json_int_t)rec->rollback_of, "id_key", rec->id_key, "refusal",
+                rec->refusal, "why", error_json(&rec->why));
+        int q = o ? json_dumpfd(o, h->outcome_fd, JSON_COMPACT) : -1;
+
+        _exit(q == 0 ? 0 : 1);
+}
+
+/* In this process: forks the worker for req (checked for c's session).
+ * > 0 here when it runs, 0 in the worker (which then runs the handler) or
+ * when no worker could be started (the handler runs in line). */
+static int audited_worker_fork(struct helper *h, json_t *req, const struct caller *c) {
+        int fd, pid;
+
+        if (h->cur_ch < 0 || h->worker)
+                return 0;
+        fd = memfd_create("steward-outcome", MFD_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        pid = worker_fork(h);
+        if (pid == 0 && h->worker) {
+                h->outcome_fd = fd;
+                return 0;
+        }
+        if (pid <= 0) {
+                close(fd);
+                return 0;
+        }
+        h->ch[h->cur_ch].outcome_fd = fd;
+        h->ch[h->cur_ch].req = json_incref(req);
+        h->ch[h->cur_ch].s = c->s;
+        return pid;
+}
+
+/* In this process, once the worker of ch is gone: its record (from its
+ * outcome; without one, a record that says it did not finish) and the
+ * answer, or with answer false (the front is gone) the record only.
+ * Returns what sending the answer returned. */
+static int audited_worker_done(struct helper *h, struct channel *ch, bool exited_ok, bool answer) {
+        _cleanup_json_ json_t *o = NULL, *frame = NULL;
+        json_t *args = json_object_get(ch->req, "args"), *result = NULL, *jr;
+        struct caller c = {.has_session = true,
+                           .s = ch->s,
+                           .source = json_string_value(json_object_get(ch->req, "source"))};
+        struct op_record rec = {0};
+        struct module_error e = {0};
+        int r = -EIO;
+
+        if (exited_ok && lseek(ch->outcome_fd, 0, SEEK_SET) == 0)
+                o = json_loadfd(ch->outcome_fd, 0, NULL);
+        jr = json_object_get(o, "record");
+        if (o) {
+                const char *key = json_string_value(json_object_get(jr, "id_key"));
+                r = (int)json_integer_value(json_object_get(o, "r"));
+                error_from_json(json_object_get(o, "error"), &e);
+                result = json_object_get(o, "result");
+                rec.due = json_is_true(json_object_get(jr, "due"));
+                snprintf(rec.module, sizeof rec.module, "%s",
+                         json_string_value(json_object_get(jr, "module")) ?: "");
+                snprintf(rec.operation, sizeof rec.operation, "%s",
+                         json_string_value(json_object_get(jr, "operation")) ?: "");
+                rec.args = json_incref(json_object_get(jr, "args"));
+                rec.files = json_incref(json_object_get(jr, "files"));
+                rec.rollback_of = json_integer_value(json_object_get(jr, "rollback_of"));
+                rec.id_key = key && STREQ(key, "audit_id") ? "audit_id"
+                             : key && STREQ(key, "record") ? "record"
+                                                           : NULL;
+                rec.refusal = json_is_true(json_object_get(jr, "refusal"));
+                error_from_json(json_object_get(jr, "why"), &rec.why);
+        } else {
+                /* It may have changed something before it died. */
+                const module_t *m = NULL;
+                (void)collection_find(str_arg(args, "collection"), &m);
+                module_error_set(&e, ch->killed ? 503 : 500, ch->killed ? "timeout" : "internal",
+                                 NULL, "%s",
+                                 ch->killed ? "the operation took too long and was stopped; what "
+                                              "it had done stays done"
+                                            : "the operation failed half-way");
+                rec.due = true;
+                snprintf(rec.module, sizeof rec.module, "%s", m ? m->name : "");
+                snprintf(rec.operation, sizeof rec.operation, "action:%.200s",
+                         str_arg(args, "action") ?: "");
+                rec.args = refused_args(args);
+        }
+        result = result ? json_deep_copy(result) : NULL;
+        if (rec.due)
+                record_write(h, &c, &rec, r, &e, result);
+        json_decref(rec.args);
+        json_decref(rec.files);
+        authority_flush(h->authority);
+        if (r >= 0)
+                sweep_accounts(h);
+        if (!answer) {
+                json_decref(result);
+                return 0;
+        }
+        if (r < 0) {
+                frame = answer_error(ch->id, &e);
+                if (json_is_object(result) && frame)
+                        json_object_update_missing(json_object_get(frame, "error"), result);
+                json_decref(result);
+        } else
+                frame = json_pack("{s:O?, s:b, s:o}", "id", ch->id, "ok", true, "result",
+                                  result ? result : json_object());
+        return frame ? proto_send(ch->fd, frame, -1) : -ENOMEM;
+}
+
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         const char *name = json_string_value(json_object_get(req, "op"));
         const char *secret = json_string_value(json_object_get(req, "session"));
@@ -2169,12 +2321,21 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                         close(fd);
                 return NULL;
         }
+        if ((op->flags & HELPER_OPF_WORKER) && audited_worker_fork(h, req, &c) > 0) {
+                /* The worker leaves its outcome; worker_reaped records
+                 * and answers. */
+                if (fd >= 0)
+                        close(fd);
+                return NULL;
+        }
         {
                 json_t *a = args ? json_incref(args) : json_object();
                 if (op->flags & HELPER_OPF_AUDITED)
                         c.record = &rec;
                 r = handlers[which](h, &c, a, fd, &result, &e);
                 json_decref(a);
+                if (h->worker && h->outcome_fd >= 0)
+                        outcome_leave(h, r, &e, result, &rec); /* does not return */
                 if (rec.due)
                         record_write(h, &c, &rec, r, &e, result);
                 json_decref(rec.args);
@@ -2218,6 +2379,7 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
         if (!h)
                 return -ENOMEM;
         h->answer_fd = -1;
+        h->outcome_fd = -1;
         h->cur_ch = -1;
         h->bootstrap_path = strdup(bootstrap_path);
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
@@ -2343,6 +2505,11 @@ static void channel_idle(struct channel *ch) {
         ch->worker = 0;
         json_decref(ch->id);
         ch->id = NULL;
+        if (ch->outcome_fd >= 0)
+                close(ch->outcome_fd);
+        ch->outcome_fd = -1;
+        json_decref(ch->req);
+        ch->req = NULL;
 }
 
 /* Kills and reaps every worker (the front they answer is gone). */
@@ -2353,6 +2520,9 @@ static void workers_stop(struct helper *h) {
                         kill(ch->worker, SIGKILL);
                         while (waitpid(ch->worker, NULL, 0) < 0 && errno == EINTR)
                                 ;
+                        if (ch->outcome_fd >= 0) /* recorded, not answered */
+                                (void)audited_worker_done(h, ch, /* exited_ok= */ false,
+                                                          /* answer= */ false);
                 }
                 channel_idle(ch);
         }
@@ -2371,6 +2541,16 @@ static int worker_reaped(struct helper *h, struct channel *ch) {
 
         if (waitid(P_PID, (id_t)ch->worker, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                 return 0; /* not yet */
+        if (ch->outcome_fd >= 0) {
+                if (ch->killed)
+                        log_warning("helper: a worker ran past %u s; killed it",
+                                    HELPER_WORKER_TIMEOUT_USEC / 1000000u);
+                r = audited_worker_done(
+                        h, ch, si.si_code == CLD_EXITED && si.si_status == 0 && !ch->killed,
+                        /* answer= */ true);
+                channel_idle(ch);
+                return r == -EPIPE || r == -ECONNRESET ? 1 : r;
+        }
         if (si.si_code != CLD_EXITED || si.si_status != 0) {
                 if (ch->killed) {
                         log_warning("helper: a worker ran past %u s; killed it",
@@ -2523,7 +2703,7 @@ int helper_serve(struct helper *h, const int *socks, size_t n, int sigfd) {
                 return -EINVAL;
         if (h->n_ch == 0) {
                 for (size_t i = 0; i < n; i++)
-                        h->ch[i] = (struct channel){.fd = socks[i], .pidfd = -1};
+                        h->ch[i] = (struct channel){.fd = socks[i], .pidfd = -1, .outcome_fd = -1};
                 h->n_ch = n;
         }
         r = serve_loop(h, sigfd);

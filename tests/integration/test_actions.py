@@ -268,3 +268,40 @@ def test_a_long_id_reaches_the_collection(daemon):
 def test_an_id_that_is_not_text_names_the_field(daemon):
     r = daemon.https("POST", f"/api/v1/users/%ff%fe/{ACTION}?dry_run=1", {})
     assert r.status == 400 and r.json["error"]["field"] == "name", r
+
+
+def test_the_helper_answers_while_an_action_waits(ad):
+    """An action runs in a worker of the helper: while it waits (here for the
+    account files' lock, held by this test as another tool would), the
+    helper answers other requests, and the action completes, audited, once
+    the lock is free."""
+    import fcntl
+    import threading
+    d = ad
+    make_user(d, "bob", "Bob-pw-1")
+    lock_path = d.etc / ".pwd.lock"
+    lock = open(lock_path, "a")
+    fcntl.lockf(lock, fcntl.LOCK_EX)
+    inode = os.stat(lock_path).st_ino
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", act(d, "bob")))
+    try:
+        t.start()
+        # Until the action's process waits for the lock (/proc/locks lists it).
+        deadline = time.monotonic() + 10
+        while not any("->" in line and f":{inode} " in line
+                      for line in open("/proc/locks").read().splitlines()):
+            assert time.monotonic() < deadline, "the action never waited for the lock"
+            time.sleep(0.05)
+        # A request the helper itself answers.
+        r = d.https("GET", "/api/v1/audit?limit=1")
+        assert r.status == 200, r
+        assert t.is_alive()
+    finally:
+        fcntl.lockf(lock, fcntl.LOCK_UN)
+        lock.close()
+    t.join(60)
+    assert out["r"].status == 200, out["r"]
+    assert lastchg(d, "bob") == "0"
+    rec = d.https("GET", f"/api/v1/audit/{out['r'].json['audit_id']}").json
+    assert rec["operation"] == "action:" + ACTION and rec["result"] == "ok"

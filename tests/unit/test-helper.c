@@ -198,6 +198,11 @@ static void test_op_table_is_whole(void **state) {
                         fail_msg("%s: only reads may be slow", d->name);
                 if ((d->flags & HELPER_OPF_AUDITED) && (d->flags & HELPER_OPF_READS_ONLY))
                         fail_msg("%s: audited yet reads only", d->name);
+                /* An audited worker leaves its record to the helper; it is
+                 * never also a slow read's worker, which answers itself. */
+                if ((d->flags & HELPER_OPF_WORKER) &&
+                    (!(d->flags & HELPER_OPF_AUDITED) || (d->flags & HELPER_OPF_SLOW)))
+                        fail_msg("%s: a worker's operation is audited and not slow", d->name);
                 for (size_t k = 0; k < d->n_args; k++)
                         for (size_t j = k + 1; j < d->n_args; j++)
                                 if (STREQ(d->args[k].name, d->args[j].name))
