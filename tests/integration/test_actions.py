@@ -305,3 +305,52 @@ def test_the_helper_answers_while_an_action_waits(ad):
     assert lastchg(d, "bob") == "0"
     rec = d.https("GET", f"/api/v1/audit/{out['r'].json['audit_id']}").json
     assert rec["operation"] == "action:" + ACTION and rec["result"] == "ok"
+
+
+def test_an_action_whose_worker_dies_is_still_audited(ad):
+    """The worker running an action dies half-way (killed, with the tool it
+    runs, while that waits for the account files' lock): the helper still
+    writes the record, saying it did not finish, and answers with an
+    error."""
+    import fcntl
+    import signal as sig
+    import threading
+    d = ad
+    make_user(d, "bob", "Bob-pw-1")
+    lock_path = d.etc / ".pwd.lock"
+    lock = open(lock_path, "a")
+    fcntl.lockf(lock, fcntl.LOCK_EX)
+    inode = os.stat(lock_path).st_ino
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", act(d, "bob")))
+    try:
+        t.start()
+        deadline = time.monotonic() + 10
+        waiter = None
+        while waiter is None:
+            for line in open("/proc/locks").read().splitlines():
+                f = line.split()
+                if "->" in f and f":{inode}" in line:
+                    waiter = int(f[f.index("->") + 4])
+            assert waiter or time.monotonic() < deadline, "the action never waited for the lock"
+            time.sleep(0.05)
+        # The waiter is the tool the worker runs (chage); the worker is its
+        # parent, and not the helper itself.
+        ppid = int([x for x in open(f"/proc/{waiter}/status").read().splitlines()
+                    if x.startswith("PPid:")][0].split()[1])
+        worker = ppid if ppid != d.proc.pid else waiter
+        assert worker != d.proc.pid
+        os.kill(worker, sig.SIGKILL)
+        if worker != waiter:
+            os.kill(waiter, sig.SIGKILL)
+        t.join(30)
+    finally:
+        fcntl.lockf(lock, fcntl.LOCK_UN)
+        lock.close()
+    r = out["r"]
+    assert r.status == 500, r
+    [rec] = [x for x in records(d) if x["operation"] == "action:" + ACTION]
+    assert rec["result"] == "error" and rec["module"] == "users", rec
+    assert "half-way" in json.dumps(rec), rec
+    # the helper goes on serving
+    assert d.https("GET", "/api/v1/audit?limit=1").status == 200
