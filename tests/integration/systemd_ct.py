@@ -253,8 +253,34 @@ class SystemdCt(Container):
         (self.tmp / "cert.pem").write_text(pem)
         self.fingerprint = "SHA256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
 
-    def _daemon_log(self):
-        return self.run("journalctl", "--no-pager", "-o", "cat", "-u", "stewardd.service", check=False).stdout
+    def _daemon_log(self, after=None):
+        argv = ["journalctl", "--no-pager", "-o", "cat", "-u", "stewardd.service"]
+        if after:
+            argv.append(f"--after-cursor={after}")
+        return self.run(*argv, check=False).stdout
+
+    def journal_cursor(self):
+        """The journal's current end, for journal(f"--after-cursor={c}")."""
+        out = self.run("journalctl", "--no-pager", "-n", "1", "-o", "cat", "--show-cursor").stdout
+        line = out.rstrip("\n").rpartition("\n")[2]
+        return line.split("-- cursor: ", 1)[1] if line.startswith("-- cursor: ") else None
+
+    def after_test(self, cursor):
+        """After each test that used the container: stewardd's journal since
+        the test began holds no sanitizer report, and the daemon did not
+        fail; one a test stopped (or that failed) is started again for the
+        next test."""
+        log = self._daemon_log(after=cursor)
+        st = self.show("stewardd.service", "ActiveState", "Result", "ExecMainStatus")
+        if st["ActiveState"] != "active":
+            self.run("systemctl", "reset-failed", "stewardd.service", check=False)
+            self.run("systemctl", "start", "stewardd.service", check=False)
+            self._wait_daemon()
+            self._recheck_tokens()
+        for mark in SANITIZER_MARKS:
+            assert mark not in log, f"sanitizer report in stewardd's journal during the test:\n{log[-8000:]}"
+        assert st["ActiveState"] == "active" or st["Result"] == "success", \
+            f"stewardd failed during the test ({st}):\n{log[-4000:]}"
 
     def check_daemon(self):
         """Stops stewardd; fails unless it exited 0 and its journal (every
@@ -440,6 +466,18 @@ def systemd_ct():
     ct.start()
     yield ct
     ct.stop()
+
+
+@pytest.fixture(autouse=True)
+def systemd_ct_checked(request):
+    """Around every test that uses systemd_ct: SystemdCt.after_test."""
+    if "systemd_ct" not in request.fixturenames:
+        yield
+        return
+    ct = request.getfixturevalue("systemd_ct")
+    cursor = ct.journal_cursor()
+    yield
+    ct.after_test(cursor)
 
 
 def terminal_summary(terminalreporter):

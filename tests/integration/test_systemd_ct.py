@@ -147,3 +147,17 @@ def test_teardown_leaves_nothing(systemd_ct):
     assert str(tmp) not in Path("/proc/self/mountinfo").read_text()
     # The session's container is untouched.
     assert systemd_ct.https("GET", "/api/v1/whoami", token=systemd_ct.token("monitor")).status == 200
+
+
+def test_a_sanitizer_report_fails_the_test(systemd_ct, monkeypatch):
+    report = "==42==ERROR: AddressSanitizer: heap-use-after-free on address 0x1"
+    monkeypatch.setattr(systemd_ct, "_daemon_log", lambda after=None: report)
+    with pytest.raises(AssertionError, match="sanitizer report"):
+        systemd_ct.after_test(None)
+
+
+def test_a_stopped_daemon_is_started_for_the_next_test(systemd_ct):
+    systemd_ct.run("systemctl", "stop", "stewardd.service")
+    systemd_ct.after_test(systemd_ct.journal_cursor())
+    assert systemd_ct.show("stewardd.service", "ActiveState")["ActiveState"] == "active"
+    assert systemd_ct.https("GET", "/api/v1/whoami", token="monitor").status == 200
