@@ -46,6 +46,7 @@ The fixture skips with the reason when not root, when a tool is missing or
 when the root cannot be built; `STATS` holds the timings that the terminal
 summary prints.
 """
+import fcntl
 import hashlib
 import http.client
 import json
@@ -85,6 +86,7 @@ ECHO_PORT = 7777
 NET_PREFIX = "10.123.0."
 NET_BLOCKS = 64  # 10.123.0.0/24 as /30 blocks
 VETH_PREFIX = "stct"
+TMP_PREFIX = "steward-ct-"
 BUILD_INSIDE = "/opt/steward/build"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 TOOLS = ("systemd-nspawn", "debootstrap", "nsenter", "unshare", "ip", "mount")
@@ -102,6 +104,21 @@ def unavailable():
     if not (BUILD / "stewardd").is_file():
         return f"no {BUILD}/stewardd (make build-asan)"
     return None
+
+
+def remove_stale(min_age=600):
+    """Removes the directories of runs that were killed (their lock is free
+    and they are older than min_age seconds); a killed run's network and
+    processes die with it, its directory does not."""
+    for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*"):
+        try:
+            if time.time() - d.stat().st_mtime < min_age:
+                continue
+            with open(d / ".lock") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            continue
 
 
 class Response:
@@ -131,16 +148,22 @@ class SystemdCt(Container):
         self.build = Path(build)
         self.holder = None
         self.veth = None
+        self.veth_ifindex = None
         self.host_ip = self.ip = None
         self._passwords = {r: f"Ct-{secrets.token_urlsafe(12)}-1" for r in ROLES}
         self._tokens = {}
         self.fingerprint = None
+        self._lock = None
 
     # -- life cycle ----------------------------------------------------
     def start(self):
-        self.tmp = Path(tempfile.mkdtemp(prefix="steward-ct-"))
+        remove_stale()
+        self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         try:
             os.chmod(self.tmp, 0o755)
+            # Held while the directory is in use (remove_stale).
+            self._lock = open(self.tmp / ".lock", "w")
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
             self._prepare_layer()
             self._make_network()
             t = time.monotonic()
@@ -198,6 +221,7 @@ class SystemdCt(Container):
         else:
             raise RuntimeError(f"no free {VETH_PREFIX}N interface name (0..{NET_BLOCKS - 1})")
         self.veth = name
+        self.veth_ifindex = int(Path(f"/sys/class/net/{name}/ifindex").read_text())
         self.host_ip, self.ip = f"{NET_PREFIX}{4 * k + 1}", f"{NET_PREFIX}{4 * k + 2}"
         _ip("addr", "add", f"{self.host_ip}/30", "dev", name)
         _ip("link", "set", name, "up")
@@ -335,20 +359,34 @@ class SystemdCt(Container):
             if self.holder is not None:
                 self.holder.kill()
                 self.holder.wait(timeout=30)
-            if self.veth and _ip("link", "show", "dev", self.veth, check=False).returncode == 0:
+            # The pair goes with the namespace, asynchronously; only ours is
+            # deleted (a run beside this one may have taken the name since).
+            deadline = time.monotonic() + 5
+            while self._veth_is_ours() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._veth_is_ours():
                 _ip("link", "del", "dev", self.veth, check=False)
             tmp = self.tmp
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
                 self.tmp = None
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
         if check:
             errors += self.leftovers(tmp)
             assert not errors, "\n".join(errors)
 
+    def _veth_is_ours(self):
+        try:
+            return int(Path(f"/sys/class/net/{self.veth}/ifindex").read_text()) == self.veth_ifindex
+        except (OSError, ValueError, TypeError):
+            return False
+
     def leftovers(self, tmp):
         """What the teardown should have removed and did not."""
         left = []
-        if self.veth and _ip("link", "show", "dev", self.veth, check=False).returncode == 0:
+        if self._veth_is_ours():
             left.append(f"interface {self.veth} still exists")
         for p in (self.proc, self.holder):
             if p is not None and p.poll() is None:

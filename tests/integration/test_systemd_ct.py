@@ -140,9 +140,10 @@ def test_teardown_leaves_nothing(systemd_ct):
     assert other.veth != systemd_ct.veth and other.ip != systemd_ct.ip
     assert other.https("GET", "/api/v1/whoami", token=other.token("monitor")).status == 200
     tmp, veth = other.tmp, other.veth
+    assert other._veth_is_ours()
     other.stop()
     assert not tmp.exists()
-    assert sct._ip("link", "show", "dev", veth, check=False).returncode != 0
+    assert not other._veth_is_ours(), veth
     assert other.proc.poll() is not None and other.holder.poll() is not None
     assert str(tmp) not in Path("/proc/self/mountinfo").read_text()
     # The session's container is untouched.
