@@ -2,9 +2,10 @@
 and console tests rely on: the daemon inside answers over TLS from the host,
 each role's account logs in with that role, the CLI on the host reaches it,
 the test units behave as documented, only the container's /30 is routed,
-and an enabled unit stays enabled across a reboot.  The reboot test runs
-last in this file (it restarts the daemon), and a second container shows
-that a teardown leaves no interface, mount or process behind."""
+and an enabled unit stays enabled across a reboot; a second container
+shows that a teardown leaves no interface, mount or process behind, and the
+per-test check fails on a sanitizer report and starts a stopped daemon
+again."""
 import socket
 import time
 from pathlib import Path
@@ -35,6 +36,14 @@ def test_systemd_is_pid1_and_the_daemon_is_its_unit(systemd_ct):
     # The build under test, read-only inside.
     p = systemd_ct.run("touch", sct.BUILD_INSIDE + "/x", check=False)
     assert p.returncode != 0 and "Read-only" in p.stderr, p.stderr
+
+
+def test_nothing_but_the_fail_unit_failed_and_ssh_runs(systemd_ct):
+    failed = systemd_ct.run("systemctl", "--failed", "--no-legend", "--plain").stdout.split("\n")
+    assert [l.split()[0] for l in failed if l.strip()] == ["steward-test-fail.service"], failed
+    assert systemd_ct.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+    for unit in sct.MASK:
+        assert systemd_ct.show(unit, "LoadState")["LoadState"] == "masked", unit
 
 
 def test_https_from_the_host(systemd_ct):
