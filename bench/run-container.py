@@ -9,7 +9,9 @@ SCRIPT.py is imported and its main(ct, argv) called with the SystemdCt
 object (ct.run, ct.https, ct.cli, ct.token… as the tests have them) and
 ct.inside(*argv) / ct.steward(*args, role=) added: argv lists that run a
 command inside the container (nsenter, as root) and the CLI on the host
-against the daemon, for timing fresh processes (bench/ctbench.py).
+against the daemon, for timing fresh processes (bench/ctbench.py), and
+ct.steward_inside, the CLI's path inside (as root it talks to the daemon
+over the unix socket, as an administrator).
 
 Any other SCRIPT is executed with, in its environment:
   STEWARD_CT_IP, STEWARD_CT_PORT, STEWARD_CT_URL, STEWARD_CT_FINGERPRINT,
@@ -51,6 +53,7 @@ def add_helpers(ct, bindir):
                 "-H", f"{ct.ip}:{sct.PORT}", "--fingerprint", ct.fingerprint, *args]
 
     ct.inside, ct.steward = inside, steward
+    ct.steward_inside = sct.BUILD_INSIDE + "/steward"
     bindir.mkdir(exist_ok=True)
     scripts = {
         "ct-run": f'#!/bin/sh\nexec nsenter -t {ct.leader} -a --root --wd -- /usr/bin/env -i '

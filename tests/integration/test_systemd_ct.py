@@ -68,6 +68,12 @@ def test_cli_from_the_host(systemd_ct):
         systemd_ct.ip not in (Path.home() / ".config" / "steward" / "known_hosts").read_text()
 
 
+def test_cli_inside_over_the_unix_socket(systemd_ct):
+    # As root inside, the CLI (the build under test) is an administrator.
+    p = systemd_ct.run(sct.BUILD_INSIDE + "/steward", "--json", "list")
+    assert '"modules"' in p.stdout, p.stdout
+
+
 def test_logger_logs_numbered_lines_with_priorities(systemd_ct):
     assert systemd_ct.show("steward-test-logger.service", "ActiveState")["ActiveState"] == "active"
     out = wait_for(lambda: systemd_ct.journal("-t", "steward-test-logger", "-p", "err", "-o", "cat"),
