@@ -8,7 +8,10 @@ and logs benchmarks' ratios (bench/run-container.py bench/ct-baseline.py [N]):
 - inside, timed inside (ctbench.inside_interleaved, no nsenter counted):
   `steward --json list` over the unix socket against the same systemctl.
 
-N runs each (default 20), interleaved."""
+N runs each (default 20), interleaved; with EXTRA more idle units loaded
+(ct.add_units, default 0) for a listing of a few hundred.
+
+Usage: bench/run-container.py bench/ct-baseline.py [N [EXTRA]]"""
 from ctbench import inside_interleaved, interleaved, report
 
 SYSTEMCTL = ["systemctl", "list-units", "--all", "--output=json", "--no-pager"]
@@ -16,6 +19,8 @@ SYSTEMCTL = ["systemctl", "list-units", "--all", "--output=json", "--no-pager"]
 
 def main(ct, argv):
     n = int(argv[0]) if argv else 20
+    if len(argv) > 1:
+        ct.add_units(int(argv[1]))
     units = len(ct.run("systemctl", "list-units", "--all", "--no-legend", "--plain").stdout.splitlines())
     print(f"ct-baseline: {units} units loaded in the container, {n} runs each")
     print("from the host:")

@@ -412,6 +412,28 @@ class SystemdCt(Container):
         """journalctl's output inside the container (no pager)."""
         return self.run("journalctl", "--no-pager", *args).stdout
 
+    def add_units(self, n, prefix="steward-bench-"):
+        """n more loaded and active units (PREFIXK.service, oneshot,
+        RemainAfterExit, started through PREFIXall.target), for listings
+        of a few hundred units; returns their names.  remove_units() undoes it."""
+        system = self.path("/etc/systemd/system")
+        names = [f"{prefix}{k}.service" for k in range(n)]
+        for name in names:
+            (system / name).write_text("[Unit]\nDescription=Steward bench: an idle unit\n\n"
+                                       "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n")
+        (system / f"{prefix}all.target").write_text(
+            "[Unit]\nDescription=Steward bench: the idle units\nWants=" + " ".join(names) + "\n")
+        self.run("systemctl", "daemon-reload")
+        self.run("systemctl", "start", f"{prefix}all.target", timeout=300)
+        return names
+
+    def remove_units(self, prefix="steward-bench-"):
+        self.run("systemctl", "stop", f"{prefix}*", check=False, timeout=300)
+        for f in self.path("/etc/systemd/system").glob(f"{prefix}*"):
+            f.unlink()
+        self.run("systemctl", "daemon-reload")
+        self.run("systemctl", "reset-failed", check=False)
+
     # -- from the host -------------------------------------------------
     @property
     def url(self):

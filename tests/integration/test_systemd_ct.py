@@ -111,6 +111,16 @@ def test_echo_socket_answers_from_the_host(systemd_ct):
     assert st["SubState"] == "listening" and st["Accept"] == "yes" and int(st["NAccepted"]) >= 1, st
 
 
+def test_add_units_for_big_listings(systemd_ct):
+    names = systemd_ct.add_units(3, prefix="steward-ct-extra-")
+    try:
+        for name in names:
+            assert systemd_ct.show(name, "ActiveState")["ActiveState"] == "active", name
+    finally:
+        systemd_ct.remove_units(prefix="steward-ct-extra-")
+    assert systemd_ct.show(names[0], "LoadState")["LoadState"] == "not-found"
+
+
 def test_only_the_containers_link_is_routed(systemd_ct):
     # The container's routes (its network namespace, read from the host):
     # the /30 of the veth and nothing else, no default route.
