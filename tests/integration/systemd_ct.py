@@ -37,7 +37,8 @@ The container (one per session, booted once; `SystemdCt`):
 - Test units (ct-units/): steward-test-logger.service (a numbered line a
   second, identifier steward-test-logger, every 5th at warning and every
   10th at err), steward-test-fail.service (logs why at err, exits 3; failed
-  from boot), steward-test-tick.timer + .service (every 3 s),
+  from boot; runs when its environment has STEWARD_TEST_FIXED=1, e.g. from a
+  drop-in's Environment=), steward-test-tick.timer + .service (every 3 s),
   steward-test-echo.socket (TCP 7777, Accept=yes) + steward-test-echo@.service.
   All enabled at the first boot.  A test that changes a unit's state puts it
   back: the container is shared.

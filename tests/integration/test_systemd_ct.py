@@ -92,6 +92,27 @@ def test_fail_unit_is_failed_with_its_reason(systemd_ct):
     assert "cannot read /etc/steward-test/fail.conf" in out, out
 
 
+
+def test_fail_unit_is_fixed_by_its_environment(systemd_ct):
+    unit = "steward-test-fail.service"
+    dropin = systemd_ct.path("/run/systemd/system/steward-test-fail.service.d")
+    dropin.mkdir(parents=True, exist_ok=True)
+    (dropin / "fixed.conf").write_text("[Service]\nEnvironment=STEWARD_TEST_FIXED=1\n")
+    try:
+        systemd_ct.run("systemctl", "daemon-reload")
+        systemd_ct.run("systemctl", "restart", unit)
+        assert systemd_ct.show(unit, "ActiveState")["ActiveState"] == "active"
+        wait_for(lambda: "fixed, running" in systemd_ct.journal("-u", unit, "-n", "5", "-o", "cat"),
+                 what="the fixed unit's line")
+    finally:
+        (dropin / "fixed.conf").unlink()
+        dropin.rmdir()
+        systemd_ct.run("systemctl", "daemon-reload")
+        systemd_ct.run("systemctl", "restart", unit, check=False)
+    st = systemd_ct.show(unit, "ActiveState", "Result", "ExecMainStatus")
+    assert st == {"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "3"}, st
+
+
 def test_timer_ticks(systemd_ct):
     first = systemd_ct.show("steward-test-tick.timer", "LastTriggerUSecMonotonic")["LastTriggerUSecMonotonic"]
     wait_for(lambda: systemd_ct.show("steward-test-tick.timer", "LastTriggerUSecMonotonic")
