@@ -58,8 +58,12 @@ def add_helpers(ct, bindir):
     scripts = {
         "ct-run": f'#!/bin/sh\nexec nsenter -t {ct.leader} -a --root --wd -- /usr/bin/env -i '
                   f'PATH={INSIDE_PATH} LANG=C.UTF-8 HOME=/root "$@"\n',
-        "ct-steward": '#!/bin/sh\nrole=${STEWARD_CT_ROLE:-admin}\n'
-                      'eval "token=\\$STEWARD_CT_TOKEN_$(echo "$role" | tr a-z A-Z)"\n'
+        "ct-steward": '#!/bin/sh\ncase ${STEWARD_CT_ROLE:-admin} in\n'
+                      '  admin) token=$STEWARD_CT_TOKEN_ADMIN ;;\n'
+                      '  operator) token=$STEWARD_CT_TOKEN_OPERATOR ;;\n'
+                      '  monitor) token=$STEWARD_CT_TOKEN_MONITOR ;;\n'
+                      '  *) echo "ct-steward: STEWARD_CT_ROLE is admin, operator or monitor" >&2; exit 2 ;;\n'
+                      'esac\n'
                       f'STEWARD_TOKEN=$token HOME={ct.tmp / "home"} exec {ct.build / "steward"} '
                       f'-H {ct.ip}:{sct.PORT} --fingerprint {ct.fingerprint} "$@"\n',
     }

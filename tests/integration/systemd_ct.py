@@ -257,7 +257,7 @@ class SystemdCt(Container):
         self.run("systemctl", "enable", "steward-test-fail.service")
         self.run("systemctl", "start", "steward-test-fail.service", check=False)
 
-    def _wait_daemon(self, timeout=60):
+    def _wait_daemon(self, timeout=120):
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:
