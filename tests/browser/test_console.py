@@ -52,7 +52,6 @@ def has_users(d):
 
 
 def run(d, user, steps, name, extra_env=None, url=None):
-    """console.mjs through steps against daemon d (or the console at url)."""
     out = ARTIFACTS / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)

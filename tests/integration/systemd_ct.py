@@ -198,9 +198,9 @@ class SystemdCt(Container):
             (up / dst).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
             shutil.copyfile(src, up / dst)
         (up / BUILD_INSIDE.lstrip("/")).mkdir(parents=True, mode=0o755)
-        for p in (self.root, self.tmp):
+        for p in (self.root, self.tmp, self.build):
             if any(c in str(p) for c in ",:\\"):
-                raise RuntimeError(f"{p}: overlayfs options cannot name this path")
+                raise RuntimeError(f"{p}: overlayfs and nspawn options cannot name this path")
 
     def _make_network(self):
         """The network namespace (held by a sleep that dies with us), the
