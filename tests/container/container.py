@@ -1,5 +1,7 @@
 """A booted Debian 12 container for tests that need a real systemd: the
-package test here, and later the services and journal tests.
+package test here, and (through the subclass SystemdCt in
+tests/integration/systemd_ct.py, the session fixture systemd_ct) the
+services, logs and console tests with the sanitizer build inside.
 
     root = build_root(["libmicrohttpd12", ...])   # cached, see build-root.sh
     with Container(root) as c:                     # boots, waits for systemd
@@ -12,6 +14,12 @@ container), so no copy is made and nothing a test does survives it.  Each
 container has a private network (--private-network), is not registered with
 machined (--register=no) and stays in the test's own cgroup (--keep-unit).
 
+A subclass changes how the container is started by overriding
+nspawn_argv() (systemd_ct.py wraps it in a private mount namespace that
+mounts its own persistent overlay, and gives it a network namespace), and
+can power off and boot() again on the same root (a reboot).  nspawn gets
+SIGTERM (a clean power-off) when the test process dies (die_with_parent).
+
 Safety: every command runs through nsenter into the container's leader
 (its PID 1); before each one the leader is checked to be a different
 process in a different mount namespace from ours, so a broken container
@@ -19,6 +27,7 @@ can never turn a command into one run on the host.  Teardown asks systemd
 to power off, kills nspawn if that does not finish in time, and always
 removes the container's temporary directory.
 """
+import ctypes
 import os
 import secrets
 import shutil
@@ -31,6 +40,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BUILD_ROOT = HERE / "build-root.sh"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The one root every booted test uses (one debootstrap, one cache entry):
+# the package's run-time dependencies (its Depends, so that apt installs the
+# .deb without a network) and curl for test_package.py; the ASan/UBSan
+# runtimes and libstdc++ for the sanitizer build that systemd_ct.py runs
+# inside; useradd/chpasswd, a real SSH server unit for the services guards,
+# tzdata for the time module.
+TEST_ROOT_PACKAGES = ["libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2", "libsqlite3-0",
+                      "libcurl4", "libssl3", "passwd", "procps", "curl", "tzdata",
+                      "libasan8", "libubsan1", "libstdc++6", "openssh-server"]
 
 
 def build_root(packages=()):
@@ -39,6 +57,15 @@ def build_root(packages=()):
     if p.returncode != 0:
         raise RuntimeError(f"build-root.sh failed:\n{p.stderr[-4000:]}")
     return Path(p.stdout.strip().splitlines()[-1])
+
+
+def die_with_parent(sig):
+    """A preexec_fn: the child gets sig when the process that started it
+    dies (prctl PR_SET_PDEATHSIG), so nothing outlives a killed test run."""
+    def preexec():
+        if ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    return preexec
 
 
 def _ns_inode(pid, ns):
@@ -55,6 +82,7 @@ class Container:
         self.tmp = None
         self.proc = None
         self.leader = None
+        self.console = None
 
     # -- life cycle ----------------------------------------------------
     def __enter__(self):
@@ -66,19 +94,30 @@ class Container:
 
     def start(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="steward-container-"))
-        self.console = open(self.tmp / "console.log", "wb")
-        argv = ["systemd-nspawn", "--quiet", "-b", "-D", str(self.root), "--volatile=overlay",
-                "--private-network", "--register=no", "--keep-unit", "-M", self.name,
-                "--console=pipe"]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.console,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            self.leader = self._find_leader()
-            self._wait_booted()
+            self.boot()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def nspawn_argv(self):
+        """The command that boots the container (a subclass may wrap it or
+        add options)."""
+        return ["systemd-nspawn", "--quiet", "-b", "-D", str(self.root), "--volatile=overlay",
+                "--private-network", "--register=no", "--keep-unit", "-M", self.name,
+                "--console=pipe"]
+
+    def boot(self):
+        """Starts systemd-nspawn and waits for the container's systemd to
+        finish booting.  nspawn gets SIGTERM (a clean power-off) if this
+        process dies first."""
+        self.console = open(self.tmp / "console.log", "ab")
+        self.proc = subprocess.Popen(self.nspawn_argv(), stdin=subprocess.DEVNULL, stdout=self.console,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=die_with_parent(signal.SIGTERM))
+        self.leader = self._find_leader()
+        return self._wait_booted()
 
     def _find_leader(self):
         """The container's PID 1: a descendant of nspawn that is PID 1 in
@@ -124,7 +163,9 @@ class Container:
         raise RuntimeError(f"the container did not finish booting (state {state!r}):\n"
                            f"{self.console_text()[-4000:]}")
 
-    def stop(self, timeout=60):
+    def poweroff(self, timeout=60):
+        """Asks systemd to power off and waits for nspawn (killed when that
+        takes longer than timeout); returns nspawn's exit status."""
         try:
             if self.proc is not None and self.proc.poll() is None:
                 if self.leader is not None:
@@ -138,9 +179,18 @@ class Container:
                 except subprocess.TimeoutExpired:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                     self.proc.wait(timeout=30)
+            return self.proc.returncode if self.proc is not None else None
+        finally:
+            self.leader = None
+            if self.console is not None:
+                self.console.close()
+                self.console = None
+
+    def stop(self, timeout=60):
+        try:
+            self.poweroff(timeout)
         finally:
             if self.tmp is not None:
-                self.console.close()
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 self.tmp = None
 
