@@ -2,7 +2,7 @@
 random loopback ports, PAM accounts in private mount namespaces): this file
 loads tests/integration/conftest.py under another name and re-exports them,
 with the check that the run leaves the host's accounts and /home as they
-were (host_unchanged)."""
+were (host_unchanged), and the booted systemd container (systemd_ct)."""
 import importlib.util
 import sys
 from pathlib import Path
@@ -21,3 +21,5 @@ admin_user = integration.admin_user
 make_user = integration.make_user
 pytest_configure = integration.pytest_configure
 host_unchanged = integration.host_unchanged
+systemd_ct = integration.systemd_ct
+pytest_terminal_summary = integration.pytest_terminal_summary

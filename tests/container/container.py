@@ -19,6 +19,7 @@ can never turn a command into one run on the host.  Teardown asks systemd
 to power off, kills nspawn if that does not finish in time, and always
 removes the container's temporary directory.
 """
+import ctypes
 import os
 import secrets
 import shutil
@@ -41,6 +42,15 @@ def build_root(packages=()):
     return Path(p.stdout.strip().splitlines()[-1])
 
 
+def die_with_parent(sig):
+    """A preexec_fn: the child gets sig when the process that started it
+    dies (prctl PR_SET_PDEATHSIG), so nothing outlives a killed test run."""
+    def preexec():
+        if ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    return preexec
+
+
 def _ns_inode(pid, ns):
     return os.stat(f"/proc/{pid}/ns/{ns}").st_ino
 
@@ -55,6 +65,7 @@ class Container:
         self.tmp = None
         self.proc = None
         self.leader = None
+        self.console = None
 
     # -- life cycle ----------------------------------------------------
     def __enter__(self):
@@ -66,19 +77,30 @@ class Container:
 
     def start(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="steward-container-"))
-        self.console = open(self.tmp / "console.log", "wb")
-        argv = ["systemd-nspawn", "--quiet", "-b", "-D", str(self.root), "--volatile=overlay",
-                "--private-network", "--register=no", "--keep-unit", "-M", self.name,
-                "--console=pipe"]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.console,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            self.leader = self._find_leader()
-            self._wait_booted()
+            self.boot()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def nspawn_argv(self):
+        """The command that boots the container (a subclass may wrap it or
+        add options)."""
+        return ["systemd-nspawn", "--quiet", "-b", "-D", str(self.root), "--volatile=overlay",
+                "--private-network", "--register=no", "--keep-unit", "-M", self.name,
+                "--console=pipe"]
+
+    def boot(self):
+        """Starts systemd-nspawn and waits for the container's systemd to
+        finish booting.  nspawn gets SIGTERM (a clean power-off) if this
+        process dies first."""
+        self.console = open(self.tmp / "console.log", "ab")
+        self.proc = subprocess.Popen(self.nspawn_argv(), stdin=subprocess.DEVNULL, stdout=self.console,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=die_with_parent(signal.SIGTERM))
+        self.leader = self._find_leader()
+        return self._wait_booted()
 
     def _find_leader(self):
         """The container's PID 1: a descendant of nspawn that is PID 1 in
@@ -124,7 +146,9 @@ class Container:
         raise RuntimeError(f"the container did not finish booting (state {state!r}):\n"
                            f"{self.console_text()[-4000:]}")
 
-    def stop(self, timeout=60):
+    def poweroff(self, timeout=60):
+        """Asks systemd to power off and waits for nspawn (killed when that
+        takes longer than timeout); returns nspawn's exit status."""
         try:
             if self.proc is not None and self.proc.poll() is None:
                 if self.leader is not None:
@@ -138,9 +162,18 @@ class Container:
                 except subprocess.TimeoutExpired:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                     self.proc.wait(timeout=30)
+            return self.proc.returncode if self.proc is not None else None
+        finally:
+            self.leader = None
+            if self.console is not None:
+                self.console.close()
+                self.console = None
+
+    def stop(self, timeout=60):
+        try:
+            self.poweroff(timeout)
         finally:
             if self.tmp is not None:
-                self.console.close()
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 self.tmp = None
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from systemd_ct import systemd_ct, terminal_summary  # noqa: F401 (the session's booted container)
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("STEWARD_BUILD", ROOT / "build-asan"))
 STEWARDD = BUILD / "stewardd"
@@ -305,6 +307,11 @@ def host_unchanged():
 def pytest_configure(config):
     config.addinivalue_line("markers", "namespaces: runs daemons in private mount and UTS namespaces")
     config.addinivalue_line("markers", "auth: PAM logins and the CLI's login, TOFU and tokens")
+    config.addinivalue_line("markers", "systemd: runs against the booted systemd container (systemd_ct.py)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminal_summary(terminalreporter)
 
 
 def ns_run(d, argv, input=None):
