@@ -278,14 +278,30 @@ static bool unit_dir_name(const char *n) {
         return dot && dot != n && unit_type_known(dot + 1);
 }
 
-/* name → path relative to CG_ROOT of every unit's cgroup. */
-static void cg_walk(const char *rel, int depth, json_t *map) {
+/* Where the units' cgroups are: the unified hierarchy at CG_ROOT (cgroup
+ * v2, Debian 12's default), or under CG_ROOT/unified with the numbers in
+ * the v1 controllers' trees (hybrid), or the name=systemd tree (legacy). */
+struct cg_layout {
+        const char *tree; /* where the unit directories are */
+        bool v1;          /* numbers from memory/, cpuacct/, pids/ */
+};
+
+static struct cg_layout cg_layout(void) {
+        if (access(CG_ROOT "/cgroup.controllers", F_OK) == 0)
+                return (struct cg_layout){.tree = CG_ROOT};
+        if (access(CG_ROOT "/unified/cgroup.procs", F_OK) == 0)
+                return (struct cg_layout){.tree = CG_ROOT "/unified", .v1 = true};
+        return (struct cg_layout){.tree = CG_ROOT "/systemd", .v1 = true};
+}
+
+/* name → path relative to the tree of every unit's cgroup. */
+static void cg_walk(const char *tree, const char *rel, int depth, json_t *map) {
         char path[PATH_MAX];
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
 
         if (depth > CG_DEPTH ||
-            snprintf(path, sizeof path, CG_ROOT "%s%s", *rel ? "/" : "", rel) >= (int)sizeof path)
+            snprintf(path, sizeof path, "%s%s%s", tree, *rel ? "/" : "", rel) >= (int)sizeof path)
                 return;
         d = opendir(path);
         while (d && (de = readdir(d)) && json_object_size(map) < CG_UNITS_MAX) {
@@ -300,16 +316,16 @@ static void cg_walk(const char *rel, int depth, json_t *map) {
                 json_object_set_new(map, de->d_name, json_string(sub));
                 dot = strrchr(de->d_name, '.');
                 if (STREQ(dot, ".slice"))
-                        cg_walk(sub, depth + 1, map);
+                        cg_walk(tree, sub, depth + 1, map);
         }
 }
 
-static int cg_read(const char *rel, const char *file, char *buf, size_t size) {
+static int cg_read(const char *base, const char *rel, const char *file, char *buf, size_t size) {
         char path[PATH_MAX];
         _cleanup_close_ int fd = -1;
         ssize_t n;
 
-        if (snprintf(path, sizeof path, CG_ROOT "/%s/%s", rel, file) >= (int)sizeof path)
+        if (snprintf(path, sizeof path, "%s/%s/%s", base, rel, file) >= (int)sizeof path)
                 return -ENAMETOOLONG;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
@@ -321,22 +337,29 @@ static int cg_read(const char *rel, const char *file, char *buf, size_t size) {
         return 0;
 }
 
-static json_t *cg_u64(const char *rel, const char *file) {
+static json_t *cg_u64(const char *base, const char *rel, const char *file) {
         char buf[64];
         uint64_t v;
 
-        if (cg_read(rel, file, buf, sizeof buf) < 0)
+        if (cg_read(base, rel, file, buf, sizeof buf) < 0)
                 return NULL;
         buf[strcspn(buf, "\n")] = '\0';
         return safe_atou64(buf, &v) < 0 || v > INT64_MAX ? NULL : json_integer((json_int_t)v);
 }
 
-static json_t *cg_cpu_seconds(const char *rel) {
+static json_t *cg_cpu_seconds(const struct cg_layout *l, const char *rel) {
         char buf[1024];
         const char *p;
         uint64_t v;
 
-        if (cg_read(rel, "cpu.stat", buf, sizeof buf) < 0 || strncmp(buf, "usage_usec ", 11) != 0)
+        if (l->v1) {
+                json_t *ns = cg_u64(CG_ROOT "/cpuacct", rel, "cpuacct.usage");
+                json_t *s = ns ? json_real((double)json_integer_value(ns) / 1e9) : NULL;
+                json_decref(ns);
+                return s;
+        }
+        if (cg_read(l->tree, rel, "cpu.stat", buf, sizeof buf) < 0 ||
+            strncmp(buf, "usage_usec ", 11) != 0)
                 return NULL;
         p = buf + 11;
         buf[11 + strcspn(p, "\n")] = '\0';
@@ -365,12 +388,12 @@ static pid_t proc_ppid(pid_t pid) {
 /* The service's main process as the cgroup shows it: the one process whose
  * parent is outside the cgroup (what systemd started), when there is
  * exactly one; else unknown (null).  show has systemd's own MainPID. */
-static json_t *cg_main_pid(const char *rel) {
+static json_t *cg_main_pid(const struct cg_layout *l, const char *rel) {
         char buf[4096];
         pid_t pids[CG_PROCS_MAX], found = 0;
         size_t n = 0;
 
-        if (cg_read(rel, "cgroup.procs", buf, sizeof buf) < 0)
+        if (cg_read(l->tree, rel, "cgroup.procs", buf, sizeof buf) < 0)
                 return NULL;
         for (char *s = buf, *t; n < CG_PROCS_MAX && (t = strsep(&s, "\n"));) {
                 int64_t v;
@@ -510,9 +533,9 @@ static json_t *file_state_of(json_t *states, const char *name) {
         return json_object_get(states, tmpl);
 }
 
-static json_t *list_item(const char *name, const char *type, const char *desc, const char *load,
-                         const char *active, const char *sub, const char *job_type,
-                         json_t *file_state, json_t *cgroups) {
+static json_t *list_item(const struct cg_layout *l, const char *name, const char *type,
+                         const char *desc, const char *load, const char *active, const char *sub,
+                         const char *job_type, json_t *file_state, json_t *cgroups) {
         const char *rel = json_string_value(json_object_get(cgroups, name));
         bool running = rel && !STREQ(active, "inactive") && !STREQ(active, "failed");
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O?, s:s?}", "name", name, "type",
@@ -524,14 +547,20 @@ static json_t *list_item(const char *name, const char *type, const char *desc, c
         if (!json_object_get(o, "unit_file_state"))
                 json_object_set_new(o, "unit_file_state", json_null());
         json_object_set_new(o, "main_pid",
-                            running && STREQ(type, "service") ? cg_main_pid(rel) ?: json_null()
+                            running && STREQ(type, "service") ? cg_main_pid(l, rel) ?: json_null()
                                                               : json_null());
         json_object_set_new(o, "memory_bytes",
-                            running ? cg_u64(rel, "memory.current") ?: json_null() : json_null());
+                            !running ? json_null()
+                            : l->v1  ? cg_u64(CG_ROOT "/memory", rel, "memory.usage_in_bytes")
+                                              ?: json_null()
+                                     : cg_u64(l->tree, rel, "memory.current") ?: json_null());
         json_object_set_new(o, "cpu_seconds",
-                            running ? cg_cpu_seconds(rel) ?: json_null() : json_null());
+                            running ? cg_cpu_seconds(l, rel) ?: json_null() : json_null());
         json_object_set_new(o, "tasks",
-                            running ? cg_u64(rel, "pids.current") ?: json_null() : json_null());
+                            !running ? json_null()
+                                     : cg_u64(l->v1 ? CG_ROOT "/pids" : l->tree, rel,
+                                              "pids.current")
+                                               ?: json_null());
         return o;
 }
 
@@ -560,6 +589,26 @@ static int list_call(sd_bus *bus, const struct list_filter *f, sd_bus_message **
         return r;
 }
 
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+                      json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+/* In name order, as systemctl lists them. */
+static void sort_by_name(json_t *items) {
+        size_t n = json_array_size(items);
+        _cleanup_free_ json_t **v = n ? calloc(n, sizeof *v) : NULL;
+
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++)
+                v[i] = json_incref(json_array_get(items, i));
+        qsort(v, n, sizeof *v, cmp_name);
+        json_array_clear(items);
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(items, v[i]);
+}
+
 int units_list(json_t *query, json_t **ret, struct module_error *err) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_bus_msg_ sd_bus_message *reply = NULL;
@@ -567,6 +616,7 @@ int units_list(json_t *query, json_t **ret, struct module_error *err) {
                               *cgroups = json_object();
         const char *name, *desc, *load, *active, *sub, *follow, *path, *jtype, *jpath;
         struct list_filter f;
+        struct cg_layout layout;
         uint32_t jid;
         int r;
 
@@ -582,7 +632,8 @@ int units_list(json_t *query, json_t **ret, struct module_error *err) {
                 r = file_states(bus, &f, states, err);
         if (r < 0)
                 return r;
-        cg_walk("", 0, cgroups);
+        layout = cg_layout();
+        cg_walk(layout.tree, "", 0, cgroups);
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load,
                                                    &active, &sub, &follow, &path, &jid, &jtype,
@@ -595,12 +646,13 @@ int units_list(json_t *query, json_t **ret, struct module_error *err) {
                 fs = file_state_of(states, name);
                 if (f.enabled && !(json_is_string(fs) && STREQ(json_string_value(fs), f.enabled)))
                         continue;
-                item = list_item(name, type, desc, load, active, sub, jtype, fs, cgroups);
+                item = list_item(&layout, name, type, desc, load, active, sub, jtype, fs, cgroups);
                 if (!item || json_array_append_new(items, item) < 0)
                         return oom(err);
         }
         if (r < 0)
                 return units_bus_error(r, NULL, "reading the unit list", err);
+        sort_by_name(items);
         *ret = json_pack("{s:O}", "services", items);
         return *ret ? 0 : oom(err);
 }
