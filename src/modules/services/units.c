@@ -693,6 +693,28 @@ static json_t *usec_time(json_t *v) {
         return json_string(buf);
 }
 
+/* A timer's next run: its calendar time, or its monotonic one (OnBootSec=,
+ * OnUnitActiveSec=…) moved onto the realtime clock. */
+static json_t *next_elapse(json_t *t) {
+        json_t *rt = json_object_get(t, "NextElapseUSecRealtime");
+        json_t *mono = json_object_get(t, "NextElapseUSecMonotonic");
+        struct timespec now_rt, now_mono;
+        json_t *v, *out;
+
+        if (json_is_integer(rt) && json_integer_value(rt) > 0)
+                return usec_time(rt);
+        if (!json_is_integer(mono) || json_integer_value(mono) <= 0 ||
+            clock_gettime(CLOCK_REALTIME, &now_rt) < 0 ||
+            clock_gettime(CLOCK_MONOTONIC, &now_mono) < 0)
+                return json_null();
+        v = json_integer((json_int_t)now_rt.tv_sec * 1000000 + now_rt.tv_nsec / 1000 +
+                         json_integer_value(mono) -
+                         ((json_int_t)now_mono.tv_sec * 1000000 + now_mono.tv_nsec / 1000));
+        out = usec_time(v);
+        json_decref(v);
+        return out;
+}
+
 static json_t *get_or_null(json_t *o, const char *key) {
         json_t *v = json_object_get(o, key);
         return v ? json_incref(v) : json_null();
@@ -752,8 +774,7 @@ static void add_type_facts(json_t *o, const char *type, json_t *t) {
         json_object_set_new(o, "result", get_or_null(t, "Result"));
         if (STREQ(type, "timer")) {
                 json_object_set_new(o, "last_trigger", usec_time(json_object_get(t, "LastTriggerUSec")));
-                json_object_set_new(o, "next_elapse",
-                                    usec_time(json_object_get(t, "NextElapseUSecRealtime")));
+                json_object_set_new(o, "next_elapse", next_elapse(t));
                 json_object_set_new(o, "triggers", get_or_null(t, "Unit"));
         } else if (STREQ(type, "socket")) {
                 json_object_set_new(o, "listen", get_or_null(t, "Listen"));
