@@ -136,11 +136,11 @@ static void settings_schemas(struct gen *g, const module_t *m) {
         json_object_set_new(g->schemas, name, flat);
 }
 
-static json_t *command_args_schema(const command_def_t *c) {
+static json_t *args_schema(const command_arg_t *args, size_t n) {
         json_t *props = json_object(), *req = json_array();
 
-        for (size_t i = 0; i < c->n_args; i++) {
-                const command_arg_t *a = &c->args[i];
+        for (size_t i = 0; i < n; i++) {
+                const command_arg_t *a = &args[i];
                 setting_def_t d = {.type = a->type,
                                    .min = a->min,
                                    .max = a->max,
@@ -257,6 +257,7 @@ struct binding {
         const module_t *module; /* "module", or the collection's, or the route's */
         const command_def_t *command;
         const collection_def_t *collection;
+        const collection_action_t *action; /* a collection's, for its action route */
         const char *names[MAX_PARAMS];
         size_t n_names;
         json_t *parameters; /* path parameters so far */
@@ -273,7 +274,9 @@ static json_t *schema_for(struct gen *g, const struct binding *b, const char *na
         if (!name)
                 return NULL;
         if (STREQ(name, "CommandArgs"))
-                return command_args_schema(b->command);
+                return args_schema(b->command->args, b->command->n_args);
+        if (STREQ(name, "ActionArgs"))
+                return args_schema(b->action->args, b->action->n_args);
         if (STREQ(name, "Settings") || STREQ(name, "SettingsChange"))
                 snprintf(n, sizeof n, "%s_%s", name, b->module->name);
         else if (b->collection && STREQ(name, "List"))
@@ -392,6 +395,9 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
         operation_id(id, sizeof id, r->method, path);
         if (b->command)
                 snprintf(summary, sizeof summary, "%s", b->command->summary);
+        else if (b->action)
+                snprintf(summary, sizeof summary, "%s %s: %s", b->collection->item,
+                         b->action->name, b->action->summary ? b->action->summary : "");
         else if (b->collection)
                 snprintf(summary, sizeof summary, "%s %s", r->summary,
                          STREQ(r->pattern, "api/v1/{collection}") && STREQ(r->method, "GET")
@@ -402,10 +408,11 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
                          r->summary ? r->summary : "");
         else
                 snprintf(summary, sizeof summary, "%s", r->summary ? r->summary : "");
-        if (b->command && b->command->changes_state)
-                role = "admin";
+        if (b->command)
+                role = role_to_string((enum role)command_min_role(b->command));
         if (b->collection && !STREQ(r->method, "GET"))
-                role = "admin";
+                role = b->action ? role_to_string((enum role)collection_action_min_role(b->action))
+                                 : "admin";
         params = json_deep_copy(b->parameters);
         add_query(params, b);
         if (r->text)
@@ -461,7 +468,10 @@ static void expand_star(struct gen *g, struct binding *b, const char *seg, size_
                         const module_t *m = steward_modules[mi];
                         for (size_t i = 0; i < m->n_collections; i++) {
                                 const collection_def_t *c = &m->collections[i];
-                                if (!STREQ(b->r->method, "GET") && !c->write)
+                                bool action_route = strstr(b->r->params ? b->r->params : "",
+                                                           "action") != NULL;
+                                if (action_route ? c->n_actions == 0
+                                                 : !STREQ(b->r->method, "GET") && !c->write)
                                         continue;
                                 sub.module = m;
                                 sub.collection = c;
@@ -489,6 +499,12 @@ static void expand_star(struct gen *g, struct binding *b, const char *seg, size_
                 for (size_t i = 0; i < b->module->n_commands; i++) {
                         sub.command = &b->module->commands[i];
                         snprintf(p, sizeof p, "%s/%s", path, sub.command->name);
+                        expand(g, &sub, rest, p);
+                }
+        } else if (STREQ(name, "action") && b->collection) {
+                for (size_t i = 0; i < b->collection->n_actions; i++) {
+                        sub.action = &b->collection->actions[i];
+                        snprintf(p, sizeof p, "%s/%s", path, sub.action->name);
                         expand(g, &sub, rest, p);
                 }
         } else if (STREQ(name, "action")) {
@@ -664,6 +680,10 @@ static const char core_components[] =
         "  \"Change\": {\"type\": \"object\", \"description\": \"the item as it is afterwards "
         "under the collection's item name; with ?dry_run=1 the plan\","
         "    \"properties\": {\"plan\": {\"$ref\": \"#/components/schemas/Plan\"}}},"
+        "  \"ActionResult\": {\"type\": \"object\", \"description\": \"what the action "
+        "answers, e.g. the item under the collection's item name; with ?dry_run=1 its plan\","
+        "    \"properties\": {\"plan\": {\"$ref\": \"#/components/schemas/Plan\"}, "
+        "\"audit_id\": {\"type\": \"integer\"}}},"
         "  \"CommandResult\": {\"type\": \"object\", \"properties\": {\"result\": "
         "{\"description\": \"the command's answer\"}}},"
         "  \"AuditRecord\": {\"type\": \"object\", \"required\": [\"id\", \"time\", \"user\", "

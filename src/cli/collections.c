@@ -224,6 +224,37 @@ static json_t *generic_verb(json_t *schema, const char *name) {
                          "password", password, "bare_show", false);
 }
 
+/* An action of the collection (schema "actions") as a verb of op
+ * "action": an option per argument (--NAME VALUE, a boolean a flag), its
+ * ids one request each. */
+static json_t *action_verb(json_t *action) {
+        json_t *opts = json_array(), *a;
+        size_t i;
+
+        json_array_foreach(json_object_get(action, "args"), i, a) {
+                const char *name = sget(a, "name") ?: "", *type = sget(a, "type") ?: "string";
+                bool flag = STREQ(type, "boolean");
+                json_t *o = generic_option(name, flag ? "true" : "value",
+                                           flag                     ? ""
+                                           : STREQ(type, "integer") ? "N"
+                                                                    : "VALUE");
+                if (o) {
+                        json_object_set_new(o, "type", json_string(type));
+                        json_object_set(o, "description",
+                                        json_object_get(a, "description") ?: json_string(""));
+                        if (json_is_true(json_object_get(a, "required")))
+                                json_object_set_new(o, "required", json_true());
+                }
+                json_array_append_new(opts, o);
+        }
+        return json_pack("{s:O, s:s, s:O, s:o, s:b, s:b, s:O, s:O}", "name",
+                         json_object_get(action, "name"), "op", "action", "summary",
+                         json_object_get(action, "summary") ?: json_string(""), "options",
+                         opts ? opts : json_array(), "password", false, "bare_show", false,
+                         "min_role", json_object_get(action, "min_role") ?: json_string("admin"),
+                         "changes_state", json_object_get(action, "changes_state") ?: json_true());
+}
+
 static json_t *find_verb(json_t *schema, const char *name) {
         json_t *v;
         size_t i;
@@ -231,6 +262,10 @@ static json_t *find_verb(json_t *schema, const char *name) {
         json_array_foreach(json_object_get(schema, "verbs"), i, v) {
                 if (STREQ(sget(v, "name") ?: "", name))
                         return json_incref(v);
+        }
+        json_array_foreach(json_object_get(schema, "actions"), i, v) {
+                if (STREQ(sget(v, "name") ?: "", name))
+                        return action_verb(v);
         }
         return generic_verb(schema, name);
 }
@@ -245,6 +280,14 @@ static size_t collection_verbs(json_t *schema, const char *names[static ARGS_MAX
         for (i = 0; i < ELEMENTSOF(generic); i++)
                 names[n++] = generic[i];
         json_array_foreach(json_object_get(schema, "verbs"), i, v) {
+                const char *s = sget(v, "name");
+                bool seen = false;
+                for (size_t k = 0; s && k < n; k++)
+                        seen |= STREQ(names[k], s);
+                if (s && !seen && n < ARGS_MAX)
+                        names[n++] = s;
+        }
+        json_array_foreach(json_object_get(schema, "actions"), i, v) {
                 const char *s = sget(v, "name");
                 bool seen = false;
                 for (size_t k = 0; s && k < n; k++)
@@ -279,7 +322,9 @@ static void synopsis_of(const char *collection, json_t *verb, char *dst, size_t 
 
         buf_init(&b, cap - 1);
         (void)buf_printf(&b, "%s %s%s", collection, sget(verb, "name") ?: "",
-                         STREQ(op, "list") ? "" : " NAME");
+                         STREQ(op, "list")     ? ""
+                         : STREQ(op, "action") ? " NAME…"
+                                               : " NAME");
         json_array_foreach(json_object_get(verb, "options"), i, o) {
                 const char *mv = sget(o, "metavar") ?: "";
                 (void)buf_printf(&b, " [--%s%s%s]", sget(o, "name") ?: "", *mv ? " " : "", mv);
@@ -334,7 +379,9 @@ static int put_list(json_t *body, const char *field, const char *value, bool who
 static int apply_option(json_t *schema, json_t *o, const char *value, bool flag, json_t *body,
                         char **target) {
         const char *kind = sget(o, "kind") ?: "", *field = sget(o, "field") ?: "";
-        const char *type = sget(field_of(schema, field), "type") ?: "string";
+        /* An action's option carries its argument's type; a verb's is its
+         * field's. */
+        const char *type = sget(o, "type") ?: sget(field_of(schema, field), "type") ?: "string";
 
         if (STREQ(kind, "query") || STREQ(kind, "query_flag"))
                 return append_query(target, field, flag ? "1" : value);
@@ -367,7 +414,7 @@ struct parsed {
         bool flags[ARGS_MAX];
         bool dry_run, all, password_flag;
         const char *password_value;
-        char *pos[1];
+        char *pos[ARGS_MAX];
         size_t npos;
 };
 
@@ -407,7 +454,10 @@ static int parse(json_t *verb, const char *synopsis, int argc, char **argv, stru
                 opts[n++] = (struct verb_option){"dry-run", 'n', NULL, &p->dry_run};
         if (takes_password)
                 opts[n++] = (struct verb_option){"password", 'p', NULL, &p->password_flag};
-        return parse_verb_args(synopsis, nargs, args, opts, n, p->pos, STREQ(op, "list") ? 0 : 1,
+        return parse_verb_args(synopsis, nargs, args, opts, n, p->pos,
+                               STREQ(op, "list")     ? 0
+                               : STREQ(op, "action") ? ARGS_MAX
+                                                     : 1,
                                &p->npos);
 }
 
@@ -685,6 +735,84 @@ static int run_write(struct cli *c, const char *collection, json_t *schema, json
         return r;
 }
 
+/* An action's answer as lines: its own scalars (job_result = "done") under
+ * COLLECTION:ID, the item as a show prints it, the audit record's id. */
+static int print_action(const char *collection, const char *id, json_t *schema, json_t *answer,
+                        bool dry_run) {
+        const char *item_key = sget(schema, "item") ?: "";
+        json_t *item = json_object_get(answer, item_key), *rest;
+        char prefix[NAME_MAX_LEN + 160];
+        int r = 0;
+
+        if (dry_run && json_is_object(json_object_get(answer, "plan")))
+                print_plan(json_object_get(answer, "plan"));
+        rest = json_deep_copy(answer);
+        if (!rest)
+                return -ENOMEM;
+        json_object_del(rest, item_key);
+        json_object_del(rest, "plan");
+        json_object_del(rest, "audit_id");
+        snprintf(prefix, sizeof prefix, "%s:%s", collection, id);
+        if (json_object_size(rest) > 0)
+                r = print_kv(prefix, rest);
+        json_decref(rest);
+        if (r >= 0 && json_is_object(item))
+                r = print_item(collection, schema, item);
+        if (json_is_integer(json_object_get(answer, "audit_id")))
+                printf("audit record %lld\n",
+                       (long long)json_integer_value(json_object_get(answer, "audit_id")));
+        return r;
+}
+
+/* `steward COLLECTION ACTION ID… [--ARG VALUE|--FLAG] [--dry-run]`: POST
+ * /api/v1/COLLECTION/ID/ACTION for each id in order, stopping at the first
+ * failure.  --json: the answer, or an array of the answers for several. */
+static int run_action(struct cli *c, const char *collection, json_t *schema, json_t *verb,
+                      const struct parsed *p) {
+        _cleanup_free_ char *suffix = NULL;
+        json_t *body = json_object(), *all = json_array();
+        int r;
+
+        if (!body || !all) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = fill(schema, verb, p, body, &suffix);
+        if (r < 0)
+                goto out;
+        for (size_t i = 0; i < p->npos && r >= 0; i++) {
+                _cleanup_free_ char *item = NULL, *target = NULL, *esc = NULL;
+                json_t *answer = NULL;
+
+                if (item_target(collection, p->pos[i], &item) < 0 ||
+                    url_escape(sget(verb, "name") ?: "", &esc) < 0 ||
+                    asprintf(&target, "%s/%s%s", item, esc, p->dry_run ? "?dry_run=1" : "") < 0) {
+                        target = NULL;
+                        r = -ENOMEM;
+                        break;
+                }
+                r = cli_call(c, "POST", target, body, &answer);
+                if (r < 0)
+                        break;
+                if (c->json && p->npos > 1)
+                        r = json_array_append(all, answer) < 0 ? -ENOMEM : 0;
+                else if (c->json)
+                        r = print_json(answer);
+                else
+                        r = print_action(collection, p->pos[i], schema, answer, p->dry_run);
+                json_decref(answer);
+        }
+        if (c->json && p->npos > 1 && json_array_size(all) > 0) {
+                int q = print_json(all);
+                if (r >= 0)
+                        r = q;
+        }
+out:
+        json_decref(body);
+        json_decref(all);
+        return r;
+}
+
 /* `steward COLLECTION VERB --help`: the synopsis and what each option
  * fills, as the schema describes it. */
 static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
@@ -694,10 +822,17 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
         printf("usage: steward %s\n", synopsis);
         if (*(sget(verb, "summary") ?: ""))
                 printf("%s\n", sget(verb, "summary"));
+        if (sget(verb, "min_role"))
+                printf("Needs the role %s (or higher)%s; several names: one request each, "
+                       "in order, stopping at the first failure.\n",
+                       sget(verb, "min_role"),
+                       json_is_true(json_object_get(verb, "changes_state"))
+                               ? "; --dry-run shows the plan"
+                               : "");
         json_array_foreach(json_object_get(verb, "options"), i, o) {
                 const char *field = sget(o, "field") ?: "", *kind = sget(o, "kind") ?: "";
                 json_t *f = field_of(schema, field);
-                const char *what = sget(f, "description");
+                const char *what = sget(o, "description") ?: sget(f, "description");
                 if (STREQ(kind, "query") || STREQ(kind, "query_flag")) {
                         json_t *q;
                         size_t k;
@@ -757,7 +892,7 @@ static int run_verb(struct cli *c, const char *collection, json_t *schema, json_
         r = parse(verb, synopsis, argc, argv, &p);
         if (r < 0)
                 return r;
-        if (!STREQ(op, "list") && p.npos != 1)
+        if (!STREQ(op, "list") && (STREQ(op, "action") ? p.npos < 1 : p.npos != 1))
                 return usage_error("usage: steward %s", synopsis);
         if (STREQ(op, "list"))
                 return run_list(c, collection, schema, verb, &p);
@@ -765,6 +900,8 @@ static int run_verb(struct cli *c, const char *collection, json_t *schema, json_
                 return run_show(c, collection, schema, verb, &p);
         if (STREQ(op, "create") || STREQ(op, "modify") || STREQ(op, "delete"))
                 return run_write(c, collection, schema, verb, &p);
+        if (STREQ(op, "action"))
+                return run_action(c, collection, schema, verb, &p);
         return usage_error("%s %s: the server describes an unknown operation", collection,
                            sget(verb, "name") ?: "");
 }

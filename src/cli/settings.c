@@ -675,6 +675,39 @@ int verb_settings(struct cli *c, int argc, char **argv) {
         return settings_show(c, argc, argv);
 }
 
+/* `steward command MODULE:NAME --help`: what the command does, who may run
+ * it and its arguments, from the module's schema. */
+static int command_help(struct cli *c, const char *module, const char *name) {
+        json_t *schema = NULL, *cmd, *a;
+        size_t i;
+        int r;
+
+        r = get_schema(c, module, &schema);
+        if (r < 0)
+                return r;
+        cmd = find_by(json_object_get(schema, "commands"), "name", name);
+        if (!cmd) {
+                json_decref(schema);
+                return usage_error("%s has no command \"%s\"", module, name);
+        }
+        printf("usage: steward command %s:%s [ARG=VALUE ...]\n", module, name);
+        fputs_sanitized(json_string_value(json_object_get(cmd, "summary")) ?: "", stdout);
+        printf("\nNeeds the role %s (or higher); %s.\n",
+               json_string_value(json_object_get(cmd, "min_role")) ?: "admin",
+               json_is_true(json_object_get(cmd, "changes_state")) ? "changes state, audited"
+                                                                  : "reads only");
+        json_array_foreach(json_object_get(cmd, "args"), i, a) {
+                printf("  %s=%s%s  ", json_string_value(json_object_get(a, "name")) ?: "?",
+                       json_string_value(json_object_get(a, "type")) ?: "?",
+                       json_is_true(json_object_get(a, "required")) ? " (required)" : "");
+                fputs_sanitized(json_string_value(json_object_get(a, "description")) ?: "",
+                                stdout);
+                fputc('\n', stdout);
+        }
+        json_decref(schema);
+        return 0;
+}
+
 int verb_command(struct cli *c, int argc, char **argv) {
         _cleanup_free_ char *module = NULL, *target = NULL, *prefix = NULL;
         const char *colon = strchr(argv[0], ':'), *name;
@@ -693,6 +726,8 @@ int verb_command(struct cli *c, int argc, char **argv) {
                 return usage_error("invalid module name \"%s\"", module);
         if (!valid_name(name))
                 return usage_error("invalid command name \"%s\"", name);
+        if (argc == 2 && (STREQ(argv[1], "--help") || STREQ(argv[1], "-h")))
+                return command_help(c, module, name);
 
         r = parse_assignments(argc - 1, argv + 1, &a, &n);
         if (r < 0)

@@ -280,7 +280,10 @@ static int run(int argc, char **argv) {
         /* Any other word names a collection the server may have
          * (collections.c). */
         nargs = argc - optind - 1;
-        if (verb && wants_help(nargs, argv + optind + 1)) {
+        /* `command MODULE:NAME --help` is the named command's own help,
+         * from the server's schema (verb_command). */
+        if (verb && wants_help(nargs, argv + optind + 1) &&
+            !(STREQ(verb->name, "command") && nargs >= 1 && strchr(argv[optind + 1], ':'))) {
                 verb_print_usage(verb, stdout);
                 return 0;
         }

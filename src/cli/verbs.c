@@ -71,7 +71,9 @@ const struct verb_def cli_verbs[] = {
                 .max_args = -1,
                 .run = verb_command,
                 .forms = {{"command MODULE:NAME [ARG=VALUE ...]",
-                           "run one of a module's commands"}},
+                           "run one of a module's commands"},
+                          {"command MODULE:NAME --help",
+                           "what it does, who may run it, its arguments"}},
         },
         {
                 .name = "start",

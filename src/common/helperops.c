@@ -150,6 +150,15 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                              STR("op", true, 16), STR("id", false, TEXT_MAX_LEN),
                                              OBJ("body", false), OBJ("query", false),
                                              BOOL("dry_run"))},
+        /* The action's own role (collection_action_t.min_role) is checked
+         * by the handler, its args against the action's table. */
+        [HELPER_OP_COLLECTION_ACTION] = {.name = "collection_action",
+                                         .min_role = ROLE_MONITOR,
+                                         .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
+                                         ARGS(STR("collection", true, NAME_MAX_LEN),
+                                              STR("id", true, TEXT_MAX_LEN),
+                                              STR("action", true, NAME_MAX_LEN),
+                                              OBJ("args", false), BOOL("dry_run"))},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

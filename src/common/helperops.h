@@ -61,6 +61,7 @@ enum helper_op {
         HELPER_OP_FRONT_POLL,
         HELPER_OP_COLLECTION_READ,
         HELPER_OP_COLLECTION_WRITE,
+        HELPER_OP_COLLECTION_ACTION,
         HELPER_OP__COUNT,
 };
 

@@ -186,15 +186,22 @@ typedef struct {
         const char *flags;
 } module_route_t;
 
+/* A module command: POST /api/v1/modules/{m}/commands/{name}.  One that
+ * changes state runs in the privileged helper (checked and audited there);
+ * a read-only one runs in the front. */
 typedef struct {
         const char *name;
         const char *summary;
-        bool changes_state; /* true: admins only; false: read-only, any role */
+        bool changes_state; /* runs in the helper, audited; else in the front */
         const command_arg_t *args;
         size_t n_args;
         /* args: an object already validated against `args`. */
         int (*run)(const struct module_ctx *ctx, json_t *args, json_t **ret,
                    struct module_error *err);
+        /* The lowest role that may run it, an enum role (roles.h); 0: admin
+         * when changes_state, else monitor (command_min_role()).  Checked
+         * against the session's role as it is at each request. */
+        int min_role;
 } command_def_t;
 
 /* A collection: items under GET|POST /api/v1/{name} and
@@ -316,6 +323,33 @@ typedef struct {
         bool bare_show;   /* with the id alone, a show (`groups members NAME`) */
 } collection_verb_t;
 
+/* An action on one item of a collection: POST
+ * /api/v1/{collection}/{id}/{name} with a JSON object of args (validated
+ * against `args` by the registry, {} when none) and ?dry_run=1.  It runs in
+ * the privileged helper after the role check (min_role, an enum role;
+ * 0: admin), and is audited like a collection write (operation
+ * "action:NAME", the item's id, the plan and the result) unless dry_run.
+ *
+ * run() fills *ret with what the client gets (e.g. {"job_result": …,
+ * "service": {…}}; with the item under the collection's `item` name, the
+ * CLI prints it as it prints a show).  If *ret has a "plan" object, its
+ * "files" (the shape of write()'s plan, images included) are kept with the
+ * audit record for rollback exactly as a write's are, and the client sees
+ * only their paths and diffs; with dry_run, *ret is {"plan": {…}} or
+ * anything else the client may see, and nothing changes.  An action that
+ * fails after it changed something leaves its plan in *ret (its files are
+ * audited) and returns the error. */
+typedef struct {
+        const char *name; /* "restart": a route segment, [a-z0-9_-] */
+        const char *summary;
+        int min_role;       /* enum role; 0: admin */
+        bool changes_state; /* the console reviews a dry run's plan first */
+        const command_arg_t *args;
+        size_t n_args;
+        int (*run)(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,
+                   json_t **ret, struct module_error *err);
+} collection_action_t;
+
 typedef struct {
         const char *name; /* "users": the route segment */
         const char *item; /* "user": what one item is called in answers */
@@ -343,6 +377,16 @@ typedef struct {
          * ten thousand items is never a tree on either side. */
         int (*list_text)(const struct module_ctx *ctx, json_t *query, char **ret, size_t *ret_len,
                          struct module_error *err);
+        /* Optional: actions on one item (collection_action_t above). */
+        const collection_action_t *actions;
+        size_t n_actions;
+        /* list() and show() run in the front (user _steward, under its
+         * seccomp filter, on several threads at once: they must be
+         * thread-safe), called by the API with a module_ctx of the request
+         * (query as above, role checked: monitor and up), without a helper
+         * round trip.  list_text is not used then.  write() and the actions
+         * still run in the helper. */
+        bool front_reads;
 } collection_def_t;
 
 struct change_hooks; /* modules/change.h */
@@ -521,6 +565,13 @@ int module_make_live(const module_t *m, bool helper, struct module_error *err);
  * the caller's sizeof, checked.  -ENOENT if the module has no settings file. */
 int module_config_get(const module_t *m, void *ret, size_t size);
 const command_def_t *module_find_command(const module_t *m, const char *name);
+/* The lowest role (enum role) that may run cmd: its min_role, else admin
+ * for a command that changes state and monitor for one that does not. */
+int command_min_role(const command_def_t *cmd);
+/* The action named name of coll; NULL if none. */
+const collection_action_t *collection_find_action(const collection_def_t *coll, const char *name);
+/* The lowest role (enum role) that may run a: its min_role, else admin. */
+int collection_action_min_role(const collection_action_t *a);
 /* The collection named name in any module, and its module. */
 const collection_def_t *collection_find(const char *name, const module_t **ret_module);
 /* The query argument key that coll declares (the front passes on no other,

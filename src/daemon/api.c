@@ -430,9 +430,11 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
                           m->name, p[1]);
                 return;
         }
-        if (c->changes_state && req->role < ROLE_ADMIN) {
-                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role admin", m->name,
-                          c->name);
+        /* A pre-check: the helper is the authority for a command that
+         * changes state, and checks the role again. */
+        if (req->role < command_min_role(c)) {
+                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
+                          c->name, role_to_string((enum role)command_min_role(c)));
                 audit_refused(req, resp);
                 return;
         }
@@ -793,14 +795,39 @@ static json_t *collection_query(const struct api_request *req, const char *colle
         return q;
 }
 
+/* A read of a collection whose list() and show() run here, in the front
+ * (front_reads), with the request's context and the query object the
+ * helper would have had; q is taken over. */
+static void front_read(const struct api_request *req, const collection_def_t *coll, const char *id,
+                       json_t *q, struct api_response *resp) {
+        struct module_ctx ctx = request_ctx(req);
+        struct module_error e = {0};
+        json_t *ret = NULL;
+        int r;
+
+        r = id ? coll->show(&ctx, id, q, &ret, &e) : coll->list(&ctx, q, &ret, &e);
+        json_decref(q);
+        if (r < 0) {
+                json_decref(ret);
+                from_module_error(resp, &e, r);
+                return;
+        }
+        ok(resp, ret ? ret : json_object());
+}
+
 static void collection_read(const struct api_request *req, const char *collection, const char *id,
                             struct api_response *resp) {
+        const collection_def_t *coll = collection_find(collection, NULL);
         json_t *q = collection_query(req, collection, resp);
         struct hcall c;
         json_t *ret;
 
         if (!q)
                 return;
+        if (coll && coll->front_reads) {
+                front_read(req, coll, id, q, resp);
+                return;
+        }
         hcall_init(&c, req);
         ret = hcall_done(&c, helper_op_collection_read(&c.l, collection, id, q, &c.ret, &c.e),
                          resp);
@@ -865,6 +892,65 @@ static void collection_write(const struct api_request *req, const char *collecti
         ok(resp, ret);
         if (STREQ(op, "create") && !dry_run)
                 resp->status = 201;
+}
+
+/* "users, groups or lock" into dst: the names of coll's actions. */
+static void action_names(const collection_def_t *coll, char *dst, size_t cap) {
+        size_t off = 0;
+
+        dst[0] = '\0';
+        for (size_t i = 0; i < coll->n_actions; i++) {
+                const char *sep = i == 0 ? "" : i + 1 == coll->n_actions ? " or " : ", ";
+                int w = snprintf(dst + off, cap - off, "%s%s", sep, coll->actions[i].name);
+                if (w < 0 || (size_t)w >= cap - off)
+                        break;
+                off += (size_t)w;
+        }
+}
+
+/* POST /api/v1/{collection}/{id}/{action}: the args are the body, an
+ * object checked against the action's table here and again in the helper,
+ * which runs it, checks the role as the account has it now, and audits. */
+static void h_coll_action(const struct api_request *req, char **p, struct api_response *resp) {
+        const collection_def_t *coll = collection_find(p[0], NULL);
+        const collection_action_t *a = collection_find_action(coll, p[2]);
+        struct module_error e = {0};
+        char names[512];
+        json_t *args, *ret;
+        struct hcall c;
+        bool dry_run;
+        int r;
+
+        if (!a) {
+                action_names(coll, names, sizeof names);
+                api_error(resp, 404, "unknown_action", NULL,
+                          "%s has no action \"%.64s\"; its actions are %s", coll->name, p[2],
+                          names);
+                return;
+        }
+        if (req->role < collection_action_min_role(a)) {
+                api_error(resp, 403, "forbidden", NULL, "%s %s needs the role %s; you are %s",
+                          coll->name, a->name,
+                          role_to_string((enum role)collection_action_min_role(a)),
+                          role_to_string(req->role));
+                audit_refused(req, resp);
+                return;
+        }
+        if (!query_flag(req, "dry_run", &dry_run, resp) || !(args = body_object(req, resp)))
+                return;
+        r = collection_action_check_args(a, args, &e);
+        if (r < 0) {
+                json_decref(args);
+                from_module_error(resp, &e, r);
+                return;
+        }
+        hcall_init(&c, req);
+        ret = hcall_done(&c,
+                         helper_op_collection_action(&c.l, coll->name, p[1], a->name, args,
+                                                     dry_run, &c.ret, &c.e),
+                         resp);
+        if (ret)
+                ok(resp, ret);
 }
 
 static void h_coll_list(const struct api_request *req, char **p, struct api_response *resp) {
@@ -982,6 +1068,10 @@ static const struct route collection_routes[] = {
          .summary = "Modify", .request = "Item", .response = "Change", .flags = "dry_run"},
         {"DELETE", "api/v1/{collection}/*", ROLE_ADMIN, h_coll_delete, .params = "id",
          .summary = "Delete", .response = "Change", .flags = "dry_run"},
+        /* The action's own role is checked by the handler and the helper. */
+        {"POST", "api/v1/{collection}/*/*", ROLE_MONITOR, h_coll_action, .params = "id action",
+         .summary = "An action on one item", .request = "ActionArgs", .response = "ActionResult",
+         .flags = "dry_run"},
 };
 
 /* Splits "/a/b/c" into segments; rejects empty, overlong or too many. */
@@ -1089,9 +1179,12 @@ static bool find_route(const char *method, const char *path, char **params,
                                 memcpy(params, p, sizeof p);
                         }
                         /* A read-only collection (no write()) has no write
-                         * methods: they answer 405 with its Allow. */
+                         * methods: they answer 405 with its Allow; one
+                         * without actions has no action route. */
                         if (!m && mi > 0 && !STREQ(c.method, "GET") &&
-                            !collection_find(params[0], NULL)->write)
+                            !(c.handler == h_coll_action
+                                      ? collection_find(params[0], NULL)->n_actions > 0
+                                      : collection_find(params[0], NULL)->write != NULL))
                                 continue;
                         if (!found && method_is(c.method, method)) {
                                 *ret = c;
@@ -1117,8 +1210,12 @@ bool api_route_slow(const char *method, const char *path) {
         char *params[MAX_SEGMENTS] = {0};
         struct resolved rt;
 
+        /* Reads of a collection (a walk of every account; a front_reads
+         * collection's own work), and actions, which may wait for what
+         * they start (a service's job). */
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
-               (rt.handler == h_coll_list || rt.handler == h_coll_show);
+               (rt.handler == h_coll_list || rt.handler == h_coll_show ||
+                rt.handler == h_coll_action);
 }
 
 void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata) {

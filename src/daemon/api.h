@@ -80,9 +80,10 @@ struct api_response {
  * decided by api_handle), ROLE_NONE for the login route. */
 int api_route_role(const char *method, const char *path);
 
-/* Whether the request's handler may wait long for the helper (a collection
- * read: the helper runs it in a worker): the HTTP layer then runs it off
- * its own threads (workpool.h). */
+/* Whether the request's handler may take long (a collection read: the
+ * helper runs it in a worker, or the front runs a front_reads collection's
+ * own; an item action, which may wait for what it started): the HTTP layer
+ * then runs it off its own threads (workpool.h). */
 bool api_route_slow(const char *method, const char *path);
 
 void api_handle(const struct api_request *req, struct api_response *resp);

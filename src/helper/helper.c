@@ -1244,7 +1244,7 @@ out:
 
 /* The lowest role that may run a command. */
 static enum role command_role(const command_def_t *cmd) {
-        return cmd->changes_state ? ROLE_ADMIN : ROLE_MONITOR;
+        return (enum role)command_min_role(cmd);
 }
 
 static int op_command(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
@@ -1602,6 +1602,84 @@ bad_op:
         return -EINVAL;
 }
 
+/* The answer of an action: what run() put in *ret, its plan's files as
+ * clients see them (path and diff), the images kept for the record. */
+static json_t *action_answer(json_t *out) {
+        json_t *answer = json_is_object(out) ? json_deep_copy(out) : json_object();
+        json_t *plan = json_object_get(answer, "plan");
+
+        if (answer && json_is_object(plan) && json_is_array(json_object_get(plan, "files")))
+                json_object_set_new(plan, "files",
+                                    files_for_client(json_object_get(plan, "files")));
+        return answer;
+}
+
+/* POST /api/v1/{collection}/{id}/{action}: the session's role as it is now
+ * against the action's, its args against its table, then run() and, unless
+ * dry_run, the record (operation "action:NAME"; the plan's files, if any,
+ * with their images for rollback).  A refusal for the role is recorded, an
+ * invalid request is not. */
+static int op_collection_action(struct helper *h, const struct caller *c, json_t *args, int fd,
+                                json_t **ret, struct module_error *e) {
+        const module_t *m = NULL;
+        const collection_def_t *coll = collection_find(str_arg(args, "collection"), &m);
+        const char *id = str_arg(args, "id"), *name = str_arg(args, "action");
+        json_t *aargs = json_object_get(args, "args");
+        bool dry_run = json_is_true(json_object_get(args, "dry_run"));
+        const struct module_ctx ctx = caller_ctx(c);
+        const collection_action_t *a;
+        _cleanup_json_ json_t *in = NULL, *out = NULL, *record_args = NULL;
+        char operation[96];
+        json_t *plan;
+        int r;
+
+        if (!coll)
+                return collection_arg(args, e) ? -EINVAL : -ENOENT;
+        a = collection_find_action(coll, name);
+        if (!a) {
+                module_error_set(e, 404, "unknown_action", NULL, "%s has no action \"%.64s\"",
+                                 coll->name, name ? name : "");
+                return -ENOENT;
+        }
+        snprintf(operation, sizeof operation, "action:%s", a->name);
+        in = aargs ? json_incref(aargs) : json_object();
+        record_args = json_pack("{s:s, s:s, s:O}", "collection", coll->name, "id", id, "args", in);
+        if ((int)c->s.role < collection_action_min_role(a)) {
+                enum role need = (enum role)collection_action_min_role(a);
+                _cleanup_json_ json_t *shown = json_is_object(in) ? refused_args(in) : NULL;
+                _cleanup_json_ json_t *refused = NULL;
+                module_error_set(e, 403, "forbidden", NULL, "%s %s needs the role %s", coll->name,
+                                 a->name, role_to_string(need));
+                refused = json_pack("{s:s, s:s, s:O?}", "collection", coll->name, "id", id, "args",
+                                    shown);
+                op_record(c, m->name, operation, refused, NULL);
+                return -EPERM;
+        }
+        r = collection_action_check_args(a, in, e);
+        if (r < 0)
+                return r;
+        r = a->run(&ctx, id, in, dry_run, &out, e);
+        plan = json_object_get(out, "plan");
+        if (dry_run) {
+                if (r >= 0)
+                        *ret = action_answer(out);
+                return r < 0 ? r : *ret ? 0 : -ENOMEM;
+        }
+        /* An invalid request (400, 404, 405, 422) changed nothing and is
+         * not recorded, unless the plan says it was applied; every other
+         * failure may have changed something, or is a guard's refusal. */
+        if (r < 0 && !json_is_true(json_object_get(plan, "applied")) &&
+            (e->status == 400 || e->status == 404 || e->status == 405 || e->status == 422))
+                return r;
+        op_record(c, m->name, operation, record_args,
+                  json_is_object(plan) ? json_object_get(plan, "files") : NULL);
+        c->record->id_key = "audit_id";
+        if (r < 0)
+                return r;
+        *ret = action_answer(out);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* ---- audit ------------------------------------------------------------- */
 
 static int op_audit_list(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -1944,6 +2022,7 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_FRONT_POLL] = op_front_poll,
         [HELPER_OP_COLLECTION_READ] = op_collection_read,
         [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
+        [HELPER_OP_COLLECTION_ACTION] = op_collection_action,
 };
 
 /* The record of a request refused for its role: the operation's name, the

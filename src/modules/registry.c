@@ -142,6 +142,36 @@ int module_config_get(const module_t *m, void *ret, size_t size) {
         return 0;
 }
 
+/* An action's name is a route segment and a CLI verb: [a-z0-9_-], a
+ * letter first, unique, not a generic verb; its role one of roles.h. */
+static int collection_check(const module_t *m, const collection_def_t *c, char *err,
+                            size_t err_len) {
+        static const char *const reserved[] = {"list", "show", "add", "modify", "delete"};
+
+        if (c->front_reads && !c->list) {
+                snprintf(err, err_len, "collection %s of module %s reads in the front: it needs list",
+                         c->name, m->name);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < c->n_actions; i++) {
+                const collection_action_t *a = &c->actions[i];
+                bool bad = !a->name || !a->run || strlen(a->name) > 32 || a->min_role < ROLE_NONE ||
+                           a->min_role > ROLE_ADMIN || !(a->name[0] >= 'a' && a->name[0] <= 'z') ||
+                           strspn(a->name, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+                                   strlen(a->name);
+                for (size_t k = 0; !bad && k < ELEMENTSOF(reserved); k++)
+                        bad = STREQ(a->name, reserved[k]);
+                for (size_t k = 0; !bad && k < i; k++)
+                        bad = STREQ(a->name, c->actions[k].name);
+                if (bad) {
+                        snprintf(err, err_len, "collection %s of module %s: action %s is malformed",
+                                 c->name, m->name, a->name ? a->name : "(null)");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 int modules_check(char *err, size_t err_len) {
         for (size_t i = 0; i < steward_modules_count; i++) {
                 const module_t *m = steward_modules[i];
@@ -163,7 +193,17 @@ int modules_check(char *err, size_t err_len) {
                                          c->name, m->name);
                                 return -EINVAL;
                         }
+                        r = collection_check(m, c, err, err_len);
+                        if (r < 0)
+                                return r;
                 }
+                for (size_t j = 0; j < m->n_commands; j++)
+                        if (m->commands[j].min_role < ROLE_NONE ||
+                            m->commands[j].min_role > ROLE_ADMIN) {
+                                snprintf(err, err_len, "command %s of module %s: bad min_role",
+                                         m->commands[j].name, m->name);
+                                return -EINVAL;
+                        }
                 if (!m->settings_file)
                         continue;
                 r = settings_file_check(m->settings_file, err, err_len);
@@ -178,6 +218,23 @@ const command_def_t *module_find_command(const module_t *m, const char *name) {
                 if (STREQ(m->commands[i].name, name))
                         return &m->commands[i];
         return NULL;
+}
+
+int command_min_role(const command_def_t *cmd) {
+        if (cmd->min_role > ROLE_NONE)
+                return cmd->min_role;
+        return cmd->changes_state ? ROLE_ADMIN : ROLE_MONITOR;
+}
+
+const collection_action_t *collection_find_action(const collection_def_t *coll, const char *name) {
+        for (size_t i = 0; coll && name && i < coll->n_actions; i++)
+                if (STREQ(coll->actions[i].name, name))
+                        return &coll->actions[i];
+        return NULL;
+}
+
+int collection_action_min_role(const collection_action_t *a) {
+        return a->min_role > ROLE_NONE ? a->min_role : ROLE_ADMIN;
 }
 
 const collection_def_t *collection_find(const char *name, const module_t **ret_module) {
@@ -475,17 +532,32 @@ int settings_changes(const module_t *m, json_t *flat, json_t *current, json_t **
 }
 
 int command_check_args(const command_def_t *c, json_t *args, struct module_error *e) {
+        return args_check("command", c->name, c->args, c->n_args, args, e);
+}
+
+int collection_action_check_args(const collection_action_t *a, json_t *args,
+                                 struct module_error *e) {
+        return args_check("action", a->name, a->args, a->n_args, args, e);
+}
+
+int args_check(const char *what, const char *name, const command_arg_t *table, size_t n,
+               json_t *args, struct module_error *e) {
         const char *k;
         json_t *v;
 
+        if (!json_is_object(args)) {
+                module_error_set(e, 400, "bad_request", NULL,
+                                 "the arguments of %s %s must be a JSON object", what, name);
+                return -EINVAL;
+        }
         json_object_foreach(args, k, v) {
                 const command_arg_t *a = NULL;
-                for (size_t i = 0; i < c->n_args; i++)
-                        if (STREQ(c->args[i].name, k))
-                                a = &c->args[i];
+                for (size_t i = 0; i < n; i++)
+                        if (STREQ(table[i].name, k))
+                                a = &table[i];
                 if (!a) {
                         module_error_set(e, 422, "invalid_argument", k,
-                                         "command %s has no argument \"%.64s\"", c->name, k);
+                                         "%s %s has no argument \"%.64s\"", what, name, k);
                         return -EINVAL;
                 }
                 struct value_rule rule = {
@@ -499,11 +571,10 @@ int command_check_args(const command_def_t *c, json_t *args, struct module_error
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < c->n_args; i++)
-                if (c->args[i].required && !json_object_get(args, c->args[i].name)) {
-                        module_error_set(e, 422, "invalid_argument", c->args[i].name,
-                                         "command %s needs the argument %s", c->name,
-                                         c->args[i].name);
+        for (size_t i = 0; i < n; i++)
+                if (table[i].required && !json_object_get(args, table[i].name)) {
+                        module_error_set(e, 422, "invalid_argument", table[i].name,
+                                         "%s %s needs the argument %s", what, name, table[i].name);
                         return -EINVAL;
                 }
         return 0;
@@ -528,6 +599,20 @@ static json_t *rule_json(const char *name_key, const char *name, setting_type_t 
         return o;
 }
 
+/* The schema of a table of arguments (a command's, an action's). */
+static json_t *args_json(const command_arg_t *table, size_t n) {
+        json_t *args = json_array();
+
+        for (size_t j = 0; args && j < n; j++) {
+                const command_arg_t *a = &table[j];
+                json_t *o = rule_json("name", a->name, a->type, a->min, a->max, a->choices,
+                                      a->description);
+                json_object_set_new(o, "required", json_boolean(a->required));
+                json_array_append_new(args, o);
+        }
+        return args;
+}
+
 json_t *module_schema_json(const module_t *m) {
         json_t *settings = json_array(), *commands = json_array(), *actions = json_array();
 
@@ -546,17 +631,12 @@ json_t *module_schema_json(const module_t *m) {
         }
         for (size_t i = 0; i < m->n_commands; i++) {
                 const command_def_t *c = &m->commands[i];
-                json_t *args = json_array();
-                for (size_t j = 0; j < c->n_args; j++) {
-                        const command_arg_t *a = &c->args[j];
-                        json_t *o = rule_json("name", a->name, a->type, a->min, a->max, a->choices,
-                                              a->description);
-                        json_object_set_new(o, "required", json_boolean(a->required));
-                        json_array_append_new(args, o);
-                }
-                json_array_append_new(commands, json_pack("{s:s, s:s, s:b, s:o}", "name", c->name,
-                                                          "summary", c->summary, "changes_state",
-                                                          c->changes_state, "args", args));
+                json_array_append_new(
+                        commands,
+                        json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", c->name, "summary",
+                                  c->summary, "changes_state", c->changes_state, "min_role",
+                                  role_to_string((enum role)command_min_role(c)), "args",
+                                  args_json(c->args, c->n_args)));
         }
         if (m->start)
                 json_array_append_new(actions, json_string("start"));
@@ -641,7 +721,7 @@ static json_t *verb_json(const collection_verb_t *v) {
 
 json_t *collection_schema_json(const collection_def_t *c) {
         json_t *fields = json_array(), *query = json_array(), *columns = json_array(),
-               *verbs = json_array();
+               *verbs = json_array(), *actions = json_array();
 
         for (size_t i = 0; i < c->n_fields; i++)
                 json_array_append_new(fields, field_json(&c->fields[i]));
@@ -665,10 +745,21 @@ json_t *collection_schema_json(const collection_def_t *c) {
                                                 c->columns[i].unit));
         for (size_t i = 0; i < c->n_verbs; i++)
                 json_array_append_new(verbs, verb_json(&c->verbs[i]));
-        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", c->name, "item",
-                         c->item, "summary", c->summary ? c->summary : "", "id",
+        for (size_t i = 0; i < c->n_actions; i++) {
+                const collection_action_t *a = &c->actions[i];
+                json_array_append_new(
+                        actions,
+                        json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", a->name, "summary",
+                                  a->summary ? a->summary : "", "min_role",
+                                  role_to_string((enum role)collection_action_min_role(a)),
+                                  "changes_state", a->changes_state, "args",
+                                  args_json(a->args, a->n_args)));
+        }
+        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "name", c->name,
+                         "item", c->item, "summary", c->summary ? c->summary : "", "id",
                          c->id_field ? c->id_field : "name", "fields", fields, "query", query,
-                         "columns", columns, "verbs", verbs);
+                         "columns", columns, "verbs", verbs, "actions", actions, "front_reads",
+                         c->front_reads);
 }
 
 /* ---- event types ---------------------------------------------------------------- */

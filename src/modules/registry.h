@@ -36,8 +36,18 @@ const setting_def_t *settings_rows_find(const setting_def_t *rows, size_t n, con
 int settings_changes(const module_t *m, json_t *flat, json_t *current, json_t **ret,
                      struct module_error *e);
 
+/* Checks arguments against a table of them (what: "command", "action";
+ * name: its name, for messages): args must be an object (else 400
+ * bad_request), every member an argument of the table, of its type and
+ * within its bounds, every required one present (else 422
+ * invalid_argument naming the field). */
+int args_check(const char *what, const char *name, const command_arg_t *table, size_t n,
+               json_t *args, struct module_error *e);
 /* Checks a command's arguments (an object) against its schema. */
 int command_check_args(const command_def_t *c, json_t *args, struct module_error *e);
+/* Checks an action's arguments (an object) against its table. */
+int collection_action_check_args(const collection_action_t *a, json_t *args,
+                                 struct module_error *e);
 
 /* The module's schema as JSON (GET …/schema). */
 json_t *module_schema_json(const module_t *m);

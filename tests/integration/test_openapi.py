@@ -71,8 +71,9 @@ def routed(status, text):
     if status != 404:
         return True
     error = json.loads(text)["error"]
-    # The generic module routes answer for modules and commands that exist.
-    if error["code"] in ("unknown_module", "unknown_command"):
+    # The generic module routes answer for modules and commands that exist,
+    # the collections' action route for the actions a collection has.
+    if error["code"] in ("unknown_module", "unknown_command", "unknown_action"):
         return False
     return not (error["message"] == "no such resource" or error["message"].startswith("no such action"))
 

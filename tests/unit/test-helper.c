@@ -690,6 +690,11 @@ static const struct probe {
          "{\"collection\": \"groups\", \"op\": \"delete\", \"id\": \"nosuchgroup-probe\", "
          "\"body\": {}}",
          "RRA"},
+        /* The action's own role (admin), checked by the handler. */
+        {"collection_action",
+         "{\"collection\": \"users\", \"id\": \"nosuchuser-probe\", \"action\": "
+         "\"expire-password\", \"args\": {}, \"dry_run\": true}",
+         "RRA"},
 };
 
 static json_t *probe_args(const char *text, const char *self) {

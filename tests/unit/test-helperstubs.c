@@ -107,6 +107,12 @@ static void test_every_stub_fits_its_row(void **state) {
         SENDS(HELPER_OP_COLLECTION_WRITE,
               helper_op_collection_write(&checking, "groups", "delete", "g", json_object(),
                                          json_object(), false, &ret, &e_));
+        SENDS(HELPER_OP_COLLECTION_ACTION,
+              helper_op_collection_action(&checking, "users", "alice", "expire-password",
+                                          json_pack("{s:b}", "force", true), true, &ret, &e_));
+        SENDS(HELPER_OP_COLLECTION_ACTION,
+              helper_op_collection_action(&checking, "users", "alice", "expire-password", NULL,
+                                          false, &ret, &e_));
         /* The metrics history's backend (history.h), in the shapes it sends. */
         SENDS(HELPER_OP_METRICS_STORE,
               helper_op_call(&checking, HELPER_OP_METRICS_STORE,

@@ -516,7 +516,9 @@ static const collection_def_t time_collections[] = {
          .columns = zone_columns,
          .n_columns = ELEMENTSOF(zone_columns),
          .list = zones_list_json,
-         .show = zones_show_json},
+         .show = zones_show_json,
+         /* Public files, read without state: the front reads them itself. */
+         .front_reads = true},
 };
 
 const module_t module_time = {

@@ -9,9 +9,12 @@
  * stay the authority on what a request may carry and what a value may be
  * (test-collections.c checks that the two name the same writable fields).
  * Option names follow useradd and usermod where they overlap. */
+#include <errno.h>
+
 #include "module.h"
 #include "modules/users/acctdb.h"
 #include "modules/users/users.h"
+#include "roles.h"
 #include "util.h"
 
 static const char *const password_states[] = {"set", "locked", "none", "expired", NULL};
@@ -279,6 +282,47 @@ static const collection_verb_t verbs[] = {
          .body = "{\"locked\": false}"},
 };
 
+/* ---- actions: POST /api/v1/users/{name}/ACTION ---------------------------- */
+
+static const command_arg_t expire_args[] = {
+        {.name = "force",
+         .type = SETTING_BOOLEAN,
+         .description = "also for root or a system account"},
+};
+
+/* A modify of the one field, through the same write path (so the same
+ * checks, plan, images and rollback): the answer is the write's result
+ * ({"user": {…}}) with its plan, which the helper keeps for the record. */
+static int action_expire_password(const struct module_ctx *ctx, const char *id, json_t *args,
+                                  bool dry_run, json_t **ret, struct module_error *err) {
+        _cleanup_(json_decrefp) json_t *body = NULL, *query = json_object(), *out = NULL;
+        json_t *result;
+        int r;
+
+        body = json_pack("{s:b, s:b}", "expire_password", true, "force",
+                         json_is_true(json_object_get(args, "force")));
+        if (!body || !query)
+                return -ENOMEM;
+        r = users_write(ctx, COLLECTION_MODIFY, id, body, query, dry_run, &out, err);
+        result = json_object_get(out, "result");
+        *ret = json_is_object(result) ? json_deep_copy(result) : json_object();
+        if (!*ret)
+                return -ENOMEM;
+        if (json_is_object(json_object_get(out, "plan")))
+                json_object_set(*ret, "plan", json_object_get(out, "plan"));
+        return r;
+}
+
+static const collection_action_t actions[] = {
+        {.name = "expire-password",
+         .summary = "force a new password at the next login (chage -d 0)",
+         .min_role = ROLE_ADMIN,
+         .changes_state = true,
+         .args = expire_args,
+         .n_args = ELEMENTSOF(expire_args),
+         .run = action_expire_password},
+};
+
 const collection_def_t users_collections[1] = {{
         .name = "users",
         .item = "user",
@@ -295,4 +339,6 @@ const collection_def_t users_collections[1] = {{
         .show = users_show,
         .write = users_write,
         .list_text = users_list_text,
+        .actions = actions,
+        .n_actions = ELEMENTSOF(actions),
 }};
