@@ -369,9 +369,9 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
                 return r;
         if (units_show_on(bus, id, &after, err) < 0)
                 after = json_incref(before);
-        *ret = json_pack("{s:s, s:O, s:O, s:{s:[], s:O, s:O}}", "job_result", result, "service",
-                         after, "changes", changes, "plan", "commands", "files", files,
-                         "warnings", warnings);
+        *ret = json_pack("{s:s, s:O, s:O, s:{s:[], s:O, s:O, s:b}}", "job_result", result,
+                         "service", after, "changes", changes, "plan", "commands", "files", files,
+                         "warnings", warnings, "applied", json_array_size(files) > 0);
         if (!*ret)
                 return oom(err);
         return r < 0 ? r : 0;

@@ -352,6 +352,60 @@ static const collection_column_t service_columns[] = {
         {"description", "DESCRIPTION", NULL},
 };
 
+/* ---- actions (actions.c) ----------------------------------------------------------- */
+
+static const command_arg_t force_arg[] = {
+        {.name = "force",
+         .type = SETTING_BOOLEAN,
+         .description = "act even on a unit that keeps Steward or the server reachable "
+                        "(stewardd, dbus, systemd-journald, the SSH server from the network)"},
+};
+
+#define ACTION_FN(fn, action)                                                                      \
+        static int fn(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,    \
+                      json_t **ret, struct module_error *err) {                                    \
+                return svc_action(action, ctx, id, args, dry_run, ret, err);                       \
+        }
+ACTION_FN(act_start, "start")
+ACTION_FN(act_stop, "stop")
+ACTION_FN(act_restart, "restart")
+ACTION_FN(act_reload, "reload")
+ACTION_FN(act_try_restart, "try-restart")
+ACTION_FN(act_reset_failed, "reset-failed")
+ACTION_FN(act_enable, "enable")
+ACTION_FN(act_disable, "disable")
+ACTION_FN(act_mask, "mask")
+ACTION_FN(act_unmask, "unmask")
+
+#define ACTION(n, fn, s, role, changes)                                                            \
+        {.name = n,                                                                                \
+         .summary = s,                                                                             \
+         .min_role = role,                                                                         \
+         .changes_state = changes,                                                                 \
+         .args = force_arg,                                                                        \
+         .n_args = ELEMENTSOF(force_arg),                                                          \
+         .run = fn}
+static const collection_action_t service_actions[] = {
+        ACTION("start", act_start, "start the unit and wait for the job's result", ROLE_OPERATOR,
+               false),
+        ACTION("stop", act_stop, "stop the unit and wait for the job's result", ROLE_OPERATOR,
+               false),
+        ACTION("restart", act_restart, "restart the unit (start it if stopped)", ROLE_OPERATOR,
+               false),
+        ACTION("reload", act_reload, "have the unit reload its configuration", ROLE_OPERATOR,
+               false),
+        ACTION("try-restart", act_try_restart, "restart the unit if it runs", ROLE_OPERATOR,
+               false),
+        ACTION("reset-failed", act_reset_failed, "forget that the unit failed", ROLE_OPERATOR,
+               false),
+        ACTION("enable", act_enable, "start the unit at boot (the links its [Install] names)",
+               ROLE_ADMIN, true),
+        ACTION("disable", act_disable, "no longer start the unit at boot", ROLE_ADMIN, true),
+        ACTION("mask", act_mask, "make the unit impossible to start (a link to /dev/null)",
+               ROLE_ADMIN, true),
+        ACTION("unmask", act_unmask, "undo a mask", ROLE_ADMIN, true),
+};
+
 static const collection_def_t services_collections[] = {
         {.name = "services",
          .item = "service",
@@ -365,7 +419,10 @@ static const collection_def_t services_collections[] = {
          .n_columns = ELEMENTSOF(service_columns),
          .list = services_list,
          .show = services_show,
-         .write = services_write},
+         .write = services_write,
+         .actions = service_actions,
+         .n_actions = ELEMENTSOF(service_actions),
+         .front_reads = true},
 };
 
 static const event_def_t services_events[] = {
