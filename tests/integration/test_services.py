@@ -378,3 +378,87 @@ def test_restart_shows_in_events(systemd_ct):
     assert seen and seen[-1]["active_state"] == "active", seen
     # coalesced: a restart is a handful of events, not two dozen
     assert len(seen) <= 4, seen
+
+
+# ---- the issue's "done when" --------------------------------------------------
+
+@ct
+def test_done_when_an_admin_fixes_a_failed_service(systemd_ct):
+    """Find the failed service, read why in its logs, give it Restart= by a
+    planned drop-in, restart it, watch it come up live, roll the drop-in
+    back: each change audited."""
+    c = systemd_ct
+    first = last_audit(c)
+    first_id = first["id"] if first else 0
+    # 1. find it
+    r = c.https("GET", "/api/v1/services?state=failed", token="admin")
+    assert [u["name"] for u in r.json["services"]] == [FAIL], r.json
+    # 2. read why (the logs module, when it is there; the journal inside agrees)
+    why = "cannot read /etc/steward-test/fail.conf"
+    r = c.https("GET", f"/api/v1/services/{FAIL}", token="admin")
+    logs = c.https("GET", r.json["service"]["logs"], token="admin")
+    if logs.status == 200:
+        assert any(why in e["message"] for e in logs.json["entries"]), logs.json
+    assert why in c.journal("-u", FAIL, "-o", "cat")
+    # 3. plan the drop-in, then apply it
+    body = {"restart": "on-failure", "restart_sec": 1}
+    plan = c.https("PATCH", f"/api/v1/services/{FAIL}?dry_run=1", body, token="admin")
+    assert plan.status == 200 and "+Restart=on-failure" in plan.json["plan"]["files"][0]["diff"]
+    assert c.show(FAIL, "Restart")["Restart"] == "no"
+    r = c.https("PATCH", f"/api/v1/services/{FAIL}", body, token="admin")
+    assert r.status == 200 and c.show(FAIL, "Restart")["Restart"] == "on-failure", r
+    # 4. restart it while watching the events
+    q, stop = queue.Queue(), threading.Event()
+    threading.Thread(target=read_events, args=(c, "services", q, stop, c.token("admin")),
+                     daemon=True).start()
+    time.sleep(1)
+    r = act(c, FAIL, "restart", role="admin")
+    assert r.status == 200 and r.json["job_result"] == "done", r
+    # 5. it comes up, live (and, still failing, systemd restarts it)
+    states = set()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not {"active", "activating"} & states:
+        try:
+            ev, data = q.get(timeout=1)
+        except queue.Empty:
+            continue
+        if data.get("name") == FAIL:
+            states.add(data.get("active_state"))
+    stop.set()
+    assert {"active", "activating"} & states, states
+    wait_for(lambda: int(c.show(FAIL, "NRestarts")["NRestarts"]) > 0, what="a restart by Restart=")
+    # 6. roll the drop-in back: the service fails for good again
+    rec = last_audit(c, "services:modify")
+    r = c.https("POST", f"/api/v1/audit/{rec['id']}/rollback", {}, token="admin")
+    assert r.status == 200 and c.show(FAIL, "Restart")["Restart"] == "no", r
+    act(c, FAIL, "reset-failed", role="admin")
+    act(c, FAIL, "start", role="admin")
+    wait_for(lambda: c.show(FAIL, "ActiveState")["ActiveState"] == "failed", what="failed again")
+    # each change audited, in order
+    r = c.https("GET", "/api/v1/audit?module=services&limit=50", token="admin")
+    ops = [x["operation"] for x in reversed(r.json["records"]) if x["id"] > first_id]
+    assert ops[:3] == ["services:modify", "action:restart", "rollback"], ops
+
+
+# ---- last: a reboot ---------------------------------------------------------------
+
+@ct
+def test_enable_and_disable_survive_a_reboot(systemd_ct):
+    c = systemd_ct
+    r = act(c, LOGGER, "disable")
+    assert r.status == 200, r
+    r = act(c, TICK, "disable")
+    assert r.status == 200, r
+    r = act(c, TICK, "enable")
+    assert r.status == 200, r
+    c.reboot()
+    try:
+        assert c.show(LOGGER, "UnitFileState", "ActiveState") == {
+            "UnitFileState": "disabled", "ActiveState": "inactive"}
+        assert c.show(TICK, "UnitFileState", "ActiveState") == {
+            "UnitFileState": "enabled", "ActiveState": "active"}
+        r = c.https("GET", f"/api/v1/services/{LOGGER}", token="monitor")
+        assert r.json["service"]["unit_file_state"] == "disabled", r
+    finally:
+        assert act(c, LOGGER, "enable").status == 200
+        assert act(c, LOGGER, "start", role="operator").status == 200
