@@ -858,13 +858,14 @@ int units_show(const char *name, json_t **ret, struct module_error *err) {
         _cleanup_bus_ sd_bus *bus = NULL;
         int r;
 
+        /* Without systemd, every unit is unavailable, a bad name too. */
+        r = units_bus_open(&bus, err);
+        if (r < 0)
+                return r;
         if (!unit_name_valid(name)) {
                 module_error_set(err, 400, "invalid_argument", "name", "%s",
                                  unit_name_problem(name));
                 return -EINVAL;
         }
-        r = units_bus_open(&bus, err);
-        if (r < 0)
-                return r;
         return units_show_on(bus, name, ret, err);
 }
