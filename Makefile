@@ -25,7 +25,7 @@ FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_SECONDS       ?= 600
 
 .PHONY: run test build build-asan build-fuzz web-deps unit fuzz-smoke integration browser fuzz \
-	bench clean install deb container
+	bench clean install deb container systemd-ct
 
 run:
 	@if [ "$$(id -u)" -ne 0 ]; then \
@@ -104,6 +104,8 @@ unit:
 fuzz-smoke:
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
 
+# Includes the tests against the booted systemd container (marker systemd,
+# tests/integration/systemd_ct.py): one container for the whole run.
 integration:
 	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q tests/integration
 
@@ -112,6 +114,15 @@ integration:
 browser:
 	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) STEWARD_ARTIFACTS=$(abspath $(ASAN_BUILD))/browser-artifacts \
 	  $(PYTHON) -m pytest -q tests/browser
+
+# Only the tests against the booted systemd container (the services, logs
+# and console tests on a real systemd; they are part of integration and
+# browser too), one container per pytest run.  Exit status 5 is pytest's
+# "no test selected".
+systemd-ct: build-asan
+	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q -m systemd tests/integration
+	STEWARD_BUILD=$(abspath $(ASAN_BUILD)) STEWARD_ARTIFACTS=$(abspath $(ASAN_BUILD))/browser-artifacts \
+	  $(PYTHON) -m pytest -q -m systemd tests/browser || [ $$? -eq 5 ]
 
 # A fuzzing campaign: FUZZ_SECONDS per target, one after the other; the
 # grown corpora stay in $(FUZZ_BUILD)/fuzz-corpus for the next one.
@@ -130,6 +141,7 @@ bench:
 	bench/events.sh $(BUILD) $(EVENT_STREAMS)
 	$(PYTHON) bench/users.py $(BUILD)
 	$(PYTHON) bench/slow.py $(BUILD) $(SLOW_BASELINE)
+	$(PYTHON) bench/run-container.py --build $(BUILD) bench/ct-baseline.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(DEB_OUT)

@@ -22,4 +22,5 @@ make_user = integration.make_user
 pytest_configure = integration.pytest_configure
 host_unchanged = integration.host_unchanged
 systemd_ct = integration.systemd_ct
+systemd_ct_checked = integration.systemd_ct_checked
 pytest_terminal_summary = integration.pytest_terminal_summary

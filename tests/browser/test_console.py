@@ -51,13 +51,13 @@ def has_users(d):
     return any(m["name"] == "users" for m in r.json["modules"])
 
 
-def run(d, user, steps, name, extra_env=None):
+def run(d, user, steps, name, extra_env=None, url=None):
     out = ARTIFACTS / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({
-        "STEWARD_URL": f"https://127.0.0.1:{d.port}",
+        "STEWARD_URL": url or f"https://127.0.0.1:{d.port}",
         "STEWARD_USER": user[0],
         "STEWARD_PASSWORD": user[1],
         "STEWARD_NOROLE_USER": "nora",
@@ -154,3 +154,12 @@ def test_console_users(console):
     d, user = console
     assert has_users(d), "the users module is missing"
     run(d, user, ["login", "users"], "users")
+
+
+@pytest.mark.systemd
+def test_console_in_the_systemd_container(systemd_ct):
+    """Chromium on the host reaches the daemon in the booted container
+    (systemd_ct) over its network address: log in, the overview matches the
+    API, the live chart moves (the event stream), log out."""
+    run(None, systemd_ct.credentials("admin"), ["login", "overview", "live", "logout"], "systemd-ct",
+        url=systemd_ct.url)

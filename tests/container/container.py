@@ -1,5 +1,7 @@
 """A booted Debian 12 container for tests that need a real systemd: the
-package test here, and later the services and journal tests.
+package test here, and (through the subclass SystemdCt in
+tests/integration/systemd_ct.py, the session fixture systemd_ct) the
+services, logs and console tests with the sanitizer build inside.
 
     root = build_root(["libmicrohttpd12", ...])   # cached, see build-root.sh
     with Container(root) as c:                     # boots, waits for systemd
@@ -11,6 +13,12 @@ The root is never written: systemd-nspawn boots it with --volatile=overlay
 container), so no copy is made and nothing a test does survives it.  Each
 container has a private network (--private-network), is not registered with
 machined (--register=no) and stays in the test's own cgroup (--keep-unit).
+
+A subclass changes how the container is started by overriding
+nspawn_argv() (systemd_ct.py wraps it in a private mount namespace that
+mounts its own persistent overlay, and gives it a network namespace), and
+can power off and boot() again on the same root (a reboot).  nspawn gets
+SIGTERM (a clean power-off) when the test process dies (die_with_parent).
 
 Safety: every command runs through nsenter into the container's leader
 (its PID 1); before each one the leader is checked to be a different

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from systemd_ct import systemd_ct, terminal_summary  # noqa: F401 (the session's booted container)
+from systemd_ct import systemd_ct, systemd_ct_checked, terminal_summary  # noqa: F401 (the booted container)
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("STEWARD_BUILD", ROOT / "build-asan"))

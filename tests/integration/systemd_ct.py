@@ -37,7 +37,8 @@ The container (one per session, booted once; `SystemdCt`):
 - Test units (ct-units/): steward-test-logger.service (a numbered line a
   second, identifier steward-test-logger, every 5th at warning and every
   10th at err), steward-test-fail.service (logs why at err, exits 3; failed
-  from boot), steward-test-tick.timer + .service (every 3 s),
+  from boot; runs when its environment has STEWARD_TEST_FIXED=1, e.g. from a
+  drop-in's Environment=), steward-test-tick.timer + .service (every 3 s),
   steward-test-echo.socket (TCP 7777, Accept=yes) + steward-test-echo@.service.
   All enabled at the first boot.  A test that changes a unit's state puts it
   back: the container is shared.
@@ -46,6 +47,7 @@ The fixture skips with the reason when not root, when a tool is missing or
 when the root cannot be built; `STATS` holds the timings that the terminal
 summary prints.
 """
+import fcntl
 import hashlib
 import http.client
 import json
@@ -70,11 +72,12 @@ from container import Container, build_root, die_with_parent, _ns_inode  # noqa:
 
 BUILD = Path(os.environ.get("STEWARD_BUILD", ROOT / "build-asan"))
 UNITS = HERE / "ct-units"
-# What the ASan build needs at run time (ldd build-asan/stewardd), what the
-# daemon runs (useradd, chpasswd), a real SSH server unit for the services
-# guards, and tzdata for the time module.
+# What the ASan build needs at run time (ldd build-asan/stewardd; libcurl4
+# and libssl3 for the CLI, which runs inside too, as root over the unix
+# socket), what the daemon runs (useradd, chpasswd), a real SSH server unit
+# for the services guards, and tzdata for the time module.
 PACKAGES = ["libasan8", "libubsan1", "libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2",
-            "libsqlite3-0", "libstdc++6", "passwd", "procps", "tzdata", "openssh-server"]
+            "libsqlite3-0", "libstdc++6", "libcurl4", "libssl3", "passwd", "procps", "tzdata", "openssh-server"]
 # Units that wait for a network the container does not have, or reach for it.
 MASK = ("systemd-networkd-wait-online.service", "apt-daily.timer", "apt-daily-upgrade.timer",
         "nmbd.service", "samba-ad-dc.service")
@@ -85,6 +88,7 @@ ECHO_PORT = 7777
 NET_PREFIX = "10.123.0."
 NET_BLOCKS = 64  # 10.123.0.0/24 as /30 blocks
 VETH_PREFIX = "stct"
+TMP_PREFIX = "steward-ct-"
 BUILD_INSIDE = "/opt/steward/build"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 TOOLS = ("systemd-nspawn", "debootstrap", "nsenter", "unshare", "ip", "mount")
@@ -102,6 +106,21 @@ def unavailable():
     if not (BUILD / "stewardd").is_file():
         return f"no {BUILD}/stewardd (make build-asan)"
     return None
+
+
+def remove_stale(min_age=600):
+    """Removes the directories of runs that were killed (their lock is free
+    and they are older than min_age seconds); a killed run's network and
+    processes die with it, its directory does not."""
+    for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*"):
+        try:
+            if time.time() - d.stat().st_mtime < min_age:
+                continue
+            with open(d / ".lock") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            continue
 
 
 class Response:
@@ -131,16 +150,22 @@ class SystemdCt(Container):
         self.build = Path(build)
         self.holder = None
         self.veth = None
+        self.veth_ifindex = None
         self.host_ip = self.ip = None
         self._passwords = {r: f"Ct-{secrets.token_urlsafe(12)}-1" for r in ROLES}
         self._tokens = {}
         self.fingerprint = None
+        self._lock = None
 
     # -- life cycle ----------------------------------------------------
     def start(self):
-        self.tmp = Path(tempfile.mkdtemp(prefix="steward-ct-"))
+        remove_stale()
+        self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         try:
             os.chmod(self.tmp, 0o755)
+            # Held while the directory is in use (remove_stale).
+            self._lock = open(self.tmp / ".lock", "w")
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
             self._prepare_layer()
             self._make_network()
             t = time.monotonic()
@@ -173,9 +198,9 @@ class SystemdCt(Container):
             (up / dst).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
             shutil.copyfile(src, up / dst)
         (up / BUILD_INSIDE.lstrip("/")).mkdir(parents=True, mode=0o755)
-        for p in (self.root, self.tmp):
+        for p in (self.root, self.tmp, self.build):
             if any(c in str(p) for c in ",:\\"):
-                raise RuntimeError(f"{p}: overlayfs options cannot name this path")
+                raise RuntimeError(f"{p}: overlayfs and nspawn options cannot name this path")
 
     def _make_network(self):
         """The network namespace (held by a sleep that dies with us), the
@@ -198,6 +223,7 @@ class SystemdCt(Container):
         else:
             raise RuntimeError(f"no free {VETH_PREFIX}N interface name (0..{NET_BLOCKS - 1})")
         self.veth = name
+        self.veth_ifindex = int(Path(f"/sys/class/net/{name}/ifindex").read_text())
         self.host_ip, self.ip = f"{NET_PREFIX}{4 * k + 1}", f"{NET_PREFIX}{4 * k + 2}"
         _ip("addr", "add", f"{self.host_ip}/30", "dev", name)
         _ip("link", "set", name, "up")
@@ -231,7 +257,7 @@ class SystemdCt(Container):
         self.run("systemctl", "enable", "steward-test-fail.service")
         self.run("systemctl", "start", "steward-test-fail.service", check=False)
 
-    def _wait_daemon(self, timeout=60):
+    def _wait_daemon(self, timeout=120):
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:
@@ -253,8 +279,35 @@ class SystemdCt(Container):
         (self.tmp / "cert.pem").write_text(pem)
         self.fingerprint = "SHA256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
 
-    def _daemon_log(self):
-        return self.run("journalctl", "--no-pager", "-o", "cat", "-u", "stewardd.service", check=False).stdout
+    def _daemon_log(self, after=None):
+        argv = ["journalctl", "--no-pager", "-o", "cat", "-u", "stewardd.service"]
+        if after:
+            argv.append(f"--after-cursor={after}")
+        return self.run(*argv, check=False).stdout
+
+    def journal_cursor(self):
+        """The journal's current end, for journal(f"--after-cursor={c}")."""
+        out = self.run("journalctl", "--no-pager", "-n", "1", "-o", "cat", "--show-cursor").stdout
+        line = out.rstrip("\n").rpartition("\n")[2]
+        return line.split("-- cursor: ", 1)[1] if line.startswith("-- cursor: ") else None
+
+    def after_test(self, cursor):
+        """After each test that used the container: stewardd's journal since
+        the test began holds no sanitizer report, and the daemon did not
+        fail; one a test stopped (or that failed) is started again for the
+        next test."""
+        log = self._daemon_log(after=cursor)
+        st = self.show("stewardd.service", "ActiveState", "Result", "ExecMainStatus")
+        if st["ActiveState"] != "active":
+            self.run("systemctl", "reset-failed", "stewardd.service", check=False)
+            # Fails at once, saying why, when a test left it masked.
+            self.run("systemctl", "start", "stewardd.service")
+            self._wait_daemon()
+            self._recheck_tokens()
+        for mark in SANITIZER_MARKS:
+            assert mark not in log, f"sanitizer report in stewardd's journal during the test:\n{log[-8000:]}"
+        assert st["ActiveState"] == "active" or st["Result"] == "success", \
+            f"stewardd failed during the test ({st}):\n{log[-4000:]}"
 
     def check_daemon(self):
         """Stops stewardd; fails unless it exited 0 and its journal (every
@@ -309,20 +362,34 @@ class SystemdCt(Container):
             if self.holder is not None:
                 self.holder.kill()
                 self.holder.wait(timeout=30)
-            if self.veth and _ip("link", "show", "dev", self.veth, check=False).returncode == 0:
+            # The pair goes with the namespace, asynchronously; only ours is
+            # deleted (a run beside this one may have taken the name since).
+            deadline = time.monotonic() + 5
+            while self._veth_is_ours() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._veth_is_ours():
                 _ip("link", "del", "dev", self.veth, check=False)
             tmp = self.tmp
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
                 self.tmp = None
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
         if check:
             errors += self.leftovers(tmp)
             assert not errors, "\n".join(errors)
 
+    def _veth_is_ours(self):
+        try:
+            return int(Path(f"/sys/class/net/{self.veth}/ifindex").read_text()) == self.veth_ifindex
+        except (OSError, ValueError, TypeError):
+            return False
+
     def leftovers(self, tmp):
         """What the teardown should have removed and did not."""
         left = []
-        if self.veth and _ip("link", "show", "dev", self.veth, check=False).returncode == 0:
+        if self._veth_is_ours():
             left.append(f"interface {self.veth} still exists")
         for p in (self.proc, self.holder):
             if p is not None and p.poll() is None:
@@ -345,6 +412,28 @@ class SystemdCt(Container):
     def journal(self, *args):
         """journalctl's output inside the container (no pager)."""
         return self.run("journalctl", "--no-pager", *args).stdout
+
+    def add_units(self, n, prefix="steward-bench-"):
+        """n more loaded and active units (PREFIXK.service, oneshot,
+        RemainAfterExit, started through PREFIXall.target), for listings
+        of a few hundred units; returns their names.  remove_units() undoes it."""
+        system = self.path("/etc/systemd/system")
+        names = [f"{prefix}{k}.service" for k in range(n)]
+        for name in names:
+            (system / name).write_text("[Unit]\nDescription=Steward bench: an idle unit\n\n"
+                                       "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n")
+        (system / f"{prefix}all.target").write_text(
+            "[Unit]\nDescription=Steward bench: the idle units\nWants=" + " ".join(names) + "\n")
+        self.run("systemctl", "daemon-reload")
+        self.run("systemctl", "start", f"{prefix}all.target", timeout=300)
+        return names
+
+    def remove_units(self, prefix="steward-bench-"):
+        self.run("systemctl", "stop", f"{prefix}*", check=False, timeout=300)
+        for f in self.path("/etc/systemd/system").glob(f"{prefix}*"):
+            f.unlink()
+        self.run("systemctl", "daemon-reload")
+        self.run("systemctl", "reset-failed", check=False)
 
     # -- from the host -------------------------------------------------
     @property
@@ -440,6 +529,18 @@ def systemd_ct():
     ct.start()
     yield ct
     ct.stop()
+
+
+@pytest.fixture(autouse=True)
+def systemd_ct_checked(request):
+    """Around every test that uses systemd_ct: SystemdCt.after_test."""
+    if "systemd_ct" not in request.fixturenames:
+        yield
+        return
+    ct = request.getfixturevalue("systemd_ct")
+    cursor = ct.journal_cursor()
+    yield
+    ct.after_test(cursor)
 
 
 def terminal_summary(terminalreporter):

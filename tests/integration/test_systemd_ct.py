@@ -2,9 +2,10 @@
 and console tests rely on: the daemon inside answers over TLS from the host,
 each role's account logs in with that role, the CLI on the host reaches it,
 the test units behave as documented, only the container's /30 is routed,
-and an enabled unit stays enabled across a reboot.  The reboot test runs
-last in this file (it restarts the daemon), and a second container shows
-that a teardown leaves no interface, mount or process behind."""
+and an enabled unit stays enabled across a reboot; a second container
+shows that a teardown leaves no interface, mount or process behind, and the
+per-test check fails on a sanitizer report and starts a stopped daemon
+again."""
 import socket
 import time
 from pathlib import Path
@@ -37,6 +38,14 @@ def test_systemd_is_pid1_and_the_daemon_is_its_unit(systemd_ct):
     assert p.returncode != 0 and "Read-only" in p.stderr, p.stderr
 
 
+def test_nothing_but_the_fail_unit_failed_and_ssh_runs(systemd_ct):
+    failed = systemd_ct.run("systemctl", "--failed", "--no-legend", "--plain").stdout.split("\n")
+    assert [l.split()[0] for l in failed if l.strip()] == ["steward-test-fail.service"], failed
+    assert systemd_ct.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+    for unit in sct.MASK:
+        assert systemd_ct.show(unit, "LoadState")["LoadState"] == "masked", unit
+
+
 def test_https_from_the_host(systemd_ct):
     r = systemd_ct.https("GET", "/api/v1/whoami")
     assert r.status == 401, r
@@ -59,6 +68,12 @@ def test_cli_from_the_host(systemd_ct):
         systemd_ct.ip not in (Path.home() / ".config" / "steward" / "known_hosts").read_text()
 
 
+def test_cli_inside_over_the_unix_socket(systemd_ct):
+    # As root inside, the CLI (the build under test) is an administrator.
+    p = systemd_ct.run(sct.BUILD_INSIDE + "/steward", "--json", "list")
+    assert '"modules"' in p.stdout, p.stdout
+
+
 def test_logger_logs_numbered_lines_with_priorities(systemd_ct):
     assert systemd_ct.show("steward-test-logger.service", "ActiveState")["ActiveState"] == "active"
     out = wait_for(lambda: systemd_ct.journal("-t", "steward-test-logger", "-p", "err", "-o", "cat"),
@@ -75,6 +90,27 @@ def test_fail_unit_is_failed_with_its_reason(systemd_ct):
     assert st == {"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "3"}, st
     out = systemd_ct.journal("-u", "steward-test-fail.service", "-p", "err", "-o", "cat")
     assert "cannot read /etc/steward-test/fail.conf" in out, out
+
+
+
+def test_fail_unit_is_fixed_by_its_environment(systemd_ct):
+    unit = "steward-test-fail.service"
+    dropin = systemd_ct.path("/run/systemd/system/steward-test-fail.service.d")
+    dropin.mkdir(parents=True, exist_ok=True)
+    (dropin / "fixed.conf").write_text("[Service]\nEnvironment=STEWARD_TEST_FIXED=1\n")
+    try:
+        systemd_ct.run("systemctl", "daemon-reload")
+        systemd_ct.run("systemctl", "restart", unit)
+        assert systemd_ct.show(unit, "ActiveState")["ActiveState"] == "active"
+        wait_for(lambda: "fixed, running" in systemd_ct.journal("-u", unit, "-n", "5", "-o", "cat"),
+                 what="the fixed unit's line")
+    finally:
+        (dropin / "fixed.conf").unlink()
+        dropin.rmdir()
+        systemd_ct.run("systemctl", "daemon-reload")
+        systemd_ct.run("systemctl", "restart", unit, check=False)
+    st = systemd_ct.show(unit, "ActiveState", "Result", "ExecMainStatus")
+    assert st == {"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "3"}, st
 
 
 def test_timer_ticks(systemd_ct):
@@ -94,6 +130,16 @@ def test_echo_socket_answers_from_the_host(systemd_ct):
     assert got == b"hello steward\n"
     st = systemd_ct.show("steward-test-echo.socket", "SubState", "Accept", "NAccepted")
     assert st["SubState"] == "listening" and st["Accept"] == "yes" and int(st["NAccepted"]) >= 1, st
+
+
+def test_add_units_for_big_listings(systemd_ct):
+    names = systemd_ct.add_units(3, prefix="steward-ct-extra-")
+    try:
+        for name in names:
+            assert systemd_ct.show(name, "ActiveState")["ActiveState"] == "active", name
+    finally:
+        systemd_ct.remove_units(prefix="steward-ct-extra-")
+    assert systemd_ct.show(names[0], "LoadState")["LoadState"] == "not-found"
 
 
 def test_only_the_containers_link_is_routed(systemd_ct):
@@ -140,10 +186,25 @@ def test_teardown_leaves_nothing(systemd_ct):
     assert other.veth != systemd_ct.veth and other.ip != systemd_ct.ip
     assert other.https("GET", "/api/v1/whoami", token=other.token("monitor")).status == 200
     tmp, veth = other.tmp, other.veth
+    assert other._veth_is_ours()
     other.stop()
     assert not tmp.exists()
-    assert sct._ip("link", "show", "dev", veth, check=False).returncode != 0
+    assert not other._veth_is_ours(), veth
     assert other.proc.poll() is not None and other.holder.poll() is not None
     assert str(tmp) not in Path("/proc/self/mountinfo").read_text()
     # The session's container is untouched.
     assert systemd_ct.https("GET", "/api/v1/whoami", token=systemd_ct.token("monitor")).status == 200
+
+
+def test_a_sanitizer_report_fails_the_test(systemd_ct, monkeypatch):
+    report = "==42==ERROR: AddressSanitizer: heap-use-after-free on address 0x1"
+    monkeypatch.setattr(systemd_ct, "_daemon_log", lambda after=None: report)
+    with pytest.raises(AssertionError, match="sanitizer report"):
+        systemd_ct.after_test(None)
+
+
+def test_a_stopped_daemon_is_started_for_the_next_test(systemd_ct):
+    systemd_ct.run("systemctl", "stop", "stewardd.service")
+    systemd_ct.after_test(systemd_ct.journal_cursor())
+    assert systemd_ct.show("stewardd.service", "ActiveState")["ActiveState"] == "active"
+    assert systemd_ct.https("GET", "/api/v1/whoami", token="monitor").status == 200
