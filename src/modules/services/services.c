@@ -448,4 +448,6 @@ const module_t module_services = {
         .events_attach = svc_events_attach,
         .file_restore = services_file_restore,
         .change = &services_hooks,
+        .console_title = "Services",
+        .console_overview = true,
 };

@@ -15,6 +15,10 @@
  * and {"manager": "reloaded"} at once.  At most PENDING_MAX units wait; a
  * new one beyond that flushes the oldest first.
  *
+ * It also tells units.c when unit files changed (UnitFilesChanged,
+ * Reloading), which lets listings keep systemd's slow ListUnitFiles answer
+ * in between.
+ *
  * The loop waits at most 50 ms on the bus, so a detach is seen within that
  * time.  Where systemd does not run, no thread is started.
  */
@@ -118,12 +122,21 @@ static int on_job(sd_bus_message *m, void *data, sd_bus_error *e) {
         return 0;
 }
 
+static int on_files_changed(sd_bus_message *m, void *data, sd_bus_error *e) {
+        (void)m;
+        (void)data;
+        (void)e;
+        units_file_states_changed();
+        return 0;
+}
+
 static int on_reloading(sd_bus_message *m, void *data, sd_bus_error *e) {
         int active;
         json_t *o;
 
         (void)data;
         (void)e;
+        units_file_states_changed();
         if (sd_bus_message_read(m, "b", &active) < 0)
                 return 0;
         o = json_pack("{s:s}", "manager", active ? "reloading" : "reloaded");
@@ -147,6 +160,9 @@ static int subscribe(sd_bus *bus) {
                 r = sd_bus_match_signal(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "Reloading",
                                         on_reloading, NULL);
         if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER,
+                                        "UnitFilesChanged", on_files_changed, NULL);
+        if (r >= 0)
                 r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL,
                                        NULL, NULL);
         return r;
@@ -160,6 +176,10 @@ static void *events_main(void *arg) {
                 sd_bus_flush_close_unref(bus);
                 return NULL;
         }
+        /* From here on a change of unit files is heard of: listings may
+         * keep their states. */
+        units_file_states_watch(true);
+        units_file_states_warm(bus);
         while (!atomic_load(&stopping)) {
                 int r = sd_bus_process(bus, NULL);
                 if (r < 0)
@@ -170,6 +190,7 @@ static void *events_main(void *arg) {
                 if (sd_bus_wait(bus, n_pend ? SVC_EVENT_WINDOW_USEC / 3 : WAIT_USEC) < 0)
                         break;
         }
+        units_file_states_watch(false);
         flush(true);
         sd_bus_flush_close_unref(bus);
         return NULL;

@@ -8,7 +8,9 @@
  * (measured in docs/modules.md: about 1 ms a connection).
  *
  * A listing costs a constant number of bus calls, whatever the number of
- * units: ListUnitsByPatterns and ListUnitFilesByPatterns; the memory, CPU,
+ * units: ListUnitsByPatterns and ListUnitFilesByPatterns (the second one
+ * cached while the event thread watches for changes: systemd takes half a
+ * second over it on a whole system); the memory, CPU,
  * tasks and main process come from the units' cgroups under
  * /sys/fs/cgroup, found by one walk of the cgroup tree (a unit's cgroup is
  * the directory named after it, under its slices).  units_bus_calls()
@@ -41,6 +43,14 @@ int units_bus_value(sd_bus_message *m, json_t **ret);
 /* Bus calls made by this process since it started. */
 uint64_t units_bus_calls(void);
 void units_bus_count(void);
+
+/* The unit file states are cached between listings only while someone
+ * watches systemd's signals and calls units_file_states_changed() on
+ * UnitFilesChanged and Reloading (the event thread, svcevents.c). */
+void units_file_states_watch(bool watched);
+void units_file_states_changed(void);
+/* Fills the cache now (the event thread, once it watches). */
+void units_file_states_warm(sd_bus *bus);
 
 /* GET /api/v1/services: query {type, state, enabled, name}; *ret
  * {"services": [unit…]}. */
