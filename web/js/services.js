@@ -180,7 +180,8 @@ function facts(u) {
     ['Drop-ins', (u.drop_in_paths || []).length ? u.drop_in_paths.map((p) => h('div.mono', p)) : null],
     ['ExecStart', (u.exec_start || []).length ? u.exec_start.map((e) => h('div.mono', (e.argv || [e.path]).join(' '))) : null],
   ].filter(([, v]) => v !== null && v !== undefined && v !== '');
-  return h('dl.facts', rows.map(([k, v]) => h('div', h('dt', k), h('dd', { 'data-fact': k }, v))));
+  const wide = new Set(['Description', 'Unit file', 'Drop-ins', 'ExecStart']);
+  return h('dl.facts.unit-facts', rows.map(([k, v]) => h('div', { class: wide.has(k) ? 'wide' : undefined }, h('dt', k), h('dd', { 'data-fact': k }, v))));
 }
 
 function deps(u) {
