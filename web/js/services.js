@@ -8,11 +8,12 @@
  * try-restart, reset-failed; admins also enable, disable, mask, unmask,
  * whose plan is reviewed first), the drop-in settings form (review before
  * apply, services only, admins) and a live log pane (the logs module's
- * GET /api/v1/logs?unit=, refreshed by its events).
+ * GET /api/v1/logs?unit=, then its `logs` events on a stream of the pane's
+ * own, filtered for the unit and resumed from the last line's cursor).
  *
- * Everything stays live through the event stream (ctx.bus: "services"
- * events, and "logs" for the log pane), never by polling: an event for a
- * unit on the page reloads what it shows, at most once per 300 ms.
+ * Everything stays live through the event streams (ctx.bus's "services"
+ * events, the pane's "logs"), never by polling: an event for a unit on the
+ * page reloads what it shows, at most once per 300 ms.
  *
  * A guarded unit (stewardd, dbus, the journal, ssh from the network) is
  * refused with 409 needs_force: the page says why and offers to force. */
@@ -313,14 +314,40 @@ async function renderUnit(view, ctx, unit) {
     return u;
   }
 
+  /* The log pane: the last lines (GET /api/v1/logs?unit=), then new ones
+   * from a stream of its own that follows the journal for this unit from
+   * the last line shown (the logs event type is filtered per stream). */
+  let entries = [];
+  let follow = null;
+  function showLogs() {
+    clear(logsEl, logLines(entries));
+    const box = logsEl.querySelector('.log-lines');
+    if (box) box.scrollTop = box.scrollHeight;
+  }
   async function loadLogs() {
     try {
       const r = await get(`/api/v1/logs?unit=${seg(unit)}&limit=50&order=desc`);
-      const entries = (r.entries || []).slice().sort((a, b) => (a.time < b.time ? -1 : 1));
-      clear(logsEl, logLines(entries));
+      entries = (r.entries || []).slice().reverse();
+      showLogs();
     } catch (e) {
-      clear(logsEl, e.status === 404 ? h('p.muted', 'The logs module is not on this server.') : notice('error', errorText(e)));
+      clear(logsEl, e.status === 404 ? h('p.muted', 'The logs module is not on this server.') : e.status === 403 ? h('p.muted', 'Reading logs needs the operator role.') : notice('error', errorText(e)));
+      return;
     }
+    const last = entries.length ? entries[entries.length - 1].cursor : null;
+    follow = new EventSource(`/api/v1/events?types=logs&unit=${seg(unit)}${last ? `&cursor=${seg(last)}` : ''}`);
+    follow.addEventListener('logs', (ev) => {
+      let d;
+      try {
+        d = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      entries = entries.concat(d.entries || []).slice(-200);
+      showLogs();
+    });
+    follow.onerror = () => {
+      if (follow && follow.readyState === EventSource.CLOSED) follow = null;
+    };
   }
 
   clear(
@@ -334,18 +361,10 @@ async function renderUnit(view, ctx, unit) {
     h('section.panel', { 'aria-labelledby': 'unit-deps-title' }, h('h2#unit-deps-title', 'Dependencies'), depsEl),
   );
   const onService = debounce(() => load().catch(() => {}), 300);
-  const onLogs = debounce(loadLogs, 300);
   const svcListener = (ev) => {
     if (!ev.detail || !ev.detail.name || ev.detail.name === unit) onService();
-    if (ev.detail && ev.detail.name === unit) onLogs();
-  };
-  const logsListener = (ev) => {
-    const d = ev.detail || {};
-    const entries = d.entries || [d];
-    if (entries.some((e) => !e.unit || e.unit === unit)) onLogs();
   };
   ctx.bus.addEventListener('services', svcListener);
-  ctx.bus.addEventListener('logs', logsListener);
   try {
     await load();
   } catch (e) {
@@ -354,7 +373,7 @@ async function renderUnit(view, ctx, unit) {
   await loadLogs();
   return () => {
     ctx.bus.removeEventListener('services', svcListener);
-    ctx.bus.removeEventListener('logs', logsListener);
+    if (follow) follow.close();
   };
 }
 
