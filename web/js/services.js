@@ -280,7 +280,8 @@ function logLines(entries) {
   if (!entries.length) return h('p.muted', 'No log lines.');
   return h(
     'div.log-lines',
-    { role: 'log' },
+    /* Focusable: the pane scrolls, by keyboard too. */
+    { role: 'log', tabIndex: 0, 'aria-label': 'log lines' },
     entries.map((e) => h('div.log-line', { 'data-priority': String(e.priority), class: `prio-${PRIORITY[e.priority] || 'info'}` }, h('span.muted', when(e.time)), ' ', e.identifier ? `${e.identifier}: ` : '', e.message)),
   );
 }
