@@ -115,6 +115,22 @@ def test_show_a_service_and_a_timer(systemd_ct):
     assert t["triggers"] == "steward-test-tick.service"
 
 
+@ct
+def test_reads_on_many_threads_at_once(systemd_ct):
+    """The front answers lists and shows on several threads at once (each
+    with its own bus connection): all answer, alike."""
+    from concurrent.futures import ThreadPoolExecutor
+    paths = ["/api/v1/services?type=all&state=all", f"/api/v1/services/{LOGGER}",
+             "/api/v1/services?name=steward-*", f"/api/v1/services/{TICK}"] * 6
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        rs = list(pool.map(lambda p: systemd_ct.https("GET", p, token="monitor"), paths))
+    assert all(r.status == 200 for r in rs), [r for r in rs if r.status != 200]
+    for p, r in zip(paths, rs):
+        if p.endswith("state=all"):
+            names = {u["name"] for u in r.json["services"]}
+            assert {LOGGER, FAIL, TICK, "stewardd.service"} <= names, names
+
+
 BAD_NAMES = [
     ("a%2Fb.service", (400, 404, 405)),          # '/' (the route never sees it as one segment)
     ("..service", (400,)),
