@@ -11,8 +11,10 @@
  *
  * A route's '*' segments expand by their names: "module" into every module,
  * "command" into that module's commands, "action" into the service actions
- * the module has; "{collection}" into every collection (a read-only one gets
- * no write methods).  Other names stay path parameters.  So each path of the
+ * the module has, or after a collection into its item actions (with their
+ * arguments' schema and their own lowest role); "{collection}" into every
+ * collection (a read-only one gets no write methods, one without actions no
+ * action route).  Other names stay path parameters.  So each path of the
  * document is one the daemon answers, and none it answers is missing: the
  * integration test test_openapi.py probes both ways.  A route whose params
  * do not name its '*' segments, or a schema name not defined here, stops
@@ -396,8 +398,8 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
         if (b->command)
                 snprintf(summary, sizeof summary, "%s", b->command->summary);
         else if (b->action)
-                snprintf(summary, sizeof summary, "%s %s: %s", b->collection->item,
-                         b->action->name, b->action->summary ? b->action->summary : "");
+                snprintf(summary, sizeof summary, "%s %s: %s", b->collection->item, b->action->name,
+                         b->action->summary ? b->action->summary : "");
         else if (b->collection)
                 snprintf(summary, sizeof summary, "%s %s", r->summary,
                          STREQ(r->pattern, "api/v1/{collection}") && STREQ(r->method, "GET")
@@ -468,8 +470,8 @@ static void expand_star(struct gen *g, struct binding *b, const char *seg, size_
                         const module_t *m = steward_modules[mi];
                         for (size_t i = 0; i < m->n_collections; i++) {
                                 const collection_def_t *c = &m->collections[i];
-                                bool action_route = strstr(b->r->params ? b->r->params : "",
-                                                           "action") != NULL;
+                                bool action_route =
+                                        strstr(b->r->params ? b->r->params : "", "action") != NULL;
                                 if (action_route ? c->n_actions == 0
                                                  : !STREQ(b->r->method, "GET") && !c->write)
                                         continue;

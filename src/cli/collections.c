@@ -240,19 +240,18 @@ static json_t *action_verb(json_t *action) {
                                                                     : "VALUE");
                 if (o) {
                         json_object_set_new(o, "type", json_string(type));
-                        json_object_set(o, "description",
-                                        json_object_get(a, "description") ?: json_string(""));
+                        json_object_set_new(o, "description",
+                                            json_string(sget(a, "description") ?: ""));
                         if (json_is_true(json_object_get(a, "required")))
                                 json_object_set_new(o, "required", json_true());
                 }
                 json_array_append_new(opts, o);
         }
-        return json_pack("{s:O, s:s, s:O, s:o, s:b, s:b, s:O, s:O}", "name",
-                         json_object_get(action, "name"), "op", "action", "summary",
-                         json_object_get(action, "summary") ?: json_string(""), "options",
+        return json_pack("{s:s?, s:s, s:s, s:o, s:b, s:b, s:s, s:b}", "name", sget(action, "name"),
+                         "op", "action", "summary", sget(action, "summary") ?: "", "options",
                          opts ? opts : json_array(), "password", false, "bare_show", false,
-                         "min_role", json_object_get(action, "min_role") ?: json_string("admin"),
-                         "changes_state", json_object_get(action, "changes_state") ?: json_true());
+                         "min_role", sget(action, "min_role") ?: "admin", "changes_state",
+                         !json_is_false(json_object_get(action, "changes_state")));
 }
 
 static json_t *find_verb(json_t *schema, const char *name) {
@@ -791,7 +790,9 @@ static int run_action(struct cli *c, const char *collection, json_t *schema, jso
                         r = -ENOMEM;
                         break;
                 }
+                c->field_options = json_object_get(verb, "options");
                 r = cli_call(c, "POST", target, body, &answer);
+                c->field_options = NULL;
                 if (r < 0)
                         break;
                 if (c->json && p->npos > 1)

@@ -695,13 +695,12 @@ static int command_help(struct cli *c, const char *module, const char *name) {
         printf("\nNeeds the role %s (or higher); %s.\n",
                json_string_value(json_object_get(cmd, "min_role")) ?: "admin",
                json_is_true(json_object_get(cmd, "changes_state")) ? "changes state, audited"
-                                                                  : "reads only");
+                                                                   : "reads only");
         json_array_foreach(json_object_get(cmd, "args"), i, a) {
                 printf("  %s=%s%s  ", json_string_value(json_object_get(a, "name")) ?: "?",
                        json_string_value(json_object_get(a, "type")) ?: "?",
                        json_is_true(json_object_get(a, "required")) ? " (required)" : "");
-                fputs_sanitized(json_string_value(json_object_get(a, "description")) ?: "",
-                                stdout);
+                fputs_sanitized(json_string_value(json_object_get(a, "description")) ?: "", stdout);
                 fputc('\n', stdout);
         }
         json_decref(schema);

@@ -157,8 +157,8 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                          .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
                                          ARGS(STR("collection", true, NAME_MAX_LEN),
                                               STR("id", true, TEXT_MAX_LEN),
-                                              STR("action", true, NAME_MAX_LEN),
-                                              OBJ("args", false), BOOL("dry_run"))},
+                                              STR("action", true, NAME_MAX_LEN), OBJ("args", false),
+                                              BOOL("dry_run"))},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

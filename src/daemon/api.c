@@ -25,7 +25,10 @@
 #include "util.h"
 
 #define MAX_SEGMENTS    8
-#define MAX_SEGMENT_LEN 128
+/* Long enough for any item id a module may want to judge itself (a systemd
+ * unit name is up to 255 bytes; one over 256 is the module's 422 naming the
+ * field, not the router's 404). */
+#define MAX_SEGMENT_LEN 512
 #define LIST_BODY_MAX   (64u << 20) /* a collection list sent from the helper's memfd */
 
 typedef void (*handler_t)(const struct api_request *req, char **params, struct api_response *resp);
@@ -433,8 +436,8 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
         /* A pre-check: the helper is the authority for a command that
          * changes state, and checks the role again. */
         if (req->role < command_min_role(c)) {
-                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
-                          c->name, role_to_string((enum role)command_min_role(c)));
+                api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name, c->name,
+                          role_to_string((enum role)command_min_role(c)));
                 audit_refused(req, resp);
                 return;
         }
@@ -936,6 +939,11 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
                 audit_refused(req, resp);
                 return;
         }
+        if (!utf8_valid(p[1], strlen(p[1]))) {
+                api_error(resp, 400, "invalid_argument", coll->id_field, "the %s is not valid text",
+                          coll->id_field);
+                return;
+        }
         if (!query_flag(req, "dry_run", &dry_run, resp) || !(args = body_object(req, resp)))
                 return;
         r = collection_action_check_args(a, args, &e);
@@ -946,8 +954,8 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
         }
         hcall_init(&c, req);
         ret = hcall_done(&c,
-                         helper_op_collection_action(&c.l, coll->name, p[1], a->name, args,
-                                                     dry_run, &c.ret, &c.e),
+                         helper_op_collection_action(&c.l, coll->name, p[1], a->name, args, dry_run,
+                                                     &c.ret, &c.e),
                          resp);
         if (ret)
                 ok(resp, ret);

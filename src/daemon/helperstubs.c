@@ -215,9 +215,9 @@ int helper_op_collection_write(const struct helper_link *l, const char *collecti
         return call_packed(l, HELPER_OP_COLLECTION_WRITE, with_string(args, "id", id), -1, ret, e);
 }
 
-int helper_op_collection_action(const struct helper_link *l, const char *collection,
-                                const char *id, const char *action, json_t *args, bool dry_run,
-                                json_t **ret, struct module_error *e) {
+int helper_op_collection_action(const struct helper_link *l, const char *collection, const char *id,
+                                const char *action, json_t *args, bool dry_run, json_t **ret,
+                                struct module_error *e) {
         return call_packed(l, HELPER_OP_COLLECTION_ACTION,
                            json_pack("{s:s, s:s, s:s, s:o, s:b}", "collection", collection, "id",
                                      id, "action", action, "args", args ? args : json_object(),

@@ -103,6 +103,6 @@ int helper_op_collection_write(const struct helper_link *l, const char *collecti
                                const char *id, json_t *body, json_t *query, bool dry_run,
                                json_t **ret, struct module_error *e);
 /* An action on one item; args: an object (taken over; NULL = {}). */
-int helper_op_collection_action(const struct helper_link *l, const char *collection,
-                                const char *id, const char *action, json_t *args, bool dry_run,
-                                json_t **ret, struct module_error *e);
+int helper_op_collection_action(const struct helper_link *l, const char *collection, const char *id,
+                                const char *action, json_t *args, bool dry_run, json_t **ret,
+                                struct module_error *e);

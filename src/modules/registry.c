@@ -149,8 +149,9 @@ static int collection_check(const module_t *m, const collection_def_t *c, char *
         static const char *const reserved[] = {"list", "show", "add", "modify", "delete"};
 
         if (c->front_reads && !c->list) {
-                snprintf(err, err_len, "collection %s of module %s reads in the front: it needs list",
-                         c->name, m->name);
+                snprintf(err, err_len,
+                         "collection %s of module %s reads in the front: it needs list", c->name,
+                         m->name);
                 return -EINVAL;
         }
         for (size_t i = 0; i < c->n_actions; i++) {
@@ -631,12 +632,12 @@ json_t *module_schema_json(const module_t *m) {
         }
         for (size_t i = 0; i < m->n_commands; i++) {
                 const command_def_t *c = &m->commands[i];
-                json_array_append_new(
-                        commands,
-                        json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", c->name, "summary",
-                                  c->summary, "changes_state", c->changes_state, "min_role",
-                                  role_to_string((enum role)command_min_role(c)), "args",
-                                  args_json(c->args, c->n_args)));
+                json_array_append_new(commands,
+                                      json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", c->name,
+                                                "summary", c->summary, "changes_state",
+                                                c->changes_state, "min_role",
+                                                role_to_string((enum role)command_min_role(c)),
+                                                "args", args_json(c->args, c->n_args)));
         }
         if (m->start)
                 json_array_append_new(actions, json_string("start"));
@@ -748,12 +749,11 @@ json_t *collection_schema_json(const collection_def_t *c) {
         for (size_t i = 0; i < c->n_actions; i++) {
                 const collection_action_t *a = &c->actions[i];
                 json_array_append_new(
-                        actions,
-                        json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", a->name, "summary",
-                                  a->summary ? a->summary : "", "min_role",
-                                  role_to_string((enum role)collection_action_min_role(a)),
-                                  "changes_state", a->changes_state, "args",
-                                  args_json(a->args, a->n_args)));
+                        actions, json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", a->name, "summary",
+                                           a->summary ? a->summary : "", "min_role",
+                                           role_to_string((enum role)collection_action_min_role(a)),
+                                           "changes_state", a->changes_state, "args",
+                                           args_json(a->args, a->n_args)));
         }
         return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "name", c->name,
                          "item", c->item, "summary", c->summary ? c->summary : "", "id",

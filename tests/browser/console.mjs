@@ -400,6 +400,19 @@ const steps = {
     await page.waitForSelector('dialog[open] [data-secret]');
     await page.click('dialog[open] button[value=close]');
     await page.waitForSelector('[data-password-state=carol]');
+    /* An item action of the collection's schema: its argument asked first,
+     * then the plan of its dry run, then the outcome named in the status. */
+    await page.click('button[aria-label="Expire password user carol"]');
+    await page.waitForSelector('dialog[open] input[type=checkbox]');
+    await check('action-args');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('dialog[open] .plan');
+    assert.match(await page.textContent('dialog[open] h2'), /Expire password user carol\?/);
+    assert.match(await page.textContent('dialog[open] .plan'), /shadow/);
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /Expire password user carol: .*audit record \d+/.test((document.querySelector('.notice-ok') || {}).textContent || ''));
+    await waitFor(() => /expired/.test((document.querySelector('[data-password-state=carol]') || {}).textContent || ''));
+    assert.equal((await apiGet('/api/v1/users/carol')).password_state, 'expired');
     await page.click('button[aria-label="Lock carol"]');
     await page.waitForSelector('dialog[open] .plan');
     await page.click('dialog[open] button[value=apply]');

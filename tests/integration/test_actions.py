@@ -253,3 +253,18 @@ def test_cli_command_help_names_the_role(daemon):
     p = daemon.cli("command", "time:sync_status", "--help", check=0)
     assert "Needs the role monitor" in p.stdout and "reads only" in p.stdout
     daemon.cli("command", "time:nosuchcommand", "--help", check=2)
+
+
+def test_a_long_id_reaches_the_collection(daemon):
+    """An id up to 512 bytes is the collection's to judge (a unit name may
+    be 255 bytes): a long unknown name is the module's own 404, not the
+    router's."""
+    r = daemon.https("GET", "/api/v1/timezones/" + "Z" * 300)
+    assert r.status == 404 and r.json["error"]["message"] != "no such resource", r
+    r = daemon.https("POST", f"/api/v1/users/{'z' * 300}/{ACTION}?dry_run=1", {})
+    assert r.status in (404, 422) and r.json["error"]["message"] != "no such resource", r
+
+
+def test_an_id_that_is_not_text_names_the_field(daemon):
+    r = daemon.https("POST", f"/api/v1/users/%ff%fe/{ACTION}?dry_run=1", {})
+    assert r.status == 400 and r.json["error"]["field"] == "name", r

@@ -243,6 +243,8 @@ ROUTES = [
     ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),
     ("PATCH", "api/v1/{collection}/*", "/api/v1/users/root", "admin"),
     ("DELETE", "api/v1/{collection}/*", "/api/v1/users/root", "admin"),
+    # the route's own role; each action's is higher (EXTRA)
+    ("POST", "api/v1/{collection}/*/*", "/api/v1/users/nobody/expire-password", "monitor"),
 ]
 # Commands that change state need admin whatever their route says.
 EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
@@ -250,7 +252,9 @@ EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
          # every collection, on the generic collection routes
          ("GET", "/api/v1/groups", "monitor"), ("POST", "/api/v1/groups", "admin"),
          ("GET", "/api/v1/groups/root", "monitor"), ("PATCH", "/api/v1/groups/root", "admin"),
-         ("DELETE", "/api/v1/groups/root", "admin"), ("DELETE", "/api/v1/users/nobody", "admin")]
+         ("DELETE", "/api/v1/groups/root", "admin"), ("DELETE", "/api/v1/users/nobody", "admin"),
+         # an item action, by its own min_role
+         ("POST", "/api/v1/users/nobody/expire-password", "admin")]
 ORDER = ["monitor", "operator", "admin"]
 
 

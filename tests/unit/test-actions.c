@@ -150,10 +150,10 @@ static void test_schema_publishes_actions(void **state) {
                             "operator");
         assert_true(json_is_true(json_object_get(json_array_get(a, 1), "changes_state")));
         assert_int_equal(json_array_size(json_object_get(json_array_get(a, 1), "args")), 4);
-        assert_string_equal(json_string_value(json_object_get(
-                                    json_array_get(json_object_get(json_array_get(a, 1), "args"), 3),
-                                    "name")),
-                            "why");
+        assert_string_equal(
+                json_string_value(json_object_get(
+                        json_array_get(json_object_get(json_array_get(a, 1), "args"), 3), "name")),
+                "why");
         json_decref(s);
 }
 

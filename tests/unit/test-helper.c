@@ -790,6 +790,67 @@ static void test_collection_query_keys_are_closed(void **state) {
         json_decref(a);
 }
 
+static json_t *result_of(json_t *ans) {
+        return json_object_get(ans, "result");
+}
+
+/* An item action: the helper checks the action's own role (a lying front
+ * gains nothing), records the refusal with the action, the collection and
+ * the id, checks the arguments against the action's table, and writes no
+ * record for a dry run. */
+static void test_collection_action_is_checked_here(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *op = make_token(f, admin, "operator");
+        json_t *a, *recs, *rec;
+        int64_t before;
+
+        a = call(f, "audit_list", admin, NULL);
+        before = json_integer_value(
+                json_object_get(json_array_get(json_object_get(result_of(a), "records"), 0), "id"));
+        json_decref(a);
+        a = call(f, "collection_action", op,
+                 json_pack("{s:s, s:s, s:s, s:{}}", "collection", "users", "id", "nosuchuser-x",
+                           "action", "expire-password", "args"));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        a = call(f, "audit_list", admin, NULL);
+        recs = json_object_get(result_of(a), "records");
+        rec = json_array_get(recs, 0);
+        assert_true(json_integer_value(json_object_get(rec, "id")) > before);
+        assert_string_equal(json_string_value(json_object_get(rec, "operation")),
+                            "action:expire-password");
+        assert_string_equal(json_string_value(json_object_get(rec, "module")), "users");
+        assert_string_equal(json_string_value(json_object_get(rec, "result")), "refused");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "args"), "id")),
+                            "nosuchuser-x");
+        before = json_integer_value(json_object_get(rec, "id"));
+        json_decref(a);
+        /* The arguments against the action's table, here too. */
+        a = call(f, "collection_action", admin,
+                 json_pack("{s:s, s:s, s:s, s:{s:s}}", "collection", "users", "id", "nosuchuser-x",
+                           "action", "expire-password", "args", "force", "yes"));
+        assert_int_equal(status_of(a), 422);
+        json_decref(a);
+        a = call(f, "collection_action", admin,
+                 json_pack("{s:s, s:s, s:s}", "collection", "users", "id", "nosuchuser-x", "action",
+                           "frobnicate"));
+        assert_int_equal(status_of(a), 404);
+        json_decref(a);
+        /* A dry run (of an unknown account: 404) leaves no record. */
+        a = call(f, "collection_action", admin,
+                 json_pack("{s:s, s:s, s:s, s:b}", "collection", "users", "id", "nosuchuser-x",
+                           "action", "expire-password", "dry_run", true));
+        assert_int_equal(status_of(a), 404);
+        json_decref(a);
+        a = call(f, "audit_list", admin, NULL);
+        assert_int_equal(
+                json_integer_value(json_object_get(
+                        json_array_get(json_object_get(result_of(a), "records"), 0), "id")),
+                before);
+        json_decref(a);
+}
+
 static void test_broken_framing_drops_the_front(void **state) {
         struct fixture *f = *state;
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
@@ -801,10 +862,6 @@ static void test_broken_framing_drops_the_front(void **state) {
         assert_int_equal(waitpid(f->pid, &st, 0), f->pid);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
         f->pid = -1;
-}
-
-static json_t *result_of(json_t *ans) {
-        return json_object_get(ans, "result");
 }
 
 /* Every token expires (the maximum lifetime by default, no more when asked
@@ -932,6 +989,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_login_sources_are_not_the_fronts_word, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_every_op_checks_the_role, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_collection_action_is_checked_here, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_collection_query_keys_are_closed, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_token_expiry_and_revocation_bounds, setup,

@@ -5,14 +5,22 @@
  * argument with choices (the server filters), a form from the fields
  * it lets one write (create: the create fields; edit: the modify fields,
  * filled from the item, and only what changed is sent), and delete.  Every
- * write goes through the review-before-apply dialog (plan.js).  Nothing
- * here names a collection.
+ * write goes through the review-before-apply dialog (plan.js).  Each item
+ * action the collection declares ("actions": POST
+ * /api/v1/{collection}/{id}/{action}) is a button on the item's row
+ * (actionButtons, which other pages use too): its arguments asked in a
+ * dialog, a confirmation naming the item, and for an action that changes
+ * state the dry run's plan first.  Nothing here names a collection.
  *
  * Routes: #/collections/NAME, and any page that embeds a collection
  * (collectionView). */
-import { get, seg } from './api.js';
-import { planned, showPassword } from './plan.js';
-import { h, clear, table, notice, busy, errorText, field, humanValue } from './ui.js';
+import { get, post, seg } from './api.js';
+import { planned, showPassword, showError } from './plan.js';
+import { h, clear, table, notice, busy, errorText, field, humanValue, humanize, modal, confirm } from './ui.js';
+
+const ROLES = ['monitor', 'operator', 'admin'];
+/* "expire-password" → "Expire password". */
+const actionLabel = (name) => humanize(String(name).replace(/-/g, '_'));
 
 const words = (s) =>
   s
@@ -73,6 +81,77 @@ function inputFor(f, value) {
   return { input: i, read: () => (i.value === '' ? undefined : i.value) };
 }
 
+/* What an action reports, in one line: "Restart nginx.service: job result
+ * done (audit record 12)". */
+function actionOutcome(schema, a, id, r) {
+  const said = Object.entries(r || {})
+    .filter(([k, v]) => k !== 'audit_id' && k !== 'plan' && k !== schema.item && v !== null && typeof v !== 'object')
+    .map(([k, v]) => `${humanize(k).toLowerCase()} ${cellText(v)}`);
+  const audit = typeof r?.audit_id === 'number' ? ` (audit record ${r.audit_id})` : '';
+  return `${actionLabel(a.name)} ${schema.item} ${id}: ${said.length ? said.join(', ') : 'done'}${audit}.`;
+}
+
+/* Runs action a on the item id: its arguments in a dialog (if it takes
+ * any), then the dry run's plan (changes_state) or a confirmation naming
+ * the item; resolves with the answer, or null. */
+async function runAction(schema, a, id, status) {
+  const path = `/api/v1/${seg(schema.name)}/${seg(id)}/${seg(a.name)}`;
+  const title = `${actionLabel(a.name)} ${schema.item} ${id}?`;
+  const inputs = (a.args || []).map((arg) => ({ arg, ...inputFor(arg, undefined) }));
+  const body = {};
+  if (inputs.length) {
+    const fields = inputs.map(({ arg, input, inline }) => field(humanize(arg.name, true) + (arg.required ? '' : ' (optional)'), input, arg.description || null, { name: arg.name, inline }));
+    const v = await modal(title, [h('p', a.summary || ''), fields], [
+      { label: 'Cancel', value: 'cancel' },
+      { label: a.changes_state ? 'Review…' : 'Continue', value: 'ok', primary: true },
+    ]);
+    if (v !== 'ok') return null;
+    for (const { arg, read } of inputs) {
+      const x = read();
+      if (x !== undefined && !(x === false && !arg.required)) body[arg.name] = x;
+    }
+  }
+  if (a.changes_state) return planned('POST', path, body, title, null, status);
+  if (!inputs.length && !(await confirm(title, h('p', a.summary || ''), actionLabel(a.name)))) return null;
+  try {
+    return (await post(path, body)) || {};
+  } catch (e) {
+    showError(e, null, status);
+    return null;
+  }
+}
+
+/* A button per action of the collection for one item; role (the user's)
+ * disables those it may not run.  onDone(answer) after one ran. */
+export function actionButtons(schema, item, { status, onDone, role } = {}) {
+  const id = String(item[schema.id]);
+  return (schema.actions || []).map((a) => {
+    const allowed = !role || ROLES.indexOf(role) >= ROLES.indexOf(a.min_role);
+    return h(
+      'button',
+      {
+        type: 'button',
+        'data-action': a.name,
+        'aria-label': `${actionLabel(a.name)} ${schema.item} ${id}`,
+        title: allowed ? a.summary || a.name : `${a.summary || a.name} (needs the role ${a.min_role})`,
+        disabled: !allowed,
+        onclick: async (ev) => {
+          await busy(ev.target, async () => {
+            const r = await runAction(schema, a, id, status);
+            if (!r) return;
+            const n = notice('ok', actionOutcome(schema, a, id, r));
+            n.tabIndex = -1;
+            clear(status, n);
+            n.focus();
+            if (onDone) await onDone(r);
+          });
+        },
+      },
+      actionLabel(a.name),
+    );
+  });
+}
+
 /* The create form (item null) or the edit form of an item. */
 function itemForm(schema, item, onDone, status) {
   const isNew = !item;
@@ -121,7 +200,7 @@ function itemForm(schema, item, onDone, status) {
 }
 
 /* The list, its filter, its forms, in el; status hears of the outcome. */
-export async function collectionView(el, status, name) {
+export async function collectionView(el, status, name, me) {
   const schema = await collectionSchema(name);
   if (!schema) {
     clear(el, notice('info', `This server has no collection "${name}".`));
@@ -146,6 +225,7 @@ export async function collectionView(el, status, name) {
       h(
         'div.toolbar',
         canEdit ? h('button', { type: 'button', 'aria-label': `Edit ${schema.item} ${id(x)}`, onclick: () => clear(formEl, itemForm(schema, x, done, status)) }, 'Edit') : null,
+        actionButtons(schema, x, { status, role: me?.role, onDone: () => load().catch((e) => clear(status, notice('error', errorText(e)))) }),
         h(
           'button',
           {
@@ -222,7 +302,7 @@ export async function render(view, ctx, name) {
   const title = name ? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ') : 'Collection';
   clear(view, h('h1', title), status, body);
   try {
-    await collectionView(body, status, name);
+    await collectionView(body, status, name, ctx?.me);
   } catch (e) {
     clear(body, notice(e.status === 404 ? 'info' : 'error', errorText(e)));
   }

@@ -167,7 +167,16 @@ function commandForm(m, cmd, status) {
         });
       },
     },
-    h('h3', humanize(cmd.name), ' ', cmd.changes_state ? badge('changes state', 'warn') : null, ' ', h('code.key', cmd.name)),
+    h(
+      'h3',
+      humanize(cmd.name),
+      ' ',
+      cmd.changes_state ? badge('changes state', 'warn') : null,
+      ' ',
+      cmd.min_role ? h('span', { 'data-min-role': cmd.min_role, title: `who may run it: ${cmd.min_role} and up` }, badge(`${cmd.min_role}+`, 'muted')) : null,
+      ' ',
+      h('code.key', cmd.name),
+    ),
     h('p.muted', cmd.summary),
     fields,
     button,

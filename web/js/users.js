@@ -13,7 +13,7 @@
  * Errors naming a field are shown next to it.  On a server without these
  * routes (404) the page says the feature is not available. */
 import { get, seg } from './api.js';
-import { collectionView } from './collection.js';
+import { collectionView, collectionSchema, actionButtons } from './collection.js';
 import { planned, showPassword } from './plan.js';
 import { h, clear, table, badge, notice, modal, busy, errorText, field } from './ui.js';
 
@@ -172,7 +172,9 @@ function userForm(u, groups, onDone, status) {
   );
 }
 
-async function usersTab(el, status) {
+async function usersTab(el, status, me) {
+  /* The collection's schema: its item actions are buttons on each row. */
+  const schema = await collectionSchema('users').catch(() => null);
   const search = h('input', { type: 'search', name: 'prefix', spellcheck: false, autocomplete: 'off' });
   /* 'system': system accounts, not the module */
   const type = h('select', { name: 'type' }, h('option', { value: 'regular' }, 'regular'), h('option', { value: 'system' }, 'system'), h('option', { value: 'all' }, 'all'));
@@ -228,6 +230,7 @@ async function usersTab(el, status) {
                 },
                 u.password_state === 'locked' ? 'Unlock' : 'Lock',
               ),
+              schema ? actionButtons(schema, u, { status, role: me?.role, onDone: () => load() }) : null,
               h('button', { type: 'button', 'aria-label': `Delete ${u.name}`, onclick: (ev) => remove(u, ev.target) }, 'Delete'),
             ),
         },
@@ -308,8 +311,8 @@ export async function render(view, ctx, tab) {
     clear(body, h('p.muted', 'Loading…'));
     history.replaceState(null, '', `#/users/${t}`);
     try {
-      if (t === 'groups') await collectionView(body, status, 'groups');
-      else await usersTab(body, status);
+      if (t === 'groups') await collectionView(body, status, 'groups', ctx?.me);
+      else await usersTab(body, status, ctx?.me);
     } catch (e) {
       clear(body, notice(e.status === 404 ? 'info' : 'error', errorText(e)));
     }
