@@ -40,6 +40,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BUILD_ROOT = HERE / "build-root.sh"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The one root every booted test uses (one debootstrap, one cache entry):
+# the package's run-time dependencies (its Depends, so that apt installs the
+# .deb without a network) and curl for test_package.py; the ASan/UBSan
+# runtimes and libstdc++ for the sanitizer build that systemd_ct.py runs
+# inside; useradd/chpasswd, a real SSH server unit for the services guards,
+# tzdata for the time module.
+TEST_ROOT_PACKAGES = ["libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2", "libsqlite3-0",
+                      "libcurl4", "libssl3", "passwd", "procps", "curl", "tzdata",
+                      "libasan8", "libubsan1", "libstdc++6", "openssh-server"]
 
 
 def build_root(packages=()):

@@ -16,12 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from container import Container, build_root
+from container import TEST_ROOT_PACKAGES, Container, build_root
 
-# The package's run-time dependencies (its Depends), so that apt installs
-# the .deb without a network inside the container; curl for the checks.
-ROOT_PACKAGES = ["libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2", "libsqlite3-0",
-                 "libcurl4", "libssl3", "passwd", "procps", "curl", "tzdata"]
+# The root has the package's run-time dependencies (container.TEST_ROOT_PACKAGES).
 SOCK = "/run/steward/stewardd.sock"
 # What a purge may leave (Debian practice keeps system users and groups: the
 # account databases change, and their backups appear).
@@ -47,7 +44,7 @@ def c():
     if os.geteuid() != 0:
         pytest.skip("the container layer needs root")
     deb = deb_path()
-    with Container(build_root(ROOT_PACKAGES)) as box:
+    with Container(build_root(TEST_ROOT_PACKAGES)) as box:
         box.deb = deb
         yield box
 

@@ -68,16 +68,12 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "container"))
-from container import Container, build_root, die_with_parent, _ns_inode  # noqa: E402
+from container import TEST_ROOT_PACKAGES, Container, build_root, die_with_parent, _ns_inode  # noqa: E402
 
 BUILD = Path(os.environ.get("STEWARD_BUILD", ROOT / "build-asan"))
 UNITS = HERE / "ct-units"
-# What the ASan build needs at run time (ldd build-asan/stewardd; libcurl4
-# and libssl3 for the CLI, which runs inside too, as root over the unix
-# socket), what the daemon runs (useradd, chpasswd), a real SSH server unit
-# for the services guards, and tzdata for the time module.
-PACKAGES = ["libasan8", "libubsan1", "libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2",
-            "libsqlite3-0", "libstdc++6", "libcurl4", "libssl3", "passwd", "procps", "tzdata", "openssh-server"]
+# The root of every booted test (what the sanitizer build and its CLI need).
+PACKAGES = TEST_ROOT_PACKAGES
 # Units that wait for a network the container does not have, or reach for it.
 MASK = ("systemd-networkd-wait-online.service", "apt-daily.timer", "apt-daily-upgrade.timer",
         "nmbd.service", "samba-ad-dc.service")
