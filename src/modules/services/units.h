@@ -5,7 +5,8 @@
  * Every call opens its own connection to the system bus and closes it: the
  * front calls these from several threads at once, and the helper forks
  * workers, so no connection is ever shared between threads or processes
- * (measured in docs/modules.md: about 1 ms a connection).
+ * (measured: 0.2 to 0.4 ms to open, ping and close one, against 0.08 ms
+ * for a call on an open one; a listing is about 5 ms).
  *
  * A listing costs a constant number of bus calls, whatever the number of
  * units: ListUnitsByPatterns and ListUnitFilesByPatterns (the second one
