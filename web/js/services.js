@@ -274,6 +274,20 @@ function settingsForm(unit, u, status, onApplied) {
   );
 }
 
+/* The settings a drop-in may change, as systemd has them now. */
+function settingsInForce(st) {
+  const rows = [
+    ['Restart', st.restart],
+    ['Restart delay', st.restart_sec == null ? null : duration(st.restart_sec)],
+    ['Memory limit', st.memory_max == null ? 'none' : bytes(st.memory_max)],
+    ['CPU quota', st.cpu_quota == null ? 'none' : `${st.cpu_quota} %`],
+    ['Tasks limit', st.tasks_max == null ? 'none' : String(st.tasks_max)],
+    ['Nice', st.nice == null ? null : String(st.nice)],
+    ['Environment', (st.environment || []).length ? st.environment.map((e) => h('div.mono', e)) : 'none'],
+  ].filter(([, v]) => v !== null && v !== undefined);
+  return h('dl.facts', rows.map(([k, v]) => h('div', h('dt', k), h('dd', v))));
+}
+
 const PRIORITY = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];
 
 function logLines(entries) {
@@ -309,7 +323,7 @@ async function renderUnit(view, ctx, unit) {
     if (!formShown) {
       formShown = true;
       if (u.type !== 'service') clear(settingsEl, h('p.muted', 'Settings are for services.'));
-      else if (ctx.me.role !== 'admin') clear(settingsEl, h('p.muted', 'Changing settings needs the admin role.'), facts({ ...u.settings, description: null }));
+      else if (ctx.me.role !== 'admin') clear(settingsEl, h('p.muted', 'Changing settings needs the admin role.'), settingsInForce(u.settings || {}));
       else clear(settingsEl, settingsForm(unit, u, status, () => { formShown = false; load(); }));
     }
     return u;
