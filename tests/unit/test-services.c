@@ -23,14 +23,26 @@
 
 static void test_unit_names(void **state) {
         static const char *const good[] = {
-                "nginx.service",     "foo@.service",         "foo@bar.service", "a.socket",
-                "tmp.mount",         "x-y_z:1.timer",        "multi-user.target",
-                "dev-sda1.device",   "run-x\\x2dy.mount",    "system.slice",
+                "nginx.service",     "foo@.service",  "foo@bar.service",   "a.socket",
+                "tmp.mount",         "x-y_z:1.timer", "multi-user.target", "dev-sda1.device",
+                "run-x\\x2dy.mount", "system.slice",
         };
         static const char *const bad[] = {
-                "",         "nginx",          "nginx.bogus",   "-x.service", "a/b.service",
-                "..service", "a..b.service",  ".service",      "a b.service", "a\\q.service",
-                "a\\x2.service", "@x.service", "a@b@c.service", "a;b.service", "a$b.service",
+                "",
+                "nginx",
+                "nginx.bogus",
+                "-x.service",
+                "a/b.service",
+                "..service",
+                "a..b.service",
+                ".service",
+                "a b.service",
+                "a\\q.service",
+                "a\\x2.service",
+                "@x.service",
+                "a@b@c.service",
+                "a;b.service",
+                "a$b.service",
                 "x.service\n",
         };
         char long_name[300];
@@ -72,9 +84,8 @@ static void test_patterns_and_states(void **state) {
 static void test_environment(void **state) {
         static const char *const good[] = {"A=b", "_X=1", "PATH=/usr/bin:/bin", "G=hello world",
                                            "E="};
-        static const char *const bad[] = {"=b",     "1A=b",    "A",      "A-B=c", "A=$(id)",
-                                          "A=%h",   "A=\"q\"", "A=b\\c", "A=`x`", "A=b;c",
-                                          "A=\tb"};
+        static const char *const bad[] = {"=b",      "1A=b",   "A",     "A-B=c", "A=$(id)", "A=%h",
+                                          "A=\"q\"", "A=b\\c", "A=`x`", "A=b;c", "A=\tb"};
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
                 assert_true(unit_env_valid(good[i]));
@@ -94,8 +105,9 @@ static void test_name_from_path(void **state) {
                                              sizeof name),
                          0);
         assert_string_equal(name, "a-1.timer");
-        assert_int_equal(unit_name_from_path("/org/freedesktop/systemd1/unit/x_2", name, sizeof name),
-                         -EINVAL);
+        assert_int_equal(
+                unit_name_from_path("/org/freedesktop/systemd1/unit/x_2", name, sizeof name),
+                -EINVAL);
         assert_int_equal(unit_name_from_path("/org/freedesktop/systemd1/unit/_2e_2e_2fx_2eservice",
                                              name, sizeof name),
                          -EINVAL);
@@ -107,10 +119,10 @@ static void test_dropin_round_trip(void **state) {
         char *text;
 
         (void)state;
-        json_t *body = json_pack("{s:s, s:i, s:I, s:i, s:i, s:i, s:[s, s]}", "restart",
-                                 "on-failure", "restart_sec", 5, "memory_max",
-                                 (json_int_t)536870912, "cpu_quota", 150, "tasks_max", 64, "nice",
-                                 -5, "environment", "A=b c", "D=e");
+        json_t *body =
+                json_pack("{s:s, s:i, s:I, s:i, s:i, s:i, s:[s, s]}", "restart", "on-failure",
+                          "restart_sec", 5, "memory_max", (json_int_t)536870912, "cpu_quota", 150,
+                          "tasks_max", 64, "nice", -5, "environment", "A=b c", "D=e");
         assert_int_equal(dropin_merge(cur, body, &after, &err), 0);
         text = dropin_render(after);
         assert_non_null(text);
@@ -184,9 +196,12 @@ static void test_guards(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_unit_names),      cmocka_unit_test(test_patterns_and_states),
-                cmocka_unit_test(test_environment),     cmocka_unit_test(test_name_from_path),
-                cmocka_unit_test(test_dropin_round_trip), cmocka_unit_test(test_dropin_bounds),
+                cmocka_unit_test(test_unit_names),
+                cmocka_unit_test(test_patterns_and_states),
+                cmocka_unit_test(test_environment),
+                cmocka_unit_test(test_name_from_path),
+                cmocka_unit_test(test_dropin_round_trip),
+                cmocka_unit_test(test_dropin_bounds),
                 cmocka_unit_test(test_guards),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,8 +76,7 @@ const char *svc_guard_reason(const char *action, const char *unit, const char *s
         static const char *const daemon[] = {"stewardd.service", "stewardd.socket", NULL};
         static const char *const bus[] = {"dbus.service", "dbus.socket", "dbus-broker.service",
                                           NULL};
-        static const char *const journal[] = {"systemd-journald.service",
-                                              "systemd-journald.socket",
+        static const char *const journal[] = {"systemd-journald.service", "systemd-journald.socket",
                                               "systemd-journald-dev-log.socket", NULL};
         static const char *const ssh[] = {"ssh.service", "sshd.service", "ssh.socket", NULL};
         const struct action *a = NULL;
@@ -158,8 +157,8 @@ static int manager_call(sd_bus *bus, const char *method, sd_bus_message **reply,
         return r;
 }
 
-static int run_job(sd_bus *bus, const struct action *a, const char *unit, char *result,
-                   size_t size, struct module_error *err) {
+static int run_job(sd_bus *bus, const struct action *a, const char *unit, char *result, size_t size,
+                   struct module_error *err) {
         struct job_wait w = {0};
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_bus_msg_ sd_bus_message *reply = NULL;
@@ -215,8 +214,8 @@ static json_t *links_before(const char *unit) {
         }
         while (d && (de = readdir(d)) && json_object_size(out) < LINKS_MAX) {
                 const char *dot = strrchr(de->d_name, '.');
-                if (!dot || !(STREQ(dot, ".wants") || STREQ(dot, ".requires") ||
-                              STREQ(dot, ".upholds")))
+                if (!dot ||
+                    !(STREQ(dot, ".wants") || STREQ(dot, ".requires") || STREQ(dot, ".upholds")))
                         continue;
                 if (snprintf(path, sizeof path, "/etc/systemd/system/%s/%s", de->d_name, unit) >=
                     (int)sizeof path)
@@ -251,8 +250,8 @@ static json_t *change_file(const char *type, const char *path, const char *dest,
                 return NULL;
         return json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:b, s:s}", "path", path, "type",
                          link ? "symlink" : "absent", "after", link ? dest : NULL, "before_type",
-                         was ? "symlink" : "absent", "before", was, "module_restore", true,
-                         "diff", diff);
+                         was ? "symlink" : "absent", "before", was, "module_restore", true, "diff",
+                         diff);
 }
 
 static int run_files(sd_bus *bus, const struct action *a, const char *unit, bool force,
@@ -277,9 +276,9 @@ static int run_files(sd_bus *bus, const struct action *a, const char *unit, bool
                                                          path, "destination", dest));
                 if (STREQ(type, "symlink") || STREQ(type, "unlink"))
                         json_array_append_new(
-                                files, change_file(type, path, dest, before,
-                                                   STREQ(a->name, "unmask") ? "/dev/null"
-                                                                            : fragment));
+                                files,
+                                change_file(type, path, dest, before,
+                                            STREQ(a->name, "unmask") ? "/dev/null" : fragment));
         }
         if (r < 0)
                 return units_bus_error(r, NULL, "reading the unit file changes", err);
@@ -339,8 +338,8 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
                 return r;
         guard = svc_guard_reason(a->name, id, ctx ? ctx->source : NULL);
         if (guard && !force && !dry_run) {
-                module_error_set(err, 409, "needs_force", "force",
-                                 "%s %s needs force: %s", a->name, id, guard);
+                module_error_set(err, 409, "needs_force", "force", "%s %s needs force: %s", a->name,
+                                 id, guard);
                 return -EPERM;
         }
         r = units_bus_open(&bus, err);
@@ -349,9 +348,9 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
         if (r < 0)
                 return r;
         if (guard)
-                json_array_append_new(warnings, json_sprintf("%s %s %s: %s", a->name, id,
-                                                             force ? "is forced" : "needs force",
-                                                             guard));
+                json_array_append_new(warnings,
+                                      json_sprintf("%s %s %s: %s", a->name, id,
+                                                   force ? "is forced" : "needs force", guard));
         if (dry_run) {
                 *ret = json_pack("{s:O, s:{s:[], s:[], s:O}}", "service", before, "plan",
                                  "commands", "files", "warnings", warnings);
@@ -361,8 +360,8 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
                 r = run_job(bus, a, id, result, sizeof result, err);
         else if (a->kind == ACT_FILES)
                 r = run_files(bus, a, id, force,
-                              json_string_value(json_object_get(before, "fragment_path")),
-                              changes, files, err);
+                              json_string_value(json_object_get(before, "fragment_path")), changes,
+                              files, err);
         else
                 r = manager_call(bus, a->method, NULL, err, "s", id);
         if (r < 0 && json_array_size(files) == 0)

@@ -21,8 +21,7 @@
 typedef enum { DK_ENUM, DK_INT, DK_ENV } dk_kind_t;
 
 static const char *const restart_choices[] = {
-        "no",          "on-success", "on-failure", "on-abnormal",
-        "on-watchdog", "on-abort",   "always",     NULL,
+        "no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always", NULL,
 };
 
 static const struct dropin_key {
@@ -191,8 +190,8 @@ int dropin_merge(json_t *current, json_t *body, json_t **ret, struct module_erro
                                          key);
                         goto fail;
                 }
-                if (json_is_null(v) || (k->kind == DK_ENV && json_array_size(v) == 0 &&
-                                        json_is_array(v))) {
+                if (json_is_null(v) ||
+                    (k->kind == DK_ENV && json_array_size(v) == 0 && json_is_array(v))) {
                         json_object_del(out, key);
                         continue;
                 }

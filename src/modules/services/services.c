@@ -72,8 +72,8 @@ static int services_status(const struct module_ctx *ctx, json_t **ret, struct mo
 
 static int services_fullstatus(const struct module_ctx *ctx, json_t **ret,
                                struct module_error *err) {
-        _cleanup_json_ json_t *failed = NULL, *q = json_pack("{s:s, s:s}", "state", "failed",
-                                                             "type", "all");
+        _cleanup_json_ json_t *failed = NULL,
+                              *q = json_pack("{s:s, s:s}", "state", "failed", "type", "all");
         /* Read before this answer's own listing: the benchmark takes the
          * difference over a listing (bench/services-list). */
         uint64_t calls = units_bus_calls();
@@ -95,8 +95,8 @@ static int services_list(const struct module_ctx *ctx, json_t *query, json_t **r
         return units_list(query, ret, err);
 }
 
-static int services_show(const struct module_ctx *ctx, const char *id, json_t *query,
-                         json_t **ret, struct module_error *err) {
+static int services_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+                         struct module_error *err) {
         _cleanup_json_ json_t *item = NULL;
         int r;
 
@@ -116,8 +116,8 @@ static int services_show(const struct module_ctx *ctx, const char *id, json_t *q
 /* ---- the drop-in (modify, in the helper) ------------------------------------------ */
 
 static int validate_staged(const char *etc, struct module_error *err) {
-        const char *argv[] = {"/usr/bin/systemd-analyze", "verify", "--man=no", "--",
-                              staged_unit, NULL};
+        const char *argv[] = {
+                "/usr/bin/systemd-analyze", "verify", "--man=no", "--", staged_unit, NULL};
         char msg[400] = "";
         int r;
 
@@ -128,8 +128,8 @@ static int validate_staged(const char *etc, struct module_error *err) {
         if (r == 0)
                 return 0;
         module_error_set(err, 422, "invalid_value", NULL,
-                         "systemd-analyze verify %s refused the new settings (%d): %s",
-                         staged_unit, r, msg);
+                         "systemd-analyze verify %s refused the new settings (%d): %s", staged_unit,
+                         r, msg);
         return r < 0 ? r : -EINVAL;
 }
 
@@ -149,7 +149,8 @@ static int services_file_restore(const char *path, const char *type, const char 
         int r;
 
         if (!path || strncmp(path, DROPIN_DIR_ROOT "/", strlen(DROPIN_DIR_ROOT) + 1) != 0 ||
-            strstr(path, "/../") || strstr(path, "/./") || !path_plain_absolute(path, strlen(path))) {
+            strstr(path, "/../") || strstr(path, "/./") ||
+            !path_plain_absolute(path, strlen(path))) {
                 module_error_set(err, 422, "invalid_argument", NULL,
                                  "%s is not a file the services module restores", path ?: "");
                 return -EINVAL;
@@ -189,8 +190,8 @@ static int modify_check(const char *id, json_t *body, json_t *query, struct modu
         return 0;
 }
 
-static int services_modify(const char *id, json_t *body, json_t *query, bool dry_run,
-                           json_t **ret, struct module_error *err) {
+static int services_modify(const char *id, json_t *body, json_t *query, bool dry_run, json_t **ret,
+                           struct module_error *err) {
         _cleanup_json_ json_t *current = NULL, *after = NULL, *plan = NULL, *item = NULL;
         _cleanup_free_ char *text = NULL;
         struct change_plan p;
@@ -263,15 +264,15 @@ static int services_write(const struct module_ctx *ctx, collection_op_t op, cons
 /* ---- the table --------------------------------------------------------------------- */
 
 static const char *const restart_choices[] = {
-        "no",          "on-success", "on-failure", "on-abnormal",
-        "on-watchdog", "on-abort",   "always",     NULL,
+        "no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always", NULL,
 };
-static const char *const state_choices[] = {"all",          "active",       "failed", "inactive",
+static const char *const state_choices[] = {"all",        "active",       "failed",    "inactive",
                                             "activating", "deactivating", "reloading", NULL};
 static const char *const type_choices[] = {"service", "socket", "timer", "mount",
                                            "path",    "target", "all",   NULL};
 
-#define SHOWN(n, t, l, d) {.name = n, .type = t, .flags = FIELD_SHOWN, .label = l, .description = d}
+#define SHOWN(n, t, l, d)                                                                          \
+        { .name = n, .type = t, .flags = FIELD_SHOWN, .label = l, .description = d }
 static const collection_field_t service_fields[] = {
         SHOWN("name", FIELD_STRING, "Unit", "the unit's name, e.g. nginx.service"),
         SHOWN("type", FIELD_STRING, "Type", "service, socket, timer, mount, path, target…"),
@@ -336,12 +337,14 @@ static const collection_field_t service_fields[] = {
 };
 
 static const collection_query_t service_query[] = {
-        {"type", FIELD_ENUM, "list: units of this type (default: service, socket, timer, mount, "
-                             "path and target)",
+        {"type", FIELD_ENUM,
+         "list: units of this type (default: service, socket, timer, mount, "
+         "path and target)",
          type_choices},
         {"state", FIELD_ENUM, "list: units in this active state", state_choices},
-        {"enabled", FIELD_STRING, "list: units whose unit file state is this (enabled, "
-                                  "disabled, masked, static…)"},
+        {"enabled", FIELD_STRING,
+         "list: units whose unit file state is this (enabled, "
+         "disabled, masked, static…)"},
         {"name", FIELD_STRING, "list: units whose name matches this pattern (* ? [ ])"},
 };
 
@@ -381,13 +384,10 @@ ACTION_FN(act_mask, "mask")
 ACTION_FN(act_unmask, "unmask")
 
 #define ACTION(n, fn, s, role, changes)                                                            \
-        {.name = n,                                                                                \
-         .summary = s,                                                                             \
-         .min_role = role,                                                                         \
-         .changes_state = changes,                                                                 \
-         .args = force_arg,                                                                        \
-         .n_args = ELEMENTSOF(force_arg),                                                          \
-         .run = fn}
+        {                                                                                          \
+                .name = n, .summary = s, .min_role = role, .changes_state = changes,               \
+                .args = force_arg, .n_args = ELEMENTSOF(force_arg), .run = fn                      \
+        }
 static const collection_action_t service_actions[] = {
         ACTION("start", act_start, "start the unit and wait for the job's result", ROLE_OPERATOR,
                false),
@@ -397,8 +397,7 @@ static const collection_action_t service_actions[] = {
                false),
         ACTION("reload", act_reload, "have the unit reload its configuration", ROLE_OPERATOR,
                false),
-        ACTION("try-restart", act_try_restart, "restart the unit if it runs", ROLE_OPERATOR,
-               false),
+        ACTION("try-restart", act_try_restart, "restart the unit if it runs", ROLE_OPERATOR, false),
         ACTION("reset-failed", act_reset_failed, "forget that the unit failed", ROLE_OPERATOR,
                false),
         ACTION("enable", act_enable, "start the unit at boot (the links its [Install] names)",

@@ -53,8 +53,8 @@ static size_t n_pend;
 
 static void publish(struct pending *p) {
         json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?}", "name", p->name, "active_state",
-                              *p->active ? p->active : NULL, "sub_state",
-                              *p->sub ? p->sub : NULL, "job_result", *p->job ? p->job : NULL);
+                              *p->active ? p->active : NULL, "sub_state", *p->sub ? p->sub : NULL,
+                              "job_result", *p->job ? p->job : NULL);
         if (o && hub)
                 hub->publish("services", o);
         json_decref(o);
@@ -160,11 +160,11 @@ static int subscribe(sd_bus *bus) {
                 r = sd_bus_match_signal(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "Reloading",
                                         on_reloading, NULL);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER,
-                                        "UnitFilesChanged", on_files_changed, NULL);
+                r = sd_bus_match_signal(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "UnitFilesChanged",
+                                        on_files_changed, NULL);
         if (r >= 0)
-                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL,
-                                       NULL, NULL);
+                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL,
+                                       NULL);
         return r;
 }
 

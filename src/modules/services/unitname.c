@@ -10,8 +10,8 @@
 #include "util.h"
 
 const char *const unit_types[] = {
-        "service", "socket", "timer", "mount", "path",   "target",
-        "automount", "swap", "slice", "scope", "device", NULL,
+        "service",   "socket", "timer", "mount", "path",   "target",
+        "automount", "swap",   "slice", "scope", "device", NULL,
 };
 
 const char *const unit_list_types[] = {
@@ -115,9 +115,10 @@ bool unit_env_valid(const char *s) {
 }
 
 static int unhex(char c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                            : c >= 'A' && c <= 'F'   ? c - 'A' + 10
-                                                                     : -1;
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
 }
 
 int unit_name_from_path(const char *path, char *ret, size_t size) {

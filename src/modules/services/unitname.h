@@ -15,7 +15,7 @@
 
 #define UNIT_NAME_MAX     255
 #define UNIT_PATTERN_MAX  255
-#define UNIT_ENV_MAX      32  /* Environment= assignments in a drop-in */
+#define UNIT_ENV_MAX      32 /* Environment= assignments in a drop-in */
 #define UNIT_ENV_KEY_MAX  64
 #define UNIT_ENV_ITEM_MAX 320 /* KEY=VALUE */
 

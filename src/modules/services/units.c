@@ -31,16 +31,16 @@
 #include "modules/services/unitname.h"
 #include "util.h"
 
-#define _cleanup_json_      _cleanup_(json_decrefp)
-#define _cleanup_bus_       _cleanup_(sd_bus_flush_close_unrefp)
-#define _cleanup_bus_msg_   _cleanup_(sd_bus_message_unrefp)
-#define CG_ROOT             "/sys/fs/cgroup"
-#define CG_DEPTH            4
-#define CG_UNITS_MAX        8192
-#define CG_PROCS_MAX        256
-#define VALUE_DEPTH_MAX     8
-#define LIST_UNITS_MAX      20000
-#define BUS_TIMEOUT_USEC    (10 * 1000000ULL)
+#define _cleanup_json_    _cleanup_(json_decrefp)
+#define _cleanup_bus_     _cleanup_(sd_bus_flush_close_unrefp)
+#define _cleanup_bus_msg_ _cleanup_(sd_bus_message_unrefp)
+#define CG_ROOT           "/sys/fs/cgroup"
+#define CG_DEPTH          4
+#define CG_UNITS_MAX      8192
+#define CG_PROCS_MAX      256
+#define VALUE_DEPTH_MAX   8
+#define LIST_UNITS_MAX    20000
+#define BUS_TIMEOUT_USEC  (10 * 1000000ULL)
 
 static inline void closedirp(DIR **d) {
         if (*d)
@@ -207,21 +207,41 @@ static int busvalue_read(sd_bus_message *m, int depth, json_t **ret) {
         if (r < 0)
                 return r;
         switch (type) {
-        case SD_BUS_TYPE_BOOLEAN: *ret = json_boolean(v.b); break;
-        case SD_BUS_TYPE_BYTE: *ret = json_integer(v.y); break;
-        case SD_BUS_TYPE_INT16: *ret = json_integer(v.n); break;
-        case SD_BUS_TYPE_UINT16: *ret = json_integer(v.q); break;
-        case SD_BUS_TYPE_INT32: *ret = json_integer(v.i); break;
-        case SD_BUS_TYPE_UINT32: *ret = json_integer(v.u); break;
-        case SD_BUS_TYPE_INT64: *ret = json_integer(v.x); break;
+        case SD_BUS_TYPE_BOOLEAN:
+                *ret = json_boolean(v.b);
+                break;
+        case SD_BUS_TYPE_BYTE:
+                *ret = json_integer(v.y);
+                break;
+        case SD_BUS_TYPE_INT16:
+                *ret = json_integer(v.n);
+                break;
+        case SD_BUS_TYPE_UINT16:
+                *ret = json_integer(v.q);
+                break;
+        case SD_BUS_TYPE_INT32:
+                *ret = json_integer(v.i);
+                break;
+        case SD_BUS_TYPE_UINT32:
+                *ret = json_integer(v.u);
+                break;
+        case SD_BUS_TYPE_INT64:
+                *ret = json_integer(v.x);
+                break;
         case SD_BUS_TYPE_UINT64:
                 *ret = v.t >= (uint64_t)INT64_MAX ? json_null() : json_integer((json_int_t)v.t);
                 break;
-        case SD_BUS_TYPE_DOUBLE: *ret = json_real(v.d); break;
+        case SD_BUS_TYPE_DOUBLE:
+                *ret = json_real(v.d);
+                break;
         case SD_BUS_TYPE_STRING:
         case SD_BUS_TYPE_OBJECT_PATH:
-        case SD_BUS_TYPE_SIGNATURE: *ret = json_string(v.s); break;
-        default: *ret = json_null(); break; /* a descriptor: nothing to show */
+        case SD_BUS_TYPE_SIGNATURE:
+                *ret = json_string(v.s);
+                break;
+        default:
+                *ret = json_null();
+                break; /* a descriptor: nothing to show */
         }
         return *ret ? 0 : -ENOMEM;
 }
@@ -259,8 +279,8 @@ static int get_all(sd_bus *bus, const char *path, const char *iface, json_t **re
         int r;
 
         units_bus_count();
-        r = sd_bus_call_method(bus, SD_DEST, path, "org.freedesktop.DBus.Properties", "GetAll",
-                               &e, &reply, "s", iface);
+        r = sd_bus_call_method(bus, SD_DEST, path, "org.freedesktop.DBus.Properties", "GetAll", &e,
+                               &reply, "s", iface);
         if (r < 0) {
                 r = units_bus_error(r, &e, iface, err);
                 sd_bus_error_free(&e);
@@ -422,7 +442,7 @@ struct list_filter {
 };
 
 static int filter_parse(json_t *query, struct list_filter *f, struct module_error *err) {
-        static const char *const states[] = {"active", "failed", "inactive", "activating",
+        static const char *const states[] = {"active",       "failed",    "inactive", "activating",
                                              "deactivating", "reloading", NULL};
         const char *key;
         json_t *v;
@@ -431,8 +451,7 @@ static int filter_parse(json_t *query, struct list_filter *f, struct module_erro
         json_object_foreach(query, key, v) {
                 const char *s = json_string_value(v);
                 if (!s) {
-                        module_error_set(err, 400, "invalid_argument", key, "%s is a string",
-                                         key);
+                        module_error_set(err, 400, "invalid_argument", key, "%s is a string", key);
                         return -EINVAL;
                 }
                 if (STREQ(key, "type"))
@@ -494,8 +513,7 @@ static bool type_wanted(const struct list_filter *f, const char *type) {
  * units named by patterns (NULL: every unit file).  systemd works out the
  * state of every file the patterns match: about 1.5 ms a file here, half a
  * second for a whole system, hence the cache below. */
-static int file_states_call(sd_bus *bus, char **patterns, json_t **ret,
-                            struct module_error *err) {
+static int file_states_call(sd_bus *bus, char **patterns, json_t **ret, struct module_error *err) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_bus_msg_ sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_json_ json_t *map = json_object();
@@ -610,8 +628,8 @@ static json_t *list_item(const struct cg_layout *l, const char *name, const char
         const char *rel = json_string_value(json_object_get(cgroups, name));
         bool running = rel && !STREQ(active, "inactive") && !STREQ(active, "failed");
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O?, s:s?}", "name", name, "type",
-                              type, "description", desc, "load_state", load, "active_state",
-                              active, "sub_state", sub, "unit_file_state", file_state, "job",
+                              type, "description", desc, "load_state", load, "active_state", active,
+                              "sub_state", sub, "unit_file_state", file_state, "job",
                               *job_type ? job_type : NULL);
         if (!o)
                 return NULL;
@@ -705,9 +723,9 @@ int units_list(json_t *query, json_t **ret, struct module_error *err) {
         layout = cg_layout();
         cg_walk(layout.tree, "", 0, cgroups);
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load,
-                                                   &active, &sub, &follow, &path, &jid, &jtype,
-                                                   &jpath)) > 0) {
+        while (r >= 0 &&
+               (r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load, &active, &sub,
+                                        &follow, &path, &jid, &jtype, &jpath)) > 0) {
                 const char *type = unit_name_type(name);
                 json_t *fs, *item;
 
@@ -796,20 +814,21 @@ static json_t *exec_list(json_t *v) {
         size_t i;
 
         json_array_foreach(v, i, e) {
-                json_array_append_new(out, json_pack("{s:O?, s:O?}", "path",
-                                                     json_array_get(e, 0), "argv",
-                                                     json_array_get(e, 1)));
+                json_array_append_new(out, json_pack("{s:O?, s:O?}", "path", json_array_get(e, 0),
+                                                     "argv", json_array_get(e, 1)));
         }
         return out;
 }
 
 static void add_service_facts(json_t *o, json_t *t) {
-        json_t *mem = json_object_get(t, "MemoryCurrent"), *cpu = json_object_get(t, "CPUUsageNSec");
+        json_t *mem = json_object_get(t, "MemoryCurrent"),
+               *cpu = json_object_get(t, "CPUUsageNSec");
         json_t *quota = json_object_get(t, "CPUQuotaPerSecUSec");
         json_t *rsec = json_object_get(t, "RestartUSec");
 
         json_object_set_new(o, "main_pid", get_or_null(t, "MainPID"));
-        json_object_set_new(o, "memory_bytes", json_is_integer(mem) ? json_incref(mem) : json_null());
+        json_object_set_new(o, "memory_bytes",
+                            json_is_integer(mem) ? json_incref(mem) : json_null());
         json_object_set_new(o, "cpu_seconds",
                             json_is_integer(cpu) ? json_real((double)json_integer_value(cpu) / 1e9)
                                                  : json_null());
@@ -828,9 +847,8 @@ static void add_service_facts(json_t *o, json_t *t) {
                           json_is_integer(rsec) ? json_real((double)json_integer_value(rsec) / 1e6)
                                                 : json_null(),
                           "memory_max", json_object_get(t, "MemoryMax"), "cpu_quota",
-                          json_is_integer(quota)
-                                  ? json_integer(json_integer_value(quota) / 10000)
-                                  : json_null(),
+                          json_is_integer(quota) ? json_integer(json_integer_value(quota) / 10000)
+                                                 : json_null(),
                           "tasks_max", json_object_get(t, "TasksMax"), "nice",
                           json_object_get(t, "Nice"), "environment",
                           json_object_get(t, "Environment")));
@@ -843,7 +861,8 @@ static void add_type_facts(json_t *o, const char *type, json_t *t) {
         }
         json_object_set_new(o, "result", get_or_null(t, "Result"));
         if (STREQ(type, "timer")) {
-                json_object_set_new(o, "last_trigger", usec_time(json_object_get(t, "LastTriggerUSec")));
+                json_object_set_new(o, "last_trigger",
+                                    usec_time(json_object_get(t, "LastTriggerUSec")));
                 json_object_set_new(o, "next_elapse", next_elapse(t));
                 json_object_set_new(o, "triggers", get_or_null(t, "Unit"));
         } else if (STREQ(type, "socket")) {
@@ -857,17 +876,17 @@ static void add_type_facts(json_t *o, const char *type, json_t *t) {
 }
 
 static json_t *show_item(const char *name, const char *type, json_t *u, json_t *t) {
-        json_t *o = json_pack(
-                "{s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "name", name, "type", type,
-                "description", json_object_get(u, "Description"), "load_state",
-                json_object_get(u, "LoadState"), "active_state", json_object_get(u, "ActiveState"),
-                "sub_state", json_object_get(u, "SubState"), "unit_file_state",
-                json_object_get(u, "UnitFileState"), "fragment_path",
-                json_object_get(u, "FragmentPath"), "drop_in_paths",
-                json_object_get(u, "DropInPaths"));
+        json_t *o = json_pack("{s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "name", name,
+                              "type", type, "description", json_object_get(u, "Description"),
+                              "load_state", json_object_get(u, "LoadState"), "active_state",
+                              json_object_get(u, "ActiveState"), "sub_state",
+                              json_object_get(u, "SubState"), "unit_file_state",
+                              json_object_get(u, "UnitFileState"), "fragment_path",
+                              json_object_get(u, "FragmentPath"), "drop_in_paths",
+                              json_object_get(u, "DropInPaths"));
         static const char *const deps[][2] = {
-                {"requires", "Requires"},       {"wants", "Wants"},     {"after", "After"},
-                {"required_by", "RequiredBy"}, {"wanted_by", "WantedBy"}, {"before", "Before"},
+                {"requires", "Requires"},        {"wants", "Wants"},        {"after", "After"},
+                {"required_by", "RequiredBy"},   {"wanted_by", "WantedBy"}, {"before", "Before"},
                 {"triggered_by", "TriggeredBy"}, {"triggers", "Triggers"},
         };
 
