@@ -640,6 +640,15 @@ stage_child(const struct change_plan *p, const change_hooks_t *h, const char *op
                         continue;
                 r = state_write(f->path, f->type, f->after, f->after_len,
                                 f->before_type == CHANGE_FILE ? f->before_mode : f->mode);
+                if (r == -ENOENT && f->type != CHANGE_ABSENT) {
+                        /* A file in a directory the real run makes first (a
+                         * unit's drop-in directory): made here in the overlay. */
+                        char dir[PATH_MAX];
+                        snprintf(dir, sizeof dir, "%s", f->path);
+                        *strrchr(dir, '/') = '\0';
+                        if (mkdir(dir, 0755) == 0)
+                                r = state_write(f->path, f->type, f->after, f->after_len, f->mode);
+                }
                 if (r < 0)
                         child_fail(fd, 500, "internal", "cannot stage %s: %s", f->path,
                                    strerror(-r));

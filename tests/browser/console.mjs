@@ -648,6 +648,57 @@ Object.assign(steps, {
   },
 });
 
+/* The services page against a real systemd (the booted container): the
+ * failed unit by the state filter, the search, a unit stopped from its row
+ * and seen stopped through the event stream (the list reloads only on
+ * events), started again; the unit page with its facts, dependencies and
+ * log pane; a restart confirmed; a drop-in setting reviewed and applied. */
+Object.assign(steps, {
+  async services() {
+    const FAILED = 'steward-test-fail.service';
+    const UNIT = 'steward-test-logger.service';
+    const row = (name) => `table.services tbody tr:has(a:text-is("${name}"))`;
+    await go('#/services');
+    await settled('table.services');
+    await page.selectOption('#svc-state', 'failed');
+    await page.waitForSelector(`${row(FAILED)} [data-state=failed]`);
+    await check('services-failed');
+    await page.selectOption('#svc-state', 'all');
+    await page.fill('#svc-search', 'steward-test');
+    await waitFor(() => [...document.querySelectorAll('table.services tbody tr')].every((r) => /steward-test/.test(r.textContent)));
+    await check('services-search');
+    await page.click(`${row(UNIT)} button[data-action=stop]`);
+    await page.waitForSelector('dialog[open]');
+    assert.match(await page.textContent('dialog[open]'), new RegExp(UNIT.replace(/\./g, '\\.')));
+    await check('services-stop-confirm');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.notice-ok');
+    await page.waitForSelector(`${row(UNIT)} [data-state=inactive]`);
+    await page.click(`${row(UNIT)} button[data-action=start]`);
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector(`${row(UNIT)} [data-state=active]`);
+    await check('services-started');
+    await go(`#/services/${UNIT}`);
+    await settled('dl.facts [data-fact=State]');
+    assert.match(await page.textContent('dl.facts'), /Steward test: a numbered line every second/);
+    assert.match(await page.textContent('dl.deps'), /multi-user\.target/);
+    await page.waitForSelector('.log-lines .log-line, [aria-labelledby=unit-logs-title] .muted:not(:has-text("Loading"))');
+    await check('unit-page');
+    await page.click('.unit-actions button[data-action=restart]');
+    await page.waitForSelector('dialog[open]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.notice-ok >> text=done');
+    await page.fill('#svc-nice', '5');
+    await page.click('form.svc-settings button[type=submit]');
+    await page.waitForSelector('dialog[open] pre.diff');
+    assert.match(await page.textContent('dialog[open] pre.diff'), /Nice=5/);
+    await check('unit-settings-review');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.notice-ok >> text=applied');
+    await check('unit-settings-applied');
+  },
+});
+
 let failed = false;
 for (const name of STEPS) {
   try {

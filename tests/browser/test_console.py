@@ -163,3 +163,23 @@ def test_console_in_the_systemd_container(systemd_ct):
     API, the live chart moves (the event stream), log out."""
     run(None, systemd_ct.credentials("admin"), ["login", "overview", "live", "logout"], "systemd-ct",
         url=systemd_ct.url)
+
+
+@pytest.mark.systemd
+def test_console_services(systemd_ct):
+    """The services page and a unit's page in Chromium against the booted
+    container: the failed unit found by its state, a unit stopped and started
+    from the list and seen live, a restart, a drop-in setting reviewed and
+    applied (then rolled back here, through the API)."""
+    c = systemd_ct
+    try:
+        run(None, c.credentials("admin"), ["login", "services", "logout"], "services", url=c.url)
+        assert c.show("steward-test-logger.service", "Nice")["Nice"] == "5"
+    finally:
+        r = c.https("GET", "/api/v1/audit?module=services&limit=20", token="admin")
+        for rec in r.json["records"]:
+            if rec["operation"] == "services:modify" and rec["result"] == "ok":
+                c.https("POST", f"/api/v1/audit/{rec['id']}/rollback", {}, token="admin")
+                break
+        c.run("systemctl", "start", "steward-test-logger.service")
+    assert c.show("steward-test-logger.service", "Nice", "ActiveState") == {"Nice": "0", "ActiveState": "active"}

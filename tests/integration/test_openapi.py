@@ -245,6 +245,8 @@ def test_answers_match_the_document(daemon):
         if "application/json" not in content:
             continue
         r = daemon.https("GET", concrete(path) + ("?series=cpu.busy" if path.endswith("/history") else ""))
+        if r.status == 503 and r.json["error"]["code"] == "unavailable":
+            continue  # a module with nothing to manage here (services without systemd)
         if r.status != 200:
             assert r.status == 404 and "{" in path, (path, r)  # a sample id that is not there
             continue
