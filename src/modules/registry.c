@@ -712,9 +712,11 @@ int event_types_parse(const char *s, int role, unsigned *ret, struct module_erro
         size_t n_types = event_types_count();
 
         if (!s || !*s) {
-                /* Every type the role may have. */
+                /* Every type the role may have, but those filtered per
+                 * stream (a journal follow), which are asked for by name. */
                 for (size_t i = 0; i < n_types; i++)
-                        if (role >= event_type_at(i, NULL)->min_role)
+                        if (role >= event_type_at(i, NULL)->min_role &&
+                            !event_type_at(i, NULL)->subscribe)
                                 mask |= 1u << i;
                 *ret = mask;
                 return 0;
