@@ -240,3 +240,55 @@ def test_files_list_and_tail(systemd_ct):
         assert r.status in (status, 404) and r.status != 200, (bad, r)
     r = systemd_ct.https("GET", "/api/v1/logs/files/stw/t.log?lines=0", token="operator")
     assert r.status == 400 and r.json["error"]["field"] == "lines"
+
+
+def test_cli_prints_like_journalctl_short(systemd_ct):
+    ident = "steward-cli-" + secrets.token_hex(4)
+    cat(systemd_ct, ident, "notice", "cli one", "cli two", "cli three")
+    wait_for(lambda: len(get(systemd_ct, q(identifier=ident))["entries"]) == 3, what="3 lines")
+    p = systemd_ct.cli("logs", "-t", ident, "-n", "2", role="operator", check=0)
+    theirs = systemd_ct.journal("-t", ident, "-n", "2", "-o", "short", "-q").splitlines()
+    # The same lines (the host's local time zone and the container's are both UTC here).
+    assert p.stdout.splitlines() == theirs, (p.stdout, theirs)
+    p = systemd_ct.cli("logs", "-t", ident, "-r", role="operator", check=0)
+    assert [l.split(": ", 1)[1] for l in p.stdout.splitlines()] == ["cli three", "cli two", "cli one"]
+    p = systemd_ct.cli("--json", "logs", "-t", ident, "-p", "notice", "--since", "-1h", role="operator",
+                       check=0)
+    assert [e["message"] for e in json.loads(p.stdout)["entries"]] == ["cli one", "cli two", "cli three"]
+    p = systemd_ct.cli("logs", "-p", "loud", role="operator")
+    assert p.returncode == 1 and "priority" in p.stderr, p.stderr
+    p = systemd_ct.cli("logs", "-n", "0", role="operator")
+    assert p.returncode == 2, p.stderr
+    p = systemd_ct.cli("logs", "-n", "1", role="monitor")
+    assert p.returncode == 1, p.stderr
+
+
+def test_cli_follow(systemd_ct):
+    import subprocess, os, signal
+    ident = "steward-clif-" + secrets.token_hex(4)
+    cat(systemd_ct, ident, "info", "before")
+    wait_for(lambda: get(systemd_ct, q(identifier=ident))["entries"], what="the first line")
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e.update(HOME=str(systemd_ct.tmp / "home"), XDG_CONFIG_HOME=str(systemd_ct.tmp / "home" / ".config"),
+             STEWARD_TOKEN=systemd_ct.token("operator"))
+    proc = subprocess.Popen([str(systemd_ct.build / "steward"), "-H", f"{systemd_ct.ip}:660",
+                             "--fingerprint", systemd_ct.fingerprint, "logs", "-t", ident, "-f"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    try:
+        assert proc.stdout.readline().rstrip().endswith(": before")
+        cat(systemd_ct, ident, "info", "after 1", "after 2")
+        assert proc.stdout.readline().rstrip().endswith(": after 1")
+        assert proc.stdout.readline().rstrip().endswith(": after 2")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+def test_cli_files(systemd_ct):
+    systemd_ct.run("sh", "-c", "mkdir -p /var/log/stwc && printf 'x\\ny\\nz\\n' > /var/log/stwc/c.log")
+    p = systemd_ct.cli("logs", "files", role="operator", check=0)
+    assert "stwc/c.log" in p.stdout
+    p = systemd_ct.cli("logs", "file", "stwc/c.log", "-n", "2", role="operator", check=0)
+    assert p.stdout == "y\nz\n"
+    p = systemd_ct.cli("logs", "file", "../etc/passwd", role="operator")
+    assert p.returncode == 1 and p.stdout == "", p
