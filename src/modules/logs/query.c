@@ -142,6 +142,9 @@ static int parse_relative(const char *s, uint64_t now, uint64_t *ret) {
         uint64_t total = 0;
         bool any = false;
 
+        if (!isdigit((unsigned char)*s))
+                return -EINVAL;
+
         while (*s) {
                 uint64_t v = 0, mult, part;
                 const char *u;
