@@ -51,13 +51,13 @@ def has_users(d):
     return any(m["name"] == "users" for m in r.json["modules"])
 
 
-def run(d, user, steps, name, extra_env=None):
+def run(d, user, steps, name, extra_env=None, url=None):
     out = ARTIFACTS / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({
-        "STEWARD_URL": f"https://127.0.0.1:{d.port}",
+        "STEWARD_URL": url or f"https://127.0.0.1:{d.port}",
         "STEWARD_USER": user[0],
         "STEWARD_PASSWORD": user[1],
         "STEWARD_NOROLE_USER": "nora",
@@ -154,3 +154,12 @@ def test_console_users(console):
     d, user = console
     assert has_users(d), "the users module is missing"
     run(d, user, ["login", "users"], "users")
+
+
+@pytest.mark.systemd
+def test_console_logs(systemd_ct):
+    """The logs page in the booted container: the test logger's lines with
+    severity colours, a priority filter, a bad time named at its field,
+    live follow, and a file's tail."""
+    systemd_ct.run("sh", "-c", "printf 'one\\ntwo\\n' > /var/log/steward-console.log")
+    run(None, systemd_ct.credentials("operator"), ["login", "logs"], "logs", url=systemd_ct.url)
