@@ -91,7 +91,12 @@ int logs_parse_unit(const char *s, char ret[LOGS_UNIT_MAX + 1]) {
                 return -EINVAL;
         if (!typed && n + strlen(".service") > LOGS_UNIT_MAX)
                 return -EINVAL;
-        snprintf(ret, LOGS_UNIT_MAX + 1, "%s%s", s, typed ? "" : ".service");
+        memcpy(ret, s, n);
+        if (!typed) {
+                memcpy(ret + n, ".service", strlen(".service"));
+                n += strlen(".service");
+        }
+        ret[n] = '\0';
         return 0;
 }
 
