@@ -184,6 +184,9 @@ typedef struct {
         const char *response;
         const char *query;
         const char *flags;
+        /* The handler may take long (a journal scan, up to seconds): the
+         * HTTP layer runs it off its own threads, as collection reads. */
+        bool slow;
 } module_route_t;
 
 typedef struct {

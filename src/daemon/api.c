@@ -1153,7 +1153,8 @@ bool api_route_slow(const char *method, const char *path) {
         struct resolved rt;
 
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
-               (rt.handler == h_coll_list || rt.handler == h_coll_show);
+               (rt.handler == h_coll_list || rt.handler == h_coll_show ||
+                (rt.mroute && rt.mroute->slow));
 }
 
 void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata) {

@@ -197,10 +197,10 @@ static const char tail_schema[] =
 
 static const module_route_t routes[] = {
         {"GET", "api/v1/logs", ROLE_OPERATOR, route_query, .response = entries_schema,
-         .query = QUERY_ARGS,
-         .summary = "Journal entries, newest first (?unit=&priority=&since=&until=&boot=&"
-                    "identifier=&grep=&limit=&cursor=&order=asc)"},
+         .query = QUERY_ARGS, .slow = true,
+         .summary = "Journal entries, newest first, filtered and paged by cursor"},
         {"GET", "api/v1/logs/files", ROLE_OPERATOR, route_files, .response = files_schema,
+         .slow = true,
          .summary = "Text log files under /var/log"},
         {"GET", "api/v1/logs/files/*", ROLE_OPERATOR, route_file1, .params = "name",
          .response = tail_schema, .query = "lines",
