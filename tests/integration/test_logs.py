@@ -46,6 +46,28 @@ def wait_for(pred, timeout=30, what="condition"):
 def test_status_running(systemd_ct):
     st = get(systemd_ct, "/api/v1/modules/logs", role="monitor")
     assert st["state"] == "running", st
+    # The logs events are filtered per stream: the schema says with what.
+    ev = get(systemd_ct, "/api/v1/modules/logs/schema", role="monitor")["events"]
+    assert ev[0]["name"] == "logs" and ev[0]["min_role"] == "operator", ev
+    assert set(ev[0]["params"].split()) == {"unit", "priority", "since", "boot", "identifier",
+                                            "grep", "cursor"}, ev
+
+
+def test_unavailable_without_a_journal_on_the_host(daemon):
+    """The host running the suite has no journald: the module says so, and
+    the rest of the daemon works."""
+    import os
+    if any(os.path.isdir(d) and any(os.scandir(d)) for d in ("/run/log/journal", "/var/log/journal")):
+        pytest.skip("this host has a journal")
+    st = daemon.https("GET", "/api/v1/modules/logs").json
+    assert st["state"] == "unavailable" and "journal" in st["reason"], st
+    r = daemon.https("GET", "/api/v1/logs")
+    assert r.status == 503 and r.json["error"]["code"] == "unavailable", r
+    r = daemon.https("GET", "/api/v1/events?types=logs&unit=x")
+    assert r.status == 503 and r.json["error"]["code"] == "unavailable", r
+    r = daemon.https("GET", "/api/v1/events?types=logs&unit=a/b")
+    assert r.status == 503, r  # nothing to follow comes first
+    assert daemon.https("GET", "/api/v1/modules/system").status == 200
 
 
 def test_systemd_cat_lines_appear_with_their_fields(systemd_ct):

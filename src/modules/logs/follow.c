@@ -78,6 +78,14 @@ int logs_follow_subscribe(json_t *params, uint64_t *ret_filter, struct module_er
         struct follower *f;
         int r;
 
+        char reason[256];
+        const char *state;
+
+        logs_journal_state(&state, reason, sizeof reason);
+        if (!STREQ(state, "running")) {
+                module_error_set(err, 503, "unavailable", NULL, "%s", reason);
+                return -EAGAIN;
+        }
         f = calloc(1, sizeof *f);
         if (!f) {
                 module_error_set(err, 500, "internal", NULL, "out of memory");
