@@ -11,8 +11,10 @@
  * with --since and no -n, every entry from then on, page by page.  -f
  * then follows: it opens GET /api/v1/events?types=logs with the same
  * filters and the cursor of the last line printed, so nothing is missed or
- * printed twice between the two.  --json prints {"entries": [...]} (with
- * -f: one entry object a line).  Server text never reaches the terminal
+ * printed twice between the two.  --json prints {"entries": [...]}: for the
+ * last N the server's answer as it came (compact, not parsed and printed
+ * again: a thousand entries are half a megabyte); with -f one entry object
+ * a line.  Server text never reaches the terminal
  * raw (fputs_sanitized).
  */
 #include <errno.h>
@@ -81,52 +83,73 @@ static void print_entry(json_t *e) {
 }
 
 /* One page of GET /api/v1/logs. */
-static int fetch(struct cli *c, const struct filters *f, const char *order, unsigned limit,
-                 const char *cursor, json_t **ret) {
-        struct buf b;
+/* The target of one page of GET /api/v1/logs (a NUL-terminated b). */
+static int page_target(struct buf *b, const struct filters *f, const char *order, bool tail,
+                       unsigned limit, const char *cursor) {
         char num[16];
         int r;
 
-        buf_init(&b, 16384);
         snprintf(num, sizeof num, "%u", limit);
-        r = buf_append(&b, "/api/v1/logs?order=", 19);
+        r = buf_append(b, "/api/v1/logs?order=", 19);
         if (r >= 0)
-                r = buf_append(&b, order, strlen(order));
+                r = buf_append(b, order, strlen(order));
+        if (r >= 0 && tail)
+                r = buf_append(b, "&tail=1", 7);
         if (r >= 0)
-                r = add_filters(&b, f);
-        if (r >= 0 && (r = add_param(&b, "since", f->since)) >= 0 &&
-            (r = add_param(&b, "until", f->until)) >= 0 && (r = add_param(&b, "limit", num)) >= 0)
-                r = add_param(&b, "cursor", cursor);
+                r = add_filters(b, f);
+        if (r >= 0 && (r = add_param(b, "since", f->since)) >= 0 &&
+            (r = add_param(b, "until", f->until)) >= 0 && (r = add_param(b, "limit", num)) >= 0)
+                r = add_param(b, "cursor", cursor);
         if (r >= 0)
-                r = buf_append(&b, "", 1);
+                r = buf_append(b, "", 1);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+static int fetch(struct cli *c, const struct filters *f, const char *order, bool tail,
+                 unsigned limit, const char *cursor, json_t **ret) {
+        struct buf b;
+        int r;
+
+        buf_init(&b, 16384);
+        r = page_target(&b, f, order, tail, limit, cursor);
         if (r < 0) {
                 buf_free(&b);
-                return -ENOMEM;
+                return r;
         }
         r = cli_call(c, "GET", b.data, NULL, ret);
         buf_free(&b);
         return r;
 }
 
-/* The entries to print, oldest first (newest first with -r); *ret_last is
- * the cursor of the newest. */
+static int parse_lines(const struct filters *f, unsigned *ret) {
+        *ret = LOGS_DEFAULT_LINES;
+        if (f->lines && (safe_atou(f->lines, ret) < 0 || *ret < 1 || *ret > PAGE_MAX))
+                return usage_error("-n takes a number from 1 to %u", PAGE_MAX);
+        return 0;
+}
+
+/* The entries to print, oldest first (newest first with -r): the last N
+ * (the server's tail: its newest page, oldest first), or with --since and
+ * no -n every entry since then, page by page.  *ret_last: the cursor of
+ * the newest. */
 static int query(struct cli *c, const struct filters *f, json_t **ret, char **ret_last) {
         json_t *all = json_array(), *page = NULL, *e;
-        unsigned n = LOGS_DEFAULT_LINES;
         bool every = f->since && !f->lines;
-        const char *next = NULL;
         _cleanup_free_ char *cursor = NULL;
+        const char *next;
+        unsigned n;
         size_t i;
-        int r = 0;
+        int r = parse_lines(f, &n);
 
-        if (f->lines && (safe_atou(f->lines, &n) < 0 || n < 1 || n > PAGE_MAX)) {
+        if (r < 0 || !all) {
                 json_decref(all);
-                return usage_error("-n takes a number from 1 to %u", PAGE_MAX);
+                return r < 0 ? r : -ENOMEM;
         }
         do {
                 json_decref(page);
                 page = NULL;
-                r = fetch(c, f, every ? "asc" : "desc", every ? PAGE_MAX : n, cursor, &page);
+                r = fetch(c, f, every ? "asc" : "desc", !every && !f->reverse, every ? PAGE_MAX : n,
+                          cursor, &page);
                 if (r < 0)
                         break;
                 json_array_foreach(json_object_get(page, "entries"), i, e)
@@ -140,19 +163,47 @@ static int query(struct cli *c, const struct filters *f, json_t **ret, char **re
                 json_decref(all);
                 return r;
         }
-        /* Pages came newest first unless every: turn into the order printed. */
-        if (every == f->reverse) {
-                size_t k = json_array_size(all);
-                json_t *rev = json_array();
-                for (size_t j = k; j-- > 0;)
-                        json_array_append(rev, json_array_get(all, j));
-                json_decref(all);
-                all = rev;
-        }
         e = json_array_get(all, f->reverse ? 0 : json_array_size(all) - 1);
         *ret_last = e ? strdup(json_string_value(json_object_get(e, "cursor")) ?: "") : NULL;
         *ret = all;
         return 0;
+}
+
+/* --json for the last N: the server's answer as it came (one line of JSON,
+ * {"entries": [...], "next"}), not parsed and printed again. */
+static int query_raw(struct cli *c, const struct filters *f) {
+        _cleanup_free_ char *body = NULL;
+        struct buf b;
+        long status = 0;
+        size_t len = 0;
+        unsigned n;
+        int r = parse_lines(f, &n);
+
+        if (r < 0)
+                return r;
+        buf_init(&b, 16384);
+        r = page_target(&b, f, "desc", !f->reverse, n, NULL);
+        if (r >= 0)
+                r = http_request(c->http, "GET", b.data, NULL, 0, &status, &body, &len);
+        buf_free(&b);
+        if (r == -ECOMM || r == -EBADMSG) {
+                cli_report_transport(c);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (status != 200) {
+                json_t *answer = json_loadb(body ? body : "", len, 0, NULL);
+                cli_report_refusal(c, status, answer);
+                json_decref(answer);
+                return -EREMOTEIO;
+        }
+        if (len == 0 || body[0] != '{') {
+                fprintf(stderr, "steward: %s: the answer to GET /api/v1/logs is not a JSON object\n",
+                        c->where);
+                return -EBADMSG;
+        }
+        return fwrite(body, 1, len, stdout) == len ? 0 : -EIO;
 }
 
 /* ---- follow: the event stream ---------------------------------------------------- */
@@ -362,6 +413,8 @@ int verb_logs(struct cli *c, int argc, char **argv) {
         }
         if (f.follow && f.reverse)
                 return usage_error("-f and -r do not go together");
+        if (c->json && !f.follow && !(f.since && !f.lines))
+                return query_raw(c, &f);
         r = query(c, &f, &entries, &last);
         if (r < 0)
                 return r;

@@ -85,6 +85,13 @@ def test_systemd_cat_lines_appear_with_their_fields(systemd_ct):
         assert len(e["boot_id"]) == 32 and e["hostname"], e
     asc = get(systemd_ct, q(identifier=ident, order="asc"))["entries"]
     assert [e["message"] for e in asc] == ["first line", "second line"]
+    # tail=1: the newest page, oldest first (journalctl -n); next goes on backwards.
+    page = get(systemd_ct, q(identifier=ident, limit=1, tail=1))
+    assert [e["message"] for e in page["entries"]] == ["second line"]
+    older = get(systemd_ct, q(identifier=ident, limit=1, tail=1, cursor=page["next"]))
+    assert [e["message"] for e in older["entries"]] == ["first line"]
+    r = systemd_ct.https("GET", q(identifier=ident, tail=1, order="asc"), token="operator")
+    assert r.status == 400 and r.json["error"]["field"] == "tail", r
 
 
 def test_unit_and_priority_match_journalctl(systemd_ct):
@@ -174,7 +181,7 @@ def test_boot_filter(systemd_ct):
     ("priority", "loud"), ("priority", "8"), ("priority", "err.."),
     ("since", "yesterdayish"), ("since", "2026-02-30"), ("until", "-1parsec"),
     ("boot", "-0"), ("boot", "abc"), ("limit", "0"), ("limit", "10001"), ("limit", "ten"),
-    ("order", "up"), ("cursor", "not a cursor"), ("grep", "x" * 300),
+    ("order", "up"), ("cursor", "not a cursor"), ("grep", "x" * 300), ("tail", "yes please"),
 ])
 def test_bad_input_is_a_400_naming_the_parameter(systemd_ct, param, value):
     r = systemd_ct.https("GET", q(**{param: value}), token="operator")
@@ -277,6 +284,10 @@ def test_cli_prints_like_journalctl_short(systemd_ct):
     p = systemd_ct.cli("--json", "logs", "-t", ident, "-p", "notice", "--since", "-1h", role="operator",
                        check=0)
     assert [e["message"] for e in json.loads(p.stdout)["entries"]] == ["cli one", "cli two", "cli three"]
+    p = systemd_ct.cli("--json", "logs", "-t", ident, "-n", "2", role="operator", check=0)
+    assert [e["message"] for e in json.loads(p.stdout)["entries"]] == ["cli two", "cli three"]
+    p = systemd_ct.cli("--json", "logs", "-t", ident, "-n", "2", "-r", role="operator", check=0)
+    assert [e["message"] for e in json.loads(p.stdout)["entries"]] == ["cli three", "cli two"]
     p = systemd_ct.cli("logs", "-p", "loud", role="operator")
     assert p.returncode == 1 and "priority" in p.stderr, p.stderr
     p = systemd_ct.cli("logs", "-n", "0", role="operator")

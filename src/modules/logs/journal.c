@@ -425,6 +425,14 @@ int logs_journal_query(const struct logs_query *q, json_t **ret, struct module_e
         }
         r = walk(j, q, entries, out, err);
         sd_journal_close(j);
+        if (r >= 0 && q->tail) {
+                size_t n = json_array_size(entries);
+                for (size_t i = 0; i < n / 2; i++) {
+                        json_t *a = json_incref(json_array_get(entries, i));
+                        json_array_set(entries, i, json_array_get(entries, n - 1 - i));
+                        json_array_set_new(entries, n - 1 - i, a);
+                }
+        }
         if (r < 0) {
                 json_decref(out);
                 if (r == -ENOMEM)

@@ -72,6 +72,13 @@ static int route_query(const struct module_ctx *ctx, char **params, json_t **ret
         r = logs_query_parse(ctx_param, (void *)ctx, realtime_usec(), &q, err);
         if (r < 0)
                 return r;
+        if (ctx->query_flag && (r = ctx->query_flag(ctx, "tail", &q.tail, err)) < 0)
+                return r;
+        if (q.tail && q.asc) {
+                module_error_set(err, 400, "invalid_argument", "tail",
+                                 "tail: the newest entries oldest first; not with order=asc");
+                return -EINVAL;
+        }
         logs_journal_state(&state, reason, sizeof reason);
         if (!STREQ(state, "running")) {
                 module_error_set(err, 503, "unavailable", NULL, "%s", reason);
@@ -197,7 +204,7 @@ static const char tail_schema[] =
 
 static const module_route_t routes[] = {
         {"GET", "api/v1/logs", ROLE_OPERATOR, route_query, .response = entries_schema,
-         .query = QUERY_ARGS, .slow = true,
+         .query = QUERY_ARGS, .flags = "tail", .slow = true,
          .summary = "Journal entries, newest first, filtered and paged by cursor"},
         {"GET", "api/v1/logs/files", ROLE_OPERATOR, route_files, .response = files_schema,
          .slow = true,

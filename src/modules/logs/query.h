@@ -39,6 +39,7 @@ struct logs_query {
         char boot_id[33];              /* boot=ID: 32 lower-case hex digits */
         unsigned limit;
         bool asc;
+        bool tail; /* desc's page, answered oldest first (journalctl -n) */
 };
 
 /* Where a parameter's value comes from (the request's query, a stream's
