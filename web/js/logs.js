@@ -203,7 +203,7 @@ export async function render(view, ctx, initialUnit) {
 
   clear(
     view,
-    h('h2', 'Logs'),
+    h('h1', 'Logs'),
     form,
     status,
     h(
@@ -216,7 +216,7 @@ export async function render(view, ctx, initialUnit) {
       ),
     ),
     more,
-    h('h3', 'Log files'),
+    h('h2', 'Log files'),
     filesEl,
   );
   await load(false);
