@@ -16,6 +16,12 @@ if ! getent passwd _steward >/dev/null; then
     --user-group _steward
   echo "steward: created the system user _steward (the network front runs as it)"
 fi
+# The front reads the journal (the logs module) as a member of systemd-journal.
+if getent group systemd-journal >/dev/null &&
+   ! id -nG _steward | tr ' ' '\n' | grep -qx systemd-journal; then
+  usermod -a -G systemd-journal _steward
+  echo "steward: added _steward to the group systemd-journal (to read the journal)"
+fi
 for g in steward-admin steward-operator steward-monitor; do
   getent group "$g" >/dev/null || groupadd --system "$g"
 done

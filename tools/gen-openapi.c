@@ -727,11 +727,16 @@ static void events_doc(struct gen *g) {
         for (size_t mi = 0; mi < steward_modules_count; mi++) {
                 const module_t *m = steward_modules[mi];
                 for (size_t i = 0; i < m->n_events; i++) {
-                        json_array_append_new(
-                                types, json_pack("{s:s, s:s, s:s, s:s}", "name", m->events[i].name,
-                                                 "module", m->name, "description",
-                                                 m->events[i].description, "min_role",
-                                                 role_to_string(m->events[i].min_role)));
+                        json_t *t = json_pack("{s:s, s:s, s:s, s:s}", "name", m->events[i].name,
+                                              "module", m->name, "description",
+                                              m->events[i].description, "min_role",
+                                              role_to_string(m->events[i].min_role));
+                        if (t && m->events[i].subscribe)
+                                json_object_set_new(t, "params",
+                                                    json_string(m->events[i].params
+                                                                        ? m->events[i].params
+                                                                        : ""));
+                        json_array_append_new(types, t);
                         json_array_append_new(names, json_string(m->events[i].name));
                 }
         }

@@ -37,6 +37,7 @@
 #define TOKEN_MAX         4096
 #define CONNECT_TIMEOUT_S 10L
 #define TOTAL_TIMEOUT_S   60L
+#define STREAM_SILENCE_S  60L /* an event stream with no byte for this long is dead */
 
 #define DEFAULT_SOCKET "/run/steward/stewardd.sock"
 #define DEFAULT_PORT   660
@@ -86,6 +87,14 @@ int http_probe(struct http_client *c);
  * http_client_failure() and http_client_error() say what happened. */
 int http_request(struct http_client *c, const char *method, const char *target, const char *body,
                  size_t body_len, long *ret_status, char **ret_body, size_t *ret_len);
+
+/* A GET whose 2xx answer is a stream (Server-Sent Events): its bytes go to
+ * on_data as they arrive, until the server ends it, the connection stays
+ * silent for STREAM_SILENCE_S, or on_data returns < 0 (then -ECOMM).  An
+ * answer of another status is returned as http_request() does. */
+int http_stream(struct http_client *c, const char *target,
+                int (*on_data)(const char *p, size_t n, void *arg), void *arg, long *ret_status,
+                char **ret_body, size_t *ret_len);
 
 enum http_failure http_client_failure(const struct http_client *c);
 const char *http_client_error(const struct http_client *c);
@@ -313,6 +322,8 @@ int verb_audit(struct cli *c, int argc, char **argv);
 
 int verb_discover(struct cli *c, int argc, char **argv);
 int verb_ports(struct cli *c, int argc, char **argv);
+/* logs.c */
+int verb_logs(struct cli *c, int argc, char **argv);
 
 /* --- history.c --- */
 

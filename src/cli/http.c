@@ -60,6 +60,10 @@ struct http_client {
         struct buf body;
         bool too_big;
 
+        /* http_stream(): a 2xx answer's bytes go here as they come. */
+        int (*stream_cb)(const char *p, size_t n, void *arg);
+        void *stream_arg;
+
         enum http_failure failure;
         char curl_error[CURL_ERROR_SIZE];
         char error[512];
@@ -191,6 +195,12 @@ static size_t write_body(char *p, size_t size, size_t n, void *arg) {
         struct http_client *c = arg;
         size_t len;
 
+        if (c->stream_cb && !__builtin_mul_overflow(size, n, &len)) {
+                long status = 0;
+                (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+                if (status >= 200 && status <= 299)
+                        return c->stream_cb(p, len, c->stream_arg) < 0 ? 0 : len;
+        }
         if (__builtin_mul_overflow(size, n, &len) || buf_append(&c->body, p, len) < 0) {
                 c->too_big = true;
                 return 0; /* aborts the transfer */
@@ -302,8 +312,15 @@ static int setup(struct http_client *c, const char *method, const char *url, con
         SETOPT(c, CURLOPT_NOSIGNAL, 1L);
         SETOPT(c, CURLOPT_NOPROXY, "*");
         SETOPT(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-        SETOPT(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
-        SETOPT(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESPONSE_MAX);
+        if (c->stream_cb) {
+                /* A stream has no end; the server's keepalives (every 15 s)
+                 * tell a live one from a dead one. */
+                SETOPT(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                SETOPT(c, CURLOPT_LOW_SPEED_TIME, STREAM_SILENCE_S);
+        } else {
+                SETOPT(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
+                SETOPT(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESPONSE_MAX);
+        }
         SETOPT(c, CURLOPT_WRITEFUNCTION, write_body);
         SETOPT(c, CURLOPT_WRITEDATA, c);
         SETOPT(c, CURLOPT_ERRORBUFFER, c->curl_error);
@@ -457,6 +474,19 @@ int http_request(struct http_client *c, const char *method, const char *target, 
 oom:
         curl_slist_free_all(headers);
         return -ENOMEM;
+}
+
+int http_stream(struct http_client *c, const char *target,
+                int (*on_data)(const char *p, size_t n, void *arg), void *arg, long *ret_status,
+                char **ret_body, size_t *ret_len) {
+        int r;
+
+        c->stream_cb = on_data;
+        c->stream_arg = arg;
+        r = http_request(c, "GET", target, NULL, 0, ret_status, ret_body, ret_len);
+        c->stream_cb = NULL;
+        c->stream_arg = NULL;
+        return r;
 }
 
 int http_probe(struct http_client *c) {

@@ -189,6 +189,23 @@ const struct verb_def cli_verbs[] = {
                            "findings; PORT: that port explained (--all, -a: connections too)"}},
         },
         {
+                .name = "logs",
+                .summary = "the journal, like journalctl; log files under /var/log",
+                .needs_session = true,
+                .min_args = 0,
+                .max_args = -1,
+                .run = verb_logs,
+                .forms = {{"logs [UNIT] [-p PRIORITY] [--since TIME] [--until TIME] [-n N] "
+                           "[-g TEXT] [-b BOOT] [-t IDENTIFIER] [-r] [-f]",
+                           "journal entries in journalctl's short format, oldest first: the "
+                           "last N (-n, default 100; with --since and no -n: all since), "
+                           "-p a level or LEVEL..LEVEL, -g a text (any case), -b 0, -1 or a boot "
+                           "id, -r newest first, -f then follow (--json: JSON)"},
+                          {"logs files", "the text log files under /var/log"},
+                          {"logs file NAME [-n N]",
+                           "the last N lines (default 100) of /var/log/NAME"}},
+        },
+        {
                 .name = "history",
                 .summary = "a chart of a metric's history",
                 .needs_session = true,

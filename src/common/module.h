@@ -184,6 +184,9 @@ typedef struct {
         const char *response;
         const char *query;
         const char *flags;
+        /* The handler may take long (a journal scan, up to seconds): the
+         * HTTP layer runs it off its own threads, as collection reads. */
+        bool slow;
 } module_route_t;
 
 /* A module command: POST /api/v1/modules/{m}/commands/{name}.  One that
@@ -399,6 +402,19 @@ typedef struct {
         const char *name; /* "sample": the SSE event name and the word of ?types= */
         const char *description;
         int min_role; /* enum role (roles.h): who may subscribe */
+        /* Optional: a type each stream filters for itself (the journal's
+         * entries of one unit, say), so it is sent only where asked for:
+         * only streams that name it in ?types= get it.  params: the query
+         * arguments of GET /api/v1/events it reads, space-separated.  On a
+         * new stream the hub calls subscribe() with those it was given (an
+         * object of strings); it validates them (a 400 naming the field)
+         * and returns a filter id > 0, which publish_to() names, until
+         * unsubscribe(filter) when the stream ends.  Both run under the
+         * hub's lock: they must not publish.  Such events are not kept for
+         * Last-Event-ID; the params carry the resume point (a cursor). */
+        const char *params;
+        int (*subscribe)(json_t *params, uint64_t *ret_filter, struct module_error *err);
+        void (*unsubscribe)(uint64_t filter);
 } event_def_t;
 
 /* What the hub offers a module's event hooks, valid from events_attach(hub)
@@ -414,6 +430,9 @@ struct event_hub {
          * that stream's session and role: *ret is the answer's body on 200;
          * -ENOENT when nobody subscribes, -EIO on another status. */
         int (*get)(const char *type, const char *path, json_t **ret);
+        /* Publishes one event of a filtered type (event_def_t.subscribe) to
+         * the streams whose filter is filter only; data borrowed. */
+        void (*publish_to)(const char *type, uint64_t filter, json_t *data);
 };
 
 typedef struct module {

@@ -51,6 +51,7 @@ struct route {
 
 void api_response_clear(struct api_response *resp) {
         json_decref(resp->body);
+        json_decref(resp->events_params);
         free(resp->set_cookie);
         free(resp->text);
         if (resp->has_text_fd)
@@ -724,6 +725,39 @@ static void h_audit_rollback(const struct api_request *req, char **p, struct api
         ok(resp, ret);
 }
 
+/* The query arguments each type filtered per stream reads (event_def_t
+ * params), as {"TYPE": {"PARAM": "value"}}: the hub hands them to the
+ * module, which validates them. */
+static json_t *events_params(const struct api_request *req, unsigned mask) {
+        json_t *all = json_object();
+
+        for (size_t i = 0; all && i < event_types_count() && i < EVENT_TYPES_MAX; i++) {
+                const event_def_t *d = event_type_at(i, NULL);
+                const char *s = d->params;
+                json_t *o;
+
+                if (!(mask & (1u << i)) || !d->subscribe)
+                        continue;
+                o = json_object();
+                while (o && s && *s) {
+                        char name[64];
+                        size_t n = strcspn(s, " ");
+                        const char *v;
+                        if (n > 0 && n < sizeof name) {
+                                memcpy(name, s, n);
+                                name[n] = '\0';
+                                if ((v = query_value(req, name)) && utf8_valid(v, strlen(v)))
+                                        json_object_set_new(o, name, json_string(v));
+                        }
+                        s += n;
+                        s += strspn(s, " ");
+                }
+                if (o)
+                        json_object_set_new(all, d->name, o);
+        }
+        return all;
+}
+
 /* GET /api/v1/events: checks the arguments; the HTTP layer opens the
  * stream (events.c). */
 static void h_events(const struct api_request *req, char **p, struct api_response *resp) {
@@ -755,6 +789,7 @@ static void h_events(const struct api_request *req, char **p, struct api_respons
         resp->events_resume = last != NULL;
         resp->events_last_id = id;
         ok(resp, json_object());
+        resp->events_params = events_params(req, mask);
 }
 
 /* ---- collections ------------------------------------------------------------ */
@@ -1059,7 +1094,7 @@ static const struct route routes[] = {
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback, .params = "id",
          .summary = "Roll a change back (?dry_run=1: the plan only)", .response = "Plan", .flags = "dry_run"},
         {"GET", "api/v1/events", ROLE_MONITOR, h_events,
-         .summary = "Server-Sent Events (?types=a,b&last_event_id=)", .response = "EventStream", .query = "types last_event_id"},
+         .summary = "Server-Sent Events (?types=a,b&last_event_id=; a filtered type's own arguments)", .response = "EventStream", .query = "types last_event_id"},
 };
 
 /* The collections of every module (module.h), matched after all other
@@ -1223,7 +1258,7 @@ bool api_route_slow(const char *method, const char *path) {
          * they start (a service's job). */
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
                (rt.handler == h_coll_list || rt.handler == h_coll_show ||
-                rt.handler == h_coll_action);
+                rt.handler == h_coll_action || (rt.mroute && rt.mroute->slow));
 }
 
 void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata) {

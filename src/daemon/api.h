@@ -74,6 +74,9 @@ struct api_response {
         unsigned events_mask;
         bool events_resume;
         uint64_t events_last_id;
+        /* And for the types filtered per stream (event_def_t.subscribe):
+         * {"TYPE": {"PARAM": "value", …}}, owned. */
+        json_t *events_params;
 };
 
 /* The lowest role a request needs: -1 when no route matches (404/405 are

@@ -58,6 +58,9 @@ struct events_sub {
         struct events_sub *prev, *next;
         struct MHD_Connection *conn;
         unsigned mask;
+        /* For each type filtered per stream: the filter its module gave
+         * (0: none). */
+        uint64_t filter[EVENT_TYPES_MAX];
         bool suspended, closed;
         struct event *q[EVENTS_QUEUE];
         size_t qhead, qn, off; /* off: bytes of q[qhead] already sent */
@@ -169,8 +172,10 @@ static void push_locked(struct events_sub *s, struct event *ev) {
         wake_locked(s);
 }
 
-/* Formats, keeps and fans out one event.  data: one line of JSON. */
-static void publish(unsigned type, const char *data, size_t len) {
+/* Formats, keeps and fans out one event.  data: one line of JSON.  With a
+ * filter (a type filtered per stream), only to the streams of that filter,
+ * and not kept in the ring. */
+static void publish(unsigned type, uint64_t filter, const char *data, size_t len) {
         char head[96];
         struct event *ev;
         struct buf b;
@@ -193,6 +198,14 @@ static void publish(unsigned type, const char *data, size_t len) {
         }
         buf_free(&b);
         hub.next_id++;
+        if (filter) {
+                for (struct events_sub *s = hub.subs; s; s = s->next)
+                        if ((s->mask & type) && s->filter[type_index(type)] == filter)
+                                push_locked(s, ev);
+                pthread_mutex_unlock(&hub.lock);
+                event_unref(ev);
+                return;
+        }
         if (hub.ring_n == EVENTS_RING) {
                 event_unref(hub.ring[hub.ring_head]);
                 hub.ring_head = (hub.ring_head + 1) % EVENTS_RING;
@@ -207,7 +220,7 @@ static void publish(unsigned type, const char *data, size_t len) {
         event_unref(ev);
 }
 
-static void publish_json(unsigned type, json_t *v) {
+static void publish_json(unsigned type, uint64_t filter, json_t *v) {
         size_t len = 0;
         char *text = v ? json_dump_compact(v, &len) : NULL;
 
@@ -216,7 +229,7 @@ static void publish_json(unsigned type, json_t *v) {
         while (text && len > 0 && text[len - 1] == '\n')
                 text[--len] = '\0';
         if (text && len <= MAX_EVENT_BYTES)
-                publish(type, text, len);
+                publish(type, filter, text, len);
         free(text);
 }
 
@@ -314,7 +327,7 @@ static void poll_counters(bool audit_wanted) {
                         if (id <= poll_state.audit_seen)
                                 continue;
                         poll_state.audit_seen = id;
-                        publish_json(type_bit("audit"), rec);
+                        publish_json(type_bit("audit"), 0, rec);
                         mark_changed(json_string_value(json_object_get(rec, "module")));
                 }
                 json_decref(res);
@@ -329,8 +342,15 @@ static size_t ctx_query_none(void *opaque, const char *key, const char **ret_val
 
 static void hub_publish(const char *type, json_t *data) {
         unsigned bit = type_bit(type);
-        if (bit)
-                publish_json(bit, data);
+        const event_def_t *d = bit ? event_type_at(type_index(bit), NULL) : NULL;
+        if (d && !d->subscribe)
+                publish_json(bit, 0, data);
+}
+
+static void hub_publish_to(const char *type, uint64_t filter, json_t *data) {
+        unsigned bit = type_bit(type);
+        if (bit && filter)
+                publish_json(bit, filter, data);
 }
 
 static bool hub_wanted(const char *type) {
@@ -381,6 +401,7 @@ static const struct event_hub module_hub = {
         .publish = hub_publish,
         .wanted = hub_wanted,
         .get = hub_get,
+        .publish_to = hub_publish_to,
 };
 
 /* Each module that polls for its events, with what changed for it. */
@@ -503,9 +524,46 @@ static void *poll_main(void *arg) {
 
 /* ---- streams ------------------------------------------------------------------ */
 
-int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct events_who *who,
-                     unsigned max_subscribers, struct events_sub **ret, struct module_error *e) {
+/* Ends the module filters of a stream (under hub.lock). */
+static void unfilter_locked(struct events_sub *s) {
+        for (unsigned i = 0; i < EVENT_TYPES_MAX; i++) {
+                const event_def_t *d = s->filter[i] ? event_type_at(i, NULL) : NULL;
+                if (d && d->unsubscribe)
+                        d->unsubscribe(s->filter[i]);
+                s->filter[i] = 0;
+        }
+}
+
+/* The module filters of a new stream (under hub.lock): each type in its
+ * mask filtered per stream gets its parameters checked and a filter. */
+static int filter_locked(struct events_sub *s, json_t *params, struct module_error *e) {
+        for (unsigned i = 0; i < EVENT_TYPES_MAX && i < event_types_count(); i++) {
+                const event_def_t *d = event_type_at(i, NULL);
+                json_t *p = d ? json_object_get(params, d->name) : NULL;
+                _cleanup_(json_decrefp) json_t *none = NULL;
+                int r;
+
+                if (!(s->mask & (1u << i)) || !d->subscribe)
+                        continue;
+                if (!p)
+                        p = none = json_object();
+                r = d->subscribe(p, &s->filter[i], e);
+                if (r < 0 || s->filter[i] == 0) {
+                        s->filter[i] = 0;
+                        unfilter_locked(s);
+                        if (r >= 0)
+                                module_error_set(e, 500, "internal", NULL, "no filter");
+                        return r < 0 ? r : -EIO;
+                }
+        }
+        return 0;
+}
+
+int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *params,
+                     const struct events_who *who, unsigned max_subscribers,
+                     struct events_sub **ret, struct module_error *e) {
         struct events_sub *s;
+        int r;
 
         if (!mask || !who || !who->secret || strlen(who->secret) > FRONTAUTH_SECRET_MAX) {
                 module_error_set(e, 500, "internal", NULL, "bad subscription");
@@ -538,6 +596,12 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct 
                         module_error_set(e, 503, "unavailable", NULL,
                                          "the event stream is not available");
                 return -EBUSY;
+        }
+        r = filter_locked(s, params, e);
+        if (r < 0) {
+                pthread_mutex_unlock(&hub.lock);
+                free(s);
+                return r;
         }
         s->q[s->qn++] = event_ref(retry_ev);
         if (resume) {
@@ -634,6 +698,7 @@ void events_release(void *cls) {
         pthread_mutex_lock(&hub.lock);
         if (!s->closed)
                 close_locked(s);
+        unfilter_locked(s);
         s->suspended = false;
         if (s->prev)
                 s->prev->next = s->next;

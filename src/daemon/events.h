@@ -9,7 +9,10 @@
  * gives each its bit), and events come in through the hooks the modules
  * give (struct event_hub): a module pushes from its own thread (the metrics
  * module's "sample", one per sampler tick) or is polled by the hub's thread
- * (the ports module's "ports").  The hub itself reads the audit records
+ * (the ports module's "ports").  A type may be filtered per stream (the
+ * journal's "logs": each stream its unit, priority and cursor): the module
+ * validates a stream's parameters when it opens and publishes to the
+ * filter id it gave, and such events skip the ring.  The hub itself reads the audit records
  * ("audit", declared by the stewardd module): front_poll says whether there
  * are new ones, audit_since reads them for a subscriber's session, so
  * records made by any client reach every stream; an audit record of a module
@@ -63,9 +66,13 @@ struct events_sub;
 struct MHD_Connection;
 
 /* A new subscriber for types `mask`, resuming after last_id when
- * `resume`.  -EBUSY with a 503 when max_subscribers are open. */
-int events_subscribe(unsigned mask, bool resume, uint64_t last_id, const struct events_who *who,
-                     unsigned max_subscribers, struct events_sub **ret, struct module_error *e);
+ * `resume`.  params: {"TYPE": {…}} for the types in mask filtered per
+ * stream (event_def_t.subscribe), whose modules get them; borrowed, may be
+ * NULL.  -EBUSY with a 503 when max_subscribers are open; what a module's
+ * subscribe() answers (a 400 naming the parameter) when it refuses. */
+int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *params,
+                     const struct events_who *who, unsigned max_subscribers,
+                     struct events_sub **ret, struct module_error *e);
 /* Binds the subscriber to its connection (before the response is queued). */
 void events_attach(struct events_sub *s, struct MHD_Connection *c);
 /* libmicrohttpd's content reader and its free callback for the stream. */

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -49,20 +50,36 @@ static uint16_t tcp_port(const struct listener *ls, size_t n) {
         return 0;
 }
 
-/* Becomes `pw` for good: groups, gid, uid; then checks that root cannot be
- * regained and forbids gaining privileges through exec. */
+/* Whether the supplementary groups hold root's group (gid 0). */
+static bool groups_hold_root(void) {
+        int n = getgroups(0, NULL);
+        _cleanup_free_ gid_t *g = n > 0 ? calloc((size_t)n, sizeof *g) : NULL;
+
+        if (n > 0 && (!g || getgroups(n, g) != n))
+                return true;
+        for (int i = 0; i < n; i++)
+                if (g[i] == 0)
+                        return true;
+        return n < 0;
+}
+
+/* Becomes `pw` for good: its groups (the supplementary ones too: the
+ * systemd-journal membership is how the front reads the journal), gid,
+ * uid; then checks that root cannot be regained and forbids gaining
+ * privileges through exec. */
 static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
         uid_t ru, eu, su;
         gid_t rg, eg, sg;
 
-        if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+        if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+            setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
             setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
                 snprintf(err, err_len, "cannot become %s: %s", pw->pw_name, strerror(errno));
                 return -errno;
         }
         if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != pw->pw_uid ||
             eu != pw->pw_uid || su != pw->pw_uid || rg != pw->pw_gid || eg != pw->pw_gid ||
-            sg != pw->pw_gid || getgroups(0, NULL) != 0) {
+            sg != pw->pw_gid || (pw->pw_uid != 0 && groups_hold_root())) {
                 snprintf(err, err_len, "the switch to %s did not take", pw->pw_name);
                 return -EPERM;
         }

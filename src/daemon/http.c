@@ -592,10 +592,12 @@ static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *
                 r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         } else {
                 if (events_subscribe(resp->events_mask, resp->events_resume, resp->events_last_id,
-                                     &who, req->cfg.max_event_subscribers, &sub, &e) < 0) {
+                                     resp->events_params, &who, req->cfg.max_event_subscribers,
+                                     &sub, &e) < 0) {
                         struct api_response err = {0};
                         enum MHD_Result q;
-                        api_error(&err, e.status, e.code, NULL, "%s", e.message);
+                        api_error(&err, e.status, e.code, e.field[0] ? e.field : NULL, "%s",
+                                  e.message);
                         q = send_response(c, cn, &err, false);
                         api_response_clear(&err);
                         return q;

@@ -652,11 +652,18 @@ json_t *module_schema_json(const module_t *m) {
                                                 "item", m->collections[i].item));
                 json_array_append_new(schemas, collection_schema_json(&m->collections[i]));
         }
-        for (size_t i = 0; i < m->n_events; i++)
-                json_array_append_new(events,
-                                      json_pack("{s:s, s:s, s:s}", "name", m->events[i].name,
-                                                "description", m->events[i].description, "min_role",
-                                                role_to_string(m->events[i].min_role)));
+        for (size_t i = 0; i < m->n_events; i++) {
+                json_t *ev = json_pack("{s:s, s:s, s:s}", "name", m->events[i].name,
+                                       "description", m->events[i].description, "min_role",
+                                       role_to_string(m->events[i].min_role));
+                /* A type filtered per stream: its parameters, and it is
+                 * not part of a stream unless named in ?types=. */
+                if (ev && m->events[i].subscribe)
+                        json_object_set_new(ev, "params",
+                                            json_string(m->events[i].params ? m->events[i].params
+                                                                            : ""));
+                json_array_append_new(events, ev);
+        }
         json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", m->name,
                               "summary", m->summary, "settings", settings, "commands", commands,
                               "actions", actions, "collections", collections,
@@ -803,9 +810,11 @@ int event_types_parse(const char *s, int role, unsigned *ret, struct module_erro
         size_t n_types = event_types_count();
 
         if (!s || !*s) {
-                /* Every type the role may have. */
+                /* Every type the role may have, but those filtered per
+                 * stream (a journal follow), which are asked for by name. */
                 for (size_t i = 0; i < n_types; i++)
-                        if (role >= event_type_at(i, NULL)->min_role)
+                        if (role >= event_type_at(i, NULL)->min_role &&
+                            !event_type_at(i, NULL)->subscribe)
                                 mask |= 1u << i;
                 *ret = mask;
                 return 0;

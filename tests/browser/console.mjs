@@ -134,6 +134,38 @@ const steps = {
     await check('overview');
   },
 
+  /* The journal page against the booted container: the test logger's
+   * lines, severity colours, a priority filter, a refused time named at its
+   * field, and live follow (a new line appears at the top, no reload). */
+  async logs() {
+    await go('#/logs/steward-test-logger.service');
+    await page.waitForSelector('table.logs tr.log-entry');
+    await waitFor(() => document.querySelectorAll('table.logs tr.log-warn').length > 0 && document.querySelectorAll('table.logs tr.log-bad').length > 0);
+    await waitFor(() => /live/.test(document.querySelector('.logs-status').textContent));
+    const first = await page.getAttribute('table.logs tr.log-entry:first-child', 'data-cursor');
+    await waitFor((c) => document.querySelector('table.logs tr.log-entry:first-child').dataset.cursor !== c, first);
+    assert.match(await page.textContent('table.logs tr.log-entry:first-child td.log-message'), /steward-test-logger line \d+/);
+    await check('logs');
+    await page.selectOption('#logs-priority', 'err');
+    await page.click('form.logs-filters button[type=submit]');
+    await waitFor(() => {
+      const rows = [...document.querySelectorAll('table.logs tr.log-entry')];
+      return rows.length > 0 && rows.every((r) => r.classList.contains('log-bad'));
+    });
+    await check('logs-err');
+    await page.fill('#logs-since', 'soon');
+    await page.click('form.logs-filters button[type=submit]');
+    await page.waitForSelector('[data-field=since] .field-error:not(:empty)');
+    await page.fill('#logs-since', '');
+    await page.selectOption('#logs-priority', '');
+    await page.click('form.logs-filters button[type=submit]');
+    await page.waitForSelector('#logs-file option', { state: 'attached' });
+    await page.selectOption('#logs-file', 'steward-console.log');
+    await page.click('.logs-files button[type=submit]');
+    await waitFor(() => document.querySelector('pre.log-file').textContent === 'one\ntwo');
+    await check('logs-file');
+  },
+
   async live() {
     await go('#/overview');
     await page.waitForSelector('[data-chart=cpu] canvas');

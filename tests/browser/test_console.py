@@ -183,3 +183,12 @@ def test_console_services(systemd_ct):
                 break
         c.run("systemctl", "start", "steward-test-logger.service")
     assert c.show("steward-test-logger.service", "Nice", "ActiveState") == {"Nice": "0", "ActiveState": "active"}
+
+
+@pytest.mark.systemd
+def test_console_logs(systemd_ct):
+    """The logs page in the booted container: the test logger's lines with
+    severity colours, a priority filter, a bad time named at its field,
+    live follow, and a file's tail."""
+    systemd_ct.run("sh", "-c", "printf 'one\\ntwo\\n' > /var/log/steward-console.log")
+    run(None, systemd_ct.credentials("operator"), ["login", "logs"], "logs", url=systemd_ct.url)

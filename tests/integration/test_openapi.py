@@ -18,7 +18,7 @@ from conftest import BUILD
 
 METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT")
 # A value for each path parameter of the document.
-SAMPLES = {"id": "0", "name": "root", "port": "660"}
+SAMPLES = {"id": "0", "name": "root", "port": "660", "dir": "x", "subdir": "y"}
 
 
 def monitor_token(d):
@@ -248,7 +248,10 @@ def test_answers_match_the_document(daemon):
         if r.status == 503 and r.json["error"]["code"] == "unavailable":
             continue  # a module with nothing to manage here (services without systemd)
         if r.status != 200:
-            assert r.status == 404 and "{" in path, (path, r)  # a sample id that is not there
+            # A sample id that is not there, or a module with nothing to read
+            # on this host (no journal, no systemd).
+            assert (r.status == 404 and "{" in path) or \
+                (r.status == 503 and r.json["error"]["code"] == "unavailable"), (path, r)
             continue
         schema = dict(content["application/json"]["schema"], components=doc["components"])
         v = jsonschema.Draft202012Validator(schema)

@@ -2,6 +2,7 @@
 with real accounts (in a scratch /etc), roles on every route, throttling,
 sessions, CSRF and Origin, tokens, the bootstrap token, and the audit log
 with its hash chain and rollback."""
+import grp
 import hashlib
 import http.client
 import json
@@ -55,7 +56,10 @@ def test_front_runs_unprivileged_and_helper_as_root(daemon):
     assert parent["Uid"].split() == ["0"] * 4
     assert front["Uid"].split() == [str(steward.pw_uid)] * 4
     assert front["Gid"].split() == [str(steward.pw_gid)] * 4
-    assert front["Groups"].strip() == ""
+    # The account's own groups (initgroups: its primary group, and
+    # systemd-journal where it is a member, to read the journal), never root's.
+    own = {str(g.gr_gid) for g in grp.getgrall() if "_steward" in g.gr_mem} | {str(steward.pw_gid)}
+    assert set(front["Groups"].split()) == own and "0" not in own
     assert front["NoNewPrivs"].strip() == "1"
     assert front["CapEff"].strip() == "0000000000000000"
     assert front["Seccomp"].strip() == "2"  # filtered
@@ -238,6 +242,11 @@ ROUTES = [
     ("GET", "api/v1/metrics/history", "/api/v1/metrics/history?series=cpu.busy", "monitor"),
     ("GET", "api/v1/metrics/series", "/api/v1/metrics/series", "monitor"),
     ("GET", "api/v1/clock", "/api/v1/clock", "monitor"),
+    ("GET", "api/v1/logs", "/api/v1/logs", "operator"),
+    ("GET", "api/v1/logs/files", "/api/v1/logs/files", "operator"),
+    ("GET", "api/v1/logs/files/*", "/api/v1/logs/files/syslog", "operator"),
+    ("GET", "api/v1/logs/files/*/*", "/api/v1/logs/files/nginx/error.log", "operator"),
+    ("GET", "api/v1/logs/files/*/*/*", "/api/v1/logs/files/a/b/c.log", "operator"),
     ("GET", "api/v1/{collection}", "/api/v1/users", "monitor"),
     ("POST", "api/v1/{collection}", "/api/v1/users", "admin"),
     ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),

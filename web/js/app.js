@@ -218,7 +218,9 @@ async function loadModulePages(me) {
     .map((s) => ({ name: s.name, title: s.console.title, overview: !!s.console.overview }));
   const rank = ROLES.indexOf(me.role);
   state.eventTypes = [
-    ...new Set(schemas.flatMap((s) => (s.events || []).filter((e) => ROLES.indexOf(e.min_role) <= rank).map((e) => e.name))),
+    /* Not the types each stream filters for itself (params: the journal's
+     * logs): a page opens its own stream for those. */
+    ...new Set(schemas.flatMap((s) => (s.events || []).filter((e) => ROLES.indexOf(e.min_role) <= rank && e.params === undefined).map((e) => e.name))),
   ].filter((t) => /^[a-z0-9_]+$/.test(t));
   for (const a of nav.querySelectorAll('a[data-module-page]')) a.remove();
   const after = nav.querySelector('a[data-page=modules]');
