@@ -7,12 +7,12 @@
  * every action its role allows (operators: start, stop, restart, reload,
  * try-restart, reset-failed; admins also enable, disable, mask, unmask,
  * whose plan is reviewed first), the drop-in settings form (review before
- * apply, services only, admins) and a live log pane (the logs module's
- * GET /api/v1/logs?unit=, then its `logs` events on a stream of the pane's
+ * apply, services only, admins) and a live log pane (the links the unit's
+ * show answer gives: its journal, then its live events on a stream of the pane's
  * own, filtered for the unit and resumed from the last line's cursor).
  *
  * Everything stays live through the event streams (ctx.bus's "services"
- * events, the pane's "logs"), never by polling: an event for a unit on the
+ * events, the pane's own), never by polling: an event for a unit on the
  * page reloads what it shows, at most once per 300 ms.
  *
  * A guarded unit (stewardd, dbus, the journal, ssh from the network) is
@@ -309,9 +309,11 @@ async function renderUnit(view, ctx, unit) {
   const logsEl = h('div', h('p.muted', 'Loading…'));
   let formShown = false;
 
+  let links = null; /* the unit's log links, from its show answer */
   async function load() {
     const r = await get(`/api/v1/services/${seg(unit)}`);
     const u = r.service;
+    links = { logs: u.logs, events: u.log_events };
     clear(factsEl, facts(u));
     clear(depsEl, deps(u));
     clear(
@@ -340,8 +342,12 @@ async function renderUnit(view, ctx, unit) {
     if (box) box.scrollTop = box.scrollHeight;
   }
   async function loadLogs() {
+    if (!links || !links.logs) {
+      clear(logsEl, h('p.muted', 'No log for this unit on this server.'));
+      return;
+    }
     try {
-      const r = await get(`/api/v1/logs?unit=${seg(unit)}&limit=50&order=desc`);
+      const r = await get(`${links.logs}&limit=50&order=desc`);
       entries = (r.entries || []).slice().reverse();
       showLogs();
     } catch (e) {
@@ -349,8 +355,9 @@ async function renderUnit(view, ctx, unit) {
       return;
     }
     const last = entries.length ? entries[entries.length - 1].cursor : null;
-    follow = new EventSource(`/api/v1/events?types=logs&unit=${seg(unit)}${last ? `&cursor=${seg(last)}` : ''}`);
-    follow.addEventListener('logs', (ev) => {
+    if (!links.events) return;
+    follow = new EventSource(`${links.events.url}${last ? `&cursor=${seg(last)}` : ''}`);
+    follow.addEventListener(links.events.type, (ev) => {
       let d;
       try {
         d = JSON.parse(ev.data);

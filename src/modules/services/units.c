@@ -938,7 +938,23 @@ int units_show_on(sd_bus *bus, const char *name, json_t **ret, struct module_err
                 return oom(err);
         if (STREQ(type, "service"))
                 json_object_set_new(item, "steward_settings", dropin_read_json(name));
-        json_object_set_new(item, "logs", json_sprintf("/api/v1/logs?unit=%s", name));
+        /* Where the unit's journal is, and its live stream: the console's
+         * log pane follows these links and names no other module.  Of a
+         * unit name's characters only the backslash of an \xHH escape needs
+         * escaping in a query. */
+        char q[UNIT_NAME_MAX * 3 + 1], *w = q;
+        for (const char *c = name; *c && w < q + sizeof q - 4; c++) {
+                if (*c == '\\') {
+                        memcpy(w, "%5C", 3);
+                        w += 3;
+                } else
+                        *w++ = *c;
+        }
+        *w = '\0';
+        json_object_set_new(item, "logs", json_sprintf("/api/v1/logs?unit=%s", q));
+        json_object_set_new(item, "log_events",
+                            json_pack("{s:s, s:o}", "type", "logs", "url",
+                                      json_sprintf("/api/v1/events?types=logs&unit=%s", q)));
         *ret = TAKE_PTR(item);
         return 0;
 }
