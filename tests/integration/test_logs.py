@@ -96,8 +96,12 @@ def test_systemd_cat_lines_appear_with_their_fields(systemd_ct):
 
 def test_unit_and_priority_match_journalctl(systemd_ct):
     unit = "steward-test-logger.service"
+    # Other tests restart the logger (its count starts again): wait for an
+    # error line (every 10th) as well as warnings.
     wait_for(lambda: len(journal_json(systemd_ct, "-u", unit, "-p", "warning", "-n", "20")) >= 3,
              timeout=40, what="warnings of the logger")
+    wait_for(lambda: len(journal_json(systemd_ct, "-u", unit, "-p", "err", "-n", "1")) >= 1,
+             timeout=40, what="an error line of the logger")
     for prio in ("warning", "err", "err..warning", "3", "info..err"):
         mine = get(systemd_ct, q(unit=unit, priority=prio, limit=20))["entries"]
         # The logger writes a line a second: compare the same range of
