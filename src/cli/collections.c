@@ -278,22 +278,16 @@ static size_t collection_verbs(json_t *schema, const char *names[static ARGS_MAX
 
         for (i = 0; i < ELEMENTSOF(generic); i++)
                 names[n++] = generic[i];
-        json_array_foreach(json_object_get(schema, "verbs"), i, v) {
-                const char *s = sget(v, "name");
-                bool seen = false;
-                for (size_t k = 0; s && k < n; k++)
-                        seen |= STREQ(names[k], s);
-                if (s && !seen && n < ARGS_MAX)
-                        names[n++] = s;
-        }
-        json_array_foreach(json_object_get(schema, "actions"), i, v) {
-                const char *s = sget(v, "name");
-                bool seen = false;
-                for (size_t k = 0; s && k < n; k++)
-                        seen |= STREQ(names[k], s);
-                if (s && !seen && n < ARGS_MAX)
-                        names[n++] = s;
-        }
+        /* Declared verbs, then item actions, each name once. */
+        for (int list = 0; list < 2; list++)
+                json_array_foreach(json_object_get(schema, list ? "actions" : "verbs"), i, v) {
+                        const char *s = sget(v, "name");
+                        bool seen = false;
+                        for (size_t k = 0; s && k < n; k++)
+                                seen |= STREQ(names[k], s);
+                        if (s && !seen && n < ARGS_MAX)
+                                names[n++] = s;
+                }
         return n;
 }
 

@@ -133,6 +133,18 @@ class Response:
         return f"<Response {self.status} {self.body[:200]!r}>"
 
 
+def wait_for(pred, timeout=30, what="condition"):
+    """pred()'s first true value, polled every 0.2 s; fails the test after
+    timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
 def _ip(*argv, check=True):
     p = subprocess.run(["ip", *argv], capture_output=True, text=True, timeout=30)
     if check and p.returncode != 0:

@@ -10,6 +10,8 @@ import urllib.parse
 
 import pytest
 
+from systemd_ct import wait_for
+
 pytestmark = pytest.mark.systemd
 
 
@@ -31,16 +33,6 @@ def cat(ct, ident, prio, *lines):
 def journal_json(ct, *args):
     out = ct.journal(*args, "-o", "json")
     return [json.loads(l) for l in out.splitlines() if l.strip()]
-
-
-def wait_for(pred, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_status_running(systemd_ct):

@@ -14,21 +14,13 @@ import time
 
 import pytest
 
+from systemd_ct import wait_for
+
 ct = pytest.mark.systemd
 LOGGER = "steward-test-logger.service"
 FAIL = "steward-test-fail.service"
 TICK = "steward-test-tick.timer"
 MASKABLE = "systemd-tmpfiles-clean.timer"
-
-
-def wait_for(pred, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def state(c, unit):

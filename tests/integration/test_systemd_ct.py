@@ -7,24 +7,14 @@ shows that a teardown leaves no interface, mount or process behind, and the
 per-test check fails on a sanitizer report and starts a stopped daemon
 again."""
 import socket
-import time
 from pathlib import Path
 
 import pytest
 
 import systemd_ct as sct
+from systemd_ct import wait_for
 
 pytestmark = pytest.mark.systemd
-
-
-def wait_for(pred, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_systemd_is_pid1_and_the_daemon_is_its_unit(systemd_ct):
