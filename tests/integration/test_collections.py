@@ -47,7 +47,8 @@ def test_modules_declare_their_events(daemon):
         for e in daemon.https("GET", f"/api/v1/modules/{m['name']}/schema").json["events"]:
             names[e["name"]] = (m["name"], e["min_role"])
     assert names == {"sample": ("metrics", "monitor"), "audit": ("stewardd", "monitor"),
-                     "ports": ("ports", "monitor"), "services": ("services", "monitor")}
+                     "ports": ("ports", "monitor"), "services": ("services", "monitor"),
+                     "logs": ("logs", "operator")}
 
 
 def test_cli_builds_verbs_from_the_schema(daemon):
