@@ -326,20 +326,76 @@ def test_disable_enable_mask_unmask(systemd_ct):
 def test_guards_need_force(systemd_ct):
     c = systemd_ct
     for unit in ("dbus.service", "systemd-journald.service", "stewardd.service", "ssh.service"):
-        r = act(c, unit, "stop", role="operator")
+        r = act(c, unit, "stop", role="admin")
         assert r.status == 409 and r.json["error"]["field"] == "force", (unit, r)
         assert c.show(unit, "ActiveState")["ActiveState"] == "active", unit
-        r = act(c, unit, "stop", role="operator", dry_run=True)
+        r = act(c, unit, "stop", role="admin", dry_run=True)
         assert r.status == 200 and r.json["plan"]["warnings"], (unit, r)
         assert "needs force" in r.json["plan"]["warnings"][0]
     r = act(c, "ssh.service", "mask")
     assert r.status == 409, r
-    # forced, the SSH server stops (and comes back)
-    r = act(c, "ssh.service", "stop", role="operator", body={"force": True})
+    # force is an admin's: an operator's forced stop is 403, nothing stops
+    for dry in (True, False):
+        r = act(c, "ssh.service", "stop", role="operator", body={"force": True}, dry_run=dry)
+        assert r.status == 403 and r.json["error"]["field"] == "force", r
+        assert "admin" in r.json["error"]["message"], r.json
+    assert c.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+    # forced by an admin, the SSH server stops (and comes back)
+    r = act(c, "ssh.service", "stop", role="admin", body={"force": True})
     assert r.status == 200 and r.json["job_result"] == "done", r
     assert c.show("ssh.service", "ActiveState")["ActiveState"] == "inactive"
     r = act(c, "ssh.service", "start", role="operator")
     assert r.status == 200 and c.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+
+
+# Units whose start or stop changes the whole system: an operator's
+# request is 403 (a dry run too, which is what is asked of the dangerous
+# ones here); an admin's dry run is allowed.
+ADMIN_ONLY = [
+    ("poweroff.target", "start"), ("reboot.target", "start"), ("rescue.target", "start"),
+    ("emergency.target", "start"), ("sysinit.target", "stop"), ("system.slice", "stop"),
+    ("tmp.mount", "stop"), ("debug-shell.service", "start"), ("modprobe@dccp.service", "start"),
+    ("getty@tty3.service", "start"), ("autovt@tty4.service", "start"),
+    ("user@0.service", "start"), ("systemd-poweroff.service", "start"),
+    ("systemd-journald.service", "restart"), ("emergency.service", "start"),
+    # an alias reaches the unit it names: systemd-logind.service
+    ("dbus-org.freedesktop.login1.service", "stop"),
+]
+
+
+@ct
+@pytest.mark.parametrize("unit,action", ADMIN_ONLY)
+def test_operators_do_not_act_on_the_system_itself(systemd_ct, unit, action):
+    c = systemd_ct
+    r = act(c, unit, action, role="operator", dry_run=True)
+    assert r.status == 403 and "needs the role admin" in r.json["error"]["message"], r
+    r = act(c, unit, action, role="admin", dry_run=True)
+    assert r.status in (200, 404), r
+
+
+RIVAL = "steward-test-rival.service"
+
+
+@ct
+def test_an_operator_refusal_runs_nothing_and_is_audited(systemd_ct):
+    c = systemd_ct
+    r = act(c, "debug-shell.service", "start", role="operator")
+    assert r.status == 403 and "root shell" in r.json["error"]["message"], r
+    assert c.show("debug-shell.service", "ActiveState")["ActiveState"] == "inactive"
+    rec = last_audit(c, "action:start")
+    assert rec["args"]["id"] == "debug-shell.service" and rec["result"] != "ok", rec
+    # nor a service whose start stops a guarded one (Conflicts=)
+    c.run("sh", "-ec", f"""printf '[Unit]\\nConflicts=ssh.service\\n[Service]\\nExecStart=/bin/sleep 60\\n' \\
+          >/etc/systemd/system/{RIVAL}; systemctl daemon-reload""")
+    try:
+        r = act(c, RIVAL, "start", role="operator")
+        assert r.status == 403 and "conflicts with ssh.service" in r.json["error"]["message"], r
+        assert c.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+    finally:
+        c.run("sh", "-ec", f"rm -f /etc/systemd/system/{RIVAL}; systemctl daemon-reload")
+    # services, sockets and timers of the server stay the operator's
+    r = act(c, TICK, "restart", role="operator")
+    assert r.status == 200 and r.json["job_result"] == "done", r
 
 
 # ---- events -------------------------------------------------------------------
@@ -468,3 +524,4 @@ def test_enable_and_disable_survive_a_reboot(systemd_ct):
     finally:
         assert act(c, LOGGER, "enable").status == 200
         assert act(c, LOGGER, "start", role="operator").status == 200
+

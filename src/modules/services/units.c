@@ -884,14 +884,25 @@ static json_t *show_item(const char *name, const char *type, json_t *u, json_t *
                               json_object_get(u, "UnitFileState"), "fragment_path",
                               json_object_get(u, "FragmentPath"), "drop_in_paths",
                               json_object_get(u, "DropInPaths"));
+        json_t *names = json_object_get(u, "Names");
         static const char *const deps[][2] = {
-                {"requires", "Requires"},        {"wants", "Wants"},        {"after", "After"},
-                {"required_by", "RequiredBy"},   {"wanted_by", "WantedBy"}, {"before", "Before"},
-                {"triggered_by", "TriggeredBy"}, {"triggers", "Triggers"},
+                {"requires", "Requires"},
+                {"wants", "Wants"},
+                {"after", "After"},
+                {"required_by", "RequiredBy"},
+                {"wanted_by", "WantedBy"},
+                {"before", "Before"},
+                {"triggered_by", "TriggeredBy"},
+                {"triggers", "Triggers"},
+                {"conflicts", "Conflicts"},
         };
 
         if (!o)
                 return NULL;
+        /* Every name of the unit, its aliases too (what an action's rules
+         * check: an alias reaches the same unit). */
+        json_object_set_new(o, "names",
+                            json_is_array(names) ? json_incref(names) : json_pack("[s]", name));
         json_object_set_new(o, "main_pid", json_null());
         json_object_set_new(o, "memory_bytes", json_null());
         json_object_set_new(o, "cpu_seconds", json_null());
