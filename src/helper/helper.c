@@ -1537,6 +1537,19 @@ static void audit_with_images(struct helper *h, const struct caller *c, const ch
                 *ret_id = q < 0 ? 0 : id;
 }
 
+/* A copy of a write's body for the record: the values of the collection's
+ * FIELD_SECRET fields (a password, a service's environment) replaced by
+ * "[redacted]", whatever their names say. */
+static json_t *secrets_redacted(const collection_def_t *coll, json_t *body) {
+        json_t *copy = json_deep_copy(body);
+
+        for (size_t i = 0; copy && i < coll->n_fields; i++)
+                if ((coll->fields[i].flags & FIELD_SECRET) &&
+                    json_object_get(copy, coll->fields[i].name))
+                        json_object_set_new(copy, coll->fields[i].name, json_string("[redacted]"));
+        return copy ? copy : json_object();
+}
+
 static int op_collection_write(struct helper *h, const struct caller *c, json_t *args, int fd,
                                json_t **ret, struct module_error *e) {
         const module_t *m = NULL;
@@ -1596,8 +1609,8 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                 return r;
         if (asprintf(&operation, "%s:%s", coll->name, opname) < 0)
                 operation = NULL;
-        record_args = json_pack("{s:s, s:O?, s:O, s:O}", "collection", coll->name, "id", idv,
-                                "body", body, "query", q);
+        record_args = json_pack("{s:s, s:O?, s:o, s:O}", "collection", coll->name, "id", idv,
+                                "body", secrets_redacted(coll, body), "query", q);
         /* What went otherwise than asked, though the change was made. */
         if (json_array_size(json_object_get(json_object_get(out, "result"), "warnings")) > 0)
                 json_object_set(record_args, "warnings",

@@ -1001,8 +1001,9 @@ static int rollback_entry(const struct change_restore *f, json_t *files, struct 
         if (o && f->image) {
                 json_object_set_new(o, "image", json_true());
                 json_object_set_new(o, "image_before", json_string(f->content));
-                if (f->before)
-                        json_object_set_new(o, "image_after", json_string(f->before));
+                /* Put back to absent: an empty image, as file_json shows one
+                 * (the record keeps an image for every such file). */
+                json_object_set_new(o, "image_after", json_string(f->before ? f->before : ""));
         }
         if (o && f->module_restore)
                 json_object_set_new(o, "module_restore", json_true());

@@ -398,6 +398,53 @@ def test_an_operator_refusal_runs_nothing_and_is_audited(systemd_ct):
     assert r.status == 200 and r.json["job_result"] == "done", r
 
 
+SECRET = "hunter2-s3cret"
+
+
+@ct
+def test_secrets_are_for_admins(systemd_ct):
+    """Environment values and command arguments: in full for admins; below,
+    names and argv[0] only, in shows and in actions' answers; never in the
+    audit (its records are read by monitors) nor in a plan's diff."""
+    c = systemd_ct
+    body = {"environment": [f"DB_PASSWORD={SECRET}", "MODE=x"]}
+    r = c.https("PATCH", f"/api/v1/services/{LOGGER}?dry_run=1", body, token="admin")
+    assert r.status == 200 and SECRET not in r.body, r
+    assert "DB_PASSWORD=(redacted)" in r.json["plan"]["files"][0]["diff"], r.json
+    r = c.https("PATCH", f"/api/v1/services/{LOGGER}", body, token="admin")
+    assert r.status == 200, r
+    try:
+        assert SECRET in c.show(LOGGER, "Environment")["Environment"]
+        r = c.https("GET", f"/api/v1/services/{LOGGER}", token="admin")
+        assert f"DB_PASSWORD={SECRET}" in r.json["service"]["settings"]["environment"], r.json
+        assert len(r.json["service"]["exec_start"][0]["argv"]) > 1
+        for role in ("monitor", "operator"):
+            r = c.https("GET", f"/api/v1/services/{LOGGER}", token=role)
+            assert r.status == 200 and SECRET not in r.body, (role, r)
+            s = r.json["service"]
+            assert s["redacted"] is True
+            assert s["settings"]["environment"] == ["DB_PASSWORD", "MODE"], s["settings"]
+            assert s["steward_settings"]["environment"] == ["DB_PASSWORD", "MODE"], s
+            assert all(len(e["argv"]) == 1 for e in s["exec_start"]), s["exec_start"]
+        r = act(c, LOGGER, "try-restart", role="operator")
+        assert r.status == 200 and SECRET not in r.body, r
+        r = c.https("GET", "/api/v1/audit?module=services&limit=50", token="monitor")
+        assert r.status == 200 and SECRET not in r.body, r
+        rec = last_audit(c, "services:modify")
+        assert rec["args"]["body"]["environment"] == "[redacted]", rec["args"]
+    finally:
+        # the rollback still puts back the file as it was (from its image)
+        rec = last_audit(c, "services:modify")
+        r = c.https("POST", f"/api/v1/audit/{rec['id']}/rollback", {}, token="admin")
+        assert r.status == 200 and SECRET not in r.body, r
+    assert c.show(LOGGER, "Environment", "DropInPaths") == {"Environment": "", "DropInPaths": ""}
+    assert last_audit(c)["operation"] == "rollback"
+    # the CLI still takes the (secret) field as an option
+    p = c.cli("services", "modify", LOGGER, "--environment", f"DB_PASSWORD={SECRET}", "--dry-run",
+              check=0)
+    assert "DB_PASSWORD=(redacted)" in p.stdout and SECRET not in p.stdout, p.stdout
+
+
 # ---- events -------------------------------------------------------------------
 
 def read_events(c, types, out, stop, token):

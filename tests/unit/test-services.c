@@ -1,7 +1,8 @@
 /* test-services.c — the services module's pure parts: the unit name,
  * pattern and environment grammars (unitname.h), the bus path back to a
  * name, the drop-in's merge bounds and its render/parse round trip
- * (dropin.h), the guards and what operators may act on (actions.h).  Grammar cases are tables:
+ * (dropin.h) and what its plan shows of it, the guards and what operators
+ * may act on (actions.h).  Grammar cases are tables:
  * adding a case is one line.
  */
 #include <errno.h>
@@ -235,6 +236,28 @@ static void test_operator_refusal(void **state) {
                                  cases[i].refused ? "refused" : "allowed");
 }
 
+/* A plan shows every Environment= value redacted, the rest as it is. */
+static void test_dropin_redact(void **state) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                {"[Service]\nNice=5\n", "[Service]\nNice=5\n"},
+                {"Environment=\"A=b c\" \"D=e=f\"\n",
+                 "Environment=\"A=(redacted)\" \"D=(redacted)\"\n"},
+                {"Environment=\"A=\"\nNice=1", "Environment=\"A=(redacted)\"\nNice=1"},
+                {"Nice=1\nEnvironment=\"PW=x\"", "Nice=1\nEnvironment=\"PW=(redacted)\""},
+                {"", ""},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *out = NULL;
+                assert_int_equal(dropin_redact(cases[i].in, strlen(cases[i].in), &out), 0);
+                assert_string_equal(out, cases[i].out);
+                free(out);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unit_names),
@@ -245,6 +268,7 @@ int main(void) {
                 cmocka_unit_test(test_dropin_bounds),
                 cmocka_unit_test(test_guards),
                 cmocka_unit_test(test_operator_refusal),
+                cmocka_unit_test(test_dropin_redact),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

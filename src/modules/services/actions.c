@@ -451,6 +451,8 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
                 r = conflicts_check(a, id, before, ctx ? ctx->source : NULL, err);
         if (r < 0)
                 return r;
+        if (!admin)
+                units_redact(before);
         if (guard)
                 json_array_append_new(warnings,
                                       json_sprintf("%s %s %s: %s", a->name, id,
@@ -472,6 +474,8 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
                 return r;
         if (units_show_on(bus, id, &after, err) < 0)
                 after = json_incref(before);
+        else if (!admin)
+                units_redact(after);
         *ret = json_pack("{s:s, s:O, s:O, s:{s:[], s:O, s:O, s:b}}", "job_result", result,
                          "service", after, "changes", changes, "plan", "commands", "files", files,
                          "warnings", warnings, "applied", json_array_size(files) > 0);

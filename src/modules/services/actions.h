@@ -29,7 +29,8 @@
  * units, shells and logins, or templates whose instance is an argument to
  * something privileged (svc_operator_refusal); the rule is checked on the
  * name asked for and on every name of the unit it reaches (its aliases),
- * and a refusal is 403 with the reason.
+ * and a refusal is 403 with the reason.  Below admin, the unit in the
+ * answer is redacted as a show is (units_redact).
  */
 #pragma once
 

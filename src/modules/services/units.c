@@ -985,3 +985,34 @@ int units_show(const char *name, json_t **ret, struct module_error *err) {
         }
         return units_show_on(bus, name, ret, err);
 }
+
+/* ---- what roles below admin see -------------------------------------------------- */
+
+/* ["KEY=VALUE"…] → ["KEY"…] in place. */
+static void env_names_only(json_t *env) {
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(env, i, e) {
+                const char *s = json_string_value(e);
+                const char *eq = s ? strchr(s, '=') : NULL;
+                if (eq)
+                        json_array_set_new(env, i, json_stringn(s, (size_t)(eq - s)));
+                else if (!s)
+                        json_array_set_new(env, i, json_string(""));
+        }
+}
+
+void units_redact(json_t *item) {
+        json_t *x;
+        size_t i;
+
+        env_names_only(json_object_get(json_object_get(item, "settings"), "environment"));
+        env_names_only(json_object_get(json_object_get(item, "steward_settings"), "environment"));
+        json_array_foreach(json_object_get(item, "exec_start"), i, x) {
+                json_t *argv = json_object_get(x, "argv");
+                while (json_array_size(argv) > 1)
+                        json_array_remove(argv, json_array_size(argv) - 1);
+        }
+        json_object_set_new(item, "redacted", json_true());
+}
