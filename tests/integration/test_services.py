@@ -445,6 +445,25 @@ def test_secrets_are_for_admins(systemd_ct):
     assert "DB_PASSWORD=(redacted)" in p.stdout and SECRET not in p.stdout, p.stdout
 
 
+BROKEN = "steward-test-broken.service"
+
+
+@ct
+def test_a_refused_change_leaves_no_directory(systemd_ct):
+    """systemd-analyze verify refuses the unit: nothing is left in /etc,
+    not even the drop-in's directory."""
+    c = systemd_ct
+    c.run("sh", "-ec", f"""printf '[Service]\nExecStart=no-such-relative-path\n' \
+          >/etc/systemd/system/{BROKEN}; systemctl daemon-reload""")
+    try:
+        r = c.https("PATCH", f"/api/v1/services/{BROKEN}", {"nice": 3}, token="admin")
+        assert r.status == 422, r
+        assert c.run("test", "-e", f"/etc/systemd/system/{BROKEN}.d", check=False).returncode != 0
+    finally:
+        c.run("sh", "-ec", f"rm -rf /etc/systemd/system/{BROKEN} /etc/systemd/system/{BROKEN}.d; "
+              "systemctl daemon-reload")
+
+
 # ---- events -------------------------------------------------------------------
 
 def read_events(c, types, out, stop, token):

@@ -207,7 +207,7 @@ static int services_modify(const char *id, json_t *body, json_t *query, bool dry
         _cleanup_free_ char *text = NULL;
         struct change_plan p;
         struct change_file *f;
-        char path[PATH_MAX], dir[PATH_MAX];
+        char path[PATH_MAX];
         int r;
 
         r = modify_check(id, body, query, err);
@@ -225,7 +225,6 @@ static int services_modify(const char *id, json_t *body, json_t *query, bool dry
                 module_error_set(err, 400, "invalid_argument", "name", "the unit name is too long");
                 return -ENAMETOOLONG;
         }
-        snprintf(dir, sizeof dir, DROPIN_DIR_ROOT "/%s.d", id);
         text = dropin_render(after);
         if (json_object_size(after) > 0 && !text)
                 return oom(err);
@@ -234,13 +233,8 @@ static int services_modify(const char *id, json_t *body, json_t *query, bool dry
         /* Environment= values are secrets (DB_PASSWORD=…): the plan shows
          * them redacted, the full text travels as images for rollback. */
         if (f) {
-                f->flags |= CHANGE_MODULE_RESTORE | CHANGE_IMAGE;
+                f->flags |= CHANGE_MODULE_RESTORE | CHANGE_IMAGE | CHANGE_MAKE_DIR;
                 f->redact = dropin_redact;
-        }
-        if (!dry_run && text && mkdir(dir, 0755) < 0 && errno != EEXIST) {
-                module_error_set(err, 500, "internal", NULL, "cannot make %s: %m", dir);
-                change_plan_done(&p);
-                return -errno;
         }
         snprintf(staged_unit, sizeof staged_unit, "%s", id);
         r = change_run(&p,
