@@ -1641,6 +1641,22 @@ static json_t *action_answer(json_t *out) {
         return answer;
 }
 
+/* Whether an action request would reach the action's run(): its collection
+ * and action exist, the session's role suffices and the args fit the
+ * action's table.  Only then is a worker forked for it; anything else is
+ * refused (and recorded, for the role) by op_collection_action in line. */
+static bool action_admitted(const struct caller *c, json_t *args) {
+        struct module_error e = {0};
+        const collection_def_t *coll = collection_find(str_arg(args, "collection"), NULL);
+        const collection_action_t *a =
+                coll ? collection_find_action(coll, str_arg(args, "action")) : NULL;
+        json_t *aargs = json_object_get(args, "args");
+        _cleanup_json_ json_t *in = aargs ? json_incref(aargs) : json_object();
+
+        return a && (int)c->s.role >= collection_action_min_role(a) &&
+               collection_action_check_args(a, in, &e) >= 0;
+}
+
 /* POST /api/v1/{collection}/{id}/{action}: the session's role as it is now
  * against the action's, its args against its table, then run() and, unless
  * dry_run, the record (operation "action:NAME"; the plan's files, if any,
@@ -2334,7 +2350,9 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                         close(fd);
                 return NULL;
         }
-        if ((op->flags & HELPER_OPF_WORKER) && audited_worker_fork(h, req, &c) > 0) {
+        if ((op->flags & HELPER_OPF_WORKER) &&
+            (which != HELPER_OP_COLLECTION_ACTION || action_admitted(&c, args)) &&
+            audited_worker_fork(h, req, &c) > 0) {
                 /* The worker leaves its outcome; worker_reaped records
                  * and answers. */
                 if (fd >= 0)

@@ -464,6 +464,32 @@ def test_a_refused_change_leaves_no_directory(systemd_ct):
               "systemctl daemon-reload")
 
 
+SLOW = "steward-test-slow.service"
+
+
+@ct
+def test_a_session_runs_two_actions_at_once(systemd_ct):
+    """An action may wait for its job in one of the front's few slow
+    threads: a third one of the same session at once is 429, another
+    session's is not."""
+    from concurrent.futures import ThreadPoolExecutor
+    c = systemd_ct
+    c.run("sh", "-ec", f"""printf '[Service]\nType=oneshot\nExecStart=/bin/sleep 4\n' \
+          >/etc/systemd/system/{SLOW}; systemctl daemon-reload""")
+    try:
+        op = c.token("operator")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            mine = [pool.submit(act, c, SLOW, "start", op) for _ in range(2)]
+            time.sleep(1)
+            third = act(c, SLOW, "start", op)
+            other = pool.submit(act, c, SLOW, "start", "admin")
+            rs = [f.result() for f in mine] + [other.result()]
+        assert third.status == 429 and third.headers.get("Retry-After"), third
+        assert all(r.status == 200 for r in rs), rs
+    finally:
+        c.run("sh", "-ec", f"rm -f /etc/systemd/system/{SLOW}; systemctl daemon-reload")
+
+
 # ---- events -------------------------------------------------------------------
 
 def read_events(c, types, out, stop, token):
