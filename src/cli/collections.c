@@ -176,7 +176,8 @@ static json_t *generic_option(const char *field, const char *kind, const char *m
 }
 
 /* A generic verb: list and show take the query arguments, add and modify
- * the fields they may write (not the id, not secrets), delete the flags. */
+ * the fields they may write (not the id; a password through its prompt),
+ * delete the flags. */
 static json_t *generic_verb(json_t *schema, const char *name) {
         static const char *const ops[][2] = {
                 {"list", "list"},     {"show", "show"},     {"add", "create"},
@@ -202,8 +203,11 @@ static json_t *generic_verb(json_t *schema, const char *name) {
                             (STREQ(op, "create") && STREQ(f, id)) || STREQ(t, "object") ||
                             STREQ(t, "object_array"))
                                 continue;
-                        if (json_is_true(json_object_get(x, "secret"))) {
-                                password |= STREQ(f, "password");
+                        /* A password is asked for (--password without a
+                         * value prompts); another secret field (a service's
+                         * environment) is an option like any other. */
+                        if (json_is_true(json_object_get(x, "secret")) && STREQ(f, "password")) {
+                                password = true;
                                 continue;
                         }
                         json_array_append_new(

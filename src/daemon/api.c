@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -949,6 +950,53 @@ static void action_names(const collection_def_t *coll, char *dst, size_t cap) {
 /* POST /api/v1/{collection}/{id}/{action}: the args are the body, an
  * object checked against the action's table here and again in the helper,
  * which runs it, checks the role as the account has it now, and audits. */
+/* Actions running now, per session: an action may wait ACTION_WAIT_SEC
+ * for a job in one of the few slow threads, so one session may run at most
+ * ACTIONS_PER_SESSION at once (more are 429), and at most ACTION_SLOTS
+ * sessions run actions at once. */
+#define ACTIONS_PER_SESSION 2
+#define ACTION_SLOTS        32
+
+static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+        int64_t session;
+        unsigned running;
+} action_slots[ACTION_SLOTS];
+
+static bool action_begin(int64_t session) {
+        int free_slot = -1;
+        bool ok = false;
+
+        pthread_mutex_lock(&actions_lock);
+        for (int i = 0; i < ACTION_SLOTS; i++) {
+                if (action_slots[i].running > 0 && action_slots[i].session == session) {
+                        ok = action_slots[i].running < ACTIONS_PER_SESSION;
+                        action_slots[i].running += ok;
+                        goto out;
+                }
+                if (action_slots[i].running == 0 && free_slot < 0)
+                        free_slot = i;
+        }
+        if (free_slot >= 0) {
+                action_slots[free_slot].session = session;
+                action_slots[free_slot].running = 1;
+                ok = true;
+        }
+out:
+        pthread_mutex_unlock(&actions_lock);
+        return ok;
+}
+
+static void action_end(int64_t session) {
+        pthread_mutex_lock(&actions_lock);
+        for (int i = 0; i < ACTION_SLOTS; i++)
+                if (action_slots[i].running > 0 && action_slots[i].session == session) {
+                        action_slots[i].running--;
+                        break;
+                }
+        pthread_mutex_unlock(&actions_lock);
+}
+
 static void h_coll_action(const struct api_request *req, char **p, struct api_response *resp) {
         const collection_def_t *coll = collection_find(p[0], NULL);
         const collection_action_t *a = collection_find_action(coll, p[2]);
@@ -987,11 +1035,20 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
                 from_module_error(resp, &e, r);
                 return;
         }
+        if (!action_begin(req->session_id)) {
+                json_decref(args);
+                snprintf(resp->retry_after, sizeof resp->retry_after, "%d", 5);
+                api_error(resp, 429, "too_many_actions", NULL,
+                          "this session already runs %d actions; wait for one to finish",
+                          ACTIONS_PER_SESSION);
+                return;
+        }
         hcall_init(&c, req);
         ret = hcall_done(&c,
                          helper_op_collection_action(&c.l, coll->name, p[1], a->name, args, dry_run,
                                                      &c.ret, &c.e),
                          resp);
+        action_end(req->session_id);
         if (ret)
                 ok(resp, ret);
 }

@@ -76,7 +76,9 @@ static int body_fd(int *fd, json_t *answer, struct module_error *e) {
 int helper_call(enum helper_op op, const char *session, const char *source, json_t *args, int fd,
                 json_t **ret, json_t **ret_details, struct module_error *e) {
         json_t *req, *answer = NULL;
-        bool slow = helper_op_has(op, HELPER_OPF_SLOW);
+        /* An action's worker may wait as long as a slow call (a service's
+         * job, ACTION_WAIT_SEC): it holds one of the slow channels too. */
+        bool slow = helper_op_has(op, HELPER_OPF_SLOW) || helper_op_has(op, HELPER_OPF_WORKER);
         int64_t id;
         int r, rfd = -1, ch;
 

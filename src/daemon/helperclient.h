@@ -3,7 +3,8 @@
  * HELPER_CHANNELS sockets to the helper, shared by every thread: a call
  * takes a free channel for itself from sending its request to reading its
  * answer, so answers cannot cross.  The helper answers each channel on its
- * own and runs slow operations (collection reads) in workers, so a fast
+ * own and runs slow operations (collection reads) and actions (which may
+ * wait for a service's job) in workers, so a fast
  * call is answered while slow ones run.  Slow calls may hold at most
  * HELPER_SLOW_CHANNELS channels at once (more wait for one), so the others
  * always stay free for the fast ones: session checks, whoami, logins. */

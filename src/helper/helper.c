@@ -1537,6 +1537,19 @@ static void audit_with_images(struct helper *h, const struct caller *c, const ch
                 *ret_id = q < 0 ? 0 : id;
 }
 
+/* A copy of a write's body for the record: the values of the collection's
+ * FIELD_SECRET fields (a password, a service's environment) replaced by
+ * "[redacted]", whatever their names say. */
+static json_t *secrets_redacted(const collection_def_t *coll, json_t *body) {
+        json_t *copy = json_deep_copy(body);
+
+        for (size_t i = 0; copy && i < coll->n_fields; i++)
+                if ((coll->fields[i].flags & FIELD_SECRET) &&
+                    json_object_get(copy, coll->fields[i].name))
+                        json_object_set_new(copy, coll->fields[i].name, json_string("[redacted]"));
+        return copy ? copy : json_object();
+}
+
 static int op_collection_write(struct helper *h, const struct caller *c, json_t *args, int fd,
                                json_t **ret, struct module_error *e) {
         const module_t *m = NULL;
@@ -1596,8 +1609,8 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
                 return r;
         if (asprintf(&operation, "%s:%s", coll->name, opname) < 0)
                 operation = NULL;
-        record_args = json_pack("{s:s, s:O?, s:O, s:O}", "collection", coll->name, "id", idv,
-                                "body", body, "query", q);
+        record_args = json_pack("{s:s, s:O?, s:o, s:O}", "collection", coll->name, "id", idv,
+                                "body", secrets_redacted(coll, body), "query", q);
         /* What went otherwise than asked, though the change was made. */
         if (json_array_size(json_object_get(json_object_get(out, "result"), "warnings")) > 0)
                 json_object_set(record_args, "warnings",
@@ -1626,6 +1639,22 @@ static json_t *action_answer(json_t *out) {
                 json_object_set_new(plan, "files",
                                     files_for_client(json_object_get(plan, "files")));
         return answer;
+}
+
+/* Whether an action request would reach the action's run(): its collection
+ * and action exist, the session's role suffices and the args fit the
+ * action's table.  Only then is a worker forked for it; anything else is
+ * refused (and recorded, for the role) by op_collection_action in line. */
+static bool action_admitted(const struct caller *c, json_t *args) {
+        struct module_error e = {0};
+        const collection_def_t *coll = collection_find(str_arg(args, "collection"), NULL);
+        const collection_action_t *a =
+                coll ? collection_find_action(coll, str_arg(args, "action")) : NULL;
+        json_t *aargs = json_object_get(args, "args");
+        _cleanup_json_ json_t *in = aargs ? json_incref(aargs) : json_object();
+
+        return a && (int)c->s.role >= collection_action_min_role(a) &&
+               collection_action_check_args(a, in, &e) >= 0;
 }
 
 /* POST /api/v1/{collection}/{id}/{action}: the session's role as it is now
@@ -2321,7 +2350,9 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                         close(fd);
                 return NULL;
         }
-        if ((op->flags & HELPER_OPF_WORKER) && audited_worker_fork(h, req, &c) > 0) {
+        if ((op->flags & HELPER_OPF_WORKER) &&
+            (which != HELPER_OP_COLLECTION_ACTION || action_admitted(&c, args)) &&
+            audited_worker_fork(h, req, &c) > 0) {
                 /* The worker leaves its outcome; worker_reaped records
                  * and answers. */
                 if (fd >= 0)

@@ -515,6 +515,36 @@ static int state_write(const char *path, change_type_t type, const char *text, s
         return file_state_write(path, change_type_name(type), text, len, mode);
 }
 
+/* The directory of path (made by the write: a unit's drop-in directory),
+ * removed again; fails when it is not empty. */
+static int rmdir_parent(const char *path) {
+        char dir[PATH_MAX];
+
+        if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir || !strrchr(dir, '/'))
+                return -ENAMETOOLONG;
+        *strrchr(dir, '/') = '\0';
+        return rmdir(dir) < 0 ? -errno : 0;
+}
+
+/* Writes a file edit; with CHANGE_MAKE_DIR, a file whose directory is
+ * missing (a unit's drop-in directory) gets it, one level, mode 0755: made
+ * only now that the change is checked and applied, never for a refused or
+ * dry-run change. */
+static int edit_write(struct change_file *f) {
+        char dir[PATH_MAX];
+        int r = state_write(f->path, f->type, f->after, f->after_len,
+                            f->before_type == CHANGE_FILE ? f->before_mode : f->mode);
+
+        if (r != -ENOENT || f->type == CHANGE_ABSENT || !(f->flags & CHANGE_MAKE_DIR) ||
+            snprintf(dir, sizeof dir, "%s", f->path) >= (int)sizeof dir || !strrchr(dir, '/'))
+                return r;
+        *strrchr(dir, '/') = '\0';
+        if (mkdir(dir, 0755) < 0)
+                return errno == EEXIST ? r : -errno;
+        f->made_dir = true;
+        return state_write(f->path, f->type, f->after, f->after_len, f->mode);
+}
+
 /* Puts back, last first, every file this change wrote.  On failure, the
  * first error and the path it concerns. */
 static int undo(struct change_plan *p, const char **ret_path) {
@@ -528,9 +558,11 @@ static int undo(struct change_plan *p, const char **ret_path) {
                         continue;
                 r = state_write(f->path, f->before_type, f->before, f->before_len,
                                 f->before_mode ? f->before_mode : 0644);
-                if (r >= 0)
+                if (r >= 0) {
                         f->written = false;
-                else if (first == 0) {
+                        if (f->made_dir && f->before_type == CHANGE_ABSENT)
+                                (void)rmdir_parent(f->path); /* only if empty */
+                } else if (first == 0) {
                         first = r;
                         *ret_path = f->path;
                 }
@@ -578,8 +610,7 @@ static int write_edits(struct change_plan *p, const change_hooks_t *h, struct mo
                                 return r;
                         locked = true;
                 }
-                r = state_write(f->path, f->type, f->after, f->after_len,
-                                f->before_type == CHANGE_FILE ? f->before_mode : f->mode);
+                r = edit_write(f);
                 if (r < 0) {
                         module_error_set(err, 500, "internal", f->field, "Failed to write %s: %s",
                                          f->path, strerror(-r));
@@ -641,8 +672,8 @@ stage_child(const struct change_plan *p, const change_hooks_t *h, const char *op
                 r = state_write(f->path, f->type, f->after, f->after_len,
                                 f->before_type == CHANGE_FILE ? f->before_mode : f->mode);
                 if (r == -ENOENT && f->type != CHANGE_ABSENT) {
-                        /* A file in a directory the real run makes first (a
-                         * unit's drop-in directory): made here in the overlay. */
+                        /* A file in a directory the real run makes as it
+                         * writes (edit_write): made here in the overlay. */
                         char dir[PATH_MAX];
                         snprintf(dir, sizeof dir, "%s", f->path);
                         *strrchr(dir, '/') = '\0';
@@ -1001,8 +1032,9 @@ static int rollback_entry(const struct change_restore *f, json_t *files, struct 
         if (o && f->image) {
                 json_object_set_new(o, "image", json_true());
                 json_object_set_new(o, "image_before", json_string(f->content));
-                if (f->before)
-                        json_object_set_new(o, "image_after", json_string(f->before));
+                /* Put back to absent: an empty image, as file_json shows one
+                 * (the record keeps an image for every such file). */
+                json_object_set_new(o, "image_after", json_string(f->before ? f->before : ""));
         }
         if (o && f->module_restore)
                 json_object_set_new(o, "module_restore", json_true());

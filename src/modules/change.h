@@ -28,7 +28,9 @@
  *  3. calls the caller's guard with the planned states: it may refuse;
  *  4. dry run: stops and describes the plan;
  *  5. applies: under the module's lock hook, writes the file edits in order
- *     (atomically, file_state_write()); then runs the commands for real,
+ *     (atomically, file_state_write(); with CHANGE_MAKE_DIR a missing
+ *     directory, one level, is made then, never earlier); then runs the
+ *     commands for real,
  *     in order, stopping at the first failure; then the caller's commit
  *     callback.  A failing write or commit puts every file edit back as it
  *     was (all or nothing); commands are not undone (what ran before a
@@ -76,6 +78,8 @@ enum {
 enum {
         CHANGE_IMAGE = 1u << 0,          /* full contents kept as images for rollback */
         CHANGE_MODULE_RESTORE = 1u << 1, /* rolled back by the module's file_restore */
+        CHANGE_MAKE_DIR = 1u << 2,       /* a missing directory (one level) is made as it is
+                                          * written, and removed by an undo */
 };
 
 /* What may be shown of a file's content (malloc'ed in *ret). */
@@ -100,7 +104,8 @@ struct change_file {
         unsigned before_mode;
 
         bool skip;    /* already in the wanted state */
-        bool written; /* by this change, not yet undone */
+        bool written;  /* by this change, not yet undone */
+        bool made_dir; /* CHANGE_MAKE_DIR: its directory was made by the write */
 };
 
 struct change_cmd {

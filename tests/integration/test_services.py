@@ -326,20 +326,168 @@ def test_disable_enable_mask_unmask(systemd_ct):
 def test_guards_need_force(systemd_ct):
     c = systemd_ct
     for unit in ("dbus.service", "systemd-journald.service", "stewardd.service", "ssh.service"):
-        r = act(c, unit, "stop", role="operator")
+        r = act(c, unit, "stop", role="admin")
         assert r.status == 409 and r.json["error"]["field"] == "force", (unit, r)
         assert c.show(unit, "ActiveState")["ActiveState"] == "active", unit
-        r = act(c, unit, "stop", role="operator", dry_run=True)
+        r = act(c, unit, "stop", role="admin", dry_run=True)
         assert r.status == 200 and r.json["plan"]["warnings"], (unit, r)
         assert "needs force" in r.json["plan"]["warnings"][0]
     r = act(c, "ssh.service", "mask")
     assert r.status == 409, r
-    # forced, the SSH server stops (and comes back)
-    r = act(c, "ssh.service", "stop", role="operator", body={"force": True})
+    # force is an admin's: an operator's forced stop is 403, nothing stops
+    for dry in (True, False):
+        r = act(c, "ssh.service", "stop", role="operator", body={"force": True}, dry_run=dry)
+        assert r.status == 403 and r.json["error"]["field"] == "force", r
+        assert "admin" in r.json["error"]["message"], r.json
+    assert c.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+    # forced by an admin, the SSH server stops (and comes back)
+    r = act(c, "ssh.service", "stop", role="admin", body={"force": True})
     assert r.status == 200 and r.json["job_result"] == "done", r
     assert c.show("ssh.service", "ActiveState")["ActiveState"] == "inactive"
     r = act(c, "ssh.service", "start", role="operator")
     assert r.status == 200 and c.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+
+
+# Units whose start or stop changes the whole system: an operator's
+# request is 403 (a dry run too, which is what is asked of the dangerous
+# ones here); an admin's dry run is allowed.
+ADMIN_ONLY = [
+    ("poweroff.target", "start"), ("reboot.target", "start"), ("rescue.target", "start"),
+    ("emergency.target", "start"), ("sysinit.target", "stop"), ("system.slice", "stop"),
+    ("tmp.mount", "stop"), ("debug-shell.service", "start"), ("modprobe@dccp.service", "start"),
+    ("getty@tty3.service", "start"), ("autovt@tty4.service", "start"),
+    ("user@0.service", "start"), ("systemd-poweroff.service", "start"),
+    ("systemd-journald.service", "restart"), ("emergency.service", "start"),
+    # an alias reaches the unit it names: systemd-logind.service
+    ("dbus-org.freedesktop.login1.service", "stop"),
+]
+
+
+@ct
+@pytest.mark.parametrize("unit,action", ADMIN_ONLY)
+def test_operators_do_not_act_on_the_system_itself(systemd_ct, unit, action):
+    c = systemd_ct
+    r = act(c, unit, action, role="operator", dry_run=True)
+    assert r.status == 403 and "needs the role admin" in r.json["error"]["message"], r
+    r = act(c, unit, action, role="admin", dry_run=True)
+    assert r.status in (200, 404), r
+
+
+RIVAL = "steward-test-rival.service"
+
+
+@ct
+def test_an_operator_refusal_runs_nothing_and_is_audited(systemd_ct):
+    c = systemd_ct
+    r = act(c, "debug-shell.service", "start", role="operator")
+    assert r.status == 403 and "root shell" in r.json["error"]["message"], r
+    assert c.show("debug-shell.service", "ActiveState")["ActiveState"] == "inactive"
+    rec = last_audit(c, "action:start")
+    assert rec["args"]["id"] == "debug-shell.service" and rec["result"] != "ok", rec
+    # nor a service whose start stops a guarded one (Conflicts=)
+    c.run("sh", "-ec", f"""printf '[Unit]\\nConflicts=ssh.service\\n[Service]\\nExecStart=/bin/sleep 60\\n' \\
+          >/etc/systemd/system/{RIVAL}; systemctl daemon-reload""")
+    try:
+        r = act(c, RIVAL, "start", role="operator")
+        assert r.status == 403 and "conflicts with ssh.service" in r.json["error"]["message"], r
+        assert c.show("ssh.service", "ActiveState")["ActiveState"] == "active"
+    finally:
+        c.run("sh", "-ec", f"rm -f /etc/systemd/system/{RIVAL}; systemctl daemon-reload")
+    # services, sockets and timers of the server stay the operator's
+    r = act(c, TICK, "restart", role="operator")
+    assert r.status == 200 and r.json["job_result"] == "done", r
+
+
+SECRET = "hunter2-s3cret"
+
+
+@ct
+def test_secrets_are_for_admins(systemd_ct):
+    """Environment values and command arguments: in full for admins; below,
+    names and argv[0] only, in shows and in actions' answers; never in the
+    audit (its records are read by monitors) nor in a plan's diff."""
+    c = systemd_ct
+    body = {"environment": [f"DB_PASSWORD={SECRET}", "MODE=x"]}
+    r = c.https("PATCH", f"/api/v1/services/{LOGGER}?dry_run=1", body, token="admin")
+    assert r.status == 200 and SECRET not in r.body, r
+    assert "DB_PASSWORD=(redacted)" in r.json["plan"]["files"][0]["diff"], r.json
+    r = c.https("PATCH", f"/api/v1/services/{LOGGER}", body, token="admin")
+    assert r.status == 200, r
+    try:
+        assert SECRET in c.show(LOGGER, "Environment")["Environment"]
+        r = c.https("GET", f"/api/v1/services/{LOGGER}", token="admin")
+        assert f"DB_PASSWORD={SECRET}" in r.json["service"]["settings"]["environment"], r.json
+        assert len(r.json["service"]["exec_start"][0]["argv"]) > 1
+        for role in ("monitor", "operator"):
+            r = c.https("GET", f"/api/v1/services/{LOGGER}", token=role)
+            assert r.status == 200 and SECRET not in r.body, (role, r)
+            s = r.json["service"]
+            assert s["redacted"] is True
+            assert s["settings"]["environment"] == ["DB_PASSWORD", "MODE"], s["settings"]
+            assert s["steward_settings"]["environment"] == ["DB_PASSWORD", "MODE"], s
+            assert all(len(e["argv"]) == 1 for e in s["exec_start"]), s["exec_start"]
+        r = act(c, LOGGER, "try-restart", role="operator")
+        assert r.status == 200 and SECRET not in r.body, r
+        r = c.https("GET", "/api/v1/audit?module=services&limit=50", token="monitor")
+        assert r.status == 200 and SECRET not in r.body, r
+        rec = last_audit(c, "services:modify")
+        assert rec["args"]["body"]["environment"] == "[redacted]", rec["args"]
+    finally:
+        # the rollback still puts back the file as it was (from its image)
+        rec = last_audit(c, "services:modify")
+        r = c.https("POST", f"/api/v1/audit/{rec['id']}/rollback", {}, token="admin")
+        assert r.status == 200 and SECRET not in r.body, r
+    assert c.show(LOGGER, "Environment", "DropInPaths") == {"Environment": "", "DropInPaths": ""}
+    assert last_audit(c)["operation"] == "rollback"
+    # the CLI still takes the (secret) field as an option
+    p = c.cli("services", "modify", LOGGER, "--environment", f"DB_PASSWORD={SECRET}", "--dry-run",
+              check=0)
+    assert "DB_PASSWORD=(redacted)" in p.stdout and SECRET not in p.stdout, p.stdout
+
+
+BROKEN = "steward-test-broken.service"
+
+
+@ct
+def test_a_refused_change_leaves_no_directory(systemd_ct):
+    """systemd-analyze verify refuses the unit: nothing is left in /etc,
+    not even the drop-in's directory."""
+    c = systemd_ct
+    c.run("sh", "-ec", f"""printf '[Service]\nExecStart=no-such-relative-path\n' \
+          >/etc/systemd/system/{BROKEN}; systemctl daemon-reload""")
+    try:
+        r = c.https("PATCH", f"/api/v1/services/{BROKEN}", {"nice": 3}, token="admin")
+        assert r.status == 422, r
+        assert c.run("test", "-e", f"/etc/systemd/system/{BROKEN}.d", check=False).returncode != 0
+    finally:
+        c.run("sh", "-ec", f"rm -rf /etc/systemd/system/{BROKEN} /etc/systemd/system/{BROKEN}.d; "
+              "systemctl daemon-reload")
+
+
+SLOW = "steward-test-slow.service"
+
+
+@ct
+def test_a_session_runs_two_actions_at_once(systemd_ct):
+    """An action may wait for its job in one of the front's few slow
+    threads: a third one of the same session at once is 429, another
+    session's is not."""
+    from concurrent.futures import ThreadPoolExecutor
+    c = systemd_ct
+    c.run("sh", "-ec", f"""printf '[Service]\nType=oneshot\nExecStart=/bin/sleep 4\n' \
+          >/etc/systemd/system/{SLOW}; systemctl daemon-reload""")
+    try:
+        op = c.token("operator")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            mine = [pool.submit(act, c, SLOW, "start", op) for _ in range(2)]
+            time.sleep(1)
+            third = act(c, SLOW, "start", op)
+            other = pool.submit(act, c, SLOW, "start", "admin")
+            rs = [f.result() for f in mine] + [other.result()]
+        assert third.status == 429 and third.headers.get("Retry-After"), third
+        assert all(r.status == 200 for r in rs), rs
+    finally:
+        c.run("sh", "-ec", f"rm -f /etc/systemd/system/{SLOW}; systemctl daemon-reload")
 
 
 # ---- events -------------------------------------------------------------------
@@ -468,3 +616,4 @@ def test_enable_and_disable_survive_a_reboot(systemd_ct):
     finally:
         assert act(c, LOGGER, "enable").status == 200
         assert act(c, LOGGER, "start", role="operator").status == 200
+

@@ -177,6 +177,39 @@ static int failing_commit(void *data, struct module_error *err) {
         return -EIO;
 }
 
+/* CHANGE_MAKE_DIR: the directory is made by the write, not by a dry run,
+ * and an undo removes it again. */
+static void test_make_dir_as_written(void **state) {
+        char *f = in_dir("unit.d/50-x.conf"), *d = in_dir("unit.d");
+        struct change_plan p;
+        struct module_error err = {0};
+        json_t *plan = NULL;
+        struct stat st;
+        int calls = 0;
+
+        for (int round = 0; round < 3; round++) {
+                change_plan_init(&p);
+                change_edit(&p, f, CHANGE_FILE, "x\n", 0644)->flags |= CHANGE_MAKE_DIR;
+                if (round == 0) /* a dry run makes nothing */
+                        assert_int_equal(
+                                change_run(&p, &(struct change_opts){.dry_run = true}, &plan, &err),
+                                0);
+                else if (round == 1) /* a failing commit: the file and its directory go */
+                        assert_true(change_run(&p,
+                                               &(struct change_opts){.commit = failing_commit,
+                                                                     .data = &calls},
+                                               &plan, &err) < 0);
+                else
+                        assert_int_equal(change_run(&p, &(struct change_opts){0}, &plan, &err), 0);
+                change_plan_done(&p);
+                json_decref(plan);
+                plan = NULL;
+                if (round < 2)
+                        assert_int_equal(stat(d, &st), -1);
+        }
+        assert_string_equal(get(f), "x\n");
+}
+
 static void test_commit_failure_undoes(void **state) {
         char *a = in_dir("committed");
         struct change_plan p;
@@ -480,6 +513,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dry_run_touches_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failure_midway_undoes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_failure_undoes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_make_dir_as_written, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guard_refuses_and_lock_wraps_writes, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_images_and_redaction, setup, teardown),

@@ -1,7 +1,8 @@
 /* test-services.c — the services module's pure parts: the unit name,
  * pattern and environment grammars (unitname.h), the bus path back to a
  * name, the drop-in's merge bounds and its render/parse round trip
- * (dropin.h), and the guards (actions.h).  Grammar cases are tables:
+ * (dropin.h) and what its plan shows of it, the guards and what operators
+ * may act on (actions.h).  Grammar cases are tables:
  * adding a case is one line.
  */
 #include <errno.h>
@@ -194,6 +195,69 @@ static void test_guards(void **state) {
         assert_null(svc_guard_reason("stop", "nginx.service", "192.0.2.7:1"));
 }
 
+/* What operators may act on: a table, one line a case. */
+static void test_operator_refusal(void **state) {
+        static const struct {
+                const char *unit;
+                bool refused;
+        } cases[] = {
+                {"nginx.service", false},
+                {"ssh.socket", false},
+                {"logrotate.timer", false},
+                {"foo@bar.service", false},
+                {"poweroff.target", true},
+                {"rescue.target", true},
+                {"system.slice", true},
+                {"session-1.scope", true},
+                {"tmp.mount", true},
+                {"swapfile.swap", true},
+                {"dev-sda.device", true},
+                {"foo.path", true},
+                {"debug-shell.service", true},
+                {"emergency.service", true},
+                {"rescue.service", true},
+                {"systemd-poweroff.service", true},
+                {"systemd-journald.socket", true},
+                {"systemd-tmpfiles-clean.timer", true},
+                {"modprobe@dccp.service", true},
+                {"getty@tty3.service", true},
+                {"serial-getty@ttyS0.service", true},
+                {"autovt@tty4.service", true},
+                {"container-getty@1.service", true},
+                {"user@0.service", true},
+                {"user-runtime-dir@0.service", true},
+                {"initrd-switch-root.service", true},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if ((svc_operator_refusal(cases[i].unit) != NULL) != cases[i].refused)
+                        fail_msg("%s: expected %s", cases[i].unit,
+                                 cases[i].refused ? "refused" : "allowed");
+}
+
+/* A plan shows every Environment= value redacted, the rest as it is. */
+static void test_dropin_redact(void **state) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                {"[Service]\nNice=5\n", "[Service]\nNice=5\n"},
+                {"Environment=\"A=b c\" \"D=e=f\"\n",
+                 "Environment=\"A=(redacted)\" \"D=(redacted)\"\n"},
+                {"Environment=\"A=\"\nNice=1", "Environment=\"A=(redacted)\"\nNice=1"},
+                {"Nice=1\nEnvironment=\"PW=x\"", "Nice=1\nEnvironment=\"PW=(redacted)\""},
+                {"", ""},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *out = NULL;
+                assert_int_equal(dropin_redact(cases[i].in, strlen(cases[i].in), &out), 0);
+                assert_string_equal(out, cases[i].out);
+                free(out);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unit_names),
@@ -203,6 +267,8 @@ int main(void) {
                 cmocka_unit_test(test_dropin_round_trip),
                 cmocka_unit_test(test_dropin_bounds),
                 cmocka_unit_test(test_guards),
+                cmocka_unit_test(test_operator_refusal),
+                cmocka_unit_test(test_dropin_redact),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

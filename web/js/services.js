@@ -16,7 +16,10 @@
  * page reloads what it shows, at most once per 300 ms.
  *
  * A guarded unit (stewardd, dbus, the journal, ssh from the network) is
- * refused with 409 needs_force: the page says why and offers to force. */
+ * refused with 409 needs_force: the page says why, and offers to force to
+ * admins only (force is theirs, 403 below).  Operators get the action
+ * buttons on services, sockets and timers only; the API refuses the rest
+ * (targets, systemd's own units…) and the page shows its reason. */
 import { api, get, seg } from './api.js';
 import { h, clear, table, badge, notice, confirm, busy, errorText, field, bytes, duration, when } from './ui.js';
 import { planned } from './plan.js';
@@ -49,14 +52,16 @@ export function unitBadge(u) {
   return h('span.unit-state', { 'data-state': u.active_state }, badge(u.active_state || '?', stateKind(u.active_state)), ' ', h('span.muted', u.sub_state || ''));
 }
 
-function canAct(ctx, action) {
+function canAct(ctx, action, u) {
   const role = (ctx.me && ctx.me.role) || 'monitor';
-  if (FILES.includes(action)) return role === 'admin';
-  return role === 'admin' || role === 'operator';
+  if (role === 'admin') return true;
+  if (FILES.includes(action) || role !== 'operator') return false;
+  return !u || !u.type || ['service', 'socket', 'timer'].includes(u.type);
 }
 
 /* Runs an action on a unit after the user agreed: changes to unit files
- * show their plan first; a guard's refusal asks whether to force. */
+ * show their plan first; a guard's refusal asks an admin whether to force,
+ * and tells anyone else that forcing is an admin's. */
 async function runAction(ctx, unit, action, status) {
   const path = `/api/v1/services/${seg(unit)}/${seg(action)}`;
   let body = {};
@@ -69,6 +74,10 @@ async function runAction(ctx, unit, action, status) {
     }
     const dry = await api('POST', `${path}?dry_run=1`, body);
     const warnings = (dry.plan && dry.plan.warnings) || [];
+    if (warnings.length && (!ctx.me || ctx.me.role !== 'admin')) {
+      clear(status, notice('error', `${action} ${unit} needs force, which is for admins: ${warnings.join('; ')}`));
+      return null;
+    }
     if (!(await confirm(`${action} ${unit}?`, [h('p', `${action} ${unit} and wait for the job's result.`), warnings.map((w) => notice('warn', w))], action, action !== 'start')))
       return null;
     if (warnings.length) body = { force: true };
@@ -106,7 +115,7 @@ async function renderList(view, ctx) {
 
   function rowActions(u) {
     const acts = u.active_state === 'active' || u.active_state === 'reloading' ? ['restart', 'stop'] : ['start'];
-    return acts.filter((a) => canAct(ctx, a)).map((a) =>
+    return acts.filter((a) => canAct(ctx, a, u)).map((a) =>
       h('button.small', { type: 'button', 'data-action': a, 'aria-label': `${a} ${u.name}`, onclick: async (ev) => { await busy(ev.target, () => runAction(ctx, u.name, a, status)); } }, a),
     );
   }
@@ -319,7 +328,7 @@ async function renderUnit(view, ctx, unit) {
     clear(
       actionsEl,
       [...JOBS, ...FILES]
-        .filter((a) => canAct(ctx, a))
+        .filter((a) => canAct(ctx, a, u))
         .map((a) => h('button', { type: 'button', 'data-action': a, onclick: async (ev) => { const res = await busy(ev.target, () => runAction(ctx, unit, a, status)); if (res) await load(); } }, a)),
     );
     if (!formShown) {

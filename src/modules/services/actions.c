@@ -11,6 +11,7 @@
 
 #include "modules/services/unitname.h"
 #include "modules/services/units.h"
+#include "roles.h"
 #include "util.h"
 
 #define _cleanup_json_    _cleanup_(json_decrefp)
@@ -103,6 +104,93 @@ const char *svc_guard_reason(const char *action, const char *unit, const char *s
                         return "it is the SSH server and this request comes from the network: "
                                "an administrator may be connected through it";
         return NULL;
+}
+
+/* ---- what operators may act on ----------------------------------------------------- */
+
+static bool has_prefix(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Why a role below admin may not act on the unit named name (one of its
+ * names), or NULL.  Operators run the server's services: start, stop,
+ * restart, reload them, their sockets and timers.  What changes the state
+ * of the whole system stays with admins: targets (poweroff.target,
+ * rescue.target…), slices, scopes, mounts, swaps, devices, paths; systemd's
+ * own units (systemd-*, whose stop or start reboots, suspends or cuts the
+ * journal); shells and logins (debug-shell, emergency, rescue, the gettys);
+ * templates whose instance name is an argument to something privileged
+ * (modprobe@MODULE loads a kernel module, user@UID runs a user's manager). */
+const char *svc_operator_refusal(const char *name) {
+        static const char *const shells[] = {"debug-shell.service",   "emergency.service",
+                                             "rescue.service",        "console-getty.service",
+                                             "console-shell.service", NULL};
+        static const char *const templates[] = {
+                "modprobe@",         "getty@",           "serial-getty@",
+                "autovt@",           "container-getty@", "user@",
+                "user-runtime-dir@", "capsule@",         NULL};
+        const char *type = unit_name_type(name);
+
+        if (!type)
+                return "its name is not a unit name";
+        if (!STREQ(type, "service") && !STREQ(type, "socket") && !STREQ(type, "timer"))
+                return "operators act on services, sockets and timers; other units change what "
+                       "the whole system runs";
+        if (has_prefix(name, "systemd-") || has_prefix(name, "initrd-"))
+                return "it is part of systemd itself";
+        for (size_t i = 0; shells[i]; i++)
+                if (STREQ(name, shells[i]))
+                        return "it opens a root shell or login";
+        for (size_t i = 0; templates[i]; i++)
+                if (has_prefix(name, templates[i]))
+                        return "its instance is an argument to a privileged tool (a login, a "
+                               "kernel module, a user's manager)";
+        return NULL;
+}
+
+/* The first of the unit's names (an alias reaches the same unit) that a
+ * role below admin may not act on: 403 with the reason. */
+static int operator_check(const char *action, const char *id, json_t *names,
+                          struct module_error *err) {
+        const char *why = svc_operator_refusal(id), *name = id;
+        json_t *n;
+        size_t i;
+
+        json_array_foreach(names, i, n) {
+                if (why)
+                        break;
+                name = json_string_value(n);
+                why = name ? svc_operator_refusal(name) : NULL;
+        }
+        if (!why)
+                return 0;
+        module_error_set(err, 403, "forbidden", NULL, "%s %s needs the role admin: %s%s%s", action,
+                         id, STREQ(name, id) ? "" : name, STREQ(name, id) ? "" : ": ", why);
+        return -EPERM;
+}
+
+/* Starting a unit stops what it conflicts with: below admin, not a unit
+ * whose stop is guarded (svc_guard_reason), which force alone may stop. */
+static int conflicts_check(const struct action *a, const char *id, json_t *unit, const char *source,
+                           struct module_error *err) {
+        json_t *conflicts = json_object_get(json_object_get(unit, "dependencies"), "conflicts");
+        json_t *c;
+        size_t i;
+
+        if (a->kind != ACT_JOB || STREQ(a->name, "stop"))
+                return 0;
+        json_array_foreach(conflicts, i, c) {
+                const char *other = json_string_value(c);
+                const char *why = other ? svc_guard_reason("stop", other, source) : NULL;
+                if (why) {
+                        module_error_set(err, 403, "forbidden", NULL,
+                                         "%s %s needs the role admin: it conflicts with %s, "
+                                         "which would stop, and %s",
+                                         a->name, id, other, why);
+                        return -EPERM;
+                }
+        }
+        return 0;
 }
 
 /* ---- jobs ---------------------------------------------------------------------- */
@@ -322,6 +410,8 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
         const char *guard;
         char result[32] = "done";
         bool force;
+        int role = ctx ? role_from_string(ctx->role) : -EINVAL;
+        bool admin = role == ROLE_ADMIN;
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
@@ -336,6 +426,16 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
         r = check_args(args, &force, err);
         if (r < 0)
                 return r;
+        /* Force acts on what keeps the server reachable: an admin's call. */
+        if (force && !admin) {
+                module_error_set(err, 403, "forbidden", "force",
+                                 "%s %s with force needs the role admin: force acts on units that "
+                                 "keep Steward or the server reachable",
+                                 a->name, id);
+                return -EPERM;
+        }
+        if (!admin && (r = operator_check(a->name, id, NULL, err)) < 0)
+                return r;
         guard = svc_guard_reason(a->name, id, ctx ? ctx->source : NULL);
         if (guard && !force && !dry_run) {
                 module_error_set(err, 409, "needs_force", "force", "%s %s needs force: %s", a->name,
@@ -345,8 +445,14 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
         r = units_bus_open(&bus, err);
         if (r >= 0)
                 r = units_show_on(bus, id, &before, err);
+        if (r >= 0 && !admin)
+                r = operator_check(a->name, id, json_object_get(before, "names"), err);
+        if (r >= 0 && !admin)
+                r = conflicts_check(a, id, before, ctx ? ctx->source : NULL, err);
         if (r < 0)
                 return r;
+        if (!admin)
+                units_redact(before);
         if (guard)
                 json_array_append_new(warnings,
                                       json_sprintf("%s %s %s: %s", a->name, id,
@@ -368,6 +474,8 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
                 return r;
         if (units_show_on(bus, id, &after, err) < 0)
                 after = json_incref(before);
+        else if (!admin)
+                units_redact(after);
         *ret = json_pack("{s:s, s:O, s:O, s:{s:[], s:O, s:O, s:b}}", "job_result", result,
                          "service", after, "changes", changes, "plan", "commands", "files", files,
                          "warnings", warnings, "applied", json_array_size(files) > 0);

@@ -22,7 +22,15 @@
  * this process runs in), D-Bus, systemd-journald, and the SSH server when
  * the request comes from the network — needs the argument force; without
  * it the action is refused (409 "needs_force", field "force") and a dry run
- * says why in its warnings.
+ * says why in its warnings.  Force itself is for admins (403 below).
+ *
+ * Roles: below admin (operators: the jobs and reset-failed), an action
+ * acts only on services, sockets and timers, and not on systemd's own
+ * units, shells and logins, or templates whose instance is an argument to
+ * something privileged (svc_operator_refusal); the rule is checked on the
+ * name asked for and on every name of the unit it reaches (its aliases),
+ * and a refusal is 403 with the reason.  Below admin, the unit in the
+ * answer is redacted as a show is (units_redact).
  */
 #pragma once
 
@@ -39,5 +47,7 @@ int svc_action(const char *name, const struct module_ctx *ctx, const char *id, j
 /* Why action on unit needs force, or NULL (source: the request's, as in
  * module_ctx). */
 const char *svc_guard_reason(const char *action, const char *unit, const char *source);
+/* Why a role below admin may not act on the unit named name, or NULL. */
+const char *svc_operator_refusal(const char *name);
 /* Reloads the manager (daemon-reload); err filled on failure. */
 int svc_daemon_reload(struct module_error *err);

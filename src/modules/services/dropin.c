@@ -234,3 +234,42 @@ char *dropin_render(json_t *settings) {
         }
         return buf_steal(&b);
 }
+
+/* Environment= lines as "KEY=(redacted)" words; the rest as it is.  A
+ * quoted word holds no quote (unit_env_valid), so the words end at the next
+ * one.  At most 11 bytes more per word, and a word takes 3 at least. */
+int dropin_redact(const char *text, size_t len, char **ret) {
+        static const char env[] = "Environment=", hidden[] = "(redacted)";
+        size_t cap, n = 0;
+        char *out;
+        bool in_env = false, in_word = false, hiding = false;
+
+        if (__builtin_mul_overflow(len, 5, &cap) || __builtin_add_overflow(cap, 1, &cap))
+                return -E2BIG;
+        out = malloc(cap);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+
+                if (i == 0 || text[i - 1] == '\n') {
+                        in_env = len - i >= sizeof env - 1 &&
+                                 memcmp(text + i, env, sizeof env - 1) == 0;
+                        in_word = hiding = false;
+                }
+                if (in_env && i > 0 && text[i - 1] == '=' && !hiding && in_word) {
+                        memcpy(out + n, hidden, sizeof hidden - 1);
+                        n += sizeof hidden - 1;
+                        hiding = true;
+                }
+                if (in_env && c == '"') {
+                        in_word = !in_word;
+                        hiding = false;
+                } else if (hiding)
+                        continue;
+                out[n++] = c;
+        }
+        out[n] = '\0';
+        *ret = out;
+        return 0;
+}

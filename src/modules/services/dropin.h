@@ -31,3 +31,6 @@ json_t *dropin_parse(const char *text);
 int dropin_merge(json_t *current, json_t *body, json_t **ret, struct module_error *err);
 /* The file for settings; NULL (no file) when settings is empty. */
 char *dropin_render(json_t *settings);
+/* What a plan shows of a drop-in's text: every Environment= word as
+ * "KEY=(redacted)" (a change_redact_fn). */
+int dropin_redact(const char *text, size_t len, char **ret);

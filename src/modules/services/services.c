@@ -26,6 +26,14 @@
  * change_run() in the helper's single thread of changes, and read in the
  * staging child (a fork, so a copy).
  *
+ * Secrets: services keep passwords in Environment= and in their command
+ * lines.  Below admin, show (and an action's answer) gives the
+ * environment's names without values and each command's argv[0]
+ * (units_redact); the environment field is FIELD_SECRET, so the audit
+ * records a change of it as "(redacted)"; the drop-in's plan file shows
+ * Environment= values redacted (dropin_redact) and keeps the full text as
+ * images for rollback.
+ *
  * Where systemd is not PID 1 (a container without it, a chroot) the status
  * is "unavailable" with the reason, every read answers 503 and the rest of
  * Steward is unaffected.
@@ -100,7 +108,6 @@ static int services_show(const struct module_ctx *ctx, const char *id, json_t *q
         _cleanup_json_ json_t *item = NULL;
         int r;
 
-        (void)ctx;
         if (json_object_size(query) > 0) {
                 module_error_set(err, 400, "invalid_argument", NULL,
                                  "a service takes no query arguments");
@@ -109,6 +116,10 @@ static int services_show(const struct module_ctx *ctx, const char *id, json_t *q
         r = units_show(id, &item, err);
         if (r < 0)
                 return r;
+        /* Environment values and command arguments hold passwords and
+         * keys: below admin, names and argv[0] only. */
+        if (!ctx || role_from_string(ctx->role) != ROLE_ADMIN)
+                units_redact(item);
         *ret = json_pack("{s:O}", "service", item);
         return *ret ? 0 : oom(err);
 }
@@ -196,7 +207,7 @@ static int services_modify(const char *id, json_t *body, json_t *query, bool dry
         _cleanup_free_ char *text = NULL;
         struct change_plan p;
         struct change_file *f;
-        char path[PATH_MAX], dir[PATH_MAX];
+        char path[PATH_MAX];
         int r;
 
         r = modify_check(id, body, query, err);
@@ -214,18 +225,16 @@ static int services_modify(const char *id, json_t *body, json_t *query, bool dry
                 module_error_set(err, 400, "invalid_argument", "name", "the unit name is too long");
                 return -ENAMETOOLONG;
         }
-        snprintf(dir, sizeof dir, DROPIN_DIR_ROOT "/%s.d", id);
         text = dropin_render(after);
         if (json_object_size(after) > 0 && !text)
                 return oom(err);
         change_plan_init(&p);
         f = change_edit(&p, path, text ? CHANGE_FILE : CHANGE_ABSENT, text, 0644);
-        if (f)
-                f->flags |= CHANGE_MODULE_RESTORE;
-        if (!dry_run && text && mkdir(dir, 0755) < 0 && errno != EEXIST) {
-                module_error_set(err, 500, "internal", NULL, "cannot make %s: %m", dir);
-                change_plan_done(&p);
-                return -errno;
+        /* Environment= values are secrets (DB_PASSWORD=…): the plan shows
+         * them redacted, the full text travels as images for rollback. */
+        if (f) {
+                f->flags |= CHANGE_MODULE_RESTORE | CHANGE_IMAGE | CHANGE_MAKE_DIR;
+                f->redact = dropin_redact;
         }
         snprintf(staged_unit, sizeof staged_unit, "%s", id);
         r = change_run(&p,
@@ -331,7 +340,7 @@ static const collection_field_t service_fields[] = {
         {.name = "environment",
          .type = FIELD_STRING_ARRAY,
          .max = UNIT_ENV_MAX,
-         .flags = FIELD_MODIFY,
+         .flags = FIELD_MODIFY | FIELD_SECRET,
          .label = "Environment",
          .description = "Environment= entries, KEY=VALUE (an empty list removes them)"},
 };

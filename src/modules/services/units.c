@@ -884,14 +884,25 @@ static json_t *show_item(const char *name, const char *type, json_t *u, json_t *
                               json_object_get(u, "UnitFileState"), "fragment_path",
                               json_object_get(u, "FragmentPath"), "drop_in_paths",
                               json_object_get(u, "DropInPaths"));
+        json_t *names = json_object_get(u, "Names");
         static const char *const deps[][2] = {
-                {"requires", "Requires"},        {"wants", "Wants"},        {"after", "After"},
-                {"required_by", "RequiredBy"},   {"wanted_by", "WantedBy"}, {"before", "Before"},
-                {"triggered_by", "TriggeredBy"}, {"triggers", "Triggers"},
+                {"requires", "Requires"},
+                {"wants", "Wants"},
+                {"after", "After"},
+                {"required_by", "RequiredBy"},
+                {"wanted_by", "WantedBy"},
+                {"before", "Before"},
+                {"triggered_by", "TriggeredBy"},
+                {"triggers", "Triggers"},
+                {"conflicts", "Conflicts"},
         };
 
         if (!o)
                 return NULL;
+        /* Every name of the unit, its aliases too (what an action's rules
+         * check: an alias reaches the same unit). */
+        json_object_set_new(o, "names",
+                            json_is_array(names) ? json_incref(names) : json_pack("[s]", name));
         json_object_set_new(o, "main_pid", json_null());
         json_object_set_new(o, "memory_bytes", json_null());
         json_object_set_new(o, "cpu_seconds", json_null());
@@ -973,4 +984,35 @@ int units_show(const char *name, json_t **ret, struct module_error *err) {
                 return -EINVAL;
         }
         return units_show_on(bus, name, ret, err);
+}
+
+/* ---- what roles below admin see -------------------------------------------------- */
+
+/* ["KEY=VALUE"…] → ["KEY"…] in place. */
+static void env_names_only(json_t *env) {
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(env, i, e) {
+                const char *s = json_string_value(e);
+                const char *eq = s ? strchr(s, '=') : NULL;
+                if (eq)
+                        json_array_set_new(env, i, json_stringn(s, (size_t)(eq - s)));
+                else if (!s)
+                        json_array_set_new(env, i, json_string(""));
+        }
+}
+
+void units_redact(json_t *item) {
+        json_t *x;
+        size_t i;
+
+        env_names_only(json_object_get(json_object_get(item, "settings"), "environment"));
+        env_names_only(json_object_get(json_object_get(item, "steward_settings"), "environment"));
+        json_array_foreach(json_object_get(item, "exec_start"), i, x) {
+                json_t *argv = json_object_get(x, "argv");
+                while (json_array_size(argv) > 1)
+                        json_array_remove(argv, json_array_size(argv) - 1);
+        }
+        json_object_set_new(item, "redacted", json_true());
 }

@@ -63,3 +63,9 @@ int units_show(const char *name, json_t **ret, struct module_error *err);
 int units_show_on(sd_bus *bus, const char *name, json_t **ret, struct module_error *err);
 /* The unit's object path (LoadUnit): malloc'ed. */
 int units_path(sd_bus *bus, const char *name, char **ret, struct module_error *err);
+/* What a role below admin sees of a show item, in place: the environment
+ * (settings and steward_settings) as its variables' names without their
+ * values, each command of exec_start as its argv[0] alone, and
+ * "redacted": true.  Values and arguments are where services keep their
+ * passwords and keys (DB_PASSWORD=…, --token=…). */
+void units_redact(json_t *item);
