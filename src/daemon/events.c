@@ -423,7 +423,29 @@ static void attach_modules(const struct event_hub *h) {
                         steward_modules[i]->events_attach(h);
 }
 
-/* Keepalives for silent streams; session checks for all. */
+/* Ends the streams of a session that were opened with a role above the
+ * one it has now (its account left a role group, the role settings
+ * changed): what a stream carries was allowed for the role it was opened
+ * with, so a lowered role ends it, and a new subscription is checked
+ * against the role the session has now. */
+static void demote_session(int64_t session_id, int role) {
+        unsigned n = 0;
+
+        pthread_mutex_lock(&hub.lock);
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                if (!s->closed && s->session_id == session_id && s->role > role) {
+                        close_locked(s);
+                        n++;
+                }
+        pthread_mutex_unlock(&hub.lock);
+        if (n > 0)
+                log_info("%u event stream(s) of session %lld end: its role is %s now", n,
+                         (long long)session_id, role_to_string(role));
+}
+
+/* Keepalives for silent streams; session checks for all: a session that
+ * ended ends its streams, one whose role was lowered those opened above
+ * it. */
 static void tend_streams(bool check_sessions) {
         uint64_t now = now_usec();
         struct {
@@ -465,13 +487,14 @@ static void tend_streams(bool check_sessions) {
                 struct module_error e = {0};
                 struct caller c;
                 steward_config_get(&cfg);
-                if (frontauth_check_fresh(ids[i].secret, ids[i].source, cfg.session_idle_timeout,
-                                          &c, &e) < 0 &&
-                    e.status == 401) {
+                int r = frontauth_check_fresh(ids[i].secret, ids[i].source,
+                                              cfg.session_idle_timeout, &c, &e);
+                if (r < 0 && e.status == 401) {
                         log_info("event streams of session %lld end: %s", (long long)ids[i].id,
                                  e.message);
                         events_forget_session(ids[i].id);
-                }
+                } else if (r >= 0)
+                        demote_session(ids[i].id, c.role);
         }
         free(ids);
 }

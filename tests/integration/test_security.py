@@ -504,6 +504,29 @@ def test_sessions_expire_when_idle(daemon_base, make_daemon):
     assert r.status == 401
 
 
+def test_event_streams_end_when_the_sessions_role_is_lowered(users):
+    from test_events import Stream
+    d = users
+    tok = session(d, "oscar")
+    opened = Stream(d, "/api/v1/events?types=sample", token=tok)
+    assert opened.status == 200
+    opened.next_event("sample")
+    # oscar leaves the operator group for the monitor one: the session goes on
+    # as a monitor, the stream opened as an operator ends.
+    ns_run(d, ["/usr/sbin/usermod", "-G", "steward-monitor", "oscar"])
+    with pytest.raises(AssertionError, match="ended"):
+        for _ in range(30):
+            opened.next_event("sample")
+    opened.close()
+    assert d.https("GET", "/api/v1/whoami", token=tok).json["role"] == "monitor"
+    assert "event stream(s) of session" in d.log_text()
+    # One opened with the role it has now stays.
+    again = Stream(d, "/api/v1/events?types=sample", token=tok)
+    for _ in range(8):
+        again.next_event("sample")
+    again.close()
+
+
 def test_logout_ends_the_session(users):
     d = users
     tok = session(d, "alice")
