@@ -250,17 +250,23 @@ def test_follow_refuses_bad_filters(systemd_ct):
 
 def test_files_list_and_tail(systemd_ct):
     systemd_ct.run("sh", "-c", "mkdir -p /var/log/stw && printf 'a\\nb\\nc\\n' > /var/log/stw/t.log"
-                   " && chmod 0640 /var/log/stw/t.log && printf '\\0\\1\\2' > /var/log/stw/bin.log"
+                   " && chown root:adm /var/log/stw/t.log && chmod 0640 /var/log/stw/t.log"
+                   " && printf 's\\n' > /var/log/stw/secret.log && chmod 0600 /var/log/stw/secret.log"
+                   " && mkdir -p -m 0700 /var/log/stwp && printf 'p\\n' > /var/log/stwp/open.log"
+                   " && printf '\\0\\1\\2' > /var/log/stw/bin.log"
                    " && ln -sf /etc/shadow /var/log/stw/shadow.log && ln -sfn /etc /var/log/stw/etc")
     files = [f["name"] for f in get(systemd_ct, "/api/v1/logs/files")["files"]]
     assert "stw/t.log" in files
     assert not {"stw/bin.log", "stw/shadow.log", "wtmp", "btmp", "lastlog"} & set(files), files
+    # What the host keeps from its log readers (others, adm) stays out.
+    assert not {"stw/secret.log", "stwp/open.log"} & set(files), files
     assert not any(f.startswith("journal/") or f.startswith("stw/etc") for f in files), files
     t = get(systemd_ct, "/api/v1/logs/files/stw/t.log?lines=2")
     assert t["lines"] == ["b", "c"] and t["name"] == "stw/t.log", t
     assert get(systemd_ct, "/api/v1/logs/files/stw/t.log")["lines"] == ["a", "b", "c"]
     for bad, status in (("stw/shadow.log", 404), ("stw/etc/shadow", 404), ("stw/bin.log", 404),
-                        ("..%2Fetc%2Fshadow", 400), ("stw/..", 400), ("nope.log", 404)):
+                        ("..%2Fetc%2Fshadow", 400), ("stw/..", 400), ("nope.log", 404),
+                        ("stw/secret.log", 404), ("stwp/open.log", 404)):
         r = systemd_ct.https("GET", "/api/v1/logs/files/" + bad, token="operator")
         assert r.status in (status, 404) and r.status != 200, (bad, r)
     r = systemd_ct.https("GET", "/api/v1/logs/files/stw/t.log?lines=0", token="operator")
