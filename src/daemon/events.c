@@ -582,6 +582,31 @@ static int filter_locked(struct events_sub *s, json_t *params, struct module_err
         return 0;
 }
 
+/* The bits of mask whose types are filtered per stream. */
+static unsigned filtered_bits(unsigned mask) {
+        unsigned bits = 0;
+
+        for (unsigned i = 0; i < EVENT_TYPES_MAX && i < event_types_count(); i++) {
+                const event_def_t *d = event_type_at(i, NULL);
+                if ((mask & (1u << i)) && d && d->subscribe)
+                        bits |= 1u << i;
+        }
+        return bits;
+}
+
+/* Whether user holds EVENTS_FILTERED_PER_USER open streams of a type in
+ * bits already (under hub.lock): one user may not take every follower the
+ * modules have (64 for `logs`), whatever sessions or tokens it opens. */
+static bool user_full_locked(const char *user, unsigned bits) {
+        unsigned n = 0;
+
+        if (!bits)
+                return false;
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                n += !s->closed && (s->mask & bits) && STREQ(s->user, user);
+        return n >= EVENTS_FILTERED_PER_USER;
+}
+
 int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *params,
                      const struct events_who *who, unsigned max_subscribers,
                      struct events_sub **ret, struct module_error *e) {
@@ -618,6 +643,15 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *param
                 else
                         module_error_set(e, 503, "unavailable", NULL,
                                          "the event stream is not available");
+                return -EBUSY;
+        }
+        if (user_full_locked(s->user, filtered_bits(mask))) {
+                pthread_mutex_unlock(&hub.lock);
+                free(s);
+                module_error_set(e, 503, "too_many_subscribers", NULL,
+                                 "\"%s\" has %u filtered event streams open already (such as "
+                                 "logs); close one first",
+                                 who->user ? who->user : "", EVENTS_FILTERED_PER_USER);
                 return -EBUSY;
         }
         r = filter_locked(s, params, e);

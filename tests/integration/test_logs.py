@@ -327,3 +327,99 @@ def test_cli_files(systemd_ct):
     assert p.stdout == "y\nz\n"
     p = systemd_ct.cli("logs", "file", "../etc/passwd", role="operator")
     assert p.returncode == 1 and p.stdout == "", p
+
+
+def big_lines(ct, ident, n, prefix=""):
+    """n lines of 45,000 bytes (under journald's LineMax) into the journal,
+    each starting with its number; waits until journald has them all."""
+    lines = [f"{prefix}{i:04d} " + "x" * 45000 for i in range(n)]
+    cat(ct, ident, "info", *lines)
+    count = lambda: int(ct.run("sh", "-c", f"journalctl -q -t {ident} -o cat | wc -l").stdout)
+    wait_for(lambda: count() >= n + (1 if prefix else 0), what=f"{n} big lines")
+    return lines
+
+
+def test_an_answer_stops_at_8_mib_with_next(systemd_ct):
+    ident = "steward-big-" + secrets.token_hex(4)
+    lines = big_lines(systemd_ct, ident, 200)
+    r = systemd_ct.https("GET", q(identifier=ident, limit=10000, order="asc"), token="operator")
+    assert r.status == 200, r
+    assert len(r.body) < 9 << 20, len(r.body)
+    page = r.json
+    assert page["truncated"] is True and page["next"] == page["entries"][-1]["cursor"], len(r.body)
+    assert 150 < len(page["entries"]) < 200
+    rest = get(systemd_ct, q(identifier=ident, limit=10000, order="asc", cursor=page["next"]))
+    assert [e["message"] for e in page["entries"] + rest["entries"]] == lines
+
+
+def test_follow_splits_big_entries_into_events_that_fit(systemd_ct):
+    # More than the hub's 1 MiB per event in one round: resumed from a
+    # cursor, so every line is read at once.
+    ident = "steward-bigf-" + secrets.token_hex(4)
+    cat(systemd_ct, ident, "info", "start")
+    start = wait_for(lambda: get(systemd_ct, q(identifier=ident))["entries"], what="start")[0]
+    lines = big_lines(systemd_ct, ident, 40, prefix="big ")
+    conn = systemd_ct.connection(timeout=30)
+    conn.request("GET", "/api/v1/events?" + urllib.parse.urlencode(
+        {"types": "logs", "identifier": ident, "cursor": start["cursor"]}),
+        headers={"Authorization": "Bearer " + systemd_ct.token("operator")})
+    r = conn.getresponse()
+    assert r.status == 200
+    got = read_events(r, lambda g: len(g) >= 40)
+    assert [e["message"] for e in got] == lines
+    conn.close()
+
+
+def test_follow_starts_at_most_an_hour_back(systemd_ct):
+    def status(since, **more):
+        conn = systemd_ct.connection(timeout=10)
+        conn.request("GET", "/api/v1/events?" + urllib.parse.urlencode(
+            {"types": "logs", "since": since, **more}),
+            headers={"Authorization": "Bearer " + systemd_ct.token("operator")})
+        r = conn.getresponse()
+        body = json.loads(r.read()) if r.status != 200 else None
+        conn.close()
+        return r.status, body
+    st, body = status("-2h")
+    assert st == 400 and body["error"]["field"] == "since", body
+    assert "GET /api/v1/logs" in body["error"]["message"], body
+    st, body = status("@0", grep="nothing")
+    assert st == 400 and body["error"]["field"] == "since", body
+    assert status("-1h")[0] == 200
+
+
+def test_one_user_holds_at_most_8_log_streams(systemd_ct):
+    ident = "steward-cap-" + secrets.token_hex(4)
+    path = "/api/v1/events?" + urllib.parse.urlencode({"types": "logs", "identifier": ident})
+
+    def open_stream(role):
+        conn = systemd_ct.connection(timeout=10)
+        conn.request("GET", path, headers={"Authorization": "Bearer " + systemd_ct.token(role)})
+        return conn, conn.getresponse()
+
+    opened, refused = [], None
+    for _ in range(9):
+        conn, r = open_stream("operator")
+        if r.status != 200:
+            refused = (r.status, json.loads(r.read()))
+            conn.close()
+            break
+        opened.append(conn)
+    try:
+        # Streams other tests closed may not be released yet: 8 at most.
+        assert refused and len(opened) <= 8, (len(opened), refused)
+        assert refused[0] == 503 and refused[1]["error"]["code"] == "too_many_subscribers", refused
+        conn, r = open_stream("admin")  # another user still may
+        assert r.status == 200
+        conn.close()
+    finally:
+        for conn in opened:
+            conn.close()
+    # A line for the closed streams ends them at their next write.
+    cat(systemd_ct, ident, "info", "wake")
+
+    def reopened():
+        conn, r = open_stream("operator")
+        conn.close()
+        return r.status == 200
+    wait_for(reopened, what="a stream once the others closed")
