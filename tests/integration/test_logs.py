@@ -298,6 +298,32 @@ def test_cli_prints_like_journalctl_short(systemd_ct):
     assert p.returncode == 1, p.stderr
 
 
+def test_cli_json_escapes_what_a_terminal_would_act_on(systemd_ct):
+    # DEL, U+009B (CSI to a terminal in UTF-8), and characters beyond ASCII:
+    # as \u escapes in --json output, the same values once parsed.
+    ident = "steward-clij-" + secrets.token_hex(4)
+    msg = "del \x7f csi \u009b[2J é 😀"
+    systemd_ct.run("systemd-cat", "-t", ident, "-p", "info", input=msg + "\n")
+    wait_for(lambda: get(systemd_ct, q(identifier=ident))["entries"], what="the line")
+    for args in ((), ("--since", "-1h")):
+        p = subprocess_cli(systemd_ct, "--json", "logs", "-t", ident, *args)
+        assert all(b < 0x7f for b in p.stdout), p.stdout
+        assert [e["message"] for e in json.loads(p.stdout)["entries"]] == [msg]
+
+
+def subprocess_cli(ct, *args):
+    """The CLI's bytes as they come (ct.cli decodes its output as text)."""
+    import os
+    import subprocess
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e.update(HOME=str(ct.tmp / "home"), XDG_CONFIG_HOME=str(ct.tmp / "home" / ".config"),
+             STEWARD_TOKEN=ct.token("operator"))
+    p = subprocess.run([str(ct.build / "steward"), "-H", f"{ct.ip}:660", "--fingerprint",
+                        ct.fingerprint, *args], capture_output=True, env=e, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
 def test_cli_follow(systemd_ct):
     import subprocess, os, signal
     ident = "steward-clif-" + secrets.token_hex(4)
