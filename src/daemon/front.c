@@ -91,13 +91,13 @@ static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
         size_t ngroups;
 
         if (pw->pw_uid != 0 && pw->pw_gid == 0) {
-                snprintf(err, err_len, "%s's primary group is root's (gid 0); give it a group of its own",
+                snprintf(err, err_len,
+                         "%s's primary group is root's (gid 0); give it a group of its own",
                          pw->pw_name);
                 return -EPERM;
         }
         journal_group(pw, &journal, &ngroups);
-        if (setgroups(ngroups, &journal) < 0 ||
-            setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+        if (setgroups(ngroups, &journal) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
             setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
                 snprintf(err, err_len, "cannot become %s: %s", pw->pw_name, strerror(errno));
                 return -errno;
