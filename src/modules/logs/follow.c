@@ -158,6 +158,7 @@ void logs_follow_unsubscribe(uint64_t filter) {
 
 /* Opens a new follower's journal and puts it where its stream resumes. */
 static void open_follower(struct follower *f) {
+        uint64_t oldest = f->asked - LOGS_FOLLOW_BACK_USEC, rt;
         struct module_error e = {0};
         sd_journal *j = NULL;
 
@@ -165,15 +166,13 @@ static void open_follower(struct follower *f) {
                 f->failed = true;
                 return;
         }
-        uint64_t floor = f->asked - LOGS_FOLLOW_BACK_USEC, rt;
-
         if (f->q.cursor[0] && sd_journal_seek_cursor(j, f->q.cursor) >= 0) {
                 /* Step onto the cursor's entry when it still matches, so the
                  * next read gives the one after it; from no further back than
-                 * floor. */
+                 * oldest. */
                 if (sd_journal_next(j) > 0) {
-                        if (sd_journal_get_realtime_usec(j, &rt) >= 0 && rt < floor)
-                                (void)sd_journal_seek_realtime_usec(j, floor);
+                        if (sd_journal_get_realtime_usec(j, &rt) >= 0 && rt < oldest)
+                                (void)sd_journal_seek_realtime_usec(j, oldest);
                         else if (sd_journal_test_cursor(j, f->q.cursor) <= 0)
                                 (void)sd_journal_previous(j);
                 }
