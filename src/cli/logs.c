@@ -15,7 +15,9 @@
  * last N the server's answer as it came (compact, not parsed and printed
  * again: a thousand entries are half a megabyte); with -f one entry object
  * a line.  Server text never reaches the terminal
- * raw (fputs_sanitized).
+ * raw: lines through fputs_sanitized, JSON through put_json_ascii (the
+ * server's JSON leaves DEL and the C1 controls, U+009B CSI among them, as
+ * they are: jansson escapes only below U+0020).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +39,70 @@ struct filters {
         const char *unit, *priority, *since, *until, *lines, *grep, *boot, *identifier;
         bool reverse, follow;
 };
+
+/* The next UTF-8 character of s (n > 0 bytes) into *cp; its length, or 0
+ * when the bytes are not one (overlong, a surrogate, cut short). */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp) {
+        size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+        static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+        uint32_t c;
+
+        if (len == 0 || len > n || s[0] > 0xf4)
+                return 0;
+        c = s[0] & (0x7f >> len);
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                c = c << 6 | (s[i] & 0x3f);
+        }
+        if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+                return 0;
+        *cp = c;
+        return len;
+}
+
+/* JSON text (n bytes) onto stdout in ASCII only: DEL and every character
+ * above it as \uXXXX (a surrogate pair above U+FFFF), bytes that are not
+ * UTF-8 as \ufffd.  Outside its strings JSON text is ASCII, and within
+ * them a backslash is always followed by ASCII, so the result is the same
+ * JSON value, and no byte of it is a control to a terminal. */
+static int put_json_ascii(const char *text, size_t n) {
+        const unsigned char *s = (const unsigned char *)text;
+
+        for (size_t i = 0; i < n;) {
+                uint32_t cp = 0xfffd;
+                size_t len = 1;
+
+                if (s[i] < 0x7f) {
+                        putchar(s[i++]);
+                        continue;
+                }
+                if (s[i] > 0x7f && (len = utf8_char(s + i, n - i, &cp)) == 0) {
+                        len = 1;
+                        cp = 0xfffd;
+                } else if (s[i] == 0x7f)
+                        cp = 0x7f;
+                i += len;
+                if (cp > 0xffff) {
+                        cp -= 0x10000;
+                        printf("\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+                } else
+                        printf("\\u%04x", cp);
+        }
+        return ferror(stdout) ? -EIO : 0;
+}
+
+/* One value as JSON text (flags for json_dumps), ASCII only, and a newline. */
+static int print_json_ascii(const json_t *v, size_t flags) {
+        _cleanup_free_ char *t = json_dumps(v, flags | JSON_ENCODE_ANY);
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        r = put_json_ascii(t, strlen(t));
+        putchar('\n');
+        return r;
+}
 
 /* "&key=value" onto b, value escaped. */
 static int add_param(struct buf *b, const char *key, const char *value) {
@@ -203,7 +269,7 @@ static int query_raw(struct cli *c, const struct filters *f) {
                         c->where);
                 return -EBADMSG;
         }
-        return fwrite(body, 1, len, stdout) == len ? 0 : -EIO;
+        return put_json_ascii(body, len);
 }
 
 /* ---- follow: the event stream ---------------------------------------------------- */
@@ -227,12 +293,9 @@ static void stream_line(struct stream *s, const char *l) {
                 return;
         v = json_loads(l + 6, 0, &jerr);
         json_array_foreach(json_object_get(v, "entries"), i, e) {
-                if (s->c->json) {
-                        char *t = json_dumps(e, JSON_COMPACT);
-                        if (t)
-                                puts(t);
-                        free(t);
-                } else
+                if (s->c->json)
+                        (void)print_json_ascii(e, JSON_COMPACT);
+                else
                         print_entry(e);
         }
         json_decref(v);
@@ -420,16 +483,13 @@ int verb_logs(struct cli *c, int argc, char **argv) {
                 return r;
         if (c->json && !f.follow) {
                 json_t *o = json_pack("{s:O}", "entries", entries);
-                r = o ? print_json(o) : -ENOMEM;
+                r = o ? print_json_ascii(o, JSON_INDENT(2)) : -ENOMEM;
                 json_decref(o);
         } else
                 json_array_foreach(entries, i, e) {
-                        if (c->json) {
-                                char *t = json_dumps(e, JSON_COMPACT);
-                                if (t)
-                                        puts(t);
-                                free(t);
-                        } else
+                        if (c->json)
+                                (void)print_json_ascii(e, JSON_COMPACT);
+                        else
                                 print_entry(e);
                 }
         json_decref(entries);

@@ -423,7 +423,29 @@ static void attach_modules(const struct event_hub *h) {
                         steward_modules[i]->events_attach(h);
 }
 
-/* Keepalives for silent streams; session checks for all. */
+/* Ends the streams of a session that were opened with a role above the
+ * one it has now (its account left a role group, the role settings
+ * changed): what a stream carries was allowed for the role it was opened
+ * with, so a lowered role ends it, and a new subscription is checked
+ * against the role the session has now. */
+static void demote_session(int64_t session_id, int role) {
+        unsigned n = 0;
+
+        pthread_mutex_lock(&hub.lock);
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                if (!s->closed && s->session_id == session_id && s->role > role) {
+                        close_locked(s);
+                        n++;
+                }
+        pthread_mutex_unlock(&hub.lock);
+        if (n > 0)
+                log_info("%u event stream(s) of session %lld end: its role is %s now", n,
+                         (long long)session_id, role_to_string(role));
+}
+
+/* Keepalives for silent streams; session checks for all: a session that
+ * ended ends its streams, one whose role was lowered those opened above
+ * it. */
 static void tend_streams(bool check_sessions) {
         uint64_t now = now_usec();
         struct {
@@ -465,13 +487,14 @@ static void tend_streams(bool check_sessions) {
                 struct module_error e = {0};
                 struct caller c;
                 steward_config_get(&cfg);
-                if (frontauth_check_fresh(ids[i].secret, ids[i].source, cfg.session_idle_timeout,
-                                          &c, &e) < 0 &&
-                    e.status == 401) {
+                int r = frontauth_check_fresh(ids[i].secret, ids[i].source,
+                                              cfg.session_idle_timeout, &c, &e);
+                if (r < 0 && e.status == 401) {
                         log_info("event streams of session %lld end: %s", (long long)ids[i].id,
                                  e.message);
                         events_forget_session(ids[i].id);
-                }
+                } else if (r >= 0)
+                        demote_session(ids[i].id, c.role);
         }
         free(ids);
 }
@@ -559,6 +582,31 @@ static int filter_locked(struct events_sub *s, json_t *params, struct module_err
         return 0;
 }
 
+/* The bits of mask whose types are filtered per stream. */
+static unsigned filtered_bits(unsigned mask) {
+        unsigned bits = 0;
+
+        for (unsigned i = 0; i < EVENT_TYPES_MAX && i < event_types_count(); i++) {
+                const event_def_t *d = event_type_at(i, NULL);
+                if ((mask & (1u << i)) && d && d->subscribe)
+                        bits |= 1u << i;
+        }
+        return bits;
+}
+
+/* Whether user holds EVENTS_FILTERED_PER_USER open streams of a type in
+ * bits already (under hub.lock): one user may not take every follower the
+ * modules have (64 for `logs`), whatever sessions or tokens it opens. */
+static bool user_full_locked(const char *user, unsigned bits) {
+        unsigned n = 0;
+
+        if (!bits)
+                return false;
+        for (struct events_sub *s = hub.subs; s; s = s->next)
+                n += !s->closed && (s->mask & bits) && STREQ(s->user, user);
+        return n >= EVENTS_FILTERED_PER_USER;
+}
+
 int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *params,
                      const struct events_who *who, unsigned max_subscribers,
                      struct events_sub **ret, struct module_error *e) {
@@ -595,6 +643,15 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *param
                 else
                         module_error_set(e, 503, "unavailable", NULL,
                                          "the event stream is not available");
+                return -EBUSY;
+        }
+        if (user_full_locked(s->user, filtered_bits(mask))) {
+                pthread_mutex_unlock(&hub.lock);
+                free(s);
+                module_error_set(e, 503, "too_many_subscribers", NULL,
+                                 "\"%s\" has %u filtered event streams open already (such as "
+                                 "logs); close one first",
+                                 who->user ? who->user : "", EVENTS_FILTERED_PER_USER);
                 return -EBUSY;
         }
         r = filter_locked(s, params, e);

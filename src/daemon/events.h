@@ -45,6 +45,9 @@
 #define EVENTS_KEEPALIVE_SECONDS  15
 #define EVENTS_SESSION_CHECK_SECS 5
 #define EVENTS_SNDBUF             (32 * 1024) /* kernel buffer per stream */
+/* Streams of a type filtered per stream (a module's subscribe hook, such as
+ * `logs`, whose followers are few and shared) one user may hold at once. */
+#define EVENTS_FILTERED_PER_USER 8
 
 /* Starts the hub and its poll thread; attaches the modules' event hooks. */
 int events_start(void);

@@ -63,16 +63,41 @@ static bool groups_hold_root(void) {
         return n < 0;
 }
 
-/* Becomes `pw` for good: its groups (the supplementary ones too: the
- * systemd-journal membership is how the front reads the journal), gid,
- * uid; then checks that root cannot be regained and forbids gaining
- * privileges through exec. */
+/* The one supplementary group the front keeps: systemd-journal, where `pw`
+ * is a listed member of it (that is how the front reads the journal, the
+ * logs module).  Every other group of the account is dropped: a front that
+ * kept what the account was given (disk, shadow, adm, docker, sudo…) would
+ * be root-equivalent once compromised.  Writes *ret_n (0 or 1). */
+static void journal_group(const struct passwd *pw, gid_t *ret_gid, size_t *ret_n) {
+        const struct group *g = getgrnam("systemd-journal");
+
+        *ret_n = 0;
+        if (!g || g->gr_gid == 0)
+                return;
+        for (char **m = g->gr_mem; m && *m; m++)
+                if (strcmp(*m, pw->pw_name) == 0) {
+                        *ret_gid = g->gr_gid;
+                        *ret_n = 1;
+                        return;
+                }
+}
+
+/* Becomes `pw` for good: its gid (never 0), systemd-journal alone as a
+ * supplementary group (journal_group), its uid; then checks that root
+ * cannot be regained and forbids gaining privileges through exec. */
 static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
         uid_t ru, eu, su;
-        gid_t rg, eg, sg;
+        gid_t rg, eg, sg, journal = 0;
+        size_t ngroups;
 
-        if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-            setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+        if (pw->pw_uid != 0 && pw->pw_gid == 0) {
+                snprintf(err, err_len,
+                         "%s's primary group is root's (gid 0); give it a group of its own",
+                         pw->pw_name);
+                return -EPERM;
+        }
+        journal_group(pw, &journal, &ngroups);
+        if (setgroups(ngroups, &journal) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
             setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
                 snprintf(err, err_len, "cannot become %s: %s", pw->pw_name, strerror(errno));
                 return -errno;

@@ -651,6 +651,12 @@ static int prepare(struct supervisor *s) {
                 log_error("--user %s is root; the network front must not run as root", a->user);
                 return -EPERM;
         }
+        if (s->pw->pw_gid == 0 && getuid() == 0) {
+                log_error("--user %s has root's group (gid 0) as its primary group; the network "
+                          "front must not run with it",
+                          a->user);
+                return -EPERM;
+        }
         r = mkdir_parents(a->state_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "cannot create the state directory %s", a->state_dir);

@@ -61,7 +61,11 @@ def test_the_service_and_sysusers_match_the_daemon():
     help_text = subprocess.run([str(STEWARDD), "--help"], capture_output=True, text=True).stdout
     user = re.search(r"--user NAME .*\(default (\S+)\)", help_text).group(1)
     sysusers = (ROOT / "dist/sysusers.d/steward.conf").read_text().splitlines()
-    entries = {tuple(l.split()[:2]) for l in sysusers if l and not l.startswith("#")}
+    lines = [l.split() for l in sysusers if l and not l.startswith("#")]
+    entries = {tuple(l[:2]) for l in lines}
+    # Each entry once (a repeated line is a merge left over, not a second grant).
+    assert len(lines) == len({tuple(l) for l in lines}), sysusers
     assert ("u", user) in entries
+    assert ["m", user, "systemd-journal"] in lines
     for g in ("steward-admin", "steward-operator", "steward-monitor"):
         assert ("g", g) in entries

@@ -250,17 +250,23 @@ def test_follow_refuses_bad_filters(systemd_ct):
 
 def test_files_list_and_tail(systemd_ct):
     systemd_ct.run("sh", "-c", "mkdir -p /var/log/stw && printf 'a\\nb\\nc\\n' > /var/log/stw/t.log"
-                   " && chmod 0640 /var/log/stw/t.log && printf '\\0\\1\\2' > /var/log/stw/bin.log"
+                   " && chown root:adm /var/log/stw/t.log && chmod 0640 /var/log/stw/t.log"
+                   " && printf 's\\n' > /var/log/stw/secret.log && chmod 0600 /var/log/stw/secret.log"
+                   " && mkdir -p -m 0700 /var/log/stwp && printf 'p\\n' > /var/log/stwp/open.log"
+                   " && printf '\\0\\1\\2' > /var/log/stw/bin.log"
                    " && ln -sf /etc/shadow /var/log/stw/shadow.log && ln -sfn /etc /var/log/stw/etc")
     files = [f["name"] for f in get(systemd_ct, "/api/v1/logs/files")["files"]]
     assert "stw/t.log" in files
     assert not {"stw/bin.log", "stw/shadow.log", "wtmp", "btmp", "lastlog"} & set(files), files
+    # What the host keeps from its log readers (others, adm) stays out.
+    assert not {"stw/secret.log", "stwp/open.log"} & set(files), files
     assert not any(f.startswith("journal/") or f.startswith("stw/etc") for f in files), files
     t = get(systemd_ct, "/api/v1/logs/files/stw/t.log?lines=2")
     assert t["lines"] == ["b", "c"] and t["name"] == "stw/t.log", t
     assert get(systemd_ct, "/api/v1/logs/files/stw/t.log")["lines"] == ["a", "b", "c"]
     for bad, status in (("stw/shadow.log", 404), ("stw/etc/shadow", 404), ("stw/bin.log", 404),
-                        ("..%2Fetc%2Fshadow", 400), ("stw/..", 400), ("nope.log", 404)):
+                        ("..%2Fetc%2Fshadow", 400), ("stw/..", 400), ("nope.log", 404),
+                        ("stw/secret.log", 404), ("stwp/open.log", 404)):
         r = systemd_ct.https("GET", "/api/v1/logs/files/" + bad, token="operator")
         assert r.status in (status, 404) and r.status != 200, (bad, r)
     r = systemd_ct.https("GET", "/api/v1/logs/files/stw/t.log?lines=0", token="operator")
@@ -292,6 +298,32 @@ def test_cli_prints_like_journalctl_short(systemd_ct):
     assert p.returncode == 1, p.stderr
 
 
+def test_cli_json_escapes_what_a_terminal_would_act_on(systemd_ct):
+    # DEL, U+009B (CSI to a terminal in UTF-8), and characters beyond ASCII:
+    # as \u escapes in --json output, the same values once parsed.
+    ident = "steward-clij-" + secrets.token_hex(4)
+    msg = "del \x7f csi \u009b[2J é 😀"
+    systemd_ct.run("systemd-cat", "-t", ident, "-p", "info", input=msg + "\n")
+    wait_for(lambda: get(systemd_ct, q(identifier=ident))["entries"], what="the line")
+    for args in ((), ("--since", "-1h")):
+        p = subprocess_cli(systemd_ct, "--json", "logs", "-t", ident, *args)
+        assert all(b < 0x7f for b in p.stdout), p.stdout
+        assert [e["message"] for e in json.loads(p.stdout)["entries"]] == [msg]
+
+
+def subprocess_cli(ct, *args):
+    """The CLI's bytes as they come (ct.cli decodes its output as text)."""
+    import os
+    import subprocess
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e.update(HOME=str(ct.tmp / "home"), XDG_CONFIG_HOME=str(ct.tmp / "home" / ".config"),
+             STEWARD_TOKEN=ct.token("operator"))
+    p = subprocess.run([str(ct.build / "steward"), "-H", f"{ct.ip}:660", "--fingerprint",
+                        ct.fingerprint, *args], capture_output=True, env=e, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
 def test_cli_follow(systemd_ct):
     import subprocess, os, signal
     ident = "steward-clif-" + secrets.token_hex(4)
@@ -321,3 +353,99 @@ def test_cli_files(systemd_ct):
     assert p.stdout == "y\nz\n"
     p = systemd_ct.cli("logs", "file", "../etc/passwd", role="operator")
     assert p.returncode == 1 and p.stdout == "", p
+
+
+def big_lines(ct, ident, n, prefix=""):
+    """n lines of 45,000 bytes (under journald's LineMax) into the journal,
+    each starting with its number; waits until journald has them all."""
+    lines = [f"{prefix}{i:04d} " + "x" * 45000 for i in range(n)]
+    cat(ct, ident, "info", *lines)
+    count = lambda: int(ct.run("sh", "-c", f"journalctl -q -t {ident} -o cat | wc -l").stdout)
+    wait_for(lambda: count() >= n + (1 if prefix else 0), what=f"{n} big lines")
+    return lines
+
+
+def test_an_answer_stops_at_8_mib_with_next(systemd_ct):
+    ident = "steward-big-" + secrets.token_hex(4)
+    lines = big_lines(systemd_ct, ident, 200)
+    r = systemd_ct.https("GET", q(identifier=ident, limit=10000, order="asc"), token="operator")
+    assert r.status == 200, r
+    assert len(r.body) < 9 << 20, len(r.body)
+    page = r.json
+    assert page["truncated"] is True and page["next"] == page["entries"][-1]["cursor"], len(r.body)
+    assert 150 < len(page["entries"]) < 200
+    rest = get(systemd_ct, q(identifier=ident, limit=10000, order="asc", cursor=page["next"]))
+    assert [e["message"] for e in page["entries"] + rest["entries"]] == lines
+
+
+def test_follow_splits_big_entries_into_events_that_fit(systemd_ct):
+    # More than the hub's 1 MiB per event in one round: resumed from a
+    # cursor, so every line is read at once.
+    ident = "steward-bigf-" + secrets.token_hex(4)
+    cat(systemd_ct, ident, "info", "start")
+    start = wait_for(lambda: get(systemd_ct, q(identifier=ident))["entries"], what="start")[0]
+    lines = big_lines(systemd_ct, ident, 40, prefix="big ")
+    conn = systemd_ct.connection(timeout=30)
+    conn.request("GET", "/api/v1/events?" + urllib.parse.urlencode(
+        {"types": "logs", "identifier": ident, "cursor": start["cursor"]}),
+        headers={"Authorization": "Bearer " + systemd_ct.token("operator")})
+    r = conn.getresponse()
+    assert r.status == 200
+    got = read_events(r, lambda g: len(g) >= 40)
+    assert [e["message"] for e in got] == lines
+    conn.close()
+
+
+def test_follow_starts_at_most_an_hour_back(systemd_ct):
+    def status(since, **more):
+        conn = systemd_ct.connection(timeout=10)
+        conn.request("GET", "/api/v1/events?" + urllib.parse.urlencode(
+            {"types": "logs", "since": since, **more}),
+            headers={"Authorization": "Bearer " + systemd_ct.token("operator")})
+        r = conn.getresponse()
+        body = json.loads(r.read()) if r.status != 200 else None
+        conn.close()
+        return r.status, body
+    st, body = status("-2h")
+    assert st == 400 and body["error"]["field"] == "since", body
+    assert "GET /api/v1/logs" in body["error"]["message"], body
+    st, body = status("@0", grep="nothing")
+    assert st == 400 and body["error"]["field"] == "since", body
+    assert status("-1h")[0] == 200
+
+
+def test_one_user_holds_at_most_8_log_streams(systemd_ct):
+    ident = "steward-cap-" + secrets.token_hex(4)
+    path = "/api/v1/events?" + urllib.parse.urlencode({"types": "logs", "identifier": ident})
+
+    def open_stream(role):
+        conn = systemd_ct.connection(timeout=10)
+        conn.request("GET", path, headers={"Authorization": "Bearer " + systemd_ct.token(role)})
+        return conn, conn.getresponse()
+
+    opened, refused = [], None
+    for _ in range(9):
+        conn, r = open_stream("operator")
+        if r.status != 200:
+            refused = (r.status, json.loads(r.read()))
+            conn.close()
+            break
+        opened.append(conn)
+    try:
+        # Streams other tests closed may not be released yet: 8 at most.
+        assert refused and len(opened) <= 8, (len(opened), refused)
+        assert refused[0] == 503 and refused[1]["error"]["code"] == "too_many_subscribers", refused
+        conn, r = open_stream("admin")  # another user still may
+        assert r.status == 200
+        conn.close()
+    finally:
+        for conn in opened:
+            conn.close()
+    # A line for the closed streams ends them at their next write.
+    cat(systemd_ct, ident, "info", "wake")
+
+    def reopened():
+        conn, r = open_stream("operator")
+        conn.close()
+        return r.status == 200
+    wait_for(reopened, what="a stream once the others closed")

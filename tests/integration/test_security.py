@@ -2,7 +2,6 @@
 with real accounts (in a scratch /etc), roles on every route, throttling,
 sessions, CSRF and Origin, tokens, the bootstrap token, and the audit log
 with its hash chain and rollback."""
-import grp
 import hashlib
 import http.client
 import json
@@ -56,10 +55,9 @@ def test_front_runs_unprivileged_and_helper_as_root(daemon):
     assert parent["Uid"].split() == ["0"] * 4
     assert front["Uid"].split() == [str(steward.pw_uid)] * 4
     assert front["Gid"].split() == [str(steward.pw_gid)] * 4
-    # The account's own groups (initgroups: its primary group, and
-    # systemd-journal where it is a member, to read the journal), never root's.
-    own = {str(g.gr_gid) for g in grp.getgrall() if "_steward" in g.gr_mem} | {str(steward.pw_gid)}
-    assert set(front["Groups"].split()) == own and "0" not in own
+    # No supplementary group but systemd-journal where the account is a
+    # member (to read the journal).
+    assert set(front["Groups"].split()) == journal_group("/etc/group")
     assert front["NoNewPrivs"].strip() == "1"
     assert front["CapEff"].strip() == "0000000000000000"
     assert front["Seccomp"].strip() == "2"  # filtered
@@ -67,6 +65,43 @@ def test_front_runs_unprivileged_and_helper_as_root(daemon):
     # The state (sessions, audit log) is out of the front's reach.
     assert os.stat(daemon.state).st_mode & 0o777 == 0o700
     assert os.stat(daemon.state / "steward.db").st_mode & 0o777 == 0o600
+
+
+def journal_group(group_file):
+    """{gid of systemd-journal} where _steward is listed in it, else {}."""
+    for line in Path(group_file).read_text().splitlines():
+        f = line.split(":")
+        if len(f) == 4 and f[0] == "systemd-journal" and "_steward" in f[3].split(","):
+            return {f[2]}
+    return set()
+
+
+def test_front_drops_the_accounts_other_groups(ns_daemon):
+    d = ns_daemon
+    # Groups that would make a compromised front root-equivalent.
+    ns_run(d, ["/usr/sbin/usermod", "-a", "-G", "disk,shadow,adm,sudo,root", "_steward"])
+    kill_front_and_wait(d)
+    front = proc_status(d.front_pid())
+    assert set(front["Groups"].split()) == journal_group(d.etc / "group")
+    assert d.https("GET", "/api/v1/whoami").status == 200
+
+
+def test_a_front_user_whose_primary_group_is_root_is_refused(daemon_base, make_daemon):
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    lines = []
+    for line in (etc / "passwd").read_text().splitlines():
+        f = line.split(":")
+        if f[0] == "_steward":
+            f[3] = "0"
+        lines.append(":".join(f))
+    (etc / "passwd").write_text("\n".join(lines) + "\n")
+    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv), start=False)
+    d.start(wait=False)
+    assert d.proc.wait(timeout=20) == 1
+    assert "root's group (gid 0)" in d.log_text()
+    d.proc = None
 
 
 def test_a_dead_front_is_restarted(daemon):
@@ -467,6 +502,29 @@ def test_sessions_expire_when_idle(daemon_base, make_daemon):
     time.sleep(6)
     r = d.https("GET", "/api/v1/whoami", token=tok)
     assert r.status == 401
+
+
+def test_event_streams_end_when_the_sessions_role_is_lowered(users):
+    from test_events import Stream
+    d = users
+    tok = session(d, "oscar")
+    opened = Stream(d, "/api/v1/events?types=sample", token=tok)
+    assert opened.status == 200
+    opened.next_event("sample")
+    # oscar leaves the operator group for the monitor one: the session goes on
+    # as a monitor, the stream opened as an operator ends.
+    ns_run(d, ["/usr/sbin/usermod", "-G", "steward-monitor", "oscar"])
+    with pytest.raises(AssertionError, match="ended"):
+        for _ in range(30):
+            opened.next_event("sample")
+    opened.close()
+    assert d.https("GET", "/api/v1/whoami", token=tok).json["role"] == "monitor"
+    assert "event stream(s) of session" in d.log_text()
+    # One opened with the role it has now stays.
+    again = Stream(d, "/api/v1/events?types=sample", token=tok)
+    for _ in range(8):
+        again.next_event("sample")
+    again.close()
 
 
 def test_logout_ends_the_session(users):

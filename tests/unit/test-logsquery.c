@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -291,12 +292,75 @@ static void test_tail(void **state) {
         rmdir(dir);
 }
 
+/* Only what the host shows its log readers: others may read it, or the
+ * group adm; in directories they may enter. */
+static void test_tail_only_what_log_readers_see(void **state) {
+        static const char *const files[] = {"open.log", "secret.log", "adm.log", "root640.log",
+                                            "sub/ok.log", "private/open.log"};
+        const struct group *adm = getgrnam("adm");
+        char dir[] = "/tmp/test-logsquery-XXXXXX", path[128];
+        struct module_error e = {0};
+        json_t *t = NULL, *names;
+        size_t i;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/sub", dir);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/private", dir);
+        assert_int_equal(mkdir(path, 0700), 0);
+        for (i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+                write_file(path, "line\n", 5);
+        }
+        snprintf(path, sizeof path, "%s/secret.log", dir);
+        assert_int_equal(chmod(path, 0600), 0);
+        snprintf(path, sizeof path, "%s/root640.log", dir);
+        assert_int_equal(chown(path, 0, 0), 0);
+        assert_int_equal(chmod(path, 0640), 0);
+        snprintf(path, sizeof path, "%s/adm.log", dir);
+        assert_int_equal(chmod(path, 0640), 0);
+        if (adm)
+                assert_int_equal(chown(path, 0, adm->gr_gid), 0);
+
+        assert_int_equal(logs_file_tail(dir, "open.log", 10, &t, &e), 0);
+        json_decref(t);
+        assert_int_equal(logs_file_tail(dir, "sub/ok.log", 10, &t, &e), 0);
+        json_decref(t);
+        assert_int_equal(logs_file_tail(dir, "adm.log", 10, &t, &e), adm ? 0 : -ENOENT);
+        if (adm)
+                json_decref(t);
+        assert_int_equal(logs_file_tail(dir, "secret.log", 10, &t, &e), -ENOENT);
+        assert_int_equal(e.status, 404);
+        assert_int_equal(logs_file_tail(dir, "root640.log", 10, &t, &e), -ENOENT);
+        assert_int_equal(logs_file_tail(dir, "private/open.log", 10, &t, &e), -ENOENT);
+
+        assert_int_equal(logs_files_list(dir, &t, &e), 0);
+        names = json_object_get(t, "files");
+        assert_int_equal(json_array_size(names), adm ? 3 : 2);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(names, 0), "name")),
+                            adm ? "adm.log" : "open.log");
+        assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(names, json_array_size(names) - 1), "name")),
+                            "sub/ok.log");
+        json_decref(t);
+
+        for (i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+                unlink(path);
+        }
+        snprintf(path, sizeof path, "%s/sub", dir);
+        rmdir(path);
+        snprintf(path, sizeof path, "%s/private", dir);
+        rmdir(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_times),      cmocka_unit_test(test_priorities),
                 cmocka_unit_test(test_units),      cmocka_unit_test(test_grep),
                 cmocka_unit_test(test_query),      cmocka_unit_test(test_file_names),
-                cmocka_unit_test(test_tail),
+                cmocka_unit_test(test_tail),       cmocka_unit_test(test_tail_only_what_log_readers_see),
         };
 
         setenv("TZ", "UTC", 1);

@@ -105,16 +105,16 @@ export async function render(view, ctx, initialUnit) {
     while (tbody.children.length > MAX_ROWS) tbody.lastElementChild.remove();
   }
 
-  /* The stream continues from the newest entry shown; without one, from now. */
+  /* The stream continues from the newest entry shown; without one, from now
+   * (not from `since`: a stream starts at most an hour back, and what came
+   * before is the page's). */
   function startFollow() {
     stopFollow();
     if (!followBox.checked || until.value.trim() || gone) return;
     const p = params();
     p.delete('until');
-    if (newest) {
-      p.delete('since');
-      p.set('cursor', newest);
-    }
+    p.delete('since');
+    if (newest) p.set('cursor', newest);
     p.set('types', 'logs');
     const src = new EventSource(`/api/v1/events?${p.toString()}`);
     source = src;

@@ -8,12 +8,24 @@
  * when it is text: not a journal, not wtmp/btmp/lastlog/faillog (binary
  * records), not compressed (rotated .gz and friends), and no NUL byte in its
  * first block.
+ *
+ * What the helper reads as root is limited to what the system already
+ * shows to log readers: a file readable by others or by the group adm (the
+ * group Debian, Ubuntu and Fedora give their log readers), in directories
+ * that others or adm may list and enter.  A file of mode 0600 (the
+ * installer's answers, audit.log) or one in a closed directory
+ * (/var/log/private, for DynamicUser= services) is neither listed nor
+ * read: an operator must not reach through Steward what the host keeps
+ * from its own log readers.  The check is on the opened descriptors
+ * (fstat), each directory of a path opened in turn, so no rename between a
+ * check and an open can change what is read.
  */
 #include "modules/logs/files.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +97,25 @@ static bool looks_text(int fd) {
         return n >= 0 && !memchr(b, '\0', (size_t)n);
 }
 
+/* The gid of the group adm, or (gid_t)-1 where there is none. */
+static gid_t adm_gid(void) {
+        const struct group *g = getgrnam("adm");
+        return g && g->gr_gid != 0 ? g->gr_gid : (gid_t)-1;
+}
+
+/* Whether log readers see st: others may read it (a directory: read and
+ * enter it), or its group is adm and the group may. */
+static bool shown(const struct stat *st, gid_t adm) {
+        mode_t other = S_ISDIR(st->st_mode) ? S_IROTH | S_IXOTH : S_IROTH;
+        mode_t group = S_ISDIR(st->st_mode) ? S_IRGRP | S_IXGRP : S_IRGRP;
+
+        return (st->st_mode & other) == other ||
+               (adm != (gid_t)-1 && st->st_gid == adm && (st->st_mode & group) == group);
+}
+
 struct walk {
         int root;
+        gid_t adm;
         json_t *files;
 };
 
@@ -94,7 +123,13 @@ static void walk_dir(struct walk *w, const char *rel, int depth) {
         int dfd = rel[0] ? open_beneath(w->root, rel, O_RDONLY | O_DIRECTORY) : dup(w->root);
         DIR *d;
         struct dirent *de;
+        struct stat dst;
 
+        /* Below the root, only directories log readers may enter. */
+        if (dfd >= 0 && rel[0] && (fstat(dfd, &dst) < 0 || !shown(&dst, w->adm))) {
+                close(dfd);
+                return;
+        }
         if (dfd < 0 || !(d = fdopendir(dfd))) {
                 if (dfd >= 0)
                         close(dfd);
@@ -120,7 +155,8 @@ static void walk_dir(struct walk *w, const char *rel, int depth) {
                 fd = open_beneath(w->root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
                 if (fd < 0)
                         continue;
-                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && looks_text(fd))
+                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && shown(&st, w->adm) &&
+                    looks_text(fd))
                         json_array_append_new(w->files,
                                               json_pack("{s:s, s:I, s:I}", "name", path, "size",
                                                         (json_int_t)st.st_size, "mtime",
@@ -136,7 +172,7 @@ static int by_name(const void *a, const void *b) {
 }
 
 int logs_files_list(const char *root, json_t **ret, struct module_error *err) {
-        struct walk w = {.files = json_array()};
+        struct walk w = {.files = json_array(), .adm = adm_gid()};
         size_t n;
         json_t **items;
 
@@ -212,6 +248,36 @@ static json_t *last_lines(char *b, size_t n, unsigned lines, bool whole, bool *r
         return out;
 }
 
+/* Opens name beneath rfd one directory at a time, each one shown (above)
+ * before the next is opened in it; the file itself is checked by the
+ * caller.  A descriptor, or -errno. */
+static int open_shown(int rfd, const char *name, gid_t adm) {
+        char path[LOGS_FILE_NAME_MAX + 1];
+        _cleanup_close_ int dfd = -1;
+        char *c = path, *slash;
+
+        if (snprintf(path, sizeof path, "%s", name) >= (int)sizeof path)
+                return -ENAMETOOLONG;
+        while ((slash = strchr(c, '/'))) {
+                struct stat st;
+                int next;
+
+                *slash = '\0';
+                next = open_beneath(dfd >= 0 ? dfd : rfd, c, O_RDONLY | O_DIRECTORY);
+                if (next < 0)
+                        return next;
+                if (dfd >= 0)
+                        close(dfd);
+                dfd = next;
+                if (fstat(dfd, &st) < 0)
+                        return -errno;
+                if (!shown(&st, adm))
+                        return -EACCES;
+                c = slash + 1;
+        }
+        return open_beneath(dfd >= 0 ? dfd : rfd, c, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+}
+
 int logs_file_tail(const char *root, const char *name, unsigned lines, json_t **ret,
                    struct module_error *err) {
         _cleanup_close_ int rfd = -1, fd = -1;
@@ -221,6 +287,7 @@ int logs_file_tail(const char *root, const char *name, unsigned lines, json_t **
         off_t from;
         bool cut = false;
         json_t *out;
+        gid_t adm;
 
         if (!logs_file_name_valid(name)) {
                 module_error_set(err, 400, "invalid_argument", "name",
@@ -232,12 +299,15 @@ int logs_file_tail(const char *root, const char *name, unsigned lines, json_t **
                                  "lines: a number from 1 to %u", LOGS_TAIL_LINES_MAX);
                 return -EINVAL;
         }
+        adm = adm_gid();
         rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        fd = rfd < 0 ? -errno : open_beneath(rfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        fd = rfd < 0 ? -errno : open_shown(rfd, name, adm);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !shown(&st, adm) ||
             excluded(strrchr(name, '/') ? strrchr(name, '/') + 1 : name) || !looks_text(fd)) {
                 module_error_set(err, 404, "not_found", "name",
-                                 "no readable text log file \"%s\" under /var/log", name);
+                                 "no text log file \"%s\" under /var/log that log readers "
+                                 "(others, or the group adm) may read",
+                                 name);
                 return -ENOENT;
         }
         want = st.st_size > (off_t)LOGS_TAIL_BYTES_MAX ? LOGS_TAIL_BYTES_MAX : (size_t)st.st_size;

@@ -6,7 +6,9 @@
  * user is in neither.  The reads are bounded (LOGS_FILES_MAX files,
  * LOGS_TAIL_BYTES_MAX bytes) and never follow a symbolic link or leave
  * /var/log: the file is opened with openat2(RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS) from a descriptor of the root.
+ * RESOLVE_NO_SYMLINKS) from a descriptor of the root.  Only what the host
+ * shows its log readers is listed or read: files readable by others or by
+ * the group adm, in directories they may enter (files.c).
  */
 #pragma once
 

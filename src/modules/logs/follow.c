@@ -5,8 +5,15 @@
  * thread opens the follower's sd_journal itself (an sd_journal belongs to
  * the thread that opened it), seeks to the stream's cursor (the entry after
  * it) or to the end, and from then on publishes every new matching entry,
- * in order, in events of up to LOGS_EVENT_ENTRIES entries:
+ * in order, in events of up to LOGS_EVENT_ENTRIES entries and about
+ * FOLLOW_EVENT_BYTES of JSON:
  *   {"entries": [entry…]}   (entries as in GET /api/v1/logs, oldest first)
+ *
+ * One thread serves every stream, so a stream may start at most
+ * LOGS_FOLLOW_BACK_USEC before it asked: since= earlier is refused, and a
+ * cursor of an older entry resumes from that far back (older entries are
+ * GET /api/v1/logs's).  Without the bound, since=@0 with a grep that
+ * matches nothing would keep the thread scanning the whole journal.
  *
  * Waking: the thread poll()s the followers' journal descriptors (inotify)
  * and an eventfd that subscribe/unsubscribe/stop write.  journald tells
@@ -38,6 +45,10 @@
 
 #define FOLLOW_TICK_MSEC  20
 #define FOLLOW_ROUND_MAX  1000 /* entries per follower per round (catching up from a cursor) */
+/* An event is published once its entries pass this many bytes of JSON, so
+ * with one more entry (below LOGS_ENTRY_BYTES_MAX) it stays below the hub's
+ * 1 MiB per event, which drops a bigger one. */
+#define FOLLOW_EVENT_BYTES (512u * 1024)
 
 struct follower {
         struct follower *next;
@@ -91,14 +102,23 @@ int logs_follow_subscribe(json_t *params, uint64_t *ret_filter, struct module_er
                 module_error_set(err, 500, "internal", NULL, "out of memory");
                 return -ENOMEM;
         }
-        r = logs_query_parse(param, params, realtime_usec(), &f->q, err);
+        /* One clock reading: since=-1h is then exactly the bound. */
+        f->asked = realtime_usec();
+        r = logs_query_parse(param, params, f->asked, &f->q, err);
         if (r < 0) {
                 free(f);
                 return r;
         }
         f->q.asc = true;
         f->q.has_until = false;
-        f->asked = realtime_usec();
+        if (f->q.has_since && f->q.since + LOGS_FOLLOW_BACK_USEC < f->asked) {
+                free(f);
+                module_error_set(err, 400, "invalid_argument", "since",
+                                 "since: a stream starts at most %llu minutes back; read older "
+                                 "entries with GET /api/v1/logs",
+                                 (unsigned long long)(LOGS_FOLLOW_BACK_USEC / 60000000ull));
+                return -EINVAL;
+        }
         pthread_mutex_lock(&follow.lock);
         if (!follow.running || follow.n >= LOGS_FOLLOWERS_MAX) {
                 bool running = follow.running;
@@ -138,6 +158,7 @@ void logs_follow_unsubscribe(uint64_t filter) {
 
 /* Opens a new follower's journal and puts it where its stream resumes. */
 static void open_follower(struct follower *f) {
+        uint64_t oldest = f->asked - LOGS_FOLLOW_BACK_USEC, rt;
         struct module_error e = {0};
         sd_journal *j = NULL;
 
@@ -147,9 +168,14 @@ static void open_follower(struct follower *f) {
         }
         if (f->q.cursor[0] && sd_journal_seek_cursor(j, f->q.cursor) >= 0) {
                 /* Step onto the cursor's entry when it still matches, so the
-                 * next read gives the one after it. */
-                if (sd_journal_next(j) > 0 && sd_journal_test_cursor(j, f->q.cursor) <= 0)
-                        (void)sd_journal_previous(j);
+                 * next read gives the one after it; from no further back than
+                 * oldest. */
+                if (sd_journal_next(j) > 0) {
+                        if (sd_journal_get_realtime_usec(j, &rt) >= 0 && rt < oldest)
+                                (void)sd_journal_seek_realtime_usec(j, oldest);
+                        else if (sd_journal_test_cursor(j, f->q.cursor) <= 0)
+                                (void)sd_journal_previous(j);
+                }
         } else {
                 /* From the moment the stream asked (not the journal's tail
                  * when the thread gets here, which may be later). */
@@ -159,15 +185,31 @@ static void open_follower(struct follower *f) {
         f->j = j;
 }
 
+/* Publishes the batch (if any) as one event and empties it. */
+static void flush(const struct event_hub *hub, struct follower *f, json_t *entries,
+                  size_t *bytes) {
+        json_t *ev;
+
+        if (json_array_size(entries) == 0)
+                return;
+        ev = json_pack("{s:O}", "entries", entries);
+        if (ev)
+                hub->publish_to("logs", f->id, ev);
+        json_decref(ev);
+        json_array_clear(entries);
+        *bytes = 0;
+}
+
 /* New entries of one follower, published in batches; more: there may be
  * more than one round takes. */
 static void drain(const struct event_hub *hub, struct follower *f, char *buf, bool *more) {
         json_t *entries = json_array();
-        size_t n = 0;
+        size_t n = 0, bytes = 0;
 
         (void)sd_journal_process(f->j);
         while (entries && n < FOLLOW_ROUND_MAX) {
                 bool skip;
+                size_t eb;
                 json_t *e;
                 int r = sd_journal_next(f->j);
                 if (r <= 0)
@@ -176,21 +218,16 @@ static void drain(const struct event_hub *hub, struct follower *f, char *buf, bo
                 e = logs_entry_json(f->j, &f->q, buf, &skip);
                 if (!e)
                         continue;
+                eb = logs_entry_bytes(e);
+                if (bytes + eb > FOLLOW_EVENT_BYTES)
+                        flush(hub, f, entries, &bytes);
                 json_array_append_new(entries, e);
-                if (json_array_size(entries) == LOGS_EVENT_ENTRIES) {
-                        json_t *ev = json_pack("{s:O}", "entries", entries);
-                        if (ev)
-                                hub->publish_to("logs", f->id, ev);
-                        json_decref(ev);
-                        json_array_clear(entries);
-                }
+                bytes += eb;
+                if (json_array_size(entries) == LOGS_EVENT_ENTRIES)
+                        flush(hub, f, entries, &bytes);
         }
-        if (json_array_size(entries) > 0) {
-                json_t *ev = json_pack("{s:O}", "entries", entries);
-                if (ev)
-                        hub->publish_to("logs", f->id, ev);
-                json_decref(ev);
-        }
+        if (entries)
+                flush(hub, f, entries, &bytes);
         json_decref(entries);
         *more = *more || n == FOLLOW_ROUND_MAX;
 }

@@ -14,6 +14,8 @@
 
 #define LOGS_FOLLOWERS_MAX 64 /* streams following the journal at once */
 #define LOGS_EVENT_ENTRIES 200 /* entries per event at most */
+/* How far back a stream may start (since=, or a cursor's entry): 1 h. */
+#define LOGS_FOLLOW_BACK_USEC (3600ull * 1000000)
 
 /* event_def_t hooks of the `logs` type. */
 int logs_follow_subscribe(json_t *params, uint64_t *ret_filter, struct module_error *err);

@@ -12,7 +12,8 @@
  * Time bounds seek and stop the walk; the text filter is applied to each
  * entry's MESSAGE.  A request scans for at most LOGS_SCAN_USEC, then
  * answers with what it found, "truncated": true and a cursor to go on
- * from the last entry it looked at.
+ * from the last entry it looked at; likewise once its entries pass
+ * LOGS_ANSWER_BYTES_MAX of JSON (the cursor is then the last entry's).
  */
 #include "modules/logs/journal.h"
 
@@ -214,10 +215,11 @@ static bool field_is(const void *data, size_t len, const char *field, const char
         return true;
 }
 
-/* A field's bytes as a JSON string: NULs and invalid UTF-8 become '?'. */
-static json_t *text_json(const char *v, size_t n, char *buf) {
-        if (n >= LOGS_MESSAGE_MAX)
-                n = LOGS_MESSAGE_MAX - 1;
+/* A field's bytes, cut at max - 1, as a JSON string: NULs and invalid
+ * UTF-8 (a character cut in two too) become '?'. */
+static json_t *text_json(const char *v, size_t n, size_t max, char *buf) {
+        if (n >= max)
+                n = max - 1;
         memcpy(buf, v, n);
         buf[n] = '\0';
         for (size_t i = 0; i < n; i++)
@@ -308,20 +310,31 @@ json_t *logs_entry_json(sd_journal *j, const struct logs_query *q, char *buf, bo
         if (!e)
                 return NULL;
         json_object_set_new(e, "priority", prio >= 0 && prio <= 7 ? json_integer(prio) : json_null());
-        json_object_set_new(e, "unit", f.unit ? text_json(f.unit, f.unit_n, buf) : json_string(""));
+        json_object_set_new(e, "unit",
+                            f.unit ? text_json(f.unit, f.unit_n, LOGS_FIELD_MAX, buf)
+                                   : json_string(""));
         json_object_set_new(e, "identifier",
-                            f.ident  ? text_json(f.ident, f.ident_n, buf)
-                            : f.comm ? text_json(f.comm, f.comm_n, buf)
+                            f.ident  ? text_json(f.ident, f.ident_n, LOGS_FIELD_MAX, buf)
+                            : f.comm ? text_json(f.comm, f.comm_n, LOGS_FIELD_MAX, buf)
                                      : json_string(""));
-        json_object_set_new(e, "message", f.msg ? text_json(f.msg, f.msg_n, buf) : json_string(""));
-        json_object_set_new(e, "hostname", f.host ? text_json(f.host, f.host_n, buf) : json_string(""));
+        json_object_set_new(e, "message",
+                            f.msg ? text_json(f.msg, f.msg_n, LOGS_MESSAGE_MAX, buf)
+                                  : json_string(""));
+        json_object_set_new(e, "hostname",
+                            f.host ? text_json(f.host, f.host_n, LOGS_FIELD_MAX, buf)
+                                   : json_string(""));
         if (f.transport)
-                json_object_set_new(e, "transport", text_json(f.transport, f.transport_n, buf));
+                json_object_set_new(e, "transport",
+                                    text_json(f.transport, f.transport_n, LOGS_FIELD_MAX, buf));
         if (sd_journal_get_monotonic_usec(j, &mono, &boot) >= 0) {
                 sd_id128_to_string(boot, boot_text);
                 json_object_set_new(e, "boot_id", json_string(boot_text));
         }
         return e;
+}
+
+size_t logs_entry_bytes(const json_t *e) {
+        return json_dumpb(e, NULL, 0, JSON_COMPACT);
 }
 
 /* ---- the query ------------------------------------------------------------------ */
@@ -360,7 +373,7 @@ static int walk(sd_journal *j, const struct logs_query *q, json_t *entries, json
                 struct module_error *err) {
         _cleanup_free_ char *buf = malloc(LOGS_MESSAGE_MAX);
         uint64_t start = now_usec();
-        size_t scanned = 0;
+        size_t scanned = 0, bytes = 0;
         bool first = true;
 
         if (!buf)
@@ -395,9 +408,16 @@ static int walk(sd_journal *j, const struct logs_query *q, json_t *entries, json
                         continue;
                 if (!e)
                         return -ENOMEM;
+                bytes += logs_entry_bytes(e);
                 json_array_append_new(entries, e);
                 if (json_array_size(entries) == q->limit) {
                         json_object_set(out, "next", json_object_get(e, "cursor"));
+                        return 0;
+                }
+                /* Big messages: stop at a size, as at the scanning time. */
+                if (bytes >= LOGS_ANSWER_BYTES_MAX) {
+                        json_object_set(out, "next", json_object_get(e, "cursor"));
+                        json_object_set_new(out, "truncated", json_true());
                         return 0;
                 }
         }

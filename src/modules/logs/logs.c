@@ -14,7 +14,8 @@
  * is read in the front, as the daemon's unprivileged user, which is a
  * member of the group systemd-journal; no root code parses journal files.
  * Classic files are often readable by root and adm only, so their list and
- * tail are the helper's privileged_read: bounded reads beneath /var/log.
+ * tail are the helper's privileged_read: bounded reads beneath /var/log of
+ * what others or adm may read, never more (files.c).
  *
  * Roles: every route and the `logs` events need an operator.  Logs hold
  * what services chose to print, and that is sometimes a secret (a token in
