@@ -131,7 +131,7 @@ async function renderList(view, ctx) {
           { label: 'Unit', cell: (u) => h('a', { href: `#/services/${encodeURIComponent(u.name)}` }, u.name) },
           { label: 'State', cell: unitBadge },
           { label: 'Enabled', cell: (u) => u.unit_file_state || h('span.muted', '–') },
-          { label: 'Memory', class: 'num', cell: (u) => (u.memory_bytes == null ? '' : bytes(u.memory_bytes)) },
+          { label: 'Memory', class: 'num', cell: (u) => (u.memory_bytes == null ? h('span.muted', { title: 'no memory figure for this unit (the kernel keeps none here)' }, '–') : bytes(u.memory_bytes)) },
           { label: 'Description', cell: (u) => u.description || '' },
           { label: 'Actions', cell: rowActions },
         ],
@@ -141,8 +141,13 @@ async function renderList(view, ctx) {
     );
   }
 
+  /* Answers may arrive out of order (a filter changed while a listing
+   * was on its way): only the latest request's answer is shown. */
+  let latest = 0;
   async function load() {
+    const n = ++latest;
     const r = await get(`/api/v1/services?type=${seg(typeSel.value)}&state=${seg(stateSel.value)}`);
+    if (n !== latest) return;
     units = r.services || [];
     show();
   }
