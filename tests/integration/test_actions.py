@@ -4,10 +4,13 @@ collection has (expire-password), against a daemon in private mount
 namespaces over a scratch /etc: the schema, the role checks (the session's
 role as the account has it now), argument checks, dry runs, the audit record
 and its rollback, the CLI verbs built from the schema, the OpenAPI paths."""
+import contextlib
+import fcntl
 import http.client
 import json
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -19,16 +22,8 @@ pytestmark = pytest.mark.namespaces
 ACTION = "expire-password"
 
 
-@pytest.fixture
-def ad(daemon_base, make_daemon):
-    from nsroot import ns_argv, scratch_etc
-    (daemon_base / "ns").mkdir()
-    etc = scratch_etc(daemon_base / "ns")
-    home = daemon_base / "ns" / "home"
-    home.mkdir()
-    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv, home=home))
-    d.etc = etc
-    return d
+# A daemon over a scratch /etc and /home (test_users.py's fixture).
+from test_users import ud as ad  # noqa: E402,F401
 
 
 def lastchg(d, name):
@@ -57,6 +52,36 @@ def login(d, user, password):
 
 def act(d, name, args=None, token=True, query="", action=ACTION):
     return d.https("POST", f"/api/v1/users/{name}/{action}{query}", args, token=token)
+
+
+@contextlib.contextmanager
+def action_behind_the_lock(d, user):
+    """Runs the action on user in a thread while this test holds the
+    account files' lock (as another tool would), until the action's process
+    waits for it (/proc/locks lists it): yields the thread's out dict ("r":
+    the answer, once there), the thread and the waiting process's pid.  The
+    lock is let go on leaving."""
+    lock_path = d.etc / ".pwd.lock"
+    lock = open(lock_path, "a")
+    fcntl.lockf(lock, fcntl.LOCK_EX)
+    inode = os.stat(lock_path).st_ino
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", act(d, user)))
+    try:
+        t.start()
+        deadline = time.monotonic() + 10
+        while True:
+            waiters = [int(f[f.index("->") + 4]) for f in
+                       (line.split() for line in open("/proc/locks").read().splitlines())
+                       if "->" in f and any(x.endswith(f":{inode}") for x in f)]
+            if waiters:
+                break
+            assert time.monotonic() < deadline, "the action never waited for the lock"
+            time.sleep(0.05)
+        yield out, t, waiters[0]
+    finally:
+        fcntl.lockf(lock, fcntl.LOCK_UN)
+        lock.close()
 
 
 def test_schema_publishes_actions_and_roles(daemon):
@@ -275,31 +300,13 @@ def test_the_helper_answers_while_an_action_waits(ad):
     account files' lock, held by this test as another tool would), the
     helper answers other requests, and the action completes, audited, once
     the lock is free."""
-    import fcntl
-    import threading
     d = ad
     make_user(d, "bob", "Bob-pw-1")
-    lock_path = d.etc / ".pwd.lock"
-    lock = open(lock_path, "a")
-    fcntl.lockf(lock, fcntl.LOCK_EX)
-    inode = os.stat(lock_path).st_ino
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", act(d, "bob")))
-    try:
-        t.start()
-        # Until the action's process waits for the lock (/proc/locks lists it).
-        deadline = time.monotonic() + 10
-        while not any("->" in line and f":{inode} " in line
-                      for line in open("/proc/locks").read().splitlines()):
-            assert time.monotonic() < deadline, "the action never waited for the lock"
-            time.sleep(0.05)
+    with action_behind_the_lock(d, "bob") as (out, t, _):
         # A request the helper itself answers.
         r = d.https("GET", "/api/v1/audit?limit=1")
         assert r.status == 200, r
         assert t.is_alive()
-    finally:
-        fcntl.lockf(lock, fcntl.LOCK_UN)
-        lock.close()
     t.join(60)
     assert out["r"].status == 200, out["r"]
     assert lastchg(d, "bob") == "0"
@@ -312,41 +319,19 @@ def test_an_action_whose_worker_dies_is_still_audited(ad):
     runs, while that waits for the account files' lock): the helper still
     writes the record, saying it did not finish, and answers with an
     error."""
-    import fcntl
-    import signal as sig
-    import threading
     d = ad
     make_user(d, "bob", "Bob-pw-1")
-    lock_path = d.etc / ".pwd.lock"
-    lock = open(lock_path, "a")
-    fcntl.lockf(lock, fcntl.LOCK_EX)
-    inode = os.stat(lock_path).st_ino
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", act(d, "bob")))
-    try:
-        t.start()
-        deadline = time.monotonic() + 10
-        waiter = None
-        while waiter is None:
-            for line in open("/proc/locks").read().splitlines():
-                f = line.split()
-                if "->" in f and f":{inode}" in line:
-                    waiter = int(f[f.index("->") + 4])
-            assert waiter or time.monotonic() < deadline, "the action never waited for the lock"
-            time.sleep(0.05)
+    with action_behind_the_lock(d, "bob") as (out, t, waiter):
         # The waiter is the tool the worker runs (chage); the worker is its
         # parent, and not the helper itself.
         ppid = int([x for x in open(f"/proc/{waiter}/status").read().splitlines()
                     if x.startswith("PPid:")][0].split()[1])
         worker = ppid if ppid != d.proc.pid else waiter
         assert worker != d.proc.pid
-        os.kill(worker, sig.SIGKILL)
+        os.kill(worker, signal.SIGKILL)
         if worker != waiter:
-            os.kill(waiter, sig.SIGKILL)
+            os.kill(waiter, signal.SIGKILL)
         t.join(30)
-    finally:
-        fcntl.lockf(lock, fcntl.LOCK_UN)
-        lock.close()
     r = out["r"]
     assert r.status == 500, r
     [rec] = [x for x in records(d) if x["operation"] == "action:" + ACTION]
