@@ -259,7 +259,7 @@ enum {
         FIELD_SHOWN_COUNT = 1u << 4,
 };
 
-typedef struct {
+typedef struct collection_field {
         const char *name; /* "full_name" */
         field_type_t type;
         int64_t min, max;           /* INTEGER: bounds; STRING and arrays: length (0: none) */
@@ -267,6 +267,13 @@ typedef struct {
         unsigned flags;             /* FIELD_* */
         const char *label;          /* "Full name": a form's label, a table's header */
         const char *description;
+        /* FIELD_OBJECT and FIELD_OBJECT_ARRAY: the members of the object (of
+         * each item), described the same way (flags as the parent's); NULL:
+         * not described.  The schema exports them, so that the CLI's
+         * options can name a member ("smb.read_only") and the console can
+         * build a form for it. */
+        const struct collection_field *fields;
+        size_t n_fields;
 } collection_field_t;
 
 /* A query argument the collection takes.  FIELD_BOOLEAN is a flag in the

@@ -16,11 +16,26 @@
 #include "modules/users/users.h"
 #include "util.h"
 
-static const collection_field_t *field(const collection_def_t *c, const char *name) {
-        for (size_t i = 0; i < c->n_fields; i++)
-                if (STREQ(c->fields[i].name, name))
-                        return &c->fields[i];
+/* The field name names in fields, a member's path ("smb.read_only") through
+ * the described members of objects. */
+static const collection_field_t *field_in(const collection_field_t *fields, size_t n,
+                                          const char *name) {
+        const char *dot = strchr(name, '.');
+        size_t len = dot ? (size_t)(dot - name) : strlen(name);
+
+        for (size_t i = 0; i < n; i++) {
+                if (strlen(fields[i].name) != len || strncmp(fields[i].name, name, len) != 0)
+                        continue;
+                if (!dot)
+                        return &fields[i];
+                return fields[i].fields ? field_in(fields[i].fields, fields[i].n_fields, dot + 1)
+                                        : NULL;
+        }
         return NULL;
+}
+
+static const collection_field_t *field(const collection_def_t *c, const char *name) {
+        return field_in(c->fields, c->n_fields, name);
 }
 
 static void check_verb(const collection_def_t *c, const collection_verb_t *v) {
@@ -50,7 +65,10 @@ static void check_verb(const collection_def_t *c, const collection_verb_t *v) {
                                  o->field);
                 if ((o->kind == COPT_TRUE || o->kind == COPT_FALSE) && f->type != FIELD_BOOLEAN)
                         fail_msg("%s %s --%s: a flag fills a boolean", c->name, v->name, o->name);
-                if (o->kind == COPT_ITEM && f->type != FIELD_STRING_ARRAY)
+                /* A list of objects whose module also takes an item in a
+                 * string's form (an NFS client as "HOST(OPTIONS)"). */
+                if (o->kind == COPT_ITEM && f->type != FIELD_STRING_ARRAY &&
+                    f->type != FIELD_OBJECT_ARRAY)
                         fail_msg("%s %s --%s: an item goes into a list", c->name, v->name, o->name);
         }
 }
