@@ -138,6 +138,9 @@ typedef struct {
         bool required;
         const char *description;
         bool (*valid_string)(const char *s);
+        /* A secret (a password): the audit record and every log show
+         * "[redacted]" for its value; a form asks for it without echo. */
+        bool secret;
 } command_arg_t;
 
 /* Who is acting and from where, passed to everything that changes state so

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -310,6 +311,114 @@ fail:
                         close(out[i]);
         }
         return r;
+}
+
+/* Reads what the child writes to out (kept, up to max) and err (its first
+ * bytes into msg) until both close, the output passes b's max (-E2BIG) or
+ * timeout_ms passes without a byte (-ETIMEDOUT). */
+static int drain_output(int out, int err, int timeout_ms, struct buf *b, char *msg,
+                        size_t msg_len) {
+        struct pollfd pfd[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
+        size_t got = 0;
+
+        while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+                char chunk[4096];
+                int n = poll(pfd, 2, timeout_ms);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -ETIMEDOUT;
+                for (size_t i = 0; i < 2; i++) {
+                        if (pfd[i].fd < 0 || !pfd[i].revents)
+                                continue;
+                        ssize_t k = read(pfd[i].fd, chunk, sizeof chunk);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                pfd[i].fd = -1;
+                                continue;
+                        }
+                        if (i == 0) {
+                                int r = buf_append(b, chunk, (size_t)k);
+                                if (r < 0)
+                                        return r; /* -E2BIG past the buffer's max */
+                                continue;
+                        }
+                        for (ssize_t j = 0; j < k && got + 1 < msg_len; j++)
+                                msg[got++] = (unsigned char)chunk[j] < 0x20 ? ' ' : chunk[j];
+                        if (msg_len)
+                                msg[got] = '\0';
+                }
+        }
+        return 0;
+}
+
+int change_exec_output(const char *const *argv, size_t max, int timeout_ms, char **ret_out,
+                       size_t *ret_len, char *msg, size_t msg_len) {
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+        int out[2] = {-1, -1}, err[2] = {-1, -1}, status, r;
+        struct buf b;
+        pid_t pid;
+
+        if (msg_len)
+                msg[0] = '\0';
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+                r = -errno;
+                for (size_t i = 0; i < 2; i++) {
+                        if (out[i] >= 0)
+                                close(out[i]);
+                        if (err[i] >= 0)
+                                close(err[i]);
+                }
+                return r;
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+                return r;
+        }
+        if (pid == 0) {
+                sigset_t all;
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+                signal(SIGPIPE, SIG_DFL);
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+                        _exit(126);
+                if (close_range(3, ~0U, 0) < 0)
+                        for (int fd = 3; fd < 65536; fd++)
+                                (void)close(fd);
+                execve(argv[0], (char *const *)argv, envp);
+                _exit(127);
+        }
+        close(out[1]);
+        close(err[1]);
+        buf_init(&b, max);
+        r = drain_output(out[0], err[0], timeout_ms, &b, msg, msg_len);
+        if (r < 0)
+                (void)kill(pid, SIGKILL);
+        close(out[0]);
+        close(err[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        buf_free(&b);
+                        return -errno;
+                }
+        if (msg_len)
+                utf8_sanitize(msg);
+        if (r < 0) {
+                buf_free(&b);
+                return r;
+        }
+        *ret_len = b.len;
+        *ret_out = buf_steal(&b);
+        if (!*ret_out && !(*ret_out = strdup("")))
+                return -ENOMEM;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static const char *tool_name(const char *path) {

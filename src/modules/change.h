@@ -192,6 +192,14 @@ int change_write_files(struct change_plan *p, bool dry_run, json_t **ret_files,
  * The first bytes of its output go to msg. */
 int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len);
 
+/* Runs one tool now and keeps what it prints: *ret_out (malloc'ed,
+ * NUL-terminated, *ret_len bytes) is its standard output, at most max bytes
+ * (-E2BIG past that, the tool killed); the first bytes of its standard
+ * error go to msg.  A tool silent for timeout_ms is killed (-ETIMEDOUT).
+ * Returns its exit status, or -errno (then *ret_out is untouched). */
+int change_exec_output(const char *const *argv, size_t max, int timeout_ms, char **ret_out,
+                       size_t *ret_len, char *msg, size_t msg_len);
+
 /* Adds to plan's "files" an entry for a file a module wrote itself (absent
  * when before or after is NULL). */
 int change_plan_add_file(json_t *plan, const char *path, const char *before, const char *after,

@@ -581,6 +581,18 @@ int args_check(const char *what, const char *name, const command_arg_t *table, s
         return 0;
 }
 
+json_t *args_redacted(const command_arg_t *table, size_t n, json_t *args) {
+        json_t *copy = json_deep_copy(args);
+
+        for (size_t i = 0; copy && i < n; i++)
+                if (table[i].secret && json_object_get(copy, table[i].name) &&
+                    json_object_set_new(copy, table[i].name, json_string("[redacted]")) < 0) {
+                        json_decref(copy);
+                        return NULL;
+                }
+        return copy;
+}
+
 static json_t *rule_json(const char *name_key, const char *name, setting_type_t type, int64_t min,
                          int64_t max, const char *const *choices, const char *description) {
         json_t *o = json_pack("{s:s, s:s, s:s}", name_key, name, "type", setting_type_name(type),
@@ -609,6 +621,7 @@ static json_t *args_json(const command_arg_t *table, size_t n) {
                 json_t *o = rule_json("name", a->name, a->type, a->min, a->max, a->choices,
                                       a->description);
                 json_object_set_new(o, "required", json_boolean(a->required));
+                json_object_set_new(o, "secret", json_boolean(a->secret));
                 json_array_append_new(args, o);
         }
         return args;
