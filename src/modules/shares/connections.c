@@ -312,8 +312,10 @@ int connections_parse_nfs_info(const char *dir, const char *txt, size_t len, jso
                         if (colon) {
                                 const char *v = colon + 2;
                                 line[colon - line] = '\0';
-                                if (STREQ(line, "address") && unquote(v, value, sizeof value) >= 0)
-                                        (void)nfs_address(value, addr, sizeof addr);
+                                if (STREQ(line, "address") &&
+                                    (unquote(v, value, sizeof value) < 0 ||
+                                     nfs_address(value, addr, sizeof addr) < 0))
+                                        return -EBADMSG;
                                 else if (STREQ(line, "name"))
                                         (void)unquote(v, name, sizeof name);
                                 else if (STREQ(line, "minor version") &&
