@@ -190,6 +190,15 @@ typedef struct {
         /* The handler may take long (a journal scan, up to seconds): the
          * HTTP layer runs it off its own threads, as collection reads. */
         bool slow;
+        /* Instead of handler: the name of one of the module's commands,
+         * which the route runs exactly as POST
+         * /api/v1/modules/{m}/commands/{command} would (its role, in the
+         * helper when it changes state, audited), with the arguments
+         * {param: segment} of the '*' segments named by params; the
+         * request's body is not read.  E.g. DELETE
+         * api/v1/modules/shares/connections/ * with params "id" runs the
+         * command disconnect {"id": …}.  min_role is the command's. */
+        const char *command;
 } module_route_t;
 
 /* A module command: POST /api/v1/modules/{m}/commands/{name}.  One that
@@ -597,6 +606,9 @@ const command_def_t *module_find_command(const module_t *m, const char *name);
 /* The lowest role (enum role) that may run cmd: its min_role, else admin
  * for a command that changes state and monitor for one that does not. */
 int command_min_role(const command_def_t *cmd);
+/* The lowest role (enum role) of a module's route: its command's for a
+ * route that runs a command, else its min_role. */
+int module_route_min_role(const module_t *m, const module_route_t *r);
 /* The action named name of coll; NULL if none. */
 const collection_action_t *collection_find_action(const collection_def_t *coll, const char *name);
 /* The lowest role (enum role) that may run a: its min_role, else admin. */

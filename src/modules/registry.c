@@ -198,6 +198,17 @@ int modules_check(char *err, size_t err_len) {
                         if (r < 0)
                                 return r;
                 }
+                for (size_t j = 0; j < m->n_routes; j++) {
+                        const module_route_t *rt = &m->routes[j];
+                        if (rt->command && (!module_find_command(m, rt->command) ||
+                                            rt->handler || rt->text_handler)) {
+                                snprintf(err, err_len,
+                                         "route %s %s of module %s: its command %s is not one "
+                                         "of the module's, or it has a handler too",
+                                         rt->method, rt->pattern, m->name, rt->command);
+                                return -EINVAL;
+                        }
+                }
                 for (size_t j = 0; j < m->n_commands; j++)
                         if (m->commands[j].min_role < ROLE_NONE ||
                             m->commands[j].min_role > ROLE_ADMIN) {
@@ -225,6 +236,16 @@ int command_min_role(const command_def_t *cmd) {
         if (cmd->min_role > ROLE_NONE)
                 return cmd->min_role;
         return cmd->changes_state ? ROLE_ADMIN : ROLE_MONITOR;
+}
+
+int module_route_min_role(const module_t *m, const module_route_t *r) {
+        const command_def_t *cmd = r->command ? module_find_command(m, r->command) : NULL;
+
+        /* A route whose command is missing is refused by modules_check();
+         * until then it is admin's. */
+        if (r->command)
+                return cmd ? command_min_role(cmd) : ROLE_ADMIN;
+        return r->min_role;
 }
 
 const collection_action_t *collection_find_action(const collection_def_t *coll, const char *name) {
