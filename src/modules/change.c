@@ -313,72 +313,31 @@ fail:
         return r;
 }
 
-/* Reads what the child writes to out (kept, up to max) and err (its first
- * bytes into msg) until both close, the output passes b's max (-E2BIG) or
- * timeout_ms passes without a byte (-ETIMEDOUT). */
-static int drain_output(int out, int err, int timeout_ms, struct buf *b, char *msg,
-                        size_t msg_len) {
-        struct pollfd pfd[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
-        size_t got = 0;
-
-        while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-                char chunk[4096];
-                int n = poll(pfd, 2, timeout_ms);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ETIMEDOUT;
-                for (size_t i = 0; i < 2; i++) {
-                        if (pfd[i].fd < 0 || !pfd[i].revents)
-                                continue;
-                        ssize_t k = read(pfd[i].fd, chunk, sizeof chunk);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0) {
-                                pfd[i].fd = -1;
-                                continue;
-                        }
-                        if (i == 0) {
-                                int r = buf_append(b, chunk, (size_t)k);
-                                if (r < 0)
-                                        return r; /* -E2BIG past the buffer's max */
-                                continue;
-                        }
-                        for (ssize_t j = 0; j < k && got + 1 < msg_len; j++)
-                                msg[got++] = (unsigned char)chunk[j] < 0x20 ? ' ' : chunk[j];
-                        if (msg_len)
-                                msg[got] = '\0';
-                }
-        }
-        return 0;
+/* Keeps the first bytes of a tool's message in msg, on one line. */
+static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, size_t n) {
+        for (size_t i = 0; i < n && *got + 1 < msg_len; i++)
+                msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
 }
 
-int change_exec_output(const char *const *argv, size_t max, int timeout_ms, char **ret_out,
-                       size_t *ret_len, char *msg, size_t msg_len) {
+int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
+                       char *msg, size_t msg_len) {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-        int out[2] = {-1, -1}, err[2] = {-1, -1}, status, r;
+        int out[2] = {-1, -1}, errp[2] = {-1, -1}, status, r = 0;
         struct buf b;
+        size_t got = 0;
         pid_t pid;
 
+        buf_init(&b, max);
         if (msg_len)
                 msg[0] = '\0';
-        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
                 r = -errno;
-                for (size_t i = 0; i < 2; i++) {
-                        if (out[i] >= 0)
-                                close(out[i]);
-                        if (err[i] >= 0)
-                                close(err[i]);
-                }
-                return r;
+                goto fail;
         }
         pid = fork();
         if (pid < 0) {
                 r = -errno;
-                close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-                return r;
+                goto fail;
         }
         if (pid == 0) {
                 sigset_t all;
@@ -387,7 +346,7 @@ int change_exec_output(const char *const *argv, size_t max, int timeout_ms, char
                 signal(SIGPIPE, SIG_DFL);
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+                if (dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
                         _exit(126);
                 if (close_range(3, ~0U, 0) < 0)
                         for (int fd = 3; fd < 65536; fd++)
@@ -396,29 +355,73 @@ int change_exec_output(const char *const *argv, size_t max, int timeout_ms, char
                 _exit(127);
         }
         close(out[1]);
-        close(err[1]);
-        buf_init(&b, max);
-        r = drain_output(out[0], err[0], timeout_ms, &b, msg, msg_len);
-        if (r < 0)
-                (void)kill(pid, SIGKILL);
-        close(out[0]);
-        close(err[0]);
+        close(errp[1]);
+        out[1] = errp[1] = -1;
+        for (struct pollfd pf[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+             pf[0].fd >= 0 || pf[1].fd >= 0;) {
+                char chunk[4096];
+
+                if (poll(pf, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                for (size_t i = 0; i < 2; i++) {
+                        ssize_t n;
+
+                        if (pf[i].fd < 0 || !pf[i].revents)
+                                continue;
+                        n = read(pf[i].fd, chunk, sizeof chunk);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                pf[i].fd = -1;
+                                continue;
+                        }
+                        if (i == 1)
+                                msg_add(msg, msg_len, &got, chunk, (size_t)n);
+                        else if (r == 0 && buf_append(&b, chunk, (size_t)n) < 0)
+                                r = -E2BIG; /* read on, so that the tool is not blocked */
+                }
+        }
+        if (msg_len) {
+                msg[got] = '\0';
+                while (got > 0 && msg[got - 1] == ' ')
+                        msg[--got] = '\0';
+                utf8_sanitize(msg);
+        }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR) {
-                        buf_free(&b);
-                        return -errno;
+                        r = -errno;
+                        goto fail;
                 }
-        if (msg_len)
-                utf8_sanitize(msg);
-        if (r < 0) {
-                buf_free(&b);
-                return r;
+        if (r < 0)
+                goto fail;
+        if (buf_append(&b, "", 1) < 0) {
+                r = -E2BIG;
+                goto fail;
         }
-        *ret_len = b.len;
+        b.len--; /* the NUL is not content */
+        if (ret_len)
+                *ret_len = b.len;
         *ret_out = buf_steal(&b);
-        if (!*ret_out && !(*ret_out = strdup("")))
-                return -ENOMEM;
+        if (!*ret_out) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        close(out[0]);
+        close(errp[0]);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+fail:
+        buf_free(&b);
+        for (size_t i = 0; i < 2; i++) {
+                if (out[i] >= 0)
+                        close(out[i]);
+                if (errp[i] >= 0)
+                        close(errp[i]);
+        }
+        return r;
 }
 
 static const char *tool_name(const char *path) {

@@ -221,21 +221,17 @@ static void test_pdbedit(void **state) {
 static void test_exec_output(void **state) {
         const char *both[] = {"/bin/sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2; exit 3", NULL};
         const char *big[] = {"/bin/sh", "-c", "head -c 100000 /dev/zero", NULL};
-        const char *slow[] = {"/bin/sleep", "10", NULL};
         char *out = NULL, msg[64];
         size_t len = 0;
 
         (void)state;
-        assert_int_equal(change_exec_output(both, 1024, 5000, &out, &len, msg, sizeof msg), 3);
+        assert_int_equal(change_exec_output(both, 1024, &out, &len, msg, sizeof msg), 3);
         assert_int_equal(len, 4);
         assert_string_equal(out, "out\n");
-        assert_string_equal(msg, "err ");
+        assert_string_equal(msg, "err");
         free(out);
         out = NULL;
-        assert_int_equal(change_exec_output(big, 4096, 5000, &out, &len, msg, sizeof msg), -E2BIG);
-        assert_null(out);
-        assert_int_equal(change_exec_output(slow, 4096, 100, &out, &len, msg, sizeof msg),
-                         -ETIMEDOUT);
+        assert_int_equal(change_exec_output(big, 4096, &out, &len, msg, sizeof msg), -E2BIG);
         assert_null(out);
 }
 

@@ -55,7 +55,6 @@
 #define SMBSTATUS        "/usr/bin/smbstatus"
 #define SMBCONTROL       "/usr/bin/smbcontrol"
 #define SMBSTATUS_MAX    (16u << 20) /* a busy server's open files: a few MB */
-#define TOOL_TIMEOUT_MS  15000
 #define CONNECTIONS_MAX  4096
 #define SHARES_PER_CONN  64
 #define TEXT_MAX         255
@@ -373,7 +372,7 @@ static int run_tool(const char *const *argv, char **ret_out, size_t *ret_len, ch
                     size_t msg_len) {
         char *out = NULL;
         size_t len = 0;
-        int r = change_exec_output(argv, SMBSTATUS_MAX, TOOL_TIMEOUT_MS, &out, &len, msg, msg_len);
+        int r = change_exec_output(argv, SMBSTATUS_MAX, &out, &len, msg, msg_len);
 
         if (r >= 0 && ret_out) {
                 *ret_out = out;

@@ -30,7 +30,6 @@
 #define PDBEDIT        "/usr/bin/pdbedit"
 #define SMBPASSWD      "/usr/bin/smbpasswd"
 #define PDBEDIT_MAX    (16u << 20)
-#define TOOL_TIMEOUT_MS 15000
 #define SMB_USERS_MAX  65536
 #define USER_NAME_MAX  32
 
@@ -125,7 +124,7 @@ static int accounts(json_t **ret, struct module_error *err) {
                                  "Samba is not installed (no %s)", PDBEDIT);
                 return -ENOENT;
         }
-        r = change_exec_output(argv, PDBEDIT_MAX, TOOL_TIMEOUT_MS, &out, &len, msg, sizeof msg);
+        r = change_exec_output(argv, PDBEDIT_MAX, &out, &len, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 500, "tool_failed", NULL, "pdbedit -L -v failed: %s",
                                  msg[0] ? msg : r < 0 ? strerror(-r) : "error");
