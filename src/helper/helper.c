@@ -1691,10 +1691,10 @@ static int op_collection_action(struct helper *h, const struct caller *c, json_t
         snprintf(operation, sizeof operation, "action:%s", a->name);
         in = aargs ? json_incref(aargs) : json_object();
         /* Secret arguments never reach the record. */
-        _cleanup_json_ json_t *redacted = json_is_object(in) ? args_redacted(a->args, a->n_args, in)
-                                                             : NULL;
-        record_args = json_pack("{s:s, s:s, s:O?}", "collection", coll->name, "id", id, "args",
-                                redacted);
+        _cleanup_json_ json_t *redacted =
+                json_is_object(in) ? args_redacted(a->args, a->n_args, in) : NULL;
+        record_args =
+                json_pack("{s:s, s:s, s:O?}", "collection", coll->name, "id", id, "args", redacted);
         if ((int)c->s.role < collection_action_min_role(a)) {
                 enum role need = (enum role)collection_action_min_role(a);
                 _cleanup_json_ json_t *shown = redacted ? refused_args(redacted) : NULL;

@@ -200,8 +200,8 @@ int modules_check(char *err, size_t err_len) {
                 }
                 for (size_t j = 0; j < m->n_routes; j++) {
                         const module_route_t *rt = &m->routes[j];
-                        if (rt->command && (!module_find_command(m, rt->command) ||
-                                            rt->handler || rt->text_handler)) {
+                        if (rt->command && (!module_find_command(m, rt->command) || rt->handler ||
+                                            rt->text_handler)) {
                                 snprintf(err, err_len,
                                          "route %s %s of module %s: its command %s is not one "
                                          "of the module's, or it has a handler too",

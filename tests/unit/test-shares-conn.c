@@ -172,11 +172,11 @@ static void test_nfs_info(void **state) {
 
         static const char *const bad[] = {
                 "",
-                "address: 192.0.2.7:785\n",         /* not quoted */
-                "address: \"192.0.2.777:785\"\n",   /* not an address */
-                "address: \"[2001:db8::7:785\"\n",  /* no ] */
-                "address: \"192.0.2.7:785\n",       /* no closing quote */
-                "address: \"\\q192.0.2.7:785\"\n",  /* a bad escape */
+                "address: 192.0.2.7:785\n",        /* not quoted */
+                "address: \"192.0.2.777:785\"\n",  /* not an address */
+                "address: \"[2001:db8::7:785\"\n", /* no ] */
+                "address: \"192.0.2.7:785\n",      /* no closing quote */
+                "address: \"\\q192.0.2.7:785\"\n", /* a bad escape */
                 "name: \"x\"\nminor version: 2\n", /* no address at all */
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -219,7 +219,8 @@ static void test_pdbedit(void **state) {
 }
 
 static void test_exec_output(void **state) {
-        const char *both[] = {"/bin/sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2; exit 3", NULL};
+        const char *both[] = {"/bin/sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2; exit 3",
+                              NULL};
         const char *big[] = {"/bin/sh", "-c", "head -c 100000 /dev/zero", NULL};
         char *out = NULL, msg[64];
         size_t len = 0;

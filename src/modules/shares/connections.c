@@ -52,15 +52,15 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-#define SMBSTATUS        "/usr/bin/smbstatus"
-#define SMBCONTROL       "/usr/bin/smbcontrol"
-#define SMBSTATUS_MAX    (16u << 20) /* a busy server's open files: a few MB */
-#define CONNECTIONS_MAX  4096
-#define SHARES_PER_CONN  64
-#define TEXT_MAX         255
-#define NFSD_CLIENTS     "/proc/fs/nfsd/clients"
-#define NFS_INFO_MAX     8192
-#define EVENT_POLL_USEC  1000000ull
+#define SMBSTATUS       "/usr/bin/smbstatus"
+#define SMBCONTROL      "/usr/bin/smbcontrol"
+#define SMBSTATUS_MAX   (16u << 20) /* a busy server's open files: a few MB */
+#define CONNECTIONS_MAX 4096
+#define SHARES_PER_CONN 64
+#define TEXT_MAX        255
+#define NFSD_CLIENTS    "/proc/fs/nfsd/clients"
+#define NFS_INFO_MAX    8192
+#define EVENT_POLL_USEC 1000000ull
 
 static const char *sget(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
@@ -188,7 +188,8 @@ static bool degree_on(json_t *o, const char **ret_cipher) {
 }
 
 static json_t *smb_connection(json_t *status, json_t *s) {
-        const char *pid = sget(json_object_get(s, "server_id"), "pid"), *sid = sget(s, "session_id");
+        const char *pid = sget(json_object_get(s, "server_id"), "pid"),
+                   *sid = sget(s, "session_id");
         const char *since, *enc, *sign, *machine = sget(s, "remote_machine");
         char id[64], addr[INET6_ADDRSTRLEN];
         bool encrypted, signed_;
@@ -317,8 +318,7 @@ int connections_parse_nfs_info(const char *dir, const char *txt, size_t len, jso
                                         return -EBADMSG;
                                 else if (STREQ(line, "name"))
                                         (void)unquote(v, name, sizeof name);
-                                else if (STREQ(line, "minor version") &&
-                                         safe_atoi64(v, &minor) < 0)
+                                else if (STREQ(line, "minor version") && safe_atoi64(v, &minor) < 0)
                                         minor = -1;
                                 else if (STREQ(line, "status") && strlen(v) < sizeof status)
                                         snprintf(status, sizeof status, "%s", v);
@@ -457,7 +457,10 @@ static int smbcontrol(const char *verb, const char *operand, struct module_error
 
         if (r != 0) {
                 module_error_set(err, 500, "tool_failed", NULL, "smbcontrol smbd %s %s failed: %s",
-                                 verb, operand, msg[0] ? msg : r < 0 ? strerror(-r) : "error");
+                                 verb, operand,
+                                 msg[0]  ? msg
+                                 : r < 0 ? strerror(-r)
+                                         : "error");
                 return r < 0 ? r : -EIO;
         }
         return 0;

@@ -27,11 +27,11 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-#define PDBEDIT        "/usr/bin/pdbedit"
-#define SMBPASSWD      "/usr/bin/smbpasswd"
-#define PDBEDIT_MAX    (16u << 20)
-#define SMB_USERS_MAX  65536
-#define USER_NAME_MAX  32
+#define PDBEDIT       "/usr/bin/pdbedit"
+#define SMBPASSWD     "/usr/bin/smbpasswd"
+#define PDBEDIT_MAX   (16u << 20)
+#define SMB_USERS_MAX 65536
+#define USER_NAME_MAX 32
 
 static const char *sget(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
@@ -80,7 +80,8 @@ int smbusers_parse_pdbedit(const char *txt, size_t len, json_t *list) {
 
                 if (end || (n >= 3 && strspn(txt + off, "-") >= n)) {
                         /* A block ends: one account, if it named a valid user. */
-                        if (have && user_name_valid(name) && json_array_size(list) < SMB_USERS_MAX &&
+                        if (have && user_name_valid(name) &&
+                            json_array_size(list) < SMB_USERS_MAX &&
                             json_array_append_new(list, smb_user(name, flags, full)) < 0)
                                 return -ENOMEM;
                         have = false;
@@ -120,14 +121,16 @@ static int accounts(json_t **ret, struct module_error *err) {
         int r;
 
         if (access(PDBEDIT, X_OK) < 0) {
-                module_error_set(err, 503, "unavailable", NULL,
-                                 "Samba is not installed (no %s)", PDBEDIT);
+                module_error_set(err, 503, "unavailable", NULL, "Samba is not installed (no %s)",
+                                 PDBEDIT);
                 return -ENOENT;
         }
         r = change_exec_output(argv, PDBEDIT_MAX, &out, &len, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 500, "tool_failed", NULL, "pdbedit -L -v failed: %s",
-                                 msg[0] ? msg : r < 0 ? strerror(-r) : "error");
+                                 msg[0]  ? msg
+                                 : r < 0 ? strerror(-r)
+                                         : "error");
                 return r < 0 ? r : -EIO;
         }
         list = json_array();
@@ -172,7 +175,10 @@ static int smbpasswd(const char *opt, const char *user, const char *input,
         r = change_exec(argv, input, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 500, "tool_failed", NULL, "smbpasswd %s %s failed: %s",
-                                 argv[2], user, msg[0] ? msg : r < 0 ? strerror(-r) : "error");
+                                 argv[2], user,
+                                 msg[0]  ? msg
+                                 : r < 0 ? strerror(-r)
+                                         : "error");
                 return r < 0 ? r : -EIO;
         }
         return 0;
@@ -181,7 +187,8 @@ static int smbpasswd(const char *opt, const char *user, const char *input,
 static int check_args(json_t *args, const char **ret_user, const char **ret_password,
                       struct module_error *err) {
         const char *user = sget(args, "user") ?: "", *password = sget(args, "password");
-        json_t *enabled = json_object_get(args, "enabled"), *remove = json_object_get(args, "remove");
+        json_t *enabled = json_object_get(args, "enabled"),
+               *remove = json_object_get(args, "remove");
         struct passwd pw, *found = NULL;
         char buf[1024];
 
