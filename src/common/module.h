@@ -330,6 +330,8 @@ typedef enum {
         VERB_CREATE,
         VERB_MODIFY,
         VERB_DELETE,
+        VERB_ROUTE_LIST, /* GET a route of the module; its list as a table */
+        VERB_COMMAND,    /* run a command of the module */
 } collection_verb_op_t;
 
 /* A command line verb: `steward users passwd NAME …` is a modify with the
@@ -343,6 +345,21 @@ typedef struct {
         const char *body; /* JSON object text always sent ("{\"locked\": true}"), or NULL */
         bool password;    /* takes --password[=PW] for the field "password" */
         bool bare_show;   /* with the id alone, a show (`groups members NAME`) */
+        /* VERB_ROUTE_LIST (`shares sessions`): GET the module's route
+         * `route` ("api/v1/modules/shares/connections", no '*') and print
+         * the array under list_key as a table of columns; no positional
+         * argument.  VERB_COMMAND (`shares disconnect ID`): run the
+         * command `command` of the collection's module with its one
+         * positional argument as the argument `arg`, the options' fields
+         * and body; password: --password[=PW], --password-stdin, or asked
+         * twice on a terminal (the argument "password").  The schema
+         * exports both with the request's path. */
+        const char *route;
+        const char *list_key;
+        const collection_column_t *columns;
+        size_t n_columns;
+        const char *command;
+        const char *arg;
 } collection_verb_t;
 
 /* An action on one item of a collection: POST

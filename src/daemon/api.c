@@ -1251,81 +1251,70 @@ struct resolved {
         const module_route_t *mroute;
 };
 
-/* How many segments of a pattern match any name ('*', "{collection}"). */
-static size_t wildcards(const char *pattern) {
-        size_t n = 0;
+/* The variable segments of a pattern ("*", "{collection}"). */
+static size_t pattern_variables(const char *pattern) {
+        size_t v = 0;
 
-        for (const char *s = pattern; *s;) {
-                size_t len = strcspn(s, "/");
-                if ((len == 1 && *s == '*') || (len == 12 && memcmp(s, "{collection}", 12) == 0))
-                        n++;
-                s += len;
-                if (*s == '/')
-                        s++;
-        }
-        return n;
+        for (const char *s = pattern; *s; s++)
+                v += (*s == '*' || *s == '{') && (s == pattern || s[-1] == '/');
+        return v;
 }
 
-/* Finds the route.  Of the patterns that match the path, the one with the
- * fewest wildcard segments names the resource, the first one in order among
- * equals (so "modules/x/settings" is never taken for an action named
- * "settings", and a module's "modules/shares/connections" is not the
- * action route "modules/ * / *"); allow gets that resource's methods for a
- * 405.  The API's own routes come first, then the modules' in module
- * order. */
-/* Row i of table mi (0: the API's own; 1..n: each module's; n+1: the
- * collections'); false past the table's end. */
-static bool row_at(size_t mi, size_t i, struct resolved *ret) {
-        const module_t *m = mi == 0 || mi > steward_modules_count ? NULL : steward_modules[mi - 1];
-        const struct route *table = mi == 0 ? routes : collection_routes;
-        size_t count = m         ? m->n_routes
-                       : mi == 0 ? ELEMENTSOF(routes)
-                                 : ELEMENTSOF(collection_routes);
-
-        if (i >= count)
-                return false;
-        if (m)
-                *ret = (struct resolved){.method = m->routes[i].method,
-                                         .pattern = m->routes[i].pattern,
-                                         .min_role = module_route_min_role(m, &m->routes[i]),
-                                         .module = m,
-                                         .mroute = &m->routes[i]};
-        else
-                *ret = (struct resolved){.method = table[i].method,
-                                         .pattern = table[i].pattern,
-                                         .min_role = table[i].min_role,
-                                         .handler = table[i].handler};
-        return true;
-}
-
+/* Finds the route.  The matching pattern with the fewest variable segments
+ * names the resource, the first of those on a tie (so "modules/x/settings"
+ * is never taken for an action named "settings", and a module's
+ * "modules/shares/folders" is not taken for one either); allow gets that
+ * resource's methods for a 405.  The API's own routes come first, then the
+ * modules' in module order. */
 static bool find_route(const char *method, const char *path, char **params,
                        char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], char *allow, size_t allow_len,
                        struct resolved *ret) {
         const char *pattern = NULL;
-        struct resolved c;
         bool found = false;
         size_t n;
 
         allow[0] = '\0';
         if (split_path(path, seg, &n) < 0)
                 return false;
-        for (size_t mi = 0; mi <= steward_modules_count + 1; mi++)
-                for (size_t i = 0; row_at(mi, i, &c); i++) {
+        /* Pass 0 picks the pattern, pass 1 its methods.  mi 0: the API's
+         * own; 1..n: each module's; n+1: the collections. */
+        for (int pass = 0; pass < 2; pass++)
+        for (size_t mi = 0; mi <= steward_modules_count + 1; mi++) {
+                const module_t *m =
+                        mi == 0 || mi > steward_modules_count ? NULL : steward_modules[mi - 1];
+                const struct route *table = mi == 0 ? routes : collection_routes;
+                size_t count = m         ? m->n_routes
+                               : mi == 0 ? ELEMENTSOF(routes)
+                                         : ELEMENTSOF(collection_routes);
+                for (size_t i = 0; i < count; i++) {
+                        struct resolved c = m ? (struct resolved){m->routes[i].method,
+                                                                  m->routes[i].pattern,
+                                                                  module_route_min_role(m, &m->routes[i]),
+                                                                  NULL,
+                                                                  m,
+                                                                  &m->routes[i]}
+                                              : (struct resolved){table[i].method,
+                                                                  table[i].pattern,
+                                                                  table[i].min_role,
+                                                                  table[i].handler,
+                                                                  NULL,
+                                                                  NULL};
                         char *p[MAX_SEGMENTS];
-                        if ((!pattern || wildcards(c.pattern) < wildcards(pattern)) &&
-                            match(c.pattern, seg, n, p)) {
-                                pattern = c.pattern;
-                                memcpy(params, p, sizeof p);
+                        if (pass == 0) {
+                                if ((!pattern || pattern_variables(c.pattern) <
+                                                         pattern_variables(pattern)) &&
+                                    match(c.pattern, seg, n, p)) {
+                                        pattern = c.pattern;
+                                        memcpy(params, p, sizeof p);
+                                }
+                                continue;
                         }
-                }
-        for (size_t mi = 0; pattern && mi <= steward_modules_count + 1; mi++)
-                for (size_t i = 0; row_at(mi, i, &c); i++) {
-                        if (!STREQ(c.pattern, pattern))
+                        if (!pattern || !STREQ(c.pattern, pattern))
                                 continue;
                         /* A read-only collection (no write()) has no write
                          * methods: they answer 405 with its Allow; one
                          * without actions has no action route. */
-                        if (mi > steward_modules_count && !STREQ(c.method, "GET") &&
+                        if (!m && mi > 0 && !STREQ(c.method, "GET") &&
                             !(c.handler == h_coll_action
                                       ? collection_find(params[0], NULL)->n_actions > 0
                                       : collection_find(params[0], NULL)->write != NULL))
@@ -1338,6 +1327,7 @@ static bool find_route(const char *method, const char *path, char **params,
                         snprintf(allow + l, allow_len - l, "%s%s%s", l ? ", " : "", c.method,
                                  STREQ(c.method, "GET") ? ", HEAD" : "");
                 }
+        }
         return found;
 }
 

@@ -11,7 +11,9 @@ smbusers.c) against a real smbd reached by a real smbclient (smb_ns.py):
   - smb_account sets a password (on smbpasswd's stdin: the password is in no
     audit record, journal line or answer), disables and enables the account
     (smbclient is refused, then let in) and removes it;
-  - the share action close ends every tree connect to a share.
+  - the share action close ends every tree connect to a share;
+  - the CLI: `steward shares sessions`, `disconnect`, `smb-password`,
+    `smb-disable`/`smb-enable`.
 """
 import json
 import time
@@ -223,3 +225,36 @@ def test_close_share(smb, share):
     # The tree connect ended; the session stays.
     wait_for(lambda: [c for c in session_of(smb, "bob") if not c["shares"]],
              "bob's session without the share")
+
+
+def test_cli_sessions_and_disconnect(smb, share):
+    p = smb.smbclient_session(share, "bob", "Bob-pw-1")
+    c = wait_for(lambda: session_of(smb, "bob"), "bob's session")[0]
+    out = smb.cli("shares", "sessions", check=0).stdout
+    assert "USER" in out and "CLIENT" in out and "DIALECT" in out
+    line = next(l for l in out.splitlines() if c["id"] in l)
+    assert "bob" in line and smb.host_ip in line and share in line
+    j = json.loads(smb.cli("--json", "shares", "sessions", check=0).stdout)
+    assert c["id"] in [x["id"] for x in j["connections"]]
+
+    p2 = smb.cli("shares", "disconnect", "smb-1-1", check=1)
+    assert "no connection" in p2.stderr
+    out = smb.cli("shares", "disconnect", c["id"], check=0).stdout
+    assert c["id"] in out
+    wait_for(lambda: not session_of(smb, "bob"), "bob's session to end")
+    assert "disconnect" in smb.cli("shares", "--help", check=0).stdout
+
+
+def test_cli_smb_password(smb, share):
+    smb.add_user("dave", "Dave-pw-1")
+    smb.cli("shares", "smb-password", "dave", "--password-stdin", stdin="Dave-New-pw-2\n", check=0)
+    rc, out = smb.smbclient(share, "dave", "Dave-New-pw-2", "ls")
+    assert rc == 0, out
+    smb.cli("shares", "smb-disable", "dave", check=0)
+    rc, out = smb.smbclient(share, "dave", "Dave-New-pw-2", "ls")
+    assert rc != 0, out
+    smb.cli("shares", "smb-enable", "dave", check=0)
+    rc, out = smb.smbclient(share, "dave", "Dave-New-pw-2", "ls")
+    assert rc == 0, out
+    p = smb.cli("shares", "smb-enable", "nosuchuser", check=1)
+    assert "nosuchuser" in p.stderr

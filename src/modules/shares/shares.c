@@ -731,8 +731,7 @@ static int read_in_helper(const struct module_ctx *ctx, const char *what, json_t
                 module_error_set(err, 503, "unavailable", NULL, "no privileged helper");
                 return -ENOTCONN;
         }
-        /* privileged_read takes args over. */
-        return ctx->privileged_read(ctx, "shares", args, ret, err);
+        return ctx->privileged_read(ctx, "shares", args, ret, err); /* takes args over */
 }
 
 static int route_connections(const struct module_ctx *ctx, char **params, json_t **ret,
@@ -957,6 +956,19 @@ static const collection_option_t add_opts[] = {
         {"nfs-client", 0, "nfs.clients", COPT_ITEM, "HOST(OPTIONS)"},
 };
 
+static const collection_column_t session_columns[] = {
+        {"id", "ID", NULL},           {"user", "USER", NULL},       {"client", "CLIENT", NULL},
+        {"share", "SHARES", NULL},    {"dialect", "DIALECT", NULL}, {"encrypted", "ENCRYPTED", NULL},
+        {"since", "SINCE", NULL},
+};
+
+static const collection_column_t smb_user_columns[] = {
+        {"name", "USER", NULL},
+        {"uid", "UID", NULL},
+        {"enabled", "ENABLED", NULL},
+        {"full_name", "FULL NAME", NULL},
+};
+
 static const collection_verb_t share_verbs[] = {
         {"list", VERB_LIST, "list the share points", NULL, 0, NULL, false, false},
         {"show", VERB_SHOW, "show a share point: its protocols, folder and warnings", NULL, 0,
@@ -969,6 +981,49 @@ static const collection_verb_t share_verbs[] = {
          false},
         {"import", VERB_MODIFY, "take over a share defined in smb.conf (a planned step)", NULL, 0,
          "{\"source\": \"steward\"}", false, false},
+        {.name = "sessions",
+         .op = VERB_ROUTE_LIST,
+         .summary = "who is connected: SMB sessions and NFS clients",
+         .route = "api/v1/modules/shares/connections",
+         .list_key = "connections",
+         .columns = session_columns,
+         .n_columns = ELEMENTSOF(session_columns)},
+        {.name = "disconnect",
+         .op = VERB_COMMAND,
+         .summary = "end a connection (SMB: every session from the client's address)",
+         .command = "disconnect",
+         .arg = "id"},
+        {.name = "smb-users",
+         .op = VERB_ROUTE_LIST,
+         .summary = "the users with a Samba account, and whether each is enabled",
+         .route = "api/v1/modules/shares/smb-users",
+         .list_key = "smb_users",
+         .columns = smb_user_columns,
+         .n_columns = ELEMENTSOF(smb_user_columns)},
+        {.name = "smb-password",
+         .op = VERB_COMMAND,
+         .summary = "set a user's SMB password (Samba's own; asked twice, or one line of stdin)",
+         .password = true,
+         .command = "smb_account",
+         .arg = "user"},
+        {.name = "smb-enable",
+         .op = VERB_COMMAND,
+         .summary = "let a user with a Samba account log in over SMB again",
+         .body = "{\"enabled\": true}",
+         .command = "smb_account",
+         .arg = "user"},
+        {.name = "smb-disable",
+         .op = VERB_COMMAND,
+         .summary = "keep a user from logging in over SMB (the account stays)",
+         .body = "{\"enabled\": false}",
+         .command = "smb_account",
+         .arg = "user"},
+        {.name = "smb-remove",
+         .op = VERB_COMMAND,
+         .summary = "remove a user from Samba's accounts",
+         .body = "{\"remove\": true}",
+         .command = "smb_account",
+         .arg = "user"},
 };
 
 static const command_arg_t folder_args[] = {
