@@ -224,11 +224,16 @@ int modules_check(char *err, size_t err_len) {
                 }
                 for (size_t j = 0; j < m->n_routes; j++) {
                         const module_route_t *rt = &m->routes[j];
-                        if (rt->command && (!module_find_command(m, rt->command) || rt->handler ||
-                                            rt->text_handler)) {
+                        const command_def_t *cmd =
+                                rt->command ? module_find_command(m, rt->command) : NULL;
+                        /* Its row's role is its command's, so that the row
+                         * says what the route checks. */
+                        if (rt->command && (!cmd || rt->handler || rt->text_handler ||
+                                            rt->min_role != command_min_role(cmd))) {
                                 snprintf(err, err_len,
                                          "route %s %s of module %s: its command %s is not one "
-                                         "of the module's, or it has a handler too",
+                                         "of the module's, has another role, or it has a "
+                                         "handler too",
                                          rt->method, rt->pattern, m->name, rt->command);
                                 return -EINVAL;
                         }

@@ -1119,28 +1119,19 @@ static const command_def_t shares_commands[] = {
          .run = smbusers_command},
 };
 
-static const module_route_t shares_routes[] = {
-        {.method = "GET",
-         .pattern = "api/v1/modules/shares/connections",
-         .min_role = ROLE_MONITOR,
-         .handler = route_connections,
+/* Named routes[] and written {method, pattern, role, handler}: the route
+ * walk of tests/integration/test_security.py reads module tables so. */
+static const module_route_t routes[] = {
+        {"GET", "api/v1/modules/shares/connections", ROLE_MONITOR, route_connections,
          .summary = "who is connected: SMB sessions and their shares, NFS clients"},
-        {.method = "DELETE",
-         .pattern = "api/v1/modules/shares/connections/*",
-         .command = "disconnect",
-         .params = "id",
+        /* The command disconnect {id}, with its role (admin). */
+        {"DELETE", "api/v1/modules/shares/connections/*", ROLE_ADMIN, NULL,
+         .command = "disconnect", .params = "id",
          .summary = "disconnect a client: the command disconnect {id}"},
-        {.method = "GET",
-         .pattern = "api/v1/modules/shares/smb-users",
-         .min_role = ROLE_MONITOR,
-         .handler = route_smb_users,
+        {"GET", "api/v1/modules/shares/smb-users", ROLE_MONITOR, route_smb_users,
          .summary = "Samba's accounts and whether each is enabled"},
-        {.method = "GET",
-         .pattern = "api/v1/modules/shares/folders",
-         .min_role = ROLE_ADMIN,
-         .handler = route_folders,
-         .summary = "the folders under a root, for a share's folder picker",
-         .query = "under"},
+        {"GET", "api/v1/modules/shares/folders", ROLE_ADMIN, route_folders,
+         .summary = "the folders under a root, for a share's folder picker", .query = "under"},
 };
 
 static const event_def_t shares_events[] = {
@@ -1165,8 +1156,8 @@ const module_t module_shares = {
         .commands = shares_commands,
         .n_commands = ELEMENTSOF(shares_commands),
         .privileged_read = shares_privileged_read,
-        .routes = shares_routes,
-        .n_routes = ELEMENTSOF(shares_routes),
+        .routes = routes,
+        .n_routes = ELEMENTSOF(routes),
         .collections = shares_collections,
         .n_collections = ELEMENTSOF(shares_collections),
         .events = shares_events,
