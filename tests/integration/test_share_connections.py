@@ -12,6 +12,8 @@ smbusers.c) against a real smbd reached by a real smbclient (smb_ns.py):
     audit record, journal line or answer), disables and enables the account
     (smbclient is refused, then let in) and removes it;
   - the share action close ends every tree connect to a share;
+  - the event share_connections tells a stream of a new session and of its
+    end;
   - the CLI: `steward shares sessions`, `disconnect`, `smb-password`,
     `smb-disable`/`smb-enable`.
 """
@@ -258,3 +260,26 @@ def test_cli_smb_password(smb, share):
     assert rc == 0, out
     p = smb.cli("shares", "smb-enable", "nosuchuser", check=1)
     assert "nosuchuser" in p.stderr
+
+
+def test_share_connections_event(smb, share):
+    from test_events import Stream
+    st = Stream(smb.daemon, "/api/v1/events?types=share_connections", timeout=30)
+    try:
+        assert st.status == 200
+        p = smb.smbclient_session(share, "bob", "Bob-pw-1")
+        while True:  # the first list that holds bob's session
+            _, kind, data = st.next_event("share_connections")
+            assert data["smbd_running"] is True
+            mine = [c for c in data["connections"] if c["user"] == "bob"]
+            if mine:
+                break
+        r = smb.api("DELETE", f"{CONN}/{mine[0]['id']}")
+        assert r.status == 200, r
+        while True:  # then one without it
+            _, kind, data = st.next_event("share_connections")
+            if not [c for c in data["connections"] if c["user"] == "bob"]:
+                break
+        assert_dropped(smb, p)
+    finally:
+        st.close()
