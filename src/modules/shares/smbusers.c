@@ -68,6 +68,14 @@ static json_t *smb_user(const char *name, const char *flags, const char *full_na
                          !strchr(flags, 'D'), "flags", flags, "full_name", full_name);
 }
 
+/* Whether the n bytes at s are all '-' (pdbedit's line between accounts). */
+static bool dashes(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (s[i] != '-')
+                        return false;
+        return true;
+}
+
 int smbusers_parse_pdbedit(const char *txt, size_t len, json_t *list) {
         char line[512], name[USER_NAME_MAX + 1] = "", flags[16] = "", full[256] = "";
         size_t off = 0;
@@ -78,7 +86,7 @@ int smbusers_parse_pdbedit(const char *txt, size_t len, json_t *list) {
                 size_t n = off < len ? (nl ? (size_t)(nl - (txt + off)) : len - off) : 0;
                 bool end = off >= len;
 
-                if (end || (n >= 3 && strspn(txt + off, "-") >= n)) {
+                if (end || (n >= 3 && dashes(txt + off, n))) {
                         /* A block ends: one account, if it named a valid user. */
                         if (have && user_name_valid(name) &&
                             json_array_size(list) < SMB_USERS_MAX &&
