@@ -449,5 +449,7 @@ const module_t module_shares = {
         .events = shares_events,
         .n_events = ELEMENTSOF(shares_events),
         .events_poll = connections_events_poll,
+        .file_read = folder_read,
+        .file_restore = folder_restore,
         .console_title = "File sharing",
 };
