@@ -28,9 +28,9 @@ static void test_mode_grammar(void **state) {
                 int ok;
                 mode_t m;
         } cases[] = {
-                {"0", 1, 0},        {"755", 1, 0755},  {"0755", 1, 0755}, {"2775", 1, 02775},
-                {"7777", 1, 07777}, {"1777", 1, 01777}, {"", 0, 0},       {"8", 0, 0},
-                {"77777", 0, 0},    {"-755", 0, 0},    {"0x1f", 0, 0},    {"75 5", 0, 0},
+                {"0", 1, 0},        {"755", 1, 0755},   {"0755", 1, 0755}, {"2775", 1, 02775},
+                {"7777", 1, 07777}, {"1777", 1, 01777}, {"", 0, 0},        {"8", 0, 0},
+                {"77777", 0, 0},    {"-755", 0, 0},     {"0x1f", 0, 0},    {"75 5", 0, 0},
                 {"+755", 0, 0},     {"rwx", 0, 0},
         };
         (void)state;
@@ -152,9 +152,9 @@ static void test_acl_completion(void **state) {
 static void test_under_grammar(void **state) {
         static const char *const good[] = {"/srv", "/srv/projects", "/srv/a b", "/srv/été", "/"};
         static const char *const bad[] = {
-                "",         "srv",           "/srv/",  "//srv",       "/srv//x",
-                "/srv/./x", "/srv/../etc",   "/srv/.", "/srv/..",     "/srv/a\nb",
-                "/srv/\x7f", "/srv/\xff\xfe",
+                "",        "srv",       "/srv/",       "//srv",
+                "/srv//x", "/srv/./x",  "/srv/../etc", "/srv/.",
+                "/srv/..", "/srv/a\nb", "/srv/\x7f",   "/srv/\xff\xfe",
         };
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
@@ -307,8 +307,8 @@ static void test_world_writable(void **state) {
                         assert_int_equal(folder_acl_parse(q.acl, &q.acc, &q.def, &err), 0);
                 r = request_apply(&q, &st, &err);
                 if ((r >= 0) != (bool)cases[i].ok)
-                        fail_msg("mode %s acl %s: %d", q.mode ? q.mode : "-",
-                                 q.acl ? q.acl : "-", r);
+                        fail_msg("mode %s acl %s: %d", q.mode ? q.mode : "-", q.acl ? q.acl : "-",
+                                 r);
                 if (r < 0)
                         assert_string_equal(err.field, q.acl ? "acl" : "mode");
         }

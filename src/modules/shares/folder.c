@@ -341,12 +341,18 @@ static void acl_complete_mask(struct acl_list *l) {
 
 static int tag_rank(acl_tag_t t) {
         switch (t) {
-        case ACL_USER_OBJ: return 0;
-        case ACL_USER: return 1;
-        case ACL_GROUP_OBJ: return 2;
-        case ACL_GROUP: return 3;
-        case ACL_MASK: return 4;
-        default: return 5;
+        case ACL_USER_OBJ:
+                return 0;
+        case ACL_USER:
+                return 1;
+        case ACL_GROUP_OBJ:
+                return 2;
+        case ACL_GROUP:
+                return 3;
+        case ACL_MASK:
+                return 4;
+        default:
+                return 5;
         }
 }
 
@@ -720,6 +726,15 @@ static bool acl_list_valid(const struct acl_list *l) {
         return l->n == 0 || (a && acl_valid(a) == 0);
 }
 
+static int apply_error(const char *what, int r, struct module_error *err) {
+        bool unsupported = r == -ENOTSUP || r == -EOPNOTSUPP;
+
+        module_error_set(err, unsupported ? 409 : 500, unsupported ? "conflict" : "internal", NULL,
+                         "cannot %s the folder: %s%s", what, strerror(-r),
+                         unsupported ? " (the filesystem has no POSIX ACLs)" : "");
+        return r;
+}
+
 /* Makes the folder open at fd what st says: owner and group, then the
  * mode, then the access ACL (its base entries agree with the mode) and
  * the default ACL.  with_acl false: the ACLs stay as the mode leaves them
@@ -754,15 +769,8 @@ static int state_apply(int fd, const struct folder_state *st, bool with_acl,
         } else if (acl_delete_def_file(proc) < 0 && errno != ENOTSUP && errno != EOPNOTSUPP)
                 goto fail;
         return 0;
-fail: {
-        int r = errno ? -errno : -EIO;
-        bool unsupported = r == -ENOTSUP || r == -EOPNOTSUPP;
-
-        module_error_set(err, unsupported ? 409 : 500, unsupported ? "conflict" : "internal", NULL,
-                         "cannot %s the folder: %s%s", what, strerror(-r),
-                         unsupported ? " (the filesystem has no POSIX ACLs)" : "");
-        return r;
-}
+fail:
+        return apply_error(what, errno ? -errno : -EIO, err);
 }
 
 /* The mode's rwx bits as the access ACL says them (user::, mask:: or
@@ -956,14 +964,14 @@ static int request_parse(json_t *args, struct folder_request *q, struct module_e
         q->group = json_string_value(json_object_get(args, "group"));
         q->mode = json_string_value(json_object_get(args, "mode"));
         q->acl = json_string_value(json_object_get(args, "acl"));
-        if (q->owner && (!folder_name_valid(q->owner, strlen(q->owner)) ||
-                         user_id(q->owner, &q->uid) < 0)) {
+        if (q->owner &&
+            (!folder_name_valid(q->owner, strlen(q->owner)) || user_id(q->owner, &q->uid) < 0)) {
                 module_error_set(err, 422, "invalid_argument", "owner",
                                  "owner is the name of an existing user");
                 return -EINVAL;
         }
-        if (q->group && (!folder_name_valid(q->group, strlen(q->group)) ||
-                         group_id(q->group, &q->gid) < 0)) {
+        if (q->group &&
+            (!folder_name_valid(q->group, strlen(q->group)) || group_id(q->group, &q->gid) < 0)) {
                 module_error_set(err, 422, "invalid_argument", "group",
                                  "group is the name of an existing group");
                 return -EINVAL;
@@ -1309,7 +1317,6 @@ int folder_list(json_t *args, json_t **ret, struct module_error *err) {
         }
         truncated |= n > FOLDER_LIST_MAX;
         names_free(names, n);
-        *ret = json_pack("{s:s, s:O, s:b}", "under", under, "folders", out, "truncated",
-                         truncated);
+        *ret = json_pack("{s:s, s:O, s:b}", "under", under, "folders", out, "truncated", truncated);
         return *ret ? 0 : oom(err);
 }
