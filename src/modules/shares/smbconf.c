@@ -340,9 +340,10 @@ static int share_section(struct buf *b, json_t *share) {
                 r = put(b, "vfs objects", "catia fruit streams_xattr");
                 if (r >= 0)
                         r = put(b, "fruit:time machine", "yes");
-                if (r >= 0 && *size)
-                        r = put(b, "fruit:time machine max size", size);
         }
+        /* Kept while Time Machine is off, for when it is turned on again. */
+        if (r >= 0 && *size)
+                r = put(b, "fruit:time machine max size", size);
         json_object_foreach(extra, k, v)
                 if (r >= 0 && json_is_string(v))
                         r = put(b, k, json_string_value(v));
