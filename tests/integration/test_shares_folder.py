@@ -195,5 +195,22 @@ def test_folder_picker(fd):
         r = d.https("GET", f"/api/v1/modules/shares/folders?under={under}")
         assert r.status == status, (under, r)
         assert r.json["error"].get("field") == "under", (under, r)
+    # Without `under`: the roots, where a picker starts.
     r = d.https("GET", "/api/v1/modules/shares/folders")
-    assert r.status == 400 and r.json["error"]["field"] == "under"
+    assert r.status == 200, r
+    assert r.json["folders"] == [{"path": "/srv", "owner": "root", "group": "root",
+                                  "mode": "0755"}]
+
+
+def test_cli(fd):
+    d = fd
+    folder = share(d, "cli")
+    p = d.cli("shares", "folder", "cli", "--mode", "2750", "--group", "nogroup", "--dry-run",
+              check=0)
+    assert "+# mode: 2750" in p.stdout and "+# group: nogroup" in p.stdout, p.stdout
+    assert stat.S_IMODE(os.lstat(folder).st_mode) == 0o755
+    d.cli("shares", "folder", "cli", "--mode", "2750", "--group", "nogroup", check=0)
+    assert stat.S_IMODE(os.lstat(folder).st_mode) == 0o2750 and os.lstat(folder).st_gid == 65534
+    p = d.cli("shares", "folder", "cli", "--mode", "0777", check=1)
+    assert "mode" in p.stderr
+    assert stat.S_IMODE(os.lstat(folder).st_mode) == 0o2750

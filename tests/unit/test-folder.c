@@ -179,7 +179,7 @@ static void test_list_refusals(void **state) {
                 assert_string_equal(err.field, "under");
                 json_decref(args);
         }
-        args = json_object();
+        args = json_pack("{s:i}", "under", 1);
         assert_true(folder_list(args, &ret, &err) < 0);
         assert_string_equal(err.field, "under");
         json_decref(args);
@@ -220,6 +220,13 @@ static void test_state_round_trip(void **state) {
         struct folder_request q = {0};
         _cleanup_free_ char *text = NULL, *text2 = NULL, *again = NULL;
         _cleanup_json_ json_t *desc = NULL;
+
+        /* A folder without an ACL beyond its mode shows none. */
+        assert_int_equal(folder_describe(t->path, &desc, &err), 0);
+        assert_int_equal(json_array_size(json_object_get(desc, "acl")), 0);
+        assert_int_equal(json_array_size(json_object_get(desc, "default_acl")), 0);
+        json_decref(desc);
+        desc = NULL;
 
         assert_int_equal(state_read_fd(t->fd, &st, &err), 0);
         q.acl = "u::rwx,g::r-x,o::---,u:nobody:rwx,g:nogroup:r-x,d:u:nobody:rwx";

@@ -586,6 +586,11 @@ static json_t *acl_json(const struct acl_list *l, bool def) {
         return a;
 }
 
+/* An access ACL of the three base entries only: the mode says it all. */
+static bool acl_minimal(const struct acl_list *l) {
+        return l->n == 3 && !acl_find(l, ACL_USER, 0) && !acl_find(l, ACL_MASK, 0);
+}
+
 static json_t *state_json(const struct folder_state *st) {
         char owner[FOLDER_NAME_MAX + 16], group[FOLDER_NAME_MAX + 16], mode[8];
 
@@ -593,8 +598,9 @@ static json_t *state_json(const struct folder_state *st) {
         id_name(false, st->gid, group, sizeof group);
         snprintf(mode, sizeof mode, "%04o", (unsigned)st->mode);
         return json_pack("{s:s, s:s, s:s, s:o*, s:o*}", "owner", owner, "group", group, "mode",
-                         mode, "acl", acl_json(&st->acc, false), "default_acl",
-                         acl_json(&st->def, true));
+                         mode, "acl",
+                         acl_minimal(&st->acc) ? json_array() : acl_json(&st->acc, false),
+                         "default_acl", acl_json(&st->def, true));
 }
 
 static char *state_text(const char *path, const struct folder_state *st) {
@@ -1243,8 +1249,17 @@ oom:
         return -ENOMEM;
 }
 
-static json_t *folder_entry(int dfd, const char *under, const char *name) {
+static json_t *folder_json(const char *path, const struct stat *s) {
         char owner[FOLDER_NAME_MAX + 16], group[FOLDER_NAME_MAX + 16], mode[8];
+
+        id_name(true, s->st_uid, owner, sizeof owner);
+        id_name(false, s->st_gid, group, sizeof group);
+        snprintf(mode, sizeof mode, "%04o", (unsigned)(s->st_mode & 07777));
+        return json_pack("{s:s, s:s, s:s, s:s}", "path", path, "owner", owner, "group", group,
+                         "mode", mode);
+}
+
+static json_t *folder_entry(int dfd, const char *under, const char *name) {
         _cleanup_free_ char *path = NULL;
         struct stat s;
 
@@ -1252,11 +1267,34 @@ static json_t *folder_entry(int dfd, const char *under, const char *name) {
                 return json_null(); /* gone since: skipped */
         if (asprintf(&path, "%s/%s", STREQ(under, "/") ? "" : under, name) < 0)
                 return NULL;
-        id_name(true, s.st_uid, owner, sizeof owner);
-        id_name(false, s.st_gid, group, sizeof group);
-        snprintf(mode, sizeof mode, "%04o", (unsigned)(s.st_mode & 07777));
-        return json_pack("{s:s, s:s, s:s, s:s}", "path", path, "owner", owner, "group", group,
-                         "mode", mode);
+        return folder_json(path, &s);
+}
+
+/* Without `under`: the roots that are folders (reached through no link),
+ * where a picker starts. */
+static int roots_list(json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *out = json_array();
+        struct setting_list roots;
+
+        if (!out)
+                return oom(err);
+        if (shares_roots(&roots) < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot read shares:roots");
+                return -EIO;
+        }
+        for (size_t i = 0; i < roots.n; i++) {
+                struct module_error lerr = {0};
+                _cleanup_close_ int fd = -1;
+                struct stat s;
+
+                if (folder_open(roots.name[i], /* canonical= */ true, "under", &fd, &lerr) < 0 ||
+                    fstat(fd, &s) < 0)
+                        continue;
+                if (json_array_append_new(out, folder_json(roots.name[i], &s)) < 0)
+                        return oom(err);
+        }
+        *ret = json_pack("{s:n, s:O, s:b}", "under", "folders", out, "truncated", false);
+        return *ret ? 0 : oom(err);
 }
 
 /* `under` by grammar: absolute, UTF-8, no control characters, no empty,
@@ -1286,6 +1324,8 @@ int folder_list(json_t *args, json_t **ret, struct module_error *err) {
 
         if (!out)
                 return oom(err);
+        if (!u)
+                return roots_list(ret, err);
         if (!under || !under_valid(under)) {
                 module_error_set(err, 400, "invalid_argument", "under",
                                  "under is an absolute, canonical path (a root or a folder "

@@ -10,8 +10,9 @@
 #include "module.h"
 
 /* {"owner", "group", "mode": "0775", "acl": ["user::rwx", "user:alice:rwx",
- * …, getfacl's form], "default_acl": ["default:user::rwx", …]} of an
- * existing directory (not a link; names, or numbers when there is none). */
+ * …, getfacl's form; [] when the mode says it all], "default_acl":
+ * ["default:user::rwx", …]} of an existing directory (not a link; names,
+ * or numbers when there is none). */
 int folder_describe(const char *path, json_t **ret, struct module_error *err);
 
 /* Which of who (a JSON array of user names and "@group" names, Samba's
@@ -44,5 +45,5 @@ int folder_restore(const char *path, const char *type, const char *content,
  * …], "truncated"} — the directories directly under args' "under" (a root
  * or a folder below one; canonical, no link), hidden ones left out, sorted,
  * at most 1000.  400 (malformed), 403 (outside the roots) or 404 naming
- * under. */
+ * under.  Without "under": the roots themselves ("under": null). */
 int folder_list(json_t *args, json_t **ret, struct module_error *err);
