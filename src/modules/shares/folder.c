@@ -22,7 +22,10 @@
  * descriptor cannot be redirected.  The ACL text grammar is setfacl's
  * --set (a whole ACL: u::, g:: and o:: required, mask computed when
  * absent, the default ACL's base entries copied from the access ACL's),
- * parsed strictly here and built with libacl's entry API.
+ * parsed strictly here and built with libacl's entry API.  libacl rather
+ * than the raw system.posix_acl_* attributes: reading a folder's two ACLs
+ * cost the same either way here (about 13-18 µs with the open and fstat),
+ * and libacl owns that binary format.
  *
  * A folder's state is one text, getfacl's form with the mode:
  *
@@ -39,7 +42,10 @@
  * (before → after, "module_restore": true), which the audit record keeps;
  * a rollback reads the folder's state now with folder_read (the change
  * engine's conflict check, module_t.file_read) and puts the "before" state
- * back with folder_restore (module_t.file_restore).
+ * back with folder_restore (module_t.file_restore).  Owner, group and
+ * named entries are recorded by name (a number when there is none), so a
+ * rollback after such a name was removed is refused (422), never applied
+ * to whoever has the number now.
  *
  * Mode rule: a mode or ACL that leaves the folder writable by everyone
  * (other::w) without the sticky bit is refused: in a shared folder anyone
