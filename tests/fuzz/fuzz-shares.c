@@ -59,8 +59,9 @@ static void check_smbconf(const char *text) {
                 again = share_from_section(smbconf_section(back, name), "steward");
                 /* Values with bytes a line cannot carry are not round trips. */
                 if (!again || (!strpbrk(out, "\\\r") && !json_equal(share, again))) {
-                        char *a = json_dumps(share, JSON_SORT_KEYS), *b = again ? json_dumps(again, JSON_SORT_KEYS) : NULL;
-                        fprintf(stderr, "%s\n%s\n%s\n", a, b ? b : "(null)", out);
+                        char *a = json_dumps(share, JSON_SORT_KEYS);
+                        char *b = again ? json_dumps(again, JSON_SORT_KEYS) : NULL;
+                        fprintf(stderr, "read:  %s\nagain: %s\nfile:\n%s", a, b ? b : "-", out);
                         abort();
                 }
                 free(out);
