@@ -741,8 +741,8 @@ json_t *module_schema_json(const module_t *m) {
 /* ---- collection schemas -------------------------------------------------------- */
 
 static const char *const verb_op_names[] = {
-        [VERB_LIST] = "list",     [VERB_SHOW] = "show",     [VERB_CREATE] = "create",
-        [VERB_MODIFY] = "modify", [VERB_DELETE] = "delete",   [VERB_ROUTE_LIST] = "route_list",
+        [VERB_LIST] = "list",       [VERB_SHOW] = "show",     [VERB_CREATE] = "create",
+        [VERB_MODIFY] = "modify",   [VERB_DELETE] = "delete", [VERB_ROUTE_LIST] = "route_list",
         [VERB_COMMAND] = "command",
 };
 
@@ -775,9 +775,9 @@ static json_t *columns_json(const collection_column_t *cols, size_t n) {
         json_t *columns = json_array();
 
         for (size_t i = 0; columns && i < n; i++)
-                json_array_append_new(columns, json_pack("{s:s, s:s, s:s?}", "field",
-                                                         cols[i].field, "label", cols[i].label,
-                                                         "unit", cols[i].unit));
+                json_array_append_new(columns,
+                                      json_pack("{s:s, s:s, s:s?}", "field", cols[i].field, "label",
+                                                cols[i].label, "unit", cols[i].unit));
         return columns;
 }
 
@@ -790,8 +790,9 @@ static void verb_request_json(const module_t *m, const collection_verb_t *v, jso
                 json_object_set_new(o, "columns", columns_json(v->columns, v->n_columns));
         } else if (v->op == VERB_COMMAND && m) {
                 const command_def_t *c = module_find_command(m, v->command);
-                json_object_set_new(o, "path", json_sprintf("/api/v1/modules/%s/commands/%s",
-                                                            m->name, v->command));
+                json_object_set_new(
+                        o, "path",
+                        json_sprintf("/api/v1/modules/%s/commands/%s", m->name, v->command));
                 json_object_set_new(o, "arg", json_string(v->arg));
                 json_object_set_new(o, "min_role",
                                     json_string(role_to_string((enum role)command_min_role(c))));

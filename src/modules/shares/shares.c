@@ -1004,8 +1004,8 @@ static const collection_option_t add_opts[] = {
 };
 
 static const collection_column_t session_columns[] = {
-        {"id", "ID", NULL},           {"user", "USER", NULL},       {"client", "CLIENT", NULL},
-        {"share", "SHARES", NULL},    {"dialect", "DIALECT", NULL}, {"encrypted", "ENCRYPTED", NULL},
+        {"id", "ID", NULL},        {"user", "USER", NULL},       {"client", "CLIENT", NULL},
+        {"share", "SHARES", NULL}, {"dialect", "DIALECT", NULL}, {"encrypted", "ENCRYPTED", NULL},
         {"since", "SINCE", NULL},
 };
 
@@ -1018,12 +1018,12 @@ static const collection_column_t smb_user_columns[] = {
 
 static const collection_verb_t share_verbs[] = {
         {"list", VERB_LIST, "list the share points", NULL, 0, NULL, false, false},
-        {"show", VERB_SHOW, "show a share point: its protocols, folder and warnings", NULL, 0,
-         NULL, false, false},
+        {"show", VERB_SHOW, "show a share point: its protocols, folder and warnings", NULL, 0, NULL,
+         false, false},
         {"add", VERB_CREATE, "publish a folder", add_opts, ELEMENTSOF(add_opts), NULL, false,
          false},
-        {"modify", VERB_MODIFY, "change a share point", add_opts, ELEMENTSOF(add_opts), NULL,
-         false, false},
+        {"modify", VERB_MODIFY, "change a share point", add_opts, ELEMENTSOF(add_opts), NULL, false,
+         false},
         {"delete", VERB_DELETE, "stop sharing a folder (the folder stays)", NULL, 0, NULL, false,
          false},
         {"import", VERB_MODIFY, "take over a share defined in smb.conf (a planned step)", NULL, 0,
@@ -1172,9 +1172,8 @@ static const module_route_t routes[] = {
         {"GET", "api/v1/modules/shares/connections", ROLE_MONITOR, route_connections,
          .summary = "who is connected: SMB sessions and their shares, NFS clients"},
         /* The command disconnect {id}, with its role (admin). */
-        {"DELETE", "api/v1/modules/shares/connections/*", ROLE_ADMIN, NULL,
-         .command = "disconnect", .params = "id",
-         .summary = "disconnect a client: the command disconnect {id}"},
+        {"DELETE", "api/v1/modules/shares/connections/*", ROLE_ADMIN, NULL, .command = "disconnect",
+         .params = "id", .summary = "disconnect a client: the command disconnect {id}"},
         {"GET", "api/v1/modules/shares/smb-users", ROLE_MONITOR, route_smb_users,
          .summary = "Samba's accounts and whether each is enabled"},
         {"GET", "api/v1/modules/shares/folders", ROLE_ADMIN, route_folders,
