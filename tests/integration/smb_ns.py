@@ -56,13 +56,16 @@ from conftest import STEWARD, Daemon
 from nsroot import ns_argv, scratch_etc
 
 # Samba's directories, scratch copies of which the daemon and smbd share.
-SAMBA_DIRS = ("/var/lib/samba", "/run/samba", "/var/cache/samba", "/var/log/samba")
+# /var/lib/nfs: exportfs -ra, which the daemon runs after a change, writes its
+# table (etab) there.
+SCRATCH_DIRS = ("/var/lib/samba", "/run/samba", "/var/cache/samba", "/var/log/samba",
+              "/var/lib/nfs")
 # Their subdirectories that smbd expects to find (created with the host's modes).
-SAMBA_SUBDIRS = ("/var/lib/samba/private", "/var/lib/samba/usershares")
+SCRATCH_SUBDIRS = ("/var/lib/samba/private", "/var/lib/samba/usershares")
 
 # What the tests must leave as they found it on the host (host_samba_state()).
 HOST_DIRS = ("/etc/samba", "/var/lib/samba", "/var/cache/samba", "/etc/exports.d",
-             "/etc/exports", "/etc/avahi/services", "/srv")
+             "/etc/exports", "/etc/avahi/services", "/srv", "/var/lib/nfs")
 
 # Added at the top of [global] in the scratch smb.conf ({ip} is smbd's address).
 GLOBAL_LINES = """\
@@ -187,15 +190,15 @@ class SmbNs:
         self.srv = root / "srv"
         _mkdir_like("/srv", self.srv)
         self.binds = [(self.srv, "/srv")]
-        for d in SAMBA_DIRS + SAMBA_SUBDIRS:
+        for d in SCRATCH_DIRS + SCRATCH_SUBDIRS:
             _mkdir_like(d, root / d.lstrip("/"))
-        for d in SAMBA_DIRS:
+        for d in SCRATCH_DIRS:
             if not os.path.isdir(d):  # the mount point (a fresh machine may lack /run/samba)
                 os.makedirs(d, mode=0o755)
                 self.created_mountpoints.append(d)
             self.binds.append((root / d.lstrip("/"), d))
         self.scratch = {"/etc": self.etc, "/home": self.home, "/srv": self.srv}
-        self.scratch.update({d: root / d.lstrip("/") for d in SAMBA_DIRS})
+        self.scratch.update({d: root / d.lstrip("/") for d in SCRATCH_DIRS})
         conf = self.etc / "samba" / "smb.conf"
         text = conf.read_text()
         head, sep, tail = text.partition("[global]\n")
