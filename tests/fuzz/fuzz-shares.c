@@ -10,6 +10,7 @@
  * of a file leaves every other section's parameters as they were.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,8 +58,12 @@ static void check_smbconf(const char *text) {
                         abort();
                 again = share_from_section(smbconf_section(back, name), "steward");
                 /* Values with bytes a line cannot carry are not round trips. */
-                if (!again || (!strpbrk(out, "\\\r") && !json_equal(share, again)))
+                if (!again || (!strpbrk(out, "\\\r") && !json_equal(share, again))) {
+                        char *a = json_dumps(share, JSON_SORT_KEYS);
+                        char *b = again ? json_dumps(again, JSON_SORT_KEYS) : NULL;
+                        fprintf(stderr, "read:  %s\nagain: %s\nfile:\n%s", a, b ? b : "-", out);
                         abort();
+                }
                 free(out);
                 json_decref(again);
                 json_decref(back);

@@ -89,7 +89,8 @@ int exports_parse(const char *text, json_t **ret) {
                 char *t, *tsave = NULL;
 
                 if (!strncmp(l, "# share ", 8)) {
-                        snprintf(name, sizeof name, "%s", l + 8);
+                        /* A name no share can have joins nothing. */
+                        snprintf(name, sizeof name, "%s", share_name_valid(l + 8) ? l + 8 : "");
                         continue;
                 }
                 if (*l == '#' || !*name)
@@ -97,9 +98,12 @@ int exports_parse(const char *text, json_t **ret) {
                 t = strtok_r(l, " \t", &tsave);
                 if (!t || unescape_path(t, strlen(t), &path) < 0)
                         continue;
+                if (!utf8_valid(path, strlen(path)))
+                        continue;
                 clients = json_array();
                 while (clients && (t = strtok_r(NULL, " \t", &tsave)))
-                        json_array_append_new(clients, client_from_token(t));
+                        if (utf8_valid(t, strlen(t)))
+                                json_array_append_new(clients, client_from_token(t));
                 e = json_pack("{s:s, s:o}", "path", path, "clients", clients);
                 if (!e || json_object_set_new(all, name, e) < 0)
                         return -ENOMEM;

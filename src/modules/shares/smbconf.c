@@ -74,7 +74,7 @@ int smbconf_parse(const char *text, json_t **ret) {
         _cleanup_free_ char *copy = strdup(text ? text : "");
         json_t *cur = NULL;
         char *line, *save = NULL, *logical = NULL;
-        size_t lineno = 0;
+        size_t lineno = 0, start = 0; /* start: a continued line's first line */
         struct buf acc;
         int r = 0;
 
@@ -92,6 +92,8 @@ int smbconf_parse(const char *text, json_t **ret) {
                 save = nl ? nl + 1 : NULL;
                 s = trim(line);
                 n = strlen(s);
+                if (!acc.len)
+                        start = lineno;
                 if (n && s[n - 1] == '\\' && (acc.len || (*s != '#' && *s != ';'))) {
                         s[n - 1] = '\0';
                         r = buf_puts(&acc, s);
@@ -106,31 +108,31 @@ int smbconf_parse(const char *text, json_t **ret) {
                         logical = acc.data;
                         s = trim(logical);
                 }
-                if (*s == '[') {
-                        char *end = strrchr(s, ']');
-                        if (end) {
-                                *end = '\0';
-                                cur = new_section(trim(s + 1), lineno);
-                                if (!cur || json_array_append_new(sections, cur) < 0)
-                                        r = -ENOMEM;
-                        }
-                } else if (*s && *s != '#' && *s != ';' && cur) {
+                /* Text in another encoding (a Latin-1 comment) is read,
+                 * not refused: what JSON cannot carry becomes '?'. */
+                utf8_sanitize(s);
+                if (*s == '[' && strrchr(s, ']')) {
+                        *strrchr(s, ']') = '\0';
+                        cur = new_section(trim(s + 1), start);
+                        if (!cur || json_array_append_new(sections, cur) < 0)
+                                r = -ENOMEM;
+                } else if (*s && *s != '#' && *s != ';') {
                         char *eq = strchr(s, '=');
+                        if (!cur) {
+                                /* before any section: Samba takes it as global */
+                                cur = new_section("global", start);
+                                if (!cur || json_array_append_new(sections, cur) < 0) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                        }
                         if (eq) {
                                 *eq = '\0';
                                 r = add_param(cur, trim(s), trim(eq + 1));
                         }
-                        json_object_set_new(cur, "last_line", json_integer((json_int_t)lineno));
-                } else if (*s && cur)
-                        json_object_set_new(cur, "last_line", json_integer((json_int_t)lineno));
-                else if (*s == '\0' && !cur) {
-                        /* lines before the first section */
-                } else if (!cur && *s && *s != '#' && *s != ';') {
-                        /* a parameter before any section: Samba takes it as global */
-                        cur = new_section("global", lineno);
-                        if (!cur || json_array_append_new(sections, cur) < 0)
-                                r = -ENOMEM;
                 }
+                if (cur && *s && *s != '#' && *s != ';') /* comments after it stay */
+                        json_object_set_new(cur, "last_line", json_integer((json_int_t)lineno));
                 acc.len = 0;
                 line = save;
         }
@@ -340,9 +342,10 @@ static int share_section(struct buf *b, json_t *share) {
                 r = put(b, "vfs objects", "catia fruit streams_xattr");
                 if (r >= 0)
                         r = put(b, "fruit:time machine", "yes");
-                if (r >= 0 && *size)
-                        r = put(b, "fruit:time machine max size", size);
         }
+        /* Kept while Time Machine is off, for when it is turned on again. */
+        if (r >= 0 && *size)
+                r = put(b, "fruit:time machine max size", size);
         json_object_foreach(extra, k, v)
                 if (r >= 0 && json_is_string(v))
                         r = put(b, k, json_string_value(v));
