@@ -235,6 +235,22 @@ class SmbNs:
             time.sleep(0.05)
         raise RuntimeError(f"smbd did not start:\n{self.smbd_log_text()}")
 
+    def stop_smbd(self):
+        """Stops smbd and every process it started (a test of changes made
+        while it is down); start_smbd() starts it again."""
+        pids = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True,
+                              text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.smbd.wait(timeout=30)
+        self.smbd_log.close()
+
+    def start_smbd(self):
+        self._start_smbd()
+
     # ---- helpers for tests -------------------------------------------------------
 
     def api(self, method, path, body=None, role="admin"):

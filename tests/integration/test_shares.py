@@ -255,6 +255,54 @@ def test_modify_delete_and_rollback_seen_without_restart(s):
     assert s.api("GET", "/api/v1/audit/verify").json["ok"] is True
 
 
+def test_delete_closes_the_share_for_its_clients_only(s):
+    """A deleted share's open tree connects are closed (close-share); a
+    client on another share is not touched."""
+    made(s, "doomed", valid_users=["@staff"])
+    made(s, "other", valid_users=["@staff"])
+    on_doomed = s.smbclient_session("doomed", *ALICE)
+    on_other = s.smbclient_session("other", *CAROL)
+    assert s.api("DELETE", "/api/v1/shares/doomed").status == 200
+    out = s.session_cmd(on_doomed, "ls")
+    assert "NT_STATUS_NETWORK_NAME_DELETED" in out or "NT_STATUS_BAD_NETWORK_NAME" in out, out
+    assert "blocks available" in s.session_cmd(on_other, "ls")
+
+
+def test_narrowed_valid_users_disconnects_those_no_longer_allowed(s):
+    """After valid users are narrowed, close-denied-share ends the tree
+    connects of those no longer allowed; the others keep theirs."""
+    made(s, "narrow", valid_users=["@staff"])
+    alice = s.smbclient_session("narrow", *ALICE)
+    carol = s.smbclient_session("narrow", *CAROL)
+    r = s.api("PATCH", "/api/v1/shares/narrow", {"smb": {"valid_users": ["carol"]}})
+    assert r.status == 200, r
+    assert "blocks available" in s.session_cmd(carol, "ls")
+    out = s.session_cmd(alice, "ls")
+    if "blocks available" in out and connections(s) is None:
+        pytest.xfail("close-denied-share is connections.c's (branch conn), a stub on main")
+    assert "NT_STATUS_NETWORK_NAME_DELETED" in out or "ACCESS_DENIED" in out, out
+
+
+def test_a_change_while_smbd_is_down_is_served_when_it_starts(s):
+    """smbd not running is a note in the answer, not an error; the share is
+    served once smbd starts."""
+    s.stop_smbd()
+    try:
+        folder(s, "whiledown")
+        r = create(s, {"name": "whiledown", "path": "/srv/whiledown"})
+        assert r.status == 201, r
+        rec = s.api("GET", f"/api/v1/audit/{r.json['audit_id']}").json
+        assert rec["result"] == "ok"
+        notes = r.json.get("warnings", []) + (r.json.get("plan") or {}).get("warnings", [])
+        noted = any("smbd is not running" in n for n in notes + [rec.get("message") or ""])
+    finally:
+        s.start_smbd()
+    assert "whiledown" in listed(s)
+    if not noted:
+        pytest.xfail("the core adds the note at commit, into a plan the write's answer and "
+                     "the audit record do not carry: a client is not told smbd is down")
+
+
 def test_rollback_refused_after_a_later_change_to_the_same_file(s):
     """The include file holds every share: rolling back an older change
     after a newer one would undo the newer one too, so it is refused."""
@@ -422,7 +470,12 @@ def test_time_machine_destination(s):
     assert int(line[0]) * int(line[4].rstrip(".")) == 2 << 40, log
     r = s.api("PATCH", "/api/v1/shares/tm", {"smb": {"time_machine": False}})
     assert r.status == 200 and r.json["share"]["protocols"] == "smb", r
-    assert "fruit" not in section_of(s, "tm")
+    assert r.json["share"]["smb"]["time_machine_max_size"] == "2T"  # kept for the next time
+    section = section_of(s, "tm")
+    assert "fruit:time machine = yes" not in section and "vfs objects" not in section
+    rc, log = s.smbclient("tm", *ALICE, "du")
+    line = next(l for l in log.splitlines() if "blocks of size" in l).split()
+    assert int(line[0]) * int(line[4].rstrip(".")) != 2 << 40, log  # the disk's own size
     others = [x for x in s.api("GET", "/api/v1/shares").json["shares"]
               if x["protocols"].endswith("+tm")]
     assert (s.read(AVAHI) is None) == (not others)
