@@ -100,13 +100,15 @@ def _ip(*args):
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=True)
 
 
-def _free_subnet():
-    """A 10.124.N.0/30 that no interface of this host uses (N random)."""
-    used = _ip("-4", "-o", "addr", "show").stdout
-    for n in secrets.SystemRandom().sample(range(256), 256):
-        if f" 10.124.{n}." not in used:
-            return n
-    raise RuntimeError("no free 10.124.N.0/30")
+def _subnets_in_use():
+    """The N of every 10.124.N.x address on this host's interfaces, counted."""
+    used = {}
+    for line in _ip("-4", "-o", "addr", "show").stdout.splitlines():
+        for word in line.split():
+            if word.startswith("10.124."):
+                n = word.split(".")[2]
+                used[n] = used.get(n, 0) + 1
+    return used
 
 
 def host_samba_state():
@@ -171,15 +173,26 @@ class SmbNs:
         return self
 
     def _make_netns(self):
-        n = _free_subnet()
-        self.host_ip, self.ip = f"10.124.{n}.1", f"10.124.{n}.2"
+        """The namespace and the veth pair in a 10.124.N.0/30 no other
+        interface uses: N random, checked again once the address is set (a
+        run beside this one may have picked the same N in between)."""
         _ip("netns", "add", self.ns)
-        _ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns)
-        _ip("addr", "add", f"{self.host_ip}/30", "dev", self.veth)
+        _ip("-n", self.ns, "link", "set", "lo", "up")
+        for n in secrets.SystemRandom().sample(range(256), 256):
+            if str(n) in _subnets_in_use():
+                continue
+            _ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns",
+                self.ns)
+            _ip("addr", "add", f"10.124.{n}.1/30", "dev", self.veth)
+            if _subnets_in_use().get(str(n)) == 1:
+                break
+            _ip("link", "del", self.veth)  # taken meanwhile: the pair goes, try another
+        else:
+            raise RuntimeError("no free 10.124.N.0/30")
+        self.host_ip, self.ip = f"10.124.{n}.1", f"10.124.{n}.2"
         _ip("link", "set", self.veth, "up")
         _ip("-n", self.ns, "addr", "add", f"{self.ip}/30", "dev", "eth0")
         _ip("-n", self.ns, "link", "set", "eth0", "up")
-        _ip("-n", self.ns, "link", "set", "lo", "up")
 
     def _make_tree(self):
         root = self.base / "ns"
