@@ -308,11 +308,12 @@ class SmbNs:
         return ["smbclient", *target, "-s", str(self.client_dir / "smb.conf"),
                 "-A", str(auth), *extra], auth
 
-    def smbclient(self, share, user, password, *commands, timeout=60):
+    def smbclient(self, share, user, password, *commands, timeout=60, options=()):
         """Runs `smbclient //IP/SHARE -c "CMD; CMD"` from the host over the
-        veth; (rc, stdout+stderr)."""
+        veth, with more smbclient options if given (e.g. "--option=client
+        max protocol=SMB2_10"); (rc, stdout+stderr)."""
         argv, auth = self.smbclient_argv(f"//{self.ip}/{share}", user, password,
-                                         "-c", "; ".join(commands))
+                                         *options, "-c", "; ".join(commands))
         try:
             p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                                cwd=self.client_dir)

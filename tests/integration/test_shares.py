@@ -171,6 +171,59 @@ def test_write_list_may_write_to_a_read_only_share(s):
     assert rc == 0 and text == "hello over SMB\n", log
 
 
+def test_smb_members_as_clients_meet_them(s):
+    """Forbidden names, hidden dot files, encryption required, a new folder:
+    each as smbclient meets it."""
+    made(s, "members", read_only=False, valid_users=["@staff"], veto_files=["*.tmp"])
+    s.path("/srv/members/.dotfile").write_text("x")
+    s.path("/srv/members/secret.tmp").write_text("x")
+    rc, log = s.smbclient("members", *ALICE, "ls")
+    assert rc == 0 and "secret.tmp" not in log, log
+    assert any(".dotfile" in l and "H" in l.split()[1] for l in log.splitlines()
+               if l.strip().startswith(".dotfile")), log
+    rc, log, _ = put_get(s, "members", ALICE, name="new.tmp")
+    assert not s.path("/srv/members/new.tmp").exists(), log
+    r = s.api("PATCH", "/api/v1/shares/members", {"smb": {"hide_dot_files": False,
+                                                          "veto_files": []}})
+    assert r.status == 200, r
+    rc, log = s.smbclient("members", *ALICE, "ls")
+    assert "secret.tmp" in log, log
+    assert any(l.split()[1] in ("A", "N") for l in log.splitlines()
+               if l.strip().startswith(".dotfile")), log
+    # Encryption required: an SMB 2.1 client (no encryption) is refused, SMB3 is let in.
+    old_client = ("--option=client max protocol=SMB2_10",)
+    assert s.smbclient("members", *ALICE, "ls", options=old_client)[0] == 0
+    r = s.api("PATCH", "/api/v1/shares/members", {"smb": {"encryption_required": True}})
+    assert r.status == 200, r
+    rc, log = s.smbclient("members", *ALICE, "ls", options=old_client)
+    assert rc != 0 and "ACCESS_DENIED" in log, log
+    assert s.smbclient("members", *ALICE, "ls")[0] == 0
+    # Another folder: the share serves what is in it.
+    folder(s, "members2")
+    s.path("/srv/members2/in-the-new-one").write_text("x")
+    r = s.api("PATCH", "/api/v1/shares/members", {"path": "/srv/members2"})
+    assert r.status == 200, r
+    rc, log = s.smbclient("members", *ALICE, "ls")
+    assert "in-the-new-one" in log and "secret.tmp" not in log, log
+
+
+def test_guest_access_is_a_finding(s):
+    """Guest access is off by default: a name Samba does not know is
+    refused; on, it is let in as the guest, and the share and the plan warn."""
+    made(s, "guests")
+    assert s.smbclient("guests", "nosuchuser", "x", "ls")[0] != 0
+    r = s.api("PATCH", "/api/v1/shares/guests?dry_run=1", {"smb": {"guest_ok": True}})
+    assert r.status == 200 and any("guest" in w for w in r.json["plan"]["warnings"]), r
+    r = s.api("PATCH", "/api/v1/shares/guests", {"smb": {"guest_ok": True}})
+    assert r.status == 200, r
+    assert any("guest" in w for w in r.json["share"]["warnings"])
+    rc, log = s.smbclient("guests", "nosuchuser", "x", "ls")
+    assert rc == 0, log
+    r = s.api("PATCH", "/api/v1/shares/guests", {"smb": {"guest_ok": False}})
+    assert r.status == 200 and not r.json["share"]["warnings"], r
+    assert s.smbclient("guests", "nosuchuser", "x", "ls")[0] != 0
+
+
 def test_dry_run_plans_and_changes_nothing(s):
     folder(s, "planned")
     before = owned(s)
@@ -430,6 +483,37 @@ def test_settings_reach_the_running_smbd(s):
     rollback(s, r.json["audit_id"])
     rc, out, _ = s.smbclient_list(*ALICE)
     assert "Steward test files" not in out
+
+
+def test_min_protocol_setting_refuses_older_clients(s):
+    old_client = ("--option=client max protocol=SMB2_10",)
+    made(s, "proto")
+    assert s.smbclient("proto", *ALICE, "ls", options=old_client)[0] == 0
+    r = s.api("PATCH", "/api/v1/modules/shares/settings", {"smb:min_protocol": "SMB3_00"})
+    assert r.status == 200, r
+    try:
+        assert "server min protocol = SMB3_00" in s.testparm()[1]
+        rc, log = s.smbclient("proto", *ALICE, "ls", options=old_client)
+        assert rc != 0 and "NT_STATUS" in log, log
+        assert s.smbclient("proto", *ALICE, "ls")[0] == 0
+    finally:
+        rollback(s, r.json["audit_id"])
+    assert s.smbclient("proto", *ALICE, "ls", options=old_client)[0] == 0
+
+
+@pytest.mark.parametrize("key,value", [("smb:min_protocol", "NT1"), ("smb:min_protocol", "SMB1"),
+                                       ("smb:signing", "sometimes"), ("smb:encryption", "maybe"),
+                                       ("smb:log_level", 11), ("smb:log_level", -1),
+                                       ("smb:workgroup", "x" * 16), ("smb:workgroup", "a b"),
+                                       ("smb:server_string", "100%"), ("smb:netbios", "yes"),
+                                       ("roots", ["/"]), ("roots", ["/etc"]),
+                                       ("roots", ["relative"]), ("smb:bogus", 1)])
+def test_bad_settings_are_refused_and_nothing_changes(s, key, value):
+    before = owned(s)
+    r = s.api("PATCH", "/api/v1/modules/shares/settings", {key: value})
+    assert r.status in (400, 422), r
+    assert key in r.body
+    assert owned(s) == before
 
 
 # ---- Time Machine ------------------------------------------------------------------------------
