@@ -449,13 +449,38 @@ static bool in_a_home(const char *path, char *ret_user, size_t len) {
         return found;
 }
 
+/* Whether every folder above path is root's and writable by root alone,
+ * so that nobody else can replace the shared folder (or one above it) by
+ * a link after it was checked: Samba and the NFS server follow the path
+ * anew at each connection.  The first that is not, in ret. */
+static bool ancestors_safe(const char *path, char *ret, size_t len) {
+        char dir[PATH_MAX];
+        struct stat st;
+
+        snprintf(dir, sizeof dir, "%s", path);
+        for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+                if (slash == dir)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+                if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+                    (st.st_mode & 022)) {
+                        snprintf(ret, len, "%s", dir);
+                        return false;
+                }
+                if (slash == dir)
+                        break;
+        }
+        return true;
+}
+
 static int check_folder(const struct shares_state *s, json_t *share, struct module_error *err) {
         static const char *const system_dirs[] = {"/etc", "/root", "/proc", "/sys",
                                                   "/dev", "/boot", "/run"};
         const char *path = json_string_value(json_object_get(share, "path"));
         _cleanup_free_ char *real = NULL;
         json_t *smb = json_object_get(share, "smb"), *vu = json_object_get(smb, "valid_users");
-        char user[64];
+        char user[64], above[PATH_MAX];
         struct stat st;
         bool inside = false;
         size_t i;
@@ -484,6 +509,11 @@ static int check_folder(const struct shares_state *s, json_t *share, struct modu
         if (!real || !STREQ(real, path))
                 return bad(err, "path", "%s",
                            "goes through a symbolic link: give the folder's real path");
+        if (!ancestors_safe(path, above, sizeof above))
+                return bad(err, "path",
+                           "%.200s is not root's or may be written by others: whoever can write "
+                           "it could swap the folder for a link to any other one",
+                           above);
         if (in_a_home(path, user, sizeof user) &&
             !(json_array_size(vu) == 1 && STREQ(json_string_value(json_array_get(vu, 0)), user) &&
               !json_is_true(json_object_get(json_object_get(share, "nfs"), "enabled"))))
@@ -574,6 +604,33 @@ json_t *share_decorate(json_t *share) {
                 json_array_append_new(warnings,
                                       json_string("Time Machine needs Samba's Apple modules: "
                                                   "apt install samba-vfs-modules"));
+        if (n) {
+                size_t i;
+                json_t *c;
+                json_array_foreach(json_object_get(nfs, "clients"), i, c) {
+                        const char *host = json_string_value(json_object_get(c, "host"));
+                        char w[400];
+                        json_t *o;
+                        size_t k;
+                        bool rw = false, no_squash = false;
+                        json_array_foreach(json_object_get(c, "options"), k, o) {
+                                rw |= STREQ(json_string_value(o), "rw");
+                                no_squash |= STREQ(json_string_value(o), "no_root_squash");
+                        }
+                        if (STREQ(host, "*")) {
+                                snprintf(w, sizeof w, "exported over NFS to every host%s",
+                                         rw ? ", writable" : "");
+                                json_array_append_new(warnings, json_string(w));
+                        }
+                        if (no_squash) {
+                                snprintf(w, sizeof w,
+                                         "no_root_squash for %s: root on that client is root on "
+                                         "the folder",
+                                         host);
+                                json_array_append_new(warnings, json_string(w));
+                        }
+                }
+        }
         if (n && !nfs_tools_installed())
                 json_array_append_new(warnings,
                                       json_string("the NFS server is not installed"));

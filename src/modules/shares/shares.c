@@ -706,6 +706,53 @@ static int shares_make_live(bool helper, struct module_error *err) {
         return 0;
 }
 
+/* ---- start, stop, restart: the servers, through systemd ------------------------------- */
+
+static int servers(const char *verb, struct module_error *err) {
+        const char *argv[8] = {"/usr/bin/systemctl", verb, "--"};
+        size_t n = 3;
+        char msg[400];
+        int r;
+
+        if (access("/run/systemd/system", F_OK) < 0) {
+                module_error_set(err, 503, "unavailable", NULL,
+                                 "systemd is not running here: start smbd and the NFS server "
+                                 "the way this system starts services");
+                return -EOPNOTSUPP;
+        }
+        if (samba_installed())
+                argv[n++] = "smbd.service";
+        if (samba_installed() && access("/lib/systemd/system/nmbd.service", F_OK) == 0)
+                argv[n++] = "nmbd.service";
+        if (nfs_tools_installed())
+                argv[n++] = "nfs-server.service";
+        if (n == 3) {
+                module_error_set(err, 503, "unavailable", NULL,
+                                 "neither Samba nor the NFS server is installed");
+                return -EOPNOTSUPP;
+        }
+        r = change_exec(argv, NULL, msg, sizeof msg);
+        if (r == 0)
+                return 0;
+        module_error_set(err, 500, "failed", NULL, "systemctl %s failed (%d): %s", verb, r, msg);
+        return -EIO;
+}
+
+static int shares_start(const struct module_ctx *ctx, struct module_error *err) {
+        (void)ctx;
+        return servers("start", err);
+}
+
+static int shares_stop(const struct module_ctx *ctx, struct module_error *err) {
+        (void)ctx;
+        return servers("stop", err);
+}
+
+static int shares_restart(const struct module_ctx *ctx, struct module_error *err) {
+        (void)ctx;
+        return servers("restart", err);
+}
+
 static int shares_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         (void)ctx;
         *ret = json_pack("{s:s, s:b, s:b, s:b}", "state",
@@ -1103,6 +1150,9 @@ const module_t module_shares = {
         .files = shares_files,
         .make_live = shares_make_live,
         .change = &shares_hooks,
+        .start = shares_start,
+        .stop = shares_stop,
+        .restart = shares_restart,
         .commands = shares_commands,
         .n_commands = ELEMENTSOF(shares_commands),
         .privileged_read = shares_privileged_read,
