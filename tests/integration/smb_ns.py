@@ -13,9 +13,11 @@ Layout (one per test module, `smb_ns`; `smb` is the same object for one test
 and attaches smbd's log and the daemon's log to a failing test):
 
   - the daemon runs under nsroot.py over scratch copies of /etc and empty
-    scratch /home, /srv, /var/lib/samba, /run/samba, /var/cache/samba and
-    /var/log/samba, made with the modes the samba package gives them (those
-    of the host's directories); the scratch smb.conf is Debian's with a few
+    scratch /home, /srv (0755 root, as Debian makes it: the core shares a
+    folder only under folders root alone may write), /var/lib/samba,
+    /run/samba, /var/cache/samba, /var/log/samba and /var/lib/nfs, made with
+    the modes the packages give them (those of the host's directories); the
+    scratch smb.conf is Debian's with a few
     lines added at the top of [global] that make smbd listen only on the
     namespace's address, skip NetBIOS and printing, and start fast;
   - smbd (`--foreground --no-process-group --debug-stdout`) is started with
@@ -201,7 +203,8 @@ class SmbNs:
         self.home = root / "home"
         self.home.mkdir(mode=0o755)
         self.srv = root / "srv"
-        _mkdir_like("/srv", self.srv)
+        self.srv.mkdir(mode=0o755)  # as base-files makes it (the host's may differ), root's
+        os.chmod(self.srv, 0o755)
         self.binds = [(self.srv, "/srv")]
         for d in SCRATCH_DIRS + SCRATCH_SUBDIRS:
             _mkdir_like(d, root / d.lstrip("/"))

@@ -654,7 +654,7 @@ BAD_NAMES = ["a[b", "a]b", "a/b", "a\\b", "a:b", "a*b", "a?b", 'a"b', "a<b", "a>
              " lead", "trail ", "a\nb", 7, None]
 BAD_PATHS = ["/opt", "/opt/data", "srv/bad", "", "/srv/../etc", "/srv/ok/../ok", "/srv//ok",
              "/srv/ok/", "/srv/./ok", "/", "/etc", "/etc/samba", "/root", "/proc", "/srv/missing",
-             "/srv/link", "/srv/linkdir/sub", "/srv/afile", "/srv/a%b", 5]
+             "/srv/link", "/srv/linkdir/sub", "/srv/afile", "/srv/a%b", "/srv/open/inner", 5]
 BAD_PRINCIPALS = [["bad name"], ["@"], ["a:b"], ["-x"], ["x" * 65], ["a,b"], ["alice", "alice"],
                   "alice", [3], [None], ["a\nb"]]
 BAD_CLIENTS = [["192.0.2.0/33"], ["bad host!"], [""], ["192.0.2.0/24(rw,bogus)"],
@@ -698,13 +698,15 @@ CASES = (
 @pytest.fixture(scope="module")
 def bad_input_tree(people):
     """/srv/ok (a share "base" on it), /srv/link → /srv/ok, /srv/linkdir →
-    /srv, /srv/afile, and the files as they are before any bad request."""
+    /srv, /srv/afile, /srv/open (0777) with /srv/open/inner."""
     s = people
     folder(s, "ok")
     s.run_in_ns("ln", "-s", "/srv/ok", "/srv/link", check=True)
     s.run_in_ns("ln", "-s", "/srv", "/srv/linkdir", check=True)
     s.run_in_ns("mkdir", "/srv/sub", check=True)
     s.run_in_ns("touch", "/srv/afile", check=True)
+    folder(s, "open", mode=0o777)  # anyone could swap what is below for a link
+    s.run_in_ns("mkdir", "/srv/open/inner", check=True)
     r = create(s, {"name": "base", "path": "/srv/ok"})
     assert r.status == 201, r
     return s
