@@ -236,6 +236,25 @@ def test_dry_run_plans_and_changes_nothing(s):
     assert s.api("GET", "/api/v1/shares/planned").status == 404
 
 
+def test_testparm_warnings_refuse_the_change(s):
+    """The plan is checked by testparm on a staged copy, its warnings read
+    too (it exits 0 on an unknown parameter): a change is refused while
+    smb.conf holds one, and nothing is written."""
+    folder(s, "staged")
+    conf = s.path(SMB_CONF)
+    good = conf.read_bytes()
+    conf.write_bytes(good.replace(b"[global]\n", b"[global]\n   no such parameter = 1\n", 1))
+    try:
+        before = owned(s)
+        r = create(s, {"name": "staged", "path": "/srv/staged"})
+        assert r.status == 422 and "testparm" in r.json["error"]["message"], r
+        assert owned(s) == before
+    finally:
+        conf.write_bytes(good)
+    assert create(s, {"name": "staged", "path": "/srv/staged"}).status == 201
+    assert "staged" in listed(s)
+
+
 def test_name_taken_and_unknown_share(s):
     made(s, "taken")
     before = owned(s)
@@ -291,6 +310,10 @@ def test_modify_delete_and_rollback_seen_without_restart(s):
     unchanged_server(s, pid, session)
     assert "[keep]" in s.read(INCLUDE).decode()
     # Each rolled back, the last first: each visible at once.
+    before = owned(s)
+    r = s.api("POST", f"/api/v1/audit/{deleted}/rollback?dry_run=1")
+    assert r.status == 200 and any("+[moving]" in f["diff"] for f in r.json["files"]), r
+    assert owned(s) == before and "moving" not in listed(s, CAROL)
     rollback(s, deleted)
     assert s.smbclient("moving", *CAROL, "ls")[0] == 0
     assert "moving" not in listed(s, CAROL)  # still hidden
