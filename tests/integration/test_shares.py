@@ -797,6 +797,36 @@ def test_bad_input_is_refused_with_the_field_and_nothing_changes(bad_input_tree,
     assert s.api("GET", "/api/v1/shares/ok2").status == 404
 
 
+def test_a_home_folder_only_for_its_user(s):
+    """With /home among the roots, a user's home is shared only to that
+    user alone over SMB (no NFS)."""
+    assert s.run_in_ns("install", "-d", "-m", "0700", "-o", "alice", "-g", "alice",
+                       "/home/alice").returncode == 0
+    r = s.api("PATCH", "/api/v1/modules/shares/settings", {"roots": ["/srv", "/home"]})
+    assert r.status == 200, r
+    roots = r.json["audit_id"]
+    try:
+        before = owned(s)
+        for smb_members, nfs in (({"valid_users": ["bob"]}, None), ({}, None),
+                                 ({"valid_users": ["alice", "bob"]}, None),
+                                 ({"valid_users": ["alice"]}, ["192.0.2.1"])):
+            body = {"name": "alicehome", "path": "/home/alice", "smb": smb_members}
+            if nfs:
+                body["nfs"] = {"enabled": True, "clients": nfs}
+            r = create(s, body)
+            assert r.status == 422 and r.json["error"]["field"] == "path", (body, r)
+            assert owned(s) == before
+        r = create(s, {"name": "alicehome", "path": "/home/alice",
+                       "smb": {"valid_users": ["alice"], "read_only": False}})
+        assert r.status == 201, r
+        assert put_get(s, "alicehome", ALICE)[2] == "hello over SMB\n"
+        assert s.smbclient("alicehome", *CAROL, "ls")[0] != 0
+        assert s.api("DELETE", "/api/v1/shares/alicehome").status == 200
+    finally:
+        rollback(s, roots)
+    assert s.api("GET", "/api/v1/modules/shares/settings").json["roots"] == ["/srv"]
+
+
 def test_bad_name_in_the_url(bad_input_tree, smb):
     s = bad_input_tree
     before = owned(s)
