@@ -552,6 +552,40 @@ def test_min_protocol_setting_refuses_older_clients(s):
     assert s.smbclient("proto", *ALICE, "ls", options=old_client)[0] == 0
 
 
+@pytest.mark.parametrize("key,value,param,shown", [
+    ("smb:workgroup", "STEWARDTEST", "workgroup", "STEWARDTEST"),
+    ("smb:signing", "mandatory", "server signing", ("mandatory", "required")),
+    ("smb:encryption", "required", "server smb encrypt", ("required", "mandatory")),
+    ("smb:log_level", 3, "log level", "3"),
+    ("smb:netbios", True, "disable netbios", "No")])
+def test_settings_in_testparm_and_the_api(s, key, value, param, shown):
+    old_client = ("--option=client max protocol=SMB2_10",)
+    if key == "smb:encryption":
+        made(s, "enc")
+        assert s.smbclient("enc", *ALICE, "ls", options=old_client)[0] == 0
+    r = s.api("PATCH", "/api/v1/modules/shares/settings", {key: value})
+    assert r.status == 200, r
+    try:
+        if key == "smb:log_level":  # testparm's own -d overrides it: the include file
+            glob = s.read(INCLUDE).decode().split("[global]\n", 1)[1].split("\n[", 1)[0]
+            got = next(l.split(" = ", 1)[1] for l in glob.splitlines()
+                       if l.strip().startswith(param + " ="))
+        else:
+            rc, got, err = s.testparm(f"--parameter-name={param}")
+            assert rc == 0, err
+        assert got.strip() in ((shown,) if isinstance(shown, str) else shown), got
+        section, _, leaf = key.rpartition(":")
+        assert s.api("GET", "/api/v1/modules/shares/settings").json[section][leaf] == value
+        if key == "smb:encryption":  # every share: an SMB 2.1 client cannot encrypt
+            rc, log = s.smbclient("enc", *ALICE, "ls", options=old_client)
+            assert rc != 0, log
+            assert s.smbclient("enc", *ALICE, "ls")[0] == 0
+    finally:
+        rollback(s, r.json["audit_id"])
+    if key == "smb:encryption":
+        assert s.smbclient("enc", *ALICE, "ls", options=old_client)[0] == 0
+
+
 @pytest.mark.parametrize("key,value", [("smb:min_protocol", "NT1"), ("smb:min_protocol", "SMB1"),
                                        ("smb:signing", "sometimes"), ("smb:encryption", "maybe"),
                                        ("smb:log_level", 11), ("smb:log_level", -1),
