@@ -447,7 +447,8 @@ class SmbNs:
         self.sessions.clear()
 
     def stop(self):
-        """Everything it started, in order; the daemon's clean exit is checked last."""
+        """Everything it started, in order, whatever part of start() ran;
+        the daemon's clean exit is checked last."""
         self.close_sessions()
         if os.path.exists(f"/run/netns/{self.ns}"):
             pids = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True,
@@ -463,7 +464,8 @@ class SmbNs:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
         subprocess.run(["ip", "link", "del", self.veth], capture_output=True)  # gone with the ns
         try:
-            self.daemon.check_clean_exit()
+            if getattr(self, "daemon", None) is not None and self.daemon.proc is not None:
+                self.daemon.check_clean_exit()
         finally:
             for d in self.created_mountpoints:
                 os.rmdir(d)
@@ -485,8 +487,10 @@ def smb_ns():
         s.start()
         yield s
     finally:
-        s.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        try:
+            s.stop()
+        finally:  # the scratch tree goes even when the daemon's exit was not clean
+            shutil.rmtree(base, ignore_errors=True)
     after = host_samba_state()
     changed = sorted(p for p in set(s.host_before) | set(after)
                      if s.host_before.get(p) != after.get(p))
