@@ -54,7 +54,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import STEWARD, Daemon
+from conftest import Daemon
 from nsroot import ns_argv, scratch_etc
 
 # Samba's directories, scratch copies of which the daemon and smbd share.
@@ -395,7 +395,8 @@ class SmbNs:
         return name, password
 
     def path(self, path):
-        """Where a path of the namespace's tree (/etc/…, /srv/…, /var/lib/samba/…) is on the host."""
+        """Where a path of the namespace's tree (/etc/…, /srv/…,
+        /var/lib/samba/…) is on the host."""
         for top, scratch in sorted(self.scratch.items(), key=lambda kv: -len(kv[0])):
             if path == top or path.startswith(top + "/"):
                 return scratch / path[len(top):].lstrip("/")

@@ -9,8 +9,6 @@ untouched; the issue's "done when" scenario.
 One daemon and one smbd serve the whole module (set up once, ~1 s): each test
 uses share names and folders of its own.
 """
-import time
-
 import pytest
 
 from smb_ns import host_samba_state, smb, smb_ns  # noqa: F401 (fixtures)
@@ -991,7 +989,7 @@ def test_done_when_scenario(s):
                      "(branch conn); the other steps passed")
 
 
-# ---- last: the host --------------------------------------------------------------------------------
+# ---- last: the host -----------------------------------------------------------------------
 
 def test_zz_api_smbclient_and_exportfs_agree(s):
     """After every test above: the shares the API says are served and
