@@ -720,6 +720,46 @@ def test_nfs_path_with_a_space_is_escaped(s):
     assert s.smbclient("spaced", *ALICE, "ls")[0] == 0
 
 
+def test_nfs_client_grammar_accepted_forms(s):
+    """Every form of the grammar is taken and exportfs in the namespace
+    accepts the result."""
+    folder(s, "grammar")
+    clients = [{"host": "192.0.2.7", "options": ["rw", "all_squash", "anonuid=1000",
+                                                 "anongid=1000"]},
+               {"host": "198.51.100.0/24", "options": ["ro", "insecure", "sec=sys:krb5"]},
+               {"host": "2001:db8::/32", "options": ["ro"]},
+               {"host": "*.example.org", "options": ["ro", "subtree_check"]},
+               {"host": "files.example.org", "options": ["async"]},
+               "@trusted(ro)"]
+    r = create(s, {"name": "grammar", "path": "/srv/grammar", "smb": {"enabled": False},
+                   "nfs": {"enabled": True, "clients": clients}})
+    assert r.status == 201, r
+    hosts = [c["host"] for c in r.json["share"]["nfs"]["clients"]]
+    assert hosts == ["192.0.2.7", "198.51.100.0/24", "2001:db8::/32", "*.example.org",
+                     "files.example.org", "@trusted"]
+    table = [l for l in exportfs_s(s).splitlines() if l.startswith("/srv/grammar ")]
+    assert {l.split()[1].split("(")[0] for l in table} >= {"192.0.2.7", "198.51.100.0/24",
+                                                           "*.example.org"}, table
+    line = next(l for l in table if "192.0.2.7(" in l)
+    assert "all_squash" in line and "anonuid=1000" in line, line
+
+
+def test_concurrent_creates_all_land(s):
+    """Eight creates at once: each answered 201, each in the include file
+    once, each listed by smbclient."""
+    import concurrent.futures
+    names = [f"para{i}" for i in range(8)]
+    for n in names:
+        folder(s, n)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: create(s, {"name": n, "path": f"/srv/{n}"}), names))
+    assert [a.status for a in answers] == [201] * 8, answers
+    inc = s.read(INCLUDE).decode()
+    assert all(inc.count(f"[{n}]") == 1 for n in names)
+    assert set(names) <= set(listed(s))
+    assert s.api("GET", "/api/v1/audit/verify").json["ok"] is True
+
+
 def test_one_folder_is_exported_by_one_share(s):
     folder(s, "twice")
     r = create(s, {"name": "twice1", "path": "/srv/twice", "nfs": {"enabled": True,
