@@ -729,19 +729,35 @@ def test_nfs_client_grammar_accepted_forms(s):
                {"host": "198.51.100.0/24", "options": ["ro", "insecure", "sec=sys:krb5"]},
                {"host": "2001:db8::/32", "options": ["ro"]},
                {"host": "*.example.org", "options": ["ro", "subtree_check"]},
-               {"host": "files.example.org", "options": ["async"]},
+               {"host": "localhost", "options": ["async"]},
                "@trusted(ro)"]
     r = create(s, {"name": "grammar", "path": "/srv/grammar", "smb": {"enabled": False},
                    "nfs": {"enabled": True, "clients": clients}})
     assert r.status == 201, r
     hosts = [c["host"] for c in r.json["share"]["nfs"]["clients"]]
     assert hosts == ["192.0.2.7", "198.51.100.0/24", "2001:db8::/32", "*.example.org",
-                     "files.example.org", "@trusted"]
+                     "localhost", "@trusted"]
     table = [l for l in exportfs_s(s).splitlines() if l.startswith("/srv/grammar ")]
     assert {l.split()[1].split("(")[0] for l in table} >= {"192.0.2.7", "198.51.100.0/24",
                                                            "*.example.org"}, table
     line = next(l for l in table if "192.0.2.7(" in l)
     assert "all_squash" in line and "anonuid=1000" in line, line
+
+
+@pytest.mark.xfail(reason="a host name exportfs cannot resolve is taken without a word, and "
+                          "exportfs -ra leaves that client out (exit 0, a warning on stderr)",
+                   strict=False)
+def test_nfs_client_that_does_not_resolve_is_warned(s):
+    folder(s, "unresolved")
+    r = create(s, {"name": "unresolved", "path": "/srv/unresolved", "smb": {"enabled": False},
+                   "nfs": {"enabled": True, "clients": ["files.example.invalid(ro)"]}})
+    try:
+        assert r.status in (201, 422), r
+        if r.status == 201:
+            assert "/srv/unresolved" in exportfs_s(s) or r.json["share"]["warnings"], r.json
+    finally:
+        if r.status == 201:
+            assert s.api("DELETE", "/api/v1/shares/unresolved").status == 200
 
 
 def test_concurrent_creates_all_land(s):
