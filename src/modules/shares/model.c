@@ -421,6 +421,14 @@ bool samba_vfs_fruit_installed(void) {
         return found;
 }
 
+bool smbd_may_run(void) {
+        /* smbd writes its pid file in its pid directory as it starts (even
+         * in the foreground); without one there is nothing to talk to, and
+         * smbcontrol would only leave its sockets behind. */
+        return access("/run/samba/smbd.pid", F_OK) == 0 &&
+               access("/usr/bin/smbcontrol", X_OK) == 0;
+}
+
 bool nfs_tools_installed(void) {
         return access("/usr/sbin/exportfs", X_OK) == 0;
 }
