@@ -532,6 +532,10 @@ typedef struct module {
          * module's routes (admins only when it has none).  Must not change
          * anything. */
         int (*privileged_read)(json_t *args, json_t **ret, struct module_error *err);
+        /* Optional: the lowest role (enum role) the privileged read asked
+         * for by args needs, when the module's reads differ (a listing for
+         * monitors, a folder scan for admins); -1: none may. */
+        int (*privileged_read_role)(json_t *args);
 
         /* Optional extra API routes. */
         const module_route_t *routes;

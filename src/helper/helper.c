@@ -1370,6 +1370,20 @@ static int op_module_read(struct helper *h, const struct caller *c, json_t *args
                 module_error_set(e, 400, "bad_request", "args", "args must be an object");
                 return -EINVAL;
         }
+        /* A module whose reads differ in role says which each needs: the
+         * lowest of its routes is not the authority for every one. */
+        if (m->privileged_read_role) {
+                json_t *in = a ? a : json_object();
+                int need = m->privileged_read_role(in);
+                if (!a)
+                        json_decref(in);
+                if (need < 0 || (int)c->s.role < need) {
+                        module_error_set(e, 403, "forbidden", NULL,
+                                         "this view of %s needs the role %s", m->name,
+                                         role_to_string(need < 0 ? ROLE_ADMIN : (enum role)need));
+                        return -EPERM;
+                }
+        }
         {
                 json_t *in = a ? json_incref(a) : json_object();
                 int r = m->privileged_read(in, ret, e);

@@ -632,14 +632,22 @@ int args_check(const char *what, const char *name, const command_arg_t *table, s
 }
 
 json_t *args_redacted(const command_arg_t *table, size_t n, json_t *args) {
-        json_t *copy = json_deep_copy(args);
+        json_t *copy = json_deep_copy(args), *v;
+        const char *k;
 
-        for (size_t i = 0; copy && i < n; i++)
-                if (table[i].secret && json_object_get(copy, table[i].name) &&
-                    json_object_set_new(copy, table[i].name, json_string("[redacted]")) < 0) {
+        json_object_foreach(copy, k, v) {
+                /* A member the table does not declare is refused, and may
+                 * be a secret under a mistyped name ("passwd"): its value
+                 * is not recorded either. */
+                bool secret = true;
+                for (size_t i = 0; i < n; i++)
+                        if (STREQ(table[i].name, k))
+                                secret = table[i].secret;
+                if (secret && json_object_set_new(copy, k, json_string("[redacted]")) < 0) {
                         json_decref(copy);
                         return NULL;
                 }
+        }
         return copy;
 }
 

@@ -613,8 +613,10 @@ static void test_oversized_answer_is_an_error(void **state) {
         pad[(1u << 20) - 1] = '\0';
         for (int i = 0; i < 20; i++) {
                 ans = call(f, "command", admin,
+                           /* A name, not a value: the values of what a
+                            * command does not declare are not recorded. */
                            json_pack("{s:s, s:s, s:{s:s}}", "module", "stewardd", "name", "reload",
-                                     "args", "pad", pad));
+                                     "args", pad, "x"));
                 assert_int_not_equal(status_of(ans), 200);
                 json_decref(ans);
         }
@@ -668,6 +670,11 @@ static const struct probe {
          "RRR"},
         {"action", "{\"module\": \"system\", \"action\": \"start\"}", "RAA"},
         {"module_read", "{\"module\": \"ports\", \"args\": {\"inodes\": []}}", "AAA"},
+        /* The module's lowest route is a monitor's; its folder scan is an
+         * admin's, as its own route. */
+        {"module_read", "{\"module\": \"shares\", \"args\": {\"what\": \"connections\"}}", "AAA"},
+        {"module_read", "{\"module\": \"shares\", \"args\": {\"what\": \"folders\"}}", "RRA"},
+        {"module_read", "{\"module\": \"shares\", \"args\": {\"what\": \"nothing\"}}", "RRR"},
         {"audit_list", NULL, "AAA"},
         {"audit_get", "{\"id\": \"1\"}", "AAA"},
         {"audit_verify", NULL, "AAA"},

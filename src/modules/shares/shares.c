@@ -862,6 +862,19 @@ static int route_folders(const struct module_ctx *ctx, char **params, json_t **r
         return r;
 }
 
+/* The role each read needs: the folder picker's is admin, as its route. */
+static int shares_privileged_read_role(json_t *args) {
+        const char *what = json_string_value(json_object_get(args, "what"));
+
+        if (!what)
+                return -1;
+        if (STREQ(what, "connections") || STREQ(what, "smb_users"))
+                return ROLE_MONITOR;
+        if (STREQ(what, "folders"))
+                return ROLE_ADMIN;
+        return -1;
+}
+
 /* In the helper, as root: the reads behind the routes above. */
 static int shares_privileged_read(json_t *args, json_t **ret, struct module_error *err) {
         const char *what = json_string_value(json_object_get(args, "what"));
@@ -1262,6 +1275,7 @@ const module_t module_shares = {
         .commands = shares_commands,
         .n_commands = ELEMENTSOF(shares_commands),
         .privileged_read = shares_privileged_read,
+        .privileged_read_role = shares_privileged_read_role,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .collections = shares_collections,
