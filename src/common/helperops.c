@@ -91,9 +91,11 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                               .min_role = ROLE_OPERATOR,
                               .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
                               ARGS(STR("module", true, NAME_MAX_LEN), STR("action", true, 16))},
+        /* Slow: a module's read runs tools (smbstatus, pdbedit) that may
+         * hang on a wedged service; the helper's loop must not wait. */
         [HELPER_OP_MODULE_READ] = {.name = "module_read",
                                    .min_role = ROLE_MONITOR,
-                                   .flags = S | RO,
+                                   .flags = S | RO | HELPER_OPF_SLOW,
                                    ARGS(STR("module", true, NAME_MAX_LEN), OBJ("args", false))},
         [HELPER_OP_AUDIT_LIST] =
                 {.name = "audit_list",

@@ -194,6 +194,8 @@ def test_smb_account(smb, share):
     ({"user": "bob", "password": ""}, 422, "password"),
     ({"user": "bob", "color": "red"}, 422, "color"),
     ({"user": "root", "enabled": False}, 404, "user"),  # no Samba account
+    ({"user": "root", "password": "x"}, 422, "user"),   # an SMB root passes every folder's modes
+    ({"user": "daemon", "enabled": True}, 422, "user"),  # system accounts log in nowhere
 ])
 def test_smb_account_refused(smb, share, args, status, field):
     r = smb.api("POST", SMB_ACCOUNT, args)

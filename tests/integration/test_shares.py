@@ -591,6 +591,9 @@ def test_settings_in_testparm_and_the_api(s, key, value, param, shown):
                                        ("smb:workgroup", "x" * 16), ("smb:workgroup", "a b"),
                                        ("smb:server_string", "100%"), ("smb:netbios", "yes"),
                                        ("roots", ["/"]), ("roots", ["/etc"]),
+                                       ("roots", ["/var"]), ("roots", ["/var/lib/steward"]),
+                                       ("roots", ["/var/lib/samba/private"]),
+                                       ("roots", ["/usr/local"]), ("roots", ["/run/samba"]),
                                        ("roots", ["relative"]), ("smb:bogus", 1)])
 def test_bad_settings_are_refused_and_nothing_changes(s, key, value):
     before = owned(s)
@@ -789,7 +792,7 @@ def test_one_folder_is_exported_by_one_share(s):
 
 BAD_NAMES = ["a[b", "a]b", "a/b", "a\\b", "a:b", "a*b", "a?b", 'a"b', "a<b", "a>b", "a|b",
              "x" * 81, "é" * 41, "global", "GLOBAL", "homes", "printers", "ipc$", "IPC$", "",
-             " lead", "trail ", "a\nb", 7, None]
+             " lead", "trail ", "a\nb", "-sfoo", "-d10", 7, None]
 BAD_PATHS = ["/opt", "/opt/data", "srv/bad", "", "/srv/../etc", "/srv/ok/../ok", "/srv//ok",
              "/srv/ok/", "/srv/./ok", "/", "/etc", "/etc/samba", "/root", "/proc", "/srv/missing",
              "/srv/link", "/srv/linkdir/sub", "/srv/afile", "/srv/a%b", "/srv/open/inner", 5]

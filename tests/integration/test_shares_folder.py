@@ -124,6 +124,7 @@ def test_one_member_at_a_time(fd):
 @pytest.mark.parametrize("body, field", [
     ({"mode": "0777"}, "mode"),           # everyone may write, no sticky bit
     ({"mode": "8"}, "mode"),
+    ({"mode": "4755"}, "mode"),           # setuid: nothing on a folder
     ({"mode": "77777"}, "mode"),
     ({"mode": "u+rwx"}, "mode"),
     ({"owner": "no-such-user"}, "owner"),

@@ -386,7 +386,7 @@ static int run_tool(const char *const *argv, char **ret_out, size_t *ret_len, ch
 /* Whether smbd runs (answers a ping); false too where Samba is not
  * installed. */
 static bool smbd_running(void) {
-        const char *argv[] = {SMBCONTROL, "smbd", "ping", NULL};
+        const char *argv[] = {SMBCONTROL, "-t", "5", "smbd", "ping", NULL};
         char msg[128];
 
         return smbd_may_run() && run_tool(argv, NULL, NULL, msg, sizeof msg) == 0;
@@ -452,7 +452,7 @@ static json_t *find_connection(json_t *list, const char *id) {
 }
 
 static int smbcontrol(const char *verb, const char *operand, struct module_error *err) {
-        const char *argv[] = {SMBCONTROL, "smbd", verb, operand, NULL};
+        const char *argv[] = {SMBCONTROL, "-t", "5", "smbd", verb, "--", operand, NULL};
         char msg[256];
         int r = run_tool(argv, NULL, NULL, msg, sizeof msg);
 
@@ -587,7 +587,9 @@ void connections_events_poll(const struct event_hub *hub, bool changed) {
                 ev.last = NULL;
                 return;
         }
-        if (ev.last && !changed && now - ev.last_usec < EVENT_POLL_USEC)
+        /* A change of the shares looks again sooner, but never more than
+         * four times a second: anyone's refused request is a record too. */
+        if (ev.last && now - ev.last_usec < (changed ? EVENT_POLL_USEC / 4 : EVENT_POLL_USEC))
                 return;
         ev.last_usec = now;
         if (hub->get("share_connections", "/api/v1/modules/shares/connections", &body) < 0)

@@ -817,7 +817,10 @@ int folder_describe(const char *path, json_t **ret, struct module_error *err) {
         json_t *o;
         int r;
 
-        r = folder_open(path, /* canonical= */ false, "path", &fd, err);
+        /* Canonical: smb.conf's own shares are not checked as Steward's
+         * are, and a link on the way must not make root describe some
+         * other folder to a monitor. */
+        r = folder_open(path, /* canonical= */ true, "path", &fd, err);
         if (r < 0)
                 return r;
         r = state_read_fd(fd, &st, err);
@@ -923,7 +926,10 @@ int folder_writable_by(const char *path, json_t *who, json_t **ret_writers,
 
         if (!out)
                 return oom(err);
-        r = folder_open(path, /* canonical= */ false, "path", &fd, err);
+        /* Canonical: smb.conf's own shares are not checked as Steward's
+         * are, and a link on the way must not make root describe some
+         * other folder to a monitor. */
+        r = folder_open(path, /* canonical= */ true, "path", &fd, err);
         if (r < 0)
                 return r;
         r = state_read_fd(fd, &st, err);
@@ -991,6 +997,12 @@ static int request_parse(json_t *args, struct folder_request *q, struct module_e
         if (q->mode && !folder_mode_parse(q->mode, &q->m)) {
                 module_error_set(err, 422, "invalid_argument", "mode",
                                  "mode is octal, 0 to 7777 (e.g. 2775)");
+                return -EINVAL;
+        }
+        if (q->mode && (q->m & S_ISUID)) {
+                module_error_set(err, 422, "invalid_argument", "mode",
+                                 "mode: the setuid bit (4000) means nothing on a folder and is "
+                                 "not set (setgid, 2000, keeps new files in the folder's group)");
                 return -EINVAL;
         }
         if (q->acl) {

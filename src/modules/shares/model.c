@@ -41,6 +41,34 @@ static int oom(struct module_error *err) {
         return -ENOMEM;
 }
 
+/* Folders never shared, nor any folder inside them: the system's own, and
+ * the state of Steward, Samba and the NFS server (their databases would be
+ * served to whoever the share admits). */
+static const char *const never_shared[] = {
+        "/etc",         "/root",          "/proc",        "/sys",         "/dev",
+        "/boot",        "/run",           "/usr",         "/bin",         "/sbin",
+        "/lib",         "/lib32",         "/lib64",       "/libx32",      "/tmp",
+        "/var/tmp",     "/var/lib/steward", "/var/lib/samba", "/var/lib/nfs", "/var/cache",
+        "/var/log",     "/var/spool",     "/var/mail",
+};
+
+static bool under(const char *path, const char *dir);
+
+const char *share_path_forbidden(const char *path) {
+        if (STREQ(path, "/") || STREQ(path, "/var") || STREQ(path, "/var/lib"))
+                return path;
+        for (size_t i = 0; i < ELEMENTSOF(never_shared); i++)
+                if (under(path, never_shared[i]))
+                        return never_shared[i];
+        return NULL;
+}
+
+bool share_root_valid(const char *s) {
+        size_t n = strlen(s);
+
+        return path_plain_absolute(s, n) && n < SETTING_LIST_ITEM_MAX && !share_path_forbidden(s);
+}
+
 static int read_opt(const char *path, size_t max, char **ret, struct module_error *err) {
         int r = read_file(path, max, ret, NULL);
 
@@ -74,7 +102,7 @@ static int roots_parse(const char *text, json_t *roots) {
                         n = strlen(v);
                         while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
                                 v[--n] = '\0';
-                        if (path_plain_absolute(v, n) && json_array_size(roots) < SHARE_ROOTS_MAX &&
+                        if (share_root_valid(v) && json_array_size(roots) < SHARE_ROOTS_MAX &&
                             json_array_append_new(roots, json_string(v)) < 0)
                                 return -ENOMEM;
                 }
@@ -362,8 +390,8 @@ int share_merge(json_t *share, json_t *body, bool create, json_t **ret,
                         if (!s || !share_name_valid(s))
                                 return bad(err, "name", "%s",
                                            "1–80 bytes, none of []/\\:*?\"<>|%,;=#, no space "
-                                           "at either end, not global, homes, printers, ipc$ "
-                                           "or print$");
+                                           "at either end, no leading -, not global, homes, "
+                                           "printers, ipc$ or print$");
                         json_object_set(out, "name", v);
                 } else if (STREQ(k, "path")) {
                         const char *s = json_string_value(v);
@@ -482,8 +510,6 @@ static bool ancestors_safe(const char *path, char *ret, size_t len) {
 }
 
 static int check_folder(const struct shares_state *s, json_t *share, struct module_error *err) {
-        static const char *const system_dirs[] = {"/etc", "/root", "/proc", "/sys",
-                                                  "/dev", "/boot", "/run"};
         const char *path = json_string_value(json_object_get(share, "path"));
         _cleanup_free_ char *real = NULL;
         json_t *smb = json_object_get(share, "smb"), *vu = json_object_get(smb, "valid_users");
@@ -495,10 +521,9 @@ static int check_folder(const struct shares_state *s, json_t *share, struct modu
 
         if (STREQ(path, "/"))
                 return bad(err, "path", "%s", "the root folder is never shared");
-        for (i = 0; i < ELEMENTSOF(system_dirs); i++)
-                if (under(path, system_dirs[i]))
-                        return bad(err, "path", "%s is a system folder and is never shared",
-                                   system_dirs[i]);
+        if (share_path_forbidden(path))
+                return bad(err, "path", "%s is a system folder and is never shared",
+                           share_path_forbidden(path));
         json_array_foreach(s->roots, i, root)
                 inside |= under(path, json_string_value(root));
         if (!inside)

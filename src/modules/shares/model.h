@@ -14,6 +14,11 @@
 #define SHARES_CONF   "/etc/steward/shares.conf"
 #define SHARE_ROOTS_MAX 16
 
+/* The system folder path is or lies in (never shared), or NULL. */
+const char *share_path_forbidden(const char *path);
+/* A root for shares:roots: plain, absolute, not a system folder. */
+bool share_root_valid(const char *s);
+
 /* What the files say, read at once. */
 struct shares_state {
         char *smbconf, *include, *exports, *avahi, *conf; /* NULL: absent */

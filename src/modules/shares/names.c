@@ -31,7 +31,7 @@ bool share_name_valid(const char *s) {
 
         if (n == 0 || !printable_text(s, SHARE_NAME_BYTES_MAX))
                 return false;
-        if (strpbrk(s, "[]/\\:*?\"<>|%,;=#") || isspace((unsigned char)s[0]) ||
+        if (strpbrk(s, "[]/\\:*?\"<>|%,;=#") || isspace((unsigned char)s[0]) || s[0] == '-' ||
             isspace((unsigned char)s[n - 1]))
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(reserved); i++)

@@ -9,7 +9,7 @@
 #define SHARE_NAME_BYTES_MAX 80
 
 /* Samba's share-name rules, narrowed: 1–80 bytes of printable UTF-8, none
- * of []/\:*?"<>|%,;=#, no space at either end, not global, homes,
+ * of []/\:*?"<>|%,;=#, no space at either end, no leading -, not global, homes,
  * printers, ipc$ or print$ (in any case). */
 bool share_name_valid(const char *s);
 /* A share's folder as given: absolute, no empty, "." or ".." component,

@@ -156,7 +156,7 @@ struct commit_data {
 };
 
 static bool smbd_reload(json_t *notes) {
-        const char *argv[] = {"/usr/bin/smbcontrol", "smbd", "reload-config", NULL};
+        const char *argv[] = {"/usr/bin/smbcontrol", "-t", "5", "smbd", "reload-config", NULL};
         char msg[256];
 
         if (!samba_installed())
@@ -202,7 +202,7 @@ static int commit(void *data, struct module_error *err) {
                 return -EIO;
         if (c->smb && smbd_reload(c->notes)) {
                 if (c->close_share) {
-                        const char *argv[] = {"/usr/bin/smbcontrol", "smbd", "close-share",
+                        const char *argv[] = {"/usr/bin/smbcontrol", "-t", "5", "smbd", "close-share", "--",
                                               c->close_share, NULL};
                         char msg[256];
                         (void)change_exec(argv, NULL, msg, sizeof msg);
@@ -313,7 +313,13 @@ static int plan_files(struct change_plan *p, const struct shares_state *s, json_
             smbconf_render(globals, shares, &inc) < 0 || exports_render(shares, &exp) < 0 ||
             avahi_render(shares, &av) < 0)
                 return oom(err);
-        if (smbconf && !smbconf_has_include(smbconf, SMB_INCLUDE) &&
+        /* Nothing for Samba to hold (a change of the roots, no share
+         * point yet): no Samba files are made. */
+        if (!s->include && json_array_size(shares) == 0 && json_object_size(globals) == 0) {
+                free(inc);
+                inc = NULL;
+        }
+        if (inc && smbconf && !smbconf_has_include(smbconf, SMB_INCLUDE) &&
             smbconf_add_include(smbconf, SMB_INCLUDE, &conf) < 0)
                 return oom(err);
         edit(p, SMB_CONF, s->smbconf, conf ? conf : smbconf, 0644, false);
@@ -507,17 +513,7 @@ static const char *const encryption_choices[] = {"default", "off", "if_required"
                                                  "required", NULL};
 
 static bool root_valid(const char *s) {
-        static const char *const never[] = {"/", "/etc", "/root", "/proc", "/sys", "/dev", "/boot",
-                                            "/run", "/usr", "/bin", "/sbin", "/lib", "/var"};
-        size_t n = strlen(s);
-
-        if (!path_plain_absolute(s, n) || n >= SETTING_LIST_ITEM_MAX)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(never); i++)
-                if (STREQ(s, never[i]))
-                        return false;
-        return strncmp(s, "/etc/", 5) != 0 && strncmp(s, "/proc/", 6) && strncmp(s, "/sys/", 5) &&
-               strncmp(s, "/dev/", 5) && strncmp(s, "/boot/", 6) && strncmp(s, "/root/", 6);
+        return share_root_valid(s);
 }
 
 static const setting_def_t shares_settings[] = {
@@ -526,7 +522,8 @@ static const setting_def_t shares_settings[] = {
          .min = 1,
          .max = SETTING_LIST_MAX,
          .description = "The folders under which share points may be made (absolute paths; "
-                        "never /, /etc, /root, /proc, /sys, /dev, /boot).  Default: /srv",
+                        "never /, /var, a system folder such as /etc, /usr or /run, nor the "
+                        "state of Steward, Samba or the NFS server).  Default: /srv",
          .valid_string = root_valid},
         {.key = "smb:workgroup",
          .type = SETTING_STRING,

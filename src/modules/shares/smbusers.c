@@ -223,6 +223,14 @@ static int check_args(json_t *args, const char **ret_user, const char **ret_pass
                                                  "the password may hold no control characters");
                                 return -EINVAL;
                         }
+        if ((password || json_is_true(enabled)) && (found->pw_uid < 1000 || found->pw_uid == 65534)) {
+                /* An SMB login as root would pass every folder's
+                 * permissions; system accounts log in nowhere. */
+                module_error_set(err, 422, "invalid_argument", "user",
+                                 "SMB accounts are for people's accounts (uid 1000 and up), "
+                                 "not root or system users");
+                return -EINVAL;
+        }
         if (json_is_true(remove) && (password || enabled)) {
                 module_error_set(err, 422, "invalid_argument", "remove",
                                  "remove takes no password and no enabled");
