@@ -150,6 +150,18 @@ def test_console_idle_logout(console):
     run(d, user, ["login", "idle"], "idle")
 
 
+def test_console_shares_page(console):
+    """The file-sharing page: share points with their protocol badges, a
+    share made through the form (folder picker, allowed users, Time
+    Machine, an NFS client) and its review dialog, a refused field shown by
+    it, the folder's permissions, the connected users updated by the
+    share_connections event and one disconnected, the Samba accounts.  The
+    shares routes are answered by the script (fakeShares in console.mjs);
+    the rest of the console is the real daemon's."""
+    d, user = console
+    run(d, user, ["shares"], "shares")
+
+
 def test_console_users(console):
     d, user = console
     assert has_users(d), "the users module is missing"
