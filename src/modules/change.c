@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -308,6 +309,117 @@ fail:
                         close(in[i]);
                 if (out[i] >= 0)
                         close(out[i]);
+        }
+        return r;
+}
+
+/* Keeps the first bytes of a tool's message in msg, on one line. */
+static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, size_t n) {
+        for (size_t i = 0; i < n && *got + 1 < msg_len; i++)
+                msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+}
+
+int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
+                       char *msg, size_t msg_len) {
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+        int out[2] = {-1, -1}, errp[2] = {-1, -1}, status, r = 0;
+        struct buf b;
+        size_t got = 0;
+        pid_t pid;
+
+        buf_init(&b, max);
+        if (msg_len)
+                msg[0] = '\0';
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (pid == 0) {
+                sigset_t all;
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+                signal(SIGPIPE, SIG_DFL);
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                if (dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
+                        _exit(126);
+                if (close_range(3, ~0U, 0) < 0)
+                        for (int fd = 3; fd < 65536; fd++)
+                                (void)close(fd);
+                execve(argv[0], (char *const *)argv, envp);
+                _exit(127);
+        }
+        close(out[1]);
+        close(errp[1]);
+        out[1] = errp[1] = -1;
+        for (struct pollfd pf[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+             pf[0].fd >= 0 || pf[1].fd >= 0;) {
+                char chunk[4096];
+
+                if (poll(pf, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                for (size_t i = 0; i < 2; i++) {
+                        ssize_t n;
+
+                        if (pf[i].fd < 0 || !pf[i].revents)
+                                continue;
+                        n = read(pf[i].fd, chunk, sizeof chunk);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                pf[i].fd = -1;
+                                continue;
+                        }
+                        if (i == 1)
+                                msg_add(msg, msg_len, &got, chunk, (size_t)n);
+                        else if (r == 0 && buf_append(&b, chunk, (size_t)n) < 0)
+                                r = -E2BIG; /* read on, so that the tool is not blocked */
+                }
+        }
+        if (msg_len) {
+                msg[got] = '\0';
+                while (got > 0 && msg[got - 1] == ' ')
+                        msg[--got] = '\0';
+                utf8_sanitize(msg);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        r = -errno;
+                        goto fail;
+                }
+        if (r < 0)
+                goto fail;
+        if (buf_append(&b, "", 1) < 0) {
+                r = -E2BIG;
+                goto fail;
+        }
+        b.len--; /* the NUL is not content */
+        if (ret_len)
+                *ret_len = b.len;
+        *ret_out = buf_steal(&b);
+        if (!*ret_out) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        close(out[0]);
+        close(errp[0]);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+fail:
+        buf_free(&b);
+        for (size_t i = 0; i < 2; i++) {
+                if (out[i] >= 0)
+                        close(out[i]);
+                if (errp[i] >= 0)
+                        close(errp[i]);
         }
         return r;
 }

@@ -9,55 +9,757 @@
  *     smbusers.c   Samba's password database (pdbedit, smbpasswd -s)
  *     folder.c     a share's folder: owner, group, mode, POSIX ACLs
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "module.h"
+#include "modules/change.h"
+#include "modules/registry.h"
+#include "modules/shares/avahi.h"
+#include "modules/shares/exports.h"
 #include "modules/shares/folder.h"
+#include "modules/shares/model.h"
+#include "modules/shares/names.h"
+#include "modules/shares/smbconf.h"
 #include "modules/shares/connections.h"
 #include "modules/shares/shares.h"
 #include "roles.h"
 #include "util.h"
 
-static int todo(struct module_error *err) {
-        module_error_set(err, 501, "not_implemented", NULL, "not implemented yet");
-        return -ENOSYS;
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+static int oom(struct module_error *err) {
+        module_error_set(err, 500, "internal", NULL, "Out of memory");
+        return -ENOMEM;
 }
 
 int shares_find_path(const char *name, char *path, size_t len, struct module_error *err) {
-        (void)name, (void)path, (void)len;
-        return todo(err);
+        struct shares_state s;
+        json_t *share;
+        int r;
+
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        share = state_find(&s, name, NULL, NULL);
+        if (!share) {
+                module_error_set(err, 404, "not_found", NULL, "no share called %.80s", name);
+                r = -ENOENT;
+        } else
+                snprintf(path, len, "%s", json_string_value(json_object_get(share, "path")));
+        state_done(&s);
+        return r;
 }
 
 int shares_roots(struct setting_list *ret) {
-        *ret = (struct setting_list){.n = 1};
-        snprintf(ret->name[0], sizeof ret->name[0], "/srv");
+        struct module_error e = {0};
+        struct shares_state s;
+        size_t i;
+        json_t *v;
+
+        *ret = (struct setting_list){0};
+        if (state_load(&s, &e) < 0)
+                return -EIO;
+        json_array_foreach(s.roots, i, v)
+                if (ret->n < SETTING_LIST_MAX)
+                        snprintf(ret->name[ret->n++], sizeof ret->name[0], "%s",
+                                 json_string_value(v));
+        state_done(&s);
         return 0;
 }
 
 bool shares_under_roots(const char *path) {
-        (void)path;
+        struct setting_list roots;
+
+        if (shares_roots(&roots) < 0)
+                return false;
+        for (size_t i = 0; i < roots.n; i++) {
+                size_t n = strlen(roots.name[i]);
+                if (!strncmp(path, roots.name[i], n) && (path[n] == '\0' || path[n] == '/'))
+                        return true;
+        }
         return false;
 }
 
+/* ---- reads ----------------------------------------------------------------------- */
+
 static int shares_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
                        struct module_error *err) {
-        (void)ctx, (void)query;
-        *ret = json_pack("{s:[]}", "shares");
-        return *ret ? 0 : todo(err);
+        _cleanup_json_ json_t *items = json_array();
+        json_t *lists[2], *x;
+        struct shares_state s;
+        size_t i;
+        int r;
+
+        (void)ctx;
+        if (json_object_size(query) > 0) {
+                module_error_set(err, 400, "invalid_argument", NULL, "shares take no query");
+                return -EINVAL;
+        }
+        if (!items)
+                return oom(err);
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        lists[0] = s.shares;
+        lists[1] = s.foreign;
+        for (size_t l = 0; l < 2 && r >= 0; l++)
+                json_array_foreach(lists[l], i, x)
+                        if (r >= 0 && json_array_append_new(items, share_decorate(x)) < 0)
+                                r = oom(err);
+        state_done(&s);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:O}", "shares", items);
+        return *ret ? 0 : oom(err);
 }
 
 static int shares_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
                        struct module_error *err) {
-        (void)ctx, (void)id, (void)query, (void)ret;
-        return todo(err);
+        struct shares_state s;
+        json_t *share;
+        int r;
+
+        (void)ctx;
+        if (json_object_size(query) > 0) {
+                module_error_set(err, 400, "invalid_argument", NULL, "a share takes no query");
+                return -EINVAL;
+        }
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        share = state_find(&s, id, NULL, NULL);
+        if (!share) {
+                module_error_set(err, 404, "not_found", NULL, "no share called %.80s", id);
+                r = -ENOENT;
+        } else {
+                *ret = json_pack("{s:o}", "share", share_decorate(share));
+                if (!*ret)
+                        r = oom(err);
+        }
+        state_done(&s);
+        return r;
+}
+
+/* ---- writes (in the helper) ---------------------------------------------------------- */
+
+/* What the commit does once the files are written. */
+struct commit_data {
+        bool smb, nfs;
+        const char *close_share;  /* deleted or turned off: its clients go */
+        const char *close_denied; /* allowed users narrowed */
+        json_t *notes;
+};
+
+static bool smbd_reload(json_t *notes) {
+        const char *argv[] = {"/usr/bin/smbcontrol", "smbd", "reload-config", NULL};
+        char msg[256];
+
+        if (access(argv[0], X_OK) < 0)
+                return false;
+        if (change_exec(argv, NULL, msg, sizeof msg) == 0)
+                return true;
+        if (notes)
+                json_array_append_new(notes, json_string("smbd is not running: the change is "
+                                                         "served when it starts"));
+        return false;
+}
+
+static int exports_apply(struct module_error *err) {
+        const char *argv[] = {"/usr/sbin/exportfs", "-ra", NULL};
+        char msg[400];
+        int r;
+
+        if (access(argv[0], X_OK) < 0)
+                return 0;
+        r = change_exec(argv, NULL, msg, sizeof msg);
+        if (r == 0)
+                return 0;
+        module_error_set(err, 409, "conflict", "nfs", "exportfs -ra failed (%d): %s", r, msg);
+        return -EIO;
+}
+
+static int commit(void *data, struct module_error *err) {
+        struct commit_data *c = data;
+        struct module_error e = {0};
+
+        if (c->nfs && exports_apply(err) < 0)
+                return -EIO;
+        if (c->smb && smbd_reload(c->notes)) {
+                if (c->close_share) {
+                        const char *argv[] = {"/usr/bin/smbcontrol", "smbd", "close-share",
+                                              c->close_share, NULL};
+                        char msg[256];
+                        (void)change_exec(argv, NULL, msg, sizeof msg);
+                }
+                if (c->close_denied)
+                        (void)connections_close_denied(c->close_denied, &e);
+        }
+        return 0;
+}
+
+/* In the staged /etc: Samba's and the NFS server's own checkers. */
+static int validate_staged(const char *etc, struct module_error *err) {
+        char msg[1024];
+        int r;
+
+        (void)etc;
+        if (access(SMB_CONF, F_OK) == 0 && access("/usr/bin/testparm", X_OK) == 0) {
+                const char *argv[] = {"/usr/bin/testparm", "-s", "--suppress-prompt", SMB_CONF,
+                                      NULL};
+                _cleanup_free_ char *out = NULL;
+                r = change_exec_output(argv, 4 << 20, &out, NULL, msg, sizeof msg);
+                if (r != 0 || strstr(msg, "Unknown parameter") || strstr(msg, "Ignoring unknown") ||
+                    strstr(msg, "ERROR")) {
+                        module_error_set(err, 422, "invalid_value", NULL,
+                                         "testparm refused the new Samba configuration (%d): %s",
+                                         r, msg);
+                        return -EINVAL;
+                }
+        }
+        if (access(EXPORTS_FILE, F_OK) == 0 && nfs_tools_installed()) {
+                const char *argv[] = {"/usr/sbin/exportfs", "-ra", NULL};
+                /* exportfs keeps its table in /var/lib/nfs: a scratch one
+                 * here, in the stage's own mount namespace. */
+                if (mount("tmpfs", "/var/lib/nfs", "tmpfs", MS_NOSUID | MS_NODEV,
+                          "size=1m,mode=0755") < 0) {
+                        module_error_set(err, 500, "internal", NULL,
+                                         "cannot stage the NFS table: %m");
+                        return -errno;
+                }
+                r = change_exec(argv, NULL, msg, sizeof msg);
+                if (r != 0) {
+                        module_error_set(err, 422, "invalid_value", "nfs",
+                                         "exportfs refused the new exports (%d): %s", r, msg);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static const change_hooks_t shares_hooks = {
+        .validate = validate_staged,
+};
+
+static void edit(struct change_plan *p, const char *path, const char *before, const char *after,
+                 unsigned mode, bool make_dir) {
+        struct change_file *f;
+
+        if ((!before && !after) || (before && after && STREQ(before, after)))
+                return;
+        f = change_edit(p, path, after ? CHANGE_FILE : CHANGE_ABSENT, after, mode);
+        if (f && make_dir)
+                f->flags |= CHANGE_MAKE_DIR;
+}
+
+/* The files for the share points shares (Steward's, all of them), planned
+ * against the state s; smbconf_new: smb.conf's new text (an import), or
+ * NULL. */
+static int plan_files(struct change_plan *p, const struct shares_state *s, json_t *shares,
+                      const char *smbconf_new, struct commit_data *c, struct module_error *err) {
+        _cleanup_free_ char *inc = NULL, *exp = NULL, *av = NULL, *conf = NULL;
+        const char *smbconf = smbconf_new ? smbconf_new : s->smbconf;
+        bool any_tm = false;
+        size_t i;
+        json_t *x;
+
+        if (smbconf_render(s->globals, shares, &inc) < 0 || exports_render(shares, &exp) < 0 ||
+            avahi_render(shares, &av) < 0)
+                return oom(err);
+        if (smbconf && !smbconf_has_include(smbconf, SMB_INCLUDE) &&
+            smbconf_add_include(smbconf, SMB_INCLUDE, &conf) < 0)
+                return oom(err);
+        edit(p, SMB_CONF, s->smbconf, conf ? conf : smbconf, 0644, false);
+        edit(p, SMB_INCLUDE, s->include, inc, 0644, true);
+        edit(p, EXPORTS_FILE, s->exports, *exp ? exp : NULL, 0644, true);
+        json_array_foreach(shares, i, x)
+                any_tm |= json_is_true(json_object_get(json_object_get(x, "smb"), "time_machine"));
+        if (av && access("/etc/avahi", F_OK) < 0)
+                change_warn(p, "avahi-daemon is not installed: Macs will not find the Time "
+                               "Machine destination by themselves (apt install avahi-daemon)");
+        else
+                edit(p, AVAHI_FILE, s->avahi, av, 0644, true);
+        c->smb = true;
+        c->nfs = !(s->exports ? STREQ(s->exports, exp) : !*exp);
+        (void)any_tm;
+        return 0;
+}
+
+static bool narrowed(json_t *before, json_t *after) {
+        json_t *b = json_object_get(json_object_get(before, "smb"), "valid_users");
+        json_t *a = json_object_get(json_object_get(after, "smb"), "valid_users");
+        size_t i;
+        json_t *v;
+
+        if (json_array_size(a) == 0)
+                return false;
+        if (json_array_size(b) == 0)
+                return true;
+        json_array_foreach(b, i, v) {
+                bool kept = false;
+                for (size_t j = 0; j < json_array_size(a); j++)
+                        kept |= json_equal(v, json_array_get(a, j));
+                if (!kept)
+                        return true;
+        }
+        return false;
+}
+
+static int write_locked(collection_op_t op, const char *id, json_t *body, bool dry_run,
+                        json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *shares = NULL, *share = NULL, *plan = NULL, *notes = json_array();
+        _cleanup_free_ char *smbconf_new = NULL;
+        struct commit_data c = {.notes = notes};
+        struct shares_state s;
+        struct change_plan p;
+        json_t *old = NULL;
+        bool foreign = false;
+        size_t index = 0;
+        int r;
+
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        shares = json_deep_copy(s.shares);
+        if (!shares || !notes) {
+                r = oom(err);
+                goto out;
+        }
+        if (op != COLLECTION_CREATE) {
+                old = state_find(&s, id, &foreign, &index);
+                if (!old) {
+                        module_error_set(err, 404, "not_found", NULL, "no share called %.80s", id);
+                        r = -ENOENT;
+                        goto out;
+                }
+                if (foreign && !(op == COLLECTION_MODIFY &&
+                                 STREQ(json_string_value(json_object_get(body, "source")) ?: "",
+                                       "steward"))) {
+                        module_error_set(err, 409, "read_only", "source",
+                                         "%s is defined in smb.conf: import it first "
+                                         "(PATCH {\"source\": \"steward\"}, or steward shares "
+                                         "import %s)",
+                                         id, id);
+                        r = -EPERM;
+                        goto out;
+                }
+        }
+        if (op == COLLECTION_DELETE) {
+                c.close_share = json_string_value(json_object_get(old, "name"));
+                json_array_remove(shares, index);
+        } else {
+                r = share_merge(old, body, op == COLLECTION_CREATE, &share, err);
+                if (r < 0)
+                        goto out;
+                if (op == COLLECTION_CREATE &&
+                    state_find(&s, json_string_value(json_object_get(share, "name")), NULL, NULL)) {
+                        module_error_set(err, 409, "exists", "name",
+                                         "name: a share called %s exists already",
+                                         json_string_value(json_object_get(share, "name")));
+                        r = -EEXIST;
+                        goto out;
+                }
+                r = share_check_system(&s, share, err);
+                if (r < 0)
+                        goto out;
+                json_object_set_new(share, "source", json_string("steward"));
+                if (foreign) {
+                        json_t *sec = smbconf_section(s.smb_sections, id);
+                        if (!sec || smbconf_cut_section(s.smbconf, sec, &smbconf_new) < 0) {
+                                r = oom(err);
+                                goto out;
+                        }
+                        json_array_append(shares, share);
+                } else if (op == COLLECTION_CREATE)
+                        json_array_append(shares, share);
+                else
+                        json_array_set(shares, index, share);
+                if (old && !foreign) {
+                        bool was = json_is_true(json_object_get(json_object_get(old, "smb"),
+                                                                "enabled"));
+                        bool is = json_is_true(json_object_get(json_object_get(share, "smb"),
+                                                               "enabled"));
+                        if (was && !is)
+                                c.close_share = json_string_value(json_object_get(old, "name"));
+                        else if (narrowed(old, share) ||
+                                 (json_is_true(json_object_get(json_object_get(old, "smb"),
+                                                               "guest_ok")) &&
+                                  !json_is_true(json_object_get(json_object_get(share, "smb"),
+                                                                "guest_ok"))))
+                                c.close_denied = json_string_value(json_object_get(old, "name"));
+                }
+        }
+        change_plan_init(&p);
+        r = plan_files(&p, &s, shares, smbconf_new, &c, err);
+        if (r >= 0 && share &&
+            json_is_true(json_object_get(json_object_get(share, "smb"), "guest_ok")))
+                change_warn(&p, "guest access is on: anyone who reaches the server can connect "
+                                "to %s without a password",
+                            json_string_value(json_object_get(share, "name")));
+        if (r >= 0)
+                r = change_run(&p,
+                               &(struct change_opts){.dry_run = dry_run,
+                                                     .hooks = &shares_hooks,
+                                                     .commit = commit,
+                                                     .data = &c},
+                               &plan, err);
+        change_plan_done(&p);
+        if (r < 0 && !plan)
+                goto out;
+        if (plan && json_array_size(notes) > 0) {
+                json_t *w = json_object_get(plan, "warnings");
+                if (!w)
+                        json_object_set_new(plan, "warnings", w = json_array());
+                json_array_extend(w, notes);
+        }
+        *ret = json_pack("{s:{s:o?}, s:O?}", "result", "share",
+                         share ? share_decorate(share) : NULL, "plan", plan);
+        if (!*ret && r >= 0)
+                r = oom(err);
+out:
+        state_done(&s);
+        return r;
 }
 
 static int shares_write(const struct module_ctx *ctx, collection_op_t op, const char *id,
                         json_t *body, json_t *query, bool dry_run, json_t **ret,
                         struct module_error *err) {
-        (void)ctx, (void)op, (void)id, (void)body, (void)query, (void)dry_run, (void)ret;
-        return todo(err);
+        (void)ctx;
+        if (json_object_size(query) > 0) {
+                module_error_set(err, 400, "invalid_argument", NULL, "shares take no query");
+                return -EINVAL;
+        }
+        if (op != COLLECTION_CREATE && (!id || !share_name_valid(id))) {
+                module_error_set(err, 404, "not_found", NULL, "no share called %.80s",
+                                 id ? id : "");
+                return -ENOENT;
+        }
+        return write_locked(op, id, body, dry_run, ret, err);
+}
+
+/* ---- settings ------------------------------------------------------------------------ */
+
+static const char *const protocol_choices[] = {"SMB2_02", "SMB2_10", "SMB3_00", "SMB3_02",
+                                               "SMB3_11", NULL};
+static const char *const signing_choices[] = {"default", "auto", "mandatory", "disabled", NULL};
+static const char *const encryption_choices[] = {"default", "off", "if_required", "desired",
+                                                 "required", NULL};
+
+static bool root_valid(const char *s) {
+        static const char *const never[] = {"/", "/etc", "/root", "/proc", "/sys", "/dev", "/boot",
+                                            "/run", "/usr", "/bin", "/sbin", "/lib", "/var"};
+        size_t n = strlen(s);
+
+        if (!path_plain_absolute(s, n) || n >= SETTING_LIST_ITEM_MAX)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(never); i++)
+                if (STREQ(s, never[i]))
+                        return false;
+        return strncmp(s, "/etc/", 5) != 0 && strncmp(s, "/proc/", 6) && strncmp(s, "/sys/", 5) &&
+               strncmp(s, "/dev/", 5) && strncmp(s, "/boot/", 6) && strncmp(s, "/root/", 6);
+}
+
+static const setting_def_t shares_settings[] = {
+        {.key = "roots",
+         .type = SETTING_STRING_ARRAY,
+         .min = 1,
+         .max = SETTING_LIST_MAX,
+         .description = "The folders under which share points may be made (absolute paths; "
+                        "never /, /etc, /root, /proc, /sys, /dev, /boot).  Default: /srv",
+         .valid_string = root_valid},
+        {.key = "smb:workgroup",
+         .type = SETTING_STRING,
+         .min = 1,
+         .max = 15,
+         .description = "The Windows workgroup or NetBIOS domain (workgroup)",
+         .valid_string = netbios_name_valid},
+        {.key = "smb:server_string",
+         .type = SETTING_STRING,
+         .max = 255,
+         .description = "What clients see as the server's description (server string)",
+         .valid_string = server_string_valid},
+        {.key = "smb:min_protocol",
+         .type = SETTING_ENUM,
+         .choices = protocol_choices,
+         .description = "The oldest SMB dialect clients may use (server min protocol); SMB1 is "
+                        "never offered"},
+        {.key = "smb:signing",
+         .type = SETTING_ENUM,
+         .choices = signing_choices,
+         .description = "Whether packets are signed (server signing)"},
+        {.key = "smb:encryption",
+         .type = SETTING_ENUM,
+         .choices = encryption_choices,
+         .description = "Whether SMB3 encryption is offered or required for every share "
+                        "(server smb encrypt)"},
+        {.key = "smb:netbios",
+         .type = SETTING_BOOLEAN,
+         .description = "Whether the NetBIOS name service runs (off: disable netbios)"},
+        {.key = "smb:log_level",
+         .type = SETTING_INTEGER,
+         .min = 0,
+         .max = 10,
+         .description = "How much smbd logs (log level), 0–10"},
+};
+
+/* Each smb: setting's Samba parameter and its Samba 4.17 default. */
+static const struct {
+        const char *key, *param, *def;
+} smb_params[] = {
+        {"smb:workgroup", "workgroup", "WORKGROUP"},
+        {"smb:server_string", "server string", "Samba %v"},
+        {"smb:min_protocol", "server min protocol", "SMB2_02"},
+        {"smb:signing", "server signing", "default"},
+        {"smb:encryption", "server smb encrypt", "default"},
+        {"smb:netbios", "disable netbios", "no"},
+        {"smb:log_level", "log level", "0"},
+};
+
+static const char *global_value(const struct shares_state *s, const char *param) {
+        char norm[64];
+        const char *k;
+        json_t *v, *g = smbconf_section(s->smb_sections, "global");
+
+        smbconf_key_norm(param, norm, sizeof norm);
+        json_object_foreach(s->globals, k, v) {
+                char kn[64];
+                smbconf_key_norm(k, kn, sizeof kn);
+                if (STREQ(kn, norm))
+                        return json_string_value(v);
+        }
+        if (STREQ(norm, "serversmbencrypt") && g && smbconf_get(g, "smb encrypt"))
+                return smbconf_get(g, "smb encrypt");
+        return g ? smbconf_get(g, param) : NULL;
+}
+
+static json_t *setting_value(const char *key, const char *v) {
+        bool b;
+        int64_t n;
+
+        if (STREQ(key, "smb:netbios"))
+                return json_boolean(!(smbconf_bool(v, &b) == 0 && b));
+        if (STREQ(key, "smb:log_level")) {
+                char first[16];
+                snprintf(first, sizeof first, "%.*s", (int)strcspn(v, " \t"), v);
+                return json_integer(safe_atoi64(first, &n) == 0 ? n : 0);
+        }
+        if (STREQ(key, "smb:min_protocol") || STREQ(key, "smb:signing") ||
+            STREQ(key, "smb:encryption")) {
+                char up[32];
+                snprintf(up, sizeof up, "%s", v);
+                for (char *c = up; *c; c++)
+                        *c = STREQ(key, "smb:min_protocol") ? (char)toupper((unsigned char)*c)
+                                                            : (char)tolower((unsigned char)*c);
+                if (STREQ(up, "mandatory") && STREQ(key, "smb:encryption"))
+                        return json_string("required");
+                return json_string(up);
+        }
+        return json_string(v);
+}
+
+static int shares_settings_read(json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *smb = json_object();
+        struct shares_state s;
+        int r;
+
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(smb_params) && smb; i++)
+                json_object_set_new(smb, smb_params[i].key + 4,
+                                    setting_value(smb_params[i].key,
+                                                  global_value(&s, smb_params[i].param)
+                                                          ?: smb_params[i].def));
+        *ret = smb ? json_pack("{s:O, s:O}", "roots", s.roots, "smb", smb) : NULL;
+        state_done(&s);
+        return *ret ? 0 : oom(err);
+}
+
+static int set_global(json_t *globals, const char *param, json_t *v) {
+        char norm[64], kn[64];
+        const char *k;
+        json_t *x;
+        void *tmp;
+
+        smbconf_key_norm(param, norm, sizeof norm);
+        json_object_foreach_safe(globals, tmp, k, x) {
+                smbconf_key_norm(k, kn, sizeof kn);
+                if (STREQ(kn, norm))
+                        json_object_del(globals, k);
+        }
+        return v ? json_object_set_new(globals, param, v) : 0;
+}
+
+static int apply_one(struct shares_state *s, const char *k, json_t *v, json_t **conf,
+                     struct module_error *err) {
+        char text[300];
+
+        if (STREQ(k, "roots")) {
+                size_t i;
+                json_t *x;
+                struct buf b;
+                buf_init(&b, 64 * 1024);
+                buf_puts(&b, "# Managed by Steward: the folders under which share points may be "
+                             "made.\n");
+                json_array_foreach(v, i, x) {
+                        if (!json_is_string(x) || !root_valid(json_string_value(x))) {
+                                buf_free(&b);
+                                module_error_set(err, 422, "invalid_setting", k,
+                                                 "roots: not a folder shares may be made under");
+                                return -EINVAL;
+                        }
+                        buf_printf(&b, "root = %s\n", json_string_value(x));
+                }
+                buf_append(&b, "", 1);
+                *conf = json_string(b.data);
+                buf_free(&b);
+                return *conf ? 0 : oom(err);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(smb_params); i++) {
+                if (!STREQ(k, smb_params[i].key))
+                        continue;
+                if (STREQ(k, "smb:netbios"))
+                        snprintf(text, sizeof text, "%s", json_is_true(v) ? "no" : "yes");
+                else if (STREQ(k, "smb:log_level"))
+                        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                else
+                        snprintf(text, sizeof text, "%s", json_string_value(v) ?: "");
+                if ((STREQ(k, "smb:signing") || STREQ(k, "smb:encryption")) &&
+                    STREQ(text, "default"))
+                        return set_global(s->globals, smb_params[i].param, NULL);
+                return set_global(s->globals, smb_params[i].param, json_string(text)) < 0
+                               ? oom(err)
+                               : 0;
+        }
+        module_error_set(err, 422, "unknown_setting", k, "shares has no setting %.100s", k);
+        return -ENOENT;
+}
+
+static int shares_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
+                                 json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *plan = json_object(), *changed = json_array(), *done = NULL,
+                              *conf = NULL, *notes = json_array();
+        struct commit_data c = {.notes = notes};
+        struct shares_state s;
+        struct change_plan p;
+        const char *k;
+        json_t *v;
+        int r;
+
+        (void)ctx;
+        if (!plan || !changed || !notes)
+                return oom(err);
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        json_object_foreach(changes, k, v) {
+                r = apply_one(&s, k, v, &conf, err);
+                if (r < 0)
+                        goto out;
+                json_array_append_new(changed, json_string(k));
+        }
+        change_plan_init(&p);
+        r = plan_files(&p, &s, s.shares, NULL, &c, err);
+        if (r >= 0 && conf)
+                edit(&p, SHARES_CONF, s.conf, json_string_value(conf), 0644, true);
+        if (r >= 0)
+                r = change_run(&p,
+                               &(struct change_opts){.dry_run = dry_run,
+                                                     .hooks = &shares_hooks,
+                                                     .commit = commit,
+                                                     .data = &c},
+                               &done, err);
+        change_plan_done(&p);
+        if (r < 0)
+                goto out;
+        if (json_object_set(plan, "changed", changed) < 0 ||
+            json_object_set_new(plan, "dry_run", json_boolean(dry_run)) < 0 ||
+            json_object_set_new(plan, "restart_required", json_false()) < 0 ||
+            json_object_set(plan, "files", json_object_get(done, "files")) < 0 ||
+            json_object_set(plan, "warnings", notes) < 0) {
+                r = oom(err);
+                goto out;
+        }
+        *ret = json_incref(plan);
+out:
+        state_done(&s);
+        return r;
+}
+
+static const char *const *shares_files(void) {
+        static const char *const owned[] = {SMB_CONF,   SMB_INCLUDE, EXPORTS_FILE,
+                                            AVAHI_FILE, SHARES_CONF, NULL};
+        return owned;
+}
+
+/* After a rollback put files back: what they say is served. */
+static int shares_make_live(bool helper, struct module_error *err) {
+        if (!helper)
+                return 0;
+        (void)smbd_reload(NULL);
+        if (access(EXPORTS_FILE, F_OK) == 0 || nfs_tools_installed())
+                return exports_apply(err) < 0 && access(EXPORTS_FILE, F_OK) == 0 ? -EIO : 0;
+        return 0;
+}
+
+/* ---- start, stop, restart: the servers, through systemd ------------------------------- */
+
+static int servers(const char *verb, struct module_error *err) {
+        const char *argv[8] = {"/usr/bin/systemctl", verb, "--"};
+        size_t n = 3;
+        char msg[400];
+        int r;
+
+        if (access("/run/systemd/system", F_OK) < 0) {
+                module_error_set(err, 503, "unavailable", NULL,
+                                 "systemd is not running here: start smbd and the NFS server "
+                                 "the way this system starts services");
+                return -EOPNOTSUPP;
+        }
+        if (samba_installed())
+                argv[n++] = "smbd.service";
+        if (samba_installed() && access("/lib/systemd/system/nmbd.service", F_OK) == 0)
+                argv[n++] = "nmbd.service";
+        if (nfs_tools_installed())
+                argv[n++] = "nfs-server.service";
+        if (n == 3) {
+                module_error_set(err, 503, "unavailable", NULL,
+                                 "neither Samba nor the NFS server is installed");
+                return -EOPNOTSUPP;
+        }
+        r = change_exec(argv, NULL, msg, sizeof msg);
+        if (r == 0)
+                return 0;
+        module_error_set(err, 500, "failed", NULL, "systemctl %s failed (%d): %s", verb, r, msg);
+        return -EIO;
+}
+
+static int shares_start(const struct module_ctx *ctx, struct module_error *err) {
+        (void)ctx;
+        return servers("start", err);
+}
+
+static int shares_stop(const struct module_ctx *ctx, struct module_error *err) {
+        (void)ctx;
+        return servers("stop", err);
+}
+
+static int shares_restart(const struct module_ctx *ctx, struct module_error *err) {
+        (void)ctx;
+        return servers("restart", err);
+}
+
+static int shares_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        (void)ctx;
+        *ret = json_pack("{s:s, s:b, s:b, s:b}", "state",
+                         samba_installed() || nfs_tools_installed() ? "running" : "unavailable",
+                         "samba", samba_installed(), "samba_vfs_modules",
+                         samba_vfs_fruit_installed(), "nfs", nfs_tools_installed());
+        return *ret ? 0 : oom(err);
 }
 
 /* ---- routes ---------------------------------------------------------------------- */
@@ -439,6 +1141,18 @@ const module_t module_shares = {
         .name = "shares",
         .summary = "file sharing: folders over SMB and NFS, Time Machine destinations, "
                    "connected users",
+        .status = shares_status,
+        .fullstatus = shares_status,
+        .settings = shares_settings,
+        .n_settings = ELEMENTSOF(shares_settings),
+        .settings_read = shares_settings_read,
+        .settings_apply = shares_settings_apply,
+        .files = shares_files,
+        .make_live = shares_make_live,
+        .change = &shares_hooks,
+        .start = shares_start,
+        .stop = shares_stop,
+        .restart = shares_restart,
         .commands = shares_commands,
         .n_commands = ELEMENTSOF(shares_commands),
         .privileged_read = shares_privileged_read,
