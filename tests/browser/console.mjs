@@ -895,7 +895,7 @@ Object.assign(steps, {
     await check('shares-review');
     await page.click('dialog[open] button[value=apply]');
     await page.waitForSelector(`${row('media')}`);
-    assert.match(await page.textContent('.page-status .notice-ok'), /media is shared\. \(audit record 42\)/);
+    assert.match(await page.textContent('.page-status .notice-ok'), /media is shared \(audit record 42\)\./);
     const sent = f.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/shares');
     assert.equal(sent.length, 1);
     const b = sent[0].body;
@@ -934,6 +934,55 @@ Object.assign(steps, {
     assert.deepEqual(folder.body, { mode: '2770' });
     await page.unroute(ours, f.handler);
     await page.unroute((url) => url.pathname === '/api/v1/events', f.events);
+  },
+});
+
+Object.assign(steps, {
+  /* The file-sharing page against the real daemon (test_console.py made
+   * the share "projects" and the folders under a scratch /srv): the share
+   * point and those of smb.conf listed, a Time Machine share made through
+   * the form and its review dialog (the real plan: Steward's Samba include
+   * file), seen by the API afterwards; an NFS client the module refuses
+   * shown at its row. */
+  async sharesreal() {
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    const row = (name) => `table.shares tr:has([data-share="${name}"])`;
+    assert.match(await page.textContent(`${row('projects')} .protocols-cell`), /SMB.*NFS/);
+    assert.match(await page.textContent(row('projects')), /192\.0\.2\.0\/24 \(ro, root_squash, sync/);
+    await check('shares-real');
+    await page.click('#new-share');
+    await page.waitForSelector('form.share-form');
+    await page.fill('form.share-form input >> nth=0', 'media');
+    await page.fill('form.share-form .share-basics [data-field=path] input', '/srv/media');
+    await page.fill('[data-names="smb.valid_users"]', 'alice');
+    await page.press('[data-names="smb.valid_users"]', 'Enter');
+    await page.check('input[name="smb.time_machine"]');
+    await page.fill('input[aria-label="Time Machine size"]', '500');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan pre.diff');
+    const plan = await page.textContent('dialog[open] .plan');
+    assert.match(plan, /\/etc\/samba\/steward\.conf/);
+    assert.match(plan, /\[media\]/);
+    await check('shares-real-review');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector(`${row('media')} .protocols-cell >> text=Time Machine`);
+    assert.match(await page.textContent('.page-status .notice-ok'), /media is shared \(audit record \d+\)\./);
+    const shown = await apiGet('/api/v1/shares/media');
+    const media = shown.share || shown;
+    assert.equal(media.path, '/srv/media');
+    assert.deepEqual(media.smb.valid_users, ['alice']);
+    assert.equal(media.smb.time_machine, true);
+    assert.equal(media.smb.time_machine_max_size, '500G');
+    await check('shares-real-created');
+    await page.click('button[aria-label="Edit projects"]');
+    await page.waitForSelector('form.share-form');
+    await page.fill('input[aria-label="Client 1: host, address or network"]', 'bad host');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('[data-field="nfs.clients"] .field-error:not(:empty)');
+    assert.match(await page.textContent('[data-field="nfs.clients"] .field-error'), /bad host/);
+    assert.equal(await page.getAttribute('input[aria-label="Client 1: host, address or network"]', 'aria-invalid'), 'true');
+    await check('shares-real-refused');
   },
 });
 

@@ -162,6 +162,36 @@ def test_console_shares_page(console):
     run(d, user, ["shares"], "shares")
 
 
+@pytest.fixture
+def shares_console(daemon_base, make_daemon):
+    """A daemon in a scratch /etc with a scratch /srv (two folders to
+    share), an admin, and the share "projects" made through the API."""
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    srv = daemon_base / "srv"
+    for name in ("projects", "media"):
+        (srv / name).mkdir(parents=True)
+    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv, extra_binds=[(str(srv), "/srv")]))
+    user = make_user(d, "alice", "alice-Secret-1", ["sudo"])
+    r = d.unix("POST", "/api/v1/shares", {"name": "projects", "path": "/srv/projects",
+                                           "smb": {"read_only": False, "valid_users": ["alice"]},
+                                           "nfs": {"enabled": True, "clients": ["192.0.2.0/24(ro)"]}})
+    assert r.status in (200, 201), r.body
+    return d, user
+
+
+def test_console_shares_page_real(shares_console):
+    """The file-sharing page against the real module: the share made
+    through the API listed with its badges and clients, a Time Machine
+    share made through the form and its review dialog (the real plan),
+    an NFS client the module refuses shown at its row."""
+    d, user = shares_console
+    run(d, user, ["login", "sharesreal"], "shares-real")
+    shown = d.unix("GET", "/api/v1/shares/media").json
+    assert shown.get("share", shown)["smb"]["time_machine_max_size"] == "500G"
+
+
 def test_console_users(console):
     d, user = console
     assert has_users(d), "the users module is missing"

@@ -208,3 +208,34 @@ def test_generic_verbs_get_an_option_per_member(daemon, tmp_path):
     assert f.writes[-1][2] == {"name": "x", "path": "/srv/x",
                                "smb": {"read_only": True, "valid_users": ["alice", "bob"],
                                        "case_sensitive": "no"}}
+
+
+@pytest.fixture
+def shares_daemon(daemon_base, make_daemon):
+    """A daemon over a scratch /etc and a scratch /srv with a folder to share."""
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    srv = daemon_base / "srv"
+    (srv / "projects").mkdir(parents=True)
+    return make_daemon(wrap=lambda argv: ns_argv(etc, argv, extra_binds=[(str(srv), "/srv")]))
+
+
+def test_the_module_takes_what_the_options_build(shares_daemon):
+    """End to end: the nested body the options build is what the shares
+    module reads — the dry run's plan holds the SMB members and the NFS
+    client; the share made shows them as lines."""
+    d = shares_daemon
+    args = ("shares", "add", "projects", "--path", "/srv/projects", "--read-write",
+            "--valid-users", "root,@staff", "--nfs", "--nfs-client", "192.0.2.0/24(ro)")
+    plan = d.cli(*args, "--dry-run", check=0).stdout
+    assert "valid users = root, @staff" in plan or "valid users = root @staff" in plan, plan
+    assert "read only = no" in plan, plan
+    assert "/srv/projects 192.0.2.0/24(ro" in plan, plan
+    d.cli(*args, check=0)
+    out = d.cli("shares", "show", "projects", check=0).stdout.splitlines()
+    assert "shares:projects:smb:read_only = no" in out
+    assert 'shares:projects:smb:valid_users:_array_index:1 = "@staff"' in out
+    assert 'shares:projects:nfs:clients:_array_index:0:host = "192.0.2.0/24"' in out
+    p = d.cli("shares", "modify", "projects", "--nfs-client", "bad host(ro)", check=1)
+    assert "option --nfs-client" in p.stderr, p.stderr

@@ -668,8 +668,11 @@ function accessCell(s) {
 }
 
 function folderCell(s) {
-  const f = s.folder;
-  return [h('div.mono', s.path), f ? h('div.muted', { 'data-folder': s.name }, `${f.owner || '?'}:${f.group || '?'} ${f.mode || ''}${(f.acl || []).length ? ' + ACL' : ''}`) : null];
+  const f = s.folder || {};
+  return [
+    s.path ? h('div.mono', s.path) : h('span.muted', s.name === 'homes' ? "each user's home" : '–'),
+    f.owner || f.mode ? h('div.muted', { 'data-folder': s.name }, `${f.owner || '?'}:${f.group || '?'} ${f.mode || ''}${(f.acl || []).length ? ' + ACL' : ''}`) : null,
+  ];
 }
 
 function warningsCell(s) {
@@ -686,7 +689,7 @@ async function sharesPart(el, env, status, onChange) {
     clear(formEl);
     newBtn.focus();
     if (cancelled) return;
-    clear(status, notice('ok', `${message}${auditId ? ` (audit record ${auditId})` : ''}`));
+    clear(status, notice('ok', auditId ? `${message.replace(/\.$/, '')} (audit record ${auditId}).` : message));
     load().catch((e) => clear(listEl, notice('error', errorText(e))));
     onChange();
   }
@@ -711,7 +714,7 @@ async function sharesPart(el, env, status, onChange) {
     return h(
       'div.toolbar.row-actions',
       managed
-        ? h('button.small', { type: 'button', 'aria-label': `Edit ${s.name}`, onclick: async () => openForm(await get(`/api/v1/shares/${seg(s.name)}`).catch(() => s)) }, 'Edit')
+        ? h('button.small', { type: 'button', 'aria-label': `Edit ${s.name}`, onclick: async () => openForm(await get(`/api/v1/shares/${seg(s.name)}`).then((r) => r.share || r, () => s)) }, 'Edit')
         : h(
             'button.small',
             {
