@@ -779,8 +779,9 @@ function fakeShares() {
     }
     if (p.startsWith('/api/v1/modules/shares/connections/') && req.method() === 'DELETE') {
       const id = decodeURIComponent(p.split('/').pop());
+      const gone = f.connections.filter((c) => c.id === id);
       f.connections = f.connections.filter((c) => c.id !== id);
-      return json(route, 200, { disconnected: id });
+      return json(route, 200, { disconnected: id, address: '192.0.2.10', ended: gone.map((c) => ({ id: c.id, user: c.user, share: c.share })) });
     }
     if (p === '/api/v1/modules/shares/smb-users') return json(route, 200, { smb_users: f.smbUsers });
     if (p === '/api/v1/modules/shares/folders') {
@@ -810,7 +811,11 @@ function fakeShares() {
   };
   f.events = async (route) => {
     await f.released;
-    const conns = [...f.connections, { id: 'smb-1002', protocol: 'smb', user: 'bob', client: '192.0.2.11', share: 'backup', since: now, dialect: 'SMB3_02', encrypted: false, signed: true }];
+    const conns = [
+      ...f.connections,
+      { id: 'smb-1002', protocol: 'smb', user: 'bob', client: '192.0.2.11', share: 'backup', since: now, dialect: 'SMB3_02', encrypted: false, signed: true },
+      { id: 'nfs-0x5f3a', protocol: 'nfs', user: null, client: '192.0.2.20', address: '192.0.2.20', share: null, since: null, dialect: null, encrypted: null, signed: null },
+    ];
     f.connections = conns;
     await route.fulfill({ status: 200, contentType: 'text/event-stream', body: `retry: 3600000\nevent: share_connections\ndata: ${JSON.stringify({ connections: conns, smbd_running: true })}\n\n` });
   };
@@ -850,7 +855,12 @@ Object.assign(steps, {
     await page.waitForSelector('table.connections [data-connection="smb-1002"]');
     assert.equal(f.connectionGets, gets, 'the connections table polled instead of taking the event');
     assert.match(await page.textContent('table.connections tr:has([data-connection="smb-1002"])'), /not encrypted/);
+    /* An NFS client has no Disconnect button: its export decides. */
+    assert.equal(await page.$$eval('table.connections tr:has([data-connection="nfs-0x5f3a"]) button', (b) => b.length), 0);
     await check('shares-live');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await check('shares-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     /* Disconnect, confirmed. */
     await page.click('button[aria-label="Disconnect alice on 192.0.2.10"]');
@@ -859,6 +869,7 @@ Object.assign(steps, {
     await page.click('dialog[open] button[value=ok]');
     await waitFor(() => !document.querySelector('table.connections [data-connection="smb-1001"]'));
     assert.ok(f.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v1/modules/shares/connections/smb-1001'));
+    assert.match(await page.textContent('.page-status .notice-ok'), /Disconnected alice \(192\.0\.2\.10\)\./);
 
     /* A new share point through the form, the folder picked. */
     await page.click('#new-share');

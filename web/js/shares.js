@@ -817,13 +817,17 @@ function connectionsPart(el, status) {
   const body = h('div');
   let last = null;
 
+  /* Samba ends every session from the client's address (kill-client-ip),
+   * so the confirmation says so; the answer names each that ended. */
   async function disconnect(c, button) {
     const who = `${c.user || 'an unknown user'} on ${c.client || 'an unknown machine'}`;
-    if (!(await confirm(`Disconnect ${who}?`, h('p', `${who} is disconnected from every share of this server${c.protocol === 'smb' ? ' (files open there may lose unsaved changes)' : ''}. The client may connect again.`), 'Disconnect', true))) return;
+    const from = c.address || c.client || 'that machine';
+    if (!(await confirm(`Disconnect ${who}?`, h('p', `Every SMB session from ${from} ends now, from every share of this server; files open there may lose unsaved changes. The client may connect again.`), 'Disconnect', true))) return;
     await busy(button, async () => {
       try {
-        await del(`/api/v1/modules/shares/connections/${seg(c.id)}`);
-        clear(status, notice('ok', `${who} disconnected.`));
+        const r = await del(`/api/v1/modules/shares/connections/${seg(c.id)}`);
+        const ended = ((r && r.ended) || []).map((e) => e.user).filter(Boolean);
+        clear(status, notice('ok', `Disconnected ${ended.length ? [...new Set(ended)].join(', ') : who} (${from}).`));
         await load();
       } catch (e) {
         clear(status, notice('error', errorText(e)));
@@ -839,9 +843,9 @@ function connectionsPart(el, status) {
       r && r.smbd_running === false ? notice('warn', 'Samba (smbd) is not running: SMB shares are not served. Start it from the services page.') : null,
       table(
         [
-          { label: 'User', cell: (c) => h('strong', { 'data-connection': c.id }, c.user || '–') },
+          { label: 'User', cell: (c) => h('strong', { 'data-connection': c.id }, c.user || (c.protocol === 'nfs' ? 'NFS client' : '–')) },
           { label: 'Client', cell: (c) => h('span.mono', c.client || '–') },
-          { label: 'Share', cell: (c) => c.share || h('span.muted', 'none open') },
+          { label: 'Share', cell: (c) => c.share || h('span.muted', c.protocol === 'nfs' ? '–' : 'none open') },
           { label: 'Protocol', cell: (c) => [badge((c.protocol || '?').toUpperCase(), 'info'), c.dialect ? h('span.muted', ` ${c.dialect}`) : null] },
           { label: 'Since', cell: (c) => (c.since ? when(c.since) : '–') },
           {
@@ -849,7 +853,15 @@ function connectionsPart(el, status) {
             cell: (c) => (c.protocol === 'nfs' ? h('span.muted', '–') : [c.encrypted ? badge('encrypted', 'ok') : badge('not encrypted', 'warn'), c.signed ? badge('signed', 'ok') : null]),
           },
           { label: 'Open files', class: 'num', cell: (c) => (c.open_files === undefined ? '–' : String(Array.isArray(c.open_files) ? c.open_files.length : c.open_files)) },
-          { label: 'Actions', cell: (c) => h('button.small', { type: 'button', 'aria-label': `Disconnect ${c.user || c.id} on ${c.client || '?'}`, onclick: (ev) => disconnect(c, ev.currentTarget) }, 'Disconnect') },
+          {
+            label: 'Actions',
+            /* An NFS client mounts again while an export allows it: it is
+             * ended by changing the share's clients. */
+            cell: (c) =>
+              c.protocol === 'nfs'
+                ? h('span.muted', 'change the share’s NFS clients')
+                : h('button.small', { type: 'button', 'aria-label': `Disconnect ${c.user || c.id} on ${c.client || '?'}`, onclick: (ev) => disconnect(c, ev.currentTarget) }, 'Disconnect'),
+          },
         ],
         conns,
         { class: 'connections', label: 'connected users', empty: 'Nobody is connected. Clients appear here as they connect.' },
