@@ -635,13 +635,57 @@ static bool id_is_path(const char *id) {
         }
 }
 
+/* The item as show prints it: a member name that is no KEY component (an
+ * smb.conf parameter such as "create mask") reads with '_' for each byte
+ * the KEY grammar has no place for ("create_mask"), so that the item still
+ * prints as lines rather than as JSON.  A new reference, or NULL. */
+static json_t *show_tree(json_t *v, unsigned depth) {
+        const char *k;
+        json_t *x, *out;
+        size_t i;
+
+        if (depth > 16)
+                return NULL;
+        if (json_is_array(v)) {
+                out = json_array();
+                json_array_foreach(v, i, x) {
+                        if (!out || json_array_append_new(out, show_tree(x, depth + 1)) < 0) {
+                                json_decref(out);
+                                return NULL;
+                        }
+                }
+                return out;
+        }
+        if (!json_is_object(v))
+                return json_incref(v);
+        out = json_object();
+        json_object_foreach(v, k, x) {
+                char key[FIELD_PART_MAX];
+                size_t n;
+
+                snprintf(key, sizeof key, "%s%s", k[0] == '.' || !k[0] ? "_" : "", k);
+                n = strlen(key);
+                for (char *p = key; *p; p++)
+                        if (!kv_valid_component(p, 1))
+                                *p = '_';
+                if (!kv_valid_component(key, n))
+                        snprintf(key, sizeof key, "_%s", k);
+                if (!out || json_object_set_new(out, key, show_tree(x, depth + 1)) < 0) {
+                        json_decref(out);
+                        return NULL;
+                }
+        }
+        return out;
+}
+
 static int print_item(const char *collection, json_t *schema, json_t *answer) {
         char prefix[NAME_MAX_LEN + 160];
         /* The answer is {"ITEM": {…}} (module.h): the lines are the item's. */
         json_t *inner = sget(schema, "item") ? json_object_get(answer, sget(schema, "item")) : NULL;
         json_t *item = json_is_object(inner) ? inner : answer;
-        json_t *id = json_object_get(item, sget(schema, "id") ?: "name");
+        json_t *id = json_object_get(item, sget(schema, "id") ?: "name"), *shown;
         char idtext[128];
+        int r;
 
         format_cell(id, idtext);
         /* An id that is no KEY path ("Team files", "ipc$") is in the lines
@@ -651,7 +695,10 @@ static int print_item(const char *collection, json_t *schema, json_t *answer) {
                 snprintf(prefix, sizeof prefix, "%s", collection);
         else
                 snprintf(prefix, sizeof prefix, "%s:%s", collection, idtext);
-        return print_kv(prefix, item);
+        shown = show_tree(item, 0);
+        r = shown ? print_kv(prefix, shown) : print_kv(prefix, item);
+        json_decref(shown);
+        return r;
 }
 
 /* A table cell: a list of strings is "a,b". */

@@ -216,6 +216,12 @@ def shares_daemon(daemon_base, make_daemon):
     from nsroot import ns_argv, scratch_etc
     (daemon_base / "ns").mkdir()
     etc = scratch_etc(daemon_base / "ns")
+    # Samba's configuration as Debian ships it, in short: one share of its own.
+    (etc / "samba").mkdir(exist_ok=True)
+    (etc / "samba" / "smb.conf").write_text(
+        "[global]\n   workgroup = WORKGROUP\n\n"
+        "[homes]\n   comment = Home Directories\n   browseable = no\n"
+        "   read only = yes\n   create mask = 0700\n   valid users = %S\n")
     srv = daemon_base / "srv"
     (srv / "projects").mkdir(parents=True)
     return make_daemon(wrap=lambda argv: ns_argv(etc, argv, extra_binds=[(str(srv), "/srv")]))
@@ -239,3 +245,12 @@ def test_the_module_takes_what_the_options_build(shares_daemon):
     assert 'shares:projects:nfs:clients:_array_index:0:host = "192.0.2.0/24"' in out
     p = d.cli("shares", "modify", "projects", "--nfs-client", "bad host(ro)", check=1)
     assert "option --nfs-client" in p.stderr, p.stderr
+
+
+def test_show_prints_smb_conf_parameters_as_lines(shares_daemon):
+    """A share of smb.conf carries Samba's own parameters ("create mask"):
+    their names read with '_' for the space, still as lines, never JSON."""
+    p = shares_daemon.cli("shares", "show", "homes", check=0)
+    lines = p.stdout.splitlines()
+    assert 'shares:homes:extra:create_mask = "0700"' in lines, p.stdout
+    assert "{" not in p.stdout and "JSON" not in p.stderr
