@@ -994,6 +994,21 @@ Object.assign(steps, {
     assert.match(await page.textContent('[data-field="nfs.clients"] .field-error'), /bad host/);
     assert.equal(await page.getAttribute('input[aria-label="Client 1: host, address or network"]', 'aria-invalid'), 'true');
     await check('shares-real-refused');
+    /* The generic page of the collection: it links to this page, and its
+     * form has an input per described member, sent nested. */
+    await go('#/collections/shares');
+    await settled('table.shares');
+    assert.equal(await page.getAttribute('main a[href="#/shares"]', 'href'), '#/shares');
+    await page.click('button[aria-label="Edit share projects"]');
+    await page.getByLabel('SMB: Hide dot files').uncheck();
+    await check('shares-generic-form');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan pre.diff');
+    assert.match(await page.textContent('dialog[open] .plan'), /hide dot files = no/);
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.notice-ok');
+    const projects = await apiGet('/api/v1/shares/projects');
+    assert.equal((projects.share || projects).smb.hide_dot_files, false);
   },
 });
 
