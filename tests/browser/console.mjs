@@ -784,6 +784,11 @@ function fakeShares() {
       return json(route, 200, { disconnected: id, address: '192.0.2.10', ended: gone.map((c) => ({ id: c.id, user: c.user, share: c.share })) });
     }
     if (p === '/api/v1/modules/shares/smb-users') return json(route, 200, { smb_users: f.smbUsers });
+    if (p === '/api/v1/modules/shares/commands/smb_account') {
+      const u = f.smbUsers.find((x) => x.name === body.user) || (f.smbUsers.push({ name: body.user, uid: 1003, enabled: true }), f.smbUsers[f.smbUsers.length - 1]);
+      if (typeof body.enabled === 'boolean') u.enabled = body.enabled;
+      return json(route, 200, { smb_user: u, changed: true });
+    }
     if (p === '/api/v1/modules/shares/folders') {
       const under = url.searchParams.get('under');
       const folders = under === '/srv' ? ['projects', 'backup', 'public', 'media'].map((n) => ({ path: `/srv/${n}`, owner: 'root', group: 'staff', mode: '2775' })) : [];
@@ -943,6 +948,26 @@ Object.assign(steps, {
     await waitFor(() => /permissions of \/srv\/projects changed/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
     const folder = f.requests.filter((r) => r.path === '/api/v1/shares/projects/folder').pop();
     assert.deepEqual(folder.body, { mode: '2770' });
+
+    /* Samba accounts: a password set in its dialog (typed twice), an
+     * account disabled after a confirmation, each one smb_account command. */
+    const accounts = () => f.requests.filter((r) => r.path === '/api/v1/modules/shares/commands/smb_account').map((r) => r.body);
+    await page.click('button[aria-label="Set the SMB password of bob"]');
+    await page.waitForSelector('dialog[open] input[type=password]');
+    await page.fill('dialog[open] input[type=password] >> nth=0', 'Bob-Smb-1');
+    await page.fill('dialog[open] input[type=password] >> nth=1', 'Bob-Smb-2');
+    await page.click('dialog[open] button[type=submit]');
+    await page.waitForSelector('dialog[open] .field-error:has-text("differ")');
+    assert.deepEqual(accounts(), [], 'nothing sent while the two passwords differ');
+    await page.fill('dialog[open] input[type=password] >> nth=1', 'Bob-Smb-1');
+    await page.click('dialog[open] button[type=submit]');
+    await waitFor(() => /SMB password of bob is set/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.click('button[aria-label="Disable SMB for alice"]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('table.smb-users tr:has([data-smb-user=alice]) >> text=disabled');
+    assert.deepEqual(accounts(), [{ user: 'bob', password: 'Bob-Smb-1' }, { user: 'alice', enabled: false }]);
+    assert.ok(f.requests.every((r) => !r.path.includes('Bob-Smb-1')), 'a password never goes in a URL');
+    await check('shares-accounts');
     await page.unroute(ours, f.handler);
     await page.unroute((url) => url.pathname === '/api/v1/events', f.events);
   },
