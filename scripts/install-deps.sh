@@ -3,7 +3,7 @@
 # update runs only when something is missing.  Usage: install-deps.sh build|test|fuzz|bench|deb
 set -eu
 
-build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev libsystemd-dev"
+build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev libsystemd-dev libacl1-dev"
 # The web console's build runs `npm ci`: Debian's node and npm, unless an npm
 # is already there (a newer node installed another way is fine).
 command -v npm >/dev/null 2>&1 || build="$build nodejs npm"

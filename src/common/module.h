@@ -530,6 +530,14 @@ typedef struct module {
          * directory its user controls).  type is "file" or "absent". */
         int (*file_restore)(const char *path, const char *type, const char *content,
                             struct module_error *err);
+        /* Optional, in the helper, beside file_restore: what a path that
+         * file_restore puts back holds now when it is not a plain file (a
+         * share's folder: its owner, mode and ACLs as text), for the
+         * rollback's check that it still holds what the change left.  1
+         * with *ret (malloc'ed, compared with the record's "after"), 0 for
+         * a plain file that the engine reads itself, or -errno with err
+         * filled. */
+        int (*file_read)(const char *path, char **ret, struct module_error *err);
 
         /* Optional: the module's hooks into the change engine (lock, the
          * service's own checker; modules/change.h). */

@@ -1236,10 +1236,21 @@ struct resolved {
         const module_route_t *mroute;
 };
 
-/* Finds the route.  The first pattern that matches the path names the
- * resource (so "modules/x/settings" is never taken for an action named
- * "settings"); allow gets that resource's methods for a 405.  The API's own
- * routes come first, then the modules' in module order. */
+/* The variable segments of a pattern ("*", "{collection}"). */
+static size_t pattern_variables(const char *pattern) {
+        size_t v = 0;
+
+        for (const char *s = pattern; *s; s++)
+                v += (*s == '*' || *s == '{') && (s == pattern || s[-1] == '/');
+        return v;
+}
+
+/* Finds the route.  The matching pattern with the fewest variable segments
+ * names the resource, the first of those on a tie (so "modules/x/settings"
+ * is never taken for an action named "settings", and a module's
+ * "modules/shares/folders" is not taken for one either); allow gets that
+ * resource's methods for a 405.  The API's own routes come first, then the
+ * modules' in module order. */
 static bool find_route(const char *method, const char *path, char **params,
                        char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN + 1], char *allow, size_t allow_len,
                        struct resolved *ret) {
@@ -1250,7 +1261,9 @@ static bool find_route(const char *method, const char *path, char **params,
         allow[0] = '\0';
         if (split_path(path, seg, &n) < 0)
                 return false;
-        /* 0: the API's own; 1..n: each module's; n+1: the collections. */
+        /* Pass 0 picks the pattern, pass 1 its methods.  mi 0: the API's
+         * own; 1..n: each module's; n+1: the collections. */
+        for (int pass = 0; pass < 2; pass++)
         for (size_t mi = 0; mi <= steward_modules_count + 1; mi++) {
                 const module_t *m =
                         mi == 0 || mi > steward_modules_count ? NULL : steward_modules[mi - 1];
@@ -1272,12 +1285,17 @@ static bool find_route(const char *method, const char *path, char **params,
                                                                   NULL,
                                                                   NULL};
                         char *p[MAX_SEGMENTS];
-                        if (pattern ? !STREQ(c.pattern, pattern) : !match(c.pattern, seg, n, p))
+                        if (pass == 0) {
+                                if ((!pattern || pattern_variables(c.pattern) <
+                                                         pattern_variables(pattern)) &&
+                                    match(c.pattern, seg, n, p)) {
+                                        pattern = c.pattern;
+                                        memcpy(params, p, sizeof p);
+                                }
                                 continue;
-                        if (!pattern) {
-                                pattern = c.pattern;
-                                memcpy(params, p, sizeof p);
                         }
+                        if (!pattern || !STREQ(c.pattern, pattern))
+                                continue;
                         /* A read-only collection (no write()) has no write
                          * methods: they answer 405 with its Allow; one
                          * without actions has no action route. */

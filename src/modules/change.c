@@ -1090,8 +1090,10 @@ static int diff_states(const char *path, change_type_t ta, const char *a, change
         return diff_unified(path, sa, strlen(sa), sb, strlen(sb), ret);
 }
 
-/* Whether f still holds what the change left; else a conflict entry. */
-static int rollback_check(const struct change_restore *f, json_t *conflicts,
+/* Whether f still holds what the change left; else a conflict entry.  A
+ * module that restores f itself may read it too (module_t.file_read: a
+ * folder's permissions are not a file's content). */
+static int rollback_check(const module_t *m, const struct change_restore *f, json_t *conflicts,
                           struct module_error *err) {
         struct change_file cf = {.path = f->path};
         struct module_error lerr = {0};
@@ -1107,7 +1109,13 @@ static int rollback_check(const struct change_restore *f, json_t *conflicts,
                                  "the record's state of %s is not understood", f->path);
                 return -EINVAL;
         }
-        r = state_read(&cf, f->path, &cur, &text, &len, &mode, &lerr);
+        r = f->module_restore && m && m->file_read ? m->file_read(f->path, &text, err) : 0;
+        if (r < 0)
+                return r;
+        if (r > 0)
+                cur = CHANGE_FILE;
+        else
+                r = state_read(&cf, f->path, &cur, &text, &len, &mode, &lerr);
         if (r < 0) {
                 module_error_set(err, 500, "internal", NULL, "cannot read %s: %s", f->path,
                                  r == -EBUSY ? lerr.message : strerror(-r));
@@ -1226,7 +1234,7 @@ int change_rollback(const module_t *m, const struct change_restore *fs, size_t n
                 locked = true;
         }
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = rollback_check(&fs[i], res->conflicts, err);
+                r = rollback_check(m, &fs[i], res->conflicts, err);
         if (r >= 0 && json_array_size(res->conflicts) > 0) {
                 module_error_set(err, 409, "conflict", NULL, "the files changed since");
                 r = -ESTALE;

@@ -359,6 +359,63 @@ static void test_rollback_failure_midway_undoes(void **state) {
         change_rollback_result_done(&res);
 }
 
+/* A module that restores a directory's state itself (module_t.file_read
+ * and file_restore): the conflict check reads what file_read says, not the
+ * path as a file. */
+static char fake_state[64];
+
+static int fake_read(const char *path, char **ret, struct module_error *err) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        *ret = strdup(fake_state);
+        return *ret ? 1 : -ENOMEM;
+}
+
+static int fake_restore(const char *path, const char *type, const char *content,
+                        struct module_error *err) {
+        snprintf(fake_state, sizeof fake_state, "%s", content);
+        return 0;
+}
+
+static void test_rollback_reads_through_the_module(void **state) {
+        char *d = in_dir("state-dir");
+        const module_t m = {.name = "fake", .file_read = fake_read, .file_restore = fake_restore};
+        struct change_rollback_result res;
+        struct module_error err = {0};
+        struct change_restore fs[] = {
+                {.path = d,
+                 .type = "file",
+                 .content = "mode 0750\n",
+                 .before_type = "file",
+                 .before = "mode 0755\n",
+                 .shown_after = "mode 0750\n",
+                 .shown_before = "mode 0755\n",
+                 .module_restore = true},
+        };
+
+        assert_int_equal(mkdir(d, 0755), 0);
+        /* Changed since, as the module reads it: a conflict with its diff. */
+        snprintf(fake_state, sizeof fake_state, "mode 0700\n");
+        assert_int_equal(change_rollback(&m, fs, 1, false, &res, &err), -ESTALE);
+        assert_non_null(
+                strstr(json_string_value(json_object_get(json_array_get(res.conflicts, 0), "diff")),
+                       "+mode 0700"));
+        change_rollback_result_done(&res);
+        /* As the change left it: put back through file_restore. */
+        snprintf(fake_state, sizeof fake_state, "mode 0750\n");
+        assert_int_equal(change_rollback(&m, fs, 1, false, &res, &err), 0);
+        assert_string_equal(fake_state, "mode 0755\n");
+        change_rollback_result_done(&res);
+        /* Without file_read, a directory is no file the engine can read. */
+        const module_t plain = {.name = "plain", .file_restore = fake_restore};
+        snprintf(fake_state, sizeof fake_state, "mode 0750\n");
+        assert_true(change_rollback(&plain, fs, 1, false, &res, &err) < 0);
+        assert_string_equal(fake_state, "mode 0750\n");
+        change_rollback_result_done(&res);
+}
+
 /* A command in the stage: its effect on a watched file under /etc is in
  * the plan, and the real /etc is not touched (a dry run). */
 static void test_staged_command_dry_run(void **state) {
@@ -518,6 +575,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_images_and_redaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_restores_and_refuses_conflicts, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_rollback_reads_through_the_module, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_failure_midway_undoes, setup,
                                                 teardown),

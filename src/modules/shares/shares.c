@@ -767,7 +767,6 @@ static int shares_status(const struct module_ctx *ctx, json_t **ret, struct modu
 static int read_in_helper(const struct module_ctx *ctx, const char *what, json_t *extra,
                           json_t **ret, struct module_error *err) {
         json_t *args = json_pack("{s:s}", "what", what);
-        int r;
 
         if (!args || (extra && json_object_update(args, extra) < 0)) {
                 json_decref(args);
@@ -779,9 +778,7 @@ static int read_in_helper(const struct module_ctx *ctx, const char *what, json_t
                 module_error_set(err, 503, "unavailable", NULL, "no privileged helper");
                 return -ENOTCONN;
         }
-        r = ctx->privileged_read(ctx, "shares", args, ret, err);
-        json_decref(args);
-        return r;
+        return ctx->privileged_read(ctx, "shares", args, ret, err); /* takes args over */
 }
 
 static int route_connections(const struct module_ctx *ctx, char **params, json_t **ret,
@@ -1163,5 +1160,7 @@ const module_t module_shares = {
         .events = shares_events,
         .n_events = ELEMENTSOF(shares_events),
         .events_poll = connections_events_poll,
+        .file_read = folder_read,
+        .file_restore = folder_restore,
         .console_title = "File sharing",
 };
