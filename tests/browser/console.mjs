@@ -990,7 +990,12 @@ Object.assign(steps, {
     await page.click('#new-share');
     await page.waitForSelector('form.share-form');
     await page.fill('form.share-form input >> nth=0', 'media');
-    await page.fill('form.share-form .share-basics [data-field=path] input', '/srv/media');
+    /* The folder picker over the real folders under the root. */
+    await page.click('form.share-form button:has-text("Browse…")');
+    await page.waitForSelector('dialog[open] [data-use="/srv/media"]');
+    await page.click('dialog[open] [data-use="/srv/media"]');
+    await waitFor(() => !document.querySelector('dialog[open]'));
+    assert.equal(await page.inputValue('form.share-form .share-basics [data-field=path] input'), '/srv/media');
     await page.fill('[data-names="smb.valid_users"]', 'alice');
     await page.press('[data-names="smb.valid_users"]', 'Enter');
     await page.check('input[name="smb.time_machine"]');
@@ -1011,6 +1016,16 @@ Object.assign(steps, {
     assert.equal(media.smb.time_machine, true);
     assert.equal(media.smb.time_machine_max_size, '500G');
     await check('shares-real-created');
+    /* The folder's permissions through the folder action, reviewed. */
+    await page.click('button[aria-label="Change permissions of media"]');
+    await page.waitForSelector('dialog[open] textarea');
+    await page.fill('dialog[open] input >> nth=2', '2770');
+    await page.click('dialog[open] button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    await check('shares-real-permissions-review');
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /permissions of \/srv\/media changed/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.waitForSelector('[data-folder=media] >> text=2770');
     await page.click('button[aria-label="Edit projects"]');
     await page.waitForSelector('form.share-form');
     await page.fill('input[aria-label="Client 1: host, address or network"]', 'bad host');

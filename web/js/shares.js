@@ -728,7 +728,8 @@ async function sharesPart(el, env, status, onChange) {
             },
             'Import',
           ),
-      h(
+      /* homes has no folder of its own: each user's home is theirs. */
+      s.path && h(
         'button.small',
         {
           type: 'button',
@@ -807,7 +808,7 @@ async function sharesPart(el, env, status, onChange) {
     await load();
   } catch (e) {
     newBtn.disabled = e.status === 404;
-    clear(listEl, notice(e.status === 404 ? 'info' : 'error', errorText(e)));
+    clear(listEl, notice(e.status === 404 || e.status === 501 ? 'info' : 'error', errorText(e)));
   }
 }
 
@@ -873,7 +874,7 @@ function connectionsPart(el, status) {
     try {
       show(await get('/api/v1/modules/shares/connections'));
     } catch (e) {
-      clear(body, notice(e.status === 404 ? 'info' : 'error', `Who is connected cannot be shown: ${errorText(e)}`));
+      clear(body, notice(e.status === 404 || e.status === 501 ? 'info' : 'error', `Who is connected cannot be shown: ${errorText(e)}`));
     }
   }
 
@@ -969,7 +970,7 @@ function accountsPart(el, env, status) {
     try {
       r = await get('/api/v1/modules/shares/smb-users');
     } catch (e) {
-      clear(body, notice(e.status === 404 ? 'info' : 'error', `Samba's accounts cannot be shown: ${errorText(e)}`));
+      clear(body, notice(e.status === 404 || e.status === 501 ? 'info' : 'error', `Samba's accounts cannot be shown: ${errorText(e)}`));
       return;
     }
     const accounts = r.smb_users || [];
