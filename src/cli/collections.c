@@ -471,8 +471,8 @@ static int apply_option(json_t *schema, json_t *o, const char *value, bool flag,
         /* A member goes into its object: {"smb": {"read_only": true}}. */
         body = body_slot(body, path, field);
         if (!body)
-                return usage_error("--%s: the server names no field \"%s\"",
-                                   sget(o, "name") ?: "", path);
+                return usage_error("--%s: the server names no field \"%s\"", sget(o, "name") ?: "",
+                                   path);
         if (STREQ(kind, "true") || STREQ(kind, "false"))
                 return json_object_set_new(body, field, json_boolean(STREQ(kind, "true"))) < 0
                                ? -ENOMEM
@@ -1030,11 +1030,11 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
                                                          : "";
                 /* How a list is given: each item an option of its own, or
                  * one comma-separated value. */
-                const char *how = STREQ(kind, "item") ? " (once per item)"
-                                  : STREQ(kind, "value") &&
-                                                  STREQ(sget(f, "type") ?: "", "string_array")
-                                          ? " (comma-separated)"
-                                          : "";
+                const char *how =
+                        STREQ(kind, "item") ? " (once per item)"
+                        : STREQ(kind, "value") && STREQ(sget(f, "type") ?: "", "string_array")
+                                ? " (comma-separated)"
+                                : "";
                 printf("  %-28s %s%s%s%s%s\n", opt, field, set, how, what && *what ? ": " : "",
                        what ? what : "");
         }
