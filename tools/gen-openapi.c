@@ -562,6 +562,12 @@ static void route(const struct api_route_doc *r, void *userdata) {
         const char *s = r->params ? r->params : "";
 
         g->n_routes++;
+        /* A module route that runs a command: documented as that command. */
+        if (r->command && !(b.command = module_find_command(r->module, r->command))) {
+                fprintf(stderr, "gen-openapi: %s %s: no command %s\n", r->method, r->pattern,
+                        r->command);
+                g->error = -EINVAL;
+        }
         while (*s) {
                 size_t n = strcspn(s, " ");
                 if (b.n_names == MAX_PARAMS) {

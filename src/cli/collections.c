@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "kv.h"
@@ -372,19 +373,26 @@ static void synopsis_of(const char *collection, json_t *verb, char *dst, size_t 
         size_t i;
 
         buf_init(&b, cap - 1);
+        char arg[40] = " NAME";
+        if (STREQ(op, "command")) {
+                snprintf(arg, sizeof arg, " %s", sget(verb, "arg") ?: "ARG");
+                for (char *q = arg; *q; q++)
+                        *q = (char)toupper((unsigned char)*q);
+        }
         (void)buf_printf(&b, "%s %s%s", collection, sget(verb, "name") ?: "",
-                         STREQ(op, "list")     ? ""
-                         : STREQ(op, "action") ? " NAME…"
-                                               : " NAME");
+                         STREQ(op, "list") || STREQ(op, "route_list") ? ""
+                         : STREQ(op, "action")                        ? " NAME…"
+                                                                      : arg);
         json_array_foreach(json_object_get(verb, "options"), i, o) {
                 const char *mv = sget(o, "metavar") ?: "";
                 (void)buf_printf(&b, " [--%s%s%s]", sget(o, "name") ?: "", *mv ? " " : "", mv);
         }
         if (json_is_true(json_object_get(verb, "password")))
-                (void)buf_puts(&b, " [--password[=PW]]");
+                (void)buf_puts(&b, STREQ(op, "command") ? " [--password=PW|--password-stdin]"
+                                                        : " [--password[=PW]]");
         if (STREQ(op, "list"))
                 (void)buf_puts(&b, " [--all]");
-        else if (!STREQ(op, "show"))
+        else if (!STREQ(op, "show") && !STREQ(op, "route_list") && !STREQ(op, "command"))
                 (void)buf_puts(&b, " [--dry-run]");
         snprintf(dst, cap, "%s", b.data ? b.data : "");
         buf_free(&b);
@@ -506,7 +514,7 @@ struct parsed {
         const char **items[ARGS_MAX];
         size_t n_items[ARGS_MAX];
         bool flags[ARGS_MAX];
-        bool dry_run, all, password_flag;
+        bool dry_run, all, password_flag, password_stdin;
         const char *password_value;
         char *pos[ARGS_MAX];
         size_t npos;
@@ -552,16 +560,19 @@ static int parse(json_t *verb, const char *synopsis, int argc, char **argv, stru
                 }
                 n++;
         }
+        bool command = STREQ(op, "command");
         if (STREQ(op, "list"))
                 opts[n++] = (struct verb_option){"all", 'A', NULL, &p->all};
-        else if (!STREQ(op, "show"))
+        else if (!STREQ(op, "show") && !STREQ(op, "route_list") && !command)
                 opts[n++] = (struct verb_option){"dry-run", 'n', NULL, &p->dry_run};
-        if (takes_password)
+        if (takes_password && command)
+                opts[n++] = (struct verb_option){"password-stdin", 0, NULL, &p->password_stdin};
+        else if (takes_password)
                 opts[n++] = (struct verb_option){"password", 'p', NULL, &p->password_flag};
         return parse_verb_args(synopsis, nargs, args, opts, n, p->pos,
-                               STREQ(op, "list")     ? 0
-                               : STREQ(op, "action") ? ARGS_MAX
-                                                     : 1,
+                               STREQ(op, "list") || STREQ(op, "route_list") ? 0
+                               : STREQ(op, "action")                        ? ARGS_MAX
+                                                                            : 1,
                                &p->npos);
 }
 
@@ -994,6 +1005,88 @@ out:
         return r;
 }
 
+/* A route-list verb (`shares sessions`): GET its path; the array under its
+ * list key as a table of its columns; --json: the answer as it is. */
+static int run_route_list(struct cli *c, json_t *verb) {
+        const char *path = sget(verb, "path");
+        json_t *answer = NULL;
+        int r;
+
+        if (!path || strncmp(path, "/api/v1/", 8) != 0)
+                return usage_error("%s: the server describes no path", sget(verb, "name") ?: "");
+        r = cli_call(c, "GET", path, NULL, &answer);
+        if (r < 0)
+                return r;
+        r = c->json ? print_json(answer)
+                    : print_table(verb, json_object_get(answer, sget(verb, "list_key") ?: ""));
+        json_decref(answer);
+        return r;
+}
+
+/* The password of a command verb: --password=PW, one line of stdin
+ * (--password-stdin, or stdin not a terminal), or asked twice. */
+static int command_password(const struct parsed *p, json_t *body, char *buf, size_t cap) {
+        char again[PASSWORD_CAP];
+        int r;
+
+        if (p->password_value && p->password_stdin)
+                return usage_error("give --password=PW or --password-stdin, not both");
+        if (p->password_value)
+                return json_object_set_new(body, "password", json_string(p->password_value)) < 0
+                               ? -ENOMEM
+                               : 0;
+        r = read_secret("New password: ", buf, cap);
+        if (r >= 0 && !p->password_stdin && isatty(STDIN_FILENO)) {
+                r = read_secret("Again: ", again, sizeof again);
+                if (r >= 0 && !STREQ(buf, again))
+                        r = usage_error("the passwords differ");
+                explicit_bzero(again, sizeof again);
+        }
+        if (r >= 0 && json_object_set_new(body, "password", json_string(buf)) < 0)
+                r = -ENOMEM;
+        return r;
+}
+
+/* A command verb (`shares disconnect ID`): POST its path with the
+ * positional argument as its arg, the options and its body; the answer as
+ * COLLECTION:VERB:KEY = VALUE lines, or --json. */
+static int run_command(struct cli *c, const char *collection, json_t *schema, json_t *verb,
+                       const struct parsed *p) {
+        const char *path = sget(verb, "path"), *arg = sget(verb, "arg");
+        _cleanup_free_ char *unused = NULL;
+        char password[PASSWORD_CAP] = "", prefix[NAME_MAX_LEN + 80];
+        json_t *body, *answer = NULL, *pw;
+        int r;
+
+        if (!path || !arg || strncmp(path, "/api/v1/", 8) != 0)
+                return usage_error("%s: the server describes no command", sget(verb, "name") ?: "");
+        body = json_is_object(json_object_get(verb, "body"))
+                       ? json_deep_copy(json_object_get(verb, "body"))
+                       : json_object();
+        if (!body || !(unused = strdup("")))
+                r = -ENOMEM;
+        else
+                r = fill(schema, verb, p, body, &unused);
+        if (r >= 0 && json_object_set_new(body, arg, json_string(p->pos[0])) < 0)
+                r = -ENOMEM;
+        if (r >= 0 && json_is_true(json_object_get(verb, "password")))
+                r = command_password(p, body, password, sizeof password);
+        explicit_bzero(password, sizeof password);
+        c->field_options = json_object_get(verb, "options");
+        if (r >= 0)
+                r = cli_call(c, "POST", path, body, &answer);
+        c->field_options = NULL;
+        if ((pw = json_object_get(body, "password")) && json_is_string(pw))
+                explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
+        json_decref(body);
+        if (r < 0)
+                return r;
+        snprintf(prefix, sizeof prefix, "%s:%s", collection, sget(verb, "name") ?: "");
+        r = c->json ? print_json(answer) : print_kv(prefix, answer);
+        json_decref(answer);
+        return r;
+}
+
 /* `steward COLLECTION VERB --help`: the synopsis and what each option
  * fills, as the schema describes it. */
 static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
@@ -1003,7 +1096,9 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
         printf("usage: steward %s\n", synopsis);
         if (*(sget(verb, "summary") ?: ""))
                 printf("%s\n", sget(verb, "summary"));
-        if (sget(verb, "min_role"))
+        if (sget(verb, "min_role") && STREQ(sget(verb, "op") ?: "", "command"))
+                printf("Needs the role %s (or higher).\n", sget(verb, "min_role"));
+        else if (sget(verb, "min_role"))
                 printf("Needs the role %s (or higher)%s; several names: one request each, "
                        "in order, stopping at the first failure.\n",
                        sget(verb, "min_role"),
@@ -1075,10 +1170,14 @@ static int dispatch(struct cli *c, const char *collection, json_t *schema, json_
                     const char *synopsis, int argc, const struct parsed *p) {
         const char *op = sget(verb, "op") ?: "";
 
+        if (STREQ(op, "route_list"))
+                return run_route_list(c, verb);
         if (!STREQ(op, "list") && (STREQ(op, "action") ? p->npos < 1 : p->npos != 1))
                 return usage_error("usage: steward %s", synopsis);
         if (STREQ(op, "list"))
                 return run_list(c, collection, schema, verb, p);
+        if (STREQ(op, "command"))
+                return run_command(c, collection, schema, verb, p);
         if (STREQ(op, "show") || (json_is_true(json_object_get(verb, "bare_show")) && argc == 1))
                 return run_show(c, collection, schema, verb, p);
         if (STREQ(op, "create") || STREQ(op, "modify") || STREQ(op, "delete"))

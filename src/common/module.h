@@ -138,6 +138,9 @@ typedef struct {
         bool required;
         const char *description;
         bool (*valid_string)(const char *s);
+        /* A secret (a password): the audit record and every log show
+         * "[redacted]" for its value; a form asks for it without echo. */
+        bool secret;
 } command_arg_t;
 
 /* Who is acting and from where, passed to everything that changes state so
@@ -187,6 +190,15 @@ typedef struct {
         /* The handler may take long (a journal scan, up to seconds): the
          * HTTP layer runs it off its own threads, as collection reads. */
         bool slow;
+        /* Instead of handler: the name of one of the module's commands,
+         * which the route runs exactly as POST
+         * /api/v1/modules/{m}/commands/{command} would (its role, in the
+         * helper when it changes state, audited), with the arguments
+         * {param: segment} of the '*' segments named by params; the
+         * request's body is not read.  E.g. DELETE
+         * api/v1/modules/shares/connections/ * with params "id" runs the
+         * command disconnect {"id": …}.  min_role is the command's. */
+        const char *command;
 } module_route_t;
 
 /* A module command: POST /api/v1/modules/{m}/commands/{name}.  One that
@@ -318,6 +330,8 @@ typedef enum {
         VERB_CREATE,
         VERB_MODIFY,
         VERB_DELETE,
+        VERB_ROUTE_LIST, /* GET a route of the module; its list as a table */
+        VERB_COMMAND,    /* run a command of the module */
 } collection_verb_op_t;
 
 /* A command line verb: `steward users passwd NAME …` is a modify with the
@@ -331,6 +345,21 @@ typedef struct {
         const char *body; /* JSON object text always sent ("{\"locked\": true}"), or NULL */
         bool password;    /* takes --password[=PW] for the field "password" */
         bool bare_show;   /* with the id alone, a show (`groups members NAME`) */
+        /* VERB_ROUTE_LIST (`shares sessions`): GET the module's route
+         * `route` ("api/v1/modules/shares/connections", no '*') and print
+         * the array under list_key as a table of columns; no positional
+         * argument.  VERB_COMMAND (`shares disconnect ID`): run the
+         * command `command` of the collection's module with its one
+         * positional argument as the argument `arg`, the options' fields
+         * and body; password: --password[=PW], --password-stdin, or asked
+         * twice on a terminal (the argument "password").  The schema
+         * exports both with the request's path. */
+        const char *route;
+        const char *list_key;
+        const collection_column_t *columns;
+        size_t n_columns;
+        const char *command;
+        const char *arg;
 } collection_verb_t;
 
 /* An action on one item of a collection: POST
@@ -602,6 +631,9 @@ const command_def_t *module_find_command(const module_t *m, const char *name);
 /* The lowest role (enum role) that may run cmd: its min_role, else admin
  * for a command that changes state and monitor for one that does not. */
 int command_min_role(const command_def_t *cmd);
+/* The lowest role (enum role) of a module's route: its command's for a
+ * route that runs a command, else its min_role. */
+int module_route_min_role(const module_t *m, const module_route_t *r);
 /* The action named name of coll; NULL if none. */
 const collection_action_t *collection_find_action(const collection_def_t *coll, const char *name);
 /* The lowest role (enum role) that may run a: its min_role, else admin. */

@@ -420,31 +420,24 @@ static void h_settings_patch(const struct api_request *req, char **p, struct api
         ok(resp, ret);
 }
 
-static void h_command(const struct api_request *req, char **p, struct api_response *resp) {
-        const module_t *m = find_module(p[0], resp);
-        const command_def_t *c;
+/* Runs command c of m with args (taken over): the role pre-check, then in
+ * the helper (which checks and audits) for a command that changes state,
+ * else here. */
+static void command_run(const struct api_request *req, const module_t *m, const command_def_t *c,
+                        json_t *args, struct api_response *resp) {
         struct module_error e = {0};
-        json_t *args, *ret = NULL;
+        json_t *ret = NULL;
         int r;
 
-        if (!m)
-                return;
-        c = module_find_command(m, p[1]);
-        if (!c) {
-                api_error(resp, 404, "unknown_command", NULL, "%s has no command \"%.64s\"",
-                          m->name, p[1]);
-                return;
-        }
         /* A pre-check: the helper is the authority for a command that
          * changes state, and checks the role again. */
         if (req->role < command_min_role(c)) {
+                json_decref(args);
                 api_error(resp, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name, c->name,
                           role_to_string((enum role)command_min_role(c)));
                 audit_refused(req, resp);
                 return;
         }
-        if (!(args = body_object(req, resp)))
-                return;
         if (c->changes_state) {
                 /* Changes go through the helper, which checks and audits them. */
                 struct hcall hc;
@@ -474,6 +467,28 @@ static void h_command(const struct api_request *req, char **p, struct api_respon
         if (ret && !json_is_object(ret))
                 ret = json_pack("{s:o}", "result", ret);
         ok(resp, ret ? ret : json_pack("{s:s}", "result", "ok"));
+}
+
+static void h_command(const struct api_request *req, char **p, struct api_response *resp) {
+        const module_t *m = find_module(p[0], resp);
+        const command_def_t *c;
+        json_t *args;
+
+        if (!m)
+                return;
+        c = module_find_command(m, p[1]);
+        if (!c) {
+                api_error(resp, 404, "unknown_command", NULL, "%s has no command \"%.64s\"",
+                          m->name, p[1]);
+                return;
+        }
+        if (req->role < command_min_role(c)) {
+                command_run(req, m, c, NULL, resp);
+                return;
+        }
+        if (!(args = body_object(req, resp)))
+                return;
+        command_run(req, m, c, args, resp);
 }
 
 static void h_action(const struct api_request *req, char **p, struct api_response *resp) {
@@ -1274,7 +1289,7 @@ static bool find_route(const char *method, const char *path, char **params,
                 for (size_t i = 0; i < count; i++) {
                         struct resolved c = m ? (struct resolved){m->routes[i].method,
                                                                   m->routes[i].pattern,
-                                                                  m->routes[i].min_role,
+                                                                  module_route_min_role(m, &m->routes[i]),
                                                                   NULL,
                                                                   m,
                                                                   &m->routes[i]}
@@ -1353,7 +1368,9 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
                 for (size_t i = 0; i < m->n_routes; i++)
                         fn(&(struct api_route_doc){.method = m->routes[i].method,
                                                    .pattern = m->routes[i].pattern,
-                                                   .min_role = m->routes[i].min_role,
+                                                   .min_role =
+                                                           module_route_min_role(m, &m->routes[i]),
+                                                   .command = m->routes[i].command,
                                                    .params = m->routes[i].params,
                                                    .summary = m->routes[i].summary,
                                                    .response_json = m->routes[i].response,
@@ -1377,6 +1394,40 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
                    userdata);
 }
 
+/* A module route that runs a command: its '*' segments, named by the
+ * route's params, are the command's arguments. */
+static void route_command(const struct api_request *req, const struct resolved *rt, char **params,
+                          struct api_response *resp) {
+        const command_def_t *c = module_find_command(rt->module, rt->mroute->command);
+        const char *s = rt->mroute->params ? rt->mroute->params : "";
+        json_t *args = json_object();
+
+        for (size_t i = 0; args && *s && i < MAX_SEGMENTS && params[i]; i++) {
+                size_t n = strcspn(s, " ");
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1),
+                         s);
+                json_t *v = json_string(params[i]);
+                if (!v) {
+                        json_decref(args);
+                        api_error(resp, 400, "bad_request", name, "%s is not UTF-8", name);
+                        return;
+                }
+                if (json_object_set_new(args, name, v) < 0) {
+                        json_decref(args);
+                        args = NULL;
+                }
+                s += n;
+                s += strspn(s, " ");
+        }
+        if (!c || !args) {
+                json_decref(args);
+                api_error(resp, 500, "internal", NULL, "the route's command cannot run");
+                return;
+        }
+        command_run(req, rt->module, c, args, resp);
+}
+
 /* Runs a module's own route. */
 static void module_route(const struct api_request *req, const struct resolved *rt, char **params,
                          struct api_response *resp) {
@@ -1384,6 +1435,11 @@ static void module_route(const struct api_request *req, const struct resolved *r
         struct module_error e = {0};
         json_t *ret = NULL;
         int r;
+
+        if (rt->mroute->command) {
+                route_command(req, rt, params, resp);
+                return;
+        }
 
         if (rt->mroute->text_handler) {
                 char *body = NULL;

@@ -106,6 +106,7 @@ struct api_route_doc {
         const char *flags; /* query flags it reads (the API's one grammar) */
         bool text;                 /* answers text/plain, not JSON */
         const module_t *module;    /* the module whose route it is, or NULL */
+        const char *command;       /* a module route that runs this command of module */
         bool collection;           /* a route of every collection ("{collection}") */
 };
 

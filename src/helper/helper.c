@@ -1291,7 +1291,9 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         if (c->s.role < command_role(cmd)) {
                 module_error_set(e, 403, "forbidden", NULL, "%s:%s needs the role %s", m->name,
                                  name, role_to_string(command_role(cmd)));
-                _cleanup_json_ json_t *shown = json_is_object(cargs) ? refused_args(cargs) : NULL;
+                _cleanup_json_ json_t *redacted =
+                        json_is_object(cargs) ? args_redacted(cmd->args, cmd->n_args, cargs) : NULL;
+                _cleanup_json_ json_t *shown = redacted ? refused_args(redacted) : NULL;
                 op_record(c, m->name, operation, shown, NULL);
                 return -EPERM;
         }
@@ -1304,7 +1306,9 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 const struct module_ctx ctx = caller_ctx(c);
                 r = cmd->run(&ctx, cargs, ret, e);
         }
-        op_record(c, m->name, operation, cargs, NULL);
+        /* Secret arguments (a password) never reach the record. */
+        _cleanup_json_ json_t *shown = args_redacted(cmd->args, cmd->n_args, cargs);
+        op_record(c, m->name, operation, shown, NULL);
         return r;
 }
 
@@ -1686,10 +1690,14 @@ static int op_collection_action(struct helper *h, const struct caller *c, json_t
         }
         snprintf(operation, sizeof operation, "action:%s", a->name);
         in = aargs ? json_incref(aargs) : json_object();
-        record_args = json_pack("{s:s, s:s, s:O}", "collection", coll->name, "id", id, "args", in);
+        /* Secret arguments never reach the record. */
+        _cleanup_json_ json_t *redacted =
+                json_is_object(in) ? args_redacted(a->args, a->n_args, in) : NULL;
+        record_args =
+                json_pack("{s:s, s:s, s:O?}", "collection", coll->name, "id", id, "args", redacted);
         if ((int)c->s.role < collection_action_min_role(a)) {
                 enum role need = (enum role)collection_action_min_role(a);
-                _cleanup_json_ json_t *shown = json_is_object(in) ? refused_args(in) : NULL;
+                _cleanup_json_ json_t *shown = redacted ? refused_args(redacted) : NULL;
                 _cleanup_json_ json_t *refused = NULL;
                 module_error_set(e, 403, "forbidden", NULL, "%s %s needs the role %s", coll->name,
                                  a->name, role_to_string(need));

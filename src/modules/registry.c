@@ -144,6 +144,30 @@ int module_config_get(const module_t *m, void *ret, size_t size) {
 
 /* An action's name is a route segment and a CLI verb: [a-z0-9_-], a
  * letter first, unique, not a generic verb; its role one of roles.h. */
+/* A route-list verb names a GET route of the module without '*', a command
+ * verb one of its commands and the argument it fills. */
+static int verbs_check(const module_t *m, const collection_def_t *c, char *err, size_t err_len) {
+        for (size_t i = 0; i < c->n_verbs; i++) {
+                const collection_verb_t *v = &c->verbs[i];
+                bool ok = true;
+                if (v->op == VERB_ROUTE_LIST) {
+                        ok = false;
+                        for (size_t k = 0; v->route && v->list_key && k < m->n_routes; k++)
+                                ok |= STREQ(m->routes[k].pattern, v->route) &&
+                                      STREQ(m->routes[k].method, "GET") && !strchr(v->route, '*');
+                } else if (v->op == VERB_COMMAND)
+                        ok = v->command && v->arg && module_find_command(m, v->command);
+                if (!ok) {
+                        snprintf(err, err_len,
+                                 "collection %s of module %s: verb %s names no route or command "
+                                 "of the module",
+                                 c->name, m->name, v->name);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 static int collection_check(const module_t *m, const collection_def_t *c, char *err,
                             size_t err_len) {
         static const char *const reserved[] = {"list", "show", "add", "modify", "delete"};
@@ -170,7 +194,7 @@ static int collection_check(const module_t *m, const collection_def_t *c, char *
                         return -EINVAL;
                 }
         }
-        return 0;
+        return verbs_check(m, c, err, err_len);
 }
 
 int modules_check(char *err, size_t err_len) {
@@ -197,6 +221,22 @@ int modules_check(char *err, size_t err_len) {
                         r = collection_check(m, c, err, err_len);
                         if (r < 0)
                                 return r;
+                }
+                for (size_t j = 0; j < m->n_routes; j++) {
+                        const module_route_t *rt = &m->routes[j];
+                        const command_def_t *cmd =
+                                rt->command ? module_find_command(m, rt->command) : NULL;
+                        /* Its row's role is its command's, so that the row
+                         * says what the route checks. */
+                        if (rt->command && (!cmd || rt->handler || rt->text_handler ||
+                                            rt->min_role != command_min_role(cmd))) {
+                                snprintf(err, err_len,
+                                         "route %s %s of module %s: its command %s is not one "
+                                         "of the module's, has another role, or it has a "
+                                         "handler too",
+                                         rt->method, rt->pattern, m->name, rt->command);
+                                return -EINVAL;
+                        }
                 }
                 for (size_t j = 0; j < m->n_commands; j++)
                         if (m->commands[j].min_role < ROLE_NONE ||
@@ -225,6 +265,16 @@ int command_min_role(const command_def_t *cmd) {
         if (cmd->min_role > ROLE_NONE)
                 return cmd->min_role;
         return cmd->changes_state ? ROLE_ADMIN : ROLE_MONITOR;
+}
+
+int module_route_min_role(const module_t *m, const module_route_t *r) {
+        const command_def_t *cmd = r->command ? module_find_command(m, r->command) : NULL;
+
+        /* A route whose command is missing is refused by modules_check();
+         * until then it is admin's. */
+        if (r->command)
+                return cmd ? command_min_role(cmd) : ROLE_ADMIN;
+        return r->min_role;
 }
 
 const collection_action_t *collection_find_action(const collection_def_t *coll, const char *name) {
@@ -581,6 +631,18 @@ int args_check(const char *what, const char *name, const command_arg_t *table, s
         return 0;
 }
 
+json_t *args_redacted(const command_arg_t *table, size_t n, json_t *args) {
+        json_t *copy = json_deep_copy(args);
+
+        for (size_t i = 0; copy && i < n; i++)
+                if (table[i].secret && json_object_get(copy, table[i].name) &&
+                    json_object_set_new(copy, table[i].name, json_string("[redacted]")) < 0) {
+                        json_decref(copy);
+                        return NULL;
+                }
+        return copy;
+}
+
 static json_t *rule_json(const char *name_key, const char *name, setting_type_t type, int64_t min,
                          int64_t max, const char *const *choices, const char *description) {
         json_t *o = json_pack("{s:s, s:s, s:s}", name_key, name, "type", setting_type_name(type),
@@ -609,6 +671,7 @@ static json_t *args_json(const command_arg_t *table, size_t n) {
                 json_t *o = rule_json("name", a->name, a->type, a->min, a->max, a->choices,
                                       a->description);
                 json_object_set_new(o, "required", json_boolean(a->required));
+                json_object_set_new(o, "secret", json_boolean(a->secret));
                 json_array_append_new(args, o);
         }
         return args;
@@ -678,8 +741,9 @@ json_t *module_schema_json(const module_t *m) {
 /* ---- collection schemas -------------------------------------------------------- */
 
 static const char *const verb_op_names[] = {
-        [VERB_LIST] = "list",     [VERB_SHOW] = "show",     [VERB_CREATE] = "create",
-        [VERB_MODIFY] = "modify", [VERB_DELETE] = "delete",
+        [VERB_LIST] = "list",       [VERB_SHOW] = "show",     [VERB_CREATE] = "create",
+        [VERB_MODIFY] = "modify",   [VERB_DELETE] = "delete", [VERB_ROUTE_LIST] = "route_list",
+        [VERB_COMMAND] = "command",
 };
 
 static const char *const opt_kind_names[] = {
@@ -716,7 +780,35 @@ static json_t *field_json(const collection_field_t *f) {
         return o;
 }
 
-static json_t *verb_json(const collection_verb_t *v) {
+static json_t *columns_json(const collection_column_t *cols, size_t n) {
+        json_t *columns = json_array();
+
+        for (size_t i = 0; columns && i < n; i++)
+                json_array_append_new(columns,
+                                      json_pack("{s:s, s:s, s:s?}", "field", cols[i].field, "label",
+                                                cols[i].label, "unit", cols[i].unit));
+        return columns;
+}
+
+/* What a route-list or command verb requests: its path, and for a
+ * command its argument's name. */
+static void verb_request_json(const module_t *m, const collection_verb_t *v, json_t *o) {
+        if (v->op == VERB_ROUTE_LIST && m) {
+                json_object_set_new(o, "path", json_sprintf("/%s", v->route));
+                json_object_set_new(o, "list_key", json_string(v->list_key));
+                json_object_set_new(o, "columns", columns_json(v->columns, v->n_columns));
+        } else if (v->op == VERB_COMMAND && m) {
+                const command_def_t *c = module_find_command(m, v->command);
+                json_object_set_new(
+                        o, "path",
+                        json_sprintf("/api/v1/modules/%s/commands/%s", m->name, v->command));
+                json_object_set_new(o, "arg", json_string(v->arg));
+                json_object_set_new(o, "min_role",
+                                    json_string(role_to_string((enum role)command_min_role(c))));
+        }
+}
+
+static json_t *verb_json(const module_t *m, const collection_verb_t *v) {
         json_t *opts = json_array(), *o;
 
         for (size_t i = 0; opts && i < v->n_options; i++) {
@@ -733,6 +825,8 @@ static json_t *verb_json(const collection_verb_t *v) {
                       v->bare_show);
         if (o && v->body)
                 json_object_set_new(o, "body", json_loads(v->body, 0, NULL));
+        if (o)
+                verb_request_json(m, v, o);
         return o;
 }
 
@@ -760,8 +854,10 @@ json_t *collection_schema_json(const collection_def_t *c) {
                                       json_pack("{s:s, s:s, s:s?}", "field", c->columns[i].field,
                                                 "label", c->columns[i].label, "unit",
                                                 c->columns[i].unit));
+        const module_t *m = NULL;
+        (void)collection_find(c->name, &m);
         for (size_t i = 0; i < c->n_verbs; i++)
-                json_array_append_new(verbs, verb_json(&c->verbs[i]));
+                json_array_append_new(verbs, verb_json(m, &c->verbs[i]));
         for (size_t i = 0; i < c->n_actions; i++) {
                 const collection_action_t *a = &c->actions[i];
                 json_array_append_new(

@@ -43,6 +43,9 @@ int settings_changes(const module_t *m, json_t *flat, json_t *current, json_t **
  * invalid_argument naming the field). */
 int args_check(const char *what, const char *name, const command_arg_t *table, size_t n,
                json_t *args, struct module_error *e);
+/* A copy of args for an audit record or a log: the values of the table's
+ * secret arguments replaced by "[redacted]" (NULL: out of memory). */
+json_t *args_redacted(const command_arg_t *table, size_t n, json_t *args);
 /* Checks a command's arguments (an object) against its schema. */
 int command_check_args(const command_def_t *c, json_t *args, struct module_error *e);
 /* Checks an action's arguments (an object) against its table. */

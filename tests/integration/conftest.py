@@ -362,3 +362,21 @@ def kill_front_and_wait(d):
             pass
         time.sleep(0.05)
     pytest.fail("the front was not restarted")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report gets the sections its fixtures offer through
+    a failure_sections() method (smb_ns.py: smbd's and the daemon's logs)."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed:
+        return
+    seen = set()
+    for name in item.fixturenames:
+        obj = item.funcargs.get(name)
+        sections = getattr(obj, "failure_sections", None)
+        if callable(sections) and id(obj) not in seen:
+            seen.add(id(obj))
+            for title, text in sections():
+                rep.sections.append((title, text))

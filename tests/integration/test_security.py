@@ -282,6 +282,11 @@ ROUTES = [
     ("GET", "api/v1/logs/files/*", "/api/v1/logs/files/syslog", "operator"),
     ("GET", "api/v1/logs/files/*/*", "/api/v1/logs/files/nginx/error.log", "operator"),
     ("GET", "api/v1/logs/files/*/*/*", "/api/v1/logs/files/a/b/c.log", "operator"),
+    ("GET", "api/v1/modules/shares/connections", "/api/v1/modules/shares/connections", "monitor"),
+    ("DELETE", "api/v1/modules/shares/connections/*", "/api/v1/modules/shares/connections/smb-1-1",
+     "admin"),
+    ("GET", "api/v1/modules/shares/smb-users", "/api/v1/modules/shares/smb-users", "monitor"),
+    ("GET", "api/v1/modules/shares/folders", "/api/v1/modules/shares/folders?under=/srv", "admin"),
     ("GET", "api/v1/{collection}", "/api/v1/users", "monitor"),
     ("POST", "api/v1/{collection}", "/api/v1/users", "admin"),
     ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),
@@ -298,7 +303,10 @@ EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
          ("GET", "/api/v1/groups/root", "monitor"), ("PATCH", "/api/v1/groups/root", "admin"),
          ("DELETE", "/api/v1/groups/root", "admin"), ("DELETE", "/api/v1/users/nobody", "admin"),
          # an item action, by its own min_role
-         ("POST", "/api/v1/users/nobody/expire-password", "admin")]
+         ("POST", "/api/v1/users/nobody/expire-password", "admin"),
+         ("POST", "/api/v1/modules/shares/commands/disconnect", "admin"),
+         ("POST", "/api/v1/modules/shares/commands/smb_account", "admin"),
+         ("POST", "/api/v1/shares/nosuch/close", "admin")]
 ORDER = ["monitor", "operator", "admin"]
 
 
