@@ -1052,6 +1052,30 @@ Object.assign(steps, {
   },
 });
 
+Object.assign(steps, {
+  /* Against a real smbd (test_console_shares_connected): the smbclient the
+   * test keeps open is listed with its share, its user among the Samba
+   * accounts; Disconnect, confirmed, ends it and the table empties. */
+  async sharesconnected() {
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    await page.waitForSelector('table.connections [data-connection]');
+    const row = 'table.connections tr:has([data-connection])';
+    assert.match(await page.textContent(row), /alice/);
+    assert.match(await page.textContent(row), /projects/);
+    assert.match(await page.textContent(row), /SMB3/);
+    await page.waitForSelector('table.smb-users [data-smb-user=alice]');
+    await check('shares-connected');
+    await page.click(`${row} button:has-text("Disconnect")`);
+    await page.waitForSelector('dialog[open]');
+    assert.match(await page.textContent('dialog[open] h2'), /Disconnect alice on /);
+    await page.click('dialog[open] button[value=ok]');
+    await waitFor(() => !document.querySelector('table.connections [data-connection]'));
+    assert.match(await page.textContent('.page-status .notice-ok'), /Disconnected alice/);
+    await check('shares-disconnected');
+  },
+});
+
 let failed = false;
 for (const name of STEPS) {
   try {

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import integration, make_user
+from smb_ns import smb_ns, smb  # noqa: F401 (the real smbd of the shares tests)
 
 UnixHTTPConnection = integration.UnixHTTPConnection
 
@@ -190,6 +191,21 @@ def test_console_shares_page_real(shares_console):
     run(d, user, ["login", "sharesreal"], "shares-real")
     shown = d.unix("GET", "/api/v1/shares/media").json
     assert shown.get("share", shown)["smb"]["time_machine_max_size"] == "500G"
+
+
+def test_console_shares_connected(smb):
+    """Against a real smbd: a client connected with smbclient is in the
+    connected-users table with its share, the Samba accounts list its user,
+    and the page's Disconnect ends the client's session."""
+    user = smb.add_user("alice", "alice-Secret-1", groups=["sudo"])
+    smb.mkdir("/srv/projects")
+    r = smb.api("POST", "/api/v1/shares", {"name": "projects", "path": "/srv/projects",
+                                           "smb": {"read_only": False, "valid_users": ["alice"]}})
+    assert r.status in (200, 201), r.body
+    session = smb.smbclient_session("projects", *user)
+    run(smb.daemon, user, ["login", "sharesconnected"], "shares-connected")
+    with pytest.raises(RuntimeError):
+        smb.session_cmd(session, "ls")
 
 
 def test_console_users(console):
