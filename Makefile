@@ -142,6 +142,7 @@ bench:
 	$(PYTHON) bench/users.py $(BUILD)
 	$(PYTHON) bench/slow.py $(BUILD) $(SLOW_BASELINE)
 	$(PYTHON) bench/run-container.py --build $(BUILD) bench/ct-baseline.py
+	$(PYTHON) bench/shares-serve --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(DEB_OUT)

@@ -323,6 +323,7 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
                        char *msg, size_t msg_len) {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
         int out[2] = {-1, -1}, errp[2] = {-1, -1}, status, r = 0;
+        uint64_t deadline = now_usec() + CHANGE_EXEC_OUTPUT_TIMEOUT_USEC;
         struct buf b;
         size_t got = 0;
         pid_t pid;
@@ -361,10 +362,16 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
              pf[0].fd >= 0 || pf[1].fd >= 0;) {
                 char chunk[4096];
 
-                if (poll(pf, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
+                int64_t left = (int64_t)(deadline - now_usec()) / 1000;
+                int ready = left > 0 ? poll(pf, 2, (int)left) : 0;
+
+                if (ready < 0 && errno == EINTR)
+                        continue;
+                if (ready <= 0) {
+                        /* A tool that hangs (smbstatus on a wedged
+                         * lock) must not hold the helper. */
+                        r = ready < 0 ? -errno : -ETIME;
+                        (void)kill(pid, SIGKILL);
                         break;
                 }
                 for (size_t i = 0; i < 2; i++) {

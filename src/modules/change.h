@@ -191,10 +191,13 @@ int change_write_files(struct change_plan *p, bool dry_run, json_t **ret_files,
 /* Runs one tool now (for reads that need one); its exit status, or -errno.
  * The first bytes of its output go to msg. */
 int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len);
+#define CHANGE_EXEC_OUTPUT_TIMEOUT_USEC (30ULL * 1000 * 1000)
+
 /* Runs one tool now and keeps its whole standard output (at most max bytes,
  * else -E2BIG) NUL-terminated in *ret_out (its length in *ret_len if not
  * NULL), and the first bytes of its standard error in msg.  Its exit
- * status, or -errno (*ret_out is then not set). */
+ * status, or -errno (*ret_out is then not set): -ETIME when it ran longer
+ * than CHANGE_EXEC_OUTPUT_TIMEOUT_USEC (it is killed). */
 int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
                        char *msg, size_t msg_len);
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+TOOL_STATE = ("/var/lib/nfs", "/var/lib/samba", "/var/cache/samba", "/run/samba")
 
 
 def scratch_etc(tmp_path):
@@ -37,6 +38,15 @@ def ns_argv(scratch_etc_dir, argv, home=None, extra_binds=()):
         home = Path(scratch_etc_dir).parent / "home"
         home.mkdir(mode=0o755, exist_ok=True)
     binds = ["--bind", str(scratch_etc_dir), "/etc", "--bind", str(home), "/home"]
+    # State that a change's tools write beside /etc (exportfs's table,
+    # Samba's databases and sockets): empty scratch directories unless the
+    # caller binds its own, so that no test writes the host's.
+    own = {str(target) for _, target in extra_binds}
+    for target in TOOL_STATE:
+        if target not in own and os.path.isdir(target):
+            scratch = Path(scratch_etc_dir).parent / ("state" + target.replace("/", "-"))
+            scratch.mkdir(mode=0o755, exist_ok=True)
+            binds += ["--bind", str(scratch), target]
     for src, target in extra_binds:
         binds += ["--bind", str(src), str(target)]
     return [

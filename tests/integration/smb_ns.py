@@ -13,9 +13,11 @@ Layout (one per test module, `smb_ns`; `smb` is the same object for one test
 and attaches smbd's log and the daemon's log to a failing test):
 
   - the daemon runs under nsroot.py over scratch copies of /etc and empty
-    scratch /home, /srv, /var/lib/samba, /run/samba, /var/cache/samba and
-    /var/log/samba, made with the modes the samba package gives them (those
-    of the host's directories); the scratch smb.conf is Debian's with a few
+    scratch /home, /srv (0755 root, as Debian makes it: the core shares a
+    folder only under folders root alone may write), /var/lib/samba,
+    /run/samba, /var/cache/samba, /var/log/samba and /var/lib/nfs, made with
+    the modes the packages give them (those of the host's directories); the
+    scratch smb.conf is Debian's with a few
     lines added at the top of [global] that make smbd listen only on the
     namespace's address, skip NetBIOS and printing, and start fast;
   - smbd (`--foreground --no-process-group --debug-stdout`) is started with
@@ -52,17 +54,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import STEWARD, Daemon
+from conftest import Daemon
 from nsroot import ns_argv, scratch_etc
 
 # Samba's directories, scratch copies of which the daemon and smbd share.
-SAMBA_DIRS = ("/var/lib/samba", "/run/samba", "/var/cache/samba", "/var/log/samba")
+# /var/lib/nfs: exportfs -ra, which the daemon runs after a change, writes its
+# table (etab) there.
+SCRATCH_DIRS = ("/var/lib/samba", "/run/samba", "/var/cache/samba", "/var/log/samba",
+              "/var/lib/nfs")
 # Their subdirectories that smbd expects to find (created with the host's modes).
-SAMBA_SUBDIRS = ("/var/lib/samba/private", "/var/lib/samba/usershares")
+SCRATCH_SUBDIRS = ("/var/lib/samba/private", "/var/lib/samba/usershares")
 
 # What the tests must leave as they found it on the host (host_samba_state()).
 HOST_DIRS = ("/etc/samba", "/var/lib/samba", "/var/cache/samba", "/etc/exports.d",
-             "/etc/exports", "/etc/avahi/services", "/srv")
+             "/etc/exports", "/etc/avahi/services", "/srv", "/var/lib/nfs")
 
 # Added at the top of [global] in the scratch smb.conf ({ip} is smbd's address).
 GLOBAL_LINES = """\
@@ -97,13 +102,15 @@ def _ip(*args):
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=True)
 
 
-def _free_subnet():
-    """A 10.124.N.0/30 that no interface of this host uses (N random)."""
-    used = _ip("-4", "-o", "addr", "show").stdout
-    for n in secrets.SystemRandom().sample(range(256), 256):
-        if f" 10.124.{n}." not in used:
-            return n
-    raise RuntimeError("no free 10.124.N.0/30")
+def _subnets_in_use():
+    """The N of every 10.124.N.x address on this host's interfaces, counted."""
+    used = {}
+    for line in _ip("-4", "-o", "addr", "show").stdout.splitlines():
+        for word in line.split():
+            if word.startswith("10.124."):
+                n = word.split(".")[2]
+                used[n] = used.get(n, 0) + 1
+    return used
 
 
 def host_samba_state():
@@ -168,15 +175,26 @@ class SmbNs:
         return self
 
     def _make_netns(self):
-        n = _free_subnet()
-        self.host_ip, self.ip = f"10.124.{n}.1", f"10.124.{n}.2"
+        """The namespace and the veth pair in a 10.124.N.0/30 no other
+        interface uses: N random, checked again once the address is set (a
+        run beside this one may have picked the same N in between)."""
         _ip("netns", "add", self.ns)
-        _ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns)
-        _ip("addr", "add", f"{self.host_ip}/30", "dev", self.veth)
+        _ip("-n", self.ns, "link", "set", "lo", "up")
+        for n in secrets.SystemRandom().sample(range(256), 256):
+            if str(n) in _subnets_in_use():
+                continue
+            _ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns",
+                self.ns)
+            _ip("addr", "add", f"10.124.{n}.1/30", "dev", self.veth)
+            if _subnets_in_use().get(str(n)) == 1:
+                break
+            _ip("link", "del", self.veth)  # taken meanwhile: the pair goes, try another
+        else:
+            raise RuntimeError("no free 10.124.N.0/30")
+        self.host_ip, self.ip = f"10.124.{n}.1", f"10.124.{n}.2"
         _ip("link", "set", self.veth, "up")
         _ip("-n", self.ns, "addr", "add", f"{self.ip}/30", "dev", "eth0")
         _ip("-n", self.ns, "link", "set", "eth0", "up")
-        _ip("-n", self.ns, "link", "set", "lo", "up")
 
     def _make_tree(self):
         root = self.base / "ns"
@@ -185,17 +203,18 @@ class SmbNs:
         self.home = root / "home"
         self.home.mkdir(mode=0o755)
         self.srv = root / "srv"
-        _mkdir_like("/srv", self.srv)
+        self.srv.mkdir(mode=0o755)  # as base-files makes it (the host's may differ), root's
+        os.chmod(self.srv, 0o755)
         self.binds = [(self.srv, "/srv")]
-        for d in SAMBA_DIRS + SAMBA_SUBDIRS:
+        for d in SCRATCH_DIRS + SCRATCH_SUBDIRS:
             _mkdir_like(d, root / d.lstrip("/"))
-        for d in SAMBA_DIRS:
+        for d in SCRATCH_DIRS:
             if not os.path.isdir(d):  # the mount point (a fresh machine may lack /run/samba)
                 os.makedirs(d, mode=0o755)
                 self.created_mountpoints.append(d)
             self.binds.append((root / d.lstrip("/"), d))
         self.scratch = {"/etc": self.etc, "/home": self.home, "/srv": self.srv}
-        self.scratch.update({d: root / d.lstrip("/") for d in SAMBA_DIRS})
+        self.scratch.update({d: root / d.lstrip("/") for d in SCRATCH_DIRS})
         conf = self.etc / "samba" / "smb.conf"
         text = conf.read_text()
         head, sep, tail = text.partition("[global]\n")
@@ -231,6 +250,22 @@ class SmbNs:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"smbd did not start:\n{self.smbd_log_text()}")
+
+    def stop_smbd(self):
+        """Stops smbd and every process it started (a test of changes made
+        while it is down); start_smbd() starts it again."""
+        pids = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True,
+                              text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.smbd.wait(timeout=30)
+        self.smbd_log.close()
+
+    def start_smbd(self):
+        self._start_smbd()
 
     # ---- helpers for tests -------------------------------------------------------
 
@@ -276,11 +311,12 @@ class SmbNs:
         return ["smbclient", *target, "-s", str(self.client_dir / "smb.conf"),
                 "-A", str(auth), *extra], auth
 
-    def smbclient(self, share, user, password, *commands, timeout=60):
+    def smbclient(self, share, user, password, *commands, timeout=60, options=()):
         """Runs `smbclient //IP/SHARE -c "CMD; CMD"` from the host over the
-        veth; (rc, stdout+stderr)."""
+        veth, with more smbclient options if given (e.g. "--option=client
+        max protocol=SMB2_10"); (rc, stdout+stderr)."""
         argv, auth = self.smbclient_argv(f"//{self.ip}/{share}", user, password,
-                                         "-c", "; ".join(commands))
+                                         *options, "-c", "; ".join(commands))
         try:
             p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                                cwd=self.client_dir)
@@ -359,7 +395,8 @@ class SmbNs:
         return name, password
 
     def path(self, path):
-        """Where a path of the namespace's tree (/etc/…, /srv/…, /var/lib/samba/…) is on the host."""
+        """Where a path of the namespace's tree (/etc/…, /srv/…,
+        /var/lib/samba/…) is on the host."""
         for top, scratch in sorted(self.scratch.items(), key=lambda kv: -len(kv[0])):
             if path == top or path.startswith(top + "/"):
                 return scratch / path[len(top):].lstrip("/")
@@ -411,7 +448,8 @@ class SmbNs:
         self.sessions.clear()
 
     def stop(self):
-        """Everything it started, in order; the daemon's clean exit is checked last."""
+        """Everything it started, in order, whatever part of start() ran;
+        the daemon's clean exit is checked last."""
         self.close_sessions()
         if os.path.exists(f"/run/netns/{self.ns}"):
             pids = subprocess.run(["ip", "netns", "pids", self.ns], capture_output=True,
@@ -427,7 +465,8 @@ class SmbNs:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
         subprocess.run(["ip", "link", "del", self.veth], capture_output=True)  # gone with the ns
         try:
-            self.daemon.check_clean_exit()
+            if getattr(self, "daemon", None) is not None and self.daemon.proc is not None:
+                self.daemon.check_clean_exit()
         finally:
             for d in self.created_mountpoints:
                 os.rmdir(d)
@@ -449,8 +488,10 @@ def smb_ns():
         s.start()
         yield s
     finally:
-        s.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        try:
+            s.stop()
+        finally:  # the scratch tree goes even when the daemon's exit was not clean
+            shutil.rmtree(base, ignore_errors=True)
     after = host_samba_state()
     changed = sorted(p for p in set(s.host_before) | set(after)
                      if s.host_before.get(p) != after.get(p))

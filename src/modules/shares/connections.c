@@ -47,6 +47,7 @@
 
 #include "modules/change.h"
 #include "modules/shares/connections.h"
+#include "modules/shares/model.h"
 #include "modules/shares/shares.h"
 #include "util.h"
 
@@ -388,7 +389,7 @@ static bool smbd_running(void) {
         const char *argv[] = {SMBCONTROL, "smbd", "ping", NULL};
         char msg[128];
 
-        return access(SMBCONTROL, X_OK) == 0 && run_tool(argv, NULL, NULL, msg, sizeof msg) == 0;
+        return smbd_may_run() && run_tool(argv, NULL, NULL, msg, sizeof msg) == 0;
 }
 
 /* The SMB sessions, appended to list. */

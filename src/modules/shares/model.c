@@ -421,6 +421,14 @@ bool samba_vfs_fruit_installed(void) {
         return found;
 }
 
+bool smbd_may_run(void) {
+        /* smbd writes its pid file in its pid directory as it starts (even
+         * in the foreground); without one there is nothing to talk to, and
+         * smbcontrol would only leave its sockets behind. */
+        return access("/run/samba/smbd.pid", F_OK) == 0 &&
+               access("/usr/bin/smbcontrol", X_OK) == 0;
+}
+
 bool nfs_tools_installed(void) {
         return access("/usr/sbin/exportfs", X_OK) == 0;
 }
@@ -590,7 +598,7 @@ json_t *share_decorate(json_t *share) {
                 json_array_append_new(warnings, json_string(e.message[0] ? e.message
                                                                          : "the folder cannot "
                                                                            "be read"));
-                folder = json_null();
+                folder = NULL; /* no "folder": the warning says why */
         } else if (s && !json_is_true(json_object_get(smb, "read_only")) &&
                    json_array_size(json_object_get(smb, "valid_users")) > 0 &&
                    folder_writable_by(path, json_object_get(smb, "valid_users"), &writers, &e) >= 0 &&
@@ -635,7 +643,8 @@ json_t *share_decorate(json_t *share) {
                 json_array_append_new(warnings,
                                       json_string("the NFS server is not installed"));
         json_object_set_new(out, "protocols", json_string(protocols));
-        json_object_set_new(out, "folder", folder);
+        if (folder)
+                json_object_set_new(out, "folder", folder);
         json_object_set_new(out, "warnings", warnings);
         if (json_object_size(json_object_get(out, "extra")) == 0)
                 json_object_del(out, "extra");

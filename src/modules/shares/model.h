@@ -50,3 +50,5 @@ json_t *share_decorate(json_t *share);
 bool samba_installed(void);
 bool samba_vfs_fruit_installed(void);
 bool nfs_tools_installed(void);
+/* Whether smbd may be running (its pid file is there): else no smbcontrol. */
+bool smbd_may_run(void);

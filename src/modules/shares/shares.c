@@ -159,9 +159,9 @@ static bool smbd_reload(json_t *notes) {
         const char *argv[] = {"/usr/bin/smbcontrol", "smbd", "reload-config", NULL};
         char msg[256];
 
-        if (access(argv[0], X_OK) < 0)
+        if (!samba_installed())
                 return false;
-        if (change_exec(argv, NULL, msg, sizeof msg) == 0)
+        if (smbd_may_run() && change_exec(argv, NULL, msg, sizeof msg) == 0)
                 return true;
         if (notes)
                 json_array_append_new(notes, json_string("smbd is not running: the change is "
