@@ -789,8 +789,8 @@ async function sharesPart(el, env, status, onChange) {
               { label: 'Protocols', cell: protocolBadges },
               { label: 'Access', cell: accessCell },
               { label: 'Warnings', cell: warningsCell },
-              { label: 'Actions', cell: rowActions },
-            ],
+              env.admin ? { label: 'Actions', cell: rowActions } : null,
+            ].filter(Boolean),
             shares,
             { class: 'shares', label: 'share points' },
           )
@@ -800,7 +800,12 @@ async function sharesPart(el, env, status, onChange) {
 
   clear(
     el,
-    h('div.section-head', h('h2', 'Share points'), newBtn, h('a', { href: '#/modules/shares' }, 'SMB settings (workgroup, protocols, signing, encryption…)')),
+    h(
+      'div.section-head',
+      h('h2', 'Share points'),
+      env.admin ? newBtn : h('span.muted', 'Changes need the admin role.'),
+      h('a', { href: '#/modules/shares' }, 'SMB settings (workgroup, protocols, signing, encryption…)'),
+    ),
     formEl,
     listEl,
   );
@@ -814,7 +819,7 @@ async function sharesPart(el, env, status, onChange) {
 
 /* ---- connected users ------------------------------------------------------ */
 
-function connectionsPart(el, status) {
+function connectionsPart(el, status, admin) {
   const body = h('div');
   let last = null;
 
@@ -854,16 +859,18 @@ function connectionsPart(el, status) {
             cell: (c) => (c.protocol === 'nfs' ? h('span.muted', '–') : [c.encrypted ? badge('encrypted', 'ok') : badge('not encrypted', 'warn'), c.signed ? badge('signed', 'ok') : null]),
           },
           { label: 'Open files', class: 'num', cell: (c) => (c.open_files === undefined ? '–' : String(Array.isArray(c.open_files) ? c.open_files.length : c.open_files)) },
-          {
-            label: 'Actions',
-            /* An NFS client mounts again while an export allows it: it is
-             * ended by changing the share's clients. */
-            cell: (c) =>
-              c.protocol === 'nfs'
-                ? h('span.muted', 'change the share’s NFS clients')
-                : h('button.small', { type: 'button', 'aria-label': `Disconnect ${c.user || c.id} on ${c.client || '?'}`, onclick: (ev) => disconnect(c, ev.currentTarget) }, 'Disconnect'),
-          },
-        ],
+          /* An NFS client mounts again while an export allows it: it is
+           * ended by changing the share's clients. */
+          admin
+            ? {
+                label: 'Actions',
+                cell: (c) =>
+                  c.protocol === 'nfs'
+                    ? h('span.muted', 'change the share’s NFS clients')
+                    : h('button.small', { type: 'button', 'aria-label': `Disconnect ${c.user || c.id} on ${c.client || '?'}`, onclick: (ev) => disconnect(c, ev.currentTarget) }, 'Disconnect'),
+              }
+            : null,
+        ].filter(Boolean),
         conns,
         { class: 'connections', label: 'connected users', empty: 'Nobody is connected. Clients appear here as they connect.' },
       ),
@@ -976,56 +983,58 @@ function accountsPart(el, env, status) {
     const accounts = r.smb_users || [];
     clear(
       body,
-      h('div.toolbar', h('button#add-smb-account', { type: 'button', onclick: () => addAccount(accounts.map((a) => a.name)) }, 'Give a user SMB access…')),
+      env.admin ? h('div.toolbar', h('button#add-smb-account', { type: 'button', onclick: () => addAccount(accounts.map((a) => a.name)) }, 'Give a user SMB access…')) : null,
       table(
         [
           { label: 'User', cell: (a) => h('strong', { 'data-smb-user': a.name }, a.name) },
           { label: 'Full name', cell: (a) => a.full_name || '' },
           { label: 'SMB access', cell: (a) => badge(a.enabled === false ? 'disabled' : 'enabled', a.enabled === false ? 'muted' : 'ok') },
-          {
-            label: 'Actions',
-            cell: (a) =>
-              h(
-                'div.toolbar.row-actions',
-                h('button.small', { type: 'button', 'aria-label': `Set the SMB password of ${a.name}`, onclick: () => run(() => setPassword(a.name)) }, 'Set password…'),
-                h(
-                  'button.small',
-                  {
-                    type: 'button',
-                    'aria-label': `${a.enabled === false ? 'Enable' : 'Disable'} SMB for ${a.name}`,
-                    onclick: (ev) =>
-                      busy(ev.currentTarget, () =>
-                        run(async () => {
-                          const enable = a.enabled === false;
-                          if (!enable && !(await confirm(`Disable SMB for ${a.name}?`, h('p', `${a.name} can no longer connect to SMB shares; the password is kept.`), 'Disable', true))) return;
-                          await command({ user: a.name, enabled: enable });
-                          clear(status, notice('ok', `SMB ${enable ? 'enabled' : 'disabled'} for ${a.name}.`));
-                          await load();
-                        }),
-                      ),
-                  },
-                  a.enabled === false ? 'Enable' : 'Disable',
-                ),
-                h(
-                  'button.small',
-                  {
-                    type: 'button',
-                    'aria-label': `Remove the Samba account of ${a.name}`,
-                    onclick: (ev) =>
-                      busy(ev.currentTarget, () =>
-                        run(async () => {
-                          if (!(await confirm(`Remove ${a.name} from Samba?`, h('p', `${a.name}'s SMB password is forgotten; the user account stays.`), 'Remove', true))) return;
-                          await command({ user: a.name, remove: true });
-                          clear(status, notice('ok', `${a.name} removed from Samba.`));
-                          await load();
-                        }),
-                      ),
-                  },
-                  'Remove',
-                ),
-              ),
-          },
-        ],
+          env.admin
+            ? {
+                label: 'Actions',
+                cell: (a) =>
+                  h(
+                    'div.toolbar.row-actions',
+                    h('button.small', { type: 'button', 'aria-label': `Set the SMB password of ${a.name}`, onclick: () => run(() => setPassword(a.name)) }, 'Set password…'),
+                    h(
+                      'button.small',
+                      {
+                        type: 'button',
+                        'aria-label': `${a.enabled === false ? 'Enable' : 'Disable'} SMB for ${a.name}`,
+                        onclick: (ev) =>
+                          busy(ev.currentTarget, () =>
+                            run(async () => {
+                              const enable = a.enabled === false;
+                              if (!enable && !(await confirm(`Disable SMB for ${a.name}?`, h('p', `${a.name} can no longer connect to SMB shares; the password is kept.`), 'Disable', true))) return;
+                              await command({ user: a.name, enabled: enable });
+                              clear(status, notice('ok', `SMB ${enable ? 'enabled' : 'disabled'} for ${a.name}.`));
+                              await load();
+                            }),
+                          ),
+                      },
+                      a.enabled === false ? 'Enable' : 'Disable',
+                    ),
+                    h(
+                      'button.small',
+                      {
+                        type: 'button',
+                        'aria-label': `Remove the Samba account of ${a.name}`,
+                        onclick: (ev) =>
+                          busy(ev.currentTarget, () =>
+                            run(async () => {
+                              if (!(await confirm(`Remove ${a.name} from Samba?`, h('p', `${a.name}'s SMB password is forgotten; the user account stays.`), 'Remove', true))) return;
+                              await command({ user: a.name, remove: true });
+                              clear(status, notice('ok', `${a.name} removed from Samba.`));
+                              await load();
+                            }),
+                          ),
+                      },
+                      'Remove',
+                    ),
+                  ),
+              }
+            : null,
+        ].filter(Boolean),
         accounts,
         { class: 'smb-users', label: 'Samba accounts', empty: 'No user has an SMB password yet: give one SMB access, or users cannot connect (except to guest shares).' },
       ),
@@ -1038,14 +1047,15 @@ function accountsPart(el, env, status) {
 
 /* ---- the page ----------------------------------------------------------------- */
 
-async function environment() {
+async function environment(ctx) {
   const [settings, users, groups] = await Promise.all([
     get('/api/v1/modules/shares/settings').catch(() => ({})),
     get('/api/v1/users?limit=2000').catch(() => ({ users: [] })),
     get('/api/v1/groups').catch(() => ({ groups: [] })),
   ]);
   const roots = Array.isArray(settings.roots) && settings.roots.length ? settings.roots.filter((r) => typeof r === 'string') : ['/srv'];
-  return { roots, users: users.users || [], groups: groups.groups || [] };
+  /* Changes are an admin's (the API says so too): others get no buttons. */
+  return { roots, users: users.users || [], groups: groups.groups || [], admin: ctx?.me?.role === 'admin' };
 }
 
 export async function render(view, ctx) {
@@ -1055,8 +1065,8 @@ export async function render(view, ctx) {
   const acctEl = h('section.panel', { 'aria-label': 'Samba accounts' });
   const title = h('h1', 'File sharing');
   clear(view, title, status, sharesEl, connEl, acctEl);
-  const env = await environment();
-  const conns = connectionsPart(connEl, status);
+  const env = await environment(ctx);
+  const conns = connectionsPart(connEl, status, env.admin);
   const accounts = accountsPart(acctEl, env, status);
   /* The connections list as the route answers it, each time it changes. */
   const onConnections = (ev) => {
