@@ -10,7 +10,7 @@
  * the desktop size (1280×800), must not scroll sideways; at the end, no
  * Content-Security-Policy violation may have been reported.  Waits are for
  * states, never for time. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -1057,7 +1057,18 @@ Object.assign(steps, {
   async sharesconnected() {
     await go('#/shares');
     await settled('[data-page=shares] [data-loaded]');
-    await page.waitForSelector('table.connections [data-connection]');
+    await page.waitForSelector('table.connections td.empty');
+    /* Now the test connects a client: its row comes with the event, the
+     * page asks for nothing. */
+    let gets = 0;
+    const count = (r) => {
+      if (new URL(r.url()).pathname === '/api/v1/modules/shares/connections') gets++;
+    };
+    page.on('request', count);
+    writeFileSync(env.STEWARD_SHARES_READY, '');
+    await page.waitForSelector('table.connections [data-connection]', { timeout: 120000 });
+    page.off('request', count);
+    assert.equal(gets, 0, 'the connections table polled instead of taking the share_connections event');
     const row = 'table.connections tr:has([data-connection])';
     assert.match(await page.textContent(row), /alice/);
     assert.match(await page.textContent(row), /projects/);

@@ -12,6 +12,8 @@ import http.client
 import os
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,16 +196,37 @@ def test_console_shares_page_real(shares_console):
 
 
 def test_console_shares_connected(smb):
-    """Against a real smbd: a client connected with smbclient is in the
-    connected-users table with its share, the Samba accounts list its user,
-    and the page's Disconnect ends the client's session."""
+    """Against a real smbd: a client that connects with smbclient while the
+    page is open appears in the connected-users table by the
+    share_connections event alone (the page makes no request for it), with
+    its share; the Samba accounts list its user; the page's Disconnect ends
+    the client's session."""
     user = smb.add_user("alice", "alice-Secret-1", groups=["sudo"])
     smb.mkdir("/srv/projects")
     r = smb.api("POST", "/api/v1/shares", {"name": "projects", "path": "/srv/projects",
                                            "smb": {"read_only": False, "valid_users": ["alice"]}})
     assert r.status in (200, 201), r.body
-    session = smb.smbclient_session("projects", *user)
-    run(smb.daemon, user, ["login", "sharesconnected"], "shares-connected")
+    # The client connects once the page shows nobody connected (the script
+    # touches `ready`): its row must then come by the share_connections event.
+    ready = smb.base / "page-ready"
+    opened = {}
+
+    def connect():
+        deadline = time.monotonic() + 300
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if ready.exists():
+            opened["session"] = smb.smbclient_session("projects", *user)
+
+    t = threading.Thread(target=connect)
+    t.start()
+    try:
+        run(smb.daemon, user, ["login", "sharesconnected"], "shares-connected",
+            {"STEWARD_SHARES_READY": str(ready)})
+    finally:
+        ready.touch()
+        t.join()
+    session = opened["session"]
     # The server dropped the client: it has gone, or its next command fails.
     try:
         out = smb.session_cmd(session, "ls")
