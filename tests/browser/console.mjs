@@ -1085,6 +1085,22 @@ Object.assign(steps, {
   },
 });
 
+Object.assign(steps, {
+  /* A monitor (STEWARD_MONITOR_USER) sees the file-sharing page without
+   * the buttons that change anything, and is told why. */
+  async sharesmonitor() {
+    await page.goto(URL_ + '/');
+    await page.waitForSelector('form.login');
+    await login(env.STEWARD_MONITOR_USER, env.STEWARD_MONITOR_PASSWORD);
+    await page.waitForSelector('#nav:not([hidden])');
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    assert.match(await page.textContent('main .page[data-page=shares]'), /Changes need the admin role/);
+    assert.equal(await page.$$eval('#new-share, #add-smb-account, table.shares button, table.connections button, table.smb-users button', (b) => b.length), 0);
+    await check('shares-monitor');
+  },
+});
+
 let failed = false;
 for (const name of STEPS) {
   try {

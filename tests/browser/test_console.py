@@ -158,11 +158,15 @@ def test_console_shares_page(console):
     share made through the form (folder picker, allowed users, Time
     Machine, an NFS client) and its review dialog, a refused field shown by
     it, the folder's permissions, the connected users updated by the
-    share_connections event and one disconnected, the Samba accounts.  The
-    shares routes are answered by the script (fakeShares in console.mjs);
-    the rest of the console is the real daemon's."""
+    share_connections event and one disconnected, the Samba accounts; then
+    a monitor sees the page without its buttons.  The shares routes are
+    answered by the script (fakeShares in console.mjs) while the admin
+    works; the rest of the console is the real daemon's."""
     d, user = console
-    run(d, user, ["shares"], "shares")
+    integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
+    make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    run(d, user, ["shares", "logout", "sharesmonitor"], "shares",
+        {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
 
 
 @pytest.fixture
