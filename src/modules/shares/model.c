@@ -367,12 +367,11 @@ int share_merge(json_t *share, json_t *body, bool create, json_t **ret,
                         json_object_set(out, "name", v);
                 } else if (STREQ(k, "path")) {
                         const char *s = json_string_value(v);
-                        if (!s || !*s || strlen(s) >= PATH_MAX ||
-                            !path_plain_absolute(s, strlen(s)) || !utf8_valid(s, strlen(s)) ||
-                            strpbrk(s, "\n\r\t%\\"))
+                        if (!s || !share_path_valid(s))
                                 return bad(err, "path", "%s",
                                            "an absolute path without ., .., // or a trailing "
-                                           "/ (and no %, \\ or control characters)");
+                                           "/ or space (and no %, \\, \" or control "
+                                           "characters)");
                         json_object_set(out, "path", v);
                 } else if (STREQ(k, "comment")) {
                         const char *s = json_string_value(v);

@@ -223,3 +223,20 @@ bool netbios_name_valid(const char *s) {
 bool server_string_valid(const char *s) {
         return share_comment_valid(s);
 }
+
+bool share_path_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 2 || n >= 4096 || s[0] != '/' || s[n - 1] == '/' || s[n - 1] == ' ' ||
+            !printable_text(s, 4095) || strpbrk(s, "%\\\""))
+                return false;
+        /* No empty, "." or ".." component. */
+        for (const char *c = s; c; c = strchr(c + 1, '/')) {
+                const char *next = strchr(c + 1, '/');
+                size_t len = next ? (size_t)(next - c - 1) : strlen(c + 1);
+                if (len == 0 || (len == 1 && c[1] == '.') ||
+                    (len == 2 && c[1] == '.' && c[2] == '.'))
+                        return false;
+        }
+        return true;
+}

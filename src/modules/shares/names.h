@@ -12,6 +12,10 @@
  * of []/\:*?"<>|%,;=#, no space at either end, not global, homes,
  * printers, ipc$ or print$ (in any case). */
 bool share_name_valid(const char *s);
+/* A share's folder as given: absolute, no empty, "." or ".." component,
+ * no trailing '/' or space, printable UTF-8 without '%', '\\' or '"'
+ * (spaces are fine: the exports file escapes them). */
+bool share_path_valid(const char *s);
 /* A comment: printable UTF-8, at most 255 bytes, no '%', no trailing '\'. */
 bool share_comment_valid(const char *s);
 /* "alice" or "@staff": a user or a group by useradd's grammar. */

@@ -169,7 +169,9 @@ static bool smbd_reload(json_t *notes) {
         return false;
 }
 
-static int exports_apply(struct module_error *err) {
+/* exportfs -ra; what it says when it succeeds (a client it could not
+ * resolve, which it leaves out) goes to notes. */
+static int exports_apply(json_t *notes, struct module_error *err) {
         const char *argv[] = {"/usr/sbin/exportfs", "-ra", NULL};
         char msg[400];
         int r;
@@ -177,8 +179,17 @@ static int exports_apply(struct module_error *err) {
         if (access(argv[0], X_OK) < 0)
                 return 0;
         r = change_exec(argv, NULL, msg, sizeof msg);
-        if (r == 0)
+        if (r == 0) {
+                if (*msg && notes) {
+                        char note[512];
+                        snprintf(note, sizeof note,
+                                 "%s (a client exportfs cannot resolve is left out until it "
+                                 "resolves)",
+                                 msg);
+                        json_array_append_new(notes, json_string(note));
+                }
                 return 0;
+        }
         module_error_set(err, 409, "conflict", "nfs", "exportfs -ra failed (%d): %s", r, msg);
         return -EIO;
 }
@@ -187,7 +198,7 @@ static int commit(void *data, struct module_error *err) {
         struct commit_data *c = data;
         struct module_error e = {0};
 
-        if (c->nfs && exports_apply(err) < 0)
+        if (c->nfs && exports_apply(c->notes, err) < 0)
                 return -EIO;
         if (c->smb && smbd_reload(c->notes)) {
                 if (c->close_share) {
@@ -256,6 +267,30 @@ static void edit(struct change_plan *p, const char *path, const char *before, co
                 f->flags |= CHANGE_MAKE_DIR;
 }
 
+/* Apple's SMB extensions, for every share while a Time Machine destination
+ * exists: vfs_fruit loaded on some shares and not others is undefined
+ * behaviour for a Mac (testparm warns), and the AAPL negotiation is the
+ * server's.  Removed again with the last destination. */
+static const struct {
+        const char *key, *value;
+} apple[] = {
+        {"vfs objects", "catia fruit streams_xattr"},
+        {"fruit:aapl", "yes"},
+        {"fruit:metadata", "stream"},
+        {"fruit:model", "MacSamba"},
+};
+
+static int apple_globals(json_t *globals, bool on) {
+        for (size_t i = 0; i < ELEMENTSOF(apple); i++) {
+                const char *now = json_string_value(json_object_get(globals, apple[i].key));
+                if (on && json_object_set_new(globals, apple[i].key, json_string(apple[i].value)) < 0)
+                        return -ENOMEM;
+                if (!on && now && STREQ(now, apple[i].value))
+                        json_object_del(globals, apple[i].key);
+        }
+        return 0;
+}
+
 /* The files for the share points shares (Steward's, all of them), planned
  * against the state s; smbconf_new: smb.conf's new text (an import), or
  * NULL. */
@@ -267,7 +302,15 @@ static int plan_files(struct change_plan *p, const struct shares_state *s, json_
         size_t i;
         json_t *x;
 
-        if (smbconf_render(s->globals, shares, &inc) < 0 || exports_render(shares, &exp) < 0 ||
+        _cleanup_json_ json_t *globals = json_deep_copy(s->globals);
+
+        json_array_foreach(shares, i, x) {
+                json_t *smb = json_object_get(x, "smb");
+                any_tm |= json_is_true(json_object_get(smb, "enabled")) &&
+                          json_is_true(json_object_get(smb, "time_machine"));
+        }
+        if (!globals || apple_globals(globals, any_tm) < 0 ||
+            smbconf_render(globals, shares, &inc) < 0 || exports_render(shares, &exp) < 0 ||
             avahi_render(shares, &av) < 0)
                 return oom(err);
         if (smbconf && !smbconf_has_include(smbconf, SMB_INCLUDE) &&
@@ -276,8 +319,6 @@ static int plan_files(struct change_plan *p, const struct shares_state *s, json_
         edit(p, SMB_CONF, s->smbconf, conf ? conf : smbconf, 0644, false);
         edit(p, SMB_INCLUDE, s->include, inc, 0644, true);
         edit(p, EXPORTS_FILE, s->exports, *exp ? exp : NULL, 0644, true);
-        json_array_foreach(shares, i, x)
-                any_tm |= json_is_true(json_object_get(json_object_get(x, "smb"), "time_machine"));
         if (av && access("/etc/avahi", F_OK) < 0)
                 change_warn(p, "avahi-daemon is not installed: Macs will not find the Time "
                                "Machine destination by themselves (apt install avahi-daemon)");
@@ -285,7 +326,6 @@ static int plan_files(struct change_plan *p, const struct shares_state *s, json_
                 edit(p, AVAHI_FILE, s->avahi, av, 0644, true);
         c->smb = true;
         c->nfs = !(s->exports ? STREQ(s->exports, exp) : !*exp);
-        (void)any_tm;
         return 0;
 }
 
@@ -309,32 +349,22 @@ static bool narrowed(json_t *before, json_t *after) {
         return false;
 }
 
-static int write_locked(collection_op_t op, const char *id, json_t *body, bool dry_run,
-                        json_t **ret, struct module_error *err) {
-        _cleanup_json_ json_t *shares = NULL, *share = NULL, *plan = NULL, *notes = json_array();
-        _cleanup_free_ char *smbconf_new = NULL;
-        struct commit_data c = {.notes = notes};
-        struct shares_state s;
-        struct change_plan p;
-        json_t *old = NULL;
+/* The share points as they will be after the request (shares, changed in
+ * place), the share it makes or changes (*ret_share), smb.conf's new text
+ * for an import (*ret_smbconf), and what the commit must do. */
+static int next_shares(const struct shares_state *s, collection_op_t op, const char *id,
+                       json_t *body, json_t *shares, json_t **ret_share, char **ret_smbconf,
+                       struct commit_data *c, struct module_error *err) {
+        json_t *old = NULL, *share;
         bool foreign = false;
         size_t index = 0;
         int r;
 
-        r = state_load(&s, err);
-        if (r < 0)
-                return r;
-        shares = json_deep_copy(s.shares);
-        if (!shares || !notes) {
-                r = oom(err);
-                goto out;
-        }
         if (op != COLLECTION_CREATE) {
-                old = state_find(&s, id, &foreign, &index);
+                old = state_find(s, id, &foreign, &index);
                 if (!old) {
                         module_error_set(err, 404, "not_found", NULL, "no share called %.80s", id);
-                        r = -ENOENT;
-                        goto out;
+                        return -ENOENT;
                 }
                 if (foreign && !(op == COLLECTION_MODIFY &&
                                  STREQ(json_string_value(json_object_get(body, "source")) ?: "",
@@ -344,35 +374,32 @@ static int write_locked(collection_op_t op, const char *id, json_t *body, bool d
                                          "(PATCH {\"source\": \"steward\"}, or steward shares "
                                          "import %s)",
                                          id, id);
-                        r = -EPERM;
-                        goto out;
+                        return -EPERM;
                 }
         }
         if (op == COLLECTION_DELETE) {
-                c.close_share = json_string_value(json_object_get(old, "name"));
+                c->close_share = json_string_value(json_object_get(old, "name"));
                 json_array_remove(shares, index);
         } else {
-                r = share_merge(old, body, op == COLLECTION_CREATE, &share, err);
+                r = share_merge(old, body, op == COLLECTION_CREATE, ret_share, err);
                 if (r < 0)
-                        goto out;
+                        return r;
+                share = *ret_share;
                 if (op == COLLECTION_CREATE &&
-                    state_find(&s, json_string_value(json_object_get(share, "name")), NULL, NULL)) {
+                    state_find(s, json_string_value(json_object_get(share, "name")), NULL, NULL)) {
                         module_error_set(err, 409, "exists", "name",
                                          "name: a share called %s exists already",
                                          json_string_value(json_object_get(share, "name")));
-                        r = -EEXIST;
-                        goto out;
+                        return -EEXIST;
                 }
-                r = share_check_system(&s, share, err);
+                r = share_check_system(s, share, err);
                 if (r < 0)
-                        goto out;
+                        return r;
                 json_object_set_new(share, "source", json_string("steward"));
                 if (foreign) {
-                        json_t *sec = smbconf_section(s.smb_sections, id);
-                        if (!sec || smbconf_cut_section(s.smbconf, sec, &smbconf_new) < 0) {
-                                r = oom(err);
-                                goto out;
-                        }
+                        json_t *sec = smbconf_section(s->smb_sections, id);
+                        if (!sec || smbconf_cut_section(s->smbconf, sec, ret_smbconf) < 0)
+                                return oom(err);
                         json_array_append(shares, share);
                 } else if (op == COLLECTION_CREATE)
                         json_array_append(shares, share);
@@ -384,22 +411,50 @@ static int write_locked(collection_op_t op, const char *id, json_t *body, bool d
                         bool is = json_is_true(json_object_get(json_object_get(share, "smb"),
                                                                "enabled"));
                         if (was && !is)
-                                c.close_share = json_string_value(json_object_get(old, "name"));
+                                c->close_share = json_string_value(json_object_get(old, "name"));
                         else if (narrowed(old, share) ||
                                  (json_is_true(json_object_get(json_object_get(old, "smb"),
                                                                "guest_ok")) &&
                                   !json_is_true(json_object_get(json_object_get(share, "smb"),
                                                                 "guest_ok"))))
-                                c.close_denied = json_string_value(json_object_get(old, "name"));
+                                c->close_denied = json_string_value(json_object_get(old, "name"));
                 }
         }
+        return 0;
+}
+
+static int write_locked(collection_op_t op, const char *id, json_t *body, bool dry_run,
+                        json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *shares = NULL, *share = NULL, *plan = NULL, *notes = json_array();
+        _cleanup_free_ char *smbconf_new = NULL;
+        struct commit_data c = {.notes = notes};
+        struct shares_state s;
+        struct change_plan p;
+        int r;
+
+        r = state_load(&s, err);
+        if (r < 0)
+                return r;
+        shares = json_deep_copy(s.shares);
+        if (!shares || !notes) {
+                r = oom(err);
+                goto out;
+        }
+        r = next_shares(&s, op, id, body, shares, &share, &smbconf_new, &c, err);
+        if (r < 0)
+                goto out;
         change_plan_init(&p);
         r = plan_files(&p, &s, shares, smbconf_new, &c, err);
-        if (r >= 0 && share &&
-            json_is_true(json_object_get(json_object_get(share, "smb"), "guest_ok")))
-                change_warn(&p, "guest access is on: anyone who reaches the server can connect "
-                                "to %s without a password",
-                            json_string_value(json_object_get(share, "name")));
+        if (r >= 0 && share) {
+                /* What is risky about the share as it will be (guest access,
+                 * a folder its users cannot write…) is the plan's to say. */
+                _cleanup_json_ json_t *d = share_decorate(share);
+                size_t i;
+                json_t *w;
+                json_array_foreach(json_object_get(d, "warnings"), i, w)
+                        change_warn(&p, "%s: %s", json_string_value(json_object_get(share, "name")),
+                                    json_string_value(w));
+        }
         if (r >= 0)
                 r = change_run(&p,
                                &(struct change_opts){.dry_run = dry_run,
@@ -410,14 +465,16 @@ static int write_locked(collection_op_t op, const char *id, json_t *body, bool d
         change_plan_done(&p);
         if (r < 0 && !plan)
                 goto out;
-        if (plan && json_array_size(notes) > 0) {
+        if (plan) {
                 json_t *w = json_object_get(plan, "warnings");
                 if (!w)
                         json_object_set_new(plan, "warnings", w = json_array());
                 json_array_extend(w, notes);
+                json_array_clear(notes); /* the answer says them all too */
+                json_array_extend(notes, w);
         }
-        *ret = json_pack("{s:{s:o?}, s:O?}", "result", "share",
-                         share ? share_decorate(share) : NULL, "plan", plan);
+        *ret = json_pack("{s:{s:o?, s:O}, s:O?}", "result", "share",
+                         share ? share_decorate(share) : NULL, "warnings", notes, "plan", plan);
         if (!*ret && r >= 0)
                 r = oom(err);
 out:
@@ -702,7 +759,7 @@ static int shares_make_live(bool helper, struct module_error *err) {
                 return 0;
         (void)smbd_reload(NULL);
         if (access(EXPORTS_FILE, F_OK) == 0 || nfs_tools_installed())
-                return exports_apply(err) < 0 && access(EXPORTS_FILE, F_OK) == 0 ? -EIO : 0;
+                return exports_apply(NULL, err) < 0 && access(EXPORTS_FILE, F_OK) == 0 ? -EIO : 0;
         return 0;
 }
 

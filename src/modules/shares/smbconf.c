@@ -3,11 +3,14 @@
  *
  * Two files: smb.conf, the administrator's, which Steward reads (its shares
  * are listed read-only) and changes in two planned ways only — one managed
- * `include` line at its end, and the removal of a share's section when that
- * share is imported; and Steward's include file, /etc/samba/steward.conf,
- * which it writes whole: a [global] section with the Samba settings Steward
- * sets, then a section per share point.  Included last, its [global] wins
- * over smb.conf's for the keys it names.
+ * `include` line at the end of its [global], and the removal of a share's
+ * section when that share is imported; and Steward's include file,
+ * /etc/samba/steward.conf, which it writes whole: a [global] section with
+ * the Samba settings Steward sets, then a section per share point.
+ * Included after smb.conf's own globals, its [global] wins for the keys it
+ * names; included before smb.conf's own shares, those get its globals too
+ * (Samba gives a share the global values of the moment its section
+ * starts).
  *
  * The parser follows Samba's own (lib/param/params.c) where it matters:
  * '#' and ';' start comment lines, a '\' at a line's end continues it, keys
@@ -182,6 +185,7 @@ static const char *const modelled[] = {
         "guestok",      "public",        "browseable",      "browsable",       "hidedotfiles",
         "vetofiles",    "smbencrypt",    "serversmbencrypt", "casesensitive",  "casesignames",
         "vfsobjects",   "vfsobject",     "fruit:timemachine", "fruit:timemachinemaxsize",
+        "include", /* a file's, not the section's: smb.conf's last line includes Steward's */
 };
 
 static bool is_modelled(const char *norm) {
@@ -401,13 +405,47 @@ bool smbconf_has_include(const char *text, const char *include_path) {
 }
 
 int smbconf_add_include(const char *text, const char *include_path, char **ret) {
-        size_t n = strlen(text);
+        _cleanup_(json_decrefp) json_t *sections = NULL;
+        json_t *global;
+        json_int_t after, line = 0;
+        struct buf b;
+        const char *p = text;
+        int r;
 
-        return asprintf(ret, "%s%s\n# Share points managed by Steward (steward shares list):\n"
-                             "include = %s\n",
-                        text, n && text[n - 1] != '\n' ? "\n" : "", include_path) < 0
-                       ? -ENOMEM
-                       : 0;
+        /* At the end of [global], so that Steward's globals are set before
+         * smb.conf's own shares are read (Samba gives a share the global
+         * values of the moment its section starts) and its share sections
+         * follow; without a [global], one is made at the top. */
+        if (smbconf_parse(text, &sections) < 0)
+                return -ENOMEM;
+        global = smbconf_section(sections, "global");
+        after = global ? json_integer_value(json_object_get(global, "last_line")) : -1;
+        buf_init(&b, SMBCONF_MAX);
+        r = global ? 0 : buf_puts(&b, "[global]\n");
+        if (r >= 0 && after < 0)
+                r = buf_printf(&b, "# Share points managed by Steward (steward shares list):\n"
+                                   "include = %s\n\n",
+                               include_path);
+        while (*p && r >= 0) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+                r = buf_append(&b, p, n);
+                if (r >= 0 && !nl)
+                        r = buf_puts(&b, "\n");
+                if (r >= 0 && line == after)
+                        r = buf_printf(&b,
+                                       "# Share points managed by Steward (steward shares "
+                                       "list):\ninclude = %s\n",
+                                       include_path);
+                p += n;
+                line++;
+        }
+        if (r >= 0 && buf_append(&b, "", 1) >= 0) {
+                *ret = buf_steal(&b);
+                return *ret ? 0 : -ENOMEM;
+        }
+        buf_free(&b);
+        return r < 0 ? r : -ENOMEM;
 }
 
 int smbconf_cut_section(const char *text, json_t *section, char **ret) {

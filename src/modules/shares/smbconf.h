@@ -28,7 +28,8 @@ json_t *share_from_section(json_t *section, const char *source);
 int smbconf_render(json_t *globals, json_t *shares, char **ret);
 /* Whether smb.conf has an active `include = include_path` line. */
 bool smbconf_has_include(const char *text, const char *include_path);
-/* smb.conf with the managed include line (and its comment) appended. */
+/* smb.conf with the managed include line (and its comment) at the end of
+ * its [global] section. */
 int smbconf_add_include(const char *text, const char *include_path, char **ret);
 /* smb.conf without the lines of section (as smbconf_parse found them). */
 int smbconf_cut_section(const char *text, json_t *section, char **ret);
