@@ -209,7 +209,11 @@ struct verb_option {
         const char *name;
         char short_name;        /* 0: none */
         const char **ret_value; /* an option with a value, or … */
-        bool *ret_flag;         /* … a flag */
+        bool *ret_flag;         /* … a flag, or … */
+        /* … an option that may be given several times, each value appended
+         * to ret_values (at most max_values; *ret_n counts them). */
+        const char **ret_values;
+        size_t *ret_n, max_values;
 };
 /* Sorts argv into options and at most max_pos operands (pos[]); synopsis is
  * what a usage error shows ("token create NAME [--role ROLE]"). */

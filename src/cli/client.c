@@ -181,6 +181,15 @@ static void report_refusal(struct cli *c, long status, json_t *answer) {
                         if (f && STREQ(f, field) && !option)
                                 option = json_string_value(json_object_get(o, "name"));
                 }
+                /* A part of an option's field ("nfs.clients[1]" of
+                 * --nfs-client's "nfs.clients"). */
+                json_array_foreach(c->field_options, i, o) {
+                        const char *f = json_string_value(json_object_get(o, "field"));
+                        size_t n = f ? strlen(f) : 0;
+                        if (!option && n > 0 && strncmp(field, f, n) == 0 &&
+                            (field[n] == '.' || field[n] == '['))
+                                option = json_string_value(json_object_get(o, "name"));
+                }
                 fputs(option ? " (option --" : " (field: ", stderr);
                 fputs_sanitized(option ? option : field, stderr);
                 fputc(')', stderr);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kv.h"
 #include "util.h"
 
 #define PASSWORD_CAP   258
@@ -33,6 +34,11 @@
 #define SYNOPSIS_MAX   1024
 #define COLUMNS_MAX    32
 #define LIST_PAGES_MAX 10000
+/* A dotted field ("nfs.clients.host"): components, and the length of one. */
+#define FIELD_DEPTH_MAX 4
+#define FIELD_PART_MAX  64
+/* How many times one item option (--nfs-client) may be given. */
+#define ITEMS_MAX 64
 
 static const char *sget(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
@@ -146,13 +152,29 @@ static int fetch_schema(struct cli *c, const char *collection, json_t **ret) {
 
 /* ---- verbs: declared, or the generic ones built from the fields ------------------------ */
 
+/* The field that name names: a top-level one, or a member of an object
+ * field through the members the schema describes ("smb.read_only",
+ * "nfs.clients.host"); NULL when the schema has none of that name. */
 static json_t *field_of(json_t *schema, const char *name) {
-        json_t *f;
-        size_t i;
+        json_t *fields = json_object_get(schema, "fields");
+        const char *part = name;
 
-        json_array_foreach(json_object_get(schema, "fields"), i, f) {
-                if (STREQ(sget(f, "name") ?: "", name))
-                        return f;
+        for (unsigned depth = 0; depth < FIELD_DEPTH_MAX; depth++) {
+                const char *dot = strchr(part, '.');
+                size_t len = dot ? (size_t)(dot - part) : strlen(part), i;
+                json_t *f, *found = NULL;
+
+                json_array_foreach(fields, i, f) {
+                        const char *n = sget(f, "name") ?: "";
+                        if (strlen(n) == len && strncmp(n, part, len) == 0) {
+                                found = f;
+                                break;
+                        }
+                }
+                if (!found || !dot)
+                        return found;
+                fields = json_object_get(found, "fields");
+                part = dot + 1;
         }
         return NULL;
 }
@@ -174,6 +196,35 @@ static json_t *generic_option(const char *field, const char *kind, const char *m
         if (o)
                 json_object_set_new(o, "name", option_name(field));
         return o;
+}
+
+/* The options of an object field's described members in a generic verb:
+ * --smb-read-only for "smb.read_only" (objects within it are left to the
+ * module's own verbs or the API). */
+static void member_options(json_t *opts, json_t *object_field, const char *op) {
+        const char *parent = sget(object_field, "name") ?: "";
+        json_t *m;
+        size_t i;
+
+        json_array_foreach(json_object_get(object_field, "fields"), i, m) {
+                const char *name = sget(m, "name") ?: "", *t = sget(m, "type") ?: "";
+                char field[2 * FIELD_PART_MAX];
+                bool flag = STREQ(t, "boolean");
+                json_t *o;
+
+                if (!json_is_true(json_object_get(m, op)) || STREQ(t, "object") ||
+                    STREQ(t, "object_array") || json_is_true(json_object_get(m, "secret")))
+                        continue;
+                snprintf(field, sizeof field, "%s.%s", parent, name);
+                o = generic_option(field, flag ? "true" : "value", flag ? "" : "VALUE");
+                if (o) {
+                        for (char *p = field; *p; p++)
+                                if (*p == '.' || *p == '_')
+                                        *p = '-';
+                        json_object_set_new(o, "name", json_string(field));
+                }
+                json_array_append_new(opts, o);
+        }
 }
 
 /* A generic verb: list and show take the query arguments, add and modify
@@ -201,9 +252,12 @@ static json_t *generic_verb(json_t *schema, const char *name) {
                         const char *f = sget(x, "name") ?: "", *t = sget(x, "type") ?: "";
                         if (!json_is_true(json_object_get(x, STREQ(op, "create") ? "create"
                                                                                  : "modify")) ||
-                            (STREQ(op, "create") && STREQ(f, id)) || STREQ(t, "object") ||
-                            STREQ(t, "object_array"))
+                            (STREQ(op, "create") && STREQ(f, id)) || STREQ(t, "object_array"))
                                 continue;
+                        if (STREQ(t, "object")) {
+                                member_options(opts, x, op);
+                                continue;
+                        }
                         /* A password is asked for (--password without a
                          * value prompts); another secret field (a service's
                          * environment) is an option like any other. */
@@ -359,6 +413,37 @@ static int append_query(char **target, const char *key, const char *value) {
         return 0;
 }
 
+/* The object of body that a dotted field's last component goes into, made on
+ * the way ({"smb": {}} for "smb.read_only"), that component in key; NULL
+ * when the field is no path or a step is no object. */
+static json_t *body_slot(json_t *body, const char *field, char key[static FIELD_PART_MAX]) {
+        const char *part = field;
+        json_t *o = body;
+
+        for (unsigned depth = 0; depth < FIELD_DEPTH_MAX; depth++) {
+                const char *dot = strchr(part, '.');
+                size_t len = dot ? (size_t)(dot - part) : strlen(part);
+                json_t *next;
+
+                if (len == 0 || len >= FIELD_PART_MAX)
+                        return NULL;
+                memcpy(key, part, len);
+                key[len] = '\0';
+                if (!dot)
+                        return o;
+                next = json_object_get(o, key);
+                if (!next) {
+                        next = json_object();
+                        if (!next || json_object_set_new(o, key, next) < 0)
+                                return NULL;
+                } else if (!json_is_object(next))
+                        return NULL;
+                o = next;
+                part = dot + 1;
+        }
+        return NULL;
+}
+
 static int put_list(json_t *body, const char *field, const char *value, bool whole) {
         json_t *list = json_object_get(body, field);
         _cleanup_free_ char *copy = strdup(value);
@@ -383,13 +468,19 @@ static int put_list(json_t *body, const char *field, const char *value, bool who
  * error. */
 static int apply_option(json_t *schema, json_t *o, const char *value, bool flag, json_t *body,
                         char **target) {
-        const char *kind = sget(o, "kind") ?: "", *field = sget(o, "field") ?: "";
+        const char *kind = sget(o, "kind") ?: "", *path = sget(o, "field") ?: "";
         /* An action's option carries its argument's type; a verb's is its
-         * field's. */
-        const char *type = sget(o, "type") ?: sget(field_of(schema, field), "type") ?: "string";
+         * field's, a member's ("smb.read_only") as the schema describes it. */
+        const char *type = sget(o, "type") ?: sget(field_of(schema, path), "type") ?: "string";
+        char field[FIELD_PART_MAX];
 
         if (STREQ(kind, "query") || STREQ(kind, "query_flag"))
-                return append_query(target, field, flag ? "1" : value);
+                return append_query(target, path, flag ? "1" : value);
+        /* A member goes into its object: {"smb": {"read_only": true}}. */
+        body = body_slot(body, path, field);
+        if (!body)
+                return usage_error("--%s: the server names no field \"%s\"", sget(o, "name") ?: "",
+                                   path);
         if (STREQ(kind, "true") || STREQ(kind, "false"))
                 return json_object_set_new(body, field, json_boolean(STREQ(kind, "true"))) < 0
                                ? -ENOMEM
@@ -409,6 +500,9 @@ static int apply_option(json_t *schema, json_t *o, const char *value, bool flag,
                 return json_object_set_new(body, field, json_boolean(yes)) < 0 ? -ENOMEM : 0;
         }
         if (STREQ(type, "object") || STREQ(type, "object_array"))
+                /* An item of a list of objects is given as text the module
+                 * reads (kind item, above: "HOST(OPTIONS)"); a whole object
+                 * is not. */
                 return usage_error("--%s: give this field in a JSON body through the API",
                                    sget(o, "name") ?: "");
         return json_object_set_new(body, field, json_string(value)) < 0 ? -ENOMEM : 0;
@@ -416,6 +510,9 @@ static int apply_option(json_t *schema, json_t *o, const char *value, bool flag,
 
 struct parsed {
         const char *values[ARGS_MAX];
+        /* An item option's values, in order (values[] holds the first). */
+        const char **items[ARGS_MAX];
+        size_t n_items[ARGS_MAX];
         bool flags[ARGS_MAX];
         bool dry_run, all, password_flag, password_stdin;
         const char *password_value;
@@ -448,9 +545,19 @@ static int parse(json_t *verb, const char *synopsis, int argc, char **argv, stru
                         STREQ(kind, "true") || STREQ(kind, "false") || STREQ(kind, "query_flag");
                 if (n >= ARGS_MAX)
                         break;
-                opts[n] = (struct verb_option){sget(o, "name") ?: "?", sn[0],
-                                               flag ? NULL : &p->values[n],
-                                               flag ? &p->flags[n] : NULL};
+                opts[n] = (struct verb_option){.name = sget(o, "name") ?: "?",
+                                               .short_name = sn[0],
+                                               .ret_value = flag ? NULL : &p->values[n],
+                                               .ret_flag = flag ? &p->flags[n] : NULL};
+                /* An item option appends one more item each time. */
+                if (STREQ(kind, "item")) {
+                        p->items[n] = calloc(ITEMS_MAX, sizeof *p->items[n]);
+                        if (!p->items[n])
+                                return -ENOMEM;
+                        opts[n].ret_values = p->items[n];
+                        opts[n].ret_n = &p->n_items[n];
+                        opts[n].max_values = ITEMS_MAX;
+                }
                 n++;
         }
         bool command = STREQ(op, "command");
@@ -486,7 +593,14 @@ static int fill(json_t *schema, json_t *verb, const struct parsed *p, json_t *bo
         int r;
 
         json_array_foreach(json_object_get(verb, "options"), i, o) {
-                if (i >= ARGS_MAX || (!p->values[i] && !p->flags[i]))
+                if (i >= ARGS_MAX)
+                        break;
+                for (size_t k = 0; k < p->n_items[i]; k++) {
+                        r = apply_option(schema, o, p->items[i][k], false, body, target);
+                        if (r < 0)
+                                return r;
+                }
+                if (!p->values[i] && !p->flags[i])
                         continue;
                 r = apply_option(schema, o, p->values[i], p->flags[i], body, target);
                 if (r < 0)
@@ -517,17 +631,85 @@ static void print_plan(json_t *plan) {
         print_file_diffs(json_object_get(plan, "files"));
 }
 
+/* Whether id is one or more KEY components ("alice", "Europe:Paris"). */
+static bool id_is_path(const char *id) {
+        const char *p = id;
+
+        for (;;) {
+                const char *colon = strchr(p, ':');
+                size_t len = colon ? (size_t)(colon - p) : strlen(p);
+                if (!kv_valid_component(p, len))
+                        return false;
+                if (!colon)
+                        return true;
+                p = colon + 1;
+        }
+}
+
+/* The item as show prints it: a member name that is no KEY component (an
+ * smb.conf parameter such as "create mask") reads with '_' for each byte
+ * the KEY grammar has no place for ("create_mask"), so that the item still
+ * prints as lines rather than as JSON.  A new reference, or NULL. */
+static json_t *show_tree(json_t *v, unsigned depth) {
+        const char *k;
+        json_t *x, *out;
+        size_t i;
+
+        if (depth > 16)
+                return NULL;
+        if (json_is_array(v)) {
+                out = json_array();
+                json_array_foreach(v, i, x) {
+                        if (!out || json_array_append_new(out, show_tree(x, depth + 1)) < 0) {
+                                json_decref(out);
+                                return NULL;
+                        }
+                }
+                return out;
+        }
+        if (!json_is_object(v))
+                return json_incref(v);
+        out = json_object();
+        json_object_foreach(v, k, x) {
+                char key[FIELD_PART_MAX];
+                size_t n;
+
+                snprintf(key, sizeof key, "%s%s", k[0] == '.' || !k[0] ? "_" : "", k);
+                n = strlen(key);
+                for (char *p = key; *p; p++)
+                        if (!kv_valid_component(p, 1))
+                                *p = '_';
+                if (!kv_valid_component(key, n))
+                        snprintf(key, sizeof key, "_%s", k);
+                if (!out || json_object_set_new(out, key, show_tree(x, depth + 1)) < 0) {
+                        json_decref(out);
+                        return NULL;
+                }
+        }
+        return out;
+}
+
 static int print_item(const char *collection, json_t *schema, json_t *answer) {
         char prefix[NAME_MAX_LEN + 160];
         /* The answer is {"ITEM": {…}} (module.h): the lines are the item's. */
         json_t *inner = sget(schema, "item") ? json_object_get(answer, sget(schema, "item")) : NULL;
         json_t *item = json_is_object(inner) ? inner : answer;
-        json_t *id = json_object_get(item, sget(schema, "id") ?: "name");
+        json_t *id = json_object_get(item, sget(schema, "id") ?: "name"), *shown;
         char idtext[128];
+        int r;
 
         format_cell(id, idtext);
-        snprintf(prefix, sizeof prefix, "%s:%s", collection, idtext[0] ? idtext : "?");
-        return print_kv(prefix, item);
+        /* An id that is no KEY path ("Team files", "ipc$") is in the lines
+         * as the id field's value: the lines go under COLLECTION alone rather
+         * than fall back to JSON. */
+        if (!id_is_path(idtext))
+                snprintf(prefix, sizeof prefix, "%s", collection);
+        else
+                snprintf(prefix, sizeof prefix, "%s:%s", collection, idtext);
+        shown = show_tree(item, 0);
+        r = shown ? print_kv(prefix, shown) : print_kv(prefix, item);
+        json_decref(shown);
+        return r;
 }
 
 /* A table cell: a list of strings is "a,b". */
@@ -941,7 +1123,14 @@ static int print_help(json_t *schema, json_t *verb, const char *synopsis) {
                 const char *set = STREQ(kind, "true")    ? " = true"
                                   : STREQ(kind, "false") ? " = false"
                                                          : "";
-                printf("  %-28s %s%s%s%s\n", opt, field, set, what && *what ? ": " : "",
+                /* How a list is given: each item an option of its own, or
+                 * one comma-separated value. */
+                const char *how =
+                        STREQ(kind, "item") ? " (once per item)"
+                        : STREQ(kind, "value") && STREQ(sget(f, "type") ?: "", "string_array")
+                                ? " (comma-separated)"
+                                : "";
+                printf("  %-28s %s%s%s%s%s\n", opt, field, set, how, what && *what ? ": " : "",
                        what ? what : "");
         }
         return 0;
@@ -972,9 +1161,35 @@ static int print_collection_help(const char *collection, json_t *schema) {
         return 0;
 }
 
+static void parsed_free(struct parsed *p) {
+        for (size_t i = 0; i < ARGS_MAX; i++)
+                free(p->items[i]);
+}
+
+static int dispatch(struct cli *c, const char *collection, json_t *schema, json_t *verb,
+                    const char *synopsis, int argc, const struct parsed *p) {
+        const char *op = sget(verb, "op") ?: "";
+
+        if (STREQ(op, "route_list"))
+                return run_route_list(c, verb);
+        if (!STREQ(op, "list") && (STREQ(op, "action") ? p->npos < 1 : p->npos != 1))
+                return usage_error("usage: steward %s", synopsis);
+        if (STREQ(op, "list"))
+                return run_list(c, collection, schema, verb, p);
+        if (STREQ(op, "command"))
+                return run_command(c, collection, schema, verb, p);
+        if (STREQ(op, "show") || (json_is_true(json_object_get(verb, "bare_show")) && argc == 1))
+                return run_show(c, collection, schema, verb, p);
+        if (STREQ(op, "create") || STREQ(op, "modify") || STREQ(op, "delete"))
+                return run_write(c, collection, schema, verb, p);
+        if (STREQ(op, "action"))
+                return run_action(c, collection, schema, verb, p);
+        return usage_error("%s %s: the server describes an unknown operation", collection,
+                           sget(verb, "name") ?: "");
+}
+
 static int run_verb(struct cli *c, const char *collection, json_t *schema, json_t *verb, int argc,
                     char **argv) {
-        const char *op = sget(verb, "op") ?: "";
         char synopsis[SYNOPSIS_MAX];
         struct parsed p = {0};
         int r;
@@ -984,24 +1199,10 @@ static int run_verb(struct cli *c, const char *collection, json_t *schema, json_
                 if (STREQ(argv[i], "--help"))
                         return print_help(schema, verb, synopsis);
         r = parse(verb, synopsis, argc, argv, &p);
-        if (r < 0)
-                return r;
-        if (STREQ(op, "route_list"))
-                return run_route_list(c, verb);
-        if (!STREQ(op, "list") && (STREQ(op, "action") ? p.npos < 1 : p.npos != 1))
-                return usage_error("usage: steward %s", synopsis);
-        if (STREQ(op, "list"))
-                return run_list(c, collection, schema, verb, &p);
-        if (STREQ(op, "command"))
-                return run_command(c, collection, schema, verb, &p);
-        if (STREQ(op, "show") || (json_is_true(json_object_get(verb, "bare_show")) && argc == 1))
-                return run_show(c, collection, schema, verb, &p);
-        if (STREQ(op, "create") || STREQ(op, "modify") || STREQ(op, "delete"))
-                return run_write(c, collection, schema, verb, &p);
-        if (STREQ(op, "action"))
-                return run_action(c, collection, schema, verb, &p);
-        return usage_error("%s %s: the server describes an unknown operation", collection,
-                           sget(verb, "name") ?: "");
+        if (r >= 0)
+                r = dispatch(c, collection, schema, verb, synopsis, argc, &p);
+        parsed_free(&p);
+        return r;
 }
 
 int cli_collection(struct cli *c, const char *collection, int argc, char **argv) {

@@ -180,6 +180,13 @@ int parse_verb_args(const char *synopsis, int argc, char **argv, const struct ve
                                 return usage_error("option %s needs a value", a);
                         value = argv[++i];
                 }
+                if (o->ret_values) {
+                        if (*o->ret_n >= o->max_values)
+                                return usage_error("option --%s given more than %zu times", o->name,
+                                                   o->max_values);
+                        o->ret_values[(*o->ret_n)++] = value;
+                        continue;
+                }
                 *o->ret_value = value;
         }
         *ret_npos = npos;

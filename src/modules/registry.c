@@ -776,6 +776,15 @@ static json_t *field_json(const collection_field_t *f) {
                         json_array_append_new(a, json_string(*c));
                 json_object_set_new(o, "choices", a);
         }
+        /* The members of an object (of each item of an object array), so
+         * that the CLI can name "smb.read_only" and the console build the
+         * sub-form; the tables are static and shallow, the recursion ends. */
+        if (o && f->fields && f->n_fields > 0) {
+                json_t *a = json_array();
+                for (size_t i = 0; a && i < f->n_fields; i++)
+                        json_array_append_new(a, field_json(&f->fields[i]));
+                json_object_set_new(o, "fields", a ? a : json_array());
+        }
         return o;
 }
 

@@ -14,6 +14,9 @@ _spec = importlib.util.spec_from_file_location("steward_integration_conftest", I
 integration = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(integration)
 
+# What smb_ns.py (the real smbd of the shares tests) takes from conftest.
+STEWARD = integration.STEWARD
+Daemon = integration.Daemon
 daemon_base = integration.daemon_base
 make_daemon = integration.make_daemon
 ns_daemon = integration.ns_daemon

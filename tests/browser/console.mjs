@@ -10,7 +10,7 @@
  * the desktop size (1280×800), must not scroll sideways; at the end, no
  * Content-Security-Policy violation may have been reported.  Waits are for
  * states, never for time. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -541,6 +541,7 @@ Object.assign(steps, {
       users: 'table.users',
       audit: '[data-verify] .notice',
       tokens: 'table.sessions',
+      shares: '[data-loaded]',
     };
     const entries = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.page));
     assert.ok(entries.length >= 5, `navigation: ${entries}`);
@@ -728,6 +729,375 @@ Object.assign(steps, {
     await page.click('dialog[open] button[value=apply]');
     await page.waitForSelector('.notice-ok >> text=applied');
     await check('unit-settings-applied');
+  },
+});
+
+/* ---- file sharing (web/js/shares.js) ----------------------------------------
+ * fakeShares() answers the shares module's routes from memory (route
+ * interception) while the rest of the console talks to the real daemon:
+ * the page's own behaviour — badges, the form and the bodies it sends, the
+ * review dialog, errors by their field, the live connections table — is
+ * checked whatever the server's module can do yet.  The event stream is held
+ * until release() and then carries one share_connections event. */
+function fakeShares() {
+  const now = new Date().toISOString();
+  const share = (name, path, smb, nfs, extra) => ({
+    name, path, comment: '', source: 'steward',
+    smb: { enabled: true, read_only: false, valid_users: [], write_list: [], guest_ok: false, browseable: true, hide_dot_files: true, veto_files: [], encryption_required: false, case_sensitive: 'auto', time_machine: false, time_machine_max_size: '', ...smb },
+    nfs: { enabled: false, clients: [], ...nfs },
+    folder: { owner: 'root', group: 'staff', mode: '2775', acl: [], default_acl: [] },
+    warnings: [], ...extra,
+  });
+  const f = {
+    shares: [
+      share('projects', '/srv/projects', { valid_users: ['alice', '@staff'] }, { enabled: true, clients: [{ host: '192.0.2.0/24', options: ['ro', 'root_squash', 'sync'] }] }, { comment: 'team files', protocols: 'smb+nfs' }),
+      share('backup', '/srv/backup', { time_machine: true, time_machine_max_size: '500G', valid_users: ['alice'] }, {}, { protocols: 'smb+tm' }),
+      share('public', '/srv/public', { guest_ok: true, read_only: true }, {}, { protocols: 'smb', warnings: ['guest access: anyone on the network may read /srv/public'] }),
+      share('legacy', '/srv/legacy', {}, {}, { source: 'smb.conf', protocols: 'smb' }),
+    ],
+    connections: [{ id: 'smb-1001', protocol: 'smb', user: 'alice', client: '192.0.2.10', share: 'projects', since: now, dialect: 'SMB3_11', encrypted: true, signed: true, open_files: 2 }],
+    smbUsers: [{ name: 'alice', uid: 1001, enabled: true, full_name: 'Alice Example' }, { name: 'bob', uid: 1002, enabled: false }],
+    requests: [],
+    connectionGets: 0,
+  };
+  let release;
+  f.released = new Promise((r) => (release = r));
+  f.release = release;
+  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+  const plan = (name) => ({ plan: { commands: [['testparm', '-s', '/etc/samba/steward.conf'], ['smbcontrol', 'smbd', 'reload-config']], files: [{ path: '/etc/samba/steward.conf', diff: `--- /etc/samba/steward.conf\n+++ /etc/samba/steward.conf\n@@ -1,0 +1,2 @@\n+[${name}]\n+\tpath = /srv/${name}\n` }], warnings: [] } });
+  f.handler = async (route) => {
+    const req = route.request();
+    const url = new URL(req.url());
+    const p = url.pathname;
+    const dry = url.searchParams.get('dry_run') === '1';
+    const body = req.postData() ? JSON.parse(req.postData()) : null;
+    f.requests.push({ method: req.method(), path: p + url.search, body });
+    if (p === '/api/v1/modules/shares/settings') return json(route, 200, { roots: ['/srv'] });
+    if (p === '/api/v1/modules/shares/connections') {
+      f.connectionGets++;
+      return json(route, 200, { connections: f.connections, smbd_running: true });
+    }
+    if (p.startsWith('/api/v1/modules/shares/connections/') && req.method() === 'DELETE') {
+      const id = decodeURIComponent(p.split('/').pop());
+      const gone = f.connections.filter((c) => c.id === id);
+      f.connections = f.connections.filter((c) => c.id !== id);
+      return json(route, 200, { disconnected: id, address: '192.0.2.10', ended: gone.map((c) => ({ id: c.id, user: c.user, share: c.share })) });
+    }
+    if (p === '/api/v1/modules/shares/smb-users') return json(route, 200, { smb_users: f.smbUsers });
+    if (p === '/api/v1/modules/shares/commands/smb_account') {
+      const u = f.smbUsers.find((x) => x.name === body.user) || (f.smbUsers.push({ name: body.user, uid: 1003, enabled: true }), f.smbUsers[f.smbUsers.length - 1]);
+      if (typeof body.enabled === 'boolean') u.enabled = body.enabled;
+      return json(route, 200, { smb_user: u, changed: true });
+    }
+    if (p === '/api/v1/modules/shares/folders') {
+      const under = url.searchParams.get('under');
+      const folders = under === '/srv' ? ['projects', 'backup', 'public', 'media'].map((n) => ({ path: `/srv/${n}`, owner: 'root', group: 'staff', mode: '2775' })) : [];
+      return json(route, 200, { folders });
+    }
+    if (p === '/api/v1/shares' && req.method() === 'GET') return json(route, 200, { shares: f.shares });
+    if (p === '/api/v1/shares' && req.method() === 'POST') {
+      if (dry) return json(route, 200, plan(body.name));
+      const s = share(body.name, body.path, body.smb, body.nfs, { comment: body.comment || '', protocols: 'smb+nfs+tm' });
+      f.shares.push(s);
+      return json(route, 200, { share: s, audit_id: 42 });
+    }
+    const m = /^\/api\/v1\/shares\/([^/]+)(?:\/([a-z]+))?$/.exec(p);
+    const s = m && f.shares.find((x) => x.name === decodeURIComponent(m[1]));
+    if (!s) return json(route, 404, { error: { code: 'not_found', message: 'no such share' } });
+    if (m[2] === 'close') return json(route, 200, { closed: s.name });
+    if (m[2] === 'folder') return json(route, 200, dry ? plan(s.name) : { share: s, audit_id: 44 });
+    if (req.method() === 'GET') return json(route, 200, s);
+    if (req.method() === 'PATCH') {
+      const bad = ((body.nfs || {}).clients || []).findIndex((c) => /\s/.test(c.host));
+      if (bad >= 0) return json(route, 422, { error: { code: 'invalid_argument', message: `"${body.nfs.clients[bad].host}" is not a host, an address or a network`, field: `nfs.clients[${bad}].host` } });
+      return json(route, 200, dry ? plan(s.name) : { share: s, audit_id: 43 });
+    }
+    return json(route, 405, { error: { code: 'method_not_allowed', message: 'no' } });
+  };
+  f.events = async (route) => {
+    await f.released;
+    const conns = [
+      ...f.connections,
+      { id: 'smb-1002', protocol: 'smb', user: 'bob', client: '192.0.2.11', share: 'backup', since: now, dialect: 'SMB3_02', encrypted: false, signed: true },
+      { id: 'nfs-0x5f3a', protocol: 'nfs', user: null, client: '192.0.2.20', address: '192.0.2.20', share: null, since: null, dialect: null, encrypted: null, signed: null },
+    ];
+    f.connections = conns;
+    await route.fulfill({ status: 200, contentType: 'text/event-stream', body: `retry: 3600000\nevent: share_connections\ndata: ${JSON.stringify({ connections: conns, smbd_running: true })}\n\n` });
+  };
+  return f;
+}
+
+Object.assign(steps, {
+  /* The file-sharing page over fakeShares(): the share points with their
+   * badges, connected users updated by the event (no polling) and one
+   * disconnected, a share made through the form and the folder picker with
+   * its review dialog, a refused NFS client shown by its field, the
+   * permissions dialog, the Samba accounts. */
+  async shares() {
+    const f = fakeShares();
+    const ours = (url) => url.pathname.startsWith('/api/v1/shares') || (url.pathname.startsWith('/api/v1/modules/shares/') && !url.pathname.endsWith('/schema'));
+    await page.route(ours, f.handler);
+    await page.route((url) => url.pathname === '/api/v1/events', f.events);
+    await steps.login();
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    const row = (name) => `table.shares tr:has([data-share="${name}"])`;
+    assert.match(await page.textContent(`${row('projects')} .protocols-cell`), /SMB.*NFS/);
+    assert.match(await page.textContent(`${row('backup')} .protocols-cell`), /Time Machine/);
+    assert.equal(await page.textContent(`${row('public')} .badge-warn`), 'Guest');
+    assert.match(await page.textContent(row('public')), /guest access: anyone/);
+    assert.match(await page.textContent(row('projects')), /alice, @staff/);
+    assert.match(await page.textContent(row('projects')), /192\.0\.2\.0\/24 \(ro, root_squash, sync\)/);
+    assert.match(await page.textContent(`${row('projects')} [data-folder]`), /root:staff 2775/);
+    assert.ok(await page.$(`${row('legacy')} button:has-text("Import")`), 'a share in smb.conf is imported, not edited');
+    await page.waitForSelector('table.connections [data-connection="smb-1001"]');
+    assert.match(await page.textContent('table.smb-users'), /Alice Example/);
+    await check('shares');
+
+    /* Live: the event's list replaces the table, no request made for it. */
+    const gets = f.connectionGets;
+    f.release();
+    await page.waitForSelector('table.connections [data-connection="smb-1002"]');
+    assert.equal(f.connectionGets, gets, 'the connections table polled instead of taking the event');
+    assert.match(await page.textContent('table.connections tr:has([data-connection="smb-1002"])'), /not encrypted/);
+    /* An NFS client has no Disconnect button: its export decides. */
+    assert.equal(await page.$$eval('table.connections tr:has([data-connection="nfs-0x5f3a"]) button', (b) => b.length), 0);
+    await check('shares-live');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await check('shares-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    /* Disconnect, confirmed. */
+    await page.click('button[aria-label="Disconnect alice on 192.0.2.10"]');
+    await page.waitForSelector('dialog[open]');
+    assert.match(await page.textContent('dialog[open] h2'), /Disconnect alice on 192\.0\.2\.10\?/);
+    await page.click('dialog[open] button[value=ok]');
+    await waitFor(() => !document.querySelector('table.connections [data-connection="smb-1001"]'));
+    assert.ok(f.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v1/modules/shares/connections/smb-1001'));
+    assert.match(await page.textContent('.page-status .notice-ok'), /Disconnected alice \(192\.0\.2\.10\)\./);
+
+    /* A new share point through the form, the folder picked. */
+    await page.click('#new-share');
+    await page.waitForSelector('form.share-form');
+    await page.fill('form.share-form input >> nth=0', 'media');
+    await page.click('form.share-form button:has-text("Browse…")');
+    await page.waitForSelector('dialog[open] [data-path="/srv/media"]');
+    await check('shares-picker');
+    /* Opening a folder looks inside; Use this folder takes the one open. */
+    await page.click('dialog[open] [data-path="/srv/media"]');
+    await waitFor(() => document.querySelector('dialog[open] .picker-here').textContent === '/srv/media');
+    await page.click('dialog[open] button:has-text("Up one level")');
+    await page.waitForSelector('dialog[open] [data-use="/srv/media"]');
+    await page.click('dialog[open] button[aria-label="Open /srv/media"]');
+    await waitFor(() => document.querySelector('dialog[open] .picker-here').textContent === '/srv/media');
+    await page.click('dialog[open] button:has-text("Use this folder")');
+    await waitFor(() => !document.querySelector('dialog[open]') && document.querySelector('form.share-form .share-basics [data-field=path] input').value === '/srv/media');
+    await page.fill('[data-names="smb.valid_users"]', 'alice');
+    await page.press('[data-names="smb.valid_users"]', 'Enter');
+    await page.fill('[data-names="smb.valid_users"]', '@staff');
+    await page.click('button[aria-label="Add to allowed users and groups"]');
+    await page.check('input[name="smb.time_machine"]');
+    await page.fill('input[aria-label="Time Machine size"]', '2');
+    await page.selectOption('select[aria-label="Time Machine size unit"]', 'T');
+    await page.check('input[name="nfs.enabled"]');
+    await page.click('form.share-form button:has-text("Add client")');
+    await page.fill('input[aria-label="Client 1: host, address or network"]', '192.0.2.0/24');
+    await check('shares-form');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan pre.diff');
+    assert.match(await page.textContent('dialog[open] h2'), /Share \/srv\/media as media\?/);
+    assert.match(await page.textContent('dialog[open] .plan'), /testparm/);
+    await check('shares-review');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector(`${row('media')}`);
+    assert.match(await page.textContent('.page-status .notice-ok'), /media is shared \(audit record 42\)\./);
+    const sent = f.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/shares');
+    assert.equal(sent.length, 1);
+    const b = sent[0].body;
+    assert.equal(b.name, 'media');
+    assert.equal(b.path, '/srv/media');
+    assert.deepEqual(b.smb.valid_users, ['alice', '@staff']);
+    assert.equal(b.smb.time_machine, true);
+    assert.equal(b.smb.time_machine_max_size, '2T');
+    assert.deepEqual(b.nfs, { enabled: true, clients: [{ host: '192.0.2.0/24', options: ['ro', 'root_squash', 'sync'] }] });
+    assert.ok(f.requests.some((r) => r.method === 'POST' && r.path === '/api/v1/shares?dry_run=1'), 'reviewed first');
+
+    /* Edit: only what changed is sent; a refused client is shown by the clients. */
+    await page.click('button[aria-label="Edit projects"]');
+    await page.waitForSelector('form.share-form');
+    await page.fill('input[aria-label="Client 1: host, address or network"]', 'bad host');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('[data-field="nfs.clients"] .field-error:not(:empty)');
+    assert.equal(await page.getAttribute('input[aria-label="Client 1: host, address or network"]', 'aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Client 1: host, address or network');
+    assert.match(await page.textContent('[data-field="nfs.clients"] .field-error'), /"bad host" is not a host/);
+    const patch = f.requests.filter((r) => r.method === 'PATCH').pop();
+    assert.deepEqual(patch.body, { nfs: { clients: [{ host: 'bad host', options: ['ro', 'root_squash', 'sync'] }] } });
+    await check('shares-field-error');
+    await page.click('form.share-form button:has-text("Cancel")');
+
+    /* The folder's permissions, in their dialog. */
+    await page.click('button[aria-label="Change permissions of projects"]');
+    await page.waitForSelector('dialog[open] textarea');
+    await page.fill('dialog[open] input >> nth=2', '2770');
+    await check('shares-permissions');
+    await page.click('dialog[open] button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /permissions of \/srv\/projects changed/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    const folder = f.requests.filter((r) => r.path === '/api/v1/shares/projects/folder').pop();
+    assert.deepEqual(folder.body, { mode: '2770' });
+
+    /* Samba accounts: a password set in its dialog (typed twice), an
+     * account disabled after a confirmation, each one smb_account command. */
+    const accounts = () => f.requests.filter((r) => r.path === '/api/v1/modules/shares/commands/smb_account').map((r) => r.body);
+    await page.click('button[aria-label="Set the SMB password of bob"]');
+    await page.waitForSelector('dialog[open] input[type=password]');
+    await page.fill('dialog[open] input[type=password] >> nth=0', 'Bob-Smb-1');
+    await page.fill('dialog[open] input[type=password] >> nth=1', 'Bob-Smb-2');
+    await page.click('dialog[open] button[type=submit]');
+    await page.waitForSelector('dialog[open] .field-error:has-text("differ")');
+    assert.deepEqual(accounts(), [], 'nothing sent while the two passwords differ');
+    await page.fill('dialog[open] input[type=password] >> nth=1', 'Bob-Smb-1');
+    await page.click('dialog[open] button[type=submit]');
+    await waitFor(() => /SMB password of bob is set/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.click('button[aria-label="Disable SMB for alice"]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('table.smb-users tr:has([data-smb-user=alice]) >> text=disabled');
+    assert.deepEqual(accounts(), [{ user: 'bob', password: 'Bob-Smb-1' }, { user: 'alice', enabled: false }]);
+    assert.ok(f.requests.every((r) => !r.path.includes('Bob-Smb-1')), 'a password never goes in a URL');
+    await check('shares-accounts');
+    await page.unroute(ours, f.handler);
+    await page.unroute((url) => url.pathname === '/api/v1/events', f.events);
+  },
+});
+
+Object.assign(steps, {
+  /* The file-sharing page against the real daemon (test_console.py made
+   * the share "projects" and the folders under a scratch /srv): the share
+   * point and those of smb.conf listed, a Time Machine share made through
+   * the form and its review dialog (the real plan: Steward's Samba include
+   * file), seen by the API afterwards; an NFS client the module refuses
+   * shown at its row. */
+  async sharesreal() {
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    const row = (name) => `table.shares tr:has([data-share="${name}"])`;
+    assert.match(await page.textContent(`${row('projects')} .protocols-cell`), /SMB.*NFS/);
+    assert.match(await page.textContent(row('projects')), /192\.0\.2\.0\/24 \(ro, root_squash, sync/);
+    await check('shares-real');
+    await page.click('#new-share');
+    await page.waitForSelector('form.share-form');
+    await page.fill('form.share-form input >> nth=0', 'media');
+    /* The folder picker over the real folders under the root. */
+    await page.click('form.share-form button:has-text("Browse…")');
+    await page.waitForSelector('dialog[open] [data-use="/srv/media"]');
+    await page.click('dialog[open] [data-use="/srv/media"]');
+    await waitFor(() => !document.querySelector('dialog[open]') && document.querySelector('form.share-form .share-basics [data-field=path] input').value === '/srv/media');
+    await page.fill('[data-names="smb.valid_users"]', 'alice');
+    await page.press('[data-names="smb.valid_users"]', 'Enter');
+    await page.check('input[name="smb.time_machine"]');
+    await page.fill('input[aria-label="Time Machine size"]', '500');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan pre.diff');
+    const plan = await page.textContent('dialog[open] .plan');
+    assert.match(plan, /\/etc\/samba\/steward\.conf/);
+    assert.match(plan, /\[media\]/);
+    await check('shares-real-review');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector(`${row('media')} .protocols-cell >> text=Time Machine`);
+    assert.match(await page.textContent('.page-status .notice-ok'), /media is shared \(audit record \d+\)\./);
+    const shown = await apiGet('/api/v1/shares/media');
+    const media = shown.share || shown;
+    assert.equal(media.path, '/srv/media');
+    assert.deepEqual(media.smb.valid_users, ['alice']);
+    assert.equal(media.smb.time_machine, true);
+    assert.equal(media.smb.time_machine_max_size, '500G');
+    await check('shares-real-created');
+    /* The folder's permissions through the folder action, reviewed. */
+    await page.click('button[aria-label="Change permissions of media"]');
+    await page.waitForSelector('dialog[open] textarea');
+    await page.fill('dialog[open] input >> nth=2', '2770');
+    await page.click('dialog[open] button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    await check('shares-real-permissions-review');
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /permissions of \/srv\/media changed/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.waitForSelector('[data-folder=media] >> text=2770');
+    await page.click('button[aria-label="Edit projects"]');
+    await page.waitForSelector('form.share-form');
+    await page.fill('input[aria-label="Client 1: host, address or network"]', 'bad host');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('[data-field="nfs.clients"] .field-error:not(:empty)');
+    assert.match(await page.textContent('[data-field="nfs.clients"] .field-error'), /bad host/);
+    assert.equal(await page.getAttribute('input[aria-label="Client 1: host, address or network"]', 'aria-invalid'), 'true');
+    await check('shares-real-refused');
+    /* The generic page of the collection: it links to this page, and its
+     * form has an input per described member, sent nested. */
+    await go('#/collections/shares');
+    await settled('table.shares');
+    assert.equal(await page.getAttribute('main a[href="#/shares"]', 'href'), '#/shares');
+    await page.click('button[aria-label="Edit share projects"]');
+    await page.getByLabel('SMB: Hide dot files').uncheck();
+    await check('shares-generic-form');
+    await page.click('form.share-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan pre.diff');
+    assert.match(await page.textContent('dialog[open] .plan'), /hide dot files = no/);
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.notice-ok');
+    const projects = await apiGet('/api/v1/shares/projects');
+    assert.equal((projects.share || projects).smb.hide_dot_files, false);
+  },
+});
+
+Object.assign(steps, {
+  /* Against a real smbd (test_console_shares_connected): the smbclient the
+   * test keeps open is listed with its share, its user among the Samba
+   * accounts; Disconnect, confirmed, ends it and the table empties. */
+  async sharesconnected() {
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    await page.waitForSelector('table.connections td.empty');
+    /* Now the test connects a client: its row comes with the event, the
+     * page asks for nothing. */
+    let gets = 0;
+    const count = (r) => {
+      if (new URL(r.url()).pathname === '/api/v1/modules/shares/connections') gets++;
+    };
+    page.on('request', count);
+    writeFileSync(env.STEWARD_SHARES_READY, '');
+    await page.waitForSelector('table.connections [data-connection]', { timeout: 120000 });
+    page.off('request', count);
+    assert.equal(gets, 0, 'the connections table polled instead of taking the share_connections event');
+    const row = 'table.connections tr:has([data-connection])';
+    assert.match(await page.textContent(row), /alice/);
+    assert.match(await page.textContent(row), /projects/);
+    assert.match(await page.textContent(row), /SMB3/);
+    await page.waitForSelector('table.smb-users [data-smb-user=alice]');
+    await check('shares-connected');
+    await page.click(`${row} button:has-text("Disconnect")`);
+    await page.waitForSelector('dialog[open]');
+    assert.match(await page.textContent('dialog[open] h2'), /Disconnect alice on /);
+    await page.click('dialog[open] button[value=ok]');
+    await waitFor(() => !document.querySelector('table.connections [data-connection]'));
+    assert.match(await page.textContent('.page-status .notice-ok'), /Disconnected alice/);
+    await check('shares-disconnected');
+  },
+});
+
+Object.assign(steps, {
+  /* A monitor (STEWARD_MONITOR_USER) sees the file-sharing page without
+   * the buttons that change anything, and is told why. */
+  async sharesmonitor() {
+    await page.goto(URL_ + '/');
+    await page.waitForSelector('form.login');
+    await login(env.STEWARD_MONITOR_USER, env.STEWARD_MONITOR_PASSWORD);
+    await page.waitForSelector('#nav:not([hidden])');
+    await go('#/shares');
+    await settled('[data-page=shares] [data-loaded]');
+    assert.match(await page.textContent('main .page[data-page=shares]'), /Changes need the admin role/);
+    assert.equal(await page.$$eval('#new-share, #add-smb-account, table.shares button, table.connections button, table.smb-users button', (b) => b.length), 0);
+    await check('shares-monitor');
   },
 });
 

@@ -12,11 +12,14 @@ import http.client
 import os
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import integration, make_user
+from smb_ns import smb_ns, smb  # noqa: F401 (the real smbd of the shares tests)
 
 UnixHTTPConnection = integration.UnixHTTPConnection
 
@@ -148,6 +151,92 @@ def test_console_idle_logout(console):
     r = d.unix("PATCH", "/api/v1/modules/stewardd/settings", {"auth": {"session_idle_timeout": 25}})
     assert r.status == 200, r
     run(d, user, ["login", "idle"], "idle")
+
+
+def test_console_shares_page(console):
+    """The file-sharing page: share points with their protocol badges, a
+    share made through the form (folder picker, allowed users, Time
+    Machine, an NFS client) and its review dialog, a refused field shown by
+    it, the folder's permissions, the connected users updated by the
+    share_connections event and one disconnected, the Samba accounts; then
+    a monitor sees the page without its buttons.  The shares routes are
+    answered by the script (fakeShares in console.mjs) while the admin
+    works; the rest of the console is the real daemon's."""
+    d, user = console
+    integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
+    make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    run(d, user, ["shares", "logout", "sharesmonitor"], "shares",
+        {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
+
+
+@pytest.fixture
+def shares_console(daemon_base, make_daemon):
+    """A daemon in a scratch /etc with a scratch /srv (two folders to
+    share), an admin, and the share "projects" made through the API."""
+    from nsroot import ns_argv, scratch_etc
+    (daemon_base / "ns").mkdir()
+    etc = scratch_etc(daemon_base / "ns")
+    srv = daemon_base / "srv"
+    for name in ("projects", "media"):
+        (srv / name).mkdir(parents=True)
+    d = make_daemon(wrap=lambda argv: ns_argv(etc, argv, extra_binds=[(str(srv), "/srv")]))
+    user = make_user(d, "alice", "alice-Secret-1", ["sudo"])
+    r = d.unix("POST", "/api/v1/shares", {"name": "projects", "path": "/srv/projects",
+                                           "smb": {"read_only": False, "valid_users": ["alice"]},
+                                           "nfs": {"enabled": True, "clients": ["192.0.2.0/24(ro)"]}})
+    assert r.status in (200, 201), r.body
+    return d, user
+
+
+def test_console_shares_page_real(shares_console):
+    """The file-sharing page against the real module: the share made
+    through the API listed with its badges and clients, a Time Machine
+    share made through the form and its review dialog (the real plan),
+    an NFS client the module refuses shown at its row."""
+    d, user = shares_console
+    run(d, user, ["login", "sharesreal"], "shares-real")
+    shown = d.unix("GET", "/api/v1/shares/media").json
+    assert shown.get("share", shown)["smb"]["time_machine_max_size"] == "500G"
+
+
+def test_console_shares_connected(smb):
+    """Against a real smbd: a client that connects with smbclient while the
+    page is open appears in the connected-users table by the
+    share_connections event alone (the page makes no request for it), with
+    its share; the Samba accounts list its user; the page's Disconnect ends
+    the client's session."""
+    user = smb.add_user("alice", "alice-Secret-1", groups=["sudo"])
+    smb.mkdir("/srv/projects")
+    r = smb.api("POST", "/api/v1/shares", {"name": "projects", "path": "/srv/projects",
+                                           "smb": {"read_only": False, "valid_users": ["alice"]}})
+    assert r.status in (200, 201), r.body
+    # The client connects once the page shows nobody connected (the script
+    # touches `ready`): its row must then come by the share_connections event.
+    ready = smb.base / "page-ready"
+    opened = {}
+
+    def connect():
+        deadline = time.monotonic() + 300
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if ready.exists():
+            opened["session"] = smb.smbclient_session("projects", *user)
+
+    t = threading.Thread(target=connect)
+    t.start()
+    try:
+        run(smb.daemon, user, ["login", "sharesconnected"], "shares-connected",
+            {"STEWARD_SHARES_READY": str(ready)})
+    finally:
+        ready.touch()
+        t.join()
+    session = opened["session"]
+    # The server dropped the client: it has gone, or its next command fails.
+    try:
+        out = smb.session_cmd(session, "ls")
+    except RuntimeError:
+        out = "NT_STATUS_ (the client has gone)"
+    assert "NT_STATUS_" in out, out
 
 
 def test_console_users(console):

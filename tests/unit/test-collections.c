@@ -136,10 +136,66 @@ static void test_users_schema_is_what_userwrite_takes(void **state) {
         assert_true(refused_as_unknown(COLLECTION_CREATE, "shadow"));
 }
 
+/* The schema's JSON of a field holds its described members, recursively,
+ * with their names and types, so that the CLI and the console can name
+ * "smb.read_only" and "nfs.clients.host". */
+static void check_members(const collection_field_t *f, json_t *j, unsigned depth) {
+        json_t *members = json_object_get(j, "fields");
+
+        assert_true(depth < 4);
+        assert_string_equal(json_string_value(json_object_get(j, "name")), f->name);
+        if (!f->fields || f->n_fields == 0) {
+                assert_null(members);
+                return;
+        }
+        assert_true(f->type == FIELD_OBJECT || f->type == FIELD_OBJECT_ARRAY);
+        assert_int_equal(json_array_size(members), f->n_fields);
+        for (size_t i = 0; i < f->n_fields; i++)
+                check_members(&f->fields[i], json_array_get(members, i), depth + 1);
+}
+
+static void test_schema_exports_members(void **state) {
+        const collection_def_t *shares = collection_find("shares", NULL);
+        size_t described = 0;
+
+        for (size_t m = 0; m < steward_modules_count; m++)
+                for (size_t k = 0; k < steward_modules[m]->n_collections; k++) {
+                        const collection_def_t *c = &steward_modules[m]->collections[k];
+                        json_t *j = collection_schema_json(c);
+                        for (size_t i = 0; i < c->n_fields; i++) {
+                                check_members(&c->fields[i],
+                                              json_array_get(json_object_get(j, "fields"), i), 0);
+                                described += c->fields[i].fields != NULL;
+                        }
+                        json_decref(j);
+                }
+        assert_true(described >= 3);
+        /* One by name: the NFS clients' members, two levels down. */
+        assert_non_null(shares);
+        json_t *j = collection_schema_json(shares), *f, *nfs = NULL, *clients = NULL;
+        size_t i;
+        json_array_foreach(json_object_get(j, "fields"), i, f) {
+                if (STREQ(json_string_value(json_object_get(f, "name")), "nfs"))
+                        nfs = f;
+        }
+        assert_non_null(nfs);
+        json_array_foreach(json_object_get(nfs, "fields"), i, f) {
+                if (STREQ(json_string_value(json_object_get(f, "name")), "clients"))
+                        clients = f;
+        }
+        assert_non_null(clients);
+        assert_string_equal(json_string_value(json_object_get(clients, "type")), "object_array");
+        f = json_array_get(json_object_get(clients, "fields"), 0);
+        assert_string_equal(json_string_value(json_object_get(f, "name")), "host");
+        assert_true(json_is_true(json_object_get(f, "create")));
+        json_decref(j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_schemas_hold_together),
                 cmocka_unit_test(test_users_schema_is_what_userwrite_takes),
+                cmocka_unit_test(test_schema_exports_members),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * its columns, a name filter when it takes a prefix, a select for each query
  * argument with choices (the server filters), a form from the fields
  * it lets one write (create: the create fields; edit: the modify fields,
- * filled from the item, and only what changed is sent), and delete.  Every
+ * filled from the item, and only what changed is sent; an object field's
+ * described members each an input, sent nested), and delete.  Every
  * write goes through the review-before-apply dialog (plan.js).  Each item
  * action the collection declares ("actions": POST
  * /api/v1/{collection}/{id}/{action}) is a button on the item's row
@@ -155,15 +156,29 @@ export function actionButtons(schema, item, { status, onDone, role } = {}) {
 /* The create form (item null) or the edit form of an item. */
 function itemForm(schema, item, onDone, status) {
   const isNew = !item;
-  const writable = schema.fields.filter((f) => (isNew ? f.create : f.modify) && f.type !== 'object' && f.type !== 'object_array');
+  const may = (f) => (isNew ? f.create : f.modify) && f.type !== 'object' && f.type !== 'object_array';
+  /* The fields it may write; an object's described members each get an
+   * input of their own ("SMB: Read-only", named smb.read_only as errors
+   * name it), lists of objects being left to the module's own page. */
+  const writable = schema.fields.flatMap((f) =>
+    f.type === 'object' && Array.isArray(f.fields) && (isNew ? f.create : f.modify)
+      ? f.fields.filter(may).map((m) => ({ ...m, name: `${f.name}.${m.name}`, label: (m.label || m.name) === (f.label || f.name) ? m.label || m.name : `${f.label || f.name}: ${m.label || m.name}`, path: [f.name, m.name] }))
+      : may(f)
+        ? [{ ...f, path: [f.name] }]
+        : [],
+  );
   const fields = {};
   const readers = [];
   for (const f of writable) {
-    const start = isNew ? undefined : item[f.name];
+    const start = isNew ? undefined : f.path.reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), item);
     const { input, read, inline } = inputFor(f, start);
     fields[f.name] = field(f.label || f.name, input, f.description || null, { name: f.name, inline });
     readers.push({ f, read, start });
   }
+  const put = (body, path, v) => {
+    const o = path.slice(0, -1).reduce((x, k) => (x[k] ??= {}), body);
+    o[path[path.length - 1]] = v;
+  };
   const submit = h('button.primary', { type: 'submit' }, 'Review…');
   const what = `${schema.item} ${isNew ? '' : item[schema.id]}`.trim();
   return h(
@@ -179,7 +194,7 @@ function itemForm(schema, item, onDone, status) {
           const v = read();
           if (v === undefined || (Array.isArray(v) && !v.length && start === undefined) || (v === false && start === undefined)) continue;
           if (!isNew && JSON.stringify(v) === JSON.stringify(start)) continue;
-          body[f.name] = v;
+          put(body, f.path, v);
         }
         await busy(submit, async () => {
           const r = isNew
@@ -300,7 +315,10 @@ export async function render(view, ctx, name) {
   const body = h('div');
   /* A title, not a route segment: "time_zones" reads "Time zones". */
   const title = name ? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ') : 'Collection';
-  clear(view, h('h1', title), status, body);
+  /* A module that ships a page for its collection (shares: File sharing)
+   * says so; the generic page stays for what the schema alone can do. */
+  const own = (ctx?.pages || []).find((p) => p.name === name);
+  clear(view, h('h1', title), own ? h('p.muted', h('a', { href: `#/${own.name}` }, own.title), ' is the page made for these.') : null, status, body);
   try {
     await collectionView(body, status, name, ctx?.me);
   } catch (e) {
