@@ -618,7 +618,9 @@ json_t *share_decorate(json_t *share) {
                 json_array_append_new(warnings,
                                       json_string("guest access is on: anyone who reaches the "
                                                   "server can connect without a password"));
-        if (folder_describe(path, &folder, &e) < 0) {
+        if (!*path) {
+                /* [homes]: each user's own home, no one folder. */
+        } else if (folder_describe(path, &folder, &e) < 0) {
                 json_array_append_new(warnings, json_string(e.message[0] ? e.message
                                                                          : "the folder cannot "
                                                                            "be read"));
