@@ -233,8 +233,27 @@ void change_warn(struct change_plan *p, const char *fmt, ...) {
 
 /* ---- running tools ------------------------------------------------------------ */
 
-int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len) {
+/* In a forked child: the tool argv with stdin from in (-1: /dev/null),
+ * stdout and stderr to out and err, every other descriptor closed, the
+ * default signal mask and a fixed environment. */
+static void __attribute__((noreturn)) exec_child(const char *const *argv, int in, int out, int err) {
         static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+        sigset_t all;
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        signal(SIGPIPE, SIG_DFL);
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        if (dup2(in >= 0 ? in : null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+                _exit(126);
+        if (close_range(3, ~0U, 0) < 0)
+                for (int fd = 3; fd < 65536; fd++)
+                        (void)close(fd);
+        execve(argv[0], (char *const *)argv, envp);
+        _exit(127);
+}
+
+int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len) {
         int in[2] = {-1, -1}, out[2] = {-1, -1}, status, r = 0;
         size_t got = 0;
         pid_t pid;
@@ -250,21 +269,8 @@ int change_exec(const char *const *argv, const char *input, char *msg, size_t ms
                 r = -errno;
                 goto fail;
         }
-        if (pid == 0) {
-                sigset_t all;
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-                signal(SIGPIPE, SIG_DFL);
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                if (dup2(input ? in[0] : null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
-                        _exit(126);
-                if (close_range(3, ~0U, 0) < 0)
-                        for (int fd = 3; fd < 65536; fd++)
-                                (void)close(fd);
-                execve(argv[0], (char *const *)argv, envp);
-                _exit(127);
-        }
+        if (pid == 0)
+                exec_child(argv, input ? in[0] : -1, out[1], out[1]);
         close(out[1]);
         out[1] = -1;
         if (input) {
@@ -321,7 +327,6 @@ static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, siz
 
 int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
                        char *msg, size_t msg_len) {
-        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
         int out[2] = {-1, -1}, errp[2] = {-1, -1}, status, r = 0;
         uint64_t deadline = now_usec() + CHANGE_EXEC_OUTPUT_TIMEOUT_USEC;
         struct buf b;
@@ -340,21 +345,8 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
                 r = -errno;
                 goto fail;
         }
-        if (pid == 0) {
-                sigset_t all;
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-                signal(SIGPIPE, SIG_DFL);
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                if (dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
-                        _exit(126);
-                if (close_range(3, ~0U, 0) < 0)
-                        for (int fd = 3; fd < 65536; fd++)
-                                (void)close(fd);
-                execve(argv[0], (char *const *)argv, envp);
-                _exit(127);
-        }
+        if (pid == 0)
+                exec_child(argv, -1, out[1], errp[1]);
         close(out[1]);
         close(errp[1]);
         out[1] = errp[1] = -1;

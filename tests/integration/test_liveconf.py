@@ -240,6 +240,10 @@ def home_allowed(d):
                    {"name": "homeprobe", "home": "/srv/homeprobe", "create_home": False}).status
 
 
+def samba_value(d, name):
+    return ns_out(d, ["testparm", "-s", f"--parameter-name={name}"])
+
+
 def ns_out(d, argv):
     return ns_run(d, argv).stdout.strip()
 
@@ -367,6 +371,15 @@ ROWS = {
     "time:ntp:root_distance_max_sec": (10, lambda d: timesyncd_value(d, "RootDistanceMaxSec"), {}),
     "time:ntp:poll_interval_min_sec": (64, lambda d: timesyncd_value(d, "PollIntervalMinSec"), {}),
     "time:ntp:poll_interval_max_sec": (4096, lambda d: timesyncd_value(d, "PollIntervalMaxSec"), {}),
+    # What Samba reads (testparm over the scratch /etc), and where shares may go.
+    "shares:smb:workgroup": ("OFFICE", lambda d: samba_value(d, "workgroup"), {}),
+    "shares:smb:server_string": ("Files of web1", lambda d: samba_value(d, "server string"), {}),
+    "shares:smb:min_protocol": ("SMB3_00", lambda d: samba_value(d, "server min protocol"), {}),
+    "shares:smb:signing": ("mandatory", lambda d: samba_value(d, "server signing"), {}),
+    "shares:smb:encryption": ("required", lambda d: samba_value(d, "server smb encrypt"), {}),
+    "shares:smb:netbios": (False, lambda d: samba_value(d, "disable netbios"), {}),
+    "shares:smb:log_level": (3, lambda d: samba_value(d, "log level"), {}),
+    "shares:roots": (["/opt"], lambda d: d.https("GET", "/api/v1/modules/shares/folders").json, {}),
 }
 
 

@@ -715,7 +715,7 @@ async function sharesPart(el, env, status, onChange) {
       'div.toolbar.row-actions',
       managed
         ? h('button.small', { type: 'button', 'aria-label': `Edit ${s.name}`, onclick: async () => openForm(await get(`/api/v1/shares/${seg(s.name)}`).then((r) => r.share || r, () => s)) }, 'Edit')
-        : h(
+        : s.importable !== false && h(
             'button.small',
             {
               type: 'button',

@@ -68,6 +68,7 @@
 
 #include "change.h"
 #include "modules/shares/folder.h"
+#include "modules/shares/names.h"
 #include "modules/shares/shares.h"
 #include "util.h"
 
@@ -113,21 +114,6 @@ static int oom(struct module_error *err) {
 }
 
 /* ---- names ------------------------------------------------------------------------- */
-
-/* Debian's NAME_REGEX ^[a-z_][-a-z0-9_]*\$?$, at most 32 bytes. */
-static bool folder_name_valid(const char *s, size_t n) {
-        if (n == 0 || n > FOLDER_NAME_MAX || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-                return false;
-        for (size_t i = 1; i < n; i++) {
-                char c = s[i];
-                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
-                        continue;
-                if (c == '$' && i == n - 1)
-                        continue;
-                return false;
-        }
-        return true;
-}
 
 /* A decimal id below 2^31 - 1 (the invalid (uid_t)-1 excluded). */
 static bool id_parse(const char *s, size_t n, unsigned *ret) {
@@ -186,7 +172,7 @@ static void id_name(bool user, unsigned id, char *out, size_t len) {
                 if (getgrgid_r((gid_t)id, &gr, buf, sizeof buf, &res) == 0 && res)
                         name = res->gr_name;
         }
-        if (name && folder_name_valid(name, strlen(name)))
+        if (name && account_name_valid_n(name, strlen(name)))
                 snprintf(out, len, "%s", name);
         else
                 snprintf(out, len, "%u", id);
@@ -201,7 +187,7 @@ static int qualifier_parse(bool user, const char *s, size_t n, unsigned *ret) {
 
         if (id_parse(s, n, ret))
                 return 0;
-        if (!folder_name_valid(s, n))
+        if (!account_name_valid_n(s, n))
                 return -EINVAL;
         memcpy(name, s, n);
         name[n] = '\0';
@@ -910,7 +896,7 @@ static bool who_may_write(const struct folder_state *st, const char *who) {
 
         while (*name == '@' || *name == '+' || *name == '&')
                 name++;
-        if (!folder_name_valid(name, strlen(name)))
+        if (!account_name_valid_n(name, strlen(name)))
                 return false;
         return name == who ? user_may_write(st, name) : group_may_write(st, name);
 }
@@ -983,13 +969,13 @@ static int request_parse(json_t *args, struct folder_request *q, struct module_e
         q->mode = json_string_value(json_object_get(args, "mode"));
         q->acl = json_string_value(json_object_get(args, "acl"));
         if (q->owner &&
-            (!folder_name_valid(q->owner, strlen(q->owner)) || user_id(q->owner, &q->uid) < 0)) {
+            (!account_name_valid_n(q->owner, strlen(q->owner)) || user_id(q->owner, &q->uid) < 0)) {
                 module_error_set(err, 422, "invalid_argument", "owner",
                                  "owner is the name of an existing user");
                 return -EINVAL;
         }
         if (q->group &&
-            (!folder_name_valid(q->group, strlen(q->group)) || group_id(q->group, &q->gid) < 0)) {
+            (!account_name_valid_n(q->group, strlen(q->group)) || group_id(q->group, &q->gid) < 0)) {
                 module_error_set(err, 422, "invalid_argument", "group",
                                  "group is the name of an existing group");
                 return -EINVAL;

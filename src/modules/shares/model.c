@@ -668,6 +668,11 @@ json_t *share_decorate(json_t *share) {
         if (n && !nfs_tools_installed())
                 json_array_append_new(warnings,
                                       json_string("the NFS server is not installed"));
+        if (STREQ(json_string_value(json_object_get(out, "source")) ?: "", "smb.conf"))
+                /* [homes], [printers], [print$]: Samba's own, not share points. */
+                json_object_set_new(out, "importable",
+                                    json_boolean(*path && share_name_valid(json_string_value(
+                                                                  json_object_get(out, "name")))));
         json_object_set_new(out, "protocols", json_string(protocols));
         if (folder)
                 json_object_set_new(out, "folder", folder);

@@ -46,18 +46,30 @@ bool share_comment_valid(const char *s) {
         return printable_text(s, 255) && !strchr(s, '%') && (n == 0 || s[n - 1] != '\\');
 }
 
-/* A user or group name as useradd and groupadd take them. */
-static bool account_name_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 32 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+bool account_name_valid_n(const char *s, size_t n) {
+        if (n == 0 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
                 return false;
         for (size_t i = 1; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (!(isalnum(c) || c == '_' || c == '-' || c == '.' || (c == '$' && i == n - 1)))
-                        return false;
+                char c = s[i];
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+                        continue;
+                if (c == '$' && i == n - 1)
+                        continue;
+                return false;
         }
         return true;
+}
+
+static bool account_name_valid(const char *s) {
+        return account_name_valid_n(s, strlen(s));
+}
+
+/* A netgroup's name: letters, digits, '_', '.', '-', at most 64 bytes. */
+static bool netgroup_valid(const char *s) {
+        size_t n = strlen(s);
+
+        return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789_.-") == n;
 }
 
 bool share_principal_valid(const char *s) {
@@ -124,7 +136,7 @@ bool nfs_host_valid(const char *s) {
         if (STREQ(s, "*"))
                 return true;
         if (s[0] == '@')
-                return account_name_valid(s + 1); /* a netgroup */
+                return netgroup_valid(s + 1);
         if (ip_with_prefix(s))
                 return true;
         if (s[0] == '*' && s[1] == '.')

@@ -18,7 +18,10 @@ bool share_name_valid(const char *s);
 bool share_path_valid(const char *s);
 /* A comment: printable UTF-8, at most 255 bytes, no '%', no trailing '\'. */
 bool share_comment_valid(const char *s);
-/* "alice" or "@staff": a user or a group by useradd's grammar. */
+/* A user or group name as Debian's useradd and groupadd take them
+ * (NAME_REGEX ^[a-z_][-a-z0-9_]*\$?$), at most 32 bytes: the n bytes at s. */
+bool account_name_valid_n(const char *s, size_t n);
+/* "alice" or "@staff": a user or a group by that grammar. */
 bool share_principal_valid(const char *s);
 /* A veto pattern: printable, no '/', '\', '%' or '"'. */
 bool share_veto_valid(const char *s);

@@ -372,6 +372,13 @@ static int next_shares(const struct shares_state *s, collection_op_t op, const c
                         module_error_set(err, 404, "not_found", NULL, "no share called %.80s", id);
                         return -ENOENT;
                 }
+                if (foreign && !share_name_valid(json_string_value(json_object_get(old, "name")))) {
+                        module_error_set(err, 409, "read_only", "source",
+                                         "%s is Samba's own section, not a share point: it stays "
+                                         "in smb.conf",
+                                         id);
+                        return -EPERM;
+                }
                 if (foreign && !(op == COLLECTION_MODIFY &&
                                  STREQ(json_string_value(json_object_get(body, "source")) ?: "",
                                        "steward"))) {
@@ -570,7 +577,7 @@ static const struct {
         {"smb:signing", "server signing", "default"},
         {"smb:encryption", "server smb encrypt", "default"},
         {"smb:netbios", "disable netbios", "no"},
-        {"smb:log_level", "log level", "0"},
+        {"smb:log_level", "log level", "1"},
 };
 
 static const char *global_value(const struct shares_state *s, const char *param) {
@@ -1028,6 +1035,11 @@ static const collection_field_t share_fields[] = {
          .flags = FIELD_SHOWN,
          .label = "Protocols",
          .description = "smb, nfs, smb+nfs or none; with tm for a Time Machine destination"},
+        {.name = "importable",
+         .type = FIELD_BOOLEAN,
+         .flags = FIELD_SHOWN,
+         .label = "Importable",
+         .description = "a share of smb.conf that can be imported (not homes, printers, print$)"},
         {.name = "warnings",
          .type = FIELD_STRING_ARRAY,
          .flags = FIELD_SHOWN,

@@ -23,6 +23,7 @@
 
 #include "modules/change.h"
 #include "modules/shares/connections.h"
+#include "modules/shares/names.h"
 #include "util.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -35,16 +36,6 @@
 
 static const char *sget(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
-}
-
-/* A user name as useradd takes it on Debian, strictly: [a-z_][a-z0-9_-]*,
- * at most 32 bytes. */
-static bool user_name_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > USER_NAME_MAX || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z')))
-                return false;
-        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
 /* "[UX         ]" → the letters. */
@@ -88,7 +79,7 @@ int smbusers_parse_pdbedit(const char *txt, size_t len, json_t *list) {
 
                 if (end || (n >= 3 && dashes(txt + off, n))) {
                         /* A block ends: one account, if it named a valid user. */
-                        if (have && user_name_valid(name) &&
+                        if (have && account_name_valid_n(name, strlen(name)) &&
                             json_array_size(list) < SMB_USERS_MAX &&
                             json_array_append_new(list, smb_user(name, flags, full)) < 0)
                                 return -ENOMEM;
@@ -206,7 +197,7 @@ static int check_args(json_t *args, const char **ret_user, const char **ret_pass
         struct passwd pw, *found = NULL;
         char buf[1024];
 
-        if (!user_name_valid(user)) {
+        if (!account_name_valid_n(user, strlen(user))) {
                 module_error_set(err, 422, "invalid_argument", "user",
                                  "a user name is [a-z_][a-z0-9_-]*, at most %d bytes",
                                  USER_NAME_MAX);
