@@ -244,6 +244,22 @@ def samba_value(d, name):
     return ns_out(d, ["testparm", "-s", f"--parameter-name={name}"])
 
 
+def include_global(d, name):
+    """The value of name in the [global] of Steward's Samba include file,
+    which smb.conf includes at the end of its own [global]."""
+    f = d.etc / "samba" / "steward.conf"
+    section = None
+    for line in f.read_text().splitlines() if f.exists() else ():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[global]" and "=" in line:
+            k, v = (x.strip() for x in line.split("=", 1))
+            if k == name:
+                return v
+    return None
+
+
 def ns_out(d, argv):
     return ns_run(d, argv).stdout.strip()
 
@@ -378,7 +394,8 @@ ROWS = {
     "shares:smb:signing": ("mandatory", lambda d: samba_value(d, "server signing"), {}),
     "shares:smb:encryption": ("required", lambda d: samba_value(d, "server smb encrypt"), {}),
     "shares:smb:netbios": (False, lambda d: samba_value(d, "disable netbios"), {}),
-    "shares:smb:log_level": (3, lambda d: samba_value(d, "log level"), {}),
+    # testparm answers its own debug level for this one: the line smbd reads.
+    "shares:smb:log_level": (3, lambda d: include_global(d, "log level"), {}),
     "shares:roots": (["/opt"], lambda d: d.https("GET", "/api/v1/modules/shares/folders").json, {}),
 }
 
