@@ -160,6 +160,10 @@ struct module_ctx {
         int (*privileged_read)(const struct module_ctx *ctx, const char *module, json_t *args,
                                json_t **ret, struct module_error *err);
         const void *opaque;
+        /* A command that declares dry_run (command_def_t), run with
+         * ?dry_run=1: it says what it would do and changes nothing (and is
+         * not audited). */
+        bool dry_run;
 };
 
 /* An API route a module adds (read-only views such as GET /api/v1/ports).
@@ -217,6 +221,9 @@ typedef struct {
          * when changes_state, else monitor (command_min_role()).  Checked
          * against the session's role as it is at each request. */
         int min_role;
+        /* It takes ?dry_run=1 (ctx->dry_run): it reports what it would do
+         * and changes nothing.  Without it, ?dry_run=1 is refused (400). */
+        bool dry_run;
 } command_def_t;
 
 /* A collection: items under GET|POST /api/v1/{name} and
@@ -360,6 +367,9 @@ typedef struct {
         size_t n_columns;
         const char *command;
         const char *arg;
+        /* VERB_COMMAND: the positional argument may be left out (`mail
+         * queue flush` flushes all; with an id, that message). */
+        bool arg_optional;
 } collection_verb_t;
 
 /* An action on one item of a collection: POST
@@ -589,6 +599,15 @@ typedef struct module {
          * no module. */
         const char *console_title;
         bool console_overview;
+
+        /* Optional: command line verbs of the module itself, `steward
+         * MODULE VERB …` (VERB_ROUTE_LIST and VERB_COMMAND only, as a
+         * collection's): `steward mail who`.  `steward MODULE WORD …` also
+         * reaches the module's collection MODULE_WORD (`steward mail queue
+         * list` is `steward mail_queue list`).  The schema exports them
+         * ("verbs"). */
+        const collection_verb_t *verbs;
+        size_t n_verbs;
 } module_t;
 
 /* How a module's own background work reaches the helper from the front

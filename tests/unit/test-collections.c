@@ -38,9 +38,40 @@ static const collection_field_t *field(const collection_def_t *c, const char *na
         return field_in(c->fields, c->n_fields, name);
 }
 
+/* A command verb's options fill the command's arguments. */
+static void check_command_verb(const collection_def_t *c, const collection_verb_t *v) {
+        const module_t *m = NULL;
+        const command_def_t *cmd;
+
+        assert_non_null(collection_find(c->name, &m));
+        cmd = module_find_command(m, v->command);
+        if (!cmd)
+                fail_msg("%s %s: no command %s", c->name, v->name, v->command);
+        for (size_t i = 0; i < v->n_options; i++) {
+                const collection_option_t *o = &v->options[i];
+                const command_arg_t *a = NULL;
+                for (size_t k = 0; k < cmd->n_args; k++)
+                        if (STREQ(cmd->args[k].name, o->field))
+                                a = &cmd->args[k];
+                if (!a)
+                        fail_msg("%s %s --%s: %s takes no argument %s", c->name, v->name, o->name,
+                                 cmd->name, o->field);
+                if ((o->kind == COPT_TRUE || o->kind == COPT_FALSE) != (a->type == SETTING_BOOLEAN))
+                        fail_msg("%s %s --%s: a flag fills a boolean argument", c->name, v->name,
+                                 o->name);
+                if (o->kind != COPT_TRUE && o->kind != COPT_FALSE && o->kind != COPT_VALUE)
+                        fail_msg("%s %s --%s: a command's option is a value or a flag", c->name,
+                                 v->name, o->name);
+        }
+}
+
 static void check_verb(const collection_def_t *c, const collection_verb_t *v) {
         unsigned want = v->op == VERB_CREATE ? FIELD_CREATE : FIELD_MODIFY;
 
+        if (v->op == VERB_COMMAND) {
+                check_command_verb(c, v);
+                return;
+        }
         for (size_t i = 0; i < v->n_options; i++) {
                 const collection_option_t *o = &v->options[i];
                 const collection_field_t *f = field(c, o->field);
