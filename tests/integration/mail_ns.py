@@ -272,6 +272,17 @@ class MailNs:
         while not self.dovecot_pid() and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def stop_dovecot(self):
+        """Stops Dovecot (`doveadm stop` in the namespace: its sessions end);
+        start_dovecot() starts it again."""
+        p = self.run_in_ns("doveadm", "stop")
+        assert p.returncode == 0, p.stderr
+        self.dovecot.wait(timeout=30)
+        self.dovecot_out.close()
+
+    def start_dovecot(self):
+        self._start_dovecot()
+
     def _wait_port(self, port, what, exited, log):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
