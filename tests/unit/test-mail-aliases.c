@@ -145,7 +145,8 @@ static void test_grammars(void **state) {
         assert_false(alias_name_valid("a b"));
         assert_false(alias_name_valid("a:b"));
         assert_false(alias_name_valid("a@b"));
-        assert_false(alias_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert_false(alias_name_valid(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 
         assert_null(alias_target_problem("alice"));
         assert_null(alias_target_problem("bob@example.org"));

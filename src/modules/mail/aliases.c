@@ -39,9 +39,9 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-#define NEWALIASES          "/usr/bin/newaliases"
-#define ALIASES_DB          "/etc/aliases.db"
-#define ENTRY_TARGETS_KEPT  1024 /* targets of one entry read (more: not editable) */
+#define NEWALIASES         "/usr/bin/newaliases"
+#define ALIASES_DB         "/etc/aliases.db"
+#define ENTRY_TARGETS_KEPT 1024 /* targets of one entry read (more: not editable) */
 
 static int oom(struct module_error *err) {
         module_error_set(err, 500, "internal", NULL, "Out of memory");
@@ -51,10 +51,12 @@ static int oom(struct module_error *err) {
 /* ---- grammars -------------------------------------------------------------------- */
 
 static bool local_valid(const char *s, size_t n, bool alias_name) {
-        const char *first = alias_name ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                       : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
-        const char *rest = alias_name ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"
-                                      : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+=-";
+        const char *first =
+                alias_name ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                           : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+        const char *rest =
+                alias_name ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"
+                           : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+=-";
 
         if (n == 0 || n > ALIAS_NAME_MAX || !strchr(first, s[0]))
                 return false;
@@ -207,7 +209,8 @@ static bool entry_name(const char *t, size_t off, size_t lend, struct alias_entr
 }
 
 static bool same_name(const char *t, const struct alias_entry *a, const struct alias_entry *b) {
-        return a->name_len == b->name_len && strncasecmp(t + a->name, t + b->name, a->name_len) == 0;
+        return a->name_len == b->name_len &&
+               strncasecmp(t + a->name, t + b->name, a->name_len) == 0;
 }
 
 int aliases_parse(const char *t, size_t len, struct alias_file *ret) {
@@ -387,8 +390,8 @@ int aliases_show(const struct module_ctx *ctx, const char *id, json_t *query, js
                 return r;
         e = aliases_find(&a.file, a.text, id, NULL);
         if (!e) {
-                module_error_set(err, 404, "not_found", "name", "no alias \"%.64s\" in " ALIASES_FILE,
-                                 id);
+                module_error_set(err, 404, "not_found", "name",
+                                 "no alias \"%.64s\" in " ALIASES_FILE, id);
                 r = -ENOENT;
         } else if (!(*ret = json_pack("{s:o}", "alias", alias_json(&a, e))))
                 r = oom(err);
@@ -506,8 +509,8 @@ static int entry_for(const struct aliases_text *a, const char *id, collection_op
                                         : NULL;
 
         if (!e) {
-                module_error_set(err, 404, "not_found", "name", "no alias \"%.64s\" in " ALIASES_FILE,
-                                 id ? id : "");
+                module_error_set(err, 404, "not_found", "name",
+                                 "no alias \"%.64s\" in " ALIASES_FILE, id ? id : "");
                 return -ENOENT;
         }
         if (count > 1) {
@@ -531,8 +534,8 @@ static int entry_for(const struct aliases_text *a, const char *id, collection_op
 
 /* The file's new text for op; *ret_alias the alias as it will be (NULL for a
  * delete). */
-static int next_text(const struct aliases_text *a, collection_op_t op, const char *id,
-                     json_t *body, char **ret_text, json_t **ret_alias, struct module_error *err) {
+static int next_text(const struct aliases_text *a, collection_op_t op, const char *id, json_t *body,
+                     char **ret_text, json_t **ret_alias, struct module_error *err) {
         _cleanup_free_ char *line = NULL;
         _cleanup_json_ json_t *targets = NULL;
         struct alias_entry *e = NULL;
@@ -557,7 +560,8 @@ static int next_text(const struct aliases_text *a, collection_op_t op, const cha
                 }
         } else if (op == COLLECTION_MODIFY && json_object_get(body, "name")) {
                 const char *n = json_string_value(json_object_get(body, "name"));
-                if (!n || strlen(n) != e->name_len || strncasecmp(n, a->text + e->name, e->name_len)) {
+                if (!n || strlen(n) != e->name_len ||
+                    strncasecmp(n, a->text + e->name, e->name_len)) {
                         module_error_set(err, 422, "invalid_value", "name",
                                          "an alias is not renamed: add the new name, delete the "
                                          "old one");
@@ -577,7 +581,8 @@ static int next_text(const struct aliases_text *a, collection_op_t op, const cha
                             ? -E2BIG
                             : 0;
         else
-                r = buf_append(&out, a->text, op == COLLECTION_MODIFY ? e->colon + 1 : e->start) < 0 ||
+                r = buf_append(&out, a->text, op == COLLECTION_MODIFY ? e->colon + 1 : e->start) <
+                                            0 ||
                                     (op == COLLECTION_MODIFY &&
                                      buf_printf(&out, " %s\n", line) < 0) ||
                                     buf_append(&out, a->text + e->end, a->len - e->end) < 0 ||
@@ -594,7 +599,8 @@ static int next_text(const struct aliases_text *a, collection_op_t op, const cha
                 *ret_alias = NULL;
         else {
                 bool clean = true;
-                json_t *n = name ? json_string(name) : shown(a->text + e->name, e->name_len, &clean);
+                json_t *n =
+                        name ? json_string(name) : shown(a->text + e->name, e->name_len, &clean);
                 *ret_alias = json_pack("{s:o?, s:O, s:b}", "name", n, "targets", targets,
                                        "editable", true);
                 if (!*ret_alias) {
@@ -663,9 +669,9 @@ int aliases_make_live(struct module_error *err) {
 
         if (!mail_postfix_installed() || stat(ALIASES_FILE, &text) < 0)
                 return 0;
-        if (stat(ALIASES_DB, &db) == 0 &&
-            (db.st_mtim.tv_sec > text.st_mtim.tv_sec ||
-             (db.st_mtim.tv_sec == text.st_mtim.tv_sec && db.st_mtim.tv_nsec >= text.st_mtim.tv_nsec)))
+        if (stat(ALIASES_DB, &db) == 0 && (db.st_mtim.tv_sec > text.st_mtim.tv_sec ||
+                                           (db.st_mtim.tv_sec == text.st_mtim.tv_sec &&
+                                            db.st_mtim.tv_nsec >= text.st_mtim.tv_nsec)))
                 return 0; /* the database is as new as the file */
         r = change_exec(argv, NULL, msg, sizeof msg);
         if (r != 0) {

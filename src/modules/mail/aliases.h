@@ -6,11 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ALIASES_MAX         4096 /* entries listed */
-#define ALIAS_NAME_MAX      64
-#define ALIAS_TARGETS_MAX   64
-#define ALIAS_TARGET_MAX    320 /* local part 64, '@', domain 253, quotes */
-#define ALIASES_FILE_MAX    (1u << 20)
+#define ALIASES_MAX       4096 /* entries listed */
+#define ALIAS_NAME_MAX    64
+#define ALIAS_TARGETS_MAX 64
+#define ALIAS_TARGET_MAX  320 /* local part 64, '@', domain 253, quotes */
+#define ALIASES_FILE_MAX  (1u << 20)
 
 /* One entry of /etc/aliases as written: its bytes are text[start, end)
  * (its first line to its last continuation line, newline included); the

@@ -82,8 +82,8 @@ int who_parse_doveadm(const char *text, size_t len, json_t *list, size_t max) {
                 const char *user = sget(s, "username"), *service = sget(s, "service"),
                            *ip = sget(s, "ip");
                 json_int_t pid = pid_of(sget(s, "pid"));
-                bool addr = ip && (inet_pton(AF_INET, ip, bin) == 1 ||
-                                   inet_pton(AF_INET6, ip, bin) == 1);
+                bool addr = ip &&
+                            (inet_pton(AF_INET, ip, bin) == 1 || inet_pton(AF_INET6, ip, bin) == 1);
                 json_t *c;
 
                 if (!user || !*user || strlen(user) > USER_MAX || !utf8_valid(user, strlen(user)) ||
