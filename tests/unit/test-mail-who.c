@@ -2,7 +2,8 @@
  * the parser of `doveadm -f json who -1` on a real Dovecot 2.3.19 answer
  * (captured from tests/integration/mail_ns.py: two IMAP sessions of one
  * user, an IMAP and a POP3 session of another), hostile and broken
- * answers, and the user-name grammar of kick. */
+ * answers, the user-name grammar of kick, and the lines of /proc/PID/net/tcp
+ * and tcp6 behind the SMTP sessions (real lines from that fixture). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,12 +136,52 @@ static void test_user_grammar(void **state) {
         assert_false(who_user_valid(big));
 }
 
+static void test_tcp_line(void **state) {
+        struct who_tcp t;
+        const char *est = "   5: 02FF7D0A:0019 01FF7D0A:DA6E 01 00000000:00000000 02:000AFC70 "
+                          "00000000   106        0 45887197 3 000000007e982ea7 20 4 31 12 -1";
+        const char *lis = "   1: 00000000:0019 00000000:0000 0A 00000000:00000000 00:00000000 "
+                          "00000000     0        0 45886896 1 000000006ae5ed4b 100 0 0 10 0";
+        /* ::ffff:192.0.2.7 port 587 → 2001:db8::1 */
+        const char *v6 = "   0: 0000000000000000FFFF00000702000C:024B "
+                         "B80D0120000000000000000001000000:C350 01 00000000:00000000 00:00000000 "
+                         "00000000     0        0 777 1 0000000000000000 20 4 30 10 -1";
+
+        (void)state;
+        assert_int_equal(who_parse_tcp_line(est, strlen(est), false, &t), 0);
+        assert_int_equal(t.local_port, 25);
+        assert_int_equal(t.state, 1);
+        assert_string_equal(t.remote, "10.125.255.1");
+        assert_int_equal(t.inode, 45887197);
+        assert_int_equal(who_parse_tcp_line(lis, strlen(lis), false, &t), 0);
+        assert_int_equal(t.state, 0x0A);
+        assert_int_equal(t.inode, 45886896);
+        assert_int_equal(who_parse_tcp_line(v6, strlen(v6), true, &t), 0);
+        assert_int_equal(t.local_port, 587);
+        assert_string_equal(t.remote, "2001:db8::1");
+        /* The header, short lines, bad hex, a v6 line read as v4. */
+        const char *bad[] = {
+                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   "
+                "uid  timeout inode",
+                "   5: 02FF7D0A:0019",
+                "   5: 02FF7D0G:0019 01FF7D0A:DA6E 01 0:0 0:0 0 0 0 1",
+                "   5: 02FF7D0A:019 01FF7D0A:DA6E 01 0:0 0:0 0 0 0 1",
+                "   5: 02FF7D0A:0019 01FF7D0A:DA6E 1 0:0 0:0 0 0 0 1",
+                "   5: 02FF7D0A:0019 01FF7D0A:DA6E 01 0:0 0:0 0 0 0 x",
+                "",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_int_equal(who_parse_tcp_line(bad[i], strlen(bad[i]), false, &t), -EBADMSG);
+        assert_int_equal(who_parse_tcp_line(v6, strlen(v6), false, &t), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_doveadm_who),
                 cmocka_unit_test(test_doveadm_who_empty_and_bad),
                 cmocka_unit_test(test_doveadm_who_hostile),
                 cmocka_unit_test(test_user_grammar),
+                cmocka_unit_test(test_tcp_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
