@@ -68,6 +68,11 @@ bool queue_id_valid(const char *s);
  * {"id", "queue", "arrival_time" (ISO 8601 UTC), "age_seconds", "size",
  *  "sender", "recipients": [{"address", "delay_reason"}…]}. */
 int queue_list(json_t *args, json_t **ret, struct module_error *err);
+/* The same answer as JSON text (malloc'ed), the messages under key
+ * ("mail_queue" for the collection's list_text, the collections' rule):
+ * ten thousand messages are never a tree. */
+int queue_list_text(json_t *args, const char *key, char **ret, size_t *ret_len,
+                    struct module_error *err);
 /* args {"what": "message", "id", "headers"?: false} → {"message": MESSAGE +
  * "headers": "…"} (the route is admin's: headers are personal data; a
  * monitor's show of the collection passes "headers": false). 404 for an id
