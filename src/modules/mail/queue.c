@@ -251,6 +251,7 @@ int queue_age_parse(const char *s, int64_t *ret) {
                 if (s[n - 1] == units[i].suffix) {
                         mul = units[i].seconds;
                         n--;
+                        break;
                 }
         if (n == 0 || strspn(s, "0123456789") != n || safe_atoi64_n(s, n, &v) < 0)
                 return -EINVAL;
