@@ -38,7 +38,8 @@
  * written.  "count" is what postsuper reports it did (its "Deleted: N
  * messages" lines, summed), "selected" how many ids were passed; when they
  * differ (a message delivered meanwhile) "postsuper" quotes its summary
- * lines.  Flush: `postqueue -i ID` per message (at most FLUSH_IDS_MAX), or
+ * line.  Requeued messages go through the maildrop queue and get new ids
+ * (postkick wakes pickup for them).  Flush: `postqueue -i ID` per message (at most FLUSH_IDS_MAX), or
  * `postqueue -f` for all; Postfix must run (503 otherwise).  A dry run
  * reads and selects and changes nothing. */
 #include "modules/mail/queue.h"
@@ -60,6 +61,7 @@
 #define POSTQUEUE       "/usr/sbin/postqueue"
 #define POSTSUPER       "/usr/sbin/postsuper"
 #define POSTCAT         "/usr/sbin/postcat"
+#define POSTKICK        "/usr/sbin/postkick"
 #define POSTQUEUE_MAX   (64u << 20)
 #define ANSWER_MAX      (96u << 20) /* the messages' text: postqueue's, renamed, plus ages */
 #define HEADERS_MAX     (256u << 10)
@@ -718,7 +720,8 @@ static int list_answer_text(struct scan *s, const char *key, int64_t limit, char
         size_t n = s->n_entries < (size_t)limit ? s->n_entries : (size_t)limit;
         struct buf b;
 
-        qsort(s->entries, s->n_entries, sizeof *s->entries, entry_cmp);
+        if (s->n_entries > 1)
+                qsort(s->entries, s->n_entries, sizeof *s->entries, entry_cmp);
         tail = json_pack("{s:o?, s:o?, s:I, s:b, s:I}", "counts", counts_json(s), "reasons",
                          reasons_json(s->reasons), "total", (json_int_t)s->total,
                          "postfix_running", mail_postfix_running(), "unreadable",
@@ -1049,6 +1052,17 @@ static int run_flush(const struct entry *e, size_t n, struct module_error *err) 
         return 0;
 }
 
+/* Requeued messages wait in the maildrop queue until pickup copies them
+ * into new queue files (new ids); pickup looks there once a minute unless
+ * woken: `postkick public pickup W`.  Postfix down: they wait for it. */
+static void wake_pickup(void) {
+        static const char *const argv[] = {POSTKICK, "public", "pickup", "W", NULL};
+        char said[256];
+
+        if (mail_postfix_running())
+                (void)change_exec(argv, NULL, said, sizeof said);
+}
+
 static json_t *ids_json(const struct scan *s) {
         json_t *ids = json_array();
 
@@ -1123,6 +1137,8 @@ static int queue_op(const struct module_ctx *ctx, enum op op, json_t *args, json
                 r = run_flush(whole ? NULL : s.entries, s.n_entries, err);
         else {
                 r = run_postsuper(op, s.entries, s.n_entries, &done, last, sizeof last, err);
+                if (r >= 0 && op == OP_REQUEUE)
+                        wake_pickup();
                 if (r >= 0)
                         json_object_set_new(answer, "count", json_integer((json_int_t)done));
                 if (r >= 0 && done != s.n_entries)
