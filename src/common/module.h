@@ -214,7 +214,10 @@ typedef struct {
         bool changes_state; /* runs in the helper, audited; else in the front */
         const command_arg_t *args;
         size_t n_args;
-        /* args: an object already validated against `args`. */
+        /* args: an object already validated against `args`.  A string
+         * "summary" in *ret (at most 512 bytes: "delete 312 deferred
+         * messages to example.com") is also kept in the audit record, as
+         * the member "summary" of its args. */
         int (*run)(const struct module_ctx *ctx, json_t *args, json_t **ret,
                    struct module_error *err);
         /* The lowest role that may run it, an enum role (roles.h); 0: admin

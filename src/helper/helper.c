@@ -1318,6 +1318,12 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 return r;
         /* Secret arguments (a password) never reach the record. */
         _cleanup_json_ json_t *shown = args_redacted(cmd->args, cmd->n_args, cargs);
+        /* What a command that acts on a selection did, in its own words
+         * ("delete 312 deferred messages to example.com"): the record
+         * says it beside the arguments (module.h, command_def_t). */
+        json_t *summary = r >= 0 && *ret ? json_object_get(*ret, "summary") : NULL;
+        if (shown && json_is_string(summary) && json_string_length(summary) <= 512)
+                json_object_set(shown, "summary", summary);
         op_record(c, m->name, operation, shown, NULL);
         return r;
 }

@@ -346,6 +346,12 @@ static int mail_queue_list(const struct module_ctx *ctx, json_t *query, json_t *
         return queue_list(args, ret, err);
 }
 
+static int mail_queue_list_text(const struct module_ctx *ctx, json_t *query, char **ret,
+                                size_t *ret_len, struct module_error *err) {
+        (void)ctx;
+        return queue_list_text(query, "mail_queue", ret, ret_len, err);
+}
+
 /* A message: who may see what is the route's rule (headers for admins);
  * a monitor's show is the list's entry alone. */
 static int mail_queue_show(const struct module_ctx *ctx, const char *id, json_t *query,
@@ -516,6 +522,7 @@ static const collection_def_t mail_collections[] = {
          .verbs = queue_verbs,
          .n_verbs = ELEMENTSOF(queue_verbs),
          .list = mail_queue_list,
+         .list_text = mail_queue_list_text,
          .show = mail_queue_show},
         {.name = "mail_aliases",
          .item = "alias",
