@@ -690,6 +690,7 @@ static void apply_done(struct apply *a) {
         json_decref(a->params);
         json_decref(a->pf);
         json_decref(a->drop);
+        json_decref(a->notes);
         free(a->master);
         free(a->dropin);
 }
@@ -1037,6 +1038,10 @@ static int apply_checks(struct apply *a, json_t *changes, struct module_error *e
         return json_object_size(a->pf) > 0 ? check_names(a, err) : 0;
 }
 
+static json_t *or_empty(json_t *a) {
+        return a ? json_incref(a) : json_array();
+}
+
 int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
                         json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *changed = json_array(), *done = NULL;
@@ -1082,10 +1087,10 @@ int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_
         warnings = json_object_get(done, "warnings");
         if (json_is_array(warnings))
                 json_array_extend(a.notes, warnings);
-        *ret = json_pack("{s:O, s:b, s:b, s:O, s:O, s:O}", "changed", changed, "dry_run", dry_run,
-                         "restart_required", false, "files",
-                         json_object_get(done, "files") ?: json_array(), "commands",
-                         json_object_get(done, "commands") ?: json_array(), "warnings", a.notes);
+        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O}", "changed", changed, "dry_run", dry_run,
+                         "restart_required", false, "files", or_empty(json_object_get(done, "files")),
+                         "commands", or_empty(json_object_get(done, "commands")), "warnings",
+                         a.notes);
         if (!*ret)
                 r = oom(err);
 out:
