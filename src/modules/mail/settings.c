@@ -862,20 +862,31 @@ static int check_tls(struct apply *a, struct module_error *err) {
                                  "%s needs a certificate and its key: set tls:cert_file and "
                                  "tls:key_file (or postfix:smtpd_tls_cert_file and "
                                  "smtpd_tls_key_file) first",
-                                 services ? "submission and SMTPS" : "smtpd_tls_security_level "
-                                                                     "= encrypt");
+                                 services ? (a->service_field &&
+                                                     STREQ(a->service_field, "postfix:smtps")
+                                                     ? "SMTPS"
+                                                     : "submission")
+                                          : "smtpd_tls_security_level = encrypt");
                 return -EINVAL;
         }
         if ((a->pf_tls_field || a->service_field) && *cert) {
+                bool both = a->pf_tls_field && strncmp(a->pf_tls_field, "tls:", 4) == 0;
                 const char *f = a->pf_tls_field ?: a->service_field;
-                if (tls_pair_check(cert, key, f, f, a->notes, err) < 0)
+                if (tls_pair_check(cert, key,
+                                   both ? "tls:cert_file"
+                                        : a->pf_tls_field ? "postfix:smtpd_tls_cert_file" : f,
+                                   both ? "tls:key_file"
+                                        : a->pf_tls_field ? "postfix:smtpd_tls_key_file" : f,
+                                   a->notes, err) < 0)
                         return -EINVAL;
         }
         if (a->dc_tls_field && !STREQ(after_str(a, "dovecot", "ssl"), "no")) {
+                bool both = strncmp(a->dc_tls_field, "tls:", 4) == 0;
                 const char *dc = after_str(a, "dovecot", "ssl_cert");
                 const char *dk = after_str(a, "dovecot", "ssl_key");
-                if (*dc && !(STREQ(dc, cert) && STREQ(dk, key) && a->pf_tls_field) &&
-                    tls_pair_check(dc, dk, a->dc_tls_field, a->dc_tls_field, a->notes, err) < 0)
+                if (*dc && !(both && STREQ(dc, cert) && STREQ(dk, key)) &&
+                    tls_pair_check(dc, dk, both ? "tls:cert_file" : "dovecot:ssl_cert",
+                                   both ? "tls:key_file" : "dovecot:ssl_key", a->notes, err) < 0)
                         return -EINVAL;
         }
         return 0;
