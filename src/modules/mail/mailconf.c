@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -657,4 +658,41 @@ bool mail_location_valid(const char *s) {
 
 bool mail_greeting_valid(const char *s) {
         return *s && s[0] != ' ' && printable_ascii(s, "\"\\$");
+}
+
+/* ---- postconf -n ---------------------------------------------------------------- */
+
+static const char *sget_or_empty(json_t *o, const char *k) {
+        return json_string_value(json_object_get(o, k)) ?: "";
+}
+
+static int key_cmp(const void *a, const void *b) {
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *maincf_postconf_n(const char *text) {
+        _cleanup_json_ json_t *p = NULL;
+        _cleanup_free_ const char **keys = NULL;
+        size_t n = 0;
+        struct buf b;
+        const char *k;
+        json_t *v;
+
+        if (maincf_parse(text ? text : "", &p) < 0)
+                return NULL;
+        keys = calloc(json_object_size(p) + 1, sizeof *keys);
+        if (!keys)
+                return NULL;
+        json_object_foreach(p, k, v)
+                keys[n++] = k;
+        qsort(keys, n, sizeof *keys, key_cmp);
+        buf_init(&b, MAILCONF_FILE_MAX + 4096);
+        for (size_t i = 0; i < n; i++)
+                buf_printf(&b, "%s =%s%s\n", keys[i], *sget_or_empty(p, keys[i]) ? " " : "",
+                           sget_or_empty(p, keys[i]));
+        if (buf_append(&b, "", 1) < 0) {
+                buf_free(&b);
+                return NULL;
+        }
+        return buf_steal(&b);
 }

@@ -26,6 +26,10 @@ int maincf_parse(const char *text, json_t **ret);
  * items dropped. */
 json_t *postfix_list(const char *value);
 
+/* What `postconf -n` prints for this main.cf: its parameters sorted by
+ * name, one "key = value" line each (continuations joined).  Malloc'ed. */
+char *maincf_postconf_n(const char *text);
+
 /* Whether master.cf runs the service ("submission", "smtps"): an
  * uncommented "NAME inet …" line (or the port, 587 / 465).  *in_block: the
  * line is inside Steward's block. */

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "module.h"
 #include "modules/change.h"
 #include "modules/mail/mail.h"
@@ -1049,6 +1050,25 @@ static int apply_checks(struct apply *a, json_t *changes, struct module_error *e
         return json_object_size(a->pf) > 0 ? check_names(a, err) : 0;
 }
 
+/* `postconf -n` before and after as a diff, when main.cf changes. */
+static int postconf_diff(json_t *done, json_t *notes, char **ret) {
+        size_t i;
+        json_t *f;
+
+        (void)notes;
+        json_array_foreach(json_object_get(done, "files"), i, f) {
+                _cleanup_free_ char *b = NULL, *a = NULL;
+                if (!STREQ(json_string_value(json_object_get(f, "path")) ?: "", POSTFIX_MAIN_CF))
+                        continue;
+                b = maincf_postconf_n(json_string_value(json_object_get(f, "before")));
+                a = maincf_postconf_n(json_string_value(json_object_get(f, "after")));
+                if (!a || !b || diff_unified("/postconf -n", b, strlen(b), a, strlen(a), ret) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        return 0;
+}
+
 static json_t *or_empty(json_t *a) {
         return a ? json_incref(a) : json_array();
 }
@@ -1056,6 +1076,7 @@ static json_t *or_empty(json_t *a) {
 int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
                         json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *changed = json_array(), *done = NULL;
+        _cleanup_free_ char *pdiff = NULL;
         struct apply a = {0};
         struct commit_data c = {0};
         struct change_plan p;
@@ -1098,10 +1119,14 @@ int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_
         warnings = json_object_get(done, "warnings");
         if (json_is_array(warnings))
                 json_array_extend(a.notes, warnings);
-        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O}", "changed", changed, "dry_run", dry_run,
+        if (postconf_diff(done, a.notes, &pdiff) < 0) {
+                r = oom(err);
+                goto out;
+        }
+        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O, s:s?}", "changed", changed, "dry_run", dry_run,
                          "restart_required", false, "files", or_empty(json_object_get(done, "files")),
                          "commands", or_empty(json_object_get(done, "commands")), "warnings",
-                         a.notes);
+                         a.notes, "postconf", pdiff);
         if (!*ret)
                 r = oom(err);
 out:
