@@ -550,10 +550,11 @@ static const char *field_named(const char *msg, const char *prefix) {
         return NULL;
 }
 
-/* Whether the stage also checks Dovecot: set by an apply that writes the
- * drop-in (the stage is a fork of this process, which serves one change
- * at a time). */
-static bool stage_dovecot;
+/* Whether the stage also checks Dovecot, and whether it leaves Postfix's
+ * check out: set by an apply by what it writes (the stage is a fork of
+ * this process, which serves one change at a time).  Other plans with
+ * mail_hooks (the aliases) get postfix check. */
+static bool stage_dovecot, stage_no_postfix;
 
 static int check_postfix(struct module_error *err) {
         const char *check[] = {"/usr/sbin/postfix", "check", NULL};
@@ -599,8 +600,8 @@ static int check_dovecot(struct module_error *err) {
 /* In the staged namespace (/etc is the staged tree). */
 static int validate_staged(const char *etc, struct module_error *err) {
         (void)etc;
-        if (access("/usr/sbin/postfix", X_OK) == 0 && access(POSTFIX_MAIN_CF, F_OK) == 0 &&
-            check_postfix(err) < 0)
+        if (!stage_no_postfix && access("/usr/sbin/postfix", X_OK) == 0 &&
+            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(err) < 0)
                 return -EINVAL;
         if (stage_dovecot && access("/usr/bin/doveconf", X_OK) == 0 && check_dovecot(err) < 0)
                 return -EINVAL;
@@ -613,36 +614,43 @@ const change_hooks_t mail_hooks = {
 
 /* ---- making it live --------------------------------------------------------------------- */
 
-/* Reloads what runs; a stopped server is noted (it reads the files when it
- * starts).  A reload that fails is a warning: the files are written and
- * the running server keeps what it had. */
-static void reload(bool postfix, bool dovecot, json_t *notes) {
+/* A stopped server reads the files when it starts: the plan says so. */
+static void note_stopped(bool postfix, bool dovecot, json_t *notes) {
+        if (postfix && mail_postfix_installed() && !mail_postfix_running())
+                json_array_append_new(notes, json_string("Postfix is not running: the change is "
+                                                         "served when it starts"));
+        if (dovecot && mail_dovecot_installed() && !mail_dovecot_running())
+                json_array_append_new(notes, json_string("Dovecot is not running: the change is "
+                                                         "served when it starts"));
+}
+
+/* The running servers reload (the helper calls make_live after every write
+ * or restore of mail_files(): a change and its rollback alike).  postfix
+ * reload also checks the configuration first; what it says on failure is
+ * the error. */
+static int reload(struct module_error *err) {
         const char *pr[] = {"/usr/sbin/postfix", "reload", NULL};
         const char *dr[] = {"/usr/bin/doveadm", "reload", NULL};
-        char msg[400], note[600];
+        char msg[400];
+        int r = 0, s;
 
-        if (postfix && mail_postfix_installed()) {
-                if (!mail_postfix_running())
-                        snprintf(note, sizeof note, "Postfix is not running: the change is served "
-                                                    "when it starts");
-                else if (exec_on_pty(pr, msg, sizeof msg) != 0)
-                        snprintf(note, sizeof note, "postfix reload failed: %s", msg);
-                else
-                        note[0] = '\0';
-                if (*note && notes)
-                        json_array_append_new(notes, json_string(note));
+        if (mail_postfix_installed() && mail_postfix_running()) {
+                s = exec_on_pty(pr, msg, sizeof msg);
+                if (s != 0) {
+                        module_error_set(err, 500, "failed", NULL, "postfix reload failed (%d): %s",
+                                         s, msg);
+                        r = -EIO;
+                }
         }
-        if (dovecot && mail_dovecot_installed()) {
-                if (!mail_dovecot_running())
-                        snprintf(note, sizeof note, "Dovecot is not running: the change is served "
-                                                    "when it starts");
-                else if (change_exec(dr, NULL, msg, sizeof msg) != 0)
-                        snprintf(note, sizeof note, "doveadm reload failed: %s", msg);
-                else
-                        note[0] = '\0';
-                if (*note && notes)
-                        json_array_append_new(notes, json_string(note));
+        if (mail_dovecot_installed() && mail_dovecot_running()) {
+                s = change_exec(dr, NULL, msg, sizeof msg);
+                if (s != 0 && r == 0) {
+                        module_error_set(err, 500, "failed", NULL, "doveadm reload failed (%d): %s",
+                                         s, msg);
+                        r = -EIO;
+                }
         }
+        return r;
 }
 
 struct commit_data {
@@ -654,7 +662,7 @@ static int commit(void *data, struct module_error *err) {
         struct commit_data *c = data;
 
         (void)err;
-        reload(c->postfix, c->dovecot, c->notes);
+        note_stopped(c->postfix, c->dovecot, c->notes);
         return 0;
 }
 
@@ -665,10 +673,7 @@ const char *const *mail_files(void) {
 }
 
 int mail_make_live(bool helper, struct module_error *err) {
-        (void)err;
-        if (helper)
-                reload(true, true, NULL);
-        return 0;
+        return helper ? reload(err) : 0;
 }
 
 /* ---- applying ---------------------------------------------------------------------- */
@@ -1105,6 +1110,7 @@ int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_
                                  .dovecot = a.dropin_changed,
                                  .notes = a.notes};
         stage_dovecot = a.dropin_changed || a.master_changed;
+        stage_no_postfix = !c.postfix;
         if (r >= 0)
                 r = change_run(&p,
                                &(struct change_opts){.dry_run = dry_run,
@@ -1112,7 +1118,7 @@ int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_
                                                      .commit = commit,
                                                      .data = &c},
                                &done, err);
-        stage_dovecot = false;
+        stage_dovecot = stage_no_postfix = false;
         change_plan_done(&p);
         if (r < 0)
                 goto out;
