@@ -175,24 +175,41 @@ static int64_t spool_count(int fd, unsigned depth, int64_t max) {
         return n;
 }
 
+static const char *const spool_queues[] = {"active", "deferred", "hold", "incoming", "maildrop"};
+
+static int64_t spool_queue_count(const char *queue) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof path, SPOOL_DIR "/%s", queue);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -1 : spool_count(fd, 3, INT64_C(10000000));
+}
+
+int64_t mail_spool_messages(void) {
+        int64_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(spool_queues); i++) {
+                int64_t c = spool_queue_count(spool_queues[i]);
+                n += c > 0 ? c : 0;
+        }
+        return n;
+}
+
 /* In the helper: {"families": [steward_mail_queue_messages{queue},
  * steward_mail_server_up{server}]}; nothing when neither is installed. */
 static int mail_gauges(json_t **ret, struct module_error *err) {
-        static const char *const queues[] = {"active", "deferred", "hold", "incoming", "maildrop"};
         _cleanup_json_ json_t *families = json_array(), *q = json_array(), *up = json_array();
         bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
 
         if (!families || !q || !up)
                 return oom(err);
-        for (size_t i = 0; pi && i < ELEMENTSOF(queues); i++) {
-                char path[64];
-                snprintf(path, sizeof path, SPOOL_DIR "/%s", queues[i]);
-                int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                json_array_append_new(q, json_pack("{s:{s:s}, s:I}", "labels", "queue", queues[i],
-                                                   "value", (json_int_t)spool_count(fd, 3,
-                                                                                    INT64_C(10000000))));
+        for (size_t i = 0; pi && i < ELEMENTSOF(spool_queues); i++) {
+                int64_t n = spool_queue_count(spool_queues[i]);
+                if (n >= 0)
+                        json_array_append_new(q, json_pack("{s:{s:s}, s:I}", "labels", "queue",
+                                                           spool_queues[i], "value",
+                                                           (json_int_t)n));
         }
         if (pi)
                 json_array_append_new(up, json_pack("{s:{s:s}, s:i}", "labels", "server", "postfix",

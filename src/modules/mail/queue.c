@@ -639,6 +639,10 @@ static int scan_queue(struct scan *s, struct module_error *err) {
         if (!s->reasons)
                 return oom(err);
         r = change_exec_output(argv, POSTQUEUE_MAX, &out, &len, msg, sizeof msg);
+        /* A Postfix that never ran has no queue directories to read
+         * directly: postqueue fails, and the queue is empty. */
+        if (r > 0 && !mail_postfix_running() && mail_spool_messages() == 0)
+                return 0;
         if (r != 0)
                 return scan_error(r, msg, err);
         for (const char *p = out, *end = out + len; p < end;) {
