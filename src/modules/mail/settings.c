@@ -608,8 +608,13 @@ static int validate_staged(const char *etc, struct module_error *err) {
         return 0;
 }
 
+/* postfix check makes the queue's and the data directory's missing
+ * directories: in the stage, not in the live tree. */
+static const char *const stage_dirs[] = {"/var/spool/postfix", "/var/lib/postfix", NULL};
+
 const change_hooks_t mail_hooks = {
         .validate = validate_staged,
+        .stage_overlays = stage_dirs,
 };
 
 /* ---- making it live --------------------------------------------------------------------- */
