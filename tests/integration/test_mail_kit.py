@@ -121,3 +121,26 @@ def test_the_stage_leaves_the_live_queue_directories_alone(mail):
         if not saved.exists():
             saved.mkdir(mode=0o700)
             os.chown(saved, pwd.getpwnam("postfix").pw_uid, 0)
+
+
+def test_status_says_which_server_runs(mail):
+    """The servers' pid files are root's: the status is read in the helper,
+    for every role that may read it."""
+    for role in ("monitor", "admin"):
+        st = mail.api("GET", "/api/v1/modules/mail", role=role).json
+        assert st["state"] == "running", st
+        assert st["postfix"] == {"installed": True, "running": True}, st
+        assert st["dovecot"] == {"installed": True, "running": True}, st
+        assert "reason" not in st, st
+    listed = {m["name"]: m for m in mail.api("GET", "/api/v1/modules", role="monitor")
+              .json["modules"]}
+    assert listed["mail"]["state"] == "running", listed["mail"]
+    mail.stop_dovecot()
+    try:
+        st = mail.api("GET", "/api/v1/modules/mail", role="monitor").json
+        assert st["state"] == "degraded", st
+        assert st["reason"] == "Dovecot is not running (Postfix is)", st
+        p = mail.cli("list", check=0)
+        assert "Dovecot is not running (Postfix is)" in p.stdout, p.stdout
+    finally:
+        mail.start_dovecot()
