@@ -169,6 +169,22 @@ def test_console_shares_page(console):
         {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
 
 
+def test_console_mail_page(console):
+    """The mail page: the servers' state, the queue with its counts, reasons
+    and filters, a message held by selection and its detail (headers, a
+    link to its log lines), every deferred message to a domain deleted after
+    the review of its dry run; a user's IMAP sessions ended; the activity
+    chart; the smarthost reviewed and applied, a refused limit shown by its
+    field; an alias added; then a monitor sees every part without the
+    buttons.  The mail routes are answered by the script (fakeMail in
+    console.mjs); test_console_mail_real drives the real servers."""
+    d, user = console
+    integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
+    make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    run(d, user, ["login", "mail", "logout", "mailmonitor"], "mail",
+        {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
+
+
 @pytest.fixture
 def shares_console(daemon_base, make_daemon):
     """A daemon in a scratch /etc with a scratch /srv (two folders to
