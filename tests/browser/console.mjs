@@ -1258,7 +1258,7 @@ Object.assign(steps, {
       await page.fill('.mail-filters input[name=domain]', 'example.com');
       await page.click('.mail-filters button[type=submit]');
       await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 1);
-      assert.match(await page.textContent('.mail-scope'), /all 1 message matching/);
+      assert.match(await page.textContent('.mail-scope'), /the 1 message matching/);
       await page.click('.mail-bulk button[data-op=delete]');
       await page.waitForSelector('dialog[open]');
       assert.equal((await page.textContent('dialog[open] h2')).trim(), 'Delete 1 deferred message to example.com?');

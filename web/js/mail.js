@@ -322,7 +322,16 @@ function queuePart(el, ctx, status) {
       return;
     }
     const total = last ? last.total ?? (last.messages || []).length : 0;
-    const scope = selected.size ? plural(selected.size, 'selected message') : f.reason ? `the ${plural((last?.messages || []).length, 'message')} shown` : filterWords() ? `all ${plural(total, 'message')} matching` : `every message in the queue (${total.toLocaleString('en-US')})`;
+    const shown = (last?.messages || []).length;
+    const scope = selected.size
+      ? plural(selected.size, 'selected message')
+      : !total
+        ? 'no message (none matches)'
+        : f.reason
+          ? `the ${plural(shown, 'message')} shown`
+          : filterWords()
+            ? total === 1 ? 'the 1 message matching' : `all ${plural(total, 'message')} matching`
+            : `every message in the queue (${total.toLocaleString('en-US')})`;
     clear(
       barEl,
       h(
@@ -747,6 +756,16 @@ const LABELS = {
   'dovecot:auth_mechanisms': 'Login mechanisms',
   'dovecot:login_greeting': 'Greeting',
   'dovecot:mail_max_userip_connections': 'Connections per user and address',
+  'postfix:recipient_delimiter': 'Address extension separator',
+  'postfix:home_mailbox': 'Mailbox in the home folder',
+  'postfix:smtpd_tls_cert_file': 'Postfix’s own certificate',
+  'postfix:smtpd_tls_key_file': 'Postfix’s own private key',
+  'postfix:smtpd_relay_restrictions': 'Who may relay',
+  'postfix:smtpd_recipient_restrictions': 'Checks on recipients',
+  'postfix:virtual_alias_domains': 'Virtual alias domains',
+  'postfix:smtpd_banner': 'SMTP greeting',
+  'dovecot:ssl_cert': 'Dovecot’s own certificate',
+  'dovecot:ssl_key': 'Dovecot’s own private key',
 };
 const PLACEHOLDERS = {
   'postfix:relayhost': '[smtp.example.net]:587',
@@ -902,7 +921,8 @@ function settingsPart(el, ctx, status) {
     items = defs.map((def) => {
       const x = settingInput(def);
       const label = LABELS[def.key] || humanize(def.key.split(':').pop(), true);
-      const help = [IN_MB.has(def.key) ? `${def.description ? def.description.replace(/,? in bytes/, '') : ''} — in MB (1 MB = 1,000,000 bytes; 0: no limit).` : def.description || '', def.type === 'string_array' ? ' One a line.' : '', ' ', h('code.key', def.key)];
+      const desc = IN_MB.has(def.key) ? `${(def.description || '').replace(/,? in bytes/, '')}, in MB (1 MB = 1,000,000 bytes)` : def.description || '';
+      const help = [desc, def.type === 'string_array' ? ' — one a line' : '', ' ', h('code.key', def.key)];
       const f = field(label, x.el, help, { name: def.key });
       f.title = def.key;
       const it = { def, label, f, ...x };
