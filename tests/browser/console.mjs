@@ -1359,6 +1359,78 @@ Object.assign(steps, {
   },
 });
 
+Object.assign(steps, {
+  /* Against a real Postfix and Dovecot (test_console_mail_real, mail_ns.py):
+   * the deferred message STEWARD_MAIL_ID listed with its reason, held, then
+   * deleted after the review of its dry run; the smarthost changed through
+   * the settings' review (the test reads postconf -n); the IMAP user
+   * STEWARD_MAIL_IMAP_USER, who logs in once the page shows the connections
+   * (the script writes STEWARD_MAIL_READY), listed and disconnected. */
+  async mailreal() {
+    const id = env.STEWARD_MAIL_ID;
+    const row = `table.mail-queue tr:has([data-message="${id}"])`;
+    await go('#/mail/queue');
+    await settled('[data-page=mail] h1[data-loaded=queue]');
+    await page.waitForSelector(row);
+    assert.match(await page.textContent(row), /deferred/);
+    assert.match(await page.textContent(`${row} .delay-reason`), /127\.0\.0\.1/);
+    assert.match(await page.textContent('.mail-reasons'), /127\.0\.0\.1/);
+    await check('mail-real-queue');
+    await page.check(`input[data-select="${id}"]`);
+    await page.click('.mail-bulk button[data-op=hold]');
+    await waitFor(() => /Put on hold 1 message/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.waitForSelector(`${row} >> text=on hold`);
+    await check('mail-real-held');
+    await page.click(`button[data-message="${id}"]`);
+    await page.waitForSelector('dialog[open] pre.mail-headers');
+    assert.match(await page.textContent('dialog[open] pre.mail-headers'), /Subject: /);
+    await check('mail-real-message');
+    await page.click('dialog[open] button[value=close]');
+    await page.check(`input[data-select="${id}"]`);
+    await page.click('.mail-bulk button[data-op=delete]');
+    await page.waitForSelector('dialog[open]');
+    assert.match(await page.textContent('dialog[open] h2'), /^Delete .*1 .*message/i);
+    assert.match(await page.textContent('dialog[open]'), new RegExp(id));
+    await check('mail-real-delete-review');
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /Deleted 1 message/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.waitForSelector(row, { state: 'detached' });
+
+    await page.click('#mail-tab-settings');
+    await settled('[data-page=mail] h1[data-loaded=settings]');
+    const relay = '[data-field="postfix:relayhost"] input';
+    assert.equal(await page.inputValue(relay), '[127.0.0.1]:2526');
+    await page.fill(relay, '[127.0.0.1]:2527');
+    await page.click('form.mail-settings button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    assert.match(await page.textContent('dialog[open] .plan'), /relayhost = \[127\.0\.0\.1\]:2527/);
+    await check('mail-real-settings-review');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.action-status .notice-ok');
+    assert.match(await page.textContent('.action-status .notice-ok'), /Applied: Smarthost/);
+    assert.equal(await page.inputValue(relay), '[127.0.0.1]:2527');
+    await check('mail-real-settings-applied');
+
+    const user = env.STEWARD_MAIL_IMAP_USER;
+    await page.click('#mail-tab-connections');
+    await settled('[data-page=mail] h1[data-loaded=connections]');
+    writeFileSync(env.STEWARD_MAIL_READY, '');
+    /* The tab reads the list again every few seconds. */
+    await page.waitForSelector(`table.mail-connections [data-user="${user}"]`, { timeout: 120000 });
+    assert.match(await page.textContent(`table.mail-connections tr:has([data-user="${user}"])`), /IMAP/);
+    await check('mail-real-connections');
+    await page.click(`button[data-kick="${user}"]`);
+    await page.waitForSelector('dialog[open]');
+    await page.click('dialog[open] button[value=ok]');
+    await waitFor((u) => /disconnected/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || '') && !document.querySelector(`table.mail-connections [data-user="${u}"]`), user);
+    await check('mail-real-kicked');
+
+    await page.click('#mail-tab-activity');
+    await settled('[data-page=mail] h1[data-loaded=activity]');
+    await check('mail-real-activity');
+  },
+});
+
 let failed = false;
 for (const name of STEPS) {
   try {
