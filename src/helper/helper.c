@@ -1266,6 +1266,7 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         const module_t *m = module_arg(args, e);
         const char *name = str_arg(args, "name");
         json_t *cargs = json_object_get(args, "args");
+        bool dry_run = json_is_true(json_object_get(args, "dry_run"));
         const command_def_t *cmd;
         char operation[128];
         int r;
@@ -1301,11 +1302,20 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 module_error_set(e, 400, "bad_request", "args", "args must be an object");
                 return -EINVAL;
         }
+        if (dry_run && !cmd->dry_run) {
+                module_error_set(e, 400, "bad_request", "dry_run", "%s:%s has no dry run", m->name,
+                                 name);
+                return -EINVAL;
+        }
         r = command_check_args(cmd, cargs, e);
         if (r >= 0) {
-                const struct module_ctx ctx = caller_ctx(c);
+                struct module_ctx ctx = caller_ctx(c);
+                ctx.dry_run = dry_run;
                 r = cmd->run(&ctx, cargs, ret, e);
         }
+        /* A dry run changed nothing: nothing to record. */
+        if (dry_run)
+                return r;
         /* Secret arguments (a password) never reach the record. */
         _cleanup_json_ json_t *shown = args_redacted(cmd->args, cmd->n_args, cargs);
         op_record(c, m->name, operation, shown, NULL);

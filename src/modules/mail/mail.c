@@ -75,17 +75,32 @@ bool mail_dovecot_running(void) {
 
 /* ---- status ------------------------------------------------------------------------ */
 
+/* Why the state is not "running", in one sentence (NULL when it is). */
+static const char *status_reason(bool pi, bool pr, bool di, bool dr) {
+        if (!pi && !di)
+                return "neither Postfix nor Dovecot is installed";
+        if (pi && !pr && di && !dr)
+                return "neither Postfix nor Dovecot is running";
+        if (pi && !pr)
+                return di ? "Postfix is not running (Dovecot is)" : "Postfix is not running";
+        if (di && !dr)
+                return pi ? "Dovecot is not running (Postfix is)" : "Dovecot is not running";
+        return NULL;
+}
+
 static int mail_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
         bool pr = pi && mail_postfix_running(), dr = di && mail_dovecot_running();
-        const char *state = !pi && !di                    ? "unavailable"
-                            : (pi && !pr) || (di && !dr) ? (pr || dr ? "degraded" : "stopped")
-                                                          : "running";
+        const char *reason = status_reason(pi, pr, di, dr);
+        const char *state = !pi && !di        ? "unavailable"
+                            : !reason         ? "running"
+                            : pr || dr        ? "degraded"
+                                              : "stopped";
 
         (void)ctx;
-        *ret = json_pack("{s:s, s:{s:b, s:b}, s:{s:b, s:b}}", "state", state, "postfix",
+        *ret = json_pack("{s:s, s:{s:b, s:b}, s:{s:b, s:b}, s:s*}", "state", state, "postfix",
                          "installed", pi, "running", pr, "dovecot", "installed", di, "running",
-                         dr);
+                         dr, "reason", reason);
         return *ret ? 0 : oom(err);
 }
 
@@ -519,18 +534,18 @@ static const module_route_t routes[] = {
         {"GET", "api/v1/modules/mail/queue/*", ROLE_ADMIN, route_message, .params = "id",
          .summary = "one queued message with its headers", .slow = true},
         {"POST", "api/v1/modules/mail/queue/*/hold", ROLE_OPERATOR, NULL, .command = "queue_hold",
-         .params = "id", .summary = "put a message on hold: the command queue_hold {id}"},
+         .params = "id", .flags = "dry_run", .summary = "put a message on hold: the command queue_hold {id}"},
         {"POST", "api/v1/modules/mail/queue/*/release", ROLE_OPERATOR, NULL,
-         .command = "queue_release", .params = "id",
+         .command = "queue_release", .params = "id", .flags = "dry_run",
          .summary = "release a held message: the command queue_release {id}"},
         {"POST", "api/v1/modules/mail/queue/*/requeue", ROLE_OPERATOR, NULL,
-         .command = "queue_requeue", .params = "id",
+         .command = "queue_requeue", .params = "id", .flags = "dry_run",
          .summary = "requeue a message: the command queue_requeue {id}"},
         {"POST", "api/v1/modules/mail/queue/*/flush", ROLE_OPERATOR, NULL,
-         .command = "queue_flush", .params = "id",
+         .command = "queue_flush", .params = "id", .flags = "dry_run",
          .summary = "try to deliver a message now: the command queue_flush {id}"},
         {"DELETE", "api/v1/modules/mail/queue/*", ROLE_ADMIN, NULL, .command = "queue_delete",
-         .params = "id", .summary = "delete a message: the command queue_delete {id}"},
+         .params = "id", .flags = "dry_run", .summary = "delete a message: the command queue_delete {id}"},
         {"GET", "api/v1/modules/mail/connections", ROLE_MONITOR, route_connections,
          .summary = "who is connected: IMAP and POP3 sessions", .slow = true},
         {"DELETE", "api/v1/modules/mail/connections/*", ROLE_OPERATOR, NULL, .command = "kick",
