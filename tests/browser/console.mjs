@@ -1147,7 +1147,9 @@ function fakeMail() {
     for (const m of all) counts[m.queue]++;
     const reasons = new Map();
     for (const m of msgs) for (const r of m.recipients) if (r.delay_reason) reasons.set(r.delay_reason, (reasons.get(r.delay_reason) || 0) + 1);
-    return { messages: msgs, counts, reasons: [...reasons].map(([reason, count]) => ({ reason, count })), total: msgs.length, postfix_running: true };
+    /* Grouped as queue.c does: hosts, addresses and ports replaced. */
+    const group = (why) => why.replace(/\S*\[[^\]]*\](:\d+)?/g, (m, port) => (m.startsWith('[') ? '[*]' : '*[*]') + (port ? ':*' : ''));
+    return { messages: msgs, counts, reasons: [...reasons].map(([why, count]) => ({ reason: group(why), count, example: why })), total: msgs.length, postfix_running: true };
   };
   const diff = (path, from, to) => ({ path, diff: `--- ${path}\n+++ ${path}\n@@ -1 +1 @@\n-${from}\n+${to}\n` });
   f.handler = async (route) => {
@@ -1233,6 +1235,13 @@ Object.assign(steps, {
       assert.match(await page.textContent(row('5A1B2C3D4E')), /Mailbox full/);
       assert.match(await page.textContent('[data-queue=deferred]'), /Deferred\s*2/);
       assert.match(await page.textContent('.mail-reasons'), /Connection refused\s*2 messages/);
+      /* A reason filters by its literal part (the server's groups replace
+       * hosts and addresses). */
+      await page.click('.mail-reasons button[data-reason="Connection refused"]');
+      await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 2);
+      assert.ok(f.requests.some((r) => /queue\?.*reason=Connection\+refused/.test(r.path)));
+      await page.click('.mail-reasons button[data-reason="Connection refused"]');
+      await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 3);
       await check('mail-queue');
       /* A queue tab filters on the server. */
       await page.click('[data-queue=deferred]');

@@ -371,6 +371,15 @@ function queuePart(el, ctx, status) {
     );
   }
 
+  /* A reason group ("connect to *[*]:*: Connection refused": hosts and
+   * addresses replaced) as the text the reason filter looks for in each
+   * message's reason: its longest literal part ("Connection refused"). */
+  const literal = (group) =>
+    String(group || '')
+      .split(/\*\[\*\]|\[\*\]|:\*|\*/)
+      .map((x) => x.replace(/^[\s:;,.()<>"']+|[\s:;,(<"']+$/g, ''))
+      .sort((a, b) => b.length - a.length)[0] || '';
+
   function drawReasons() {
     const reasons = (last && last.reasons) || [];
     if (!reasons.length && !f.reason) {
@@ -382,15 +391,20 @@ function queuePart(el, ctx, status) {
       h('h3', 'Why mail waits'),
       h(
         'ul.mail-reason-list',
-        reasons.slice(0, 8).map((r) =>
-          h(
+        reasons.slice(0, 8).map((r) => {
+          const text = r.reason === 'other' ? '' : literal(r.reason);
+          const shown = r.example || r.reason;
+          return h(
             'li',
-            h('button.link', { type: 'button', 'aria-pressed': String(f.reason === r.reason), title: 'show only these messages', onclick: () => { f.reason = f.reason === r.reason ? '' : r.reason; selected.clear(); load(); } }, r.reason),
+            text
+              ? h('button.link', { type: 'button', 'data-reason': text, 'aria-pressed': String(f.reason === text), title: `show only the messages whose reason says "${text}"`, onclick: () => { f.reason = f.reason === text ? '' : text; selected.clear(); load(); } }, shown)
+              : h('span', r.reason === 'other' ? 'other reasons' : shown),
             ' ',
             badge(plural(r.count, 'message'), 'warn'),
-          ),
-        ),
-        f.reason && !reasons.some((r) => r.reason === f.reason) ? h('li', h('span', f.reason), ' ', badge('filter', 'muted')) : null,
+            r.count > 1 && r.example && r.example !== r.reason ? h('span.muted', ' (and alike)') : null,
+          );
+        }),
+        f.reason && !reasons.some((r) => literal(r.reason) === f.reason) ? h('li', h('span', `"${f.reason}"`), ' ', badge('filter', 'muted')) : null,
       ),
       f.reason ? h('button.link', { type: 'button', onclick: () => { f.reason = ''; load(); } }, 'Show every reason') : null,
     );
