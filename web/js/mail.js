@@ -663,7 +663,7 @@ function activityPart(el) {
   const width = () => Math.max(240, plotEl.clientWidth || 600);
 
   function chart(hours) {
-    const data = [hours.map((x) => Math.floor(new Date(x.start).getTime() / 1000)), ...KINDS.map(([k]) => hours.map((x) => Number(x[k]) || 0))];
+    const data = [hours.map((x) => (typeof x.start === 'number' ? x.start : Math.floor(Date.parse(x.start) / 1000))), ...KINDS.map(([k]) => hours.map((x) => Number(x[k]) || 0))];
     if (plot) plot.destroy();
     plot = null;
     if (!window.uPlot) return;
