@@ -127,7 +127,7 @@ function headerPart(el, ctx, status) {
     const admin = atLeast(ctx, 'admin');
     clear(
       el,
-      h('div.mail-servers', serverBadge('postfix', st.postfix), serverBadge('dovecot', st.dovecot), st.reason ? h('span.reason', st.reason) : null),
+      h('div.mail-servers', serverBadge('postfix', st.postfix), serverBadge('dovecot', st.dovecot), st.state === 'unavailable' && st.reason ? h('span.reason', st.reason) : null),
       admin
         ? h(
             'div.toolbar.mail-actions',
