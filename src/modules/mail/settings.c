@@ -113,8 +113,7 @@ const char *const *mail_files(void) {
 }
 
 int mail_make_live(bool helper, struct module_error *err) {
-        (void)helper, (void)err;
-        return 0;
+        return helper ? aliases_make_live(err) : 0;
 }
 
 const change_hooks_t mail_hooks = {0};
