@@ -1975,9 +1975,6 @@ static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *a
         return metricsdb_recent(h->store, args, now_s(), e, ret);
 }
 
-/* Counters for GET /metrics, asked for every few seconds, and whether the
- * bootstrap token is still unused (GET /api/v1/login-info): no names, no
- * content, nothing a session could not see. */
 /* Whether a family's name is under the module's own prefix
  * (steward_MODULE_) and of Prometheus's grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
@@ -2023,6 +2020,9 @@ static int op_module_gauges(struct helper *h, const struct caller *c, json_t *ar
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Counters for GET /metrics, asked for every few seconds, and whether the
+ * bootstrap token is still unused (GET /api/v1/login-info): no names, no
+ * content, nothing a session could not see. */
 static int op_front_poll(struct helper *h, const struct caller *c, json_t *args, int fd,
                          json_t **ret, struct module_error *e) {
         struct session_limits lim;

@@ -29,7 +29,10 @@ Dovecot's and the daemon's logs to a failing test):
     the daemon's helper runs, outside that namespace — newaliases, postfix
     check — die with "no local interface found"), inet_protocols ipv4, mynetworks 127.0.0.0/8 and the veth's /30 (the
     host's end may relay), maillog_file /var/log/mail.log (Postfix 3.7's
-    postlogd, the `postlog` service Debian's master.cf has);
+    postlogd, the `postlog` service Debian's master.cf has), alias_maps and
+    alias_database hash:/etc/aliases (Debian's); where Postfix was
+    installed "No configuration" (no main.cf, master.cf), Debian's
+    /usr/share/postfix/main.cf.debian and master.cf.dist first;
   - master.cf is Debian's, chroot kept: the chroot's files
     (/var/spool/postfix/etc/…) are copied by Debian's own
     /usr/lib/postfix/configure-instance.sh, run in the namespace before
@@ -245,11 +248,19 @@ class MailNs:
         self.daemon.start()
 
     def _configure_postfix(self):
+        # A machine whose Postfix was installed "No configuration" has no
+        # main.cf or master.cf: Debian's own, as its postinst writes them.
+        for name, src in (("main.cf", "main.cf.debian"), ("master.cf", "master.cf.dist")):
+            if not (self.etc / "postfix" / name).exists():
+                shutil.copy(f"/usr/share/postfix/{src}", self.etc / "postfix" / name)
+        if not (self.etc / "aliases").exists():
+            (self.etc / "aliases").write_text("# See man 5 aliases for format\npostmaster:    root\n")
         p = self.run_in_ns(
             "postconf", "-e", f"myhostname={HOSTNAME}", f"mydomain={DOMAIN}",
             "mydestination=$myhostname, $mydomain, localhost.$mydomain, localhost",
             "inet_interfaces=all", "inet_protocols=ipv4",
-            f"mynetworks=127.0.0.0/8, {self.net}", "maillog_file=/var/log/mail.log")
+            f"mynetworks=127.0.0.0/8, {self.net}", "maillog_file=/var/log/mail.log",
+            "alias_maps=hash:/etc/aliases", "alias_database=hash:/etc/aliases")
         assert p.returncode == 0, p.stderr
         p = self.run_in_ns("newaliases")
         assert p.returncode == 0, p.stderr

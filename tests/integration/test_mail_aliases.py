@@ -211,9 +211,15 @@ def test_hand_written_file(mail, users):
         mail.run_in_ns("newaliases")
 
 
-def test_cli(mail):
-    p = mail.cli("mail", "aliases", "list")
-    if "unknown command" in p.stderr:
-        p = mail.cli("mail_aliases", "list")
-    assert p.returncode == 0, p.stderr
+def test_cli(mail, users):
+    before = aliases_file(mail)
+    p = mail.cli("mail", "aliases", "list", check=0)
     assert "postmaster" in p.stdout and "root" in p.stdout
+    mail.cli("mail", "aliases", "add", "clialias", "--to", "aliceal,bobal", check=0)
+    assert aliases_file(mail) == before + b"clialias: aliceal, bobal\n"
+    mail.cli("mail", "aliases", "modify", "clialias", "--to", "bobal", check=0)
+    assert postalias_q(mail, "clialias") == "bobal"
+    p = mail.cli("mail", "aliases", "add", "bad", "--to", "|/bin/sh")
+    assert p.returncode != 0 and "pipes to a command" in p.stderr, p
+    mail.cli("mail", "aliases", "delete", "clialias", check=0)
+    assert aliases_file(mail) == before

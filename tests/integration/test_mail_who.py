@@ -96,7 +96,12 @@ def test_cli_who(mail, users):
     assert "whobob" in p.stdout
     p = mail.cli("mail", "who", check=0)
     assert "whobob" in p.stdout and "imap" in p.stdout
-    imap.logout()
+    p = mail.cli("mail", "kick", "whobob", check=0)
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        imap.noop()
+    assert gone(mail, "whobob")
+    p = mail.cli("mail", "kick", "whobob")
+    assert p.returncode != 0 and "no IMAP or POP3 session" in p.stderr, p
 
 
 def test_kick_ends_every_session_of_the_user(mail, users):

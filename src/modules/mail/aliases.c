@@ -611,6 +611,22 @@ static int next_text(const struct aliases_text *a, collection_op_t op, const cha
         return 0;
 }
 
+/* The guard: /etc/aliases must still hold what the new text was made from
+ * (an edit by hand in between would be lost): else 409. */
+static int unchanged_since_read(const struct change_plan *p, void *data, struct module_error *err) {
+        const struct aliases_text *a = data;
+        const struct change_file *f = &p->files[0];
+        bool same = a->exists ? f->before_type == CHANGE_FILE && f->before_len == a->len &&
+                                        memcmp(f->before, a->text, a->len) == 0
+                              : f->before_type == CHANGE_ABSENT;
+
+        if (p->n_files == 1 && same)
+                return 0;
+        module_error_set(err, 409, "conflict", NULL,
+                         ALIASES_FILE " changed while the change was planned: try again");
+        return -ESTALE;
+}
+
 int aliases_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
                   json_t *query, bool dry_run, json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *alias = NULL, *plan = NULL;
@@ -636,9 +652,10 @@ int aliases_write(const struct module_ctx *ctx, collection_op_t op, const char *
         if (r < 0)
                 return r;
         r = next_text(&a, op, id, body, &text, &alias, err);
-        aliases_text_done(&a);
-        if (r < 0)
+        if (r < 0) {
+                aliases_text_done(&a);
                 return r;
+        }
 
         change_plan_init(&p);
         f = change_edit(&p, ALIASES_FILE, CHANGE_FILE, text, 0644);
@@ -647,8 +664,12 @@ int aliases_write(const struct module_ctx *ctx, collection_op_t op, const char *
                 f->max = ALIASES_FILE_MAX;
         }
         change_cmd(&p, NEWALIASES);
-        r = change_run(&p, &(struct change_opts){.dry_run = dry_run}, &plan, err);
+        r = change_run(&p,
+                       &(struct change_opts){
+                               .dry_run = dry_run, .guard = unchanged_since_read, .data = &a},
+                       &plan, err);
         change_plan_done(&p);
+        aliases_text_done(&a);
         if (r < 0 && !plan)
                 return r;
         *ret = json_pack("{s:O?, s:O?}", "plan", plan, "result", NULL);
