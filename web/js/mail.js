@@ -1099,7 +1099,7 @@ export async function render(view, ctx, tab) {
   const tabs = TABS.map(([t, label]) =>
     h('button', { type: 'button', role: 'tab', id: `mail-tab-${t}`, 'data-tab': t, 'aria-controls': 'mail-panel', 'aria-selected': 'false', onclick: () => show(t) }, label),
   );
-  clear(view, title, headEl, status, h('div.tabs', { role: 'tablist', 'aria-label': 'Mail' }, tabs), panel);
+  clear(view, title, headEl, status, h('div.tabs.wrap', { role: 'tablist', 'aria-label': 'Mail' }, tabs), panel);
 
   const header = headerPart(headEl, ctx, status);
   const parts = {};
