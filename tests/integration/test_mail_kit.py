@@ -97,6 +97,10 @@ def test_dry_run_only_where_a_command_says_so(mail):
     r = mail.api("DELETE", f"/api/v1/modules/mail/queue/{qid}")
     assert r.status == 200 and r.json["dry_run"] is False, r
     assert qid not in {m["queue_id"] for m in mail.postqueue()}
+    # the answer names its audit record, which says what was done
+    rec = mail.api("GET", f"/api/v1/audit/{r.json['audit_id']}").json
+    assert rec["operation"] == "command:queue_delete" and rec["result"] == "ok", rec
+    assert rec["args"] == {"id": qid, "summary": f"delete message {qid}"}, rec
 
 
 def test_the_stage_leaves_the_live_queue_directories_alone(mail):
