@@ -569,11 +569,20 @@ static int keep(struct scan *s, json_t *msg, int queue, int64_t arrival) {
         *e = (struct entry){.arrival = arrival, .queue = queue, .off = off};
         snprintf(e->id, sizeof e->id, "%s", json_string_value(json_object_get(msg, "id")));
         if (s->keep_text) {
-                n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
-                if (n == 0 || buf_reserve(&s->text, n) < 0)
+                /* One dump into the room there is; a second only when it
+                 * did not fit (json_dumpb answers the size it needs). */
+                if (buf_reserve(&s->text, 4096) < 0)
                         return -E2BIG;
                 at = s->text.data + s->text.len;
-                if (json_dumpb(msg, at, n, JSON_COMPACT) != n)
+                n = json_dumpb(msg, at, s->text.cap - s->text.len - 1, JSON_COMPACT);
+                if (n > s->text.cap - s->text.len - 1) {
+                        if (buf_reserve(&s->text, n) < 0)
+                                return -E2BIG;
+                        at = s->text.data + s->text.len;
+                        if (json_dumpb(msg, at, n, JSON_COMPACT) != n)
+                                return -ENOMEM;
+                }
+                if (n == 0)
                         return -ENOMEM;
                 s->text.len += n;
                 s->text.data[s->text.len] = '\0';
@@ -971,9 +980,11 @@ static int nothing_selected(enum op op, const struct queue_filter *f, size_t dro
                 return -ENOENT;
         }
         describe(f, 2, what, sizeof what);
-        module_error_set(err, 404, "not_found", NULL, "no %s%s in the queue%s",
-                         f->all ? "" : "", what,
-                         dropped ? (op == OP_RELEASE ? " on hold" : " that is not on hold") : "");
+        if (!dropped)
+                module_error_set(err, 404, "not_found", NULL, "no %s in the queue", what);
+        else
+                module_error_set(err, 404, "not_found", NULL, "%s of the %s in the queue is on hold",
+                                 op == OP_RELEASE ? "none" : "each", what);
         return -ENOENT;
 }
 
