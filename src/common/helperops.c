@@ -163,6 +163,9 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                               STR("id", true, TEXT_MAX_LEN),
                                               STR("action", true, NAME_MAX_LEN), OBJ("args", false),
                                               BOOL("dry_run"))},
+        /* The front's /metrics: every module's own gauges (module.h
+         * metrics), read as root. */
+        [HELPER_OP_MODULE_GAUGES] = {.name = "module_gauges", .flags = RO},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

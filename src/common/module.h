@@ -585,6 +585,12 @@ typedef struct module {
          * filled. */
         int (*file_read)(const char *path, char **ret, struct module_error *err);
 
+        /* Optional, in the helper: the module's own gauges for /metrics,
+         * {"families": [{"name": "steward_MODULE_…", "help": "…", "samples":
+         * [{"labels": {"queue": "deferred"}, "value": 3}, …]}, …]}: cheap
+         * (each scrape asks), names under the module's own prefix. */
+        int (*gauges)(json_t **ret, struct module_error *err);
+
         /* Optional: the module's hooks into the change engine (lock, the
          * service's own checker; modules/change.h). */
         const struct change_hooks *change;

@@ -197,6 +197,10 @@ int helper_op_front_poll(const struct helper_link *l, json_t **ret, struct modul
         return helper_op_call(l, HELPER_OP_FRONT_POLL, NULL, -1, ret, e);
 }
 
+int helper_op_module_gauges(const struct helper_link *l, json_t **ret, struct module_error *e) {
+        return helper_op_call(l, HELPER_OP_MODULE_GAUGES, NULL, -1, ret, e);
+}
+
 int helper_op_collection_read(const struct helper_link *l, const char *collection, const char *id,
                               json_t *query, json_t **ret, struct module_error *e) {
         json_t *args = json_pack("{s:s, s:o}", "collection", collection, "query",

@@ -96,6 +96,9 @@ int helper_op_audit_refused(const struct helper_link *l, const char *method, con
 
 /* The front's own: its counters. */
 int helper_op_front_poll(const struct helper_link *l, json_t **ret, struct module_error *e);
+/* Every module's own gauges for /metrics ({"families": […]}); the front's
+ * modules reach it through modules_helper_call("module_gauges"). */
+int helper_op_module_gauges(const struct helper_link *l, json_t **ret, struct module_error *e);
 
 /* Collections.  id: NULL for the list (read) or a create (write); query: an
  * object of strings (taken over). */

@@ -1975,6 +1975,51 @@ static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *a
         return metricsdb_recent(h->store, args, now_s(), e, ret);
 }
 
+/* Whether a family's name is under the module's own prefix
+ * (steward_MODULE_) and of Prometheus's grammar. */
+static bool module_family_name_ok(const module_t *m, const char *name) {
+        size_t len = strlen(m->name);
+
+        if (!name || strncmp(name, "steward_", 8) != 0 || strncmp(name + 8, m->name, len) != 0 ||
+            name[8 + len] != '_' || strlen(name) > 128)
+                return false;
+        return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
+}
+
+/* Every module's own gauges (module.h gauges), for the front's /metrics:
+ * {"families": […]}; a module that fails is left out (logged). */
+static int op_module_gauges(struct helper *h, const struct caller *c, json_t *args, int fd,
+                             json_t **ret, struct module_error *e) {
+        _cleanup_json_ json_t *all = json_array();
+
+        (void)h, (void)c, (void)args, (void)fd;
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                struct module_error me = {0};
+                json_t *fam, *out = NULL;
+                size_t k;
+
+                if (!m->gauges)
+                        continue;
+                if (m->gauges(&out, &me) < 0) {
+                        log_warning("%s: its gauges: %s", m->name, me.message);
+                        continue;
+                }
+                json_array_foreach(json_object_get(out, "families"), k, fam) {
+                        if (module_family_name_ok(m, json_string_value(json_object_get(fam, "name"))))
+                                json_array_append(all, fam);
+                        else
+                                log_warning("%s: a metric family outside steward_%s_", m->name,
+                                            m->name);
+                }
+                json_decref(out);
+        }
+        *ret = json_pack("{s:O}", "families", all);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* Counters for GET /metrics, asked for every few seconds, and whether the
  * bootstrap token is still unused (GET /api/v1/login-info): no names, no
  * content, nothing a session could not see. */
@@ -2101,6 +2146,7 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_METRICS_QUERY] = op_metrics_query,
         [HELPER_OP_METRICS_RECENT] = op_metrics_recent,
         [HELPER_OP_FRONT_POLL] = op_front_poll,
+        [HELPER_OP_MODULE_GAUGES] = op_module_gauges,
         [HELPER_OP_COLLECTION_READ] = op_collection_read,
         [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
         [HELPER_OP_COLLECTION_ACTION] = op_collection_action,

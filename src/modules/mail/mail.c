@@ -19,8 +19,11 @@
  *   GET    /api/v1/mail_queue[/{id}]            the queue as a collection (CLI, console)
  *   GET|POST|PATCH|DELETE /api/v1/mail_aliases[/{name}]   /etc/aliases
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,6 +136,83 @@ static int mail_fullstatus(const struct module_ctx *ctx, json_t **ret, struct mo
                 json_object_set(st, "activity", act);
         *ret = json_incref(st);
         return 0;
+}
+
+/* ---- /metrics: the queue's size, whether the servers run ----------------------------- */
+
+#define SPOOL_DIR "/var/spool/postfix"
+
+/* The files under the directory fd (closed here) down to depth more
+ * levels: a queue's messages, hashed subdirectories included (deferred/A/…),
+ * counted as qshape counts them; at most max. */
+static int64_t spool_count(int fd, unsigned depth, int64_t max) {
+        DIR *d = fdopendir(fd);
+        struct dirent *de;
+        int64_t n = 0;
+
+        if (!d) {
+                close(fd);
+                return 0;
+        }
+        while (n < max && (de = readdir(d))) {
+                unsigned char type = de->d_type;
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+                if (type == DT_REG)
+                        n++;
+                else if (type == DT_DIR && depth > 0) {
+                        int sub = openat(dirfd(d), de->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                n += spool_count(sub, depth - 1, max - n);
+                }
+        }
+        closedir(d);
+        return n;
+}
+
+/* In the helper: {"families": [steward_mail_queue_messages{queue},
+ * steward_mail_server_up{server}]}; nothing when neither is installed. */
+static int mail_gauges(json_t **ret, struct module_error *err) {
+        static const char *const queues[] = {"active", "deferred", "hold", "incoming", "maildrop"};
+        _cleanup_json_ json_t *families = json_array(), *q = json_array(), *up = json_array();
+        bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
+
+        if (!families || !q || !up)
+                return oom(err);
+        for (size_t i = 0; pi && i < ELEMENTSOF(queues); i++) {
+                char path[64];
+                snprintf(path, sizeof path, SPOOL_DIR "/%s", queues[i]);
+                int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                json_array_append_new(q, json_pack("{s:{s:s}, s:I}", "labels", "queue", queues[i],
+                                                   "value", (json_int_t)spool_count(fd, 3,
+                                                                                    INT64_C(10000000))));
+        }
+        if (pi)
+                json_array_append_new(up, json_pack("{s:{s:s}, s:i}", "labels", "server", "postfix",
+                                                    "value", mail_postfix_running()));
+        if (di)
+                json_array_append_new(up, json_pack("{s:{s:s}, s:i}", "labels", "server", "dovecot",
+                                                    "value", mail_dovecot_running()));
+        if (json_array_size(q) > 0)
+                json_array_append_new(families,
+                                      json_pack("{s:s, s:s, s:O}", "name",
+                                                "steward_mail_queue_messages", "help",
+                                                "Messages in each of Postfix's queues.", "samples",
+                                                q));
+        if (json_array_size(up) > 0)
+                json_array_append_new(families,
+                                      json_pack("{s:s, s:s, s:O}", "name", "steward_mail_server_up",
+                                                "help", "Whether the mail server runs (1) or not (0).",
+                                                "samples", up));
+        *ret = json_pack("{s:O}", "families", families);
+        return *ret ? 0 : oom(err);
 }
 
 /* ---- start, stop, restart: through systemd --------------------------------------- */
@@ -624,6 +704,7 @@ const module_t module_mail = {
         .commands = mail_commands,
         .n_commands = ELEMENTSOF(mail_commands),
         .privileged_read = mail_privileged_read,
+        .gauges = mail_gauges,
         .privileged_read_role = mail_privileged_read_role,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),

@@ -45,7 +45,8 @@ extern const struct change_hooks mail_hooks;
 
 /* ---- aliases.c -------------------------------------------------------------------- */
 /* The collection mail_aliases (its table is in mail.c), in the helper:
- * {"aliases": [ALIAS…]}, ALIAS = {"name", "targets": ["alice",
+ * {"mail_aliases": [ALIAS…]} (the collection's name, where the CLI reads a
+ * list; the same array also as "aliases"), ALIAS = {"name", "targets": ["alice",
  * "bob@example.org"], "editable": bool}; writes plan /etc/aliases through
  * the change engine with newaliases (staged and real). */
 int aliases_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
@@ -54,6 +55,9 @@ int aliases_show(const struct module_ctx *ctx, const char *id, json_t *query, js
                  struct module_error *err);
 int aliases_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
                   json_t *query, bool dry_run, json_t **ret, struct module_error *err);
+/* For mail_make_live(helper): newaliases when /etc/aliases is newer than its
+ * database (after a rollback put the file back). */
+int aliases_make_live(struct module_error *err);
 
 /* ---- queue.c ---------------------------------------------------------------------- */
 /* Postfix's queue id grammar: short ids (10+ upper-case hex) and long ids
