@@ -7,9 +7,11 @@
  * "postfix_running" (the master's pid file) says which.
  *
  * The list.  postqueue -j prints one JSON object per message; its output is
- * read whole, at most POSTQUEUE_MAX (64 MiB: a message of one recipient is
- * about 260 bytes, so some 250,000 messages; past it the answer is a 507
- * that says so).  Each line is parsed by itself (json_loadb), filtered,
+ * read a line at a time as it comes (change_exec_lines: postqueue mostly
+ * waits for showq to read the queue files, and the parse runs meanwhile),
+ * at most POSTQUEUE_MAX in all (64 MiB: a message of one recipient is about
+ * 260 bytes, so some 250,000 messages; past it the answer is a 507 that
+ * says so).  Each line is parsed by itself (json_loadb), filtered,
  * counted, and the messages that match are written at once as compact JSON
  * text into one buffer with an index (arrival time, id, offset); the index
  * is sorted (oldest first, then by id) and the answer is that text spliced
@@ -63,6 +65,7 @@
 #define POSTCAT         "/usr/sbin/postcat"
 #define POSTKICK        "/usr/sbin/postkick"
 #define POSTQUEUE_MAX   (64u << 20)
+#define POSTQUEUE_LINE_MAX (16u << 20) /* one message of very many recipients */
 #define ANSWER_MAX      (96u << 20) /* the messages' text: postqueue's, renamed, plus ages */
 #define HEADERS_MAX     (256u << 10)
 #define POSTCAT_MAX     (1u << 20)
@@ -632,12 +635,15 @@ static int scan_error(int r, const char *msg, struct module_error *err) {
         return r < 0 ? r : -EIO;
 }
 
-/* Runs postqueue -j and reads every line into s. */
+static int scan_line_cb(const char *line, size_t len, void *data) {
+        return len > 0 ? scan_line(data, line, len) : 0;
+}
+
+/* Runs postqueue -j and reads every line into s as postqueue writes it:
+ * the parse overlaps postqueue's own wait for showq. */
 static int scan_queue(struct scan *s, struct module_error *err) {
         static const char *const argv[] = {POSTQUEUE, "-j", NULL};
-        _cleanup_free_ char *out = NULL;
         char msg[512];
-        size_t len = 0;
         int r;
 
         if (!mail_postfix_installed())
@@ -647,16 +653,12 @@ static int scan_queue(struct scan *s, struct module_error *err) {
         buf_init(&s->text, ANSWER_MAX);
         if (!s->reasons)
                 return oom(err);
-        r = change_exec_output(argv, POSTQUEUE_MAX, &out, &len, msg, sizeof msg);
+        r = change_exec_lines(argv, POSTQUEUE_LINE_MAX, POSTQUEUE_MAX, scan_line_cb, s, msg,
+                              sizeof msg);
+        if (r == -ENOMEM)
+                return oom(err);
         if (r != 0)
                 return scan_error(r, msg, err);
-        for (const char *p = out, *end = out + len; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-                if (n > 0 && (r = scan_line(s, p, n)) < 0)
-                        return scan_error(r == -E2BIG ? -ENOMEM : r, "", err);
-                p += n + 1;
-        }
         return 0;
 }
 
