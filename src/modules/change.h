@@ -203,8 +203,9 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
 
 /* The same, but standard output goes to fn a line at a time as the tool
  * writes it (without the '\n'; a last line without one too), so that the
- * caller's work overlaps the tool's: a line over max_line bytes or more
- * than max_total bytes in all is -E2BIG.  fn returns >= 0, or -errno,
+ * caller's work overlaps the tool's: a line that does not fit max_line
+ * bytes with the 4 KiB read after it, or more than max_total bytes in all,
+ * is -E2BIG.  fn returns >= 0, or -errno,
  * which stops the calls (the tool is still read to its end and reaped) and
  * is returned.  The tool's exit status, or -errno. */
 typedef int (*change_line_fn)(const char *line, size_t len, void *data);
