@@ -1031,8 +1031,10 @@ static int run_postsuper(enum op op, const struct entry *e, size_t n, size_t *re
                 r = change_exec(argv, input, said, POSTSUPER_MSG);
                 if (r != 0) {
                         module_error_set(err, 500, "failed", NULL,
-                                         "postsuper %s failed (%s %d) after %zu messages: %.300s",
-                                         ops[op].flag, r < 0 ? "error" : "exit", r, done, said);
+                                         "postsuper %s failed (%s %d) in its run of messages "
+                                         "%zu to %zu (%zu done before it); it said: %.300s",
+                                         ops[op].flag, r < 0 ? "error" : "exit", r, i + 1, i + k,
+                                         done, said);
                         return r < 0 ? r : -EIO;
                 }
                 done += said_count(said, ops[op].done);
