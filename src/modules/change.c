@@ -325,8 +325,39 @@ static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, siz
                 msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
 }
 
-int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
-                       char *msg, size_t msg_len) {
+/* Standard output handed over a line at a time (change_exec_lines). */
+struct line_sink {
+        change_line_fn fn;
+        void *data;
+        size_t total, max_total;
+};
+
+/* Appends a chunk to b (at most one line's room) and hands each complete
+ * line to the sink; the rest stays in b for the next chunk. */
+static int sink_add(struct line_sink *s, struct buf *b, const char *chunk, size_t n) {
+        size_t start = 0;
+        char *nl;
+        int r;
+
+        if (__builtin_add_overflow(s->total, n, &s->total) || s->total > s->max_total)
+                return -E2BIG;
+        r = buf_append(b, chunk, n);
+        if (r < 0)
+                return r;
+        while ((nl = memchr(b->data + start, '\n', b->len - start))) {
+                r = s->fn(b->data + start, (size_t)(nl - (b->data + start)), s->data);
+                if (r < 0)
+                        return r;
+                start = (size_t)(nl - b->data) + 1;
+        }
+        memmove(b->data, b->data + start, b->len - start);
+        b->len -= start;
+        b->data[b->len] = '\0';
+        return 0;
+}
+
+static int exec_output(const char *const *argv, size_t max, struct line_sink *sink, char **ret_out,
+                       size_t *ret_len, char *msg, size_t msg_len) {
         int out[2] = {-1, -1}, errp[2] = {-1, -1}, status, r = 0;
         uint64_t deadline = now_usec() + CHANGE_EXEC_OUTPUT_TIMEOUT_USEC;
         struct buf b;
@@ -380,6 +411,8 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
                         }
                         if (i == 1)
                                 msg_add(msg, msg_len, &got, chunk, (size_t)n);
+                        else if (r == 0 && sink)
+                                r = sink_add(sink, &b, chunk, (size_t)n); /* read on after an error */
                         else if (r == 0 && buf_append(&b, chunk, (size_t)n) < 0)
                                 r = -E2BIG; /* read on, so that the tool is not blocked */
                 }
@@ -395,8 +428,16 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
                         r = -errno;
                         goto fail;
                 }
+        if (r == 0 && sink && b.len > 0) /* a last line without its newline */
+                r = sink->fn(b.data, b.len, sink->data);
         if (r < 0)
                 goto fail;
+        if (sink) {
+                buf_free(&b);
+                close(out[0]);
+                close(errp[0]);
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
         if (buf_append(&b, "", 1) < 0) {
                 r = -E2BIG;
                 goto fail;
@@ -421,6 +462,18 @@ fail:
                         close(errp[i]);
         }
         return r;
+}
+
+int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
+                       char *msg, size_t msg_len) {
+        return exec_output(argv, max, NULL, ret_out, ret_len, msg, msg_len);
+}
+
+int change_exec_lines(const char *const *argv, size_t max_line, size_t max_total,
+                      change_line_fn fn, void *data, char *msg, size_t msg_len) {
+        struct line_sink sink = {.fn = fn, .data = data, .max_total = max_total};
+
+        return exec_output(argv, max_line, &sink, NULL, NULL, msg, msg_len);
 }
 
 static const char *tool_name(const char *path) {

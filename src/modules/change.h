@@ -207,6 +207,17 @@ int change_exec(const char *const *argv, const char *input, char *msg, size_t ms
 int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
                        char *msg, size_t msg_len);
 
+/* The same, but standard output goes to fn a line at a time as the tool
+ * writes it (without the '\n'; a last line without one too), so that the
+ * caller's work overlaps the tool's: a line that does not fit max_line
+ * bytes with the 4 KiB read after it, or more than max_total bytes in all,
+ * is -E2BIG.  fn returns >= 0, or -errno,
+ * which stops the calls (the tool is still read to its end and reaped) and
+ * is returned.  The tool's exit status, or -errno. */
+typedef int (*change_line_fn)(const char *line, size_t len, void *data);
+int change_exec_lines(const char *const *argv, size_t max_line, size_t max_total,
+                      change_line_fn fn, void *data, char *msg, size_t msg_len);
+
 /* Adds to plan's "files" an entry for a file a module wrote itself (absent
  * when before or after is NULL). */
 int change_plan_add_file(json_t *plan, const char *path, const char *before, const char *after,
