@@ -187,14 +187,17 @@ static const struct {
 };
 
 /* Dovecot 2.3's defaults as Debian builds it (doveconf -d). */
-static const char *const dovecot_keys[] = {"protocols",       "ssl",
-                                           "ssl_cert",        "ssl_key",
-                                           "mail_location",   "auth_mechanisms",
-                                           "login_greeting",  "mail_max_userip_connections",
+static const char *const dovecot_keys[] = {"protocols",
+                                           "ssl",
+                                           "ssl_cert",
+                                           "ssl_key",
+                                           "mail_location",
+                                           "auth_mechanisms",
+                                           "login_greeting",
+                                           "mail_max_userip_connections",
                                            NULL};
-static const char *const dovecot_defaults[] = {"",      "yes",   "",
-                                               "",      "",      "plain",
-                                               "Dovecot (Debian) ready.", "10"};
+static const char *const dovecot_defaults[] = {
+        "", "yes", "", "", "", "plain", "Dovecot (Debian) ready.", "10"};
 
 /* A computed default: myhostname is the host's name (with ".localdomain"
  * when it has no dot), mydomain that name without its first label. */
@@ -208,8 +211,8 @@ static char *postfix_default(const char *param, json_t *params) {
         if (STREQ(param, "smtpd_relay_restrictions")) {
                 v = json_string_value(json_object_get(params, "compatibility_level"));
                 return strdup(!v || STREQ(v, "0") ? ""
-                                                   : "permit_mynetworks, permit_sasl_authenticated, "
-                                                     "defer_unauth_destination");
+                                                  : "permit_mynetworks, permit_sasl_authenticated, "
+                                                    "defer_unauth_destination");
         }
         if (STREQ(param, "mynetworks"))
                 return strdup(""); /* mynetworks_style's networks: not known without a tool */
@@ -269,7 +272,8 @@ static int read_postfix(json_t *params, const char *master, json_t *out) {
                         return -ENOMEM;
         }
         if (json_object_set_new(out, "submission",
-                                json_boolean(master_service_on(master, "submission", &in_block))) < 0 ||
+                                json_boolean(master_service_on(master, "submission", &in_block))) <
+                    0 ||
             json_object_set_new(out, "smtps",
                                 json_boolean(master_service_on(master, "smtps", &in_block))) < 0)
                 return -ENOMEM;
@@ -379,7 +383,8 @@ static int tls_file(const char *path, const char *what, const char *field, char 
                 return r;
         }
         if (!strstr(*ret, "-----BEGIN ")) {
-                module_error_set(err, 422, "invalid_setting", field, "%s is not a PEM %s", path, what);
+                module_error_set(err, 422, "invalid_setting", field, "%s is not a PEM %s", path,
+                                 what);
                 return -EINVAL;
         }
         return 0;
@@ -412,10 +417,11 @@ static int tls_pair_check(const char *cert, const char *key, const char *cert_fi
         if (tls_file(cert, "certificate", cert_field, &ct, err) < 0 ||
             tls_file(key, "key", key_field, &kt, err) < 0)
                 return -EINVAL;
-        if (strstr(kt, "ENCRYPTED")) {
+        if (strstr(kt, "-----BEGIN ENCRYPTED") || strstr(kt, "Proc-Type: 4,ENCRYPTED")) {
                 module_error_set(err, 422, "invalid_setting", key_field,
                                  "%s is encrypted: the servers start unattended and need a key "
-                                 "without a passphrase", key);
+                                 "without a passphrase",
+                                 key);
                 return -EINVAL;
         }
         cd = (gnutls_datum_t){(unsigned char *)ct, (unsigned)strlen(ct)};
@@ -429,7 +435,8 @@ static int tls_pair_check(const char *cert, const char *key, const char *cert_fi
                                  "%s holds no certificate GnuTLS can read", cert);
                 goto out;
         }
-        if (gnutls_x509_privkey_import2(pk, &kd, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN) < 0) {
+        if (gnutls_x509_privkey_import2(pk, &kd, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN) <
+            0) {
                 module_error_set(err, 422, "invalid_setting", key_field,
                                  "%s holds no private key GnuTLS can read", key);
                 goto out;
@@ -470,8 +477,8 @@ out:
  * terminal); what it wrote, on one line, in msg.  Its exit status or
  * -errno. */
 static int exec_on_pty(const char *const *argv, char *msg, size_t msg_len) {
-        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-                                     "TERM=dumb", NULL};
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "TERM=dumb",
+                                     NULL};
         _cleanup_close_ int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
         char name[128];
         size_t got = 0;
@@ -572,8 +579,9 @@ static int check_postfix(struct module_error *err) {
         }
         r = change_exec_output(n, 1u << 20, &out, NULL, msg, sizeof msg);
         if (r != 0 || strstr(msg, "unused parameter") || strstr(msg, "fatal")) {
-                module_error_set(err, 422, strstr(msg, "unused parameter") ? "unknown_setting"
-                                                                            : "invalid_setting",
+                module_error_set(err, 422,
+                                 strstr(msg, "unused parameter") ? "unknown_setting"
+                                                                 : "invalid_setting",
                                  field_named(msg, "postfix:"),
                                  "postconf -n refused the new main.cf (%d): %s", r, msg);
                 return -EINVAL;
@@ -590,16 +598,32 @@ static int check_dovecot(struct module_error *err) {
         r = change_exec_output(argv, 4u << 20, &out, NULL, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 422, "invalid_setting", field_named(msg, "dovecot:"),
-                                 "doveconf refused the new Dovecot configuration (%d): %s", r,
-                                 msg);
+                                 "doveconf refused the new Dovecot configuration (%d): %s", r, msg);
                 return -EINVAL;
         }
         return 0;
 }
 
+/* Postfix's tools read main.cf again and again, 0.3 s apart, until its
+ * time stamp is two seconds old (a file still being written must not be
+ * half read): a main.cf postconf -e wrote a moment ago costs every tool
+ * postfix check runs about two seconds.  The staged copy is dated back;
+ * nothing else sees it. */
+static void stage_backdate(const char *path) {
+        struct timespec ts[2];
+
+        if (clock_gettime(CLOCK_REALTIME, &ts[0]) < 0)
+                return;
+        ts[0].tv_sec -= 5;
+        ts[1] = ts[0];
+        (void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+}
+
 /* In the staged namespace (/etc is the staged tree). */
 static int validate_staged(const char *etc, struct module_error *err) {
         (void)etc;
+        stage_backdate(POSTFIX_MAIN_CF);
+        stage_backdate(POSTFIX_MASTER_CF);
         if (!stage_no_postfix && access("/usr/sbin/postfix", X_OK) == 0 &&
             access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(err) < 0)
                 return -EINVAL;
@@ -801,13 +825,15 @@ static int one_change(struct apply *a, const char *k, json_t *v, struct module_e
         }
         /* tls:cert_file, tls:key_file: both servers' files */
         a->pf_tls_field = a->dc_tls_field = k;
-        if (tree_set(a->after, STREQ(k, "tls:cert_file") ? "postfix:smtpd_tls_cert_file"
-                                                          : "postfix:smtpd_tls_key_file",
+        if (tree_set(a->after,
+                     STREQ(k, "tls:cert_file") ? "postfix:smtpd_tls_cert_file"
+                                               : "postfix:smtpd_tls_key_file",
                      v) < 0 ||
             tree_set(a->after, STREQ(k, "tls:cert_file") ? "dovecot:ssl_cert" : "dovecot:ssl_key",
                      v) < 0 ||
-            set_text(a->pf, STREQ(k, "tls:cert_file") ? "smtpd_tls_cert_file" : "smtpd_tls_key_file",
-                     "", v, "") < 0)
+            set_text(a->pf,
+                     STREQ(k, "tls:cert_file") ? "smtpd_tls_cert_file" : "smtpd_tls_key_file", "",
+                     v, "") < 0)
                 return oom(err);
         return drop_set(a, STREQ(k, "tls:cert_file") ? "ssl_cert" : "ssl_key", v, err);
 }
@@ -864,25 +890,27 @@ static int check_tls(struct apply *a, struct module_error *err) {
         const char *why = a->service_field ?: (encrypt ? a->pf_tls_field : NULL);
 
         if ((services || encrypt) && (why || a->pf_tls_field) && (!*cert || !*key)) {
-                module_error_set(err, 422, "invalid_setting", why ?: a->pf_tls_field,
-                                 "%s needs a certificate and its key: set tls:cert_file and "
-                                 "tls:key_file (or postfix:smtpd_tls_cert_file and "
-                                 "smtpd_tls_key_file) first",
-                                 services ? (a->service_field &&
-                                                     STREQ(a->service_field, "postfix:smtps")
-                                                     ? "SMTPS"
-                                                     : "submission")
-                                          : "smtpd_tls_security_level = encrypt");
+                module_error_set(
+                        err, 422, "invalid_setting", why ?: a->pf_tls_field,
+                        "%s needs a certificate and its key: set tls:cert_file and "
+                        "tls:key_file (or postfix:smtpd_tls_cert_file and "
+                        "smtpd_tls_key_file) first",
+                        services ? (a->service_field && STREQ(a->service_field, "postfix:smtps")
+                                            ? "SMTPS"
+                                            : "submission")
+                                 : "smtpd_tls_security_level = encrypt");
                 return -EINVAL;
         }
         if ((a->pf_tls_field || a->service_field) && *cert) {
                 bool both = a->pf_tls_field && strncmp(a->pf_tls_field, "tls:", 4) == 0;
                 const char *f = a->pf_tls_field ?: a->service_field;
                 if (tls_pair_check(cert, key,
-                                   both ? "tls:cert_file"
-                                        : a->pf_tls_field ? "postfix:smtpd_tls_cert_file" : f,
-                                   both ? "tls:key_file"
-                                        : a->pf_tls_field ? "postfix:smtpd_tls_key_file" : f,
+                                   both              ? "tls:cert_file"
+                                   : a->pf_tls_field ? "postfix:smtpd_tls_cert_file"
+                                                     : f,
+                                   both              ? "tls:key_file"
+                                   : a->pf_tls_field ? "postfix:smtpd_tls_key_file"
+                                                     : f,
                                    a->notes, err) < 0)
                         return -EINVAL;
         }
@@ -1078,8 +1106,8 @@ static json_t *or_empty(json_t *a) {
         return a ? json_incref(a) : json_array();
 }
 
-int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
-                        json_t **ret, struct module_error *err) {
+int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run, json_t **ret,
+                        struct module_error *err) {
         _cleanup_json_ json_t *changed = json_array(), *done = NULL;
         _cleanup_free_ char *pdiff = NULL;
         struct apply a = {0};
@@ -1129,10 +1157,11 @@ int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_
                 r = oom(err);
                 goto out;
         }
-        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O, s:s?}", "changed", changed, "dry_run", dry_run,
-                         "restart_required", false, "files", or_empty(json_object_get(done, "files")),
-                         "commands", or_empty(json_object_get(done, "commands")), "warnings",
-                         a.notes, "postconf", pdiff);
+        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O, s:s?}", "changed", changed, "dry_run",
+                         dry_run, "restart_required", false, "files",
+                         or_empty(json_object_get(done, "files")), "commands",
+                         or_empty(json_object_get(done, "commands")), "warnings", a.notes,
+                         "postconf", pdiff);
         if (!*ret)
                 r = oom(err);
 out:
