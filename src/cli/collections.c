@@ -243,6 +243,11 @@ static json_t *generic_verb(json_t *schema, const char *name) {
         for (i = 0; i < ELEMENTSOF(ops); i++)
                 if (STREQ(ops[i][0], name))
                         op = ops[i][1];
+        /* A collection that says it has no writes (the mail queue) has
+         * no generic add, modify or delete. */
+        if (op && json_is_false(json_object_get(schema, "writable")) && !STREQ(op, "list") &&
+            !STREQ(op, "show"))
+                op = NULL;
         if (!op || !opts) {
                 json_decref(opts);
                 return NULL;
@@ -336,7 +341,8 @@ static size_t collection_verbs(json_t *schema, const char *names[static ARGS_MAX
         json_t *v;
 
         for (i = 0; i < ELEMENTSOF(generic); i++)
-                names[n++] = generic[i];
+                if (i < 2 || !json_is_false(json_object_get(schema, "writable")))
+                        names[n++] = generic[i];
         /* Declared verbs, then item actions, each name once. */
         for (int list = 0; list < 2; list++)
                 json_array_foreach(json_object_get(schema, list ? "actions" : "verbs"), i, v) {
@@ -374,8 +380,10 @@ static void synopsis_of(const char *collection, json_t *verb, char *dst, size_t 
 
         buf_init(&b, cap - 1);
         char arg[40] = " NAME";
-        if (STREQ(op, "command")) {
-                snprintf(arg, sizeof arg, " %s", sget(verb, "arg") ?: "ARG");
+        bool command = STREQ(op, "command");
+        if (command) {
+                bool optional = json_is_true(json_object_get(verb, "arg_optional"));
+                snprintf(arg, sizeof arg, optional ? " [%s]" : " %s", sget(verb, "arg") ?: "ARG");
                 for (char *q = arg; *q; q++)
                         *q = (char)toupper((unsigned char)*q);
         }
@@ -392,7 +400,8 @@ static void synopsis_of(const char *collection, json_t *verb, char *dst, size_t 
                                                         : " [--password[=PW]]");
         if (STREQ(op, "list"))
                 (void)buf_puts(&b, " [--all]");
-        else if (!STREQ(op, "show") && !STREQ(op, "route_list") && !STREQ(op, "command"))
+        else if ((!STREQ(op, "show") && !STREQ(op, "route_list") && !command) ||
+                 (command && json_is_true(json_object_get(verb, "dry_run"))))
                 (void)buf_puts(&b, " [--dry-run]");
         snprintf(dst, cap, "%s", b.data ? b.data : "");
         buf_free(&b);
@@ -563,7 +572,8 @@ static int parse(json_t *verb, const char *synopsis, int argc, char **argv, stru
         bool command = STREQ(op, "command");
         if (STREQ(op, "list"))
                 opts[n++] = (struct verb_option){"all", 'A', NULL, &p->all};
-        else if (!STREQ(op, "show") && !STREQ(op, "route_list") && !command)
+        else if ((!STREQ(op, "show") && !STREQ(op, "route_list") && !command) ||
+                 (command && json_is_true(json_object_get(verb, "dry_run"))))
                 opts[n++] = (struct verb_option){"dry-run", 'n', NULL, &p->dry_run};
         if (takes_password && command)
                 opts[n++] = (struct verb_option){"password-stdin", 0, NULL, &p->password_stdin};
@@ -1005,16 +1015,24 @@ out:
         return r;
 }
 
-/* A route-list verb (`shares sessions`): GET its path; the array under its
- * list key as a table of its columns; --json: the answer as it is. */
-static int run_route_list(struct cli *c, json_t *verb) {
+/* A route-list verb (`shares sessions`): GET its path with the query its
+ * options fill; the array under its list key as a table of its columns;
+ * --json: the answer as it is. */
+static int run_route_list(struct cli *c, json_t *schema, json_t *verb, const struct parsed *p) {
         const char *path = sget(verb, "path");
-        json_t *answer = NULL;
+        _cleanup_free_ char *target = NULL;
+        json_t *answer = NULL, *unused;
         int r;
 
         if (!path || strncmp(path, "/api/v1/", 8) != 0)
                 return usage_error("%s: the server describes no path", sget(verb, "name") ?: "");
-        r = cli_call(c, "GET", path, NULL, &answer);
+        if (!(target = strdup(path)) || !(unused = json_object()))
+                return -ENOMEM;
+        r = fill(schema, verb, p, unused, &target);
+        json_decref(unused);
+        if (r < 0)
+                return r;
+        r = cli_call(c, "GET", target, NULL, &answer);
         if (r < 0)
                 return r;
         r = c->json ? print_json(answer)
@@ -1053,7 +1071,7 @@ static int command_password(const struct parsed *p, json_t *body, char *buf, siz
 static int run_command(struct cli *c, const char *collection, json_t *schema, json_t *verb,
                        const struct parsed *p) {
         const char *path = sget(verb, "path"), *arg = sget(verb, "arg");
-        _cleanup_free_ char *unused = NULL;
+        _cleanup_free_ char *unused = NULL, *target = NULL;
         char password[PASSWORD_CAP] = "", prefix[NAME_MAX_LEN + 80];
         json_t *body, *answer = NULL, *pw;
         int r;
@@ -1067,14 +1085,18 @@ static int run_command(struct cli *c, const char *collection, json_t *schema, js
                 r = -ENOMEM;
         else
                 r = fill(schema, verb, p, body, &unused);
-        if (r >= 0 && json_object_set_new(body, arg, json_string(p->pos[0])) < 0)
+        if (r >= 0 && p->npos > 0 && json_object_set_new(body, arg, json_string(p->pos[0])) < 0)
                 r = -ENOMEM;
+        if (r >= 0 && asprintf(&target, "%s%s", path, p->dry_run ? "?dry_run=1" : "") < 0) {
+                target = NULL;
+                r = -ENOMEM;
+        }
         if (r >= 0 && json_is_true(json_object_get(verb, "password")))
                 r = command_password(p, body, password, sizeof password);
         explicit_bzero(password, sizeof password);
         c->field_options = json_object_get(verb, "options");
         if (r >= 0)
-                r = cli_call(c, "POST", path, body, &answer);
+                r = cli_call(c, "POST", target, body, &answer);
         c->field_options = NULL;
         if ((pw = json_object_get(body, "password")) && json_is_string(pw))
                 explicit_bzero((char *)json_string_value(pw), json_string_length(pw));
@@ -1084,6 +1106,8 @@ static int run_command(struct cli *c, const char *collection, json_t *schema, js
         snprintf(prefix, sizeof prefix, "%s:%s", collection, sget(verb, "name") ?: "");
         r = c->json ? print_json(answer) : print_kv(prefix, answer);
         json_decref(answer);
+        if (r >= 0 && p->dry_run && !c->json)
+                fprintf(stderr, "steward: dry run: nothing was changed\n");
         return r;
 }
 
@@ -1170,9 +1194,13 @@ static int dispatch(struct cli *c, const char *collection, json_t *schema, json_
                     const char *synopsis, int argc, const struct parsed *p) {
         const char *op = sget(verb, "op") ?: "";
 
+        bool optional = STREQ(op, "command") && json_is_true(json_object_get(verb, "arg_optional"));
+
         if (STREQ(op, "route_list"))
-                return run_route_list(c, verb);
-        if (!STREQ(op, "list") && (STREQ(op, "action") ? p->npos < 1 : p->npos != 1))
+                return run_route_list(c, schema, verb, p);
+        if (!STREQ(op, "list") && (STREQ(op, "action") ? p->npos < 1
+                                   : optional          ? p->npos > 1
+                                                       : p->npos != 1))
                 return usage_error("usage: steward %s", synopsis);
         if (STREQ(op, "list"))
                 return run_list(c, collection, schema, verb, p);
@@ -1188,13 +1216,14 @@ static int dispatch(struct cli *c, const char *collection, json_t *schema, json_
                            sget(verb, "name") ?: "");
 }
 
-static int run_verb(struct cli *c, const char *collection, json_t *schema, json_t *verb, int argc,
-                    char **argv) {
+/* shown: how the user named the collection ("mail queue" for mail_queue). */
+static int run_verb(struct cli *c, const char *collection, const char *shown, json_t *schema,
+                    json_t *verb, int argc, char **argv) {
         char synopsis[SYNOPSIS_MAX];
         struct parsed p = {0};
         int r;
 
-        synopsis_of(collection, verb, synopsis, sizeof synopsis);
+        synopsis_of(shown, verb, synopsis, sizeof synopsis);
         for (int i = 0; i < argc && !STREQ(argv[i], "--"); i++)
                 if (STREQ(argv[i], "--help"))
                         return print_help(schema, verb, synopsis);
@@ -1205,16 +1234,134 @@ static int run_verb(struct cli *c, const char *collection, json_t *schema, json_
         return r;
 }
 
-int cli_collection(struct cli *c, const char *collection, int argc, char **argv) {
-        json_t *schema = NULL, *verb;
+/* The verbs of a collection whose schema is known. */
+static int collection_main(struct cli *c, const char *collection, const char *shown,
+                           json_t *schema, int argc, char **argv) {
+        json_t *verb;
         char names[256];
+        int r;
+
+        verb_names(schema, names, sizeof names);
+        if (argc < 1)
+                return usage_error("usage: steward %s VERB ... (%s)", shown, names);
+        if (STREQ(argv[0], "--help") || STREQ(argv[0], "-h"))
+                return print_collection_help(shown, schema);
+        verb = find_verb(schema, argv[0]);
+        if (!verb)
+                return usage_error("unknown %s command \"%s\" (%s)", shown, argv[0], names);
+        r = run_verb(c, collection, shown, schema, verb, argc - 1, argv + 1);
+        json_decref(verb);
+        return r;
+}
+
+/* `steward MODULE --help`: the module's own verbs, then its collections
+ * under their short names. */
+static int print_module_help(const char *module, json_t *ms) {
+        char synopsis[SYNOPSIS_MAX];
+        size_t i, len = strlen(module);
+        json_t *v;
+        bool first = true;
+
+        json_array_foreach(json_object_get(ms, "verbs"), i, v) {
+                synopsis_of(module, v, synopsis, sizeof synopsis);
+                printf("%s steward %s\n", first ? "Usage:" : "      ", synopsis);
+                if (*(sget(v, "summary") ?: ""))
+                        printf("         %s\n", sget(v, "summary"));
+                first = false;
+        }
+        json_array_foreach(json_object_get(ms, "collection_schemas"), i, v) {
+                const char *name = sget(v, "name") ?: "";
+                if (strncmp(name, module, len) != 0 || name[len] != '_')
+                        continue;
+                printf("%s steward %s %s VERB …\n", first ? "Usage:" : "      ", module,
+                       name + len + 1);
+                if (*(sget(v, "summary") ?: ""))
+                        printf("         %s\n", sget(v, "summary"));
+                first = false;
+        }
+        printf("\nsteward %s WORD --help: what each takes.\n", module);
+        return 0;
+}
+
+/* `steward MODULE VERB …` (a module's own verbs: `mail who`) and `steward
+ * MODULE WORD …` (its collection MODULE_WORD: `mail queue list`).  ms: the
+ * module's schema. */
+static int module_main(struct cli *c, const char *module, json_t *ms, int argc, char **argv) {
+        char sub[NAME_MAX_LEN * 2 + 2], shown[NAME_MAX_LEN * 2 + 2];
+        json_t *v, *schema;
+        size_t i;
+        int r;
+
+        if (argc < 1)
+                return usage_error("usage: steward %s WORD ... (steward %s --help)", module,
+                                   module);
+        if (STREQ(argv[0], "--help") || STREQ(argv[0], "-h"))
+                return print_module_help(module, ms);
+        json_array_foreach(json_object_get(ms, "verbs"), i, v) {
+                if (STREQ(sget(v, "name") ?: "", argv[0]))
+                        return run_verb(c, module, module, ms, v, argc - 1, argv + 1);
+        }
+        if (!name_valid(argv[0]) || strlen(module) + strlen(argv[0]) + 1 > NAME_MAX_LEN)
+                return usage_error("unknown %s command \"%s\" (steward %s --help)", module,
+                                   argv[0], module);
+        snprintf(sub, sizeof sub, "%s_%s", module, argv[0]);
+        snprintf(shown, sizeof shown, "%s %s", module, argv[0]);
+        schema = schema_in(ms, sub);
+        if (!schema)
+                return usage_error("unknown %s command \"%s\" (steward %s --help)", module,
+                                   argv[0], module);
+        r = collection_main(c, sub, shown, schema, argc - 1, argv + 1);
+        json_decref(schema);
+        return r;
+}
+
+static bool module_words_clean(json_t *ms) {
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(ms, "collection_schemas"), i, v) {
+                if (!schema_clean(v, 0))
+                        return false;
+        }
+        return schema_clean(json_object_get(ms, "verbs"), 0);
+}
+
+static bool module_has_words(json_t *ms) {
+        return json_array_size(json_object_get(ms, "verbs")) > 0 ||
+               json_array_size(json_object_get(ms, "collection_schemas")) > 0;
+}
+
+int cli_collection(struct cli *c, const char *collection, int argc, char **argv) {
+        json_t *schema = NULL, *ms = NULL;
         int r;
 
         if (!name_valid(collection))
                 return usage_error("unknown command \"%s\"", collection);
-        r = fetch_schema(c, collection, &schema);
+        /* The module of that name first: its collection of the same name,
+         * else its own words; else a collection of another module. */
+        r = module_schema(c, collection, &ms);
         if (r < 0)
                 return r;
+        /* What reaches the terminal from it: the verbs and the collections'
+         * schemas (checked below, or in module_main). */
+        if (ms && !module_words_clean(ms)) {
+                json_decref(ms);
+                fprintf(stderr, "steward: the server's schema of %s holds control characters\n",
+                        collection);
+                return -EBADMSG;
+        }
+        schema = ms ? schema_in(ms, collection) : NULL;
+        if (!schema && ms && module_has_words(ms)) {
+                r = module_main(c, collection, ms, argc, argv);
+                json_decref(ms);
+                return r;
+        }
+        json_decref(ms);
+        if (!schema) {
+                r = fetch_schema(c, collection, &schema);
+                if (r < 0)
+                        return r;
+        }
         if (schema && !schema_clean(schema, 0)) {
                 json_decref(schema);
                 fprintf(stderr, "steward: the server's schema of %s holds control characters\n",
@@ -1223,24 +1370,7 @@ int cli_collection(struct cli *c, const char *collection, int argc, char **argv)
         }
         if (!schema)
                 return usage_error("unknown command \"%s\"", collection);
-        verb_names(schema, names, sizeof names);
-        if (argc < 1) {
-                json_decref(schema);
-                return usage_error("usage: steward %s VERB ... (%s)", collection, names);
-        }
-        if (STREQ(argv[0], "--help") || STREQ(argv[0], "-h")) {
-                r = print_collection_help(collection, schema);
-                json_decref(schema);
-                return r;
-        }
-        verb = find_verb(schema, argv[0]);
-        if (!verb) {
-                r = usage_error("unknown %s command \"%s\" (%s)", collection, argv[0], names);
-                json_decref(schema);
-                return r;
-        }
-        r = run_verb(c, collection, schema, verb, argc - 1, argv + 1);
-        json_decref(verb);
+        r = collection_main(c, collection, collection, schema, argc, argv);
         json_decref(schema);
         return r;
 }

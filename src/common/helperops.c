@@ -86,7 +86,8 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                .min_role = ROLE_MONITOR,
                                .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
                                ARGS(STR("module", true, NAME_MAX_LEN),
-                                    STR("name", true, NAME_MAX_LEN), ANY("args"))},
+                                    STR("name", true, NAME_MAX_LEN), ANY("args"),
+                                    BOOL("dry_run"))},
         [HELPER_OP_ACTION] = {.name = "action",
                               .min_role = ROLE_OPERATOR,
                               .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
@@ -162,6 +163,9 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                               STR("id", true, TEXT_MAX_LEN),
                                               STR("action", true, NAME_MAX_LEN), OBJ("args", false),
                                               BOOL("dry_run"))},
+        /* The front's /metrics: every module's own gauges (module.h
+         * metrics), read as root. */
+        [HELPER_OP_MODULE_GAUGES] = {.name = "module_gauges", .flags = RO},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

@@ -214,7 +214,10 @@ typedef struct {
         bool changes_state; /* runs in the helper, audited; else in the front */
         const command_arg_t *args;
         size_t n_args;
-        /* args: an object already validated against `args`. */
+        /* args: an object already validated against `args`.  A string
+         * "summary" in *ret (at most 512 bytes: "delete 312 deferred
+         * messages to example.com") is also kept in the audit record, as
+         * the member "summary" of its args. */
         int (*run)(const struct module_ctx *ctx, json_t *args, json_t **ret,
                    struct module_error *err);
         /* The lowest role that may run it, an enum role (roles.h); 0: admin
@@ -581,6 +584,12 @@ typedef struct module {
          * a plain file that the engine reads itself, or -errno with err
          * filled. */
         int (*file_read)(const char *path, char **ret, struct module_error *err);
+
+        /* Optional, in the helper: the module's own gauges for /metrics,
+         * {"families": [{"name": "steward_MODULE_…", "help": "…", "samples":
+         * [{"labels": {"queue": "deferred"}, "value": 3}, …]}, …]}: cheap
+         * (each scrape asks), names under the module's own prefix. */
+        int (*gauges)(json_t **ret, struct module_error *err);
 
         /* Optional: the module's hooks into the change engine (lock, the
          * service's own checker; modules/change.h). */

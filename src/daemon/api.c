@@ -427,8 +427,21 @@ static void command_run(const struct api_request *req, const module_t *m, const 
                         json_t *args, struct api_response *resp) {
         struct module_error e = {0};
         json_t *ret = NULL;
+        bool dry_run = false;
         int r;
 
+        /* ?dry_run=1 only for a command that declares it: elsewhere it
+         * would run for real what was meant as a dry run. */
+        if (!query_flag(req, "dry_run", &dry_run, resp)) {
+                json_decref(args);
+                return;
+        }
+        if (dry_run && !c->dry_run) {
+                json_decref(args);
+                api_error(resp, 400, "bad_request", "dry_run", "%s:%s has no dry run", m->name,
+                          c->name);
+                return;
+        }
         /* A pre-check: the helper is the authority for a command that
          * changes state, and checks the role again. */
         if (req->role < command_min_role(c)) {
@@ -443,19 +456,22 @@ static void command_run(const struct api_request *req, const module_t *m, const 
                 struct hcall hc;
                 hcall_init(&hc, req);
                 ret = hcall_done(&hc,
-                                 helper_op_command(&hc.l, m->name, c->name, args, &hc.ret, &hc.e),
+                                 helper_op_command(&hc.l, m->name, c->name, args, dry_run, &hc.ret,
+                                                   &hc.e),
                                  resp);
                 if (!ret)
                         return;
                 if (!json_is_object(ret))
                         ret = json_pack("{s:o}", "result", ret);
-                resp->changed_modules[resp->n_changed_modules++] = m;
+                if (!dry_run)
+                        resp->changed_modules[resp->n_changed_modules++] = m;
                 ok(resp, ret);
                 return;
         }
         r = command_check_args(c, args, &e);
         if (r >= 0) {
                 struct module_ctx ctx = request_ctx(req);
+                ctx.dry_run = dry_run;
                 r = c->run(&ctx, args, &ret, &e);
         }
         json_decref(args);
@@ -1141,8 +1157,8 @@ static const struct route routes[] = {
          .summary = "Change settings (?dry_run=1: the plan only)", .request = "SettingsChange",
          .response = "Plan", .flags = "dry_run"},
         {"POST", "api/v1/modules/*/commands/*", ROLE_MONITOR, h_command, .params = "module command",
-         .summary = "Run a module's command", .request = "CommandArgs",
-         .response = "CommandResult"},
+         .summary = "Run a module's command (?dry_run=1 for one whose schema says dry_run)",
+         .request = "CommandArgs", .response = "CommandResult", .flags = "dry_run"},
         {"POST", "api/v1/modules/*/*", ROLE_OPERATOR, h_action, .params = "module action",
          .summary = "Start, stop or restart a module's service", .response = "Object"},
         {"GET", "api/v1/tokens", ROLE_MONITOR, h_tokens_list,

@@ -130,10 +130,10 @@ int helper_op_settings_apply(const struct helper_link *l, const char *module, js
 }
 
 int helper_op_command(const struct helper_link *l, const char *module, const char *name,
-                      json_t *args, json_t **ret, struct module_error *e) {
+                      json_t *args, bool dry_run, json_t **ret, struct module_error *e) {
         return call_packed(l, HELPER_OP_COMMAND,
-                           json_pack("{s:s, s:s, s:o}", "module", module, "name", name, "args",
-                                     args ? args : json_object()),
+                           json_pack("{s:s, s:s, s:o, s:b}", "module", module, "name", name, "args",
+                                     args ? args : json_object(), "dry_run", dry_run),
                            -1, ret, e);
 }
 
@@ -195,6 +195,10 @@ int helper_op_audit_refused(const struct helper_link *l, const char *method, con
 
 int helper_op_front_poll(const struct helper_link *l, json_t **ret, struct module_error *e) {
         return helper_op_call(l, HELPER_OP_FRONT_POLL, NULL, -1, ret, e);
+}
+
+int helper_op_module_gauges(const struct helper_link *l, json_t **ret, struct module_error *e) {
+        return helper_op_call(l, HELPER_OP_MODULE_GAUGES, NULL, -1, ret, e);
 }
 
 int helper_op_collection_read(const struct helper_link *l, const char *collection, const char *id,

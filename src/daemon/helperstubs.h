@@ -70,8 +70,10 @@ int helper_op_session_end(const struct helper_link *l, int64_t id, json_t **ret,
 /* Modules. */
 int helper_op_settings_apply(const struct helper_link *l, const char *module, json_t *patch,
                              bool dry_run, json_t **ret, struct module_error *e);
+/* dry_run: a command that declares it (command_def_t.dry_run) reports what
+ * it would do; the helper refuses it for any other. */
 int helper_op_command(const struct helper_link *l, const char *module, const char *name,
-                      json_t *args, json_t **ret, struct module_error *e);
+                      json_t *args, bool dry_run, json_t **ret, struct module_error *e);
 int helper_op_action(const struct helper_link *l, const char *module, const char *action,
                      json_t **ret, struct module_error *e);
 int helper_op_module_read(const struct helper_link *l, const char *module, json_t *args,
@@ -94,6 +96,9 @@ int helper_op_audit_refused(const struct helper_link *l, const char *method, con
 
 /* The front's own: its counters. */
 int helper_op_front_poll(const struct helper_link *l, json_t **ret, struct module_error *e);
+/* Every module's own gauges for /metrics ({"families": […]}); the front's
+ * modules reach it through modules_helper_call("module_gauges"). */
+int helper_op_module_gauges(const struct helper_link *l, json_t **ret, struct module_error *e);
 
 /* Collections.  id: NULL for the list (read) or a create (write); query: an
  * object of strings (taken over). */

@@ -1266,6 +1266,7 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         const module_t *m = module_arg(args, e);
         const char *name = str_arg(args, "name");
         json_t *cargs = json_object_get(args, "args");
+        bool dry_run = json_is_true(json_object_get(args, "dry_run"));
         const command_def_t *cmd;
         char operation[128];
         int r;
@@ -1301,13 +1302,28 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 module_error_set(e, 400, "bad_request", "args", "args must be an object");
                 return -EINVAL;
         }
+        if (dry_run && !cmd->dry_run) {
+                module_error_set(e, 400, "bad_request", "dry_run", "%s:%s has no dry run", m->name,
+                                 name);
+                return -EINVAL;
+        }
         r = command_check_args(cmd, cargs, e);
         if (r >= 0) {
-                const struct module_ctx ctx = caller_ctx(c);
+                struct module_ctx ctx = caller_ctx(c);
+                ctx.dry_run = dry_run;
                 r = cmd->run(&ctx, cargs, ret, e);
         }
+        /* A dry run changed nothing: nothing to record. */
+        if (dry_run)
+                return r;
         /* Secret arguments (a password) never reach the record. */
         _cleanup_json_ json_t *shown = args_redacted(cmd->args, cmd->n_args, cargs);
+        /* What a command that acts on a selection did, in its own words
+         * ("delete 312 deferred messages to example.com"): the record
+         * says it beside the arguments (module.h, command_def_t). */
+        json_t *summary = r >= 0 && *ret ? json_object_get(*ret, "summary") : NULL;
+        if (shown && json_is_string(summary) && json_string_length(summary) <= 512)
+                json_object_set(shown, "summary", summary);
         op_record(c, m->name, operation, shown, NULL);
         return r;
 }
@@ -1959,6 +1975,51 @@ static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *a
         return metricsdb_recent(h->store, args, now_s(), e, ret);
 }
 
+/* Whether a family's name is under the module's own prefix
+ * (steward_MODULE_) and of Prometheus's grammar. */
+static bool module_family_name_ok(const module_t *m, const char *name) {
+        size_t len = strlen(m->name);
+
+        if (!name || strncmp(name, "steward_", 8) != 0 || strncmp(name + 8, m->name, len) != 0 ||
+            name[8 + len] != '_' || strlen(name) > 128)
+                return false;
+        return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
+}
+
+/* Every module's own gauges (module.h gauges), for the front's /metrics:
+ * {"families": […]}; a module that fails is left out (logged). */
+static int op_module_gauges(struct helper *h, const struct caller *c, json_t *args, int fd,
+                             json_t **ret, struct module_error *e) {
+        _cleanup_json_ json_t *all = json_array();
+
+        (void)h, (void)c, (void)args, (void)fd;
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *m = steward_modules[i];
+                struct module_error me = {0};
+                json_t *fam, *out = NULL;
+                size_t k;
+
+                if (!m->gauges)
+                        continue;
+                if (m->gauges(&out, &me) < 0) {
+                        log_warning("%s: its gauges: %s", m->name, me.message);
+                        continue;
+                }
+                json_array_foreach(json_object_get(out, "families"), k, fam) {
+                        if (module_family_name_ok(m, json_string_value(json_object_get(fam, "name"))))
+                                json_array_append(all, fam);
+                        else
+                                log_warning("%s: a metric family outside steward_%s_", m->name,
+                                            m->name);
+                }
+                json_decref(out);
+        }
+        *ret = json_pack("{s:O}", "families", all);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* Counters for GET /metrics, asked for every few seconds, and whether the
  * bootstrap token is still unused (GET /api/v1/login-info): no names, no
  * content, nothing a session could not see. */
@@ -2085,6 +2146,7 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_METRICS_QUERY] = op_metrics_query,
         [HELPER_OP_METRICS_RECENT] = op_metrics_recent,
         [HELPER_OP_FRONT_POLL] = op_front_poll,
+        [HELPER_OP_MODULE_GAUGES] = op_module_gauges,
         [HELPER_OP_COLLECTION_READ] = op_collection_read,
         [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
         [HELPER_OP_COLLECTION_ACTION] = op_collection_action,

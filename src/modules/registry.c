@@ -145,10 +145,14 @@ int module_config_get(const module_t *m, void *ret, size_t size) {
 /* An action's name is a route segment and a CLI verb: [a-z0-9_-], a
  * letter first, unique, not a generic verb; its role one of roles.h. */
 /* A route-list verb names a GET route of the module without '*', a command
- * verb one of its commands and the argument it fills. */
-static int verbs_check(const module_t *m, const collection_def_t *c, char *err, size_t err_len) {
-        for (size_t i = 0; i < c->n_verbs; i++) {
-                const collection_verb_t *v = &c->verbs[i];
+ * verb one of its commands and the argument it fills; owner names the
+ * table for messages ("collection shares", "module mail").  A module's own
+ * verbs are only these two kinds, and none is named like one of its
+ * collections' short names (`mail queue` is the collection mail_queue). */
+static int verbs_check(const module_t *m, const char *owner, const collection_verb_t *verbs,
+                       size_t n, bool module_level, char *err, size_t err_len) {
+        for (size_t i = 0; i < n; i++) {
+                const collection_verb_t *v = &verbs[i];
                 bool ok = true;
                 if (v->op == VERB_ROUTE_LIST) {
                         ok = false;
@@ -157,11 +161,21 @@ static int verbs_check(const module_t *m, const collection_def_t *c, char *err, 
                                       STREQ(m->routes[k].method, "GET") && !strchr(v->route, '*');
                 } else if (v->op == VERB_COMMAND)
                         ok = v->command && v->arg && module_find_command(m, v->command);
+                else
+                        ok = !module_level;
+                for (size_t k = 0; ok && module_level && k < m->n_collections; k++) {
+                        const char *cn = m->collections[k].name;
+                        size_t len = strlen(m->name);
+                        ok = !(strncmp(cn, m->name, len) == 0 && cn[len] == '_' &&
+                               STREQ(cn + len + 1, v->name));
+                }
+                for (size_t k = 0; ok && k < i; k++)
+                        ok = !STREQ(verbs[k].name, v->name);
                 if (!ok) {
                         snprintf(err, err_len,
-                                 "collection %s of module %s: verb %s names no route or command "
-                                 "of the module",
-                                 c->name, m->name, v->name);
+                                 "%s of module %s: verb %s names no route or command of the "
+                                 "module, or is not one a module may have, or is twice",
+                                 owner, m->name, v->name);
                         return -EINVAL;
                 }
         }
@@ -194,7 +208,9 @@ static int collection_check(const module_t *m, const collection_def_t *c, char *
                         return -EINVAL;
                 }
         }
-        return verbs_check(m, c, err, err_len);
+        char owner[96];
+        snprintf(owner, sizeof owner, "collection %s", c->name);
+        return verbs_check(m, owner, c->verbs, c->n_verbs, false, err, err_len);
 }
 
 int modules_check(char *err, size_t err_len) {
@@ -222,6 +238,9 @@ int modules_check(char *err, size_t err_len) {
                         if (r < 0)
                                 return r;
                 }
+                r = verbs_check(m, "the verbs", m->verbs, m->n_verbs, true, err, err_len);
+                if (r < 0)
+                        return r;
                 for (size_t j = 0; j < m->n_routes; j++) {
                         const module_route_t *rt = &m->routes[j];
                         const command_def_t *cmd =
@@ -685,6 +704,8 @@ static json_t *args_json(const command_arg_t *table, size_t n) {
         return args;
 }
 
+static json_t *verb_json(const module_t *m, const collection_verb_t *v);
+
 json_t *module_schema_json(const module_t *m) {
         json_t *settings = json_array(), *commands = json_array(), *actions = json_array();
 
@@ -704,11 +725,12 @@ json_t *module_schema_json(const module_t *m) {
         for (size_t i = 0; i < m->n_commands; i++) {
                 const command_def_t *c = &m->commands[i];
                 json_array_append_new(commands,
-                                      json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", c->name,
+                                      json_pack("{s:s, s:s, s:b, s:s, s:o, s:b}", "name", c->name,
                                                 "summary", c->summary, "changes_state",
                                                 c->changes_state, "min_role",
                                                 role_to_string((enum role)command_min_role(c)),
-                                                "args", args_json(c->args, c->n_args)));
+                                                "args", args_json(c->args, c->n_args), "dry_run",
+                                                c->dry_run));
         }
         if (m->start)
                 json_array_append_new(actions, json_string("start"));
@@ -743,6 +765,12 @@ json_t *module_schema_json(const module_t *m) {
                 json_object_set_new(o, "console",
                                     json_pack("{s:s, s:b}", "title", m->console_title, "overview",
                                               m->console_overview));
+        if (o && m->n_verbs > 0) {
+                json_t *verbs = json_array();
+                for (size_t i = 0; verbs && i < m->n_verbs; i++)
+                        json_array_append_new(verbs, verb_json(m, &m->verbs[i]));
+                json_object_set_new(o, "verbs", verbs ? verbs : json_array());
+        }
         return o;
 }
 
@@ -811,9 +839,25 @@ static void verb_request_json(const module_t *m, const collection_verb_t *v, jso
                         o, "path",
                         json_sprintf("/api/v1/modules/%s/commands/%s", m->name, v->command));
                 json_object_set_new(o, "arg", json_string(v->arg));
+                json_object_set_new(o, "arg_optional", json_boolean(v->arg_optional));
                 json_object_set_new(o, "min_role",
                                     json_string(role_to_string((enum role)command_min_role(c))));
+                json_object_set_new(o, "dry_run", json_boolean(c->dry_run));
+                json_object_set_new(o, "args", args_json(c->args, c->n_args));
         }
+}
+
+/* The type of the argument a command verb's option fills (the CLI reads
+ * its value so); NULL for other verbs. */
+static const char *option_arg_type(const module_t *m, const collection_verb_t *v,
+                                   const collection_option_t *op) {
+        const command_def_t *c =
+                v->op == VERB_COMMAND && m && v->command ? module_find_command(m, v->command) : NULL;
+
+        for (size_t k = 0; c && k < c->n_args; k++)
+                if (STREQ(c->args[k].name, op->field))
+                        return setting_type_name(c->args[k].type);
+        return NULL;
 }
 
 static json_t *verb_json(const module_t *m, const collection_verb_t *v) {
@@ -822,10 +866,11 @@ static json_t *verb_json(const module_t *m, const collection_verb_t *v) {
         for (size_t i = 0; opts && i < v->n_options; i++) {
                 const collection_option_t *op = &v->options[i];
                 char sn[2] = {op->short_name, '\0'};
-                json_array_append_new(opts, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", op->name,
-                                                      "short", sn, "field", op->field, "kind",
-                                                      opt_kind_names[op->kind], "metavar",
-                                                      op->metavar ? op->metavar : ""));
+                json_array_append_new(opts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "name",
+                                                      op->name, "short", sn, "field", op->field,
+                                                      "kind", opt_kind_names[op->kind], "metavar",
+                                                      op->metavar ? op->metavar : "", "type",
+                                                      option_arg_type(m, v, op)));
         }
         o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b}", "name", v->name, "op", verb_op_names[v->op],
                       "summary", v->summary ? v->summary : "", "options",
@@ -875,11 +920,11 @@ json_t *collection_schema_json(const collection_def_t *c) {
                                            "changes_state", a->changes_state, "args",
                                            args_json(a->args, a->n_args)));
         }
-        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "name", c->name,
-                         "item", c->item, "summary", c->summary ? c->summary : "", "id",
+        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "name",
+                         c->name, "item", c->item, "summary", c->summary ? c->summary : "", "id",
                          c->id_field ? c->id_field : "name", "fields", fields, "query", query,
                          "columns", columns, "verbs", verbs, "actions", actions, "front_reads",
-                         c->front_reads);
+                         c->front_reads, "writable", c->write != NULL);
 }
 
 /* ---- event types ---------------------------------------------------------------- */

@@ -690,6 +690,7 @@ static const struct probe {
         {"metrics_query", "{}", "AAA"},
         {"metrics_recent", "{}", "AAA"},
         {"front_poll", NULL, "AAA"},
+        {"module_gauges", NULL, "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",

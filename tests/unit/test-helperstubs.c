@@ -78,7 +78,7 @@ static void test_every_stub_fits_its_row(void **state) {
               helper_op_settings_apply(&checking, "stewardd",
                                        json_pack("{s:s}", "log_level", "info"), true, &ret, &e_));
         SENDS(HELPER_OP_COMMAND,
-              helper_op_command(&checking, "stewardd", "reload", json_object(), &ret, &e_));
+              helper_op_command(&checking, "stewardd", "reload", json_object(), false, &ret, &e_));
         SENDS(HELPER_OP_ACTION, helper_op_action(&checking, "system", "restart", &ret, &e_));
         SENDS(HELPER_OP_MODULE_READ,
               helper_op_module_read(&checking, "ports", json_pack("{s:[]}", "inodes"), &ret, &e_));
@@ -95,6 +95,7 @@ static void test_every_stub_fits_its_row(void **state) {
               helper_op_audit_refused(&checking, "PATCH", "/api/v1/modules/system/settings",
                                       "this needs the role admin", &e_));
         SENDS(HELPER_OP_FRONT_POLL, helper_op_front_poll(&checking, &ret, &e_));
+        SENDS(HELPER_OP_MODULE_GAUGES, helper_op_module_gauges(&checking, &ret, &e_));
         SENDS(HELPER_OP_COLLECTION_READ,
               helper_op_collection_read(&checking, "users", NULL, json_object(), &ret, &e_));
         SENDS(HELPER_OP_COLLECTION_READ,

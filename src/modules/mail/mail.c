@@ -19,8 +19,11 @@
  *   GET    /api/v1/mail_queue[/{id}]            the queue as a collection (CLI, console)
  *   GET|POST|PATCH|DELETE /api/v1/mail_aliases[/{name}]   /etc/aliases
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,17 +78,32 @@ bool mail_dovecot_running(void) {
 
 /* ---- status ------------------------------------------------------------------------ */
 
+/* Why the state is not "running", in one sentence (NULL when it is). */
+static const char *status_reason(bool pi, bool pr, bool di, bool dr) {
+        if (!pi && !di)
+                return "neither Postfix nor Dovecot is installed";
+        if (pi && !pr && di && !dr)
+                return "neither Postfix nor Dovecot is running";
+        if (pi && !pr)
+                return di ? "Postfix is not running (Dovecot is)" : "Postfix is not running";
+        if (di && !dr)
+                return pi ? "Dovecot is not running (Postfix is)" : "Dovecot is not running";
+        return NULL;
+}
+
 static int mail_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
         bool pr = pi && mail_postfix_running(), dr = di && mail_dovecot_running();
-        const char *state = !pi && !di                    ? "unavailable"
-                            : (pi && !pr) || (di && !dr) ? (pr || dr ? "degraded" : "stopped")
-                                                          : "running";
+        const char *reason = status_reason(pi, pr, di, dr);
+        const char *state = !pi && !di        ? "unavailable"
+                            : !reason         ? "running"
+                            : pr || dr        ? "degraded"
+                                              : "stopped";
 
         (void)ctx;
-        *ret = json_pack("{s:s, s:{s:b, s:b}, s:{s:b, s:b}}", "state", state, "postfix",
+        *ret = json_pack("{s:s, s:{s:b, s:b}, s:{s:b, s:b}, s:s*}", "state", state, "postfix",
                          "installed", pi, "running", pr, "dovecot", "installed", di, "running",
-                         dr);
+                         dr, "reason", reason);
         return *ret ? 0 : oom(err);
 }
 
@@ -118,6 +136,100 @@ static int mail_fullstatus(const struct module_ctx *ctx, json_t **ret, struct mo
                 json_object_set(st, "activity", act);
         *ret = json_incref(st);
         return 0;
+}
+
+/* ---- /metrics: the queue's size, whether the servers run ----------------------------- */
+
+#define SPOOL_DIR "/var/spool/postfix"
+
+/* The files under the directory fd (closed here) down to depth more
+ * levels: a queue's messages, hashed subdirectories included (deferred/A/…),
+ * counted as qshape counts them; at most max. */
+static int64_t spool_count(int fd, unsigned depth, int64_t max) {
+        DIR *d = fdopendir(fd);
+        struct dirent *de;
+        int64_t n = 0;
+
+        if (!d) {
+                close(fd);
+                return 0;
+        }
+        while (n < max && (de = readdir(d))) {
+                unsigned char type = de->d_type;
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+                if (type == DT_REG)
+                        n++;
+                else if (type == DT_DIR && depth > 0) {
+                        int sub = openat(dirfd(d), de->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                n += spool_count(sub, depth - 1, max - n);
+                }
+        }
+        closedir(d);
+        return n;
+}
+
+static const char *const spool_queues[] = {"active", "deferred", "hold", "incoming", "maildrop"};
+
+static int64_t spool_queue_count(const char *queue) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof path, SPOOL_DIR "/%s", queue);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -1 : spool_count(fd, 3, INT64_C(10000000));
+}
+
+int64_t mail_spool_messages(void) {
+        int64_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(spool_queues); i++) {
+                int64_t c = spool_queue_count(spool_queues[i]);
+                n += c > 0 ? c : 0;
+        }
+        return n;
+}
+
+/* In the helper: {"families": [steward_mail_queue_messages{queue},
+ * steward_mail_server_up{server}]}; nothing when neither is installed. */
+static int mail_gauges(json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *families = json_array(), *q = json_array(), *up = json_array();
+        bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
+
+        if (!families || !q || !up)
+                return oom(err);
+        for (size_t i = 0; pi && i < ELEMENTSOF(spool_queues); i++) {
+                int64_t n = spool_queue_count(spool_queues[i]);
+                if (n >= 0)
+                        json_array_append_new(q, json_pack("{s:{s:s}, s:I}", "labels", "queue",
+                                                           spool_queues[i], "value",
+                                                           (json_int_t)n));
+        }
+        if (pi)
+                json_array_append_new(up, json_pack("{s:{s:s}, s:i}", "labels", "server", "postfix",
+                                                    "value", mail_postfix_running()));
+        if (di)
+                json_array_append_new(up, json_pack("{s:{s:s}, s:i}", "labels", "server", "dovecot",
+                                                    "value", mail_dovecot_running()));
+        if (json_array_size(q) > 0)
+                json_array_append_new(families,
+                                      json_pack("{s:s, s:s, s:O}", "name",
+                                                "steward_mail_queue_messages", "help",
+                                                "Messages in each of Postfix's queues.", "samples",
+                                                q));
+        if (json_array_size(up) > 0)
+                json_array_append_new(families,
+                                      json_pack("{s:s, s:s, s:O}", "name", "steward_mail_server_up",
+                                                "help", "Whether the mail server runs (1) or not (0).",
+                                                "samples", up));
+        *ret = json_pack("{s:O}", "families", families);
+        return *ret ? 0 : oom(err);
 }
 
 /* ---- start, stop, restart: through systemd --------------------------------------- */
@@ -249,6 +361,12 @@ static int mail_queue_list(const struct module_ctx *ctx, json_t *query, json_t *
         if (!args || json_object_set_new(args, "what", json_string("queue")) < 0)
                 return oom(err);
         return queue_list(args, ret, err);
+}
+
+static int mail_queue_list_text(const struct module_ctx *ctx, json_t *query, char **ret,
+                                size_t *ret_len, struct module_error *err) {
+        (void)ctx;
+        return queue_list_text(query, "mail_queue", ret, ret_len, err);
 }
 
 /* A message: who may see what is the route's rule (headers for admins);
@@ -421,6 +539,7 @@ static const collection_def_t mail_collections[] = {
          .verbs = queue_verbs,
          .n_verbs = ELEMENTSOF(queue_verbs),
          .list = mail_queue_list,
+         .list_text = mail_queue_list_text,
          .show = mail_queue_show},
         {.name = "mail_aliases",
          .item = "alias",
@@ -519,18 +638,18 @@ static const module_route_t routes[] = {
         {"GET", "api/v1/modules/mail/queue/*", ROLE_ADMIN, route_message, .params = "id",
          .summary = "one queued message with its headers", .slow = true},
         {"POST", "api/v1/modules/mail/queue/*/hold", ROLE_OPERATOR, NULL, .command = "queue_hold",
-         .params = "id", .summary = "put a message on hold: the command queue_hold {id}"},
+         .params = "id", .flags = "dry_run", .summary = "put a message on hold: the command queue_hold {id}"},
         {"POST", "api/v1/modules/mail/queue/*/release", ROLE_OPERATOR, NULL,
-         .command = "queue_release", .params = "id",
+         .command = "queue_release", .params = "id", .flags = "dry_run",
          .summary = "release a held message: the command queue_release {id}"},
         {"POST", "api/v1/modules/mail/queue/*/requeue", ROLE_OPERATOR, NULL,
-         .command = "queue_requeue", .params = "id",
+         .command = "queue_requeue", .params = "id", .flags = "dry_run",
          .summary = "requeue a message: the command queue_requeue {id}"},
         {"POST", "api/v1/modules/mail/queue/*/flush", ROLE_OPERATOR, NULL,
-         .command = "queue_flush", .params = "id",
+         .command = "queue_flush", .params = "id", .flags = "dry_run",
          .summary = "try to deliver a message now: the command queue_flush {id}"},
         {"DELETE", "api/v1/modules/mail/queue/*", ROLE_ADMIN, NULL, .command = "queue_delete",
-         .params = "id", .summary = "delete a message: the command queue_delete {id}"},
+         .params = "id", .flags = "dry_run", .summary = "delete a message: the command queue_delete {id}"},
         {"GET", "api/v1/modules/mail/connections", ROLE_MONITOR, route_connections,
          .summary = "who is connected: IMAP and POP3 sessions", .slow = true},
         {"DELETE", "api/v1/modules/mail/connections/*", ROLE_OPERATOR, NULL, .command = "kick",
@@ -602,6 +721,7 @@ const module_t module_mail = {
         .commands = mail_commands,
         .n_commands = ELEMENTSOF(mail_commands),
         .privileged_read = mail_privileged_read,
+        .gauges = mail_gauges,
         .privileged_read_role = mail_privileged_read_role,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),

@@ -24,6 +24,9 @@
 /* Whether the tools are installed (postconf, doveadm). */
 bool mail_postfix_installed(void);
 bool mail_dovecot_installed(void);
+/* The files in Postfix's five queue directories (every message, whatever
+ * its state), counted as root in the helper; 0 when there are none. */
+int64_t mail_spool_messages(void);
 /* Whether the servers run (Postfix's master pid file names a live process;
  * doveadm can reach Dovecot's master).  Helper only for dovecot. */
 bool mail_postfix_running(void);
@@ -45,7 +48,8 @@ extern const struct change_hooks mail_hooks;
 
 /* ---- aliases.c -------------------------------------------------------------------- */
 /* The collection mail_aliases (its table is in mail.c), in the helper:
- * {"aliases": [ALIAS…]}, ALIAS = {"name", "targets": ["alice",
+ * {"mail_aliases": [ALIAS…]} (the collection's name, where the CLI reads a
+ * list; the same array also as "aliases"), ALIAS = {"name", "targets": ["alice",
  * "bob@example.org"], "editable": bool}; writes plan /etc/aliases through
  * the change engine with newaliases (staged and real). */
 int aliases_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
@@ -54,6 +58,9 @@ int aliases_show(const struct module_ctx *ctx, const char *id, json_t *query, js
                  struct module_error *err);
 int aliases_write(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
                   json_t *query, bool dry_run, json_t **ret, struct module_error *err);
+/* For mail_make_live(helper): newaliases when /etc/aliases is newer than its
+ * database (after a rollback put the file back). */
+int aliases_make_live(struct module_error *err);
 
 /* ---- queue.c ---------------------------------------------------------------------- */
 /* Postfix's queue id grammar: short ids (10+ upper-case hex) and long ids
@@ -63,11 +70,18 @@ bool queue_id_valid(const char *s);
 /* In the helper (root).  args: {"what": "queue", "queue"?, "sender"?,
  * "recipient"?, "domain"?, "older_than"?, "reason"?, "limit"?} →
  * {"messages": [MESSAGE…], "counts": {"active": n, "deferred": n, "hold": n,
- *  "incoming": n, "maildrop": n}, "reasons": [{"reason", "count"}…],
- *  "total": n (before limit), "postfix_running": bool}; MESSAGE =
+ *  "incoming": n, "maildrop": n} (the whole queue), "reasons": [{"reason"
+ *  (grouped: queue.h), "count", "example"}…] (of the messages that match),
+ *  "total": n (before limit), "postfix_running": bool, "unreadable": n}, the
+ *  messages oldest first; MESSAGE =
  * {"id", "queue", "arrival_time" (ISO 8601 UTC), "age_seconds", "size",
  *  "sender", "recipients": [{"address", "delay_reason"}…]}. */
 int queue_list(json_t *args, json_t **ret, struct module_error *err);
+/* The same answer as JSON text (malloc'ed), the messages under key
+ * ("mail_queue" for the collection's list_text, the collections' rule):
+ * ten thousand messages are never a tree. */
+int queue_list_text(json_t *args, const char *key, char **ret, size_t *ret_len,
+                    struct module_error *err);
 /* args {"what": "message", "id", "headers"?: false} → {"message": MESSAGE +
  * "headers": "…"} (the route is admin's: headers are personal data; a
  * monitor's show of the collection passes "headers": false). 404 for an id
@@ -76,8 +90,9 @@ int queue_show(json_t *args, json_t **ret, struct module_error *err);
 /* The commands queue_hold, queue_release, queue_requeue, queue_flush,
  * queue_delete: args {"id"?, "queue"?, "sender"?, "recipient"?, "domain"?,
  * "older_than"?, "all"?}; ctx->dry_run: what would be done, nothing done.
- * *ret = {"operation", "count", "ids": […], "summary": "delete 312
- * deferred messages to example.com", "dry_run"}. */
+ * *ret = {"operation", "count", "selected", "ids": […] (at most 1000),
+ * "ids_truncated", "summary": "delete 312 deferred messages to example.com",
+ * "dry_run", "postsuper"?} (queue.c says how). */
 int queue_hold(const struct module_ctx *ctx, json_t *args, json_t **ret, struct module_error *err);
 int queue_release(const struct module_ctx *ctx, json_t *args, json_t **ret,
                   struct module_error *err);
@@ -99,5 +114,6 @@ int who_kick(const struct module_ctx *ctx, json_t *args, json_t **ret, struct mo
 /* ---- activity.c ------------------------------------------------------------------- */
 /* args {"what": "activity", "hours"?} → {"hours": [{"start", "delivered",
  * "deferred", "bounced", "rejected"}…], "errors": [{"time", "queue_id",
- * "status", "to"?, "reason"}…], "source": "journal"|"none"}. */
+ * "status", "to"?, "reason"}…], "source": "journal"|"file"|"none", "path"?,
+ * "truncated"} (activity.c says where from). */
 int activity_read(json_t *args, json_t **ret, struct module_error *err);

@@ -724,7 +724,16 @@ const char *const *mail_files(void) {
 }
 
 int mail_make_live(bool helper, struct module_error *err) {
-        return helper ? reload(err) : 0;
+        struct module_error later = {0};
+        int r, q;
+
+        if (!helper)
+                return 0;
+        /* /etc/aliases put back: its database again (aliases.c); main.cf,
+         * master.cf or the drop-in: the servers reload. */
+        r = aliases_make_live(err);
+        q = reload(r < 0 ? &later : err);
+        return r < 0 ? r : q;
 }
 
 /* ---- applying ---------------------------------------------------------------------- */

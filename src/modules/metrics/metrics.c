@@ -143,6 +143,47 @@ static void steward_families(struct expo *e) {
         httpstats_write(e);
 }
 
+static bool label_name_ok(const char *s) {
+        size_t n = strlen(s);
+
+        return n > 0 && n <= 64 && !(s[0] >= '0' && s[0] <= '9') &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n &&
+               strncmp(s, "__", 2) != 0;
+}
+
+/* The modules' own gauges (module.h gauges), read as root by the helper
+ * at each scrape; a sample whose labels or value do not fit is left out,
+ * so one module cannot spoil the scrape. */
+static void module_families(struct expo *e) {
+        module_helper_call_fn call = modules_helper_call();
+        json_t *ret = NULL, *fam, *smp, *v;
+        const char *k;
+        size_t i, j;
+
+        if (!call || call("module_gauges", NULL, &ret) < 0)
+                return;
+        json_array_foreach(json_object_get(ret, "families"), i, fam) {
+                const char *name = json_string_value(json_object_get(fam, "name"));
+                const char *help = json_string_value(json_object_get(fam, "help"));
+                if (!name)
+                        continue;
+                expo_family(e, name, "gauge", help ? help : "");
+                json_array_foreach(json_object_get(fam, "samples"), j, smp) {
+                        json_t *labels = json_object_get(smp, "labels"), *value;
+                        bool ok = json_is_number(value = json_object_get(smp, "value")) &&
+                                  (!labels || json_is_object(labels));
+                        json_object_foreach(labels, k, v) ok = ok && label_name_ok(k) &&
+                                                               json_is_string(v);
+                        if (!ok)
+                                continue;
+                        expo_sample(e, name);
+                        json_object_foreach(labels, k, v) expo_label(e, k, json_string_value(v));
+                        expo_double(e, json_number_value(value));
+                }
+        }
+        json_decref(ret);
+}
+
 static int route_metrics(const struct module_ctx *ctx, char **params, char **ret_body,
                          size_t *ret_len, const char **ret_content_type, struct module_error *err) {
         uint64_t t0 = now_usec();
@@ -154,6 +195,7 @@ static int route_metrics(const struct module_ctx *ctx, char **params, char **ret
         expo_init(&e, &b);
         (void)sampler_collect(&e);
         steward_families(&e);
+        module_families(&e);
         r = e.error;
         if (r < 0) {
                 buf_free(&b);
