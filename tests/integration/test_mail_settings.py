@@ -270,7 +270,10 @@ def make_expired(mail):
 
 
 def test_submission_needs_a_certificate(mail):
-    assert settings(mail)["postfix"]["smtpd_tls_cert_file"] == ""
+    cleared = None
+    if settings(mail)["postfix"]["smtpd_tls_cert_file"]:  # Debian's snakeoil, where ssl-cert is
+        cleared = patch(mail, {"postfix:smtpd_tls_cert_file": "", "postfix:smtpd_tls_key_file": ""})
+        assert cleared.status == 200, cleared
     before = files(mail)
     r = patch(mail, {"postfix:submission": True})
     assert r.status == 422, r
@@ -280,6 +283,8 @@ def test_submission_needs_a_certificate(mail):
     assert r.status == 422, r
     assert r.json["error"]["field"] == "postfix:smtpd_tls_security_level"
     assert files(mail) == before
+    if cleared:
+        rollback(mail, cleared.json["audit_id"])
 
 
 def test_certificates_that_do_not_fit_are_refused(mail):
