@@ -33,10 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -564,16 +562,16 @@ static const char *field_named(const char *msg, const char *prefix) {
  * check out: set by an apply by what it writes (the stage is a fork of
  * this process, which serves one change at a time).  Other plans with
  * mail_hooks (the aliases) get postfix check. */
-static bool stage_dovecot, stage_no_postfix, stage_no_check;
+static bool stage_dovecot, stage_no_postfix;
 
-static int check_postfix(bool check_spool, struct module_error *err) {
+static int check_postfix(struct module_error *err) {
         const char *check[] = {"/usr/sbin/postfix", "check", NULL};
         const char *n[] = {"/usr/sbin/postconf", "-n", NULL};
         _cleanup_free_ char *out = NULL;
         char msg[1024];
         int r;
 
-        r = check_spool ? exec_on_pty(check, msg, sizeof msg) : 0;
+        r = exec_on_pty(check, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 422, "invalid_setting", field_named(msg, "postfix:"),
                                  "postfix check refused the new configuration (%d): %s", r,
@@ -622,37 +620,13 @@ static void stage_backdate(const char *path) {
         (void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
 }
 
-#define SPOOL "/var/spool/postfix"
-
-/* postfix check makes the queue directories that are missing and fixes
- * their owners: in the stage that lands in an overlay over the spool, on
- * the stage's own tmpfs over /var/log (change.c), so that a plan changes
- * nothing.  Where the overlay cannot be made, postfix check is left out
- * (main.cf is still checked by postconf -n). */
-static int stage_spool(void) {
-        static const char upper[] = "/var/log/.steward-spool", work[] = "/var/log/.steward-work";
-        struct statfs fs;
-
-        if (statfs("/var/log", &fs) < 0 || fs.f_type != TMPFS_MAGIC)
-                return -ENOTDIR; /* not the stage's own /var/log */
-        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST))
-                return -errno;
-        if (mount("overlay", SPOOL, "overlay", 0,
-                  "lowerdir=" SPOOL ",upperdir=/var/log/.steward-spool,"
-                  "workdir=/var/log/.steward-work") < 0)
-                return -errno;
-        return 0;
-}
-
 /* In the staged namespace (/etc is the staged tree). */
 static int validate_staged(const char *etc, struct module_error *err) {
         (void)etc;
         stage_backdate(POSTFIX_MAIN_CF);
         stage_backdate(POSTFIX_MASTER_CF);
-        if (!stage_no_postfix && access(SPOOL, F_OK) == 0 && stage_spool() < 0)
-                stage_no_check = true;
         if (!stage_no_postfix && access("/usr/sbin/postfix", X_OK) == 0 &&
-            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(!stage_no_check, err) < 0)
+            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(err) < 0)
                 return -EINVAL;
         if (stage_dovecot && access("/usr/bin/doveconf", X_OK) == 0 && check_dovecot(err) < 0)
                 return -EINVAL;
@@ -660,7 +634,8 @@ static int validate_staged(const char *etc, struct module_error *err) {
 }
 
 /* postfix check makes the queue's and the data directory's missing
- * directories: in the stage, not in the live tree. */
+ * directories and fixes their owners: the stage overlays both (change.h,
+ * stage_overlays), so a plan changes nothing there. */
 static const char *const stage_dirs[] = {"/var/spool/postfix", "/var/lib/postfix", NULL};
 
 const change_hooks_t mail_hooks = {
