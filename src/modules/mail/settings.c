@@ -799,11 +799,8 @@ static int drop_set(struct apply *a, const char *k, json_t *v, struct module_err
                 return json_object_set_new(a->drop, k, json_string("none")) < 0 ? oom(err) : 0;
         if (STREQ(k, "ssl_cert") || STREQ(k, "ssl_key"))
                 return set_text(a->drop, k, "<", v, "") < 0 ? oom(err) : 0;
-        if (STREQ(k, "login_greeting")) {
-                char q[300];
-                snprintf(q, sizeof q, "\"%s\"", s);
-                return json_object_set_new(a->drop, k, json_string(q)) < 0 ? oom(err) : 0;
-        }
+        /* The greeting is kept as text, as the drop-in's reader gives it
+         * back, and quoted as it is written (dropin_text). */
         return set_text(a->drop, k, "", v, " ") < 0 ? oom(err) : 0;
 }
 
@@ -992,7 +989,13 @@ static char *dropin_text(struct apply *a) {
         buf_puts(&b, DROPIN_HEADER);
         for (size_t i = 0; dovecot_keys[i]; i++) {
                 const char *v = json_string_value(json_object_get(a->drop, dovecot_keys[i]));
-                if (v)
+                /* Every value as the reader gives it back (quotes off); the
+                 * greeting, free text, always quoted: unquoted, a leading
+                 * '<' would make Dovecot read that file as root and a '#'
+                 * would end the line.  Its grammar has no '"', '\' or '$'. */
+                if (v && STREQ(dovecot_keys[i], "login_greeting"))
+                        buf_printf(&b, "%s = \"%s\"\n", dovecot_keys[i], v);
+                else if (v)
                         buf_printf(&b, "%s = %s\n", dovecot_keys[i], v);
         }
         if (json_is_true(json_object_get(pf, "submission")) ||
