@@ -253,9 +253,17 @@ static void __attribute__((noreturn)) exec_child(const char *const *argv, int in
         _exit(127);
 }
 
-int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len) {
+/* Keeps the first bytes of a tool's message in msg, on one line. */
+static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, size_t n) {
+        for (size_t i = 0; i < n && *got + 1 < msg_len; i++)
+                msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+}
+
+int change_exec_timeout(const char *const *argv, const char *input, char *msg, size_t msg_len,
+                        uint64_t timeout_usec) {
         int in[2] = {-1, -1}, out[2] = {-1, -1}, status, r = 0;
-        size_t got = 0;
+        uint64_t deadline = now_usec() + timeout_usec;
+        size_t got = 0, off = 0, n_in = input ? strlen(input) : 0;
         pid_t pid;
 
         if (msg_len)
@@ -274,40 +282,69 @@ int change_exec(const char *const *argv, const char *input, char *msg, size_t ms
         close(out[1]);
         out[1] = -1;
         if (input) {
-                size_t n = strlen(input), off = 0;
                 close(in[0]);
                 in[0] = -1;
-                while (off < n) {
-                        ssize_t w = write(in[1], input + off, n - off);
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w <= 0)
-                                break; /* EPIPE: the tool's status says why */
-                        off += (size_t)w;
+                /* Written as the tool reads it, beside its output, so that
+                 * neither a full pipe nor a tool that never reads hangs us. */
+                (void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+                if (n_in == 0) {
+                        close(in[1]);
+                        in[1] = -1;
                 }
-                close(in[1]);
-                in[1] = -1;
         }
-        for (;;) {
+        for (struct pollfd pf[2] = {{.fd = out[0], .events = POLLIN},
+                                    {.fd = in[1], .events = POLLOUT}};
+             pf[0].fd >= 0;) {
+                int64_t left = (int64_t)(deadline - now_usec()) / 1000;
+                int ready = left > 0 ? poll(pf, 2, (int)left) : 0;
                 char buf[1024];
-                ssize_t n = read(out[0], buf, sizeof buf);
+                ssize_t n;
+
+                if (ready < 0 && errno == EINTR)
+                        continue;
+                if (ready <= 0) {
+                        /* A tool that hangs (a wedged Postfix behind
+                         * postqueue) must not hold the helper. */
+                        r = ready < 0 ? -errno : -ETIME;
+                        (void)kill(pid, SIGKILL);
+                        break;
+                }
+                if (pf[1].fd >= 0 && pf[1].revents) {
+                        n = write(pf[1].fd, input + off, n_in - off);
+                        if (n > 0)
+                                off += (size_t)n;
+                        if ((n < 0 && errno != EINTR && errno != EAGAIN) || off == n_in ||
+                            (pf[1].revents & (POLLERR | POLLHUP))) {
+                                close(in[1]); /* EPIPE: the tool's status says why */
+                                in[1] = pf[1].fd = -1;
+                        }
+                }
+                if (!pf[0].revents)
+                        continue;
+                n = read(out[0], buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
-                for (ssize_t i = 0; i < n && got + 1 < msg_len; i++)
-                        msg[got++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+                msg_add(msg, msg_len, &got, buf, (size_t)n);
         }
         if (msg_len)
                 msg[got] = '\0';
         while (got > 0 && msg[got - 1] == ' ')
                 msg[--got] = '\0';
         close(out[0]);
+        out[0] = -1;
+        if (in[1] >= 0) {
+                close(in[1]);
+                in[1] = -1;
+        }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
         if (msg_len)
                 utf8_sanitize(msg);
+        if (r < 0)
+                return r;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 fail:
         for (size_t i = 0; i < 2; i++) {
@@ -319,10 +356,8 @@ fail:
         return r;
 }
 
-/* Keeps the first bytes of a tool's message in msg, on one line. */
-static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, size_t n) {
-        for (size_t i = 0; i < n && *got + 1 < msg_len; i++)
-                msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len) {
+        return change_exec_timeout(argv, input, msg, msg_len, CHANGE_EXEC_TIMEOUT_USEC);
 }
 
 /* Standard output handed over a line at a time (change_exec_lines). */

@@ -54,6 +54,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "module.h"
 
@@ -195,8 +196,12 @@ int change_write_files(struct change_plan *p, bool dry_run, json_t **ret_files,
                        struct module_error *err);
 
 /* Runs one tool now (for reads that need one); its exit status, or -errno.
- * The first bytes of its output go to msg. */
+ * The first bytes of its output go to msg.  A tool still running after
+ * CHANGE_EXEC_TIMEOUT_USEC (or timeout_usec) is killed: -ETIME. */
+#define CHANGE_EXEC_TIMEOUT_USEC (120ULL * 1000 * 1000)
 int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len);
+int change_exec_timeout(const char *const *argv, const char *input, char *msg, size_t msg_len,
+                        uint64_t timeout_usec);
 #define CHANGE_EXEC_OUTPUT_TIMEOUT_USEC (30ULL * 1000 * 1000)
 
 /* Runs one tool now and keeps its whole standard output (at most max bytes,

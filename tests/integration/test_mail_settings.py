@@ -445,6 +445,23 @@ def test_greeting_stays_quoted_through_later_changes(mail):
     secret.unlink()
 
 
+def test_certificate_path_that_is_a_fifo(mail):
+    """A FIFO where a certificate should be is refused at once (opening it
+    would wait for a writer, holding the helper)."""
+    fifo = mail.path("/etc/steward-cert.fifo")
+    os.mkfifo(fifo, 0o600)
+    try:
+        before = files(mail)
+        r = patch(mail, {"tls:cert_file": "/etc/steward-cert.fifo",
+                         "tls:key_file": "/etc/steward-cert.fifo"}, dry_run=True)
+        assert r.status == 422, r
+        assert "not a regular file" in r.json["error"]["message"], r.json
+        assert files(mail) == before
+        assert mail.api("GET", "/api/v1/whoami", role="monitor").status == 200
+    finally:
+        fifo.unlink()
+
+
 def test_dovecot_certificate_it_cannot_open(mail):
     before = files(mail)
     r = patch(mail, {"dovecot:ssl": "required", "dovecot:ssl_cert": "/etc/dovecot/none.pem"})

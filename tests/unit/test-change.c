@@ -574,6 +574,26 @@ static void test_stage_overlays_keep_writes(void **state) {
         assert_int_equal(rmdir(overlay_dir), 0);
 }
 
+/* A tool that hangs is killed at its deadline; one that never reads its
+ * input does not hang the writer. */
+static void test_exec_timeout(void **state) {
+        const char *sleeper[] = {"/bin/sleep", "30", NULL};
+        const char *cat[] = {"/bin/cat", NULL};
+        static char big[1 << 20];
+        char msg[64];
+        uint64_t t0 = now_usec();
+
+        assert_int_equal(change_exec_timeout(sleeper, NULL, msg, sizeof msg, 200 * 1000), -ETIME);
+        assert_true(now_usec() - t0 < 20ULL * 1000 * 1000);
+        memset(big, 'x', sizeof big - 1);
+        t0 = now_usec();
+        assert_int_equal(change_exec_timeout(sleeper, big, msg, sizeof msg, 200 * 1000), -ETIME);
+        assert_true(now_usec() - t0 < 20ULL * 1000 * 1000);
+        /* input and output bigger than a pipe, both ways at once */
+        assert_int_equal(change_exec_timeout(cat, big, msg, sizeof msg, 30ULL * 1000 * 1000), 0);
+        assert_int_equal(msg[0], 'x');
+}
+
 /* A plan with no command leaves a watched file as it was: the guard sees
  * the same state before and after. */
 static int same_before_after(const struct change_plan *p, void *data, struct module_error *err) {
@@ -640,6 +660,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_staged_command_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate_sees_the_stage, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stage_overlays_keep_writes, setup, teardown),
+                cmocka_unit_test(test_exec_timeout),
                 cmocka_unit_test_setup_teardown(test_watched_without_commands, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_plan_limits, setup, teardown),
         };

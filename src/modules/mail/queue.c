@@ -1032,7 +1032,7 @@ static int run_postsuper(enum op op, const struct entry *e, size_t n, size_t *re
                                 return oom(err);
                         }
                 input = buf_steal(&b);
-                r = change_exec(argv, input, said, POSTSUPER_MSG);
+                r = change_exec_timeout(argv, input, said, POSTSUPER_MSG, MAIL_TOOL_TIMEOUT_USEC);
                 if (r != 0) {
                         module_error_set(err, 500, "failed", NULL,
                                          "postsuper %s failed (%s %d) in its run of messages "
@@ -1056,7 +1056,7 @@ static int run_flush(const struct entry *e, size_t n, struct module_error *err) 
 
         for (size_t i = 0; i < (e ? n : 1); i++) {
                 const char *argv[] = {POSTQUEUE, e ? "-i" : "-f", e ? e[i].id : NULL, NULL};
-                int r = change_exec(argv, NULL, said, sizeof said);
+                int r = change_exec_timeout(argv, NULL, said, sizeof said, MAIL_TOOL_TIMEOUT_USEC);
                 if (r == 69) { /* EX_UNAVAILABLE: "mail system is down" */
                         module_error_set(err, 503, "unavailable", NULL,
                                          "Postfix is not running: nothing can be flushed");
@@ -1079,7 +1079,7 @@ static void wake_pickup(void) {
         char said[256];
 
         if (mail_postfix_running())
-                (void)change_exec(argv, NULL, said, sizeof said);
+                (void)change_exec_timeout(argv, NULL, said, sizeof said, MAIL_TOOL_TIMEOUT_USEC);
 }
 
 static json_t *ids_json(const struct scan *s) {

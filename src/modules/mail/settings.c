@@ -372,12 +372,21 @@ static int tls_file(const char *path, const char *what, const char *field, char 
                 module_error_set(err, 422, "invalid_setting", field, "no %s file is set", what);
                 return -EINVAL;
         }
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* Opened without blocking (a FIFO put there would hold the
+         * helper), then checked on the descriptor itself (what was
+         * checked is what is read). */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 module_error_set(err, 422, "invalid_setting", field, "%s: %s", path,
-                                 errno == ENOENT ? "no such file" : "not a regular file");
+                                 fd < 0 && errno == ENOENT ? "no such file"
+                                 : fd < 0                 ? strerror(errno)
+                                                          : "not a regular file");
                 return -EINVAL;
         }
-        r = read_file(path, TLS_FILE_MAX, ret, NULL);
+        if (fcntl(fd, F_SETFL, 0) < 0)
+                r = -errno;
+        else
+                r = read_fd(fd, TLS_FILE_MAX, ret, NULL);
         if (r < 0) {
                 module_error_set(err, 422, "invalid_setting", field, "%s cannot be read: %s", path,
                                  strerror(-r));
@@ -674,7 +683,7 @@ static int reload(struct module_error *err) {
                 }
         }
         if (mail_dovecot_installed() && mail_dovecot_running()) {
-                s = change_exec(dr, NULL, msg, sizeof msg);
+                s = change_exec_timeout(dr, NULL, msg, sizeof msg, MAIL_TOOL_TIMEOUT_USEC);
                 if (s != 0 && r == 0) {
                         module_error_set(err, 500, "failed", NULL, "doveadm reload failed (%d): %s",
                                          s, msg);

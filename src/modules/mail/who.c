@@ -459,7 +459,7 @@ int who_kick(const struct module_ctx *ctx, json_t *args, json_t **ret, struct mo
         json_array_foreach(list, i, c) n += STREQ(sget(c, "user") ?: "", user);
         if (n > 0) {
                 const char *argv[] = {DOVEADM, "kick", "--", user, NULL};
-                r = change_exec(argv, NULL, msg, sizeof msg);
+                r = change_exec_timeout(argv, NULL, msg, sizeof msg, MAIL_TOOL_TIMEOUT_USEC);
         }
         if (n == 0 || r == EX_NOUSER) {
                 module_error_set(err, 404, "not_found", "user",
