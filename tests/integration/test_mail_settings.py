@@ -392,6 +392,28 @@ def test_submission_with_starttls_and_dovecot_sasl(mail):
     assert settings(mail)["postfix"]["submission"] is False
 
 
+def test_administrators_own_master_cf_line(mail):
+    """A submission service of the administrator's own (outside Steward's
+    block) reads as on, is not added to the block a second time when SMTPS
+    goes on, and cannot be turned off through Steward."""
+    master = mail.path(MASTER_CF)
+    original = master.read_bytes()
+    try:
+        master.write_bytes(original + b"submission inet n - y - - smtpd\n")
+        assert settings(mail)["postfix"]["submission"] is True
+        r = patch(mail, {"postfix:submission": False})
+        assert r.status == 422, r
+        assert r.json["error"]["field"] == "postfix:submission"
+        assert "outside Steward's block" in r.json["error"]["message"]
+        r = patch(mail, {"tls:cert_file": mail.cert, "tls:key_file": mail.key,
+                         "postfix:smtps": True}, dry_run=True)
+        assert r.status == 200, r
+        diff = next(f["diff"] for f in r.json["files"] if f["path"] == MASTER_CF)
+        assert "+smtps     inet" in diff and "+submission inet" not in diff, diff
+    finally:
+        master.write_bytes(original)
+
+
 # ---- Dovecot --------------------------------------------------------------------------
 
 
