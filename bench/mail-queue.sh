@@ -11,6 +11,7 @@
 #   steward --json mail queue list > /dev/null  (stewardd over its local socket:
 #                                                the helper runs postqueue -j,
 #                                                parses, filters, counts, answers)
+#   curl GET /api/v1/mail_queue > /dev/null     (the same without the CLI)
 # with hyperfine when installed (scripts/install-deps.sh bench), else RUNS
 # runs each timed with date +%s%N; it prints both means and the ratio.  Last,
 # `steward mail queue delete --domain example.com` deletes that domain's
@@ -91,9 +92,7 @@ fi
 /usr/bin/python3 - "$W/list.json" "$N" <<'EOF'
 import json, sys
 a = json.load(open(sys.argv[1]))
-n = len(a["messages"])
-print(f"steward lists {n} messages, total {a['total']}, counts {a['counts']}")
-print("reasons:", [(r["reason"], r["count"]) for r in a["reasons"][:3]])
+print(f"steward --json mail queue list: {len(a['mail_queue'])} messages")
 EOF
 
 have_hyperfine=false
@@ -113,9 +112,10 @@ mean_ms() {
 
 pq=$(mean_ms "postqueue -j")
 st=$(mean_ms "$STEWARD --json mail queue list")
+api=$(mean_ms "curl -s -o /dev/null --unix-socket $W/s.sock http://localhost/api/v1/mail_queue")
 echo "postqueue -j:                     $pq ms"
-echo "steward --json mail queue list:   $st ms"
-echo "ratio: $(echo "scale=2; $st / $pq" | bc)"
+echo "steward --json mail queue list:   $st ms   (ratio $(echo "scale=2; $st / $pq" | bc))"
+echo "GET /api/v1/mail_queue (curl):    $api ms   (ratio $(echo "scale=2; $api / $pq" | bc); the CLI's own parse and print left out)"
 
 "$STEWARD" --json mail queue delete --domain example.com --dry-run >"$W/dry.json"
 /usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("dry run:", a.get("summary"), a.get("count"))' "$W/dry.json"

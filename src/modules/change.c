@@ -253,9 +253,17 @@ static void __attribute__((noreturn)) exec_child(const char *const *argv, int in
         _exit(127);
 }
 
-int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len) {
+/* Keeps the first bytes of a tool's message in msg, on one line. */
+static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, size_t n) {
+        for (size_t i = 0; i < n && *got + 1 < msg_len; i++)
+                msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+}
+
+int change_exec_timeout(const char *const *argv, const char *input, char *msg, size_t msg_len,
+                        uint64_t timeout_usec) {
         int in[2] = {-1, -1}, out[2] = {-1, -1}, status, r = 0;
-        size_t got = 0;
+        uint64_t deadline = now_usec() + timeout_usec;
+        size_t got = 0, off = 0, n_in = input ? strlen(input) : 0;
         pid_t pid;
 
         if (msg_len)
@@ -274,40 +282,69 @@ int change_exec(const char *const *argv, const char *input, char *msg, size_t ms
         close(out[1]);
         out[1] = -1;
         if (input) {
-                size_t n = strlen(input), off = 0;
                 close(in[0]);
                 in[0] = -1;
-                while (off < n) {
-                        ssize_t w = write(in[1], input + off, n - off);
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w <= 0)
-                                break; /* EPIPE: the tool's status says why */
-                        off += (size_t)w;
+                /* Written as the tool reads it, beside its output, so that
+                 * neither a full pipe nor a tool that never reads hangs us. */
+                (void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+                if (n_in == 0) {
+                        close(in[1]);
+                        in[1] = -1;
                 }
-                close(in[1]);
-                in[1] = -1;
         }
-        for (;;) {
+        for (struct pollfd pf[2] = {{.fd = out[0], .events = POLLIN},
+                                    {.fd = in[1], .events = POLLOUT}};
+             pf[0].fd >= 0;) {
+                int64_t left = (int64_t)(deadline - now_usec()) / 1000;
+                int ready = left > 0 ? poll(pf, 2, (int)left) : 0;
                 char buf[1024];
-                ssize_t n = read(out[0], buf, sizeof buf);
+                ssize_t n;
+
+                if (ready < 0 && errno == EINTR)
+                        continue;
+                if (ready <= 0) {
+                        /* A tool that hangs (a wedged Postfix behind
+                         * postqueue) must not hold the helper. */
+                        r = ready < 0 ? -errno : -ETIME;
+                        (void)kill(pid, SIGKILL);
+                        break;
+                }
+                if (pf[1].fd >= 0 && pf[1].revents) {
+                        n = write(pf[1].fd, input + off, n_in - off);
+                        if (n > 0)
+                                off += (size_t)n;
+                        if ((n < 0 && errno != EINTR && errno != EAGAIN) || off == n_in ||
+                            (pf[1].revents & (POLLERR | POLLHUP))) {
+                                close(in[1]); /* EPIPE: the tool's status says why */
+                                in[1] = pf[1].fd = -1;
+                        }
+                }
+                if (!pf[0].revents)
+                        continue;
+                n = read(out[0], buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
-                for (ssize_t i = 0; i < n && got + 1 < msg_len; i++)
-                        msg[got++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+                msg_add(msg, msg_len, &got, buf, (size_t)n);
         }
         if (msg_len)
                 msg[got] = '\0';
         while (got > 0 && msg[got - 1] == ' ')
                 msg[--got] = '\0';
         close(out[0]);
+        out[0] = -1;
+        if (in[1] >= 0) {
+                close(in[1]);
+                in[1] = -1;
+        }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
         if (msg_len)
                 utf8_sanitize(msg);
+        if (r < 0)
+                return r;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 fail:
         for (size_t i = 0; i < 2; i++) {
@@ -319,14 +356,43 @@ fail:
         return r;
 }
 
-/* Keeps the first bytes of a tool's message in msg, on one line. */
-static void msg_add(char *msg, size_t msg_len, size_t *got, const char *buf, size_t n) {
-        for (size_t i = 0; i < n && *got + 1 < msg_len; i++)
-                msg[(*got)++] = buf[i] == '\n' || (unsigned char)buf[i] < 0x20 ? ' ' : buf[i];
+int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len) {
+        return change_exec_timeout(argv, input, msg, msg_len, CHANGE_EXEC_TIMEOUT_USEC);
 }
 
-int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
-                       char *msg, size_t msg_len) {
+/* Standard output handed over a line at a time (change_exec_lines). */
+struct line_sink {
+        change_line_fn fn;
+        void *data;
+        size_t total, max_total;
+};
+
+/* Appends a chunk to b (at most one line's room) and hands each complete
+ * line to the sink; the rest stays in b for the next chunk. */
+static int sink_add(struct line_sink *s, struct buf *b, const char *chunk, size_t n) {
+        size_t start = 0;
+        char *nl;
+        int r;
+
+        if (__builtin_add_overflow(s->total, n, &s->total) || s->total > s->max_total)
+                return -E2BIG;
+        r = buf_append(b, chunk, n);
+        if (r < 0)
+                return r;
+        while ((nl = memchr(b->data + start, '\n', b->len - start))) {
+                r = s->fn(b->data + start, (size_t)(nl - (b->data + start)), s->data);
+                if (r < 0)
+                        return r;
+                start = (size_t)(nl - b->data) + 1;
+        }
+        memmove(b->data, b->data + start, b->len - start);
+        b->len -= start;
+        b->data[b->len] = '\0';
+        return 0;
+}
+
+static int exec_output(const char *const *argv, size_t max, struct line_sink *sink, char **ret_out,
+                       size_t *ret_len, char *msg, size_t msg_len) {
         int out[2] = {-1, -1}, errp[2] = {-1, -1}, status, r = 0;
         uint64_t deadline = now_usec() + CHANGE_EXEC_OUTPUT_TIMEOUT_USEC;
         struct buf b;
@@ -380,6 +446,8 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
                         }
                         if (i == 1)
                                 msg_add(msg, msg_len, &got, chunk, (size_t)n);
+                        else if (r == 0 && sink)
+                                r = sink_add(sink, &b, chunk, (size_t)n); /* read on after an error */
                         else if (r == 0 && buf_append(&b, chunk, (size_t)n) < 0)
                                 r = -E2BIG; /* read on, so that the tool is not blocked */
                 }
@@ -395,8 +463,16 @@ int change_exec_output(const char *const *argv, size_t max, char **ret_out, size
                         r = -errno;
                         goto fail;
                 }
+        if (r == 0 && sink && b.len > 0) /* a last line without its newline */
+                r = sink->fn(b.data, b.len, sink->data);
         if (r < 0)
                 goto fail;
+        if (sink) {
+                buf_free(&b);
+                close(out[0]);
+                close(errp[0]);
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
         if (buf_append(&b, "", 1) < 0) {
                 r = -E2BIG;
                 goto fail;
@@ -421,6 +497,18 @@ fail:
                         close(errp[i]);
         }
         return r;
+}
+
+int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
+                       char *msg, size_t msg_len) {
+        return exec_output(argv, max, NULL, ret_out, ret_len, msg, msg_len);
+}
+
+int change_exec_lines(const char *const *argv, size_t max_line, size_t max_total,
+                      change_line_fn fn, void *data, char *msg, size_t msg_len) {
+        struct line_sink sink = {.fn = fn, .data = data, .max_total = max_total};
+
+        return exec_output(argv, max_line, &sink, NULL, NULL, msg, msg_len);
 }
 
 static const char *tool_name(const char *path) {
@@ -759,6 +847,37 @@ static void child_fail(int fd, int status, const char *code, const char *fmt, ..
         _exit(1);
 }
 
+/* In the child, in its own mount namespace: an overlay over each of the
+ * hooks' stage_overlays, its upper layer on a tmpfs over /mnt (hidden from
+ * nothing but this child), so what the checker writes there is dropped
+ * with the stage.  A directory that does not exist is left alone. */
+static void stage_overlays(const change_hooks_t *h, int fd) {
+        char opts[3 * PATH_MAX], dir[64];
+        struct stat st;
+
+        if (!h || !h->stage_overlays || !h->stage_overlays[0])
+                return;
+        if (mount("tmpfs", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700") < 0)
+                child_fail(fd, 500, "internal", "cannot stage the service's directories: %s",
+                           strerror(errno));
+        for (size_t i = 0; i < CHANGE_OVERLAYS_MAX && h->stage_overlays[i]; i++) {
+                const char *path = h->stage_overlays[i];
+                if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                snprintf(dir, sizeof dir, "/mnt/%zu", i);
+                if (mkdir(dir, 0700) < 0 ||
+                    snprintf(opts, sizeof opts, "%s/u", dir) < 0 || mkdir(opts, 0755) < 0 ||
+                    snprintf(opts, sizeof opts, "%s/w", dir) < 0 || mkdir(opts, 0700) < 0)
+                        child_fail(fd, 500, "internal", "cannot stage %s: %s", path,
+                                   strerror(errno));
+                snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/u,workdir=%s/w", path, dir,
+                         dir);
+                if (mount("overlay", path, "overlay", 0, opts) < 0)
+                        child_fail(fd, 500, "internal", "cannot stage %s: %s", path,
+                                   strerror(errno));
+        }
+}
+
 /* In the child: the stage, the edits, the commands, the checker. */
 static void __attribute__((noreturn))
 stage_child(const struct change_plan *p, const change_hooks_t *h, const char *opts, int fd) {
@@ -774,6 +893,7 @@ stage_child(const struct change_plan *p, const change_hooks_t *h, const char *op
         (void)mount("tmpfs", "/var/log", "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755");
         (void)mount("tmpfs", "/var/mail", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=2775");
         (void)mount("tmpfs", "/var/spool/mail", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=2775");
+        stage_overlays(h, fd);
         for (size_t i = 0; i < p->n_files; i++) {
                 const struct change_file *f = &p->files[i];
                 int r;

@@ -54,6 +54,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "module.h"
 
@@ -137,7 +138,13 @@ typedef struct change_hooks {
         int (*lock)(struct module_error *err);
         void (*unlock)(void);
         int (*validate)(const char *etc, struct module_error *err);
+        /* Directories outside /etc that the commands or the checker may
+         * write (`postfix check` makes missing queue directories): in the
+         * stage each gets an overlay of its own, so those writes stay
+         * there (NULL-terminated; NULL: none; at most CHANGE_OVERLAYS_MAX). */
+        const char *const *stage_overlays;
 } change_hooks_t;
+#define CHANGE_OVERLAYS_MAX 4
 
 /* May refuse a change given the plan with every file's before and after. */
 typedef int (*change_guard_fn)(const struct change_plan *p, void *data, struct module_error *err);
@@ -189,8 +196,12 @@ int change_write_files(struct change_plan *p, bool dry_run, json_t **ret_files,
                        struct module_error *err);
 
 /* Runs one tool now (for reads that need one); its exit status, or -errno.
- * The first bytes of its output go to msg. */
+ * The first bytes of its output go to msg.  A tool still running after
+ * CHANGE_EXEC_TIMEOUT_USEC (or timeout_usec) is killed: -ETIME. */
+#define CHANGE_EXEC_TIMEOUT_USEC (120ULL * 1000 * 1000)
 int change_exec(const char *const *argv, const char *input, char *msg, size_t msg_len);
+int change_exec_timeout(const char *const *argv, const char *input, char *msg, size_t msg_len,
+                        uint64_t timeout_usec);
 #define CHANGE_EXEC_OUTPUT_TIMEOUT_USEC (30ULL * 1000 * 1000)
 
 /* Runs one tool now and keeps its whole standard output (at most max bytes,
@@ -200,6 +211,17 @@ int change_exec(const char *const *argv, const char *input, char *msg, size_t ms
  * than CHANGE_EXEC_OUTPUT_TIMEOUT_USEC (it is killed). */
 int change_exec_output(const char *const *argv, size_t max, char **ret_out, size_t *ret_len,
                        char *msg, size_t msg_len);
+
+/* The same, but standard output goes to fn a line at a time as the tool
+ * writes it (without the '\n'; a last line without one too), so that the
+ * caller's work overlaps the tool's: a line that does not fit max_line
+ * bytes with the 4 KiB read after it, or more than max_total bytes in all,
+ * is -E2BIG.  fn returns >= 0, or -errno,
+ * which stops the calls (the tool is still read to its end and reaped) and
+ * is returned.  The tool's exit status, or -errno. */
+typedef int (*change_line_fn)(const char *line, size_t len, void *data);
+int change_exec_lines(const char *const *argv, size_t max_line, size_t max_total,
+                      change_line_fn fn, void *data, char *msg, size_t msg_len);
 
 /* Adds to plan's "files" an entry for a file a module wrote itself (absent
  * when before or after is NULL). */

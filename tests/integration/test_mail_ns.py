@@ -45,6 +45,10 @@ def test_servers_run_in_the_daemons_namespace(mail):
     assert p.returncode == 0, p.stderr
     p = mail.run_in_ns("postqueue", "-p")
     assert p.returncode == 0, p.stderr
+    r = mail.api("GET", "/api/v1/modules/mail", role="monitor")
+    assert r.status == 200, r
+    assert r.json["state"] == "running", r.json
+    assert r.json["postfix"]["running"] and r.json["dovecot"]["running"], r.json
     # Nothing listens for mail on the host: the servers are in their own
     # network namespace.
     import socket

@@ -6,6 +6,7 @@ and connection limit); a rollback puts main.cf back byte for byte; a bad
 value, an unknown key, a certificate that does not fit and a configuration
 Postfix's own check refuses are refused with the field named and main.cf,
 master.cf and Dovecot's drop-in left exactly as they were."""
+import os
 import imaplib
 import secrets
 import smtplib
@@ -454,6 +455,48 @@ def test_dovecot_greeting_and_connection_limit(mail):
     rollback(mail, r.json["audit_id"])
     assert files(mail) == before
     assert until(lambda: b"Steward test mail ready" not in imap_welcome(mail))
+
+
+def test_greeting_stays_quoted_through_later_changes(mail):
+    """The greeting is free text: written quoted, and still quoted when a
+    later change rewrites the drop-in (unquoted, a leading '<' would make
+    Dovecot read that file as root and greet with it, a '#' would cut it)."""
+    secret = mail.path("/etc/steward-greeting-secret")
+    secret.write_text("NOT-FOR-CLIENTS\n")
+    os.chmod(secret, 0o600)
+    before = files(mail)
+    r = patch(mail, {"dovecot:login_greeting": "</etc/steward-greeting-secret"})
+    assert r.status == 422 and r.json["error"]["field"] == "dovecot:login_greeting", r
+    r1 = patch(mail, {"dovecot:login_greeting": "Mail #1 <here>"})
+    assert r1.status == 200, r1
+    r2 = patch(mail, {"dovecot:mail_max_userip_connections": 11})
+    assert r2.status == 200, r2
+    text = mail.read(DROPIN).decode()
+    assert 'login_greeting = "Mail #1 <here>"' in text, text
+    assert doveconf_h(mail, "login_greeting") == "Mail #1 <here>"
+    assert until(lambda: b"Mail #1 <here>" in imap_welcome(mail))
+    assert b"NOT-FOR-CLIENTS" not in imap_welcome(mail)
+    rollback(mail, r2.json["audit_id"])
+    rollback(mail, r1.json["audit_id"])
+    assert files(mail) == before
+    secret.unlink()
+
+
+def test_certificate_path_that_is_a_fifo(mail):
+    """A FIFO where a certificate should be is refused at once (opening it
+    would wait for a writer, holding the helper)."""
+    fifo = mail.path("/etc/steward-cert.fifo")
+    os.mkfifo(fifo, 0o600)
+    try:
+        before = files(mail)
+        r = patch(mail, {"tls:cert_file": "/etc/steward-cert.fifo",
+                         "tls:key_file": "/etc/steward-cert.fifo"}, dry_run=True)
+        assert r.status == 422, r
+        assert "not a regular file" in r.json["error"]["message"], r.json
+        assert files(mail) == before
+        assert mail.api("GET", "/api/v1/whoami", role="monitor").status == 200
+    finally:
+        fifo.unlink()
 
 
 def test_dovecot_certificate_it_cannot_open(mail):

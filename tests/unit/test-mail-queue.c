@@ -4,7 +4,8 @@
  * message of two recipients, an active one with a long id and no delay
  * reason, and lines that must be refused); the filters and their grammar;
  * the grouping of delay reasons; the lines of a mail log as postlogd writes
- * them (fixtures/maillog-3.7.txt) and the messages the journal holds. */
+ * them (fixtures/maillog-3.7.txt) and the messages the journal holds; the
+ * runner that hands postqueue's lines over as they come (change_exec_lines). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "fixture.h"
 #include "module.h"
+#include "modules/change.h"
 #include "modules/mail/activity.h"
 #include "modules/mail/mail.h"
 #include "modules/mail/queue.h"
@@ -399,12 +401,58 @@ static void test_journal_message(void **state) {
         free(ident);
 }
 
+/* ---- change_exec_lines: postqueue -j's reader ------------------------------------------- */
+
+struct lines {
+        char got[8][16];
+        size_t n;
+        int fail_at;
+};
+
+static int collect(const char *line, size_t len, void *data) {
+        struct lines *l = data;
+
+        if (l->fail_at >= 0 && (size_t)l->fail_at == l->n)
+                return -EBADMSG;
+        assert_true(l->n < 8 && len < 16);
+        memcpy(l->got[l->n], line, len);
+        l->got[l->n++][len] = '\0';
+        return 0;
+}
+
+static void test_exec_lines(void **state) {
+        const char *argv[] = {"/usr/bin/printf", "a\n\nbb\nccc", NULL};
+        struct lines l = {.fail_at = -1};
+        char msg[64];
+
+        (void)state;
+        assert_int_equal(change_exec_lines(argv, 16, 1024, collect, &l, msg, sizeof msg), 0);
+        assert_int_equal(l.n, 4); /* the empty line too, and the last one without '\n' */
+        assert_string_equal(l.got[0], "a");
+        assert_string_equal(l.got[1], "");
+        assert_string_equal(l.got[2], "bb");
+        assert_string_equal(l.got[3], "ccc");
+        l = (struct lines){.fail_at = 2};
+        assert_int_equal(change_exec_lines(argv, 16, 1024, collect, &l, msg, sizeof msg), -EBADMSG);
+        assert_int_equal(l.n, 2);
+        l = (struct lines){.fail_at = -1};
+        assert_int_equal(change_exec_lines(argv, 2, 1024, collect, &l, msg, sizeof msg), -E2BIG);
+        l = (struct lines){.fail_at = -1};
+        assert_int_equal(change_exec_lines(argv, 16, 5, collect, &l, msg, sizeof msg), -E2BIG);
+        const char *fails[] = {"/bin/sh", "-c", "echo x; echo oops >&2; exit 3", NULL};
+        l = (struct lines){.fail_at = -1};
+        assert_int_equal(change_exec_lines(fails, 16, 1024, collect, &l, msg, sizeof msg), 3);
+        assert_string_equal(msg, "oops");
+        assert_int_equal(l.n, 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_queue_id_grammar), cmocka_unit_test(test_postqueue_lines),
                 cmocka_unit_test(test_filters),          cmocka_unit_test(test_filter_grammar),
                 cmocka_unit_test(test_reason_groups),    cmocka_unit_test(test_maillog_lines),
                 cmocka_unit_test(test_maillog_refused),  cmocka_unit_test(test_journal_message),
+                cmocka_unit_test(test_exec_lines),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -694,7 +694,7 @@ int aliases_make_live(struct module_error *err) {
                                            (db.st_mtim.tv_sec == text.st_mtim.tv_sec &&
                                             db.st_mtim.tv_nsec >= text.st_mtim.tv_nsec)))
                 return 0; /* the database is as new as the file */
-        r = change_exec(argv, NULL, msg, sizeof msg);
+        r = change_exec_timeout(argv, NULL, msg, sizeof msg, MAIL_TOOL_TIMEOUT_USEC);
         if (r != 0) {
                 module_error_set(err, 500, "tool_failed", NULL, "newaliases failed (%s): %s",
                                  r < 0 ? strerror(-r) : "exit status", msg);

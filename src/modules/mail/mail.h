@@ -21,6 +21,11 @@
 #define DOVECOT_DROPIN    "/etc/dovecot/conf.d/99-steward.conf"
 #define ALIASES_FILE      "/etc/aliases"
 
+/* How long a mail tool may run before it is killed (change_exec_timeout):
+ * the helper serves one request at a time, and a wedged Postfix behind
+ * postqueue or postsuper must not hold it. */
+#define MAIL_TOOL_TIMEOUT_USEC (30ULL * 1000 * 1000)
+
 /* Whether the tools are installed (postconf, doveadm). */
 bool mail_postfix_installed(void);
 bool mail_dovecot_installed(void);

@@ -676,8 +676,10 @@ bool mail_location_valid(const char *s) {
         return false;
 }
 
+/* Free text, but never Dovecot's "<file" (defence in depth: it is also
+ * always written quoted). */
 bool mail_greeting_valid(const char *s) {
-        return *s && s[0] != ' ' && printable_ascii(s, "\"\\$");
+        return *s && s[0] != ' ' && s[0] != '<' && printable_ascii(s, "\"\\$");
 }
 
 /* ---- postconf -n ---------------------------------------------------------------- */

@@ -7,9 +7,11 @@
  * "postfix_running" (the master's pid file) says which.
  *
  * The list.  postqueue -j prints one JSON object per message; its output is
- * read whole, at most POSTQUEUE_MAX (64 MiB: a message of one recipient is
- * about 260 bytes, so some 250,000 messages; past it the answer is a 507
- * that says so).  Each line is parsed by itself (json_loadb), filtered,
+ * read a line at a time as it comes (change_exec_lines: postqueue mostly
+ * waits for showq to read the queue files, and the parse runs meanwhile),
+ * at most POSTQUEUE_MAX in all (64 MiB: a message of one recipient is about
+ * 260 bytes, so some 250,000 messages; past it the answer is a 507 that
+ * says so).  Each line is parsed by itself (json_loadb), filtered,
  * counted, and the messages that match are written at once as compact JSON
  * text into one buffer with an index (arrival time, id, offset); the index
  * is sorted (oldest first, then by id) and the answer is that text spliced
@@ -63,6 +65,7 @@
 #define POSTCAT         "/usr/sbin/postcat"
 #define POSTKICK        "/usr/sbin/postkick"
 #define POSTQUEUE_MAX   (64u << 20)
+#define POSTQUEUE_LINE_MAX (16u << 20) /* one message of very many recipients */
 #define ANSWER_MAX      (96u << 20) /* the messages' text: postqueue's, renamed, plus ages */
 #define HEADERS_MAX     (256u << 10)
 #define POSTCAT_MAX     (1u << 20)
@@ -569,11 +572,20 @@ static int keep(struct scan *s, json_t *msg, int queue, int64_t arrival) {
         *e = (struct entry){.arrival = arrival, .queue = queue, .off = off};
         snprintf(e->id, sizeof e->id, "%s", json_string_value(json_object_get(msg, "id")));
         if (s->keep_text) {
-                n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
-                if (n == 0 || buf_reserve(&s->text, n) < 0)
+                /* One dump into the room there is; a second only when it
+                 * did not fit (json_dumpb answers the size it needs). */
+                if (buf_reserve(&s->text, 4096) < 0)
                         return -E2BIG;
                 at = s->text.data + s->text.len;
-                if (json_dumpb(msg, at, n, JSON_COMPACT) != n)
+                n = json_dumpb(msg, at, s->text.cap - s->text.len - 1, JSON_COMPACT);
+                if (n > s->text.cap - s->text.len - 1) {
+                        if (buf_reserve(&s->text, n) < 0)
+                                return -E2BIG;
+                        at = s->text.data + s->text.len;
+                        if (json_dumpb(msg, at, n, JSON_COMPACT) != n)
+                                return -ENOMEM;
+                }
+                if (n == 0)
                         return -ENOMEM;
                 s->text.len += n;
                 s->text.data[s->text.len] = '\0';
@@ -623,12 +635,15 @@ static int scan_error(int r, const char *msg, struct module_error *err) {
         return r < 0 ? r : -EIO;
 }
 
-/* Runs postqueue -j and reads every line into s. */
+static int scan_line_cb(const char *line, size_t len, void *data) {
+        return len > 0 ? scan_line(data, line, len) : 0;
+}
+
+/* Runs postqueue -j and reads every line into s as postqueue writes it:
+ * the parse overlaps postqueue's own wait for showq. */
 static int scan_queue(struct scan *s, struct module_error *err) {
         static const char *const argv[] = {POSTQUEUE, "-j", NULL};
-        _cleanup_free_ char *out = NULL;
         char msg[512];
-        size_t len = 0;
         int r;
 
         if (!mail_postfix_installed())
@@ -638,20 +653,16 @@ static int scan_queue(struct scan *s, struct module_error *err) {
         buf_init(&s->text, ANSWER_MAX);
         if (!s->reasons)
                 return oom(err);
-        r = change_exec_output(argv, POSTQUEUE_MAX, &out, &len, msg, sizeof msg);
+        r = change_exec_lines(argv, POSTQUEUE_LINE_MAX, POSTQUEUE_MAX, scan_line_cb, s, msg,
+                              sizeof msg);
+        if (r == -ENOMEM)
+                return oom(err);
         /* A Postfix that never ran has no queue directories to read
          * directly: postqueue fails, and the queue is empty. */
         if (r > 0 && !mail_postfix_running() && mail_spool_messages() == 0)
                 return 0;
         if (r != 0)
                 return scan_error(r, msg, err);
-        for (const char *p = out, *end = out + len; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-                if (n > 0 && (r = scan_line(s, p, n)) < 0)
-                        return scan_error(r == -E2BIG ? -ENOMEM : r, "", err);
-                p += n + 1;
-        }
         return 0;
 }
 
@@ -975,9 +986,11 @@ static int nothing_selected(enum op op, const struct queue_filter *f, size_t dro
                 return -ENOENT;
         }
         describe(f, 2, what, sizeof what);
-        module_error_set(err, 404, "not_found", NULL, "no %s%s in the queue%s",
-                         f->all ? "" : "", what,
-                         dropped ? (op == OP_RELEASE ? " on hold" : " that is not on hold") : "");
+        if (!dropped)
+                module_error_set(err, 404, "not_found", NULL, "no %s in the queue", what);
+        else
+                module_error_set(err, 404, "not_found", NULL, "%s of the %s in the queue is on hold",
+                                 op == OP_RELEASE ? "none" : "each", what);
         return -ENOENT;
 }
 
@@ -1019,11 +1032,13 @@ static int run_postsuper(enum op op, const struct entry *e, size_t n, size_t *re
                                 return oom(err);
                         }
                 input = buf_steal(&b);
-                r = change_exec(argv, input, said, POSTSUPER_MSG);
+                r = change_exec_timeout(argv, input, said, POSTSUPER_MSG, MAIL_TOOL_TIMEOUT_USEC);
                 if (r != 0) {
                         module_error_set(err, 500, "failed", NULL,
-                                         "postsuper %s failed (%s %d) after %zu messages: %.300s",
-                                         ops[op].flag, r < 0 ? "error" : "exit", r, done, said);
+                                         "postsuper %s failed (%s %d) in its run of messages "
+                                         "%zu to %zu (%zu done before it); it said: %.300s",
+                                         ops[op].flag, r < 0 ? "error" : "exit", r, i + 1, i + k,
+                                         done, said);
                         return r < 0 ? r : -EIO;
                 }
                 done += said_count(said, ops[op].done);
@@ -1041,7 +1056,7 @@ static int run_flush(const struct entry *e, size_t n, struct module_error *err) 
 
         for (size_t i = 0; i < (e ? n : 1); i++) {
                 const char *argv[] = {POSTQUEUE, e ? "-i" : "-f", e ? e[i].id : NULL, NULL};
-                int r = change_exec(argv, NULL, said, sizeof said);
+                int r = change_exec_timeout(argv, NULL, said, sizeof said, MAIL_TOOL_TIMEOUT_USEC);
                 if (r == 69) { /* EX_UNAVAILABLE: "mail system is down" */
                         module_error_set(err, 503, "unavailable", NULL,
                                          "Postfix is not running: nothing can be flushed");
@@ -1064,7 +1079,7 @@ static void wake_pickup(void) {
         char said[256];
 
         if (mail_postfix_running())
-                (void)change_exec(argv, NULL, said, sizeof said);
+                (void)change_exec_timeout(argv, NULL, said, sizeof said, MAIL_TOOL_TIMEOUT_USEC);
 }
 
 static json_t *ids_json(const struct scan *s) {

@@ -33,10 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,12 +372,21 @@ static int tls_file(const char *path, const char *what, const char *field, char 
                 module_error_set(err, 422, "invalid_setting", field, "no %s file is set", what);
                 return -EINVAL;
         }
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* Opened without blocking (a FIFO put there would hold the
+         * helper), then checked on the descriptor itself (what was
+         * checked is what is read). */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 module_error_set(err, 422, "invalid_setting", field, "%s: %s", path,
-                                 errno == ENOENT ? "no such file" : "not a regular file");
+                                 fd < 0 && errno == ENOENT ? "no such file"
+                                 : fd < 0                 ? strerror(errno)
+                                                          : "not a regular file");
                 return -EINVAL;
         }
-        r = read_file(path, TLS_FILE_MAX, ret, NULL);
+        if (fcntl(fd, F_SETFL, 0) < 0)
+                r = -errno;
+        else
+                r = read_fd(fd, TLS_FILE_MAX, ret, NULL);
         if (r < 0) {
                 module_error_set(err, 422, "invalid_setting", field, "%s cannot be read: %s", path,
                                  strerror(-r));
@@ -564,16 +571,16 @@ static const char *field_named(const char *msg, const char *prefix) {
  * check out: set by an apply by what it writes (the stage is a fork of
  * this process, which serves one change at a time).  Other plans with
  * mail_hooks (the aliases) get postfix check. */
-static bool stage_dovecot, stage_no_postfix, stage_no_check;
+static bool stage_dovecot, stage_no_postfix;
 
-static int check_postfix(bool check_spool, struct module_error *err) {
+static int check_postfix(struct module_error *err) {
         const char *check[] = {"/usr/sbin/postfix", "check", NULL};
         const char *n[] = {"/usr/sbin/postconf", "-n", NULL};
         _cleanup_free_ char *out = NULL;
         char msg[1024];
         int r;
 
-        r = check_spool ? exec_on_pty(check, msg, sizeof msg) : 0;
+        r = exec_on_pty(check, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 422, "invalid_setting", field_named(msg, "postfix:"),
                                  "postfix check refused the new configuration (%d): %s", r,
@@ -622,46 +629,27 @@ static void stage_backdate(const char *path) {
         (void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
 }
 
-#define SPOOL "/var/spool/postfix"
-
-/* postfix check makes the queue directories that are missing and fixes
- * their owners: in the stage that lands in an overlay over the spool, on
- * the stage's own tmpfs over /var/log (change.c), so that a plan changes
- * nothing.  Where the overlay cannot be made, postfix check is left out
- * (main.cf is still checked by postconf -n). */
-static int stage_spool(void) {
-        static const char upper[] = "/var/log/.steward-spool", work[] = "/var/log/.steward-work";
-        struct statfs fs;
-
-        if (statfs("/var/log", &fs) < 0 || fs.f_type != TMPFS_MAGIC)
-                return -ENOTDIR; /* not the stage's own /var/log */
-        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
-            (mkdir(work, 0700) < 0 && errno != EEXIST))
-                return -errno;
-        if (mount("overlay", SPOOL, "overlay", 0,
-                  "lowerdir=" SPOOL ",upperdir=/var/log/.steward-spool,"
-                  "workdir=/var/log/.steward-work") < 0)
-                return -errno;
-        return 0;
-}
-
 /* In the staged namespace (/etc is the staged tree). */
 static int validate_staged(const char *etc, struct module_error *err) {
         (void)etc;
         stage_backdate(POSTFIX_MAIN_CF);
         stage_backdate(POSTFIX_MASTER_CF);
-        if (!stage_no_postfix && access(SPOOL, F_OK) == 0 && stage_spool() < 0)
-                stage_no_check = true;
         if (!stage_no_postfix && access("/usr/sbin/postfix", X_OK) == 0 &&
-            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(!stage_no_check, err) < 0)
+            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(err) < 0)
                 return -EINVAL;
         if (stage_dovecot && access("/usr/bin/doveconf", X_OK) == 0 && check_dovecot(err) < 0)
                 return -EINVAL;
         return 0;
 }
 
+/* postfix check makes the queue's and the data directory's missing
+ * directories and fixes their owners: the stage overlays both (change.h,
+ * stage_overlays), so a plan changes nothing there. */
+static const char *const stage_dirs[] = {"/var/spool/postfix", "/var/lib/postfix", NULL};
+
 const change_hooks_t mail_hooks = {
         .validate = validate_staged,
+        .stage_overlays = stage_dirs,
 };
 
 /* ---- making it live --------------------------------------------------------------------- */
@@ -695,7 +683,7 @@ static int reload(struct module_error *err) {
                 }
         }
         if (mail_dovecot_installed() && mail_dovecot_running()) {
-                s = change_exec(dr, NULL, msg, sizeof msg);
+                s = change_exec_timeout(dr, NULL, msg, sizeof msg, MAIL_TOOL_TIMEOUT_USEC);
                 if (s != 0 && r == 0) {
                         module_error_set(err, 500, "failed", NULL, "doveadm reload failed (%d): %s",
                                          s, msg);
@@ -820,11 +808,8 @@ static int drop_set(struct apply *a, const char *k, json_t *v, struct module_err
                 return json_object_set_new(a->drop, k, json_string("none")) < 0 ? oom(err) : 0;
         if (STREQ(k, "ssl_cert") || STREQ(k, "ssl_key"))
                 return set_text(a->drop, k, "<", v, "") < 0 ? oom(err) : 0;
-        if (STREQ(k, "login_greeting")) {
-                char q[300];
-                snprintf(q, sizeof q, "\"%s\"", s);
-                return json_object_set_new(a->drop, k, json_string(q)) < 0 ? oom(err) : 0;
-        }
+        /* The greeting is kept as text, as the drop-in's reader gives it
+         * back, and quoted as it is written (dropin_text). */
         return set_text(a->drop, k, "", v, " ") < 0 ? oom(err) : 0;
 }
 
@@ -1013,7 +998,13 @@ static char *dropin_text(struct apply *a) {
         buf_puts(&b, DROPIN_HEADER);
         for (size_t i = 0; dovecot_keys[i]; i++) {
                 const char *v = json_string_value(json_object_get(a->drop, dovecot_keys[i]));
-                if (v)
+                /* Every value as the reader gives it back (quotes off); the
+                 * greeting, free text, always quoted: unquoted, a leading
+                 * '<' would make Dovecot read that file as root and a '#'
+                 * would end the line.  Its grammar has no '"', '\' or '$'. */
+                if (v && STREQ(dovecot_keys[i], "login_greeting"))
+                        buf_printf(&b, "%s = \"%s\"\n", dovecot_keys[i], v);
+                else if (v)
                         buf_printf(&b, "%s = %s\n", dovecot_keys[i], v);
         }
         if (json_is_true(json_object_get(pf, "submission")) ||
