@@ -368,11 +368,11 @@ def test_submission_with_starttls_and_dovecot_sasl(mail):
     user, password = mail.add_user("subuser", "Sub-pw-1")
     before = files(mail)
     r = patch(mail, {"tls:cert_file": mail.cert, "tls:key_file": mail.key,
-                     "postfix:submission": True})
+                     "postfix:submission": True, "postfix:smtps": True})
     assert r.status == 200, r
     assert sorted(f["path"] for f in r.json["files"]) == sorted(OWNED)
     s = settings(mail)
-    assert s["postfix"]["submission"] is True and s["postfix"]["smtps"] is False
+    assert s["postfix"]["submission"] is True and s["postfix"]["smtps"] is True
     assert s["tls"] == {"cert_file": mail.cert, "key_file": mail.key}
     assert postconf_h(mail, "smtpd_tls_cert_file") == mail.cert
     assert doveconf_h(mail, "ssl_cert") == "<" + mail.cert
@@ -386,11 +386,48 @@ def test_submission_with_starttls_and_dovecot_sasl(mail):
     subject = f"submitted {secrets.token_hex(4)}"
     login_submission(mail, user, password, subject)
     mail.wait_for_subject(user, password, subject)
+    # SMTPS: TLS from the first byte on 465, the same authentication.
+    wait_port(mail, 465)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    subject = f"smtps {secrets.token_hex(4)}"
+    with smtplib.SMTP_SSL(mail.ip, 465, timeout=30, context=ctx) as c:
+        c.ehlo()
+        assert "PLAIN" in c.esmtp_features.get("auth", ""), c.esmtp_features
+        c.login(user, password)
+        c.sendmail(mail.address(user), [mail.address(user)],
+                   f"From: {mail.address(user)}\r\nTo: {mail.address(user)}\r\n"
+                   f"Subject: {subject}\r\n\r\nsent over SMTPS\r\n")
+    mail.wait_for_subject(user, password, subject)
 
     rollback(mail, r.json["audit_id"])
     assert files(mail) == before
     wait_port(mail, 587, open_=False)
+    wait_port(mail, 465, open_=False)
     assert settings(mail)["postfix"]["submission"] is False
+
+
+def test_administrators_own_master_cf_line(mail):
+    """A submission service of the administrator's own (outside Steward's
+    block) reads as on, is not added to the block a second time when SMTPS
+    goes on, and cannot be turned off through Steward."""
+    master = mail.path(MASTER_CF)
+    original = master.read_bytes()
+    try:
+        master.write_bytes(original + b"submission inet n - y - - smtpd\n")
+        assert settings(mail)["postfix"]["submission"] is True
+        r = patch(mail, {"postfix:submission": False})
+        assert r.status == 422, r
+        assert r.json["error"]["field"] == "postfix:submission"
+        assert "outside Steward's block" in r.json["error"]["message"]
+        r = patch(mail, {"tls:cert_file": mail.cert, "tls:key_file": mail.key,
+                         "postfix:smtps": True}, dry_run=True)
+        assert r.status == 200, r
+        diff = next(f["diff"] for f in r.json["files"] if f["path"] == MASTER_CF)
+        assert "+smtps     inet" in diff and "+submission inet" not in diff, diff
+    finally:
+        master.write_bytes(original)
 
 
 # ---- Dovecot --------------------------------------------------------------------------

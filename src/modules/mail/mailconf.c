@@ -321,7 +321,9 @@ static int dovecot_include(const char *base, char *arg, bool try_only, const cha
                 return -EIO;
         for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
                 r = dovecot_file(g.gl_pathv[i], keys, values, level + 1, depth);
-                if (r == -ENOENT || (try_only && r == -EACCES))
+                /* A file the reader may not open (the front is not
+                 * root) is skipped: what the rest sets still counts. */
+                if (r == -ENOENT || r == -EACCES)
                         r = 0;
         }
         globfree(&g);

@@ -1046,6 +1046,38 @@ fail:
         return r;
 }
 
+/* master.cf with Steward's block running the services the settings turn
+ * on that the administrator's own lines (outside the block) do not run
+ * already; a service turned off that those lines run is refused. */
+static int plan_master(struct change_plan *p, struct apply *a, json_t *pf,
+                       struct module_error *err) {
+        _cleanup_free_ char *outside = master_with_block(a->master, false, false), *m = NULL;
+        bool on[2];
+
+        if (!outside)
+                return oom(err);
+        for (size_t i = 0; i < 2; i++) {
+                const char *svc = i ? "smtps" : "submission";
+                bool theirs = master_service_on(outside, svc, NULL);
+                on[i] = json_is_true(json_object_get(pf, svc)) && !theirs;
+                if (!json_is_true(json_object_get(pf, svc)) && theirs) {
+                        char field[32];
+                        snprintf(field, sizeof field, "postfix:%s", svc);
+                        module_error_set(err, 422, "invalid_setting", field,
+                                         "master.cf runs %s outside Steward's block: turn it off "
+                                         "there",
+                                         svc);
+                        return -EINVAL;
+                }
+        }
+        m = master_with_block(a->master, on[0], on[1]);
+        if (!m)
+                return oom(err);
+        if (!a->master || !STREQ(m, a->master))
+                change_edit(p, POSTFIX_MASTER_CF, CHANGE_FILE, m, 0644);
+        return 0;
+}
+
 /* The plan: master.cf's block and the drop-in as edits, main.cf through
  * postconf -e. */
 static int plan_build(struct change_plan *p, struct apply *a, struct module_error *err) {
@@ -1054,27 +1086,9 @@ static int plan_build(struct change_plan *p, struct apply *a, struct module_erro
         json_t *v;
 
         if (a->master_changed) {
-                _cleanup_free_ char *m = master_with_block(
-                        a->master, json_is_true(json_object_get(pf, "submission")),
-                        json_is_true(json_object_get(pf, "smtps")));
-                bool in_block;
-                if (!m)
-                        return oom(err);
-                for (size_t i = 0; i < 2; i++) {
-                        const char *svc = i ? "smtps" : "submission";
-                        if (!json_is_true(json_object_get(pf, svc)) &&
-                            master_service_on(m, svc, &in_block)) {
-                                char field[32];
-                                snprintf(field, sizeof field, "postfix:%s", svc);
-                                module_error_set(err, 422, "invalid_setting", field,
-                                                 "master.cf runs %s outside Steward's block: "
-                                                 "turn it off there",
-                                                 svc);
-                                return -EINVAL;
-                        }
-                }
-                if (!a->master || !STREQ(m, a->master))
-                        change_edit(p, POSTFIX_MASTER_CF, CHANGE_FILE, m, 0644);
+                int r = plan_master(p, a, pf, err);
+                if (r < 0)
+                        return r;
         }
         if (a->dropin_changed) {
                 _cleanup_free_ char *d = dropin_text(a);
