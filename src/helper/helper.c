@@ -1325,6 +1325,8 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
         if (shown && json_is_string(summary) && json_string_length(summary) <= 512)
                 json_object_set(shown, "summary", summary);
         op_record(c, m->name, operation, shown, NULL);
+        /* The answer names its record, as a write's does. */
+        c->record->id_key = "audit_id";
         return r;
 }
 

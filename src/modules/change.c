@@ -812,6 +812,37 @@ static void child_fail(int fd, int status, const char *code, const char *fmt, ..
         _exit(1);
 }
 
+/* In the child, in its own mount namespace: an overlay over each of the
+ * hooks' stage_overlays, its upper layer on a tmpfs over /mnt (hidden from
+ * nothing but this child), so what the checker writes there is dropped
+ * with the stage.  A directory that does not exist is left alone. */
+static void stage_overlays(const change_hooks_t *h, int fd) {
+        char opts[3 * PATH_MAX], dir[64];
+        struct stat st;
+
+        if (!h || !h->stage_overlays || !h->stage_overlays[0])
+                return;
+        if (mount("tmpfs", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700") < 0)
+                child_fail(fd, 500, "internal", "cannot stage the service's directories: %s",
+                           strerror(errno));
+        for (size_t i = 0; i < CHANGE_OVERLAYS_MAX && h->stage_overlays[i]; i++) {
+                const char *path = h->stage_overlays[i];
+                if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                snprintf(dir, sizeof dir, "/mnt/%zu", i);
+                if (mkdir(dir, 0700) < 0 ||
+                    snprintf(opts, sizeof opts, "%s/u", dir) < 0 || mkdir(opts, 0755) < 0 ||
+                    snprintf(opts, sizeof opts, "%s/w", dir) < 0 || mkdir(opts, 0700) < 0)
+                        child_fail(fd, 500, "internal", "cannot stage %s: %s", path,
+                                   strerror(errno));
+                snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/u,workdir=%s/w", path, dir,
+                         dir);
+                if (mount("overlay", path, "overlay", 0, opts) < 0)
+                        child_fail(fd, 500, "internal", "cannot stage %s: %s", path,
+                                   strerror(errno));
+        }
+}
+
 /* In the child: the stage, the edits, the commands, the checker. */
 static void __attribute__((noreturn))
 stage_child(const struct change_plan *p, const change_hooks_t *h, const char *opts, int fd) {
@@ -827,6 +858,7 @@ stage_child(const struct change_plan *p, const change_hooks_t *h, const char *op
         (void)mount("tmpfs", "/var/log", "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755");
         (void)mount("tmpfs", "/var/mail", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=2775");
         (void)mount("tmpfs", "/var/spool/mail", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=2775");
+        stage_overlays(h, fd);
         for (size_t i = 0; i < p->n_files; i++) {
                 const struct change_file *f = &p->files[i];
                 int r;

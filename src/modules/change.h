@@ -137,7 +137,13 @@ typedef struct change_hooks {
         int (*lock)(struct module_error *err);
         void (*unlock)(void);
         int (*validate)(const char *etc, struct module_error *err);
+        /* Directories outside /etc that the commands or the checker may
+         * write (`postfix check` makes missing queue directories): in the
+         * stage each gets an overlay of its own, so those writes stay
+         * there (NULL-terminated; NULL: none; at most CHANGE_OVERLAYS_MAX). */
+        const char *const *stage_overlays;
 } change_hooks_t;
+#define CHANGE_OVERLAYS_MAX 4
 
 /* May refuse a change given the plan with every file's before and after. */
 typedef int (*change_guard_fn)(const struct change_plan *p, void *data, struct module_error *err);

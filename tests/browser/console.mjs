@@ -542,6 +542,7 @@ Object.assign(steps, {
       audit: '[data-verify] .notice',
       tokens: 'table.sessions',
       shares: '[data-loaded]',
+      mail: 'h1[data-loaded]',
     };
     const entries = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.page));
     assert.ok(entries.length >= 5, `navigation: ${entries}`);
@@ -1098,6 +1099,344 @@ Object.assign(steps, {
     assert.match(await page.textContent('main .page[data-page=shares]'), /Changes need the admin role/);
     assert.equal(await page.$$eval('#new-share, #add-smb-account, table.shares button, table.connections button, table.smb-users button', (b) => b.length), 0);
     await check('shares-monitor');
+  },
+});
+
+/* ---- mail (web/js/mail.js) ------------------------------------------------
+ * fakeMail() answers the mail module's routes from memory (the schema stays
+ * the real daemon's), so that the page's own behaviour — the tables, the
+ * bodies it sends, the dry runs it shows, errors by their field — is checked
+ * whatever the server's Postfix and Dovecot are doing; the steps against a
+ * real Postfix and Dovecot are mailreal (test_console_mail_real). */
+function fakeMail() {
+  const ago = (s) => new Date(Date.now() - s * 1000).toISOString();
+  const msg = (id, queue, age, size, sender, rcpts) => ({ id, queue, arrival_time: ago(age), age_seconds: age, size, sender, recipients: rcpts });
+  const f = {
+    messages: [
+      msg('4F9D2C0A1B', 'deferred', 3 * 3600 + 12 * 60, 4321, 'alice@example.org', [{ address: 'bob@example.com', delay_reason: 'connect to mx.example.com[192.0.2.25]:25: Connection refused' }]),
+      msg('5A1B2C3D4E', 'deferred', 26 * 3600, 1250000, 'carol@example.org', [{ address: 'dan@example.com', delay_reason: 'connect to mx.example.com[192.0.2.25]:25: Connection refused' }, { address: 'erin@example.net', delay_reason: 'host mx.example.net said: 452 4.2.2 Mailbox full' }]),
+      msg('6C7D8E9F0A', 'hold', 600, 812, '', [{ address: 'postmaster@example.org', delay_reason: '' }]),
+    ],
+    connections: [
+      { user: 'alice', service: 'imap', client: '192.0.2.10', pid: 4242, since: ago(900) },
+      { user: 'alice', service: 'imap', client: '192.0.2.10', pid: 4243, since: ago(800) },
+      { user: 'bob', service: 'pop3', client: '198.51.100.7', pid: 4300, since: ago(60) },
+    ],
+    settings: {
+      postfix: { myhostname: 'mail.example.org', mydomain: 'example.org', myorigin: 'example.org', mydestination: ['mail.example.org', 'localhost'], inet_interfaces: ['all'], inet_protocols: 'all', mynetworks: ['127.0.0.0/8'], relayhost: '', message_size_limit: 10240000, mailbox_size_limit: 51200000, submission: false, smtps: false, smtpd_tls_security_level: 'may', smtp_tls_security_level: 'may' },
+      dovecot: { protocols: ['imap', 'pop3'], ssl: 'yes', mail_location: 'mbox:~/mail:INBOX=/var/mail/%u', auth_mechanisms: ['plain'], login_greeting: 'Dovecot ready.', mail_max_userip_connections: 10 },
+      tls: { cert_file: '/etc/ssl/certs/ssl-cert-snakeoil.pem', key_file: '/etc/ssl/private/ssl-cert-snakeoil.key' },
+    },
+    aliases: [
+      { name: 'postmaster', targets: ['root'], editable: true },
+      { name: 'root', targets: ['alice'], editable: true },
+      { name: 'archive', targets: ['|/usr/local/bin/archive'], editable: false },
+    ],
+    requests: [],
+  };
+  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+  const match = (m, q) =>
+    (!q.get('queue') || m.queue === q.get('queue')) &&
+    (!q.get('domain') || m.recipients.some((r) => r.address.endsWith(`@${q.get('domain')}`))) &&
+    (!q.get('sender') || m.sender.includes(q.get('sender'))) &&
+    (!q.get('reason') || m.recipients.some((r) => r.delay_reason.includes(q.get('reason'))));
+  const listing = (q) => {
+    const all = f.messages.filter((m) => match(m, new URLSearchParams({ ...Object.fromEntries(q), queue: '' })));
+    const msgs = f.messages.filter((m) => match(m, q));
+    const counts = { active: 0, deferred: 0, hold: 0, incoming: 0, maildrop: 0 };
+    for (const m of all) counts[m.queue]++;
+    const reasons = new Map();
+    for (const m of msgs) for (const r of m.recipients) if (r.delay_reason) reasons.set(r.delay_reason, (reasons.get(r.delay_reason) || 0) + 1);
+    /* Grouped as queue.c does: hosts, addresses and ports replaced. */
+    const group = (why) => why.replace(/\S*\[[^\]]*\](:\d+)?/g, (m, port) => (m.startsWith('[') ? '[*]' : '*[*]') + (port ? ':*' : ''));
+    return { messages: msgs, counts, reasons: [...reasons].map(([why, count]) => ({ reason: group(why), count, example: why })), total: msgs.length, postfix_running: true };
+  };
+  const diff = (path, from, to) => ({ path, diff: `--- ${path}\n+++ ${path}\n@@ -1 +1 @@\n-${from}\n+${to}\n` });
+  f.handler = async (route) => {
+    const req = route.request();
+    const url = new URL(req.url());
+    const p = url.pathname;
+    const dry = url.searchParams.get('dry_run') === '1';
+    const body = req.postData() ? JSON.parse(req.postData()) : null;
+    f.requests.push({ method: req.method(), path: p + url.search, body });
+    if (p === '/api/v1/modules/mail' && req.method() === 'GET')
+      return json(route, 200, { name: 'mail', state: 'running', postfix: { installed: true, running: true }, dovecot: { installed: true, running: false } });
+    if (p === '/api/v1/modules/mail/queue') return json(route, 200, listing(url.searchParams));
+    let m = /^\/api\/v1\/modules\/mail\/queue\/([^/]+)$/.exec(p);
+    if (m && req.method() === 'GET') {
+      const msg1 = f.messages.find((x) => x.id === m[1]);
+      return msg1 ? json(route, 200, { message: { ...msg1, headers: `From: ${msg1.sender}\nTo: ${msg1.recipients[0].address}\nSubject: Quarterly figures\n` } }) : json(route, 404, { error: { code: 'not_found', message: 'no such message' } });
+    }
+    m = /^\/api\/v1\/modules\/mail\/commands\/queue_([a-z]+)$/.exec(p);
+    if (m) {
+      const q = new URLSearchParams(Object.entries(body).filter(([k]) => k !== 'id' && k !== 'all').map(([k, v]) => [k, String(v)]));
+      const hit = f.messages.filter((x) => (body.id ? x.id === body.id : match(x, q)));
+      const summary = `${m[1]} ${hit.length} ${body.queue || ''} message${hit.length === 1 ? '' : 's'}${body.domain ? ` to ${body.domain}` : ''}`.replace(/ +/g, ' ');
+      if (!dry) {
+        if (m[1] === 'delete') f.messages = f.messages.filter((x) => !hit.includes(x));
+        if (m[1] === 'hold') for (const x of hit) x.queue = 'hold';
+        if (m[1] === 'release') for (const x of hit) x.queue = 'deferred';
+      }
+      return json(route, 200, { operation: m[1], count: hit.length, ids: hit.map((x) => x.id), summary, dry_run: dry, audit_id: dry ? undefined : 77 });
+    }
+    if (p === '/api/v1/modules/mail/connections') return json(route, 200, { connections: f.connections, dovecot_running: true });
+    m = /^\/api\/v1\/modules\/mail\/connections\/([^/]+)$/.exec(p);
+    if (m && req.method() === 'DELETE') {
+      const n = f.connections.filter((c) => c.user === m[1]).length;
+      f.connections = f.connections.filter((c) => c.user !== m[1]);
+      return json(route, 200, { user: m[1], kicked: n, audit_id: 78 });
+    }
+    if (p === '/api/v1/modules/mail/activity') {
+      const now = Math.floor(Date.now() / 3600000) * 3600000;
+      const hours = Array.from({ length: 24 }, (_, i) => ({ start: new Date(now - (23 - i) * 3600000).toISOString(), delivered: (i * 7) % 13, deferred: i % 5 === 0 ? 2 : 0, bounced: i === 20 ? 1 : 0, rejected: i % 8 === 3 ? 3 : 0 }));
+      return json(route, 200, { hours, errors: [{ time: ago(1800), queue_id: '4F9D2C0A1B', status: 'deferred', to: 'bob@example.com', reason: 'connect to mx.example.com[192.0.2.25]:25: Connection refused' }], source: 'journal' });
+    }
+    if (p === '/api/v1/modules/mail/settings' && req.method() === 'GET') return json(route, 200, f.settings);
+    if (p === '/api/v1/modules/mail/settings' && req.method() === 'PATCH') {
+      const pf = body.postfix || {};
+      if ('message_size_limit' in pf && pf.message_size_limit < 1000)
+        return json(route, 422, { error: { code: 'invalid_setting', message: 'at least 1000 bytes (Postfix refuses a smaller limit)', field: 'postfix:message_size_limit' } });
+      const files = Object.entries(pf).map(([k, v]) => diff('/etc/postfix/main.cf', `${k} = ${f.settings.postfix[k]}`, `${k} = ${v}`));
+      if (dry) return json(route, 200, { changed: Object.keys(pf).map((k) => `postfix:${k}`), files, commands: [['postfix', 'check'], ['postfix', 'reload']] });
+      Object.assign(f.settings.postfix, pf);
+      return json(route, 200, { changed: Object.keys(pf).map((k) => `postfix:${k}`), audit_id: 79 });
+    }
+    if (p === '/api/v1/mail_aliases' && req.method() === 'GET') return json(route, 200, { mail_aliases: f.aliases });
+    if (p === '/api/v1/mail_aliases' && req.method() === 'POST') {
+      if (dry) return json(route, 200, { plan: { files: [diff('/etc/aliases', '', `${body.name}: ${body.targets.join(', ')}`)], commands: [['newaliases']] } });
+      f.aliases.push({ ...body, editable: true });
+      return json(route, 201, { alias: body, audit_id: 80 });
+    }
+    return json(route, 404, { error: { code: 'not_found', message: `no fake for ${req.method()} ${p}` } });
+  };
+  f.ours = (url) => (url.pathname.startsWith('/api/v1/modules/mail') && !url.pathname.endsWith('/schema')) || url.pathname.startsWith('/api/v1/mail_aliases');
+  return f;
+}
+
+Object.assign(steps, {
+  /* The mail page over fakeMail(): the servers' state, the queue with its
+   * counts, reasons and filters, a message held by selection, a detail with
+   * its headers and its logs link, delete of every message matching
+   * reviewed by its dry run's summary; connected users kicked; the activity
+   * chart and errors; a setting reviewed, applied, and one refused by its
+   * field; an alias added through the plan. */
+  async mail() {
+    const f = fakeMail();
+    await page.route(f.ours, f.handler);
+    try {
+      await go('#/mail');
+      await settled('[data-page=mail] h1[data-loaded=queue]');
+      assert.equal(await page.getAttribute('[data-server=postfix]', 'data-running'), 'true');
+      assert.equal(await page.getAttribute('[data-server=dovecot]', 'data-running'), 'false');
+      const row = (id) => `table.mail-queue tr:has([data-message="${id}"])`;
+      assert.match(await page.textContent(row('4F9D2C0A1B')), /3 h 12 min/);
+      assert.match(await page.textContent(row('4F9D2C0A1B')), /4\.3 KB/);
+      assert.match(await page.textContent(row('5A1B2C3D4E')), /1\.25 MB/);
+      assert.match(await page.textContent(row('5A1B2C3D4E')), /Mailbox full/);
+      assert.match(await page.textContent('[data-queue=deferred]'), /Deferred\s*2/);
+      assert.match(await page.textContent('.mail-reasons'), /Connection refused\s*2 messages/);
+      /* A reason filters by its literal part (the server's groups replace
+       * hosts and addresses). */
+      await page.click('.mail-reasons button[data-reason="Connection refused"]');
+      await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 2);
+      assert.ok(f.requests.some((r) => /queue\?.*reason=Connection\+refused/.test(r.path)));
+      await page.click('.mail-reasons button[data-reason="Connection refused"]');
+      await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 3);
+      await check('mail-queue');
+      /* A queue tab filters on the server. */
+      await page.click('[data-queue=deferred]');
+      await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 2);
+      assert.ok(f.requests.some((r) => /queue\?.*queue=deferred/.test(r.path)));
+      /* Hold one selected message: its id alone is sent. */
+      await page.check('input[data-select="4F9D2C0A1B"]');
+      assert.match(await page.textContent('.mail-scope'), /1 selected message/);
+      await page.click('.mail-bulk button[data-op=hold]');
+      await page.waitForSelector('.page-status .notice-ok');
+      assert.match(await page.textContent('.page-status .notice-ok'), /Put on hold 1 message\. audit record #77/);
+      assert.deepEqual(f.requests.filter((r) => r.path.startsWith('/api/v1/modules/mail/commands/queue_hold')).map((r) => r.body), [{ id: '4F9D2C0A1B' }]);
+      /* A message's detail: recipients, reasons, headers, its logs. */
+      await page.click('[data-queue=all]');
+      await page.click('button[data-message="5A1B2C3D4E"]');
+      await page.waitForSelector('dialog[open] pre.mail-headers');
+      assert.match(await page.textContent('dialog[open] pre.mail-headers'), /Subject: Quarterly figures/);
+      assert.equal(await page.getAttribute('dialog[open] a[data-logs]', 'href'), '#/logs//5A1B2C3D4E');
+      await check('mail-message');
+      await page.click('dialog[open] button[value=close]');
+      /* Delete every message matching the filters: reviewed by its summary. */
+      await page.click('[data-queue=deferred]');
+      await page.fill('.mail-filters input[name=domain]', 'example.com');
+      await page.click('.mail-filters button[type=submit]');
+      await waitFor(() => document.querySelectorAll('table.mail-queue [data-message]').length === 1);
+      assert.match(await page.textContent('.mail-scope'), /the 1 message matching/);
+      await page.click('.mail-bulk button[data-op=delete]');
+      await page.waitForSelector('dialog[open]');
+      assert.equal((await page.textContent('dialog[open] h2')).trim(), 'Delete 1 deferred message to example.com?');
+      await check('mail-delete-review');
+      await page.click('dialog[open] button[value=apply]');
+      await waitFor(() => /Deleted 1 message/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+      const dels = f.requests.filter((r) => r.path.startsWith('/api/v1/modules/mail/commands/queue_delete'));
+      assert.deepEqual(dels.map((r) => [r.path.includes('dry_run=1'), r.body]), [[true, { queue: 'deferred', domain: 'example.com' }], [false, { queue: 'deferred', domain: 'example.com' }]]);
+      await page.waitForSelector('table.mail-queue td.empty');
+
+      /* Connected users: one Disconnect per user, confirmed. */
+      await page.click('#mail-tab-connections');
+      await settled('[data-page=mail] h1[data-loaded=connections]');
+      assert.equal(await page.$$eval('table.mail-connections button[data-kick=alice]', (b) => b.length), 1);
+      await check('mail-connections');
+      await page.click('button[data-kick=alice]');
+      await page.waitForSelector('dialog[open]');
+      assert.match(await page.textContent('dialog[open] h2'), /Disconnect alice\?/);
+      await page.click('dialog[open] button[value=ok]');
+      await waitFor(() => !document.querySelector('table.mail-connections [data-user=alice]'));
+      assert.match(await page.textContent('.page-status .notice-ok'), /alice disconnected \(2 sessions ended\)/);
+
+      /* Activity: the chart, the totals, the last errors. */
+      await page.click('#mail-tab-activity');
+      await settled('[data-page=mail] h1[data-loaded=activity]');
+      await page.waitForSelector('[data-chart=mail-activity] canvas');
+      assert.equal(await page.getAttribute('[data-chart=mail-activity]', 'data-points'), '24');
+      assert.match(await page.textContent('table.mail-errors'), /4F9D2C0A1B.*deferred.*bob@example\.com/s);
+      await check('mail-activity');
+
+      /* Settings: the size limit in MB, a refused value by its field, the
+       * smarthost reviewed and applied (only it is sent, nested). */
+      await page.click('#mail-tab-settings');
+      await settled('[data-page=mail] h1[data-loaded=settings]');
+      const mb = '[data-field="postfix:message_size_limit"] input';
+      assert.equal(await page.inputValue(mb), '10.24');
+      await check('mail-settings');
+      await page.fill(mb, '0.0005');
+      await page.click('form.mail-settings button[type=submit]');
+      await page.waitForSelector('[data-field="postfix:message_size_limit"] .field-error:not(:empty)');
+      assert.match(await page.textContent('[data-field="postfix:message_size_limit"] .field-error'), /at least 1000 bytes/);
+      await page.click('form.mail-settings button:has-text("Discard")');
+      await page.fill('[data-field="postfix:relayhost"] input', '[smtp.example.net]:587');
+      await page.click('form.mail-settings button[type=submit]');
+      await page.waitForSelector('dialog[open] pre.diff');
+      assert.match(await page.textContent('dialog[open] pre.diff'), /\+relayhost = \[smtp\.example\.net\]:587/);
+      await check('mail-settings-review');
+      await page.click('dialog[open] button[value=apply]');
+      await page.waitForSelector('.action-status .notice-ok');
+      assert.match(await page.textContent('.action-status .notice-ok'), /Applied: Smarthost/);
+      const patches = f.requests.filter((r) => r.method === 'PATCH').map((r) => r.body);
+      assert.deepEqual(patches.slice(-2), [{ postfix: { relayhost: '[smtp.example.net]:587' } }, { postfix: { relayhost: '[smtp.example.net]:587' } }]);
+
+      /* Aliases: one added through its plan; a piped alias is not editable. */
+      await page.click('#mail-tab-aliases');
+      await settled('[data-page=mail] h1[data-loaded=aliases]');
+      assert.match(await page.textContent('table.mail-aliases tr:has([data-alias=archive])'), /edited in \/etc\/aliases only/);
+      await page.click('#new-alias');
+      await page.fill('form.alias-form [data-field=name] input', 'sales');
+      await page.fill('form.alias-form textarea', 'alice\nbob@example.org');
+      await page.click('form.alias-form button[type=submit]');
+      await page.waitForSelector('dialog[open] .plan pre.diff');
+      await page.click('dialog[open] button[value=apply]');
+      await page.waitForSelector('table.mail-aliases [data-alias=sales]');
+      assert.deepEqual(f.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/mail_aliases').map((r) => r.body), [{ name: 'sales', targets: ['alice', 'bob@example.org'] }]);
+      await check('mail-aliases');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.click('#mail-tab-queue');
+      await settled('[data-page=mail] h1[data-loaded=queue]');
+      await check('mail-phone');
+      await page.setViewportSize({ width: 1280, height: 800 });
+    } finally {
+      await page.unroute(f.ours, f.handler);
+    }
+  },
+
+  /* A monitor (STEWARD_MONITOR_USER) sees every part of the mail page and
+   * none of the buttons that change anything. */
+  async mailmonitor() {
+    const f = fakeMail();
+    await page.route(f.ours, f.handler);
+    try {
+      await page.goto(URL_ + '/');
+      await page.waitForSelector('form.login');
+      await login(env.STEWARD_MONITOR_USER, env.STEWARD_MONITOR_PASSWORD);
+      await page.waitForSelector('#nav:not([hidden])');
+      for (const t of ['queue', 'connections', 'settings', 'aliases']) {
+        await go(`#/mail/${t}`);
+        await settled(`[data-page=mail] h1[data-loaded=${t}]`);
+        assert.equal(await page.$$eval('.mail-actions button, .mail-bulk button, table.mail-queue input, table.mail-connections button, table.mail-aliases button, #new-alias, form.mail-settings button', (b) => b.length), 0, `${t}: a button a monitor may not use`);
+        if (t === 'settings') assert.equal(await page.$eval('.mail-settings-body', (e) => e.disabled), true);
+        await check(`mail-monitor-${t}`);
+      }
+      assert.match(await page.textContent('main .page[data-page=mail]'), /Changes need the admin role/);
+    } finally {
+      await page.unroute(f.ours, f.handler);
+    }
+  },
+});
+
+Object.assign(steps, {
+  /* Against a real Postfix and Dovecot (test_console_mail_real, mail_ns.py):
+   * the deferred message STEWARD_MAIL_ID listed with its reason, held, then
+   * deleted after the review of its dry run; the smarthost changed through
+   * the settings' review (the test reads postconf -n); the IMAP user
+   * STEWARD_MAIL_IMAP_USER, who logs in once the page shows the connections
+   * (the script writes STEWARD_MAIL_READY), listed and disconnected. */
+  async mailreal() {
+    const id = env.STEWARD_MAIL_ID;
+    const row = `table.mail-queue tr:has([data-message="${id}"])`;
+    await go('#/mail/queue');
+    await settled('[data-page=mail] h1[data-loaded=queue]');
+    await page.waitForSelector(row);
+    assert.match(await page.textContent(row), /deferred/);
+    assert.match(await page.textContent(`${row} .delay-reason`), /127\.0\.0\.1/);
+    assert.match(await page.textContent('.mail-reasons'), /127\.0\.0\.1/);
+    await check('mail-real-queue');
+    await page.check(`input[data-select="${id}"]`);
+    await page.click('.mail-bulk button[data-op=hold]');
+    await waitFor(() => /Put on hold 1 message/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.waitForSelector(`${row} >> text=on hold`);
+    await check('mail-real-held');
+    await page.click(`button[data-message="${id}"]`);
+    await page.waitForSelector('dialog[open] pre.mail-headers');
+    assert.match(await page.textContent('dialog[open] pre.mail-headers'), /Subject: /);
+    await check('mail-real-message');
+    await page.click('dialog[open] button[value=close]');
+    await page.check(`input[data-select="${id}"]`);
+    await page.click('.mail-bulk button[data-op=delete]');
+    await page.waitForSelector('dialog[open]');
+    assert.match(await page.textContent('dialog[open] h2'), /^Delete (message|1 ).*\?$/);
+    assert.match(await page.textContent('dialog[open]'), new RegExp(id));
+    await check('mail-real-delete-review');
+    await page.click('dialog[open] button[value=apply]');
+    await waitFor(() => /Deleted 1 message/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || ''));
+    await page.waitForSelector(row, { state: 'detached' });
+
+    const user = env.STEWARD_MAIL_IMAP_USER;
+    await page.click('#mail-tab-connections');
+    await settled('[data-page=mail] h1[data-loaded=connections]');
+    writeFileSync(env.STEWARD_MAIL_READY, '');
+    /* The tab reads the list again every few seconds. */
+    await page.waitForSelector(`table.mail-connections [data-user="${user}"]`, { timeout: 120000 });
+    assert.match(await page.textContent(`table.mail-connections tr:has([data-user="${user}"])`), /IMAP/);
+    await check('mail-real-connections');
+    await page.click(`button[data-kick="${user}"]`);
+    await page.waitForSelector('dialog[open]');
+    await page.click('dialog[open] button[value=ok]');
+    await waitFor((u) => /disconnected/.test((document.querySelector('.page-status .notice-ok') || {}).textContent || '') && !document.querySelector(`table.mail-connections [data-user="${u}"]`), user);
+    await check('mail-real-kicked');
+
+    await page.click('#mail-tab-activity');
+    await settled('[data-page=mail] h1[data-loaded=activity]');
+    await check('mail-real-activity');
+
+    await page.click('#mail-tab-settings');
+    await settled('[data-page=mail] h1[data-loaded=settings]');
+    const relay = '[data-field="postfix:relayhost"] input';
+    assert.equal(await page.inputValue(relay), '[127.0.0.1]:2526');
+    await page.fill(relay, '[127.0.0.1]:2527');
+    await page.click('form.mail-settings button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    assert.match(await page.textContent('dialog[open] .plan'), /relayhost = \[127\.0\.0\.1\]:2527/);
+    await check('mail-real-settings-review');
+    await page.click('dialog[open] button[value=apply]');
+    await page.waitForSelector('.action-status .notice-ok');
+    assert.match(await page.textContent('.action-status .notice-ok'), /Applied: Smarthost/);
+    assert.equal(await page.inputValue(relay), '[127.0.0.1]:2527');
+    await check('mail-real-settings-applied');
   },
 });
 

@@ -9,6 +9,7 @@ the first failure.  Screenshots of every page go to STEWARD_ARTIFACTS
 the npm packages, so their absence is a failure, not a skip.
 """
 import http.client
+import imaplib
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from conftest import integration, make_user
 from smb_ns import smb_ns, smb  # noqa: F401 (the real smbd of the shares tests)
+from mail_ns import mail_ns, mail  # noqa: F401 (the real Postfix and Dovecot of the mail tests)
 
 UnixHTTPConnection = integration.UnixHTTPConnection
 
@@ -167,6 +169,58 @@ def test_console_shares_page(console):
     make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
     run(d, user, ["shares", "logout", "sharesmonitor"], "shares",
         {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
+
+
+def test_console_mail_page(console):
+    """The mail page: the servers' state, the queue with its counts, reasons
+    and filters, a message held by selection and its detail (headers, a
+    link to its log lines), every deferred message to a domain deleted after
+    the review of its dry run; a user's IMAP sessions ended; the activity
+    chart; the smarthost reviewed and applied, a refused limit shown by its
+    field; an alias added; then a monitor sees every part without the
+    buttons.  The mail routes are answered by the script (fakeMail in
+    console.mjs); test_console_mail_real drives the real servers."""
+    d, user = console
+    integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
+    make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    run(d, user, ["login", "mail", "logout", "mailmonitor"], "mail",
+        {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
+
+
+def test_console_mail_real(mail):
+    """Against a real Postfix and Dovecot (the mail tests' mail_ns.py): a
+    message deferred by the dead relay host is listed with its reason, held
+    (Postfix's hold queue has it), its headers shown, then deleted after the
+    review of its dry run (gone from postqueue); the smarthost changed
+    through the settings' review (postconf -n has it); an IMAP user who logs
+    in while the page shows the connected users appears by the page's own
+    reading and is disconnected from it (the session ends)."""
+    user = mail.add_user("alice", "alice-Secret-1", groups=["sudo"])
+    mail.add_user("carol", "carol-Secret-1")
+    queue_id = mail.defer_mail(to="someone@example.com")["queue_id"]
+    ready = mail.base / "mail-page-ready"
+    opened = {}
+
+    def connect():
+        deadline = time.monotonic() + 300
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if ready.exists():
+            opened["session"] = mail.imap_login("carol", "carol-Secret-1")
+
+    t = threading.Thread(target=connect)
+    t.start()
+    try:
+        run(mail.daemon, user, ["login", "mailreal"], "mail-real",
+            {"STEWARD_MAIL_ID": queue_id, "STEWARD_MAIL_READY": str(ready),
+             "STEWARD_MAIL_IMAP_USER": "carol"})
+    finally:
+        ready.touch()
+        t.join()
+    assert queue_id not in [m["queue_id"] for m in mail.postqueue()]
+    assert "relayhost = [127.0.0.1]:2527" in mail.postconf_n()
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        opened["session"].noop()
 
 
 @pytest.fixture

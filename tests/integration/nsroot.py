@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TOOL_STATE = ("/var/lib/nfs", "/var/lib/samba", "/var/cache/samba", "/run/samba")
+TOOL_STATE = ("/var/lib/nfs", "/var/lib/samba", "/var/cache/samba", "/run/samba",
+              "/var/spool/postfix", "/var/lib/postfix")
 
 
 def scratch_etc(tmp_path):

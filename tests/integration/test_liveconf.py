@@ -260,6 +260,44 @@ def include_global(d, name):
     return None
 
 
+def postconf_value(d, key):
+    """What Postfix reads (postconf over the scratch /etc)."""
+    return ns_out(d, ["postconf", "-h", key])
+
+
+def doveconf_value(d, key):
+    return ns_out(d, ["doveconf", "-h", key])
+
+
+def master_service(d, service):
+    """master.cf's line for the service, as Postfix reads it ("" when off)."""
+    return ns_out(d, ["postconf", "-M", f"{service}/inet"])
+
+
+def mail_certificate(d):
+    """A certificate and its key where Debian's Dovecot looks for them, and
+    both in one PEM (Postfix's smtpd_tls_key_file defaults to the
+    certificate's file): BOTH_PEM."""
+    private = d.etc / "dovecot" / "private"
+    private.mkdir(mode=0o700, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+                    "-subj", "/CN=probe.example.org", "-keyout", str(private / "dovecot.key"),
+                    "-out", str(private / "dovecot.pem")], check=True, capture_output=True)
+    (private / "both.pem").write_bytes((private / "dovecot.key").read_bytes()
+                                       + (private / "dovecot.pem").read_bytes())
+
+
+BOTH_PEM = "/etc/dovecot/private/both.pem"
+DOVECOT_KEY = "/etc/dovecot/private/dovecot.key"
+
+
+def mail_certificate_set(d):
+    """mail_certificate, and both servers pointed at it (submission and
+    SMTPS need a certificate)."""
+    mail_certificate(d)
+    patch(d, "mail", {"tls:cert_file": BOTH_PEM})
+
+
 def ns_out(d, argv):
     return ns_run(d, argv).stdout.strip()
 
@@ -397,6 +435,57 @@ ROWS = {
     # testparm answers its own debug level for this one: the line smbd reads.
     "shares:smb:log_level": (3, lambda d: include_global(d, "log level"), {}),
     "shares:roots": (["/opt"], lambda d: d.https("GET", "/api/v1/modules/shares/folders").json, {}),
+    # What Postfix and Dovecot read (postconf, doveconf over the scratch /etc).
+    "mail:postfix:myhostname": ("probe.example.org", lambda d: postconf_value(d, "myhostname"), {}),
+    "mail:postfix:mydomain": ("example.org", lambda d: postconf_value(d, "mydomain"), {}),
+    "mail:postfix:myorigin": ("$mydomain", lambda d: postconf_value(d, "myorigin"), {}),
+    "mail:postfix:mydestination": (["$myhostname", "localhost"],
+                                   lambda d: postconf_value(d, "mydestination"), {}),
+    "mail:postfix:inet_interfaces": (["loopback-only"],
+                                     lambda d: postconf_value(d, "inet_interfaces"), {}),
+    "mail:postfix:inet_protocols": ("ipv4", lambda d: postconf_value(d, "inet_protocols"), {}),
+    "mail:postfix:mynetworks": (["127.0.0.0/8"], lambda d: postconf_value(d, "mynetworks"), {}),
+    "mail:postfix:relayhost": ("[smtp.example.net]:587", lambda d: postconf_value(d, "relayhost"), {}),
+    "mail:postfix:message_size_limit": (
+        20480000, lambda d: postconf_value(d, "message_size_limit"), {}),
+    "mail:postfix:mailbox_size_limit": (
+        104857600, lambda d: postconf_value(d, "mailbox_size_limit"), {}),
+    "mail:postfix:recipient_delimiter": ("-", lambda d: postconf_value(d, "recipient_delimiter"), {}),
+    "mail:postfix:home_mailbox": ("Maildir/", lambda d: postconf_value(d, "home_mailbox"), {}),
+    "mail:postfix:smtpd_tls_cert_file": (
+        BOTH_PEM, lambda d: postconf_value(d, "smtpd_tls_cert_file"), mail_certificate),
+    "mail:postfix:smtpd_tls_key_file": (
+        DOVECOT_KEY, lambda d: postconf_value(d, "smtpd_tls_key_file"), mail_certificate),
+    "mail:postfix:smtpd_tls_security_level": (
+        "may", lambda d: postconf_value(d, "smtpd_tls_security_level"), {}),
+    "mail:postfix:smtp_tls_security_level": (
+        "may", lambda d: postconf_value(d, "smtp_tls_security_level"), {}),
+    "mail:postfix:smtpd_relay_restrictions": (
+        ["permit_mynetworks", "reject_unauth_destination"],
+        lambda d: postconf_value(d, "smtpd_relay_restrictions"), {}),
+    "mail:postfix:smtpd_recipient_restrictions": (
+        ["reject_unauth_pipelining"], lambda d: postconf_value(d, "smtpd_recipient_restrictions"), {}),
+    "mail:postfix:virtual_alias_domains": (
+        ["example.com"], lambda d: postconf_value(d, "virtual_alias_domains"), {}),
+    "mail:postfix:smtpd_banner": ("$myhostname ESMTP probe", lambda d: postconf_value(d, "smtpd_banner"), {}),
+    "mail:postfix:submission": (True, lambda d: master_service(d, "submission"), mail_certificate_set),
+    "mail:postfix:smtps": (True, lambda d: master_service(d, "smtps"), mail_certificate_set),
+    "mail:dovecot:protocols": (["imap"], lambda d: doveconf_value(d, "protocols"), {}),
+    "mail:dovecot:ssl": ("required", lambda d: doveconf_value(d, "ssl"), mail_certificate),
+    "mail:dovecot:ssl_cert": (BOTH_PEM, lambda d: doveconf_value(d, "ssl_cert"), mail_certificate),
+    "mail:dovecot:ssl_key": (BOTH_PEM, lambda d: doveconf_value(d, "ssl_key"), mail_certificate),
+    "mail:dovecot:mail_location": (
+        "maildir:~/Maildir", lambda d: doveconf_value(d, "mail_location"), {}),
+    "mail:dovecot:auth_mechanisms": (
+        ["plain", "login"], lambda d: doveconf_value(d, "auth_mechanisms"), {}),
+    "mail:dovecot:login_greeting": (
+        "Probe mail ready", lambda d: doveconf_value(d, "login_greeting"), {}),
+    "mail:dovecot:mail_max_userip_connections": (
+        3, lambda d: doveconf_value(d, "mail_max_userip_connections"), {}),
+    "mail:tls:cert_file": (BOTH_PEM, lambda d: (postconf_value(d, "smtpd_tls_cert_file"),
+                                                doveconf_value(d, "ssl_cert")), mail_certificate),
+    "mail:tls:key_file": (DOVECOT_KEY, lambda d: (postconf_value(d, "smtpd_tls_key_file"),
+                                                  doveconf_value(d, "ssl_key")), mail_certificate),
 }
 
 
@@ -439,7 +528,9 @@ def test_set_rollback_set_again(live, setting):
     d = live
     module, key = setting.split(":", 1)
     value, probe, setup = ROWS[setting]
-    if setup:
+    if callable(setup):  # files and settings the row needs (a certificate)
+        setup(d)
+    elif setup:
         patch(d, "stewardd", setup)
     before = probe(d)
 

@@ -4,6 +4,8 @@ per queue, counted from Postfix's queue directories by the helper), the
 module's own command line words (`steward mail who|kick|activity`, `steward
 mail queue …` reaching the collection mail_queue), and commands that take
 ?dry_run=1 only when they say so."""
+import os
+import pwd
 import re
 
 import pytest
@@ -95,3 +97,54 @@ def test_dry_run_only_where_a_command_says_so(mail):
     r = mail.api("DELETE", f"/api/v1/modules/mail/queue/{qid}")
     assert r.status == 200 and r.json["dry_run"] is False, r
     assert qid not in {m["queue_id"] for m in mail.postqueue()}
+    # the answer names its audit record, which says what was done
+    rec = mail.api("GET", f"/api/v1/audit/{r.json['audit_id']}").json
+    assert rec["operation"] == "command:queue_delete" and rec["result"] == "ok", rec
+    assert rec["args"] == {"id": qid, "summary": f"delete message {qid}"}, rec
+
+
+def test_the_stage_leaves_the_live_queue_directories_alone(mail):
+    """postfix check, run on the staged configuration, makes the queue
+    directories it misses; the stage's overlay keeps them out of the live
+    spool (a Postfix configured before it first starts has none)."""
+    saved = mail.path("/var/spool/postfix/saved")
+    if saved.exists():
+        saved.rmdir()
+    try:
+        r = mail.api("PATCH", "/api/v1/modules/mail/settings?dry_run=1",
+                     {"postfix": {"message_size_limit": 20480001}})
+        assert r.status == 200, r
+        assert any(f["path"] == "/etc/postfix/main.cf" for f in r.json["files"]), r.json
+        assert not saved.exists()
+        # and a staged check that fails still says why
+        r = mail.api("PATCH", "/api/v1/modules/mail/settings?dry_run=1",
+                     {"postfix": {"mailbox_size_limit": 1000}})
+        assert r.status == 422, r
+        assert not saved.exists()
+    finally:
+        if not saved.exists():
+            saved.mkdir(mode=0o700)
+            os.chown(saved, pwd.getpwnam("postfix").pw_uid, 0)
+
+
+def test_status_says_which_server_runs(mail):
+    """The servers' pid files are root's: the status is read in the helper,
+    for every role that may read it."""
+    for role in ("monitor", "admin"):
+        st = mail.api("GET", "/api/v1/modules/mail", role=role).json
+        assert st["state"] == "running", st
+        assert st["postfix"] == {"installed": True, "running": True}, st
+        assert st["dovecot"] == {"installed": True, "running": True}, st
+        assert "reason" not in st, st
+    listed = {m["name"]: m for m in mail.api("GET", "/api/v1/modules", role="monitor")
+              .json["modules"]}
+    assert listed["mail"]["state"] == "running", listed["mail"]
+    mail.stop_dovecot()
+    try:
+        st = mail.api("GET", "/api/v1/modules/mail", role="monitor").json
+        assert st["state"] == "degraded", st
+        assert st["reason"] == "Dovecot is not running (Postfix is)", st
+        p = mail.cli("list", check=0)
+        assert "Dovecot is not running (Postfix is)" in p.stdout, p.stdout
+    finally:
+        mail.start_dovecot()

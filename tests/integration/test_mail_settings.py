@@ -138,6 +138,37 @@ def test_read_is_what_postfix_and_dovecot_read(mail):
     assert s["postfix"]["submission"] is False and s["postfix"]["smtps"] is False
 
 
+def test_defaults_are_postfix_s_own(mail):
+    """A main.cf that sets almost nothing (written by hand for the read, no
+    reload: the running Postfix keeps its own): every key reads as
+    `postconf -h` answers, so the table of Postfix 3.7's defaults cannot
+    drift from the installed Postfix unseen.  mynetworks' default depends on
+    the interfaces and reads as an empty list."""
+    main = mail.path(MAIN_CF)
+    original = main.read_bytes()
+    try:
+        main.write_text("compatibility_level = 3.6\n")
+        s = settings(mail)["postfix"]
+        for key, value in s.items():
+            if key in ("submission", "smtps"):
+                continue
+            want = postconf_h(mail, key)
+            if key == "smtpd_relay_restrictions":  # an expression of compatibility_level
+                want = mail.run_in_ns("postconf", "-x", "-h", key).stdout.strip()
+            if key == "mynetworks":
+                assert value == [], value
+            elif key in POSTFIX_LISTS:
+                assert value == split(want), key
+            elif key in ("message_size_limit", "mailbox_size_limit"):
+                assert value == int(want), key
+            elif key.endswith("tls_security_level"):
+                assert value == (want or "none"), key
+            else:
+                assert value == want, key
+    finally:
+        main.write_bytes(original)
+
+
 # ---- Postfix's main.cf ------------------------------------------------------------
 
 
@@ -270,7 +301,10 @@ def make_expired(mail):
 
 
 def test_submission_needs_a_certificate(mail):
-    assert settings(mail)["postfix"]["smtpd_tls_cert_file"] == ""
+    cleared = None
+    if settings(mail)["postfix"]["smtpd_tls_cert_file"]:  # Debian's snakeoil, where ssl-cert is
+        cleared = patch(mail, {"postfix:smtpd_tls_cert_file": "", "postfix:smtpd_tls_key_file": ""})
+        assert cleared.status == 200, cleared
     before = files(mail)
     r = patch(mail, {"postfix:submission": True})
     assert r.status == 422, r
@@ -280,6 +314,8 @@ def test_submission_needs_a_certificate(mail):
     assert r.status == 422, r
     assert r.json["error"]["field"] == "postfix:smtpd_tls_security_level"
     assert files(mail) == before
+    if cleared:
+        rollback(mail, cleared.json["audit_id"])
 
 
 def test_certificates_that_do_not_fit_are_refused(mail):

@@ -67,6 +67,8 @@ def test_smtp_session_listed(mail, users):
         assert r.status == 200, r
         return [c for c in r.json["connections"] if c["service"] == "smtp"]
 
+    # Nothing of a mail test run beside this one (its own Postfix, on other
+    # files: another mount namespace) is listed.
     assert smtp_rows() == []
     s = smtplib.SMTP(mail.ip, 25, timeout=30)
     try:

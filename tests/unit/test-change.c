@@ -3,6 +3,7 @@
  * that touch nothing, the plan's JSON, the lock hook, rollback with its
  * conflict check, and a staged command observed through a watched file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <ftw.h>
 #include <limits.h>
@@ -517,6 +518,62 @@ static void test_validate_sees_the_stage(void **state) {
         change_plan_done(&p);
 }
 
+/* A directory outside /etc the checker writes to (postfix check makes
+ * missing queue directories): the stage's overlay keeps the writes there,
+ * and the checker sees what the directory holds. */
+static char overlay_dir[64];
+static const char *const overlay_dirs[] = {overlay_dir, NULL};
+
+static int write_beside(const char *etc, struct module_error *err) {
+        char path[128];
+        int fd;
+
+        (void)etc;
+        snprintf(path, sizeof path, "%s/there", overlay_dir);
+        if (access(path, F_OK) < 0) {
+                module_error_set(err, 500, "internal", NULL, "the stage hides the directory");
+                return -ENOENT;
+        }
+        snprintf(path, sizeof path, "%s/made-by-the-checker", overlay_dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot write: %s", strerror(errno));
+                return -errno;
+        }
+        close(fd);
+        return 0;
+}
+static const change_hooks_t overlaid = {.validate = write_beside, .stage_overlays = overlay_dirs};
+
+static void test_stage_overlays_keep_writes(void **state) {
+        char path[128], etc_path[64];
+        struct change_plan p;
+        struct module_error err = {0};
+        json_t *plan = NULL;
+        int r;
+
+        if (geteuid() != 0)
+                skip();
+        snprintf(overlay_dir, sizeof overlay_dir, "/tmp/steward-test-overlay-XXXXXX");
+        assert_non_null(mkdtemp(overlay_dir));
+        snprintf(path, sizeof path, "%s/there", overlay_dir);
+        assert_int_equal(write_file_atomic(path, "x\n", 2, 0600), 0);
+        snprintf(etc_path, sizeof etc_path, "/etc/steward-test-change-%d", (int)getpid());
+        change_plan_init(&p);
+        change_edit(&p, etc_path, CHANGE_FILE, "good\n", 0644);
+        r = change_run(&p, &(struct change_opts){.dry_run = true, .hooks = &overlaid}, &plan,
+                       &err);
+        if (r < 0 && strstr(err.message, "overlay"))
+                skip();
+        assert_int_equal(r, 0);
+        snprintf(path, sizeof path, "%s/made-by-the-checker", overlay_dir);
+        assert_int_equal(access(path, F_OK), -1);
+        json_decref(plan);
+        change_plan_done(&p);
+        unlink(strcat(strcpy(path, overlay_dir), "/there"));
+        assert_int_equal(rmdir(overlay_dir), 0);
+}
+
 /* A plan with no command leaves a watched file as it was: the guard sees
  * the same state before and after. */
 static int same_before_after(const struct change_plan *p, void *data, struct module_error *err) {
@@ -582,6 +639,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_staged_command_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_validate_sees_the_stage, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stage_overlays_keep_writes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_watched_without_commands, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_plan_limits, setup, teardown),
         };

@@ -40,8 +40,7 @@ static void test_maincf(void **state) {
         (void)state;
         assert_int_equal(maincf_parse(text, &p), 0);
         assert_string_equal(sget(p, "myhostname"), "last.example.org");
-        assert_string_equal(sget(p, "mydestination"),
-                            "$myhostname, localhost.$mydomain localhost");
+        assert_string_equal(sget(p, "mydestination"), "$myhostname, localhost.$mydomain localhost");
         assert_string_equal(sget(p, "relayhost"), "");
         assert_string_equal(sget(p, "smtpd_banner"), "$myhostname ESMTP");
         assert_null(json_object_get(p, "bad line without equals"));
@@ -91,8 +90,9 @@ static void test_master(void **state) {
 
 static void test_dovecot(void **state) {
         char dir[] = "/tmp/test-mailconf-XXXXXX", path[128];
-        static const char *const keys[] = {"protocols", "ssl", "ssl_cert", "login_greeting",
-                                           "mail_max_userip_connections", NULL};
+        static const char *const keys[] = {
+                "protocols", "ssl", "ssl_cert", "login_greeting", "mail_max_userip_connections",
+                NULL};
         json_t *v = json_object();
         FILE *f;
 
@@ -116,8 +116,9 @@ static void test_dovecot(void **state) {
         fclose(f);
         snprintf(path, sizeof path, "%s/dovecot.conf", dir);
         f = fopen(path, "w");
-        fprintf(f, "!include_try %s/*.protocol\ndict {\n  ssl = no\n}\n!include conf.d/*.conf\n"
-                   "!include_try local.conf\n",
+        fprintf(f,
+                "!include_try %s/*.protocol\ndict {\n  ssl = no\n}\n!include conf.d/*.conf\n"
+                "!include_try local.conf\n",
                 dir);
         fclose(f);
         json_object_set_new(v, "protocols", json_string(""));
@@ -181,10 +182,10 @@ static void test_grammars(void **state) {
         assert_true(mail_network_valid("192.0.2.7"));
         assert_true(mail_network_valid("[::1]/128"));
         assert_true(mail_network_valid("[::ffff:127.0.0.0]/104"));
-        assert_false(mail_network_valid("10.0.0.1/8"));   /* host bits */
-        assert_false(mail_network_valid("10.0.0.0/33"));  /* prefix */
+        assert_false(mail_network_valid("10.0.0.1/8"));  /* host bits */
+        assert_false(mail_network_valid("10.0.0.0/33")); /* prefix */
         assert_false(mail_network_valid("10.0.0.0/08"));
-        assert_false(mail_network_valid("::1/128"));      /* Postfix wants [ ] */
+        assert_false(mail_network_valid("::1/128")); /* Postfix wants [ ] */
         assert_false(mail_network_valid("[2001:db8::1]/32"));
         assert_false(mail_network_valid("0.0.0.0/"));
 

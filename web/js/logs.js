@@ -4,7 +4,8 @@
  * opens its own EventSource for `logs` events with the same filters and the
  * cursor of the newest entry it shows, and reopens it from the newest
  * cursor if it drops.  Below, the text files under /var/log with a tail of
- * the one picked.  #/logs/UNIT opens with that unit's entries.
+ * the one picked.  #/logs/UNIT opens with that unit's entries, #/logs/UNIT/TEXT
+ * (UNIT may be empty) with those holding TEXT (the mail page's queue ids).
  *
  * Logs need an operator (docs/api.md); a monitor sees the server's
  * refusal. */
@@ -42,7 +43,7 @@ function entryRow(e) {
   );
 }
 
-export async function render(view, ctx, initialUnit) {
+export async function render(view, ctx, initialUnit, initialText) {
   const unit = h('input', { name: 'unit', id: 'logs-unit', placeholder: 'nginx.service', value: initialUnit || '', autocomplete: 'off' });
   const priority = h(
     'select',
@@ -52,7 +53,7 @@ export async function render(view, ctx, initialUnit) {
   );
   const since = h('input', { name: 'since', id: 'logs-since', placeholder: '-1h, today, 2026-12-04 06:00' });
   const until = h('input', { name: 'until', id: 'logs-until', placeholder: 'now' });
-  const grep = h('input', { name: 'grep', id: 'logs-grep', placeholder: 'text, any case', type: 'search' });
+  const grep = h('input', { name: 'grep', id: 'logs-grep', placeholder: 'text, any case', type: 'search', value: initialText || '' });
   const followBox = h('input', { type: 'checkbox', name: 'follow', id: 'logs-follow', checked: true });
   const fields = {
     unit: field('Unit', unit, null, { inline: true, name: 'unit' }),

@@ -91,7 +91,9 @@ static const char *status_reason(bool pi, bool pr, bool di, bool dr) {
         return NULL;
 }
 
-static int mail_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+/* The state as this process sees it: the pid files are root's (0600), so
+ * only the helper tells running from stopped (mail_status asks it). */
+static int status_here(json_t **ret, struct module_error *err) {
         bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
         bool pr = pi && mail_postfix_running(), dr = di && mail_dovecot_running();
         const char *reason = status_reason(pi, pr, di, dr);
@@ -100,15 +102,12 @@ static int mail_status(const struct module_ctx *ctx, json_t **ret, struct module
                             : pr || dr        ? "degraded"
                                               : "stopped";
 
-        (void)ctx;
         *ret = json_pack("{s:s, s:{s:b, s:b}, s:{s:b, s:b}, s:s*}", "state", state, "postfix",
                          "installed", pi, "running", pr, "dovecot", "installed", di, "running",
                          dr, "reason", reason);
         return *ret ? 0 : oom(err);
 }
 
-/* fullstatus: the status, the queue's counts and the activity of the last
- * day, each from the helper when the front asks. */
 static int read_in_helper(const struct module_ctx *ctx, json_t *args, json_t **ret,
                           struct module_error *err) {
         if (!args)
@@ -121,6 +120,17 @@ static int read_in_helper(const struct module_ctx *ctx, json_t *args, json_t **r
         return ctx->privileged_read(ctx, "mail", args, ret, err); /* takes args over */
 }
 
+static int mail_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        struct module_error e = {0};
+
+        if (ctx && ctx->privileged_read &&
+            read_in_helper(ctx, json_pack("{s:s}", "what", "status"), ret, &e) >= 0)
+                return 0;
+        return status_here(ret, err);
+}
+
+/* fullstatus: the status, the queue's counts and the activity of the last
+ * day, each from the helper when the front asks. */
 static int mail_fullstatus(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *st = NULL, *q = NULL, *act = NULL;
         struct module_error e = {0};
@@ -175,24 +185,41 @@ static int64_t spool_count(int fd, unsigned depth, int64_t max) {
         return n;
 }
 
+static const char *const spool_queues[] = {"active", "deferred", "hold", "incoming", "maildrop"};
+
+static int64_t spool_queue_count(const char *queue) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof path, SPOOL_DIR "/%s", queue);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -1 : spool_count(fd, 3, INT64_C(10000000));
+}
+
+int64_t mail_spool_messages(void) {
+        int64_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(spool_queues); i++) {
+                int64_t c = spool_queue_count(spool_queues[i]);
+                n += c > 0 ? c : 0;
+        }
+        return n;
+}
+
 /* In the helper: {"families": [steward_mail_queue_messages{queue},
  * steward_mail_server_up{server}]}; nothing when neither is installed. */
 static int mail_gauges(json_t **ret, struct module_error *err) {
-        static const char *const queues[] = {"active", "deferred", "hold", "incoming", "maildrop"};
         _cleanup_json_ json_t *families = json_array(), *q = json_array(), *up = json_array();
         bool pi = mail_postfix_installed(), di = mail_dovecot_installed();
 
         if (!families || !q || !up)
                 return oom(err);
-        for (size_t i = 0; pi && i < ELEMENTSOF(queues); i++) {
-                char path[64];
-                snprintf(path, sizeof path, SPOOL_DIR "/%s", queues[i]);
-                int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                json_array_append_new(q, json_pack("{s:{s:s}, s:I}", "labels", "queue", queues[i],
-                                                   "value", (json_int_t)spool_count(fd, 3,
-                                                                                    INT64_C(10000000))));
+        for (size_t i = 0; pi && i < ELEMENTSOF(spool_queues); i++) {
+                int64_t n = spool_queue_count(spool_queues[i]);
+                if (n >= 0)
+                        json_array_append_new(q, json_pack("{s:{s:s}, s:I}", "labels", "queue",
+                                                           spool_queues[i], "value",
+                                                           (json_int_t)n));
         }
         if (pi)
                 json_array_append_new(up, json_pack("{s:{s:s}, s:i}", "labels", "server", "postfix",
@@ -312,7 +339,8 @@ static int mail_privileged_read_role(json_t *args) {
 
         if (!what)
                 return -1;
-        if (STREQ(what, "queue") || STREQ(what, "connections") || STREQ(what, "activity"))
+        if (STREQ(what, "queue") || STREQ(what, "connections") || STREQ(what, "activity") ||
+            STREQ(what, "status"))
                 return ROLE_MONITOR;
         if (STREQ(what, "message"))
                 return ROLE_ADMIN;
@@ -322,6 +350,8 @@ static int mail_privileged_read_role(json_t *args) {
 static int mail_privileged_read(json_t *args, json_t **ret, struct module_error *err) {
         const char *what = json_string_value(json_object_get(args, "what"));
 
+        if (what && STREQ(what, "status"))
+                return status_here(ret, err);
         if (what && STREQ(what, "queue"))
                 return queue_list(args, ret, err);
         if (what && STREQ(what, "message"))

@@ -24,6 +24,9 @@
 /* Whether the tools are installed (postconf, doveadm). */
 bool mail_postfix_installed(void);
 bool mail_dovecot_installed(void);
+/* The files in Postfix's five queue directories (every message, whatever
+ * its state), counted as root in the helper; 0 when there are none. */
+int64_t mail_spool_messages(void);
 /* Whether the servers run (Postfix's master pid file names a live process;
  * doveadm can reach Dovecot's master).  Helper only for dovecot. */
 bool mail_postfix_running(void);

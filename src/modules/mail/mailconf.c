@@ -41,8 +41,9 @@ static int maincf_line(char *line, json_t *params) {
         *eq = '\0';
         trim_end(k);
         kn = strlen(k);
-        if (kn == 0 || kn > 100 || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789_") != kn)
+        if (kn == 0 || kn > 100 ||
+            strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_") != kn)
                 return 0;
         v = eq + 1;
         v += strspn(v, " \t");
@@ -339,7 +340,8 @@ static int dovecot_text(const char *path, char *text, const char *const *keys, j
 
                 if (n == 0)
                         continue;
-                if (path && (strncmp(s, "!include_try ", 13) == 0 || strncmp(s, "!include ", 9) == 0)) {
+                if (path &&
+                    (strncmp(s, "!include_try ", 13) == 0 || strncmp(s, "!include ", 9) == 0)) {
                         bool try_only = s[8] == '_';
                         char *arg = s + (try_only ? 13 : 9);
                         arg += strspn(arg, " \t");
@@ -537,23 +539,40 @@ bool mail_interface_valid(const char *s) {
 
 /* The restrictions Steward writes: the ones an administrator of a small
  * mail server uses.  Those in takes_operand need the next item. */
-static const char *const restrictions[] = {
-        "permit", "reject", "defer", "warn_if_reject", "permit_mynetworks",
-        "permit_sasl_authenticated", "permit_tls_clientcerts", "permit_auth_destination",
-        "reject_unauth_destination", "defer_unauth_destination", "reject_unauth_pipelining",
-        "reject_non_fqdn_recipient", "reject_non_fqdn_sender", "reject_non_fqdn_helo_hostname",
-        "reject_invalid_helo_hostname", "reject_unknown_helo_hostname",
-        "reject_unknown_recipient_domain", "reject_unknown_sender_domain",
-        "reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname",
-        "reject_unlisted_recipient", "reject_unlisted_sender", "reject_unverified_recipient",
-        "reject_unverified_sender", "reject_plaintext_session", "reject_multi_recipient_bounce",
-        "reject_sender_login_mismatch", NULL};
+static const char *const restrictions[] = {"permit",
+                                           "reject",
+                                           "defer",
+                                           "warn_if_reject",
+                                           "permit_mynetworks",
+                                           "permit_sasl_authenticated",
+                                           "permit_tls_clientcerts",
+                                           "permit_auth_destination",
+                                           "reject_unauth_destination",
+                                           "defer_unauth_destination",
+                                           "reject_unauth_pipelining",
+                                           "reject_non_fqdn_recipient",
+                                           "reject_non_fqdn_sender",
+                                           "reject_non_fqdn_helo_hostname",
+                                           "reject_invalid_helo_hostname",
+                                           "reject_unknown_helo_hostname",
+                                           "reject_unknown_recipient_domain",
+                                           "reject_unknown_sender_domain",
+                                           "reject_unknown_client_hostname",
+                                           "reject_unknown_reverse_client_hostname",
+                                           "reject_unlisted_recipient",
+                                           "reject_unlisted_sender",
+                                           "reject_unverified_recipient",
+                                           "reject_unverified_sender",
+                                           "reject_plaintext_session",
+                                           "reject_multi_recipient_bounce",
+                                           "reject_sender_login_mismatch",
+                                           NULL};
 
 static const char *const takes_operand[] = {
-        "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_sender",
-        "reject_rhsbl_recipient", "reject_rhsbl_helo", "reject_rhsbl_reverse_client",
-        "check_client_access", "check_sender_access", "check_recipient_access",
-        "check_helo_access", "check_policy_service", NULL};
+        "reject_rbl_client",      "reject_rhsbl_client",  "reject_rhsbl_sender",
+        "reject_rhsbl_recipient", "reject_rhsbl_helo",    "reject_rhsbl_reverse_client",
+        "check_client_access",    "check_sender_access",  "check_recipient_access",
+        "check_helo_access",      "check_policy_service", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
         for (size_t i = 0; list[i]; i++)
@@ -564,7 +583,7 @@ static bool in_list(const char *const *list, const char *s) {
 
 /* A lookup table (type:/absolute/path) or a policy service. */
 static bool table_valid(const char *s) {
-        static const char *const types[] = {"hash:", "lmdb:", "cdb:", "cidr:", "regexp:",
+        static const char *const types[] = {"hash:", "lmdb:",     "cdb:",    "cidr:", "regexp:",
                                             "pcre:", "texthash:", "inline:", NULL};
         if (strncmp(s, "unix:private/", 13) == 0)
                 return label_valid(s + 13, strlen(s + 13));
@@ -635,10 +654,9 @@ bool mail_protocol_valid(const char *s) {
 }
 
 bool mail_mechanism_valid(const char *s) {
-        static const char *const mechs[] = {"plain",        "login",         "cram-md5",
-                                            "digest-md5",   "scram-sha-1",   "scram-sha-256",
-                                            "external",     "oauthbearer",   "xoauth2",
-                                            "gssapi",       "anonymous",     NULL};
+        static const char *const mechs[] = {
+                "plain",    "login",       "cram-md5", "digest-md5", "scram-sha-1", "scram-sha-256",
+                "external", "oauthbearer", "xoauth2",  "gssapi",     "anonymous",   NULL};
         return in_list(mechs, s);
 }
 
@@ -683,8 +701,7 @@ char *maincf_postconf_n(const char *text) {
         keys = calloc(json_object_size(p) + 1, sizeof *keys);
         if (!keys)
                 return NULL;
-        json_object_foreach(p, k, v)
-                keys[n++] = k;
+        json_object_foreach(p, k, v) keys[n++] = k;
         qsort(keys, n, sizeof *keys, key_cmp);
         buf_init(&b, MAILCONF_FILE_MAX + 4096);
         for (size_t i = 0; i < n; i++)

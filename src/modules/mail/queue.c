@@ -657,6 +657,10 @@ static int scan_queue(struct scan *s, struct module_error *err) {
                               sizeof msg);
         if (r == -ENOMEM)
                 return oom(err);
+        /* A Postfix that never ran has no queue directories to read
+         * directly: postqueue fails, and the queue is empty. */
+        if (r > 0 && !mail_postfix_running() && mail_spool_messages() == 0)
+                return 0;
         if (r != 0)
                 return scan_error(r, msg, err);
         return 0;

@@ -33,7 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,14 +190,17 @@ static const struct {
 };
 
 /* Dovecot 2.3's defaults as Debian builds it (doveconf -d). */
-static const char *const dovecot_keys[] = {"protocols",       "ssl",
-                                           "ssl_cert",        "ssl_key",
-                                           "mail_location",   "auth_mechanisms",
-                                           "login_greeting",  "mail_max_userip_connections",
+static const char *const dovecot_keys[] = {"protocols",
+                                           "ssl",
+                                           "ssl_cert",
+                                           "ssl_key",
+                                           "mail_location",
+                                           "auth_mechanisms",
+                                           "login_greeting",
+                                           "mail_max_userip_connections",
                                            NULL};
-static const char *const dovecot_defaults[] = {"",      "yes",   "",
-                                               "",      "",      "plain",
-                                               "Dovecot (Debian) ready.", "10"};
+static const char *const dovecot_defaults[] = {
+        "", "yes", "", "", "", "plain", "Dovecot (Debian) ready.", "10"};
 
 /* A computed default: myhostname is the host's name (with ".localdomain"
  * when it has no dot), mydomain that name without its first label. */
@@ -208,8 +214,8 @@ static char *postfix_default(const char *param, json_t *params) {
         if (STREQ(param, "smtpd_relay_restrictions")) {
                 v = json_string_value(json_object_get(params, "compatibility_level"));
                 return strdup(!v || STREQ(v, "0") ? ""
-                                                   : "permit_mynetworks, permit_sasl_authenticated, "
-                                                     "defer_unauth_destination");
+                                                  : "permit_mynetworks, permit_sasl_authenticated, "
+                                                    "defer_unauth_destination");
         }
         if (STREQ(param, "mynetworks"))
                 return strdup(""); /* mynetworks_style's networks: not known without a tool */
@@ -269,7 +275,8 @@ static int read_postfix(json_t *params, const char *master, json_t *out) {
                         return -ENOMEM;
         }
         if (json_object_set_new(out, "submission",
-                                json_boolean(master_service_on(master, "submission", &in_block))) < 0 ||
+                                json_boolean(master_service_on(master, "submission", &in_block))) <
+                    0 ||
             json_object_set_new(out, "smtps",
                                 json_boolean(master_service_on(master, "smtps", &in_block))) < 0)
                 return -ENOMEM;
@@ -379,7 +386,8 @@ static int tls_file(const char *path, const char *what, const char *field, char 
                 return r;
         }
         if (!strstr(*ret, "-----BEGIN ")) {
-                module_error_set(err, 422, "invalid_setting", field, "%s is not a PEM %s", path, what);
+                module_error_set(err, 422, "invalid_setting", field, "%s is not a PEM %s", path,
+                                 what);
                 return -EINVAL;
         }
         return 0;
@@ -412,10 +420,11 @@ static int tls_pair_check(const char *cert, const char *key, const char *cert_fi
         if (tls_file(cert, "certificate", cert_field, &ct, err) < 0 ||
             tls_file(key, "key", key_field, &kt, err) < 0)
                 return -EINVAL;
-        if (strstr(kt, "ENCRYPTED")) {
+        if (strstr(kt, "-----BEGIN ENCRYPTED") || strstr(kt, "Proc-Type: 4,ENCRYPTED")) {
                 module_error_set(err, 422, "invalid_setting", key_field,
                                  "%s is encrypted: the servers start unattended and need a key "
-                                 "without a passphrase", key);
+                                 "without a passphrase",
+                                 key);
                 return -EINVAL;
         }
         cd = (gnutls_datum_t){(unsigned char *)ct, (unsigned)strlen(ct)};
@@ -429,7 +438,8 @@ static int tls_pair_check(const char *cert, const char *key, const char *cert_fi
                                  "%s holds no certificate GnuTLS can read", cert);
                 goto out;
         }
-        if (gnutls_x509_privkey_import2(pk, &kd, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN) < 0) {
+        if (gnutls_x509_privkey_import2(pk, &kd, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN) <
+            0) {
                 module_error_set(err, 422, "invalid_setting", key_field,
                                  "%s holds no private key GnuTLS can read", key);
                 goto out;
@@ -470,8 +480,8 @@ out:
  * terminal); what it wrote, on one line, in msg.  Its exit status or
  * -errno. */
 static int exec_on_pty(const char *const *argv, char *msg, size_t msg_len) {
-        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
-                                     "TERM=dumb", NULL};
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "TERM=dumb",
+                                     NULL};
         _cleanup_close_ int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
         char name[128];
         size_t got = 0;
@@ -554,16 +564,16 @@ static const char *field_named(const char *msg, const char *prefix) {
  * check out: set by an apply by what it writes (the stage is a fork of
  * this process, which serves one change at a time).  Other plans with
  * mail_hooks (the aliases) get postfix check. */
-static bool stage_dovecot, stage_no_postfix;
+static bool stage_dovecot, stage_no_postfix, stage_no_check;
 
-static int check_postfix(struct module_error *err) {
+static int check_postfix(bool check_spool, struct module_error *err) {
         const char *check[] = {"/usr/sbin/postfix", "check", NULL};
         const char *n[] = {"/usr/sbin/postconf", "-n", NULL};
         _cleanup_free_ char *out = NULL;
         char msg[1024];
         int r;
 
-        r = exec_on_pty(check, msg, sizeof msg);
+        r = check_spool ? exec_on_pty(check, msg, sizeof msg) : 0;
         if (r != 0) {
                 module_error_set(err, 422, "invalid_setting", field_named(msg, "postfix:"),
                                  "postfix check refused the new configuration (%d): %s", r,
@@ -572,8 +582,9 @@ static int check_postfix(struct module_error *err) {
         }
         r = change_exec_output(n, 1u << 20, &out, NULL, msg, sizeof msg);
         if (r != 0 || strstr(msg, "unused parameter") || strstr(msg, "fatal")) {
-                module_error_set(err, 422, strstr(msg, "unused parameter") ? "unknown_setting"
-                                                                            : "invalid_setting",
+                module_error_set(err, 422,
+                                 strstr(msg, "unused parameter") ? "unknown_setting"
+                                                                 : "invalid_setting",
                                  field_named(msg, "postfix:"),
                                  "postconf -n refused the new main.cf (%d): %s", r, msg);
                 return -EINVAL;
@@ -590,26 +601,71 @@ static int check_dovecot(struct module_error *err) {
         r = change_exec_output(argv, 4u << 20, &out, NULL, msg, sizeof msg);
         if (r != 0) {
                 module_error_set(err, 422, "invalid_setting", field_named(msg, "dovecot:"),
-                                 "doveconf refused the new Dovecot configuration (%d): %s", r,
-                                 msg);
+                                 "doveconf refused the new Dovecot configuration (%d): %s", r, msg);
                 return -EINVAL;
         }
+        return 0;
+}
+
+/* Postfix's tools read main.cf again and again, 0.3 s apart, until its
+ * time stamp is two seconds old (a file still being written must not be
+ * half read): a main.cf postconf -e wrote a moment ago costs every tool
+ * postfix check runs about two seconds.  The staged copy is dated back;
+ * nothing else sees it. */
+static void stage_backdate(const char *path) {
+        struct timespec ts[2];
+
+        if (clock_gettime(CLOCK_REALTIME, &ts[0]) < 0)
+                return;
+        ts[0].tv_sec -= 5;
+        ts[1] = ts[0];
+        (void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+#define SPOOL "/var/spool/postfix"
+
+/* postfix check makes the queue directories that are missing and fixes
+ * their owners: in the stage that lands in an overlay over the spool, on
+ * the stage's own tmpfs over /var/log (change.c), so that a plan changes
+ * nothing.  Where the overlay cannot be made, postfix check is left out
+ * (main.cf is still checked by postconf -n). */
+static int stage_spool(void) {
+        static const char upper[] = "/var/log/.steward-spool", work[] = "/var/log/.steward-work";
+        struct statfs fs;
+
+        if (statfs("/var/log", &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+                return -ENOTDIR; /* not the stage's own /var/log */
+        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST))
+                return -errno;
+        if (mount("overlay", SPOOL, "overlay", 0,
+                  "lowerdir=" SPOOL ",upperdir=/var/log/.steward-spool,"
+                  "workdir=/var/log/.steward-work") < 0)
+                return -errno;
         return 0;
 }
 
 /* In the staged namespace (/etc is the staged tree). */
 static int validate_staged(const char *etc, struct module_error *err) {
         (void)etc;
+        stage_backdate(POSTFIX_MAIN_CF);
+        stage_backdate(POSTFIX_MASTER_CF);
+        if (!stage_no_postfix && access(SPOOL, F_OK) == 0 && stage_spool() < 0)
+                stage_no_check = true;
         if (!stage_no_postfix && access("/usr/sbin/postfix", X_OK) == 0 &&
-            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(err) < 0)
+            access(POSTFIX_MAIN_CF, F_OK) == 0 && check_postfix(!stage_no_check, err) < 0)
                 return -EINVAL;
         if (stage_dovecot && access("/usr/bin/doveconf", X_OK) == 0 && check_dovecot(err) < 0)
                 return -EINVAL;
         return 0;
 }
 
+/* postfix check makes the queue's and the data directory's missing
+ * directories: in the stage, not in the live tree. */
+static const char *const stage_dirs[] = {"/var/spool/postfix", "/var/lib/postfix", NULL};
+
 const change_hooks_t mail_hooks = {
         .validate = validate_staged,
+        .stage_overlays = stage_dirs,
 };
 
 /* ---- making it live --------------------------------------------------------------------- */
@@ -810,13 +866,15 @@ static int one_change(struct apply *a, const char *k, json_t *v, struct module_e
         }
         /* tls:cert_file, tls:key_file: both servers' files */
         a->pf_tls_field = a->dc_tls_field = k;
-        if (tree_set(a->after, STREQ(k, "tls:cert_file") ? "postfix:smtpd_tls_cert_file"
-                                                          : "postfix:smtpd_tls_key_file",
+        if (tree_set(a->after,
+                     STREQ(k, "tls:cert_file") ? "postfix:smtpd_tls_cert_file"
+                                               : "postfix:smtpd_tls_key_file",
                      v) < 0 ||
             tree_set(a->after, STREQ(k, "tls:cert_file") ? "dovecot:ssl_cert" : "dovecot:ssl_key",
                      v) < 0 ||
-            set_text(a->pf, STREQ(k, "tls:cert_file") ? "smtpd_tls_cert_file" : "smtpd_tls_key_file",
-                     "", v, "") < 0)
+            set_text(a->pf,
+                     STREQ(k, "tls:cert_file") ? "smtpd_tls_cert_file" : "smtpd_tls_key_file", "",
+                     v, "") < 0)
                 return oom(err);
         return drop_set(a, STREQ(k, "tls:cert_file") ? "ssl_cert" : "ssl_key", v, err);
 }
@@ -873,25 +931,27 @@ static int check_tls(struct apply *a, struct module_error *err) {
         const char *why = a->service_field ?: (encrypt ? a->pf_tls_field : NULL);
 
         if ((services || encrypt) && (why || a->pf_tls_field) && (!*cert || !*key)) {
-                module_error_set(err, 422, "invalid_setting", why ?: a->pf_tls_field,
-                                 "%s needs a certificate and its key: set tls:cert_file and "
-                                 "tls:key_file (or postfix:smtpd_tls_cert_file and "
-                                 "smtpd_tls_key_file) first",
-                                 services ? (a->service_field &&
-                                                     STREQ(a->service_field, "postfix:smtps")
-                                                     ? "SMTPS"
-                                                     : "submission")
-                                          : "smtpd_tls_security_level = encrypt");
+                module_error_set(
+                        err, 422, "invalid_setting", why ?: a->pf_tls_field,
+                        "%s needs a certificate and its key: set tls:cert_file and "
+                        "tls:key_file (or postfix:smtpd_tls_cert_file and "
+                        "smtpd_tls_key_file) first",
+                        services ? (a->service_field && STREQ(a->service_field, "postfix:smtps")
+                                            ? "SMTPS"
+                                            : "submission")
+                                 : "smtpd_tls_security_level = encrypt");
                 return -EINVAL;
         }
         if ((a->pf_tls_field || a->service_field) && *cert) {
                 bool both = a->pf_tls_field && strncmp(a->pf_tls_field, "tls:", 4) == 0;
                 const char *f = a->pf_tls_field ?: a->service_field;
                 if (tls_pair_check(cert, key,
-                                   both ? "tls:cert_file"
-                                        : a->pf_tls_field ? "postfix:smtpd_tls_cert_file" : f,
-                                   both ? "tls:key_file"
-                                        : a->pf_tls_field ? "postfix:smtpd_tls_key_file" : f,
+                                   both              ? "tls:cert_file"
+                                   : a->pf_tls_field ? "postfix:smtpd_tls_cert_file"
+                                                     : f,
+                                   both              ? "tls:key_file"
+                                   : a->pf_tls_field ? "postfix:smtpd_tls_key_file"
+                                                     : f,
                                    a->notes, err) < 0)
                         return -EINVAL;
         }
@@ -1087,8 +1147,8 @@ static json_t *or_empty(json_t *a) {
         return a ? json_incref(a) : json_array();
 }
 
-int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run,
-                        json_t **ret, struct module_error *err) {
+int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_run, json_t **ret,
+                        struct module_error *err) {
         _cleanup_json_ json_t *changed = json_array(), *done = NULL;
         _cleanup_free_ char *pdiff = NULL;
         struct apply a = {0};
@@ -1138,10 +1198,11 @@ int mail_settings_apply(const struct module_ctx *ctx, json_t *changes, bool dry_
                 r = oom(err);
                 goto out;
         }
-        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O, s:s?}", "changed", changed, "dry_run", dry_run,
-                         "restart_required", false, "files", or_empty(json_object_get(done, "files")),
-                         "commands", or_empty(json_object_get(done, "commands")), "warnings",
-                         a.notes, "postconf", pdiff);
+        *ret = json_pack("{s:O, s:b, s:b, s:o, s:o, s:O, s:s?}", "changed", changed, "dry_run",
+                         dry_run, "restart_required", false, "files",
+                         or_empty(json_object_get(done, "files")), "commands",
+                         or_empty(json_object_get(done, "commands")), "warnings", a.notes,
+                         "postconf", pdiff);
         if (!*ret)
                 r = oom(err);
 out:

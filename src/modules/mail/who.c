@@ -18,8 +18,10 @@
  * submission, smtps…; "user" is null: who logs in over SASL is not
  * visible there).  Its other TCP sockets (a policy server, a milter) have
  * ephemeral local ports and are not clients.  The TCP table is read once
- * per network namespace (/proc/PID/net/tcp and tcp6).  kick ends
- * Dovecot's sessions only.
+ * per network namespace (/proc/PID/net/tcp and tcp6).  Only the smtpd
+ * processes in the helper's own mount namespace count: they run on the
+ * /etc/postfix and spool this daemon manages (a container's Postfix does
+ * not).  kick ends Dovecot's sessions only.
  *
  * kick {"user"} is `doveadm kick -- USER`: doveadm reads its argument as a
  * user mask ('*' and '?' match many users) or, when it parses as one, an
@@ -359,20 +361,39 @@ static int smtpd_clients(const char *pid, const char *service, const struct tcp_
         return 0;
 }
 
-/* Every Postfix smtpd's client, appended to list. */
+/* Whether pid sees the files this process sees (its mount namespace is
+ * ours, mnt: "mnt:[…]"). */
+static bool same_mounts(const char *pid, const char *mnt) {
+        char path[64], link[64];
+        ssize_t l;
+
+        snprintf(path, sizeof path, "/proc/%s/ns/mnt", pid);
+        l = readlink(path, link, sizeof link - 1);
+        if (l <= 0)
+                return false;
+        link[l] = '\0';
+        return STREQ(link, mnt);
+}
+
+/* The client of every Postfix smtpd that runs on the files we manage (in
+ * our mount namespace: not a container's Postfix), appended to list. */
 static int smtp_sessions(json_t *list) {
         struct tcp_table tables[NETNS_MAX] = {0};
         size_t n_tables = 0;
         struct dirent *de;
-        DIR *proc = opendir("/proc");
+        char mnt[64];
+        ssize_t l = readlink("/proc/self/ns/mnt", mnt, sizeof mnt - 1);
+        DIR *proc;
         int r = 0;
 
-        if (!proc)
+        if (l <= 0 || !(proc = opendir("/proc")))
                 return 0;
+        mnt[l] = '\0';
         while (r >= 0 && (de = readdir(proc))) {
                 const struct tcp_table *t;
                 char service[SERVICE_MAX + 1];
-                if (!pid_of(de->d_name) || !postfix_smtpd(de->d_name, service, sizeof service))
+                if (!pid_of(de->d_name) || !postfix_smtpd(de->d_name, service, sizeof service) ||
+                    !same_mounts(de->d_name, mnt))
                         continue;
                 t = tcp_table_of(de->d_name, tables, &n_tables);
                 if (t)
