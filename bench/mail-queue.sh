@@ -16,7 +16,9 @@
 # runs each timed with date +%s%N; it prints both means and the ratio.  Last,
 # `steward mail queue delete --domain example.com` deletes that domain's
 # messages as one operation (a dry run first, then for real), timed once,
-# with the count it reports and what postqueue -j still lists.
+# with the count it reports and what postqueue -j still lists; and, as its
+# anchor, the same done by hand for another domain (postqueue -j, a filter
+# in Python, one postsuper -d -).
 # Timings are noisy on a shared machine: compare only numbers of one run.
 # Usage: bench/mail-queue.sh [BUILD [N]]   as root; BUILD defaults to ./build
 # (the release build: make build).
@@ -125,3 +127,15 @@ e=$(date +%s%N)
 left=$(postqueue -j | grep -c '@example.com"' || true)
 /usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("delete:", a.get("summary"), "count", a.get("count"))' "$W/del.json"
 echo "delete by domain: $(( (e - s) / 1000000 )) ms; example.com messages left: $left"
+# The anchor: the same by hand for the messages of d1.example (1,250 of
+# them), postqueue -j and a filter, then postsuper -d - once.
+s=$(date +%s%N)
+n=$(postqueue -j | /usr/bin/python3 -c '
+import json, sys
+ids = [m["queue_id"] for m in map(json.loads, sys.stdin)
+       if any(r["address"].endswith("@d1.example") for r in m["recipients"])]
+open(sys.argv[1], "w").write("".join(i + "\n" for i in ids))
+print(len(ids))' "$W/ids.txt")
+postsuper -d - <"$W/ids.txt" 2>/dev/null
+e=$(date +%s%N)
+echo "by hand (postqueue -j, a filter, postsuper -d -): $n messages in $(( (e - s) / 1000000 )) ms"

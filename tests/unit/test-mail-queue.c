@@ -5,8 +5,10 @@
  * reason, and lines that must be refused); the filters and their grammar;
  * the grouping of delay reasons; the lines of a mail log as postlogd writes
  * them (fixtures/maillog-3.7.txt) and the messages the journal holds; the
- * runner that hands postqueue's lines over as they come (change_exec_lines). */
+ * runner that hands postqueue's lines over as they come (change_exec_lines);
+ * the activity read from a journal file made by systemd-journal-remote. */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -401,6 +404,81 @@ static void test_journal_message(void **state) {
         free(ident);
 }
 
+/* ---- the journal ---------------------------------------------------------------------------- */
+
+#define JOURNAL_REMOTE "/usr/lib/systemd/systemd-journal-remote"
+
+/* Postfix's lines of the maillog fixture as journal entries (export
+ * format), 13:30:00Z on, one a second, plus one of another program. */
+static const char *const journal_entries[][2] = {
+        {"postfix/smtp", "70675A742CD: to=<bob1@example.com>, relay=none, delay=0.57, "
+                         "delays=0.29/0.28/0/0, dsn=4.4.1, status=deferred (connect to "
+                         "127.0.0.1[127.0.0.1]:2526: Connection refused)"},
+        {"postfix/local", "9BC3CA742D7: to=<alice@mx.test>, relay=local, delay=0.1, dsn=2.0.0, "
+                          "status=sent (delivered to mailbox)"},
+        {"postfix/smtpd", "NOQUEUE: reject: RCPT from unknown[192.0.2.9]: 554 5.7.1 "
+                          "<x@elsewhere.test>: Relay access denied; from=<spam@bad.test> "
+                          "to=<x@elsewhere.test> proto=ESMTP helo=<bad>"},
+        {"sshd", "70675A742CD: to=<bob1@example.com>, status=sent (not postfix)"},
+        {"postfix/local", "E2C97A742CF: to=<nobody@mx.test>, relay=local, delay=0.02, "
+                          "dsn=5.1.1, status=bounced (unknown user: \"nobody\")"},
+};
+
+static void test_journal(void **state) {
+        char dir[] = "/tmp/test-mail-journal.XXXXXX", path[64], msg[256];
+        const char *argv[] = {JOURNAL_REMOTE, "-o", path, "-", NULL};
+        const char *files[] = {path, NULL};
+        struct buf b;
+        sd_journal *j = NULL;
+        json_t *a = NULL, *h, *e;
+
+        (void)state;
+        if (access(JOURNAL_REMOTE, X_OK) < 0)
+                skip(); /* scripts/install-deps.sh test */
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/postfix.journal", dir);
+        buf_init(&b, 1 << 16);
+        for (size_t i = 0; i < ELEMENTSOF(journal_entries); i++)
+                assert_true(buf_printf(&b,
+                                       "__REALTIME_TIMESTAMP=%" PRIu64 "\n__MONOTONIC_TIMESTAMP=%zu\n"
+                                       "_BOOT_ID=0123456789abcdef0123456789abcdef\n"
+                                       "SYSLOG_IDENTIFIER=%s\nMESSAGE=%s\n\n",
+                                       (uint64_t)1796391000 * 1000000 + i * 1000000, 1000000 + i,
+                                       journal_entries[i][0], journal_entries[i][1]) >= 0);
+        assert_int_equal(change_exec(argv, b.data, msg, sizeof msg), 0);
+        buf_free(&b);
+        assert_int_equal(sd_journal_open_files(&j, files, 0), 0);
+        assert_int_equal(activity_journal_tally(j, NOW, 2, &a), 0);
+        sd_journal_close(j);
+        assert_string_equal(sget(a, "source"), "journal");
+        h = json_object_get(a, "hours");
+        assert_int_equal(json_array_size(h), 2);
+        assert_string_equal(sget(json_array_get(h, 0), "start"), "2026-12-04T12:00:00Z");
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 0), "deferred")), 0);
+        h = json_array_get(h, 1);
+        assert_string_equal(sget(h, "start"), "2026-12-04T13:00:00Z");
+        assert_int_equal(json_integer_value(json_object_get(h, "delivered")), 1); /* not sshd's */
+        assert_int_equal(json_integer_value(json_object_get(h, "deferred")), 1);
+        assert_int_equal(json_integer_value(json_object_get(h, "bounced")), 1);
+        assert_int_equal(json_integer_value(json_object_get(h, "rejected")), 1);
+        e = json_object_get(a, "errors"); /* newest first */
+        assert_int_equal(json_array_size(e), 3);
+        assert_string_equal(sget(json_array_get(e, 0), "status"), "bounced");
+        assert_string_equal(sget(json_array_get(e, 0), "time"), "2026-12-04T13:30:04Z");
+        assert_string_equal(sget(json_array_get(e, 1), "queue_id"), "NOQUEUE");
+        assert_string_equal(sget(json_array_get(e, 2), "queue_id"), "70675A742CD");
+        assert_string_equal(sget(json_array_get(e, 2), "to"), "bob1@example.com");
+        json_decref(a);
+        /* A window that ends before the entries: nothing. */
+        assert_int_equal(sd_journal_open_files(&j, files, 0), 0);
+        assert_int_equal(activity_journal_tally(j, NOW - 7200, 1, &a), 0);
+        sd_journal_close(j);
+        assert_int_equal(json_array_size(json_object_get(a, "errors")), 0);
+        json_decref(a);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- change_exec_lines: postqueue -j's reader ------------------------------------------- */
 
 struct lines {
@@ -452,7 +530,7 @@ int main(void) {
                 cmocka_unit_test(test_filters),          cmocka_unit_test(test_filter_grammar),
                 cmocka_unit_test(test_reason_groups),    cmocka_unit_test(test_maillog_lines),
                 cmocka_unit_test(test_maillog_refused),  cmocka_unit_test(test_journal_message),
-                cmocka_unit_test(test_exec_lines),
+                cmocka_unit_test(test_exec_lines),       cmocka_unit_test(test_journal),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -439,16 +439,13 @@ static int journal_field(sd_journal *j, const char *field, const char **ret, siz
         return 0;
 }
 
-/* The journal's Postfix entries of the window: the number seen, or -errno. */
-static int read_journal(struct tally *t) {
-        sd_journal *j = NULL;
+/* The journal's Postfix entries of the window into t: the number seen, or
+ * -errno. */
+static int scan_journal(sd_journal *j, struct tally *t) {
         uint64_t deadline = now_usec() + ACTIVITY_SCAN_USEC;
         size_t seen = 0;
-        int r;
+        int r = 0;
 
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        if (r < 0)
-                return r;
         (void)sd_journal_set_data_threshold(j, 4096);
         for (size_t i = 0; i < ELEMENTSOF(idents) && r >= 0; i++) {
                 char m[64];
@@ -474,8 +471,40 @@ static int read_journal(struct tally *t) {
                 if (activity_parse_message(ident, in, msg, mn, &ev) > 0)
                         tally_add(t, (int64_t)(usec / 1000000), &ev);
         }
-        sd_journal_close(j);
         return r < 0 ? r : (int)(seen < INT32_MAX ? seen : INT32_MAX);
+}
+
+static int read_journal(struct tally *t) {
+        sd_journal *j = NULL;
+        int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+
+        if (r < 0)
+                return r;
+        r = scan_journal(j, t);
+        sd_journal_close(j);
+        return r;
+}
+
+static void tally_window(struct tally *t, int64_t now, int hours) {
+        t->now = now;
+        t->hours = hours;
+        t->start = (now / 3600 - (hours - 1)) * 3600;
+}
+
+int activity_journal_tally(sd_journal *j, int64_t now, int hours, json_t **ret) {
+        _cleanup_free_ struct tally *t = calloc(1, sizeof *t);
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (hours < 1 || hours > ACTIVITY_HOURS_MAX)
+                return -EINVAL;
+        tally_window(t, now, hours);
+        r = scan_journal(j, t);
+        if (r < 0)
+                return r;
+        *ret = tally_json(t, "journal", NULL);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int hours_arg(json_t *args, int *ret, struct module_error *err) {
@@ -520,9 +549,7 @@ int activity_read(json_t *args, json_t **ret, struct module_error *err) {
         r = hours_arg(args, &hours, err);
         if (r < 0)
                 return r;
-        t->now = (int64_t)(realtime_usec() / 1000000);
-        t->hours = hours;
-        t->start = (t->now / 3600 - (hours - 1)) * 3600;
+        tally_window(t, (int64_t)(realtime_usec() / 1000000), hours);
         if (maillog_file(path, sizeof path)) {
                 source = "file";
                 shown = path;

@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <systemd/sd-journal.h>
+
+#include <jansson.h>
 
 enum activity_kind {
         ACT_NONE,
@@ -42,3 +45,9 @@ int activity_parse_message(const char *ident, size_t ident_n, const char *msg, s
  * -EBADMSG for one whose time does not parse. */
 int activity_parse_line(const char *line, size_t n, int64_t now, int64_t *ret_time,
                         struct activity_event *ev);
+
+/* The answer of activity_read for the window of hours (1..168) ending at
+ * now, from the Postfix entries of an open journal (the helper opens the
+ * system's; the unit test a file it made): {"hours", "errors", "source":
+ * "journal", "truncated"}.  The journal gets matches added; -errno. */
+int activity_journal_tally(sd_journal *j, int64_t now, int hours, json_t **ret);

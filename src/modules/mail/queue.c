@@ -13,8 +13,11 @@
  * 260 bytes, so some 250,000 messages; past it the answer is a 507 that
  * says so).  Each line is parsed by itself (json_loadb), filtered,
  * counted, and the messages that match are written at once as compact JSON
- * text into one buffer with an index (arrival time, id, offset); the index
- * is sorted (oldest first, then by id) and the answer is that text spliced
+ * text into one buffer (at most ANSWER_MAX, 48 MiB, some 140,000 messages:
+ * past it a 507 asks for filters; a limit does not help, as all that match
+ * are kept to find the oldest) with an index (arrival time, id, offset);
+ * the index is sorted (oldest first, then by id) and the answer is that
+ * text spliced
  * between its head and its tail: the collection's list_text hands it to
  * the front as it is, so ten thousand messages are never one JSON tree.
  * The route's tree (queue_list) is that text parsed once.
@@ -66,7 +69,7 @@
 #define POSTKICK        "/usr/sbin/postkick"
 #define POSTQUEUE_MAX   (64u << 20)
 #define POSTQUEUE_LINE_MAX (16u << 20) /* one message of very many recipients */
-#define ANSWER_MAX      (96u << 20) /* the messages' text: postqueue's, renamed, plus ages */
+#define ANSWER_MAX      (48u << 20) /* the matching messages' text (the front sends at most 64 MiB) */
 #define HEADERS_MAX     (256u << 10)
 #define POSTCAT_MAX     (1u << 20)
 #define REASONS_MAX     256
@@ -575,12 +578,12 @@ static int keep(struct scan *s, json_t *msg, int queue, int64_t arrival) {
                 /* One dump into the room there is; a second only when it
                  * did not fit (json_dumpb answers the size it needs). */
                 if (buf_reserve(&s->text, 4096) < 0)
-                        return -E2BIG;
+                        return -EMSGSIZE;
                 at = s->text.data + s->text.len;
                 n = json_dumpb(msg, at, s->text.cap - s->text.len - 1, JSON_COMPACT);
                 if (n > s->text.cap - s->text.len - 1) {
                         if (buf_reserve(&s->text, n) < 0)
-                                return -E2BIG;
+                                return -EMSGSIZE;
                         at = s->text.data + s->text.len;
                         if (json_dumpb(msg, at, n, JSON_COMPACT) != n)
                                 return -ENOMEM;
@@ -622,6 +625,11 @@ static int scan_error(int r, const char *msg, struct module_error *err) {
                                  "the queue is too large to list here (postqueue -j printed "
                                  "over %u MiB)",
                                  POSTQUEUE_MAX >> 20);
+        else if (r == -EMSGSIZE)
+                module_error_set(err, 507, "too_large", NULL,
+                                 "the messages that match are over %u MiB of JSON: narrow them "
+                                 "with filters",
+                                 ANSWER_MAX >> 20);
         else if (r == -ENOMEM)
                 return oom(err);
         else if (r == -ENOENT)
