@@ -181,7 +181,7 @@ static json_t *field_of(json_t *schema, const char *name) {
 
 /* "full_name" → "full-name". */
 static json_t *option_name(const char *field) {
-        char n[64];
+        char n[256];
 
         snprintf(n, sizeof n, "%s", field);
         for (char *p = n; *p; p++)
@@ -803,6 +803,13 @@ static int run_list(struct cli *c, const char *collection, json_t *schema, json_
                 r = cli_call(c, "GET", target, NULL, &answer);
                 if (r < 0)
                         goto out;
+                /* One page asked for, in JSON: the answer as it is, with
+                 * what it says beside the items (the queue's counts). */
+                if (c->json && !p->all) {
+                        r = print_json(answer);
+                        json_decref(answer);
+                        goto out;
+                }
                 json_array_extend(merged, json_object_get(answer, collection));
                 next = json_object_get(answer, "next");
                 if (!p->all || !json_is_string(next)) {

@@ -225,9 +225,8 @@ const struct verb_def cli_verbs[] = {
                            "the items of a collection of the server (users, groups, …)"},
                           {"COLLECTION show|add|modify|delete|VERB NAME [OPTIONS] [--dry-run]",
                            "one item; the collections, their verbs and options come from the "
-                           "server's schema: steward COLLECTION VERB --help lists them"},
-                          {"MODULE VERB|WORD ... [OPTIONS]",
-                           "a module's own verbs (steward mail who) and its collections by "
+                           "server's schema: steward COLLECTION VERB --help lists them; a "
+                           "module's own verbs too (steward mail who) and its collections by "
                            "their short names (steward mail queue list is the collection "
                            "mail_queue): steward MODULE --help lists them"}},
         },

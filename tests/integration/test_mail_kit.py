@@ -4,6 +4,7 @@ per queue, counted from Postfix's queue directories by the helper), the
 module's own command line words (`steward mail who|kick|activity`, `steward
 mail queue …` reaching the collection mail_queue), and commands that take
 ?dry_run=1 only when they say so."""
+import json
 import os
 import pwd
 import re
@@ -69,6 +70,10 @@ def test_module_words_on_the_command_line(mail):
     a = mail.cli("--json", "mail", "queue", "list", "--queue", "hold", check=0)
     b = mail.cli("--json", "mail_queue", "list", "--queue", "hold", check=0)
     assert a.stdout == b.stdout
+    # one page in JSON: the answer as it is, the counts beside the messages
+    listed = json.loads(a.stdout)
+    assert set(listed["counts"]) == {"active", "deferred", "hold", "incoming", "maildrop"}, listed
+    assert isinstance(listed["mail_queue"], list) and "total" in listed, listed
     p = mail.cli("mail", "who", check=0)
     assert p.stdout.split()[:4] == ["USER", "SERVICE", "CLIENT", "PID"], p.stdout
 

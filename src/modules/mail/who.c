@@ -240,7 +240,7 @@ static void tcp_tables_done(struct tcp_table *t, size_t n) {
 }
 
 static const struct tcp_table *tcp_table_of(const char *pid, struct tcp_table *tables, size_t *n) {
-        char path[64], ns[64];
+        char path[300], ns[64];
         ssize_t l;
 
         snprintf(path, sizeof path, "/proc/%s/ns/net", pid);
@@ -265,7 +265,7 @@ static const struct tcp_table *tcp_table_of(const char *pid, struct tcp_table *t
 
 /* The socket inodes the process holds (at most SMTPD_SOCKETS). */
 static size_t socket_inodes(const char *pid, uint64_t *inodes) {
-        char path[64];
+        char path[300];
         struct dirent *de;
         size_t n = 0;
         DIR *d;
@@ -294,7 +294,7 @@ static size_t socket_inodes(const char *pid, uint64_t *inodes) {
  * service. */
 static bool postfix_smtpd(const char *pid, char *service, size_t cap) {
         _cleanup_free_ char *cmd = NULL;
-        char path[64], exe[256];
+        char path[300], exe[256];
         size_t len = 0;
         ssize_t l;
 
@@ -364,7 +364,7 @@ static int smtpd_clients(const char *pid, const char *service, const struct tcp_
 /* Whether pid sees the files this process sees (its mount namespace is
  * ours, mnt: "mnt:[…]"). */
 static bool same_mounts(const char *pid, const char *mnt) {
-        char path[64], link[64];
+        char path[300], link[64];
         ssize_t l;
 
         snprintf(path, sizeof path, "/proc/%s/ns/mnt", pid);
