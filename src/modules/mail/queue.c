@@ -39,8 +39,8 @@
  * held ones (one id that is already in that state is a 409), then the ids
  * go to postsuper on its standard input (`postsuper -h|-H|-r|-d -`), in
  * runs of POSTSUPER_BATCH ids: postsuper writes a line per message on
- * standard error, and a run must not fill the pipe before its input is
- * written.  "count" is what postsuper reports it did (its "Deleted: N
+ * standard error, and each run's words must fit POSTSUPER_MSG whole, its
+ * summary line last.  "count" is what postsuper reports it did (its "Deleted: N
  * messages" lines, summed), "selected" how many ids were passed; when they
  * differ (a message delivered meanwhile) "postsuper" quotes its summary
  * line.  Requeued messages go through the maildrop queue and get new ids
