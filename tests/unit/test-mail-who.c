@@ -160,9 +160,10 @@ static void test_tcp_line(void **state) {
         assert_int_equal(t.local_port, 587);
         assert_string_equal(t.remote, "2001:db8::1");
         /* The header, short lines, bad hex, a v6 line read as v4. */
+        static const char header[] = "  sl  local_address rem_address   st tx_queue rx_queue "
+                                     "tr tm->when retrnsmt   uid  timeout inode";
         const char *bad[] = {
-                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   "
-                "uid  timeout inode",
+                header,
                 "   5: 02FF7D0A:0019",
                 "   5: 02FF7D0G:0019 01FF7D0A:DA6E 01 0:0 0:0 0 0 0 1",
                 "   5: 02FF7D0A:019 01FF7D0A:DA6E 01 0:0 0:0 0 0 0 1",
