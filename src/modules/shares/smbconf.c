@@ -43,13 +43,15 @@ void smbconf_key_norm(const char *key, char *out, size_t len) {
         out[o] = '\0';
 }
 
+/* Blanks as Samba's parser skips them: every isspace() byte (a vertical
+ * tab before '#' still makes a comment line). */
 static char *trim(char *s) {
         char *e;
 
-        while (*s == ' ' || *s == '\t')
+        while (*s && isspace((unsigned char)*s))
                 s++;
         e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        while (e > s && isspace((unsigned char)e[-1]))
                 *--e = '\0';
         return s;
 }
@@ -58,6 +60,10 @@ static int add_param(json_t *section, const char *key, const char *value) {
         char norm[128];
         json_t *params = json_object_get(section, "params"), *names = json_object_get(section, "names");
 
+        /* A name no line can carry back (it would read as a section or a
+         * comment) is no parameter Samba has. */
+        if (*key == '[' || *key == '#' || *key == ';')
+                return 0;
         smbconf_key_norm(key, norm, sizeof norm);
         if (!*norm)
                 return 0;
