@@ -239,15 +239,25 @@ static void tcp_tables_done(struct tcp_table *t, size_t n) {
                 free(t[i].text[0]), free(t[i].text[1]);
 }
 
-static const struct tcp_table *tcp_table_of(const char *pid, struct tcp_table *tables, size_t *n) {
-        char path[300], ns[64];
+/* The namespace a process is in ("net:[4026531840]"), kind "net" or
+ * "mnt"; false when it cannot be read (the process has gone). */
+static bool ns_of(const char *pid, const char *kind, char *ret, size_t len) {
+        char path[300];
         ssize_t l;
 
-        snprintf(path, sizeof path, "/proc/%s/ns/net", pid);
-        l = readlink(path, ns, sizeof ns - 1);
+        snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, kind);
+        l = readlink(path, ret, len - 1);
         if (l <= 0)
+                return false;
+        ret[l] = '\0';
+        return true;
+}
+
+static const struct tcp_table *tcp_table_of(const char *pid, struct tcp_table *tables, size_t *n) {
+        char path[300], ns[64];
+
+        if (!ns_of(pid, "net", ns, sizeof ns))
                 return NULL;
-        ns[l] = '\0';
         for (size_t i = 0; i < *n; i++)
                 if (STREQ(tables[i].ns, ns))
                         return &tables[i];
@@ -364,15 +374,9 @@ static int smtpd_clients(const char *pid, const char *service, const struct tcp_
 /* Whether pid sees the files this process sees (its mount namespace is
  * ours, mnt: "mnt:[…]"). */
 static bool same_mounts(const char *pid, const char *mnt) {
-        char path[300], link[64];
-        ssize_t l;
+        char link[64];
 
-        snprintf(path, sizeof path, "/proc/%s/ns/mnt", pid);
-        l = readlink(path, link, sizeof link - 1);
-        if (l <= 0)
-                return false;
-        link[l] = '\0';
-        return STREQ(link, mnt);
+        return ns_of(pid, "mnt", link, sizeof link) && STREQ(link, mnt);
 }
 
 /* The client of every Postfix smtpd that runs on the files we manage (in
@@ -382,13 +386,11 @@ static int smtp_sessions(json_t *list) {
         size_t n_tables = 0;
         struct dirent *de;
         char mnt[64];
-        ssize_t l = readlink("/proc/self/ns/mnt", mnt, sizeof mnt - 1);
         DIR *proc;
         int r = 0;
 
-        if (l <= 0 || !(proc = opendir("/proc")))
+        if (!ns_of("self", "mnt", mnt, sizeof mnt) || !(proc = opendir("/proc")))
                 return 0;
-        mnt[l] = '\0';
         while (r >= 0 && (de = readdir(proc))) {
                 const struct tcp_table *t;
                 char service[SERVICE_MAX + 1];
