@@ -1219,6 +1219,269 @@ bool proc_cmdline_next(const char **p, const char *end, const char **ret_arg, si
         return true;
 }
 
+/* ---- /proc/PID/cgroup ------------------------------------------------------ */
+
+static bool has_prefix(const char *s, size_t n, const char *prefix) {
+        size_t k = strlen(prefix);
+        return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+static bool has_suffix(const char *s, size_t n, const char *suffix) {
+        size_t k = strlen(suffix);
+        return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+static bool is_eq(const char *s, size_t n, const char *word) {
+        return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+
+/* The characters systemd allows in unit names (unit_name_is_valid()). */
+static bool is_unit_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == ':' || c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
+}
+
+/* A unit that processes can live in (slices are only containers). */
+static bool is_process_unit(const char *s, size_t n) {
+        static const char *const suffixes[] = {".service", ".scope", ".socket", ".mount", ".swap"};
+
+        if (n == 0 || n > CGROUP_UNIT_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_unit_char(s[i]))
+                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t k = strlen(suffixes[i]);
+                if (n > k && has_suffix(s, n, suffixes[i]))
+                        return true;
+        }
+        return false;
+}
+
+static bool is_hex_id(const char *s, size_t n) {
+        if (n < 12 || n > 128)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                        return false;
+        }
+        return true;
+}
+
+static bool is_name(const char *s, size_t n) {
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.'))
+                        return false;
+        }
+        return true;
+}
+
+static void set_str(char *dst, size_t cap, const char *a, const char *b, size_t blen) {
+        size_t alen = strlen(a);
+
+        /* Callers bound blen so that this always fits; keep it safe anyway. */
+        if (alen + blen + 1 > cap) {
+                dst[0] = '\0';
+                return;
+        }
+        memcpy(dst, a, alen);
+        memcpy(dst + alen, b, blen);
+        dst[alen + blen] = '\0';
+}
+
+/* An id between prefix and suffix ("" for none): "docker-<id>.scope". */
+static bool match_id(const char *c, size_t n, const char *prefix, const char *suffix,
+                     const char **ret, size_t *ret_n) {
+        size_t p = strlen(prefix), s = strlen(suffix);
+
+        if (n < p + s || !has_prefix(c, n, prefix) || !has_suffix(c, n, suffix))
+                return false;
+        if (!is_hex_id(c + p, n - p - s))
+                return false;
+        *ret = c + p;
+        *ret_n = n - p - s;
+        return true;
+}
+
+/* The container a path component (and the one before it) shows, if any. */
+static bool container_of(const char *prev, size_t prev_n, const char *c, size_t n, char *dst,
+                         size_t cap) {
+        /* systemd cgroup drivers name a scope per container; podman's
+         * cgroupfs manager uses /libpod_parent/libpod-<id> (the last row). */
+        static const struct {
+                const char *prefix, *suffix, *kind;
+        } scopes[] = {
+                {"docker-", ".scope", "docker:"}, {"cri-containerd-", ".scope", "containerd:"},
+                {"crio-", ".scope", "crio:"},     {"libpod-", ".scope", "podman:"},
+                {"libpod-", "", "podman:"},
+        };
+        const char *id;
+        size_t idn;
+
+        for (size_t i = 0; i < ELEMENTSOF(scopes); i++)
+                if (match_id(c, n, scopes[i].prefix, scopes[i].suffix, &id, &idn)) {
+                        set_str(dst, cap, scopes[i].kind, id, 12);
+                        return true;
+                }
+        /* cgroupfs drivers: /docker/<id>, /containerd/<id>, /lxc/<name> */
+        if (prev && is_eq(prev, prev_n, "docker") && is_hex_id(c, n)) {
+                set_str(dst, cap, "docker:", c, 12);
+                return true;
+        }
+        if (prev && is_eq(prev, prev_n, "lxc") && is_name(c, n)) {
+                set_str(dst, cap, "lxc:", c, n);
+                return true;
+        }
+        /* systemd-machined's machines (systemd-nspawn, libvirt with
+         * machined): /machine.slice/machine-<name>.scope, the name as
+         * systemd escapes it. */
+        if (prev && is_eq(prev, prev_n, "machine.slice") && has_prefix(c, n, "machine-") &&
+            has_suffix(c, n, ".scope") && n > 14 && n - 14 <= 64) {
+                for (size_t i = 8; i < n - 6; i++)
+                        if (!is_unit_char(c[i]))
+                                return false;
+                set_str(dst, cap, "machine:", c + 8, n - 14);
+                return true;
+        }
+        /* LXC 4 and later: /lxc.payload.<name> (lxc.monitor.<name> is the
+         * monitor, outside the container). */
+        if (has_prefix(c, n, "lxc.payload.") && is_name(c + 12, n - 12)) {
+                set_str(dst, cap, "lxc:", c + 12, n - 12);
+                return true;
+        }
+        return false;
+}
+
+int cgroup_parse_line(const char *line, size_t len, struct cgroup_hint *ret) {
+        const char *c1, *c2, *path, *end, *p;
+        const char *prev = NULL;
+        size_t prev_n = 0;
+        struct cgroup_hint h = {};
+        cgroup_line_t kind;
+        bool unit_done = false, in_user_manager = false;
+
+        if (len > 0 && line[len - 1] == '\n')
+                len--;
+        if (len == 0 || memchr(line, '\0', len))
+                return -EINVAL;
+        end = line + len;
+
+        c1 = memchr(line, ':', len);
+        if (!c1 || c1 == line)
+                return -EINVAL;
+        for (p = line; p < c1; p++)
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+        c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
+        if (!c2)
+                return -EINVAL;
+        path = c2 + 1;
+        if (path >= end || *path != '/')
+                return -EINVAL;
+
+        if (is_eq(line, (size_t)(c1 - line), "0") && c2 == c1 + 1)
+                kind = CGROUP_LINE_V2;
+        else {
+                kind = CGROUP_LINE_OTHER;
+                /* controllers: comma-separated, "name=systemd" among them */
+                for (p = c1 + 1; p < c2;) {
+                        const char *comma = memchr(p, ',', (size_t)(c2 - p));
+                        const char *e = comma ? comma : c2;
+                        if (is_eq(p, (size_t)(e - p), "name=systemd"))
+                                kind = CGROUP_LINE_SYSTEMD_V1;
+                        p = comma ? comma + 1 : c2;
+                }
+        }
+        if (kind == CGROUP_LINE_OTHER)
+                unit_done = true;
+
+        for (p = path; p < end;) {
+                const char *slash = memchr(p, '/', (size_t)(end - p));
+                const char *e = slash ? slash : end;
+                size_t n = (size_t)(e - p);
+
+                if (n > 0) {
+                        if (!unit_done && !has_suffix(p, n, ".slice")) {
+                                if (!is_process_unit(p, n))
+                                        unit_done = true; /* a delegated subtree */
+                                else if (in_user_manager) {
+                                        /* The manager itself sits in init.scope. */
+                                        if (!is_eq(p, n, "init.scope"))
+                                                set_str(h.unit, sizeof h.unit, "", p, n);
+                                        unit_done = true;
+                                } else {
+                                        set_str(h.unit, sizeof h.unit, "", p, n);
+                                        if (has_prefix(p, n, "user@") &&
+                                            has_suffix(p, n, ".service"))
+                                                in_user_manager = true;
+                                        else
+                                                unit_done = true;
+                                }
+                        }
+                        /* The innermost container wins (docker inside lxc). */
+                        (void)container_of(prev, prev_n, p, n, h.container, sizeof h.container);
+                        prev = p;
+                        prev_n = n;
+                }
+                p = slash ? slash + 1 : end;
+        }
+
+        *ret = h;
+        return (int)kind;
+}
+
+void cgroup_parse(const char *text, size_t len, struct cgroup_hint *ret) {
+        struct cgroup_hint v2 = {}, v1 = {}, other = {};
+        bool have_v2 = false, have_v1 = false;
+        const char *p = text, *end = text + len;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *e = nl ? nl : end;
+                struct cgroup_hint h;
+                int r = cgroup_parse_line(p, (size_t)(e - p), &h);
+
+                p = nl ? nl + 1 : end;
+                if (r < 0)
+                        continue;
+                if (r == CGROUP_LINE_V2 && !have_v2) {
+                        v2 = h;
+                        have_v2 = true;
+                } else if (r == CGROUP_LINE_SYSTEMD_V1 && !have_v1) {
+                        v1 = h;
+                        have_v1 = true;
+                }
+                if (!other.container[0] && h.container[0])
+                        memcpy(other.container, h.container, sizeof h.container);
+        }
+
+        *ret = (struct cgroup_hint){};
+        memcpy(ret->unit, v2.unit[0] ? v2.unit : v1.unit, sizeof ret->unit);
+        memcpy(ret->container, v2.container[0] ? v2.container : other.container,
+               sizeof ret->container);
+}
+
+int cgroup_v2_path(const char *text, size_t len, const char **ret, size_t *ret_len) {
+        const char *p = TEXT_OR_EMPTY(text), *end = p + len, *line;
+        size_t line_len;
+
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                if (line_len < 4 || !tv_starts(line, line_len, "0::/"))
+                        continue;
+                if (memchr(line, '\0', line_len))
+                        return -EINVAL;
+                *ret = line + 3;
+                *ret_len = line_len - 3;
+                return 0;
+        }
+        return -ENOENT;
+}
+
 /* ---- /proc/self/mountinfo ------------------------------------------------- */
 
 /* Decodes the kernel's \ooo escapes of s[0..n) into dst (which has room for

@@ -1,7 +1,8 @@
 /* procfs.h — the one reader and parser of the kernel's text interfaces:
  * /proc/stat, /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/net/dev,
  * /proc/diskstats, /proc/sys/fs/file-nr, /proc/self/mountinfo,
- * /proc/cpuinfo, /proc/PID/{stat,status,cmdline} and /etc/os-release, with
+ * /proc/cpuinfo, /proc/PID/{stat,status,cmdline,cgroup,io,limits,
+ * smaps_rollup,environ} and /etc/os-release, with
  * the text views and the number tokenizer they are built from.  Modules and
  * the daemon read /proc through this file and nothing else: one tokenizer,
  * one place where a format is understood.
@@ -360,6 +361,43 @@ int proc_pid_status_parse(const char *text, size_t len, struct proc_pid_status *
  * optional (a process may rewrite its arguments); false at the end.  An
  * empty argument between two NULs is returned as such. */
 bool proc_cmdline_next(const char **p, const char *end, const char **ret_arg, size_t *ret_len);
+
+/* ---- /proc/PID/cgroup ------------------------------------------------------ */
+
+#define CGROUP_UNIT_MAX      255u /* a systemd unit name, bytes */
+#define CGROUP_CONTAINER_MAX 79u  /* "docker:0123456789ab", "lxc:<name>", bytes */
+
+struct cgroup_hint {
+        char unit[CGROUP_UNIT_MAX + 1];           /* "" when none */
+        char container[CGROUP_CONTAINER_MAX + 1]; /* "" when none */
+};
+
+typedef enum {
+        CGROUP_LINE_OTHER,      /* a v1 controller line: container only */
+        CGROUP_LINE_V2,         /* "0::/path" */
+        CGROUP_LINE_SYSTEMD_V1, /* "N:name=systemd:/path" */
+} cgroup_line_t;
+
+/* Parses one line of /proc/PID/cgroup, "ID:CONTROLLERS:PATH" (no newline
+ * needed, nothing past len read).  Fills the unit for V2 and SYSTEMD_V1
+ * lines — the first unit after the slices, or for a user manager's units
+ * ("user@1000.service/app.slice/x.service") the unit inside it — and the
+ * container hint for any line whose path shows docker, containerd, cri-o,
+ * podman, lxc or a machine of systemd-machined ("machine:<name>" for
+ * /machine.slice/machine-<name>.scope).  Returns the cgroup_line_t, or -EINVAL for a line that is
+ * not three colon-separated fields, has a NUL byte, or no absolute path. */
+int cgroup_parse_line(const char *line, size_t len, struct cgroup_hint *ret);
+
+/* A whole /proc/PID/cgroup: the unit of the v2 line, else of name=systemd;
+ * the container of the v2 line, else of the first line that has one.
+ * Malformed lines are skipped.  Always succeeds (an empty hint when nothing
+ * is known). */
+void cgroup_parse(const char *text, size_t len, struct cgroup_hint *ret);
+
+/* The path of the cgroup v2 line ("0::/system.slice/x.service"), a view
+ * into text; -ENOENT when there is none (a v1-only system), -EINVAL for a
+ * NUL byte in it. */
+int cgroup_v2_path(const char *text, size_t len, const char **ret, size_t *ret_len);
 
 /* ---- /proc/self/mountinfo ------------------------------------------------ */
 

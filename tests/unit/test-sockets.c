@@ -42,7 +42,7 @@
 #include <cmocka.h>
 
 #include "modules/ports/procmap.h"
-#include "modules/ports/sockets.h"
+#include "sockets.h"
 #include "util.h"
 
 /* ---- helpers ---------------------------------------------------------------- */

@@ -17,7 +17,7 @@
 
 #include "module.h"
 #include "modules/ports/portevents.h"
-#include "modules/ports/sockets.h"
+#include "sockets.h"
 #include "roles.h"
 #include "util.h"
 

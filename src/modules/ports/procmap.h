@@ -16,7 +16,7 @@
  * Ownership: the map owns everything; the owners and strings returned by
  * procmap_lookup() live until procmap_free(), which accepts NULL.
  *
- * The cgroup parsers at the end are pure and tested on their own.
+ * The cgroup of each owner is read with procfs.h's cgroup parser.
  */
 #pragma once
 
@@ -25,10 +25,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "procfs.h"
+
 #define PROCMAP_MAX_INODES   1000000u /* wanted inodes; -E2BIG past it */
 #define PROCMAP_MAX_OWNERS   16u      /* owners kept per socket (fork, SO_REUSEPORT) */
-#define CGROUP_UNIT_MAX      255u     /* a systemd unit name, bytes */
-#define CGROUP_CONTAINER_MAX 79u      /* "docker:0123456789ab", "lxc:<name>", bytes */
 
 struct proc_owner {
         pid_t pid;
@@ -55,31 +55,3 @@ int procmap_build_at(const char *proc_root, const uint64_t *inodes, size_t n, st
 int procmap_lookup(const struct procmap *m, uint64_t inode, const struct proc_owner **ret,
                    size_t *ret_n);
 void procmap_free(struct procmap *m);
-
-/* ---- cgroup ------------------------------------------------------------------ */
-
-struct cgroup_hint {
-        char unit[CGROUP_UNIT_MAX + 1];           /* "" when none */
-        char container[CGROUP_CONTAINER_MAX + 1]; /* "" when none */
-};
-
-typedef enum {
-        CGROUP_LINE_OTHER,      /* a v1 controller line: container only */
-        CGROUP_LINE_V2,         /* "0::/path" */
-        CGROUP_LINE_SYSTEMD_V1, /* "N:name=systemd:/path" */
-} cgroup_line_t;
-
-/* Parses one line of /proc/PID/cgroup, "ID:CONTROLLERS:PATH" (no newline
- * needed, nothing past len read).  Fills the unit for V2 and SYSTEMD_V1
- * lines — the first unit after the slices, or for a user manager's units
- * ("user@1000.service/app.slice/x.service") the unit inside it — and the
- * container hint for any line whose path shows docker, containerd, cri-o,
- * podman or lxc.  Returns the cgroup_line_t, or -EINVAL for a line that is
- * not three colon-separated fields, has a NUL byte, or no absolute path. */
-int cgroup_parse_line(const char *line, size_t len, struct cgroup_hint *ret);
-
-/* A whole /proc/PID/cgroup: the unit of the v2 line, else of name=systemd;
- * the container of the v2 line, else of the first line that has one.
- * Malformed lines are skipped.  Always succeeds (an empty hint when nothing
- * is known). */
-void cgroup_parse(const char *text, size_t len, struct cgroup_hint *ret);

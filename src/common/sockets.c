@@ -14,7 +14,7 @@
  * number of datagrams per dump is bounded so that a reply that never ends
  * cannot keep us here.
  */
-#include "modules/ports/sockets.h"
+#include "sockets.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
