@@ -405,9 +405,10 @@ static int read_detail(json_t *args, json_t **ret, struct module_error *err) {
         json_array_foreach(pids, i, v) {
                 char key[16];
                 json_t *one = NULL;
-                int pid, fd;
+                int pid = 0, fd;
 
-                (void)pid_arg(json_array_get(v, 0), &pid);
+                if (pid_arg(json_array_get(v, 0), &pid) < 0)
+                        continue; /* checked above */
                 fd = open_checked(pid, json_integer_value(json_array_get(v, 1)), &b);
                 if (fd < 0)
                         continue;

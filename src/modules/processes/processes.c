@@ -75,7 +75,7 @@ static int count_processes(size_t *ret) {
 }
 
 static int processes_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
-        size_t n;
+        size_t n = 0;
 
         (void)ctx;
         if (count_processes(&n) < 0)

@@ -331,9 +331,27 @@ void proclist_start_time(const struct proclist_ctx *c, uint64_t start_ticks, cha
         strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-json_t *proclist_text(const char *s, size_t n) {
-        _cleanup_free_ char *copy = strndup(s, n);
+/* Text utf8_sanitize() would leave as it is: UTF-8 without control
+ * characters below 0x20 (NUL included). */
+static bool text_clean(const char *s, size_t n) {
+        bool ascii = true;
 
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20)
+                        return false;
+                if (c >= 0x80)
+                        ascii = false;
+        }
+        return ascii || utf8_valid(s, n);
+}
+
+json_t *proclist_text(const char *s, size_t n) {
+        _cleanup_free_ char *copy = NULL;
+
+        if (text_clean(s, n))
+                return json_stringn_nocheck(s, n); /* the common case: one copy */
+        copy = strndup(s, n);
         if (!copy)
                 return NULL;
         utf8_sanitize(copy);

@@ -93,7 +93,7 @@ static bool wanted(uint64_t now) {
 }
 
 /* Reads one stat through fd (kept) or by path; fills ticks, start, rss. */
-static int read_stat(int procfd, const char *name, int *fd, struct proc_pid_stat *ret) {
+static int read_stat(int procfd, int pid, int *fd, struct proc_pid_stat *ret) {
         size_t len;
         int r;
 
@@ -106,7 +106,7 @@ static int read_stat(int procfd, const char *name, int *fd, struct proc_pid_stat
                 n_fds--;
         }
         char path[24];
-        snprintf(path, sizeof path, "%s/stat", name);
+        snprintf(path, sizeof path, "%d/stat", pid);
         int f = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (f < 0)
                 return -errno;
@@ -143,7 +143,7 @@ static int sample_pass(struct sample *old, size_t n_old, uint64_t now, uint64_t 
                         s.fd = o->fd;
                         o->fd = -2; /* taken */
                 }
-                if (read_stat(dirfd(d), de->d_name, &s.fd, &st) < 0)
+                if (read_stat(dirfd(d), pid, &s.fd, &st) < 0)
                         continue;
                 s.pid = pid;
                 s.start_ticks = st.starttime;
