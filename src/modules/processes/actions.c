@@ -298,8 +298,9 @@ static int sys_hold(pid_t pid, int *ret_pidfd, int *ret_dirfd) {
         char path[32];
         _cleanup_close_ int pidfd = (int)pidfd_open(pid, 0);
 
+        /* EINVAL: the id of a thread that leads no thread group. */
         if (pidfd < 0)
-                return -errno;
+                return errno == EINVAL ? -ESRCH : -errno;
         snprintf(path, sizeof path, "/proc/%d", (int)pid);
         int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
