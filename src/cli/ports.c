@@ -82,6 +82,7 @@ static int print_table(json_t *listeners) {
                                  (long long)json_integer_value(json_object_get(l, "peer_port")));
                 else
                         snprintf(peer, sizeof peer, "*");
+                /* "processes": a listener's owners, not the module */
                 owners_text(json_object_get(l, "processes"), procs, sizeof procs);
                 if (!procs[0])
                         snprintf(procs, sizeof procs, "-");
@@ -157,6 +158,7 @@ static int print_port(json_t *a) {
         printf("\nListening now: %s\n", json_array_size(listeners) ? "" : "nothing.");
         json_array_foreach(listeners, i, l) {
                 char procs[256];
+                /* "processes": a listener's owners, not the module */
                 owners_text(json_object_get(l, "processes"), procs, sizeof procs);
                 printf("- %s %s:%lld (%s) by %s\n",
                        json_string_value(json_object_get(l, "protocol")) ?: "",

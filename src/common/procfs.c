@@ -321,7 +321,7 @@ static int parse_stat_key(const char *key, size_t key_len, const char *lp, const
         } keys[] = {
                 {"ctxt", offsetof(struct proc_stat, ctxt)},
                 {"btime", offsetof(struct proc_stat, btime)},
-                {"processes", offsetof(struct proc_stat, processes)},
+                {"processes", offsetof(struct proc_stat, processes)}, /* a key, not the module */
                 {"procs_running", offsetof(struct proc_stat, procs_running)},
                 {"procs_blocked", offsetof(struct proc_stat, procs_blocked)},
         };
@@ -1080,6 +1080,7 @@ enum {
         ST_GID,
         ST_THREADS,
         ST_VMRSS,
+        ST_VMSWAP,
         _ST_MAX,
 };
 
@@ -1146,6 +1147,7 @@ static int status_field(unsigned k, const char *v, const char *end, struct proc_
                         return -EINVAL;
                 return tv_to_unsigned(tok, tok_len, &st->threads);
         case ST_VMRSS: /* "   1234 kB" */
+        case ST_VMSWAP:
                 if (!tv_next_token(&v, end, &tok, &tok_len))
                         return -EINVAL;
                 r = tv_to_u64(tok, tok_len, &kb);
@@ -1153,9 +1155,13 @@ static int status_field(unsigned k, const char *v, const char *end, struct proc_
                         return r;
                 if (!tv_next_token(&v, end, &tok, &tok_len) || !tv_eq(tok, tok_len, "kB"))
                         return -EINVAL;
-                if (__builtin_mul_overflow(kb, UINT64_C(1024), &st->vm_rss))
+                if (__builtin_mul_overflow(kb, UINT64_C(1024),
+                                           k == ST_VMRSS ? &st->vm_rss : &st->vm_swap))
                         return -ERANGE;
-                st->has_vm_rss = true;
+                if (k == ST_VMRSS)
+                        st->has_vm_rss = true;
+                else
+                        st->has_vm_swap = true;
                 return 0;
         }
         return -EINVAL;
@@ -1163,9 +1169,10 @@ static int status_field(unsigned k, const char *v, const char *end, struct proc_
 
 int proc_pid_status_parse(const char *text, size_t len, struct proc_pid_status *ret) {
         static const char *const keys[_ST_MAX] = {
-                [ST_NAME] = "Name", [ST_STATE] = "State",     [ST_TGID] = "Tgid",
-                [ST_PID] = "Pid",   [ST_PPID] = "PPid",       [ST_UID] = "Uid",
-                [ST_GID] = "Gid",   [ST_THREADS] = "Threads", [ST_VMRSS] = "VmRSS",
+                [ST_NAME] = "Name",     [ST_STATE] = "State",     [ST_TGID] = "Tgid",
+                [ST_PID] = "Pid",       [ST_PPID] = "PPid",       [ST_UID] = "Uid",
+                [ST_GID] = "Gid",       [ST_THREADS] = "Threads", [ST_VMRSS] = "VmRSS",
+                [ST_VMSWAP] = "VmSwap",
         };
         const unsigned required = (1u << ST_NAME) | (1u << ST_STATE) | (1u << ST_PID) |
                                   (1u << ST_PPID) | (1u << ST_UID) | (1u << ST_GID) |
@@ -1480,6 +1487,241 @@ int cgroup_v2_path(const char *text, size_t len, const char **ret, size_t *ret_l
                 return 0;
         }
         return -ENOENT;
+}
+
+/* ---- /proc/PID/io, smaps_rollup, limits, maps ------------------------------ */
+
+/* "Key: N" or "Key: N kB" lines: calls fn's table.  keys[i] goes to
+ * dst[i] (scaled by 1024 when kb); seen gets a bit per key; a key twice is
+ * malformed.  Lines not in the table are skipped. */
+static int parse_key_values(const char *p, const char *end, const char *const *keys, size_t n_keys,
+                            uint64_t *const *dst, bool kb, unsigned *seen) {
+        const char *line;
+        size_t line_len;
+
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *colon = memchr(line, ':', line_len), *v, *le = line + line_len;
+                const char *tok;
+                size_t tok_len;
+                uint64_t x;
+                int r;
+
+                if (line_len == 0)
+                        continue;
+                if (!colon)
+                        return -EINVAL;
+                for (size_t k = 0; k < n_keys; k++) {
+                        if (!tv_eq(line, (size_t)(colon - line), keys[k]))
+                                continue;
+                        if (*seen & (1u << k))
+                                return -EINVAL;
+                        v = colon + 1;
+                        if (!tv_next_token(&v, le, &tok, &tok_len))
+                                return -EINVAL;
+                        r = tv_to_u64(tok, tok_len, &x);
+                        if (r < 0)
+                                return r;
+                        if (kb) {
+                                if (!tv_next_token(&v, le, &tok, &tok_len) ||
+                                    !tv_eq(tok, tok_len, "kB"))
+                                        return -EINVAL;
+                                if (__builtin_mul_overflow(x, UINT64_C(1024), &x))
+                                        return -ERANGE;
+                        }
+                        if (tv_next_token(&v, le, &tok, &tok_len))
+                                return -EINVAL;
+                        *dst[k] = x;
+                        *seen |= 1u << k;
+                        break;
+                }
+        }
+        return 0;
+}
+
+int proc_pid_io_parse(const char *text, size_t len, struct proc_pid_io *ret) {
+        static const char *const keys[] = {"rchar",
+                                           "wchar",
+                                           "syscr",
+                                           "syscw",
+                                           "read_bytes",
+                                           "write_bytes",
+                                           "cancelled_write_bytes"};
+        struct proc_pid_io io = {};
+        uint64_t *const dst[] = {&io.rchar,
+                                 &io.wchar,
+                                 &io.syscr,
+                                 &io.syscw,
+                                 &io.read_bytes,
+                                 &io.write_bytes,
+                                 &io.cancelled_write_bytes};
+        unsigned seen = 0;
+        int r;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        r = parse_key_values(TEXT_OR_EMPTY(text), TEXT_OR_EMPTY(text) + len, keys, ELEMENTSOF(keys),
+                             dst, false, &seen);
+        if (r < 0)
+                return r;
+        if ((seen & 3u) != 3u)
+                return -EINVAL;
+        io.has_bytes = (seen & (1u << 4)) && (seen & (1u << 5));
+        *ret = io;
+        return 0;
+}
+
+int proc_smaps_rollup_parse(const char *text, size_t len, struct proc_smaps_rollup *ret) {
+        static const char *const keys[] = {"Rss",       "Pss",  "Pss_Anon", "Pss_File",
+                                           "Pss_Shmem", "Swap", "SwapPss"};
+        struct proc_smaps_rollup s = {};
+        uint64_t *const dst[] = {&s.rss,       &s.pss,  &s.pss_anon, &s.pss_file,
+                                 &s.pss_shmem, &s.swap, &s.swap_pss};
+        const char *p, *end, *line;
+        size_t line_len;
+        unsigned seen = 0;
+        int r;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        /* The header: the address range and "[rollup]". */
+        if (!tv_next_line(&p, end, &line, &line_len) || line_len < 8 ||
+            !tv_eq(line + line_len - 8, 8, "[rollup]"))
+                return -EINVAL;
+        r = parse_key_values(p, end, keys, ELEMENTSOF(keys), dst, true, &seen);
+        if (r < 0)
+                return r;
+        if ((seen & 3u) != 3u)
+                return -EINVAL;
+        *ret = s;
+        return 0;
+}
+
+static int limit_value(const char *tok, size_t n, uint64_t *ret, bool *ret_unlimited) {
+        if (tv_eq(tok, n, "unlimited")) {
+                *ret = 0;
+                *ret_unlimited = true;
+                return 0;
+        }
+        *ret_unlimited = false;
+        return tv_to_u64(tok, n, ret);
+}
+
+#define LIMIT_NAME_COLS 26 /* "%-25s " */
+
+int proc_limits_parse(const char *text, size_t len, struct proc_limits *ret) {
+        _cleanup_free_ struct proc_limits *l = calloc(1, sizeof *l);
+        const char *p, *end, *line;
+        size_t line_len;
+        bool header = false;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *name = line, *q, *qe = line + line_len, *tok[4];
+                size_t name_len, tok_len[4], n_tok = 0;
+                struct proc_limit *e;
+
+                if (line_len == 0)
+                        continue;
+                if (!header) {
+                        if (!tv_starts(line, line_len, "Limit "))
+                                return -EINVAL;
+                        header = true;
+                        continue;
+                }
+                if (line_len <= LIMIT_NAME_COLS || line[LIMIT_NAME_COLS - 1] != ' ')
+                        return -EINVAL;
+                name_len = LIMIT_NAME_COLS - 1;
+                tv_trim(&name, &name_len);
+                q = line + LIMIT_NAME_COLS;
+                while (n_tok < 4 && tv_next_token(&q, qe, &tok[n_tok], &tok_len[n_tok]))
+                        n_tok++;
+                if (name_len == 0 || name_len >= sizeof l->v[0].name || n_tok < 2 || n_tok > 3)
+                        return -EINVAL;
+                if (l->n >= PROCFS_MAX_LIMITS)
+                        return -E2BIG;
+                e = &l->v[l->n];
+                memcpy(e->name, name, name_len);
+                e->name[name_len] = '\0';
+                r = limit_value(tok[0], tok_len[0], &e->soft, &e->soft_unlimited);
+                if (r < 0)
+                        return r;
+                r = limit_value(tok[1], tok_len[1], &e->hard, &e->hard_unlimited);
+                if (r < 0)
+                        return r;
+                if (n_tok == 3) {
+                        if (tok_len[2] >= sizeof e->unit)
+                                return -EINVAL;
+                        memcpy(e->unit, tok[2], tok_len[2]);
+                        e->unit[tok_len[2]] = '\0';
+                }
+                l->n++;
+        }
+        if (!header)
+                return -EINVAL;
+        *ret = *l;
+        return 0;
+}
+
+static int hex_u64(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0 || n > 16)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                unsigned d;
+                if (c >= '0' && c <= '9')
+                        d = (unsigned)(c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        d = (unsigned)(c - 'a' + 10);
+                else
+                        return -EINVAL;
+                v = v << 4 | d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int proc_maps_next(const char **p, const char *end, struct proc_map *ret) {
+        const char *line, *q, *qe, *tok, *dash;
+        size_t line_len, tok_len;
+        struct proc_map m = {};
+
+        do {
+                if (!tv_next_line(p, end, &line, &line_len))
+                        return 0;
+        } while (line_len == 0);
+        if (memchr(line, '\0', line_len))
+                return -EINVAL;
+        q = line;
+        qe = line + line_len;
+        if (!tv_next_token(&q, qe, &tok, &tok_len) || !(dash = memchr(tok, '-', tok_len)) ||
+            hex_u64(tok, (size_t)(dash - tok), &m.start) < 0 ||
+            hex_u64(dash + 1, tok_len - (size_t)(dash - tok) - 1, &m.end) < 0 || m.end < m.start)
+                return -EINVAL;
+        if (!tv_next_token(&q, qe, &tok, &tok_len) || tok_len != 4)
+                return -EINVAL;
+        memcpy(m.perms, tok, 4);
+        if (!tv_next_token(&q, qe, &tok, &tok_len) || hex_u64(tok, tok_len, &m.offset) < 0)
+                return -EINVAL;
+        if (!tv_next_token(&q, qe, &tok, &tok_len) || !memchr(tok, ':', tok_len))
+                return -EINVAL; /* the device, not kept */
+        if (!tv_next_token(&q, qe, &tok, &tok_len) || tv_to_u64(tok, tok_len, &m.inode) < 0)
+                return -EINVAL;
+        while (q < qe && tv_is_blank(*q))
+                q++;
+        m.path = q;
+        m.path_len = (size_t)(qe - q);
+        *ret = m;
+        return 1;
 }
 
 /* ---- /proc/self/mountinfo ------------------------------------------------- */

@@ -344,16 +344,17 @@ int proc_pid_stat_parse(const char *text, size_t len, struct proc_pid_stat *ret)
 /* The fields of status a process listing needs.  Name is as the kernel
  * prints it (spaces and backslashes escaped); Name, State, Pid, PPid, Uid,
  * Gid and Threads are required, each once; Uid and Gid hold real,
- * effective, saved and file-system ids.  Kernel threads have no VmRSS
- * (has_vm_rss false).  Other keys are ignored. */
+ * effective, saved and file-system ids.  Kernel threads have no VmRSS nor
+ * VmSwap (has_vm_rss, has_vm_swap false).  Other keys are ignored. */
 struct proc_pid_status {
         char name[PROCFS_COMM_MAX];
         char state;
         int tgid, pid, ppid;
         unsigned uid[4], gid[4];
         unsigned threads;
-        uint64_t vm_rss; /* bytes */
-        bool has_vm_rss;
+        uint64_t vm_rss;  /* bytes */
+        uint64_t vm_swap; /* bytes; VmSwap, absent for kernel threads */
+        bool has_vm_rss, has_vm_swap;
 };
 int proc_pid_status_parse(const char *text, size_t len, struct proc_pid_status *ret);
 
@@ -398,6 +399,53 @@ void cgroup_parse(const char *text, size_t len, struct cgroup_hint *ret);
  * into text; -ENOENT when there is none (a v1-only system), -EINVAL for a
  * NUL byte in it. */
 int cgroup_v2_path(const char *text, size_t len, const char **ret, size_t *ret_len);
+
+/* ---- /proc/PID/io, smaps_rollup, limits, maps, environ ------------------- */
+
+/* /proc/PID/io ("key: N" lines): rchar and wchar are required; the others
+ * (task I/O accounting) read as 0 when absent (has_bytes false). */
+struct proc_pid_io {
+        uint64_t rchar, wchar, syscr, syscw, read_bytes, write_bytes, cancelled_write_bytes;
+        bool has_bytes;
+};
+int proc_pid_io_parse(const char *text, size_t len, struct proc_pid_io *ret);
+
+/* /proc/PID/smaps_rollup: the "[rollup]" header line, then "Key: N kB"
+ * lines; Rss and Pss are required.  Bytes. */
+struct proc_smaps_rollup {
+        uint64_t rss, pss, pss_anon, pss_file, pss_shmem, swap, swap_pss;
+};
+int proc_smaps_rollup_parse(const char *text, size_t len, struct proc_smaps_rollup *ret);
+
+/* /proc/PID/limits: a header line, then one line a limit in the kernel's
+ * columns ("%-25s %-20s %-20s %-10s"): the name, soft, hard ("unlimited"
+ * or a number) and an optional unit.  At most PROCFS_MAX_LIMITS lines. */
+#define PROCFS_MAX_LIMITS 32
+struct proc_limit {
+        char name[32];
+        uint64_t soft, hard;
+        bool soft_unlimited, hard_unlimited;
+        char unit[16]; /* "" when none */
+};
+struct proc_limits {
+        struct proc_limit v[PROCFS_MAX_LIMITS];
+        size_t n;
+};
+int proc_limits_parse(const char *text, size_t len, struct proc_limits *ret);
+
+/* One line of /proc/PID/maps in turn: "START-END PERMS OFFSET MAJ:MIN INODE
+ * [PATH]".  1 with the entry (path a view into the text, possibly empty;
+ * a path may hold blanks), 0 at the end, -EINVAL for a malformed line. */
+struct proc_map {
+        uint64_t start, end, offset, inode;
+        char perms[5];
+        const char *path;
+        size_t path_len;
+};
+int proc_maps_next(const char **p, const char *end, struct proc_map *ret);
+
+/* /proc/PID/environ is read with proc_cmdline_next() (NUL-separated
+ * KEY=VALUE entries). */
 
 /* ---- /proc/self/mountinfo ------------------------------------------------ */
 

@@ -298,6 +298,7 @@ ROUTES = [
     ("POST", "api/v1/modules/mail/queue/*/flush", "/api/v1/modules/mail/queue/ABCDEF12345/flush",
      "operator"),
     ("DELETE", "api/v1/modules/mail/queue/*", "/api/v1/modules/mail/queue/ABCDEF12345", "admin"),
+    ("GET", "api/v1/modules/processes/top", "/api/v1/modules/processes/top", "monitor"),
     ("GET", "api/v1/modules/mail/connections", "/api/v1/modules/mail/connections", "monitor"),
     ("DELETE", "api/v1/modules/mail/connections/*", "/api/v1/modules/mail/connections/alice",
      "operator"),
