@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "modules/processes/proclist.h"
+#include "modules/processes/procread.h"
 #include "procfs.h"
 #include "roles.h"
 #include "util.h"
@@ -275,6 +277,7 @@ static int identity_read(int dfd, pid_t pid, struct pact_identity *ret) {
         id.nice = (int)st.nice;
         id.threads = (int)st.num_threads;
         snprintf(id.comm, sizeof id.comm, "%s", st.comm);
+        utf8_sanitize(id.comm); /* it goes into messages and JSON */
         read_cgroup(dfd, &b, id.cgroup, sizeof id.cgroup, id.unit, sizeof id.unit);
         id.unit_main = unit_main(&id, &b);
         id.steward = steward_descendant(pid, id.ppid, &b);
@@ -414,13 +417,32 @@ static json_t *item_json(const struct pact_identity *id) {
                          "kernel_thread", id->kernel_thread);
 }
 
+/* The process as the list shows it (its CPU the lifetime average: an
+ * action samples nothing), read through the held /proc/PID directory;
+ * the identity's fields when that read fails. */
+static json_t *process_json(const struct module_ctx *ctx, const struct pact_target *t,
+                            const struct pact_identity *id) {
+        struct proclist_ctx lc;
+        struct proc_item it = {0};
+        bool admin = ctx->role && role_from_string(ctx->role) == ROLE_ADMIN;
+        json_t *j = NULL;
+
+        if (t->dirfd >= 0 && proclist_ctx_init(&lc, admin) >= 0 &&
+            procread_at(t->dirfd, admin ? PROCREAD_CMDLINE : 0, &it) >= 0) {
+                it.cpu_percent = proclist_lifetime_cpu(&lc, &it);
+                j = proclist_item_json(&lc, &it);
+        }
+        proc_item_done(&it);
+        return j ?: item_json(id);
+}
+
 /* The item as it is now, or null once the held process is gone. */
-static json_t *item_after(const struct pact_target *t) {
+static json_t *item_after(const struct module_ctx *ctx, const struct pact_target *t) {
         struct pact_identity id;
 
         if (pact_sys->identity(t->dirfd, t->pid, &id) < 0 || pact_sys->alive(t->pidfd) < 0)
                 return json_null();
-        return item_json(&id) ?: json_null();
+        return process_json(ctx, t, &id) ?: json_null();
 }
 
 static json_t *warnings_for(const struct pact_identity *id, const char *what) {
@@ -479,8 +501,8 @@ static int act_signal(const struct module_ctx *ctx, const char *id, json_t *args
         snprintf(what, sizeof what, "signalling %s", name);
         if (dry_run) {
                 *ret = json_pack("{s:{s:o, s:[]}, s:o, s:s, s:b}", "plan", "warnings",
-                                 warnings_for(&t.id, what), "commands", "process", item_json(&t.id),
-                                 "signal", name, "delivered", false);
+                                 warnings_for(&t.id, what), "commands", "process",
+                                 process_json(ctx, &t, &t.id), "signal", name, "delivered", false);
                 return *ret ? 0 : -ENOMEM;
         }
         r = pact_sys->send(t.pidfd, sig);
@@ -492,7 +514,7 @@ static int act_signal(const struct module_ctx *ctx, const char *id, json_t *args
                 return r;
         }
         signal_settle(&t, sig);
-        *ret = json_pack("{s:o, s:s, s:b, s:{s:o, s:[]}}", "process", item_after(&t), "signal",
+        *ret = json_pack("{s:o, s:s, s:b, s:{s:o, s:[]}}", "process", item_after(ctx, &t), "signal",
                          name, "delivered", true, "plan", "warnings", warnings_for(&t.id, what),
                          "commands");
         return *ret ? 0 : -ENOMEM;
@@ -562,7 +584,8 @@ static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args
         if (dry_run) {
                 *ret = json_pack("{s:{s:o, s:[]}, s:o, s:i, s:i}", "plan", "warnings",
                                  warnings_for(&t.id, "renicing"), "commands", "process",
-                                 item_json(&t.id), "nice", nice, "previous_nice", t.id.nice);
+                                 process_json(ctx, &t, &t.id), "nice", nice, "previous_nice",
+                                 t.id.nice);
                 return *ret ? 0 : -ENOMEM;
         }
         r = pact_sys->alive(t.pidfd);
@@ -577,7 +600,7 @@ static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args
                                  strerror(-r));
                 return r;
         }
-        *ret = json_pack("{s:o, s:i, s:i, s:i}", "process", item_after(&t), "nice", nice,
+        *ret = json_pack("{s:o, s:i, s:i, s:i}", "process", item_after(ctx, &t), "nice", nice,
                          "previous_nice", t.id.nice, "threads", (int)n);
         return *ret ? 0 : -ENOMEM;
 }
