@@ -366,3 +366,27 @@ def test_cli_kill_and_renice(pd, child):
     out = d.cli("kill", "-9", str(p.pid), check=0).stdout
     assert "Sent KILL" in out
     assert p.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_cli_ps(pd, child):
+    d = pd
+    p = child(("sleep", "1001"))
+    out = d.cli("ps", "--name", "sleep", check=0).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["PID", "USER", "S", "CPU", "RSS", "SWAP", "THR", "NI", "START",
+                                "UNIT", "COMMAND"], lines[0]
+    row = next(l for l in lines if l.split()[0] == str(p.pid))
+    # human units: a CPU share and a size with their units, a start time
+    assert " %" in row and ("KiB" in row or "MiB" in row), row
+    assert row.split()[1] == "root" and row.split()[-1] == "sleep", row
+    # the tree: the child indented under this test's process
+    out = d.cli("ps", "--tree", check=0).stdout
+    row = next(l for l in out.splitlines() if l.split()[0] == str(p.pid))
+    assert "\\_ sleep" in row, row
+    out = d.cli("ps", "--detail", "-u", "root", "-n", "3", "--sort", "mem", check=0).stdout
+    assert out.splitlines()[0].split()[-4:] == ["PSS", "FILES", "LISTEN", "COMMAND"], out
+    assert len(out.splitlines()) == 4, out
+    got = json.loads(d.cli("--json", "ps", "--name", "sleep", check=0).stdout)
+    assert p.pid in [x["pid"] for x in got["processes"]]
+    for bad in (["--sort", "rss"], ["-n", "0"], ["-n", "x"], ["extra"]):
+        d.cli("ps", *bad, check=2)
