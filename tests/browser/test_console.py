@@ -187,6 +187,25 @@ def test_console_mail_page(console):
         {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
 
 
+def test_console_processes(console, tmp_path):
+    """The processes page: a process this test started found by the filter,
+    its detail, then STOP, CONT and TERM sent from its row, each through the
+    dry run's confirmation: the process stops, goes on, and ends by TERM."""
+    d, user = console
+    exe = tmp_path / "stwvictim"
+    shutil.copy("/usr/bin/sleep", exe)
+    os.chmod(tmp_path, 0o755)
+    victim = subprocess.Popen([str(exe), "1000"])
+    try:
+        run(d, user, ["login", "processes"], "processes",
+            {"STEWARD_PROC_PID": str(victim.pid), "STEWARD_PROC_NAME": "stwvictim"})
+        assert victim.wait(timeout=10) == -15
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        victim.wait()
+
+
 def test_console_mail_real(mail):
     """Against a real Postfix and Dovecot (the mail tests' mail_ns.py): a
     message deferred by the dead relay host is listed with its reason, held
