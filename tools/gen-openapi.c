@@ -165,9 +165,11 @@ static json_t *field_schema(const collection_field_t *f) {
                 [FIELD_STRING] = "string",      [FIELD_INTEGER] = "integer",
                 [FIELD_BOOLEAN] = "boolean",    [FIELD_ENUM] = "string",
                 [FIELD_STRING_ARRAY] = "array", [FIELD_OBJECT] = "object",
-                [FIELD_OBJECT_ARRAY] = "array",
+                [FIELD_OBJECT_ARRAY] = "array", [FIELD_NUMBER] = "number",
         };
-        json_t *s = json_pack("{s:s}", "type", types[f->type]);
+        json_t *s = f->flags & FIELD_NULLABLE
+                            ? json_pack("{s:[s, s]}", "type", types[f->type], "null")
+                            : json_pack("{s:s}", "type", types[f->type]);
 
         if (f->type == FIELD_STRING_ARRAY)
                 json_object_set_new(s, "items", json_pack("{s:s}", "type", "string"));

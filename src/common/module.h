@@ -269,6 +269,7 @@ typedef enum {
         FIELD_STRING_ARRAY,
         FIELD_OBJECT,
         FIELD_OBJECT_ARRAY,
+        FIELD_NUMBER, /* a JSON number that may have a fraction (a percentage) */
 } field_type_t;
 
 enum {
@@ -279,6 +280,9 @@ enum {
         /* An array given on create/modify that an item shows as the number
          * of its items (ssh_keys). */
         FIELD_SHOWN_COUNT = 1u << 4,
+        /* Shown as null where there is no value (a process outside any
+         * unit): the OpenAPI document allows null for it. */
+        FIELD_NULLABLE = 1u << 5,
 };
 
 typedef struct collection_field {

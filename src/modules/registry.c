@@ -341,6 +341,8 @@ const char *field_type_name(field_type_t t) {
                 return "object";
         case FIELD_OBJECT_ARRAY:
                 return "object_array";
+        case FIELD_NUMBER:
+                return "number";
         }
         return "unknown";
 }

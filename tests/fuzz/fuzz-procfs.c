@@ -7,8 +7,8 @@
  * ids strictly ascending, interface and disk names within their size and
  * NUL-terminated, a process's comm and name terminated, its pid positive),
  * and every view the key and argument iterators hand out lies inside the
- * text.  The corpus holds the fixtures of tests/unit, each with its
- * selector byte.
+ * text (maps paths, the cgroup v2 path).  The corpus holds the fixtures
+ * of tests/unit, each with its selector byte.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -122,8 +122,37 @@ static void text_files(const char *t, size_t n) {
                 cpuinfo_done(&c);
 }
 
+static void pid_more(const char *t, size_t n) {
+        struct proc_pid_io io;
+        struct proc_smaps_rollup sm;
+        struct proc_limits *l = malloc(sizeof *l);
+        struct cgroup_hint h;
+        struct proc_map m;
+        const char *p = t, *end = t + n, *v;
+        size_t vl;
+
+        (void)proc_pid_io_parse(t, n, &io);
+        (void)proc_smaps_rollup_parse(t, n, &sm);
+        if (l && proc_limits_parse(t, n, l) == 0) {
+                check(l->n <= PROCFS_MAX_LIMITS);
+                for (size_t i = 0; i < l->n; i++)
+                        check(strnlen(l->v[i].name, sizeof l->v[i].name) < sizeof l->v[i].name &&
+                              strnlen(l->v[i].unit, sizeof l->v[i].unit) < sizeof l->v[i].unit);
+        }
+        free(l);
+        while (proc_maps_next(&p, end, &m) > 0) {
+                in_text(m.path, m.path_len, t, n);
+                check(m.start <= m.end);
+        }
+        cgroup_parse(t, n, &h);
+        check(strnlen(h.unit, sizeof h.unit) < sizeof h.unit);
+        check(strnlen(h.container, sizeof h.container) < sizeof h.container);
+        if (cgroup_v2_path(t, n, &v, &vl) == 0)
+                in_text(v, vl, t, n);
+}
+
 static void (*const parsers[])(const char *, size_t) = {
-        stat_, meminfo_, small, net_dev, diskstats, pid, text_files,
+        stat_, meminfo_, small, net_dev, diskstats, pid, text_files, pid_more,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

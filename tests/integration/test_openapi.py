@@ -18,7 +18,7 @@ from conftest import BUILD
 
 METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT")
 # A value for each path parameter of the document.
-SAMPLES = {"id": "0", "name": "root", "port": "660", "dir": "x", "subdir": "y", "user": "root"}
+SAMPLES = {"id": "0", "name": "root", "port": "660", "dir": "x", "subdir": "y", "user": "root", "pid": "1"}
 
 
 def monitor_token(d):

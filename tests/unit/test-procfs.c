@@ -66,6 +66,28 @@ static void parse_all(const char *text, size_t len) {
         struct proc_pid_status pst;
         (void)proc_pid_status_parse(text, len, &pst);
 
+        struct proc_pid_io io;
+        struct proc_smaps_rollup sm;
+        struct proc_limits *lim = malloc(sizeof *lim);
+        struct cgroup_hint cg;
+        const char *cgp;
+        size_t cgn;
+
+        assert_non_null(lim);
+        (void)proc_pid_io_parse(text, len, &io);
+        (void)proc_smaps_rollup_parse(text, len, &sm);
+        (void)proc_limits_parse(text, len, lim);
+        free(lim);
+        cgroup_parse(text ? text : "", len, &cg);
+        if (cgroup_v2_path(text, len, &cgp, &cgn) == 0)
+                assert_true(cgp >= text && cgp + cgn <= text + len);
+        {
+                const char *p = text ? text : "", *end = p + len;
+                struct proc_map m;
+                while (proc_maps_next(&p, end, &m) > 0)
+                        assert_true(m.path >= text && m.path + m.path_len <= end);
+        }
+
         /* Every key of meminfo, as the scrape walks it. */
         if (!tv_has_nul(text, len)) {
                 const char *p = text ? text : "", *end = p + len, *k;
@@ -1422,6 +1444,202 @@ static void test_cmdline(void **state) {
         assert_false(proc_cmdline_next(&p, end, &arg, &arg_len));
 }
 
+/* ---- /proc/PID/io, smaps_rollup, limits, maps, cgroup ------------------------ */
+
+static void test_pid_status_swap(void **state) {
+        _cleanup_free_ char *t = NULL, *k = NULL;
+        struct proc_pid_status st;
+        size_t len;
+
+        load("pid-status", &t, &len);
+        assert_int_equal(proc_pid_status_parse(t, len, &st), 0);
+        assert_true(st.has_vm_swap);
+        assert_int_equal(st.vm_swap, 0);
+
+        static const char swapped[] = "Name:\tx\nState:\tS (sleeping)\nPid:\t7\nPPid:\t1\n"
+                                      "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\n"
+                                      "VmSwap:\t    2048 kB\n";
+        size_t n;
+        _cleanup_free_ char *c = exact(swapped, &n);
+        assert_int_equal(proc_pid_status_parse(c, n, &st), 0);
+        assert_true(st.has_vm_swap);
+        assert_int_equal(st.vm_swap, 2048 * 1024);
+
+        load("pid-status-kthread", &k, &len);
+        assert_int_equal(proc_pid_status_parse(k, len, &st), 0);
+        assert_false(st.has_vm_swap);
+}
+
+static void test_pid_io(void **state) {
+        _cleanup_free_ char *t = NULL, *u = NULL;
+        struct proc_pid_io io;
+        size_t len;
+
+        load("pid-io", &t, &len);
+        assert_int_equal(proc_pid_io_parse(t, len, &io), 0);
+        assert_int_equal(io.rchar, 323934931);
+        assert_int_equal(io.read_bytes, 4096);
+        assert_int_equal(io.write_bytes, 323932160);
+        assert_true(io.has_bytes);
+        load("pid-io-no-accounting", &u, &len);
+        assert_int_equal(proc_pid_io_parse(u, len, &io), 0);
+        assert_false(io.has_bytes);
+        assert_int_equal(io.syscw, 4);
+
+        static const struct bad_case bad[] = {
+                {"pid-io-duplicate", -EINVAL},
+                {"pid-io-junk", -EINVAL},
+                {"empty", -EINVAL},
+                {"meminfo", -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (proc_pid_io_parse(b, bl, &io) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+}
+
+static void test_smaps_rollup(void **state) {
+        _cleanup_free_ char *t = NULL;
+        struct proc_smaps_rollup sm;
+        size_t len;
+
+        load("pid-smaps-rollup", &t, &len);
+        assert_int_equal(proc_smaps_rollup_parse(t, len, &sm), 0);
+        assert_int_equal(sm.rss, 1744 * 1024);
+        assert_int_equal(sm.pss, 241 * 1024);
+        assert_int_equal(sm.pss_anon, 112 * 1024);
+        assert_int_equal(sm.swap, 0);
+
+        static const struct bad_case bad[] = {
+                {"pid-smaps-rollup-no-pss", -EINVAL},
+                {"pid-smaps-rollup-no-header", -EINVAL},
+                {"empty", -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *b = NULL;
+                size_t bl;
+
+                load(bad[i].fixture, &b, &bl);
+                if (proc_smaps_rollup_parse(b, bl, &sm) != bad[i].error)
+                        fail_msg("%s did not fail with %d", bad[i].fixture, bad[i].error);
+        }
+}
+
+static void test_limits(void **state) {
+        _cleanup_free_ char *t = NULL, *b = NULL;
+        _cleanup_free_ struct proc_limits *l = malloc(sizeof *l);
+        size_t len;
+
+        assert_non_null(l);
+        load("pid-limits", &t, &len);
+        assert_int_equal(proc_limits_parse(t, len, l), 0);
+        assert_int_equal(l->n, 16);
+        assert_string_equal(l->v[0].name, "Max cpu time");
+        assert_true(l->v[0].soft_unlimited && l->v[0].hard_unlimited);
+        assert_string_equal(l->v[0].unit, "seconds");
+        assert_string_equal(l->v[3].name, "Max stack size");
+        assert_int_equal(l->v[3].soft, 8388608);
+        assert_false(l->v[3].soft_unlimited);
+        assert_true(l->v[3].hard_unlimited);
+        assert_string_equal(l->v[7].name, "Max open files");
+        assert_int_equal(l->v[7].hard, 20000);
+        assert_string_equal(l->v[13].name, "Max nice priority");
+        assert_string_equal(l->v[13].unit, ""); /* no unit column */
+
+        load("pid-limits-junk", &b, &len);
+        assert_int_equal(proc_limits_parse(b, len, l), -EINVAL);
+        _cleanup_free_ char *mi = NULL;
+        load("meminfo", &mi, &len);
+        assert_int_equal(proc_limits_parse(mi, len, l), -EINVAL);
+}
+
+static void test_maps(void **state) {
+        _cleanup_free_ char *t = NULL, *e = NULL, *b = NULL;
+        const char *p, *end;
+        struct proc_map m;
+        size_t len, n = 0;
+
+        load("pid-maps", &t, &len);
+        p = t;
+        end = t + len;
+        while (proc_maps_next(&p, end, &m) > 0) {
+                if (n == 0) {
+                        assert_int_equal(m.start, 0x558a494eb000);
+                        assert_int_equal(m.end, 0x558a494ed000);
+                        assert_string_equal(m.perms, "r--p");
+                        assert_int_equal(m.inode, 247134);
+                        assert_true(tv_eq(m.path, m.path_len, "/usr/bin/cat"));
+                }
+                n++;
+        }
+        assert_int_equal(n, 38);
+
+        load("pid-maps-edge", &e, &len);
+        p = e;
+        end = e + len;
+        assert_int_equal(proc_maps_next(&p, end, &m), 1);
+        assert_true(tv_eq(m.path, m.path_len, "/usr/lib/with space.so"));
+        assert_int_equal(proc_maps_next(&p, end, &m), 1);
+        assert_true(tv_eq(m.path, m.path_len, "[stack]"));
+        assert_int_equal(m.inode, 0);
+        assert_int_equal(proc_maps_next(&p, end, &m), 1);
+        assert_int_equal(m.path_len, 0);
+        assert_int_equal(proc_maps_next(&p, end, &m), 0);
+
+        load("pid-maps-backwards", &b, &len);
+        p = b;
+        assert_int_equal(proc_maps_next(&p, b + len, &m), -EINVAL);
+        _cleanup_free_ char *mi = NULL;
+        load("meminfo", &mi, &len);
+        p = mi;
+        assert_int_equal(proc_maps_next(&p, mi + len, &m), -EINVAL);
+}
+
+static void test_cgroup(void **state) {
+        static const struct {
+                const char *text, *unit, *container, *path;
+        } cases[] = {
+                {"0::/system.slice/nginx.service\n", "nginx.service", "",
+                 "/system.slice/nginx.service"},
+                {"0::/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service",
+                 "foo.service", "", "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service"},
+                {"0::/user.slice/user-1000.slice/session-3.scope\n", "session-3.scope", "",
+                 "/user.slice/user-1000.slice/session-3.scope"},
+                {"0::/machine.slice/machine-web\\x2d1.scope/payload/system.slice/x.service\n",
+                 "machine-web\\x2d1.scope", "machine:web\\x2d1",
+                 "/machine.slice/machine-web\\x2d1.scope/payload/system.slice/x.service"},
+                {"0::/system.slice/docker-0123456789abcdef0123.scope\n",
+                 "docker-0123456789abcdef0123.scope", "docker:0123456789ab",
+                 "/system.slice/docker-0123456789abcdef0123.scope"},
+                {"0::/machine.slice/libpod-0123456789abcdef.scope/container\n",
+                 "libpod-0123456789abcdef.scope", "podman:0123456789ab",
+                 "/machine.slice/libpod-0123456789abcdef.scope/container"},
+                {"0::/\n", "", "", "/"},
+                {"12:cpu,cpuacct:/\n1:name=systemd:/system.slice/cron.service\n", "cron.service", "",
+                 NULL},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct cgroup_hint h;
+                const char *p;
+                size_t n, pl;
+                _cleanup_free_ char *c = exact(cases[i].text, &n);
+
+                cgroup_parse(c, n, &h);
+                if (strcmp(h.unit, cases[i].unit) || strcmp(h.container, cases[i].container))
+                        fail_msg("case %zu: unit \"%s\" container \"%s\"", i, h.unit, h.container);
+                if (cases[i].path) {
+                        assert_int_equal(cgroup_v2_path(c, n, &p, &pl), 0);
+                        assert_true(tv_eq(p, pl, cases[i].path));
+                } else
+                        assert_int_equal(cgroup_v2_path(c, n, &p, &pl), -ENOENT);
+        }
+}
+
 /* ---- robustness ----------------------------------------------------------- */
 
 static const char *const good_fixtures[] = {
@@ -1447,6 +1665,10 @@ static const char *const good_fixtures[] = {
         "pid-stat-paren",
         "pid-status",
         "pid-status-kthread",
+        "pid-io",
+        "pid-smaps-rollup",
+        "pid-limits",
+        "pid-maps-edge",
 };
 
 static void test_every_prefix(void **state) {
@@ -1528,6 +1750,12 @@ int main(void) {
                 cmocka_unit_test(test_pid_stat),
                 cmocka_unit_test(test_pid_status),
                 cmocka_unit_test(test_cmdline),
+                cmocka_unit_test(test_pid_status_swap),
+                cmocka_unit_test(test_pid_io),
+                cmocka_unit_test(test_smaps_rollup),
+                cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_maps),
+                cmocka_unit_test(test_cgroup),
                 cmocka_unit_test(test_every_prefix),
                 cmocka_unit_test(test_mutations),
         };

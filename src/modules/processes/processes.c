@@ -452,17 +452,19 @@ static int route_top(const struct module_ctx *ctx, char **params, json_t **ret,
 }
 
 #define TOP_ITEMS "{\"type\": \"array\", \"items\": {\"type\": \"object\"}}"
+static const char top_schema[] =
+        "{\"type\": \"object\", \"required\": [\"by_cpu\", \"by_memory\"], "
+        "\"properties\": {\"time\": {\"type\": [\"string\", \"null\"]}, "
+        "\"interval_seconds\": {\"type\": [\"integer\", \"null\"]}, "
+        "\"total\": {\"type\": \"integer\"}, \"by_cpu\": " TOP_ITEMS ", \"by_memory\": " TOP_ITEMS
+        "}}";
 
 /* Named routes[] and written {method, pattern, role, handler}: the route
  * walk of tests/integration/test_security.py reads module tables so. */
 static const module_route_t routes[] = {
         {"GET", "api/v1/modules/processes/top", ROLE_MONITOR, route_top,
          .summary = "The ten processes that use the most CPU and the most memory now",
-         .response = "{\"type\": \"object\", \"required\": [\"by_cpu\", \"by_memory\"], "
-                     "\"properties\": {\"time\": {\"type\": [\"string\", \"null\"]}, "
-                     "\"interval_seconds\": {\"type\": [\"integer\", \"null\"]}, "
-                     "\"total\": {\"type\": \"integer\"}, \"by_cpu\": " TOP_ITEMS
-                     ", \"by_memory\": " TOP_ITEMS "}}"},
+         .response = top_schema},
 };
 
 /* ---- the table --------------------------------------------------------------- */
@@ -482,6 +484,11 @@ static void processes_done(void) {
 
 #define SHOWN(n, t, l, d)                                                                          \
         { .name = n, .type = t, .flags = FIELD_SHOWN, .label = l, .description = d }
+#define SHOWN_OR_NULL(n, t, l, d)                                                                  \
+        {                                                                                          \
+                .name = n, .type = t, .flags = FIELD_SHOWN | FIELD_NULLABLE, .label = l,           \
+                .description = d                                                                   \
+        }
 static const collection_field_t process_fields[] = {
         SHOWN("pid", FIELD_INTEGER, "PID", "the process id"),
         SHOWN("ppid", FIELD_INTEGER, "Parent", "the parent's process id"),
@@ -491,7 +498,7 @@ static const collection_field_t process_fields[] = {
         SHOWN("state", FIELD_STRING, "State",
               "R running, S sleeping, D disk wait, Z zombie, "
               "T stopped, I idle…"),
-        SHOWN("cpu_percent", FIELD_STRING, "CPU %",
+        SHOWN("cpu_percent", FIELD_NUMBER, "CPU %",
               "percent of one CPU over cpu_window_seconds (else since the process started)"),
         SHOWN("rss_bytes", FIELD_INTEGER, "Memory", "resident memory"),
         SHOWN("swap_bytes", FIELD_INTEGER, "Swap", "memory swapped out"),
@@ -501,9 +508,9 @@ static const collection_field_t process_fields[] = {
         SHOWN("start_time", FIELD_STRING, "Started", "when it started (UTC)"),
         SHOWN("start_ticks", FIELD_INTEGER, "Start ticks",
               "its start in clock ticks since boot: with the pid, the process's identity"),
-        SHOWN("unit", FIELD_STRING, "Unit", "the systemd unit it runs in, or null"),
-        SHOWN("cgroup", FIELD_STRING, "Cgroup", "its cgroup v2 path"),
-        SHOWN("container", FIELD_STRING, "Container", "the container or machine, or null"),
+        SHOWN_OR_NULL("unit", FIELD_STRING, "Unit", "the systemd unit it runs in, or null"),
+        SHOWN_OR_NULL("cgroup", FIELD_STRING, "Cgroup", "its cgroup v2 path"),
+        SHOWN_OR_NULL("container", FIELD_STRING, "Container", "the container or machine, or null"),
         SHOWN("kernel_thread", FIELD_BOOLEAN, "Kernel thread", "a kernel thread"),
         SHOWN("cmdline", FIELD_STRING_ARRAY, "Command line", "its arguments (admins only)"),
 };
