@@ -360,6 +360,36 @@ int change_exec(const char *const *argv, const char *input, char *msg, size_t ms
         return change_exec_timeout(argv, input, msg, msg_len, CHANGE_EXEC_TIMEOUT_USEC);
 }
 
+int change_units_control(const char *verb, const char *const *units, size_t n,
+                         const char *servers, struct module_error *err) {
+        const char *argv[3 + CHANGE_UNITS_MAX + 1] = {"/usr/bin/systemctl", verb, "--"};
+        char msg[400];
+        int r;
+
+        if (access("/run/systemd/system", F_OK) < 0) {
+                module_error_set(err, 503, "unavailable", NULL,
+                                 "systemd is not running here: start %s the way this system "
+                                 "starts services",
+                                 servers);
+                return -EOPNOTSUPP;
+        }
+        if (n == 0) {
+                module_error_set(err, 503, "unavailable", NULL, "%s: none is installed", servers);
+                return -EOPNOTSUPP;
+        }
+        if (n > CHANGE_UNITS_MAX) {
+                module_error_set(err, 500, "internal", NULL, "too many units");
+                return -E2BIG;
+        }
+        for (size_t i = 0; i < n; i++)
+                argv[3 + i] = units[i];
+        r = change_exec(argv, NULL, msg, sizeof msg);
+        if (r == 0)
+                return 0;
+        module_error_set(err, 500, "failed", NULL, "systemctl %s failed (%d): %s", verb, r, msg);
+        return -EIO;
+}
+
 /* Standard output handed over a line at a time (change_exec_lines). */
 struct line_sink {
         change_line_fn fn;

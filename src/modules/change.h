@@ -223,6 +223,15 @@ typedef int (*change_line_fn)(const char *line, size_t len, void *data);
 int change_exec_lines(const char *const *argv, size_t max_line, size_t max_total,
                       change_line_fn fn, void *data, char *msg, size_t msg_len);
 
+/* start, stop or restart a module's servers through systemd: `systemctl
+ * VERB -- UNIT…` with the units that are installed (n of them, at most 8).
+ * servers names them for messages ("Postfix and Dovecot").  503
+ * (-EOPNOTSUPP) when systemd does not run here or no unit is installed;
+ * 500 (-EIO) with systemctl's words when it fails. */
+#define CHANGE_UNITS_MAX 8
+int change_units_control(const char *verb, const char *const *units, size_t n,
+                         const char *servers, struct module_error *err);
+
 /* Adds to plan's "files" an entry for a file a module wrote itself (absent
  * when before or after is NULL). */
 int change_plan_add_file(json_t *plan, const char *path, const char *before, const char *after,

@@ -245,31 +245,14 @@ static int mail_gauges(json_t **ret, struct module_error *err) {
 /* ---- start, stop, restart: through systemd --------------------------------------- */
 
 static int servers(const char *verb, struct module_error *err) {
-        const char *argv[8] = {"/usr/bin/systemctl", verb, "--"};
-        size_t n = 3;
-        char msg[400];
-        int r;
+        const char *units[2];
+        size_t n = 0;
 
-        if (access("/run/systemd/system", F_OK) < 0) {
-                module_error_set(err, 503, "unavailable", NULL,
-                                 "systemd is not running here: start Postfix and Dovecot the way "
-                                 "this system starts services");
-                return -EOPNOTSUPP;
-        }
         if (mail_postfix_installed())
-                argv[n++] = "postfix.service";
+                units[n++] = "postfix.service";
         if (mail_dovecot_installed())
-                argv[n++] = "dovecot.service";
-        if (n == 3) {
-                module_error_set(err, 503, "unavailable", NULL,
-                                 "neither Postfix nor Dovecot is installed");
-                return -EOPNOTSUPP;
-        }
-        r = change_exec(argv, NULL, msg, sizeof msg);
-        if (r == 0)
-                return 0;
-        module_error_set(err, 500, "failed", NULL, "systemctl %s failed (%d): %s", verb, r, msg);
-        return -EIO;
+                units[n++] = "dovecot.service";
+        return change_units_control(verb, units, n, "Postfix and Dovecot", err);
 }
 
 static int mail_start(const struct module_ctx *ctx, struct module_error *err) {

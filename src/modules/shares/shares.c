@@ -770,33 +770,16 @@ static int shares_make_live(bool helper, struct module_error *err) {
 /* ---- start, stop, restart: the servers, through systemd ------------------------------- */
 
 static int servers(const char *verb, struct module_error *err) {
-        const char *argv[8] = {"/usr/bin/systemctl", verb, "--"};
-        size_t n = 3;
-        char msg[400];
-        int r;
+        const char *units[3];
+        size_t n = 0;
 
-        if (access("/run/systemd/system", F_OK) < 0) {
-                module_error_set(err, 503, "unavailable", NULL,
-                                 "systemd is not running here: start smbd and the NFS server "
-                                 "the way this system starts services");
-                return -EOPNOTSUPP;
-        }
         if (samba_installed())
-                argv[n++] = "smbd.service";
+                units[n++] = "smbd.service";
         if (samba_installed() && access("/lib/systemd/system/nmbd.service", F_OK) == 0)
-                argv[n++] = "nmbd.service";
+                units[n++] = "nmbd.service";
         if (nfs_tools_installed())
-                argv[n++] = "nfs-server.service";
-        if (n == 3) {
-                module_error_set(err, 503, "unavailable", NULL,
-                                 "neither Samba nor the NFS server is installed");
-                return -EOPNOTSUPP;
-        }
-        r = change_exec(argv, NULL, msg, sizeof msg);
-        if (r == 0)
-                return 0;
-        module_error_set(err, 500, "failed", NULL, "systemctl %s failed (%d): %s", verb, r, msg);
-        return -EIO;
+                units[n++] = "nfs-server.service";
+        return change_units_control(verb, units, n, "Samba and the NFS server", err);
 }
 
 static int shares_start(const struct module_ctx *ctx, struct module_error *err) {
