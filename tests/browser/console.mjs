@@ -1488,9 +1488,33 @@ Object.assign(steps, {
       const c = document.querySelector(`table.processes tr:has([data-pid="${p}"]) .proc-command`);
       return c && Number(c.dataset.depth) > 0 && c.textContent.includes('└ ');
     }, pid);
+    /* (a screenshot of hundreds of rows would be of little use: the
+     * tree filtered again is the one taken) */
+    await page.fill('#proc-filter', name);
+    await waitFor(() => document.querySelectorAll('table.processes [data-pid]').length === 1);
     await check('processes-tree');
     await signalFromRow(pid, name, 'TERM');
     await check('process-terminated');
+  },
+});
+
+Object.assign(steps, {
+  /* A monitor (STEWARD_MONITOR_USER) sees the processes and a process's
+   * detail without the Signal and Renice buttons, and is told why. */
+  async processesmonitor() {
+    await page.goto(URL_ + '/');
+    await page.waitForSelector('form.login');
+    await login(env.STEWARD_MONITOR_USER, env.STEWARD_MONITOR_PASSWORD);
+    await page.waitForSelector('#nav:not([hidden])');
+    await go('#/processes');
+    await settled('[data-page=processes] h1[data-loaded]');
+    await page.waitForSelector('table.processes [data-pid]');
+    assert.match(await page.textContent('main'), /needs the operator role/);
+    await page.click('table.processes [data-pid]');
+    await page.waitForSelector('#proc-detail-title');
+    assert.equal(await page.$$eval('button[data-action]', (b) => b.length), 0);
+    assert.match(await page.textContent('[data-fact="Command line"]'), /admins only/);
+    await check('processes-monitor');
   },
 });
 

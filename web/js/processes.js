@@ -65,7 +65,12 @@ function started(iso) {
   return String(d.getFullYear());
 }
 
-const canAct = (ctx) => ['operator', 'admin'].includes(ctx.me && ctx.me.role);
+/* Admins act on any process; operators on their own account's (the
+ * server checks the uids; the buttons follow the user name). */
+const canAct = (ctx, p) => {
+  const role = ctx.me && ctx.me.role;
+  return role === 'admin' || (role === 'operator' && (!p || p.user === ctx.me.user));
+};
 const isAdmin = (ctx) => ctx.me && ctx.me.role === 'admin';
 
 function unitLink(unit) {
@@ -79,6 +84,7 @@ function label(p) {
 /* What an action's answer says of the process afterwards. */
 function after(p) {
   if (!p) return 'it is gone.';
+  if (p.state === 'Z') return 'it has ended (its parent has not collected it yet).';
   const [word] = STATES[p.state] || [p.state];
   return `now ${word}, nice ${p.nice}.`;
 }
@@ -146,7 +152,7 @@ async function reniceDialog(ctx, p, status) {
 }
 
 function actionButtons(ctx, p, status, onDone) {
-  if (!canAct(ctx) || p.kernel_thread) return [];
+  if (!canAct(ctx, p) || p.kernel_thread) return [];
   const run = (dialog) => async (ev) => {
     if (await busy(ev.target, () => dialog(ctx, p, status))) onDone();
   };
@@ -178,7 +184,7 @@ function limitsView(c) {
 function detailView(ctx, p, status, onDone) {
   const facts = [
     ['Command', p.command],
-    ['Command line', Array.isArray(p.cmdline) ? h('span.mono', p.cmdline.join(' ')) : isAdmin(ctx) ? null : h('span.muted', 'admins only')],
+    ['Command line', Array.isArray(p.cmdline) ? (p.cmdline.length ? h('span.mono', p.cmdline.join(' ')) : h('span.muted', 'none (a kernel thread, or it has ended)')) : isAdmin(ctx) ? null : h('span.muted', 'admins only')],
     ['User', p.user ? `${p.user} (${p.uid})` : String(p.uid)],
     ['State', stateBadgeOf(p)],
     ['Parent', h('a', { href: `#/processes/${p.ppid}` }, String(p.ppid))],
@@ -369,6 +375,7 @@ export async function render(view, ctx, pidArg) {
       'section.panel',
       { 'aria-labelledby': 'proc-list-title' },
       h('h2#proc-list-title', 'What runs now ', liveEl),
+      canAct(ctx) ? (isAdmin(ctx) ? null : h('p.help', 'Operators signal and renice the processes of their own account; other processes need the admin role.')) : h('p.help', 'Signalling and renicing processes needs the operator role.'),
       h(
         'div.filters',
         h('div.sort-toggle', { role: 'group', 'aria-label': 'Sort' }, Object.values(sortBtns)),
