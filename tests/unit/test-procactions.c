@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -334,6 +335,23 @@ static void test_identity_of_self(void **state) {
         /* This test is the topmost process running its own executable:
          * "Steward" here is the test itself. */
         assert_true(id.steward);
+
+        /* A child of this test descends from "Steward" (this process, the
+         * topmost running this executable); the test's parent, another
+         * executable, does not. */
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                pause();
+                _exit(0);
+        }
+        struct procfs_buf b = {0};
+        assert_true(steward_descendant(child, getpid(), &b));
+        assert_int_equal(steward_root(&b), getpid());
+        assert_false(steward_descendant(getppid(), (pid_t)read_ppid(getppid(), &b), &b));
+        procfs_buf_free(&b);
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
 
         /* kthreadd (pid 2) is a kernel thread, where there is one. */
         dfd = open("/proc/2", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
