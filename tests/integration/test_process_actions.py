@@ -283,7 +283,10 @@ def test_changed_process_is_never_signalled(pd, child):
     against is simulated: the caller's start_ticks are another process's."""
     d = pd
     old = child()
-    old_pid, old_ticks = old.pid, start_ticks(old.pid)
+    # the caller lists the processes and keeps the pid and start_ticks
+    listed = d.https("GET", "/api/v1/processes?name=sleep").json["processes"]
+    old_pid, old_ticks = old.pid, next(p["start_ticks"] for p in listed if p["pid"] == old.pid)
+    assert old_ticks == start_ticks(old.pid)
     old.kill()
     old.wait()
     # the old pid: no such process now
