@@ -328,6 +328,10 @@ int verb_discover(struct cli *c, int argc, char **argv);
 int verb_ports(struct cli *c, int argc, char **argv);
 /* logs.c */
 int verb_logs(struct cli *c, int argc, char **argv);
+/* procs.c */
+int verb_ps(struct cli *c, int argc, char **argv);
+int verb_kill(struct cli *c, int argc, char **argv);
+int verb_renice(struct cli *c, int argc, char **argv);
 
 /* --- history.c --- */
 

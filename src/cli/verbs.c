@@ -189,6 +189,43 @@ const struct verb_def cli_verbs[] = {
                            "findings; PORT: that port explained (--all, -a: connections too)"}},
         },
         {
+                .name = "ps",
+                .summary = "the processes, like ps and top",
+                .needs_session = true,
+                .min_args = 0,
+                .max_args = -1,
+                .run = verb_ps,
+                .forms = {{"ps [--sort cpu|mem|pid|start|name] [--tree] [-u USER] [--unit UNIT] "
+                           "[--name TEXT] [-n N] [--detail]",
+                           "the processes with their user, state, CPU, memory, start and unit: "
+                           "--sort (default pid), -n the first N, -u, --unit and --name (part "
+                           "of the command) filter, --tree (-t) under their parents, --detail "
+                           "(-d) adds PSS, open files and listening ports"}},
+        },
+        {
+                .name = "kill",
+                .summary = "send a signal to a process",
+                .needs_session = true,
+                .min_args = 1,
+                .max_args = -1,
+                .run = verb_kill,
+                .forms = {{"kill [-s SIGNAL] [--dry-run] PID",
+                           "send SIGNAL (TERM, KILL, HUP, INT, STOP, CONT, USR1, USR2, with or "
+                           "without SIG, or its number; default TERM; also kill -9 PID) to the "
+                           "process; --dry-run shows what would be signalled and the warnings"}},
+        },
+        {
+                .name = "renice",
+                .summary = "change the nice value of a process",
+                .needs_session = true,
+                .min_args = 1,
+                .max_args = -1,
+                .run = verb_renice,
+                .forms = {{"renice [-n] NICE PID [--dry-run]",
+                           "set the nice value (-20 to 19) of every thread of the process; "
+                           "lowering it needs the role admin"}},
+        },
+        {
                 .name = "logs",
                 .summary = "the journal, like journalctl; log files under /var/log",
                 .needs_session = true,

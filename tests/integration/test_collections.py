@@ -48,7 +48,8 @@ def test_modules_declare_their_events(daemon):
             names[e["name"]] = (m["name"], e["min_role"])
     assert names == {"sample": ("metrics", "monitor"), "audit": ("stewardd", "monitor"),
                      "ports": ("ports", "monitor"), "services": ("services", "monitor"),
-                     "logs": ("logs", "operator"), "share_connections": ("shares", "monitor")}
+                     "logs": ("logs", "operator"), "share_connections": ("shares", "monitor"),
+                     "processes": ("processes", "monitor")}
 
 
 def test_cli_builds_verbs_from_the_schema(daemon):

@@ -864,6 +864,75 @@ static void test_collection_action_is_checked_here(void **state) {
         json_decref(a);
 }
 
+/* A process action spoken to the helper directly, as a compromised front
+ * could: the helper's worker makes the action's own checks.  Everything
+ * this test forks descends from the test process, which runs the same
+ * executable as the helper: Steward, here, so its own pids are guarded;
+ * the test's parent (the test runner) stands for another process. */
+static json_t *process_action(struct fixture *f, const char *session, long pid, const char *body,
+                              bool dry_run) {
+        char id[24];
+
+        snprintf(id, sizeof id, "%ld", pid);
+        return call(f, "collection_action", session,
+                    json_pack("{s:s, s:s, s:s, s:o, s:b}", "collection", "processes", "id", id,
+                              "action", "signal", "args", json_loads(body, 0, NULL), "dry_run",
+                              dry_run));
+}
+
+static const char *last_result(struct fixture *f, const char *admin) {
+        static char result[16];
+        json_t *a = call(f, "audit_list", admin, NULL);
+        json_t *rec = json_array_get(json_object_get(result_of(a), "records"), 0);
+        snprintf(result, sizeof result, "%s", json_string_value(json_object_get(rec, "result")));
+        json_decref(a);
+        return result;
+}
+
+static void test_process_actions_are_checked_here(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *op = make_token(f, admin, "operator");
+        _cleanup_free_ char *mon = make_token(f, admin, "monitor");
+        const long guarded[] = {1, 2, (long)f->pid, (long)getpid()};
+        json_t *a;
+
+        /* The guards, for an admin: PID 1, kthreadd, the helper, Steward. */
+        for (size_t i = 0; i < ELEMENTSOF(guarded); i++) {
+                a = process_action(f, admin, guarded[i], "{\"signal\": \"KILL\"}", false);
+                assert_int_equal(status_of(a), 403);
+                json_decref(a);
+                assert_string_equal(last_result(f, admin), "refused");
+        }
+        /* A monitor at the helper's door; an operator on a process of
+         * another account (this token's account has none). */
+        a = process_action(f, mon, (long)getppid(), "{\"signal\": \"STOP\"}", false);
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        assert_string_equal(last_result(f, admin), "refused");
+        a = process_action(f, op, (long)getppid(), "{\"signal\": \"STOP\"}", false);
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        assert_string_equal(last_result(f, admin), "refused");
+        /* Arguments against the action's table: a signal it does not offer. */
+        a = process_action(f, admin, (long)getppid(), "{\"signal\": \"QUIT\"}", false);
+        assert_int_equal(status_of(a), 422);
+        json_decref(a);
+        /* Another process than the caller saw: refused, nothing sent. */
+        a = process_action(f, admin, (long)getppid(), "{\"signal\": \"STOP\", \"start_ticks\": 1}",
+                           false);
+        assert_int_equal(status_of(a), 409);
+        json_decref(a);
+        /* An admin's dry run on the runner: the plan, nothing sent. */
+        a = process_action(f, admin, (long)getppid(), "{\"signal\": \"STOP\"}", true);
+        assert_int_equal(status_of(a), 200);
+        assert_false(json_is_true(json_object_get(result_of(a), "delivered")));
+        assert_int_equal(json_integer_value(
+                                 json_object_get(json_object_get(result_of(a), "process"), "pid")),
+                         (long)getppid());
+        json_decref(a);
+}
+
 static void test_broken_framing_drops_the_front(void **state) {
         struct fixture *f = *state;
         const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
@@ -1003,6 +1072,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_every_op_checks_the_role, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_collection_action_is_checked_here, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_process_actions_are_checked_here, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_collection_query_keys_are_closed, setup,
                                                 teardown),

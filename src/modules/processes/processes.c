@@ -239,7 +239,8 @@ static int add_detail(const struct module_ctx *ctx, json_t *items, struct module
                 if (json_is_object(d))
                         json_object_update(it, d);
                 else /* gone since the list was read */
-                        json_object_update(it, json_pack("{s:n, s:n, s:n, s:n, s:[]}", "pss_bytes",
+                        json_object_update_new(it,
+                                               json_pack("{s:n, s:n, s:n, s:n, s:[]}", "pss_bytes",
                                                          "open_files", "io_read_bytes",
                                                          "io_write_bytes", "listening"));
         }
