@@ -326,6 +326,13 @@ static int processes_list(const struct module_ctx *ctx, json_t *query, json_t **
         }
         total = l.n;
         n = q.limit && q.limit < l.n ? q.limit : l.n;
+        if (q.detail && n > PROCDETAIL_PIDS_MAX) {
+                proc_list_done(&l);
+                module_error_set(err, 400, "invalid_argument", "detail",
+                                 "detail is for at most %u processes: add a limit or a filter",
+                                 PROCDETAIL_PIDS_MAX);
+                return -E2BIG;
+        }
         r = items_json(&l, order, n, q.tree, q.threads, &c, &items);
         proc_list_done(&l);
         if (r < 0)

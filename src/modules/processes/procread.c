@@ -1,9 +1,12 @@
 /* procread.c — one pass over /proc; see procread.h.
  *
- * Per process: openat(/proc, "PID", O_PATH|O_DIRECTORY), then stat, status,
- * cgroup (and cmdline when asked) relative to that descriptor with
- * procfs_read_at(), parsed by procfs.h.  One read buffer serves a whole pass.
- * No global state but the boot time, read once under pthread_once.
+ * Per process: openat(/proc, "PID", O_PATH|O_DIRECTORY), then stat, status
+ * (and cmdline when asked) relative to that descriptor with
+ * procfs_read_at(), parsed by procfs.h.  The cgroup comes, for a whole
+ * listing, from one walk of the cgroup v2 tree (the map below), and from
+ * /proc/PID/cgroup for a single process or one the walk did not see.  One
+ * read buffer serves a whole pass.  No global state but the boot time, read
+ * once under pthread_once.
  */
 #include "modules/processes/procread.h"
 

@@ -2,8 +2,10 @@
  * of them in one pass.
  *
  * A process is read through a descriptor of its /proc/PID directory, opened
- * once: stat, status and (when asked) cgroup and cmdline are then all that
- * process's, even if the pid is reused meanwhile.  A process that exits
+ * once: stat, status, cgroup and (when asked) cmdline are then all that
+ * process's, even if the pid is reused meanwhile; a listing takes the
+ * cgroups from one walk of the cgroup v2 tree instead where that tree is the
+ * one /proc names.  A process that exits
  * during the pass is skipped, not an error.  Everything read is world-
  * readable, so the reader works as the front's unprivileged user; what needs
  * root (fds, environ, io, smaps_rollup) is procdetail.h's, in the helper.
