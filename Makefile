@@ -136,6 +136,7 @@ bench:
 	@$(MAKE) --no-print-directory build
 	bench/run.sh $(BUILD)
 	bench/ports.sh
+	bench/processes.sh $(BUILD)
 	bench/metrics.sh $(BUILD)
 	bench/sampler.sh $(BUILD) $(SAMPLER_SECONDS)
 	bench/events.sh $(BUILD) $(EVENT_STREAMS)

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "modules/ports/procmap.h"
-#include "modules/ports/sockets.h"
+#include "sockets.h"
 #include "util.h"
 
 int main(int argc, char **argv) {

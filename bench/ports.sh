@@ -33,7 +33,7 @@ RUNS=20
 # release build is.
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
   -Wno-missing-field-initializers -I "$ROOT/src/common" -I "$ROOT/src/modules" -I "$ROOT/src" \
-  "$ROOT/bench/ports-enum.c" "$ROOT/src/modules/ports/sockets.c" \
+  "$ROOT/bench/ports-enum.c" "$ROOT/src/common/sockets.c" "$ROOT/src/common/procfs.c" \
   "$ROOT/src/modules/ports/procmap.c" "$ROOT/src/common/util.c" -o "$W/ports-enum"
 
 # The whole path as a user meets it: stewardd (release build) over its local
