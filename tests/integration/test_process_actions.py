@@ -393,3 +393,28 @@ def test_cli_ps(pd, child):
     assert p.pid in [x["pid"] for x in got["processes"]]
     for bad in (["--sort", "rss"], ["-n", "0"], ["-n", "x"], ["extra"]):
         d.cli("ps", *bad, check=2)
+
+
+def test_operator_may_not_lower_any_thread(pd, child):
+    """A thread reniced on its own counts: an operator's renice that would
+    lower its nice (raise its priority) is an admin's."""
+    d = pd
+    make_user(d, "ann", "Ann-pw-1", ["steward-operator"])
+    uid, gid = account(d, "ann")
+    ann = login(d, "ann", "Ann-pw-1")
+    code = "import threading,time\n" \
+           "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n" \
+           "time.sleep(1000)\n"
+    p = child((sys.executable, "-c", code), uid=uid, gid=gid)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{p.pid}/comm").read_text().strip() == "setpriv" or \
+            len(os.listdir(f"/proc/{p.pid}/task")) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    tid = next(int(t) for t in os.listdir(f"/proc/{p.pid}/task") if int(t) != p.pid)
+    os.setpriority(os.PRIO_PROCESS, tid, 15)
+    r = act(d, p.pid, "renice", {"nice": 10}, token=ann)
+    assert r.status == 403 and r.json["error"]["field"] == "nice", r
+    assert os.getpriority(os.PRIO_PROCESS, tid) == 15
+    assert act(d, p.pid, "renice", {"nice": 16}, token=ann).status == 200
+    assert {os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir(f"/proc/{p.pid}/task")} == {16}

@@ -561,6 +561,39 @@ static int renice_threads(const struct pact_target *t, int nice, unsigned *ret_n
         return 0;
 }
 
+/* The highest nice value among the process's threads (a thread may have
+ * been reniced on its own): lowering any of them raises its priority.  The
+ * identity's (the main thread's) when task/ cannot be read. */
+static int threads_max_nice(const struct pact_target *t) {
+        _cleanup_(procfs_buf_free) struct procfs_buf b = {0};
+        int tfd = t->dirfd >= 0 ? openat(t->dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        DIR *d = tfd >= 0 ? fdopendir(tfd) : NULL;
+        int max = t->id.nice;
+        struct dirent *de;
+        unsigned n = 0;
+
+        if (!d) {
+                if (tfd >= 0)
+                        close(tfd);
+                return max;
+        }
+        while ((de = readdir(d)) && n++ < PACT_TASKS_MAX) {
+                struct proc_pid_stat st;
+                const char *text;
+                char name[300];
+                size_t len;
+                pid_t tid;
+                if (pact_parse_pid(de->d_name, &tid) < 0)
+                        continue;
+                snprintf(name, sizeof name, "%s/stat", de->d_name);
+                if (procfs_read_at(dirfd(d), name, PACT_PROC_FILE_MAX, &b, &text, &len) >= 0 &&
+                    proc_pid_stat_parse(text, len, &st) >= 0 && st.nice > max)
+                        max = (int)st.nice;
+        }
+        closedir(d);
+        return max;
+}
+
 static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,
                       json_t **ret, struct module_error *err) {
         _cleanup_(target_done) struct pact_target t = {.pidfd = -1, .dirfd = -1};
@@ -578,7 +611,7 @@ static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args
         if (r < 0)
                 return r;
         actor_of(ctx, &who);
-        r = pact_check(&t.id, &who, -1, nice < t.id.nice, err);
+        r = pact_check(&t.id, &who, -1, nice < threads_max_nice(&t), err);
         if (r < 0)
                 return r;
         if (dry_run) {
