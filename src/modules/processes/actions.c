@@ -445,15 +445,16 @@ static json_t *item_after(const struct module_ctx *ctx, const struct pact_target
         return process_json(ctx, t, &id) ?: json_null();
 }
 
-static json_t *warnings_for(const struct pact_identity *id, const char *what) {
+/* The warnings of an action on the process; after: what the action does
+ * to the unit ("signalling TERM may make systemd restart it …"). */
+static json_t *warnings_for(const struct pact_identity *id, const char *after) {
         json_t *w = json_array();
 
         if (w && id->unit_main)
                 json_array_append_new(
                         w, json_sprintf("PID %d is the main process of %s: steward services "
-                                        "restart %s (or stop) is the unit's own action; %s it "
-                                        "may make systemd restart it or mark the unit failed",
-                                        id->pid, id->unit, id->unit, what));
+                                        "restart %s (or stop) is the unit's own action; %s",
+                                        id->pid, id->unit, id->unit, after));
         return w;
 }
 
@@ -483,7 +484,7 @@ static int act_signal(const struct module_ctx *ctx, const char *id, json_t *args
         const char *name = json_string_value(json_object_get(args, "signal"));
         int sig = pact_signal_from_name(name);
         struct pact_actor who;
-        char what[48];
+        char what[128];
         int r;
 
         if (sig < 0) {
@@ -498,7 +499,9 @@ static int act_signal(const struct module_ctx *ctx, const char *id, json_t *args
         r = pact_check(&t.id, &who, -1, false, err);
         if (r < 0)
                 return r;
-        snprintf(what, sizeof what, "signalling %s", name);
+        snprintf(what, sizeof what,
+                 "signalling %s directly may make systemd restart it or mark the unit failed",
+                 name);
         if (dry_run) {
                 *ret = json_pack("{s:{s:o, s:[]}, s:o, s:s, s:b}", "plan", "warnings",
                                  warnings_for(&t.id, what), "commands", "process",
@@ -615,10 +618,13 @@ static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args
         if (r < 0)
                 return r;
         if (dry_run) {
-                *ret = json_pack("{s:{s:o, s:[]}, s:o, s:i, s:i}", "plan", "warnings",
-                                 warnings_for(&t.id, "renicing"), "commands", "process",
-                                 process_json(ctx, &t, &t.id), "nice", nice, "previous_nice",
-                                 t.id.nice);
+                *ret = json_pack(
+                        "{s:{s:o, s:[]}, s:o, s:i, s:i}", "plan", "warnings",
+                        warnings_for(&t.id,
+                                     "a renice lasts until the unit restarts (the unit's Nice= "
+                                     "setting is its own)"),
+                        "commands", "process", process_json(ctx, &t, &t.id), "nice", nice,
+                        "previous_nice", t.id.nice);
                 return *ret ? 0 : -ENOMEM;
         }
         r = pact_sys->alive(t.pidfd);
