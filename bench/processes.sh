@@ -5,9 +5,10 @@
 #   GET /api/v1/processes                       stewardd over its local socket
 #                                               (curl): every process, JSON
 #   GET /api/v1/processes?sort=cpu&limit=10     the top ten
-#   steward --json processes list               the CLI's whole path
+#   steward --json ps                           the CLI's whole path
 # mean wall times (hyperfine when installed, else a date loop) and the
-# ratios to ps; then what the `processes` event costs: with one stream
+# ratios to ps; the CPU time of a listing in the front against ps's own
+# (what other load on the machine moves least); then what the `processes` event costs: with one stream
 # subscribed for DURATION seconds, the CPU time of the front's sampler thread
 # (which reads every /proc/PID/stat once a second and builds the top ten)
 # and of the whole front, from /proc schedstat, in percent of one core.
@@ -99,9 +100,31 @@ printf "%-44s %9s ms\n" "ps … --sort=-pcpu" "$PSTOP"
 printf "%-44s %9s ms   %5.2fx ps --sort\n" "GET /api/v1/processes?sort=cpu&limit=10" "$TOP" \
   "$(echo "$TOP / $PSTOP" | bc -l)"
 if [ -x "$STEWARD" ]; then
-  CLI=$(mean_ms "$STEWARD --socket $W/s.sock --json processes list")
-  printf "%-44s %9s ms   %5.2fx ps\n" "steward --json processes list" "$CLI" "$(echo "$CLI / $PS" | bc -l)"
+  CLI=$(mean_ms "$STEWARD --socket $W/s.sock --json ps")
+  printf "%-44s %9s ms   %5.2fx ps\n" "steward --json ps" "$CLI" "$(echo "$CLI / $PS" | bc -l)"
 fi
+
+# CPU rather than wall time (other load on the machine moves wall times):
+# the front's CPU per listing (schedstat of all its threads) against ps's own.
+fcpu() { cat /proc/"$FRONT"/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}'; }
+a=$(fcpu)
+for _ in $(seq $RUNS); do $API http://localhost/api/v1/processes >/dev/null; done
+b=$(fcpu)
+FRONT_US=$(( (b - a) / RUNS / 1000 ))
+PS_US=$($PY - "$RUNS" <<'PYEOF'
+import resource, subprocess, sys
+n = int(sys.argv[1])
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+for _ in range(n):
+    subprocess.run(["ps", "-eo", "pid,ppid,user,pcpu,rss,comm"], stdout=subprocess.DEVNULL)
+r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(int(((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) / n * 1e6))
+PYEOF
+)
+echo "== CPU per listing =="
+printf "%-44s %9s us\n" "ps -eo pid,ppid,user,pcpu,rss,comm" "$PS_US"
+printf "%-44s %9s us   %5.2fx ps\n" "stewardd's front, GET /api/v1/processes" "$FRONT_US" \
+  "$(echo "$FRONT_US / $PS_US" | bc -l)"
 
 # The event: one stream subscribed; the sampler thread and the front's CPU.
 snapshot() {

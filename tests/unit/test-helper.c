@@ -675,6 +675,17 @@ static const struct probe {
         {"module_read", "{\"module\": \"shares\", \"args\": {\"what\": \"connections\"}}", "AAA"},
         {"module_read", "{\"module\": \"shares\", \"args\": {\"what\": \"folders\"}}", "RRA"},
         {"module_read", "{\"module\": \"shares\", \"args\": {\"what\": \"nothing\"}}", "RRR"},
+        /* A process's detail is a monitor's; its environment an admin's
+         * alone, whatever the front asks. */
+        {"module_read",
+         "{\"module\": \"processes\", \"args\": {\"what\": \"detail\", \"pids\": []}}", "AAA"},
+        {"module_read", "{\"module\": \"processes\", \"args\": {\"what\": \"show\", \"pid\": 1}}",
+         "AAA"},
+        {"module_read",
+         "{\"module\": \"processes\", \"args\": {\"what\": \"show\", \"pid\": 1, \"environ\": "
+         "true}}",
+         "RRA"},
+        {"module_read", "{\"module\": \"processes\", \"args\": {\"what\": \"environ\"}}", "RRR"},
         {"audit_list", NULL, "AAA"},
         {"audit_get", "{\"id\": \"1\"}", "AAA"},
         {"audit_verify", NULL, "AAA"},

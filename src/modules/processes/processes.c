@@ -44,7 +44,6 @@
 
 #define THREADS_MAX    10000u /* threads listed per process */
 #define LIMITS_MAX     8192u
-#define CGROUP_ROOT    "/sys/fs/cgroup"
 #define CGROUP_VAL_MAX 64u
 
 static int oom(struct module_error *err) {
@@ -188,9 +187,11 @@ static json_t *cgroup_value(const char *dir, const char *file, bool pair) {
 static json_t *cgroup_limits_json(const char *cg) {
         char dir[4200];
 
-        if (!cg || !cgroup_path_ok(cg))
+        const char *root = procread_cgroup_root();
+
+        if (!cg || !root || !cgroup_path_ok(cg))
                 return json_null();
-        snprintf(dir, sizeof dir, CGROUP_ROOT "%s", cg);
+        snprintf(dir, sizeof dir, "%s%s", root, cg);
         return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "memory_max",
                          cgroup_value(dir, "memory.max", false), "memory_current",
                          cgroup_value(dir, "memory.current", false), "memory_swap_max",
@@ -325,6 +326,13 @@ static int processes_list(const struct module_ctx *ctx, json_t *query, json_t **
         }
         total = l.n;
         n = q.limit && q.limit < l.n ? q.limit : l.n;
+        if (q.detail && n > PROCDETAIL_PIDS_MAX) {
+                proc_list_done(&l);
+                module_error_set(err, 400, "invalid_argument", "detail",
+                                 "detail is for at most %u processes: add a limit or a filter",
+                                 PROCDETAIL_PIDS_MAX);
+                return -E2BIG;
+        }
         r = items_json(&l, order, n, q.tree, q.threads, &c, &items);
         proc_list_done(&l);
         if (r < 0)

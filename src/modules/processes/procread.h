@@ -2,8 +2,10 @@
  * of them in one pass.
  *
  * A process is read through a descriptor of its /proc/PID directory, opened
- * once: stat, status and (when asked) cgroup and cmdline are then all that
- * process's, even if the pid is reused meanwhile.  A process that exits
+ * once: stat, status, cgroup and (when asked) cmdline are then all that
+ * process's, even if the pid is reused meanwhile; a listing takes the
+ * cgroups from one walk of the cgroup v2 tree instead where that tree is the
+ * one /proc names.  A process that exits
  * during the pass is skipped, not an error.  Everything read is world-
  * readable, so the reader works as the front's unprivileged user; what needs
  * root (fds, environ, io, smaps_rollup) is procdetail.h's, in the helper.
@@ -29,21 +31,6 @@
 #define PROCREAD_CGROUP_MAX  (16u * 1024)
 #define PROCREAD_UNIT_MAX    256u        /* NUL included */
 #define PF_KTHREAD_FLAG      0x00200000u /* include/linux/sched.h: PF_KTHREAD */
-
-/* Who a process is, for the actions' checks (the contract with the
- * processes actions): real and effective uid, the start time in clock ticks
- * since boot (field 22 of stat: with the pid, the process's identity). */
-struct proc_identity {
-        int pid, ppid;
-        uid_t uid, euid;
-        uint64_t start_ticks;
-        bool kernel_thread;
-        char comm[PROCFS_COMM_MAX];
-        char unit[PROCREAD_UNIT_MAX]; /* "" when none */
-};
-
-/* -ENOENT (or -ESRCH) when there is no such process. */
-int procread_identity(int pid, struct proc_identity *ret);
 
 enum {
         PROCREAD_CMDLINE = 1u << 0, /* read cmdline (admins only see it) */
@@ -89,6 +76,10 @@ int procread_all(unsigned flags, struct proc_list *ret);
 /* Whether the text of a /proc directory entry is a pid (digits, > 0, fits
  * an int); the pid in *ret. */
 bool procread_pid_name(const char *s, int *ret);
+
+/* The root of the cgroup v2 tree this process sees (/sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on a hybrid system), or NULL without one. */
+const char *procread_cgroup_root(void);
 
 /* The boot time (unix seconds, /proc/stat's btime) and the clock tick, read
  * once: what turns start_ticks into a date. */
