@@ -1518,6 +1518,37 @@ Object.assign(steps, {
   },
 });
 
+Object.assign(steps, {
+  /* Against the booted container (test_console_processes_unit): a
+   * service's main process (STEWARD_PROC_PID of STEWARD_PROC_UNIT) found by
+   * its unit, its detail linking the unit, the signal's confirmation
+   * carrying the unit's own action as a warning (cancelled), then the link
+   * to the unit's page. */
+  async processesunit() {
+    const pid = env.STEWARD_PROC_PID;
+    const unit = env.STEWARD_PROC_UNIT;
+    await go('#/processes');
+    await settled('[data-page=processes] h1[data-loaded]');
+    await page.selectOption('#proc-filter-by', 'unit');
+    await page.fill('#proc-filter', unit);
+    await page.waitForSelector(`table.processes [data-pid="${pid}"]`);
+    await page.click(`table.processes [data-pid="${pid}"]`);
+    await page.waitForSelector('[data-fact=Unit] a');
+    assert.equal((await page.textContent('[data-fact=Unit] a')).trim(), unit);
+    await check('process-unit-detail');
+    await page.click('.unit-actions button[data-action=signal]');
+    await page.waitForSelector('dialog[open] select[name=signal]');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('dialog[open] .notice-warn');
+    assert.match(await page.textContent('dialog[open] .notice-warn'), new RegExp(`main process of ${unit.replace('.', '\\.')}: steward services restart`));
+    await check('process-unit-warning');
+    await page.click('dialog[open] button[value=cancel]');
+    await page.click('[data-fact=Unit] a');
+    await page.waitForSelector(`h1:has-text("${unit}")`);
+    await check('process-unit-service-page');
+  },
+});
+
 let failed = false;
 for (const name of STEPS) {
   try {

@@ -352,6 +352,26 @@ def test_console_services(systemd_ct):
 
 
 @pytest.mark.systemd
+def test_console_processes_unit(systemd_ct):
+    """The processes page against the booted container: a service's main
+    process found by its unit, the unit linked from its detail, the signal's
+    confirmation warning of the unit's own restart (cancelled: it still
+    runs), the link to the unit's page."""
+    c = systemd_ct
+    unit = "steward-test-hog.service"
+    c.run("systemd-run", f"--unit={unit}", "--", "/bin/sleep", "1000")
+    try:
+        main = c.show(unit, "MainPID")["MainPID"]
+        assert main != "0"
+        run(None, c.credentials("admin"), ["login", "processesunit", "logout"], "processes-unit",
+            {"STEWARD_PROC_PID": main, "STEWARD_PROC_UNIT": unit}, url=c.url)
+        assert c.show(unit, "ActiveState", "MainPID") == {"ActiveState": "active", "MainPID": main}
+    finally:
+        c.run("systemctl", "stop", unit, check=False)
+        c.run("systemctl", "reset-failed", unit, check=False)
+
+
+@pytest.mark.systemd
 def test_console_logs(systemd_ct):
     """The logs page in the booted container: the test logger's lines with
     severity colours, a priority filter, a bad time named at its field,

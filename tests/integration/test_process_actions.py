@@ -393,3 +393,68 @@ def test_cli_ps(pd, child):
     assert p.pid in [x["pid"] for x in got["processes"]]
     for bad in (["--sort", "rss"], ["-n", "0"], ["-n", "x"], ["extra"]):
         d.cli("ps", *bad, check=2)
+
+
+def test_operator_may_not_lower_any_thread(pd, child):
+    """A thread reniced on its own counts: an operator's renice that would
+    lower its nice (raise its priority) is an admin's."""
+    d = pd
+    make_user(d, "ann", "Ann-pw-1", ["steward-operator"])
+    uid, gid = account(d, "ann")
+    ann = login(d, "ann", "Ann-pw-1")
+    code = "import threading,time\n" \
+           "threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()\n" \
+           "time.sleep(1000)\n"
+    p = child((sys.executable, "-c", code), uid=uid, gid=gid)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{p.pid}/comm").read_text().strip() == "setpriv" or \
+            len(os.listdir(f"/proc/{p.pid}/task")) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    tid = next(int(t) for t in os.listdir(f"/proc/{p.pid}/task") if int(t) != p.pid)
+    os.setpriority(os.PRIO_PROCESS, tid, 15)
+    r = act(d, p.pid, "renice", {"nice": 10}, token=ann)
+    assert r.status == 403 and r.json["error"]["field"] == "nice", r
+    assert os.getpriority(os.PRIO_PROCESS, tid) == 15
+    assert act(d, p.pid, "renice", {"nice": 16}, token=ann).status == 200
+    assert {os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir(f"/proc/{p.pid}/task")} == {16}
+
+
+# ---- under a real systemd (the booted container of systemd_ct.py) ------------------------
+
+@pytest.mark.systemd
+def test_a_services_main_process_gets_the_units_action_as_a_warning(systemd_ct):
+    """A dry run on a service's main process warns that the unit has its
+    own action; on a process that main process started, it does not."""
+    ct = systemd_ct
+    unit = "steward-test-sleeper.service"
+    ct.run("systemd-run", f"--unit={unit}", "--", "/bin/sh", "-c", "sleep 1000 & exec sleep 1001")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            main = int(ct.show(unit, "MainPID")["MainPID"])
+            kids = ct.run("pgrep", "-P", str(main), "-x", "sleep", check=False).stdout.split()
+            if main and kids:
+                break
+            assert time.monotonic() < deadline, (main, kids)
+            time.sleep(0.1)
+        r = ct.https("POST", f"/api/v1/processes/{main}/signal?dry_run=1", {"signal": "TERM"},
+                     token="admin")
+        assert r.status == 200, r
+        assert r.json["process"]["unit"] == unit
+        assert len(r.json["plan"]["warnings"]) == 1, r.json
+        assert f"steward services restart {unit}" in r.json["plan"]["warnings"][0]
+        r = ct.https("POST", f"/api/v1/processes/{kids[0]}/signal?dry_run=1", {"signal": "TERM"},
+                     token="admin")
+        assert r.status == 200 and r.json["process"]["unit"] == unit, r
+        assert r.json["plan"]["warnings"] == [], r.json
+        out = ct.cli("kill", "--dry-run", str(main), check=0)
+        assert f"steward: warning: PID {main} is the main process of {unit}" in out.stderr, out
+        assert "nothing done (dry run)" in out.stdout, out
+        # the warning comes with the signal too, which is delivered
+        r = ct.https("POST", f"/api/v1/processes/{main}/signal", {"signal": "TERM"}, token="admin")
+        assert r.status == 200 and r.json["delivered"] is True, r
+        assert "main process" in r.json["plan"]["warnings"][0]
+    finally:
+        ct.run("systemctl", "stop", unit, check=False)
+        ct.run("systemctl", "reset-failed", unit, check=False)

@@ -445,15 +445,16 @@ static json_t *item_after(const struct module_ctx *ctx, const struct pact_target
         return process_json(ctx, t, &id) ?: json_null();
 }
 
-static json_t *warnings_for(const struct pact_identity *id, const char *what) {
+/* The warnings of an action on the process; after: what the action does
+ * to the unit ("signalling TERM may make systemd restart it …"). */
+static json_t *warnings_for(const struct pact_identity *id, const char *after) {
         json_t *w = json_array();
 
         if (w && id->unit_main)
                 json_array_append_new(
                         w, json_sprintf("PID %d is the main process of %s: steward services "
-                                        "restart %s (or stop) is the unit's own action; %s it "
-                                        "may make systemd restart it or mark the unit failed",
-                                        id->pid, id->unit, id->unit, what));
+                                        "restart %s (or stop) is the unit's own action; %s",
+                                        id->pid, id->unit, id->unit, after));
         return w;
 }
 
@@ -483,7 +484,7 @@ static int act_signal(const struct module_ctx *ctx, const char *id, json_t *args
         const char *name = json_string_value(json_object_get(args, "signal"));
         int sig = pact_signal_from_name(name);
         struct pact_actor who;
-        char what[48];
+        char what[128];
         int r;
 
         if (sig < 0) {
@@ -498,7 +499,9 @@ static int act_signal(const struct module_ctx *ctx, const char *id, json_t *args
         r = pact_check(&t.id, &who, -1, false, err);
         if (r < 0)
                 return r;
-        snprintf(what, sizeof what, "signalling %s", name);
+        snprintf(what, sizeof what,
+                 "signalling %s directly may make systemd restart it or mark the unit failed",
+                 name);
         if (dry_run) {
                 *ret = json_pack("{s:{s:o, s:[]}, s:o, s:s, s:b}", "plan", "warnings",
                                  warnings_for(&t.id, what), "commands", "process",
@@ -561,6 +564,39 @@ static int renice_threads(const struct pact_target *t, int nice, unsigned *ret_n
         return 0;
 }
 
+/* The highest nice value among the process's threads (a thread may have
+ * been reniced on its own): lowering any of them raises its priority.  The
+ * identity's (the main thread's) when task/ cannot be read. */
+static int threads_max_nice(const struct pact_target *t) {
+        _cleanup_(procfs_buf_free) struct procfs_buf b = {0};
+        int tfd = t->dirfd >= 0 ? openat(t->dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        DIR *d = tfd >= 0 ? fdopendir(tfd) : NULL;
+        int max = t->id.nice;
+        struct dirent *de;
+        unsigned n = 0;
+
+        if (!d) {
+                if (tfd >= 0)
+                        close(tfd);
+                return max;
+        }
+        while ((de = readdir(d)) && n++ < PACT_TASKS_MAX) {
+                struct proc_pid_stat st;
+                const char *text;
+                char name[300];
+                size_t len;
+                pid_t tid;
+                if (pact_parse_pid(de->d_name, &tid) < 0)
+                        continue;
+                snprintf(name, sizeof name, "%s/stat", de->d_name);
+                if (procfs_read_at(dirfd(d), name, PACT_PROC_FILE_MAX, &b, &text, &len) >= 0 &&
+                    proc_pid_stat_parse(text, len, &st) >= 0 && st.nice > max)
+                        max = (int)st.nice;
+        }
+        closedir(d);
+        return max;
+}
+
 static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,
                       json_t **ret, struct module_error *err) {
         _cleanup_(target_done) struct pact_target t = {.pidfd = -1, .dirfd = -1};
@@ -578,14 +614,17 @@ static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args
         if (r < 0)
                 return r;
         actor_of(ctx, &who);
-        r = pact_check(&t.id, &who, -1, nice < t.id.nice, err);
+        r = pact_check(&t.id, &who, -1, nice < threads_max_nice(&t), err);
         if (r < 0)
                 return r;
         if (dry_run) {
-                *ret = json_pack("{s:{s:o, s:[]}, s:o, s:i, s:i}", "plan", "warnings",
-                                 warnings_for(&t.id, "renicing"), "commands", "process",
-                                 process_json(ctx, &t, &t.id), "nice", nice, "previous_nice",
-                                 t.id.nice);
+                *ret = json_pack(
+                        "{s:{s:o, s:[]}, s:o, s:i, s:i}", "plan", "warnings",
+                        warnings_for(&t.id,
+                                     "a renice lasts until the unit restarts (the unit's Nice= "
+                                     "setting is its own)"),
+                        "commands", "process", process_json(ctx, &t, &t.id), "nice", nice,
+                        "previous_nice", t.id.nice);
                 return *ret ? 0 : -ENOMEM;
         }
         r = pact_sys->alive(t.pidfd);

@@ -23,9 +23,9 @@
  *  6. the role: an admin may act on any other process; an operator only on
  *     processes whose real, effective and saved uid are all the uid of the
  *     operator's own account (a set-uid program the operator started runs
- *     with another user's power, and is refused); lowering a nice value
- *     (raising the priority) needs admin, as the kernel's RLIMIT_NICE says
- *     for users: 403;
+ *     with another user's power, and is refused); lowering the nice value
+ *     of any of its threads (raising a priority) needs admin, as the
+ *     kernel's RLIMIT_NICE says for users: 403;
  *  7. the action, through the pidfd (pidfd_send_signal) or, for renice,
  *     setpriority() on every thread of /proc/PID/task (setpriority on a pid
  *     changes only that thread on Linux).
