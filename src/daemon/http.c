@@ -496,8 +496,10 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 /* Prometheus servers on networks the admin listed scrape
                  * without a token; they get nothing but this route. */
                 snprintf(req->caller.user, sizeof req->caller.user, "anonymous");
+                /* a kind of caller, not the module */
                 snprintf(req->caller.kind, sizeof req->caller.kind, "network");
                 req->caller.role = ROLE_MONITOR;
+                /* an authentication by address, not the module */
                 req->auth = "network";
                 /* A network the admin listed: not a stranger's connection. */
                 mark_authenticated(cn);
