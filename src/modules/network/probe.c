@@ -384,9 +384,7 @@ struct run {
 
 /* Hands one progress event to the caller's stream, where the kit has one. */
 static int forward_progress(const struct module_ctx *ctx, json_t *event) {
-        (void)ctx;
-        (void)event;
-        return 0;
+        return ctx->progress ? ctx->progress(ctx, event) : 0;
 }
 
 /* One complete line from the child: progress is forwarded, the final line
