@@ -330,8 +330,8 @@ int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
         const char *type = json_string_value(json_object_get(args, "type")) ?: "A";
 
         if (name && strchr(name, ':') && !STREQ(type, "PTR")) {
-                module_error_set(err, 400, "bad_request", "name",
-                                 "an IPv6 address is a name only for PTR");
+                module_error_set(err, 422, "invalid_argument", "name",
+                                 "name: an IPv6 address is a name only for PTR");
                 return -EINVAL;
         }
         return probe_run(ctx, 0, lookup_probe, args, LOOKUP_LIMIT_USEC, ret, err);
