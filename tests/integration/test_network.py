@@ -300,3 +300,85 @@ def test_one_diagnostic_at_a_time_per_user(net):
         t.join()
         net.in_ns(net.ns_a, "ip", "route", "del", "10.126.255.254/32", check=False)
         net.in_ns(net.ns_r, "ip", "route", "del", "blackhole", "10.126.255.254/32", check=False)
+
+
+# ---- streaming and the probe child ------------------------------------------------------
+
+def sse_events(body):
+    """[(event, data), …] of a text/event-stream body."""
+    import json
+    out = []
+    for block in body.split("\n\n"):
+        ev, data = None, []
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                ev = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if ev:
+            out.append((ev, json.loads("\n".join(data)) if data else None))
+    return out
+
+
+def test_traceroute_streams_one_event_per_hop(net):
+    r = net.api("POST", "/api/v1/modules/network/commands/traceroute?stream=1",
+                {"host": net.b_ip})
+    assert r.status == 200, r
+    assert r.headers["Content-Type"].startswith("text/event-stream"), r.headers
+    events = sse_events(r.body)
+    progress = [d for e, d in events if e == "progress"]
+    final = [d for e, d in events if e == "result"]
+    assert [h["hop"] for h in progress] == [1, 2], events
+    assert progress[0]["address"] == net.r_a_ip and progress[1]["reached"] is True
+    assert len(final) == 1 and final[0]["result"]["hops"] == progress
+    assert final[0]["audit_id"] > 0
+
+
+def test_lookup_does_not_stream(net):
+    r = net.api("POST", "/api/v1/modules/network/commands/lookup?stream=1", {"name": ZONE})
+    assert r.status == 400, r
+
+
+def probe_children(net):
+    """{pid: /proc/PID/status as a dict} of the processes in A that run as
+    nobody (the probe children)."""
+    import pwd
+    nobody = pwd.getpwnam("nobody").pw_uid
+    out = {}
+    for pid in net.in_ns(net.ns_a, "ip", "netns", "pids", net.ns_a).stdout.split():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                st = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if st["Uid"].split()[0] == str(nobody):
+            out[int(pid)] = {k: v.strip() for k, v in st.items()}
+    return out
+
+
+def test_the_probe_child_holds_no_privilege(net):
+    """While a traceroute waits on silent hops, its probe child is nobody in
+    every uid and gid, without groups or capabilities, with no_new_privs."""
+    import pwd
+    pw = pwd.getpwnam("nobody")
+    net.token()
+    net.in_ns(net.ns_a, "ip", "route", "add", "10.126.255.253/32", "via", net.r_a_ip, check=True)
+    net.in_ns(net.ns_r, "ip", "route", "add", "blackhole", "10.126.255.253/32", check=True)
+    t = threading.Thread(target=lambda: net.command("traceroute",
+                                                    {"host": "10.126.255.253", "max_hops": 4}))
+    t.start()
+    try:
+        seen = {}
+        while t.is_alive() and not seen:
+            seen = probe_children(net)
+        assert seen, "no probe child seen"
+        for pid, st in seen.items():
+            assert st["Uid"].split() == [str(pw.pw_uid)] * 4, st
+            assert st["Gid"].split() == [str(pw.pw_gid)] * 4, st
+            assert st["Groups"] == "", st
+            assert st["CapEff"] == st["CapPrm"] == st["CapInh"] == "0" * 16, st
+            assert st["NoNewPrivs"] == "1", st
+    finally:
+        t.join()
+        net.in_ns(net.ns_a, "ip", "route", "del", "10.126.255.253/32", check=False)
+        net.in_ns(net.ns_r, "ip", "route", "del", "blackhole", "10.126.255.253/32", check=False)
