@@ -72,7 +72,7 @@ static const command_def_t network_commands[] = {
 static const module_route_t routes[] = {
         {"GET", "api/v1/modules/network/info", ROLE_MONITOR, netinfo_route,
          .summary = "host name, interfaces with addresses and counters, routes, DNS resolvers",
-         .response = INFO_SCHEMA},
+         .response = INFO_SCHEMA, .slow = true},
 };
 
 const module_t module_network = {

@@ -30,11 +30,6 @@ extern const command_arg_t lookup_args[];
 /* The lookup name grammar: a DNS name whose labels may also hold '_'
  * (_sip._tcp.example.org), or "."; for PTR also an IP literal. */
 bool lookup_name_valid(const char *s);
-/* A DNS answer (wire format) → {"rcode", "answers": […], "authority": […]}
- * (a pure function on bytes; fuzzed).  -EBADMSG for a message that does
- * not parse. */
-int dns_answer_decode(const uint8_t *msg, size_t len, json_t **ret);
-
 int portcheck_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                   struct module_error *err);
 extern const command_arg_t portcheck_args[];

@@ -241,6 +241,15 @@ int probe_progress(struct probe *p, json_t *event) {
         return child_send("progress", event, PROBE_LINE_MAX);
 }
 
+/* The child's ctx->progress: the same line to the parent, which hands it to
+ * the kit's own progress (the stream's pipe is closed in the child). */
+static int child_progress(const struct module_ctx *ctx, json_t *event) {
+        (void)ctx;
+        if (!json_is_object(event))
+                return -EINVAL;
+        return child_send("progress", event, PROBE_LINE_MAX);
+}
+
 static int cmp_int(const void *a, const void *b) {
         return *(const int *)a - *(const int *)b;
 }
@@ -331,6 +340,8 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
                                  json_t *args, uint64_t limit_usec, int wfd, uid_t uid,
                                  gid_t gid) {
         struct module_ctx cctx = *ctx;
+        cctx.progress = child_progress;
+        cctx.progress_state = NULL;
         struct probe p = {.ctx = &cctx, .icmp4 = -1, .icmp6 = -1};
         struct module_error err = {0};
         json_t *result = NULL;
@@ -382,7 +393,8 @@ struct run {
         bool gone;     /* the client went away (progress said -EPIPE) */
 };
 
-/* Hands one progress event to the caller's stream, where the kit has one. */
+/* Hands one progress event to the caller's stream (a no-op when the
+ * request does not stream). */
 static int forward_progress(const struct module_ctx *ctx, json_t *event) {
         return ctx->progress ? ctx->progress(ctx, event) : 0;
 }

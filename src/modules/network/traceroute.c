@@ -235,7 +235,7 @@ static int traceroute_probe(struct probe *p, json_t *args, json_t **ret,
                         break;
                 reached = json_is_true(json_object_get(h, "reached"));
                 json_array_append_new(hops, h);
-                if (probe_progress(p, h) == -EPIPE)
+                if (p->ctx->progress(p->ctx, h) == -EPIPE)
                         break;
         }
         *ret = json_pack("{s:s, s:s, s:s, s:b, s:o}", "host", host, "address",
@@ -247,6 +247,7 @@ static int traceroute_probe(struct probe *p, json_t *args, json_t **ret,
 
 int traceroute_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                    struct module_error *err) {
-        /* 30 hops of at most 1 s each, and the name's resolution: within 60 s */
-        return probe_run(ctx, 0, traceroute_probe, args, 60u * 1000000u, ret, err);
+        /* 30 hops of at most 1 s each, and the name's resolution: within
+         * the minute the helper gives a command */
+        return probe_run(ctx, 0, traceroute_probe, args, 55u * 1000000u, ret, err);
 }
