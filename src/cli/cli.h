@@ -347,6 +347,14 @@ int verb_ports(struct cli *c, int argc, char **argv);
 /* logs.c */
 int verb_logs(struct cli *c, int argc, char **argv);
 
+/* --- netdiag.c: the network module's diagnostics --- */
+
+int verb_ping(struct cli *c, int argc, char **argv);
+int verb_traceroute(struct cli *c, int argc, char **argv);
+int verb_lookup(struct cli *c, int argc, char **argv);
+int verb_portcheck(struct cli *c, int argc, char **argv);
+int verb_netinfo(struct cli *c, int argc, char **argv);
+
 /* --- history.c --- */
 
 int verb_history(struct cli *c, int argc, char **argv);
