@@ -22,7 +22,7 @@ picked free per run in 10.126.0.0/16 (10.123 is the booted container's,
 
   - A routes B's subnets through R (10.126.N.6, fd00:126:N:1::2) and has no
     default route; B routes A's through R; R forwards (ip_forward=1,
-    IPv6 forwarding=1).  The host reaches A's mgmt0 only: the daemon
+    IPv6 forwarding=1); R and B send ICMP errors without a rate limit.  The host reaches A's mgmt0 only: the daemon
     listens on 10.126.N.2 (HTTPS) and on its unix socket (the CLI);
   - the daemon runs under nsroot.py over a scratch copy of /etc whose
     resolv.conf names B's dnsmasq (`search steward.test`), entered into A
@@ -190,6 +190,11 @@ class NetNs:
         _ip("-n", b, "-6", "route", "add", self.a_net6, "via", self.r_b_ip6)
         self.in_ns(r, "sysctl", "-qw", "net.ipv4.ip_forward=1", check=True)
         self.in_ns(r, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", check=True)
+        # R and B answer every probe: no ICMP rate limit (Linux's is per
+        # peer, and a few traceroutes in a row would meet it)
+        for ns in (r, b):
+            self.in_ns(ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0",
+                       "net.ipv6.icmp.ratelimit=0", check=True)
 
     def _filter_b(self):
         rules = f"""

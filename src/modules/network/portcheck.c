@@ -9,6 +9,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
@@ -70,13 +73,43 @@ static void classify(int e, const char **state, const char **reason) {
         }
 }
 
-/* In the probe child: the connect, with its outcome as errno (0: open). */
+/* The ICMP error the kernel queued for the socket (IP_RECVERR), if any:
+ * prohibited by a filter is told apart from a plain unreachable. */
+static bool icmp_prohibited(int fd) {
+        char control[512];
+        struct msghdr mh = {.msg_control = control, .msg_controllen = sizeof control};
+
+        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                return false;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
+                        continue;
+                const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
+                if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR &&
+                    ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == ICMP_DEST_UNREACH)
+                        return ee->ee_code == ICMP_NET_ANO || ee->ee_code == ICMP_HOST_ANO ||
+                               ee->ee_code == ICMP_PKT_FILTERED;
+                if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR &&
+                    ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == ICMP6_DST_UNREACH)
+                        return ee->ee_code == ICMP6_DST_UNREACH_ADMIN ||
+                               ee->ee_code == 5 /* failed ingress/egress policy */ ||
+                               ee->ee_code == 6 /* reject route */;
+        }
+        return false;
+}
+
+/* In the probe child: the connect, with its outcome as errno (0: open;
+ * EACCES for an ICMP "administratively prohibited"). */
 static int connect_within(const struct sockaddr *sa, socklen_t len, int timeout_ms) {
-        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e = 0;
+        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e = 0, on = 1;
         socklen_t elen = sizeof e;
 
         if (fd < 0)
                 return errno;
+        if (sa->sa_family == AF_INET)
+                setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on);
+        else
+                setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
         if (connect(fd, sa, len) == 0)
                 e = 0;
         else if (errno != EINPROGRESS)
@@ -91,6 +124,8 @@ static int connect_within(const struct sockaddr *sa, socklen_t len, int timeout_
                 else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
                         e = errno;
         }
+        if ((e == EHOSTUNREACH || e == ENETUNREACH) && icmp_prohibited(fd))
+                e = EACCES;
         close(fd);
         return e;
 }

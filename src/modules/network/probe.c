@@ -254,8 +254,7 @@ static int cmp_int(const void *a, const void *b) {
         return *(const int *)a - *(const int *)b;
 }
 
-/* Closes every descriptor but keep[] (which it sorts), and 2: a sanitizer's
- * report still reaches the daemon's log. */
+/* Closes every descriptor from 3 on but keep[] (which it sorts). */
 static void close_all_but(int *keep, size_t n) {
         int from = 3;
 
@@ -331,6 +330,19 @@ static void child_fail(const char *code, const char *message) {
                 child_send("error", j, PROBE_RESULT_MAX);
 }
 
+/* The helper's handlers and mask are not the child's: defaults, nothing
+ * blocked, SIGPIPE ignored (a write to a parent gone is -EPIPE). */
+static void child_signals(void) {
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int icmp_open(int family) {
         return socket(family, SOCK_RAW | SOCK_CLOEXEC,
                       family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
@@ -349,7 +361,8 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
 
         child_fd = wfd;
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        signal(SIGPIPE, SIG_IGN);
+        child_signals();
+        clearenv(); /* LOCALDOMAIN, RES_OPTIONS, HOSTALIASES: the resolver reads none */
         if (flags & PROBE_RAW_ICMP4)
                 p.icmp4 = icmp_open(AF_INET);
         if (flags & PROBE_RAW_ICMP6)
@@ -364,6 +377,9 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
         if (null >= 0) {
                 dup2(null, 0);
                 dup2(null, 1);
+#if !defined(PROBE_ASAN)
+                dup2(null, 2); /* a test build keeps it: a sanitizer's report reaches the log */
+#endif
                 close(null);
         }
         if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec)) {
