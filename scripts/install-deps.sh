@@ -3,7 +3,7 @@
 # update runs only when something is missing.  Usage: install-deps.sh build|test|fuzz|bench|deb
 set -eu
 
-build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev libsystemd-dev libacl1-dev"
+build="meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libcurl4-openssl-dev libssl-dev libseccomp-dev libpam0g-dev libsqlite3-dev libsystemd-dev libacl1-dev libmnl-dev"
 # The web console's build runs `npm ci`: Debian's node and npm, unless an npm
 # is already there (a newer node installed another way is fine).
 command -v npm >/dev/null 2>&1 || build="$build nodejs npm"
@@ -13,7 +13,7 @@ fuzz="$build clang libclang-rt-14-dev"
 # The Debian package and the booted container that tests it (tests/container).
 deb="$build debhelper dpkg-dev lintian"
 container="debootstrap systemd-container"
-test="$fuzz $deb $container libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban samba samba-common-bin smbclient samba-vfs-modules nfs-kernel-server acl avahi-daemon postfix dovecot-core dovecot-imapd dovecot-pop3d systemd-journal-remote"
+test="$fuzz $deb $container libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban samba samba-common-bin smbclient samba-vfs-modules nfs-kernel-server acl avahi-daemon postfix dovecot-core dovecot-imapd dovecot-pop3d systemd-journal-remote dnsmasq-base nftables"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter $container samba samba-common-bin smbclient"
 
 case "${1:-build}" in

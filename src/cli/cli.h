@@ -96,6 +96,13 @@ int http_stream(struct http_client *c, const char *target,
                 int (*on_data)(const char *p, size_t n, void *arg), void *arg, long *ret_status,
                 char **ret_body, size_t *ret_len);
 
+/* The same for any method, with a body (POST …?stream=1 of a streaming
+ * command). */
+int http_stream_request(struct http_client *c, const char *method, const char *target,
+                        const char *body, size_t body_len,
+                        int (*on_data)(const char *p, size_t n, void *arg), void *arg,
+                        long *ret_status, char **ret_body, size_t *ret_len);
+
 enum http_failure http_client_failure(const struct http_client *c);
 const char *http_client_error(const struct http_client *c);
 /* The fingerprint of the certificate the server presented in the last
@@ -186,6 +193,17 @@ int cli_call(struct cli *c, const char *method, const char *target, json_t *body
  * after parsing, as they may hold a secret. */
 int cli_request(struct cli *c, const char *method, const char *target, const char *body,
                 size_t body_len, json_t **ret, long *ret_status, json_t **ret_error);
+/* A module's streaming command (docs/api.md, "Streaming commands"): POST
+ * /api/v1/modules/MODULE/commands/NAME?stream=1 with args (taken over).
+ * on_progress gets each progress event's data (borrowed) as it arrives; a
+ * return < 0 ends the stream (the server then stops the command).  On the
+ * final "result" event returns 0 and *ret its data ({"result", "audit_id"}).
+ * A refusal, before the stream or as its "error" event, is reported as
+ * cli_call() does (-EREMOTEIO); a stream that ends without its last event
+ * is -EBADMSG. */
+int cli_command_stream(struct cli *c, const char *module, const char *name, json_t *args,
+                       int (*on_progress)(json_t *event, void *arg), void *arg, json_t **ret);
+
 /* Prints the server's refusal: the message (and with --json the answer). */
 void cli_report_refusal(struct cli *c, long status, json_t *answer);
 /* Prints why the last request (or probe) got no answer. */
@@ -332,6 +350,14 @@ int verb_logs(struct cli *c, int argc, char **argv);
 int verb_ps(struct cli *c, int argc, char **argv);
 int verb_kill(struct cli *c, int argc, char **argv);
 int verb_renice(struct cli *c, int argc, char **argv);
+
+/* --- netdiag.c: the network module's diagnostics --- */
+
+int verb_ping(struct cli *c, int argc, char **argv);
+int verb_traceroute(struct cli *c, int argc, char **argv);
+int verb_lookup(struct cli *c, int argc, char **argv);
+int verb_portcheck(struct cli *c, int argc, char **argv);
+int verb_netinfo(struct cli *c, int argc, char **argv);
 
 /* --- history.c --- */
 

@@ -256,6 +256,109 @@ int cli_request(struct cli *c, const char *method, const char *target, const cha
         return 0;
 }
 
+/* ---- a streaming command's events ------------------------------------------------ */
+
+#define STREAM_LINE_MAX ((size_t)1 << 20) /* one event's data line: a result up to 1 MiB */
+
+struct command_stream {
+        struct buf line;
+        char event[16]; /* the current event's name */
+        json_t *last;   /* the "result" or "error" event's data */
+        bool last_is_error;
+        int (*on_progress)(json_t *event, void *arg);
+        void *arg;
+};
+
+/* One line of the stream: "event: NAME", "data: JSON" (one per event), or
+ * the blank line that ends an event. */
+static int command_stream_line(struct command_stream *s, const char *l) {
+        json_t *v;
+        int r = 0;
+
+        if (strncmp(l, "event: ", 7) == 0) {
+                snprintf(s->event, sizeof s->event, "%s", l + 7);
+                return 0;
+        }
+        if (strncmp(l, "data: ", 6) != 0)
+                return 0; /* the end of an event, a comment */
+        v = json_loads(l + 6, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(v) || s->last) {
+                json_decref(v);
+                return -EBADMSG;
+        }
+        if (STREQ(s->event, "progress"))
+                r = s->on_progress(v, s->arg);
+        else if (STREQ(s->event, "result") || STREQ(s->event, "error")) {
+                s->last = json_incref(v);
+                s->last_is_error = STREQ(s->event, "error");
+        }
+        json_decref(v);
+        return r;
+}
+
+static int command_stream_data(const char *p, size_t n, void *arg) {
+        struct command_stream *s = arg;
+
+        for (size_t i = 0; i < n; i++) {
+                int r;
+                if (p[i] != '\n') {
+                        if (buf_append(&s->line, &p[i], 1) < 0)
+                                return -E2BIG;
+                        continue;
+                }
+                if (buf_append(&s->line, "", 1) < 0)
+                        return -E2BIG;
+                r = command_stream_line(s, s->line.data);
+                s->line.len = 0;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cli_command_stream(struct cli *c, const char *module, const char *name, json_t *args,
+                       int (*on_progress)(json_t *event, void *arg), void *arg, json_t **ret) {
+        struct command_stream s = {.on_progress = on_progress, .arg = arg};
+        _cleanup_free_ char *target = NULL, *req = NULL, *body = NULL;
+        long status = 0;
+        size_t len = 0;
+        int r;
+
+        req = args ? json_dumps(args, JSON_COMPACT) : strdup("{}");
+        json_decref(args);
+        if (!req || asprintf(&target, "/api/v1/modules/%s/commands/%s?stream=1", module, name) < 0)
+                return -ENOMEM;
+        buf_init(&s.line, STREAM_LINE_MAX);
+        r = http_stream_request(c->http, "POST", target, req, strlen(req), command_stream_data,
+                                &s, &status, &body, &len);
+        buf_free(&s.line);
+        if (r < 0 && !s.last) {
+                /* The transport, or our own reader ending it (a malformed
+                 * event; the caller's on_progress: it said why). */
+                if (http_client_failure(c->http) != HTTP_FAILURE_NONE)
+                        cli_report_transport(c);
+                return r == -ECOMM ? r : -EBADMSG;
+        }
+        if (status < 200 || status > 299) {
+                json_t *answer = json_loadb(body ? body : "", len, 0, NULL);
+                cli_report_refusal(c, status, answer);
+                json_decref(answer);
+                return -EREMOTEIO;
+        }
+        if (!s.last) {
+                fprintf(stderr, "steward: %s: the stream ended before the command did\n",
+                        c->where);
+                return -EBADMSG;
+        }
+        if (s.last_is_error) {
+                cli_report_refusal(c, status, s.last);
+                json_decref(s.last);
+                return -EREMOTEIO;
+        }
+        *ret = s.last;
+        return 0;
+}
+
 int cli_call(struct cli *c, const char *method, const char *target, json_t *body, json_t **ret) {
         _cleanup_free_ char *req = NULL;
 

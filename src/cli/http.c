@@ -476,17 +476,25 @@ oom:
         return -ENOMEM;
 }
 
-int http_stream(struct http_client *c, const char *target,
-                int (*on_data)(const char *p, size_t n, void *arg), void *arg, long *ret_status,
-                char **ret_body, size_t *ret_len) {
+int http_stream_request(struct http_client *c, const char *method, const char *target,
+                        const char *body, size_t body_len,
+                        int (*on_data)(const char *p, size_t n, void *arg), void *arg,
+                        long *ret_status, char **ret_body, size_t *ret_len) {
         int r;
 
         c->stream_cb = on_data;
         c->stream_arg = arg;
-        r = http_request(c, "GET", target, NULL, 0, ret_status, ret_body, ret_len);
+        r = http_request(c, method, target, body, body_len, ret_status, ret_body, ret_len);
         c->stream_cb = NULL;
         c->stream_arg = NULL;
         return r;
+}
+
+int http_stream(struct http_client *c, const char *target,
+                int (*on_data)(const char *p, size_t n, void *arg), void *arg, long *ret_status,
+                char **ret_body, size_t *ret_len) {
+        return http_stream_request(c, "GET", target, NULL, 0, on_data, arg, ret_status, ret_body,
+                                   ret_len);
 }
 
 int http_probe(struct http_client *c) {

@@ -255,6 +255,67 @@ const struct verb_def cli_verbs[] = {
                            "(GET /api/v1/metrics/series; -s)"}},
         },
         {
+                .name = "ping",
+                .summary = "ICMP echo from the server to a host, reply by reply",
+                .needs_session = true,
+                .min_args = 1,
+                .max_args = -1,
+                .run = verb_ping,
+                .forms = {{"ping [-c N] [-i SECONDS] [-4|-6] HOST",
+                           "N echo requests (1 to 20, default 4) SECONDS apart (0.2 to 5, "
+                           "default 1) from the server to HOST, each reply printed as it comes, "
+                           "then the loss and round-trip times; exit status 1 when no reply "
+                           "came (operators and admins; audited)"}},
+        },
+        {
+                .name = "traceroute",
+                .summary = "the routers between the server and a host, hop by hop",
+                .needs_session = true,
+                .min_args = 1,
+                .max_args = -1,
+                .run = verb_traceroute,
+                .forms = {{"traceroute [-m MAXHOPS] [-4|-6] HOST",
+                           "each hop (at most MAXHOPS, 1 to 30, default 30) with the times of "
+                           "its three probes, printed as it is found; exit status 1 when HOST "
+                           "was not reached (operators and admins; audited)"}},
+        },
+        {
+                .name = "lookup",
+                .summary = "ask DNS about a name, from the server",
+                .needs_session = true,
+                .min_args = 1,
+                .max_args = 3,
+                .run = verb_lookup,
+                .forms = {{"lookup NAME [TYPE] [@SERVER]",
+                           "the records of NAME (TYPE: A (the default), AAAA, MX, TXT, NS, SOA, "
+                           "PTR (NAME may be an address), SRV, CAA, CNAME) as the server's "
+                           "resolvers or SERVER (an address) answer; exit status 1 for any "
+                           "answer but NOERROR (operators and admins; audited)"}},
+        },
+        {
+                .name = "portcheck",
+                .summary = "whether a TCP port of a host is open, from the server",
+                .needs_session = true,
+                .min_args = 2,
+                .max_args = -1,
+                .run = verb_portcheck,
+                .forms = {{"portcheck [-t SECONDS] HOST PORT",
+                           "open, closed (refused) or filtered (no answer within SECONDS, 0.1 to "
+                           "10, default 3, or refused by a filter) with the reason; exit status "
+                           "1 unless open (operators and admins; audited)"}},
+        },
+        {
+                .name = "netinfo",
+                .summary = "the server's interfaces, routes and resolvers",
+                .needs_session = true,
+                .min_args = 0,
+                .max_args = 0,
+                .run = verb_netinfo,
+                .forms = {{"netinfo",
+                           "the host name, each interface as ip addr shows it (state, speed, "
+                           "addresses, traffic), the routes and the DNS resolvers"}},
+        },
+        {
                 .name = "COLLECTION",
                 .summary = "a collection of the server: users, groups, timezones and others",
                 .needs_session = true,

@@ -81,10 +81,12 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                       .flags = S | AU,
                                       ARGS(STR("module", true, NAME_MAX_LEN), OBJ("patch", true),
                                            BOOL("dry_run"))},
-        /* The command's own role is checked by the handler. */
+        /* The command's own role is checked by the handler.  It runs in
+         * a worker (a ping, a queue's flush may take long); a streaming
+         * command's progress pipe comes with the request (its write end). */
         [HELPER_OP_COMMAND] = {.name = "command",
                                .min_role = ROLE_MONITOR,
-                               .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,
+                               .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS | HELPER_OPF_WORKER,
                                ARGS(STR("module", true, NAME_MAX_LEN),
                                     STR("name", true, NAME_MAX_LEN), ANY("args"),
                                     BOOL("dry_run"))},

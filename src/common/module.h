@@ -164,7 +164,22 @@ struct module_ctx {
          * ?dry_run=1: it says what it would do and changes nothing (and is
          * not audited). */
         bool dry_run;
+        /* A command that streams (command_def_t.streams): hands one
+         * progress event (a JSON object, borrowed) to the client as it
+         * happens.  Returns 0, or -EPIPE once the client is gone or the
+         * stream's bounds are reached (the command should stop then and
+         * return what it did: the record says so), or -E2BIG for an event
+         * over COMMAND_PROGRESS_LINE_MAX (not sent).  Never NULL in a
+         * streaming command's run(): a no-op returning 0 when the request
+         * does not stream.  progress_state is the kit's. */
+        int (*progress)(const struct module_ctx *ctx, json_t *event);
+        void *progress_state;
 };
+
+/* A streaming command's bounds: one event as a line of compact JSON (with
+ * its newline), and all of a run's events together. */
+#define COMMAND_PROGRESS_LINE_MAX  4096u
+#define COMMAND_PROGRESS_TOTAL_MAX (1u << 20)
 
 /* An API route a module adds (read-only views such as GET /api/v1/ports).
  * pattern is the full path with '*' segments ("api/v1/ports/registry/ *");
@@ -206,8 +221,9 @@ typedef struct {
 } module_route_t;
 
 /* A module command: POST /api/v1/modules/{m}/commands/{name}.  One that
- * changes state runs in the privileged helper (checked and audited there);
- * a read-only one runs in the front. */
+ * changes state runs in the privileged helper (checked and audited there,
+ * run in a forked worker so that the helper goes on answering); a
+ * read-only one runs in the front. */
 typedef struct {
         const char *name;
         const char *summary;
@@ -227,7 +243,23 @@ typedef struct {
         /* It takes ?dry_run=1 (ctx->dry_run): it reports what it would do
          * and changes nothing.  Without it, ?dry_run=1 is refused (400). */
         bool dry_run;
+        /* It reports progress as it goes (ctx->progress: a ping's replies,
+         * a traceroute's hops): POST …/commands/NAME?stream=1 answers
+         * text/event-stream, one "progress" event each, then the result
+         * (docs/api.md).  Without it, ?stream=1 is refused (400).  Only a
+         * command that changes state streams: it runs in a worker of the
+         * helper, which stops it past COMMAND_STREAM_SECONDS_MAX when it
+         * streams (else past a minute): run() bounds its own time within
+         * that. */
+        bool streams;
+        /* It changes what the helper process itself holds (stewardd's
+         * reload makes the config file live there): it runs in that
+         * process, in line, and must be quick.  Every other command that
+         * changes state runs in a forked worker of the helper. */
+        bool helper_process;
 } command_def_t;
+
+#define COMMAND_STREAM_SECONDS_MAX 150u
 
 /* A collection: items under GET|POST /api/v1/{name} and
  * GET|PATCH|DELETE /api/v1/{name}/{id} (users, groups, shares…).  The API,

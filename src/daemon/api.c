@@ -186,6 +186,9 @@ static int ctx_query_flag(const struct module_ctx *ctx, const char *key, bool *r
 static struct helper_link request_link(const struct api_request *req) {
         return (struct helper_link){
                 .call = req->helper,
+                .call_stream = req->helper_stream,
+                .line = req->stream_line,
+                .line_opaque = req->stream_opaque,
                 .session = req->session,
                 .source = req->ctx.source,
         };
@@ -420,19 +423,30 @@ static void h_settings_patch(const struct api_request *req, char **p, struct api
         ok(resp, ret);
 }
 
+/* A command run here (one that changes nothing) does not stream: the
+ * streams are the helper's workers' (module.h).  Its progress goes
+ * nowhere. */
+static int front_progress_none(const struct module_ctx *ctx, json_t *event) {
+        (void)ctx;
+        (void)event;
+        return 0;
+}
+
 /* Runs command c of m with args (taken over): the role pre-check, then in
  * the helper (which checks and audits) for a command that changes state,
- * else here. */
+ * else here.  With ?stream=1 (a command that streams) its progress goes to
+ * the request's sink as it comes. */
 static void command_run(const struct api_request *req, const module_t *m, const command_def_t *c,
                         json_t *args, struct api_response *resp) {
         struct module_error e = {0};
         json_t *ret = NULL;
-        bool dry_run = false;
+        bool dry_run = false, stream = false;
         int r;
 
         /* ?dry_run=1 only for a command that declares it: elsewhere it
          * would run for real what was meant as a dry run. */
-        if (!query_flag(req, "dry_run", &dry_run, resp)) {
+        if (!query_flag(req, "dry_run", &dry_run, resp) ||
+            !query_flag(req, "stream", &stream, resp)) {
                 json_decref(args);
                 return;
         }
@@ -440,6 +454,12 @@ static void command_run(const struct api_request *req, const module_t *m, const 
                 json_decref(args);
                 api_error(resp, 400, "bad_request", "dry_run", "%s:%s has no dry run", m->name,
                           c->name);
+                return;
+        }
+        if (stream && (!c->streams || !c->changes_state)) {
+                json_decref(args);
+                api_error(resp, 400, "bad_request", "stream",
+                          "%s:%s does not stream (no ?stream=1)", m->name, c->name);
                 return;
         }
         /* A pre-check: the helper is the authority for a command that
@@ -456,8 +476,10 @@ static void command_run(const struct api_request *req, const module_t *m, const 
                 struct hcall hc;
                 hcall_init(&hc, req);
                 ret = hcall_done(&hc,
-                                 helper_op_command(&hc.l, m->name, c->name, args, dry_run, &hc.ret,
-                                                   &hc.e),
+                                 stream ? helper_op_command_stream(&hc.l, m->name, c->name, args,
+                                                                   dry_run, &hc.ret, &hc.e)
+                                        : helper_op_command(&hc.l, m->name, c->name, args,
+                                                            dry_run, &hc.ret, &hc.e),
                                  resp);
                 if (!ret)
                         return;
@@ -472,6 +494,7 @@ static void command_run(const struct api_request *req, const module_t *m, const 
         if (r >= 0) {
                 struct module_ctx ctx = request_ctx(req);
                 ctx.dry_run = dry_run;
+                ctx.progress = front_progress_none;
                 r = c->run(&ctx, args, &ret, &e);
         }
         json_decref(args);
@@ -1157,8 +1180,8 @@ static const struct route routes[] = {
          .summary = "Change settings (?dry_run=1: the plan only)", .request = "SettingsChange",
          .response = "Plan", .flags = "dry_run"},
         {"POST", "api/v1/modules/*/commands/*", ROLE_MONITOR, h_command, .params = "module command",
-         .summary = "Run a module's command (?dry_run=1 for one whose schema says dry_run)",
-         .request = "CommandArgs", .response = "CommandResult", .flags = "dry_run"},
+         .summary = "Run a module's command (?dry_run=1 for one whose schema says dry_run; ?stream=1: its progress as text/event-stream, for one whose schema says streams)",
+         .request = "CommandArgs", .response = "CommandResult", .flags = "dry_run stream"},
         {"POST", "api/v1/modules/*/*", ROLE_OPERATOR, h_action, .params = "module action",
          .summary = "Start, stop or restart a module's service", .response = "Object"},
         {"GET", "api/v1/tokens", ROLE_MONITOR, h_tokens_list,
@@ -1360,11 +1383,13 @@ bool api_route_slow(const char *method, const char *path) {
         struct resolved rt;
 
         /* Reads of a collection (a walk of every account; a front_reads
-         * collection's own work), and actions, which may wait for what
-         * they start (a service's job). */
+         * collection's own work), actions, which may wait for what they
+         * start (a service's job), and commands (a ping's seconds; a
+         * stream's whole run). */
         return find_route(method, path, params, seg, allow, sizeof allow, &rt) &&
                (rt.handler == h_coll_list || rt.handler == h_coll_show ||
-                rt.handler == h_coll_action || (rt.mroute && rt.mroute->slow));
+                rt.handler == h_coll_action || rt.handler == h_command ||
+                (rt.mroute && (rt.mroute->slow || rt.mroute->command)));
 }
 
 void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), void *userdata) {

@@ -44,6 +44,13 @@ struct api_request {
          * it reads the source itself (-1: none; every initialiser sets it). */
         int conn_fd;
         api_helper_fn helper;
+        /* ?stream=1 on a command that streams (module.h): the streaming
+         * call (helper_call_stream) and the sink its progress lines go to,
+         * each one of compact JSON without its newline.  NULL where the
+         * transport cannot stream (400). */
+        helper_call_stream_fn helper_stream;
+        helper_line_fn stream_line;
+        void *stream_opaque;
         struct module_ctx ctx;
 };
 
@@ -85,8 +92,9 @@ int api_route_role(const char *method, const char *path);
 
 /* Whether the request's handler may take long (a collection read: the
  * helper runs it in a worker, or the front runs a front_reads collection's
- * own; an item action, which may wait for what it started): the HTTP layer
- * then runs it off its own threads (workpool.h). */
+ * own; an item action, which may wait for what it started; a command): the
+ * HTTP layer then runs it off its own threads (workpool.h).  A streaming
+ * command's request is always one of these. */
 bool api_route_slow(const char *method, const char *path);
 
 void api_handle(const struct api_request *req, struct api_response *resp);

@@ -137,6 +137,38 @@ int helper_op_command(const struct helper_link *l, const char *module, const cha
                            -1, ret, e);
 }
 
+int helper_op_command_stream(const struct helper_link *l, const char *module, const char *name,
+                             json_t *args, bool dry_run, json_t **ret, struct module_error *e) {
+        json_t *a = json_pack("{s:s, s:s, s:o, s:b}", "module", module, "name", name, "args",
+                              args ? args : json_object(), "dry_run", dry_run);
+        json_t *details = NULL, *res = NULL;
+        int r;
+
+        if (!a) {
+                module_error_set(e, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        if (!l->call_stream || !l->line) {
+                json_decref(a);
+                module_error_set(e, 400, "bad_request", "stream", "this connection cannot stream");
+                return -EINVAL;
+        }
+        r = l->call_stream(HELPER_OP_COMMAND, l->session, l->source, a, l->line, l->line_opaque,
+                           &res, l->details ? &details : NULL, e);
+        if (r < 0) {
+                if (l->details) {
+                        json_decref(*l->details);
+                        *l->details = details;
+                }
+                return r;
+        }
+        if (ret)
+                *ret = res;
+        else
+                json_decref(res);
+        return r;
+}
+
 int helper_op_action(const struct helper_link *l, const char *module, const char *action,
                      json_t **ret, struct module_error *e) {
         return call_packed(l, HELPER_OP_ACTION,

@@ -25,8 +25,20 @@ typedef int (*helper_call_fn)(enum helper_op op, const char *session, const char
                               json_t *args, int fd, json_t **ret, json_t **ret_details,
                               struct module_error *e);
 
+/* A streaming call (daemon/helperclient.h: helper_call_stream): as
+ * helper_call_fn, with the sink of its progress lines. */
+typedef int (*helper_line_fn)(void *opaque, const char *line, size_t len);
+typedef int (*helper_call_stream_fn)(enum helper_op op, const char *session, const char *source,
+                                     json_t *args, helper_line_fn line, void *opaque,
+                                     json_t **ret, json_t **ret_details, struct module_error *e);
+
 struct helper_link {
         helper_call_fn call; /* NULL: no helper here (503) */
+        /* For helper_op_command_stream: the streaming call and its sink
+         * (NULL: the link cannot stream, 400). */
+        helper_call_stream_fn call_stream;
+        helper_line_fn line;
+        void *line_opaque;
         const char *session; /* the caller's secret, or NULL */
         const char *source;  /* where the request came from, for the record */
         /* Optional: a refusal's extra fields (e.g. the "files" of a
@@ -74,6 +86,10 @@ int helper_op_settings_apply(const struct helper_link *l, const char *module, js
  * it would do; the helper refuses it for any other. */
 int helper_op_command(const struct helper_link *l, const char *module, const char *name,
                       json_t *args, bool dry_run, json_t **ret, struct module_error *e);
+/* The same for a command that streams (module.h), its progress lines to
+ * l->line as they come. */
+int helper_op_command_stream(const struct helper_link *l, const char *module, const char *name,
+                             json_t *args, bool dry_run, json_t **ret, struct module_error *e);
 int helper_op_action(const struct helper_link *l, const char *module, const char *action,
                      json_t **ret, struct module_error *e);
 int helper_op_module_read(const struct helper_link *l, const char *module, json_t *args,

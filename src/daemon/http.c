@@ -60,6 +60,7 @@
 #include "helperstubs.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "proto.h"
 #include "config.h"
 #include "stats.h"
 #include "util.h"
@@ -67,9 +68,11 @@
 
 #define MAX_HEADER_COUNT 100
 /* Threads for slow requests, and how many such requests (running or
- * waiting) at most: as many threads as the helper takes slow calls at once
- * (more would only wait for a channel there). */
-#define SLOW_THREADS  HELPER_SLOW_CHANNELS
+ * waiting) at most: as many threads as the helper takes slow and streaming
+ * calls at once (more would only wait for a channel there).  Past
+ * HELPER_STREAM_CHANNELS streams at once a new one is answered 503 at once:
+ * a stream holds its thread for its command's whole run. */
+#define SLOW_THREADS  (HELPER_SLOW_CHANNELS + HELPER_STREAM_CHANNELS)
 #define SLOW_JOBS_MAX 64
 /* libmicrohttpd keeps a connection's request line, headers and buffers in a
  * per-connection pool, and zeroes what it used after every request, so the
@@ -121,9 +124,44 @@ struct request {
         const struct conn *cn;
         const char *method, *url;
         struct api_response slow_resp;
+        /* The connection's and, while it runs, the pool job's: the last
+         * to let go frees the request (a stream's client may leave while
+         * its command runs on). */
+        _Atomic unsigned refs;
+        struct stream *stream; /* ?stream=1: the stream's state, else NULL */
 };
 
-enum { SLOW_NO, SLOW_RUNNING, SLOW_DONE };
+/* A streaming command's answer (?stream=1; module.h).  The request runs in
+ * the pool as any slow one, its connection suspended.  Its first progress
+ * line resumes the connection in the state SLOW_STREAMING: on_request then
+ * answers 200 text/event-stream with stream_read() over the queue, and the
+ * pool thread queues each line as an event as it comes, then the result or
+ * the error as the last one.  An answer that comes before any progress (a
+ * refusal, a bad host) goes out as an ordinary answer.  lock guards the
+ * queue and the flags, and is held while the reader suspends the connection
+ * and while the pool thread resumes it, so that no wake-up is lost (as in
+ * events.c); once gone (the response is destroyed: the client left or the
+ * stream ended), nobody touches the connection again. */
+struct stream {
+        pthread_mutex_t lock;
+        struct buf q; /* event text not yet sent, from off */
+        size_t off;
+        bool started; /* the first event came: the answer is a stream */
+        bool done;    /* the last event is queued */
+        bool waits;   /* the reader suspended the connection */
+        bool gone;
+};
+
+enum { SLOW_NO, SLOW_RUNNING, SLOW_DONE, SLOW_STREAMING };
+
+/* What a stream queues at most: every event (bounded by the kit: 1 MiB of
+ * progress in all) and the result (an answer of the helper's, under a frame). */
+#define STREAM_QUEUE_MAX ((size_t)COMMAND_PROGRESS_TOTAL_MAX * 4 + PROTO_MAX_FRAME)
+
+/* Set when the daemon stops: every stream's command is told its client is
+ * gone, so that the pool's jobs end soon. */
+static _Atomic bool streams_stopping;
+static _Atomic unsigned streams_running;
 
 static void add_security_headers(struct MHD_Response *r, bool tls, const char *csp) {
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -461,8 +499,10 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 /* Prometheus servers on networks the admin listed scrape
                  * without a token; they get nothing but this route. */
                 snprintf(req->caller.user, sizeof req->caller.user, "anonymous");
+                /* a kind of caller, not the module */
                 snprintf(req->caller.kind, sizeof req->caller.kind, "network");
                 req->caller.role = ROLE_MONITOR;
+                /* an authentication by address, not the module */
                 req->auth = "network";
                 /* A network the admin listed: not a stranger's connection. */
                 mark_authenticated(cn);
@@ -653,14 +693,8 @@ static void api_request_make(struct MHD_Connection *c, const struct conn *cn, st
         };
 }
 
-/* Sends the API's answer, and does what it asks of the front. */
-static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, struct request *req,
-                              const char *method, const char *url, struct api_response *resp) {
-        enum MHD_Result ret;
-
-        httpstats_record(resp->route, resp->status, now_usec() - req->start_usec);
-        log_debug("%s %s %s %.200s -> %d", cn->source, req->auth ? req->caller.user : "", method,
-                  url, resp->status);
+/* What an answer asks of the front, whether it goes out or not. */
+static void answer_effects(const struct api_response *resp, bool changing) {
         if (resp->forget_session) {
                 frontauth_forget(resp->forget_session);
                 events_forget_session(resp->forget_session);
@@ -674,11 +708,22 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, s
         /* A login or a change: counters and audit events follow now, and
          * every cached role is asked for again (the change may have been
          * to an account); the event streams' sessions are checked at once. */
-        if (state_changing(method)) {
+        if (changing) {
                 if (resp->status < 400)
                         frontauth_forget_all();
                 events_poke();
         }
+}
+
+/* Sends the API's answer, and does what it asks of the front. */
+static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, struct request *req,
+                              const char *method, const char *url, struct api_response *resp) {
+        enum MHD_Result ret;
+
+        httpstats_record(resp->route, resp->status, now_usec() - req->start_usec);
+        log_debug("%s %s %s %.200s -> %d", cn->source, req->auth ? req->caller.user : "", method,
+                  url, resp->status);
+        answer_effects(resp, state_changing(method));
         if (resp->status == 200 && resp->events_mask)
                 ret = send_events(c, cn, req, resp, method);
         else
@@ -687,9 +732,196 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct conn *cn, s
         return ret;
 }
 
+static void request_unref(struct request *req) {
+        if (atomic_fetch_sub(&req->refs, 1) != 1)
+                return;
+        buf_free(&req->body);
+        api_response_clear(&req->early);
+        api_response_clear(&req->slow_resp);
+        if (req->stream) {
+                pthread_mutex_destroy(&req->stream->lock);
+                buf_free(&req->stream->q);
+                free(req->stream);
+        }
+        free(req);
+}
+
+/* ---- streams ---------------------------------------------------------------- */
+
+/* Whether the request asks for a stream (?stream=1 or any other value: the
+ * API judges the flag; only "absent" means no). */
+static bool stream_asked(struct MHD_Connection *c) {
+        return query_lookup(c, "stream", NULL) > 0;
+}
+
+static int stream_new(struct request *req) {
+        struct stream *st = calloc(1, sizeof *st);
+
+        if (!st)
+                return -ENOMEM;
+        pthread_mutex_init(&st->lock, NULL);
+        buf_init(&st->q, STREAM_QUEUE_MAX);
+        req->stream = st;
+        return 0;
+}
+
+/* Under st->lock: the reader is woken if it waits. */
+static void stream_wake_locked(struct request *req) {
+        struct stream *st = req->stream;
+
+        if (st->waits && !st->gone) {
+                st->waits = false;
+                MHD_resume_connection(req->conn);
+        }
+}
+
+/* The pool thread's sink of progress lines (helper_line_fn): each one,
+ * checked to be a JSON object and written anew (nothing of it can end the
+ * event early), is queued as one event. */
+static int stream_line(void *opaque, const char *line, size_t len) {
+        struct request *req = opaque;
+        struct stream *st = req->stream;
+        _cleanup_free_ char *text = NULL;
+        int r = 0;
+
+        if (line) {
+                json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+                text = json_is_object(j) ? json_dumps(j, JSON_COMPACT) : NULL;
+                json_decref(j);
+                if (!text)
+                        return -EBADMSG; /* not an event: the relay stops */
+        }
+        pthread_mutex_lock(&st->lock);
+        if (st->gone || atomic_load(&streams_stopping))
+                r = -EPIPE;
+        else if (text && buf_printf(&st->q, "event: progress\ndata: %s\n\n", text) < 0)
+                r = -E2BIG;
+        else if (text && !st->started) {
+                /* The answer is a stream: on_request sends its head. */
+                st->started = true;
+                atomic_store(&req->slow, SLOW_STREAMING);
+                MHD_resume_connection(req->conn);
+        } else if (text)
+                stream_wake_locked(req);
+        pthread_mutex_unlock(&st->lock);
+        return r;
+}
+
+/* The last event, from the API's answer: {"result": …, "audit_id": N} or
+ * the error's body. */
+static int stream_finish_locked(struct stream *st, struct api_response *resp) {
+        _cleanup_free_ char *text = NULL;
+        json_t *o;
+
+        if (resp->status == 200 && json_is_object(resp->body)) {
+                json_t *id = json_incref(json_object_get(resp->body, "audit_id"));
+                json_object_del(resp->body, "audit_id");
+                o = json_pack("{s:O, s:o?}", "result", resp->body, "audit_id", id);
+        } else if (json_is_object(resp->body))
+                o = json_incref(resp->body);
+        else
+                o = json_pack("{s:{s:s, s:s}}", "error", "code", "internal", "message",
+                              "the command's answer is not JSON");
+        text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!text)
+                return -ENOMEM;
+        return buf_printf(&st->q, "event: %s\ndata: %s\n\n",
+                          resp->status == 200 ? "result" : "error", text);
+}
+
+/* In the pool thread, once the command has answered: true when the answer
+ * is a stream (then its last event is queued and the reader woken), false
+ * when no event came, and the answer goes out as an ordinary one. */
+static bool stream_end(struct request *req) {
+        struct stream *st = req->stream;
+        struct api_response *resp = &req->slow_resp;
+
+        if (!st)
+                return false;
+        pthread_mutex_lock(&st->lock);
+        if (!st->started) {
+                pthread_mutex_unlock(&st->lock);
+                return false;
+        }
+        if (!st->gone && stream_finish_locked(st, resp) < 0) {
+                /* Past the queue's bound: the client still learns it ended. */
+                st->q.len = st->off;
+                (void)buf_puts(&st->q, "event: error\ndata: {\"error\": {\"code\": "
+                                       "\"answer_too_large\", \"message\": \"the answer is "
+                                       "too large\"}}\n\n");
+        }
+        st->done = true;
+        stream_wake_locked(req);
+        pthread_mutex_unlock(&st->lock);
+        httpstats_record(resp->route, 200, now_usec() - req->start_usec);
+        answer_effects(resp, /* changing= */ true);
+        api_response_clear(resp);
+        return true;
+}
+
+/* libmicrohttpd's reader of a stream's answer. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct request *req = cls;
+        struct stream *st = req->stream;
+        size_t n;
+
+        pthread_mutex_lock(&st->lock);
+        if (st->off < st->q.len) {
+                n = st->q.len - st->off < max ? st->q.len - st->off : max;
+                memcpy(buf, st->q.data + st->off, n);
+                st->off += n;
+                if (st->off == st->q.len)
+                        st->q.len = st->off = 0;
+                pthread_mutex_unlock(&st->lock);
+                return (ssize_t)n;
+        }
+        if (st->done || st->gone) {
+                pthread_mutex_unlock(&st->lock);
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        /* Nothing yet: off the event loop until stream_line() wakes us. */
+        st->waits = true;
+        MHD_suspend_connection(req->conn);
+        pthread_mutex_unlock(&st->lock);
+        return 0;
+}
+
+/* The stream's response is destroyed (sent, or its client left). */
+static void stream_release(void *cls) {
+        struct request *req = cls;
+        struct stream *st = req->stream;
+
+        pthread_mutex_lock(&st->lock);
+        st->gone = true;
+        st->waits = false;
+        pthread_mutex_unlock(&st->lock);
+        request_unref(req);
+}
+
+/* The head of a stream's answer, once its first event came. */
+static enum MHD_Result stream_answer(struct MHD_Connection *c, const struct conn *cn,
+                                     struct request *req) {
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        atomic_fetch_add(&req->refs, 1); /* the response's */
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, req,
+                                              stream_release);
+        if (!r) {
+                stream_release(req);
+                return MHD_NO;
+        }
+        add_common_headers(r, !cn->l->unix_socket, "text/event-stream");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r); /* a failed queue releases it here */
+        return ret;
+}
+
 /* In a pool thread: the request's handler, then the connection resumed
  * (libmicrohttpd then calls on_request again, which sends slow_resp).  A
- * request still waiting when the daemon stops is answered 503 instead. */
+ * request still waiting when the daemon stops is answered 503 instead.  A
+ * stream's sink is stream_line(), its end stream_end(). */
 static void slow_run(void *arg, bool stopping) {
         struct request *req = arg;
         struct api_request ar;
@@ -700,10 +932,20 @@ static void slow_run(void *arg, bool stopping) {
                 snprintf(req->slow_resp.retry_after, sizeof req->slow_resp.retry_after, "1");
         } else {
                 api_request_make(req->conn, req->cn, req, req->method, req->url, &ar);
+                if (req->stream) {
+                        ar.helper_stream = helper_call_stream;
+                        ar.stream_line = stream_line;
+                        ar.stream_opaque = req;
+                }
                 api_handle(&ar, &req->slow_resp);
         }
-        atomic_store(&req->slow, SLOW_DONE);
-        MHD_resume_connection(req->conn);
+        if (req->stream)
+                atomic_fetch_sub(&streams_running, 1);
+        if (!stream_end(req)) {
+                atomic_store(&req->slow, SLOW_DONE);
+                MHD_resume_connection(req->conn);
+        }
+        request_unref(req);
 }
 
 /* Suspends the connection and queues the request for the pool, or answers
@@ -717,10 +959,28 @@ static enum MHD_Result slow_start(struct MHD_Connection *c, const struct conn *c
         req->cn = cn;
         req->method = method;
         req->url = url;
+        if (stream_asked(c) && !req->stream) {
+                if (atomic_fetch_add(&streams_running, 1) >= HELPER_STREAM_CHANNELS) {
+                        struct api_response resp = {0};
+                        atomic_fetch_sub(&streams_running, 1);
+                        api_error(&resp, 503, "too_many_streams", NULL,
+                                  "too many streaming commands at once; retry shortly");
+                        snprintf(resp.retry_after, sizeof resp.retry_after, "5");
+                        return answer(c, cn, req, method, url, &resp);
+                }
+                if (stream_new(req) < 0) {
+                        atomic_fetch_sub(&streams_running, 1);
+                        return MHD_NO;
+                }
+        }
         atomic_store(&req->slow, SLOW_RUNNING);
+        atomic_fetch_add(&req->refs, 1); /* the job's */
         MHD_suspend_connection(c);
         r = workpool_submit(slow_run, req);
         if (r < 0) {
+                atomic_fetch_sub(&req->refs, 1);
+                if (req->stream)
+                        atomic_fetch_sub(&streams_running, 1);
                 log_warning("%s: refused %s %.200s: %s", cn->source, method, url,
                             r == -EBUSY ? "too many slow requests at once" : "shutting down");
                 api_error(&req->slow_resp, 503, "too_many_slow_requests", NULL,
@@ -750,6 +1010,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 req = calloc(1, sizeof *req);
                 if (!req)
                         return MHD_NO;
+                atomic_init(&req->refs, 1); /* the connection's */
                 *req_cls = req;
                 req->start_usec = now_usec();
                 atomic_fetch_add(&stats_requests_total, 1);
@@ -808,6 +1069,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 req->slow_resp = (struct api_response){0};
                 return answer(c, cn, req, method, url, &resp);
         }
+        if (atomic_load(&req->slow) == SLOW_STREAMING)
+                return stream_answer(c, cn, req);
         if (atomic_load(&req->slow) == SLOW_RUNNING)
                 return MHD_YES; /* not expected: suspended until it is done */
         if (api_route_slow(method, url))
@@ -841,11 +1104,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                 connbudget_request_done(&cn->budget, now_usec());
         if (!req)
                 return;
-        buf_free(&req->body);
-        api_response_clear(&req->early);
-        api_response_clear(&req->slow_resp);
-        free(req);
         *req_cls = NULL;
+        if (req->stream) {
+                /* Its command may run on: it is told at its next event. */
+                pthread_mutex_lock(&req->stream->lock);
+                req->stream->gone = true;
+                req->stream->waits = false;
+                pthread_mutex_unlock(&req->stream->lock);
+        }
+        request_unref(req);
 }
 
 static void describe_peer(struct MHD_Connection *c, struct conn *cn) {
@@ -1096,7 +1363,9 @@ int http_start(struct listener *ls, size_t n, const struct http_options *opt, ch
 
 void http_stop(struct listener *ls, size_t n) {
         /* First: every slow request resumes its connection, which
-         * libmicrohttpd needs before it stops; new ones get 503. */
+         * libmicrohttpd needs before it stops; new ones get 503.  A
+         * stream's command is told its client is gone, and stops. */
+        atomic_store(&streams_stopping, true);
         workpool_stop();
         for (size_t i = 0; i < n; i++)
                 if (ls[i].mhd) {

@@ -313,11 +313,11 @@ static int bind_unix(const char *path, struct listener *l, char *err, size_t err
                         return -EEXIST;
                 }
                 /* A socket someone still answers on belongs to a running daemon. */
-                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0) {
+                _cleanup_close_ int peer = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (peer >= 0 && connect(peer, (struct sockaddr *)&sa, sizeof sa) == 0) {
                         struct ucred cred = {0};
                         socklen_t clen = sizeof cred;
-                        if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 &&
+                        if (getsockopt(peer, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 &&
                             cred.pid == 1)
                                 snprintf(err, err_len,
                                          "%s is in use: systemd holds it for stewardd.socket; "

@@ -36,6 +36,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1261,6 +1262,117 @@ static enum role command_role(const command_def_t *cmd) {
         return (enum role)command_min_role(cmd);
 }
 
+/* ---- a streaming command's progress (module.h: ctx->progress) ---------------
+ * The front passes the write end of a pipe with the request; each event
+ * goes there as one line of compact JSON, which the front relays to its
+ * client as it comes.  The descriptor is not trusted to be what the front
+ * says: it must be a FIFO open for writing.  The bounds are the kit's
+ * (COMMAND_PROGRESS_LINE_MAX, COMMAND_PROGRESS_TOTAL_MAX); once the reader
+ * is gone (EPIPE) or the total is reached, every later event says -EPIPE,
+ * and the command stops. */
+struct progress_pipe {
+        int fd; /* -1: the request does not stream */
+        size_t total;
+        bool gone;
+};
+
+static int progress_write(struct progress_pipe *pp, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(pp->fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        pp->gone = true;
+                        return -EPIPE;
+                }
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+static int progress_send(const struct module_ctx *ctx, json_t *event) {
+        struct progress_pipe *pp = ctx->progress_state;
+        _cleanup_free_ char *line = NULL;
+        size_t n;
+
+        if (!pp || pp->fd < 0)
+                return 0;
+        if (pp->gone)
+                return -EPIPE;
+        if (!json_is_object(event))
+                return -EINVAL;
+        line = json_dumps(event, JSON_COMPACT);
+        if (!line)
+                return -ENOMEM;
+        n = strlen(line);
+        if (n + 1 > COMMAND_PROGRESS_LINE_MAX)
+                return -E2BIG;
+        if (pp->total + n + 1 > COMMAND_PROGRESS_TOTAL_MAX) {
+                pp->gone = true;
+                return -EPIPE;
+        }
+        pp->total += n + 1;
+        line[n] = '\n'; /* over the NUL: the line is written with its length */
+        return progress_write(pp, line, n + 1);
+}
+
+/* The progress pipe passed with a command request: a FIFO open for
+ * writing, for a command that streams; -EINVAL with e filled otherwise. */
+static int progress_pipe_check(const command_def_t *cmd, int fd, struct module_error *e) {
+        struct stat st;
+        int fl;
+
+        if (fd < 0)
+                return 0;
+        fl = fcntl(fd, F_GETFL);
+        if (!cmd->streams || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 ||
+            (fl & O_ACCMODE) != O_WRONLY) {
+                module_error_set(e, 400, "bad_request", "stream",
+                                 "a progress stream is a pipe, for a command that streams");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Whether a command request would reach the command's run(): module and
+ * command exist, the command changes state, the session's role suffices,
+ * the args fit the command's table and a dry run is one it takes.  Only
+ * then is a worker forked for it; anything else is refused (and recorded,
+ * for the role) by op_command in line. */
+static bool command_admitted(const struct caller *c, json_t *args) {
+        struct module_error e = {0};
+        const module_t *m = module_find(str_arg(args, "module") ?: "");
+        const char *name = str_arg(args, "name");
+        const command_def_t *cmd = m && name ? module_find_command(m, name) : NULL;
+        json_t *cargs = json_object_get(args, "args");
+
+        return cmd && cmd->changes_state && !cmd->helper_process && c->s.role >= command_role(cmd) &&
+               json_is_object(cargs) &&
+               (!json_is_true(json_object_get(args, "dry_run")) || cmd->dry_run) &&
+               command_check_args(cmd, cargs, &e) >= 0;
+}
+
+/* What the record of a command whose worker died says of its args (the
+ * request's, which command_admitted found valid): secrets redacted. */
+static json_t *worker_command_args(json_t *args) {
+        const module_t *m = module_find(str_arg(args, "module") ?: "");
+        const command_def_t *cmd = m ? module_find_command(m, str_arg(args, "name") ?: "") : NULL;
+        json_t *cargs = json_object_get(args, "args");
+
+        return cmd && json_is_object(cargs) ? args_redacted(cmd->args, cmd->n_args, cargs)
+                                            : json_object();
+}
+
+/* How long the worker of an admitted request may run. */
+static uint64_t worker_timeout_usec(enum helper_op which, json_t *args) {
+        const module_t *m =
+                which == HELPER_OP_COMMAND ? module_find(str_arg(args, "module") ?: "") : NULL;
+        const command_def_t *cmd = m ? module_find_command(m, str_arg(args, "name") ?: "") : NULL;
+
+        return cmd && cmd->streams ? HELPER_STREAM_TIMEOUT_USEC : HELPER_WORKER_TIMEOUT_USEC;
+}
+
 static int op_command(struct helper *h, const struct caller *c, json_t *args, int fd, json_t **ret,
                       struct module_error *e) {
         const module_t *m = module_arg(args, e);
@@ -1308,9 +1420,14 @@ static int op_command(struct helper *h, const struct caller *c, json_t *args, in
                 return -EINVAL;
         }
         r = command_check_args(cmd, cargs, e);
+        if (r >= 0)
+                r = progress_pipe_check(cmd, fd, e);
         if (r >= 0) {
+                struct progress_pipe pp = {.fd = fd};
                 struct module_ctx ctx = caller_ctx(c);
                 ctx.dry_run = dry_run;
+                ctx.progress = progress_send;
+                ctx.progress_state = &pp;
                 r = cmd->run(&ctx, cargs, ret, e);
         }
         /* A dry run changed nothing: nothing to record. */
@@ -2302,7 +2419,8 @@ static _Noreturn void outcome_leave(struct helper *h, int r, const struct module
 /* In this process: forks the worker for req (checked for c's session).
  * > 0 here when it runs, 0 in the worker (which then runs the handler) or
  * when no worker could be started (the handler runs in line). */
-static int audited_worker_fork(struct helper *h, json_t *req, const struct caller *c) {
+static int audited_worker_fork(struct helper *h, json_t *req, const struct caller *c,
+                               uint64_t timeout_usec) {
         int fd, pid;
 
         if (h->cur_ch < 0 || h->worker)
@@ -2319,6 +2437,7 @@ static int audited_worker_fork(struct helper *h, json_t *req, const struct calle
                 close(fd);
                 return 0;
         }
+        h->ch[h->cur_ch].deadline = now_usec() + timeout_usec;
         h->ch[h->cur_ch].outcome_fd = fd;
         h->ch[h->cur_ch].req = json_incref(req);
         h->ch[h->cur_ch].s = c->s;
@@ -2362,18 +2481,24 @@ static int audited_worker_done(struct helper *h, struct channel *ch, bool exited
                 error_from_json(json_object_get(jr, "why"), &rec.why);
         } else {
                 /* It may have changed something before it died. */
+                bool command = STREQ(json_string_value(json_object_get(ch->req, "op")) ?: "",
+                                     helper_ops[HELPER_OP_COMMAND].name);
                 const module_t *m = NULL;
-                (void)collection_find(str_arg(args, "collection"), &m);
+                if (command)
+                        m = module_find(str_arg(args, "module") ?: "");
+                else
+                        (void)collection_find(str_arg(args, "collection"), &m);
                 module_error_set(&e, ch->killed ? 503 : 500, ch->killed ? "timeout" : "internal",
                                  NULL, "%s",
                                  ch->killed ? "the operation took too long and was stopped; what "
                                               "it had done stays done"
                                             : "the operation failed half-way");
-                rec.due = true;
+                rec.due = !(command && json_is_true(json_object_get(args, "dry_run")));
                 snprintf(rec.module, sizeof rec.module, "%s", m ? m->name : "");
-                snprintf(rec.operation, sizeof rec.operation, "action:%.200s",
-                         str_arg(args, "action") ?: "");
-                rec.args = refused_args(args);
+                snprintf(rec.operation, sizeof rec.operation, "%s:%.200s",
+                         command ? "command" : "action",
+                         str_arg(args, command ? "name" : "action") ?: "");
+                rec.args = command ? worker_command_args(args) : refused_args(args);
         }
         result = result ? json_deep_copy(result) : NULL;
         if (rec.due)
@@ -2437,8 +2562,10 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 return NULL;
         }
         if ((op->flags & HELPER_OPF_WORKER) &&
-            (which != HELPER_OP_COLLECTION_ACTION || action_admitted(&c, args)) &&
-            audited_worker_fork(h, req, &c) > 0) {
+            (which == HELPER_OP_COLLECTION_ACTION ? action_admitted(&c, args)
+             : which == HELPER_OP_COMMAND         ? command_admitted(&c, args)
+                                                  : true) &&
+            audited_worker_fork(h, req, &c, worker_timeout_usec(which, args)) > 0) {
                 /* The worker leaves its outcome; worker_reaped records
                  * and answers. */
                 if (fd >= 0)

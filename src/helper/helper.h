@@ -53,6 +53,8 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd);
 /* A worker still running after this long is killed and its request
  * answered 503. */
 #define HELPER_WORKER_TIMEOUT_USEC (60u * 1000u * 1000u)
+/* … and a streaming command's (module.h): after this long. */
+#define HELPER_STREAM_TIMEOUT_USEC ((uint64_t)COMMAND_STREAM_SECONDS_MAX * 1000000u)
 
 /* Serves requests on the n channels socks until the front hangs up on one
  * (returns 0) or breaks the framing on any (returns -EBADMSG / -E2BIG: the

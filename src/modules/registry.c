@@ -727,12 +727,12 @@ json_t *module_schema_json(const module_t *m) {
         for (size_t i = 0; i < m->n_commands; i++) {
                 const command_def_t *c = &m->commands[i];
                 json_array_append_new(commands,
-                                      json_pack("{s:s, s:s, s:b, s:s, s:o, s:b}", "name", c->name,
-                                                "summary", c->summary, "changes_state",
+                                      json_pack("{s:s, s:s, s:b, s:s, s:o, s:b, s:b}", "name",
+                                                c->name, "summary", c->summary, "changes_state",
                                                 c->changes_state, "min_role",
                                                 role_to_string((enum role)command_min_role(c)),
                                                 "args", args_json(c->args, c->n_args), "dry_run",
-                                                c->dry_run));
+                                                c->dry_run, "streams", c->streams));
         }
         if (m->start)
                 json_array_append_new(actions, json_string("start"));

@@ -2,6 +2,7 @@
  * protocol directly, as a compromised front could: a real helper serves a
  * socketpair from a child process, with its store in a scratch directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -599,6 +600,50 @@ static void test_peer_end_ends_only_a_peer_session(void **state) {
         close(acc);
 }
 
+/* A streaming command's progress pipe, as the front passes it: the helper
+ * takes nothing but the write end of a pipe, and only for a command that
+ * streams (module.h); anything else is refused before the command runs. */
+static void test_progress_pipe_is_checked(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        int p[2], sp[2];
+        json_t *ans, *err;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+        const struct {
+                const char *module, *name;
+                int fd;
+        } bad[] = {
+                {"network", "ping", p[0]},  /* the read end */
+                {"network", "ping", sp[0]}, /* a socket */
+                {"ports", "baseline_save", p[1]}, /* a command that does not stream */
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                json_t *req = json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:s, s:{s:s*}}}", "op",
+                                        "command", "id", 7, "session", admin, "source", "test",
+                                        "args", "module", bad[i].module, "name", bad[i].name,
+                                        "args", "host",
+                                        STREQ(bad[i].name, "ping") ? "127.0.0.1" : NULL);
+                assert_int_equal(proto_send(f->sock, req, bad[i].fd), 0);
+                json_decref(req);
+                ans = answer_on(f->sock, 7);
+                err = json_object_get(ans, "error");
+                assert_int_equal(status_of(ans), 400);
+                assert_string_equal(json_string_value(json_object_get(err, "field")), "stream");
+                json_decref(ans);
+        }
+        /* Nothing was written to the pipe. */
+        assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+        char c;
+        assert_int_equal(read(p[0], &c, 1), -1);
+        assert_int_equal(errno, EAGAIN);
+        close(p[0]);
+        close(p[1]);
+        close(sp[0]);
+        close(sp[1]);
+}
+
 /* An answer past the frame cap (here a page of audit records whose args
  * are large) is an error for that request, not a reason for the helper to
  * drop the front. */
@@ -1093,6 +1138,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_slow_read_on_its_own_channel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_progress_pipe_is_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_on_any_channel_drops_the_front,
                                                 setup, teardown),
         };

@@ -129,6 +129,7 @@ static const command_def_t commands[] = {
         {.name = "reload",
          .summary = "Re-read the config file (as SIGHUP does); an invalid file is refused",
          .changes_state = true,
+         .helper_process = true,
          .run = cmd_reload},
         {.name = "check_config",
          .summary = "Check that the config file parses and every value is valid",

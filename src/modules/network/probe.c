@@ -1,0 +1,603 @@
+/* probe.c — the probe child (probe.h): fork, drop, run, report in lines.
+ *
+ * The parent side (probe_run) owns the lock file, the pipe's read end, the
+ * child's pidfd and the deadline; it trusts nothing the child writes beyond
+ * "lines of JSON objects within the bounds".  The child side owns the
+ * pipe's write end and the sockets opened for it before the drop; it never
+ * returns from probe_run (it _exits), so nothing of the caller's state (the
+ * helper's store, its channel) is touched by it after the fork: every
+ * descriptor but those is closed first.
+ *
+ * The order in the child matters: raw sockets (root) first, then every
+ * other descriptor closed, then groups, gid, uid; the drop is checked
+ * (setuid(0) fails, no capability left) before anything of the peer's is
+ * read; then no_new_privs, not dumpable, resource limits.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "modules/network/probe.h"
+#include "util.h"
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+#define PROBE_USER    "nobody"
+#define LOCK_DIR_NAME "probe-locks"
+#define CHILD_NOFILE  16
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PROBE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PROBE_ASAN 1
+#endif
+#endif
+
+/* The child's end of the pipe (only ever set in a probe child). */
+static int child_fd = -1;
+
+/* ---- the grammar and small helpers ------------------------------------------ */
+
+bool probe_host_valid(const char *s) {
+        struct in6_addr a6;
+        struct in_addr a4;
+        size_t n, label = 0;
+
+        if (!s)
+                return false;
+        n = strnlen(s, 256);
+        if (n == 0 || n > 254 || s[0] == '-' || s[0] == '.')
+                return false;
+        if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1)
+                return true;
+        if (s[n - 1] == '.')
+                n--; /* the root's dot */
+        if (n == 0 || n > 253)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '.') {
+                        if (label == 0 || s[i - 1] == '-')
+                                return false;
+                        label = 0;
+                } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                           (c >= '0' && c <= '9') || c == '-') {
+                        if ((c == '-' && label == 0) || ++label > 63)
+                                return false;
+                } else
+                        return false;
+        }
+        return label > 0 && s[n - 1] != '-';
+}
+
+int probe_family_arg(json_t *args) {
+        const char *f = json_string_value(json_object_get(args, "family"));
+
+        if (f && STREQ(f, "ipv4"))
+                return AF_INET;
+        if (f && STREQ(f, "ipv6"))
+                return AF_INET6;
+        return AF_UNSPEC;
+}
+
+double probe_ms(uint64_t from_usec, uint64_t to_usec) {
+        uint64_t d = to_usec > from_usec ? to_usec - from_usec : 0;
+        return (double)d / 1000.0;
+}
+
+const char *probe_address_text(const struct sockaddr *sa, char *buf, size_t len) {
+        const void *a = sa->sa_family == AF_INET6
+                                ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                                : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+        if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+                snprintf(buf, len, "?");
+        return buf;
+}
+
+int probe_resolve(const char *host, int family, struct sockaddr_storage *ret, socklen_t *ret_len,
+                  struct module_error *err) {
+        struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM};
+        struct addrinfo *res = NULL;
+        int r;
+
+        if (!probe_host_valid(host)) {
+                module_error_set(err, 400, "bad_request", "host",
+                                 "host is an IP address or a DNS name");
+                return -EINVAL;
+        }
+        hints.ai_flags = AI_NUMERICHOST;
+        r = getaddrinfo(host, NULL, &hints, &res);
+        if (r == EAI_NONAME) {
+                hints.ai_flags = 0;
+                r = getaddrinfo(host, NULL, &hints, &res);
+        }
+        if (r != 0 || !res) {
+                module_error_set(err, 422, "unresolved", "host", "%s does not resolve%s: %s", host,
+                                 family == AF_INET    ? " to an IPv4 address"
+                                 : family == AF_INET6 ? " to an IPv6 address"
+                                                      : "",
+                                 r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+                if (res)
+                        freeaddrinfo(res);
+                return -ENOENT;
+        }
+        if (res->ai_addrlen > sizeof *ret) {
+                freeaddrinfo(res);
+                module_error_set(err, 500, "internal", NULL, "an address too long");
+                return -EINVAL;
+        }
+        memset(ret, 0, sizeof *ret);
+        memcpy(ret, res->ai_addr, res->ai_addrlen);
+        *ret_len = res->ai_addrlen;
+        freeaddrinfo(res);
+        return 0;
+}
+
+/* ---- the per-user lock ---------------------------------------------------------- */
+
+/* STATE/probe-locks/u-HEX-FNV: the user's name in hex (its first 64 bytes)
+ * and a hash of all of it, so that no name can reach another's file. */
+static int lock_take(const char *user, int *ret_fd, struct module_error *err) {
+        const char *dir = steward_state_dir();
+        char name[64 * 2 + 1], path[4096];
+        uint64_t h = 1469598103934665603ull;
+        size_t n;
+        int fd;
+
+        if (!user || !dir) {
+                module_error_set(err, 500, "internal", NULL, "no state directory for the lock");
+                return -ENOENT;
+        }
+        for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+                h = (h ^ *p) * 1099511628211ull;
+        n = strnlen(user, 64);
+        hex_encode((const uint8_t *)user, n, name);
+        if (snprintf(path, sizeof path, "%s/%s", dir, LOCK_DIR_NAME) >= (int)sizeof path)
+                return -ENAMETOOLONG;
+        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+                module_error_set(err, 500, "internal", NULL, "cannot make %s: %s", path,
+                                 strerror(errno));
+                return -errno;
+        }
+        if (snprintf(path, sizeof path, "%s/%s/u-%s-%016llx", dir, LOCK_DIR_NAME, name,
+                     (unsigned long long)h) >= (int)sizeof path)
+                return -ENAMETOOLONG;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                module_error_set(err, 500, "internal", NULL, "cannot open the lock: %s",
+                                 strerror(errno));
+                return -errno;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = -errno;
+                close(fd);
+                if (r == -EWOULDBLOCK) {
+                        module_error_set(err, 429, "busy", NULL,
+                                         "%s runs a diagnostic already: one at a time", user);
+                        return -EBUSY;
+                }
+                module_error_set(err, 500, "internal", NULL, "cannot lock: %s", strerror(-r));
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* ---- the child ------------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO;
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+/* One line: {key: value}, compact (no newline inside), at most max bytes. */
+static int child_send(const char *key, json_t *value, size_t max) {
+        _cleanup_json_ json_t *o = json_pack("{s:O}", key, value);
+        _cleanup_free_ char *s = NULL;
+        size_t n;
+
+        if (!o || child_fd < 0)
+                return -ENOMEM;
+        s = json_dumps(o, JSON_COMPACT);
+        if (!s)
+                return -ENOMEM;
+        n = strlen(s);
+        if (n + 1 > max)
+                return -E2BIG;
+        s[n] = '\n'; /* the NUL's place: the line as written */
+        return write_all(child_fd, s, n + 1) < 0 ? -EPIPE : 0;
+}
+
+int probe_progress(struct probe *p, json_t *event) {
+        (void)p;
+        if (!json_is_object(event))
+                return -EINVAL;
+        return child_send("progress", event, PROBE_LINE_MAX);
+}
+
+/* The child's ctx->progress: the same line to the parent, which hands it to
+ * the kit's own progress (the stream's pipe is closed in the child). */
+static int child_progress(const struct module_ctx *ctx, json_t *event) {
+        (void)ctx;
+        if (!json_is_object(event))
+                return -EINVAL;
+        return child_send("progress", event, PROBE_LINE_MAX);
+}
+
+static int cmp_int(const void *a, const void *b) {
+        return *(const int *)a - *(const int *)b;
+}
+
+/* Closes every descriptor from 3 on but keep[] (which it sorts). */
+static void close_all_but(int *keep, size_t n) {
+        int from = 3;
+
+        qsort(keep, n, sizeof *keep, cmp_int);
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < from)
+                        continue;
+                if (keep[i] > from)
+                        syscall(SYS_close_range, (unsigned)from, (unsigned)keep[i] - 1, 0u);
+                from = keep[i] + 1;
+        }
+        syscall(SYS_close_range, (unsigned)from, ~0u, 0u);
+}
+
+static bool caps_none(void) {
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct d[2] = {0};
+
+        if (syscall(SYS_capget, &h, d) < 0)
+                return false;
+        for (size_t i = 0; i < 2; i++)
+                if (d[i].effective || d[i].permitted || d[i].inheritable)
+                        return false;
+        return true;
+}
+
+/* Becomes uid:gid with nothing of root left; false if any step fails. */
+static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec) {
+        rlim_t cpu = (rlim_t)(limit_usec / 1000000u + 2);
+
+        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                return false;
+        if (uid == 0 || setuid(0) == 0 || geteuid() == 0 || getegid() == 0 || !caps_none())
+                return false;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return false;
+        struct {
+                int what;
+                rlim_t v;
+        } lim[] = {
+                {RLIMIT_CPU, cpu},
+                {RLIMIT_FSIZE, 0},
+                {RLIMIT_CORE, 0},
+                {RLIMIT_NOFILE, CHILD_NOFILE},
+                {RLIMIT_NPROC, 0},
+                {RLIMIT_MEMLOCK, 0},
+#if !defined(PROBE_ASAN)
+                /* ASan reserves terabytes of shadow: test builds go without. */
+                {RLIMIT_AS, (rlim_t)512 << 20},
+#endif
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lim); i++) {
+                struct rlimit rl = {lim[i].v, lim[i].v};
+                if (setrlimit(lim[i].what, &rl) < 0)
+                        return false;
+        }
+        return true;
+}
+
+static json_t *error_json(int r, const struct module_error *e) {
+        return json_pack("{s:i, s:i, s:s, s:s, s:s}", "r", r, "status", e->status ? e->status : 500,
+                         "code", e->code[0] ? e->code : "internal", "message", e->message,
+                         "field", e->field);
+}
+
+static void child_fail(const char *code, const char *message) {
+        struct module_error e = {0};
+        _cleanup_json_ json_t *j = NULL;
+
+        module_error_set(&e, 500, code, NULL, "%s", message);
+        j = error_json(-EPERM, &e);
+        if (j)
+                child_send("error", j, PROBE_RESULT_MAX);
+}
+
+/* The helper's handlers and mask are not the child's: defaults, nothing
+ * blocked, SIGPIPE ignored (a write to a parent gone is -EPIPE). */
+static void child_signals(void) {
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int icmp_open(int family) {
+        return socket(family, SOCK_RAW | SOCK_CLOEXEC,
+                      family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+}
+
+static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, probe_fn fn,
+                                 json_t *args, uint64_t limit_usec, int wfd, uid_t uid,
+                                 gid_t gid) {
+        struct module_ctx cctx = *ctx;
+        cctx.progress = child_progress;
+        cctx.progress_state = NULL;
+        struct probe p = {.ctx = &cctx, .icmp4 = -1, .icmp6 = -1};
+        struct module_error err = {0};
+        json_t *result = NULL;
+        int keep[3], nkeep = 0, r;
+
+        child_fd = wfd;
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        child_signals();
+        clearenv(); /* LOCALDOMAIN, RES_OPTIONS, HOSTALIASES: the resolver reads none */
+        if (flags & PROBE_RAW_ICMP4)
+                p.icmp4 = icmp_open(AF_INET);
+        if (flags & PROBE_RAW_ICMP6)
+                p.icmp6 = icmp_open(AF_INET6);
+        keep[nkeep++] = wfd;
+        if (p.icmp4 >= 0)
+                keep[nkeep++] = p.icmp4;
+        if (p.icmp6 >= 0)
+                keep[nkeep++] = p.icmp6;
+        close_all_but(keep, (size_t)nkeep);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                dup2(null, 0);
+                dup2(null, 1);
+#if !defined(PROBE_ASAN)
+                dup2(null, 2); /* a test build keeps it: a sanitizer's report reaches the log */
+#endif
+                close(null);
+        }
+        if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec)) {
+                child_fail("probe_failed", "the probe could not drop its privileges");
+                _exit(1);
+        }
+        r = fn(&p, args, &result, &err);
+        if (r >= 0 && json_is_object(result))
+                child_send("result", result, PROBE_RESULT_MAX);
+        else {
+                _cleanup_json_ json_t *j = error_json(r < 0 ? r : -EIO, &err);
+                if (j && child_send("error", j, PROBE_RESULT_MAX) == -E2BIG)
+                        child_fail("internal", "the probe's error is too long");
+        }
+        _exit(0);
+}
+
+/* ---- the parent ------------------------------------------------------------------ */
+
+struct run {
+        const struct module_ctx *ctx;
+        pid_t pid;
+        int pidfd, rfd;
+        char *buf;
+        size_t len;
+        json_t *final; /* {"result": …} or {"error": …} */
+        bool gone;     /* the client went away (progress said -EPIPE) */
+};
+
+/* Hands one progress event to the caller's stream (a no-op when the
+ * request does not stream). */
+static int forward_progress(const struct module_ctx *ctx, json_t *event) {
+        return ctx->progress ? ctx->progress(ctx, event) : 0;
+}
+
+/* One complete line from the child: progress is forwarded, the final line
+ * kept; -EPROTO for anything else. */
+static int run_line(struct run *run, const char *line, size_t n) {
+        json_error_t jerr;
+        json_t *j, *v;
+
+        if (run->final)
+                return -EPROTO; /* nothing after the final line */
+        j = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(j) || json_object_size(j) != 1) {
+                json_decref(j);
+                return -EPROTO;
+        }
+        if ((v = json_object_get(j, "progress"))) {
+                int r = 0;
+                if (!json_is_object(v) || n > PROBE_LINE_MAX)
+                        r = -EPROTO;
+                else if (forward_progress(run->ctx, v) == -EPIPE)
+                        run->gone = true;
+                json_decref(j);
+                return r;
+        }
+        v = json_object_get(j, "result");
+        if (!v)
+                v = json_object_get(j, "error");
+        if (!json_is_object(v)) {
+                json_decref(j);
+                return -EPROTO;
+        }
+        run->final = j;
+        return 0;
+}
+
+/* Reads what there is; 1 at end of file, 0 for more, -errno on a breach. */
+static int run_read(struct run *run) {
+        ssize_t k;
+        size_t start = 0;
+        int r = 0;
+
+        k = read(run->rfd, run->buf + run->len, PROBE_RESULT_MAX + 1 - run->len);
+        if (k < 0)
+                return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+        if (k == 0)
+                return run->len > 0 ? -EPROTO : 1; /* a line cut short */
+        run->len += (size_t)k;
+        for (size_t i = 0; i < run->len && r >= 0; i++)
+                if (run->buf[i] == '\n') {
+                        r = run_line(run, run->buf + start, i - start);
+                        start = i + 1;
+                }
+        if (r < 0)
+                return r;
+        memmove(run->buf, run->buf + start, run->len - start);
+        run->len -= start;
+        if (run->len > PROBE_RESULT_MAX)
+                return -E2BIG;
+        return 0;
+}
+
+static void run_kill(struct run *run) {
+        if (run->pidfd >= 0)
+                syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0);
+        else
+                kill(run->pid, SIGKILL);
+}
+
+/* Until the child's end of file, the deadline or a breach of the bounds. */
+static int run_wait(struct run *run, uint64_t deadline, struct module_error *err) {
+        for (;;) {
+                uint64_t now = now_usec();
+                struct pollfd pfd = {.fd = run->rfd, .events = POLLIN};
+                int r;
+
+                if (now >= deadline) {
+                        run_kill(run);
+                        module_error_set(err, 504, "timeout", NULL,
+                                         "the diagnostic ran out of time and was stopped");
+                        return -ETIMEDOUT;
+                }
+                r = poll(&pfd, 1, (int)((deadline - now + 999) / 1000));
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+                r = run_read(run);
+                if (r == 1)
+                        return 0;
+                if (r < 0 || run->gone) {
+                        run_kill(run);
+                        if (run->gone) {
+                                module_error_set(err, 499, "gone", NULL, "the client went away");
+                                return -EPIPE;
+                        }
+                        module_error_set(err, 502, "probe_failed", NULL,
+                                         "the probe answered out of bounds: %s", strerror(-r));
+                        return r;
+                }
+        }
+}
+
+static int run_outcome(json_t *final, json_t **ret, struct module_error *err) {
+        json_t *res = final ? json_object_get(final, "result") : NULL;
+        json_t *e = final ? json_object_get(final, "error") : NULL;
+        json_int_t r;
+
+        if (res) {
+                *ret = json_incref(res);
+                return 0;
+        }
+        if (!e) {
+                module_error_set(err, 502, "probe_failed", NULL,
+                                 "the probe ended without an answer");
+                return -EIO;
+        }
+        r = json_integer_value(json_object_get(e, "r"));
+        json_int_t status = json_integer_value(json_object_get(e, "status"));
+        module_error_set(err, status >= 400 && status <= 599 ? (int)status : 500,
+                         json_string_value(json_object_get(e, "code")) ?: "internal",
+                         json_string_value(json_object_get(e, "field")) ?: NULL, "%s",
+                         json_string_value(json_object_get(e, "message")) ?: "");
+        return r < 0 && r > -4096 ? (int)r : -EIO;
+}
+
+static int probe_account(uid_t *ret_uid, gid_t *ret_gid, struct module_error *err) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+
+        if (getpwnam_r(PROBE_USER, &pw, buf, sizeof buf, &res) != 0 || !res || pw.pw_uid == 0 ||
+            pw.pw_gid == 0) {
+                module_error_set(err, 500, "internal", NULL,
+                                 "no unprivileged account \"%s\" to run the probe as", PROBE_USER);
+                return -ENOENT;
+        }
+        *ret_uid = pw.pw_uid;
+        *ret_gid = pw.pw_gid;
+        return 0;
+}
+
+int probe_run(const struct module_ctx *ctx, unsigned flags, probe_fn fn, json_t *args,
+              uint64_t limit_usec, json_t **ret, struct module_error *err) {
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct run run = {.ctx = ctx, .pidfd = -1, .rfd = -1};
+        int p[2], r, status;
+        uid_t uid;
+        gid_t gid;
+
+        if (limit_usec == 0 || limit_usec > PROBE_LIMIT_MAX)
+                limit_usec = PROBE_LIMIT_MAX;
+        r = probe_account(&uid, &gid, err);
+        if (r < 0)
+                return r;
+        r = lock_take(ctx->user, &lock, err);
+        if (r < 0)
+                return r;
+        buf = malloc(PROBE_RESULT_MAX + 1);
+        if (!buf || pipe2(p, O_CLOEXEC) < 0)
+                return -ENOMEM;
+        uint64_t deadline = now_usec() + limit_usec;
+        run.pid = fork();
+        if (run.pid < 0) {
+                r = -errno;
+                close(p[0]);
+                close(p[1]);
+                module_error_set(err, 500, "internal", NULL, "cannot fork: %s", strerror(-r));
+                return r;
+        }
+        if (run.pid == 0) {
+                close(p[0]);
+                child_main(ctx, flags, fn, args, limit_usec, p[1], uid, gid);
+        }
+        close(p[1]);
+        run.rfd = p[0];
+        run.buf = buf;
+        run.pidfd = (int)syscall(SYS_pidfd_open, run.pid, 0);
+        r = run_wait(&run, deadline, err);
+        close(run.rfd);
+        if (run.pidfd >= 0)
+                close(run.pidfd);
+        while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (r >= 0)
+                r = run_outcome(run.final, ret, err);
+        json_decref(run.final);
+        return r;
+}
