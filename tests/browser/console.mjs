@@ -1496,6 +1496,9 @@ Object.assign(steps, {
     await check('processes-tree');
     await signalFromRow(pid, name, 'TERM');
     await check('process-terminated');
+  },
+});
+
 Object.assign(steps, {
   /* The network utility in net_ns.py's routed namespaces (the daemon on
    * host A; STEWARD_NET_B is host B, with dnsmasq and a TCP port of each
@@ -1616,6 +1619,10 @@ Object.assign(steps, {
     await page.click('[data-fact=Unit] a');
     await page.waitForSelector(`h1:has-text("${unit}")`);
     await check('process-unit-service-page');
+  },
+});
+
+Object.assign(steps, {
   /* A monitor sees the interfaces, and every diagnostic's form disabled
    * with the reason (the API refuses them too). */
   async networkmonitor() {
