@@ -47,7 +47,7 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # inside; useradd/chpasswd, a real SSH server unit for the services guards,
 # tzdata for the time module.
 TEST_ROOT_PACKAGES = ["libmicrohttpd12", "libgnutls30", "libjansson4", "libseccomp2", "libsqlite3-0",
-                      "libcurl4", "libssl3", "passwd", "procps", "curl", "tzdata",
+                      "libcurl4", "libssl3", "libmnl0", "passwd", "procps", "curl", "tzdata",
                       "libasan8", "libubsan1", "libstdc++6", "openssh-server"]
 
 
