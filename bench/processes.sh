@@ -70,6 +70,43 @@ for _ in $(seq 200); do [ -S "$W/s.sock" ] && break; sleep 0.05; done
 sleep 2
 FRONT=$(awk '{print $1}' "/proc/$SPID/task/$SPID/children")
 API="curl -sf --unix-socket $W/s.sock"
+
+# The front's threads by name ("sampler": the kit's sampler thread, which
+# runs the metrics history's hook too) and the front in all.
+snapshot() {
+  for t in /proc/"$FRONT"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm")" "$(awk '{print $1}' "$t/schedstat")"
+  done
+  printf 'front %s\n' "$(cat /proc/"$FRONT"/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}')"
+}
+report() {
+  $PY - "$W/before" "$W/after" "$1" "$2" <<'PYEOF'
+import sys
+def load(p):
+    d = {}
+    for line in open(p):
+        name, ns = line.rsplit(" ", 1)
+        d[name] = d.get(name, 0) + int(ns)
+    return d
+a, b = load(sys.argv[1]), load(sys.argv[2])
+secs = float(sys.argv[4]) - float(sys.argv[3])
+for name in ("sampler", "events", "front"):
+    if name in a and name in b:
+        ns = b[name] - a[name]
+        print(f"{name:10s} {ns / 1e9 / secs * 100:8.3f} % of one core  ({ns / 1e6:.1f} ms CPU in {secs:.0f} s)")
+PYEOF
+}
+
+# First, before any listing wants CPU figures: the sampler without the
+# processes module's work (the metrics history alone), as the baseline.
+snapshot >"$W/before"
+t0=$(date +%s.%N)
+sleep "$DURATION"
+t1=$(date +%s.%N)
+snapshot >"$W/after"
+echo "== idle, no listing and no stream, $DURATION s: the baseline =="
+report "$t0" "$t1"
+
 TOTAL=$(ls -d /proc/[0-9]* | wc -l)
 LISTED=$($API http://localhost/api/v1/processes | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["processes"]))')
 echo "processes on the machine: $TOTAL; listed by stewardd: $LISTED"
@@ -126,13 +163,6 @@ printf "%-44s %9s us\n" "ps -eo pid,ppid,user,pcpu,rss,comm" "$PS_US"
 printf "%-44s %9s us   %5.2fx ps\n" "stewardd's front, GET /api/v1/processes" "$FRONT_US" \
   "$(echo "$FRONT_US / $PS_US" | bc -l)"
 
-# The event: one stream subscribed; the sampler thread and the front's CPU.
-snapshot() {
-  for t in /proc/"$FRONT"/task/*; do
-    printf '%s %s\n' "$(cat "$t/comm")" "$(awk '{print $1}' "$t/schedstat")"
-  done
-  printf 'front %s\n' "$(cat /proc/"$FRONT"/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}')"
-}
 curl -sN --unix-socket "$W/s.sock" "http://localhost/api/v1/events?types=processes" >"$W/events" &
 STREAM=$!
 sleep 3 # the first two ticks
@@ -143,18 +173,4 @@ t1=$(date +%s.%N)
 snapshot >"$W/after"
 EVENTS=$(grep -c '^event: processes' "$W/events" || true)
 echo "== the processes event, one stream, $DURATION s ($EVENTS events received) =="
-$PY - "$W/before" "$W/after" "$t0" "$t1" <<'PYEOF'
-import sys
-def load(p):
-    d = {}
-    for line in open(p):
-        name, ns = line.rsplit(" ", 1)
-        d[name] = d.get(name, 0) + int(ns)
-    return d
-a, b = load(sys.argv[1]), load(sys.argv[2])
-secs = float(sys.argv[4]) - float(sys.argv[3])
-for name in ("sampler", "events", "front"):
-    if name in a and name in b:
-        ns = b[name] - a[name]
-        print(f"{name:10s} {ns / 1e9 / secs * 100:8.3f} % of one core  ({ns / 1e6:.1f} ms CPU in {secs:.0f} s)")
-PYEOF
+report "$t0" "$t1"

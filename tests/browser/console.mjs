@@ -1471,7 +1471,7 @@ Object.assign(steps, {
     await waitFor(() => document.querySelector('button[data-sort=mem]').getAttribute('aria-pressed') === 'true');
     await page.fill('#proc-filter', name);
     await page.waitForSelector(`table.processes [data-pid="${pid}"]`);
-    assert.equal(await page.$$eval('table.processes [data-pid]', (x) => x.length), 1);
+    assert.ok((await page.$$eval('table.processes .proc-command', (x) => x.map((e) => e.textContent))).every((c) => c === name));
     await page.click(`table.processes [data-pid="${pid}"]`);
     await page.waitForSelector(`#proc-detail-title:has-text("${name} (PID ${pid})")`);
     assert.match(await page.textContent('[data-fact="Command line"]'), new RegExp(`${name} 1000`));
@@ -1492,7 +1492,7 @@ Object.assign(steps, {
     /* (a screenshot of hundreds of rows would be of little use: the
      * tree filtered again is the one taken) */
     await page.fill('#proc-filter', name);
-    await waitFor(() => document.querySelectorAll('table.processes [data-pid]').length === 1);
+    await waitFor(() => document.querySelectorAll('table.processes [data-pid]').length <= 2);
     await check('processes-tree');
     await signalFromRow(pid, name, 'TERM');
     await check('process-terminated');
@@ -1636,6 +1636,35 @@ Object.assign(steps, {
       assert.match(await page.textContent('[data-page=network] form.diag-form'), /Operators and admins run diagnostics/);
     }
     await check('network-monitor');
+  },
+
+  /* An operator (STEWARD_OPERATOR_USER) gets Signal and Renice on a
+   * process of their own account (STEWARD_OWN_PID) and not on root's
+   * (STEWARD_PROC_PID); renicing their own is done from the page. */
+  async processesoperator() {
+    await page.goto(URL_ + '/');
+    await page.waitForSelector('form.login');
+    await login(env.STEWARD_OPERATOR_USER, env.STEWARD_OPERATOR_PASSWORD);
+    await page.waitForSelector('#nav:not([hidden])');
+    await go('#/processes');
+    await settled('[data-page=processes] h1[data-loaded]');
+    await page.fill('#proc-filter', env.STEWARD_PROC_NAME);
+    await page.waitForSelector(`table.processes [data-pid="${env.STEWARD_OWN_PID}"]`);
+    await page.waitForSelector(`table.processes [data-pid="${env.STEWARD_PROC_PID}"]`);
+    const own = `table.processes tr:has([data-pid="${env.STEWARD_OWN_PID}"])`;
+    const roots = `table.processes tr:has([data-pid="${env.STEWARD_PROC_PID}"])`;
+    assert.equal(await page.$$eval(`${roots} button[data-action]`, (b) => b.length), 0);
+    assert.equal(await page.$$eval(`${own} button[data-action]`, (b) => b.length), 2);
+    assert.match(await page.textContent('main'), /their own account/);
+    await check('processes-operator');
+    await page.click(`${own} button[data-action=renice]`);
+    await page.waitForSelector('dialog[open] input[name=nice]');
+    await page.fill('dialog[open] input[name=nice]', '7');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('dialog[open] h2:has-text("to 7?")');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector(`.page-status .notice-ok:has-text("Reniced ${env.STEWARD_PROC_NAME} (PID ${env.STEWARD_OWN_PID}) to 7")`);
+    assert.equal((await apiGet(`/api/v1/processes/${env.STEWARD_OWN_PID}`)).process.nice, 7);
   },
 });
 

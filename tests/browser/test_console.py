@@ -192,23 +192,34 @@ def test_console_processes(console, tmp_path):
     """The processes page: a process this test started found by the filter,
     its detail, then STOP, CONT and TERM sent from its row, each through the
     dry run's confirmation: the process stops, goes on, and ends by TERM; a
-    monitor sees the page and a detail without the buttons."""
+    monitor sees the page and a detail without the buttons; an operator gets
+    the buttons on a process of their own account only, and renices it."""
     d, user = console
     integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
     make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    make_user(d, "olga", "olga-Secret-1", ["steward-operator"])
+    uid, gid = next((int(f[2]), int(f[3])) for f in (l.split(":") for l in
+                    (d.etc / "passwd").read_text().splitlines()) if f[0] == "olga")
     exe = tmp_path / "stwvictim"
     shutil.copy("/usr/bin/sleep", exe)
     os.chmod(tmp_path, 0o755)
+    os.chmod(exe, 0o755)
     victim = subprocess.Popen([str(exe), "1000"])
+    olgas = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--",
+                              str(exe), "1001"])
     try:
-        run(d, user, ["login", "processes", "logout", "processesmonitor"], "processes",
+        run(d, user, ["login", "processes", "logout", "processesmonitor", "logout",
+                      "processesoperator"], "processes",
             {"STEWARD_PROC_PID": str(victim.pid), "STEWARD_PROC_NAME": "stwvictim",
-             "STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
+             "STEWARD_OWN_PID": str(olgas.pid),
+             "STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1",
+             "STEWARD_OPERATOR_USER": "olga", "STEWARD_OPERATOR_PASSWORD": "olga-Secret-1"})
         assert victim.wait(timeout=10) == -15
     finally:
-        if victim.poll() is None:
-            victim.kill()
-        victim.wait()
+        for p in (victim, olgas):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
 
 
 def test_console_mail_real(mail):

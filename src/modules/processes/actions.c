@@ -462,7 +462,7 @@ static json_t *warnings_for(const struct pact_identity *id, const char *after) {
  * that the item in the answer is the process after it. */
 static void signal_settle(const struct pact_target *t, int sig) {
         if (pact_sys != &real_sys)
-                return;
+                return; /* the unit tests' fake table: no process to watch */
         if (sig == SIGSTOP || sig == SIGCONT) {
                 for (unsigned i = 0; i < PACT_WAIT_MSEC / 10; i++) {
                         struct pact_identity id;
@@ -628,6 +628,7 @@ static int act_renice(const struct module_ctx *ctx, const char *id, json_t *args
                 return *ret ? 0 : -ENOMEM;
         }
         r = pact_sys->alive(t.pidfd);
+        /* (the unit tests' fake table has no threads to renice) */
         if (r >= 0 && pact_sys == &real_sys)
                 r = renice_threads(&t, nice, &n);
         if (r >= 0)
