@@ -320,11 +320,11 @@ static json_t *error_json(int r, const struct module_error *e) {
                          "field", e->field);
 }
 
-static void child_fail(const char *code, const char *message) {
+static void child_fail(int status, const char *code, const char *message) {
         struct module_error e = {0};
         _cleanup_json_ json_t *j = NULL;
 
-        module_error_set(&e, 500, code, NULL, "%s", message);
+        module_error_set(&e, status, code, NULL, "%s", message);
         j = error_json(-EPERM, &e);
         if (j)
                 child_send("error", j, PROBE_RESULT_MAX);
@@ -383,16 +383,18 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
                 close(null);
         }
         if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec)) {
-                child_fail("probe_failed", "the probe could not drop its privileges");
+                child_fail(500, "probe_failed", "the probe could not drop its privileges");
                 _exit(1);
         }
         r = fn(&p, args, &result, &err);
-        if (r >= 0 && json_is_object(result))
-                child_send("result", result, PROBE_RESULT_MAX);
-        else {
+        if (r >= 0 && json_is_object(result)) {
+                if (child_send("result", result, PROBE_RESULT_MAX) == -E2BIG)
+                        child_fail(502, "too_large",
+                                   "the answer is too large to show (over 256 KiB as JSON)");
+        } else {
                 _cleanup_json_ json_t *j = error_json(r < 0 ? r : -EIO, &err);
                 if (j && child_send("error", j, PROBE_RESULT_MAX) == -E2BIG)
-                        child_fail("internal", "the probe's error is too long");
+                        child_fail(500, "internal", "the probe's error is too long");
         }
         _exit(0);
 }
