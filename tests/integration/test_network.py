@@ -112,6 +112,15 @@ def test_lookup_ptr_of_an_address(net):
     assert r.json["answers"][0]["data"].endswith(f".{ZONE}.")
 
 
+def test_lookup_over_ipv6_and_ptr_of_an_ipv6_address(net):
+    import ipaddress
+    r = net.command("lookup", {"name": net.b_ip6, "type": "PTR", "server": net.b_ip6})
+    assert r.status == 200, r
+    assert r.json["server"] == f"{net.b_ip6}#53"
+    assert r.json["question"] == ipaddress.ip_address(net.b_ip6).reverse_pointer + "."
+    assert [a["data"] for a in r.json["answers"]] == [f"www.{ZONE}."]
+
+
 def test_lookup_nxdomain_carries_the_soa(net):
     r = net.command("lookup", {"name": f"nothere.{ZONE}", "server": net.b_ip})
     assert r.status == 200, r

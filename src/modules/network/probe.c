@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jsonutil.h"
 #include "modules/network/probe.h"
 #include "util.h"
 
@@ -42,6 +43,7 @@
 #define PROBE_USER    "nobody"
 #define LOCK_DIR_NAME "probe-locks"
 #define CHILD_NOFILE  16
+#define PROBE_DEPTH_MAX 8 /* {"result": {"hops": [{"rtt_ms": [ … ]}]}} is 5 */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROBE_ASAN 1
@@ -425,6 +427,11 @@ static int run_line(struct run *run, const char *line, size_t n) {
 
         if (run->final)
                 return -EPROTO; /* nothing after the final line */
+        /* what the helper and the front pass on is shallow: a child that
+         * nests deeper is refused before jansson recurses into it */
+        int depth = json_scan_depth(line, n, PROBE_DEPTH_MAX);
+        if (depth < 0 || depth > PROBE_DEPTH_MAX)
+                return -EPROTO;
         j = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr);
         if (!json_is_object(j) || json_object_size(j) != 1) {
                 json_decref(j);
