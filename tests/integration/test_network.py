@@ -364,7 +364,8 @@ def probe_children(net):
 
 def test_the_probe_child_holds_no_privilege(net):
     """While a traceroute waits on silent hops, its probe child is nobody in
-    every uid and gid, without groups or capabilities, with no_new_privs."""
+    every uid and gid, without groups or capabilities (the bounding set
+    empty too), with no_new_privs and a seccomp filter."""
     import pwd
     pw = pwd.getpwnam("nobody")
     net.token()
@@ -382,8 +383,10 @@ def test_the_probe_child_holds_no_privilege(net):
             assert st["Uid"].split() == [str(pw.pw_uid)] * 4, st
             assert st["Gid"].split() == [str(pw.pw_gid)] * 4, st
             assert st["Groups"] == "", st
-            assert st["CapEff"] == st["CapPrm"] == st["CapInh"] == "0" * 16, st
+            for cap in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"):
+                assert st[cap] == "0" * 16, (cap, st)
             assert st["NoNewPrivs"] == "1", st
+            assert st["Seccomp"] == "2", st  # a filter
     finally:
         t.join()
         net.in_ns(net.ns_a, "ip", "route", "del", "10.126.255.253/32", check=False)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,6 +40,14 @@ static int record_progress(const struct module_ctx *ctx, json_t *event) {
 static const struct module_ctx ctx = {.user = "alice", .role = "operator", .source = "test",
                                       .progress = record_progress};
 
+static int run_args(probe_fn fn, json_t *args, uint64_t limit_usec, json_t **ret,
+                    struct module_error *err) {
+        *err = (struct module_error){0};
+        *ret = NULL;
+        json_array_clear(seen);
+        return probe_run(&ctx, 0, fn, args, limit_usec, ret, err);
+}
+
 static int run(probe_fn fn, uint64_t limit_usec, json_t **ret, struct module_error *err) {
         json_t *args = json_object();
         *err = (struct module_error){0};
@@ -57,6 +66,21 @@ static int who(struct probe *p, json_t *args, json_t **ret, struct module_error 
         *ret = json_pack("{s:i, s:i, s:b, s:i, s:i}", "uid", (int)getuid(), "gid", (int)getgid(),
                          "could_setuid", root == 0, "nnp", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
                          "dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        return 0;
+}
+
+/* What a child taken over would try: run a program, signal another process
+ * of nobody's (args "pid"), regain a capability through the bounding set. */
+static int escapes(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)err;
+        char *const argv[] = {"/bin/true", NULL};
+        pid_t other = (pid_t)json_integer_value(json_object_get(args, "pid"));
+        int ex = execve(argv[0], argv, argv + 1) < 0 ? errno : 0;
+        int k = kill(other, 0) < 0 ? errno : 0;
+        int self = kill(getpid(), 0) < 0 ? errno : 0;
+        int bnd = prctl(PR_CAPBSET_READ, 0 /* CAP_CHOWN */, 0, 0, 0);
+        *ret = json_pack("{s:i, s:i, s:i, s:i}", "execve", ex, "kill_other", k, "kill_self", self,
+                         "bounding_chown", bnd);
         return 0;
 }
 
@@ -132,6 +156,39 @@ static void test_drops_to_nobody(void **state) {
         assert_false(json_is_true(json_object_get(ret, "could_setuid")));
         assert_int_equal(json_integer_value(json_object_get(ret, "nnp")), 1);
         assert_int_equal(json_integer_value(json_object_get(ret, "dumpable")), 0);
+        json_decref(ret);
+}
+
+static void test_cannot_escape(void **state) {
+        struct passwd *pw = getpwnam("nobody");
+        struct module_error err;
+        json_t *ret, *args;
+        int p[2];
+        pid_t other;
+        (void)state;
+
+        /* another process of nobody's, waiting for its pipe to close */
+        assert_int_equal(pipe(p), 0);
+        other = fork();
+        assert_true(other >= 0);
+        if (other == 0) {
+                char c;
+                close(p[1]);
+                if (setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+                        _exit(1);
+                (void)!read(p[0], &c, 1);
+                _exit(0);
+        }
+        close(p[0]);
+        args = json_pack("{s:i}", "pid", (int)other);
+        assert_int_equal(run_args(escapes, args, 5000000, &ret, &err), 0);
+        json_decref(args);
+        close(p[1]);
+        waitpid(other, NULL, 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "execve")), EPERM);
+        assert_int_equal(json_integer_value(json_object_get(ret, "kill_other")), EPERM);
+        assert_int_equal(json_integer_value(json_object_get(ret, "kill_self")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "bounding_chown")), 0);
         json_decref(ret);
 }
 
@@ -233,7 +290,8 @@ static int teardown(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_drops_to_nobody), cmocka_unit_test(test_progress_is_handed_on),
+                cmocka_unit_test(test_drops_to_nobody), cmocka_unit_test(test_cannot_escape),
+                cmocka_unit_test(test_progress_is_handed_on),
                 cmocka_unit_test(test_error_comes_back), cmocka_unit_test(test_deadline_kills),
                 cmocka_unit_test(test_bounds),          cmocka_unit_test(test_lock_is_per_user),
         };
