@@ -543,6 +543,7 @@ Object.assign(steps, {
       tokens: 'table.sessions',
       shares: '[data-loaded]',
       mail: 'h1[data-loaded]',
+      network: 'h1[data-loaded=info]',
     };
     const entries = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.page));
     assert.ok(entries.length >= 5, `navigation: ${entries}`);
@@ -1437,6 +1438,78 @@ Object.assign(steps, {
     assert.match(await page.textContent('.action-status .notice-ok'), /Applied: Smarthost/);
     assert.equal(await page.inputValue(relay), '[127.0.0.1]:2527');
     await check('mail-real-settings-applied');
+  },
+});
+
+Object.assign(steps, {
+  /* The network utility in net_ns.py's routed namespaces (the daemon on
+   * host A; STEWARD_NET_B is host B, with dnsmasq and a TCP port of each
+   * state): the interfaces and routes of A; 127.0.0.1 and B pinged, each
+   * reply a row as it streams; a bad host refused at its field; names
+   * looked up (an answer, NXDOMAIN); the route to B traced hop by hop; a
+   * port open and a port filtered. */
+  async network() {
+    const b = env.STEWARD_NET_B;
+    const submit = async (label) => {
+      await page.evaluate(() => document.querySelectorAll('form.diag-form').forEach((f) => delete f.dataset.done));
+      await page.click(`[data-page=network] form.diag-form button[type=submit]:has-text("${label}")`);
+      await page.waitForSelector('[data-page=network] form.diag-form[data-done]');
+    };
+    await go('#/network/info');
+    await settled('[data-page=network] h1[data-loaded=info]');
+    await page.waitForSelector('section.iface[data-iface=eth0]');
+    assert.match(await page.textContent('section.iface[data-iface=eth0]'), new RegExp(env.STEWARD_NET_A.replace(/\./g, '\\.')));
+    assert.match(await page.textContent('table.routes'), new RegExp(env.STEWARD_NET_R.replace(/\./g, '\\.')));
+    await check('network-info');
+
+    await page.click('#network-tab-ping');
+    await settled('[data-page=network] h1[data-loaded=ping]');
+    await page.fill('input[name=host]', '-bad');
+    await page.click('[data-page=network] form.diag-form button[type=submit]');
+    await page.waitForSelector('.field .field-error:has-text("not a host name")');
+    await page.fill('input[name=host]', '127.0.0.1');
+    await page.fill('input[name=count]', '3');
+    await page.fill('input[name=interval]', '0.2');
+    await submit('Ping');
+    assert.equal(await page.locator('table.diag tr[data-seq]').count(), 3);
+    assert.match(await page.textContent('.diag-summary'), /3 sent, 3 received, 0 % loss/);
+    await page.fill('input[name=host]', b);
+    await submit('Ping');
+    assert.match(await page.textContent('table.diag tr[data-seq="3"]'), new RegExp(`reply.*${b.replace(/\./g, '\\.')}.*63`));
+    assert.match(await page.textContent('.diag-summary'), /3 sent, 3 received, 0 % loss.*round trip min\/avg\/max/);
+    await check('network-ping');
+
+    await page.click('#network-tab-lookup');
+    await settled('[data-page=network] h1[data-loaded=lookup]');
+    await page.fill('input[name=name]', 'www.steward.test');
+    await submit('Look up');
+    assert.match(await page.textContent('.diag-summary'), /NOERROR/);
+    assert.match(await page.textContent('.diag-results'), new RegExp(b.replace(/\./g, '\\.')));
+    await check('network-lookup');
+    await page.fill('input[name=name]', 'nothing.steward.test');
+    await submit('Look up');
+    assert.match(await page.textContent('.diag-summary'), /NXDOMAIN/);
+
+    await page.click('#network-tab-traceroute');
+    await settled('[data-page=network] h1[data-loaded=traceroute]');
+    await page.fill('input[name=host]', b);
+    await page.fill('input[name=max_hops]', '5');
+    await submit('Trace');
+    assert.equal(await page.locator('table.diag tr[data-hop]').count(), 2);
+    assert.match(await page.textContent('.diag-summary'), /Reached .* in 2 hops/);
+    await check('network-traceroute');
+
+    await page.click('#network-tab-portcheck');
+    await settled('[data-page=network] h1[data-loaded=portcheck]');
+    await page.fill('input[name=host]', b);
+    await page.fill('input[name=port]', env.STEWARD_NET_OPEN_PORT);
+    await submit('Check');
+    assert.match(await page.textContent('.diag-summary'), /open/);
+    await page.fill('input[name=port]', env.STEWARD_NET_FILTERED_PORT);
+    await page.fill('input[name=timeout]', '0.5');
+    await submit('Check');
+    assert.match(await page.textContent('.diag-summary'), /filtered/);
+    await check('network-portcheck');
   },
 });
 

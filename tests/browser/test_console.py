@@ -22,6 +22,7 @@ import pytest
 from conftest import integration, make_user
 from smb_ns import smb_ns, smb  # noqa: F401 (the real smbd of the shares tests)
 from mail_ns import mail_ns, mail  # noqa: F401 (the real Postfix and Dovecot of the mail tests)
+from net_ns import net_ns, net  # noqa: F401 (the routed namespaces of the network tests)
 
 UnixHTTPConnection = integration.UnixHTTPConnection
 
@@ -335,3 +336,20 @@ def test_console_logs(systemd_ct):
     live follow, and a file's tail."""
     systemd_ct.run("sh", "-c", "printf 'one\\ntwo\\n' > /var/log/steward-console.log")
     run(None, systemd_ct.credentials("operator"), ["login", "logs"], "logs", url=systemd_ct.url)
+
+
+def test_console_network(net):
+    """The network utility against net_ns.py's routed namespaces: the
+    interfaces of the daemon's host, pings of 127.0.0.1 and of a host two
+    hops away streamed reply by reply, DNS lookups (an answer, NXDOMAIN),
+    the trace hop by hop, a port open and one filtered; each run audited."""
+    d = net.daemon
+    user = make_user(d, "alice", "alice-Secret-1", ["sudo"])
+    run(d, user, ["login", "network"], "network", url=f"https://{net.a_mgmt}:{d.port}",
+        extra_env={"STEWARD_NET_B": net.b_ip, "STEWARD_NET_A": net.a_ip,
+                   "STEWARD_NET_R": net.r_a_ip,
+                   "STEWARD_NET_OPEN_PORT": str(net.open_port),
+                   "STEWARD_NET_FILTERED_PORT": str(net.filtered_port)})
+    r = d.https("GET", "/api/v1/audit?module=network")
+    ops = [x["operation"] for x in r.json["records"] if x["user"] == "alice"]
+    assert ops.count("command:ping") == 2 and "command:traceroute" in ops, ops

@@ -287,6 +287,7 @@ ROUTES = [
      "admin"),
     ("GET", "api/v1/modules/shares/smb-users", "/api/v1/modules/shares/smb-users", "monitor"),
     ("GET", "api/v1/modules/shares/folders", "/api/v1/modules/shares/folders?under=/srv", "admin"),
+    ("GET", "api/v1/modules/network/info", "/api/v1/modules/network/info", "monitor"),
     ("GET", "api/v1/modules/mail/queue", "/api/v1/modules/mail/queue", "monitor"),
     ("GET", "api/v1/modules/mail/queue/*", "/api/v1/modules/mail/queue/ABCDEF12345", "admin"),
     ("POST", "api/v1/modules/mail/queue/*/hold", "/api/v1/modules/mail/queue/ABCDEF12345/hold",

@@ -208,3 +208,19 @@ def test_one_diagnostic_at_a_time_per_user(daemon):
     assert r.json["error"]["code"] == "busy"
     assert [e for e, _ in s.events()][-1] == "result"
     s.close()
+
+
+def test_the_daemon_stops_cleanly_with_a_stream_running(make_daemon):
+    """SIGTERM while a ping streams: the stream's command is told its
+    client is gone, the pool's job ends, and the daemon exits 0 with no
+    sanitizer report."""
+    d = make_daemon()
+    s = CommandStream(d, PING + "?stream=1", {"host": "127.0.0.1", "count": 20,
+                                             "interval_ms": 1000})
+    assert s.status == 200
+    assert next(s.events())[0] == "progress"
+    d.check_clean_exit()  # SIGTERM: exit 0, no sanitizer report
+    rest = list(s.events())  # the stream ends, with or without its last event
+    assert all(e in ("progress", "result", "error") for e, _ in rest), rest
+    s.close()
+    d.proc = None

@@ -117,5 +117,76 @@ export async function logout() {
   }
 }
 
+/* A module's streaming command (docs/api.md, "Streaming commands"): POST
+ * …/commands/NAME?stream=1, each progress event's data handed to
+ * onProgress as it arrives; resolves with the final {result, audit_id}, or
+ * throws ApiError — for a refusal before the stream (its status) and for an
+ * "error" event alike.  signal (an AbortSignal) ends the stream, and with
+ * it the command on the server.  EventSource cannot POST: fetch and a
+ * ReadableStream reader, cut at blank lines. */
+export async function streamCommand(module, name, args, onProgress, signal) {
+  const path = `/api/v1/modules/${seg(module)}/commands/${seg(name)}?stream=1`;
+  const open = () =>
+    fetch(path, {
+      method: 'POST',
+      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json', 'X-CSRF-Token': csrf || '' },
+      body: JSON.stringify(args || {}),
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal,
+    });
+  let r = await open();
+  const isStream = (x) => (x.headers.get('Content-Type') || '').startsWith('text/event-stream');
+  if (!isStream(r)) {
+    let data = null;
+    try {
+      data = await r.json();
+    } catch {
+      data = null;
+    }
+    if (r.status === 403 && data && data.error && data.error.code === 'csrf') {
+      await refreshSession();
+      r = await open();
+      if (!isStream(r)) {
+        try {
+          data = await r.json();
+        } catch {
+          data = null;
+        }
+      }
+    }
+    if (!isStream(r)) {
+      if (r.status === 401) onUnauthenticated();
+      throw new ApiError(r.status, data);
+    }
+  }
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  let last = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let cut;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (!data) continue;
+      const obj = JSON.parse(data);
+      if (event === 'progress') onProgress(obj);
+      else if (event === 'result') last = obj;
+      else if (event === 'error') throw new ApiError(200, obj);
+    }
+  }
+  if (!last) throw new ApiError(502, { error: { code: 'stream_ended', message: 'the stream ended before the command did' } });
+  return last;
+}
+
 /* A path segment from user input, encoded. */
 export const seg = (s) => encodeURIComponent(String(s));
