@@ -303,7 +303,6 @@ ROUTES = [
     ("DELETE", "api/v1/modules/mail/connections/*", "/api/v1/modules/mail/connections/alice",
      "operator"),
     ("GET", "api/v1/modules/mail/activity", "/api/v1/modules/mail/activity", "monitor"),
-    ("GET", "api/v1/modules/network/info", "/api/v1/modules/network/info", "monitor"),
     ("GET", "api/v1/{collection}", "/api/v1/users", "monitor"),
     ("POST", "api/v1/{collection}", "/api/v1/users", "admin"),
     ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),
