@@ -258,14 +258,23 @@ def test_operator_may_run_diagnostics(net):
     assert r.status == 200, r
 
 
-def test_every_diagnostic_is_audited(net):
-    r = net.command("lookup", {"name": f"www.{ZONE}", "server": net.b_ip})
-    assert r.status == 200
+@pytest.mark.parametrize("name,args", [
+    ("lookup", {"name": f"www.{ZONE}", "server": "B"}),
+    ("portcheck", {"host": "B", "port": 53}),
+    ("traceroute", {"host": "B", "max_hops": 2}),
+    ("ping", {"host": "B", "count": 1, "interval_ms": 200}),
+])
+def test_every_diagnostic_is_audited(net, name, args):
+    args = {k: (net.b_ip if v == "B" else v) for k, v in args.items()}
+    r = net.command(name, args)
+    assert r.status == 200, r
     audit_id = r.json["audit_id"]
-    recs = [x for x in audit_records(net, "command:lookup") if x.get("id") == audit_id]
-    assert recs, audit_records(net, "command:lookup")[-3:]
-    assert recs[0]["module"] == "network"
-    assert recs[0]["args"]["name"] == f"www.{ZONE}"
+    recs = [x for x in audit_records(net, f"command:{name}") if x.get("id") == audit_id]
+    assert len(recs) == 1, audit_records(net, f"command:{name}")[:3]
+    assert recs[0]["module"] == "network" and recs[0]["result"] == "ok"
+    assert recs[0]["user"] == "bootstrap" and recs[0]["role"] == "admin"
+    for k, v in args.items():
+        assert recs[0]["args"][k] == v, recs[0]
 
 
 def test_one_diagnostic_at_a_time_per_user(net):
