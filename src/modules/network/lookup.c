@@ -292,7 +292,7 @@ static int lookup_probe(struct probe *p, json_t *args, json_t **ret, struct modu
         _cleanup_free_ uint8_t *ans = malloc(DNS_MSG_MAX);
         char qname[300], tried[512] = "";
         uint8_t q[600];
-        size_t qlen, alen, i;
+        size_t qlen, alen = 0, i;
         uint16_t id;
         json_t *v;
 
