@@ -29,7 +29,8 @@ picked free per run in 10.126.0.0/16 (10.123 is the booted container's,
     with `nsenter --net`, so its probes see A's interfaces and routes;
   - B runs dnsmasq (`--keep-in-foreground`, no DHCP, no upstream, no
     /etc/hosts) authoritative for steward.test (SOA, NS) and the reverse
-    zone of B's /30, with records of every type lookup knows (RECORDS);
+    zone of B's /30, with records of every type lookup knows (RECORDS)
+    and, at big.steward.test, more TXT than a UDP answer holds (TCP);
     TCP 53 is dnsmasq's (the open port), CLOSED_PORT has no listener (a
     reset), FILTERED_PORT is dropped by an nft rule (no answer) and
     PROHIBITED_PORT rejected with ICMP admin-prohibited.
@@ -59,6 +60,8 @@ FILTERED_PORT = 82      # nft drop: no answer
 PROHIBITED_PORT = 83    # nft reject with icmp admin-prohibited
 ZONE = "steward.test"
 TTL = 300
+BIG_TXT = "{i:02d}" + "x" * 198  # 200 bytes, 10 of them at big.steward.test
+BIG_TXT_COUNT = 10
 
 # What B's dnsmasq serves ({b} is B's IPv4 address, {b6} its IPv6 one).
 RECORDS = {
@@ -226,6 +229,8 @@ table inet stewardtest {{
             f"--srv-host=_sip._tcp.{ZONE},sip.{ZONE},5060,10,20",
             f"--caa-record={ZONE},0,issue,letsencrypt.org",
             f"--cname=alias.{ZONE},www.{ZONE}",
+            # more than fits the 1232 bytes of a UDP answer: asked again over TCP
+            *[f"--txt-record=big.{ZONE},{BIG_TXT.format(i=i)}" for i in range(BIG_TXT_COUNT)],
         ]
         self.dnsmasq_log = open(self.dnsmasq_log_path, "ab")
         self.dnsmasq = subprocess.Popen(["ip", "netns", "exec", self.ns_b, *args],

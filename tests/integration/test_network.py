@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from net_ns import RECORDS, TTL, ZONE, net_ns, net  # noqa: F401 (the fixtures)
+from net_ns import BIG_TXT, BIG_TXT_COUNT, RECORDS, TTL, ZONE, net_ns, net  # noqa: F401
 
 INFO = "/api/v1/modules/network/info"
 
@@ -119,6 +119,14 @@ def test_lookup_over_ipv6_and_ptr_of_an_ipv6_address(net):
     assert r.json["server"] == f"{net.b_ip6}#53"
     assert r.json["question"] == ipaddress.ip_address(net.b_ip6).reverse_pointer + "."
     assert [a["data"] for a in r.json["answers"]] == [f"www.{ZONE}."]
+
+
+def test_lookup_a_truncated_answer_is_asked_again_over_tcp(net):
+    r = net.command("lookup", {"name": f"big.{ZONE}", "type": "TXT", "server": net.b_ip})
+    assert r.status == 200, r
+    assert r.json["flags"]["tc"] is False  # the TCP answer, whole
+    got = sorted(a["strings"][0] for a in r.json["answers"])
+    assert got == [BIG_TXT.format(i=i) for i in range(BIG_TXT_COUNT)]
 
 
 def test_lookup_nxdomain_carries_the_soa(net):
