@@ -144,6 +144,7 @@ class NetNs:
 
     def start(self):
         self._make_netns()
+        self._warm_neighbours()
         self._filter_b()
         self._start_dnsmasq()
         self._start_daemon()
@@ -198,6 +199,31 @@ class NetNs:
         for ns in (r, b):
             self.in_ns(ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0",
                        "net.ipv6.icmp.ratelimit=0", check=True)
+
+    def _warm_neighbours(self):
+        """One datagram each way between A and B (to the discard port), and
+        wait until A, R and B know their neighbours on the way: the first
+        answers of a test are not lost to neighbour discovery (Linux drops
+        an ICMPv6 error that waits for its next hop's resolution)."""
+        send = ("import socket,sys\n"
+                "for a in sys.argv[1:]:\n"
+                "    f = socket.AF_INET6 if ':' in a else socket.AF_INET\n"
+                "    socket.socket(f, socket.SOCK_DGRAM).sendto(b'x', (a, 9))\n")
+        want = {self.ns_a: (self.r_a_ip, self.r_a_ip6),
+                self.ns_r: (self.a_ip, self.a_ip6, self.b_ip, self.b_ip6),
+                self.ns_b: (self.r_b_ip, self.r_b_ip6)}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.in_ns(self.ns_a, "python3", "-c", send, self.b_ip, self.b_ip6, check=True)
+            self.in_ns(self.ns_b, "python3", "-c", send, self.a_ip, self.a_ip6, check=True)
+            known = all(
+                any(line.split()[0] == addr and "lladdr" in line
+                    for line in _ip("-n", ns, "neigh", "show").stdout.splitlines())
+                for ns, addrs in want.items() for addr in addrs)
+            if known:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the namespaces' neighbours did not resolve")
 
     def _filter_b(self):
         rules = f"""

@@ -201,6 +201,29 @@ def test_traceroute_max_hops(net):
     assert r.json["reached"] is False and len(r.json["hops"]) == 1
 
 
+def test_traceroute_port_unreachable_from_a_router_is_not_the_destination(net):
+    """A filter on R answering for B (port unreachable from R) does not make
+    the trace reach B."""
+    rules = """
+table inet stewardtrace {
+  chain probes {
+    type filter hook forward priority 0;
+    udp dport 33434-33600 reject with icmpx type port-unreachable
+  }
+}
+"""
+    net.in_ns(net.ns_r, "nft", "-f", "-", input=rules, check=True)
+    try:
+        r = net.command("traceroute", {"host": net.b_ip})
+        assert r.status == 200, r
+        assert r.json["reached"] is False
+        hop = r.json["hops"][-1]
+        assert hop["address"] == net.r_a_ip and hop["reached"] is False
+        assert hop["error"] == "port unreachable from a host on the way", hop
+    finally:
+        net.in_ns(net.ns_r, "nft", "delete", "table", "inet", "stewardtrace", check=True)
+
+
 def test_without_a_route_diagnostics_say_unreachable(net):
     net.in_ns(net.ns_a, "ip", "route", "del", net.b_net, check=True)
     try:
