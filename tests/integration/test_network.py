@@ -25,6 +25,8 @@ def test_info_shows_interfaces_addresses_routes_and_resolver(net):
     assert r.status == 200, r
     info = r.json
     assert info["hostname"]
+    assert info["fqdn"] is None or "." in info["fqdn"]
+    assert info["truncated"] is False
     by_name = {i["name"]: i for i in info["interfaces"]}
     assert {"lo", "eth0", "mgmt0"} <= set(by_name)
     eth0 = by_name["eth0"]
