@@ -32,6 +32,7 @@ def test_info_shows_interfaces_addresses_routes_and_resolver(net):
     eth0 = by_name["eth0"]
     assert eth0["state"] == "up" and "UP" in eth0["flags"]
     assert eth0["type"] == "ether" and len(eth0["mac"].split(":")) == 6
+    assert eth0["kind"] == "veth" and by_name["lo"]["kind"] is None
     assert eth0["mtu"] == 1500
     assert eth0["speed_mbps"] is None or eth0["speed_mbps"] > 0  # a veth has none
     addrs = {(a["family"], a["address"], a["prefix_length"]) for a in eth0["addresses"]}
