@@ -308,6 +308,20 @@ table inet stewardtest {{
             cache[role] = r.json["token"]
         return cache[role]
 
+    def user_token(self, name, group):
+        """A session of a new account in the scratch /etc (a user of its
+        own, unlike role tokens, which are the admin's), made once."""
+        from conftest import make_user
+        cache = self.__dict__.setdefault("_users", {})
+        if name not in cache:
+            password = f"{name}-Secret-1"
+            make_user(self.daemon, name, password, [group])
+            r = self.daemon.https("POST", "/api/v1/login", {"user": name, "password": password},
+                                  token=False)
+            assert r.status == 200, r
+            cache[name] = r.json["token"]
+        return cache[name]
+
     def command(self, name, args, role="admin"):
         return self.api("POST", f"/api/v1/modules/network/commands/{name}", args,
                         role=role)

@@ -315,7 +315,8 @@ def test_one_diagnostic_at_a_time_per_user(net):
     """A traceroute to a silent address runs for seconds; a second
     diagnostic of the same user meanwhile is 429 busy."""
     results = {}
-    net.token()  # the session, made once before two threads use it
+    net.token()  # the sessions, made once before two threads use them
+    olga = net.user_token("olga", "steward-operator")
 
     def slow():
         for _ in range(50):  # a portcheck below may hold the lock first
@@ -337,9 +338,14 @@ def test_one_diagnostic_at_a_time_per_user(net):
                 break
             if not t.is_alive():
                 break
+        # another user is not held up meanwhile
+        other = net.daemon.https("POST", "/api/v1/modules/network/commands/portcheck",
+                                 {"host": net.b_ip, "port": net.open_port}, token=olga) \
+            if busy is not None and t.is_alive() else None
         t.join()
         assert busy is not None, ("no second diagnostic was refused while one ran",
                                   results, r, net.daemon.log_text()[-3000:])
+        assert other is None or other.status == 200, other
         assert busy.json["error"]["code"] == "busy"
         assert results["slow"].status == 200, results["slow"]
         # once it is over, the next one runs
