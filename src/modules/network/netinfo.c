@@ -176,8 +176,18 @@ struct link_attrs {
         uint32_t mtu;
         uint8_t operstate;
         struct rtnl_link_stats64 stats; /* copied: netlink aligns attributes to 4 only */
+        const char *kind; /* IFLA_LINKINFO's IFLA_INFO_KIND: "veth", "bridge", … */
         bool has_mtu;
 };
+
+static int linkinfo_attr(const struct nlattr *a, void *data) {
+        struct link_attrs *la = data;
+
+        if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 &&
+            mnl_attr_get_payload_len(a) <= 32)
+                la->kind = mnl_attr_get_str(a);
+        return MNL_CB_OK;
+}
 
 static int link_attr(const struct nlattr *a, void *data) {
         struct link_attrs *la = data;
@@ -201,6 +211,10 @@ static int link_attr(const struct nlattr *a, void *data) {
         case IFLA_OPERSTATE:
                 if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
                         la->operstate = mnl_attr_get_u8(a);
+                break;
+        case IFLA_LINKINFO:
+                if (mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+                        mnl_attr_parse_nested(a, linkinfo_attr, la);
                 break;
         case IFLA_STATS64:
                 if (mnl_attr_get_payload_len(a) >= sizeof(struct rtnl_link_stats64))
@@ -249,6 +263,9 @@ static int link_cb(const struct nlmsghdr *nlh, void *data) {
                               "counters", counters_json(&la.stats));
         if (!o)
                 return MNL_CB_ERROR;
+        json_object_set_new(o, "kind", la.kind && utf8_valid(la.kind, strlen(la.kind))
+                                               ? json_string(la.kind)
+                                               : json_null());
         snprintf(key, sizeof key, "%d", ifm->ifi_index);
         json_object_set_new(d->links, key, o);
         json_array_append(d->list, o);
