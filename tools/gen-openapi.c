@@ -426,6 +426,15 @@ static void emit(struct gen *g, const struct binding *b, const char *path) {
         else
                 ok = json_pack("{s:s, s:o}", "description", "OK", "content",
                                content("application/json", response_schema(g, b)));
+        /* A streaming command with ?stream=1: its events (docs/api.md). */
+        if (ok && b->command && b->command->streams) {
+                json_object_set_new(ok, "description",
+                                    json_string("OK; with ?stream=1 the command's progress as "
+                                                "Server-Sent Events (progress, then result or "
+                                                "error)"));
+                json_object_set_new(json_object_get(ok, "content"), "text/event-stream",
+                                    json_pack("{s:{s:s}}", "schema", "type", "string"));
+        }
         responses = json_pack("{s:o, s:{s:s}, s:{s:s}}", "200", ok, "4XX", "$ref",
                               "#/components/responses/Error", "5XX", "$ref",
                               "#/components/responses/Error");

@@ -22,7 +22,8 @@ static struct {
         bool busy;
 } chans[HELPER_CHANNELS];
 static size_t n_chans;
-static unsigned slow_busy; /* channels held by slow calls */
+static unsigned slow_busy;   /* channels held by slow calls */
+static unsigned stream_busy; /* … and by streaming calls */
 static int64_t next_id = 1;
 
 void helper_client_init(const int *socks, size_t n) {
@@ -34,26 +35,31 @@ void helper_client_init(const int *socks, size_t n) {
 }
 
 /* Takes a free channel (waiting for one); -1 if there is none at all.
- * The caller holds lock. */
-static int channel_take(bool slow) {
+ * A slow call waits while HELPER_SLOW_CHANNELS are held by slow calls, a
+ * streaming one while HELPER_STREAM_CHANNELS are held by streams: the
+ * others stay free for the fast calls.  The caller holds lock. */
+static int channel_take(bool slow, bool stream) {
         for (;;) {
                 if (n_chans == 0)
                         return -1;
-                if (!slow || slow_busy < HELPER_SLOW_CHANNELS)
+                if (stream ? stream_busy < HELPER_STREAM_CHANNELS
+                           : !slow || slow_busy < HELPER_SLOW_CHANNELS)
                         for (size_t i = 0; i < n_chans; i++)
                                 if (!chans[i].busy) {
                                         chans[i].busy = true;
-                                        slow_busy += slow;
+                                        stream_busy += stream;
+                                        slow_busy += slow && !stream;
                                         return (int)i;
                                 }
                 pthread_cond_wait(&freed, &lock);
         }
 }
 
-static void channel_give(int i, bool slow) {
+static void channel_give(int i, bool slow, bool stream) {
         pthread_mutex_lock(&lock);
         chans[i].busy = false;
-        slow_busy -= slow;
+        stream_busy -= stream;
+        slow_busy -= slow && !stream;
         pthread_cond_broadcast(&freed);
         pthread_mutex_unlock(&lock);
 }
@@ -166,7 +172,7 @@ static int call(enum helper_op op, const char *session, const char *source, json
         }
         pthread_mutex_lock(&lock);
         id = next_id++;
-        ch = channel_take(slow);
+        ch = channel_take(slow, rl != NULL);
         pthread_mutex_unlock(&lock);
         json_object_set_new(req, "id", json_integer(id));
         r = ch < 0 ? -ENOTCONN : proto_send(chans[ch].fd, req, fd);
@@ -192,7 +198,7 @@ static int call(enum helper_op op, const char *session, const char *source, json
                 close(chans[ch].fd);
                 chans[ch].fd = -1;
         } else if (ch >= 0)
-                channel_give(ch, slow);
+                channel_give(ch, slow, rl != NULL);
         json_decref(req);
         if (r < 0) {
                 json_decref(answer);

@@ -7,7 +7,9 @@
  * wait for a service's job) in workers, so a fast
  * call is answered while slow ones run.  Slow calls may hold at most
  * HELPER_SLOW_CHANNELS channels at once (more wait for one), so the others
- * always stay free for the fast ones: session checks, whoami, logins. */
+ * always stay free for the fast ones: session checks, whoami, logins.
+ * Streaming calls, which hold their channel for the whole run of their
+ * command, have HELPER_STREAM_CHANNELS of their own on the same terms. */
 #pragma once
 
 #include <jansson.h>
@@ -17,8 +19,9 @@
 #include "helperstubs.h"
 #include "module.h"
 
-#define HELPER_CHANNELS      8
-#define HELPER_SLOW_CHANNELS 4
+#define HELPER_CHANNELS        8
+#define HELPER_SLOW_CHANNELS   4
+#define HELPER_STREAM_CHANNELS 2 /* streaming commands (a ping's minute and more) */
 
 /* socks: the front's ends of the n channels (taken over). */
 void helper_client_init(const int *socks, size_t n);

@@ -68,9 +68,11 @@
 
 #define MAX_HEADER_COUNT 100
 /* Threads for slow requests, and how many such requests (running or
- * waiting) at most: as many threads as the helper takes slow calls at once
- * (more would only wait for a channel there). */
-#define SLOW_THREADS  HELPER_SLOW_CHANNELS
+ * waiting) at most: as many threads as the helper takes slow and streaming
+ * calls at once (more would only wait for a channel there).  Past
+ * HELPER_STREAM_CHANNELS streams at once a new one is answered 503 at once:
+ * a stream holds its thread for its command's whole run. */
+#define SLOW_THREADS  (HELPER_SLOW_CHANNELS + HELPER_STREAM_CHANNELS)
 #define SLOW_JOBS_MAX 64
 /* libmicrohttpd keeps a connection's request line, headers and buffers in a
  * per-connection pool, and zeroes what it used after every request, so the
@@ -159,6 +161,7 @@ enum { SLOW_NO, SLOW_RUNNING, SLOW_DONE, SLOW_STREAMING };
 /* Set when the daemon stops: every stream's command is told its client is
  * gone, so that the pool's jobs end soon. */
 static _Atomic bool streams_stopping;
+static _Atomic unsigned streams_running;
 
 static void add_security_headers(struct MHD_Response *r, bool tls, const char *csp) {
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -936,6 +939,8 @@ static void slow_run(void *arg, bool stopping) {
                 }
                 api_handle(&ar, &req->slow_resp);
         }
+        if (req->stream)
+                atomic_fetch_sub(&streams_running, 1);
         if (!stream_end(req)) {
                 atomic_store(&req->slow, SLOW_DONE);
                 MHD_resume_connection(req->conn);
@@ -954,14 +959,28 @@ static enum MHD_Result slow_start(struct MHD_Connection *c, const struct conn *c
         req->cn = cn;
         req->method = method;
         req->url = url;
-        if (stream_asked(c) && !req->stream && stream_new(req) < 0)
-                return MHD_NO;
+        if (stream_asked(c) && !req->stream) {
+                if (atomic_fetch_add(&streams_running, 1) >= HELPER_STREAM_CHANNELS) {
+                        struct api_response resp = {0};
+                        atomic_fetch_sub(&streams_running, 1);
+                        api_error(&resp, 503, "too_many_streams", NULL,
+                                  "too many streaming commands at once; retry shortly");
+                        snprintf(resp.retry_after, sizeof resp.retry_after, "5");
+                        return answer(c, cn, req, method, url, &resp);
+                }
+                if (stream_new(req) < 0) {
+                        atomic_fetch_sub(&streams_running, 1);
+                        return MHD_NO;
+                }
+        }
         atomic_store(&req->slow, SLOW_RUNNING);
         atomic_fetch_add(&req->refs, 1); /* the job's */
         MHD_suspend_connection(c);
         r = workpool_submit(slow_run, req);
         if (r < 0) {
                 atomic_fetch_sub(&req->refs, 1);
+                if (req->stream)
+                        atomic_fetch_sub(&streams_running, 1);
                 log_warning("%s: refused %s %.200s: %s", cn->source, method, url,
                             r == -EBUSY ? "too many slow requests at once" : "shutting down");
                 api_error(&req->slow_resp, 503, "too_many_slow_requests", NULL,

@@ -1513,6 +1513,23 @@ Object.assign(steps, {
   },
 });
 
+Object.assign(steps, {
+  /* A monitor sees the interfaces, and every diagnostic's form disabled
+   * with the reason (the API refuses them too). */
+  async networkmonitor() {
+    await go('#/network/info');
+    await settled('[data-page=network] h1[data-loaded=info]');
+    await page.waitForSelector('section.iface');
+    for (const t of ['ping', 'lookup', 'traceroute', 'portcheck']) {
+      await page.click(`#network-tab-${t}`);
+      await settled(`[data-page=network] h1[data-loaded=${t}]`);
+      assert.equal(await page.$eval('[data-page=network] form.diag-form button[type=submit]', (b) => b.disabled), true, `${t}: a monitor's run button`);
+      assert.match(await page.textContent('[data-page=network] form.diag-form'), /Operators and admins run diagnostics/);
+    }
+    await check('network-monitor');
+  },
+});
+
 let failed = false;
 for (const name of STEPS) {
   try {

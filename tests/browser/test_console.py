@@ -353,3 +353,7 @@ def test_console_network(net):
     r = d.https("GET", "/api/v1/audit?module=network")
     ops = [x["operation"] for x in r.json["records"] if x["user"] == "alice"]
     assert ops.count("command:ping") == 2 and "command:traceroute" in ops, ops
+    integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
+    mona = make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    run(d, mona, ["login", "networkmonitor"], "network-monitor",
+        url=f"https://{net.a_mgmt}:{d.port}")

@@ -224,3 +224,34 @@ def test_the_daemon_stops_cleanly_with_a_stream_running(make_daemon):
     assert all(e in ("progress", "result", "error") for e, _ in rest), rest
     s.close()
     d.proc = None
+
+
+def test_streams_at_once_are_bounded(daemon):
+    """Two streams run at once (each holds a thread of the front and a
+    channel to the helper for its whole run); a third is answered 503 at
+    once, with Retry-After, and the daemon goes on answering meanwhile.
+    Two users (one diagnostic at a time each): the bootstrap token over TLS
+    and root on the local socket."""
+    from conftest import UnixHTTPConnection
+    body = {"host": "127.0.0.1", "count": 4, "interval_ms": 1000}
+    tls = CommandStream(daemon, PING + "?stream=1", body)
+    assert tls.status == 200
+    assert next(tls.events())[0] == "progress"
+    local = CommandStream.__new__(CommandStream)
+    local.conn = UnixHTTPConnection(daemon.sock, timeout=60)
+    local.conn.request("POST", PING + "?stream=1", body=json.dumps(body).encode(),
+                       headers={"Content-Type": "application/json"})
+    local.resp = local.conn.getresponse()
+    assert local.resp.status == 200
+    assert next(local.events())[0] == "progress"
+    r = daemon.https("POST", PING + "?stream=1", {"host": "127.0.0.1", "count": 1})
+    assert r.status == 503, r
+    assert r.json["error"]["code"] == "too_many_streams"
+    assert r.headers.get("Retry-After")
+    assert daemon.https("GET", "/api/v1/whoami").status == 200
+    assert daemon.https("GET", "/api/v1/users").status in (200, 404)
+    for s in (tls, local):
+        assert [e for e, _ in s.events()][-1] == "result"
+        s.close()
+    r = daemon.https("POST", PING + "?stream=1", {"host": "127.0.0.1", "count": 1})
+    assert r.status == 200, r

@@ -32,6 +32,9 @@ export function ms(v) {
   return `${v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
 }
 
+/* 565523 as "565,523". */
+const count = (n) => (typeof n === 'number' ? n.toLocaleString('en') : '–');
+
 /* The server's host grammar (an IP literal or a DNS name), checked here
  * only to say so by the field before asking; the server decides. */
 function hostProblem(s) {
@@ -140,9 +143,9 @@ function interfaceCard(i) {
       [
         { label: '', cell: (r) => r[0] },
         { label: 'Bytes', class: 'num', cell: (r) => bytes(r[1]) },
-        { label: 'Packets', class: 'num', cell: (r) => String(r[2] ?? '–') },
-        { label: 'Errors', class: 'num', cell: (r) => String(r[3] ?? '–') },
-        { label: 'Dropped', class: 'num', cell: (r) => String(r[4] ?? '–') },
+        { label: 'Packets', class: 'num', cell: (r) => count(r[2]) },
+        { label: 'Errors', class: 'num', cell: (r) => count(r[3]) },
+        { label: 'Dropped', class: 'num', cell: (r) => count(r[4]) },
       ],
       [
         ['Received', c.rx_bytes, c.rx_packets, c.rx_errors, c.rx_dropped],
