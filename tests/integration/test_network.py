@@ -53,6 +53,22 @@ def test_info_shows_interfaces_addresses_routes_and_resolver(net):
                            "resolved": False}
 
 
+def test_status_says_what_is_missing(net):
+    r = net.api("GET", "/api/v1/modules/network", role="monitor")
+    assert r.status == 200, r
+    # A has interfaces up and a resolver, but no default route
+    assert r.json["state"] == "degraded" and "no default route" in r.json["reason"], r.json
+    assert r.json["interfaces_up"] == 2 and r.json["default_routes"] == 0
+    assert r.json["dns_servers"] == 1
+    net.in_ns(net.ns_a, "ip", "route", "add", "default", "via", net.r_a_ip, check=True)
+    try:
+        r = net.api("GET", "/api/v1/modules/network", role="monitor")
+        assert r.json["state"] == "running" and "reason" not in r.json, r.json
+        assert r.json["default_routes"] == 1
+    finally:
+        net.in_ns(net.ns_a, "ip", "route", "del", "default", check=True)
+
+
 def test_info_needs_a_session(net):
     r = net.daemon.https("GET", INFO, token=False)
     assert r.status == 401, r
