@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "sse.h"
 #include "util.h"
 
 void cli_report_transport(struct cli *c) {
@@ -258,39 +259,31 @@ int cli_request(struct cli *c, const char *method, const char *target, const cha
 
 /* ---- a streaming command's events ------------------------------------------------ */
 
-#define STREAM_LINE_MAX ((size_t)1 << 20) /* one event's data line: a result up to 1 MiB */
+#define STREAM_LINE_MAX ((size_t)1 << 20) /* one event's data: a result up to 1 MiB */
 
 struct command_stream {
-        struct buf line;
-        char event[16]; /* the current event's name */
-        json_t *last;   /* the "result" or "error" event's data */
+        struct sse_reader sse;
+        json_t *last; /* the "result" or "error" event's data */
         bool last_is_error;
         int (*on_progress)(json_t *event, void *arg);
         void *arg;
 };
 
-/* One line of the stream: "event: NAME", "data: JSON" (one per event), or
- * the blank line that ends an event. */
-static int command_stream_line(struct command_stream *s, const char *l) {
-        json_t *v;
+/* One event: progress goes to the caller as it comes; the last is kept. */
+static int command_stream_event(const char *event, const char *data, void *arg) {
+        struct command_stream *s = arg;
+        json_t *v = json_loads(data, JSON_REJECT_DUPLICATES, NULL);
         int r = 0;
 
-        if (strncmp(l, "event: ", 7) == 0) {
-                snprintf(s->event, sizeof s->event, "%s", l + 7);
-                return 0;
-        }
-        if (strncmp(l, "data: ", 6) != 0)
-                return 0; /* the end of an event, a comment */
-        v = json_loads(l + 6, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(v) || s->last) {
                 json_decref(v);
                 return -EBADMSG;
         }
-        if (STREQ(s->event, "progress"))
+        if (STREQ(event, "progress"))
                 r = s->on_progress(v, s->arg);
-        else if (STREQ(s->event, "result") || STREQ(s->event, "error")) {
+        else if (STREQ(event, "result") || STREQ(event, "error")) {
                 s->last = json_incref(v);
-                s->last_is_error = STREQ(s->event, "error");
+                s->last_is_error = STREQ(event, "error");
         }
         json_decref(v);
         return r;
@@ -298,22 +291,7 @@ static int command_stream_line(struct command_stream *s, const char *l) {
 
 static int command_stream_data(const char *p, size_t n, void *arg) {
         struct command_stream *s = arg;
-
-        for (size_t i = 0; i < n; i++) {
-                int r;
-                if (p[i] != '\n') {
-                        if (buf_append(&s->line, &p[i], 1) < 0)
-                                return -E2BIG;
-                        continue;
-                }
-                if (buf_append(&s->line, "", 1) < 0)
-                        return -E2BIG;
-                r = command_stream_line(s, s->line.data);
-                s->line.len = 0;
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return sse_reader_feed(&s->sse, p, n);
 }
 
 int cli_command_stream(struct cli *c, const char *module, const char *name, json_t *args,
@@ -328,10 +306,10 @@ int cli_command_stream(struct cli *c, const char *module, const char *name, json
         json_decref(args);
         if (!req || asprintf(&target, "/api/v1/modules/%s/commands/%s?stream=1", module, name) < 0)
                 return -ENOMEM;
-        buf_init(&s.line, STREAM_LINE_MAX);
+        sse_reader_init(&s.sse, STREAM_LINE_MAX, command_stream_event, &s);
         r = http_stream_request(c->http, "POST", target, req, strlen(req), command_stream_data,
                                 &s, &status, &body, &len);
-        buf_free(&s.line);
+        sse_reader_free(&s.sse);
         if (r < 0 && !s.last) {
                 /* The transport, or our own reader ending it (a malformed
                  * event; the caller's on_progress: it said why). */

@@ -29,7 +29,8 @@ picked free per run in 10.126.0.0/16 (10.123 is the booted container's,
     with `nsenter --net`, so its probes see A's interfaces and routes;
   - B runs dnsmasq (`--keep-in-foreground`, no DHCP, no upstream, no
     /etc/hosts) authoritative for steward.test (SOA, NS) and the reverse
-    zone of B's /30, with records of every type lookup knows (RECORDS);
+    zone of B's /30, with records of every type lookup knows (RECORDS)
+    and, at big.steward.test, more TXT than a UDP answer holds (TCP);
     TCP 53 is dnsmasq's (the open port), CLOSED_PORT has no listener (a
     reset), FILTERED_PORT is dropped by an nft rule (no answer) and
     PROHIBITED_PORT rejected with ICMP admin-prohibited.
@@ -59,6 +60,8 @@ FILTERED_PORT = 82      # nft drop: no answer
 PROHIBITED_PORT = 83    # nft reject with icmp admin-prohibited
 ZONE = "steward.test"
 TTL = 300
+BIG_TXT = "{i:02d}" + "x" * 198  # 200 bytes, 10 of them at big.steward.test
+BIG_TXT_COUNT = 10
 
 # What B's dnsmasq serves ({b} is B's IPv4 address, {b6} its IPv6 one).
 RECORDS = {
@@ -141,6 +144,7 @@ class NetNs:
 
     def start(self):
         self._make_netns()
+        self._warm_neighbours()
         self._filter_b()
         self._start_dnsmasq()
         self._start_daemon()
@@ -196,6 +200,31 @@ class NetNs:
             self.in_ns(ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0",
                        "net.ipv6.icmp.ratelimit=0", check=True)
 
+    def _warm_neighbours(self):
+        """One datagram each way between A and B (to the discard port), and
+        wait until A, R and B know their neighbours on the way: the first
+        answers of a test are not lost to neighbour discovery (Linux drops
+        an ICMPv6 error that waits for its next hop's resolution)."""
+        send = ("import socket,sys\n"
+                "for a in sys.argv[1:]:\n"
+                "    f = socket.AF_INET6 if ':' in a else socket.AF_INET\n"
+                "    socket.socket(f, socket.SOCK_DGRAM).sendto(b'x', (a, 9))\n")
+        want = {self.ns_a: (self.r_a_ip, self.r_a_ip6),
+                self.ns_r: (self.a_ip, self.a_ip6, self.b_ip, self.b_ip6),
+                self.ns_b: (self.r_b_ip, self.r_b_ip6)}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.in_ns(self.ns_a, "python3", "-c", send, self.b_ip, self.b_ip6, check=True)
+            self.in_ns(self.ns_b, "python3", "-c", send, self.a_ip, self.a_ip6, check=True)
+            known = all(
+                any(line.split()[0] == addr and "lladdr" in line
+                    for line in _ip("-n", ns, "neigh", "show").stdout.splitlines())
+                for ns, addrs in want.items() for addr in addrs)
+            if known:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the namespaces' neighbours did not resolve")
+
     def _filter_b(self):
         rules = f"""
 table inet stewardtest {{
@@ -226,6 +255,8 @@ table inet stewardtest {{
             f"--srv-host=_sip._tcp.{ZONE},sip.{ZONE},5060,10,20",
             f"--caa-record={ZONE},0,issue,letsencrypt.org",
             f"--cname=alias.{ZONE},www.{ZONE}",
+            # more than fits the 1232 bytes of a UDP answer: asked again over TCP
+            *[f"--txt-record=big.{ZONE},{BIG_TXT.format(i=i)}" for i in range(BIG_TXT_COUNT)],
         ]
         self.dnsmasq_log = open(self.dnsmasq_log_path, "ab")
         self.dnsmasq = subprocess.Popen(["ip", "netns", "exec", self.ns_b, *args],
@@ -276,6 +307,20 @@ table inet stewardtest {{
             assert r.status == 200, r
             cache[role] = r.json["token"]
         return cache[role]
+
+    def user_token(self, name, group):
+        """A session of a new account in the scratch /etc (a user of its
+        own, unlike role tokens, which are the admin's), made once."""
+        from conftest import make_user
+        cache = self.__dict__.setdefault("_users", {})
+        if name not in cache:
+            password = f"{name}-Secret-1"
+            make_user(self.daemon, name, password, [group])
+            r = self.daemon.https("POST", "/api/v1/login", {"user": name, "password": password},
+                                  token=False)
+            assert r.status == 200, r
+            cache[name] = r.json["token"]
+        return cache[name]
 
     def command(self, name, args, role="admin"):
         return self.api("POST", f"/api/v1/modules/network/commands/{name}", args,

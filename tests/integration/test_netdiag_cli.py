@@ -105,3 +105,23 @@ def test_diagnostics_in_the_routed_namespaces(net):
     assert f"port {net.open_port}: open (" in p.stdout
     p = net.cli("portcheck", "-t", "0.5", net.b_ip, str(net.filtered_port), check=1)
     assert f"port {net.filtered_port}: filtered (" in p.stdout
+
+
+def test_ping_reports_a_routers_icmp_error(net):
+    """A destination A routes through R, which has no route for it: R's
+    ICMP "network unreachable" (v4) and "no route" (v6) quote A's echo
+    request, and each request ends with that error and who sent it."""
+    routes = [("198.51.100.0/24", net.r_a_ip), ("2001:db8:dead::/64", net.r_a_ip6)]
+    for dst, via in routes:
+        net.in_ns(net.ns_a, "ip", "route", "add", dst, "via", via, check=True)
+    try:
+        p = net.cli("ping", "-c", "2", "-i", "0.2", "198.51.100.7", check=1)
+        assert re.search(rf"^seq=1: destination network unreachable \(from {re.escape(net.r_a_ip)}\)$",
+                         p.stdout, re.M), p.stdout
+        assert "2 sent, 0 received, 100% loss" in p.stdout
+        p = net.cli("--json", "ping", "-c", "1", "2001:db8:dead::7", check=1)
+        ev = json.loads(p.stdout.splitlines()[0])
+        assert ev == {"seq": 1, "from": net.r_a_ip6, "error": "no route to destination"}, ev
+    finally:
+        for dst, via in routes:
+            net.in_ns(net.ns_a, "ip", "route", "del", dst, "via", via)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from net_ns import RECORDS, TTL, ZONE, net_ns, net  # noqa: F401 (the fixtures)
+from net_ns import BIG_TXT, BIG_TXT_COUNT, RECORDS, TTL, ZONE, net_ns, net  # noqa: F401
 
 INFO = "/api/v1/modules/network/info"
 
@@ -25,11 +25,14 @@ def test_info_shows_interfaces_addresses_routes_and_resolver(net):
     assert r.status == 200, r
     info = r.json
     assert info["hostname"]
+    assert info["fqdn"] is None or "." in info["fqdn"]
+    assert info["truncated"] is False
     by_name = {i["name"]: i for i in info["interfaces"]}
     assert {"lo", "eth0", "mgmt0"} <= set(by_name)
     eth0 = by_name["eth0"]
     assert eth0["state"] == "up" and "UP" in eth0["flags"]
     assert eth0["type"] == "ether" and len(eth0["mac"].split(":")) == 6
+    assert eth0["kind"] == "veth" and by_name["lo"]["kind"] is None
     assert eth0["mtu"] == 1500
     assert eth0["speed_mbps"] is None or eth0["speed_mbps"] > 0  # a veth has none
     addrs = {(a["family"], a["address"], a["prefix_length"]) for a in eth0["addresses"]}
@@ -48,6 +51,22 @@ def test_info_shows_interfaces_addresses_routes_and_resolver(net):
     assert info["dns"] == {"source": "/etc/resolv.conf", "servers": [net.b_ip],
                            "search": [ZONE], "options": ["timeout:1", "attempts:2"],
                            "resolved": False}
+
+
+def test_status_says_what_is_missing(net):
+    r = net.api("GET", "/api/v1/modules/network", role="monitor")
+    assert r.status == 200, r
+    # A has interfaces up and a resolver, but no default route
+    assert r.json["state"] == "degraded" and "no default route" in r.json["reason"], r.json
+    assert r.json["interfaces_up"] == 2 and r.json["default_routes"] == 0
+    assert r.json["dns_servers"] == 1
+    net.in_ns(net.ns_a, "ip", "route", "add", "default", "via", net.r_a_ip, check=True)
+    try:
+        r = net.api("GET", "/api/v1/modules/network", role="monitor")
+        assert r.json["state"] == "running" and "reason" not in r.json, r.json
+        assert r.json["default_routes"] == 1
+    finally:
+        net.in_ns(net.ns_a, "ip", "route", "del", "default", check=True)
 
 
 def test_info_needs_a_session(net):
@@ -110,6 +129,23 @@ def test_lookup_ptr_of_an_address(net):
     assert r.json["question"] == rev
     assert r.json["answers"][0]["name"] == rev
     assert r.json["answers"][0]["data"].endswith(f".{ZONE}.")
+
+
+def test_lookup_over_ipv6_and_ptr_of_an_ipv6_address(net):
+    import ipaddress
+    r = net.command("lookup", {"name": net.b_ip6, "type": "PTR", "server": net.b_ip6})
+    assert r.status == 200, r
+    assert r.json["server"] == f"{net.b_ip6}#53"
+    assert r.json["question"] == ipaddress.ip_address(net.b_ip6).reverse_pointer + "."
+    assert [a["data"] for a in r.json["answers"]] == [f"www.{ZONE}."]
+
+
+def test_lookup_a_truncated_answer_is_asked_again_over_tcp(net):
+    r = net.command("lookup", {"name": f"big.{ZONE}", "type": "TXT", "server": net.b_ip})
+    assert r.status == 200, r
+    assert r.json["flags"]["tc"] is False  # the TCP answer, whole
+    got = sorted(a["strings"][0] for a in r.json["answers"])
+    assert got == [BIG_TXT.format(i=i) for i in range(BIG_TXT_COUNT)]
 
 
 def test_lookup_nxdomain_carries_the_soa(net):
@@ -184,6 +220,29 @@ def test_traceroute_max_hops(net):
     assert r.json["reached"] is False and len(r.json["hops"]) == 1
 
 
+def test_traceroute_port_unreachable_from_a_router_is_not_the_destination(net):
+    """A filter on R answering for B (port unreachable from R) does not make
+    the trace reach B."""
+    rules = """
+table inet stewardtrace {
+  chain probes {
+    type filter hook forward priority 0;
+    udp dport 33434-33600 reject with icmpx type port-unreachable
+  }
+}
+"""
+    net.in_ns(net.ns_r, "nft", "-f", "-", input=rules, check=True)
+    try:
+        r = net.command("traceroute", {"host": net.b_ip})
+        assert r.status == 200, r
+        assert r.json["reached"] is False
+        hop = r.json["hops"][-1]
+        assert hop["address"] == net.r_a_ip and hop["reached"] is False
+        assert hop["error"] == "port unreachable from a host on the way", hop
+    finally:
+        net.in_ns(net.ns_r, "nft", "delete", "table", "inet", "stewardtrace", check=True)
+
+
 def test_without_a_route_diagnostics_say_unreachable(net):
     net.in_ns(net.ns_a, "ip", "route", "del", net.b_net, check=True)
     try:
@@ -249,21 +308,31 @@ def test_operator_may_run_diagnostics(net):
     assert r.status == 200, r
 
 
-def test_every_diagnostic_is_audited(net):
-    r = net.command("lookup", {"name": f"www.{ZONE}", "server": net.b_ip})
-    assert r.status == 200
+@pytest.mark.parametrize("name,args", [
+    ("lookup", {"name": f"www.{ZONE}", "server": "B"}),
+    ("portcheck", {"host": "B", "port": 53}),
+    ("traceroute", {"host": "B", "max_hops": 2}),
+    ("ping", {"host": "B", "count": 1, "interval_ms": 200}),
+])
+def test_every_diagnostic_is_audited(net, name, args):
+    args = {k: (net.b_ip if v == "B" else v) for k, v in args.items()}
+    r = net.command(name, args)
+    assert r.status == 200, r
     audit_id = r.json["audit_id"]
-    recs = [x for x in audit_records(net, "command:lookup") if x.get("id") == audit_id]
-    assert recs, audit_records(net, "command:lookup")[-3:]
-    assert recs[0]["module"] == "network"
-    assert recs[0]["args"]["name"] == f"www.{ZONE}"
+    recs = [x for x in audit_records(net, f"command:{name}") if x.get("id") == audit_id]
+    assert len(recs) == 1, audit_records(net, f"command:{name}")[:3]
+    assert recs[0]["module"] == "network" and recs[0]["result"] == "ok"
+    assert recs[0]["user"] == "bootstrap" and recs[0]["role"] == "admin"
+    for k, v in args.items():
+        assert recs[0]["args"][k] == v, recs[0]
 
 
 def test_one_diagnostic_at_a_time_per_user(net):
     """A traceroute to a silent address runs for seconds; a second
     diagnostic of the same user meanwhile is 429 busy."""
     results = {}
-    net.token()  # the session, made once before two threads use it
+    net.token()  # the sessions, made once before two threads use them
+    olga = net.user_token("olga", "steward-operator")
 
     def slow():
         for _ in range(50):  # a portcheck below may hold the lock first
@@ -285,9 +354,14 @@ def test_one_diagnostic_at_a_time_per_user(net):
                 break
             if not t.is_alive():
                 break
+        # another user is not held up meanwhile
+        other = net.daemon.https("POST", "/api/v1/modules/network/commands/portcheck",
+                                 {"host": net.b_ip, "port": net.open_port}, token=olga) \
+            if busy is not None and t.is_alive() else None
         t.join()
         assert busy is not None, ("no second diagnostic was refused while one ran",
                                   results, r, net.daemon.log_text()[-3000:])
+        assert other is None or other.status == 200, other
         assert busy.json["error"]["code"] == "busy"
         assert results["slow"].status == 200, results["slow"]
         # once it is over, the next one runs
@@ -355,7 +429,8 @@ def probe_children(net):
 
 def test_the_probe_child_holds_no_privilege(net):
     """While a traceroute waits on silent hops, its probe child is nobody in
-    every uid and gid, without groups or capabilities, with no_new_privs."""
+    every uid and gid, without groups or capabilities (the bounding set
+    empty too), with no_new_privs and a seccomp filter."""
     import pwd
     pw = pwd.getpwnam("nobody")
     net.token()
@@ -373,8 +448,10 @@ def test_the_probe_child_holds_no_privilege(net):
             assert st["Uid"].split() == [str(pw.pw_uid)] * 4, st
             assert st["Gid"].split() == [str(pw.pw_gid)] * 4, st
             assert st["Groups"] == "", st
-            assert st["CapEff"] == st["CapPrm"] == st["CapInh"] == "0" * 16, st
+            for cap in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"):
+                assert st[cap] == "0" * 16, (cap, st)
             assert st["NoNewPrivs"] == "1", st
+            assert st["Seccomp"] == "2", st  # a filter
     finally:
         t.join()
         net.in_ns(net.ns_a, "ip", "route", "del", "10.126.255.253/32", check=False)

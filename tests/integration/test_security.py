@@ -323,7 +323,12 @@ EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
          ("POST", "/api/v1/users/nobody/expire-password", "admin"),
          ("POST", "/api/v1/modules/shares/commands/disconnect", "admin"),
          ("POST", "/api/v1/modules/shares/commands/smb_account", "admin"),
-         ("POST", "/api/v1/shares/nosuch/close", "admin")]
+         ("POST", "/api/v1/shares/nosuch/close", "admin"),
+         # the network diagnostics: operators and up
+         ("POST", "/api/v1/modules/network/commands/ping", "operator"),
+         ("POST", "/api/v1/modules/network/commands/traceroute", "operator"),
+         ("POST", "/api/v1/modules/network/commands/lookup", "operator"),
+         ("POST", "/api/v1/modules/network/commands/portcheck", "operator")]
 ORDER = ["monitor", "operator", "admin"]
 
 

@@ -296,6 +296,15 @@ static void test_decode_other(void **state) {
         j = decode_ok(&w);
         assert_string_equal(str(answer(j, 0), "data"), "a\\.\\\"b.");
         json_decref(j);
+        /* a CAA tag of 255 bytes that all need escapes (found by the fuzzer) */
+        head(&w, 0, 1, 0, "x", 257);
+        rr(&w, 257, 1, 2 + 255 + 1), u8(&w, 0), u8(&w, 255);
+        for (int i = 0; i < 255; i++)
+                u8(&w, 0xff);
+        u8(&w, 'v');
+        j = decode_ok(&w);
+        assert_int_equal(strlen(str(answer(j, 0), "tag")), 4 * 255);
+        json_decref(j);
         /* the root */
         head(&w, 0, 1, 0, "x", 2);
         rr(&w, 2, 1, 1), u8(&w, 0);

@@ -181,7 +181,7 @@ export async function streamCommand(module, name, args, onProgress, signal) {
       const obj = JSON.parse(data);
       if (event === 'progress') onProgress(obj);
       else if (event === 'result') last = obj;
-      else if (event === 'error') throw new ApiError(200, obj);
+      else if (event === 'error') throw new ApiError(500, obj); // after the head: no status of its own
     }
   }
   if (!last) throw new ApiError(502, { error: { code: 'stream_ended', message: 'the stream ended before the command did' } });

@@ -24,6 +24,10 @@
 #include "util.h"
 
 #define DNS_RR_MAX 100
+/* The text of one record at worst: every byte of a 64 KiB rdata as \DDD. */
+#define DNS_TEXT_MAX (4u * 65536u + 64u)
+/* The text of one character-string (255 bytes) at worst, quoted. */
+#define DNS_STRING_TEXT_MAX (4u * 255u + 3u)
 
 static const struct {
         const char *name;
@@ -212,7 +216,7 @@ static int rdata_decode(const struct msg *m, uint16_t type, size_t off, size_t r
                                 r = -EBADMSG;
                                 break;
                         }
-                        buf_init(&one, 1100);
+                        buf_init(&one, DNS_STRING_TEXT_MAX);
                         r = text_quoted(&one, p + i + 1, l);
                         if (r >= 0 && i > 0)
                                 r = buf_puts(b, " ");
@@ -235,8 +239,8 @@ static int rdata_decode(const struct msg *m, uint16_t type, size_t off, size_t r
                 if (rdlen < 2 || tl == 0 || 2 + tl > rdlen)
                         return -EBADMSG;
                 struct buf tag, val;
-                buf_init(&tag, 300);
-                buf_init(&val, 70000);
+                buf_init(&tag, DNS_STRING_TEXT_MAX);
+                buf_init(&val, DNS_TEXT_MAX);
                 int r = text_quoted(&tag, p + 2, tl);
                 if (r >= 0)
                         r = text_quoted(&val, p + 2 + tl, rdlen - 2 - tl);
@@ -277,7 +281,7 @@ static int rr_decode(const struct msg *m, size_t *off, json_t **ret) {
         o = json_pack("{s:s, s:s, s:I}", "name", name, "type", tname, "ttl", (json_int_t)ttl);
         if (!o)
                 return -ENOMEM;
-        buf_init(&b, 70000);
+        buf_init(&b, DNS_TEXT_MAX);
         r = rdata_decode(m, type, p + 10, rdlen, &b, o);
         if (r >= 0)
                 r = json_object_set_new(o, "data", json_string(b.data ? b.data : "")) < 0

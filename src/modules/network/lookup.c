@@ -166,6 +166,33 @@ static int read_full(int fd, uint8_t *p, size_t n, int ms) {
         return 0;
 }
 
+/* Whether ans answers q: an answer (QR), the same ID, and the same one
+ * question (the name compared without case).  q is dns_query_build()'s:
+ * its question ends DNS_OPT_LEN bytes before its end.  An error answer
+ * without a question section matches on its ID. */
+#define DNS_OPT_LEN 11
+static bool answers_query(const uint8_t *q, size_t qlen, const uint8_t *ans, size_t alen) {
+        size_t qsize = qlen - 12 - DNS_OPT_LEN;
+
+        if (alen < 12 || ans[0] != q[0] || ans[1] != q[1] || !(ans[2] & 0x80))
+                return false;
+        /* an error (FORMERR, NOTIMP) may come without the question */
+        if (ans[4] == 0 && ans[5] == 0 && (ans[3] & 0x0f) != 0)
+                return true;
+        if (alen < 12 + qsize || ans[4] != 0 || ans[5] != 1)
+                return false;
+        for (size_t i = 12; i < 12 + qsize; i++) {
+                uint8_t a = ans[i], b = q[i];
+                if (a >= 'A' && a <= 'Z')
+                        a = (uint8_t)(a - 'A' + 'a');
+                if (b >= 'A' && b <= 'Z')
+                        b = (uint8_t)(b - 'A' + 'a');
+                if (a != b)
+                        return false;
+        }
+        return true;
+}
+
 /* The question over TCP (after a truncated answer). */
 static int ask_tcp(const struct sockaddr_storage *ss, socklen_t slen, const uint8_t *q, size_t qlen,
                    uint8_t *ans, size_t *ret_len) {
@@ -194,6 +221,8 @@ static int ask_tcp(const struct sockaddr_storage *ss, socklen_t slen, const uint
         r = read_full(fd, ans, n, ASK_WAIT_MS);
         if (r < 0)
                 return r;
+        if (!answers_query(q, qlen, ans, n))
+                return -EBADMSG;
         *ret_len = n;
         return 0;
 }
@@ -228,8 +257,8 @@ static int ask(const struct sockaddr_storage *ss, socklen_t slen, const uint8_t 
                                         continue;
                                 return r;
                         }
-                        /* ours: the same ID, an answer */
-                        if (k >= 12 && ans[0] == q[0] && ans[1] == q[1] && (ans[2] & 0x80)) {
+                        /* ours: an answer to this question (else: not counted) */
+                        if (answers_query(q, qlen, ans, (size_t)k)) {
                                 if (ans[2] & 0x02) /* TC: again over TCP */
                                         return ask_tcp(ss, slen, q, qlen, ans, ret_len);
                                 *ret_len = (size_t)k;
@@ -292,7 +321,7 @@ static int lookup_probe(struct probe *p, json_t *args, json_t **ret, struct modu
         _cleanup_free_ uint8_t *ans = malloc(DNS_MSG_MAX);
         char qname[300], tried[512] = "";
         uint8_t q[600];
-        size_t qlen, alen, i;
+        size_t qlen, alen = 0, i;
         uint16_t id;
         json_t *v;
 

@@ -176,8 +176,18 @@ struct link_attrs {
         uint32_t mtu;
         uint8_t operstate;
         struct rtnl_link_stats64 stats; /* copied: netlink aligns attributes to 4 only */
+        const char *kind; /* IFLA_LINKINFO's IFLA_INFO_KIND: "veth", "bridge", … */
         bool has_mtu;
 };
+
+static int linkinfo_attr(const struct nlattr *a, void *data) {
+        struct link_attrs *la = data;
+
+        if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 &&
+            mnl_attr_get_payload_len(a) <= 32)
+                la->kind = mnl_attr_get_str(a);
+        return MNL_CB_OK;
+}
 
 static int link_attr(const struct nlattr *a, void *data) {
         struct link_attrs *la = data;
@@ -201,6 +211,10 @@ static int link_attr(const struct nlattr *a, void *data) {
         case IFLA_OPERSTATE:
                 if (mnl_attr_validate(a, MNL_TYPE_U8) >= 0)
                         la->operstate = mnl_attr_get_u8(a);
+                break;
+        case IFLA_LINKINFO:
+                if (mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+                        mnl_attr_parse_nested(a, linkinfo_attr, la);
                 break;
         case IFLA_STATS64:
                 if (mnl_attr_get_payload_len(a) >= sizeof(struct rtnl_link_stats64))
@@ -249,6 +263,9 @@ static int link_cb(const struct nlmsghdr *nlh, void *data) {
                               "counters", counters_json(&la.stats));
         if (!o)
                 return MNL_CB_ERROR;
+        json_object_set_new(o, "kind", la.kind && utf8_valid(la.kind, strlen(la.kind))
+                                               ? json_string(la.kind)
+                                               : json_null());
         snprintf(key, sizeof key, "%d", ifm->ifi_index);
         json_object_set_new(d->links, key, o);
         json_array_append(d->list, o);
@@ -487,6 +504,52 @@ static int dumps_run(struct dump *d) {
                 r = dump_run(nl, RTM_GETROUTE, AF_INET6, route_cb, d);
         mnl_socket_close(nl);
         return r;
+}
+
+/* The module's status: running while a link other than the loopback is up
+ * and a default route and a DNS server exist; degraded, with the reason,
+ * otherwise (what a troubleshooter looks at first). */
+int netinfo_status(json_t **ret, struct module_error *err) {
+        struct dump d = {.links = json_object(), .list = json_array(), .routes = json_array()};
+        size_t up = 0, defaults = 0, i;
+        json_t *v, *dns = NULL;
+        const char *reason = NULL;
+        int r = d.links && d.list && d.routes ? dumps_run(&d) : -ENOMEM;
+
+        json_decref(d.links);
+        if (r >= 0) {
+                json_array_foreach(d.list, i, v)
+                        if (!STREQ(json_string_value(json_object_get(v, "type")) ?: "", "loopback") &&
+                            STREQ(json_string_value(json_object_get(v, "state")) ?: "", "up"))
+                                up++;
+                json_array_foreach(d.routes, i, v)
+                        if (STREQ(json_string_value(json_object_get(v, "destination")) ?: "",
+                                  "default"))
+                                defaults++;
+                dns = dns_json();
+        }
+        json_decref(d.list);
+        json_decref(d.routes);
+        if (r < 0 || !dns) {
+                json_decref(dns);
+                module_error_set(err, 500, "internal", NULL, "cannot read the interfaces: %s",
+                                 strerror(r < 0 ? -r : ENOMEM));
+                return r < 0 ? r : -ENOMEM;
+        }
+        size_t servers = json_array_size(json_object_get(dns, "servers"));
+        json_decref(dns);
+        if (up == 0)
+                reason = "no interface is up but the loopback";
+        else if (defaults == 0)
+                reason = "no default route: only the networks routed explicitly are reachable";
+        else if (servers == 0)
+                reason = "no DNS server in /etc/resolv.conf";
+        *ret = json_pack("{s:s, s:I, s:I, s:I}", "state", reason ? "degraded" : "running",
+                         "interfaces_up", (json_int_t)up, "default_routes", (json_int_t)defaults,
+                         "dns_servers", (json_int_t)servers);
+        if (*ret && reason)
+                json_object_set_new(*ret, "reason", json_string(reason));
+        return *ret ? 0 : -ENOMEM;
 }
 
 int netinfo_route(const struct module_ctx *ctx, char **params, json_t **ret,

@@ -21,9 +21,7 @@
 
 static int network_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         (void)ctx;
-        (void)err;
-        *ret = json_pack("{s:s}", "state", "n/a");
-        return *ret ? 0 : -ENOMEM;
+        return netinfo_status(ret, err);
 }
 
 static const command_def_t network_commands[] = {

@@ -18,6 +18,10 @@
 int netinfo_route(const struct module_ctx *ctx, char **params, json_t **ret,
                   struct module_error *err);
 
+/* The module's status ({"state": "running|degraded", "reason"?,
+ * "interfaces_up", "default_routes", "dns_servers"}). */
+int netinfo_status(json_t **ret, struct module_error *err);
+
 /* resolv.conf's text → {"source", "servers", "search", "options", "resolved"}
  * (a pure function on a view; unit-tested and fuzzed). */
 #define RESOLV_CONF_MAX (64u << 10)

@@ -11,7 +11,9 @@
  * The order in the child matters: raw sockets (root) first, then every
  * other descriptor closed, then groups, gid, uid; the drop is checked
  * (setuid(0) fails, no capability left) before anything of the peer's is
- * read; then no_new_privs, not dumpable, resource limits.
+ * read; then no_new_privs, not dumpable, resource limits, and a seccomp
+ * filter that keeps even nobody from executing a program or touching
+ * another process (child_seccomp).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +37,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jsonutil.h"
 #include "modules/network/probe.h"
 #include "util.h"
 
@@ -42,6 +46,7 @@
 #define PROBE_USER    "nobody"
 #define LOCK_DIR_NAME "probe-locks"
 #define CHILD_NOFILE  16
+#define PROBE_DEPTH_MAX 8 /* {"result": {"hops": [{"rtt_ms": [ … ]}]}} is 5 */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROBE_ASAN 1
@@ -281,10 +286,52 @@ static bool caps_none(void) {
         return true;
 }
 
+/* What the child may not do even as nobody: run another program, look into
+ * or signal another process (other processes run as nobody too), enter or
+ * make namespaces, reach the kernel's keyrings, BPF or perf.  Signals to
+ * itself stay allowed (abort, a sanitizer's report).  Any other call
+ * behaves as for any unprivileged process. */
+static int child_seccomp(void) {
+        static const int denied[] = {
+                SCMP_SYS(execve),          SCMP_SYS(execveat),          SCMP_SYS(ptrace),
+                SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kcmp),
+                SCMP_SYS(pidfd_open),      SCMP_SYS(pidfd_getfd),       SCMP_SYS(pidfd_send_signal),
+                SCMP_SYS(setns),           SCMP_SYS(unshare),           SCMP_SYS(mount),
+                SCMP_SYS(bpf),             SCMP_SYS(perf_event_open),   SCMP_SYS(keyctl),
+                SCMP_SYS(add_key),         SCMP_SYS(request_key),       SCMP_SYS(userfaultfd),
+        };
+        scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+        uint64_t self = (uint64_t)getpid();
+        int r = f ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(denied); i++)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
+        /* kill(pid, …), tkill(tid, …), tgkill(tgid, …): only this process */
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+                                     SCMP_A0(SCMP_CMP_NE, self));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tkill), 1,
+                                     SCMP_A0(SCMP_CMP_NE, self));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tgkill), 1,
+                                     SCMP_A0(SCMP_CMP_NE, self));
+        if (r >= 0)
+                r = seccomp_load(f);
+        seccomp_release(f);
+        return r;
+}
+
 /* Becomes uid:gid with nothing of root left; false if any step fails. */
 static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec) {
         rlim_t cpu = (rlim_t)(limit_usec / 1000000u + 2);
 
+        /* no capability may come back through an exec or the ambient set */
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return false;
+        for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        return false;
         if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
                 return false;
         if (uid == 0 || setuid(0) == 0 || geteuid() == 0 || getegid() == 0 || !caps_none())
@@ -311,7 +358,7 @@ static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec) {
                 if (setrlimit(lim[i].what, &rl) < 0)
                         return false;
         }
-        return true;
+        return child_seccomp() >= 0;
 }
 
 static json_t *error_json(int r, const struct module_error *e) {
@@ -320,11 +367,11 @@ static json_t *error_json(int r, const struct module_error *e) {
                          "field", e->field);
 }
 
-static void child_fail(const char *code, const char *message) {
+static void child_fail(int status, const char *code, const char *message) {
         struct module_error e = {0};
         _cleanup_json_ json_t *j = NULL;
 
-        module_error_set(&e, 500, code, NULL, "%s", message);
+        module_error_set(&e, status, code, NULL, "%s", message);
         j = error_json(-EPERM, &e);
         if (j)
                 child_send("error", j, PROBE_RESULT_MAX);
@@ -383,16 +430,18 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
                 close(null);
         }
         if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec)) {
-                child_fail("probe_failed", "the probe could not drop its privileges");
+                child_fail(500, "probe_failed", "the probe could not drop its privileges");
                 _exit(1);
         }
         r = fn(&p, args, &result, &err);
-        if (r >= 0 && json_is_object(result))
-                child_send("result", result, PROBE_RESULT_MAX);
-        else {
+        if (r >= 0 && json_is_object(result)) {
+                if (child_send("result", result, PROBE_RESULT_MAX) == -E2BIG)
+                        child_fail(502, "too_large",
+                                   "the answer is too large to show (over 256 KiB as JSON)");
+        } else {
                 _cleanup_json_ json_t *j = error_json(r < 0 ? r : -EIO, &err);
                 if (j && child_send("error", j, PROBE_RESULT_MAX) == -E2BIG)
-                        child_fail("internal", "the probe's error is too long");
+                        child_fail(500, "internal", "the probe's error is too long");
         }
         _exit(0);
 }
@@ -423,6 +472,11 @@ static int run_line(struct run *run, const char *line, size_t n) {
 
         if (run->final)
                 return -EPROTO; /* nothing after the final line */
+        /* what the helper and the front pass on is shallow: a child that
+         * nests deeper is refused before jansson recurses into it */
+        int depth = json_scan_depth(line, n, PROBE_DEPTH_MAX);
+        if (depth < 0 || depth > PROBE_DEPTH_MAX)
+                return -EPROTO;
         j = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr);
         if (!json_is_object(j) || json_object_size(j) != 1) {
                 json_decref(j);

@@ -189,11 +189,19 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
                         if (pfd[k].revents)
                                 slot_read(&s[idx[k]], family);
         }
+        char want[INET6_ADDRSTRLEN];
+        probe_address_text((struct sockaddr *)dst, want, sizeof want);
         for (int i = 0; i < TRACE_PROBES; i++) {
                 if (s[i].fd >= 0)
                         close(s[i].fd);
                 if (!s[i].answered)
                         continue;
+                /* the destination's own "port unreachable" only: from anyone
+                 * else it is a filter's answer on the way */
+                if (s[i].verdict == 1 && !STREQ(s[i].from, want)) {
+                        s[i].verdict = -1;
+                        s[i].error = "port unreachable from a host on the way";
+                }
                 if (s[i].from[0] && !from)
                         from = s[i].from;
                 if (s[i].verdict == 1)

@@ -1,0 +1,303 @@
+/* test-probe.c — the probe child (modules/network/probe.h) for real: a
+ * fork, the drop to nobody, the lines back, the parent's bounds and its
+ * deadline.  Needs root (the drop); skipped otherwise.
+ *
+ * Each case runs probe_run() with a small probe function that does one
+ * thing a diagnostic — or a hostile one — might do: report who it is (and
+ * try to regain root), stream progress, fail with an error, overrun its
+ * time, write more than a line may hold, nest too deep.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "modules/network/probe.h"
+#include "util.h"
+
+static char state_dir[] = "/tmp/steward-test-probe-XXXXXX";
+static json_t *seen; /* the progress events the parent handed on */
+
+static int record_progress(const struct module_ctx *ctx, json_t *event) {
+        (void)ctx;
+        json_array_append(seen, event);
+        return 0;
+}
+
+static const struct module_ctx ctx = {.user = "alice", .role = "operator", .source = "test",
+                                      .progress = record_progress};
+
+static int run_args(probe_fn fn, json_t *args, uint64_t limit_usec, json_t **ret,
+                    struct module_error *err) {
+        *err = (struct module_error){0};
+        *ret = NULL;
+        json_array_clear(seen);
+        return probe_run(&ctx, 0, fn, args, limit_usec, ret, err);
+}
+
+static int run(probe_fn fn, uint64_t limit_usec, json_t **ret, struct module_error *err) {
+        json_t *args = json_object();
+        *err = (struct module_error){0};
+        *ret = NULL;
+        json_array_clear(seen);
+        int r = probe_run(&ctx, 0, fn, args, limit_usec, ret, err);
+        json_decref(args);
+        return r;
+}
+
+/* ---- probe functions (in the child) ------------------------------------------------ */
+
+static int who(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)err;
+        int root = setuid(0);
+        *ret = json_pack("{s:i, s:i, s:b, s:i, s:i}", "uid", (int)getuid(), "gid", (int)getgid(),
+                         "could_setuid", root == 0, "nnp", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
+                         "dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        return 0;
+}
+
+/* What a child taken over would try: run a program, signal another process
+ * of nobody's (args "pid"), regain a capability through the bounding set. */
+static int escapes(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)err;
+        char *const argv[] = {"/bin/true", NULL};
+        pid_t other = (pid_t)json_integer_value(json_object_get(args, "pid"));
+        int ex = execve(argv[0], argv, argv + 1) < 0 ? errno : 0;
+        int k = kill(other, 0) < 0 ? errno : 0;
+        int self = kill(getpid(), 0) < 0 ? errno : 0;
+        int bnd = prctl(PR_CAPBSET_READ, 0 /* CAP_CHOWN */, 0, 0, 0);
+        *ret = json_pack("{s:i, s:i, s:i, s:i}", "execve", ex, "kill_other", k, "kill_self", self,
+                         "bounding_chown", bnd);
+        return 0;
+}
+
+static int streams(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)args, (void)err;
+        for (int i = 1; i <= 3; i++) {
+                json_t *e = json_pack("{s:i}", "hop", i);
+                int r = i == 2 ? probe_progress(p, e) : p->ctx->progress(p->ctx, e);
+                json_decref(e);
+                if (r < 0)
+                        return r;
+        }
+        *ret = json_pack("{s:b}", "done", true);
+        return 0;
+}
+
+static int fails(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)ret;
+        module_error_set(err, 422, "unresolved", "host", "nothere.example does not resolve");
+        return -ENOENT;
+}
+
+static int sleeps(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)ret, (void)err;
+        for (;;)
+                pause();
+        return 0;
+}
+
+static int too_big(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)err;
+        char *s = malloc(PROBE_RESULT_MAX + 10);
+        memset(s, 'x', PROBE_RESULT_MAX + 9);
+        s[PROBE_RESULT_MAX + 9] = '\0';
+        *ret = json_pack("{s:s}", "x", s);
+        free(s);
+        return 0;
+}
+
+static int big_progress(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)args, (void)err;
+        char s[PROBE_LINE_MAX + 10];
+        memset(s, 'x', sizeof s - 1);
+        s[sizeof s - 1] = '\0';
+        json_t *e = json_pack("{s:s}", "x", s);
+        int r = probe_progress(p, e);
+        json_decref(e);
+        *ret = json_pack("{s:i}", "progress", r);
+        return 0;
+}
+
+static int deep(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)err;
+        json_t *j = json_object();
+        for (int i = 0; i < 20; i++)
+                j = json_pack("{s:o}", "a", j);
+        *ret = j;
+        return 0;
+}
+
+/* ---- cases ---------------------------------------------------------------------------- */
+
+static void test_drops_to_nobody(void **state) {
+        struct passwd *pw = getpwnam("nobody");
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        assert_non_null(pw);
+        assert_int_equal(run(who, 5000000, &ret, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "uid")), pw->pw_uid);
+        assert_int_equal(json_integer_value(json_object_get(ret, "gid")), pw->pw_gid);
+        assert_false(json_is_true(json_object_get(ret, "could_setuid")));
+        assert_int_equal(json_integer_value(json_object_get(ret, "nnp")), 1);
+        assert_int_equal(json_integer_value(json_object_get(ret, "dumpable")), 0);
+        json_decref(ret);
+}
+
+static void test_cannot_escape(void **state) {
+        struct passwd *pw = getpwnam("nobody");
+        struct module_error err;
+        json_t *ret, *args;
+        int p[2];
+        pid_t other;
+        (void)state;
+
+        /* another process of nobody's, waiting for its pipe to close */
+        assert_int_equal(pipe(p), 0);
+        other = fork();
+        assert_true(other >= 0);
+        if (other == 0) {
+                char c;
+                close(p[1]);
+                if (setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+                        _exit(1);
+                (void)!read(p[0], &c, 1);
+                _exit(0);
+        }
+        close(p[0]);
+        args = json_pack("{s:i}", "pid", (int)other);
+        assert_int_equal(run_args(escapes, args, 5000000, &ret, &err), 0);
+        json_decref(args);
+        close(p[1]);
+        waitpid(other, NULL, 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "execve")), EPERM);
+        assert_int_equal(json_integer_value(json_object_get(ret, "kill_other")), EPERM);
+        assert_int_equal(json_integer_value(json_object_get(ret, "kill_self")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "bounding_chown")), 0);
+        json_decref(ret);
+}
+
+static void test_progress_is_handed_on(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        assert_int_equal(run(streams, 5000000, &ret, &err), 0);
+        assert_true(json_is_true(json_object_get(ret, "done")));
+        assert_int_equal(json_array_size(seen), 3);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(json_integer_value(json_object_get(json_array_get(seen, i), "hop")),
+                                 (json_int_t)i + 1);
+        json_decref(ret);
+}
+
+static void test_error_comes_back(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        assert_int_equal(run(fails, 5000000, &ret, &err), -ENOENT);
+        assert_null(ret);
+        assert_int_equal(err.status, 422);
+        assert_string_equal(err.code, "unresolved");
+        assert_string_equal(err.field, "host");
+        assert_string_equal(err.message, "nothere.example does not resolve");
+}
+
+static void test_deadline_kills(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        assert_int_equal(run(sleeps, 300000, &ret, &err), -ETIMEDOUT);
+        assert_int_equal(err.status, 504);
+        assert_string_equal(err.code, "timeout");
+}
+
+static void test_bounds(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        assert_int_equal(run(too_big, 5000000, &ret, &err), -EPERM);
+        assert_int_equal(err.status, 502);
+        assert_string_equal(err.code, "too_large");
+        /* a progress event over a line is not sent; the run goes on */
+        assert_int_equal(run(big_progress, 5000000, &ret, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "progress")), -E2BIG);
+        assert_int_equal(json_array_size(seen), 0);
+        json_decref(ret);
+        assert_int_equal(run(deep, 5000000, &ret, &err), -EPROTO);
+        assert_int_equal(err.status, 502);
+}
+
+static void test_lock_is_per_user(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        /* runs one after the other take and leave the lock */
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(run(who, 5000000, &ret, &err), 0);
+                json_decref(ret);
+        }
+}
+
+static int setup(void **state) {
+        (void)state;
+        if (geteuid() != 0)
+                return 0;
+        assert_non_null(mkdtemp(state_dir));
+        steward_set_facts(json_pack("{s:s}", "state_dir", state_dir));
+        seen = json_array();
+        return 0;
+}
+
+static int teardown(void **state) {
+        char cmd[256];
+        (void)state;
+        json_decref(seen);
+        steward_set_facts(NULL);
+        snprintf(cmd, sizeof cmd, "%s/probe-locks", state_dir);
+        /* the lock files: one per user that ran */
+        DIR *d = opendir(cmd);
+        if (d) {
+                struct dirent *e;
+                while ((e = readdir(d)))
+                        if (e->d_name[0] != '.')
+                                unlinkat(dirfd(d), e->d_name, 0);
+                closedir(d);
+        }
+        rmdir(cmd);
+        rmdir(state_dir);
+        return 0;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_drops_to_nobody), cmocka_unit_test(test_cannot_escape),
+                cmocka_unit_test(test_progress_is_handed_on),
+                cmocka_unit_test(test_error_comes_back), cmocka_unit_test(test_deadline_kills),
+                cmocka_unit_test(test_bounds),          cmocka_unit_test(test_lock_is_per_user),
+        };
+        if (geteuid() != 0) {
+                printf("1..0 # SKIP needs root (the probe drops to nobody)\n");
+                return 77;
+        }
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
