@@ -409,7 +409,11 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
         child_fd = wfd;
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         child_signals();
-        clearenv(); /* LOCALDOMAIN, RES_OPTIONS, HOSTALIASES: the resolver reads none */
+        /* nothing of the helper's environment (LOCALDOMAIN, HOSTALIASES) for
+         * the resolver; a name's resolution waits 2 s a server, once, so
+         * that an unreachable resolver is "unresolved" within the limit */
+        clearenv();
+        setenv("RES_OPTIONS", "timeout:2 attempts:1", 1);
         if (flags & PROBE_RAW_ICMP4)
                 p.icmp4 = icmp_open(AF_INET);
         if (flags & PROBE_RAW_ICMP6)
