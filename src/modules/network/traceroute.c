@@ -144,12 +144,9 @@ static int slot_open(struct probe_slot *s, int family, int ttl) {
         return 0;
 }
 
-/* Sends the probes of one hop and waits for their answers: the hop object. */
-static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, bool *ret_stop) {
-        struct probe_slot s[TRACE_PROBES];
-        json_t *rtts = json_array(), *o;
-        const char *from = NULL, *error = NULL;
-        bool reached = false;
+/* Sends the probes of one hop; a probe that cannot be sent (no route) is
+ * answered at once with its error. */
+static void hop_send(struct probe_slot *s, int hop, struct sockaddr_storage *dst, socklen_t len) {
         int family = dst->ss_family;
 
         for (int i = 0; i < TRACE_PROBES; i++) {
@@ -165,13 +162,19 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
                 if (r >= 0 && sendto(s[i].fd, payload, sizeof payload, 0, (struct sockaddr *)dst,
                                      len) < 0)
                         r = -errno;
-                if (r < 0) { /* no route, say: the answer of this probe */
+                if (r < 0) {
                         s[i].answered = true;
                         s[i].verdict = -1;
                         s[i].error = strerror(-r);
                 }
         }
+}
+
+/* Waits up to TRACE_WAIT_USEC for the probes' answers.  A socket in error
+ * with nothing on its queue is that error (it would poll ready forever). */
+static void hop_wait(struct probe_slot *s, int family) {
         uint64_t until = now_usec() + TRACE_WAIT_USEC;
+
         for (;;) {
                 struct pollfd pfd[TRACE_PROBES];
                 int n = 0, idx[TRACE_PROBES];
@@ -182,14 +185,33 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
                                 idx[n++] = i;
                         }
                 if (n == 0 || now >= until)
-                        break;
+                        return;
                 if (poll(pfd, (nfds_t)n, (int)((until - now + 999) / 1000)) <= 0)
                         continue;
-                for (int k = 0; k < n; k++)
-                        if (pfd[k].revents)
-                                slot_read(&s[idx[k]], family);
+                for (int k = 0; k < n; k++) {
+                        struct probe_slot *sl = &s[idx[k]];
+                        int e = 0;
+                        socklen_t el = sizeof e;
+                        if (!pfd[k].revents || slot_read(sl, family) > 0)
+                                continue;
+                        getsockopt(sl->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+                        sl->answered = true;
+                        sl->verdict = -1;
+                        sl->error = strerror(e ? e : EIO);
+                }
         }
+}
+
+/* Sends the probes of one hop and waits for their answers: the hop object. */
+static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, bool *ret_stop) {
+        struct probe_slot s[TRACE_PROBES];
+        json_t *rtts = json_array(), *o;
+        const char *from = NULL, *error = NULL;
         char want[INET6_ADDRSTRLEN];
+        bool reached = false;
+
+        hop_send(s, hop, dst, len);
+        hop_wait(s, dst->ss_family);
         probe_address_text((struct sockaddr *)dst, want, sizeof want);
         for (int i = 0; i < TRACE_PROBES; i++) {
                 if (s[i].fd >= 0)
