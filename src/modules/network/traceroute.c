@@ -29,10 +29,10 @@
 #include "modules/network/probe.h"
 #include "util.h"
 
-#define TRACE_PROBES     3
-#define TRACE_PORT_BASE  33434
-#define TRACE_WAIT_USEC  1000000u
-#define TRACE_HOPS_MAX   30
+#define TRACE_PROBES    3
+#define TRACE_PORT_BASE 33434
+#define TRACE_WAIT_USEC 1000000u
+#define TRACE_HOPS_MAX  30
 
 static const char *const families[] = {"any", "ipv4", "ipv6", NULL};
 
@@ -75,7 +75,8 @@ static int icmp_verdict(int family, const struct sock_extended_err *ee, const ch
                 *error = strerror((int)ee->ee_errno);
                 return -1;
         }
-        if ((!v6 && ee->ee_type == ICMP_TIME_EXCEEDED) || (v6 && ee->ee_type == ICMP6_TIME_EXCEEDED))
+        if ((!v6 && ee->ee_type == ICMP_TIME_EXCEEDED) ||
+            (v6 && ee->ee_type == ICMP6_TIME_EXCEEDED))
                 return 0;
         if ((!v6 && ee->ee_type == ICMP_DEST_UNREACH && ee->ee_code == ICMP_PORT_UNREACH) ||
             (v6 && ee->ee_type == ICMP6_DST_UNREACH && ee->ee_code == ICMP6_DST_UNREACH_NOPORT))
@@ -87,10 +88,10 @@ static int icmp_verdict(int family, const struct sock_extended_err *ee, const ch
                          : ee->ee_code >= ICMP_NET_ANO      ? "administratively prohibited"
                                                             : "destination unreachable";
         else if (v6 && ee->ee_type == ICMP6_DST_UNREACH)
-                *error = ee->ee_code == ICMP6_DST_UNREACH_NOROUTE   ? "network unreachable"
-                         : ee->ee_code == ICMP6_DST_UNREACH_ADMIN   ? "administratively prohibited"
-                         : ee->ee_code == ICMP6_DST_UNREACH_ADDR    ? "host unreachable"
-                                                                    : "destination unreachable";
+                *error = ee->ee_code == ICMP6_DST_UNREACH_NOROUTE ? "network unreachable"
+                         : ee->ee_code == ICMP6_DST_UNREACH_ADMIN ? "administratively prohibited"
+                         : ee->ee_code == ICMP6_DST_UNREACH_ADDR  ? "host unreachable"
+                                                                  : "destination unreachable";
         else
                 *error = "unexpected ICMP error";
         return -1;
@@ -159,8 +160,8 @@ static void hop_send(struct probe_slot *s, int hop, struct sockaddr_storage *dst
                         ((struct sockaddr_in6 *)dst)->sin6_port = htons(port);
                 int r = slot_open(&s[i], family, hop);
                 s[i].sent = now_usec();
-                if (r >= 0 && sendto(s[i].fd, payload, sizeof payload, 0, (struct sockaddr *)dst,
-                                     len) < 0)
+                if (r >= 0 &&
+                    sendto(s[i].fd, payload, sizeof payload, 0, (struct sockaddr *)dst, len) < 0)
                         r = -errno;
                 if (r < 0) {
                         s[i].answered = true;
@@ -243,8 +244,7 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
         return o;
 }
 
-static int traceroute_probe(struct probe *p, json_t *args, json_t **ret,
-                            struct module_error *err) {
+static int traceroute_probe(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
         const char *host = json_string_value(json_object_get(args, "host"));
         json_t *m = json_object_get(args, "max_hops");
         int max = m ? (int)json_integer_value(m) : TRACE_HOPS_MAX;
