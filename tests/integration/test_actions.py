@@ -92,9 +92,12 @@ def test_schema_publishes_actions_and_roles(daemon):
     assert [(x["name"], x["type"]) for x in a["args"]] == [("force", "boolean")]
     assert users["front_reads"] is False
     # every command says who may run it: the default for its kind, or the
-    # role its module gives it (the mail queue's operations are operators')
+    # role its module gives it (the mail queue's operations and the network
+    # diagnostics are operators')
     lower = {("mail", n): "operator" for n in ("queue_flush", "queue_hold", "queue_release",
                                                "queue_requeue", "kick")}
+    lower.update({("network", n): "operator" for n in ("ping", "traceroute", "lookup",
+                                                       "portcheck")})
     for m in daemon.https("GET", "/api/v1/modules").json["modules"]:
         for c in daemon.https("GET", f"/api/v1/modules/{m['name']}/schema").json["commands"]:
             default = "admin" if c["changes_state"] else "monitor"
