@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "kv.h"
@@ -69,8 +70,13 @@ void fputs_sanitized(const char *s, FILE *f) {
         }
 }
 
+/* JSON as the server gave it.  On a terminal every non-ASCII character is
+ * a \u escape: a string the server holds (a process's name, a DNS TXT
+ * record) may carry C1 controls (U+009B, CSI) that a terminal would obey;
+ * piped, the text stays UTF-8 for the program that reads it. */
 int print_json(json_t *v) {
-        _cleanup_free_ char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+        size_t flags = JSON_INDENT(2) | JSON_ENCODE_ANY | (isatty(STDOUT_FILENO) ? JSON_ENSURE_ASCII : 0);
+        _cleanup_free_ char *s = json_dumps(v, flags);
 
         if (!s)
                 return -ENOMEM;

@@ -754,6 +754,19 @@ static bool stream_asked(struct MHD_Connection *c) {
         return query_lookup(c, "stream", NULL) > 0;
 }
 
+/* Whether the request may be a streaming command: a POST of
+ * /api/v1/modules/M/commands/C.  Only those take one of the few stream
+ * slots; a read that merely carries ?stream holds none. */
+static bool stream_route(const char *method, const char *url) {
+        static const char prefix[] = "/api/v1/modules/";
+        const char *p;
+
+        if (strcmp(method, "POST") != 0 || strncmp(url, prefix, sizeof prefix - 1) != 0)
+                return false;
+        p = strchr(url + sizeof prefix - 1, '/');
+        return p && strncmp(p, "/commands/", 10) == 0 && p[10] && !strchr(p + 10, '/');
+}
+
 static int stream_new(struct request *req) {
         struct stream *st = calloc(1, sizeof *st);
 
@@ -959,7 +972,7 @@ static enum MHD_Result slow_start(struct MHD_Connection *c, const struct conn *c
         req->cn = cn;
         req->method = method;
         req->url = url;
-        if (stream_asked(c) && !req->stream) {
+        if (stream_asked(c) && stream_route(method, url) && !req->stream) {
                 if (atomic_fetch_add(&streams_running, 1) >= HELPER_STREAM_CHANNELS) {
                         struct api_response resp = {0};
                         atomic_fetch_sub(&streams_running, 1);

@@ -1861,6 +1861,10 @@ static int op_collection_action(struct helper *h, const struct caller *c, json_t
         r = a->run(&ctx, id, in, dry_run, &out, e);
         plan = json_object_get(out, "plan");
         if (dry_run) {
+                /* A guard's refusal is audited even when only a dry run
+                 * asked (the plan of an action its caller may not take). */
+                if (r < 0 && e->status == 403)
+                        op_record(c, m->name, operation, record_args, NULL);
                 if (r >= 0)
                         *ret = action_answer(out);
                 return r < 0 ? r : *ret ? 0 : -ENOMEM;

@@ -179,11 +179,11 @@ def test_guards_refuse_and_audit(pd):
             assert r.json["error"]["code"] == "forbidden", (what, r)
         r = act(d, pid, "renice", {"nice": 19})
         assert r.status == 403, (what, r)
-        # a dry run is refused alike
+        # a dry run is refused alike, and its refusal audited too
         assert act(d, pid, "signal", {"signal": "TERM"}, query="?dry_run=1").status == 403
         assert state_of(pid) not in (None, "T", "t", "Z"), what
         recs = action_records(d, pid)
-        assert len(recs) == 2 and {x["result"] for x in recs} == {"refused"}, (what, recs)
+        assert len(recs) == 3 and {x["result"] for x in recs} == {"refused"}, (what, recs)
         assert len(action_records(d, pid, "renice")) == 1, what
     assert "Steward" in act(d, d.proc.pid, "signal", {"signal": "TERM"}).json["error"]["message"]
     assert "kernel thread" in act(d, 2, "signal", {"signal": "TERM"}).json["error"]["message"]

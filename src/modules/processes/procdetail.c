@@ -163,7 +163,8 @@ static int fd_one(struct fd_walk *w, int fdfd, const char *name) {
         w->count++;
         if (socket_inode(link, &inode)) {
                 const struct sock_entry *e = sockset_find(w->listen, inode);
-                if (e && json_array_append_new(w->listening, socket_json(e, false, fd)) < 0)
+                if (e && json_array_size(w->listening) < PROCDETAIL_FILES_MAX &&
+                    json_array_append_new(w->listening, socket_json(e, false, fd)) < 0)
                         return -ENOMEM;
                 if (w->all && (e = sockset_find(w->all, inode)) &&
                     json_array_size(w->sockets) < PROCDETAIL_FILES_MAX &&

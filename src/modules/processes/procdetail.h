@@ -8,7 +8,7 @@
  * start_ticks differ is another one and is not read (list: left out; show:
  * 409 process_changed).  Every read is bounded: PROCDETAIL_PIDS_MAX
  * processes a request, PROCDETAIL_FDS_MAX descriptors walked a process,
- * PROCDETAIL_FILES_MAX files and sockets listed, environ and maps capped in
+ * PROCDETAIL_FILES_MAX files, sockets and listeners listed, environ and maps capped in
  * bytes.
  */
 #pragma once
