@@ -134,7 +134,13 @@ def test_monitor_lists_without_command_lines(daemon, prog):
     assert r.status == 200, r
     shown = r.json["process"]
     assert "environment" not in shown and "cmdline" not in shown
+    # what the process has open is an operator's view: a monitor gets counts
+    assert not {"files", "sockets", "maps"} & set(shown), shown
     assert shown["open_files"] >= 4  # the helper's read still serves a monitor
+    op = daemon.https("GET", f"/api/v1/processes/{prog['pid']}",
+                      token=token_for(daemon, "operator")).json["process"]
+    assert "environment" not in op and "cmdline" not in op
+    assert any(f["path"] == prog["file"] for f in op["files"]) and op["sockets"] and op["maps"]
     assert {"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1",
             "port": prog["port"]} in shown["listening"]
 

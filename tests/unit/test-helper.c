@@ -730,6 +730,11 @@ static const struct probe {
          "{\"module\": \"processes\", \"args\": {\"what\": \"show\", \"pid\": 1, \"environ\": "
          "true}}",
          "RRA"},
+        /* Its open files, sockets and maps are an operator's. */
+        {"module_read",
+         "{\"module\": \"processes\", \"args\": {\"what\": \"show\", \"pid\": 1, \"files\": "
+         "true}}",
+         "RAA"},
         {"module_read", "{\"module\": \"processes\", \"args\": {\"what\": \"environ\"}}", "RRR"},
         {"audit_list", NULL, "AAA"},
         {"audit_get", "{\"id\": \"1\"}", "AAA"},

@@ -434,6 +434,7 @@ static int read_show(json_t *args, json_t **ret, struct module_error *err) {
         json_t *st = json_object_get(args, "start_ticks"), *o = NULL;
         struct sockset listen = {}, all = {};
         struct procfs_buf b = {};
+        bool files;
         int pid, fd, r;
 
         if (pid_arg(json_object_get(args, "pid"), &pid) < 0 ||
@@ -454,10 +455,12 @@ static int read_show(json_t *args, json_t **ret, struct module_error *err) {
                 module_error_set(err, 404, "not_found", NULL, "no process %d", pid);
                 return -ENOENT;
         }
+        files = json_is_true(json_object_get(args, "files"));
         (void)sockset_load(false, &listen);
-        (void)sockset_load(true, &all);
-        r = detail_one(fd, &b, &listen, &all, &o);
-        if (r >= 0)
+        if (files)
+                (void)sockset_load(true, &all);
+        r = detail_one(fd, &b, &listen, files ? &all : NULL, &o);
+        if (r >= 0 && files)
                 r = show_extras(fd, &b, json_is_true(json_object_get(args, "environ")), o);
         close(fd);
         sockets_free(listen.v, listen.n);
@@ -479,7 +482,9 @@ int procdetail_role(json_t *args) {
         if (STREQ(what, "detail"))
                 return ROLE_MONITOR;
         if (STREQ(what, "show"))
-                return json_is_true(json_object_get(args, "environ")) ? ROLE_ADMIN : ROLE_MONITOR;
+                return json_is_true(json_object_get(args, "environ")) ? ROLE_ADMIN
+                       : json_is_true(json_object_get(args, "files")) ? ROLE_OPERATOR
+                                                                       : ROLE_MONITOR;
         return -1;
 }
 

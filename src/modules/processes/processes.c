@@ -55,6 +55,13 @@ static bool is_admin(const struct module_ctx *ctx) {
         return ctx && ctx->role && STREQ(ctx->role, "admin");
 }
 
+/* Open files, socket peers and mapped files of another account's process
+ * are more than a monitor's view (/proc shows them to root only): the
+ * operators and admins who may act on a process see them. */
+static bool sees_files(const struct module_ctx *ctx) {
+        return is_admin(ctx) || (ctx && ctx->role && STREQ(ctx->role, "operator"));
+}
+
 /* ---- status ------------------------------------------------------------------ */
 
 static int count_processes(size_t *ret) {
@@ -354,8 +361,9 @@ static int show_extras(const struct module_ctx *ctx, const struct proc_item *it,
         int r;
 
         r = via_helper(ctx,
-                       json_pack("{s:s, s:i, s:I, s:b}", "what", "show", "pid", it->pid,
-                                 "start_ticks", (json_int_t)it->start_ticks, "environ", c->admin),
+                       json_pack("{s:s, s:i, s:I, s:b, s:b}", "what", "show", "pid", it->pid,
+                                 "start_ticks", (json_int_t)it->start_ticks, "environ", c->admin,
+                                 "files", sees_files(ctx)),
                        &d, err);
         if (r < 0)
                 return r;
