@@ -193,6 +193,12 @@ int cli_call(struct cli *c, const char *method, const char *target, json_t *body
  * after parsing, as they may hold a secret. */
 int cli_request(struct cli *c, const char *method, const char *target, const char *body,
                 size_t body_len, json_t **ret, long *ret_status, json_t **ret_error);
+/* GET target and, with --json, print the server's answer as it is when
+ * standard output is not a terminal (a long list is never parsed and
+ * dumped again: `steward --json ps` of thousands of processes); on a
+ * terminal, or for a refusal, as cli_call() and print_json() do.  Only for
+ * answers that hold no secret. */
+int cli_get_json(struct cli *c, const char *target);
 /* A module's streaming command (docs/api.md, "Streaming commands"): POST
  * /api/v1/modules/MODULE/commands/NAME?stream=1 with args (taken over).
  * on_progress gets each progress event's data (borrowed) as it arrives; a

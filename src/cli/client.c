@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "sse.h"
@@ -255,6 +256,45 @@ int cli_request(struct cli *c, const char *method, const char *target, const cha
         if (ret_status)
                 *ret_status = status;
         return 0;
+}
+
+int cli_get_json(struct cli *c, const char *target) {
+        json_t *answer = NULL;
+        char *resp = NULL;
+        size_t resp_len = 0;
+        long status = 0;
+        int r;
+
+        if (isatty(STDOUT_FILENO)) {
+                r = cli_call(c, "GET", target, NULL, &answer);
+                if (r >= 0)
+                        r = print_json(answer);
+                json_decref(answer);
+                return r;
+        }
+        r = http_request(c->http, "GET", target, NULL, 0, &status, &resp, &resp_len);
+        if (r == -ECOMM || r == -EBADMSG) {
+                cli_report_transport(c);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (status >= 200 && status <= 299 && resp_len > 0 && resp[0] == '{') {
+                r = fwrite(resp, 1, resp_len, stdout) == resp_len && putchar('\n') != EOF ? 0 : -EIO;
+                free(resp);
+                return r;
+        }
+        answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
+        free(resp);
+        if (status < 200 || status > 299) {
+                cli_report_refusal(c, status, answer);
+                json_decref(answer);
+                return -EREMOTEIO;
+        }
+        json_decref(answer);
+        fprintf(stderr, "steward: %s: the answer to GET %s is not a JSON object (HTTP %ld)\n",
+                c->where, target, status);
+        return -EBADMSG;
 }
 
 /* ---- a streaming command's events ------------------------------------------------ */

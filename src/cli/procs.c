@@ -256,10 +256,12 @@ int verb_ps(struct cli *c, int argc, char **argv) {
                 r = buf_append(&q, "", 1);
         if (r < 0)
                 return r == -E2BIG ? usage_error("the filters are too long") : r;
+        if (c->json)
+                return cli_get_json(c, q.data);
         r = cli_call(c, "GET", q.data, NULL, &answer);
         if (r < 0)
                 return r;
-        r = c->json ? print_json(answer) : print_processes(answer, tree, detail);
+        r = print_processes(answer, tree, detail);
         json_decref(answer);
         return r;
 }
