@@ -62,6 +62,9 @@ ZONE = "steward.test"
 TTL = 300
 BIG_TXT = "{i:02d}" + "x" * 198  # 200 bytes, 10 of them at big.steward.test
 BIG_TXT_COUNT = 10
+# glibc's own default is 5 s and 2 attempts; longer here, so that a probe
+# that left it to resolv.conf would outlast its limit when B is silent
+RESOLV_OPTIONS = "timeout:5 attempts:3"
 
 # What B's dnsmasq serves ({b} is B's IPv4 address, {b6} its IPv6 one).
 RECORDS = {
@@ -281,7 +284,7 @@ table inet stewardtest {{
         if resolv.is_symlink() or resolv.exists():
             resolv.unlink()
         resolv.write_text(f"# the network tests' resolver (B's dnsmasq)\n"
-                          f"nameserver {self.b_ip}\nsearch {ZONE}\noptions timeout:1 attempts:2\n")
+                          f"nameserver {self.b_ip}\nsearch {ZONE}\noptions {RESOLV_OPTIONS}\n")
         self.daemon = NetDaemon(self.base / "d", self.a_mgmt)
         self.daemon.wrap = lambda argv: ["nsenter", f"--net=/run/netns/{self.ns_a}", "--",
                                          *ns_argv(self.etc, argv)]

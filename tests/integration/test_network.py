@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from net_ns import BIG_TXT, BIG_TXT_COUNT, RECORDS, TTL, ZONE, net_ns, net  # noqa: F401
+from net_ns import (BIG_TXT, BIG_TXT_COUNT, RECORDS, RESOLV_OPTIONS, TTL, ZONE,  # noqa: F401
+                    net_ns, net)
 
 INFO = "/api/v1/modules/network/info"
 
@@ -49,7 +50,7 @@ def test_info_shows_interfaces_addresses_routes_and_resolver(net):
     assert routes[("ipv4", net.a_net)]["gateway"] is None  # on the link
     assert not any(x["destination"] == "default" for x in info["routes"])
     assert info["dns"] == {"source": "/etc/resolv.conf", "servers": [net.b_ip],
-                           "search": [ZONE], "options": ["timeout:1", "attempts:2"],
+                           "search": [ZONE], "options": RESOLV_OPTIONS.split(),
                            "resolved": False}
 
 
@@ -184,6 +185,19 @@ def test_portcheck_resolves_a_name(net):
     r = net.command("portcheck", {"host": f"www.{ZONE}", "port": net.open_port})
     assert r.status == 200, r
     assert r.json["address"] in (net.b_ip, net.b_ip6) and r.json["state"] == "open"
+
+
+def test_portcheck_when_the_resolver_is_silent(net):
+    """With B's packets dropped on the way the resolver does not answer: the
+    name is unresolved (the probe waits 2 s a resolver, whatever
+    resolv.conf says), not a timeout of the whole run."""
+    net.in_ns(net.ns_r, "ip", "route", "add", "blackhole", f"{net.b_ip}/32", check=True)
+    try:
+        r = net.command("portcheck", {"host": f"www.{ZONE}", "port": 53, "timeout_ms": 100})
+        assert r.status == 422, r
+        assert r.json["error"]["code"] == "unresolved", r.json
+    finally:
+        net.in_ns(net.ns_r, "ip", "route", "del", "blackhole", f"{net.b_ip}/32", check=True)
 
 
 def test_portcheck_a_name_that_does_not_resolve(net):

@@ -104,13 +104,14 @@ static void test_resolv_conf(void **state) {
 static void test_host_grammar(void **state) {
         (void)state;
         static const char *const good[] = {
-                "example.org", "example.org.", "a", "a-b.c", "192.0.2.1", "2001:db8::1", "::1",
-                "xn--bcher-kva.example", "0.example",
+                "example.org", "example.org.", "a",   "a-b.c",
+                "192.0.2.1",   "2001:db8::1",  "::1", "xn--bcher-kva.example",
+                "0.example",
         };
         static const char *const bad[] = {
-                "", ".", "-x.example", "x-.example", "a..b", ".a", "a b", "a_b.example",
-                "-oProxyCommand=x", "x;y", "192.0.2.1/24", "[::1]", "a\nb", "é.example",
-                "2001:db8::1%eth0",
+                "",     ".",           "-x.example",       "x-.example", "a..b",         ".a",
+                "a b",  "a_b.example", "-oProxyCommand=x", "x;y",        "192.0.2.1/24", "[::1]",
+                "a\nb", "é.example",   "2001:db8::1%eth0",
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
                 if (!probe_host_valid(good[i]))
@@ -368,10 +369,50 @@ static void test_query_build(void **state) {
 
         assert_int_equal(dns_query_build(0xabcd, "www.example.org.", 28, q, sizeof q, &n), 0);
         static const uint8_t want[] = {
-                0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1,                       /* header */
-                3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0,
-                0, 28, 0, 1,                                                          /* AAAA IN */
-                0, 0, 41, DNS_UDP_SIZE >> 8, DNS_UDP_SIZE & 0xff, 0, 0, 0, 0, 0, 0,   /* OPT */
+                0xab,
+                0xcd,
+                0x01,
+                0x00,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                1, /* header */
+                3,
+                'w',
+                'w',
+                'w',
+                7,
+                'e',
+                'x',
+                'a',
+                'm',
+                'p',
+                'l',
+                'e',
+                3,
+                'o',
+                'r',
+                'g',
+                0,
+                0,
+                28,
+                0,
+                1, /* AAAA IN */
+                0,
+                0,
+                41,
+                DNS_UDP_SIZE >> 8,
+                DNS_UDP_SIZE & 0xff,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0, /* OPT */
         };
         assert_int_equal(n, sizeof want);
         assert_memory_equal(q, want, sizeof want);
@@ -395,9 +436,9 @@ static void test_query_build(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_resolv_conf),   cmocka_unit_test(test_host_grammar),
-                cmocka_unit_test(test_name_grammar),  cmocka_unit_test(test_decode_typed),
-                cmocka_unit_test(test_decode_other),  cmocka_unit_test(test_decode_malformed),
+                cmocka_unit_test(test_resolv_conf),  cmocka_unit_test(test_host_grammar),
+                cmocka_unit_test(test_name_grammar), cmocka_unit_test(test_decode_typed),
+                cmocka_unit_test(test_decode_other), cmocka_unit_test(test_decode_malformed),
                 cmocka_unit_test(test_query_build),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

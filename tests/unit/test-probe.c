@@ -37,8 +37,8 @@ static int record_progress(const struct module_ctx *ctx, json_t *event) {
         return 0;
 }
 
-static const struct module_ctx ctx = {.user = "alice", .role = "operator", .source = "test",
-                                      .progress = record_progress};
+static const struct module_ctx ctx = {
+        .user = "alice", .role = "operator", .source = "test", .progress = record_progress};
 
 static int run_args(probe_fn fn, json_t *args, uint64_t limit_usec, json_t **ret,
                     struct module_error *err) {
@@ -201,8 +201,9 @@ static void test_progress_is_handed_on(void **state) {
         assert_true(json_is_true(json_object_get(ret, "done")));
         assert_int_equal(json_array_size(seen), 3);
         for (size_t i = 0; i < 3; i++)
-                assert_int_equal(json_integer_value(json_object_get(json_array_get(seen, i), "hop")),
-                                 (json_int_t)i + 1);
+                assert_int_equal(
+                        json_integer_value(json_object_get(json_array_get(seen, i), "hop")),
+                        (json_int_t)i + 1);
         json_decref(ret);
 }
 
@@ -290,10 +291,13 @@ static int teardown(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_drops_to_nobody), cmocka_unit_test(test_cannot_escape),
+                cmocka_unit_test(test_drops_to_nobody),
+                cmocka_unit_test(test_cannot_escape),
                 cmocka_unit_test(test_progress_is_handed_on),
-                cmocka_unit_test(test_error_comes_back), cmocka_unit_test(test_deadline_kills),
-                cmocka_unit_test(test_bounds),          cmocka_unit_test(test_lock_is_per_user),
+                cmocka_unit_test(test_error_comes_back),
+                cmocka_unit_test(test_deadline_kills),
+                cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_lock_is_per_user),
         };
         if (geteuid() != 0) {
                 printf("1..0 # SKIP needs root (the probe drops to nobody)\n");

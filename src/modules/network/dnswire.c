@@ -33,8 +33,8 @@ static const struct {
         const char *name;
         uint16_t type;
 } types[] = {
-        {"A", 1},     {"NS", 2},    {"CNAME", 5}, {"SOA", 6},  {"PTR", 12},    {"MX", 15},
-        {"TXT", 16},  {"AAAA", 28}, {"SRV", 33},  {"OPT", 41}, {"DNAME", 39},  {"DS", 43},
+        {"A", 1},      {"NS", 2},    {"CNAME", 5},   {"SOA", 6},   {"PTR", 12},   {"MX", 15},
+        {"TXT", 16},   {"AAAA", 28}, {"SRV", 33},    {"OPT", 41},  {"DNAME", 39}, {"DS", 43},
         {"RRSIG", 46}, {"NSEC", 47}, {"DNSKEY", 48}, {"CAA", 257},
 };
 
@@ -55,9 +55,9 @@ static void type_name(uint16_t t, char *buf, size_t len) {
 }
 
 const char *dns_rcode_name(int rcode) {
-        static const char *const names[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                            "NOTIMP",   "REFUSED", "YXDOMAIN", "YXRRSET",
-                                            "NXRRSET",  "NOTAUTH", "NOTZONE"};
+        static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                            "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                            "NXRRSET", "NOTAUTH", "NOTZONE"};
         return rcode >= 0 && (size_t)rcode < ELEMENTSOF(names) ? names[rcode] : NULL;
 }
 
@@ -91,7 +91,8 @@ int dns_query_build(uint16_t id, const char *name, uint16_t type, uint8_t *buf, 
         buf[n++] = (uint8_t)(type >> 8), buf[n++] = (uint8_t)type;
         buf[n++] = 0, buf[n++] = 1; /* IN */
         /* OPT: root name, type 41, class = our UDP size, ttl 0, no data */
-        const uint8_t opt[11] = {0, 0, 41, DNS_UDP_SIZE >> 8, DNS_UDP_SIZE & 0xff, 0, 0, 0, 0, 0, 0};
+        const uint8_t opt[11] = {0, 0, 41, DNS_UDP_SIZE >> 8, DNS_UDP_SIZE & 0xff, 0, 0, 0,
+                                 0, 0, 0};
         memcpy(buf + n, opt, sizeof opt);
         n += sizeof opt;
         *ret_len = n;
@@ -156,8 +157,8 @@ static int rdata_generic(struct buf *b, const uint8_t *p, size_t n) {
 }
 
 /* One record's rdata: its text into b and its typed members into o. */
-static int rdata_decode(const struct msg *m, uint16_t type, size_t off, size_t rdlen,
-                        struct buf *b, json_t *o) {
+static int rdata_decode(const struct msg *m, uint16_t type, size_t off, size_t rdlen, struct buf *b,
+                        json_t *o) {
         const uint8_t *p = m->p + off;
         char n1[NS_MAXDNAME + 2], n2[NS_MAXDNAME + 2], a[INET6_ADDRSTRLEN];
         size_t next, end = off + rdlen;
@@ -284,9 +285,8 @@ static int rr_decode(const struct msg *m, size_t *off, json_t **ret) {
         buf_init(&b, DNS_TEXT_MAX);
         r = rdata_decode(m, type, p + 10, rdlen, &b, o);
         if (r >= 0)
-                r = json_object_set_new(o, "data", json_string(b.data ? b.data : "")) < 0
-                            ? -ENOMEM
-                            : 0;
+                r = json_object_set_new(o, "data", json_string(b.data ? b.data : "")) < 0 ? -ENOMEM
+                                                                                          : 0;
         buf_free(&b);
         if (r < 0) {
                 json_decref(o);

@@ -28,12 +28,12 @@
 #include "modules/network/probe.h"
 #include "util.h"
 
-#define RESOLVER_MAXNS 3
-#define ASK_WAIT_MS    2000
-#define ASK_TRIES      2
+#define RESOLVER_MAXNS    3
+#define ASK_WAIT_MS       2000
+#define ASK_TRIES         2
 #define LOOKUP_LIMIT_USEC (25u * 1000000u)
 
-static const char *const types[] = {"A",   "AAAA", "MX",  "TXT", "NS",    "SOA",
+static const char *const types[] = {"A",   "AAAA", "MX",  "TXT",   "NS", "SOA",
                                     "PTR", "SRV",  "CAA", "CNAME", NULL};
 
 static bool ip_literal(const char *s, int *ret_family) {
@@ -196,7 +196,8 @@ static bool answers_query(const uint8_t *q, size_t qlen, const uint8_t *ans, siz
 /* The question over TCP (after a truncated answer). */
 static int ask_tcp(const struct sockaddr_storage *ss, socklen_t slen, const uint8_t *q, size_t qlen,
                    uint8_t *ans, size_t *ret_len) {
-        _cleanup_close_ int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        _cleanup_close_ int fd =
+                socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         uint8_t out[2 + 600], l[2];
         int e = 0, r;
         socklen_t el = sizeof e;
@@ -230,7 +231,8 @@ static int ask_tcp(const struct sockaddr_storage *ss, socklen_t slen, const uint
 /* The question to one server: its answer's bytes, or -ETIMEDOUT & co. */
 static int ask(const struct sockaddr_storage *ss, socklen_t slen, const uint8_t *q, size_t qlen,
                uint8_t *ans, size_t *ret_len) {
-        _cleanup_close_ int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        _cleanup_close_ int fd =
+                socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         int r = -ETIMEDOUT;
 
         if (fd < 0)
@@ -284,9 +286,8 @@ static json_t *servers_to_ask(json_t *args) {
             (conf = resolv_conf_parse(text, n, "/etc/resolv.conf"))) {
                 json_t *v;
                 size_t i;
-                json_array_foreach(json_object_get(conf, "servers"), i, v)
-                        if (i < RESOLVER_MAXNS)
-                                json_array_append(list, v);
+                json_array_foreach(json_object_get(conf, "servers"), i, v) if (i < RESOLVER_MAXNS)
+                        json_array_append(list, v);
                 json_decref(conf);
         }
         if (json_array_size(list) == 0)
@@ -307,7 +308,8 @@ static int answer_result(json_t *args, const char *qname, const char *server_tex
         json_object_del(d, "id");
         json_object_set(d, "name", json_object_get(args, "name"));
         json_object_set_new(d, "question", json_string(qname));
-        json_object_set_new(d, "type", json_string(json_string_value(json_object_get(args, "type")) ?: "A"));
+        json_object_set_new(d, "type",
+                            json_string(json_string_value(json_object_get(args, "type")) ?: "A"));
         json_object_set_new(d, "server", json_string(server_text));
         json_object_set_new(d, "time_ms", json_real(ms));
         *ret = d;
@@ -328,7 +330,8 @@ static int lookup_probe(struct probe *p, json_t *args, json_t **ret, struct modu
         (void)p;
         if (!servers || !ans || question_name(name, type, qname, sizeof qname) < 0 ||
             getrandom(&id, sizeof id, 0) != sizeof id ||
-            dns_query_build(id, qname, (uint16_t)dns_type_from_name(type), q, sizeof q, &qlen) < 0) {
+            dns_query_build(id, qname, (uint16_t)dns_type_from_name(type), q, sizeof q, &qlen) <
+                    0) {
                 module_error_set(err, 400, "bad_request", "name", "cannot ask for %s", name);
                 return -EINVAL;
         }
@@ -353,8 +356,7 @@ static int lookup_probe(struct probe *p, json_t *args, json_t **ret, struct modu
         return -ETIMEDOUT;
 }
 
-int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
-               struct module_error *err) {
+int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret, struct module_error *err) {
         const char *name = json_string_value(json_object_get(args, "name"));
         const char *type = json_string_value(json_object_get(args, "type")) ?: "A";
 

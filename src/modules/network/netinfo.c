@@ -41,8 +41,8 @@
 #define DUMP_BUF_SIZE (32u << 10)
 
 struct dump {
-        json_t *links;  /* {"INDEX": interface} while dumping, then listed in order */
-        json_t *list;   /* the interfaces in index order */
+        json_t *links; /* {"INDEX": interface} while dumping, then listed in order */
+        json_t *list;  /* the interfaces in index order */
         json_t *routes;
         bool truncated;
 };
@@ -121,11 +121,16 @@ static json_t *flags_json(unsigned f) {
                 unsigned bit;
                 const char *name;
         } bits[] = {
-                {IFF_UP, "UP"},           {IFF_BROADCAST, "BROADCAST"},
-                {IFF_LOOPBACK, "LOOPBACK"}, {IFF_POINTOPOINT, "POINTOPOINT"},
-                {IFF_RUNNING, "RUNNING"}, {IFF_NOARP, "NOARP"},
-                {IFF_PROMISC, "PROMISC"}, {IFF_ALLMULTI, "ALLMULTI"},
-                {IFF_MULTICAST, "MULTICAST"}, {IFF_LOWER_UP, "LOWER_UP"},
+                {IFF_UP, "UP"},
+                {IFF_BROADCAST, "BROADCAST"},
+                {IFF_LOOPBACK, "LOOPBACK"},
+                {IFF_POINTOPOINT, "POINTOPOINT"},
+                {IFF_RUNNING, "RUNNING"},
+                {IFF_NOARP, "NOARP"},
+                {IFF_PROMISC, "PROMISC"},
+                {IFF_ALLMULTI, "ALLMULTI"},
+                {IFF_MULTICAST, "MULTICAST"},
+                {IFF_LOWER_UP, "LOWER_UP"},
                 {IFF_DORMANT, "DORMANT"},
         };
         json_t *a = json_array();
@@ -176,15 +181,15 @@ struct link_attrs {
         uint32_t mtu;
         uint8_t operstate;
         struct rtnl_link_stats64 stats; /* copied: netlink aligns attributes to 4 only */
-        const char *kind; /* IFLA_LINKINFO's IFLA_INFO_KIND: "veth", "bridge", … */
+        const char *kind;               /* IFLA_LINKINFO's IFLA_INFO_KIND: "veth", "bridge", … */
         bool has_mtu;
 };
 
 static int linkinfo_attr(const struct nlattr *a, void *data) {
         struct link_attrs *la = data;
 
-        if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 &&
-            mnl_attr_get_payload_len(a) <= 32)
+        if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+            mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0 && mnl_attr_get_payload_len(a) <= 32)
                 la->kind = mnl_attr_get_str(a);
         return MNL_CB_OK;
 }
@@ -231,7 +236,8 @@ static json_t *mac_json(const struct link_attrs *la) {
         if (!la->mac || la->mac_len == 0)
                 return json_null();
         for (size_t i = 0; i < la->mac_len; i++)
-                n += (size_t)snprintf(text + n, sizeof text - n, "%s%02x", i ? ":" : "", la->mac[i]);
+                n += (size_t)snprintf(text + n, sizeof text - n, "%s%02x", i ? ":" : "",
+                                      la->mac[i]);
         return json_string(text);
 }
 
@@ -251,21 +257,19 @@ static int link_cb(const struct nlmsghdr *nlh, void *data) {
         if (!la.name)
                 return MNL_CB_OK;
         int64_t speed = sys_int(la.name, "speed"), carrier = sys_int(la.name, "carrier");
-        json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:[], s:o}",
-                              "name", la.name, "index", ifm->ifi_index, "type",
-                              arphrd_name(ifm->ifi_type, tbuf, sizeof tbuf), "state",
-                              operstate_name(la.operstate), "flags", flags_json(ifm->ifi_flags),
-                              "mac", mac_json(&la), "mtu",
-                              la.has_mtu ? json_integer(la.mtu) : json_null(), "speed_mbps",
-                              speed > 0 ? json_integer(speed) : json_null(), "duplex",
-                              duplex_json(la.name), "carrier",
-                              carrier < 0 ? json_null() : json_boolean(carrier == 1), "addresses",
-                              "counters", counters_json(&la.stats));
+        json_t *o = json_pack(
+                "{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:[], s:o}", "name", la.name,
+                "index", ifm->ifi_index, "type", arphrd_name(ifm->ifi_type, tbuf, sizeof tbuf),
+                "state", operstate_name(la.operstate), "flags", flags_json(ifm->ifi_flags), "mac",
+                mac_json(&la), "mtu", la.has_mtu ? json_integer(la.mtu) : json_null(), "speed_mbps",
+                speed > 0 ? json_integer(speed) : json_null(), "duplex", duplex_json(la.name),
+                "carrier", carrier < 0 ? json_null() : json_boolean(carrier == 1), "addresses",
+                "counters", counters_json(&la.stats));
         if (!o)
                 return MNL_CB_ERROR;
-        json_object_set_new(o, "kind", la.kind && utf8_valid(la.kind, strlen(la.kind))
-                                               ? json_string(la.kind)
-                                               : json_null());
+        json_object_set_new(o, "kind",
+                            la.kind && utf8_valid(la.kind, strlen(la.kind)) ? json_string(la.kind)
+                                                                            : json_null());
         snprintf(key, sizeof key, "%d", ifm->ifi_index);
         json_object_set_new(d->links, key, o);
         json_array_append(d->list, o);
@@ -335,11 +339,11 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data) {
         p = aa.local ? aa.local : aa.address;
         if (!p || !inet_ntop(ifa->ifa_family, p, text, sizeof text))
                 return MNL_CB_OK;
-        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:s}", "family",
-                                              ifa->ifa_family == AF_INET ? "ipv4" : "ipv6",
-                                              "address", text, "prefix_length",
-                                              ifa->ifa_prefixlen, "scope",
-                                              scope_name(ifa->ifa_scope, sbuf, sizeof sbuf)));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:i, s:s}", "family",
+                                        ifa->ifa_family == AF_INET ? "ipv4" : "ipv6", "address",
+                                        text, "prefix_length", ifa->ifa_prefixlen, "scope",
+                                        scope_name(ifa->ifa_scope, sbuf, sizeof sbuf)));
         return MNL_CB_OK;
 }
 
@@ -441,22 +445,22 @@ static int route_cb(const struct nlmsghdr *nlh, void *data) {
         snprintf(key, sizeof key, "%u", ra.oif);
         if (ra.has_oif)
                 ifname = json_string_value(json_object_get(json_object_get(d->links, key), "name"));
-        json_t *o = json_pack(
-                "{s:s, s:s, s:s?, s:s?, s:I, s:s, s:s, s:o}", "family",
-                rtm->rtm_family == AF_INET ? "ipv4" : "ipv6", "destination", dst, "gateway",
-                ra.gateway ? gw : NULL, "interface", ifname, "metric",
-                (json_int_t)(ra.has_priority ? ra.priority : 0), "protocol",
-                protocol_name(rtm->rtm_protocol, pbuf, sizeof pbuf), "scope",
-                scope_name(rtm->rtm_scope, sbuf, sizeof sbuf), "table", table_json(table));
+        json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:s, s:s, s:o}", "family",
+                              rtm->rtm_family == AF_INET ? "ipv4" : "ipv6", "destination", dst,
+                              "gateway", ra.gateway ? gw : NULL, "interface", ifname, "metric",
+                              (json_int_t)(ra.has_priority ? ra.priority : 0), "protocol",
+                              protocol_name(rtm->rtm_protocol, pbuf, sizeof pbuf), "scope",
+                              scope_name(rtm->rtm_scope, sbuf, sizeof sbuf), "table",
+                              table_json(table));
         if (o && !ra.gateway)
                 json_object_set_new(o, "gateway", json_null());
         if (o && !ifname)
                 json_object_set_new(o, "interface", json_null());
         if (o && rtm->rtm_type != RTN_UNICAST)
-                json_object_set_new(o, "type", json_string(rtm->rtm_type == RTN_BLACKHOLE ? "blackhole"
-                                                           : rtm->rtm_type == RTN_UNREACHABLE
-                                                                   ? "unreachable"
-                                                                   : "prohibit"));
+                json_object_set_new(o, "type",
+                                    json_string(rtm->rtm_type == RTN_BLACKHOLE     ? "blackhole"
+                                                : rtm->rtm_type == RTN_UNREACHABLE ? "unreachable"
+                                                                                   : "prohibit"));
         json_array_append_new(d->routes, o);
         return MNL_CB_OK;
 }
@@ -470,7 +474,8 @@ static json_t *fqdn_json(const char *host) {
         if (!host[0] || getaddrinfo(host, NULL, &hints, &res) != 0)
                 return j;
         if (res && res->ai_canonname && strchr(res->ai_canonname, '.') &&
-            strlen(res->ai_canonname) <= 253 && utf8_valid(res->ai_canonname, strlen(res->ai_canonname)))
+            strlen(res->ai_canonname) <= 253 &&
+            utf8_valid(res->ai_canonname, strlen(res->ai_canonname)))
                 j = json_string(res->ai_canonname);
         freeaddrinfo(res);
         return j ? j : json_null();
@@ -518,14 +523,16 @@ int netinfo_status(json_t **ret, struct module_error *err) {
 
         json_decref(d.links);
         if (r >= 0) {
-                json_array_foreach(d.list, i, v)
-                        if (!STREQ(json_string_value(json_object_get(v, "type")) ?: "", "loopback") &&
-                            STREQ(json_string_value(json_object_get(v, "state")) ?: "", "up"))
-                                up++;
-                json_array_foreach(d.routes, i, v)
-                        if (STREQ(json_string_value(json_object_get(v, "destination")) ?: "",
-                                  "default"))
-                                defaults++;
+                json_array_foreach(
+                        d.list, i,
+                        v) if (!STREQ(json_string_value(json_object_get(v, "type")) ?: "",
+                                      "loopback") &&
+                               STREQ(json_string_value(json_object_get(v, "state")) ?: "", "up"))
+                        up++;
+                json_array_foreach(
+                        d.routes, i,
+                        v) if (STREQ(json_string_value(json_object_get(v, "destination")) ?: "",
+                                     "default")) defaults++;
                 dns = dns_json();
         }
         json_decref(d.list);

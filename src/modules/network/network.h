@@ -27,8 +27,7 @@ int netinfo_status(json_t **ret, struct module_error *err);
 #define RESOLV_CONF_MAX (64u << 10)
 json_t *resolv_conf_parse(const char *text, size_t n, const char *source);
 
-int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
-               struct module_error *err);
+int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret, struct module_error *err);
 extern const command_arg_t lookup_args[];
 #define LOOKUP_N_ARGS 3
 /* The lookup name grammar: a DNS name whose labels may also hold '_'

@@ -101,7 +101,8 @@ static bool icmp_prohibited(int fd) {
 /* In the probe child: the connect, with its outcome as errno (0: open;
  * EACCES for an ICMP "administratively prohibited"). */
 static int connect_within(const struct sockaddr *sa, socklen_t len, int timeout_ms) {
-        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e = 0, on = 1;
+        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e = 0,
+            on = 1;
         socklen_t elen = sizeof e;
 
         if (fd < 0)
@@ -130,8 +131,7 @@ static int connect_within(const struct sockaddr *sa, socklen_t len, int timeout_
         return e;
 }
 
-static int portcheck_probe(struct probe *p, json_t *args, json_t **ret,
-                           struct module_error *err) {
+static int portcheck_probe(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
         const char *host = json_string_value(json_object_get(args, "host")), *state, *reason;
         json_int_t port = json_integer_value(json_object_get(args, "port"));
         json_t *t = json_object_get(args, "timeout_ms");

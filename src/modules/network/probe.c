@@ -43,9 +43,9 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-#define PROBE_USER    "nobody"
-#define LOCK_DIR_NAME "probe-locks"
-#define CHILD_NOFILE  16
+#define PROBE_USER      "nobody"
+#define LOCK_DIR_NAME   "probe-locks"
+#define CHILD_NOFILE    16
 #define PROBE_DEPTH_MAX 8 /* {"result": {"hops": [{"rtt_ms": [ … ]}]}} is 5 */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -293,12 +293,24 @@ static bool caps_none(void) {
  * behaves as for any unprivileged process. */
 static int child_seccomp(void) {
         static const int denied[] = {
-                SCMP_SYS(execve),          SCMP_SYS(execveat),          SCMP_SYS(ptrace),
-                SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kcmp),
-                SCMP_SYS(pidfd_open),      SCMP_SYS(pidfd_getfd),       SCMP_SYS(pidfd_send_signal),
-                SCMP_SYS(setns),           SCMP_SYS(unshare),           SCMP_SYS(mount),
-                SCMP_SYS(bpf),             SCMP_SYS(perf_event_open),   SCMP_SYS(keyctl),
-                SCMP_SYS(add_key),         SCMP_SYS(request_key),       SCMP_SYS(userfaultfd),
+                SCMP_SYS(execve),
+                SCMP_SYS(execveat),
+                SCMP_SYS(ptrace),
+                SCMP_SYS(process_vm_readv),
+                SCMP_SYS(process_vm_writev),
+                SCMP_SYS(kcmp),
+                SCMP_SYS(pidfd_open),
+                SCMP_SYS(pidfd_getfd),
+                SCMP_SYS(pidfd_send_signal),
+                SCMP_SYS(setns),
+                SCMP_SYS(unshare),
+                SCMP_SYS(mount),
+                SCMP_SYS(bpf),
+                SCMP_SYS(perf_event_open),
+                SCMP_SYS(keyctl),
+                SCMP_SYS(add_key),
+                SCMP_SYS(request_key),
+                SCMP_SYS(userfaultfd),
         };
         scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
         uint64_t self = (uint64_t)getpid();
@@ -363,8 +375,8 @@ static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec) {
 
 static json_t *error_json(int r, const struct module_error *e) {
         return json_pack("{s:i, s:i, s:s, s:s, s:s}", "r", r, "status", e->status ? e->status : 500,
-                         "code", e->code[0] ? e->code : "internal", "message", e->message,
-                         "field", e->field);
+                         "code", e->code[0] ? e->code : "internal", "message", e->message, "field",
+                         e->field);
 }
 
 static void child_fail(int status, const char *code, const char *message) {
@@ -396,8 +408,7 @@ static int icmp_open(int family) {
 }
 
 static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, probe_fn fn,
-                                 json_t *args, uint64_t limit_usec, int wfd, uid_t uid,
-                                 gid_t gid) {
+                                 json_t *args, uint64_t limit_usec, int wfd, uid_t uid, gid_t gid) {
         struct module_ctx cctx = *ctx;
         cctx.progress = child_progress;
         cctx.progress_state = NULL;
@@ -409,7 +420,11 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
         child_fd = wfd;
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         child_signals();
-        clearenv(); /* LOCALDOMAIN, RES_OPTIONS, HOSTALIASES: the resolver reads none */
+        /* nothing of the helper's environment (LOCALDOMAIN, HOSTALIASES) for
+         * the resolver; a name's resolution waits 2 s a server, once, so
+         * that an unreachable resolver is "unresolved" within the limit */
+        clearenv();
+        setenv("RES_OPTIONS", "timeout:2 attempts:1", 1);
         if (flags & PROBE_RAW_ICMP4)
                 p.icmp4 = icmp_open(AF_INET);
         if (flags & PROBE_RAW_ICMP6)

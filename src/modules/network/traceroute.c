@@ -29,10 +29,10 @@
 #include "modules/network/probe.h"
 #include "util.h"
 
-#define TRACE_PROBES     3
-#define TRACE_PORT_BASE  33434
-#define TRACE_WAIT_USEC  1000000u
-#define TRACE_HOPS_MAX   30
+#define TRACE_PROBES    3
+#define TRACE_PORT_BASE 33434
+#define TRACE_WAIT_USEC 1000000u
+#define TRACE_HOPS_MAX  30
 
 static const char *const families[] = {"any", "ipv4", "ipv6", NULL};
 
@@ -75,7 +75,8 @@ static int icmp_verdict(int family, const struct sock_extended_err *ee, const ch
                 *error = strerror((int)ee->ee_errno);
                 return -1;
         }
-        if ((!v6 && ee->ee_type == ICMP_TIME_EXCEEDED) || (v6 && ee->ee_type == ICMP6_TIME_EXCEEDED))
+        if ((!v6 && ee->ee_type == ICMP_TIME_EXCEEDED) ||
+            (v6 && ee->ee_type == ICMP6_TIME_EXCEEDED))
                 return 0;
         if ((!v6 && ee->ee_type == ICMP_DEST_UNREACH && ee->ee_code == ICMP_PORT_UNREACH) ||
             (v6 && ee->ee_type == ICMP6_DST_UNREACH && ee->ee_code == ICMP6_DST_UNREACH_NOPORT))
@@ -87,10 +88,10 @@ static int icmp_verdict(int family, const struct sock_extended_err *ee, const ch
                          : ee->ee_code >= ICMP_NET_ANO      ? "administratively prohibited"
                                                             : "destination unreachable";
         else if (v6 && ee->ee_type == ICMP6_DST_UNREACH)
-                *error = ee->ee_code == ICMP6_DST_UNREACH_NOROUTE   ? "network unreachable"
-                         : ee->ee_code == ICMP6_DST_UNREACH_ADMIN   ? "administratively prohibited"
-                         : ee->ee_code == ICMP6_DST_UNREACH_ADDR    ? "host unreachable"
-                                                                    : "destination unreachable";
+                *error = ee->ee_code == ICMP6_DST_UNREACH_NOROUTE ? "network unreachable"
+                         : ee->ee_code == ICMP6_DST_UNREACH_ADMIN ? "administratively prohibited"
+                         : ee->ee_code == ICMP6_DST_UNREACH_ADDR  ? "host unreachable"
+                                                                  : "destination unreachable";
         else
                 *error = "unexpected ICMP error";
         return -1;
@@ -144,12 +145,9 @@ static int slot_open(struct probe_slot *s, int family, int ttl) {
         return 0;
 }
 
-/* Sends the probes of one hop and waits for their answers: the hop object. */
-static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, bool *ret_stop) {
-        struct probe_slot s[TRACE_PROBES];
-        json_t *rtts = json_array(), *o;
-        const char *from = NULL, *error = NULL;
-        bool reached = false;
+/* Sends the probes of one hop; a probe that cannot be sent (no route) is
+ * answered at once with its error. */
+static void hop_send(struct probe_slot *s, int hop, struct sockaddr_storage *dst, socklen_t len) {
         int family = dst->ss_family;
 
         for (int i = 0; i < TRACE_PROBES; i++) {
@@ -162,16 +160,22 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
                         ((struct sockaddr_in6 *)dst)->sin6_port = htons(port);
                 int r = slot_open(&s[i], family, hop);
                 s[i].sent = now_usec();
-                if (r >= 0 && sendto(s[i].fd, payload, sizeof payload, 0, (struct sockaddr *)dst,
-                                     len) < 0)
+                if (r >= 0 &&
+                    sendto(s[i].fd, payload, sizeof payload, 0, (struct sockaddr *)dst, len) < 0)
                         r = -errno;
-                if (r < 0) { /* no route, say: the answer of this probe */
+                if (r < 0) {
                         s[i].answered = true;
                         s[i].verdict = -1;
                         s[i].error = strerror(-r);
                 }
         }
+}
+
+/* Waits up to TRACE_WAIT_USEC for the probes' answers.  A socket in error
+ * with nothing on its queue is that error (it would poll ready forever). */
+static void hop_wait(struct probe_slot *s, int family) {
         uint64_t until = now_usec() + TRACE_WAIT_USEC;
+
         for (;;) {
                 struct pollfd pfd[TRACE_PROBES];
                 int n = 0, idx[TRACE_PROBES];
@@ -182,14 +186,33 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
                                 idx[n++] = i;
                         }
                 if (n == 0 || now >= until)
-                        break;
+                        return;
                 if (poll(pfd, (nfds_t)n, (int)((until - now + 999) / 1000)) <= 0)
                         continue;
-                for (int k = 0; k < n; k++)
-                        if (pfd[k].revents)
-                                slot_read(&s[idx[k]], family);
+                for (int k = 0; k < n; k++) {
+                        struct probe_slot *sl = &s[idx[k]];
+                        int e = 0;
+                        socklen_t el = sizeof e;
+                        if (!pfd[k].revents || slot_read(sl, family) > 0)
+                                continue;
+                        getsockopt(sl->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+                        sl->answered = true;
+                        sl->verdict = -1;
+                        sl->error = strerror(e ? e : EIO);
+                }
         }
+}
+
+/* Sends the probes of one hop and waits for their answers: the hop object. */
+static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, bool *ret_stop) {
+        struct probe_slot s[TRACE_PROBES];
+        json_t *rtts = json_array(), *o;
+        const char *from = NULL, *error = NULL;
         char want[INET6_ADDRSTRLEN];
+        bool reached = false;
+
+        hop_send(s, hop, dst, len);
+        hop_wait(s, dst->ss_family);
         probe_address_text((struct sockaddr *)dst, want, sizeof want);
         for (int i = 0; i < TRACE_PROBES; i++) {
                 if (s[i].fd >= 0)
@@ -221,8 +244,7 @@ static json_t *hop_run(int hop, struct sockaddr_storage *dst, socklen_t len, boo
         return o;
 }
 
-static int traceroute_probe(struct probe *p, json_t *args, json_t **ret,
-                            struct module_error *err) {
+static int traceroute_probe(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
         const char *host = json_string_value(json_object_get(args, "host"));
         json_t *m = json_object_get(args, "max_hops");
         int max = m ? (int)json_integer_value(m) : TRACE_HOPS_MAX;
