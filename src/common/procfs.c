@@ -1538,6 +1538,32 @@ static int parse_key_values(const char *p, const char *end, const char *const *k
         return 0;
 }
 
+int proc_schedstat_parse(const char *text, size_t len, struct proc_schedstat *ret) {
+        const char *p = TEXT_OR_EMPTY(text), *end = p + len, *line, *tok;
+        struct proc_schedstat st = {};
+        size_t line_len, tok_len, i = 0;
+
+        if (tv_has_nul(text, len) || !tv_next_line(&p, end, &line, &line_len) || p != end)
+                return -EINVAL;
+        for (const char *q = line, *qe = line + line_len; tv_next_token(&q, qe, &tok, &tok_len);
+             i++) {
+                uint64_t *v = i == 0   ? &st.run_ns
+                              : i == 1 ? &st.wait_ns
+                              : i == 2 ? &st.timeslices
+                                       : NULL;
+                int r;
+                if (!v)
+                        return -EINVAL;
+                r = tv_to_u64(tok, tok_len, v);
+                if (r < 0)
+                        return r;
+        }
+        if (i != 3)
+                return -EINVAL;
+        *ret = st;
+        return 0;
+}
+
 int proc_pid_io_parse(const char *text, size_t len, struct proc_pid_io *ret) {
         static const char *const keys[] = {"rchar",
                                            "wchar",

@@ -400,6 +400,18 @@ void cgroup_parse(const char *text, size_t len, struct cgroup_hint *ret);
  * NUL byte in it. */
 int cgroup_v2_path(const char *text, size_t len, const char **ret, size_t *ret_len);
 
+/* ---- /proc/PID/schedstat ------------------------------------------------ */
+
+/* "RUN_NS WAIT_NS TIMESLICES\n" (sched_info of the thread-group leader):
+ * the CPU time it ran, in nanoseconds, and the time it waited to run.  A
+ * fifth of what /proc/PID/stat costs the kernel to print, and to the
+ * nanosecond; but the leader's alone, so a process's CPU time only when it
+ * has one thread. */
+struct proc_schedstat {
+        uint64_t run_ns, wait_ns, timeslices;
+};
+int proc_schedstat_parse(const char *text, size_t len, struct proc_schedstat *ret);
+
 /* ---- /proc/PID/io, smaps_rollup, limits, maps, environ ------------------- */
 
 /* /proc/PID/io ("key: N" lines): rchar and wchar are required; the others

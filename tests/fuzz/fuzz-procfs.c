@@ -131,7 +131,9 @@ static void pid_more(const char *t, size_t n) {
         const char *p = t, *end = t + n, *v;
         size_t vl;
 
+        struct proc_schedstat ss;
         (void)proc_pid_io_parse(t, n, &io);
+        (void)proc_schedstat_parse(t, n, &ss);
         (void)proc_smaps_rollup_parse(t, n, &sm);
         if (l && proc_limits_parse(t, n, l) == 0) {
                 check(l->n <= PROCFS_MAX_LIMITS);

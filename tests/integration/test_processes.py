@@ -289,3 +289,40 @@ def test_the_top_route(daemon, prog):
 def test_no_session_no_processes(daemon):
     assert daemon.https("GET", "/api/v1/processes", token=False).status == 401
     assert daemon.https("GET", "/api/v1/processes/1", token=False).status == 401
+
+
+def test_a_busy_process_shows_its_cpu(daemon):
+    """CPU over the sampler's interval: a process of one thread spinning (read
+    through schedstat between its full reads) and one whose spinning thread
+    is not its first (read through stat every tick: the leader's schedstat
+    alone would say it is idle) both show the CPU they burn; a sleeper
+    shows none."""
+    spin = "import time\nwhile True: pass\n"
+    threaded = ("import threading, time\n"
+                "def burn():\n    while True: pass\n"
+                "threading.Thread(target=burn, daemon=True).start()\n"
+                "time.sleep(1000)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for code in (spin, threaded)]
+    sleeper = subprocess.Popen(["sleep", "1000"])
+    try:
+        best = {p.pid: 0.0 for p in procs + [sleeper]}
+        sampled = 0
+        for _ in range(10):  # the sampler starts on the first list
+            time.sleep(1)
+            for name in ("python", "sleep"):
+                ans = listing(daemon, f"?name={name}")
+                if ans["cpu_window_seconds"] is None:
+                    continue  # lifetime averages: a new spinner's is ~100 %
+                sampled += 1
+                for p in ans["processes"]:
+                    if p["pid"] in best:
+                        best[p["pid"]] = max(best[p["pid"]], p["cpu_percent"])
+            if sampled >= 6 and all(best[p.pid] > 10 for p in procs):
+                break
+        assert sampled >= 6, "the sampler never gave an interval's figures"
+        assert all(best[p.pid] > 10 for p in procs), best
+        assert best[sleeper.pid] < 5, best
+    finally:
+        for p in procs + [sleeper]:
+            p.kill()
+            p.wait()

@@ -1470,6 +1470,38 @@ static void test_pid_status_swap(void **state) {
         assert_false(st.has_vm_swap);
 }
 
+static void test_schedstat(void **state) {
+        static const struct {
+                const char *text;
+                int r;
+                uint64_t run, wait, slices;
+        } cases[] = {
+                {"1000 2000 3\n", 0, 1000, 2000, 3},
+                {"18446744073709551615 0 0", 0, UINT64_MAX, 0, 0}, /* no newline */
+                {"1 2\n", -EINVAL, 0, 0, 0},
+                {"1 2 3 4\n", -EINVAL, 0, 0, 0},
+                {"1 -2 3\n", -EINVAL, 0, 0, 0},
+                {"1 2 3\n4 5 6\n", -EINVAL, 0, 0, 0}, /* one line */
+                {"18446744073709551616 0 0\n", -ERANGE, 0, 0, 0},
+                {"", -EINVAL, 0, 0, 0},
+        };
+        struct proc_schedstat st;
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                st = (struct proc_schedstat){.run_ns = 7};
+                assert_int_equal(proc_schedstat_parse(cases[i].text, strlen(cases[i].text), &st),
+                                 cases[i].r);
+                if (cases[i].r < 0) {
+                        assert_int_equal(st.run_ns, 7); /* untouched */
+                        continue;
+                }
+                assert_true(st.run_ns == cases[i].run && st.wait_ns == cases[i].wait &&
+                            st.timeslices == cases[i].slices);
+        }
+        assert_int_equal(proc_schedstat_parse("1 2\0003\n", 6, &st), -EINVAL);
+}
+
 static void test_pid_io(void **state) {
         _cleanup_free_ char *t = NULL, *u = NULL;
         struct proc_pid_io io;
@@ -1756,6 +1788,7 @@ int main(void) {
                 cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_maps),
                 cmocka_unit_test(test_cgroup),
+                cmocka_unit_test(test_schedstat),
                 cmocka_unit_test(test_every_prefix),
                 cmocka_unit_test(test_mutations),
         };

@@ -1,16 +1,17 @@
 /* procsample.h — CPU per process over the sampler's interval, in the front.
  *
  * A hook on the kit's procsampler (procsampler.h) reads, once a tick, the
- * CPU time of every process (/proc/PID/stat), while it is wanted: a list or
+ * CPU time of every process (/proc/PID/stat, or schedstat for a process of
+ * one thread between its full reads: procsample.c), while it is wanted: a list or
  * show was asked in the last PROCSAMPLE_WANTED_USEC, or a stream subscribes
  * to the `processes` event.  Otherwise the hook does nothing and keeps
  * nothing.  It keeps per pid (pid, start_ticks, cpu ticks, sample time) and
  * the percentage of one CPU over the last interval.
  *
- * Descriptors of /proc/PID/stat stay open between ticks (a pread makes the
- * kernel print afresh), at most procsample's cap (an eighth of
- * RLIMIT_NOFILE, and PROCSAMPLE_FDS_MAX); processes past it are opened and
- * closed each tick.  An fd names its process, not the pid: a reused pid
+ * Descriptors of /proc/PID/stat (and schedstat) stay open between ticks (a
+ * pread makes the kernel print afresh), at most procsample's cap (a quarter
+ * of RLIMIT_NOFILE, the HTTP layer keeping half for connections, and
+ * PROCSAMPLE_FDS_MAX); processes past it are opened and closed each tick.  An fd names its process, not the pid: a reused pid
  * fails to read (ESRCH) and is opened anew, and start_ticks must match.
  *
  * Thread-safety: the tick runs on the sampler's thread; the lookups on any
@@ -24,7 +25,7 @@
 #include "module.h"
 
 #define PROCSAMPLE_WANTED_USEC (60ull * 1000 * 1000)
-#define PROCSAMPLE_FDS_MAX     8192u
+#define PROCSAMPLE_FDS_MAX     16384u
 
 /* Subscribes the hook (from the module's init) and leaves (done). */
 int procsample_start(void);
