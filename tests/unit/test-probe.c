@@ -18,7 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +87,57 @@ static int escapes(struct probe *p, json_t *args, json_t **ret, struct module_er
         int bnd = prctl(PR_CAPBSET_READ, 0 /* CAP_CHOWN */, 0, 0, 0);
         *ret = json_pack("{s:i, s:i, s:i, s:i}", "execve", ex, "kill_other", k, "kill_self", self,
                          "bounding_chown", bnd);
+        return 0;
+}
+
+#define ERRNO_OF(call) ((call) < 0 ? errno : 0)
+
+/* Other ways to reach another process of nobody's (args "pid"), or the
+ * kernel's less common doors; each one's errno under "name". */
+static int reaches(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)err;
+        pid_t other = (pid_t)json_integer_value(json_object_get(args, "pid"));
+        siginfo_t si = {.si_code = SI_QUEUE};
+        struct rlimit rl = {0, 0};
+        cpu_set_t set;
+        struct sched_param sp = {0};
+        char b[8];
+        struct iovec local = {b, sizeof b}, remote = {(void *)0x1000, sizeof b};
+        CPU_ZERO(&set);
+        CPU_SET(0, &set);
+        *ret = json_object();
+        json_object_set_new(*ret, "rt_sigqueueinfo",
+                            json_integer(ERRNO_OF(syscall(SYS_rt_sigqueueinfo, other, SIGTERM, &si))));
+        json_object_set_new(*ret, "rt_tgsigqueueinfo",
+                            json_integer(ERRNO_OF(
+                                    syscall(SYS_rt_tgsigqueueinfo, other, other, SIGTERM, &si))));
+        json_object_set_new(*ret, "pidfd_open",
+                            json_integer(ERRNO_OF(syscall(SYS_pidfd_open, other, 0))));
+        json_object_set_new(*ret, "prlimit64",
+                            json_integer(ERRNO_OF(prlimit(other, RLIMIT_NOFILE, &rl, NULL))));
+        json_object_set_new(*ret, "setpriority",
+                            json_integer(ERRNO_OF(setpriority(PRIO_PROCESS, (id_t)other, 19))));
+        json_object_set_new(*ret, "sched_setaffinity",
+                            json_integer(ERRNO_OF(sched_setaffinity(other, sizeof set, &set))));
+        json_object_set_new(*ret, "sched_setscheduler",
+                            json_integer(ERRNO_OF(sched_setscheduler(other, SCHED_BATCH, &sp))));
+        json_object_set_new(*ret, "ioprio_set",
+                            json_integer(ERRNO_OF(syscall(SYS_ioprio_set, 1, other, 7))));
+        json_object_set_new(*ret, "process_vm_readv",
+                            json_integer(ERRNO_OF(process_vm_readv(other, &local, 1, &remote, 1, 0))));
+        json_object_set_new(*ret, "io_uring_setup",
+                            json_integer(ERRNO_OF(syscall(SYS_io_uring_setup, 1, b))));
+        json_object_set_new(*ret, "netlink",
+                            json_integer(ERRNO_OF(socket(AF_NETLINK, SOCK_RAW, 0))));
+        json_object_set_new(*ret, "alg", json_integer(ERRNO_OF(socket(AF_ALG, SOCK_SEQPACKET, 0))));
+        json_object_set_new(*ret, "packet",
+                            json_integer(ERRNO_OF(socket(AF_PACKET, SOCK_DGRAM, 0))));
+        /* what a diagnostic does need stays open */
+        json_object_set_new(*ret, "own_rlimit", json_integer(ERRNO_OF(getrlimit(RLIMIT_NOFILE, &rl))));
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        json_object_set_new(*ret, "udp", json_integer(fd < 0 ? errno : 0));
+        if (fd >= 0)
+                close(fd);
         return 0;
 }
 
@@ -183,12 +240,31 @@ static void test_cannot_escape(void **state) {
         args = json_pack("{s:i}", "pid", (int)other);
         assert_int_equal(run_args(escapes, args, 5000000, &ret, &err), 0);
         json_decref(args);
-        close(p[1]);
-        waitpid(other, NULL, 0);
         assert_int_equal(json_integer_value(json_object_get(ret, "execve")), EPERM);
         assert_int_equal(json_integer_value(json_object_get(ret, "kill_other")), EPERM);
         assert_int_equal(json_integer_value(json_object_get(ret, "kill_self")), 0);
         assert_int_equal(json_integer_value(json_object_get(ret, "bounding_chown")), 0);
+        json_decref(ret);
+
+        /* the same process through every other door */
+        args = json_pack("{s:i}", "pid", (int)other);
+        assert_int_equal(run_args(reaches, args, 5000000, &ret, &err), 0);
+        json_decref(args);
+        close(p[1]);
+        waitpid(other, NULL, 0);
+        static const char *const denied[] = {
+                "rt_sigqueueinfo",    "rt_tgsigqueueinfo", "pidfd_open", "prlimit64",
+                "setpriority",        "sched_setaffinity", "sched_setscheduler", "ioprio_set",
+                "process_vm_readv",   "io_uring_setup",    "netlink",    "alg",
+                "packet",
+        };
+        for (size_t i = 0; i < sizeof denied / sizeof *denied; i++) {
+                int e = (int)json_integer_value(json_object_get(ret, denied[i]));
+                if (e != EPERM)
+                        fail_msg("%s: errno %d, not EPERM", denied[i], e);
+        }
+        assert_int_equal(json_integer_value(json_object_get(ret, "own_rlimit")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "udp")), 0);
         json_decref(ret);
 }
 

@@ -286,48 +286,91 @@ static bool caps_none(void) {
         return true;
 }
 
-/* What the child may not do even as nobody: run another program, look into
- * or signal another process (other processes run as nobody too), enter or
- * make namespaces, reach the kernel's keyrings, BPF or perf.  Signals to
- * itself stay allowed (abort, a sanitizer's report).  Any other call
- * behaves as for any unprivileged process. */
-static int child_seccomp(void) {
-        static const int denied[] = {
-                SCMP_SYS(execve),
-                SCMP_SYS(execveat),
-                SCMP_SYS(ptrace),
-                SCMP_SYS(process_vm_readv),
-                SCMP_SYS(process_vm_writev),
-                SCMP_SYS(kcmp),
-                SCMP_SYS(pidfd_open),
-                SCMP_SYS(pidfd_getfd),
-                SCMP_SYS(pidfd_send_signal),
-                SCMP_SYS(setns),
-                SCMP_SYS(unshare),
-                SCMP_SYS(mount),
-                SCMP_SYS(bpf),
-                SCMP_SYS(perf_event_open),
-                SCMP_SYS(keyctl),
-                SCMP_SYS(add_key),
-                SCMP_SYS(request_key),
-                SCMP_SYS(userfaultfd),
-        };
-        scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+/* What the child may not do even as nobody: run another program, look into,
+ * signal, re-limit or reschedule another process (other processes run as
+ * nobody too), enter or make namespaces, reach the kernel's keyrings, BPF,
+ * perf or io_uring, open a socket of another family than unix, IPv4 and
+ * IPv6 (netlink, AF_ALG, packet…: glibc's resolver does without netlink,
+ * taking both families as present).  Signals to itself stay allowed
+ * (abort, a sanitizer's report), and its own resource limits (glibc's
+ * getrlimit is prlimit64 on pid 0).  Any other call behaves as for any
+ * unprivileged process. */
+static const int child_denied[] = {
+        SCMP_SYS(execve),
+        SCMP_SYS(execveat),
+        SCMP_SYS(ptrace),
+        SCMP_SYS(process_vm_readv),
+        SCMP_SYS(process_vm_writev),
+        SCMP_SYS(process_madvise),
+        SCMP_SYS(kcmp),
+        SCMP_SYS(pidfd_open),
+        SCMP_SYS(pidfd_getfd),
+        SCMP_SYS(pidfd_send_signal),
+        SCMP_SYS(setpriority),
+        SCMP_SYS(ioprio_set),
+        SCMP_SYS(sched_setaffinity),
+        SCMP_SYS(sched_setscheduler),
+        SCMP_SYS(sched_setparam),
+        SCMP_SYS(sched_setattr),
+        SCMP_SYS(migrate_pages),
+        SCMP_SYS(move_pages),
+        SCMP_SYS(setns),
+        SCMP_SYS(unshare),
+        SCMP_SYS(mount),
+        SCMP_SYS(bpf),
+        SCMP_SYS(perf_event_open),
+        SCMP_SYS(keyctl),
+        SCMP_SYS(add_key),
+        SCMP_SYS(request_key),
+        SCMP_SYS(userfaultfd),
+        SCMP_SYS(io_uring_setup),
+        SCMP_SYS(io_uring_enter),
+        SCMP_SYS(io_uring_register),
+};
+
+/* Calls whose first argument names a process: refused unless it is this
+ * one (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo: the child
+ * is single-threaded, its tid is its pid) or 0 (prlimit64: "myself"). */
+static int child_seccomp_pids(scmp_filter_ctx f) {
+        static const int to_self[] = {SCMP_SYS(kill), SCMP_SYS(tkill), SCMP_SYS(tgkill),
+                                      SCMP_SYS(rt_sigqueueinfo), SCMP_SYS(rt_tgsigqueueinfo)};
         uint64_t self = (uint64_t)getpid();
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(to_self); i++)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), to_self[i], 1,
+                                     SCMP_A0(SCMP_CMP_NE, self));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
+                                     SCMP_A0(SCMP_CMP_NE, 0));
+        return r;
+}
+
+/* socket(domain, …): only AF_UNIX (1), AF_INET (2) and AF_INET6 (10). */
+static int child_seccomp_sockets(scmp_filter_ctx f) {
+        int r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                                 SCMP_A0(SCMP_CMP_EQ, AF_UNSPEC));
+        for (uint64_t d = AF_INET + 1; r >= 0 && d < AF_INET6; d++)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, d));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                                     SCMP_A0(SCMP_CMP_GT, AF_INET6));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair), 0);
+        return r;
+}
+
+static int child_seccomp(void) {
+        scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
         int r = f ? 0 : -ENOMEM;
 
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(denied); i++)
-                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
-        /* kill(pid, …), tkill(tid, …), tgkill(tgid, …): only this process */
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(child_denied); i++)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), child_denied[i], 0);
         if (r >= 0)
-                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
-                                     SCMP_A0(SCMP_CMP_NE, self));
+                r = child_seccomp_pids(f);
         if (r >= 0)
-                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tkill), 1,
-                                     SCMP_A0(SCMP_CMP_NE, self));
-        if (r >= 0)
-                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tgkill), 1,
-                                     SCMP_A0(SCMP_CMP_NE, self));
+                r = child_seccomp_sockets(f);
         if (r >= 0)
                 r = seccomp_load(f);
         seccomp_release(f);
