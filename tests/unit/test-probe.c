@@ -25,6 +25,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <arpa/inet.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +141,46 @@ static int reaches(struct probe *p, json_t *args, json_t **ret, struct module_er
         json_object_set_new(*ret, "udp", json_integer(fd < 0 ? errno : 0));
         if (fd >= 0)
                 close(fd);
+        return 0;
+}
+
+/* What a ping child taken over would try with its raw sockets: forge
+ * headers, set hop limits, send with control data, bind or connect; what
+ * ping itself sets must still work. */
+static int raw_doors(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)args, (void)err;
+        int on = 1, hops = 255;
+        struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+        struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        uint8_t pkt[8] = {8};
+        struct iovec iov = {pkt, sizeof pkt};
+        struct msghdr msg = {.msg_name = &a4, .msg_namelen = sizeof a4, .msg_iov = &iov,
+                             .msg_iovlen = 1};
+        struct icmp6_filter f6;
+        ICMP6_FILTER_SETPASSALL(&f6);
+        *ret = json_object();
+        json_object_set_new(*ret, "have4", json_boolean(p->icmp4 >= 0));
+        json_object_set_new(*ret, "have6", json_boolean(p->icmp6 >= 0));
+#define TRY(name, call) json_object_set_new(*ret, name, json_integer(ERRNO_OF(call)))
+        TRY("ip_hdrincl", setsockopt(p->icmp4, IPPROTO_IP, IP_HDRINCL, &on, sizeof on));
+        TRY("ip_ttl", setsockopt(p->icmp4, IPPROTO_IP, IP_TTL, &hops, sizeof hops));
+        TRY("so_broadcast", setsockopt(p->icmp4, SOL_SOCKET, SO_BROADCAST, &on, sizeof on));
+        TRY("sendmsg", sendmsg(p->icmp4, &msg, 0));
+        TRY("bind", bind(p->icmp4, (struct sockaddr *)&a4, sizeof a4));
+        TRY("connect", connect(p->icmp4, (struct sockaddr *)&a4, sizeof a4));
+        TRY("ipv6_hdrincl", setsockopt(p->icmp6, IPPROTO_IPV6, 36 /* IPV6_HDRINCL */, &on,
+                                       sizeof on));
+        TRY("ipv6_unicast_hops",
+            setsockopt(p->icmp6, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops));
+        TRY("ipv6_multicast_hops",
+            setsockopt(p->icmp6, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops));
+        TRY("connect6", connect(p->icmp6, (struct sockaddr *)&a6, sizeof a6));
+        /* ping's own */
+        TRY("ipv6_recvhoplimit",
+            setsockopt(p->icmp6, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on));
+        TRY("icmp6_filter", setsockopt(p->icmp6, IPPROTO_ICMPV6, ICMP6_FILTER, &f6, sizeof f6));
+        TRY("sendto", sendto(p->icmp4, pkt, sizeof pkt, 0, (struct sockaddr *)&a4, sizeof a4));
+#undef TRY
         return 0;
 }
 
@@ -268,6 +311,34 @@ static void test_cannot_escape(void **state) {
         json_decref(ret);
 }
 
+static void test_raw_sockets_stay_ping_sockets(void **state) {
+        struct module_error err = {0};
+        json_t *ret = NULL, *args = json_object();
+        (void)state;
+
+        json_array_clear(seen);
+        assert_int_equal(probe_run(&ctx, PROBE_RAW_ICMP4 | PROBE_RAW_ICMP6, raw_doors, args,
+                                   5000000, &ret, &err),
+                         0);
+        json_decref(args);
+        assert_true(json_is_true(json_object_get(ret, "have4")));
+        assert_true(json_is_true(json_object_get(ret, "have6")));
+        static const char *const denied[] = {
+                "ip_hdrincl",   "ip_ttl",            "so_broadcast",        "sendmsg",
+                "bind",         "connect",           "ipv6_hdrincl",        "ipv6_unicast_hops",
+                "ipv6_multicast_hops", "connect6",
+        };
+        for (size_t i = 0; i < sizeof denied / sizeof *denied; i++) {
+                int e = (int)json_integer_value(json_object_get(ret, denied[i]));
+                if (e != EPERM)
+                        fail_msg("%s: errno %d, not EPERM", denied[i], e);
+        }
+        assert_int_equal(json_integer_value(json_object_get(ret, "ipv6_recvhoplimit")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "icmp6_filter")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "sendto")), 0);
+        json_decref(ret);
+}
+
 static void test_progress_is_handed_on(void **state) {
         struct module_error err;
         json_t *ret;
@@ -369,6 +440,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_drops_to_nobody),
                 cmocka_unit_test(test_cannot_escape),
+                cmocka_unit_test(test_raw_sockets_stay_ping_sockets),
                 cmocka_unit_test(test_progress_is_handed_on),
                 cmocka_unit_test(test_error_comes_back),
                 cmocka_unit_test(test_deadline_kills),

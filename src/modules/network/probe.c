@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <seccomp.h>
@@ -361,7 +362,34 @@ static int child_seccomp_sockets(scmp_filter_ctx f) {
         return r;
 }
 
-static int child_seccomp(void) {
+/* A child that holds a raw ICMP socket sends echo requests with sendto()
+ * and reads with recvmsg(), nothing else: no IP-level option (IP_HDRINCL
+ * would let it forge whole packets, source included; IP_TTL, IP_OPTIONS),
+ * no IPv6-level one but IPV6_RECVHOPLIMIT (IPV6_HDRINCL, hop limits: an
+ * RA with hop limit 255), no socket-level one (SO_BROADCAST…), no
+ * sendmsg (its control data sets a hop limit or a source per packet), no
+ * bind or connect.  ICMP_FILTER (SOL_RAW) and ICMP6_FILTER stay. */
+static int child_seccomp_raw(scmp_filter_ctx f) {
+        static const int calls[] = {SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg), SCMP_SYS(bind),
+                                    SCMP_SYS(connect)};
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(calls); i++)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), calls[i], 0);
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
+                                     SCMP_A1(SCMP_CMP_EQ, IPPROTO_IP));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
+                                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET));
+        if (r >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 2,
+                                     SCMP_A1(SCMP_CMP_EQ, IPPROTO_IPV6),
+                                     SCMP_A2(SCMP_CMP_NE, IPV6_RECVHOPLIMIT));
+        return r;
+}
+
+static int child_seccomp(bool raw) {
         scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
         int r = f ? 0 : -ENOMEM;
 
@@ -371,6 +399,8 @@ static int child_seccomp(void) {
                 r = child_seccomp_pids(f);
         if (r >= 0)
                 r = child_seccomp_sockets(f);
+        if (r >= 0 && raw)
+                r = child_seccomp_raw(f);
         if (r >= 0)
                 r = seccomp_load(f);
         seccomp_release(f);
@@ -378,7 +408,7 @@ static int child_seccomp(void) {
 }
 
 /* Becomes uid:gid with nothing of root left; false if any step fails. */
-static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec) {
+static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec, bool raw) {
         rlim_t cpu = (rlim_t)(limit_usec / 1000000u + 2);
 
         /* no capability may come back through an exec or the ambient set */
@@ -413,7 +443,7 @@ static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec) {
                 if (setrlimit(lim[i].what, &rl) < 0)
                         return false;
         }
-        return child_seccomp() >= 0;
+        return child_seccomp(raw) >= 0;
 }
 
 static json_t *error_json(int r, const struct module_error *e) {
@@ -487,7 +517,7 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
 #endif
                 close(null);
         }
-        if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec)) {
+        if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec, p.icmp4 >= 0 || p.icmp6 >= 0)) {
                 child_fail(500, "probe_failed", "the probe could not drop its privileges");
                 _exit(1);
         }
