@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -184,6 +185,43 @@ static int raw_doors(struct probe *p, json_t *args, json_t **ret, struct module_
         return 0;
 }
 
+/* What a child taken over would do to a file nobody owns (args "dir",
+ * "file": a directory and a file in it, both nobody's): each errno. */
+static int files(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)err;
+        const char *dir = json_string_value(json_object_get(args, "dir"));
+        const char *file = json_string_value(json_object_get(args, "file"));
+        char other[4096];
+        int fd;
+        snprintf(other, sizeof other, "%s/new", dir);
+        *ret = json_object();
+#define TRY(name, call) json_object_set_new(*ret, name, json_integer(ERRNO_OF(call)))
+        fd = open(file, O_WRONLY | O_CLOEXEC);
+        json_object_set_new(*ret, "open_write", json_integer(fd < 0 ? errno : 0));
+        if (fd >= 0)
+                close(fd);
+        fd = open(file, O_RDONLY | O_TRUNC | O_CLOEXEC);
+        json_object_set_new(*ret, "open_trunc", json_integer(fd < 0 ? errno : 0));
+        if (fd >= 0)
+                close(fd);
+        fd = open(other, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        json_object_set_new(*ret, "create", json_integer(fd < 0 ? errno : 0));
+        if (fd >= 0)
+                close(fd);
+        TRY("truncate", truncate(file, 0));
+        TRY("chmod", chmod(file, 0));
+        TRY("rename", rename(file, other));
+        TRY("unlink", unlink(file));
+        TRY("rmdir", rmdir(dir));
+        /* what a diagnostic reads stays readable */
+        fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
+        json_object_set_new(*ret, "read_etc", json_integer(fd < 0 ? errno : 0));
+        if (fd >= 0)
+                close(fd);
+#undef TRY
+        return 0;
+}
+
 static int streams(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
         (void)args, (void)err;
         for (int i = 1; i <= 3; i++) {
@@ -339,6 +377,46 @@ static void test_raw_sockets_stay_ping_sockets(void **state) {
         json_decref(ret);
 }
 
+static void test_files_of_nobody_are_safe(void **state) {
+        struct passwd *pw = getpwnam("nobody");
+        char dir[] = "/tmp/steward-test-probe-files-XXXXXX", file[64];
+        struct module_error err;
+        json_t *ret, *args;
+        struct stat st;
+        (void)state;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(file, sizeof file, "%s/data", dir);
+        int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "keep", 4), 4);
+        close(fd);
+        assert_int_equal(chmod(dir, 0755), 0);
+        assert_int_equal(chown(dir, pw->pw_uid, pw->pw_gid), 0);
+        assert_int_equal(chown(file, pw->pw_uid, pw->pw_gid), 0);
+        args = json_pack("{s:s, s:s}", "dir", dir, "file", file);
+        assert_int_equal(run_args(files, args, 5000000, &ret, &err), 0);
+        json_decref(args);
+        static const char *const denied[] = {"open_write", "open_trunc", "create", "truncate",
+                                             "chmod",      "rename",     "unlink", "rmdir"};
+        for (size_t i = 0; i < sizeof denied / sizeof *denied; i++) {
+                int e = (int)json_integer_value(json_object_get(ret, denied[i]));
+                if (e != EPERM && e != EACCES)
+                        fail_msg("%s: errno %d, not EPERM or EACCES", denied[i], e);
+        }
+        assert_int_equal(json_integer_value(json_object_get(ret, "read_etc")), 0);
+        json_decref(ret);
+        /* and the file is as it was */
+        assert_int_equal(stat(file, &st), 0);
+        assert_int_equal(st.st_size, 4);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        unlink(file);
+        char other[64];
+        snprintf(other, sizeof other, "%s/new", dir);
+        unlink(other);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_progress_is_handed_on(void **state) {
         struct module_error err;
         json_t *ret;
@@ -441,6 +519,7 @@ int main(void) {
                 cmocka_unit_test(test_drops_to_nobody),
                 cmocka_unit_test(test_cannot_escape),
                 cmocka_unit_test(test_raw_sockets_stay_ping_sockets),
+                cmocka_unit_test(test_files_of_nobody_are_safe),
                 cmocka_unit_test(test_progress_is_handed_on),
                 cmocka_unit_test(test_error_comes_back),
                 cmocka_unit_test(test_deadline_kills),

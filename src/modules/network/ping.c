@@ -37,6 +37,7 @@
 #define PING_TIMEOUT_MS   2000
 #define PING_RECV_MAX     2048
 #define PING_RESOLVE_USEC (10u * 1000000u)
+#define PING_SLACK_USEC   (2u * 1000000u) /* the child's start and last report */
 
 /* ICMP types (RFC 792, RFC 4443): named here, as <netinet/ip_icmp.h> and
  * <linux/icmp.h> cannot both be included and <netinet/icmp6.h> names its
@@ -659,6 +660,6 @@ int network_ping_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
         r = resolved_args(args, res, probe_family_arg(args), &pargs, &flags, err);
         if (r < 0)
                 return r;
-        return probe_run(ctx, flags, ping_probe, pargs, ((count - 1) * interval + wait) * 1000u,
-                         ret, err);
+        return probe_run(ctx, flags, ping_probe, pargs,
+                         ((count - 1) * interval + wait) * 1000u + PING_SLACK_USEC, ret, err);
 }

@@ -11,15 +11,17 @@
  * The order in the child matters: raw sockets (root) first, then every
  * other descriptor closed, then groups, gid, uid; the drop is checked
  * (setuid(0) fails, no capability left) before anything of the peer's is
- * read; then no_new_privs, not dumpable, resource limits, and a seccomp
- * filter that keeps even nobody from executing a program or touching
- * another process (child_seccomp).
+ * read; then no_new_privs, not dumpable, a Landlock domain that leaves it
+ * reading the resolver's files and nothing else (child_landlock), resource
+ * limits, and a seccomp filter that keeps even nobody from executing a
+ * program, touching another process or changing a file (child_seccomp).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -389,12 +391,32 @@ static int child_seccomp_raw(scmp_filter_ctx f) {
         return r;
 }
 
+/* Every call that changes a file or its metadata (Landlock does not cover
+ * chmod, chown, times or xattrs, nor truncate before ABI 3): a diagnostic
+ * changes no file. */
+static const int child_denied_fs[] = {
+        SCMP_SYS(unlink),      SCMP_SYS(unlinkat),     SCMP_SYS(rename),
+        SCMP_SYS(renameat),    SCMP_SYS(renameat2),    SCMP_SYS(link),
+        SCMP_SYS(linkat),      SCMP_SYS(symlink),      SCMP_SYS(symlinkat),
+        SCMP_SYS(mkdir),       SCMP_SYS(mkdirat),      SCMP_SYS(rmdir),
+        SCMP_SYS(mknod),       SCMP_SYS(mknodat),      SCMP_SYS(chmod),
+        SCMP_SYS(fchmod),      SCMP_SYS(fchmodat),     SCMP_SYS(chown),
+        SCMP_SYS(fchown),      SCMP_SYS(fchownat),     SCMP_SYS(lchown),
+        SCMP_SYS(truncate),    SCMP_SYS(ftruncate),    SCMP_SYS(fallocate),
+        SCMP_SYS(utime),       SCMP_SYS(utimes),       SCMP_SYS(utimensat),
+        SCMP_SYS(futimesat),   SCMP_SYS(setxattr),     SCMP_SYS(lsetxattr),
+        SCMP_SYS(fsetxattr),   SCMP_SYS(removexattr),  SCMP_SYS(lremovexattr),
+        SCMP_SYS(fremovexattr),
+};
+
 static int child_seccomp(bool raw) {
         scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
         int r = f ? 0 : -ENOMEM;
 
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(child_denied); i++)
                 r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), child_denied[i], 0);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(child_denied_fs); i++)
+                r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), child_denied_fs[i], 0);
         if (r >= 0)
                 r = child_seccomp_pids(f);
         if (r >= 0)
@@ -404,6 +426,87 @@ static int child_seccomp(bool raw) {
         if (r >= 0)
                 r = seccomp_load(f);
         seccomp_release(f);
+        return r;
+}
+
+/* ---- Landlock: what the child may open -------------------------------------------- */
+
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define LL_SCOPE_SIGNAL               (1ULL << 1)
+
+/* struct landlock_ruleset_attr as of ABI 6 (the headers here stop at 2);
+ * the kernel reads the size it is given, so an older one gets the first
+ * member only. */
+struct ll_ruleset_attr {
+        uint64_t handled_access_fs;
+        uint64_t handled_access_net;
+        uint64_t scoped;
+};
+
+/* What the diagnostics read: the resolver's and NSS's configuration, the
+ * libraries NSS loads, systemd-resolved's resolv.conf.  A sanitizer's
+ * report also reads /proc/self (test builds only). */
+static const char *const landlock_readable[] = {
+        "/etc", "/usr", "/lib", "/lib64", "/run/systemd/resolve", "/run/resolvconf",
+#if defined(PROBE_ASAN)
+        "/proc/self/",
+#endif
+};
+
+/* After the drop, the child may read (files and directories) under
+ * landlock_readable and nothing more: no write, truncate, make, remove,
+ * rename or link anywhere, so a child taken over cannot harm the files
+ * nobody owns (an NFS root_squash export, a Samba guest share); with ABI 6
+ * it may neither signal nor reach an abstract unix socket outside itself.
+ * 0 also when the kernel has no Landlock (ENOSYS, EOPNOTSUPP: disabled at
+ * boot): the child is then as before it, held by its uid, seccomp's
+ * refusal of every call that changes a file (child_denied_fs) and
+ * RLIMIT_FSIZE. */
+static int child_landlock(void) {
+        long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+        struct ll_ruleset_attr attr = {0};
+        size_t attr_size = sizeof attr.handled_access_fs;
+        int rs, r = 0;
+
+        if (abi < 0)
+                return errno == ENOSYS || errno == EOPNOTSUPP ? 0 : -errno;
+        attr.handled_access_fs = (LANDLOCK_ACCESS_FS_REFER << 1) - 1; /* ABI 1 and 2 */
+        if (abi < 2)
+                attr.handled_access_fs &= ~LANDLOCK_ACCESS_FS_REFER;
+        if (abi >= 3)
+                attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+        if (abi >= 5)
+                attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+        if (abi >= 6) {
+                attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+                attr_size = sizeof attr;
+        }
+        rs = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0u);
+        if (rs < 0)
+                return -errno;
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(landlock_readable); i++) {
+                struct landlock_path_beneath_attr pb = {
+                        .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
+                                          LANDLOCK_ACCESS_FS_READ_DIR};
+                pb.parent_fd = open(landlock_readable[i], O_PATH | O_CLOEXEC);
+                if (pb.parent_fd < 0)
+                        continue; /* not on this system */
+                if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0u) < 0)
+                        r = -errno;
+                close(pb.parent_fd);
+        }
+        if (r >= 0 && syscall(SYS_landlock_restrict_self, rs, 0u) < 0)
+                r = -errno;
+        close(rs);
         return r;
 }
 
@@ -422,6 +525,8 @@ static bool child_drop(uid_t uid, gid_t gid, uint64_t limit_usec, bool raw) {
         if (uid == 0 || setuid(0) == 0 || geteuid() == 0 || getegid() == 0 || !caps_none())
                 return false;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return false;
+        if (child_landlock() < 0)
                 return false;
         struct {
                 int what;
