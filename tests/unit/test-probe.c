@@ -222,6 +222,29 @@ static int files(struct probe *p, json_t *args, json_t **ret, struct module_erro
         return 0;
 }
 
+/* A child that claims a status, code and field of its choosing. */
+static int lies(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)ret;
+        module_error_set(err, 599, "Evil code", "a field!", "whatever");
+        return -ENOENT;
+}
+
+/* A child that puts its own words into the audit record's summary. */
+static int summarizes(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)err;
+        *ret = json_pack("{s:s, s:b}", "summary", "all is well", "done", true);
+        return 0;
+}
+
+/* A child that closes its end (end of file for the parent) and lives on. */
+static int lingers(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)ret, (void)err;
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        for (;;)
+                pause();
+        return 0;
+}
+
 static int streams(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
         (void)args, (void)err;
         for (int i = 1; i <= 3; i++) {
@@ -417,6 +440,25 @@ static void test_files_of_nobody_are_safe(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+static void test_child_says_only_what_it_may(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        assert_int_equal(run(lies, 5000000, &ret, &err), -ENOENT);
+        assert_int_equal(err.status, 502);
+        assert_string_equal(err.code, "probe_failed");
+        assert_int_equal(err.field[0], 0);
+        assert_int_equal(run(summarizes, 5000000, &ret, &err), 0);
+        assert_true(json_is_true(json_object_get(ret, "done")));
+        assert_null(json_object_get(ret, "summary"));
+        json_decref(ret);
+        /* its end of file ends the run: a child that lingers is not waited
+         * for (without the kill, this case never returns) */
+        assert_int_equal(run(lingers, 60000000, &ret, &err), -EIO);
+        assert_int_equal(err.status, 502);
+}
+
 static void test_progress_is_handed_on(void **state) {
         struct module_error err;
         json_t *ret;
@@ -520,6 +562,7 @@ int main(void) {
                 cmocka_unit_test(test_cannot_escape),
                 cmocka_unit_test(test_raw_sockets_stay_ping_sockets),
                 cmocka_unit_test(test_files_of_nobody_are_safe),
+                cmocka_unit_test(test_child_says_only_what_it_may),
                 cmocka_unit_test(test_progress_is_handed_on),
                 cmocka_unit_test(test_error_comes_back),
                 cmocka_unit_test(test_deadline_kills),

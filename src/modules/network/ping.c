@@ -504,14 +504,6 @@ static json_t *run_result(struct ping_run *run, const char *host) {
                       run->received ? json_real(run->rtt_sum / run->received) : json_null(),
                       "rtt_max_ms", run->received ? json_real(run->rtt_max) : json_null(),
                       "replies", replies, "stopped", run->stopped);
-        /* The audit record keeps it beside the args (module.h). */
-        json_t *summary = json_sprintf("%s (%s): %u sent, %u received, %.0f%% loss%s", host, text,
-                                       run->transmitted, run->received, loss,
-                                       run->stopped ? "; stopped when the client left" : "");
-        if (o && json_object_set_new(o, "summary", summary) < 0) {
-                json_decref(o);
-                return NULL;
-        }
         return o;
 }
 
@@ -638,6 +630,32 @@ static int resolved_args(json_t *args, json_t *res, int family, json_t **ret_arg
         return 0;
 }
 
+/* The audit record's summary (module.h), composed here from the child's
+ * counts (bounded again) and the parent's own host and address: the child
+ * says nothing into the record in words of its choosing. */
+static int ping_summary(json_t *args, json_t *pargs, json_t *res, struct module_error *err) {
+        json_int_t sent = json_integer_value(json_object_get(res, "transmitted"));
+        json_int_t got = json_integer_value(json_object_get(res, "received"));
+        json_t *summary;
+
+        if (sent < 0 || sent > PING_COUNT_MAX || got < 0 || got > sent) {
+                module_error_set(err, 502, "probe_failed", NULL, "the probe's counts are wrong");
+                return -EPROTO;
+        }
+        summary = json_sprintf("%s (%s): %d sent, %d received, %.0f%% loss%s",
+                               json_string_value(json_object_get(args, "host")),
+                               json_string_value(json_object_get(pargs, "address")), (int)sent,
+                               (int)got, sent ? 100.0 * (double)(sent - got) / (double)sent : 100.0,
+                               json_is_true(json_object_get(res, "stopped"))
+                                       ? "; stopped when the client left"
+                                       : "");
+        if (!summary || json_object_set_new(res, "summary", summary) < 0) {
+                module_error_set(err, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int network_ping_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                      struct module_error *err) {
         json_t *jc = json_object_get(args, "count"), *ji = json_object_get(args, "interval_ms");
@@ -660,6 +678,14 @@ int network_ping_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
         r = resolved_args(args, res, probe_family_arg(args), &pargs, &flags, err);
         if (r < 0)
                 return r;
-        return probe_run(ctx, flags, ping_probe, pargs,
-                         ((count - 1) * interval + wait) * 1000u + PING_SLACK_USEC, ret, err);
+        r = probe_run(ctx, flags, ping_probe, pargs,
+                      ((count - 1) * interval + wait) * 1000u + PING_SLACK_USEC, ret, err);
+        if (r < 0)
+                return r;
+        r = ping_summary(args, pargs, *ret, err);
+        if (r < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+        }
+        return r;
 }

@@ -762,12 +762,36 @@ static int run_wait(struct run *run, uint64_t deadline, struct module_error *err
         }
 }
 
+/* The statuses a diagnostic fails with; anything else the child claims is
+ * 502 (the probe is not believed). */
+static bool status_allowed(json_int_t status) {
+        static const int allowed[] = {400, 404, 408, 422, 429, 500, 502, 503, 504};
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                if (status == allowed[i])
+                        return true;
+        return false;
+}
+
+/* An error's code or field from the child: [a-z0-9_], 1..32 bytes. */
+static bool word_valid(const char *s) {
+        size_t n = s ? strnlen(s, 33) : 0;
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+/* The result, less what is the parent's to say: "summary" goes into the
+ * audit record (module.h), so the caller composes it, not the child. */
 static int run_outcome(json_t *final, json_t **ret, struct module_error *err) {
         json_t *res = final ? json_object_get(final, "result") : NULL;
         json_t *e = final ? json_object_get(final, "error") : NULL;
         json_int_t r;
 
         if (res) {
+                json_object_del(res, "summary");
                 *ret = json_incref(res);
                 return 0;
         }
@@ -778,10 +802,11 @@ static int run_outcome(json_t *final, json_t **ret, struct module_error *err) {
         }
         r = json_integer_value(json_object_get(e, "r"));
         json_int_t status = json_integer_value(json_object_get(e, "status"));
-        module_error_set(err, status >= 400 && status <= 599 ? (int)status : 500,
-                         json_string_value(json_object_get(e, "code")) ?: "internal",
-                         json_string_value(json_object_get(e, "field")) ?: NULL, "%s",
-                         json_string_value(json_object_get(e, "message")) ?: "");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *field = json_string_value(json_object_get(e, "field"));
+        module_error_set(err, status_allowed(status) ? (int)status : 502,
+                         word_valid(code) ? code : "probe_failed", word_valid(field) ? field : NULL,
+                         "%s", json_string_value(json_object_get(e, "message")) ?: "");
         return r < 0 && r > -4096 ? (int)r : -EIO;
 }
 
@@ -839,6 +864,9 @@ int probe_run(const struct module_ctx *ctx, unsigned flags, probe_fn fn, json_t 
         run.pidfd = (int)syscall(SYS_pidfd_open, run.pid, 0);
         r = run_wait(&run, deadline, err);
         close(run.rfd);
+        /* its answer is in (or it is out of bounds or time): whatever it
+         * still does after its end of file is not waited for */
+        run_kill(&run);
         if (run.pidfd >= 0)
                 close(run.pidfd);
         while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR)
