@@ -526,6 +526,35 @@ static void test_lock_is_per_user(void **state) {
         }
 }
 
+/* A user's diagnostics are rated: 120 at once, then 429 rate_limited with
+ * the seconds to wait; another user keeps its own rate. */
+static void test_rate_is_per_user(void **state) {
+        const struct module_ctx bob = {.user = "bob", .role = "operator", .source = "test",
+                                       .progress = record_progress};
+        struct module_error err = {0};
+        json_t *ret = NULL, *args = json_object();
+        int r = 0, runs = 0;
+        (void)state;
+
+        for (; runs < 200; runs++) {
+                err = (struct module_error){0};
+                r = probe_run(&bob, 0, who, args, 5000000, &ret, &err);
+                if (r < 0)
+                        break;
+                json_decref(ret);
+        }
+        json_decref(args);
+        /* 120, and one more per 0.5 s the runs took (a slow machine) */
+        assert_true(runs >= 120 && runs < 200);
+        assert_int_equal(r, -EBUSY);
+        assert_int_equal(err.status, 429);
+        assert_string_equal(err.code, "rate_limited");
+        assert_string_equal(err.field, "1"); /* the seconds to wait */
+        /* alice's own rate is not bob's */
+        assert_int_equal(run(who, 5000000, &ret, &err), 0);
+        json_decref(ret);
+}
+
 static int setup(void **state) {
         (void)state;
         if (geteuid() != 0)
@@ -568,6 +597,7 @@ int main(void) {
                 cmocka_unit_test(test_deadline_kills),
                 cmocka_unit_test(test_bounds),
                 cmocka_unit_test(test_lock_is_per_user),
+                cmocka_unit_test(test_rate_is_per_user),
         };
         if (geteuid() != 0) {
                 printf("1..0 # SKIP needs root (the probe drops to nobody)\n");

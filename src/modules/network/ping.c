@@ -626,7 +626,7 @@ static int resolved_args(json_t *args, json_t *res, int family, json_t **ret_arg
                 module_error_set(err, 500, "internal", NULL, "out of memory");
                 return -ENOMEM;
         }
-        *ret_flags = f == AF_INET ? PROBE_RAW_ICMP4 : PROBE_RAW_ICMP6;
+        *ret_flags = (f == AF_INET ? PROBE_RAW_ICMP4 : PROBE_RAW_ICMP6) | PROBE_CONTINUES;
         return 0;
 }
 

@@ -49,6 +49,8 @@
 #define PROBE_USER      "nobody"
 #define LOCK_DIR_NAME   "probe-locks"
 #define CHILD_NOFILE    16
+#define PROBE_RATE_BURST 120
+#define PROBE_RATE_USEC  500000u /* a token back every 0.5 s: 120 a minute */
 #define PROBE_DEPTH_MAX 8 /* {"result": {"hops": [{"rtt_ms": [ … ]}]}} is 5 */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -161,14 +163,57 @@ int probe_resolve(const char *host, int family, struct sockaddr_storage *ret, so
 
 /* ---- the per-user lock ---------------------------------------------------------- */
 
+/* The user's token bucket, kept in the lock file (read and written under
+ * the lock): PROBE_RATE_BURST diagnostics at once, one more every
+ * PROBE_RATE_USEC, so that port checks cannot scan a network fast.  The
+ * file holds {at (CLOCK_REALTIME µs), tokens (1/1000ths)}; an empty or
+ * short file is a full bucket, a clock gone back refills nothing. */
+struct bucket {
+        uint64_t at_usec;
+        uint64_t milli;
+};
+
+static int bucket_take(int fd, unsigned flags, struct module_error *err) {
+        struct bucket b = {0};
+        uint64_t now = realtime_usec(), full = (uint64_t)PROBE_RATE_BURST * 1000u;
+
+        if (flags & PROBE_CONTINUES)
+                return 0; /* the same diagnostic's next child */
+        if (pread(fd, &b, sizeof b, 0) != (ssize_t)sizeof b || b.milli > full)
+                b = (struct bucket){.at_usec = now, .milli = full};
+        if (now > b.at_usec) {
+                uint64_t add = (now - b.at_usec) / (PROBE_RATE_USEC / 1000u);
+                b.milli = add >= full - b.milli ? full : b.milli + add;
+        }
+        b.at_usec = now;
+        if (b.milli < 1000) {
+                uint64_t wait = ((1000 - b.milli) * (PROBE_RATE_USEC / 1000u) + 999999u) / 1000000u;
+                /* "throttled" style: the seconds to wait in the field (Retry-After) */
+                module_error_set(err, 429, "rate_limited", NULL,
+                                 "at most %u diagnostics a minute: wait %llu s",
+                                 (unsigned)(60000000u / PROBE_RATE_USEC),
+                                 (unsigned long long)wait);
+                snprintf(err->field, sizeof err->field, "%llu", (unsigned long long)wait);
+                (void)!pwrite(fd, &b, sizeof b, 0);
+                return -EBUSY;
+        }
+        b.milli -= 1000;
+        if (pwrite(fd, &b, sizeof b, 0) != (ssize_t)sizeof b) {
+                module_error_set(err, 500, "internal", NULL, "cannot keep the rate: %s",
+                                 strerror(errno));
+                return -EIO;
+        }
+        return 0;
+}
+
 /* STATE/probe-locks/u-HEX-FNV: the user's name in hex (its first 64 bytes)
  * and a hash of all of it, so that no name can reach another's file. */
-static int lock_take(const char *user, int *ret_fd, struct module_error *err) {
+static int lock_take(const char *user, unsigned flags, int *ret_fd, struct module_error *err) {
         const char *dir = steward_state_dir();
         char name[64 * 2 + 1], path[4096];
         uint64_t h = 1469598103934665603ull;
         size_t n;
-        int fd;
+        int fd, r;
 
         if (!user || !dir) {
                 module_error_set(err, 500, "internal", NULL, "no state directory for the lock");
@@ -195,7 +240,7 @@ static int lock_take(const char *user, int *ret_fd, struct module_error *err) {
                 return -errno;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                int r = -errno;
+                r = -errno;
                 close(fd);
                 if (r == -EWOULDBLOCK) {
                         module_error_set(err, 429, "busy", NULL,
@@ -203,6 +248,11 @@ static int lock_take(const char *user, int *ret_fd, struct module_error *err) {
                         return -EBUSY;
                 }
                 module_error_set(err, 500, "internal", NULL, "cannot lock: %s", strerror(-r));
+                return r;
+        }
+        r = bucket_take(fd, flags, err);
+        if (r < 0) {
+                close(fd);
                 return r;
         }
         *ret_fd = fd;
@@ -839,7 +889,7 @@ int probe_run(const struct module_ctx *ctx, unsigned flags, probe_fn fn, json_t 
         r = probe_account(&uid, &gid, err);
         if (r < 0)
                 return r;
-        r = lock_take(ctx->user, &lock, err);
+        r = lock_take(ctx->user, flags, &lock, err);
         if (r < 0)
                 return r;
         buf = malloc(PROBE_RESULT_MAX + 1);

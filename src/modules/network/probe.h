@@ -18,7 +18,10 @@
  *
  * One diagnostic at a time per user: the parent holds a lock file in the
  * state directory (flock) for the whole run; a second run of the same user
- * meanwhile is refused with 429 "busy".
+ * meanwhile is refused with 429 "busy".  And at most 120 a minute per user
+ * (a token bucket of 120, one back every 0.5 s, kept in the lock file):
+ * past it 429 "rate_limited", with the seconds to wait (Retry-After), so
+ * that port checks are no scanner.
  *
  * Ownership: args stay the caller's; *ret is the caller's on success.
  */
@@ -32,7 +35,13 @@
 
 #include "module.h"
 
-enum { PROBE_RAW_ICMP4 = 1u << 0, PROBE_RAW_ICMP6 = 1u << 1 };
+enum {
+        PROBE_RAW_ICMP4 = 1u << 0,
+        PROBE_RAW_ICMP6 = 1u << 1,
+        /* the second child of one diagnostic (ping's, after the resolving
+         * one): it takes no token of the user's rate */
+        PROBE_CONTINUES = 1u << 2,
+};
 
 #define PROBE_LINE_MAX   4096u        /* one progress line */
 #define PROBE_RESULT_MAX (256u << 10) /* the final line */
