@@ -50,12 +50,14 @@ static int record_progress(const struct module_ctx *ctx, json_t *event) {
 static const struct module_ctx ctx = {
         .user = "alice", .role = "operator", .source = "test", .progress = record_progress};
 
+static const struct probe_diag *diag_of(probe_fn fn);
+
 static int run_args(probe_fn fn, json_t *args, uint64_t limit_usec, json_t **ret,
                     struct module_error *err) {
         *err = (struct module_error){0};
         *ret = NULL;
         json_array_clear(seen);
-        return probe_run(&ctx, 0, fn, args, limit_usec, ret, err);
+        return probe_run(&ctx, 0, diag_of(fn), args, limit_usec, ret, err);
 }
 
 static int run(probe_fn fn, uint64_t limit_usec, json_t **ret, struct module_error *err) {
@@ -63,7 +65,7 @@ static int run(probe_fn fn, uint64_t limit_usec, json_t **ret, struct module_err
         *err = (struct module_error){0};
         *ret = NULL;
         json_array_clear(seen);
-        int r = probe_run(&ctx, 0, fn, args, limit_usec, ret, err);
+        int r = probe_run(&ctx, 0, diag_of(fn), args, limit_usec, ret, err);
         json_decref(args);
         return r;
 }
@@ -302,6 +304,31 @@ static int deep(struct probe *p, json_t *args, json_t **ret, struct module_error
         return 0;
 }
 
+/* What the parent held in memory when it started the probe: a fresh
+ * image has its initial value. */
+static char secret[64] = "nothing";
+
+static int remembers(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        (void)p, (void)args, (void)err;
+        *ret = json_pack("{s:s}", "secret", secret);
+        return 0;
+}
+
+#define DIAG(fn) {#fn, fn}
+static const struct probe_diag diags[] = {
+        DIAG(who),      DIAG(escapes),    DIAG(reaches), DIAG(raw_doors),    DIAG(files),
+        DIAG(lies),     DIAG(summarizes), DIAG(lingers), DIAG(streams),      DIAG(fails),
+        DIAG(sleeps),   DIAG(too_big),    DIAG(big_progress), DIAG(deep),    DIAG(remembers),
+};
+#define N_DIAGS (sizeof diags / sizeof *diags)
+
+static const struct probe_diag *diag_of(probe_fn fn) {
+        for (size_t i = 0; i < N_DIAGS; i++)
+                if (diags[i].fn == fn)
+                        return &diags[i];
+        return NULL;
+}
+
 /* ---- cases ---------------------------------------------------------------------------- */
 
 static void test_drops_to_nobody(void **state) {
@@ -378,7 +405,7 @@ static void test_raw_sockets_stay_ping_sockets(void **state) {
         (void)state;
 
         json_array_clear(seen);
-        assert_int_equal(probe_run(&ctx, PROBE_RAW_ICMP4 | PROBE_RAW_ICMP6, raw_doors, args,
+        assert_int_equal(probe_run(&ctx, PROBE_RAW_ICMP4 | PROBE_RAW_ICMP6, diag_of(raw_doors), args,
                                    5000000, &ret, &err),
                          0);
         json_decref(args);
@@ -457,6 +484,18 @@ static void test_child_says_only_what_it_may(void **state) {
          * for (without the kill, this case never returns) */
         assert_int_equal(run(lingers, 60000000, &ret, &err), -EIO);
         assert_int_equal(err.status, 502);
+}
+
+static void test_child_is_a_fresh_image(void **state) {
+        struct module_error err;
+        json_t *ret;
+        (void)state;
+
+        snprintf(secret, sizeof secret, "stw_%s", "0123456789abcdef");
+        assert_int_equal(run(remembers, 5000000, &ret, &err), 0);
+        assert_string_equal(json_string_value(json_object_get(ret, "secret")), "nothing");
+        json_decref(ret);
+        snprintf(secret, sizeof secret, "nothing");
 }
 
 static void test_progress_is_handed_on(void **state) {
@@ -538,7 +577,7 @@ static void test_rate_is_per_user(void **state) {
 
         for (; runs < 200; runs++) {
                 err = (struct module_error){0};
-                r = probe_run(&bob, 0, who, args, 5000000, &ret, &err);
+                r = probe_run(&bob, 0, diag_of(who), args, 5000000, &ret, &err);
                 if (r < 0)
                         break;
                 json_decref(ret);
@@ -585,13 +624,14 @@ static int teardown(void **state) {
         return 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_drops_to_nobody),
                 cmocka_unit_test(test_cannot_escape),
                 cmocka_unit_test(test_raw_sockets_stay_ping_sockets),
                 cmocka_unit_test(test_files_of_nobody_are_safe),
                 cmocka_unit_test(test_child_says_only_what_it_may),
+                cmocka_unit_test(test_child_is_a_fresh_image),
                 cmocka_unit_test(test_progress_is_handed_on),
                 cmocka_unit_test(test_error_comes_back),
                 cmocka_unit_test(test_deadline_kills),
@@ -599,6 +639,13 @@ int main(void) {
                 cmocka_unit_test(test_lock_is_per_user),
                 cmocka_unit_test(test_rate_is_per_user),
         };
+        /* the probe's fresh image: this program again (probe.h) */
+        if (argc >= 3 && STREQ(argv[1], "--module-child")) {
+                const struct probe_diag *table[N_DIAGS];
+                for (size_t i = 0; i < N_DIAGS; i++)
+                        table[i] = &diags[i];
+                return probe_child_main(table, N_DIAGS, argc, argv);
+        }
         if (geteuid() != 0) {
                 printf("1..0 # SKIP needs root (the probe drops to nobody)\n");
                 return 77;

@@ -586,6 +586,8 @@ static int ping_probe(struct probe *p, json_t *args, json_t **ret, struct module
         return 0;
 }
 
+const struct probe_diag ping_diag = {"ping", ping_probe};
+
 /* The first child: the name to one address, without any raw socket (the
  * resolver reads answers a DNS server's owner writes).  Its result is
  * {"address": text}, which the parent reads again as an IP literal. */
@@ -604,6 +606,8 @@ static int resolve_probe(struct probe *p, json_t *args, json_t **ret, struct mod
                          probe_address_text((const struct sockaddr *)&ss, text, sizeof text));
         return *ret ? 0 : -ENOMEM;
 }
+
+const struct probe_diag ping_resolve_diag = {"ping_resolve", resolve_probe};
 
 /* What the first child answered, as the second one's args: the address
  * (an IP literal of the family asked for, checked here) in "address". */
@@ -672,13 +676,13 @@ int network_ping_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
         }
         /* two children: one resolves with no raw socket, the other pings
          * the address with the raw socket of its family only */
-        r = probe_run(ctx, 0, resolve_probe, args, PING_RESOLVE_USEC, &res, err);
+        r = probe_run(ctx, 0, &ping_resolve_diag, args, PING_RESOLVE_USEC, &res, err);
         if (r < 0)
                 return r;
         r = resolved_args(args, res, probe_family_arg(args), &pargs, &flags, err);
         if (r < 0)
                 return r;
-        r = probe_run(ctx, flags, ping_probe, pargs,
+        r = probe_run(ctx, flags, &ping_diag, pargs,
                       ((count - 1) * interval + wait) * 1000u + PING_SLACK_USEC, ret, err);
         if (r < 0)
                 return r;

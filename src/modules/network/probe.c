@@ -635,34 +635,156 @@ static int icmp_open(int family) {
                       family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 }
 
-static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, probe_fn fn,
-                                 json_t *args, uint64_t limit_usec, int wfd, uid_t uid, gid_t gid) {
-        struct module_ctx cctx = *ctx;
-        cctx.progress = child_progress;
-        cctx.progress_state = NULL;
-        struct probe p = {.ctx = &cctx, .icmp4 = -1, .icmp6 = -1};
-        struct module_error err = {0};
-        json_t *result = NULL;
-        int keep[3], nkeep = 0, r;
+static int probe_account(uid_t *ret_uid, gid_t *ret_gid, struct module_error *err);
+
+/* The descriptors of the fresh image (probe_child_main): the result pipe,
+ * the request pipe, the raw sockets when asked for. */
+enum { FD_RESULT = 3, FD_REQUEST = 4, FD_ICMP4 = 5, FD_ICMP6 = 6, FD_FIRST_FREE = 7 };
+#define PROBE_REQUEST_MAX (60u << 10) /* below a pipe's 64 KiB: written before exec */
+#define PROBE_MODULE      "network"
+
+/* fd to exactly `to` (close-on-exec cleared), from a copy above the
+ * targets so that no target is overwritten; -1 stays closed. */
+static int fd_place(int fd, int to) {
+        if (fd < 0)
+                return 0;
+        return dup2(fd, to) == to ? 0 : -errno;
+}
+
+/* In the forked child, as root: the raw sockets, the request in a pipe of
+ * its own, the descriptors in their places, then a fresh image of this
+ * program with an empty environment (module_t.child_main): nothing of the
+ * helper's memory (sessions, requests, the store) goes on. */
+static _Noreturn void child_start(unsigned flags, const struct probe_diag *diag, json_t *args,
+                                  uint64_t limit_usec, int wfd) {
+        _cleanup_json_ json_t *req = NULL;
+        _cleanup_free_ char *text = NULL;
+        int q[2], fds[4] = {-1, -1, -1, -1}, icmp4 = -1, icmp6 = -1;
+        char *const argv[] = {"stewardd", "--module-child", PROBE_MODULE, NULL};
+        char *const envp[] = {NULL};
 
         child_fd = wfd;
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         child_signals();
+        if (flags & PROBE_RAW_ICMP4)
+                icmp4 = icmp_open(AF_INET);
+        if (flags & PROBE_RAW_ICMP6)
+                icmp6 = icmp_open(AF_INET6);
+        req = json_pack("{s:s, s:I, s:b, s:b, s:O}", "diag", diag->name, "limit_usec",
+                        (json_int_t)limit_usec, "icmp4", icmp4 >= 0, "icmp6", icmp6 >= 0, "args",
+                        args);
+        text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+        if (!text || strlen(text) > PROBE_REQUEST_MAX || pipe2(q, O_CLOEXEC) < 0 ||
+            write_all(q[1], text, strlen(text)) < 0) {
+                child_fail(500, "probe_failed", "the probe could not be started");
+                _exit(1);
+        }
+        close(q[1]);
+        /* above every target first, then each in its place */
+        int from[4] = {wfd, q[0], icmp4, icmp6};
+        for (size_t i = 0; i < 4; i++)
+                fds[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 16) : -1;
+        if (fds[0] < 0 || fds[1] < 0 || fd_place(fds[0], FD_RESULT) < 0 ||
+            fd_place(fds[1], FD_REQUEST) < 0 || fd_place(fds[2], FD_ICMP4) < 0 ||
+            fd_place(fds[3], FD_ICMP6) < 0) {
+                child_fail(500, "probe_failed", "the probe could not be started");
+                _exit(1);
+        }
+        child_fd = FD_RESULT;
+        if (fds[2] < 0)
+                close(FD_ICMP4);
+        if (fds[3] < 0)
+                close(FD_ICMP6);
+        syscall(SYS_close_range, (unsigned)FD_FIRST_FREE, ~0u, 0u);
+        execve("/proc/self/exe", argv, envp);
+        child_fail(500, "probe_failed", "the probe could not be started");
+        _exit(1);
+}
+
+/* The request the image was started with (FD_REQUEST), parsed. */
+static json_t *child_request(void) {
+        _cleanup_free_ char *buf = malloc(PROBE_REQUEST_MAX + 1);
+        size_t n = 0;
+        struct stat st;
+
+        if (!buf || fstat(FD_REQUEST, &st) < 0 || !S_ISFIFO(st.st_mode))
+                return NULL;
+        for (;;) {
+                ssize_t k = read(FD_REQUEST, buf + n, PROBE_REQUEST_MAX + 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return NULL;
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+                if (n > PROBE_REQUEST_MAX)
+                        return NULL;
+        }
+        close(FD_REQUEST);
+        return json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* A raw socket handed over at fd, when the request says there is one. */
+static int child_socket(json_t *req, const char *key, int fd) {
+        struct stat st;
+        if (!json_is_true(json_object_get(req, key)))
+                return -1;
+        return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? fd : -1;
+}
+
+static void child_report(int r, json_t *result, const struct module_error *err) {
+        if (r >= 0 && json_is_object(result)) {
+                if (child_send("result", result, PROBE_RESULT_MAX) == -E2BIG)
+                        child_fail(502, "too_large",
+                                   "the answer is too large to show (over 256 KiB as JSON)");
+        } else {
+                _cleanup_json_ json_t *j = error_json(r < 0 ? r : -EIO, err);
+                if (j && child_send("error", j, PROBE_RESULT_MAX) == -E2BIG)
+                        child_fail(500, "internal", "the probe's error is too long");
+        }
+}
+
+int probe_child_main(const struct probe_diag *const *diags, size_t n_diags, int argc,
+                     char **argv) {
+        static const struct module_ctx cctx = {.user = "", .role = "", .source = "probe",
+                                               .progress = child_progress};
+        struct probe p = {.ctx = &cctx, .icmp4 = -1, .icmp6 = -1};
+        struct module_error err = {0};
+        _cleanup_json_ json_t *req = NULL;
+        json_t *result = NULL;
+        const char *name;
+        const struct probe_diag *diag = NULL;
+        struct stat st;
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        (void)argc, (void)argv;
+        if (fstat(FD_RESULT, &st) < 0 || !S_ISFIFO(st.st_mode))
+                return 1; /* not started by child_start */
+        child_fd = FD_RESULT;
+        req = child_request();
+        name = json_string_value(json_object_get(req, "diag"));
+        for (size_t i = 0; name && i < n_diags; i++)
+                if (STREQ(diags[i]->name, name))
+                        diag = diags[i];
+        json_int_t limit = json_integer_value(json_object_get(req, "limit_usec"));
+        if (!diag || limit <= 0 || limit > PROBE_LIMIT_MAX ||
+            !json_is_object(json_object_get(req, "args")) || probe_account(&uid, &gid, &err) < 0) {
+                child_fail(500, "probe_failed", "the probe was started without a request");
+                return 1;
+        }
+        p.icmp4 = child_socket(req, "icmp4", FD_ICMP4);
+        p.icmp6 = child_socket(req, "icmp6", FD_ICMP6);
         /* nothing of the helper's environment (LOCALDOMAIN, HOSTALIASES) for
          * the resolver; a name's resolution waits 2 s a server, once, so
          * that an unreachable resolver is "unresolved" within the limit */
         clearenv();
         setenv("RES_OPTIONS", "timeout:2 attempts:1", 1);
-        if (flags & PROBE_RAW_ICMP4)
-                p.icmp4 = icmp_open(AF_INET);
-        if (flags & PROBE_RAW_ICMP6)
-                p.icmp6 = icmp_open(AF_INET6);
-        keep[nkeep++] = wfd;
-        if (p.icmp4 >= 0)
-                keep[nkeep++] = p.icmp4;
-        if (p.icmp6 >= 0)
-                keep[nkeep++] = p.icmp6;
-        close_all_but(keep, (size_t)nkeep);
+        int keep[3] = {FD_RESULT, p.icmp4 >= 0 ? p.icmp4 : FD_RESULT,
+                       p.icmp6 >= 0 ? p.icmp6 : FD_RESULT};
+        close_all_but(keep, 3);
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null >= 0) {
                 dup2(null, 0);
@@ -672,20 +794,13 @@ static _Noreturn void child_main(const struct module_ctx *ctx, unsigned flags, p
 #endif
                 close(null);
         }
-        if (chdir("/") < 0 || !child_drop(uid, gid, limit_usec, p.icmp4 >= 0 || p.icmp6 >= 0)) {
+        if (chdir("/") < 0 ||
+            !child_drop(uid, gid, (uint64_t)limit, p.icmp4 >= 0 || p.icmp6 >= 0)) {
                 child_fail(500, "probe_failed", "the probe could not drop its privileges");
-                _exit(1);
+                return 1;
         }
-        r = fn(&p, args, &result, &err);
-        if (r >= 0 && json_is_object(result)) {
-                if (child_send("result", result, PROBE_RESULT_MAX) == -E2BIG)
-                        child_fail(502, "too_large",
-                                   "the answer is too large to show (over 256 KiB as JSON)");
-        } else {
-                _cleanup_json_ json_t *j = error_json(r < 0 ? r : -EIO, &err);
-                if (j && child_send("error", j, PROBE_RESULT_MAX) == -E2BIG)
-                        child_fail(500, "internal", "the probe's error is too long");
-        }
+        r = diag->fn(&p, json_object_get(req, "args"), &result, &err);
+        child_report(r, result, &err);
         _exit(0);
 }
 
@@ -875,8 +990,8 @@ static int probe_account(uid_t *ret_uid, gid_t *ret_gid, struct module_error *er
         return 0;
 }
 
-int probe_run(const struct module_ctx *ctx, unsigned flags, probe_fn fn, json_t *args,
-              uint64_t limit_usec, json_t **ret, struct module_error *err) {
+int probe_run(const struct module_ctx *ctx, unsigned flags, const struct probe_diag *diag,
+              json_t *args, uint64_t limit_usec, json_t **ret, struct module_error *err) {
         _cleanup_close_ int lock = -1;
         _cleanup_free_ char *buf = NULL;
         struct run run = {.ctx = ctx, .pidfd = -1, .rfd = -1};
@@ -906,7 +1021,7 @@ int probe_run(const struct module_ctx *ctx, unsigned flags, probe_fn fn, json_t 
         }
         if (run.pid == 0) {
                 close(p[0]);
-                child_main(ctx, flags, fn, args, limit_usec, p[1], uid, gid);
+                child_start(flags, diag, args, limit_usec, p[1]);
         }
         close(p[1]);
         run.rfd = p[0];
