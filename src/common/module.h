@@ -653,6 +653,18 @@ typedef struct module {
          * ("verbs"). */
         const collection_verb_t *verbs;
         size_t n_verbs;
+
+        /* Optional: a program of the module's own that runs as a fresh
+         * image of stewardd, so that it inherits no memory of the process
+         * that started it (the network module's probe child: nothing of the
+         * helper's sessions).  The module's code forks and execve()s
+         * /proc/self/exe with argv {"stewardd", "--module-child", NAME, …}
+         * and an empty environment, passing what it needs in inherited
+         * descriptors; stewardd's main() then calls child_main(argc, argv)
+         * of module NAME before anything else of the daemon starts, and
+         * exits with what it returns.  It runs as the caller left it (root
+         * in the helper): dropping privileges is its own first task. */
+        int (*child_main)(int argc, char **argv);
 } module_t;
 
 /* How a module's own background work reaches the helper from the front

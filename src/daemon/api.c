@@ -377,7 +377,7 @@ static json_t *hcall_done(struct hcall *c, int r, struct api_response *resp) {
                 json_decref(c->details);
                 return c->ret ? c->ret : json_object();
         }
-        if (STREQ(c->e.code, "throttled")) {
+        if (STREQ(c->e.code, "throttled") || STREQ(c->e.code, "rate_limited")) {
                 /* The helper puts the seconds to wait in the field. */
                 int64_t secs;
                 if (safe_atoi64(c->e.field, &secs) >= 0 && secs > 0)

@@ -949,10 +949,22 @@ static void prepare_guide(struct supervisor *s) {
         });
 }
 
+/* stewardd --module-child NAME …: a module's program in a fresh image
+ * (module_t.child_main); nothing of the daemon is set up for it. */
+static int module_child(int argc, char **argv) {
+        const module_t *m = module_find(argv[2]);
+
+        if (!m || !m->child_main)
+                return 2;
+        return m->child_main(argc, argv);
+}
+
 int main(int argc, char **argv) {
         struct supervisor s = {.sigfd = -1};
         int r;
 
+        if (argc >= 3 && STREQ(argv[1], "--module-child"))
+                return module_child(argc, argv);
         if (parse_args(argc, argv, &s.a) < 0)
                 return 2;
         log_open(s.a.foreground);

@@ -2557,6 +2557,11 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 goto done;
         }
         r = dispatch_checks(h, op, secret, args, &c, &e);
+        /* Checked: nothing after needs the secret, and a worker forked for
+         * the request (and what it forks in turn: a network probe) should
+         * not hold it.  The string is the request's own copy. */
+        if (secret)
+                explicit_bzero((char *)secret, strlen(secret));
         if (r < 0)
                 goto done;
         if ((op->flags & HELPER_OPF_SLOW) && worker_fork(h) > 0) {

@@ -434,6 +434,8 @@ def probe_children(net):
         try:
             with open(f"/proc/{pid}/status") as f:
                 st = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                st["cmdline"] = f.read().decode(errors="replace")
         except OSError:
             continue
         if st["Uid"].split()[0] == str(nobody):
@@ -444,7 +446,8 @@ def probe_children(net):
 def test_the_probe_child_holds_no_privilege(net):
     """While a traceroute waits on silent hops, its probe child is nobody in
     every uid and gid, without groups or capabilities (the bounding set
-    empty too), with no_new_privs and a seccomp filter."""
+    empty too), with no_new_privs and a seccomp filter, and it is a fresh
+    image of stewardd (nothing of the helper's memory), not a fork."""
     import pwd
     pw = pwd.getpwnam("nobody")
     net.token()
@@ -466,6 +469,7 @@ def test_the_probe_child_holds_no_privilege(net):
                 assert st[cap] == "0" * 16, (cap, st)
             assert st["NoNewPrivs"] == "1", st
             assert st["Seccomp"] == "2", st  # a filter
+            assert st["cmdline"] == "stewardd\0--module-child\0network\0", st["cmdline"]
     finally:
         t.join()
         net.in_ns(net.ns_a, "ip", "route", "del", "10.126.255.253/32", check=False)

@@ -154,6 +154,50 @@ static char *make_token(struct fixture *f, const char *admin, const char *role) 
         return s;
 }
 
+/* Once checked, the session's secret is wiped from the request, so that a
+ * worker forked for it (and what that worker forks: a network probe) does
+ * not hold it.  In-process, on a helper of its own. */
+static void test_checked_secret_is_wiped(void **state) {
+        char dir[] = "/tmp/steward-helper-wipe-XXXXXX", token[128], err[256];
+        struct helper *h = NULL;
+        json_t *req, *ans;
+        char *secret;
+        (void)state;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(token, sizeof token, "%s/bootstrap-token", dir);
+        assert_int_equal(write_file_atomic(token, BOOTSTRAP, strlen(BOOTSTRAP), 0600), 0);
+        assert_int_equal(helper_new(dir, token, &h, err, sizeof err), 0);
+        req = json_pack("{s:s, s:i, s:s, s:{s:s}}", "op", "login_bootstrap", "id", 1, "source",
+                        "127.0.0.1:1", "args", "token", BOOTSTRAP);
+        ans = helper_dispatch(h, req, -1);
+        json_decref(req);
+        assert_true(json_is_true(json_object_get(ans, "ok")));
+        secret = strdup(json_string_value(json_object_get(json_object_get(ans, "result"), "token")));
+        json_decref(ans);
+        req = json_pack("{s:s, s:i, s:s, s:s}", "op", "session_list", "id", 2, "session", secret,
+                        "source", "127.0.0.1:1");
+        ans = helper_dispatch(h, req, -1);
+        assert_true(json_is_true(json_object_get(ans, "ok")));
+        const char *left = json_string_value(json_object_get(req, "session"));
+        assert_non_null(left);
+        for (size_t i = 0; i < strlen(secret); i++)
+                if (left[i] != '\0')
+                        fail_msg("byte %zu of the secret is still in the request", i);
+        json_decref(ans);
+        json_decref(req);
+        free(secret);
+        helper_free(h);
+        char cmd[128];
+        const char *names[] = {"bootstrap-token", "steward.db", "steward.db-wal",
+                               "steward.db-shm"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+                snprintf(cmd, sizeof cmd, "%s/%s", dir, names[i]);
+                unlink(cmd);
+        }
+        assert_int_equal(rmdir(dir), 0);
+}
+
 /* Every operation that needs a session (its row in helper_ops says so),
  * tried with none and with garbage. */
 static void test_no_session_gets_nothing(void **state) {
@@ -1114,6 +1158,7 @@ static void test_broken_framing_on_any_channel_drops_the_front(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_session_gets_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_checked_secret_is_wiped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_and_malformed_refused, setup,
                                                 teardown),
                 cmocka_unit_test(test_op_table_is_whole),

@@ -356,6 +356,8 @@ static int lookup_probe(struct probe *p, json_t *args, json_t **ret, struct modu
         return -ETIMEDOUT;
 }
 
+const struct probe_diag lookup_diag = {"lookup", lookup_probe};
+
 int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret, struct module_error *err) {
         const char *name = json_string_value(json_object_get(args, "name"));
         const char *type = json_string_value(json_object_get(args, "type")) ?: "A";
@@ -365,5 +367,5 @@ int lookup_run(const struct module_ctx *ctx, json_t *args, json_t **ret, struct 
                                  "name: an IPv6 address is a name only for PTR");
                 return -EINVAL;
         }
-        return probe_run(ctx, 0, lookup_probe, args, LOOKUP_LIMIT_USEC, ret, err);
+        return probe_run(ctx, 0, &lookup_diag, args, LOOKUP_LIMIT_USEC, ret, err);
 }

@@ -73,6 +73,14 @@ static const module_route_t routes[] = {
          .response = INFO_SCHEMA, .slow = true},
 };
 
+/* Every diagnostic a probe child may be asked for, by name. */
+static const struct probe_diag *const diags[] = {&ping_resolve_diag, &ping_diag, &lookup_diag,
+                                                 &portcheck_diag, &traceroute_diag};
+
+static int network_child_main(int argc, char **argv) {
+        return probe_child_main(diags, ELEMENTSOF(diags), argc, argv);
+}
+
 const module_t module_network = {
         .name = "network",
         .summary = "network: interfaces, routes and resolvers; ping, traceroute, DNS lookup and "
@@ -83,4 +91,5 @@ const module_t module_network = {
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .console_title = "Network",
+        .child_main = network_child_main,
 };

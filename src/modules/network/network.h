@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "module.h"
+#include "modules/network/probe.h"
 
 /* GET api/v1/modules/network/info */
 int netinfo_route(const struct module_ctx *ctx, char **params, json_t **ret,
@@ -42,3 +43,6 @@ int traceroute_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                    struct module_error *err);
 extern const command_arg_t traceroute_args[];
 #define TRACEROUTE_N_ARGS 3
+
+/* What each command runs in its probe child (probe.h), by name. */
+extern const struct probe_diag lookup_diag, portcheck_diag, traceroute_diag;

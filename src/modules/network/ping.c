@@ -1,9 +1,11 @@
 /* ping.c — ICMP echo, v4 and v6, from a probe child (ping.h, probe.h).
  *
- * network_ping_run() asks probe_run() for the raw socket(s) the family
- * needs; everything else happens in the child, after its drop: the name is
- * resolved, each request is sent on time (count of them, interval_ms
- * apart), and each one ends exactly once — by its reply, by an ICMP error
+ * network_ping_run() runs two probe children: the first resolves the name
+ * and holds no raw socket (a DNS answer is a stranger's text); the second
+ * gets the numeric address and the raw socket of its family only, and
+ * after its drop (where seccomp leaves that socket sendto and recvmsg and
+ * the ICMP filters, no IP option: probe.c) each request is sent on time
+ * (count of them, interval_ms apart), and each one ends exactly once — by its reply, by an ICMP error
  * about it, or by its timeout — with one progress event as it ends.  The
  * child's state (what was sent when, what came back) is this file's
  * struct ping_run, on the child's stack; nothing outlives the run.
@@ -35,6 +37,7 @@
 #define PING_TIMEOUT_MS   2000
 #define PING_RECV_MAX     2048
 #define PING_RESOLVE_USEC (10u * 1000000u)
+#define PING_SLACK_USEC   (2u * 1000000u) /* the child's start and last report */
 
 /* ICMP types (RFC 792, RFC 4443): named here, as <netinet/ip_icmp.h> and
  * <linux/icmp.h> cannot both be included and <netinet/icmp6.h> names its
@@ -501,14 +504,6 @@ static json_t *run_result(struct ping_run *run, const char *host) {
                       run->received ? json_real(run->rtt_sum / run->received) : json_null(),
                       "rtt_max_ms", run->received ? json_real(run->rtt_max) : json_null(),
                       "replies", replies, "stopped", run->stopped);
-        /* The audit record keeps it beside the args (module.h). */
-        json_t *summary = json_sprintf("%s (%s): %u sent, %u received, %.0f%% loss%s", host, text,
-                                       run->transmitted, run->received, loss,
-                                       run->stopped ? "; stopped when the client left" : "");
-        if (o && json_object_set_new(o, "summary", summary) < 0) {
-                json_decref(o);
-                return NULL;
-        }
         return o;
 }
 
@@ -556,7 +551,9 @@ static int ping_probe(struct probe *p, json_t *args, json_t **ret, struct module
                 return -EINVAL;
         }
         run.timeout_ms = run.interval_ms > PING_TIMEOUT_MS ? run.interval_ms : PING_TIMEOUT_MS;
-        r = probe_resolve(host, probe_family_arg(args), &run.dst, &run.dst_len, err);
+        /* the address the first child resolved: a literal, no resolver here */
+        r = probe_resolve(json_string_value(json_object_get(args, "address")),
+                          probe_family_arg(args), &run.dst, &run.dst_len, err);
         if (r < 0)
                 return r;
         run.family = run.dst.ss_family;
@@ -589,21 +586,110 @@ static int ping_probe(struct probe *p, json_t *args, json_t **ret, struct module
         return 0;
 }
 
+const struct probe_diag ping_diag = {"ping", ping_probe};
+
+/* The first child: the name to one address, without any raw socket (the
+ * resolver reads answers a DNS server's owner writes).  Its result is
+ * {"address": text}, which the parent reads again as an IP literal. */
+static int resolve_probe(struct probe *p, json_t *args, json_t **ret, struct module_error *err) {
+        const char *host = json_string_value(json_object_get(args, "host"));
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char text[INET6_ADDRSTRLEN];
+        int r;
+
+        (void)p;
+        r = probe_resolve(host, probe_family_arg(args), &ss, &len, err);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s}", "address",
+                         probe_address_text((const struct sockaddr *)&ss, text, sizeof text));
+        return *ret ? 0 : -ENOMEM;
+}
+
+const struct probe_diag ping_resolve_diag = {"ping_resolve", resolve_probe};
+
+/* What the first child answered, as the second one's args: the address
+ * (an IP literal of the family asked for, checked here) in "address". */
+static int resolved_args(json_t *args, json_t *res, int family, json_t **ret_args,
+                         unsigned *ret_flags, struct module_error *err) {
+        const char *a = json_string_value(json_object_get(res, "address"));
+        unsigned char b[sizeof(struct in6_addr)];
+        int f = a && strlen(a) < INET6_ADDRSTRLEN && inet_pton(AF_INET, a, b) == 1 ? AF_INET
+                : a && strlen(a) < INET6_ADDRSTRLEN && inet_pton(AF_INET6, a, b) == 1
+                        ? AF_INET6
+                        : AF_UNSPEC;
+
+        if (f == AF_UNSPEC || (family != AF_UNSPEC && f != family)) {
+                module_error_set(err, 502, "probe_failed", NULL,
+                                 "the resolver's probe answered no address");
+                return -EPROTO;
+        }
+        *ret_args = json_deep_copy(args);
+        if (!*ret_args || json_object_set_new(*ret_args, "address", json_string(a)) < 0) {
+                module_error_set(err, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        *ret_flags = (f == AF_INET ? PROBE_RAW_ICMP4 : PROBE_RAW_ICMP6) | PROBE_CONTINUES;
+        return 0;
+}
+
+/* The audit record's summary (module.h), composed here from the child's
+ * counts (bounded again) and the parent's own host and address: the child
+ * says nothing into the record in words of its choosing. */
+static int ping_summary(json_t *args, json_t *pargs, json_t *res, struct module_error *err) {
+        json_int_t sent = json_integer_value(json_object_get(res, "transmitted"));
+        json_int_t got = json_integer_value(json_object_get(res, "received"));
+        json_t *summary;
+
+        if (sent < 0 || sent > PING_COUNT_MAX || got < 0 || got > sent) {
+                module_error_set(err, 502, "probe_failed", NULL, "the probe's counts are wrong");
+                return -EPROTO;
+        }
+        summary = json_sprintf("%s (%s): %d sent, %d received, %.0f%% loss%s",
+                               json_string_value(json_object_get(args, "host")),
+                               json_string_value(json_object_get(pargs, "address")), (int)sent,
+                               (int)got, sent ? 100.0 * (double)(sent - got) / (double)sent : 100.0,
+                               json_is_true(json_object_get(res, "stopped"))
+                                       ? "; stopped when the client left"
+                                       : "");
+        if (!summary || json_object_set_new(res, "summary", summary) < 0) {
+                module_error_set(err, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int network_ping_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                      struct module_error *err) {
         json_t *jc = json_object_get(args, "count"), *ji = json_object_get(args, "interval_ms");
         uint64_t count = jc ? (uint64_t)json_integer_value(jc) : 4;
         uint64_t interval = ji ? (uint64_t)json_integer_value(ji) : 1000;
         uint64_t wait = interval > PING_TIMEOUT_MS ? interval : PING_TIMEOUT_MS;
-        int family = probe_family_arg(args);
-        unsigned flags = family == AF_INET    ? PROBE_RAW_ICMP4
-                         : family == AF_INET6 ? PROBE_RAW_ICMP6
-                                              : PROBE_RAW_ICMP4 | PROBE_RAW_ICMP6;
+        _cleanup_json_ json_t *res = NULL, *pargs = NULL;
+        unsigned flags = 0;
+        int r;
 
         if (count < 1 || count > PING_COUNT_MAX || interval < 200 || interval > 5000) {
                 module_error_set(err, 400, "bad_request", NULL, "bad ping arguments");
                 return -EINVAL;
         }
-        return probe_run(ctx, flags, ping_probe, args,
-                         ((count - 1) * interval + wait) * 1000u + PING_RESOLVE_USEC, ret, err);
+        /* two children: one resolves with no raw socket, the other pings
+         * the address with the raw socket of its family only */
+        r = probe_run(ctx, 0, &ping_resolve_diag, args, PING_RESOLVE_USEC, &res, err);
+        if (r < 0)
+                return r;
+        r = resolved_args(args, res, probe_family_arg(args), &pargs, &flags, err);
+        if (r < 0)
+                return r;
+        r = probe_run(ctx, flags, &ping_diag, pargs,
+                      ((count - 1) * interval + wait) * 1000u + PING_SLACK_USEC, ret, err);
+        if (r < 0)
+                return r;
+        r = ping_summary(args, pargs, *ret, err);
+        if (r < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+        }
+        return r;
 }

@@ -20,11 +20,14 @@
 #include <stdint.h>
 
 #include "module.h"
+#include "modules/network/probe.h"
 
 int network_ping_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                      struct module_error *err);
 extern const command_arg_t network_ping_args[];
 #define NETWORK_PING_N_ARGS 4
+/* The two probe children of a ping: resolution, then the echo requests. */
+extern const struct probe_diag ping_resolve_diag, ping_diag;
 
 #define PING_COOKIE_LEN  8
 #define PING_PAYLOAD_LEN 56 /* as ping(8): 64 bytes of ICMP in all */

@@ -159,11 +159,13 @@ static int portcheck_probe(struct probe *p, json_t *args, json_t **ret, struct m
         return *ret ? 0 : -ENOMEM;
 }
 
+const struct probe_diag portcheck_diag = {"portcheck", portcheck_probe};
+
 int portcheck_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                   struct module_error *err) {
         json_t *t = json_object_get(args, "timeout_ms");
         uint64_t timeout = t ? (uint64_t)json_integer_value(t) : PORTCHECK_TIMEOUT_DEFAULT;
 
         /* the connect's time, and as much again for the name's resolution */
-        return probe_run(ctx, 0, portcheck_probe, args, timeout * 1000u + 12000000u, ret, err);
+        return probe_run(ctx, 0, &portcheck_diag, args, timeout * 1000u + 12000000u, ret, err);
 }

@@ -3,7 +3,9 @@
  * A diagnostic (ping, traceroute, lookup, port check) reads what a remote
  * peer sends, so it never runs with the helper's privileges.  probe_run()
  * forks a child from the caller (the helper or its worker), which opens what
- * needs root first (raw ICMP sockets, for ping only), then drops everything:
+ * needs root first (raw ICMP sockets, for ping only) and then becomes a
+ * fresh image of stewardd (nothing of the helper's memory: sessions,
+ * requests) with the request in a pipe; that image drops everything:
  * no supplementary groups, the uid and gid of an unprivileged account
  * (`nobody`), no capabilities, no_new_privs, not dumpable, small resource
  * limits.  The drop is verified (setuid(0) must fail) before fn runs.
@@ -18,7 +20,10 @@
  *
  * One diagnostic at a time per user: the parent holds a lock file in the
  * state directory (flock) for the whole run; a second run of the same user
- * meanwhile is refused with 429 "busy".
+ * meanwhile is refused with 429 "busy".  And at most 120 a minute per user
+ * (a token bucket of 120, one back every 0.5 s, kept in the lock file):
+ * past it 429 "rate_limited", with the seconds to wait (Retry-After), so
+ * that port checks are no scanner.
  *
  * Ownership: args stay the caller's; *ret is the caller's on success.
  */
@@ -32,7 +37,13 @@
 
 #include "module.h"
 
-enum { PROBE_RAW_ICMP4 = 1u << 0, PROBE_RAW_ICMP6 = 1u << 1 };
+enum {
+        PROBE_RAW_ICMP4 = 1u << 0,
+        PROBE_RAW_ICMP6 = 1u << 1,
+        /* the second child of one diagnostic (ping's, after the resolving
+         * one): it takes no token of the user's rate */
+        PROBE_CONTINUES = 1u << 2,
+};
 
 #define PROBE_LINE_MAX   4096u        /* one progress line */
 #define PROBE_RESULT_MAX (256u << 10) /* the final line */
@@ -45,10 +56,24 @@ struct probe {
 
 typedef int (*probe_fn)(struct probe *p, json_t *args, json_t **ret, struct module_error *err);
 
-/* Runs fn in a probe child; *ret is its result.  limit_usec: the whole run
- * (at most PROBE_LIMIT_MAX). */
-int probe_run(const struct module_ctx *ctx, unsigned flags, probe_fn fn, json_t *args,
-              uint64_t limit_usec, json_t **ret, struct module_error *err);
+/* A diagnostic as the probe child finds it: by name, in the table its
+ * fresh image is given (probe_child_main). */
+struct probe_diag {
+        const char *name;
+        probe_fn fn;
+};
+
+/* Runs diag in a probe child; *ret is its result.  limit_usec: the whole
+ * run (at most PROBE_LIMIT_MAX).  The child is a fresh image of this
+ * program (module_t.child_main, "--module-child network"), whose main
+ * calls probe_child_main with a table that holds diag. */
+int probe_run(const struct module_ctx *ctx, unsigned flags, const struct probe_diag *diag,
+              json_t *args, uint64_t limit_usec, json_t **ret, struct module_error *err);
+
+/* The fresh image's side: reads the request it was started with, drops,
+ * runs the diagnostic of that name from diags[], reports, exits. */
+int probe_child_main(const struct probe_diag *const *diags, size_t n_diags, int argc,
+                     char **argv);
 
 /* In the child: one progress event (borrowed), sent to the parent as a
  * line.  0, or -EPIPE once the parent or the client is gone (stop then);

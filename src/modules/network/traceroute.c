@@ -275,9 +275,11 @@ static int traceroute_probe(struct probe *p, json_t *args, json_t **ret, struct 
         return *ret ? 0 : -ENOMEM;
 }
 
+const struct probe_diag traceroute_diag = {"traceroute", traceroute_probe};
+
 int traceroute_run(const struct module_ctx *ctx, json_t *args, json_t **ret,
                    struct module_error *err) {
         /* 30 hops of at most 1 s each, and the name's resolution: within
          * the minute the helper gives a command */
-        return probe_run(ctx, 0, traceroute_probe, args, 55u * 1000000u, ret, err);
+        return probe_run(ctx, 0, &traceroute_diag, args, 55u * 1000000u, ret, err);
 }
