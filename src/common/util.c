@@ -438,11 +438,17 @@ size_t utf8_char_len(const unsigned char *p, size_t n) {
 }
 
 bool dns_name_valid(const char *s, size_t max) {
+        return dns_name_valid_opts(s, max, 0);
+}
+
+bool dns_name_valid_opts(const char *s, size_t max, unsigned flags) {
         size_t n, label = 0;
 
         if (!s)
                 return false;
-        n = strnlen(s, max + 1);
+        n = strnlen(s, max + 2);
+        if ((flags & DNS_NAME_FINAL_DOT) && n > 1 && s[n - 1] == '.')
+                n--; /* the root's dot */
         if (n == 0 || n > max)
                 return false;
         for (size_t i = 0; i < n; i++) {
@@ -453,7 +459,8 @@ bool dns_name_valid(const char *s, size_t max) {
                                 return false;
                         label = 0;
                 } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                           (c >= '0' && c <= '9') || c == '-') {
+                           (c >= '0' && c <= '9') || c == '-' ||
+                           (c == '_' && (flags & DNS_NAME_UNDERSCORE))) {
                         if ((c == '-' && label == 0) || ++label > 63)
                                 return false;
                 } else

@@ -111,6 +111,14 @@ bool utf8_valid(const char *s, size_t n);
  * starting or ending with '-', separated by single dots, 1..max bytes in
  * all (a host name, an NTP server's name). */
 bool dns_name_valid(const char *s, size_t max);
+/* The same with options: DNS_NAME_FINAL_DOT also takes the root's dot at
+ * the end ("example.org.", not counted in max); DNS_NAME_UNDERSCORE also
+ * takes '_' in labels ("_sip._tcp.example.org", as DNS records are named). */
+enum {
+        DNS_NAME_FINAL_DOT = 1u << 0,
+        DNS_NAME_UNDERSCORE = 1u << 1,
+};
+bool dns_name_valid_opts(const char *s, size_t max, unsigned flags);
 
 /* An absolute path of [A-Za-z0-9._-] components, none empty, "." or "..",
  * without a trailing '/', not "/" itself; n is strlen(s).  Such a path needs

@@ -256,6 +256,39 @@ static void test_settings_changes(void **state) {
         json_decref(current);
 }
 
+static void test_dns_names(void **state) {
+        char long_label[70], long_name[260];
+
+        (void)state;
+        assert_true(dns_name_valid("mail.example.org", 253));
+        assert_false(dns_name_valid("mail.example.org.", 253));
+        assert_true(dns_name_valid_opts("mail.example.org.", 253, DNS_NAME_FINAL_DOT));
+        assert_false(dns_name_valid_opts(".", 253, DNS_NAME_FINAL_DOT));
+        assert_false(dns_name_valid_opts("a..", 253, DNS_NAME_FINAL_DOT));
+        assert_false(dns_name_valid("_sip._tcp.example.org", 253));
+        assert_true(dns_name_valid_opts("_sip._tcp.example.org", 253, DNS_NAME_UNDERSCORE));
+        assert_false(dns_name_valid("-x.example.org", 253));
+        assert_false(dns_name_valid("x-.example.org", 253));
+        assert_false(dns_name_valid("x..org", 253));
+        assert_false(dns_name_valid("", 253));
+        memset(long_label, 'a', 64);
+        long_label[64] = '\0';
+        assert_false(dns_name_valid(long_label, 253)); /* a label of 64 */
+        long_label[63] = '\0';
+        assert_true(dns_name_valid(long_label, 253));
+        /* 253 bytes, and one more: the final dot is not counted */
+        for (size_t i = 0; i < 253; i++)
+                long_name[i] = i % 2 ? '.' : 'a';
+        long_name[253] = '\0';
+        assert_true(dns_name_valid(long_name, 253));
+        long_name[253] = '.';
+        long_name[254] = '\0';
+        assert_false(dns_name_valid(long_name, 253));
+        assert_true(dns_name_valid_opts(long_name, 253, DNS_NAME_FINAL_DOT));
+        long_name[253] = 'a';
+        assert_false(dns_name_valid_opts(long_name, 253, DNS_NAME_FINAL_DOT));
+}
+
 static void test_config_parse(void **state) {
         struct steward_config c;
         char err[512];
@@ -294,6 +327,7 @@ int main(void) {
                 cmocka_unit_test(test_settings_flatten),
                 cmocka_unit_test(test_settings_changes),
                 cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_dns_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

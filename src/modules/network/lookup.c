@@ -51,7 +51,7 @@ static bool server_valid(const char *s) {
 }
 
 bool lookup_name_valid(const char *s) {
-        size_t n, label = 0;
+        size_t n;
         int f;
 
         if (!s)
@@ -61,24 +61,7 @@ bool lookup_name_valid(const char *s) {
                 return false;
         if ((n == 1 && s[0] == '.') || ip_literal(s, &f))
                 return true;
-        if (s[n - 1] == '.')
-                n--;
-        if (n == 0 || n > 253)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (c == '.') {
-                        if (label == 0 || s[i - 1] == '-')
-                                return false;
-                        label = 0;
-                } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                           (c >= '0' && c <= '9') || c == '-' || c == '_') {
-                        if ((c == '-' && label == 0) || ++label > 63)
-                                return false;
-                } else
-                        return false;
-        }
-        return label > 0 && s[n - 1] != '-';
+        return dns_name_valid_opts(s, 253, DNS_NAME_FINAL_DOT | DNS_NAME_UNDERSCORE);
 }
 
 const command_arg_t lookup_args[LOOKUP_N_ARGS] = {

@@ -69,7 +69,7 @@ static int child_fd = -1;
 bool probe_host_valid(const char *s) {
         struct in6_addr a6;
         struct in_addr a4;
-        size_t n, label = 0;
+        size_t n;
 
         if (!s)
                 return false;
@@ -78,24 +78,7 @@ bool probe_host_valid(const char *s) {
                 return false;
         if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1)
                 return true;
-        if (s[n - 1] == '.')
-                n--; /* the root's dot */
-        if (n == 0 || n > 253)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (c == '.') {
-                        if (label == 0 || s[i - 1] == '-')
-                                return false;
-                        label = 0;
-                } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                           (c >= '0' && c <= '9') || c == '-') {
-                        if ((c == '-' && label == 0) || ++label > 63)
-                                return false;
-                } else
-                        return false;
-        }
-        return label > 0 && s[n - 1] != '-';
+        return dns_name_valid_opts(s, 253, DNS_NAME_FINAL_DOT);
 }
 
 int probe_family_arg(json_t *args) {
