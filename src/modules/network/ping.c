@@ -5,10 +5,10 @@
  * gets the numeric address and the raw socket of its family only, and
  * after its drop (where seccomp leaves that socket sendto and recvmsg and
  * the ICMP filters, no IP option: probe.c) each request is sent on time
- * (count of them, interval_ms apart), and each one ends exactly once — by its reply, by an ICMP error
- * about it, or by its timeout — with one progress event as it ends.  The
- * child's state (what was sent when, what came back) is this file's
- * struct ping_run, on the child's stack; nothing outlives the run.
+ * (count of them, interval_ms apart), and each one ends exactly once — by its reply, by an ICMP
+ * error about it, or by its timeout — with one progress event as it ends.  The child's state (what
+ * was sent when, what came back) is this file's struct ping_run, on the child's stack; nothing
+ * outlives the run.
  *
  * Bounds: count <= 20, interval 200..5000 ms (the kit checks the args), a
  * reply waited for PING_TIMEOUT_MS or one interval, whichever is longer; so
@@ -56,16 +56,8 @@ enum {
         V6_ECHO_REPLY = 129,
 };
 
-static const char *const families[] = {"any", "ipv4", "ipv6", NULL};
-
 const command_arg_t network_ping_args[NETWORK_PING_N_ARGS] = {
-        {.name = "host",
-         .type = SETTING_STRING,
-         .min = 1,
-         .max = 254,
-         .required = true,
-         .valid_string = probe_host_valid,
-         .description = "the host to ping: an IP address or a DNS name"},
+        PROBE_HOST_ARG("the host to ping: an IP address or a DNS name"),
         {.name = "count",
          .type = SETTING_INTEGER,
          .min = 1,
@@ -76,10 +68,7 @@ const command_arg_t network_ping_args[NETWORK_PING_N_ARGS] = {
          .min = 200,
          .max = 5000,
          .description = "milliseconds between requests (default 1000)"},
-        {.name = "family",
-         .type = SETTING_ENUM,
-         .choices = families,
-         .description = "any (default), ipv4 or ipv6"},
+        PROBE_FAMILY_ARG,
 };
 
 /* ---- packets: pure functions ------------------------------------------------- */
@@ -381,8 +370,8 @@ static void packet_seen(struct ping_run *run, const uint8_t *buf, size_t n,
         const uint8_t *fb = addr_bytes(from, &flen);
 
         if (from->ss_family != run->family ||
-            ping_packet_parse(run->family, buf, n, run->id, run->cookie, &pk) != 1 ||
-            pk.seq < 1 || pk.seq > run->next || run->ended[pk.seq - 1])
+            ping_packet_parse(run->family, buf, n, run->id, run->cookie, &pk) != 1 || pk.seq < 1 ||
+            pk.seq > run->next || run->ended[pk.seq - 1])
                 return;
         probe_address_text((const struct sockaddr *)from, text, sizeof text);
         if (pk.kind == PING_ERROR) {
@@ -510,8 +499,7 @@ static json_t *run_result(struct ping_run *run, const char *host) {
 static int socket_ready(struct ping_run *run, struct module_error *err) {
         if (run->family == AF_INET) {
                 /* Only replies and the errors that may quote us. */
-                struct icmp_filter f = {.data = ~((1u << V4_ECHO_REPLY) |
-                                                  (1u << V4_UNREACH) |
+                struct icmp_filter f = {.data = ~((1u << V4_ECHO_REPLY) | (1u << V4_UNREACH) |
                                                   (1u << V4_TIME_EXCEEDED) |
                                                   (1u << V4_PARAM_PROBLEM))};
                 if (setsockopt(run->fd, SOL_RAW, ICMP_FILTER, &f, sizeof f) < 0)
@@ -615,10 +603,9 @@ static int resolved_args(json_t *args, json_t *res, int family, json_t **ret_arg
                          unsigned *ret_flags, struct module_error *err) {
         const char *a = json_string_value(json_object_get(res, "address"));
         unsigned char b[sizeof(struct in6_addr)];
-        int f = a && strlen(a) < INET6_ADDRSTRLEN && inet_pton(AF_INET, a, b) == 1 ? AF_INET
-                : a && strlen(a) < INET6_ADDRSTRLEN && inet_pton(AF_INET6, a, b) == 1
-                        ? AF_INET6
-                        : AF_UNSPEC;
+        int f = a && strlen(a) < INET6_ADDRSTRLEN && inet_pton(AF_INET, a, b) == 1    ? AF_INET
+                : a && strlen(a) < INET6_ADDRSTRLEN && inet_pton(AF_INET6, a, b) == 1 ? AF_INET6
+                                                                                      : AF_UNSPEC;
 
         if (f == AF_UNSPEC || (family != AF_UNSPEC && f != family)) {
                 module_error_set(err, 502, "probe_failed", NULL,

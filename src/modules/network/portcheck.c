@@ -25,13 +25,7 @@
 #define PORTCHECK_TIMEOUT_DEFAULT 3000
 
 const command_arg_t portcheck_args[PORTCHECK_N_ARGS] = {
-        {.name = "host",
-         .type = SETTING_STRING,
-         .min = 1,
-         .max = 254,
-         .required = true,
-         .valid_string = probe_host_valid,
-         .description = "the host: an IP address or a DNS name"},
+        PROBE_HOST_ARG("the host: an IP address or a DNS name"),
         {.name = "port",
          .type = SETTING_INTEGER,
          .min = 1,

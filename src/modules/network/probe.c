@@ -46,12 +46,12 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-#define PROBE_USER      "nobody"
-#define LOCK_DIR_NAME   "probe-locks"
-#define CHILD_NOFILE    16
+#define PROBE_USER       "nobody"
+#define LOCK_DIR_NAME    "probe-locks"
+#define CHILD_NOFILE     16
 #define PROBE_RATE_BURST 120
 #define PROBE_RATE_USEC  500000u /* a token back every 0.5 s: 120 a minute */
-#define PROBE_DEPTH_MAX 8 /* {"result": {"hops": [{"rtt_ms": [ … ]}]}} is 5 */
+#define PROBE_DEPTH_MAX  8       /* {"result": {"hops": [{"rtt_ms": [ … ]}]}} is 5 */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROBE_ASAN 1
@@ -65,6 +65,8 @@
 static int child_fd = -1;
 
 /* ---- the grammar and small helpers ------------------------------------------ */
+
+const char *const probe_families[] = {"any", "ipv4", "ipv6", NULL};
 
 bool probe_host_valid(const char *s) {
         struct in6_addr a6;
@@ -174,8 +176,7 @@ static int bucket_take(int fd, unsigned flags, struct module_error *err) {
                 /* "throttled" style: the seconds to wait in the field (Retry-After) */
                 module_error_set(err, 429, "rate_limited", NULL,
                                  "at most %u diagnostics a minute: wait %llu s",
-                                 (unsigned)(60000000u / PROBE_RATE_USEC),
-                                 (unsigned long long)wait);
+                                 (unsigned)(60000000u / PROBE_RATE_USEC), (unsigned long long)wait);
                 snprintf(err->field, sizeof err->field, "%llu", (unsigned long long)wait);
                 (void)!pwrite(fd, &b, sizeof b, 0);
                 return -EBUSY;
@@ -428,18 +429,15 @@ static int child_seccomp_raw(scmp_filter_ctx f) {
  * chmod, chown, times or xattrs, nor truncate before ABI 3): a diagnostic
  * changes no file. */
 static const int child_denied_fs[] = {
-        SCMP_SYS(unlink),      SCMP_SYS(unlinkat),     SCMP_SYS(rename),
-        SCMP_SYS(renameat),    SCMP_SYS(renameat2),    SCMP_SYS(link),
-        SCMP_SYS(linkat),      SCMP_SYS(symlink),      SCMP_SYS(symlinkat),
-        SCMP_SYS(mkdir),       SCMP_SYS(mkdirat),      SCMP_SYS(rmdir),
-        SCMP_SYS(mknod),       SCMP_SYS(mknodat),      SCMP_SYS(chmod),
-        SCMP_SYS(fchmod),      SCMP_SYS(fchmodat),     SCMP_SYS(chown),
-        SCMP_SYS(fchown),      SCMP_SYS(fchownat),     SCMP_SYS(lchown),
-        SCMP_SYS(truncate),    SCMP_SYS(ftruncate),    SCMP_SYS(fallocate),
-        SCMP_SYS(utime),       SCMP_SYS(utimes),       SCMP_SYS(utimensat),
-        SCMP_SYS(futimesat),   SCMP_SYS(setxattr),     SCMP_SYS(lsetxattr),
-        SCMP_SYS(fsetxattr),   SCMP_SYS(removexattr),  SCMP_SYS(lremovexattr),
-        SCMP_SYS(fremovexattr),
+        SCMP_SYS(unlink),       SCMP_SYS(unlinkat),     SCMP_SYS(rename),    SCMP_SYS(renameat),
+        SCMP_SYS(renameat2),    SCMP_SYS(link),         SCMP_SYS(linkat),    SCMP_SYS(symlink),
+        SCMP_SYS(symlinkat),    SCMP_SYS(mkdir),        SCMP_SYS(mkdirat),   SCMP_SYS(rmdir),
+        SCMP_SYS(mknod),        SCMP_SYS(mknodat),      SCMP_SYS(chmod),     SCMP_SYS(fchmod),
+        SCMP_SYS(fchmodat),     SCMP_SYS(chown),        SCMP_SYS(fchown),    SCMP_SYS(fchownat),
+        SCMP_SYS(lchown),       SCMP_SYS(truncate),     SCMP_SYS(ftruncate), SCMP_SYS(fallocate),
+        SCMP_SYS(utime),        SCMP_SYS(utimes),       SCMP_SYS(utimensat), SCMP_SYS(futimesat),
+        SCMP_SYS(setxattr),     SCMP_SYS(lsetxattr),    SCMP_SYS(fsetxattr), SCMP_SYS(removexattr),
+        SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr),
 };
 
 static int child_seccomp(bool raw) {
@@ -489,7 +487,7 @@ struct ll_ruleset_attr {
  * libraries NSS loads, systemd-resolved's resolv.conf.  A sanitizer's
  * report also reads /proc/self (test builds only). */
 static const char *const landlock_readable[] = {
-        "/etc", "/usr", "/lib", "/lib64", "/run/systemd/resolve", "/run/resolvconf",
+        "/etc",        "/usr", "/lib", "/lib64", "/run/systemd/resolve", "/run/resolvconf",
 #if defined(PROBE_ASAN)
         "/proc/self/",
 #endif
@@ -527,9 +525,9 @@ static int child_landlock(void) {
         if (rs < 0)
                 return -errno;
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(landlock_readable); i++) {
-                struct landlock_path_beneath_attr pb = {
-                        .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
-                                          LANDLOCK_ACCESS_FS_READ_DIR};
+                struct landlock_path_beneath_attr pb = {.allowed_access =
+                                                                LANDLOCK_ACCESS_FS_READ_FILE |
+                                                                LANDLOCK_ACCESS_FS_READ_DIR};
                 pb.parent_fd = open(landlock_readable[i], O_PATH | O_CLOEXEC);
                 if (pb.parent_fd < 0)
                         continue; /* not on this system */
@@ -728,10 +726,9 @@ static void child_report(int r, json_t *result, const struct module_error *err) 
         }
 }
 
-int probe_child_main(const struct probe_diag *const *diags, size_t n_diags, int argc,
-                     char **argv) {
-        static const struct module_ctx cctx = {.user = "", .role = "", .source = "probe",
-                                               .progress = child_progress};
+int probe_child_main(const struct probe_diag *const *diags, size_t n_diags, int argc, char **argv) {
+        static const struct module_ctx cctx = {
+                .user = "", .role = "", .source = "probe", .progress = child_progress};
         struct probe p = {.ctx = &cctx, .icmp4 = -1, .icmp6 = -1};
         struct module_error err = {0};
         _cleanup_json_ json_t *req = NULL;

@@ -72,8 +72,7 @@ int probe_run(const struct module_ctx *ctx, unsigned flags, const struct probe_d
 
 /* The fresh image's side: reads the request it was started with, drops,
  * runs the diagnostic of that name from diags[], reports, exits. */
-int probe_child_main(const struct probe_diag *const *diags, size_t n_diags, int argc,
-                     char **argv);
+int probe_child_main(const struct probe_diag *const *diags, size_t n_diags, int argc, char **argv);
 
 /* In the child: one progress event (borrowed), sent to the parent as a
  * line.  0, or -EPIPE once the parent or the client is gone (stop then);
@@ -85,6 +84,19 @@ int probe_progress(struct probe *p, json_t *event);
  * [A-Za-z0-9-], 1..63 bytes, not starting or ending with '-', at most 253
  * bytes in all, an optional final '.'). */
 bool probe_host_valid(const char *s);
+/* The argument rows the diagnostics share: the host (probe_host_valid's
+ * grammar), and the address family ("any", "ipv4", "ipv6"). */
+extern const char *const probe_families[];
+#define PROBE_HOST_ARG(what)                                                                       \
+        {                                                                                          \
+                .name = "host", .type = SETTING_STRING, .min = 1, .max = 254, .required = true,    \
+                .valid_string = probe_host_valid, .description = (what)                            \
+        }
+#define PROBE_FAMILY_ARG                                                                           \
+        {                                                                                          \
+                .name = "family", .type = SETTING_ENUM, .choices = probe_families,                 \
+                .description = "any (default), ipv4 or ipv6"                                       \
+        }
 
 /* Resolution, in the child: host (valid by the grammar) to one address of
  * family (AF_UNSPEC: the first the resolver gives).  An IP literal is taken

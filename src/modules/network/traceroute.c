@@ -34,25 +34,14 @@
 #define TRACE_WAIT_USEC 1000000u
 #define TRACE_HOPS_MAX  30
 
-static const char *const families[] = {"any", "ipv4", "ipv6", NULL};
-
 const command_arg_t traceroute_args[TRACEROUTE_N_ARGS] = {
-        {.name = "host",
-         .type = SETTING_STRING,
-         .min = 1,
-         .max = 254,
-         .required = true,
-         .valid_string = probe_host_valid,
-         .description = "the host to trace the way to: an IP address or a DNS name"},
+        PROBE_HOST_ARG("the host to trace the way to: an IP address or a DNS name"),
         {.name = "max_hops",
          .type = SETTING_INTEGER,
          .min = 1,
          .max = TRACE_HOPS_MAX,
          .description = "the most routers to go through (default 30)"},
-        {.name = "family",
-         .type = SETTING_ENUM,
-         .choices = families,
-         .description = "any (default), ipv4 or ipv6"},
+        PROBE_FAMILY_ARG,
 };
 
 struct probe_slot {
