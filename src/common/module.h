@@ -692,6 +692,16 @@ typedef int (*module_helper_call_fn)(const char *op, json_t *args, json_t **ret)
 void modules_set_helper_call(module_helper_call_fn call);
 module_helper_call_fn modules_helper_call(void);
 
+/* How a module's code in the helper (its gauges, its actions) reads what
+ * its background work in the front persisted with the helper operation
+ * module_state_put: read(module, key, &ret) sets *ret to the value (a new
+ * reference; JSON null when there is none) and returns 0, or -errno.  The
+ * helper sets it at start; elsewhere (the front, the tests) it stays NULL:
+ * module_state_read() is then -ENOSYS. */
+typedef int (*module_state_read_fn)(const char *module, const char *key, json_t **ret);
+void modules_set_state_read(module_state_read_fn read);
+int module_state_read(const char *module, const char *key, json_t **ret);
+
 /* The module list: src/modules/modules.c, one line per module. */
 extern const module_t *const steward_modules[];
 extern const size_t steward_modules_count;

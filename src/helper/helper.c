@@ -2123,6 +2123,42 @@ static int op_module_log_list(struct helper *h, const struct caller *c, json_t *
         return modlog_list(h->store, args, e, ret);
 }
 
+/* Modules' reads of their persisted state in the helper (module.h
+ * module_state_read): the helper's own connection in its own process; a
+ * forked worker (an action) opens a connection of its own, since an SQLite
+ * connection must not be used across fork. */
+static struct {
+        struct store *store;
+        pid_t pid;
+        char *dir;
+} state_reader;
+
+static int helper_state_read(const char *module, const char *key, json_t **ret) {
+        _cleanup_json_ json_t *args = json_pack("{s:s, s:s}", "module", module, "key", key);
+        struct module_error e = {0};
+        struct store *s = state_reader.store, *own = NULL;
+        json_t *ans = NULL;
+        char err[256];
+        int r;
+
+        if (!args || !state_reader.dir)
+                return -ENOMEM;
+        if (getpid() != state_reader.pid) {
+                r = store_open(state_reader.dir, &own, err, sizeof err);
+                if (r < 0)
+                        return r;
+                s = own;
+        }
+        r = modstate_get(s, args, &e, &ans);
+        if (own)
+                store_close(own);
+        if (r < 0)
+                return r;
+        *ret = json_incref(json_object_get(ans, "value"));
+        json_decref(ans);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* Whether a family's name is under the module's own prefix
  * (steward_MODULE_) and of Prometheus's grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
@@ -2665,6 +2701,13 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
         h->cur_ch = -1;
         h->bootstrap_path = strdup(bootstrap_path);
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
+        if (r >= 0) {
+                free(state_reader.dir);
+                state_reader.dir = strdup(state_dir);
+                state_reader.store = h->store;
+                state_reader.pid = getpid();
+                modules_set_state_read(helper_state_read);
+        }
         if (r >= 0)
                 r = throttle_new(THROTTLE_ENTRIES, &h->throttle);
         if (r >= 0)
@@ -2716,6 +2759,12 @@ void helper_free(struct helper *h) {
                 return;
         workers_stop(h);
         free(h->peer_socket);
+        if (h->store && state_reader.store == h->store) {
+                modules_set_state_read(NULL);
+                state_reader.store = NULL;
+                free(state_reader.dir);
+                state_reader.dir = NULL;
+        }
         if (h->store) {
                 flush_deferred(h);
                 store_close(h->store);
