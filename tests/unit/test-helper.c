@@ -796,6 +796,9 @@ static const struct probe {
         {"metrics_recent", "{}", "AAA"},
         {"front_poll", NULL, "AAA"},
         {"module_gauges", NULL, "AAA"},
+        /* The front's background reads: a monitor's view, whoever asks. */
+        {"monitor_read", "{\"collection\": \"services\"}", "AAA"},
+        {"audit_check", NULL, "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",
