@@ -5,7 +5,8 @@
  * File systems are those node_exporter's filesystem collector lists: the
  * mounts of /proc/self/mountinfo (parsed by procfs.c) that are not pseudo
  * file systems nor under its default excluded mount points, one per mount
- * point (the last mounted there, which statvfs() sees).  Read-only mounts
+ * point (the last mounted there, which statvfs() sees), and without a
+ * match one per device (bind mounts are the same disk).  Read-only mounts
  * are left out: a full squashfs or ISO image is full by design, and nobody
  * can act on it.  statvfs() runs at each evaluation (cheap: no I/O).
  *
@@ -18,7 +19,8 @@
  * seen for longest makes room.
  *
  * share_disk asks the helper for the shares (the monitor's view, through
- * the sessionless monitor_read operation) at most once a minute, and maps
+ * the sessionless monitor_read operation) once a minute and after each new
+ * audit record (a share made or moved is one), and maps
  * each share's folder to the mount that holds it, so that the front never
  * needs to walk into a folder it may not enter.
  */
@@ -32,6 +34,7 @@
 
 #include "modules/alerts/kinds_int.h"
 #include "procfs.h"
+#include "stats.h"
 #include "util.h"
 
 #define _cleanup_json_      _cleanup_(json_decrefp)
@@ -42,6 +45,7 @@
 
 struct fs_now {
         const char *mount_point; /* into the mountinfo */
+        unsigned major, minor;   /* the device: bind mounts share it */
         double used, avail;      /* bytes: used = blocks - free; avail for non-root */
 };
 
@@ -112,12 +116,26 @@ static int fs_set_read(struct fs_set *ret) {
                         continue;
                 s.v[s.n++] = (struct fs_now){
                         .mount_point = m[i]->mount_point,
+                        .major = m[i]->major,
+                        .minor = m[i]->minor,
                         .used = (double)(st.f_blocks - st.f_bfree) * (double)st.f_frsize,
                         .avail = (double)st.f_bavail * (double)st.f_frsize,
                 };
         }
         *ret = s;
         return 0;
+}
+
+/* Whether the rule looks at s->v[i]: its match, or with none each file
+ * system once (a bind mount of one already seen, such as /run/netns on
+ * some hosts, is the same disk: one alert, under the first mount point). */
+static bool fs_wanted(const struct fs_set *s, size_t i, const char *match) {
+        if (*match)
+                return STREQ(match, s->v[i].mount_point);
+        for (size_t k = 0; k < i; k++)
+                if (s->v[k].major == s->v[i].major && s->v[k].minor == s->v[i].minor)
+                        return false;
+        return true;
 }
 
 static double used_percent(const struct fs_now *f) {
@@ -140,7 +158,7 @@ int kind_disk(struct kind_req *q) {
         if (r < 0)
                 return kind_unavailable(q, r, "cannot list the file systems: %s", strerror(-r));
         for (size_t i = 0; i < s.n; i++)
-                if (!q->r->match[0] || STREQ(q->r->match, s.v[i].mount_point))
+                if (fs_wanted(&s, i, q->r->match))
                         add_usage(q, s.v[i].mount_point, &s.v[i], NULL);
         fs_set_done(&s);
         return 0;
@@ -200,7 +218,7 @@ int kind_disk_fill(struct kind_req *q) {
                 double hours, cap = s.v[i].used + s.v[i].avail;
                 char avail[32];
 
-                if (q->r->match[0] && !STREQ(q->r->match, s.v[i].mount_point))
+                if (!fs_wanted(&s, i, q->r->match))
                         continue;
                 if (!(g = ring_for(s.v[i].mount_point, q->now)))
                         continue;
@@ -223,19 +241,24 @@ int kind_disk_fill(struct kind_req *q) {
 static pthread_mutex_t shares_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *shares_cache; /* {"shares": [{name, path, …}]} */
 static int64_t shares_at;
+static uint64_t shares_head; /* the audit head when they were read */
 
 static int shares_get(int64_t now, json_t **ret) {
+        uint64_t head = atomic_load(&stats_audit_records);
         json_t *ans = NULL;
         int r = 0;
 
         pthread_mutex_lock(&shares_lock);
-        if (!shares_cache || now - shares_at >= SHARES_TTL || now < shares_at) {
+        /* A share made or changed is audited: a new record, a new look. */
+        if (!shares_cache || now - shares_at >= SHARES_TTL || now < shares_at ||
+            head != shares_head) {
                 r = kinds_helper_call("monitor_read", json_pack("{s:s}", "collection", "shares"),
                                       &ans);
                 if (r >= 0) {
                         json_decref(shares_cache);
                         shares_cache = ans;
                         shares_at = now;
+                        shares_head = head;
                 }
         }
         if (r >= 0)
@@ -254,7 +277,8 @@ int kind_share_disk(struct kind_req *q) {
 
         r = shares_get(q->now, &shares);
         if (r < 0)
-                return kind_unavailable(q, r, "cannot list the shares: %s", strerror(-r));
+                return kind_unavailable(q, r, "cannot list the shares (the helper refused or is "
+                                              "away; see the daemon's log)");
         r = fs_set_read(&s);
         if (r < 0)
                 return kind_unavailable(q, r, "cannot list the file systems: %s", strerror(-r));

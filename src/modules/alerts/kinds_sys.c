@@ -9,7 +9,8 @@
  *                   ports baseline, which lives in the root-only state
  *                   directory: read through the helper's monitor_read
  *                   (the ports module's privileged view, as a monitor sees
- *                   it) at most once a minute.  No baseline: no obs.
+ *                   it) once a minute and after each new audit record
+ *                   (saving a baseline is one).  No baseline: no obs.
  *   login_failures  the helper's count of failed logins (stats.h, which the
  *                   front polls anyway) sampled into a ring each
  *                   evaluation: the failures within the window are the
@@ -84,15 +85,19 @@ int kind_unit_failed(struct kind_req *q) {
 
 /* ---- new_listener --------------------------------------------------------- */
 
-static json_t *baseline;      /* the array of keys, or json_null(): none saved */
+static json_t *baseline; /* the array of keys, or json_null(): none saved */
 static int64_t baseline_at;
+static uint64_t baseline_head; /* the audit head when it was read */
 
 static int baseline_get(int64_t now, json_t **ret) {
+        uint64_t head = atomic_load(&stats_audit_records);
         json_t *ans = NULL;
         int r = 0;
 
         pthread_mutex_lock(&lock);
-        if (!baseline || now - baseline_at >= BASELINE_TTL || now < baseline_at) {
+        /* Saving a baseline is audited: a new record, a new look. */
+        if (!baseline || now - baseline_at >= BASELINE_TTL || now < baseline_at ||
+            head != baseline_head) {
                 r = kinds_helper_call("monitor_read",
                                       json_pack("{s:s, s:{s:[]}}", "module", "ports", "args",
                                                 "inodes"),
@@ -102,6 +107,7 @@ static int baseline_get(int64_t now, json_t **ret) {
                         json_decref(baseline);
                         baseline = json_is_array(b) ? json_incref(b) : json_null();
                         baseline_at = now;
+                        baseline_head = head;
                         json_decref(ans);
                 }
         }
@@ -128,7 +134,8 @@ int kind_new_listener(struct kind_req *q) {
 
         r = baseline_get(q->now, &keys);
         if (r < 0)
-                return kind_unavailable(q, r, "cannot read the ports baseline: %s", strerror(-r));
+                return kind_unavailable(q, r, "cannot read the ports baseline (the helper refused "
+                                              "or is away; see the daemon's log)");
         if (!json_is_array(keys))
                 return 0; /* no baseline saved: nothing is "new" */
         r = sockets_list(false, &v, &n);
@@ -325,6 +332,12 @@ int kind_cert_expiry(struct kind_req *q) {
         }
         now = *c;
         pthread_mutex_unlock(&lock);
+        if (now.error == -EACCES && *path)
+                return kind_unavailable(q, now.error,
+                                        "cannot read the certificate %s: the front may not open "
+                                        "it, and the helper reads certificate files under /etc "
+                                        "only",
+                                        path);
         if (now.error < 0)
                 return kind_unavailable(q, now.error, "cannot read the certificate %s: %s",
                                         *path ? path : "of stewardd", strerror(-now.error));
