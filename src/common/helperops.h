@@ -69,6 +69,8 @@ enum helper_op {
         HELPER_OP_MODULE_STATE_GET,
         HELPER_OP_MODULE_LOG_APPEND,
         HELPER_OP_MODULE_LOG_LIST,
+        HELPER_OP_MONITOR_READ,
+        HELPER_OP_AUDIT_CHECK,
         HELPER_OP__COUNT,
 };
 
