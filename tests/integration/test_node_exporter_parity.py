@@ -1,0 +1,147 @@
+"""node_exporter parity: Debian's prometheus-node-exporter (1.5, default
+collectors) and a real daemon scraped side by side on this host, compared
+family by family.  Every family node_exporter exposes must be in the
+daemon's /metrics with the same type and the same label names, unless it is
+listed in EXCEPTIONS with the reason; for the families whose label values
+name things of the host (devices, mount points, collectors of the kernel's
+files) the sets of values must agree too.
+
+Families of hardware this host lacks appear in neither; families whose
+source this host lacks (schedstat, hwmon, …) are covered by unit tests of
+their parsers."""
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import free_port
+from test_metrics import parse_exposition, scrape
+
+NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+
+# node_exporter's families the daemon deliberately does not offer.
+EXCEPTIONS = {
+    # The exporter's own runtime: the Go collector, the process collector
+    # (stewardd is two processes, a front and a helper) and the HTTP handler.
+    # The daemon offers steward_build_info, steward_connections_*,
+    # steward_http_* and steward_scrape_* instead.
+    re.compile(r"go_.*"): "Go runtime figures of node_exporter itself",
+    re.compile(r"process_.*"): "node_exporter's own process; stewardd reports steward_* figures",
+    re.compile(r"promhttp_.*"): "node_exporter's HTTP handler; see steward_http_requests_total",
+    re.compile(r"node_exporter_build_info"): "the exporter's build; see steward_build_info",
+}
+
+# Families whose label values are identifiers of this host: the sets must
+# agree (label name -> which label carries the identifier).
+IDENTIFIER_LABELS = {
+    "node_filesystem_size_bytes": ("mountpoint",),
+    "node_network_up": ("device",),
+    "node_network_mtu_bytes": ("device",),
+    "node_network_receive_bytes_total": ("device",),
+    "node_disk_read_bytes_total": ("device",),
+    "node_disk_info": ("device",),
+    "node_softnet_processed_total": ("cpu",),
+    "node_cpu_seconds_total": ("cpu", "mode"),
+    "node_vmstat_pgfault": (),
+    "node_udp_queues": ("ip", "queue"),
+    "node_arp_entries": ("device",),
+    "node_time_clocksource_current_info": ("clocksource",),
+}
+
+
+def excepted(name):
+    return next((why for rx, why in EXCEPTIONS.items() if rx.fullmatch(name)), None)
+
+
+@pytest.fixture
+def node_exporter():
+    if not NODE_EXPORTER:
+        pytest.skip("prometheus-node-exporter is not installed (scripts/install-deps.sh test)")
+    port = free_port()
+    p = subprocess.Popen([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                if p.poll() is not None:
+                    pytest.fail(f"node_exporter exited {p.returncode}")
+                time.sleep(0.05)
+        yield url
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
+def ne_scrape(url):
+    return parse_exposition(urllib.request.urlopen(url, timeout=10).read().decode())
+
+
+def label_names(fam):
+    return {frozenset(labels) for _, labels, _ in fam["samples"]}
+
+
+def test_every_default_family(daemon, node_exporter):
+    theirs = ne_scrape(node_exporter)
+    _, ours = scrape(daemon)
+    missing, wrong = [], []
+    for name, fam in sorted(theirs.items()):
+        if excepted(name):
+            continue
+        if name not in ours:
+            missing.append(name)
+            continue
+        if ours[name]["type"] != fam["type"]:
+            wrong.append(f"{name}: type {ours[name]['type']}, node_exporter {fam['type']}")
+        if fam["samples"] and ours[name]["samples"] and label_names(ours[name]) != label_names(fam):
+            wrong.append(f"{name}: labels {sorted(map(sorted, label_names(ours[name])))}, "
+                         f"node_exporter {sorted(map(sorted, label_names(fam)))}")
+        if fam["samples"] and not ours[name]["samples"]:
+            wrong.append(f"{name}: no samples")
+    assert not missing, f"families node_exporter has and stewardd lacks: {missing}"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_help_text_is_node_exporters(daemon, node_exporter):
+    theirs = ne_scrape(node_exporter)
+    _, ours = scrape(daemon)
+    differ = [f"{n}: {ours[n]['help']!r} != {f['help']!r}" for n, f in sorted(theirs.items())
+              if n in ours and n.startswith("node_") and ours[n]["help"] != f["help"]]
+    assert not differ, "\n".join(differ)
+
+
+def test_identifier_label_values(daemon, node_exporter):
+    theirs = ne_scrape(node_exporter)
+    _, ours = scrape(daemon)
+    differ = []
+    for name, keys in IDENTIFIER_LABELS.items():
+        if name not in theirs:
+            continue
+        a = {tuple(l.get(k) for k in keys) for _, l, _ in theirs[name]["samples"]}
+        b = {tuple(l.get(k) for k in keys) for _, l, _ in ours.get(name, {"samples": []})["samples"]}
+        if a != b:
+            differ.append(f"{name} {keys}: stewardd {sorted(b)}, node_exporter {sorted(a)}")
+    assert not differ, "\n".join(differ)
+
+
+def test_exceptions_are_still_needed(node_exporter):
+    """An exception that matches no family of node_exporter any more is stale."""
+    theirs = ne_scrape(node_exporter)
+    stale = [rx.pattern for rx in EXCEPTIONS if not any(rx.fullmatch(n) for n in theirs)]
+    assert not stale, stale
+
+
+def test_collector_success_and_duration(daemon):
+    _, ours = scrape(daemon)
+    ok = {l["collector"]: v for _, l, v in ours["node_scrape_collector_success"]["samples"]}
+    dur = {l["collector"]: v for _, l, v in ours["node_scrape_collector_duration_seconds"]["samples"]}
+    assert set(ok) == set(dur)
+    assert ok and all(v >= 0 for v in dur.values())
+    for c in ("cpu", "netclass", "pressure", "vmstat", "textfile", "conntrack", "entropy"):
+        assert c in ok, c
