@@ -2099,10 +2099,14 @@ static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *a
 }
 
 /* Whether a family's name is under the module's own prefix
- * (steward_MODULE_) and of Prometheus's grammar. */
+ * (steward_MODULE_, or the module's gauges_prefix) and of Prometheus's
+ * grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
         size_t len = strlen(m->name);
 
+        if (name && m->gauges_prefix && strncmp(m->gauges_prefix, "node_", 5) == 0 &&
+            strncmp(name, m->gauges_prefix, strlen(m->gauges_prefix)) == 0 && strlen(name) <= 128)
+                return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
         if (!name || strncmp(name, "steward_", 8) != 0 || strncmp(name + 8, m->name, len) != 0 ||
             name[8 + len] != '_' || strlen(name) > 128)
                 return false;
