@@ -493,7 +493,9 @@ int collect_sockstat(struct expo *e, const char *text, size_t len, unsigned long
                                 /* "sockets: used N" */
                                 if (JOIN(name, "node_sockstat_sockets_", k) < 0)
                                         goto bad;
-                                (void)JOIN(help, "Number of IPv4 sockets in ", k, ".");
+                                /* node_exporter's text for the one key, "used" */
+                                (void)JOIN(help, "Number of IPv4 sockets in ",
+                                           STREQ(k, "used") ? "use" : k, ".");
                                 single_u64(e, name, "gauge", help, v);
                                 continue;
                         }
