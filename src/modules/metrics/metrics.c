@@ -42,8 +42,10 @@
 #include "modules/metrics/sampler.h"
 #include "modules/metrics/textfile.h"
 #include "modules/metrics/timex.h"
+#include "modules/metrics/valueprov.h"
 #include "settingsfile.h"
 #include "stats.h"
+#include "valuesrc.h"
 #include "util.h"
 
 #define METRICS_MAX_BYTES (64UL << 20)
@@ -379,14 +381,18 @@ static int metrics_init(void) {
         if (r < 0) {
                 history_set_backend(NULL);
                 sampler_done();
+                return r;
         }
-        return r;
+        valuesrc_set_metric_provider(valueprov_metric);
+        return 0;
 }
 
 static void metrics_done(void) {
+        valuesrc_set_metric_provider(NULL);
         history_stop();
         history_set_backend(NULL);
         history_teardown();
+        valueprov_done();
         sampler_done();
         textfile_done();
 }
