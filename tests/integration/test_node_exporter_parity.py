@@ -150,3 +150,51 @@ def test_collector_success_and_duration(daemon):
     assert ok and all(v >= 0 for v in dur.values())
     for c in ("cpu", "netclass", "pressure", "vmstat", "textfile", "conntrack", "entropy"):
         assert c in ok, c
+
+
+def test_textfile_collector(daemon, daemon_base):
+    """*.prom files merged after validation; a bad file or one clashing with
+    a built-in family is skipped and flagged; mtimes per file read."""
+    import os
+    tdir = daemon_base / "textfile"
+    tdir.mkdir()
+    os.chmod(tdir, 0o755)
+    r = daemon.https("PATCH", "/api/v1/modules/metrics/settings", {"textfile_dir": str(tdir)})
+    assert r.status in (200, 202), r
+    (tdir / "good.prom").write_text(
+        '# HELP backup_age_seconds Age of the last backup.\n# TYPE backup_age_seconds gauge\n'
+        'backup_age_seconds{job="db"} 42.5\nbackup_age_seconds{job="www"} 7\n')
+    (tdir / "more.prom").write_text('backup_age_seconds_other 1\n')
+    for f in tdir.iterdir():
+        os.chmod(f, 0o644)
+    _, fams = scrape(daemon)
+    assert fams["backup_age_seconds"]["type"] == "gauge"
+    vals = {l["job"]: v for _, l, v in fams["backup_age_seconds"]["samples"]}
+    assert vals == {"db": 42.5, "www": 7}
+    assert fams["node_textfile_scrape_error"]["samples"][0][2] == 0, sorted(f for f in fams if "backup" in f or "textfile" in f)
+    assert fams["backup_age_seconds_other"]["help"] == f"Metric read from {tdir}/more.prom"
+    assert fams["node_textfile_scrape_error"]["samples"][0][2] == 0
+    files = {l["file"] for _, l, _ in fams["node_textfile_mtime_seconds"]["samples"]}
+    assert files == {f"{tdir}/good.prom", f"{tdir}/more.prom"}
+
+    # A syntax error, a timestamp, a clash with a built-in family: each file
+    # is skipped whole and flagged; the good one still counts.
+    bad = {"syntax.prom": 'x{a="1" 2\n', "stamp.prom": "y 1 1700000000000\n",
+           "clash.prom": "node_load1 99\nz 1\n", "dup.prom": "w 1\nw 2\n"}
+    for name, text in bad.items():
+        (tdir / name).write_text(text)
+        os.chmod(tdir / name, 0o644)
+    _, fams = scrape(daemon)
+    assert fams["node_textfile_scrape_error"]["samples"][0][2] == 1
+    for n in ("x", "y", "z", "w"):
+        assert n not in fams, n
+    assert fams["node_load1"]["samples"][0][2] != 99
+    assert {l["job"] for _, l, _ in fams["backup_age_seconds"]["samples"]} == {"db", "www"}
+    files = {l["file"] for _, l, _ in fams["node_textfile_mtime_seconds"]["samples"]}
+    assert files == {f"{tdir}/good.prom", f"{tdir}/more.prom"}
+
+    # A bad directory setting is refused.
+    r = daemon.https("PATCH", "/api/v1/modules/metrics/settings", {"textfile_dir": "rel/dir"})
+    assert r.status == 422, r
+    r = daemon.https("PATCH", "/api/v1/modules/metrics/settings", {"textfile_dir": "/a/../etc"})
+    assert r.status == 422, r

@@ -554,7 +554,8 @@ int textfile_merge(struct tf_set *dst, struct tf_set *src,
 /* ---- output ---------------------------------------------------------------------- */
 
 static int family_cmp(const void *a, const void *b) {
-        return strcmp(((const struct tf_family *)a)->name, ((const struct tf_family *)b)->name);
+        return strcmp((*(const struct tf_family *const *)a)->name,
+                      (*(const struct tf_family *const *)b)->name);
 }
 
 void textfile_write(struct expo *e, const struct tf_set *s) {
