@@ -362,8 +362,9 @@ static int parse_sample(struct tf_set *s, const char *l, const char *end, unsign
         smp.name = strndup(p, n);
         if (!smp.name)
                 return -ENOMEM;
-        p = skip_blanks(p + n, end);
-        if (p < end && *p == '{') {
+        p += n;
+        if (skip_blanks(p, end) < end && *skip_blanks(p, end) == '{') {
+                p = skip_blanks(p, end);
                 r = parse_labels(&p, end, &smp);
                 if (r < 0)
                         goto bad;
