@@ -639,8 +639,13 @@ typedef struct module {
         /* Optional, in the helper: the module's own gauges for /metrics,
          * {"families": [{"name": "steward_MODULE_…", "help": "…", "samples":
          * [{"labels": {"queue": "deferred"}, "value": 3}, …]}, …]}: cheap
-         * (each scrape asks), names under the module's own prefix. */
+         * (each scrape asks), names under the module's own prefix (or a
+         * node_exporter family only root can read).  A family may say
+         * "type": "counter" or "untyped"; the default is a gauge. */
         int (*gauges)(json_t **ret, struct module_error *err);
+        /* Optional: a node_exporter prefix ("node_timex_") the gauges may
+         * also use, for a family whose source only root can read. */
+        const char *gauges_prefix;
 
         /* Optional: the module's hooks into the change engine (lock, the
          * service's own checker; modules/change.h). */

@@ -2161,10 +2161,14 @@ static int helper_state_read(const char *module, const char *key, json_t **ret) 
 }
 
 /* Whether a family's name is under the module's own prefix
- * (steward_MODULE_) and of Prometheus's grammar. */
+ * (steward_MODULE_, or the module's gauges_prefix) and of Prometheus's
+ * grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
         size_t len = strlen(m->name);
 
+        if (name && m->gauges_prefix && strncmp(m->gauges_prefix, "node_", 5) == 0 &&
+            strncmp(name, m->gauges_prefix, strlen(m->gauges_prefix)) == 0 && strlen(name) <= 128)
+                return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
         if (!name || strncmp(name, "steward_", 8) != 0 || strncmp(name + 8, m->name, len) != 0 ||
             name[8 + len] != '_' || strlen(name) > 128)
                 return false;
