@@ -168,6 +168,14 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
         /* The front's /metrics: every module's own gauges (module.h
          * metrics), read as root. */
         [HELPER_OP_MODULE_GAUGES] = {.name = "module_gauges", .flags = RO},
+        /* A module's own background work that needs root, asked for by
+         * its part in the front (module.h helper_task: the alerts' mail
+         * through sendmail), in a worker with the workers' time limit.  No
+         * session: what it may do is the module's to bound, from its own
+         * settings, never from args. */
+        [HELPER_OP_MODULE_TASK] = {.name = "module_task",
+                                   .flags = RO | HELPER_OPF_SLOW,
+                                   ARGS(STR("module", true, NAME_MAX_LEN), OBJ("args", true))},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

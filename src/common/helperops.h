@@ -65,6 +65,7 @@ enum helper_op {
         HELPER_OP_COLLECTION_WRITE,
         HELPER_OP_COLLECTION_ACTION,
         HELPER_OP_MODULE_GAUGES,
+        HELPER_OP_MODULE_TASK,
         HELPER_OP__COUNT,
 };
 

@@ -796,6 +796,9 @@ static const struct probe {
         {"metrics_recent", "{}", "AAA"},
         {"front_poll", NULL, "AAA"},
         {"module_gauges", NULL, "AAA"},
+        /* A module's own task: no session, the module bounds it (a module
+         * without one answers 404 to every caller alike). */
+        {"module_task", "{\"module\": \"ports\", \"args\": {}}", "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",
