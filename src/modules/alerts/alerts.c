@@ -21,6 +21,7 @@
 #include "module.h"
 #include "modules/alerts/alerts.h"
 #include "modules/alerts/kinds.h"
+#include "modules/alerts/mailer.h"
 #include "modules/alerts/notify.h"
 #include "roles.h"
 #include "settingsfile.h"
@@ -402,4 +403,5 @@ const module_t module_alerts = {
         .settings_file = &settings_file,
         .collections = alerts_collections,
         .n_collections = ELEMENTSOF(alerts_collections),
+        .helper_task = alerts_mail_task,
 };
