@@ -200,6 +200,14 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
         /* Whether the audit chain verifies: {ok, records, first_broken?},
          * the verdict of audit_verify without its message's detail. */
         [HELPER_OP_AUDIT_CHECK] = {.name = "audit_check", .flags = RO},
+        /* A module's own background work that needs root, asked for by
+         * its part in the front (module.h helper_task: the alerts' mail
+         * through sendmail), in a worker with the workers' time limit.  No
+         * session: what it may do is the module's to bound, from its own
+         * settings, never from args. */
+        [HELPER_OP_MODULE_TASK] = {.name = "module_task",
+                                   .flags = RO | HELPER_OPF_SLOW,
+                                   ARGS(STR("module", true, NAME_MAX_LEN), OBJ("args", true))},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

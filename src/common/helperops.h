@@ -71,6 +71,7 @@ enum helper_op {
         HELPER_OP_MODULE_LOG_LIST,
         HELPER_OP_MONITOR_READ,
         HELPER_OP_AUDIT_CHECK,
+        HELPER_OP_MODULE_TASK,
         HELPER_OP__COUNT,
 };
 

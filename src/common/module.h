@@ -685,6 +685,16 @@ typedef struct module {
          * exits with what it returns.  It runs as the caller left it (root
          * in the helper): dropping privileges is its own first task. */
         int (*child_main)(int argc, char **argv);
+
+        /* Optional, in the helper: a task of the module's own background
+         * work in the front that needs root (the alerts' mail through
+         * sendmail), asked for with modules_helper_call("module_task",
+         * {"module": NAME, "args": {…}}).  No session stands behind it: it
+         * takes whatever matters (who, where) from its own settings as the
+         * helper holds them, and from args only what it bounds and checks
+         * itself.  Runs in a forked worker of the helper, killed past a
+         * minute: it bounds its own time within that. */
+        int (*helper_task)(json_t *args, json_t **ret, struct module_error *err);
 } module_t;
 
 /* How a module's own background work reaches the helper from the front

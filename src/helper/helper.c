@@ -2209,6 +2209,25 @@ static int op_module_gauges(struct helper *h, const struct caller *c, json_t *ar
         return *ret ? 0 : -ENOMEM;
 }
 
+/* A module's own task that needs root (module.h helper_task), for its part
+ * in the front; sessionless, so the module decides everything that matters
+ * from its own settings in this process (the alerts' mail: recipients and
+ * sender), and takes from args only what it bounds itself.  It runs in a
+ * worker (HELPER_OPF_SLOW), killed past the workers' time limit. */
+static int op_module_task(struct helper *h, const struct caller *c, json_t *args, int fd,
+                          json_t **ret, struct module_error *e) {
+        const module_t *m = module_arg(args, e);
+
+        (void)h, (void)c, (void)fd;
+        if (!m)
+                return -ENOENT;
+        if (!m->helper_task) {
+                module_error_set(e, 404, "not_found", NULL, "%s has no task", m->name);
+                return -ENOENT;
+        }
+        return m->helper_task(json_object_get(args, "args"), ret, e);
+}
+
 /* Counters for GET /metrics, asked for every few seconds, and whether the
  * bootstrap token is still unused (GET /api/v1/login-info): no names, no
  * content, nothing a session could not see. */
@@ -2427,6 +2446,7 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_MODULE_LOG_LIST] = op_module_log_list,
         [HELPER_OP_MONITOR_READ] = op_monitor_read,
         [HELPER_OP_AUDIT_CHECK] = op_audit_check,
+        [HELPER_OP_MODULE_TASK] = op_module_task,
         [HELPER_OP_COLLECTION_READ] = op_collection_read,
         [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
         [HELPER_OP_COLLECTION_ACTION] = op_collection_action,

@@ -805,6 +805,9 @@ static const struct probe {
         /* The front's background reads: a monitor's view, whoever asks. */
         {"monitor_read", "{\"collection\": \"services\"}", "AAA"},
         {"audit_check", NULL, "AAA"},
+        /* A module's own task: no session, the module bounds it (a module
+         * without one answers 404 to every caller alike). */
+        {"module_task", "{\"module\": \"ports\", \"args\": {}}", "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",

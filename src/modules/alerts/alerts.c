@@ -24,6 +24,7 @@
 #include "modules/alerts/kinds.h"
 #include "modules/alerts/engine.h"
 #include "modules/alerts/model.h"
+#include "modules/alerts/mailer.h"
 #include "modules/alerts/notify.h"
 #include "modules/alerts/writes.h"
 #include "roles.h"
@@ -661,4 +662,5 @@ const module_t module_alerts = {
         .n_events = ELEMENTSOF(alerts_events),
         .events_attach = alerts_engine_events_attach,
         .gauges = alerts_gauges,
+        .helper_task = alerts_mail_task,
 };
