@@ -120,22 +120,22 @@ def test_disk_watches_only_its_mount(tmpfs_daemon):
     quiet_for(d, "disk-elsewhere", 3)
 
 
-def test_disk_fill_predicts_a_growing_file_system(tmpfs_daemon):
-    d = tmpfs_daemon
-    # A 60 s window: a prediction needs 3 s of samples (a twentieth).
-    add_rule(d, name="fill-mnt", kind="disk_fill", match=TMPFS, threshold=24, window="1m")
+def test_disk_fill_predicts_a_growing_file_system(make_daemon):
+    d = make_daemon(wrap=unshared)
+    in_ns(d, ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "alertgrow", TMPFS])
+    # The shortest window (10 min): a prediction needs 30 s of samples.
+    add_rule(d, name="fill-mnt", kind="disk_fill", match=TMPFS, threshold=24, window="10m")
     quiet_for(d, "fill-mnt", 4)  # not growing: no prediction
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     i = 0
     while time.monotonic() < deadline:
-        fill(d, f"grow{i}", 64)
+        fill(d, f"grow{i}", 256)
         i += 1
-        alerts = alerts_of(d, "fill-mnt")
-        if any(firing(TMPFS)(a) for a in alerts):
+        if any(firing(TMPFS)(a) for a in alerts_of(d, "fill-mnt")):
             break
         time.sleep(0.5)
     a = wait_for(d, "fill-mnt", firing(TMPFS), timeout=5)
-    # 64 KiB each ~0.6 s into what is left of 4 MiB: minutes, not a day.
+    # 256 KiB every ~0.6 s into what is left of 64 MiB: minutes, not a day.
     assert 0 <= a["value"] < 1, a
 
 
