@@ -309,3 +309,14 @@ def test_share_disk(smb):
     a = wait_for(d, "share-full", firing("alertfull"))
     assert a["value"] > 90 and "/srv/alertfull" in (a.get("description") or ""), a
     quiet_for(d, "share-roomy", 2)
+
+
+def test_own_certificate_end_is_a_daemon_fact(daemon):
+    """What cert_expiry reads for stewardd's own certificate (the front may
+    not open the TLS directory): tls.not_after, as openssl reads the file."""
+    r = daemon.https("GET", "/api/v1/modules/stewardd?full=1")
+    end = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", str(daemon.cert_path)],
+                         capture_output=True, text=True, check=True).stdout.strip().split("=", 1)[1]
+    expected = int(subprocess.run(["date", "-u", "-d", end, "+%s"], capture_output=True, text=True,
+                                  check=True).stdout)
+    assert r.json["tls"]["not_after"] == expected, r.json["tls"]
