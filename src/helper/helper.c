@@ -2124,11 +2124,51 @@ static int op_module_log_list(struct helper *h, const struct caller *c, json_t *
         return modlog_list(h->store, args, e, ret);
 }
 
+/* Modules' reads of their persisted state in the helper (module.h
+ * module_state_read): the helper's own connection in its own process; a
+ * forked worker (an action) opens a connection of its own, since an SQLite
+ * connection must not be used across fork. */
+static struct {
+        struct store *store;
+        pid_t pid;
+        char *dir;
+} state_reader;
+
+static int helper_state_read(const char *module, const char *key, json_t **ret) {
+        _cleanup_json_ json_t *args = json_pack("{s:s, s:s}", "module", module, "key", key);
+        struct module_error e = {0};
+        struct store *s = state_reader.store, *own = NULL;
+        json_t *ans = NULL;
+        char err[256];
+        int r;
+
+        if (!args || !state_reader.dir)
+                return -ENOMEM;
+        if (getpid() != state_reader.pid) {
+                r = store_open(state_reader.dir, &own, err, sizeof err);
+                if (r < 0)
+                        return r;
+                s = own;
+        }
+        r = modstate_get(s, args, &e, &ans);
+        if (own)
+                store_close(own);
+        if (r < 0)
+                return r;
+        *ret = json_incref(json_object_get(ans, "value"));
+        json_decref(ans);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* Whether a family's name is under the module's own prefix
- * (steward_MODULE_) and of Prometheus's grammar. */
+ * (steward_MODULE_, or the module's gauges_prefix) and of Prometheus's
+ * grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
         size_t len = strlen(m->name);
 
+        if (name && m->gauges_prefix && strncmp(m->gauges_prefix, "node_", 5) == 0 &&
+            strncmp(name, m->gauges_prefix, strlen(m->gauges_prefix)) == 0 && strlen(name) <= 128)
+                return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
         if (!name || strncmp(name, "steward_", 8) != 0 || strncmp(name + 8, m->name, len) != 0 ||
             name[8 + len] != '_' || strlen(name) > 128)
                 return false;
@@ -2167,6 +2207,25 @@ static int op_module_gauges(struct helper *h, const struct caller *c, json_t *ar
         }
         *ret = json_pack("{s:O}", "families", all);
         return *ret ? 0 : -ENOMEM;
+}
+
+/* A module's own task that needs root (module.h helper_task), for its part
+ * in the front; sessionless, so the module decides everything that matters
+ * from its own settings in this process (the alerts' mail: recipients and
+ * sender), and takes from args only what it bounds itself.  It runs in a
+ * worker (HELPER_OPF_SLOW), killed past the workers' time limit. */
+static int op_module_task(struct helper *h, const struct caller *c, json_t *args, int fd,
+                          json_t **ret, struct module_error *e) {
+        const module_t *m = module_arg(args, e);
+
+        (void)h, (void)c, (void)fd;
+        if (!m)
+                return -ENOENT;
+        if (!m->helper_task) {
+                module_error_set(e, 404, "not_found", NULL, "%s has no task", m->name);
+                return -ENOENT;
+        }
+        return m->helper_task(json_object_get(args, "args"), ret, e);
 }
 
 /* Counters for GET /metrics, asked for every few seconds, and whether the
@@ -2381,12 +2440,13 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_METRICS_RECENT] = op_metrics_recent,
         [HELPER_OP_FRONT_POLL] = op_front_poll,
         [HELPER_OP_MODULE_GAUGES] = op_module_gauges,
-        [HELPER_OP_MONITOR_READ] = op_monitor_read,
-        [HELPER_OP_AUDIT_CHECK] = op_audit_check,
         [HELPER_OP_MODULE_STATE_PUT] = op_module_state_put,
         [HELPER_OP_MODULE_STATE_GET] = op_module_state_get,
         [HELPER_OP_MODULE_LOG_APPEND] = op_module_log_append,
         [HELPER_OP_MODULE_LOG_LIST] = op_module_log_list,
+        [HELPER_OP_MONITOR_READ] = op_monitor_read,
+        [HELPER_OP_AUDIT_CHECK] = op_audit_check,
+        [HELPER_OP_MODULE_TASK] = op_module_task,
         [HELPER_OP_COLLECTION_READ] = op_collection_read,
         [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
         [HELPER_OP_COLLECTION_ACTION] = op_collection_action,
@@ -2753,6 +2813,13 @@ int helper_new(const char *state_dir, const char *bootstrap_path, struct helper 
         h->cur_ch = -1;
         h->bootstrap_path = strdup(bootstrap_path);
         r = h->bootstrap_path ? store_open(state_dir, &h->store, err, err_len) : -ENOMEM;
+        if (r >= 0) {
+                free(state_reader.dir);
+                state_reader.dir = strdup(state_dir);
+                state_reader.store = h->store;
+                state_reader.pid = getpid();
+                modules_set_state_read(helper_state_read);
+        }
         if (r >= 0)
                 r = throttle_new(THROTTLE_ENTRIES, &h->throttle);
         if (r >= 0)
@@ -2804,6 +2871,12 @@ void helper_free(struct helper *h) {
                 return;
         workers_stop(h);
         free(h->peer_socket);
+        if (h->store && state_reader.store == h->store) {
+                modules_set_state_read(NULL);
+                state_reader.store = NULL;
+                free(state_reader.dir);
+                state_reader.dir = NULL;
+        }
         if (h->store) {
                 flush_deferred(h);
                 store_close(h->store);

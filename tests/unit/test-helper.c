@@ -797,14 +797,17 @@ static const struct probe {
         {"metrics_recent", "{}", "AAA"},
         {"front_poll", NULL, "AAA"},
         {"module_gauges", NULL, "AAA"},
-        /* The front's background reads: a monitor's view, whoever asks. */
-        {"monitor_read", "{\"collection\": \"services\"}", "AAA"},
-        {"audit_check", NULL, "AAA"},
         {"module_state_put", "{\"module\": \"alerts\", \"key\": \"probe\", \"value\": 1}",
          "AAA"},
         {"module_state_get", "{\"module\": \"alerts\", \"key\": \"probe\"}", "AAA"},
         {"module_log_append", "{\"module\": \"alerts\", \"records\": [{\"a\": 1}]}", "AAA"},
         {"module_log_list", "{\"module\": \"alerts\"}", "AAA"},
+        /* The front's background reads: a monitor's view, whoever asks. */
+        {"monitor_read", "{\"collection\": \"services\"}", "AAA"},
+        {"audit_check", NULL, "AAA"},
+        /* A module's own task: no session, the module bounds it (a module
+         * without one answers 404 to every caller alike). */
+        {"module_task", "{\"module\": \"ports\", \"args\": {}}", "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",

@@ -105,6 +105,8 @@ static void test_every_stub_fits_its_row(void **state) {
                                                "inodes"),
                                      &ret, &e_));
         SENDS(HELPER_OP_AUDIT_CHECK, helper_op_audit_check(&checking, &ret, &e_));
+        SENDS(HELPER_OP_MODULE_TASK,
+              helper_op_module_task(&checking, "alerts", json_object(), &ret, &e_));
         SENDS(HELPER_OP_COLLECTION_READ,
               helper_op_collection_read(&checking, "users", NULL, json_object(), &ret, &e_));
         SENDS(HELPER_OP_COLLECTION_READ,
