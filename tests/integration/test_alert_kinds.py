@@ -115,7 +115,7 @@ def test_disk_fires_over_the_threshold_and_resolves_under_clear(tmpfs_daemon):
 
 def test_disk_watches_only_its_mount(tmpfs_daemon):
     d = tmpfs_daemon
-    add_rule(d, name="disk-elsewhere", kind="disk", match="/no/such/mount", threshold=1)
+    add_rule(d, name="disk-elsewhere", kind="disk", match="/no/such/mount", threshold=1, clear=1)
     fill(d, "big", 3900)
     quiet_for(d, "disk-elsewhere", 3)
 
