@@ -23,18 +23,17 @@
 
 /* Made with: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256
  * -subj /CN=alerts.test -days 30; notAfter Jan  3 19:57:42 2027 GMT. */
-static const char cert_pem[] =
-"-----BEGIN CERTIFICATE-----\n"
-"MIIBgDCCASegAwIBAgIUAR327YUCRJklvzY8KTxZm37r4WMwCgYIKoZIzj0EAwIw\n"
-"FjEUMBIGA1UEAwwLYWxlcnRzLnRlc3QwHhcNMjYxMjA0MTk1NzQyWhcNMjcwMTAz\n"
-"MTk1NzQyWjAWMRQwEgYDVQQDDAthbGVydHMudGVzdDBZMBMGByqGSM49AgEGCCqG\n"
-"SM49AwEHA0IABM7CsPDyZL98LBhY2a64eZ7wASAGWw70Zbx/kr1ZLI5GcOXXPWhB\n"
-"Ya+W9kO8/B+swq3AvHHAfvJhQOXmuxThQ46jUzBRMB0GA1UdDgQWBBQ34uhPMQLy\n"
-"xJV+NDidTrLKxVSsJzAfBgNVHSMEGDAWgBQ34uhPMQLyxJV+NDidTrLKxVSsJzAP\n"
-"BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIH1L6e98x7K4Z0w7kUld\n"
-"CluXZlO+PdDllQkSVwSOHFPTAiAdgWSQ3hIRBaFX8ATT0TGw9OW15Stl4G82cnOV\n"
-"iTEiow==\n"
-"-----END CERTIFICATE-----\n";
+static const char cert_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBgDCCASegAwIBAgIUAR327YUCRJklvzY8KTxZm37r4WMwCgYIKoZIzj0EAwIw\n"
+                               "FjEUMBIGA1UEAwwLYWxlcnRzLnRlc3QwHhcNMjYxMjA0MTk1NzQyWhcNMjcwMTAz\n"
+                               "MTk1NzQyWjAWMRQwEgYDVQQDDAthbGVydHMudGVzdDBZMBMGByqGSM49AgEGCCqG\n"
+                               "SM49AwEHA0IABM7CsPDyZL98LBhY2a64eZ7wASAGWw70Zbx/kr1ZLI5GcOXXPWhB\n"
+                               "Ya+W9kO8/B+swq3AvHHAfvJhQOXmuxThQ46jUzBRMB0GA1UdDgQWBBQ34uhPMQLy\n"
+                               "xJV+NDidTrLKxVSsJzAfBgNVHSMEGDAWgBQ34uhPMQLyxJV+NDidTrLKxVSsJzAP\n"
+                               "BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIH1L6e98x7K4Z0w7kUld\n"
+                               "CluXZlO+PdDllQkSVwSOHFPTAiAdgWSQ3hIRBaFX8ATT0TGw9OW15Stl4G82cnOV\n"
+                               "iTEiow==\n"
+                               "-----END CERTIFICATE-----\n";
 #define CERT_NOT_AFTER INT64_C(1799006262)
 
 static void test_fit(void **state) {
@@ -186,9 +185,8 @@ static void test_certinfo(void **state) {
         char chain[sizeof cert_pem * 2];
 
         (void)state;
-        assert_int_equal(certinfo_not_after(cert_pem, strlen(cert_pem), &na, subject,
-                                            sizeof subject),
-                         0);
+        assert_int_equal(
+                certinfo_not_after(cert_pem, strlen(cert_pem), &na, subject, sizeof subject), 0);
         assert_int_equal(na, CERT_NOT_AFTER);
         assert_string_equal(subject, "CN=alerts.test");
         /* A chain: the first (the leaf) is the one. */
@@ -250,10 +248,14 @@ static void test_observe(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fit),          cmocka_unit_test(test_ring),
-                cmocka_unit_test(test_fill_hours),   cmocka_unit_test(test_json_path),
-                cmocka_unit_test(test_listener_names), cmocka_unit_test(test_glob_days_mounts),
-                cmocka_unit_test(test_certinfo),     cmocka_unit_test(test_observe),
+                cmocka_unit_test(test_fit),
+                cmocka_unit_test(test_ring),
+                cmocka_unit_test(test_fill_hours),
+                cmocka_unit_test(test_json_path),
+                cmocka_unit_test(test_listener_names),
+                cmocka_unit_test(test_glob_days_mounts),
+                cmocka_unit_test(test_certinfo),
+                cmocka_unit_test(test_observe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,8 +147,8 @@ static void add_usage(struct kind_req *q, const char *instance, const struct fs_
         char avail[32];
 
         kinds_bytes_text(f->avail, avail, sizeof avail);
-        kind_obs_add(q, instance, used_percent(f), "%.1f %% used, %s free%s%.200s",
-                     used_percent(f), avail, where ? " on " : "", where ? where : "");
+        kind_obs_add(q, instance, used_percent(f), "%.1f %% used, %s free%s%.200s", used_percent(f),
+                     avail, where ? " on " : "", where ? where : "");
 }
 
 int kind_disk(struct kind_req *q) {
@@ -277,8 +277,9 @@ int kind_share_disk(struct kind_req *q) {
 
         r = shares_get(q->now, &shares);
         if (r < 0)
-                return kind_unavailable(q, r, "cannot list the shares (the helper refused or is "
-                                              "away; see the daemon's log)");
+                return kind_unavailable(q, r,
+                                        "cannot list the shares (the helper refused or is "
+                                        "away; see the daemon's log)");
         r = fs_set_read(&s);
         if (r < 0)
                 return kind_unavailable(q, r, "cannot list the file systems: %s", strerror(-r));
