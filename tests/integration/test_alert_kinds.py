@@ -239,10 +239,18 @@ def test_threshold_on_a_status_field_and_a_history_series(daemon):
     add_rule(daemon, name="interval-big", kind="threshold", series="status:metrics:interval", op=">",
              threshold=3600)
     add_rule(daemon, name="mem", kind="threshold", series="mem.used", op=">", threshold=0)
+    add_rule(daemon, name="memtotal", kind="threshold", series="metric:node_memory_MemTotal_bytes",
+             op=">", threshold=0)
+    add_rule(daemon, name="nosample", kind="threshold",
+             series='metric:node_filesystem_avail_bytes{mountpoint="/no/such/mount"}', op=">=",
+             threshold=0)
     a = wait_for(daemon, "interval", firing(""))
     assert a["value"] == 1, a
     wait_for(daemon, "mem", firing(""))
+    a = wait_for(daemon, "memtotal", firing(""))
+    assert a["value"] > 1 << 20, a
     quiet_for(daemon, "interval-big", 2)
+    quiet_for(daemon, "nosample", 2)  # no sample matches: nothing to compare
 
 
 class AsAdmin:
