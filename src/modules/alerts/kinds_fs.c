@@ -169,6 +169,7 @@ int kind_disk(struct kind_req *q) {
 struct fs_ring {
         char mount_point[256];
         int64_t seen;
+        int64_t keep; /* twice the longest window a rule asked of it */
         struct kinds_ring ring;
 };
 
@@ -222,8 +223,12 @@ int kind_disk_fill(struct kind_req *q) {
                         continue;
                 if (!(g = ring_for(s.v[i].mount_point, q->now)))
                         continue;
-                /* Keep twice the window: a second rule may look further. */
-                kinds_ring_add(&g->ring, q->now, s.v[i].used, 2 * window);
+                /* Twice the longest window any rule on it asked for: a
+                 * rule with a short window must not drop what a longer one
+                 * fits. */
+                if (g->keep < 2 * window)
+                        g->keep = 2 * window;
+                kinds_ring_add(&g->ring, q->now, s.v[i].used, g->keep);
                 if (kinds_fill_hours(&g->ring, q->now, window, cap, &hours) <= 0)
                         continue;
                 kinds_bytes_text(s.v[i].avail, avail, sizeof avail);

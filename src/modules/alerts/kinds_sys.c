@@ -157,6 +157,7 @@ int kind_new_listener(struct kind_req *q) {
 /* ---- login_failures ------------------------------------------------------- */
 
 static struct kinds_ring logins; /* the helper's failed-login count over time */
+static int64_t logins_keep;      /* twice the longest window a rule asked for */
 
 int kind_login_failures(struct kind_req *q) {
         int64_t window = q->r->window_seconds > 0 ? q->r->window_seconds : LOGIN_WINDOW_DEF;
@@ -168,7 +169,12 @@ int kind_login_failures(struct kind_req *q) {
         pthread_mutex_lock(&lock);
         if (logins.n > 0 && now_count < logins.v[logins.n - 1])
                 logins = (struct kinds_ring){0}; /* the helper restarted */
-        kinds_ring_add(&logins, q->now, now_count, 4 * 86400);
+        if (logins_keep < 2 * window)
+                logins_keep = 2 * window;
+        /* Past KINDS_RING_MAX samples the ring thins: "then" may then be up
+         * to its spacing older than the window's start (a few more
+         * failures counted, never fewer). */
+        kinds_ring_add(&logins, q->now, now_count, logins_keep);
         if (!kinds_ring_at(&logins, q->now - window, &then))
                 then = now_count;
         pthread_mutex_unlock(&lock);
@@ -350,6 +356,7 @@ void kinds_sys_reset(void) {
         baseline = NULL;
         baseline_at = 0;
         logins = (struct kinds_ring){0};
+        logins_keep = 0;
         json_decref(audit_result);
         audit_result = NULL;
         audit_at = 0;
