@@ -19,6 +19,7 @@
 #include "certinfo.h"
 #include "modules/alerts/kinds_int.h"
 #include "procfs.h"
+#include "stats.h"
 #include "util.h"
 
 /* Made with: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256
@@ -246,6 +247,45 @@ static void test_observe(void **state) {
         alert_kinds_reset();
 }
 
+/* login_failures: the helper's count sampled into a ring; a rule with a
+ * short window must not drop what a longer one needs. */
+static double failures(int64_t now, unsigned window, uint64_t count) {
+        struct alert_rule r = {.kind = AK_LOGIN_FAILURES, .window_seconds = window};
+        struct alert_obs obs[2];
+        struct module_error e = {0};
+        size_t n = 0;
+
+        atomic_store(&stats_logins_failed, count);
+        assert_int_equal(alert_kind_observe(&r, now, obs, 2, &n, &e), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(obs[0].instance, "");
+        return obs[0].value;
+}
+
+static void test_login_failures(void **state) {
+        struct alert_rule r = {.kind = AK_LOGIN_FAILURES, .window_seconds = 300};
+        struct alert_obs obs[2];
+        struct module_error e = {0};
+        size_t n = 9;
+
+        (void)state;
+        alert_kinds_reset();
+        atomic_store(&stats_counters_known, false);
+        assert_int_equal(alert_kind_observe(&r, 1000, obs, 2, &n, &e), 0);
+        assert_int_equal(n, 0); /* the helper was not asked yet */
+        atomic_store(&stats_counters_known, true);
+        assert_true(failures(1000, 300, 5) == 0); /* nothing before: none counted */
+        assert_true(failures(1100, 300, 8) == 3);
+        assert_true(failures(1500, 300, 9) == 1); /* since 1200: the sample of 1100 */
+        assert_true(failures(1501, 60, 9) == 1);
+        assert_true(failures(1502, 300, 9) == 1); /* the short window dropped nothing */
+        assert_true(failures(1503, 300, 2) == 0); /* the helper restarted: count again */
+        assert_true(failures(1600, 300, 6) == 4);
+        atomic_store(&stats_counters_known, false);
+        atomic_store(&stats_logins_failed, 0);
+        alert_kinds_reset();
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fit),
@@ -256,6 +296,7 @@ int main(void) {
                 cmocka_unit_test(test_glob_days_mounts),
                 cmocka_unit_test(test_certinfo),
                 cmocka_unit_test(test_observe),
+                cmocka_unit_test(test_login_failures),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
