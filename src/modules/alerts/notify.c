@@ -593,7 +593,7 @@ static json_t *dest_json(const struct dest *d) {
         char host[URL_MAX];
 
         webhook_url_host(d->url, host, sizeof host);
-        return json_pack("{s:s?, s:I, s:I, s:I, s:s?, s:I}", "url_host",
+        return json_pack("{s:s*, s:I, s:I, s:I, s:s?, s:I}", "url_host",
                          d->kind == DEST_MAIL ? NULL : host, "sent",
                          (json_int_t)d->sent, "failed", (json_int_t)d->failed, "dropped",
                          (json_int_t)d->dropped, "last_error",
