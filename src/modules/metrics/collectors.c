@@ -219,28 +219,31 @@ int collect_softnet(struct expo *e, const char *text, size_t len) {
                 {"node_softnet_times_squeezed_total",
                  "Number of times processing packets ran out of quota"},
         };
-        const char *end = (text ? text : "") + len;
-        int r = 0;
+        const char *end = (text ? text : "") + len, *p = text ? text : "";
+        struct softnet_row row;
+        unsigned cpus = 0;
+        int r;
 
+        /* Checked whole first, so that a bad line leaves nothing written. */
         if (tv_has_nul(text, len))
                 return -EINVAL;
+        while ((r = softnet_next(&p, end, &row)) > 0)
+                if (++cpus > SOFTNET_MAX_CPUS)
+                        return -E2BIG;
+        if (r < 0)
+                return r;
         for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
-                const char *p = text ? text : "";
-                struct softnet_row row;
                 unsigned cpu = 0;
 
+                p = text ? text : "";
                 expo_family(e, fams[f].name, "counter", fams[f].help);
-                while ((r = softnet_next(&p, end, &row)) > 0) {
+                while (softnet_next(&p, end, &row) > 0) {
                         char id[16];
-                        if (cpu >= SOFTNET_MAX_CPUS)
-                                return -E2BIG;
                         snprintf(id, sizeof id, "%u", cpu++);
                         expo_sample(e, fams[f].name);
                         expo_label(e, "cpu", id);
                         expo_u64(e, f == 0 ? row.dropped : f == 1 ? row.processed : row.squeezed);
                 }
-                if (r < 0)
-                        return r;
         }
         return 0;
 }
@@ -300,6 +303,45 @@ int collect_udp_queues(struct expo *e, const char *v4, size_t v4_len, const char
                         expo_label(e, "queue", rx ? "rx" : "tx");
                         expo_u64(e, six ? (rx ? rx6 : tx6) : (rx ? rx4 : tx4));
                 }
+        return 0;
+}
+
+/* ---- schedstat ----------------------------------------------------------------------- */
+
+int collect_schedstat(struct expo *e, const char *text, size_t len) {
+        static const struct {
+                const char *name, *help;
+        } fams[] = {
+                {"node_schedstat_running_seconds_total",
+                 "Number of seconds CPU spent running a process."},
+                {"node_schedstat_timeslices_total", "Number of timeslices executed by CPU."},
+                {"node_schedstat_waiting_seconds_total",
+                 "Number of seconds spent by processing waiting for this CPU."},
+        };
+        const char *end = (text ? text : "") + len, *p = text ? text : "";
+        struct schedstat_cpu c;
+        size_t n = 0;
+        int r;
+
+        /* Checked whole first, so that a bad line leaves nothing written. */
+        while ((r = schedstat_next(&p, end, &c)) > 0)
+                if (++n > PROCFS_MAX_CPUS)
+                        return -E2BIG;
+        if (r < 0)
+                return r;
+        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
+                expo_family(e, fams[f].name, "counter", fams[f].help);
+                for (p = text ? text : ""; schedstat_next(&p, end, &c) > 0;) {
+                        char id[16];
+                        snprintf(id, sizeof id, "%u", c.cpu);
+                        expo_sample(e, fams[f].name);
+                        expo_label(e, "cpu", id);
+                        if (f == 1)
+                                expo_u64(e, c.timeslices);
+                        else
+                                expo_ratio(e, f == 0 ? c.running_ns : c.waiting_ns, 1000000000u);
+                }
+        }
         return 0;
 }
 

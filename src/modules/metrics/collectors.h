@@ -54,3 +54,7 @@ int collect_disk_info(struct expo *e, const char *text, size_t len, udev_lookup_
  * properties.  Serialised by the caller (the sampler's lock). */
 int netclass_collect(struct expo *e);
 void netclass_done(void);
+
+/* /proc/schedstat: node_schedstat_{running,waiting}_seconds_total and
+ * node_schedstat_timeslices_total per CPU. */
+int collect_schedstat(struct expo *e, const char *text, size_t len);

@@ -84,6 +84,7 @@ enum source {
         SRC_CLOCKSRC_AVAIL,
         SRC_CLOCKSRC_CUR,
         SRC_SELINUX,
+        SRC_SCHEDSTAT,
         _SRC_MAX,
 };
 
@@ -123,6 +124,8 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_CLOCKSRC_CUR] = SOURCE(
                 "/sys/devices/system/clocksource/clocksource0/current_clocksource", 4UL << 10),
         [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
+        /* a line of some 100 bytes a CPU and a few a scheduling domain */
+        [SRC_SCHEDSTAT] = SOURCE("/proc/schedstat", 16UL << 20),
 };
 #undef SOURCE
 
@@ -1130,6 +1133,7 @@ static const struct collector collectors[] = {
          {{SRC_PSI_CPU, collect_psi_cpu},
           {SRC_PSI_IO, collect_psi_io},
           {SRC_PSI_MEMORY, collect_psi_memory}}},
+        {"schedstat", {{SRC_SCHEDSTAT, collect_schedstat}}},
         {"selinux", .own = collect_selinux_locked},
         {"sockstat",
          {{SRC_SOCKSTAT, collect_sockstat_ps},
