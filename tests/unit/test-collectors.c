@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -252,6 +256,86 @@ static void test_disk_info(void **state) {
         assert_null(strstr(o, "sda1"));
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static int nftw_rm(const char *root) {
+        return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fake /sys: files under a temporary directory. */
+static void put(const char *root, const char *path, const char *text) {
+        char full[512], dir[512], *slash;
+        FILE *f;
+
+        snprintf(full, sizeof full, "%s/%s", root, path);
+        snprintf(dir, sizeof dir, "%s", full);
+        for (char *p = dir + strlen(root) + 1; (slash = strchr(p, '/')); p = slash + 1) {
+                *slash = '\0';
+                (void)mkdir(dir, 0755);
+                *slash = '/';
+        }
+        f = fopen(full, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static char *run_at(int (*fn)(struct expo *, int), int fd) {
+        struct buf b;
+        struct expo e;
+        char *out;
+
+        buf_init(&b, 1UL << 20);
+        expo_init(&e, &b);
+        assert_int_equal(fn(&e, fd), 0);
+        assert_int_equal(e.error, 0);
+        out = buf_steal(&b);
+        return out ? out : strdup("");
+}
+
+static void test_sysfs(void **state) {
+        char root[] = "/tmp/test-collectors.XXXXXX";
+        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL;
+        int fd;
+
+        assert_non_null(mkdtemp(root));
+        fd = open(root, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        none = run_at(collect_thermal_at, fd); /* no class/thermal: nothing, no failure */
+        assert_string_equal(none, "");
+        put(root, "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "2400000\n");
+        put(root, "devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "3000000\n");
+        put(root, "devices/system/cpu/cpu10/cpufreq/scaling_cur_freq", "800000\n");
+        put(root, "devices/system/cpu/cpu2/cpufreq/scaling_cur_freq", "junk\n");
+        put(root, "devices/system/cpu/cpufreq/boost", "1\n"); /* not a CPU */
+        put(root, "class/thermal/thermal_zone0/temp", "45500\n");
+        put(root, "class/thermal/thermal_zone0/type", "x86_pkg_temp\n");
+        put(root, "class/thermal/thermal_zone1/temp", "-2000\n");
+        put(root, "class/thermal/thermal_zone1/type", "acpitz\n");
+        put(root, "class/thermal/cooling_device0/cur_state", "0\n");
+        put(root, "class/thermal/cooling_device0/max_state", "10\n");
+        put(root, "class/thermal/cooling_device0/type", "Processor\n");
+        freq = run_at(collect_cpufreq_at, fd);
+        thermal = run_at(collect_thermal_at, fd);
+        close(fd);
+
+        assert_has(freq, "# HELP node_cpu_scaling_frequency_hertz Current scaled CPU thread frequency in hertz.\n"
+                         "# TYPE node_cpu_scaling_frequency_hertz gauge\n"
+                         "node_cpu_scaling_frequency_hertz{cpu=\"0\"} 2400000000\n"
+                         "node_cpu_scaling_frequency_hertz{cpu=\"10\"} 800000000\n");
+        assert_has(freq, "node_cpu_frequency_max_hertz{cpu=\"0\"} 3000000000\n");
+        assert_null(strstr(freq, "cpu=\"2\""));
+        assert_null(strstr(freq, "node_cpu_frequency_hertz"));
+        assert_has(thermal, "# HELP node_thermal_zone_temp Zone temperature in Celsius\n");
+        assert_has(thermal, "node_thermal_zone_temp{type=\"x86_pkg_temp\",zone=\"0\"} 45.5\n");
+        assert_has(thermal, "node_thermal_zone_temp{type=\"acpitz\",zone=\"1\"} -2\n");
+        assert_has(thermal, "node_cooling_device_max_state{name=\"0\",type=\"Processor\"} 10\n");
+        assert_has(thermal, "node_cooling_device_cur_state{name=\"0\",type=\"Processor\"} 0\n");
+        assert_int_equal(nftw_rm(root), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_arp),
@@ -261,6 +345,7 @@ int main(void) {
                 cmocka_unit_test(test_udp_time_selinux),
                 cmocka_unit_test(test_os),
                 cmocka_unit_test(test_disk_info),
+                cmocka_unit_test(test_sysfs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

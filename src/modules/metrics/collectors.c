@@ -36,6 +36,11 @@ static void single(struct expo *e, const char *name, const char *type, const cha
         expo_u64(e, v);
 }
 
+static uint64_t mul_sat_u64(uint64_t a, uint64_t b) {
+        uint64_t v;
+        return __builtin_mul_overflow(a, b, &v) ? UINT64_MAX : v;
+}
+
 /* A file holding one decimal number. */
 static int one_number(const char *text, size_t len, uint64_t *ret) {
         tv_trim(&text, &len);
@@ -849,6 +854,185 @@ int netclass_collect(struct expo *e) {
                 expo_sample(e, "node_network_up");
                 expo_label(e, "device", v[i].name);
                 expo_u64(e, STREQ(v[i].info[NI_OPERSTATE], "up"));
+        }
+        return 0;
+}
+
+/* ---- sysfs: cpufreq, thermal_zone --------------------------------------------------- */
+
+#define SYSFS_MAX_ENTRIES 4096 /* CPUs, zones or cooling devices */
+
+/* The numbers N of the entries "<prefix>N" of a directory, sorted; an
+ * absent directory is an empty list. */
+static int numbered_entries(int sysfd, const char *dir, const char *prefix, unsigned **ret,
+                            size_t *ret_n) {
+        int fd = openat(sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        size_t l = strlen(prefix), n = 0, cap = 0;
+        unsigned *v = NULL;
+        struct dirent *de;
+        DIR *d;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                unsigned k;
+                if (strncmp(de->d_name, prefix, l) != 0 ||
+                    tv_to_unsigned(de->d_name + l, strlen(de->d_name + l), &k) < 0 ||
+                    n >= SYSFS_MAX_ENTRIES)
+                        continue;
+                if (n == cap) {
+                        void *p = reallocarray(v, cap ? cap * 2 : 16, sizeof *v);
+                        if (!p) {
+                                free(v);
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        v = p;
+                        cap = cap ? cap * 2 : 16;
+                }
+                v[n++] = k;
+        }
+        closedir(d);
+        for (size_t i = 1; i < n; i++) /* insertion sort: short lists */
+                for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                        unsigned t = v[j];
+                        v[j] = v[j - 1];
+                        v[j - 1] = t;
+                }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* A sysfs attribute holding one line of text, trimmed, into buf. */
+static int sysfs_text(int sysfd, const char *path, char *buf, size_t size) {
+        const char *t;
+        size_t n;
+        int r = procfs_read_at(sysfd, path, NETCLASS_ATTR_MAX, &nc.buf, &t, &n);
+
+        if (r < 0)
+                return r;
+        nc_trim(&t, &n);
+        if (n >= size || memchr(t, '\0', n) || memchr(t, '\n', n))
+                return -EINVAL;
+        memcpy(buf, t, n);
+        buf[n] = '\0';
+        return 0;
+}
+
+static int sysfs_i64(int sysfd, const char *path, int64_t *ret) {
+        char b[32];
+        int r = sysfs_text(sysfd, path, b, sizeof b);
+
+        return r < 0 ? r : tv_to_i64(b, strlen(b), ret);
+}
+
+int collect_cpufreq_at(struct expo *e, int sysfd) {
+        static const struct {
+                const char *file, *name, *help;
+        } f[] = {
+                {"cpuinfo_cur_freq", "node_cpu_frequency_hertz", "Current cpu thread frequency in hertz."},
+                {"cpuinfo_max_freq", "node_cpu_frequency_max_hertz",
+                 "Maximum cpu thread frequency in hertz."},
+                {"cpuinfo_min_freq", "node_cpu_frequency_min_hertz",
+                 "Minimum cpu thread frequency in hertz."},
+                {"scaling_cur_freq", "node_cpu_scaling_frequency_hertz",
+                 "Current scaled CPU thread frequency in hertz."},
+                {"scaling_max_freq", "node_cpu_scaling_frequency_max_hertz",
+                 "Maximum scaled CPU thread frequency in hertz."},
+                {"scaling_min_freq", "node_cpu_scaling_frequency_min_hertz",
+                 "Minimum scaled CPU thread frequency in hertz."},
+        };
+        _cleanup_free_ unsigned *cpus = NULL;
+        size_t n = 0;
+        int r = numbered_entries(sysfd, "devices/system/cpu", "cpu", &cpus, &n);
+
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < ELEMENTSOF(f); k++) {
+                bool any = false;
+                for (size_t i = 0; i < n; i++) {
+                        char path[96], id[16];
+                        int64_t khz;
+
+                        snprintf(path, sizeof path, "devices/system/cpu/cpu%u/cpufreq/%s", cpus[i],
+                                 f[k].file);
+                        if (sysfs_i64(sysfd, path, &khz) < 0 || khz < 0)
+                                continue; /* no cpufreq, or root's only (cpuinfo_cur_freq) */
+                        if (!any)
+                                expo_family(e, f[k].name, "gauge", f[k].help);
+                        any = true;
+                        snprintf(id, sizeof id, "%u", cpus[i]);
+                        expo_sample(e, f[k].name);
+                        expo_label(e, "cpu", id);
+                        expo_u64(e, mul_sat_u64((uint64_t)khz, 1000));
+                }
+        }
+        return 0;
+}
+
+int collect_thermal_at(struct expo *e, int sysfd) {
+        _cleanup_free_ unsigned *zones = NULL, *cool = NULL;
+        size_t nz = 0, nc_ = 0;
+        bool any = false;
+        int r;
+
+        r = numbered_entries(sysfd, "class/thermal", "thermal_zone", &zones, &nz);
+        if (r >= 0)
+                r = numbered_entries(sysfd, "class/thermal", "cooling_device", &cool, &nc_);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < nz; i++) {
+                char path[96], type[128], id[16];
+                int64_t milli;
+
+                snprintf(path, sizeof path, "class/thermal/thermal_zone%u/temp", zones[i]);
+                if (sysfs_i64(sysfd, path, &milli) < 0)
+                        continue;
+                snprintf(path, sizeof path, "class/thermal/thermal_zone%u/type", zones[i]);
+                if (sysfs_text(sysfd, path, type, sizeof type) < 0)
+                        type[0] = '\0';
+                if (!any)
+                        expo_family(e, "node_thermal_zone_temp", "gauge", "Zone temperature in Celsius");
+                any = true;
+                snprintf(id, sizeof id, "%u", zones[i]);
+                expo_sample(e, "node_thermal_zone_temp");
+                expo_label(e, "type", type);
+                expo_label(e, "zone", id);
+                expo_double(e, (double)milli / 1000.0);
+        }
+        for (int which = 0; which < 2; which++) {
+                const char *name = which ? "node_cooling_device_max_state" : "node_cooling_device_cur_state";
+                any = false;
+                for (size_t i = 0; i < nc_; i++) {
+                        char path[96], type[128], id[16];
+                        int64_t v;
+
+                        snprintf(path, sizeof path, "class/thermal/cooling_device%u/%s", cool[i],
+                                 which ? "max_state" : "cur_state");
+                        if (sysfs_i64(sysfd, path, &v) < 0)
+                                continue;
+                        snprintf(path, sizeof path, "class/thermal/cooling_device%u/type", cool[i]);
+                        if (sysfs_text(sysfd, path, type, sizeof type) < 0)
+                                type[0] = '\0';
+                        if (!any)
+                                expo_family(e, name, "gauge",
+                                            which ? "Maximum throttle state of the cooling device"
+                                                  : "Current throttle state of the cooling device");
+                        any = true;
+                        snprintf(id, sizeof id, "%u", cool[i]);
+                        expo_sample(e, name);
+                        expo_label(e, "name", id);
+                        expo_label(e, "type", type);
+                        expo_i64(e, v);
+                }
         }
         return 0;
 }

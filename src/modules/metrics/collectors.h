@@ -58,3 +58,12 @@ void netclass_done(void);
 /* /proc/schedstat: node_schedstat_{running,waiting}_seconds_total and
  * node_schedstat_timeslices_total per CPU. */
 int collect_schedstat(struct expo *e, const char *text, size_t len);
+
+/* sysfs collectors, relative to a descriptor of /sys (a test's fake tree):
+ * cpufreq (devices/system/cpu/cpuN/cpufreq/: node_cpu_frequency_*_hertz
+ * and node_cpu_scaling_frequency_*_hertz, where readable) and
+ * thermal_zone (class/thermal/: node_thermal_zone_temp{zone,type},
+ * node_cooling_device_{cur,max}_state{name,type}).  A host without the
+ * directories has none of the families; that is no failure. */
+int collect_cpufreq_at(struct expo *e, int sysfd);
+int collect_thermal_at(struct expo *e, int sysfd);

@@ -147,9 +147,11 @@ static struct {
         struct fs_list mounts; /* valid when have_mounts */
         bool have_mounts;
         char *os_release; /* the text of os-release, read once at open; NULL: none */
+        int sysfd;        /* /sys, for the sysfs collectors; -1: none */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
+        .sysfd = -1,
 };
 
 /* udev's properties of one block device, /run/udev/data/bMAJ:MIN: the last
@@ -923,6 +925,7 @@ static void open_all_locked(void) {
                 (void)procfs_source_open(&sampler.src[i]);
         }
         read_os_release_locked();
+        sampler.sysfd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         sampler.opened = true;
 }
 
@@ -944,6 +947,9 @@ void sampler_done(void) {
         sampler.have_mounts = false;
         free(sampler.os_release);
         sampler.os_release = NULL;
+        if (sampler.opened && sampler.sysfd >= 0)
+                close(sampler.sysfd);
+        sampler.sysfd = -1;
         procfs_buf_free(&udev.buf);
         udev.valid = false;
         netclass_done();
@@ -1072,6 +1078,14 @@ static int collect_udp_locked(struct expo *e) {
         return collect_udp_queues(e, v4, v4_len, v6, v6_len);
 }
 
+static int collect_cpufreq_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_cpufreq_at(e, sampler.sysfd);
+}
+
+static int collect_thermal_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_thermal_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1116,6 +1130,7 @@ static const struct collector collectors[] = {
           {SRC_CT_MAX, collect_conntrack_max},
           {SRC_CT_STAT, collect_conntrack_stat, .optional = true}}},
         {"cpu", {{SRC_STAT, collect_stat_hz}}},
+        {"cpufreq", .own = collect_cpufreq_locked},
         {"diskstats", .own = collect_disks_locked},
         {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
@@ -1143,6 +1158,7 @@ static const struct collector collectors[] = {
         {"udp_queues", .own = collect_udp_locked},
         {"uname", .own = collect_uname},
         {"vmstat", {{SRC_VMSTAT, collect_vmstat}}},
+        {"thermal_zone", .own = collect_thermal_locked},
         {"textfile", .own = textfile_collect},
 };
 
