@@ -297,7 +297,7 @@ static char *run_at(int (*fn)(struct expo *, int), int fd) {
 
 static void test_sysfs(void **state) {
         char root[] = "/tmp/test-collectors.XXXXXX";
-        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL;
+        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL;
         int fd;
 
         assert_non_null(mkdtemp(root));
@@ -317,6 +317,20 @@ static void test_sysfs(void **state) {
         put(root, "class/thermal/cooling_device0/cur_state", "0\n");
         put(root, "class/thermal/cooling_device0/max_state", "10\n");
         put(root, "class/thermal/cooling_device0/type", "Processor\n");
+        {
+                struct buf b;
+                struct expo e;
+                buf_init(&b, 1UL << 16);
+                expo_init(&e, &b);
+                assert_int_equal(collect_dmi_at(&e, fd), -ENODATA); /* none: a failure */
+                assert_int_equal(b.len, 0);
+                netclass_done();
+                put(root, "class/dmi/id/sys_vendor", "QEMU\n");
+                put(root, "class/dmi/id/bios_version", "1.16.2-debian-1.16.2-1\n");
+                dmi_out = run_at(collect_dmi_at, fd);
+                buf_free(&b);
+                netclass_done();
+        }
         freq = run_at(collect_cpufreq_at, fd);
         thermal = run_at(collect_thermal_at, fd);
         close(fd);
@@ -333,6 +347,7 @@ static void test_sysfs(void **state) {
         assert_has(thermal, "node_thermal_zone_temp{type=\"acpitz\",zone=\"1\"} -2\n");
         assert_has(thermal, "node_cooling_device_max_state{name=\"0\",type=\"Processor\"} 10\n");
         assert_has(thermal, "node_cooling_device_cur_state{name=\"0\",type=\"Processor\"} 0\n");
+        assert_has(dmi_out, "node_dmi_info{bios_version=\"1.16.2-debian-1.16.2-1\",system_vendor=\"QEMU\"} 1\n");
         assert_int_equal(nftw_rm(root), 0);
 }
 

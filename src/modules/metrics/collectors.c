@@ -615,7 +615,10 @@ static void nc_cached_close(struct nc_cached *c) {
         *c = (struct nc_cached){0};
 }
 
+static void dmi_free(void);
+
 void netclass_done(void) {
+        dmi_free();
         for (size_t i = 0; i < nc.n_cached; i++)
                 nc_cached_close(&nc.c[i]);
         nc.n_cached = 0;
@@ -1034,5 +1037,60 @@ int collect_thermal_at(struct expo *e, int sysfd) {
                         expo_i64(e, v);
                 }
         }
+        return 0;
+}
+
+/* ---- dmi ------------------------------------------------------------------------------ */
+
+static const char *const dmi_fields[] = {
+        "bios_date",         "bios_release",   "bios_vendor",     "bios_version",
+        "board_asset_tag",   "board_name",     "board_serial",    "board_vendor",
+        "board_version",     "chassis_asset_tag", "chassis_serial", "chassis_vendor",
+        "chassis_version",   "product_family", "product_name",    "product_serial",
+        "product_sku",       "product_uuid",   "product_version", "sys_vendor",
+};
+
+/* The values, read once (NULL: absent or unreadable). */
+static struct {
+        bool loaded;
+        char *v[ELEMENTSOF(dmi_fields)];
+} dmi;
+
+static void dmi_free(void) {
+        for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++) {
+                free(dmi.v[i]);
+                dmi.v[i] = NULL;
+        }
+        dmi.loaded = false;
+}
+
+int collect_dmi_at(struct expo *e, int sysfd) {
+        bool any = false;
+
+        if (!dmi.loaded) {
+                for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++) {
+                        char path[64], b[256];
+                        snprintf(path, sizeof path, "class/dmi/id/%s", dmi_fields[i]);
+                        if (sysfs_text(sysfd, path, b, sizeof b) >= 0 && !(dmi.v[i] = strdup(b)))
+                                return -ENOMEM;
+                }
+                dmi.loaded = true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++)
+                any = any || dmi.v[i];
+        if (!any)
+                return -ENODATA;
+        expo_family(e, "node_dmi_info", "gauge",
+                    "A metric with a constant '1' value labeled by bios_date, bios_release, "
+                    "bios_vendor, bios_version, board_asset_tag, board_name, board_serial, "
+                    "board_vendor, board_version, chassis_asset_tag, chassis_serial, chassis_vendor, "
+                    "chassis_version, product_family, product_name, product_serial, product_sku, "
+                    "product_uuid, product_version, system_vendor if provided by DMI.");
+        expo_sample(e, "node_dmi_info");
+        for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++)
+                if (dmi.v[i]) /* the file sys_vendor is the label system_vendor */
+                        expo_label(e, i + 1 == ELEMENTSOF(dmi_fields) ? "system_vendor" : dmi_fields[i],
+                                   dmi.v[i]);
+        expo_u64(e, 1);
         return 0;
 }

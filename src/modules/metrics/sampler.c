@@ -1086,6 +1086,10 @@ static int collect_thermal_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_thermal_at(e, sampler.sysfd);
 }
 
+static int collect_dmi_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_dmi_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1132,6 +1136,7 @@ static const struct collector collectors[] = {
         {"cpu", {{SRC_STAT, collect_stat_hz}}},
         {"cpufreq", .own = collect_cpufreq_locked},
         {"diskstats", .own = collect_disks_locked},
+        {"dmi", .own = collect_dmi_locked},
         {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
         {"filesystem", .own = collect_mounts_locked},
