@@ -1941,6 +1941,24 @@ bool procfs_fstype_is_pseudo(const char *t) {
         return false;
 }
 
+bool procfs_mount_point_excluded(const char *m) {
+        static const char *const whole[] = {"/dev", "/proc", "/sys"};
+        static const char *const below[] = {"/run/credentials/", "/var/lib/docker/",
+                                            "/var/lib/containers/storage/"};
+
+        for (size_t i = 0; i < ELEMENTSOF(whole); i++) {
+                size_t l = strlen(whole[i]);
+                if (strncmp(m, whole[i], l) == 0 && (m[l] == '\0' || m[l] == '/'))
+                        return true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(below); i++) {
+                size_t l = strlen(below[i]);
+                if (strncmp(m, below[i], l) == 0 && m[l] != '\0')
+                        return true;
+        }
+        return false;
+}
+
 /* ---- /etc/os-release ------------------------------------------------------ */
 
 void os_release_done(struct os_release *o) {

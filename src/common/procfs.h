@@ -479,6 +479,9 @@ void mountinfo_done(struct mountinfo *m);
 /* Kernel and virtual file systems that hold no data of their own (proc,
  * sysfs, cgroup, …): left out wherever file systems are listed. */
 bool procfs_fstype_is_pseudo(const char *fstype);
+/* Mount points that node_exporter's default mount-points-exclude leaves out:
+ * ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/) */
+bool procfs_mount_point_excluded(const char *mount_point);
 
 /* ---- /etc/os-release ----------------------------------------------------- */
 
