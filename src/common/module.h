@@ -52,6 +52,15 @@ struct setting_list {
         size_t n;
 };
 
+/* The field of a STRING_ARRAY setting whose items are long (URLs): fewer,
+ * longer strings.  A row chooses it by its field's size. */
+#define SETTING_WIDE_LIST_MAX      8
+#define SETTING_WIDE_LIST_ITEM_MAX 512
+struct setting_wide_list {
+        char name[SETTING_WIDE_LIST_MAX][SETTING_WIDE_LIST_ITEM_MAX + 1];
+        size_t n;
+};
+
 /* One setting: one row holds all there is to know about it (Redis's
  * createIntConfig rows), the schema the API publishes, the checks, the
  * default and, for a module with a settings file, the field it fills.
@@ -60,7 +69,8 @@ struct setting_list {
  * `unsigned` (min >= 0, max <= UINT_MAX) or an `int64_t`; BOOLEAN a `bool`;
  * ENUM an `int`-sized enum, the index of the value in choices; STRING a
  * `char[size]` (max < size); STRING_ARRAY a `struct setting_list` (max <=
- * SETTING_LIST_MAX items).  settings_file_check() refuses a table whose rows
+ * SETTING_LIST_MAX items) or a `struct setting_wide_list` (max <=
+ * SETTING_WIDE_LIST_MAX items of up to SETTING_WIDE_LIST_ITEM_MAX bytes).  settings_file_check() refuses a table whose rows
  * and struct disagree (size, bounds, overlapping fields, a bad default). */
 typedef struct {
         const char *key; /* "limits:max_connections" */

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdint.h>
+
 typedef enum {
         HS_CPU_BUSY,
         HS_CPU_USER,
@@ -38,3 +40,8 @@ extern const struct series_def series_defs[_HS_MAX];
 /* NULL for a value that is no series. */
 const char *series_name(series_t s);
 const char *series_unit(series_t s);
+
+/* The last sample of every series (NaN: none) and its unix time; 0 before
+ * the first.  Thread-safe: the sampler sets, anyone reads a copy. */
+void series_set_latest(int64_t t, const double values[_HS_MAX]);
+int64_t series_latest(double ret[_HS_MAX]);

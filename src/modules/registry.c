@@ -474,8 +474,12 @@ struct value_rule setting_rule(const setting_def_t *d) {
                 .max = d->max,
                 .choices = d->choices,
                 .valid_string = d->valid_string,
-                /* A list kept in a struct setting_list: each item must fit. */
-                .item_max = d->type == SETTING_STRING_ARRAY && d->size ? SETTING_LIST_ITEM_MAX : 0,
+                /* A list kept in a struct setting_list (or a wide one): each
+                 * item must fit. */
+                .item_max = d->type != SETTING_STRING_ARRAY || !d->size ? 0
+                            : d->size == sizeof(struct setting_wide_list)
+                                    ? SETTING_WIDE_LIST_ITEM_MAX
+                                    : SETTING_LIST_ITEM_MAX,
         };
 }
 

@@ -76,8 +76,7 @@ static size_t type_size(setting_type_t t) {
                 return sizeof(bool);
         case SETTING_ENUM:
                 return sizeof(int);
-        case SETTING_STRING_ARRAY:
-                return sizeof(struct setting_list);
+        case SETTING_STRING_ARRAY: /* a list or a wide list, checked apart */
         case SETTING_INTEGER:
         case SETTING_STRING:
                 return 0;
@@ -140,6 +139,17 @@ static void field_set(const setting_def_t *d, void *config, json_t *v) {
                 struct setting_list l = {0};
                 size_t k;
                 json_t *item;
+                if (d->size == sizeof(struct setting_wide_list)) {
+                        struct setting_wide_list w = {0};
+                        json_array_foreach(v, k, item) {
+                                if (w.n == SETTING_WIDE_LIST_MAX)
+                                        break;
+                                snprintf(w.name[w.n++], sizeof w.name[0], "%s",
+                                         json_string_value(item));
+                        }
+                        memcpy(p, &w, sizeof w);
+                        return;
+                }
                 json_array_foreach(v, k, item) {
                         if (l.n == SETTING_LIST_MAX)
                                 break;
@@ -183,6 +193,14 @@ static json_t *field_json(const setting_def_t *d, const void *config) {
         case SETTING_STRING_ARRAY: {
                 struct setting_list l;
                 json_t *a = json_array();
+                if (d->size == sizeof(struct setting_wide_list)) {
+                        const struct setting_wide_list *w = (const void *)p;
+                        for (size_t k = 0; a && k < w->n && k < SETTING_WIDE_LIST_MAX; k++)
+                                json_array_append_new(a, json_stringn(w->name[k],
+                                                                      strnlen(w->name[k],
+                                                                              sizeof w->name[k])));
+                        return a;
+                }
                 memcpy(&l, p, sizeof l);
                 for (size_t k = 0; a && k < l.n && k < SETTING_LIST_MAX; k++)
                         json_array_append_new(a, json_string(l.name[k]));
@@ -214,7 +232,12 @@ static int row_check(const settings_file_t *f, const setting_def_t *d, char *err
              (d->min < 0 || d->max > UINT_MAX)) ||
             (d->type == SETTING_INTEGER && d->min > d->max) ||
             (d->type == SETTING_STRING && (d->max <= 0 || (size_t)d->max >= d->size)) ||
-            (d->type == SETTING_STRING_ARRAY && (d->max <= 0 || d->max > SETTING_LIST_MAX)) ||
+            (d->type == SETTING_STRING_ARRAY && d->size == sizeof(struct setting_list) &&
+             (d->max <= 0 || d->max > SETTING_LIST_MAX)) ||
+            (d->type == SETTING_STRING_ARRAY && d->size == sizeof(struct setting_wide_list) &&
+             (d->max <= 0 || d->max > SETTING_WIDE_LIST_MAX)) ||
+            (d->type == SETTING_STRING_ARRAY && d->size != sizeof(struct setting_list) &&
+             d->size != sizeof(struct setting_wide_list)) ||
             (d->type == SETTING_ENUM && (n_choices == 0 || n_choices > INT_MAX))) {
                 snprintf(err, err_len,
                          "%s:%s: a %s setting cannot live in a field of %zu bytes with these "

@@ -18,7 +18,8 @@ from conftest import BUILD
 
 METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT")
 # A value for each path parameter of the document.
-SAMPLES = {"id": "0", "name": "root", "port": "660", "dir": "x", "subdir": "y", "user": "root", "pid": "1"}
+SAMPLES = {"id": "0", "name": "root", "port": "660", "dir": "x", "subdir": "y", "user": "root", "pid": "1",
+           "fingerprint": "0123456789abcdef"}
 
 
 def monitor_token(d):

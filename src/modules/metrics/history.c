@@ -826,6 +826,7 @@ static void on_tick(const struct procsampler_tick *tick) {
         if (tick->prime)
                 return;
         history_add(tick->t, values);
+        series_set_latest(tick->t, values);
         obs = atomic_load(&observer);
         if (obs)
                 obs(tick->t, every, values);

@@ -1,0 +1,405 @@
+/* alerts.c — the `alerts` module: rules over the history, /metrics samples,
+ * module status and built-in kinds; their alerts' states (inactive,
+ * pending, firing, resolved) kept across restarts; silences and
+ * acknowledgements; notifications to webhooks, an Alertmanager and mail.
+ *
+ * This file is the module's table and glue; the substance is beside it:
+ *
+ *     model.c    rules: grammar, defaults per kind, the rules file
+ *     engine.c   the evaluation thread (front), states, persistence
+ *     kinds.c    what each kind of rule observes
+ *     notify.c   the notifier thread: webhooks, Alertmanager, mail
+ *
+ * The settings (destinations of notifications) are a settings file of the
+ * registry, /etc/steward/alerts.conf; no notification carries a secret.
+ * The evaluation interval is the metrics module's sampling interval: the
+ * engine follows the sampler's ticks.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "module.h"
+#include "modules/alerts/alerts.h"
+#include "modules/alerts/kinds.h"
+#include "modules/alerts/notify.h"
+#include "roles.h"
+#include "settingsfile.h"
+#include "util.h"
+
+static int oom(struct module_error *err) {
+        module_error_set(err, 500, "internal", NULL, "Out of memory");
+        return -ENOMEM;
+}
+
+/* ---- settings (alerts.conf) ------------------------------------------------- */
+
+static bool url_host_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-';
+}
+
+/* An http(s) URL: scheme, a host (a DNS name, an IPv4 address or [IPv6]),
+ * an optional port, an optional path of printable ASCII; no userinfo, no
+ * fragment, no spaces or quotes. */
+static bool notify_url_valid(const char *s) {
+        const char *p, *h;
+        size_t n = strnlen(s, SETTING_WIDE_LIST_ITEM_MAX + 1);
+
+        if (n > SETTING_WIDE_LIST_ITEM_MAX)
+                return false;
+        if (strncmp(s, "https://", 8) == 0)
+                p = s + 8;
+        else if (strncmp(s, "http://", 7) == 0)
+                p = s + 7;
+        else
+                return false;
+        h = p;
+        if (*p == '[') {
+                p++;
+                while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+                       (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.')
+                        p++;
+                if (*p != ']' || p - h < 3)
+                        return false;
+                p++;
+        } else {
+                char host[256];
+                while (url_host_char(*p))
+                        p++;
+                if (p == h || (size_t)(p - h) >= sizeof host)
+                        return false;
+                memcpy(host, h, (size_t)(p - h));
+                host[p - h] = '\0';
+                if (!dns_name_valid(host, 253))
+                        return false;
+        }
+        if (*p == ':') {
+                unsigned port = 0;
+                const char *d = ++p;
+                while (*p >= '0' && *p <= '9' && p - d < 5)
+                        port = port * 10 + (unsigned)(*p++ - '0');
+                if (p == d || port == 0 || port > 65535)
+                        return false;
+        }
+        if (*p != '\0' && *p != '/')
+                return false;
+        for (; *p; p++)
+                if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\' || *p == '#' ||
+                    *p == '<' || *p == '>' || *p == '`' || *p == '{' || *p == '}' || *p == '|' ||
+                    *p == '^')
+                        return false;
+        return true;
+}
+
+static bool alertmanager_url_valid(const char *s) {
+        return *s == '\0' || notify_url_valid(s);
+}
+
+/* local@domain: a dot-atom local part and a DNS name. */
+static bool mail_address_valid(const char *s) {
+        const char *at = strchr(s, '@');
+        size_t n = strnlen(s, 255);
+
+        if (!at || at == s || n >= 255 || at - s > 64 || strchr(at + 1, '@'))
+                return false;
+        for (const char *p = s; p < at; p++) {
+                char c = *p;
+                bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+/=?^_`{|}~-", c)) ||
+                          (c == '.' && p != s && p + 1 != at && p[1] != '.');
+                if (!ok)
+                        return false;
+        }
+        return dns_name_valid(at + 1, 253);
+}
+
+static bool mail_from_valid(const char *s) {
+        return *s == '\0' || mail_address_valid(s);
+}
+
+static const setting_def_t settings[] = {
+        {.key = "webhooks",
+         .type = SETTING_STRING_ARRAY,
+         .min = 0,
+         .max = ALERTS_DESTINATIONS_MAX,
+         .valid_string = notify_url_valid,
+         .description = "Webhook URLs (http or https, no user:password) that get Alertmanager's "
+                        "webhook body (version 4) for each change of an alert",
+         SETTING_FIELD(struct alerts_config, webhooks)},
+        {.key = "alertmanager_url",
+         .type = SETTING_STRING,
+         .min = 0,
+         .max = SETTING_WIDE_LIST_ITEM_MAX,
+         .valid_string = alertmanager_url_valid,
+         .def_string = "",
+         .description = "Base URL of an Alertmanager that gets the alerts (BASE/api/v2/alerts); "
+                        "empty: none",
+         SETTING_FIELD(struct alerts_config, alertmanager_url)},
+        {.key = "mail_to",
+         .type = SETTING_STRING_ARRAY,
+         .min = 0,
+         .max = ALERTS_DESTINATIONS_MAX,
+         .valid_string = mail_address_valid,
+         .description = "Addresses that get a mail for each change of an alert (through the "
+                        "local MTA)",
+         SETTING_FIELD(struct alerts_config, mail_to)},
+        {.key = "mail_from",
+         .type = SETTING_STRING,
+         .min = 0,
+         .max = 254,
+         .valid_string = mail_from_valid,
+         .def_string = "",
+         .description = "The From address of alert mail; empty: steward@HOSTNAME",
+         SETTING_FIELD(struct alerts_config, mail_from)},
+        {.key = "send_resolved",
+         .type = SETTING_BOOLEAN,
+         .def_int = 1,
+         .description = "Also notify when an alert resolves",
+         SETTING_FIELD(struct alerts_config, send_resolved)},
+        {.key = "repeat_interval",
+         .type = SETTING_INTEGER,
+         .min = 60,
+         .max = 30 * 86400,
+         .def_int = 14400,
+         .description = "Seconds after which a still-firing alert is notified again",
+         SETTING_FIELD(struct alerts_config, repeat_interval)},
+};
+
+static struct alerts_config live;
+static struct settings_file_state state;
+
+static const settings_file_t settings_file = {
+        .module = "alerts",
+        .rows = settings,
+        .n_rows = ELEMENTSOF(settings),
+        .file = "alerts.conf",
+        .header = "# Settings of the alerts module (steward settings alerts:…), written by "
+                  "stewardd.\n",
+        .size = sizeof(struct alerts_config),
+        .live = &live,
+        .state = &state,
+};
+
+/* ---- collections (read in the front) ------------------------------------------ */
+
+static int empty_list(const char *key, json_t **ret, struct module_error *err) {
+        *ret = json_pack("{s:[]}", key);
+        return *ret ? 0 : oom(err);
+}
+
+static int alerts_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
+                       struct module_error *err) {
+        (void)ctx;
+        (void)query;
+        return empty_list("alerts", ret, err);
+}
+
+static int rules_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
+                      struct module_error *err) {
+        (void)ctx;
+        (void)query;
+        return empty_list("alert_rules", ret, err);
+}
+
+static int silences_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
+                         struct module_error *err) {
+        (void)ctx;
+        (void)query;
+        return empty_list("alert_silences", ret, err);
+}
+
+static int not_found(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+                     struct module_error *err) {
+        (void)ctx;
+        (void)query;
+        (void)ret;
+        module_error_set(err, 404, "not_found", NULL, "no such item: %s", id);
+        return -ENOENT;
+}
+
+static int not_yet(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
+                   json_t *query, bool dry_run, json_t **ret, struct module_error *err) {
+        (void)ctx;
+        (void)op;
+        (void)id;
+        (void)body;
+        (void)query;
+        (void)dry_run;
+        (void)ret;
+        module_error_set(err, 405, "method_not_allowed", NULL, "not writable yet");
+        return -EOPNOTSUPP;
+}
+
+static const char *const state_choices[] = {"pending", "firing", "resolved", NULL};
+static const char *const severity_choices[] = {"warning", "critical", NULL};
+static const char *const kind_choices[] = {"threshold",  "disk",           "disk_fill",
+                                           "unit_failed", "new_listener",  "login_failures",
+                                           "audit_chain", "cert_expiry",   "mail_queue",
+                                           "share_disk",  NULL};
+static const char *const op_choices[] = {">", ">=", "<", "<=", NULL};
+
+static const collection_field_t alert_fields[] = {
+        {"fingerprint", FIELD_STRING, 16, 16, NULL, FIELD_SHOWN, "Fingerprint",
+         "16 hex digits of a hash of rule and instance"},
+        {"rule", FIELD_STRING, 1, ALERT_NAME_MAX, NULL, FIELD_SHOWN, "Rule", NULL},
+        {"state", FIELD_ENUM, 0, 0, state_choices, FIELD_SHOWN, "State", NULL},
+        {"severity", FIELD_ENUM, 0, 0, severity_choices, FIELD_SHOWN, "Severity", NULL},
+        {"instance", FIELD_STRING, 0, 255, NULL, FIELD_SHOWN, "Instance",
+         "what it is about (a mount point, a unit, …); empty for a singleton"},
+        {"value", FIELD_NUMBER, 0, 0, NULL, FIELD_SHOWN | FIELD_NULLABLE, "Value", NULL},
+        {"since", FIELD_INTEGER, 0, 0, NULL, FIELD_SHOWN, "Since", "unix time of the last change"},
+        {"summary", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN, "Summary", NULL},
+        {"description", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN, "Description", NULL},
+        {"starts_at", FIELD_INTEGER, 0, 0, NULL, FIELD_SHOWN, "Starts at", NULL},
+        {"ends_at", FIELD_INTEGER, 0, 0, NULL, FIELD_SHOWN, "Ends at", "0 while not resolved"},
+        {"labels", FIELD_OBJECT, 0, 0, NULL, FIELD_SHOWN, "Labels", NULL},
+        {"acknowledged", FIELD_OBJECT, 0, 0, NULL, FIELD_SHOWN | FIELD_NULLABLE, "Acknowledged",
+         "{user, time, comment}"},
+        {"silenced_by", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN | FIELD_NULLABLE, "Silenced by",
+         "the id of the silence that holds its notifications"},
+};
+
+static const collection_query_t alert_query[] = {
+        {"state", FIELD_ENUM, "only alerts in this state", state_choices},
+        {"rule", FIELD_STRING, "only alerts of this rule", NULL},
+};
+
+static const collection_column_t alert_columns[] = {
+        {"rule", "RULE", NULL},         {"instance", "INSTANCE", NULL},
+        {"state", "STATE", NULL},       {"severity", "SEVERITY", NULL},
+        {"value", "VALUE", NULL},       {"since", "SINCE", "time"},
+        {"fingerprint", "ID", NULL},
+};
+
+#define RW (FIELD_CREATE | FIELD_MODIFY | FIELD_SHOWN)
+static const collection_field_t rule_fields[] = {
+        {"name", FIELD_STRING, 1, ALERT_NAME_MAX, NULL, FIELD_CREATE | FIELD_SHOWN, "Name",
+         "[a-z0-9][a-z0-9_.-]*"},
+        {"kind", FIELD_ENUM, 0, 0, kind_choices, RW, "Kind", NULL},
+        {"series", FIELD_STRING, 0, 511, NULL, RW, "Series",
+         "threshold: a history series (cpu.busy), metric:SELECTOR or status:MODULE:path"},
+        {"match", FIELD_STRING, 0, 255, NULL, RW, "Match",
+         "per kind: a mount point, a unit glob, a share, a certificate path; empty: all"},
+        {"op", FIELD_ENUM, 0, 0, op_choices, RW, "Comparison", NULL},
+        {"threshold", FIELD_NUMBER, 0, 0, NULL, RW, "Threshold", NULL},
+        {"clear", FIELD_NUMBER, 0, 0, NULL, RW | FIELD_NULLABLE, "Clear at",
+         "resolve only once the value no longer passes this (hysteresis); null: the threshold"},
+        {"for", FIELD_STRING, 0, 16, NULL, RW, "For", "pending this long before firing (5m)"},
+        {"window", FIELD_STRING, 0, 16, NULL, RW, "Window",
+         "disk_fill: the fit's window; login_failures: the counting window"},
+        {"severity", FIELD_ENUM, 0, 0, severity_choices, RW, "Severity", NULL},
+        {"enabled", FIELD_BOOLEAN, 0, 0, NULL, RW, "Enabled", NULL},
+        {"summary", FIELD_STRING, 0, 255, NULL, RW, "Summary", NULL},
+        {"state", FIELD_ENUM, 0, 0, state_choices, FIELD_SHOWN | FIELD_NULLABLE, "State",
+         "the worst state of its alerts; null: none"},
+        {"error", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN | FIELD_NULLABLE, "Error",
+         "the last observation's error"},
+};
+#undef RW
+
+static const collection_column_t rule_columns[] = {
+        {"name", "NAME", NULL},         {"kind", "KIND", NULL},
+        {"op", "OP", NULL},             {"threshold", "THRESHOLD", NULL},
+        {"for", "FOR", NULL},           {"severity", "SEVERITY", NULL},
+        {"enabled", "ENABLED", NULL},   {"state", "STATE", NULL},
+};
+
+static const collection_field_t silence_fields[] = {
+        {"id", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN, "ID", NULL},
+        {"rule", FIELD_STRING, 1, ALERT_NAME_MAX, NULL, FIELD_CREATE | FIELD_SHOWN, "Rule", NULL},
+        {"instance", FIELD_STRING, 0, 255, NULL, FIELD_CREATE | FIELD_SHOWN, "Instance",
+         "empty: every alert of the rule"},
+        {"duration", FIELD_STRING, 2, 8, NULL, FIELD_CREATE, "Duration", "30m, 2h … at most 30d"},
+        {"reason", FIELD_STRING, 1, 256, NULL, FIELD_CREATE | FIELD_SHOWN, "Reason", NULL},
+        {"created_by", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN, "Created by", NULL},
+        {"created_at", FIELD_INTEGER, 0, 0, NULL, FIELD_SHOWN, "Created at", NULL},
+        {"ends_at", FIELD_INTEGER, 0, 0, NULL, FIELD_SHOWN, "Ends at", NULL},
+        {"active", FIELD_BOOLEAN, 0, 0, NULL, FIELD_SHOWN, "Active", NULL},
+};
+
+static const collection_column_t silence_columns[] = {
+        {"id", "ID", NULL},         {"rule", "RULE", NULL},     {"instance", "INSTANCE", NULL},
+        {"ends_at", "ENDS", "time"}, {"active", "ACTIVE", NULL}, {"reason", "REASON", NULL},
+};
+
+static const collection_def_t alerts_collections[] = {
+        {.name = "alerts",
+         .item = "alert",
+         .summary = "Pending, firing and recently resolved alerts",
+         .id_field = "fingerprint",
+         .fields = alert_fields,
+         .n_fields = ELEMENTSOF(alert_fields),
+         .query = alert_query,
+         .n_query = ELEMENTSOF(alert_query),
+         .columns = alert_columns,
+         .n_columns = ELEMENTSOF(alert_columns),
+         .list = alerts_list,
+         .show = not_found,
+         .write = not_yet,
+         .front_reads = true},
+        {.name = "alert_rules",
+         .item = "alert_rule",
+         .summary = "Alert rules: conditions on series, metrics, status and built-in kinds",
+         .id_field = "name",
+         .fields = rule_fields,
+         .n_fields = ELEMENTSOF(rule_fields),
+         .columns = rule_columns,
+         .n_columns = ELEMENTSOF(rule_columns),
+         .list = rules_list,
+         .show = not_found,
+         .write = not_yet,
+         .front_reads = true},
+        {.name = "alert_silences",
+         .item = "alert_silence",
+         .summary = "Silences: alerts evaluated but not notified until they end",
+         .id_field = "id",
+         .fields = silence_fields,
+         .n_fields = ELEMENTSOF(silence_fields),
+         .columns = silence_columns,
+         .n_columns = ELEMENTSOF(silence_columns),
+         .list = silences_list,
+         .show = not_found,
+         .write = not_yet,
+         .front_reads = true},
+};
+
+/* ---- the module ---------------------------------------------------------------- */
+
+static int alerts_init(void) {
+        struct module_error e = {0};
+        int r = settings_file_make_live(&settings_file, /* helper= */ false, &e);
+
+        (void)r; /* a file that does not parse keeps the defaults; status says so */
+        return alerts_notify_start();
+}
+
+static void alerts_done(void) {
+        alerts_notify_stop();
+        alert_kinds_reset();
+}
+
+static int alerts_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
+        (void)ctx;
+        *ret = json_pack("{s:s, s:i}", "state", "running", "firing", 0);
+        return *ret ? 0 : oom(err);
+}
+
+static int alerts_fullstatus(const struct module_ctx *ctx, json_t **ret,
+                             struct module_error *err) {
+        (void)ctx;
+        *ret = json_pack("{s:s, s:i, s:o*}", "state", "running", "firing", 0, "notifications",
+                         alerts_notify_status());
+        return *ret ? 0 : oom(err);
+}
+
+const module_t module_alerts = {
+        .name = "alerts",
+        .summary = "Alerts: rules, their states, silences and notifications",
+        .init = alerts_init,
+        .done = alerts_done,
+        .status = alerts_status,
+        .fullstatus = alerts_fullstatus,
+        .settings_file = &settings_file,
+        .collections = alerts_collections,
+        .n_collections = ELEMENTSOF(alerts_collections),
+};
