@@ -264,10 +264,11 @@ static const collection_query_t alert_query[] = {
         {"rule", FIELD_STRING, "only alerts of this rule", NULL},
 };
 
+/* The CLI's table: what fires first, where last, the id to ack it by. */
 static const collection_column_t alert_columns[] = {
-        {"rule", "RULE", NULL},         {"instance", "INSTANCE", NULL},
-        {"state", "STATE", NULL},       {"severity", "SEVERITY", NULL},
-        {"value", "VALUE", NULL},       {"since", "SINCE", "time"},
+        {"rule", "RULE", NULL},         {"state", "STATE", NULL},
+        {"severity", "SEVERITY", NULL}, {"since", "SINCE", "time"},
+        {"value", "VALUE", NULL},       {"instance", "INSTANCE", NULL},
         {"fingerprint", "ID", NULL},
 };
 
@@ -322,6 +323,30 @@ static const collection_column_t silence_columns[] = {
         {"ends_at", "ENDS", "time"}, {"active", "ACTIVE", NULL}, {"reason", "REASON", NULL},
 };
 
+/* ---- command line verbs of the alerts collection (`steward alerts …`) ------------ */
+
+static const collection_verb_t alert_verbs[] = {
+        {.name = "silences",
+         .op = VERB_ROUTE_LIST,
+         .summary = "Active silences and those that ended in the last day",
+         .route = "api/v1/alert_silences",
+         .list_key = "alert_silences",
+         .columns = silence_columns,
+         .n_columns = ELEMENTSOF(silence_columns)},
+};
+
+/* `steward alert_rules enable|disable NAME`: a modify of one field. */
+static const collection_verb_t rule_verbs[] = {
+        {.name = "enable",
+         .op = VERB_MODIFY,
+         .summary = "Enable a rule (reviewed with --dry-run)",
+         .body = "{\"enabled\": true}"},
+        {.name = "disable",
+         .op = VERB_MODIFY,
+         .summary = "Disable a rule: its alerts resolve and it is no longer evaluated",
+         .body = "{\"enabled\": false}"},
+};
+
 static const collection_def_t alerts_collections[] = {
         {.name = "alerts",
          .item = "alert",
@@ -333,6 +358,8 @@ static const collection_def_t alerts_collections[] = {
          .n_query = ELEMENTSOF(alert_query),
          .columns = alert_columns,
          .n_columns = ELEMENTSOF(alert_columns),
+         .verbs = alert_verbs,
+         .n_verbs = ELEMENTSOF(alert_verbs),
          .list = alerts_list,
          .show = not_found,
          .write = not_yet,
@@ -345,6 +372,8 @@ static const collection_def_t alerts_collections[] = {
          .n_fields = ELEMENTSOF(rule_fields),
          .columns = rule_columns,
          .n_columns = ELEMENTSOF(rule_columns),
+         .verbs = rule_verbs,
+         .n_verbs = ELEMENTSOF(rule_verbs),
          .list = rules_list,
          .show = not_found,
          .write = not_yet,
@@ -402,4 +431,6 @@ const module_t module_alerts = {
         .settings_file = &settings_file,
         .collections = alerts_collections,
         .n_collections = ELEMENTSOF(alerts_collections),
+        .console_title = "Alerts",
+        .console_overview = true,
 };
