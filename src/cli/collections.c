@@ -804,7 +804,7 @@ static void cell(json_t *v, char dst[128]) {
         buf_free(&b);
 }
 
-/* "12 min ago", "in 2 h 5 min": a column of unit "time" (unix seconds); 0
+/* "12 min ago", "in 2 h 5 min": a column of unit "timestamp" (unix seconds); 0
  * or none: "-". */
 static void relative_cell(json_t *v, char dst[128]) {
         int64_t t = json_is_integer(v) ? (int64_t)json_integer_value(v)
@@ -859,7 +859,7 @@ static int print_table(json_t *schema, json_t *items) {
                 for (size_t k = 0; k < n; k++) {
                         json_t *col_k = json_array_get(cols, k);
                         json_t *v = json_object_get(item, sget(col_k, "field") ?: "");
-                        if (STREQ(sget(col_k, "unit") ?: "", "time"))
+                        if (STREQ(sget(col_k, "unit") ?: "", "timestamp"))
                                 relative_cell(v, cells[k]);
                         else
                                 cell(v, cells[k]);

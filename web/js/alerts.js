@@ -166,7 +166,7 @@ export function relative(t) {
   return d > 0 ? `${duration(d)} ago` : `in ${duration(-d)}`;
 }
 
-const timeCell = (t) => h('time', { datetime: unix(t) ? new Date(unix(t) * 1000).toISOString() : '', title: when(unix(t)) }, relative(t));
+const timeCell = (t) => h('span.when', { 'data-time': String(unix(t) || ''), title: when(unix(t)) }, relative(t));
 
 const OPS = { '>': '>', '>=': '≥', '<': '<', '<=': '≤', gt: '>', ge: '≥', lt: '<', le: '≤' };
 const opText = (op) => OPS[op] || op || '≥';

@@ -17,7 +17,7 @@
  * (collectionView). */
 import { get, post, seg } from './api.js';
 import { planned, showPassword, showError } from './plan.js';
-import { h, clear, table, notice, busy, errorText, field, humanValue, humanize, modal, confirm } from './ui.js';
+import { h, clear, table, notice, busy, errorText, field, humanValue, humanize, modal, confirm, when } from './ui.js';
 
 const ROLES = ['monitor', 'operator', 'admin'];
 /* "expire-password" → "Expire password". */
@@ -266,9 +266,10 @@ export async function collectionView(el, status, name, me) {
     /* A column whose unit reads in words ("bytes", "seconds") is shown in
      * it (1.2 GiB, 19 min); another unit goes in the header. */
     const readable = (c) => c.unit && ['seconds', 'bytes', 'percent', 'ms', 'us'].includes(c.unit);
-    const text = (c, v) => (readable(c) && typeof v === 'number' ? humanValue(`_${c.unit}`, v) : cellText(v));
+    const text = (c, v) =>
+      c.unit === 'timestamp' && typeof v === 'number' ? (v ? when(v) : '–') : readable(c) && typeof v === 'number' ? humanValue(`_${c.unit}`, v) : cellText(v);
     const cols = schema.columns.map((c) => ({
-      label: c.unit && !readable(c) ? `${c.label} (${c.unit})` : c.label,
+      label: c.unit && !readable(c) && c.unit !== 'timestamp' ? `${c.label} (${c.unit})` : c.label,
       class: schema.fields.find((f) => f.name === c.field)?.type === 'integer' ? 'num' : undefined,
       cell: (x) => (c.field === schema.id ? h('strong', text(c, x[c.field])) : text(c, x[c.field])),
     }));

@@ -267,7 +267,7 @@ static const collection_query_t alert_query[] = {
 /* The CLI's table: what fires first, where last, the id to ack it by. */
 static const collection_column_t alert_columns[] = {
         {"rule", "RULE", NULL},         {"state", "STATE", NULL},
-        {"severity", "SEVERITY", NULL}, {"since", "SINCE", "time"},
+        {"severity", "SEVERITY", NULL}, {"since", "SINCE", "timestamp"},
         {"value", "VALUE", NULL},       {"instance", "INSTANCE", NULL},
         {"fingerprint", "ID", NULL},
 };
@@ -320,7 +320,7 @@ static const collection_field_t silence_fields[] = {
 
 static const collection_column_t silence_columns[] = {
         {"id", "ID", NULL},         {"rule", "RULE", NULL},     {"instance", "INSTANCE", NULL},
-        {"ends_at", "ENDS", "time"}, {"active", "ACTIVE", NULL}, {"reason", "REASON", NULL},
+        {"ends_at", "ENDS", "timestamp"}, {"active", "ACTIVE", NULL}, {"reason", "REASON", NULL},
 };
 
 /* ---- command line verbs of the alerts collection (`steward alerts …`) ------------ */
