@@ -283,7 +283,7 @@ const DURATIONS = [
 
 async function silenceAlert(a) {
   const dur = h('select', { name: 'duration' }, DURATIONS.map(([d, l]) => h('option', { value: d, selected: d === '2h' }, l)));
-  const reason = h('input', { name: 'reason', maxLength: 256, required: true, spellcheck: true });
+  const reason = h('input', { name: 'reason', maxLength: 256, 'aria-required': 'true', spellcheck: true });
   const fields = { duration: field('For', dur, null, { name: 'duration' }), reason: field('Reason', reason, 'Required: why it may stay quiet.', { name: 'reason' }) };
   for (;;) {
     const v = await modal(`Silence ${a.rule}${a.instance ? ` on ${a.instance}` : ''}?`, [
@@ -406,6 +406,7 @@ const FALLBACK_FIELDS = [
 ];
 
 const HELP = {
+  name: "Lowercase letters, digits, '-', '_' and '.' (up to 64): the alertname of its notifications.",
   series: 'A history series (cpu.busy, mem.used, load.1 …), metric:SELECTOR (a /metrics sample, e.g. metric:node_load1) or status:MODULE:path.',
   for: 'How long the condition must hold before the alert fires: 30s, 5m, 1h; empty or 0: at once.',
   window: 'disk filling up: the trend is fitted over this long (6h); failed logins: counted over this long (5m).',
