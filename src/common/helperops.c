@@ -168,6 +168,25 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
         /* The front's /metrics: every module's own gauges (module.h
          * metrics), read as root. */
         [HELPER_OP_MODULE_GAUGES] = {.name = "module_gauges", .flags = RO},
+        /* Modules' own background state (helper/modstate.h checks the
+         * values): the front's, no session. */
+        [HELPER_OP_MODULE_STATE_PUT] = {.name = "module_state_put",
+                                        .flags = RO,
+                                        ARGS(STR("module", true, NAME_MAX_LEN),
+                                             STR("key", true, NAME_MAX_LEN), ANY("value"))},
+        [HELPER_OP_MODULE_STATE_GET] = {.name = "module_state_get",
+                                        .flags = RO,
+                                        ARGS(STR("module", true, NAME_MAX_LEN),
+                                             STR("key", true, NAME_MAX_LEN))},
+        [HELPER_OP_MODULE_LOG_APPEND] = {.name = "module_log_append",
+                                         .flags = RO,
+                                         ARGS(STR("module", true, NAME_MAX_LEN),
+                                              ARR("records", true, 64))},
+        [HELPER_OP_MODULE_LOG_LIST] = {.name = "module_log_list",
+                                       .flags = RO,
+                                       ARGS(STR("module", true, NAME_MAX_LEN),
+                                            INT("before", false, 1, INT64_MAX),
+                                            INT("limit", false, 1, 500), OBJ("match", false))},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

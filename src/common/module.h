@@ -104,7 +104,9 @@ typedef struct {
 struct settings_file_state {
         bool loaded;          /* live holds what a file said (else: the defaults) */
         char *path;           /* the file's path, once the --config path is known */
-        const char *owned[2]; /* what files() answers: path, NULL */
+        /* What files() answers: path, the module's own files (at most
+         * SETTINGS_FILE_EXTRA_MAX), NULL. */
+        const char *owned[2 + 4];
 };
 
 /* A module's settings in a kv file of its own, read, checked, planned,
@@ -552,9 +554,12 @@ typedef struct module {
 
         /* Settings: either a settings file (rows, file, config struct; the
          * registry reads, applies, owns and makes live that file, so
-         * settings, settings_read, settings_apply, files and make_live stay
-         * NULL), or rows and functions of the module's own (a backend that
-         * writes other programs' files, e.g. system). */
+         * settings, settings_read and settings_apply stay NULL), or rows
+         * and functions of the module's own (a backend that writes other
+         * programs' files, e.g. system).  A module with a settings file may
+         * still own other files (files() below, at most four, e.g. a
+         * collection's file): they are owned beside the settings file and
+         * make_live() runs after the settings file is made live. */
         const settings_file_t *settings_file;
         const setting_def_t *settings;
         size_t n_settings;

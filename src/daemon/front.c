@@ -141,7 +141,9 @@ static int front_helper_call(const char *op, json_t *args, json_t **ret) {
         /* Only the operations made for modules' own stores go this way. */
         if (helper_op_from_name(op, &which) < 0 ||
             (which != HELPER_OP_METRICS_STORE && which != HELPER_OP_METRICS_QUERY &&
-             which != HELPER_OP_METRICS_RECENT && which != HELPER_OP_MODULE_GAUGES)) {
+             which != HELPER_OP_METRICS_RECENT && which != HELPER_OP_MODULE_GAUGES &&
+             which != HELPER_OP_MODULE_STATE_PUT && which != HELPER_OP_MODULE_STATE_GET &&
+             which != HELPER_OP_MODULE_LOG_APPEND && which != HELPER_OP_MODULE_LOG_LIST)) {
                 json_decref(args);
                 return -EINVAL;
         }

@@ -52,6 +52,7 @@
 #include "log.h"
 #include "loginsrc.h"
 #include "metricsdb.h"
+#include "modstate.h"
 #include "module.h"
 #include "config.h"
 #include "proto.h"
@@ -2098,6 +2099,30 @@ static int op_metrics_recent(struct helper *h, const struct caller *c, json_t *a
         return metricsdb_recent(h->store, args, now_s(), e, ret);
 }
 
+/* Modules' own background state (modstate.h). */
+static int op_module_state_put(struct helper *h, const struct caller *c, json_t *args, int fd,
+                               json_t **ret, struct module_error *e) {
+        int r = modstate_put(h->store, args, now_s(), e);
+        if (r >= 0)
+                *ret = json_object();
+        return r;
+}
+
+static int op_module_state_get(struct helper *h, const struct caller *c, json_t *args, int fd,
+                               json_t **ret, struct module_error *e) {
+        return modstate_get(h->store, args, e, ret);
+}
+
+static int op_module_log_append(struct helper *h, const struct caller *c, json_t *args, int fd,
+                                json_t **ret, struct module_error *e) {
+        return modlog_append(h->store, args, now_s(), e, ret);
+}
+
+static int op_module_log_list(struct helper *h, const struct caller *c, json_t *args, int fd,
+                              json_t **ret, struct module_error *e) {
+        return modlog_list(h->store, args, e, ret);
+}
+
 /* Whether a family's name is under the module's own prefix
  * (steward_MODULE_) and of Prometheus's grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
@@ -2270,6 +2295,10 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_METRICS_RECENT] = op_metrics_recent,
         [HELPER_OP_FRONT_POLL] = op_front_poll,
         [HELPER_OP_MODULE_GAUGES] = op_module_gauges,
+        [HELPER_OP_MODULE_STATE_PUT] = op_module_state_put,
+        [HELPER_OP_MODULE_STATE_GET] = op_module_state_get,
+        [HELPER_OP_MODULE_LOG_APPEND] = op_module_log_append,
+        [HELPER_OP_MODULE_LOG_LIST] = op_module_log_list,
         [HELPER_OP_COLLECTION_READ] = op_collection_read,
         [HELPER_OP_COLLECTION_WRITE] = op_collection_write,
         [HELPER_OP_COLLECTION_ACTION] = op_collection_action,

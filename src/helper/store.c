@@ -148,6 +148,21 @@ static const char *const migrations[] = {
         " (SELECT coalesce(max(session_id), 0) FROM audit),"
         " (SELECT coalesce(max(CAST(json_extract(args, '$.id') AS INTEGER)), 0) FROM audit"
         "  WHERE module IN ('tokens', 'sessions') AND json_valid(args)));",
+        /* 4 → 5: modules' own state and records (modstate.h) */
+        "CREATE TABLE module_state ("
+        " module  TEXT    NOT NULL,"
+        " key     TEXT    NOT NULL,"
+        " value   TEXT    NOT NULL,"
+        " updated INTEGER NOT NULL,"
+        " PRIMARY KEY (module, key)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE module_log ("
+        " id     INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " module TEXT    NOT NULL,"
+        " time   INTEGER NOT NULL,"
+        " record TEXT    NOT NULL"
+        ");"
+        "CREATE INDEX module_log_module ON module_log (module, id);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

@@ -125,13 +125,17 @@ int module_settings_apply(const module_t *m, const struct module_ctx *ctx, json_
 
 const char *const *module_files(const module_t *m) {
         if (m->settings_file)
-                return settings_file_files(m->settings_file);
+                return settings_file_files(m->settings_file, m->files ? m->files() : NULL);
         return m->files ? m->files() : NULL;
 }
 
 int module_make_live(const module_t *m, bool helper, struct module_error *err) {
-        if (m->settings_file)
-                return settings_file_make_live(m->settings_file, helper, err);
+        if (m->settings_file) {
+                int r = settings_file_make_live(m->settings_file, helper, err);
+                struct module_error e2 = {0};
+                int r2 = m->make_live ? m->make_live(helper, r < 0 ? &e2 : err) : 0;
+                return r < 0 ? r : r2;
+        }
         return m->make_live ? m->make_live(helper, err) : 0;
 }
 
@@ -247,8 +251,8 @@ int modules_check(char *err, size_t err_len) {
                 const module_t *m = steward_modules[i];
                 int r;
 
-                if (m->settings_file && (m->settings || m->settings_read || m->settings_apply ||
-                                         m->files || m->make_live)) {
+                if (m->settings_file &&
+                    (m->settings || m->settings_read || m->settings_apply)) {
                         snprintf(err, err_len,
                                  "module %s has a settings file and settings functions of its own",
                                  m->name);

@@ -500,8 +500,9 @@ int settings_file_read(const settings_file_t *f, json_t **ret, struct module_err
         return 0;
 }
 
-const char *const *settings_file_files(const settings_file_t *f) {
+const char *const *settings_file_files(const settings_file_t *f, const char *const *extra) {
         char *path = settings_file_path(f);
+        size_t n = 1;
 
         pthread_mutex_lock(&live_lock);
         if (path && (!f->state->path || !STREQ(f->state->path, path))) {
@@ -511,7 +512,9 @@ const char *const *settings_file_files(const settings_file_t *f) {
                 path = NULL;
         }
         f->state->owned[0] = f->state->path;
-        f->state->owned[1] = NULL;
+        for (; extra && *extra && n + 1 < ELEMENTSOF(f->state->owned); extra++)
+                f->state->owned[n++] = *extra;
+        f->state->owned[n] = NULL;
         pthread_mutex_unlock(&live_lock);
         free(path);
         return f->state->owned;

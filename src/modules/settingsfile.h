@@ -55,7 +55,9 @@ json_t *settings_file_tree(const settings_file_t *f, const void *config);
 int settings_file_read(const settings_file_t *f, json_t **ret, struct module_error *err);
 int settings_file_apply(const settings_file_t *f, json_t *changes, bool dry_run, json_t **plan,
                         struct module_error *err);
-const char *const *settings_file_files(const settings_file_t *f);
+/* The settings file's path and extra (the module's own files, NULL-terminated,
+ * at most four; NULL: none), NULL-terminated. */
+const char *const *settings_file_files(const settings_file_t *f, const char *const *extra);
 int settings_file_make_live(const settings_file_t *f, bool helper, struct module_error *err);
 
 /* Rewrites old text for changes (flat key → value): the lines of changed

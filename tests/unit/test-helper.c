@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "helper/helper.h"
+#include "helper/modstate.h"
 #include "log.h"
 #include "config.h"
 #include "proto.h"
@@ -796,6 +797,11 @@ static const struct probe {
         {"metrics_recent", "{}", "AAA"},
         {"front_poll", NULL, "AAA"},
         {"module_gauges", NULL, "AAA"},
+        {"module_state_put", "{\"module\": \"alerts\", \"key\": \"probe\", \"value\": 1}",
+         "AAA"},
+        {"module_state_get", "{\"module\": \"alerts\", \"key\": \"probe\"}", "AAA"},
+        {"module_log_append", "{\"module\": \"alerts\", \"records\": [{\"a\": 1}]}", "AAA"},
+        {"module_log_list", "{\"module\": \"alerts\"}", "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",
@@ -881,6 +887,75 @@ static void test_every_op_checks_the_role(void **state) {
         }
         for (size_t k = 0; k < 3; k++)
                 free(tok[k]);
+}
+
+/* Modules' own state (modstate.h), spoken to directly: a value comes back
+ * as it was put, per module and key; an unknown module, a bad key, an
+ * oversized value or record, a bad match field are refused; the log pages
+ * newest first and filters on a field. */
+static void test_module_state_and_log(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *big = malloc(MODSTATE_VALUE_MAX + 16);
+        json_t *a, *recs;
+
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:{s:i}}", "module", "alerts", "key", "engine", "value",
+                           "n", 3));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        a = call(f, "module_state_get", NULL,
+                 json_pack("{s:s, s:s}", "module", "alerts", "key", "engine"));
+        assert_int_equal(status_of(a), 200);
+        assert_int_equal(json_integer_value(json_object_get(
+                                 json_object_get(json_object_get(a, "result"), "value"), "n")),
+                         3);
+        json_decref(a);
+        /* Another module's key of the same name is another value. */
+        a = call(f, "module_state_get", NULL,
+                 json_pack("{s:s, s:s}", "module", "metrics", "key", "engine"));
+        assert_int_equal(status_of(a), 200);
+        assert_true(json_is_null(json_object_get(json_object_get(a, "result"), "value")));
+        json_decref(a);
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:i}", "module", "nosuchmodule", "key", "k", "value", 1));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:i}", "module", "alerts", "key", "../x", "value", 1));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        assert_non_null(big);
+        memset(big, 'x', MODSTATE_VALUE_MAX + 8);
+        big[MODSTATE_VALUE_MAX + 8] = '\0';
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:s}", "module", "alerts", "key", "k", "value", big));
+        assert_int_equal(status_of(a), 413);
+        json_decref(a);
+        big[MODLOG_RECORD_MAX] = '\0';
+        a = call(f, "module_log_append", NULL,
+                 json_pack("{s:s, s:[{s:s}]}", "module", "alerts", "records", "x", big));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+        a = call(f, "module_log_append", NULL,
+                 json_pack("{s:s, s:[{s:s}, {s:s}, {s:s}]}", "module", "alerts", "records", "rule",
+                           "a", "rule", "b", "rule", "a"));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        a = call(f, "module_log_list", NULL,
+                 json_pack("{s:s, s:{s:s}, s:i}", "module", "alerts", "match", "rule", "a", "limit",
+                           1));
+        assert_int_equal(status_of(a), 200);
+        recs = json_object_get(json_object_get(a, "result"), "records");
+        assert_int_equal(json_array_size(recs), 1);
+        assert_string_equal(json_string_value(json_object_get(
+                                    json_object_get(json_array_get(recs, 0), "record"), "rule")),
+                            "a");
+        assert_true(json_is_integer(json_object_get(json_object_get(a, "result"), "next")));
+        json_decref(a);
+        a = call(f, "module_log_list", NULL,
+                 json_pack("{s:s, s:{s:s}}", "module", "alerts", "match", "rule') OR (1", "a"));
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
 }
 
 /* The helper takes the query arguments the collection declares, and no
@@ -1189,6 +1264,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_slow_read_on_its_own_channel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_progress_pipe_is_checked, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_module_state_and_log, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_on_any_channel_drops_the_front,
                                                 setup, teardown),
         };

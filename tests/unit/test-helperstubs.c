@@ -127,6 +127,25 @@ static void test_every_stub_fits_its_row(void **state) {
         SENDS(HELPER_OP_METRICS_RECENT,
               helper_op_call(&checking, HELPER_OP_METRICS_RECENT, json_pack("{s:i}", "from", 0), -1,
                              &ret, &e_));
+        /* Modules' own background state (module.h modules_helper_call). */
+        SENDS(HELPER_OP_MODULE_STATE_PUT,
+              helper_op_call(&checking, HELPER_OP_MODULE_STATE_PUT,
+                             json_pack("{s:s, s:s, s:{}}", "module", "alerts", "key", "engine",
+                                       "value"),
+                             -1, &ret, &e_));
+        SENDS(HELPER_OP_MODULE_STATE_GET,
+              helper_op_call(&checking, HELPER_OP_MODULE_STATE_GET,
+                             json_pack("{s:s, s:s}", "module", "alerts", "key", "engine"), -1,
+                             &ret, &e_));
+        SENDS(HELPER_OP_MODULE_LOG_APPEND,
+              helper_op_call(&checking, HELPER_OP_MODULE_LOG_APPEND,
+                             json_pack("{s:s, s:[{}]}", "module", "alerts", "records"), -1, &ret,
+                             &e_));
+        SENDS(HELPER_OP_MODULE_LOG_LIST,
+              helper_op_call(&checking, HELPER_OP_MODULE_LOG_LIST,
+                             json_pack("{s:s, s:i, s:i, s:{s:s}}", "module", "alerts", "before",
+                                       10, "limit", 5, "match", "rule", "x"),
+                             -1, &ret, &e_));
 
         for (size_t i = 0; i < HELPER_OP__COUNT; i++)
                 if (!sent[i])

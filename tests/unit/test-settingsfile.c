@@ -275,7 +275,7 @@ static void test_change_plan_write_and_make_live(void **state) {
         assert_int_equal(settings_config_path_set(cfg), 0);
         settings_file_get(&t_file, &c, sizeof c); /* no file: the defaults */
         assert_int_equal(c.count, 7);
-        assert_string_equal(settings_file_files(&t_file)[0], t);
+        assert_string_equal(settings_file_files(&t_file, NULL)[0], t);
 
         assert_int_equal(settings_file_apply(&t_file, changes, /* dry_run= */ true, &plan, &e), 0);
         assert_true(json_is_true(json_object_get(plan, "dry_run")));
