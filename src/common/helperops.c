@@ -187,6 +187,27 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
                                        ARGS(STR("module", true, NAME_MAX_LEN),
                                             INT("before", false, 1, INT64_MAX),
                                             INT("limit", false, 1, 500), OBJ("match", false))},
+        /* The front's own background reads (alert rules): what a monitor
+         * session could read, with no session — one collection's list, one
+         * module's privileged view (at the monitor's role), or the dates of
+         * a certificate under /etc.  Exactly one of collection, module,
+         * certificate. */
+        [HELPER_OP_MONITOR_READ] = {.name = "monitor_read",
+                                    .flags = RO | HELPER_OPF_SLOW,
+                                    ARGS(STR("collection", false, NAME_MAX_LEN),
+                                         STR("module", false, NAME_MAX_LEN), OBJ("args", false),
+                                         STR("certificate", false, 4096))},
+        /* Whether the audit chain verifies: {ok, records, first_broken?},
+         * the verdict of audit_verify without its message's detail. */
+        [HELPER_OP_AUDIT_CHECK] = {.name = "audit_check", .flags = RO},
+        /* A module's own background work that needs root, asked for by
+         * its part in the front (module.h helper_task: the alerts' mail
+         * through sendmail), in a worker with the workers' time limit.  No
+         * session: what it may do is the module's to bound, from its own
+         * settings, never from args. */
+        [HELPER_OP_MODULE_TASK] = {.name = "module_task",
+                                   .flags = RO | HELPER_OPF_SLOW,
+                                   ARGS(STR("module", true, NAME_MAX_LEN), OBJ("args", true))},
 };
 
 int helper_op_from_name(const char *name, enum helper_op *ret) {

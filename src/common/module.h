@@ -645,8 +645,13 @@ typedef struct module {
         /* Optional, in the helper: the module's own gauges for /metrics,
          * {"families": [{"name": "steward_MODULE_…", "help": "…", "samples":
          * [{"labels": {"queue": "deferred"}, "value": 3}, …]}, …]}: cheap
-         * (each scrape asks), names under the module's own prefix. */
+         * (each scrape asks), names under the module's own prefix (or a
+         * node_exporter family only root can read).  A family may say
+         * "type": "counter" or "untyped"; the default is a gauge. */
         int (*gauges)(json_t **ret, struct module_error *err);
+        /* Optional: a node_exporter prefix ("node_timex_") the gauges may
+         * also use, for a family whose source only root can read. */
+        const char *gauges_prefix;
 
         /* Optional: the module's hooks into the change engine (lock, the
          * service's own checker; modules/change.h). */
@@ -686,6 +691,16 @@ typedef struct module {
          * exits with what it returns.  It runs as the caller left it (root
          * in the helper): dropping privileges is its own first task. */
         int (*child_main)(int argc, char **argv);
+
+        /* Optional, in the helper: a task of the module's own background
+         * work in the front that needs root (the alerts' mail through
+         * sendmail), asked for with modules_helper_call("module_task",
+         * {"module": NAME, "args": {…}}).  No session stands behind it: it
+         * takes whatever matters (who, where) from its own settings as the
+         * helper holds them, and from args only what it bounds and checks
+         * itself.  Runs in a forked worker of the helper, killed past a
+         * minute: it bounds its own time within that. */
+        int (*helper_task)(json_t *args, json_t **ret, struct module_error *err);
 } module_t;
 
 /* How a module's own background work reaches the helper from the front
@@ -697,6 +712,16 @@ typedef struct module {
 typedef int (*module_helper_call_fn)(const char *op, json_t *args, json_t **ret);
 void modules_set_helper_call(module_helper_call_fn call);
 module_helper_call_fn modules_helper_call(void);
+
+/* How a module's code in the helper (its gauges, its actions) reads what
+ * its background work in the front persisted with the helper operation
+ * module_state_put: read(module, key, &ret) sets *ret to the value (a new
+ * reference; JSON null when there is none) and returns 0, or -errno.  The
+ * helper sets it at start; elsewhere (the front, the tests) it stays NULL:
+ * module_state_read() is then -ENOSYS. */
+typedef int (*module_state_read_fn)(const char *module, const char *key, json_t **ret);
+void modules_set_state_read(module_state_read_fn read);
+int module_state_read(const char *module, const char *key, json_t **ret);
 
 /* The module list: src/modules/modules.c, one line per module. */
 extern const module_t *const steward_modules[];

@@ -1941,6 +1941,24 @@ bool procfs_fstype_is_pseudo(const char *t) {
         return false;
 }
 
+bool procfs_mount_point_excluded(const char *m) {
+        static const char *const whole[] = {"/dev", "/proc", "/sys"};
+        static const char *const below[] = {"/run/credentials/", "/var/lib/docker/",
+                                            "/var/lib/containers/storage/"};
+
+        for (size_t i = 0; i < ELEMENTSOF(whole); i++) {
+                size_t l = strlen(whole[i]);
+                if (strncmp(m, whole[i], l) == 0 && (m[l] == '\0' || m[l] == '/'))
+                        return true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(below); i++) {
+                size_t l = strlen(below[i]);
+                if (strncmp(m, below[i], l) == 0 && m[l] != '\0')
+                        return true;
+        }
+        return false;
+}
+
 /* ---- /etc/os-release ------------------------------------------------------ */
 
 void os_release_done(struct os_release *o) {
@@ -1955,6 +1973,9 @@ void os_release_done(struct os_release *o) {
         free(o->version_codename);
         free(o->variant_id);
         free(o->build_id);
+        free(o->variant);
+        free(o->image_id);
+        free(o->image_version);
         *o = (struct os_release){};
 }
 
@@ -2057,6 +2078,9 @@ int os_release_parse(const char *text, size_t len, struct os_release *ret) {
                 {"VERSION_CODENAME", &o.version_codename},
                 {"VARIANT_ID", &o.variant_id},
                 {"BUILD_ID", &o.build_id},
+                {"VARIANT", &o.variant},
+                {"IMAGE_ID", &o.image_id},
+                {"IMAGE_VERSION", &o.image_version},
         };
         const char *p, *end;
         _cleanup_free_ struct value_buf *v = NULL;
@@ -2228,4 +2252,269 @@ int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret) {
                 .count = count > 0 ? count : (unsigned)hash_count,
         };
         return 0;
+}
+
+/* ---- node_exporter's smaller sources -------------------------------------------- */
+
+int tv_to_hex_u64(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0 || n > 16)
+                return n == 0 ? -EINVAL : -ERANGE;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                unsigned d;
+
+                if (c >= '0' && c <= '9')
+                        d = (unsigned)(c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        d = (unsigned)(c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F')
+                        d = (unsigned)(c - 'A' + 10);
+                else
+                        return -EINVAL;
+                v = v << 4 | d;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* "total=N" among the tokens of one PSI line. */
+static int psi_line_total(const char *lp, const char *lend, uint64_t *ret) {
+        const char *tok;
+        size_t tok_len;
+        bool found = false;
+
+        while (tv_next_token(&lp, lend, &tok, &tok_len)) {
+                if (!tv_starts(tok, tok_len, "total="))
+                        continue;
+                if (found || tv_to_u64(tok + 6, tok_len - 6, ret) < 0)
+                        return -EINVAL;
+                found = true;
+        }
+        return found ? 0 : -EINVAL;
+}
+
+int psi_parse(const char *text, size_t len, struct psi *ret) {
+        struct psi v = {0};
+        const char *p, *end, *line;
+        size_t line_len;
+        bool some = false;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *kind;
+                size_t kind_len;
+                uint64_t *dst;
+                bool *seen;
+
+                if (!tv_next_token(&lp, lend, &kind, &kind_len))
+                        continue;
+                if (tv_eq(kind, kind_len, "some")) {
+                        dst = &v.some_total;
+                        seen = &some;
+                } else if (tv_eq(kind, kind_len, "full")) {
+                        dst = &v.full_total;
+                        seen = &v.has_full;
+                } else
+                        return -EINVAL;
+                if (*seen || psi_line_total(lp, lend, dst) < 0)
+                        return -EINVAL;
+                *seen = true;
+        }
+        if (!some)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int softnet_next(const char **p, const char *end, struct softnet_row *ret) {
+        const char *line;
+        size_t line_len;
+
+        while (tv_next_line(p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *tok;
+                size_t tok_len;
+                uint64_t v[3];
+                size_t n = 0;
+
+                if (memchr(line, '\0', line_len))
+                        return -EINVAL;
+                while (n < 3 && tv_next_token(&lp, lend, &tok, &tok_len))
+                        if (tv_to_hex_u64(tok, tok_len, &v[n++]) < 0)
+                                return -EINVAL;
+                if (n == 0)
+                        continue;
+                if (n < 3)
+                        return -EINVAL;
+                *ret = (struct softnet_row){.processed = v[0], .dropped = v[1], .squeezed = v[2]};
+                return 1;
+        }
+        return 0;
+}
+
+int kv_line_next(const char **p, const char *end, const char **ret_key, size_t *ret_key_len,
+                 uint64_t *ret_value) {
+        const char *line;
+        size_t line_len;
+
+        while (tv_next_line(p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *key, *val, *extra;
+                size_t key_len, val_len, extra_len;
+                uint64_t v;
+
+                if (memchr(line, '\0', line_len))
+                        return -EINVAL;
+                if (!tv_next_token(&lp, lend, &key, &key_len))
+                        continue;
+                if (!tv_next_token(&lp, lend, &val, &val_len) ||
+                    tv_next_token(&lp, lend, &extra, &extra_len) ||
+                    tv_to_u64(val, val_len, &v) < 0)
+                        return -EINVAL;
+                *ret_key = key;
+                *ret_key_len = key_len;
+                *ret_value = v;
+                return 1;
+        }
+        return 0;
+}
+
+int arp_next(const char **p, const char *end, const char **ret_dev, size_t *ret_dev_len) {
+        const char *line;
+        size_t line_len;
+
+        while (tv_next_line(p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *tok[7];
+                size_t tok_len[7], n = 0;
+
+                if (memchr(line, '\0', line_len))
+                        return -EINVAL;
+                if (tv_starts(line, line_len, "IP address"))
+                        continue; /* the header */
+                while (n < ELEMENTSOF(tok) && tv_next_token(&lp, lend, &tok[n], &tok_len[n]))
+                        n++;
+                if (n == 0)
+                        continue;
+                if (n != 6 || tok_len[5] >= PROCFS_IFNAMSIZ)
+                        return -EINVAL;
+                *ret_dev = tok[5];
+                *ret_dev_len = tok_len[5];
+                return 1;
+        }
+        return 0;
+}
+
+#define NET_STAT_MAX_COLS 64
+
+int net_stat_table_sum(const char *text, size_t len, const char *const *names, size_t n,
+                       uint64_t *sums, uint64_t *ret_found) {
+        const char *p, *end, *line, *tok;
+        size_t line_len, tok_len, cols = 0;
+        int col_of[NET_STAT_MAX_COLS]; /* column -> index in names, or -1 */
+        uint64_t found = 0;
+
+        if (n > 64 || tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        if (!tv_next_line(&p, end, &line, &line_len))
+                return -EINVAL;
+        for (const char *lp = line; tv_next_token(&lp, line + line_len, &tok, &tok_len);) {
+                if (cols >= NET_STAT_MAX_COLS)
+                        return -E2BIG;
+                col_of[cols] = -1;
+                for (size_t i = 0; i < n; i++)
+                        if (tv_eq(tok, tok_len, names[i])) {
+                                col_of[cols] = (int)i;
+                                found |= UINT64_C(1) << i;
+                        }
+                cols++;
+        }
+        if (cols == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                sums[i] = 0;
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *lp = line;
+                size_t c = 0;
+
+                while (tv_next_token(&lp, line + line_len, &tok, &tok_len)) {
+                        uint64_t v;
+
+                        if (c >= cols || tv_to_hex_u64(tok, tok_len, &v) < 0)
+                                return -EINVAL;
+                        if (col_of[c] >= 0)
+                                sums[col_of[c]] += v;
+                        c++;
+                }
+                if (c != 0 && c != cols)
+                        return -EINVAL;
+        }
+        *ret_found = found;
+        return 0;
+}
+
+int udp_queues_parse(const char *text, size_t len, uint64_t *ret_tx, uint64_t *ret_rx) {
+        const char *p, *end, *line;
+        size_t line_len;
+        uint64_t tx = 0, rx = 0;
+        bool header = false;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *tok = NULL, *colon;
+                size_t tok_len = 0;
+                uint64_t t, r;
+
+                if (!header) {
+                        if (!tv_next_token(&lp, lend, &tok, &tok_len) || !tv_eq(tok, tok_len, "sl"))
+                                return -EINVAL;
+                        header = true;
+                        continue;
+                }
+                /* "sl local_address rem_address st tx_queue:rx_queue …" */
+                for (int i = 0; i < 5; i++)
+                        if (!tv_next_token(&lp, lend, &tok, &tok_len)) {
+                                if (i == 0)
+                                        goto next;
+                                return -EINVAL;
+                        }
+                colon = memchr(tok, ':', tok_len);
+                if (!colon || tv_to_hex_u64(tok, (size_t)(colon - tok), &t) < 0 ||
+                    tv_to_hex_u64(colon + 1, tok_len - (size_t)(colon + 1 - tok), &r) < 0 ||
+                    __builtin_add_overflow(tx, t, &tx) || __builtin_add_overflow(rx, r, &rx))
+                        return -EINVAL;
+        next:;
+        }
+        if (!header)
+                return -EINVAL;
+        *ret_tx = tx;
+        *ret_rx = rx;
+        return 0;
+}
+
+int udev_data_property(const char *text, size_t len, const char *key, const char **ret,
+                       size_t *ret_len) {
+        const char *p, *end, *line;
+        size_t line_len, key_len = strlen(key);
+
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                if (line_len < 3 + key_len || memcmp(line, "E:", 2) != 0 ||
+                    memcmp(line + 2, key, key_len) != 0 || line[2 + key_len] != '=')
+                        continue;
+                if (memchr(line, '\0', line_len))
+                        return -EINVAL;
+                *ret = line + 3 + key_len;
+                *ret_len = line_len - 3 - key_len;
+                return 0;
+        }
+        return -ENOENT;
 }

@@ -479,6 +479,9 @@ void mountinfo_done(struct mountinfo *m);
 /* Kernel and virtual file systems that hold no data of their own (proc,
  * sysfs, cgroup, …): left out wherever file systems are listed. */
 bool procfs_fstype_is_pseudo(const char *fstype);
+/* Mount points that node_exporter's default mount-points-exclude leaves out:
+ * ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/) */
+bool procfs_mount_point_excluded(const char *mount_point);
 
 /* ---- /etc/os-release ----------------------------------------------------- */
 
@@ -487,7 +490,7 @@ bool procfs_fstype_is_pseudo(const char *fstype);
  * segments concatenate (A="x"'y'z is "xyz").  The last assignment wins. */
 struct os_release {
         char *pretty_name, *name, *id, *id_like, *version, *version_id, *version_codename,
-                *variant_id, *build_id;
+                *variant_id, *build_id, *variant, *image_id, *image_version;
 };
 int os_release_parse(const char *text, size_t len, struct os_release *ret);
 void os_release_done(struct os_release *o);
@@ -504,3 +507,55 @@ struct cpuinfo {
 };
 int cpuinfo_parse(const char *text, size_t len, struct cpuinfo *ret);
 void cpuinfo_done(struct cpuinfo *c);
+
+/* ---- node_exporter's smaller sources ----------------------------------------
+ *
+ * The parsers below serve the metrics scrape's collectors (pressure,
+ * softnet, vmstat, arp, conntrack, udp_queues, disk info). */
+
+/* A number in hexadecimal digits (no prefix, either case). */
+int tv_to_hex_u64(const char *s, size_t n, uint64_t *ret);
+
+/* /proc/pressure/{cpu,io,memory}: "some avg10=… avg60=… avg300=… total=N"
+ * and, since 5.13 for cpu, "full …"; total is in microseconds.  "some" is
+ * required. */
+struct psi {
+        uint64_t some_total, full_total;
+        bool has_full;
+};
+int psi_parse(const char *text, size_t len, struct psi *ret);
+
+/* /proc/net/softnet_stat, one line a CPU in turn: at least three hex
+ * columns (processed, dropped, time_squeeze).  1 with the row, 0 at the
+ * end, -EINVAL for a malformed line. */
+struct softnet_row {
+        uint64_t processed, dropped, squeezed;
+};
+int softnet_next(const char **p, const char *end, struct softnet_row *ret);
+
+/* "key value" lines in turn (/proc/vmstat): 1 with the key (a view) and
+ * the value, 0 at the end, -EINVAL for a malformed line.  Blank lines are
+ * skipped. */
+int kv_line_next(const char **p, const char *end, const char **ret_key, size_t *ret_key_len,
+                 uint64_t *ret_value);
+
+/* /proc/net/arp: the header line, then "IP HWTYPE FLAGS HWADDR MASK DEVICE"
+ * per entry: 1 with the device (a view, 1..15 bytes), 0 at the end,
+ * -EINVAL for a malformed line or a missing header. */
+int arp_next(const char **p, const char *end, const char **ret_dev, size_t *ret_dev_len);
+
+/* /proc/net/stat/FILE (nf_conntrack, arp_cache, …): a header of column
+ * names, then one line of hex numbers a CPU.  Sums the columns named in
+ * names[0..n) into sums[] and sets bit i of *ret_found for each column
+ * present (n ≤ 64).  -EINVAL for a malformed table. */
+int net_stat_table_sum(const char *text, size_t len, const char *const *names, size_t n,
+                       uint64_t *sums, uint64_t *ret_found);
+
+/* /proc/net/udp and udp6: the header, then one line a socket; the sums of
+ * the tx_queue and rx_queue columns ("TX:RX" in hex). */
+int udp_queues_parse(const char *text, size_t len, uint64_t *ret_tx, uint64_t *ret_rx);
+
+/* /run/udev/data/bMAJ:MIN: the value of property KEY ("E:KEY=VALUE"
+ * lines), a view; -ENOENT when absent. */
+int udev_data_property(const char *text, size_t len, const char *key, const char **ret,
+                       size_t *ret_len);

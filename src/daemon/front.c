@@ -143,7 +143,9 @@ static int front_helper_call(const char *op, json_t *args, json_t **ret) {
             (which != HELPER_OP_METRICS_STORE && which != HELPER_OP_METRICS_QUERY &&
              which != HELPER_OP_METRICS_RECENT && which != HELPER_OP_MODULE_GAUGES &&
              which != HELPER_OP_MODULE_STATE_PUT && which != HELPER_OP_MODULE_STATE_GET &&
-             which != HELPER_OP_MODULE_LOG_APPEND && which != HELPER_OP_MODULE_LOG_LIST)) {
+             which != HELPER_OP_MODULE_LOG_APPEND && which != HELPER_OP_MODULE_LOG_LIST &&
+             which != HELPER_OP_MONITOR_READ && which != HELPER_OP_AUDIT_CHECK &&
+             which != HELPER_OP_MODULE_TASK)) {
                 json_decref(args);
                 return -EINVAL;
         }

@@ -233,6 +233,23 @@ int helper_op_module_gauges(const struct helper_link *l, json_t **ret, struct mo
         return helper_op_call(l, HELPER_OP_MODULE_GAUGES, NULL, -1, ret, e);
 }
 
+int helper_op_monitor_read(const struct helper_link *l, json_t *args, json_t **ret,
+                           struct module_error *e) {
+        return helper_op_call(l, HELPER_OP_MONITOR_READ, args, -1, ret, e);
+}
+
+int helper_op_audit_check(const struct helper_link *l, json_t **ret, struct module_error *e) {
+        return helper_op_call(l, HELPER_OP_AUDIT_CHECK, NULL, -1, ret, e);
+}
+
+int helper_op_module_task(const struct helper_link *l, const char *module, json_t *args,
+                          json_t **ret, struct module_error *e) {
+        return call_packed(l, HELPER_OP_MODULE_TASK,
+                           json_pack("{s:s, s:o}", "module", module, "args",
+                                     args ? args : json_object()),
+                           -1, ret, e);
+}
+
 int helper_op_collection_read(const struct helper_link *l, const char *collection, const char *id,
                               json_t *query, json_t **ret, struct module_error *e) {
         json_t *args = json_pack("{s:s, s:o}", "collection", collection, "query",

@@ -115,6 +115,18 @@ int helper_op_front_poll(const struct helper_link *l, json_t **ret, struct modul
 /* Every module's own gauges for /metrics ({"families": […]}); the front's
  * modules reach it through modules_helper_call("module_gauges"). */
 int helper_op_module_gauges(const struct helper_link *l, json_t **ret, struct module_error *e);
+/* The front's own background reads as a monitor (the alert rules'
+ * sources): args {"collection"} | {"module", "args"} | {"certificate"},
+ * taken over; and the audit chain's verdict.  Modules reach both through
+ * modules_helper_call("monitor_read" | "audit_check"). */
+int helper_op_monitor_read(const struct helper_link *l, json_t *args, json_t **ret,
+                           struct module_error *e);
+int helper_op_audit_check(const struct helper_link *l, json_t **ret, struct module_error *e);
+/* A module's own task in the helper (module.h helper_task); args taken
+ * over.  The front's modules reach it through
+ * modules_helper_call("module_task"). */
+int helper_op_module_task(const struct helper_link *l, const char *module, json_t *args,
+                          json_t **ret, struct module_error *e);
 
 /* Collections.  id: NULL for the list (read) or a create (write); query: an
  * object of strings (taken over). */

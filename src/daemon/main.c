@@ -30,6 +30,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "certinfo.h"
 #include "activation.h"
 #include "api.h"
 #include "discovery.h"
@@ -527,9 +528,19 @@ static json_t *facts_json(struct listener *ls, size_t n, const struct args *a,
                 json_array_append_new(listeners,
                                       json_pack("{s:s, s:s}", "address", ls[i].name, "transport",
                                                 ls[i].unix_socket ? "unix" : "tls"));
-        return json_pack("{s:o, s:{s:s, s:s}, s:s, s:s, s:s}", "listeners", listeners, "tls",
-                         "fingerprint", tls->fingerprint, "directory", a->tls_dir, "state_dir",
-                         a->state_dir, "bootstrap_token_file", token_path, "discovery", a->udp);
+        json_t *f = json_pack("{s:o, s:{s:s, s:s}, s:s, s:s, s:s}", "listeners", listeners, "tls",
+                              "fingerprint", tls->fingerprint, "directory", a->tls_dir,
+                              "state_dir", a->state_dir, "bootstrap_token_file", token_path,
+                              "discovery", a->udp);
+        int64_t not_after;
+
+        /* The certificate's end, for the alert rules on it (the front cannot
+         * read the TLS directory). */
+        if (f && tls->cert_pem &&
+            certinfo_not_after(tls->cert_pem, strlen(tls->cert_pem), &not_after, NULL, 0) >= 0)
+                json_object_set_new(json_object_get(f, "tls"), "not_after",
+                                    json_integer((json_int_t)not_after));
+        return f;
 }
 
 /* Every connection, event subscribers included, is a descriptor: take what

@@ -276,7 +276,7 @@ int modlog_list(struct store *s, json_t *args, struct module_error *e, json_t **
                         break;
                 }
                 json_array_append_new(list, json_pack("{s:I, s:I, s:o*}", "id", (json_int_t)id,
-                                                      "time",
+                                                      "at",
                                                       (json_int_t)sqlite3_column_int64(st, 1),
                                                       "record", rec));
         }

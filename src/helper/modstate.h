@@ -39,7 +39,7 @@ int modstate_get(struct store *s, json_t *args, struct module_error *e, json_t *
 int modlog_append(struct store *s, json_t *args, int64_t now, struct module_error *e,
                   json_t **ret);
 /* {"module", "before"?: id, "limit"?: n, "match"?: {field: string}} →
- * {"records": [{"id", "time", "record"}, …] newest first, "next": id|null}:
+ * {"records": [{"id", "at", "record"}, …] newest first, "next": id|null}:
  * the records older than before whose top-level string fields equal
  * match's. */
 int modlog_list(struct store *s, json_t *args, struct module_error *e, json_t **ret);

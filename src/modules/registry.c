@@ -42,6 +42,17 @@ module_helper_call_fn modules_helper_call(void) {
         return atomic_load(&helper_call_fn);
 }
 
+static _Atomic(module_state_read_fn) state_read_fn;
+
+void modules_set_state_read(module_state_read_fn read) {
+        atomic_store(&state_read_fn, read);
+}
+
+int module_state_read(const char *module, const char *key, json_t **ret) {
+        module_state_read_fn fn = atomic_load(&state_read_fn);
+        return fn ? fn(module, key, ret) : -ENOSYS;
+}
+
 const module_t *module_find(const char *name) {
         for (size_t i = 0; i < steward_modules_count; i++)
                 if (STREQ(steward_modules[i]->name, name))

@@ -411,7 +411,7 @@ static void test_sockstat(void **state) {
         _cleanup_free_ char *v6 = run_fixture(sockstat4k, "sockstat6");
         _cleanup_free_ char *bad = NULL;
 
-        assert_line(v4, "# HELP node_sockstat_sockets_used Number of IPv4 sockets in used.");
+        assert_line(v4, "# HELP node_sockstat_sockets_used Number of IPv4 sockets in use.");
         assert_line(v4, "node_sockstat_sockets_used 9");
         assert_line(v4, "# HELP node_sockstat_TCP_inuse Number of TCP sockets in state inuse.");
         assert_line(v4, "node_sockstat_TCP_tw 42");

@@ -802,6 +802,12 @@ static const struct probe {
         {"module_state_get", "{\"module\": \"alerts\", \"key\": \"probe\"}", "AAA"},
         {"module_log_append", "{\"module\": \"alerts\", \"records\": [{\"a\": 1}]}", "AAA"},
         {"module_log_list", "{\"module\": \"alerts\"}", "AAA"},
+        /* The front's background reads: a monitor's view, whoever asks. */
+        {"monitor_read", "{\"collection\": \"services\"}", "AAA"},
+        {"audit_check", NULL, "AAA"},
+        /* A module's own task: no session, the module bounds it (a module
+         * without one answers 404 to every caller alike). */
+        {"module_task", "{\"module\": \"ports\", \"args\": {}}", "AAA"},
         {"collection_read", "{\"collection\": \"users\", \"id\": \"root\"}", "AAA"},
         {"collection_read",
          "{\"collection\": \"users\", \"id\": \"nobody\", \"query\": {\"home_size\": \"1\"}}",
@@ -1187,6 +1193,56 @@ static void test_token_expiry_and_revocation_bounds(void **state) {
 /* A slow read (collection_read) is answered by a worker on its own
  * channel; the other channel is served meanwhile and afterwards, and the
  * slow one is served again once its worker is gone. */
+/* monitor_read and audit_check need no session: they answer only what a
+ * monitor could read, and refuse what only an admin may see. */
+static void test_monitor_read_is_a_monitors_view(void **state) {
+        struct fixture *f = *state;
+        static const struct {
+                const char *args;
+                int status;
+        } rows[] = {
+                {"{\"collection\": \"groups\"}", 200},
+                /* exactly one source, args only with a module */
+                {"{}", 400},
+                {"{\"collection\": \"groups\", \"module\": \"ports\"}", 400},
+                {"{\"collection\": \"groups\", \"args\": {}}", 400},
+                {"{\"collection\": \"groups\", \"query\": {}}", 400},
+                {"{\"collection\": \"nosuchcollection\"}", 404},
+                /* an admin's view stays an admin's */
+                {"{\"module\": \"processes\", \"args\": {\"what\": \"environ\"}}", 403},
+                /* certificates: under /etc only, after every link */
+                {"{\"certificate\": \"/etc/ssl/certs/ca-certificates.crt\"}", 200},
+                {"{\"certificate\": \"/etc/ssl/certs/../../../proc/self/environ\"}", 403},
+                {"{\"certificate\": \"/usr/share/ca-certificates\"}", 403},
+                {"{\"certificate\": \"/etc/nosuchfile.pem\"}", 403},
+                {"{\"certificate\": \"relative.pem\"}", 403},
+                {"{\"certificate\": \"/etc/passwd\"}", 422},
+                {"{\"certificate\": \"/etc/ssl\"}", 404},
+        };
+
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+                json_t *a = call(f, "monitor_read", NULL, json_loads(rows[i].args, 0, NULL));
+                if (status_of(a) != rows[i].status)
+                        fail_msg("monitor_read %s: status %d, expected %d", rows[i].args,
+                                 status_of(a), rows[i].status);
+                if (rows[i].status == 200 && strstr(rows[i].args, "certificate"))
+                        assert_true(json_integer_value(json_object_get(
+                                            json_object_get(a, "result"), "not_after")) > 0);
+                json_decref(a);
+        }
+        {
+                json_t *a = call(f, "audit_check", NULL, NULL), *res;
+                assert_int_equal(status_of(a), 200);
+                res = json_object_get(a, "result");
+                assert_true(json_is_true(json_object_get(res, "ok")));
+                assert_true(json_is_integer(json_object_get(res, "records")));
+                json_decref(a);
+                a = call(f, "audit_check", NULL, json_pack("{s:i}", "after", 1));
+                assert_int_equal(status_of(a), 400);
+                json_decref(a);
+        }
+}
+
 static void test_slow_read_on_its_own_channel(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *admin = admin_session(f);
@@ -1263,6 +1319,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_broken_framing_drops_the_front, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_slow_read_on_its_own_channel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_monitor_read_is_a_monitors_view, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_progress_pipe_is_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_module_state_and_log, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_on_any_channel_drops_the_front,

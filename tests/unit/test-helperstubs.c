@@ -96,6 +96,17 @@ static void test_every_stub_fits_its_row(void **state) {
                                       "this needs the role admin", &e_));
         SENDS(HELPER_OP_FRONT_POLL, helper_op_front_poll(&checking, &ret, &e_));
         SENDS(HELPER_OP_MODULE_GAUGES, helper_op_module_gauges(&checking, &ret, &e_));
+        SENDS(HELPER_OP_MONITOR_READ,
+              helper_op_monitor_read(&checking, json_pack("{s:s}", "collection", "shares"), &ret,
+                                     &e_));
+        SENDS(HELPER_OP_MONITOR_READ,
+              helper_op_monitor_read(&checking,
+                                     json_pack("{s:s, s:{s:[]}}", "module", "ports", "args",
+                                               "inodes"),
+                                     &ret, &e_));
+        SENDS(HELPER_OP_AUDIT_CHECK, helper_op_audit_check(&checking, &ret, &e_));
+        SENDS(HELPER_OP_MODULE_TASK,
+              helper_op_module_task(&checking, "alerts", json_object(), &ret, &e_));
         SENDS(HELPER_OP_COLLECTION_READ,
               helper_op_collection_read(&checking, "users", NULL, json_object(), &ret, &e_));
         SENDS(HELPER_OP_COLLECTION_READ,

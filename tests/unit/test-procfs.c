@@ -1259,6 +1259,67 @@ static void test_diskstats_limits(void **state) {
         assert_int_equal(diskstats_parse(p, len + l, &d, &n), -E2BIG);
 }
 
+/* ---- node_exporter's smaller sources ------------------------------------------- */
+
+static void test_node_sources(void **state) {
+        static const char psi[] = "some avg10=7.95 avg60=49.82 avg300=26.33 total=2365187306\n"
+                                  "full avg10=0.00 avg60=0.00 avg300=0.00 total=12\n";
+        static const char softnet[] = "0017649d 00000002 00000003 00000000\n"
+                                      "0017fdb9 00000000 0000000a 00000000\n";
+        static const char arp[] = "IP address       HW type     Flags       HW address            Mask     Device\n"
+                                  "192.0.2.1        0x1         0x2         02:fc:00:00:00:05     *        eth0\n";
+        static const char ct[] = "entries clashres found invalid drop\n"
+                                 "00000001 00000000 00000002 0000000a 00000000\n"
+                                 "00000001 00000000 00000003 00000001 00000004\n";
+        static const char udp[] = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+                                  "  1: 00000000:0044 00000000:0000 07 00000010:00000200 00:00000000 00000000     0        0 1 2 0000000000000000 0\n";
+        const char *names[] = {"found", "invalid", "drop", "early_drop"};
+        uint64_t sums[4], found, tx, rx, v;
+        struct softnet_row row;
+        struct psi ps;
+        const char *p, *k, *d;
+        size_t kl, dl;
+
+        assert_int_equal(psi_parse(psi, strlen(psi), &ps), 0);
+        assert_true(ps.some_total == 2365187306u && ps.has_full && ps.full_total == 12);
+        assert_int_equal(psi_parse("full total=1\n", 13, &ps), -EINVAL);
+        assert_int_equal(psi_parse("some avg10=1\n", 13, &ps), -EINVAL);
+
+        p = softnet;
+        assert_int_equal(softnet_next(&p, softnet + strlen(softnet), &row), 1);
+        assert_true(row.processed == 0x17649d && row.dropped == 2 && row.squeezed == 3);
+        assert_int_equal(softnet_next(&p, softnet + strlen(softnet), &row), 1);
+        assert_int_equal(softnet_next(&p, softnet + strlen(softnet), &row), 0);
+        p = "0017649d zz 1\n";
+        assert_int_equal(softnet_next(&p, p + 14, &row), -EINVAL);
+
+        p = "pgfault 12\noom_kill 0\n";
+        assert_int_equal(kv_line_next(&p, p + strlen(p), &k, &kl, &v), 1);
+        assert_true(tv_eq(k, kl, "pgfault") && v == 12);
+        p = "pgfault 12 3\n";
+        assert_int_equal(kv_line_next(&p, p + strlen(p), &k, &kl, &v), -EINVAL);
+
+        p = arp;
+        assert_int_equal(arp_next(&p, arp + strlen(arp), &d, &dl), 1);
+        assert_true(tv_eq(d, dl, "eth0"));
+        assert_int_equal(arp_next(&p, arp + strlen(arp), &d, &dl), 0);
+
+        assert_int_equal(net_stat_table_sum(ct, strlen(ct), names, 4, sums, &found), 0);
+        assert_true(sums[0] == 5 && sums[1] == 11 && sums[2] == 4 && found == 7);
+        assert_int_equal(net_stat_table_sum("a b\n1 2 3\n", 10, names, 4, sums, &found), -EINVAL);
+
+        assert_int_equal(udp_queues_parse(udp, strlen(udp), &tx, &rx), 0);
+        assert_true(tx == 0x10 && rx == 0x200);
+        assert_int_equal(udp_queues_parse("junk\n", 5, &tx, &rx), -EINVAL);
+
+        assert_int_equal(udev_data_property("S:x\nE:ID_MODEL=Disk\n", 20, "ID_MODEL", &d, &dl), 0);
+        assert_true(tv_eq(d, dl, "Disk"));
+        assert_int_equal(udev_data_property("E:ID_MODEL2=x\n", 14, "ID_MODEL", &d, &dl), -ENOENT);
+        assert_int_equal(tv_to_hex_u64("1a2B", 4, &v), 0);
+        assert_true(v == 0x1a2b);
+        assert_int_equal(tv_to_hex_u64("0x1", 3, &v), -EINVAL);
+}
+
 /* ---- /proc/sys/fs/file-nr --------------------------------------------------- */
 
 static void test_file_nr(void **state) {
@@ -1779,6 +1840,7 @@ int main(void) {
                 cmocka_unit_test(test_diskstats),
                 cmocka_unit_test(test_diskstats_limits),
                 cmocka_unit_test(test_file_nr),
+                cmocka_unit_test(test_node_sources),
                 cmocka_unit_test(test_pid_stat),
                 cmocka_unit_test(test_pid_status),
                 cmocka_unit_test(test_cmdline),

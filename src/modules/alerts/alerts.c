@@ -16,15 +16,22 @@
  * engine follows the sampler's ticks.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "module.h"
 #include "modules/alerts/alerts.h"
 #include "modules/alerts/kinds.h"
+#include "modules/alerts/engine.h"
+#include "modules/alerts/model.h"
+#include "modules/alerts/mailer.h"
 #include "modules/alerts/notify.h"
+#include "modules/alerts/writes.h"
 #include "roles.h"
 #include "settingsfile.h"
 #include "util.h"
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
 
 static int oom(struct module_error *err) {
         module_error_set(err, 500, "internal", NULL, "Out of memory");
@@ -180,54 +187,179 @@ static const settings_file_t settings_file = {
         .state = &state,
 };
 
-/* ---- collections (read in the front) ------------------------------------------ */
+/* ---- reads (in the front) -------------------------------------------------------- */
 
-static int empty_list(const char *key, json_t **ret, struct module_error *err) {
-        *ret = json_pack("{s:[]}", key);
-        return *ret ? 0 : oom(err);
+static const char *query_str(json_t *query, const char *key) {
+        return json_string_value(json_object_get(query, key));
 }
 
 static int alerts_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
                        struct module_error *err) {
+        const char *st = query_str(query, "state"), *rule = query_str(query, "rule");
+
+        (void)ctx;
+        if (st && !STREQ(st, "pending") && !STREQ(st, "firing") &&
+            !STREQ(st, "resolved")) {
+                module_error_set(err, 400, "invalid_argument", "state",
+                                 "state is pending, firing or resolved");
+                return -EINVAL;
+        }
+        if (rule && !alert_rule_name_valid(rule)) {
+                module_error_set(err, 400, "invalid_argument", "rule", "rule must be a rule name");
+                return -EINVAL;
+        }
+        return alerts_engine_list(st, rule, ret) < 0 ? oom(err) : 0;
+}
+
+static int alerts_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+                       struct module_error *err) {
+        int r;
+
         (void)ctx;
         (void)query;
-        return empty_list("alerts", ret, err);
+        r = alerts_engine_show(id, ret);
+        if (r == -ENOENT)
+                module_error_set(err, 404, "not_found", NULL, "no alert %s", id);
+        else if (r < 0)
+                return oom(err);
+        return r;
 }
 
 static int rules_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
                       struct module_error *err) {
         (void)ctx;
         (void)query;
-        return empty_list("alert_rules", ret, err);
+        return alerts_engine_rules(ret) < 0 ? oom(err) : 0;
+}
+
+static int rules_show(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
+                      struct module_error *err) {
+        int r;
+
+        (void)ctx;
+        (void)query;
+        r = alerts_engine_rule(id, ret);
+        if (r == -ENOENT)
+                module_error_set(err, 404, "not_found", NULL, "no alert rule %s", id);
+        else if (r < 0)
+                return oom(err);
+        return r;
 }
 
 static int silences_list(const struct module_ctx *ctx, json_t *query, json_t **ret,
                          struct module_error *err) {
         (void)ctx;
         (void)query;
-        return empty_list("alert_silences", ret, err);
+        return alerts_engine_silences(ret) < 0 ? oom(err) : 0;
 }
 
-static int not_found(const struct module_ctx *ctx, const char *id, json_t *query, json_t **ret,
-                     struct module_error *err) {
+static int silences_show(const struct module_ctx *ctx, const char *id, json_t *query,
+                         json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *all = NULL;
+        json_t *s;
+        size_t i;
+
         (void)ctx;
         (void)query;
-        (void)ret;
-        module_error_set(err, 404, "not_found", NULL, "no such item: %s", id);
+        if (alerts_engine_silences(&all) < 0)
+                return oom(err);
+        json_array_foreach(json_object_get(all, "alert_silences"), i, s) {
+                if (STREQ(json_string_value(json_object_get(s, "id")), id)) {
+                        *ret = json_pack("{s:O}", "alert_silence", s);
+                        return *ret ? 0 : oom(err);
+                }
+        }
+        module_error_set(err, 404, "not_found", NULL, "no silence %s", id);
         return -ENOENT;
 }
 
-static int not_yet(const struct module_ctx *ctx, collection_op_t op, const char *id, json_t *body,
-                   json_t *query, bool dry_run, json_t **ret, struct module_error *err) {
-        (void)ctx;
-        (void)op;
-        (void)id;
-        (void)body;
-        (void)query;
-        (void)dry_run;
-        (void)ret;
-        module_error_set(err, 405, "method_not_allowed", NULL, "not writable yet");
-        return -EOPNOTSUPP;
+/* GET /api/v1/modules/alerts/history?rule=&fingerprint=&limit=&before= */
+static const char *arg(const struct module_ctx *ctx, const char *key) {
+        return ctx && ctx->query ? ctx->query(ctx, key) : NULL;
+}
+
+static int history_args(const struct module_ctx *ctx, json_t *args, struct module_error *err) {
+        const char *rule = arg(ctx, "rule"), *fp = arg(ctx, "fingerprint");
+        const char *limit = arg(ctx, "limit"), *before = arg(ctx, "before");
+        int64_t n;
+
+        if (rule && !alert_rule_name_valid(rule))
+                goto bad_rule;
+        if (fp && (strlen(fp) != 16 || strspn(fp, "0123456789abcdef") != 16)) {
+                module_error_set(err, 400, "invalid_argument", "fingerprint",
+                                 "fingerprint is 16 hex digits");
+                return -EINVAL;
+        }
+        if ((rule || fp) && json_object_set_new(args, "match", json_object()) < 0)
+                return oom(err);
+        if (rule)
+                json_object_set_new(json_object_get(args, "match"), "rule", json_string(rule));
+        if (fp)
+                json_object_set_new(json_object_get(args, "match"), "fingerprint",
+                                    json_string(fp));
+        if (limit) {
+                if (safe_atoi64_n(limit, strlen(limit), &n) < 0 || n < 1 || n > 500) {
+                        module_error_set(err, 400, "invalid_argument", "limit",
+                                         "limit is 1 to 500");
+                        return -EINVAL;
+                }
+                json_object_set_new(args, "limit", json_integer(n));
+        }
+        if (before) {
+                if (safe_atoi64_n(before, strlen(before), &n) < 0 || n < 1) {
+                        module_error_set(err, 400, "invalid_argument", "before",
+                                         "before is a transition id");
+                        return -EINVAL;
+                }
+                json_object_set_new(args, "before", json_integer(n));
+        }
+        return 0;
+bad_rule:
+        module_error_set(err, 400, "invalid_argument", "rule", "rule must be a rule name");
+        return -EINVAL;
+}
+
+static int route_history(const struct module_ctx *ctx, char **params, json_t **ret,
+                         struct module_error *err) {
+        module_helper_call_fn call = modules_helper_call();
+        _cleanup_json_ json_t *ans = NULL;
+        json_t *args = json_pack("{s:s}", "module", "alerts"), *list, *rec;
+        size_t i;
+        int r;
+
+        (void)params;
+        if (!args)
+                return oom(err);
+        r = history_args(ctx, args, err);
+        if (r < 0) {
+                json_decref(args);
+                return r;
+        }
+        if (!call) {
+                json_decref(args);
+                module_error_set(err, 503, "unavailable", NULL, "no helper");
+                return -EOPNOTSUPP;
+        }
+        r = call("module_log_list", args, &ans);
+        if (r < 0) {
+                module_error_set(err, 503, "unavailable", NULL, "the history cannot be read: %s",
+                                 strerror(-r));
+                return r;
+        }
+        list = json_array();
+        json_array_foreach(json_object_get(ans, "records"), i, rec) {
+                json_t *t = json_deep_copy(json_object_get(rec, "record"));
+                if (!json_is_object(t)) {
+                        json_decref(t);
+                        continue;
+                }
+                json_object_set(t, "id", json_object_get(rec, "id"));
+                json_array_append_new(list, t);
+        }
+        *ret = json_pack("{s:o, s:O}", "transitions", list, "next",
+                         json_object_get(ans, "next") ? json_object_get(ans, "next")
+                                                      : json_null());
+        return *ret ? 0 : oom(err);
 }
 
 static const char *const state_choices[] = {"pending", "firing", "resolved", NULL};
@@ -347,6 +479,43 @@ static const collection_verb_t rule_verbs[] = {
          .body = "{\"enabled\": false}"},
 };
 
+/* Alerts are made by the engine, never written: only their actions. */
+static int alerts_write(const struct module_ctx *ctx, collection_op_t op, const char *id,
+                        json_t *body, json_t *query, bool dry_run, json_t **ret,
+                        struct module_error *err) {
+        (void)ctx, (void)op, (void)id, (void)body, (void)query, (void)dry_run, (void)ret;
+        module_error_set(err, 405, "method_not_allowed", NULL,
+                         "alerts are made by their rules: acknowledge or silence them");
+        return -EOPNOTSUPP;
+}
+
+static const command_arg_t ack_args[] = {
+        {"comment", SETTING_STRING, 0, 256, NULL, false, "why, or what is being done"},
+};
+static const command_arg_t silence_args[] = {
+        {"duration", SETTING_STRING, 2, 8, NULL, true, "how long: 30m, 2h, 1d (at most 30d)"},
+        {"reason", SETTING_STRING, 1, 256, NULL, true, "why the alert is silenced"},
+};
+
+static const collection_action_t alert_actions[] = {
+        {.name = "ack",
+         .summary = "acknowledge the alert (who, when, a comment)",
+         .min_role = ROLE_OPERATOR,
+         .args = ack_args,
+         .n_args = ELEMENTSOF(ack_args),
+         .run = alert_action_ack},
+        {.name = "unack",
+         .summary = "withdraw the acknowledgement",
+         .min_role = ROLE_OPERATOR,
+         .run = alert_action_unack},
+        {.name = "silence",
+         .summary = "silence this alert (its rule and instance) for a while, with a reason",
+         .min_role = ROLE_OPERATOR,
+         .args = silence_args,
+         .n_args = ELEMENTSOF(silence_args),
+         .run = alert_action_silence},
+};
+
 static const collection_def_t alerts_collections[] = {
         {.name = "alerts",
          .item = "alert",
@@ -361,8 +530,10 @@ static const collection_def_t alerts_collections[] = {
          .verbs = alert_verbs,
          .n_verbs = ELEMENTSOF(alert_verbs),
          .list = alerts_list,
-         .show = not_found,
-         .write = not_yet,
+         .show = alerts_show,
+         .write = alerts_write,
+         .actions = alert_actions,
+         .n_actions = ELEMENTSOF(alert_actions),
          .front_reads = true},
         {.name = "alert_rules",
          .item = "alert_rule",
@@ -375,8 +546,8 @@ static const collection_def_t alerts_collections[] = {
          .verbs = rule_verbs,
          .n_verbs = ELEMENTSOF(rule_verbs),
          .list = rules_list,
-         .show = not_found,
-         .write = not_yet,
+         .show = rules_show,
+         .write = alert_rules_write,
          .front_reads = true},
         {.name = "alert_silences",
          .item = "alert_silence",
@@ -387,39 +558,120 @@ static const collection_def_t alerts_collections[] = {
          .columns = silence_columns,
          .n_columns = ELEMENTSOF(silence_columns),
          .list = silences_list,
-         .show = not_found,
-         .write = not_yet,
+         .show = silences_show,
+         .write = alert_silences_write,
          .front_reads = true},
 };
 
 /* ---- the module ---------------------------------------------------------------- */
 
+static const char *const *alerts_files(void) {
+        static const char *owned[3];
+
+        owned[0] = alert_rules_path();
+        owned[1] = owned[0] ? alert_marks_path() : NULL;
+        owned[2] = NULL;
+        return owned;
+}
+
+/* The front re-reads the rules and the marks; the helper reads its files at
+ * each change. */
+static int alerts_make_live(bool helper, struct module_error *err) {
+        struct alert_rules rs = {0};
+        json_t *marks = NULL;
+        int r;
+
+        if (helper)
+                return 0;
+        r = alert_rules_load(&rs, NULL, err);
+        if (r < 0)
+                return r;
+        alerts_engine_set_rules(&rs);
+        r = alert_marks_load(&marks, NULL, err);
+        if (r < 0)
+                return r;
+        alerts_engine_set_marks(marks);
+        return 0;
+}
+
 static int alerts_init(void) {
         struct module_error e = {0};
-        int r = settings_file_make_live(&settings_file, /* helper= */ false, &e);
+        int r;
 
-        (void)r; /* a file that does not parse keeps the defaults; status says so */
-        return alerts_notify_start();
+        (void)settings_file_make_live(&settings_file, /* helper= */ false, &e);
+        (void)alerts_make_live(false, &e); /* a bad file: status shows no rules */
+        r = alerts_engine_start();
+        if (r < 0)
+                return r;
+        r = alerts_notify_start();
+        if (r < 0)
+                alerts_engine_stop();
+        return r;
 }
 
 static void alerts_done(void) {
+        alerts_engine_stop();
         alerts_notify_stop();
         alert_kinds_reset();
 }
 
 static int alerts_status(const struct module_ctx *ctx, json_t **ret, struct module_error *err) {
         (void)ctx;
-        *ret = json_pack("{s:s, s:i}", "state", "running", "firing", 0);
+        *ret = alerts_engine_status();
         return *ret ? 0 : oom(err);
 }
 
 static int alerts_fullstatus(const struct module_ctx *ctx, json_t **ret,
                              struct module_error *err) {
         (void)ctx;
-        *ret = json_pack("{s:s, s:i, s:o*}", "state", "running", "firing", 0, "notifications",
-                         alerts_notify_status());
+        *ret = alerts_engine_status();
+        if (*ret)
+                json_object_set_new(*ret, "notifications", alerts_notify_status());
         return *ret ? 0 : oom(err);
 }
+
+/* steward_alert_state{rule, severity, instance, state} 1 for each pending or
+ * firing alert, from the states the front persisted. */
+static int alerts_gauges(json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *v = NULL;
+        json_t *samples = json_array(), *o;
+        size_t i;
+
+        if (!samples)
+                return oom(err);
+        if (module_state_read("alerts", ALERTS_STATE_KEY, &v) >= 0)
+                json_array_foreach(json_object_get(v, "instances"), i, o) {
+                        const char *st = json_string_value(json_object_get(o, "state"));
+                        const char *rule = json_string_value(json_object_get(o, "rule"));
+                        const char *inst = json_string_value(json_object_get(o, "instance"));
+                        if (!st || !rule || !inst ||
+                            (!STREQ(st, "pending") && !STREQ(st, "firing")))
+                                continue;
+                        json_array_append_new(
+                                samples,
+                                json_pack("{s:{s:s, s:s, s:s, s:s}, s:i}", "labels", "rule", rule,
+                                          "severity",
+                                          json_is_true(json_object_get(o, "critical"))
+                                                  ? "critical"
+                                                  : "warning",
+                                          "instance", inst, "state", st, "value", 1));
+                }
+        *ret = json_pack("{s:[{s:s, s:s, s:o}]}", "families", "name", "steward_alert_state",
+                         "help", "1 for each pending or firing alert", "samples", samples);
+        return *ret ? 0 : oom(err);
+}
+
+static const event_def_t alerts_events[] = {
+        {.name = "alert",
+         .description = "an alert changed state: the alert object with from and to",
+         .min_role = ROLE_MONITOR},
+};
+
+static const module_route_t routes[] = {
+        {"GET", "api/v1/modules/alerts/history", ROLE_MONITOR, .handler = route_history,
+         .summary = "The alerts' transitions, newest first",
+         .query = "rule fingerprint limit before"},
+};
 
 const module_t module_alerts = {
         .name = "alerts",
@@ -429,8 +681,17 @@ const module_t module_alerts = {
         .status = alerts_status,
         .fullstatus = alerts_fullstatus,
         .settings_file = &settings_file,
+        .files = alerts_files,
+        .make_live = alerts_make_live,
+        .routes = routes,
+        .n_routes = ELEMENTSOF(routes),
         .collections = alerts_collections,
         .n_collections = ELEMENTSOF(alerts_collections),
+        .events = alerts_events,
+        .n_events = ELEMENTSOF(alerts_events),
+        .events_attach = alerts_engine_events_attach,
+        .gauges = alerts_gauges,
+        .helper_task = alerts_mail_task,
         .console_title = "Alerts",
         .console_overview = true,
 };

@@ -40,8 +40,12 @@
 #include "modules/metrics/httpstats.h"
 #include "modules/metrics/metevents.h"
 #include "modules/metrics/sampler.h"
+#include "modules/metrics/textfile.h"
+#include "modules/metrics/timex.h"
+#include "modules/metrics/valueprov.h"
 #include "settingsfile.h"
 #include "stats.h"
+#include "valuesrc.h"
 #include "util.h"
 
 #define METRICS_MAX_BYTES (64UL << 20)
@@ -165,9 +169,12 @@ static void module_families(struct expo *e) {
         json_array_foreach(json_object_get(ret, "families"), i, fam) {
                 const char *name = json_string_value(json_object_get(fam, "name"));
                 const char *help = json_string_value(json_object_get(fam, "help"));
+                const char *type = json_string_value(json_object_get(fam, "type"));
                 if (!name)
                         continue;
-                expo_family(e, name, "gauge", help ? help : "");
+                if (!type || (!STREQ(type, "counter") && !STREQ(type, "untyped")))
+                        type = "gauge";
+                expo_family(e, name, type, help ? help : "");
                 json_array_foreach(json_object_get(fam, "samples"), j, smp) {
                         json_t *labels = json_object_get(smp, "labels"), *value;
                         bool ok = json_is_number(value = json_object_get(smp, "value")) &&
@@ -289,8 +296,27 @@ fail:
 /* ---- the interval setting (metrics.conf) ------------------------------------ */
 
 struct metrics_config {
-        unsigned interval; /* seconds between samples */
+        unsigned interval;     /* seconds between samples */
+        char textfile_dir[256]; /* the textfile collector's *.prom files */
 };
+
+/* An absolute path without "." or ".." components, empty components or
+ * control characters. */
+static bool textfile_dir_valid(const char *s) {
+        if (s[0] != '/')
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return false;
+        for (const char *p = s; *p;) {
+                const char *c = p + 1, *n = strchr(c, '/');
+                size_t l = n ? (size_t)(n - c) : strlen(c);
+                if ((l == 0 && n) || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                p = n ? n : c + l;
+        }
+        return true;
+}
 
 static const setting_def_t settings[] = {
         {.key = "interval",
@@ -300,15 +326,27 @@ static const setting_def_t settings[] = {
          .def_int = 1,
          .description = "Seconds between two samples of the history and the event stream",
          SETTING_FIELD(struct metrics_config, interval)},
+        {.key = "textfile_dir",
+         .type = SETTING_STRING,
+         .min = 1,
+         .max = 255,
+         .def_string = TEXTFILE_DEFAULT_DIR,
+         .valid_string = textfile_dir_valid,
+         .description = "Directory of *.prom files merged into /metrics (node_exporter's textfile "
+                        "collector); readable by the daemon's unprivileged user",
+         SETTING_FIELD(struct metrics_config, textfile_dir)},
 };
 
 /* The file changed (the API, a rollback, SIGHUP): in the front the sampler
- * takes the new interval at its next tick; the helper samples nothing. */
+ * takes the new interval at its next tick and the next scrape reads the
+ * new textfile directory; the helper samples nothing. */
 static void interval_live(const void *config, bool helper) {
         const struct metrics_config *c = config;
 
-        if (!helper)
+        if (!helper) {
                 history_set_interval(c->interval);
+                textfile_set_dir(c->textfile_dir);
+        }
 }
 
 static struct metrics_config live;
@@ -343,15 +381,20 @@ static int metrics_init(void) {
         if (r < 0) {
                 history_set_backend(NULL);
                 sampler_done();
+                return r;
         }
-        return r;
+        valuesrc_set_metric_provider(valueprov_metric);
+        return 0;
 }
 
 static void metrics_done(void) {
+        valuesrc_set_metric_provider(NULL);
         history_stop();
         history_set_backend(NULL);
         history_teardown();
+        valueprov_done();
         sampler_done();
+        textfile_done();
 }
 
 static const module_route_t routes[] = {
@@ -371,6 +414,8 @@ const module_t module_metrics = {
         .status = metrics_status,
         .fullstatus = metrics_status,
         .settings_file = &settings_file,
+        .gauges = timex_gauges,
+        .gauges_prefix = "node_timex_",
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .events = metrics_events,

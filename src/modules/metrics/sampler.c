@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "modules/metrics/collectors.h"
+#include "modules/metrics/textfile.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -66,6 +68,22 @@ enum source {
         SRC_SNMP,
         SRC_NETSTAT,
         SRC_SNMP6,
+        SRC_VMSTAT,
+        SRC_SOFTNET,
+        SRC_ARP,
+        SRC_PSI_CPU,
+        SRC_PSI_IO,
+        SRC_PSI_MEMORY,
+        SRC_CT_COUNT,
+        SRC_CT_MAX,
+        SRC_CT_STAT,
+        SRC_ENTROPY,
+        SRC_POOLSIZE,
+        SRC_UDP,
+        SRC_UDP6,
+        SRC_CLOCKSRC_AVAIL,
+        SRC_CLOCKSRC_CUR,
+        SRC_SELINUX,
         _SRC_MAX,
 };
 
@@ -86,6 +104,25 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_SNMP] = SOURCE("/proc/net/snmp", 256UL << 10),
         [SRC_NETSTAT] = SOURCE("/proc/net/netstat", 256UL << 10),
         [SRC_SNMP6] = SOURCE("/proc/net/snmp6", 256UL << 10),
+        [SRC_VMSTAT] = SOURCE("/proc/vmstat", 256UL << 10),
+        [SRC_SOFTNET] = SOURCE("/proc/net/softnet_stat", 4UL << 20),
+        [SRC_ARP] = SOURCE("/proc/net/arp", 4UL << 20),
+        [SRC_PSI_CPU] = SOURCE("/proc/pressure/cpu", 4UL << 10),
+        [SRC_PSI_IO] = SOURCE("/proc/pressure/io", 4UL << 10),
+        [SRC_PSI_MEMORY] = SOURCE("/proc/pressure/memory", 4UL << 10),
+        [SRC_CT_COUNT] = SOURCE("/proc/sys/net/netfilter/nf_conntrack_count", 4UL << 10),
+        [SRC_CT_MAX] = SOURCE("/proc/sys/net/netfilter/nf_conntrack_max", 4UL << 10),
+        [SRC_CT_STAT] = SOURCE("/proc/net/stat/nf_conntrack", 1UL << 20),
+        [SRC_ENTROPY] = SOURCE("/proc/sys/kernel/random/entropy_avail", 4UL << 10),
+        [SRC_POOLSIZE] = SOURCE("/proc/sys/kernel/random/poolsize", 4UL << 10),
+        /* a line of 128 bytes a socket */
+        [SRC_UDP] = SOURCE("/proc/net/udp", 64UL << 20),
+        [SRC_UDP6] = SOURCE("/proc/net/udp6", 64UL << 20),
+        [SRC_CLOCKSRC_AVAIL] = SOURCE(
+                "/sys/devices/system/clocksource/clocksource0/available_clocksource", 4UL << 10),
+        [SRC_CLOCKSRC_CUR] = SOURCE(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource", 4UL << 10),
+        [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
 };
 #undef SOURCE
 
@@ -106,9 +143,23 @@ static struct {
         unsigned long hz, pagesize;
         struct fs_list mounts; /* valid when have_mounts */
         bool have_mounts;
+        char *os_release; /* the text of os-release, read once at open; NULL: none */
+        size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/* udev's properties of one block device, /run/udev/data/bMAJ:MIN: the last
+ * device's text is kept, since collect_disk_info() asks for several keys
+ * of one device in a row. */
+static struct { /* under sampler.lock */
+        struct procfs_buf buf;
+        unsigned major, minor;
+        const char *text;
+        size_t len;
+        int error;
+        bool valid;
+} udev;
 
 /* ---- small text helpers ------------------------------------------------- */
 
@@ -442,7 +493,9 @@ int collect_sockstat(struct expo *e, const char *text, size_t len, unsigned long
                                 /* "sockets: used N" */
                                 if (JOIN(name, "node_sockstat_sockets_", k) < 0)
                                         goto bad;
-                                (void)JOIN(help, "Number of IPv4 sockets in ", k, ".");
+                                /* node_exporter's text for the one key, "used" */
+                                (void)JOIN(help, "Number of IPv4 sockets in ",
+                                           STREQ(k, "used") ? "use" : k, ".");
                                 single_u64(e, name, "gauge", help, v);
                                 continue;
                         }
@@ -838,6 +891,25 @@ static int collect_uname(struct expo *e) {
 
 /* ---- the descriptors ------------------------------------------------------------ */
 
+/* os-release changes with an upgrade only: read once, as node_exporter
+ * caches it. */
+static void read_os_release_locked(void) {
+        static const char *const paths[] = {"/etc/os-release", "/usr/lib/os-release"};
+
+        for (size_t i = 0; i < ELEMENTSOF(paths) && !sampler.os_release; i++) {
+                struct procfs_source s = {.path = paths[i], .max = 64UL << 10, .fd = -1};
+                const char *text;
+                size_t len;
+
+                if (procfs_source_open(&s) < 0)
+                        continue;
+                if (procfs_source_read(&s, &sampler.buf, &text, &len) >= 0 &&
+                    (sampler.os_release = strndup(text, len)))
+                        sampler.os_release_len = len;
+                procfs_source_close(&s);
+        }
+}
+
 static void open_all_locked(void) {
         long hz = sysconf(_SC_CLK_TCK), ps = sysconf(_SC_PAGESIZE);
 
@@ -847,6 +919,7 @@ static void open_all_locked(void) {
                 sampler.src[i] = sources[i];
                 (void)procfs_source_open(&sampler.src[i]);
         }
+        read_os_release_locked();
         sampler.opened = true;
 }
 
@@ -866,6 +939,11 @@ void sampler_done(void) {
         procfs_buf_free(&sampler.buf);
         fs_list_done(&sampler.mounts);
         sampler.have_mounts = false;
+        free(sampler.os_release);
+        sampler.os_release = NULL;
+        procfs_buf_free(&udev.buf);
+        udev.valid = false;
+        netclass_done();
         pthread_mutex_unlock(&sampler.lock);
 }
 
@@ -908,6 +986,108 @@ static int collect_sockstat_ps(struct expo *e, const char *text, size_t len) {
         return collect_sockstat(e, text, len, sampler.pagesize);
 }
 
+static int udev_lookup(unsigned major, unsigned minor, const char *key, const char **ret,
+                       size_t *ret_len) {
+        if (!udev.valid || udev.major != major || udev.minor != minor) {
+                char path[64];
+                snprintf(path, sizeof path, "/run/udev/data/b%u:%u", major, minor);
+                udev.error = procfs_read_at(AT_FDCWD, path, 64UL << 10, &udev.buf, &udev.text,
+                                            &udev.len);
+                udev.major = major;
+                udev.minor = minor;
+                udev.valid = true;
+        }
+        if (udev.error < 0)
+                return udev.error;
+        return udev_data_property(udev.text, udev.len, key, ret, ret_len);
+}
+
+static int collect_disks_locked(struct expo *e) {
+        const char *text = NULL;
+        size_t len = 0, mark;
+        int r;
+
+        r = read_source_locked(SRC_DISKSTATS, &text, &len);
+        if (r < 0)
+                return r;
+        r = collect_diskstats(e, text, len);
+        if (r < 0)
+                return r;
+        mark = e->out->len;
+        udev.valid = false; /* read afresh at each scrape */
+        r = collect_disk_info(e, text, len, udev_lookup);
+        if (r < 0)
+                rollback(e, mark);
+        return r;
+}
+
+static int collect_time_locked(struct expo *e) {
+        const char *avail = NULL, *cur = NULL;
+        _cleanup_free_ char *copy = NULL;
+        size_t avail_len = 0, cur_len = 0, mark;
+        int r;
+
+        r = collect_time(e);
+        if (r >= 0)
+                r = collect_time_zone(e);
+        if (r < 0)
+                return r;
+        /* The clock sources are a sysfs pair: absent in some containers. */
+        if (sampler.src[SRC_CLOCKSRC_CUR].open_error == -ENOENT)
+                return 0;
+        r = read_source_locked(SRC_CLOCKSRC_AVAIL, &avail, &avail_len);
+        if (r >= 0 && !(copy = strndup(avail, avail_len)))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = read_source_locked(SRC_CLOCKSRC_CUR, &cur, &cur_len);
+        mark = e->out->len;
+        if (r >= 0)
+                r = collect_clocksources(e, copy, avail_len, cur, cur_len);
+        if (r < 0)
+                rollback(e, mark);
+        return r;
+}
+
+static int collect_udp_locked(struct expo *e) {
+        const char *v4 = NULL, *v6 = NULL;
+        _cleanup_free_ char *copy = NULL;
+        size_t v4_len = 0, v6_len = 0;
+        int r;
+
+        r = read_source_locked(SRC_UDP, &v4, &v4_len);
+        if (r < 0)
+                return r;
+        if (sampler.src[SRC_UDP6].open_error != -ENOENT) {
+                copy = strndup(v4, v4_len);
+                if (!copy)
+                        return -ENOMEM;
+                v4 = copy;
+                r = read_source_locked(SRC_UDP6, &v6, &v6_len);
+                if (r < 0)
+                        return r;
+        }
+        return collect_udp_queues(e, v4, v4_len, v6, v6_len);
+}
+
+static int collect_os_locked(struct expo *e) {
+        if (!sampler.os_release)
+                return -ENOENT;
+        return collect_os(e, sampler.os_release, sampler.os_release_len);
+}
+
+static int collect_selinux_locked(struct expo *e) {
+        const char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if (sampler.src[SRC_SELINUX].open_error == -ENOENT)
+                return collect_selinux(e, NULL, 0);
+        r = read_source_locked(SRC_SELINUX, &text, &len);
+        if (r < 0)
+                return r;
+        return collect_selinux(e, text, len);
+}
+
 #define COLLECTOR_MAX_PARTS 3
 
 /* One collector: the sources it reads, each given to its function, or a
@@ -924,25 +1104,42 @@ struct collector {
         int (*own)(struct expo *e);
 };
 
-/* In the order of the output: sources first, time and uname, then the
- * success family. */
+/* In the order of the output; textfile last, since it refuses a family
+ * that is already in the output.  Then the duration and success families. */
 static const struct collector collectors[] = {
+        {"arp", {{SRC_ARP, collect_arp}}},
+        {"conntrack",
+         {{SRC_CT_COUNT, collect_conntrack_count},
+          {SRC_CT_MAX, collect_conntrack_max},
+          {SRC_CT_STAT, collect_conntrack_stat, .optional = true}}},
         {"cpu", {{SRC_STAT, collect_stat_hz}}},
-        {"diskstats", {{SRC_DISKSTATS, collect_diskstats}}},
+        {"diskstats", .own = collect_disks_locked},
+        {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
         {"filesystem", .own = collect_mounts_locked},
         {"loadavg", {{SRC_LOADAVG, collect_loadavg}}},
         {"meminfo", {{SRC_MEMINFO, collect_meminfo}}},
+        {"netclass", .own = netclass_collect},
         {"netdev", {{SRC_NETDEV, collect_netdev}}},
         {"netstat",
          {{SRC_SNMP, collect_netstat},
           {SRC_NETSTAT, collect_netstat},
           {SRC_SNMP6, collect_snmp6, .optional = true}}},
+        {"os", .own = collect_os_locked},
+        {"pressure",
+         {{SRC_PSI_CPU, collect_psi_cpu},
+          {SRC_PSI_IO, collect_psi_io},
+          {SRC_PSI_MEMORY, collect_psi_memory}}},
+        {"selinux", .own = collect_selinux_locked},
         {"sockstat",
          {{SRC_SOCKSTAT, collect_sockstat_ps},
           {SRC_SOCKSTAT6, collect_sockstat_ps, .optional = true}}},
-        {"time", .own = collect_time},
+        {"softnet", {{SRC_SOFTNET, collect_softnet}}},
+        {"time", .own = collect_time_locked},
+        {"udp_queues", .own = collect_udp_locked},
         {"uname", .own = collect_uname},
+        {"vmstat", {{SRC_VMSTAT, collect_vmstat}}},
+        {"textfile", .own = textfile_collect},
 };
 
 /* One collector's families; false when a part failed (its families are
@@ -977,16 +1174,34 @@ static bool run_collector_locked(struct expo *e, const struct collector *k) {
         return ok;
 }
 
+static uint64_t mono_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int sampler_collect(struct expo *e) {
         bool ok[ELEMENTSOF(collectors)];
+        uint64_t ns[ELEMENTSOF(collectors)];
 
         pthread_mutex_lock(&sampler.lock);
         if (!sampler.opened)
                 open_all_locked();
-        for (size_t c = 0; c < ELEMENTSOF(collectors); c++)
+        for (size_t c = 0; c < ELEMENTSOF(collectors); c++) {
+                uint64_t t0 = mono_ns();
                 ok[c] = run_collector_locked(e, &collectors[c]);
+                ns[c] = mono_ns() - t0;
+        }
         pthread_mutex_unlock(&sampler.lock);
 
+        expo_family(e, "node_scrape_collector_duration_seconds", "gauge",
+                    "node_exporter: Duration of a collector scrape.");
+        for (size_t c = 0; c < ELEMENTSOF(collectors); c++) {
+                expo_sample(e, "node_scrape_collector_duration_seconds");
+                expo_label(e, "collector", collectors[c].name);
+                expo_ratio(e, ns[c], 1000000000u);
+        }
         expo_family(e, "node_scrape_collector_success", "gauge",
                     "node_exporter: Whether a collector succeeded.");
         for (size_t c = 0; c < ELEMENTSOF(collectors); c++) {

@@ -1,0 +1,668 @@
+/* collectors.c — the node_exporter collectors of collectors.h.
+ *
+ * Pure collectors first (parsing through common/procfs.h), then netclass,
+ * which reads the attribute files of /sys/class/net/<iface> at each scrape:
+ * the interface directory is read again each time (interfaces come and go)
+ * and each attribute opened and read by procfs_read_at() relative to the
+ * interface's directory descriptor, so a renamed or removed interface
+ * yields an error for its files, never another interface's values.
+ * netclass keeps only its read buffer between scrapes (`nc`), used under
+ * the sampler's lock.
+ */
+#include "modules/metrics/collectors.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void single(struct expo *e, const char *name, const char *type, const char *help,
+                   uint64_t v) {
+        expo_family(e, name, type, help);
+        expo_sample(e, name);
+        expo_u64(e, v);
+}
+
+/* A file holding one decimal number. */
+static int one_number(const char *text, size_t len, uint64_t *ret) {
+        tv_trim(&text, &len);
+        while (len > 0 && text[len - 1] == '\n')
+                len--;
+        tv_trim(&text, &len);
+        return tv_to_u64(text, len, ret);
+}
+
+/* ---- arp ------------------------------------------------------------------------ */
+
+struct dev_count {
+        char name[PROCFS_IFNAMSIZ];
+        uint64_t n;
+};
+
+int collect_arp(struct expo *e, const char *text, size_t len) {
+        struct dev_count devs[64];
+        const char *p = text ? text : "", *end = p + len, *dev;
+        size_t n = 0, dev_len;
+        int r;
+
+        if (!tv_starts(p, len, "IP address"))
+                return -EINVAL;
+        while ((r = arp_next(&p, end, &dev, &dev_len)) > 0) {
+                size_t i;
+                for (i = 0; i < n; i++)
+                        if (tv_eq(dev, dev_len, devs[i].name))
+                                break;
+                if (i == n) {
+                        if (n == ELEMENTSOF(devs))
+                                return -E2BIG;
+                        memcpy(devs[n].name, dev, dev_len);
+                        devs[n].name[dev_len] = '\0';
+                        devs[n++].n = 0;
+                }
+                devs[i].n++;
+        }
+        if (r < 0)
+                return r;
+        expo_family(e, "node_arp_entries", "gauge", "ARP entries by device");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_arp_entries");
+                expo_label(e, "device", devs[i].name);
+                expo_u64(e, devs[i].n);
+        }
+        return 0;
+}
+
+/* ---- conntrack, entropy -------------------------------------------------------------- */
+
+int collect_conntrack_count(struct expo *e, const char *text, size_t len) {
+        uint64_t v;
+        int r = one_number(text, len, &v);
+
+        if (r < 0)
+                return r;
+        single(e, "node_nf_conntrack_entries", "gauge",
+               "Number of currently allocated flow entries for connection tracking.", v);
+        return 0;
+}
+
+int collect_conntrack_max(struct expo *e, const char *text, size_t len) {
+        uint64_t v;
+        int r = one_number(text, len, &v);
+
+        if (r < 0)
+                return r;
+        single(e, "node_nf_conntrack_entries_limit", "gauge",
+               "Maximum size of connection tracking table.", v);
+        return 0;
+}
+
+int collect_conntrack_stat(struct expo *e, const char *text, size_t len) {
+        static const struct {
+                const char *col, *name, *help;
+        } st[] = {
+                {"drop", "node_nf_conntrack_stat_drop",
+                 "Number of packets dropped due to conntrack failure."},
+                {"early_drop", "node_nf_conntrack_stat_early_drop",
+                 "Number of dropped conntrack entries to make room for new ones, if maximum table "
+                 "size was reached."},
+                {"found", "node_nf_conntrack_stat_found",
+                 "Number of searched entries which were successful."},
+                {"ignore", "node_nf_conntrack_stat_ignore",
+                 "Number of packets seen which are already connected to a conntrack entry."},
+                {"insert", "node_nf_conntrack_stat_insert",
+                 "Number of entries inserted into the list."},
+                {"insert_failed", "node_nf_conntrack_stat_insert_failed",
+                 "Number of entries for which list insertion was attempted but failed."},
+                {"invalid", "node_nf_conntrack_stat_invalid",
+                 "Number of packets seen which can not be tracked."},
+                {"search_restart", "node_nf_conntrack_stat_search_restart",
+                 "Number of conntrack table lookups which had to be restarted due to hashtable "
+                 "resizes."},
+        };
+        const char *names[ELEMENTSOF(st)];
+        uint64_t sums[ELEMENTSOF(st)], found;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(st); i++)
+                names[i] = st[i].col;
+        r = net_stat_table_sum(text, len, names, ELEMENTSOF(st), sums, &found);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(st); i++)
+                if (found & (UINT64_C(1) << i))
+                        single(e, st[i].name, "gauge", st[i].help, sums[i]);
+        return 0;
+}
+
+int collect_entropy_avail(struct expo *e, const char *text, size_t len) {
+        uint64_t v;
+        int r = one_number(text, len, &v);
+
+        if (r < 0)
+                return r;
+        single(e, "node_entropy_available_bits", "gauge", "Bits of available entropy.", v);
+        return 0;
+}
+
+int collect_entropy_pool(struct expo *e, const char *text, size_t len) {
+        uint64_t v;
+        int r = one_number(text, len, &v);
+
+        if (r < 0)
+                return r;
+        single(e, "node_entropy_pool_size_bits", "gauge", "Bits of entropy pool.", v);
+        return 0;
+}
+
+/* ---- pressure ---------------------------------------------------------------------- */
+
+static int psi(struct expo *e, const char *text, size_t len, const char *some_name,
+               const char *some_help, const char *full_name, const char *full_help) {
+        struct psi v;
+        int r = psi_parse(text, len, &v);
+
+        if (r < 0)
+                return r;
+        expo_family(e, some_name, "counter", some_help);
+        expo_sample(e, some_name);
+        expo_ratio(e, v.some_total, 1000000);
+        if (full_name && v.has_full) {
+                expo_family(e, full_name, "counter", full_help);
+                expo_sample(e, full_name);
+                expo_ratio(e, v.full_total, 1000000);
+        }
+        return 0;
+}
+
+int collect_psi_cpu(struct expo *e, const char *text, size_t len) {
+        return psi(e, text, len, "node_pressure_cpu_waiting_seconds_total",
+                   "Total time in seconds that processes have waited for CPU time", NULL, NULL);
+}
+
+int collect_psi_io(struct expo *e, const char *text, size_t len) {
+        return psi(e, text, len, "node_pressure_io_waiting_seconds_total",
+                   "Total time in seconds that processes have waited due to IO congestion",
+                   "node_pressure_io_stalled_seconds_total",
+                   "Total time in seconds no process could make progress due to IO congestion");
+}
+
+int collect_psi_memory(struct expo *e, const char *text, size_t len) {
+        return psi(e, text, len, "node_pressure_memory_waiting_seconds_total",
+                   "Total time in seconds that processes have waited for memory",
+                   "node_pressure_memory_stalled_seconds_total",
+                   "Total time in seconds no process could make progress due to memory congestion");
+}
+
+/* ---- softnet, vmstat, udp_queues ------------------------------------------------------ */
+
+#define SOFTNET_MAX_CPUS PROCFS_MAX_CPUS
+
+int collect_softnet(struct expo *e, const char *text, size_t len) {
+        static const struct {
+                const char *name, *help;
+        } fams[] = {
+                {"node_softnet_dropped_total", "Number of dropped packets"},
+                {"node_softnet_processed_total", "Number of processed packets"},
+                {"node_softnet_times_squeezed_total",
+                 "Number of times processing packets ran out of quota"},
+        };
+        const char *end = (text ? text : "") + len;
+        int r = 0;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
+                const char *p = text ? text : "";
+                struct softnet_row row;
+                unsigned cpu = 0;
+
+                expo_family(e, fams[f].name, "counter", fams[f].help);
+                while ((r = softnet_next(&p, end, &row)) > 0) {
+                        char id[16];
+                        if (cpu >= SOFTNET_MAX_CPUS)
+                                return -E2BIG;
+                        snprintf(id, sizeof id, "%u", cpu++);
+                        expo_sample(e, fams[f].name);
+                        expo_label(e, "cpu", id);
+                        expo_u64(e, f == 0 ? row.dropped : f == 1 ? row.processed : row.squeezed);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool vmstat_wanted(const char *k, size_t n) {
+        if (tv_starts(k, n, "oom_kill") || tv_starts(k, n, "pgpg") || tv_starts(k, n, "pswp"))
+                return true;
+        if (!tv_starts(k, n, "pg"))
+                return false;
+        for (size_t i = 2; i + 5 <= n; i++)
+                if (memcmp(k + i, "fault", 5) == 0)
+                        return true;
+        return false;
+}
+
+int collect_vmstat(struct expo *e, const char *text, size_t len) {
+        const char *p = text ? text : "", *end = p + len, *key;
+        size_t key_len;
+        uint64_t v;
+        int r;
+
+        /* Checked whole first, so that a bad line leaves nothing written. */
+        while ((r = kv_line_next(&p, end, &key, &key_len, &v)) > 0)
+                ;
+        if (r < 0)
+                return r;
+        for (p = text ? text : ""; kv_line_next(&p, end, &key, &key_len, &v) > 0;) {
+                char comp[96], name[128], help[160];
+
+                if (!vmstat_wanted(key, key_len) || expo_name_component(key, key_len, comp, sizeof comp) < 0)
+                        continue;
+                snprintf(name, sizeof name, "node_vmstat_%s", comp);
+                snprintf(help, sizeof help, "/proc/vmstat information field %s.", comp);
+                expo_family(e, name, "untyped", help);
+                expo_sample(e, name);
+                expo_u64(e, v);
+        }
+        return 0;
+}
+
+int collect_udp_queues(struct expo *e, const char *v4, size_t v4_len, const char *v6,
+                       size_t v6_len) {
+        uint64_t tx4, rx4, tx6 = 0, rx6 = 0;
+        int r;
+
+        r = udp_queues_parse(v4, v4_len, &tx4, &rx4);
+        if (r >= 0 && v6)
+                r = udp_queues_parse(v6, v6_len, &tx6, &rx6);
+        if (r < 0)
+                return r;
+        expo_family(e, "node_udp_queues", "gauge",
+                    "Number of allocated memory in the kernel for UDP datagrams in bytes.");
+        for (int six = 0; six <= (v6 ? 1 : 0); six++)
+                for (int rx = 0; rx <= 1; rx++) {
+                        expo_sample(e, "node_udp_queues");
+                        expo_label(e, "ip", six ? "v6" : "v4");
+                        expo_label(e, "queue", rx ? "rx" : "tx");
+                        expo_u64(e, six ? (rx ? rx6 : tx6) : (rx ? rx4 : tx4));
+                }
+        return 0;
+}
+
+/* ---- time, os, selinux -------------------------------------------------------------- */
+
+int collect_clocksources(struct expo *e, const char *avail, size_t avail_len, const char *cur,
+                         size_t cur_len) {
+        const char *p = avail ? avail : "", *end = p + avail_len, *tok;
+        size_t tok_len;
+
+        if (tv_has_nul(avail, avail_len) || tv_has_nul(cur, cur_len))
+                return -EINVAL;
+        tv_trim(&cur, &cur_len);
+        while (cur_len > 0 && cur[cur_len - 1] == '\n')
+                cur_len--;
+        if (cur_len == 0 || memchr(cur, ' ', cur_len))
+                return -EINVAL;
+        expo_family(e, "node_time_clocksource_available_info", "gauge",
+                    "Available clocksources read from '/sys/devices/system/clocksource'.");
+        while (tv_next_token(&p, end, &tok, &tok_len)) {
+                while (tok_len > 0 && tok[tok_len - 1] == '\n')
+                        tok_len--;
+                if (tok_len == 0)
+                        continue;
+                expo_sample(e, "node_time_clocksource_available_info");
+                expo_label_n(e, "clocksource", tok, tok_len);
+                expo_label(e, "device", "0");
+                expo_u64(e, 1);
+        }
+        expo_family(e, "node_time_clocksource_current_info", "gauge",
+                    "Current clocksource read from '/sys/devices/system/clocksource'.");
+        expo_sample(e, "node_time_clocksource_current_info");
+        expo_label_n(e, "clocksource", cur, cur_len);
+        expo_label(e, "device", "0");
+        expo_u64(e, 1);
+        return 0;
+}
+
+int collect_time_zone(struct expo *e) {
+        time_t now = time(NULL);
+        struct tm tm;
+
+        if (!localtime_r(&now, &tm))
+                return -EINVAL;
+        expo_family(e, "node_time_zone_offset_seconds", "gauge", "System time zone offset in seconds.");
+        expo_sample(e, "node_time_zone_offset_seconds");
+        expo_label(e, "time_zone", tm.tm_zone ? tm.tm_zone : "");
+        expo_i64(e, tm.tm_gmtoff);
+        return 0;
+}
+
+/* VERSION_ID's major.minor as a number ("12" 12, "22.04.3" 22.04); 0 when
+ * it starts with no digit. */
+static double os_version(const char *v) {
+        char b[32];
+        size_t n = 0;
+        bool dot = false;
+
+        for (; v && *v && n + 1 < sizeof b; v++) {
+                if (*v == '.' && !dot && n > 0) {
+                        dot = true;
+                } else if (*v < '0' || *v > '9')
+                        break;
+                b[n++] = *v;
+        }
+        if (n > 0 && b[n - 1] == '.')
+                n--;
+        b[n] = '\0';
+        return n ? strtod(b, NULL) : 0;
+}
+
+#define OR_EMPTY(s) ((s) ? (s) : "")
+
+int collect_os(struct expo *e, const char *text, size_t len) {
+        struct os_release o = {};
+        int r = os_release_parse(text, len, &o);
+
+        if (r < 0)
+                return r;
+        expo_family(e, "node_os_info", "gauge",
+                    "A metric with a constant '1' value labeled by build_id, id, id_like, image_id, "
+                    "image_version, name, pretty_name, variant, variant_id, version, "
+                    "version_codename, version_id.");
+        expo_sample(e, "node_os_info");
+        expo_label(e, "build_id", OR_EMPTY(o.build_id));
+        expo_label(e, "id", OR_EMPTY(o.id));
+        expo_label(e, "id_like", OR_EMPTY(o.id_like));
+        expo_label(e, "image_id", OR_EMPTY(o.image_id));
+        expo_label(e, "image_version", OR_EMPTY(o.image_version));
+        expo_label(e, "name", OR_EMPTY(o.name));
+        expo_label(e, "pretty_name", OR_EMPTY(o.pretty_name));
+        expo_label(e, "variant", OR_EMPTY(o.variant));
+        expo_label(e, "variant_id", OR_EMPTY(o.variant_id));
+        expo_label(e, "version", OR_EMPTY(o.version));
+        expo_label(e, "version_codename", OR_EMPTY(o.version_codename));
+        expo_label(e, "version_id", OR_EMPTY(o.version_id));
+        expo_u64(e, 1);
+        expo_family(e, "node_os_version", "gauge",
+                    "Metric containing the major.minor part of the OS version.");
+        expo_sample(e, "node_os_version");
+        expo_label(e, "id", OR_EMPTY(o.id));
+        expo_label(e, "id_like", OR_EMPTY(o.id_like));
+        expo_label(e, "name", OR_EMPTY(o.name));
+        expo_double(e, os_version(o.version_id));
+        os_release_done(&o);
+        return 0;
+}
+
+int collect_selinux(struct expo *e, const char *enforce, size_t len) {
+        uint64_t mode;
+
+        if (!enforce) {
+                single(e, "node_selinux_enabled", "gauge", "SELinux is enabled, 1 is true, 0 is false",
+                       0);
+                return 0;
+        }
+        if (one_number(enforce, len, &mode) < 0 || mode > 1)
+                return -EINVAL;
+        single(e, "node_selinux_enabled", "gauge", "SELinux is enabled, 1 is true, 0 is false", 1);
+        single(e, "node_selinux_current_mode", "gauge",
+               "Current SELinux enforcement mode, 1 is enforcing, 0 is permissive", mode);
+        return 0;
+}
+
+/* ---- disk info ------------------------------------------------------------------------ */
+
+int collect_disk_info(struct expo *e, const char *text, size_t len, udev_lookup_fn udev) {
+        static const struct {
+                const char *label, *key;
+        } props[] = {
+                {"model", "ID_MODEL"},     {"path", "ID_PATH"}, {"revision", "ID_REVISION"},
+                {"serial", "ID_SERIAL_SHORT"}, {"wwn", "ID_WWN"},
+        };
+        struct diskstat *d = NULL;
+        size_t n = 0;
+        int r;
+
+        r = diskstats_parse(text, len, &d, &n);
+        if (r < 0)
+                return r;
+        expo_family(e, "node_disk_info", "gauge", "Info of /sys/block/<block_device>.");
+        for (size_t i = 0; i < n; i++) {
+                char maj[16], min[16];
+
+                if (diskstats_device_excluded(d[i].name, strlen(d[i].name)))
+                        continue;
+                snprintf(maj, sizeof maj, "%u", d[i].major);
+                snprintf(min, sizeof min, "%u", d[i].minor);
+                expo_sample(e, "node_disk_info");
+                expo_label(e, "device", d[i].name);
+                expo_label(e, "major", maj);
+                expo_label(e, "minor", min);
+                for (size_t k = 0; k < ELEMENTSOF(props); k++) {
+                        const char *v = "";
+                        size_t vl = 0;
+                        if (!udev || udev(d[i].major, d[i].minor, props[k].key, &v, &vl) < 0)
+                                v = "", vl = 0;
+                        expo_label_n(e, props[k].label, v, vl);
+                }
+                expo_u64(e, 1);
+        }
+        free(d);
+        return 0;
+}
+
+/* ---- netclass -------------------------------------------------------------------------- */
+
+#define NETCLASS_MAX_IFACES 1024
+#define NETCLASS_ATTR_MAX   4096 /* bytes of one attribute file */
+
+enum {
+        NC_ADDR_ASSIGN,
+        NC_CARRIER,
+        NC_CARRIER_CHANGES,
+        NC_CARRIER_DOWN,
+        NC_CARRIER_UP,
+        NC_DEV_ID,
+        NC_DORMANT,
+        NC_FLAGS,
+        NC_IFINDEX,
+        NC_IFLINK,
+        NC_LINK_MODE,
+        NC_MTU,
+        NC_NAME_ASSIGN,
+        NC_GROUP,
+        NC_TYPE,
+        NC_NOHANDLER,
+        NC_SPEED,
+        NC_TXQLEN,
+        _NC_MAX,
+};
+
+static const struct {
+        const char *file, *name, *help;
+        bool counter;
+} nc_attrs[_NC_MAX] = {
+        [NC_ADDR_ASSIGN] = {"addr_assign_type", "node_network_address_assign_type",
+                            "Network device property: address_assign_type"},
+        [NC_CARRIER] = {"carrier", "node_network_carrier", "Network device property: carrier"},
+        [NC_CARRIER_CHANGES] = {"carrier_changes", "node_network_carrier_changes_total",
+                                "Network device property: carrier_changes_total", true},
+        [NC_CARRIER_DOWN] = {"carrier_down_count", "node_network_carrier_down_changes_total",
+                             "Network device property: carrier_down_changes_total", true},
+        [NC_CARRIER_UP] = {"carrier_up_count", "node_network_carrier_up_changes_total",
+                           "Network device property: carrier_up_changes_total", true},
+        [NC_DEV_ID] = {"dev_id", "node_network_device_id", "Network device property: device_id"},
+        [NC_DORMANT] = {"dormant", "node_network_dormant", "Network device property: dormant"},
+        [NC_FLAGS] = {"flags", "node_network_flags", "Network device property: flags"},
+        [NC_IFINDEX] = {"ifindex", "node_network_iface_id", "Network device property: iface_id"},
+        [NC_IFLINK] = {"iflink", "node_network_iface_link", "Network device property: iface_link"},
+        [NC_LINK_MODE] = {"link_mode", "node_network_iface_link_mode",
+                          "Network device property: iface_link_mode"},
+        [NC_MTU] = {"mtu", "node_network_mtu_bytes", "Network device property: mtu_bytes"},
+        [NC_NAME_ASSIGN] = {"name_assign_type", "node_network_name_assign_type",
+                            "Network device property: name_assign_type"},
+        [NC_GROUP] = {"netdev_group", "node_network_net_dev_group",
+                      "Network device property: net_dev_group"},
+        [NC_TYPE] = {"type", "node_network_protocol_type", "Network device property: protocol_type"},
+        [NC_NOHANDLER] = {"statistics/rx_nohandler", "node_network_receive_nohandler_total",
+                          "Network device statistic receive_nohandler.", true},
+        [NC_SPEED] = {"speed", "node_network_speed_bytes", "Network device property: speed_bytes"},
+        [NC_TXQLEN] = {"tx_queue_len", "node_network_transmit_queue_length",
+                       "Network device property: transmit_queue_length"},
+};
+
+enum { NI_ADDRESS, NI_BROADCAST, NI_DUPLEX, NI_IFALIAS, NI_OPERSTATE, _NI_MAX };
+static const char *const ni_files[_NI_MAX] = {"address", "broadcast", "duplex", "ifalias",
+                                              "operstate"};
+
+struct nc_iface {
+        char name[NAME_MAX + 1];
+        int64_t v[_NC_MAX];
+        uint32_t have; /* bit per NC_ */
+        char info[_NI_MAX][128];
+};
+
+static struct procfs_buf nc_buf;
+
+void netclass_done(void) {
+        procfs_buf_free(&nc_buf);
+}
+
+/* An attribute's text without its final newline; -errno when unreadable. */
+static int nc_read(int dirfd, const char *file, const char **ret, size_t *ret_len) {
+        int r = procfs_read_at(dirfd, file, NETCLASS_ATTR_MAX, &nc_buf, ret, ret_len);
+
+        if (r < 0)
+                return r;
+        while (*ret_len > 0 && ((*ret)[*ret_len - 1] == '\n' || (*ret)[*ret_len - 1] == ' '))
+                (*ret_len)--;
+        return 0;
+}
+
+/* A number as sysfs prints one: decimal, possibly negative, or 0x hex. */
+static int nc_number(const char *s, size_t n, int64_t *ret) {
+        uint64_t u;
+
+        if (n > 2 && s[0] == '0' && s[1] == 'x') {
+                if (tv_to_hex_u64(s + 2, n - 2, &u) < 0 || u > INT64_MAX)
+                        return -EINVAL;
+                *ret = (int64_t)u;
+                return 0;
+        }
+        return tv_to_i64(s, n, ret);
+}
+
+static void nc_read_iface(int netfd, struct nc_iface *it) {
+        _cleanup_close_ int fd = openat(netfd, it->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *t;
+        size_t n;
+
+        if (fd < 0)
+                return;
+        for (size_t a = 0; a < _NC_MAX; a++)
+                if (nc_read(fd, nc_attrs[a].file, &t, &n) >= 0 && nc_number(t, n, &it->v[a]) >= 0)
+                        it->have |= 1u << a;
+        if (it->have & (1u << NC_SPEED))
+                it->v[NC_SPEED] *= 125000; /* Mbit/s to bytes/s, as node_exporter */
+        for (size_t i = 0; i < _NI_MAX; i++)
+                if (nc_read(fd, ni_files[i], &t, &n) >= 0 && !memchr(t, '\0', n))
+                        snprintf(it->info[i], sizeof it->info[i], "%.*s", (int)n, t);
+}
+
+static int nc_cmp(const void *a, const void *b) {
+        return strcmp(((const struct nc_iface *)a)->name, ((const struct nc_iface *)b)->name);
+}
+
+static int nc_list(struct nc_iface **ret, size_t *ret_n, int *ret_fd) {
+        int fd = open("/sys/class/net", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd2;
+        struct nc_iface *v = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return -errno;
+        fd2 = dup(fd);
+        d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+        if (!d) {
+                if (fd2 >= 0)
+                        close(fd2);
+                close(fd);
+                return -EIO;
+        }
+        while ((de = readdir(d))) {
+                void *p;
+                if (de->d_name[0] == '.' || n >= NETCLASS_MAX_IFACES)
+                        continue;
+                p = reallocarray(v, n + 1, sizeof *v);
+                if (!p) {
+                        free(v);
+                        closedir(d);
+                        close(fd);
+                        return -ENOMEM;
+                }
+                v = p;
+                v[n] = (struct nc_iface){0};
+                snprintf(v[n].name, sizeof v[n].name, "%s", de->d_name);
+                n++;
+        }
+        closedir(d);
+        qsort(v, n, sizeof *v, nc_cmp);
+        *ret = v;
+        *ret_n = n;
+        *ret_fd = fd;
+        return 0;
+}
+
+int netclass_collect(struct expo *e) {
+        _cleanup_free_ struct nc_iface *v = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n = 0;
+        int r;
+
+        r = nc_list(&v, &n, &fd);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                nc_read_iface(fd, &v[i]);
+        for (size_t a = 0; a < _NC_MAX; a++) {
+                bool any = false;
+                for (size_t i = 0; i < n; i++) {
+                        if (!(v[i].have & (1u << a)))
+                                continue;
+                        if (!any)
+                                expo_family(e, nc_attrs[a].name, nc_attrs[a].counter ? "counter" : "gauge",
+                                            nc_attrs[a].help);
+                        any = true;
+                        expo_sample(e, nc_attrs[a].name);
+                        expo_label(e, "device", v[i].name);
+                        expo_i64(e, v[i].v[a]);
+                }
+        }
+        expo_family(e, "node_network_info", "gauge",
+                    "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_network_info");
+                expo_label(e, "address", v[i].info[NI_ADDRESS]);
+                expo_label(e, "broadcast", v[i].info[NI_BROADCAST]);
+                expo_label(e, "device", v[i].name);
+                expo_label(e, "duplex", v[i].info[NI_DUPLEX]);
+                expo_label(e, "ifalias", v[i].info[NI_IFALIAS]);
+                expo_label(e, "operstate", v[i].info[NI_OPERSTATE]);
+                expo_u64(e, 1);
+        }
+        expo_family(e, "node_network_up", "gauge", "Value is 1 if operstate is 'up', 0 otherwise.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_network_up");
+                expo_label(e, "device", v[i].name);
+                expo_u64(e, STREQ(v[i].info[NI_OPERSTATE], "up"));
+        }
+        return 0;
+}
