@@ -457,7 +457,25 @@ static const collection_column_t silence_columns[] = {
 
 /* ---- command line verbs of the alerts collection (`steward alerts …`) ------------ */
 
+static const collection_option_t ack_options[] = {
+        {"message", 'm', "comment", COPT_VALUE, "COMMENT"},
+};
+static const collection_option_t silence_options[] = {
+        {"for", 0, "duration", COPT_VALUE, "DURATION"},
+        {"reason", 'r', "reason", COPT_VALUE, "TEXT"},
+};
+
 static const collection_verb_t alert_verbs[] = {
+        {.name = "ack",
+         .op = VERB_ACTION,
+         .summary = "Acknowledge alerts: who, when and -m why",
+         .options = ack_options,
+         .n_options = ELEMENTSOF(ack_options)},
+        {.name = "silence",
+         .op = VERB_ACTION,
+         .summary = "Silence alerts --for 30m … 30d, with a --reason",
+         .options = silence_options,
+         .n_options = ELEMENTSOF(silence_options)},
         {.name = "silences",
          .op = VERB_ROUTE_LIST,
          .summary = "Active silences and those that ended in the last day",
