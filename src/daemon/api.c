@@ -982,9 +982,30 @@ static void collection_write(const struct api_request *req, const char *collecti
                          resp);
         if (!ret)
                 return;
+        take_changed_modules(ret, resp);
         ok(resp, ret);
         if (STREQ(op, "create") && !dry_run)
                 resp->status = 201;
+}
+
+/* An action whose plan wrote a file its module owns (the alerts'
+ * silences): that module makes it live in this process too. */
+static void owned_files_changed(const collection_def_t *coll, json_t *ret,
+                                struct api_response *resp) {
+        const module_t *m = NULL;
+        json_t *f;
+        size_t i;
+
+        if (!collection_find(coll->name, &m) || !m)
+                return;
+        json_array_foreach(json_object_get(json_object_get(ret, "plan"), "files"), i, f) {
+                const char *p = json_string_value(json_object_get(f, "path"));
+                if (p && module_owns_file(m, p)) {
+                        if (resp->n_changed_modules < API_CHANGED_MODULES_MAX)
+                                resp->changed_modules[resp->n_changed_modules++] = m;
+                        return;
+                }
+        }
 }
 
 /* "users, groups or lock" into dst: the names of coll's actions. */
@@ -1103,6 +1124,8 @@ static void h_coll_action(const struct api_request *req, char **p, struct api_re
                                                      &c.ret, &c.e),
                          resp);
         action_end(req->session_id);
+        if (ret && !dry_run)
+                owned_files_changed(coll, ret, resp);
         if (ret)
                 ok(resp, ret);
 }

@@ -1177,6 +1177,28 @@ static json_t *files_for_client(json_t *files) {
  * "changed_modules" so that the front does the same.  files: [{"path"}, …].  A module whose file
  * does not parse keeps what ran before: that goes to "warnings" and the log,
  * never silently. */
+/* The modules owning any of files, as the answer's "changed_modules" for the
+ * front (api.c), without making anything live here. */
+static void files_owners(json_t *files, json_t *answer) {
+        json_t *names = json_array(), *f;
+
+        for (size_t i = 0; names && i < steward_modules_count; i++) {
+                size_t j;
+                json_array_foreach(files, j, f) {
+                        const char *p = json_string_value(json_object_get(f, "path"));
+                        if (p && module_owns_file(steward_modules[i], p)) {
+                                json_array_append_new(names,
+                                                      json_string(steward_modules[i]->name));
+                                break;
+                        }
+                }
+        }
+        if (json_array_size(names) > 0)
+                json_object_set_new(answer, "changed_modules", names);
+        else
+                json_decref(names);
+}
+
 static void files_made_live(json_t *files, json_t *answer) {
         json_t *names = json_array(), *warnings = json_array(), *f;
 
@@ -1776,8 +1798,13 @@ static int op_collection_write(struct helper *h, const struct caller *c, json_t 
         if (r < 0)
                 return r;
         result = json_object_get(out, "result");
-        *ret = json_is_object(result) ? json_incref(result) : json_object();
-        return 0;
+        *ret = json_is_object(result) ? json_deep_copy(result) : json_object();
+        /* A collection kept in a file the module owns (the alert rules):
+         * the front makes it live (here the module's write did what it
+         * needs). */
+        if (*ret)
+                files_owners(json_object_get(plan, "files"), *ret);
+        return *ret ? 0 : -ENOMEM;
 
 bad_op:
         module_error_set(e, 400, "bad_request", "op", "op is create, modify or delete");

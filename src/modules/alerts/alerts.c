@@ -648,8 +648,9 @@ static int alerts_fullstatus(const struct module_ctx *ctx, json_t **ret,
         return *ret ? 0 : oom(err);
 }
 
-/* steward_alert_state{rule, severity, instance, state} 1 for each pending or
- * firing alert, from the states the front persisted. */
+/* steward_alerts_state{rule, severity, instance, state} 1 for each pending
+ * or firing alert, from the states the front persisted (a module's gauges
+ * are named under steward_MODULE_). */
 static int alerts_gauges(json_t **ret, struct module_error *err) {
         _cleanup_json_ json_t *v = NULL;
         json_t *samples = json_array(), *o;
@@ -674,7 +675,7 @@ static int alerts_gauges(json_t **ret, struct module_error *err) {
                                                   : "warning",
                                           "instance", inst, "state", st, "value", 1));
                 }
-        *ret = json_pack("{s:[{s:s, s:s, s:o}]}", "families", "name", "steward_alert_state",
+        *ret = json_pack("{s:[{s:s, s:s, s:o}]}", "families", "name", "steward_alerts_state",
                          "help", "1 for each pending or firing alert", "samples", samples);
         return *ret ? 0 : oom(err);
 }

@@ -361,7 +361,7 @@ static int silence_add(json_t *m, const struct module_ctx *ctx, const char *rule
                               "reason", reason, "created_by",
                               ctx && ctx->user ? ctx->user : "", "created_at", (json_int_t)now,
                               "ends_at", (json_int_t)(now + secs));
-        if (!*ret_item || json_array_append(sil, *ret_item) < 0)
+        if (!*ret_item || json_array_append_new(sil, json_deep_copy(*ret_item)) < 0)
                 return oom(err);
         json_object_set_new(*ret_item, "active", json_true());
         return 0;
