@@ -821,12 +821,17 @@ static void relative_cell(json_t *v, char dst[128]) {
                 snprintf(dst, 128, "just now");
                 return;
         }
-        if (a >= 86400)
+        /* Two units at most, the second left out when nought ("2 h"). */
+        if (a >= 86400 && a % 86400 / 3600)
                 snprintf(span, sizeof span, "%lld d %lld h", (long long)(a / 86400),
                          (long long)(a % 86400 / 3600));
-        else if (a >= 3600)
+        else if (a >= 86400)
+                snprintf(span, sizeof span, "%lld d", (long long)(a / 86400));
+        else if (a >= 3600 && a % 3600 / 60)
                 snprintf(span, sizeof span, "%lld h %lld min", (long long)(a / 3600),
                          (long long)(a % 3600 / 60));
+        else if (a >= 3600)
+                snprintf(span, sizeof span, "%lld h", (long long)(a / 3600));
         else if (a >= 60)
                 snprintf(span, sizeof span, "%lld min", (long long)(a / 60));
         else
