@@ -205,14 +205,27 @@ def test_console_alerts_page(console):
 
 
 def test_console_alerts_real(console):
-    """Against the real alerts module: a rule that holds at once (cpu.busy
-    >= 0) created through the form's review fires, is acknowledged and
-    silenced from the page, shows on the overview and in the history."""
+    """Against the real alerts module: a `metric:` rule on a value of the
+    textfile collector (7, the rule: >= 5) created through the form's
+    review fires, is acknowledged and silenced from the page, shows on the
+    overview and in the history."""
     d, user = console
     r = d.https("GET", "/api/v1/modules/alerts/history?limit=1")
-    if r.status == 404:
-        pytest.fail("the alerts module has no history route on this server")
-    run(d, user, ["login", "alertsreal"], "alerts-real")
+    assert r.status == 200, r
+    tdir = Path(d.tmp) / "textfile"
+    tdir.mkdir(exist_ok=True)
+    os.chmod(tdir, 0o755)
+    r = d.https("PATCH", "/api/v1/modules/metrics/settings", {"textfile_dir": str(tdir)})
+    assert r.status == 200, r
+    tmp = tdir / ".ui.tmp"
+    tmp.write_text("# HELP site_ui_probe A probe.\n# TYPE site_ui_probe gauge\nsite_ui_probe 7\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, tdir / "ui.prom")
+    # A scrape makes the textfile collector read it, as Prometheus would.
+    r = d.https("GET", "/metrics")
+    assert r.status == 200 and "site_ui_probe 7" in r.body, r
+    run(d, user, ["login", "alertsreal"], "alerts-real",
+        {"STEWARD_ALERT_SERIES": "metric:site_ui_probe", "STEWARD_ALERT_THRESHOLD": "5"})
 
 def test_console_processes(console, tmp_path):
     """The processes page: a process this test started found by the filter,
