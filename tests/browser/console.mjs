@@ -10,7 +10,7 @@
  * the desktop size (1280×800), must not scroll sideways; at the end, no
  * Content-Security-Policy violation may have been reported.  Waits are for
  * states, never for time. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -1969,9 +1969,31 @@ Object.assign(steps, {
     await page.waitForSelector('.alerts-banner li[data-alert] a');
     assert.match(await page.textContent('.alerts-banner'), /always/);
     await check('alerts-real-overview');
+    /* The value drops below the threshold (STEWARD_ALERT_FILE, the
+     * textfile collector's file): the open page shows it resolved by the
+     * `alert` event alone, then the history has both transitions. */
+    if (env.STEWARD_ALERT_FILE) {
+      await go('#/alerts/firing');
+      await settled('[data-page=alerts] h1[data-loaded=firing]');
+      await page.waitForSelector(`${row} [data-state=firing]`);
+      const gets = [];
+      const onReq = (r) => r.url().includes('/api/v1/alerts') && gets.push(r.url());
+      page.on('request', onReq);
+      const tmp = `${env.STEWARD_ALERT_FILE}.tmp`;
+      writeFileSync(tmp, env.STEWARD_ALERT_LOW);
+      renameSync(tmp, env.STEWARD_ALERT_FILE);
+      /* A scrape makes the textfile collector read it, as Prometheus would. */
+      const m = await page.request.get(URL_ + '/metrics');
+      assert.equal(m.status(), 200);
+      await page.waitForSelector(`${row} [data-state=resolved]`, { timeout: 60000 });
+      page.off('request', onReq);
+      assert.ok(gets.length >= 1, 'the page read the alerts again after the event');
+      await check('alerts-real-resolved');
+    }
     await go('#/alerts/history');
     await settled('[data-page=alerts] h1[data-loaded=history]');
     await page.waitForSelector('table.alert-history [data-transition$=firing]');
+    if (env.STEWARD_ALERT_FILE) await page.waitForSelector('table.alert-history [data-transition=firing-resolved]');
     await check('alerts-real-history');
   },
 });

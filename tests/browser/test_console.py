@@ -208,7 +208,8 @@ def test_console_alerts_real(console):
     """Against the real alerts module: a `metric:` rule on a value of the
     textfile collector (7, the rule: >= 5) created through the form's
     review fires, is acknowledged and silenced from the page, shows on the
-    overview and in the history."""
+    overview; the value written down to 1, the open page shows it resolved
+    by the `alert` event, and the history has both transitions."""
     d, user = console
     r = d.https("GET", "/api/v1/modules/alerts/history?limit=1")
     assert r.status == 200, r
@@ -225,7 +226,9 @@ def test_console_alerts_real(console):
     r = d.https("GET", "/metrics")
     assert r.status == 200 and "site_ui_probe 7" in r.body, r
     run(d, user, ["login", "alertsreal"], "alerts-real",
-        {"STEWARD_ALERT_SERIES": "metric:site_ui_probe", "STEWARD_ALERT_THRESHOLD": "5"})
+        {"STEWARD_ALERT_SERIES": "metric:site_ui_probe", "STEWARD_ALERT_THRESHOLD": "5",
+         "STEWARD_ALERT_FILE": str(tdir / "ui.prom"),
+         "STEWARD_ALERT_LOW": "# HELP site_ui_probe A probe.\n# TYPE site_ui_probe gauge\nsite_ui_probe 1\n"})
 
 def test_console_processes(console, tmp_path):
     """The processes page: a process this test started found by the filter,
