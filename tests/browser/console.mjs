@@ -1879,6 +1879,11 @@ Object.assign(steps, {
       await page.waitForSelector('.page-status .notice-ok:has-text("Silence 7 expired (audit record 95).")');
       assert.ok(f.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v1/alert_silences/7'));
 
+      /* The generic page of a collection of the module points here. */
+      await go('#/collections/alert_rules');
+      await page.waitForSelector('main a[href="#/alerts"]');
+      assert.match(await page.textContent('main'), /Alerts is the page made for these/);
+
       /* The overview: the firing alert at the top, linked here. */
       await go('#/overview');
       await page.waitForSelector('.alerts-banner');

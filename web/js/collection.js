@@ -29,19 +29,29 @@ const words = (s) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
+/* The module each collection found belongs to (its page may be the one
+ * made for it). */
+const ownerOf = new Map();
+
 /* The schema of a collection: in the module of its name, else in any. */
 export async function collectionSchema(name) {
   const find = (m) => (m.collection_schemas || []).find((c) => c.name === name);
   try {
     const s = find(await get(`/api/v1/modules/${seg(name)}/schema`));
-    if (s) return s;
+    if (s) {
+      ownerOf.set(name, name);
+      return s;
+    }
   } catch (e) {
     if (e.status !== 404) throw e;
   }
   const { modules } = await get('/api/v1/modules');
   for (const m of modules) {
     const s = find(await get(`/api/v1/modules/${seg(m.name)}/schema`));
-    if (s) return s;
+    if (s) {
+      ownerOf.set(name, m.name);
+      return s;
+    }
   }
   return null;
 }
@@ -316,13 +326,18 @@ export async function render(view, ctx, name) {
   const body = h('div');
   /* A title, not a route segment: "time_zones" reads "Time zones". */
   const title = name ? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ') : 'Collection';
-  /* A module that ships a page for its collection (shares: File sharing)
-   * says so; the generic page stays for what the schema alone can do. */
-  const own = (ctx?.pages || []).find((p) => p.name === name);
-  clear(view, h('h1', title), own ? h('p.muted', h('a', { href: `#/${own.name}` }, own.title), ' is the page made for these.') : null, status, body);
+  /* A module that ships a page for its collections (shares: File
+   * sharing; alerts for alert_rules) says so; the generic page stays for
+   * what the schema alone can do. */
+  const madeFor = () => (ctx?.pages || []).find((p) => p.name === name || p.name === ownerOf.get(name));
+  const link = h('div');
+  clear(view, h('h1', title), link, status, body);
   try {
     await collectionView(body, status, name, ctx?.me);
   } catch (e) {
     clear(body, notice(e.status === 404 ? 'info' : 'error', errorText(e)));
   }
+  /* Known once the schema was found: its module's own page, if any. */
+  const own = madeFor();
+  if (own) clear(link, h('p.muted', h('a', { href: `#/${own.name}` }, own.title), ' is the page made for these.'));
 }

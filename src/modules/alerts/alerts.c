@@ -398,9 +398,9 @@ static const collection_query_t alert_query[] = {
 
 /* The CLI's table: what fires first, where last, the id to ack it by. */
 static const collection_column_t alert_columns[] = {
-        {"rule", "RULE", NULL},         {"state", "STATE", NULL},
-        {"severity", "SEVERITY", NULL}, {"since", "SINCE", "timestamp"},
-        {"value", "VALUE", NULL},       {"instance", "INSTANCE", NULL},
+        {"rule", "Rule", NULL},         {"state", "State", NULL},
+        {"severity", "Severity", NULL}, {"since", "Since", "timestamp"},
+        {"value", "Value", NULL},       {"instance", "Instance", NULL},
         {"fingerprint", "ID", NULL},
 };
 
@@ -431,10 +431,10 @@ static const collection_field_t rule_fields[] = {
 #undef RW
 
 static const collection_column_t rule_columns[] = {
-        {"name", "NAME", NULL},         {"kind", "KIND", NULL},
-        {"op", "OP", NULL},             {"threshold", "THRESHOLD", NULL},
-        {"for", "FOR", NULL},           {"severity", "SEVERITY", NULL},
-        {"enabled", "ENABLED", NULL},   {"state", "STATE", NULL},
+        {"name", "Name", NULL},         {"kind", "Kind", NULL},
+        {"op", "Op", NULL},             {"threshold", "Threshold", NULL},
+        {"for", "For", NULL},           {"severity", "Severity", NULL},
+        {"enabled", "Enabled", NULL},   {"state", "State", NULL},
 };
 
 static const collection_field_t silence_fields[] = {
@@ -451,8 +451,8 @@ static const collection_field_t silence_fields[] = {
 };
 
 static const collection_column_t silence_columns[] = {
-        {"id", "ID", NULL},         {"rule", "RULE", NULL},     {"instance", "INSTANCE", NULL},
-        {"ends_at", "ENDS", "timestamp"}, {"active", "ACTIVE", NULL}, {"reason", "REASON", NULL},
+        {"id", "ID", NULL},           {"rule", "Rule", NULL},     {"instance", "Instance", NULL},
+        {"ends_at", "Ends", "timestamp"}, {"active", "Active", NULL}, {"reason", "Reason", NULL},
 };
 
 /* ---- command line verbs of the alerts collection (`steward alerts …`) ------------ */
