@@ -49,7 +49,7 @@ def test_modules_declare_their_events(daemon):
     assert names == {"sample": ("metrics", "monitor"), "audit": ("stewardd", "monitor"),
                      "ports": ("ports", "monitor"), "services": ("services", "monitor"),
                      "logs": ("logs", "operator"), "share_connections": ("shares", "monitor"),
-                     "processes": ("processes", "monitor")}
+                     "processes": ("processes", "monitor"), "alert": ("alerts", "monitor")}
 
 
 def test_cli_builds_verbs_from_the_schema(daemon):

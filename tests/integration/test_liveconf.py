@@ -213,6 +213,12 @@ def config_line(d, key):
     return None
 
 
+def alerts_live(d, key):
+    """The alerts' settings as the front holds them live: the notifier takes
+    a copy of exactly these (module_config_get) at each send."""
+    return d.https("GET", "/api/v1/modules/alerts/settings").json[key]
+
+
 def timesyncd_value(d, key):
     """What systemd-timesyncd would use for key, read as it reads its files
     from the daemon's scratch /etc: the main file, then the drop-ins by name;
@@ -417,6 +423,14 @@ ROWS = {
     "stewardd:limits:max_event_subscribers": (0, events_status, {}),
     "stewardd:users:home_roots": (["/srv"], home_allowed, {}),
     "metrics:interval": (2, sample_step, {}),
+    # What the notifier reads at each send (test_alert_notify.py sends).
+    "alerts:webhooks": (["https://hooks.example.org/x"], lambda d: alerts_live(d, "webhooks"), {}),
+    "alerts:alertmanager_url": ("http://127.0.0.1:9093",
+                                lambda d: alerts_live(d, "alertmanager_url"), {}),
+    "alerts:mail_to": (["ops@example.org"], lambda d: alerts_live(d, "mail_to"), {}),
+    "alerts:mail_from": ("alerts@example.org", lambda d: alerts_live(d, "mail_from"), {}),
+    "alerts:send_resolved": (False, lambda d: alerts_live(d, "send_resolved"), {}),
+    "alerts:repeat_interval": (600, lambda d: alerts_live(d, "repeat_interval"), {}),
     "system:hostname": ("steward-live", lambda d: ns_out(d, ["uname", "-n"]), {}),
     "system:timezone": ("Asia/Tokyo", lambda d: ns_out(d, ["date", "+%Z"]), {}),
     # What systemd-timesyncd reads when it (re)starts; the drop-in is its own.

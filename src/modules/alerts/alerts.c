@@ -423,8 +423,8 @@ static const collection_field_t rule_fields[] = {
         {"severity", FIELD_ENUM, 0, 0, severity_choices, RW, "Severity", NULL},
         {"enabled", FIELD_BOOLEAN, 0, 0, NULL, RW, "Enabled", NULL},
         {"summary", FIELD_STRING, 0, 255, NULL, RW, "Summary", NULL},
-        {"state", FIELD_ENUM, 0, 0, state_choices, FIELD_SHOWN | FIELD_NULLABLE, "State",
-         "the worst state of its alerts; null: none"},
+        {"state", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN | FIELD_NULLABLE, "State",
+         "the worst state of its alerts (firing, pending, resolved); null: none"},
         {"error", FIELD_STRING, 0, 0, NULL, FIELD_SHOWN | FIELD_NULLABLE, "Error",
          "the last observation's error"},
 };

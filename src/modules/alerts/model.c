@@ -530,8 +530,7 @@ int alert_rules_defaults(struct alert_rules *ret) {
         static const char *const defs[] = {
                 "{\"name\": \"disk-full\", \"kind\": \"disk\", \"threshold\": 90, \"clear\": 85}",
                 "{\"name\": \"unit-failed\", \"kind\": \"unit_failed\"}",
-                "{\"name\": \"audit-chain\", \"kind\": \"audit_chain\", \"severity\": "
-                "\"critical\"}",
+                "{\"name\": \"audit-chain\", \"kind\": \"audit_chain\", \"severity\": \"critical\"}",
         };
         struct alert_rules rs = {0};
 
