@@ -19,9 +19,11 @@
  * wiped before they are freed. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -318,13 +320,51 @@ static json_t *action_verb(json_t *action) {
                          !json_is_false(json_object_get(action, "changes_state")));
 }
 
+/* A declared verb of op "action" (`alerts ack FP -m TEXT`): the action of
+ * its name as action_verb() makes it, with the verb's own options, each
+ * taking the type, description and need of the argument it fills. */
+static json_t *declared_action_verb(json_t *schema, json_t *declared) {
+        const char *name = sget(declared, "name") ?: "";
+        json_t *a, *verb = NULL, *opts, *o;
+        size_t i, k;
+
+        json_array_foreach(json_object_get(schema, "actions"), i, a) {
+                if (STREQ(sget(a, "name") ?: "", name))
+                        verb = action_verb(a);
+        }
+        if (!verb)
+                return NULL;
+        opts = json_deep_copy(json_object_get(declared, "options"));
+        if (!opts) {
+                json_decref(verb);
+                return NULL;
+        }
+        json_array_foreach(opts, i, o) {
+                json_t *arg;
+                json_array_foreach(json_object_get(verb, "options"), k, arg) {
+                        if (!STREQ(sget(arg, "field") ?: "", sget(o, "field") ?: "-"))
+                                continue;
+                        json_object_set(o, "type", json_object_get(arg, "type"));
+                        json_object_set(o, "description", json_object_get(arg, "description"));
+                        if (json_object_get(arg, "required"))
+                                json_object_set_new(o, "required", json_true());
+                }
+        }
+        json_object_set_new(verb, "options", opts);
+        if (sget(declared, "summary") && *sget(declared, "summary"))
+                json_object_set(verb, "summary", json_object_get(declared, "summary"));
+        return verb;
+}
+
 static json_t *find_verb(json_t *schema, const char *name) {
         json_t *v;
         size_t i;
 
         json_array_foreach(json_object_get(schema, "verbs"), i, v) {
                 if (STREQ(sget(v, "name") ?: "", name))
-                        return json_incref(v);
+                        return STREQ(sget(v, "op") ?: "", "action")
+                                       ? declared_action_verb(schema, v)
+                                       : json_incref(v);
         }
         json_array_foreach(json_object_get(schema, "actions"), i, v) {
                 if (STREQ(sget(v, "name") ?: "", name))
@@ -473,6 +513,22 @@ static int put_list(json_t *body, const char *field, const char *value, bool who
         return 0;
 }
 
+/* A decimal number ("90", "-2.5", "1e3"): all of s, finite, at most 64
+ * characters. */
+static int parse_number(const char *s, double *ret) {
+        char *end = NULL;
+        double x;
+
+        if (!*s || strlen(s) > 64 || isspace((unsigned char)*s))
+                return -EINVAL;
+        errno = 0;
+        x = strtod(s, &end);
+        if (errno != 0 || !end || *end != '\0' || !isfinite(x))
+                return -EINVAL;
+        *ret = x;
+        return 0;
+}
+
 /* One option's value into the body or the target; -EINVAL after a usage
  * error. */
 static int apply_option(json_t *schema, json_t *o, const char *value, bool flag, json_t *body,
@@ -501,6 +557,12 @@ static int apply_option(json_t *schema, json_t *o, const char *value, bool flag,
                 if (safe_atoi64(value, &x) < 0)
                         return usage_error("--%s takes a number", sget(o, "name") ?: "");
                 return json_object_set_new(body, field, json_integer(x)) < 0 ? -ENOMEM : 0;
+        }
+        if (STREQ(type, "number")) {
+                double x;
+                if (parse_number(value, &x) < 0)
+                        return usage_error("--%s takes a number", sget(o, "name") ?: "");
+                return json_object_set_new(body, field, json_real(x)) < 0 ? -ENOMEM : 0;
         }
         if (STREQ(type, "boolean")) {
                 bool yes = STREQ(value, "yes") || STREQ(value, "true");
@@ -742,6 +804,41 @@ static void cell(json_t *v, char dst[128]) {
         buf_free(&b);
 }
 
+/* "12 min ago", "in 2 h 5 min": a column of unit "timestamp" (unix seconds); 0
+ * or none: "-". */
+static void relative_cell(json_t *v, char dst[128]) {
+        int64_t t = json_is_integer(v) ? (int64_t)json_integer_value(v)
+                    : json_is_real(v)  ? (int64_t)json_real_value(v)
+                                       : 0;
+        int64_t d = t - (int64_t)time(NULL), a = d < 0 ? -d : d;
+        char span[48];
+
+        if (t <= 0) {
+                snprintf(dst, 128, "-");
+                return;
+        }
+        if (a < 5) {
+                snprintf(dst, 128, "just now");
+                return;
+        }
+        /* Two units at most, the second left out when nought ("2 h"). */
+        if (a >= 86400 && a % 86400 / 3600)
+                snprintf(span, sizeof span, "%lld d %lld h", (long long)(a / 86400),
+                         (long long)(a % 86400 / 3600));
+        else if (a >= 86400)
+                snprintf(span, sizeof span, "%lld d", (long long)(a / 86400));
+        else if (a >= 3600 && a % 3600 / 60)
+                snprintf(span, sizeof span, "%lld h %lld min", (long long)(a / 3600),
+                         (long long)(a % 3600 / 60));
+        else if (a >= 3600)
+                snprintf(span, sizeof span, "%lld h", (long long)(a / 3600));
+        else if (a >= 60)
+                snprintf(span, sizeof span, "%lld min", (long long)(a / 60));
+        else
+                snprintf(span, sizeof span, "%lld s", (long long)a);
+        snprintf(dst, 128, d < 0 ? "%s ago" : "in %s", span);
+}
+
 /* The list table, its headers the columns' labels ("Full name" → FULL_NAME). */
 static int print_table(json_t *schema, json_t *items) {
         char headers[COLUMNS_MAX][64], cells[COLUMNS_MAX][128];
@@ -765,8 +862,12 @@ static int print_table(json_t *schema, json_t *items) {
                 if (r < 0)
                         break;
                 for (size_t k = 0; k < n; k++) {
-                        cell(json_object_get(item, sget(json_array_get(cols, k), "field") ?: ""),
-                             cells[k]);
+                        json_t *col_k = json_array_get(cols, k);
+                        json_t *v = json_object_get(item, sget(col_k, "field") ?: "");
+                        if (STREQ(sget(col_k, "unit") ?: "", "timestamp"))
+                                relative_cell(v, cells[k]);
+                        else
+                                cell(v, cells[k]);
                         row[k] = cells[k];
                 }
                 r = table_add(&t, row);
@@ -1249,8 +1350,11 @@ static int collection_main(struct cli *c, const char *collection, const char *sh
         int r;
 
         verb_names(schema, names, sizeof names);
-        if (argc < 1)
-                return usage_error("usage: steward %s VERB ... (%s)", shown, names);
+        /* A collection named alone lists it (`steward alerts`). */
+        if (argc < 1) {
+                char *list[] = {(char *)"list", NULL};
+                return collection_main(c, collection, shown, schema, 1, list);
+        }
         if (STREQ(argv[0], "--help") || STREQ(argv[0], "-h"))
                 return print_collection_help(shown, schema);
         verb = find_verb(schema, argv[0]);

@@ -390,6 +390,11 @@ typedef enum {
         VERB_DELETE,
         VERB_ROUTE_LIST, /* GET a route of the module; its list as a table */
         VERB_COMMAND,    /* run a command of the module */
+        /* A collection's item action of the same name with options of the
+         * verb's own instead of the generated --ARG ones (`alerts ack FP
+         * -m TEXT` fills the action's argument "comment"); each option's
+         * field names one of the action's arguments. */
+        VERB_ACTION,
 } collection_verb_op_t;
 
 /* A command line verb: `steward users passwd NAME …` is a modify with the
@@ -404,7 +409,8 @@ typedef struct {
         bool password;    /* takes --password[=PW] for the field "password" */
         bool bare_show;   /* with the id alone, a show (`groups members NAME`) */
         /* VERB_ROUTE_LIST (`shares sessions`): GET the module's route
-         * `route` ("api/v1/modules/shares/connections", no '*') and print
+         * `route` ("api/v1/modules/shares/connections", no '*'; or the list
+         * of one of the module's collections, "api/v1/alert_silences") and print
          * the array under list_key as a table of columns; no positional
          * argument.  VERB_COMMAND (`shares disconnect ID`): run the
          * command `command` of the collection's module with its one

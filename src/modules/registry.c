@@ -174,6 +174,10 @@ static int verbs_check(const module_t *m, const char *owner, const collection_ve
                         for (size_t k = 0; v->route && v->list_key && k < m->n_routes; k++)
                                 ok |= STREQ(m->routes[k].pattern, v->route) &&
                                       STREQ(m->routes[k].method, "GET") && !strchr(v->route, '*');
+                        /* or the list of one of its collections */
+                        for (size_t k = 0; v->route && v->list_key && k < m->n_collections; k++)
+                                ok |= strncmp(v->route, "api/v1/", 7) == 0 &&
+                                      STREQ(v->route + 7, m->collections[k].name);
                 } else if (v->op == VERB_COMMAND)
                         ok = v->command && v->arg && module_find_command(m, v->command);
                 else
@@ -220,6 +224,31 @@ static int collection_check(const module_t *m, const collection_def_t *c, char *
                 if (bad) {
                         snprintf(err, err_len, "collection %s of module %s: action %s is malformed",
                                  c->name, m->name, a->name ? a->name : "(null)");
+                        return -EINVAL;
+                }
+        }
+        /* An action verb is one of the collection's actions, its options
+         * the action's arguments. */
+        for (size_t i = 0; i < c->n_verbs; i++) {
+                const collection_verb_t *v = &c->verbs[i];
+                const collection_action_t *a = NULL;
+                bool ok = true;
+                if (v->op != VERB_ACTION)
+                        continue;
+                for (size_t k = 0; k < c->n_actions; k++)
+                        if (STREQ(c->actions[k].name, v->name))
+                                a = &c->actions[k];
+                for (size_t k = 0; a && k < v->n_options; k++) {
+                        bool found = false;
+                        for (size_t j = 0; j < a->n_args; j++)
+                                found |= STREQ(a->args[j].name, v->options[k].field);
+                        ok &= found && v->options[k].kind == COPT_VALUE;
+                }
+                if (!a || !ok) {
+                        snprintf(err, err_len,
+                                 "collection %s of module %s: verb %s names no action, or an "
+                                 "option names no argument of it",
+                                 c->name, m->name, v->name);
                         return -EINVAL;
                 }
         }
@@ -800,7 +829,7 @@ json_t *module_schema_json(const module_t *m) {
 static const char *const verb_op_names[] = {
         [VERB_LIST] = "list",       [VERB_SHOW] = "show",     [VERB_CREATE] = "create",
         [VERB_MODIFY] = "modify",   [VERB_DELETE] = "delete", [VERB_ROUTE_LIST] = "route_list",
-        [VERB_COMMAND] = "command",
+        [VERB_COMMAND] = "command", [VERB_ACTION] = "action",
 };
 
 static const char *const opt_kind_names[] = {

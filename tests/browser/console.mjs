@@ -10,7 +10,7 @@
  * the desktop size (1280×800), must not scroll sideways; at the end, no
  * Content-Security-Policy violation may have been reported.  Waits are for
  * states, never for time. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -544,6 +544,7 @@ Object.assign(steps, {
       shares: '[data-loaded]',
       mail: 'h1[data-loaded]',
       network: 'h1[data-loaded=info]',
+      alerts: 'h1[data-loaded]',
     };
     const entries = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.page));
     assert.ok(entries.length >= 5, `navigation: ${entries}`);
@@ -1665,6 +1666,340 @@ Object.assign(steps, {
     await page.click('dialog[open] button[value=ok]');
     await page.waitForSelector(`.page-status .notice-ok:has-text("Reniced ${env.STEWARD_PROC_NAME} (PID ${env.STEWARD_OWN_PID}) to 7")`);
     assert.equal((await apiGet(`/api/v1/processes/${env.STEWARD_OWN_PID}`)).process.nice, 7);
+  },
+});
+
+/* The alerts module's API as the contract shapes it (docs/api.md,
+ * "Alerts"), answered by the script: two alerts (one firing, critical, on
+ * /srv; one pending), three rules, transitions, silences; every write is
+ * recorded in f.requests and dry runs answer a plan. */
+function fakeAlerts() {
+  const now = Math.floor(Date.now() / 1000);
+  const f = {
+    alerts: [
+      { rule: 'disk-full', fingerprint: 'a1b2c3d4e5f60718', state: 'firing', severity: 'critical', instance: '/srv', value: 92.14, since: now - 720, starts_at: now - 720, ends_at: 0, labels: { alertname: 'disk-full', severity: 'critical', instance: '/srv', host: 'test' }, summary: '/srv is 92.1 % full', description: '92.1 % used, 1.2 GiB free', acknowledged: null, silenced_by: null },
+      { rule: 'cpu-busy', fingerprint: '0f1e2d3c4b5a6978', state: 'pending', severity: 'warning', instance: '', value: 97.3, since: now - 40, starts_at: now - 40, ends_at: 0, labels: { alertname: 'cpu-busy', severity: 'warning', host: 'test' }, summary: 'CPU busy', description: '', acknowledged: null, silenced_by: null },
+    ],
+    rules: [
+      { name: 'disk-full', kind: 'disk', series: '', match: '', op: '>=', threshold: 90, clear: 85, for: '0', window: '', severity: 'critical', enabled: true, summary: '', state: 'firing', error: null },
+      { name: 'cpu-busy', kind: 'threshold', series: 'cpu.busy', match: '', op: '>=', threshold: 95, clear: 80, for: '5m', window: '', severity: 'warning', enabled: true, summary: '', state: 'pending', error: null },
+      { name: 'unit-failed', kind: 'unit_failed', series: '', match: '', op: '>=', threshold: 1, clear: null, for: '0', window: '', severity: 'warning', enabled: false, summary: '', state: null, error: null },
+    ],
+    transitions: Array.from({ length: 60 }, (_, i) => ({ id: 200 - i, time: now - 30 * i, rule: i % 2 ? 'cpu-busy' : 'disk-full', fingerprint: i % 2 ? '0f1e2d3c4b5a6978' : 'a1b2c3d4e5f60718', instance: i % 2 ? '' : '/srv', from: i % 3 === 0 ? 'pending' : 'inactive', to: i % 3 === 0 ? 'firing' : 'pending', value: 91 + (i % 5), severity: i % 2 ? 'warning' : 'critical' })),
+    silences: [
+      { id: '7', rule: 'disk-full', instance: '/data', reason: 'migration tonight', created_by: 'admin', created_at: now - 3600, ends_at: now + 7200, active: true },
+      { id: '6', rule: 'cpu-busy', instance: '', reason: 'backup window', created_by: 'olga', created_at: now - 80000, ends_at: now - 3600, active: false },
+    ],
+    requests: [],
+  };
+  const json = (route, status, body) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+  const diff = (from, to) => ({ path: '/etc/steward/alert-rules.json', diff: `--- /etc/steward/alert-rules.json\n+++ /etc/steward/alert-rules.json\n@@ -1 +1 @@\n-${from}\n+${to}\n` });
+  f.handler = async (route) => {
+    const req = route.request();
+    const url = new URL(req.url());
+    const p = url.pathname;
+    const q = url.searchParams;
+    const dry = q.get('dry_run') === '1';
+    const body = req.postData() ? JSON.parse(req.postData()) : null;
+    f.requests.push({ method: req.method(), path: p + url.search, body });
+    if (p === '/api/v1/alerts' && req.method() === 'GET')
+      return json(route, 200, { alerts: f.alerts.filter((a) => (!q.get('state') || a.state === q.get('state')) && (!q.get('rule') || a.rule === q.get('rule'))) });
+    let m = /^\/api\/v1\/alerts\/([0-9a-f]{16})\/(ack|unack|silence)$/.exec(p);
+    if (m && req.method() === 'POST') {
+      const a = f.alerts.find((x) => x.fingerprint === m[1]);
+      if (m[2] === 'ack') a.acknowledged = { user: 'admin', time: now, comment: body.comment || '' };
+      if (m[2] === 'unack') a.acknowledged = null;
+      if (m[2] === 'silence') {
+        f.silences.unshift({ id: '8', rule: a.rule, instance: a.instance, reason: body.reason, created_by: 'admin', created_at: now, ends_at: now + 3600, active: true });
+        a.silenced_by = '8';
+      }
+      return json(route, 200, { alert: a, audit_id: 91 });
+    }
+    if (p === '/api/v1/alert_rules' && req.method() === 'GET') return json(route, 200, { alert_rules: f.rules });
+    if (p === '/api/v1/alert_rules' && req.method() === 'POST') {
+      if (body.threshold === undefined && body.kind === 'threshold')
+        return json(route, 422, { error: { code: 'invalid_argument', message: 'a threshold rule needs a threshold', field: 'threshold' } });
+      if (dry) return json(route, 200, { plan: { files: [diff('', JSON.stringify(body))] } });
+      f.rules.push({ ...body, state: null, error: null });
+      return json(route, 201, { alert_rule: body, audit_id: 92 });
+    }
+    m = /^\/api\/v1\/alert_rules\/([^/]+)$/.exec(p);
+    if (m && req.method() === 'PATCH') {
+      if (dry) return json(route, 200, { plan: { files: [diff('old', JSON.stringify(body))] } });
+      Object.assign(f.rules.find((r) => r.name === m[1]), body);
+      return json(route, 200, { alert_rule: f.rules.find((r) => r.name === m[1]), audit_id: 93 });
+    }
+    if (m && req.method() === 'DELETE') {
+      if (dry) return json(route, 200, { plan: { files: [diff(m[1], '')] } });
+      f.rules = f.rules.filter((r) => r.name !== m[1]);
+      return json(route, 200, { audit_id: 94 });
+    }
+    if (p === '/api/v1/modules/alerts/history') {
+      const before = q.get('before') ? Number(q.get('before')) : Infinity;
+      const rows = f.transitions.filter((t) => t.id < before && (!q.get('rule') || t.rule === q.get('rule')));
+      const page = rows.slice(0, Number(q.get('limit') || 50));
+      return json(route, 200, { transitions: page, next: rows.length > page.length ? page[page.length - 1].id : null });
+    }
+    if (p === '/api/v1/alert_silences' && req.method() === 'GET') return json(route, 200, { alert_silences: f.silences });
+    m = /^\/api\/v1\/alert_silences\/([^/]+)$/.exec(p);
+    if (m && req.method() === 'DELETE') {
+      if (dry) return json(route, 200, { plan: { files: [] } });
+      f.silences.find((x) => x.id === m[1]).active = false;
+      return json(route, 200, { audit_id: 95 });
+    }
+    return json(route, 404, { error: { code: 'not_found', message: `no fake for ${req.method()} ${p}` } });
+  };
+  f.ours = (url) => /^\/api\/v1\/(alerts|alert_rules|alert_silences)(\/|$)/.test(url.pathname) || url.pathname === '/api/v1/modules/alerts/history';
+  return f;
+}
+
+/* The review dialog of a write: its plan shown, then Apply. */
+async function applyPlan(title) {
+  await page.waitForSelector(`dialog[open] h2:has-text("${title}")`);
+  await page.waitForSelector('dialog[open] .plan');
+  await page.click('dialog[open] button[value=apply]');
+}
+
+Object.assign(steps, {
+  /* The alerts page over fakeAlerts(): the firing tab's rows in words and
+   * units, acknowledge and silence from the page (a silence needs a
+   * reason), rules in words, a rule made through the form (only its kind's
+   * fields shown) and its review, edited (only what changed is sent) and
+   * deleted; the history filtered and paged; a silence expired; the
+   * overview's line of firing alerts. */
+  async alerts() {
+    const f = fakeAlerts();
+    await page.route(f.ours, f.handler);
+    try {
+      await go('#/alerts');
+      await settled('[data-page=alerts] h1[data-loaded=firing]');
+      const row = (rule) => `table.alerts tr:has(td strong:text-is("${rule}"))`;
+      /* Firing first, then pending; the value in its rule's unit. */
+      assert.deepEqual(await page.$$eval('table.alerts [data-state]', (e) => e.map((x) => x.dataset.state)), ['firing', 'pending']);
+      assert.match(await page.textContent(row('disk-full')), /critical/);
+      assert.match(await page.textContent(row('disk-full')), /12 min ago/);
+      assert.match(await page.textContent(row('disk-full')), /92\.1 %/);
+      assert.match(await page.textContent(row('disk-full')), /\/srv/);
+      assert.match(await page.textContent(row('cpu-busy')), /97\.3 %/);
+      /* Acknowledge, with a comment. */
+      await page.click(`${row('disk-full')} button[data-action=acknowledge]`);
+      await page.fill('dialog[open] input[name=comment]', 'moving logs away');
+      await page.click('dialog[open] button[value=ok]');
+      await page.waitForSelector('.page-status .notice-ok:has-text("disk-full: acknowledged (audit record 91).")');
+      await page.waitForSelector(`${row('disk-full')} [data-acknowledged=admin]`);
+      assert.deepEqual(f.requests.filter((r) => r.method === 'POST').map((r) => [r.path, r.body]), [['/api/v1/alerts/a1b2c3d4e5f60718/ack', { comment: 'moving logs away' }]]);
+      /* Silence: the reason is required before anything is sent. */
+      await page.click(`${row('cpu-busy')} button[data-action=silence]`);
+      await page.selectOption('dialog[open] select[name=duration]', '1h');
+      await page.click('dialog[open] button[value=ok]');
+      await page.waitForSelector('dialog[open] [data-field=reason] .field-error:has-text("Say why.")');
+      assert.equal(f.requests.filter((r) => r.path.endsWith('/silence')).length, 0);
+      await page.fill('dialog[open] input[name=reason]', 'load test until noon');
+      await page.click('dialog[open] button[value=ok]');
+      await page.waitForSelector('.page-status .notice-ok:has-text("cpu-busy: silenced")');
+      assert.deepEqual(f.requests.find((r) => r.path.endsWith('/silence')).body, { duration: '1h', reason: 'load test until noon' });
+      await page.waitForSelector(`${row('cpu-busy')} [data-silenced="8"]`);
+      await check('alerts-firing');
+
+      /* Rules: conditions in words. */
+      await page.click('#alerts-tab-rules');
+      await settled('[data-page=alerts] h1[data-loaded=rules]');
+      assert.equal((await page.textContent('[data-condition=disk-full]')).trim(), 'used on any filesystem ≥ 90 %, clears below 85 %');
+      assert.equal((await page.textContent('[data-condition=cpu-busy]')).trim(), 'cpu.busy ≥ 95 % for 5 min, clears below 80 %');
+      assert.equal((await page.textContent('[data-condition=unit-failed]')).trim(), 'a unit failed');
+      await check('alerts-rules');
+      /* A new rule: each kind shows its own fields only. */
+      await page.click('#new-rule');
+      const shown = (n) => page.$eval(`form.rule-form [data-field=${n}]`, (e) => !e.hidden && e.getClientRects().length > 0);
+      await page.selectOption('form.rule-form select[name=kind]', 'disk_fill');
+      assert.equal(await shown('window'), true);
+      assert.equal(await shown('series'), false);
+      assert.equal(await shown('match'), true);
+      assert.match(await page.textContent('form.rule-form [data-field=match] label'), /Mount point/);
+      await page.selectOption('form.rule-form select[name=kind]', 'audit_chain');
+      assert.equal(await shown('threshold'), false);
+      assert.equal(await shown('match'), false);
+      await page.selectOption('form.rule-form select[name=kind]', 'threshold');
+      assert.equal(await shown('series'), true);
+      assert.equal(await shown('window'), false);
+      await page.fill('form.rule-form input[name=name]', 'load-high');
+      await page.fill('form.rule-form input[name=series]', 'load.1');
+      await page.selectOption('form.rule-form select[name=op]', '>=');
+      /* A refusal is shown by its field. */
+      await page.click('form.rule-form button[type=submit]');
+      await page.waitForSelector('form.rule-form [data-field=threshold] .field-error:has-text("needs a threshold")');
+      await page.fill('form.rule-form input[name=threshold]', '8');
+      await page.fill('form.rule-form input[name=clear]', '6');
+      await page.fill('form.rule-form input[name=for]', '10m');
+      await page.selectOption('form.rule-form select[name=severity]', 'critical');
+      await check('alerts-rule-form');
+      await page.click('form.rule-form button[type=submit]');
+      await page.waitForSelector('dialog[open] .plan pre.diff');
+      await check('alerts-rule-review');
+      await applyPlan('Create rule load-high?');
+      await page.waitForSelector('.page-status .notice-ok:has-text("Rule load-high created (audit record 92).")');
+      const created = f.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/alert_rules').map((r) => r.body);
+      assert.deepEqual(created[created.length - 1], { name: 'load-high', kind: 'threshold', series: 'load.1', op: '>=', threshold: 8, clear: 6, for: '10m', severity: 'critical', enabled: true });
+      await page.waitForSelector('[data-condition=load-high]');
+      assert.equal((await page.textContent('[data-condition=load-high]')).trim(), 'load.1 ≥ 8 for 10 min, clears below 6');
+      /* Edit sends what changed only. */
+      await page.click('button[aria-label="Edit rule load-high"]');
+      await page.fill('form.rule-form input[name=threshold]', '9');
+      await page.click('form.rule-form button[type=submit]');
+      await applyPlan('Change rule load-high?');
+      await page.waitForSelector('.page-status .notice-ok:has-text("Rule load-high changed (audit record 93).")');
+      assert.deepEqual(f.requests.filter((r) => r.method === 'PATCH' && !r.path.includes('dry_run')).map((r) => [r.path, r.body]), [['/api/v1/alert_rules/load-high', { threshold: 9 }]]);
+      /* Delete, reviewed. */
+      await page.click('button[aria-label="Delete rule load-high"]');
+      await applyPlan('Delete rule load-high?');
+      await page.waitForSelector('.page-status .notice-ok:has-text("Rule load-high deleted (audit record 94).")');
+      await waitFor(() => !document.querySelector('[data-condition=load-high]'));
+
+      /* History: transitions, a filter, older pages. */
+      await page.click('#alerts-tab-history');
+      await settled('[data-page=alerts] h1[data-loaded=history]');
+      assert.equal(await page.$$eval('table.alert-history tbody tr', (r) => r.length), 50);
+      assert.match(await page.textContent('table.alert-history tbody tr'), /pending\s*→\s*firing/);
+      await page.click('button:text-is("Older")');
+      await waitFor(() => document.querySelectorAll('table.alert-history tbody tr').length === 60);
+      assert.ok(f.requests.some((r) => /history\?.*before=151/.test(r.path)), 'the cursor is sent');
+      await page.selectOption('select[name=rule]', 'disk-full');
+      await waitFor(() => document.querySelectorAll('table.alert-history tbody tr').length === 30);
+      assert.ok(f.requests.some((r) => /history\?.*rule=disk-full/.test(r.path)));
+      await check('alerts-history');
+
+      /* Silences: active first; expire one. */
+      await page.click('#alerts-tab-silences');
+      await settled('[data-page=alerts] h1[data-loaded=silences]');
+      assert.equal(await page.$$eval('table.alert-silences button[data-action=expire]', (b) => b.length), 2);
+      assert.match(await page.textContent('table.alert-silences'), /expired/);
+      await check('alerts-silences');
+      await page.click('button[aria-label="Expire silence 7"]');
+      await applyPlan('Expire the silence of disk-full on /data?');
+      await page.waitForSelector('.page-status .notice-ok:has-text("Silence 7 expired (audit record 95).")');
+      assert.ok(f.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v1/alert_silences/7'));
+
+      /* The generic page of a collection of the module points here. */
+      await go('#/collections/alert_rules');
+      await page.waitForSelector('main a[href="#/alerts"]');
+      assert.match(await page.textContent('main'), /Alerts is the page made for these/);
+
+      /* The overview: the firing alert at the top, linked here. */
+      await go('#/overview');
+      await page.waitForSelector('.alerts-banner');
+      assert.match(await page.textContent('.alerts-banner h2'), /1 alert firing \(1 critical\)/);
+      assert.match(await page.textContent('.alerts-banner li'), /disk-full on \/srv/);
+      assert.equal(await page.getAttribute('.alerts-banner li a', 'href'), '#/alerts/firing');
+      await waitFor(() => document.querySelector('[data-chart=cpu] canvas'));
+      await check('alerts-overview');
+      /* None firing: no line at all. */
+      f.alerts = [];
+      await go('#/audit');
+      await settled('[data-page=audit] [data-verify] .notice');
+      await go('#/overview');
+      await page.waitForSelector('[data-finding=audit-verify]');
+      assert.equal(await page.$$eval('.alerts-banner', (e) => e.length), 0);
+    } finally {
+      await page.unroute(f.ours, f.handler);
+    }
+  },
+
+  /* A monitor (STEWARD_MONITOR_USER) sees every tab with the buttons
+   * disabled and why. */
+  async alertsmonitor() {
+    const f = fakeAlerts();
+    await page.route(f.ours, f.handler);
+    try {
+      await page.goto(URL_ + '/');
+      await page.waitForSelector('form.login');
+      await login(env.STEWARD_MONITOR_USER, env.STEWARD_MONITOR_PASSWORD);
+      await page.waitForSelector('#nav:not([hidden])');
+      for (const t of ['firing', 'rules', 'history', 'silences']) {
+        await go(`#/alerts/${t}`);
+        await settled(`[data-page=alerts] h1[data-loaded=${t}]`);
+        const live = await page.$$eval('[data-page=alerts] [data-part] button:not([disabled])', (b) => b.map((x) => x.textContent).filter((x) => x !== 'Older'));
+        assert.deepEqual(live, [], `${t}: buttons a monitor may not use`);
+        await check(`alerts-monitor-${t}`);
+      }
+      await go('#/alerts/firing');
+      await settled('[data-page=alerts] h1[data-loaded=firing]');
+      assert.match(await page.textContent('main .page[data-page=alerts]'), /acknowledging and silencing need the role operator/);
+      assert.equal(await page.getAttribute('table.alerts button[data-action=acknowledge]', 'title'), 'Needs the role operator or higher.');
+    } finally {
+      await page.unroute(f.ours, f.handler);
+    }
+  },
+
+  /* Against the real alerts module: a rule that holds at once
+   * (STEWARD_ALERT_SERIES, e.g. cpu.busy ≥ 0) made through the form and
+   * its review, its alert shown firing (the `alert` event, no reload),
+   * acknowledged and silenced from the page (the API agrees), on the
+   * overview's line, and its transitions in the history. */
+  async alertsreal() {
+    const series = env.STEWARD_ALERT_SERIES || 'cpu.busy';
+    await go('#/alerts/rules');
+    await settled('[data-page=alerts] h1[data-loaded=rules]');
+    await page.click('#new-rule');
+    await page.selectOption('form.rule-form select[name=kind]', 'threshold');
+    await page.fill('form.rule-form input[name=name]', 'always');
+    await page.fill('form.rule-form input[name=series]', series);
+    await page.selectOption('form.rule-form select[name=op]', '>=');
+    await page.fill('form.rule-form input[name=threshold]', env.STEWARD_ALERT_THRESHOLD || '0');
+    await page.click('form.rule-form button[type=submit]');
+    await page.waitForSelector('dialog[open] .plan');
+    await check('alerts-real-review');
+    await applyPlan('Create rule always?');
+    await page.waitForSelector('.page-status .notice-ok:has-text("Rule always created")');
+    assert.ok((await apiGet('/api/v1/alert_rules')).alert_rules.some((r) => r.name === 'always'));
+    await page.click('#alerts-tab-firing');
+    await settled('[data-page=alerts] h1[data-loaded=firing]');
+    const row = 'table.alerts tr:has(td strong:text-is("always"))';
+    await page.waitForSelector(`${row} [data-state=firing]`, { timeout: 60000 });
+    await check('alerts-real-firing');
+    const fp = (await apiGet('/api/v1/alerts?rule=always')).alerts[0].fingerprint;
+    await page.click(`${row} button[data-action=acknowledge]`);
+    await page.fill('dialog[open] input[name=comment]', 'seen');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.page-status .notice-ok:has-text("always: acknowledged")');
+    await page.waitForSelector(`${row} [data-acknowledged]`);
+    assert.equal((await apiGet('/api/v1/alerts?rule=always')).alerts[0].acknowledged.comment, 'seen');
+    await page.click(`${row} button[data-action=silence]`);
+    await page.fill('dialog[open] input[name=reason]', 'a test');
+    await page.click('dialog[open] button[value=ok]');
+    await page.waitForSelector('.page-status .notice-ok:has-text("always: silenced")');
+    const sil = (await apiGet('/api/v1/alert_silences')).alert_silences.find((x) => x.rule === 'always' && x.active);
+    assert.ok(sil, 'the silence is listed by the API');
+    assert.equal((await apiGet(`/api/v1/alerts/${fp}`)).alert.silenced_by !== null, true);
+    await go('#/overview');
+    await page.waitForSelector('.alerts-banner li[data-alert] a');
+    assert.match(await page.textContent('.alerts-banner'), /always/);
+    await check('alerts-real-overview');
+    /* The value drops below the threshold (STEWARD_ALERT_FILE, the
+     * textfile collector's file): the open page shows it resolved by the
+     * `alert` event alone, then the history has both transitions. */
+    if (env.STEWARD_ALERT_FILE) {
+      await go('#/alerts/firing');
+      await settled('[data-page=alerts] h1[data-loaded=firing]');
+      await page.waitForSelector(`${row} [data-state=firing]`);
+      const gets = [];
+      const onReq = (r) => r.url().includes('/api/v1/alerts') && gets.push(r.url());
+      page.on('request', onReq);
+      const tmp = `${env.STEWARD_ALERT_FILE}.tmp`;
+      writeFileSync(tmp, env.STEWARD_ALERT_LOW);
+      renameSync(tmp, env.STEWARD_ALERT_FILE);
+      /* A scrape makes the textfile collector read it, as Prometheus would. */
+      const m = await page.request.get(URL_ + '/metrics');
+      assert.equal(m.status(), 200);
+      await page.waitForSelector(`${row} [data-state=resolved]`, { timeout: 60000 });
+      page.off('request', onReq);
+      assert.ok(gets.length >= 1, 'the page read the alerts again after the event');
+      await check('alerts-real-resolved');
+    }
+    await go('#/alerts/history');
+    await settled('[data-page=alerts] h1[data-loaded=history]');
+    await page.waitForSelector('table.alert-history [data-transition$=firing]');
+    if (env.STEWARD_ALERT_FILE) await page.waitForSelector('table.alert-history [data-transition=firing-resolved]');
+    await check('alerts-real-history');
   },
 });
 

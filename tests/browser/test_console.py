@@ -188,6 +188,48 @@ def test_console_mail_page(console):
         {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
 
 
+def test_console_alerts_page(console):
+    """The alerts page: firing and pending alerts in words and units,
+    acknowledged and silenced from the page (a silence needs a reason),
+    rules in words, a rule made through the kind-aware form and its review,
+    edited and deleted, the history filtered and paged, a silence expired,
+    the overview's line of firing alerts (none when nothing fires); then a
+    monitor sees every tab with the buttons disabled.  The alerts API is
+    answered by the script (fakeAlerts in console.mjs);
+    test_console_alerts_real drives the real module."""
+    d, user = console
+    integration.ns_run(d, ["/usr/sbin/groupadd", "-f", "--", "steward-monitor"])
+    make_user(d, "mona", "mona-Secret-1", ["steward-monitor"])
+    run(d, user, ["login", "alerts", "logout", "alertsmonitor"], "alerts",
+        {"STEWARD_MONITOR_USER": "mona", "STEWARD_MONITOR_PASSWORD": "mona-Secret-1"})
+
+
+def test_console_alerts_real(console):
+    """Against the real alerts module: a `metric:` rule on a value of the
+    textfile collector (7, the rule: >= 5) created through the form's
+    review fires, is acknowledged and silenced from the page, shows on the
+    overview; the value written down to 1, the open page shows it resolved
+    by the `alert` event, and the history has both transitions."""
+    d, user = console
+    r = d.https("GET", "/api/v1/modules/alerts/history?limit=1")
+    assert r.status == 200, r
+    tdir = Path(d.tmp) / "textfile"
+    tdir.mkdir(exist_ok=True)
+    os.chmod(tdir, 0o755)
+    r = d.https("PATCH", "/api/v1/modules/metrics/settings", {"textfile_dir": str(tdir)})
+    assert r.status == 200, r
+    tmp = tdir / ".ui.tmp"
+    tmp.write_text("# HELP site_ui_probe A probe.\n# TYPE site_ui_probe gauge\nsite_ui_probe 7\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, tdir / "ui.prom")
+    # A scrape makes the textfile collector read it, as Prometheus would.
+    r = d.https("GET", "/metrics")
+    assert r.status == 200 and "site_ui_probe 7" in r.body, r
+    run(d, user, ["login", "alertsreal"], "alerts-real",
+        {"STEWARD_ALERT_SERIES": "metric:site_ui_probe", "STEWARD_ALERT_THRESHOLD": "5",
+         "STEWARD_ALERT_FILE": str(tdir / "ui.prom"),
+         "STEWARD_ALERT_LOW": "# HELP site_ui_probe A probe.\n# TYPE site_ui_probe gauge\nsite_ui_probe 1\n"})
+
 def test_console_processes(console, tmp_path):
     """The processes page: a process this test started found by the filter,
     its detail, then STOP, CONT and TERM sent from its row, each through the

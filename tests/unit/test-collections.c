@@ -65,11 +65,40 @@ static void check_command_verb(const collection_def_t *c, const collection_verb_
         }
 }
 
+/* An action verb is an action of the collection, its options (values)
+ * the action's arguments, each once. */
+static void check_action_verb(const collection_def_t *c, const collection_verb_t *v) {
+        const collection_action_t *a = NULL;
+
+        for (size_t k = 0; k < c->n_actions; k++)
+                if (STREQ(c->actions[k].name, v->name))
+                        a = &c->actions[k];
+        if (!a)
+                fail_msg("%s %s: no action of that name", c->name, v->name);
+        for (size_t i = 0; i < v->n_options; i++) {
+                const collection_option_t *o = &v->options[i];
+                bool found = false;
+                for (size_t k = 0; k < a->n_args; k++)
+                        found |= STREQ(a->args[k].name, o->field);
+                if (!found || o->kind != COPT_VALUE)
+                        fail_msg("%s %s --%s: fills no argument of the action", c->name, v->name,
+                                 o->name);
+                for (size_t j = 0; j < i; j++)
+                        if (STREQ(v->options[j].name, o->name) ||
+                            (o->short_name && v->options[j].short_name == o->short_name))
+                                fail_msg("%s %s: option --%s twice", c->name, v->name, o->name);
+        }
+}
+
 static void check_verb(const collection_def_t *c, const collection_verb_t *v) {
         unsigned want = v->op == VERB_CREATE ? FIELD_CREATE : FIELD_MODIFY;
 
         if (v->op == VERB_COMMAND) {
                 check_command_verb(c, v);
+                return;
+        }
+        if (v->op == VERB_ACTION) {
+                check_action_verb(c, v);
                 return;
         }
         for (size_t i = 0; i < v->n_options; i++) {

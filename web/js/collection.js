@@ -17,7 +17,7 @@
  * (collectionView). */
 import { get, post, seg } from './api.js';
 import { planned, showPassword, showError } from './plan.js';
-import { h, clear, table, notice, busy, errorText, field, humanValue, humanize, modal, confirm } from './ui.js';
+import { h, clear, table, notice, busy, errorText, field, humanValue, humanize, modal, confirm, when } from './ui.js';
 
 const ROLES = ['monitor', 'operator', 'admin'];
 /* "expire-password" → "Expire password". */
@@ -29,19 +29,29 @@ const words = (s) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
+/* The module each collection found belongs to (its page may be the one
+ * made for it). */
+const ownerOf = new Map();
+
 /* The schema of a collection: in the module of its name, else in any. */
 export async function collectionSchema(name) {
   const find = (m) => (m.collection_schemas || []).find((c) => c.name === name);
   try {
     const s = find(await get(`/api/v1/modules/${seg(name)}/schema`));
-    if (s) return s;
+    if (s) {
+      ownerOf.set(name, name);
+      return s;
+    }
   } catch (e) {
     if (e.status !== 404) throw e;
   }
   const { modules } = await get('/api/v1/modules');
   for (const m of modules) {
     const s = find(await get(`/api/v1/modules/${seg(m.name)}/schema`));
-    if (s) return s;
+    if (s) {
+      ownerOf.set(name, m.name);
+      return s;
+    }
   }
   return null;
 }
@@ -266,9 +276,10 @@ export async function collectionView(el, status, name, me) {
     /* A column whose unit reads in words ("bytes", "seconds") is shown in
      * it (1.2 GiB, 19 min); another unit goes in the header. */
     const readable = (c) => c.unit && ['seconds', 'bytes', 'percent', 'ms', 'us'].includes(c.unit);
-    const text = (c, v) => (readable(c) && typeof v === 'number' ? humanValue(`_${c.unit}`, v) : cellText(v));
+    const text = (c, v) =>
+      c.unit === 'timestamp' && typeof v === 'number' ? (v ? when(v) : '–') : readable(c) && typeof v === 'number' ? humanValue(`_${c.unit}`, v) : cellText(v);
     const cols = schema.columns.map((c) => ({
-      label: c.unit && !readable(c) ? `${c.label} (${c.unit})` : c.label,
+      label: c.unit && !readable(c) && c.unit !== 'timestamp' ? `${c.label} (${c.unit})` : c.label,
       class: schema.fields.find((f) => f.name === c.field)?.type === 'integer' ? 'num' : undefined,
       cell: (x) => (c.field === schema.id ? h('strong', text(c, x[c.field])) : text(c, x[c.field])),
     }));
@@ -315,13 +326,18 @@ export async function render(view, ctx, name) {
   const body = h('div');
   /* A title, not a route segment: "time_zones" reads "Time zones". */
   const title = name ? name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ') : 'Collection';
-  /* A module that ships a page for its collection (shares: File sharing)
-   * says so; the generic page stays for what the schema alone can do. */
-  const own = (ctx?.pages || []).find((p) => p.name === name);
-  clear(view, h('h1', title), own ? h('p.muted', h('a', { href: `#/${own.name}` }, own.title), ' is the page made for these.') : null, status, body);
+  /* A module that ships a page for its collections (shares: File
+   * sharing; alerts for alert_rules) says so; the generic page stays for
+   * what the schema alone can do. */
+  const madeFor = () => (ctx?.pages || []).find((p) => p.name === name || p.name === ownerOf.get(name));
+  const link = h('div');
+  clear(view, h('h1', title), link, status, body);
   try {
     await collectionView(body, status, name, ctx?.me);
   } catch (e) {
     clear(body, notice(e.status === 404 ? 'info' : 'error', errorText(e)));
   }
+  /* Known once the schema was found: its module's own page, if any. */
+  const own = madeFor();
+  if (own) clear(link, h('p.muted', h('a', { href: `#/${own.name}` }, own.title), ' is the page made for these.'));
 }

@@ -3,7 +3,9 @@
  * audit chain's state, failed logins, and each module's own: a module whose
  * schema says console overview: true ships overviewFindings() and
  * overviewEvents in its console page, web/js/NAME.js, which this page
- * imports without naming it).  Numbers are shown as the API gives them; each
+ * imports without naming it; such a page may also export overviewBanner(),
+ * a section for the top of the overview or null — the alerts that fire).
+ * Numbers are shown as the API gives them; each
  * carries data-field so tests can compare with the API. */
 import { get } from './api.js';
 import { h, clear, bytes, duration, severityBadge, table, notice, errorText } from './ui.js';
@@ -123,12 +125,21 @@ async function findingsPanel(el, ctx) {
   );
 }
 
+/* The banners at the top: each module page's overviewBanner(), in the
+ * navigation's order; nothing when none has anything to say. */
+async function bannersPanel(el, ctx) {
+  const pages = (await findingPages(ctx)).filter((m) => m && m.overviewBanner);
+  const shown = await Promise.all(pages.map((m) => Promise.resolve(m.overviewBanner()).catch(() => null)));
+  clear(el, shown.filter(Boolean));
+}
+
 export async function render(view, ctx) {
   const charts = CHARTS.map(([t, s, u]) => new Chart(t, s, u));
   let range = RANGES[0];
   let poll = null;
   let statusTimer = null;
 
+  const banners = h('div.banners');
   const facts = h('div');
   const fs = h('div');
   const findings = h('section.panel', { 'aria-labelledby': 'findings-title' }, h('h2#findings-title', 'Findings'), h('p.muted', 'Loading…'));
@@ -140,6 +151,7 @@ export async function render(view, ctx) {
   clear(
     view,
     h('h1', 'Overview'),
+    banners,
     facts,
     h(
       'section.panel',
@@ -182,13 +194,17 @@ export async function render(view, ctx) {
   const onReset = () => setRange(range);
   const onLive = () => updateLive();
   /* The events after which a module's findings change. */
-  const onFindings = () => findingsPanel(findings, ctx);
+  const onFindings = () => {
+    findingsPanel(findings, ctx);
+    bannersPanel(banners, ctx);
+  };
   const findingEvents = [...new Set((await findingPages(ctx)).flatMap((m) => (m && m.overviewEvents) || []))];
   ctx.bus.addEventListener('sample', onSample);
   ctx.bus.addEventListener('reset', onReset);
   ctx.bus.addEventListener('live', onLive);
   for (const t of findingEvents) ctx.bus.addEventListener(t, onFindings);
 
+  bannersPanel(banners, ctx);
   await loadStatus();
   await setRange(range);
   findingsPanel(findings, ctx);

@@ -396,10 +396,11 @@ static const collection_query_t alert_query[] = {
         {"rule", FIELD_STRING, "only alerts of this rule", NULL},
 };
 
+/* The CLI's table: what fires first, where last, the id to ack it by. */
 static const collection_column_t alert_columns[] = {
-        {"rule", "RULE", NULL},         {"instance", "INSTANCE", NULL},
-        {"state", "STATE", NULL},       {"severity", "SEVERITY", NULL},
-        {"value", "VALUE", NULL},       {"since", "SINCE", "time"},
+        {"rule", "Rule", NULL},         {"state", "State", NULL},
+        {"severity", "Severity", NULL}, {"since", "Since", "timestamp"},
+        {"value", "Value", NULL},       {"instance", "Instance", NULL},
         {"fingerprint", "ID", NULL},
 };
 
@@ -430,10 +431,10 @@ static const collection_field_t rule_fields[] = {
 #undef RW
 
 static const collection_column_t rule_columns[] = {
-        {"name", "NAME", NULL},         {"kind", "KIND", NULL},
-        {"op", "OP", NULL},             {"threshold", "THRESHOLD", NULL},
-        {"for", "FOR", NULL},           {"severity", "SEVERITY", NULL},
-        {"enabled", "ENABLED", NULL},   {"state", "STATE", NULL},
+        {"name", "Name", NULL},         {"kind", "Kind", NULL},
+        {"op", "Op", NULL},             {"threshold", "Threshold", NULL},
+        {"for", "For", NULL},           {"severity", "Severity", NULL},
+        {"enabled", "Enabled", NULL},   {"state", "State", NULL},
 };
 
 static const collection_field_t silence_fields[] = {
@@ -450,8 +451,50 @@ static const collection_field_t silence_fields[] = {
 };
 
 static const collection_column_t silence_columns[] = {
-        {"id", "ID", NULL},         {"rule", "RULE", NULL},     {"instance", "INSTANCE", NULL},
-        {"ends_at", "ENDS", "time"}, {"active", "ACTIVE", NULL}, {"reason", "REASON", NULL},
+        {"id", "ID", NULL},           {"rule", "Rule", NULL},     {"instance", "Instance", NULL},
+        {"ends_at", "Ends", "timestamp"}, {"active", "Active", NULL}, {"reason", "Reason", NULL},
+};
+
+/* ---- command line verbs of the alerts collection (`steward alerts …`) ------------ */
+
+static const collection_option_t ack_options[] = {
+        {"message", 'm', "comment", COPT_VALUE, "COMMENT"},
+};
+static const collection_option_t silence_options[] = {
+        {"for", 0, "duration", COPT_VALUE, "DURATION"},
+        {"reason", 'r', "reason", COPT_VALUE, "TEXT"},
+};
+
+static const collection_verb_t alert_verbs[] = {
+        {.name = "ack",
+         .op = VERB_ACTION,
+         .summary = "Acknowledge alerts: who, when and -m why",
+         .options = ack_options,
+         .n_options = ELEMENTSOF(ack_options)},
+        {.name = "silence",
+         .op = VERB_ACTION,
+         .summary = "Silence alerts --for 30m … 30d, with a --reason",
+         .options = silence_options,
+         .n_options = ELEMENTSOF(silence_options)},
+        {.name = "silences",
+         .op = VERB_ROUTE_LIST,
+         .summary = "Active silences and those that ended in the last day",
+         .route = "api/v1/alert_silences",
+         .list_key = "alert_silences",
+         .columns = silence_columns,
+         .n_columns = ELEMENTSOF(silence_columns)},
+};
+
+/* `steward alert_rules enable|disable NAME`: a modify of one field. */
+static const collection_verb_t rule_verbs[] = {
+        {.name = "enable",
+         .op = VERB_MODIFY,
+         .summary = "Enable a rule (reviewed with --dry-run)",
+         .body = "{\"enabled\": true}"},
+        {.name = "disable",
+         .op = VERB_MODIFY,
+         .summary = "Disable a rule: its alerts resolve and it is no longer evaluated",
+         .body = "{\"enabled\": false}"},
 };
 
 /* Alerts are made by the engine, never written: only their actions. */
@@ -502,6 +545,8 @@ static const collection_def_t alerts_collections[] = {
          .n_query = ELEMENTSOF(alert_query),
          .columns = alert_columns,
          .n_columns = ELEMENTSOF(alert_columns),
+         .verbs = alert_verbs,
+         .n_verbs = ELEMENTSOF(alert_verbs),
          .list = alerts_list,
          .show = alerts_show,
          .write = alerts_write,
@@ -516,6 +561,8 @@ static const collection_def_t alerts_collections[] = {
          .n_fields = ELEMENTSOF(rule_fields),
          .columns = rule_columns,
          .n_columns = ELEMENTSOF(rule_columns),
+         .verbs = rule_verbs,
+         .n_verbs = ELEMENTSOF(rule_verbs),
          .list = rules_list,
          .show = rules_show,
          .write = alert_rules_write,
@@ -665,4 +712,6 @@ const module_t module_alerts = {
         .events_attach = alerts_engine_events_attach,
         .gauges = alerts_gauges,
         .helper_task = alerts_mail_task,
+        .console_title = "Alerts",
+        .console_overview = true,
 };
