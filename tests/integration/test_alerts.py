@@ -306,6 +306,11 @@ def test_silence_ack_and_roles(daemon, daemon_base, receiver):
     r = d.https("POST", f"/api/v1/alerts/{fp}/unack", {}, token=operator)
     assert r.status == 200, r
     assert d.https("GET", f"/api/v1/alerts/{fp}").json["alert"]["acknowledged"] is None
+    # An action is rolled back like any change: the ack comes back.
+    rb = d.https("POST", f"/api/v1/audit/{r.json['audit_id']}/rollback")
+    assert rb.status == 200, rb
+    assert d.https("GET", f"/api/v1/alerts/{fp}").json["alert"]["acknowledged"]["comment"] == "looking"
+    assert d.https("POST", f"/api/v1/alerts/{fp}/unack", {}, token=operator).status == 200
     # Expiring the silence while it still fires: notified now.
     assert d.https("DELETE", f"/api/v1/alert_silences/{sid}").status == 200
     wait_for(lambda: ("firing", ["probe-hot"]) in receiver.statuses(), "the firing webhook")
