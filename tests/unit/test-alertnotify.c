@@ -159,7 +159,7 @@ static void test_alertmanager_body(void **state) {
         json_array_append_new(batch,
                               alert("disk-full", "/var", "resolved", 1796413000, 1796413928,
                                     "warning"));
-        b = webhook_alertmanager_body(batch, "https://web1:660/#/alerts");
+        b = webhook_alertmanager_body(batch, "https://web1:660/#/alerts", 0);
         assert_int_equal(json_array_size(b), 2);
         a = json_array_get(b, 0);
         assert_int_equal(json_object_size(a), 4); /* no endsAt while it fires */
@@ -169,6 +169,11 @@ static void test_alertmanager_body(void **state) {
         a = json_array_get(b, 1);
         assert_string_equal(sget(a, "endsAt"), "2026-12-04T19:52:08Z");
         assert_null(json_object_get(a, "status"));
+        json_decref(b);
+        /* With a validity: a firing alert ends then unless sent again. */
+        b = webhook_alertmanager_body(batch, "x", 1796414168);
+        assert_string_equal(sget(json_array_get(b, 0), "endsAt"), "2026-12-04T19:56:08Z");
+        assert_string_equal(sget(json_array_get(b, 1), "endsAt"), "2026-12-04T19:52:08Z");
         json_decref(b);
         json_decref(batch);
 }

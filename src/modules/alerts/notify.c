@@ -21,8 +21,9 @@
  * deliveries wait behind one being retried (a resolved after its firing).
  *
  * Alertmanager: besides the changes, the alerts firing now are pushed again
- * every min(repeat_interval, 60 s), since Alertmanager resolves an alert
- * that is not sent again within its resolve_timeout.  They are the
+ * every min(repeat_interval, 60 s), each valid four minutes ahead (endsAt,
+ * as Prometheus sends it): Alertmanager resolves one not sent again by
+ * then.  They are the
  * engine's own list (engine.h, its lock taken without ours), less the
  * silenced ones: so the refresh follows the engine across a restart, and
  * an alert that resolves while silenced or with send_resolved off (of
@@ -234,6 +235,12 @@ static void wait_until(uint64_t deadline_usec) {
 
 static void external_url(json_t *batch, char *buf, size_t len);
 
+/* Until when Alertmanager may take a firing alert as firing without hearing
+ * of it again: four refreshes (Prometheus sends four resend delays). */
+static int64_t am_valid_until(void) {
+        return (int64_t)time(NULL) + 4 * (int64_t)AM_REFRESH_S;
+}
+
 /* Without the lock: the Alertmanager's refresh of the alerts firing now
  * (not silenced), as a delivery to the settings' Alertmanager; NULL when
  * there is none or nothing fires.  *ret_period: seconds to the next. */
@@ -259,7 +266,7 @@ static struct delivery *am_refresh(unsigned *ret_period) {
         if (json_array_size(list) == 0)
                 return NULL;
         external_url(list, ext, sizeof ext);
-        body = webhook_alertmanager_body(list, ext);
+        body = webhook_alertmanager_body(list, ext, am_valid_until());
         return body ? http_delivery(url, body) : NULL;
 }
 
@@ -454,7 +461,7 @@ static void dispatch(json_t *batch) {
                 render_group(out, g, &c, ext);
         if (c.alertmanager_url[0] && webhook_alertmanager_url(c.alertmanager_url, am_url,
                                                               sizeof am_url) == 0 &&
-            (am_body = webhook_alertmanager_body(batch, ext)))
+            (am_body = webhook_alertmanager_body(batch, ext, am_valid_until())))
                 out->am = http_delivery(am_url, am_body);
 
         pthread_mutex_lock(&N.lock);

@@ -192,7 +192,7 @@ json_t *webhook_body(json_t *group, const char *external_url) {
         return body;
 }
 
-json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url) {
+json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url, int64_t valid_until) {
         json_t *out = json_array(), *a;
         size_t i;
 
@@ -203,12 +203,13 @@ json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url) {
                 json_t *one;
 
                 webhook_time(time_of(a, "starts_at"), starts);
-                webhook_time(time_of(a, "ends_at"), ends);
+                webhook_time(firing(a) ? valid_until : time_of(a, "ends_at"), ends);
                 one = json_pack("{s:o, s:o, s:s, s:s}", "labels",
                                 string_map(json_object_get(a, "labels")), "annotations",
                                 string_map(json_object_get(a, "annotations")), "startsAt", starts,
                                 "generatorURL", external_url);
-                if (one && !firing(a) && json_object_set_new(one, "endsAt", json_string(ends)) < 0)
+                if (one && (!firing(a) || valid_until > 0) &&
+                    json_object_set_new(one, "endsAt", json_string(ends)) < 0)
                         json_decref(TAKE_PTR(one));
                 if (!one || json_array_append_new(out, one) < 0) {
                         json_decref(out);

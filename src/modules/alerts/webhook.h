@@ -37,10 +37,11 @@ json_t *webhook_groups(json_t *alerts);
 json_t *webhook_body(json_t *group, const char *external_url);
 
 /* The body of POST BASE/api/v2/alerts: [{"labels", "annotations",
- * "startsAt", "endsAt", "generatorURL"}] for every alert of the array; a
- * firing alert's endsAt is left out (Alertmanager then resolves it past
- * its resolve_timeout unless it is sent again). */
-json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url);
+ * "startsAt", "endsAt", "generatorURL"}] for every alert of the array.  A
+ * firing alert's endsAt is valid_until (unix; 0: left out), as Prometheus
+ * does: Alertmanager keeps it firing that long without depending on its
+ * resolve_timeout, and resolves it then unless it is sent again. */
+json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url, int64_t valid_until);
 
 /* BASE/api/v2/alerts for an Alertmanager base URL (a trailing '/' of BASE
  * is not doubled).  -ENAMETOOLONG when it does not fit. */
