@@ -68,7 +68,11 @@
 #define URL_MAX         (SETTING_WIDE_LIST_ITEM_MAX + 32)
 #define STEWARD_PORT    660
 
-enum dest_kind { DEST_WEBHOOK, DEST_ALERTMANAGER, DEST_MAIL };
+enum dest_kind { DEST_WEBHOOK, DEST_ALERTMANAGER, DEST_MAIL, _DEST_MAX };
+enum result { RESULT_OK, RESULT_FAILED, RESULT_DROPPED, _RESULT_MAX };
+static const char *const kind_names[_DEST_MAX] = {"webhook", "alertmanager", "mail"};
+static const char *const result_names[_RESULT_MAX] = {"ok", "failed", "dropped"};
+#define TOTALS_KEY "notify_totals"
 
 /* One thing to send: an HTTP body to url, or a mail task's args. */
 struct delivery {
@@ -102,6 +106,11 @@ static struct {
         pthread_t dispatcher;
         struct dest webhooks[ALERTS_DESTINATIONS_MAX];
         struct dest am, mail;
+        /* Since the start, per kind and result: /metrics reads them in the
+         * helper from the module's state (alerts_notify_gauges), which the
+         * destination threads put when they changed. */
+        uint64_t totals[_DEST_MAX][_RESULT_MAX];
+        bool totals_dirty;
         uint64_t am_next_usec;   /* monotonic: the next refresh of the firing ones */
 } N = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -149,6 +158,8 @@ static void dest_push(struct dest *dest, struct delivery *d) {
                         delivery_free(v);
                         dest->queued--;
                         dest->dropped++;
+                        N.totals[dest->kind][RESULT_DROPPED]++;
+                        N.totals_dirty = true;
                 }
         }
         if (dest->tail)
@@ -278,6 +289,8 @@ static void after_attempt(struct dest *dest, enum webhook_outcome o, const char 
         dest->head_busy = false;
         if (o == WEBHOOK_OK) {
                 dest->sent++;
+                N.totals[dest->kind][RESULT_OK]++;
+                N.totals_dirty = true;
                 dest->last_error[0] = '\0';
                 dest_pop(dest);
                 return;
@@ -290,7 +303,36 @@ static void after_attempt(struct dest *dest, enum webhook_outcome o, const char 
                 return;
         }
         dest->failed++;
+        N.totals[dest->kind][RESULT_FAILED]++;
+        N.totals_dirty = true;
         dest_pop(dest);
+}
+
+/* Under the lock, which it lets go of meanwhile: the totals to the
+ * helper's store when they changed (one small put per delivery at most). */
+static void totals_persist(void) {
+        module_helper_call_fn call = modules_helper_call();
+        json_t *v, *ret = NULL;
+
+        if (!N.totals_dirty || !call)
+                return;
+        N.totals_dirty = false;
+        v = json_object();
+        for (int k = 0; v && k < _DEST_MAX; k++) {
+                json_t *per = json_object();
+                for (int r = 0; per && r < _RESULT_MAX; r++)
+                        json_object_set_new(per, result_names[r],
+                                            json_integer((json_int_t)N.totals[k][r]));
+                json_object_set_new(v, kind_names[k], per);
+        }
+        pthread_mutex_unlock(&N.lock);
+        if (v)
+                (void)call("module_state_put",
+                           json_pack("{s:s, s:s, s:o}", "module", module_alerts.name, "key",
+                                     TOTALS_KEY, "value", v),
+                           &ret);
+        json_decref(ret);
+        pthread_mutex_lock(&N.lock);
 }
 
 static void *dest_main(void *data) {
@@ -334,6 +376,7 @@ static void *dest_main(void *data) {
                 o = deliver(dest, d, msg, sizeof msg);
                 pthread_mutex_lock(&N.lock);
                 after_attempt(dest, o, msg);
+                totals_persist();
         }
         pthread_mutex_unlock(&N.lock);
         return NULL;
@@ -626,4 +669,28 @@ json_t *alerts_notify_status(void) {
                         (json_int_t)N.dropped_batches);
         pthread_mutex_unlock(&N.lock);
         return out;
+}
+
+json_t *alerts_notify_gauges(void) {
+        _cleanup_(json_decrefp) json_t *v = NULL;
+        json_t *samples = json_array();
+
+        if (!samples)
+                return NULL;
+        if (module_state_read(module_alerts.name, TOTALS_KEY, &v) < 0)
+                v = NULL;
+        for (int k = 0; k < _DEST_MAX; k++)
+                for (int r = 0; r < _RESULT_MAX; r++) {
+                        json_t *n = json_object_get(json_object_get(v, kind_names[k]),
+                                                    result_names[r]);
+                        json_array_append_new(
+                                samples,
+                                json_pack("{s:{s:s, s:s}, s:I}", "labels", "receiver",
+                                          kind_names[k], "result", result_names[r], "value",
+                                          json_is_integer(n) ? json_integer_value(n) : 0));
+                }
+        return json_pack("{s:s, s:s, s:s, s:o}", "name", "steward_alerts_notifications_total",
+                         "type", "counter", "help",
+                         "Alert notifications by receiver and result since the daemon started",
+                         "samples", samples);
 }
