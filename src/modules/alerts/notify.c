@@ -514,8 +514,11 @@ static void dispatch(json_t *batch) {
                 for (size_t k = 0; k < out->n_webhook[w]; k++)
                         if (d)
                                 dest_push(d, out->webhook[w][k]);
-                        else
+                        else { /* every slot busy draining a URL no longer set */
                                 delivery_free(out->webhook[w][k]);
+                                N.totals[DEST_WEBHOOK][RESULT_DROPPED]++;
+                                N.totals_dirty = true;
+                        }
                 if (d)
                         dest_start(d);
         }
