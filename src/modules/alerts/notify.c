@@ -77,9 +77,9 @@ static const char *const result_names[_RESULT_MAX] = {"ok", "failed", "dropped"}
 /* One thing to send: an HTTP body to url, or a mail task's args. */
 struct delivery {
         struct delivery *next;
-        char *url;    /* HTTP: where (malloc'ed); mail: NULL */
-        char *body;   /* HTTP: the JSON text */
-        json_t *mail; /* mail: {"subject", "body"} */
+        char *url;           /* HTTP: where (malloc'ed); mail: NULL */
+        char *body;          /* HTTP: the JSON text */
+        json_t *mail;        /* mail: {"subject", "body"} */
         uint64_t first_usec; /* monotonic: its first attempt, 0 before */
         unsigned attempts;
 };
@@ -111,7 +111,7 @@ static struct {
          * destination threads put when they changed. */
         uint64_t totals[_DEST_MAX][_RESULT_MAX];
         bool totals_dirty;
-        uint64_t am_next_usec;   /* monotonic: the next refresh of the firing ones */
+        uint64_t am_next_usec; /* monotonic: the next refresh of the firing ones */
 } N = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .am = {.kind = DEST_ALERTMANAGER},
@@ -194,8 +194,8 @@ static enum webhook_outcome mail_send(json_t *args, char *msg, size_t msg_len) {
                 snprintf(msg, msg_len, "no helper to send mail through");
                 return WEBHOOK_FAILED;
         }
-        r = call("module_task",
-                 json_pack("{s:s, s:O}", "module", module_alerts.name, "args", args), &ret);
+        r = call("module_task", json_pack("{s:s, s:O}", "module", module_alerts.name, "args", args),
+                 &ret);
         if (r < 0) {
                 /* The helper refused (its reason is in its log) or is gone. */
                 snprintf(msg, msg_len, "the helper %s",
@@ -271,9 +271,9 @@ static struct delivery *am_refresh(unsigned *ret_period) {
             webhook_alertmanager_url(c.alertmanager_url, url, sizeof url) < 0 ||
             alerts_engine_list("firing", NULL, &all) < 0)
                 return NULL;
-        json_array_foreach(json_object_get(all, "alerts"), i, a)
-                if (!json_is_string(json_object_get(a, "silenced_by")))
-                        json_array_append(list, a);
+        json_array_foreach(json_object_get(all, "alerts"), i,
+                           a) if (!json_is_string(json_object_get(a, "silenced_by")))
+                json_array_append(list, a);
         if (json_array_size(list) == 0)
                 return NULL;
         external_url(list, ext, sizeof ext);
@@ -338,10 +338,10 @@ static void totals_persist(void) {
 static void *dest_main(void *data) {
         struct dest *dest = data;
 
-        (void)pthread_setname_np(pthread_self(),
-                                 dest->kind == DEST_MAIL           ? "alerts-mail"
-                                 : dest->kind == DEST_ALERTMANAGER ? "alerts-am"
-                                                                   : "alerts-webhook");
+        (void)pthread_setname_np(pthread_self(), dest->kind == DEST_MAIL ? "alerts-mail"
+                                                 : dest->kind == DEST_ALERTMANAGER
+                                                         ? "alerts-am"
+                                                         : "alerts-webhook");
         pthread_mutex_lock(&N.lock);
         while (!N.stopping) {
                 char msg[256] = "";
@@ -402,8 +402,8 @@ static void dest_start(struct dest *dest) {
 /* The console's alerts page on the host the alerts name. */
 static void external_url(json_t *batch, char *buf, size_t len) {
         json_t *first = json_array_get(batch, 0);
-        const char *host = json_string_value(json_object_get(json_object_get(first, "labels"),
-                                                             "host"));
+        const char *host =
+                json_string_value(json_object_get(json_object_get(first, "labels"), "host"));
         char name[256] = "localhost";
 
         if (!host || !dns_name_valid(host, 253)) {
@@ -500,10 +500,9 @@ static void dispatch(json_t *batch) {
         external_url(batch, ext, sizeof ext);
         told = c.send_resolved ? json_incref(batch) : only_firing(batch);
         groups = webhook_groups(told);
-        json_array_foreach(groups, i, g)
-                render_group(out, g, &c, ext);
-        if (c.alertmanager_url[0] && webhook_alertmanager_url(c.alertmanager_url, am_url,
-                                                              sizeof am_url) == 0 &&
+        json_array_foreach(groups, i, g) render_group(out, g, &c, ext);
+        if (c.alertmanager_url[0] &&
+            webhook_alertmanager_url(c.alertmanager_url, am_url, sizeof am_url) == 0 &&
             (am_body = webhook_alertmanager_body(batch, ext, am_valid_until())))
                 out->am = http_delivery(am_url, am_body);
 
@@ -653,11 +652,9 @@ static json_t *dest_json(const struct dest *d) {
 
         webhook_url_host(d->url, host, sizeof host);
         return json_pack("{s:s*, s:I, s:I, s:I, s:s?, s:I}", "url_host",
-                         d->kind == DEST_MAIL ? NULL : host, "sent",
-                         (json_int_t)d->sent, "failed", (json_int_t)d->failed, "dropped",
-                         (json_int_t)d->dropped, "last_error",
-                         d->last_error[0] ? d->last_error : NULL, "queued",
-                         (json_int_t)d->queued);
+                         d->kind == DEST_MAIL ? NULL : host, "sent", (json_int_t)d->sent, "failed",
+                         (json_int_t)d->failed, "dropped", (json_int_t)d->dropped, "last_error",
+                         d->last_error[0] ? d->last_error : NULL, "queued", (json_int_t)d->queued);
 }
 
 json_t *alerts_notify_status(void) {
@@ -667,8 +664,8 @@ json_t *alerts_notify_status(void) {
         for (size_t i = 0; hooks && i < ELEMENTSOF(N.webhooks); i++)
                 if (N.webhooks[i].url[0])
                         json_array_append_new(hooks, dest_json(&N.webhooks[i]));
-        out = json_pack("{s:o*, s:o*, s:o*, s:I}", "webhooks", hooks, "mail",
-                        dest_json(&N.mail), "alertmanager", dest_json(&N.am), "dropped_batches",
+        out = json_pack("{s:o*, s:o*, s:o*, s:I}", "webhooks", hooks, "mail", dest_json(&N.mail),
+                        "alertmanager", dest_json(&N.am), "dropped_batches",
                         (json_int_t)N.dropped_batches);
         pthread_mutex_unlock(&N.lock);
         return out;
@@ -684,8 +681,8 @@ json_t *alerts_notify_gauges(void) {
                 v = NULL;
         for (int k = 0; k < _DEST_MAX; k++)
                 for (int r = 0; r < _RESULT_MAX; r++) {
-                        json_t *n = json_object_get(json_object_get(v, kind_names[k]),
-                                                    result_names[r]);
+                        json_t *n =
+                                json_object_get(json_object_get(v, kind_names[k]), result_names[r]);
                         json_array_append_new(
                                 samples,
                                 json_pack("{s:{s:s, s:s}, s:I}", "labels", "receiver",

@@ -49,9 +49,9 @@ int webhook_alertmanager_url(const char *base, char *buf, size_t len);
 
 /* What a POST came to. */
 enum webhook_outcome {
-        WEBHOOK_OK,        /* 2xx */
-        WEBHOOK_RETRY,     /* 5xx, 429 or no answer (network, timeout): try again later */
-        WEBHOOK_FAILED,    /* any other status: trying again would not help */
+        WEBHOOK_OK,     /* 2xx */
+        WEBHOOK_RETRY,  /* 5xx, 429 or no answer (network, timeout): try again later */
+        WEBHOOK_FAILED, /* any other status: trying again would not help */
 };
 
 /* POSTs body (JSON) to url: TLS verified, no redirects, no proxy, 10 s in
