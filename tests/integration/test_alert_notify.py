@@ -321,6 +321,17 @@ def test_alertmanager_gets_and_resolves(fired, alertmanager):
     assert got[0]["labels"]["severity"] == "critical"
     assert got[0]["status"]["state"] == "active"
     assert got[0]["generatorURL"].endswith(":660/#/alerts")
+    # Firing alerts are valid a few minutes ahead, and pushed again from
+    # a restarted daemon on (its engine's firing alerts), so Alertmanager
+    # does not resolve them meanwhile.
+    first_end = got[0]["endsAt"]
+    assert first_end > got[0]["startsAt"]
+    assert d.stop() == 0
+    d.start()
+    tf.set(99)
+    wait_for("a push after the restart", lambda: [
+        a for a in am_alerts(alertmanager, "alertname=level-am") if a["endsAt"] > first_end],
+        timeout=180)
     tf.set(0)
     wait_for("the alert resolved in Alertmanager",
              lambda: not am_alerts(alertmanager, "alertname=level-am"))

@@ -59,14 +59,15 @@
 #include "modules/alerts/webhook.h"
 #include "util.h"
 
-#define QUEUE_MAX       64u
-#define DEST_QUEUE_MAX  64u
-#define RETRY_FIRST_S   1u
-#define RETRY_MAX_S     300u
-#define RETRY_GIVE_UP_S 3600u
-#define AM_REFRESH_S    60u
-#define URL_MAX         (SETTING_WIDE_LIST_ITEM_MAX + 32)
-#define STEWARD_PORT    660
+#define QUEUE_MAX          64u
+#define DEST_QUEUE_MAX     64u
+#define RETRY_FIRST_S      1u
+#define RETRY_MAX_S        300u
+#define RETRY_GIVE_UP_S    3600u
+#define AM_REFRESH_S       60u
+#define AM_FIRST_REFRESH_S 10u
+#define URL_MAX            (SETTING_WIDE_LIST_ITEM_MAX + 32)
+#define STEWARD_PORT       660
 
 enum dest_kind { DEST_WEBHOOK, DEST_ALERTMANAGER, DEST_MAIL, _DEST_MAX };
 enum result { RESULT_OK, RESULT_FAILED, RESULT_DROPPED, _RESULT_MAX };
@@ -600,7 +601,9 @@ int alerts_notify_start(void) {
         }
         pthread_condattr_destroy(&ca);
         N.stopping = false;
-        N.am_next_usec = 0; /* at once: what fired before a restart is fresh again */
+        /* Soon: what fired before a restart is fresh again once the engine
+         * has loaded its states (at its start, from the helper). */
+        N.am_next_usec = now_usec() + AM_FIRST_REFRESH_S * 1000000ull;
         if (pthread_create(&N.dispatcher, NULL, dispatcher_main, NULL) != 0) {
                 pthread_cond_destroy(&N.cond);
                 webhook_global_done();
