@@ -53,6 +53,7 @@ static struct {
         int64_t last_t;   /* the sample last evaluated */
         int64_t last_eval; /* its unix time */
         uint64_t evaluations;
+        uint64_t last_usec, max_usec; /* how long the last and the longest took */
 } eng = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static _Atomic(const struct event_hub *) hub;
@@ -509,6 +510,7 @@ static void evaluate(int64_t now) {
         struct alerts_config c;
         struct alert_obs *obs = calloc(ALERT_OBS_MAX, sizeof *obs);
         struct alert_rules rs = {0};
+        uint64_t t0 = now_usec();
         json_t *state = NULL;
         const struct event_hub *h;
 
@@ -547,6 +549,9 @@ static void evaluate(int64_t now) {
         sweep_locked(&c, now, &out);
         eng.last_eval = now;
         eng.evaluations++;
+        eng.last_usec = now_usec() - t0;
+        if (eng.last_usec > eng.max_usec)
+                eng.max_usec = eng.last_usec;
         if (out.dirty)
                 state = persisted_locked();
         pthread_mutex_unlock(&eng.lock);
@@ -823,11 +828,13 @@ json_t *alerts_engine_status(void) {
         }
         for (size_t i = 0; eng.errors && i < eng.rules.n; i++)
                 errors += eng.errors[i][0] != '\0';
-        o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I}", "state",
+        o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f}", "state",
                       eng.running ? "running" : "stopped", "rules", (int)eng.rules.n, "firing",
                       (int)firing, "pending", (int)pending, "rule_errors", (int)errors,
                       "last_evaluation", (json_int_t)eng.last_eval, "evaluations",
-                      (json_int_t)eng.evaluations);
+                      (json_int_t)eng.evaluations, "evaluation_seconds",
+                      (double)eng.last_usec / 1e6, "evaluation_seconds_max",
+                      (double)eng.max_usec / 1e6);
         pthread_mutex_unlock(&eng.lock);
         return o;
 }
