@@ -128,9 +128,7 @@ def set_settings(d_or_mail, module, values):
 class Textfile:
     """A metric the test sets: a .prom file in a textfile directory the
     daemon's front can read (names under steward_ are the daemon's own and
-    refused there).  The metrics module's value provider answers a
-    textfile selector from the textfile samples of the last /metrics scrape,
-    so set() scrapes once after writing, as a Prometheus would."""
+    refused there).  set() checks that /metrics shows the value written."""
 
     def __init__(self, directory, name):
         self.dir = directory
