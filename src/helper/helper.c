@@ -71,7 +71,7 @@
 #define AUDIT_ROLLBACK_FILES_MAX 64
 #define GOOD_SOURCES             4096
 #define GOOD_SOURCE_SECONDS      (30u * 86400) /* a source that logged in is known this long */
-#define TASKS_PER_MINUTE         120u /* module_task: a front that floods is refused */
+#define TASKS_PER_MINUTE         120u          /* module_task: a front that floods is refused */
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 

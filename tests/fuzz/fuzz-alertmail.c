@@ -17,9 +17,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const prefixes[] = {"From: ",         "To: ",          " ",
-                                       "Subject: ",      "MIME-Version: ", "Content-Type: ",
-                                       "Content-Transfer-Encoding: ", "Auto-Submitted: "};
+static const char *const prefixes[] = {"From: ",
+                                       "To: ",
+                                       " ",
+                                       "Subject: ",
+                                       "MIME-Version: ",
+                                       "Content-Type: ",
+                                       "Content-Transfer-Encoding: ",
+                                       "Auto-Submitted: "};
 
 static void check_headers(const char *m, const char *end) {
         size_t n = 0;

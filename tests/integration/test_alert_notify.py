@@ -128,9 +128,7 @@ def set_settings(d_or_mail, module, values):
 class Textfile:
     """A metric the test sets: a .prom file in a textfile directory the
     daemon's front can read (names under steward_ are the daemon's own and
-    refused there).  The metrics module's value provider answers a
-    textfile selector from the textfile samples of the last /metrics scrape,
-    so set() scrapes once after writing, as a Prometheus would."""
+    refused there).  set() checks that /metrics shows the value written."""
 
     def __init__(self, directory, name):
         self.dir = directory
@@ -217,6 +215,10 @@ def test_webhook_v4_firing_then_resolved(fired):
     hooks = st.json["notifications"]["webhooks"]
     assert hooks == [{"url_host": f"http://127.0.0.1:{rec.port}", "sent": 2, "failed": 0,
                       "dropped": 0, "last_error": None, "queued": 0}]
+    # And /metrics counts them (the helper reads what the front put).
+    wait_for("the counter", lambda: 'steward_alerts_notifications_total{receiver="webhook",'
+             'result="ok"} 2\n' in api("GET", "/metrics").body)
+    assert "# TYPE steward_alerts_notifications_total counter" in api("GET", "/metrics").body
 
 
 def test_retry_and_a_hanging_receiver_holds_nobody(fired):
@@ -247,8 +249,11 @@ def test_retry_and_a_hanging_receiver_holds_nobody(fired):
 
 
 def test_send_resolved_off(fired):
+    """Only firing alerts are told; the webhook is named by a host name,
+    which the front (sandboxed, unprivileged) resolves itself."""
     d, api, tf, rec = fired
-    set_settings(d, "alerts", {"webhooks": [rec.url("/hook")], "send_resolved": False})
+    set_settings(d, "alerts", {"webhooks": [f"http://localhost:{rec.port}/hook"],
+                               "send_resolved": False})
     make_rule(api, "level-quiet", "alerttest_level", threshold=10)
     tf.set(11)
     wait_for("the firing webhook", lambda: rec.bodies("/hook", "firing"))
@@ -314,6 +319,17 @@ def test_alertmanager_gets_and_resolves(fired, alertmanager):
     assert got[0]["labels"]["severity"] == "critical"
     assert got[0]["status"]["state"] == "active"
     assert got[0]["generatorURL"].endswith(":660/#/alerts")
+    # Firing alerts are valid a few minutes ahead, and pushed again from
+    # a restarted daemon on (its engine's firing alerts), so Alertmanager
+    # does not resolve them meanwhile.
+    first_end = got[0]["endsAt"]
+    assert first_end > got[0]["startsAt"]
+    assert d.stop() == 0
+    d.start()
+    tf.set(99)
+    wait_for("a push after the restart", lambda: [
+        a for a in am_alerts(alertmanager, "alertname=level-am") if a["endsAt"] > first_end],
+        timeout=180)
     tf.set(0)
     wait_for("the alert resolved in Alertmanager",
              lambda: not am_alerts(alertmanager, "alertname=level-am"))

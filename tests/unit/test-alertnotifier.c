@@ -167,9 +167,9 @@ static json_t *dest_of(json_t *status, const char *host) {
         json_t *d;
         size_t i;
 
-        json_array_foreach(json_object_get(status, "webhooks"), i, d)
-                if (STREQ(json_string_value(json_object_get(d, "url_host")), host))
-                        return d;
+        json_array_foreach(
+                json_object_get(status, "webhooks"), i,
+                d) if (STREQ(json_string_value(json_object_get(d, "url_host")), host)) return d;
         return NULL;
 }
 

@@ -73,7 +73,8 @@ static void test_groups_by_rule(void **state) {
 
         (void)state;
         json_array_append_new(batch, alert("disk-full", "/srv", "firing", 100, 0, "warning"));
-        json_array_append_new(batch, alert("unit-failed", "x.service", "firing", 100, 0, "warning"));
+        json_array_append_new(batch,
+                              alert("unit-failed", "x.service", "firing", 100, 0, "warning"));
         json_array_append_new(batch, alert("disk-full", "/var", "resolved", 50, 120, "critical"));
         groups = webhook_groups(batch);
         assert_int_equal(json_array_size(groups), 2);
@@ -90,20 +91,19 @@ static void test_groups_by_rule(void **state) {
 /* Every member of Alertmanager's webhook Message and template Data, no
  * other. */
 static void test_webhook_body_v4(void **state) {
-        static const char *const top[] = {"version",      "groupKey",          "truncatedAlerts",
-                                          "status",       "receiver",          "groupLabels",
-                                          "commonLabels", "commonAnnotations", "externalURL",
-                                          "alerts"};
-        static const char *const each[] = {"status",       "labels",      "annotations", "startsAt",
-                                           "endsAt",       "generatorURL", "fingerprint"};
+        static const char *const top[] = {
+                "version",     "groupKey",     "truncatedAlerts",   "status",      "receiver",
+                "groupLabels", "commonLabels", "commonAnnotations", "externalURL", "alerts"};
+        static const char *const each[] = {"status", "labels",       "annotations", "startsAt",
+                                           "endsAt", "generatorURL", "fingerprint"};
         const char *ext = "https://web1:660/#/alerts";
         json_t *group = json_array(), *b, *a, *cl;
 
         (void)state;
-        json_array_append_new(group, alert("disk-full", "/srv", "firing", 1796413928, 0, "warning"));
         json_array_append_new(group,
-                              alert("disk-full", "/var", "resolved", 1796413000, 1796413928,
-                                    "critical"));
+                              alert("disk-full", "/srv", "firing", 1796413928, 0, "warning"));
+        json_array_append_new(
+                group, alert("disk-full", "/var", "resolved", 1796413000, 1796413928, "critical"));
         b = webhook_body(group, ext);
         assert_non_null(b);
         assert_int_equal(json_object_size(b), ELEMENTSOF(top));
@@ -155,11 +155,11 @@ static void test_alertmanager_body(void **state) {
         json_t *batch = json_array(), *b, *a;
 
         (void)state;
-        json_array_append_new(batch, alert("disk-full", "/srv", "firing", 1796413928, 0, "warning"));
         json_array_append_new(batch,
-                              alert("disk-full", "/var", "resolved", 1796413000, 1796413928,
-                                    "warning"));
-        b = webhook_alertmanager_body(batch, "https://web1:660/#/alerts");
+                              alert("disk-full", "/srv", "firing", 1796413928, 0, "warning"));
+        json_array_append_new(
+                batch, alert("disk-full", "/var", "resolved", 1796413000, 1796413928, "warning"));
+        b = webhook_alertmanager_body(batch, "https://web1:660/#/alerts", 0);
         assert_int_equal(json_array_size(b), 2);
         a = json_array_get(b, 0);
         assert_int_equal(json_object_size(a), 4); /* no endsAt while it fires */
@@ -170,6 +170,11 @@ static void test_alertmanager_body(void **state) {
         assert_string_equal(sget(a, "endsAt"), "2026-12-04T19:52:08Z");
         assert_null(json_object_get(a, "status"));
         json_decref(b);
+        /* With a validity: a firing alert ends then unless sent again. */
+        b = webhook_alertmanager_body(batch, "x", 1796414168);
+        assert_string_equal(sget(json_array_get(b, 0), "endsAt"), "2026-12-04T19:56:08Z");
+        assert_string_equal(sget(json_array_get(b, 1), "endsAt"), "2026-12-04T19:52:08Z");
+        json_decref(b);
         json_decref(batch);
 }
 
@@ -178,7 +183,8 @@ static void test_mail_compose(void **state) {
         char *subject, *body;
 
         (void)state;
-        json_array_append_new(group, alert("disk-full", "/srv", "firing", 1796413928, 0, "warning"));
+        json_array_append_new(group,
+                              alert("disk-full", "/srv", "firing", 1796413928, 0, "warning"));
         assert_int_equal(mail_compose(group, "web1", "https://web1:660/#/alerts", &subject, &body),
                          0);
         assert_string_equal(subject, "[FIRING] disk-full on web1: 92.1 % used");
@@ -187,9 +193,8 @@ static void test_mail_compose(void **state) {
         assert_non_null(strstr(body, "https://web1:660/#/alerts"));
         free(subject);
         free(body);
-        json_array_append_new(group,
-                              alert("disk-full", "/var", "resolved", 1796413000, 1796413928,
-                                    "warning"));
+        json_array_append_new(
+                group, alert("disk-full", "/var", "resolved", 1796413000, 1796413928, "warning"));
         assert_int_equal(mail_compose(group, "web1", "x", &subject, &body), 0);
         assert_string_equal(subject, "[FIRING:1] disk-full on web1");
         assert_non_null(strstr(body, "1 firing, 1 resolved"));

@@ -676,8 +676,9 @@ static int alerts_gauges(json_t **ret, struct module_error *err) {
                                                   : "warning",
                                           "instance", inst, "state", st, "value", 1));
                 }
-        *ret = json_pack("{s:[{s:s, s:s, s:o}]}", "families", "name", "steward_alerts_state",
-                         "help", "1 for each pending or firing alert", "samples", samples);
+        *ret = json_pack("{s:[{s:s, s:s, s:o}, o*]}", "families", "name", "steward_alerts_state",
+                         "help", "1 for each pending or firing alert", "samples", samples,
+                         alerts_notify_gauges());
         return *ret ? 0 : oom(err);
 }
 

@@ -118,14 +118,15 @@ int mail_compose(json_t *group, const char *host, const char *external_url, char
         if (!t.buf)
                 return -ENOMEM;
         t.buf[0] = '\0';
-        json_array_foreach(group, i, a)
-                n_firing += is_firing(a);
+        json_array_foreach(group, i, a) n_firing += is_firing(a);
         summary = str_of(json_object_get(first, "annotations"), "summary");
         instance = str_of(json_object_get(first, "labels"), "instance");
         if (n == 1)
                 w = asprintf(&subject, "[%s] %s on %s: %s", n_firing ? "FIRING" : "RESOLVED",
                              str_of(first, "rule"), host,
-                             summary[0] ? summary : instance[0] ? instance : "");
+                             summary[0]    ? summary
+                             : instance[0] ? instance
+                                           : "");
         else
                 w = asprintf(&subject, "[%s:%zu] %s on %s", n_firing ? "FIRING" : "RESOLVED",
                              n_firing ? n_firing : n, str_of(first, "rule"), host);
@@ -135,8 +136,7 @@ int mail_compose(json_t *group, const char *host, const char *external_url, char
         }
         text_add(&t, "Alert %s on %s: %zu firing, %zu resolved.\n\n", str_of(first, "rule"), host,
                  n_firing, n - n_firing);
-        json_array_foreach(group, i, a)
-                alert_text(&t, a);
+        json_array_foreach(group, i, a) alert_text(&t, a);
         text_add(&t, "Console: %s\n", external_url);
         if (t.full) {
                 static const char cut[] = "\n[… more left out]\n";
@@ -207,7 +207,8 @@ static int body_add(struct text *t, const char *body) {
 
 int mail_message(const char *from, const char *const *to, size_t n_to, const char *subject,
                  const char *body, char **ret) {
-        size_t cap = MAIL_BODY_MAX + MAIL_BODY_MAX / LINE_MAX_BYTES + 4096 + n_to * (ADDRESS_MAX + 4);
+        size_t cap =
+                MAIL_BODY_MAX + MAIL_BODY_MAX / LINE_MAX_BYTES + 4096 + n_to * (ADDRESS_MAX + 4);
         struct text t = {.buf = malloc(cap), .cap = cap};
         char subj[MAIL_SUBJECT_MAX + 1];
         int r;

@@ -21,8 +21,9 @@
  * deliveries wait behind one being retried (a resolved after its firing).
  *
  * Alertmanager: besides the changes, the alerts firing now are pushed again
- * every min(repeat_interval, 60 s), since Alertmanager resolves an alert
- * that is not sent again within its resolve_timeout.  They are the
+ * every min(repeat_interval, 60 s), each valid four minutes ahead (endsAt,
+ * as Prometheus sends it): Alertmanager resolves one not sent again by
+ * then.  They are the
  * engine's own list (engine.h, its lock taken without ours), less the
  * silenced ones: so the refresh follows the engine across a restart, and
  * an alert that resolves while silenced or with send_resolved off (of
@@ -58,23 +59,28 @@
 #include "modules/alerts/webhook.h"
 #include "util.h"
 
-#define QUEUE_MAX       64u
-#define DEST_QUEUE_MAX  64u
-#define RETRY_FIRST_S   1u
-#define RETRY_MAX_S     300u
-#define RETRY_GIVE_UP_S 3600u
-#define AM_REFRESH_S    60u
-#define URL_MAX         (SETTING_WIDE_LIST_ITEM_MAX + 32)
-#define STEWARD_PORT    660
+#define QUEUE_MAX          64u
+#define DEST_QUEUE_MAX     64u
+#define RETRY_FIRST_S      1u
+#define RETRY_MAX_S        300u
+#define RETRY_GIVE_UP_S    3600u
+#define AM_REFRESH_S       60u
+#define AM_FIRST_REFRESH_S 10u
+#define URL_MAX            (SETTING_WIDE_LIST_ITEM_MAX + 32)
+#define STEWARD_PORT       660
 
-enum dest_kind { DEST_WEBHOOK, DEST_ALERTMANAGER, DEST_MAIL };
+enum dest_kind { DEST_WEBHOOK, DEST_ALERTMANAGER, DEST_MAIL, _DEST_MAX };
+enum result { RESULT_OK, RESULT_FAILED, RESULT_DROPPED, _RESULT_MAX };
+static const char *const kind_names[_DEST_MAX] = {"webhook", "alertmanager", "mail"};
+static const char *const result_names[_RESULT_MAX] = {"ok", "failed", "dropped"};
+#define TOTALS_KEY "notify_totals"
 
 /* One thing to send: an HTTP body to url, or a mail task's args. */
 struct delivery {
         struct delivery *next;
-        char *url;    /* HTTP: where (malloc'ed); mail: NULL */
-        char *body;   /* HTTP: the JSON text */
-        json_t *mail; /* mail: {"subject", "body"} */
+        char *url;           /* HTTP: where (malloc'ed); mail: NULL */
+        char *body;          /* HTTP: the JSON text */
+        json_t *mail;        /* mail: {"subject", "body"} */
         uint64_t first_usec; /* monotonic: its first attempt, 0 before */
         unsigned attempts;
 };
@@ -101,7 +107,12 @@ static struct {
         pthread_t dispatcher;
         struct dest webhooks[ALERTS_DESTINATIONS_MAX];
         struct dest am, mail;
-        uint64_t am_next_usec;   /* monotonic: the next refresh of the firing ones */
+        /* Since the start, per kind and result: /metrics reads them in the
+         * helper from the module's state (alerts_notify_gauges), which the
+         * destination threads put when they changed. */
+        uint64_t totals[_DEST_MAX][_RESULT_MAX];
+        bool totals_dirty;
+        uint64_t am_next_usec; /* monotonic: the next refresh of the firing ones */
 } N = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .am = {.kind = DEST_ALERTMANAGER},
@@ -148,6 +159,8 @@ static void dest_push(struct dest *dest, struct delivery *d) {
                         delivery_free(v);
                         dest->queued--;
                         dest->dropped++;
+                        N.totals[dest->kind][RESULT_DROPPED]++;
+                        N.totals_dirty = true;
                 }
         }
         if (dest->tail)
@@ -182,8 +195,8 @@ static enum webhook_outcome mail_send(json_t *args, char *msg, size_t msg_len) {
                 snprintf(msg, msg_len, "no helper to send mail through");
                 return WEBHOOK_FAILED;
         }
-        r = call("module_task",
-                 json_pack("{s:s, s:O}", "module", module_alerts.name, "args", args), &ret);
+        r = call("module_task", json_pack("{s:s, s:O}", "module", module_alerts.name, "args", args),
+                 &ret);
         if (r < 0) {
                 /* The helper refused (its reason is in its log) or is gone. */
                 snprintf(msg, msg_len, "the helper %s",
@@ -234,6 +247,12 @@ static void wait_until(uint64_t deadline_usec) {
 
 static void external_url(json_t *batch, char *buf, size_t len);
 
+/* Until when Alertmanager may take a firing alert as firing without hearing
+ * of it again: four refreshes (Prometheus sends four resend delays). */
+static int64_t am_valid_until(void) {
+        return (int64_t)time(NULL) + 4 * (int64_t)AM_REFRESH_S;
+}
+
 /* Without the lock: the Alertmanager's refresh of the alerts firing now
  * (not silenced), as a delivery to the settings' Alertmanager; NULL when
  * there is none or nothing fires.  *ret_period: seconds to the next. */
@@ -253,13 +272,13 @@ static struct delivery *am_refresh(unsigned *ret_period) {
             webhook_alertmanager_url(c.alertmanager_url, url, sizeof url) < 0 ||
             alerts_engine_list("firing", NULL, &all) < 0)
                 return NULL;
-        json_array_foreach(json_object_get(all, "alerts"), i, a)
-                if (!json_is_string(json_object_get(a, "silenced_by")))
-                        json_array_append(list, a);
+        json_array_foreach(json_object_get(all, "alerts"), i,
+                           a) if (!json_is_string(json_object_get(a, "silenced_by")))
+                json_array_append(list, a);
         if (json_array_size(list) == 0)
                 return NULL;
         external_url(list, ext, sizeof ext);
-        body = webhook_alertmanager_body(list, ext);
+        body = webhook_alertmanager_body(list, ext, am_valid_until());
         return body ? http_delivery(url, body) : NULL;
 }
 
@@ -271,6 +290,8 @@ static void after_attempt(struct dest *dest, enum webhook_outcome o, const char 
         dest->head_busy = false;
         if (o == WEBHOOK_OK) {
                 dest->sent++;
+                N.totals[dest->kind][RESULT_OK]++;
+                N.totals_dirty = true;
                 dest->last_error[0] = '\0';
                 dest_pop(dest);
                 return;
@@ -283,16 +304,45 @@ static void after_attempt(struct dest *dest, enum webhook_outcome o, const char 
                 return;
         }
         dest->failed++;
+        N.totals[dest->kind][RESULT_FAILED]++;
+        N.totals_dirty = true;
         dest_pop(dest);
+}
+
+/* Under the lock, which it lets go of meanwhile: the totals to the
+ * helper's store when they changed (one small put per delivery at most). */
+static void totals_persist(void) {
+        module_helper_call_fn call = modules_helper_call();
+        json_t *v, *ret = NULL;
+
+        if (!N.totals_dirty || !call)
+                return;
+        N.totals_dirty = false;
+        v = json_object();
+        for (int k = 0; v && k < _DEST_MAX; k++) {
+                json_t *per = json_object();
+                for (int r = 0; per && r < _RESULT_MAX; r++)
+                        json_object_set_new(per, result_names[r],
+                                            json_integer((json_int_t)N.totals[k][r]));
+                json_object_set_new(v, kind_names[k], per);
+        }
+        pthread_mutex_unlock(&N.lock);
+        if (v)
+                (void)call("module_state_put",
+                           json_pack("{s:s, s:s, s:o}", "module", module_alerts.name, "key",
+                                     TOTALS_KEY, "value", v),
+                           &ret);
+        json_decref(ret);
+        pthread_mutex_lock(&N.lock);
 }
 
 static void *dest_main(void *data) {
         struct dest *dest = data;
 
-        (void)pthread_setname_np(pthread_self(),
-                                 dest->kind == DEST_MAIL           ? "alerts-mail"
-                                 : dest->kind == DEST_ALERTMANAGER ? "alerts-am"
-                                                                   : "alerts-webhook");
+        (void)pthread_setname_np(pthread_self(), dest->kind == DEST_MAIL ? "alerts-mail"
+                                                 : dest->kind == DEST_ALERTMANAGER
+                                                         ? "alerts-am"
+                                                         : "alerts-webhook");
         pthread_mutex_lock(&N.lock);
         while (!N.stopping) {
                 char msg[256] = "";
@@ -327,6 +377,7 @@ static void *dest_main(void *data) {
                 o = deliver(dest, d, msg, sizeof msg);
                 pthread_mutex_lock(&N.lock);
                 after_attempt(dest, o, msg);
+                totals_persist();
         }
         pthread_mutex_unlock(&N.lock);
         return NULL;
@@ -352,8 +403,8 @@ static void dest_start(struct dest *dest) {
 /* The console's alerts page on the host the alerts name. */
 static void external_url(json_t *batch, char *buf, size_t len) {
         json_t *first = json_array_get(batch, 0);
-        const char *host = json_string_value(json_object_get(json_object_get(first, "labels"),
-                                                             "host"));
+        const char *host =
+                json_string_value(json_object_get(json_object_get(first, "labels"), "host"));
         char name[256] = "localhost";
 
         if (!host || !dns_name_valid(host, 253)) {
@@ -450,11 +501,10 @@ static void dispatch(json_t *batch) {
         external_url(batch, ext, sizeof ext);
         told = c.send_resolved ? json_incref(batch) : only_firing(batch);
         groups = webhook_groups(told);
-        json_array_foreach(groups, i, g)
-                render_group(out, g, &c, ext);
-        if (c.alertmanager_url[0] && webhook_alertmanager_url(c.alertmanager_url, am_url,
-                                                              sizeof am_url) == 0 &&
-            (am_body = webhook_alertmanager_body(batch, ext)))
+        json_array_foreach(groups, i, g) render_group(out, g, &c, ext);
+        if (c.alertmanager_url[0] &&
+            webhook_alertmanager_url(c.alertmanager_url, am_url, sizeof am_url) == 0 &&
+            (am_body = webhook_alertmanager_body(batch, ext, am_valid_until())))
                 out->am = http_delivery(am_url, am_body);
 
         pthread_mutex_lock(&N.lock);
@@ -464,8 +514,11 @@ static void dispatch(json_t *batch) {
                 for (size_t k = 0; k < out->n_webhook[w]; k++)
                         if (d)
                                 dest_push(d, out->webhook[w][k]);
-                        else
+                        else { /* every slot busy draining a URL no longer set */
                                 delivery_free(out->webhook[w][k]);
+                                N.totals[DEST_WEBHOOK][RESULT_DROPPED]++;
+                                N.totals_dirty = true;
+                        }
                 if (d)
                         dest_start(d);
         }
@@ -548,7 +601,9 @@ int alerts_notify_start(void) {
         }
         pthread_condattr_destroy(&ca);
         N.stopping = false;
-        N.am_next_usec = 0; /* at once: what fired before a restart is fresh again */
+        /* Soon: what fired before a restart is fresh again once the engine
+         * has loaded its states (at its start, from the helper). */
+        N.am_next_usec = now_usec() + AM_FIRST_REFRESH_S * 1000000ull;
         if (pthread_create(&N.dispatcher, NULL, dispatcher_main, NULL) != 0) {
                 pthread_cond_destroy(&N.cond);
                 webhook_global_done();
@@ -600,11 +655,9 @@ static json_t *dest_json(const struct dest *d) {
 
         webhook_url_host(d->url, host, sizeof host);
         return json_pack("{s:s*, s:I, s:I, s:I, s:s?, s:I}", "url_host",
-                         d->kind == DEST_MAIL ? NULL : host, "sent",
-                         (json_int_t)d->sent, "failed", (json_int_t)d->failed, "dropped",
-                         (json_int_t)d->dropped, "last_error",
-                         d->last_error[0] ? d->last_error : NULL, "queued",
-                         (json_int_t)d->queued);
+                         d->kind == DEST_MAIL ? NULL : host, "sent", (json_int_t)d->sent, "failed",
+                         (json_int_t)d->failed, "dropped", (json_int_t)d->dropped, "last_error",
+                         d->last_error[0] ? d->last_error : NULL, "queued", (json_int_t)d->queued);
 }
 
 json_t *alerts_notify_status(void) {
@@ -614,9 +667,33 @@ json_t *alerts_notify_status(void) {
         for (size_t i = 0; hooks && i < ELEMENTSOF(N.webhooks); i++)
                 if (N.webhooks[i].url[0])
                         json_array_append_new(hooks, dest_json(&N.webhooks[i]));
-        out = json_pack("{s:o*, s:o*, s:o*, s:I}", "webhooks", hooks, "mail",
-                        dest_json(&N.mail), "alertmanager", dest_json(&N.am), "dropped_batches",
+        out = json_pack("{s:o*, s:o*, s:o*, s:I}", "webhooks", hooks, "mail", dest_json(&N.mail),
+                        "alertmanager", dest_json(&N.am), "dropped_batches",
                         (json_int_t)N.dropped_batches);
         pthread_mutex_unlock(&N.lock);
         return out;
+}
+
+json_t *alerts_notify_gauges(void) {
+        _cleanup_(json_decrefp) json_t *v = NULL;
+        json_t *samples = json_array();
+
+        if (!samples)
+                return NULL;
+        if (module_state_read(module_alerts.name, TOTALS_KEY, &v) < 0)
+                v = NULL;
+        for (int k = 0; k < _DEST_MAX; k++)
+                for (int r = 0; r < _RESULT_MAX; r++) {
+                        json_t *n =
+                                json_object_get(json_object_get(v, kind_names[k]), result_names[r]);
+                        json_array_append_new(
+                                samples,
+                                json_pack("{s:{s:s, s:s}, s:I}", "labels", "receiver",
+                                          kind_names[k], "result", result_names[r], "value",
+                                          json_is_integer(n) ? json_integer_value(n) : 0));
+                }
+        return json_pack("{s:s, s:s, s:s, s:o}", "name", "steward_alerts_notifications_total",
+                         "type", "counter", "help",
+                         "Alert notifications by receiver and result since the daemon started",
+                         "samples", samples);
 }

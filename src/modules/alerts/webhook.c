@@ -52,8 +52,7 @@ void webhook_time(int64_t t, char buf[static 32]) {
         struct tm tm;
         time_t tt = (time_t)t;
 
-        if (t <= 0 || !gmtime_r(&tt, &tm) ||
-            strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 snprintf(buf, 32, "0001-01-01T00:00:00Z");
 }
 
@@ -72,11 +71,11 @@ json_t *webhook_groups(json_t *alerts) {
                 json_t *g = NULL, *each;
                 size_t k;
 
-                json_array_foreach(groups, k, each)
-                        if (STREQ(rule_of(json_array_get(each, 0)), rule_of(a))) {
-                                g = each;
-                                break;
-                        }
+                json_array_foreach(groups, k,
+                                   each) if (STREQ(rule_of(json_array_get(each, 0)), rule_of(a))) {
+                        g = each;
+                        break;
+                }
                 if (!g) {
                         g = json_array();
                         if (!g || json_array_append_new(groups, g) < 0) {
@@ -128,11 +127,10 @@ static json_t *string_map(json_t *v) {
 
         if (!out)
                 return NULL;
-        json_object_foreach(v, k, m)
-                if (json_is_string(m) && json_object_set(out, k, m) < 0) {
-                        json_decref(out);
-                        return NULL;
-                }
+        json_object_foreach(v, k, m) if (json_is_string(m) && json_object_set(out, k, m) < 0) {
+                json_decref(out);
+                return NULL;
+        }
         return out;
 }
 
@@ -192,7 +190,7 @@ json_t *webhook_body(json_t *group, const char *external_url) {
         return body;
 }
 
-json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url) {
+json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url, int64_t valid_until) {
         json_t *out = json_array(), *a;
         size_t i;
 
@@ -203,12 +201,13 @@ json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url) {
                 json_t *one;
 
                 webhook_time(time_of(a, "starts_at"), starts);
-                webhook_time(time_of(a, "ends_at"), ends);
+                webhook_time(firing(a) ? valid_until : time_of(a, "ends_at"), ends);
                 one = json_pack("{s:o, s:o, s:s, s:s}", "labels",
                                 string_map(json_object_get(a, "labels")), "annotations",
                                 string_map(json_object_get(a, "annotations")), "startsAt", starts,
                                 "generatorURL", external_url);
-                if (one && !firing(a) && json_object_set_new(one, "endsAt", json_string(ends)) < 0)
+                if (one && (!firing(a) || valid_until > 0) &&
+                    json_object_set_new(one, "endsAt", json_string(ends)) < 0)
                         json_decref(TAKE_PTR(one));
                 if (!one || json_array_append_new(out, one) < 0) {
                         json_decref(out);

@@ -37,10 +37,11 @@ json_t *webhook_groups(json_t *alerts);
 json_t *webhook_body(json_t *group, const char *external_url);
 
 /* The body of POST BASE/api/v2/alerts: [{"labels", "annotations",
- * "startsAt", "endsAt", "generatorURL"}] for every alert of the array; a
- * firing alert's endsAt is left out (Alertmanager then resolves it past
- * its resolve_timeout unless it is sent again). */
-json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url);
+ * "startsAt", "endsAt", "generatorURL"}] for every alert of the array.  A
+ * firing alert's endsAt is valid_until (unix; 0: left out), as Prometheus
+ * does: Alertmanager keeps it firing that long without depending on its
+ * resolve_timeout, and resolves it then unless it is sent again. */
+json_t *webhook_alertmanager_body(json_t *alerts, const char *external_url, int64_t valid_until);
 
 /* BASE/api/v2/alerts for an Alertmanager base URL (a trailing '/' of BASE
  * is not doubled).  -ENAMETOOLONG when it does not fit. */
@@ -48,9 +49,9 @@ int webhook_alertmanager_url(const char *base, char *buf, size_t len);
 
 /* What a POST came to. */
 enum webhook_outcome {
-        WEBHOOK_OK,        /* 2xx */
-        WEBHOOK_RETRY,     /* 5xx, 429 or no answer (network, timeout): try again later */
-        WEBHOOK_FAILED,    /* any other status: trying again would not help */
+        WEBHOOK_OK,     /* 2xx */
+        WEBHOOK_RETRY,  /* 5xx, 429 or no answer (network, timeout): try again later */
+        WEBHOOK_FAILED, /* any other status: trying again would not help */
 };
 
 /* POSTs body (JSON) to url: TLS verified, no redirects, no proxy, 10 s in
