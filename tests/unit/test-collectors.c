@@ -297,7 +297,7 @@ static char *run_at(int (*fn)(struct expo *, int), int fd) {
 
 static void test_sysfs(void **state) {
         char root[] = "/tmp/test-collectors.XXXXXX";
-        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL;
+        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL;
         int fd;
 
         assert_non_null(mkdtemp(root));
@@ -331,6 +331,36 @@ static void test_sysfs(void **state) {
                 buf_free(&b);
                 netclass_done();
         }
+        {
+                struct buf b;
+                struct expo e;
+                char target[600], link[600];
+                buf_init(&b, 1UL << 16);
+                expo_init(&e, &b);
+                assert_int_equal(collect_hwmon_at(&e, fd), -ENODATA); /* none: a failure */
+                buf_free(&b);
+                put(root, "devices/platform/coretemp.0/temp2_input", "51000\n");
+                put(root, "devices/platform/coretemp.0/temp2_label", "Core 0\n");
+                put(root, "class/hwmon/hwmon0/name", "coretemp\n");
+                put(root, "class/hwmon/hwmon0/temp1_input", "45000\n");
+                put(root, "class/hwmon/hwmon0/temp1_crit", "100000\n");
+                put(root, "class/hwmon/hwmon0/temp1_crit_alarm", "0\n");
+                put(root, "class/hwmon/hwmon0/temp1_label", "Package id 0\n");
+                put(root, "class/hwmon/hwmon0/uevent", "x\n");
+                snprintf(target, sizeof target, "%s/devices/platform/coretemp.0", root);
+                snprintf(link, sizeof link, "%s/class/hwmon/hwmon0/device", root);
+                assert_int_equal(symlink(target, link), 0);
+                put(root, "class/hwmon/hwmon1/name", "NCT6775\n");
+                put(root, "class/hwmon/hwmon1/fan1_input", "1200\n");
+                put(root, "class/hwmon/hwmon1/fan1_alarm", "0\n");
+                put(root, "class/hwmon/hwmon1/in0_input", "1032\n");
+                put(root, "class/hwmon/hwmon1/power1_average", "15500000\n");
+                put(root, "class/hwmon/hwmon1/energy1_input", "2500000\n");
+                put(root, "class/hwmon/hwmon1/beep_enable", "1\n");
+                put(root, "class/hwmon/hwmon1/pwm1", "128\n");
+                put(root, "class/hwmon/hwmon1/humidity1_input", "450000\n");
+                hwmon_out = run_at(collect_hwmon_at, fd);
+        }
         freq = run_at(collect_cpufreq_at, fd);
         thermal = run_at(collect_thermal_at, fd);
         close(fd);
@@ -348,6 +378,29 @@ static void test_sysfs(void **state) {
         assert_has(thermal, "node_cooling_device_max_state{name=\"0\",type=\"Processor\"} 10\n");
         assert_has(thermal, "node_cooling_device_cur_state{name=\"0\",type=\"Processor\"} 0\n");
         assert_has(dmi_out, "node_dmi_info{bios_version=\"1.16.2-debian-1.16.2-1\",system_vendor=\"QEMU\"} 1\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_temp_celsius Hardware monitor for temperature (input)\n"
+                              "# TYPE node_hwmon_temp_celsius gauge\n"
+                              "node_hwmon_temp_celsius{chip=\"platform_coretemp_0\",sensor=\"temp1\"} 45\n"
+                              "node_hwmon_temp_celsius{chip=\"platform_coretemp_0\",sensor=\"temp2\"} 51\n");
+        assert_has(hwmon_out, "node_hwmon_temp_crit_celsius{chip=\"platform_coretemp_0\",sensor=\"temp1\"} 100\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_temp_crit_alarm_celsius Hardware monitor for temperature (crit_alarm)\n");
+        assert_has(hwmon_out, "node_hwmon_sensor_label{chip=\"platform_coretemp_0\",label=\"Package id 0\",sensor=\"temp1\"} 1\n");
+        assert_has(hwmon_out, "node_hwmon_sensor_label{chip=\"platform_coretemp_0\",label=\"Core 0\",sensor=\"temp2\"} 1\n");
+        assert_has(hwmon_out, "node_hwmon_chip_names{chip=\"platform_coretemp_0\",chip_name=\"coretemp\"} 1\n");
+        assert_has(hwmon_out, "node_hwmon_chip_names{chip=\"nct6775\",chip_name=\"nct6775\"} 1\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_fan_rpm Hardware monitor for fan revolutions per minute (input)\n"
+                              "# TYPE node_hwmon_fan_rpm gauge\n"
+                              "node_hwmon_fan_rpm{chip=\"nct6775\",sensor=\"fan1\"} 1200\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_fan_alarm Hardware sensor alarm status (fan)\n");
+        assert_has(hwmon_out, "node_hwmon_in_volts{chip=\"nct6775\",sensor=\"in0\"} 1.032\n");
+        assert_has(hwmon_out, "node_hwmon_power_average_watt{chip=\"nct6775\",sensor=\"power1\"} 15.5\n");
+        assert_has(hwmon_out, "# TYPE node_hwmon_energy_joule_total counter\n"
+                              "node_hwmon_energy_joule_total{chip=\"nct6775\",sensor=\"energy1\"} 2.5\n");
+        assert_has(hwmon_out, "node_hwmon_beep_enabled{chip=\"nct6775\",sensor=\"beep_enable0\"} 1\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_pwm Hardware monitor pwm element \n");
+        assert_has(hwmon_out, "node_hwmon_pwm{chip=\"nct6775\",sensor=\"pwm1\"} 128\n");
+        assert_has(hwmon_out, "node_hwmon_humidity{chip=\"nct6775\",sensor=\"humidity1\"} 0.45\n");
+        assert_null(strstr(hwmon_out, "uevent"));
         assert_int_equal(nftw_rm(root), 0);
 }
 

@@ -74,3 +74,6 @@ int collect_thermal_at(struct expo *e, int sysfd);
  * kept until netclass_done(); -ENODATA when the host has none, as
  * node_exporter fails it. */
 int collect_dmi_at(struct expo *e, int sysfd);
+/* hwmon (class/hwmon/): node_exporter 1.5's node_hwmon_* families;
+ * -ENODATA without class/hwmon, as node_exporter fails it (hwmon.c). */
+int collect_hwmon_at(struct expo *e, int sysfd);

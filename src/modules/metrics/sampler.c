@@ -1090,6 +1090,10 @@ static int collect_dmi_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_dmi_at(e, sampler.sysfd);
 }
 
+static int collect_hwmon_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_hwmon_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1140,6 +1144,7 @@ static const struct collector collectors[] = {
         {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
         {"filesystem", .own = collect_mounts_locked},
+        {"hwmon", .own = collect_hwmon_locked},
         {"loadavg", {{SRC_LOADAVG, collect_loadavg}}},
         {"meminfo", {{SRC_MEMINFO, collect_meminfo}}},
         {"netclass", .own = netclass_collect},
