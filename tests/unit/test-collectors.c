@@ -297,7 +297,7 @@ static char *run_at(int (*fn)(struct expo *, int), int fd) {
 
 static void test_sysfs(void **state) {
         char root[] = "/tmp/test-collectors.XXXXXX";
-        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL;
+        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL, *edac_out = NULL;
         int fd;
 
         assert_non_null(mkdtemp(root));
@@ -361,6 +361,13 @@ static void test_sysfs(void **state) {
                 put(root, "class/hwmon/hwmon1/humidity1_input", "450000\n");
                 hwmon_out = run_at(collect_hwmon_at, fd);
         }
+        put(root, "devices/system/edac/mc/mc0/ce_count", "3\n");
+        put(root, "devices/system/edac/mc/mc0/ce_noinfo_count", "1\n");
+        put(root, "devices/system/edac/mc/mc0/ue_count", "0\n");
+        put(root, "devices/system/edac/mc/mc0/ue_noinfo_count", "0\n");
+        put(root, "devices/system/edac/mc/mc0/csrow0/ce_count", "2\n");
+        put(root, "devices/system/edac/mc/mc0/csrow0/ue_count", "0\n");
+        edac_out = run_at(collect_edac_at, fd);
         freq = run_at(collect_cpufreq_at, fd);
         thermal = run_at(collect_thermal_at, fd);
         close(fd);
@@ -401,6 +408,12 @@ static void test_sysfs(void **state) {
         assert_has(hwmon_out, "node_hwmon_pwm{chip=\"nct6775\",sensor=\"pwm1\"} 128\n");
         assert_has(hwmon_out, "node_hwmon_humidity{chip=\"nct6775\",sensor=\"humidity1\"} 0.45\n");
         assert_null(strstr(hwmon_out, "uevent"));
+        assert_has(edac_out, "# HELP node_edac_correctable_errors_total Total correctable memory errors.\n"
+                             "# TYPE node_edac_correctable_errors_total counter\n"
+                             "node_edac_correctable_errors_total{controller=\"0\"} 3\n");
+        assert_has(edac_out, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"} 1\n"
+                             "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"} 2\n");
+        assert_has(edac_out, "node_edac_uncorrectable_errors_total{controller=\"0\"} 0\n");
         assert_int_equal(nftw_rm(root), 0);
 }
 

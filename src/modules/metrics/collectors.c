@@ -1094,3 +1094,63 @@ int collect_dmi_at(struct expo *e, int sysfd) {
         expo_u64(e, 1);
         return 0;
 }
+
+/* ---- edac ------------------------------------------------------------------------------ */
+
+int collect_edac_at(struct expo *e, int sysfd) {
+        static const struct {
+                const char *name, *help, *file, *row_file; /* row_file: per csrow; NULL: per controller */
+        } fams[] = {
+                {"node_edac_correctable_errors_total", "Total correctable memory errors.", "ce_count",
+                 NULL},
+                {"node_edac_csrow_correctable_errors_total",
+                 "Total correctable memory errors for this csrow.", "ce_noinfo_count", "ce_count"},
+                {"node_edac_csrow_uncorrectable_errors_total",
+                 "Total uncorrectable memory errors for this csrow.", "ue_noinfo_count", "ue_count"},
+                {"node_edac_uncorrectable_errors_total", "Total uncorrectable memory errors.",
+                 "ue_count", NULL},
+        };
+        _cleanup_free_ unsigned *mcs = NULL;
+        size_t n = 0;
+        int r = numbered_entries(sysfd, "devices/system/edac/mc", "mc", &mcs, &n);
+
+        if (r < 0 || n == 0)
+                return r;
+        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
+                expo_family(e, fams[f].name, "counter", fams[f].help);
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ unsigned *rows = NULL;
+                        char dir[64], path[128], mc[16];
+                        size_t nr = 0;
+                        int64_t v;
+
+                        snprintf(dir, sizeof dir, "devices/system/edac/mc/mc%u", mcs[i]);
+                        snprintf(mc, sizeof mc, "%u", mcs[i]);
+                        snprintf(path, sizeof path, "%s/%s", dir, fams[f].file);
+                        if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
+                                return -EINVAL; /* as node_exporter: the controller's counts are required */
+                        expo_sample(e, fams[f].name);
+                        expo_label(e, "controller", mc);
+                        if (fams[f].row_file)
+                                expo_label(e, "csrow", "unknown");
+                        expo_i64(e, v);
+                        if (!fams[f].row_file)
+                                continue;
+                        r = numbered_entries(sysfd, dir, "csrow", &rows, &nr);
+                        if (r < 0)
+                                return r;
+                        for (size_t k = 0; k < nr; k++) {
+                                char row[16];
+                                snprintf(path, sizeof path, "%s/csrow%u/%s", dir, rows[k], fams[f].row_file);
+                                if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
+                                        return -EINVAL;
+                                snprintf(row, sizeof row, "%u", rows[k]);
+                                expo_sample(e, fams[f].name);
+                                expo_label(e, "controller", mc);
+                                expo_label(e, "csrow", row);
+                                expo_i64(e, v);
+                        }
+                }
+        }
+        return 0;
+}

@@ -77,3 +77,7 @@ int collect_dmi_at(struct expo *e, int sysfd);
 /* hwmon (class/hwmon/): node_exporter 1.5's node_hwmon_* families;
  * -ENODATA without class/hwmon, as node_exporter fails it (hwmon.c). */
 int collect_hwmon_at(struct expo *e, int sysfd);
+/* edac (devices/system/edac/mc/mcN): node_edac_{,un}correctable_errors_total
+ * {controller} and node_edac_csrow_{,un}correctable_errors_total{controller,
+ * csrow} (csrow "unknown": the noinfo counts).  None without EDAC. */
+int collect_edac_at(struct expo *e, int sysfd);

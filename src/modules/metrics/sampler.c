@@ -1094,6 +1094,10 @@ static int collect_hwmon_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_hwmon_at(e, sampler.sysfd);
 }
 
+static int collect_edac_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_edac_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1141,6 +1145,7 @@ static const struct collector collectors[] = {
         {"cpufreq", .own = collect_cpufreq_locked},
         {"diskstats", .own = collect_disks_locked},
         {"dmi", .own = collect_dmi_locked},
+        {"edac", .own = collect_edac_locked},
         {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
         {"filesystem", .own = collect_mounts_locked},
