@@ -297,7 +297,7 @@ static char *run_at(int (*fn)(struct expo *, int), int fd) {
 
 static void test_sysfs(void **state) {
         char root[] = "/tmp/test-collectors.XXXXXX";
-        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL, *edac_out = NULL;
+        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL, *edac_out = NULL, *ps_out = NULL;
         int fd;
 
         assert_non_null(mkdtemp(root));
@@ -368,6 +368,22 @@ static void test_sysfs(void **state) {
         put(root, "devices/system/edac/mc/mc0/csrow0/ce_count", "2\n");
         put(root, "devices/system/edac/mc/mc0/csrow0/ue_count", "0\n");
         edac_out = run_at(collect_edac_at, fd);
+        {
+                struct buf b;
+                struct expo e;
+                buf_init(&b, 1UL << 16);
+                expo_init(&e, &b);
+                assert_int_equal(collect_power_supply_at(&e, fd), -ENODATA);
+                buf_free(&b);
+        }
+        put(root, "class/power_supply/BAT0/capacity", "87\n");
+        put(root, "class/power_supply/BAT0/energy_now", "41500000\n");
+        put(root, "class/power_supply/BAT0/temp", "295\n");
+        put(root, "class/power_supply/BAT0/status", "Discharging\n");
+        put(root, "class/power_supply/BAT0/type", "Battery\n");
+        put(root, "class/power_supply/AC/online", "0\n");
+        put(root, "class/power_supply/AC/type", "Mains\n");
+        ps_out = run_at(collect_power_supply_at, fd);
         freq = run_at(collect_cpufreq_at, fd);
         thermal = run_at(collect_thermal_at, fd);
         close(fd);
@@ -414,6 +430,14 @@ static void test_sysfs(void **state) {
         assert_has(edac_out, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"} 1\n"
                              "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"} 2\n");
         assert_has(edac_out, "node_edac_uncorrectable_errors_total{controller=\"0\"} 0\n");
+        assert_has(ps_out, "# HELP node_power_supply_capacity capacity value of /sys/class/power_supply/<power_supply>.\n"
+                           "# TYPE node_power_supply_capacity gauge\n"
+                           "node_power_supply_capacity{power_supply=\"BAT0\"} 87\n");
+        assert_has(ps_out, "node_power_supply_energy_watthour{power_supply=\"BAT0\"} 41.5\n");
+        assert_has(ps_out, "node_power_supply_temp_celsius{power_supply=\"BAT0\"} 29.5\n");
+        assert_has(ps_out, "node_power_supply_online{power_supply=\"AC\"} 0\n");
+        assert_has(ps_out, "node_power_supply_info{power_supply=\"AC\",type=\"Mains\"} 1\n");
+        assert_has(ps_out, "node_power_supply_info{power_supply=\"BAT0\",status=\"Discharging\",type=\"Battery\"} 1\n");
         assert_int_equal(nftw_rm(root), 0);
 }
 

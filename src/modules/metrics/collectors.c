@@ -1154,3 +1154,162 @@ int collect_edac_at(struct expo *e, int sysfd) {
         }
         return 0;
 }
+
+/* ---- powersupplyclass -------------------------------------------------------------------- */
+
+#define PS_MAX 16 /* supplies; more are left out */
+
+static const struct {
+        const char *metric, *file;
+        double div; /* node_exporter's scale: µA, µV, µWh, µW are divided by 1e6, tenths of °C by 10 */
+} ps_values[] = {
+        {"authentic", "authentic", 1},
+        {"calibrate", "calibrate", 1},
+        {"capacity", "capacity", 1},
+        {"capacity_alert_max", "capacity_alert_max", 1},
+        {"capacity_alert_min", "capacity_alert_min", 1},
+        {"charge_ampere", "charge_now", 1e6},
+        {"charge_control_limit", "charge_control_limit", 1e6},
+        {"charge_control_limit_max", "charge_control_limit_max", 1e6},
+        {"charge_counter", "charge_counter", 1e6},
+        {"charge_empty", "charge_empty", 1e6},
+        {"charge_empty_design", "charge_empty_design", 1e6},
+        {"charge_full", "charge_full", 1e6},
+        {"charge_full_design", "charge_full_design", 1e6},
+        {"charge_term_current", "charge_term_current", 1e6},
+        {"constant_charge_current", "constant_charge_current", 1e6},
+        {"constant_charge_current_max", "constant_charge_current_max", 1e6},
+        {"constant_charge_voltage", "constant_charge_voltage", 1e6},
+        {"constant_charge_voltage_max", "constant_charge_voltage_max", 1e6},
+        {"current_ampere", "current_now", 1e6},
+        {"current_boot", "current_boot", 1e6},
+        {"current_max", "current_max", 1e6},
+        {"cyclecount", "cycle_count", 1},
+        {"energy_empty", "energy_empty", 1e6},
+        {"energy_empty_design", "energy_empty_design", 1e6},
+        {"energy_full", "energy_full", 1e6},
+        {"energy_full_design", "energy_full_design", 1e6},
+        {"energy_watthour", "energy_now", 1e6},
+        {"input_current_limit", "input_current_limit", 1e6},
+        {"online", "online", 1},
+        {"power_watt", "power_now", 1e6},
+        {"precharge_current", "precharge_current", 1e6},
+        {"present", "present", 1},
+        {"temp_alert_max_celsius", "temp_alert_max", 10},
+        {"temp_alert_min_celsius", "temp_alert_min", 10},
+        {"temp_ambient_celsius", "temp_ambient", 10},
+        {"temp_ambient_max_celsius", "temp_ambient_max", 10},
+        {"temp_ambient_min_celsius", "temp_ambient_min", 10},
+        {"temp_celsius", "temp", 10},
+        {"temp_max_celsius", "temp_max", 10},
+        {"temp_min_celsius", "temp_min", 10},
+        {"time_to_empty_seconds", "time_to_empty_now", 1},
+        {"time_to_full_seconds", "time_to_full_now", 1},
+        {"voltage_boot", "voltage_boot", 1e6},
+        {"voltage_max", "voltage_max", 1e6},
+        {"voltage_max_design", "voltage_max_design", 1e6},
+        {"voltage_min", "voltage_min", 1e6},
+        {"voltage_min_design", "voltage_min_design", 1e6},
+        {"voltage_ocv", "voltage_ocv", 1e6},
+        {"voltage_volt", "voltage_now", 1e6},
+};
+
+/* The info labels in their output order (sorted); "power_supply" is the name. */
+static const char *const ps_info[] = {"capacity_level", "charge_type",   "health", "manufacturer",
+                                      "model_name",     "power_supply",  "scope",  "serial_number",
+                                      "status",         "technology",    "type",   "usb_type"};
+
+struct ps_one {
+        char name[NAME_MAX + 1];
+        int64_t v[ELEMENTSOF(ps_values)];
+        uint64_t have; /* bit per ps_values row */
+        char info[ELEMENTSOF(ps_info)][NAME_MAX + 1];
+};
+
+static int ps_cmp(const void *a, const void *b) {
+        return strcmp(((const struct ps_one *)a)->name, ((const struct ps_one *)b)->name);
+}
+
+static int ps_read_all(int sysfd, struct ps_one *ps, size_t *ret_n) {
+        int fd = openat(sysfd, "class/power_supply", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return errno == ENOENT ? -ENODATA : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d)) && n < PS_MAX) {
+                struct ps_one *p = &ps[n];
+                char path[NAME_MAX + 64];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                *p = (struct ps_one){0};
+                snprintf(p->name, sizeof p->name, "%s", de->d_name);
+                for (size_t k = 0; k < ELEMENTSOF(ps_values); k++) {
+                        snprintf(path, sizeof path, "class/power_supply/%s/%s", p->name, ps_values[k].file);
+                        if (sysfs_i64(sysfd, path, &p->v[k]) >= 0)
+                                p->have |= UINT64_C(1) << k;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(ps_info); k++) {
+                        if (STREQ(ps_info[k], "power_supply")) {
+                                snprintf(p->info[k], sizeof p->info[k], "%s", p->name);
+                                continue;
+                        }
+                        snprintf(path, sizeof path, "class/power_supply/%s/%s", p->name, ps_info[k]);
+                        if (sysfs_text(sysfd, path, p->info[k], sizeof p->info[k]) < 0)
+                                p->info[k][0] = '\0';
+                }
+                n++;
+        }
+        closedir(d);
+        qsort(ps, n, sizeof *ps, ps_cmp);
+        *ret_n = n;
+        return 0;
+}
+
+int collect_power_supply_at(struct expo *e, int sysfd) {
+        _cleanup_free_ struct ps_one *ps = calloc(PS_MAX, sizeof *ps);
+        size_t n = 0;
+        int r;
+
+        if (!ps)
+                return -ENOMEM;
+        r = ps_read_all(sysfd, ps, &n);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < ELEMENTSOF(ps_values); k++) {
+                char name[96], help[160];
+                bool any = false;
+
+                snprintf(name, sizeof name, "node_power_supply_%s", ps_values[k].metric);
+                snprintf(help, sizeof help, "%s value of /sys/class/power_supply/<power_supply>.",
+                         ps_values[k].metric);
+                for (size_t i = 0; i < n; i++) {
+                        if (!(ps[i].have & (UINT64_C(1) << k)))
+                                continue;
+                        if (!any)
+                                expo_family(e, name, "gauge", help);
+                        any = true;
+                        expo_sample(e, name);
+                        expo_label(e, "power_supply", ps[i].name);
+                        expo_double(e, (double)ps[i].v[k] / ps_values[k].div);
+                }
+        }
+        if (n > 0)
+                expo_family(e, "node_power_supply_info", "gauge",
+                            "info of /sys/class/power_supply/<power_supply>.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_power_supply_info");
+                for (size_t k = 0; k < ELEMENTSOF(ps_info); k++)
+                        if (ps[i].info[k][0])
+                                expo_label(e, ps_info[k], ps[i].info[k]);
+                expo_u64(e, 1);
+        }
+        return 0;
+}

@@ -81,3 +81,7 @@ int collect_hwmon_at(struct expo *e, int sysfd);
  * {controller} and node_edac_csrow_{,un}correctable_errors_total{controller,
  * csrow} (csrow "unknown": the noinfo counts).  None without EDAC. */
 int collect_edac_at(struct expo *e, int sysfd);
+/* powersupplyclass (class/power_supply/NAME): node_power_supply_* with
+ * node_exporter 1.5's names and scales, and node_power_supply_info;
+ * -ENODATA without class/power_supply, as node_exporter fails it. */
+int collect_power_supply_at(struct expo *e, int sysfd);

@@ -1098,6 +1098,10 @@ static int collect_edac_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_edac_at(e, sampler.sysfd);
 }
 
+static int collect_power_supply_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_power_supply_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1159,6 +1163,7 @@ static const struct collector collectors[] = {
           {SRC_NETSTAT, collect_netstat},
           {SRC_SNMP6, collect_snmp6, .optional = true}}},
         {"os", .own = collect_os_locked},
+        {"powersupplyclass", .own = collect_power_supply_locked},
         {"pressure",
          {{SRC_PSI_CPU, collect_psi_cpu},
           {SRC_PSI_IO, collect_psi_io},
