@@ -954,28 +954,49 @@ int collect_cpufreq_at(struct expo *e, int sysfd) {
                  "Minimum scaled CPU thread frequency in hertz."},
         };
         _cleanup_free_ unsigned *cpus = NULL;
+        _cleanup_free_ int64_t *khz = NULL; /* [cpu][file], -1: none */
         size_t n = 0;
         int r = numbered_entries(sysfd, "devices/system/cpu", "cpu", &cpus, &n);
 
-        if (r < 0)
+        if (r < 0 || n == 0)
                 return r;
+        khz = calloc(n * ELEMENTSOF(f), sizeof *khz);
+        if (!khz)
+                return -ENOMEM;
+        /* One directory a CPU: a CPU without cpufreq costs one failed open. */
+        for (size_t i = 0; i < n; i++) {
+                char dir[64];
+                int fd;
+
+                for (size_t k = 0; k < ELEMENTSOF(f); k++)
+                        khz[i * ELEMENTSOF(f) + k] = -1;
+                snprintf(dir, sizeof dir, "devices/system/cpu/cpu%u/cpufreq", cpus[i]);
+                fd = openat(sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                for (size_t k = 0; k < ELEMENTSOF(f); k++) {
+                        int64_t v;
+                        /* cpuinfo_cur_freq is root's only: left out, as for node_exporter as a user */
+                        if (sysfs_i64(fd, f[k].file, &v) >= 0 && v >= 0)
+                                khz[i * ELEMENTSOF(f) + k] = v;
+                }
+                close(fd);
+        }
         for (size_t k = 0; k < ELEMENTSOF(f); k++) {
                 bool any = false;
                 for (size_t i = 0; i < n; i++) {
-                        char path[96], id[16];
-                        int64_t khz;
+                        int64_t v = khz[i * ELEMENTSOF(f) + k];
+                        char id[16];
 
-                        snprintf(path, sizeof path, "devices/system/cpu/cpu%u/cpufreq/%s", cpus[i],
-                                 f[k].file);
-                        if (sysfs_i64(sysfd, path, &khz) < 0 || khz < 0)
-                                continue; /* no cpufreq, or root's only (cpuinfo_cur_freq) */
+                        if (v < 0)
+                                continue;
                         if (!any)
                                 expo_family(e, f[k].name, "gauge", f[k].help);
                         any = true;
                         snprintf(id, sizeof id, "%u", cpus[i]);
                         expo_sample(e, f[k].name);
                         expo_label(e, "cpu", id);
-                        expo_u64(e, mul_sat_u64((uint64_t)khz, 1000));
+                        expo_u64(e, mul_sat_u64((uint64_t)v, 1000));
                 }
         }
         return 0;
