@@ -49,7 +49,7 @@ struct hw_sensor {
 
 struct hw_entry {
         char family[128];
-        char help[160];
+        char help[192];
         bool counter;
         char chip[128];
         char sensor[64];
@@ -201,7 +201,7 @@ static struct hw_entry *add(struct hw_out *o) {
  * rules; false to leave it out. */
 static bool element_family(const char *type, const char *element, bool has_bare, char *family,
                            size_t fsize, char *help, size_t hsize, double *scale, bool *counter) {
-        char name[128], el[64];
+        char name[96], el[48];
         const char *shown = element;
 
         clean_name(element, strlen(element), el, sizeof el);
@@ -368,7 +368,7 @@ static void chip_name(int hwfd, const char *entry, char *chip, size_t size) {
                 k = readlink(link, path, sizeof path - 1);
                 close(fd);
                 if (k > 0) {
-                        char *name, *slash, dev_name[128], dev_type[128];
+                        char *name, *slash, dev_name[63], dev_type[63];
                         path[k] = '\0';
                         name = strrchr(path, '/');
                         if (name) {
