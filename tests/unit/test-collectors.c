@@ -173,6 +173,56 @@ static void test_softnet_vmstat_schedstat(void **state) {
         bad(collect_schedstat, "cpu0 1 2 3\n");
 }
 
+static void test_mdadm(void **state) {
+        _cleanup_free_ char *o = good(
+                collect_mdadm,
+                "Personalities : [raid1] [raid6] [raid5] [raid4] [raid0]\n"
+                "md3 : active raid6 sda1[8] sdh1[7] sdg1[6] sdf1[5] sde1[11] sdd1[3] sdc1[10] sdb1[9] sdi1[12](S)\n"
+                "      5853468288 blocks super 1.2 level 6, 64k chunk, algorithm 2 [8/8] [UUUUUUUU]\n"
+                "\n"
+                "md127 : active raid1 sdi2[0] sdj2[1](F)\n"
+                "      312319552 blocks [2/1] [U_]\n"
+                "\n"
+                "md0 : active raid1 sdb1[1] sda1[0]\n"
+                "      248896 blocks [2/2] [UU]\n"
+                "      [=>...................]  recovery =  8.5% (16775552/195310144) finish=17.0min speed=259783K/sec\n"
+                "\n"
+                "md4 : inactive raid1 sda3[0](F) sdb3[1](S)\n"
+                "      4883648 blocks [2/2] [UU]\n"
+                "\n"
+                "md6 : active raid0 sdb2[1] sda2[0]\n"
+                "      1953260544 blocks super 1.2 512k chunks\n"
+                "      resync=DELAYED\n"
+                "\n"
+                "md7 : active raid1 sdb3[1] sda3[0]\n"
+                "      1000 blocks super 1.2 [2/2] [UU]\n"
+                "      bitmap: 1/8 pages [4KB], 65536KB chunk\n"
+                "      [====>................]  check = 22.5% (225/1000) finish=1.0min speed=1K/sec\n"
+                "\n"
+                "unused devices: <none>\n");
+
+        assert_has(o, "# HELP node_md_disks Number of active/failed/spare disks of device.\n");
+        assert_has(o, "node_md_disks{device=\"md3\",state=\"active\"} 8\n");
+        assert_has(o, "node_md_disks{device=\"md3\",state=\"spare\"} 1\n");
+        assert_has(o, "node_md_disks{device=\"md127\",state=\"active\"} 1\n");
+        assert_has(o, "node_md_disks{device=\"md127\",state=\"failed\"} 1\n");
+        assert_has(o, "node_md_disks_required{device=\"md3\"} 8\n");
+        assert_has(o, "node_md_blocks{device=\"md3\"} 5853468288\n");
+        assert_has(o, "node_md_state{device=\"md0\",state=\"recovering\"} 1\n");
+        assert_has(o, "node_md_state{device=\"md0\",state=\"active\"} 0\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md0\"} 16775552\n");
+        assert_has(o, "node_md_state{device=\"md4\",state=\"inactive\"} 1\n");
+        assert_has(o, "node_md_disks_required{device=\"md4\"} 0\n");
+        assert_has(o, "node_md_disks{device=\"md6\",state=\"active\"} 2\n");
+        assert_has(o, "node_md_state{device=\"md6\",state=\"resync\"} 1\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md6\"} 0\n");
+        assert_has(o, "node_md_state{device=\"md7\",state=\"check\"} 1\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md7\"} 225\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md3\"} 5853468288\n");
+        bad(collect_mdadm, "md0 : active raid1 sda1[0]\n      x blocks [1/1] [U]\n\n\n");
+        bad(collect_mdadm, "md0 : active raid1 sda1[0]\n      10 blocks\n\n\n");
+}
+
 static int udp_both(struct expo *e, const char *text, size_t len) {
         return collect_udp_queues(e, text, len, text, len);
 }
@@ -450,6 +500,7 @@ int main(void) {
                 cmocka_unit_test(test_udp_time_selinux),
                 cmocka_unit_test(test_os),
                 cmocka_unit_test(test_disk_info),
+                cmocka_unit_test(test_mdadm),
                 cmocka_unit_test(test_sysfs),
         };
 

@@ -1334,3 +1334,58 @@ int collect_power_supply_at(struct expo *e, int sysfd) {
         }
         return 0;
 }
+
+/* ---- mdadm ------------------------------------------------------------------------------ */
+
+int collect_mdadm(struct expo *e, const char *text, size_t len) {
+        static const struct {
+                const char *label, *state; /* node_md_state's label, the parsed state */
+        } states[] = {{"active", "active"},     {"check", "checking"},   {"inactive", "inactive"},
+                      {"recovering", "recovering"}, {"resync", "resyncing"}};
+        _cleanup_free_ struct md_device *md = NULL;
+        size_t n = 0;
+        int r = mdstat_parse(text, len, &md, &n);
+
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        expo_family(e, "node_md_blocks", "gauge", "Total number of blocks on device.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_md_blocks");
+                expo_label(e, "device", md[i].name);
+                expo_u64(e, md[i].blocks_total);
+        }
+        expo_family(e, "node_md_blocks_synced", "gauge", "Number of blocks synced on device.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_md_blocks_synced");
+                expo_label(e, "device", md[i].name);
+                expo_u64(e, md[i].blocks_synced);
+        }
+        expo_family(e, "node_md_disks", "gauge", "Number of active/failed/spare disks of device.");
+        for (size_t i = 0; i < n; i++) {
+                const uint64_t v[] = {md[i].disks_active, md[i].disks_failed, md[i].disks_spare};
+                static const char *const which[] = {"active", "failed", "spare"};
+                for (size_t k = 0; k < ELEMENTSOF(which); k++) {
+                        expo_sample(e, "node_md_disks");
+                        expo_label(e, "device", md[i].name);
+                        expo_label(e, "state", which[k]);
+                        expo_u64(e, v[k]);
+                }
+        }
+        expo_family(e, "node_md_disks_required", "gauge", "Total number of disks of device.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_md_disks_required");
+                expo_label(e, "device", md[i].name);
+                expo_u64(e, md[i].disks_total);
+        }
+        expo_family(e, "node_md_state", "gauge", "Indicates the state of md-device.");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < ELEMENTSOF(states); k++) {
+                        expo_sample(e, "node_md_state");
+                        expo_label(e, "device", md[i].name);
+                        expo_label(e, "state", states[k].label);
+                        expo_u64(e, STREQ(md[i].state, states[k].state));
+                }
+        return 0;
+}

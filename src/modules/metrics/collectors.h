@@ -85,3 +85,6 @@ int collect_edac_at(struct expo *e, int sysfd);
  * node_exporter 1.5's names and scales, and node_power_supply_info;
  * -ENODATA without class/power_supply, as node_exporter fails it. */
 int collect_power_supply_at(struct expo *e, int sysfd);
+/* /proc/mdstat: node_md_{state,disks,disks_required,blocks,blocks_synced}
+ * {device}, as node_exporter 1.5. */
+int collect_mdadm(struct expo *e, const char *text, size_t len);

@@ -85,6 +85,7 @@ enum source {
         SRC_CLOCKSRC_CUR,
         SRC_SELINUX,
         SRC_SCHEDSTAT,
+        SRC_MDSTAT,
         _SRC_MAX,
 };
 
@@ -126,6 +127,7 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
         /* a line of some 100 bytes a CPU and a few a scheduling domain */
         [SRC_SCHEDSTAT] = SOURCE("/proc/schedstat", 16UL << 20),
+        [SRC_MDSTAT] = SOURCE("/proc/mdstat", 4UL << 20),
 };
 #undef SOURCE
 
@@ -1155,6 +1157,7 @@ static const struct collector collectors[] = {
         {"filesystem", .own = collect_mounts_locked},
         {"hwmon", .own = collect_hwmon_locked},
         {"loadavg", {{SRC_LOADAVG, collect_loadavg}}},
+        {"mdadm", {{SRC_MDSTAT, collect_mdadm}}},
         {"meminfo", {{SRC_MEMINFO, collect_meminfo}}},
         {"netclass", .own = netclass_collect},
         {"netdev", {{SRC_NETDEV, collect_netdev}}},
