@@ -2547,3 +2547,194 @@ int schedstat_next(const char **p, const char *end, struct schedstat_cpu *ret) {
         }
         return 0;
 }
+
+/* ---- /proc/mdstat -------------------------------------------------------------------- */
+
+/* The length of the run at s[0..n) of bytes in set. */
+static size_t strspn_n(const char *s, size_t n, const char *set) {
+        size_t i = 0;
+
+        while (i < n && s[i] && strchr(set, s[i]))
+                i++;
+        return i;
+}
+
+static size_t count_in(const char *s, size_t n, const char *what) {
+        size_t c = 0, l = strlen(what);
+
+        for (size_t i = 0; i + l <= n; i++)
+                if (memcmp(s + i, what, l) == 0)
+                        c++;
+        return c;
+}
+
+static bool contains(const char *s, size_t n, const char *what) {
+        return count_in(s, n, what) > 0;
+}
+
+/* The last "[T/A] [U_…]" of a status line: total, active and the '_'s. */
+static int md_status_counts(const char *s, size_t n, uint64_t *total, uint64_t *active,
+                            uint64_t *down) {
+        for (size_t i = n; i-- > 0;) {
+                const char *p = s + i, *end = s + n, *slash, *close, *q;
+                size_t k;
+
+                if (*p != '[')
+                        continue;
+                slash = memchr(p, '/', (size_t)(end - p));
+                close = memchr(p, ']', (size_t)(end - p));
+                if (!slash || !close || slash > close || slash == p + 1 || close == slash + 1 ||
+                    tv_to_u64(p + 1, (size_t)(slash - p - 1), total) < 0 ||
+                    tv_to_u64(slash + 1, (size_t)(close - slash - 1), active) < 0)
+                        continue;
+                q = close + 1;
+                if (q + 2 > end || q[0] != ' ' || q[1] != '[')
+                        continue;
+                q += 2;
+                k = strspn_n(q, (size_t)(end - q), "U_");
+                if (k == 0 || q + k >= end || q[k] != ']')
+                        continue;
+                *down = count_in(q, k, "_");
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* The first "(DONE/TOTAL)" of a sync line. */
+static int md_synced(const char *s, size_t n, uint64_t *ret) {
+        for (size_t i = 0; i < n; i++) {
+                const char *p = s + i + 1, *end = s + n, *slash, *close;
+
+                if (s[i] != '(')
+                        continue;
+                slash = memchr(p, '/', (size_t)(end - p));
+                close = slash ? memchr(slash, ')', (size_t)(end - slash)) : NULL;
+                if (!close || slash == p || close == slash + 1)
+                        continue;
+                if (tv_to_u64(p, (size_t)(slash - p), ret) == 0 &&
+                    strspn_n(slash + 1, (size_t)(close - slash - 1), "0123456789") ==
+                            (size_t)(close - slash - 1))
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+struct md_line {
+        const char *s;
+        size_t n;
+};
+
+static int md_device_parse(const struct md_line *l, size_t i, size_t nl, struct md_device *d) {
+        const char *p = l[i].s, *end = p + l[i].n, *tok[3];
+        size_t tl[3], k = 0, sync;
+        const char *st = l[i + 1].s;
+        size_t stn = l[i + 1].n;
+        const char *size_tok, *sp = st;
+        size_t size_len;
+
+        (void)nl;
+        *d = (struct md_device){0};
+        while (k < 3 && tv_next_token(&p, end, &tok[k], &tl[k]))
+                k++;
+        if (k < 3 || tl[0] >= sizeof d->name || tl[2] >= sizeof d->state)
+                return -EINVAL;
+        memcpy(d->name, tok[0], tl[0]);
+        memcpy(d->state, tok[2], tl[2]);
+        d->disks_failed = count_in(l[i].s, l[i].n, "(F)");
+        d->disks_spare = count_in(l[i].s, l[i].n, "(S)");
+        if (!tv_next_token(&sp, st + stn, &size_tok, &size_len) ||
+            tv_to_u64(size_tok, size_len, &d->blocks_total) < 0)
+                return -EINVAL;
+        if (contains(l[i].s, l[i].n, "raid0") || contains(l[i].s, l[i].n, "linear")) {
+                d->disks_total = d->disks_active = count_in(l[i].s, l[i].n, "[");
+        } else if (!contains(l[i].s, l[i].n, "inactive")) {
+                if (md_status_counts(st, stn, &d->disks_total, &d->disks_active, &d->disks_down) < 0)
+                        return -EINVAL;
+        }
+        d->blocks_synced = d->blocks_total;
+        sync = i + 2;
+        if (contains(l[sync].s, l[sync].n, "bitmap"))
+                sync++;
+        if (sync < nl) {
+                bool rec = contains(l[sync].s, l[sync].n, "recovery"),
+                     res = contains(l[sync].s, l[sync].n, "resync"),
+                     chk = contains(l[sync].s, l[sync].n, "check");
+                if (rec || res || chk) {
+                        const char *now = rec ? "recovering" : chk ? "checking" : "resyncing";
+                        memcpy(d->state, now, strlen(now) + 1); /* < sizeof d->state */
+                        if (contains(l[sync].s, l[sync].n, "PENDING") ||
+                            contains(l[sync].s, l[sync].n, "DELAYED"))
+                                d->blocks_synced = 0;
+                        else if (md_synced(l[sync].s, l[sync].n, &d->blocks_synced) < 0)
+                                return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int mdstat_parse(const char *text, size_t len, struct md_device **ret, size_t *ret_n) {
+        const char *p, *end, *line;
+        size_t line_len, nl = 0, cap = 0, n = 0;
+        struct md_line *l = NULL;
+        struct md_device *v = NULL;
+        int r = 0;
+
+        if (tv_has_nul(text, len))
+                return -EINVAL;
+        p = TEXT_OR_EMPTY(text);
+        end = p + len;
+        while (tv_next_line(&p, end, &line, &line_len)) {
+                if (nl == cap) {
+                        void *q = cap < (1u << 20) ? reallocarray(l, cap ? cap * 2 : 64, sizeof *l) : NULL;
+                        if (!q) {
+                                free(l);
+                                return cap < (1u << 20) ? -ENOMEM : -E2BIG;
+                        }
+                        l = q;
+                        cap = cap ? cap * 2 : 64;
+                }
+                l[nl++] = (struct md_line){line, line_len};
+        }
+        /* As Go's strings.Split: text ending in a newline has an empty last line. */
+        if (len > 0 && TEXT_OR_EMPTY(text)[len - 1] == '\n') {
+                void *q = nl == cap ? reallocarray(l, cap + 1, sizeof *l) : l;
+                if (!q) {
+                        free(l);
+                        return -ENOMEM;
+                }
+                l = q;
+                l[nl++] = (struct md_line){end, 0};
+        }
+        for (size_t i = 0; i < nl && r >= 0; i++) {
+                const char *s = l[i].s;
+                size_t sn = l[i].n, t = sn;
+                const char *ts = s;
+
+                tv_trim(&ts, &t);
+                if (t == 0 || s[0] == ' ' || tv_starts(s, sn, "Personalities") || tv_starts(s, sn, "unused"))
+                        continue;
+                if (nl <= i + 3 || n >= PROCFS_MAX_MD) {
+                        r = n >= PROCFS_MAX_MD ? -E2BIG : -EINVAL;
+                        break;
+                }
+                if (n % 16 == 0) {
+                        void *q = reallocarray(v, n + 16, sizeof *v);
+                        if (!q) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        v = q;
+                }
+                r = md_device_parse(l, i, nl, &v[n]);
+                if (r >= 0)
+                        n++;
+        }
+        free(l);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}

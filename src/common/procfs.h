@@ -568,3 +568,23 @@ struct schedstat_cpu {
         uint64_t running_ns, waiting_ns, timeslices;
 };
 int schedstat_next(const char **p, const char *end, struct schedstat_cpu *ret);
+
+/* ---- /proc/mdstat ------------------------------------------------------------ */
+
+#define PROCFS_MAX_MD 1024
+
+/* One md device as node_exporter 1.5 (procfs 0.8) reads it: state is the
+ * third word of its line ("active", "inactive"), or "recovering",
+ * "resyncing" or "checking" while its sync line says so; failed and spare
+ * disks are the (F) and (S) marks of its line; total, active and down come
+ * from "[total/active] [UU_]" of the status line (for raid0 and linear:
+ * every member is active; inactive: none); blocks_synced is the size but
+ * while syncing (the "(done/total)" of the sync line; 0 when PENDING or
+ * DELAYED). */
+struct md_device {
+        char name[32];
+        char state[16];
+        uint64_t disks_active, disks_failed, disks_spare, disks_total, disks_down;
+        uint64_t blocks_total, blocks_synced;
+};
+int mdstat_parse(const char *text, size_t len, struct md_device **ret, size_t *ret_n);

@@ -51,7 +51,7 @@ static int (*const collectors[])(struct expo *, const char *, size_t) = {
         collect_snmp6,  collect_arp,           collect_conntrack_count, collect_conntrack_stat,
         collect_entropy_avail, collect_psi_io, collect_softnet,         collect_vmstat,
         collect_schedstat, udp_both,           clocksources,            collect_os,
-        collect_selinux, disk_info,
+        collect_selinux, disk_info,             collect_mdadm,
 };
 
 static void check_output(const struct buf *b) {

@@ -180,6 +180,16 @@ static void node_sources(const char *t, size_t n) {
         }
         for (p = t; schedstat_next(&p, end, &c) > 0;)
                 ;
+        {
+                struct md_device *md = NULL;
+                size_t nmd = 0;
+                if (mdstat_parse(t, n, &md, &nmd) == 0) {
+                        for (size_t i = 0; i < nmd; i++)
+                                check(strnlen(md[i].name, sizeof md[i].name) < sizeof md[i].name &&
+                                      strnlen(md[i].state, sizeof md[i].state) < sizeof md[i].state);
+                        free(md);
+                }
+        }
 }
 
 /* New parsers go at the end: a corpus file's selector byte keeps its

@@ -294,7 +294,8 @@ def test_format_is_strict_and_complete(daemon):
     # Every collector works, but those whose source this host lacks (as
     # node_exporter reports them too).
     sources = {"schedstat": "/proc/schedstat", "pressure": "/proc/pressure/cpu",
-               "conntrack": "/proc/sys/net/netfilter/nf_conntrack_count", "dmi": "/sys/class/dmi/id"}
+               "conntrack": "/proc/sys/net/netfilter/nf_conntrack_count", "dmi": "/sys/class/dmi/id",
+               "hwmon": "/sys/class/hwmon", "mdadm": "/proc/mdstat"}
     ok = {l["collector"]: v for _, l, v in fams["node_scrape_collector_success"]["samples"]}
     for c, v in ok.items():
         assert v == (0 if c in sources and not os.path.exists(sources[c]) else 1), (c, v)

@@ -173,6 +173,56 @@ static void test_softnet_vmstat_schedstat(void **state) {
         bad(collect_schedstat, "cpu0 1 2 3\n");
 }
 
+static void test_mdadm(void **state) {
+        _cleanup_free_ char *o = good(
+                collect_mdadm,
+                "Personalities : [raid1] [raid6] [raid5] [raid4] [raid0]\n"
+                "md3 : active raid6 sda1[8] sdh1[7] sdg1[6] sdf1[5] sde1[11] sdd1[3] sdc1[10] sdb1[9] sdi1[12](S)\n"
+                "      5853468288 blocks super 1.2 level 6, 64k chunk, algorithm 2 [8/8] [UUUUUUUU]\n"
+                "\n"
+                "md127 : active raid1 sdi2[0] sdj2[1](F)\n"
+                "      312319552 blocks [2/1] [U_]\n"
+                "\n"
+                "md0 : active raid1 sdb1[1] sda1[0]\n"
+                "      248896 blocks [2/2] [UU]\n"
+                "      [=>...................]  recovery =  8.5% (16775552/195310144) finish=17.0min speed=259783K/sec\n"
+                "\n"
+                "md4 : inactive raid1 sda3[0](F) sdb3[1](S)\n"
+                "      4883648 blocks [2/2] [UU]\n"
+                "\n"
+                "md6 : active raid0 sdb2[1] sda2[0]\n"
+                "      1953260544 blocks super 1.2 512k chunks\n"
+                "      resync=DELAYED\n"
+                "\n"
+                "md7 : active raid1 sdb3[1] sda3[0]\n"
+                "      1000 blocks super 1.2 [2/2] [UU]\n"
+                "      bitmap: 1/8 pages [4KB], 65536KB chunk\n"
+                "      [====>................]  check = 22.5% (225/1000) finish=1.0min speed=1K/sec\n"
+                "\n"
+                "unused devices: <none>\n");
+
+        assert_has(o, "# HELP node_md_disks Number of active/failed/spare disks of device.\n");
+        assert_has(o, "node_md_disks{device=\"md3\",state=\"active\"} 8\n");
+        assert_has(o, "node_md_disks{device=\"md3\",state=\"spare\"} 1\n");
+        assert_has(o, "node_md_disks{device=\"md127\",state=\"active\"} 1\n");
+        assert_has(o, "node_md_disks{device=\"md127\",state=\"failed\"} 1\n");
+        assert_has(o, "node_md_disks_required{device=\"md3\"} 8\n");
+        assert_has(o, "node_md_blocks{device=\"md3\"} 5853468288\n");
+        assert_has(o, "node_md_state{device=\"md0\",state=\"recovering\"} 1\n");
+        assert_has(o, "node_md_state{device=\"md0\",state=\"active\"} 0\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md0\"} 16775552\n");
+        assert_has(o, "node_md_state{device=\"md4\",state=\"inactive\"} 1\n");
+        assert_has(o, "node_md_disks_required{device=\"md4\"} 0\n");
+        assert_has(o, "node_md_disks{device=\"md6\",state=\"active\"} 2\n");
+        assert_has(o, "node_md_state{device=\"md6\",state=\"resync\"} 1\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md6\"} 0\n");
+        assert_has(o, "node_md_state{device=\"md7\",state=\"check\"} 1\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md7\"} 225\n");
+        assert_has(o, "node_md_blocks_synced{device=\"md3\"} 5853468288\n");
+        bad(collect_mdadm, "md0 : active raid1 sda1[0]\n      x blocks [1/1] [U]\n\n\n");
+        bad(collect_mdadm, "md0 : active raid1 sda1[0]\n      10 blocks\n\n\n");
+}
+
 static int udp_both(struct expo *e, const char *text, size_t len) {
         return collect_udp_queues(e, text, len, text, len);
 }
@@ -297,7 +347,7 @@ static char *run_at(int (*fn)(struct expo *, int), int fd) {
 
 static void test_sysfs(void **state) {
         char root[] = "/tmp/test-collectors.XXXXXX";
-        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL;
+        _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL, *edac_out = NULL, *ps_out = NULL;
         int fd;
 
         assert_non_null(mkdtemp(root));
@@ -331,6 +381,59 @@ static void test_sysfs(void **state) {
                 buf_free(&b);
                 netclass_done();
         }
+        {
+                struct buf b;
+                struct expo e;
+                char target[600], link[600];
+                buf_init(&b, 1UL << 16);
+                expo_init(&e, &b);
+                assert_int_equal(collect_hwmon_at(&e, fd), -ENODATA); /* none: a failure */
+                buf_free(&b);
+                put(root, "devices/platform/coretemp.0/temp2_input", "51000\n");
+                put(root, "devices/platform/coretemp.0/temp2_label", "Core 0\n");
+                put(root, "class/hwmon/hwmon0/name", "coretemp\n");
+                put(root, "class/hwmon/hwmon0/temp1_input", "45000\n");
+                put(root, "class/hwmon/hwmon0/temp1_crit", "100000\n");
+                put(root, "class/hwmon/hwmon0/temp1_crit_alarm", "0\n");
+                put(root, "class/hwmon/hwmon0/temp1_label", "Package id 0\n");
+                put(root, "class/hwmon/hwmon0/uevent", "x\n");
+                snprintf(target, sizeof target, "%s/devices/platform/coretemp.0", root);
+                snprintf(link, sizeof link, "%s/class/hwmon/hwmon0/device", root);
+                assert_int_equal(symlink(target, link), 0);
+                put(root, "class/hwmon/hwmon1/name", "NCT6775\n");
+                put(root, "class/hwmon/hwmon1/fan1_input", "1200\n");
+                put(root, "class/hwmon/hwmon1/fan1_alarm", "0\n");
+                put(root, "class/hwmon/hwmon1/in0_input", "1032\n");
+                put(root, "class/hwmon/hwmon1/power1_average", "15500000\n");
+                put(root, "class/hwmon/hwmon1/energy1_input", "2500000\n");
+                put(root, "class/hwmon/hwmon1/beep_enable", "1\n");
+                put(root, "class/hwmon/hwmon1/pwm1", "128\n");
+                put(root, "class/hwmon/hwmon1/humidity1_input", "450000\n");
+                hwmon_out = run_at(collect_hwmon_at, fd);
+        }
+        put(root, "devices/system/edac/mc/mc0/ce_count", "3\n");
+        put(root, "devices/system/edac/mc/mc0/ce_noinfo_count", "1\n");
+        put(root, "devices/system/edac/mc/mc0/ue_count", "0\n");
+        put(root, "devices/system/edac/mc/mc0/ue_noinfo_count", "0\n");
+        put(root, "devices/system/edac/mc/mc0/csrow0/ce_count", "2\n");
+        put(root, "devices/system/edac/mc/mc0/csrow0/ue_count", "0\n");
+        edac_out = run_at(collect_edac_at, fd);
+        {
+                struct buf b;
+                struct expo e;
+                buf_init(&b, 1UL << 16);
+                expo_init(&e, &b);
+                assert_int_equal(collect_power_supply_at(&e, fd), -ENODATA);
+                buf_free(&b);
+        }
+        put(root, "class/power_supply/BAT0/capacity", "87\n");
+        put(root, "class/power_supply/BAT0/energy_now", "41500000\n");
+        put(root, "class/power_supply/BAT0/temp", "295\n");
+        put(root, "class/power_supply/BAT0/status", "Discharging\n");
+        put(root, "class/power_supply/BAT0/type", "Battery\n");
+        put(root, "class/power_supply/AC/online", "0\n");
+        put(root, "class/power_supply/AC/type", "Mains\n");
+        ps_out = run_at(collect_power_supply_at, fd);
         freq = run_at(collect_cpufreq_at, fd);
         thermal = run_at(collect_thermal_at, fd);
         close(fd);
@@ -348,6 +451,43 @@ static void test_sysfs(void **state) {
         assert_has(thermal, "node_cooling_device_max_state{name=\"0\",type=\"Processor\"} 10\n");
         assert_has(thermal, "node_cooling_device_cur_state{name=\"0\",type=\"Processor\"} 0\n");
         assert_has(dmi_out, "node_dmi_info{bios_version=\"1.16.2-debian-1.16.2-1\",system_vendor=\"QEMU\"} 1\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_temp_celsius Hardware monitor for temperature (input)\n"
+                              "# TYPE node_hwmon_temp_celsius gauge\n"
+                              "node_hwmon_temp_celsius{chip=\"platform_coretemp_0\",sensor=\"temp1\"} 45\n"
+                              "node_hwmon_temp_celsius{chip=\"platform_coretemp_0\",sensor=\"temp2\"} 51\n");
+        assert_has(hwmon_out, "node_hwmon_temp_crit_celsius{chip=\"platform_coretemp_0\",sensor=\"temp1\"} 100\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_temp_crit_alarm_celsius Hardware monitor for temperature (crit_alarm)\n");
+        assert_has(hwmon_out, "node_hwmon_sensor_label{chip=\"platform_coretemp_0\",label=\"Package id 0\",sensor=\"temp1\"} 1\n");
+        assert_has(hwmon_out, "node_hwmon_sensor_label{chip=\"platform_coretemp_0\",label=\"Core 0\",sensor=\"temp2\"} 1\n");
+        assert_has(hwmon_out, "node_hwmon_chip_names{chip=\"platform_coretemp_0\",chip_name=\"coretemp\"} 1\n");
+        assert_has(hwmon_out, "node_hwmon_chip_names{chip=\"nct6775\",chip_name=\"nct6775\"} 1\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_fan_rpm Hardware monitor for fan revolutions per minute (input)\n"
+                              "# TYPE node_hwmon_fan_rpm gauge\n"
+                              "node_hwmon_fan_rpm{chip=\"nct6775\",sensor=\"fan1\"} 1200\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_fan_alarm Hardware sensor alarm status (fan)\n");
+        assert_has(hwmon_out, "node_hwmon_in_volts{chip=\"nct6775\",sensor=\"in0\"} 1.032\n");
+        assert_has(hwmon_out, "node_hwmon_power_average_watt{chip=\"nct6775\",sensor=\"power1\"} 15.5\n");
+        assert_has(hwmon_out, "# TYPE node_hwmon_energy_joule_total counter\n"
+                              "node_hwmon_energy_joule_total{chip=\"nct6775\",sensor=\"energy1\"} 2.5\n");
+        assert_has(hwmon_out, "node_hwmon_beep_enabled{chip=\"nct6775\",sensor=\"beep_enable0\"} 1\n");
+        assert_has(hwmon_out, "# HELP node_hwmon_pwm Hardware monitor pwm element \n");
+        assert_has(hwmon_out, "node_hwmon_pwm{chip=\"nct6775\",sensor=\"pwm1\"} 128\n");
+        assert_has(hwmon_out, "node_hwmon_humidity{chip=\"nct6775\",sensor=\"humidity1\"} 0.45\n");
+        assert_null(strstr(hwmon_out, "uevent"));
+        assert_has(edac_out, "# HELP node_edac_correctable_errors_total Total correctable memory errors.\n"
+                             "# TYPE node_edac_correctable_errors_total counter\n"
+                             "node_edac_correctable_errors_total{controller=\"0\"} 3\n");
+        assert_has(edac_out, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"} 1\n"
+                             "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"} 2\n");
+        assert_has(edac_out, "node_edac_uncorrectable_errors_total{controller=\"0\"} 0\n");
+        assert_has(ps_out, "# HELP node_power_supply_capacity capacity value of /sys/class/power_supply/<power_supply>.\n"
+                           "# TYPE node_power_supply_capacity gauge\n"
+                           "node_power_supply_capacity{power_supply=\"BAT0\"} 87\n");
+        assert_has(ps_out, "node_power_supply_energy_watthour{power_supply=\"BAT0\"} 41.5\n");
+        assert_has(ps_out, "node_power_supply_temp_celsius{power_supply=\"BAT0\"} 29.5\n");
+        assert_has(ps_out, "node_power_supply_online{power_supply=\"AC\"} 0\n");
+        assert_has(ps_out, "node_power_supply_info{power_supply=\"AC\",type=\"Mains\"} 1\n");
+        assert_has(ps_out, "node_power_supply_info{power_supply=\"BAT0\",status=\"Discharging\",type=\"Battery\"} 1\n");
         assert_int_equal(nftw_rm(root), 0);
 }
 
@@ -360,6 +500,7 @@ int main(void) {
                 cmocka_unit_test(test_udp_time_selinux),
                 cmocka_unit_test(test_os),
                 cmocka_unit_test(test_disk_info),
+                cmocka_unit_test(test_mdadm),
                 cmocka_unit_test(test_sysfs),
         };
 

@@ -228,8 +228,8 @@ static void test_tokenizer_numbers(void **state) {
 static void test_tokenizer_views(void **state) {
         size_t n;
         _cleanup_free_ char *t = exact("  a\tbb \r\n\n c \nlast", &n);
-        const char *p = t, *end = t + n, *line, *lp, *tok;
-        size_t line_len, tok_len;
+        const char *p = t, *end = t + n, *line, *lp, *tok = NULL;
+        size_t line_len, tok_len = 0;
 
         /* Lines: the last one without its newline, empty ones kept. */
         assert_true(tv_next_line(&p, end, &line, &line_len));

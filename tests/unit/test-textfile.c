@@ -110,6 +110,8 @@ static void test_parse_bad(void **state) {
                 "x 1\n# TYPE x gauge\n",              /* TYPE after samples */
                 "# HELP x a\n# HELP x b\nx 1\n",      /* HELP twice */
                 "x{a=\"1\"}1\n",                      /* no blank before the value */
+                "x{a=\"\xff\"} 1\n",                  /* a label value not UTF-8 */
+                "# HELP x bad \xc3\x28\nx 1\n",         /* a HELP text not UTF-8 */
         };
         char err[256];
 

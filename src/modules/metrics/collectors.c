@@ -954,28 +954,49 @@ int collect_cpufreq_at(struct expo *e, int sysfd) {
                  "Minimum scaled CPU thread frequency in hertz."},
         };
         _cleanup_free_ unsigned *cpus = NULL;
+        _cleanup_free_ int64_t *khz = NULL; /* [cpu][file], -1: none */
         size_t n = 0;
         int r = numbered_entries(sysfd, "devices/system/cpu", "cpu", &cpus, &n);
 
-        if (r < 0)
+        if (r < 0 || n == 0)
                 return r;
+        khz = calloc(n * ELEMENTSOF(f), sizeof *khz);
+        if (!khz)
+                return -ENOMEM;
+        /* One directory a CPU: a CPU without cpufreq costs one failed open. */
+        for (size_t i = 0; i < n; i++) {
+                char dir[64];
+                int fd;
+
+                for (size_t k = 0; k < ELEMENTSOF(f); k++)
+                        khz[i * ELEMENTSOF(f) + k] = -1;
+                snprintf(dir, sizeof dir, "devices/system/cpu/cpu%u/cpufreq", cpus[i]);
+                fd = openat(sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                for (size_t k = 0; k < ELEMENTSOF(f); k++) {
+                        int64_t v;
+                        /* cpuinfo_cur_freq is root's only: left out, as for node_exporter as a user */
+                        if (sysfs_i64(fd, f[k].file, &v) >= 0 && v >= 0)
+                                khz[i * ELEMENTSOF(f) + k] = v;
+                }
+                close(fd);
+        }
         for (size_t k = 0; k < ELEMENTSOF(f); k++) {
                 bool any = false;
                 for (size_t i = 0; i < n; i++) {
-                        char path[96], id[16];
-                        int64_t khz;
+                        int64_t v = khz[i * ELEMENTSOF(f) + k];
+                        char id[16];
 
-                        snprintf(path, sizeof path, "devices/system/cpu/cpu%u/cpufreq/%s", cpus[i],
-                                 f[k].file);
-                        if (sysfs_i64(sysfd, path, &khz) < 0 || khz < 0)
-                                continue; /* no cpufreq, or root's only (cpuinfo_cur_freq) */
+                        if (v < 0)
+                                continue;
                         if (!any)
                                 expo_family(e, f[k].name, "gauge", f[k].help);
                         any = true;
                         snprintf(id, sizeof id, "%u", cpus[i]);
                         expo_sample(e, f[k].name);
                         expo_label(e, "cpu", id);
-                        expo_u64(e, mul_sat_u64((uint64_t)khz, 1000));
+                        expo_u64(e, mul_sat_u64((uint64_t)v, 1000));
                 }
         }
         return 0;
@@ -1092,5 +1113,279 @@ int collect_dmi_at(struct expo *e, int sysfd) {
                         expo_label(e, i + 1 == ELEMENTSOF(dmi_fields) ? "system_vendor" : dmi_fields[i],
                                    dmi.v[i]);
         expo_u64(e, 1);
+        return 0;
+}
+
+/* ---- edac ------------------------------------------------------------------------------ */
+
+int collect_edac_at(struct expo *e, int sysfd) {
+        static const struct {
+                const char *name, *help, *file, *row_file; /* row_file: per csrow; NULL: per controller */
+        } fams[] = {
+                {"node_edac_correctable_errors_total", "Total correctable memory errors.", "ce_count",
+                 NULL},
+                {"node_edac_csrow_correctable_errors_total",
+                 "Total correctable memory errors for this csrow.", "ce_noinfo_count", "ce_count"},
+                {"node_edac_csrow_uncorrectable_errors_total",
+                 "Total uncorrectable memory errors for this csrow.", "ue_noinfo_count", "ue_count"},
+                {"node_edac_uncorrectable_errors_total", "Total uncorrectable memory errors.",
+                 "ue_count", NULL},
+        };
+        _cleanup_free_ unsigned *mcs = NULL;
+        size_t n = 0;
+        int r = numbered_entries(sysfd, "devices/system/edac/mc", "mc", &mcs, &n);
+
+        if (r < 0 || n == 0)
+                return r;
+        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
+                expo_family(e, fams[f].name, "counter", fams[f].help);
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ unsigned *rows = NULL;
+                        char dir[64], path[128], mc[16];
+                        size_t nr = 0;
+                        int64_t v;
+
+                        snprintf(dir, sizeof dir, "devices/system/edac/mc/mc%u", mcs[i]);
+                        snprintf(mc, sizeof mc, "%u", mcs[i]);
+                        snprintf(path, sizeof path, "%s/%s", dir, fams[f].file);
+                        if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
+                                return -EINVAL; /* as node_exporter: the controller's counts are required */
+                        expo_sample(e, fams[f].name);
+                        expo_label(e, "controller", mc);
+                        if (fams[f].row_file)
+                                expo_label(e, "csrow", "unknown");
+                        expo_i64(e, v);
+                        if (!fams[f].row_file)
+                                continue;
+                        r = numbered_entries(sysfd, dir, "csrow", &rows, &nr);
+                        if (r < 0)
+                                return r;
+                        for (size_t k = 0; k < nr; k++) {
+                                char row[16];
+                                snprintf(path, sizeof path, "%s/csrow%u/%s", dir, rows[k], fams[f].row_file);
+                                if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
+                                        return -EINVAL;
+                                snprintf(row, sizeof row, "%u", rows[k]);
+                                expo_sample(e, fams[f].name);
+                                expo_label(e, "controller", mc);
+                                expo_label(e, "csrow", row);
+                                expo_i64(e, v);
+                        }
+                }
+        }
+        return 0;
+}
+
+/* ---- powersupplyclass -------------------------------------------------------------------- */
+
+#define PS_MAX 16 /* supplies; more are left out */
+
+static const struct {
+        const char *metric, *file;
+        double div; /* node_exporter's scale: µA, µV, µWh, µW are divided by 1e6, tenths of °C by 10 */
+} ps_values[] = {
+        {"authentic", "authentic", 1},
+        {"calibrate", "calibrate", 1},
+        {"capacity", "capacity", 1},
+        {"capacity_alert_max", "capacity_alert_max", 1},
+        {"capacity_alert_min", "capacity_alert_min", 1},
+        {"charge_ampere", "charge_now", 1e6},
+        {"charge_control_limit", "charge_control_limit", 1e6},
+        {"charge_control_limit_max", "charge_control_limit_max", 1e6},
+        {"charge_counter", "charge_counter", 1e6},
+        {"charge_empty", "charge_empty", 1e6},
+        {"charge_empty_design", "charge_empty_design", 1e6},
+        {"charge_full", "charge_full", 1e6},
+        {"charge_full_design", "charge_full_design", 1e6},
+        {"charge_term_current", "charge_term_current", 1e6},
+        {"constant_charge_current", "constant_charge_current", 1e6},
+        {"constant_charge_current_max", "constant_charge_current_max", 1e6},
+        {"constant_charge_voltage", "constant_charge_voltage", 1e6},
+        {"constant_charge_voltage_max", "constant_charge_voltage_max", 1e6},
+        {"current_ampere", "current_now", 1e6},
+        {"current_boot", "current_boot", 1e6},
+        {"current_max", "current_max", 1e6},
+        {"cyclecount", "cycle_count", 1},
+        {"energy_empty", "energy_empty", 1e6},
+        {"energy_empty_design", "energy_empty_design", 1e6},
+        {"energy_full", "energy_full", 1e6},
+        {"energy_full_design", "energy_full_design", 1e6},
+        {"energy_watthour", "energy_now", 1e6},
+        {"input_current_limit", "input_current_limit", 1e6},
+        {"online", "online", 1},
+        {"power_watt", "power_now", 1e6},
+        {"precharge_current", "precharge_current", 1e6},
+        {"present", "present", 1},
+        {"temp_alert_max_celsius", "temp_alert_max", 10},
+        {"temp_alert_min_celsius", "temp_alert_min", 10},
+        {"temp_ambient_celsius", "temp_ambient", 10},
+        {"temp_ambient_max_celsius", "temp_ambient_max", 10},
+        {"temp_ambient_min_celsius", "temp_ambient_min", 10},
+        {"temp_celsius", "temp", 10},
+        {"temp_max_celsius", "temp_max", 10},
+        {"temp_min_celsius", "temp_min", 10},
+        {"time_to_empty_seconds", "time_to_empty_now", 1},
+        {"time_to_full_seconds", "time_to_full_now", 1},
+        {"voltage_boot", "voltage_boot", 1e6},
+        {"voltage_max", "voltage_max", 1e6},
+        {"voltage_max_design", "voltage_max_design", 1e6},
+        {"voltage_min", "voltage_min", 1e6},
+        {"voltage_min_design", "voltage_min_design", 1e6},
+        {"voltage_ocv", "voltage_ocv", 1e6},
+        {"voltage_volt", "voltage_now", 1e6},
+};
+
+/* The info labels in their output order (sorted); "power_supply" is the name. */
+static const char *const ps_info[] = {"capacity_level", "charge_type",   "health", "manufacturer",
+                                      "model_name",     "power_supply",  "scope",  "serial_number",
+                                      "status",         "technology",    "type",   "usb_type"};
+
+struct ps_one {
+        char name[NAME_MAX + 1];
+        int64_t v[ELEMENTSOF(ps_values)];
+        uint64_t have; /* bit per ps_values row */
+        char info[ELEMENTSOF(ps_info)][NAME_MAX + 1];
+};
+
+static int ps_cmp(const void *a, const void *b) {
+        return strcmp(((const struct ps_one *)a)->name, ((const struct ps_one *)b)->name);
+}
+
+static int ps_read_all(int sysfd, struct ps_one *ps, size_t *ret_n) {
+        int fd = openat(sysfd, "class/power_supply", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return errno == ENOENT ? -ENODATA : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d)) && n < PS_MAX) {
+                struct ps_one *p = &ps[n];
+                char path[NAME_MAX + 64];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                *p = (struct ps_one){0};
+                snprintf(p->name, sizeof p->name, "%s", de->d_name);
+                for (size_t k = 0; k < ELEMENTSOF(ps_values); k++) {
+                        snprintf(path, sizeof path, "class/power_supply/%s/%s", p->name, ps_values[k].file);
+                        if (sysfs_i64(sysfd, path, &p->v[k]) >= 0)
+                                p->have |= UINT64_C(1) << k;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(ps_info); k++) {
+                        if (STREQ(ps_info[k], "power_supply")) {
+                                snprintf(p->info[k], sizeof p->info[k], "%s", p->name);
+                                continue;
+                        }
+                        snprintf(path, sizeof path, "class/power_supply/%s/%s", p->name, ps_info[k]);
+                        if (sysfs_text(sysfd, path, p->info[k], sizeof p->info[k]) < 0)
+                                p->info[k][0] = '\0';
+                }
+                n++;
+        }
+        closedir(d);
+        qsort(ps, n, sizeof *ps, ps_cmp);
+        *ret_n = n;
+        return 0;
+}
+
+int collect_power_supply_at(struct expo *e, int sysfd) {
+        _cleanup_free_ struct ps_one *ps = calloc(PS_MAX, sizeof *ps);
+        size_t n = 0;
+        int r;
+
+        if (!ps)
+                return -ENOMEM;
+        r = ps_read_all(sysfd, ps, &n);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < ELEMENTSOF(ps_values); k++) {
+                char name[96], help[160];
+                bool any = false;
+
+                snprintf(name, sizeof name, "node_power_supply_%s", ps_values[k].metric);
+                snprintf(help, sizeof help, "%s value of /sys/class/power_supply/<power_supply>.",
+                         ps_values[k].metric);
+                for (size_t i = 0; i < n; i++) {
+                        if (!(ps[i].have & (UINT64_C(1) << k)))
+                                continue;
+                        if (!any)
+                                expo_family(e, name, "gauge", help);
+                        any = true;
+                        expo_sample(e, name);
+                        expo_label(e, "power_supply", ps[i].name);
+                        expo_double(e, (double)ps[i].v[k] / ps_values[k].div);
+                }
+        }
+        if (n > 0)
+                expo_family(e, "node_power_supply_info", "gauge",
+                            "info of /sys/class/power_supply/<power_supply>.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_power_supply_info");
+                for (size_t k = 0; k < ELEMENTSOF(ps_info); k++)
+                        if (ps[i].info[k][0])
+                                expo_label(e, ps_info[k], ps[i].info[k]);
+                expo_u64(e, 1);
+        }
+        return 0;
+}
+
+/* ---- mdadm ------------------------------------------------------------------------------ */
+
+int collect_mdadm(struct expo *e, const char *text, size_t len) {
+        static const struct {
+                const char *label, *state; /* node_md_state's label, the parsed state */
+        } states[] = {{"active", "active"},     {"check", "checking"},   {"inactive", "inactive"},
+                      {"recovering", "recovering"}, {"resync", "resyncing"}};
+        _cleanup_free_ struct md_device *md = NULL;
+        size_t n = 0;
+        int r = mdstat_parse(text, len, &md, &n);
+
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        expo_family(e, "node_md_blocks", "gauge", "Total number of blocks on device.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_md_blocks");
+                expo_label(e, "device", md[i].name);
+                expo_u64(e, md[i].blocks_total);
+        }
+        expo_family(e, "node_md_blocks_synced", "gauge", "Number of blocks synced on device.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_md_blocks_synced");
+                expo_label(e, "device", md[i].name);
+                expo_u64(e, md[i].blocks_synced);
+        }
+        expo_family(e, "node_md_disks", "gauge", "Number of active/failed/spare disks of device.");
+        for (size_t i = 0; i < n; i++) {
+                const uint64_t v[] = {md[i].disks_active, md[i].disks_failed, md[i].disks_spare};
+                static const char *const which[] = {"active", "failed", "spare"};
+                for (size_t k = 0; k < ELEMENTSOF(which); k++) {
+                        expo_sample(e, "node_md_disks");
+                        expo_label(e, "device", md[i].name);
+                        expo_label(e, "state", which[k]);
+                        expo_u64(e, v[k]);
+                }
+        }
+        expo_family(e, "node_md_disks_required", "gauge", "Total number of disks of device.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "node_md_disks_required");
+                expo_label(e, "device", md[i].name);
+                expo_u64(e, md[i].disks_total);
+        }
+        expo_family(e, "node_md_state", "gauge", "Indicates the state of md-device.");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < ELEMENTSOF(states); k++) {
+                        expo_sample(e, "node_md_state");
+                        expo_label(e, "device", md[i].name);
+                        expo_label(e, "state", states[k].label);
+                        expo_u64(e, STREQ(md[i].state, states[k].state));
+                }
         return 0;
 }

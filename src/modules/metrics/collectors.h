@@ -74,3 +74,17 @@ int collect_thermal_at(struct expo *e, int sysfd);
  * kept until netclass_done(); -ENODATA when the host has none, as
  * node_exporter fails it. */
 int collect_dmi_at(struct expo *e, int sysfd);
+/* hwmon (class/hwmon/): node_exporter 1.5's node_hwmon_* families;
+ * -ENODATA without class/hwmon, as node_exporter fails it (hwmon.c). */
+int collect_hwmon_at(struct expo *e, int sysfd);
+/* edac (devices/system/edac/mc/mcN): node_edac_{,un}correctable_errors_total
+ * {controller} and node_edac_csrow_{,un}correctable_errors_total{controller,
+ * csrow} (csrow "unknown": the noinfo counts).  None without EDAC. */
+int collect_edac_at(struct expo *e, int sysfd);
+/* powersupplyclass (class/power_supply/NAME): node_power_supply_* with
+ * node_exporter 1.5's names and scales, and node_power_supply_info;
+ * -ENODATA without class/power_supply, as node_exporter fails it. */
+int collect_power_supply_at(struct expo *e, int sysfd);
+/* /proc/mdstat: node_md_{state,disks,disks_required,blocks,blocks_synced}
+ * {device}, as node_exporter 1.5. */
+int collect_mdadm(struct expo *e, const char *text, size_t len);

@@ -85,6 +85,7 @@ enum source {
         SRC_CLOCKSRC_CUR,
         SRC_SELINUX,
         SRC_SCHEDSTAT,
+        SRC_MDSTAT,
         _SRC_MAX,
 };
 
@@ -126,6 +127,7 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
         /* a line of some 100 bytes a CPU and a few a scheduling domain */
         [SRC_SCHEDSTAT] = SOURCE("/proc/schedstat", 16UL << 20),
+        [SRC_MDSTAT] = SOURCE("/proc/mdstat", 4UL << 20),
 };
 #undef SOURCE
 
@@ -1090,6 +1092,18 @@ static int collect_dmi_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_dmi_at(e, sampler.sysfd);
 }
 
+static int collect_hwmon_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_hwmon_at(e, sampler.sysfd);
+}
+
+static int collect_edac_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_edac_at(e, sampler.sysfd);
+}
+
+static int collect_power_supply_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_power_supply_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1137,10 +1151,13 @@ static const struct collector collectors[] = {
         {"cpufreq", .own = collect_cpufreq_locked},
         {"diskstats", .own = collect_disks_locked},
         {"dmi", .own = collect_dmi_locked},
+        {"edac", .own = collect_edac_locked},
         {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
         {"filesystem", .own = collect_mounts_locked},
+        {"hwmon", .own = collect_hwmon_locked},
         {"loadavg", {{SRC_LOADAVG, collect_loadavg}}},
+        {"mdadm", {{SRC_MDSTAT, collect_mdadm}}},
         {"meminfo", {{SRC_MEMINFO, collect_meminfo}}},
         {"netclass", .own = netclass_collect},
         {"netdev", {{SRC_NETDEV, collect_netdev}}},
@@ -1149,6 +1166,7 @@ static const struct collector collectors[] = {
           {SRC_NETSTAT, collect_netstat},
           {SRC_SNMP6, collect_snmp6, .optional = true}}},
         {"os", .own = collect_os_locked},
+        {"powersupplyclass", .own = collect_power_supply_locked},
         {"pressure",
          {{SRC_PSI_CPU, collect_psi_cpu},
           {SRC_PSI_IO, collect_psi_io},

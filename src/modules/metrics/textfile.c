@@ -2,6 +2,8 @@
  *
  * The parser is strict where Prometheus' is: names and label names by
  * their grammars, label values with the three escapes (\\ \" \n) only,
+ * label values and HELP texts valid UTF-8 (a scrape holding anything else
+ * would be refused whole),
  * values as Go's ParseFloat takes them (NaN, ±Inf), one HELP and one TYPE a
  * family and both before its samples, no series twice, histogram and
  * summary samples by their suffixes; plus node_exporter's own refusal of
@@ -157,8 +159,8 @@ static int parse_label_value(const char **p, const char *end, char **ret) {
                 else
                         return -EINVAL;
         }
-        if (s >= end)
-                return -EINVAL;
+        if (s >= end || !utf8_valid(v, n))
+                return -EINVAL; /* Prometheus refuses a label value that is not UTF-8 */
         v[n] = '\0';
         *p = s + 1;
         *ret = TAKE_PTR(v);
@@ -318,6 +320,8 @@ static int parse_comment(struct tf_set *s, const char *l, const char *end, unsig
                                 h[o++] = *p;
                 }
                 h[o] = '\0';
+                if (!utf8_valid(h, o))
+                        return fail(err, err_size, line, "a HELP text that is not UTF-8");
                 f->help = TAKE_PTR(h);
                 return 0;
         }
