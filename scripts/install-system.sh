@@ -29,3 +29,11 @@ if ! cmp -s data/pam.d/steward /etc/pam.d/steward 2>/dev/null; then
   install -D -m 0644 data/pam.d/steward /etc/pam.d/steward
   echo "steward: installed /etc/pam.d/steward"
 fi
+# The metrics textfile collector's directory (metrics:textfile_dir): root's
+# cron jobs write *.prom files there, the front (_steward) reads them; the
+# state directory above it lets the front through without listing it.
+if [ ! -d /var/lib/steward/textfile ]; then
+  install -d -m 0711 /var/lib/steward
+  install -d -m 0755 /var/lib/steward/textfile
+  echo "steward: created /var/lib/steward/textfile (metrics:textfile_dir)"
+fi

@@ -2518,3 +2518,32 @@ int udev_data_property(const char *text, size_t len, const char *key, const char
         }
         return -ENOENT;
 }
+
+int schedstat_next(const char **p, const char *end, struct schedstat_cpu *ret) {
+        const char *line;
+        size_t line_len;
+
+        while (tv_next_line(p, end, &line, &line_len)) {
+                const char *lp = line, *lend = line + line_len, *tok;
+                size_t tok_len, n = 0;
+                uint64_t v[9];
+                unsigned cpu;
+
+                if (!tv_next_token(&lp, lend, &tok, &tok_len) || tok_len < 4 ||
+                    memcmp(tok, "cpu", 3) != 0)
+                        continue;
+                if (memchr(line, '\0', line_len) || tv_to_unsigned(tok + 3, tok_len - 3, &cpu) < 0)
+                        return -EINVAL;
+                while (tv_next_token(&lp, lend, &tok, &tok_len)) {
+                        if (n < ELEMENTSOF(v) && tv_to_u64(tok, tok_len, &v[n]) < 0)
+                                return -EINVAL;
+                        n++;
+                }
+                if (n < ELEMENTSOF(v))
+                        return -EINVAL;
+                *ret = (struct schedstat_cpu){
+                        .cpu = cpu, .running_ns = v[6], .waiting_ns = v[7], .timeslices = v[8]};
+                return 1;
+        }
+        return 0;
+}

@@ -559,3 +559,12 @@ int udp_queues_parse(const char *text, size_t len, uint64_t *ret_tx, uint64_t *r
  * lines), a view; -ENOENT when absent. */
 int udev_data_property(const char *text, size_t len, const char *key, const char **ret,
                        size_t *ret_len);
+
+/* /proc/schedstat: the "cpuN" lines in turn (other lines skipped): 1 with
+ * the CPU and its 7th to 9th numbers (time running and waiting, in ns, and
+ * timeslices), 0 at the end, -EINVAL for a malformed cpu line. */
+struct schedstat_cpu {
+        unsigned cpu;
+        uint64_t running_ns, waiting_ns, timeslices;
+};
+int schedstat_next(const char **p, const char *end, struct schedstat_cpu *ret);

@@ -71,6 +71,7 @@
 #define AUDIT_ROLLBACK_FILES_MAX 64
 #define GOOD_SOURCES             4096
 #define GOOD_SOURCE_SECONDS      (30u * 86400) /* a source that logged in is known this long */
+#define TASKS_PER_MINUTE         120u /* module_task: a front that floods is refused */
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
@@ -112,6 +113,8 @@ struct helper {
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
         uint64_t last_tick_usec;           /* monotonic: the last helper_tick */
+        uint64_t task_minute_usec;         /* monotonic: the start of module_task's minute */
+        unsigned tasks_this_minute;        /* module_task requests in it (task_admitted) */
 };
 
 /* What the record of an audited operation (HELPER_OPF_AUDITED) says.  The
@@ -2731,6 +2734,19 @@ static int audited_worker_done(struct helper *h, struct channel *ch, bool exited
         return frame ? proto_send(ch->fd, frame, -1) : -ENOMEM;
 }
 
+/* module_task has no session behind it: the front (even a compromised one)
+ * gets at most TASKS_PER_MINUTE of them (the alerts' mail: a mailbox is
+ * not flooded), counted here, before the worker forks. */
+static bool task_admitted(struct helper *h) {
+        uint64_t now = now_usec();
+
+        if (h->task_minute_usec == 0 || now - h->task_minute_usec >= 60u * 1000000u) {
+                h->task_minute_usec = now;
+                h->tasks_this_minute = 0;
+        }
+        return ++h->tasks_this_minute <= TASKS_PER_MINUTE;
+}
+
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         const char *name = json_string_value(json_object_get(req, "op"));
         const char *secret = json_string_value(json_object_get(req, "session"));
@@ -2768,6 +2784,14 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
                 explicit_bzero((char *)secret, strlen(secret));
         if (r < 0)
                 goto done;
+        if (which == HELPER_OP_MODULE_TASK && !task_admitted(h)) {
+                log_warning("helper: refused a module task: more than %u in a minute",
+                            TASKS_PER_MINUTE);
+                module_error_set(&e, 429, "too_many_tasks", NULL,
+                                 "more than %u module tasks in a minute", TASKS_PER_MINUTE);
+                r = -EBUSY;
+                goto done;
+        }
         if ((op->flags & HELPER_OPF_SLOW) && worker_fork(h) > 0) {
                 /* The worker answers on this channel (helper_serve). */
                 if (fd >= 0)

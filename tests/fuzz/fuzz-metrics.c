@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modules/metrics/collectors.h"
 #include "modules/metrics/expo.h"
 #include "modules/metrics/sampler.h"
 #include "util.h"
@@ -30,9 +31,27 @@ static int sockstat4k(struct expo *e, const char *t, size_t n) {
         return collect_sockstat(e, t, n, 4096);
 }
 
+static int udp_both(struct expo *e, const char *t, size_t n) {
+        return collect_udp_queues(e, t, n, t, n);
+}
+
+static int clocksources(struct expo *e, const char *t, size_t n) {
+        return collect_clocksources(e, t, n, t, n);
+}
+
+static int disk_info(struct expo *e, const char *t, size_t n) {
+        return collect_disk_info(e, t, n, NULL);
+}
+
+/* New collectors go at the end: a corpus file's selector byte keeps its
+ * collector. */
 static int (*const collectors[])(struct expo *, const char *, size_t) = {
-        stat100,        collect_meminfo, collect_loadavg, collect_netdev, collect_diskstats,
-        collect_filefd, sockstat4k,      collect_netstat, collect_snmp6,
+        stat100,        collect_meminfo,       collect_loadavg,         collect_netdev,
+        collect_diskstats, collect_filefd,     sockstat4k,              collect_netstat,
+        collect_snmp6,  collect_arp,           collect_conntrack_count, collect_conntrack_stat,
+        collect_entropy_avail, collect_psi_io, collect_softnet,         collect_vmstat,
+        collect_schedstat, udp_both,           clocksources,            collect_os,
+        collect_selinux, disk_info,
 };
 
 static void check_output(const struct buf *b) {

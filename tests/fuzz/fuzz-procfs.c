@@ -153,8 +153,39 @@ static void pid_more(const char *t, size_t n) {
                 in_text(v, vl, t, n);
 }
 
+/* The smaller sources of the metrics collectors: every view handed out
+ * lies inside the text. */
+static void node_sources(const char *t, size_t n) {
+        static const char *const names[] = {"found", "drop", "insert", "search_restart"};
+        const char *p, *end = t + n, *k;
+        size_t kl;
+        uint64_t v, w, sums[4], found;
+        struct psi ps;
+        struct softnet_row row;
+        struct schedstat_cpu c;
+
+        (void)psi_parse(t, n, &ps);
+        (void)net_stat_table_sum(t, n, names, ELEMENTSOF(names), sums, &found);
+        (void)udp_queues_parse(t, n, &v, &w);
+        (void)tv_to_hex_u64(t, n, &v);
+        if (udev_data_property(t, n, "ID_MODEL", &k, &kl) == 0)
+                in_text(k, kl, t, n);
+        for (p = t; softnet_next(&p, end, &row) > 0;)
+                ;
+        for (p = t; kv_line_next(&p, end, &k, &kl, &v) > 0;)
+                in_text(k, kl, t, n);
+        for (p = t; arp_next(&p, end, &k, &kl) > 0;) {
+                in_text(k, kl, t, n);
+                check(kl > 0 && kl < PROCFS_IFNAMSIZ);
+        }
+        for (p = t; schedstat_next(&p, end, &c) > 0;)
+                ;
+}
+
+/* New parsers go at the end: a corpus file's selector byte keeps its
+ * parser. */
 static void (*const parsers[])(const char *, size_t) = {
-        stat_, meminfo_, small, net_dev, diskstats, pid, text_files, pid_more,
+        stat_, meminfo_, small, net_dev, diskstats, pid, text_files, pid_more, node_sources,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -115,27 +115,27 @@ def test_disk_fires_over_the_threshold_and_resolves_under_clear(tmpfs_daemon):
 
 def test_disk_watches_only_its_mount(tmpfs_daemon):
     d = tmpfs_daemon
-    add_rule(d, name="disk-elsewhere", kind="disk", match="/no/such/mount", threshold=1)
+    add_rule(d, name="disk-elsewhere", kind="disk", match="/no/such/mount", threshold=1, clear=1)
     fill(d, "big", 3900)
     quiet_for(d, "disk-elsewhere", 3)
 
 
-def test_disk_fill_predicts_a_growing_file_system(tmpfs_daemon):
-    d = tmpfs_daemon
-    # A 60 s window: a prediction needs 3 s of samples (a twentieth).
-    add_rule(d, name="fill-mnt", kind="disk_fill", match=TMPFS, threshold=24, window="1m")
+def test_disk_fill_predicts_a_growing_file_system(make_daemon):
+    d = make_daemon(wrap=unshared)
+    in_ns(d, ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "alertgrow", TMPFS])
+    # The shortest window (10 min): a prediction needs 30 s of samples.
+    add_rule(d, name="fill-mnt", kind="disk_fill", match=TMPFS, threshold=24, window="10m")
     quiet_for(d, "fill-mnt", 4)  # not growing: no prediction
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     i = 0
     while time.monotonic() < deadline:
-        fill(d, f"grow{i}", 64)
+        fill(d, f"grow{i}", 256)
         i += 1
-        alerts = alerts_of(d, "fill-mnt")
-        if any(firing(TMPFS)(a) for a in alerts):
+        if any(firing(TMPFS)(a) for a in alerts_of(d, "fill-mnt")):
             break
         time.sleep(0.5)
     a = wait_for(d, "fill-mnt", firing(TMPFS), timeout=5)
-    # 64 KiB each ~0.6 s into what is left of 4 MiB: minutes, not a day.
+    # 256 KiB every ~0.6 s into what is left of 64 MiB: minutes, not a day.
     assert 0 <= a["value"] < 1, a
 
 
@@ -239,10 +239,18 @@ def test_threshold_on_a_status_field_and_a_history_series(daemon):
     add_rule(daemon, name="interval-big", kind="threshold", series="status:metrics:interval", op=">",
              threshold=3600)
     add_rule(daemon, name="mem", kind="threshold", series="mem.used", op=">", threshold=0)
+    add_rule(daemon, name="memtotal", kind="threshold", series="metric:node_memory_MemTotal_bytes",
+             op=">", threshold=0)
+    add_rule(daemon, name="nosample", kind="threshold",
+             series='metric:node_filesystem_avail_bytes{mountpoint="/no/such/mount"}', op=">=",
+             threshold=0)
     a = wait_for(daemon, "interval", firing(""))
     assert a["value"] == 1, a
     wait_for(daemon, "mem", firing(""))
+    a = wait_for(daemon, "memtotal", firing(""))
+    assert a["value"] > 1 << 20, a
     quiet_for(daemon, "interval-big", 2)
+    quiet_for(daemon, "nosample", 2)  # no sample matches: nothing to compare
 
 
 class AsAdmin:
@@ -309,3 +317,14 @@ def test_share_disk(smb):
     a = wait_for(d, "share-full", firing("alertfull"))
     assert a["value"] > 90 and "/srv/alertfull" in (a.get("description") or ""), a
     quiet_for(d, "share-roomy", 2)
+
+
+def test_own_certificate_end_is_a_daemon_fact(daemon):
+    """What cert_expiry reads for stewardd's own certificate (the front may
+    not open the TLS directory): tls.not_after, as openssl reads the file."""
+    r = daemon.https("GET", "/api/v1/modules/stewardd?full=1")
+    end = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", str(daemon.cert_path)],
+                         capture_output=True, text=True, check=True).stdout.strip().split("=", 1)[1]
+    expected = int(subprocess.run(["date", "-u", "-d", end, "+%s"], capture_output=True, text=True,
+                                  check=True).stdout)
+    assert r.json["tls"]["not_after"] == expected, r.json["tls"]

@@ -308,6 +308,23 @@ def ns_out(d, argv):
     return ns_run(d, argv).stdout.strip()
 
 
+def textfile_dir_with_a_file(d):
+    """/etc/steward-textfile in the namespace (the scratch /etc) holding one
+    .prom file, for metrics:textfile_dir."""
+    t = d.etc / "steward-textfile"
+    t.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(t, 0o755)
+    (t / "probe.prom").write_text("probe_value 1\n")
+    os.chmod(t / "probe.prom", 0o644)
+
+
+def textfiles_read(d):
+    """The files the textfile collector read at a scrape."""
+    r = d.https("GET", "/metrics")
+    assert r.status == 200, r
+    return sorted(re.findall(r'^node_textfile_mtime_seconds\{file="([^"]*)"\}', r.body, re.M))
+
+
 def first_displaced(d):
     """Whether an idle stranger's connection is closed when a second one
     arrives (the unauthenticated budget full: the oldest loses)."""
@@ -423,6 +440,7 @@ ROWS = {
     "stewardd:limits:max_event_subscribers": (0, events_status, {}),
     "stewardd:users:home_roots": (["/srv"], home_allowed, {}),
     "metrics:interval": (2, sample_step, {}),
+    "metrics:textfile_dir": ("/etc/steward-textfile", textfiles_read, textfile_dir_with_a_file),
     # What the notifier reads at each send (test_alert_notify.py sends).
     "alerts:webhooks": (["https://hooks.example.org/x"], lambda d: alerts_live(d, "webhooks"), {}),
     "alerts:alertmanager_url": ("http://127.0.0.1:9093",

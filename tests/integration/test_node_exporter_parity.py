@@ -192,6 +192,22 @@ def test_textfile_collector(daemon, daemon_base):
     files = {l["file"] for _, l, _ in fams["node_textfile_mtime_seconds"]["samples"]}
     assert files == {f"{tdir}/good.prom", f"{tdir}/more.prom"}
 
+    # A symlink is followed (as node_exporter does); a FIFO is refused
+    # without blocking the scrape.
+    for name in bad:
+        (tdir / name).unlink()
+    target = daemon_base / "elsewhere.prom"
+    target.write_text("linked_value 3\n")
+    os.chmod(target, 0o644)
+    (tdir / "link.prom").symlink_to(target)
+    os.mkfifo(tdir / "fifo.prom")
+    _, fams = scrape(daemon)
+    assert fams["linked_value"]["samples"][0][2] == 3
+    assert fams["node_textfile_scrape_error"]["samples"][0][2] == 1
+    (tdir / "fifo.prom").unlink()
+    _, fams = scrape(daemon)
+    assert fams["node_textfile_scrape_error"]["samples"][0][2] == 0
+
     # A bad directory setting is refused.
     r = daemon.https("PATCH", "/api/v1/modules/metrics/settings", {"textfile_dir": "rel/dir"})
     assert r.status == 422, r

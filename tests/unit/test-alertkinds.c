@@ -19,22 +19,22 @@
 #include "certinfo.h"
 #include "modules/alerts/kinds_int.h"
 #include "procfs.h"
+#include "stats.h"
 #include "util.h"
 
 /* Made with: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256
  * -subj /CN=alerts.test -days 30; notAfter Jan  3 19:57:42 2027 GMT. */
-static const char cert_pem[] =
-"-----BEGIN CERTIFICATE-----\n"
-"MIIBgDCCASegAwIBAgIUAR327YUCRJklvzY8KTxZm37r4WMwCgYIKoZIzj0EAwIw\n"
-"FjEUMBIGA1UEAwwLYWxlcnRzLnRlc3QwHhcNMjYxMjA0MTk1NzQyWhcNMjcwMTAz\n"
-"MTk1NzQyWjAWMRQwEgYDVQQDDAthbGVydHMudGVzdDBZMBMGByqGSM49AgEGCCqG\n"
-"SM49AwEHA0IABM7CsPDyZL98LBhY2a64eZ7wASAGWw70Zbx/kr1ZLI5GcOXXPWhB\n"
-"Ya+W9kO8/B+swq3AvHHAfvJhQOXmuxThQ46jUzBRMB0GA1UdDgQWBBQ34uhPMQLy\n"
-"xJV+NDidTrLKxVSsJzAfBgNVHSMEGDAWgBQ34uhPMQLyxJV+NDidTrLKxVSsJzAP\n"
-"BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIH1L6e98x7K4Z0w7kUld\n"
-"CluXZlO+PdDllQkSVwSOHFPTAiAdgWSQ3hIRBaFX8ATT0TGw9OW15Stl4G82cnOV\n"
-"iTEiow==\n"
-"-----END CERTIFICATE-----\n";
+static const char cert_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBgDCCASegAwIBAgIUAR327YUCRJklvzY8KTxZm37r4WMwCgYIKoZIzj0EAwIw\n"
+                               "FjEUMBIGA1UEAwwLYWxlcnRzLnRlc3QwHhcNMjYxMjA0MTk1NzQyWhcNMjcwMTAz\n"
+                               "MTk1NzQyWjAWMRQwEgYDVQQDDAthbGVydHMudGVzdDBZMBMGByqGSM49AgEGCCqG\n"
+                               "SM49AwEHA0IABM7CsPDyZL98LBhY2a64eZ7wASAGWw70Zbx/kr1ZLI5GcOXXPWhB\n"
+                               "Ya+W9kO8/B+swq3AvHHAfvJhQOXmuxThQ46jUzBRMB0GA1UdDgQWBBQ34uhPMQLy\n"
+                               "xJV+NDidTrLKxVSsJzAfBgNVHSMEGDAWgBQ34uhPMQLyxJV+NDidTrLKxVSsJzAP\n"
+                               "BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIH1L6e98x7K4Z0w7kUld\n"
+                               "CluXZlO+PdDllQkSVwSOHFPTAiAdgWSQ3hIRBaFX8ATT0TGw9OW15Stl4G82cnOV\n"
+                               "iTEiow==\n"
+                               "-----END CERTIFICATE-----\n";
 #define CERT_NOT_AFTER INT64_C(1799006262)
 
 static void test_fit(void **state) {
@@ -186,9 +186,8 @@ static void test_certinfo(void **state) {
         char chain[sizeof cert_pem * 2];
 
         (void)state;
-        assert_int_equal(certinfo_not_after(cert_pem, strlen(cert_pem), &na, subject,
-                                            sizeof subject),
-                         0);
+        assert_int_equal(
+                certinfo_not_after(cert_pem, strlen(cert_pem), &na, subject, sizeof subject), 0);
         assert_int_equal(na, CERT_NOT_AFTER);
         assert_string_equal(subject, "CN=alerts.test");
         /* A chain: the first (the leaf) is the one. */
@@ -248,12 +247,56 @@ static void test_observe(void **state) {
         alert_kinds_reset();
 }
 
+/* login_failures: the helper's count sampled into a ring; a rule with a
+ * short window must not drop what a longer one needs. */
+static double failures(int64_t now, unsigned window, uint64_t count) {
+        struct alert_rule r = {.kind = AK_LOGIN_FAILURES, .window_seconds = window};
+        struct alert_obs obs[2];
+        struct module_error e = {0};
+        size_t n = 0;
+
+        atomic_store(&stats_logins_failed, count);
+        assert_int_equal(alert_kind_observe(&r, now, obs, 2, &n, &e), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(obs[0].instance, "");
+        return obs[0].value;
+}
+
+static void test_login_failures(void **state) {
+        struct alert_rule r = {.kind = AK_LOGIN_FAILURES, .window_seconds = 300};
+        struct alert_obs obs[2];
+        struct module_error e = {0};
+        size_t n = 9;
+
+        (void)state;
+        alert_kinds_reset();
+        atomic_store(&stats_counters_known, false);
+        assert_int_equal(alert_kind_observe(&r, 1000, obs, 2, &n, &e), 0);
+        assert_int_equal(n, 0); /* the helper was not asked yet */
+        atomic_store(&stats_counters_known, true);
+        assert_true(failures(1000, 300, 5) == 0); /* nothing before: none counted */
+        assert_true(failures(1100, 300, 8) == 3);
+        assert_true(failures(1500, 300, 9) == 1); /* since 1200: the sample of 1100 */
+        assert_true(failures(1501, 60, 9) == 1);
+        assert_true(failures(1502, 300, 9) == 1); /* the short window dropped nothing */
+        assert_true(failures(1503, 300, 2) == 0); /* the helper restarted: count again */
+        assert_true(failures(1600, 300, 6) == 4);
+        atomic_store(&stats_counters_known, false);
+        atomic_store(&stats_logins_failed, 0);
+        alert_kinds_reset();
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fit),          cmocka_unit_test(test_ring),
-                cmocka_unit_test(test_fill_hours),   cmocka_unit_test(test_json_path),
-                cmocka_unit_test(test_listener_names), cmocka_unit_test(test_glob_days_mounts),
-                cmocka_unit_test(test_certinfo),     cmocka_unit_test(test_observe),
+                cmocka_unit_test(test_fit),
+                cmocka_unit_test(test_ring),
+                cmocka_unit_test(test_fill_hours),
+                cmocka_unit_test(test_json_path),
+                cmocka_unit_test(test_listener_names),
+                cmocka_unit_test(test_glob_days_mounts),
+                cmocka_unit_test(test_certinfo),
+                cmocka_unit_test(test_observe),
+                cmocka_unit_test(test_login_failures),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -842,6 +842,37 @@ static json_t *probe_args(const char *text, const char *self) {
         return v;
 }
 
+/* module_task has no session behind it: a front that floods it is refused
+ * past 120 a minute (429), whatever the module (here one without a task:
+ * 404 until then); alerts' task refuses args it does not know before any
+ * setting is read. */
+static void test_module_task_is_bounded(void **state) {
+        struct fixture *f = *state;
+        json_t *a;
+
+        for (int i = 0; i < 120; i++) {
+                a = call(f, "module_task", NULL,
+                         json_pack("{s:s, s:{}}", "module", "ports", "args"));
+                assert_int_equal(status_of(a), 404);
+                json_decref(a);
+        }
+        a = call(f, "module_task", NULL, json_pack("{s:s, s:{}}", "module", "ports", "args"));
+        assert_int_equal(status_of(a), 429);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(a, "error"), "code")),
+                            "too_many_tasks");
+        json_decref(a);
+}
+
+static void test_alerts_task_takes_no_recipient(void **state) {
+        struct fixture *f = *state;
+        json_t *a = call(f, "module_task", NULL,
+                         json_pack("{s:s, s:{s:s, s:s, s:s}}", "module", "alerts", "args",
+                                   "subject", "s", "body", "b", "to", "evil@example.org"));
+
+        assert_int_equal(status_of(a), 400);
+        json_decref(a);
+}
+
 /* A live session of role roles[k] in tok[k]: the one from before if a
  * probe (logout…) did not end it. */
 static const char *live_token(struct fixture *f, const char *admin, char *tok[], size_t k) {
@@ -1293,6 +1324,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unknown_and_malformed_refused, setup,
                                                 teardown),
                 cmocka_unit_test(test_op_table_is_whole),
+                cmocka_unit_test_setup_teardown(test_module_task_is_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_alerts_task_takes_no_recipient, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_arguments_follow_the_schema, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dispatcher_writes_the_record, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bootstrap_is_single_use, setup, teardown),

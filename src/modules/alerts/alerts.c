@@ -618,12 +618,13 @@ static int alerts_init(void) {
 
         (void)settings_file_make_live(&settings_file, /* helper= */ false, &e);
         (void)alerts_make_live(false, &e); /* a bad file: status shows no rules */
-        r = alerts_engine_start();
-        if (r < 0)
-                return r;
+        /* The notifier first: the engine may hand it a batch at once. */
         r = alerts_notify_start();
         if (r < 0)
-                alerts_engine_stop();
+                return r;
+        r = alerts_engine_start();
+        if (r < 0)
+                alerts_notify_stop();
         return r;
 }
 

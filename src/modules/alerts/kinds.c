@@ -122,8 +122,8 @@ static int threshold_status(struct kind_req *q, const char *spec) {
                 return kind_unavailable(q, r, "the status of %s: %s", name, me.message);
         r = kinds_json_path(st, colon + 1, &v);
         if (r < 0)
-                return kind_unavailable(q, r, "%.200s in the status of %s is not a number", colon + 1,
-                                        name);
+                return kind_unavailable(q, r, "%.200s in the status of %s is not a number",
+                                        colon + 1, name);
         if (r == 0)
                 return kind_unavailable(q, -ENOENT, "the status of %s has no %.200s", name,
                                         colon + 1);
@@ -143,17 +143,12 @@ static int kind_threshold(struct kind_req *q) {
 
 int alert_kind_observe(const struct alert_rule *r, int64_t now, struct alert_obs *obs, size_t max,
                        size_t *ret_n, struct module_error *err) {
-        static int (*const observers[_AK_MAX])(struct kind_req *q) = {
-                [AK_THRESHOLD] = kind_threshold,
-                [AK_DISK] = kind_disk,
-                [AK_DISK_FILL] = kind_disk_fill,
-                [AK_UNIT_FAILED] = kind_unit_failed,
-                [AK_NEW_LISTENER] = kind_new_listener,
-                [AK_LOGIN_FAILURES] = kind_login_failures,
-                [AK_AUDIT_CHAIN] = kind_audit_chain,
-                [AK_CERT_EXPIRY] = kind_cert_expiry,
-                [AK_MAIL_QUEUE] = kind_mail_queue,
-                [AK_SHARE_DISK] = kind_share_disk,
+        static int (*const observers[_AK_MAX])(struct kind_req * q) = {
+                [AK_THRESHOLD] = kind_threshold,       [AK_DISK] = kind_disk,
+                [AK_DISK_FILL] = kind_disk_fill,       [AK_UNIT_FAILED] = kind_unit_failed,
+                [AK_NEW_LISTENER] = kind_new_listener, [AK_LOGIN_FAILURES] = kind_login_failures,
+                [AK_AUDIT_CHAIN] = kind_audit_chain,   [AK_CERT_EXPIRY] = kind_cert_expiry,
+                [AK_MAIL_QUEUE] = kind_mail_queue,     [AK_SHARE_DISK] = kind_share_disk,
         };
         struct kind_req q = {.r = r, .now = now, .obs = obs, .max = max, .err = err};
         int k;

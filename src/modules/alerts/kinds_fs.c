@@ -147,8 +147,8 @@ static void add_usage(struct kind_req *q, const char *instance, const struct fs_
         char avail[32];
 
         kinds_bytes_text(f->avail, avail, sizeof avail);
-        kind_obs_add(q, instance, used_percent(f), "%.1f %% used, %s free%s%.200s",
-                     used_percent(f), avail, where ? " on " : "", where ? where : "");
+        kind_obs_add(q, instance, used_percent(f), "%.1f %% used, %s free%s%.200s", used_percent(f),
+                     avail, where ? " on " : "", where ? where : "");
 }
 
 int kind_disk(struct kind_req *q) {
@@ -169,6 +169,7 @@ int kind_disk(struct kind_req *q) {
 struct fs_ring {
         char mount_point[256];
         int64_t seen;
+        int64_t keep; /* twice the longest window a rule asked of it */
         struct kinds_ring ring;
 };
 
@@ -222,8 +223,12 @@ int kind_disk_fill(struct kind_req *q) {
                         continue;
                 if (!(g = ring_for(s.v[i].mount_point, q->now)))
                         continue;
-                /* Keep twice the window: a second rule may look further. */
-                kinds_ring_add(&g->ring, q->now, s.v[i].used, 2 * window);
+                /* Twice the longest window any rule on it asked for: a
+                 * rule with a short window must not drop what a longer one
+                 * fits. */
+                if (g->keep < 2 * window)
+                        g->keep = 2 * window;
+                kinds_ring_add(&g->ring, q->now, s.v[i].used, g->keep);
                 if (kinds_fill_hours(&g->ring, q->now, window, cap, &hours) <= 0)
                         continue;
                 kinds_bytes_text(s.v[i].avail, avail, sizeof avail);
@@ -277,8 +282,9 @@ int kind_share_disk(struct kind_req *q) {
 
         r = shares_get(q->now, &shares);
         if (r < 0)
-                return kind_unavailable(q, r, "cannot list the shares (the helper refused or is "
-                                              "away; see the daemon's log)");
+                return kind_unavailable(q, r,
+                                        "cannot list the shares (the helper refused or is "
+                                        "away; see the daemon's log)");
         r = fs_set_read(&s);
         if (r < 0)
                 return kind_unavailable(q, r, "cannot list the file systems: %s", strerror(-r));

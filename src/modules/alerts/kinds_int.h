@@ -92,8 +92,8 @@ int kinds_json_path(json_t *root, const char *path, double *ret);
  * and how an alert names it: "tcp 0.0.0.0:660", "udp [::]:53". */
 void kinds_listener_key(const char *proto, const char *family, const char *addr, unsigned port,
                         char *buf, size_t len);
-void kinds_listener_instance(const char *proto, const char *family, const char *addr,
-                             unsigned port, char *buf, size_t len);
+void kinds_listener_instance(const char *proto, const char *family, const char *addr, unsigned port,
+                             char *buf, size_t len);
 
 /* Whether name matches the glob (fnmatch, no special treatment of '/');
  * "" matches everything. */

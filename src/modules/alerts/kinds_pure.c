@@ -156,8 +156,8 @@ void kinds_listener_key(const char *proto, const char *family, const char *addr,
         snprintf(buf, len, "%s %s %s %u", proto, family, addr, port);
 }
 
-void kinds_listener_instance(const char *proto, const char *family, const char *addr,
-                             unsigned port, char *buf, size_t len) {
+void kinds_listener_instance(const char *proto, const char *family, const char *addr, unsigned port,
+                             char *buf, size_t len) {
         bool v6 = STREQ(family, "ipv6");
 
         snprintf(buf, len, "%s %s%s%s:%u", proto, v6 ? "[" : "", addr, v6 ? "]" : "", port);
@@ -179,9 +179,8 @@ const char *kinds_mount_of(const char *path, const char *const *mounts, size_t n
                 return NULL;
         for (size_t i = 0; i < n; i++) {
                 size_t l = strlen(mounts[i]);
-                bool holds = STREQ(mounts[i], "/") ||
-                             (strncmp(path, mounts[i], l) == 0 &&
-                              (path[l] == '\0' || path[l] == '/'));
+                bool holds = STREQ(mounts[i], "/") || (strncmp(path, mounts[i], l) == 0 &&
+                                                       (path[l] == '\0' || path[l] == '/'));
                 if (holds && (!best || l > best_len)) {
                         best = mounts[i];
                         best_len = l;

@@ -85,7 +85,7 @@ int kind_unit_failed(struct kind_req *q) {
 
 /* ---- new_listener --------------------------------------------------------- */
 
-static json_t *baseline; /* the array of keys, or json_null(): none saved */
+static json_t *baseline; /* {key: true} of its keys, or json_null(): none saved */
 static int64_t baseline_at;
 static uint64_t baseline_head; /* the audit head when it was read */
 
@@ -98,14 +98,16 @@ static int baseline_get(int64_t now, json_t **ret) {
         /* Saving a baseline is audited: a new record, a new look. */
         if (!baseline || now - baseline_at >= BASELINE_TTL || now < baseline_at ||
             head != baseline_head) {
-                r = kinds_helper_call("monitor_read",
-                                      json_pack("{s:s, s:{s:[]}}", "module", "ports", "args",
-                                                "inodes"),
-                                      &ans);
+                r = kinds_helper_call(
+                        "monitor_read",
+                        json_pack("{s:s, s:{s:[]}}", "module", "ports", "args", "inodes"), &ans);
                 if (r >= 0) {
-                        json_t *b = json_object_get(ans, "baseline");
+                        json_t *b = json_object_get(ans, "baseline"), *k;
+                        size_t i;
                         json_decref(baseline);
-                        baseline = json_is_array(b) ? json_incref(b) : json_null();
+                        baseline = json_is_array(b) ? json_object() : json_null();
+                        json_array_foreach(json_is_array(b) ? b : NULL, i, k) if (json_is_string(k))
+                                json_object_set_new(baseline, json_string_value(k), json_true());
                         baseline_at = now;
                         baseline_head = head;
                         json_decref(ans);
@@ -117,15 +119,6 @@ static int baseline_get(int64_t now, json_t **ret) {
         return r;
 }
 
-static bool key_known(json_t *keys, const char *key) {
-        json_t *k;
-        size_t i;
-
-        json_array_foreach(keys, i, k) if (json_is_string(k) && STREQ(json_string_value(k), key))
-                return true;
-        return false;
-}
-
 int kind_new_listener(struct kind_req *q) {
         _cleanup_json_ json_t *keys = NULL, *seen = json_object();
         struct sock_entry *v = NULL;
@@ -134,9 +127,10 @@ int kind_new_listener(struct kind_req *q) {
 
         r = baseline_get(q->now, &keys);
         if (r < 0)
-                return kind_unavailable(q, r, "cannot read the ports baseline (the helper refused "
-                                              "or is away; see the daemon's log)");
-        if (!json_is_array(keys))
+                return kind_unavailable(q, r,
+                                        "cannot read the ports baseline (the helper refused "
+                                        "or is away; see the daemon's log)");
+        if (!json_is_object(keys))
                 return 0; /* no baseline saved: nothing is "new" */
         r = sockets_list(false, &v, &n);
         if (r < 0)
@@ -150,7 +144,7 @@ int kind_new_listener(struct kind_req *q) {
                 if (!(s->state == 10 || !s->connected))
                         continue; /* TCP: listening only; UDP: unconnected */
                 kinds_listener_key(proto, fam, s->local, s->local_port, key, sizeof key);
-                if (key_known(keys, key) || json_object_get(seen, key))
+                if (json_object_get(keys, key) || json_object_get(seen, key))
                         continue;
                 json_object_set_new(seen, key, json_true());
                 kinds_listener_instance(proto, fam, s->local, s->local_port, inst, sizeof inst);
@@ -163,6 +157,7 @@ int kind_new_listener(struct kind_req *q) {
 /* ---- login_failures ------------------------------------------------------- */
 
 static struct kinds_ring logins; /* the helper's failed-login count over time */
+static int64_t logins_keep;      /* twice the longest window a rule asked for */
 
 int kind_login_failures(struct kind_req *q) {
         int64_t window = q->r->window_seconds > 0 ? q->r->window_seconds : LOGIN_WINDOW_DEF;
@@ -174,7 +169,12 @@ int kind_login_failures(struct kind_req *q) {
         pthread_mutex_lock(&lock);
         if (logins.n > 0 && now_count < logins.v[logins.n - 1])
                 logins = (struct kinds_ring){0}; /* the helper restarted */
-        kinds_ring_add(&logins, q->now, now_count, 4 * 86400);
+        if (logins_keep < 2 * window)
+                logins_keep = 2 * window;
+        /* Past KINDS_RING_MAX samples the ring thins: "then" may then be up
+         * to its spacing older than the window's start (a few more
+         * failures counted, never fewer). */
+        kinds_ring_add(&logins, q->now, now_count, logins_keep);
         if (!kinds_ring_at(&logins, q->now - window, &then))
                 then = now_count;
         pthread_mutex_unlock(&lock);
@@ -216,8 +216,9 @@ int kind_audit_chain(struct kind_req *q) {
                              (long long)json_integer_value(
                                      json_object_get(audit_result, "first_broken")));
         else
-                kind_obs_add(q, "", 0, "the audit chain of %lld records verifies",
-                             (long long)json_integer_value(json_object_get(audit_result, "records")));
+                kind_obs_add(
+                        q, "", 0, "the audit chain of %lld records verifies",
+                        (long long)json_integer_value(json_object_get(audit_result, "records")));
         pthread_mutex_unlock(&lock);
         return 0;
 }
@@ -246,8 +247,8 @@ int kind_mail_queue(struct kind_req *q) {
                                         continue;
                                 mail_count = 0;
                                 json_array_foreach(json_object_get(fam, "samples"), j, smp)
-                                        mail_count += json_number_value(
-                                                json_object_get(smp, "value"));
+                                        mail_count +=
+                                        json_number_value(json_object_get(smp, "value"));
                         }
                         mail_at = q->now;
                         mail_known = true;
@@ -343,7 +344,9 @@ int kind_cert_expiry(struct kind_req *q) {
                                         *path ? path : "of stewardd", strerror(-now.error));
         kind_obs_add(q, *path ? path : "stewardd", kinds_days_left(now.not_after, q->now),
                      "%.1f days left (%.150s)", kinds_days_left(now.not_after, q->now),
-                     now.subject[0] ? now.subject : *path ? path : "stewardd's certificate");
+                     now.subject[0] ? now.subject
+                     : *path        ? path
+                                    : "stewardd's certificate");
         return 0;
 }
 
@@ -353,6 +356,7 @@ void kinds_sys_reset(void) {
         baseline = NULL;
         baseline_at = 0;
         logins = (struct kinds_ring){0};
+        logins_keep = 0;
         json_decref(audit_result);
         audit_result = NULL;
         audit_at = 0;

@@ -20,17 +20,21 @@
  * answer (a 4xx) fails at once.  Order per destination is kept: later
  * deliveries wait behind one being retried (a resolved after its firing).
  *
- * Alertmanager: besides the changes, the alerts still firing (a map by
- * fingerprint, at most FIRING_MAX) are pushed again every
- * min(repeat_interval, 60 s), since Alertmanager resolves an alert that
- * is not sent again within its resolve_timeout.
+ * Alertmanager: besides the changes, the alerts firing now are pushed again
+ * every min(repeat_interval, 60 s), since Alertmanager resolves an alert
+ * that is not sent again within its resolve_timeout.  They are the
+ * engine's own list (engine.h, its lock taken without ours), less the
+ * silenced ones: so the refresh follows the engine across a restart, and
+ * an alert that resolves while silenced or with send_resolved off (of
+ * which the engine tells nobody) is no longer pushed and Alertmanager
+ * resolves it.
  *
  * Mail: the front cannot exec; a delivery is {"subject", "body"} handed to
  * the helper's module_task (mailer.c), which adds the recipients from its
  * own settings and runs sendmail.
  *
- * Locking: one mutex (N.lock) over every queue, counter and the firing
- * map, and one condition (monotonic clock) broadcast on any change; no
+ * Locking: one mutex (N.lock) over every queue and counter, and one
+ * condition (monotonic clock) broadcast on any change; no
  * thread holds the lock while it sends.  Bodies and URLs are copied into
  * each delivery, so a change of the settings never touches one queued.
  * Nothing sent holds a secret: bodies carry the engine's labels and
@@ -49,13 +53,13 @@
 
 #include "jsonutil.h"
 #include "modules/alerts/alerts.h"
+#include "modules/alerts/engine.h"
 #include "modules/alerts/mailer.h"
 #include "modules/alerts/webhook.h"
 #include "util.h"
 
 #define QUEUE_MAX       64u
 #define DEST_QUEUE_MAX  64u
-#define FIRING_MAX      1024u
 #define RETRY_FIRST_S   1u
 #define RETRY_MAX_S     300u
 #define RETRY_GIVE_UP_S 3600u
@@ -97,10 +101,7 @@ static struct {
         pthread_t dispatcher;
         struct dest webhooks[ALERTS_DESTINATIONS_MAX];
         struct dest am, mail;
-        json_t *firing;          /* fingerprint -> alert, for the Alertmanager */
         uint64_t am_next_usec;   /* monotonic: the next refresh of the firing ones */
-        unsigned am_refresh_s;
-        char external_url[300];
 } N = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .am = {.kind = DEST_ALERTMANAGER},
@@ -231,21 +232,34 @@ static void wait_until(uint64_t deadline_usec) {
         (void)pthread_cond_timedwait(&N.cond, &N.lock, &ts);
 }
 
-/* Under the lock: the Alertmanager's refresh of the firing alerts, as a
- * delivery, when it is due and nothing else waits. */
-static struct delivery *am_refresh(void) {
-        _cleanup_(json_decrefp) json_t *list = json_array(), *body = NULL;
-        char url[URL_MAX];
-        const char *k;
-        json_t *a;
+static void external_url(json_t *batch, char *buf, size_t len);
 
-        N.am_next_usec = now_usec() + (uint64_t)N.am_refresh_s * 1000000u;
-        if (!list || !N.am.url[0] || json_object_size(N.firing) == 0 ||
-            webhook_alertmanager_url(N.am.url, url, sizeof url) < 0)
+/* Without the lock: the Alertmanager's refresh of the alerts firing now
+ * (not silenced), as a delivery to the settings' Alertmanager; NULL when
+ * there is none or nothing fires.  *ret_period: seconds to the next. */
+static struct delivery *am_refresh(unsigned *ret_period) {
+        _cleanup_(json_decrefp) json_t *all = NULL, *list = json_array(), *body = NULL;
+        struct alerts_config c = {0};
+        char url[URL_MAX], ext[300];
+        json_t *a;
+        size_t i;
+
+        *ret_period = AM_REFRESH_S;
+        if (!list || module_config_get(&module_alerts, &c, sizeof c) < 0)
                 return NULL;
-        json_object_foreach(N.firing, k, a)
-                json_array_append(list, a);
-        body = webhook_alertmanager_body(list, N.external_url);
+        if (c.repeat_interval > 0 && c.repeat_interval < AM_REFRESH_S)
+                *ret_period = c.repeat_interval;
+        if (!c.alertmanager_url[0] ||
+            webhook_alertmanager_url(c.alertmanager_url, url, sizeof url) < 0 ||
+            alerts_engine_list("firing", NULL, &all) < 0)
+                return NULL;
+        json_array_foreach(json_object_get(all, "alerts"), i, a)
+                if (!json_is_string(json_object_get(a, "silenced_by")))
+                        json_array_append(list, a);
+        if (json_array_size(list) == 0)
+                return NULL;
+        external_url(list, ext, sizeof ext);
+        body = webhook_alertmanager_body(list, ext);
         return body ? http_delivery(url, body) : NULL;
 }
 
@@ -286,8 +300,21 @@ static void *dest_main(void *data) {
                 enum webhook_outcome o;
 
                 if (!dest->head && dest->kind == DEST_ALERTMANAGER &&
-                    now_usec() >= N.am_next_usec)
-                        dest_push(dest, am_refresh());
+                    now_usec() >= N.am_next_usec) {
+                        struct delivery *fresh;
+                        unsigned period;
+
+                        N.am_next_usec = now_usec() + (uint64_t)AM_REFRESH_S * 1000000u;
+                        pthread_mutex_unlock(&N.lock);
+                        fresh = am_refresh(&period);
+                        pthread_mutex_lock(&N.lock);
+                        N.am_next_usec = now_usec() + (uint64_t)period * 1000000u;
+                        if (fresh && !dest->head)
+                                dest_push(dest, fresh);
+                        else
+                                delivery_free(fresh);
+                        continue;
+                }
                 if (!dest->head) {
                         wait_until(dest->kind == DEST_ALERTMANAGER ? N.am_next_usec : 0);
                         continue;
@@ -379,23 +406,6 @@ static struct dest *webhook_slot(const char *url, const struct alerts_config *c)
         return free_slot;
 }
 
-/* Under the lock: the firing map follows the batch. */
-static void firing_follow(json_t *batch) {
-        json_t *a;
-        size_t i;
-
-        json_array_foreach(batch, i, a) {
-                const char *fp = json_string_value(json_object_get(a, "fingerprint"));
-                const char *s = json_string_value(json_object_get(a, "status"));
-                if (!fp)
-                        continue;
-                if (s && STREQ(s, "resolved"))
-                        json_object_del(N.firing, fp);
-                else if (json_object_get(N.firing, fp) || json_object_size(N.firing) < FIRING_MAX)
-                        json_object_set(N.firing, fp, a);
-        }
-}
-
 /* What each destination gets of one batch, rendered without the lock and
  * queued under it. */
 struct rendered {
@@ -448,10 +458,7 @@ static void dispatch(json_t *batch) {
                 out->am = http_delivery(am_url, am_body);
 
         pthread_mutex_lock(&N.lock);
-        snprintf(N.external_url, sizeof N.external_url, "%s", ext);
         snprintf(N.am.url, sizeof N.am.url, "%s", c.alertmanager_url);
-        N.am_refresh_s = c.repeat_interval < AM_REFRESH_S ? c.repeat_interval : AM_REFRESH_S;
-        firing_follow(batch);
         for (size_t w = 0; w < ALERTS_DESTINATIONS_MAX; w++) {
                 struct dest *d = out->n_webhook[w] ? webhook_slot(c.webhooks.name[w], &c) : NULL;
                 for (size_t k = 0; k < out->n_webhook[w]; k++)
@@ -464,10 +471,8 @@ static void dispatch(json_t *batch) {
         }
         if (out->am) {
                 dest_push(&N.am, out->am);
-                N.am_next_usec = now_usec() + (uint64_t)N.am_refresh_s * 1000000u;
+                N.am_next_usec = now_usec() + (uint64_t)AM_REFRESH_S * 1000000u;
         }
-        if (c.alertmanager_url[0])
-                dest_start(&N.am);
         for (size_t k = 0; k < out->n_mail; k++)
                 dest_push(&N.mail, out->mail[k]);
         if (out->n_mail)
@@ -542,17 +547,19 @@ int alerts_notify_start(void) {
                 return -ENOMEM;
         }
         pthread_condattr_destroy(&ca);
-        N.firing = json_object();
         N.stopping = false;
-        N.am_refresh_s = AM_REFRESH_S;
-        N.am_next_usec = now_usec() + AM_REFRESH_S * 1000000ull;
-        if (!N.firing || pthread_create(&N.dispatcher, NULL, dispatcher_main, NULL) != 0) {
-                json_decref(TAKE_PTR(N.firing));
+        N.am_next_usec = 0; /* at once: what fired before a restart is fresh again */
+        if (pthread_create(&N.dispatcher, NULL, dispatcher_main, NULL) != 0) {
                 pthread_cond_destroy(&N.cond);
                 webhook_global_done();
                 return -EAGAIN;
         }
         N.running = true;
+        /* The Alertmanager's thread runs from the start, for the refresh
+         * (it reads the settings itself; idle without an Alertmanager). */
+        pthread_mutex_lock(&N.lock);
+        dest_start(&N.am);
+        pthread_mutex_unlock(&N.lock);
         return 0;
 }
 
@@ -582,7 +589,6 @@ void alerts_notify_stop(void) {
         for (; N.n > 0; N.n--, N.first = (N.first + 1) % QUEUE_MAX)
                 json_decref(TAKE_PTR(N.batches[N.first]));
         N.first = 0;
-        json_decref(TAKE_PTR(N.firing));
         pthread_cond_destroy(&N.cond);
         webhook_global_done();
         N.running = false;
@@ -593,7 +599,8 @@ static json_t *dest_json(const struct dest *d) {
         char host[URL_MAX];
 
         webhook_url_host(d->url, host, sizeof host);
-        return json_pack("{s:s, s:I, s:I, s:I, s:s?, s:I}", "url_host", host, "sent",
+        return json_pack("{s:s*, s:I, s:I, s:I, s:s?, s:I}", "url_host",
+                         d->kind == DEST_MAIL ? NULL : host, "sent",
                          (json_int_t)d->sent, "failed", (json_int_t)d->failed, "dropped",
                          (json_int_t)d->dropped, "last_error",
                          d->last_error[0] ? d->last_error : NULL, "queued",
@@ -607,10 +614,9 @@ json_t *alerts_notify_status(void) {
         for (size_t i = 0; hooks && i < ELEMENTSOF(N.webhooks); i++)
                 if (N.webhooks[i].url[0])
                         json_array_append_new(hooks, dest_json(&N.webhooks[i]));
-        out = json_pack("{s:o*, s:o*, s:o*, s:I, s:I}", "webhooks", hooks, "mail",
+        out = json_pack("{s:o*, s:o*, s:o*, s:I}", "webhooks", hooks, "mail",
                         dest_json(&N.mail), "alertmanager", dest_json(&N.am), "dropped_batches",
-                        (json_int_t)N.dropped_batches, "alertmanager_firing",
-                        (json_int_t)(N.firing ? json_object_size(N.firing) : 0));
+                        (json_int_t)N.dropped_batches);
         pthread_mutex_unlock(&N.lock);
         return out;
 }

@@ -1,13 +1,20 @@
 /* collectors.c — the node_exporter collectors of collectors.h.
  *
  * Pure collectors first (parsing through common/procfs.h), then netclass,
- * which reads the attribute files of /sys/class/net/<iface> at each scrape:
- * the interface directory is read again each time (interfaces come and go)
- * and each attribute opened and read by procfs_read_at() relative to the
- * interface's directory descriptor, so a renamed or removed interface
- * yields an error for its files, never another interface's values.
- * netclass keeps only its read buffer between scrapes (`nc`), used under
- * the sampler's lock.
+ * which reads the attribute files of /sys/class/net/<iface> at each scrape.
+ *
+ * netclass: opening a sysfs file costs several times reading it, and a
+ * device has twenty-odd files, so for the first NETCLASS_CACHED devices
+ * (by name) the files are kept open and read with pread() from offset 0,
+ * and what cannot change while the device exists (ifindex, type, dev_id,
+ * …) is read once.  The list of names is read at every scrape (from a
+ * directory stream kept open); when it changed the cache is rebuilt.  A
+ * kept descriptor belongs to one device (kernfs), so a device removed and
+ * one created under its name fail the reads of the old descriptors
+ * ("flags" is read first and always exists): the device is then opened
+ * again, and never reported with another device's values.  Devices past
+ * NETCLASS_CACHED are read file by file.  `nc` (the cache, the directory
+ * stream, a read buffer) is used only under the sampler's lock.
  */
 #include "modules/metrics/collectors.h"
 
@@ -27,6 +34,11 @@ static void single(struct expo *e, const char *name, const char *type, const cha
         expo_family(e, name, type, help);
         expo_sample(e, name);
         expo_u64(e, v);
+}
+
+static uint64_t mul_sat_u64(uint64_t a, uint64_t b) {
+        uint64_t v;
+        return __builtin_mul_overflow(a, b, &v) ? UINT64_MAX : v;
 }
 
 /* A file holding one decimal number. */
@@ -212,28 +224,31 @@ int collect_softnet(struct expo *e, const char *text, size_t len) {
                 {"node_softnet_times_squeezed_total",
                  "Number of times processing packets ran out of quota"},
         };
-        const char *end = (text ? text : "") + len;
-        int r = 0;
+        const char *end = (text ? text : "") + len, *p = text ? text : "";
+        struct softnet_row row;
+        unsigned cpus = 0;
+        int r;
 
+        /* Checked whole first, so that a bad line leaves nothing written. */
         if (tv_has_nul(text, len))
                 return -EINVAL;
+        while ((r = softnet_next(&p, end, &row)) > 0)
+                if (++cpus > SOFTNET_MAX_CPUS)
+                        return -E2BIG;
+        if (r < 0)
+                return r;
         for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
-                const char *p = text ? text : "";
-                struct softnet_row row;
                 unsigned cpu = 0;
 
+                p = text ? text : "";
                 expo_family(e, fams[f].name, "counter", fams[f].help);
-                while ((r = softnet_next(&p, end, &row)) > 0) {
+                while (softnet_next(&p, end, &row) > 0) {
                         char id[16];
-                        if (cpu >= SOFTNET_MAX_CPUS)
-                                return -E2BIG;
                         snprintf(id, sizeof id, "%u", cpu++);
                         expo_sample(e, fams[f].name);
                         expo_label(e, "cpu", id);
                         expo_u64(e, f == 0 ? row.dropped : f == 1 ? row.processed : row.squeezed);
                 }
-                if (r < 0)
-                        return r;
         }
         return 0;
 }
@@ -293,6 +308,45 @@ int collect_udp_queues(struct expo *e, const char *v4, size_t v4_len, const char
                         expo_label(e, "queue", rx ? "rx" : "tx");
                         expo_u64(e, six ? (rx ? rx6 : tx6) : (rx ? rx4 : tx4));
                 }
+        return 0;
+}
+
+/* ---- schedstat ----------------------------------------------------------------------- */
+
+int collect_schedstat(struct expo *e, const char *text, size_t len) {
+        static const struct {
+                const char *name, *help;
+        } fams[] = {
+                {"node_schedstat_running_seconds_total",
+                 "Number of seconds CPU spent running a process."},
+                {"node_schedstat_timeslices_total", "Number of timeslices executed by CPU."},
+                {"node_schedstat_waiting_seconds_total",
+                 "Number of seconds spent by processing waiting for this CPU."},
+        };
+        const char *end = (text ? text : "") + len, *p = text ? text : "";
+        struct schedstat_cpu c;
+        size_t n = 0;
+        int r;
+
+        /* Checked whole first, so that a bad line leaves nothing written. */
+        while ((r = schedstat_next(&p, end, &c)) > 0)
+                if (++n > PROCFS_MAX_CPUS)
+                        return -E2BIG;
+        if (r < 0)
+                return r;
+        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
+                expo_family(e, fams[f].name, "counter", fams[f].help);
+                for (p = text ? text : ""; schedstat_next(&p, end, &c) > 0;) {
+                        char id[16];
+                        snprintf(id, sizeof id, "%u", c.cpu);
+                        expo_sample(e, fams[f].name);
+                        expo_label(e, "cpu", id);
+                        if (f == 1)
+                                expo_u64(e, c.timeslices);
+                        else
+                                expo_ratio(e, f == 0 ? c.running_ns : c.waiting_ns, 1000000000u);
+                }
+        }
         return 0;
 }
 
@@ -522,6 +576,12 @@ enum { NI_ADDRESS, NI_BROADCAST, NI_DUPLEX, NI_IFALIAS, NI_OPERSTATE, _NI_MAX };
 static const char *const ni_files[_NI_MAX] = {"address", "broadcast", "duplex", "ifalias",
                                               "operstate"};
 
+/* What does not change while the device exists: read once per device. */
+#define NC_STATIC_MASK                                                                              \
+        ((1u << NC_ADDR_ASSIGN) | (1u << NC_DEV_ID) | (1u << NC_IFINDEX) | (1u << NC_IFLINK) |     \
+         (1u << NC_NAME_ASSIGN) | (1u << NC_TYPE))
+#define NI_STATIC_MASK (1u << NI_BROADCAST)
+
 struct nc_iface {
         char name[NAME_MAX + 1];
         int64_t v[_NC_MAX];
@@ -529,20 +589,73 @@ struct nc_iface {
         char info[_NI_MAX][128];
 };
 
-static struct procfs_buf nc_buf;
+/* One device whose attribute files are kept open (NETCLASS_CACHED of
+ * them at most): the static values and a descriptor per other file (-1:
+ * the file could not be opened, e.g. "speed" of a virtual device). */
+#define NETCLASS_CACHED 16
+struct nc_cached {
+        struct nc_iface st; /* name, static values */
+        int fd[_NC_MAX], info_fd[_NI_MAX];
+};
 
-void netclass_done(void) {
-        procfs_buf_free(&nc_buf);
+static struct {
+        struct procfs_buf buf;
+        DIR *dir; /* /sys/class/net, kept open, rewound at each scrape */
+        struct nc_cached c[NETCLASS_CACHED];
+        size_t n_cached;
+} nc;
+
+static void nc_cached_close(struct nc_cached *c) {
+        for (size_t a = 0; a < _NC_MAX; a++)
+                if (c->fd[a] >= 0)
+                        close(c->fd[a]);
+        for (size_t i = 0; i < _NI_MAX; i++)
+                if (c->info_fd[i] >= 0)
+                        close(c->info_fd[i]);
+        *c = (struct nc_cached){0};
 }
 
-/* An attribute's text without its final newline; -errno when unreadable. */
+static void dmi_free(void);
+
+void netclass_done(void) {
+        dmi_free();
+        for (size_t i = 0; i < nc.n_cached; i++)
+                nc_cached_close(&nc.c[i]);
+        nc.n_cached = 0;
+        if (nc.dir)
+                closedir(nc.dir);
+        nc.dir = NULL;
+        procfs_buf_free(&nc.buf);
+}
+
+/* Takes the final newline (and blanks) off an attribute's text. */
+static void nc_trim(const char **t, size_t *n) {
+        while (*n > 0 && ((*t)[*n - 1] == '\n' || (*t)[*n - 1] == ' '))
+                (*n)--;
+}
+
+/* An attribute's text; -errno when unreadable. */
 static int nc_read(int dirfd, const char *file, const char **ret, size_t *ret_len) {
-        int r = procfs_read_at(dirfd, file, NETCLASS_ATTR_MAX, &nc_buf, ret, ret_len);
+        int r = procfs_read_at(dirfd, file, NETCLASS_ATTR_MAX, &nc.buf, ret, ret_len);
 
         if (r < 0)
                 return r;
-        while (*ret_len > 0 && ((*ret)[*ret_len - 1] == '\n' || (*ret)[*ret_len - 1] == ' '))
-                (*ret_len)--;
+        nc_trim(ret, ret_len);
+        return 0;
+}
+
+/* An attribute through its kept descriptor, into b (size bytes). */
+static int nc_pread(int fd, char *b, size_t size, const char **ret, size_t *ret_len) {
+        ssize_t k;
+
+        if (fd < 0)
+                return -EBADF;
+        k = pread(fd, b, size, 0);
+        if (k < 0)
+                return -errno;
+        *ret = b;
+        *ret_len = (size_t)k;
+        nc_trim(ret, ret_len);
         return 0;
 }
 
@@ -559,6 +672,12 @@ static int nc_number(const char *s, size_t n, int64_t *ret) {
         return tv_to_i64(s, n, ret);
 }
 
+static void nc_set_info(struct nc_iface *it, size_t i, const char *t, size_t n) {
+        if (!memchr(t, '\0', n))
+                snprintf(it->info[i], sizeof it->info[i], "%.*s", (int)n, t);
+}
+
+/* Every attribute of one device, each opened, read and closed. */
 static void nc_read_iface(int netfd, struct nc_iface *it) {
         _cleanup_close_ int fd = openat(netfd, it->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         const char *t;
@@ -569,73 +688,144 @@ static void nc_read_iface(int netfd, struct nc_iface *it) {
         for (size_t a = 0; a < _NC_MAX; a++)
                 if (nc_read(fd, nc_attrs[a].file, &t, &n) >= 0 && nc_number(t, n, &it->v[a]) >= 0)
                         it->have |= 1u << a;
-        if (it->have & (1u << NC_SPEED))
-                it->v[NC_SPEED] *= 125000; /* Mbit/s to bytes/s, as node_exporter */
         for (size_t i = 0; i < _NI_MAX; i++)
-                if (nc_read(fd, ni_files[i], &t, &n) >= 0 && !memchr(t, '\0', n))
-                        snprintf(it->info[i], sizeof it->info[i], "%.*s", (int)n, t);
+                if (nc_read(fd, ni_files[i], &t, &n) >= 0)
+                        nc_set_info(it, i, t, n);
+}
+
+/* Opens a device for the cache: its static values read, the other files
+ * kept open.  False when the device is gone. */
+static bool nc_cache_open(int netfd, struct nc_cached *c, const char *name) {
+        _cleanup_close_ int fd = openat(netfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *t;
+        size_t n;
+
+        *c = (struct nc_cached){0};
+        for (size_t a = 0; a < _NC_MAX; a++)
+                c->fd[a] = -1;
+        for (size_t i = 0; i < _NI_MAX; i++)
+                c->info_fd[i] = -1;
+        snprintf(c->st.name, sizeof c->st.name, "%s", name);
+        if (fd < 0)
+                return false;
+        for (size_t a = 0; a < _NC_MAX; a++) {
+                if (!(NC_STATIC_MASK & (1u << a))) {
+                        c->fd[a] = openat(fd, nc_attrs[a].file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        continue;
+                }
+                if (nc_read(fd, nc_attrs[a].file, &t, &n) >= 0 && nc_number(t, n, &c->st.v[a]) >= 0)
+                        c->st.have |= 1u << a;
+        }
+        for (size_t i = 0; i < _NI_MAX; i++) {
+                if (!(NI_STATIC_MASK & (1u << i))) {
+                        c->info_fd[i] = openat(fd, ni_files[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        continue;
+                }
+                if (nc_read(fd, ni_files[i], &t, &n) >= 0)
+                        nc_set_info(&c->st, i, t, n);
+        }
+        return c->fd[NC_FLAGS] >= 0;
+}
+
+/* The values of a cached device now; false when its files fail (the
+ * device is gone, or another took its name): the caller opens it again. */
+static bool nc_cache_read(struct nc_cached *c, struct nc_iface *it) {
+        char b[512];
+        const char *t;
+        size_t n;
+
+        *it = c->st;
+        if (nc_pread(c->fd[NC_FLAGS], b, sizeof b, &t, &n) < 0)
+                return false;
+        for (size_t a = 0; a < _NC_MAX; a++)
+                if (!(NC_STATIC_MASK & (1u << a)) && nc_pread(c->fd[a], b, sizeof b, &t, &n) >= 0 &&
+                    nc_number(t, n, &it->v[a]) >= 0)
+                        it->have |= 1u << a;
+        for (size_t i = 0; i < _NI_MAX; i++)
+                if (!(NI_STATIC_MASK & (1u << i)) && nc_pread(c->info_fd[i], b, sizeof b, &t, &n) >= 0)
+                        nc_set_info(it, i, t, n);
+        return true;
 }
 
 static int nc_cmp(const void *a, const void *b) {
         return strcmp(((const struct nc_iface *)a)->name, ((const struct nc_iface *)b)->name);
 }
 
-static int nc_list(struct nc_iface **ret, size_t *ret_n, int *ret_fd) {
-        int fd = open("/sys/class/net", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd2;
+/* The devices' names, sorted, from the kept directory stream. */
+static int nc_list(struct nc_iface **ret, size_t *ret_n) {
         struct nc_iface *v = NULL;
         struct dirent *de;
-        size_t n = 0;
-        DIR *d;
+        size_t n = 0, cap = 0;
 
-        if (fd < 0)
+        if (!nc.dir && !(nc.dir = opendir("/sys/class/net")))
                 return -errno;
-        fd2 = dup(fd);
-        d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-        if (!d) {
-                if (fd2 >= 0)
-                        close(fd2);
-                close(fd);
-                return -EIO;
-        }
-        while ((de = readdir(d))) {
-                void *p;
+        rewinddir(nc.dir);
+        while ((de = readdir(nc.dir))) {
                 if (de->d_name[0] == '.' || n >= NETCLASS_MAX_IFACES)
                         continue;
-                p = reallocarray(v, n + 1, sizeof *v);
-                if (!p) {
-                        free(v);
-                        closedir(d);
-                        close(fd);
-                        return -ENOMEM;
+                if (n == cap) {
+                        void *p = reallocarray(v, cap ? cap * 2 : 8, sizeof *v);
+                        if (!p) {
+                                free(v);
+                                return -ENOMEM;
+                        }
+                        v = p;
+                        cap = cap ? cap * 2 : 8;
                 }
-                v = p;
                 v[n] = (struct nc_iface){0};
                 snprintf(v[n].name, sizeof v[n].name, "%s", de->d_name);
                 n++;
         }
-        closedir(d);
         qsort(v, n, sizeof *v, nc_cmp);
         *ret = v;
         *ret_n = n;
-        *ret_fd = fd;
         return 0;
+}
+
+/* The values of every device: the first NETCLASS_CACHED through the
+ * cache (rebuilt when the list of names changed), the others file by file. */
+static void nc_read_all(struct nc_iface *v, size_t n) {
+        int netfd = dirfd(nc.dir);
+        size_t k = n < NETCLASS_CACHED ? n : NETCLASS_CACHED;
+        bool same = k == nc.n_cached;
+
+        for (size_t i = 0; same && i < k; i++)
+                same = STREQ(nc.c[i].st.name, v[i].name);
+        if (!same) {
+                for (size_t i = 0; i < nc.n_cached; i++)
+                        nc_cached_close(&nc.c[i]);
+                for (size_t i = 0; i < k; i++)
+                        (void)nc_cache_open(netfd, &nc.c[i], v[i].name);
+                nc.n_cached = k;
+        }
+        for (size_t i = 0; i < k; i++) {
+                if (nc_cache_read(&nc.c[i], &v[i]))
+                        continue;
+                nc_cached_close(&nc.c[i]);
+                if (nc_cache_open(netfd, &nc.c[i], v[i].name) && nc_cache_read(&nc.c[i], &v[i]))
+                        continue;
+                v[i] = (struct nc_iface){0}; /* gone meanwhile: left out */
+        }
+        for (size_t i = k; i < n; i++)
+                nc_read_iface(netfd, &v[i]);
+        for (size_t i = 0; i < n; i++)
+                if (v[i].have & (1u << NC_SPEED))
+                        v[i].v[NC_SPEED] *= 125000; /* Mbit/s to bytes/s, as node_exporter */
 }
 
 int netclass_collect(struct expo *e) {
         _cleanup_free_ struct nc_iface *v = NULL;
-        _cleanup_close_ int fd = -1;
         size_t n = 0;
         int r;
 
-        r = nc_list(&v, &n, &fd);
+        r = nc_list(&v, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                nc_read_iface(fd, &v[i]);
+        nc_read_all(v, n);
         for (size_t a = 0; a < _NC_MAX; a++) {
                 bool any = false;
                 for (size_t i = 0; i < n; i++) {
-                        if (!(v[i].have & (1u << a)))
+                        if (!(v[i].have & (1u << a)) || !v[i].name[0])
                                 continue;
                         if (!any)
                                 expo_family(e, nc_attrs[a].name, nc_attrs[a].counter ? "counter" : "gauge",
@@ -649,6 +839,8 @@ int netclass_collect(struct expo *e) {
         expo_family(e, "node_network_info", "gauge",
                     "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
         for (size_t i = 0; i < n; i++) {
+                if (!v[i].name[0])
+                        continue;
                 expo_sample(e, "node_network_info");
                 expo_label(e, "address", v[i].info[NI_ADDRESS]);
                 expo_label(e, "broadcast", v[i].info[NI_BROADCAST]);
@@ -660,9 +852,245 @@ int netclass_collect(struct expo *e) {
         }
         expo_family(e, "node_network_up", "gauge", "Value is 1 if operstate is 'up', 0 otherwise.");
         for (size_t i = 0; i < n; i++) {
+                if (!v[i].name[0])
+                        continue;
                 expo_sample(e, "node_network_up");
                 expo_label(e, "device", v[i].name);
                 expo_u64(e, STREQ(v[i].info[NI_OPERSTATE], "up"));
         }
+        return 0;
+}
+
+/* ---- sysfs: cpufreq, thermal_zone --------------------------------------------------- */
+
+#define SYSFS_MAX_ENTRIES 4096 /* CPUs, zones or cooling devices */
+
+/* The numbers N of the entries "<prefix>N" of a directory, sorted; an
+ * absent directory is an empty list. */
+static int numbered_entries(int sysfd, const char *dir, const char *prefix, unsigned **ret,
+                            size_t *ret_n) {
+        int fd = openat(sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        size_t l = strlen(prefix), n = 0, cap = 0;
+        unsigned *v = NULL;
+        struct dirent *de;
+        DIR *d;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                unsigned k;
+                if (strncmp(de->d_name, prefix, l) != 0 ||
+                    tv_to_unsigned(de->d_name + l, strlen(de->d_name + l), &k) < 0 ||
+                    n >= SYSFS_MAX_ENTRIES)
+                        continue;
+                if (n == cap) {
+                        void *p = reallocarray(v, cap ? cap * 2 : 16, sizeof *v);
+                        if (!p) {
+                                free(v);
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        v = p;
+                        cap = cap ? cap * 2 : 16;
+                }
+                v[n++] = k;
+        }
+        closedir(d);
+        for (size_t i = 1; i < n; i++) /* insertion sort: short lists */
+                for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                        unsigned t = v[j];
+                        v[j] = v[j - 1];
+                        v[j - 1] = t;
+                }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* A sysfs attribute holding one line of text, trimmed, into buf. */
+static int sysfs_text(int sysfd, const char *path, char *buf, size_t size) {
+        const char *t;
+        size_t n;
+        int r = procfs_read_at(sysfd, path, NETCLASS_ATTR_MAX, &nc.buf, &t, &n);
+
+        if (r < 0)
+                return r;
+        nc_trim(&t, &n);
+        if (n >= size || memchr(t, '\0', n) || memchr(t, '\n', n))
+                return -EINVAL;
+        memcpy(buf, t, n);
+        buf[n] = '\0';
+        return 0;
+}
+
+static int sysfs_i64(int sysfd, const char *path, int64_t *ret) {
+        char b[32];
+        int r = sysfs_text(sysfd, path, b, sizeof b);
+
+        return r < 0 ? r : tv_to_i64(b, strlen(b), ret);
+}
+
+int collect_cpufreq_at(struct expo *e, int sysfd) {
+        static const struct {
+                const char *file, *name, *help;
+        } f[] = {
+                {"cpuinfo_cur_freq", "node_cpu_frequency_hertz", "Current cpu thread frequency in hertz."},
+                {"cpuinfo_max_freq", "node_cpu_frequency_max_hertz",
+                 "Maximum cpu thread frequency in hertz."},
+                {"cpuinfo_min_freq", "node_cpu_frequency_min_hertz",
+                 "Minimum cpu thread frequency in hertz."},
+                {"scaling_cur_freq", "node_cpu_scaling_frequency_hertz",
+                 "Current scaled CPU thread frequency in hertz."},
+                {"scaling_max_freq", "node_cpu_scaling_frequency_max_hertz",
+                 "Maximum scaled CPU thread frequency in hertz."},
+                {"scaling_min_freq", "node_cpu_scaling_frequency_min_hertz",
+                 "Minimum scaled CPU thread frequency in hertz."},
+        };
+        _cleanup_free_ unsigned *cpus = NULL;
+        size_t n = 0;
+        int r = numbered_entries(sysfd, "devices/system/cpu", "cpu", &cpus, &n);
+
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < ELEMENTSOF(f); k++) {
+                bool any = false;
+                for (size_t i = 0; i < n; i++) {
+                        char path[96], id[16];
+                        int64_t khz;
+
+                        snprintf(path, sizeof path, "devices/system/cpu/cpu%u/cpufreq/%s", cpus[i],
+                                 f[k].file);
+                        if (sysfs_i64(sysfd, path, &khz) < 0 || khz < 0)
+                                continue; /* no cpufreq, or root's only (cpuinfo_cur_freq) */
+                        if (!any)
+                                expo_family(e, f[k].name, "gauge", f[k].help);
+                        any = true;
+                        snprintf(id, sizeof id, "%u", cpus[i]);
+                        expo_sample(e, f[k].name);
+                        expo_label(e, "cpu", id);
+                        expo_u64(e, mul_sat_u64((uint64_t)khz, 1000));
+                }
+        }
+        return 0;
+}
+
+int collect_thermal_at(struct expo *e, int sysfd) {
+        _cleanup_free_ unsigned *zones = NULL, *cool = NULL;
+        size_t nz = 0, nc_ = 0;
+        bool any = false;
+        int r;
+
+        r = numbered_entries(sysfd, "class/thermal", "thermal_zone", &zones, &nz);
+        if (r >= 0)
+                r = numbered_entries(sysfd, "class/thermal", "cooling_device", &cool, &nc_);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < nz; i++) {
+                char path[96], type[128], id[16];
+                int64_t milli;
+
+                snprintf(path, sizeof path, "class/thermal/thermal_zone%u/temp", zones[i]);
+                if (sysfs_i64(sysfd, path, &milli) < 0)
+                        continue;
+                snprintf(path, sizeof path, "class/thermal/thermal_zone%u/type", zones[i]);
+                if (sysfs_text(sysfd, path, type, sizeof type) < 0)
+                        type[0] = '\0';
+                if (!any)
+                        expo_family(e, "node_thermal_zone_temp", "gauge", "Zone temperature in Celsius");
+                any = true;
+                snprintf(id, sizeof id, "%u", zones[i]);
+                expo_sample(e, "node_thermal_zone_temp");
+                expo_label(e, "type", type);
+                expo_label(e, "zone", id);
+                expo_double(e, (double)milli / 1000.0);
+        }
+        for (int which = 0; which < 2; which++) {
+                const char *name = which ? "node_cooling_device_max_state" : "node_cooling_device_cur_state";
+                any = false;
+                for (size_t i = 0; i < nc_; i++) {
+                        char path[96], type[128], id[16];
+                        int64_t v;
+
+                        snprintf(path, sizeof path, "class/thermal/cooling_device%u/%s", cool[i],
+                                 which ? "max_state" : "cur_state");
+                        if (sysfs_i64(sysfd, path, &v) < 0)
+                                continue;
+                        snprintf(path, sizeof path, "class/thermal/cooling_device%u/type", cool[i]);
+                        if (sysfs_text(sysfd, path, type, sizeof type) < 0)
+                                type[0] = '\0';
+                        if (!any)
+                                expo_family(e, name, "gauge",
+                                            which ? "Maximum throttle state of the cooling device"
+                                                  : "Current throttle state of the cooling device");
+                        any = true;
+                        snprintf(id, sizeof id, "%u", cool[i]);
+                        expo_sample(e, name);
+                        expo_label(e, "name", id);
+                        expo_label(e, "type", type);
+                        expo_i64(e, v);
+                }
+        }
+        return 0;
+}
+
+/* ---- dmi ------------------------------------------------------------------------------ */
+
+static const char *const dmi_fields[] = {
+        "bios_date",         "bios_release",   "bios_vendor",     "bios_version",
+        "board_asset_tag",   "board_name",     "board_serial",    "board_vendor",
+        "board_version",     "chassis_asset_tag", "chassis_serial", "chassis_vendor",
+        "chassis_version",   "product_family", "product_name",    "product_serial",
+        "product_sku",       "product_uuid",   "product_version", "sys_vendor",
+};
+
+/* The values, read once (NULL: absent or unreadable). */
+static struct {
+        bool loaded;
+        char *v[ELEMENTSOF(dmi_fields)];
+} dmi;
+
+static void dmi_free(void) {
+        for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++) {
+                free(dmi.v[i]);
+                dmi.v[i] = NULL;
+        }
+        dmi.loaded = false;
+}
+
+int collect_dmi_at(struct expo *e, int sysfd) {
+        bool any = false;
+
+        if (!dmi.loaded) {
+                for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++) {
+                        char path[64], b[256];
+                        snprintf(path, sizeof path, "class/dmi/id/%s", dmi_fields[i]);
+                        if (sysfs_text(sysfd, path, b, sizeof b) >= 0 && !(dmi.v[i] = strdup(b)))
+                                return -ENOMEM;
+                }
+                dmi.loaded = true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++)
+                any = any || dmi.v[i];
+        if (!any)
+                return -ENODATA;
+        expo_family(e, "node_dmi_info", "gauge",
+                    "A metric with a constant '1' value labeled by bios_date, bios_release, "
+                    "bios_vendor, bios_version, board_asset_tag, board_name, board_serial, "
+                    "board_vendor, board_version, chassis_asset_tag, chassis_serial, chassis_vendor, "
+                    "chassis_version, product_family, product_name, product_serial, product_sku, "
+                    "product_uuid, product_version, system_vendor if provided by DMI.");
+        expo_sample(e, "node_dmi_info");
+        for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++)
+                if (dmi.v[i]) /* the file sys_vendor is the label system_vendor */
+                        expo_label(e, i + 1 == ELEMENTSOF(dmi_fields) ? "system_vendor" : dmi_fields[i],
+                                   dmi.v[i]);
+        expo_u64(e, 1);
         return 0;
 }

@@ -53,4 +53,24 @@ int collect_disk_info(struct expo *e, const char *text, size_t len, udev_lookup_
 /* /sys/class/net/<iface>/…: node_network_info, _up and the device
  * properties.  Serialised by the caller (the sampler's lock). */
 int netclass_collect(struct expo *e);
+/* Closes netclass's descriptors and drops what the sysfs collectors keep
+ * (netclass's cache, dmi's values). */
 void netclass_done(void);
+
+/* /proc/schedstat: node_schedstat_{running,waiting}_seconds_total and
+ * node_schedstat_timeslices_total per CPU. */
+int collect_schedstat(struct expo *e, const char *text, size_t len);
+
+/* sysfs collectors, relative to a descriptor of /sys (a test's fake tree):
+ * cpufreq (devices/system/cpu/cpuN/cpufreq/: node_cpu_frequency_*_hertz
+ * and node_cpu_scaling_frequency_*_hertz, where readable) and
+ * thermal_zone (class/thermal/: node_thermal_zone_temp{zone,type},
+ * node_cooling_device_{cur,max}_state{name,type}).  A host without the
+ * directories has none of the families; that is no failure. */
+int collect_cpufreq_at(struct expo *e, int sysfd);
+int collect_thermal_at(struct expo *e, int sysfd);
+/* dmi (class/dmi/id/): node_dmi_info with the fields present and readable
+ * (serials and the UUID are root's: left out), read at the first call and
+ * kept until netclass_done(); -ENODATA when the host has none, as
+ * node_exporter fails it. */
+int collect_dmi_at(struct expo *e, int sysfd);

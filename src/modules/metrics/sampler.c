@@ -84,6 +84,7 @@ enum source {
         SRC_CLOCKSRC_AVAIL,
         SRC_CLOCKSRC_CUR,
         SRC_SELINUX,
+        SRC_SCHEDSTAT,
         _SRC_MAX,
 };
 
@@ -123,6 +124,8 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_CLOCKSRC_CUR] = SOURCE(
                 "/sys/devices/system/clocksource/clocksource0/current_clocksource", 4UL << 10),
         [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
+        /* a line of some 100 bytes a CPU and a few a scheduling domain */
+        [SRC_SCHEDSTAT] = SOURCE("/proc/schedstat", 16UL << 20),
 };
 #undef SOURCE
 
@@ -144,9 +147,11 @@ static struct {
         struct fs_list mounts; /* valid when have_mounts */
         bool have_mounts;
         char *os_release; /* the text of os-release, read once at open; NULL: none */
+        int sysfd;        /* /sys, for the sysfs collectors; -1: none */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
+        .sysfd = -1,
 };
 
 /* udev's properties of one block device, /run/udev/data/bMAJ:MIN: the last
@@ -920,6 +925,7 @@ static void open_all_locked(void) {
                 (void)procfs_source_open(&sampler.src[i]);
         }
         read_os_release_locked();
+        sampler.sysfd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         sampler.opened = true;
 }
 
@@ -941,6 +947,9 @@ void sampler_done(void) {
         sampler.have_mounts = false;
         free(sampler.os_release);
         sampler.os_release = NULL;
+        if (sampler.opened && sampler.sysfd >= 0)
+                close(sampler.sysfd);
+        sampler.sysfd = -1;
         procfs_buf_free(&udev.buf);
         udev.valid = false;
         netclass_done();
@@ -1069,6 +1078,18 @@ static int collect_udp_locked(struct expo *e) {
         return collect_udp_queues(e, v4, v4_len, v6, v6_len);
 }
 
+static int collect_cpufreq_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_cpufreq_at(e, sampler.sysfd);
+}
+
+static int collect_thermal_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_thermal_at(e, sampler.sysfd);
+}
+
+static int collect_dmi_locked(struct expo *e) {
+        return sampler.sysfd < 0 ? -ENOENT : collect_dmi_at(e, sampler.sysfd);
+}
+
 static int collect_os_locked(struct expo *e) {
         if (!sampler.os_release)
                 return -ENOENT;
@@ -1113,7 +1134,9 @@ static const struct collector collectors[] = {
           {SRC_CT_MAX, collect_conntrack_max},
           {SRC_CT_STAT, collect_conntrack_stat, .optional = true}}},
         {"cpu", {{SRC_STAT, collect_stat_hz}}},
+        {"cpufreq", .own = collect_cpufreq_locked},
         {"diskstats", .own = collect_disks_locked},
+        {"dmi", .own = collect_dmi_locked},
         {"entropy", {{SRC_ENTROPY, collect_entropy_avail}, {SRC_POOLSIZE, collect_entropy_pool}}},
         {"filefd", {{SRC_FILENR, collect_filefd}}},
         {"filesystem", .own = collect_mounts_locked},
@@ -1130,6 +1153,7 @@ static const struct collector collectors[] = {
          {{SRC_PSI_CPU, collect_psi_cpu},
           {SRC_PSI_IO, collect_psi_io},
           {SRC_PSI_MEMORY, collect_psi_memory}}},
+        {"schedstat", {{SRC_SCHEDSTAT, collect_schedstat}}},
         {"selinux", .own = collect_selinux_locked},
         {"sockstat",
          {{SRC_SOCKSTAT, collect_sockstat_ps},
@@ -1139,6 +1163,7 @@ static const struct collector collectors[] = {
         {"udp_queues", .own = collect_udp_locked},
         {"uname", .own = collect_uname},
         {"vmstat", {{SRC_VMSTAT, collect_vmstat}}},
+        {"thermal_zone", .own = collect_thermal_locked},
         {"textfile", .own = textfile_collect},
 };
 

@@ -9,8 +9,8 @@
  * labels per sample, line lengths follow from the file size.
  *
  * The collector reads the directory at each scrape (at most
- * TEXTFILE_MAX_FILES files of at most TEXTFILE_MAX_FILE_BYTES, opened
- * without following symlinks, regular files only) and keeps the merged
+ * TEXTFILE_MAX_FILES files of at most TEXTFILE_MAX_FILE_BYTES, regular
+ * files only: a FIFO or a device is refused before it is read) and keeps the merged
  * set of the last scrape in `last` for textfile_value(), under tf.lock;
  * the directory's name is also kept there.
  */
@@ -775,7 +775,9 @@ static bool reserved(const char *name, void *userdata) {
  * mtime in *ret_mtime_ns. */
 static int read_one(int dirfd, const char *name, struct tf_set *set, struct builtin *b,
                     const char *path, int64_t *ret_mtime_ns, char *err, size_t err_size) {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        /* A symlink is followed, as node_exporter does: the read is the
+         * unprivileged front's, and only a regular file is read. */
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         _cleanup_free_ char *text = NULL;
         struct tf_set one = {0};
         struct stat st;

@@ -2,11 +2,13 @@
  * value of one /metrics sample by its selector, for alert rules
  * ("metric:SELECTOR").
  *
- * Answers from the textfile collector's samples of the last scrape first,
- * then from the node_* families of a scrape made for this purpose and kept
- * for one sampling interval (metrics:interval): however often a rule asks,
- * the kernel's files are read at most once an interval on its behalf.
- * The cached scrape is parsed with the textfile parser (the same format).
+ * Answers from a scrape of the sampler (the node_* families and the
+ * textfile collector's) made for this purpose and kept for one sampling
+ * interval (metrics:interval): however often a rule asks, the kernel's
+ * files and the textfile directory are read at most once an interval on
+ * its behalf, and a value is never older than an interval.  The cached
+ * scrape is parsed with the textfile parser (the same format).  The
+ * daemon's own steward_* families are not in it.
  * `cache` is used only under cache.lock; the provider is registered in the
  * front's init() and cleared in done() (metrics.c).
  */
@@ -14,7 +16,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <string.h>
 
 #include "modules/metrics/expo.h"
 #include "modules/metrics/history.h"
@@ -60,9 +61,6 @@ int valueprov_metric(const char *selector, double *ret) {
 
         if (!selector)
                 return -EINVAL;
-        r = textfile_value(selector, ret);
-        if (r != 0 || strncmp(selector, "node_", 5) != 0)
-                return r;
         pthread_mutex_lock(&cache.lock);
         r = 0;
         if (cache.at_usec == 0 || now - cache.at_usec >= max_age || now < cache.at_usec)
