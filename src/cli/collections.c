@@ -1060,6 +1060,18 @@ static int print_action(const char *collection, const char *id, json_t *schema, 
         json_object_del(rest, item_key);
         json_object_del(rest, "plan");
         json_object_del(rest, "audit_id");
+        /* A "result" that only repeats members of the answer is said once. */
+        json_t *result = json_object_get(rest, "result");
+        if (json_is_object(result)) {
+                const char *k;
+                json_t *v;
+                bool repeated = true;
+                json_object_foreach(result, k, v) {
+                        repeated &= json_equal(v, json_object_get(answer, k)) != 0;
+                }
+                if (repeated)
+                        json_object_del(rest, "result");
+        }
         snprintf(prefix, sizeof prefix, "%s:%s", collection, id);
         if (json_object_size(rest) > 0)
                 r = print_kv(prefix, rest);

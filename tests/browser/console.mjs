@@ -1679,10 +1679,12 @@ function fakeAlerts() {
     alerts: [
       { rule: 'disk-full', fingerprint: 'a1b2c3d4e5f60718', state: 'firing', severity: 'critical', instance: '/srv', value: 92.14, since: now - 720, starts_at: now - 720, ends_at: 0, labels: { alertname: 'disk-full', severity: 'critical', instance: '/srv', host: 'test' }, summary: '/srv is 92.1 % full', description: '92.1 % used, 1.2 GiB free', acknowledged: null, silenced_by: null },
       { rule: 'cpu-busy', fingerprint: '0f1e2d3c4b5a6978', state: 'pending', severity: 'warning', instance: '', value: 97.3, since: now - 40, starts_at: now - 40, ends_at: 0, labels: { alertname: 'cpu-busy', severity: 'warning', host: 'test' }, summary: 'CPU busy', description: '', acknowledged: null, silenced_by: null },
+      { rule: 'root-free', fingerprint: '9a8b7c6d5e4f3021', state: 'resolved', severity: 'warning', instance: '', value: 1.2e9, since: now - 300, starts_at: now - 4000, ends_at: now - 300, labels: { alertname: 'root-free', severity: 'warning', host: 'test' }, summary: 'little room on /', description: '', acknowledged: null, silenced_by: null },
     ],
     rules: [
       { name: 'disk-full', kind: 'disk', series: '', match: '', op: '>=', threshold: 90, clear: 85, for: '0', window: '', severity: 'critical', enabled: true, summary: '', state: 'firing', error: null },
       { name: 'cpu-busy', kind: 'threshold', series: 'cpu.busy', match: '', op: '>=', threshold: 95, clear: 80, for: '5m', window: '', severity: 'warning', enabled: true, summary: '', state: 'pending', error: null },
+      { name: 'root-free', kind: 'threshold', series: 'metric:node_filesystem_avail_bytes{mountpoint="/"}', match: '', op: '<', threshold: 2e9, clear: 3e9, for: '1m', window: '', severity: 'warning', enabled: true, summary: '', state: 'resolved', error: null },
       { name: 'unit-failed', kind: 'unit_failed', series: '', match: '', op: '>=', threshold: 1, clear: null, for: '0', window: '', severity: 'warning', enabled: false, summary: '', state: null, error: null },
     ],
     transitions: Array.from({ length: 60 }, (_, i) => ({ id: 200 - i, time: now - 30 * i, rule: i % 2 ? 'cpu-busy' : 'disk-full', fingerprint: i % 2 ? '0f1e2d3c4b5a6978' : 'a1b2c3d4e5f60718', instance: i % 2 ? '' : '/srv', from: i % 3 === 0 ? 'pending' : 'inactive', to: i % 3 === 0 ? 'firing' : 'pending', value: 91 + (i % 5), severity: i % 2 ? 'warning' : 'critical' })),
@@ -1775,7 +1777,10 @@ Object.assign(steps, {
       await settled('[data-page=alerts] h1[data-loaded=firing]');
       const row = (rule) => `table.alerts tr:has(td strong:text-is("${rule}"))`;
       /* Firing first, then pending; the value in its rule's unit. */
-      assert.deepEqual(await page.$$eval('table.alerts [data-state]', (e) => e.map((x) => x.dataset.state)), ['firing', 'pending']);
+      assert.deepEqual(await page.$$eval('table.alerts [data-state]', (e) => e.map((x) => x.dataset.state)), ['firing', 'pending', 'resolved']);
+      /* A /metrics sample's unit is the end of its name. */
+      assert.match(await page.textContent(row('root-free')), /1\.1 GiB/);
+      assert.equal(await page.$$eval(`${row('root-free')} button`, (b) => b.length), 0);
       assert.match(await page.textContent(row('disk-full')), /critical/);
       assert.match(await page.textContent(row('disk-full')), /12 min ago/);
       assert.match(await page.textContent(row('disk-full')), /92\.1 %/);
@@ -1807,6 +1812,7 @@ Object.assign(steps, {
       assert.equal((await page.textContent('[data-condition=disk-full]')).trim(), 'used on any filesystem ≥ 90 %, clears below 85 %');
       assert.equal((await page.textContent('[data-condition=cpu-busy]')).trim(), 'cpu.busy ≥ 95 % for 5 min, clears below 80 %');
       assert.equal((await page.textContent('[data-condition=unit-failed]')).trim(), 'a unit failed');
+      assert.equal((await page.textContent('[data-condition=root-free]')).trim(), 'metric:node_filesystem_avail_bytes{mountpoint="/"} < 1.9 GiB for 1 min, clears above 2.8 GiB');
       await check('alerts-rules');
       /* A new rule: each kind shows its own fields only. */
       await page.click('#new-rule');

@@ -93,6 +93,8 @@ def test_rule_lifecycle_ack_and_silence(daemon):
     # Acknowledge with -m; show tells who and why.
     p = daemon.cli("alerts", "ack", fp, "-m", "looking into it", check=0)
     assert re.search(r"audit record \d+", p.stdout), p.stdout
+    # What the action reports, once.
+    assert p.stdout.count('acknowledged:comment = "looking into it"') == 1, p.stdout
     show = daemon.cli("--json", "alerts", "show", fp, check=0)
     ack = json.loads(show.stdout)["alert"]["acknowledged"]
     assert ack["comment"] == "looking into it" and ack["user"]

@@ -100,7 +100,12 @@ function unitOf(rule) {
       return 'messages';
     case 'threshold': {
       const s = String(rule.series || '');
-      if (s.startsWith('metric:') || s.startsWith('status:')) return null;
+      /* A sample's unit is the end of its name, by Prometheus' custom. */
+      if (s.startsWith('metric:')) {
+        const name = s.slice(7).split('{')[0];
+        return [['_bytes', 'bytes'], ['_seconds', 'seconds'], ['_percent', 'percent']].find(([x]) => name.endsWith(x))?.[1] || null;
+      }
+      if (s.startsWith('status:')) return null;
       return SERIES_UNITS[s.split('.')[0]] || null;
     }
     default:
@@ -122,6 +127,8 @@ export function valueText(v, unit) {
       return bytes(v);
     case 'bytes/s':
       return `${bytes(v)}/s`;
+    case 'seconds':
+      return duration(v);
     case 'hours':
       return v < 1 ? `${Math.round(v * 60)} min` : `${round(v)} h`;
     case 'days':
@@ -739,8 +746,13 @@ export async function render(view, ctx, tab) {
     }, 1000);
   };
   ctx.bus.addEventListener('alert', onAlert);
+  /* Relative times ("12 min ago") stay true while the page is open. */
+  const ticker = setInterval(() => {
+    for (const el of view.querySelectorAll('span.when[data-time]')) if (el.dataset.time) el.textContent = relative(Number(el.dataset.time));
+  }, 15000);
   await show(tab);
   return () => {
+    clearInterval(ticker);
     clearTimeout(pending);
     ctx.bus.removeEventListener('alert', onAlert);
   };
