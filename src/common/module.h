@@ -649,8 +649,10 @@ typedef struct module {
          * node_exporter family only root can read).  A family may say
          * "type": "counter" or "untyped"; the default is a gauge. */
         int (*gauges)(json_t **ret, struct module_error *err);
-        /* Optional: a node_exporter prefix ("node_timex_") the gauges may
-         * also use, for a family whose source only root can read. */
+        /* Optional: another prefix the gauges may also use: a node_exporter
+         * one ("node_timex_") for a family whose source only root can read,
+         * or a "steward_…_" one that no other module's steward_NAME_
+         * overlaps ("steward_alert_", the name Prometheus users know). */
         const char *gauges_prefix;
 
         /* Optional: the module's hooks into the change engine (lock, the

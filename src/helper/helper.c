@@ -2190,13 +2190,38 @@ static int helper_state_read(const char *module, const char *key, json_t **ret) 
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Whether m's gauges_prefix is a "steward_…_" prefix that no other module's
+ * own prefix (steward_NAME_) overlaps: the alerts module's "steward_alert_"
+ * (the name Prometheus's ALERTS series is known by) is, as long as no module
+ * is called "alert". */
+static bool gauges_prefix_own(const module_t *m) {
+        const char *p = m->gauges_prefix;
+
+        if (strncmp(p, "steward_", 8) != 0 || strlen(p) < 10 || p[strlen(p) - 1] != '_')
+                return false;
+        for (size_t i = 0; i < steward_modules_count; i++) {
+                const module_t *o = steward_modules[i];
+                size_t len = strlen(o->name);
+                size_t plen = strlen(p + 8);
+
+                if (o == m)
+                        continue;
+                /* steward_NAME_ and the prefix: one must not start the other. */
+                if (strncmp(p + 8, o->name, plen < len ? plen : len) == 0 &&
+                    (plen <= len || p[8 + len] == '_'))
+                        return false;
+        }
+        return true;
+}
+
 /* Whether a family's name is under the module's own prefix
  * (steward_MODULE_, or the module's gauges_prefix) and of Prometheus's
  * grammar. */
 static bool module_family_name_ok(const module_t *m, const char *name) {
         size_t len = strlen(m->name);
 
-        if (name && m->gauges_prefix && strncmp(m->gauges_prefix, "node_", 5) == 0 &&
+        if (name && m->gauges_prefix &&
+            (strncmp(m->gauges_prefix, "node_", 5) == 0 || gauges_prefix_own(m)) &&
             strncmp(name, m->gauges_prefix, strlen(m->gauges_prefix)) == 0 && strlen(name) <= 128)
                 return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
         if (!name || strncmp(name, "steward_", 8) != 0 || strncmp(name + 8, m->name, len) != 0 ||

@@ -216,9 +216,9 @@ def test_webhook_v4_firing_then_resolved(fired):
     assert hooks == [{"url_host": f"http://127.0.0.1:{rec.port}", "sent": 2, "failed": 0,
                       "dropped": 0, "last_error": None, "queued": 0}]
     # And /metrics counts them (the helper reads what the front put).
-    wait_for("the counter", lambda: 'steward_alerts_notifications_total{receiver="webhook",'
+    wait_for("the counter", lambda: 'steward_alert_notifications_total{receiver="webhook",'
              'result="ok"} 2\n' in api("GET", "/metrics").body)
-    assert "# TYPE steward_alerts_notifications_total counter" in api("GET", "/metrics").body
+    assert "# TYPE steward_alert_notifications_total counter" in api("GET", "/metrics").body
 
 
 def test_retry_and_a_hanging_receiver_holds_nobody(fired):

@@ -218,7 +218,7 @@ def test_metric_rule_fires_resolves_with_history_events_and_webhook(daemon, daem
     wait_for(lambda: ("firing", ["probe-hot"]) in receiver.statuses(), "the firing webhook")
     assert alerts(d, state="pending") == [] and len(alerts(d, rule="probe-hot")) == 1
     m = d.https("GET", "/metrics").body
-    assert 'steward_alerts_state{rule="probe-hot",severity="critical",instance="",state="firing"} 1' in m
+    assert 'steward_alert_state{rule="probe-hot",severity="critical",instance="",state="firing"} 1' in m
 
     ev = stream.next_event("alert")[2]
     assert ev["rule"] == "probe-hot" and ev["from"] == "inactive" and ev["to"] == "pending"

@@ -304,6 +304,7 @@ ROUTES = [
     ("DELETE", "api/v1/modules/mail/connections/*", "/api/v1/modules/mail/connections/alice",
      "operator"),
     ("GET", "api/v1/modules/mail/activity", "/api/v1/modules/mail/activity", "monitor"),
+    ("GET", "api/v1/modules/alerts/history", "/api/v1/modules/alerts/history", "monitor"),
     ("GET", "api/v1/{collection}", "/api/v1/users", "monitor"),
     ("POST", "api/v1/{collection}", "/api/v1/users", "admin"),
     ("GET", "api/v1/{collection}/*", "/api/v1/users/root", "monitor"),
@@ -328,7 +329,12 @@ EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
          ("POST", "/api/v1/modules/network/commands/ping", "operator"),
          ("POST", "/api/v1/modules/network/commands/traceroute", "operator"),
          ("POST", "/api/v1/modules/network/commands/lookup", "operator"),
-         ("POST", "/api/v1/modules/network/commands/portcheck", "operator")]
+         ("POST", "/api/v1/modules/network/commands/portcheck", "operator"),
+         # alerts: operators acknowledge and silence; rules and silences are admins'
+         ("POST", "/api/v1/alerts/0123456789abcdef/ack", "operator"),
+         ("POST", "/api/v1/alerts/0123456789abcdef/silence", "operator"),
+         ("POST", "/api/v1/alert_rules", "admin"), ("DELETE", "/api/v1/alert_rules/disk-full", "admin"),
+         ("POST", "/api/v1/alert_silences", "admin")]
 ORDER = ["monitor", "operator", "admin"]
 
 

@@ -497,16 +497,6 @@ static const collection_verb_t rule_verbs[] = {
          .body = "{\"enabled\": false}"},
 };
 
-/* Alerts are made by the engine, never written: only their actions. */
-static int alerts_write(const struct module_ctx *ctx, collection_op_t op, const char *id,
-                        json_t *body, json_t *query, bool dry_run, json_t **ret,
-                        struct module_error *err) {
-        (void)ctx, (void)op, (void)id, (void)body, (void)query, (void)dry_run, (void)ret;
-        module_error_set(err, 405, "method_not_allowed", NULL,
-                         "alerts are made by their rules: acknowledge or silence them");
-        return -EOPNOTSUPP;
-}
-
 static const command_arg_t ack_args[] = {
         {"comment", SETTING_STRING, 0, 256, NULL, false, "why, or what is being done"},
 };
@@ -549,7 +539,7 @@ static const collection_def_t alerts_collections[] = {
          .n_verbs = ELEMENTSOF(alert_verbs),
          .list = alerts_list,
          .show = alerts_show,
-         .write = alerts_write,
+         /* Alerts are made by their rules, never written: only their actions. */
          .actions = alert_actions,
          .n_actions = ELEMENTSOF(alert_actions),
          .front_reads = true},
@@ -649,7 +639,7 @@ static int alerts_fullstatus(const struct module_ctx *ctx, json_t **ret,
         return *ret ? 0 : oom(err);
 }
 
-/* steward_alerts_state{rule, severity, instance, state} 1 for each pending
+/* steward_alert_state{rule, severity, instance, state} 1 for each pending
  * or firing alert, from the states the front persisted (a module's gauges
  * are named under steward_MODULE_). */
 static int alerts_gauges(json_t **ret, struct module_error *err) {
@@ -676,7 +666,7 @@ static int alerts_gauges(json_t **ret, struct module_error *err) {
                                                   : "warning",
                                           "instance", inst, "state", st, "value", 1));
                 }
-        *ret = json_pack("{s:[{s:s, s:s, s:o}, o*]}", "families", "name", "steward_alerts_state",
+        *ret = json_pack("{s:[{s:s, s:s, s:o}, o*]}", "families", "name", "steward_alert_state",
                          "help", "1 for each pending or firing alert", "samples", samples,
                          alerts_notify_gauges());
         return *ret ? 0 : oom(err);
@@ -712,6 +702,7 @@ const module_t module_alerts = {
         .n_events = ELEMENTSOF(alerts_events),
         .events_attach = alerts_engine_events_attach,
         .gauges = alerts_gauges,
+        .gauges_prefix = "steward_alert_",
         .helper_task = alerts_mail_task,
         .console_title = "Alerts",
         .console_overview = true,
