@@ -299,6 +299,11 @@ export function field(label, input, help, opts = {}) {
     if (msg) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');
   };
+  /* A refusal is about the value it was given: once the value is edited,
+   * its message no longer describes what the field holds. */
+  input.addEventListener('input', () => {
+    if (err.textContent) wrap.setError('');
+  });
   wrap.input = input;
   return wrap;
 }
