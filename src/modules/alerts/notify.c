@@ -692,7 +692,7 @@ json_t *alerts_notify_gauges(void) {
                                           kind_names[k], "result", result_names[r], "value",
                                           json_is_integer(n) ? json_integer_value(n) : 0));
                 }
-        return json_pack("{s:s, s:s, s:s, s:o}", "name", "steward_alerts_notifications_total",
+        return json_pack("{s:s, s:s, s:s, s:o}", "name", "steward_alert_notifications_total",
                          "type", "counter", "help",
                          "Alert notifications by receiver and result since the daemon started",
                          "samples", samples);

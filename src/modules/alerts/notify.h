@@ -23,7 +23,7 @@ void alerts_notify_stop(void);
 /* {"webhooks": [{"url_host": "…", "sent": n, "failed": n, "last_error": "…"|null, "queued": n}], "mail": {…}, "alertmanager": {…}} for fullstatus. */
 json_t *alerts_notify_status(void);
 /* In the helper, for the module's gauges: the family
- * steward_alerts_notifications_total{receiver="webhook|mail|alertmanager",
+ * steward_alert_notifications_total{receiver="webhook|mail|alertmanager",
  * result="ok|failed|dropped"} (a counter) from the totals the front's
  * notifier keeps in the module's state.  NULL on allocation failure. */
 json_t *alerts_notify_gauges(void);
