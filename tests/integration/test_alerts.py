@@ -334,6 +334,29 @@ def test_silence_ack_and_roles(daemon, daemon_base, receiver):
             "action:silence"} <= ops, ops
 
 
+def test_a_silence_expires_by_itself(daemon, daemon_base, receiver):
+    """The shortest silence (one minute) ends on its own: the alert, still
+    firing, is notified then, and the silence lists as no longer active."""
+    d = daemon
+    tdir = setup_textfile(d, daemon_base)
+    assert d.https("PATCH", "/api/v1/modules/alerts/settings", {"webhooks": [receiver.url]}).status == 200
+    set_value(d, tdir, 60)
+    r = d.https("POST", "/api/v1/alert_silences",
+                {"rule": "probe-hot", "duration": "1m", "reason": "a short window"})
+    assert r.status == 201, r
+    sil = r.json["alert_silence"]
+    assert d.https("POST", "/api/v1/alert_rules", dict(PROBE_RULE, **{"for": "0"})).status == 201
+    a = wait_for(lambda: [a for a in alerts(d) if a["state"] == "firing"], "firing")[0]
+    assert a["silenced_by"] == sil["id"]
+    assert receiver.bodies == []
+    wait_for(lambda: ("firing", ["probe-hot"]) in receiver.statuses(), "the firing webhook once the "
+             "silence ended", timeout=90)
+    # Not before the silence's end (a second of slack for the evaluation tick).
+    assert time.time() >= sil["ends_at"] - 1
+    assert d.https("GET", f"/api/v1/alerts/{a['fingerprint']}").json["alert"]["silenced_by"] is None
+    assert d.https("GET", f"/api/v1/alert_silences/{sil['id']}").json["alert_silence"]["active"] is False
+
+
 # ---- restart ----------------------------------------------------------------------------
 
 def test_restart_keeps_state_without_notifying_again(daemon, daemon_base, receiver):

@@ -5,6 +5,7 @@
  * so AddressSanitizer catches a read past len.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -209,11 +212,73 @@ static void test_bounds(void **state) {
         buf_free(&b);
 }
 
+/* A selector with more labels than the caller's array holds is refused
+ * before any is stored past it (the array is sized as asked, 16 or less). */
+static void test_selector_labels(void **state) {
+        struct tf_label labels[4];
+        struct tf_set s = {0};
+        char name[128], sel[1024], err[256];
+        size_t n = 0, o;
+        double v;
+
+        o = (size_t)snprintf(sel, sizeof sel, "x{");
+        for (int i = 0; i < 20; i++)
+                o += (size_t)snprintf(sel + o, sizeof sel - o, "%sl%d=\"v\"", i ? "," : "", i);
+        snprintf(sel + o, sizeof sel - o, "}");
+        assert_int_equal(textfile_selector_parse(sel, name, sizeof name, labels, 4, &n), -EINVAL);
+        assert_int_equal(textfile_parse("x 1\n", 4, 10, &s, err, sizeof err), 0);
+        assert_int_equal(textfile_set_lookup(&s, sel, &v), -EINVAL);
+        assert_int_equal(textfile_set_lookup(&s, "x", &v), 1);
+        textfile_set_done(&s);
+}
+
+/* Families without samples count: past TEXTFILE_MAX_FAMILIES a file is
+ * refused, and a file at the bound parses (a lookup per line, not a scan:
+ * this is the case that took seconds). */
+static void test_families(void **state) {
+        struct buf b;
+        struct tf_set s = {0};
+        char err[256], line[64];
+        double v;
+
+        buf_init(&b, 1UL << 20);
+        for (int i = 0; i < TEXTFILE_MAX_FAMILIES; i++) {
+                int n = snprintf(line, sizeof line, "# TYPE f%d gauge\n", i);
+                assert_int_equal(buf_append(&b, line, (size_t)n), 0);
+        }
+        assert_int_equal(buf_append(&b, "f9999 7\n", 8), 0);
+        assert_int_equal(textfile_parse(b.data, b.len, 10, &s, err, sizeof err), 0);
+        assert_int_equal(s.n, TEXTFILE_MAX_FAMILIES);
+        assert_int_equal(textfile_set_lookup(&s, "f9999", &v), 1);
+        assert_true(v == 7);
+        textfile_set_done(&s);
+        assert_int_equal(buf_append(&b, "# TYPE g gauge\n", 15), 0);
+        assert_int_equal(textfile_parse(b.data, b.len, 10, &s, err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "families"));
+        buf_free(&b);
+}
+
+static void test_dir_trust(void **state) {
+        char dir[] = "/tmp/tf-trust-XXXXXX";
+        int fd;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(chmod(dir, 0755), 0);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_true(textfile_dir_trusted(fd));
+        assert_int_equal(chmod(dir, 01777), 0);
+        assert_false(textfile_dir_trusted(fd));
+        close(fd);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_bad),
                 cmocka_unit_test(test_merge),      cmocka_unit_test(test_prefixes),
-                cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_bounds),     cmocka_unit_test(test_selector_labels),
+                cmocka_unit_test(test_families),   cmocka_unit_test(test_dir_trust),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

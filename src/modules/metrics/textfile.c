@@ -58,19 +58,72 @@ void textfile_set_done(struct tf_set *s) {
         for (size_t i = 0; i < s->n; i++)
                 family_done(&s->fams[i]);
         free(s->fams);
+        free(s->index);
         *s = (struct tf_set){0};
 }
 
-static struct tf_family *family_find(const struct tf_set *s, const char *name, size_t n) {
-        for (size_t i = 0; i < s->n; i++)
-                if (strlen(s->fams[i].name) == n && memcmp(s->fams[i].name, name, n) == 0)
-                        return &s->fams[i];
-        return NULL;
+static uint64_t name_hash(const char *name, size_t n) {
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+        return h;
 }
 
+static struct tf_family *family_find(const struct tf_set *s, const char *name, size_t n) {
+        if (!s->index_cap)
+                return NULL;
+        for (size_t i = name_hash(name, n) & (s->index_cap - 1);; i = (i + 1) & (s->index_cap - 1)) {
+                struct tf_family *f;
+
+                if (!s->index[i])
+                        return NULL;
+                f = &s->fams[s->index[i] - 1];
+                if (f->name_len == n && memcmp(f->name, name, n) == 0)
+                        return f;
+        }
+}
+
+/* Puts fams[k] into the index, which has room. */
+static void index_put(struct tf_set *s, size_t k) {
+        size_t i = name_hash(s->fams[k].name, s->fams[k].name_len) & (s->index_cap - 1);
+
+        while (s->index[i])
+                i = (i + 1) & (s->index_cap - 1);
+        s->index[i] = k + 1;
+}
+
+/* Makes the index hold n families at most half full. */
+static int index_reserve(struct tf_set *s, size_t n) {
+        size_t cap = s->index_cap ? s->index_cap : 16;
+        size_t *idx;
+
+        if (n * 2 <= s->index_cap)
+                return 0;
+        while (n * 2 > cap)
+                cap *= 2;
+        idx = calloc(cap, sizeof *idx);
+        if (!idx)
+                return -ENOMEM;
+        free(s->index);
+        s->index = idx;
+        s->index_cap = cap;
+        for (size_t k = 0; k < s->n; k++)
+                index_put(s, k);
+        return 0;
+}
+
+/* NULL on out of memory or past TEXTFILE_MAX_FAMILIES (errno says which). */
 static struct tf_family *family_add(struct tf_set *s, const char *name, size_t n) {
         struct tf_family *f;
 
+        if (s->n >= TEXTFILE_MAX_FAMILIES) {
+                errno = E2BIG;
+                return NULL;
+        }
+        errno = ENOMEM;
+        if (index_reserve(s, s->n + 1) < 0)
+                return NULL;
         if (s->n == s->cap) {
                 size_t cap = s->cap ? s->cap * 2 : 8;
                 void *p = reallocarray(s->fams, cap, sizeof *s->fams);
@@ -80,9 +133,10 @@ static struct tf_family *family_add(struct tf_set *s, const char *name, size_t n
                 s->cap = cap;
         }
         f = &s->fams[s->n];
-        *f = (struct tf_family){.name = strndup(name, n), .type = "untyped"};
+        *f = (struct tf_family){.name = strndup(name, n), .name_len = n, .type = "untyped"};
         if (!f->name)
                 return NULL;
+        index_put(s, s->n);
         s->n++;
         return f;
 }
@@ -172,8 +226,9 @@ static int label_cmp(const void *a, const void *b) {
 }
 
 /* "{a="x",b="y"}" at *p (at the brace): the labels, sorted copies checked
- * for duplicates.  The labels are kept in file order. */
-static int parse_labels(const char **p, const char *end, struct tf_sample *smp) {
+ * for duplicates.  The labels are kept in file order, in smp->labels, which
+ * has room for cap of them (more: -EINVAL). */
+static int parse_labels(const char **p, const char *end, struct tf_sample *smp, size_t cap) {
         const char *s = *p + 1;
 
         for (;;) {
@@ -185,7 +240,7 @@ static int parse_labels(const char **p, const char *end, struct tf_sample *smp) 
                 if (s < end && *s == '}')
                         break;
                 n = name_len(s, end, false);
-                if (n == 0 || smp->n_labels >= TEXTFILE_MAX_LABELS)
+                if (n == 0 || smp->n_labels >= cap)
                         return -EINVAL;
                 l.name = strndup(s, n);
                 if (!l.name)
@@ -301,7 +356,9 @@ static int parse_comment(struct tf_set *s, const char *l, const char *end, unsig
         if (f && f->n > 0)
                 return fail(err, err_size, line, "HELP or TYPE after the family's samples");
         if (!f && !(f = family_add(s, p, n)))
-                return -ENOMEM;
+                return errno == E2BIG ? fail(err, err_size, line, "more than %d families",
+                                             TEXTFILE_MAX_FAMILIES)
+                                      : -ENOMEM;
         p = skip_blanks(p + n, end);
         if (help) {
                 _cleanup_free_ char *h = malloc((size_t)(end - p) + 1);
@@ -369,7 +426,7 @@ static int parse_sample(struct tf_set *s, const char *l, const char *end, unsign
         p += n;
         if (skip_blanks(p, end) < end && *skip_blanks(p, end) == '{') {
                 p = skip_blanks(p, end);
-                r = parse_labels(&p, end, &smp);
+                r = parse_labels(&p, end, &smp, TEXTFILE_MAX_LABELS);
                 if (r < 0)
                         goto bad;
         }
@@ -403,6 +460,10 @@ static int parse_sample(struct tf_set *s, const char *l, const char *end, unsign
         if (smp.n_labels)
                 memcpy(smp.labels, labels, smp.n_labels * sizeof *labels);
         f = family_of_sample(s, smp.name, n);
+        if (!f && errno == E2BIG) {
+                sample_done(&smp);
+                return fail(err, err_size, line, "more than %d families", TEXTFILE_MAX_FAMILIES);
+        }
         if (!f || family_push(f, &smp) < 0) {
                 sample_done(&smp);
                 return -ENOMEM;
@@ -520,7 +581,14 @@ int textfile_merge(struct tf_set *dst, struct tf_set *src,
                         return -EEXIST;
                 }
         }
+        if (dst->n + src->n > TEXTFILE_MAX_FAMILIES) {
+                snprintf(err, err_size, "%s: more than %d families in all", file,
+                         TEXTFILE_MAX_FAMILIES);
+                return -E2BIG;
+        }
         /* Room first, so that the moves cannot fail half-way. */
+        if (index_reserve(dst, dst->n + src->n) < 0)
+                return -ENOMEM;
         if (dst->n + src->n > dst->cap) {
                 void *p = reallocarray(dst->fams, dst->n + src->n, sizeof *dst->fams);
                 if (!p)
@@ -536,7 +604,8 @@ int textfile_merge(struct tf_set *dst, struct tf_set *src,
                         /* node_exporter's HELP for a family without one */
                         if (!f->help && asprintf(&f->help, "Metric read from %s", file) < 0)
                                 f->help = NULL;
-                        dst->fams[dst->n++] = *f;
+                        dst->fams[dst->n] = *f;
+                        index_put(dst, dst->n++);
                         *f = (struct tf_family){0};
                         continue;
                 }
@@ -616,8 +685,9 @@ int textfile_selector_parse(const char *selector, char *name, size_t name_size,
         if (p < end) {
                 if (*p != '{' || end[-1] != '}')
                         return -EINVAL;
-                r = parse_labels(&p, end, &smp);
-                if (r >= 0 && (p != end || smp.n_labels > max_labels || smp.n_labels > SELECTOR_MAX_LABELS))
+                r = parse_labels(&p, end, &smp,
+                                 max_labels < SELECTOR_MAX_LABELS ? max_labels : SELECTOR_MAX_LABELS);
+                if (r >= 0 && p != end)
                         r = -EINVAL;
                 for (size_t i = 0; r >= 0 && i < smp.n_labels; i++)
                         if (strlen(labels[i].value) > SELECTOR_MAX_VALUE)
@@ -769,6 +839,7 @@ static bool reserved(const char *name, void *userdata) {
         const struct builtin *b = userdata;
 
         if (strncmp(name, "steward_", 8) == 0 || strncmp(name, "node_textfile_", 14) == 0 ||
+            strncmp(name, TEXTFILE_GAUGES_PREFIX, strlen(TEXTFILE_GAUGES_PREFIX)) == 0 ||
             STREQ(name, "node_scrape_collector_success") ||
             STREQ(name, "node_scrape_collector_duration_seconds"))
                 return true;
@@ -880,6 +951,17 @@ static void write_status(struct expo *e, const char *dir, const struct tf_file *
         expo_u64(e, error);
 }
 
+/* Whether the directory's files are what its owner put there: a directory
+ * every user may write to (/tmp, even with its sticky bit: anyone may add a
+ * file) is not read. */
+bool textfile_dir_trusted(int dirfd) {
+        struct stat st;
+
+        if (fstat(dirfd, &st) < 0)
+                return false;
+        return !(st.st_mode & S_IWOTH);
+}
+
 int textfile_collect(struct expo *e) {
         _cleanup_free_ struct tf_file *files = calloc(TEXTFILE_MAX_FILES, sizeof *files);
         bool ok[TEXTFILE_MAX_FILES] = {false}, more = false, error = false;
@@ -899,6 +981,8 @@ int textfile_collect(struct expo *e) {
         /* A directory that does not exist is no error: nothing to merge. */
         if (dirfd < 0)
                 error = errno != ENOENT;
+        else if (!textfile_dir_trusted(dirfd))
+                error = true; /* anyone could forge what rules and dashboards read */
         else if (list_dir(dirfd, files, &n, &more) < 0)
                 error = true;
         error = error || more;

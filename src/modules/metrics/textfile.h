@@ -25,6 +25,12 @@
 #define TEXTFILE_MAX_FILES      64
 #define TEXTFILE_MAX_SAMPLES    10000
 #define TEXTFILE_MAX_LABELS     64 /* per sample */
+/* Families of one set, with or without samples: a HELP or TYPE line alone
+ * makes one. */
+#define TEXTFILE_MAX_FAMILIES   10000
+/* The module gauges' node_exporter prefix (the helper's node_timex_*):
+ * written into the same scrape, so no file may define it. */
+#define TEXTFILE_GAUGES_PREFIX  "node_timex_"
 #define TEXTFILE_DEFAULT_DIR    "/var/lib/steward/textfile"
 
 struct tf_label {
@@ -41,6 +47,7 @@ struct tf_sample {
 
 struct tf_family {
         char *name;
+        size_t name_len;
         char *help; /* NULL: none given */
         const char *type; /* "counter", "gauge", "histogram", "summary", "untyped" */
         bool typed;       /* a TYPE line was seen */
@@ -51,6 +58,9 @@ struct tf_family {
 struct tf_set {
         struct tf_family *fams;
         size_t n, cap;
+        /* Open addressing over fams by name: slot = index + 1, 0 empty;
+         * index_cap a power of two, at least twice n. */
+        size_t *index, index_cap;
         size_t n_samples;
 };
 
@@ -91,6 +101,10 @@ void textfile_set_dir(const char *dir);
  * and node_textfile_scrape_error.  Returns 0, or -errno when the scrape
  * itself failed (e->error). */
 int textfile_collect(struct expo *e);
+/* false for a directory every user may write to: its files are not read,
+ * and node_textfile_scrape_error says so. */
+bool textfile_dir_trusted(int dirfd);
+
 /* The last scrape's value for a selector (as textfile_set_lookup). */
 int textfile_value(const char *selector, double *ret);
 void textfile_done(void);
