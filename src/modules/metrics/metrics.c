@@ -41,7 +41,6 @@
 #include "modules/metrics/metevents.h"
 #include "modules/metrics/sampler.h"
 #include "modules/metrics/textfile.h"
-#include "modules/metrics/timex.h"
 #include "modules/metrics/valueprov.h"
 #include "settingsfile.h"
 #include "stats.h"
@@ -414,8 +413,6 @@ const module_t module_metrics = {
         .status = metrics_status,
         .fullstatus = metrics_status,
         .settings_file = &settings_file,
-        .gauges = timex_gauges,
-        .gauges_prefix = "node_timex_",
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .events = metrics_events,

@@ -50,6 +50,7 @@
 
 #include "modules/metrics/collectors.h"
 #include "modules/metrics/textfile.h"
+#include "modules/metrics/timex.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -1178,6 +1179,7 @@ static const struct collector collectors[] = {
           {SRC_SOCKSTAT6, collect_sockstat_ps, .optional = true}}},
         {"softnet", {{SRC_SOFTNET, collect_softnet}}},
         {"time", .own = collect_time_locked},
+        {"timex", .own = timex_collect},
         {"udp_queues", .own = collect_udp_locked},
         {"uname", .own = collect_uname},
         {"vmstat", {{SRC_VMSTAT, collect_vmstat}}},
