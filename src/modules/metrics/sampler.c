@@ -90,8 +90,14 @@ enum source {
         _SRC_MAX,
 };
 
-/* The sources, closed until open_all_locked(). */
+/* The sources, closed until open_all_locked().  SOURCE: a file printed in
+ * one piece or in records shorter than PROCFS_SHORT_READ, read without the
+ * extra call that finds its end (procfs.h); LONG_SOURCE: one whose records
+ * may be longer (mount points, a CPU's scheduling domains, an array's
+ * status), read to the end. */
 #define SOURCE(p, m)                                                                               \
+        { .path = (p), .max = (m), .fd = -1, .short_read_ends = true }
+#define LONG_SOURCE(p, m)                                                                          \
         { .path = (p), .max = (m), .fd = -1 }
 static const struct procfs_source sources[_SRC_MAX] = {
         /* PROCFS_MAX_CPUS lines and a long "intr" line. */
@@ -100,7 +106,7 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_LOADAVG] = SOURCE("/proc/loadavg", 4UL << 10),
         [SRC_NETDEV] = SOURCE("/proc/net/dev", 4UL << 20),
         [SRC_DISKSTATS] = SOURCE("/proc/diskstats", 4UL << 20),
-        [SRC_MOUNTINFO] = SOURCE("/proc/self/mountinfo", 64UL << 20),
+        [SRC_MOUNTINFO] = LONG_SOURCE("/proc/self/mountinfo", 64UL << 20),
         [SRC_FILENR] = SOURCE("/proc/sys/fs/file-nr", 4UL << 10),
         [SRC_SOCKSTAT] = SOURCE("/proc/net/sockstat", 64UL << 10),
         [SRC_SOCKSTAT6] = SOURCE("/proc/net/sockstat6", 64UL << 10),
@@ -127,10 +133,11 @@ static const struct procfs_source sources[_SRC_MAX] = {
                 "/sys/devices/system/clocksource/clocksource0/current_clocksource", 4UL << 10),
         [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
         /* a line of some 100 bytes a CPU and a few a scheduling domain */
-        [SRC_SCHEDSTAT] = SOURCE("/proc/schedstat", 16UL << 20),
-        [SRC_MDSTAT] = SOURCE("/proc/mdstat", 4UL << 20),
+        [SRC_SCHEDSTAT] = LONG_SOURCE("/proc/schedstat", 16UL << 20),
+        [SRC_MDSTAT] = LONG_SOURCE("/proc/mdstat", 4UL << 20),
 };
 #undef SOURCE
+#undef LONG_SOURCE
 
 /* The file systems worth listing, from one mountinfo text: real ones (not
  * pseudo, not under node_exporter's excluded mount points), one per mount
