@@ -15,6 +15,11 @@
  * again, and never reported with another device's values.  Devices past
  * NETCLASS_CACHED are read file by file.  `nc` (the cache, the directory
  * stream, a read buffer) is used only under the sampler's lock.
+ *
+ * cpufreq and thermal_zone: the listings of CPUs, zones and cooling
+ * devices (and which CPUs have a cpufreq directory) are the caller's
+ * sysfs_layout, listed again every SYSFS_RELIST_USEC (collectors.h); the
+ * values are read at every call.
  */
 #include "modules/metrics/collectors.h"
 
@@ -914,6 +919,46 @@ static int numbered_entries(int sysfd, const char *dir, const char *prefix, unsi
         return 0;
 }
 
+/* A listing: kept in `cache` (when given) and used again until it is
+ * SYSFS_RELIST_USEC old, else listed into `tmp` (the caller frees it).
+ * *ret_fresh says whether it was listed now. */
+static int listing(int sysfd, struct sysfs_list *cache, struct sysfs_list *tmp, uint64_t now,
+                   const char *dir, const char *prefix, const struct sysfs_list **ret,
+                   bool *ret_fresh) {
+        struct sysfs_list *l = cache ? cache : tmp;
+        int r;
+
+        if (cache && cache->listed && now >= cache->listed && now - cache->listed < SYSFS_RELIST_USEC) {
+                *ret = cache;
+                *ret_fresh = false;
+                return 0;
+        }
+        sysfs_list_free(l);
+        r = numbered_entries(sysfd, dir, prefix, &l->v, &l->n);
+        if (r >= 0 && l->n > 0 && !(l->present = calloc(l->n, sizeof *l->present)))
+                r = -ENOMEM;
+        if (r < 0) {
+                sysfs_list_free(l);
+                return r;
+        }
+        l->listed = now ? now : 1;
+        *ret = l;
+        *ret_fresh = true;
+        return 0;
+}
+
+void sysfs_list_free(struct sysfs_list *l) {
+        free(l->v);
+        free(l->present);
+        *l = (struct sysfs_list){0};
+}
+
+void sysfs_layout_free(struct sysfs_layout *l) {
+        sysfs_list_free(&l->cpus);
+        sysfs_list_free(&l->zones);
+        sysfs_list_free(&l->cooling);
+}
+
 /* A sysfs attribute holding one line of text, trimmed, into buf. */
 static int sysfs_text(int sysfd, const char *path, char *buf, size_t size) {
         const char *t;
@@ -938,6 +983,10 @@ static int sysfs_i64(int sysfd, const char *path, int64_t *ret) {
 }
 
 int collect_cpufreq_at(struct expo *e, int sysfd) {
+        return collect_cpufreq_cached(e, sysfd, NULL, 0);
+}
+
+int collect_cpufreq_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now) {
         static const struct {
                 const char *file, *name, *help;
         } f[] = {
@@ -953,25 +1002,42 @@ int collect_cpufreq_at(struct expo *e, int sysfd) {
                 {"scaling_min_freq", "node_cpu_scaling_frequency_min_hertz",
                  "Minimum scaled CPU thread frequency in hertz."},
         };
-        _cleanup_free_ unsigned *cpus = NULL;
         _cleanup_free_ int64_t *khz = NULL; /* [cpu][file], -1: none */
-        size_t n = 0;
-        int r = numbered_entries(sysfd, "devices/system/cpu", "cpu", &cpus, &n);
+        struct sysfs_list tmp = {0};
+        const struct sysfs_list *l;
+        const unsigned *cpus;
+        size_t n;
+        bool fresh;
+        int r = listing(sysfd, layout ? &layout->cpus : NULL, &tmp, now, "devices/system/cpu", "cpu",
+                        &l, &fresh);
 
-        if (r < 0 || n == 0)
+        if (r < 0)
                 return r;
+        cpus = l->v;
+        n = l->n;
+        if (n == 0) {
+                sysfs_list_free(&tmp);
+                return 0;
+        }
         khz = calloc(n * ELEMENTSOF(f), sizeof *khz);
-        if (!khz)
+        if (!khz) {
+                sysfs_list_free(&tmp);
                 return -ENOMEM;
-        /* One directory a CPU: a CPU without cpufreq costs one failed open. */
+        }
+        /* One directory a CPU: a CPU without cpufreq costs one failed open
+         * when listed, none until listed again. */
         for (size_t i = 0; i < n; i++) {
                 char dir[64];
                 int fd;
 
                 for (size_t k = 0; k < ELEMENTSOF(f); k++)
                         khz[i * ELEMENTSOF(f) + k] = -1;
+                if (!fresh && !l->present[i])
+                        continue;
                 snprintf(dir, sizeof dir, "devices/system/cpu/cpu%u/cpufreq", cpus[i]);
                 fd = openat(sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fresh)
+                        l->present[i] = fd >= 0;
                 if (fd < 0)
                         continue;
                 for (size_t k = 0; k < ELEMENTSOF(f); k++) {
@@ -999,20 +1065,35 @@ int collect_cpufreq_at(struct expo *e, int sysfd) {
                         expo_u64(e, mul_sat_u64((uint64_t)v, 1000));
                 }
         }
+        sysfs_list_free(&tmp);
         return 0;
 }
 
 int collect_thermal_at(struct expo *e, int sysfd) {
-        _cleanup_free_ unsigned *zones = NULL, *cool = NULL;
-        size_t nz = 0, nc_ = 0;
-        bool any = false;
+        return collect_thermal_cached(e, sysfd, NULL, 0);
+}
+
+int collect_thermal_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now) {
+        struct sysfs_list tz = {0}, tc = {0};
+        const struct sysfs_list *lz, *lc;
+        const unsigned *zones, *cool;
+        size_t nz, nc_;
+        bool any = false, fresh;
         int r;
 
-        r = numbered_entries(sysfd, "class/thermal", "thermal_zone", &zones, &nz);
+        r = listing(sysfd, layout ? &layout->zones : NULL, &tz, now, "class/thermal", "thermal_zone",
+                    &lz, &fresh);
         if (r >= 0)
-                r = numbered_entries(sysfd, "class/thermal", "cooling_device", &cool, &nc_);
-        if (r < 0)
+                r = listing(sysfd, layout ? &layout->cooling : NULL, &tc, now, "class/thermal",
+                            "cooling_device", &lc, &fresh);
+        if (r < 0) {
+                sysfs_list_free(&tz);
                 return r;
+        }
+        zones = lz->v;
+        nz = lz->n;
+        cool = lc->v;
+        nc_ = lc->n;
         for (size_t i = 0; i < nz; i++) {
                 char path[96], type[128], id[16];
                 int64_t milli;
@@ -1058,6 +1139,8 @@ int collect_thermal_at(struct expo *e, int sysfd) {
                         expo_i64(e, v);
                 }
         }
+        sysfs_list_free(&tz);
+        sysfs_list_free(&tc);
         return 0;
 }
 

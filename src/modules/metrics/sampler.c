@@ -158,6 +158,7 @@ static struct {
         bool have_mounts;
         char *os_release; /* the text of os-release, read once at open; NULL: none */
         int sysfd;        /* /sys, for the sysfs collectors; -1: none */
+        struct sysfs_layout layout; /* cpufreq's and thermal_zone's listings */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -963,6 +964,7 @@ void sampler_done(void) {
         procfs_buf_free(&udev.buf);
         udev.valid = false;
         netclass_done();
+        sysfs_layout_free(&sampler.layout);
         pthread_mutex_unlock(&sampler.lock);
 }
 
@@ -1089,11 +1091,13 @@ static int collect_udp_locked(struct expo *e) {
 }
 
 static int collect_cpufreq_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_cpufreq_at(e, sampler.sysfd);
+        return sampler.sysfd < 0 ? -ENOENT
+                                 : collect_cpufreq_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
 static int collect_thermal_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_thermal_at(e, sampler.sysfd);
+        return sampler.sysfd < 0 ? -ENOENT
+                                 : collect_thermal_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
 static int collect_dmi_locked(struct expo *e) {
