@@ -407,6 +407,25 @@ static void test_sysfs_layout_cached(void **state) {
         assert_has(out, "node_cpu_scaling_frequency_hertz{cpu=\"1\"} 800000000\n");
         free(out);
 
+        /* edac: no controller, then one that waits for the listing. */
+        out = run_cached(collect_edac_cached, fd, &l, t0);
+        assert_string_equal(out, "");
+        free(out);
+        put(root, "devices/system/edac/mc/mc0/ce_count", "3\n");
+        put(root, "devices/system/edac/mc/mc0/ue_count", "0\n");
+        put(root, "devices/system/edac/mc/mc0/ce_noinfo_count", "1\n");
+        put(root, "devices/system/edac/mc/mc0/ue_noinfo_count", "0\n");
+        out = run_cached(collect_edac_cached, fd, &l, t0 + 1);
+        assert_string_equal(out, "");
+        free(out);
+        out = run_cached(collect_edac_cached, fd, &l, t0 + SYSFS_RELIST_USEC);
+        assert_has(out, "node_edac_correctable_errors_total{controller=\"0\"} 3\n");
+        free(out);
+        put(root, "devices/system/edac/mc/mc0/ce_count", "4\n");
+        out = run_cached(collect_edac_cached, fd, &l, t0 + SYSFS_RELIST_USEC + 1);
+        assert_has(out, "node_edac_correctable_errors_total{controller=\"0\"} 4\n");
+        free(out);
+
         /* Without a layout, every call lists. */
         put(root, "class/thermal/thermal_zone2/temp", "20000\n");
         out = run_at(collect_thermal_at, fd);

@@ -16,8 +16,9 @@
  * NETCLASS_CACHED are read file by file.  `nc` (the cache, the directory
  * stream, a read buffer) is used only under the sampler's lock.
  *
- * cpufreq and thermal_zone: the listings of CPUs, zones and cooling
- * devices (and which CPUs have a cpufreq directory) are the caller's
+ * cpufreq, thermal_zone and edac: the listings of CPUs, zones, cooling
+ * devices and memory controllers (and which CPUs have a cpufreq directory)
+ * are the caller's
  * sysfs_layout, listed again every SYSFS_RELIST_USEC (collectors.h); the
  * values are read at every call.
  */
@@ -957,6 +958,7 @@ void sysfs_layout_free(struct sysfs_layout *l) {
         sysfs_list_free(&l->cpus);
         sysfs_list_free(&l->zones);
         sysfs_list_free(&l->cooling);
+        sysfs_list_free(&l->mcs);
 }
 
 /* A sysfs attribute holding one line of text, trimmed, into buf. */
@@ -1201,55 +1203,52 @@ int collect_dmi_at(struct expo *e, int sysfd) {
 
 /* ---- edac ------------------------------------------------------------------------------ */
 
-int collect_edac_at(struct expo *e, int sysfd) {
-        static const struct {
-                const char *name, *help, *file, *row_file; /* row_file: per csrow; NULL: per controller */
-        } fams[] = {
-                {"node_edac_correctable_errors_total", "Total correctable memory errors.", "ce_count",
-                 NULL},
-                {"node_edac_csrow_correctable_errors_total",
-                 "Total correctable memory errors for this csrow.", "ce_noinfo_count", "ce_count"},
-                {"node_edac_csrow_uncorrectable_errors_total",
-                 "Total uncorrectable memory errors for this csrow.", "ue_noinfo_count", "ue_count"},
-                {"node_edac_uncorrectable_errors_total", "Total uncorrectable memory errors.",
-                 "ue_count", NULL},
-        };
-        _cleanup_free_ unsigned *mcs = NULL;
-        size_t n = 0;
-        int r = numbered_entries(sysfd, "devices/system/edac/mc", "mc", &mcs, &n);
+static const struct {
+        const char *name, *help, *file, *row_file; /* row_file: per csrow; NULL: per controller */
+} edac_fams[] = {
+        {"node_edac_correctable_errors_total", "Total correctable memory errors.", "ce_count", NULL},
+        {"node_edac_csrow_correctable_errors_total",
+         "Total correctable memory errors for this csrow.", "ce_noinfo_count", "ce_count"},
+        {"node_edac_csrow_uncorrectable_errors_total",
+         "Total uncorrectable memory errors for this csrow.", "ue_noinfo_count", "ue_count"},
+        {"node_edac_uncorrectable_errors_total", "Total uncorrectable memory errors.", "ue_count",
+         NULL},
+};
 
-        if (r < 0 || n == 0)
-                return r;
-        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
-                expo_family(e, fams[f].name, "counter", fams[f].help);
+/* The families of the memory controllers mcs[0..n). */
+static int edac_write(struct expo *e, int sysfd, const unsigned *mcs, size_t n) {
+        for (size_t f = 0; f < ELEMENTSOF(edac_fams); f++) {
+                expo_family(e, edac_fams[f].name, "counter", edac_fams[f].help);
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_free_ unsigned *rows = NULL;
                         char dir[64], path[128], mc[16];
                         size_t nr = 0;
                         int64_t v;
+                        int r;
 
                         snprintf(dir, sizeof dir, "devices/system/edac/mc/mc%u", mcs[i]);
                         snprintf(mc, sizeof mc, "%u", mcs[i]);
-                        snprintf(path, sizeof path, "%s/%s", dir, fams[f].file);
+                        snprintf(path, sizeof path, "%s/%s", dir, edac_fams[f].file);
                         if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
                                 return -EINVAL; /* as node_exporter: the controller's counts are required */
-                        expo_sample(e, fams[f].name);
+                        expo_sample(e, edac_fams[f].name);
                         expo_label(e, "controller", mc);
-                        if (fams[f].row_file)
+                        if (edac_fams[f].row_file)
                                 expo_label(e, "csrow", "unknown");
                         expo_i64(e, v);
-                        if (!fams[f].row_file)
+                        if (!edac_fams[f].row_file)
                                 continue;
                         r = numbered_entries(sysfd, dir, "csrow", &rows, &nr);
                         if (r < 0)
                                 return r;
                         for (size_t k = 0; k < nr; k++) {
                                 char row[16];
-                                snprintf(path, sizeof path, "%s/csrow%u/%s", dir, rows[k], fams[f].row_file);
+                                snprintf(path, sizeof path, "%s/csrow%u/%s", dir, rows[k],
+                                         edac_fams[f].row_file);
                                 if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
                                         return -EINVAL;
                                 snprintf(row, sizeof row, "%u", rows[k]);
-                                expo_sample(e, fams[f].name);
+                                expo_sample(e, edac_fams[f].name);
                                 expo_label(e, "controller", mc);
                                 expo_label(e, "csrow", row);
                                 expo_i64(e, v);
@@ -1257,6 +1256,24 @@ int collect_edac_at(struct expo *e, int sysfd) {
                 }
         }
         return 0;
+}
+
+int collect_edac_at(struct expo *e, int sysfd) {
+        return collect_edac_cached(e, sysfd, NULL, 0);
+}
+
+int collect_edac_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now) {
+        struct sysfs_list tmp = {0};
+        const struct sysfs_list *l;
+        bool fresh;
+        int r = listing(sysfd, layout ? &layout->mcs : NULL, &tmp, now, "devices/system/edac/mc", "mc",
+                        &l, &fresh);
+
+        if (r < 0)
+                return r;
+        r = l->n == 0 ? 0 : edac_write(e, sysfd, l->v, l->n);
+        sysfs_list_free(&tmp);
+        return r;
 }
 
 /* ---- powersupplyclass -------------------------------------------------------------------- */

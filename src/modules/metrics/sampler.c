@@ -158,7 +158,7 @@ static struct {
         bool have_mounts;
         char *os_release; /* the text of os-release, read once at open; NULL: none */
         int sysfd;        /* /sys, for the sysfs collectors; -1: none */
-        struct sysfs_layout layout; /* cpufreq's and thermal_zone's listings */
+        struct sysfs_layout layout; /* cpufreq's, thermal_zone's and edac's listings */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -1109,7 +1109,8 @@ static int collect_hwmon_locked(struct expo *e) {
 }
 
 static int collect_edac_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_edac_at(e, sampler.sysfd);
+        return sampler.sysfd < 0 ? -ENOENT
+                                 : collect_edac_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
 static int collect_power_supply_locked(struct expo *e) {
