@@ -159,6 +159,7 @@ static struct {
         char *os_release; /* the text of os-release, read once at open; NULL: none */
         int sysfd;        /* /sys, for the sysfs collectors; -1: none */
         struct sysfs_layout layout; /* cpufreq's, thermal_zone's and edac's listings */
+        uint64_t hwmon_absent;      /* when class/hwmon was found absent; 0: present */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -1104,8 +1105,19 @@ static int collect_dmi_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_dmi_at(e, sampler.sysfd);
 }
 
+/* A host without /sys/class/hwmon (a failure, as node_exporter's) is
+ * looked at again once a minute, like the sysfs listings (collectors.h). */
 static int collect_hwmon_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_hwmon_at(e, sampler.sysfd);
+        uint64_t now = now_usec();
+        int r;
+
+        if (sampler.sysfd < 0)
+                return -ENOENT;
+        if (sampler.hwmon_absent && now - sampler.hwmon_absent < SYSFS_RELIST_USEC)
+                return -ENODATA;
+        r = collect_hwmon_at(e, sampler.sysfd);
+        sampler.hwmon_absent = r == -ENODATA ? (now ? now : 1) : 0;
+        return r;
 }
 
 static int collect_edac_locked(struct expo *e) {
