@@ -160,6 +160,8 @@ static struct {
         int sysfd;        /* /sys, for the sysfs collectors; -1: none */
         struct sysfs_layout layout; /* cpufreq's, thermal_zone's and edac's listings */
         uint64_t hwmon_absent;      /* when class/hwmon was found absent; 0: present */
+        uint64_t ps_none;           /* when no power supply was found; 0: some */
+        int ps_none_r;              /* and the collector's answer then */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -1125,8 +1127,22 @@ static int collect_edac_locked(struct expo *e) {
                                  : collect_edac_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
+/* A host with no power supply (none listed, or no class/power_supply) is
+ * looked at again once a minute; supplies present are read at every
+ * scrape. */
 static int collect_power_supply_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_power_supply_at(e, sampler.sysfd);
+        uint64_t now = now_usec();
+        size_t mark = e->out->len;
+        int r;
+
+        if (sampler.sysfd < 0)
+                return -ENOENT;
+        if (sampler.ps_none && now - sampler.ps_none < SYSFS_RELIST_USEC)
+                return sampler.ps_none_r;
+        r = collect_power_supply_at(e, sampler.sysfd);
+        sampler.ps_none = (r == -ENODATA || (r >= 0 && e->out->len == mark)) ? (now ? now : 1) : 0;
+        sampler.ps_none_r = r;
+        return r;
 }
 
 static int collect_os_locked(struct expo *e) {
