@@ -168,17 +168,32 @@ static struct {
         .sysfd = -1,
 };
 
-/* udev's properties of one block device, /run/udev/data/bMAJ:MIN: the last
- * device's text is kept, since collect_disk_info() asks for several keys
- * of one device in a row. */
-static struct { /* under sampler.lock */
-        struct procfs_buf buf;
+/* udev's properties of the block devices, /run/udev/data/bMAJ:MIN, for
+ * node_disk_info's labels (path, wwn, model, serial, revision: what the
+ * device is, not what it does).  Each device's text (or the error reading
+ * it) is kept and read again when SYSFS_RELIST_USEC old, like the sysfs
+ * listings; UDEV_CACHED devices at most, the others read at each call. */
+#define UDEV_CACHED 64
+struct udev_entry {
         unsigned major, minor;
-        const char *text;
+        uint64_t read_at; /* 0: unused */
+        char *text;       /* NULL when error < 0 */
         size_t len;
         int error;
-        bool valid;
+};
+static struct { /* under sampler.lock */
+        struct procfs_buf buf;
+        struct udev_entry e[UDEV_CACHED];
+        struct udev_entry one; /* past UDEV_CACHED: buf's text, not kept */
+        uint64_t now;          /* of the scrape */
 } udev;
+
+static void udev_free(void) {
+        for (size_t i = 0; i < UDEV_CACHED; i++)
+                free(udev.e[i].text);
+        procfs_buf_free(&udev.buf);
+        memset(&udev, 0, sizeof udev);
+}
 
 /* ---- small text helpers ------------------------------------------------- */
 
@@ -964,8 +979,7 @@ void sampler_done(void) {
         if (sampler.opened && sampler.sysfd >= 0)
                 close(sampler.sysfd);
         sampler.sysfd = -1;
-        procfs_buf_free(&udev.buf);
-        udev.valid = false;
+        udev_free();
         netclass_done();
         sysfs_layout_free(&sampler.layout);
         pthread_mutex_unlock(&sampler.lock);
@@ -1010,20 +1024,55 @@ static int collect_sockstat_ps(struct expo *e, const char *text, size_t len) {
         return collect_sockstat(e, text, len, sampler.pagesize);
 }
 
+/* The entry of a device: kept and fresh, else (re)read into a free or
+ * stale slot, else into `one`. */
+static const struct udev_entry *udev_entry(unsigned major, unsigned minor) {
+        struct udev_entry *slot = NULL;
+        const char *text = NULL;
+        char path[64];
+        size_t len = 0;
+        int r;
+
+        if (udev.one.read_at == udev.now && udev.one.major == major && udev.one.minor == minor)
+                return &udev.one; /* read already in this scrape */
+        for (size_t i = 0; i < UDEV_CACHED; i++) {
+                struct udev_entry *u = &udev.e[i];
+                bool fresh = u->read_at && udev.now - u->read_at < SYSFS_RELIST_USEC;
+                if (u->read_at && u->major == major && u->minor == minor) {
+                        if (fresh)
+                                return u;
+                        slot = u;
+                        break;
+                }
+                if (!slot && !fresh)
+                        slot = u;
+        }
+        snprintf(path, sizeof path, "/run/udev/data/b%u:%u", major, minor);
+        r = procfs_read_at(AT_FDCWD, path, 64UL << 10, &udev.buf, &text, &len);
+        if (!slot) {
+                udev.one = (struct udev_entry){.major = major, .minor = minor, .error = r,
+                                               .read_at = udev.now, .len = len,
+                                               .text = r >= 0 ? (char *)text : NULL};
+                return &udev.one;
+        }
+        free(slot->text);
+        *slot = (struct udev_entry){.major = major, .minor = minor, .error = r,
+                                    .read_at = udev.now ? udev.now : 1};
+        if (r >= 0 && !(slot->text = malloc(len + 1)))
+                slot->error = -ENOMEM;
+        if (slot->text)
+                memcpy(slot->text, text, len + 1);
+        slot->len = len;
+        return slot;
+}
+
 static int udev_lookup(unsigned major, unsigned minor, const char *key, const char **ret,
                        size_t *ret_len) {
-        if (!udev.valid || udev.major != major || udev.minor != minor) {
-                char path[64];
-                snprintf(path, sizeof path, "/run/udev/data/b%u:%u", major, minor);
-                udev.error = procfs_read_at(AT_FDCWD, path, 64UL << 10, &udev.buf, &udev.text,
-                                            &udev.len);
-                udev.major = major;
-                udev.minor = minor;
-                udev.valid = true;
-        }
-        if (udev.error < 0)
-                return udev.error;
-        return udev_data_property(udev.text, udev.len, key, ret, ret_len);
+        const struct udev_entry *u = udev_entry(major, minor);
+
+        if (u->error < 0)
+                return u->error;
+        return udev_data_property(u->text, u->len, key, ret, ret_len);
 }
 
 static int collect_disks_locked(struct expo *e) {
@@ -1038,7 +1087,7 @@ static int collect_disks_locked(struct expo *e) {
         if (r < 0)
                 return r;
         mark = e->out->len;
-        udev.valid = false; /* read afresh at each scrape */
+        udev.now = now_usec();
         r = collect_disk_info(e, text, len, udev_lookup);
         if (r < 0)
                 rollback(e, mark);
