@@ -10,8 +10,9 @@
 #           run time from /proc/PID/task/*/schedstat (nanoseconds);
 #           for stewardd that is the front, the daemon's child, and in a
 #           column of its own the front and the helper together (the
-#           helper answers the modules' gauges, node_timex_*, at each
-#           scrape)
+#           helper answers the other modules' gauges, steward_alerts_*
+#           and steward_mail_*, at each scrape); all threads of each
+#           process count, node_exporter's Go runtime (GC) included
 #   latency p50 and p99 of curl's time_total
 #   memory  VmRSS after the run: stewardd front + helper, node_exporter
 # and the ratios node_exporter / stewardd.  Timings here are noisy: compare

@@ -191,9 +191,41 @@ void procfs_buf_free(struct procfs_buf *b) {
         *b = (struct procfs_buf){};
 }
 
+bool procfs_read_ended(size_t got, size_t asked) {
+        return got < asked && got < PROCFS_SHORT_READ;
+}
+
+/* pread_all(), which stops at a short read when short_ends (see
+ * procfs_read_ended()). */
+static int pread_whole(int fd, char *dst, size_t cap, bool short_ends, size_t *ret_len) {
+        size_t len = 0;
+
+        if (cap == 0)
+                return -EINVAL;
+        while (len < cap - 1) {
+                size_t asked = cap - 1 - len;
+                ssize_t n = pread(fd, dst + len, asked, (off_t)len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (short_ends && procfs_read_ended((size_t)n, asked))
+                        break;
+        }
+        if (len == cap - 1)
+                return -EFBIG;
+        dst[len] = '\0';
+        *ret_len = len;
+        return 0;
+}
+
 int procfs_source_read(const struct procfs_source *s, struct procfs_buf *b, const char **ret,
                        size_t *ret_len) {
-        size_t len;
+        size_t len = 0;
         int r;
 
         if (s->fd < 0)
@@ -209,7 +241,8 @@ int procfs_source_read(const struct procfs_source *s, struct procfs_buf *b, cons
                 }
                 /* Within the source's own cap, not only the buffer's (see
                  * procfs.h on /proc/sys). */
-                r = pread_all(s->fd, b->data, b->cap < s->max ? b->cap : s->max, &len);
+                r = pread_whole(s->fd, b->data, b->cap < s->max ? b->cap : s->max,
+                                s->short_read_ends, &len);
                 if (r != -EFBIG || b->cap >= s->max)
                         break;
 

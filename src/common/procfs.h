@@ -124,12 +124,31 @@ bool tv_is_integer(const char *s, size_t n);
 
 #define PROCFS_BUF_START (16UL * 1024)
 
+/* The read that tells the end of a file is a second system call, and for
+ * some seq_files not a cheap one: a read at an offset starts the iterator
+ * again, and /proc/net/udp's start walks the whole UDP hash table (measured
+ * ~10 µs of /proc/net/udp's ~18).  A seq_file read stops short of what was
+ * asked only at the end of the file or when the next record does not fit in
+ * the kernel's page-sized (4 KiB) buffer, which leaves more than
+ * PROCFS_SHORT_READ bytes when every record is shorter than that; a
+ * single_open seq_file, a /proc/sys file and a sysfs attribute print whole
+ * in one read.  For a source whose records are known to be short
+ * (`short_read_ends`), a read of fewer than PROCFS_SHORT_READ bytes and
+ * fewer than asked is taken as the end, without the extra call.  Not for a
+ * file whose lines may be long (mountinfo: paths up to PATH_MAX). */
+#define PROCFS_SHORT_READ 2048
+
 struct procfs_source {
         const char *path;
         size_t max;     /* bytes; a file of max - 1 bytes or more fails with -EFBIG */
         int fd;         /* -1: closed */
         int open_error; /* -errno of the failed open, 0 */
+        bool short_read_ends; /* records < PROCFS_SHORT_READ bytes (see above) */
 };
+
+/* Whether a read of `got` bytes out of `asked` ended a short-record
+ * source. */
+bool procfs_read_ended(size_t got, size_t asked);
 
 /* One growable read buffer, shared by the sources its owner reads in turn. */
 struct procfs_buf {

@@ -345,6 +345,98 @@ static char *run_at(int (*fn)(struct expo *, int), int fd) {
         return out ? out : strdup("");
 }
 
+static char *run_cached(int (*fn)(struct expo *, int, struct sysfs_layout *, uint64_t), int fd,
+                        struct sysfs_layout *l, uint64_t now) {
+        struct buf b;
+        struct expo e;
+        char *out;
+
+        buf_init(&b, 1UL << 20);
+        expo_init(&e, &b);
+        assert_int_equal(fn(&e, fd, l, now), 0);
+        assert_int_equal(e.error, 0);
+        out = buf_steal(&b);
+        return out ? out : strdup("");
+}
+
+/* The listings are kept for SYSFS_RELIST_USEC; the values never. */
+static void test_sysfs_layout_cached(void **state) {
+        char root[] = "/tmp/test-collectors.XXXXXX";
+        struct sysfs_layout l = {0};
+        uint64_t t0 = 5000000;
+        char *out;
+        int fd;
+
+        (void)state;
+        assert_non_null(mkdtemp(root));
+        fd = open(root, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        put(root, "class/thermal/thermal_zone0/temp", "45500\n");
+        put(root, "class/thermal/thermal_zone0/type", "acpitz\n");
+        put(root, "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "2400000\n");
+        put(root, "devices/system/cpu/cpu1/online", "1\n"); /* no cpufreq yet */
+
+        out = run_cached(collect_thermal_cached, fd, &l, t0);
+        assert_has(out, "node_thermal_zone_temp{type=\"acpitz\",zone=\"0\"} 45.5\n");
+        free(out);
+        out = run_cached(collect_cpufreq_cached, fd, &l, t0);
+        assert_has(out, "node_cpu_scaling_frequency_hertz{cpu=\"0\"} 2400000000\n");
+        assert_null(strstr(out, "cpu=\"1\""));
+        free(out);
+
+        /* A new zone and a new cpufreq directory wait for the next listing;
+         * a changed value shows at once. */
+        put(root, "class/thermal/thermal_zone0/temp", "50000\n");
+        put(root, "class/thermal/thermal_zone1/temp", "30000\n");
+        put(root, "class/thermal/thermal_zone1/type", "x86_pkg_temp\n");
+        put(root, "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "1200000\n");
+        put(root, "devices/system/cpu/cpu1/cpufreq/scaling_cur_freq", "800000\n");
+        out = run_cached(collect_thermal_cached, fd, &l, t0 + SYSFS_RELIST_USEC - 1);
+        assert_has(out, "node_thermal_zone_temp{type=\"acpitz\",zone=\"0\"} 50\n");
+        assert_null(strstr(out, "zone=\"1\""));
+        free(out);
+        out = run_cached(collect_cpufreq_cached, fd, &l, t0 + SYSFS_RELIST_USEC - 1);
+        assert_has(out, "node_cpu_scaling_frequency_hertz{cpu=\"0\"} 1200000000\n");
+        assert_null(strstr(out, "cpu=\"1\""));
+        free(out);
+
+        out = run_cached(collect_thermal_cached, fd, &l, t0 + SYSFS_RELIST_USEC);
+        assert_has(out, "node_thermal_zone_temp{type=\"x86_pkg_temp\",zone=\"1\"} 30\n");
+        free(out);
+        out = run_cached(collect_cpufreq_cached, fd, &l, t0 + SYSFS_RELIST_USEC);
+        assert_has(out, "node_cpu_scaling_frequency_hertz{cpu=\"1\"} 800000000\n");
+        free(out);
+
+        /* edac: no controller, then one that waits for the listing. */
+        out = run_cached(collect_edac_cached, fd, &l, t0);
+        assert_string_equal(out, "");
+        free(out);
+        put(root, "devices/system/edac/mc/mc0/ce_count", "3\n");
+        put(root, "devices/system/edac/mc/mc0/ue_count", "0\n");
+        put(root, "devices/system/edac/mc/mc0/ce_noinfo_count", "1\n");
+        put(root, "devices/system/edac/mc/mc0/ue_noinfo_count", "0\n");
+        out = run_cached(collect_edac_cached, fd, &l, t0 + 1);
+        assert_string_equal(out, "");
+        free(out);
+        out = run_cached(collect_edac_cached, fd, &l, t0 + SYSFS_RELIST_USEC);
+        assert_has(out, "node_edac_correctable_errors_total{controller=\"0\"} 3\n");
+        free(out);
+        put(root, "devices/system/edac/mc/mc0/ce_count", "4\n");
+        out = run_cached(collect_edac_cached, fd, &l, t0 + SYSFS_RELIST_USEC + 1);
+        assert_has(out, "node_edac_correctable_errors_total{controller=\"0\"} 4\n");
+        free(out);
+
+        /* Without a layout, every call lists. */
+        put(root, "class/thermal/thermal_zone2/temp", "20000\n");
+        out = run_at(collect_thermal_at, fd);
+        assert_has(out, "zone=\"2\"} 20\n");
+        free(out);
+
+        sysfs_layout_free(&l);
+        close(fd);
+        assert_int_equal(nftw_rm(root), 0);
+}
+
 static void test_sysfs(void **state) {
         char root[] = "/tmp/test-collectors.XXXXXX";
         _cleanup_free_ char *freq = NULL, *thermal = NULL, *none = NULL, *dmi_out = NULL, *hwmon_out = NULL, *edac_out = NULL, *ps_out = NULL;
@@ -502,6 +594,7 @@ int main(void) {
                 cmocka_unit_test(test_disk_info),
                 cmocka_unit_test(test_mdadm),
                 cmocka_unit_test(test_sysfs),
+                cmocka_unit_test(test_sysfs_layout_cached),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -314,6 +314,41 @@ static void test_reader(void **state) {
         unlink(path);
 }
 
+/* A short read ends a short-record source only when it is short of both
+ * what was asked and PROCFS_SHORT_READ: a seq_file stops short of a full
+ * page when the next record does not fit, and that is not the end. */
+static void test_short_read_ends(void **state) {
+        char path[] = "/tmp/test-procfs-XXXXXX";
+        int fd = mkstemp(path);
+        size_t big = PROCFS_BUF_START * 3, len;
+        _cleanup_free_ char *data = malloc(big);
+        struct procfs_source src = {.path = path, .max = big + 2, .fd = -1, .short_read_ends = true};
+        struct procfs_buf b = {};
+        const char *text;
+
+        (void)state;
+        assert_true(procfs_read_ended(128, 4095));
+        assert_true(procfs_read_ended(PROCFS_SHORT_READ - 1, 16383));
+        assert_false(procfs_read_ended(4095, 4095));
+        assert_false(procfs_read_ended(PROCFS_SHORT_READ, 16383));
+        assert_false(procfs_read_ended(3968, 16383)); /* a page less one record */
+        assert_false(procfs_read_ended(100, 100));    /* all that was asked */
+
+        /* A regular file reads whole either way, across buffer growth. */
+        assert_true(fd >= 0);
+        assert_non_null(data);
+        memset(data, 'y', big);
+        assert_int_equal(write(fd, data, big), (ssize_t)big);
+        close(fd);
+        assert_int_equal(procfs_source_open(&src), 0);
+        assert_int_equal(procfs_source_read(&src, &b, &text, &len), 0);
+        assert_int_equal(len, big);
+        assert_int_equal(text[len], '\0');
+        procfs_source_close(&src);
+        procfs_buf_free(&b);
+        unlink(path);
+}
+
 /* Per-process files are read relative to their /proc/PID directory. */
 static void test_read_at(void **state) {
         int dir = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1851,6 +1886,7 @@ int main(void) {
                 cmocka_unit_test(test_maps),
                 cmocka_unit_test(test_cgroup),
                 cmocka_unit_test(test_schedstat),
+                cmocka_unit_test(test_short_read_ends),
                 cmocka_unit_test(test_every_prefix),
                 cmocka_unit_test(test_mutations),
         };

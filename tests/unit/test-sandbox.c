@@ -1,6 +1,7 @@
 /* test-sandbox.c — the front's seccomp filter, installed in a child process
  * of the test (the filter cannot be taken off again): no namespace can be
- * made by any call that makes one, and threads and fork still work. */
+ * made by any call that makes one, and threads and fork still work;
+ * adjtimex reads but cannot write for an unprivileged process. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +110,45 @@ static int checks(void) {
         return 0;
 }
 
+/* adjtimex: allowed (the metrics module reads node_timex_* with modes 0),
+ * and a write is the kernel's to refuse: the child first becomes an
+ * unprivileged user, as the front is, so a mode bit fails with EPERM and the
+ * clock is never changed.  clock_adjtime stays denied. */
+static int timex_checks(void) {
+        char err[256];
+        struct timex tx = {.modes = 0};
+
+        if (getuid() == 0 && setresgid(65534, 65534, 65534) < 0)
+                return 60;
+        if (getuid() == 0 && setresuid(65534, 65534, 65534) < 0)
+                return 61;
+        if (sandbox_front(err, sizeof err) < 0)
+                return 62;
+        if (syscall(SYS_adjtimex, &tx) < 0)
+                return 63;
+        tx = (struct timex){.modes = ADJ_MAXERROR, .maxerror = tx.maxerror};
+        if (syscall(SYS_adjtimex, &tx) >= 0 || errno != EPERM)
+                return 64;
+        tx = (struct timex){.modes = 0};
+        if (syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx) >= 0 || errno != EPERM)
+                return 65;
+        return 0;
+}
+
+static void test_front_reads_timex_only(void **state) {
+        int st;
+        pid_t pid;
+
+        (void)state;
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(timex_checks());
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_front_cannot_make_namespaces(void **state) {
         int st;
         pid_t pid;
@@ -124,6 +166,7 @@ static void test_front_cannot_make_namespaces(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_front_cannot_make_namespaces),
+                cmocka_unit_test(test_front_reads_timex_only),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,12 @@
  * again, and never reported with another device's values.  Devices past
  * NETCLASS_CACHED are read file by file.  `nc` (the cache, the directory
  * stream, a read buffer) is used only under the sampler's lock.
+ *
+ * cpufreq, thermal_zone and edac: the listings of CPUs, zones, cooling
+ * devices and memory controllers (and which CPUs have a cpufreq directory)
+ * are the caller's
+ * sysfs_layout, listed again every SYSFS_RELIST_USEC (collectors.h); the
+ * values are read at every call.
  */
 #include "modules/metrics/collectors.h"
 
@@ -914,6 +920,47 @@ static int numbered_entries(int sysfd, const char *dir, const char *prefix, unsi
         return 0;
 }
 
+/* A listing: kept in `cache` (when given) and used again until it is
+ * SYSFS_RELIST_USEC old, else listed into `tmp` (the caller frees it).
+ * *ret_fresh says whether it was listed now. */
+static int listing(int sysfd, struct sysfs_list *cache, struct sysfs_list *tmp, uint64_t now,
+                   const char *dir, const char *prefix, const struct sysfs_list **ret,
+                   bool *ret_fresh) {
+        struct sysfs_list *l = cache ? cache : tmp;
+        int r;
+
+        if (cache && cache->listed && now >= cache->listed && now - cache->listed < SYSFS_RELIST_USEC) {
+                *ret = cache;
+                *ret_fresh = false;
+                return 0;
+        }
+        sysfs_list_free(l);
+        r = numbered_entries(sysfd, dir, prefix, &l->v, &l->n);
+        if (r >= 0 && l->n > 0 && !(l->present = calloc(l->n, sizeof *l->present)))
+                r = -ENOMEM;
+        if (r < 0) {
+                sysfs_list_free(l);
+                return r;
+        }
+        l->listed = now ? now : 1;
+        *ret = l;
+        *ret_fresh = true;
+        return 0;
+}
+
+void sysfs_list_free(struct sysfs_list *l) {
+        free(l->v);
+        free(l->present);
+        *l = (struct sysfs_list){0};
+}
+
+void sysfs_layout_free(struct sysfs_layout *l) {
+        sysfs_list_free(&l->cpus);
+        sysfs_list_free(&l->zones);
+        sysfs_list_free(&l->cooling);
+        sysfs_list_free(&l->mcs);
+}
+
 /* A sysfs attribute holding one line of text, trimmed, into buf. */
 static int sysfs_text(int sysfd, const char *path, char *buf, size_t size) {
         const char *t;
@@ -938,6 +985,10 @@ static int sysfs_i64(int sysfd, const char *path, int64_t *ret) {
 }
 
 int collect_cpufreq_at(struct expo *e, int sysfd) {
+        return collect_cpufreq_cached(e, sysfd, NULL, 0);
+}
+
+int collect_cpufreq_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now) {
         static const struct {
                 const char *file, *name, *help;
         } f[] = {
@@ -953,25 +1004,42 @@ int collect_cpufreq_at(struct expo *e, int sysfd) {
                 {"scaling_min_freq", "node_cpu_scaling_frequency_min_hertz",
                  "Minimum scaled CPU thread frequency in hertz."},
         };
-        _cleanup_free_ unsigned *cpus = NULL;
         _cleanup_free_ int64_t *khz = NULL; /* [cpu][file], -1: none */
-        size_t n = 0;
-        int r = numbered_entries(sysfd, "devices/system/cpu", "cpu", &cpus, &n);
+        struct sysfs_list tmp = {0};
+        const struct sysfs_list *l;
+        const unsigned *cpus;
+        size_t n;
+        bool fresh;
+        int r = listing(sysfd, layout ? &layout->cpus : NULL, &tmp, now, "devices/system/cpu", "cpu",
+                        &l, &fresh);
 
-        if (r < 0 || n == 0)
+        if (r < 0)
                 return r;
+        cpus = l->v;
+        n = l->n;
+        if (n == 0) {
+                sysfs_list_free(&tmp);
+                return 0;
+        }
         khz = calloc(n * ELEMENTSOF(f), sizeof *khz);
-        if (!khz)
+        if (!khz) {
+                sysfs_list_free(&tmp);
                 return -ENOMEM;
-        /* One directory a CPU: a CPU without cpufreq costs one failed open. */
+        }
+        /* One directory a CPU: a CPU without cpufreq costs one failed open
+         * when listed, none until listed again. */
         for (size_t i = 0; i < n; i++) {
                 char dir[64];
                 int fd;
 
                 for (size_t k = 0; k < ELEMENTSOF(f); k++)
                         khz[i * ELEMENTSOF(f) + k] = -1;
+                if (!fresh && !l->present[i])
+                        continue;
                 snprintf(dir, sizeof dir, "devices/system/cpu/cpu%u/cpufreq", cpus[i]);
                 fd = openat(sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fresh)
+                        l->present[i] = fd >= 0;
                 if (fd < 0)
                         continue;
                 for (size_t k = 0; k < ELEMENTSOF(f); k++) {
@@ -999,20 +1067,35 @@ int collect_cpufreq_at(struct expo *e, int sysfd) {
                         expo_u64(e, mul_sat_u64((uint64_t)v, 1000));
                 }
         }
+        sysfs_list_free(&tmp);
         return 0;
 }
 
 int collect_thermal_at(struct expo *e, int sysfd) {
-        _cleanup_free_ unsigned *zones = NULL, *cool = NULL;
-        size_t nz = 0, nc_ = 0;
-        bool any = false;
+        return collect_thermal_cached(e, sysfd, NULL, 0);
+}
+
+int collect_thermal_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now) {
+        struct sysfs_list tz = {0}, tc = {0};
+        const struct sysfs_list *lz, *lc;
+        const unsigned *zones, *cool;
+        size_t nz, nc_;
+        bool any = false, fresh;
         int r;
 
-        r = numbered_entries(sysfd, "class/thermal", "thermal_zone", &zones, &nz);
+        r = listing(sysfd, layout ? &layout->zones : NULL, &tz, now, "class/thermal", "thermal_zone",
+                    &lz, &fresh);
         if (r >= 0)
-                r = numbered_entries(sysfd, "class/thermal", "cooling_device", &cool, &nc_);
-        if (r < 0)
+                r = listing(sysfd, layout ? &layout->cooling : NULL, &tc, now, "class/thermal",
+                            "cooling_device", &lc, &fresh);
+        if (r < 0) {
+                sysfs_list_free(&tz);
                 return r;
+        }
+        zones = lz->v;
+        nz = lz->n;
+        cool = lc->v;
+        nc_ = lc->n;
         for (size_t i = 0; i < nz; i++) {
                 char path[96], type[128], id[16];
                 int64_t milli;
@@ -1058,6 +1141,8 @@ int collect_thermal_at(struct expo *e, int sysfd) {
                         expo_i64(e, v);
                 }
         }
+        sysfs_list_free(&tz);
+        sysfs_list_free(&tc);
         return 0;
 }
 
@@ -1118,55 +1203,52 @@ int collect_dmi_at(struct expo *e, int sysfd) {
 
 /* ---- edac ------------------------------------------------------------------------------ */
 
-int collect_edac_at(struct expo *e, int sysfd) {
-        static const struct {
-                const char *name, *help, *file, *row_file; /* row_file: per csrow; NULL: per controller */
-        } fams[] = {
-                {"node_edac_correctable_errors_total", "Total correctable memory errors.", "ce_count",
-                 NULL},
-                {"node_edac_csrow_correctable_errors_total",
-                 "Total correctable memory errors for this csrow.", "ce_noinfo_count", "ce_count"},
-                {"node_edac_csrow_uncorrectable_errors_total",
-                 "Total uncorrectable memory errors for this csrow.", "ue_noinfo_count", "ue_count"},
-                {"node_edac_uncorrectable_errors_total", "Total uncorrectable memory errors.",
-                 "ue_count", NULL},
-        };
-        _cleanup_free_ unsigned *mcs = NULL;
-        size_t n = 0;
-        int r = numbered_entries(sysfd, "devices/system/edac/mc", "mc", &mcs, &n);
+static const struct {
+        const char *name, *help, *file, *row_file; /* row_file: per csrow; NULL: per controller */
+} edac_fams[] = {
+        {"node_edac_correctable_errors_total", "Total correctable memory errors.", "ce_count", NULL},
+        {"node_edac_csrow_correctable_errors_total",
+         "Total correctable memory errors for this csrow.", "ce_noinfo_count", "ce_count"},
+        {"node_edac_csrow_uncorrectable_errors_total",
+         "Total uncorrectable memory errors for this csrow.", "ue_noinfo_count", "ue_count"},
+        {"node_edac_uncorrectable_errors_total", "Total uncorrectable memory errors.", "ue_count",
+         NULL},
+};
 
-        if (r < 0 || n == 0)
-                return r;
-        for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
-                expo_family(e, fams[f].name, "counter", fams[f].help);
+/* The families of the memory controllers mcs[0..n). */
+static int edac_write(struct expo *e, int sysfd, const unsigned *mcs, size_t n) {
+        for (size_t f = 0; f < ELEMENTSOF(edac_fams); f++) {
+                expo_family(e, edac_fams[f].name, "counter", edac_fams[f].help);
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_free_ unsigned *rows = NULL;
                         char dir[64], path[128], mc[16];
                         size_t nr = 0;
                         int64_t v;
+                        int r;
 
                         snprintf(dir, sizeof dir, "devices/system/edac/mc/mc%u", mcs[i]);
                         snprintf(mc, sizeof mc, "%u", mcs[i]);
-                        snprintf(path, sizeof path, "%s/%s", dir, fams[f].file);
+                        snprintf(path, sizeof path, "%s/%s", dir, edac_fams[f].file);
                         if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
                                 return -EINVAL; /* as node_exporter: the controller's counts are required */
-                        expo_sample(e, fams[f].name);
+                        expo_sample(e, edac_fams[f].name);
                         expo_label(e, "controller", mc);
-                        if (fams[f].row_file)
+                        if (edac_fams[f].row_file)
                                 expo_label(e, "csrow", "unknown");
                         expo_i64(e, v);
-                        if (!fams[f].row_file)
+                        if (!edac_fams[f].row_file)
                                 continue;
                         r = numbered_entries(sysfd, dir, "csrow", &rows, &nr);
                         if (r < 0)
                                 return r;
                         for (size_t k = 0; k < nr; k++) {
                                 char row[16];
-                                snprintf(path, sizeof path, "%s/csrow%u/%s", dir, rows[k], fams[f].row_file);
+                                snprintf(path, sizeof path, "%s/csrow%u/%s", dir, rows[k],
+                                         edac_fams[f].row_file);
                                 if (sysfs_i64(sysfd, path, &v) < 0 || v < 0)
                                         return -EINVAL;
                                 snprintf(row, sizeof row, "%u", rows[k]);
-                                expo_sample(e, fams[f].name);
+                                expo_sample(e, edac_fams[f].name);
                                 expo_label(e, "controller", mc);
                                 expo_label(e, "csrow", row);
                                 expo_i64(e, v);
@@ -1174,6 +1256,24 @@ int collect_edac_at(struct expo *e, int sysfd) {
                 }
         }
         return 0;
+}
+
+int collect_edac_at(struct expo *e, int sysfd) {
+        return collect_edac_cached(e, sysfd, NULL, 0);
+}
+
+int collect_edac_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now) {
+        struct sysfs_list tmp = {0};
+        const struct sysfs_list *l;
+        bool fresh;
+        int r = listing(sysfd, layout ? &layout->mcs : NULL, &tmp, now, "devices/system/edac/mc", "mc",
+                        &l, &fresh);
+
+        if (r < 0)
+                return r;
+        r = l->n == 0 ? 0 : edac_write(e, sysfd, l->v, l->n);
+        sysfs_list_free(&tmp);
+        return r;
 }
 
 /* ---- powersupplyclass -------------------------------------------------------------------- */

@@ -69,6 +69,31 @@ int collect_schedstat(struct expo *e, const char *text, size_t len);
  * directories has none of the families; that is no failure. */
 int collect_cpufreq_at(struct expo *e, int sysfd);
 int collect_thermal_at(struct expo *e, int sysfd);
+
+/* Which CPUs, thermal zones, cooling devices and memory controllers (edac)
+ * exist (and which CPUs have a cpufreq directory) changes only with
+ * hardware, drivers and hotplug; the listings cost more than the values
+ * read from them.  The _cached
+ * collectors keep them in a sysfs_layout (the caller's, used under its
+ * lock) and list again when they are SYSFS_RELIST_USEC old: a device that
+ * appears is reported within that time, one that goes fails its reads and
+ * is left out at once.  Every value is read at each call.  `now` in
+ * microseconds of a monotonic clock. */
+#define SYSFS_RELIST_USEC (60ULL * 1000000)
+struct sysfs_list {
+        uint64_t listed; /* when (now), 0: never */
+        unsigned *v;     /* the entries' numbers, sorted */
+        size_t n;
+        bool *present;   /* cpus: cpuN/cpufreq exists (n of them) */
+};
+struct sysfs_layout {
+        struct sysfs_list cpus, zones, cooling, mcs; /* mcs: edac's memory controllers */
+};
+void sysfs_list_free(struct sysfs_list *l);
+void sysfs_layout_free(struct sysfs_layout *l);
+int collect_cpufreq_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now);
+int collect_thermal_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now);
+int collect_edac_cached(struct expo *e, int sysfd, struct sysfs_layout *layout, uint64_t now);
 /* dmi (class/dmi/id/): node_dmi_info with the fields present and readable
  * (serials and the UUID are root's: left out), read at the first call and
  * kept until netclass_done(); -ENODATA when the host has none, as

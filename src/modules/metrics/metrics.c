@@ -41,7 +41,6 @@
 #include "modules/metrics/metevents.h"
 #include "modules/metrics/sampler.h"
 #include "modules/metrics/textfile.h"
-#include "modules/metrics/timex.h"
 #include "modules/metrics/valueprov.h"
 #include "settingsfile.h"
 #include "stats.h"
@@ -193,12 +192,16 @@ static void module_families(struct expo *e) {
 
 static int route_metrics(const struct module_ctx *ctx, char **params, char **ret_body,
                          size_t *ret_len, const char **ret_content_type, struct module_error *err) {
-        uint64_t t0 = now_usec();
+        uint64_t t0 = now_usec(), room;
         struct buf b;
         struct expo e;
         int r;
 
         buf_init(&b, METRICS_MAX_BYTES);
+        /* Room for what the last scrape wrote, and some: the text is not
+         * copied again and again as it grows.  (Failing here fails later.) */
+        room = atomic_load(&last_bytes) + 4096;
+        (void)buf_reserve(&b, room < METRICS_MAX_BYTES ? (size_t)room : METRICS_MAX_BYTES);
         expo_init(&e, &b);
         (void)sampler_collect(&e);
         steward_families(&e);
@@ -414,8 +417,6 @@ const module_t module_metrics = {
         .status = metrics_status,
         .fullstatus = metrics_status,
         .settings_file = &settings_file,
-        .gauges = timex_gauges,
-        .gauges_prefix = TEXTFILE_GAUGES_PREFIX,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .events = metrics_events,

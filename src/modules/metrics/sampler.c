@@ -50,6 +50,7 @@
 
 #include "modules/metrics/collectors.h"
 #include "modules/metrics/textfile.h"
+#include "modules/metrics/timex.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -89,8 +90,14 @@ enum source {
         _SRC_MAX,
 };
 
-/* The sources, closed until open_all_locked(). */
+/* The sources, closed until open_all_locked().  SOURCE: a file printed in
+ * one piece or in records shorter than PROCFS_SHORT_READ, read without the
+ * extra call that finds its end (procfs.h); LONG_SOURCE: one whose records
+ * may be longer (mount points, a CPU's scheduling domains, an array's
+ * status), read to the end. */
 #define SOURCE(p, m)                                                                               \
+        { .path = (p), .max = (m), .fd = -1, .short_read_ends = true }
+#define LONG_SOURCE(p, m)                                                                          \
         { .path = (p), .max = (m), .fd = -1 }
 static const struct procfs_source sources[_SRC_MAX] = {
         /* PROCFS_MAX_CPUS lines and a long "intr" line. */
@@ -99,7 +106,7 @@ static const struct procfs_source sources[_SRC_MAX] = {
         [SRC_LOADAVG] = SOURCE("/proc/loadavg", 4UL << 10),
         [SRC_NETDEV] = SOURCE("/proc/net/dev", 4UL << 20),
         [SRC_DISKSTATS] = SOURCE("/proc/diskstats", 4UL << 20),
-        [SRC_MOUNTINFO] = SOURCE("/proc/self/mountinfo", 64UL << 20),
+        [SRC_MOUNTINFO] = LONG_SOURCE("/proc/self/mountinfo", 64UL << 20),
         [SRC_FILENR] = SOURCE("/proc/sys/fs/file-nr", 4UL << 10),
         [SRC_SOCKSTAT] = SOURCE("/proc/net/sockstat", 64UL << 10),
         [SRC_SOCKSTAT6] = SOURCE("/proc/net/sockstat6", 64UL << 10),
@@ -126,10 +133,11 @@ static const struct procfs_source sources[_SRC_MAX] = {
                 "/sys/devices/system/clocksource/clocksource0/current_clocksource", 4UL << 10),
         [SRC_SELINUX] = SOURCE("/sys/fs/selinux/enforce", 4UL << 10),
         /* a line of some 100 bytes a CPU and a few a scheduling domain */
-        [SRC_SCHEDSTAT] = SOURCE("/proc/schedstat", 16UL << 20),
-        [SRC_MDSTAT] = SOURCE("/proc/mdstat", 4UL << 20),
+        [SRC_SCHEDSTAT] = LONG_SOURCE("/proc/schedstat", 16UL << 20),
+        [SRC_MDSTAT] = LONG_SOURCE("/proc/mdstat", 4UL << 20),
 };
 #undef SOURCE
+#undef LONG_SOURCE
 
 /* The file systems worth listing, from one mountinfo text: real ones (not
  * pseudo, not under node_exporter's excluded mount points), one per mount
@@ -150,23 +158,42 @@ static struct {
         bool have_mounts;
         char *os_release; /* the text of os-release, read once at open; NULL: none */
         int sysfd;        /* /sys, for the sysfs collectors; -1: none */
+        struct sysfs_layout layout; /* cpufreq's, thermal_zone's and edac's listings */
+        uint64_t hwmon_absent;      /* when class/hwmon was found absent; 0: present */
+        uint64_t ps_none;           /* when no power supply was found; 0: some */
+        int ps_none_r;              /* and the collector's answer then */
         size_t os_release_len;
 } sampler = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .sysfd = -1,
 };
 
-/* udev's properties of one block device, /run/udev/data/bMAJ:MIN: the last
- * device's text is kept, since collect_disk_info() asks for several keys
- * of one device in a row. */
-static struct { /* under sampler.lock */
-        struct procfs_buf buf;
+/* udev's properties of the block devices, /run/udev/data/bMAJ:MIN, for
+ * node_disk_info's labels (path, wwn, model, serial, revision: what the
+ * device is, not what it does).  Each device's text (or the error reading
+ * it) is kept and read again when SYSFS_RELIST_USEC old, like the sysfs
+ * listings; UDEV_CACHED devices at most, the others read at each call. */
+#define UDEV_CACHED 64
+struct udev_entry {
         unsigned major, minor;
-        const char *text;
+        uint64_t read_at; /* 0: unused */
+        char *text;       /* NULL when error < 0 */
         size_t len;
         int error;
-        bool valid;
+};
+static struct { /* under sampler.lock */
+        struct procfs_buf buf;
+        struct udev_entry e[UDEV_CACHED];
+        struct udev_entry one; /* past UDEV_CACHED: buf's text, not kept */
+        uint64_t now;          /* of the scrape */
 } udev;
+
+static void udev_free(void) {
+        for (size_t i = 0; i < UDEV_CACHED; i++)
+                free(udev.e[i].text);
+        procfs_buf_free(&udev.buf);
+        memset(&udev, 0, sizeof udev);
+}
 
 /* ---- small text helpers ------------------------------------------------- */
 
@@ -952,9 +979,9 @@ void sampler_done(void) {
         if (sampler.opened && sampler.sysfd >= 0)
                 close(sampler.sysfd);
         sampler.sysfd = -1;
-        procfs_buf_free(&udev.buf);
-        udev.valid = false;
+        udev_free();
         netclass_done();
+        sysfs_layout_free(&sampler.layout);
         pthread_mutex_unlock(&sampler.lock);
 }
 
@@ -997,20 +1024,55 @@ static int collect_sockstat_ps(struct expo *e, const char *text, size_t len) {
         return collect_sockstat(e, text, len, sampler.pagesize);
 }
 
+/* The entry of a device: kept and fresh, else (re)read into a free or
+ * stale slot, else into `one`. */
+static const struct udev_entry *udev_entry(unsigned major, unsigned minor) {
+        struct udev_entry *slot = NULL;
+        const char *text = NULL;
+        char path[64];
+        size_t len = 0;
+        int r;
+
+        if (udev.one.read_at == udev.now && udev.one.major == major && udev.one.minor == minor)
+                return &udev.one; /* read already in this scrape */
+        for (size_t i = 0; i < UDEV_CACHED; i++) {
+                struct udev_entry *u = &udev.e[i];
+                bool fresh = u->read_at && udev.now - u->read_at < SYSFS_RELIST_USEC;
+                if (u->read_at && u->major == major && u->minor == minor) {
+                        if (fresh)
+                                return u;
+                        slot = u;
+                        break;
+                }
+                if (!slot && !fresh)
+                        slot = u;
+        }
+        snprintf(path, sizeof path, "/run/udev/data/b%u:%u", major, minor);
+        r = procfs_read_at(AT_FDCWD, path, 64UL << 10, &udev.buf, &text, &len);
+        if (!slot) {
+                udev.one = (struct udev_entry){.major = major, .minor = minor, .error = r,
+                                               .read_at = udev.now, .len = len,
+                                               .text = r >= 0 ? (char *)text : NULL};
+                return &udev.one;
+        }
+        free(slot->text);
+        *slot = (struct udev_entry){.major = major, .minor = minor, .error = r,
+                                    .read_at = udev.now ? udev.now : 1};
+        if (r >= 0 && !(slot->text = malloc(len + 1)))
+                slot->error = -ENOMEM;
+        if (slot->text)
+                memcpy(slot->text, text, len + 1);
+        slot->len = len;
+        return slot;
+}
+
 static int udev_lookup(unsigned major, unsigned minor, const char *key, const char **ret,
                        size_t *ret_len) {
-        if (!udev.valid || udev.major != major || udev.minor != minor) {
-                char path[64];
-                snprintf(path, sizeof path, "/run/udev/data/b%u:%u", major, minor);
-                udev.error = procfs_read_at(AT_FDCWD, path, 64UL << 10, &udev.buf, &udev.text,
-                                            &udev.len);
-                udev.major = major;
-                udev.minor = minor;
-                udev.valid = true;
-        }
-        if (udev.error < 0)
-                return udev.error;
-        return udev_data_property(udev.text, udev.len, key, ret, ret_len);
+        const struct udev_entry *u = udev_entry(major, minor);
+
+        if (u->error < 0)
+                return u->error;
+        return udev_data_property(u->text, u->len, key, ret, ret_len);
 }
 
 static int collect_disks_locked(struct expo *e) {
@@ -1025,7 +1087,7 @@ static int collect_disks_locked(struct expo *e) {
         if (r < 0)
                 return r;
         mark = e->out->len;
-        udev.valid = false; /* read afresh at each scrape */
+        udev.now = now_usec();
         r = collect_disk_info(e, text, len, udev_lookup);
         if (r < 0)
                 rollback(e, mark);
@@ -1081,27 +1143,55 @@ static int collect_udp_locked(struct expo *e) {
 }
 
 static int collect_cpufreq_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_cpufreq_at(e, sampler.sysfd);
+        return sampler.sysfd < 0 ? -ENOENT
+                                 : collect_cpufreq_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
 static int collect_thermal_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_thermal_at(e, sampler.sysfd);
+        return sampler.sysfd < 0 ? -ENOENT
+                                 : collect_thermal_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
 static int collect_dmi_locked(struct expo *e) {
         return sampler.sysfd < 0 ? -ENOENT : collect_dmi_at(e, sampler.sysfd);
 }
 
+/* A host without /sys/class/hwmon (a failure, as node_exporter's) is
+ * looked at again once a minute, like the sysfs listings (collectors.h). */
 static int collect_hwmon_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_hwmon_at(e, sampler.sysfd);
+        uint64_t now = now_usec();
+        int r;
+
+        if (sampler.sysfd < 0)
+                return -ENOENT;
+        if (sampler.hwmon_absent && now - sampler.hwmon_absent < SYSFS_RELIST_USEC)
+                return -ENODATA;
+        r = collect_hwmon_at(e, sampler.sysfd);
+        sampler.hwmon_absent = r == -ENODATA ? (now ? now : 1) : 0;
+        return r;
 }
 
 static int collect_edac_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_edac_at(e, sampler.sysfd);
+        return sampler.sysfd < 0 ? -ENOENT
+                                 : collect_edac_cached(e, sampler.sysfd, &sampler.layout, now_usec());
 }
 
+/* A host with no power supply (none listed, or no class/power_supply) is
+ * looked at again once a minute; supplies present are read at every
+ * scrape. */
 static int collect_power_supply_locked(struct expo *e) {
-        return sampler.sysfd < 0 ? -ENOENT : collect_power_supply_at(e, sampler.sysfd);
+        uint64_t now = now_usec();
+        size_t mark = e->out->len;
+        int r;
+
+        if (sampler.sysfd < 0)
+                return -ENOENT;
+        if (sampler.ps_none && now - sampler.ps_none < SYSFS_RELIST_USEC)
+                return sampler.ps_none_r;
+        r = collect_power_supply_at(e, sampler.sysfd);
+        sampler.ps_none = (r == -ENODATA || (r >= 0 && e->out->len == mark)) ? (now ? now : 1) : 0;
+        sampler.ps_none_r = r;
+        return r;
 }
 
 static int collect_os_locked(struct expo *e) {
@@ -1178,6 +1268,7 @@ static const struct collector collectors[] = {
           {SRC_SOCKSTAT6, collect_sockstat_ps, .optional = true}}},
         {"softnet", {{SRC_SOFTNET, collect_softnet}}},
         {"time", .own = collect_time_locked},
+        {"timex", .own = timex_collect},
         {"udp_queues", .own = collect_udp_locked},
         {"uname", .own = collect_uname},
         {"vmstat", {{SRC_VMSTAT, collect_vmstat}}},

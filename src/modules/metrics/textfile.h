@@ -28,8 +28,8 @@
 /* Families of one set, with or without samples: a HELP or TYPE line alone
  * makes one. */
 #define TEXTFILE_MAX_FAMILIES   10000
-/* The module gauges' node_exporter prefix (the helper's node_timex_*):
- * written into the same scrape, so no file may define it. */
+/* node_timex_*: the timex collector's, whichever order the collectors
+ * write in, so no file may define it. */
 #define TEXTFILE_GAUGES_PREFIX  "node_timex_"
 #define TEXTFILE_DEFAULT_DIR    "/var/lib/steward/textfile"
 

@@ -1,10 +1,13 @@
-/* timex.h — node_timex_* for /metrics, read in the helper (timex.c). */
+/* timex.h — node_timex_* for /metrics, read in the front (timex.c). */
 #pragma once
 
-#include <jansson.h>
+#include <sys/timex.h>
 
-#include "module.h"
+#include "modules/metrics/expo.h"
 
-/* The module's gauges (module.h): {"families": [{"name", "type", "help",
- * "samples": [{"value"}]}]}. */
-int timex_gauges(json_t **ret, struct module_error *err);
+/* The families of one adjtimex() answer (state: its return value). */
+void timex_families(struct expo *e, const struct timex *tx, int state);
+
+/* Reads the clock discipline (adjtimex, modes 0) and writes its families;
+ * -errno when the call fails (nothing written). */
+int timex_collect(struct expo *e);
