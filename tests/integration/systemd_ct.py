@@ -162,6 +162,7 @@ class SystemdCt(Container):
         self.host_ip = self.ip = None
         self._passwords = {r: f"Ct-{secrets.token_urlsafe(12)}-1" for r in ROLES}
         self._tokens = {}
+        self._token_used = {}
         self.fingerprint = None
         self._lock = None
 
@@ -457,7 +458,13 @@ class SystemdCt(Container):
         return f"ct-{role}", self._passwords[role]
 
     def token(self, role):
-        """A session token of the account with this role (one login a session)."""
+        """A session token of the account with this role (one login a session,
+        again once it may have gone idle: auth:session_idle_timeout is 15 min,
+        and the tests sharing this daemon may leave a role unused longer)."""
+        now = time.monotonic()
+        if role in self._tokens and now - self._token_used.get(role, now) > 600:
+            self._recheck_tokens()
+        self._token_used[role] = now
         if role not in self._tokens:
             user, password = self.credentials(role)
             r = self.https("POST", "/api/v1/login", {"user": user, "password": password})
