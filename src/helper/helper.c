@@ -128,7 +128,7 @@ struct helper {
          * its head id and the database's data version (op_audit_check). */
         json_t *audit_verdict;
         int64_t audit_verdict_head;
-        unsigned audit_verdict_version;
+        int64_t audit_verdict_version;
 };
 
 /* What the record of an audited operation (HELPER_OPF_AUDITED) says.  The
@@ -2388,23 +2388,36 @@ static int op_monitor_read(struct helper *h, const struct caller *c, json_t *arg
         return r;
 }
 
+/* PRAGMA data_version: it changes when another connection (a worker,
+ * sqlite3 by hand) committed, not with this connection's own writes. */
+static int data_version(struct store *s, int64_t *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = sql_prepare(s, "PRAGMA data_version", &st);
+
+        if (r >= 0)
+                r = sql_step_one(st);
+        if (r < 0)
+                return r;
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
 /* The audit chain's verdict for the front's alert rules.  Sessionless and
  * answered in the main loop, so verified again only when the chain may
- * have changed: a new head, or a write by another connection (the
- * database's data version: a worker, sqlite3 by hand); else the last
- * verdict, so asking in a loop costs two cheap reads, not the chain. */
+ * have changed: a new head, or a write by another connection (the data
+ * version); else the last verdict, so asking in a loop costs two cheap
+ * reads, not the chain, and the helper's own writes the front asks for
+ * (module state, metrics) do not force a new verification. */
 static int op_audit_check(struct helper *h, const struct caller *c, json_t *args, int fd,
                           json_t **ret, struct module_error *e) {
         _cleanup_json_ json_t *v = NULL;
-        unsigned version = 0;
-        int64_t head = 0;
+        int64_t head = 0, version = 0;
         int r;
 
         (void)c, (void)args, (void)fd;
         r = audit_head(h->store, &head);
-        if (r >= 0 && sqlite3_file_control(store_db(h->store), "main", SQLITE_FCNTL_DATA_VERSION,
-                                           &version) != SQLITE_OK)
-                r = -EIO;
+        if (r >= 0)
+                r = data_version(h->store, &version);
         if (r >= 0 && h->audit_verdict && head == h->audit_verdict_head &&
             version == h->audit_verdict_version) {
                 *ret = json_deep_copy(h->audit_verdict);
