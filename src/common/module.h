@@ -703,6 +703,12 @@ typedef struct module {
          * itself.  Runs in a forked worker of the helper, killed past a
          * minute: it bounds its own time within that. */
         int (*helper_task)(json_t *args, json_t **ret, struct module_error *err);
+
+        /* The module keeps state and a log in the helper's store
+         * (module_state_put, module_log_append): the helper refuses those
+         * writes for any module without it, and bounds each module's share
+         * (modstate.h: keys, bytes, records). */
+        bool keeps_state;
 } module_t;
 
 /* How a module's own background work reaches the helper from the front

@@ -150,6 +150,8 @@ static int front_helper_call(const char *op, json_t *args, json_t **ret) {
                 return -EINVAL;
         }
         r = helper_op_call(&front, which, args, -1, ret, &e);
+        if (r == -EACCES && e.status == 429)
+                return -EBUSY; /* not now: the caller tries again later */
         if (r == -EACCES)
                 log_warning("the helper refused %s: %s", op, e.message);
         return r;

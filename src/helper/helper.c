@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <poll.h>
@@ -71,7 +72,12 @@
 #define AUDIT_ROLLBACK_FILES_MAX 64
 #define GOOD_SOURCES             4096
 #define GOOD_SOURCE_SECONDS      (30u * 86400) /* a source that logged in is known this long */
-#define TASKS_PER_MINUTE         120u          /* module_task: a front that floods is refused */
+/* module_task (task_admitted): a bucket of TASK_BURST, one more every
+ * TASK_REFILL_USEC, and at most TASKS_PER_DAY in a day. */
+#define TASK_BURST               10u
+#define TASK_REFILL_USEC         (6u * 1000000u)
+#define TASKS_PER_DAY            500u
+#define TASK_DAY_USEC            (86400ull * 1000000u)
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
@@ -113,8 +119,16 @@ struct helper {
         char *peer_socket;                 /* the local socket's path (helper_set_peer_socket) */
         uint64_t logins_ok, logins_failed; /* since the helper started */
         uint64_t last_tick_usec;           /* monotonic: the last helper_tick */
-        uint64_t task_minute_usec;         /* monotonic: the start of module_task's minute */
-        unsigned tasks_this_minute;        /* module_task requests in it (task_admitted) */
+        /* module_task's bucket (task_admitted), monotonic times: */
+        uint64_t task_fill_usec;  /* when task_tokens was last refilled (0: full) */
+        unsigned task_tokens;     /* tasks admitted now, up to TASK_BURST */
+        uint64_t task_day_usec;   /* the start of the day tasks_today counts */
+        unsigned tasks_today;     /* admitted in it */
+        /* audit_check's last verdict (owned), and the chain it was for:
+         * its head id and the database's data version (op_audit_check). */
+        json_t *audit_verdict;
+        int64_t audit_verdict_head;
+        int64_t audit_verdict_version;
 };
 
 /* What the record of an audited operation (HELPER_OPF_AUDITED) says.  The
@@ -2286,16 +2300,39 @@ static int op_module_task(struct helper *h, const struct caller *c, json_t *args
 /* Counters for GET /metrics, asked for every few seconds, and whether the
  * bootstrap token is still unused (GET /api/v1/login-info): no names, no
  * content, nothing a session could not see. */
+/* A certificate's path as asked for, before anything looks at the file
+ * system: absolute under /etc/, at most PATH_MAX, no empty, "." or ".."
+ * segment (realpath, as root, would otherwise tell whether a directory
+ * outside /etc exists: "/root/X/../../etc/hostname"). */
+static bool cert_path_ok(const char *path) {
+        size_t n = strnlen(path, PATH_MAX);
+
+        if (n == PATH_MAX || strncmp(path, "/etc/", 5) != 0)
+                return false;
+        for (const char *p = path + 1; *p;) {
+                size_t seg = strcspn(p, "/");
+                if (seg == 0 || (seg == 1 && p[0] == '.') ||
+                    (seg == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += seg;
+                if (*p == '/' && !*++p)
+                        return false; /* a trailing slash */
+        }
+        return true;
+}
+
 /* The dates of a certificate under /etc (canonicalised: no link leads
  * out), for an alert rule on a file the front may not read. */
 static int monitor_read_certificate(const char *path, json_t **ret, struct module_error *e) {
-        _cleanup_free_ char *real = realpath(path, NULL), *text = NULL;
+        _cleanup_free_ char *real = NULL, *text = NULL;
         char subject[256] = "";
         struct stat st;
         size_t len = 0;
         int64_t not_after;
         int fd, r;
 
+        if (cert_path_ok(path))
+                real = realpath(path, NULL);
         if (!real || strncmp(real, "/etc/", 5) != 0) {
                 module_error_set(e, 403, "forbidden", "certificate",
                                  "only a certificate file under /etc is read");
@@ -2351,14 +2388,43 @@ static int op_monitor_read(struct helper *h, const struct caller *c, json_t *arg
         return r;
 }
 
-/* The audit chain's verdict for the front's alert rules. */
+/* PRAGMA data_version: it changes when another connection (a worker,
+ * sqlite3 by hand) committed, not with this connection's own writes. */
+static int data_version(struct store *s, int64_t *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = sql_prepare(s, "PRAGMA data_version", &st);
+
+        if (r >= 0)
+                r = sql_step_one(st);
+        if (r < 0)
+                return r;
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+/* The audit chain's verdict for the front's alert rules.  Sessionless and
+ * answered in the main loop, so verified again only when the chain may
+ * have changed: a new head, or a write by another connection (the data
+ * version); else the last verdict, so asking in a loop costs two cheap
+ * reads, not the chain, and the helper's own writes the front asks for
+ * (module state, metrics) do not force a new verification. */
 static int op_audit_check(struct helper *h, const struct caller *c, json_t *args, int fd,
                           json_t **ret, struct module_error *e) {
         _cleanup_json_ json_t *v = NULL;
+        int64_t head = 0, version = 0;
         int r;
 
         (void)c, (void)args, (void)fd;
-        r = audit_verify(h->store, &v);
+        r = audit_head(h->store, &head);
+        if (r >= 0)
+                r = data_version(h->store, &version);
+        if (r >= 0 && h->audit_verdict && head == h->audit_verdict_head &&
+            version == h->audit_verdict_version) {
+                *ret = json_deep_copy(h->audit_verdict);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (r >= 0)
+                r = audit_verify(h->store, &v);
         if (r < 0) {
                 module_error_set(e, 500, "internal", NULL, "cannot read the audit log: %s",
                                  strerror(-r));
@@ -2368,7 +2434,13 @@ static int op_audit_check(struct helper *h, const struct caller *c, json_t *args
                          (json_int_t)json_integer_value(json_object_get(v, "records")));
         if (*ret && json_object_get(v, "first_broken"))
                 json_object_set(*ret, "first_broken", json_object_get(v, "first_broken"));
-        return *ret ? 0 : -ENOMEM;
+        if (!*ret)
+                return -ENOMEM;
+        json_decref(h->audit_verdict);
+        h->audit_verdict = json_deep_copy(*ret);
+        h->audit_verdict_head = head;
+        h->audit_verdict_version = version;
+        return 0;
 }
 
 static int op_front_poll(struct helper *h, const struct caller *c, json_t *args, int fd,
@@ -2760,16 +2832,31 @@ static int audited_worker_done(struct helper *h, struct channel *ch, bool exited
 }
 
 /* module_task has no session behind it: the front (even a compromised one)
- * gets at most TASKS_PER_MINUTE of them (the alerts' mail: a mailbox is
- * not flooded), counted here, before the worker forks. */
+ * gets a burst of TASK_BURST, then one every TASK_REFILL_USEC, and never
+ * more than TASKS_PER_DAY in a day (the alerts' mail: a mailbox is not
+ * flooded), counted here, before the worker forks.  A refusal is a 429
+ * the front reads as "later" (-EBUSY), not as a verdict. */
 static bool task_admitted(struct helper *h) {
         uint64_t now = now_usec();
 
-        if (h->task_minute_usec == 0 || now - h->task_minute_usec >= 60u * 1000000u) {
-                h->task_minute_usec = now;
-                h->tasks_this_minute = 0;
+        if (h->task_fill_usec == 0) {
+                h->task_fill_usec = now;
+                h->task_tokens = TASK_BURST;
+        } else if (now - h->task_fill_usec >= TASK_REFILL_USEC) {
+                uint64_t add = (now - h->task_fill_usec) / TASK_REFILL_USEC;
+                h->task_tokens = add >= TASK_BURST - h->task_tokens ? TASK_BURST
+                                                                     : h->task_tokens + (unsigned)add;
+                h->task_fill_usec += add * TASK_REFILL_USEC;
         }
-        return ++h->tasks_this_minute <= TASKS_PER_MINUTE;
+        if (h->task_day_usec == 0 || now - h->task_day_usec >= TASK_DAY_USEC) {
+                h->task_day_usec = now;
+                h->tasks_today = 0;
+        }
+        if (h->task_tokens == 0 || h->tasks_today >= TASKS_PER_DAY)
+                return false;
+        h->task_tokens--;
+        h->tasks_today++;
+        return true;
 }
 
 json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
@@ -2810,10 +2897,11 @@ json_t *helper_dispatch(struct helper *h, json_t *req, int fd) {
         if (r < 0)
                 goto done;
         if (which == HELPER_OP_MODULE_TASK && !task_admitted(h)) {
-                log_warning("helper: refused a module task: more than %u in a minute",
-                            TASKS_PER_MINUTE);
+                log_warning("helper: refused a module task: more than %u at once, one per"
+                            " %us or %u a day",
+                            TASK_BURST, TASK_REFILL_USEC / 1000000u, TASKS_PER_DAY);
                 module_error_set(&e, 429, "too_many_tasks", NULL,
-                                 "more than %u module tasks in a minute", TASKS_PER_MINUTE);
+                                 "too many module tasks: try again later");
                 r = -EBUSY;
                 goto done;
         }
@@ -2961,6 +3049,7 @@ void helper_free(struct helper *h) {
         throttle_free(h->good_sources);
         authority_free(h->authority);
         free(h->bootstrap_path);
+        json_decref(h->audit_verdict);
         free(h);
 }
 

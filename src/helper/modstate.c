@@ -41,6 +41,22 @@ static int module_arg(json_t *args, const char **ret, struct module_error *e) {
         return 0;
 }
 
+/* The module named by args, which must keep state here (module.h
+ * keeps_state): no other module's name takes room in the store. */
+static int writer_arg(json_t *args, const char **ret, struct module_error *e) {
+        const module_t *mod;
+        int r = module_arg(args, ret, e);
+
+        if (r < 0)
+                return r;
+        mod = module_find(*ret);
+        if (!mod || !mod->keeps_state) {
+                module_error_set(e, 403, "forbidden", "module", "%s keeps no state here", *ret);
+                return -EPERM;
+        }
+        return 0;
+}
+
 static int key_arg(json_t *args, const char **ret, struct module_error *e) {
         const char *k = json_string_value(json_object_get(args, "key"));
         size_t n = k ? strnlen(k, KEY_MAX + 1) : 0;
@@ -54,15 +70,57 @@ static int key_arg(json_t *args, const char **ret, struct module_error *e) {
         return 0;
 }
 
-int modstate_put(struct store *s, json_t *args, int64_t now, struct module_error *e) {
+/* Module m's keys and bytes of values other than key k's: what a put of
+ * k would add to. */
+static int state_usage(struct store *s, const char *m, const char *k, int64_t *ret_keys,
+                       int64_t *ret_bytes) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = sql_prepare(s,
+                            "SELECT count(*), coalesce(sum(length(CAST(value AS BLOB))), 0)"
+                            " FROM module_state WHERE module = ? AND key <> ?",
+                            &st);
+
+        if (r >= 0 && (r = sql_bind_text(st, 1, m)) >= 0 && (r = sql_bind_text(st, 2, k)) >= 0)
+                r = sql_step_one(st);
+        if (r < 0)
+                return r;
+        *ret_keys = sqlite3_column_int64(st, 0);
+        *ret_bytes = sqlite3_column_int64(st, 1);
+        return 0;
+}
+
+/* In the caller's transaction: the quota, then the write (-EDQUOT: past
+ * the module's share). */
+static int state_write(struct store *s, const char *m, const char *k, const char *text,
+                       size_t len, int64_t now) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int64_t keys = 0, bytes = 0;
+        int r = state_usage(s, m, k, &keys, &bytes);
+
+        if (r < 0)
+                return r;
+        if (keys + 1 > MODSTATE_KEYS_MAX || bytes + (int64_t)len > (int64_t)MODSTATE_BYTES_MAX)
+                return -EDQUOT;
+        r = sql_prepare(s,
+                        "INSERT INTO module_state (module, key, value, updated) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (module, key) DO UPDATE SET value = excluded.value,"
+                        " updated = excluded.updated",
+                        &st);
+        if (r >= 0 && (r = sql_bind_text(st, 1, m)) >= 0 && (r = sql_bind_text(st, 2, k)) >= 0 &&
+            (r = sql_bind_text(st, 3, text)) >= 0 && (r = sql_bind_int64(st, 4, now)) >= 0)
+                r = sql_errno(sqlite3_step(st));
+        return r;
+}
+
+int modstate_put(struct store *s, json_t *args, int64_t now, struct module_error *e) {
         _cleanup_free_ char *text = NULL;
         json_t *value = json_object_get(args, "value");
         const char *m, *k;
         size_t len = 0;
+        bool own;
         int r;
 
-        if ((r = module_arg(args, &m, e)) < 0 || (r = key_arg(args, &k, e)) < 0)
+        if ((r = writer_arg(args, &m, e)) < 0 || (r = key_arg(args, &k, e)) < 0)
                 return r;
         if (!value)
                 return bad(e, "value", "value is required");
@@ -73,18 +131,16 @@ int modstate_put(struct store *s, json_t *args, int64_t now, struct module_error
                 module_error_set(e, 413, "too_large", "value", "value is larger than 1 MiB");
                 return -E2BIG;
         }
-        r = sql_prepare(s,
-                        "INSERT INTO module_state (module, key, value, updated) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (module, key) DO UPDATE SET value = excluded.value,"
-                        " updated = excluded.updated",
-                        &st);
-        if (r >= 0 && ((r = sql_bind_text(st, 1, m)) < 0 || (r = sql_bind_text(st, 2, k)) < 0 ||
-                       (r = sql_bind_text(st, 3, text)) < 0 ||
-                       (r = sql_bind_int64(st, 4, now)) < 0))
-                return db_error(e, r);
+        r = tx_begin(s, &own);
         if (r < 0)
                 return db_error(e, r);
-        r = sql_errno(sqlite3_step(st));
+        r = tx_end(s, own, state_write(s, m, k, text, len, now));
+        if (r == -EDQUOT) {
+                module_error_set(e, 507, "state_full", "value",
+                                 "a module keeps at most %d keys and %u bytes of state",
+                                 MODSTATE_KEYS_MAX, MODSTATE_BYTES_MAX);
+                return r;
+        }
         return r < 0 ? db_error(e, r) : 0;
 }
 
@@ -117,9 +173,11 @@ int modstate_get(struct store *s, json_t *args, struct module_error *e, json_t *
         return *ret ? 0 : -ENOMEM;
 }
 
-/* Keeps the newest MODLOG_KEEP records of module m. */
+/* Keeps the newest MODLOG_KEEP records of module m, and of those the
+ * newest that fit in MODLOG_BYTES_MAX (a record is at most
+ * MODLOG_RECORD_MAX: the newest is always kept). */
 static int log_trim(struct store *s, const char *m) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *st2 = NULL;
         int r = sql_prepare(s,
                             "DELETE FROM module_log WHERE module = ?1 AND id <= (SELECT id FROM"
                             " module_log WHERE module = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
@@ -128,6 +186,16 @@ static int log_trim(struct store *s, const char *m) {
         if (r >= 0 && (r = sql_bind_text(st, 1, m)) >= 0 &&
             (r = sql_bind_int64(st, 2, MODLOG_KEEP)) >= 0)
                 r = sql_errno(sqlite3_step(st));
+        if (r < 0)
+                return r;
+        r = sql_prepare(s,
+                        "DELETE FROM module_log WHERE id IN (SELECT id FROM (SELECT id,"
+                        " sum(length(CAST(record AS BLOB))) OVER (ORDER BY id DESC) AS total"
+                        " FROM module_log WHERE module = ?1) WHERE total > ?2)",
+                        &st2);
+        if (r >= 0 && (r = sql_bind_text(st2, 1, m)) >= 0 &&
+            (r = sql_bind_int64(st2, 2, MODLOG_BYTES_MAX)) >= 0)
+                r = sql_errno(sqlite3_step(st2));
         return r;
 }
 
@@ -164,7 +232,7 @@ int modlog_append(struct store *s, json_t *args, int64_t now, struct module_erro
         size_t i;
         int r;
 
-        if ((r = module_arg(args, &m, e)) < 0)
+        if ((r = writer_arg(args, &m, e)) < 0)
                 return r;
         if (!json_is_array(records) || json_array_size(records) == 0 ||
             json_array_size(records) > MODLOG_APPEND_MAX)

@@ -4,9 +4,16 @@
  * states and their history of transitions).
  *
  *      module_state  (module, key) → one JSON value of at most
- *                    MODSTATE_VALUE_MAX bytes; a put replaces
+ *                    MODSTATE_VALUE_MAX bytes; a put replaces; at most
+ *                    MODSTATE_KEYS_MAX keys and MODSTATE_BYTES_MAX bytes
+ *                    of values per module (checked in the put's
+ *                    transaction: a put past them is refused, 507)
  *      module_log    a module's records (JSON objects), numbered; the
- *                    newest MODLOG_KEEP of each module are kept
+ *                    newest MODLOG_KEEP of each module, and of those no
+ *                    more than MODLOG_BYTES_MAX bytes, are kept
+ *
+ * Only a module that declares keeps_state (module.h) writes here; a write
+ * for any other is refused (403), whatever the front asks.
  *
  * The operations are the front's only (sessionless, helperops.h); every
  * argument is checked here as if it came from a stranger: the module must
@@ -25,9 +32,12 @@
 #include "store.h"
 
 #define MODSTATE_VALUE_MAX  (1u << 20)
+#define MODSTATE_KEYS_MAX   64
+#define MODSTATE_BYTES_MAX  (4u << 20)
 #define MODLOG_RECORD_MAX   (16u << 10)
 #define MODLOG_APPEND_MAX   64
 #define MODLOG_KEEP         10000
+#define MODLOG_BYTES_MAX    (8u << 20)
 #define MODLOG_LIST_MAX     500
 #define MODLOG_MATCH_MAX    4
 

@@ -842,15 +842,14 @@ static json_t *probe_args(const char *text, const char *self) {
         return v;
 }
 
-/* module_task has no session behind it: a front that floods it is refused
- * past 120 a minute (429), whatever the module (here one without a task:
- * 404 until then); alerts' task refuses args it does not know before any
- * setting is read. */
+/* module_task has no session behind it: a front that floods it gets a
+ * burst of 10, then 429 (too_many_tasks: "later", not a verdict), whatever
+ * the module (here one without a task: 404 until then). */
 static void test_module_task_is_bounded(void **state) {
         struct fixture *f = *state;
         json_t *a;
 
-        for (int i = 0; i < 120; i++) {
+        for (int i = 0; i < 10; i++) {
                 a = call(f, "module_task", NULL,
                          json_pack("{s:s, s:{}}", "module", "ports", "args"));
                 assert_int_equal(status_of(a), 404);
@@ -993,6 +992,91 @@ static void test_module_state_and_log(void **state) {
                  json_pack("{s:s, s:{s:s}}", "module", "alerts", "match", "rule') OR (1", "a"));
         assert_int_equal(status_of(a), 400);
         json_decref(a);
+}
+
+/* A module's share of the store is bounded: only a module that keeps
+ * state (alerts) writes; at most MODSTATE_KEYS_MAX keys and
+ * MODSTATE_BYTES_MAX bytes of values (507), a key already there may be
+ * rewritten; the log keeps no more than MODLOG_BYTES_MAX bytes. */
+static void test_module_state_is_bounded(void **state) {
+        struct fixture *f = *state;
+        size_t n = MODSTATE_VALUE_MAX - 1024, kept = 0;
+        _cleanup_free_ char *big = malloc(n + 1);
+        json_t *a, *recs, *next = NULL;
+        char key[16];
+
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:i}", "module", "ports", "key", "k", "value", 1));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        a = call(f, "module_log_append", NULL,
+                 json_pack("{s:s, s:[{s:i}]}", "module", "metrics", "records", "a", 1));
+        assert_int_equal(status_of(a), 403);
+        json_decref(a);
+        for (int i = 0; i < MODSTATE_KEYS_MAX + 1; i++) {
+                snprintf(key, sizeof key, "k%d", i);
+                a = call(f, "module_state_put", NULL,
+                         json_pack("{s:s, s:s, s:i}", "module", "alerts", "key", key, "value", i));
+                assert_int_equal(status_of(a), i < MODSTATE_KEYS_MAX ? 200 : 507);
+                json_decref(a);
+        }
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:i}", "module", "alerts", "key", "k0", "value", 7));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        for (int i = 0; i < MODSTATE_KEYS_MAX; i++) {
+                snprintf(key, sizeof key, "k%d", i);
+                a = call(f, "module_state_put", NULL,
+                         json_pack("{s:s, s:s, s:n}", "module", "alerts", "key", key, "value"));
+                json_decref(a);
+        }
+        assert_non_null(big);
+        memset(big, 'x', n);
+        big[n] = '\0';
+        /* The 64 small values take 4 bytes each: four big ones fit, a
+         * fifth does not; rewriting one of them does. */
+        for (int i = 0; i < 4; i++) {
+                snprintf(key, sizeof key, "k%d", i);
+                a = call(f, "module_state_put", NULL,
+                         json_pack("{s:s, s:s, s:s}", "module", "alerts", "key", key, "value", big));
+                if (status_of(a) != 200)
+                        fail_msg("put %s: %s", key, json_dumps(a, 0));
+                json_decref(a);
+        }
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:s}", "module", "alerts", "key", "k4", "value", big));
+        assert_int_equal(status_of(a), 507);
+        json_decref(a);
+        a = call(f, "module_state_put", NULL,
+                 json_pack("{s:s, s:s, s:s}", "module", "alerts", "key", "k1", "value", big));
+        assert_int_equal(status_of(a), 200);
+        json_decref(a);
+        /* The log: records of 16000 bytes, more than MODLOG_BYTES_MAX of
+         * them appended; the newest that fit are kept. */
+        big[16000] = '\0';
+        for (size_t total = 0; total <= MODLOG_BYTES_MAX + (1u << 20); total += 64 * 16000) {
+                json_t *batch = json_array();
+                for (int i = 0; i < MODLOG_APPEND_MAX; i++)
+                        json_array_append_new(batch, json_pack("{s:s}", "x", big));
+                a = call(f, "module_log_append", NULL,
+                         json_pack("{s:s, s:o}", "module", "alerts", "records", batch));
+                assert_int_equal(status_of(a), 200);
+                json_decref(a);
+        }
+        do {
+                json_t *args = json_pack("{s:s, s:i}", "module", "alerts", "limit", MODLOG_LIST_MAX);
+                if (next)
+                        json_object_set_new(args, "before", next);
+                a = call(f, "module_log_list", NULL, args);
+                assert_int_equal(status_of(a), 200);
+                recs = json_object_get(json_object_get(a, "result"), "records");
+                kept += json_array_size(recs);
+                next = json_object_get(json_object_get(a, "result"), "next");
+                next = json_is_integer(next) ? json_integer(json_integer_value(next)) : NULL;
+                json_decref(a);
+        } while (next);
+        assert_true(kept > 0);
+        assert_true(kept * 16008 <= MODLOG_BYTES_MAX);
 }
 
 /* The helper takes the query arguments the collection declares, and no
@@ -1248,6 +1332,14 @@ static void test_monitor_read_is_a_monitors_view(void **state) {
                 {"{\"certificate\": \"/etc/nosuchfile.pem\"}", 403},
                 {"{\"certificate\": \"relative.pem\"}", 403},
                 {"{\"certificate\": \"/etc/passwd\"}", 422},
+                /* refused before any look at the file system: nothing
+                 * tells whether a directory outside /etc exists */
+                {"{\"certificate\": \"/root/../etc/passwd\"}", 403},
+                {"{\"certificate\": \"/tmp/../etc/passwd\"}", 403},
+                {"{\"certificate\": \"/etc/./passwd\"}", 403},
+                {"{\"certificate\": \"/etc//passwd\"}", 403},
+                {"{\"certificate\": \"/etc/passwd/\"}", 403},
+                {"{\"certificate\": \"//etc/passwd\"}", 403},
                 {"{\"certificate\": \"/etc/ssl\"}", 404},
         };
 
@@ -1272,6 +1364,33 @@ static void test_monitor_read_is_a_monitors_view(void **state) {
                 assert_int_equal(status_of(a), 400);
                 json_decref(a);
         }
+}
+
+/* audit_check answers from its last verdict while the chain is the same,
+ * and verifies again once it has grown: the same answer while nothing
+ * changes, a new count after an audited operation. */
+static int64_t audit_records(struct fixture *f) {
+        json_t *a = call(f, "audit_check", NULL, NULL);
+        int64_t n;
+
+        assert_int_equal(status_of(a), 200);
+        assert_true(json_is_true(json_object_get(json_object_get(a, "result"), "ok")));
+        n = json_integer_value(json_object_get(json_object_get(a, "result"), "records"));
+        json_decref(a);
+        return n;
+}
+
+static void test_audit_check_follows_the_chain(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        _cleanup_free_ char *tok = NULL;
+        int64_t n = audit_records(f);
+
+        assert_true(n > 0);
+        assert_int_equal(audit_records(f), n);
+        assert_int_equal(audit_records(f), n);
+        tok = make_token(f, admin, "monitor");
+        assert_true(audit_records(f) > n);
 }
 
 static void test_slow_read_on_its_own_channel(void **state) {
@@ -1325,6 +1444,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test(test_op_table_is_whole),
                 cmocka_unit_test_setup_teardown(test_module_task_is_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_audit_check_follows_the_chain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_module_state_is_bounded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_alerts_task_takes_no_recipient, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_arguments_follow_the_schema, setup, teardown),

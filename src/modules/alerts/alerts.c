@@ -704,6 +704,7 @@ const module_t module_alerts = {
         .gauges = alerts_gauges,
         .gauges_prefix = "steward_alert_",
         .helper_task = alerts_mail_task,
+        .keeps_state = true,
         .console_title = "Alerts",
         .console_overview = true,
 };

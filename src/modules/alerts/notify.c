@@ -198,9 +198,13 @@ static enum webhook_outcome mail_send(json_t *args, char *msg, size_t msg_len) {
         r = call("module_task", json_pack("{s:s, s:O}", "module", module_alerts.name, "args", args),
                  &ret);
         if (r < 0) {
-                /* The helper refused (its reason is in its log) or is gone. */
+                /* The helper refused (its reason is in its log), is busy
+                 * (-EBUSY: too many mails now, tried again later) or is
+                 * gone. */
                 snprintf(msg, msg_len, "the helper %s",
-                         r == -EACCES ? "refused the mail (see its log)" : "did not answer");
+                         r == -EACCES  ? "refused the mail (see its log)"
+                         : r == -EBUSY ? "sends no more mail for now (retried later)"
+                                       : "did not answer");
                 json_decref(ret);
                 return r == -EACCES ? WEBHOOK_FAILED : WEBHOOK_RETRY;
         }
