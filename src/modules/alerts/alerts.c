@@ -485,6 +485,21 @@ static const collection_verb_t alert_verbs[] = {
          .n_columns = ELEMENTSOF(silence_columns)},
 };
 
+/* `steward alert_silences expire ID`: the action below, for operators. */
+static const collection_verb_t silence_verbs[] = {
+        {.name = "expire",
+         .op = VERB_ACTION,
+         .summary = "End a silence now (reviewed with --dry-run)"},
+};
+
+static const collection_action_t silence_actions[] = {
+        {.name = "expire",
+         .summary = "end the silence now: its alerts are notified again",
+         .min_role = ROLE_OPERATOR,
+         .changes_state = true,
+         .run = alert_action_expire},
+};
+
 /* `steward alert_rules enable|disable NAME`: a modify of one field. */
 static const collection_verb_t rule_verbs[] = {
         {.name = "enable",
@@ -567,7 +582,13 @@ static const collection_def_t alerts_collections[] = {
          .n_columns = ELEMENTSOF(silence_columns),
          .list = silences_list,
          .show = silences_show,
+         .verbs = silence_verbs,
+         .n_verbs = ELEMENTSOF(silence_verbs),
          .write = alert_silences_write,
+         /* Admins write silences; operators make them through the
+          * alerts' silence action and end them with expire. */
+         .actions = silence_actions,
+         .n_actions = ELEMENTSOF(silence_actions),
          .front_reads = true},
 };
 
