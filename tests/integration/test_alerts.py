@@ -384,6 +384,38 @@ def test_an_operator_expires_a_silence(daemon):
     assert "action:expire" in {x["operation"] for x in recs}, recs
 
 
+def test_webhook_urls_are_confidential(daemon):
+    """A webhook's path may be its secret: monitors and operators read
+    scheme://host[:port]/… only, and alerts.conf is 0640 root:_steward."""
+    import grp
+    d = daemon
+    hook = "https://hooks.example.com:8443/services/T000/B000/s3cr3tt0ken"
+    am = "http://am.example.com:9093/prefix?key=s3cr3t"
+    r = d.https("PATCH", "/api/v1/modules/alerts/settings",
+                {"webhooks": [hook, "http://h.example.com"], "alertmanager_url": am})
+    assert r.status == 200, r
+    full = d.https("GET", "/api/v1/modules/alerts/settings").json
+    assert full["webhooks"] == [hook, "http://h.example.com"] and full["alertmanager_url"] == am, full
+    for role in ("monitor", "operator"):
+        r = d.https("GET", "/api/v1/modules/alerts/settings", token=token(d, role))
+        assert r.status == 200, r
+        assert "s3cr3t" not in json.dumps(r.json), r.json
+        assert r.json["webhooks"] == ["https://hooks.example.com:8443/…", "http://h.example.com"], r.json
+        assert r.json["alertmanager_url"] == "http://am.example.com:9093/…", r.json
+        r = d.https("GET", "/api/v1/modules/alerts/settings?key=webhooks", token=token(d, role))
+        assert r.status == 200 and "s3cr3t" not in r.body, r
+    st = os.stat(d.tmp / "alerts.conf")
+    assert st.st_mode & 0o777 == 0o640 and st.st_uid == 0, oct(st.st_mode)
+    assert st.st_gid == grp.getgrnam("_steward").gr_gid, st.st_gid
+    # The audit record's file diff (monitors read it) keeps no URL.
+    recs = d.https("GET", "/api/v1/audit?module=alerts&limit=50", token=token(d, "monitor")).json
+    files = [f for x in recs["records"] if x["operation"] == "settings" for f in x["files"]]
+    assert files and all("s3cr3t" not in json.dumps(f) for f in files), files
+    # The front (as _steward) still reads it: a change is live.
+    assert d.https("PATCH", "/api/v1/modules/alerts/settings", {"webhooks": []}).status == 200
+    assert d.https("GET", "/api/v1/modules/alerts/settings", token=token(d, "monitor")).json["webhooks"] == []
+
+
 # ---- restart ----------------------------------------------------------------------------
 
 def test_restart_keeps_state_without_notifying_again(daemon, daemon_base, receiver):

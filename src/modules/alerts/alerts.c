@@ -130,14 +130,17 @@ static const setting_def_t settings[] = {
          .min = 0,
          .max = ALERTS_DESTINATIONS_MAX,
          .valid_string = notify_url_valid,
+         .confidential = true,
          .description = "Webhook URLs (http or https, no user:password) that get Alertmanager's "
-                        "webhook body (version 4) for each change of an alert",
+                        "webhook body (version 4) for each change of an alert (admins read "
+                        "them whole; others see scheme://host/…)",
          SETTING_FIELD(struct alerts_config, webhooks)},
         {.key = "alertmanager_url",
          .type = SETTING_STRING,
          .min = 0,
          .max = SETTING_WIDE_LIST_ITEM_MAX,
          .valid_string = alertmanager_url_valid,
+         .confidential = true,
          .def_string = "",
          .description = "Base URL of an Alertmanager that gets the alerts (BASE/api/v2/alerts); "
                         "empty: none",
