@@ -80,6 +80,11 @@ typedef struct {
         const char *description;
         bool restart;   /* takes effect only after a restart */
         bool read_only; /* reported, never written through the API */
+        /* A URL that may carry a secret in its path or query (a Slack-style
+         * webhook): the settings read shows non-admins only
+         * scheme://host[:port]/…, and a settings file with such a row is
+         * written 0640 root:_steward (the front's group) instead of 0644. */
+        bool confidential;
         /* Optional extra grammar check for strings (and each array item). */
         bool (*valid_string)(const char *s);
         /* STRING: the collection whose items' "name" fields are the usual
@@ -754,6 +759,9 @@ const setting_def_t *module_settings_rows(const module_t *m, size_t *ret_n);
  * error: answer {}); module_settings_apply: -EPERM with err filled when the
  * settings cannot be written. */
 int module_settings_read(const module_t *m, json_t **ret, struct module_error *err);
+/* tree (as module_settings_read answers it) for a caller below admin: the
+ * confidential settings' URLs cut to scheme://host[:port]/…. */
+void module_settings_redact(const module_t *m, json_t *tree);
 int module_settings_apply(const module_t *m, const struct module_ctx *ctx, json_t *changes,
                           bool dry_run, json_t **plan, struct module_error *err);
 const char *const *module_files(const module_t *m);

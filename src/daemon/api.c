@@ -344,6 +344,8 @@ static void h_settings_get(const struct api_request *req, char **p, struct api_r
                 from_module_error(resp, &e, r);
                 return;
         }
+        if (req->role < ROLE_ADMIN)
+                module_settings_redact(m, tree);
         key = query_value(req, "key");
         if (!key) {
                 ok(resp, tree);

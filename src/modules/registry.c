@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonutil.h"
@@ -120,6 +121,44 @@ int module_settings_read(const module_t *m, json_t **ret, struct module_error *e
         if (!m->settings_read)
                 return -ENOENT;
         return m->settings_read(ret, err);
+}
+
+/* url as scheme://host[:port]/… (no user info, no path, no query): what a
+ * confidential setting shows below admin; "" stays "", anything that is not
+ * scheme://authority is "[redacted]". */
+static json_t *url_redacted(const char *url) {
+        const char *sep = strstr(url, "://"), *host, *end, *at;
+        _cleanup_free_ char *s = NULL;
+
+        if (!*url)
+                return json_string("");
+        if (!sep || sep == url)
+                return json_string("[redacted]");
+        host = sep + 3;
+        end = host + strcspn(host, "/?#");
+        at = memrchr(host, '@', (size_t)(end - host));
+        if (at)
+                host = at + 1;
+        if (asprintf(&s, "%.*s://%.*s%s", (int)(sep - url), url, (int)(end - host), host,
+                     *end ? "/…" : "") < 0)
+                return NULL;
+        return json_string(s);
+}
+
+void module_settings_redact(const module_t *m, json_t *tree) {
+        size_t n, j;
+        const setting_def_t *rows = module_settings_rows(m, &n);
+        json_t *v, *item;
+
+        for (size_t i = 0; rows && i < n; i++) {
+                if (!rows[i].confidential || !(v = json_tree_get(tree, rows[i].key)))
+                        continue;
+                if (json_is_string(v))
+                        json_tree_set(tree, rows[i].key, url_redacted(json_string_value(v)));
+                else if (json_is_array(v))
+                        json_array_foreach(v, j, item) json_array_set_new(
+                                v, j, url_redacted(json_string_value(item) ?: ""));
+        }
 }
 
 int module_settings_apply(const module_t *m, const struct module_ctx *ctx, json_t *changes,

@@ -28,6 +28,7 @@
 #include "settingsfile.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@
 #include "util.h"
 
 #define SETTINGS_FILE_MAX_BYTES (1u << 20)
+#define STEWARD_FRONT_GROUP     "_steward" /* the --user default's group */
 
 static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -649,11 +651,31 @@ static int new_text(const settings_file_t *f, const char *old, size_t old_len, j
         return 0;
 }
 
+/* A row is confidential (module.h): the file is not for every user. */
+static bool file_confidential(const settings_file_t *f) {
+        for (size_t i = 0; i < f->n_rows; i++)
+                if (f->rows[i].confidential)
+                        return true;
+        return false;
+}
+
+/* The group of the front (STEWARD_FRONT_GROUP), which reads the settings
+ * files: a confidential file is root:that 0640, so that no other user
+ * reads it.  (gid_t)-1 when there is no such group. */
+static gid_t front_gid(void) {
+        struct group gr, *res = NULL;
+        char buf[1024];
+
+        if (getgrnam_r(STEWARD_FRONT_GROUP, &gr, buf, sizeof buf, &res) != 0 || !res)
+                return (gid_t)-1;
+        return res->gr_gid;
+}
+
 /* The plan of module.h (settings_apply) for one file. */
 static json_t *plan_json(const settings_file_t *f, json_t *changes, bool dry_run, const char *path,
                          const char *diff, bool existed, const char *old, const char *after) {
         json_t *changed = json_array();
-        bool restart = false;
+        bool restart = false, secret = false;
         const char *k;
         json_t *v;
 
@@ -661,12 +683,15 @@ static json_t *plan_json(const settings_file_t *f, json_t *changes, bool dry_run
                 const setting_def_t *d = settings_rows_find(f->rows, f->n_rows, k);
                 json_array_append_new(changed, json_string(k));
                 restart = restart || (d && d->restart);
+                /* The audit record (read by monitors) keeps no
+                 * confidential value: "[redacted]" for the file's texts. */
+                secret = secret || (d && d->confidential);
         }
         return json_pack("{s:b, s:o, s:b, s:[{s:s, s:s, s:s, s:s, s:s?, s:s, s:b}]}", "dry_run",
                          dry_run, "changed", changed, "restart_required", restart, "files", "path",
                          path, "diff", diff, "type", "file", "before_type",
                          existed ? "file" : "absent", "before", existed ? old : NULL, "after",
-                         after, "redacted", false);
+                         after, "redacted", secret);
 }
 
 /* In the helper: changes (flat, validated against the rows) are planned as
@@ -721,11 +746,17 @@ int settings_file_apply(const settings_file_t *f, json_t *changes, bool dry_run,
         }
         if (!dry_run && *diff) {
                 struct stat st;
+                /* The front's group, when the file is confidential and
+                 * the group exists (else the file is written as any other). */
+                gid_t gid = file_confidential(f) ? front_gid() : (gid_t)-1;
                 /* A file its owner made private stays so. */
                 mode_t mode = existed && stat(path, &st) == 0 ? st.st_mode & 07777 : 0644;
                 r = ensure_parent_dir(path);
                 if (r >= 0)
-                        r = write_file_atomic(path, text, strlen(text), mode);
+                        r = write_file_atomic(path, text, strlen(text),
+                                              gid != (gid_t)-1 ? mode & 0750 : mode);
+                if (r >= 0 && gid != (gid_t)-1 && chown(path, 0, gid) < 0)
+                        r = -errno;
                 if (r < 0) {
                         module_error_set(err, 500, "internal", NULL, "cannot write %s: %s%s", path,
                                          strerror(-r),

@@ -1743,8 +1743,8 @@ function fakeAlerts() {
       return json(route, 200, { transitions: page, next: rows.length > page.length ? page[page.length - 1].id : null });
     }
     if (p === '/api/v1/alert_silences' && req.method() === 'GET') return json(route, 200, { alert_silences: f.silences });
-    m = /^\/api\/v1\/alert_silences\/([^/]+)$/.exec(p);
-    if (m && req.method() === 'DELETE') {
+    m = /^\/api\/v1\/alert_silences\/([^/]+)\/expire$/.exec(p);
+    if (m && req.method() === 'POST') {
       if (dry) return json(route, 200, { plan: { files: [] } });
       f.silences.find((x) => x.id === m[1]).active = false;
       return json(route, 200, { audit_id: 95 });
@@ -1883,7 +1883,7 @@ Object.assign(steps, {
       await page.click('button[aria-label="Expire silence 7"]');
       await applyPlan('Expire the silence of disk-full on /data?');
       await page.waitForSelector('.page-status .notice-ok:has-text("Silence 7 expired (audit record 95).")');
-      assert.ok(f.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v1/alert_silences/7'));
+      assert.ok(f.requests.some((r) => r.method === 'POST' && r.path === '/api/v1/alert_silences/7/expire'));
 
       /* The generic page of a collection of the module points here. */
       await go('#/collections/alert_rules');

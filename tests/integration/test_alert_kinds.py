@@ -233,6 +233,25 @@ def test_cert_outside_etc_that_the_front_cannot_read_is_the_rules_error(make_dae
     assert active(alerts_of(d, "cert-private")) == []
 
 
+def test_cert_that_is_a_fifo_is_refused_without_blocking(make_daemon, daemon_base):
+    """A FIFO named as a certificate is the rule's error at once: the front
+    never waits on it, so the other rules go on and the daemon stops."""
+    fifo = daemon_base / "cert.fifo"
+    os.mkfifo(fifo, 0o666)
+    openssl_cert(daemon_base / "soon.pem", 3)
+    os.chmod(daemon_base / "soon.pem", 0o644)
+    d = make_daemon()
+    add_rule(d, name="cert-fifo", kind="cert_expiry", match=str(fifo), threshold=14)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not rule_item(d, "cert-fifo").get("error"):
+        time.sleep(0.3)
+    assert "certificate" in (rule_item(d, "cert-fifo").get("error") or ""), rule_item(d, "cert-fifo")
+    add_rule(d, name="cert-soon", kind="cert_expiry", match=str(daemon_base / "soon.pem"), threshold=14)
+    wait_for(d, "cert-soon", firing(str(daemon_base / "soon.pem")))
+    for name in ("cert-fifo", "cert-soon"):
+        assert d.https("DELETE", f"/api/v1/alert_rules/{name}").status == 200
+
+
 def test_threshold_on_a_status_field_and_a_history_series(daemon):
     add_rule(daemon, name="interval", kind="threshold", series="status:metrics:interval", op=">=",
              threshold=1)

@@ -357,6 +357,88 @@ def test_a_silence_expires_by_itself(daemon, daemon_base, receiver):
     assert d.https("GET", f"/api/v1/alert_silences/{sil['id']}").json["alert_silence"]["active"] is False
 
 
+def test_ended_silences_give_way_and_one_user_holds_at_most_64(daemon):
+    """A full table of ended silences (pruned after a day, or ended an hour
+    ago) never blocks a new one; one user holds at most 64 active ones."""
+    d = daemon
+    now = int(time.time())
+    old = [{"id": str(i + 1), "rule": "disk-full", "instance": "", "reason": "old",
+            "created_by": "someone", "created_at": now - 3 * 86400,
+            "ends_at": now - (2 * 86400 if i % 2 else 3600)} for i in range(512)]
+    marks = d.tmp / "alert-silences.json"
+    marks.write_text(json.dumps({"silences": old, "acks": {}}))
+    os.chmod(marks, 0o644)
+    body = {"rule": "disk-full", "duration": "1h", "reason": "maintenance"}
+    ids = []
+    for i in range(64):
+        r = d.https("POST", "/api/v1/alert_silences", dict(body, instance=f"/i{i}"))
+        assert r.status == 201, (i, r)
+        ids.append(r.json["alert_silence"]["id"])
+    r = d.https("POST", "/api/v1/alert_silences", body)
+    assert r.status == 409 and "64" in r.json["error"]["message"], r
+    # Ending one makes room for one more.
+    assert d.https("POST", f"/api/v1/alert_silences/{ids[0]}/expire", {}).status == 200
+    assert d.https("POST", "/api/v1/alert_silences", body).status == 201
+    assert d.https("POST", "/api/v1/alert_silences", body).status == 409
+    kept = json.loads(marks.read_text())["silences"]
+    assert len(kept) <= 512 and not [x for x in kept if x["ends_at"] < now - 86400], len(kept)
+
+
+def test_an_operator_expires_a_silence(daemon):
+    d = daemon
+    monitor, operator = token(d, "monitor"), token(d, "operator")
+    r = d.https("POST", "/api/v1/alert_silences",
+                {"rule": "disk-full", "duration": "1h", "reason": "maintenance"})
+    assert r.status == 201, r
+    sid = r.json["alert_silence"]["id"]
+    # DELETE stays an admin's; the expire action is the operator's.
+    assert d.https("DELETE", f"/api/v1/alert_silences/{sid}", token=operator).status == 403
+    assert d.https("POST", f"/api/v1/alert_silences/{sid}/expire", {}, token=monitor).status == 403
+    r = d.https("POST", f"/api/v1/alert_silences/{sid}/expire?dry_run=1", {}, token=operator)
+    assert r.status == 200 and r.json.get("plan"), r
+    assert d.https("GET", f"/api/v1/alert_silences/{sid}").json["alert_silence"]["active"] is True
+    r = d.https("POST", f"/api/v1/alert_silences/{sid}/expire", {}, token=operator)
+    assert r.status == 200 and r.json.get("audit_id"), r
+    assert d.https("GET", f"/api/v1/alert_silences/{sid}").json["alert_silence"]["active"] is False
+    assert d.https("POST", "/api/v1/alert_silences/999/expire", {}, token=operator).status == 404
+    assert d.https("POST", f"/api/v1/alert_silences/{sid}/expire", {"x": 1}, token=operator).status == 422
+    recs = d.https("GET", "/api/v1/audit?module=alerts&limit=50").json
+    recs = recs.get("records", recs.get("audit", []))
+    assert "action:expire" in {x["operation"] for x in recs}, recs
+
+
+def test_webhook_urls_are_confidential(daemon):
+    """A webhook's path may be its secret: monitors and operators read
+    scheme://host[:port]/… only, and alerts.conf is 0640 root:_steward."""
+    import grp
+    d = daemon
+    hook = "https://hooks.example.com:8443/services/T000/B000/s3cr3tt0ken"
+    am = "http://am.example.com:9093/prefix?key=s3cr3t"
+    r = d.https("PATCH", "/api/v1/modules/alerts/settings",
+                {"webhooks": [hook, "http://h.example.com"], "alertmanager_url": am})
+    assert r.status == 200, r
+    full = d.https("GET", "/api/v1/modules/alerts/settings").json
+    assert full["webhooks"] == [hook, "http://h.example.com"] and full["alertmanager_url"] == am, full
+    for role in ("monitor", "operator"):
+        r = d.https("GET", "/api/v1/modules/alerts/settings", token=token(d, role))
+        assert r.status == 200, r
+        assert "s3cr3t" not in json.dumps(r.json), r.json
+        assert r.json["webhooks"] == ["https://hooks.example.com:8443/…", "http://h.example.com"], r.json
+        assert r.json["alertmanager_url"] == "http://am.example.com:9093/…", r.json
+        r = d.https("GET", "/api/v1/modules/alerts/settings?key=webhooks", token=token(d, role))
+        assert r.status == 200 and "s3cr3t" not in r.body, r
+    st = os.stat(d.tmp / "alerts.conf")
+    assert st.st_mode & 0o777 == 0o640 and st.st_uid == 0, oct(st.st_mode)
+    assert st.st_gid == grp.getgrnam("_steward").gr_gid, st.st_gid
+    # The audit record's file diff (monitors read it) keeps no URL.
+    recs = d.https("GET", "/api/v1/audit?module=alerts&limit=50", token=token(d, "monitor")).json
+    files = [f for x in recs["records"] if x["operation"] == "settings" for f in x["files"]]
+    assert files and all("s3cr3t" not in json.dumps(f) for f in files), files
+    # The front (as _steward) still reads it: a change is live.
+    assert d.https("PATCH", "/api/v1/modules/alerts/settings", {"webhooks": []}).status == 200
+    assert d.https("GET", "/api/v1/modules/alerts/settings", token=token(d, "monitor")).json["webhooks"] == []
+
+
 # ---- restart ----------------------------------------------------------------------------
 
 def test_restart_keeps_state_without_notifying_again(daemon, daemon_base, receiver):

@@ -108,6 +108,14 @@ def test_rule_lifecycle_ack_and_silence(daemon):
     # The instance is empty (a singleton); ENDS reads in words.
     assert re.search(r"\s(in (1 h \d+ min|2 h))\s+yes\s+maintenance$", sil[0]), sil
     assert json.loads(daemon.cli("--json", "alerts", "show", fp, check=0).stdout)["alert"]["silenced_by"]
+    # `alert_silences expire ID` ends it (the operators' action), reviewable.
+    sid = json.loads(daemon.cli("--json", "alerts", "show", fp, check=0).stdout)["alert"]["silenced_by"]
+    p = daemon.cli("alert_silences", "expire", sid, "--dry-run", check=0)
+    assert json.loads(daemon.cli("--json", "alert_silences", "show", sid, check=0).stdout)["alert_silence"]["active"]
+    p = daemon.cli("alert_silences", "expire", sid, check=0)
+    assert re.search(r"audit record \d+", p.stdout), p.stdout
+    assert not json.loads(daemon.cli("--json", "alert_silences", "show", sid, check=0).stdout)["alert_silence"]["active"]
+    assert not json.loads(daemon.cli("--json", "alerts", "show", fp, check=0).stdout)["alert"]["silenced_by"]
     # A silence needs a reason: the server refuses without one.
     p = daemon.cli("alerts", "silence", fp, "--for", "1h")
     assert p.returncode == 1 and "reason" in p.stderr, (p.stdout, p.stderr)

@@ -330,11 +330,13 @@ EXTRA = [("POST", "/api/v1/modules/stewardd/commands/reload", "admin"),
          ("POST", "/api/v1/modules/network/commands/traceroute", "operator"),
          ("POST", "/api/v1/modules/network/commands/lookup", "operator"),
          ("POST", "/api/v1/modules/network/commands/portcheck", "operator"),
-         # alerts: operators acknowledge and silence; rules and silences are admins'
+         # alerts: operators acknowledge, silence and expire silences; rules are admins'
          ("POST", "/api/v1/alerts/0123456789abcdef/ack", "operator"),
          ("POST", "/api/v1/alerts/0123456789abcdef/silence", "operator"),
          ("POST", "/api/v1/alert_rules", "admin"), ("DELETE", "/api/v1/alert_rules/disk-full", "admin"),
-         ("POST", "/api/v1/alert_silences", "admin")]
+         ("POST", "/api/v1/alert_silences", "admin"),
+         ("DELETE", "/api/v1/alert_silences/1", "admin"),
+         ("POST", "/api/v1/alert_silences/1/expire", "operator")]
 ORDER = ["monitor", "operator", "admin"]
 
 

@@ -16,7 +16,7 @@
  *   history   GET /api/v1/modules/alerts/history: the transitions, newest
  *             first, filtered by rule, Older pages back by its cursor.
  *   silences  the alert_silences collection, active and recently expired,
- *             Expire (DELETE) for operators and admins.
+ *             Expire (the expire action) for operators and admins.
  * Live: each `alert` event (a transition) reloads the tab shown.  Monitors
  * see everything with the buttons disabled and the role that they need in
  * their titles (the API refuses them too).
@@ -641,7 +641,7 @@ function silencesPart(el, ctx, status) {
                     title: canAct ? null : needs('operator'),
                     onclick: (ev) =>
                       busy(ev.target, async () => {
-                        const a = await planned('DELETE', `/api/v1/alert_silences/${seg(s.id)}`, undefined, `Expire the silence of ${s.rule}${s.instance ? ` on ${s.instance}` : ''}?`, null, status);
+                        const a = await planned('POST', `/api/v1/alert_silences/${seg(s.id)}/expire`, {}, `Expire the silence of ${s.rule}${s.instance ? ` on ${s.instance}` : ''}?`, null, status);
                         if (a) {
                           say(status, 'ok', `Silence ${s.id} expired${audit(a)}.`);
                           await load();

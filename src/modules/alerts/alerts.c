@@ -130,14 +130,17 @@ static const setting_def_t settings[] = {
          .min = 0,
          .max = ALERTS_DESTINATIONS_MAX,
          .valid_string = notify_url_valid,
+         .confidential = true,
          .description = "Webhook URLs (http or https, no user:password) that get Alertmanager's "
-                        "webhook body (version 4) for each change of an alert",
+                        "webhook body (version 4) for each change of an alert (admins read "
+                        "them whole; others see scheme://host/…)",
          SETTING_FIELD(struct alerts_config, webhooks)},
         {.key = "alertmanager_url",
          .type = SETTING_STRING,
          .min = 0,
          .max = SETTING_WIDE_LIST_ITEM_MAX,
          .valid_string = alertmanager_url_valid,
+         .confidential = true,
          .def_string = "",
          .description = "Base URL of an Alertmanager that gets the alerts (BASE/api/v2/alerts); "
                         "empty: none",
@@ -485,6 +488,21 @@ static const collection_verb_t alert_verbs[] = {
          .n_columns = ELEMENTSOF(silence_columns)},
 };
 
+/* `steward alert_silences expire ID`: the action below, for operators. */
+static const collection_verb_t silence_verbs[] = {
+        {.name = "expire",
+         .op = VERB_ACTION,
+         .summary = "End a silence now (reviewed with --dry-run)"},
+};
+
+static const collection_action_t silence_actions[] = {
+        {.name = "expire",
+         .summary = "end the silence now: its alerts are notified again",
+         .min_role = ROLE_OPERATOR,
+         .changes_state = true,
+         .run = alert_action_expire},
+};
+
 /* `steward alert_rules enable|disable NAME`: a modify of one field. */
 static const collection_verb_t rule_verbs[] = {
         {.name = "enable",
@@ -567,7 +585,13 @@ static const collection_def_t alerts_collections[] = {
          .n_columns = ELEMENTSOF(silence_columns),
          .list = silences_list,
          .show = silences_show,
+         .verbs = silence_verbs,
+         .n_verbs = ELEMENTSOF(silence_verbs),
          .write = alert_silences_write,
+         /* Admins write silences; operators make them through the
+          * alerts' silence action and end them with expire. */
+         .actions = silence_actions,
+         .n_actions = ELEMENTSOF(silence_actions),
          .front_reads = true},
 };
 

@@ -26,13 +26,17 @@
  *   mail_queue      the mail module's gauges through the helper
  *                   (module_gauges, what /metrics shows) every 30 s.
  * Caches are this file's, under one lock; alert_kinds_reset() frees them.
+ * No file is read while the lock is held (a certificate is read, without
+ * blocking, before its cache entry is updated).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "certinfo.h"
 #include "config.h"
@@ -285,6 +289,25 @@ static int own_cert(int64_t *ret) {
         return 0;
 }
 
+/* A certificate file as the front may read it: never blocks (a FIFO or a
+ * device named by a rule is refused, not waited on), a regular file only,
+ * at most CERTINFO_MAX bytes. */
+static int cert_file_read(const char *path, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        if (st.st_size > (off_t)CERTINFO_MAX)
+                return -EFBIG;
+        return read_fd(fd, CERTINFO_MAX, ret, ret_len);
+}
+
 static int cert_read(const char *path, int64_t *ret, char *subject, size_t subject_len) {
         _cleanup_free_ char *text = NULL;
         _cleanup_json_ json_t *ans = NULL;
@@ -293,7 +316,7 @@ static int cert_read(const char *path, int64_t *ret, char *subject, size_t subje
 
         if (!*path)
                 return own_cert(ret);
-        r = read_file(path, CERTINFO_MAX, &text, &len);
+        r = cert_file_read(path, &text, &len);
         if (r >= 0)
                 return certinfo_not_after(text, len, ret, subject, subject_len);
         if (r != -EACCES && r != -EPERM)
@@ -312,27 +335,36 @@ static int cert_read(const char *path, int64_t *ret, char *subject, size_t subje
 int kind_cert_expiry(struct kind_req *q) {
         const char *path = q->r->match;
         struct cert_seen *c = NULL, *oldest = &certs[0];
-        struct cert_seen now;
+        struct cert_seen now = {0};
+        bool fresh = false;
 
         pthread_mutex_lock(&lock);
-        for (size_t i = 0; i < CERTS_MAX && !c; i++) {
+        for (size_t i = 0; i < CERTS_MAX && !c; i++)
                 if (certs[i].at != 0 && STREQ(certs[i].path, path))
                         c = &certs[i];
-                else if (certs[i].at < oldest->at)
-                        oldest = &certs[i];
+        if (c && q->now - c->at < CERT_TTL && q->now >= c->at) {
+                now = *c;
+                fresh = true;
         }
-        if (!c || q->now - c->at >= CERT_TTL || q->now < c->at) {
-                if (!c) {
-                        c = oldest;
-                        *c = (struct cert_seen){0};
-                        snprintf(c->path, sizeof c->path, "%s", path);
-                }
-                c->error = cert_read(path, &c->not_after, c->subject, sizeof c->subject);
-                /* A failure is tried again within a minute, not an hour. */
-                c->at = c->error < 0 ? q->now - CERT_TTL + 60 : q->now;
-        }
-        now = *c;
         pthread_mutex_unlock(&lock);
+        if (!fresh) {
+                /* The file (or the helper) is read without the lock, which
+                 * kinds_sys_reset() and the other kinds take too. */
+                snprintf(now.path, sizeof now.path, "%s", path);
+                now.error = cert_read(path, &now.not_after, now.subject, sizeof now.subject);
+                /* A failure is tried again within a minute, not an hour. */
+                now.at = now.error < 0 ? q->now - CERT_TTL + 60 : q->now;
+                pthread_mutex_lock(&lock);
+                c = NULL;
+                for (size_t i = 0; i < CERTS_MAX && !c; i++) {
+                        if (certs[i].at != 0 && STREQ(certs[i].path, path))
+                                c = &certs[i];
+                        else if (certs[i].at < oldest->at)
+                                oldest = &certs[i];
+                }
+                *(c ?: oldest) = now;
+                pthread_mutex_unlock(&lock);
+        }
         if (now.error == -EACCES && *path)
                 return kind_unavailable(q, now.error,
                                         "cannot read the certificate %s: the front may not open "

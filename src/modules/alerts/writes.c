@@ -287,6 +287,16 @@ static void marks_prune(json_t *m, int64_t now) {
                 json_object_del(acks, k);
 }
 
+/* The marks as a write starts from: loaded, then pruned, so that a cap is
+ * counted on what will be kept. */
+static int marks_load_pruned(json_t **ret, char **ret_text, struct module_error *err) {
+        int r = alert_marks_load(ret, ret_text, err);
+
+        if (r >= 0)
+                marks_prune(*ret, now_unix());
+        return r;
+}
+
 /* Writes m (changed from before) and answers {"plan", "result": {key: item}}. */
 static int marks_write(json_t *m, const char *before, bool dry_run, const char *key, json_t *item,
                        json_t **ret, struct module_error *err) {
@@ -330,6 +340,44 @@ static const char *next_silence_id(json_t *sil, char buf[24]) {
         return buf;
 }
 
+/* Room for one more silence by user in sil: at most ALERT_SILENCES_MAX
+ * active ones, ALERT_SILENCES_PER_USER of them by one user; an ended
+ * silence (kept a day for the record) gives its place up, the one ended
+ * first going first. */
+static int silence_room(json_t *sil, const char *user, int64_t now, struct module_error *err) {
+        size_t active = 0, mine = 0, ended = SIZE_MAX, i;
+        int64_t ended_at = INT64_MAX;
+        json_t *v;
+
+        json_array_foreach(sil, i, v) {
+                int64_t end = json_integer_value(json_object_get(v, "ends_at"));
+                if (end <= now) {
+                        if (end < ended_at) {
+                                ended_at = end;
+                                ended = i;
+                        }
+                        continue;
+                }
+                active++;
+                if (STREQ(json_string_value(json_object_get(v, "created_by")) ?: "", user))
+                        mine++;
+        }
+        if (active >= ALERT_SILENCES_MAX) {
+                module_error_set(err, 409, "too_many", NULL, "at most %u active silences",
+                                 ALERT_SILENCES_MAX);
+                return -E2BIG;
+        }
+        if (mine >= ALERT_SILENCES_PER_USER) {
+                module_error_set(err, 409, "too_many", NULL,
+                                 "at most %u active silences by one user: expire one first",
+                                 ALERT_SILENCES_PER_USER);
+                return -E2BIG;
+        }
+        if (json_array_size(sil) >= ALERT_SILENCES_MAX && ended != SIZE_MAX)
+                json_array_remove(sil, ended);
+        return 0;
+}
+
 /* A new silence of rule/instance into m: args {duration, reason}. */
 static int silence_add(json_t *m, const struct module_ctx *ctx, const char *rule,
                        const char *instance, json_t *args, json_t **ret_item,
@@ -339,6 +387,7 @@ static int silence_add(json_t *m, const struct module_ctx *ctx, const char *rule
         unsigned secs;
         int64_t now = now_unix();
         char id[24];
+        int r;
 
         if (!d || alert_duration_parse(d, ALERT_SILENCE_MAX, &secs) < 0 || secs < 60) {
                 module_error_set(err, 422, "invalid_value", "duration",
@@ -351,11 +400,8 @@ static int silence_add(json_t *m, const struct module_ctx *ctx, const char *rule
                                  "characters");
                 return -EINVAL;
         }
-        if (json_array_size(sil) >= ALERT_SILENCES_MAX) {
-                module_error_set(err, 409, "too_many", NULL, "at most %u silences",
-                                 ALERT_SILENCES_MAX);
-                return -E2BIG;
-        }
+        if ((r = silence_room(sil, ctx && ctx->user ? ctx->user : "", now, err)) < 0)
+                return r;
         *ret_item = json_pack("{s:s, s:s, s:s, s:O, s:s, s:I, s:I}", "id",
                               next_silence_id(sil, id), "rule", rule, "instance", instance,
                               "reason", reason, "created_by",
@@ -395,26 +441,45 @@ static int silence_body_check(json_t *body, struct module_error *err) {
         return 0;
 }
 
+/* Ends the silence id in m now (an ended one stays as it ended) and writes
+ * m: a DELETE by an admin and the expire action of an operator alike. */
+static int silence_end(json_t *m, const char *before, const char *id, bool dry_run, json_t **ret,
+                       struct module_error *err) {
+        json_t *item, *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(m, "silences"), i, v) {
+                if (!STREQ(json_string_value(json_object_get(v, "id")) ?: "", id ? id : ""))
+                        continue;
+                if (json_integer_value(json_object_get(v, "ends_at")) > now_unix())
+                        json_object_set_new(v, "ends_at", json_integer(now_unix()));
+                item = json_deep_copy(v);
+                if (item)
+                        json_object_set_new(item, "active", json_false());
+                return marks_write(m, before, dry_run, "alert_silence", item, ret, err);
+        }
+        module_error_set(err, 404, "not_found", NULL, "no silence %s", id ? id : "");
+        return -ENOENT;
+}
+
 int alert_silences_write(const struct module_ctx *ctx, collection_op_t op, const char *id,
                          json_t *body, json_t *query, bool dry_run, json_t **ret,
                          struct module_error *err) {
         _cleanup_json_ json_t *m = NULL;
         _cleanup_free_ char *before = NULL;
-        json_t *item = NULL, *sil, *v;
-        size_t i;
+        json_t *item = NULL;
         int r;
 
         if ((r = no_query(query, err)) < 0)
                 return r;
         if (op == COLLECTION_MODIFY) {
                 module_error_set(err, 405, "method_not_allowed", NULL,
-                                 "a silence is not modified: expire it (DELETE) and make another");
+                                 "a silence is not modified: expire it and make another");
                 return -EOPNOTSUPP;
         }
-        r = alert_marks_load(&m, &before, err);
+        r = marks_load_pruned(&m, &before, err);
         if (r < 0)
                 return r;
-        sil = json_object_get(m, "silences");
         if (op == COLLECTION_CREATE) {
                 json_t *inst = json_object_get(body, "instance");
                 if ((r = silence_body_check(body, err)) < 0)
@@ -431,18 +496,21 @@ int alert_silences_write(const struct module_ctx *ctx, collection_op_t op, const
                 module_error_set(err, 400, "invalid_argument", NULL, "a delete takes no body");
                 return -EINVAL;
         }
-        json_array_foreach(sil, i, v) {
-                if (!STREQ(json_string_value(json_object_get(v, "id")), id ? id : ""))
-                        continue;
-                if (json_integer_value(json_object_get(v, "ends_at")) > now_unix())
-                        json_object_set_new(v, "ends_at", json_integer(now_unix()));
-                item = json_deep_copy(v);
-                if (item)
-                        json_object_set_new(item, "active", json_false());
-                return marks_write(m, before, dry_run, "alert_silence", item, ret, err);
-        }
-        module_error_set(err, 404, "not_found", NULL, "no silence %s", id ? id : "");
-        return -ENOENT;
+        return silence_end(m, before, id, dry_run, ret, err);
+}
+
+int alert_action_expire(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,
+                        json_t **ret, struct module_error *err) {
+        _cleanup_json_ json_t *m = NULL;
+        _cleanup_free_ char *before = NULL;
+        int r;
+
+        (void)ctx;
+        (void)args;
+        r = marks_load_pruned(&m, &before, err);
+        if (r < 0)
+                return r;
+        return silence_end(m, before, id, dry_run, ret, err);
 }
 
 /* ---- actions on an alert ------------------------------------------------------- */
@@ -493,7 +561,7 @@ int alert_action_ack(const struct module_ctx *ctx, const char *id, json_t *args,
                                  "comment is at most 256 bytes of text");
                 return -EINVAL;
         }
-        r = alert_marks_load(&m, &before, err);
+        r = marks_load_pruned(&m, &before, err);
         if (r < 0)
                 return r;
         if (json_object_size(json_object_get(m, "acks")) >= ALERT_ACKS_MAX &&
@@ -521,7 +589,7 @@ int alert_action_unack(const struct module_ctx *ctx, const char *id, json_t *arg
         (void)args;
         if (r < 0)
                 return r;
-        r = alert_marks_load(&m, &before, err);
+        r = marks_load_pruned(&m, &before, err);
         if (r < 0)
                 return r;
         if (json_object_del(json_object_get(m, "acks"), id) < 0) {
@@ -542,7 +610,7 @@ int alert_action_silence(const struct module_ctx *ctx, const char *id, json_t *a
 
         if (r < 0)
                 return r;
-        r = alert_marks_load(&m, &before, err);
+        r = marks_load_pruned(&m, &before, err);
         if (r < 0)
                 return r;
         r = silence_add(m, ctx, rule, inst, args, &item, err);

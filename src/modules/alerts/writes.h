@@ -20,6 +20,7 @@
 #define ALERT_MARKS_FILE      "alert-silences.json"
 #define ALERT_MARKS_FILE_MAX  (1u << 20)
 #define ALERT_SILENCES_MAX    512
+#define ALERT_SILENCES_PER_USER 64 /* active silences one user may hold */
 #define ALERT_ACKS_MAX        1024
 #define ALERT_REASON_MAX      256
 
@@ -38,5 +39,8 @@ int alert_action_ack(const struct module_ctx *ctx, const char *id, json_t *args,
                      json_t **ret, struct module_error *err);
 int alert_action_unack(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,
                        json_t **ret, struct module_error *err);
+/* The action "expire" of an alert_silences item: ends it now (operators). */
+int alert_action_expire(const struct module_ctx *ctx, const char *id, json_t *args, bool dry_run,
+                        json_t **ret, struct module_error *err);
 int alert_action_silence(const struct module_ctx *ctx, const char *id, json_t *args,
                          bool dry_run, json_t **ret, struct module_error *err);
