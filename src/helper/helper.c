@@ -1280,7 +1280,15 @@ static int op_settings_apply(struct helper *h, const struct caller *c, json_t *a
         }
         r = module_settings_apply(m, &ctx, changes, dry_run, &plan, e);
         if (!dry_run) {
-                op_record(c, m->name, "settings", changes,
+                /* The record is read by monitors: a confidential setting's
+                 * value (a webhook URL holding its secret) is cut there as
+                 * in a read below admin; its file's diff is redacted by the
+                 * plan. */
+                _cleanup_json_ json_t *shown = json_deep_copy(changes);
+
+                if (shown)
+                        module_settings_redact(m, shown);
+                op_record(c, m->name, "settings", shown,
                           r >= 0 ? json_object_get(plan, "files") : NULL);
                 c->record->id_key = "audit_id";
         }

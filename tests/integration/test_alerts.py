@@ -432,8 +432,13 @@ def test_webhook_urls_are_confidential(daemon):
     assert st.st_gid == grp.getgrnam("_steward").gr_gid, st.st_gid
     # The audit record's file diff (monitors read it) keeps no URL.
     recs = d.https("GET", "/api/v1/audit?module=alerts&limit=50", token=token(d, "monitor")).json
-    files = [f for x in recs["records"] if x["operation"] == "settings" for f in x["files"]]
+    settings = [x for x in recs["records"] if x["operation"] == "settings"]
+    files = [f for x in settings for f in x["files"]]
     assert files and all("s3cr3t" not in json.dumps(f) for f in files), files
+    # Nor anything else of the record: its arguments show the URL cut.
+    for x in settings:
+        full = d.https("GET", f"/api/v1/audit/{x['id']}", token=token(d, "monitor"))
+        assert full.status == 200 and "s3cr3t" not in full.body, full.body
     # The front (as _steward) still reads it: a change is live.
     assert d.https("PATCH", "/api/v1/modules/alerts/settings", {"webhooks": []}).status == 200
     assert d.https("GET", "/api/v1/modules/alerts/settings", token=token(d, "monitor")).json["webhooks"] == []
