@@ -720,26 +720,6 @@ bad:
 
 /* ---- file systems ------------------------------------------------------------ */
 
-/* node_exporter's default --collector.filesystem.mount-points-exclude:
- * ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/) */
-static bool mount_point_excluded(const char *m) {
-        static const char *const whole[] = {"/dev", "/proc", "/sys"};
-        static const char *const below[] = {"/run/credentials/", "/var/lib/docker/",
-                                            "/var/lib/containers/storage/"};
-
-        for (size_t i = 0; i < ELEMENTSOF(whole); i++) {
-                size_t l = strlen(whole[i]);
-                if (strncmp(m, whole[i], l) == 0 && (m[l] == '\0' || m[l] == '/'))
-                        return true;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(below); i++) {
-                size_t l = strlen(below[i]);
-                if (strncmp(m, below[i], l) == 0 && m[l] != '\0')
-                        return true;
-        }
-        return false;
-}
-
 static void fs_list_done(struct fs_list *l) {
         mountinfo_done(&l->mi);
         free(l->v);
@@ -771,7 +751,7 @@ static int fs_list_build(const char *text, size_t len, struct fs_list *ret) {
         }
         for (size_t i = 0; i < l.mi.n_entries; i++)
                 if (!procfs_fstype_is_pseudo(l.mi.entries[i].fstype) &&
-                    !mount_point_excluded(l.mi.entries[i].mount_point))
+                    !procfs_mount_point_excluded(l.mi.entries[i].mount_point))
                         l.v[n++] = &l.mi.entries[i];
         /* One per mount point: the last mounted there is on top, and is what
          * statvfs() sees. */
