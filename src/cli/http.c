@@ -69,6 +69,40 @@ struct http_client {
         char error[512];
 };
 
+/* The running host's fan-out state (fanout.c switches it with the host), or
+ * NULL: a plain run, transfers made by curl_easy_perform(). */
+static struct http_fanout *fanout;
+
+void http_set_fanout(struct http_fanout *f) {
+        fanout = f;
+}
+
+static CURLcode perform(struct http_client *c) {
+        if (fanout)
+                return (CURLcode)fanout->perform(c->curl, c->curl_error, fanout->arg);
+        return curl_easy_perform(c->curl);
+}
+
+/* A plan: a request that would change something gets dry_run=1 (unless it
+ * asks for a dry run already, then it is no change). */
+static int plan_target(const char *method, const char *target, char **ret) {
+        const char *q = strchr(target, '?');
+
+        *ret = NULL;
+        if (!fanout || !fanout->plan || STREQ(method, "GET"))
+                return 0;
+        if (q && (strstr(q, "?dry_run=") || strstr(q, "&dry_run=")))
+                return 0;
+        fanout->sent_change = true;
+        fanout->added_dry_run = true;
+        (void)snprintf(fanout->change, sizeof fanout->change, "%s %s", method, target);
+        if (asprintf(ret, "%s%sdry_run=1", target, q ? "&" : "?") < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 void fingerprint_format(const uint8_t fp[32], char dst[FINGERPRINT_STRLEN]) {
         memcpy(dst, "SHA256:", 7);
         hex_encode(fp, 32, dst + 7);
@@ -400,7 +434,7 @@ static void describe_failure(struct http_client *c, CURLcode code) {
 
 int http_request(struct http_client *c, const char *method, const char *target, const char *body,
                  size_t body_len, long *ret_status, char **ret_body, size_t *ret_len) {
-        _cleanup_free_ char *url = NULL;
+        _cleanup_free_ char *url = NULL, *planned = NULL;
         struct curl_slist *headers = NULL, *h;
         static const char *const fixed[] = {
                 "Accept: application/json", "Expect:", /* no 100-continue round trip */
@@ -419,6 +453,10 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         buf_free(&c->body);
         buf_init(&c->body, RESPONSE_MAX);
 
+        if (plan_target(method, target, &planned) < 0)
+                return -ENOMEM;
+        if (planned)
+                target = planned;
         if (asprintf(&url, "%s%s", c->base, target) < 0) {
                 url = NULL;
                 return -ENOMEM;
@@ -448,7 +486,7 @@ int http_request(struct http_client *c, const char *method, const char *target, 
                 return r;
         }
 
-        code = curl_easy_perform(c->curl);
+        code = perform(c);
         /* The header list holds a copy of the token. */
         for (h = headers; h; h = h->next)
                 explicit_bzero(h->data, strlen(h->data));
@@ -461,6 +499,10 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         }
 
         (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+        /* A route without a dry run refuses the one added for a plan. */
+        if (planned && status == 400 && c->body.data &&
+            memmem(c->body.data, c->body.len, "\"dry_run\"", 9))
+                fanout->no_dry_run = true;
         len = c->body.len;
         data = buf_steal(&c->body);
         if (!data)
@@ -531,7 +573,7 @@ int http_probe(struct http_client *c) {
                 c->failure = HTTP_FAILURE_TLS;
                 return -ECOMM;
         }
-        code = curl_easy_perform(c->curl);
+        code = perform(c);
         c->probing = false;
         /* Drop the connection, should the handshake have completed after all. */
         curl_easy_reset(c->curl);
