@@ -83,10 +83,48 @@ static CURLcode perform(struct http_client *c) {
         return curl_easy_perform(c->curl);
 }
 
+/* Does the route take ?dry_run=1?  Routes that do not ignore the flag (a
+ * token would be created for real), so a plan sends nothing to them.  The
+ * fixed routes are listed; any other first segment is a collection, whose
+ * writes and actions all take it; a module's command without a dry run
+ * refuses it (400), which is safe. */
+static bool route_has_dry_run(const char *method, const char *path) {
+        static const char *const fixed[] = {"tokens", "sessions", "login", "logout", "events",
+                                            "metrics", "whoami", "openapi.json", "clock", "ports",
+                                            "logs", "sd"};
+        const char *seg = path, *slash;
+        char mod[64];
+        size_t n;
+
+        if (strncmp(seg, "/api/v1/", 8) != 0)
+                return false;
+        seg += 8;
+        slash = strchr(seg, '/');
+        n = slash ? (size_t)(slash - seg) : strlen(seg);
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if (strlen(fixed[i]) == n && strncmp(seg, fixed[i], n) == 0)
+                        return false;
+        if (n == 5 && strncmp(seg, "audit", 5) == 0)
+                return STREQ(method, "POST") && slash && strchr(slash + 1, '/') &&
+                       STREQ(strchr(slash + 1, '/'), "/rollback");
+        if (n != 7 || strncmp(seg, "modules", 7) != 0)
+                return n > 0; /* a collection */
+        if (!slash || sscanf(slash + 1, "%63[a-z0-9_-]", mod) != 1)
+                return false;
+        path = slash + 1 + strlen(mod);
+        if (STREQ(method, "PATCH"))
+                return STREQ(path, "/settings");
+        if (STREQ(mod, "mail") && strncmp(path, "/queue/", 7) == 0)
+                return true;
+        return STREQ(method, "POST") && strncmp(path, "/commands/", 10) == 0;
+}
+
 /* A plan: a request that would change something gets dry_run=1 (unless it
- * asks for a dry run already, then it is no change). */
+ * asks for a dry run already, then it is no change).  Returns 1 when the
+ * route has no dry run: the request must not be sent. */
 static int plan_target(const char *method, const char *target, char **ret) {
         const char *q = strchr(target, '?');
+        _cleanup_free_ char *path = NULL;
 
         *ret = NULL;
         if (!fanout || !fanout->plan || STREQ(method, "GET"))
@@ -96,10 +134,34 @@ static int plan_target(const char *method, const char *target, char **ret) {
         fanout->sent_change = true;
         fanout->added_dry_run = true;
         (void)snprintf(fanout->change, sizeof fanout->change, "%s %s", method, target);
+        path = q ? strndup(target, (size_t)(q - target)) : strdup(target);
+        if (!path)
+                return -ENOMEM;
+        if (!route_has_dry_run(method, path)) {
+                fanout->no_dry_run = true;
+                return 1;
+        }
         if (asprintf(ret, "%s%sdry_run=1", target, q ? "&" : "?") < 0) {
                 *ret = NULL;
                 return -ENOMEM;
         }
+        return 0;
+}
+
+/* What a plan answers for a change that has no dry run, instead of sending
+ * it: a refusal naming dry_run, as the server's own would. */
+static int refuse_unplanned(long *ret_status, char **ret_body, size_t *ret_len) {
+        static const char answer[] = "{\"error\": {\"code\": \"bad_request\", \"field\": "
+                                     "\"dry_run\", \"message\": \"no dry run for this change: "
+                                     "nothing was sent\"}}";
+        char *b = strdup(answer);
+
+        if (!b)
+                return -ENOMEM;
+        *ret_status = 400;
+        *ret_body = b;
+        if (ret_len)
+                *ret_len = sizeof answer - 1;
         return 0;
 }
 
@@ -453,8 +515,11 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         buf_free(&c->body);
         buf_init(&c->body, RESPONSE_MAX);
 
-        if (plan_target(method, target, &planned) < 0)
-                return -ENOMEM;
+        r = plan_target(method, target, &planned);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return refuse_unplanned(ret_status, ret_body, ret_len);
         if (planned)
                 target = planned;
         if (asprintf(&url, "%s%s", c->base, target) < 0) {

@@ -197,3 +197,18 @@ def test_a_change_needs_yes_and_shows_plans(fleet):
         assert "log_level" in json.dumps(recs)
     # Applied again: a no-op plan is still a plan, and changes nothing more.
     p = cli(fleet, "--yes", *args, check=0)
+
+
+def test_a_change_without_dry_run_is_not_sent_in_the_plan(fleet):
+    a, b = fleet["a"], fleet["b"]
+    count = [len(d.https("GET", "/api/v1/tokens").json["tokens"]) for d in fleet["daemons"][:2]]
+    p = cli(fleet, "-H", f"{a},{b}", "token", "create", "fan", check=2)
+    assert f"{a}: POST /api/v1/tokens — no dry run for this change" in p.stdout
+    assert [len(d.https("GET", "/api/v1/tokens").json["tokens"])
+            for d in fleet["daemons"][:2]] == count
+    p = cli(fleet, "--yes", "--jsonl", "-H", f"{a},{b}", "token", "create", "fan", check=0)
+    objs = [json.loads(l) for l in p.stdout.splitlines()]
+    assert all(o["result"]["name"] == "fan" and o["plan"] == {"no_dry_run": "POST /api/v1/tokens"}
+               for o in objs), objs
+    assert [len(d.https("GET", "/api/v1/tokens").json["tokens"])
+            for d in fleet["daemons"][:2]] == [n + 1 for n in count]
