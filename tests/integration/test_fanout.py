@@ -23,7 +23,13 @@ from conftest import STEWARD, SANITIZER_MARKS, Daemon, free_port
 def fleet():
     base = Path(tempfile.mkdtemp(prefix="steward-fanout-"))
     os.chmod(base, 0o755)
-    daemons = [Daemon(base / f"d{i}").start() for i in range(3)]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp_port = udp.getsockname()[1]
+    udp.close()
+    # The third answers discovery requests (steward discover --port).
+    daemons = [Daemon(base / f"d{i}", extra_args=("--udp", f"127.0.0.1:{udp_port}") if i == 2 else ())
+               .start() for i in range(3)]
     home = base / "home"
     conf = home / ".config" / "steward"
     conf.mkdir(parents=True)
@@ -61,7 +67,7 @@ def fleet():
         "both: @web @db\n")
     os.chmod(conf / "hosts", 0o600)
     yield {"daemons": daemons, "home": home, "conf": conf, "a": a, "b": b, "c": c,
-           "hang": f"127.0.0.1:{hang.getsockname()[1]}", "closed": f"127.0.0.1:{closed}"}
+           "hang": f"127.0.0.1:{hang.getsockname()[1]}", "udp": udp_port, "closed": f"127.0.0.1:{closed}"}
     stop.set()
     t.join()
     for s in held:
@@ -156,6 +162,20 @@ def test_groups_all_and_errors(fleet):
         assert "hosts:5:" in p.stderr
     finally:
         hosts.write_text(good)
+
+
+def test_discover_saves_the_list(fleet):
+    a, c = fleet["a"], fleet["c"]
+    disc = fleet["conf"] / "discovered"
+    try:
+        cli(fleet, "discover", "--port", str(fleet["udp"]), "--timeout", "1", check=0)
+        text = disc.read_text()
+        assert f"\n{c} {fleet['daemons'][2].fingerprint} " in text, text
+        assert disc.stat().st_mode & 0o077 == 0
+        p = cli(fleet, "--jsonl", "-H", f"@discovered,{a}", "list", check=0)
+        assert sorted(json.loads(l)["host"] for l in p.stdout.splitlines()) == sorted([a, c])
+    finally:
+        disc.unlink(missing_ok=True)
 
 
 def test_discovered(fleet):
