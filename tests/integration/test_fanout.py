@@ -232,3 +232,59 @@ def test_a_change_without_dry_run_is_not_sent_in_the_plan(fleet):
                for o in objs), objs
     assert [len(d.https("GET", "/api/v1/tokens").json["tokens"])
             for d in fleet["daemons"][:2]] == [n + 1 for n in count]
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """Two daemons over one scratch /etc (in private namespaces) with an
+    account that logs in with a password, and a home with no store yet."""
+    from conftest import make_user
+    from nsroot import ns_argv, scratch_etc
+    base = Path(tempfile.mkdtemp(prefix="steward-fanout-login-"))
+    os.chmod(base, 0o755)
+    etc = scratch_etc(base)
+    daemons = [Daemon(base / f"p{i}", wrap=lambda argv: ns_argv(etc, argv)).start()
+               for i in range(2)]
+    make_user(daemons[0], "alice", "alice-Secret-1", ["sudo"])
+    home = base / "clienthome"
+    home.mkdir()
+    yield {"daemons": daemons, "home": home, "conf": home / ".config" / "steward",
+           "a": f"127.0.0.1:{daemons[0].port}", "b": f"127.0.0.1:{daemons[1].port}"}
+    for d in daemons:
+        d.check_clean_exit()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_login_to_many_with_one_password(pair):
+    a, b = pair["a"], pair["b"]
+    hosts = f"{a},{b}"
+    # New certificates, no terminal, no --yes: refused for every host.
+    p = cli(pair, "-H", hosts, "login", "--user", "alice", stdin="alice-Secret-1\n", check=3)
+    assert not (pair["conf"] / "sessions").exists()
+
+    p = cli(pair, "-H", hosts, "login", "--user", "alice", "--yes", stdin="alice-Secret-1\n",
+            check=0)
+    assert summary(p).startswith("2 hosts: 2 ok"), p.stderr
+    sessions = (pair["conf"] / "sessions").read_text().splitlines()
+    assert sorted(l.split()[0] for l in sessions) == sorted([a, b])
+    known = (pair["conf"] / "known_hosts").read_text()
+    for d, key in zip(pair["daemons"], (a, b)):
+        assert key in known
+    p = cli(pair, "--jsonl", "-H", hosts, "status", "system", check=0)
+    assert len(p.stdout.splitlines()) == 2
+
+    # A changed certificate on one host: only that host is refused.
+    lines = known.splitlines()
+    bad = [l if not l.startswith(b + " ") else f"{b} SHA256:{'ab' * 32}" for l in lines]
+    (pair["conf"] / "known_hosts").write_text("\n".join(bad) + "\n")
+    try:
+        p = cli(pair, "-H", hosts, "login", "--user", "alice", "--yes",
+                stdin="alice-Secret-1\n", check=3)
+        assert "HAS CHANGED" in p.stderr
+        s = summary(p)
+        assert s.startswith("2 hosts: 1 ok, 1 unreachable") and b in s and a not in s, s
+    finally:
+        (pair["conf"] / "known_hosts").write_text(known)
+
+    p = cli(pair, "-H", hosts, "logout", check=0)
+    assert not (pair["conf"] / "sessions").read_text().strip()
