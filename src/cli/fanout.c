@@ -651,14 +651,15 @@ static bool plannable(const struct fanout *fo) {
 }
 
 static int check_streaming(const struct fanout *fo) {
-        if (!fo->verb || !STREQ(fo->verb->name, "logs"))
+        if (!fo->verb || !fo->verb->follows)
                 return 0;
         for (int i = 0; i < fo->nargs; i++) {
                 if (STREQ(fo->args[i], "--"))
                         break;
                 if (STREQ(fo->args[i], "-f") || STREQ(fo->args[i], "--follow"))
-                        return usage_error("logs --follow streams: it runs on one host at a "
-                                           "time (-H HOST)");
+                        return usage_error("%s --follow streams: it runs on one host at a "
+                                           "time (-H HOST)",
+                                           fo->verb->name);
         }
         return 0;
 }

@@ -232,6 +232,7 @@ const struct verb_def cli_verbs[] = {
                 .min_args = 0,
                 .max_args = -1,
                 .run = verb_logs,
+                .follows = true,
                 .forms = {{"logs [UNIT] [-p PRIORITY] [--since TIME] [--until TIME] [-n N] "
                            "[-g TEXT] [-b BOOT] [-t IDENTIFIER] [-r] [-f]",
                            "journal entries in journalctl's short format, oldest first: the "
