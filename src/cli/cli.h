@@ -165,6 +165,8 @@ struct cli {
         bool json;       /* --json */
         bool tcp;        /* over TLS (-H, or the host of login/logout) */
         bool logging_in; /* a 401 is a failed login, not a missing token */
+        bool dry_run;    /* a plan across hosts (fanout.c): http.c sends each change
+                          * with dry_run=1; print what would change */
         char *where;     /* for messages: the socket path, or the host's key
                           * "host:port" / "[v6]:port" (lowercase), which is
                           * also how known_hosts and sessions name it */

@@ -310,6 +310,7 @@ static int fiber_new(struct fanout *fo, size_t index, struct fiber **ret) {
         f->opts.host_arg = fo->hosts.hosts[index].key;
         f->cli.opts = &f->opts;
         f->cli.json = fo->o->json || fo->o->jsonl;
+        f->cli.dry_run = fo->plan;
         f->hook = (struct http_fanout){.perform = fiber_perform, .arg = f, .plan = fo->plan};
         f->deadline = now_s() + fo->o->timeout_s;
         f->ctx.uc_stack.ss_sp = (char *)f->map + page;

@@ -203,6 +203,9 @@ def test_a_change_needs_yes_and_shows_plans(fleet):
 
     p = cli(fleet, *args, check=2)
     assert "2 hosts would change; nothing was changed: run again with --yes" in p.stderr
+    # Each host's plan is its diff.
+    for h in (fleet["a"], fleet["b"]):
+        assert f'{h}: +log_level = "{level}"' in p.stdout, p.stdout
     assert all(l.startswith((fleet["a"] + ": ", fleet["b"] + ": ")) for l in p.stdout.splitlines())
     assert log_levels(fleet) == before
 
