@@ -357,6 +357,9 @@ int verb_login(struct cli *c, int argc, char **argv);
 /* A secret: asked on the terminal without echo when stdin is one, else
  * read as one line from stdin.  Usage errors for none, empty or too long. */
 int read_secret(const char *prompt, char *dst, size_t cap);
+/* Shows text on the terminal and asks question: 1 for y/yes, 0 for anything
+ * else, -ENOTTY without a terminal. */
+int tty_confirm(const char *text, const char *question);
 
 /* --- accounts.c --- */
 

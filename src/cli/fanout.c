@@ -105,6 +105,9 @@ struct host_state {
         bool final;   /* its result is known (a read, a failed plan, applied) */
         bool changes; /* its plan would change something */
         bool plan_ok;
+        bool unknown;  /* login's probe: a certificate known_hosts does not have */
+        bool declined; /* … which the user did not trust */
+        char fingerprint[FINGERPRINT_STRLEN];
         json_t *plan, *obj;
         char *reason; /* the first line of its error output */
 };
@@ -112,6 +115,7 @@ struct host_state {
 struct fanout {
         struct cli_options *o;
         const struct verb_def *verb;
+        bool probing; /* login's first pass: every host's certificate */
         const char *word;
         int nargs;
         char **args;
@@ -205,17 +209,36 @@ static int fiber_perform(void *curl, char *errbuf, void *arg) {
         return f->result;
 }
 
+/* login's first pass: the certificate of a host known_hosts does not name
+ * (nothing is sent; --fingerprint decides by itself). */
+static int probe_host(struct fiber *f) {
+        struct host_state *s = &f->fo->st[f->index];
+        int r;
+
+        r = cli_connect(&f->cli, f->opts.host_arg, CONNECT_NO_TOKEN);
+        if (r < 0 || f->cli.known || f->cli.pin_source == PIN_OPTION)
+                return r;
+        r = http_probe(f->cli.http);
+        if (r >= 0)
+                s->unknown = http_client_peer_fingerprint(f->cli.http, s->fingerprint);
+        return r;
+}
+
 static void fiber_main(void) {
         struct fiber *f = current;
         struct fanout *fo = f->fo;
         int r = 0;
 
         asan_finish(NULL, &fo->loop_stack, &fo->loop_stack_size);
-        if (!fo->verb || !fo->verb->own_connection)
-                r = cli_connect(&f->cli, f->opts.host_arg, 0);
-        if (r >= 0)
-                r = fo->verb ? fo->verb->run(&f->cli, fo->nargs, f->argv)
-                             : cli_collection(&f->cli, fo->word, fo->nargs, f->argv);
+        if (fo->probing)
+                r = probe_host(f);
+        else {
+                if (!fo->verb || !fo->verb->own_connection)
+                        r = cli_connect(&f->cli, f->opts.host_arg, 0);
+                if (r >= 0)
+                        r = fo->verb ? fo->verb->run(&f->cli, fo->nargs, f->argv)
+                                     : cli_collection(&f->cli, fo->word, fo->nargs, f->argv);
+        }
         cli_disconnect(&f->cli);
         f->r = r;
         f->done = true;
@@ -461,7 +484,8 @@ static void finish(struct fanout *fo, struct fiber *f) {
 static void run_fiber(struct fanout *fo, struct fiber **slot) {
         resume(fo, *slot);
         if ((*slot)->done) {
-                finish(fo, *slot);
+                if (!fo->probing)
+                        finish(fo, *slot); /* a probe's failure shows in the login */
                 fiber_free(*slot);
                 *slot = NULL;
         }
@@ -780,6 +804,85 @@ static int finish_run(struct fanout *fo, size_t pending) {
                                                                                           : -EREMOTEIO;
 }
 
+/* login on a terminal without --yes: every host's certificate first, then
+ * one question for all the new ones. */
+static bool login_asks(const struct fanout *fo) {
+        const char *env = getenv("STEWARD_ACCEPT_NEW");
+
+        if (!fo->verb || !STREQ(fo->verb->name, "login") || !isatty(STDIN_FILENO) ||
+            (env && STREQ(env, "1")))
+                return false;
+        for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
+                if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
+                        return false;
+        return true;
+}
+
+/* The accepted certificates go to known_hosts, so the login pins them (a
+ * different one then is refused as changed); declined hosts are not logged
+ * in to. */
+static int ask_trust(struct fanout *fo) {
+        _cleanup_free_ char *text = NULL, *question = NULL;
+        struct buf b;
+        size_t n = 0;
+        int r = 0, yes;
+
+        buf_init(&b, (size_t)4 * 1024 * 1024);
+        for (size_t i = 0; r >= 0 && i < fo->hosts.n; i++)
+                if (fo->st[i].unknown && ++n)
+                        r = buf_printf(&b, "    %s  %s\n", fo->hosts.hosts[i].name,
+                                       fo->st[i].fingerprint);
+        if (r < 0 || n == 0) {
+                buf_free(&b);
+                return r;
+        }
+        if (asprintf(&text,
+                     "The certificates of %zu host%s are not in known_hosts:\n%s"
+                     "Compare each with the fingerprint on its server (stewardd logs it; "
+                     "'steward fullstatus\nstewardd' there shows stewardd:tls:fingerprint).\n",
+                     n, n == 1 ? "" : "s", b.data) < 0 ||
+            asprintf(&question, "Trust these %zu certificate%s? [y/N] ", n, n == 1 ? "" : "s") < 0) {
+                buf_free(&b);
+                return -ENOMEM;
+        }
+        buf_free(&b);
+        yes = tty_confirm(text, question);
+        for (size_t i = 0; i < fo->hosts.n; i++) {
+                uint8_t pin[32];
+                unsigned line;
+
+                if (!fo->st[i].unknown)
+                        continue;
+                fo->st[i].declined = yes != 1;
+                if (yes == 1 && fingerprint_parse(fo->st[i].fingerprint, pin) >= 0 &&
+                    known_hosts_add(fo->hosts.hosts[i].key, pin, &line) == -ENOMEM)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int probe_pass(struct fanout *fo, bool *selected) {
+        int r;
+
+        fo->probing = true;
+        r = run_pass(fo, selected);
+        fo->probing = false;
+        if (r >= 0)
+                r = ask_trust(fo);
+        for (size_t i = 0; r >= 0 && i < fo->hosts.n; i++)
+                if (fo->st[i].declined) {
+                        selected[i] = false;
+                        fo->st[i].exit = EXIT_UNREACHABLE;
+                        fo->st[i].reason = strdup("the certificate was not trusted; nothing "
+                                                  "was sent");
+                        if (!fo->o->json && !fo->o->jsonl)
+                                fprintf(stderr, "%s: steward: %s\n", fo->hosts.hosts[i].name,
+                                        fo->st[i].reason ? fo->st[i].reason : "not trusted");
+                        emit(fo, i, NULL);
+                }
+        return r;
+}
+
 static int setup_run(struct fanout *fo) {
         int r;
 
@@ -793,9 +896,6 @@ static int setup_run(struct fanout *fo) {
         fo->st = calloc(fo->hosts.n, sizeof *fo->st);
         if (!fo->st)
                 return -ENOMEM;
-        r = prepare_stdin(fo);
-        if (r < 0)
-                return r;
         fo->multi = curl_multi_init();
         if (!fo->multi)
                 return -ENOMEM;
@@ -853,7 +953,13 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
         }
         if (r >= 0) {
                 memset(all, 1, fo.hosts.n * sizeof *all);
-                r = run_pass(&fo, all);
+                if (login_asks(&fo))
+                        r = probe_pass(&fo, all);
+        }
+        if (r >= 0 && memchr(all, true, fo.hosts.n * sizeof *all)) {
+                r = prepare_stdin(&fo);
+                if (r >= 0)
+                        r = run_pass(&fo, all);
         }
         if (r >= 0 && fo.plan)
                 r = decide(&fo, &pending);

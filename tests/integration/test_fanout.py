@@ -291,3 +291,57 @@ def test_login_to_many_with_one_password(pair):
 
     p = cli(pair, "-H", hosts, "logout", check=0)
     assert not (pair["conf"] / "sessions").read_text().strip()
+
+
+def run_on_pty(fleet, home, args, answers):
+    """Runs steward with a terminal (a pty) as its controlling terminal and
+    standard input; answers each prompt (a text to wait for, what to type)
+    in turn.  Returns (exit status, everything written to the terminal)."""
+    import pty
+    import select
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e.update({"HOME": str(home), "ASAN_OPTIONS": "detect_leaks=1"})
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(str(STEWARD), [str(STEWARD), *args], e)
+    out, pending = b"", list(answers)
+    while True:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, out
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if pending and pending[0][0].encode() in out:
+            os.write(fd, pending.pop(0)[1].encode())
+            out += b"<answered>"
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_login_on_a_terminal_asks_once_for_all_new_certificates(pair):
+    a, b = pair["a"], pair["b"]
+    home = pair["home"].parent / "ttyhome"
+    home.mkdir()
+    code, out = run_on_pty(pair, home, ["-H", f"{a},{b}", "login", "--user", "alice"],
+                           [("Trust these 2 certificates? [y/N] ", "y\n"),
+                            ("Password (for every host): ", "alice-Secret-1\n")])
+    assert code == 0, out
+    assert out.count("Trust these") == 1 and out.count("Password") == 1, out
+    for d, key in zip(pair["daemons"], (a, b)):
+        assert f"{key}  {d.fingerprint}" in out
+    conf = home / ".config" / "steward"
+    assert sorted(l.split()[0] for l in (conf / "sessions").read_text().splitlines()) == \
+        sorted([a, b])
+
+    # Declined: nothing is recorded and no password is asked.
+    home2 = pair["home"].parent / "ttyhome2"
+    home2.mkdir()
+    code, out = run_on_pty(pair, home2, ["-H", f"{a},{b}", "login", "--user", "alice"],
+                           [("Trust these 2 certificates? [y/N] ", "n\n")])
+    assert code == 3 and "Password" not in out, out
+    assert not (home2 / ".config" / "steward" / "sessions").exists()
