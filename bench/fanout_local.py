@@ -65,13 +65,17 @@ def main():
         for r in range(rounds):
             t_fan, p = run(["-H", hosts, "status", "system"], env)
             assert p.returncode == 0, p.stderr[-2000:]
+            t_16, p = run(["--parallel", "16", "-H", hosts, "status", "system"], env)
+            assert p.returncode == 0, p.stderr[-2000:]
             t_seq = 0.0
             for d in daemons:
                 t, q = run(["-H", f"127.0.0.1:{d.port}", "status", "system"], env)
                 assert q.returncode == 0, q.stderr
                 t_seq += t
-            print(f"round {r + 1}: fan-out {t_fan:.3f} s, {n} sequential runs {t_seq:.3f} s, "
-                  f"ratio {t_seq / t_fan:.1f}x, per host {t_fan / n * 1000:.2f} ms")
+            print(f"round {r + 1}: fan-out {t_fan:.3f} s (--parallel 16: {t_16:.3f} s), "
+                  f"{n} sequential runs {t_seq:.3f} s, ratio {t_seq / t_fan:.1f}x "
+                  f"({t_seq / t_16:.1f}x), per host {t_fan / n * 1000:.2f} ms "
+                  f"({t_16 / n * 1000:.2f} ms)")
         closed = ",".join(f"127.0.0.1:{20000 + i}" for i in range(1000))
         for r in range(rounds):
             t, p = run(["-H", closed, "status", "system"], env)
