@@ -73,10 +73,19 @@
 #define TIMEOUT_DEFAULT  30u
 #define TIMEOUT_MAX      3600u
 #define REASONS_SHOWN    3
+#define CAPTURE_MAX      ((size_t)16 * 1024 * 1024)
 /* A fiber whose transfer completed, waiting to be resumed. */
 #define READY ((CURL *)(void *)-1)
 
 struct fanout;
+
+/* A host's stdout or stderr: kept in memory up to CAPTURE_MAX (a server
+ * cannot make the client hold more per host); the rest is dropped, and said. */
+struct capture {
+        char *buf;
+        size_t len, cap;
+        bool truncated;
+};
 
 struct fiber {
         struct fanout *fo;
@@ -89,8 +98,7 @@ struct fiber {
         struct cli cli;
         char **argv;
         FILE *out, *err;
-        char *out_buf, *err_buf;
-        size_t out_len, err_len;
+        struct capture oc, ec; /* what out and err received */
         int stdin_fd;
         struct http_fanout hook;
         CURL *waiting;
@@ -179,6 +187,40 @@ static const char *class_of(int exit) {
                : exit == EXIT_REFUSED   ? "refused"
                : exit == EXIT_USAGE     ? "usage"
                                         : "ok";
+}
+
+/* ---- a host's output ------------------------------------------------- */
+
+static ssize_t capture_write(void *cookie, const char *p, size_t n) {
+        struct capture *c = cookie;
+        size_t take = n;
+
+        if (take > CAPTURE_MAX - c->len) {
+                take = CAPTURE_MAX - c->len;
+                c->truncated = true;
+        }
+        if (c->len + take > c->cap) {
+                size_t cap = c->cap ? c->cap : 4096;
+                char *b;
+
+                while (cap < c->len + take)
+                        cap *= 2;
+                b = realloc(c->buf, cap);
+                if (!b)
+                        return -1;
+                c->buf = b;
+                c->cap = cap;
+        }
+        if (take > 0)
+                memcpy(c->buf + c->len, p, take);
+        c->len += take;
+        return (ssize_t)n; /* the rest is dropped, not an error for the verb */
+}
+
+static FILE *capture_open(struct capture *c) {
+        static const cookie_io_functions_t io = {.write = capture_write};
+
+        return fopencookie(c, "w", io);
 }
 
 /* ---- the coroutines ---------------------------------------------------- */
@@ -298,8 +340,8 @@ static void fiber_free(struct fiber *f) {
                 (void)fclose(f->out);
         if (f->err)
                 (void)fclose(f->err);
-        free(f->out_buf);
-        free(f->err_buf);
+        free(f->oc.buf);
+        free(f->ec.buf);
         if (f->map)
                 (void)munmap(f->map, f->map_size);
         if (f->stdin_fd >= 0)
@@ -325,8 +367,8 @@ static int fiber_new(struct fanout *fo, size_t index, struct fiber **ret) {
                 fiber_free(f);
                 return -ENOMEM;
         }
-        f->out = open_memstream(&f->out_buf, &f->out_len);
-        f->err = open_memstream(&f->err_buf, &f->err_len);
+        f->out = capture_open(&f->oc);
+        f->err = capture_open(&f->ec);
         f->argv = calloc((size_t)fo->nargs + 1, sizeof *f->argv);
         f->stdin_fd = fiber_stdin(fo);
         if (mprotect(f->map, page, PROT_NONE) < 0 || !f->out || !f->err || !f->argv ||
@@ -404,8 +446,8 @@ static json_t *host_object(struct fanout *fo, size_t i, const struct fiber *f) {
         (void)json_object_set_new(o, "exit", json_integer(s->exit));
         if (s->plan)
                 (void)json_object_set(o, "plan", s->plan);
-        if (f && (f->out_len > 0 || s->exit == 0))
-                (void)json_object_set_new(o, "result", output_json(f->out_buf, f->out_len));
+        if (f && (f->oc.len > 0 || s->exit == 0))
+                (void)json_object_set_new(o, "result", output_json(f->oc.buf, f->oc.len));
         if (s->exit != 0) {
                 json_t *e = json_object();
                 (void)json_object_set_new(e, "message",
@@ -429,13 +471,13 @@ static void emit(struct fanout *fo, size_t i, const struct fiber *f) {
                         fputc('\n', fo->real_out);
                         (void)fflush(fo->real_out);
                 }
-                if (f && f->err_len > 0)
-                        print_prefixed(fo->real_err, name, f->err_buf, f->err_len);
+                if (f && f->ec.len > 0)
+                        print_prefixed(fo->real_err, name, f->ec.buf, f->ec.len);
                 return;
         }
         if (f) {
-                print_prefixed(fo->real_out, name, f->out_buf, f->out_len);
-                print_prefixed(fo->real_err, name, f->err_buf, f->err_len);
+                print_prefixed(fo->real_out, name, f->oc.buf, f->oc.len);
+                print_prefixed(fo->real_err, name, f->ec.buf, f->ec.len);
         }
 }
 
@@ -444,11 +486,13 @@ static void finish(struct fanout *fo, struct fiber *f) {
         struct host_state *s = &fo->st[f->index];
         const char *name = fo->hosts.hosts[f->index].name;
 
+        if (f->oc.truncated || f->ec.truncated)
+                fprintf(f->err, "steward: the output was cut at %zu MiB\n", CAPTURE_MAX >> 20);
         (void)fflush(f->out);
         (void)fflush(f->err);
         s->exit = exit_of(f->r);
         free(s->reason);
-        s->reason = s->exit ? first_error_line(f->err_buf, f->err_len) : NULL;
+        s->reason = s->exit ? first_error_line(f->ec.buf, f->ec.len) : NULL;
 
         if (!fo->plan || !f->hook.sent_change) {
                 emit(fo, f->index, f);
@@ -468,14 +512,14 @@ static void finish(struct fanout *fo, struct fiber *f) {
                 return;
         }
         s->plan_ok = s->exit == 0;
-        s->plan = output_json(f->out_buf, f->out_len);
+        s->plan = output_json(f->oc.buf, f->oc.len);
         if (!s->plan_ok) {
                 emit(fo, f->index, f); /* not changed: its plan failed */
                 return;
         }
         if (!fo->o->json && !fo->o->jsonl) {
-                print_prefixed(fo->real_out, name, f->out_buf, f->out_len);
-                print_prefixed(fo->real_err, name, f->err_buf, f->err_len);
+                print_prefixed(fo->real_out, name, f->oc.buf, f->oc.len);
+                print_prefixed(fo->real_err, name, f->ec.buf, f->ec.len);
         }
 }
 

@@ -121,6 +121,11 @@ def test_unreachable_hosts_and_the_worst_exit(fleet):
     # A hanging host's result comes after the ones that answered.
     err = p.stderr
     assert err.index(f"{closed}: steward: cannot connect") < err.index(f"{hang}: steward:")
+    p = cli(fleet, "--jsonl", "--timeout", "2", "-H", f"{hang},{a},{closed}", "status", "system",
+            check=3)
+    objs = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [o["host"] for o in objs][-1] == hang and len(objs) == 3, objs
+    assert objs[-1]["error"]["message"] == "timed out after 2 s (--timeout)", objs
 
 
 def test_json_and_jsonl_shapes(fleet):
