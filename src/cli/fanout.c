@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -137,6 +138,7 @@ struct fanout {
         size_t loop_stack_size;
         FILE *real_out, *real_err;
         int saved_stdin;
+        int null_fd; /* /dev/null: stdin of the hosts that read none */
         char *stdin_data;
         size_t stdin_len;
         bool use_stdin;
@@ -294,7 +296,7 @@ static void resume(struct fanout *fo, struct fiber *f) {
         current = f;
         stdout = f->out;
         stderr = f->err;
-        (void)dup2(f->stdin_fd, STDIN_FILENO);
+        (void)dup2(f->stdin_fd >= 0 ? f->stdin_fd : fo->null_fd, STDIN_FILENO);
         http_set_fanout(&f->hook);
         asan_start(&fo->loop_fake, (char *)f->map + sysconf(_SC_PAGESIZE),
                    f->map_size - (size_t)sysconf(_SC_PAGESIZE));
@@ -313,8 +315,6 @@ static void resume(struct fanout *fo, struct fiber *f) {
 static int fiber_stdin(struct fanout *fo) {
         int fd;
 
-        if (!fo->use_stdin)
-                return open("/dev/null", O_RDONLY | O_CLOEXEC);
         fd = memfd_create("steward-stdin", MFD_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -370,9 +370,10 @@ static int fiber_new(struct fanout *fo, size_t index, struct fiber **ret) {
         f->out = capture_open(&f->oc);
         f->err = capture_open(&f->ec);
         f->argv = calloc((size_t)fo->nargs + 1, sizeof *f->argv);
-        f->stdin_fd = fiber_stdin(fo);
+        /* Its own copy of what stdin held, or the one /dev/null. */
+        f->stdin_fd = fo->use_stdin ? fiber_stdin(fo) : -1;
         if (mprotect(f->map, page, PROT_NONE) < 0 || !f->out || !f->err || !f->argv ||
-            f->stdin_fd < 0 || getcontext(&f->ctx) < 0) {
+            (fo->use_stdin && f->stdin_fd < 0) || getcontext(&f->ctx) < 0) {
                 fiber_free(f);
                 return -ENOMEM;
         }
@@ -928,6 +929,7 @@ static int probe_pass(struct fanout *fo, bool *selected) {
 }
 
 static int setup_run(struct fanout *fo) {
+        struct rlimit rl;
         int r;
 
         if (fo->o->parallel == 0)
@@ -947,6 +949,14 @@ static int setup_run(struct fanout *fo) {
         fo->real_out = stdout;
         fo->real_err = stderr;
         fo->saved_stdin = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+        fo->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fo->null_fd < 0)
+                return -errno;
+        /* A socket per host in flight: use the descriptors we may. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
         fo->plan = plannable(fo);
         return 0;
 }
@@ -956,6 +966,8 @@ static void cleanup_run(struct fanout *fo) {
                 (void)dup2(fo->saved_stdin, STDIN_FILENO);
                 (void)close(fo->saved_stdin);
         }
+        if (fo->null_fd >= 0)
+                (void)close(fo->null_fd);
         if (fo->multi)
                 (void)curl_multi_cleanup(fo->multi);
         for (size_t i = 0; fo->st && i < fo->hosts.n; i++) {
@@ -974,7 +986,7 @@ static void cleanup_run(struct fanout *fo) {
 int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *word, int nargs,
                char **args, char **ret_single) {
         struct fanout fo = {.o = o, .verb = verb, .word = word, .nargs = nargs, .args = args,
-                            .saved_stdin = -1, .t0 = now_s()};
+                            .saved_stdin = -1, .null_fd = -1, .t0 = now_s()};
         _cleanup_free_ bool *all = NULL;
         size_t pending = 0;
         int r;
