@@ -339,6 +339,11 @@ int known_hosts_add(const char *key, const uint8_t pin[32], unsigned *ret_line);
 int session_find(const char *key, char **ret_token, int64_t *ret_expires_at);
 /* Stores the session for key, replacing the one there was. */
 int session_save(const char *key, const char *token, int64_t expires_at);
+/* Between these two, session_save() only keeps the sessions, and
+ * store_batch_end() writes them all in one locked update (a fan-out's
+ * logins). */
+void store_batch_begin(void);
+int store_batch_end(void);
 /* Removes the session for key; *ret_removed says whether there was one. */
 int session_remove(const char *key, bool *ret_removed);
 

@@ -940,6 +940,24 @@ static int probe_pass(struct fanout *fo, bool *selected) {
         return r;
 }
 
+/* The first pass; logins store their sessions in one update at its end. */
+static int run_logged_pass(struct fanout *fo, const bool *selected) {
+        bool login = fo->verb && STREQ(fo->verb->name, "login");
+        int r, k;
+
+        if (login)
+                store_batch_begin();
+        r = run_pass(fo, selected);
+        if (login) {
+                k = store_batch_end();
+                if (r >= 0 && k < 0) {
+                        fputs("steward: the sessions of this login were not saved\n", stderr);
+                        r = k == -ENOMEM ? k : -EIO;
+                }
+        }
+        return r;
+}
+
 static int setup_run(struct fanout *fo) {
         struct rlimit rl;
         int r;
@@ -1027,7 +1045,7 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
         if (r >= 0 && memchr(all, true, fo.hosts.n * sizeof *all)) {
                 r = prepare_stdin(&fo);
                 if (r >= 0)
-                        r = run_pass(&fo, all);
+                        r = run_logged_pass(&fo, all);
         }
         if (r >= 0 && fo.plan)
                 r = decide(&fo, &pending);
