@@ -7,7 +7,9 @@
  * `settings` and `command`; login.c runs `login` and `logout` (trust on
  * first use, password prompts); tokens.c and audit.c run `token` and
  * `audit`; discover.c runs `discover` (UDP, no connection to a server);
- * store.c keeps the files under ~/.config/steward (known_hosts, sessions);
+ * store.c keeps the files under ~/.config/steward (known_hosts, sessions,
+ * hosts, discovered); fanout.c runs one command on many hosts (-H a,b,@group,
+ * whose lists hosts.c expands);
  * http.c is the transport
  * (libcurl, with the certificate pinning done inside the TLS handshake).
  *
