@@ -1018,10 +1018,17 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
         struct fanout fo = {.o = o, .verb = verb, .word = word, .nargs = nargs, .args = args,
                             .saved_stdin = -1, .null_fd = -1, .t0 = now_s()};
         _cleanup_free_ bool *all = NULL;
+        const char *env_token = getenv("STEWARD_TOKEN");
         size_t pending = 0;
         int r;
 
         *ret_single = NULL;
+        /* A token belongs to one server: sent to every host, each of them
+         * could use it against the one it belongs to. */
+        if (o->token_arg || o->token_file || (env_token && env_token[0]))
+                return usage_error("a token is one server's: with several hosts each uses its own "
+                                   "session (steward -H HOSTS login), not --token, --token-file "
+                                   "or STEWARD_TOKEN");
         if (o->parallel > PARALLEL_MAX || o->timeout_s > TIMEOUT_MAX)
                 return usage_error("--parallel is at most %u, --timeout at most %u s",
                                    PARALLEL_MAX, TIMEOUT_MAX);

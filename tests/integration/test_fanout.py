@@ -371,3 +371,15 @@ def test_stdin_goes_to_every_host_and_a_failed_plan_changes_nothing(fleet):
     cli(fleet, "--timeout", "3601", "-H", f"{a},{b}", "list", check=2)
     p = cli(fleet, "-H", f"{a},{b}", "logs", "-f", check=2)
     assert "one host" in p.stderr
+
+
+def test_a_token_is_never_sent_to_several_hosts(fleet):
+    a, b = fleet["a"], fleet["b"]
+    token = fleet["daemons"][0].token
+    p = cli(fleet, "--token", token, "-H", f"{a},{b}", "list", check=2)
+    assert "a token is one server's" in p.stderr
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e.update({"HOME": str(fleet["home"]), "STEWARD_TOKEN": token})
+    p = subprocess.run([str(STEWARD), "-H", f"{a},{b}", "list"], capture_output=True, text=True,
+                       env=e, timeout=60)
+    assert p.returncode == 2 and "a token is one server's" in p.stderr
