@@ -861,14 +861,19 @@ static int finish_run(struct fanout *fo, size_t pending) {
                                                                                           : -EREMOTEIO;
 }
 
-/* login on a terminal without --yes: every host's certificate first, then
- * one question for all the new ones. */
+/* login with a terminal (as for one host: /dev/tty, even when stdin is a
+ * pipe) and without --yes: every host's certificate first, then one
+ * question for all the new ones. */
 static bool login_asks(const struct fanout *fo) {
         const char *env = getenv("STEWARD_ACCEPT_NEW");
+        int tty;
 
-        if (!fo->verb || !STREQ(fo->verb->name, "login") || !isatty(STDIN_FILENO) ||
-            (env && STREQ(env, "1")))
+        if (!fo->verb || !STREQ(fo->verb->name, "login") || (env && STREQ(env, "1")))
                 return false;
+        tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (tty < 0)
+                return false;
+        (void)close(tty);
         for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
                 if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
                         return false;
