@@ -249,3 +249,145 @@ def test_own_answer_is_not_a_peer(make_daemon, lo_ns):
     groups = sd(d)
     assert [g["labels"]["__meta_steward_source"] for g in groups] == ["self"], groups
     d.check_clean_exit()
+
+
+# --- three daemons on a bridge (fleet_ns.py) ---
+
+from fleet_ns import fleet3  # noqa: E402,F401 (the module-scoped fixture)
+
+
+def peers_of(groups):
+    return [g for g in groups if g["labels"]["__meta_steward_source"] == "discovery"]
+
+
+@pytest.mark.namespaces
+def test_fleet_peers_on_and_off(fleet3):
+    m1, others = fleet3.members[0], fleet3.members[1:]
+    groups = m1.https("GET", "/api/v1/sd").json
+    assert len(groups) == 1
+    check_group(groups[0], m1.addr, "self")
+    assert groups[0]["labels"]["__meta_steward_fingerprint"] == m1.daemon.fingerprint
+
+    m1.https("PATCH", "/api/v1/modules/stewardd/settings",
+             {"discovery:sd_peers": True, "discovery:sd_interval": 2})
+    want = sorted((m.addr, m.daemon.fingerprint) for m in others)
+
+    def found():
+        g = m1.https("GET", "/api/v1/sd").json
+        got = sorted((p["targets"][0], p["labels"]["__meta_steward_fingerprint"])
+                     for p in peers_of(g))
+        return g if got == want else None
+
+    groups = wait_for(found, "both other members listed as peers")
+    assert groups[0]["targets"] == [m1.addr]
+    assert groups[0]["labels"]["__meta_steward_source"] == "self"
+    for p in peers_of(groups):
+        check_group(p, p["targets"][0], "discovery")
+    # One row per server, never this server again.
+    fps = [g["labels"]["__meta_steward_fingerprint"] for g in groups]
+    assert len(fps) == len(set(fps)) == 3
+    # The others still list only themselves: the setting is per server.
+    for m in others:
+        assert len(m.https("GET", "/api/v1/sd").json) == 1
+
+    m1.https("PATCH", "/api/v1/modules/stewardd/settings", {"discovery:sd_peers": False})
+    wait_for(lambda: len(m1.https("GET", "/api/v1/sd").json) == 1, "peers forgotten", timeout=5)
+
+
+PROMETHEUS = "/usr/bin/prometheus"
+
+
+def prom_get(port, path):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        return json.loads(r.read())
+
+
+@pytest.mark.namespaces
+def test_real_prometheus_finds_and_scrapes_every_member(fleet3, tmp_path):
+    if not os.access(PROMETHEUS, os.X_OK):
+        pytest.skip("needs prometheus (scripts/install-deps.sh test)")
+    from conftest import free_port
+    members = fleet3.members
+    m1 = members[0]
+    # Scrapes come from the host's address on the bridge, without a token
+    # (a token is one server's); the discovery request carries m1's monitor
+    # token.
+    for m in members:
+        r = m.https("PATCH", "/api/v1/modules/stewardd/settings",
+                    {"metrics:allow_from": [f"{fleet3.host_ip}/32"]})
+        assert r.status == 200, r
+    m1.https("PATCH", "/api/v1/modules/stewardd/settings",
+             {"discovery:sd_peers": True, "discovery:sd_interval": 2})
+    token = tmp_path / "sd.token"
+    token.write_text(monitor_token(m1.daemon) + "\n")
+    fps = "|".join(m.daemon.fingerprint for m in members)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"""
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: steward
+    http_sd_configs:
+      - url: https://{m1.addr}/api/v1/sd
+        refresh_interval: 1s
+        authorization:
+          type: Bearer
+          credentials_file: {token}
+        tls_config:
+          ca_file: {fleet3.ca_cert}
+    tls_config:
+      ca_file: {fleet3.ca_cert}
+    relabel_configs:
+      - source_labels: [__meta_steward_fingerprint]
+        regex: "({fps})"
+        action: keep
+      - source_labels: [__meta_steward_host]
+        target_label: host
+""")
+    port = free_port()
+    log = open(tmp_path / "prometheus.log", "wb")
+    p = subprocess.Popen([PROMETHEUS, f"--config.file={config}",
+                          f"--storage.tsdb.path={tmp_path / 'data'}",
+                          f"--web.listen-address=127.0.0.1:{port}"],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        want = sorted(m.addr for m in members)
+
+        def all_up():
+            assert p.poll() is None, (tmp_path / "prometheus.log").read_text()[-4000:]
+            try:
+                t = prom_get(port, "/api/v1/targets")["data"]["activeTargets"]
+            except OSError:
+                return None
+            up = sorted(x["labels"]["instance"] for x in t if x["health"] == "up")
+            return t if up == want and len(t) == len(want) else None
+
+        targets = wait_for(all_up, "every member up in Prometheus", timeout=60)
+        for t in targets:
+            assert t["scrapeUrl"] == f"https://{t['labels']['instance']}/metrics"
+            assert t["discoveredLabels"]["__meta_steward_fingerprint"] in fps
+
+        def query(q):
+            r = prom_get(port, f"/api/v1/query?query={q}")
+            assert r["status"] == "success", r
+            return {x["metric"]["instance"]: x["value"][1] for x in r["data"]["result"]}
+
+        up = wait_for(lambda: (u := query("up")) and sorted(u) == want and u, "up for each")
+        assert set(up.values()) == {"1"}, up
+        load = wait_for(lambda: (v := query("node_load1")) and sorted(v) == want and v,
+                        "node_load1 of each member")
+        for v in load.values():
+            assert float(v) >= 0
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log.close()
+        for m in members:
+            m.https("PATCH", "/api/v1/modules/stewardd/settings",
+                    {"metrics:allow_from": [], "discovery:sd_peers": False})
