@@ -38,6 +38,7 @@
 #define SD_LISTENERS_MAX 16
 #define SD_COLLECT_MS    1000 /* how long a sweep waits for answers */
 #define SD_TICK_MS       1000 /* how often the settings are read */
+#define SD_BATCH         64   /* datagrams read per socket per wake-up */
 
 static struct {
         pthread_t thread;
@@ -122,10 +123,12 @@ static bool stop_requested(int ms) {
         return r > 0;
 }
 
+/* At most SD_BATCH datagrams a call, so that a flood of them cannot keep
+ * the sweep past its deadline (or sd_stop() waiting). */
 static void receive(int fd, const uint8_t nonce[DISCOVERY_NONCE_LEN], struct sd_peers *found) {
         uint8_t buf[DISCOVERY_DATAGRAM_MAX];
 
-        for (;;) {
+        for (int i = 0; i < SD_BATCH; i++) {
                 struct sockaddr_storage src = {0};
                 socklen_t src_len = sizeof src;
                 struct discovery_answer a;
