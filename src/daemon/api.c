@@ -1248,8 +1248,7 @@ static const struct route routes[] = {
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback, .params = "id",
          .summary = "Roll a change back (?dry_run=1: the plan only)", .response = "Plan", .flags = "dry_run"},
         {"GET", "api/v1/sd", ROLE_MONITOR, h_sd,
-         .summary = "Prometheus HTTP service discovery: this server, then the peers its "
-                    "discovery found (stewardd:discovery:sd_peers)",
+         .summary = "Prometheus HTTP service discovery: this server, then the peers its discovery found (stewardd:discovery:sd_peers)",
          .response = "SdTargetGroups"},
         {"GET", "api/v1/events", ROLE_MONITOR, h_events,
          .summary = "Server-Sent Events (?types=a,b&last_event_id=; a filtered type's own arguments)", .response = "EventStream", .query = "types last_event_id"},
