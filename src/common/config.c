@@ -151,7 +151,7 @@ static const setting_def_t rows[] = {
          .min = 0,
          .max = STEWARD_MAX_GROUPS,
          .description = "Networks (CIDR, e.g. \"10.0.0.5/32\") whose clients may read GET /metrics "
-                        "without a token; empty: none",
+                        "and GET /api/v1/sd without a token; empty: none",
          .valid_string = valid_network,
          FIELD(scrape_allow_from)},
         UINT_SETTING("limits:max_event_subscribers", max_event_subscribers, 0, 100000, 1024,
