@@ -356,11 +356,22 @@ class Fleet:
         with ThreadPoolExecutor(parallel) as pool:
             return list(pool.map(one, self.members))
 
+    def admin_session(self, m):
+        """A session of fleetadmin on member m (a password login), made once."""
+        cache = self.__dict__.setdefault("_sessions", {})
+        if m.index not in cache:
+            r = m.https("POST", "/api/v1/login", {"user": ADMIN, "password": PASSWORD},
+                        token=False)
+            assert r.status == 200, (m, r)
+            cache[m.index] = r.json["token"]
+        return cache[m.index]
+
     def api_tokens(self, role="admin", name="fleet", parallel=16):
-        """{member: token}: an API token of that role made on every member
-        (POST /api/v1/tokens with the admin session)."""
+        """{member: token}: an API token of that role, fleetadmin's, made on
+        every member (POST /api/v1/tokens)."""
         def one(m):
-            r = m.https("POST", "/api/v1/tokens", {"name": name, "role": role})
+            r = m.https("POST", "/api/v1/tokens", {"name": name, "role": role},
+                        token=self.admin_session(m))
             assert r.status == 200, (m, r)
             return m, r.json["token"]
         with ThreadPoolExecutor(parallel) as pool:
