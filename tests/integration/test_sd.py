@@ -7,6 +7,7 @@ discovery requests, its own answer never counted, peers expiring and
 forgotten.  Across three daemons of the fleet fixture (fleet_ns.py): peers
 found on a bridge, and a real Prometheus (Debian's) that finds every member
 through one member's /api/v1/sd and scrapes them all."""
+import contextlib
 import json
 import os
 import secrets
@@ -136,13 +137,14 @@ def lo_ns():
 FAKE_PEER = r"""
 import socket, struct, sys
 port, host, fp, tcp_port = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+bind = sys.argv[5]
 def answer(nonce, host):
     f = b""
     for t, v in ((1, host), (2, "9.9.9"), (3, fp)):
         f += bytes([t, len(v)]) + v.encode()
     return b"STWD" + bytes([1, 2]) + struct.pack(">H", 0) + nonce + struct.pack(">H", tcp_port) + f
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", port))
+s.bind((bind, port))
 print("ready", flush=True)
 while True:
     data, src = s.recvfrom(2048)
@@ -154,9 +156,9 @@ while True:
 
 
 class FakePeer:
-    def __init__(self, ns, port, host, fp, tcp_port):
+    def __init__(self, ns, port, host, fp, tcp_port, bind="127.0.0.1"):
         self.p = subprocess.Popen(in_ns(ns)([sys.executable, "-c", FAKE_PEER, port, host, fp,
-                                             tcp_port]),
+                                             tcp_port, bind]),
                                   stdout=subprocess.PIPE, text=True)
         assert self.p.stdout.readline().strip() == "ready"
 
@@ -303,57 +305,88 @@ def prom_get(port, path):
         return json.loads(r.read())
 
 
-@pytest.mark.namespaces
-def test_real_prometheus_finds_and_scrapes_every_member(fleet3, tmp_path):
-    if not os.access(PROMETHEUS, os.X_OK):
-        pytest.skip("needs prometheus (scripts/install-deps.sh test)")
-    from conftest import free_port
-    members = fleet3.members
-    m1 = members[0]
-    # Scrapes come from the host's address on the bridge, without a token
-    # (a token is one server's); the discovery request carries m1's monitor
-    # token.
-    for m in members:
-        r = m.https("PATCH", "/api/v1/modules/stewardd/settings",
-                    {"metrics:allow_from": [f"{fleet3.host_ip}/32"]})
-        assert r.status == 200, r
-    m1.https("PATCH", "/api/v1/modules/stewardd/settings",
-             {"discovery:sd_peers": True, "discovery:sd_interval": 2})
-    token = tmp_path / "sd.token"
-    token.write_text(monitor_token(m1.daemon) + "\n")
-    fps = "|".join(m.daemon.fingerprint for m in members)
-    config = tmp_path / "prometheus.yml"
-    config.write_text(f"""
+def prometheus_config(sd_url, token_file, ca_file, fingerprints):
+    """docs/prometheus/prometheus.yml's shape, with test intervals."""
+    return f"""
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
   - job_name: steward
     http_sd_configs:
-      - url: https://{m1.addr}/api/v1/sd
+      - url: {sd_url}
         refresh_interval: 1s
         authorization:
           type: Bearer
-          credentials_file: {token}
+          credentials_file: {token_file}
         tls_config:
-          ca_file: {fleet3.ca_cert}
+          ca_file: {ca_file}
     tls_config:
-      ca_file: {fleet3.ca_cert}
+      ca_file: {ca_file}
     relabel_configs:
       - source_labels: [__meta_steward_fingerprint]
-        regex: "({fps})"
+        regex: "({'|'.join(fingerprints)})"
         action: keep
       - source_labels: [__meta_steward_host]
         target_label: host
-""")
+"""
+
+
+@contextlib.contextmanager
+def prometheus(tmp_path, config_text):
+    """Debian's Prometheus on 127.0.0.1:PORT, its storage in tmp_path;
+    stopped (and waited for) on the way out, whatever happened."""
+    from conftest import free_port
+    config = tmp_path / "prometheus.yml"
+    config.write_text(config_text)
     port = free_port()
-    log = open(tmp_path / "prometheus.log", "wb")
-    p = subprocess.Popen([PROMETHEUS, f"--config.file={config}",
-                          f"--storage.tsdb.path={tmp_path / 'data'}",
-                          f"--web.listen-address=127.0.0.1:{port}"],
-                         stdout=log, stderr=subprocess.STDOUT)
-    try:
-        want = sorted(m.addr for m in members)
+    with open(tmp_path / "prometheus.log", "wb") as log:
+        p = subprocess.Popen([PROMETHEUS, f"--config.file={config}",
+                              f"--storage.tsdb.path={tmp_path / 'data'}",
+                              f"--web.listen-address=127.0.0.1:{port}"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield p, port
+        finally:
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+@pytest.mark.namespaces
+def test_real_prometheus_finds_and_scrapes_every_member(fleet3, tmp_path):
+    if not os.access(PROMETHEUS, os.X_OK):
+        pytest.skip("needs prometheus (scripts/install-deps.sh test)")
+    members = fleet3.members
+    m1 = members[0]
+    want = sorted(m.addr for m in members)
+    with contextlib.ExitStack() as undo:
+        # Scrapes come from the host's address on the bridge, without a
+        # token (a token is one server's); the discovery request carries
+        # m1's monitor token.
+        for m in members:
+            undo.callback(m.https, "PATCH", "/api/v1/modules/stewardd/settings",
+                          {"metrics:allow_from": [], "discovery:sd_peers": False})
+            r = m.https("PATCH", "/api/v1/modules/stewardd/settings",
+                        {"metrics:allow_from": [f"{fleet3.host_ip}/32"]})
+            assert r.status == 200, r
+        m1.https("PATCH", "/api/v1/modules/stewardd/settings",
+                 {"discovery:sd_peers": True, "discovery:sd_interval": 2})
+        # Someone else on the bridge answers discovery too: listed by m1,
+        # dropped by the relabel rule that keeps the fingerprints we know.
+        ns, intruder_ip = fleet3.add_ns("intruder")
+        intruder = FakePeer(ns, 660, "intruder", "SHA256:" + "ee" * 32, 660, bind="0.0.0.0")
+        undo.callback(intruder.stop)
+        wait_for(lambda: len(m1.https("GET", "/api/v1/sd").json) == 4,
+                 "the three members and the intruder listed")
+        token = tmp_path / "sd.token"
+        token.write_text(monitor_token(m1.daemon) + "\n")
+        fps = [m.daemon.fingerprint for m in members]
+        p, port = undo.enter_context(prometheus(tmp_path, prometheus_config(
+            f"https://{m1.addr}/api/v1/sd", token, fleet3.ca_cert, fps)))
 
         def all_up():
             assert p.poll() is None, (tmp_path / "prometheus.log").read_text()[-4000:]
@@ -368,6 +401,9 @@ scrape_configs:
         for t in targets:
             assert t["scrapeUrl"] == f"https://{t['labels']['instance']}/metrics"
             assert t["discoveredLabels"]["__meta_steward_fingerprint"] in fps
+            assert t["labels"]["host"] == t["discoveredLabels"]["__meta_steward_host"]
+        dropped = prom_get(port, "/api/v1/targets?state=dropped")["data"]["droppedTargets"]
+        assert [t["discoveredLabels"]["__address__"] for t in dropped] == [f"{intruder_ip}:660"]
 
         def query(q):
             r = prom_get(port, f"/api/v1/query?query={q}")
@@ -380,14 +416,3 @@ scrape_configs:
                         "node_load1 of each member")
         for v in load.values():
             assert float(v) >= 0
-    finally:
-        p.terminate()
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        log.close()
-        for m in members:
-            m.https("PATCH", "/api/v1/modules/stewardd/settings",
-                    {"metrics:allow_from": [], "discovery:sd_peers": False})
