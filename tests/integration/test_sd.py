@@ -306,30 +306,23 @@ def prom_get(port, path):
 
 
 def prometheus_config(sd_url, token_file, ca_file, fingerprints):
-    """docs/prometheus/prometheus.yml's shape, with test intervals."""
-    return f"""
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: steward
-    http_sd_configs:
-      - url: {sd_url}
-        refresh_interval: 1s
-        authorization:
-          type: Bearer
-          credentials_file: {token_file}
-        tls_config:
-          ca_file: {ca_file}
-    tls_config:
-      ca_file: {ca_file}
-    relabel_configs:
-      - source_labels: [__meta_steward_fingerprint]
-        regex: "({'|'.join(fingerprints)})"
-        action: keep
-      - source_labels: [__meta_steward_host]
-        target_label: host
-"""
+    """docs/prometheus/prometheus.yml itself, its example names replaced by the
+    test's, and 1 s intervals."""
+    from conftest import ROOT
+    text = "".join(l for l in (ROOT / "docs" / "prometheus" / "prometheus.yml")
+                   .read_text().splitlines(keepends=True) if not l.lstrip().startswith("#"))
+    import re
+    for old, new in [("https://web1.example.net:660/api/v1/sd", sd_url),
+                     ("/etc/prometheus/steward-sd.token", str(token_file)),
+                     ("scrape_interval: 15s", "scrape_interval: 1s\n  scrape_timeout: 1s"),
+                     ("refresh_interval: 60s", "refresh_interval: 1s")]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    assert text.count("/etc/prometheus/steward-ca.pem") == 2
+    text = text.replace("/etc/prometheus/steward-ca.pem", str(ca_file))
+    text, n = re.subn(r'regex: "SHA256:\([^"]*\)"', f'regex: "({"|".join(fingerprints)})"', text)
+    assert n == 1
+    return text
 
 
 @contextlib.contextmanager
