@@ -11,13 +11,15 @@ import contextlib
 import json
 import os
 import secrets
+import re
 import shutil
-import struct
 import subprocess
 import sys
 import time
 
 import pytest
+
+from fleet_ns import fleet3  # noqa: F401 (the module-scoped fixture of three daemons)
 
 FP_RE = r"^SHA256:[0-9a-f]{64}$"
 
@@ -45,7 +47,6 @@ def check_group(g, target, source, version="0.1.0"):
     assert labels["__metrics_path__"] == "/metrics"
     assert labels["__meta_steward_source"] == source
     assert labels["__meta_steward_version"] == version
-    import re
     assert re.match(FP_RE, labels["__meta_steward_fingerprint"]), labels
     assert 1 <= len(labels["__meta_steward_host"]) <= 64
     assert all(isinstance(v, str) for v in labels.values())
@@ -255,8 +256,6 @@ def test_own_answer_is_not_a_peer(make_daemon, lo_ns):
 
 # --- three daemons on a bridge (fleet_ns.py) ---
 
-from fleet_ns import fleet3  # noqa: E402,F401 (the module-scoped fixture)
-
 
 def peers_of(groups):
     return [g for g in groups if g["labels"]["__meta_steward_source"] == "discovery"]
@@ -311,7 +310,6 @@ def prometheus_config(sd_url, token_file, ca_file, fingerprints):
     from conftest import ROOT
     text = "".join(l for l in (ROOT / "docs" / "prometheus" / "prometheus.yml")
                    .read_text().splitlines(keepends=True) if not l.lstrip().startswith("#"))
-    import re
     for old, new in [("https://web1.example.net:660/api/v1/sd", sd_url),
                      ("/etc/prometheus/steward-sd.token", str(token_file)),
                      ("scrape_interval: 15s", "scrape_interval: 1s\n  scrape_timeout: 1s"),
