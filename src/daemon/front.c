@@ -144,9 +144,11 @@ static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
         return 0;
 }
 
-/* What stewardd's fullstatus adds while running: the discovery counters. */
+/* What stewardd's fullstatus adds while running: the discovery counters
+ * and those of GET /api/v1/sd's sweeps. */
 static json_t *live_facts(void) {
-        return json_pack("{s:o}", "discovery_counters", discovery_counters_json());
+        return json_pack("{s:o, s:o}", "discovery_counters", discovery_counters_json(),
+                         "service_discovery", sd_counters_json());
 }
 
 /* How modules' background work reaches the helper (module.h,

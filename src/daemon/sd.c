@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ static struct {
         pthread_mutex_t lock; /* guards peers */
         struct sd_peers peers;
         bool failing; /* the last sweep could not send: logged once */
+        _Atomic uint64_t sweeps, sweeps_unsent;
 } S = {.stop_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint16_t port_of(const struct sockaddr_storage *ss) {
@@ -211,7 +213,9 @@ static bool sweep(void) {
                 return true;
         fds[0] = discovery_sweep_socket(AF_INET);
         fds[1] = discovery_sweep_socket(AF_INET6);
+        atomic_fetch_add(&S.sweeps, 1);
         if (send_requests(fds, packet, len) == 0) {
+                atomic_fetch_add(&S.sweeps_unsent, 1);
                 if (!S.failing)
                         log_warning("discovery for GET /api/v1/sd: no request could be sent; "
                                     "peers expire until one can");
@@ -317,4 +321,15 @@ void sd_stop(void) {
         S.stop_fd = -1;
         S.running = false;
         forget_peers();
+}
+
+json_t *sd_counters_json(void) {
+        size_t peers;
+
+        pthread_mutex_lock(&S.lock);
+        peers = S.peers.n;
+        pthread_mutex_unlock(&S.lock);
+        return json_pack("{s:I, s:I, s:I}", "peers", (json_int_t)peers, "sweeps",
+                         (json_int_t)atomic_load(&S.sweeps), "sweeps_unsent",
+                         (json_int_t)atomic_load(&S.sweeps_unsent));
 }

@@ -34,3 +34,8 @@ void sd_stop(void);
 /* GET /api/v1/sd's answer for a request that came on the connection
  * conn_fd, as a new JSON array; NULL on allocation failure. */
 json_t *sd_targets_json(int conn_fd);
+
+/* For stewardd's full status, as a new JSON object: {"peers" (listed now),
+ * "sweeps" (since the front started), "sweeps_unsent" (of those, the ones
+ * that could send no request)}. */
+json_t *sd_counters_json(void);

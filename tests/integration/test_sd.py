@@ -217,6 +217,8 @@ def test_sweep_finds_a_peer_and_forgets_it(make_daemon, lo_ns):
         # Still one row after more sweeps (answers merged, not appended).
         time.sleep(2.5)
         assert len(sd(d)) == 2
+        facts = d.unix("GET", "/api/v1/modules/stewardd?full=1").json["service_discovery"]
+        assert facts["peers"] == 1 and facts["sweeps"] >= 2 and facts["sweeps_unsent"] == 0
 
         # Off: forgotten within a second or so; on again: found again.
         admin_patch(d, {"discovery:sd_peers": False}, via_unix=True)
@@ -247,6 +249,8 @@ def test_own_answer_is_not_a_peer(make_daemon, lo_ns):
     # Off by default: no sweep, so its own responder answers nothing.
     time.sleep(2.5)
     assert answered() == 0
+    facts = d.unix("GET", "/api/v1/modules/stewardd?full=1").json["service_discovery"]
+    assert facts == {"peers": 0, "sweeps": 0, "sweeps_unsent": 0}
     admin_patch(d, {"discovery:sd_peers": True}, via_unix=True)
     wait_for(lambda: answered() >= 2, "two sweeps answered by its own responder")
     groups = sd(d)
