@@ -96,8 +96,8 @@ static void check_peer(const uint8_t *data, size_t size) {
         list = json_array();
         if (!list || sd_peers_append_json(&table, list) < 0 || json_array_size(list) != 1)
                 abort();
-        host = json_string_value(json_object_get(
-                json_object_get(json_array_get(list, 0), "labels"), "__meta_steward_host"));
+        host = json_string_value(json_object_get(json_object_get(json_array_get(list, 0), "labels"),
+                                                 "__meta_steward_host"));
         if (!host || strcmp(host, a.host) != 0)
                 abort();
         json_decref(list);

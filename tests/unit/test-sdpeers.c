@@ -88,8 +88,8 @@ static void test_expiry_after_missed_sweeps(void **state) {
                           (const char *[]){"10.0.0.9:660"}, 1);
         assert_int_equal(table.n, 2);
         /* The SD_PEER_MISSES-th sweep in a row without it: gone, order kept. */
-        one_sweep(&table, (const struct discovery_answer *[]){&b},
-                  (const char *[]){"10.0.0.9:660"}, 1);
+        one_sweep(&table, (const struct discovery_answer *[]){&b}, (const char *[]){"10.0.0.9:660"},
+                  1);
         assert_int_equal(table.n, 1);
         assert_string_equal(table.p[0].host, "web2");
         /* Empty sweeps empty the table in the end. */
