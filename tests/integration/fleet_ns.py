@@ -56,6 +56,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -117,7 +118,19 @@ class FleetDaemon(NetDaemon):
         return fingerprint_of(self.cert_path)
 
     def wait_ready(self, timeout=60):
-        super().wait_ready(timeout)
+        """Up when its port takes connections: "listening on" is a notice,
+        which a fleet whose log_level is "warning" (the bench) never logs."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"stewardd exited {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                with socket.create_connection((self.addr, self.port), timeout=1):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"stewardd did not start:\n{self.log_text()[-3000:]}")
 
 
 def fingerprint_of(cert_path):
