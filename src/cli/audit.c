@@ -374,7 +374,7 @@ static int audit_rollback(struct cli *c, int argc, char **argv) {
                 size_t n = print_file_diffs(json_object_get(answer, "files"));
 
                 format_cell(json_object_get(answer, "record"), record);
-                if (dry_run)
+                if (dry_run || c->dry_run)
                         fprintf(stderr,
                                 "steward: dry run: %zu file(s) would be restored; nothing was "
                                 "changed\n",

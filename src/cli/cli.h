@@ -103,6 +103,20 @@ int http_stream_request(struct http_client *c, const char *method, const char *t
                         int (*on_data)(const char *p, size_t n, void *arg), void *arg,
                         long *ret_status, char **ret_body, size_t *ret_len);
 
+/* Fan-out (fanout.c): while a host runs, its transfers go through perform
+ * (a CURL easy handle, its error buffer; returns a CURLcode) instead of
+ * curl_easy_perform, and in a plan every request but a GET gets dry_run=1. */
+struct http_fanout {
+        int (*perform)(void *curl, char *errbuf, void *arg);
+        void *arg;
+        bool plan;          /* add dry_run=1 to the requests that change something */
+        bool sent_change;   /* a request that changes something was made (as a dry run) */
+        bool added_dry_run; /* … and dry_run=1 was added to it */
+        bool no_dry_run;    /* … and its route refused the dry run */
+        char change[256];   /* "METHOD TARGET" of the last such request */
+};
+void http_set_fanout(struct http_fanout *f);
+
 enum http_failure http_client_failure(const struct http_client *c);
 const char *http_client_error(const struct http_client *c);
 /* The fingerprint of the certificate the server presented in the last
@@ -128,6 +142,9 @@ struct cli_options {
         const char *token_file;
         const char *fingerprint;
         bool json;
+        /* Fan-out (several hosts): fanout.c. */
+        bool jsonl, yes, dry_run;
+        unsigned parallel, timeout_s;
 };
 
 enum pin_source {
@@ -148,6 +165,8 @@ struct cli {
         bool json;       /* --json */
         bool tcp;        /* over TLS (-H, or the host of login/logout) */
         bool logging_in; /* a 401 is a failed login, not a missing token */
+        bool dry_run;    /* a plan across hosts (fanout.c): http.c sends each change
+                          * with dry_run=1; print what would change */
         char *where;     /* for messages: the socket path, or the host's key
                           * "host:port" / "[v6]:port" (lowercase), which is
                           * also how known_hosts and sessions name it */
@@ -323,6 +342,12 @@ int session_save(const char *key, const char *token, int64_t expires_at);
 /* Removes the session for key; *ret_removed says whether there was one. */
 int session_remove(const char *key, bool *ret_removed);
 
+/* Reads the store file name whole ("hosts", "discovered"): 0 with *ret
+ * NULL when it does not exist. */
+int store_read(const char *name, char **ret, size_t *ret_len);
+/* Replaces the store file name with text, atomically, under the lock. */
+int store_replace(const char *name, const char *text, size_t len);
+
 /* True if t can be a bearer token: 1..TOKEN_MAX printable ASCII, no space. */
 bool token_chars_ok(const char *t);
 
@@ -332,6 +357,9 @@ int verb_login(struct cli *c, int argc, char **argv);
 /* A secret: asked on the terminal without echo when stdin is one, else
  * read as one line from stdin.  Usage errors for none, empty or too long. */
 int read_secret(const char *prompt, char *dst, size_t cap);
+/* Shows text on the terminal and asks question: 1 for y/yes, 0 for anything
+ * else, -ENOTTY without a terminal. */
+int tty_confirm(const char *text, const char *question);
 
 /* --- accounts.c --- */
 
@@ -364,6 +392,17 @@ int verb_traceroute(struct cli *c, int argc, char **argv);
 int verb_lookup(struct cli *c, int argc, char **argv);
 int verb_portcheck(struct cli *c, int argc, char **argv);
 int verb_netinfo(struct cli *c, int argc, char **argv);
+
+/* --- fanout.c --- */
+
+struct verb_def;
+/* True when -H names more than one host or any @group. */
+bool fanout_wanted(const char *host_arg);
+/* Expands o->host_arg; with exactly one host, *ret_single is its key (run
+ * as today) and 0 is returned; else runs the command on every host (verb
+ * NULL: the collection word) and returns the worst host's result. */
+int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *word, int nargs,
+               char **args, char **ret_single);
 
 /* --- history.c --- */
 

@@ -1033,7 +1033,7 @@ static int run_write(struct cli *c, const char *collection, json_t *schema, json
         secret = sget(answer, "password");
         if (c->json)
                 r = print_json(answer);
-        else if (p->dry_run)
+        else if (p->dry_run || c->dry_run)
                 print_plan(json_object_get(answer, "plan"));
         else
                 print_written(collection, schema, answer);
@@ -1121,7 +1121,8 @@ static int run_action(struct cli *c, const char *collection, json_t *schema, jso
                 else if (c->json)
                         r = print_json(answer);
                 else
-                        r = print_action(collection, p->pos[i], schema, answer, p->dry_run);
+                        r = print_action(collection, p->pos[i], schema, answer,
+                                         p->dry_run || c->dry_run);
                 json_decref(answer);
         }
         if (c->json && p->npos > 1 && json_array_size(all) > 0) {
@@ -1226,7 +1227,7 @@ static int run_command(struct cli *c, const char *collection, json_t *schema, js
         snprintf(prefix, sizeof prefix, "%s:%s", collection, sget(verb, "name") ?: "");
         r = c->json ? print_json(answer) : print_kv(prefix, answer);
         json_decref(answer);
-        if (r >= 0 && p->dry_run && !c->json)
+        if (r >= 0 && (p->dry_run || c->dry_run) && !c->json)
                 fprintf(stderr, "steward: dry run: nothing was changed\n");
         return r;
 }

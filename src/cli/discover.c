@@ -35,6 +35,7 @@
 #include "cli.h"
 #include "common/discovery.h"
 #include "common/discoverysweep.h"
+#include "hosts.h"
 #include "util.h"
 
 #define DISCOVER_TIMEOUT_MS_DEFAULT 2000
@@ -231,6 +232,31 @@ static int print_servers(struct cli *c, struct found *f) {
         return 0;
 }
 
+/* ~/.config/steward/discovered, for -H @discovered: "ADDRESS:PORT
+ * FINGERPRINT HOST" lines.  The fingerprint is what the answer claimed, not a
+ * pin: `steward login` still asks (trust on first use). */
+static int save_servers(const struct found *f) {
+        struct buf b;
+        int r;
+
+        buf_init(&b, (size_t)1024 * 1024);
+        r = buf_puts(&b, "# the servers the last 'steward discover' found (-H @discovered);\n"
+                         "# ADDRESS:PORT, the fingerprint it claimed (not trusted), its name\n");
+        for (size_t i = 0; r >= 0 && i < f->n; i++) {
+                char target[NI_MAXHOST + 16];
+                struct host_entry e;
+
+                login_target(&f->s[i], target, sizeof target);
+                if (host_key(target, strlen(target), &e) < 0)
+                        continue;
+                r = buf_printf(&b, "%s %s %s\n", e.key, f->s[i].a.fingerprint, f->s[i].a.host);
+        }
+        if (r >= 0)
+                r = store_replace("discovered", b.data ? b.data : "", b.len);
+        buf_free(&b);
+        return r;
+}
+
 int verb_discover(struct cli *c, int argc, char **argv) {
         const char *timeout_arg = NULL, *port_arg = NULL;
         const struct verb_option opts[] = {
@@ -321,6 +347,8 @@ int verb_discover(struct cli *c, int argc, char **argv) {
         }
         if (r >= 0)
                 r = print_servers(c, &f);
+        if (r >= 0 && save_servers(&f) < 0)
+                fputs("steward: warning: the list for -H @discovered was not saved\n", stderr);
         free(f.s);
         return r;
 }

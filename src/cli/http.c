@@ -69,6 +69,101 @@ struct http_client {
         char error[512];
 };
 
+/* The running host's fan-out state (fanout.c switches it with the host), or
+ * NULL: a plain run, transfers made by curl_easy_perform(). */
+static struct http_fanout *fanout;
+
+void http_set_fanout(struct http_fanout *f) {
+        fanout = f;
+}
+
+static CURLcode perform(struct http_client *c) {
+        if (fanout)
+                return (CURLcode)fanout->perform(c->curl, c->curl_error, fanout->arg);
+        return curl_easy_perform(c->curl);
+}
+
+/* Does the route take ?dry_run=1?  Routes that do not ignore the flag (a
+ * token would be created for real), so a plan sends nothing to them.  The
+ * fixed routes are listed; any other first segment is a collection, whose
+ * writes and actions all take it; of a module's routes, its settings and its
+ * commands take it (a command without a dry run refuses it: 400), the
+ * others are treated as having none. */
+static bool route_has_dry_run(const char *method, const char *path) {
+        /* Those with a route that changes something (the others only
+         * answer GETs, so a write there is refused whatever its query). */
+        static const char *const fixed[] = {"tokens", "sessions", "login", "logout"};
+        const char *seg = path, *slash;
+        char mod[64];
+        size_t n;
+
+        if (strncmp(seg, "/api/v1/", 8) != 0)
+                return false;
+        seg += 8;
+        slash = strchr(seg, '/');
+        n = slash ? (size_t)(slash - seg) : strlen(seg);
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if (strlen(fixed[i]) == n && strncmp(seg, fixed[i], n) == 0)
+                        return false;
+        if (n == 5 && strncmp(seg, "audit", 5) == 0)
+                return STREQ(method, "POST") && slash && strchr(slash + 1, '/') &&
+                       STREQ(strchr(slash + 1, '/'), "/rollback");
+        if (n != 7 || strncmp(seg, "modules", 7) != 0)
+                return n > 0; /* a collection */
+        if (!slash || sscanf(slash + 1, "%63[a-z0-9_-]", mod) != 1)
+                return false;
+        path = slash + 1 + strlen(mod);
+        if (STREQ(method, "PATCH"))
+                return STREQ(path, "/settings");
+        return STREQ(method, "POST") && strncmp(path, "/commands/", 10) == 0;
+}
+
+/* A plan: a request that would change something gets dry_run=1 (unless it
+ * asks for a dry run already, then it is no change).  Returns 1 when the
+ * route has no dry run: the request must not be sent. */
+static int plan_target(const char *method, const char *target, char **ret) {
+        const char *q = strchr(target, '?');
+        _cleanup_free_ char *path = NULL;
+
+        *ret = NULL;
+        if (!fanout || !fanout->plan || STREQ(method, "GET"))
+                return 0;
+        if (q && (strstr(q, "?dry_run=") || strstr(q, "&dry_run=")))
+                return 0;
+        fanout->sent_change = true;
+        fanout->added_dry_run = true;
+        (void)snprintf(fanout->change, sizeof fanout->change, "%s %s", method, target);
+        path = q ? strndup(target, (size_t)(q - target)) : strdup(target);
+        if (!path)
+                return -ENOMEM;
+        if (!route_has_dry_run(method, path)) {
+                fanout->no_dry_run = true;
+                return 1;
+        }
+        if (asprintf(ret, "%s%sdry_run=1", target, q ? "&" : "?") < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* What a plan answers for a change that has no dry run, instead of sending
+ * it: a refusal naming dry_run, as the server's own would. */
+static int refuse_unplanned(long *ret_status, char **ret_body, size_t *ret_len) {
+        static const char answer[] = "{\"error\": {\"code\": \"bad_request\", \"field\": "
+                                     "\"dry_run\", \"message\": \"no dry run for this change: "
+                                     "nothing was sent\"}}";
+        char *b = strdup(answer);
+
+        if (!b)
+                return -ENOMEM;
+        *ret_status = 400;
+        *ret_body = b;
+        if (ret_len)
+                *ret_len = sizeof answer - 1;
+        return 0;
+}
+
 void fingerprint_format(const uint8_t fp[32], char dst[FINGERPRINT_STRLEN]) {
         memcpy(dst, "SHA256:", 7);
         hex_encode(fp, 32, dst + 7);
@@ -400,7 +495,7 @@ static void describe_failure(struct http_client *c, CURLcode code) {
 
 int http_request(struct http_client *c, const char *method, const char *target, const char *body,
                  size_t body_len, long *ret_status, char **ret_body, size_t *ret_len) {
-        _cleanup_free_ char *url = NULL;
+        _cleanup_free_ char *url = NULL, *planned = NULL;
         struct curl_slist *headers = NULL, *h;
         static const char *const fixed[] = {
                 "Accept: application/json", "Expect:", /* no 100-continue round trip */
@@ -419,6 +514,13 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         buf_free(&c->body);
         buf_init(&c->body, RESPONSE_MAX);
 
+        r = plan_target(method, target, &planned);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return refuse_unplanned(ret_status, ret_body, ret_len);
+        if (planned)
+                target = planned;
         if (asprintf(&url, "%s%s", c->base, target) < 0) {
                 url = NULL;
                 return -ENOMEM;
@@ -448,7 +550,7 @@ int http_request(struct http_client *c, const char *method, const char *target, 
                 return r;
         }
 
-        code = curl_easy_perform(c->curl);
+        code = perform(c);
         /* The header list holds a copy of the token. */
         for (h = headers; h; h = h->next)
                 explicit_bzero(h->data, strlen(h->data));
@@ -461,6 +563,10 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         }
 
         (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+        /* A route without a dry run refuses the one added for a plan. */
+        if (planned && status == 400 && c->body.data &&
+            memmem(c->body.data, c->body.len, "\"dry_run\"", 9))
+                fanout->no_dry_run = true;
         len = c->body.len;
         data = buf_steal(&c->body);
         if (!data)
@@ -531,7 +637,7 @@ int http_probe(struct http_client *c) {
                 c->failure = HTTP_FAILURE_TLS;
                 return -ECOMM;
         }
-        code = curl_easy_perform(c->curl);
+        code = perform(c);
         c->probing = false;
         /* Drop the connection, should the handshake have completed after all. */
         curl_easy_reset(c->curl);

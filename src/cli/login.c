@@ -393,6 +393,23 @@ static int trust_new(struct cli *c, const char *fp, bool yes, int tty) {
         return -ECOMM;
 }
 
+int tty_confirm(const char *text, const char *question) {
+        _cleanup_close_ int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        char answer[ANSWER_MAX];
+        size_t len = 0;
+        int r;
+
+        if (tty < 0)
+                return -ENOTTY;
+        write_all(tty, text);
+        do
+                r = ask_tty(tty, question, true, answer, sizeof answer, &len);
+        while (r == -E2BIG);
+        if (r < 0)
+                return r;
+        return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
 /* After the probe: is the certificate seen the one to trust?  Records a new
  * one in known_hosts and pins the connection to it. */
 static int check_certificate(struct cli *c, bool yes, int tty) {

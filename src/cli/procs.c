@@ -383,9 +383,9 @@ int verb_kill(struct cli *c, int argc, char **argv) {
         if (c->json)
                 r = print_json(answer);
         else {
-                snprintf(verb, sizeof verb, "%s %s to PID %u", dry_run ? "Would send" : "Sent",
-                         name, pid);
-                print_outcome(verb, answer, dry_run);
+                snprintf(verb, sizeof verb, "%s %s to PID %u",
+                         dry_run || c->dry_run ? "Would send" : "Sent", name, pid);
+                print_outcome(verb, answer, dry_run || c->dry_run);
         }
         json_decref(answer);
         return r;
@@ -425,8 +425,9 @@ int verb_renice(struct cli *c, int argc, char **argv) {
                 r = print_json(answer);
         else {
                 snprintf(verb, sizeof verb, "%s PID %u to nice %lld",
-                         dry_run ? "Would renice" : "Reniced", pid, (long long)nice);
-                print_outcome(verb, answer, dry_run);
+                         dry_run || c->dry_run ? "Would renice" : "Reniced", pid,
+                         (long long)nice);
+                print_outcome(verb, answer, dry_run || c->dry_run);
         }
         json_decref(answer);
         return r;

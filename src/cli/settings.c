@@ -404,7 +404,7 @@ static int patch_modules(struct cli *c, json_t *tree, bool dry_run) {
                 if (c->json)
                         json_array_append_new(answers, answer);
                 else {
-                        if (dry_run)
+                        if (dry_run || c->dry_run)
                                 print_plan(module, answer);
                         else
                                 r = print_changes(c, module, answer);

@@ -179,7 +179,22 @@ enum {
         OPT_JSON,
         OPT_VERSION,
         OPT_ROFF_PAGE,
+        OPT_JSONL,
+        OPT_YES,
+        OPT_DRY_RUN,
+        OPT_PARALLEL,
+        OPT_TIMEOUT,
 };
+
+/* --parallel N, --timeout SECONDS: 1..max. */
+static int parse_bound(const char *opt, const char *s, unsigned max, unsigned *ret) {
+        unsigned v;
+
+        if (safe_atou(s, &v) < 0 || v == 0 || v > max)
+                return usage_error("%s takes a number from 1 to %u", opt, max);
+        *ret = v;
+        return 0;
+}
 
 /* Returns 1 to go on, 0 when done (--help, --version), -EINVAL on error. */
 static int parse_argv(int argc, char **argv, struct cli_options *o) {
@@ -190,13 +205,18 @@ static int parse_argv(int argc, char **argv, struct cli_options *o) {
                 {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
                 {"fingerprint", required_argument, NULL, OPT_FINGERPRINT},
                 {"json", no_argument, NULL, OPT_JSON},
+                {"jsonl", no_argument, NULL, OPT_JSONL},
+                {"yes", no_argument, NULL, OPT_YES},
+                {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                {"parallel", required_argument, NULL, OPT_PARALLEL},
+                {"timeout", required_argument, NULL, OPT_TIMEOUT},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, OPT_VERSION},
                 /* Not in --help: the build writes the man page with it. */
                 {"roff-page", required_argument, NULL, OPT_ROFF_PAGE},
                 {},
         };
-        int opt;
+        int opt, r;
 
         opterr = 0;
         /* '+': options end at the command, so VALUEs such as -1 stay arguments. */
@@ -220,13 +240,31 @@ static int parse_argv(int argc, char **argv, struct cli_options *o) {
                 case OPT_JSON:
                         o->json = true;
                         break;
+                case OPT_JSONL:
+                        o->jsonl = true;
+                        break;
+                case OPT_YES:
+                        o->yes = true;
+                        break;
+                case OPT_DRY_RUN:
+                        o->dry_run = true;
+                        break;
+                case OPT_PARALLEL:
+                        r = parse_bound("--parallel", optarg, 1024, &o->parallel);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_TIMEOUT:
+                        r = parse_bound("--timeout", optarg, 3600, &o->timeout_s);
+                        if (r < 0)
+                                return r;
+                        break;
                 case 'h':
                         verbs_print_help(stdout);
                         return 0;
-                case OPT_ROFF_PAGE: {
-                        int r = verbs_print_roff(optarg, stdout);
+                case OPT_ROFF_PAGE:
+                        r = verbs_print_roff(optarg, stdout);
                         return r < 0 ? r : 0;
-                }
                 case OPT_VERSION:
                         puts("steward " STEWARD_VERSION);
                         return 0;
@@ -268,6 +306,7 @@ static int run(int argc, char **argv) {
         struct cli_options o = {};
         struct cli c = {};
         const struct verb_def *verb = NULL;
+        _cleanup_free_ char *single = NULL;
         int nargs, r;
 
         r = parse_argv(argc, argv, &o);
@@ -295,9 +334,23 @@ static int run(int argc, char **argv) {
         if (o.host_arg && o.socket_path)
                 return usage_error("-H and --socket exclude each other");
 
+        if (o.json && o.jsonl)
+                return usage_error("--json and --jsonl exclude each other");
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 fputs("steward: cannot initialise libcurl\n", stderr);
-                r = -ENOMEM;
+                return -ENOMEM;
+        }
+        if (fanout_wanted(o.host_arg)) {
+                r = fanout_run(&o, verb, argv[optind], nargs, argv + optind + 1, &single);
+                if (r < 0 || !single)
+                        goto out;
+                o.host_arg = single;
+        }
+        /* One host: --jsonl is --json; --yes and --dry-run are the verb's. */
+        o.json = o.json || o.jsonl;
+        if (o.dry_run) {
+                r = usage_error("--dry-run before the command is for several hosts; give the "
+                                "command's own --dry-run");
                 goto out;
         }
 
@@ -309,9 +362,8 @@ static int run(int argc, char **argv) {
                 r = verb ? verb->run(&c, nargs, argv + optind + 1)
                          : cli_collection(&c, argv[optind], nargs, argv + optind + 1);
         cli_disconnect(&c);
-
-        curl_global_cleanup();
 out:
+        curl_global_cleanup();
         if (r == -ENOMEM)
                 fputs("steward: out of memory\n", stderr);
         return r;

@@ -549,3 +549,27 @@ bool token_chars_ok(const char *t) {
                         return false;
         return true;
 }
+
+int store_read(const char *name, char **ret, size_t *ret_len) {
+        int r = read_store_file(name, ret, ret_len);
+
+        if (r == -ENOENT) {
+                *ret = NULL;
+                *ret_len = 0;
+                return 0;
+        }
+        return r;
+}
+
+int store_replace(const char *name, const char *text, size_t len) {
+        _cleanup_close_ int lock = -1;
+        char *old = NULL;
+        size_t old_len = 0;
+        int r;
+
+        r = begin_change(name, &lock, &old, &old_len);
+        if (r < 0)
+                return r;
+        free_wiped(old, old_len);
+        return commit_change(name, text, len);
+}

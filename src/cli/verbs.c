@@ -232,6 +232,7 @@ const struct verb_def cli_verbs[] = {
                 .min_args = 0,
                 .max_args = -1,
                 .run = verb_logs,
+                .follows = true,
                 .forms = {{"logs [UNIT] [-p PRIORITY] [--since TIME] [--until TIME] [-n N] "
                            "[-g TEXT] [-b BOOT] [-t IDENTIFIER] [-r] [-f]",
                            "journal entries in journalctl's short format, oldest first: the "
@@ -389,6 +390,8 @@ static const char help_tail[] =
         "Options (before the command):\n"
         "  -H, --host HOST[:PORT]             connect to HOST over TLS (default port 660);\n"
         "                                     IPv6 addresses as [ADDRESS]:PORT\n"
+        "  -H HOST,HOST,@GROUP,...            run on every host at once (groups from\n"
+        "                                     ~/.config/steward/hosts, @all, @discovered)\n"
         "      --socket PATH                  the local socket (default " DEFAULT_SOCKET ")\n"
         "      --token TOKEN                  access token for -H (other users can see it in\n"
         "                                     ps: prefer --token-file or STEWARD_TOKEN)\n"
@@ -400,10 +403,15 @@ static const char help_tail[] =
         "      --json                         print the server's JSON answers\n"
         "  -h, --help                         show this help\n"
         "      --version                      show the version\n"
+        "With several hosts: --jsonl (a JSON line per host as it finishes), --yes (apply\n"
+        "a change after the plans), --dry-run (plans only), --parallel N (default 64),\n"
+        "--timeout SECONDS (per host, default 30); exit status: the worst host's (3,\n"
+        "then 1, then 2).\n"
         "\n"
         "Environment: STEWARD_SOCKET, STEWARD_TOKEN, STEWARD_FINGERPRINT,\n"
         "STEWARD_ACCEPT_NEW=1 (login: trust a new server's certificate without asking).\n"
-        "Files: ~/.config/steward/known_hosts and sessions ($XDG_CONFIG_HOME/steward).\n"
+        "Files: ~/.config/steward/known_hosts, sessions, hosts, discovered\n"
+        "($XDG_CONFIG_HOME/steward).\n"
         "Exit status: 0 success, 1 the server refused, 2 usage error,\n"
         "3 no connection, or the server's certificate did not verify or has changed.\n"
         "See steward(1).\n";

@@ -33,6 +33,7 @@ struct verb_def {
         const char *summary;    /* one line, for the man page's list */
         bool needs_session;     /* acts on a server as a user (socket peer, login, token) */
         bool own_connection;    /* the verb calls cli_connect() itself */
+        bool follows;           /* -f/--follow makes it a stream (one host only) */
         int min_args, max_args; /* max -1: any number */
         int (*run)(struct cli *c, int argc, char **argv);
         struct verb_form forms[VERB_FORMS_MAX]; /* ended by a NULL synopsis */

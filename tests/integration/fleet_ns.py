@@ -26,7 +26,7 @@ network tests'):
 
   - every member's stewardd listens on m.ip:660 (HTTPS) and answers
     discovery on 0.0.0.0:660/udp of its namespace (so a broadcast on the
-    bridge reaches it), with its own state, TLS and config directories
+    bridge reaches it), with m.name as its host name (its UTS namespace), with its own state, TLS and config directories
     under base_dir/m<i>; it runs in the member's network namespace
     (`nsenter --net`) under nsroot.py over ONE scratch copy of /etc that the
     whole fleet shares (made once: cp -a of /etc is slow), holding the admin
@@ -56,6 +56,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -117,7 +118,19 @@ class FleetDaemon(NetDaemon):
         return fingerprint_of(self.cert_path)
 
     def wait_ready(self, timeout=60):
-        super().wait_ready(timeout)
+        """Up when its port takes connections: "listening on" is a notice,
+        which a fleet whose log_level is "warning" (the bench) never logs."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"stewardd exited {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                with socket.create_connection((self.addr, self.port), timeout=1):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"stewardd did not start:\n{self.log_text()[-3000:]}")
 
 
 def fingerprint_of(cert_path):
@@ -149,6 +162,12 @@ class Member:
         return subprocess.run(["ip", "netns", "exec", self.ns, *[str(a) for a in argv]],
                               input=input, capture_output=True, text=True, check=check,
                               timeout=timeout)
+
+    @property
+    def label(self):
+        """How the CLI names this member in its output (the default port
+        left out)."""
+        return self.ip
 
     def __repr__(self):
         return f"<Member {self.name} {self.addr}>"
@@ -286,6 +305,10 @@ class Fleet:
                 errors.append(f"{m.name}: {e}")
         if errors:
             raise RuntimeError("\n".join(errors)[:8000])
+        # Each member's own host name (its UTS namespace is private): m.name.
+        for m in self.members:
+            subprocess.run(["nsenter", "-t", str(m.daemon.proc.pid), "-u", "--", "hostname",
+                            m.name], check=True)
 
     def _write_hosts_file(self):
         d = self.home / ".config" / "steward"
