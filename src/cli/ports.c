@@ -201,12 +201,15 @@ int verb_ports(struct cli *c, int argc, char **argv) {
                         return -ENOMEM;
         } else if (asprintf(&target, "/api/v1/ports%s", all ? "?all=1" : "") < 0)
                 return -ENOMEM;
+        /* --json: the server's text as it came when it goes to a program
+         * (a listing of thousands of sockets is a megabyte that a parse and
+         * a re-encoding would only reformat); on a terminal, indented. */
+        if (c->json)
+                return cli_get_json(c, target);
         r = cli_call(c, "GET", target, NULL, &answer);
         if (r < 0)
                 return r;
-        if (c->json)
-                r = print_json(answer);
-        else if (npos == 1)
+        if (npos == 1)
                 r = print_port(answer);
         else
                 r = print_table(json_object_get(answer, "listeners"));
