@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cryptmemo.h"
 #include "util.h"
 
 #define USER_MAX_BYTES  64 /* the bound on what we even look at */
@@ -286,7 +287,10 @@ int auth_pam(const char *service, const char *user, const char *password, char *
                 goto out;
         }
 
+        /* pam_unix hashes the password twice (cryptmemo.c): once here. */
+        crypt_memo_begin();
         pr = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
+        crypt_memo_end();
         r = map_authenticate(pr, msg, msg_len);
         if (r < 0)
                 goto out;
