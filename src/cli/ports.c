@@ -206,6 +206,7 @@ static int pull_listener(struct jpull *j, struct row *w, size_t i) {
                         w->has_peer = r == 0;
                 } else if (jpull_is(&k, "peer_port"))
                         r = pull_int(j, &w->peer_port);
+                /* "processes": a listener's owners, not the module */
                 else if (jpull_is(&k, "processes"))
                         r = pull_objects(j, pull_process, w);
                 else if (jpull_is(&k, "registry"))

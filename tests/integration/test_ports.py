@@ -1,5 +1,6 @@
 """The ports module against a real daemon: the listener set equals ss's, the
 owners, the compiled-in registry, findings and the baseline."""
+import json
 import os
 import shutil
 import socket
@@ -168,9 +169,33 @@ def test_all_adds_connections(daemon):
 
 def test_cli_table(daemon):
     p = daemon.cli("ports", check=0)
-    assert p.stdout.split("\n")[0].split()[:3] == ["PROTO", "STATE", "LOCAL"]
+    lines = p.stdout.split("\n")
+    assert lines[0].split() == ["PROTO", "STATE", "LOCAL", "PEER", "PROCESS", "SERVICE",
+                                "FINDINGS"]
     assert f"127.0.0.1:{daemon.port}" in p.stdout
     daemon.cli("ports", "70000", check=2)
+    # The daemon's own row says what the listing says: owners, the first
+    # registered service (or "-"), the findings' codes.
+    row = next(x for x in lines if f" 127.0.0.1:{daemon.port} " in x).split()
+    me = next(x for x in listeners(daemon)["listeners"]
+              if x["port"] == daemon.port and x["address"] == "127.0.0.1")
+    assert row[:4] == ["tcp", "listen", f"127.0.0.1:{daemon.port}", "*"]
+    shown = row[4].split(",")
+    assert [o.split("[")[0] for o in shown] == [o["command"] for o in me["processes"]]
+    assert row[5] == (me["registry"][0]["service"] if me["registry"] else "-")
+    assert row[-1] == ",".join(f["code"] for f in me["findings"])
+    assert "steward" in row[-1].split(",")
+
+
+def test_cli_json_is_the_listing(daemon):
+    """--json, piped: the server's listing as it came, every field."""
+    p = daemon.cli("--json", "ports", check=0)
+    got = json.loads(p.stdout)
+    assert set(got) == {"listeners", "owners_known", "gone", "baseline"}
+    me = next(x for x in got["listeners"]
+              if x["port"] == daemon.port and x["address"] == "127.0.0.1")
+    assert {"protocol", "family", "address", "port", "scope", "state", "recv_queue",
+            "send_queue", "processes", "registry", "findings"} <= set(me)
 
 
 def test_ports_event_against_the_baseline(daemon, listener):
