@@ -13,16 +13,20 @@
 #                                   enumeration alone, built here with -O2)
 #
 # stewardd is the release build (BUILD_DIR, default build/), started here
-# over a scratch state directory.  Every command's mean wall time (hyperfine
-# when installed, else RUNS runs timed with date +%s%N) is measured ROUNDS
-# times, the commands taking turns inside a round so that the machine's
-# load falls on all alike; printed: the means and the ratios command/ss
-# (goal <= 1.00x for the four steward lines).  Each tool's output goes to a
+# over a scratch state directory.  Every command runs RUNS times a round,
+# ROUNDS rounds, the commands taking turns run by run so that the machine's
+# load falls on all alike; printed: the mean wall times and the ratios
+# command/ss (goal <= 1.00x for the four steward lines).  Each tool's output goes to a
 # file; the table's and the JSON's listener counts are checked once.
 # Timings here are noisy: compare only numbers from the same run.
 #
+# With BASELINE_DIR (a release build of the code before), a second daemon of
+# that build runs too and its four steward lines are measured in the same
+# rounds ("before: …").
+#
 # Usage: bench/ports.sh [N ...]   (root, to see every process's sockets)
-#   env: BUILD_DIR (default build), RUNS (default 10), ROUNDS (default 3)
+#   env: BUILD_DIR (default build), BASELINE_DIR, RUNS (default 10),
+#        ROUNDS (default 3)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,11 +36,15 @@ BUILD=${BUILD_DIR:-build}
 RUNS=${RUNS:-10}
 ROUNDS=${ROUNDS:-3}
 W=$(mktemp -d /tmp/steward-ports-bench.XXXXXX)
+BASE=${BASELINE_DIR:-}
+[ -z "$BASE" ] || [ "${BASE#/}" != "$BASE" ] || BASE="$ROOT/$BASE"
 HOLDER=
 DAEMON=
+DAEMON_B=
 cleanup() {
   [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
   [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+  [ -n "$DAEMON_B" ] && kill "$DAEMON_B" 2>/dev/null && wait "$DAEMON_B" 2>/dev/null
   exec 3>&- 2>/dev/null || true
   rm -rf "$W"
 }
@@ -57,44 +65,70 @@ cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
   "$ROOT/src/modules/ports/procmap.c" "$ROOT/src/common/util.c" -o "$W/ports-enum"
 
 chmod 755 "$W"
-PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BUILD/stewardd" --foreground --listen "127.0.0.1:$PORT" --udp off --socket "$W/s.sock" \
-  --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>"$W/stewardd.log" &
-DAEMON=$!
-for _ in $(seq 200); do [ -S "$W/s.sock" ] && [ -s "$W/tls/cert.pem" ] && break; sleep 0.05; done
 # The CLI's own files (pins, sessions) in a scratch home.
 export HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config"
 mkdir -p "$HOME"
-S="$BUILD/steward --socket $W/s.sock"
-TOKEN=$($S --json token create ports-bench --role monitor |
-  $PY -c 'import json, sys; print(json.load(sys.stdin)["token"])')
-FP=$(openssl x509 -in "$W/tls/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)
-export STEWARD_TOKEN="$TOKEN" STEWARD_FINGERPRINT="SHA256:$FP"
-H="$BUILD/steward -H 127.0.0.1:$PORT"
 
-have_hyperfine=false
-command -v hyperfine >/dev/null && have_hyperfine=true
-
-# Mean wall time of a command in milliseconds, its output to a file.
-mean_ms() {
-  if $have_hyperfine; then
-    hyperfine -N --warmup 2 --runs "$RUNS" --output "$W/out.txt" --export-json "$W/h.json" \
-      "$1" >/dev/null 2>&1
-    $PY -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["mean"]*1000))' "$W/h.json"
-  else
-    local t0 t1
-    bash -c "$1" >"$W/out.txt" 2>/dev/null || true
-    t0=$(date +%s%N)
-    for _ in $(seq "$RUNS"); do bash -c "$1" >"$W/out.txt" 2>/dev/null || true; done
-    t1=$(date +%s%N)
-    awk -v a="$t0" -v b="$t1" -v n="$RUNS" 'BEGIN {printf "%.2f", (b - a) / n / 1e6}'
-  fi
+# start_daemon BUILD DIR: a stewardd of BUILD over DIR; sets PID, PORT, and
+# S/H (the CLI over the unix socket / over TLS, with a monitor's token and
+# the pinned certificate on the command line).
+start_daemon() {
+  local b=$1 d=$2 token fp
+  mkdir -p "$d"
+  chmod 755 "$d"
+  PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$b/stewardd" --foreground --listen "127.0.0.1:$PORT" --udp off --socket "$d/s.sock" \
+    --state-dir "$d/state" --tls-dir "$d/tls" --config "$d/stewardd.conf" 2>"$d/stewardd.log" &
+  PID=$!
+  for _ in $(seq 200); do [ -S "$d/s.sock" ] && [ -s "$d/tls/cert.pem" ] && break; sleep 0.05; done
+  S="$b/steward --socket $d/s.sock"
+  token=$($S --json token create ports-bench --role monitor |
+    $PY -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+  fp=$(openssl x509 -in "$d/tls/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+  H="$b/steward -H 127.0.0.1:$PORT --token $token --fingerprint SHA256:$fp"
 }
 
+start_daemon "$BUILD" "$W/d"
+DAEMON=$PID
 NAMES=("ss -ltnp" "steward ports" "steward --json ports" "steward -H ports"
-  "steward -H --json ports" "lsof" "ports-enum")
-CMDS=("ss -ltnp" "$S ports" "$S --json ports" "$H ports" "$H --json ports"
-  "lsof -nP -iTCP -sTCP:LISTEN" "$W/ports-enum")
+  "steward -H --json ports")
+CMDS=("ss -ltnp" "$S ports" "$S --json ports" "$H ports" "$H --json ports")
+S_MAIN=$S
+H_MAIN=$H
+if [ -n "$BASE" ]; then
+  start_daemon "$BASE" "$W/base"
+  DAEMON_B=$PID
+  NAMES+=("before: steward ports" "before: --json ports" "before: -H ports"
+    "before: -H --json ports")
+  CMDS+=("$S ports" "$S --json ports" "$H ports" "$H --json ports")
+fi
+S=$S_MAIN
+H=$H_MAIN
+NAMES+=("lsof" "ports-enum")
+CMDS+=("lsof -nP -iTCP -sTCP:LISTEN" "$W/ports-enum")
+
+# The timing: every command once in turn, RUNS times a round, so that the
+# machine's load (shared with other work) falls on every command alike;
+# each run's wall time from start to exit, its output to a file.
+cat >"$W/timing.py" <<'PYEOF'
+import shlex, subprocess, sys, time
+runs, rounds, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+names, cmds = sys.argv[4::2], [shlex.split(c) for c in sys.argv[5::2]]
+print("%-28s" % "command" + "".join(" %10s %8s" % ("round%d/ms" % (r + 1), "x ss")
+                                    for r in range(rounds)))
+table = []
+for r in range(rounds):
+    t = [0.0] * len(cmds)
+    for _ in range(runs):
+        for i, c in enumerate(cmds):
+            with open(out, "wb") as f:
+                t0 = time.perf_counter()
+                subprocess.run(c, stdout=f, stderr=subprocess.DEVNULL)
+                t[i] += time.perf_counter() - t0
+    table.append([x / runs * 1000 for x in t])
+for i, name in enumerate(names):
+    print("%-28s" % name + "".join(" %10.2f %7.2fx" % (row[i], row[i] / row[0]) for row in table))
+PYEOF
 
 for n in "${SIZES[@]}"; do
   mkfifo "$W/in.$n"
@@ -115,22 +149,10 @@ for n in "${SIZES[@]}"; do
   [ "$objs" -ge "$n" ] || { echo "steward --json ports gave $objs listeners" >&2; exit 1; }
   bytes=$($S --json ports | wc -c)
 
-  echo "== N = $n listening sockets: mean of $RUNS runs ($($have_hyperfine && echo hyperfine || echo 'date loop')), $ROUNDS rounds; the JSON is $bytes bytes =="
-  printf "%-26s" "command"
-  for r in $(seq "$ROUNDS"); do printf " %10s %8s" "round$r/ms" "x ss"; done
-  echo
-  declare -A T=()
-  for r in $(seq "$ROUNDS"); do
-    for i in "${!CMDS[@]}"; do T[$r,$i]=$(mean_ms "${CMDS[$i]}"); done
-  done
-  for i in "${!CMDS[@]}"; do
-    printf "%-26s" "${NAMES[$i]}"
-    for r in $(seq "$ROUNDS"); do
-      printf " %10s %8s" "${T[$r,$i]}" \
-        "$(awk -v a="${T[$r,$i]}" -v b="${T[$r,0]}" 'BEGIN {printf "%.2fx", a / b}')"
-    done
-    echo
-  done
+  echo "== N = $n listening sockets: mean of $RUNS runs each, in turn, $ROUNDS rounds; the JSON is $bytes bytes =="
+  args=()
+  for i in "${!CMDS[@]}"; do args+=("${NAMES[$i]}" "${CMDS[$i]}"); done
+  $PY "$W/timing.py" "$RUNS" "$ROUNDS" "$W/out.txt" "${args[@]}"
   echo "(ports-enum: $got; steward ports: $rows rows; steward --json ports: $objs listeners)"
 
   exec 3>&-
