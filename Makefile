@@ -18,7 +18,9 @@ SAMPLER_SECONDS ?= 600
 EVENT_STREAMS   ?= 1000
 # make bench: a build of the code before a change, to compare whoami under
 # slow requests with (bench/slow.py), e.g. SLOW_BASELINE=/path/to/old/build.
+# LOGIN_BASELINE likewise for the cost of a password login (bench/login.sh).
 SLOW_BASELINE   ?=
+LOGIN_BASELINE  ?=
 # Seconds each fuzz target runs: in make test (a check that the fuzz build
 # and its targets work) and in make fuzz (a campaign).
 FUZZ_SMOKE_SECONDS ?= 3
@@ -135,7 +137,8 @@ bench:
 	@scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory build
 	bench/run.sh $(BUILD)
-	bench/ports.sh
+	BUILD_DIR=$(BUILD) bench/ports.sh
+	bench/login.sh $(BUILD) 20 3 $(LOGIN_BASELINE)
 	bench/processes.sh $(BUILD)
 	bench/metrics.sh $(BUILD)
 	bench/sampler.sh $(BUILD) $(SAMPLER_SECONDS)

@@ -5,12 +5,19 @@
  * "what is this port, is anything listening on it, who, and what should I
  * make of it" — the registry's records, the legacy and trojan notes (once:
  * the server leaves them out of each listener's findings), the listeners
- * with their owners and every other finding spelled out. */
+ * with their owners and every other finding spelled out.
+ *
+ * The table reads the listing with the pull reader (jsonpull.h) rather
+ * than a jansson tree: with thousands of listeners the answer is a
+ * megabyte of which the table shows eight fields a listener, and the
+ * tree's parse was most of the command's own time.  The rows are the same
+ * text either way; an answer that is not the listing's shape is refused. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "jsonpull.h"
 #include "util.h"
 
 static void owners_text(json_t *procs, char *dst, size_t n) {
@@ -31,68 +38,269 @@ static void owners_text(json_t *procs, char *dst, size_t n) {
         }
 }
 
-static void findings_text(json_t *findings, char *dst, size_t n) {
-        size_t i, off = 0;
-        json_t *f;
+/* ---- the table from the answer's text ---------------------------------- */
 
-        dst[0] = '\0';
-        json_array_foreach(findings, i, f) {
-                const char *code = json_string_value(json_object_get(f, "code"));
-                int w = snprintf(dst + off, n - off, "%s%s", off ? "," : "", code ? code : "?");
-                if (w < 0 || (size_t)w >= n - off)
-                        break;
-                off += (size_t)w;
+struct row {
+        char protocol[16], state[24], address[64], peer[64], service[96];
+        char procs[256], findings[256];
+        long long port, peer_port;
+        bool has_peer, has_service;
+        size_t nprocs, procs_off, nfindings, findings_off;
+};
+
+/* A string value into dst (decoded, cut to fit): 0; null: 1, dst as it
+ * was (json_string_value's NULL); another type is refused. */
+static int pull_string(struct jpull *j, char *dst, size_t n) {
+        struct jpull_tok t;
+        int r = jpull_next(j, &t);
+
+        if (r < 0)
+                return r;
+        if (t.type == JP_NULL)
+                return 1;
+        return t.type == JP_STRING && jpull_string(&t, dst, n) >= 0 ? 0 : -EBADMSG;
+}
+
+static int pull_int(struct jpull *j, long long *ret) {
+        struct jpull_tok t;
+        int r = jpull_next(j, &t);
+
+        if (r < 0)
+                return r;
+        return t.type == JP_NUMBER && jpull_int(&t, ret) >= 0 ? 0 : -EBADMSG;
+}
+
+/* Skips the value whose first token is next. */
+static int pull_skip(struct jpull *j) {
+        struct jpull_tok t;
+        int r = jpull_next(j, &t);
+
+        return r < 0 ? r : jpull_skip(j, &t);
+}
+
+/* The next key of the object being read, or 0 at its end. */
+static int pull_key(struct jpull *j, struct jpull_tok *t) {
+        int r = jpull_next(j, t);
+
+        if (r < 0)
+                return r;
+        if (t->type == JP_END)
+                return 0;
+        return t->type == JP_KEY ? 1 : -EBADMSG;
+}
+
+/* Each element of an array must be an object: calls fn for each with the
+ * reader inside it (fn reads to its end). */
+static int pull_objects(struct jpull *j, int (*fn)(struct jpull *j, struct row *w, size_t i),
+                        struct row *w) {
+        struct jpull_tok t;
+        size_t i = 0;
+        int r = jpull_next(j, &t);
+
+        if (r < 0)
+                return r;
+        if (t.type != JP_ARRAY)
+                return -EBADMSG;
+        for (;; i++) {
+                r = jpull_next(j, &t);
+                if (r < 0)
+                        return r;
+                if (t.type == JP_END)
+                        return 0;
+                if (t.type != JP_OBJECT)
+                        return -EBADMSG;
+                r = fn(j, w, i);
+                if (r < 0)
+                        return r;
         }
 }
 
-static const char *first_service(json_t *l) {
-        json_t *r = json_array_get(json_object_get(l, "registry"), 0);
-        return json_string_value(json_object_get(r, "service"));
+/* One owner: "command[pid] unit" appended to the row, as owners_text. */
+static int pull_process(struct jpull *j, struct row *w, size_t i) {
+        char cmd[64] = "?", unit[128] = "";
+        bool has_unit = false;
+        long long pid = 0;
+        struct jpull_tok k;
+        int r, wr;
+
+        while ((r = pull_key(j, &k)) > 0) {
+                if (jpull_is(&k, "command"))
+                        r = pull_string(j, cmd, sizeof cmd);
+                else if (jpull_is(&k, "unit")) {
+                        r = pull_string(j, unit, sizeof unit);
+                        has_unit = r == 0;
+                } else if (jpull_is(&k, "pid"))
+                        r = pull_int(j, &pid);
+                else
+                        r = pull_skip(j);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (w->procs_off >= sizeof w->procs)
+                return 0;
+        wr = snprintf(w->procs + w->procs_off, sizeof w->procs - w->procs_off, "%s%s[%lld]%s%s",
+                      i ? "," : "", cmd, pid, has_unit ? " " : "", unit);
+        if (wr < 0 || (size_t)wr >= sizeof w->procs - w->procs_off)
+                w->procs_off = sizeof w->procs; /* full, the last one cut, as owners_text */
+        else
+                w->procs_off += (size_t)wr;
+        return 0;
 }
 
-static int print_table(json_t *listeners) {
+static int pull_finding(struct jpull *j, struct row *w, size_t i) {
+        char code[64] = "?";
+        struct jpull_tok k;
+        int r, wr;
+
+        while ((r = pull_key(j, &k)) > 0) {
+                r = jpull_is(&k, "code") ? pull_string(j, code, sizeof code) : pull_skip(j);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0 || w->findings_off >= sizeof w->findings)
+                return r;
+        wr = snprintf(w->findings + w->findings_off, sizeof w->findings - w->findings_off, "%s%s",
+                      w->findings_off ? "," : "", code);
+        if (wr < 0 || (size_t)wr >= sizeof w->findings - w->findings_off)
+                w->findings_off = sizeof w->findings;
+        else
+                w->findings_off += (size_t)wr;
+        return 0;
+}
+
+/* The first registry record's service. */
+static int pull_record(struct jpull *j, struct row *w, size_t i) {
+        struct jpull_tok k;
+        int r;
+
+        while ((r = pull_key(j, &k)) > 0) {
+                if (i == 0 && jpull_is(&k, "service")) {
+                        r = pull_string(j, w->service, sizeof w->service);
+                        w->has_service = r == 0;
+                } else
+                        r = pull_skip(j);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+static int pull_listener(struct jpull *j, struct row *w, size_t i) {
+        struct jpull_tok k;
+        int r;
+
+        memset(w, 0, sizeof *w);
+        while ((r = pull_key(j, &k)) > 0) {
+                if (jpull_is(&k, "protocol"))
+                        r = pull_string(j, w->protocol, sizeof w->protocol);
+                else if (jpull_is(&k, "state"))
+                        r = pull_string(j, w->state, sizeof w->state);
+                else if (jpull_is(&k, "address"))
+                        r = pull_string(j, w->address, sizeof w->address);
+                else if (jpull_is(&k, "port"))
+                        r = pull_int(j, &w->port);
+                else if (jpull_is(&k, "peer_address")) {
+                        r = pull_string(j, w->peer, sizeof w->peer);
+                        w->has_peer = r == 0;
+                } else if (jpull_is(&k, "peer_port"))
+                        r = pull_int(j, &w->peer_port);
+                /* "processes": a listener's owners, not the module */
+                else if (jpull_is(&k, "processes"))
+                        r = pull_objects(j, pull_process, w);
+                else if (jpull_is(&k, "registry"))
+                        r = pull_objects(j, pull_record, w);
+                else if (jpull_is(&k, "findings"))
+                        r = pull_objects(j, pull_finding, w);
+                else
+                        r = pull_skip(j);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
+static int add_row(struct table *t, const struct row *w) {
+        char local[96], peer[96];
+        const char *row[] = {w->protocol, w->state, local, peer,
+                             w->procs[0] ? w->procs : "-",
+                             w->has_service ? w->service : "-", w->findings};
+
+        snprintf(local, sizeof local, strchr(w->address, ':') ? "[%s]:%lld" : "%s:%lld",
+                 w->address, w->port);
+        if (w->has_peer)
+                snprintf(peer, sizeof peer, strchr(w->peer, ':') ? "[%s]:%lld" : "%s:%lld",
+                         w->peer, w->peer_port);
+        else
+                snprintf(peer, sizeof peer, "*");
+        return table_add(t, row);
+}
+
+/* {"listeners": [listener…], …} → the table, the same as print_table's. */
+static int print_table_text(const char *text, size_t len) {
         static const char *const header[] = {"PROTO",   "STATE",   "LOCAL",   "PEER",
                                              "PROCESS", "SERVICE", "FINDINGS"};
+        struct jpull j;
+        struct jpull_tok k;
         struct table t;
-        size_t i;
-        json_t *l;
+        struct row w;
+        bool seen = false;
         int r = table_init(&t, header, ELEMENTSOF(header));
 
-        json_array_foreach(listeners, i, l) {
-                char local[96], peer[96], procs[256], findings[256];
-                const char *addr = json_string_value(json_object_get(l, "address")) ?: "";
-                const char *paddr = json_string_value(json_object_get(l, "peer_address"));
-                bool v6 = strchr(addr, ':') != NULL;
-                const char *svc = first_service(l);
-                const char *row[] = {json_string_value(json_object_get(l, "protocol")) ?: "",
-                                     json_string_value(json_object_get(l, "state")) ?: "",
-                                     local,
-                                     peer,
-                                     procs,
-                                     svc ? svc : "-",
-                                     findings};
-
-                if (r < 0)
-                        break;
-                snprintf(local, sizeof local, v6 ? "[%s]:%lld" : "%s:%lld", addr,
-                         (long long)json_integer_value(json_object_get(l, "port")));
-                if (paddr)
-                        snprintf(peer, sizeof peer, strchr(paddr, ':') ? "[%s]:%lld" : "%s:%lld",
-                                 paddr,
-                                 (long long)json_integer_value(json_object_get(l, "peer_port")));
-                else
-                        snprintf(peer, sizeof peer, "*");
-                /* "processes": a listener's owners, not the module */
-                owners_text(json_object_get(l, "processes"), procs, sizeof procs);
-                if (!procs[0])
-                        snprintf(procs, sizeof procs, "-");
-                findings_text(json_object_get(l, "findings"), findings, sizeof findings);
-                r = table_add(&t, row);
+        jpull_init(&j, text, len);
+        if (r >= 0)
+                r = jpull_next(&j, &k) < 0 || k.type != JP_OBJECT ? -EBADMSG : 0;
+        while (r >= 0 && (r = pull_key(&j, &k)) > 0) {
+                if (!jpull_is(&k, "listeners")) {
+                        r = pull_skip(&j);
+                        continue;
+                }
+                seen = true;
+                r = jpull_next(&j, &k) < 0 || k.type != JP_ARRAY ? -EBADMSG : 0;
+                while (r >= 0 && (r = jpull_next(&j, &k)) >= 0 && k.type != JP_END) {
+                        r = k.type == JP_OBJECT ? pull_listener(&j, &w, 0) : -EBADMSG;
+                        if (r >= 0)
+                                r = add_row(&t, &w);
+                }
         }
+        if (r >= 0)
+                r = jpull_next(&j, &k) < 0 || k.type != JP_EOF || !seen ? -EBADMSG : 0;
         if (r >= 0)
                 r = table_print(&t);
         table_free(&t);
         return r;
+}
+
+/* GET the listing and print the table from its text; a refusal as
+ * cli_call reports it. */
+static int list_table(struct cli *c, const char *target) {
+        json_t *answer;
+        char *resp = NULL;
+        size_t resp_len = 0;
+        long status = 0;
+        int r;
+
+        r = http_request(c->http, "GET", target, NULL, 0, &status, &resp, &resp_len);
+        if (r == -ECOMM || r == -EBADMSG) {
+                cli_report_transport(c);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (status >= 200 && status <= 299) {
+                r = print_table_text(resp, resp_len);
+                free(resp);
+                if (r == -EBADMSG)
+                        fprintf(stderr, "steward: %s: the answer to GET %s is not a listing\n",
+                                c->where, target);
+                return r;
+        }
+        answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
+        free(resp);
+        cli_report_refusal(c, status, answer);
+        json_decref(answer);
+        return -EREMOTEIO;
 }
 
 static void say(const char *label, const char *text) {
@@ -201,15 +409,17 @@ int verb_ports(struct cli *c, int argc, char **argv) {
                         return -ENOMEM;
         } else if (asprintf(&target, "/api/v1/ports%s", all ? "?all=1" : "") < 0)
                 return -ENOMEM;
+        /* --json: the server's text as it came when it goes to a program
+         * (a listing of thousands of sockets is a megabyte that a parse and
+         * a re-encoding would only reformat); on a terminal, indented. */
+        if (c->json)
+                return cli_get_json(c, target);
+        if (npos == 0)
+                return list_table(c, target);
         r = cli_call(c, "GET", target, NULL, &answer);
         if (r < 0)
                 return r;
-        if (c->json)
-                r = print_json(answer);
-        else if (npos == 1)
-                r = print_port(answer);
-        else
-                r = print_table(json_object_get(answer, "listeners"));
+        r = print_port(answer);
         json_decref(answer);
         return r;
 }

@@ -44,14 +44,13 @@ static int send_all(int sock, const uint8_t *p, size_t n, int fd) {
 }
 
 int proto_send(int sock, json_t *msg, int fd) {
-        _cleanup_free_ char *text = json_dumps(msg, JSON_COMPACT);
-        size_t len;
+        size_t len = 0;
+        _cleanup_free_ char *text = json_encode_compact(msg, 0, false, &len);
         uint8_t hdr[4];
         int r;
 
         if (!text)
                 return -ENOMEM;
-        len = strlen(text);
         if (len > PROTO_MAX_FRAME)
                 return -E2BIG;
         hdr[0] = (uint8_t)(len >> 24);

@@ -20,17 +20,29 @@
  *
  * Account lookups use the reentrant NSS calls with buffers that grow on
  * ERANGE up to a cap, so one huge group cannot make the helper allocate
- * without bound. */
+ * without bound.
+ *
+ * PAM modules stay loaded: pam_end dlcloses every module of the stack and
+ * the next pam_start maps and relocates them again (with their libraries),
+ * which was most of what a login cost besides the password hash (measured
+ * with a cheap hash: bench/login.py's "fast" column).  After a login the
+ * modules PAM loaded are marked RTLD_NODELETE, as a daemon that keeps one
+ * PAM handle keeps them; PAM still reads the configuration and runs every
+ * module on every login.  A module upgraded on disk is used once the
+ * daemon restarts, as for any library it links. */
 #include "auth.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
+#include <link.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
 #include <shadow.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cryptmemo.h"
 #include "util.h"
 
 #define USER_MAX_BYTES  64 /* the bound on what we even look at */
@@ -191,6 +203,47 @@ fail:
         return PAM_CONV_ERR;
 }
 
+/* ---- Keeping the PAM modules loaded. ---- */
+
+#define PINNED_MAX 64
+
+static char *pinned[PINNED_MAX];
+static size_t n_pinned;
+
+static bool is_pam_module(const char *path) {
+        const char *base = strrchr(path, '/');
+        size_t n;
+
+        if (!base || base - path < 9 || strncmp(base - 9, "/security", 9) != 0)
+                return false;
+        n = strlen(++base);
+        return n > 7 && strncmp(base, "pam_", 4) == 0 && STREQ(base + n - 3, ".so");
+}
+
+static int pin_one(struct dl_phdr_info *info, size_t size, void *data) {
+        const char *path = info->dlpi_name;
+        void *h;
+
+        if (!path || !is_pam_module(path) || n_pinned >= PINNED_MAX)
+                return 0;
+        for (size_t i = 0; i < n_pinned; i++)
+                if (STREQ(pinned[i], path))
+                        return 0;
+        /* Already loaded (RTLD_NOLOAD): only marked, never opened anew. */
+        h = dlopen(path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+        if (!h)
+                return 0;
+        pinned[n_pinned] = strdup(path);
+        if (pinned[n_pinned])
+                n_pinned++;
+        return 0;
+}
+
+/* While the handle is open: every PAM module in the process stays. */
+static void pin_pam_modules(void) {
+        (void)dl_iterate_phdr(pin_one, NULL);
+}
+
 /* PAM_FAIL_DELAY: throttling is ours, so PAM's own delay does nothing. */
 static void no_fail_delay(int retval, unsigned usec_delay, void *appdata) {
 }
@@ -286,7 +339,10 @@ int auth_pam(const char *service, const char *user, const char *password, char *
                 goto out;
         }
 
+        /* pam_unix hashes the password twice (cryptmemo.c): once here. */
+        crypt_memo_begin();
         pr = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
+        crypt_memo_end();
         r = map_authenticate(pr, msg, msg_len);
         if (r < 0)
                 goto out;
@@ -309,6 +365,7 @@ int auth_pam(const char *service, const char *user, const char *password, char *
 
         set_msg(msg, msg_len, "");
 out:
+        pin_pam_modules();
         pam_end(pamh, pr);
         return r;
 }

@@ -194,6 +194,65 @@ static void test_diff_two_hunks(void **state) {
         buf_free(&b);
 }
 
+/* The encoder writes jansson's own compact text: every escape, every scalar
+ * (reals by jansson), nesting, insertion order, empty containers; and it
+ * refuses what jansson refuses (a string that is not UTF-8). */
+static void expect_same_text(json_t *v, size_t real_flags) {
+        _cleanup_free_ char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | real_flags);
+        _cleanup_free_ char *got = json_encode_compact(v, real_flags, false, NULL);
+        _cleanup_free_ char *line = NULL;
+        size_t len = 0;
+
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        line = json_encode_compact(v, real_flags, true, &len);
+        assert_non_null(line);
+        assert_int_equal(len, strlen(want) + 1);
+        assert_int_equal(line[len - 1], '\n');
+        assert_int_equal(line[len], '\0');
+}
+
+static void test_json_encode(void **state) {
+        char all[128], bad[] = "x\xff";
+        json_t *v, *deep;
+
+        for (int i = 0; i < 127; i++)
+                all[i] = (char)(i + 1); /* every ASCII character, controls too */
+        all[127] = '\0';
+        v = json_pack("{s:s, s:s, s:i, s:I, s:f, s:f, s:b, s:b, s:n, s:[], s:{}, s:[i, [s, {}], "
+                      "{s:[]}], s:s%}",
+                      "ascii", all, "utf8", "caf\u00e9 \u2603 \xf0\x9f\x98\x80 \xc2\x9b", "int", -7,
+                      "big", (json_int_t)-9223372036854775807LL - 1, "real", 0.1, "whole", 3.0,
+                      "t", 1, "f", 0, "null", "empty", "obj", "nested", 1, "a", "k\"ey\\",
+                      "nul", "a\0b", (size_t)3);
+        assert_non_null(v);
+        json_object_set_new(v, "tab\there", json_string("/slash/"));
+        json_object_set_new(v, "0first", json_true()); /* insertion order, not sorted */
+        expect_same_text(v, JSON_REAL_PRECISION(15));
+        expect_same_text(v, 0);
+        expect_same_text(json_array_get(json_object_get(v, "nested"), 1), 0);
+        json_decref(v);
+
+        v = json_string("plain");
+        expect_same_text(v, 0);
+        json_decref(v);
+        v = json_stringn_nocheck(bad, 2);
+        assert_null(json_encode_compact(v, 0, false, NULL));
+        assert_null(json_dumps(v, JSON_ENCODE_ANY));
+        json_decref(v);
+
+        /* A loop (which jansson refuses too) ends at the depth limit. */
+        v = json_array();
+        deep = json_array();
+        json_array_append(v, deep);
+        json_array_append(deep, v);
+        assert_null(json_encode_compact(v, 0, false, NULL));
+        json_array_clear(deep);
+        json_decref(deep);
+        json_decref(v);
+}
+
 static void test_json_depth(void **state) {
         char code[32], msg[200];
         json_t *v = NULL;
@@ -365,6 +424,7 @@ int main(void) {
                 cmocka_unit_test(test_settings_flatten),
                 cmocka_unit_test(test_settings_changes),
                 cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_json_encode),
                 cmocka_unit_test(test_dns_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
