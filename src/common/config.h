@@ -55,6 +55,10 @@ struct steward_config {
         struct setting_list scrape_allow_from;
         unsigned max_event_subscribers;
         struct setting_list home_roots; /* where the users module may put homes */
+        /* Where every audit record is also sent (syslog5424.h's targets),
+         * and the syslog facility (an index in syslog_facility_names). */
+        struct setting_wide_list syslog_targets;
+        int syslog_facility;
 };
 
 /* The config file's rows and struct, for the module that publishes them. */

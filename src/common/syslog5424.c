@@ -137,41 +137,71 @@ static void put_summary(struct out *o, const struct syslog_record *r) {
         }
 }
 
+static void put_sd_and_msg(struct out *o, const struct syslog_record *r) {
+        char num[24];
+
+        put(o, "[", 1);
+        puts_(o, SYSLOG5424_SD_ID);
+        put_param(o, "user", r->user);
+        put_param(o, "role", r->role);
+        put_param(o, "source", r->source);
+        put_param(o, "module", r->module);
+        put_param(o, "operation", r->operation);
+        put_param(o, "result", r->result);
+        snprintf(num, sizeof num, "%" PRId64, r->id);
+        put_param(o, "id", num);
+        put_param(o, "hash", r->hash);
+        put_param(o, "prev_hash", r->prev_hash);
+        put(o, "] ", 2);
+        put_summary(o, r);
+}
+
+static int pri(const struct syslog_record *r, int facility) {
+        bool ok = r->result && strcmp(r->result, "ok") == 0;
+        return facility * 8 + (ok ? 5 : 4);
+}
+
+static bool args_ok(const struct syslog_record *r, int facility, int64_t procid, char *buf,
+                    size_t cap) {
+        return r && buf && cap >= SYSLOG5424_MAX + 1 && facility >= 0 && facility <= 23 &&
+               r->time >= 0 && r->time <= TIME_MAX && r->id >= 0 && procid >= 0;
+}
+
 int syslog5424_format(const struct syslog_record *r, int facility, const char *hostname,
                       int64_t procid, char *buf, size_t cap) {
         struct out o = {.buf = buf, .cap = SYSLOG5424_MAX};
-        bool ok = r && r->result && strcmp(r->result, "ok") == 0;
         char head[64], ts[32], num[48];
         time_t tt;
         struct tm tm;
 
-        if (!r || !buf || cap < SYSLOG5424_MAX + 1 || facility < 0 || facility > 23 ||
-            r->time < 0 || r->time > TIME_MAX || r->id < 0 || procid < 0)
+        if (!args_ok(r, facility, procid, buf, cap))
                 return -EINVAL;
         tt = (time_t)r->time;
         if (!gmtime_r(&tt, &tm) || strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 return -EINVAL;
-        snprintf(head, sizeof head, "<%d>1 %s ", facility * 8 + (ok ? 5 : 4), ts);
+        snprintf(head, sizeof head, "<%d>1 %s ", pri(r, facility), ts);
         puts_(&o, head);
         put_hostname(&o, hostname);
         if (procid > 0)
-                snprintf(num, sizeof num, " steward %" PRId64 " audit [", procid);
+                snprintf(num, sizeof num, " steward %" PRId64 " audit ", procid);
         else
-                snprintf(num, sizeof num, " steward - audit [");
+                snprintf(num, sizeof num, " steward - audit ");
         puts_(&o, num);
-        puts_(&o, SYSLOG5424_SD_ID);
-        put_param(&o, "user", r->user);
-        put_param(&o, "role", r->role);
-        put_param(&o, "source", r->source);
-        put_param(&o, "module", r->module);
-        put_param(&o, "operation", r->operation);
-        put_param(&o, "result", r->result);
-        snprintf(num, sizeof num, "%" PRId64, r->id);
-        put_param(&o, "id", num);
-        put_param(&o, "hash", r->hash);
-        put_param(&o, "prev_hash", r->prev_hash);
-        put(&o, "] ", 2);
-        put_summary(&o, r);
+        put_sd_and_msg(&o, r);
+        buf[o.len] = '\0';
+        return (int)o.len;
+}
+
+int syslog_local_format(const struct syslog_record *r, int facility, int64_t procid, char *buf,
+                        size_t cap) {
+        struct out o = {.buf = buf, .cap = SYSLOG5424_MAX};
+        char head[64];
+
+        if (!args_ok(r, facility, procid, buf, cap) || procid == 0)
+                return -EINVAL;
+        snprintf(head, sizeof head, "<%d>steward[%" PRId64 "]: ", pri(r, facility), procid);
+        puts_(&o, head);
+        put_sd_and_msg(&o, r);
         buf[o.len] = '\0';
         return (int)o.len;
 }

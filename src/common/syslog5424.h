@@ -51,6 +51,15 @@ struct syslog_record {
 int syslog5424_format(const struct syslog_record *r, int facility, const char *hostname,
                       int64_t procid, char *buf, size_t cap);
 
+/* The same record for the host's own log socket (/dev/log), in the form
+ * syslog(3) writes there, which journald and rsyslog's imuxsock both parse:
+ *   <PRI>steward[PROCID]: [steward@32473 …] MSG
+ * (no timestamp nor hostname: the local daemon adds its own; the structured
+ * data travels inside the message text).  procid > 0.  Returns the length,
+ * or -EINVAL. */
+int syslog_local_format(const struct syslog_record *r, int facility, int64_t procid, char *buf,
+                        size_t cap);
+
 /* Facility names accepted by the setting ("auth", "authpriv", "daemon",
  * "user", "local0".."local7"), NULL-terminated, and their numbers. */
 extern const char *const syslog_facility_names[];
