@@ -35,7 +35,9 @@ global(workDirectory="{work}")
 module(load="imtcp")
 module(load="imudp")
 module(load="mmpstrucdata")
+module(load="imuxsock" SysSock.Use="off")
 input(type="imtcp" port="514" address="{ip}" ruleset="in")
+input(type="imuxsock" Socket="{dev}/log" ruleset="local")
 input(type="imudp" port="515" address="{ip}" ruleset="udp")
 template(name="line" type="list") {{
   property(name="inputname") constant(value="|")
@@ -48,6 +50,11 @@ template(name="line" type="list") {{
 ruleset(name="in") {{
   action(type="mmpstrucdata")
   action(type="omfile" file="{out}" template="line")
+}}
+template(name="local" type="string"
+         string="%programname%|%procid%|%pri%|%msgid%|%structured-data%|%msg%\\n")
+ruleset(name="local") {{
+  action(type="omfile" file="{out_local}" template="local")
 }}
 ruleset(name="udp") {{
   action(type="mmpstrucdata")
@@ -75,6 +82,17 @@ class Syslog:
         self.out_udp = self.work / "udp.log"
         self.conf = self.work / "rsyslog.conf"
         self.err_path = self.work / "rsyslogd.err"
+        self.out_local = self.work / "local.log"
+        # The /dev of the daemon that logs locally: the few device nodes a
+        # daemon uses, and rsyslog's imuxsock socket as /dev/log (what the
+        # system's syslog daemon offers there).
+        self.dev = base / "dev"
+        self.dev.mkdir(mode=0o755)
+        for node in ("null", "zero", "full", "random", "urandom"):
+            subprocess.run(["cp", "-a", "--", f"/dev/{node}", str(self.dev / node)], check=True)
+        (self.dev / "shm").mkdir(mode=0o1777)
+        os.chmod(self.dev / "shm", 0o1777)
+        os.symlink("/proc/self/fd", self.dev / "fd")
 
     def start(self):
         _ip("netns", "add", self.ns)
@@ -92,7 +110,8 @@ class Syslog:
         _ip("-n", self.ns, "addr", "add", f"{self.ip}/30", "dev", "eth0")
         _ip("-n", self.ns, "link", "set", "eth0", "up")
         self.conf.write_text(RSYSLOG_CONF.format(work=self.work, ip=self.ip, out=self.out,
-                                                 out_udp=self.out_udp))
+                                                 out_udp=self.out_udp, dev=self.dev,
+                                                 out_local=self.out_local))
         self.start_rsyslog()
         self.daemon = Daemon(self.base / "d", config_text=(
             f'audit:syslog_targets:_array_index:0 = "tcp://{self.ip}:514"\n'))
@@ -129,8 +148,9 @@ class Syslog:
 
     def stop(self):
         try:
-            if getattr(self, "daemon", None) and self.daemon.proc:
-                self.daemon.check_clean_exit()
+            for d in (getattr(self, "local", None), getattr(self, "daemon", None)):
+                if d and d.proc:
+                    d.check_clean_exit()
         finally:
             self.stop_rsyslog()
             _ip("link", "del", self.veth, check=False)
@@ -313,3 +333,32 @@ def test_a_new_target_takes_effect_live_and_starts_from_the_first_record(syslog)
     # the TCP target went on from its own cursor: nothing repeated there
     tcp_recs = syslog.wait_for(head)
     assert ids_in_order(tcp_recs)[1] == 0
+
+
+def test_local_means_the_hosts_log_socket_in_the_form_it_parses(syslog):
+    """The default target "local": the same record on /dev/log in the form
+    syslog(3) writes there, which rsyslog's imuxsock (and journald) parse
+    into a program name and a pid; the structured data rides in the text."""
+    from nsroot import ns_argv, scratch_etc
+    (syslog.base / "local-ns").mkdir()
+    etc = scratch_etc(syslog.base / "local-ns")
+    d = syslog.local = Daemon(syslog.base / "local", wrap=lambda argv: ns_argv(
+        etc, argv, extra_binds=[(syslog.dev, "/dev")]))
+    d.start()
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"})
+    assert r.status == 200, r
+    assert d.https("GET", "/api/v1/modules/stewardd/settings").json["audit"]["syslog_targets"] == ["local"]
+    deadline = time.monotonic() + 30
+    while True:
+        lines = syslog.out_local.read_text().splitlines() if syslog.out_local.exists() else []
+        if any(' id="2" ' in x for x in lines):
+            break
+        assert time.monotonic() < deadline, (lines, d.https("GET", "/api/v1/audit/forwarding").json)
+        time.sleep(0.1)
+    prog, procid, pri, msgid, sd, msg = lines[-1].split("|", 5)
+    assert (prog, procid, pri) == ("steward", str(d.proc.pid), "85"), lines[-1]
+    assert msg.startswith(' [steward@32473 user="bootstrap" role="admin" '), msg
+    assert ' module="stewardd" operation="settings" result="ok" id="2" ' in msg, msg
+    assert msg.endswith("] bootstrap did stewardd settings: log_level"), msg
+    [t] = d.https("GET", "/api/v1/audit/forwarding").json["targets"]
+    assert t["target"] == "local" and t["last_id"] == 2 and t["backlog"] == 0, t
