@@ -370,9 +370,16 @@ static int send_one(const struct audit_brief *b, void *data) {
                 int h = snprintf(B->frame, sizeof B->frame, "%d ", n);
                 memcpy(B->frame + h, B->buf, (size_t)n);
                 r = send_all(B->t->fd, B->frame, (size_t)h + (size_t)n);
-        } else
+        } else {
+                /* A refusal (ICMP) of an earlier datagram is reported by this
+                 * send, which then did not send: once more. */
                 r = send(B->t->fd, B->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n ? 0
                                                                                      : -errno;
+                if (r == -ECONNREFUSED)
+                        r = send(B->t->fd, B->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n
+                                    ? 0
+                                    : -errno;
+        }
         if (r < 0)
                 return r == 0 ? -EIO : r;
         B->last_sent = b->id;
