@@ -430,6 +430,11 @@ static int target_pump(struct fwd *F, struct target *t) {
         bool changed = B.last_sent != t->cursor || t->error[0] || t->backoff;
         t->cursor = B.last_sent;
         t->more = n == SYSLOGFWD_BATCH;
+        /* The host's log takes a backlog at a batch a second: journald's
+         * default rate limit (10,000 messages in 30 s per service) would
+         * drop a faster catch-up silently. */
+        if (t->more && t->t.transport == SYSLOG_LOCAL)
+                t->retry_at = now_usec() + 1000000u;
         t->backoff = 0;
         t->error[0] = '\0';
         return changed ? state_save(F, t) : 0;

@@ -17,7 +17,8 @@
  * it, in order, in batches of at most SYSLOGFWD_BATCH per wake-up; a target
  * that is down is retried with a doubling back-off capped at
  * SYSLOGFWD_BACKOFF_MAX seconds, so an outage or a restart delays records,
- * never drops them.  A new target starts from the first record.  Delivery
+ * never drops them.  A new target starts from the first record; the local
+ * target catches up at one batch a second (journald's rate limit).  Delivery
  * is at least once: over TCP the cursor moves only once the receiver's
  * kernel has acknowledged every byte of the batch (SIOCOUTQ is 0), so a
  * record whose acknowledgement was not seen is sent again after a
