@@ -3065,6 +3065,7 @@ void helper_set_forwarder(struct helper *h, struct syslogfwd *f) {
         h->forwarder = f;
         forwarder_to_wake = f;
         audit_set_appended_hook(f ? forwarder_wake : NULL);
+        syslogfwd_notify(f); /* the store is open: it may open its own */
 }
 
 void helper_free(struct helper *h) {

@@ -473,6 +473,21 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
                 (void)close_range(3, (unsigned)rd - 1, 0);
         (void)close_range((unsigned)rd + 1, ~0U, 0);
         audit_set_appended_hook(NULL);
+        /* The helper opens (creates, migrates) the store first, and wakes
+         * us once it did: two first opens at once would find it locked. */
+        for (;;) {
+                struct pollfd p = {.fd = rd, .events = POLLIN};
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        _exit(1);
+                if (p.revents & POLLIN) {
+                        ssize_t k = read(rd, drain, sizeof drain);
+                        if (k == 0)
+                                _exit(0);
+                        if (k > 0)
+                                break;
+                } else if (p.revents & (POLLHUP | POLLERR))
+                        _exit(0);
+        }
         for (unsigned wait = 1; store_open(state_dir, &F.s, err, sizeof err) < 0;) {
                 log_error("audit forwarding: %s; trying again in %u s", err, wait);
                 sleep(wait);

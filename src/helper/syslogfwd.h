@@ -46,7 +46,9 @@
 struct syslogfwd;
 
 /* Forks the forwarder over the state directory's store; call it before
- * this process opens the store. */
+ * this process opens the store.  The forwarder opens its own connection at
+ * the first syslogfwd_notify, which must come after the store is open here
+ * (a new database is created and migrated by one process). */
 int syslogfwd_start(const char *state_dir, struct syslogfwd **ret);
 
 /* Wakes the forwarder (never blocks); f may be NULL. */
