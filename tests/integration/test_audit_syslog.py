@@ -214,6 +214,12 @@ def syslog():
             shutil.rmtree(base, ignore_errors=True)
 
 
+def str_keys(full):
+    """The audit_forwarding list of the stewardd module's full status."""
+    status = full.get("status", full)
+    return status["audit_forwarding"]
+
+
 def ids_in_order(recs):
     """The ids as first seen, and how many lines repeated an id."""
     seen, order = set(), []
@@ -255,6 +261,15 @@ def test_each_record_arrives_with_its_structured_data(syslog):
     while syslog.forwarding()["targets"][0]["backlog"] != 0:
         assert time.monotonic() < deadline, syslog.forwarding()
         time.sleep(0.1)
+    # the same on /metrics and in the daemon's full status, as the front's
+    # poll of the helper sees it
+    sample = f'steward_audit_forward_backlog{{target="tcp://{syslog.ip}:514"}} 0'
+    deadline = time.monotonic() + 30
+    while sample not in syslog.daemon.https("GET", "/metrics").body:
+        assert time.monotonic() < deadline, syslog.daemon.https("GET", "/metrics").body[-2000:]
+        time.sleep(0.2)
+    full = syslog.daemon.https("GET", "/api/v1/modules/stewardd?full=1").json
+    assert {"target": f"tcp://{syslog.ip}:514", "backlog": 0} in str_keys(full), full
 
 
 def test_a_refusal_is_forwarded_as_a_warning(syslog):
@@ -302,6 +317,11 @@ def test_nothing_is_lost_across_an_outage_and_a_restart(syslog):
         assert time.monotonic() < deadline, t
         time.sleep(0.1)
     assert t["last_error"], t
+    sample = f'steward_audit_forward_backlog{{target="tcp://{syslog.ip}:514"}} {t["backlog"]}'
+    deadline = time.monotonic() + 30
+    while sample not in d.https("GET", "/metrics").body:
+        assert time.monotonic() < deadline, d.https("GET", "/metrics").body[-2000:]
+        time.sleep(0.2)
     # the daemon restarts while the receiver is still down
     d.stop()
     d.start()
