@@ -142,6 +142,10 @@ static void config_apply(struct fwd *F) {
                                 *t = old[j];
                                 old[j].name[0] = '\0';
                                 kept = true;
+                                /* A change is tried at once, not after a
+                                 * back-off earned under the old settings. */
+                                t->retry_at = 0;
+                                t->backoff = 0;
                         }
                 if (!kept) {
                         *t = (struct target){.fd = -1};
