@@ -81,22 +81,6 @@ static int open_parent(const char *dir) {
         return fd < 0 ? -errno : fd;
 }
 
-static int read_regular(int dfd, const char *base, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-
-        fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (st.st_size > (off_t)FILE_STATE_MAX)
-                return -EFBIG;
-        return read_fd(fd, FILE_STATE_MAX, ret, ret_len);
-}
-
 int file_state_read(const char *path, json_t **ret) {
         _cleanup_free_ char *dir = NULL, *content = NULL;
         _cleanup_close_ int dfd = -1;
@@ -134,7 +118,7 @@ int file_state_read(const char *path, json_t **ret) {
                 len = (size_t)n;
                 type = "symlink";
         } else if (S_ISREG(st.st_mode)) {
-                r = read_regular(dfd, base, &content, &len);
+                r = read_regular_at(dfd, base, O_NOFOLLOW, FILE_STATE_MAX, &content, &len, NULL);
                 if (r < 0)
                         return r;
                 type = "file";

@@ -1992,6 +1992,49 @@ bool procfs_mount_point_excluded(const char *m) {
         return false;
 }
 
+static int mount_cmp(const void *a, const void *b) {
+        const struct mount_entry *x = *(const struct mount_entry *const *)a;
+        const struct mount_entry *y = *(const struct mount_entry *const *)b;
+        int c = strcmp(x->mount_point, y->mount_point);
+
+        if (c != 0)
+                return c;
+        return x < y ? -1 : x > y; /* file order: the later is on top */
+}
+
+int mountinfo_real(const struct mountinfo *m, const struct mount_entry ***ret, size_t *ret_n) {
+        const struct mount_entry **v;
+        size_t n = 0, k = 0;
+
+        v = calloc(m->n_entries ? m->n_entries : 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (!procfs_fstype_is_pseudo(m->entries[i].fstype) &&
+                    !procfs_mount_point_excluded(m->entries[i].mount_point))
+                        v[n++] = &m->entries[i];
+        qsort(v, n, sizeof *v, mount_cmp);
+        for (size_t i = 0; i < n; i++)
+                if (i + 1 == n || !STREQ(v[i]->mount_point, v[i + 1]->mount_point))
+                        v[k++] = v[i];
+        *ret = v;
+        *ret_n = k;
+        return 0;
+}
+
+bool procfs_mount_option_set(const char *options, const char *opt) {
+        size_t l = strlen(opt);
+
+        for (const char *p = options; p && *p;) {
+                const char *c = strchr(p, ',');
+                size_t n = c ? (size_t)(c - p) : strlen(p);
+                if (n == l && memcmp(p, opt, l) == 0)
+                        return true;
+                p = c ? c + 1 : NULL;
+        }
+        return false;
+}
+
 /* ---- /etc/os-release ------------------------------------------------------ */
 
 void os_release_done(struct os_release *o) {

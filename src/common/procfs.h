@@ -501,6 +501,13 @@ bool procfs_fstype_is_pseudo(const char *fstype);
 /* Mount points that node_exporter's default mount-points-exclude leaves out:
  * ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/) */
 bool procfs_mount_point_excluded(const char *mount_point);
+/* The real file systems of m, as every file system list shows them: not
+ * pseudo, not excluded, one per mount point — the last mounted there, which
+ * is on top and what statvfs() sees — sorted by mount point.  *ret is a
+ * malloc'ed array of pointers into m (free() it; m must outlive it). */
+int mountinfo_real(const struct mountinfo *m, const struct mount_entry ***ret, size_t *ret_n);
+/* Whether a comma-separated mount option list holds opt ("ro", …) exactly. */
+bool procfs_mount_option_set(const char *options, const char *opt);
 
 /* ---- /etc/os-release ----------------------------------------------------- */
 

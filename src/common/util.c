@@ -160,6 +160,25 @@ char *buf_steal(struct buf *b) {
         return p;
 }
 
+int read_regular_at(int dirfd, const char *name, int extra_flags, size_t max, char **ret,
+                    size_t *ret_len, struct stat *ret_st) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra_flags);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        if ((uint64_t)st.st_size > max)
+                return -EFBIG;
+        if (ret_st)
+                *ret_st = st;
+        return read_fd(fd, max, ret, ret_len);
+}
+
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         struct stat st;
         struct buf b;

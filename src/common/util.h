@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -73,6 +74,14 @@ char *buf_steal(struct buf *b);
 /* Reads a whole file of at most max bytes (-EFBIG past it). */
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Opens name under dirfd (or AT_FDCWD) without blocking — a FIFO or a
+ * device put where a file is expected can never hold the caller — with
+ * extra_flags added (O_NOFOLLOW, say), checks on the descriptor itself that
+ * it is a regular file of at most max bytes, and reads it whole.  Errors:
+ * -errno of the open, -EINVAL not a regular file, -EFBIG over max.
+ * ret_st (may be NULL) gets the file's fstat. */
+int read_regular_at(int dirfd, const char *name, int extra_flags, size_t max, char **ret,
+                    size_t *ret_len, struct stat *ret_st);
 /* pread()s a whole small file from an already open descriptor, from offset 0. */
 int pread_all(int fd, char *dst, size_t cap, size_t *ret_len);
 

@@ -2348,10 +2348,9 @@ static bool cert_path_ok(const char *path) {
 static int monitor_read_certificate(const char *path, json_t **ret, struct module_error *e) {
         _cleanup_free_ char *real = NULL, *text = NULL;
         char subject[256] = "";
-        struct stat st;
         size_t len = 0;
         int64_t not_after;
-        int fd, r;
+        int r;
 
         if (cert_path_ok(path))
                 real = realpath(path, NULL);
@@ -2360,16 +2359,11 @@ static int monitor_read_certificate(const char *path, json_t **ret, struct modul
                                  "only a certificate file under /etc is read");
                 return -EPERM;
         }
-        fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                r = fd < 0 ? -errno : -EINVAL;
-                if (fd >= 0)
-                        close(fd);
+        r = read_regular_at(AT_FDCWD, real, O_NOFOLLOW, CERTINFO_MAX, &text, &len, NULL);
+        if (r < 0 && r != -EFBIG) {
                 module_error_set(e, 404, "not_found", "certificate", "no certificate file there");
                 return r;
         }
-        r = read_fd(fd, CERTINFO_MAX, &text, &len);
-        close(fd);
         if (r >= 0)
                 r = certinfo_not_after(text, len, &not_after, subject, sizeof subject);
         if (r < 0) {

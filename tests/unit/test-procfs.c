@@ -866,6 +866,44 @@ static void test_mountinfo_real(void **state) {
         mountinfo_done(&m);
 }
 
+/* The list every file system view shows: pseudo and excluded ones out,
+ * the topmost of a stacked mount point kept, sorted by mount point. */
+static void test_mountinfo_real_list(void **state) {
+        static const char text[] =
+                "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+                "23 22 0:21 / /proc rw,nosuid - proc proc rw\n"
+                "24 22 0:5 / /dev rw - devtmpfs udev rw\n"
+                "25 22 8:2 / /srv rw - ext4 /dev/sda2 rw\n"
+                "26 25 0:40 / /srv ro,relatime - tmpfs tmpfs rw\n"
+                "27 22 0:41 / /run/credentials/x.service ro - tmpfs tmpfs rw\n"
+                "28 22 8:3 / /boot ro,noatime - vfat /dev/sda3 rw\n";
+        const struct mount_entry **v = NULL;
+        struct mountinfo m;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(mountinfo_parse(text, sizeof text - 1, &m), 0);
+        assert_int_equal(mountinfo_real(&m, &v, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(v[0]->mount_point, "/");
+        assert_string_equal(v[1]->mount_point, "/boot");
+        assert_string_equal(v[2]->mount_point, "/srv");
+        assert_string_equal(v[2]->fstype, "tmpfs"); /* the later, on top */
+        assert_true(procfs_mount_option_set(v[2]->options, "ro"));
+        assert_true(procfs_mount_option_set(v[1]->options, "noatime"));
+        assert_false(procfs_mount_option_set(v[0]->options, "ro"));
+        assert_false(procfs_mount_option_set("rorw,relatime", "ro"));
+        assert_false(procfs_mount_option_set("", "ro"));
+        free(v);
+        mountinfo_done(&m);
+
+        assert_int_equal(mountinfo_parse(NULL, 0, &m), 0);
+        assert_int_equal(mountinfo_real(&m, &v, &n), 0);
+        assert_int_equal(n, 0);
+        free(v);
+        mountinfo_done(&m);
+}
+
 static void test_mountinfo_escaped(void **state) {
         _cleanup_free_ char *t = NULL, *u = NULL;
         struct mountinfo m;
@@ -1862,6 +1900,7 @@ int main(void) {
                 cmocka_unit_test(test_net_dev_edge),
                 cmocka_unit_test(test_net_dev_limits),
                 cmocka_unit_test(test_mountinfo_real),
+                cmocka_unit_test(test_mountinfo_real_list),
                 cmocka_unit_test(test_mountinfo_escaped),
                 cmocka_unit_test(test_mountinfo_malformed),
                 cmocka_unit_test(test_mountinfo_limits),

@@ -1,6 +1,7 @@
 /* test-util.c — util.c, diff.c, jsonutil.c, the generic registry checks and
  * the stewardd config parser (which holds the limits). */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -121,6 +123,41 @@ static void test_atomic_write(void **state) {
         rmdir(dir);
         /* A directory that does not exist fails cleanly. */
         assert_int_equal(write_file_atomic("/nonexistent-dir/x", "a", 1, 0600), -ENOENT);
+}
+
+/* A FIFO, a directory or a link (with O_NOFOLLOW) where a file is expected
+ * is refused at once, never waited on; the size cap is checked first. */
+static void test_read_regular_at(void **state) {
+        char dir[] = "/tmp/steward-test-XXXXXX", path[96];
+        _cleanup_free_ char *back = NULL;
+        _cleanup_close_ int dfd = -1;
+        struct stat st;
+        size_t len = 0;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        snprintf(path, sizeof path, "%s/f", dir);
+        assert_int_equal(write_file_atomic(path, "abcdef", 6, 0600), 0);
+        assert_int_equal(read_regular_at(dfd, "f", 0, 6, &back, &len, &st), 0);
+        assert_string_equal(back, "abcdef");
+        assert_int_equal(len, 6);
+        assert_int_equal(st.st_size, 6);
+        assert_int_equal(read_regular_at(AT_FDCWD, path, 0, 5, &back, &len, NULL), -EFBIG);
+        assert_int_equal(read_regular_at(dfd, "missing", 0, 5, &back, &len, NULL), -ENOENT);
+        snprintf(path, sizeof path, "%s/p", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(read_regular_at(dfd, "p", 0, 100, &back, &len, NULL), -EINVAL);
+        assert_int_equal(mkdirat(dfd, "d", 0700), 0);
+        assert_int_equal(read_regular_at(dfd, "d", 0, 100, &back, &len, NULL), -EINVAL);
+        assert_int_equal(symlinkat("f", dfd, "l"), 0);
+        assert_int_equal(read_regular_at(dfd, "l", O_NOFOLLOW, 100, &back, &len, NULL), -ELOOP);
+        unlinkat(dfd, "l", 0);
+        unlinkat(dfd, "d", AT_REMOVEDIR);
+        unlinkat(dfd, "p", 0);
+        unlinkat(dfd, "f", 0);
+        rmdir(dir);
 }
 
 static void test_diff(void **state) {
@@ -320,6 +357,7 @@ int main(void) {
                 cmocka_unit_test(test_utf8),
                 cmocka_unit_test(test_consttime),
                 cmocka_unit_test(test_atomic_write),
+                cmocka_unit_test(test_read_regular_at),
                 cmocka_unit_test(test_diff),
                 cmocka_unit_test(test_diff_two_hunks),
                 cmocka_unit_test(test_json_depth),

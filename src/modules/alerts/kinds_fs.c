@@ -61,27 +61,6 @@ static void fs_set_done(struct fs_set *s) {
         *s = (struct fs_set){0};
 }
 
-static int mount_cmp(const void *a, const void *b) {
-        const struct mount_entry *x = *(const struct mount_entry *const *)a;
-        const struct mount_entry *y = *(const struct mount_entry *const *)b;
-        int c = strcmp(x->mount_point, y->mount_point);
-
-        return c != 0 ? c : (x < y ? -1 : x > y);
-}
-
-static bool option_set(const char *options, const char *opt) {
-        size_t l = strlen(opt);
-
-        for (const char *p = options; p && *p;) {
-                const char *c = strchr(p, ',');
-                size_t n = c ? (size_t)(c - p) : strlen(p);
-                if (n == l && memcmp(p, opt, l) == 0)
-                        return true;
-                p = c ? c + 1 : NULL;
-        }
-        return false;
-}
-
 /* The real, writable file systems now, with their usage. */
 static int fs_set_read(struct fs_set *ret) {
         _cleanup_free_ char *text = NULL;
@@ -96,23 +75,17 @@ static int fs_set_read(struct fs_set *ret) {
         r = mountinfo_parse(text, len, &s.mi);
         if (r < 0)
                 return r;
-        m = calloc(s.mi.n_entries + 1, sizeof *m);
-        s.v = calloc(s.mi.n_entries + 1, sizeof *s.v);
-        if (!m || !s.v) {
+        r = mountinfo_real(&s.mi, &m, &n);
+        s.v = r < 0 ? NULL : calloc(n + 1, sizeof *s.v);
+        if (!s.v) {
                 fs_set_done(&s);
-                return -ENOMEM;
+                return r < 0 ? r : -ENOMEM;
         }
-        for (size_t i = 0; i < s.mi.n_entries; i++)
-                if (!procfs_fstype_is_pseudo(s.mi.entries[i].fstype) &&
-                    !procfs_mount_point_excluded(s.mi.entries[i].mount_point))
-                        m[n++] = &s.mi.entries[i];
-        qsort(m, n, sizeof *m, mount_cmp);
         for (size_t i = 0; i < n; i++) {
                 struct statvfs st;
-                if (i + 1 < n && STREQ(m[i]->mount_point, m[i + 1]->mount_point))
-                        continue; /* another is mounted on top */
-                if (option_set(m[i]->options, "ro") || statvfs(m[i]->mount_point, &st) < 0 ||
-                    st.f_blocks == 0 || (st.f_flag & ST_RDONLY))
+                if (procfs_mount_option_set(m[i]->options, "ro") ||
+                    statvfs(m[i]->mount_point, &st) < 0 || st.f_blocks == 0 ||
+                    (st.f_flag & ST_RDONLY))
                         continue;
                 s.v[s.n++] = (struct fs_now){
                         .mount_point = m[i]->mount_point,

@@ -292,22 +292,6 @@ static int own_cert(int64_t *ret) {
 /* A certificate file as the front may read it: never blocks (a FIFO or a
  * device named by a rule is refused, not waited on), a regular file only,
  * at most CERTINFO_MAX bytes. */
-static int cert_file_read(const char *path, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (st.st_size > (off_t)CERTINFO_MAX)
-                return -EFBIG;
-        return read_fd(fd, CERTINFO_MAX, ret, ret_len);
-}
-
 static int cert_read(const char *path, int64_t *ret, char *subject, size_t subject_len) {
         _cleanup_free_ char *text = NULL;
         _cleanup_json_ json_t *ans = NULL;
@@ -316,7 +300,7 @@ static int cert_read(const char *path, int64_t *ret, char *subject, size_t subje
 
         if (!*path)
                 return own_cert(ret);
-        r = cert_file_read(path, &text, &len);
+        r = read_regular_at(AT_FDCWD, path, 0, CERTINFO_MAX, &text, &len, NULL);
         if (r >= 0)
                 return certinfo_not_after(text, len, ret, subject, subject_len);
         if (r != -EACCES && r != -EPERM)

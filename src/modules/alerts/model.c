@@ -638,26 +638,36 @@ const char *alert_rules_path(void) {
         return ret;
 }
 
+int alert_file_read(const char *path, size_t max, char **ret, size_t *ret_len,
+                    struct module_error *err) {
+        int r;
+
+        *ret = NULL;
+        if (!path) {
+                module_error_set(err, 500, "internal", NULL, "the configuration path is unknown");
+                return -ENOENT;
+        }
+        r = read_file(path, max, ret, ret_len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                module_error_set(err, 500, "io_error", NULL, "cannot read %s: %s", path,
+                                 strerror(-r));
+                return r;
+        }
+        return 1;
+}
+
 int alert_rules_load(struct alert_rules *ret, char **ret_text, struct module_error *err) {
-        const char *path = alert_rules_path();
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r;
 
         if (ret_text)
                 *ret_text = NULL;
-        if (!path) {
-                module_error_set(err, 500, "internal", NULL, "the configuration path is unknown");
-                return -ENOENT;
-        }
-        r = read_file(path, ALERT_RULES_FILE_MAX, &text, &len);
-        if (r == -ENOENT)
-                return alert_rules_defaults(ret);
-        if (r < 0) {
-                module_error_set(err, 500, "io_error", NULL, "cannot read %s: %s", path,
-                                 strerror(-r));
-                return r;
-        }
+        r = alert_file_read(alert_rules_path(), ALERT_RULES_FILE_MAX, &text, &len, err);
+        if (r <= 0)
+                return r < 0 ? r : alert_rules_defaults(ret);
         r = alert_rules_parse(text, len, ret, err);
         if (r >= 0 && ret_text)
                 *ret_text = TAKE_PTR(text);

@@ -72,3 +72,9 @@ const char *alert_rules_path(void);
 /* Reads the file (the defaults when it is absent); *ret_text, if not NULL,
  * gets its text (NULL when absent) for a change's guard. */
 int alert_rules_load(struct alert_rules *ret, char **ret_text, struct module_error *err);
+/* Reads one of the module's files next to --config (path from
+ * alert_rules_path() or alert_marks_path(), NULL when unknown): 1 with its
+ * text, 0 when there is no file (the caller's defaults apply), -errno with
+ * err set. */
+int alert_file_read(const char *path, size_t max, char **ret, size_t *ret_len,
+                    struct module_error *err);

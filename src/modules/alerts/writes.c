@@ -238,7 +238,6 @@ bad:
 }
 
 int alert_marks_load(json_t **ret, char **ret_text, struct module_error *err) {
-        const char *path = alert_marks_path();
         _cleanup_free_ char *text = NULL;
         json_t *m;
         size_t len = 0;
@@ -246,19 +245,12 @@ int alert_marks_load(json_t **ret, char **ret_text, struct module_error *err) {
 
         if (ret_text)
                 *ret_text = NULL;
-        if (!path) {
-                module_error_set(err, 500, "internal", NULL, "the configuration path is unknown");
-                return -ENOENT;
-        }
-        r = read_file(path, ALERT_MARKS_FILE_MAX, &text, &len);
-        if (r == -ENOENT) {
+        r = alert_file_read(alert_marks_path(), ALERT_MARKS_FILE_MAX, &text, &len, err);
+        if (r < 0)
+                return r;
+        if (r == 0) {
                 *ret = json_pack("{s:[], s:{}}", "silences", "acks");
                 return *ret ? 0 : oom(err);
-        }
-        if (r < 0) {
-                module_error_set(err, 500, "io_error", NULL, "cannot read %s: %s", path,
-                                 strerror(-r));
-                return r;
         }
         m = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
         r = marks_check(m, err);

@@ -364,7 +364,6 @@ int mail_settings_read(json_t **ret, struct module_error *err) {
 /* The file at path for a TLS check: a regular file root can read, PEM. */
 static int tls_file(const char *path, const char *what, const char *field, char **ret,
                     struct module_error *err) {
-        struct stat st;
         int r;
 
         if (!*path) {
@@ -374,18 +373,12 @@ static int tls_file(const char *path, const char *what, const char *field, char 
         /* Opened without blocking (a FIFO put there would hold the
          * helper), then checked on the descriptor itself (what was
          * checked is what is read). */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        r = read_regular_at(AT_FDCWD, path, 0, TLS_FILE_MAX, ret, NULL, NULL);
+        if (r == -ENOENT || r == -EINVAL) {
                 module_error_set(err, 422, "invalid_setting", field, "%s: %s", path,
-                                 fd < 0 && errno == ENOENT ? "no such file"
-                                 : fd < 0                 ? strerror(errno)
-                                                          : "not a regular file");
+                                 r == -ENOENT ? "no such file" : "not a regular file");
                 return -EINVAL;
         }
-        if (fcntl(fd, F_SETFL, 0) < 0)
-                r = -errno;
-        else
-                r = read_fd(fd, TLS_FILE_MAX, ret, NULL);
         if (r < 0) {
                 module_error_set(err, 422, "invalid_setting", field, "%s cannot be read: %s", path,
                                  strerror(-r));

@@ -726,54 +726,20 @@ static void fs_list_done(struct fs_list *l) {
         *l = (struct fs_list){0};
 }
 
-static int mount_cmp(const void *a, const void *b) {
-        const struct mount_entry *x = *(const struct mount_entry *const *)a;
-        const struct mount_entry *y = *(const struct mount_entry *const *)b;
-        int c = strcmp(x->mount_point, y->mount_point);
-
-        if (c != 0)
-                return c;
-        return x < y ? -1 : x > y; /* file order: the later is on top */
-}
-
 static int fs_list_build(const char *text, size_t len, struct fs_list *ret) {
         struct fs_list l = {0};
-        size_t n = 0;
         int r;
 
         r = mountinfo_parse(text, len, &l.mi);
         if (r < 0)
                 return r;
-        l.v = calloc(l.mi.n_entries ? l.mi.n_entries : 1, sizeof *l.v);
-        if (!l.v) {
+        r = mountinfo_real(&l.mi, &l.v, &l.n);
+        if (r < 0) {
                 fs_list_done(&l);
-                return -ENOMEM;
+                return r;
         }
-        for (size_t i = 0; i < l.mi.n_entries; i++)
-                if (!procfs_fstype_is_pseudo(l.mi.entries[i].fstype) &&
-                    !procfs_mount_point_excluded(l.mi.entries[i].mount_point))
-                        l.v[n++] = &l.mi.entries[i];
-        /* One per mount point: the last mounted there is on top, and is what
-         * statvfs() sees. */
-        qsort(l.v, n, sizeof *l.v, mount_cmp);
-        for (size_t i = 0; i < n; i++)
-                if (i + 1 == n || !STREQ(l.v[i]->mount_point, l.v[i + 1]->mount_point))
-                        l.v[l.n++] = l.v[i];
         *ret = l;
         return 0;
-}
-
-static bool option_set(const char *options, const char *opt) {
-        size_t l = strlen(opt);
-
-        for (const char *p = options; p && *p;) {
-                const char *c = strchr(p, ',');
-                size_t n = c ? (size_t)(c - p) : strlen(p);
-                if (n == l && memcmp(p, opt, l) == 0)
-                        return true;
-                p = c ? c + 1 : NULL;
-        }
-        return false;
 }
 
 static uint64_t mul_sat(uint64_t a, uint64_t b) {
@@ -813,7 +779,7 @@ static int fs_write(struct expo *e, const struct fs_list *l) {
         for (size_t i = 0; i < l->n; i++) {
                 st[i].ok = statvfs(l->v[i]->mount_point, &st[i].st) == 0;
                 st[i].ro = st[i].ok ? (st[i].st.f_flag & ST_RDONLY) != 0
-                                    : option_set(l->v[i]->options, "ro");
+                                    : procfs_mount_option_set(l->v[i]->options, "ro");
         }
         for (size_t f = 0; f < ELEMENTSOF(fams); f++) {
                 expo_family(e, fams[f].name, "gauge", fams[f].help);

@@ -852,34 +852,15 @@ static int read_one(int dirfd, const char *name, struct tf_set *set, struct buil
                     const char *path, int64_t *ret_mtime_ns, char *err, size_t err_size) {
         /* A symlink is followed, as node_exporter does: the read is the
          * unprivileged front's, and only a regular file is read. */
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         _cleanup_free_ char *text = NULL;
         struct tf_set one = {0};
         struct stat st;
         size_t len = 0;
         int r;
 
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if ((uint64_t)st.st_size > TEXTFILE_MAX_FILE_BYTES)
-                return -EFBIG;
-        text = malloc(TEXTFILE_MAX_FILE_BYTES + 1);
-        if (!text)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, text + len, TEXTFILE_MAX_FILE_BYTES + 1 - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                len += (size_t)k;
-                if (len > TEXTFILE_MAX_FILE_BYTES)
-                        return -EFBIG;
-        }
+        r = read_regular_at(dirfd, name, 0, TEXTFILE_MAX_FILE_BYTES, &text, &len, &st);
+        if (r < 0)
+                return r;
         r = textfile_parse(text, len, TEXTFILE_MAX_SAMPLES, &one, err, err_size);
         if (r >= 0)
                 r = textfile_merge(set, &one, reserved, b, path, err, err_size);
