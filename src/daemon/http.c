@@ -87,6 +87,8 @@
  * Headers past that get libmicrohttpd's own 431 page instead of our JSON
  * body, as ours are refused first. */
 #define MHD_POOL_BYTES (24u << 10)
+/* An event stream's response block (send_events). */
+#define EVENTS_BLOCK 512u
 
 /* The console's policy: its own files only, no inline script or style, no
  * framing, no plugins; data: images for uPlot's and the CSS's icons. */
@@ -651,8 +653,13 @@ static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *
                         api_response_clear(&err);
                         return q;
                 }
-                r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, events_read, sub,
-                                                      events_release);
+                /* The block is allocated (and zeroed) with the response
+                 * and lives as long as the stream, but a chunked answer
+                 * (HTTP/1.1) never uses it: events_read writes into the
+                 * connection's pool.  Only an HTTP/1.0 client reads
+                 * through it, EVENTS_BLOCK bytes per call. */
+                r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EVENTS_BLOCK, events_read,
+                                                      sub, events_release);
                 if (!r) {
                         events_release(sub);
                         return MHD_NO;
