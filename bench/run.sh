@@ -95,7 +95,12 @@ echo "nginx     $n_rps req/s  p99 $(p99 "$N_OUT")  $(errs "$N_OUT")"
 echo "ratio stewardd/nginx requests/s: $(awk -v a=$s_rps -v b=$n_rps 'BEGIN {printf "%.2f", a/b}')"
 busy_kb=$(( $(rss $SPID) + $(rss $FRONT) ))
 
-$PY "$ROOT/bench/idle_conns.py" 127.0.0.1 $SP 1000 $W/tls/cert.pem "$SPID $FRONT" "$TOKEN" > $W/idle.txt
+# 1,000 idle connections (bench/idle-conns.sh measures more, PSS and streams).
+coproc IDLE { exec $PY "$ROOT/bench/idle_conns.py" idle 127.0.0.1 $SP $W/tls/cert.pem "$TOKEN" 1000; }
+read -r _ <&"${IDLE[0]}"
+echo "stewardd with 1000 idle TLS connections (helper + front): $(( $(rss $SPID) + $(rss $FRONT) )) kB" > $W/idle.txt
+eval "exec ${IDLE[1]}>&-"
+wait "$IDLE_PID"
 echo "== memory (VmRSS) =="
 echo "stewardd idle after start (helper + front): ${idle_kb} kB"
 echo "stewardd after the wrk run:           ${busy_kb} kB"

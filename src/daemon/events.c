@@ -62,9 +62,12 @@ struct events_sub {
          * (0: none). */
         uint64_t filter[EVENT_TYPES_MAX];
         bool suspended, closed;
-        struct event *q[EVENTS_QUEUE];
-        size_t qhead, qn, off; /* off: bytes of q[qhead] already sent */
-        uint64_t last_usec;    /* when something was last queued */
+        /* A ring of qcap slots (grown on demand up to EVENTS_QUEUE: most
+         * streams hold an event or two, and an idle stream should cost
+         * little; docs/architecture.md "Memory per connection"). */
+        struct event **q;
+        size_t qcap, qhead, qn, off; /* off: bytes of q[qhead] already sent */
+        uint64_t last_usec;          /* when something was last queued */
         char secret[FRONTAUTH_SECRET_MAX + 1];
         int64_t session_id;
         int role;
@@ -132,8 +135,40 @@ static unsigned type_bit(const char *name) {
 
 static void sub_clear_locked(struct events_sub *s) {
         for (size_t i = 0; i < s->qn; i++)
-                event_unref(s->q[(s->qhead + i) % EVENTS_QUEUE]);
+                event_unref(s->q[(s->qhead + i) % s->qcap]);
         s->qn = s->qhead = s->off = 0;
+}
+
+#define QUEUE_FIRST 4
+
+/* Room for n more events in s's queue (n <= EVENTS_QUEUE - qn): false when
+ * memory ran out.  The ring is unrolled into the new array, oldest first. */
+static bool reserve_locked(struct events_sub *s, size_t n) {
+        size_t cap = s->qcap ? s->qcap : QUEUE_FIRST;
+        struct event **q;
+
+        if (s->qn + n <= s->qcap)
+                return true;
+        while (cap < s->qn + n)
+                cap *= 2;
+        if (cap > EVENTS_QUEUE)
+                cap = EVENTS_QUEUE;
+        q = calloc(cap, sizeof *q);
+        if (!q)
+                return false;
+        for (size_t i = 0; i < s->qn; i++)
+                q[i] = s->q[(s->qhead + i) % s->qcap];
+        free(s->q);
+        s->q = q;
+        s->qcap = cap;
+        s->qhead = 0;
+        return true;
+}
+
+/* Appends ev (its reference is the caller's, handed over): room reserved. */
+static void append_locked(struct events_sub *s, struct event *ev) {
+        s->q[(s->qhead + s->qn) % s->qcap] = ev;
+        s->qn++;
 }
 
 static void wake_locked(struct events_sub *s) {
@@ -166,8 +201,13 @@ static void push_locked(struct events_sub *s, struct event *ev) {
                             s->user, s->source, EVENTS_QUEUE);
                 return;
         }
-        s->q[(s->qhead + s->qn) % EVENTS_QUEUE] = event_ref(ev);
-        s->qn++;
+        if (!reserve_locked(s, 1)) {
+                close_locked(s);
+                log_warning("event stream of \"%s\" from %s dropped: out of memory", s->user,
+                            s->source);
+                return;
+        }
+        append_locked(s, event_ref(ev));
         s->last_usec = now_usec();
         wake_locked(s);
 }
@@ -680,10 +720,10 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *param
                 free(s);
                 return r;
         }
-        s->q[s->qn++] = event_ref(retry_ev);
+        bool reset = false;
+        size_t missed = 0;
         if (resume) {
                 uint64_t oldest = hub.ring_n ? hub.ring[hub.ring_head]->id : hub.next_id;
-                size_t missed = 0;
                 for (size_t i = 0; i < hub.ring_n; i++) {
                         const struct event *ev = hub.ring[(hub.ring_head + i) % EVENTS_RING];
                         missed += ev->id > last_id && (ev->type & mask);
@@ -691,18 +731,31 @@ int events_subscribe(unsigned mask, bool resume, uint64_t last_id, json_t *param
                 /* An id we cannot continue from exactly: older than the
                  * ring, not one of ours (from before a restart, or made
                  * up), or more behind than a queue holds. */
-                if (last_id + 1 < oldest || last_id >= hub.next_id || missed > EVENTS_QUEUE - 2) {
+                reset = last_id + 1 < oldest || last_id >= hub.next_id || missed > EVENTS_QUEUE - 2;
+        }
+        /* The retry line, then a reset or what the stream missed (at most
+         * EVENTS_QUEUE - 2). */
+        if (!reserve_locked(s, 1 + (reset ? 1 : missed))) {
+                unfilter_locked(s);
+                pthread_mutex_unlock(&hub.lock);
+                free(s);
+                module_error_set(e, 500, "internal", NULL, "out of memory");
+                return -ENOMEM;
+        }
+        append_locked(s, event_ref(retry_ev));
+        if (resume) {
+                if (reset) {
                         char text[96];
                         int n = snprintf(text, sizeof text, "id: %llu\nevent: reset\ndata: {}\n\n",
                                          (unsigned long long)(hub.next_id - 1));
                         struct event *ev = event_new(0, hub.next_id - 1, text, (size_t)n);
                         if (ev)
-                                s->q[s->qn++] = ev;
+                                append_locked(s, ev);
                 } else {
                         for (size_t i = 0; i < hub.ring_n; i++) {
                                 struct event *ev = hub.ring[(hub.ring_head + i) % EVENTS_RING];
                                 if (ev->id > last_id && (ev->type & mask))
-                                        s->q[s->qn++] = event_ref(ev);
+                                        append_locked(s, event_ref(ev));
                         }
                 }
         }
@@ -749,7 +802,7 @@ ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max) {
                 s->off += n;
                 if (s->off == ev->len) {
                         event_unref(ev);
-                        s->qhead = (s->qhead + 1) % EVENTS_QUEUE;
+                        s->qhead = (s->qhead + 1) % s->qcap;
                         s->qn--;
                         s->off = 0;
                 }
@@ -787,6 +840,7 @@ void events_release(void *cls) {
         atomic_store(&stats_event_subscribers, hub.n_subs);
         pthread_mutex_unlock(&hub.lock);
         explicit_bzero(s->secret, sizeof s->secret);
+        free(s->q);
         free(s);
 }
 

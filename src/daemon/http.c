@@ -75,13 +75,20 @@
 #define SLOW_THREADS  (HELPER_SLOW_CHANNELS + HELPER_STREAM_CHANNELS)
 #define SLOW_JOBS_MAX 64
 /* libmicrohttpd keeps a connection's request line, headers and buffers in a
- * per-connection pool, and zeroes what it used after every request, so the
- * whole pool stays resident: measured with bench/run.sh, 1,000 idle TLS
- * connections cost 49 MB with a 32 KiB pool, 81 MB with 64 KiB and 177 MB with
- * 160 KiB.  32 KiB holds the largest max_header_bytes allowed (16 KiB) with
- * room to spare; headers past about 30 KiB get libmicrohttpd's own 431 page
- * instead of our JSON body. */
-#define MHD_POOL_BYTES (32u << 10)
+ * per-connection pool, and after every request it zeroes the whole pool
+ * (MHD_pool_reset's memset, memorypool.c; only on Windows does it give the
+ * pages back), so from its first answer on a keep-alive connection holds its
+ * whole pool resident, idle or not: the pool is most of what an idle
+ * connection costs (bench/idle-conns.sh, docs/architecture.md).  It is the
+ * smallest size that holds the largest request headers allowed (16 KiB of
+ * max_header_bytes, in MAX_HEADER_COUNT fields: each field also takes a
+ * list entry from the pool, and the answer's headers need room too):
+ * 22 KiB does not, 24 KiB does (test_api.py's test_largest_headers_fit).
+ * Headers past that get libmicrohttpd's own 431 page instead of our JSON
+ * body, as ours are refused first. */
+#define MHD_POOL_BYTES (24u << 10)
+/* An event stream's response block (send_events). */
+#define EVENTS_BLOCK 512u
 
 /* The console's policy: its own files only, no inline script or style, no
  * framing, no plugins; data: images for uPlot's and the CSS's icons. */
@@ -106,7 +113,12 @@ struct conn {
 };
 
 struct request {
-        struct steward_config cfg;
+        /* The limits used past the first call, from the config snapshot
+         * the request started with (the whole snapshot, 4 KB, is the first
+         * call's only: an event stream keeps its request for hours). */
+        struct {
+                unsigned max_body_bytes, max_json_depth, session_lifetime, max_event_subscribers;
+        } lim;
         struct buf body;
         struct api_response early; /* a refusal decided before the body was read */
         struct caller caller;
@@ -442,7 +454,7 @@ static enum MHD_Result find_session_cookie(void *cls, enum MHD_ValueKind kind, c
 
 /* Decides who the caller is; fills req->early with a refusal otherwise. */
 static void authenticate(struct MHD_Connection *c, struct conn *cn, struct request *req,
-                         const char *method, const char *url) {
+                         const struct steward_config *cfg, const char *method, const char *url) {
         struct module_error e = {0};
         const char *h, *secret = NULL;
         char cookie_secret[FRONTAUTH_SECRET_MAX + 1];
@@ -453,7 +465,7 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                 return; /* the two routes open to anyone */
         if (cn->l->unix_socket) {
                 if (peer_session(c, cn, &e) < 0 ||
-                    frontauth_check(cn->peer_secret, cn->source, req->cfg.session_idle_timeout,
+                    frontauth_check(cn->peer_secret, cn->source, cfg->session_idle_timeout,
                                     &req->caller, &e) < 0) {
                         cn->peer_secret[0] = '\0';
                         refuse(req, &e);
@@ -496,7 +508,7 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
         }
         if ((!secret || !*secret) && STREQ(method, "GET") &&
             (STREQ(url, "/metrics") || STREQ(url, "/api/v1/sd")) &&
-            network_allowed(&req->cfg.scrape_allow_from, cn->host)) {
+            network_allowed(&cfg->scrape_allow_from, cn->host)) {
                 /* Prometheus servers on networks the admin listed scrape
                  * (and find what to scrape) without a token; they get
                  * nothing but these two routes. */
@@ -516,8 +528,7 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                           "Authorization: Bearer TOKEN");
                 return;
         }
-        if (frontauth_check(secret, cn->source, req->cfg.session_idle_timeout, &req->caller, &e) <
-            0) {
+        if (frontauth_check(secret, cn->source, cfg->session_idle_timeout, &req->caller, &e) < 0) {
                 if (e.status == 401)
                         log_fields(LOG_LEVEL_WARNING,
                                    &(struct log_fields){.source = cn->source,
@@ -561,7 +572,7 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
 }
 
 static void early_checks(struct MHD_Connection *c, struct conn *cn, struct request *req,
-                         const char *method, const char *url) {
+                         const struct steward_config *cfg, const char *method, const char *url) {
         struct header_sum hs = {strlen(url), 0};
         const char *cl;
 
@@ -576,18 +587,18 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
          * the two counters change at different moments, hence the care. */
         uint64_t open = atomic_load(&stats_connections_open),
                  streams = atomic_load(&stats_event_subscribers);
-        if ((open > streams ? open - streams : 0) > req->cfg.max_connections) {
+        if ((open > streams ? open - streams : 0) > cfg->max_connections) {
                 api_error(&req->early, 503, "too_many_connections", NULL,
                           "the server has too many connections (limit %u); retry later",
-                          req->cfg.max_connections);
+                          cfg->max_connections);
                 return;
         }
         MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hs);
-        if (hs.bytes > req->cfg.max_header_bytes || hs.count > MAX_HEADER_COUNT) {
+        if (hs.bytes > cfg->max_header_bytes || hs.count > MAX_HEADER_COUNT) {
                 api_error(&req->early, 431, "headers_too_large", NULL,
                           "request headers too large (%zu bytes in %zu fields; limits %u bytes, "
                           "%d fields)",
-                          hs.bytes, hs.count, req->cfg.max_header_bytes, MAX_HEADER_COUNT);
+                          hs.bytes, hs.count, cfg->max_header_bytes, MAX_HEADER_COUNT);
                 return;
         }
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -597,20 +608,20 @@ static void early_checks(struct MHD_Connection *c, struct conn *cn, struct reque
                         api_error(&req->early, 400, "bad_request", NULL, "invalid Content-Length");
                         return;
                 }
-                if (n > req->cfg.max_body_bytes) {
+                if (n > req->lim.max_body_bytes) {
                         api_error(&req->early, 413, "body_too_large", NULL,
                                   "request body of %llu bytes is over the limit of %u",
-                                  (unsigned long long)n, req->cfg.max_body_bytes);
+                                  (unsigned long long)n, req->lim.max_body_bytes);
                         /* A client that is sending the body would see the
                          * connection reset before it reads an answer queued
                          * now; up to twice the limit, read the body and drop
                          * it, then answer. */
-                        req->answer_at_end = n <= 2ull * req->cfg.max_body_bytes;
+                        req->answer_at_end = n <= 2ull * req->lim.max_body_bytes;
                         return;
                 }
         }
         if (!req->console)
-                authenticate(c, cn, req, method, url);
+                authenticate(c, cn, req, cfg, method, url);
 }
 
 /* GET /api/v1/events: a stream the hub feeds (events.c).  HEAD gets the
@@ -634,7 +645,7 @@ static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *
                 r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         } else {
                 if (events_subscribe(resp->events_mask, resp->events_resume, resp->events_last_id,
-                                     resp->events_params, &who, req->cfg.max_event_subscribers,
+                                     resp->events_params, &who, req->lim.max_event_subscribers,
                                      &sub, &e) < 0) {
                         struct api_response err = {0};
                         enum MHD_Result q;
@@ -644,8 +655,13 @@ static enum MHD_Result send_events(struct MHD_Connection *c, const struct conn *
                         api_response_clear(&err);
                         return q;
                 }
-                r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, events_read, sub,
-                                                      events_release);
+                /* The block is allocated (and zeroed) with the response
+                 * and lives as long as the stream, but a chunked answer
+                 * (HTTP/1.1) never uses it: events_read writes into the
+                 * connection's pool.  Only an HTTP/1.0 client reads
+                 * through it, EVENTS_BLOCK bytes per call. */
+                r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EVENTS_BLOCK, events_read,
+                                                      sub, events_release);
                 if (!r) {
                         events_release(sub);
                         return MHD_NO;
@@ -683,8 +699,8 @@ static void api_request_make(struct MHD_Connection *c, const struct conn *cn, st
                 .bootstrap = req->auth && STREQ(req->caller.kind, "bootstrap"),
                 .session = req->auth ? req->caller.secret : NULL,
                 .session_id = req->caller.session_id,
-                .max_json_depth = req->cfg.max_json_depth,
-                .session_lifetime = req->cfg.session_lifetime,
+                .max_json_depth = req->lim.max_json_depth,
+                .session_lifetime = req->lim.session_lifetime,
                 .secure = !cn->l->unix_socket,
                 .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
                 .conn_fd = connection_fd(c),
@@ -1029,10 +1045,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *req_cls = req;
                 req->start_usec = now_usec();
                 atomic_fetch_add(&stats_requests_total, 1);
-                steward_config_get(&req->cfg);
-                buf_init(&req->body, req->cfg.max_body_bytes);
+                struct steward_config cfg;
+                steward_config_get(&cfg);
+                req->lim.max_body_bytes = cfg.max_body_bytes;
+                req->lim.max_json_depth = cfg.max_json_depth;
+                req->lim.session_lifetime = cfg.session_lifetime;
+                req->lim.max_event_subscribers = cfg.max_event_subscribers;
+                buf_init(&req->body, req->lim.max_body_bytes);
                 req->console = (STREQ(method, "GET") || STREQ(method, "HEAD")) && console_path(url);
-                early_checks(c, cn, req, method, url);
+                early_checks(c, cn, req, &cfg, method, url);
                 if (req->early.status && !req->answer_at_end) {
                         log_debug("%s %s %.200s -> %d", cn->source, method, url, req->early.status);
                         req->answered = true;
@@ -1048,12 +1069,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!req->early.status && buf_append(&req->body, upload_data, *upload_size) < 0) {
                         api_error(&req->early, 413, "body_too_large", NULL,
                                   "request body over the limit of %u bytes",
-                                  req->cfg.max_body_bytes);
+                                  req->lim.max_body_bytes);
                         buf_free(&req->body);
                 }
                 if (req->early.status) {
                         req->discarded += *upload_size;
-                        if (req->discarded > 2ull * req->cfg.max_body_bytes)
+                        if (req->discarded > 2ull * req->lim.max_body_bytes)
                                 return MHD_NO;
                 }
                 *upload_size = 0;

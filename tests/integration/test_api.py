@@ -411,6 +411,53 @@ def test_header_limit(daemon):
     assert daemon.https("GET", "/api/v1/whoami", headers={"X-Big": "a" * 1000}).status == 200
 
 
+def _raw_exchange(daemon, s, method, path, fields, body=b""):
+    """Sends one request with exactly these header fields (and the bearer
+    token) on the TLS socket s and returns the answer's status."""
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields)
+    s.sendall(head.encode() + b"\r\n" + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, "the connection closed before the answer"
+        data += chunk
+    top, _, rest = data.partition(b"\r\n\r\n")
+    length = [int(line.split(b":")[1]) for line in top.split(b"\r\n")
+              if line.lower().startswith(b"content-length:")]
+    while length and len(rest) < length[0]:
+        rest += s.recv(65536)
+    return int(top.split(b" ")[1])
+
+
+def test_largest_headers_fit(daemon):
+    # The largest limit (16 KiB, the default) in the most fields allowed
+    # (100) still fits the per-connection memory, on a fresh connection
+    # and again on the same one once it was reused (keep-alive), with a body.
+    limit, count = 16384, 100
+    path = "/api/v1/modules/stewardd/settings"
+    base = [("Host", "127.0.0.1"), ("Authorization", f"Bearer {daemon.token}")]
+    body = b'{"log_level": "info"}'
+    extra = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    for method, more, data in (("GET", [], b""), ("PATCH", extra, body)):
+        fixed = base + more
+        # The server counts the URL plus, per field, name + value + 4.
+        left = limit - len(path) - sum(len(k) + len(v) + 4 for k, v in fixed)
+        n = count - len(fixed)
+        names = [f"X-F{i:02d}" for i in range(n)]
+        left -= sum(len(k) + 4 for k in names)
+        sizes = [left // n + (1 if i < left % n else 0) for i in range(n)]
+        fields = fixed + [(k, "v" * z) for k, z in zip(names, sizes)]
+        assert len(path) + sum(len(k) + len(v) + 4 for k, v in fields) == limit
+        ctx = daemon.ssl_context()
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", daemon.port), timeout=10),
+                             server_hostname="127.0.0.1") as s:
+            for _ in range(2):
+                assert _raw_exchange(daemon, s, method, path, fields, data) == 200
+            # One byte more is refused, by our own check, with our own body.
+            over = fields[:-1] + [(fields[-1][0], fields[-1][1] + "v")]
+            assert _raw_exchange(daemon, s, method, path, over, data) == 431
+
+
 def test_connection_limit(daemon):
     daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"limits:max_connections": 3})
     ctx = daemon.ssl_context()

@@ -145,6 +145,33 @@ def test_resume_with_last_event_id(daemon):
     s.close()
 
 
+def test_http10_stream_gets_whole_events(daemon):
+    # An HTTP/1.0 client gets no chunked encoding: its stream goes through
+    # libmicrohttpd's response block (512 bytes), smaller than an audit
+    # event, so the event goes out in pieces and must come out whole.
+    ctx = daemon.ssl_context()
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", daemon.port), timeout=15),
+                         server_hostname="127.0.0.1") as s:
+        s.sendall((f"GET /api/v1/events?types=audit HTTP/1.0\r\nHost: x\r\n"
+                   f"Authorization: Bearer {daemon.token}\r\n\r\n").encode())
+        data = b""
+        while b"retry:" not in data:
+            chunk = s.recv(65536)
+            assert chunk, data[-200:]
+            data += chunk
+        assert daemon.https("PATCH", "/api/v1/modules/stewardd/settings",
+                            {"log_level": "debug"}).status == 200
+        while b"\ndata: {" not in data or not data.endswith(b"\n\n"):
+            chunk = s.recv(65536)
+            assert chunk, data[-200:]
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b" 200 " in head.split(b"\r\n")[0] and b"chunked" not in head.lower()
+    lines = [line for line in body.split(b"\n") if line.startswith(b"data: {")]
+    assert len(lines) == 1 and len(lines[0]) > 512, lines
+    assert json.loads(lines[0][6:])["operation"] == "settings"
+
+
 def test_reset_for_an_id_older_than_the_ring(daemon):
     s = Stream(daemon, "/api/v1/events?types=sample", headers={"Last-Event-ID": "1"})
     ev_id, kind, data = s.next_event()
