@@ -2,7 +2,8 @@
  * networks over UDP (docs/discovery.md).
  *
  * One request, with one random nonce, goes to every place a server may
- * listen from here: the IPv4 limited broadcast, the broadcast address of each
+ * listen from here (common/discoverysweep.c, shared with the daemon's own
+ * sweep): the IPv4 limited broadcast, the broadcast address of each
  * interface that is up, IPv6 all-nodes (ff02::1) on each interface that has
  * IPv6, and this machine's own 127.0.0.1 and ::1.  Until the timeout, every
  * datagram that parses as an answer carrying that nonce counts; the rest is
@@ -22,8 +23,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -35,12 +34,12 @@
 
 #include "cli.h"
 #include "common/discovery.h"
+#include "common/discoverysweep.h"
 #include "hosts.h"
 #include "util.h"
 
 #define DISCOVER_TIMEOUT_MS_DEFAULT 2000
 #define DISCOVER_TIMEOUT_MS_MAX     600000
-#define DISCOVER_DESTINATIONS_MAX   256
 #define DISCOVER_SERVERS_MAX        1024
 
 static const char discover_synopsis[] = "discover [--timeout SECONDS] [--port N]";
@@ -49,12 +48,6 @@ struct server {
         struct discovery_answer a;
         char address[NI_MAXHOST];
         int rank; /* lower is better to log in to */
-};
-
-struct destinations {
-        struct sockaddr_storage ss[DISCOVER_DESTINATIONS_MAX];
-        socklen_t len[DISCOVER_DESTINATIONS_MAX];
-        size_t n;
 };
 
 /* "N" or "N.DDD" seconds, more than 0, as milliseconds. */
@@ -84,100 +77,6 @@ static int parse_timeout(const char *s, unsigned *ret_ms) {
                 return -EINVAL;
         *ret_ms = whole * 1000 + frac;
         return 0;
-}
-
-static void add_destination(struct destinations *d, const void *sa, socklen_t len) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->len[i] == len && memcmp(&d->ss[i], sa, len) == 0)
-                        return;
-        if (d->n == DISCOVER_DESTINATIONS_MAX)
-                return;
-        memset(&d->ss[d->n], 0, sizeof d->ss[d->n]);
-        memcpy(&d->ss[d->n], sa, len);
-        d->len[d->n++] = len;
-}
-
-static void add_v4(struct destinations *d, in_addr_t addr, uint16_t port) {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-
-        a.sin_addr.s_addr = addr;
-        add_destination(d, &a, sizeof a);
-}
-
-static void add_v6(struct destinations *d, const char *addr, unsigned scope, uint16_t port) {
-        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-
-        if (inet_pton(AF_INET6, addr, &a.sin6_addr) != 1)
-                return;
-        a.sin6_scope_id = scope;
-        add_destination(d, &a, sizeof a);
-}
-
-/* The interface address's broadcast address: the one configured, else the
- * address with its host part all ones.  (For an address added without one,
- * as `ip addr add` does, getifaddrs() reports the address itself.)
- * INADDR_ANY when there is none (/31, /32). */
-static in_addr_t broadcast_of(const struct ifaddrs *i) {
-        in_addr_t self = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-        uint32_t addr, mask;
-
-        if (i->ifa_broadaddr && i->ifa_broadaddr->sa_family == AF_INET) {
-                in_addr_t b = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr;
-
-                if (b != htonl(INADDR_ANY) && b != self)
-                        return b;
-        }
-        if (!i->ifa_netmask || i->ifa_netmask->sa_family != AF_INET)
-                return htonl(INADDR_ANY);
-        addr = ntohl(self);
-        mask = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
-        if (~mask < 3) /* /31 and /32 have no broadcast address */
-                return htonl(INADDR_ANY);
-        return htonl(addr | ~mask);
-}
-
-/* Where to send: broadcasts, all-nodes per interface, and this machine. */
-static void find_destinations(struct destinations *d, uint16_t port) {
-        struct ifaddrs *ifs = NULL;
-
-        add_v4(d, htonl(INADDR_BROADCAST), port);
-        if (getifaddrs(&ifs) == 0) {
-                for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-                        if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
-                            (i->ifa_flags & IFF_LOOPBACK))
-                                continue;
-                        if (i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_BROADCAST)) {
-                                in_addr_t b = broadcast_of(i);
-
-                                if (b != htonl(INADDR_ANY))
-                                        add_v4(d, b, port);
-                        } else if (i->ifa_addr->sa_family == AF_INET6 &&
-                                   (i->ifa_flags & IFF_MULTICAST)) {
-                                unsigned scope = if_nametoindex(i->ifa_name);
-
-                                if (scope > 0)
-                                        add_v6(d, "ff02::1", scope, port);
-                        }
-                }
-                freeifaddrs(ifs);
-        }
-        add_v4(d, htonl(INADDR_LOOPBACK), port);
-        add_v6(d, "::1", 0, port);
-}
-
-static int open_socket(int family) {
-        int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-
-        if (fd < 0)
-                return -errno;
-        if (family == AF_INET && setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        if (family == AF_INET6)
-                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        return fd;
 }
 
 /* 0: a routable address; 1: loopback; 2: IPv6 link-local. */
@@ -365,7 +264,7 @@ int verb_discover(struct cli *c, int argc, char **argv) {
                 {"port", 'p', &port_arg, NULL},
         };
         struct discovery_request req = {.size = DISCOVERY_REQUEST_MIN};
-        _cleanup_free_ struct destinations *d = NULL;
+        _cleanup_free_ struct discovery_destinations *d = NULL;
         _cleanup_close_ int fd4 = -1, fd6 = -1;
         uint8_t packet[DISCOVERY_REQUEST_MIN];
         unsigned timeout_ms = DISCOVER_TIMEOUT_MS_DEFAULT, port = DISCOVERY_DEFAULT_PORT;
@@ -399,10 +298,10 @@ int verb_discover(struct cli *c, int argc, char **argv) {
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
-        find_destinations(d, (uint16_t)port);
+        discovery_destinations_find(d, (uint16_t)port);
 
-        fd4 = open_socket(AF_INET);
-        fd6 = open_socket(AF_INET6);
+        fd4 = discovery_sweep_socket(AF_INET);
+        fd6 = discovery_sweep_socket(AF_INET6);
         if (fd4 < 0 && fd6 < 0) {
                 fprintf(stderr, "steward: cannot open a UDP socket: %s\n", strerror(-fd4));
                 return -ECOMM;

@@ -151,7 +151,7 @@ static const setting_def_t rows[] = {
          .min = 0,
          .max = STEWARD_MAX_GROUPS,
          .description = "Networks (CIDR, e.g. \"10.0.0.5/32\") whose clients may read GET /metrics "
-                        "without a token; empty: none",
+                        "and GET /api/v1/sd without a token; empty: none",
          .valid_string = valid_network,
          FIELD(scrape_allow_from)},
         UINT_SETTING("limits:max_event_subscribers", max_event_subscribers, 0, 100000, 1024,
@@ -167,6 +167,17 @@ static const setting_def_t rows[] = {
                         "(the first is where new homes go by default); empty: none",
          .valid_string = valid_home_root,
          FIELD(home_roots)},
+        {.key = "discovery:sd_peers",
+         .type = SETTING_BOOLEAN,
+         .def_int = false,
+         .description = "Whether this server sweeps the local networks for other stewardd servers "
+                        "(as steward discover does) and lists those that answer in GET "
+                        "/api/v1/sd, for Prometheus; their answers are not authenticated",
+         FIELD(sd_peers)},
+        UINT_SETTING("discovery:sd_interval", sd_interval, 2, 86400, 60,
+                     "Seconds between two sweeps for GET /api/v1/sd's peers; a peer missing "
+                     "from 3 sweeps in a row is dropped",
+                     false),
 };
 
 static void adjust(void *config, json_t *changes) {

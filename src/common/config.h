@@ -55,6 +55,8 @@ struct steward_config {
         struct setting_list scrape_allow_from;
         unsigned max_event_subscribers;
         struct setting_list home_roots; /* where the users module may put homes */
+        bool sd_peers;        /* GET /api/v1/sd lists the peers a sweep finds */
+        unsigned sd_interval; /* seconds between two sweeps */
 };
 
 /* The config file's rows and struct, for the module that publishes them. */

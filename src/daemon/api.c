@@ -1162,6 +1162,24 @@ void api_set_openapi(const char *doc, size_t len) {
         openapi_len = len;
 }
 
+/* GET /api/v1/sd's answer (api_set_sd()); until it is set that route
+ * answers 404. */
+static api_sd_fn sd_targets;
+
+void api_set_sd(api_sd_fn fn) {
+        sd_targets = fn;
+}
+
+/* Prometheus HTTP service discovery: a list of target groups. */
+static void h_sd(const struct api_request *req, char **p, struct api_response *resp) {
+        (void)p;
+        if (!sd_targets) {
+                api_error(resp, 404, "not_found", NULL, "service discovery is not served here");
+                return;
+        }
+        ok(resp, sd_targets(req->conn_fd));
+}
+
 static void h_openapi(const struct api_request *req, char **p, struct api_response *resp) {
         if (!openapi_doc) {
                 api_error(resp, 404, "not_found", NULL, "this build carries no API document");
@@ -1229,6 +1247,9 @@ static const struct route routes[] = {
          .summary = "One audit record", .response = "AuditRecord"},
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback, .params = "id",
          .summary = "Roll a change back (?dry_run=1: the plan only)", .response = "Plan", .flags = "dry_run"},
+        {"GET", "api/v1/sd", ROLE_MONITOR, h_sd,
+         .summary = "Prometheus HTTP service discovery: this server, then the peers its discovery found (stewardd:discovery:sd_peers)",
+         .response = "SdTargetGroups"},
         {"GET", "api/v1/events", ROLE_MONITOR, h_events,
          .summary = "Server-Sent Events (?types=a,b&last_event_id=; a filtered type's own arguments)", .response = "EventStream", .query = "types last_event_id"},
 };

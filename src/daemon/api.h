@@ -126,6 +126,12 @@ void api_route_walk(void (*fn)(const struct api_route_doc *r, void *userdata), v
  * copied); until it is set that route answers 404. */
 void api_set_openapi(const char *doc, size_t len);
 
+/* GET /api/v1/sd: the target groups for a request that came on the
+ * connection conn_fd (-1: none known), as a new JSON array (NULL: out of
+ * memory).  Set by the front (sd.c); until then the route answers 404. */
+typedef json_t *(*api_sd_fn)(int conn_fd);
+void api_set_sd(api_sd_fn fn);
+
 /* Fills resp with the error contract's body. */
 void api_error(struct api_response *resp, int status, const char *code, const char *field,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -32,6 +32,8 @@
 #include "module.h"
 #include "config.h"
 #include "sandbox.h"
+#include "api.h"
+#include "sd.h"
 #include "util.h"
 
 /* The port of the first TCP listener: what discovery answers advertise. */
@@ -41,6 +43,23 @@ static uint16_t tcp_port(const struct listener *ls, size_t n) {
                 socklen_t len = sizeof ss;
 
                 if (ls[i].unix_socket || getsockname(ls[i].fd, (struct sockaddr *)&ss, &len) < 0)
+                        continue;
+                if (ss.ss_family == AF_INET6)
+                        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+                if (ss.ss_family == AF_INET)
+                        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+        return 0;
+}
+
+/* The port of the first discovery socket (0: none): where the service
+ * discovery sweep asks its peers, who are most likely configured alike. */
+static uint16_t udp_port(const struct udp_sockets *u) {
+        for (size_t i = 0; i < u->n; i++) {
+                struct sockaddr_storage ss;
+                socklen_t len = sizeof ss;
+
+                if (getsockname(u->fds[i], (struct sockaddr *)&ss, &len) < 0)
                         continue;
                 if (ss.ss_family == AF_INET6)
                         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -125,9 +144,11 @@ static int drop_privileges(const struct passwd *pw, char *err, size_t err_len) {
         return 0;
 }
 
-/* What stewardd's fullstatus adds while running: the discovery counters. */
+/* What stewardd's fullstatus adds while running: the discovery counters
+ * and those of GET /api/v1/sd's sweeps. */
 static json_t *live_facts(void) {
-        return json_pack("{s:o}", "discovery_counters", discovery_counters_json());
+        return json_pack("{s:o, s:o}", "discovery_counters", discovery_counters_json(),
+                         "service_discovery", sd_counters_json());
 }
 
 /* How modules' background work reaches the helper (module.h,
@@ -200,6 +221,12 @@ static void front_start(const struct front_args *f, const int *helper_socks) {
         for (size_t i = 0; i < steward_modules_count; i++)
                 if (steward_modules[i]->init && (r = steward_modules[i]->init()) < 0)
                         log_warning_errno(r, "module %s could not start", steward_modules[i]->name);
+        /* Before HTTP serves: GET /api/v1/sd is never a 404 on a running
+         * front. */
+        r = sd_start(f->ls, f->n, udp_port(f->udp), f->tls->fingerprint, err, sizeof err);
+        if (r < 0)
+                log_error("%s; GET /api/v1/sd lists this server alone", err);
+        api_set_sd(sd_targets_json);
         cpus = sysconf(_SC_NPROCESSORS_ONLN);
         hopt.threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
         r = http_start(f->ls, f->n, &hopt, err, sizeof err);
@@ -266,6 +293,7 @@ static void front_wait(const sigset_t *mask) {
 }
 
 static void front_stop(const struct front_args *f, const int *helper_socks) {
+        sd_stop(); /* GET /api/v1/sd still answers, with this server alone */
         discovery_stop();
         events_shutdown(); /* ends the streams, or the HTTP server waits for them */
         http_stop(f->ls, f->n);

@@ -494,10 +494,12 @@ static void authenticate(struct MHD_Connection *c, struct conn *cn, struct reque
                         cookie = true;
                 }
         }
-        if ((!secret || !*secret) && STREQ(method, "GET") && STREQ(url, "/metrics") &&
+        if ((!secret || !*secret) && STREQ(method, "GET") &&
+            (STREQ(url, "/metrics") || STREQ(url, "/api/v1/sd")) &&
             network_allowed(&req->cfg.scrape_allow_from, cn->host)) {
                 /* Prometheus servers on networks the admin listed scrape
-                 * without a token; they get nothing but this route. */
+                 * (and find what to scrape) without a token; they get
+                 * nothing but these two routes. */
                 snprintf(req->caller.user, sizeof req->caller.user, "anonymous");
                 /* a kind of caller, not the module */
                 snprintf(req->caller.kind, sizeof req->caller.kind, "network");

@@ -11,7 +11,9 @@
  *   - an answer that parses is rebuilt (without the fields of unknown types
  *     it skipped) no larger than the input, and parses back to the same
  *     fields;
- *   - building an answer into any smaller buffer fails cleanly.
+ *   - building an answer into any smaller buffer fails cleanly;
+ *   - an answer that parses always becomes a peer of GET /api/v1/sd's table
+ *     (common/sdpeers.c) and a target group whose labels are its fields.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "common/discovery.h"
+#include "common/sdpeers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,8 +81,33 @@ static void check_answer(const uint8_t *data, size_t size) {
         }
 }
 
+/* What a sweep does with an answer: a row, then a target group. */
+static void check_peer(const uint8_t *data, size_t size) {
+        struct sd_peers sweep = {0}, table = {0};
+        struct discovery_answer a;
+        json_t *list;
+        const char *host;
+
+        if (discovery_answer_parse(data, size, &a) < 0)
+                return;
+        if (sd_peers_found(&sweep, &a, "192.0.2.1:660", 0) < 0 ||
+            sd_peers_merge(&table, &sweep) < 0 || table.n != 1)
+                abort();
+        list = json_array();
+        if (!list || sd_peers_append_json(&table, list) < 0 || json_array_size(list) != 1)
+                abort();
+        host = json_string_value(json_object_get(json_object_get(json_array_get(list, 0), "labels"),
+                                                 "__meta_steward_host"));
+        if (!host || strcmp(host, a.host) != 0)
+                abort();
+        json_decref(list);
+        sd_peers_clear(&sweep);
+        sd_peers_clear(&table);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_request(data, size);
         check_answer(data, size);
+        check_peer(data, size);
         return 0;
 }

@@ -269,6 +269,7 @@ ROUTES = [
     ("GET", "api/v1/audit/verify", "/api/v1/audit/verify", "monitor"),
     ("GET", "api/v1/audit/*", "/api/v1/audit/1", "monitor"),
     ("GET", "api/v1/events", "/api/v1/events", "monitor"),
+    ("GET", "api/v1/sd", "/api/v1/sd", "monitor"),
     ("POST", "api/v1/audit/*/rollback", "/api/v1/audit/1/rollback", "admin"),
     ("GET", "api/v1/ports", "/api/v1/ports", "monitor"),
     ("GET", "api/v1/ports/registry/*", "/api/v1/ports/registry/660", "monitor"),

@@ -1,0 +1,335 @@
+/* sd.c — GET /api/v1/sd's answer and the sweeper thread (see sd.h).
+ *
+ * This server's own group comes first and names one target: the address and
+ * port the request came in on (the local end of its connection).  That is an
+ * address the caller could reach, whatever the listener is bound to
+ * (a wildcard listener has no address of its own), and it is one target, so
+ * a server listening on several addresses is not scraped once per address.
+ * A request over the unix socket gets the first TCP listener's address
+ * (loopback for a wildcard one).
+ *
+ * The sweeper owns its sockets for one sweep at a time (opened, used,
+ * closed); the stop eventfd is polled together with them, so sd_stop()
+ * returns promptly even in the middle of a sweep.  It logs only a change of
+ * state (sweeps failing, sweeps working again), never per datagram: peers
+ * control how many arrive.
+ */
+#include "sd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/discovery.h"
+#include "common/discoverysweep.h"
+#include "config.h"
+#include "log.h"
+#include "sdpeers.h"
+#include "util.h"
+
+#define SD_LISTENERS_MAX 16
+#define SD_COLLECT_MS    1000 /* how long a sweep waits for answers */
+#define SD_TICK_MS       1000 /* how often the settings are read */
+#define SD_BATCH         64   /* datagrams read per socket per wake-up */
+
+static struct {
+        pthread_t thread;
+        bool running;
+        int stop_fd;
+        uint16_t udp_port;
+        char fingerprint[DISCOVERY_FINGERPRINT_LEN + 1];
+        struct sockaddr_storage ls[SD_LISTENERS_MAX];
+        size_t n_ls;
+        pthread_mutex_t lock; /* guards peers */
+        struct sd_peers peers;
+        bool failing; /* the last sweep could not send: logged once */
+        _Atomic uint64_t sweeps, sweeps_unsent;
+} S = {.stop_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint16_t port_of(const struct sockaddr_storage *ss) {
+        return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                               : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static bool wildcard(const struct sockaddr_storage *ss) {
+        if (ss->ss_family == AF_INET)
+                return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* The target for this server as the caller on conn_fd reached it. */
+static int self_target(int conn_fd, char *dst, size_t cap) {
+        struct sockaddr_storage local = {0};
+        socklen_t len = sizeof local;
+
+        if (conn_fd >= 0 && getsockname(conn_fd, (struct sockaddr *)&local, &len) == 0 &&
+            (local.ss_family == AF_INET || local.ss_family == AF_INET6))
+                return sd_target_format((struct sockaddr *)&local, port_of(&local), dst, cap);
+        if (S.n_ls == 0)
+                return -ENOENT;
+        local = S.ls[0];
+        if (wildcard(&local)) {
+                if (local.ss_family == AF_INET)
+                        ((struct sockaddr_in *)&local)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                else
+                        ((struct sockaddr_in6 *)&local)->sin6_addr = in6addr_loopback;
+        }
+        return sd_target_format((struct sockaddr *)&local, port_of(&local), dst, cap);
+}
+
+json_t *sd_targets_json(int conn_fd) {
+        char target[SD_TARGET_MAX], name[256] = "", host[DISCOVERY_HOST_MAX + 1];
+        json_t *list = json_array(), *self;
+        int r;
+
+        if (!list)
+                return NULL;
+        (void)gethostname(name, sizeof name - 1);
+        discovery_host_sanitize(name, host);
+        if (self_target(conn_fd, target, sizeof target) >= 0) {
+                self = sd_group_json(target, host, S.fingerprint, STEWARD_VERSION, "self");
+                if (json_array_append_new(list, self) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        }
+        pthread_mutex_lock(&S.lock);
+        r = sd_peers_append_json(&S.peers, list);
+        pthread_mutex_unlock(&S.lock);
+        if (r < 0) {
+                json_decref(list);
+                return NULL;
+        }
+        return list;
+}
+
+/* --- sweeping --- */
+
+/* Waits up to ms for the stop request; true when it came. */
+static bool stop_requested(int ms) {
+        struct pollfd p = {.fd = S.stop_fd, .events = POLLIN};
+        int r;
+
+        do
+                r = poll(&p, 1, ms);
+        while (r < 0 && errno == EINTR);
+        return r > 0;
+}
+
+/* At most SD_BATCH datagrams a call, so that a flood of them cannot keep
+ * the sweep past its deadline (or sd_stop() waiting). */
+static void receive(int fd, const uint8_t nonce[DISCOVERY_NONCE_LEN], struct sd_peers *found) {
+        uint8_t buf[DISCOVERY_DATAGRAM_MAX];
+
+        for (int i = 0; i < SD_BATCH; i++) {
+                struct sockaddr_storage src = {0};
+                socklen_t src_len = sizeof src;
+                struct discovery_answer a;
+                char target[SD_TARGET_MAX];
+                ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC,
+                                     (struct sockaddr *)&src, &src_len);
+                int rank;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return; /* EAGAIN, or an ICMP error queued on the socket */
+                }
+                if ((size_t)n > sizeof buf || discovery_answer_parse(buf, (size_t)n, &a) < 0 ||
+                    memcmp(a.nonce, nonce, DISCOVERY_NONCE_LEN) != 0 ||
+                    STREQ(a.fingerprint, S.fingerprint))
+                        continue;
+                rank = sd_address_rank((struct sockaddr *)&src);
+                if (rank < 0 || rank == 2 ||
+                    sd_target_format((struct sockaddr *)&src, a.port, target, sizeof target) < 0)
+                        continue;
+                (void)sd_peers_found(found, &a, target, rank); /* full: the rest is ignored */
+        }
+}
+
+/* Sends one request from fds to every destination; how many were sent. */
+static size_t send_requests(const int fds[2], const uint8_t *packet, size_t len) {
+        _cleanup_free_ struct discovery_destinations *d = calloc(1, sizeof *d);
+        size_t sent = 0;
+
+        if (!d)
+                return 0;
+        discovery_destinations_find(d, S.udp_port ? S.udp_port : DISCOVERY_DEFAULT_PORT);
+        for (size_t i = 0; i < d->n; i++) {
+                int fd = d->ss[i].ss_family == AF_INET ? fds[0] : fds[1];
+
+                if (fd >= 0 && sendto(fd, packet, len, MSG_NOSIGNAL | MSG_DONTWAIT,
+                                      (struct sockaddr *)&d->ss[i], d->len[i]) == (ssize_t)len)
+                        sent++;
+        }
+        return sent;
+}
+
+/* Collects answers for SD_COLLECT_MS; false when stopped meanwhile. */
+static bool collect(const int fds[2], const uint8_t nonce[DISCOVERY_NONCE_LEN],
+                    struct sd_peers *found) {
+        uint64_t deadline = now_usec() + SD_COLLECT_MS * 1000ull;
+
+        for (;;) {
+                struct pollfd p[3] = {{.fd = S.stop_fd, .events = POLLIN},
+                                      {.fd = fds[0], .events = POLLIN},
+                                      {.fd = fds[1], .events = POLLIN}};
+                uint64_t now = now_usec();
+                int r;
+
+                if (now >= deadline)
+                        return true;
+                r = poll(p, 3, (int)((deadline - now + 999) / 1000));
+                if (r < 0 && errno != EINTR)
+                        return true;
+                if (r > 0 && p[0].revents)
+                        return false;
+                for (size_t i = 1; r > 0 && i < 3; i++)
+                        if (p[i].revents)
+                                receive(p[i].fd, nonce, found);
+        }
+}
+
+/* One sweep, merged into the table; false when stopped meanwhile. */
+static bool sweep(void) {
+        struct discovery_request req = {.size = DISCOVERY_REQUEST_MIN};
+        uint8_t packet[DISCOVERY_REQUEST_MIN];
+        struct sd_peers found = {0};
+        size_t len = 0;
+        int fds[2], r;
+        bool going = true;
+
+        if (random_bytes(req.nonce, sizeof req.nonce) < 0 ||
+            discovery_request_build(&req, packet, sizeof packet, &len) < 0)
+                return true;
+        fds[0] = discovery_sweep_socket(AF_INET);
+        fds[1] = discovery_sweep_socket(AF_INET6);
+        atomic_fetch_add(&S.sweeps, 1);
+        if (send_requests(fds, packet, len) == 0) {
+                atomic_fetch_add(&S.sweeps_unsent, 1);
+                if (!S.failing)
+                        log_warning("discovery for GET /api/v1/sd: no request could be sent; "
+                                    "peers expire until one can");
+                S.failing = true;
+        } else {
+                if (S.failing)
+                        log_notice("discovery for GET /api/v1/sd: sweeping again");
+                S.failing = false;
+                going = collect(fds, req.nonce, &found);
+        }
+        for (size_t i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        if (going) {
+                pthread_mutex_lock(&S.lock);
+                r = sd_peers_merge(&S.peers, &found);
+                pthread_mutex_unlock(&S.lock);
+                if (r < 0)
+                        log_warning_errno(r, "discovery for GET /api/v1/sd: peers not updated");
+        }
+        sd_peers_clear(&found);
+        return going;
+}
+
+static void forget_peers(void) {
+        pthread_mutex_lock(&S.lock);
+        sd_peers_clear(&S.peers);
+        pthread_mutex_unlock(&S.lock);
+}
+
+static void *sweeper(void *arg) {
+        _cleanup_free_ struct steward_config *c = malloc(sizeof *c);
+        uint64_t next = 0;
+
+        (void)arg;
+        if (!c)
+                return NULL;
+        for (;;) {
+                uint64_t now = now_usec();
+                int wait_ms = SD_TICK_MS;
+
+                steward_config_get(c);
+                if (!c->sd_peers) {
+                        forget_peers();
+                        next = 0;
+                } else if (now >= next) {
+                        if (!sweep())
+                                break;
+                        next = now + (uint64_t)c->sd_interval * 1000000u;
+                        continue;
+                } else if ((next - now) / 1000 < SD_TICK_MS)
+                        wait_ms = (int)((next - now) / 1000) + 1;
+                if (stop_requested(wait_ms))
+                        break;
+        }
+        return NULL;
+}
+
+int sd_start(const struct listener *ls, size_t n, uint16_t udp_port, const char *fingerprint,
+             char *err, size_t err_len) {
+        int r;
+
+        if (S.running)
+                return -EALREADY;
+        S.n_ls = 0;
+        for (size_t i = 0; i < n && S.n_ls < SD_LISTENERS_MAX; i++) {
+                socklen_t len = sizeof S.ls[0];
+
+                if (!ls[i].unix_socket &&
+                    getsockname(ls[i].fd, (struct sockaddr *)&S.ls[S.n_ls], &len) == 0 &&
+                    (S.ls[S.n_ls].ss_family == AF_INET || S.ls[S.n_ls].ss_family == AF_INET6))
+                        S.n_ls++;
+        }
+        S.udp_port = udp_port;
+        snprintf(S.fingerprint, sizeof S.fingerprint, "%s", fingerprint);
+        S.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (S.stop_fd < 0) {
+                r = -errno;
+                snprintf(err, err_len, "service discovery: eventfd failed: %s", strerror(errno));
+                return r;
+        }
+        r = -pthread_create(&S.thread, NULL, sweeper, NULL);
+        if (r < 0) {
+                close(S.stop_fd);
+                S.stop_fd = -1;
+                snprintf(err, err_len, "service discovery: cannot start its thread: %s",
+                         strerror(-r));
+                return r;
+        }
+        S.running = true;
+        return 0;
+}
+
+void sd_stop(void) {
+        uint64_t one = 1;
+
+        if (!S.running)
+                return;
+        while (write(S.stop_fd, &one, sizeof one) < 0 && errno == EINTR)
+                ;
+        pthread_join(S.thread, NULL);
+        close(S.stop_fd);
+        S.stop_fd = -1;
+        S.running = false;
+        forget_peers();
+}
+
+json_t *sd_counters_json(void) {
+        size_t peers;
+
+        pthread_mutex_lock(&S.lock);
+        peers = S.peers.n;
+        pthread_mutex_unlock(&S.lock);
+        return json_pack("{s:I, s:I, s:I}", "peers", (json_int_t)peers, "sweeps",
+                         (json_int_t)atomic_load(&S.sweeps), "sweeps_unsent",
+                         (json_int_t)atomic_load(&S.sweeps_unsent));
+}
