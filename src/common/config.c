@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "settingsfile.h"
+#include "syslog5424.h"
 #include "util.h"
 
 /* --log-level wins over the file until a change through the API sets
@@ -178,6 +179,24 @@ static const setting_def_t rows[] = {
                      "Seconds between two sweeps for GET /api/v1/sd's peers; a peer missing "
                      "from 3 sweeps in a row is dropped",
                      false),
+        {.key = "audit:syslog_targets",
+         .type = SETTING_STRING_ARRAY,
+         .min = 0,
+         .max = SETTING_WIDE_LIST_MAX,
+         .def_list = LIST("local"),
+         .description = "Where every audit record is also sent as a syslog message: "
+                        "\"tcp://ADDR:PORT\" (RFC 5424, octet-counted), \"udp://ADDR:PORT\" "
+                        "(RFC 5424, one datagram each, no delivery guarantee) or \"local\" "
+                        "(this host's /dev/log); ADDR an IP literal, IPv6 in brackets; empty: none",
+         .valid_string = syslog_target_valid,
+         FIELD(syslog_targets)},
+        {.key = "audit:syslog_facility",
+         .type = SETTING_ENUM,
+         .choices = syslog_facility_names,
+         .def_string = "authpriv",
+         .description = "Syslog facility of the audit messages (severity: notice for a "
+                        "success, warning for an error or a refusal)",
+         FIELD(syslog_facility)},
 };
 
 static void adjust(void *config, json_t *changes) {

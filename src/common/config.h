@@ -57,6 +57,10 @@ struct steward_config {
         struct setting_list home_roots; /* where the users module may put homes */
         bool sd_peers;        /* GET /api/v1/sd lists the peers a sweep finds */
         unsigned sd_interval; /* seconds between two sweeps */
+        /* Where every audit record is also sent (syslog5424.h's targets),
+         * and the syslog facility (an index in syslog_facility_names). */
+        struct setting_wide_list syslog_targets;
+        int syslog_facility;
 };
 
 /* The config file's rows and struct, for the module that publishes them. */

@@ -114,6 +114,11 @@ const struct helper_op_def helper_ops[HELPER_OP__COUNT] = {
         [HELPER_OP_AUDIT_VERIFY] = {.name = "audit_verify",
                                     .min_role = ROLE_MONITOR,
                                     .flags = S | RO},
+        /* The syslog targets and their state: admins only (the targets are
+         * the admins' business, like the settings that name them). */
+        [HELPER_OP_AUDIT_FORWARDING] = {.name = "audit_forwarding",
+                                        .min_role = ROLE_ADMIN,
+                                        .flags = S | RO},
         [HELPER_OP_AUDIT_ROLLBACK] = {.name = "audit_rollback",
                                       .min_role = ROLE_ADMIN,
                                       .flags = S | AU | HELPER_OPF_CHANGES_ACCOUNTS,

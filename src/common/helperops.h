@@ -72,6 +72,7 @@ enum helper_op {
         HELPER_OP_MONITOR_READ,
         HELPER_OP_AUDIT_CHECK,
         HELPER_OP_MODULE_TASK,
+        HELPER_OP_AUDIT_FORWARDING,
         HELPER_OP__COUNT,
 };
 

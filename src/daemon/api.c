@@ -757,6 +757,17 @@ static void h_audit_verify(const struct api_request *req, char **p, struct api_r
                 ok(resp, ret);
 }
 
+static void h_audit_forwarding(const struct api_request *req, char **p,
+                               struct api_response *resp) {
+        struct hcall c;
+        json_t *ret;
+
+        hcall_init(&c, req);
+        ret = hcall_done(&c, helper_op_audit_forwarding(&c.l, &c.ret, &c.e), resp);
+        if (ret)
+                ok(resp, ret);
+}
+
 static void h_audit_get(const struct api_request *req, char **p, struct api_response *resp) {
         struct hcall c;
         json_t *ret;
@@ -1243,6 +1254,10 @@ static const struct route routes[] = {
          .response = "AuditList", .query = "before limit module user"},
         {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify,
          .summary = "Verify the audit log's hash chain", .response = "Object"},
+        {"GET", "api/v1/audit/forwarding", ROLE_ADMIN, h_audit_forwarding,
+         .summary = "Each syslog target of audit:syslog_targets: last id delivered, backlog, "
+                    "connected, last error",
+         .response = "Object"},
         {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get, .params = "id",
          .summary = "One audit record", .response = "AuditRecord"},
         {"POST", "api/v1/audit/*/rollback", ROLE_ADMIN, h_audit_rollback, .params = "id",

@@ -205,6 +205,10 @@ int helper_op_audit_verify(const struct helper_link *l, json_t **ret, struct mod
         return helper_op_call(l, HELPER_OP_AUDIT_VERIFY, NULL, -1, ret, e);
 }
 
+int helper_op_audit_forwarding(const struct helper_link *l, json_t **ret, struct module_error *e) {
+        return helper_op_call(l, HELPER_OP_AUDIT_FORWARDING, NULL, -1, ret, e);
+}
+
 int helper_op_audit_rollback(const struct helper_link *l, const char *id, bool dry_run,
                              json_t **ret, struct module_error *e) {
         return call_packed(l, HELPER_OP_AUDIT_ROLLBACK,

@@ -103,6 +103,7 @@ int helper_op_audit_list(const struct helper_link *l, const char *before, int64_
 int helper_op_audit_get(const struct helper_link *l, const char *id, json_t **ret,
                         struct module_error *e);
 int helper_op_audit_verify(const struct helper_link *l, json_t **ret, struct module_error *e);
+int helper_op_audit_forwarding(const struct helper_link *l, json_t **ret, struct module_error *e);
 int helper_op_audit_rollback(const struct helper_link *l, const char *id, bool dry_run,
                              json_t **ret, struct module_error *e);
 int helper_op_audit_since(const struct helper_link *l, int64_t after, json_t **ret,

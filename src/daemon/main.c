@@ -39,6 +39,7 @@
 #include "files.h"
 #include "helper/helper.h"
 #include "helper/sessions.h"
+#include "helper/syslogfwd.h"
 #include "helperclient.h"
 #include "helperstubs.h"
 #include "http.h"
@@ -759,14 +760,21 @@ static int bind_all(struct supervisor *s) {
 /* This process becomes the helper: the state, what it must know of the
  * sockets and the front, and the signalfd it serves beside the channels. */
 static int helper_prepare(struct supervisor *s) {
+        struct syslogfwd *fwd = NULL;
         char err[768];
         int r;
 
+        /* Before the store is open in this process (syslogfwd.h). */
+        r = syslogfwd_start(s->a.state_dir, &fwd);
+        if (r < 0)
+                log_error("cannot start the audit forwarding to syslog: %s", strerror(-r));
         r = helper_new(s->a.state_dir, s->token_path, &s->h, err, sizeof err);
         if (r < 0) {
+                syslogfwd_stop(fwd);
                 log_error("cannot open the state in %s: %s", s->a.state_dir, err);
                 return r;
         }
+        helper_set_forwarder(s->h, fwd);
         remove_stale_temps();
         r = helper_set_peer_socket(s->h, s->a.socket_path);
         if (r < 0)

@@ -80,6 +80,8 @@ enum {
 
 #define _cleanup_json_ _cleanup_(json_decrefp) /* jansson's, accepts NULL */
 
+static void (*appended_hook)(void);
+
 /* ---- redaction ---- */
 
 static bool key_is_secret(const char *key) {
@@ -479,7 +481,13 @@ int audit_append(struct store *s, const struct audit_entry *e, int64_t now, int6
                 return r;
         if (ret_id)
                 *ret_id = rec.id;
+        if (appended_hook && own) /* else the caller's commit is still to come */
+                appended_hook();
         return 0;
+}
+
+void audit_set_appended_hook(void (*fn)(void)) {
+        appended_hook = fn;
 }
 
 /* ---- reading ---- */
@@ -660,6 +668,47 @@ int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t *
                 return sql_fail(rc);
         *ret = TAKE_PTR(records);
         return 0;
+}
+
+int audit_each_after(struct store *s, int64_t after_id, unsigned limit, audit_brief_fn fn,
+                     void *data) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc, n = 0;
+
+        if (!s || !fn || after_id < 0 || limit < 1 || limit > AUDIT_LIST_MAX)
+                return -EINVAL;
+        r = sql_prepare(s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        &st);
+        if (r >= 0)
+                r = sql_bind_int64(st, 1, after_id);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, limit);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                _cleanup_json_ json_t *args = load_json(st, COL_ARGS);
+                const struct audit_brief b = {
+                        .id = sqlite3_column_int64(st, COL_ID),
+                        .time = sqlite3_column_int64(st, COL_TIME),
+                        .user = sql_column_text(st, COL_USER),
+                        .role = sql_column_text(st, COL_ROLE),
+                        .source = sql_column_text(st, COL_SOURCE),
+                        .module = sql_column_text(st, COL_MODULE),
+                        .operation = sql_column_text(st, COL_OPERATION),
+                        .result = sql_column_text(st, COL_RESULT),
+                        .message = (const char *)sqlite3_column_text(st, COL_MESSAGE),
+                        .hash = sql_column_text(st, COL_HASH),
+                        .prev_hash = sql_column_text(st, COL_PREV_HASH),
+                        .args = args,
+                };
+                r = fn(&b, data);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        if (rc != SQLITE_DONE)
+                return sql_fail(rc);
+        return n;
 }
 
 int audit_head(struct store *s, int64_t *ret) {

@@ -43,6 +43,28 @@ int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *m
  * audit_list's items; a JSON array. */
 int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t **ret);
 
+/* What a forwarder needs of one record; the strings live until the
+ * callback returns. */
+struct audit_brief {
+        int64_t id, time;
+        const char *user, *role, *source, *module, *operation, *result;
+        const char *message; /* or NULL */
+        const char *hash, *prev_hash;
+        json_t *args; /* or NULL when the stored text does not parse */
+};
+typedef int (*audit_brief_fn)(const struct audit_brief *b, void *data);
+
+/* Calls fn for each record after after_id, oldest first, at most limit
+ * (1..500); fn returning < 0 stops the walk with that error.  Returns how
+ * many records fn saw. */
+int audit_each_after(struct store *s, int64_t after_id, unsigned limit, audit_brief_fn fn,
+                     void *data);
+
+/* Called after every record audit_append committed in its own transaction
+ * in this process (the forwarder's wake-up; a caller that holds the
+ * transaction wakes it after its commit); NULL: none. */
+void audit_set_appended_hook(void (*fn)(void));
+
 /* The newest record's id (0: none).  Records are never deleted, so this is
  * also how many were ever written. */
 int audit_head(struct store *s, int64_t *ret);

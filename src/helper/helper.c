@@ -63,6 +63,7 @@
 #include "sessions.h"
 #include "sqlutil.h"
 #include "store.h"
+#include "syslogfwd.h"
 #include "throttle.h"
 #include "util.h"
 
@@ -126,6 +127,7 @@ struct helper {
         unsigned tasks_today;     /* admitted in it */
         /* audit_check's last verdict (owned), and the chain it was for:
          * its head id and the database's data version (op_audit_check). */
+        struct syslogfwd *forwarder; /* the audit records' syslog copy, or NULL */
         json_t *audit_verdict;
         int64_t audit_verdict_head;
         int64_t audit_verdict_version;
@@ -1735,6 +1737,8 @@ static void audit_with_images(struct helper *h, const struct caller *c, const ch
         q = tx_end(h->store, own, q);
         if (q < 0)
                 log_error_errno(q, "cannot write the audit record for %s %s", module, operation);
+        else if (own)
+                syslogfwd_notify(h->forwarder);
         if (ret_id)
                 *ret_id = q < 0 ? 0 : id;
 }
@@ -1999,6 +2003,16 @@ struct rollback_file {
         struct change_restore r;
         char *full_after, *full_before;
 };
+
+static int op_audit_forwarding(struct helper *h, const struct caller *c, json_t *args, int fd,
+                               json_t **ret, struct module_error *e) {
+        int r = syslogfwd_status(h->store, ret);
+
+        if (r < 0)
+                module_error_set(e, 500, "internal", NULL, "cannot read the forwarding state: %s",
+                                 strerror(-r));
+        return r;
+}
 
 static int rollback_load(struct helper *h, int64_t id, json_t *f, struct rollback_file *rf,
                          struct module_error *e) {
@@ -2561,6 +2575,7 @@ static const op_fn handlers[HELPER_OP__COUNT] = {
         [HELPER_OP_AUDIT_LIST] = op_audit_list,
         [HELPER_OP_AUDIT_GET] = op_audit_get,
         [HELPER_OP_AUDIT_VERIFY] = op_audit_verify,
+        [HELPER_OP_AUDIT_FORWARDING] = op_audit_forwarding,
         [HELPER_OP_AUDIT_ROLLBACK] = op_audit_rollback,
         [HELPER_OP_AUDIT_SINCE] = op_audit_since,
         [HELPER_OP_AUDIT_REFUSED] = op_audit_refused,
@@ -3032,10 +3047,30 @@ void helper_set_front_uid(struct helper *h, uid_t uid) {
 }
 static void workers_stop(struct helper *h);
 
+/* audit_append's hook: one forwarder per process (the helper). */
+static struct syslogfwd *forwarder_to_wake;
+
+static void forwarder_wake(void) {
+        syslogfwd_notify(forwarder_to_wake);
+}
+
+void helper_set_forwarder(struct helper *h, struct syslogfwd *f) {
+        syslogfwd_stop(h->forwarder);
+        h->forwarder = f;
+        forwarder_to_wake = f;
+        audit_set_appended_hook(f ? forwarder_wake : NULL);
+        syslogfwd_notify(f); /* the store is open: it may open its own */
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;
         workers_stop(h);
+        if (h->forwarder) {
+                audit_set_appended_hook(NULL);
+                forwarder_to_wake = NULL;
+                syslogfwd_stop(h->forwarder);
+        }
         free(h->peer_socket);
         if (h->store && state_reader.store == h->store) {
                 modules_set_state_read(NULL);
@@ -3065,6 +3100,7 @@ void helper_tick(struct helper *h) {
         (void)sessions_purge(h->store, &lim, now_s());
         authority_flush(h->authority);
         sweep_accounts(h);
+        syslogfwd_notify(h->forwarder); /* notices if it died */
 }
 
 /* ---- serving: channels and workers ---------------------------------------- */

@@ -67,6 +67,13 @@ int helper_serve(struct helper *h, const int *socks, size_t n, int sigfd);
 /* Housekeeping: purges expired sessions. */
 void helper_tick(struct helper *h);
 
+/* Gives the helper the audit forwarder (syslogfwd.h, started before
+ * helper_new): every record appended from now on wakes it, and
+ * helper_free stops it.  Tests that speak to the helper directly have
+ * none. */
+struct syslogfwd;
+void helper_set_forwarder(struct helper *h, struct syslogfwd *f);
+
 /* A front is starting: the local connections of any earlier one are gone,
  * and so are their sessions. */
 int helper_front_started(struct helper *h);

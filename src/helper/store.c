@@ -163,6 +163,15 @@ static const char *const migrations[] = {
         " record TEXT    NOT NULL"
         ");"
         "CREATE INDEX module_log_module ON module_log (module, id);",
+        /* 5 → 6: the audit forwarder's cursor and state per syslog target
+         * (syslogfwd.h) */
+        "CREATE TABLE audit_forward ("
+        " target     TEXT    PRIMARY KEY,"
+        " last_id    INTEGER NOT NULL,"
+        " updated    INTEGER NOT NULL,"
+        " connected  INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT"
+        ") WITHOUT ROWID;",
 };
 
 #define STORE_SCHEMA_VERSION ((int)ELEMENTSOF(migrations))

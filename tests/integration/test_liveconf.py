@@ -246,6 +246,36 @@ def home_allowed(d):
                    {"name": "homeprobe", "home": "/srv/homeprobe", "create_home": False}).status
 
 
+# A UDP syslog receiver on the loopback for the audit forwarding rows.
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as _s:
+    _s.bind(("127.0.0.1", 0))
+    SYSLOG_UDP = f"udp://127.0.0.1:{_s.getsockname()[1]}"
+
+
+def syslog_pri(d):
+    """None when the forwarder does not list the UDP target; else the PRI
+    of the datagram that a new audit record (a token made) sends there."""
+    state = admin(d, "GET", "/api/v1/audit/forwarding").json
+    if SYSLOG_UDP not in [t["target"] for t in state["targets"]]:
+        return None
+    port = int(SYSLOG_UDP.rsplit(":", 1)[1])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))
+        s.settimeout(1)
+        r = admin(d, "POST", "/api/v1/tokens", {"name": f"p{uuid.uuid4().hex[:8]}", "role": "monitor"})
+        assert r.status in (200, 201), r
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                data = s.recv(9000).decode()
+            except socket.timeout:
+                continue
+            m = re.match(r'<(\d+)>1 .* id="(\d+)"', data)
+            if m and int(m.group(2)) > state["head"] and 'module="tokens"' in data:
+                return int(m.group(1))
+    raise AssertionError(f"no datagram for the new token's record at {SYSLOG_UDP}")
+
+
 def samba_value(d, name):
     return ns_out(d, ["testparm", "-s", f"--parameter-name={name}"])
 
@@ -439,6 +469,9 @@ ROWS = {
         ["127.0.0.1/32"], lambda d: d.https("GET", "/metrics", token=False).status, {}),
     "stewardd:limits:max_event_subscribers": (0, events_status, {}),
     "stewardd:users:home_roots": (["/srv"], home_allowed, {}),
+    # A new record reaches the target (authpriv.notice = 85) / in the facility.
+    "stewardd:audit:syslog_targets": ([SYSLOG_UDP], syslog_pri, {}),
+    "stewardd:audit:syslog_facility": ("local3", syslog_pri, {"audit:syslog_targets": [SYSLOG_UDP]}),
     "metrics:interval": (2, sample_step, {}),
     "metrics:textfile_dir": ("/etc/steward-textfile", textfiles_read, textfile_dir_with_a_file),
     # What the notifier reads at each send (test_alert_notify.py sends).

@@ -407,6 +407,25 @@ static void test_bootstrap_is_single_use(void **state) {
         json_decref(a);
 }
 
+/* The forwarding state: one entry per configured target (the default is
+ * the host's own log), its backlog counted from the newest record, even
+ * before any forwarder ran (none runs here). */
+static void test_audit_forwarding_state(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *admin = admin_session(f);
+        json_t *a = call(f, "audit_forwarding", admin, NULL), *t;
+
+        assert_int_equal(status_of(a), 200);
+        t = json_array_get(json_object_get(json_object_get(a, "result"), "targets"), 0);
+        assert_string_equal(json_string_value(json_object_get(t, "target")), "local");
+        assert_int_equal(json_integer_value(json_object_get(t, "last_id")), 0);
+        assert_true(json_integer_value(json_object_get(t, "backlog")) >= 1); /* the login */
+        assert_true(json_is_false(json_object_get(t, "connected")));
+        assert_true(json_integer_value(json_object_get(t, "backlog")) ==
+                    json_integer_value(json_object_get(json_object_get(a, "result"), "head")));
+        json_decref(a);
+}
+
 static void test_monitor_cannot_change(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *admin = admin_session(f);
@@ -784,6 +803,8 @@ static const struct probe {
         {"audit_list", NULL, "AAA"},
         {"audit_get", "{\"id\": \"1\"}", "AAA"},
         {"audit_verify", NULL, "AAA"},
+        /* The syslog targets are the admins' business, like their setting. */
+        {"audit_forwarding", NULL, "RRA"},
         {"audit_rollback", "{\"id\": \"999999\"}", "RRA"},
         {"audit_since", "{\"after\": 0}", "AAA"},
         /* A session records its own refusal, nobody else's. */
@@ -1478,6 +1499,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_progress_pipe_is_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_module_state_and_log, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_audit_forwarding_state, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_framing_on_any_channel_drops_the_front,
                                                 setup, teardown),
         };

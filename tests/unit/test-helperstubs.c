@@ -88,6 +88,7 @@ static void test_every_stub_fits_its_row(void **state) {
               helper_op_audit_list(&checking, "12", 500, "users", "alice", &ret, &e_));
         SENDS(HELPER_OP_AUDIT_GET, helper_op_audit_get(&checking, "12", &ret, &e_));
         SENDS(HELPER_OP_AUDIT_VERIFY, helper_op_audit_verify(&checking, &ret, &e_));
+        SENDS(HELPER_OP_AUDIT_FORWARDING, helper_op_audit_forwarding(&checking, &ret, &e_));
         SENDS(HELPER_OP_AUDIT_ROLLBACK,
               helper_op_audit_rollback(&checking, "12", false, &ret, &e_));
         SENDS(HELPER_OP_AUDIT_SINCE, helper_op_audit_since(&checking, 0, &ret, &e_));

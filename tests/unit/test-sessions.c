@@ -755,7 +755,7 @@ static void test_store_file(void **state) {
         assert_non_null(strstr(err, "newer"));
         assert_non_null(strstr(err, "99"));
         /* Back to the current version. */
-        assert_int_equal(sqlite3_exec(store_db(f->s), "PRAGMA user_version = 5", NULL, NULL, NULL),
+        assert_int_equal(sqlite3_exec(store_db(f->s), "PRAGMA user_version = 6", NULL, NULL, NULL),
                          SQLITE_OK);
 
         /* A state directory others can write to is refused. */

@@ -1,0 +1,652 @@
+/* syslogfwd.c — see syslogfwd.h.
+ *
+ * The parent side (the helper) owns struct syslogfwd: the child's pid and
+ * pidfd and the write end of the wake-up pipe.  The child owns everything
+ * else: its store connection, one struct target per configured target (its
+ * socket, cursor, back-off), and the configuration it re-reads.  Nothing a
+ * target sends is parsed: a TCP target's bytes are read and discarded
+ * (bounded per wake-up) only to notice that it closed. */
+#include "syslogfwd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "config.h"
+#include "log.h"
+#include "sqlutil.h"
+#include "syslog5424.h"
+#include "util.h"
+
+#define IDLE_LOOK_MS       5000 /* look again this often even when not woken */
+#define DISCARD_MAX        (64u << 10)
+#define STOP_GRACE_MS      1000
+#define DETAIL_MAX         512
+#define ERROR_MAX          160
+
+struct syslogfwd {
+        pid_t pid;
+        int pidfd, wr;
+        char *state_dir;
+};
+
+struct target {
+        char name[SETTING_WIDE_LIST_ITEM_MAX + 1];
+        struct syslog_target t;
+        int fd;
+        bool cursor_loaded, connected;
+        int64_t cursor;
+        uint64_t retry_at; /* monotonic µs */
+        unsigned backoff;  /* seconds; 0: none */
+        bool more;         /* the last batch was full */
+        char error[ERROR_MAX];
+};
+
+struct fwd {
+        struct store *s;
+        struct target t[SETTING_WIDE_LIST_MAX];
+        size_t n;
+        int facility;
+        pid_t procid;
+        char hostname[256];
+        struct stat cfg;
+        bool cfg_seen;
+};
+
+/* ---- the child: configuration ---- */
+
+static void target_close(struct target *t) {
+        if (t->fd >= 0)
+                close(t->fd);
+        t->fd = -1;
+        t->connected = false;
+}
+
+static bool config_changed(struct fwd *F) {
+        const char *path = steward_config_path();
+        struct stat st = {0};
+
+        if (!path || stat(path, &st) < 0)
+                st = (struct stat){0};
+        if (F->cfg_seen && st.st_ino == F->cfg.st_ino && st.st_size == F->cfg.st_size &&
+            st.st_mtim.tv_sec == F->cfg.st_mtim.tv_sec &&
+            st.st_mtim.tv_nsec == F->cfg.st_mtim.tv_nsec)
+                return false;
+        F->cfg = st;
+        F->cfg_seen = true;
+        return true;
+}
+
+/* Keeps the targets still configured (their sockets and cursors), drops the
+ * others, adds the new ones. */
+static void config_apply(struct fwd *F) {
+        struct target old[SETTING_WIDE_LIST_MAX];
+        struct steward_config c;
+        size_t n_old = F->n;
+        char err[256];
+
+        if (steward_config_path())
+                (void)steward_config_reload(/* helper= */ true, err, sizeof err);
+        steward_config_get(&c);
+        F->facility = syslog_facility_number((unsigned)c.syslog_facility);
+        if (gethostname(F->hostname, sizeof F->hostname - 1) < 0)
+                F->hostname[0] = '\0';
+        memcpy(old, F->t, sizeof old);
+        F->n = 0;
+        for (size_t i = 0; i < c.syslog_targets.n && F->n < SETTING_WIDE_LIST_MAX; i++) {
+                const char *name = c.syslog_targets.name[i];
+                struct target *t = &F->t[F->n];
+                bool kept = false;
+                for (size_t j = 0; j < n_old && !kept; j++)
+                        if (old[j].name[0] && strcmp(old[j].name, name) == 0) {
+                                *t = old[j];
+                                old[j].name[0] = '\0';
+                                kept = true;
+                        }
+                if (!kept) {
+                        *t = (struct target){.fd = -1};
+                        if (syslog_target_parse(name, &t->t) < 0 ||
+                            strlen(name) >= sizeof t->name)
+                                continue;
+                        memcpy(t->name, name, strlen(name) + 1);
+                }
+                F->n++;
+        }
+        for (size_t j = 0; j < n_old; j++)
+                if (old[j].name[0])
+                        target_close(&old[j]);
+}
+
+/* ---- the child: the store ---- */
+
+static int cursor_load(struct fwd *F, struct target *t) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = sql_prepare(F->s, "SELECT last_id FROM audit_forward WHERE target = ?1", &st);
+
+        if (r >= 0)
+                r = sql_bind_text(st, 1, t->name);
+        if (r < 0)
+                return r;
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+                t->cursor = sqlite3_column_int64(st, 0);
+        else if (r == SQLITE_DONE)
+                t->cursor = 0;
+        else
+                return sql_fail(r);
+        t->cursor_loaded = true;
+        return 0;
+}
+
+static int state_save(struct fwd *F, const struct target *t) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = sql_prepare(F->s,
+                            "INSERT OR REPLACE INTO audit_forward"
+                            " (target, last_id, updated, connected, last_error)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5)",
+                            &st);
+
+        if (r >= 0)
+                r = sql_bind_text(st, 1, t->name);
+        if (r >= 0)
+                r = sql_bind_int64(st, 2, t->cursor);
+        if (r >= 0)
+                r = sql_bind_int64(st, 3, (int64_t)time(NULL));
+        if (r >= 0)
+                r = sql_bind_int64(st, 4, t->connected ? 1 : 0);
+        if (r >= 0)
+                r = sql_bind_text(st, 5, t->error[0] ? t->error : NULL);
+        if (r >= 0 && (r = sqlite3_step(st)) != SQLITE_DONE)
+                return sql_fail(r);
+        return r < 0 ? r : 0;
+}
+
+/* ---- the child: sockets ---- */
+
+static int wait_fd(int fd, short events, int timeout_ms) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int r;
+
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (r == 0)
+                return -ETIMEDOUT;
+        if ((p.revents & (POLLERR | POLLNVAL)) && !(p.revents & events))
+                return -ECONNRESET;
+        return p.revents;
+}
+
+static int target_connect(struct target *t) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len;
+        int fd, r, err = 0;
+        socklen_t elen = sizeof err;
+
+        if (t->t.transport == SYSLOG_LOCAL) {
+                struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+                un->sun_family = AF_UNIX;
+                memcpy(un->sun_path, SYSLOGFWD_LOCAL_SOCKET, sizeof SYSLOGFWD_LOCAL_SOCKET);
+                len = sizeof *un;
+        } else if (t->t.family == AF_INET) {
+                struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+                in->sin_family = AF_INET;
+                in->sin_port = htons(t->t.port);
+                memcpy(&in->sin_addr, t->t.addr, 4);
+                len = sizeof *in;
+        } else {
+                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons(t->t.port);
+                memcpy(&in6->sin6_addr, t->t.addr, 16);
+                len = sizeof *in6;
+        }
+        fd = socket(ss.ss_family, (t->t.transport == SYSLOG_TCP ? SOCK_STREAM : SOCK_DGRAM) |
+                                          SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+                r = -errno;
+                if (r != -EINPROGRESS) {
+                        close(fd);
+                        return r;
+                }
+                r = wait_fd(fd, POLLOUT, SYSLOGFWD_IO_TIMEOUT_MS);
+                if (r >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+                        r = -errno;
+                else if (r >= 0 && err != 0)
+                        r = -err;
+                if (r < 0) {
+                        close(fd);
+                        return r;
+                }
+        }
+        t->fd = fd;
+        t->connected = true;
+        return 0;
+}
+
+/* A TCP target that closed (or sent more than we care to discard) is
+ * reconnected before anything else is written to it. */
+static bool tcp_closed(int fd) {
+        char scratch[4096];
+        size_t total = 0;
+
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+                if (poll(&p, 1, 0) <= 0)
+                        return false;
+                if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+                        return true;
+                ssize_t k = recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+                if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+                        return true;
+                if (k < 0)
+                        return false;
+                total += (size_t)k;
+                if (total > DISCARD_MAX)
+                        return true;
+        }
+}
+
+static int send_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+                if (k < 0) {
+                        int r = -errno;
+                        if (r == -EINTR)
+                                continue;
+                        if (r != -EAGAIN)
+                                return r;
+                        r = wait_fd(fd, POLLOUT, SYSLOGFWD_IO_TIMEOUT_MS);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+/* Waits until the receiver's kernel acknowledged every byte sent. */
+static int tcp_acked(int fd) {
+        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
+
+        for (;;) {
+                int pending = 0;
+                struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+                if (ioctl(fd, SIOCOUTQ, &pending) < 0)
+                        return -errno;
+                if (pending == 0)
+                        return 0;
+                if (now_usec() >= deadline)
+                        return -ETIMEDOUT;
+                if (poll(&p, 1, 10) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+                        return -ECONNRESET;
+        }
+}
+
+/* ---- the child: one batch ---- */
+
+struct batch {
+        struct fwd *F;
+        struct target *t;
+        int64_t last_sent;
+        char buf[SYSLOG5424_MAX + 1];
+        char frame[SYSLOG5424_MAX + 16];
+};
+
+/* The names of what changed, for the one-line summary: the keys of the
+ * arguments' "settings" or "changes" object when there is one, else the
+ * top-level keys, comma-separated. */
+static void detail_of(json_t *args, char *dst, size_t cap) {
+        json_t *o = json_object_get(args, "settings");
+        size_t len = 0;
+        const char *key;
+        json_t *v;
+
+        if (!json_is_object(o))
+                o = json_object_get(args, "changes");
+        if (!json_is_object(o))
+                o = args;
+        dst[0] = '\0';
+        if (!json_is_object(o))
+                return;
+        json_object_foreach(o, key, v) {
+                size_t k = strlen(key);
+                if (len + k + 3 >= cap)
+                        break;
+                if (len > 0) {
+                        memcpy(dst + len, ", ", 2);
+                        len += 2;
+                }
+                memcpy(dst + len, key, k);
+                len += k;
+                dst[len] = '\0';
+        }
+}
+
+static int send_one(const struct audit_brief *b, void *data) {
+        struct batch *B = data;
+        char detail[DETAIL_MAX];
+        struct syslog_record rec = {
+                .id = b->id, .time = b->time, .user = b->user, .role = b->role,
+                .source = b->source, .module = b->module, .operation = b->operation,
+                .result = b->result, .hash = b->hash, .prev_hash = b->prev_hash,
+                .message = b->message, .detail = detail,
+        };
+        int n, r;
+
+        detail_of(b->args, detail, sizeof detail);
+        if (B->t->t.transport == SYSLOG_LOCAL)
+                n = syslog_local_format(&rec, B->F->facility, B->F->procid, B->buf, sizeof B->buf);
+        else
+                n = syslog5424_format(&rec, B->F->facility, B->F->hostname, B->F->procid, B->buf,
+                                      sizeof B->buf);
+        if (n < 0)
+                return n;
+        if (B->t->t.transport == SYSLOG_TCP) {
+                /* RFC 6587 octet counting: "LEN SP MSG" */
+                int h = snprintf(B->frame, sizeof B->frame, "%d ", n);
+                memcpy(B->frame + h, B->buf, (size_t)n);
+                r = send_all(B->t->fd, B->frame, (size_t)h + (size_t)n);
+        } else {
+                /* A refusal (ICMP) of an earlier datagram is reported by this
+                 * send, which then did not send: once more. */
+                r = send(B->t->fd, B->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n ? 0
+                                                                                     : -errno;
+                if (r == -ECONNREFUSED)
+                        r = send(B->t->fd, B->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n
+                                    ? 0
+                                    : -errno;
+        }
+        if (r < 0)
+                return r == 0 ? -EIO : r;
+        B->last_sent = b->id;
+        return 0;
+}
+
+static void target_failed(struct fwd *F, struct target *t, int r, const char *what) {
+        target_close(t);
+        snprintf(t->error, sizeof t->error, "%s: %s", what, strerror(-r));
+        t->backoff = t->backoff ? t->backoff * 2 : 1;
+        if (t->backoff > SYSLOGFWD_BACKOFF_MAX)
+                t->backoff = SYSLOGFWD_BACKOFF_MAX;
+        t->retry_at = now_usec() + t->backoff * 1000000ull;
+        t->more = false;
+        (void)state_save(F, t);
+}
+
+static int target_pump(struct fwd *F, struct target *t) {
+        static struct batch B;
+        int r, n;
+
+        if (!t->cursor_loaded && (r = cursor_load(F, t)) < 0)
+                return r;
+        if (t->fd >= 0 && t->t.transport == SYSLOG_TCP && tcp_closed(t->fd))
+                target_close(t);
+        if (t->fd < 0) {
+                r = target_connect(t);
+                if (r < 0) {
+                        target_failed(F, t, r, "connect");
+                        return 0;
+                }
+        }
+        B.F = F;
+        B.t = t;
+        B.last_sent = t->cursor;
+        n = audit_each_after(F->s, t->cursor, SYSLOGFWD_BATCH, send_one, &B);
+        if (n >= 0 && B.last_sent > t->cursor && t->t.transport == SYSLOG_TCP)
+                r = tcp_acked(t->fd);
+        else
+                r = n < 0 ? n : 0;
+        if (r < 0) {
+                /* Datagrams that left are not sent again; TCP resends the batch. */
+                if (t->t.transport != SYSLOG_TCP)
+                        t->cursor = B.last_sent;
+                target_failed(F, t, r, "send");
+                return 0;
+        }
+        bool changed = B.last_sent != t->cursor || t->error[0] || t->backoff;
+        t->cursor = B.last_sent;
+        t->more = n == SYSLOGFWD_BATCH;
+        /* The host's log takes a backlog at a batch a second: journald's
+         * default rate limit (10,000 messages in 30 s per service) would
+         * drop a faster catch-up silently. */
+        if (t->more && t->t.transport == SYSLOG_LOCAL)
+                t->retry_at = now_usec() + 1000000u;
+        t->backoff = 0;
+        t->error[0] = '\0';
+        return changed ? state_save(F, t) : 0;
+}
+
+/* ---- the child: its loop ---- */
+
+static int next_timeout(const struct fwd *F) {
+        uint64_t now = now_usec();
+        int timeout = IDLE_LOOK_MS;
+
+        for (size_t i = 0; i < F->n; i++) {
+                const struct target *t = &F->t[i];
+                if (t->retry_at > now) {
+                        uint64_t ms = (t->retry_at - now) / 1000u + 1;
+                        if (ms < (uint64_t)timeout)
+                                timeout = (int)ms;
+                } else if (t->more)
+                        timeout = 0;
+        }
+        return timeout;
+}
+
+static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
+        static struct fwd F;
+        char err[512], drain[64];
+        sigset_t none;
+
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != procid)
+                _exit(0);
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        (void)prctl(PR_SET_NAME, "stewardd-syslog", 0, 0, 0);
+        if (rd > 3)
+                (void)close_range(3, (unsigned)rd - 1, 0);
+        (void)close_range((unsigned)rd + 1, ~0U, 0);
+        audit_set_appended_hook(NULL);
+        /* The helper opens (creates, migrates) the store first, and wakes
+         * us once it did: two first opens at once would find it locked. */
+        for (;;) {
+                struct pollfd p = {.fd = rd, .events = POLLIN};
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        _exit(1);
+                if (p.revents & POLLIN) {
+                        ssize_t k = read(rd, drain, sizeof drain);
+                        if (k == 0)
+                                _exit(0);
+                        if (k > 0)
+                                break;
+                } else if (p.revents & (POLLHUP | POLLERR))
+                        _exit(0);
+        }
+        for (unsigned wait = 1; store_open(state_dir, &F.s, err, sizeof err) < 0;) {
+                log_error("audit forwarding: %s; trying again in %u s", err, wait);
+                sleep(wait);
+                wait = wait < SYSLOGFWD_BACKOFF_MAX / 2 ? wait * 2 : SYSLOGFWD_BACKOFF_MAX;
+        }
+        F.procid = procid;
+        for (;;) {
+                struct pollfd p = {.fd = rd, .events = POLLIN};
+                uint64_t now = now_usec();
+
+                if (config_changed(&F))
+                        config_apply(&F);
+                for (size_t i = 0; i < F.n; i++)
+                        if (F.t[i].retry_at <= now && target_pump(&F, &F.t[i]) < 0)
+                                log_warning("audit forwarding to %s: the store failed",
+                                            F.t[i].name);
+                if (poll(&p, 1, next_timeout(&F)) < 0 && errno != EINTR)
+                        _exit(1);
+                if (p.revents & POLLIN) {
+                        ssize_t k = read(rd, drain, sizeof drain);
+                        if (k == 0)
+                                break;
+                } else if (p.revents & (POLLHUP | POLLERR))
+                        break;
+        }
+        for (size_t i = 0; i < F.n; i++)
+                target_close(&F.t[i]);
+        store_close(F.s);
+        _exit(0);
+}
+
+/* ---- the parent ---- */
+
+static int fork_child(struct syslogfwd *f) {
+        int p[2];
+        pid_t pid, self = getpid();
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(p[1]);
+                child_main(f->state_dir, p[0], self);
+        }
+        close(p[0]);
+        (void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+        f->pid = pid;
+        f->wr = p[1];
+        f->pidfd = pidfd_open(pid, 0);
+        return 0;
+}
+
+int syslogfwd_start(const char *state_dir, struct syslogfwd **ret) {
+        struct syslogfwd *f = calloc(1, sizeof *f);
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        f->pidfd = f->wr = -1;
+        f->state_dir = strdup(state_dir);
+        r = f->state_dir ? fork_child(f) : -ENOMEM;
+        if (r < 0) {
+                free(f->state_dir);
+                free(f);
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
+
+static void child_end(struct syslogfwd *f) {
+        if (f->wr >= 0)
+                close(f->wr);
+        f->wr = -1;
+        if (f->pid > 0) {
+                if (f->pidfd < 0 || wait_fd(f->pidfd, POLLIN, STOP_GRACE_MS) < 0)
+                        kill(f->pid, SIGKILL);
+                while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (f->pidfd >= 0)
+                close(f->pidfd);
+        f->pidfd = -1;
+        f->pid = 0;
+}
+
+void syslogfwd_notify(struct syslogfwd *f) {
+        if (!f)
+                return;
+        if (f->pid > 0 && waitpid(f->pid, NULL, WNOHANG) == f->pid) {
+                /* It cannot be started again in this process (see the top
+                 * of syslogfwd.h); the records wait for the next start. */
+                log_error("audit forwarding stopped unexpectedly; it starts again with stewardd");
+                f->pid = 0;
+                child_end(f);
+        }
+        if (f->wr >= 0)
+                (void)!write(f->wr, "w", 1); /* full pipe: it is awake anyway */
+}
+
+void syslogfwd_stop(struct syslogfwd *f) {
+        if (!f)
+                return;
+        child_end(f);
+        free(f->state_dir);
+        free(f);
+}
+
+int syslogfwd_status(struct store *s, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *o = NULL, *list = NULL;
+        struct steward_config c;
+        int64_t head = 0;
+        int r = audit_head(s, &head);
+
+        if (r < 0)
+                return r;
+        steward_config_get(&c);
+        list = json_array();
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < c.syslog_targets.n; i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                int64_t last = 0, updated = 0;
+                bool connected = false;
+                const char *error = NULL;
+                r = sql_prepare(s,
+                                "SELECT last_id, updated, connected, last_error FROM audit_forward"
+                                " WHERE target = ?1",
+                                &st);
+                if (r >= 0)
+                        r = sql_bind_text(st, 1, c.syslog_targets.name[i]);
+                if (r < 0)
+                        return r;
+                r = sqlite3_step(st);
+                if (r == SQLITE_ROW) {
+                        last = sqlite3_column_int64(st, 0);
+                        updated = sqlite3_column_int64(st, 1);
+                        connected = sqlite3_column_int(st, 2) != 0;
+                        error = (const char *)sqlite3_column_text(st, 3);
+                } else if (r != SQLITE_DONE)
+                        return sql_fail(r);
+                if (json_array_append_new(
+                            list, json_pack("{s:s, s:I, s:I, s:b, s:s?, s:I}", "target",
+                                            c.syslog_targets.name[i], "last_id", (json_int_t)last,
+                                            "backlog",
+                                            (json_int_t)(head > last ? head - last : 0),
+                                            "connected", connected, "last_error", error,
+                                            "updated", (json_int_t)updated)) < 0)
+                        return -ENOMEM;
+        }
+        o = json_pack("{s:O, s:I}", "targets", list, "head", (json_int_t)head);
+        if (!o)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}

@@ -1,0 +1,63 @@
+/* syslogfwd.h — the audit forwarder: every audit record also goes to each
+ * syslog target of the setting audit:syslog_targets (syslog5424.h).
+ *
+ * It runs as a child process of the helper (root, like the helper: a
+ * compromised front can neither suppress nor forge the central copy, and
+ * never sees the targets' traffic), with its own connection to steward.db.
+ * A process rather than a thread because the helper forks workers, and a
+ * fork taken while a thread holds a lock (SQLite's, the allocator's) would
+ * leave the worker stuck on it.  It is forked before the helper opens the
+ * store: SQLite keeps per-process state about open files (their locks and
+ * shared memory) that a child forked after an open inherits in a state it
+ * must not use, so a forwarder that died is not forked again by the same
+ * daemon (it does not exit on errors: a store it cannot open is retried). 
+ *
+ * Nothing is lost: per target, the id of the last record delivered is
+ * persisted (table audit_forward) and the forwarder sends every record after
+ * it, in order, in batches of at most SYSLOGFWD_BATCH per wake-up; a target
+ * that is down is retried with a doubling back-off capped at
+ * SYSLOGFWD_BACKOFF_MAX seconds, so an outage or a restart delays records,
+ * never drops them.  A new target starts from the first record; the local
+ * target catches up at one batch a second (journald's rate limit).  Delivery
+ * is at least once: over TCP the cursor moves only once the receiver's
+ * kernel has acknowledged every byte of the batch (SIOCOUTQ is 0), so a
+ * record whose acknowledgement was not seen is sent again after a
+ * reconnection; receivers may de-duplicate by the id parameter.  UDP and
+ * local targets move the cursor once the datagram is sent.
+ *
+ * The helper wakes the forwarder (a byte on a pipe) after every record it
+ * appends; the forwarder also looks again every few seconds, and re-reads
+ * the configuration file when it changed, so a settings change takes effect
+ * without a restart.  Closing the pipe stops it; the helper waits a moment
+ * and then kills it, so the daemon's stop never waits on a dead target
+ * (connect and send time out after SYSLOGFWD_IO_TIMEOUT_MS anyway). */
+#pragma once
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+#define SYSLOGFWD_BATCH          100
+#define SYSLOGFWD_BACKOFF_MAX    60 /* seconds */
+#define SYSLOGFWD_IO_TIMEOUT_MS  5000
+#define SYSLOGFWD_LOCAL_SOCKET   "/dev/log"
+
+struct syslogfwd;
+
+/* Forks the forwarder over the state directory's store; call it before
+ * this process opens the store.  The forwarder opens its own connection at
+ * the first syslogfwd_notify, which must come after the store is open here
+ * (a new database is created and migrated by one process). */
+int syslogfwd_start(const char *state_dir, struct syslogfwd **ret);
+
+/* Wakes the forwarder (never blocks); f may be NULL. */
+void syslogfwd_notify(struct syslogfwd *f);
+
+/* Stops the forwarder and frees f (NULL: nothing). */
+void syslogfwd_stop(struct syslogfwd *f);
+
+/* The forwarding state for the API: {"targets": [{"target", "last_id",
+ * "backlog", "connected", "last_error", "updated"}], "head": N} for the
+ * configured targets. */
+int syslogfwd_status(struct store *s, json_t **ret);

@@ -1,0 +1,364 @@
+"""Every audit record also reaches a real rsyslog (Debian's rsyslogd) over
+TCP, RFC 5424 with octet counting, and over UDP: the structured data as
+rsyslog parses it (mmpstrucdata), the ids in order and the hash chain
+intact, a refusal too, and nothing lost across an outage of the receiver
+and a restart of the daemon (the forwarder's persisted cursor).
+
+Layout (one per module): rsyslogd runs in a network namespace of its own,
+reached from the host over a veth pair 10.121.N.0/30 (host .1, rsyslog .2;
+10.123-10.127 are other fixtures'), with imtcp on 514 and imudp on 515 and
+its own work directory; the daemon runs on the host (its state and config
+in a scratch directory, nothing of the host's changed) and forwards to
+tcp://10.121.N.2:514.  Teardown stops both, deletes the namespace (and
+with it the veth pair) and checks that none is left.
+"""
+import re
+import secrets
+import signal
+import subprocess
+import tempfile
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Daemon
+
+pytestmark = pytest.mark.namespaces
+
+SD_ID = "steward@32473"
+FIELDS = ("id", "user", "role", "source", "module", "operation", "result", "hash", "prev_hash")
+RSYSLOG_CONF = """\
+global(workDirectory="{work}")
+module(load="imtcp")
+module(load="imudp")
+module(load="mmpstrucdata")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imtcp" port="514" address="{ip}" ruleset="in")
+input(type="imuxsock" Socket="{dev}/log" ruleset="local")
+input(type="imudp" port="515" address="{ip}" ruleset="udp")
+template(name="line" type="list") {{
+  property(name="inputname") constant(value="|")
+  property(name="msgid") constant(value="|")
+  property(name="app-name") constant(value="|")
+  property(name="pri") constant(value="|")
+""" + "".join(f'  property(name="$!rfc5424-sd!{SD_ID}!{f}") constant(value="|")\n' for f in FIELDS) + """\
+  property(name="msg") constant(value="\\n")
+}}
+ruleset(name="in") {{
+  action(type="mmpstrucdata")
+  action(type="omfile" file="{out}" template="line")
+}}
+template(name="local" type="string"
+         string="%programname%|%procid%|%pri%|%msgid%|%structured-data%|%msg%\\n")
+ruleset(name="local") {{
+  action(type="omfile" file="{out_local}" template="local")
+}}
+ruleset(name="udp") {{
+  action(type="mmpstrucdata")
+  action(type="omfile" file="{out_udp}" template="line")
+}}
+"""
+
+
+def _ip(*args, check=True):
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
+class Syslog:
+    """rsyslogd in its own network namespace, and the daemon forwarding to it."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        tag = secrets.token_hex(3)
+        self.ns = f"steward-syslog-{tag}"
+        self.veth = "vsl" + tag
+        self.proc = None
+        self.work = base / "rsyslog"
+        self.work.mkdir()
+        self.out = self.work / "tcp.log"
+        self.out_udp = self.work / "udp.log"
+        self.conf = self.work / "rsyslog.conf"
+        self.err_path = self.work / "rsyslogd.err"
+        self.out_local = self.work / "local.log"
+        # The /dev of the daemon that logs locally: the few device nodes a
+        # daemon uses, and rsyslog's imuxsock socket as /dev/log (what the
+        # system's syslog daemon offers there).
+        self.dev = base / "dev"
+        self.dev.mkdir(mode=0o755)
+        for node in ("null", "zero", "full", "random", "urandom"):
+            subprocess.run(["cp", "-a", "--", f"/dev/{node}", str(self.dev / node)], check=True)
+        (self.dev / "shm").mkdir(mode=0o1777)
+        os.chmod(self.dev / "shm", 0o1777)
+        os.symlink("/proc/self/fd", self.dev / "fd")
+
+    def start(self):
+        _ip("netns", "add", self.ns)
+        _ip("-n", self.ns, "link", "set", "lo", "up")
+        used = _ip("-4", "-o", "addr", "show").stdout
+        for n in secrets.SystemRandom().sample(range(256), 256):
+            if f" 10.121.{n}." not in used:
+                break
+        else:
+            raise RuntimeError("no free 10.121.N.0/30")
+        self.host_ip, self.ip = f"10.121.{n}.1", f"10.121.{n}.2"
+        _ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns)
+        _ip("addr", "add", f"{self.host_ip}/30", "dev", self.veth)
+        _ip("link", "set", self.veth, "up")
+        _ip("-n", self.ns, "addr", "add", f"{self.ip}/30", "dev", "eth0")
+        _ip("-n", self.ns, "link", "set", "eth0", "up")
+        self.conf.write_text(RSYSLOG_CONF.format(work=self.work, ip=self.ip, out=self.out,
+                                                 out_udp=self.out_udp, dev=self.dev,
+                                                 out_local=self.out_local))
+        self.start_rsyslog()
+        self.daemon = Daemon(self.base / "d", config_text=(
+            f'audit:syslog_targets:_array_index:0 = "tcp://{self.ip}:514"\n'))
+        self.daemon.start()
+        return self
+
+    def start_rsyslog(self):
+        assert self.proc is None
+        err = open(self.err_path, "ab")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "rsyslogd", "-n", "-f", str(self.conf),
+             "-i", str(self.work / "rsyslogd.pid")], stdout=err, stderr=err)
+        err.close()
+        deadline = time.monotonic() + 20
+        while True:
+            probe = subprocess.run(["ip", "netns", "exec", self.ns, "ss", "-Hltn",
+                                    f"sport = :514"], capture_output=True, text=True)
+            if self.ip in probe.stdout:
+                return
+            assert self.proc.poll() is None, self.err_path.read_text()
+            assert time.monotonic() < deadline, "rsyslogd did not listen"
+            time.sleep(0.05)
+
+    def stop_rsyslog(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def stop(self):
+        try:
+            for d in (getattr(self, "local", None), getattr(self, "daemon", None)):
+                if d and d.proc:
+                    d.check_clean_exit()
+        finally:
+            self.stop_rsyslog()
+            _ip("link", "del", self.veth, check=False)
+            _ip("netns", "del", self.ns, check=False)
+            assert self.ns not in _ip("netns", "list").stdout
+            assert _ip("link", "show", self.veth, check=False).returncode != 0
+
+    # ---- reading what rsyslog wrote ---------------------------------------
+
+    def records(self, path=None):
+        """One dict per line rsyslog wrote: the input, MSGID, APP-NAME, PRI,
+        the structured data's params as rsyslog parsed them, MSG."""
+        path = path or self.out
+        out = []
+        if not path.exists():
+            return out
+        for line in path.read_text().splitlines():
+            parts = line.split("|")
+            head, values, msg = parts[:4], parts[4:4 + len(FIELDS)], "|".join(parts[4 + len(FIELDS):])
+            rec = dict(zip(("input", "msgid", "app", "pri"), head))
+            rec.update(zip(FIELDS, values))
+            rec["msg"] = msg
+            out.append(rec)
+        return out
+
+    def wait_for(self, last_id, path=None, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            recs = self.records(path)
+            if any(r["id"] == str(last_id) for r in recs):
+                return recs
+            assert time.monotonic() < deadline, (last_id, recs[-3:], self.forwarding())
+            time.sleep(0.1)
+
+    # ---- the daemon ---------------------------------------------------------
+
+    def change(self, level):
+        r = self.daemon.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": level})
+        assert r.status == 200, r
+
+    def head(self):
+        r = self.daemon.https("GET", "/api/v1/audit?limit=1")
+        assert r.status == 200, r
+        return int(r.json["records"][0]["id"])
+
+    def forwarding(self):
+        return self.daemon.https("GET", "/api/v1/audit/forwarding").json
+
+
+@pytest.fixture(scope="module")
+def syslog():
+    base = Path(tempfile.mkdtemp(prefix="steward-syslog-"))
+    os.chmod(base, 0o755)
+    s = Syslog(base)
+    try:
+        yield s.start()
+    finally:
+        try:
+            s.stop()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def ids_in_order(recs):
+    """The ids as first seen, and how many lines repeated an id."""
+    seen, order = set(), []
+    for r in recs:
+        if r["id"] not in seen:
+            seen.add(r["id"])
+            order.append(int(r["id"]))
+    return order, len(recs) - len(order)
+
+
+def test_each_record_arrives_with_its_structured_data(syslog):
+    for level in ("debug", "notice", "info"):
+        syslog.change(level)
+    head = syslog.head()
+    recs = syslog.wait_for(head)
+    order, repeated = ids_in_order(recs)
+    assert order == list(range(1, head + 1)) and repeated == 0, (order, repeated)
+    last = recs[-1]
+    assert last["input"] == "imtcp" and last["msgid"] == "audit" and last["app"] == "steward"
+    # authpriv (10) * 8 + notice (5)
+    assert last["pri"] == "85", last
+    assert last["module"] == "stewardd" and last["operation"] == "settings"
+    assert last["result"] == "ok" and last["role"] == "admin", last
+    assert "did stewardd settings: log_level" in last["msg"], last
+    # the chain as the API shows it, and rsyslog's copy of it
+    api = {r["id"]: r for r in syslog.daemon.https("GET", "/api/v1/audit?limit=50").json["records"]}
+    for rec in recs:
+        a = api[int(rec["id"])]
+        for f in ("user", "role", "source", "module", "operation", "result", "hash", "prev_hash"):
+            assert rec[f] == a[f], (f, rec, a)
+    for prev, rec in zip(recs, recs[1:]):
+        assert rec["prev_hash"] == prev["hash"]
+    verdict = syslog.daemon.https("GET", "/api/v1/audit/verify").json
+    assert verdict["ok"] and verdict["head"] == recs[-1]["hash"], verdict
+    state = syslog.forwarding()
+    [t] = state["targets"]
+    assert t["target"] == f"tcp://{syslog.ip}:514" and t["connected"], state
+    deadline = time.monotonic() + 10
+    while syslog.forwarding()["targets"][0]["backlog"] != 0:
+        assert time.monotonic() < deadline, syslog.forwarding()
+        time.sleep(0.1)
+
+
+def test_a_refusal_is_forwarded_as_a_warning(syslog):
+    d = syslog.daemon
+    r = d.https("POST", "/api/v1/tokens", {"name": "t-monitor", "role": "monitor"})
+    assert r.status in (200, 201), r
+    monitor = r.json["token"]
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"}, token=monitor)
+    assert r.status == 403, r
+    # monitors see no forwarding state either (the targets are the admins')
+    assert d.https("GET", "/api/v1/audit/forwarding", token=monitor).status == 403
+    head = syslog.head()
+    recs = syslog.wait_for(head)
+    refused = [x for x in recs if x["result"] == "refused"]
+    assert refused, recs[-3:]
+    # authpriv (10) * 8 + warning (4); the monitor is named
+    assert refused[-1]["pri"] == "84" and refused[-1]["role"] == "monitor", refused[-1]
+    assert " was refused: " in refused[-1]["msg"], refused[-1]
+
+
+def test_targets_are_checked_strictly(syslog):
+    d = syslog.daemon
+    for bad in ("tcp://localhost:514", "tcp://10.0.0.1", "tls://10.0.0.1:6514", "file:///x",
+                "tcp://10.0.0.1:0", "udp://[::1:514"):
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [bad]})
+        assert r.status in (400, 422), (bad, r)
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                {"audit:syslog_targets": ["local"] * 9})
+    assert r.status in (400, 422), r
+
+
+def test_nothing_is_lost_across_an_outage_and_a_restart(syslog):
+    d = syslog.daemon
+    before = syslog.head()
+    syslog.wait_for(before)
+    syslog.stop_rsyslog()
+    syslog.change("debug")
+    syslog.change("info")
+    # the forwarder notices the receiver is gone and keeps the records
+    deadline = time.monotonic() + 30
+    while True:
+        [t] = syslog.forwarding()["targets"]
+        if not t["connected"] and t["backlog"] >= 2:
+            break
+        assert time.monotonic() < deadline, t
+        time.sleep(0.1)
+    assert t["last_error"], t
+    # the daemon restarts while the receiver is still down
+    d.stop()
+    d.start()
+    syslog.change("notice")
+    head = syslog.head()
+    assert head >= before + 3
+    syslog.start_rsyslog()
+    recs = syslog.wait_for(head, timeout=90)  # the back-off is capped at 60 s
+    order, repeated = ids_in_order(recs)
+    assert order == list(range(1, head + 1)), order
+    # delivery is at least once; over TCP with the acknowledgement check a
+    # clean outage sends nothing twice
+    assert repeated == 0, [r["id"] for r in recs]
+
+
+def test_a_new_target_takes_effect_live_and_starts_from_the_first_record(syslog):
+    d = syslog.daemon
+    tcp = f"tcp://{syslog.ip}:514"
+    udp = f"udp://{syslog.ip}:515"
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [tcp, udp]})
+    assert r.status == 200, r
+    head = syslog.head()  # the settings change itself is a record
+    recs = syslog.wait_for(head, path=syslog.out_udp)
+    order, _ = ids_in_order(recs)
+    assert order == list(range(1, head + 1)), order
+    assert {x["input"] for x in recs} == {"imudp"} and recs[-1]["module"] == "stewardd"
+    targets = {t["target"]: t for t in syslog.forwarding()["targets"]}
+    assert set(targets) == {tcp, udp}, targets
+    # the TCP target went on from its own cursor: nothing repeated there
+    tcp_recs = syslog.wait_for(head)
+    assert ids_in_order(tcp_recs)[1] == 0
+
+
+def test_local_means_the_hosts_log_socket_in_the_form_it_parses(syslog):
+    """The default target "local": the same record on /dev/log in the form
+    syslog(3) writes there, which rsyslog's imuxsock (and journald) parse
+    into a program name and a pid; the structured data rides in the text."""
+    from nsroot import ns_argv, scratch_etc
+    (syslog.base / "local-ns").mkdir()
+    etc = scratch_etc(syslog.base / "local-ns")
+    d = syslog.local = Daemon(syslog.base / "local", wrap=lambda argv: ns_argv(
+        etc, argv, extra_binds=[(syslog.dev, "/dev")]))
+    d.start()
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"log_level": "debug"})
+    assert r.status == 200, r
+    assert d.https("GET", "/api/v1/modules/stewardd/settings").json["audit"]["syslog_targets"] == ["local"]
+    deadline = time.monotonic() + 30
+    while True:
+        lines = syslog.out_local.read_text().splitlines() if syslog.out_local.exists() else []
+        if any(' id="2" ' in x for x in lines):
+            break
+        assert time.monotonic() < deadline, (lines, d.https("GET", "/api/v1/audit/forwarding").json)
+        time.sleep(0.1)
+    prog, procid, pri, msgid, sd, msg = lines[-1].split("|", 5)
+    assert (prog, procid, pri) == ("steward", str(d.proc.pid), "85"), lines[-1]
+    assert msg.startswith(' [steward@32473 user="bootstrap" role="admin" '), msg
+    assert ' module="stewardd" operation="settings" result="ok" id="2" ' in msg, msg
+    assert msg.endswith("] bootstrap did stewardd settings: log_level"), msg
+    [t] = d.https("GET", "/api/v1/audit/forwarding").json["targets"]
+    assert t["target"] == "local" and t["last_id"] == 2 and t["backlog"] == 0, t
