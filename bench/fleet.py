@@ -23,9 +23,10 @@ of the medians over the sizes (least squares: the marginal cost of one more
 host, which extrapolates to 1,000 hosts).  Every run's answers are checked:
 every host answered with its host name, or the run does not count.
 
-Memory per daemon: Pss of the helper (the daemon's root process) plus the
-front (its non-root child), from /proc/PID/smaps_rollup, after login,
-mean and max over the members.  Pss shares the pages the daemons have in
+Memory per daemon: Pss of every process of the daemon (the helper, its
+root process; the front, its non-root child; the others, such as the
+audit forwarder), from /proc/PID/smaps_rollup, after login, mean and max
+over the members.  Pss shares the pages the daemons have in
 common (the binary, the libraries) among them.
 
 Load on this machine is shared by both tools in the same run: compare the
@@ -56,12 +57,22 @@ def pss_kb(pid):
     raise RuntimeError(f"no Pss for {pid}")
 
 
+def descendants(pid):
+    out = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        out += descendants(int(child))
+    return out
+
+
 def daemon_memory(fleet):
-    """[(helper Pss + front Pss) in KiB] per member."""
+    """[(helper, front, the rest), Pss in KiB] per member: the rest is every
+    other process of the daemon (the audit forwarder, a slow read's worker)."""
     out = []
     for m in fleet.members:
         d = m.daemon
-        out.append(pss_kb(d.proc.pid) + pss_kb(d.front_pid()))
+        front = d.front_pid()
+        rest = [p for p in descendants(d.proc.pid) if p not in (d.proc.pid, front)]
+        out.append((pss_kb(d.proc.pid), pss_kb(front), sum(pss_kb(p) for p in rest)))
     return out
 
 
@@ -195,9 +206,13 @@ def main():
         fleet.login_all()
         print(f"login: {n} hosts in {time.monotonic() - t0:.1f} s "
               f"({'steward -H @all login' if fanout else 'steward login per host'})", flush=True)
-        mem = daemon_memory(fleet)
-        print(f"memory per daemon (Pss helper+front): mean {statistics.mean(mem) / 1024:.2f} MiB, "
-              f"max {max(mem) / 1024:.2f} MiB, all {sum(mem) / 1024:.0f} MiB", flush=True)
+        mem3 = daemon_memory(fleet)
+        mem = [sum(x) for x in mem3]
+        print(f"memory per daemon (Pss of all its processes): mean {statistics.mean(mem) / 1024:.2f}"
+              f" MiB (helper {statistics.mean(x[0] for x in mem3) / 1024:.2f}, front "
+              f"{statistics.mean(x[1] for x in mem3) / 1024:.2f}, others "
+              f"{statistics.mean(x[2] for x in mem3) / 1024:.2f}), max {max(mem) / 1024:.2f} MiB, "
+              f"all {sum(mem) / 1024:.0f} MiB", flush=True)
         if use_ansible:
             tokens = fleet.api_tokens(role="monitor", name="bench")
             write_inventories(fleet, sizes, tokens, work)
