@@ -23,6 +23,10 @@ of the medians over the sizes (least squares: the marginal cost of one more
 host, which extrapolates to 1,000 hosts).  Every run's answers are checked:
 every host answered with its host name, or the run does not count.
 
+The daemons' CPU per host: the CPU time every process of every daemon used
+during a fan-out run (utime + stime, with the children they reaped, at the
+kernel's clock-tick resolution) divided by N; median over the runs.
+
 Memory per daemon: Pss of every process of the daemon (the helper, its
 root process; the front, its non-root child; the others, such as the
 audit forwarder), from /proc/PID/smaps_rollup, after login, mean and max
@@ -76,6 +80,20 @@ def daemon_memory(fleet):
     return out
 
 
+def daemons_cpu(fleet):
+    """CPU seconds used so far by every process of every daemon (and the
+    children they waited for)."""
+    total = 0
+    for m in fleet.members:
+        for pid in descendants(m.daemon.proc.pid):
+            try:
+                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in f[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def write_groups(fleet, sizes):
     hosts = fleet.home / ".config" / "steward" / "hosts"
     text = hosts.read_text()
@@ -96,8 +114,12 @@ def check_fanout(out, members):
     return ok
 
 
+CPU = {}  # --parallel (None: the default) -> [daemons' CPU seconds per host of each run]
+
+
 def run_steward(fleet, n, parallel, fanout, cli_parallel=None):
     members = fleet.members[:n]
+    c0 = daemons_cpu(fleet)
     t0 = time.monotonic()
     if fanout:
         opt = ["--parallel", str(cli_parallel)] if cli_parallel else []
@@ -106,6 +128,7 @@ def run_steward(fleet, n, parallel, fanout, cli_parallel=None):
         if p.returncode != 0:
             raise RuntimeError(f"steward exited {p.returncode}: {p.stderr[-2000:]}")
         check_fanout(p.stdout, members)
+        CPU.setdefault(cli_parallel, []).append((daemons_cpu(fleet) - c0) / n)
         return wall
 
     def one(m):
@@ -247,6 +270,9 @@ def main():
                   + (f"{mp:>8.3f} {mp / size * 1000:>8.2f} " if low else "")
                   + f"{(f'{ma:.2f}' if ma else '-'):>10} "
                   + f"{(f'{ma / best:.0f}x' if ma else '-'):>7} {mem_mib:>11.2f}")
+        for par, per_host in CPU.items():
+            print(f"daemons' CPU per host, steward --parallel {par or 'default'}: median "
+                  f"{statistics.median(per_host) * 1000:.1f} ms over {len(per_host)} runs")
         for label, col in (("steward", 1), (f"steward --parallel {low}", 2), ("ansible", 3)):
             pts = [(r[0], statistics.median(r[col])) for r in rows if r[col]]
             s = slope(pts)
