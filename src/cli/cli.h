@@ -7,7 +7,9 @@
  * `settings` and `command`; login.c runs `login` and `logout` (trust on
  * first use, password prompts); tokens.c and audit.c run `token` and
  * `audit`; discover.c runs `discover` (UDP, no connection to a server);
- * store.c keeps the files under ~/.config/steward (known_hosts, sessions);
+ * store.c keeps the files under ~/.config/steward (known_hosts, sessions,
+ * hosts, discovered); fanout.c runs one command on many hosts (-H a,b,@group,
+ * whose lists hosts.c expands);
  * http.c is the transport
  * (libcurl, with the certificate pinning done inside the TLS handshake).
  *
@@ -339,6 +341,11 @@ int known_hosts_add(const char *key, const uint8_t pin[32], unsigned *ret_line);
 int session_find(const char *key, char **ret_token, int64_t *ret_expires_at);
 /* Stores the session for key, replacing the one there was. */
 int session_save(const char *key, const char *token, int64_t expires_at);
+/* Between these two, session_save() only keeps the sessions, and
+ * store_batch_end() writes them all in one locked update (a fan-out's
+ * logins). */
+void store_batch_begin(void);
+int store_batch_end(void);
 /* Removes the session for key; *ret_removed says whether there was one. */
 int session_remove(const char *key, bool *ret_removed);
 

@@ -227,10 +227,22 @@ static FILE *capture_open(struct capture *c) {
 
 /* ---- the coroutines ---------------------------------------------------- */
 
+/* swapcontext() as getcontext() + setcontext(): the same switch, which
+ * ASan's interceptor of swapcontext() would warn about on every run. */
+static void switch_context(ucontext_t *from, const ucontext_t *to) {
+        volatile bool resumed = false;
+
+        (void)getcontext(from);
+        if (!resumed) {
+                resumed = true;
+                (void)setcontext(to);
+        }
+}
+
 /* Back to the loop; returns when the loop resumes this host. */
 static void yield(struct fiber *f) {
         asan_start(&f->asan_fake, f->fo->loop_stack, f->fo->loop_stack_size);
-        (void)swapcontext(&f->ctx, &f->fo->loop_ctx);
+        switch_context(&f->ctx, &f->fo->loop_ctx);
         asan_finish(f->asan_fake, NULL, NULL);
 }
 
@@ -287,8 +299,8 @@ static void fiber_main(void) {
         f->r = r;
         f->done = true;
         asan_start(NULL, fo->loop_stack, fo->loop_stack_size);
-        (void)swapcontext(&f->ctx, &fo->loop_ctx);
-        abort(); /* a finished host is never resumed */
+        (void)setcontext(&fo->loop_ctx);
+        abort(); /* setcontext() does not return */
 }
 
 /* Into the host until it yields or finishes. */
@@ -300,7 +312,7 @@ static void resume(struct fanout *fo, struct fiber *f) {
         http_set_fanout(&f->hook);
         asan_start(&fo->loop_fake, (char *)f->map + sysconf(_SC_PAGESIZE),
                    f->map_size - (size_t)sysconf(_SC_PAGESIZE));
-        (void)swapcontext(&fo->loop_ctx, &f->ctx);
+        switch_context(&fo->loop_ctx, &f->ctx);
         asan_finish(fo->loop_fake, NULL, NULL);
         http_set_fanout(NULL);
         stdout = fo->real_out;
@@ -849,14 +861,19 @@ static int finish_run(struct fanout *fo, size_t pending) {
                                                                                           : -EREMOTEIO;
 }
 
-/* login on a terminal without --yes: every host's certificate first, then
- * one question for all the new ones. */
+/* login with a terminal (as for one host: /dev/tty, even when stdin is a
+ * pipe) and without --yes: every host's certificate first, then one
+ * question for all the new ones. */
 static bool login_asks(const struct fanout *fo) {
         const char *env = getenv("STEWARD_ACCEPT_NEW");
+        int tty;
 
-        if (!fo->verb || !STREQ(fo->verb->name, "login") || !isatty(STDIN_FILENO) ||
-            (env && STREQ(env, "1")))
+        if (!fo->verb || !STREQ(fo->verb->name, "login") || (env && STREQ(env, "1")))
                 return false;
+        tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (tty < 0)
+                return false;
+        (void)close(tty);
         for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
                 if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
                         return false;
@@ -928,6 +945,24 @@ static int probe_pass(struct fanout *fo, bool *selected) {
         return r;
 }
 
+/* The first pass; logins store their sessions in one update at its end. */
+static int run_logged_pass(struct fanout *fo, const bool *selected) {
+        bool login = fo->verb && STREQ(fo->verb->name, "login");
+        int r, k;
+
+        if (login)
+                store_batch_begin();
+        r = run_pass(fo, selected);
+        if (login) {
+                k = store_batch_end();
+                if (r >= 0 && k < 0) {
+                        fputs("steward: the sessions of this login were not saved\n", stderr);
+                        r = k == -ENOMEM ? k : -EIO;
+                }
+        }
+        return r;
+}
+
 static int setup_run(struct fanout *fo) {
         struct rlimit rl;
         int r;
@@ -988,10 +1023,17 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
         struct fanout fo = {.o = o, .verb = verb, .word = word, .nargs = nargs, .args = args,
                             .saved_stdin = -1, .null_fd = -1, .t0 = now_s()};
         _cleanup_free_ bool *all = NULL;
+        const char *env_token = getenv("STEWARD_TOKEN");
         size_t pending = 0;
         int r;
 
         *ret_single = NULL;
+        /* A token belongs to one server: sent to every host, each of them
+         * could use it against the one it belongs to. */
+        if (o->token_arg || o->token_file || (env_token && env_token[0]))
+                return usage_error("a token is one server's: with several hosts each uses its own "
+                                   "session (steward -H HOSTS login), not --token, --token-file "
+                                   "or STEWARD_TOKEN");
         if (o->parallel > PARALLEL_MAX || o->timeout_s > TIMEOUT_MAX)
                 return usage_error("--parallel is at most %u, --timeout at most %u s",
                                    PARALLEL_MAX, TIMEOUT_MAX);
@@ -1015,7 +1057,7 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
         if (r >= 0 && memchr(all, true, fo.hosts.n * sizeof *all)) {
                 r = prepare_stdin(&fo);
                 if (r >= 0)
-                        r = run_pass(&fo, all);
+                        r = run_logged_pass(&fo, all);
         }
         if (r >= 0 && fo.plan)
                 r = decide(&fo, &pending);

@@ -23,6 +23,14 @@
  * completed would carry no request).  The caller decides, pins, and only then
  * sends a request, which the pin check guards like any other.
  *
+ * Fan-out (fanout.c, several hosts): while a host runs, http_set_fanout()
+ * gives its hook; transfers then go to the hook (the shared multi handle)
+ * instead of curl_easy_perform(), and in a plan every request but a GET
+ * carries dry_run=1, or is not sent at all when its route has no dry run
+ * (route_has_dry_run: such routes ignore the flag).  The pin check is the
+ * same callback either way; a connection the multi handle keeps is reused
+ * only for the same host and port, which the host list holds once.
+ *
  * Bounds: connect timeout, total timeout, answers over RESPONSE_MAX abort the
  * transfer, redirects are never followed, only http and https are allowed.
  * The token lives in one header string, wiped when the client is freed; it is

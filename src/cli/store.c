@@ -531,7 +531,100 @@ static int change_sessions(const char *key, const char *token, int64_t expires_a
         return 0;
 }
 
+/* A fan-out's logins (store_batch_begin): the sessions wait here and are
+ * written by store_batch_end() in one locked update, not one each (each is
+ * an fsync'ed rewrite of the file). */
+struct pending_session {
+        char *key, *token;
+        int64_t expires_at;
+};
+static struct {
+        bool on;
+        struct pending_session *v;
+        size_t n, cap;
+} batch;
+
+void store_batch_begin(void) {
+        batch.on = true;
+}
+
+static void batch_free(void) {
+        for (size_t i = 0; i < batch.n; i++) {
+                free(batch.v[i].key);
+                free_wiped(batch.v[i].token, strlen(batch.v[i].token));
+        }
+        free(batch.v);
+        batch.v = NULL;
+        batch.n = batch.cap = 0;
+}
+
+static int batch_add(const char *key, const char *token, int64_t expires_at) {
+        struct pending_session p = {strdup(key), strdup(token), expires_at};
+
+        if (batch.n == batch.cap) {
+                size_t cap = batch.cap ? batch.cap * 2 : 16;
+                struct pending_session *v = reallocarray(batch.v, cap, sizeof *v);
+
+                if (!v)
+                        goto oom;
+                batch.v = v;
+                batch.cap = cap;
+        }
+        if (!p.key || !p.token)
+                goto oom;
+        batch.v[batch.n++] = p;
+        return 0;
+oom:
+        free(p.key);
+        if (p.token)
+                free_wiped(p.token, strlen(p.token));
+        return -ENOMEM;
+}
+
+int store_batch_end(void) {
+        _cleanup_close_ int lock = -1;
+        char *text = NULL, *cur, *out;
+        size_t len = 0, cur_len;
+        bool removed;
+        int r;
+
+        batch.on = false;
+        if (batch.n == 0)
+                return 0;
+        r = begin_change("sessions", &lock, &text, &len);
+        if (r < 0) {
+                batch_free();
+                return r;
+        }
+        cur = text;
+        cur_len = len;
+        for (size_t i = 0; i < batch.n && r >= 0; i++) {
+                size_t cap = cur_len + 1 + strlen(batch.v[i].key) + strlen(batch.v[i].token) +
+                             32 + 1;
+
+                out = malloc(cap);
+                if (!out) {
+                        r = -ENOMEM;
+                        break;
+                }
+                cur_len = rewrite_sessions(cur ? cur : "", cur ? strlen(cur) : 0, batch.v[i].key,
+                                           batch.v[i].token, batch.v[i].expires_at, out, cap,
+                                           &removed);
+                if (cur)
+                        free_wiped(cur, strlen(cur));
+                cur = out;
+        }
+        if (r >= 0)
+                r = commit_change("sessions", cur, cur_len);
+        if (cur)
+                free_wiped(cur, strlen(cur));
+        batch_free();
+        return r;
+}
+
 int session_save(const char *key, const char *token, int64_t expires_at) {
+        if (batch.on)
+                return batch_add(key, token, expires_at);
         return change_sessions(key, token, expires_at, NULL);
 }
 

@@ -350,3 +350,36 @@ def test_login_on_a_terminal_asks_once_for_all_new_certificates(pair):
                            [("Trust these 2 certificates? [y/N] ", "n\n")])
     assert code == 3 and "Password" not in out, out
     assert not (home2 / ".config" / "steward" / "sessions").exists()
+
+
+def test_stdin_goes_to_every_host_and_a_failed_plan_changes_nothing(fleet):
+    a, b, closed = fleet["a"], fleet["b"], fleet["closed"]
+    d_a, d_b = fleet["daemons"][:2]
+    level = "warning" if "warning" not in json.dumps(log_levels(fleet)) else "error"
+    # settings from stdin: each host reads its own copy.
+    p = cli(fleet, "--yes", "--parallel", "1", "-H", f"{a},{b}", "settings", "-",
+            stdin=f'stewardd:log_level = "{level}"\n', check=0)
+    assert all(level in json.dumps(x) for x in log_levels(fleet)), p.stderr
+    # One host unreachable: the other is changed, the exit status is the worst.
+    other = "info" if level != "info" else "debug"
+    p = cli(fleet, "--yes", "-H", f"{closed},{a}", "settings", f"stewardd:log_level={other}",
+            check=3)
+    assert other in json.dumps(d_a.https("GET", "/api/v1/modules/stewardd/settings").json)
+    assert level in json.dumps(d_b.https("GET", "/api/v1/modules/stewardd/settings").json)
+    assert summary(p).startswith("2 hosts: 1 ok, 1 unreachable"), p.stderr
+    cli(fleet, "--parallel", "0", "-H", f"{a},{b}", "list", check=2)
+    cli(fleet, "--timeout", "3601", "-H", f"{a},{b}", "list", check=2)
+    p = cli(fleet, "-H", f"{a},{b}", "logs", "-f", check=2)
+    assert "one host" in p.stderr
+
+
+def test_a_token_is_never_sent_to_several_hosts(fleet):
+    a, b = fleet["a"], fleet["b"]
+    token = fleet["daemons"][0].token
+    p = cli(fleet, "--token", token, "-H", f"{a},{b}", "list", check=2)
+    assert "a token is one server's" in p.stderr
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e.update({"HOME": str(fleet["home"]), "STEWARD_TOKEN": token})
+    p = subprocess.run([str(STEWARD), "-H", f"{a},{b}", "list"], capture_output=True, text=True,
+                       env=e, timeout=60)
+    assert p.returncode == 2 and "a token is one server's" in p.stderr
