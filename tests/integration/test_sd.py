@@ -360,14 +360,19 @@ def test_real_prometheus_finds_and_scrapes_every_member(fleet3, tmp_path):
     want = sorted(m.addr for m in members)
     with contextlib.ExitStack() as undo:
         # Scrapes come from the host's address on the bridge, without a
-        # token (a token is one server's); the discovery request carries
-        # m1's monitor token.
+        # token (a token is one server's), allowed on every member by the
+        # one command docs/fleet.md gives; the discovery request carries m1's
+        # monitor token.
         for m in members:
             undo.callback(m.https, "PATCH", "/api/v1/modules/stewardd/settings",
                           {"metrics:allow_from": [], "discovery:sd_peers": False})
-            r = m.https("PATCH", "/api/v1/modules/stewardd/settings",
-                        {"metrics:allow_from": [f"{fleet3.host_ip}/32"]})
-            assert r.status == 200, r
+        fleet3.login_all()
+        p = fleet3.cli("-H", "@all", "--yes", "settings",
+                       f'stewardd:metrics:allow_from:_array_index:0 = "{fleet3.host_ip}/32"',
+                       check=0)
+        for m in members:
+            r = m.https("GET", "/api/v1/modules/stewardd/settings?key=metrics")
+            assert r.json["metrics"]["allow_from"] == [f"{fleet3.host_ip}/32"], (m, p.stdout)
         m1.https("PATCH", "/api/v1/modules/stewardd/settings",
                  {"discovery:sd_peers": True, "discovery:sd_interval": 2})
         # Someone else on the bridge answers discovery too: listed by m1,
