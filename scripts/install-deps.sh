@@ -13,7 +13,7 @@ fuzz="$build clang libclang-rt-14-dev"
 # The Debian package and the booted container that tests it (tests/container).
 deb="$build debhelper dpkg-dev lintian"
 container="debootstrap systemd-container"
-test="$fuzz $deb $container libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban samba samba-common-bin smbclient samba-vfs-modules nfs-kernel-server acl avahi-daemon postfix dovecot-core dovecot-imapd dovecot-pop3d systemd-journal-remote dnsmasq-base nftables prometheus-alertmanager prometheus-node-exporter ansible-core rsyslog"
+test="$fuzz $deb $container libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl iproute2 prometheus chromium passwd login libnss-extrausers testssl.sh fail2ban samba samba-common-bin smbclient samba-vfs-modules nfs-kernel-server acl avahi-daemon postfix dovecot-core dovecot-imapd dovecot-pop3d systemd-journal-remote dnsmasq-base nftables prometheus-alertmanager prometheus-node-exporter ansible-core rsyslog rsyslog-gnutls"
 bench="$build wrk nginx-light procps hyperfine lsof iproute2 prometheus-node-exporter $container samba samba-common-bin smbclient ansible-core"
 
 case "${1:-build}" in

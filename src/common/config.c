@@ -55,6 +55,11 @@ static bool valid_home_root(const char *s) {
         return path_plain_absolute(s, strlen(s));
 }
 
+/* Empty, or an absolute path of plain components (as home roots). */
+static bool valid_ca_file(const char *s) {
+        return s[0] == '\0' || path_plain_absolute(s, strlen(s));
+}
+
 #define FIELD(m) SETTING_FIELD(struct steward_config, m)
 #define UINT_SETTING(k, m, lo, hi, def, desc, rst)                                                 \
         {                                                                                          \
@@ -197,6 +202,16 @@ static const setting_def_t rows[] = {
          .description = "Syslog facility of the audit messages (severity: notice for a "
                         "success, warning for an error or a refusal)",
          FIELD(syslog_facility)},
+        {.key = "audit:syslog_ca_file",
+         .type = SETTING_STRING,
+         .min = 0,
+         .max = STEWARD_PATH_MAX,
+         .def_string = "",
+         .description = "PEM file of the certificate authorities that tls:// syslog targets' "
+                        "certificates must chain to (each must also name the target's address); "
+                        "empty: the system's",
+         .valid_string = valid_ca_file,
+         FIELD(syslog_ca_file)},
 };
 
 static void adjust(void *config, json_t *changes) {

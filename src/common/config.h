@@ -25,6 +25,7 @@
 #define STEWARD_MAX_GROUPS     SETTING_LIST_MAX
 #define STEWARD_GROUP_NAME_MAX 32
 #define STEWARD_LIST_ITEM_MAX  SETTING_LIST_ITEM_MAX
+#define STEWARD_PATH_MAX       255
 
 struct steward_config {
         enum log_level log_level;
@@ -61,6 +62,7 @@ struct steward_config {
          * and the syslog facility (an index in syslog_facility_names). */
         struct setting_wide_list syslog_targets;
         int syslog_facility;
+        char syslog_ca_file[STEWARD_PATH_MAX + 1]; /* "": the system's CAs */
 };
 
 /* The config file's rows and struct, for the module that publishes them. */

@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Counters kept by the HTTP layer. */
@@ -35,3 +36,15 @@ extern _Atomic uint64_t stats_logins_ok;
 extern _Atomic uint64_t stats_logins_failed;
 extern _Atomic uint64_t stats_sources_throttled;
 extern _Atomic uint64_t stats_sources_blocked;
+
+/* The audit forwarding's backlog per syslog target, from the same poll:
+ * at most STATS_FORWARD_MAX targets (the setting's bound).  Kept under a
+ * lock (strings); stats_forward_get copies them out. */
+#define STATS_FORWARD_MAX        8
+#define STATS_FORWARD_TARGET_MAX 64
+struct stats_forward {
+        char target[STATS_FORWARD_TARGET_MAX + 1];
+        uint64_t backlog;
+};
+void stats_forward_set(const struct stats_forward *f, size_t n);
+size_t stats_forward_get(struct stats_forward out[static STATS_FORWARD_MAX]);

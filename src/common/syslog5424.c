@@ -254,6 +254,8 @@ int syslog_target_parse(const char *s, struct syslog_target *ret) {
                 t.transport = SYSLOG_TCP;
         else if (strncmp(s, "udp://", 6) == 0)
                 t.transport = SYSLOG_UDP;
+        else if (strncmp(s, "tls://", 6) == 0)
+                t.transport = SYSLOG_TLS;
         else
                 return -EINVAL;
         rest = s + 6;

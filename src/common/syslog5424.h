@@ -19,8 +19,8 @@
  * invalid UTF-8 replaced by '?'; the structured data is never cut — only
  * MSG is, when the whole would pass the bound.
  *
- * Targets: "tcp://ADDR:PORT", "udp://ADDR:PORT" or "local" (the host's
- * /dev/log); ADDR is an IPv4 literal or an IPv6 literal in brackets — host
+ * Targets: "tcp://ADDR:PORT", "udp://ADDR:PORT", "tls://ADDR:PORT" (RFC
+ * 5425: TCP, TLS, octet counting) or "local" (the host's /dev/log); ADDR is an IPv4 literal or an IPv6 literal in brackets — host
  * names are refused (resolution would need a resolver in the helper and
  * would make the forwarding depend on it). */
 #pragma once
@@ -68,6 +68,7 @@ int syslog_facility_number(unsigned index);
 enum syslog_transport {
         SYSLOG_TCP,
         SYSLOG_UDP,
+        SYSLOG_TLS,
         SYSLOG_LOCAL,
 };
 

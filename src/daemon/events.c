@@ -277,6 +277,25 @@ static void mark_changed(const char *name) {
                         poll_state.changed[i] = true;
 }
 
+/* The syslog targets' backlogs ([{"target", "backlog"}]) for /metrics. */
+static void forward_from_poll(json_t *list) {
+        struct stats_forward f[STATS_FORWARD_MAX];
+        size_t n = 0, i;
+        json_t *t;
+
+        json_array_foreach(list, i, t) {
+                const char *name = json_string_value(json_object_get(t, "target"));
+                json_int_t backlog = json_integer_value(json_object_get(t, "backlog"));
+                if (n == STATS_FORWARD_MAX)
+                        break;
+                if (!name || strlen(name) > STATS_FORWARD_TARGET_MAX || backlog < 0)
+                        continue;
+                memcpy(f[n].target, name, strlen(name) + 1);
+                f[n++].backlog = (uint64_t)backlog;
+        }
+        stats_forward_set(f, n);
+}
+
 static void poll_counters(bool audit_wanted) {
         struct module_error e = {0};
         json_t *res = NULL;
@@ -296,6 +315,7 @@ static void poll_counters(bool audit_wanted) {
                      (uint64_t)json_integer_value(json_object_get(res, "sources_throttled")));
         atomic_store(&stats_sources_blocked,
                      (uint64_t)json_integer_value(json_object_get(res, "sources_blocked")));
+        forward_from_poll(json_object_get(res, "audit_forward"));
         atomic_store(&stats_counters_known, true);
         json_decref(res);
         if (!poll_state.known || !audit_wanted) {

@@ -2486,12 +2486,22 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                 size_t delayed, blocked;
                 throttle_count(h->throttle, "ip:", &tc, (int64_t)(now_usec() / 1000u), &delayed,
                                &blocked);
-                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "sessions",
+                json_t *fw = NULL, *backlogs = json_array(), *t;
+                size_t i;
+                if (backlogs && syslogfwd_status(h->store, &fw) >= 0)
+                        json_array_foreach(json_object_get(fw, "targets"), i, t)
+                                json_array_append_new(
+                                        backlogs,
+                                        json_pack("{s:O, s:O}", "target",
+                                                  json_object_get(t, "target"), "backlog",
+                                                  json_object_get(t, "backlog")));
+                json_decref(fw);
+                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*}", "sessions",
                                  (json_int_t)sessions, "audit_head", (json_int_t)head, "logins_ok",
                                  (json_int_t)h->logins_ok, "logins_failed",
                                  (json_int_t)h->logins_failed, "sources_throttled",
                                  (json_int_t)delayed, "sources_blocked", (json_int_t)blocked,
-                                 "bootstrap", bootstrap);
+                                 "bootstrap", bootstrap, "audit_forward", backlogs);
         }
         return *ret ? 0 : -ENOMEM;
 }

@@ -8,8 +8,10 @@
  * (bounded per wake-up) only to notice that it closed. */
 #include "syslogfwd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -50,6 +52,7 @@ struct target {
         char name[SETTING_WIDE_LIST_ITEM_MAX + 1];
         struct syslog_target t;
         int fd;
+        gnutls_session_t tls; /* tls:// targets, while connected */
         bool cursor_loaded, connected;
         int64_t cursor;
         uint64_t retry_at; /* monotonic µs */
@@ -67,11 +70,22 @@ struct fwd {
         char hostname[256];
         struct stat cfg;
         bool cfg_seen;
+        char ca_file[STEWARD_PATH_MAX + 1];
+        gnutls_certificate_credentials_t cred; /* NULL until a tls:// target needs it */
 };
+
+static int tls_error(int g) {
+        return g == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR || g == GNUTLS_E_CERTIFICATE_ERROR
+                       ? -EKEYREJECTED
+                       : -ECONNRESET;
+}
 
 /* ---- the child: configuration ---- */
 
 static void target_close(struct target *t) {
+        if (t->tls)
+                gnutls_deinit(t->tls);
+        t->tls = NULL;
         if (t->fd >= 0)
                 close(t->fd);
         t->fd = -1;
@@ -105,6 +119,16 @@ static void config_apply(struct fwd *F) {
                 (void)steward_config_reload(/* helper= */ true, err, sizeof err);
         steward_config_get(&c);
         F->facility = syslog_facility_number((unsigned)c.syslog_facility);
+        if (strcmp(F->ca_file, c.syslog_ca_file) != 0) {
+                /* Other authorities: every TLS connection is made again. */
+                memcpy(F->ca_file, c.syslog_ca_file, sizeof F->ca_file);
+                for (size_t i = 0; i < F->n; i++)
+                        if (F->t[i].t.transport == SYSLOG_TLS)
+                                target_close(&F->t[i]);
+                if (F->cred)
+                        gnutls_certificate_free_credentials(F->cred);
+                F->cred = NULL;
+        }
         if (gethostname(F->hostname, sizeof F->hostname - 1) < 0)
                 F->hostname[0] = '\0';
         memcpy(old, F->t, sizeof old);
@@ -118,6 +142,10 @@ static void config_apply(struct fwd *F) {
                                 *t = old[j];
                                 old[j].name[0] = '\0';
                                 kept = true;
+                                /* A change is tried at once, not after a
+                                 * back-off earned under the old settings. */
+                                t->retry_at = 0;
+                                t->backoff = 0;
                         }
                 if (!kept) {
                         *t = (struct target){.fd = -1};
@@ -219,7 +247,8 @@ static int target_connect(struct target *t) {
                 memcpy(&in6->sin6_addr, t->t.addr, 16);
                 len = sizeof *in6;
         }
-        fd = socket(ss.ss_family, (t->t.transport == SYSLOG_TCP ? SOCK_STREAM : SOCK_DGRAM) |
+        bool stream = t->t.transport == SYSLOG_TCP || t->t.transport == SYSLOG_TLS;
+        fd = socket(ss.ss_family, (stream ? SOCK_STREAM : SOCK_DGRAM) |
                                           SOCK_NONBLOCK | SOCK_CLOEXEC,
                     0);
         if (fd < 0)
@@ -306,6 +335,111 @@ static int tcp_acked(int fd) {
         }
 }
 
+/* ---- the child: TLS (RFC 5425) ---- */
+
+static int cred_load(struct fwd *F) {
+        int g;
+
+        if (F->cred)
+                return 0;
+        if (gnutls_certificate_allocate_credentials(&F->cred) < 0)
+                return -ENOMEM;
+        g = F->ca_file[0] ? gnutls_certificate_set_x509_trust_file(F->cred, F->ca_file,
+                                                                    GNUTLS_X509_FMT_PEM)
+                          : gnutls_certificate_set_x509_system_trust(F->cred);
+        if (g <= 0) { /* no authority at all: nothing could be verified */
+                gnutls_certificate_free_credentials(F->cred);
+                F->cred = NULL;
+                return g == 0 ? -ENOENT : -EIO;
+        }
+        return 0;
+}
+
+/* Waits for what the session wants next (read or write). */
+static int tls_wait(struct target *t, uint64_t deadline) {
+        uint64_t now = now_usec();
+        short ev = gnutls_record_get_direction(t->tls) ? POLLOUT : POLLIN;
+        int r;
+
+        if (now >= deadline)
+                return -ETIMEDOUT;
+        r = wait_fd(t->fd, ev, (int)((deadline - now) / 1000u) + 1);
+        return r < 0 ? r : 0;
+}
+
+/* The handshake over the connected socket; the certificate must chain to
+ * the authorities and name the target's address (an IP SAN). */
+static int tls_start(struct fwd *F, struct target *t) {
+        char addr[INET6_ADDRSTRLEN];
+        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
+        int r = cred_load(F), g;
+
+        if (r < 0)
+                return r;
+        if (!inet_ntop(t->t.family, t->t.addr, addr, sizeof addr))
+                return -EINVAL;
+        if (gnutls_init(&t->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
+                return -ENOMEM;
+        if (gnutls_set_default_priority(t->tls) < 0 ||
+            gnutls_credentials_set(t->tls, GNUTLS_CRD_CERTIFICATE, F->cred) < 0)
+                return -EIO;
+        gnutls_session_set_verify_cert(t->tls, addr, 0);
+        gnutls_transport_set_int(t->tls, t->fd);
+        for (;;) {
+                g = gnutls_handshake(t->tls);
+                if (g == GNUTLS_E_SUCCESS)
+                        return 0;
+                if (g != GNUTLS_E_AGAIN && g != GNUTLS_E_INTERRUPTED &&
+                    gnutls_error_is_fatal(g))
+                        return tls_error(g);
+                r = tls_wait(t, deadline);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int tls_send_all(struct target *t, const char *p, size_t n) {
+        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
+
+        while (n > 0) {
+                ssize_t k = gnutls_record_send(t->tls, p, n);
+                if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
+                        int r = tls_wait(t, deadline);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (k < 0)
+                        return tls_error((int)k);
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+/* Whether the receiver closed: what it sent (session tickets, an alert)
+ * is read through the session and discarded, bounded. */
+static bool tls_closed(struct target *t) {
+        char scratch[4096];
+        size_t total = 0;
+
+        for (;;) {
+                struct pollfd p = {.fd = t->fd, .events = POLLIN | POLLRDHUP};
+                if (gnutls_record_check_pending(t->tls) == 0 && poll(&p, 1, 0) <= 0)
+                        return false;
+                if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+                        return true;
+                ssize_t k = gnutls_record_recv(t->tls, scratch, sizeof scratch);
+                if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED)
+                        return (p.revents & POLLRDHUP) != 0;
+                if (k <= 0)
+                        return true;
+                total += (size_t)k;
+                if (total > DISCARD_MAX)
+                        return true;
+        }
+}
+
 /* ---- the child: one batch ---- */
 
 struct batch {
@@ -365,11 +499,12 @@ static int send_one(const struct audit_brief *b, void *data) {
                                       sizeof B->buf);
         if (n < 0)
                 return n;
-        if (B->t->t.transport == SYSLOG_TCP) {
-                /* RFC 6587 octet counting: "LEN SP MSG" */
+        if (B->t->t.transport == SYSLOG_TCP || B->t->t.transport == SYSLOG_TLS) {
+                /* RFC 6587 / 5425 octet counting: "LEN SP MSG" */
                 int h = snprintf(B->frame, sizeof B->frame, "%d ", n);
                 memcpy(B->frame + h, B->buf, (size_t)n);
-                r = send_all(B->t->fd, B->frame, (size_t)h + (size_t)n);
+                r = B->t->tls ? tls_send_all(B->t, B->frame, (size_t)h + (size_t)n)
+                              : send_all(B->t->fd, B->frame, (size_t)h + (size_t)n);
         } else {
                 /* A refusal (ICMP) of an earlier datagram is reported by this
                  * send, which then did not send: once more. */
@@ -388,7 +523,11 @@ static int send_one(const struct audit_brief *b, void *data) {
 
 static void target_failed(struct fwd *F, struct target *t, int r, const char *what) {
         target_close(t);
-        snprintf(t->error, sizeof t->error, "%s: %s", what, strerror(-r));
+        if (r == -EKEYREJECTED)
+                snprintf(t->error, sizeof t->error,
+                         "%s: the certificate is not trusted, or not for this address", what);
+        else
+                snprintf(t->error, sizeof t->error, "%s: %s", what, strerror(-r));
         t->backoff = t->backoff ? t->backoff * 2 : 1;
         if (t->backoff > SYSLOGFWD_BACKOFF_MAX)
                 t->backoff = SYSLOGFWD_BACKOFF_MAX;
@@ -403,7 +542,8 @@ static int target_pump(struct fwd *F, struct target *t) {
 
         if (!t->cursor_loaded && (r = cursor_load(F, t)) < 0)
                 return r;
-        if (t->fd >= 0 && t->t.transport == SYSLOG_TCP && tcp_closed(t->fd))
+        if (t->fd >= 0 && (t->tls ? tls_closed(t) : t->t.transport == SYSLOG_TCP &&
+                                                             tcp_closed(t->fd)))
                 target_close(t);
         if (t->fd < 0) {
                 r = target_connect(t);
@@ -411,18 +551,23 @@ static int target_pump(struct fwd *F, struct target *t) {
                         target_failed(F, t, r, "connect");
                         return 0;
                 }
+                if (t->t.transport == SYSLOG_TLS && (r = tls_start(F, t)) < 0) {
+                        target_failed(F, t, r, "TLS");
+                        return 0;
+                }
         }
         B.F = F;
         B.t = t;
         B.last_sent = t->cursor;
         n = audit_each_after(F->s, t->cursor, SYSLOGFWD_BATCH, send_one, &B);
-        if (n >= 0 && B.last_sent > t->cursor && t->t.transport == SYSLOG_TCP)
+        if (n >= 0 && B.last_sent > t->cursor &&
+            (t->t.transport == SYSLOG_TCP || t->t.transport == SYSLOG_TLS))
                 r = tcp_acked(t->fd);
         else
                 r = n < 0 ? n : 0;
         if (r < 0) {
                 /* Datagrams that left are not sent again; TCP resends the batch. */
-                if (t->t.transport != SYSLOG_TCP)
+                if (t->t.transport == SYSLOG_UDP || t->t.transport == SYSLOG_LOCAL)
                         t->cursor = B.last_sent;
                 target_failed(F, t, r, "send");
                 return 0;

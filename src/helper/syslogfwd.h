@@ -19,7 +19,9 @@
  * SYSLOGFWD_BACKOFF_MAX seconds, so an outage or a restart delays records,
  * never drops them.  A new target starts from the first record; the local
  * target catches up at one batch a second (journald's rate limit).  Delivery
- * is at least once: over TCP the cursor moves only once the receiver's
+ * is at least once: over TCP and TLS (RFC 5425: the certificate must
+ * chain to audit:syslog_ca_file or the system's authorities and name the
+ * target's address) the cursor moves only once the receiver's
  * kernel has acknowledged every byte of the batch (SIOCOUTQ is 0), so a
  * record whose acknowledgement was not seen is sent again after a
  * reconnection; receivers may de-duplicate by the id parameter.  UDP and

@@ -63,6 +63,30 @@ ruleset(name="udp") {{
 """
 
 
+# The TLS receiver (RFC 5425): a second rsyslogd, since the netstream
+# driver's certificates are global settings of one instance.
+RSYSLOG_TLS_CONF = """\
+global(workDirectory="{work}"
+       DefaultNetstreamDriver="gtls"
+       DefaultNetstreamDriverCAFile="{ca}"
+       DefaultNetstreamDriverCertFile="{cert}"
+       DefaultNetstreamDriverKeyFile="{key}")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+module(load="mmpstrucdata")
+input(type="imtcp" port="6514" address="{ip}")
+template(name="line" type="list") {{
+  property(name="inputname") constant(value="|")
+  property(name="msgid") constant(value="|")
+  property(name="app-name") constant(value="|")
+  property(name="pri") constant(value="|")
+""" + "".join(f'  property(name="$!rfc5424-sd!{SD_ID}!{f}") constant(value="|")\n' for f in FIELDS) + """\
+  property(name="msg") constant(value="\\n")
+}}
+action(type="mmpstrucdata")
+action(type="omfile" file="{out}" template="line")
+"""
+
+
 def _ip(*args, check=True):
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
 
@@ -76,6 +100,7 @@ class Syslog:
         self.ns = f"steward-syslog-{tag}"
         self.veth = "vsl" + tag
         self.proc = None
+        self.tls_proc = None
         self.work = base / "rsyslog"
         self.work.mkdir()
         self.out = self.work / "tcp.log"
@@ -135,6 +160,40 @@ class Syslog:
             assert time.monotonic() < deadline, "rsyslogd did not listen"
             time.sleep(0.05)
 
+    def start_tls_rsyslog(self):
+        """A CA, a certificate for the receiver's address, and rsyslogd with
+        imtcp over TLS on 6514."""
+        w = self.work / "tls"
+        w.mkdir()
+        self.ca = w / "ca.pem"
+
+        def ssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+        ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(w / "ca.key"), "-out", str(self.ca), "-days", "2",
+            "-subj", "/CN=steward test syslog CA")
+        ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(w / "key.pem"), "-out", str(w / "req.pem"), "-subj", f"/CN={self.ip}")
+        (w / "ext").write_text(f"subjectAltName=IP:{self.ip}\nextendedKeyUsage=serverAuth\n")
+        ssl("x509", "-req", "-in", str(w / "req.pem"), "-CA", str(self.ca), "-CAkey",
+            str(w / "ca.key"), "-CAcreateserial", "-out", str(w / "cert.pem"), "-days", "2",
+            "-extfile", str(w / "ext"))
+        self.out_tls = w / "tls.log"
+        conf = w / "rsyslog.conf"
+        conf.write_text(RSYSLOG_TLS_CONF.format(work=w, ca=self.ca, cert=w / "cert.pem",
+                                                key=w / "key.pem", ip=self.ip, out=self.out_tls))
+        err = open(w / "rsyslogd.err", "ab")
+        self.tls_proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, "rsyslogd", "-n", "-f", str(conf),
+             "-i", str(w / "rsyslogd.pid")], stdout=err, stderr=err)
+        err.close()
+        deadline = time.monotonic() + 20
+        while self.ip not in subprocess.run(["ip", "netns", "exec", self.ns, "ss", "-Hltn",
+                                             "sport = :6514"], capture_output=True, text=True).stdout:
+            assert self.tls_proc.poll() is None, (w / "rsyslogd.err").read_text()
+            assert time.monotonic() < deadline, "rsyslogd (TLS) did not listen"
+            time.sleep(0.05)
+
     def stop_rsyslog(self):
         if self.proc is None:
             return
@@ -153,6 +212,9 @@ class Syslog:
                     d.check_clean_exit()
         finally:
             self.stop_rsyslog()
+            if self.tls_proc:
+                self.tls_proc.terminate()
+                self.tls_proc.wait(timeout=20)
             _ip("link", "del", self.veth, check=False)
             _ip("netns", "del", self.ns, check=False)
             assert self.ns not in _ip("netns", "list").stdout
@@ -214,6 +276,12 @@ def syslog():
             shutil.rmtree(base, ignore_errors=True)
 
 
+def str_keys(full):
+    """The audit_forwarding list of the stewardd module's full status."""
+    status = full.get("status", full)
+    return status["audit_forwarding"]
+
+
 def ids_in_order(recs):
     """The ids as first seen, and how many lines repeated an id."""
     seen, order = set(), []
@@ -255,6 +323,15 @@ def test_each_record_arrives_with_its_structured_data(syslog):
     while syslog.forwarding()["targets"][0]["backlog"] != 0:
         assert time.monotonic() < deadline, syslog.forwarding()
         time.sleep(0.1)
+    # the same on /metrics and in the daemon's full status, as the front's
+    # poll of the helper sees it
+    sample = f'steward_audit_forward_backlog{{target="tcp://{syslog.ip}:514"}} 0'
+    deadline = time.monotonic() + 30
+    while sample not in syslog.daemon.https("GET", "/metrics").body:
+        assert time.monotonic() < deadline, syslog.daemon.https("GET", "/metrics").body[-2000:]
+        time.sleep(0.2)
+    full = syslog.daemon.https("GET", "/api/v1/modules/stewardd?full=1").json
+    assert {"target": f"tcp://{syslog.ip}:514", "backlog": 0} in str_keys(full), full
 
 
 def test_a_refusal_is_forwarded_as_a_warning(syslog):
@@ -277,7 +354,7 @@ def test_a_refusal_is_forwarded_as_a_warning(syslog):
 
 def test_targets_are_checked_strictly(syslog):
     d = syslog.daemon
-    for bad in ("tcp://localhost:514", "tcp://10.0.0.1", "tls://10.0.0.1:6514", "file:///x",
+    for bad in ("tcp://localhost:514", "tcp://10.0.0.1", "tls://example.org:6514", "file:///x",
                 "tcp://10.0.0.1:0", "udp://[::1:514"):
         r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [bad]})
         assert r.status in (400, 422), (bad, r)
@@ -302,6 +379,11 @@ def test_nothing_is_lost_across_an_outage_and_a_restart(syslog):
         assert time.monotonic() < deadline, t
         time.sleep(0.1)
     assert t["last_error"], t
+    sample = f'steward_audit_forward_backlog{{target="tcp://{syslog.ip}:514"}} {t["backlog"]}'
+    deadline = time.monotonic() + 30
+    while sample not in d.https("GET", "/metrics").body:
+        assert time.monotonic() < deadline, d.https("GET", "/metrics").body[-2000:]
+        time.sleep(0.2)
     # the daemon restarts while the receiver is still down
     d.stop()
     d.start()
@@ -362,3 +444,39 @@ def test_local_means_the_hosts_log_socket_in_the_form_it_parses(syslog):
     assert msg.endswith("] bootstrap did stewardd settings: log_level"), msg
     [t] = d.https("GET", "/api/v1/audit/forwarding").json["targets"]
     assert t["target"] == "local" and t["last_id"] == 2 and t["backlog"] == 0, t
+
+
+def test_tls_targets_verify_the_receiver_and_deliver(syslog):
+    """tls:// (RFC 5425): the receiver's certificate must chain to
+    audit:syslog_ca_file (or the system's authorities) and name its
+    address; a change of either takes effect live."""
+    d = syslog.daemon
+    syslog.start_tls_rsyslog()
+    tls = f"tls://{syslog.ip}:6514"
+    tcp = f"tcp://{syslog.ip}:514"
+    # the system's authorities do not know the test CA: refused, nothing sent
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [tcp, tls]})
+    assert r.status == 200, r
+    deadline = time.monotonic() + 30
+    while True:
+        t = {x["target"]: x for x in syslog.forwarding()["targets"]}[tls]
+        if t["last_error"]:
+            break
+        assert time.monotonic() < deadline, t
+        time.sleep(0.1)
+    assert "not trusted" in t["last_error"] and t["last_id"] == 0 and not t["connected"], t
+    assert not syslog.records(syslog.out_tls)
+    # with the test CA: every record, in order, parsed by rsyslog over TLS
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": str(syslog.ca)})
+    assert r.status == 200, r
+    head = syslog.head()
+    recs = syslog.wait_for(head, path=syslog.out_tls, timeout=90)  # the back-off is capped at 60 s
+    order, repeated = ids_in_order(recs)
+    assert order == list(range(1, head + 1)) and repeated == 0, (order, repeated)
+    assert recs[-1]["msgid"] == "audit" and recs[-1]["operation"] == "settings", recs[-1]
+    t = {x["target"]: x for x in syslog.forwarding()["targets"]}[tls]
+    assert t["connected"] and t["last_error"] is None, t
+    # a CA file that is not there: refused as a setting? no: a path; the
+    # forwarder then has no authority and says so
+    bad = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": "relative.pem"})
+    assert bad.status in (400, 422), bad

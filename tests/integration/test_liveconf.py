@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -276,6 +277,76 @@ def syslog_pri(d):
     raise AssertionError(f"no datagram for the new token's record at {SYSLOG_UDP}")
 
 
+# A TLS syslog receiver on the loopback whose certificate (self-signed, for
+# 127.0.0.1) is the CA file the row sets: with it the forwarder's records
+# arrive over TLS, with the system's authorities its handshakes fail.
+SYSLOG_TLS_DIR = f"/tmp/steward-lc-syslog-{os.getpid()}"
+SYSLOG_TLS_CA = f"{SYSLOG_TLS_DIR}/ca.pem"
+
+
+class TlsReceiver:
+    def __init__(self):
+        import atexit
+        import ssl as ssl_
+        import threading
+        os.makedirs(SYSLOG_TLS_DIR, mode=0o755, exist_ok=True)
+        atexit.register(shutil.rmtree, SYSLOG_TLS_DIR, True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{SYSLOG_TLS_DIR}/key.pem",
+                        "-out", SYSLOG_TLS_CA, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        self.ctx = ssl_.SSLContext(ssl_.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(SYSLOG_TLS_CA, f"{SYSLOG_TLS_DIR}/key.pem")
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.target = f"tls://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.events = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _event(self, what):
+        with self.cond:
+            self.events.append(what)
+            self.cond.notify_all()
+
+    def _serve(self):
+        import threading
+        while True:
+            conn, _ = self.sock.accept()
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        try:
+            with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                while tls.recv(65536):
+                    self._event("records")
+        except OSError:  # ssl.SSLError among them: the client refused us
+            self._event("refused")
+
+    def outcome(self, d):
+        """What the receiver sees of the next record: it arrives, or the
+        forwarder's next handshake is refused."""
+        with self.cond:
+            seen = len(self.events)
+        r = admin(d, "POST", "/api/v1/tokens", {"name": f"p{uuid.uuid4().hex[:8]}", "role": "monitor"})
+        assert r.status in (200, 201), r
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.events) > seen, timeout=120), \
+                admin(d, "GET", "/api/v1/audit/forwarding").json
+            return self.events[seen]
+
+
+_tls_receiver = None
+
+
+def tls_receiver_set(d):
+    global _tls_receiver
+    if _tls_receiver is None:
+        _tls_receiver = TlsReceiver()
+    patch(d, "stewardd", {"audit:syslog_targets": [_tls_receiver.target]})
+
+
 def samba_value(d, name):
     return ns_out(d, ["testparm", "-s", f"--parameter-name={name}"])
 
@@ -472,6 +543,8 @@ ROWS = {
     # A new record reaches the target (authpriv.notice = 85) / in the facility.
     "stewardd:audit:syslog_targets": ([SYSLOG_UDP], syslog_pri, {}),
     "stewardd:audit:syslog_facility": ("local3", syslog_pri, {"audit:syslog_targets": [SYSLOG_UDP]}),
+    "stewardd:audit:syslog_ca_file": (
+        SYSLOG_TLS_CA, lambda d: _tls_receiver.outcome(d), tls_receiver_set),
     "metrics:interval": (2, sample_step, {}),
     "metrics:textfile_dir": ("/etc/steward-textfile", textfiles_read, textfile_dir_with_a_file),
     # What the notifier reads at each send (test_alert_notify.py sends).

@@ -158,13 +158,13 @@ static void test_bad_input(void **state) {
 static void test_targets(void **state) {
         static const char *const good[] = {
                 "tcp://127.0.0.1:514", "udp://10.1.2.3:65535", "tcp://[::1]:6514",
-                "udp://[fe80::1]:1",   "local",
+                "udp://[fe80::1]:1",   "local", "tls://10.0.0.9:6514", "tls://[::1]:6514",
         };
         static const char *const bad[] = {
                 "", "tcp://", "tcp://127.0.0.1", "tcp://127.0.0.1:", "tcp://127.0.0.1:0",
                 "tcp://127.0.0.1:65536", "tcp://127.0.0.1:0514", "tcp://127.0.0.1:51a",
                 "tcp://localhost:514", "tcp://1:514", "tcp://::1:514", "tcp://[::1:514",
-                "tcp://[127.0.0.1]:514", "TCP://127.0.0.1:514", "tls://127.0.0.1:6514",
+                "tcp://[127.0.0.1]:514", "TCP://127.0.0.1:514", "tls://localhost:6514",
                 "tcp://127.0.0.1:514 ", " local", "local:", "tcp:/127.0.0.1:514",
                 "tcp://0127.0.0.1:514",
                 "tcp://[1111:2222:3333:4444:5555:6666:7777:8888]:514xxxxxxxxxxxxxxxxxxxxxxxxxxx",
@@ -186,6 +186,9 @@ static void test_targets(void **state) {
         assert_int_equal(t.transport, SYSLOG_UDP);
         assert_int_equal(t.family, AF_INET);
         assert_memory_equal(t.addr, "\x0a\x01\x02\x03", 4);
+        assert_int_equal(syslog_target_parse("tls://10.0.0.9:6514", &t), 0);
+        assert_int_equal(t.transport, SYSLOG_TLS);
+        assert_int_equal(t.port, 6514);
         assert_int_equal(syslog_target_parse("local", &t), 0);
         assert_int_equal(t.transport, SYSLOG_LOCAL);
 }

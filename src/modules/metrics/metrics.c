@@ -93,6 +93,21 @@ static void closed_sample(struct expo *e, const char *reason, _Atomic uint64_t *
         expo_u64(e, atomic_load(n));
 }
 
+/* The audit records each syslog target has still to receive
+ * (stewardd:audit:syslog_targets). */
+static void forward_family(struct expo *e) {
+        struct stats_forward f[STATS_FORWARD_MAX];
+        size_t n = stats_forward_get(f);
+
+        expo_family(e, "steward_audit_forward_backlog", "gauge",
+                    "Audit records not yet delivered to each syslog target.");
+        for (size_t i = 0; i < n; i++) {
+                expo_sample(e, "steward_audit_forward_backlog");
+                expo_label(e, "target", f[i].target);
+                expo_u64(e, f[i].backlog);
+        }
+}
+
 static void steward_families(struct expo *e) {
         expo_family(e, "steward_build_info", "gauge", "The running stewardd's version.");
         expo_sample(e, "steward_build_info");
@@ -140,6 +155,7 @@ static void steward_families(struct expo *e) {
                 expo_sample(e, "steward_logins_total");
                 expo_label(e, "result", "failed");
                 expo_u64(e, atomic_load(&stats_logins_failed));
+                forward_family(e);
         }
 
         discovery_families(e);

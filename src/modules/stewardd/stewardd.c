@@ -43,6 +43,23 @@ static json_t *budgets_json(void) {
                          (json_int_t)atomic_load(&stats_connections_unauthenticated), "closed", c);
 }
 
+/* Each syslog target's backlog as the front's poll last saw it (events.c):
+ * [{"target", "backlog"}], null until it has. */
+static json_t *forwarding_json(void) {
+        struct stats_forward f[STATS_FORWARD_MAX];
+        size_t n;
+        json_t *a;
+
+        if (!atomic_load(&stats_counters_known))
+                return json_null();
+        n = stats_forward_get(f);
+        a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                json_array_append_new(a, json_pack("{s:s, s:I}", "target", f[i].target, "backlog",
+                                                   (json_int_t)f[i].backlog));
+        return a ? a : json_null();
+}
+
 static json_t *status_object(bool full) {
         struct steward_config c;
         const char *config_path = steward_config_path();
@@ -86,6 +103,7 @@ static json_t *status_object(bool full) {
                                           (json_int_t)atomic_load(&stats_sources_blocked)));
                 else
                         json_object_set_new(o, "logins", json_null());
+                json_object_set_new(o, "audit_forwarding", forwarding_json());
         }
         json_decref(facts);
         return o;
