@@ -13,16 +13,24 @@ them right now?" asked two ways in the same run:
             (host vars of a generated inventory), certificates verified
             against the fleet's test CA (ca_path).
 
-For each size N in --sizes (the first N members), each tool runs once
-untimed (neighbour tables, page cache) and then --runs times; the median
+For each size N in --sizes (the first N members), steward runs once
+untimed (neighbour tables, page cache), then each tool --runs times (the
+fan-out with its default --parallel and with --cli-parallel, 4 by default:
+on one machine every daemon shares its two cores, and more requests in
+flight than cores only makes them compete); the median
 wall time is reported, with the per-host cost (median / N) and the slope
 of the medians over the sizes (least squares: the marginal cost of one more
 host, which extrapolates to 1,000 hosts).  Every run's answers are checked:
 every host answered with its host name, or the run does not count.
 
-Memory per daemon: Pss of the helper (the daemon's root process) plus the
-front (its non-root child), from /proc/PID/smaps_rollup, after login,
-mean and max over the members.  Pss shares the pages the daemons have in
+The daemons' CPU per host: the CPU time every process of every daemon used
+during a fan-out run (utime + stime, with the children they reaped, at the
+kernel's clock-tick resolution) divided by N; median over the runs.
+
+Memory per daemon: Pss of every process of the daemon (the helper, its
+root process; the front, its non-root child; the others, such as the
+audit forwarder), from /proc/PID/smaps_rollup, after login, mean and max
+over the members.  Pss shares the pages the daemons have in
 common (the binary, the libraries) among them.
 
 Load on this machine is shared by both tools in the same run: compare the
@@ -53,13 +61,37 @@ def pss_kb(pid):
     raise RuntimeError(f"no Pss for {pid}")
 
 
+def descendants(pid):
+    out = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        out += descendants(int(child))
+    return out
+
+
 def daemon_memory(fleet):
-    """[(helper Pss + front Pss) in KiB] per member."""
+    """[(helper, front, the rest), Pss in KiB] per member: the rest is every
+    other process of the daemon (the audit forwarder, a slow read's worker)."""
     out = []
     for m in fleet.members:
         d = m.daemon
-        out.append(pss_kb(d.proc.pid) + pss_kb(d.front_pid()))
+        front = d.front_pid()
+        rest = [p for p in descendants(d.proc.pid) if p not in (d.proc.pid, front)]
+        out.append((pss_kb(d.proc.pid), pss_kb(front), sum(pss_kb(p) for p in rest)))
     return out
+
+
+def daemons_cpu(fleet):
+    """CPU seconds used so far by every process of every daemon (and the
+    children they waited for)."""
+    total = 0
+    for m in fleet.members:
+        for pid in descendants(m.daemon.proc.pid):
+            try:
+                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in f[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def write_groups(fleet, sizes):
@@ -82,15 +114,21 @@ def check_fanout(out, members):
     return ok
 
 
-def run_steward(fleet, n, parallel, fanout):
+CPU = {}  # --parallel (None: the default) -> [daemons' CPU seconds per host of each run]
+
+
+def run_steward(fleet, n, parallel, fanout, cli_parallel=None):
     members = fleet.members[:n]
+    c0 = daemons_cpu(fleet)
     t0 = time.monotonic()
     if fanout:
-        p = fleet.cli("-H", f"@b{n}", "--json", "status", "system", timeout=600)
+        opt = ["--parallel", str(cli_parallel)] if cli_parallel else []
+        p = fleet.cli("-H", f"@b{n}", *opt, "--json", "status", "system", timeout=600)
         wall = time.monotonic() - t0
         if p.returncode != 0:
             raise RuntimeError(f"steward exited {p.returncode}: {p.stderr[-2000:]}")
         check_fanout(p.stdout, members)
+        CPU.setdefault(cli_parallel, []).append((daemons_cpu(fleet) - c0) / n)
         return wall
 
     def one(m):
@@ -162,6 +200,8 @@ def main():
     ap.add_argument("--forks", type=int, default=50)
     ap.add_argument("--parallel", type=int, default=50, help="the stand-in loop's processes")
     ap.add_argument("--no-ansible", action="store_true")
+    ap.add_argument("--cli-parallel", type=int, default=4,
+                    help="the fan-out is also timed with this --parallel (0: not)")
     a = ap.parse_args()
     sizes = sorted({int(s) for s in a.sizes.split(",")})
     n = sizes[-1]
@@ -189,43 +229,57 @@ def main():
         fleet.login_all()
         print(f"login: {n} hosts in {time.monotonic() - t0:.1f} s "
               f"({'steward -H @all login' if fanout else 'steward login per host'})", flush=True)
-        mem = daemon_memory(fleet)
-        print(f"memory per daemon (Pss helper+front): mean {statistics.mean(mem) / 1024:.2f} MiB, "
-              f"max {max(mem) / 1024:.2f} MiB, all {sum(mem) / 1024:.0f} MiB", flush=True)
+        mem3 = daemon_memory(fleet)
+        mem = [sum(x) for x in mem3]
+        print(f"memory per daemon (Pss of all its processes): mean {statistics.mean(mem) / 1024:.2f}"
+              f" MiB (helper {statistics.mean(x[0] for x in mem3) / 1024:.2f}, front "
+              f"{statistics.mean(x[1] for x in mem3) / 1024:.2f}, others "
+              f"{statistics.mean(x[2] for x in mem3) / 1024:.2f}), max {max(mem) / 1024:.2f} MiB, "
+              f"all {sum(mem) / 1024:.0f} MiB", flush=True)
         if use_ansible:
             tokens = fleet.api_tokens(role="monitor", name="bench")
             write_inventories(fleet, sizes, tokens, work)
         mode = "fan-out" if fanout else f"loop -P{a.parallel}"
         rows = []
+        low = a.cli_parallel if fanout and a.cli_parallel else None
         for size in sizes:
-            run_steward(fleet, size, a.parallel, fanout)          # warm-up
+            run_steward(fleet, size, a.parallel, fanout)          # warm-up (neighbours, caches)
             st = [run_steward(fleet, size, a.parallel, fanout) for _ in range(a.runs)]
-            an = []
-            if use_ansible:
-                run_ansible(fleet, size, a.forks, work)          # warm-up
-                an = [run_ansible(fleet, size, a.forks, work) for _ in range(ansible_runs)]
-            rows.append((size, st, an))
-            print(f"N={size}: steward {' '.join(f'{x:.3f}' for x in st)} s; ansible "
-                  f"{' '.join(f'{x:.2f}' for x in an) or '-'} s", flush=True)
+            sp = [run_steward(fleet, size, a.parallel, fanout, low) for _ in range(a.runs)] \
+                if low else []
+            an = [run_ansible(fleet, size, a.forks, work) for _ in range(ansible_runs)] \
+                if use_ansible else []
+            rows.append((size, st, sp, an))
+            print(f"N={size}: steward {' '.join(f'{x:.3f}' for x in st)} s"
+                  + (f"; steward --parallel {low} {' '.join(f'{x:.3f}' for x in sp)} s" if low
+                     else "")
+                  + f"; ansible {' '.join(f'{x:.2f}' for x in an) or '-'} s", flush=True)
         mem_mib = statistics.mean(mem) / 1024
         print()
-        print(f"steward: {mode}; ansible: uri module, forks={a.forks}, -c local")
-        print(f"{'N':>5} {'steward s':>10} {'ms/host':>8} {'ansible s':>10} {'ratio':>7} "
-              f"{'MiB/daemon':>11}")
-        for size, st, an in rows:
-            ms, ma = statistics.median(st), statistics.median(an) if an else None
+        print(f"steward: {mode}" + (f" (default --parallel, and --parallel {low})" if low else "")
+              + f"; ansible: uri module, forks={a.forks}, -c local; medians of {a.runs}")
+        print(f"{'N':>5} {'steward s':>10} {'ms/host':>8} "
+              + (f"{'-P' + str(low) + ' s':>8} {'ms/host':>8} " if low else "")
+              + f"{'ansible s':>10} {'ratio':>7} {'MiB/daemon':>11}")
+        for size, st, sp, an in rows:
+            ms = statistics.median(st)
+            mp = statistics.median(sp) if sp else None
+            ma = statistics.median(an) if an else None
+            best = min(x for x in (ms, mp) if x is not None)
             print(f"{size:>5} {ms:>10.3f} {ms / size * 1000:>8.2f} "
-                  f"{(f'{ma:.2f}' if ma else '-'):>10} {(f'{ma / ms:.1f}x' if ma else '-'):>7} "
-                  f"{mem_mib:>11.2f}")
-        s = slope([(size, statistics.median(st)) for size, st, _ in rows])
-        if s is not None:
-            base_s = statistics.median(rows[0][1]) - s * rows[0][0]
-            print(f"steward slope: {s * 1000:.2f} ms/host; extrapolated 1000 hosts: "
-                  f"{base_s + s * 1000:.2f} s")
-        if use_ansible:
-            sa = slope([(size, statistics.median(an)) for size, _, an in rows])
-            if sa is not None:
-                print(f"ansible slope: {sa * 1000:.1f} ms/host")
+                  + (f"{mp:>8.3f} {mp / size * 1000:>8.2f} " if low else "")
+                  + f"{(f'{ma:.2f}' if ma else '-'):>10} "
+                  + f"{(f'{ma / best:.0f}x' if ma else '-'):>7} {mem_mib:>11.2f}")
+        for par, per_host in CPU.items():
+            print(f"daemons' CPU per host, steward --parallel {par or 'default'}: median "
+                  f"{statistics.median(per_host) * 1000:.1f} ms over {len(per_host)} runs")
+        for label, col in (("steward", 1), (f"steward --parallel {low}", 2), ("ansible", 3)):
+            pts = [(r[0], statistics.median(r[col])) for r in rows if r[col]]
+            s = slope(pts)
+            if s is not None:
+                b = pts[0][1] - s * pts[0][0]
+                print(f"{label} slope: {s * 1000:.2f} ms/host; extrapolated 1000 hosts: "
+                      f"{b + s * 1000:.1f} s")
     finally:
         try:
             fleet.stop()

@@ -429,6 +429,13 @@ class Fleet:
                         pass
             for ns in self._netns_made:
                 _ip("netns", "del", ns, check=False)
+            # The host's ends too: a namespace outlives its name while
+            # anything still holds it (a closing socket), and its veth with it.
+            veths = [m.veth for m in self.members] + [v for _, v, _ in self.extras]
+            links = _ip("-o", "link", "show").stdout
+            gone = "".join(f"link del {v}\n" for v in veths if f" {v}@" in links)
+            if gone:
+                _ip("-force", "-batch", "-", input=gone, check=False)
             if self._bridge_made:
                 _ip("link", "del", self.bridge, check=False)
         errors = []

@@ -26,6 +26,11 @@ def test_members_answer_on_their_own_address(fleet3):
         # the daemon really is in the member's namespace: it listens there
         assert f"{m.ip}:660" in m.in_ns("ss", "-Htln").stdout
         assert ":660" in m.in_ns("ss", "-Hunl").stdout
+        # its own host name, in its own UTS namespace
+        assert r.json is not None
+        name = subprocess.run(["nsenter", "-t", str(m.daemon.proc.pid), "-u", "hostname"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert name == m.name and m.label == m.ip
 
 
 def test_certificates_come_from_the_fleet_ca(fleet3):
