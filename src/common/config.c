@@ -191,7 +191,8 @@ static const setting_def_t rows[] = {
          .def_list = LIST("local"),
          .description = "Where every audit record is also sent as a syslog message: "
                         "\"tcp://ADDR:PORT\" (RFC 5424, octet-counted), \"udp://ADDR:PORT\" "
-                        "(RFC 5424, one datagram each, no delivery guarantee) or \"local\" "
+                        "(RFC 5424, one datagram each, no delivery guarantee), \"tls://ADDR:PORT\" "
+                        "(RFC 5425, the certificate verified) or \"local\" "
                         "(this host's /dev/log); ADDR an IP literal, IPv6 in brackets; empty: none",
          .valid_string = syslog_target_valid,
          FIELD(syslog_targets)},
