@@ -12,8 +12,10 @@
  * sampling, so a port conflict fails fast.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
@@ -853,6 +855,71 @@ static void reap_front(struct supervisor *s, pid_t pid) {
                           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
+/* Whether fd is a datagram socket to the system log (the journal's socket,
+ * /dev/log): libsystemd and syslog(3) keep theirs open across the fork and
+ * would write to whatever took its number if it were closed. */
+static bool is_log_socket(int fd) {
+        static const char *const paths[] = {"/run/systemd/journal/socket",
+                                            "/run/systemd/journal/dev-log", "/dev/log"};
+        struct sockaddr_un sa = {0};
+        socklen_t len = sizeof sa;
+        int domain = 0, type = 0;
+        socklen_t ol = sizeof(int);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &ol) < 0 || domain != AF_UNIX)
+                return false;
+        ol = sizeof(int);
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 || type != SOCK_DGRAM)
+                return false;
+        if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0 || len <= sizeof(sa_family_t))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (strncmp(sa.sun_path, paths[i], sizeof sa.sun_path) == 0)
+                        return true;
+        return false;
+}
+
+/* In the front, before anything else: every descriptor the helper holds
+ * (the store's database, its -wal and -shm, the forwarder's pipe and
+ * pidfd, whatever modules opened before a restart of the front) is closed,
+ * so that a compromised front can use none of them.  Kept: standard input,
+ * output and error, the front's channels, the listeners, the discovery
+ * sockets and the system log's socket.  Returns 0 or -errno (then the
+ * front must not run). */
+static int front_close_inherited(const struct supervisor *s, const int *channels) {
+        int fds[4096];
+        size_t n = 0;
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                int64_t v;
+                if (de->d_name[0] == '.' || safe_atoi64(de->d_name, &v) < 0 || v < 3 ||
+                    v > INT_MAX || v == dirfd(d))
+                        continue;
+                if (n == ELEMENTSOF(fds)) {
+                        closedir(d);
+                        return -EMFILE;
+                }
+                fds[n++] = (int)v;
+        }
+        closedir(d);
+        for (size_t i = 0; i < n; i++) {
+                bool keep = is_log_socket(fds[i]);
+                for (size_t k = 0; k < HELPER_CHANNELS && !keep; k++)
+                        keep = fds[i] == channels[k];
+                for (size_t k = 0; k < s->n && !keep; k++)
+                        keep = fds[i] == s->ls[k].fd;
+                for (size_t k = 0; k < s->udp.n && !keep; k++)
+                        keep = fds[i] == s->udp.fds[k];
+                if (!keep)
+                        close(fds[i]);
+        }
+        return 0;
+}
+
 /* One life of the front: new channels, fork, serve, reap. */
 static int run_front(struct supervisor *s, bool first) {
         /* The channels to the helper: [0] the helper's ends, [1] the front's. */
@@ -886,6 +953,12 @@ static int run_front(struct supervisor *s, bool first) {
         if (pid == 0) {
                 channels_close(sp[0]);
                 close(s->sigfd);
+                r = front_close_inherited(s, sp[1]);
+                if (r < 0) {
+                        log_error("cannot close the helper's descriptors in the front: %s",
+                                  strerror(-r));
+                        _exit(1);
+                }
                 /* Only the supervisor speaks to systemd (NotifyAccess=main
                  * says so too). */
                 (void)unsetenv("NOTIFY_SOCKET");

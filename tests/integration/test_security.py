@@ -884,3 +884,38 @@ def test_the_bootstrap_login_is_audited(daemon):
     assert rec["operation"] == "login" and rec["result"] == "ok" and rec["role"] == "admin"
     assert rec["args"] == {"method": "bootstrap_token"} and rec["source"].startswith("127.0.0.1:")
 
+
+
+def _fd_targets(pid):
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return out
+
+
+def _check_front_descriptors(d):
+    """Nothing the helper opened reaches the front: not the store's files,
+    not a pipe or pidfd the helper (or its forwarder) holds; shared are only
+    the listeners (sockets), which the front serves."""
+    front = d.front_pid()
+    helper = _fd_targets(d.proc.pid)
+    state = str(d.state.resolve())
+    shared = set(helper.values())
+    for fd, target in _fd_targets(front).items():
+        if fd <= 2:
+            continue  # standard input, output and error: the daemon's own
+        assert not target.startswith(state), (fd, target)
+        assert "steward.db" not in target, (fd, target)
+        if target.startswith(("pipe:", "anon_inode:")) or target.startswith("/"):
+            assert target not in shared, (fd, target)
+
+
+def test_front_holds_none_of_the_helpers_descriptors(daemon):
+    assert daemon.https("GET", "/api/v1/whoami").status == 200  # the store in use
+    _check_front_descriptors(daemon)
+    # A front started again later inherits what the helper holds by then.
+    kill_front_and_wait(daemon)
+    _check_front_descriptors(daemon)
