@@ -1255,8 +1255,7 @@ static const struct route routes[] = {
         {"GET", "api/v1/audit/verify", ROLE_MONITOR, h_audit_verify,
          .summary = "Verify the audit log's hash chain", .response = "Object"},
         {"GET", "api/v1/audit/forwarding", ROLE_ADMIN, h_audit_forwarding,
-         .summary = "Each syslog target of audit:syslog_targets: last id delivered, backlog, "
-                    "connected, last error",
+         .summary = "Each audit:syslog_targets target: last id delivered, backlog, connected, error",
          .response = "Object"},
         {"GET", "api/v1/audit/*", ROLE_MONITOR, h_audit_get, .params = "id",
          .summary = "One audit record", .response = "AuditRecord"},

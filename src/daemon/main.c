@@ -855,9 +855,11 @@ static void reap_front(struct supervisor *s, pid_t pid) {
                           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
-/* Whether fd is a datagram socket to the system log (the journal's socket,
- * /dev/log): libsystemd and syslog(3) keep theirs open across the fork and
- * would write to whatever took its number if it were closed. */
+/* Whether fd is a datagram socket to the system log: libsystemd and
+ * syslog(3) keep theirs open across the fork and would write to whatever
+ * took its number if it were closed.  syslog(3)'s is connected to /dev/log;
+ * libsystemd's journal socket is neither bound nor connected (each send
+ * names the journal), which gives nothing a front could not make itself. */
 static bool is_log_socket(int fd) {
         static const char *const paths[] = {"/run/systemd/journal/socket",
                                             "/run/systemd/journal/dev-log", "/dev/log"};
@@ -871,7 +873,13 @@ static bool is_log_socket(int fd) {
         ol = sizeof(int);
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 || type != SOCK_DGRAM)
                 return false;
-        if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0 || len <= sizeof(sa_family_t))
+        if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0) {
+                len = sizeof sa;
+                return errno == ENOTCONN &&
+                       getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+                       len <= sizeof(sa_family_t);
+        }
+        if (len <= sizeof(sa_family_t))
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(paths); i++)
                 if (strncmp(sa.sun_path, paths[i], sizeof sa.sun_path) == 0)

@@ -267,6 +267,7 @@ ROUTES = [
     ("DELETE", "api/v1/sessions/*", "/api/v1/sessions/999999", "monitor"),
     ("GET", "api/v1/audit", "/api/v1/audit", "monitor"),
     ("GET", "api/v1/audit/verify", "/api/v1/audit/verify", "monitor"),
+    ("GET", "api/v1/audit/forwarding", "/api/v1/audit/forwarding", "admin"),
     ("GET", "api/v1/audit/*", "/api/v1/audit/1", "monitor"),
     ("GET", "api/v1/events", "/api/v1/events", "monitor"),
     ("GET", "api/v1/sd", "/api/v1/sd", "monitor"),
