@@ -342,7 +342,8 @@ int auth_pam(const char *service, const char *user, const char *password, char *
         /* pam_unix hashes the password twice (cryptmemo.c): once here. */
         crypt_memo_begin();
         pr = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
-        crypt_memo_end();
+        if (crypt_memo_end() == 0 && pr != PAM_SUCCESS)
+                crypt_memo_equalize(pw.data);
         r = map_authenticate(pr, msg, msg_len);
         if (r < 0)
                 goto out;

@@ -42,6 +42,7 @@ static struct {
 } memo;
 
 static unsigned long hits;
+static unsigned computed; /* since crypt_memo_begin */
 
 static void memo_wipe(void) {
         explicit_bzero(memo.phrase, sizeof memo.phrase);
@@ -54,11 +55,24 @@ static void memo_wipe(void) {
 void crypt_memo_begin(void) {
         memo_wipe();
         memo.armed = true;
+        computed = 0;
 }
 
-void crypt_memo_end(void) {
+unsigned crypt_memo_end(void) {
         memo_wipe();
         memo.armed = false;
+        return computed;
+}
+
+void crypt_memo_equalize(const char *phrase) {
+        struct crypt_data data;
+        char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+
+        /* NULL prefix and count 0: libxcrypt's default method (yescrypt on
+         * Debian) at its default cost, as passwd(1) would make it. */
+        if (crypt_gensalt_rn(NULL, 0, NULL, 0, salt, (int)sizeof salt))
+                (void)crypt_rn(phrase ? phrase : "", salt, &data, (int)sizeof data);
+        explicit_bzero(&data, sizeof data);
 }
 
 unsigned long crypt_memo_hits(void) {
@@ -89,7 +103,8 @@ char *crypt_r(const char *phrase, const char *setting, struct crypt_data *data) 
                 return data->output;
         }
         /* on failure data->output holds the failure token */
-        (void)crypt_rn(phrase, setting, data, (int)sizeof *data);
+        if (crypt_rn(phrase, setting, data, (int)sizeof *data))
+                computed++; /* a refused setting (a locked "!…") costs nothing */
         if (memo.armed) {
                 memo_wipe();
                 if (plen <= CRYPT_MAX_PASSPHRASE_SIZE && slen < CRYPT_OUTPUT_SIZE) {

@@ -6,7 +6,15 @@
  * call with the same phrase and setting from the first call's result;
  * end wipes what was kept.  Helper only (one thread). */
 void crypt_memo_begin(void);
-void crypt_memo_end(void);
+/* Returns how many hashes were computed since crypt_memo_begin (a refused
+ * setting, such as a locked account's "!…", computes none). */
+unsigned crypt_memo_end(void);
+
+/* One hash of phrase with the system's default method and cost (a fresh
+ * salt), its result thrown away: a login that failed before any hash was
+ * computed (PAM found no such user) costs what a wrong password costs, so
+ * the time of the answer does not say whether the account exists. */
+void crypt_memo_equalize(const char *phrase);
 
 /* How many crypt_r calls were answered from the memo since the process
  * started (for tests and the log). */
