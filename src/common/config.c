@@ -56,8 +56,13 @@ static bool valid_home_root(const char *s) {
 }
 
 /* Empty, or an absolute path of plain components (as home roots). */
+/* Empty (the system's authorities) or a plain absolute path under /etc:
+ * the root forwarder reads it, so it cannot be pointed at the rest of the
+ * host (a FIFO in /tmp, a device, another program's state). */
 static bool valid_ca_file(const char *s) {
-        return s[0] == '\0' || path_plain_absolute(s, strlen(s));
+        size_t n = strlen(s);
+
+        return n == 0 || (n > 5 && strncmp(s, "/etc/", 5) == 0 && path_plain_absolute(s, n));
 }
 
 #define FIELD(m) SETTING_FIELD(struct steward_config, m)
@@ -209,7 +214,8 @@ static const setting_def_t rows[] = {
          .max = STEWARD_PATH_MAX,
          .def_string = "",
          .description = "PEM file of the certificate authorities that tls:// syslog targets' "
-                        "certificates must chain to (each must also name the target's address); "
+                        "certificates must chain to (each must also name the target's address), "
+                        "a plain absolute path under /etc/ of a regular file of at most 1 MiB; "
                         "empty: the system's",
          .valid_string = valid_ca_file,
          FIELD(syslog_ca_file)},

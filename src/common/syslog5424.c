@@ -67,7 +67,26 @@ static size_t utf8_char(const unsigned char *s, size_t n) {
         return len;
 }
 
-/* Appends text as one line of UTF-8: controls and invalid bytes become '?';
+/* Whether the valid UTF-8 character at s (len bytes) is one a reader's
+ * terminal or viewer may act on rather than show: C1 controls
+ * (U+0080-U+009F), the bidirectional overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069), the line and paragraph separators
+ * (U+2028, U+2029) and the byte-order mark (U+FEFF). */
+static bool unicode_control(const unsigned char *s, size_t len) {
+        unsigned cp;
+
+        if (len == 2)
+                cp = ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+        else if (len == 3)
+                cp = ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+        else
+                return false;
+        return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff;
+}
+
+/* Appends text as one line of UTF-8: controls (C0, DEL and those of
+ * unicode_control) and invalid bytes become '?';
  * with escape, '"', '\' and ']' get a backslash.  At most max bytes of s are
  * read, and nothing is appended past the appender's bound (a character is
  * never split). */
@@ -77,7 +96,7 @@ static void put_text(struct out *o, const char *s, size_t max, bool escape) {
 
         for (size_t i = 0; i < n;) {
                 size_t c = utf8_char(p + i, n - i);
-                if (c == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+                if (c == 0 || p[i] < 0x20 || p[i] == 0x7f || unicode_control(p + i, c)) {
                         if (o->len + 1 > o->cap)
                                 return;
                         put(o, "?", 1);
@@ -236,6 +255,25 @@ static int parse_port(const char *s, uint16_t *ret) {
         return 0;
 }
 
+/* Refuses what cannot name one receiver: the unspecified address
+ * (0.0.0.0, ::), IPv4 broadcast (255.255.255.255) and multicast
+ * (224.0.0.0/4, ff00::/8), also as IPv4-mapped IPv6. */
+static bool unicast_address(const struct syslog_target *t) {
+        static const unsigned char zero[16] = {0};
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        const unsigned char *v4 = NULL;
+
+        if (t->family == AF_INET)
+                v4 = t->addr;
+        else if (memcmp(t->addr, mapped, sizeof mapped) == 0)
+                v4 = t->addr + 12;
+        else
+                return memcmp(t->addr, zero, 16) != 0 && t->addr[0] != 0xff;
+        if (memcmp(v4, zero, 4) == 0 || (v4[0] & 0xf0) == 0xe0)
+                return false;
+        return !(v4[0] == 0xff && v4[1] == 0xff && v4[2] == 0xff && v4[3] == 0xff);
+}
+
 int syslog_target_parse(const char *s, struct syslog_target *ret) {
         struct syslog_target t = {0};
         char host[SYSLOG_TARGET_MAX_LEN + 1];
@@ -274,6 +312,8 @@ int syslog_target_parse(const char *s, struct syslog_target *ret) {
         }
         /* inet_pton: dotted quads only for AF_INET (no "1", no octal). */
         if (host[0] == '\0' || inet_pton(t.family, host, t.addr) != 1)
+                return -EINVAL;
+        if (!unicast_address(&t))
                 return -EINVAL;
         if (ret)
                 *ret = t;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
+#include <linux/capability.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +43,8 @@
 #define STOP_GRACE_MS      1000
 #define DETAIL_MAX         512
 #define ERROR_MAX          160
+#define PASS_MIN_MS        50        /* at most one pass this often, however often woken */
+#define CA_FILE_MAX        (1u << 20)
 
 struct syslogfwd {
         pid_t pid;
@@ -223,7 +227,15 @@ static int wait_fd(int fd, short events, int timeout_ms) {
         return p.revents;
 }
 
-static int target_connect(struct target *t) {
+static int wait_until(int fd, short events, uint64_t deadline) {
+        uint64_t now = now_usec();
+
+        if (now >= deadline)
+                return -ETIMEDOUT;
+        return wait_fd(fd, events, (int)((deadline - now) / 1000u) + 1);
+}
+
+static int target_connect(struct target *t, uint64_t deadline) {
         struct sockaddr_storage ss = {0};
         socklen_t len;
         int fd, r, err = 0;
@@ -259,7 +271,7 @@ static int target_connect(struct target *t) {
                         close(fd);
                         return r;
                 }
-                r = wait_fd(fd, POLLOUT, SYSLOGFWD_IO_TIMEOUT_MS);
+                r = wait_until(fd, POLLOUT, deadline);
                 if (r >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
                         r = -errno;
                 else if (r >= 0 && err != 0)
@@ -297,7 +309,9 @@ static bool tcp_closed(int fd) {
         }
 }
 
-static int send_all(int fd, const char *p, size_t n) {
+/* deadline: the batch's, not moved by progress — a receiver that takes one
+ * byte now and then cannot hold the forwarder past it. */
+static int send_all(int fd, const char *p, size_t n, uint64_t deadline) {
         while (n > 0) {
                 ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
                 if (k < 0) {
@@ -306,7 +320,7 @@ static int send_all(int fd, const char *p, size_t n) {
                                 continue;
                         if (r != -EAGAIN)
                                 return r;
-                        r = wait_fd(fd, POLLOUT, SYSLOGFWD_IO_TIMEOUT_MS);
+                        r = wait_until(fd, POLLOUT, deadline);
                         if (r < 0)
                                 return r;
                         continue;
@@ -318,9 +332,7 @@ static int send_all(int fd, const char *p, size_t n) {
 }
 
 /* Waits until the receiver's kernel acknowledged every byte sent. */
-static int tcp_acked(int fd) {
-        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
-
+static int tcp_acked(int fd, uint64_t deadline) {
         for (;;) {
                 int pending = 0;
                 struct pollfd p = {.fd = fd, .events = POLLRDHUP};
@@ -337,6 +349,21 @@ static int tcp_acked(int fd) {
 
 /* ---- the child: TLS (RFC 5425) ---- */
 
+/* The administrator's authorities: a regular file (never a FIFO or a
+ * device, never through a symbolic link) of at most CA_FILE_MAX bytes.
+ * Whatever is wrong with it (missing, not regular, too big, no certificate
+ * in it) is told the same way, so that the setting is no oracle on the
+ * host's files.  Returns the number of certificates, or <= 0. */
+static int ca_file_load(gnutls_certificate_credentials_t cred, const char *path) {
+        _cleanup_free_ char *pem = NULL;
+        size_t len = 0;
+
+        if (read_regular_at(AT_FDCWD, path, O_NOFOLLOW, CA_FILE_MAX, &pem, &len, NULL) < 0)
+                return 0;
+        gnutls_datum_t d = {.data = (unsigned char *)pem, .size = (unsigned)len};
+        return gnutls_certificate_set_x509_trust_mem(cred, &d, GNUTLS_X509_FMT_PEM);
+}
+
 static int cred_load(struct fwd *F) {
         int g;
 
@@ -344,13 +371,12 @@ static int cred_load(struct fwd *F) {
                 return 0;
         if (gnutls_certificate_allocate_credentials(&F->cred) < 0)
                 return -ENOMEM;
-        g = F->ca_file[0] ? gnutls_certificate_set_x509_trust_file(F->cred, F->ca_file,
-                                                                    GNUTLS_X509_FMT_PEM)
+        g = F->ca_file[0] ? ca_file_load(F->cred, F->ca_file)
                           : gnutls_certificate_set_x509_system_trust(F->cred);
         if (g <= 0) { /* no authority at all: nothing could be verified */
                 gnutls_certificate_free_credentials(F->cred);
                 F->cred = NULL;
-                return g == 0 ? -ENOENT : -EIO;
+                return F->ca_file[0] ? -ENOKEY : g == 0 ? -ENOENT : -EIO;
         }
         return 0;
 }
@@ -369,9 +395,8 @@ static int tls_wait(struct target *t, uint64_t deadline) {
 
 /* The handshake over the connected socket; the certificate must chain to
  * the authorities and name the target's address (an IP SAN). */
-static int tls_start(struct fwd *F, struct target *t) {
+static int tls_start(struct fwd *F, struct target *t, uint64_t deadline) {
         char addr[INET6_ADDRSTRLEN];
-        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
         int r = cred_load(F), g;
 
         if (r < 0)
@@ -398,9 +423,7 @@ static int tls_start(struct fwd *F, struct target *t) {
         }
 }
 
-static int tls_send_all(struct target *t, const char *p, size_t n) {
-        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
-
+static int tls_send_all(struct target *t, const char *p, size_t n, uint64_t deadline) {
         while (n > 0) {
                 ssize_t k = gnutls_record_send(t->tls, p, n);
                 if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
@@ -446,6 +469,7 @@ struct batch {
         struct fwd *F;
         struct target *t;
         int64_t last_sent;
+        uint64_t deadline; /* the whole batch's, connect to acknowledgement */
         char buf[SYSLOG5424_MAX + 1];
         char frame[SYSLOG5424_MAX + 16];
 };
@@ -503,8 +527,8 @@ static int send_one(const struct audit_brief *b, void *data) {
                 /* RFC 6587 / 5425 octet counting: "LEN SP MSG" */
                 int h = snprintf(B->frame, sizeof B->frame, "%d ", n);
                 memcpy(B->frame + h, B->buf, (size_t)n);
-                r = B->t->tls ? tls_send_all(B->t, B->frame, (size_t)h + (size_t)n)
-                              : send_all(B->t->fd, B->frame, (size_t)h + (size_t)n);
+                r = B->t->tls ? tls_send_all(B->t, B->frame, (size_t)h + (size_t)n, B->deadline)
+                              : send_all(B->t->fd, B->frame, (size_t)h + (size_t)n, B->deadline);
         } else {
                 /* A refusal (ICMP) of an earlier datagram is reported by this
                  * send, which then did not send: once more. */
@@ -526,6 +550,11 @@ static void target_failed(struct fwd *F, struct target *t, int r, const char *wh
         if (r == -EKEYREJECTED)
                 snprintf(t->error, sizeof t->error,
                          "%s: the certificate is not trusted, or not for this address", what);
+        else if (r == -ENOKEY)
+                snprintf(t->error, sizeof t->error,
+                         "%s: audit:syslog_ca_file is not a regular PEM file of certificates "
+                         "(at most 1 MiB)",
+                         what);
         else
                 snprintf(t->error, sizeof t->error, "%s: %s", what, strerror(-r));
         t->backoff = t->backoff ? t->backoff * 2 : 1;
@@ -538,6 +567,7 @@ static void target_failed(struct fwd *F, struct target *t, int r, const char *wh
 
 static int target_pump(struct fwd *F, struct target *t) {
         static struct batch B;
+        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
         int r, n;
 
         if (!t->cursor_loaded && (r = cursor_load(F, t)) < 0)
@@ -546,12 +576,12 @@ static int target_pump(struct fwd *F, struct target *t) {
                                                              tcp_closed(t->fd)))
                 target_close(t);
         if (t->fd < 0) {
-                r = target_connect(t);
+                r = target_connect(t, deadline);
                 if (r < 0) {
                         target_failed(F, t, r, "connect");
                         return 0;
                 }
-                if (t->t.transport == SYSLOG_TLS && (r = tls_start(F, t)) < 0) {
+                if (t->t.transport == SYSLOG_TLS && (r = tls_start(F, t, deadline)) < 0) {
                         target_failed(F, t, r, "TLS");
                         return 0;
                 }
@@ -559,10 +589,11 @@ static int target_pump(struct fwd *F, struct target *t) {
         B.F = F;
         B.t = t;
         B.last_sent = t->cursor;
+        B.deadline = deadline;
         n = audit_each_after(F->s, t->cursor, SYSLOGFWD_BATCH, send_one, &B);
         if (n >= 0 && B.last_sent > t->cursor &&
             (t->t.transport == SYSLOG_TCP || t->t.transport == SYSLOG_TLS))
-                r = tcp_acked(t->fd);
+                r = tcp_acked(t->fd, deadline);
         else
                 r = n < 0 ? n : 0;
         if (r < 0) {
@@ -603,10 +634,56 @@ static int next_timeout(const struct fwd *F) {
         return timeout;
 }
 
+/* Every capability gone for good (bounding, ambient, inheritable,
+ * permitted, effective) and no new privileges through execve: the
+ * forwarder talks TLS with remote servers and needs none.  It stays uid 0,
+ * the owner of the store and of the authorities' files under /etc. */
+static int drop_privileges(void) {
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {0};
+
+        for (unsigned long cap = 0; cap < 64; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return -errno;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return -errno;
+        if (syscall(SYS_capset, &h, d) < 0)
+                return -errno;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Empties the wake-up pipe (its writer may write without end) and keeps
+ * passes at least PASS_MIN_MS apart.  Returns false once the writer closed. */
+static bool woken(int rd, uint64_t pass_start) {
+        char drain[4096];
+        uint64_t now;
+
+        for (;;) {
+                ssize_t k = read(rd, drain, sizeof drain);
+                if (k == 0)
+                        return false;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        break; /* EAGAIN: empty */
+        }
+        now = now_usec();
+        if (now < pass_start + PASS_MIN_MS * 1000ull) {
+                uint64_t us = pass_start + PASS_MIN_MS * 1000ull - now;
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(us * 1000u)};
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+        return true;
+}
+
 static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
         static struct fwd F;
         char err[512], drain[64];
         sigset_t none;
+        int r;
 
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (getppid() != procid)
@@ -617,6 +694,10 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
         if (rd > 3)
                 (void)close_range(3, (unsigned)rd - 1, 0);
         (void)close_range((unsigned)rd + 1, ~0U, 0);
+        if ((r = drop_privileges()) < 0) {
+                log_error_errno(r, "audit forwarding: cannot drop its privileges");
+                _exit(1);
+        }
         audit_set_appended_hook(NULL);
         /* The helper opens (creates, migrates) the store first, and wakes
          * us once it did: two first opens at once would find it locked. */
@@ -639,6 +720,7 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
                 wait = wait < SYSLOGFWD_BACKOFF_MAX / 2 ? wait * 2 : SYSLOGFWD_BACKOFF_MAX;
         }
         F.procid = procid;
+        (void)fcntl(rd, F_SETFL, O_NONBLOCK);
         for (;;) {
                 struct pollfd p = {.fd = rd, .events = POLLIN};
                 uint64_t now = now_usec();
@@ -652,8 +734,7 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
                 if (poll(&p, 1, next_timeout(&F)) < 0 && errno != EINTR)
                         _exit(1);
                 if (p.revents & POLLIN) {
-                        ssize_t k = read(rd, drain, sizeof drain);
-                        if (k == 0)
+                        if (!woken(rd, now))
                                 break;
                 } else if (p.revents & (POLLHUP | POLLERR))
                         break;

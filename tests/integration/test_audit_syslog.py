@@ -9,7 +9,9 @@ reached from the host over a veth pair 10.121.N.0/30 (host .1, rsyslog .2;
 10.123-10.127 are other fixtures'), with imtcp on 514 and imudp on 515 and
 its own work directory; the daemon runs on the host (its state and config
 in a scratch directory, nothing of the host's changed) and forwards to
-tcp://10.121.N.2:514.  Teardown stops both, deletes the namespace (and
+tcp://10.121.N.2:514.  The daemon sees a scratch copy of /etc (private
+mount namespace; the network is the host's): audit:syslog_ca_file must
+name a file under /etc/, and the test CA goes into that copy.  Teardown stops both, deletes the namespace (and
 with it the veth pair) and checks that none is left.
 """
 import re
@@ -138,8 +140,12 @@ class Syslog:
                                                  out_udp=self.out_udp, dev=self.dev,
                                                  out_local=self.out_local))
         self.start_rsyslog()
+        from nsroot import ns_argv, scratch_etc
+        (self.base / "main-ns").mkdir()
+        self.etc = scratch_etc(self.base / "main-ns")
         self.daemon = Daemon(self.base / "d", config_text=(
-            f'audit:syslog_targets:_array_index:0 = "tcp://{self.ip}:514"\n'))
+            f'audit:syslog_targets:_array_index:0 = "tcp://{self.ip}:514"\n'),
+            wrap=lambda argv: ns_argv(self.etc, argv))
         self.daemon.start()
         return self
 
@@ -467,7 +473,10 @@ def test_tls_targets_verify_the_receiver_and_deliver(syslog):
     assert "not trusted" in t["last_error"] and t["last_id"] == 0 and not t["connected"], t
     assert not syslog.records(syslog.out_tls)
     # with the test CA: every record, in order, parsed by rsyslog over TLS
-    r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": str(syslog.ca)})
+    (syslog.etc / "steward-test").mkdir(exist_ok=True)
+    shutil.copyfile(syslog.ca, syslog.etc / "steward-test" / "ca.pem")
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                {"audit:syslog_ca_file": "/etc/steward-test/ca.pem"})
     assert r.status == 200, r
     head = syslog.head()
     recs = syslog.wait_for(head, path=syslog.out_tls, timeout=90)  # the back-off is capped at 60 s
@@ -480,3 +489,115 @@ def test_tls_targets_verify_the_receiver_and_deliver(syslog):
     # forwarder then has no authority and says so
     bad = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": "relative.pem"})
     assert bad.status in (400, 422), bad
+
+
+def forwarder_pid(d):
+    """The forwarder: the process named stewardd-syslog under the daemon."""
+    deadline = time.monotonic() + 20
+    while True:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if (entry / "comm").read_text().strip() != "stewardd-syslog":
+                    continue
+                pid = int(entry.name)
+                p = pid
+                while p > 1:
+                    p = int((Path("/proc") / str(p) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    if p == d.proc.pid:
+                        return pid
+            except (OSError, ValueError, IndexError):
+                continue
+        assert time.monotonic() < deadline, "no forwarder"
+        time.sleep(0.1)
+
+
+def status_fields(pid):
+    out = {}
+    for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+def test_the_forwarder_holds_no_privileges(syslog):
+    """It talks TLS with remote servers as uid 0 but with no capability
+    at all, none to regain (bounding set empty, no new privileges), and
+    still delivers (every earlier test ran with it so)."""
+    st = status_fields(forwarder_pid(syslog.daemon))
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(st[cap], 16) == 0, (cap, st)
+    assert st["NoNewPrivs"] == "1", st
+    assert st["Uid"].split()[0] == "0", st
+
+
+def test_a_flood_of_wakeups_does_not_spin_the_forwarder(syslog):
+    """Whoever holds the wake-up pipe's write end may write without end: the
+    forwarder empties the pipe at each wake-up and makes at most one pass
+    per 50 ms, so it stays mostly idle.  The bound checked (a quarter of
+    the flood's duration in CPU time) is far from both sides: a pass per
+    wake-up kept a whole core busy."""
+    pid = forwarder_pid(syslog.daemon)
+    fd_dir = Path("/proc") / str(pid) / "fd"
+    [rd] = [n for n in fd_dir.iterdir()
+            if int(n.name) >= 3 and os.readlink(n).startswith("pipe:")]
+
+    def cpu():
+        f = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    w = os.open(rd, os.O_WRONLY | os.O_NONBLOCK)  # the same pipe, opened anew
+    try:
+        before, start = cpu(), time.monotonic()
+        while time.monotonic() - start < 3:
+            try:
+                os.write(w, b"w" * 512)
+            except BlockingIOError:
+                time.sleep(0.0005)
+        used, wall = cpu() - before, time.monotonic() - start
+    finally:
+        os.close(w)
+    assert used < wall / 4, (used, wall)
+    # and it still forwards
+    syslog.change("info")
+    syslog.wait_for(syslog.head())
+
+
+def test_the_ca_file_is_a_small_regular_file_under_etc(syslog):
+    """The root forwarder reads audit:syslog_ca_file: only a plain path
+    under /etc/, opened without following a link or blocking, a regular
+    file of at most 1 MiB; whatever else it is (a FIFO, a link, a file of
+    no certificate such as /etc/shadow) is told the same way, and the other
+    targets go on meanwhile."""
+    d = syslog.daemon
+    tls = f"tls://{syslog.ip}:6514"
+    for bad in ("/tmp/ca.pem", "/etc/../tmp/ca.pem", "/dev/zero", "/etc/./shadow", "etc/x.pem"):
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": bad})
+        assert r.status in (400, 422), (bad, r)
+    test_dir = syslog.etc / "steward-test"
+    os.mkfifo(test_dir / "fifo")
+    os.symlink("ca.pem", test_dir / "link.pem")
+    (test_dir / "big.pem").write_bytes(syslog.ca.read_bytes())
+    os.truncate(test_dir / "big.pem", (1 << 20) + 1)
+    errors = {}
+    for path in ("/etc/steward-test/fifo", "/etc/shadow", "/etc/steward-test/link.pem",
+                 "/etc/steward-test/big.pem", "/etc/steward-test/missing.pem"):
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": path})
+        assert r.status == 200, r
+        head = syslog.head()
+        syslog.wait_for(head)  # the TCP target is not held
+        deadline = time.monotonic() + 30
+        while True:
+            t = {x["target"]: x for x in syslog.forwarding()["targets"]}[tls]
+            if t["last_error"] and not t["connected"]:
+                break
+            assert time.monotonic() < deadline, (path, t)
+            time.sleep(0.1)
+        errors[path] = t["last_error"]
+    assert len(set(errors.values())) == 1, errors
+    assert "audit:syslog_ca_file" in next(iter(errors.values())), errors
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                {"audit:syslog_ca_file": "/etc/steward-test/ca.pem"})
+    assert r.status == 200, r
+    syslog.wait_for(syslog.head(), path=syslog.out_tls, timeout=90)

@@ -279,9 +279,11 @@ def syslog_pri(d):
 
 # A TLS syslog receiver on the loopback whose certificate (self-signed, for
 # 127.0.0.1) is the CA file the row sets: with it the forwarder's records
-# arrive over TLS, with the system's authorities its handshakes fail.
+# arrive over TLS, with the system's authorities its handshakes fail.  The
+# setting names a file under /etc/: a copy in the daemon's scratch /etc.
 SYSLOG_TLS_DIR = f"/tmp/steward-lc-syslog-{os.getpid()}"
 SYSLOG_TLS_CA = f"{SYSLOG_TLS_DIR}/ca.pem"
+SYSLOG_TLS_CA_SETTING = "/etc/steward-lc-syslog/ca.pem"
 
 
 class TlsReceiver:
@@ -344,6 +346,8 @@ def tls_receiver_set(d):
     global _tls_receiver
     if _tls_receiver is None:
         _tls_receiver = TlsReceiver()
+    (d.etc / "steward-lc-syslog").mkdir(exist_ok=True)
+    shutil.copyfile(SYSLOG_TLS_CA, d.etc / "steward-lc-syslog" / "ca.pem")
     patch(d, "stewardd", {"audit:syslog_targets": [_tls_receiver.target]})
 
 
@@ -544,7 +548,7 @@ ROWS = {
     "stewardd:audit:syslog_targets": ([SYSLOG_UDP], syslog_pri, {}),
     "stewardd:audit:syslog_facility": ("local3", syslog_pri, {"audit:syslog_targets": [SYSLOG_UDP]}),
     "stewardd:audit:syslog_ca_file": (
-        SYSLOG_TLS_CA, lambda d: _tls_receiver.outcome(d), tls_receiver_set),
+        SYSLOG_TLS_CA_SETTING, lambda d: _tls_receiver.outcome(d), tls_receiver_set),
     "metrics:interval": (2, sample_step, {}),
     "metrics:textfile_dir": ("/etc/steward-textfile", textfiles_read, textfile_dir_with_a_file),
     # What the notifier reads at each send (test_alert_notify.py sends).

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,6 +97,45 @@ static void test_escaping(void **state) {
         assert_non_null(strstr(buf, " user=\"jos\xc3\xa9\" "));
 }
 
+/* Valid UTF-8 that a terminal or viewer acts on rather than shows becomes
+ * '?' in MSG and in the values: each code point alone, at its UTF-8 length. */
+static void test_unicode_controls(void **state) {
+        static const char *const hostile[] = {
+                "\xc2\x80", "\xc2\x85", "\xc2\x9b", "\xc2\x9f",                 /* C1 */
+                "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", /* LRE..PDF */
+                "\xe2\x80\xae",                                                 /* RLO */
+                "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9", /* isolates */
+                "\xe2\x80\xa8", "\xe2\x80\xa9",                                 /* LS, PS */
+                "\xef\xbb\xbf",                                                 /* BOM */
+        };
+        static const char *const kept[] = {
+                "\xc2\xa0", "\xe2\x80\xa7", "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa",
+                "\xef\xbb\xbe", "\xc3\xa9",
+        };
+        struct syslog_record r = base();
+        char in[32], want[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
+                snprintf(in, sizeof in, "a%sb", hostile[i]);
+                r.message = in;
+                r.user = in;
+                int n = syslog5424_format(&r, 10, "h", 1, buf, sizeof buf);
+                assert_true(n > 0);
+                one_line(buf, n);
+                if (!strstr(buf, "(a?b)") || !strstr(buf, " user=\"a?b\" "))
+                        fail_msg("kept U+%zu: %s", i, buf);
+                assert_true(syslog_local_format(&r, 10, 1, buf, sizeof buf) > 0);
+                assert_non_null(strstr(buf, "(a?b)"));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(kept); i++) {
+                snprintf(in, sizeof in, "a%sb", kept[i]);
+                snprintf(want, sizeof want, "(%s)", in);
+                r.message = in;
+                assert_true(syslog5424_format(&r, 10, "h", 1, buf, sizeof buf) > 0);
+                assert_non_null(strstr(buf, want));
+        }
+}
+
 static void test_hostname(void **state) {
         struct syslog_record r = base();
         char long_host[400];
@@ -159,6 +199,8 @@ static void test_targets(void **state) {
         static const char *const good[] = {
                 "tcp://127.0.0.1:514", "udp://10.1.2.3:65535", "tcp://[::1]:6514",
                 "udp://[fe80::1]:1",   "local", "tls://10.0.0.9:6514", "tls://[::1]:6514",
+                "udp://223.255.255.255:514", "udp://240.0.0.1:514", "tcp://[::ffff:10.0.0.1]:514",
+                "udp://255.255.255.254:514", "tcp://[fe00::1]:514",
         };
         static const char *const bad[] = {
                 "", "tcp://", "tcp://127.0.0.1", "tcp://127.0.0.1:", "tcp://127.0.0.1:0",
@@ -167,6 +209,11 @@ static void test_targets(void **state) {
                 "tcp://[127.0.0.1]:514", "TCP://127.0.0.1:514", "tls://localhost:6514",
                 "tcp://127.0.0.1:514 ", " local", "local:", "tcp:/127.0.0.1:514",
                 "tcp://0127.0.0.1:514",
+                /* not one receiver: unspecified, broadcast, multicast */
+                "udp://0.0.0.0:514", "tcp://[::]:514", "udp://255.255.255.255:514",
+                "udp://224.0.0.1:514", "udp://239.255.255.250:1900", "tls://[ff02::1]:6514",
+                "udp://[ff05::2]:514", "udp://[::ffff:224.0.0.1]:514", "udp://[::ffff:0.0.0.0]:514",
+                "udp://[::ffff:255.255.255.255]:514",
                 "tcp://[1111:2222:3333:4444:5555:6666:7777:8888]:514xxxxxxxxxxxxxxxxxxxxxxxxxxx",
         };
         struct syslog_target t;
@@ -206,6 +253,7 @@ int main(void) {
                 cmocka_unit_test(test_escaping),     cmocka_unit_test(test_hostname),
                 cmocka_unit_test(test_bounds),       cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_targets),      cmocka_unit_test(test_facilities),
+                cmocka_unit_test(test_unicode_controls),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -409,6 +409,35 @@ static void test_config_parse(void **state) {
         assert_non_null(strstr(err, "nope"));
 }
 
+/* audit:syslog_ca_file: the root forwarder reads it, so only a plain
+ * absolute path under /etc/ (or empty: the system's authorities). */
+static void test_config_ca_file(void **state) {
+        static const char *const good[] = {
+                "", "/etc/ssl/certs/ca-certificates.crt", "/etc/steward/syslog-ca.pem",
+                "/etc/pki/tls/certs/ca.pem", "/etc/x",
+        };
+        static const char *const bad[] = {
+                "relative.pem", "/tmp/ca.pem", "/dev/zero", "/etc", "/etc/", "/etc/ssl/",
+                "/etc/../tmp/ca.pem", "/etc/./ssl/ca.pem", "/etc/ssl/../shadow", "/etc//ca.pem",
+                "/etcx/ca.pem", "/proc/self/fd/0", "/etc/ssl/ca pem", "//etc/ca.pem",
+                "/run/../etc/ca.pem",
+        };
+        struct steward_config c;
+        char text[512], err[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                snprintf(text, sizeof text, "audit:syslog_ca_file = \"%s\"\n", good[i]);
+                if (steward_config_parse(text, strlen(text), "f", &c, err, sizeof err) != 0)
+                        fail_msg("refused %s: %s", good[i], err);
+                assert_string_equal(c.syslog_ca_file, good[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(text, sizeof text, "audit:syslog_ca_file = \"%s\"\n", bad[i]);
+                if (steward_config_parse(text, strlen(text), "f", &c, err, sizeof err) != -EINVAL)
+                        fail_msg("accepted %s", bad[i]);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_safe_atoi64),
@@ -424,6 +453,7 @@ int main(void) {
                 cmocka_unit_test(test_settings_flatten),
                 cmocka_unit_test(test_settings_changes),
                 cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_config_ca_file),
                 cmocka_unit_test(test_json_encode),
                 cmocka_unit_test(test_dns_names),
         };
