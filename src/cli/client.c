@@ -74,6 +74,7 @@ void cli_report_transport(struct cli *c) {
                 break;
 
         case HTTP_FAILURE_TOO_BIG:
+        case HTTP_FAILURE_MALFORMED:
                 fprintf(stderr, "steward: %s: %s\n", c->where, error);
                 break;
 
