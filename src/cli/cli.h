@@ -159,6 +159,9 @@ struct cli_options {
         /* Fan-out (several hosts): fanout.c. */
         bool jsonl, yes, dry_run;
         unsigned parallel, timeout_s;
+        /* The host came from @discovered, which anyone on the LAN can
+         * answer: --yes and STEWARD_ACCEPT_NEW do not trust its certificate. */
+        bool discovered;
 };
 
 enum pin_source {

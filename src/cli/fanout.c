@@ -414,6 +414,7 @@ static int fiber_new(struct fanout *fo, size_t index, struct fiber **ret) {
         memcpy(f->argv, fo->args, (size_t)fo->nargs * sizeof *f->argv);
         f->opts = *fo->o;
         f->opts.host_arg = fo->hosts.hosts[index].key;
+        f->opts.discovered = fo->hosts.hosts[index].discovered;
         f->cli.opts = &f->opts;
         f->cli.json = fo->o->json || fo->o->jsonl;
         f->cli.dry_run = fo->plan;
@@ -946,62 +947,82 @@ static int finish_run(struct fanout *fo, size_t pending) {
                                                                                           : -EREMOTEIO;
 }
 
-/* login with a terminal (as for one host: /dev/tty, even when stdin is a
- * pipe) and without --yes: every host's certificate first, then one
- * question for all the new ones. */
-static bool login_asks(const struct fanout *fo) {
+/* Did the user accept new certificates beforehand (login --yes,
+ * STEWARD_ACCEPT_NEW=1)?  Never for a host from @discovered. */
+static bool login_yes(const struct fanout *fo) {
         const char *env = getenv("STEWARD_ACCEPT_NEW");
+
+        if (env && STREQ(env, "1"))
+                return true;
+        for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
+                if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
+                        return true;
+        return false;
+}
+
+/* login with a terminal (as for one host: /dev/tty, even when stdin is a
+ * pipe): every host's certificate first, then a question per new one —
+ * without --yes, or with it for the hosts from @discovered. */
+static bool login_asks(const struct fanout *fo) {
+        bool discovered = false;
         int tty;
 
-        if (!fo->verb || !STREQ(fo->verb->name, "login") || (env && STREQ(env, "1")))
+        if (!fo->verb || !STREQ(fo->verb->name, "login"))
+                return false;
+        for (size_t i = 0; i < fo->hosts.n; i++)
+                discovered = discovered || fo->hosts.hosts[i].discovered;
+        if (login_yes(fo) && !discovered)
                 return false;
         tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (tty < 0)
                 return false;
         (void)close(tty);
-        for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
-                if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
-                        return false;
         return true;
 }
 
-/* The accepted certificates go to known_hosts, so the login pins them (a
- * different one then is refused as changed); declined hosts are not logged
- * in to. */
-static int ask_trust(struct fanout *fo) {
+/* One host's new certificate: 1 trusted, 0 not, -errno. */
+static int ask_one(const struct fanout *fo, size_t i) {
         _cleanup_free_ char *text = NULL, *question = NULL;
-        struct buf b;
-        size_t n = 0;
-        int r = 0, yes;
+        const char *name = fo->hosts.hosts[i].name;
 
-        buf_init(&b, (size_t)4 * 1024 * 1024);
-        for (size_t i = 0; r >= 0 && i < fo->hosts.n; i++)
-                if (fo->st[i].unknown && ++n)
-                        r = buf_printf(&b, "    %s  %s\n", fo->hosts.hosts[i].name,
-                                       fo->st[i].fingerprint);
-        if (r < 0 || n == 0) {
-                buf_free(&b);
-                return r;
-        }
         if (asprintf(&text,
-                     "The certificates of %zu host%s are not in known_hosts:\n%s"
-                     "Compare each with the fingerprint on its server (stewardd logs it; "
+                     "The certificate of %s is not in known_hosts:\n    %s\n%s"
+                     "Compare it with the fingerprint on its server (stewardd logs it; "
                      "'steward fullstatus\nstewardd' there shows stewardd:tls:fingerprint).\n",
-                     n, n == 1 ? "" : "s", b.data) < 0 ||
-            asprintf(&question, "Trust these %zu certificate%s? [y/N] ", n, n == 1 ? "" : "s") < 0) {
-                buf_free(&b);
+                     name, fo->st[i].fingerprint,
+                     fo->hosts.hosts[i].discovered
+                             ? "It came from @discovered: discovery is not authenticated, "
+                               "anyone on the network can answer it.\n"
+                             : "") < 0) {
+                text = NULL;
                 return -ENOMEM;
         }
-        buf_free(&b);
-        yes = tty_confirm(text, question);
+        if (asprintf(&question, "Trust the certificate of %s? [y/N] ", name) < 0) {
+                question = NULL;
+                return -ENOMEM;
+        }
+        return tty_confirm(text, question) == 1;
+}
+
+/* Asks about each new certificate, one host at a time (one yes for a whole
+ * list would cover hosts nobody looked at).  The accepted certificates go to
+ * known_hosts, so the login pins them (a different one then is refused as
+ * changed); declined hosts are not logged in to. */
+static int ask_trust(struct fanout *fo) {
+        bool yes = login_yes(fo);
+
         for (size_t i = 0; i < fo->hosts.n; i++) {
                 uint8_t pin[32];
                 unsigned line;
+                int r;
 
                 if (!fo->st[i].unknown)
                         continue;
-                fo->st[i].declined = yes != 1;
-                if (yes == 1 && fingerprint_parse(fo->st[i].fingerprint, pin) >= 0 &&
+                r = yes && !fo->hosts.hosts[i].discovered ? 1 : ask_one(fo, i);
+                if (r < 0)
+                        return r;
+                fo->st[i].declined = r != 1;
+                if (r == 1 && fingerprint_parse(fo->st[i].fingerprint, pin) >= 0 &&
                     known_hosts_add(fo->hosts.hosts[i].key, pin, &line) == -ENOMEM)
                         return -ENOMEM;
         }
@@ -1124,6 +1145,7 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
                                    PARALLEL_MAX, TIMEOUT_MAX);
         r = resolve(&fo);
         if (r >= 0 && fo.hosts.n == 1) {
+                o->discovered = fo.hosts.hosts[0].discovered;
                 *ret_single = strdup(fo.hosts.hosts[0].key);
                 host_list_free(&fo.hosts);
                 return *ret_single ? 0 : -ENOMEM;

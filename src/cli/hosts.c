@@ -165,6 +165,7 @@ int host_key(const char *s, size_t n, struct host_entry *ret) {
         if (canonical_address(lower, v6) < 0)
                 return -EINVAL;
 
+        ret->discovered = false;
         (void)snprintf(ret->key, sizeof ret->key, v6 ? "[%s]:%u" : "%s:%u", lower, port);
         if (port == HOSTS_DEFAULT_PORT)
                 (void)snprintf(ret->name, sizeof ret->name, v6 ? "[%s]" : "%s", lower);
@@ -192,8 +193,11 @@ static int add_host(struct resolver *rs, const struct host_entry *e) {
         size_t i = hash_key(e->key) & (rs->nslots - 1);
 
         for (; rs->slots[i]; i = (i + 1) & (rs->nslots - 1))
-                if (strcmp(l->hosts[rs->slots[i] - 1].key, e->key) == 0)
+                if (strcmp(l->hosts[rs->slots[i] - 1].key, e->key) == 0) {
+                        /* Named by the user too: not only discovered. */
+                        l->hosts[rs->slots[i] - 1].discovered &= e->discovered;
                         return 0;
+                }
         if (l->n >= HOSTS_MAX)
                 return fail(rs->err, rs->err_cap, "more than %d hosts", HOSTS_MAX);
         if (l->n == l->cap) {
@@ -392,6 +396,7 @@ static int add_discovered(const struct hosts_sources *src, struct resolver *rs) 
                         continue;
                 if (host_key(item, item_n, &e) < 0)
                         return fail(rs->err, rs->err_cap, "%s:%u: invalid address", file, line);
+                e.discovered = true;
                 r = add_host(rs, &e);
                 if (r < 0)
                         return r;

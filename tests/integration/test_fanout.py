@@ -328,17 +328,18 @@ def run_on_pty(fleet, home, args, answers):
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
-def test_login_on_a_terminal_asks_once_for_all_new_certificates(pair):
+def test_login_on_a_terminal_asks_for_each_new_certificate(pair):
     a, b = pair["a"], pair["b"]
     home = pair["home"].parent / "ttyhome"
     home.mkdir()
     code, out = run_on_pty(pair, home, ["-H", f"{a},{b}", "login", "--user", "alice"],
-                           [("Trust these 2 certificates? [y/N] ", "y\n"),
+                           [(f"Trust the certificate of {a}? [y/N] ", "y\n"),
+                            (f"Trust the certificate of {b}? [y/N] ", "y\n"),
                             ("Password (for every host): ", "alice-Secret-1\n")])
     assert code == 0, out
-    assert out.count("Trust these") == 1 and out.count("Password") == 1, out
+    assert out.count("Trust the certificate") == 2 and out.count("Password") == 1, out
     for d, key in zip(pair["daemons"], (a, b)):
-        assert f"{key}  {d.fingerprint}" in out
+        assert f"The certificate of {key} is not in known_hosts:\r\n    {d.fingerprint}" in out
     conf = home / ".config" / "steward"
     assert sorted(l.split()[0] for l in (conf / "sessions").read_text().splitlines()) == \
         sorted([a, b])
@@ -347,9 +348,41 @@ def test_login_on_a_terminal_asks_once_for_all_new_certificates(pair):
     home2 = pair["home"].parent / "ttyhome2"
     home2.mkdir()
     code, out = run_on_pty(pair, home2, ["-H", f"{a},{b}", "login", "--user", "alice"],
-                           [("Trust these 2 certificates? [y/N] ", "n\n")])
+                           [(f"Trust the certificate of {a}? [y/N] ", "n\n"),
+                            (f"Trust the certificate of {b}? [y/N] ", "n\n")])
     assert code == 3 and "Password" not in out, out
     assert not (home2 / ".config" / "steward" / "sessions").exists()
+
+
+def test_yes_never_trusts_a_discovered_certificate(pair):
+    """Anyone on the LAN can answer discovery: --yes or STEWARD_ACCEPT_NEW
+    must not send the password to the hosts it listed."""
+    a, b = pair["a"], pair["b"]
+    home = pair["home"].parent / "dischome"
+    conf = home / ".config" / "steward"
+    conf.mkdir(parents=True)
+    os.chmod(conf, 0o700)
+    (conf / "discovered").write_text(f"{a}\n{b}\n")
+    os.chmod(conf / "discovered", 0o600)
+    env = {"home": home}
+    p = cli(env, "-H", "@discovered", "login", "--user", "alice", "--yes",
+            stdin="alice-Secret-1\n", check=3)
+    assert "discovery is not authenticated" in p.stderr, p.stderr
+    assert not (conf / "sessions").exists() and not (conf / "known_hosts").exists()
+    # One discovered host: the same.
+    (conf / "discovered").write_text(f"{a}\n")
+    p = cli(env, "-H", "@discovered", "login", "--user", "alice", "--yes",
+            stdin="alice-Secret-1\n", check=3)
+    assert "discovery is not authenticated" in p.stderr, p.stderr
+    assert not (conf / "sessions").exists()
+    # On a terminal, --yes still asks for each discovered host.
+    (conf / "discovered").write_text(f"{a}\n{b}\n")
+    code, out = run_on_pty(env, home, ["-H", "@discovered", "login", "--user", "alice", "--yes"],
+                           [(f"Trust the certificate of {a}? [y/N] ", "y\n"),
+                            (f"Trust the certificate of {b}? [y/N] ", "n\n"),
+                            ("Password (for every host): ", "alice-Secret-1\n")])
+    assert code == 3 and "discovery is not authenticated" in out, out
+    assert [l.split()[0] for l in (conf / "sessions").read_text().splitlines()] == [a]
 
 
 def test_stdin_goes_to_every_host_and_a_failed_plan_changes_nothing(fleet):
