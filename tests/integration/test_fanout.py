@@ -555,3 +555,15 @@ def test_one_address_is_one_host_and_its_pin_is_never_bypassed(fleet):
     finally:
         (conf / "known_hosts").write_text(known)
         (conf / "sessions").write_text(sessions)
+
+
+def test_json_output_that_cannot_be_written_is_an_error(fleet):
+    a, b = fleet["a"], fleet["b"]
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e["HOME"] = str(fleet["home"])
+    for fmt in ("--json", "--jsonl"):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([str(STEWARD), fmt, "-H", f"{a},{b}", "status", "system"],
+                               stdout=full, stderr=subprocess.PIPE, text=True, env=e, timeout=60)
+        assert p.returncode != 0, (fmt, p.stderr)
+        assert "could not be written whole" in p.stderr, p.stderr
