@@ -548,6 +548,14 @@ static void finish(struct fanout *fo, struct fiber *f) {
                 (void)fflush(f->err);
         } else
                 s->reason = s->exit ? first_error_line(f->ec.buf, f->ec.len) : NULL;
+        /* "HOST:PORT: why": the host is named already. */
+        if (s->reason) {
+                size_t k = strlen(fo->hosts.hosts[f->index].key);
+
+                if (strncmp(s->reason, fo->hosts.hosts[f->index].key, k) == 0 &&
+                    strncmp(s->reason + k, ": ", 2) == 0)
+                        memmove(s->reason, s->reason + k + 2, strlen(s->reason + k + 2) + 1);
+        }
 
         if (!fo->plan || !f->hook.sent_change) {
                 emit(fo, f->index, f);
