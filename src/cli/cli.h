@@ -35,6 +35,13 @@
 #define EXIT_UNREACHABLE 3
 
 #define RESPONSE_MAX      ((size_t)64 * 1024 * 1024)
+/* In a fan-out: the cap of one answer, and of all the answers being
+ * received at once (--parallel hosts must not make the client hold GBs). */
+#define FANOUT_ANSWER_MAX ((size_t)16 * 1024 * 1024)
+#define FANOUT_HELD_MAX   ((size_t)256 * 1024 * 1024)
+/* A server's answer nested deeper than this is refused before it is parsed
+ * (jansson recurses once per level). */
+#define ANSWER_DEPTH_MAX  64u
 #define STDIN_MAX         ((size_t)16 * 1024 * 1024)
 #define TOKEN_MAX         4096
 #define CONNECT_TIMEOUT_S 10L
@@ -65,6 +72,7 @@ enum http_failure {
         HTTP_FAILURE_CERTIFICATE, /* CA/host name verification failed (no pin given) */
         HTTP_FAILURE_PIN,         /* the certificate does not match the pin */
         HTTP_FAILURE_TOO_BIG,     /* the answer is over RESPONSE_MAX */
+        HTTP_FAILURE_MALFORMED,   /* the answer is nested too deep to be parsed */
 };
 
 struct http_client;
@@ -116,6 +124,10 @@ struct http_fanout {
         bool added_dry_run; /* … and dry_run=1 was added to it */
         bool no_dry_run;    /* … and its route refused the dry run */
         char change[256];   /* "METHOD TARGET" of the last such request */
+        size_t answer_max;  /* the cap of one answer */
+        size_t *held;       /* bytes all hosts' transfers hold now (shared) */
+        size_t held_max;    /* … at most */
+        bool over_budget;   /* the last transfer was cut by answer_max or held_max */
 };
 void http_set_fanout(struct http_fanout *f);
 
@@ -147,6 +159,9 @@ struct cli_options {
         /* Fan-out (several hosts): fanout.c. */
         bool jsonl, yes, dry_run;
         unsigned parallel, timeout_s;
+        /* The host came from @discovered, which anyone on the LAN can
+         * answer: --yes and STEWARD_ACCEPT_NEW do not trust its certificate. */
+        bool discovered;
 };
 
 enum pin_source {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jsonutil.h"
 #include "sse.h"
 #include "util.h"
 
@@ -74,6 +75,7 @@ void cli_report_transport(struct cli *c) {
                 break;
 
         case HTTP_FAILURE_TOO_BIG:
+        case HTTP_FAILURE_MALFORMED:
                 fprintf(stderr, "steward: %s: %s\n", c->where, error);
                 break;
 
@@ -312,7 +314,12 @@ struct command_stream {
 /* One event: progress goes to the caller as it comes; the last is kept. */
 static int command_stream_event(const char *event, const char *data, void *arg) {
         struct command_stream *s = arg;
-        json_t *v = json_loads(data, JSON_REJECT_DUPLICATES, NULL);
+        /* An event nested too deep is dropped before it is parsed (http.c
+         * says why for whole answers). */
+        json_t *v = json_scan_depth(data, strlen(data), ANSWER_DEPTH_MAX + 1) >
+                                    (int)ANSWER_DEPTH_MAX
+                            ? NULL
+                            : json_loads(data, JSON_REJECT_DUPLICATES, NULL);
         int r = 0;
 
         if (!json_is_object(v) || s->last) {

@@ -8,7 +8,8 @@
  * the host whose transfer finished.  At most --parallel hosts run at once;
  * each has a deadline (--timeout): past it, its transfer is removed and the
  * verb sees a timeout, so it ends the way it ends for one host.  A host's
- * requests reuse its connection (the multi handle's pool).
+ * requests reuse its connection, kept in a connection cache of its own (a
+ * CURLSH per host): never one another host opened, whatever the spelling.
  *
  * While a host runs, stdout and stderr are that host's memory streams and
  * standard input (fd 0) is its own copy of what the user gave (read once,
@@ -61,13 +62,12 @@
 #endif
 /* The deepest verb measured used 17 KiB of its stack (ASan build, every
  * fanned-out verb of tests/integration/test_fanout.py and a dozen more):
- * the transfers themselves run on the loop's stack.  Untouched pages cost
- * nothing (MAP_NORESERVE). */
-#ifdef FANOUT_ASAN
-#define FIBER_STACK ((size_t)1024 * 1024)
-#else
-#define FIBER_STACK ((size_t)256 * 1024)
-#endif
+ * the transfers themselves run on the loop's stack.  A server's answer is
+ * refused when nested deeper than ANSWER_DEPTH_MAX (http.c), so jansson's
+ * recursion on it is bounded; the stack is large anyway, as a margin: pages
+ * never touched cost nothing (MAP_NORESERVE), and the guard page below it
+ * stays. */
+#define FIBER_STACK ((size_t)8 * 1024 * 1024)
 
 #define PARALLEL_DEFAULT 64u
 #define PARALLEL_MAX     1024u
@@ -102,6 +102,7 @@ struct fiber {
         struct capture oc, ec; /* what out and err received */
         int stdin_fd;
         struct http_fanout hook;
+        CURLSH *conns; /* this host's connections: never another host's */
         CURL *waiting;
         CURLcode result;
         double deadline;
@@ -119,6 +120,7 @@ struct host_state {
         char fingerprint[FINGERPRINT_STRLEN];
         json_t *plan, *obj;
         char *reason; /* the first line of its error output */
+        bool cut;     /* its output was over CAPTURE_MAX: an error, never a cut result */
 };
 
 struct fanout {
@@ -142,6 +144,8 @@ struct fanout {
         char *stdin_data;
         size_t stdin_len;
         bool use_stdin;
+        bool dump_failed; /* --json/--jsonl output could not be written whole */
+        size_t held; /* bytes of answers all transfers hold now (http.c counts) */
         double t0;
 };
 
@@ -197,8 +201,13 @@ static ssize_t capture_write(void *cookie, const char *p, size_t n) {
         struct capture *c = cookie;
         size_t take = n;
 
+        if (c->truncated)
+                return (ssize_t)n;
         if (take > CAPTURE_MAX - c->len) {
                 take = CAPTURE_MAX - c->len;
+                /* Cut at a character's start, never inside one. */
+                while (take > 0 && ((unsigned char)p[take] & 0xC0) == 0x80)
+                        take--;
                 c->truncated = true;
         }
         if (c->len + take > c->cap) {
@@ -251,7 +260,12 @@ static int fiber_perform(void *curl, char *errbuf, void *arg) {
         struct fiber *f = arg;
 
         if (!f->timed_out) {
-                if (curl_multi_add_handle(f->fo->multi, curl) != CURLM_OK)
+                /* The multi handle's pool would hand a connection to any
+                 * host whose name libcurl reads the same ("name." and
+                 * "name"): the connection, checked against one host's pin,
+                 * would carry another's token.  Each host has its own. */
+                if (curl_easy_setopt(curl, CURLOPT_SHARE, f->conns) != CURLE_OK ||
+                    curl_multi_add_handle(f->fo->multi, curl) != CURLM_OK)
                         return CURLE_FAILED_INIT;
                 (void)curl_easy_setopt(curl, CURLOPT_PRIVATE, f);
                 f->waiting = curl;
@@ -356,6 +370,8 @@ static void fiber_free(struct fiber *f) {
         free(f->ec.buf);
         if (f->map)
                 (void)munmap(f->map, f->map_size);
+        if (f->conns)
+                (void)curl_share_cleanup(f->conns);
         if (f->stdin_fd >= 0)
                 (void)close(f->stdin_fd);
         free(f->argv);
@@ -379,6 +395,12 @@ static int fiber_new(struct fanout *fo, size_t index, struct fiber **ret) {
                 fiber_free(f);
                 return -ENOMEM;
         }
+        f->conns = curl_share_init();
+        if (!f->conns ||
+            curl_share_setopt(f->conns, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+                fiber_free(f);
+                return -ENOMEM;
+        }
         f->out = capture_open(&f->oc);
         f->err = capture_open(&f->ec);
         f->argv = calloc((size_t)fo->nargs + 1, sizeof *f->argv);
@@ -392,10 +414,16 @@ static int fiber_new(struct fanout *fo, size_t index, struct fiber **ret) {
         memcpy(f->argv, fo->args, (size_t)fo->nargs * sizeof *f->argv);
         f->opts = *fo->o;
         f->opts.host_arg = fo->hosts.hosts[index].key;
+        f->opts.discovered = fo->hosts.hosts[index].discovered;
         f->cli.opts = &f->opts;
         f->cli.json = fo->o->json || fo->o->jsonl;
         f->cli.dry_run = fo->plan;
-        f->hook = (struct http_fanout){.perform = fiber_perform, .arg = f, .plan = fo->plan};
+        f->hook = (struct http_fanout){.perform = fiber_perform,
+                                       .arg = f,
+                                       .plan = fo->plan,
+                                       .answer_max = FANOUT_ANSWER_MAX,
+                                       .held = &fo->held,
+                                       .held_max = FANOUT_HELD_MAX};
         f->deadline = now_s() + fo->o->timeout_s;
         f->ctx.uc_stack.ss_sp = (char *)f->map + page;
         f->ctx.uc_stack.ss_size = FIBER_STACK;
@@ -459,7 +487,7 @@ static json_t *host_object(struct fanout *fo, size_t i, const struct fiber *f) {
         (void)json_object_set_new(o, "exit", json_integer(s->exit));
         if (s->plan)
                 (void)json_object_set(o, "plan", s->plan);
-        if (f && (f->oc.len > 0 || s->exit == 0))
+        if (f && !s->cut && (f->oc.len > 0 || s->exit == 0))
                 (void)json_object_set_new(o, "result", output_json(f->oc.buf, f->oc.len));
         if (s->exit != 0) {
                 json_t *e = json_object();
@@ -480,16 +508,19 @@ static void emit(struct fanout *fo, size_t i, const struct fiber *f) {
         if (fo->o->json || fo->o->jsonl) {
                 s->obj = host_object(fo, i, f);
                 if (fo->o->jsonl && s->obj) {
-                        (void)json_dumpf(s->obj, fo->real_out, JSON_COMPACT | JSON_ENSURE_ASCII);
+                        if (json_dumpf(s->obj, fo->real_out, JSON_COMPACT | JSON_ENSURE_ASCII) < 0)
+                                fo->dump_failed = true;
                         fputc('\n', fo->real_out);
-                        (void)fflush(fo->real_out);
+                        if (fflush(fo->real_out) != 0)
+                                fo->dump_failed = true;
                 }
                 if (f && f->ec.len > 0)
                         print_prefixed(fo->real_err, name, f->ec.buf, f->ec.len);
                 return;
         }
         if (f) {
-                print_prefixed(fo->real_out, name, f->oc.buf, f->oc.len);
+                if (!s->cut)
+                        print_prefixed(fo->real_out, name, f->oc.buf, f->oc.len);
                 print_prefixed(fo->real_err, name, f->ec.buf, f->ec.len);
         }
 }
@@ -499,13 +530,32 @@ static void finish(struct fanout *fo, struct fiber *f) {
         struct host_state *s = &fo->st[f->index];
         const char *name = fo->hosts.hosts[f->index].name;
 
-        if (f->oc.truncated || f->ec.truncated)
-                fprintf(f->err, "steward: the output was cut at %zu MiB\n", CAPTURE_MAX >> 20);
         (void)fflush(f->out);
         (void)fflush(f->err);
         s->exit = exit_of(f->r);
         free(s->reason);
-        s->reason = s->exit ? first_error_line(f->ec.buf, f->ec.len) : NULL;
+        s->reason = NULL;
+        s->cut = f->oc.truncated || f->ec.truncated;
+        if (s->cut) {
+                /* A cut result would be a wrong one (and invalid JSON): the
+                 * host failed. */
+                if (s->exit == 0 || s->exit == EXIT_USAGE)
+                        s->exit = EXIT_REFUSED;
+                s->reason = strdup("output over 16 MiB");
+                f->ec.len = 0; /* its error output may be cut too: the reason says it */
+                f->ec.truncated = false;
+                (void)fprintf(f->err, "steward: output over %zu MiB\n", CAPTURE_MAX >> 20);
+                (void)fflush(f->err);
+        } else
+                s->reason = s->exit ? first_error_line(f->ec.buf, f->ec.len) : NULL;
+        /* "HOST:PORT: why": the host is named already. */
+        if (s->reason) {
+                size_t k = strlen(fo->hosts.hosts[f->index].key);
+
+                if (strncmp(s->reason, fo->hosts.hosts[f->index].key, k) == 0 &&
+                    strncmp(s->reason + k, ": ", 2) == 0)
+                        memmove(s->reason, s->reason + k + 2, strlen(s->reason + k + 2) + 1);
+        }
 
         if (!fo->plan || !f->hook.sent_change) {
                 emit(fo, f->index, f);
@@ -661,37 +711,75 @@ bool fanout_wanted(const char *host_arg) {
         return host_arg && (strchr(host_arg, ',') || host_arg[0] == '@');
 }
 
-static int read_all_stdin(struct fanout *fo) {
-        struct buf b;
-        char chunk[65536];
+/* Grows *data to hold need bytes and a NUL, as realloc() would but wiping
+ * the old copy: stdin may hold a password. */
+static int grow_wiping(char **data, size_t len, size_t *cap, size_t need) {
+        size_t ncap = *cap ? *cap : 4096;
+        char *n;
 
-        buf_init(&b, STDIN_MAX);
+        while (ncap < need + 1)
+                ncap *= 2;
+        if (ncap == *cap)
+                return 0;
+        n = malloc(ncap);
+        if (!n)
+                return -ENOMEM;
+        if (*data) {
+                memcpy(n, *data, len);
+                explicit_bzero(*data, *cap);
+                free(*data);
+        }
+        *data = n;
+        *cap = ncap;
+        return 0;
+}
+
+static void free_wiped(char *data, size_t cap) {
+        if (data)
+                explicit_bzero(data, cap);
+        free(data);
+}
+
+static int read_all_stdin(struct fanout *fo) {
+        char chunk[65536], *data = NULL;
+        size_t len = 0, cap = 0;
+        int r = 0;
+
         for (;;) {
                 ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-                int r;
 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
-                        buf_free(&b);
                         fprintf(stderr, "steward: cannot read stdin: %s\n", strerror(errno));
-                        return -EIO;
+                        r = -EIO;
+                        break;
                 }
                 if (n == 0)
                         break;
-                r = buf_append(&b, chunk, (size_t)n);
-                if (r < 0) {
-                        buf_free(&b);
-                        if (r != -E2BIG)
-                                return r;
+                if ((size_t)n > STDIN_MAX - len) {
                         fprintf(stderr, "steward: stdin is larger than %zu MiB\n",
                                 STDIN_MAX / 1024 / 1024);
-                        return -EINVAL;
+                        r = -EINVAL;
+                        break;
                 }
+                r = grow_wiping(&data, len, &cap, len + (size_t)n);
+                if (r < 0)
+                        break;
+                memcpy(data + len, chunk, (size_t)n);
+                len += (size_t)n;
         }
-        fo->stdin_len = b.len;
-        fo->stdin_data = buf_steal(&b);
-        return fo->stdin_data ? 0 : -ENOMEM;
+        explicit_bzero(chunk, sizeof chunk);
+        if (r >= 0 && !data)
+                r = grow_wiping(&data, len, &cap, 0);
+        if (r < 0) {
+                free_wiped(data, cap);
+                return r;
+        }
+        data[len] = '\0';
+        fo->stdin_len = len;
+        fo->stdin_data = data;
+        return 0;
 }
 
 /* What the verb reads from stdin, read once for every host: a login's
@@ -846,10 +934,16 @@ static int finish_run(struct fanout *fo, size_t pending) {
                 for (size_t i = 0; i < fo->hosts.n; i++)
                         (void)json_array_append(all, fo->st[i].obj ? fo->st[i].obj : json_null());
                 top = json_pack("{s:o}", "hosts", all);
-                if (top)
-                        (void)json_dumpf(top, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+                if (!top || json_dumpf(top, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) < 0)
+                        fo->dump_failed = true;
                 fputc('\n', stdout);
+                if (fflush(stdout) != 0)
+                        fo->dump_failed = true;
                 json_decref(top);
+        }
+        if (fo->dump_failed) {
+                fputs("steward: the JSON output could not be written whole\n", stderr);
+                worst = EXIT_REFUSED;
         }
         summary(fo, pending);
         for (size_t i = 0; i < fo->hosts.n; i++)
@@ -861,62 +955,82 @@ static int finish_run(struct fanout *fo, size_t pending) {
                                                                                           : -EREMOTEIO;
 }
 
-/* login with a terminal (as for one host: /dev/tty, even when stdin is a
- * pipe) and without --yes: every host's certificate first, then one
- * question for all the new ones. */
-static bool login_asks(const struct fanout *fo) {
+/* Did the user accept new certificates beforehand (login --yes,
+ * STEWARD_ACCEPT_NEW=1)?  Never for a host from @discovered. */
+static bool login_yes(const struct fanout *fo) {
         const char *env = getenv("STEWARD_ACCEPT_NEW");
+
+        if (env && STREQ(env, "1"))
+                return true;
+        for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
+                if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
+                        return true;
+        return false;
+}
+
+/* login with a terminal (as for one host: /dev/tty, even when stdin is a
+ * pipe): every host's certificate first, then a question per new one —
+ * without --yes, or with it for the hosts from @discovered. */
+static bool login_asks(const struct fanout *fo) {
+        bool discovered = false;
         int tty;
 
-        if (!fo->verb || !STREQ(fo->verb->name, "login") || (env && STREQ(env, "1")))
+        if (!fo->verb || !STREQ(fo->verb->name, "login"))
+                return false;
+        for (size_t i = 0; i < fo->hosts.n; i++)
+                discovered = discovered || fo->hosts.hosts[i].discovered;
+        if (login_yes(fo) && !discovered)
                 return false;
         tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (tty < 0)
                 return false;
         (void)close(tty);
-        for (int i = 0; i < fo->nargs && !STREQ(fo->args[i], "--"); i++)
-                if (STREQ(fo->args[i], "--yes") || STREQ(fo->args[i], "-y"))
-                        return false;
         return true;
 }
 
-/* The accepted certificates go to known_hosts, so the login pins them (a
- * different one then is refused as changed); declined hosts are not logged
- * in to. */
-static int ask_trust(struct fanout *fo) {
+/* One host's new certificate: 1 trusted, 0 not, -errno. */
+static int ask_one(const struct fanout *fo, size_t i) {
         _cleanup_free_ char *text = NULL, *question = NULL;
-        struct buf b;
-        size_t n = 0;
-        int r = 0, yes;
+        const char *name = fo->hosts.hosts[i].name;
 
-        buf_init(&b, (size_t)4 * 1024 * 1024);
-        for (size_t i = 0; r >= 0 && i < fo->hosts.n; i++)
-                if (fo->st[i].unknown && ++n)
-                        r = buf_printf(&b, "    %s  %s\n", fo->hosts.hosts[i].name,
-                                       fo->st[i].fingerprint);
-        if (r < 0 || n == 0) {
-                buf_free(&b);
-                return r;
-        }
         if (asprintf(&text,
-                     "The certificates of %zu host%s are not in known_hosts:\n%s"
-                     "Compare each with the fingerprint on its server (stewardd logs it; "
+                     "The certificate of %s is not in known_hosts:\n    %s\n%s"
+                     "Compare it with the fingerprint on its server (stewardd logs it; "
                      "'steward fullstatus\nstewardd' there shows stewardd:tls:fingerprint).\n",
-                     n, n == 1 ? "" : "s", b.data) < 0 ||
-            asprintf(&question, "Trust these %zu certificate%s? [y/N] ", n, n == 1 ? "" : "s") < 0) {
-                buf_free(&b);
+                     name, fo->st[i].fingerprint,
+                     fo->hosts.hosts[i].discovered
+                             ? "It came from @discovered: discovery is not authenticated, "
+                               "anyone on the network can answer it.\n"
+                             : "") < 0) {
+                text = NULL;
                 return -ENOMEM;
         }
-        buf_free(&b);
-        yes = tty_confirm(text, question);
+        if (asprintf(&question, "Trust the certificate of %s? [y/N] ", name) < 0) {
+                question = NULL;
+                return -ENOMEM;
+        }
+        return tty_confirm(text, question) == 1;
+}
+
+/* Asks about each new certificate, one host at a time (one yes for a whole
+ * list would cover hosts nobody looked at).  The accepted certificates go to
+ * known_hosts, so the login pins them (a different one then is refused as
+ * changed); declined hosts are not logged in to. */
+static int ask_trust(struct fanout *fo) {
+        bool yes = login_yes(fo);
+
         for (size_t i = 0; i < fo->hosts.n; i++) {
                 uint8_t pin[32];
                 unsigned line;
+                int r;
 
                 if (!fo->st[i].unknown)
                         continue;
-                fo->st[i].declined = yes != 1;
-                if (yes == 1 && fingerprint_parse(fo->st[i].fingerprint, pin) >= 0 &&
+                r = yes && !fo->hosts.hosts[i].discovered ? 1 : ask_one(fo, i);
+                if (r < 0)
+                        return r;
+                fo->st[i].declined = r != 1;
+                if (r == 1 && fingerprint_parse(fo->st[i].fingerprint, pin) >= 0 &&
                     known_hosts_add(fo->hosts.hosts[i].key, pin, &line) == -ENOMEM)
                         return -ENOMEM;
         }
@@ -1039,6 +1153,7 @@ int fanout_run(struct cli_options *o, const struct verb_def *verb, const char *w
                                    PARALLEL_MAX, TIMEOUT_MAX);
         r = resolve(&fo);
         if (r >= 0 && fo.hosts.n == 1) {
+                o->discovered = fo.hosts.hosts[0].discovered;
                 *ret_single = strdup(fo.hosts.hosts[0].key);
                 host_list_free(&fo.hosts);
                 return *ret_single ? 0 : -ENOMEM;

@@ -7,6 +7,7 @@
  * does not need it.  Nothing here keeps a pointer into the texts after it
  * returns; the list owns its entries (fixed-size keys and names).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -89,6 +90,36 @@ static int parse_port(const char *s, size_t n, unsigned *ret) {
         return 0;
 }
 
+/* An IP literal in its one canonical spelling (in place), so that one
+ * address is one key (one pin, one session).  IPv4 only as four decimal
+ * numbers: the short, hex and octal forms libc and libcurl also accept
+ * (127.1, 0x7f.1, 0177.0.0.1) are refused rather than read as an address
+ * that known_hosts names differently. */
+static int canonical_address(char lower[static 254], bool v6) {
+        unsigned char a[16];
+        struct in_addr a4;
+        char out[INET6_ADDRSTRLEN];
+
+        if (v6) {
+                if (inet_pton(AF_INET6, lower, a) != 1 ||
+                    !inet_ntop(AF_INET6, a, out, sizeof out))
+                        return -EINVAL;
+                memcpy(lower, out, strlen(out) + 1);
+                return 0;
+        }
+        if (inet_pton(AF_INET, lower, a) == 1)
+                return 0; /* already a.b.c.d, no leading zeros */
+        if (inet_aton(lower, &a4) != 0)
+                return -EINVAL;
+        /* A name whose last label is all digits would be read as an address
+         * too (by libcurl's URL parser): not a host name. */
+        const char *dot = strrchr(lower, '.');
+        const char *last = dot ? dot + 1 : lower;
+        if (last[0] && strspn(last, "0123456789") == strlen(last))
+                return -EINVAL;
+        return 0;
+}
+
 int host_key(const char *s, size_t n, struct host_entry *ret) {
         const char *host = s, *colon = memchr(s, ':', n);
         size_t host_n = n;
@@ -131,7 +162,10 @@ int host_key(const char *s, size_t n, struct host_entry *ret) {
         lower[host_n] = '\0';
         if (v6 && !memchr(lower, ':', host_n))
                 return -EINVAL;
+        if (canonical_address(lower, v6) < 0)
+                return -EINVAL;
 
+        ret->discovered = false;
         (void)snprintf(ret->key, sizeof ret->key, v6 ? "[%s]:%u" : "%s:%u", lower, port);
         if (port == HOSTS_DEFAULT_PORT)
                 (void)snprintf(ret->name, sizeof ret->name, v6 ? "[%s]" : "%s", lower);
@@ -159,8 +193,11 @@ static int add_host(struct resolver *rs, const struct host_entry *e) {
         size_t i = hash_key(e->key) & (rs->nslots - 1);
 
         for (; rs->slots[i]; i = (i + 1) & (rs->nslots - 1))
-                if (strcmp(l->hosts[rs->slots[i] - 1].key, e->key) == 0)
+                if (strcmp(l->hosts[rs->slots[i] - 1].key, e->key) == 0) {
+                        /* Named by the user too: not only discovered. */
+                        l->hosts[rs->slots[i] - 1].discovered &= e->discovered;
                         return 0;
+                }
         if (l->n >= HOSTS_MAX)
                 return fail(rs->err, rs->err_cap, "more than %d hosts", HOSTS_MAX);
         if (l->n == l->cap) {
@@ -359,6 +396,7 @@ static int add_discovered(const struct hosts_sources *src, struct resolver *rs) 
                         continue;
                 if (host_key(item, item_n, &e) < 0)
                         return fail(rs->err, rs->err_cap, "%s:%u: invalid address", file, line);
+                e.discovered = true;
                 r = add_host(rs, &e);
                 if (r < 0)
                         return r;

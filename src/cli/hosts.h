@@ -36,6 +36,7 @@
 struct host_entry {
         char key[HOST_KEY_MAX];  /* "host:port", "[v6]:port" */
         char name[HOST_KEY_MAX]; /* for output: the key without ":660" */
+        bool discovered;         /* only @discovered named it (not authenticated) */
 };
 
 struct host_list {

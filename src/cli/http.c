@@ -28,8 +28,7 @@
  * instead of curl_easy_perform(), and in a plan every request but a GET
  * carries dry_run=1, or is not sent at all when its route has no dry run
  * (route_has_dry_run: such routes ignore the flag).  The pin check is the
- * same callback either way; a connection the multi handle keeps is reused
- * only for the same host and port, which the host list holds once.
+ * same callback either way; each host's connections are its own (fanout.c).
  *
  * Bounds: connect timeout, total timeout, answers over RESPONSE_MAX abort the
  * transfer, redirects are never followed, only http and https are allowed.
@@ -48,6 +47,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "cli.h"
+#include "jsonutil.h"
 #include "util.h"
 
 struct http_client {
@@ -67,6 +67,9 @@ struct http_client {
 
         struct buf body;
         bool too_big;
+        bool fo_over_budget;
+        struct http_fanout *fo; /* the fan-out host the transfer belongs to, or NULL */
+        size_t held;            /* bytes of the answer counted in fo->held */
 
         /* http_stream(): a 2xx answer's bytes go here as they come. */
         int (*stream_cb)(const char *p, size_t n, void *arg);
@@ -85,10 +88,23 @@ void http_set_fanout(struct http_fanout *f) {
         fanout = f;
 }
 
+/* The bytes of c's answer leave the fan-out's budget (the transfer ended). */
+static void release_held(struct http_client *c) {
+        if (c->fo && c->fo->held)
+                *c->fo->held -= c->held;
+        c->held = 0;
+}
+
 static CURLcode perform(struct http_client *c) {
-        if (fanout)
-                return (CURLcode)fanout->perform(c->curl, c->curl_error, fanout->arg);
-        return curl_easy_perform(c->curl);
+        CURLcode code;
+
+        if (!fanout)
+                return curl_easy_perform(c->curl);
+        c->fo = fanout;
+        code = (CURLcode)fanout->perform(c->curl, c->curl_error, fanout->arg);
+        release_held(c);
+        c->fo = NULL;
+        return code;
 }
 
 /* Does the route take ?dry_run=1?  Routes that do not ignore the flag (a
@@ -304,9 +320,23 @@ static size_t write_body(char *p, size_t size, size_t n, void *arg) {
                 if (status >= 200 && status <= 299)
                         return c->stream_cb(p, len, c->stream_arg) < 0 ? 0 : len;
         }
-        if (__builtin_mul_overflow(size, n, &len) || buf_append(&c->body, p, len) < 0) {
+        if (__builtin_mul_overflow(size, n, &len))
+                len = SIZE_MAX;
+        /* In a fan-out: a smaller cap per answer, and one budget for what
+         * all the hosts' transfers hold at once. */
+        if (c->fo && (len > c->fo->answer_max - c->body.len ||
+                      (c->fo->held && len > c->fo->held_max - *c->fo->held))) {
+                c->fo->over_budget = true;
                 c->too_big = true;
                 return 0; /* aborts the transfer */
+        }
+        if (len == SIZE_MAX || buf_append(&c->body, p, len) < 0) {
+                c->too_big = true;
+                return 0; /* aborts the transfer */
+        }
+        if (c->fo && c->fo->held) {
+                *c->fo->held += len;
+                c->held += len;
         }
         return len;
 }
@@ -463,6 +493,14 @@ static void describe_failure(struct http_client *c, CURLcode code) {
         const char *detail = c->curl_error[0] ? c->curl_error : curl_easy_strerror(code);
         long os_errno = 0;
 
+        if (c->fo_over_budget) {
+                c->failure = HTTP_FAILURE_TOO_BIG;
+                (void)snprintf(c->error, sizeof c->error,
+                               "answer too large for a fan-out (over %zu MiB, or all hosts' "
+                               "answers over %zu MiB at once)",
+                               FANOUT_ANSWER_MAX >> 20, FANOUT_HELD_MAX >> 20);
+                return;
+        }
         if (c->too_big || code == CURLE_FILESIZE_EXCEEDED) {
                 c->failure = HTTP_FAILURE_TOO_BIG;
                 (void)snprintf(c->error, sizeof c->error, "the answer is larger than %zu MiB",
@@ -518,6 +556,7 @@ int http_request(struct http_client *c, const char *method, const char *target, 
         c->error[0] = '\0';
         c->curl_error[0] = '\0';
         c->too_big = false;
+        c->fo_over_budget = false;
         c->pin_mismatch = false;
         buf_free(&c->body);
         buf_init(&c->body, RESPONSE_MAX);
@@ -558,7 +597,11 @@ int http_request(struct http_client *c, const char *method, const char *target, 
                 return r;
         }
 
+        if (fanout)
+                fanout->over_budget = false;
         code = perform(c);
+        if (fanout && fanout->over_budget)
+                c->fo_over_budget = true;
         /* The header list holds a copy of the token. */
         for (h = headers; h; h = h->next)
                 explicit_bzero(h->data, strlen(h->data));
@@ -570,6 +613,18 @@ int http_request(struct http_client *c, const char *method, const char *target, 
                 return c->failure == HTTP_FAILURE_TOO_BIG ? -EBADMSG : -ECOMM;
         }
 
+        /* Checked before any tree is built: jansson's parser and encoder
+         * recurse once per level, and a server must not run the client (or a
+         * fan-out host's stack) out of stack. */
+        if (c->body.len > 0 &&
+            json_scan_depth(c->body.data, c->body.len, ANSWER_DEPTH_MAX + 1) > (int)ANSWER_DEPTH_MAX) {
+                c->failure = HTTP_FAILURE_MALFORMED;
+                (void)snprintf(c->error, sizeof c->error,
+                               "malformed answer (nested too deep: over %u levels)",
+                               ANSWER_DEPTH_MAX);
+                buf_free(&c->body);
+                return -EBADMSG;
+        }
         (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
         /* A route without a dry run refuses the one added for a plan. */
         if (planned && status == 400 && c->body.data &&

@@ -366,6 +366,18 @@ static int trust_new(struct cli *c, const char *fp, bool yes, int tty) {
                         "steward: trusting it on first use (--yes or STEWARD_ACCEPT_NEW=1)\n");
                 return 0;
         }
+        if (tty < 0 && c->opts->discovered) {
+                fputs(text, stderr);
+                fprintf(stderr,
+                        "steward: %s came from @discovered, and discovery is not "
+                        "authenticated:\n"
+                        "         --yes and STEWARD_ACCEPT_NEW=1 do not trust its certificate; "
+                        "nothing was sent.\n"
+                        "steward: once you have checked the fingerprint, pass --fingerprint %s\n"
+                        "         or log in to it alone: steward login %s\n",
+                        c->where, fp, c->where);
+                return -ECOMM;
+        }
         if (tty < 0) {
                 fputs(text, stderr);
                 fprintf(stderr,
@@ -726,6 +738,10 @@ int verb_login(struct cli *c, int argc, char **argv) {
         env = getenv("STEWARD_ACCEPT_NEW");
         if (env && STREQ(env, "1"))
                 yes = true;
+        /* Anyone on the LAN can answer discovery: a discovered host's new
+         * certificate is trusted only when the user checked it. */
+        if (c->opts->discovered)
+                yes = false;
 
         c->logging_in = true;
         r = cli_connect(c, host_arg, CONNECT_NO_TOKEN);

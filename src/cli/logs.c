@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "jsonutil.h"
 #include "util.h"
 
 #define SYNOPSIS                                                                                   \
@@ -290,6 +291,9 @@ static void stream_line(struct stream *s, const char *l) {
                 return;
         }
         if (strncmp(l, "data: ", 6) != 0 || !s->is_logs)
+                return;
+        /* Nested too deep: dropped before it is parsed (see http.c). */
+        if (json_scan_depth(l + 6, strlen(l + 6), ANSWER_DEPTH_MAX + 1) > (int)ANSWER_DEPTH_MAX)
                 return;
         v = json_loads(l + 6, 0, &jerr);
         json_array_foreach(json_object_get(v, "entries"), i, e) {

@@ -271,7 +271,7 @@ static int encode_scalar(struct jbuf *b, json_t *v, size_t real_flags) {
 static int encode_value(struct jbuf *b, json_t *v, size_t real_flags, unsigned depth) {
         const char *key;
         json_t *x;
-        size_t i;
+        size_t i, key_len;
         bool first = true;
         int r;
 
@@ -294,11 +294,12 @@ static int encode_value(struct jbuf *b, json_t *v, size_t real_flags, unsigned d
                 return r < 0 ? r : jbuf_put(b, "]", 1);
         }
         r = jbuf_put(b, "{", 1);
-        json_object_foreach(v, key, x) {
+        /* A key's real length: it may hold a NUL (escaped as \u0000). */
+        json_object_keylen_foreach(v, key, key_len, x) {
                 if (r >= 0 && !first)
                         r = jbuf_put(b, ",", 1);
                 if (r >= 0)
-                        r = encode_string(b, key, strlen(key));
+                        r = encode_string(b, key, key_len);
                 if (r >= 0)
                         r = jbuf_put(b, ":", 1);
                 if (r >= 0)

@@ -328,17 +328,18 @@ def run_on_pty(fleet, home, args, answers):
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
-def test_login_on_a_terminal_asks_once_for_all_new_certificates(pair):
+def test_login_on_a_terminal_asks_for_each_new_certificate(pair):
     a, b = pair["a"], pair["b"]
     home = pair["home"].parent / "ttyhome"
     home.mkdir()
     code, out = run_on_pty(pair, home, ["-H", f"{a},{b}", "login", "--user", "alice"],
-                           [("Trust these 2 certificates? [y/N] ", "y\n"),
+                           [(f"Trust the certificate of {a}? [y/N] ", "y\n"),
+                            (f"Trust the certificate of {b}? [y/N] ", "y\n"),
                             ("Password (for every host): ", "alice-Secret-1\n")])
     assert code == 0, out
-    assert out.count("Trust these") == 1 and out.count("Password") == 1, out
+    assert out.count("Trust the certificate") == 2 and out.count("Password") == 1, out
     for d, key in zip(pair["daemons"], (a, b)):
-        assert f"{key}  {d.fingerprint}" in out
+        assert f"The certificate of {key} is not in known_hosts:\r\n    {d.fingerprint}" in out
     conf = home / ".config" / "steward"
     assert sorted(l.split()[0] for l in (conf / "sessions").read_text().splitlines()) == \
         sorted([a, b])
@@ -347,9 +348,41 @@ def test_login_on_a_terminal_asks_once_for_all_new_certificates(pair):
     home2 = pair["home"].parent / "ttyhome2"
     home2.mkdir()
     code, out = run_on_pty(pair, home2, ["-H", f"{a},{b}", "login", "--user", "alice"],
-                           [("Trust these 2 certificates? [y/N] ", "n\n")])
+                           [(f"Trust the certificate of {a}? [y/N] ", "n\n"),
+                            (f"Trust the certificate of {b}? [y/N] ", "n\n")])
     assert code == 3 and "Password" not in out, out
     assert not (home2 / ".config" / "steward" / "sessions").exists()
+
+
+def test_yes_never_trusts_a_discovered_certificate(pair):
+    """Anyone on the LAN can answer discovery: --yes or STEWARD_ACCEPT_NEW
+    must not send the password to the hosts it listed."""
+    a, b = pair["a"], pair["b"]
+    home = pair["home"].parent / "dischome"
+    conf = home / ".config" / "steward"
+    conf.mkdir(parents=True)
+    os.chmod(conf, 0o700)
+    (conf / "discovered").write_text(f"{a}\n{b}\n")
+    os.chmod(conf / "discovered", 0o600)
+    env = {"home": home}
+    p = cli(env, "-H", "@discovered", "login", "--user", "alice", "--yes",
+            stdin="alice-Secret-1\n", check=3)
+    assert "discovery is not authenticated" in p.stderr, p.stderr
+    assert not (conf / "sessions").exists() and not (conf / "known_hosts").exists()
+    # One discovered host: the same.
+    (conf / "discovered").write_text(f"{a}\n")
+    p = cli(env, "-H", "@discovered", "login", "--user", "alice", "--yes",
+            stdin="alice-Secret-1\n", check=3)
+    assert "discovery is not authenticated" in p.stderr, p.stderr
+    assert not (conf / "sessions").exists()
+    # On a terminal, --yes still asks for each discovered host.
+    (conf / "discovered").write_text(f"{a}\n{b}\n")
+    code, out = run_on_pty(env, home, ["-H", "@discovered", "login", "--user", "alice", "--yes"],
+                           [(f"Trust the certificate of {a}? [y/N] ", "y\n"),
+                            (f"Trust the certificate of {b}? [y/N] ", "n\n"),
+                            ("Password (for every host): ", "alice-Secret-1\n")])
+    assert code == 3 and "discovery is not authenticated" in out, out
+    assert [l.split()[0] for l in (conf / "sessions").read_text().splitlines()] == [a]
 
 
 def test_stdin_goes_to_every_host_and_a_failed_plan_changes_nothing(fleet):
@@ -383,3 +416,156 @@ def test_a_token_is_never_sent_to_several_hosts(fleet):
     p = subprocess.run([str(STEWARD), "-H", f"{a},{b}", "list"], capture_output=True, text=True,
                        env=e, timeout=60)
     assert p.returncode == 2 and "a token is one server's" in p.stderr
+
+
+# ---- hostile servers ----------------------------------------------------
+
+class _Hostile:
+    """A TLS server with a self-signed certificate that answers every
+    request with the body its `mode` names (a server under attacker
+    control, pinned in known_hosts as a real one would be)."""
+
+    def __init__(self, base):
+        import hashlib
+        import http.server
+        import ssl
+        self.mode = "deep"
+        key, crt = base / "hostile.key", base / "hostile.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                        "/CN=hostile", "-keyout", str(key), "-out", str(crt)],
+                       check=True, capture_output=True)
+        der = ssl.PEM_cert_to_DER_cert(crt.read_text())
+        self.fingerprint = "SHA256:" + hashlib.sha256(der).hexdigest()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                body = outer.body()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = answer
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(crt), str(key))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda *a: None  # a client that hangs up on purpose
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def body(self):
+        if self.mode == "deep":
+            # 1,200 levels in 2.4 KB: jansson recurses once per level.
+            return b'{"x":' + b"[" * 1200 + b"]" * 1200 + b"}"
+        if self.mode == "wide":
+            # 5 MiB whose printed form is over 16 MiB: 0.1 prints as
+            # 0.10000000000000001.
+            return b'{"x":[' + b",".join([b"0.1"] * 1_300_000) + b"]}"
+        if self.mode == "huge":
+            return json.dumps({"x": "a" * (20 << 20)}).encode()
+        return b"{}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture(scope="module")
+def hostile(fleet):
+    h = _Hostile(fleet["home"].parent)
+    where = f"127.0.0.1:{h.port}"
+    conf = fleet["conf"]
+    known = (conf / "known_hosts").read_text()
+    sessions = (conf / "sessions").read_text()
+    (conf / "known_hosts").write_text(known + f"{where} {h.fingerprint}\n")
+    (conf / "sessions").write_text(sessions + f"{where} hostile-token 0\n")
+    yield {"h": h, "where": where}
+    (conf / "known_hosts").write_text(known)
+    (conf / "sessions").write_text(sessions)
+    h.close()
+
+
+def test_an_answer_nested_too_deep_fails_that_host_only(fleet, hostile):
+    a, bad = fleet["a"], hostile["where"]
+    hostile["h"].mode = "deep"
+    p = cli(fleet, "--json", "-H", f"{a},{bad}", "status", "system", check=1)
+    doc = json.loads(p.stdout)
+    res = {h["host"]: h for h in doc["hosts"]}
+    assert res[a]["exit"] == 0 and res[a]["result"]
+    assert res[bad]["exit"] == 1
+    assert "nested too deep" in res[bad]["error"]["message"]
+    # One host too, not only in a fan-out.
+    p = cli(fleet, "-H", bad, "status", "system", check=1)
+    assert "malformed answer (nested too deep" in p.stderr
+
+
+def test_output_over_the_capture_is_an_error_never_a_cut_result(fleet, hostile):
+    a, bad = fleet["a"], hostile["where"]
+    hostile["h"].mode = "wide"
+    for fmt in ("--json", "--jsonl"):
+        p = cli(fleet, fmt, "-H", f"{a},{bad}", "status", "system", check=1)
+        lines = [p.stdout] if fmt == "--json" else p.stdout.splitlines()
+        hosts = [h for l in lines for h in (json.loads(l).get("hosts") or [json.loads(l)])]
+        res = {h["host"]: h for h in hosts}
+        assert res[a]["exit"] == 0
+        assert res[bad]["exit"] == 1 and "result" not in res[bad]
+        assert "output over 16 MiB" in res[bad]["error"]["message"]
+
+
+def test_a_fan_out_caps_each_answer(fleet, hostile):
+    a, bad = fleet["a"], hostile["where"]
+    hostile["h"].mode = "huge"
+    p = cli(fleet, "-H", f"{a},{bad}", "status", "system", check=1)
+    assert "answer too large for a fan-out" in p.stderr
+    assert "1 ok" in summary(p) and f"{bad}: answer too large" in summary(p), p.stderr
+    assert f"{bad}: {bad}:" not in summary(p), p.stderr
+
+
+def test_one_address_is_one_host_and_its_pin_is_never_bypassed(fleet):
+    # 127.1 is 127.0.0.1 to libcurl.  With a WRONG pin for 127.1, a request
+    # to it must never go over 127.0.0.1's (rightly pinned) connection.
+    d = fleet["daemons"][0]
+    good, other = f"127.0.0.1:{d.port}", f"127.1:{d.port}"
+    conf = fleet["conf"]
+    known, sessions = (conf / "known_hosts").read_text(), (conf / "sessions").read_text()
+    try:
+        (conf / "known_hosts").write_text(known + f"{other} SHA256:{'00' * 32}\n")
+        (conf / "sessions").write_text(sessions + f"{other} {d.token} 0\n")
+        p = cli(fleet, "--parallel", "1", "--jsonl", "-H", f"{good},{other}", "status", "system")
+        assert p.returncode != 0, (p.stdout, p.stderr)
+        assert all(json.loads(l)["host"] != other or json.loads(l)["exit"] != 0
+                   for l in p.stdout.splitlines())
+        for spelling in ("127.1", "0x7f.1", "0177.0.0.1", "2130706433"):
+            p = cli(fleet, "-H", f"{good},{spelling}:{d.port}", "status", "system", check=2)
+            assert "invalid host" in p.stderr or "invalid" in p.stderr, p.stderr
+    finally:
+        (conf / "known_hosts").write_text(known)
+        (conf / "sessions").write_text(sessions)
+
+
+def test_json_output_that_cannot_be_written_is_an_error(fleet):
+    a, b = fleet["a"], fleet["b"]
+    e = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    e["HOME"] = str(fleet["home"])
+    for fmt in ("--json", "--jsonl"):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([str(STEWARD), fmt, "-H", f"{a},{b}", "status", "system"],
+                               stdout=full, stderr=subprocess.PIPE, text=True, env=e, timeout=60)
+        assert p.returncode != 0, (fmt, p.stderr)
+        assert "could not be written whole" in p.stderr, p.stderr

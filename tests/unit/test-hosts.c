@@ -59,6 +59,16 @@ static void test_keys(void **state) {
         assert_int_equal(host_key("::1", 3, &e), 0);
         assert_string_equal(e.key, "[::1]:660");
         assert_string_equal(e.name, "[::1]");
+        /* One address, one spelling: IPv6 canonical, IPv4 only dotted quad. */
+        assert_int_equal(host_key("[0:0::0001]:6601", 16, &e), 0);
+        assert_string_equal(e.key, "[::1]:6601");
+        assert_int_equal(host_key("[::FFFF:127.0.0.1]", 18, &e), 0);
+        assert_string_equal(e.key, "[::ffff:127.0.0.1]:660");
+        static const char *const aliases[] = {"127.1:6601", "0x7f.1", "0x7f000001", "2130706433",
+                                              "0177.0.0.1", "127.0.0.01", "127.0.1", "1.2.3.4.5",
+                                              "host.123"};
+        for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+                assert_int_equal(host_key(aliases[i], strlen(aliases[i]), &e), -EINVAL);
 
         static const char *const bad[] = {"", "a:0", "a:65536", "a:01", "a:", "a b", "[::1",
                                           "[::1]x", "[host]:1", "a_b", "x:1:2x", "a/b", "[]:1"};

@@ -242,6 +242,12 @@ static void test_json_encode(void **state) {
         assert_null(json_dumps(v, JSON_ENCODE_ANY));
         json_decref(v);
 
+        /* A key holding a NUL is one key, escaped as jansson writes it. */
+        v = json_object();
+        json_object_setn_new_nocheck(v, "a\0b", 3, json_true());
+        expect_same_text(v, 0);
+        json_decref(v);
+
         /* A loop (which jansson refuses too) ends at the depth limit. */
         v = json_array();
         deep = json_array();
