@@ -214,18 +214,23 @@ void sd_peers_clear(struct sd_peers *t) {
 
 json_t *sd_group_json(const char *target, const char *host, const char *fingerprint,
                       const char *version, const char *source) {
-        return json_pack("{s:[s], s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "targets", target, "labels",
-                         "__scheme__", "https", "__metrics_path__", "/metrics",
-                         "__meta_steward_host", host, "__meta_steward_fingerprint", fingerprint,
-                         "__meta_steward_version", version, "__meta_steward_source", source);
+        json_t *g = json_pack("{s:[s], s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "targets", target,
+                              "labels", "__scheme__", "https", "__metrics_path__", "/metrics",
+                              "__meta_steward_host", host, "__meta_steward_fingerprint",
+                              fingerprint, "__meta_steward_version", version ? version : "",
+                              "__meta_steward_source", source);
+        if (g && !version)
+                (void)json_object_del(json_object_get(g, "labels"), "__meta_steward_version");
+        return g;
 }
 
-int sd_peers_append_json(const struct sd_peers *t, json_t *list) {
+int sd_peers_append_json(const struct sd_peers *t, json_t *list, bool anonymous) {
         for (size_t i = 0; i < t->n; i++) {
                 const struct sd_peer *p = &t->p[i];
 
                 if (json_array_append_new(list, sd_group_json(p->target, p->host, p->fingerprint,
-                                                              p->version, "discovery")) < 0)
+                                                              anonymous ? NULL : p->version,
+                                                              "discovery")) < 0)
                         return -ENOMEM;
         }
         return 0;

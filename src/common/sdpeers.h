@@ -115,9 +115,11 @@ void sd_peers_clear(struct sd_peers *t);
 /* One target group: {"targets": [target], "labels": {"__scheme__": "https",
  * "__metrics_path__": "/metrics", "__meta_steward_host": host,
  * "__meta_steward_fingerprint": fingerprint, "__meta_steward_version":
- * version, "__meta_steward_source": source}}.  NULL on allocation failure. */
+ * version, "__meta_steward_source": source}}, without the version label
+ * when version is NULL.  NULL on allocation failure. */
 json_t *sd_group_json(const char *target, const char *host, const char *fingerprint,
                       const char *version, const char *source);
 
-/* Appends a group (source "discovery") for every peer of t to list. */
-int sd_peers_append_json(const struct sd_peers *t, json_t *list);
+/* Appends a group (source "discovery") for every peer of t to list; without
+ * the version labels when anonymous. */
+int sd_peers_append_json(const struct sd_peers *t, json_t *list, bool anonymous);

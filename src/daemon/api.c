@@ -1188,7 +1188,7 @@ static void h_sd(const struct api_request *req, char **p, struct api_response *r
                 api_error(resp, 404, "not_found", NULL, "service discovery is not served here");
                 return;
         }
-        ok(resp, sd_targets(req->conn_fd));
+        ok(resp, sd_targets(req->conn_fd, req->auth && STREQ(req->auth, "network")));
 }
 
 static void h_openapi(const struct api_request *req, char **p, struct api_response *resp) {

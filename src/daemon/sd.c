@@ -103,7 +103,7 @@ static int self_target(int conn_fd, char *dst, size_t cap) {
         return sd_target_format((struct sockaddr *)&local, port_of(&local), dst, cap);
 }
 
-json_t *sd_targets_json(int conn_fd) {
+json_t *sd_targets_json(int conn_fd, bool anonymous) {
         char target[SD_TARGET_MAX], name[256] = "", host[DISCOVERY_HOST_MAX + 1];
         json_t *list = json_array(), *self;
         int r;
@@ -113,14 +113,15 @@ json_t *sd_targets_json(int conn_fd) {
         (void)gethostname(name, sizeof name - 1);
         discovery_host_sanitize(name, host);
         if (self_target(conn_fd, target, sizeof target) >= 0) {
-                self = sd_group_json(target, host, S.fingerprint, STEWARD_VERSION, "self");
+                self = sd_group_json(target, host, S.fingerprint,
+                                     anonymous ? NULL : STEWARD_VERSION, "self");
                 if (json_array_append_new(list, self) < 0) {
                         json_decref(list);
                         return NULL;
                 }
         }
         pthread_mutex_lock(&S.lock);
-        r = sd_peers_append_json(&S.peers, list);
+        r = sd_peers_append_json(&S.peers, list, anonymous);
         pthread_mutex_unlock(&S.lock);
         if (r < 0) {
                 json_decref(list);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +33,10 @@ int sd_start(const struct listener *ls, size_t n, uint16_t udp_port, const char 
 void sd_stop(void);
 
 /* GET /api/v1/sd's answer for a request that came on the connection
- * conn_fd, as a new JSON array; NULL on allocation failure. */
-json_t *sd_targets_json(int conn_fd);
+ * conn_fd, as a new JSON array; NULL on allocation failure.  For an
+ * anonymous caller (no token: a network of metrics:allow_from) no group has
+ * the __meta_steward_version label. */
+json_t *sd_targets_json(int conn_fd, bool anonymous);
 
 /* For stewardd's full status, as a new JSON object: {"peers" (listed now),
  * "sweeps" (since the front started), "sweeps_unsent" (of those, the ones

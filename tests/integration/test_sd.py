@@ -81,12 +81,17 @@ def test_who_may_read(make_daemon):
     tok = monitor_token(d)
     r = d.https("GET", "/api/v1/sd", token=tok)
     assert r.status == 200 and r.json[0]["labels"]["__meta_steward_source"] == "self"
+    assert r.json[0]["labels"]["__meta_steward_version"] == "0.1.0"
     assert d.https("GET", "/metrics", token=tok).status == 200
     # A network in metrics:allow_from reads both without a token...
     admin_patch(d, {"metrics:allow_from": ["127.0.0.0/8"]})
     r = d.https("GET", "/api/v1/sd", token=False)
     assert r.status == 200, r
     assert r.json[0]["targets"] == [f"127.0.0.1:{d.port}"]
+    # ...without the version (a token holder's answer has it).
+    assert "__meta_steward_version" not in r.json[0]["labels"], r.json
+    assert d.https("GET", "/api/v1/sd", token=tok).json[0]["labels"][
+        "__meta_steward_version"] == "0.1.0"
     assert d.https("GET", "/metrics", token=False).status == 200
     # ...and nothing else.
     for path in ("/api/v1/modules", "/api/v1/whoami", "/api/v1/sd/x", "/api/v1/audit"):

@@ -309,7 +309,7 @@ static void test_groups_json(void **state) {
         json_t *list = json_array(), *g, *labels;
 
         assert_int_equal(sd_peers_found(&sweep, &a, "10.0.0.4:660", 0), 0);
-        assert_int_equal(sd_peers_append_json(&sweep, list), 0);
+        assert_int_equal(sd_peers_append_json(&sweep, list, false), 0);
         assert_int_equal(json_array_size(list), 1);
         g = json_array_get(list, 0);
         assert_int_equal(json_object_size(g), 2);
@@ -329,6 +329,13 @@ static void test_groups_json(void **state) {
                             "discovery");
         assert_string_equal(json_string_value(json_object_get(labels, "__meta_steward_version")),
                             "0.1.0");
+        json_decref(list);
+        /* For an anonymous caller: no version. */
+        list = json_array();
+        assert_int_equal(sd_peers_append_json(&sweep, list, true), 0);
+        labels = json_object_get(json_array_get(list, 0), "labels");
+        assert_null(json_object_get(labels, "__meta_steward_version"));
+        assert_int_equal(json_object_size(labels), 5);
         json_decref(list);
         sd_peers_clear(&sweep);
 }
