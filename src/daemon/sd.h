@@ -10,7 +10,9 @@
  * loopback) from UDP sockets of its own, never the responder's, to the port
  * this server answers discovery on (660 when it answers none), and keeps for
  * one second every answer that carries its nonce, except this server's own
- * (same certificate fingerprint).  The peer table (common/sdpeers.c) is
+ * (same certificate fingerprint); then it verifies the claims that need it
+ * with a TLS handshake (sd.c), and lists verified peers only.  The peer
+ * table (common/sdpeers.c) is
  * guarded by a mutex: the sweeper writes it, HTTP threads read it.
  */
 #pragma once
