@@ -489,10 +489,12 @@ def test_real_prometheus_finds_and_scrapes_every_member(fleet3, tmp_path):
             assert r.json["metrics"]["allow_from"] == [f"{fleet3.host_ip}/32"], (m, p.stdout)
         m1.https("PATCH", "/api/v1/modules/stewardd/settings",
                  {"discovery:sd_peers": True, "discovery:sd_interval": 2})
-        # Someone else on the bridge answers discovery too: listed by m1,
-        # dropped by the relabel rule that keeps the fingerprints we know.
+        # Someone else on the bridge answers discovery too, with a
+        # certificate of its own: verified, so listed by m1, and dropped by
+        # the relabel rule that keeps the fingerprints we know.
         ns, intruder_ip = fleet3.add_ns("intruder")
-        intruder = FakePeer(ns, 660, "intruder", "SHA256:" + "ee" * 32, 660, bind="0.0.0.0")
+        cert, key, fp = make_cert(tmp_path, "intruder")
+        intruder = FakePeer(ns, 660, "intruder", fp, 660, bind="0.0.0.0", cert=cert, key=key)
         undo.callback(intruder.stop)
         wait_for(lambda: len(m1.https("GET", "/api/v1/sd").json) == 4,
                  "the three members and the intruder listed")
