@@ -1188,7 +1188,12 @@ static void h_sd(const struct api_request *req, char **p, struct api_response *r
                 api_error(resp, 404, "not_found", NULL, "service discovery is not served here");
                 return;
         }
-        ok(resp, sd_targets(req->conn_fd));
+        /* No version for a caller let in by address alone (or any other
+         * way than a credential). */
+        bool anonymous = !req->auth || !(STREQ(req->auth, "token") || STREQ(req->auth, "cookie") ||
+                                         STREQ(req->auth, "peer"));
+
+        ok(resp, sd_targets(req->conn_fd, anonymous));
 }
 
 static void h_openapi(const struct api_request *req, char **p, struct api_response *resp) {

@@ -128,8 +128,10 @@ void api_set_openapi(const char *doc, size_t len);
 
 /* GET /api/v1/sd: the target groups for a request that came on the
  * connection conn_fd (-1: none known), as a new JSON array (NULL: out of
- * memory).  Set by the front (sd.c); until then the route answers 404. */
-typedef json_t *(*api_sd_fn)(int conn_fd);
+ * memory); anonymous: the caller holds no token (a network of
+ * metrics:allow_from), whose groups carry no version label.  Set by the
+ * front (sd.c); until then the route answers 404. */
+typedef json_t *(*api_sd_fn)(int conn_fd, bool anonymous);
 void api_set_sd(api_sd_fn fn);
 
 /* Fills resp with the error contract's body. */

@@ -8,6 +8,18 @@
  * A request over the unix socket gets the first TCP listener's address
  * (loopback for a wildcard one).
  *
+ * A candidate counts only once verified (sdpeers.h): after the answers are
+ * collected, the sweeper opens a TLS connection (GnuTLS, non-blocking) to
+ * each candidate that needs it, at most SD_VERIFY_PARALLEL at a time and
+ * SD_VERIFY_MAX per sweep (a flood of claims cannot make it do unbounded
+ * work), each given SD_VERIFY_MS; the handshake must complete (the server
+ * proves it holds the certificate's key: TLS 1.3 CertificateVerify, or the
+ * signed key exchange of TLS 1.2) and the certificate's SHA-256 must be the
+ * claimed fingerprint.  Nothing is sent after the handshake; the connection
+ * is closed.  The certificate is not checked against any authority: a
+ * verified fingerprint is a proven one, not a trusted one.  Listed peers due
+ * for re-verification are checked before new identities.
+ *
  * The sweeper owns its sockets for one sweep at a time (opened, used,
  * closed); the stop eventfd is polled together with them, so sd_stop()
  * returns promptly even in the middle of a sweep.  It logs only a change of
@@ -16,7 +28,9 @@
  */
 #include "sd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -40,6 +54,9 @@
 #define SD_COLLECT_MS    1000 /* how long a sweep waits for answers */
 #define SD_TICK_MS       1000 /* how often the settings are read */
 #define SD_BATCH         64   /* datagrams read per socket per wake-up */
+#define SD_VERIFY_MAX      32   /* TLS verifications per sweep */
+#define SD_VERIFY_PARALLEL 4    /* of those, in flight at once */
+#define SD_VERIFY_MS       2000 /* for one: connect and handshake */
 
 static struct {
         pthread_t thread;
@@ -86,7 +103,7 @@ static int self_target(int conn_fd, char *dst, size_t cap) {
         return sd_target_format((struct sockaddr *)&local, port_of(&local), dst, cap);
 }
 
-json_t *sd_targets_json(int conn_fd) {
+json_t *sd_targets_json(int conn_fd, bool anonymous) {
         char target[SD_TARGET_MAX], name[256] = "", host[DISCOVERY_HOST_MAX + 1];
         json_t *list = json_array(), *self;
         int r;
@@ -96,14 +113,15 @@ json_t *sd_targets_json(int conn_fd) {
         (void)gethostname(name, sizeof name - 1);
         discovery_host_sanitize(name, host);
         if (self_target(conn_fd, target, sizeof target) >= 0) {
-                self = sd_group_json(target, host, S.fingerprint, STEWARD_VERSION, "self");
+                self = sd_group_json(target, host, S.fingerprint,
+                                     anonymous ? NULL : STEWARD_VERSION, "self");
                 if (json_array_append_new(list, self) < 0) {
                         json_decref(list);
                         return NULL;
                 }
         }
         pthread_mutex_lock(&S.lock);
-        r = sd_peers_append_json(&S.peers, list);
+        r = sd_peers_append_json(&S.peers, list, anonymous);
         pthread_mutex_unlock(&S.lock);
         if (r < 0) {
                 json_decref(list);
@@ -152,7 +170,10 @@ static void receive(int fd, const uint8_t nonce[DISCOVERY_NONCE_LEN], struct sd_
                 if (rank < 0 || rank == 2 ||
                     sd_target_format((struct sockaddr *)&src, a.port, target, sizeof target) < 0)
                         continue;
-                (void)sd_peers_found(found, &a, target, rank); /* full: the rest is ignored */
+                /* Full, or its source's quota used: ignored (a listed peer's
+                 * answer displaces an unknown candidate).  S.peers is read
+                 * without the lock: this thread is its only writer. */
+                (void)sd_peers_found_known(found, &S.peers, &a, target, rank);
         }
 }
 
@@ -199,6 +220,211 @@ static bool collect(const int fds[2], const uint8_t nonce[DISCOVERY_NONCE_LEN],
         }
 }
 
+/* --- verifying candidates --- */
+
+/* target, as sd_target_format() writes it, as a socket address. */
+static int target_sockaddr(const char *target, struct sockaddr_storage *ss, socklen_t *len) {
+        const char *colon = strrchr(target, ':'), *a = target;
+        char addr[INET6_ADDRSTRLEN];
+        unsigned port = 0;
+        size_t n;
+
+        if (!colon || colon[1] == '\0' || strlen(colon + 1) > 5)
+                return -EINVAL;
+        for (const char *c = colon + 1; *c; c++) {
+                if (*c < '0' || *c > '9')
+                        return -EINVAL;
+                port = port * 10 + (unsigned)(*c - '0');
+        }
+        n = (size_t)(colon - target);
+        if (target[0] == '[') {
+                if (n < 3 || target[n - 1] != ']')
+                        return -EINVAL;
+                a++;
+                n -= 2;
+        }
+        if (port == 0 || port > 65535 || n == 0 || n >= sizeof addr)
+                return -EINVAL;
+        memcpy(addr, a, n);
+        addr[n] = '\0';
+        memset(ss, 0, sizeof *ss);
+        if (target[0] == '[') {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons((uint16_t)port);
+                *len = sizeof *s6;
+                return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1 ? 0 : -EINVAL;
+        }
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *len = sizeof *s4;
+        return inet_pton(AF_INET, addr, &s4->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+/* One verification in flight; fd -1 when the slot is free. */
+struct check {
+        int fd;
+        gnutls_session_t s;
+        struct sd_peer *c;
+        uint64_t deadline;
+        bool connected;
+};
+
+static void check_end(struct check *k, enum sd_check result) {
+        k->c->check = result;
+        if (k->s)
+                gnutls_deinit(k->s);
+        close(k->fd);
+        *k = (struct check){.fd = -1};
+}
+
+/* Whether the server's certificate's SHA-256 is the claimed fingerprint. */
+static bool fingerprint_matches(gnutls_session_t s, const char *want) {
+        static const char hex[] = "0123456789abcdef";
+        char fp[DISCOVERY_FINGERPRINT_LEN + 1] = "SHA256:";
+        unsigned n = 0;
+        const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+        uint8_t md[32];
+        size_t md_len = sizeof md;
+
+        if (!certs || n == 0 ||
+            gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], md, &md_len) < 0 || md_len != 32 ||
+            DISCOVERY_FINGERPRINT_LEN != 7 + 64)
+                return false;
+        for (size_t i = 0; i < md_len; i++) {
+                fp[7 + 2 * i] = hex[md[i] >> 4];
+                fp[8 + 2 * i] = hex[md[i] & 15];
+        }
+        fp[DISCOVERY_FINGERPRINT_LEN] = '\0';
+        return STREQ(fp, want);
+}
+
+/* Starts verifying c in the free slot k.  A target that cannot be reached
+ * is refused; a local failure (no descriptor, no memory) leaves c
+ * unchecked. */
+static void check_start(struct check *k, struct sd_peer *c,
+                        gnutls_certificate_credentials_t cred) {
+        struct sockaddr_storage ss;
+        socklen_t len = 0;
+        int fd;
+
+        c->check = SD_UNCHECKED;
+        if (target_sockaddr(c->target, &ss, &len) < 0) {
+                c->check = SD_REFUSED;
+                return;
+        }
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+                c->check = SD_REFUSED;
+                close(fd);
+                return;
+        }
+        *k = (struct check){.fd = fd, .c = c, .deadline = now_usec() + SD_VERIFY_MS * 1000ull};
+        if (gnutls_init(&k->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
+                k->s = NULL;
+                check_end(k, SD_UNCHECKED);
+                return;
+        }
+        if (gnutls_set_default_priority(k->s) < 0 ||
+            gnutls_credentials_set(k->s, GNUTLS_CRD_CERTIFICATE, cred) < 0) {
+                check_end(k, SD_UNCHECKED);
+                return;
+        }
+        gnutls_transport_set_int(k->s, fd);
+}
+
+static short check_events(const struct check *k) {
+        if (k->fd < 0)
+                return 0;
+        if (!k->connected)
+                return POLLOUT;
+        return gnutls_record_get_direction(k->s) ? POLLOUT : POLLIN;
+}
+
+/* One step of k's connection or handshake, once poll() says it may go on. */
+static void check_step(struct check *k) {
+        int err = 0, r;
+        socklen_t l = sizeof err;
+
+        if (!k->connected) {
+                if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err != 0) {
+                        check_end(k, SD_REFUSED);
+                        return;
+                }
+                k->connected = true;
+        }
+        r = gnutls_handshake(k->s);
+        if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+                return;
+        /* Nothing sent after the handshake: closed as it completes. */
+        check_end(k, r == 0 && fingerprint_matches(k->s, k->c->fingerprint) ? SD_VERIFIED
+                                                                             : SD_REFUSED);
+}
+
+/* The candidates of found that need a verification, listed peers first, at
+ * most SD_VERIFY_MAX; how many. */
+static size_t checks_due(struct sd_peers *found, struct sd_peer *todo[SD_VERIFY_MAX]) {
+        size_t n = 0;
+
+        for (int want = SD_CHECK_LISTED; want <= SD_CHECK_NEW; want++)
+                for (size_t i = 0; i < found->n && n < SD_VERIFY_MAX; i++)
+                        if (sd_peers_needs_check(&S.peers, &found->p[i]) == want)
+                                todo[n++] = &found->p[i];
+        return n;
+}
+
+/* Verifies the candidates of found that need it (see the top); false when
+ * stopped meanwhile. */
+static bool verify(struct sd_peers *found) {
+        gnutls_certificate_credentials_t cred;
+        struct sd_peer *todo[SD_VERIFY_MAX];
+        struct check k[SD_VERIFY_PARALLEL];
+        size_t n = checks_due(found, todo), next = 0;
+        bool going = true;
+
+        if (n == 0 || gnutls_certificate_allocate_credentials(&cred) < 0)
+                return true; /* unchecked: not listed, a listed peer kept */
+        for (size_t i = 0; i < SD_VERIFY_PARALLEL; i++)
+                k[i] = (struct check){.fd = -1};
+        for (;;) {
+                struct pollfd p[1 + SD_VERIFY_PARALLEL] = {{.fd = S.stop_fd, .events = POLLIN}};
+                uint64_t now = now_usec(), first = UINT64_MAX;
+                int r;
+
+                for (size_t i = 0; i < SD_VERIFY_PARALLEL; i++) {
+                        if (k[i].fd >= 0 && now >= k[i].deadline)
+                                check_end(&k[i], SD_REFUSED);
+                        while (k[i].fd < 0 && next < n)
+                                check_start(&k[i], todo[next++], cred);
+                        p[1 + i] = (struct pollfd){.fd = k[i].fd, .events = check_events(&k[i])};
+                        if (k[i].fd >= 0 && k[i].deadline < first)
+                                first = k[i].deadline;
+                }
+                if (first == UINT64_MAX)
+                        break;
+                r = poll(p, 1 + SD_VERIFY_PARALLEL, (int)((first - now + 999) / 1000));
+                if (r < 0 && errno != EINTR)
+                        break;
+                if (r > 0 && p[0].revents) {
+                        going = false;
+                        break;
+                }
+                for (size_t i = 0; r > 0 && i < SD_VERIFY_PARALLEL; i++)
+                        if (k[i].fd >= 0 && p[1 + i].revents)
+                                check_step(&k[i]);
+        }
+        for (size_t i = 0; i < SD_VERIFY_PARALLEL; i++)
+                if (k[i].fd >= 0)
+                        check_end(&k[i], SD_UNCHECKED);
+        gnutls_certificate_free_credentials(cred);
+        return going;
+}
+
 /* One sweep, merged into the table; false when stopped meanwhile. */
 static bool sweep(void) {
         struct discovery_request req = {.size = DISCOVERY_REQUEST_MIN};
@@ -229,6 +455,8 @@ static bool sweep(void) {
         for (size_t i = 0; i < 2; i++)
                 if (fds[i] >= 0)
                         close(fds[i]);
+        if (going)
+                going = verify(&found);
         if (going) {
                 pthread_mutex_lock(&S.lock);
                 r = sd_peers_merge(&S.peers, &found);

@@ -10,12 +10,15 @@
  * loopback) from UDP sockets of its own, never the responder's, to the port
  * this server answers discovery on (660 when it answers none), and keeps for
  * one second every answer that carries its nonce, except this server's own
- * (same certificate fingerprint).  The peer table (common/sdpeers.c) is
+ * (same certificate fingerprint); then it verifies the claims that need it
+ * with a TLS handshake (sd.c), and lists verified peers only.  The peer
+ * table (common/sdpeers.c) is
  * guarded by a mutex: the sweeper writes it, HTTP threads read it.
  */
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +35,10 @@ int sd_start(const struct listener *ls, size_t n, uint16_t udp_port, const char 
 void sd_stop(void);
 
 /* GET /api/v1/sd's answer for a request that came on the connection
- * conn_fd, as a new JSON array; NULL on allocation failure. */
-json_t *sd_targets_json(int conn_fd);
+ * conn_fd, as a new JSON array; NULL on allocation failure.  For an
+ * anonymous caller (no token: a network of metrics:allow_from) no group has
+ * the __meta_steward_version label. */
+json_t *sd_targets_json(int conn_fd, bool anonymous);
 
 /* For stewardd's full status, as a new JSON object: {"peers" (listed now),
  * "sweeps" (since the front started), "sweeps_unsent" (of those, the ones

@@ -81,12 +81,17 @@ def test_who_may_read(make_daemon):
     tok = monitor_token(d)
     r = d.https("GET", "/api/v1/sd", token=tok)
     assert r.status == 200 and r.json[0]["labels"]["__meta_steward_source"] == "self"
+    assert r.json[0]["labels"]["__meta_steward_version"] == "0.1.0"
     assert d.https("GET", "/metrics", token=tok).status == 200
     # A network in metrics:allow_from reads both without a token...
     admin_patch(d, {"metrics:allow_from": ["127.0.0.0/8"]})
     r = d.https("GET", "/api/v1/sd", token=False)
     assert r.status == 200, r
     assert r.json[0]["targets"] == [f"127.0.0.1:{d.port}"]
+    # ...without the version (a token holder's answer has it).
+    assert "__meta_steward_version" not in r.json[0]["labels"], r.json
+    assert d.https("GET", "/api/v1/sd", token=tok).json[0]["labels"][
+        "__meta_steward_version"] == "0.1.0"
     assert d.https("GET", "/metrics", token=False).status == 200
     # ...and nothing else.
     for path in ("/api/v1/modules", "/api/v1/whoami", "/api/v1/sd/x", "/api/v1/audit"):
@@ -134,16 +139,50 @@ def lo_ns():
 
 # A discovery responder that is not stewardd: answers every request with the
 # fields given, and with a second answer whose nonce is wrong (never to be
-# counted).  Prints "ready" once bound.
+# counted); with a certificate and key, serves TLS on bind:tcp_port (each
+# handshake completed, then closed).  Extra modes, each answer sent before
+# the honest one:
+#   hijack:ADDR:PORT:CERT:KEY  also answers from ADDR with the same host and
+#     fingerprint but port PORT, where it serves TLS with another certificate;
+#   flood:ADDR:N  also sends, from ADDR, N answers of N made-up identities.
+# Prints "ready" once bound.
 FAKE_PEER = r"""
-import socket, struct, sys
+import os, socket, ssl, struct, sys, threading, time
 port, host, fp, tcp_port = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-bind = sys.argv[5]
-def answer(nonce, host):
+bind, cert, key, mode = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
+def answer(nonce, host, fp=fp, tcp_port=tcp_port):
     f = b""
     for t, v in ((1, host), (2, "9.9.9"), (3, fp)):
         f += bytes([t, len(v)]) + v.encode()
     return b"STWD" + bytes([1, 2]) + struct.pack(">H", 0) + nonce + struct.pack(">H", tcp_port) + f
+def tls_server(addr, port, cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ls = socket.create_server((addr, port))
+    def serve():
+        while True:
+            c, _ = ls.accept()
+            c.settimeout(3)
+            try:
+                with ctx.wrap_socket(c, server_side=True) as t:
+                    t.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                c.close()
+    threading.Thread(target=serve, daemon=True).start()
+if cert != "-":
+    tls_server(bind, tcp_port, cert, key)
+extra = None
+if mode.startswith("hijack:"):
+    _, addr, hport, hcert, hkey = mode.split(":")
+    tls_server(addr, int(hport), hcert, hkey)
+    extra = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    extra.bind((addr, 0))
+elif mode.startswith("flood:"):
+    _, addr, count = mode.split(":")
+    extra = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    extra.bind((addr, 0))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((bind, port))
 print("ready", flush=True)
@@ -151,15 +190,37 @@ while True:
     data, src = s.recvfrom(2048)
     if len(data) < 512 or data[:4] != b"STWD" or data[5] != 1:
         continue
+    nonce = data[8:24]
     s.sendto(answer(bytes(16), "forged"), src)
-    s.sendto(answer(data[8:24], host), src)
+    if mode.startswith("hijack:"):
+        extra.sendto(answer(nonce, host, tcp_port=int(hport)), src)
+    elif mode.startswith("flood:"):
+        for i in range(int(count)):
+            extra.sendto(answer(nonce, f"flood{i}", "SHA256:" + os.urandom(32).hex(),
+                                tcp_port=20000 + i), src)
+            if i % 100 == 99:
+                time.sleep(0.01)  # a pace the receive buffer keeps up with
+    s.sendto(answer(nonce, host), src)
 """
 
 
+def make_cert(tmp_path, name):
+    """A self-signed certificate and key in tmp_path; (cert, key, fingerprint)."""
+    import hashlib
+    import ssl
+    cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    return cert, key, "SHA256:" + hashlib.sha256(der).hexdigest()
+
+
 class FakePeer:
-    def __init__(self, ns, port, host, fp, tcp_port, bind="127.0.0.1"):
+    def __init__(self, ns, port, host, fp, tcp_port, bind="127.0.0.1", cert="-", key="-",
+                 mode="-"):
         self.p = subprocess.Popen(in_ns(ns)([sys.executable, "-c", FAKE_PEER, port, host, fp,
-                                             tcp_port, bind]),
+                                             tcp_port, bind, cert, key, mode]),
                                   stdout=subprocess.PIPE, text=True)
         assert self.p.stdout.readline().strip() == "ready"
 
@@ -198,11 +259,11 @@ def wait_for(pred, what, timeout=20):
 
 
 @pytest.mark.namespaces
-def test_sweep_finds_a_peer_and_forgets_it(make_daemon, lo_ns):
+def test_sweep_finds_a_peer_and_forgets_it(make_daemon, lo_ns, tmp_path):
     # No --udp: this daemon answers no discovery, so its sweep asks port 660,
     # where the fake peer listens (inside the namespace: nothing on the host).
-    fp = "SHA256:" + "ab" * 32
-    peer = FakePeer(lo_ns, 660, "fake1", fp, 8443)
+    cert, key, fp = make_cert(tmp_path, "fake1")
+    peer = FakePeer(lo_ns, 660, "fake1", fp, 8443, cert=cert, key=key)
     try:
         d = make_daemon(config_text="discovery:sd_peers = yes\ndiscovery:sd_interval = 2\n",
                         start=False, wrap=in_ns(lo_ns))
@@ -231,6 +292,59 @@ def test_sweep_finds_a_peer_and_forgets_it(make_daemon, lo_ns):
         t0 = time.monotonic()
         wait_for(lambda: len(sd(d)) == 1, "a silent peer expires", timeout=20)
         assert time.monotonic() - t0 >= 2 * 2 - 1  # not at the first missed sweep
+        d.check_clean_exit()
+    finally:
+        peer.stop()
+
+
+def sd_peers_after_sweeps(d, sweeps):
+    """The peers listed after `sweeps` more sweeps have ended."""
+    def count():
+        return d.unix("GET", "/api/v1/modules/stewardd?full=1").json["service_discovery"][
+            "sweeps"]
+    start = count()
+    wait_for(lambda: count() >= start + sweeps + 1, f"{sweeps} more sweeps", timeout=60)
+    return peers_of(sd(d))
+
+
+@pytest.mark.namespaces
+def test_copied_identity_is_not_listed(make_daemon, lo_ns, tmp_path):
+    # A real peer at 127.0.0.1:8443 and, answering first, a copy of its
+    # identity (fingerprint and host name) from 127.0.0.2 whose TLS server
+    # has another certificate: only the real one is listed, at its address.
+    cert, key, fp = make_cert(tmp_path, "real")
+    other_cert, other_key, _ = make_cert(tmp_path, "copy")
+    peer = FakePeer(lo_ns, 660, "real", fp, 8443, cert=cert, key=key,
+                    mode=f"hijack:127.0.0.2:8444:{other_cert}:{other_key}")
+    try:
+        d = make_daemon(config_text="discovery:sd_peers = yes\ndiscovery:sd_interval = 2\n",
+                        start=False, wrap=in_ns(lo_ns))
+        wait_listening(d.start(wait=False))
+        wait_for(lambda: peers_of(sd(d)), "the real peer is listed")
+        for _ in range(2):
+            peers = sd_peers_after_sweeps(d, 1)
+            assert [(p["targets"], p["labels"]["__meta_steward_fingerprint"]) for p in peers] \
+                == [(["127.0.0.1:8443"], fp)], peers
+        d.check_clean_exit()
+    finally:
+        peer.stop()
+
+
+@pytest.mark.namespaces
+def test_flood_of_identities_does_not_evict(make_daemon, lo_ns, tmp_path):
+    # 1,100 made-up identities from 127.0.0.3 before every honest answer: the
+    # real peer stays listed past SD_PEER_MISSES sweeps, the flood never is.
+    cert, key, fp = make_cert(tmp_path, "real")
+    peer = FakePeer(lo_ns, 660, "real", fp, 8443, cert=cert, key=key,
+                    mode="flood:127.0.0.3:1100")
+    try:
+        d = make_daemon(config_text="discovery:sd_peers = yes\ndiscovery:sd_interval = 2\n",
+                        start=False, wrap=in_ns(lo_ns))
+        wait_listening(d.start(wait=False))
+        wait_for(lambda: peers_of(sd(d)), "the real peer is listed")
+        peers = sd_peers_after_sweeps(d, 4)
+        assert [(p["targets"], p["labels"]["__meta_steward_host"]) for p in peers] \
+            == [(["127.0.0.1:8443"], "real")], peers
         d.check_clean_exit()
     finally:
         peer.stop()
@@ -375,10 +489,12 @@ def test_real_prometheus_finds_and_scrapes_every_member(fleet3, tmp_path):
             assert r.json["metrics"]["allow_from"] == [f"{fleet3.host_ip}/32"], (m, p.stdout)
         m1.https("PATCH", "/api/v1/modules/stewardd/settings",
                  {"discovery:sd_peers": True, "discovery:sd_interval": 2})
-        # Someone else on the bridge answers discovery too: listed by m1,
-        # dropped by the relabel rule that keeps the fingerprints we know.
+        # Someone else on the bridge answers discovery too, with a
+        # certificate of its own: verified, so listed by m1, and dropped by
+        # the relabel rule that keeps the fingerprints we know.
         ns, intruder_ip = fleet3.add_ns("intruder")
-        intruder = FakePeer(ns, 660, "intruder", "SHA256:" + "ee" * 32, 660, bind="0.0.0.0")
+        cert, key, fp = make_cert(tmp_path, "intruder")
+        intruder = FakePeer(ns, 660, "intruder", fp, 660, bind="0.0.0.0", cert=cert, key=key)
         undo.callback(intruder.stop)
         wait_for(lambda: len(m1.https("GET", "/api/v1/sd").json) == 4,
                  "the three members and the intruder listed")
