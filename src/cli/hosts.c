@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "hosts.h"
+#include "util.h"
 
 struct group {
         const char *name, *body;
@@ -74,22 +75,6 @@ static bool view_is(const char *s, size_t n, const char *word) {
         return strlen(word) == n && memcmp(s, word, n) == 0;
 }
 
-static int parse_port(const char *s, size_t n, unsigned *ret) {
-        unsigned v = 0;
-
-        if (n == 0 || n > 5 || s[0] == '0')
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                v = v * 10 + (unsigned)(s[i] - '0');
-        }
-        if (v == 0 || v > 65535)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 /* An IP literal in its one canonical spelling (in place), so that one
  * address is one key (one pin, one session).  IPv4 only as four decimal
  * numbers: the short, hex and octal forms libc and libcurl also accept
@@ -123,7 +108,7 @@ static int canonical_address(char lower[static 254], bool v6) {
 int host_key(const char *s, size_t n, struct host_entry *ret) {
         const char *host = s, *colon = memchr(s, ':', n);
         size_t host_n = n;
-        unsigned port = HOSTS_DEFAULT_PORT;
+        uint16_t port = HOSTS_DEFAULT_PORT;
         bool v6 = false;
         char lower[254];
 
@@ -137,12 +122,12 @@ int host_key(const char *s, size_t n, struct host_entry *ret) {
                 v6 = true;
                 if ((size_t)(end - s) + 1 < n) {
                         if (end[1] != ':' ||
-                            parse_port(end + 2, n - (size_t)(end - s) - 2, &port) < 0)
+                            port_parse(end + 2, n - (size_t)(end - s) - 2, &port) < 0)
                                 return -EINVAL;
                 }
         } else if (colon && !memchr(colon + 1, ':', n - (size_t)(colon - s) - 1)) {
                 host_n = (size_t)(colon - s);
-                if (parse_port(colon + 1, n - host_n - 1, &port) < 0)
+                if (port_parse(colon + 1, n - host_n - 1, &port) < 0)
                         return -EINVAL;
         } else
                 v6 = colon != NULL;

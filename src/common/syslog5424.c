@@ -237,24 +237,6 @@ int syslog_facility_number(unsigned index) {
         return index < ELEMENTSOF(numbers) ? numbers[index] : SYSLOG_FACILITY_DEF;
 }
 
-/* "PORT" after the address: 1..65535, digits only, no leading zero. */
-static int parse_port(const char *s, uint16_t *ret) {
-        unsigned v = 0;
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 5 || s[0] == '0')
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                v = v * 10 + (unsigned)(s[i] - '0');
-        }
-        if (v == 0 || v > 65535)
-                return -EINVAL;
-        *ret = (uint16_t)v;
-        return 0;
-}
-
 /* Refuses what cannot name one receiver: the unspecified address
  * (0.0.0.0, ::), IPv4 broadcast (255.255.255.255) and multicast
  * (224.0.0.0/4, ff00::/8), also as IPv4-mapped IPv6. */
@@ -298,7 +280,7 @@ int syslog_target_parse(const char *s, struct syslog_target *ret) {
                 return -EINVAL;
         rest = s + 6;
         colon = strrchr(rest, ':');
-        if (!colon || parse_port(colon + 1, &t.port) < 0)
+        if (!colon || port_parse(colon + 1, strlen(colon + 1), &t.port) < 0)
                 return -EINVAL;
         n = (size_t)(colon - rest);
         if (n >= 2 && rest[0] == '[' && rest[n - 1] == ']') {

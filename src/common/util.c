@@ -160,6 +160,22 @@ char *buf_steal(struct buf *b) {
         return p;
 }
 
+int port_parse(const char *s, size_t n, uint16_t *ret) {
+        unsigned v = 0;
+
+        if (n == 0 || n > 5 || s[0] == '0')
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned)(s[i] - '0');
+        }
+        if (v == 0 || v > 65535)
+                return -EINVAL;
+        *ret = (uint16_t)v;
+        return 0;
+}
+
 int read_regular_at(int dirfd, const char *name, int extra_flags, size_t max, char **ret,
                     size_t *ret_len, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;

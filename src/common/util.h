@@ -51,6 +51,9 @@ int safe_atou64(const char *s, uint64_t *ret);
  * -EINVAL.  Absent and repeated are the caller's to tell apart. */
 int flag_parse(const char *v, bool *ret);
 int safe_atoi64(const char *s, int64_t *ret);
+/* A TCP/UDP port written as n bytes of s: digits only, no leading zero,
+ * 1..65535; -EINVAL otherwise. */
+int port_parse(const char *s, size_t n, uint16_t *ret);
 int safe_atou(const char *s, unsigned *ret);
 /* Same on a length-delimited view. */
 int safe_atoi64_n(const char *s, size_t n, int64_t *ret);

@@ -36,18 +36,26 @@
 #include "sd.h"
 #include "util.h"
 
+/* The port a socket is bound to (0: none, or not an IP socket). */
+static uint16_t bound_port(int fd) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+                return 0;
+        if (ss.ss_family == AF_INET6)
+                return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (ss.ss_family == AF_INET)
+                return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        return 0;
+}
+
 /* The port of the first TCP listener: what discovery answers advertise. */
 static uint16_t tcp_port(const struct listener *ls, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                struct sockaddr_storage ss;
-                socklen_t len = sizeof ss;
-
-                if (ls[i].unix_socket || getsockname(ls[i].fd, (struct sockaddr *)&ss, &len) < 0)
-                        continue;
-                if (ss.ss_family == AF_INET6)
-                        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-                if (ss.ss_family == AF_INET)
-                        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+                uint16_t p = ls[i].unix_socket ? 0 : bound_port(ls[i].fd);
+                if (p)
+                        return p;
         }
         return 0;
 }
@@ -56,15 +64,9 @@ static uint16_t tcp_port(const struct listener *ls, size_t n) {
  * discovery sweep asks its peers, who are most likely configured alike. */
 static uint16_t udp_port(const struct udp_sockets *u) {
         for (size_t i = 0; i < u->n; i++) {
-                struct sockaddr_storage ss;
-                socklen_t len = sizeof ss;
-
-                if (getsockname(u->fds[i], (struct sockaddr *)&ss, &len) < 0)
-                        continue;
-                if (ss.ss_family == AF_INET6)
-                        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-                if (ss.ss_family == AF_INET)
-                        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+                uint16_t p = bound_port(u->fds[i]);
+                if (p)
+                        return p;
         }
         return 0;
 }

@@ -631,6 +631,17 @@ int audit_list(struct store *s, int64_t before_id, unsigned limit, const char *m
         return 0;
 }
 
+/* The records after after_id, in order, at most limit of them. */
+static int prepare_after(struct store *s, int64_t after_id, unsigned limit, sqlite3_stmt **ret) {
+        int r = sql_prepare(s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+                            ret);
+        if (r >= 0)
+                r = sql_bind_int64(*ret, 1, after_id);
+        if (r >= 0)
+                r = sql_bind_int64(*ret, 2, limit);
+        return r;
+}
+
 int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t **ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_json_ json_t *records = NULL;
@@ -639,12 +650,7 @@ int audit_list_after(struct store *s, int64_t after_id, unsigned limit, json_t *
 
         if (!s || !ret || after_id < 0 || limit < 1 || limit > AUDIT_LIST_MAX)
                 return -EINVAL;
-        r = sql_prepare(s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
-                        &st);
-        if (r >= 0)
-                r = sql_bind_int64(st, 1, after_id);
-        if (r >= 0)
-                r = sql_bind_int64(st, 2, limit);
+        r = prepare_after(s, after_id, limit, &st);
         if (r < 0)
                 return r;
         records = json_array();
@@ -677,12 +683,7 @@ int audit_each_after(struct store *s, int64_t after_id, unsigned limit, audit_br
 
         if (!s || !fn || after_id < 0 || limit < 1 || limit > AUDIT_LIST_MAX)
                 return -EINVAL;
-        r = sql_prepare(s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
-                        &st);
-        if (r >= 0)
-                r = sql_bind_int64(st, 1, after_id);
-        if (r >= 0)
-                r = sql_bind_int64(st, 2, limit);
+        r = prepare_after(s, after_id, limit, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
