@@ -476,23 +476,26 @@ static void forget_peers(void) {
 
 static void *sweeper(void *arg) {
         _cleanup_free_ struct steward_config *c = malloc(sizeof *c);
-        uint64_t next = 0;
+        uint64_t last = 0; /* the start of the last sweep; 0: none since turned on */
 
         (void)arg;
         if (!c)
                 return NULL;
         for (;;) {
-                uint64_t now = now_usec();
+                uint64_t now = now_usec(), next;
                 int wait_ms = SD_TICK_MS;
 
+                /* Read at every tick: a new interval counts from the last
+                 * sweep, not from when the old one would have ended. */
                 steward_config_get(c);
+                next = last + (uint64_t)c->sd_interval * 1000000u;
                 if (!c->sd_peers) {
                         forget_peers();
-                        next = 0;
-                } else if (now >= next) {
+                        last = 0;
+                } else if (last == 0 || now >= next) {
+                        last = now;
                         if (!sweep())
                                 break;
-                        next = now + (uint64_t)c->sd_interval * 1000000u;
                         continue;
                 } else if ((next - now) / 1000 < SD_TICK_MS)
                         wait_ms = (int)((next - now) / 1000) + 1;

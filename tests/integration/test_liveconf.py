@@ -186,6 +186,24 @@ def discovery_answers(d, n):
         c.close()
 
 
+def sd_sweeps(d):
+    return d.unix("GET", "/api/v1/modules/stewardd?full=1").json["service_discovery"]["sweeps"]
+
+
+def sd_sweeping(d):
+    """Whether the service discovery sweeps at all (within 2.5 s)."""
+    before = sd_sweeps(d)
+    time.sleep(2.5)
+    return sd_sweeps(d) > before
+
+
+def sd_sweeps_often(d):
+    """Whether two sweeps or more run within 5 s (the default interval is a minute)."""
+    before = sd_sweeps(d)
+    time.sleep(5)
+    return sd_sweeps(d) - before >= 2
+
+
 def events_status(d):
     conn = http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=10)
     try:
@@ -540,6 +558,8 @@ ROWS = {
     "stewardd:auth:throttle:block_seconds": (40, lambda d: failed_logins(d, 3), {"auth:throttle:block_after": 2}),
     "stewardd:discovery:enabled": (False, lambda d: discovery_answers(d, 1), {}),
     "stewardd:discovery:rate_per_source": (50, lambda d: discovery_answers(d, 8) >= 6, {}),
+    "stewardd:discovery:sd_peers": (True, sd_sweeping, {}),
+    "stewardd:discovery:sd_interval": (2, sd_sweeps_often, {"discovery:sd_peers": True}),
     "stewardd:metrics:allow_from": (
         ["127.0.0.1/32"], lambda d: d.https("GET", "/metrics", token=False).status, {}),
     "stewardd:limits:max_event_subscribers": (0, events_status, {}),
