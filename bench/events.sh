@@ -16,6 +16,7 @@ BUILD=${1:-build}
 N=${2:-1000}
 SAMPLES=${3:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 STEWARDD=$ROOT/$BUILD/stewardd
 PY=/usr/bin/python3
 [ -x "$STEWARDD" ] || { echo "no $STEWARDD: build it first (make build)" >&2; exit 1; }
@@ -52,7 +53,7 @@ done
 TOKEN=$(curl -sf --cacert "$W/tls/cert.pem" -H 'Content-Type: application/json' \
   -d "{\"bootstrap_token\": \"$(cat "$W/state/bootstrap-token")\"}" \
   https://127.0.0.1:"$SP"/api/v1/login | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-FRONT=$(awk '{print $1}' "/proc/$SPID/task/$SPID/children")
+FRONT=$(front_pid "$SPID")
 
 mem() { # "rss_kB pss_kB" of helper + front
   local r=0 p=0

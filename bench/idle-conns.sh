@@ -22,6 +22,7 @@ BASE=${3:-}
 MODES=${MODES:-idle events}
 TRANSPORT=${TRANSPORT:-tls}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 PY=/usr/bin/python3
 for b in "$BUILD" $BASE; do
   [ -x "$ROOT/$b/stewardd" ] || [ -x "$b/stewardd" ] ||
@@ -82,7 +83,7 @@ CONF
   token=$(curl -sf --cacert "$d/tls/cert.pem" -H 'Content-Type: application/json' \
     -d "{\"bootstrap_token\": \"$(cat "$d/state/bootstrap-token")\"}" \
     https://127.0.0.1:"$sp"/api/v1/login | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  FRONT=$(awk '{print $1}' "/proc/$SPID/task/$SPID/children")
+  FRONT=$(front_pid "$SPID")
   # Warm up: one connection's worth of every lazily made thing, then settle.
   curl -sf -o /dev/null --cacert "$d/tls/cert.pem" -H "Authorization: Bearer $token" \
     https://127.0.0.1:"$sp"/api/v1/whoami

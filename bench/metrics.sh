@@ -23,6 +23,7 @@ set -euo pipefail
 BUILD=${1:-build}
 N=${2:-200}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 STEWARDD=$ROOT/$BUILD/stewardd
 PY=/usr/bin/python3
 NODE_EXPORTER=$(command -v prometheus-node-exporter || command -v node_exporter || true)
@@ -65,7 +66,7 @@ ADMIN=$(curl -sf --cacert "$W/tls/cert.pem" -H 'Content-Type: application/json' 
 TOKEN=$(curl -sf --cacert "$W/tls/cert.pem" -H "Authorization: Bearer $ADMIN" \
   -H 'Content-Type: application/json' -d '{"name": "bench", "role": "monitor"}' \
   https://127.0.0.1:"$SP"/api/v1/tokens | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-FRONT=$(awk '{print $1}' "/proc/$SPID/task/$SPID/children")
+FRONT=$(front_pid "$SPID")
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # run_ns PID…: the run time of all their threads

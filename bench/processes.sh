@@ -21,6 +21,7 @@ BUILD=${1:-build}
 N=${2:-2000}
 DURATION=${3:-30}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 STEWARDD=$ROOT/$BUILD/stewardd
 STEWARD=$ROOT/$BUILD/steward
 PY=/usr/bin/python3
@@ -68,7 +69,7 @@ echo 'log_level = "warning"' > "$W/stewardd.conf"
 SPID=$!
 for _ in $(seq 200); do [ -S "$W/s.sock" ] && break; sleep 0.05; done
 sleep 2
-FRONT=$(awk '{print $1}' "/proc/$SPID/task/$SPID/children")
+FRONT=$(front_pid "$SPID")
 API="curl -sf --unix-socket $W/s.sock"
 
 # The front's threads by name ("sampler": the kit's sampler thread, which

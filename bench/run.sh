@@ -11,6 +11,7 @@ set -euo pipefail
 BUILD=${1:-build}
 SECS=${2:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 STEWARDD=$ROOT/$BUILD/stewardd
 PY=/usr/bin/python3
 W=$(mktemp -d /tmp/steward-bench.XXXXXX)
@@ -53,7 +54,7 @@ restart_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 curl -sf --cacert $W/tls/cert.pem -H "Authorization: Bearer $TOKEN" \
   https://127.0.0.1:$SP/api/v1/whoami -o $W/whoami.json
 # The daemon is two processes: the root helper and the unprivileged front.
-FRONT=$(cat /proc/$SPID/task/$SPID/children | awk '{print $1}')
+FRONT=$(front_pid "$SPID")
 
 BODY=$(cat $W/whoami.json)
 mkdir -p $W/nginx

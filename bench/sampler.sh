@@ -16,6 +16,7 @@ set -euo pipefail
 BUILD=${1:-build}
 DURATION=${2:-600}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 STEWARDD=$ROOT/$BUILD/stewardd
 PY=/usr/bin/python3
 [ -x "$STEWARDD" ] || { echo "no $STEWARDD: build it first (make build)" >&2; exit 1; }
@@ -36,7 +37,7 @@ echo 'log_level = "warning"' > "$W/stewardd.conf"
   --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
 SPID=$!
 sleep 5 # start-up (key generation) is not the sampler's cost
-FRONT=$(awk '{print $1}' "/proc/$SPID/task/$SPID/children")
+FRONT=$(front_pid "$SPID")
 
 # "name ns" for every thread of the front, plus "front" and "helper" totals.
 snapshot() {
