@@ -303,10 +303,11 @@ int cli_get_json(struct cli *c, const char *target) {
         status = cli_get_raw(c, target, &resp, &resp_len);
         if (status < 0)
                 return (int)status;
-        if (resp_len > 0 && resp[0] == '{')
-                return fwrite(resp, 1, resp_len, stdout) == resp_len && putchar('\n') != EOF
-                               ? 0
-                               : -EIO;
+        if (resp_len > 0 && resp[0] == '{') {
+                if (fwrite(resp, 1, resp_len, stdout) != resp_len || putchar('\n') == EOF)
+                        return -EIO;
+                return 0;
+        }
         fprintf(stderr, "steward: %s: the answer to GET %s is not a JSON object (HTTP %ld)\n",
                 c->where, target, status);
         return -EBADMSG;
