@@ -549,6 +549,47 @@ def test_restart_shows_in_events(systemd_ct):
     assert len(seen) <= 4, seen
 
 
+@ct
+def test_events_survive_a_restart_of_the_system_bus(systemd_ct):
+    """dbus-daemon restarted: the front's services thread connects again, says
+    "reloaded" (what changed in between was not heard), and a unit's restart
+    after it is an event again."""
+    c = systemd_ct
+    q, stop = queue.Queue(), threading.Event()
+    threading.Thread(target=read_events, args=(c, "services", q, stop, c.token("monitor")),
+                     daemon=True).start()
+    time.sleep(1)
+    c.run("systemctl", "restart", "dbus.service")
+    try:
+        seen_reload = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not seen_reload:
+            try:
+                ev, data = q.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen_reload = ev == "services" and data.get("manager") == "reloaded"
+        assert seen_reload, "no reloaded event after the bus came back"
+        c.run("systemctl", "restart", LOGGER)
+        seen = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                ev, data = q.get(timeout=1)
+            except queue.Empty:
+                continue
+            if data.get("name") == LOGGER:
+                seen.append(data)
+                if data.get("active_state") == "active" and data.get("job_result") == "done":
+                    break
+        assert seen and seen[-1]["active_state"] == "active", seen
+        # and the API still reaches systemd
+        r = c.https("GET", f"/api/v1/services/{LOGGER}", token="monitor")
+        assert r.status == 200 and r.json["service"]["active_state"] == "active", r
+    finally:
+        stop.set()
+
+
 # ---- the issue's "done when" --------------------------------------------------
 
 @ct

@@ -20,16 +20,22 @@
  * in between.
  *
  * The loop waits at most 50 ms on the bus, so a detach is seen within that
- * time.  Where systemd does not run, no thread is started.
+ * time.  Where systemd does not run, no thread is started.  When the bus
+ * connection ends (dbus-daemon restarted) the thread connects again, with
+ * back-off, and publishes {"manager": "reloaded"} once it had been
+ * subscribed: what changed in between was not heard, and clients treat a
+ * reload as "list again".
  */
 #include "modules/services/svcevents.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "modules/services/unitname.h"
 #include "modules/services/units.h"
@@ -37,6 +43,11 @@
 
 #define PENDING_MAX 256
 #define WAIT_USEC   (50 * 1000ULL)
+/* After the bus connection ends (dbus-daemon restarted), the next attempt
+ * waits 0.5 s, doubling up to 30 s; a connection that lasted longer than
+ * that starts again from 0.5 s. */
+#define RECONNECT_MIN_USEC (500 * 1000ULL)
+#define RECONNECT_MAX_USEC (30 * 1000 * 1000ULL)
 
 struct pending {
         char name[UNIT_NAME_MAX + 1];
@@ -130,19 +141,22 @@ static int on_files_changed(sd_bus_message *m, void *data, sd_bus_error *e) {
         return 0;
 }
 
+static void publish_manager(const char *what) {
+        json_t *o = json_pack("{s:s}", "manager", what);
+        if (o && hub)
+                hub->publish("services", o);
+        json_decref(o);
+}
+
 static int on_reloading(sd_bus_message *m, void *data, sd_bus_error *e) {
         int active;
-        json_t *o;
 
         (void)data;
         (void)e;
         units_file_states_changed();
         if (sd_bus_message_read(m, "b", &active) < 0)
                 return 0;
-        o = json_pack("{s:s}", "manager", active ? "reloading" : "reloaded");
-        if (o && hub)
-                hub->publish("services", o);
-        json_decref(o);
+        publish_manager(active ? "reloading" : "reloaded");
         return 0;
 }
 
@@ -168,31 +182,67 @@ static int subscribe(sd_bus *bus) {
         return r;
 }
 
-static void *events_main(void *arg) {
-        sd_bus *bus = NULL;
+/* Sleeps usec, or less when a detach comes. */
+static void nap(uint64_t usec) {
+        for (uint64_t slept = 0; slept < usec && !atomic_load(&stopping); slept += WAIT_USEC)
+                (void)usleep(WAIT_USEC);
+}
 
-        (void)arg;
-        if (sd_bus_open_system(&bus) < 0 || subscribe(bus) < 0) {
-                sd_bus_flush_close_unref(bus);
-                return NULL;
-        }
+/* One connection's life: subscribe, then hand signals on until a detach
+ * (returns 0) or until the bus fails (-errno: dbus-daemon restarted or went
+ * away).  *subscribed says whether Subscribe was reached.  resumed: an
+ * earlier connection was subscribed, so changes may have been missed. */
+static int serve(bool resumed, bool *subscribed) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r = sd_bus_open_system(&bus);
+
+        *subscribed = false;
+        if (r < 0 || (r = subscribe(bus)) < 0)
+                return r;
+        *subscribed = true;
         /* From here on a change of unit files is heard of: listings may
          * keep their states. */
         units_file_states_watch(true);
         units_file_states_warm(bus);
+        if (resumed)
+                publish_manager("reloaded");
         while (!atomic_load(&stopping)) {
-                int r = sd_bus_process(bus, NULL);
+                r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         break;
                 flush(false);
                 if (r > 0)
                         continue;
-                if (sd_bus_wait(bus, n_pend ? SVC_EVENT_WINDOW_USEC / 3 : WAIT_USEC) < 0)
+                r = sd_bus_wait(bus, n_pend ? SVC_EVENT_WINDOW_USEC / 3 : WAIT_USEC);
+                if (r < 0)
                         break;
         }
+        /* Not watched any more: a listing asks systemd for file states
+         * again until the next connection is subscribed. */
         units_file_states_watch(false);
         flush(true);
-        sd_bus_flush_close_unref(bus);
+        return atomic_load(&stopping) ? 0 : (r < 0 ? r : -ECONNRESET);
+}
+
+static void *events_main(void *arg) {
+        uint64_t backoff = RECONNECT_MIN_USEC;
+        bool resumed = false;
+
+        (void)arg;
+        while (!atomic_load(&stopping)) {
+                bool subscribed;
+                uint64_t started = now_usec();
+
+                if (serve(resumed, &subscribed) >= 0)
+                        break;
+                if (subscribed) {
+                        resumed = true;
+                        if (now_usec() - started > RECONNECT_MAX_USEC)
+                                backoff = RECONNECT_MIN_USEC;
+                }
+                nap(backoff);
+                backoff = backoff * 2 > RECONNECT_MAX_USEC ? RECONNECT_MAX_USEC : backoff * 2;
+        }
         return NULL;
 }
 
