@@ -523,6 +523,23 @@ def read_events(c, types, out, stop, token):
     conn.close()
 
 
+def events_until_active(q, unit, timeout=20):
+    """The services events of unit read from q until one says it is active
+    with its job done (or timeout s)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ev, data = q.get(timeout=1)
+        except queue.Empty:
+            continue
+        if ev == "services" and data.get("name") == unit:
+            seen.append(data)
+            if data.get("active_state") == "active" and data.get("job_result") == "done":
+                break
+    return seen
+
+
 @ct
 def test_restart_shows_in_events(systemd_ct):
     c = systemd_ct
@@ -532,17 +549,7 @@ def test_restart_shows_in_events(systemd_ct):
     t.start()
     time.sleep(1)
     c.run("systemctl", "restart", LOGGER)
-    seen = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            ev, data = q.get(timeout=1)
-        except queue.Empty:
-            continue
-        if ev == "services" and data.get("name") == LOGGER:
-            seen.append(data)
-            if data.get("active_state") == "active" and data.get("job_result") == "done":
-                break
+    seen = events_until_active(q, LOGGER)
     stop.set()
     assert seen and seen[-1]["active_state"] == "active", seen
     # coalesced: a restart is a handful of events, not two dozen
@@ -571,17 +578,7 @@ def test_events_survive_a_restart_of_the_system_bus(systemd_ct):
             seen_reload = ev == "services" and data.get("manager") == "reloaded"
         assert seen_reload, "no reloaded event after the bus came back"
         c.run("systemctl", "restart", LOGGER)
-        seen = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                ev, data = q.get(timeout=1)
-            except queue.Empty:
-                continue
-            if data.get("name") == LOGGER:
-                seen.append(data)
-                if data.get("active_state") == "active" and data.get("job_result") == "done":
-                    break
+        seen = events_until_active(q, LOGGER)
         assert seen and seen[-1]["active_state"] == "active", seen
         # and the API still reaches systemd
         r = c.https("GET", f"/api/v1/services/{LOGGER}", token="monitor")
