@@ -760,13 +760,14 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
 
 int syslogfwd_image_main(int argc, char **argv) {
         uint64_t helper, target;
+        struct stat st;
         char err[512];
         int r;
 
         if (argc != 6 || !argv[2][0] || strlen(argv[2]) > STEWARD_PATH_MAX ||
             strlen(argv[3]) > STEWARD_PATH_MAX || safe_atou64(argv[4], &helper) < 0 ||
             helper < 2 || helper > INT32_MAX || safe_atou64(argv[5], &target) < 0 ||
-            target > LOG_TARGET_SYSLOG || fcntl(IMAGE_PIPE_FD, F_GETFD) < 0)
+            target > LOG_TARGET_SYSLOG || fstat(IMAGE_PIPE_FD, &st) < 0 || !S_ISFIFO(st.st_mode))
                 return 2;
         /* The helper's log target: stderr is its stderr (or the journal's
          * stream, whose JOURNAL_STREAM the environment keeps). */

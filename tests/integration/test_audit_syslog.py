@@ -694,6 +694,9 @@ def test_a_forwarder_killed_again_and_again_is_restarted_each_time(syslog):
     syslog.change("debug")
     syslog.wait_for(syslog.head())
     assert d.log_text().count("audit forwarding started again") == start + 3
+    # one that keeps dying waits longer each time (none ran 120 s here)
+    waits = [int(s) for s in re.findall(r"starting it again in (\d+) s", d.log_text())]
+    assert waits == [1, 2, 4, 8][:start + 3], waits
     d.stop()
     assert not (Path("/proc") / str(pid)).exists() or \
         (Path("/proc") / str(pid) / "comm").read_text().strip() != "stewardd-syslog"
