@@ -1,7 +1,11 @@
 /* syslogfwd.c — see syslogfwd.h.
  *
  * The parent side (the helper) owns struct syslogfwd: the child's pid and
- * pidfd and the write end of the wake-up pipe.  The child owns everything
+ * pidfd, the write end of the wake-up pipe, and the restarts' state (count,
+ * back-off, the last exit); only the process that started the forwarder
+ * (owner: not a worker forked from it) reaps or restarts it.  A restart is
+ * a fresh image (syslogfwd_image_main) that runs the same child_main as the
+ * first fork, so the two cannot drift apart.  The child owns everything
  * else: its store connection, one struct target per configured target (its
  * socket, cursor, back-off), and the configuration it re-reads.  Nothing a
  * target sends is parsed: a TCP target's bytes are read and discarded
