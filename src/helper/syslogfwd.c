@@ -57,14 +57,14 @@ struct syslogfwd {
         int pidfd, wr;
         char *state_dir;
         /* the restarts: */
-        pid_t owner;             /* the process that starts (and reaps) it */
-        bool held;               /* the daemon stops: no restart */
-        unsigned restarts;       /* started again since the daemon started */
-        unsigned backoff;        /* seconds before the next restart */
-        uint64_t started_usec;   /* monotonic: the running one's start */
-        uint64_t restart_usec;   /* monotonic: the next restart; 0: none due */
+        pid_t owner;                    /* the process that starts (and reaps) it */
+        bool held;                      /* the daemon stops: no restart */
+        unsigned restarts;              /* started again since the daemon started */
+        unsigned backoff;               /* seconds before the next restart */
+        uint64_t started_usec;          /* monotonic: the running one's start */
+        uint64_t restart_usec;          /* monotonic: the next restart; 0: none due */
         char last_exit[EXIT_CAUSE_MAX]; /* "signal KILL", "status 1"; "": none */
-        int64_t last_exit_at;    /* realtime s */
+        int64_t last_exit_at;           /* realtime s */
 };
 
 struct target {
@@ -769,9 +769,9 @@ int syslogfwd_image_main(int argc, char **argv) {
         int r;
 
         if (argc != 6 || !argv[2][0] || strlen(argv[2]) > STEWARD_PATH_MAX ||
-            strlen(argv[3]) > STEWARD_PATH_MAX || safe_atou64(argv[4], &helper) < 0 ||
-            helper < 2 || helper > INT32_MAX || safe_atou64(argv[5], &target) < 0 ||
-            target > LOG_TARGET_SYSLOG || fstat(IMAGE_PIPE_FD, &st) < 0 || !S_ISFIFO(st.st_mode))
+            strlen(argv[3]) > STEWARD_PATH_MAX || safe_atou64(argv[4], &helper) < 0 || helper < 2 ||
+            helper > INT32_MAX || safe_atou64(argv[5], &target) < 0 || target > LOG_TARGET_SYSLOG ||
+            fstat(IMAGE_PIPE_FD, &st) < 0 || !S_ISFIFO(st.st_mode))
                 return 2;
         /* The helper's log target: stderr is its stderr (or the journal's
          * stream, whose JOURNAL_STREAM the environment keeps). */
@@ -834,8 +834,8 @@ static int exec_child(struct syslogfwd *f) {
         const char *cfg = steward_config_path() ? steward_config_path() : "";
         const char *js = getenv("JOURNAL_STREAM");
         char helper[24], target[8], journal[96];
-        char *const argv[] = {"stewardd", "--audit-forwarder", f->state_dir, (char *)cfg,
-                              helper,     target,              NULL};
+        char *const argv[] = {
+                "stewardd", "--audit-forwarder", f->state_dir, (char *)cfg, helper, target, NULL};
         char *envp[] = {NULL, NULL};
         int p[2], r;
         pid_t pid, self = getpid();
