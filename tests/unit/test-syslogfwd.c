@@ -21,8 +21,8 @@
 
 #include "helper/syslogfwd.c"
 
-#define SIGNALED(sig) (sig)            /* a wait status: killed by sig */
-#define EXITED(code)  ((code) << 8)    /* a wait status: exit(code) */
+#define SIGNALED(sig) (sig)         /* a wait status: killed by sig */
+#define EXITED(code)  ((code) << 8) /* a wait status: exit(code) */
 
 static struct syslogfwd *fake(void) {
         struct syslogfwd *f = calloc(1, sizeof *f);
