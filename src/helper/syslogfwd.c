@@ -49,8 +49,10 @@
 #define ERROR_MAX          160
 #define PASS_MIN_MS        50        /* at most one pass this often, however often woken */
 #define CA_FILE_MAX        (1u << 20)
-#define EXIT_CAUSE_MAX     32
-#define IMAGE_PIPE_FD      3 /* the wake-up pipe in a fresh image */
+
+/* the parent's */
+#define EXIT_CAUSE_MAX 32
+#define IMAGE_PIPE_FD  3 /* the wake-up pipe in a fresh image */
 
 struct syslogfwd {
         pid_t pid;

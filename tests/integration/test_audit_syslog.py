@@ -532,77 +532,6 @@ def test_the_forwarder_holds_no_privileges(syslog):
     assert st["Uid"].split()[0] == "0", st
 
 
-def test_a_flood_of_wakeups_does_not_spin_the_forwarder(syslog):
-    """Whoever holds the wake-up pipe's write end may write without end: the
-    forwarder empties the pipe at each wake-up and makes at most one pass
-    per 50 ms, so it stays mostly idle.  The bound checked (a quarter of
-    the flood's duration in CPU time) is far from both sides: a pass per
-    wake-up kept a whole core busy."""
-    pid = forwarder_pid(syslog.daemon)
-    fd_dir = Path("/proc") / str(pid) / "fd"
-    [rd] = [n for n in fd_dir.iterdir()
-            if int(n.name) >= 3 and os.readlink(n).startswith("pipe:")]
-
-    def cpu():
-        f = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-    w = os.open(rd, os.O_WRONLY | os.O_NONBLOCK)  # the same pipe, opened anew
-    try:
-        before, start = cpu(), time.monotonic()
-        while time.monotonic() - start < 3:
-            try:
-                os.write(w, b"w" * 512)
-            except BlockingIOError:
-                time.sleep(0.0005)
-        used, wall = cpu() - before, time.monotonic() - start
-    finally:
-        os.close(w)
-    assert used < wall / 4, (used, wall)
-    # and it still forwards
-    syslog.change("info")
-    syslog.wait_for(syslog.head())
-
-
-def test_the_ca_file_is_a_small_regular_file_under_etc(syslog):
-    """The root forwarder reads audit:syslog_ca_file: only a plain path
-    under /etc/, opened without following a link or blocking, a regular
-    file of at most 1 MiB; whatever else it is (a FIFO, a link, a file of
-    no certificate such as /etc/shadow) is told the same way, and the other
-    targets go on meanwhile."""
-    d = syslog.daemon
-    tls = f"tls://{syslog.ip}:6514"
-    for bad in ("/tmp/ca.pem", "/etc/../tmp/ca.pem", "/dev/zero", "/etc/./shadow", "etc/x.pem"):
-        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": bad})
-        assert r.status in (400, 422), (bad, r)
-    test_dir = syslog.etc / "steward-test"
-    os.mkfifo(test_dir / "fifo")
-    os.symlink("ca.pem", test_dir / "link.pem")
-    (test_dir / "big.pem").write_bytes(syslog.ca.read_bytes())
-    os.truncate(test_dir / "big.pem", (1 << 20) + 1)
-    errors = {}
-    for path in ("/etc/steward-test/fifo", "/etc/shadow", "/etc/steward-test/link.pem",
-                 "/etc/steward-test/big.pem", "/etc/steward-test/missing.pem"):
-        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": path})
-        assert r.status == 200, r
-        head = syslog.head()
-        syslog.wait_for(head)  # the TCP target is not held
-        deadline = time.monotonic() + 30
-        while True:
-            t = {x["target"]: x for x in syslog.forwarding()["targets"]}[tls]
-            if t["last_error"] and not t["connected"]:
-                break
-            assert time.monotonic() < deadline, (path, t)
-            time.sleep(0.1)
-        errors[path] = t["last_error"]
-    assert len(set(errors.values())) == 1, errors
-    assert "audit:syslog_ca_file" in next(iter(errors.values())), errors
-    r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
-                {"audit:syslog_ca_file": "/etc/steward-test/ca.pem"})
-    assert r.status == 200, r
-    syslog.wait_for(syslog.head(), path=syslog.out_tls, timeout=90)
-
-
 # ---- the forwarder comes back when it dies ----------------------------------
 
 def caught_up(syslog, target):
@@ -705,3 +634,75 @@ def test_a_forwarder_killed_again_and_again_is_restarted_each_time(syslog):
     fw = syslog.forwarding()["forwarder"]
     assert fw == {"state": "running", "restarts": 0, "last_exit": None,
                   "last_exit_at": None}, fw
+
+
+def test_a_flood_of_wakeups_does_not_spin_the_forwarder(syslog):
+    """Whoever holds the wake-up pipe's write end may write without end: the
+    forwarder empties the pipe at each wake-up and makes at most one pass
+    per 50 ms, so it stays mostly idle.  The bound checked (a quarter of
+    the flood's duration in CPU time) is far from both sides: a pass per
+    wake-up kept a whole core busy."""
+    pid = forwarder_pid(syslog.daemon)
+    fd_dir = Path("/proc") / str(pid) / "fd"
+    [rd] = [n for n in fd_dir.iterdir()
+            if int(n.name) >= 3 and os.readlink(n).startswith("pipe:")]
+
+    def cpu():
+        f = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    w = os.open(rd, os.O_WRONLY | os.O_NONBLOCK)  # the same pipe, opened anew
+    try:
+        before, start = cpu(), time.monotonic()
+        while time.monotonic() - start < 3:
+            try:
+                os.write(w, b"w" * 512)
+            except BlockingIOError:
+                time.sleep(0.0005)
+        used, wall = cpu() - before, time.monotonic() - start
+    finally:
+        os.close(w)
+    assert used < wall / 4, (used, wall)
+    # and it still forwards
+    syslog.change("info")
+    syslog.wait_for(syslog.head())
+
+
+def test_the_ca_file_is_a_small_regular_file_under_etc(syslog):
+    """The root forwarder reads audit:syslog_ca_file: only a plain path
+    under /etc/, opened without following a link or blocking, a regular
+    file of at most 1 MiB; whatever else it is (a FIFO, a link, a file of
+    no certificate such as /etc/shadow) is told the same way, and the other
+    targets go on meanwhile."""
+    d = syslog.daemon
+    tls = f"tls://{syslog.ip}:6514"
+    for bad in ("/tmp/ca.pem", "/etc/../tmp/ca.pem", "/dev/zero", "/etc/./shadow", "etc/x.pem"):
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": bad})
+        assert r.status in (400, 422), (bad, r)
+    test_dir = syslog.etc / "steward-test"
+    os.mkfifo(test_dir / "fifo")
+    os.symlink("ca.pem", test_dir / "link.pem")
+    (test_dir / "big.pem").write_bytes(syslog.ca.read_bytes())
+    os.truncate(test_dir / "big.pem", (1 << 20) + 1)
+    errors = {}
+    for path in ("/etc/steward-test/fifo", "/etc/shadow", "/etc/steward-test/link.pem",
+                 "/etc/steward-test/big.pem", "/etc/steward-test/missing.pem"):
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_ca_file": path})
+        assert r.status == 200, r
+        head = syslog.head()
+        syslog.wait_for(head)  # the TCP target is not held
+        deadline = time.monotonic() + 30
+        while True:
+            t = {x["target"]: x for x in syslog.forwarding()["targets"]}[tls]
+            if t["last_error"] and not t["connected"]:
+                break
+            assert time.monotonic() < deadline, (path, t)
+            time.sleep(0.1)
+        errors[path] = t["last_error"]
+    assert len(set(errors.values())) == 1, errors
+    assert "audit:syslog_ca_file" in next(iter(errors.values())), errors
+    r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                {"audit:syslog_ca_file": "/etc/steward-test/ca.pem"})
+    assert r.status == 200, r
+    syslog.wait_for(syslog.head(), path=syslog.out_tls, timeout=90)
+
