@@ -705,4 +705,3 @@ def test_the_ca_file_is_a_small_regular_file_under_etc(syslog):
                 {"audit:syslog_ca_file": "/etc/steward-test/ca.pem"})
     assert r.status == 200, r
     syslog.wait_for(syslog.head(), path=syslog.out_tls, timeout=90)
-
