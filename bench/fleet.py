@@ -51,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
+from ansible_run import ansible_env as test_ansible_env  # noqa: E402
 from fleet_ns import Fleet  # noqa: E402
 
 
@@ -153,12 +154,10 @@ def write_inventories(fleet, sizes, tokens, work):
 
 
 def ansible_env(work):
-    home = work / "ansible-home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update({"ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-                "ANSIBLE_REMOTE_TEMP": str(home / "remote-tmp"), "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_CONFIG": str(work / "ansible.cfg"), "HOME": str(work),
-                "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "oneline"})
+    """The tests' environment (everything of Ansible's under work), with
+    one line per host in the output."""
+    env = test_ansible_env(work)
+    env.update({"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "oneline"})
     return env
 
 

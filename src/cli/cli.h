@@ -235,6 +235,14 @@ int cli_request(struct cli *c, const char *method, const char *target, const cha
  * terminal, or for a refusal, as cli_call() and print_json() do.  Only for
  * answers that hold no secret. */
 int cli_get_json(struct cli *c, const char *target);
+/* GET target and hand back the answer's bytes as they came (*ret, malloc'ed,
+ * *ret_len of them), for a caller that reads them itself (cli_get_json
+ * passes them on; `steward ports` pull-parses them).  Returns the HTTP
+ * status (200..299).  A transport failure is reported as
+ * cli_report_transport() does (-ECOMM, -EBADMSG), a refusal as cli_call()
+ * does (-EREMOTEIO); nothing is returned then.  The bytes are not wiped:
+ * only for answers that hold no secret. */
+int cli_get_raw(struct cli *c, const char *target, char **ret, size_t *ret_len);
 /* A module's streaming command (docs/api.md, "Streaming commands"): POST
  * /api/v1/modules/MODULE/commands/NAME?stream=1 with args (taken over).
  * on_progress gets each progress event's data (borrowed) as it arrives; a

@@ -260,11 +260,37 @@ int cli_request(struct cli *c, const char *method, const char *target, const cha
         return 0;
 }
 
-int cli_get_json(struct cli *c, const char *target) {
-        json_t *answer = NULL;
+int cli_get_raw(struct cli *c, const char *target, char **ret, size_t *ret_len) {
+        json_t *answer;
         char *resp = NULL;
         size_t resp_len = 0;
         long status = 0;
+        int r;
+
+        r = http_request(c->http, "GET", target, NULL, 0, &status, &resp, &resp_len);
+        if (r == -ECOMM || r == -EBADMSG) {
+                cli_report_transport(c);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (status < 200 || status > 299) {
+                answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
+                free(resp);
+                cli_report_refusal(c, status, answer);
+                json_decref(answer);
+                return -EREMOTEIO;
+        }
+        *ret = resp;
+        *ret_len = resp_len;
+        return (int)status;
+}
+
+int cli_get_json(struct cli *c, const char *target) {
+        _cleanup_free_ char *resp = NULL;
+        json_t *answer = NULL;
+        size_t resp_len = 0;
+        long status;
         int r;
 
         if (isatty(STDOUT_FILENO)) {
@@ -274,26 +300,14 @@ int cli_get_json(struct cli *c, const char *target) {
                 json_decref(answer);
                 return r;
         }
-        r = http_request(c->http, "GET", target, NULL, 0, &status, &resp, &resp_len);
-        if (r == -ECOMM || r == -EBADMSG) {
-                cli_report_transport(c);
-                return r;
+        status = cli_get_raw(c, target, &resp, &resp_len);
+        if (status < 0)
+                return (int)status;
+        if (resp_len > 0 && resp[0] == '{') {
+                if (fwrite(resp, 1, resp_len, stdout) != resp_len || putchar('\n') == EOF)
+                        return -EIO;
+                return 0;
         }
-        if (r < 0)
-                return r;
-        if (status >= 200 && status <= 299 && resp_len > 0 && resp[0] == '{') {
-                r = fwrite(resp, 1, resp_len, stdout) == resp_len && putchar('\n') != EOF ? 0 : -EIO;
-                free(resp);
-                return r;
-        }
-        answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
-        free(resp);
-        if (status < 200 || status > 299) {
-                cli_report_refusal(c, status, answer);
-                json_decref(answer);
-                return -EREMOTEIO;
-        }
-        json_decref(answer);
         fprintf(stderr, "steward: %s: the answer to GET %s is not a JSON object (HTTP %ld)\n",
                 c->where, target, status);
         return -EBADMSG;

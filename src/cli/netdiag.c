@@ -138,14 +138,52 @@ static int put_json_line(json_t *v) {
         return 0;
 }
 
+/* ---- the streaming diagnostics ---------------------------------------------------- */
+
+struct diag_stream {
+        struct cli *c;
+        void (*put_event)(json_t *ev); /* one event as text, without its newline */
+};
+
+static int diag_progress(json_t *ev, void *arg) {
+        struct diag_stream *s = arg;
+
+        if (s->c->json)
+                return put_json_line(ev);
+        s->put_event(ev);
+        putchar('\n');
+        fflush(stdout);
+        return 0;
+}
+
+/* Runs the network module's streaming command name (args borrowed): each
+ * progress event is printed as it arrives, a line of compact JSON with
+ * --json, else put_event's text on a line of its own; with --json the
+ * final answer is the last line.  0 and the answer ({"result",
+ * "audit_id"}) for the caller's summary and exit status, or the refusal
+ * reported. */
+static int diag_stream_run(struct cli *c, const char *name, json_t *args,
+                           void (*put_event)(json_t *ev), json_t **ret) {
+        struct diag_stream s = {.c = c, .put_event = put_event};
+        json_t *ans = NULL;
+        int r;
+
+        r = cli_command_stream(c, "network", name, json_incref(args), diag_progress, &s, &ans);
+        if (r < 0)
+                return r;
+        if (c->json && (r = put_json_line(ans)) < 0) {
+                json_decref(ans);
+                return r;
+        }
+        *ret = ans;
+        return 0;
+}
+
 /* ---- ping ------------------------------------------------------------------------ */
 
-static int ping_progress(json_t *ev, void *arg) {
-        struct cli *c = arg;
+static void put_reply(json_t *ev) {
         json_t *t = json_object_get(ev, "time_ms");
 
-        if (c->json)
-                return put_json_line(ev);
         if (json_is_number(t)) {
                 printf("reply from ");
                 put(str(ev, "from"));
@@ -166,9 +204,6 @@ static int ping_progress(json_t *ev, void *arg) {
                         printf(")");
                 }
         }
-        putchar('\n');
-        fflush(stdout);
-        return 0;
 }
 
 static void ping_summary(json_t *res) {
@@ -230,28 +265,22 @@ int verb_ping(struct cli *c, int argc, char **argv) {
                 putchar('\n');
                 fflush(stdout);
         }
-        r = cli_command_stream(c, "network", "ping", json_incref(args), ping_progress, c, &ans);
+        r = diag_stream_run(c, "ping", args, put_reply, &ans);
         if (r < 0)
                 return r;
-        if (c->json)
-                r = put_json_line(ans);
-        else
+        if (!c->json)
                 ping_summary(json_object_get(ans, "result"));
-        if (r >= 0 && json_integer_value(json_object_get(json_object_get(ans, "result"),
-                                                          "received")) < 1)
-                r = DIAG_FAILED;
-        return r;
+        if (json_integer_value(json_object_get(json_object_get(ans, "result"), "received")) < 1)
+                return DIAG_FAILED;
+        return 0;
 }
 
 /* ---- traceroute ---------------------------------------------------------------- */
 
-static int hop_progress(json_t *ev, void *arg) {
-        struct cli *c = arg;
+static void put_hop(json_t *ev) {
         json_t *rtts = json_object_get(ev, "rtt_ms"), *t;
         size_t i;
 
-        if (c->json)
-                return put_json_line(ev);
         printf("%2lld  ", (long long)json_integer_value(json_object_get(ev, "hop")));
         if (str(ev, "address"))
                 put(str(ev, "address"));
@@ -271,9 +300,6 @@ static int hop_progress(json_t *ev, void *arg) {
                 put(str(ev, "error"));
                 putchar(')');
         }
-        putchar('\n');
-        fflush(stdout);
-        return 0;
 }
 
 int verb_traceroute(struct cli *c, int argc, char **argv) {
@@ -311,21 +337,18 @@ int verb_traceroute(struct cli *c, int argc, char **argv) {
                 printf(", %lld hops max\n", (long long)n);
                 fflush(stdout);
         }
-        r = cli_command_stream(c, "network", "traceroute", json_incref(args), hop_progress, c,
-                               &ans);
+        r = diag_stream_run(c, "traceroute", args, put_hop, &ans);
         if (r < 0)
                 return r;
         res = json_object_get(ans, "result");
-        if (c->json)
-                r = put_json_line(ans);
-        else if (!json_is_true(json_object_get(res, "reached"))) {
+        if (json_is_true(json_object_get(res, "reached")))
+                return 0;
+        if (!c->json) {
                 printf("not reached: ");
                 put_host(res);
                 printf(" after %zu hops\n", json_array_size(json_object_get(res, "hops")));
         }
-        if (r >= 0 && !json_is_true(json_object_get(res, "reached")))
-                r = DIAG_FAILED;
-        return r;
+        return DIAG_FAILED;
 }
 
 /* ---- lookup, portcheck ------------------------------------------------------------ */

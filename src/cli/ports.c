@@ -275,32 +275,18 @@ static int print_table_text(const char *text, size_t len) {
 /* GET the listing and print the table from its text; a refusal as
  * cli_call reports it. */
 static int list_table(struct cli *c, const char *target) {
-        json_t *answer;
-        char *resp = NULL;
+        _cleanup_free_ char *resp = NULL;
         size_t resp_len = 0;
-        long status = 0;
         int r;
 
-        r = http_request(c->http, "GET", target, NULL, 0, &status, &resp, &resp_len);
-        if (r == -ECOMM || r == -EBADMSG) {
-                cli_report_transport(c);
-                return r;
-        }
+        r = cli_get_raw(c, target, &resp, &resp_len);
         if (r < 0)
                 return r;
-        if (status >= 200 && status <= 299) {
-                r = print_table_text(resp, resp_len);
-                free(resp);
-                if (r == -EBADMSG)
-                        fprintf(stderr, "steward: %s: the answer to GET %s is not a listing\n",
-                                c->where, target);
-                return r;
-        }
-        answer = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
-        free(resp);
-        cli_report_refusal(c, status, answer);
-        json_decref(answer);
-        return -EREMOTEIO;
+        r = print_table_text(resp, resp_len);
+        if (r == -EBADMSG)
+                fprintf(stderr, "steward: %s: the answer to GET %s is not a listing\n", c->where,
+                        target);
+        return r;
 }
 
 static void say(const char *label, const char *text) {

@@ -266,6 +266,7 @@ struct record {
         int64_t id, time, session_id, rollback_of;
         const char *user, *role, *source, *module, *operation, *result, *message, *prev_hash;
         json_t *args, *files;
+        const char *hash; /* the stored hash of a row read back; not part of what is hashed */
 };
 
 /* SHA-256 of prev_hash "\n" canonical-JSON(record). */
@@ -497,6 +498,29 @@ static json_t *load_json(sqlite3_stmt *st, int col) {
         return t ? json_loads(t, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL) : NULL;
 }
 
+/* A row's columns (AUDIT_COLUMNS) as stored: the one place that knows
+ * which column holds what.  The strings point into st and last until its
+ * next step; a NULL text column reads as "", except message, which stays
+ * NULL.  args and files are left NULL: parsing them is the caller's choice,
+ * and the caller owns what it parses. */
+static void record_from_row(sqlite3_stmt *st, struct record *ret) {
+        *ret = (struct record){
+                .id = sqlite3_column_int64(st, COL_ID),
+                .time = sqlite3_column_int64(st, COL_TIME),
+                .session_id = sqlite3_column_int64(st, COL_SESSION_ID),
+                .rollback_of = sqlite3_column_int64(st, COL_ROLLBACK_OF),
+                .user = sql_column_text(st, COL_USER),
+                .role = sql_column_text(st, COL_ROLE),
+                .source = sql_column_text(st, COL_SOURCE),
+                .module = sql_column_text(st, COL_MODULE),
+                .operation = sql_column_text(st, COL_OPERATION),
+                .result = sql_column_text(st, COL_RESULT),
+                .message = (const char *)sqlite3_column_text(st, COL_MESSAGE),
+                .prev_hash = sql_column_text(st, COL_PREV_HASH),
+                .hash = sql_column_text(st, COL_HASH),
+        };
+}
+
 /* The list form of the files: path and diff only. */
 static json_t *files_summary(json_t *files) {
         json_t *out = json_array(), *f;
@@ -525,25 +549,21 @@ static json_t *files_summary(json_t *files) {
 static int record_json(sqlite3_stmt *st, bool full, json_t **ret) {
         _cleanup_json_ json_t *o = NULL, *files = NULL;
         json_t *args, *fv;
+        struct record rec;
         char iso[32];
-        const char *msg = (const char *)sqlite3_column_text(st, COL_MESSAGE);
 
-        if (iso_time(sqlite3_column_int64(st, COL_TIME), iso) < 0)
+        record_from_row(st, &rec);
+        if (iso_time(rec.time, iso) < 0)
                 iso[0] = '\0';
         o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id",
                       /* "time": a field, not the module */
-                      (json_int_t)sqlite3_column_int64(st, COL_ID), "time", iso, "user",
-                      json_text(sql_column_text(st, COL_USER)), "role",
-                      json_text(sql_column_text(st, COL_ROLE)), "source",
-                      json_text(sql_column_text(st, COL_SOURCE)), "session_id",
-                      (json_int_t)sqlite3_column_int64(st, COL_SESSION_ID), "module",
-                      json_text(sql_column_text(st, COL_MODULE)), "operation",
-                      json_text(sql_column_text(st, COL_OPERATION)), "result",
-                      json_text(sql_column_text(st, COL_RESULT)), "message",
-                      msg ? json_text(msg) : json_null(), "rollback_of",
-                      (json_int_t)sqlite3_column_int64(st, COL_ROLLBACK_OF), "hash",
-                      json_text(sql_column_text(st, COL_HASH)), "prev_hash",
-                      json_text(sql_column_text(st, COL_PREV_HASH)));
+                      (json_int_t)rec.id, "time", iso, "user", json_text(rec.user), "role",
+                      json_text(rec.role), "source", json_text(rec.source), "session_id",
+                      (json_int_t)rec.session_id, "module", json_text(rec.module), "operation",
+                      json_text(rec.operation), "result", json_text(rec.result), "message",
+                      rec.message ? json_text(rec.message) : json_null(), "rollback_of",
+                      (json_int_t)rec.rollback_of, "hash", json_text(rec.hash), "prev_hash",
+                      json_text(rec.prev_hash));
         if (!o)
                 return -ENOMEM;
         /* A row whose JSON was damaged by hand still lists, with nulls;
@@ -688,18 +708,20 @@ int audit_each_after(struct store *s, int64_t after_id, unsigned limit, audit_br
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 _cleanup_json_ json_t *args = load_json(st, COL_ARGS);
+                struct record rec;
+                record_from_row(st, &rec);
                 const struct audit_brief b = {
-                        .id = sqlite3_column_int64(st, COL_ID),
-                        .time = sqlite3_column_int64(st, COL_TIME),
-                        .user = sql_column_text(st, COL_USER),
-                        .role = sql_column_text(st, COL_ROLE),
-                        .source = sql_column_text(st, COL_SOURCE),
-                        .module = sql_column_text(st, COL_MODULE),
-                        .operation = sql_column_text(st, COL_OPERATION),
-                        .result = sql_column_text(st, COL_RESULT),
-                        .message = (const char *)sqlite3_column_text(st, COL_MESSAGE),
-                        .hash = sql_column_text(st, COL_HASH),
-                        .prev_hash = sql_column_text(st, COL_PREV_HASH),
+                        .id = rec.id,
+                        .time = rec.time,
+                        .user = rec.user,
+                        .role = rec.role,
+                        .source = rec.source,
+                        .module = rec.module,
+                        .operation = rec.operation,
+                        .result = rec.result,
+                        .message = rec.message,
+                        .hash = rec.hash,
+                        .prev_hash = rec.prev_hash,
                         .args = args,
                 };
                 r = fn(&b, data);
@@ -752,9 +774,11 @@ static int verify_row(sqlite3_stmt *st, int64_t expect_id, const char *prev, cha
         _cleanup_json_ json_t *args = NULL, *files = NULL;
         char hash[SHA256_HEX_LEN + 1];
         struct record rec;
-        long long id = sqlite3_column_int64(st, COL_ID);
-        const char *stored = sql_column_text(st, COL_HASH);
+        long long id;
         int r;
+
+        record_from_row(st, &rec);
+        id = rec.id;
 
         if (id != expect_id) {
                 if (id == expect_id + 1)
@@ -765,7 +789,7 @@ static int verify_row(sqlite3_stmt *st, int64_t expect_id, const char *prev, cha
                                  (long long)expect_id, id - 1);
                 return 1;
         }
-        if (!STREQ(sql_column_text(st, COL_PREV_HASH), prev)) {
+        if (!STREQ(rec.prev_hash, prev)) {
                 snprintf(msg, msg_len,
                          "record %lld: prev_hash does not match the hash of the record before "
                          "it (that record was changed or removed)",
@@ -779,26 +803,12 @@ static int verify_row(sqlite3_stmt *st, int64_t expect_id, const char *prev, cha
                          !args ? "args" : "files");
                 return 1;
         }
-        rec = (struct record){
-                .id = id,
-                .time = sqlite3_column_int64(st, COL_TIME),
-                .session_id = sqlite3_column_int64(st, COL_SESSION_ID),
-                .rollback_of = sqlite3_column_int64(st, COL_ROLLBACK_OF),
-                .user = sql_column_text(st, COL_USER),
-                .role = sql_column_text(st, COL_ROLE),
-                .source = sql_column_text(st, COL_SOURCE),
-                .module = sql_column_text(st, COL_MODULE),
-                .operation = sql_column_text(st, COL_OPERATION),
-                .result = sql_column_text(st, COL_RESULT),
-                .message = (const char *)sqlite3_column_text(st, COL_MESSAGE),
-                .prev_hash = sql_column_text(st, COL_PREV_HASH),
-                .args = args,
-                .files = files,
-        };
+        rec.args = args;
+        rec.files = files;
         r = record_hash(&rec, hash);
         if (r == -ENOMEM || r == -EIO)
                 return r;
-        if (r < 0 || !STREQ(hash, stored)) {
+        if (r < 0 || !STREQ(hash, rec.hash)) {
                 snprintf(msg, msg_len, "record %lld: its contents do not match its hash", id);
                 return 1;
         }

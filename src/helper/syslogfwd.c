@@ -7,9 +7,17 @@
  * a fresh image (syslogfwd_image_main) that runs the same child_main as the
  * first fork, so the two cannot drift apart.  The child owns everything
  * else: its store connection, one struct target per configured target (its
- * socket, cursor, back-off), and the configuration it re-reads.  Nothing a
- * target sends is parsed: a TCP target's bytes are read and discarded
- * (bounded per wake-up) only to notice that it closed. */
+ * socket, cursor, back-off, and the batch in flight with its bytes), and
+ * the configuration it re-reads.  Nothing a target sends is parsed: a TCP
+ * target's bytes are read and discarded (bounded per wake-up) only to
+ * notice that it closed.
+ *
+ * One poll() loop serves every target (serve): a batch is read from the
+ * store in one go, then each target's socket is non-blocking and steps
+ * through connect, handshake, send and acknowledgement on its own events,
+ * within its own deadline (SYSLOGFWD_IO_TIMEOUT_MS from the batch's start,
+ * not moved by progress), so a receiver that stalls holds up no other
+ * target, and none past that deadline. */
 #include "syslogfwd.h"
 
 #include <arpa/inet.h>
@@ -49,6 +57,10 @@
 #define ERROR_MAX          160
 #define PASS_MIN_MS        50        /* at most one pass this often, however often woken */
 #define CA_FILE_MAX        (1u << 20)
+#define ACK_LOOK_MS        10 /* no event says "acknowledged": look this often */
+/* A stream batch's frames: SYSLOGFWD_BATCH records of at most
+ * SYSLOG5424_MAX bytes and their length prefix. */
+#define BATCH_BYTES_MAX    ((size_t)SYSLOGFWD_BATCH * (SYSLOG5424_MAX + 16))
 
 /* the parent's */
 #define EXIT_CAUSE_MAX 32
@@ -69,17 +81,36 @@ struct syslogfwd {
         int64_t last_exit_at;           /* realtime s */
 };
 
+/* Where a target's batch stands.  Only PHASE_IDLE targets start a batch;
+ * the others each wait on their own socket, within their own deadline. */
+enum phase {
+        PHASE_IDLE,      /* no batch */
+        PHASE_CONNECT,   /* a stream's connect in progress */
+        PHASE_HANDSHAKE, /* tls:// */
+        PHASE_READY,     /* connected: the batch is read next (never waited in) */
+        PHASE_SEND,      /* a stream's frames, out.data[sent..out.len) */
+        PHASE_ACK,       /* all sent: until the receiver's kernel acknowledged it */
+};
+
 struct target {
         char name[SETTING_WIDE_LIST_ITEM_MAX + 1];
         struct syslog_target t;
         int fd;
         gnutls_session_t tls; /* tls:// targets, while connected */
+        char *tls_name;       /* the address tls verifies (gnutls keeps the pointer) */
         bool cursor_loaded, connected;
         int64_t cursor;
         uint64_t retry_at; /* monotonic µs */
         unsigned backoff;  /* seconds; 0: none */
         bool more;         /* the last batch was full */
+        bool missed;       /* a pass found it busy: look again after the batch */
         char error[ERROR_MAX];
+        enum phase phase;
+        uint64_t deadline;  /* the batch's, connect to acknowledgement (monotonic µs) */
+        struct buf out;     /* a stream batch's frames, at most BATCH_BYTES_MAX */
+        size_t sent;        /* of out */
+        int64_t batch_last; /* the batch's last record */
+        int batch_n;        /* and how many it holds */
 };
 
 struct fwd {
@@ -107,10 +138,16 @@ static void target_close(struct target *t) {
         if (t->tls)
                 gnutls_deinit(t->tls);
         t->tls = NULL;
+        free(t->tls_name);
+        t->tls_name = NULL;
         if (t->fd >= 0)
                 close(t->fd);
         t->fd = -1;
         t->connected = false;
+        /* a batch in flight is dropped: its records are the cursor's next */
+        t->phase = PHASE_IDLE;
+        buf_free(&t->out);
+        t->sent = 0;
 }
 
 static bool config_changed(struct fwd *F) {
@@ -244,19 +281,13 @@ static int wait_fd(int fd, short events, int timeout_ms) {
         return p.revents;
 }
 
-static int wait_until(int fd, short events, uint64_t deadline) {
-        uint64_t now = now_usec();
-
-        if (now >= deadline)
-                return -ETIMEDOUT;
-        return wait_fd(fd, events, (int)((deadline - now) / 1000u) + 1);
-}
-
-static int target_connect(struct target *t, uint64_t deadline) {
+/* Starts the connection without waiting: 0 connected, 1 in progress
+ * (PHASE_CONNECT waits for it), or -errno. */
+static int connect_start(struct target *t) {
         struct sockaddr_storage ss = {0};
         socklen_t len;
-        int fd, r, err = 0;
-        socklen_t elen = sizeof err;
+        int fd, r;
+        bool pending = false;
 
         if (t->t.transport == SYSLOG_LOCAL) {
                 struct sockaddr_un *un = (struct sockaddr_un *)&ss;
@@ -288,19 +319,11 @@ static int target_connect(struct target *t, uint64_t deadline) {
                         close(fd);
                         return r;
                 }
-                r = wait_until(fd, POLLOUT, deadline);
-                if (r >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-                        r = -errno;
-                else if (r >= 0 && err != 0)
-                        r = -err;
-                if (r < 0) {
-                        close(fd);
-                        return r;
-                }
+                pending = true;
         }
         t->fd = fd;
-        t->connected = true;
-        return 0;
+        t->connected = !pending;
+        return pending ? 1 : 0;
 }
 
 /* A TCP target that closed (or sent more than we care to discard) is
@@ -323,44 +346,6 @@ static bool tcp_closed(int fd) {
                 total += (size_t)k;
                 if (total > DISCARD_MAX)
                         return true;
-        }
-}
-
-/* deadline: the batch's, not moved by progress — a receiver that takes one
- * byte now and then cannot hold the forwarder past it. */
-static int send_all(int fd, const char *p, size_t n, uint64_t deadline) {
-        while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-                if (k < 0) {
-                        int r = -errno;
-                        if (r == -EINTR)
-                                continue;
-                        if (r != -EAGAIN)
-                                return r;
-                        r = wait_until(fd, POLLOUT, deadline);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                p += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
-
-/* Waits until the receiver's kernel acknowledged every byte sent. */
-static int tcp_acked(int fd, uint64_t deadline) {
-        for (;;) {
-                int pending = 0;
-                struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-                if (ioctl(fd, SIOCOUTQ, &pending) < 0)
-                        return -errno;
-                if (pending == 0)
-                        return 0;
-                if (now_usec() >= deadline)
-                        return -ETIMEDOUT;
-                if (poll(&p, 1, 10) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-                        return -ECONNRESET;
         }
 }
 
@@ -398,62 +383,30 @@ static int cred_load(struct fwd *F) {
         return 0;
 }
 
-/* Waits for what the session wants next (read or write). */
-static int tls_wait(struct target *t, uint64_t deadline) {
-        uint64_t now = now_usec();
-        short ev = gnutls_record_get_direction(t->tls) ? POLLOUT : POLLIN;
-        int r;
-
-        if (now >= deadline)
-                return -ETIMEDOUT;
-        r = wait_fd(t->fd, ev, (int)((deadline - now) / 1000u) + 1);
-        return r < 0 ? r : 0;
-}
-
-/* The handshake over the connected socket; the certificate must chain to
- * the authorities and name the target's address (an IP SAN). */
-static int tls_start(struct fwd *F, struct target *t, uint64_t deadline) {
+/* The session over the connected socket, for handshake_step; the
+ * certificate must chain to the authorities and name the target's address
+ * (an IP SAN). */
+static int tls_setup(struct fwd *F, struct target *t) {
         char addr[INET6_ADDRSTRLEN];
-        int r = cred_load(F), g;
+        int r = cred_load(F);
 
         if (r < 0)
                 return r;
         if (!inet_ntop(t->t.family, t->t.addr, addr, sizeof addr))
                 return -EINVAL;
+        free(t->tls_name);
+        t->tls_name = strdup(addr);
+        if (!t->tls_name)
+                return -ENOMEM;
         if (gnutls_init(&t->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
                 return -ENOMEM;
         if (gnutls_set_default_priority(t->tls) < 0 ||
             gnutls_credentials_set(t->tls, GNUTLS_CRD_CERTIFICATE, F->cred) < 0)
                 return -EIO;
-        gnutls_session_set_verify_cert(t->tls, addr, 0);
+        /* gnutls keeps the pointer for the session's life: the copy is
+         * freed with the session (target_close), and moves with t */
+        gnutls_session_set_verify_cert(t->tls, t->tls_name, 0);
         gnutls_transport_set_int(t->tls, t->fd);
-        for (;;) {
-                g = gnutls_handshake(t->tls);
-                if (g == GNUTLS_E_SUCCESS)
-                        return 0;
-                if (g != GNUTLS_E_AGAIN && g != GNUTLS_E_INTERRUPTED &&
-                    gnutls_error_is_fatal(g))
-                        return tls_error(g);
-                r = tls_wait(t, deadline);
-                if (r < 0)
-                        return r;
-        }
-}
-
-static int tls_send_all(struct target *t, const char *p, size_t n, uint64_t deadline) {
-        while (n > 0) {
-                ssize_t k = gnutls_record_send(t->tls, p, n);
-                if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
-                        int r = tls_wait(t, deadline);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (k < 0)
-                        return tls_error((int)k);
-                p += k;
-                n -= (size_t)k;
-        }
         return 0;
 }
 
@@ -482,13 +435,15 @@ static bool tls_closed(struct target *t) {
 
 /* ---- the child: one batch ---- */
 
+static bool is_stream(const struct target *t) {
+        return t->t.transport == SYSLOG_TCP || t->t.transport == SYSLOG_TLS;
+}
+
 struct batch {
         struct fwd *F;
         struct target *t;
-        int64_t last_sent;
-        uint64_t deadline; /* the whole batch's, connect to acknowledgement */
+        int64_t last; /* the last record sent (datagrams) or framed (streams) */
         char buf[SYSLOG5424_MAX + 1];
-        char frame[SYSLOG5424_MAX + 16];
 };
 
 /* The names of what changed, for the one-line summary: the keys of the
@@ -521,16 +476,19 @@ static void detail_of(json_t *args, char *dst, size_t cap) {
         }
 }
 
-static int send_one(const struct audit_brief *b, void *data) {
+/* One record: a datagram is sent at once (it never waits); a stream's
+ * frame is added to the batch's bytes, which the loop sends as the
+ * receiver takes them. */
+static int record_out(const struct audit_brief *b, void *data) {
         struct batch *B = data;
-        char detail[DETAIL_MAX];
+        char detail[DETAIL_MAX], head[16];
         struct syslog_record rec = {
                 .id = b->id, .time = b->time, .user = b->user, .role = b->role,
                 .source = b->source, .module = b->module, .operation = b->operation,
                 .result = b->result, .hash = b->hash, .prev_hash = b->prev_hash,
                 .message = b->message, .detail = detail,
         };
-        int n, r;
+        int n, h, r;
 
         detail_of(b->args, detail, sizeof detail);
         if (B->t->t.transport == SYSLOG_LOCAL)
@@ -540,12 +498,12 @@ static int send_one(const struct audit_brief *b, void *data) {
                                       sizeof B->buf);
         if (n < 0)
                 return n;
-        if (B->t->t.transport == SYSLOG_TCP || B->t->t.transport == SYSLOG_TLS) {
+        if (is_stream(B->t)) {
                 /* RFC 6587 / 5425 octet counting: "LEN SP MSG" */
-                int h = snprintf(B->frame, sizeof B->frame, "%d ", n);
-                memcpy(B->frame + h, B->buf, (size_t)n);
-                r = B->t->tls ? tls_send_all(B->t, B->frame, (size_t)h + (size_t)n, B->deadline)
-                              : send_all(B->t->fd, B->frame, (size_t)h + (size_t)n, B->deadline);
+                h = snprintf(head, sizeof head, "%d ", n);
+                r = buf_append(&B->t->out, head, (size_t)h);
+                if (r >= 0)
+                        r = buf_append(&B->t->out, B->buf, (size_t)n);
         } else {
                 /* A refusal (ICMP) of an earlier datagram is reported by this
                  * send, which then did not send: once more. */
@@ -558,7 +516,7 @@ static int send_one(const struct audit_brief *b, void *data) {
         }
         if (r < 0)
                 return r == 0 ? -EIO : r;
-        B->last_sent = b->id;
+        B->last = b->id;
         return 0;
 }
 
@@ -582,47 +540,13 @@ static void target_failed(struct fwd *F, struct target *t, int r, const char *wh
         (void)state_save(F, t);
 }
 
-static int target_pump(struct fwd *F, struct target *t) {
-        static struct batch B;
-        uint64_t deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
-        int r, n;
+/* The batch was delivered (or there was nothing to send): the cursor moves
+ * on. */
+static int batch_done(struct fwd *F, struct target *t) {
+        bool changed = t->batch_last != t->cursor || t->error[0] || t->backoff;
 
-        if (!t->cursor_loaded && (r = cursor_load(F, t)) < 0)
-                return r;
-        if (t->fd >= 0 && (t->tls ? tls_closed(t) : t->t.transport == SYSLOG_TCP &&
-                                                             tcp_closed(t->fd)))
-                target_close(t);
-        if (t->fd < 0) {
-                r = target_connect(t, deadline);
-                if (r < 0) {
-                        target_failed(F, t, r, "connect");
-                        return 0;
-                }
-                if (t->t.transport == SYSLOG_TLS && (r = tls_start(F, t, deadline)) < 0) {
-                        target_failed(F, t, r, "TLS");
-                        return 0;
-                }
-        }
-        B.F = F;
-        B.t = t;
-        B.last_sent = t->cursor;
-        B.deadline = deadline;
-        n = audit_each_after(F->s, t->cursor, SYSLOGFWD_BATCH, send_one, &B);
-        if (n >= 0 && B.last_sent > t->cursor &&
-            (t->t.transport == SYSLOG_TCP || t->t.transport == SYSLOG_TLS))
-                r = tcp_acked(t->fd, deadline);
-        else
-                r = n < 0 ? n : 0;
-        if (r < 0) {
-                /* Datagrams that left are not sent again; TCP resends the batch. */
-                if (t->t.transport == SYSLOG_UDP || t->t.transport == SYSLOG_LOCAL)
-                        t->cursor = B.last_sent;
-                target_failed(F, t, r, "send");
-                return 0;
-        }
-        bool changed = B.last_sent != t->cursor || t->error[0] || t->backoff;
-        t->cursor = B.last_sent;
-        t->more = n == SYSLOGFWD_BATCH;
+        t->cursor = t->batch_last;
+        t->more = t->batch_n == SYSLOGFWD_BATCH;
         /* The host's log takes a backlog at a batch a second: journald's
          * default rate limit (10,000 messages in 30 s per service) would
          * drop a faster catch-up silently. */
@@ -630,25 +554,316 @@ static int target_pump(struct fwd *F, struct target *t) {
                 t->retry_at = now_usec() + 1000000u;
         t->backoff = 0;
         t->error[0] = '\0';
+        t->phase = PHASE_IDLE;
+        buf_free(&t->out);
         return changed ? state_save(F, t) : 0;
+}
+
+/* The records after the cursor, read in one go (the store is not held
+ * while a receiver takes its time): datagrams leave at once, a stream's
+ * frames wait in t->out for PHASE_SEND.  < 0 only when the store failed. */
+static int batch_start(struct fwd *F, struct target *t) {
+        static struct batch B;
+        int n;
+
+        B.F = F;
+        B.t = t;
+        B.last = t->cursor;
+        buf_init(&t->out, BATCH_BYTES_MAX);
+        t->sent = 0;
+        n = audit_each_after(F->s, t->cursor, SYSLOGFWD_BATCH, record_out, &B);
+        if (n < 0) {
+                /* Datagrams that left are not sent again; a stream sent
+                 * nothing of this batch. */
+                if (!is_stream(t))
+                        t->cursor = B.last;
+                target_failed(F, t, n, "send");
+                return 0;
+        }
+        t->batch_last = B.last;
+        t->batch_n = n;
+        if (is_stream(t) && B.last > t->cursor) {
+                t->phase = PHASE_SEND;
+                return 0;
+        }
+        return batch_done(F, t);
+}
+
+/* ---- the child: one target's steps ---- */
+
+/* Each step returns 1 when it moved t to its next phase, 0 when it must
+ * wait for t->fd, or -errno when the attempt failed. */
+
+static int connect_done(struct target *t, short revents) {
+        int err = 0;
+        socklen_t elen = sizeof err;
+
+        if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+                return 0;
+        if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+                return -errno;
+        if (err != 0)
+                return -err;
+        t->connected = true;
+        t->phase = t->t.transport == SYSLOG_TLS ? PHASE_HANDSHAKE : PHASE_READY;
+        return 1;
+}
+
+static int handshake_step(struct fwd *F, struct target *t) {
+        int r, g;
+
+        if (!t->tls && (r = tls_setup(F, t)) < 0)
+                return r;
+        g = gnutls_handshake(t->tls);
+        if (g == GNUTLS_E_SUCCESS) {
+                t->phase = PHASE_READY;
+                return 1;
+        }
+        if (g != GNUTLS_E_AGAIN && g != GNUTLS_E_INTERRUPTED && gnutls_error_is_fatal(g))
+                return tls_error(g);
+        return 0;
+}
+
+static int send_step(struct target *t) {
+        while (t->sent < t->out.len) {
+                const char *p = t->out.data + t->sent;
+                size_t n = t->out.len - t->sent;
+                ssize_t k;
+
+                if (t->tls) {
+                        k = gnutls_record_send(t->tls, p, n);
+                        if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED)
+                                return 0;
+                        if (k < 0)
+                                return tls_error((int)k);
+                } else {
+                        k = send(t->fd, p, n, MSG_NOSIGNAL);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0)
+                                return errno == EAGAIN ? 0 : -errno;
+                }
+                t->sent += (size_t)k;
+        }
+        t->phase = PHASE_ACK;
+        return 1;
+}
+
+/* Until the receiver's kernel acknowledged every byte sent. */
+static int ack_step(struct target *t, short revents) {
+        int pending = 0;
+
+        if (ioctl(t->fd, SIOCOUTQ, &pending) < 0)
+                return -errno;
+        if (pending == 0)
+                return 1;
+        if (revents & (POLLRDHUP | POLLHUP | POLLERR))
+                return -ECONNRESET;
+        return 0;
+}
+
+static const char *phase_what(enum phase p) {
+        return p == PHASE_CONNECT ? "connect" : p == PHASE_HANDSHAKE ? "TLS" : "send";
+}
+
+/* Takes t's batch as far as it goes without waiting; revents: what poll
+ * said of t->fd (0: nothing yet).  Past the batch's deadline a wait is a
+ * failure.  < 0 only when the store failed. */
+static int target_step(struct fwd *F, struct target *t, short revents) {
+        for (;;) {
+                enum phase was = t->phase;
+                int r = 0;
+
+                switch (was) {
+                case PHASE_IDLE:
+                        return 0;
+                case PHASE_READY:
+                        r = batch_start(F, t);
+                        if (r < 0 || t->phase != PHASE_SEND)
+                                return r;
+                        continue;
+                case PHASE_CONNECT:
+                        r = connect_done(t, revents);
+                        break;
+                case PHASE_HANDSHAKE:
+                        r = handshake_step(F, t);
+                        break;
+                case PHASE_SEND:
+                        r = send_step(t);
+                        break;
+                case PHASE_ACK:
+                        r = ack_step(t, revents);
+                        if (r > 0)
+                                return batch_done(F, t);
+                        break;
+                }
+                if (r == 0 && now_usec() >= t->deadline)
+                        r = -ETIMEDOUT;
+                if (r < 0) {
+                        target_failed(F, t, r, phase_what(was));
+                        return 0;
+                }
+                if (r == 0)
+                        return 0;
+                revents = 0;
+        }
+}
+
+/* A new batch for an idle target: the connection checked (or made), then
+ * as far as it goes without waiting.  < 0 only when the store failed. */
+static int target_begin(struct fwd *F, struct target *t) {
+        int r;
+
+        t->missed = false;
+        if (!t->cursor_loaded && (r = cursor_load(F, t)) < 0)
+                return r;
+        if (t->fd >= 0 && (t->tls ? tls_closed(t) : t->t.transport == SYSLOG_TCP &&
+                                                             tcp_closed(t->fd)))
+                target_close(t);
+        t->deadline = now_usec() + SYSLOGFWD_IO_TIMEOUT_MS * 1000ull;
+        if (t->fd >= 0)
+                t->phase = PHASE_READY;
+        else {
+                r = connect_start(t);
+                if (r < 0) {
+                        target_failed(F, t, r, "connect");
+                        return 0;
+                }
+                if (r > 0)
+                        t->phase = PHASE_CONNECT;
+                else
+                        t->phase = t->t.transport == SYSLOG_TLS ? PHASE_HANDSHAKE : PHASE_READY;
+        }
+        return target_step(F, t, 0);
 }
 
 /* ---- the child: its loop ---- */
 
-static int next_timeout(const struct fwd *F) {
-        uint64_t now = now_usec();
-        int timeout = IDLE_LOOK_MS;
+/* When the next pass (config, new batches for idle targets) is due. */
+static uint64_t next_pass(const struct fwd *F, bool wake, uint64_t last_pass, uint64_t now) {
+        uint64_t at = last_pass + IDLE_LOOK_MS * 1000ull;
+        uint64_t soon = last_pass + PASS_MIN_MS * 1000ull;
+
+        if (wake && soon < at)
+                at = soon;
+        for (size_t i = 0; i < F->n; i++) {
+                const struct target *t = &F->t[i];
+                if (t->phase != PHASE_IDLE)
+                        continue;
+                if (t->retry_at > last_pass) { /* due since, or to come */
+                        if (t->retry_at < at)
+                                at = t->retry_at;
+                } else if (t->more)
+                        at = now;
+                else if (t->missed && soon < at)
+                        at = soon;
+        }
+        return at;
+}
+
+static void pass(struct fwd *F, uint64_t now) {
+        if (config_changed(F))
+                config_apply(F);
+        for (size_t i = 0; i < F->n; i++) {
+                struct target *t = &F->t[i];
+                if (t->phase != PHASE_IDLE)
+                        t->missed = true; /* what it was woken for comes after its batch */
+                else if (t->retry_at <= now && target_begin(F, t) < 0)
+                        log_warning("audit forwarding to %s: the store failed", t->name);
+        }
+}
+
+static short wait_events(const struct target *t) {
+        switch (t->phase) {
+        case PHASE_CONNECT:
+                return POLLOUT;
+        case PHASE_HANDSHAKE:
+        case PHASE_SEND:
+                return t->tls && !gnutls_record_get_direction(t->tls) ? POLLIN : POLLOUT;
+        case PHASE_ACK:
+                return POLLRDHUP;
+        default:
+                return 0;
+        }
+}
+
+/* How long poll may wait: until the next pass, a batch's deadline, or, for
+ * a batch waiting on its acknowledgement (no event says so), ACK_LOOK_MS. */
+static int loop_timeout(const struct fwd *F, uint64_t pass_at, uint64_t now) {
+        uint64_t until = pass_at;
 
         for (size_t i = 0; i < F->n; i++) {
                 const struct target *t = &F->t[i];
-                if (t->retry_at > now) {
-                        uint64_t ms = (t->retry_at - now) / 1000u + 1;
-                        if (ms < (uint64_t)timeout)
-                                timeout = (int)ms;
-                } else if (t->more)
-                        timeout = 0;
+                if (t->phase == PHASE_IDLE)
+                        continue;
+                if (t->deadline < until)
+                        until = t->deadline;
+                if (t->phase == PHASE_ACK && now + ACK_LOOK_MS * 1000ull < until)
+                        until = now + ACK_LOOK_MS * 1000ull;
         }
-        return timeout;
+        if (until <= now)
+                return 0;
+        return (int)((until - now + 999) / 1000u);
+}
+
+/* Empties the wake-up pipe (its writer may write without end).  Returns
+ * false once the writer closed. */
+static bool drain(int rd) {
+        char buf[4096];
+
+        for (;;) {
+                ssize_t k = read(rd, buf, sizeof buf);
+                if (k == 0)
+                        return false;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return true; /* EAGAIN: empty */
+        }
+}
+
+/* Every target served from one poll: each busy one waits on its own socket
+ * and its own deadline, so a slow receiver delays no other.  Passes are at
+ * least PASS_MIN_MS apart however often woken: while one is pending the
+ * pipe is not watched, so a flood of wake-ups cannot spin the loop.
+ * Returns when the helper closed the pipe. */
+static void serve(struct fwd *F, int rd) {
+        uint64_t last_pass = 0;
+        bool wake = true;
+
+        for (;;) {
+                struct pollfd p[1 + SETTING_WIDE_LIST_MAX];
+                struct target *busy[1 + SETTING_WIDE_LIST_MAX];
+                uint64_t now = now_usec(), pass_at;
+                nfds_t n = 1;
+
+                if (now >= next_pass(F, wake, last_pass, now)) {
+                        pass(F, now);
+                        wake = false;
+                        last_pass = now;
+                }
+                p[0] = (struct pollfd){.fd = rd, .events = wake ? 0 : POLLIN};
+                for (size_t i = 0; i < F->n; i++)
+                        if (F->t[i].phase != PHASE_IDLE) {
+                                busy[n] = &F->t[i];
+                                p[n++] = (struct pollfd){.fd = F->t[i].fd,
+                                                         .events = wait_events(&F->t[i])};
+                        }
+                now = now_usec();
+                pass_at = next_pass(F, wake, last_pass, now);
+                if (poll(p, n, loop_timeout(F, pass_at, now)) < 0 && errno != EINTR)
+                        _exit(1);
+                for (nfds_t i = 1; i < n; i++)
+                        if (target_step(F, busy[i], p[i].revents) < 0)
+                                log_warning("audit forwarding to %s: the store failed",
+                                            busy[i]->name);
+                if (p[0].revents & POLLIN) {
+                        if (!drain(rd))
+                                return;
+                        wake = true;
+                } else if (p[0].revents & (POLLHUP | POLLERR))
+                        return;
+        }
 }
 
 /* Every capability gone for good (bounding, ambient, inheritable,
@@ -669,31 +884,6 @@ static int drop_privileges(void) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return -errno;
         return 0;
-}
-
-/* Empties the wake-up pipe (its writer may write without end) and keeps
- * passes at least PASS_MIN_MS apart.  Returns false once the writer closed. */
-static bool woken(int rd, uint64_t pass_start) {
-        char drain[4096];
-        uint64_t now;
-
-        for (;;) {
-                ssize_t k = read(rd, drain, sizeof drain);
-                if (k == 0)
-                        return false;
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        break; /* EAGAIN: empty */
-        }
-        now = now_usec();
-        if (now < pass_start + PASS_MIN_MS * 1000ull) {
-                uint64_t us = pass_start + PASS_MIN_MS * 1000ull - now;
-                struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(us * 1000u)};
-                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                        ;
-        }
-        return true;
 }
 
 static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
@@ -738,24 +928,7 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
         }
         F.procid = procid;
         (void)fcntl(rd, F_SETFL, O_NONBLOCK);
-        for (;;) {
-                struct pollfd p = {.fd = rd, .events = POLLIN};
-                uint64_t now = now_usec();
-
-                if (config_changed(&F))
-                        config_apply(&F);
-                for (size_t i = 0; i < F.n; i++)
-                        if (F.t[i].retry_at <= now && target_pump(&F, &F.t[i]) < 0)
-                                log_warning("audit forwarding to %s: the store failed",
-                                            F.t[i].name);
-                if (poll(&p, 1, next_timeout(&F)) < 0 && errno != EINTR)
-                        _exit(1);
-                if (p.revents & POLLIN) {
-                        if (!woken(rd, now))
-                                break;
-                } else if (p.revents & (POLLHUP | POLLERR))
-                        break;
-        }
+        serve(&F, rd);
         for (size_t i = 0; i < F.n; i++)
                 target_close(&F.t[i]);
         store_close(F.s);

@@ -30,7 +30,9 @@
  * it, in order, in batches of at most SYSLOGFWD_BATCH per wake-up; a target
  * that is down is retried with a doubling back-off capped at
  * SYSLOGFWD_BACKOFF_MAX seconds, so an outage or a restart delays records,
- * never drops them.  A new target starts from the first record; the local
+ * never drops them.  The targets are served side by side, each on its own
+ * connection and deadline, so a slow one delays no other.  A new target
+ * starts from the first record; the local
  * target catches up at one batch a second (journald's rate limit).  Delivery
  * is at least once: over TCP and TLS (RFC 5425: the certificate must
  * chain to audit:syslog_ca_file or the system's authorities and name the

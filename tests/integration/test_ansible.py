@@ -6,69 +6,21 @@ reads back changed; a second run changes nothing (changed=0 in the recap);
 a refused value fails every host with the server's message and changes
 nothing.
 
-Ansible's own files stay in a temporary directory (ANSIBLE_HOME,
-ANSIBLE_LOCAL_TEMP, …): nothing is written under the host's ~/.ansible.
+Ansible's own files stay in a temporary directory (ansible_run.py, shared
+with test_fleet.py): nothing is written under the host's ~/.ansible.
 """
-import json
-import os
-import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
 
+from ansible_run import ansible_playbook
 from fleet_ns import fleet3  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.namespaces
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "ansible"
-
 
 @pytest.fixture(scope="module")
 def ansible(fleet3):
-    if not shutil.which("ansible-playbook"):
-        pytest.skip("needs ansible-core (scripts/install-deps.sh test)")
-    work = Path(tempfile.mkdtemp(prefix="steward-ansible-"))
-    try:
-        shutil.copy(DOCS / "set-setting.yml", work)
-        shutil.copytree(DOCS / "group_vars", work / "group_vars")
-        tokens = fleet3.api_tokens(role="admin", name="ansible")
-        lines = ["[fleet]"]
-        for m, token in tokens.items():
-            lines.append(f"{m.name} steward_address={m.ip} steward_token={token}")
-        (work / "inventory.ini").write_text("\n".join(lines) + "\n")
-        home = work / "ansible-home"
-        (work / "ansible.cfg").write_text("[defaults]\nforks = 10\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-        env.update({"ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-                    "ANSIBLE_REMOTE_TEMP": str(home / "remote-tmp"),
-                    "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
-                    "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_CONFIG": str(work / "ansible.cfg"),
-                    "HOME": str(work)})
-
-        def run(settings, *extra):
-            p = subprocess.run(
-                ["ansible-playbook", "-i", "inventory.ini", "set-setting.yml",
-                 "-e", json.dumps({"steward_settings": settings,
-                                   "steward_ca_path": str(fleet3.ca_cert)}), *extra],
-                cwd=work, env=env, capture_output=True, text=True, timeout=300)
-            return p, recap(p.stdout)
+    with ansible_playbook(fleet3) as run:
         yield run
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def recap(out):
-    """{host: {"ok": n, "changed": n, "failed": n, …}} from PLAY RECAP."""
-    hosts = {}
-    tail = out.split("PLAY RECAP", 1)[-1]
-    for line in tail.splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if m:
-            hosts[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return hosts
 
 
 def log_levels(fleet):

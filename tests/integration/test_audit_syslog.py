@@ -17,6 +17,7 @@ with it the veth pair) and checks that none is left.
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import tempfile
 import os
@@ -705,3 +706,45 @@ def test_the_ca_file_is_a_small_regular_file_under_etc(syslog):
                 {"audit:syslog_ca_file": "/etc/steward-test/ca.pem"})
     assert r.status == 200, r
     syslog.wait_for(syslog.head(), path=syslog.out_tls, timeout=90)
+
+
+def test_a_stalled_target_does_not_hold_up_the_others(syslog):
+    """A TCP receiver that accepts and then never reads (a tiny receive
+    buffer, full after a few records): the forwarder's batch to it waits for
+    an acknowledgement that does not come, while the other target gets every
+    record meanwhile.  The order is what is checked: the second target has
+    the newest record while the stalled one's first attempt is still open,
+    not yet failed (it fails at its own deadline, and only then)."""
+    d = syslog.daemon
+    tcp = f"tcp://{syslog.ip}:514"
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # before listen(): an accepted socket takes its buffer size (and so
+        # its advertised window) from the listener
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(4)
+        lst.settimeout(30)
+        stalled = f"tcp://127.0.0.1:{lst.getsockname()[1]}"
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                    {"audit:syslog_targets": [stalled, tcp]})
+        assert r.status == 200, r
+        # A new target starts from the first record: its batch is dozens of
+        # records, far more than its window takes.
+        conn, _ = lst.accept()
+        try:
+            syslog.change("debug")
+            syslog.change("info")
+            head = syslog.head()
+            syslog.wait_for(head)
+            t = {x["target"]: x for x in syslog.forwarding()["targets"]}[stalled]
+            assert t["last_error"] is None and t["last_id"] == 0, t
+            lst.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                lst.accept()  # one attempt, not given up and made again
+        finally:
+            conn.close()
+    finally:
+        lst.close()
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [tcp]})
+        assert r.status == 200, r

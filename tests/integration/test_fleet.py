@@ -24,17 +24,15 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
+from ansible_run import ansible_playbook
 from fleet_ns import fleet_fixture
 
 pytestmark = pytest.mark.namespaces
 
-ROOT = Path(__file__).resolve().parents[2]
 SD_ID = "steward@32473"
 FIELDS = ("id", "user", "module", "operation", "result", "hash")
 RSYSLOG_CONF = """\
@@ -183,30 +181,11 @@ def test_2_a_setting_on_the_web_group_plan_first(scenario):
 
 def test_3_the_ansible_example_twice(scenario):
     f, _ = scenario
-    if not shutil.which("ansible-playbook"):
-        pytest.skip("needs ansible-core (scripts/install-deps.sh test)")
-    work = Path(tempfile.mkdtemp(prefix="steward-ansible-"))
-    try:
-        shutil.copy(ROOT / "docs" / "ansible" / "set-setting.yml", work)
-        tokens = f.api_tokens(role="admin", name="ansible")
-        (work / "inventory.ini").write_text("[fleet]\n" + "".join(
-            f"{m.name} steward_address={m.ip} steward_token={t}\n" for m, t in tokens.items()))
-        (work / "ansible.cfg").write_text("[defaults]\n")
-        home = work / "ansible-home"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-        env.update({"ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-                    "ANSIBLE_CONFIG": str(work / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                    "HOME": str(work)})
-        extra = json.dumps({"steward_settings": {"log_level": "info"},
-                            "steward_ca_path": str(f.ca_cert)})
-
+    with ansible_playbook(f) as ansible:
         def run():
-            p = subprocess.run(["ansible-playbook", "-i", "inventory.ini", "set-setting.yml",
-                                "-e", extra], cwd=work, env=env, capture_output=True, text=True,
-                               timeout=300)
+            p, hosts = ansible({"log_level": "info"})
             assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]
-            return {name: int(c) for name, c in
-                    re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", p.stdout, re.M)}
+            return {name: c["changed"] for name, c in hosts.items()}
         first = run()
         want = {m.name: 0 for m in f.members}
         if log_levels(f)[:2] == ["info", "info"] and first[f.members[0].name] == 0:
@@ -216,8 +195,6 @@ def test_3_the_ansible_example_twice(scenario):
         assert first == want, first
         assert log_levels(f) == ["info"] * 3
         assert run() == {m.name: 0 for m in f.members}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_4_prometheus_finds_and_scrapes_every_member(scenario, tmp_path):

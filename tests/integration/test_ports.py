@@ -351,3 +351,24 @@ def test_trojan_history_with_nothing_listening(daemon):
     if r.status == 200 and not r.json["listeners"]:
         assert all(t["message"].endswith("; nothing listens on it now")
                    for t in r.json["trojan_history"])
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_cli_failures_are_reported(daemon, json_flag):
+    """The table and --json, piped, read the answer raw: a server whose
+    certificate is not the pinned one and a refusal are still said as every
+    other verb says them, with the same exit codes, and nothing is printed
+    as if it were the listing."""
+    wrong = "SHA256:" + "00" * 32
+    p = daemon.cli("-H", f"127.0.0.1:{daemon.port}", "--fingerprint", wrong, *json_flag,
+                   "ports", env={"STEWARD_TOKEN": daemon.token})
+    assert p.returncode == 3, (p.returncode, p.stderr)  # unreachable
+    assert "nothing was sent" in p.stderr and p.stdout == ""
+    p = daemon.cli("-H", f"127.0.0.1:{daemon.port}", "--fingerprint", daemon.fingerprint,
+                   *json_flag, "ports", env={"STEWARD_TOKEN": "stw_" + "x" * 40})
+    assert p.returncode == 1, (p.returncode, p.stderr)  # refused
+    assert "invalid token" in p.stderr and "PROTO" not in p.stdout
+    if json_flag:
+        assert "error" in json.loads(p.stdout)
+    else:
+        assert p.stdout == ""

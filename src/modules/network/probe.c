@@ -276,20 +276,19 @@ static int child_send(const char *key, json_t *value, size_t max) {
         return write_all(child_fd, s, n + 1) < 0 ? -EPIPE : 0;
 }
 
-int probe_progress(struct probe *p, json_t *event) {
-        (void)p;
-        if (!json_is_object(event))
-                return -EINVAL;
-        return child_send("progress", event, PROBE_LINE_MAX);
-}
-
-/* The child's ctx->progress: the same line to the parent, which hands it to
- * the kit's own progress (the stream's pipe is closed in the child). */
+/* The child's ctx->progress: one line to the parent, which hands it to the
+ * kit's own progress (the stream's pipe is closed in the child).  Every
+ * diagnostic's progress (ping's replies, traceroute's hops) is written
+ * here, whichever way it calls. */
 static int child_progress(const struct module_ctx *ctx, json_t *event) {
         (void)ctx;
         if (!json_is_object(event))
                 return -EINVAL;
         return child_send("progress", event, PROBE_LINE_MAX);
+}
+
+int probe_progress(struct probe *p, json_t *event) {
+        return child_progress(p->ctx, event);
 }
 
 static int cmp_int(const void *a, const void *b) {

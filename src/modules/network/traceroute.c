@@ -254,7 +254,7 @@ static int traceroute_probe(struct probe *p, json_t *args, json_t **ret, struct 
                         break;
                 reached = json_is_true(json_object_get(h, "reached"));
                 json_array_append_new(hops, h);
-                if (p->ctx->progress(p->ctx, h) == -EPIPE)
+                if (probe_progress(p, h) == -EPIPE)
                         break;
         }
         *ret = json_pack("{s:s, s:s, s:s, s:b, s:o}", "host", host, "address",
