@@ -21,6 +21,7 @@ _Atomic uint64_t stats_logins_ok;
 _Atomic uint64_t stats_logins_failed;
 _Atomic uint64_t stats_sources_throttled;
 _Atomic uint64_t stats_sources_blocked;
+_Atomic uint64_t stats_audit_forward_restarts;
 
 static pthread_mutex_t forward_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stats_forward forward[STATS_FORWARD_MAX];

@@ -36,6 +36,8 @@ extern _Atomic uint64_t stats_logins_ok;
 extern _Atomic uint64_t stats_logins_failed;
 extern _Atomic uint64_t stats_sources_throttled;
 extern _Atomic uint64_t stats_sources_blocked;
+/* How often the audit forwarder was started again after it died. */
+extern _Atomic uint64_t stats_audit_forward_restarts;
 
 /* The audit forwarding's backlog per syslog target, from the same poll:
  * at most STATS_FORWARD_MAX targets (the setting's bound).  Kept under a

@@ -356,6 +356,8 @@ static void poll_counters(bool audit_wanted) {
         atomic_store(&stats_sources_blocked,
                      (uint64_t)json_integer_value(json_object_get(res, "sources_blocked")));
         forward_from_poll(json_object_get(res, "audit_forward"));
+        atomic_store(&stats_audit_forward_restarts,
+                     (uint64_t)json_integer_value(json_object_get(res, "audit_forward_restarts")));
         atomic_store(&stats_counters_known, true);
         json_decref(res);
         if (!poll_state.known || !audit_wanted) {

@@ -826,6 +826,7 @@ static void serve_front(struct supervisor *s, pid_t pid, const int *channels) {
                                 (void)sd_notify(/* unset_environment= */ 0, "STOPPING=1");
                         }
                         s->stopping = true;
+                        helper_stopping(s->h);
                         /* Serve on until the front is gone: it hands the
                          * helper its last metrics on the way out. */
                         kill(pid, SIGTERM);
@@ -1065,6 +1066,8 @@ int main(int argc, char **argv) {
 
         if (argc >= 3 && STREQ(argv[1], "--module-child"))
                 return module_child(argc, argv);
+        if (argc >= 2 && STREQ(argv[1], "--audit-forwarder"))
+                return syslogfwd_image_main(argc, argv);
         if (parse_args(argc, argv, &s.a) < 0)
                 return 2;
         log_open(s.a.foreground);

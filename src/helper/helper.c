@@ -2013,6 +2013,12 @@ static int op_audit_forwarding(struct helper *h, const struct caller *c, json_t 
                                json_t **ret, struct module_error *e) {
         int r = syslogfwd_status(h->store, ret);
 
+        /* and the forwarder process: running, or why and when it stopped */
+        if (r >= 0 && json_object_set_new(*ret, "forwarder", syslogfwd_process(h->forwarder)) < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+                r = -ENOMEM;
+        }
         if (r < 0)
                 module_error_set(e, 500, "internal", NULL, "cannot read the forwarding state: %s",
                                  strerror(-r));
@@ -2501,12 +2507,14 @@ static int op_front_poll(struct helper *h, const struct caller *c, json_t *args,
                                                   json_object_get(t, "target"), "backlog",
                                                   json_object_get(t, "backlog")));
                 json_decref(fw);
-                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*}", "sessions",
+                *ret = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o*, s:I}", "sessions",
                                  (json_int_t)sessions, "audit_head", (json_int_t)head, "logins_ok",
                                  (json_int_t)h->logins_ok, "logins_failed",
                                  (json_int_t)h->logins_failed, "sources_throttled",
                                  (json_int_t)delayed, "sources_blocked", (json_int_t)blocked,
-                                 "bootstrap", bootstrap, "audit_forward", backlogs);
+                                 "bootstrap", bootstrap, "audit_forward", backlogs,
+                                 "audit_forward_restarts",
+                                 (json_int_t)syslogfwd_restarts(h->forwarder));
         }
         return *ret ? 0 : -ENOMEM;
 }
@@ -3077,6 +3085,10 @@ void helper_set_forwarder(struct helper *h, struct syslogfwd *f) {
         syslogfwd_notify(f); /* the store is open: it may open its own */
 }
 
+void helper_stopping(struct helper *h) {
+        syslogfwd_hold(h->forwarder);
+}
+
 void helper_free(struct helper *h) {
         if (!h)
                 return;
@@ -3289,6 +3301,10 @@ static int serve_channel(struct helper *h, size_t i) {
 /* The poll timeout: a minute, or until the nearest worker's deadline. */
 static int poll_timeout(struct helper *h) {
         uint64_t now = now_usec(), t = 60000;
+        int fwd = syslogfwd_timeout_ms(h->forwarder);
+
+        if (fwd >= 0 && (uint64_t)fwd < t)
+                t = (uint64_t)fwd;
 
         for (size_t i = 0; i < h->n_ch; i++) {
                 const struct channel *ch = &h->ch[i];
@@ -3324,7 +3340,7 @@ static int serve_loop(struct helper *h, int sigfd) {
                 /* Each channel: itself when idle, its worker's pidfd when
                  * busy (a busy channel is not read: the worker owns it
                  * until it exits); then the signals. */
-                struct pollfd p[HELPER_CHANNELS_MAX + 1];
+                struct pollfd p[HELPER_CHANNELS_MAX + 2];
                 size_t n = h->n_ch;
                 int r;
 
@@ -3337,14 +3353,18 @@ static int serve_loop(struct helper *h, int sigfd) {
                                 .fd = h->ch[i].worker > 0 ? h->ch[i].pidfd : h->ch[i].fd,
                                 .events = POLLIN,
                         };
+                /* then the audit forwarder's pidfd (-1, ignored, when none):
+                 * it is started again when it dies */
                 p[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-                r = poll(p, sigfd >= 0 ? n + 1 : n, poll_timeout(h));
+                p[n + 1] = (struct pollfd){.fd = syslogfwd_watch_fd(h->forwarder), .events = POLLIN};
+                r = poll(p, n + 2, poll_timeout(h));
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
                 workers_kill_late(h);
+                syslogfwd_check(h->forwarder);
                 if (sigfd >= 0 && (p[n].revents & POLLIN))
                         return -EINTR;
                 for (size_t i = 0; i < n; i++) {

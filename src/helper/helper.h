@@ -74,6 +74,10 @@ void helper_tick(struct helper *h);
 struct syslogfwd;
 void helper_set_forwarder(struct helper *h, struct syslogfwd *f);
 
+/* The daemon is stopping: the audit forwarder, should it exit now, is not
+ * started again (helper_free stops it). */
+void helper_stopping(struct helper *h);
+
 /* A front is starting: the local connections of any earlier one are gone,
  * and so are their sessions. */
 int helper_front_started(struct helper *h);

@@ -1,7 +1,11 @@
 /* syslogfwd.c — see syslogfwd.h.
  *
  * The parent side (the helper) owns struct syslogfwd: the child's pid and
- * pidfd and the write end of the wake-up pipe.  The child owns everything
+ * pidfd, the write end of the wake-up pipe, and the restarts' state (count,
+ * back-off, the last exit); only the process that started the forwarder
+ * (owner: not a worker forked from it) reaps or restarts it.  A restart is
+ * a fresh image (syslogfwd_image_main) that runs the same child_main as the
+ * first fork, so the two cannot drift apart.  The child owns everything
  * else: its store connection, one struct target per configured target (its
  * socket, cursor, back-off, and the batch in flight with its bytes), and
  * the configuration it re-reads.  Nothing a target sends is parsed: a TCP
@@ -58,10 +62,23 @@
  * SYSLOG5424_MAX bytes and their length prefix. */
 #define BATCH_BYTES_MAX    ((size_t)SYSLOGFWD_BATCH * (SYSLOG5424_MAX + 16))
 
+/* the parent's */
+#define EXIT_CAUSE_MAX 32
+#define IMAGE_PIPE_FD  3 /* the wake-up pipe in a fresh image */
+
 struct syslogfwd {
         pid_t pid;
         int pidfd, wr;
         char *state_dir;
+        /* the restarts: */
+        pid_t owner;                    /* the process that starts (and reaps) it */
+        bool held;                      /* the daemon stops: no restart */
+        unsigned restarts;              /* started again since the daemon started */
+        unsigned backoff;               /* seconds before the next restart */
+        uint64_t started_usec;          /* monotonic: the running one's start */
+        uint64_t restart_usec;          /* monotonic: the next restart; 0: none due */
+        char last_exit[EXIT_CAUSE_MAX]; /* "signal KILL", "status 1"; "": none */
+        int64_t last_exit_at;           /* realtime s */
 };
 
 /* Where a target's batch stands.  Only PHASE_IDLE targets start a batch;
@@ -918,30 +935,113 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
         _exit(0);
 }
 
+/* ---- a restarted forwarder's fresh image ---- */
+
+int syslogfwd_image_main(int argc, char **argv) {
+        uint64_t helper, target;
+        struct stat st;
+        char err[512];
+        int r;
+
+        if (argc != 6 || !argv[2][0] || strlen(argv[2]) > STEWARD_PATH_MAX ||
+            strlen(argv[3]) > STEWARD_PATH_MAX || safe_atou64(argv[4], &helper) < 0 || helper < 2 ||
+            helper > INT32_MAX || safe_atou64(argv[5], &target) < 0 || target > LOG_TARGET_SYSLOG ||
+            fstat(IMAGE_PIPE_FD, &st) < 0 || !S_ISFIFO(st.st_mode))
+                return 2;
+        /* The helper's log target: stderr is its stderr (or the journal's
+         * stream, whose JOURNAL_STREAM the environment keeps). */
+        log_open(/* foreground= */ target == LOG_TARGET_STDERR);
+        if (argv[3][0] && (r = steward_config_init(argv[3], -1, err, sizeof err)) < 0) {
+                log_error("audit forwarding: %s", err);
+                return 1;
+        }
+        child_main(argv[2], IMAGE_PIPE_FD, (pid_t)helper);
+}
+
 /* ---- the parent ---- */
 
-static int fork_child(struct syslogfwd *f) {
-        int p[2];
-        pid_t pid, self = getpid();
-
+static int pipe_new(struct syslogfwd *f, int p[static 2]) {
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
+        (void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+        f->wr = p[1];
+        return 0;
+}
+
+static void child_started(struct syslogfwd *f, pid_t pid, int rd) {
+        close(rd);
+        f->pid = pid;
+        f->pidfd = pidfd_open(pid, 0);
+        f->started_usec = now_usec();
+}
+
+static void pipe_drop(struct syslogfwd *f, int p[static 2]) {
+        close(p[0]);
+        close(p[1]);
+        f->wr = -1;
+}
+
+/* The first forwarder: forked before this process opens the store. */
+static int fork_child(struct syslogfwd *f) {
+        int p[2], r;
+        pid_t pid, self = getpid();
+
+        if ((r = pipe_new(f, p)) < 0)
+                return r;
         pid = fork();
         if (pid < 0) {
-                int r = -errno;
-                close(p[0]);
-                close(p[1]);
+                r = -errno;
+                pipe_drop(f, p);
                 return r;
         }
         if (pid == 0) {
                 close(p[1]);
                 child_main(f->state_dir, p[0], self);
         }
-        close(p[0]);
-        (void)fcntl(p[1], F_SETFL, O_NONBLOCK);
-        f->pid = pid;
-        f->wr = p[1];
-        f->pidfd = pidfd_open(pid, 0);
+        child_started(f, pid, p[0]);
+        return 0;
+}
+
+/* A restarted forwarder: a fresh image (see syslogfwd.h for why).  Every
+ * string is made before the fork; the child only places the pipe, closes
+ * the rest and executes. */
+static int exec_child(struct syslogfwd *f) {
+        const char *cfg = steward_config_path() ? steward_config_path() : "";
+        const char *js = getenv("JOURNAL_STREAM");
+        char helper[24], target[8], journal[96];
+        char *const argv[] = {
+                "stewardd", "--audit-forwarder", f->state_dir, (char *)cfg, helper, target, NULL};
+        char *envp[] = {NULL, NULL};
+        int p[2], r;
+        pid_t pid, self = getpid();
+
+        (void)snprintf(helper, sizeof helper, "%d", (int)self);
+        (void)snprintf(target, sizeof target, "%d", (int)log_get_target());
+        if (js && strlen(js) < sizeof journal - sizeof "JOURNAL_STREAM=") {
+                (void)snprintf(journal, sizeof journal, "JOURNAL_STREAM=%s", js);
+                envp[0] = journal;
+        }
+        if ((r = pipe_new(f, p)) < 0)
+                return r;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                pipe_drop(f, p);
+                return r;
+        }
+        if (pid == 0) {
+                (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (getppid() != self)
+                        _exit(0);
+                /* dup2 onto itself would keep close-on-exec */
+                if ((p[0] == IMAGE_PIPE_FD ? 0 : dup2(p[0], IMAGE_PIPE_FD)) < 0 ||
+                    fcntl(IMAGE_PIPE_FD, F_SETFD, 0) < 0)
+                        _exit(1);
+                (void)close_range(IMAGE_PIPE_FD + 1, ~0U, 0);
+                execve("/proc/self/exe", argv, envp);
+                _exit(127);
+        }
+        child_started(f, pid, p[0]);
         return 0;
 }
 
@@ -952,6 +1052,7 @@ int syslogfwd_start(const char *state_dir, struct syslogfwd **ret) {
         if (!f)
                 return -ENOMEM;
         f->pidfd = f->wr = -1;
+        f->owner = getpid();
         f->state_dir = strdup(state_dir);
         r = f->state_dir ? fork_child(f) : -ENOMEM;
         if (r < 0) {
@@ -961,6 +1062,16 @@ int syslogfwd_start(const char *state_dir, struct syslogfwd **ret) {
         }
         *ret = f;
         return 0;
+}
+
+static void fds_close(struct syslogfwd *f) {
+        if (f->wr >= 0)
+                close(f->wr);
+        f->wr = -1;
+        if (f->pidfd >= 0)
+                close(f->pidfd);
+        f->pidfd = -1;
+        f->pid = 0;
 }
 
 static void child_end(struct syslogfwd *f) {
@@ -973,22 +1084,92 @@ static void child_end(struct syslogfwd *f) {
                 while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
-        if (f->pidfd >= 0)
-                close(f->pidfd);
-        f->pidfd = -1;
-        f->pid = 0;
+        fds_close(f);
+}
+
+static void exit_cause(int status, char *buf, size_t cap) {
+        const char *name = WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : NULL;
+
+        if (WIFSIGNALED(status) && name)
+                (void)snprintf(buf, cap, "signal %s", name);
+        else if (WIFSIGNALED(status))
+                (void)snprintf(buf, cap, "signal %d", WTERMSIG(status));
+        else
+                (void)snprintf(buf, cap, "status %d", WEXITSTATUS(status));
+}
+
+/* The forwarder exited: says so once, and when the next one starts. */
+static void reaped(struct syslogfwd *f, int status) {
+        uint64_t now = now_usec();
+        bool ran_long = now - f->started_usec >= SYSLOGFWD_RESTART_RESET * 1000000ull;
+
+        exit_cause(status, f->last_exit, sizeof f->last_exit);
+        f->last_exit_at = (int64_t)(realtime_usec() / 1000000u);
+        fds_close(f);
+        if (ran_long || f->backoff == 0)
+                f->backoff = SYSLOGFWD_RESTART_MIN;
+        else
+                f->backoff = f->backoff < SYSLOGFWD_BACKOFF_MAX / 2 ? f->backoff * 2
+                                                                    : SYSLOGFWD_BACKOFF_MAX;
+        if (f->held) {
+                log_error("audit forwarding stopped unexpectedly (%s) while stewardd stops",
+                          f->last_exit);
+                return;
+        }
+        f->restart_usec = now + f->backoff * 1000000ull;
+        log_error("audit forwarding stopped unexpectedly (%s); starting it again in %u s",
+                  f->last_exit, f->backoff);
+}
+
+static void restart(struct syslogfwd *f) {
+        int r = exec_child(f);
+
+        if (r < 0) {
+                f->backoff = f->backoff < SYSLOGFWD_BACKOFF_MAX / 2 ? f->backoff * 2
+                                                                    : SYSLOGFWD_BACKOFF_MAX;
+                f->restart_usec = now_usec() + f->backoff * 1000000ull;
+                log_error_errno(r, "audit forwarding: cannot start it again; next try in %u s",
+                                f->backoff);
+                return;
+        }
+        f->restart_usec = 0;
+        f->restarts++;
+        log_notice("audit forwarding started again (restart %u)", f->restarts);
+        (void)!write(f->wr, "w", 1); /* the store is open: it may open its own */
+}
+
+void syslogfwd_check(struct syslogfwd *f) {
+        int status = 0;
+
+        if (!f || getpid() != f->owner)
+                return;
+        if (f->pid > 0 && waitpid(f->pid, &status, WNOHANG) == f->pid)
+                reaped(f, status);
+        if (f->pid == 0 && f->restart_usec != 0 && !f->held && now_usec() >= f->restart_usec)
+                restart(f);
+}
+
+int syslogfwd_watch_fd(const struct syslogfwd *f) {
+        return f && f->pid > 0 && getpid() == f->owner ? f->pidfd : -1;
+}
+
+int syslogfwd_timeout_ms(const struct syslogfwd *f) {
+        uint64_t now = now_usec();
+
+        if (!f || f->pid > 0 || f->restart_usec == 0 || f->held || getpid() != f->owner)
+                return -1;
+        return f->restart_usec > now ? (int)((f->restart_usec - now) / 1000u + 1) : 0;
+}
+
+void syslogfwd_hold(struct syslogfwd *f) {
+        if (f)
+                f->held = true;
 }
 
 void syslogfwd_notify(struct syslogfwd *f) {
         if (!f)
                 return;
-        if (f->pid > 0 && waitpid(f->pid, NULL, WNOHANG) == f->pid) {
-                /* It cannot be started again in this process (see the top
-                 * of syslogfwd.h); the records wait for the next start. */
-                log_error("audit forwarding stopped unexpectedly; it starts again with stewardd");
-                f->pid = 0;
-                child_end(f);
-        }
+        syslogfwd_check(f);
         if (f->wr >= 0)
                 (void)!write(f->wr, "w", 1); /* full pipe: it is awake anyway */
 }
@@ -999,6 +1180,23 @@ void syslogfwd_stop(struct syslogfwd *f) {
         child_end(f);
         free(f->state_dir);
         free(f);
+}
+
+json_t *syslogfwd_process(const struct syslogfwd *f) {
+        const char *state = !f                                 ? "stopped"
+                            : f->pid > 0                       ? "running"
+                            : f->restart_usec != 0 && !f->held ? "restarting"
+                                                               : "stopped";
+        bool exited = f && f->last_exit[0];
+
+        return json_pack("{s:s, s:I, s:s?, s:o}", "state", state, "restarts",
+                         (json_int_t)(f ? f->restarts : 0), "last_exit",
+                         exited ? f->last_exit : NULL, "last_exit_at",
+                         exited ? json_integer(f->last_exit_at) : json_null());
+}
+
+unsigned syslogfwd_restarts(const struct syslogfwd *f) {
+        return f ? f->restarts : 0;
 }
 
 int syslogfwd_status(struct store *s, json_t **ret) {

@@ -9,8 +9,21 @@
  * leave the worker stuck on it.  It is forked before the helper opens the
  * store: SQLite keeps per-process state about open files (their locks and
  * shared memory) that a child forked after an open inherits in a state it
- * must not use, so a forwarder that died is not forked again by the same
- * daemon (it does not exit on errors: a store it cannot open is retried). 
+ * must not use.
+ *
+ * A forwarder that dies (a crash, the OOM killer, kill -9) is started again
+ * by the helper, which watches its pidfd: the exit is logged once with its
+ * cause, and the new one starts after a back-off (SYSLOGFWD_RESTART_MIN
+ * seconds, doubling up to SYSLOGFWD_BACKOFF_MAX; back to the minimum once one
+ * has run SYSLOGFWD_RESTART_RESET seconds) so one that dies at once does not
+ * spin.  It is not forked from the running helper: its store is open by then
+ * (above).  The helper forks and at once executes a fresh image of this
+ * program, `stewardd --audit-forwarder …` (syslogfwd_image_main; argv array,
+ * empty environment but for JOURNAL_STREAM, the wake-up pipe as fd 3 and
+ * nothing else beyond stdio), which carries on as the first one does: same
+ * name, same dropped capabilities, its own connection, and the cursors in the
+ * store, so it sends every record after the last one sent.  While the daemon
+ * stops (syslogfwd_hold) nothing is started again.
  *
  * Nothing is lost: per target, the id of the last record delivered is
  * persisted (table audit_forward) and the forwarder sends every record after
@@ -46,6 +59,8 @@
 #define SYSLOGFWD_BACKOFF_MAX    60 /* seconds */
 #define SYSLOGFWD_IO_TIMEOUT_MS  5000
 #define SYSLOGFWD_LOCAL_SOCKET   "/dev/log"
+#define SYSLOGFWD_RESTART_MIN    1   /* seconds before the first restart */
+#define SYSLOGFWD_RESTART_RESET  120 /* seconds of running that reset the back-off */
 
 struct syslogfwd;
 
@@ -60,6 +75,29 @@ void syslogfwd_notify(struct syslogfwd *f);
 
 /* Stops the forwarder and frees f (NULL: nothing). */
 void syslogfwd_stop(struct syslogfwd *f);
+
+/* The restarts, for the helper's poll loop (f may be NULL; only the
+ * process that started the forwarder reaps or restarts it): the pidfd that
+ * becomes readable when the forwarder exits (-1: none), how long until a
+ * restart is due (ms; -1: none pending), and the check that reaps a dead
+ * forwarder (logged once, with its cause) and starts a new one once due. */
+int syslogfwd_watch_fd(const struct syslogfwd *f);
+int syslogfwd_timeout_ms(const struct syslogfwd *f);
+void syslogfwd_check(struct syslogfwd *f);
+
+/* The daemon is stopping: a forwarder that exits is not started again. */
+void syslogfwd_hold(struct syslogfwd *f);
+
+/* The forwarder process for the API: {"state": "running|restarting|stopped",
+ * "restarts", "last_exit": "signal KILL"|"status 1"|null, "last_exit_at":
+ * UNIX|null} (f may be NULL: stopped); and its restarts for the metrics. */
+json_t *syslogfwd_process(const struct syslogfwd *f);
+unsigned syslogfwd_restarts(const struct syslogfwd *f);
+
+/* `stewardd --audit-forwarder STATE_DIR CONFIG HELPER_PID LOG_TARGET`: a
+ * restarted forwarder in its fresh image (the wake-up pipe is fd 3).  Does
+ * not return when the arguments hold; 2 when they do not. */
+int syslogfwd_image_main(int argc, char **argv);
 
 /* The forwarding state for the API: {"targets": [{"target", "last_id",
  * "backlog", "connected", "last_error", "updated"}], "head": N} for the

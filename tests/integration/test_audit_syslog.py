@@ -533,6 +533,120 @@ def test_the_forwarder_holds_no_privileges(syslog):
     assert st["Uid"].split()[0] == "0", st
 
 
+# ---- the forwarder comes back when it dies ----------------------------------
+
+def caught_up(syslog, target):
+    """Waits until the target has every record and is connected: a kill then
+    falls between batches, so nothing is owed twice."""
+    deadline = time.monotonic() + 60
+    while True:
+        t = {x["target"]: x for x in syslog.forwarding()["targets"]}[target]
+        if t["backlog"] == 0 and t["connected"]:
+            return
+        assert time.monotonic() < deadline, t
+        time.sleep(0.1)
+
+
+def kill_and_wait_for_the_next(syslog, restarts):
+    """kill -9 the forwarder, then the new one (another pid, same name) once
+    the route counts `restarts`."""
+    d = syslog.daemon
+    old = forwarder_pid(d)
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 120  # the back-off is capped at 60 s
+    while True:
+        fw = syslog.forwarding()["forwarder"]
+        if fw["restarts"] == restarts and fw["state"] == "running":
+            break
+        assert time.monotonic() < deadline, fw
+        time.sleep(0.1)
+    new = forwarder_pid(d)
+    assert new != old
+    return fw, new
+
+
+def test_a_killed_forwarder_is_started_again_and_resumes_where_it_was(syslog):
+    """kill -9 of the forwarder: the helper logs it once with the cause,
+    starts a fresh one (same name, no privileges, nothing of the helper's
+    environment), which sends the records written meanwhile and after, none
+    twice; the route and /metrics say so."""
+    d = syslog.daemon
+    tcp = f"tcp://{syslog.ip}:514"
+    fw = syslog.forwarding()["forwarder"]
+    assert fw["state"] == "running" and fw["restarts"] == 0, fw
+    assert fw["last_exit"] is None and fw["last_exit_at"] is None, fw
+    caught_up(syslog, tcp)
+    before = syslog.head()
+    syslog.wait_for(before)
+    old = forwarder_pid(d)
+    os.kill(old, signal.SIGKILL)
+    syslog.change("debug")  # written while it is dead or restarting
+    deadline = time.monotonic() + 120
+    while True:
+        fw = syslog.forwarding()["forwarder"]
+        if fw["restarts"] == 1 and fw["state"] == "running":
+            break
+        assert time.monotonic() < deadline, fw
+        time.sleep(0.1)
+    assert fw["last_exit"] == "signal KILL", fw
+    assert isinstance(fw["last_exit_at"], int) and fw["last_exit_at"] > 0, fw
+    new = forwarder_pid(d)
+    assert new != old
+    st = status_fields(new)
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(st[cap], 16) == 0, (cap, st)
+    assert st["NoNewPrivs"] == "1", st
+    environ = (Path("/proc") / str(new) / "environ").read_bytes().split(b"\0")
+    assert all(v == b"" or v.startswith(b"JOURNAL_STREAM=") for v in environ), environ
+    syslog.change("info")
+    head = syslog.head()
+    assert head >= before + 2
+    recs = syslog.wait_for(head)
+    ids = [int(r["id"]) for r in recs if int(r["id"]) > before]
+    assert ids == list(range(before + 1, head + 1)), ids  # each once, in order
+    assert d.log_text().count("audit forwarding stopped unexpectedly (signal KILL)") == 1
+    sample = "steward_audit_forward_restarts_total 1"
+    deadline = time.monotonic() + 30
+    while sample not in d.https("GET", "/metrics").body:
+        assert time.monotonic() < deadline, d.https("GET", "/metrics").body[-2000:]
+        time.sleep(0.2)
+
+
+def test_a_forwarder_killed_again_and_again_is_restarted_each_time(syslog):
+    """Each death is one restart (after a back-off that grows); the last
+    one forwards; and when the daemon stops, the forwarder goes with it and
+    none is started again."""
+    d = syslog.daemon
+    start = syslog.forwarding()["forwarder"]["restarts"]
+    for i in range(1, 4):
+        fw, pid = kill_and_wait_for_the_next(syslog, start + i)
+        assert fw["last_exit"] == "signal KILL", fw
+    syslog.change("debug")
+    syslog.wait_for(syslog.head())
+    assert d.log_text().count("audit forwarding started again") == start + 3
+    # one that keeps dying waits longer each time (none ran 120 s here)
+    waits = [int(s) for s in re.findall(r"starting it again in (\d+) s", d.log_text())]
+    assert waits == [1, 2, 4, 8][:start + 3], waits
+    # the daemon stops, and its forwarder dies meanwhile: none is started
+    # again, none is left behind
+    d.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while "received SIGTERM" not in d.log_text():
+        assert time.monotonic() < deadline, d.log_text()[-2000:]
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # already stopped with the daemon
+    d.stop()
+    assert d.log_text().count("audit forwarding started again") == start + 3
+    assert not (Path("/proc") / str(pid)).exists()
+    d.start()
+    fw = syslog.forwarding()["forwarder"]
+    assert fw == {"state": "running", "restarts": 0, "last_exit": None,
+                  "last_exit_at": None}, fw
+
+
 def test_a_flood_of_wakeups_does_not_spin_the_forwarder(syslog):
     """Whoever holds the wake-up pipe's write end may write without end: the
     forwarder empties the pipe at each wake-up and makes at most one pass

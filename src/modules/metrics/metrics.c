@@ -94,7 +94,7 @@ static void closed_sample(struct expo *e, const char *reason, _Atomic uint64_t *
 }
 
 /* The audit records each syslog target has still to receive
- * (stewardd:audit:syslog_targets). */
+ * (stewardd:audit:syslog_targets), and the forwarder's restarts. */
 static void forward_family(struct expo *e) {
         struct stats_forward f[STATS_FORWARD_MAX];
         size_t n = stats_forward_get(f);
@@ -106,6 +106,10 @@ static void forward_family(struct expo *e) {
                 expo_label(e, "target", f[i].target);
                 expo_u64(e, f[i].backlog);
         }
+        expo_family(e, "steward_audit_forward_restarts_total", "counter",
+                    "Times the audit forwarder was started again after it died.");
+        expo_sample(e, "steward_audit_forward_restarts_total");
+        expo_u64(e, atomic_load(&stats_audit_forward_restarts));
 }
 
 static void steward_families(struct expo *e) {
