@@ -273,6 +273,10 @@ int steward_config_init(const char *path, int level_override, char *err, size_t 
         return settings_file_load(&steward_config_file, /* helper= */ false, err, err_len);
 }
 
+int steward_config_level_override(void) {
+        return log_level_override;
+}
+
 int steward_config_reload(bool helper, char *err, size_t err_len) {
         if (!settings_config_path()) {
                 snprintf(err, err_len, "no configuration file");

@@ -92,6 +92,10 @@ int steward_config_parse(const char *text, size_t len, const char *path, struct 
  * Modules with files of their own keep them next to it. */
 const char *steward_config_path(void);
 
+/* The --log-level override in force (as steward_config_init took it, -1 when
+ * none or when a change through the API has set log_level since). */
+int steward_config_level_override(void);
+
 /* Facts about this daemon for status/fullstatus: set once at start-up
  * (listeners, TLS fingerprint, paths); takes the reference. */
 void steward_set_facts(json_t *facts);

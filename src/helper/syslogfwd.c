@@ -941,9 +941,10 @@ int syslogfwd_image_main(int argc, char **argv) {
         uint64_t helper, target;
         struct stat st;
         char err[512];
-        int r;
+        int r, level = -1;
 
-        if (argc != 6 || !argv[2][0] || strlen(argv[2]) > STEWARD_PATH_MAX ||
+        if (argc != 7 || (!STREQ(argv[6], "-") && (level = log_level_from_string(argv[6])) < 0) ||
+            !argv[2][0] || strlen(argv[2]) > STEWARD_PATH_MAX ||
             strlen(argv[3]) > STEWARD_PATH_MAX || safe_atou64(argv[4], &helper) < 0 || helper < 2 ||
             helper > INT32_MAX || safe_atou64(argv[5], &target) < 0 || target > LOG_TARGET_SYSLOG ||
             fstat(IMAGE_PIPE_FD, &st) < 0 || !S_ISFIFO(st.st_mode))
@@ -951,10 +952,12 @@ int syslogfwd_image_main(int argc, char **argv) {
         /* The helper's log target: stderr is its stderr (or the journal's
          * stream, whose JOURNAL_STREAM the environment keeps). */
         log_open(/* foreground= */ target == LOG_TARGET_STDERR);
-        if (argv[3][0] && (r = steward_config_init(argv[3], -1, err, sizeof err)) < 0) {
+        if (argv[3][0] && (r = steward_config_init(argv[3], level, err, sizeof err)) < 0) {
                 log_error("audit forwarding: %s", err);
                 return 1;
         }
+        if (!argv[3][0] && level >= 0)
+                log_set_level((enum log_level)level);
         child_main(argv[2], IMAGE_PIPE_FD, (pid_t)helper);
 }
 
@@ -1008,9 +1011,12 @@ static int fork_child(struct syslogfwd *f) {
 static int exec_child(struct syslogfwd *f) {
         const char *cfg = steward_config_path() ? steward_config_path() : "";
         const char *js = getenv("JOURNAL_STREAM");
+        int override = steward_config_level_override();
         char helper[24], target[8], journal[96];
-        char *const argv[] = {
-                "stewardd", "--audit-forwarder", f->state_dir, (char *)cfg, helper, target, NULL};
+        char *const argv[] = {"stewardd", "--audit-forwarder", f->state_dir, (char *)cfg, helper,
+                              target,
+                              override >= 0 ? (char *)log_level_to_string(override) : (char *)"-",
+                              NULL};
         char *envp[] = {NULL, NULL};
         int p[2], r;
         pid_t pid, self = getpid();

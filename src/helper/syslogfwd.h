@@ -94,8 +94,9 @@ void syslogfwd_hold(struct syslogfwd *f);
 json_t *syslogfwd_process(const struct syslogfwd *f);
 unsigned syslogfwd_restarts(const struct syslogfwd *f);
 
-/* `stewardd --audit-forwarder STATE_DIR CONFIG HELPER_PID LOG_TARGET`: a
- * restarted forwarder in its fresh image (the wake-up pipe is fd 3).  Does
+/* `stewardd --audit-forwarder STATE_DIR CONFIG HELPER_PID LOG_TARGET LEVEL`: a
+ * restarted forwarder in its fresh image (the wake-up pipe is fd 3); LEVEL
+ * is the helper's --log-level override, a level's name or "-" for none.  Does
  * not return when the arguments hold; 2 when they do not. */
 int syslogfwd_image_main(int argc, char **argv);
 

@@ -596,6 +596,9 @@ def test_a_killed_forwarder_is_started_again_and_resumes_where_it_was(syslog):
     for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(st[cap], 16) == 0, (cap, st)
     assert st["NoNewPrivs"] == "1", st
+    # the helper's --log-level override goes along ("-": this daemon has none)
+    argv = (Path("/proc") / str(new) / "cmdline").read_bytes().split(b"\0")
+    assert argv[1] == b"--audit-forwarder" and argv[6] == b"-", argv
     environ = (Path("/proc") / str(new) / "environ").read_bytes().split(b"\0")
     assert all(v == b"" or v.startswith(b"JOURNAL_STREAM=") for v in environ), environ
     syslog.change("info")
@@ -758,3 +761,37 @@ def test_a_stalled_target_does_not_hold_up_the_others(syslog):
         lst.close()
         r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [tcp]})
         assert r.status == 200, r
+
+
+def test_the_forwarder_image_refuses_arguments_out_of_its_grammar(tmp_path):
+    """`stewardd --audit-forwarder` is the helper's way to start a fresh
+    forwarder; run by anyone else with anything else, it does nothing (2)."""
+    from conftest import BUILD
+    fifo_r, fifo_w = os.pipe()
+    state = tmp_path / "state"
+    state.mkdir()
+    good = [str(BUILD / "stewardd"), "--audit-forwarder", str(state), "", str(os.getpid()), "1", "-"]
+    bad = [
+        good[:6],                                            # no level
+        good[:6] + ["loud"],                                 # not a level
+        good[:6] + ["-", "extra"],                           # one too many
+        good[:4] + ["1"] + good[5:],                         # helper pid 1
+        good[:4] + ["-5"] + good[5:],                        # not a number
+        good[:5] + ["9"] + good[6:],                         # not a log target
+        good[:2] + [""] + good[3:],                          # no state directory
+    ]
+    try:
+        for argv in bad:
+            r = subprocess.run(argv, pass_fds=(fifo_r,), stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=30,
+                               preexec_fn=lambda: os.dup2(fifo_r, 3))
+            assert r.returncode == 2, (argv, r)
+        # and fd 3 must be the pipe: a regular file there is refused too
+        with open(tmp_path / "plain", "w+") as f:
+            r = subprocess.run(good, stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                               preexec_fn=lambda: os.dup2(f.fileno(), 3))
+            assert r.returncode == 2, r
+    finally:
+        os.close(fifo_r)
+        os.close(fifo_w)
+    assert not any(state.iterdir()), list(state.iterdir())
