@@ -111,6 +111,7 @@ struct target {
         size_t sent;        /* of out */
         int64_t batch_last; /* the batch's last record */
         int batch_n;        /* and how many it holds */
+        unsigned batch_cap; /* records per batch now; 0: SYSLOGFWD_BATCH */
 };
 
 struct fwd {
@@ -165,6 +166,15 @@ static bool config_changed(struct fwd *F) {
         return true;
 }
 
+/* Whether the list names its item i earlier too: a target listed twice is
+ * served once. */
+static bool listed_before(const struct setting_wide_list *l, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (STREQ(l->name[j], l->name[i]))
+                        return true;
+        return false;
+}
+
 /* Keeps the targets still configured (their sockets and cursors), drops the
  * others, adds the new ones. */
 static void config_apply(struct fwd *F) {
@@ -195,6 +205,8 @@ static void config_apply(struct fwd *F) {
                 const char *name = c.syslog_targets.name[i];
                 struct target *t = &F->t[F->n];
                 bool kept = false;
+                if (listed_before(&c.syslog_targets, i))
+                        continue; /* one target, one connection and cursor */
                 for (size_t j = 0; j < n_old && !kept; j++)
                         if (old[j].name[0] && strcmp(old[j].name, name) == 0) {
                                 *t = old[j];
@@ -540,13 +552,29 @@ static void target_failed(struct fwd *F, struct target *t, int r, const char *wh
         (void)state_save(F, t);
 }
 
+/* Records per batch for t.  A receiver too slow to take a whole batch
+ * within the deadline would be sent the same batch for ever: each batch that
+ * times out while sending halves t's next ones (down to one record), each
+ * delivered one doubles them again. */
+static unsigned batch_cap(const struct target *t) {
+        return t->batch_cap ? t->batch_cap : SYSLOGFWD_BATCH;
+}
+
+static void batch_cap_timed_out(struct target *t) {
+        unsigned c = batch_cap(t) / 2;
+        t->batch_cap = c ? c : 1;
+}
+
 /* The batch was delivered (or there was nothing to send): the cursor moves
  * on. */
 static int batch_done(struct fwd *F, struct target *t) {
         bool changed = t->batch_last != t->cursor || t->error[0] || t->backoff;
+        unsigned cap = batch_cap(t);
 
         t->cursor = t->batch_last;
-        t->more = t->batch_n == SYSLOGFWD_BATCH;
+        t->more = t->batch_n == (int)cap;
+        if (t->batch_cap && t->batch_n > 0)
+                t->batch_cap = cap * 2 >= SYSLOGFWD_BATCH ? 0 : cap * 2;
         /* The host's log takes a backlog at a batch a second: journald's
          * default rate limit (10,000 messages in 30 s per service) would
          * drop a faster catch-up silently. */
@@ -561,7 +589,9 @@ static int batch_done(struct fwd *F, struct target *t) {
 
 /* The records after the cursor, read in one go (the store is not held
  * while a receiver takes its time): datagrams leave at once, a stream's
- * frames wait in t->out for PHASE_SEND.  < 0 only when the store failed. */
+ * frames wait in t->out for PHASE_SEND (the buffer doubles as it grows, so
+ * up to 1 MiB for BATCH_BYTES_MAX's 820 KB).  A store that fails here fails
+ * this target's attempt ("send: …", backed off); never < 0. */
 static int batch_start(struct fwd *F, struct target *t) {
         static struct batch B;
         int n;
@@ -571,7 +601,7 @@ static int batch_start(struct fwd *F, struct target *t) {
         B.last = t->cursor;
         buf_init(&t->out, BATCH_BYTES_MAX);
         t->sent = 0;
-        n = audit_each_after(F->s, t->cursor, SYSLOGFWD_BATCH, record_out, &B);
+        n = audit_each_after(F->s, t->cursor, batch_cap(t), record_out, &B);
         if (n < 0) {
                 /* Datagrams that left are not sent again; a stream sent
                  * nothing of this batch. */
@@ -697,8 +727,11 @@ static int target_step(struct fwd *F, struct target *t, short revents) {
                                 return batch_done(F, t);
                         break;
                 }
-                if (r == 0 && now_usec() >= t->deadline)
+                if (r == 0 && now_usec() >= t->deadline) {
                         r = -ETIMEDOUT;
+                        if (was == PHASE_SEND || was == PHASE_ACK)
+                                batch_cap_timed_out(t);
+                }
                 if (r < 0) {
                         target_failed(F, t, r, phase_what(was));
                         return 0;
@@ -1219,6 +1252,8 @@ int syslogfwd_status(struct store *s, json_t **ret) {
                 return -ENOMEM;
         for (size_t i = 0; i < c.syslog_targets.n; i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                if (listed_before(&c.syslog_targets, i))
+                        continue;
                 int64_t last = 0, updated = 0;
                 bool connected = false;
                 const char *error = NULL;

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import os
 import shutil
 import time
@@ -721,6 +722,103 @@ def test_the_ca_file_is_a_small_regular_file_under_etc(syslog):
     syslog.wait_for(syslog.head(), path=syslog.out_tls, timeout=90)
 
 
+def records_at_least(syslog, n):
+    """Audit records up to n in the store (changes of the log level)."""
+    for i in range(max(0, n - syslog.head())):
+        syslog.change("debug" if i % 2 == 0 else "info")
+
+
+def test_a_target_listed_twice_is_served_once(syslog):
+    d = syslog.daemon
+    tcp = f"tcp://{syslog.ip}:514"
+    caught_up(syslog, tcp)
+    before = syslog.head()
+    syslog.wait_for(before)
+    try:
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                    {"audit:syslog_targets": [tcp, tcp]})
+        assert r.status == 200, r
+        syslog.change("debug")
+        syslog.change("info")
+        head = syslog.head()
+        recs = syslog.wait_for(head)
+        time.sleep(1)  # a second sender would have sent its copies by now
+        recs = syslog.wait_for(head)
+        ids = [int(x["id"]) for x in recs if int(x["id"]) > before]
+        assert ids == list(range(before + 1, head + 1)), ids
+        assert [t["target"] for t in syslog.forwarding()["targets"]] == [tcp]
+    finally:
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [tcp]})
+        assert r.status == 200, r
+
+
+def test_a_slow_receiver_still_gets_everything(syslog):
+    """A receiver that takes about 10 KB/s cannot take a whole batch (100
+    records) within the 5 s deadline: the forwarder sends it smaller batches
+    until one fits, so its cursor moves on (it sent the same first batch for
+    ever before) and every record arrives, in order."""
+    d = syslog.daemon
+    tcp = f"tcp://{syslog.ip}:514"
+    records_at_least(syslog, 120)
+    head = syslog.head()
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    got, stop = [], threading.Event()  # the bytes of each connection
+
+    def slow_reader():
+        while not stop.is_set():
+            try:
+                conn, _ = lst.accept()
+            except OSError:
+                return
+            conn.settimeout(0.1)
+            got.append(bytearray())
+            with conn:
+                while not stop.is_set():
+                    try:
+                        b = conn.recv(1024)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                    if not b:
+                        break
+                    got[-1].extend(b)
+                    time.sleep(0.1)
+
+    try:
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(4)
+        slow = f"tcp://127.0.0.1:{lst.getsockname()[1]}"
+        reader = threading.Thread(target=slow_reader, daemon=True)
+        reader.start()
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings",
+                    {"audit:syslog_targets": [slow, tcp]})
+        assert r.status == 200, r
+        deadline = time.monotonic() + 120
+        while True:
+            t = {x["target"]: x for x in syslog.forwarding()["targets"]}[slow]
+            if t["last_id"] >= head:
+                break
+            assert time.monotonic() < deadline, (t, [len(g) for g in got])
+            time.sleep(0.5)
+        ids = []
+        for data in map(bytes, got):
+            pos = 0  # a connection cut at its deadline may end inside a frame
+            while (sp := data.find(b" ", pos)) > 0 and sp + 1 + int(data[pos:sp]) <= len(data):
+                n = int(data[pos:sp])
+                msg = data[sp + 1:sp + 1 + n].decode()
+                ids.append(int(re.search(r' id="(\d+)"', msg).group(1)))
+                pos = sp + 1 + n
+        first = list(dict.fromkeys(ids))
+        assert first[:head] == list(range(1, head + 1)), first[:10]
+    finally:
+        stop.set()
+        lst.close()
+        r = d.https("PATCH", "/api/v1/modules/stewardd/settings", {"audit:syslog_targets": [tcp]})
+        assert r.status == 200, r
+
+
 def test_a_stalled_target_does_not_hold_up_the_others(syslog):
     """A TCP receiver that accepts and then never reads (a tiny receive
     buffer, full after a few records): the forwarder's batch to it waits for
@@ -730,6 +828,7 @@ def test_a_stalled_target_does_not_hold_up_the_others(syslog):
     not yet failed (it fails at its own deadline, and only then)."""
     d = syslog.daemon
     tcp = f"tcp://{syslog.ip}:514"
+    records_at_least(syslog, 40)
     lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         # before listen(): an accepted socket takes its buffer size (and so
