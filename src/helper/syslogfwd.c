@@ -907,14 +907,28 @@ static int drop_privileges(void) {
         struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {0};
 
-        for (unsigned long cap = 0; cap < 64; cap++)
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+        /* no_new_privs first: with it no exec gives back what is dropped
+         * below (the kernel caps an exec's permitted set at the caller's,
+         * which is empty by then). */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        /* The bounding set where this process may: dropping from it needs
+         * CAP_SETPCAP, which the packaged unit's CapabilityBoundingSet does
+         * not give the daemon.  Without it the bounding set stays as the
+         * service manager left it, which grants nothing once the sets below
+         * are empty under no_new_privs. */
+        for (unsigned long cap = 0; cap < 64; cap++) {
+                int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+                if (in < 0 && errno == EINVAL)
+                        break; /* past the kernel's last capability */
+                if (in < 0)
                         return -errno;
+                if (in > 0 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
+                        return -errno;
+        }
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return -errno;
         if (syscall(SYS_capset, &h, d) < 0)
-                return -errno;
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return -errno;
         return 0;
 }

@@ -236,6 +236,25 @@ def test_journal_has_the_daemon_lines(c):
     assert all(e["STEWARD_AUDIT_ID"].isdigit() for e in audited)
 
 
+def test_audit_records_reach_the_journal_through_the_forwarder(c):
+    """The default target "local": the forwarder runs under the unit's
+    hardening (its bounding set is the unit's, which it may not shrink) and
+    every record reaches the host's log."""
+    deadline = time.monotonic() + 60
+    while True:
+        code, body = unix_api(c, "GET", "/api/v1/audit/forwarding")
+        assert code == 200, body
+        fw = body
+        local = {t["target"]: t for t in fw["targets"]}["local"]
+        if local["last_id"] == fw["head"] and fw["head"] > 0:
+            break
+        assert time.monotonic() < deadline, fw
+        time.sleep(0.5)
+    assert fw["forwarder"]["state"] == "running" and fw["forwarder"]["restarts"] == 0, fw
+    log = c.run("journalctl", "-t", "steward", "-o", "cat", "--no-pager").stdout
+    assert f'id="{fw["head"]}"' in log and "[steward@32473 " in log, log[-2000:]
+
+
 def test_stop_and_restart_are_clean(c):
     c.run("systemctl", "restart", "stewardd.service")
     assert unix_api(c, "GET", "/api/v1/whoami")[0] == 200
