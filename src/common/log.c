@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,4 +235,36 @@ void log_fields(enum log_level l, const struct log_fields *f, const char *fmt, .
         va_start(ap, fmt);
         log_v(l, f, 0, fmt, ap);
         va_end(ap);
+}
+
+/* Whether fd is a datagram socket to the system log: libsystemd and
+ * syslog(3) keep theirs open across the fork and would write to whatever
+ * took its number if it were closed.  syslog(3)'s is connected to /dev/log;
+ * libsystemd's journal socket is neither bound nor connected (each send
+ * names the journal), which gives nothing a front could not make itself. */
+bool log_is_log_socket(int fd) {
+        static const char *const paths[] = {"/run/systemd/journal/socket",
+                                            "/run/systemd/journal/dev-log", "/dev/log"};
+        struct sockaddr_un sa = {0};
+        socklen_t len = sizeof sa;
+        int domain = 0, type = 0;
+        socklen_t ol = sizeof(int);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &ol) < 0 || domain != AF_UNIX)
+                return false;
+        ol = sizeof(int);
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 || type != SOCK_DGRAM)
+                return false;
+        if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0) {
+                len = sizeof sa;
+                return errno == ENOTCONN &&
+                       getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+                       len <= sizeof(sa_family_t);
+        }
+        if (len <= sizeof(sa_family_t))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (strncmp(sa.sun_path, paths[i], sizeof sa.sun_path) == 0)
+                        return true;
+        return false;
 }

@@ -84,3 +84,9 @@ void log_fields(enum log_level l, const struct log_fields *f, const char *fmt, .
 #define log_debug(...)            log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_error_errno(e, ...)   log_errno(LOG_LEVEL_ERROR, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) log_errno(LOG_LEVEL_WARNING, (e), __VA_ARGS__)
+/* Whether fd is a datagram socket to the system log (syslog(3)'s or
+ * libsystemd's): a process that closes what it inherited keeps these, since
+ * both libraries keep their descriptor's number and would write to
+ * whatever took it. */
+bool log_is_log_socket(int fd);
+

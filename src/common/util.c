@@ -1,6 +1,7 @@
 /* util.c — see util.h.  Nothing here logs or aborts on bad input. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -552,4 +553,30 @@ bool path_plain_absolute(const char *s, size_t n) {
                         return false;
         }
         return true;
+}
+
+int fds_close_except(bool (*keep)(int fd, void *data), void *data) {
+        int fds[4096];
+        size_t n = 0;
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                int64_t v;
+                if (de->d_name[0] == '.' || safe_atoi64(de->d_name, &v) < 0 || v < 3 ||
+                    v > INT_MAX || v == dirfd(d))
+                        continue;
+                if (n == ELEMENTSOF(fds)) {
+                        closedir(d);
+                        return -EMFILE;
+                }
+                fds[n++] = (int)v;
+        }
+        closedir(d);
+        for (size_t i = 0; i < n; i++)
+                if (!keep(fds[i], data))
+                        close(fds[i]);
+        return 0;
 }

@@ -77,6 +77,11 @@ char *buf_steal(struct buf *b);
 /* Reads a whole file of at most max bytes (-EFBIG past it). */
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Closes every descriptor from 3 up for which keep(fd, data) is false
+ * (listed from /proc/self/fd first, then closed).  Returns 0, or -errno
+ * (-EMFILE past 4,096 descriptors) with nothing closed. */
+int fds_close_except(bool (*keep)(int fd, void *data), void *data);
+
 /* Opens name under dirfd (or AT_FDCWD) without blocking — a FIFO or a
  * device put where a file is expected can never hold the caller — with
  * extra_flags added (O_NOFOLLOW, say), checks on the descriptor itself that

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -856,38 +857,6 @@ static void reap_front(struct supervisor *s, pid_t pid) {
                           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
-/* Whether fd is a datagram socket to the system log: libsystemd and
- * syslog(3) keep theirs open across the fork and would write to whatever
- * took its number if it were closed.  syslog(3)'s is connected to /dev/log;
- * libsystemd's journal socket is neither bound nor connected (each send
- * names the journal), which gives nothing a front could not make itself. */
-static bool is_log_socket(int fd) {
-        static const char *const paths[] = {"/run/systemd/journal/socket",
-                                            "/run/systemd/journal/dev-log", "/dev/log"};
-        struct sockaddr_un sa = {0};
-        socklen_t len = sizeof sa;
-        int domain = 0, type = 0;
-        socklen_t ol = sizeof(int);
-
-        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &ol) < 0 || domain != AF_UNIX)
-                return false;
-        ol = sizeof(int);
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 || type != SOCK_DGRAM)
-                return false;
-        if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0) {
-                len = sizeof sa;
-                return errno == ENOTCONN &&
-                       getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
-                       len <= sizeof(sa_family_t);
-        }
-        if (len <= sizeof(sa_family_t))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (strncmp(sa.sun_path, paths[i], sizeof sa.sun_path) == 0)
-                        return true;
-        return false;
-}
-
 /* In the front, before anything else: every descriptor the helper holds
  * (the store's database, its -wal and -shm, the forwarder's pipe and
  * pidfd, whatever modules opened before a restart of the front) is closed,
@@ -895,38 +864,30 @@ static bool is_log_socket(int fd) {
  * output and error, the front's channels, the listeners, the discovery
  * sockets and the system log's socket.  Returns 0 or -errno (then the
  * front must not run). */
-static int front_close_inherited(const struct supervisor *s, const int *channels) {
-        int fds[4096];
-        size_t n = 0;
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
+struct front_keep {
+        const struct supervisor *s;
+        const int *channels;
+};
 
-        if (!d)
-                return -errno;
-        while ((de = readdir(d))) {
-                int64_t v;
-                if (de->d_name[0] == '.' || safe_atoi64(de->d_name, &v) < 0 || v < 3 ||
-                    v > INT_MAX || v == dirfd(d))
-                        continue;
-                if (n == ELEMENTSOF(fds)) {
-                        closedir(d);
-                        return -EMFILE;
-                }
-                fds[n++] = (int)v;
-        }
-        closedir(d);
-        for (size_t i = 0; i < n; i++) {
-                bool keep = is_log_socket(fds[i]);
-                for (size_t k = 0; k < HELPER_CHANNELS && !keep; k++)
-                        keep = fds[i] == channels[k];
-                for (size_t k = 0; k < s->n && !keep; k++)
-                        keep = fds[i] == s->ls[k].fd;
-                for (size_t k = 0; k < s->udp.n && !keep; k++)
-                        keep = fds[i] == s->udp.fds[k];
-                if (!keep)
-                        close(fds[i]);
-        }
-        return 0;
+static bool front_keeps(int fd, void *data) {
+        const struct front_keep *k = data;
+
+        if (log_is_log_socket(fd))
+                return true;
+        for (size_t i = 0; i < HELPER_CHANNELS; i++)
+                if (fd == k->channels[i])
+                        return true;
+        for (size_t i = 0; i < k->s->n; i++)
+                if (fd == k->s->ls[i].fd)
+                        return true;
+        for (size_t i = 0; i < k->s->udp.n; i++)
+                if (fd == k->s->udp.fds[i])
+                        return true;
+        return false;
+}
+
+static int front_close_inherited(const struct supervisor *s, const int *channels) {
+        return fds_close_except(front_keeps, &(struct front_keep){.s = s, .channels = channels});
 }
 
 /* One life of the front: new channels, fork, serve, reap. */
@@ -1068,6 +1029,13 @@ int main(int argc, char **argv) {
                 return module_child(argc, argv);
         if (argc >= 2 && STREQ(argv[1], "--audit-forwarder"))
                 return syslogfwd_image_main(argc, argv);
+        /* Started with standard input, output or error closed, whatever
+         * opens next would take their place, and be written to or handed
+         * on as such: /dev/null holds them. */
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+                    open("/dev/null", O_RDWR | O_NOCTTY) != fd)
+                        return 1;
         if (parse_args(argc, argv, &s.a) < 0)
                 return 2;
         log_open(s.a.foreground);

@@ -65,6 +65,7 @@
 /* the parent's */
 #define EXIT_CAUSE_MAX 32
 #define IMAGE_PIPE_FD  3 /* the wake-up pipe in a fresh image */
+#define CONFIG_RETRY_MS 5000
 
 struct syslogfwd {
         pid_t pid;
@@ -933,6 +934,10 @@ static int drop_privileges(void) {
         return 0;
 }
 
+static bool child_keeps(int fd, void *data) {
+        return fd == *(const int *)data || log_is_log_socket(fd);
+}
+
 static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
         static struct fwd F;
         char err[512], drain[64];
@@ -945,9 +950,13 @@ static _Noreturn void child_main(const char *state_dir, int rd, pid_t procid) {
         sigemptyset(&none);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
         (void)prctl(PR_SET_NAME, "stewardd-syslog", 0, 0, 0);
-        if (rd > 3)
-                (void)close_range(3, (unsigned)rd - 1, 0);
-        (void)close_range((unsigned)rd + 1, ~0U, 0);
+        /* Nothing of the helper's but the pipe and the log's sockets
+         * (closing those would leave syslog(3) or libsystemd writing to
+         * whatever takes their number next: the store's database). */
+        if ((r = fds_close_except(child_keeps, &rd)) < 0) {
+                log_error_errno(r, "audit forwarding: cannot close the helper's descriptors");
+                _exit(1);
+        }
         if ((r = drop_privileges()) < 0) {
                 log_error_errno(r, "audit forwarding: cannot drop its privileges");
                 _exit(1);
@@ -996,12 +1005,21 @@ int syslogfwd_image_main(int argc, char **argv) {
             helper > INT32_MAX || safe_atou64(argv[5], &target) < 0 || target > LOG_TARGET_SYSLOG ||
             fstat(IMAGE_PIPE_FD, &st) < 0 || !S_ISFIFO(st.st_mode))
                 return 2;
+        (void)prctl(PR_SET_NAME, "stewardd-syslog", 0, 0, 0);
         /* The helper's log target: stderr is its stderr (or the journal's
          * stream, whose JOURNAL_STREAM the environment keeps). */
         log_open(/* foreground= */ target == LOG_TARGET_STDERR);
-        if (argv[3][0] && (r = steward_config_init(argv[3], level, err, sizeof err)) < 0) {
-                log_error("audit forwarding: %s", err);
-                return 1;
+        /* The helper runs on the last configuration it could read; a file
+         * broken since then is waited out here (looked at again every 5 s,
+         * said once), not exited on: that would only restart us for ever. */
+        for (bool said = false;
+             argv[3][0] && (r = steward_config_init(argv[3], level, err, sizeof err)) < 0;) {
+                struct pollfd p = {.fd = IMAGE_PIPE_FD, .events = 0}; /* its closing only */
+                if (!said)
+                        log_error("audit forwarding: %s; waiting for the file to be fixed", err);
+                said = true;
+                if (poll(&p, 1, CONFIG_RETRY_MS) != 0 || getppid() != (pid_t)helper)
+                        return 0; /* the helper stops, or is gone */
         }
         if (!argv[3][0] && level >= 0)
                 log_set_level((enum log_level)level);
@@ -1165,13 +1183,19 @@ static void reaped(struct syslogfwd *f, int status) {
                 f->backoff = f->backoff < SYSLOGFWD_BACKOFF_MAX / 2 ? f->backoff * 2
                                                                     : SYSLOGFWD_BACKOFF_MAX;
         if (f->held) {
-                log_error("audit forwarding stopped unexpectedly (%s) while stewardd stops",
-                          f->last_exit);
+                log_notice("audit forwarding stopped (%s) as stewardd stops", f->last_exit);
                 return;
         }
         f->restart_usec = now + f->backoff * 1000000ull;
-        log_error("audit forwarding stopped unexpectedly (%s); starting it again in %u s",
-                  f->last_exit, f->backoff);
+        /* The service manager stops a unit by sending SIGTERM to all its
+         * processes: the forwarder's may be seen before the helper's own. */
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)
+                log_notice("audit forwarding stopped (%s); starting it again in %u s unless "
+                           "stewardd stops",
+                           f->last_exit, f->backoff);
+        else
+                log_error("audit forwarding stopped unexpectedly (%s); starting it again in %u s",
+                          f->last_exit, f->backoff);
 }
 
 static void restart(struct syslogfwd *f) {

@@ -651,6 +651,33 @@ def test_a_forwarder_killed_again_and_again_is_restarted_each_time(syslog):
                   "last_exit_at": None}, fw
 
 
+def test_a_config_file_broken_meanwhile_is_waited_out(syslog):
+    """The daemon runs on the configuration it last read; a forwarder
+    started again while the file is broken waits for it to be fixed (said
+    once) instead of exiting and being restarted for ever, then forwards."""
+    d = syslog.daemon
+    good = d.config.read_text()
+    start = syslog.forwarding()["forwarder"]["restarts"]
+    try:
+        d.config.write_text(good + "this is not a setting\n")
+        fw, pid = kill_and_wait_for_the_next(syslog, start + 1)
+        deadline = time.monotonic() + 30
+        while "waiting for the file to be fixed" not in d.log_text():
+            assert time.monotonic() < deadline, d.log_text()[-2000:]
+            time.sleep(0.1)
+        time.sleep(6)  # past one more look at the file
+        fw = syslog.forwarding()["forwarder"]
+        assert fw["restarts"] == start + 1 and fw["state"] == "running", fw
+        assert forwarder_pid(d) == pid
+        assert d.log_text().count("waiting for the file to be fixed") == 1
+    finally:
+        d.config.write_text(good)
+    syslog.change("debug")
+    syslog.change("info")
+    syslog.wait_for(syslog.head())
+    assert syslog.forwarding()["forwarder"]["restarts"] == start + 1
+
+
 def test_a_flood_of_wakeups_does_not_spin_the_forwarder(syslog):
     """Whoever holds the wake-up pipe's write end may write without end: the
     forwarder empties the pipe at each wake-up and makes at most one pass

@@ -8,13 +8,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "diff.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "config.h"
 #include "registry.h"
 #include "util.h"
@@ -444,6 +447,43 @@ static void test_config_ca_file(void **state) {
         }
 }
 
+static bool keep_log_and(int fd, void *data) {
+        return fd == *(const int *)data || log_is_log_socket(fd);
+}
+
+/* In a child (it closes descriptors): a socket like libsystemd's journal
+ * socket (unix, datagram, neither bound nor connected) and the one asked
+ * for stay open, a file and a stream socket are closed. */
+static void test_fds_close_except(void **state) {
+        pid_t pid = fork();
+        int st = 0;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int journal = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                int file = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                int stream = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                int asked = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                int bad = 0;
+
+                if (journal < 0 || file < 0 || stream < 0 || asked < 0)
+                        _exit(10);
+                bad |= !log_is_log_socket(journal) << 0;
+                bad |= log_is_log_socket(file) << 1;
+                bad |= log_is_log_socket(stream) << 2;
+                if (fds_close_except(keep_log_and, &asked) < 0)
+                        _exit(11);
+                bad |= (fcntl(journal, F_GETFD) < 0) << 3;
+                bad |= (fcntl(asked, F_GETFD) < 0) << 4;
+                bad |= (fcntl(file, F_GETFD) >= 0) << 5;
+                bad |= (fcntl(stream, F_GETFD) >= 0) << 6;
+                _exit(bad);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_safe_atoi64),
@@ -462,6 +502,7 @@ int main(void) {
                 cmocka_unit_test(test_config_ca_file),
                 cmocka_unit_test(test_json_encode),
                 cmocka_unit_test(test_dns_names),
+                cmocka_unit_test(test_fds_close_except),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
