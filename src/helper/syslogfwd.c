@@ -1049,19 +1049,29 @@ static void pipe_drop(struct syslogfwd *f, int p[static 2]) {
         f->wr = -1;
 }
 
+/* The wake-up pipe and the fork, for either kind of start: *ret_pid is 0
+ * in the child. */
+static int pipe_fork(struct syslogfwd *f, int p[static 2], pid_t *ret_pid) {
+        int r = pipe_new(f, p);
+
+        if (r < 0)
+                return r;
+        *ret_pid = fork();
+        if (*ret_pid < 0) {
+                r = -errno;
+                pipe_drop(f, p);
+                return r;
+        }
+        return 0;
+}
+
 /* The first forwarder: forked before this process opens the store. */
 static int fork_child(struct syslogfwd *f) {
         int p[2], r;
         pid_t pid, self = getpid();
 
-        if ((r = pipe_new(f, p)) < 0)
+        if ((r = pipe_fork(f, p, &pid)) < 0)
                 return r;
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                pipe_drop(f, p);
-                return r;
-        }
         if (pid == 0) {
                 close(p[1]);
                 child_main(f->state_dir, p[0], self);
@@ -1092,14 +1102,8 @@ static int exec_child(struct syslogfwd *f) {
                 (void)snprintf(journal, sizeof journal, "JOURNAL_STREAM=%s", js);
                 envp[0] = journal;
         }
-        if ((r = pipe_new(f, p)) < 0)
+        if ((r = pipe_fork(f, p, &pid)) < 0)
                 return r;
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                pipe_drop(f, p);
-                return r;
-        }
         if (pid == 0) {
                 (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 if (getppid() != self)
