@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SP=$(free_port)
 cat > "$W/stewardd.conf" <<CONF
 log_level = "warning"
 limits:max_connections_per_ip = $(( N + 64 ))
@@ -45,14 +45,8 @@ CONF
 "$STEWARDD" --foreground --listen 127.0.0.1:"$SP" --udp off --socket "$W/s.sock" \
   --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
 SPID=$!
-for _ in $(seq 500); do
-  [ -s "$W/tls/cert.pem" ] && [ -s "$W/state/bootstrap-token" ] &&
-    curl -s -o /dev/null --cacert "$W/tls/cert.pem" https://127.0.0.1:"$SP"/metrics && break
-  sleep 0.02
-done
-TOKEN=$(curl -sf --cacert "$W/tls/cert.pem" -H 'Content-Type: application/json' \
-  -d "{\"bootstrap_token\": \"$(cat "$W/state/bootstrap-token")\"}" \
-  https://127.0.0.1:"$SP"/api/v1/login | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+wait_answering "$W" "$SP"
+TOKEN=$(bootstrap_login "$W" "$SP")
 FRONT=$(front_pid "$SPID")
 
 mem() { # "rss_kB pss_kB" of helper + front

@@ -60,7 +60,7 @@ measure() {
   local stewardd=$dir/stewardd
   [ -x "$stewardd" ] || stewardd=$ROOT/$dir/stewardd
   local sp
-  sp=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  sp=$(free_port)
   cat > "$d/stewardd.conf" <<CONF
 log_level = "warning"
 limits:idle_timeout = 3600
@@ -74,15 +74,9 @@ CONF
   "$stewardd" --foreground --listen 127.0.0.1:"$sp" --udp off --socket "$d/s.sock" \
     --state-dir "$d/state" --tls-dir "$d/tls" --config "$d/stewardd.conf" 2>>"$d/stewardd.log" &
   SPID=$!
-  for _ in $(seq 500); do
-    [ -s "$d/tls/cert.pem" ] && [ -s "$d/state/bootstrap-token" ] &&
-      curl -s -o /dev/null --cacert "$d/tls/cert.pem" https://127.0.0.1:"$sp"/metrics && break
-    sleep 0.02
-  done
+  wait_answering "$d" "$sp"
   local token
-  token=$(curl -sf --cacert "$d/tls/cert.pem" -H 'Content-Type: application/json' \
-    -d "{\"bootstrap_token\": \"$(cat "$d/state/bootstrap-token")\"}" \
-    https://127.0.0.1:"$sp"/api/v1/login | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  token=$(bootstrap_login "$d" "$sp")
   FRONT=$(front_pid "$SPID")
   # Warm up: one connection's worth of every lazily made thing, then settle.
   curl -sf -o /dev/null --cacert "$d/tls/cert.pem" -H "Authorization: Bearer $token" \

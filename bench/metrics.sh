@@ -41,8 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SP=$(port); NP=$(port)
+SP=$(free_port); NP=$(free_port)
 
 cat > "$W/stewardd.conf" <<CONF
 log_level = "warning"
@@ -60,9 +59,7 @@ for _ in $(seq 500); do curl -sf -o /dev/null http://127.0.0.1:"$NP"/metrics && 
 
 # An admin session from the one-time bootstrap token, then a monitor token,
 # which is what a Prometheus server would hold.
-ADMIN=$(curl -sf --cacert "$W/tls/cert.pem" -H 'Content-Type: application/json' \
-  -d "{\"bootstrap_token\": \"$(cat "$W/state/bootstrap-token")\"}" \
-  https://127.0.0.1:"$SP"/api/v1/login | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+ADMIN=$(bootstrap_login "$W" "$SP")
 TOKEN=$(curl -sf --cacert "$W/tls/cert.pem" -H "Authorization: Bearer $ADMIN" \
   -H 'Content-Type: application/json' -d '{"name": "bench", "role": "monitor"}' \
   https://127.0.0.1:"$SP"/api/v1/tokens | $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')

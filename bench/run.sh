@@ -17,8 +17,7 @@ PY=/usr/bin/python3
 W=$(mktemp -d /tmp/steward-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; [ -f $W/nginx.pid ] && kill $(cat $W/nginx.pid) 2>/dev/null; rm -rf $W' EXIT
 
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SP=$(port); NP=$(port)
+SP=$(free_port); NP=$(free_port)
 
 cat > $W/stewardd.conf <<CONF
 limits:max_connections = 5000
@@ -43,9 +42,7 @@ start_ns=$(date +%s%N); start_daemon
 until [ -s $W/tls/cert.pem ] && answered; do sleep 0.002; done
 first_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 # A session for the benchmark, made with the one-time bootstrap token.
-TOKEN=$(curl -sf --cacert $W/tls/cert.pem -H 'Content-Type: application/json' \
-  -d "{\"bootstrap_token\": \"$(cat $W/state/bootstrap-token)\"}" https://127.0.0.1:$SP/api/v1/login |
-  $PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(bootstrap_login "$W" "$SP")
 # Later starts (identity and store exist): what an operator sees on restarts.
 kill $SPID; wait $SPID || true
 start_ns=$(date +%s%N); start_daemon

@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SP=$(free_port)
 echo 'log_level = "warning"' > "$W/stewardd.conf"
 "$STEWARDD" --foreground --listen 127.0.0.1:"$SP" --udp off --socket "$W/s.sock" \
   --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
