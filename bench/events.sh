@@ -42,9 +42,7 @@ limits:max_event_subscribers = $(( N + 64 ))
 limits:max_unauthenticated_connections = $(( N + 64 ))
 limits:max_unauthenticated_per_source = $(( N + 64 ))
 CONF
-"$STEWARDD" --foreground --listen 127.0.0.1:"$SP" --udp off --socket "$W/s.sock" \
-  --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
-SPID=$!
+start_stewardd "$STEWARDD" "$W" "$SP"
 wait_answering "$W" "$SP"
 TOKEN=$(bootstrap_login "$W" "$SP")
 FRONT=$(front_pid "$SPID")

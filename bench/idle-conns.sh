@@ -71,9 +71,7 @@ limits:max_unauthenticated_connections = $(( N + 64 ))
 limits:max_unauthenticated_per_source = $(( N + 64 ))
 limits:max_local_connections_per_uid = $(( N + 64 ))
 CONF
-  "$stewardd" --foreground --listen 127.0.0.1:"$sp" --udp off --socket "$d/s.sock" \
-    --state-dir "$d/state" --tls-dir "$d/tls" --config "$d/stewardd.conf" 2>>"$d/stewardd.log" &
-  SPID=$!
+  start_stewardd "$stewardd" "$d" "$sp"
   wait_answering "$d" "$sp"
   local token
   token=$(bootstrap_login "$d" "$sp")

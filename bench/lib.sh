@@ -39,3 +39,12 @@ bootstrap_login() {
     https://127.0.0.1:"$2"/api/v1/login |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
+
+# start_stewardd STEWARDD DIR PORT: the daemon in the background on
+# 127.0.0.1:PORT with everything under DIR (config DIR/stewardd.conf, log
+# DIR/stewardd.log); its pid in SPID.
+start_stewardd() {
+  "$1" --foreground --listen 127.0.0.1:"$3" --udp off --socket "$2/s.sock" \
+    --state-dir "$2/state" --tls-dir "$2/tls" --config "$2/stewardd.conf" 2>>"$2/stewardd.log" &
+  SPID=$!
+}

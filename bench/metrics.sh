@@ -46,9 +46,7 @@ SP=$(free_port); NP=$(free_port)
 cat > "$W/stewardd.conf" <<CONF
 log_level = "warning"
 CONF
-"$STEWARDD" --foreground --listen 127.0.0.1:"$SP" --udp off --socket "$W/s.sock" \
-  --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
-SPID=$!
+start_stewardd "$STEWARDD" "$W" "$SP"
 "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$NP" >"$W/node_exporter.log" 2>&1 &
 NEPID=$!
 

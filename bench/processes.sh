@@ -64,9 +64,7 @@ done
 
 SP=$(free_port)
 echo 'log_level = "warning"' > "$W/stewardd.conf"
-"$STEWARDD" --foreground --listen 127.0.0.1:"$SP" --udp off --socket "$W/s.sock" \
-  --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
-SPID=$!
+start_stewardd "$STEWARDD" "$W" "$SP"
 for _ in $(seq 200); do [ -S "$W/s.sock" ] && break; sleep 0.05; done
 sleep 2
 FRONT=$(front_pid "$SPID")

@@ -33,11 +33,7 @@ CONF
 # Ready = the first answered request (a 401 without credentials counts).
 answered() { [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert $W/tls/cert.pem \
                 https://127.0.0.1:$SP/api/v1/whoami 2>/dev/null)" != 000 ]; }
-start_daemon() {
-  $STEWARDD --foreground --listen 127.0.0.1:$SP --udp off --socket $W/s.sock --state-dir $W/state \
-    --tls-dir $W/tls --config $W/stewardd.conf 2>>$W/stewardd.log &
-  SPID=$!
-}
+start_daemon() { start_stewardd "$STEWARDD" "$W" "$SP"; }
 start_ns=$(date +%s%N); start_daemon
 until [ -s $W/tls/cert.pem ] && answered; do sleep 0.002; done
 first_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))

@@ -33,9 +33,7 @@ trap cleanup EXIT
 
 SP=$(free_port)
 echo 'log_level = "warning"' > "$W/stewardd.conf"
-"$STEWARDD" --foreground --listen 127.0.0.1:"$SP" --udp off --socket "$W/s.sock" \
-  --state-dir "$W/state" --tls-dir "$W/tls" --config "$W/stewardd.conf" 2>>"$W/stewardd.log" &
-SPID=$!
+start_stewardd "$STEWARDD" "$W" "$SP"
 sleep 5 # start-up (key generation) is not the sampler's cost
 FRONT=$(front_pid "$SPID")
 
