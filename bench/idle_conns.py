@@ -28,17 +28,24 @@ def raise_nofile(need):
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
 
 
-def read_answer(s):
-    """Reads one whole HTTP answer with a Content-Length (whoami's)."""
+def read_head(s, size, what):
+    """Reads up to the end of an HTTP answer's head, which must say 200:
+    (head, the bytes after it)."""
     data = b""
     while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
+        chunk = s.recv(size)
         if not chunk:
-            raise RuntimeError("connection closed before the answer")
+            raise RuntimeError(f"{what} closed before its head")
         data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, rest = data.partition(b"\r\n\r\n")
     if b" 200 " not in head.split(b"\r\n", 1)[0]:
         raise RuntimeError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
+    return head, rest
+
+
+def read_answer(s):
+    """Reads one whole HTTP answer with a Content-Length (whoami's)."""
+    head, body = read_head(s, 65536, "connection")
     length = 0
     for line in head.split(b"\r\n")[1:]:
         k, _, v = line.partition(b":")
@@ -51,15 +58,6 @@ def read_answer(s):
         body += chunk
 
 
-def read_stream_head(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            raise RuntimeError("stream closed before its head")
-        data += chunk
-    if b" 200 " not in data.split(b"\r\n", 1)[0]:
-        raise RuntimeError(data.split(b"\r\n", 1)[0].decode(errors="replace"))
 
 
 def drain(held, stop):
@@ -100,7 +98,7 @@ def main():
         if mode == "idle":
             read_answer(s)
         else:
-            read_stream_head(s)
+            read_head(s, 4096, "stream")
         held.append(s)
     stop = threading.Event()
     t = None

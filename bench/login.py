@@ -38,7 +38,6 @@ import json
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from nsroot import ns_argv, scratch_etc  # noqa: E402
+from benchd import Stewardd  # noqa: E402
 
 USER = "benchlogin"
 PASSWORD = "bench-Login-pw-7"
@@ -83,12 +83,6 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def in_ns(etc, argv, **kw):
     return subprocess.run(ns_argv(etc, argv), check=True, **kw)
 
@@ -114,30 +108,14 @@ def logout(conn, token):
     r.read()
 
 
-class Target:
+class Target(Stewardd):
     """One stewardd of a build over the scratch /etc, with its connections."""
 
     def __init__(self, build, work, etc, name):
         self.build, self.name = build, name
-        d = work / name
-        d.mkdir()
-        os.chmod(d, 0o755)
-        self.port, self.sock = free_port(), str(d / "s.sock")
-        (d / "stewardd.conf").write_text('log_level = "warning"\n')
-        argv = [str(build / "stewardd"), "--foreground", "--listen", f"127.0.0.1:{self.port}",
-                "--udp", "off", "--socket", self.sock, "--state-dir", str(d / "state"),
-                "--tls-dir", str(d / "tls"), "--config", str(d / "stewardd.conf")]
-        self.log = open(d / "stewardd.log", "wb")
-        self.proc = subprocess.Popen(ns_argv(etc, argv), stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        for _ in range(1000):
-            if os.path.exists(self.sock) and (d / "tls" / "cert.pem").exists():
-                break
-            time.sleep(0.02)
-        time.sleep(0.3)
-        ctx = ssl.create_default_context(cafile=str(d / "tls" / "cert.pem"))
-        ctx.check_hostname = False
-        self.tls = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=60)
+        super().__init__(build, work / name, etc)
+        self.tls = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
+                                               timeout=60)
         self.kept = UnixHTTPConnection(self.sock)
         self.reopened = 0
         # One login of each kind first (warm caches, the TLS handshake).

@@ -31,9 +31,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
-import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from nsroot import ns_argv, scratch_etc  # noqa: E402
+from nsroot import scratch_etc  # noqa: E402
+from benchd import Stewardd  # noqa: E402
 
 SLOW_CLIENTS = 24
 SLOW_PATH = "/api/v1/users/root?home_size=1"
@@ -51,12 +49,6 @@ SLOW_PATH = "/api/v1/users/root?home_size=1"
 def build_dir(arg):
     p = Path(arg)
     return p if p.is_absolute() else ROOT / p
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_tree(root, n, per_dir=1000):
@@ -77,26 +69,10 @@ def pct(v, q):
     return s[min(len(s) - 1, max(0, int(round(q * len(s))) - 1))]
 
 
-class Daemon:
+class Daemon(Stewardd):
     def __init__(self, build, work, etc, tree):
         self.work = work
-        work.mkdir()
-        os.chmod(work, 0o755)
-        self.port, self.sock = free_port(), str(work / "s.sock")
-        (work / "stewardd.conf").write_text('log_level = "warning"\n')
-        argv = [str(build / "stewardd"), "--foreground", "--listen", f"127.0.0.1:{self.port}",
-                "--udp", "off", "--socket", self.sock, "--state-dir", str(work / "state"),
-                "--tls-dir", str(work / "tls"), "--config", str(work / "stewardd.conf")]
-        self.log = open(work / "stewardd.log", "wb")
-        self.proc = subprocess.Popen(ns_argv(etc, argv, extra_binds=[(tree, "/root")]),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(1000):
-            if os.path.exists(self.sock) and (work / "tls" / "cert.pem").exists():
-                break
-            time.sleep(0.02)
-        time.sleep(0.3)
-        self.ctx = ssl.create_default_context(cafile=str(work / "tls" / "cert.pem"))
-        self.ctx.check_hostname = False
+        super().__init__(build, work, etc, extra_binds=[(tree, "/root")])
         boot = (work / "state" / "bootstrap-token").read_text().strip()
         c = self.conn()
         c.request("POST", "/api/v1/login", body=json.dumps({"bootstrap_token": boot}),
