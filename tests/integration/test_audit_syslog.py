@@ -34,6 +34,19 @@ pytestmark = pytest.mark.namespaces
 
 SD_ID = "steward@32473"
 FIELDS = ("id", "user", "role", "source", "module", "operation", "result", "hash", "prev_hash")
+# One line per record: the input, the header fields and each SD field.
+LINE_TEMPLATE = """\
+template(name="line" type="list") {{
+  property(name="inputname") constant(value="|")
+  property(name="msgid") constant(value="|")
+  property(name="app-name") constant(value="|")
+  property(name="pri") constant(value="|")
+""" + "".join(f'  property(name="$!rfc5424-sd!{SD_ID}!{f}") constant(value="|")\n' for f in FIELDS) + """\
+  property(name="msg") constant(value="\\n")
+}}
+"""
+
+
 RSYSLOG_CONF = """\
 global(workDirectory="{work}")
 module(load="imtcp")
@@ -43,14 +56,7 @@ module(load="imuxsock" SysSock.Use="off")
 input(type="imtcp" port="514" address="{ip}" ruleset="in")
 input(type="imuxsock" Socket="{dev}/log" ruleset="local")
 input(type="imudp" port="515" address="{ip}" ruleset="udp")
-template(name="line" type="list") {{
-  property(name="inputname") constant(value="|")
-  property(name="msgid") constant(value="|")
-  property(name="app-name") constant(value="|")
-  property(name="pri") constant(value="|")
-""" + "".join(f'  property(name="$!rfc5424-sd!{SD_ID}!{f}") constant(value="|")\n' for f in FIELDS) + """\
-  property(name="msg") constant(value="\\n")
-}}
+""" + LINE_TEMPLATE + """\
 ruleset(name="in") {{
   action(type="mmpstrucdata")
   action(type="omfile" file="{out}" template="line")
@@ -78,14 +84,7 @@ global(workDirectory="{work}"
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
 module(load="mmpstrucdata")
 input(type="imtcp" port="6514" address="{ip}")
-template(name="line" type="list") {{
-  property(name="inputname") constant(value="|")
-  property(name="msgid") constant(value="|")
-  property(name="app-name") constant(value="|")
-  property(name="pri") constant(value="|")
-""" + "".join(f'  property(name="$!rfc5424-sd!{SD_ID}!{f}") constant(value="|")\n' for f in FIELDS) + """\
-  property(name="msg") constant(value="\\n")
-}}
+""" + LINE_TEMPLATE + """\
 action(type="mmpstrucdata")
 action(type="omfile" file="{out}" template="line")
 """
